@@ -1,0 +1,23 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'data/**', 'bench/results/**', 'coverage/**', '.ci/cache/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-restricted-imports': 'off',
+    },
+  },
+  {
+    files: ['src/domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { group: ['../../infra/*', '../../commands/*', '../../api/*', '../../projections/*', 'node:*', 'better-sqlite3', 'koa', 'mingo'],
+          message: 'domain/ is pure: it imports nothing outside domain/ (ARCHITECTURE.md)' },
+      ] }],
+    },
+  },
+);

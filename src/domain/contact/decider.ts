@@ -1,0 +1,86 @@
+import { DomainError } from '../shared/errors.ts';
+import { applyChanges, diffFields } from '../shared/normalize.ts';
+import type { ContactEvent, ContactFields } from './events.ts';
+
+export type ContactState =
+  | { status: 'none' }
+  | { status: 'active' | 'removed'; contactId: string; customerId: string; fields: ContactFields };
+
+/** What the handler learned about the customer a contact belongs to (or moves to). */
+export type CustomerFacts = { customerId: string; exists: boolean; archived: boolean };
+
+export type ContactCommand =
+  | { type: 'AddContact'; contactId: string; customer: CustomerFacts; fields: ContactFields }
+  | {
+      type: 'ChangeContact';
+      contactId: string;
+      changes: Partial<Record<keyof ContactFields, unknown>>;
+      /** Present when the change moves the contact to another customer. */
+      moveTo?: CustomerFacts;
+    }
+  | { type: 'RemoveContact'; contactId: string };
+
+export const initialState: ContactState = { status: 'none' };
+
+export function evolve(state: ContactState, event: ContactEvent): ContactState {
+  switch (event.type) {
+    case 'ContactAdded':
+      return { status: 'active', ...event.data };
+    case 'ContactChanged':
+      return state.status === 'none' ? state : { ...state, fields: applyChanges(state.fields, event.data.changes) };
+    case 'ContactMoved':
+      return state.status === 'none' ? state : { ...state, customerId: event.data.customerId };
+    case 'ContactRemoved':
+      return state.status === 'none' ? state : { ...state, status: 'removed' };
+  }
+}
+
+function assertUsableCustomer(customer: CustomerFacts): void {
+  if (!customer.exists)
+    throw new DomainError('contact.customer_not_found', `Customer ${customer.customerId} does not exist`, {
+      customerId: customer.customerId,
+    });
+  if (customer.archived)
+    throw new DomainError('contact.customer_archived', `Customer ${customer.customerId} is archived`, {
+      customerId: customer.customerId,
+    });
+}
+
+export function decide(command: ContactCommand, state: ContactState): ContactEvent[] {
+  if (command.type === 'AddContact') {
+    if (state.status !== 'none')
+      throw new DomainError('contact.already_exists', `Contact ${command.contactId} already exists`);
+    assertUsableCustomer(command.customer);
+    return [
+      {
+        type: 'ContactAdded',
+        data: { contactId: command.contactId, customerId: command.customer.customerId, fields: command.fields },
+      },
+    ];
+  }
+  if (state.status !== 'active')
+    throw new DomainError('contact.not_found', `Contact ${command.contactId} does not exist`, {
+      contactId: command.contactId,
+    });
+  switch (command.type) {
+    case 'ChangeContact': {
+      if (command.changes.name === null) throw new DomainError('contact.name_required', 'A contact name cannot be cleared');
+      const events: ContactEvent[] = [];
+      const changes = diffFields(state.fields, command.changes);
+      if (Object.keys(changes).length > 0)
+        events.push({ type: 'ContactChanged', data: { contactId: state.contactId, changes } });
+      if (command.moveTo && command.moveTo.customerId !== state.customerId) {
+        assertUsableCustomer(command.moveTo);
+        events.push({
+          type: 'ContactMoved',
+          data: { contactId: state.contactId, fromCustomerId: state.customerId, customerId: command.moveTo.customerId },
+        });
+      }
+      return events;
+    }
+    case 'RemoveContact':
+      return [{ type: 'ContactRemoved', data: { contactId: state.contactId, customerId: state.customerId } }];
+  }
+}
+
+export const contactDecider = { initialState, evolve, decide };

@@ -1,0 +1,47 @@
+import { z } from 'zod';
+
+const text = (max: number) => z.string().trim().min(1).max(max);
+const phone = z.string().trim().regex(/^[+0-9()\- ]{3,40}$/, 'Expected a phone number');
+
+/** The plain, changeable fields of a contact (联系人). */
+export const ContactFields = z.object({
+  name: text(100),
+  title: text(100).optional().describe('Job title'),
+  dealRole: z
+    .enum(['decision_maker', 'influencer', 'user', 'technical', 'financial', 'gatekeeper', 'other'])
+    .optional()
+    .describe('Role in the deal (决策人 / 影响者 / 使用者 / 技术 / 财务 / 把关者 / 其他)'),
+  officePhone: phone.optional(),
+  mobile: phone.optional(),
+  email: z.email().max(320).optional(),
+  birthday: z.iso.date().optional(),
+  notes: z.string().max(10_000).optional(),
+});
+export type ContactFields = z.infer<typeof ContactFields>;
+
+export const ContactAdded = z.object({
+  contactId: z.string(),
+  customerId: z.string(),
+  fields: ContactFields,
+});
+export const ContactChanged = z.object({
+  contactId: z.string(),
+  changes: z.record(z.string(), z.unknown()),
+});
+export const ContactMoved = z.object({
+  contactId: z.string(),
+  fromCustomerId: z.string(),
+  customerId: z.string(),
+});
+export const ContactRemoved = z.object({ contactId: z.string(), customerId: z.string() });
+
+export type ContactEvent =
+  | { type: 'ContactAdded'; data: z.infer<typeof ContactAdded> }
+  | { type: 'ContactChanged'; data: z.infer<typeof ContactChanged> }
+  | { type: 'ContactMoved'; data: z.infer<typeof ContactMoved> }
+  | { type: 'ContactRemoved'; data: z.infer<typeof ContactRemoved> };
+
+export const contactEventSchemas = { ContactAdded, ContactChanged, ContactMoved, ContactRemoved } as const;
+
+export const contactCategory = 'contact';
+export const contactStream = (contactId: string): string => `${contactCategory}-${contactId}`;

@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import { Money } from '../shared/money.ts';
+
+const text = (max: number) => z.string().trim().min(1).max(max);
+
+/** The plain, changeable fields of a customer record (客户档案). */
+export const CustomerFields = z.object({
+  name: text(200).describe('Legal or trading name; unique company-wide after normalisation'),
+  shortName: text(100).optional(),
+  industry: text(100).optional(),
+  region: text(100).optional().describe('Sales region, e.g. 华东 / East China'),
+  address: text(500).optional(),
+  postalCode: z.string().trim().regex(/^[A-Za-z0-9 -]{3,12}$/, 'Expected a postal code').optional(),
+  phone: z.string().trim().regex(/^[+0-9()\- ]{3,40}$/, 'Expected a phone number').optional(),
+  website: z.url({ protocol: /^https?$/ }).max(500).optional(),
+  taxNumber: z.string().trim().regex(/^[A-Za-z0-9 .\-/]{5,40}$/, 'Expected a tax number').optional()
+    .describe('Tax number (统一社会信用代码); unique company-wide after normalisation'),
+  annualRevenue: Money.optional(),
+  source: text(100).optional(),
+  level: text(50).optional().describe('Customer level, e.g. A / B / C'),
+  category: text(100).optional(),
+  notes: z.string().max(10_000).optional(),
+});
+export type CustomerFields = z.infer<typeof CustomerFields>;
+export const customerFieldNames = Object.keys(CustomerFields.shape) as (keyof CustomerFields)[];
+
+export const CustomerRegistered = z.object({
+  customerId: z.string(),
+  ownerId: z.string(),
+  departmentPath: z.string(),
+  fields: CustomerFields,
+});
+export const CustomerChanged = z.object({
+  customerId: z.string(),
+  /** Changed fields only; `null` means the field was cleared. */
+  changes: z.record(z.string(), z.unknown()),
+});
+export const CustomerOwnerChanged = z.object({
+  customerId: z.string(),
+  fromOwnerId: z.string(),
+  ownerId: z.string(),
+  departmentPath: z.string(),
+});
+export const CustomerArchived = z.object({ customerId: z.string(), reason: z.string().optional() });
+export const CustomerRestored = z.object({ customerId: z.string() });
+
+export type CustomerEvent =
+  | { type: 'CustomerRegistered'; data: z.infer<typeof CustomerRegistered> }
+  | { type: 'CustomerChanged'; data: z.infer<typeof CustomerChanged> }
+  | { type: 'CustomerOwnerChanged'; data: z.infer<typeof CustomerOwnerChanged> }
+  | { type: 'CustomerArchived'; data: z.infer<typeof CustomerArchived> }
+  | { type: 'CustomerRestored'; data: z.infer<typeof CustomerRestored> };
+
+export const customerEventSchemas = {
+  CustomerRegistered,
+  CustomerChanged,
+  CustomerOwnerChanged,
+  CustomerArchived,
+  CustomerRestored,
+} as const;
+
+export const customerCategory = 'customer';
+export const customerStream = (customerId: string): string => `${customerCategory}-${customerId}`;

@@ -1,0 +1,16 @@
+/**
+ * A business rule refused a command. `code` is stable and machine-readable (`customer.duplicate`);
+ * the API maps codes ending in `.not_found` to 404 and every other code to 409.
+ */
+export class DomainError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}
+
+export const isNotFound = (error: DomainError): boolean => error.code.endsWith('.not_found');

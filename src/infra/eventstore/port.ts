@@ -1,0 +1,110 @@
+/**
+ * The event store port. Mirrors EventStoreDB's model (streams with revisions, a global log with positions,
+ * expected revisions) so that the EventStoreDB adapter stays thin.
+ */
+export type ExpectedRevision = 'any' | 'no_stream' | 'stream_exists' | bigint;
+
+export interface EventMetadata {
+  actor: string;
+  at: string;
+  correlationId: string;
+  causationId?: string;
+  /** Identifies the request that produced the event; a retried request carries the same id. */
+  requestId?: string;
+  schemaVersion: number;
+}
+
+export interface EventToAppend {
+  /** A UUID; appending an event whose id is already stored is a no-op (idempotent retry). */
+  id: string;
+  type: string;
+  data: unknown;
+  metadata: EventMetadata;
+}
+
+export interface RecordedEvent {
+  id: string;
+  streamId: string;
+  /** Position in its stream, from 0. */
+  revision: bigint;
+  /** Position in the global log; strictly increasing in append order. */
+  position: bigint;
+  type: string;
+  data: unknown;
+  metadata: EventMetadata;
+}
+
+export interface AppendResult {
+  /** The stream's revision after the append (the revision of its last event). */
+  nextExpectedRevision: bigint;
+  /** Global position of the last appended event. */
+  position: bigint;
+}
+
+export interface EventFilter {
+  /** Stream categories: the part of the stream name before the first '-'. */
+  categories?: readonly string[];
+  eventTypes?: readonly string[];
+}
+
+export interface ReadAllOptions {
+  /** Read events strictly after this position; omitted: from the start. */
+  after?: bigint;
+  filter?: EventFilter;
+  maxCount?: number;
+}
+
+export interface ReadStreamOptions {
+  fromRevision?: bigint;
+  maxCount?: number;
+}
+
+export interface SubscriptionHandlers {
+  onEvent(event: RecordedEvent): Promise<void> | void;
+  /**
+   * Called when the subscription has seen the log up to `position` (including events its filter skipped),
+   * so a filtered reader can still report how far it has read.
+   */
+  onCheckpoint?(position: bigint): Promise<void> | void;
+  onError?(error: unknown): void;
+}
+
+export interface Subscription {
+  close(): Promise<void>;
+}
+
+export interface EventStore {
+  append(streamId: string, events: readonly EventToAppend[], expectedRevision: ExpectedRevision): Promise<AppendResult>;
+  /** All events of a stream in revision order; an empty array when the stream does not exist. */
+  readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
+  readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
+  /** Catches up from `after`, then delivers new events live, one at a time, in log order. */
+  subscribeToAll(options: { after?: bigint; filter?: EventFilter }, handlers: SubscriptionHandlers): Subscription;
+  /** Position of the last event in the global log (0n when empty). */
+  headPosition(): Promise<bigint>;
+  close(): Promise<void>;
+}
+
+export class WrongExpectedRevisionError extends Error {
+  constructor(
+    readonly streamId: string,
+    readonly expected: ExpectedRevision,
+    readonly actual: bigint | 'no_stream',
+  ) {
+    super(`Stream ${streamId}: expected revision ${String(expected)}, actual ${String(actual)}`);
+    this.name = 'WrongExpectedRevisionError';
+  }
+}
+
+/** An event id was reused for a different event (another stream, revision or payload). */
+export class EventIdConflictError extends Error {
+  constructor(readonly eventId: string) {
+    super(`Event id ${eventId} is already stored for another event`);
+    this.name = 'EventIdConflictError';
+  }
+}
+
+export const categoryOf = (streamId: string): string => {
+  const dash = streamId.indexOf('-');
+  return dash < 0 ? streamId : streamId.slice(0, dash);
+};

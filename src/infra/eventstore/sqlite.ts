@@ -1,0 +1,288 @@
+import Database from 'better-sqlite3';
+import { EventEmitter } from 'node:events';
+import {
+  type AppendResult,
+  type EventFilter,
+  type EventStore,
+  type EventToAppend,
+  EventIdConflictError,
+  type ExpectedRevision,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  type Subscription,
+  type SubscriptionHandlers,
+  WrongExpectedRevisionError,
+  categoryOf,
+} from './port.ts';
+
+export interface SqliteEventStoreOptions {
+  /** A file path, or ':memory:' for tests. */
+  path: string;
+  /**
+   * 'normal' (default): WAL with synchronous=NORMAL; an acknowledged append survives the process being
+   * killed (kill -9), a power cut may lose the last few. 'full': fsync on every commit, survives power loss.
+   */
+  durability?: 'normal' | 'full';
+  /** How often a live subscription checks for appends made by another process (ms). */
+  crossProcessPollMs?: number;
+}
+
+type Row = {
+  position: number;
+  id: string;
+  stream_id: string;
+  revision: number;
+  type: string;
+  data: string;
+  metadata: string;
+};
+
+const BATCH = 512;
+
+const toRecorded = (row: Row): RecordedEvent => ({
+  id: row.id,
+  streamId: row.stream_id,
+  revision: BigInt(row.revision),
+  position: BigInt(row.position),
+  type: row.type,
+  data: JSON.parse(row.data),
+  metadata: JSON.parse(row.metadata),
+});
+
+/** The embedded event store: one SQLite file, WAL journal, one row per event. */
+export class SqliteEventStore implements EventStore {
+  private readonly db: Database.Database;
+  private readonly appended = new EventEmitter();
+  /** Counts appends made through this instance, so a subscription never misses one between read and wait. */
+  private appendGeneration = 0;
+  private readonly subscriptions = new Set<{ stop(): Promise<void> }>();
+  private readonly pollMs: number;
+  private readonly statements;
+  private readonly filteredReads = new Map<string, Database.Statement>();
+
+  constructor(options: SqliteEventStoreOptions) {
+    this.db = new Database(options.path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS events (
+        position  INTEGER PRIMARY KEY AUTOINCREMENT,
+        id        TEXT    NOT NULL UNIQUE,
+        stream_id TEXT    NOT NULL,
+        revision  INTEGER NOT NULL,
+        category  TEXT    NOT NULL,
+        type      TEXT    NOT NULL,
+        data      TEXT    NOT NULL,
+        metadata  TEXT    NOT NULL,
+        UNIQUE (stream_id, revision)
+      );
+      CREATE INDEX IF NOT EXISTS events_by_category ON events (category, position);
+      CREATE INDEX IF NOT EXISTS events_by_type ON events (type, position);
+    `);
+    this.appended.setMaxListeners(0);
+    this.pollMs = options.crossProcessPollMs ?? 250;
+    this.statements = {
+      streamRevision: this.db.prepare<[string], { revision: number | null }>(
+        'SELECT max(revision) AS revision FROM events WHERE stream_id = ?',
+      ),
+      insert: this.db.prepare(
+        'INSERT INTO events (id, stream_id, revision, category, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      byId: this.db.prepare<[string], Row>('SELECT * FROM events WHERE id = ?'),
+      readStream: this.db.prepare<[string, number, number], Row>(
+        'SELECT * FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?',
+      ),
+      head: this.db.prepare<[], { position: number | null }>('SELECT max(position) AS position FROM events'),
+    };
+    this.appendTransaction = this.db.transaction(this.appendInTransaction.bind(this));
+  }
+
+  private readonly appendTransaction: (
+    streamId: string,
+    events: readonly EventToAppend[],
+    expected: ExpectedRevision,
+  ) => AppendResult;
+
+  private appendInTransaction(streamId: string, events: readonly EventToAppend[], expected: ExpectedRevision): AppendResult {
+    const already = this.alreadyAppended(streamId, events);
+    if (already) return already;
+    const current = this.statements.streamRevision.get(streamId)?.revision ?? null;
+    const actual = current === null ? ('no_stream' as const) : BigInt(current);
+    const matches =
+      expected === 'any' ||
+      (expected === 'no_stream' && actual === 'no_stream') ||
+      (expected === 'stream_exists' && actual !== 'no_stream') ||
+      (typeof expected === 'bigint' && actual === expected);
+    if (!matches) throw new WrongExpectedRevisionError(streamId, expected, actual);
+    let revision = current ?? -1;
+    let position = 0;
+    const category = categoryOf(streamId);
+    for (const event of events) {
+      revision += 1;
+      const info = this.statements.insert.run(
+        event.id,
+        streamId,
+        revision,
+        category,
+        event.type,
+        JSON.stringify(event.data),
+        JSON.stringify(event.metadata),
+      );
+      position = Number(info.lastInsertRowid);
+    }
+    if (events.length === 0) {
+      position = this.statements.head.get()?.position ?? 0;
+    }
+    return { nextExpectedRevision: BigInt(revision), position: BigInt(position) };
+  }
+
+  /** An append whose events are all stored already (a retry) returns the first append's result. */
+  private alreadyAppended(streamId: string, events: readonly EventToAppend[]): AppendResult | undefined {
+    const first = events[0];
+    if (!first) return undefined;
+    const stored = events.map((event) => this.statements.byId.get(event.id));
+    if (stored.every((row) => row === undefined)) return undefined;
+    stored.forEach((row, index) => {
+      const event = events[index]!;
+      const previous = index > 0 ? stored[index - 1] : undefined;
+      const consistent =
+        row !== undefined &&
+        row.stream_id === streamId &&
+        row.type === event.type &&
+        (previous === undefined || row.revision === previous.revision + 1);
+      if (!consistent) throw new EventIdConflictError(event.id);
+    });
+    const last = stored[stored.length - 1]!;
+    return { nextExpectedRevision: BigInt(last.revision), position: BigInt(last.position) };
+  }
+
+  async append(streamId: string, events: readonly EventToAppend[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
+    const result = this.appendTransaction(streamId, events, expectedRevision);
+    if (events.length > 0) {
+      this.appendGeneration += 1;
+      this.appended.emit('appended');
+    }
+    return result;
+  }
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    const from = Number(options.fromRevision ?? 0n);
+    const max = options.maxCount ?? Number.MAX_SAFE_INTEGER;
+    return this.statements.readStream.all(streamId, from, max).map(toRecorded);
+  }
+
+  private filteredRead(filter: EventFilter | undefined): Database.Statement {
+    const categories = filter?.categories?.length ?? 0;
+    const types = filter?.eventTypes?.length ?? 0;
+    const key = `${categories}:${types}`;
+    let statement = this.filteredReads.get(key);
+    if (!statement) {
+      const where = ['position > ?'];
+      if (categories) where.push(`category IN (${Array(categories).fill('?').join(',')})`);
+      if (types) where.push(`type IN (${Array(types).fill('?').join(',')})`);
+      statement = this.db.prepare(`SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY position LIMIT ?`);
+      this.filteredReads.set(key, statement);
+    }
+    return statement;
+  }
+
+  private readAllSync(after: bigint, filter: EventFilter | undefined, maxCount: number): RecordedEvent[] {
+    const rows = this.filteredRead(filter).all(
+      Number(after),
+      ...(filter?.categories ?? []),
+      ...(filter?.eventTypes ?? []),
+      maxCount,
+    ) as Row[];
+    return rows.map(toRecorded);
+  }
+
+  async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+    return this.readAllSync(options.after ?? 0n, options.filter, options.maxCount ?? Number.MAX_SAFE_INTEGER);
+  }
+
+  async headPosition(): Promise<bigint> {
+    return BigInt(this.statements.head.get()?.position ?? 0);
+  }
+
+  /** A batch and the log head read in one snapshot, so `head` is exact for a filtered reader. */
+  private readonly readBatch = (after: bigint, filter: EventFilter | undefined) =>
+    this.db.transaction(() => ({
+      events: this.readAllSync(after, filter, BATCH),
+      head: BigInt(this.statements.head.get()?.position ?? 0),
+    }))();
+
+  subscribeToAll(options: { after?: bigint; filter?: EventFilter }, handlers: SubscriptionHandlers): Subscription {
+    let after = options.after ?? 0n;
+    let stopped = false;
+    let wake: (() => void) | undefined;
+    const signal = () => wake?.();
+    this.appended.on('appended', signal);
+    const dataVersion = this.db.prepare('PRAGMA data_version').pluck();
+    const waitForAppend = (generationRead: number, versionRead: unknown) =>
+      new Promise<void>((resolve) => {
+        if (this.appendGeneration !== generationRead) return resolve();
+        const poll = setInterval(() => {
+          if (dataVersion.get() === versionRead) return;
+          clearInterval(poll);
+          resolve();
+        }, this.pollMs);
+        poll.unref();
+        wake = () => {
+          clearInterval(poll);
+          wake = undefined;
+          resolve();
+        };
+      }).finally(() => {
+        wake = undefined;
+      });
+
+    const run = async () => {
+      let reported = -1n;
+      while (!stopped) {
+        const generationRead = this.appendGeneration;
+        const versionRead = dataVersion.get();
+        const { events, head } = this.readBatch(after, options.filter);
+        for (const event of events) {
+          if (stopped) return;
+          await handlers.onEvent(event);
+          after = event.position;
+        }
+        if (events.length < BATCH) {
+          if (head > after) after = head;
+          if (after !== reported && !stopped) {
+            reported = after;
+            await handlers.onCheckpoint?.(after);
+          }
+          if (!stopped) await waitForAppend(generationRead, versionRead);
+        }
+      }
+    };
+    const done = run().catch((error: unknown) => {
+      if (handlers.onError) handlers.onError(error);
+      else throw error;
+    });
+    const subscription = {
+      stop: async () => {
+        stopped = true;
+        this.appended.off('appended', signal);
+        signal();
+        await done;
+      },
+    };
+    this.subscriptions.add(subscription);
+    return {
+      close: async () => {
+        this.subscriptions.delete(subscription);
+        await subscription.stop();
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.subscriptions].map((subscription) => subscription.stop()));
+    this.subscriptions.clear();
+    if (this.db.open) this.db.close();
+  }
+}

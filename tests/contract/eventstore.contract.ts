@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  type EventStore,
+  type EventToAppend,
+  EventIdConflictError,
+  type RecordedEvent,
+  WrongExpectedRevisionError,
+} from '../../src/infra/eventstore/port.ts';
+
+/**
+ * The contract every event-store adapter must pass. `create` gives a store; streams are named uniquely per
+ * test so an adapter backed by a shared server (EventStoreDB) can run it too.
+ */
+export function eventStoreContract(name: string, create: () => Promise<EventStore>): void {
+  describe(`event store contract: ${name}`, () => {
+    let store: EventStore;
+    let run: string;
+    beforeEach(async () => {
+      store = await create();
+      run = randomUUID().replaceAll('-', '');
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    const stream = (category: string, id = '1') => `${category}${run.slice(0, 8)}-${id}`;
+    const event = (type = 'ThingHappened', data: unknown = { n: 1 }): EventToAppend => ({
+      id: randomUUID(),
+      type,
+      data,
+      metadata: { actor: 'tester', at: '2026-11-26T00:00:00.000Z', correlationId: 'c-1', schemaVersion: 1 },
+    });
+
+    it('appends to a new stream with no_stream and reads it back in order', async () => {
+      const s = stream('thing');
+      const events = [event('A', { n: 1 }), event('B', { n: 2, nested: { text: '客户 ✓' } })];
+      const result = await store.append(s, events, 'no_stream');
+      expect(result.nextExpectedRevision).toBe(1n);
+      const read = await store.readStream(s);
+      expect(read.map((e) => [e.type, e.revision, e.data, e.id])).toEqual([
+        ['A', 0n, { n: 1 }, events[0]!.id],
+        ['B', 1n, { n: 2, nested: { text: '客户 ✓' } }, events[1]!.id],
+      ]);
+      expect(read[1]!.metadata).toEqual(events[1]!.metadata);
+      expect(read[1]!.position).toBe(result.position);
+      expect(read[0]!.position < read[1]!.position).toBe(true);
+    });
+
+    it('reads an unknown stream as empty', async () => {
+      expect(await store.readStream(stream('nothing'))).toEqual([]);
+    });
+
+    it('refuses no_stream on an existing stream', async () => {
+      const s = stream('thing');
+      await store.append(s, [event()], 'no_stream');
+      await expect(store.append(s, [event()], 'no_stream')).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+    });
+
+    it('refuses stream_exists on a missing stream and accepts it on an existing one', async () => {
+      const s = stream('thing');
+      await expect(store.append(s, [event()], 'stream_exists')).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+      await store.append(s, [event()], 'any');
+      const result = await store.append(s, [event()], 'stream_exists');
+      expect(result.nextExpectedRevision).toBe(1n);
+    });
+
+    it('checks an exact expected revision and reports the actual one', async () => {
+      const s = stream('thing');
+      await store.append(s, [event(), event()], 'no_stream');
+      const error = await store.append(s, [event()], 0n).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(WrongExpectedRevisionError);
+      expect((error as WrongExpectedRevisionError).actual).toBe(1n);
+      const ok = await store.append(s, [event()], 1n);
+      expect(ok.nextExpectedRevision).toBe(2n);
+    });
+
+    it('appends several events atomically: a refused append writes none of them', async () => {
+      const s = stream('thing');
+      await store.append(s, [event()], 'no_stream');
+      await expect(store.append(s, [event(), event(), event()], 5n)).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+      expect(await store.readStream(s)).toHaveLength(1);
+    });
+
+    it('lets exactly one of many concurrent writers at the same revision win', async () => {
+      const s = stream('thing');
+      await store.append(s, [event()], 'no_stream');
+      const results = await Promise.allSettled(Array.from({ length: 20 }, () => store.append(s, [event()], 0n)));
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      expect(await store.readStream(s)).toHaveLength(2);
+    });
+
+    it('is idempotent by event id: a retried append returns the first result and writes nothing', async () => {
+      const s = stream('thing');
+      const events = [event('A'), event('B')];
+      const first = await store.append(s, events, 'no_stream');
+      const retry = await store.append(s, events, 'no_stream');
+      expect(retry).toEqual(first);
+      expect(await store.readStream(s)).toHaveLength(2);
+    });
+
+    it('refuses an event id reused for a different stream', async () => {
+      const e = event();
+      await store.append(stream('thing', 'a'), [e], 'any');
+      await expect(store.append(stream('thing', 'b'), [e], 'any')).rejects.toBeInstanceOf(EventIdConflictError);
+    });
+
+    it('reads a stream from a revision with a max count', async () => {
+      const s = stream('thing');
+      await store.append(s, [event('A'), event('B'), event('C'), event('D')], 'no_stream');
+      const read = await store.readStream(s, { fromRevision: 1n, maxCount: 2 });
+      expect(read.map((e) => e.type)).toEqual(['B', 'C']);
+    });
+
+    it('reads the global log after a position, filtered by category and event type', async () => {
+      const start = await store.headPosition();
+      await store.append(stream('alpha', '1'), [event('Opened'), event('Closed')], 'any');
+      await store.append(stream('beta', '1'), [event('Opened')], 'any');
+      await store.append(stream('alpha', '2'), [event('Opened')], 'any');
+      const all = await store.readAll({ after: start });
+      expect(all.map((e) => `${e.streamId.split('-')[0]!.replace(run.slice(0, 8), '')}:${e.type}`)).toEqual([
+        'alpha:Opened',
+        'alpha:Closed',
+        'beta:Opened',
+        'alpha:Opened',
+      ]);
+      const positions = all.map((e) => e.position);
+      expect([...positions].sort((a, b) => (a < b ? -1 : 1))).toEqual(positions);
+      const alpha = await store.readAll({ after: start, filter: { categories: [`alpha${run.slice(0, 8)}`] } });
+      expect(alpha).toHaveLength(3);
+      const opened = await store.readAll({
+        after: start,
+        filter: { categories: [`alpha${run.slice(0, 8)}`], eventTypes: ['Opened'] },
+      });
+      expect(opened).toHaveLength(2);
+      const afterSecond = await store.readAll({ after: all[1]!.position, maxCount: 1 });
+      expect(afterSecond[0]!.id).toBe(all[2]!.id);
+      expect(await store.headPosition()).toBe(all[3]!.position);
+    });
+
+    it('subscribes: catches up, then delivers live appends in order without gaps', async () => {
+      const start = await store.headPosition();
+      const s = stream('sub');
+      await store.append(s, [event('Before1'), event('Before2')], 'no_stream');
+      const seen: RecordedEvent[] = [];
+      let checkpoint = 0n;
+      const category = `sub${run.slice(0, 8)}`;
+      const subscription = store.subscribeToAll(
+        { after: start, filter: { categories: [category] } },
+        { onEvent: (e) => void seen.push(e), onCheckpoint: (p) => void (checkpoint = p) },
+      );
+      await waitUntil(() => seen.length === 2);
+      for (let i = 0; i < 30; i++) await store.append(s, [event(`Live${i}`)], 'any');
+      await store.append(stream('other'), [event('Ignored')], 'any');
+      await waitUntil(() => seen.length === 32);
+      const head = await store.headPosition();
+      await waitUntil(() => checkpoint === head);
+      await subscription.close();
+      expect(seen.map((e) => e.type)).toEqual(['Before1', 'Before2', ...Array.from({ length: 30 }, (_, i) => `Live${i}`)]);
+      expect(seen.map((e) => e.revision)).toEqual(Array.from({ length: 32 }, (_, i) => BigInt(i)));
+    });
+
+    it('stops delivering after the subscription is closed', async () => {
+      const s = stream('sub');
+      const seen: string[] = [];
+      const subscription = store.subscribeToAll(
+        { after: await store.headPosition() },
+        { onEvent: (e) => void seen.push(e.type) },
+      );
+      await store.append(s, [event('One')], 'any');
+      await waitUntil(() => seen.includes('One'));
+      await subscription.close();
+      await store.append(s, [event('Two')], 'any');
+      await new Promise((r) => setTimeout(r, 50));
+      expect(seen).not.toContain('Two');
+    });
+  });
+}
+
+export async function waitUntil(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const started = Date.now();
+  while (!condition()) {
+    if (Date.now() - started > timeoutMs) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
