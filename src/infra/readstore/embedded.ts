@@ -1,0 +1,374 @@
+import { Aggregator, Query, update as applyUpdate } from 'mingo';
+import { randomUUID } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { deserialize, serialize } from 'node:v8';
+import {
+  type BulkOperation,
+  type Collection,
+  type Doc,
+  DuplicateKeyError,
+  type Filter,
+  type FindOptions,
+  type IndexOptions,
+  type ReadStore,
+  type UpdateOperators,
+  type UpdateResult,
+} from './port.ts';
+
+interface IndexSpec {
+  name: string;
+  keys: Record<string, 1 | -1>;
+  unique: boolean;
+}
+
+const isPlainValue = (value: unknown): value is string | number | boolean | null =>
+  value === null || ['string', 'number', 'boolean'].includes(typeof value);
+
+const getPath = (doc: Record<string, unknown>, path: string): unknown =>
+  path.split('.').reduce<unknown>((value, key) => (value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined), doc);
+
+/**
+ * An equality index over one or more fields. A field holding an array indexes each element (multikey),
+ * as MongoDB does. Used by find/count/update when the filter gives plain equality on all its fields.
+ */
+class EqualityIndex {
+  readonly fields: string[];
+  private readonly entries = new Map<string, Set<string>>();
+  constructor(readonly spec: IndexSpec) {
+    this.fields = Object.keys(spec.keys);
+  }
+
+  private keysOf(doc: Doc): string[] {
+    let keys: unknown[][] = [[]];
+    for (const field of this.fields) {
+      const value = getPath(doc, field);
+      const values = Array.isArray(value) ? (value.length ? value : [undefined]) : [value];
+      keys = keys.flatMap((prefix) => values.map((v) => [...prefix, v ?? null]));
+    }
+    return keys.map((key) => JSON.stringify(key));
+  }
+
+  add(doc: Doc, collection: string): void {
+    const keys = this.keysOf(doc);
+    if (this.spec.unique) {
+      for (const key of keys) {
+        const holders = this.entries.get(key);
+        if (holders && [...holders].some((id) => id !== doc._id))
+          throw new DuplicateKeyError(collection, this.spec.name, JSON.parse(key));
+      }
+    }
+    for (const key of keys) {
+      let holders = this.entries.get(key);
+      if (!holders) this.entries.set(key, (holders = new Set()));
+      holders.add(doc._id);
+    }
+  }
+
+  remove(doc: Doc): void {
+    for (const key of this.keysOf(doc)) {
+      const holders = this.entries.get(key);
+      holders?.delete(doc._id);
+      if (holders?.size === 0) this.entries.delete(key);
+    }
+  }
+
+  /** The candidate ids for a filter, or undefined when this index cannot answer it. */
+  candidates(filter: Filter): Set<string> | undefined {
+    const values: unknown[] = [];
+    for (const field of this.fields) {
+      let condition = filter[field];
+      if (condition && typeof condition === 'object' && !Array.isArray(condition) && '$eq' in condition && Object.keys(condition).length === 1)
+        condition = (condition as { $eq: unknown }).$eq;
+      if (!isPlainValue(condition) || condition === null) return undefined;
+      values.push(condition);
+    }
+    return this.entries.get(JSON.stringify(values)) ?? new Set();
+  }
+}
+
+class EmbeddedCollection<T extends Doc> implements Collection<T> {
+  readonly docs = new Map<string, T>();
+  readonly indexes = new Map<string, EqualityIndex>();
+
+  constructor(
+    readonly name: string,
+    private readonly changed: () => void,
+  ) {}
+
+  /** Documents that may match: from the smallest usable index, by _id, or all. */
+  private candidates(filter: Filter): Iterable<T> {
+    const id = filter._id;
+    if (isPlainValue(id) && id !== null) {
+      const doc = this.docs.get(String(id));
+      return doc ? [doc] : [];
+    }
+    let best: Set<string> | undefined;
+    for (const index of this.indexes.values()) {
+      const ids = index.candidates(filter);
+      if (ids && (!best || ids.size < best.size)) best = ids;
+    }
+    if (!best) return this.docs.values();
+    const docs: T[] = [];
+    for (const docId of best) {
+      const doc = this.docs.get(docId);
+      if (doc) docs.push(doc);
+    }
+    return docs;
+  }
+
+  private matching(filter: Filter): T[] {
+    const query = new Query(filter);
+    const result: T[] = [];
+    for (const doc of this.candidates(filter)) if (query.test(doc)) result.push(doc);
+    return result;
+  }
+
+  async findOne(filter: Filter, options: Pick<FindOptions, 'projection' | 'sort'> = {}): Promise<T | null> {
+    const [doc] = await this.find(filter, { ...options, limit: 1 });
+    return doc ?? null;
+  }
+
+  async find(filter: Filter, options: FindOptions = {}): Promise<T[]> {
+    const docs = this.matching(filter);
+    let cursor = new Query({}).find<T>(docs, options.projection as never);
+    if (options.sort) cursor = cursor.sort(options.sort);
+    if (options.skip) cursor = cursor.skip(options.skip);
+    if (options.limit) cursor = cursor.limit(options.limit);
+    return structuredClone(cursor.all());
+  }
+
+  async countDocuments(filter: Filter = {}): Promise<number> {
+    return Object.keys(filter).length === 0 ? this.docs.size : this.matching(filter).length;
+  }
+
+  async aggregate<R>(pipeline: Record<string, unknown>[]): Promise<R[]> {
+    const first = pipeline[0] as { $match?: Filter } | undefined;
+    const source = first?.$match ? this.matching(first.$match) : [...this.docs.values()];
+    const rest = first?.$match ? pipeline.slice(1) : pipeline;
+    return structuredClone(new Aggregator(rest).run(source)) as R[];
+  }
+
+  /** Stores `next` in place of `previous`, keeping every index consistent; all or nothing. */
+  private store(next: T, previous: T | undefined): void {
+    if (previous) for (const index of this.indexes.values()) index.remove(previous);
+    const added: EqualityIndex[] = [];
+    try {
+      for (const index of this.indexes.values()) {
+        index.add(next, this.name);
+        added.push(index);
+      }
+    } catch (error) {
+      for (const index of added) index.remove(next);
+      if (previous) for (const index of this.indexes.values()) index.add(previous, this.name);
+      throw error;
+    }
+    this.docs.set(next._id, next);
+    this.changed();
+  }
+
+  private remove(doc: T): void {
+    for (const index of this.indexes.values()) index.remove(doc);
+    this.docs.delete(doc._id);
+    this.changed();
+  }
+
+  async insertOne(document: T): Promise<void> {
+    if (this.docs.has(document._id)) throw new DuplicateKeyError(this.name, '_id_', { _id: document._id });
+    this.store(structuredClone(document), undefined);
+  }
+
+  async replaceOne(filter: Filter, replacement: T, options: { upsert?: boolean } = {}): Promise<UpdateResult> {
+    const [current] = this.matching(filter);
+    if (!current) {
+      if (!options.upsert) return { matchedCount: 0, modifiedCount: 0, upsertedId: null };
+      const id = replacement._id ?? (isPlainValue(filter._id) ? String(filter._id) : randomUUID());
+      this.store(structuredClone({ ...replacement, _id: id }), undefined);
+      return { matchedCount: 0, modifiedCount: 0, upsertedId: id };
+    }
+    this.store(structuredClone({ ...replacement, _id: current._id }), current);
+    return { matchedCount: 1, modifiedCount: 1, upsertedId: null };
+  }
+
+  private updated(doc: T, update: UpdateOperators): T | undefined {
+    const { $setOnInsert: _ignored, ...operators } = update;
+    const next = structuredClone(doc);
+    const modified = applyUpdate(next, operators as Parameters<typeof applyUpdate>[1]);
+    if (next._id !== doc._id) throw new Error(`Updating the _id of ${doc._id} is not allowed`);
+    return modified.length > 0 ? next : undefined;
+  }
+
+  private upsert(filter: Filter, update: UpdateOperators): UpdateResult {
+    const base: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(filter)) {
+      if (!key.startsWith('$') && !key.includes('.') && (isPlainValue(value) || Array.isArray(value))) base[key] = value;
+    }
+    const id = base._id === undefined ? randomUUID() : String(base._id);
+    const doc = { ...base, _id: id } as unknown as T;
+    const { $setOnInsert, ...operators } = update;
+    if ($setOnInsert) applyUpdate(doc, { $set: $setOnInsert });
+    applyUpdate(doc, operators as Parameters<typeof applyUpdate>[1]);
+    this.store(structuredClone(doc), undefined);
+    return { matchedCount: 0, modifiedCount: 0, upsertedId: id };
+  }
+
+  async updateOne(filter: Filter, update: UpdateOperators, options: { upsert?: boolean } = {}): Promise<UpdateResult> {
+    const [current] = this.matching(filter);
+    if (!current) return options.upsert ? this.upsert(filter, update) : { matchedCount: 0, modifiedCount: 0, upsertedId: null };
+    const next = this.updated(current, update);
+    if (next) this.store(next, current);
+    return { matchedCount: 1, modifiedCount: next ? 1 : 0, upsertedId: null };
+  }
+
+  async updateMany(filter: Filter, update: UpdateOperators): Promise<UpdateResult> {
+    const docs = this.matching(filter);
+    let modifiedCount = 0;
+    for (const current of docs) {
+      const next = this.updated(current, update);
+      if (next) {
+        this.store(next, current);
+        modifiedCount += 1;
+      }
+    }
+    return { matchedCount: docs.length, modifiedCount, upsertedId: null };
+  }
+
+  async deleteOne(filter: Filter): Promise<{ deletedCount: number }> {
+    const [doc] = this.matching(filter);
+    if (doc) this.remove(doc);
+    return { deletedCount: doc ? 1 : 0 };
+  }
+
+  async deleteMany(filter: Filter): Promise<{ deletedCount: number }> {
+    const docs = this.matching(filter);
+    for (const doc of docs) this.remove(doc);
+    return { deletedCount: docs.length };
+  }
+
+  async bulkWrite(operations: BulkOperation[]): Promise<void> {
+    for (const operation of operations) {
+      if ('insertOne' in operation) await this.insertOne(operation.insertOne.document as T);
+      else if ('updateOne' in operation) {
+        const { filter, update, upsert } = operation.updateOne;
+        await this.updateOne(filter, update, { upsert: upsert ?? false });
+      } else if ('updateMany' in operation) await this.updateMany(operation.updateMany.filter, operation.updateMany.update);
+      else if ('replaceOne' in operation) {
+        const { filter, replacement, upsert } = operation.replaceOne;
+        await this.replaceOne(filter, replacement as T, { upsert: upsert ?? false });
+      } else if ('deleteOne' in operation) await this.deleteOne(operation.deleteOne.filter);
+      else await this.deleteMany(operation.deleteMany.filter);
+    }
+  }
+
+  async createIndex(keys: Record<string, 1 | -1>, options: IndexOptions = {}): Promise<string> {
+    const name = options.name ?? Object.entries(keys).map(([field, direction]) => `${field}_${direction}`).join('_');
+    if (this.indexes.has(name)) return name;
+    const index = new EqualityIndex({ name, keys, unique: options.unique ?? false });
+    for (const doc of this.docs.values()) index.add(doc, this.name);
+    this.indexes.set(name, index);
+    this.changed();
+    return name;
+  }
+
+  async drop(): Promise<void> {
+    this.docs.clear();
+    this.indexes.clear();
+    this.changed();
+  }
+}
+
+export interface EmbeddedReadStoreOptions {
+  /** Where the snapshot lives; omitted: memory only. */
+  snapshotPath?: string;
+  /** How long after a change the snapshot is written (ms); default 1000. */
+  snapshotDelayMs?: number;
+}
+
+type Snapshot = { version: 1; collections: { name: string; docs: Doc[]; indexes: IndexSpec[] }[] };
+
+/**
+ * The embedded read store: documents in memory, queried with mingo (MongoDB's query language), kept across
+ * restarts by an atomic snapshot file. The snapshot is a consistent cut of all collections, including the
+ * projection checkpoints, so a restart resumes the projections exactly where the snapshot stood.
+ */
+export class EmbeddedReadStore implements ReadStore {
+  private readonly collections = new Map<string, EmbeddedCollection<Doc>>();
+  private dirty = false;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly options: EmbeddedReadStoreOptions = {}) {
+    if (options.snapshotPath && existsSync(options.snapshotPath)) this.load(options.snapshotPath);
+  }
+
+  private load(path: string): void {
+    const snapshot = deserialize(readFileSync(path)) as Snapshot;
+    for (const saved of snapshot.collections) {
+      const collection = this.collection(saved.name) as EmbeddedCollection<Doc>;
+      for (const doc of saved.docs) collection.docs.set(doc._id, doc);
+      for (const spec of saved.indexes) {
+        const index = new EqualityIndex(spec);
+        for (const doc of saved.docs) index.add(doc, saved.name);
+        collection.indexes.set(spec.name, index);
+      }
+    }
+    this.dirty = false;
+  }
+
+  private readonly changed = (): void => {
+    this.dirty = true;
+    if (!this.options.snapshotPath || this.timer || this.closed) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.writeSnapshot();
+    }, this.options.snapshotDelayMs ?? 1000);
+    this.timer.unref();
+  };
+
+  collection<T extends Doc = Doc>(name: string): Collection<T> {
+    let collection = this.collections.get(name);
+    if (!collection) {
+      collection = new EmbeddedCollection<Doc>(name, this.changed);
+      this.collections.set(name, collection);
+    }
+    return collection as unknown as Collection<T>;
+  }
+
+  private writeSnapshot(): void {
+    const path = this.options.snapshotPath;
+    if (!path || !this.dirty) return;
+    const snapshot: Snapshot = {
+      version: 1,
+      collections: [...this.collections.values()].map((c) => ({
+        name: c.name,
+        docs: [...c.docs.values()],
+        indexes: [...c.indexes.values()].map((i) => i.spec),
+      })),
+    };
+    const bytes = serialize(snapshot);
+    this.dirty = false;
+    mkdirSync(dirname(path), { recursive: true });
+    const temporary = `${path}.tmp`;
+    const fd = openSync(temporary, 'w');
+    try {
+      writeSync(fd, bytes);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temporary, path);
+  }
+
+  async flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.writeSnapshot();
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * The read store port: a small subset of the MongoDB driver's Collection. Projections and queries are
+ * written once in MongoDB's query language (keep to what FerretDB v1 supports, see ARCHITECTURE.md).
+ */
+export type Doc = { _id: string } & Record<string, unknown>;
+export type Filter = Record<string, unknown>;
+export type UpdateOperators = Partial<
+  Record<'$set' | '$unset' | '$inc' | '$min' | '$max' | '$push' | '$pull' | '$addToSet' | '$setOnInsert', Record<string, unknown>>
+>;
+export type Sort = Record<string, 1 | -1>;
+export type Projection = Record<string, 0 | 1>;
+
+export interface FindOptions {
+  sort?: Sort;
+  skip?: number;
+  limit?: number;
+  projection?: Projection;
+}
+
+export interface UpdateResult {
+  matchedCount: number;
+  modifiedCount: number;
+  upsertedId: string | null;
+}
+
+export type BulkOperation =
+  | { insertOne: { document: Doc } }
+  | { updateOne: { filter: Filter; update: UpdateOperators; upsert?: boolean } }
+  | { updateMany: { filter: Filter; update: UpdateOperators } }
+  | { replaceOne: { filter: Filter; replacement: Doc; upsert?: boolean } }
+  | { deleteOne: { filter: Filter } }
+  | { deleteMany: { filter: Filter } };
+
+export interface IndexOptions {
+  unique?: boolean;
+  name?: string;
+}
+
+export interface Collection<T extends Doc = Doc> {
+  findOne(filter: Filter, options?: Pick<FindOptions, 'projection' | 'sort'>): Promise<T | null>;
+  find(filter: Filter, options?: FindOptions): Promise<T[]>;
+  countDocuments(filter?: Filter): Promise<number>;
+  aggregate<R = Record<string, unknown>>(pipeline: Record<string, unknown>[]): Promise<R[]>;
+  insertOne(document: T): Promise<void>;
+  replaceOne(filter: Filter, replacement: T, options?: { upsert?: boolean }): Promise<UpdateResult>;
+  updateOne(filter: Filter, update: UpdateOperators, options?: { upsert?: boolean }): Promise<UpdateResult>;
+  updateMany(filter: Filter, update: UpdateOperators): Promise<UpdateResult>;
+  deleteOne(filter: Filter): Promise<{ deletedCount: number }>;
+  deleteMany(filter: Filter): Promise<{ deletedCount: number }>;
+  bulkWrite(operations: BulkOperation[]): Promise<void>;
+  createIndex(keys: Record<string, 1 | -1>, options?: IndexOptions): Promise<string>;
+  drop(): Promise<void>;
+}
+
+export interface ReadStore {
+  collection<T extends Doc = Doc>(name: string): Collection<T>;
+  /** Makes every write so far durable (the embedded adapter writes its snapshot; MongoDB: no-op). */
+  flush(): Promise<void>;
+  /** Throws when the store cannot be reached. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A write broke a unique index (MongoDB error code 11000). */
+export class DuplicateKeyError extends Error {
+  readonly code = 11000;
+  constructor(
+    readonly collection: string,
+    readonly index: string,
+    readonly key: unknown,
+  ) {
+    super(`E11000 duplicate key error collection: ${collection} index: ${index} dup key: ${JSON.stringify(key)}`);
+    this.name = 'DuplicateKeyError';
+  }
+}

@@ -1,0 +1,154 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type Collection, type Doc, DuplicateKeyError, type ReadStore } from '../../src/infra/readstore/port.ts';
+
+type Customer = Doc & { name: string; city?: string; revenue?: number; tags?: string[]; owner?: { id: string } };
+
+/** The contract every read-store adapter must pass (embedded/mingo and MongoDB/FerretDB). */
+export function readStoreContract(name: string, create: () => Promise<ReadStore>): void {
+  describe(`read store contract: ${name}`, () => {
+    let store: ReadStore;
+    let customers: Collection<Customer>;
+    beforeEach(async () => {
+      store = await create();
+      customers = store.collection<Customer>(`customers_${randomUUID().slice(0, 8)}`);
+      await customers.bulkWrite([
+        { insertOne: { document: { _id: 'c1', name: 'Acme', city: 'Shanghai', revenue: 300, tags: ['a', 'vip'], owner: { id: 'u1' } } } },
+        { insertOne: { document: { _id: 'c2', name: 'Beta', city: 'Beijing', revenue: 100, tags: ['b'], owner: { id: 'u2' } } } },
+        { insertOne: { document: { _id: 'c3', name: '华为', city: 'Shenzhen', revenue: 200, tags: ['vip'], owner: { id: 'u1' } } } },
+        { insertOne: { document: { _id: 'c4', name: 'delta', revenue: 200 } } },
+      ]);
+    });
+    afterEach(async () => {
+      await customers.drop();
+      await store.close();
+    });
+    const ids = (docs: Doc[]) => docs.map((d) => d._id);
+
+    it('finds by equality, operators, nested paths and array membership', async () => {
+      expect(ids(await customers.find({ city: 'Shanghai' }))).toEqual(['c1']);
+      expect(ids(await customers.find({ revenue: { $gte: 200 } }, { sort: { _id: 1 } }))).toEqual(['c1', 'c3', 'c4']);
+      expect(ids(await customers.find({ 'owner.id': 'u1' }, { sort: { _id: 1 } }))).toEqual(['c1', 'c3']);
+      expect(ids(await customers.find({ tags: 'vip' }, { sort: { _id: 1 } }))).toEqual(['c1', 'c3']);
+      expect(ids(await customers.find({ city: { $in: ['Beijing', 'Shenzhen'] } }, { sort: { _id: 1 } }))).toEqual(['c2', 'c3']);
+      expect(ids(await customers.find({ city: { $exists: false } }))).toEqual(['c4']);
+      expect(ids(await customers.find({ $or: [{ name: 'Beta' }, { revenue: 300 }] }, { sort: { _id: 1 } }))).toEqual(['c1', 'c2']);
+      expect(ids(await customers.find({ name: { $regex: 'ACM', $options: 'i' } }))).toEqual(['c1']);
+      expect(ids(await customers.find({ name: { $regex: '华' } }))).toEqual(['c3']);
+      expect(await customers.findOne({ _id: 'nope' })).toBeNull();
+    });
+
+    it('sorts on several keys, skips, limits and projects', async () => {
+      const page = await customers.find({}, { sort: { revenue: -1, _id: 1 }, skip: 1, limit: 2, projection: { name: 1 } });
+      expect(page).toEqual([
+        { _id: 'c3', name: '华为' },
+        { _id: 'c4', name: 'delta' },
+      ]);
+      const one = await customers.findOne({ revenue: 200 }, { sort: { _id: -1 } });
+      expect(one?._id).toBe('c4');
+    });
+
+    it('counts', async () => {
+      expect(await customers.countDocuments()).toBe(4);
+      expect(await customers.countDocuments({ revenue: 200 })).toBe(2);
+    });
+
+    it('aggregates with $match $group $sum $count $sort $project $unwind', async () => {
+      const byOwner = await customers.aggregate<{ _id: string; total: number; n: number }>([
+        { $match: { 'owner.id': { $exists: true } } },
+        { $group: { _id: '$owner.id', total: { $sum: '$revenue' }, n: { $sum: 1 } } },
+        { $sort: { _id: 1 } },
+      ]);
+      expect(byOwner).toEqual([
+        { _id: 'u1', total: 500, n: 2 },
+        { _id: 'u2', total: 100, n: 1 },
+      ]);
+      const tags = await customers.aggregate<{ _id: string; n: number }>([
+        { $unwind: '$tags' },
+        { $group: { _id: '$tags', n: { $sum: 1 } } },
+        { $sort: { n: -1, _id: 1 } },
+        { $limit: 2 },
+        { $project: { _id: 1, n: 1 } },
+      ]);
+      expect(tags).toEqual([
+        { _id: 'vip', n: 2 },
+        { _id: 'a', n: 1 },
+      ]);
+    });
+
+    it('updates with $set $unset $inc $min $max $push $pull $addToSet', async () => {
+      const result = await customers.updateOne(
+        { _id: 'c2' },
+        { $set: { city: 'Tianjin', 'owner.id': 'u9' }, $inc: { revenue: 5 }, $push: { tags: 'new' }, $addToSet: { more: 'x' } },
+      );
+      expect(result).toMatchObject({ matchedCount: 1, modifiedCount: 1 });
+      await customers.updateOne({ _id: 'c2' }, { $pull: { tags: 'b' }, $unset: { city: '' }, $min: { low: 3 }, $max: { high: 9 } });
+      await customers.updateOne({ _id: 'c2' }, { $addToSet: { more: 'x' }, $min: { low: 5 }, $max: { high: 1 } });
+      expect(await customers.findOne({ _id: 'c2' })).toEqual({
+        _id: 'c2',
+        name: 'Beta',
+        revenue: 105,
+        tags: ['new'],
+        owner: { id: 'u9' },
+        more: ['x'],
+        low: 3,
+        high: 9,
+      });
+      expect(await customers.updateOne({ _id: 'missing' }, { $set: { a: 1 } })).toMatchObject({ matchedCount: 0 });
+    });
+
+    it('upserts: inserts from the filter, applies $setOnInsert only on insert', async () => {
+      const first = await customers.updateOne(
+        { _id: 'c9' },
+        { $setOnInsert: { createdAt: 't1' }, $set: { name: 'New' }, $inc: { visits: 1 } },
+        { upsert: true },
+      );
+      expect(first.upsertedId).toBe('c9');
+      await customers.updateOne({ _id: 'c9' }, { $setOnInsert: { createdAt: 't2' }, $inc: { visits: 1 } }, { upsert: true });
+      expect(await customers.findOne({ _id: 'c9' })).toEqual({ _id: 'c9', name: 'New', createdAt: 't1', visits: 2 });
+    });
+
+    it('updates and deletes many', async () => {
+      const updated = await customers.updateMany({ revenue: 200 }, { $set: { flagged: true } });
+      expect(updated).toMatchObject({ matchedCount: 2, modifiedCount: 2 });
+      expect(await customers.countDocuments({ flagged: true })).toBe(2);
+      expect(await customers.deleteOne({ flagged: true })).toEqual({ deletedCount: 1 });
+      expect(await customers.deleteMany({ revenue: { $lt: 1000 } })).toEqual({ deletedCount: 3 });
+      expect(await customers.countDocuments()).toBe(0);
+    });
+
+    it('replaces a document', async () => {
+      await customers.replaceOne({ _id: 'c1' }, { _id: 'c1', name: 'Acme 2' });
+      expect(await customers.findOne({ _id: 'c1' })).toEqual({ _id: 'c1', name: 'Acme 2' });
+    });
+
+    it('returns copies: changing a result does not change the store', async () => {
+      const doc = await customers.findOne({ _id: 'c1' });
+      doc!.tags!.push('mutated');
+      expect((await customers.findOne({ _id: 'c1' }))!.tags).toEqual(['a', 'vip']);
+    });
+
+    it('enforces unique indexes and refuses duplicate _id', async () => {
+      await customers.createIndex({ name: 1 }, { unique: true });
+      await expect(customers.insertOne({ _id: 'c5', name: 'Acme' })).rejects.toMatchObject({ code: 11000 });
+      await expect(customers.updateOne({ _id: 'c2' }, { $set: { name: 'Acme' } })).rejects.toMatchObject({ code: 11000 });
+      expect((await customers.findOne({ _id: 'c2' }))!.name).toBe('Beta');
+      await expect(customers.insertOne({ _id: 'c1', name: 'Other' })).rejects.toMatchObject({ code: 11000 });
+    });
+
+    it('answers the same through an index as without one, also for array fields', async () => {
+      await customers.createIndex({ 'owner.id': 1 });
+      await customers.createIndex({ tags: 1 });
+      await customers.createIndex({ city: 1, revenue: -1 });
+      expect(ids(await customers.find({ 'owner.id': 'u1' }, { sort: { _id: 1 } }))).toEqual(['c1', 'c3']);
+      expect(ids(await customers.find({ tags: 'vip', revenue: 300 }))).toEqual(['c1']);
+      expect(ids(await customers.find({ city: 'Shenzhen', revenue: 200 }))).toEqual(['c3']);
+      await customers.updateOne({ _id: 'c3' }, { $set: { 'owner.id': 'u2' }, $pull: { tags: 'vip' } });
+      expect(ids(await customers.find({ 'owner.id': 'u1' }))).toEqual(['c1']);
+      expect(ids(await customers.find({ tags: 'vip' }))).toEqual(['c1']);
+      expect(await customers.countDocuments({ 'owner.id': 'u2' })).toBe(2);
+    });
+  });
+}
+
+export { DuplicateKeyError };
