@@ -1,0 +1,105 @@
+import { type Decider, type DomainEvent, fold } from '../domain/shared/decider.ts';
+import { type RecordedEvent, WrongExpectedRevisionError } from '../infra/eventstore/port.ts';
+import { derivedEventId } from '../infra/ids.ts';
+import type { Actor, CommandDeps, RequestMeta } from './context.ts';
+import { ConcurrencyConflictError, PreconditionFailedError } from './errors.ts';
+
+export const SCHEMA_VERSION = 1;
+
+export interface Loaded<State> {
+  state: State;
+  /** -1n when the stream does not exist. */
+  revision: bigint;
+  events: RecordedEvent[];
+}
+
+/** The outcome of a command; `events` are those the stream held before it. */
+export interface Executed<State> extends Loaded<State> {
+  /** Global position of the last event written (or, if nothing changed, of the stream's last event). */
+  position: bigint;
+  /** False when the command produced no events (or a retried request had already produced them). */
+  changed: boolean;
+}
+
+type AnyDecider<C, E extends DomainEvent, S> = Decider<C, E, S>;
+
+const asDomainEvent = <E extends DomainEvent>(event: RecordedEvent): E => ({ type: event.type, data: event.data }) as E;
+
+/** Reads a stream and folds it into the decider's state. */
+export async function load<C, E extends DomainEvent, S>(
+  deps: Pick<CommandDeps, 'eventStore'>,
+  decider: AnyDecider<C, E, S>,
+  streamId: string,
+): Promise<Loaded<S>> {
+  const events = await deps.eventStore.readStream(streamId);
+  const state = fold(decider, events.map(asDomainEvent<E>));
+  return { state, events, revision: events.length ? events[events.length - 1]!.revision : -1n };
+}
+
+/** Folds only the events recorded at or before `asOf` (point-in-time view). */
+export function foldAsOf<C, E extends DomainEvent, S>(decider: AnyDecider<C, E, S>, events: RecordedEvent[], asOf: Date): Loaded<S> {
+  const upTo = events.filter((event) => new Date(event.metadata.at) <= asOf);
+  return {
+    state: fold(decider, upTo.map(asDomainEvent<E>)),
+    events: upTo,
+    revision: upTo.length ? upTo[upTo.length - 1]!.revision : -1n,
+  };
+}
+
+/**
+ * The command pipeline: load the stream → pure decide → append with the expected revision.
+ * - `command` may be a function of the current state (for commands that need it to be built).
+ * - `If-Match` (meta.ifMatch) that does not equal the current revision → PreconditionFailedError.
+ * - A concurrent writer: with If-Match → PreconditionFailedError; without, the command is re-decided once
+ *   against the new state, then ConcurrencyConflictError.
+ * - A retried request whose events are already in the stream returns the first outcome and appends nothing.
+ */
+export async function execute<C, E extends DomainEvent, S>(
+  deps: CommandDeps,
+  decider: AnyDecider<C, E, S>,
+  streamId: string,
+  command: C | ((state: S) => C),
+  actor: Actor,
+  meta: RequestMeta,
+): Promise<Executed<S>> {
+  for (let attempt = 0; ; attempt++) {
+    const loaded = await load(deps, decider, streamId);
+    const earlier = loaded.events.filter((event) => event.metadata.requestId === meta.requestId);
+    if (earlier.length > 0) {
+      const last = earlier[earlier.length - 1]!;
+      return { ...loaded, position: last.position, changed: false };
+    }
+    if (meta.ifMatch !== undefined && meta.ifMatch !== loaded.revision)
+      throw new PreconditionFailedError(streamId, meta.ifMatch, loaded.revision);
+    const resolved = typeof command === 'function' ? (command as (state: S) => C)(loaded.state) : command;
+    const decided = decider.decide(resolved, loaded.state);
+    if (decided.length === 0) {
+      const last = loaded.events[loaded.events.length - 1];
+      return { ...loaded, position: last?.position ?? 0n, changed: false };
+    }
+    const at = deps.clock.now().toISOString();
+    const toAppend = decided.map((event, index) => ({
+      id: derivedEventId(meta.requestId, streamId, index),
+      type: event.type,
+      data: event.data,
+      metadata: {
+        actor: actor.userId,
+        at,
+        correlationId: meta.correlationId,
+        requestId: meta.requestId,
+        schemaVersion: SCHEMA_VERSION,
+      },
+    }));
+    try {
+      const expected = loaded.revision < 0n ? 'no_stream' : loaded.revision;
+      const result = await deps.eventStore.append(streamId, toAppend, expected);
+      const state = decided.reduce(decider.evolve, loaded.state);
+      return { state, revision: result.nextExpectedRevision, events: loaded.events, position: result.position, changed: true };
+    } catch (error) {
+      if (!(error instanceof WrongExpectedRevisionError)) throw error;
+      if (meta.ifMatch !== undefined)
+        throw new PreconditionFailedError(streamId, meta.ifMatch, typeof error.actual === 'bigint' ? error.actual : -1n);
+      if (attempt >= 1) throw new ConcurrencyConflictError(streamId);
+    }
+  }
+}

@@ -1,0 +1,42 @@
+import { z } from 'zod';
+
+const optionalUrl = (protocols: RegExp, example: string) =>
+  z
+    .string()
+    .trim()
+    .regex(protocols, `Expected a URL like ${example}`)
+    .optional()
+    .transform((value) => (value === '' ? undefined : value));
+
+const ConfigSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  CRM_DATA_DIR: z.string().min(1).default('./data'),
+  EVENTSTORE_URL: optionalUrl(/^(esdb|kurrentdb|kdb)(\+discover)?:\/\/.+/, 'esdb://localhost:2113?tls=false'),
+  MONGO_URL: optionalUrl(/^mongodb(\+srv)?:\/\/.+/, 'mongodb://localhost:27017/crm'),
+  KAFKA_BROKERS: z.string().trim().regex(/^[\w.-]+:\d+(,[\w.-]+:\d+)*$/, 'Expected host:port[,host:port…]').optional(),
+  SMTP_URL: optionalUrl(/^smtps?:\/\/.+/, 'smtp://user:pass@mail.example.com:587'),
+  CRM_ADMIN_PASSWORD: z.string().min(10, 'The admin password needs at least 10 characters').optional(),
+  JWT_SECRET: z.string().min(32, 'JWT_SECRET needs at least 32 characters').optional(),
+  TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 86400).default(8 * 3600),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  CRM_DURABILITY: z.enum(['normal', 'full']).default('normal'),
+  CRM_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(0),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment once; lists every bad variable at the same time. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const result = ConfigSchema.safeParse(env);
+  if (!result.success)
+    throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  return result.data;
+}

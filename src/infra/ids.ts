@@ -1,0 +1,76 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Clock } from './clock.ts';
+
+/** Id generation as a port. Ids are UUIDv7: time ordered, so lists sorted by id follow creation order. */
+export interface Ids {
+  newId(): string;
+}
+
+const format = (bytes: Uint8Array): string => {
+  const hex = Buffer.from(bytes).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+};
+
+/** Builds a UUIDv7 from a millisecond time, a 12-bit sequence and 8 bytes of entropy. */
+export function uuidv7(timeMs: number, sequence: number, entropy: Uint8Array): string {
+  const bytes = new Uint8Array(16);
+  let time = BigInt(timeMs);
+  for (let i = 5; i >= 0; i--) {
+    bytes[i] = Number(time & 0xffn);
+    time >>= 8n;
+  }
+  bytes[6] = 0x70 | ((sequence >> 8) & 0x0f);
+  bytes[7] = sequence & 0xff;
+  bytes.set(entropy.subarray(0, 8), 8);
+  bytes[8] = 0x80 | (bytes[8]! & 0x3f);
+  return format(bytes);
+}
+
+/** Random UUIDv7s, strictly increasing within one process (a 12-bit counter orders ids of the same millisecond). */
+export function randomIds(clock: Clock): Ids {
+  let lastMs = -1;
+  let sequence = 0;
+  return {
+    newId() {
+      let ms = clock.now().getTime();
+      if (ms <= lastMs) {
+        sequence += 1;
+        if (sequence > 0xfff) {
+          lastMs += 1;
+          sequence = 0;
+        }
+        ms = lastMs;
+      } else {
+        lastMs = ms;
+        sequence = randomBytes(2).readUInt16BE() & 0x3ff;
+      }
+      return uuidv7(ms, sequence, randomBytes(8));
+    },
+  };
+}
+
+const digest = (...parts: string[]): Buffer => createHash('sha256').update(parts.join('\u0000')).digest();
+
+/**
+ * Deterministic ids from a seed: a retried request that reuses its seed creates the very same ids, so a
+ * retry after a crash re-targets the records the first attempt may already have written.
+ */
+export function seededIds(seed: string, timeMs: number): Ids {
+  let counter = 0;
+  return {
+    newId() {
+      const bytes = digest(seed, String(counter++));
+      return uuidv7(timeMs, bytes.readUInt16BE(0) & 0xfff, bytes.subarray(2));
+    },
+  };
+}
+
+/** A name-based UUID (version 8, SHA-256) for an event: the same request, stream and index give the same id. */
+export function derivedEventId(seed: string, streamId: string, index: number): string {
+  const bytes = new Uint8Array(digest('event', seed, streamId, String(index)).subarray(0, 16));
+  bytes[6] = 0x80 | (bytes[6]! & 0x0f);
+  bytes[8] = 0x80 | (bytes[8]! & 0x3f);
+  return format(bytes);
+}
+
+export const randomToken = (bytes = 16): string => randomBytes(bytes).toString('base64url');

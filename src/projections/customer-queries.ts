@@ -1,0 +1,57 @@
+import type { ReadStore } from '../infra/readstore/port.ts';
+import { CONTACTS, type ContactDoc, CUSTOMERS, type CustomerDoc } from './customers.ts';
+import { type Page, type PageRequest, pageQuery, toPage } from './paging.ts';
+import { type DataScope, withinScope } from './scope.ts';
+
+const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Strips the projection's internal fields from a document before it leaves the read side. */
+export function publicView<T extends Record<string, unknown>>(doc: T): Omit<T, '_id' | '_search' | '_position'> {
+  const { _id, _search, _position, ...rest } = doc;
+  return rest;
+}
+
+export interface CustomerListQuery extends PageRequest {
+  q?: string;
+  filters: Partial<Record<'ownerId' | 'industry' | 'region' | 'level' | 'category' | 'status' | 'source', string>>;
+}
+
+/** One page of a scoped list: equality filters, an optional text search over `_search`, keyset paging. */
+async function listPage<T extends CustomerDoc | ContactDoc>(
+  store: ReadStore,
+  collection: string,
+  scope: DataScope,
+  query: PageRequest & { q?: string; filters: Record<string, string | undefined> },
+): Promise<Page<T>> {
+  const conditions: Record<string, unknown>[] = [];
+  for (const [field, value] of Object.entries(query.filters)) if (value !== undefined) conditions.push({ [field]: value });
+  if (query.q) conditions.push({ _search: { $regex: escapeRegex(query.q.toLowerCase()) } });
+  const page = pageQuery(query);
+  if (Object.keys(page.filter).length) conditions.push(page.filter);
+  const filter = withinScope(scope, conditions.length === 0 ? {} : conditions.length === 1 ? conditions[0]! : { $and: conditions });
+  const docs = await store.collection<T>(collection).find(filter, { sort: page.sort, limit: page.limit });
+  return toPage(docs, query);
+}
+
+export const listCustomers = (store: ReadStore, scope: DataScope, query: CustomerListQuery): Promise<Page<CustomerDoc>> =>
+  listPage(store, CUSTOMERS, scope, query);
+
+export async function getCustomer(store: ReadStore, scope: DataScope, customerId: string): Promise<CustomerDoc | null> {
+  return store.collection<CustomerDoc>(CUSTOMERS).findOne(withinScope(scope, { _id: customerId }));
+}
+
+export async function contactsOfCustomer(store: ReadStore, scope: DataScope, customerId: string): Promise<ContactDoc[]> {
+  return store.collection<ContactDoc>(CONTACTS).find(withinScope(scope, { customerId }), { sort: { name: 1, _id: 1 }, limit: 500 });
+}
+
+export interface ContactListQuery extends PageRequest {
+  q?: string;
+  filters: Partial<Record<'customerId' | 'ownerId' | 'dealRole', string>>;
+}
+
+export const listContacts = (store: ReadStore, scope: DataScope, query: ContactListQuery): Promise<Page<ContactDoc>> =>
+  listPage(store, CONTACTS, scope, query);
+
+export async function getContact(store: ReadStore, scope: DataScope, contactId: string): Promise<ContactDoc | null> {
+  return store.collection<ContactDoc>(CONTACTS).findOne(withinScope(scope, { _id: contactId }));
+}

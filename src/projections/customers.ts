@@ -1,0 +1,204 @@
+import { contactCategory, type ContactEvent } from '../domain/contact/index.ts';
+import { customerCategory, type CustomerEvent } from '../domain/customer/index.ts';
+import { applyChanges } from '../domain/shared/normalize.ts';
+import type { RecordedEvent } from '../infra/eventstore/port.ts';
+import type { Doc, ReadStore } from '../infra/readstore/port.ts';
+import { alreadyApplied, type Projection } from './projection.ts';
+
+export const CUSTOMERS = 'customers';
+export const CONTACTS = 'contacts';
+
+export interface ContactSummary {
+  id: string;
+  name: string;
+  title?: string;
+  mobile?: string;
+  email?: string;
+}
+
+export type CustomerDoc = Doc & {
+  id: string;
+  revision: number;
+  createdAt: string;
+  updatedAt: string;
+  status: 'active' | 'archived';
+  ownerId: string;
+  departmentPath: string;
+  name: string;
+  contacts: ContactSummary[];
+  /** Lower-cased name, short name, phone and contact names: what `q` searches. */
+  _search: string;
+  _position: number;
+} & Record<string, unknown>;
+
+export type ContactDoc = Doc & {
+  id: string;
+  revision: number;
+  createdAt: string;
+  updatedAt: string;
+  customerId: string;
+  customerName: string;
+  ownerId: string;
+  departmentPath: string;
+  name: string;
+  _search: string;
+  _position: number;
+} & Record<string, unknown>;
+
+const searchText = (...parts: unknown[]): string =>
+  parts
+    .flat()
+    .filter((p): p is string => typeof p === 'string' && p.length > 0)
+    .join('\u0001')
+    .toLowerCase();
+
+const customerSearch = (doc: Record<string, unknown>, contacts: ContactSummary[]) =>
+  searchText(doc.name, doc.shortName, doc.phone, contacts.map((c) => [c.name, c.mobile]));
+
+const summaryOf = (contact: Record<string, unknown>): ContactSummary => {
+  const summary: ContactSummary = { id: String(contact.id), name: String(contact.name) };
+  for (const key of ['title', 'mobile', 'email'] as const) if (typeof contact[key] === 'string') summary[key] = contact[key] as string;
+  return summary;
+};
+
+const meta = (event: RecordedEvent) => ({ revision: Number(event.revision), updatedAt: event.metadata.at, _position: Number(event.position) });
+
+/** The customer document after one of the customer's own events (pure). */
+export function evolveCustomerDoc(doc: CustomerDoc | null, event: RecordedEvent & CustomerEvent): CustomerDoc | null {
+  if (event.type === 'CustomerRegistered') {
+    const { customerId, ownerId, departmentPath, fields } = event.data;
+    const contacts = doc?.contacts ?? [];
+    const next = { _id: customerId, id: customerId, ...fields, ownerId, departmentPath, status: 'active' as const, createdAt: event.metadata.at, contacts, ...meta(event) };
+    return { ...next, _search: customerSearch(next, contacts) };
+  }
+  if (!doc) return null;
+  switch (event.type) {
+    case 'CustomerChanged': {
+      const next = applyChanges(doc as Record<string, unknown>, event.data.changes) as CustomerDoc;
+      return { ...next, ...meta(event), _search: customerSearch(next, doc.contacts) };
+    }
+    case 'CustomerOwnerChanged':
+      return { ...doc, ownerId: event.data.ownerId, departmentPath: event.data.departmentPath, ...meta(event) };
+    case 'CustomerArchived':
+      return { ...doc, status: 'archived', ...meta(event) };
+    case 'CustomerRestored':
+      return { ...doc, status: 'active', ...meta(event) };
+  }
+}
+
+const contactSearch = (doc: Record<string, unknown>) => searchText(doc.name, doc.mobile, doc.officePhone, doc.email, doc.customerName);
+
+/**
+ * Customers with their contacts embedded (the related-objects view and contact-name search), and the
+ * contact list, which carries its customer's name, owner and department for scoping.
+ */
+export const customersProjection: Projection = {
+  name: 'customers',
+  version: 1,
+  categories: [customerCategory, contactCategory],
+  collections: [CUSTOMERS, CONTACTS],
+
+  async setup(store) {
+    const customers = store.collection(CUSTOMERS);
+    await customers.createIndex({ ownerId: 1 });
+    await customers.createIndex({ status: 1 });
+    await customers.createIndex({ industry: 1 });
+    await customers.createIndex({ region: 1 });
+    await customers.createIndex({ level: 1 });
+    const contacts = store.collection(CONTACTS);
+    await contacts.createIndex({ customerId: 1 });
+    await contacts.createIndex({ ownerId: 1 });
+  },
+
+  async apply(event, store) {
+    if (event.streamId.startsWith(`${customerCategory}-`)) await applyCustomerEvent(event as RecordedEvent & CustomerEvent, store);
+    else await applyContactEvent(event as RecordedEvent & ContactEvent, store);
+  },
+};
+
+async function applyCustomerEvent(event: RecordedEvent & CustomerEvent, store: ReadStore): Promise<void> {
+  const customers = store.collection<CustomerDoc>(CUSTOMERS);
+  const customerId = event.data.customerId;
+  const doc = await customers.findOne({ _id: customerId });
+  const applied = alreadyApplied(doc, event);
+  const next = applied ? doc : evolveCustomerDoc(doc, event);
+  if (!next) return;
+  if (!applied) await customers.replaceOne({ _id: customerId }, next, { upsert: true });
+  if (event.type === 'CustomerArchived' || event.type === 'CustomerRestored') return;
+  // Contacts carry their customer's name, owner and department; the _position filter makes this step idempotent.
+  const contacts = store.collection<ContactDoc>(CONTACTS);
+  for (const contact of await contacts.find({ customerId, _position: { $lt: Number(event.position) } })) {
+    const updated = { ...contact, customerName: next.name, ownerId: next.ownerId, departmentPath: next.departmentPath, _position: Number(event.position) };
+    await contacts.replaceOne({ _id: contact._id }, { ...updated, _search: contactSearch(updated) });
+  }
+}
+
+/** The contact document after one of its events (null once removed); `customer` is its customer's document. */
+function evolveContactDoc(doc: ContactDoc | null, event: RecordedEvent & ContactEvent, customer: CustomerDoc | null): ContactDoc | null {
+  const fromCustomer = (fallback: { ownerId: string; departmentPath: string }) => ({
+    customerName: customer?.name ?? '',
+    ownerId: customer?.ownerId ?? fallback.ownerId,
+    departmentPath: customer?.departmentPath ?? fallback.departmentPath,
+  });
+  let next: ContactDoc | null = null;
+  switch (event.type) {
+    case 'ContactAdded':
+      next = {
+        _id: event.data.contactId,
+        id: event.data.contactId,
+        customerId: event.data.customerId,
+        ...fromCustomer({ ownerId: event.metadata.actor, departmentPath: '/' }),
+        ...event.data.fields,
+        createdAt: event.metadata.at,
+        ...meta(event),
+        _search: '',
+      };
+      break;
+    case 'ContactChanged':
+      next = doc && { ...(applyChanges(doc as Record<string, unknown>, event.data.changes) as ContactDoc), ...meta(event) };
+      break;
+    case 'ContactMoved':
+      next = doc && { ...doc, customerId: event.data.customerId, ...fromCustomer(doc), ...meta(event) };
+      break;
+    case 'ContactRemoved':
+      return null;
+  }
+  return next && { ...next, _search: contactSearch(next) };
+}
+
+async function applyContactEvent(event: RecordedEvent & ContactEvent, store: ReadStore): Promise<void> {
+  const contacts = store.collection<ContactDoc>(CONTACTS);
+  const contactId = event.data.contactId;
+  const doc = await contacts.findOne({ _id: contactId });
+  const applied = alreadyApplied(doc, event);
+  let next = doc;
+  if (!applied) {
+    const customerId = event.type === 'ContactAdded' || event.type === 'ContactMoved' ? event.data.customerId : doc?.customerId;
+    const customer = customerId ? await store.collection<CustomerDoc>(CUSTOMERS).findOne({ _id: customerId }) : null;
+    next = evolveContactDoc(doc, event, customer);
+    if (next) await contacts.replaceOne({ _id: contactId }, next, { upsert: true });
+    else await contacts.deleteOne({ _id: contactId });
+  }
+  // Keep the customers' embedded contact summaries in step (idempotent, so it also runs on a replay).
+  if (event.type === 'ContactMoved') await embedContact(store, event.data.fromCustomerId, contactId, null, event);
+  if (event.type === 'ContactRemoved') await embedContact(store, event.data.customerId, contactId, null, event);
+  else if (next) await embedContact(store, next.customerId, contactId, summaryOf(next), event);
+}
+
+async function embedContact(
+  store: ReadStore,
+  customerId: string,
+  contactId: string,
+  summary: ContactSummary | null,
+  event: RecordedEvent,
+): Promise<void> {
+  const customers = store.collection<CustomerDoc>(CUSTOMERS);
+  const customer = await customers.findOne({ _id: customerId });
+  if (!customer) return;
+  const others = customer.contacts.filter((c) => c.id !== contactId);
+  const contacts = summary ? [...others, summary] : others;
+  await customers.updateOne(
+    { _id: customerId },
+    { $set: { contacts, _search: customerSearch(customer, contacts), _position: Math.max(customer._position, Number(event.position)) } },
+  );
+}

@@ -1,0 +1,63 @@
+import type { Filter, Sort } from '../infra/readstore/port.ts';
+
+/** A list request after validation: sort field and direction, page size, and the cursor it continues. */
+export interface PageRequest {
+  sortField: string;
+  direction: 1 | -1;
+  limit: number;
+  cursor?: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export class InvalidCursorError extends Error {
+  constructor() {
+    super('The cursor is not valid for this list; start again without it');
+    this.name = 'InvalidCursorError';
+  }
+}
+
+type CursorData = { f: string; d: 1 | -1; v: unknown; id: string };
+
+const encode = (data: CursorData) => Buffer.from(JSON.stringify(data)).toString('base64url');
+
+function decode(cursor: string, request: PageRequest): CursorData {
+  try {
+    const data = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as CursorData;
+    if (data.f !== request.sortField || data.d !== request.direction || typeof data.id !== 'string') throw new Error();
+    if (!['string', 'number'].includes(typeof data.v)) throw new Error();
+    return data;
+  } catch {
+    throw new InvalidCursorError();
+  }
+}
+
+/**
+ * Keyset paging: sort by the field, then by _id; the cursor holds the last item's sort value and id, so a
+ * page never repeats or skips items when records are added meanwhile. Sort fields must always be present.
+ */
+export function pageQuery(request: PageRequest): { filter: Filter; sort: Sort; limit: number } {
+  const sort: Sort = { [request.sortField]: request.direction, _id: request.direction };
+  if (!request.cursor) return { filter: {}, sort, limit: request.limit + 1 };
+  const { v, id } = decode(request.cursor, request);
+  const beyond = request.direction === 1 ? '$gt' : '$lt';
+  const filter =
+    request.sortField === '_id'
+      ? { _id: { [beyond]: id } }
+      : { $or: [{ [request.sortField]: { [beyond]: v } }, { [request.sortField]: v, _id: { [beyond]: id } }] };
+  return { filter, sort, limit: request.limit + 1 };
+}
+
+/** Cuts the extra item `pageQuery` asked for into the next cursor. */
+export function toPage<T extends { _id: string } & Record<string, unknown>>(docs: T[], request: PageRequest): Page<T> {
+  const items = docs.slice(0, request.limit);
+  const last = items[items.length - 1];
+  const nextCursor =
+    docs.length > request.limit && last
+      ? encode({ f: request.sortField, d: request.direction, v: last[request.sortField], id: last._id })
+      : null;
+  return { items, nextCursor };
+}

@@ -1,0 +1,170 @@
+import type { EventStore, Subscription } from '../infra/eventstore/port.ts';
+import type { Logger } from '../infra/logger.ts';
+import type { Doc, ReadStore } from '../infra/readstore/port.ts';
+import type { Projection } from './projection.ts';
+
+type CheckpointDoc = Doc & { version: number; position: number };
+const CHECKPOINTS = '_projections';
+
+export interface ProjectionStatus {
+  name: string;
+  position: bigint;
+  failed?: string;
+}
+
+export class MinPositionTimeoutError extends Error {
+  constructor(readonly position: bigint) {
+    super(`The read models have not reached position ${position} yet`);
+    this.name = 'MinPositionTimeoutError';
+  }
+}
+
+/**
+ * Runs projections: each follows the global log from its checkpoint with its own subscription, applies
+ * events idempotently and records how far it got. `waitFor` lets a reader see its own writes.
+ */
+export class ProjectionRunner {
+  private readonly positions = new Map<string, bigint>();
+  private readonly failures = new Map<string, string>();
+  private readonly subscriptions: Subscription[] = [];
+  private waiters: { position: bigint; names: readonly string[]; resolve: () => void }[] = [];
+
+  constructor(
+    private readonly eventStore: EventStore,
+    private readonly readStore: ReadStore,
+    readonly projections: readonly Projection[],
+    private readonly logger: Logger,
+  ) {}
+
+  private checkpoints() {
+    return this.readStore.collection<CheckpointDoc>(CHECKPOINTS);
+  }
+
+  private async reset(projection: Projection): Promise<void> {
+    for (const name of projection.collections) await this.readStore.collection(name).drop();
+    await this.checkpoints().replaceOne(
+      { _id: projection.name },
+      { _id: projection.name, version: projection.version, position: 0 },
+      { upsert: true },
+    );
+  }
+
+  private async saveCheckpoint(projection: Projection, position: bigint): Promise<void> {
+    this.positions.set(projection.name, position);
+    await this.checkpoints().updateOne({ _id: projection.name }, { $set: { position: Number(position), version: projection.version } }, { upsert: true });
+    this.notify();
+  }
+
+  async start(): Promise<void> {
+    for (const projection of this.projections) {
+      const saved = await this.checkpoints().findOne({ _id: projection.name });
+      if (!saved || saved.version !== projection.version) {
+        if (saved) this.logger.info('projection version changed, rebuilding', { projection: projection.name });
+        await this.reset(projection);
+      }
+      await projection.setup(this.readStore);
+      const after = BigInt(saved?.version === projection.version ? saved.position : 0);
+      this.positions.set(projection.name, after);
+      this.subscriptions.push(
+        this.eventStore.subscribeToAll(
+          { after, filter: { categories: projection.categories } },
+          {
+            onEvent: async (event) => {
+              await projection.apply(event, this.readStore);
+              await this.saveCheckpoint(projection, event.position);
+            },
+            onCheckpoint: async (position) => {
+              if (position > (this.positions.get(projection.name) ?? 0n)) await this.saveCheckpoint(projection, position);
+            },
+            onError: (error) => {
+              this.failures.set(projection.name, error instanceof Error ? error.message : String(error));
+              this.logger.error('projection stopped', { projection: projection.name, error });
+            },
+          },
+        ),
+      );
+    }
+  }
+
+  /** Replays the whole log into every projection from scratch; `onProgress` gets (done, total). */
+  async rebuild(onProgress: (done: number, total: bigint) => void = () => {}, batchSize = 2000): Promise<number> {
+    const head = await this.eventStore.headPosition();
+    for (const projection of this.projections) {
+      await this.reset(projection);
+      await projection.setup(this.readStore);
+    }
+    const categories = [...new Set(this.projections.flatMap((p) => p.categories))];
+    let after = 0n;
+    let done = 0;
+    for (;;) {
+      const events = await this.eventStore.readAll({ after, filter: { categories }, maxCount: batchSize });
+      for (const event of events) {
+        if (event.position > head) break;
+        const category = event.streamId.slice(0, event.streamId.indexOf('-'));
+        for (const projection of this.projections)
+          if (projection.categories.includes(category)) await projection.apply(event, this.readStore);
+        done += 1;
+      }
+      after = events.length ? events[events.length - 1]!.position : head;
+      onProgress(done, head);
+      if (events.length < batchSize || after >= head) break;
+    }
+    for (const projection of this.projections) await this.saveCheckpoint(projection, head);
+    await this.readStore.flush();
+    return done;
+  }
+
+  position(name?: string): bigint {
+    const names = name ? [name] : this.projections.map((p) => p.name);
+    return names.reduce((min, n) => {
+      const p = this.positions.get(n) ?? 0n;
+      return min === -1n || p < min ? p : min;
+    }, -1n);
+  }
+
+  status(): ProjectionStatus[] {
+    return this.projections.map((p) => ({
+      name: p.name,
+      position: this.positions.get(p.name) ?? 0n,
+      ...(this.failures.has(p.name) ? { failed: this.failures.get(p.name)! } : {}),
+    }));
+  }
+
+  private reached(position: bigint, names: readonly string[]): boolean {
+    return names.every((name) => (this.positions.get(name) ?? 0n) >= position);
+  }
+
+  private notify(): void {
+    if (this.waiters.length === 0) return;
+    const pending = this.waiters;
+    this.waiters = [];
+    for (const waiter of pending) {
+      if (this.reached(waiter.position, waiter.names)) waiter.resolve();
+      else this.waiters.push(waiter);
+    }
+  }
+
+  /** Resolves once every named projection (default: all) has applied `position`; rejects after `timeoutMs`. */
+  async waitFor(position: bigint, timeoutMs: number, names: readonly string[] = this.projections.map((p) => p.name)): Promise<void> {
+    if (this.reached(position, names)) return;
+    await new Promise<void>((resolve, reject) => {
+      const waiter = {
+        position,
+        names,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new MinPositionTimeoutError(position));
+      }, timeoutMs);
+      this.waiters.push(waiter);
+    });
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.subscriptions.splice(0).map((s) => s.close()));
+  }
+}
