@@ -77,7 +77,7 @@ async function releaseKeys(
 
 async function ownerScope(deps: CommandDeps, ownerId: string): Promise<{ ownerId: string; departmentPath: string }> {
   const owner = await getUser(deps, ownerId);
-  if (!owner) throw new DomainError('customer.owner_not_found', `Owner ${ownerId} is not a known user`, { ownerId });
+  if (!owner) throw new DomainError('customer.owner_unknown', `Owner ${ownerId} is not a known user`, { ownerId });
   return { ownerId, departmentPath: owner.departmentPath };
 }
 

@@ -37,7 +37,7 @@ export function evolve(state: ContactState, event: ContactEvent): ContactState {
 
 function assertUsableCustomer(customer: CustomerFacts): void {
   if (!customer.exists)
-    throw new DomainError('contact.customer_not_found', `Customer ${customer.customerId} does not exist`, {
+    throw new DomainError('contact.customer_unknown', `Customer ${customer.customerId} does not exist`, {
       customerId: customer.customerId,
     });
   if (customer.archived)

@@ -1,0 +1,76 @@
+import Router from '@koa/router';
+import Koa from 'koa';
+import type { Services } from '../infra/wiring.ts';
+import { Metrics } from './metrics.ts';
+import { authenticate, jsonBody, problems, rateLimit, readYourWrites, requestContext } from './middleware.ts';
+import { docsPage, openApiDocument } from './openapi.ts';
+import { HttpProblem } from './problem.ts';
+import { type AnyRoute, mount } from './route.ts';
+import { authRoutes } from './routes/auth.ts';
+import { contactRoutes } from './routes/contacts.ts';
+import { customerRoutes } from './routes/customers.ts';
+
+export const apiRoutes: AnyRoute[] = [...authRoutes, ...customerRoutes, ...contactRoutes];
+
+/** How far behind the log a projection may be for /readyz to call the service ready. */
+const READY_WAIT_MS = 2000;
+
+export function createApp(services: Services, version = '0.1.0'): Koa {
+  const app = new Koa();
+  const metrics = new Metrics();
+  metrics.gauge('crm_eventstore_head_position', 'Global position of the last event in the log', async () => [
+    { labels: {}, value: Number(await services.eventStore.headPosition()) },
+  ]);
+  metrics.gauge('crm_projection_position', 'Global position each projection has applied', async () =>
+    services.runner.status().map((s) => ({ labels: { projection: s.name }, value: Number(s.position) })),
+  );
+  metrics.gauge('process_resident_memory_bytes', 'Resident memory', async () => [{ labels: {}, value: process.memoryUsage().rss }]);
+
+  const router = new Router();
+  router.get('/healthz', (ctx) => {
+    ctx.body = { status: 'ok' };
+  });
+  router.get('/readyz', async (ctx) => {
+    const checks: Record<string, string> = {};
+    try {
+      const head = await services.eventStore.headPosition();
+      checks.eventStore = 'ok';
+      await services.readStore.ping();
+      checks.readStore = 'ok';
+      const failed = services.runner.status().filter((s) => s.failed);
+      if (failed.length) throw new Error(`projection failed: ${failed.map((s) => `${s.name}: ${s.failed}`).join('; ')}`);
+      await services.runner.waitFor(head, READY_WAIT_MS).catch(() => {
+        throw new Error(`projections are more than ${READY_WAIT_MS} ms behind position ${head}`);
+      });
+      checks.projections = 'ok';
+      ctx.body = { status: 'ready', checks };
+    } catch (error) {
+      throw new HttpProblem(503, 'not_ready', 'Not ready', (error as Error).message, { checks }, { 'Retry-After': '1' });
+    }
+  });
+  router.get('/metrics', async (ctx) => {
+    ctx.type = 'text/plain; version=0.0.4; charset=utf-8';
+    ctx.body = await metrics.text();
+  });
+  const document = openApiDocument(apiRoutes, { version });
+  const docs = docsPage(document);
+  router.get('/openapi.json', (ctx) => {
+    ctx.body = document;
+  });
+  router.get('/docs', (ctx) => {
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.body = docs;
+  });
+  for (const route of apiRoutes) mount(router, services, route);
+
+  app.use(requestContext(services, metrics));
+  app.use(problems());
+  app.use(rateLimit(services.config.CRM_RATE_LIMIT_PER_MINUTE, () => services.clock.now().getTime()));
+  app.use(jsonBody());
+  app.use(authenticate(services));
+  app.use(readYourWrites(services));
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  app.on('error', () => {});
+  return app;
+}

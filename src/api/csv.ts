@@ -1,0 +1,41 @@
+/** CSV for spreadsheet users: UTF-8 with BOM (Excel opens Chinese text correctly), RFC 4180 quoting. */
+export interface CsvColumn<T> {
+  header: string;
+  value(row: T): unknown;
+}
+
+const cell = (value: unknown): string => {
+  if (value === undefined || value === null) return '';
+  let text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+  // A cell starting like a formula is shown as text, never evaluated by the spreadsheet (CSV injection).
+  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+};
+
+export function toCsv<T>(rows: Iterable<T>, columns: CsvColumn<T>[]): string {
+  const lines = [columns.map((c) => cell(c.header)).join(',')];
+  for (const row of rows) lines.push(columns.map((c) => cell(c.value(row))).join(','));
+  return `\uFEFF${lines.join('\r\n')}\r\n`;
+}
+
+export const wantsCsv = (accept: string): boolean => /\btext\/csv\b/i.test(accept);
+export const CSV_TYPE = 'text/csv; charset=utf-8';
+export const MAX_EXPORT_ROWS = 100_000;
+
+/** Every item of a paged list, page by page, up to MAX_EXPORT_ROWS. */
+export async function collectPages<T>(fetchPage: (cursor: string | undefined) => Promise<{ items: T[]; nextCursor: string | null }>): Promise<T[]> {
+  const rows: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await fetchPage(cursor);
+    rows.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor && rows.length < MAX_EXPORT_ROWS);
+  return rows.slice(0, MAX_EXPORT_ROWS);
+}
+
+export const csvResponse = (body: string, name: string) => ({
+  status: 200,
+  body,
+  headers: { 'Content-Type': CSV_TYPE, 'Content-Disposition': `attachment; filename="${name}.csv"` },
+});

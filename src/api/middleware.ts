@@ -1,0 +1,146 @@
+import type { Context, Next } from 'koa';
+import { toActor, getUser } from '../commands/users.ts';
+import type { Logger } from '../infra/logger.ts';
+import type { Services } from '../infra/wiring.ts';
+import type { Metrics } from './metrics.ts';
+import { HttpProblem, problemResponse, toProblem } from './problem.ts';
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+const CORRELATION = /^[\w.:-]{1,100}$/;
+
+/** Correlation id, a logger bound to it, the access log line and request metrics. */
+export function requestContext(services: Services, metrics: Metrics) {
+  return async (ctx: Context, next: Next) => {
+    const started = process.hrtime.bigint();
+    const given = ctx.get('X-Correlation-Id');
+    const correlationId = CORRELATION.test(given) ? given : services.requestMeta('').requestId;
+    ctx.state.correlationId = correlationId;
+    ctx.state.logger = services.logger.child({ correlationId });
+    ctx.set('X-Correlation-Id', correlationId);
+    try {
+      await next();
+    } finally {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const route = (ctx as Context & { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
+      metrics.inc('http_requests_total', 'HTTP requests by method, route and status', { method: ctx.method, route: String(route), status: String(ctx.status) });
+      metrics.observe('http_request_duration_seconds', 'HTTP request duration', { method: ctx.method, route: String(route) }, seconds);
+      (ctx.state.logger as Logger).info('request', {
+        method: ctx.method,
+        path: ctx.path,
+        status: ctx.status,
+        durationMs: Math.round(seconds * 1e6) / 1e3,
+        ...(ctx.state.actor ? { userId: ctx.state.actor.userId } : {}),
+      });
+    }
+  };
+}
+
+/** Every failure becomes application/problem+json; a 5xx never carries internals. */
+export function problems() {
+  return async (ctx: Context, next: Next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined)
+        throw new HttpProblem(404, 'not_found', 'Not found', `No route for ${ctx.method} ${ctx.path}`);
+      if (ctx.status === 405 && (ctx.body === undefined || typeof ctx.body === 'string'))
+        throw new HttpProblem(405, 'method_not_allowed', 'Method not allowed', `${ctx.method} is not allowed on ${ctx.path}`, {}, { Allow: ctx.response.get('Allow') });
+    } catch (error) {
+      const { problem, unexpected } = toProblem(error);
+      if (unexpected) (ctx.state.logger as Logger | undefined)?.error('unhandled error', { error });
+      const response = problemResponse(problem, String(ctx.state.correlationId ?? ''));
+      ctx.status = response.status;
+      for (const [name, value] of Object.entries(response.headers)) ctx.set(name, value);
+      ctx.body = response.body;
+      ctx.type = 'application/problem+json';
+    }
+  };
+}
+
+const tooLarge = () => new HttpProblem(413, 'payload_too_large', 'Body too large', `The request body exceeds ${MAX_BODY_BYTES} bytes (1 MiB)`);
+
+async function readBody(ctx: Context): Promise<string> {
+  const declared = Number(ctx.get('Content-Length') || 0);
+  if (declared > MAX_BODY_BYTES) throw tooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw tooLarge();
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** JSON bodies only, at most 1 MiB; malformed JSON → 400, another content type → 415. */
+export function jsonBody() {
+  return async (ctx: Context, next: Next) => {
+    if (!['POST', 'PUT', 'PATCH', 'DELETE'].includes(ctx.method)) return next();
+    const hasBody = Number(ctx.get('Content-Length') || 0) > 0 || ctx.get('Transfer-Encoding') !== '';
+    if (!hasBody) return next();
+    if (!ctx.is('application/json', '+json'))
+      throw new HttpProblem(415, 'unsupported_media_type', 'Unsupported media type', `Send the body as application/json, not ${ctx.get('Content-Type') || 'without a Content-Type'}`);
+    const text = await readBody(ctx);
+    if (text.trim() === '') return next();
+    try {
+      ctx.state.body = JSON.parse(text);
+    } catch (error) {
+      throw new HttpProblem(400, 'malformed_json', 'Malformed JSON', `The body is not valid JSON: ${(error as Error).message}`);
+    }
+    return next();
+  };
+}
+
+const PUBLIC = new Set(['/api/v1/auth/login']);
+
+/** Bearer token → the actor; the user is re-read on every request, so a removed account stops at once. */
+export function authenticate(services: Services) {
+  return async (ctx: Context, next: Next) => {
+    if (!ctx.path.startsWith('/api/') || PUBLIC.has(ctx.path)) return next();
+    const unauthorized = (detail: string) => new HttpProblem(401, 'unauthorized', 'Not authenticated', detail, {}, { 'WWW-Authenticate': 'Bearer' });
+    const match = /^Bearer\s+(\S+)$/i.exec(ctx.get('Authorization'));
+    if (!match) throw unauthorized('Send Authorization: Bearer <token>; get a token from POST /api/v1/auth/login');
+    const claims = services.tokens.verify(match[1]!, services.clock.now());
+    if (!claims) throw unauthorized('The token is invalid or has expired; log in again');
+    const user = await getUser(services.deps, claims.sub);
+    if (!user) throw unauthorized('The account of this token no longer exists');
+    ctx.state.actor = toActor(user);
+    return next();
+  };
+}
+
+/** Optional fixed-window rate limit per caller (CRM_RATE_LIMIT_PER_MINUTE; 0 turns it off). */
+export function rateLimit(perMinute: number, now: () => number) {
+  const windows = new Map<string, { start: number; count: number }>();
+  return async (ctx: Context, next: Next) => {
+    if (perMinute <= 0 || !ctx.path.startsWith('/api/')) return next();
+    const caller = ctx.get('Authorization') || ctx.ip;
+    const t = now();
+    let window = windows.get(caller);
+    if (!window || t - window.start >= 60_000) {
+      if (windows.size > 100_000) windows.clear();
+      windows.set(caller, (window = { start: t, count: 0 }));
+    }
+    window.count += 1;
+    if (window.count > perMinute) {
+      const retryAfter = Math.max(1, Math.ceil((window.start + 60_000 - t) / 1000));
+      throw new HttpProblem(429, 'too_many_requests', 'Too many requests', `At most ${perMinute} requests a minute; retry in ${retryAfter} s`, {}, { 'Retry-After': String(retryAfter) });
+    }
+    return next();
+  };
+}
+
+export const MIN_POSITION_WAIT_MS = 5000;
+
+/** `X-Min-Position` on a read: wait (bounded) until the read models have applied that position. */
+export function readYourWrites(services: Services) {
+  return async (ctx: Context, next: Next) => {
+    const header = ctx.get('X-Min-Position');
+    if (!header || ctx.method !== 'GET') return next();
+    if (!/^\d{1,18}$/.test(header))
+      throw new HttpProblem(400, 'validation', 'Invalid request', 'X-Min-Position must be a global position (a non-negative integer)', {
+        errors: [{ path: 'X-Min-Position', message: 'Expected a non-negative integer' }],
+      });
+    await services.runner.waitFor(BigInt(header), MIN_POSITION_WAIT_MS);
+    return next();
+  };
+}

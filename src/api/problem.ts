@@ -1,0 +1,111 @@
+import { z } from 'zod';
+import { ForbiddenError } from '../commands/authorization.ts';
+import { ConcurrencyConflictError, PreconditionFailedError } from '../commands/errors.ts';
+import { IdempotencyInProgressError, IdempotencyKeyReusedError } from '../commands/idempotency.ts';
+import { DomainError, isNotFound } from '../domain/shared/errors.ts';
+import { InvalidCursorError } from '../projections/paging.ts';
+import { MinPositionTimeoutError } from '../projections/runner.ts';
+
+/** An RFC 9457 problem, answered as application/problem+json. */
+export class HttpProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly title: string,
+    detail: string,
+    readonly extra: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(detail);
+    this.name = 'HttpProblem';
+  }
+}
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    code: z.string().describe('Stable machine-readable code, e.g. validation, customer.duplicate'),
+    detail: z.string(),
+    correlationId: z.string().optional(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .meta({ id: 'Problem' });
+
+export interface ProblemResponse {
+  status: number;
+  body: Record<string, unknown>;
+  headers: Record<string, string>;
+}
+
+const typeFor = (code: string) => `https://errors.crm.local/${code.replace(/[._]/g, '-')}`;
+
+export const validationProblem = (issues: z.core.$ZodIssue[], where = ''): HttpProblem => {
+  const errors = issues.flatMap((issue) => {
+    const base = [where, ...issue.path.map(String)].filter(Boolean).join('.');
+    if (issue.code === 'unrecognized_keys')
+      return issue.keys.map((key) => ({ path: [base, key].filter(Boolean).join('.'), message: 'Unknown field' }));
+    return [{ path: base, message: issue.message }];
+  });
+  return new HttpProblem(400, 'validation', 'Invalid request', `${errors.length} field${errors.length === 1 ? ' is' : 's are'} invalid`, { errors });
+};
+
+/** Maps any error to the problem the client receives. Unknown errors become a 500 without internals. */
+export function toProblem(error: unknown): { problem: HttpProblem; unexpected: boolean } {
+  if (error instanceof HttpProblem) return { problem: error, unexpected: false };
+  if (error instanceof z.ZodError) return { problem: validationProblem(error.issues), unexpected: false };
+  if (error instanceof DomainError) {
+    const status = isNotFound(error) ? 404 : 409;
+    return {
+      problem: new HttpProblem(status, error.code, status === 404 ? 'Not found' : 'Refused by a business rule', error.message, error.details),
+      unexpected: false,
+    };
+  }
+  if (error instanceof PreconditionFailedError)
+    return {
+      problem: new HttpProblem(412, 'precondition_failed', 'The record has changed', error.message, { currentRevision: Number(error.actual) }),
+      unexpected: false,
+    };
+  if (error instanceof ConcurrencyConflictError)
+    return { problem: new HttpProblem(409, 'concurrency.conflict', 'Concurrent change', error.message), unexpected: false };
+  if (error instanceof ForbiddenError)
+    return {
+      problem: new HttpProblem(403, 'forbidden', 'Not allowed', error.message, { module: error.module, action: error.action }),
+      unexpected: false,
+    };
+  if (error instanceof IdempotencyKeyReusedError)
+    return { problem: new HttpProblem(422, 'idempotency.key_reused', 'Idempotency key reused', error.message), unexpected: false };
+  if (error instanceof IdempotencyInProgressError)
+    return {
+      problem: new HttpProblem(409, 'idempotency.in_progress', 'Request in progress', error.message, {}, { 'Retry-After': String(error.retryAfterSeconds) }),
+      unexpected: false,
+    };
+  if (error instanceof InvalidCursorError)
+    return { problem: new HttpProblem(400, 'validation', 'Invalid request', error.message, { errors: [{ path: 'cursor', message: error.message }] }), unexpected: false };
+  if (error instanceof MinPositionTimeoutError)
+    return {
+      problem: new HttpProblem(503, 'not_ready', 'Read models are behind', error.message, {}, { 'Retry-After': '1' }),
+      unexpected: false,
+    };
+  return {
+    problem: new HttpProblem(500, 'internal', 'Internal error', 'An unexpected error occurred; it has been logged with the correlation id'),
+    unexpected: true,
+  };
+}
+
+export function problemResponse(problem: HttpProblem, correlationId: string): ProblemResponse {
+  return {
+    status: problem.status,
+    headers: problem.headers,
+    body: {
+      type: typeFor(problem.code),
+      title: problem.title,
+      status: problem.status,
+      code: problem.code,
+      detail: problem.message,
+      ...problem.extra,
+      correlationId,
+    },
+  };
+}

@@ -1,0 +1,144 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import type { Actor, RequestMeta } from '../commands/context.ts';
+import { requestHash, runIdempotent, type StoredResponse } from '../commands/idempotency.ts';
+import type { Services } from '../infra/wiring.ts';
+import { HttpProblem, problemResponse, toProblem, validationProblem } from './problem.ts';
+
+export interface RouteResult {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface RouteContext<P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
+  actor: Actor;
+  services: Services;
+  correlationId: string;
+  /** Request facts for commands; for an idempotent retry, seeded exactly as on the first attempt. */
+  meta: RequestMeta;
+  /** The raw Koa context, for headers such as Accept. */
+  koa: Context;
+}
+
+export interface ResponseSpec {
+  description: string;
+  schema?: z.ZodType;
+  contentType?: string;
+}
+
+export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
+  method: 'get' | 'post' | 'patch' | 'put' | 'delete';
+  path: string;
+  summary: string;
+  description?: string;
+  tags: string[];
+  /** Default true: needs a bearer token. */
+  auth?: boolean;
+  params?: z.ZodType<P>;
+  query?: z.ZodType<Q>;
+  body?: z.ZodType<B>;
+  /** Whether the route takes If-Match. */
+  conditional?: boolean;
+  responses: Record<number, ResponseSpec>;
+  handler(context: RouteContext<P, Q, B>): Promise<RouteResult>;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyRoute = RouteSpec<any, any, any>;
+
+export const defineRoute = <P, Q, B>(spec: RouteSpec<P, Q, B>): RouteSpec<P, Q, B> => spec;
+
+function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
+  if (!schema) return undefined as T;
+  const result = schema.safeParse(value);
+  if (!result.success) throw validationProblem(result.error.issues, where === 'body' ? '' : where);
+  return result.data;
+}
+
+/** `If-Match: "3"` (also W/"3" or 3) → 3n; `*` → undefined (any existing revision). */
+function parseIfMatch(header: string | undefined): bigint | undefined {
+  if (header === undefined || header.trim() === '*') return undefined;
+  const match = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(header);
+  if (!match) throw new HttpProblem(400, 'validation', 'Invalid request', 'If-Match must be a revision such as "3"', { errors: [{ path: 'If-Match', message: 'Expected "<revision>"' }] });
+  return BigInt(match[1]!);
+}
+
+const canonical = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v,
+  ) ?? '';
+
+function send(ctx: Context, response: StoredResponse): void {
+  ctx.status = response.status;
+  for (const [name, value] of Object.entries(response.headers)) ctx.set(name, value);
+  const contentType = response.headers['Content-Type'];
+  if (contentType) ctx.type = contentType;
+  ctx.body = response.body;
+  if (response.status >= 400) ctx.type = 'application/problem+json';
+}
+
+/** Mounts a route: validates params, query and body with its zod schemas and applies Idempotency-Key. */
+export function mount(router: Router, services: Services, spec: AnyRoute): void {
+  router[spec.method](spec.path, async (ctx) => {
+    const correlationId = String(ctx.state.correlationId);
+    const params = parse(spec.params, ctx.params, 'params');
+    const query = parse(spec.query, { ...ctx.query }, 'query');
+    const rawBody: unknown = ctx.state.body;
+    const body = parse(spec.body, rawBody ?? {}, 'body');
+    const ifMatch = spec.conditional ? parseIfMatch(ctx.get('If-Match') || undefined) : undefined;
+    const actor = ctx.state.actor as Actor;
+    const run = async (seed?: { seed: string; timeMs: number }): Promise<StoredResponse> => {
+      const result = await spec.handler({
+        params,
+        query,
+        body,
+        actor,
+        services,
+        correlationId,
+        meta: services.requestMeta(correlationId, seed, ifMatch),
+        koa: ctx,
+      });
+      return { status: result.status, body: result.body, headers: result.headers ?? {} };
+    };
+    const key = ctx.get('Idempotency-Key');
+    if (spec.method !== 'post' || !key) return send(ctx, await run());
+    if (key.length > 255 || !/^[\x21-\x7e]+$/.test(key))
+      throw new HttpProblem(400, 'validation', 'Invalid request', 'Idempotency-Key must be 1 to 255 visible ASCII characters', {
+        errors: [{ path: 'Idempotency-Key', message: 'Expected 1 to 255 visible ASCII characters' }],
+      });
+    const hash = requestHash(spec.method, ctx.path, canonical(rawBody ?? null), ctx.get('If-Match'));
+    const response = await runIdempotent(services.deps, { userId: actor.userId, key, requestHash: hash, correlationId }, async (seed, timeMs) => {
+      try {
+        return await run({ seed, timeMs });
+      } catch (error) {
+        const { problem, unexpected } = toProblem(error);
+        if (unexpected) throw error;
+        return problemResponse(problem, correlationId);
+      }
+    });
+    if (response.replayed) ctx.set('Idempotent-Replayed', 'true');
+    send(ctx, response);
+  });
+}
+
+/** The answer to a successful write: `{ id, revision }` with ETag, X-Position and, on create, Location. */
+export function written(result: { revision: bigint; position: bigint }, id: string, location?: string): RouteResult {
+  return {
+    status: location ? 201 : 200,
+    body: { id, revision: Number(result.revision) },
+    headers: {
+      ETag: `"${result.revision}"`,
+      'X-Position': String(result.position),
+      ...(location ? { Location: location } : {}),
+    },
+  };
+}
+
+export const WriteResult = z.object({ id: z.string(), revision: z.number().int() }).meta({ id: 'WriteResult' });
+export const Id = z.uuid('Expected a UUID');
+export const IdParams = z.object({ id: Id });

@@ -1,0 +1,172 @@
+import { z } from 'zod';
+import { authorize } from '../../commands/authorization.ts';
+import { addContact, changeContact, removeContact } from '../../commands/contacts.ts';
+import { foldAsOf, load } from '../../commands/pipeline.ts';
+import { ContactFields, contactDecider, contactStream } from '../../domain/contact/index.ts';
+import { customerDecider, customerStream } from '../../domain/customer/index.ts';
+import { getContact, listContacts, publicView } from '../../projections/customer-queries.ts';
+import type { ContactDoc } from '../../projections/customers.ts';
+import { inScope, scopeFor } from '../../projections/scope.ts';
+import { collectPages, csvResponse, toCsv, wantsCsv } from '../csv.ts';
+import { AsOfQuery, HistoryPage, HistoryQuery, historyPage, notFound, recordEnvelope } from '../history.ts';
+import { patchSchema } from '../patch.ts';
+import { commonErrors, conflictError, notFoundError, staleError } from '../responses.ts';
+import { type AnyRoute, defineRoute, Id, IdParams, type RouteContext, WriteResult, written } from '../route.ts';
+
+const BASE = '/api/v1/contacts';
+const tags = ['Contacts 联系人'];
+
+const ContactInput = ContactFields.extend({ customerId: Id.describe('The customer this contact belongs to') })
+  .strict()
+  .meta({ id: 'ContactInput' });
+const ContactPatch = patchSchema(ContactFields.extend({ customerId: Id.describe('Moves the contact to another customer') }), 'ContactPatch');
+
+export const ContactView = ContactFields.extend({
+  id: z.string(),
+  revision: z.number().int(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  customerId: z.string(),
+  customerName: z.string(),
+  ownerId: z.string(),
+  departmentPath: z.string(),
+}).meta({ id: 'Contact' });
+
+const ListQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    cursor: z.string().max(2000).optional(),
+    sort: z.enum(['name', '-name', 'createdAt', '-createdAt', 'updatedAt', '-updatedAt']).default('name'),
+    q: z.string().trim().min(1).max(200).optional().describe('Searches name, phones, email and customer name'),
+    customerId: z.string().max(100).optional(),
+    ownerId: z.string().max(100).optional(),
+    dealRole: ContactFields.shape.dealRole.unwrap().optional(),
+  })
+  .strict();
+const ContactPage = z.object({ items: z.array(ContactView), nextCursor: z.string().nullable() }).meta({ id: 'ContactPage' });
+
+const csvColumns = (['id', 'name', 'title', 'dealRole', 'officePhone', 'mobile', 'email', 'birthday', 'customerId', 'customerName', 'ownerId', 'createdAt', 'updatedAt'] as const).map(
+  (field) => ({ header: field, value: (doc: ContactDoc) => doc[field] }),
+);
+
+/**
+ * A contact's stream, with its data scope: a contact is in scope when its customer is (contacts follow their
+ * customer's owner). Removed contacts keep their history.
+ */
+async function contactEvents({ services, actor }: Pick<RouteContext<unknown, unknown, unknown>, 'services' | 'actor'>, id: string) {
+  const loaded = await load(services.deps, contactDecider, contactStream(id));
+  if (loaded.state.status === 'none') throw notFound('contact', id);
+  const customer = (await load(services.deps, customerDecider, customerStream(loaded.state.customerId))).state;
+  if (customer.status === 'none' || !inScope(actor, customer)) throw notFound('contact', id);
+  return loaded;
+}
+
+export const contactRoutes: AnyRoute[] = [
+  defineRoute({
+    method: 'post',
+    path: BASE,
+    summary: 'Add a contact (联系人) to a customer',
+    tags,
+    body: ContactInput,
+    responses: { 201: { description: 'Added', schema: WriteResult }, ...commonErrors, ...conflictError },
+    async handler({ body, actor, services, meta }) {
+      authorize(actor, 'contacts', 'create');
+      const { customerId, ...fields } = body;
+      const customer = (await load(services.deps, customerDecider, customerStream(customerId))).state;
+      if (customer.status !== 'none' && !inScope(actor, customer)) authorize(actor, 'contacts', 'assign');
+      const result = await addContact(services.deps, { customerId, fields }, actor, meta);
+      return written(result, result.contactId, `${BASE}/${result.contactId}`);
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: BASE,
+    summary: 'List contacts',
+    description: '`Accept: text/csv` exports every matching contact.',
+    tags,
+    query: ListQuery,
+    responses: { 200: { description: 'A page of contacts', schema: ContactPage }, ...commonErrors },
+    async handler({ query, actor, services, koa }) {
+      authorize(actor, 'contacts', 'view');
+      const { limit, cursor, sort, q, ...filters } = query;
+      const request = { sortField: sort.replace('-', ''), direction: sort.startsWith('-') ? (-1 as const) : (1 as const), q, filters };
+      if (wantsCsv(koa.get('Accept'))) {
+        authorize(actor, 'contacts', 'export');
+        const rows = await collectPages((cursor) => listContacts(services.readStore, scopeFor(actor), { ...request, limit: 200, ...(cursor ? { cursor } : {}) }));
+        return csvResponse(toCsv(rows, csvColumns), 'contacts');
+      }
+      const page = await listContacts(services.readStore, scopeFor(actor), { ...request, limit, ...(cursor ? { cursor } : {}) });
+      return { status: 200, body: { items: page.items.map(publicView), nextCursor: page.nextCursor } };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: `${BASE}/:id`,
+    summary: 'One contact; ?asOf= for the contact as it stood then',
+    tags,
+    params: IdParams,
+    query: AsOfQuery,
+    responses: { 200: { description: 'The contact', schema: ContactView }, ...commonErrors, ...notFoundError },
+    async handler(context) {
+      const { params, query, actor, services } = context;
+      authorize(actor, 'contacts', 'view');
+      if (query.asOf) {
+        const loaded = await contactEvents(context, params.id);
+        const then = foldAsOf(contactDecider, loaded.events, new Date(query.asOf));
+        if (then.state.status === 'none') throw notFound('contact', params.id);
+        const { fields, status, customerId } = then.state;
+        return { status: 200, body: { ...recordEnvelope(params.id, then.events), ...fields, customerId, status, asOf: query.asOf }, headers: { ETag: `"${then.revision}"` } };
+      }
+      const doc = await getContact(services.readStore, scopeFor(actor), params.id);
+      if (!doc) throw notFound('contact', params.id);
+      return { status: 200, body: publicView(doc), headers: { ETag: `"${doc.revision}"` } };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: `${BASE}/:id/history`,
+    summary: "A contact's events, oldest first (also after removal)",
+    tags,
+    params: IdParams,
+    query: HistoryQuery,
+    responses: { 200: { description: 'History', schema: HistoryPage }, ...commonErrors, ...notFoundError },
+    async handler(context) {
+      authorize(context.actor, 'contacts', 'view');
+      const loaded = await contactEvents(context, context.params.id);
+      return { status: 200, body: historyPage(loaded.events, context.query.from, context.query.limit) };
+    },
+  }),
+  defineRoute({
+    method: 'patch',
+    path: `${BASE}/:id`,
+    summary: 'Change a contact (null clears a field; customerId moves it)',
+    tags,
+    params: IdParams,
+    body: ContactPatch,
+    conditional: true,
+    responses: { 200: { description: 'Changed (or unchanged)', schema: WriteResult }, ...commonErrors, ...notFoundError, ...conflictError, ...staleError },
+    async handler(context) {
+      const { params, body, actor, services, meta } = context;
+      authorize(actor, 'contacts', 'edit');
+      await contactEvents(context, params.id);
+      const { customerId, ...changes } = body as Record<string, unknown>;
+      const input = { changes, ...(typeof customerId === 'string' ? { customerId } : {}) };
+      return written(await changeContact(services.deps, params.id, input, actor, meta), params.id);
+    },
+  }),
+  defineRoute({
+    method: 'delete',
+    path: `${BASE}/:id`,
+    summary: 'Remove a contact (its history stays readable)',
+    tags,
+    params: IdParams,
+    conditional: true,
+    responses: { 200: { description: 'Removed', schema: WriteResult }, ...commonErrors, ...notFoundError, ...staleError },
+    async handler(context) {
+      const { params, actor, services, meta } = context;
+      authorize(actor, 'contacts', 'delete');
+      await contactEvents(context, params.id);
+      return written(await removeContact(services.deps, params.id, actor, meta), params.id);
+    },
+  }),
+];

@@ -1,0 +1,212 @@
+import { z } from 'zod';
+import { authorize } from '../../commands/authorization.ts';
+import { archiveCustomer, changeCustomer, changeCustomerOwner, registerCustomer, restoreCustomer } from '../../commands/customers.ts';
+import { foldAsOf, load } from '../../commands/pipeline.ts';
+import { CustomerFields, customerDecider, customerStream } from '../../domain/customer/index.ts';
+import { contactsOfCustomer, getCustomer, listCustomers, publicView } from '../../projections/customer-queries.ts';
+import type { CustomerDoc } from '../../projections/customers.ts';
+import { inScope, scopeFor } from '../../projections/scope.ts';
+import { collectPages, csvResponse, toCsv, wantsCsv } from '../csv.ts';
+import { AsOfQuery, HistoryPage, HistoryQuery, historyPage, notFound, recordEnvelope } from '../history.ts';
+import { patchSchema } from '../patch.ts';
+import { commonErrors, conflictError, notFoundError, staleError } from '../responses.ts';
+import { type AnyRoute, defineRoute, Id, IdParams, WriteResult, written } from '../route.ts';
+import { ContactView } from './contacts.ts';
+
+const BASE = '/api/v1/customers';
+const tags = ['Customers 客户'];
+
+const CustomerInput = CustomerFields.extend({ ownerId: Id.optional().describe('Owner (a user id); default: you') })
+  .strict()
+  .meta({ id: 'CustomerInput' });
+
+const CustomerPatch = patchSchema(CustomerFields, 'CustomerPatch');
+
+export const CustomerView = CustomerFields.extend({
+  id: z.string(),
+  revision: z.number().int(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  status: z.enum(['active', 'archived']),
+  ownerId: z.string(),
+  departmentPath: z.string(),
+  contacts: z.array(z.record(z.string(), z.unknown())).optional(),
+}).meta({ id: 'Customer' });
+
+const ListQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    cursor: z.string().max(2000).optional(),
+    sort: z.enum(['name', '-name', 'createdAt', '-createdAt', 'updatedAt', '-updatedAt']).default('-updatedAt'),
+    q: z.string().trim().min(1).max(200).optional().describe('Searches name, short name, phone and contact names'),
+    ownerId: z.string().max(100).optional(),
+    industry: z.string().max(100).optional(),
+    region: z.string().max(100).optional(),
+    level: z.string().max(50).optional(),
+    category: z.string().max(100).optional(),
+    source: z.string().max(100).optional(),
+    status: z.enum(['active', 'archived']).optional(),
+  })
+  .strict();
+
+const CustomerPage = z.object({ items: z.array(CustomerView), nextCursor: z.string().nullable() }).meta({ id: 'CustomerPage' });
+
+const csvColumns = [
+  ...(['id', 'name', 'shortName', 'industry', 'region', 'level', 'category', 'source', 'phone', 'website', 'address', 'postalCode', 'taxNumber', 'status', 'ownerId', 'createdAt', 'updatedAt'] as const).map((field) => ({
+    header: field,
+    value: (doc: CustomerDoc) => doc[field],
+  })),
+  { header: 'annualRevenueAmount', value: (doc: CustomerDoc) => (doc.annualRevenue as { amount?: number } | undefined)?.amount },
+  { header: 'annualRevenueCurrency', value: (doc: CustomerDoc) => (doc.annualRevenue as { currency?: string } | undefined)?.currency },
+  { header: 'contacts', value: (doc: CustomerDoc) => doc.contacts.map((c) => c.name).join('; ') },
+];
+
+/** Loads a customer's stream for history and point-in-time reads, enforcing the data scope. */
+async function customerEvents(services: Parameters<AnyRoute['handler']>[0]['services'], actor: Parameters<AnyRoute['handler']>[0]['actor'], id: string) {
+  const loaded = await load(services.deps, customerDecider, customerStream(id));
+  if (loaded.state.status === 'none' || !inScope(actor, loaded.state)) throw notFound('customer', id);
+  return loaded;
+}
+
+export const customerRoutes: AnyRoute[] = [
+  defineRoute({
+    method: 'post',
+    path: BASE,
+    summary: 'Register a customer (客户档案)',
+    description: 'One customer per normalised name and per tax number company-wide: a second one → 409 customer.duplicate naming existingCustomerId.',
+    tags,
+    body: CustomerInput,
+    responses: { 201: { description: 'Registered', schema: WriteResult }, ...commonErrors, ...conflictError },
+    async handler({ body, actor, services, meta }) {
+      authorize(actor, 'customers', 'create');
+      const { ownerId, ...fields } = body;
+      if (ownerId && ownerId !== actor.userId) authorize(actor, 'customers', 'assign');
+      const result = await registerCustomer(services.deps, { fields, ...(ownerId ? { ownerId } : {}) }, actor, meta);
+      return written(result, result.customerId, `${BASE}/${result.customerId}`);
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: BASE,
+    summary: 'List customers',
+    description: 'Search, filter, sort and page with a cursor. `Accept: text/csv` exports every matching customer.',
+    tags,
+    query: ListQuery,
+    responses: { 200: { description: 'A page of customers', schema: CustomerPage }, ...commonErrors },
+    async handler({ query, actor, services, koa }) {
+      authorize(actor, 'customers', 'view');
+      const { limit, cursor, sort, q, ...filters } = query;
+      const request = { sortField: sort.replace('-', ''), direction: sort.startsWith('-') ? (-1 as const) : (1 as const), q, filters };
+      if (wantsCsv(koa.get('Accept'))) {
+        authorize(actor, 'customers', 'export');
+        const rows = await collectPages((cursor) => listCustomers(services.readStore, scopeFor(actor), { ...request, limit: 200, ...(cursor ? { cursor } : {}) }));
+        return csvResponse(toCsv(rows, csvColumns), 'customers');
+      }
+      const page = await listCustomers(services.readStore, scopeFor(actor), { ...request, limit, ...(cursor ? { cursor } : {}) });
+      return { status: 200, body: { items: page.items.map(publicView), nextCursor: page.nextCursor } };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: `${BASE}/:id`,
+    summary: 'One customer with its contacts (related objects); ?asOf= for the record as it stood then',
+    tags,
+    params: IdParams,
+    query: AsOfQuery,
+    responses: { 200: { description: 'The customer', schema: CustomerView }, ...commonErrors, ...notFoundError },
+    async handler({ params, query, actor, services }) {
+      authorize(actor, 'customers', 'view');
+      if (query.asOf) {
+        const loaded = await customerEvents(services, actor, params.id);
+        const then = foldAsOf(customerDecider, loaded.events, new Date(query.asOf));
+        if (then.state.status === 'none') throw notFound('customer', params.id);
+        const { fields, status, ownerId, departmentPath } = then.state;
+        return {
+          status: 200,
+          body: { ...recordEnvelope(params.id, then.events), ...fields, status, ownerId, departmentPath, asOf: query.asOf },
+          headers: { ETag: `"${then.revision}"` },
+        };
+      }
+      const doc = await getCustomer(services.readStore, scopeFor(actor), params.id);
+      if (!doc) throw notFound('customer', params.id);
+      const contacts = await contactsOfCustomer(services.readStore, scopeFor(actor), params.id);
+      return { status: 200, body: { ...publicView(doc), contacts: contacts.map((c) => ContactView.parse(publicView(c))) }, headers: { ETag: `"${doc.revision}"` } };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: `${BASE}/:id/history`,
+    summary: "A customer's events, oldest first",
+    tags,
+    params: IdParams,
+    query: HistoryQuery,
+    responses: { 200: { description: 'History', schema: HistoryPage }, ...commonErrors, ...notFoundError },
+    async handler({ params, query, actor, services }) {
+      authorize(actor, 'customers', 'view');
+      const loaded = await customerEvents(services, actor, params.id);
+      return { status: 200, body: historyPage(loaded.events, query.from, query.limit) };
+    },
+  }),
+  defineRoute({
+    method: 'patch',
+    path: `${BASE}/:id`,
+    summary: 'Change plain fields (null clears a field)',
+    tags,
+    params: IdParams,
+    body: CustomerPatch,
+    conditional: true,
+    responses: { 200: { description: 'Changed (or unchanged)', schema: WriteResult }, ...commonErrors, ...notFoundError, ...conflictError, ...staleError },
+    async handler({ params, body, actor, services, meta }) {
+      authorize(actor, 'customers', 'edit');
+      await customerEvents(services, actor, params.id);
+      const result = await changeCustomer(services.deps, params.id, body, actor, meta);
+      return written(result, params.id);
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: `${BASE}/:id/assign`,
+    summary: 'Change the owner',
+    tags,
+    params: IdParams,
+    body: z.object({ ownerId: Id }).strict(),
+    conditional: true,
+    responses: { 200: { description: 'Owner changed', schema: WriteResult }, ...commonErrors, ...notFoundError, ...conflictError, ...staleError },
+    async handler({ params, body, actor, services, meta }) {
+      authorize(actor, 'customers', 'assign');
+      await customerEvents(services, actor, params.id);
+      return written(await changeCustomerOwner(services.deps, params.id, body.ownerId, actor, meta), params.id);
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: `${BASE}/:id/archive`,
+    summary: 'Archive a customer',
+    tags,
+    params: IdParams,
+    body: z.object({ reason: z.string().trim().min(1).max(500).optional() }).strict(),
+    conditional: true,
+    responses: { 200: { description: 'Archived', schema: WriteResult }, ...commonErrors, ...notFoundError, ...conflictError, ...staleError },
+    async handler({ params, body, actor, services, meta }) {
+      authorize(actor, 'customers', 'delete');
+      await customerEvents(services, actor, params.id);
+      return written(await archiveCustomer(services.deps, params.id, body.reason, actor, meta), params.id);
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: `${BASE}/:id/restore`,
+    summary: 'Restore an archived customer',
+    tags,
+    params: IdParams,
+    body: z.object({}).strict(),
+    conditional: true,
+    responses: { 200: { description: 'Restored', schema: WriteResult }, ...commonErrors, ...notFoundError, ...conflictError, ...staleError },
+    async handler({ params, actor, services, meta }) {
+      authorize(actor, 'customers', 'delete');
+      await customerEvents(services, actor, params.id);
+      return written(await restoreCustomer(services.deps, params.id, actor, meta), params.id);
+    },
+  }),
+];
+

@@ -1,0 +1,117 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Actor, CommandDeps, RequestMeta } from '../commands/context.ts';
+import { createUser, findUserByUsername, systemActor } from '../commands/users.ts';
+import { customersProjection } from '../projections/customers.ts';
+import { ProjectionRunner } from '../projections/runner.ts';
+import { type Clock, systemClock } from './clock.ts';
+import type { Config } from './config.ts';
+import type { EventStore } from './eventstore/port.ts';
+import { SqliteEventStore } from './eventstore/sqlite.ts';
+import { randomIds, randomToken, seededIds } from './ids.ts';
+import { jsonLogger, type Logger } from './logger.ts';
+import { EmbeddedReadStore } from './readstore/embedded.ts';
+import type { ReadStore } from './readstore/port.ts';
+import { TokenService } from './tokens.ts';
+
+/** Everything the API, the CLIs and the tests need, wired to the adapters the configuration selects. */
+export interface Services {
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  eventStore: EventStore;
+  readStore: ReadStore;
+  runner: ProjectionRunner;
+  deps: CommandDeps;
+  tokens: TokenService;
+  /** Request facts for a command; pass the seed of an idempotent request to make its ids repeatable. */
+  requestMeta(correlationId: string, seed?: { seed: string; timeMs: number }, ifMatch?: bigint): RequestMeta;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  logger?: Logger;
+  clock?: Clock;
+  /** Keep everything in memory (tests): no files are written. */
+  inMemory?: boolean;
+  /** Follow the log with the projections (the server does; a one-off CLI may not). */
+  startProjections?: boolean;
+}
+
+export class UnsupportedAdapterError extends Error {}
+
+function jwtSecret(config: Config, inMemory: boolean): string {
+  if (config.JWT_SECRET) return config.JWT_SECRET;
+  if (inMemory) return randomToken(32);
+  const path = join(config.CRM_DATA_DIR, 'jwt-secret');
+  if (!existsSync(path)) {
+    writeFileSync(path, randomToken(48), { mode: 0o600 });
+    chmodSync(path, 0o600);
+  }
+  return readFileSync(path, 'utf8').trim();
+}
+
+export async function openServices(config: Config, options: OpenOptions = {}): Promise<Services> {
+  const logger = options.logger ?? jsonLogger(config.LOG_LEVEL);
+  const clock = options.clock ?? systemClock;
+  const inMemory = options.inMemory ?? false;
+  if (config.EVENTSTORE_URL || config.MONGO_URL || config.KAFKA_BROKERS)
+    throw new UnsupportedAdapterError(
+      'EVENTSTORE_URL, MONGO_URL and KAFKA_BROKERS select the production adapters, which this build does not include yet; unset them to run embedded',
+    );
+  if (!inMemory) mkdirSync(config.CRM_DATA_DIR, { recursive: true });
+  const eventStore = new SqliteEventStore({
+    path: inMemory ? ':memory:' : join(config.CRM_DATA_DIR, 'events.sqlite'),
+    durability: config.CRM_DURABILITY,
+  });
+  const readStore = new EmbeddedReadStore(inMemory ? {} : { snapshotPath: join(config.CRM_DATA_DIR, 'read-models.snapshot') });
+  const runner = new ProjectionRunner(eventStore, readStore, [customersProjection], logger.child({ component: 'projections' }));
+  const deps: CommandDeps = { eventStore, clock };
+  const ids = randomIds(clock);
+  const services: Services = {
+    config,
+    logger,
+    clock,
+    eventStore,
+    readStore,
+    runner,
+    deps,
+    tokens: new TokenService(jwtSecret(config, inMemory), config.TOKEN_TTL_SECONDS),
+    requestMeta(correlationId, seed, ifMatch) {
+      return {
+        correlationId,
+        requestId: seed?.seed ?? ids.newId(),
+        ids: seed ? seededIds(seed.seed, seed.timeMs) : ids,
+        ...(ifMatch !== undefined ? { ifMatch } : {}),
+      };
+    },
+    async close() {
+      await runner.stop();
+      await readStore.close();
+      await eventStore.close();
+    },
+  };
+  await bootstrapAdmin(services);
+  if (options.startProjections ?? true) await runner.start();
+  return services;
+}
+
+/** On the first start against an empty store: an `admin` user, with CRM_ADMIN_PASSWORD or a generated password. */
+async function bootstrapAdmin(services: Services): Promise<void> {
+  if (await findUserByUsername(services.deps, 'admin')) return;
+  const generated = !services.config.CRM_ADMIN_PASSWORD;
+  const password = services.config.CRM_ADMIN_PASSWORD ?? randomToken(12);
+  const actor: Actor = systemActor;
+  await createUser(
+    services.deps,
+    { username: 'admin', displayName: 'Administrator', password, roles: ['admin'], departmentPath: '/' },
+    actor,
+    services.requestMeta('bootstrap'),
+  );
+  if (generated)
+    services.logger.warn('created the admin user with a generated password; it is shown only this once', {
+      username: 'admin',
+      password,
+    });
+  else services.logger.info('created the admin user with the password from CRM_ADMIN_PASSWORD', { username: 'admin' });
+}

@@ -1,0 +1,47 @@
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { createApp } from './api/app.ts';
+import { ConfigError, loadConfig } from './infra/config.ts';
+import { jsonLogger } from './infra/logger.ts';
+import { openServices } from './infra/wiring.ts';
+
+/** Composition root: configuration → adapters → projections → HTTP. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = jsonLogger(config.LOG_LEVEL);
+  const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  const services = await openServices(config, { logger });
+  const app = createApp(services, version);
+  const server: Server = app.listen(config.PORT, config.HOST, () => {
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : config.PORT;
+    logger.info('listening', { url: `http://localhost:${port}`, docs: `http://localhost:${port}/docs`, dataDir: config.CRM_DATA_DIR, version });
+  });
+  server.keepAliveTimeout = 65_000;
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('stopping', { signal });
+    server.close();
+    server.closeAllConnections();
+    await services.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: 'failed to start', error: (error as Error).message })}\n`);
+  process.exit(1);
+});

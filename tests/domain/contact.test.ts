@@ -1,0 +1,57 @@
+import { describe, it } from 'vitest';
+import { type ContactEvent, contactDecider } from '../../src/domain/contact/index.ts';
+import { specFor } from '../support/spec.ts';
+
+const { given } = specFor(contactDecider);
+const id = 'p-1';
+const customer = { customerId: 'c-1', exists: true, archived: false };
+const added: ContactEvent = { type: 'ContactAdded', data: { contactId: id, customerId: 'c-1', fields: { name: '王伟', mobile: '13800000000' } } };
+
+describe('contact decider', () => {
+  it('adds a contact to an existing customer', () =>
+    given([]).when({ type: 'AddContact', contactId: id, customer, fields: added.data.fields }).then([added]));
+
+  it('refuses a contact for an unknown customer', () =>
+    given([])
+      .when({ type: 'AddContact', contactId: id, customer: { ...customer, exists: false }, fields: { name: 'X' } })
+      .thenThrows('contact.customer_unknown'));
+
+  it('refuses a contact for an archived customer', () =>
+    given([])
+      .when({ type: 'AddContact', contactId: id, customer: { ...customer, archived: true }, fields: { name: 'X' } })
+      .thenThrows('contact.customer_archived'));
+
+  it('refuses to add the same id twice', () =>
+    given([added]).when({ type: 'AddContact', contactId: id, customer, fields: { name: 'X' } }).thenThrows('contact.already_exists'));
+
+  it('changes fields that differ', () =>
+    given([added])
+      .when({ type: 'ChangeContact', contactId: id, changes: { name: '王伟', title: '采购经理', mobile: null } })
+      .then([{ type: 'ContactChanged', data: { contactId: id, changes: { title: '采购经理', mobile: null } } }]));
+
+  it('moves a contact to another customer', () =>
+    given([added])
+      .when({ type: 'ChangeContact', contactId: id, changes: {}, moveTo: { customerId: 'c-2', exists: true, archived: false } })
+      .then([{ type: 'ContactMoved', data: { contactId: id, fromCustomerId: 'c-1', customerId: 'c-2' } }]));
+
+  it('refuses a move to an unknown customer', () =>
+    given([added])
+      .when({ type: 'ChangeContact', contactId: id, changes: {}, moveTo: { customerId: 'c-2', exists: false, archived: false } })
+      .thenThrows('contact.customer_unknown'));
+
+  it('does nothing for a change to the same values and the same customer', () =>
+    given([added]).when({ type: 'ChangeContact', contactId: id, changes: { name: '王伟' }, moveTo: customer }).thenNothing());
+
+  it('refuses to clear the name', () =>
+    given([added]).when({ type: 'ChangeContact', contactId: id, changes: { name: null } }).thenThrows('contact.name_required'));
+
+  it('removes a contact', () =>
+    given([added]).when({ type: 'RemoveContact', contactId: id }).then([{ type: 'ContactRemoved', data: { contactId: id, customerId: 'c-1' } }]));
+
+  it('refuses to change or remove a removed or unknown contact', () => {
+    const removed: ContactEvent = { type: 'ContactRemoved', data: { contactId: id, customerId: 'c-1' } };
+    given([added, removed]).when({ type: 'RemoveContact', contactId: id }).thenThrows('contact.not_found');
+    given([added, removed]).when({ type: 'ChangeContact', contactId: id, changes: { title: 'X' } }).thenThrows('contact.not_found');
+    given([]).when({ type: 'RemoveContact', contactId: id }).thenThrows('contact.not_found');
+  });
+});

@@ -1,0 +1,78 @@
+import { describe, it } from 'vitest';
+import { type CustomerEvent, customerDecider } from '../../src/domain/customer/index.ts';
+import { specFor } from '../support/spec.ts';
+
+const { given } = specFor(customerDecider);
+const id = 'c-1';
+const registered: CustomerEvent = {
+  type: 'CustomerRegistered',
+  data: { customerId: id, ownerId: 'u-1', departmentPath: '/sales/', fields: { name: 'Acme', industry: 'Machinery', phone: '021-1234' } },
+};
+const archived: CustomerEvent = { type: 'CustomerArchived', data: { customerId: id } };
+
+describe('customer decider', () => {
+  it('registers a new customer', () =>
+    given([])
+      .when({ type: 'RegisterCustomer', customerId: id, ownerId: 'u-1', departmentPath: '/sales/', fields: registered.data.fields })
+      .then([registered]));
+
+  it('refuses to register the same id twice', () =>
+    given([registered])
+      .when({ type: 'RegisterCustomer', customerId: id, ownerId: 'u-1', departmentPath: '/', fields: { name: 'X' } })
+      .thenThrows('customer.already_exists'));
+
+  it('changes only the fields that differ, null clears', () =>
+    given([registered])
+      .when({ type: 'ChangeCustomer', customerId: id, changes: { name: 'Acme', industry: 'Trading', phone: null, region: 'East' } })
+      .then([{ type: 'CustomerChanged', data: { customerId: id, changes: { industry: 'Trading', phone: null, region: 'East' } } }]));
+
+  it('produces nothing when every field already has its value', () =>
+    given([registered]).when({ type: 'ChangeCustomer', customerId: id, changes: { name: 'Acme', notes: null } }).thenNothing());
+
+  it('compares money by value', () =>
+    given([
+      registered,
+      { type: 'CustomerChanged', data: { customerId: id, changes: { annualRevenue: { amount: 100, currency: 'CNY' } } } },
+    ])
+      .when({ type: 'ChangeCustomer', customerId: id, changes: { annualRevenue: { amount: 100, currency: 'CNY' } } })
+      .thenNothing());
+
+  it('refuses to clear the name', () =>
+    given([registered]).when({ type: 'ChangeCustomer', customerId: id, changes: { name: null } }).thenThrows('customer.name_required'));
+
+  it('refuses to change an unknown customer', () =>
+    given([]).when({ type: 'ChangeCustomer', customerId: id, changes: { industry: 'X' } }).thenThrows('customer.not_found'));
+
+  it('refuses to change an archived customer', () =>
+    given([registered, archived]).when({ type: 'ChangeCustomer', customerId: id, changes: { industry: 'X' } }).thenThrows('customer.archived'));
+
+  it('changes the owner', () =>
+    given([registered])
+      .when({ type: 'ChangeCustomerOwner', customerId: id, ownerId: 'u-2', departmentPath: '/sales/east/' })
+      .then([{ type: 'CustomerOwnerChanged', data: { customerId: id, fromOwnerId: 'u-1', ownerId: 'u-2', departmentPath: '/sales/east/' } }]));
+
+  it('does nothing when the owner is already the owner', () =>
+    given([registered]).when({ type: 'ChangeCustomerOwner', customerId: id, ownerId: 'u-1', departmentPath: '/sales/' }).thenNothing());
+
+  it('refuses to change the owner of an unknown customer', () =>
+    given([]).when({ type: 'ChangeCustomerOwner', customerId: id, ownerId: 'u-2', departmentPath: '/' }).thenThrows('customer.not_found'));
+
+  it('archives with a reason', () =>
+    given([registered])
+      .when({ type: 'ArchiveCustomer', customerId: id, reason: 'closed down' })
+      .then([{ type: 'CustomerArchived', data: { customerId: id, reason: 'closed down' } }]));
+
+  it('refuses to archive twice', () =>
+    given([registered, archived]).when({ type: 'ArchiveCustomer', customerId: id }).thenThrows('customer.already_archived'));
+
+  it('restores an archived customer', () =>
+    given([registered, archived]).when({ type: 'RestoreCustomer', customerId: id }).then([{ type: 'CustomerRestored', data: { customerId: id } }]));
+
+  it('refuses to restore an active customer', () =>
+    given([registered]).when({ type: 'RestoreCustomer', customerId: id }).thenThrows('customer.not_archived'));
+
+  it('refuses to archive or restore an unknown customer', () => {
+    given([]).when({ type: 'ArchiveCustomer', customerId: id }).thenThrows('customer.not_found');
+    given([]).when({ type: 'RestoreCustomer', customerId: id }).thenThrows('customer.not_found');
+  });
+});
