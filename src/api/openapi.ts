@@ -27,9 +27,11 @@ function jsonSchema(schema: z.ZodType, components: Json, io: 'input' | 'output')
   const id = (z.globalRegistry.get(schema) as { id?: string } | undefined)?.id;
   const hoisted = hoist(generated, components);
   if (!id) return hoisted;
+  const ref = `#/components/schemas/${id}`;
+  if (hoisted.$ref === ref) return hoisted;
   const { id: _id, ...rest } = hoisted;
   components[id] = rest;
-  return { $ref: `#/components/schemas/${id}` };
+  return { $ref: ref };
 }
 
 /** OpenAPI 3.1, generated from the same zod schemas that validate the requests. */

@@ -47,7 +47,7 @@ export type ContactDoc = Doc & {
 
 const searchText = (...parts: unknown[]): string =>
   parts
-    .flat()
+    .flat(2)
     .filter((p): p is string => typeof p === 'string' && p.length > 0)
     .join('\u0001')
     .toLowerCase();

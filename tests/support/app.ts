@@ -1,0 +1,81 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from '../../src/api/app.ts';
+import type { Actor } from '../../src/commands/context.ts';
+import { createUser, systemActor } from '../../src/commands/users.ts';
+import { loadConfig } from '../../src/infra/config.ts';
+import { silentLogger } from '../../src/infra/logger.ts';
+import { type OpenOptions, openServices, type Services } from '../../src/infra/wiring.ts';
+
+export const ADMIN_PASSWORD = 'admin-password-1';
+
+export interface TestResponse {
+  status: number;
+  headers: Headers;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  text: string;
+}
+
+export interface TestApp {
+  services: Services;
+  baseUrl: string;
+  request(method: string, path: string, options?: { body?: unknown; token?: string | null; headers?: Record<string, string>; raw?: string }): Promise<TestResponse>;
+  login(username?: string, password?: string): Promise<string>;
+  /** A user with the given roles and department, and a token for it. */
+  userWithToken(username: string, roles: string[], departmentPath?: string): Promise<{ userId: string; token: string; actor: Actor }>;
+  close(): Promise<void>;
+}
+
+/** The real Koa app on an ephemeral port, over the embedded adapters (in memory unless a data dir is given). */
+export async function startTestApp(env: Record<string, string> = {}, options: OpenOptions = {}): Promise<TestApp> {
+  const config = loadConfig({ CRM_ADMIN_PASSWORD: ADMIN_PASSWORD, LOG_LEVEL: 'error', ...env });
+  const services = await openServices(config, { logger: silentLogger, inMemory: !env.CRM_DATA_DIR, ...options });
+  const server: Server = createApp(services).listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  let adminToken: string | undefined;
+
+  const request: TestApp['request'] = async (method, path, options = {}) => {
+    const headers: Record<string, string> = { ...options.headers };
+    const token = options.token === undefined ? (adminToken ??= await login()) : options.token;
+    if (token) headers.authorization = `Bearer ${token}`;
+    let body: string | undefined = options.raw;
+    if (options.body !== undefined) {
+      body = JSON.stringify(options.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const response = await fetch(`${baseUrl}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+    const text = await response.text();
+    let parsed: unknown = text;
+    if (/json/.test(response.headers.get('content-type') ?? '')) parsed = JSON.parse(text);
+    return { status: response.status, headers: response.headers, body: parsed, text };
+  };
+
+  async function login(username = 'admin', password = ADMIN_PASSWORD): Promise<string> {
+    const response = await fetch(`${baseUrl}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username, password }),
+    });
+    const body = (await response.json()) as { token: string };
+    if (response.status !== 200) throw new Error(`login failed: ${response.status} ${JSON.stringify(body)}`);
+    return body.token;
+  }
+
+  return {
+    services,
+    baseUrl,
+    request,
+    login,
+    async userWithToken(username, roles, departmentPath = '/') {
+      const password = `${username}-password-1`;
+      const userId = await createUser(services.deps, { username, displayName: username, password, roles, departmentPath }, systemActor, services.requestMeta('test'));
+      return { userId, token: await login(username, password), actor: { userId, username, roles, departmentPath } };
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await services.close();
+    },
+  };
+}
