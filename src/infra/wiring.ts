@@ -9,6 +9,7 @@ import type { Config } from './config.ts';
 import type { EventStore } from './eventstore/port.ts';
 import { SqliteEventStore } from './eventstore/sqlite.ts';
 import { randomIds, randomToken, seededIds } from './ids.ts';
+import { lockDataDir } from './lock.ts';
 import { jsonLogger, type Logger } from './logger.ts';
 import { EmbeddedReadStore } from './readstore/embedded.ts';
 import type { ReadStore } from './readstore/port.ts';
@@ -36,6 +37,8 @@ export interface OpenOptions {
   inMemory?: boolean;
   /** Follow the log with the projections (the server does; a one-off CLI may not). */
   startProjections?: boolean;
+  /** Who holds the data directory (shown to a second process that tries to open it). */
+  purpose?: string;
 }
 
 export class UnsupportedAdapterError extends Error {}
@@ -60,6 +63,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
       'EVENTSTORE_URL, MONGO_URL and KAFKA_BROKERS select the production adapters, which this build does not include yet; unset them to run embedded',
     );
   if (!inMemory) mkdirSync(config.CRM_DATA_DIR, { recursive: true });
+  const unlock = inMemory ? () => {} : lockDataDir(join(config.CRM_DATA_DIR, 'lock'), options.purpose ?? 'server');
   const eventStore = new SqliteEventStore({
     path: inMemory ? ':memory:' : join(config.CRM_DATA_DIR, 'events.sqlite'),
     durability: config.CRM_DURABILITY,
@@ -89,6 +93,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
       await runner.stop();
       await readStore.close();
       await eventStore.close();
+      unlock();
     },
   };
   await bootstrapAdmin(services);

@@ -86,8 +86,8 @@ export class ProjectionRunner {
     }
   }
 
-  /** Replays the whole log into every projection from scratch; `onProgress` gets (done, total). */
-  async rebuild(onProgress: (done: number, total: bigint) => void = () => {}, batchSize = 2000): Promise<number> {
+  /** Replays the whole log into every projection from scratch; `onProgress` gets (events applied, position reached, head). */
+  async rebuild(onProgress: (applied: number, position: bigint, head: bigint) => void = () => {}, batchSize = 2000): Promise<number> {
     const head = await this.eventStore.headPosition();
     for (const projection of this.projections) {
       await this.reset(projection);
@@ -106,7 +106,7 @@ export class ProjectionRunner {
         done += 1;
       }
       after = events.length ? events[events.length - 1]!.position : head;
-      onProgress(done, head);
+      onProgress(done, after, head);
       if (events.length < batchSize || after >= head) break;
     }
     for (const projection of this.projections) await this.saveCheckpoint(projection, head);

@@ -28,6 +28,24 @@ const isPlainValue = (value: unknown): value is string | number | boolean | null
 const getPath = (doc: Record<string, unknown>, path: string): unknown =>
   path.split('.').reduce<unknown>((value, key) => (value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined), doc);
 
+/** Equality on plain values; undefined when a path crosses an array (then mingo decides). */
+function equalityMatch(doc: Doc, filter: Filter): boolean | undefined {
+  for (const [path, expected] of Object.entries(filter)) {
+    let value: unknown = doc;
+    for (const key of path.split('.')) {
+      if (Array.isArray(value)) return undefined;
+      value = value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
+    }
+    if (value === expected) continue;
+    if (Array.isArray(value)) {
+      if (value.includes(expected)) continue;
+      if (value.some((item) => item && typeof item === 'object')) return undefined;
+    }
+    return false;
+  }
+  return true;
+}
+
 /**
  * An equality index over one or more fields. A field holding an array indexes each element (multikey),
  * as MongoDB does. Used by find/count/update when the filter gives plain equality on all its fields.
@@ -118,9 +136,18 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
   }
 
   private matching(filter: Filter): T[] {
-    const query = new Query(filter);
+    const candidates = [...this.candidates(filter)];
+    if (candidates.length === 0) return candidates;
+    const keys = Object.keys(filter);
+    if (keys.length === 0 || (keys.length === 1 && keys[0] === '_id' && isPlainValue(filter._id))) return candidates;
+    // Plain equality on plain paths is answered directly; mingo compiles a query per call, which is costly.
+    const simple = keys.every((key) => !key.startsWith('$') && isPlainValue(filter[key]) && filter[key] !== null);
+    let query: Query | undefined;
     const result: T[] = [];
-    for (const doc of this.candidates(filter)) if (query.test(doc)) result.push(doc);
+    for (const doc of candidates) {
+      const verdict = simple ? equalityMatch(doc, filter) : undefined;
+      if (verdict ?? (query ??= new Query(filter)).test(doc)) result.push(doc);
+    }
     return result;
   }
 
@@ -131,6 +158,10 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
 
   async find(filter: Filter, options: FindOptions = {}): Promise<T[]> {
     const docs = this.matching(filter);
+    if (!options.sort && !options.projection) {
+      const start = options.skip ?? 0;
+      return structuredClone(docs.slice(start, options.limit ? start + options.limit : undefined));
+    }
     let cursor = new Query({}).find<T>(docs, options.projection as never);
     if (options.sort) cursor = cursor.sort(options.sort);
     if (options.skip) cursor = cursor.skip(options.skip);
