@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import { expectProblem } from './platform.test.ts';
+import { expectProblem } from '../support/problem.ts';
 
 describe('contacts over HTTP', () => {
   let app: TestApp;

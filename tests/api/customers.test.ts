@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import { expectProblem } from './platform.test.ts';
+import { expectProblem } from '../support/problem.ts';
 
 describe('customers over HTTP', () => {
   let app: TestApp;

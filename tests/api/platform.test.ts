@@ -1,12 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_PASSWORD, startTestApp, type TestApp } from '../support/app.ts';
-
-const expectProblem = (response: { status: number; headers: Headers; body: Record<string, unknown> }, status: number, code: string) => {
-  expect(response.status).toBe(status);
-  expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-  expect(response.body).toMatchObject({ status, code, type: expect.stringMatching(/^https:\/\/errors\.crm\.local\//), title: expect.any(String), detail: expect.any(String) });
-  expect(JSON.stringify(response.body)).not.toMatch(/at .*\.ts:\d+/);
-};
+import { expectProblem } from '../support/problem.ts';
 
 describe('HTTP platform', () => {
   let app: TestApp;
@@ -174,4 +168,3 @@ describe('rate limit', () => {
   });
 });
 
-export { expectProblem };

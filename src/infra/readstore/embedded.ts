@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
+import { fastMatch, fastUpdate } from './fast-path.ts';
 import {
   type BulkOperation,
   type Collection,
@@ -27,24 +28,6 @@ const isPlainValue = (value: unknown): value is string | number | boolean | null
 
 const getPath = (doc: Record<string, unknown>, path: string): unknown =>
   path.split('.').reduce<unknown>((value, key) => (value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined), doc);
-
-/** Equality on plain values; undefined when a path crosses an array (then mingo decides). */
-function equalityMatch(doc: Doc, filter: Filter): boolean | undefined {
-  for (const [path, expected] of Object.entries(filter)) {
-    let value: unknown = doc;
-    for (const key of path.split('.')) {
-      if (Array.isArray(value)) return undefined;
-      value = value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
-    }
-    if (value === expected) continue;
-    if (Array.isArray(value)) {
-      if (value.includes(expected)) continue;
-      if (value.some((item) => item && typeof item === 'object')) return undefined;
-    }
-    return false;
-  }
-  return true;
-}
 
 /**
  * An equality index over one or more fields. A field holding an array indexes each element (multikey),
@@ -140,14 +123,9 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
     if (candidates.length === 0) return candidates;
     const keys = Object.keys(filter);
     if (keys.length === 0 || (keys.length === 1 && keys[0] === '_id' && isPlainValue(filter._id))) return candidates;
-    // Plain equality on plain paths is answered directly; mingo compiles a query per call, which is costly.
-    const simple = keys.every((key) => !key.startsWith('$') && isPlainValue(filter[key]) && filter[key] !== null);
     let query: Query | undefined;
     const result: T[] = [];
-    for (const doc of candidates) {
-      const verdict = simple ? equalityMatch(doc, filter) : undefined;
-      if (verdict ?? (query ??= new Query(filter)).test(doc)) result.push(doc);
-    }
+    for (const doc of candidates) if (fastMatch(doc, filter) ?? (query ??= new Query(filter)).test(doc)) result.push(doc);
     return result;
   }
 
@@ -224,9 +202,9 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
   private updated(doc: T, update: UpdateOperators): T | undefined {
     const { $setOnInsert: _ignored, ...operators } = update;
     const next = structuredClone(doc);
-    const modified = applyUpdate(next, operators as Parameters<typeof applyUpdate>[1]);
+    const modified = fastUpdate(next, operators) ?? applyUpdate(next, operators as Parameters<typeof applyUpdate>[1]).length > 0;
     if (next._id !== doc._id) throw new Error(`Updating the _id of ${doc._id} is not allowed`);
-    return modified.length > 0 ? next : undefined;
+    return modified ? next : undefined;
   }
 
   private upsert(filter: Filter, update: UpdateOperators): UpdateResult {
@@ -237,8 +215,8 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
     const id = base._id === undefined ? randomUUID() : String(base._id);
     const doc = { ...base, _id: id } as unknown as T;
     const { $setOnInsert, ...operators } = update;
-    if ($setOnInsert) applyUpdate(doc, { $set: $setOnInsert });
-    applyUpdate(doc, operators as Parameters<typeof applyUpdate>[1]);
+    if ($setOnInsert && fastUpdate(doc, { $set: $setOnInsert }) === undefined) applyUpdate(doc, { $set: $setOnInsert });
+    if (fastUpdate(doc, operators) === undefined) applyUpdate(doc, operators as Parameters<typeof applyUpdate>[1]);
     this.store(structuredClone(doc), undefined);
     return { matchedCount: 0, modifiedCount: 0, upsertedId: id };
   }

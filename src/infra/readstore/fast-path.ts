@@ -1,0 +1,167 @@
+/**
+ * Fast paths for the embedded read store. mingo compiles an operator context on every query and update
+ * it is given, which dominated projection replay in the profile; the simple, common shapes below are answered
+ * directly, and everything else still goes to mingo (callers fall back when these return `undefined`).
+ */
+type Obj = Record<string, unknown>;
+
+const isObject = (value: unknown): value is Obj => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isPrimitive = (value: unknown): value is string | number | boolean =>
+  typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
+
+/** The value at a dotted path; `crossed` when the path runs through an array (MongoDB semantics differ there). */
+function read(doc: Obj, path: string): { value: unknown; crossed: boolean } {
+  let value: unknown = doc;
+  for (const key of path.split('.')) {
+    if (Array.isArray(value)) return { value: undefined, crossed: true };
+    value = isObject(value) ? value[key] : undefined;
+  }
+  return { value, crossed: false };
+}
+
+const COMPARISONS = new Set(['$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$in', '$exists']);
+
+function compare(value: unknown, operator: string, operand: unknown): boolean | undefined {
+  switch (operator) {
+    case '$eq':
+      return isPrimitive(operand) ? value === operand || (Array.isArray(value) && value.includes(operand)) : undefined;
+    case '$ne':
+      return isPrimitive(operand) && !Array.isArray(value) ? value !== operand : undefined;
+    case '$exists':
+      return typeof operand === 'boolean' ? (value !== undefined) === operand : undefined;
+    case '$in':
+      return Array.isArray(operand) && operand.every(isPrimitive) && !Array.isArray(value) ? operand.includes(value as never) : undefined;
+    default: {
+      // Ordering only for numbers: string order differs between JavaScript (UTF-16) and MongoDB (UTF-8 bytes).
+      if (typeof operand !== 'number' || Array.isArray(value)) return undefined;
+      if (typeof value !== 'number') return false;
+      if (operator === '$gt') return value > operand;
+      if (operator === '$gte') return value >= operand;
+      if (operator === '$lt') return value < operand;
+      return value <= operand;
+    }
+  }
+}
+
+/** Whether `doc` matches `filter`, for plain paths with equality and simple comparisons; otherwise undefined. */
+export function fastMatch(doc: Obj, filter: Obj): boolean | undefined {
+  for (const [path, condition] of Object.entries(filter)) {
+    if (path.startsWith('$')) return undefined;
+    const { value, crossed } = read(doc, path);
+    if (crossed) return undefined;
+    let verdict: boolean | undefined;
+    if (isPrimitive(condition)) {
+      verdict = value === condition || (Array.isArray(value) && (value.includes(condition) || (value.some(isObject) ? undefined : false)));
+    } else if (isObject(condition) && Object.keys(condition).length > 0 && Object.keys(condition).every((op) => COMPARISONS.has(op))) {
+      verdict = true;
+      for (const [operator, operand] of Object.entries(condition)) {
+        const result = compare(value, operator, operand);
+        if (result === undefined) return undefined;
+        if (!result) {
+          verdict = false;
+          break;
+        }
+      }
+    } else return undefined;
+    if (verdict === undefined) return undefined;
+    if (!verdict) return false;
+  }
+  return true;
+}
+
+/** The parent object of a dotted path and the last key, creating plain objects on the way; undefined through arrays. */
+function parentOf(doc: Obj, path: string, create: boolean): { parent: Obj; key: string } | undefined {
+  const keys = path.split('.');
+  let current: Obj = doc;
+  for (const key of keys.slice(0, -1)) {
+    const next = current[key];
+    if (next === undefined && create) current = current[key] = {};
+    else if (isObject(next)) current = next;
+    else return undefined;
+  }
+  return { parent: current, key: keys[keys.length - 1]! };
+}
+
+const same = (a: unknown, b: unknown) => a === b || (typeof a === 'object' && typeof b === 'object' && JSON.stringify(a) === JSON.stringify(b));
+const each = (value: unknown): unknown[] | undefined =>
+  isObject(value) ? (Object.keys(value).length === 1 && Array.isArray(value.$each) ? value.$each : undefined) : [value];
+
+/**
+ * Applies $set $unset $inc $min $max $push $addToSet and $pull (of plain values) in place; returns whether the
+ * document changed, or undefined (document untouched) when the update needs mingo.
+ */
+export function fastUpdate(doc: Obj, update: Record<string, Obj | undefined>): boolean | undefined {
+  const supported = new Set(['$set', '$unset', '$inc', '$min', '$max', '$push', '$addToSet', '$pull']);
+  if (!Object.keys(update).every((op) => supported.has(op))) return undefined;
+  // Check every path first, so an unsupported one leaves the document untouched.
+  for (const [operator, fields] of Object.entries(update)) {
+    for (const [path, operand] of Object.entries(fields ?? {})) {
+      if (path.includes('$') || path.split('.').some((key) => /^\d+$/.test(key))) return undefined;
+      const { crossed } = read(doc, path);
+      if (crossed) return undefined;
+      const target = parentOf(doc, path, false);
+      const current = target ? target.parent[target.key] : undefined;
+      if ((operator === '$push' || operator === '$addToSet') && (each(operand) === undefined || (current !== undefined && !Array.isArray(current)))) return undefined;
+      if (operator === '$pull' && (isObject(operand) || (current !== undefined && !Array.isArray(current)))) return undefined;
+      if (operator === '$inc' && (typeof operand !== 'number' || (current !== undefined && typeof current !== 'number'))) return undefined;
+      if ((operator === '$min' || operator === '$max') && (typeof operand !== 'number' || (current !== undefined && typeof current !== 'number'))) return undefined;
+    }
+  }
+  let changed = false;
+  for (const [operator, fields] of Object.entries(update)) {
+    for (const [path, operand] of Object.entries(fields ?? {})) {
+      const target = parentOf(doc, path, operator !== '$unset' && operator !== '$pull');
+      if (!target) continue;
+      const { parent, key } = target;
+      const current = parent[key];
+      switch (operator) {
+        case '$set':
+          if (!same(current, operand)) {
+            parent[key] = structuredClone(operand);
+            changed = true;
+          }
+          break;
+        case '$unset':
+          if (key in parent) {
+            changed ||= parent[key] !== undefined;
+            delete parent[key];
+          }
+          break;
+        case '$inc':
+          parent[key] = ((current as number | undefined) ?? 0) + (operand as number);
+          changed ||= operand !== 0 || current === undefined;
+          break;
+        case '$min':
+        case '$max':
+          if (current === undefined || (operator === '$min' ? (operand as number) < (current as number) : (operand as number) > (current as number))) {
+            parent[key] = operand;
+            changed = true;
+          }
+          break;
+        case '$push': {
+          const items = each(operand)!;
+          parent[key] = [...((current as unknown[] | undefined) ?? []), ...structuredClone(items)];
+          changed ||= items.length > 0 || current === undefined;
+          break;
+        }
+        case '$addToSet': {
+          const list = [...((current as unknown[] | undefined) ?? [])];
+          for (const item of each(operand)!) if (!list.some((existing) => same(existing, item))) list.push(structuredClone(item));
+          changed ||= current === undefined || list.length !== (current as unknown[]).length;
+          parent[key] = list;
+          break;
+        }
+        case '$pull': {
+          if (current === undefined) break;
+          const kept = (current as unknown[]).filter((item) => !same(item, operand));
+          if (kept.length !== (current as unknown[]).length) {
+            parent[key] = kept;
+            changed = true;
+          }
+          break;
+        }
+      }
+    }
+  }
+  return changed;
+}

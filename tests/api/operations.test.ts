@@ -1,0 +1,53 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { jsonLogger } from '../../src/infra/logger.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { expectProblem } from '../support/problem.ts';
+
+describe('operations', () => {
+  let app: TestApp | undefined;
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  it('writes structured JSON logs carrying the correlation id of each request', async () => {
+    const lines: string[] = [];
+    app = await startTestApp({}, { logger: jsonLogger('info', (line) => lines.push(line)) });
+    await app.request('GET', '/api/v1/customers', { headers: { 'x-correlation-id': 'corr-42' } });
+    const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const entry = entries.find((e) => e.msg === 'request' && e.correlationId === 'corr-42');
+    expect(entry).toMatchObject({ level: 'info', method: 'GET', path: '/api/v1/customers', status: 200, userId: expect.any(String) });
+    expect(entry!.time).toMatch(/Z$/);
+    expect(lines.join('')).not.toContain('admin-password-1');
+  });
+
+  it('answers an unexpected failure with a 500 problem that hides internals, and logs it', async () => {
+    const lines: string[] = [];
+    app = await startTestApp({}, { logger: jsonLogger('info', (line) => lines.push(line)) });
+    const token = await app.login();
+    app.services.readStore.collection = () => {
+      throw new Error('boom in /secret/internal/path.ts:12');
+    };
+    const response = await app.request('GET', '/api/v1/customers', { token, headers: { 'x-correlation-id': 'corr-500' } });
+    expectProblem(response, 500, 'internal');
+    expect(response.text).not.toContain('secret');
+    expect(response.body.correlationId).toBe('corr-500');
+    expect(lines.some((line) => line.includes('"unhandled error"') && line.includes('corr-500') && line.includes('boom'))).toBe(true);
+  });
+
+  it('/readyz answers 503 when a projection has failed', async () => {
+    app = await startTestApp();
+    const token = await app.login();
+    const collection = app.services.readStore.collection.bind(app.services.readStore);
+    app.services.readStore.collection = (name: string) => {
+      if (name === 'customers') throw new Error('disk on fire');
+      return collection(name);
+    };
+    await app.request('POST', '/api/v1/customers', { token, body: { name: 'Breaks The Projection' } });
+    await new Promise((r) => setTimeout(r, 50));
+    const response = await app.request('GET', '/readyz', { token: null });
+    expectProblem(response, 503, 'not_ready');
+    expect(response.body.detail).toContain('disk on fire');
+    expect(response.headers.get('retry-after')).toBe('1');
+  });
+});

@@ -1,0 +1,86 @@
+import { Query, update as mingoUpdate } from 'mingo';
+import { describe, expect, it } from 'vitest';
+import { prng } from '../../src/cli/seed-data.ts';
+import { fastMatch, fastUpdate } from '../../src/infra/readstore/fast-path.ts';
+
+/** The fast paths must agree with mingo (MongoDB semantics) wherever they answer at all. */
+const random = prng(42);
+const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+const values = [0, 1, 2, 5, -3, 'a', 'b', '华东', true, false, null, undefined, ['a', 'b'], [1, 2], { x: 1 }, [{ x: 1 }]];
+const randomDoc = () => {
+  const doc: Record<string, unknown> = { _id: 'd' };
+  for (const key of ['a', 'b', 'c']) {
+    const value = pick(values);
+    if (value !== undefined) doc[key] = structuredClone(value);
+  }
+  if (random() < 0.5) doc.n = { x: pick([1, 2, 'a', undefined]) };
+  return doc;
+};
+const randomCondition = (): unknown => {
+  const operand = pick([0, 1, 2, 'a', 'b', true]);
+  switch (Math.floor(random() * 7)) {
+    case 0:
+      return operand;
+    case 1:
+      return { $eq: operand };
+    case 2:
+      return { $ne: operand };
+    case 3:
+      return { [pick(['$gt', '$gte', '$lt', '$lte'])]: pick([0, 1, 2]) };
+    case 4:
+      return { $in: [operand, pick([1, 'b'])] };
+    case 5:
+      return { $exists: random() < 0.5 };
+    default:
+      return { $gt: 0, $lt: pick([2, 5]) };
+  }
+};
+
+describe('embedded read store fast paths', () => {
+  it('match exactly as mingo does, or defer to it', () => {
+    let answered = 0;
+    for (let i = 0; i < 5000; i++) {
+      const doc = randomDoc();
+      const filter: Record<string, unknown> = {};
+      for (let k = 0; k < 1 + Math.floor(random() * 2); k++) filter[pick(['a', 'b', 'c', 'n.x', 'missing'])] = randomCondition();
+      const fast = fastMatch(doc, filter);
+      if (fast === undefined) continue;
+      answered += 1;
+      expect(fast, `${JSON.stringify(filter)} on ${JSON.stringify(doc)}`).toBe(new Query(filter).test(doc));
+    }
+    expect(answered).toBeGreaterThan(2500);
+  });
+
+  it('update exactly as mingo does, or defer to it', () => {
+    let answered = 0;
+    for (let i = 0; i < 3000; i++) {
+      const doc = randomDoc();
+      const operator = pick(['$set', '$unset', '$inc', '$min', '$max', '$push', '$addToSet', '$pull']);
+      const path = pick(['a', 'b', 'n.x', 'new', 'n.y.z']);
+      const operand = operator === '$unset' ? '' : pick([1, 3, 'a', ['a'], { $each: ['a', 'c'] }, { x: 1 }]);
+      const update = { [operator]: { [path]: operand } };
+      const mine = structuredClone(doc);
+      const theirs = structuredClone(doc);
+      let fast: boolean | undefined;
+      try {
+        fast = fastUpdate(mine, update);
+      } catch {
+        continue;
+      }
+      if (fast === undefined) {
+        expect(mine).toEqual(doc);
+        continue;
+      }
+      let mingoChanged: boolean;
+      try {
+        mingoChanged = mingoUpdate(theirs, update as never).length > 0;
+      } catch {
+        continue; // mingo refuses the update (MongoDB would too); the fast path must never be asked for it
+      }
+      answered += 1;
+      expect(mine, `${JSON.stringify(update)} on ${JSON.stringify(doc)}`).toEqual(theirs);
+      expect(fast, `${JSON.stringify(update)} on ${JSON.stringify(doc)}`).toBe(mingoChanged);
+    }
+    expect(answered).toBeGreaterThan(1000);
+  });
+});
