@@ -105,6 +105,13 @@ export function eventStoreContract(name: string, create: () => Promise<EventStor
       await expect(store.append(stream('thing', 'b'), [e], 'any')).rejects.toBeInstanceOf(EventIdConflictError);
     });
 
+    it('refuses a batch that reuses an event id in a later position, writing none of it', async () => {
+      const reused = event();
+      await store.append(stream('thing', 'a'), [reused], 'any');
+      await expect(store.append(stream('thing', 'b'), [event(), reused], 'any')).rejects.toBeInstanceOf(EventIdConflictError);
+      expect(await store.readStream(stream('thing', 'b'))).toEqual([]);
+    });
+
     it('reads a stream from a revision with a max count', async () => {
       const s = stream('thing');
       await store.append(s, [event('A'), event('B'), event('C'), event('D')], 'no_stream');

@@ -121,7 +121,7 @@ export class SqliteEventStore implements EventStore {
     const category = categoryOf(streamId);
     for (const event of events) {
       revision += 1;
-      const info = this.statements.insert.run(
+      const info = this.insertUnique(event, () => this.statements.insert.run(
         event.id,
         streamId,
         revision,
@@ -129,7 +129,7 @@ export class SqliteEventStore implements EventStore {
         event.type,
         JSON.stringify(event.data),
         JSON.stringify(event.metadata),
-      );
+      ));
       position = Number(info.lastInsertRowid);
     }
     if (events.length === 0) {
@@ -138,12 +138,21 @@ export class SqliteEventStore implements EventStore {
     return { nextExpectedRevision: BigInt(revision), position: BigInt(position) };
   }
 
+  /** Runs an insert, turning a reused event id into EventIdConflictError (the transaction rolls back). */
+  private insertUnique(event: EventToAppend, insert: () => Database.RunResult): Database.RunResult {
+    try {
+      return insert();
+    } catch (error) {
+      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && String(error).includes('events.id')) throw new EventIdConflictError(event.id);
+      throw error;
+    }
+  }
+
   /** An append whose events are all stored already (a retry) returns the first append's result. */
   private alreadyAppended(streamId: string, events: readonly EventToAppend[]): AppendResult | undefined {
     const first = events[0];
-    if (!first) return undefined;
+    if (!first || this.statements.byId.get(first.id) === undefined) return undefined; // a later reused id fails the UNIQUE index
     const stored = events.map((event) => this.statements.byId.get(event.id));
-    if (stored.every((row) => row === undefined)) return undefined;
     stored.forEach((row, index) => {
       const event = events[index]!;
       const previous = index > 0 ? stored[index - 1] : undefined;
