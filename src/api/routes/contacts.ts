@@ -7,7 +7,7 @@ import { customerDecider, customerStream } from '../../domain/customer/index.ts'
 import { getContact, listContacts, publicView } from '../../projections/customer-queries.ts';
 import type { ContactDoc } from '../../projections/customers.ts';
 import { inScope, scopeFor } from '../../projections/scope.ts';
-import { collectPages, csvResponse, toCsv, wantsCsv } from '../csv.ts';
+import { listOrExport } from '../list.ts';
 import { AsOfQuery, HistoryPage, HistoryQuery, historyPage, notFound, recordEnvelope } from '../history.ts';
 import { patchSchema } from '../patch.ts';
 import { commonErrors, conflictError, notFoundError, staleError } from '../responses.ts';
@@ -86,18 +86,7 @@ export const contactRoutes: AnyRoute[] = [
     tags,
     query: ListQuery,
     responses: { 200: { description: 'A page of contacts', schema: ContactPage }, ...commonErrors },
-    async handler({ query, actor, services, koa }) {
-      authorize(actor, 'contacts', 'view');
-      const { limit, cursor, sort, q, ...filters } = query;
-      const request = { sortField: sort.replace('-', ''), direction: sort.startsWith('-') ? (-1 as const) : (1 as const), q, filters };
-      if (wantsCsv(koa.get('Accept'))) {
-        authorize(actor, 'contacts', 'export');
-        const rows = await collectPages((cursor) => listContacts(services.readStore, scopeFor(actor), { ...request, limit: 200, ...(cursor ? { cursor } : {}) }));
-        return csvResponse(toCsv(rows, csvColumns), 'contacts');
-      }
-      const page = await listContacts(services.readStore, scopeFor(actor), { ...request, limit, ...(cursor ? { cursor } : {}) });
-      return { status: 200, body: { items: page.items.map(publicView), nextCursor: page.nextCursor } };
-    },
+    handler: (context) => listOrExport(context, { module: 'contacts', name: 'contacts', columns: csvColumns, list: listContacts }),
   }),
   defineRoute({
     method: 'get',

@@ -6,7 +6,7 @@ import { CustomerFields, customerDecider, customerStream } from '../../domain/cu
 import { contactsOfCustomer, getCustomer, listCustomers, publicView } from '../../projections/customer-queries.ts';
 import type { CustomerDoc } from '../../projections/customers.ts';
 import { inScope, scopeFor } from '../../projections/scope.ts';
-import { collectPages, csvResponse, toCsv, wantsCsv } from '../csv.ts';
+import { listOrExport } from '../list.ts';
 import { AsOfQuery, HistoryPage, HistoryQuery, historyPage, notFound, recordEnvelope } from '../history.ts';
 import { patchSchema } from '../patch.ts';
 import { commonErrors, conflictError, notFoundError, staleError } from '../responses.ts';
@@ -93,18 +93,7 @@ export const customerRoutes: AnyRoute[] = [
     tags,
     query: ListQuery,
     responses: { 200: { description: 'A page of customers', schema: CustomerPage }, ...commonErrors },
-    async handler({ query, actor, services, koa }) {
-      authorize(actor, 'customers', 'view');
-      const { limit, cursor, sort, q, ...filters } = query;
-      const request = { sortField: sort.replace('-', ''), direction: sort.startsWith('-') ? (-1 as const) : (1 as const), q, filters };
-      if (wantsCsv(koa.get('Accept'))) {
-        authorize(actor, 'customers', 'export');
-        const rows = await collectPages((cursor) => listCustomers(services.readStore, scopeFor(actor), { ...request, limit: 200, ...(cursor ? { cursor } : {}) }));
-        return csvResponse(toCsv(rows, csvColumns), 'customers');
-      }
-      const page = await listCustomers(services.readStore, scopeFor(actor), { ...request, limit, ...(cursor ? { cursor } : {}) });
-      return { status: 200, body: { items: page.items.map(publicView), nextCursor: page.nextCursor } };
-    },
+    handler: (context) => listOrExport(context, { module: 'customers', name: 'customers', columns: csvColumns, list: listCustomers }),
   }),
   defineRoute({
     method: 'get',
