@@ -5,7 +5,7 @@ import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registerCustomer } from '../src/commands/customers.ts';
 import { addContact } from '../src/commands/contacts.ts';
-import { findUserByUsername, systemActor } from '../src/commands/users.ts';
+import { findEmployeeByUsername, systemActor } from '../src/commands/employees.ts';
 import { seedCustomers } from '../src/cli/seed-data.ts';
 import { loadConfig } from '../src/infra/config.ts';
 import type { EventToAppend } from '../src/infra/eventstore/port.ts';
@@ -70,11 +70,11 @@ async function appendRates(): Promise<void> {
 async function customerData(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'crm-bench-'));
   const services = await openServices(loadConfig({ CRM_DATA_DIR: dir, CRM_ADMIN_PASSWORD: 'bench-password-1', LOG_LEVEL: 'error' }), { logger: silentLogger, startProjections: false, purpose: 'bench' });
-  const admin = (await findUserByUsername(services.deps, 'admin'))!;
+  const admin = (await findEmployeeByUsername(services.deps, 'admin'))!;
   let started = performance.now();
   for (const customer of seedCustomers(sizes.customers, 7)) {
     const meta = services.requestMeta('bench');
-    const { customerId } = await registerCustomer(services.deps, { fields: customer.fields, ownerId: admin.userId }, systemActor, meta);
+    const { customerId } = await registerCustomer(services.deps, { fields: customer.fields, ownerId: admin.employeeId }, systemActor, meta);
     for (const contact of customer.contacts) await addContact(services.deps, { customerId, fields: contact }, systemActor, services.requestMeta('bench'));
   }
   const commandSeconds = (performance.now() - started) / 1000;

@@ -9,8 +9,11 @@ import { type AnyRoute, mount } from './route.ts';
 import { authRoutes } from './routes/auth.ts';
 import { contactRoutes } from './routes/contacts.ts';
 import { customerRoutes } from './routes/customers.ts';
+import { poolRoutes } from './routes/customer-pool.ts';
+import { orgRoutes } from './routes/org.ts';
 
-export const apiRoutes: AnyRoute[] = [...authRoutes, ...customerRoutes, ...contactRoutes];
+// The pool's /customers/duplicates must come before /customers/:id.
+export const apiRoutes: AnyRoute[] = [...authRoutes, ...orgRoutes, ...poolRoutes, ...customerRoutes, ...contactRoutes];
 
 /** How far behind the log a projection may be for /readyz to call the service ready. */
 const READY_WAIT_MS = 2000;

@@ -1,5 +1,6 @@
 import type { Context, Next } from 'koa';
-import { toActor, getUser } from '../commands/users.ts';
+import { resolveActor } from '../commands/access.ts';
+import { getEmployee } from '../commands/employees.ts';
 import type { Logger } from '../infra/logger.ts';
 import type { Services } from '../infra/wiring.ts';
 import type { Metrics } from './metrics.ts';
@@ -91,8 +92,13 @@ export function jsonBody() {
 }
 
 const PUBLIC = new Set(['/api/v1/auth/login']);
+/** What an account that must change its password may still do. */
+const WHILE_PASSWORD_EXPIRED = new Set(['/api/v1/auth/change-password', '/api/v1/me']);
 
-/** Bearer token → the actor; the user is re-read on every request, so a removed account stops at once. */
+/**
+ * Bearer token → the actor. The employee and their roles are read on every request, so disabling an account,
+ * resetting or changing its password, or changing its roles takes effect at once.
+ */
 export function authenticate(services: Services) {
   return async (ctx: Context, next: Next) => {
     if (!ctx.path.startsWith('/api/') || PUBLIC.has(ctx.path)) return next();
@@ -101,9 +107,13 @@ export function authenticate(services: Services) {
     if (!match) throw unauthorized('Send Authorization: Bearer <token>; get a token from POST /api/v1/auth/login');
     const claims = services.tokens.verify(match[1]!, services.clock.now());
     if (!claims) throw unauthorized('The token is invalid or has expired; log in again');
-    const user = await getUser(services.deps, claims.sub);
-    if (!user) throw unauthorized('The account of this token no longer exists');
-    ctx.state.actor = toActor(user);
+    const employee = await getEmployee(services.deps, claims.sub);
+    if (!employee?.account) throw unauthorized('The account of this token no longer exists');
+    if (employee.status === 'disabled') throw unauthorized('This account is disabled');
+    if (employee.account.passwordChangedAt !== claims.pwd) throw unauthorized('The password was changed since this token was issued; log in again');
+    ctx.state.actor = await resolveActor(services.deps, employee);
+    if (employee.account.mustChangePassword && !WHILE_PASSWORD_EXPIRED.has(ctx.path))
+      throw new HttpProblem(403, 'auth.password_change_required', 'Password change required', 'Your password was reset; change it with POST /api/v1/auth/change-password first');
     return next();
   };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ForbiddenError } from '../commands/authorization.ts';
+import { LoginThrottledError } from '../commands/employees.ts';
 import { ConcurrencyConflictError, PreconditionFailedError } from '../commands/errors.ts';
 import { IdempotencyInProgressError, IdempotencyKeyReusedError } from '../commands/idempotency.ts';
 import { DomainError, isNotFound } from '../domain/shared/errors.ts';
@@ -79,6 +80,11 @@ export function toProblem(error: unknown): { problem: HttpProblem; unexpected: b
   if (error instanceof IdempotencyInProgressError)
     return {
       problem: new HttpProblem(409, 'idempotency.in_progress', 'Request in progress', error.message, {}, { 'Retry-After': String(error.retryAfterSeconds) }),
+      unexpected: false,
+    };
+  if (error instanceof LoginThrottledError)
+    return {
+      problem: new HttpProblem(429, 'auth.throttled', 'Too many failed logins', error.message, {}, { 'Retry-After': String(error.retryAfterSeconds) }),
       unexpected: false,
     };
   if (error instanceof InvalidCursorError)

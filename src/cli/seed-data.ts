@@ -14,25 +14,28 @@ export function prng(seed: number): () => number {
   };
 }
 
+/** The department tree: `key` names a department here, `parent` its parent's key. */
 export const departments = [
-  { path: '/sales/east/', name: '华东销售部 East China Sales' },
-  { path: '/sales/south/', name: '华南销售部 South China Sales' },
-  { path: '/sales/north/', name: '华北销售部 North China Sales' },
-  { path: '/key-accounts/', name: '大客户部 Key Accounts' },
+  { key: 'sales', name: '销售中心 Sales', parent: null },
+  { key: 'east', name: '华东销售部 East China Sales', parent: 'sales' },
+  { key: 'south', name: '华南销售部 South China Sales', parent: 'sales' },
+  { key: 'north', name: '华北销售部 North China Sales', parent: 'sales' },
+  { key: 'key-accounts', name: '大客户部 Key Accounts', parent: null },
 ];
 
 export const employees = [
-  { username: 'zhang.wei', displayName: '张伟', roles: ['manager'], departmentPath: '/sales/east/' },
-  { username: 'wang.fang', displayName: '王芳', roles: ['salesperson'], departmentPath: '/sales/east/' },
-  { username: 'li.qiang', displayName: '李强', roles: ['salesperson'], departmentPath: '/sales/east/' },
-  { username: 'liu.yang', displayName: '刘洋', roles: ['manager'], departmentPath: '/sales/south/' },
-  { username: 'chen.jing', displayName: '陈静', roles: ['salesperson'], departmentPath: '/sales/south/' },
-  { username: 'yang.min', displayName: '杨敏', roles: ['salesperson'], departmentPath: '/sales/south/' },
-  { username: 'zhao.lei', displayName: '赵磊', roles: ['manager'], departmentPath: '/sales/north/' },
-  { username: 'huang.li', displayName: '黄丽', roles: ['salesperson'], departmentPath: '/sales/north/' },
-  { username: 'zhou.jun', displayName: '周军', roles: ['salesperson'], departmentPath: '/sales/north/' },
-  { username: 'wu.xia', displayName: '吴霞', roles: ['manager'], departmentPath: '/key-accounts/' },
-  { username: 'xu.tao', displayName: '徐涛', roles: ['salesperson'], departmentPath: '/key-accounts/' },
+  { username: 'sun.hui', name: '孙慧', title: '销售总监', roles: ['manager'], department: 'sales' },
+  { username: 'zhang.wei', name: '张伟', title: '区域经理', roles: ['manager'], department: 'east' },
+  { username: 'wang.fang', name: '王芳', title: '销售代表', roles: ['salesperson'], department: 'east' },
+  { username: 'li.qiang', name: '李强', title: '销售代表', roles: ['salesperson'], department: 'east' },
+  { username: 'liu.yang', name: '刘洋', title: '区域经理', roles: ['manager'], department: 'south' },
+  { username: 'chen.jing', name: '陈静', title: '销售代表', roles: ['salesperson'], department: 'south' },
+  { username: 'yang.min', name: '杨敏', title: '销售代表', roles: ['salesperson'], department: 'south' },
+  { username: 'zhao.lei', name: '赵磊', title: '区域经理', roles: ['manager'], department: 'north' },
+  { username: 'huang.li', name: '黄丽', title: '销售代表', roles: ['salesperson'], department: 'north' },
+  { username: 'zhou.jun', name: '周军', title: '销售代表', roles: ['salesperson'], department: 'north' },
+  { username: 'wu.xia', name: '吴霞', title: '大客户经理', roles: ['manager'], department: 'key-accounts' },
+  { username: 'xu.tao', name: '徐涛', title: '大客户代表', roles: ['salesperson'], department: 'key-accounts' },
 ];
 
 const cities = ['上海', '苏州', '杭州', '宁波', '南京', '无锡', '深圳', '广州', '东莞', '佛山', '厦门', '北京', '天津', '青岛', '济南', '武汉', '成都', '重庆', '西安', '长沙'];

@@ -1,6 +1,7 @@
 import { addContact } from '../commands/contacts.ts';
 import { registerCustomer } from '../commands/customers.ts';
-import { createUser, findUserByUsername, systemActor } from '../commands/users.ts';
+import { findEmployeeByUsername, hireEmployee, systemActor } from '../commands/employees.ts';
+import { createDepartment, ensureRoleTemplates } from '../commands/org.ts';
 import { loadConfig } from '../infra/config.ts';
 import { jsonLogger } from '../infra/logger.ts';
 import { openServices } from '../infra/wiring.ts';
@@ -19,13 +20,21 @@ async function seed(): Promise<void> {
   const services = await openServices(config, { logger, purpose: 'seed' });
   try {
     const { deps } = services;
-    if (await findUserByUsername(deps, employees[0]!.username)) {
+    if (await findEmployeeByUsername(deps, employees[0]!.username)) {
       logger.info('already seeded; nothing to do (delete the data directory to start again)', { dataDir: config.CRM_DATA_DIR });
       return;
     }
     const meta = () => services.requestMeta('seed');
+    const roles = await ensureRoleTemplates(deps, systemActor, meta);
+    const departmentIds: Record<string, string> = {};
+    for (const department of departments)
+      departmentIds[department.key] = (await createDepartment(deps, { name: department.name, parentId: department.parent ? departmentIds[department.parent]! : null }, systemActor, meta())).departmentId;
     const ownerIds: string[] = [];
-    for (const employee of employees) ownerIds.push(await createUser(deps, { ...employee, password: DEMO_PASSWORD }, systemActor, meta()));
+    for (const employee of employees) {
+      const fields = { name: employee.name, title: employee.title, departmentId: departmentIds[employee.department]! };
+      const account = { username: employee.username, password: DEMO_PASSWORD, mustChangePassword: false };
+      ownerIds.push((await hireEmployee(deps, { fields, roleIds: employee.roles.map((key) => roles[key]!), account }, systemActor, meta())).employeeId);
+    }
     const bar = progressBar('seeding customers');
     const started = performance.now();
     const customers = seedCustomers(count);

@@ -1,12 +1,22 @@
+import type { DataScopeKind, Permissions } from '../domain/role/index.ts';
 import type { Clock } from '../infra/clock.ts';
 import type { EventStore } from '../infra/eventstore/port.ts';
 import type { Ids } from '../infra/ids.ts';
 
-/** Who issues a command. `departmentPath` is the owner scope their records get (e.g. `/sales/east/`). */
+/**
+ * Who issues a command, resolved from their employee record and roles on every request, so a changed
+ * role, a move to another department or a disabled account takes effect at once.
+ */
 export interface Actor {
   userId: string;
   username: string;
-  roles: string[];
+  roleIds: string[];
+  /** Union of the permissions of all the actor's roles. */
+  permissions: Permissions;
+  /** The widest data scope among the actor's roles. */
+  dataScope: DataScopeKind;
+  departmentId: string | null;
+  /** The actor's department path, e.g. `/<rootId>/<childId>/`; `/` without a department. */
   departmentPath: string;
 }
 

@@ -4,7 +4,7 @@ import { normalizeName, normalizeTaxNumber } from '../domain/shared/normalize.ts
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { type Executed, execute, load } from './pipeline.ts';
 import { claim, isHeld, releaseQuietly, type ReservationHolderCheck } from './reservations.ts';
-import { getUser } from './users.ts';
+import { getEmployee } from './employees.ts';
 
 type ActiveCustomer = Extract<CustomerState, { status: 'active' | 'archived' }>;
 
@@ -75,10 +75,11 @@ async function releaseKeys(
   for (const key of keys) await releaseQuietly(deps, key.scope, key.value, customerId, actor, meta);
 }
 
-async function ownerScope(deps: CommandDeps, ownerId: string): Promise<{ ownerId: string; departmentPath: string }> {
-  const owner = await getUser(deps, ownerId);
-  if (!owner) throw new DomainError('customer.owner_unknown', `Owner ${ownerId} is not a known user`, { ownerId });
-  return { ownerId, departmentPath: owner.departmentPath };
+/** An owner must be an employee who can log in and is not disabled. */
+async function assertOwner(deps: CommandDeps, ownerId: string): Promise<void> {
+  const owner = await getEmployee(deps, ownerId);
+  if (!owner) throw new DomainError('customer.owner_unknown', `Owner ${ownerId} is not a known employee`, { ownerId });
+  if (owner.status === 'disabled') throw new DomainError('customer.owner_disabled', `Employee ${ownerId} is disabled and cannot own customers`, { ownerId });
 }
 
 export interface CustomerResult extends Executed<CustomerState> {
@@ -92,10 +93,11 @@ export async function registerCustomer(
   meta: RequestMeta,
 ): Promise<CustomerResult> {
   const customerId = meta.ids.newId();
-  const owner = await ownerScope(deps, input.ownerId ?? actor.userId);
+  const ownerId = input.ownerId ?? actor.userId;
+  await assertOwner(deps, ownerId);
   const claimed = await claimKeys(deps, customerId, input.fields, actor, meta);
   try {
-    const command: CustomerCommand = { type: 'RegisterCustomer', customerId, ...owner, fields: input.fields };
+    const command: CustomerCommand = { type: 'RegisterCustomer', customerId, ownerId, fields: input.fields };
     const result = await execute(deps, customerDecider, customerStream(customerId), command, actor, meta);
     return { ...result, customerId };
   } catch (error) {
@@ -145,8 +147,23 @@ export async function changeCustomerOwner(
   actor: Actor,
   meta: RequestMeta,
 ): Promise<CustomerResult> {
-  const owner = await ownerScope(deps, ownerId);
-  const command: CustomerCommand = { type: 'ChangeCustomerOwner', customerId, ...owner };
+  await assertOwner(deps, ownerId);
+  const command: CustomerCommand = { type: 'ChangeCustomerOwner', customerId, ownerId };
+  return { ...(await execute(deps, customerDecider, customerStream(customerId), command, actor, meta)), customerId };
+}
+
+/** Puts a customer into the pool (公海); `reason` says why (e.g. `released`, `no_follow_up_30_days`). */
+export async function releaseCustomer(deps: CommandDeps, customerId: string, reason: string, actor: Actor, meta: RequestMeta): Promise<CustomerResult> {
+  const command: CustomerCommand = { type: 'ReleaseCustomer', customerId, reason };
+  return { ...(await execute(deps, customerDecider, customerStream(customerId), command, actor, meta)), customerId };
+}
+
+/**
+ * Takes a customer from the pool. The append is conditional on the revision the claimer saw, and a concurrent
+ * claim makes the command re-decide against the new state, so the second claimer gets customer.already_claimed.
+ */
+export async function claimCustomer(deps: CommandDeps, customerId: string, actor: Actor, meta: RequestMeta): Promise<CustomerResult> {
+  const command: CustomerCommand = { type: 'ClaimCustomer', customerId, ownerId: actor.userId };
   return { ...(await execute(deps, customerDecider, customerStream(customerId), command, actor, meta)), customerId };
 }
 

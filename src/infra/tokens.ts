@@ -5,6 +5,8 @@ export interface TokenClaims {
   sub: string;
   iat: number;
   exp: number;
+  /** When the password the token was issued under was set; a changed or reset password revokes the token. */
+  pwd: string;
 }
 
 const b64 = (value: string | Buffer) => Buffer.from(value).toString('base64url');
@@ -20,9 +22,9 @@ export class TokenService {
     return createHmac('sha256', this.secret).update(input).digest();
   }
 
-  issue(userId: string, now: Date): { token: string; expiresAt: string } {
+  issue(userId: string, passwordSetAt: string, now: Date): { token: string; expiresAt: string } {
     const iat = Math.floor(now.getTime() / 1000);
-    const claims: TokenClaims = { sub: userId, iat, exp: iat + this.ttlSeconds };
+    const claims: TokenClaims = { sub: userId, iat, exp: iat + this.ttlSeconds, pwd: passwordSetAt };
     const body = `${HEADER}.${b64(JSON.stringify(claims))}`;
     return { token: `${body}.${b64(this.sign(body))}`, expiresAt: new Date(claims.exp * 1000).toISOString() };
   }
@@ -36,7 +38,7 @@ export class TokenService {
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
     try {
       const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as TokenClaims;
-      if (typeof claims.sub !== 'string' || typeof claims.exp !== 'number') return undefined;
+      if (typeof claims.sub !== 'string' || typeof claims.exp !== 'number' || typeof claims.pwd !== 'string') return undefined;
       return claims.exp * 1000 > now.getTime() ? claims : undefined;
     } catch {
       return undefined;

@@ -1,8 +1,10 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Actor, CommandDeps, RequestMeta } from '../commands/context.ts';
-import { createUser, findUserByUsername, systemActor } from '../commands/users.ts';
+import type { CommandDeps, RequestMeta } from '../commands/context.ts';
+import { findEmployeeByUsername, hireEmployee, systemActor } from '../commands/employees.ts';
+import { ensureRoleTemplates } from '../commands/org.ts';
 import { customersProjection } from '../projections/customers.ts';
+import { orgProjection } from '../projections/org.ts';
 import { ProjectionRunner } from '../projections/runner.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
@@ -69,7 +71,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     durability: config.CRM_DURABILITY,
   });
   const readStore = new EmbeddedReadStore(inMemory ? {} : { snapshotPath: join(config.CRM_DATA_DIR, 'read-models.snapshot') });
-  const runner = new ProjectionRunner(eventStore, readStore, [customersProjection], logger.child({ component: 'projections' }));
+  const runner = new ProjectionRunner(eventStore, readStore, [orgProjection, customersProjection], logger.child({ component: 'projections' }));
   const deps: CommandDeps = { eventStore, clock };
   const ids = randomIds(clock);
   const services: Services = {
@@ -101,22 +103,21 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
   return services;
 }
 
-/** On the first start against an empty store: an `admin` user, with CRM_ADMIN_PASSWORD or a generated password. */
+/**
+ * On the first start against an empty store: the built-in role templates, and an `admin` employee with the
+ * admin role and the password from CRM_ADMIN_PASSWORD (or a generated one, logged once).
+ */
 async function bootstrapAdmin(services: Services): Promise<void> {
-  if (await findUserByUsername(services.deps, 'admin')) return;
+  const roles = await ensureRoleTemplates(services.deps, systemActor, () => services.requestMeta('bootstrap'));
+  if (await findEmployeeByUsername(services.deps, 'admin')) return;
   const generated = !services.config.CRM_ADMIN_PASSWORD;
   const password = services.config.CRM_ADMIN_PASSWORD ?? randomToken(12);
-  const actor: Actor = systemActor;
-  await createUser(
+  await hireEmployee(
     services.deps,
-    { username: 'admin', displayName: 'Administrator', password, roles: ['admin'], departmentPath: '/' },
-    actor,
+    { fields: { name: 'Administrator 管理员', departmentId: null }, roleIds: [roles.admin!], account: { username: 'admin', password, mustChangePassword: false } },
+    systemActor,
     services.requestMeta('bootstrap'),
   );
-  if (generated)
-    services.logger.warn('created the admin user with a generated password; it is shown only this once', {
-      username: 'admin',
-      password,
-    });
+  if (generated) services.logger.warn('created the admin user with a generated password; it is shown only this once', { username: 'admin', password });
   else services.logger.info('created the admin user with the password from CRM_ADMIN_PASSWORD', { username: 'admin' });
 }

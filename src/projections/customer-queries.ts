@@ -55,3 +55,7 @@ export const listContacts = (store: ReadStore, scope: DataScope, query: ContactL
 export async function getContact(store: ReadStore, scope: DataScope, contactId: string): Promise<ContactDoc | null> {
   return store.collection<ContactDoc>(CONTACTS).findOne(withinScope(scope, { _id: contactId }));
 }
+
+/** The customer pool (公海): visible to everyone who may view customers, whatever their data scope. */
+export const listPool = (store: ReadStore, query: PageRequest & { q?: string | undefined; filters: Record<string, string | undefined> }): Promise<Page<CustomerDoc>> =>
+  listPage(store, CUSTOMERS, {} as DataScope, { ...query, filters: { ...query.filters, inPool: true as unknown as string } });

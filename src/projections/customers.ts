@@ -3,10 +3,13 @@ import { customerCategory, type CustomerEvent } from '../domain/customer/index.t
 import { applyChanges } from '../domain/shared/normalize.ts';
 import type { RecordedEvent } from '../infra/eventstore/port.ts';
 import type { Doc, ReadStore } from '../infra/readstore/port.ts';
+import { applyOrgEvent, type OrgCollections, orgCategories, ownerPath } from './org.ts';
 import { alreadyApplied, type Projection } from './projection.ts';
 
 export const CUSTOMERS = 'customers';
 export const CONTACTS = 'contacts';
+/** This projection's private mirror of the organisation, for its owners' department paths. */
+const MIRROR: OrgCollections = { departments: 'customers_org_departments', employees: 'customers_org_employees' };
 
 export interface ContactSummary {
   id: string;
@@ -22,8 +25,13 @@ export type CustomerDoc = Doc & {
   createdAt: string;
   updatedAt: string;
   status: 'active' | 'archived';
-  ownerId: string;
-  departmentPath: string;
+  /** null while in the customer pool (公海). */
+  ownerId: string | null;
+  /** The owner's department path (null in the pool); follows the owner when departments or people move. */
+  departmentPath: string | null;
+  inPool: boolean;
+  /** The last time the customer or one of its contacts changed: the follow-up clock of the pool rule. */
+  lastActivityAt: string;
   name: string;
   contacts: ContactSummary[];
   /** Lower-cased name, short name, phone and contact names: what `q` searches. */
@@ -38,8 +46,8 @@ export type ContactDoc = Doc & {
   updatedAt: string;
   customerId: string;
   customerName: string;
-  ownerId: string;
-  departmentPath: string;
+  ownerId: string | null;
+  departmentPath: string | null;
   name: string;
   _search: string;
   _position: number;
@@ -61,14 +69,14 @@ const summaryOf = (contact: Record<string, unknown>): ContactSummary => {
   return summary;
 };
 
-const meta = (event: RecordedEvent) => ({ revision: Number(event.revision), updatedAt: event.metadata.at, _position: Number(event.position) });
+const meta = (event: RecordedEvent) => ({ revision: Number(event.revision), updatedAt: event.metadata.at, lastActivityAt: event.metadata.at, _position: Number(event.position) });
 
-/** The customer document after one of the customer's own events (pure). */
-export function evolveCustomerDoc(doc: CustomerDoc | null, event: RecordedEvent & CustomerEvent): CustomerDoc | null {
+/** The customer document after one of the customer's own events (pure); `ownerPath` is the new owner's department path. */
+export function evolveCustomerDoc(doc: CustomerDoc | null, event: RecordedEvent & CustomerEvent, ownerPath: string): CustomerDoc | null {
   if (event.type === 'CustomerRegistered') {
-    const { customerId, ownerId, departmentPath, fields } = event.data;
+    const { customerId, ownerId, fields } = event.data;
     const contacts = doc?.contacts ?? [];
-    const next = { _id: customerId, id: customerId, ...fields, ownerId, departmentPath, status: 'active' as const, createdAt: event.metadata.at, contacts, ...meta(event) };
+    const next = { _id: customerId, id: customerId, ...fields, ownerId, departmentPath: ownerPath, inPool: false, status: 'active' as const, createdAt: event.metadata.at, contacts, ...meta(event) };
     return { ...next, _search: customerSearch(next, contacts) };
   }
   if (!doc) return null;
@@ -78,7 +86,10 @@ export function evolveCustomerDoc(doc: CustomerDoc | null, event: RecordedEvent 
       return { ...next, ...meta(event), _search: customerSearch(next, doc.contacts) };
     }
     case 'CustomerOwnerChanged':
-      return { ...doc, ownerId: event.data.ownerId, departmentPath: event.data.departmentPath, ...meta(event) };
+    case 'CustomerClaimed':
+      return { ...doc, ownerId: event.data.ownerId, departmentPath: ownerPath, inPool: false, ...meta(event) };
+    case 'CustomerReleased':
+      return { ...doc, ownerId: null, departmentPath: null, inPool: true, releasedAt: event.metadata.at, ...meta(event) };
     case 'CustomerArchived':
       return { ...doc, status: 'archived', ...meta(event) };
     case 'CustomerRestored':
@@ -95,8 +106,8 @@ const contactSearch = (doc: Record<string, unknown>) => searchText(doc.name, doc
 export const customersProjection: Projection = {
   name: 'customers',
   version: 1,
-  categories: [customerCategory, contactCategory],
-  collections: [CUSTOMERS, CONTACTS],
+  categories: [customerCategory, contactCategory, ...orgCategories],
+  collections: [CUSTOMERS, CONTACTS, MIRROR.departments, MIRROR.employees],
 
   async setup(store) {
     const customers = store.collection(CUSTOMERS);
@@ -105,6 +116,7 @@ export const customersProjection: Projection = {
     await customers.createIndex({ industry: 1 });
     await customers.createIndex({ region: 1 });
     await customers.createIndex({ level: 1 });
+    await customers.createIndex({ inPool: 1 });
     const contacts = store.collection(CONTACTS);
     await contacts.createIndex({ customerId: 1 });
     await contacts.createIndex({ ownerId: 1 });
@@ -112,7 +124,8 @@ export const customersProjection: Projection = {
 
   async apply(event, store) {
     if (event.streamId.startsWith(`${customerCategory}-`)) await applyCustomerEvent(event as RecordedEvent & CustomerEvent, store);
-    else await applyContactEvent(event as RecordedEvent & ContactEvent, store);
+    else if (event.streamId.startsWith(`${contactCategory}-`)) await applyContactEvent(event as RecordedEvent & ContactEvent, store);
+    else for (const owner of await applyOrgEvent(event, store, MIRROR)) await followOwner(store, owner.id, owner.departmentPath);
   },
 };
 
@@ -121,7 +134,8 @@ async function applyCustomerEvent(event: RecordedEvent & CustomerEvent, store: R
   const customerId = event.data.customerId;
   const doc = await customers.findOne({ _id: customerId });
   const applied = alreadyApplied(doc, event);
-  const next = applied ? doc : evolveCustomerDoc(doc, event);
+  const newOwner = 'ownerId' in event.data ? event.data.ownerId : null;
+  const next = applied ? doc : evolveCustomerDoc(doc, event, newOwner ? await ownerPath(store, MIRROR, newOwner) : '/');
   if (!next) return;
   if (!applied) await customers.replaceOne({ _id: customerId }, next, { upsert: true });
   if (event.type === 'CustomerArchived' || event.type === 'CustomerRestored') return;
@@ -133,9 +147,15 @@ async function applyCustomerEvent(event: RecordedEvent & CustomerEvent, store: R
   }
 }
 
+/** Records follow their owner into another department (or a moved department). */
+async function followOwner(store: ReadStore, ownerId: string, departmentPath: string): Promise<void> {
+  await store.collection(CUSTOMERS).updateMany({ ownerId }, { $set: { departmentPath } });
+  await store.collection(CONTACTS).updateMany({ ownerId }, { $set: { departmentPath } });
+}
+
 /** The contact document after one of its events (null once removed); `customer` is its customer's document. */
 function evolveContactDoc(doc: ContactDoc | null, event: RecordedEvent & ContactEvent, customer: CustomerDoc | null): ContactDoc | null {
-  const fromCustomer = (fallback: { ownerId: string; departmentPath: string }) => ({
+  const fromCustomer = (fallback: { ownerId: string | null; departmentPath: string | null }) => ({
     customerName: customer?.name ?? '',
     ownerId: customer?.ownerId ?? fallback.ownerId,
     departmentPath: customer?.departmentPath ?? fallback.departmentPath,
@@ -199,6 +219,6 @@ async function embedContact(
   const contacts = summary ? [...others, summary] : others;
   await customers.updateOne(
     { _id: customerId },
-    { $set: { contacts, _search: customerSearch(customer, contacts), _position: Math.max(customer._position, Number(event.position)) } },
+    { $set: { contacts, _search: customerSearch(customer, contacts), lastActivityAt: event.metadata.at, _position: Math.max(customer._position, Number(event.position)) } },
   );
 }

@@ -1,4 +1,6 @@
-import type { Actor } from '../commands/context.ts';
+import type { Actor, CommandDeps } from '../commands/context.ts';
+import { getEmployee } from '../commands/employees.ts';
+import { departmentPath } from '../commands/org.ts';
 import type { Filter } from '../infra/readstore/port.ts';
 
 declare const scoped: unique symbol;
@@ -8,24 +10,47 @@ export type DataScope = Filter & { readonly [scoped]: true };
 const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
- * The one place data scopes are decided. Every owned document carries `ownerId` and `departmentPath`.
- * Today: admins see everything, everyone else their own records and those of their department subtree
- * when they hold the `manager` role. The organisation issue replaces the role test with role data scopes.
+ * The one place data scopes are decided. Every owned document carries `ownerId` and its owner's
+ * `departmentPath` (`/<rootId>/…/<departmentId>/`), kept current by the projections when people or
+ * departments move. Own records are always in scope.
+ * - own: ownerId is the actor
+ * - department: the owner is in the actor's department
+ * - department_tree: the owner is in the actor's department or below it
+ * - all: everything
  */
 export function scopeFor(actor: Actor): DataScope {
-  if (actor.roles.includes('admin')) return {} as DataScope;
-  if (actor.roles.includes('manager'))
-    return { departmentPath: { $regex: `^${escapeRegex(actor.departmentPath)}` } } as unknown as DataScope;
-  return { ownerId: actor.userId } as unknown as DataScope;
+  const own = { ownerId: actor.userId };
+  switch (actor.dataScope) {
+    case 'all':
+      return {} as DataScope;
+    case 'department':
+      return { $or: [own, { departmentPath: actor.departmentPath }] } as unknown as DataScope;
+    case 'department_tree':
+      return { $or: [own, { departmentPath: { $regex: `^${escapeRegex(actor.departmentPath)}` } }] } as unknown as DataScope;
+    case 'own':
+      return own as unknown as DataScope;
+  }
 }
 
 /** Combines a scope with a query filter. */
 export const withinScope = (scope: DataScope, filter: Filter): Filter =>
   Object.keys(scope).length === 0 ? filter : Object.keys(filter).length === 0 ? { ...scope } : { $and: [scope, filter] };
 
-/** Whether one document is inside the scope (for records read from their stream, e.g. history). */
-export function inScope(actor: Actor, doc: { ownerId?: string; departmentPath?: string }): boolean {
-  if (actor.roles.includes('admin')) return true;
-  if (actor.roles.includes('manager')) return (doc.departmentPath ?? '').startsWith(actor.departmentPath);
-  return doc.ownerId === actor.userId;
+/** The same decision for one record read from its stream (history, point in time, commands). */
+export function pathInScope(actor: Actor, ownerId: string, ownerDepartmentPath: string): boolean {
+  if (ownerId === actor.userId || actor.dataScope === 'all') return true;
+  if (actor.dataScope === 'department') return ownerDepartmentPath === actor.departmentPath;
+  if (actor.dataScope === 'department_tree') return ownerDepartmentPath.startsWith(actor.departmentPath);
+  return false;
+}
+
+/**
+ * Whether a record owned by `ownerId` is in the actor's scope, resolving the owner's current department
+ * from the event store. A record in the customer pool (no owner) is visible to everyone.
+ */
+export async function ownerInScope(deps: CommandDeps, actor: Actor, ownerId: string | null): Promise<boolean> {
+  if (ownerId === null || ownerId === actor.userId || actor.dataScope === 'all') return true;
+  if (actor.dataScope === 'own') return false;
+  const owner = await getEmployee(deps, ownerId);
+  return owner !== undefined && pathInScope(actor, ownerId, await departmentPath(deps, owner.fields.departmentId));
 }

@@ -78,7 +78,7 @@ describe('contacts over HTTP', () => {
 
   it("follows its customer's renamed name and new owner", async () => {
     const id = await add({ name: 'Follower' });
-    const owner = await app.userWithToken('contact-owner', ['salesperson'], '/sales/');
+    const owner = await app.userWithToken('contact-owner', ['salesperson'], await app.department('Contact Owners'));
     await app.request('PATCH', `/api/v1/customers/${customerId}`, { body: { name: '深圳华星电子股份有限公司' } });
     const assigned = await app.request('POST', `/api/v1/customers/${customerId}/assign`, { body: { ownerId: owner.userId } });
     await seen(assigned);
@@ -125,7 +125,7 @@ describe('contacts over HTTP', () => {
   });
 
   it('keeps contacts of customers outside the scope hidden', async () => {
-    const sales = await app.userWithToken('contact-scope', ['salesperson'], '/sales/');
+    const sales = await app.userWithToken('contact-scope', ['salesperson'], await app.department('Contact Scope'));
     const id = await add({ name: 'Hidden Contact' });
     expectProblem(await app.request('GET', `/api/v1/contacts/${id}`, { token: sales.token }), 404, 'contact.not_found');
     expectProblem(await app.request('GET', `/api/v1/contacts/${id}/history`, { token: sales.token }), 404, 'contact.not_found');

@@ -107,12 +107,13 @@ describe('customers over HTTP', () => {
 
   it('changes the owner; an unknown owner → 409', async () => {
     const { body } = await create({ name: 'Owned Co' });
-    const other = await app.userWithToken('owner-two', ['salesperson'], '/sales/east/');
+    const east = await app.department('Owner East');
+    const other = await app.userWithToken('owner-two', ['salesperson'], east);
     expectProblem(await app.request('POST', `/api/v1/customers/${body.id}/assign`, { body: { ownerId: '01900000-0000-7000-8000-000000000000' } }), 409, 'customer.owner_unknown');
     const assigned = await app.request('POST', `/api/v1/customers/${body.id}/assign`, { body: { ownerId: other.userId } });
     expect(assigned.status).toBe(200);
     const read = await get(body.id, { 'x-min-position': assigned.headers.get('x-position')! });
-    expect(read.body).toMatchObject({ ownerId: other.userId, departmentPath: '/sales/east/' });
+    expect(read.body).toMatchObject({ ownerId: other.userId, departmentPath: `/${east}/` });
   });
 
   it('archives and restores; refuses to archive twice or change an archived customer', async () => {
@@ -250,7 +251,7 @@ describe('customers over HTTP', () => {
 
   describe('permissions and data scopes', () => {
     it('a salesperson sees only their own customers; others are 404', async () => {
-      const sales = await app.userWithToken('sales-scope', ['salesperson'], '/sales/north/');
+      const sales = await app.userWithToken('sales-scope', ['salesperson'], await app.department('North'));
       const adminOwned = await create({ name: 'Admin Owned Co' });
       const own = await app.request('POST', '/api/v1/customers', { body: { name: 'Sales Owned Co' }, token: sales.token });
       expect(own.status).toBe(201);
@@ -262,19 +263,20 @@ describe('customers over HTTP', () => {
       expectProblem(await app.request('PATCH', `/api/v1/customers/${adminOwned.body.id}`, { body: { industry: 'X' }, token: sales.token }), 404, 'customer.not_found');
     });
 
-    it('a salesperson may not reassign, archive or export → 403', async () => {
-      const sales = await app.userWithToken('sales-forbidden', ['salesperson'], '/sales/');
+    it('a salesperson may not archive, export or change settings → 403', async () => {
+      const sales = await app.userWithToken('sales-forbidden', ['salesperson'], await app.department('Forbidden'));
       const own = await app.request('POST', '/api/v1/customers', { body: { name: 'Forbidden Co' }, token: sales.token });
-      expectProblem(await app.request('POST', `/api/v1/customers/${own.body.id}/assign`, { body: { ownerId: sales.userId }, token: sales.token }), 403, 'forbidden');
       expectProblem(await app.request('POST', `/api/v1/customers/${own.body.id}/archive`, { token: sales.token }), 403, 'forbidden');
       expectProblem(await app.request('GET', '/api/v1/customers', { token: sales.token, headers: { accept: 'text/csv' } }), 403, 'forbidden');
-      expectProblem(await app.request('POST', '/api/v1/customers', { body: { name: 'For Someone Else', ownerId: own.body.id }, token: sales.token }), 403, 'forbidden');
+      expectProblem(await app.request('POST', '/api/v1/departments', { body: { name: 'Mine' }, token: sales.token }), 403, 'forbidden');
     });
 
     it('a manager sees the department subtree', async () => {
-      const manager = await app.userWithToken('manager-east', ['manager'], '/sales/east/');
-      const inside = await app.userWithToken('sales-east-sh', ['salesperson'], '/sales/east/shanghai/');
-      const outside = await app.userWithToken('sales-west', ['salesperson'], '/sales/west/');
+      const sales = await app.department('Sales');
+      const east = await app.department('East', sales);
+      const manager = await app.userWithToken('manager-east', ['manager'], east);
+      const inside = await app.userWithToken('sales-east-sh', ['salesperson'], await app.department('Shanghai', east));
+      const outside = await app.userWithToken('sales-west', ['salesperson'], await app.department('West', sales));
       const a = await app.request('POST', '/api/v1/customers', { body: { name: 'East Subtree Co' }, token: inside.token });
       const b = await app.request('POST', '/api/v1/customers', { body: { name: 'West Co' }, token: outside.token });
       await app.services.runner.waitFor(BigInt(b.headers.get('x-position')!), 2000);

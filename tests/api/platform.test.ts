@@ -37,7 +37,8 @@ describe('HTTP platform', () => {
 
     it('tells who the token belongs to', async () => {
       const response = await app.request('GET', '/api/v1/me');
-      expect(response.body).toMatchObject({ username: 'admin', roles: ['admin'] });
+      expect(response.body).toMatchObject({ username: 'admin', dataScope: 'all', departmentId: null, departmentPath: '/' });
+      expect(response.body.permissions.settings).toEqual(['view', 'create', 'edit', 'delete', 'export', 'assign', 'approve']);
     });
   });
 

@@ -31,7 +31,8 @@ describe('command-line tools', () => {
     expect(await after.collection('customers').find({}, { sort: { _id: 1 } })).toEqual(customersBefore);
 
     const store = new SqliteEventStore({ path: join(dataDir, 'events.sqlite') });
-    expect((await store.readAll({ filter: { eventTypes: ['UserCreated'] } })).length).toBe(12);
+    expect((await store.readAll({ filter: { eventTypes: ['EmployeeHired'] } })).length).toBe(13);
+    expect((await store.readAll({ filter: { eventTypes: ['DepartmentCreated'] } })).length).toBe(5);
     await store.close();
   });
 

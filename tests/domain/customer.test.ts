@@ -6,19 +6,19 @@ const { given } = specFor(customerDecider);
 const id = 'c-1';
 const registered: CustomerEvent = {
   type: 'CustomerRegistered',
-  data: { customerId: id, ownerId: 'u-1', departmentPath: '/sales/', fields: { name: 'Acme', industry: 'Machinery', phone: '021-1234' } },
+  data: { customerId: id, ownerId: 'u-1', fields: { name: 'Acme', industry: 'Machinery', phone: '021-1234' } },
 };
 const archived: CustomerEvent = { type: 'CustomerArchived', data: { customerId: id } };
 
 describe('customer decider', () => {
   it('registers a new customer', () =>
     given([])
-      .when({ type: 'RegisterCustomer', customerId: id, ownerId: 'u-1', departmentPath: '/sales/', fields: registered.data.fields })
+      .when({ type: 'RegisterCustomer', customerId: id, ownerId: 'u-1', fields: registered.data.fields })
       .then([registered]));
 
   it('refuses to register the same id twice', () =>
     given([registered])
-      .when({ type: 'RegisterCustomer', customerId: id, ownerId: 'u-1', departmentPath: '/', fields: { name: 'X' } })
+      .when({ type: 'RegisterCustomer', customerId: id, ownerId: 'u-1', fields: { name: 'X' } })
       .thenThrows('customer.already_exists'));
 
   it('changes only the fields that differ, null clears', () =>
@@ -48,14 +48,14 @@ describe('customer decider', () => {
 
   it('changes the owner', () =>
     given([registered])
-      .when({ type: 'ChangeCustomerOwner', customerId: id, ownerId: 'u-2', departmentPath: '/sales/east/' })
-      .then([{ type: 'CustomerOwnerChanged', data: { customerId: id, fromOwnerId: 'u-1', ownerId: 'u-2', departmentPath: '/sales/east/' } }]));
+      .when({ type: 'ChangeCustomerOwner', customerId: id, ownerId: 'u-2' })
+      .then([{ type: 'CustomerOwnerChanged', data: { customerId: id, fromOwnerId: 'u-1', ownerId: 'u-2' } }]));
 
   it('does nothing when the owner is already the owner', () =>
-    given([registered]).when({ type: 'ChangeCustomerOwner', customerId: id, ownerId: 'u-1', departmentPath: '/sales/' }).thenNothing());
+    given([registered]).when({ type: 'ChangeCustomerOwner', customerId: id, ownerId: 'u-1' }).thenNothing());
 
   it('refuses to change the owner of an unknown customer', () =>
-    given([]).when({ type: 'ChangeCustomerOwner', customerId: id, ownerId: 'u-2', departmentPath: '/' }).thenThrows('customer.not_found'));
+    given([]).when({ type: 'ChangeCustomerOwner', customerId: id, ownerId: 'u-2' }).thenThrows('customer.not_found'));
 
   it('archives with a reason', () =>
     given([registered])
@@ -70,6 +70,26 @@ describe('customer decider', () => {
 
   it('refuses to restore an active customer', () =>
     given([registered]).when({ type: 'RestoreCustomer', customerId: id }).thenThrows('customer.not_archived'));
+
+  const released: CustomerEvent = { type: 'CustomerReleased', data: { customerId: id, fromOwnerId: 'u-1', reason: 'released' } };
+
+  it('releases a customer into the pool', () =>
+    given([registered]).when({ type: 'ReleaseCustomer', customerId: id, reason: 'released' }).then([released]));
+
+  it('refuses to release a pooled or archived customer', () => {
+    given([registered, released]).when({ type: 'ReleaseCustomer', customerId: id, reason: 'x' }).thenThrows('customer.already_in_pool');
+    given([registered, archived]).when({ type: 'ReleaseCustomer', customerId: id, reason: 'x' }).thenThrows('customer.archived');
+  });
+
+  it('lets the first claimer take a pooled customer', () =>
+    given([registered, released])
+      .when({ type: 'ClaimCustomer', customerId: id, ownerId: 'u-2' })
+      .then([{ type: 'CustomerClaimed', data: { customerId: id, ownerId: 'u-2' } }]));
+
+  it('refuses a second claim', () =>
+    given([registered, released, { type: 'CustomerClaimed', data: { customerId: id, ownerId: 'u-2' } }])
+      .when({ type: 'ClaimCustomer', customerId: id, ownerId: 'u-3' })
+      .thenThrows('customer.already_claimed'));
 
   it('refuses to archive or restore an unknown customer', () => {
     given([]).when({ type: 'ArchiveCustomer', customerId: id }).thenThrows('customer.not_found');

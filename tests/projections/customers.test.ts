@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { addContact, changeContact, removeContact } from '../../src/commands/contacts.ts';
 import { archiveCustomer, changeCustomer, changeCustomerOwner, registerCustomer } from '../../src/commands/customers.ts';
-import { createUser, findUserByUsername, systemActor } from '../../src/commands/users.ts';
+import { findEmployeeByUsername, hireEmployee, systemActor } from '../../src/commands/employees.ts';
 import { silentLogger } from '../../src/infra/logger.ts';
 import { EmbeddedReadStore } from '../../src/infra/readstore/embedded.ts';
 import { customersProjection } from '../../src/projections/customers.ts';
@@ -16,14 +16,15 @@ import { startTestApp, type TestApp } from '../support/app.ts';
 async function writeHistory(app: TestApp) {
   const { deps } = app.services;
   const meta = () => app.services.requestMeta('test');
-  const owner = await createUser(deps, { username: 'p-owner', displayName: 'Owner', password: 'owner-password', roles: ['salesperson'], departmentPath: '/sales/' }, systemActor, meta());
+  const east = await app.department('East');
+  const owner = (await hireEmployee(deps, { fields: { name: 'Owner', departmentId: east }, roleIds: [] }, systemActor, meta())).employeeId;
   const customers = [];
   for (let i = 0; i < 12; i++) customers.push((await registerCustomer(deps, { fields: { name: `Projected ${i}`, industry: i % 2 ? 'A' : 'B' }, ownerId: owner }, systemActor, meta())).customerId);
   const contacts = [];
   for (let i = 0; i < 20; i++)
     contacts.push((await addContact(deps, { customerId: customers[i % 12]!, fields: { name: `Person ${i}`, mobile: `1390000${String(i).padStart(4, '0')}` } }, systemActor, meta())).contactId);
   await changeCustomer(deps, customers[0]!, { name: 'Projected Zero Renamed', phone: '021-1' }, systemActor, meta());
-  await changeCustomerOwner(deps, customers[1]!, (await findUserByUsername(deps, 'admin'))!.userId, systemActor, meta());
+  await changeCustomerOwner(deps, customers[1]!, (await findEmployeeByUsername(deps, 'admin'))!.employeeId, systemActor, meta());
   await archiveCustomer(deps, customers[2]!, 'test', systemActor, meta());
   await changeContact(deps, contacts[0]!, { changes: { title: 'Boss' } }, systemActor, meta());
   await changeContact(deps, contacts[1]!, { changes: {}, customerId: customers[3]! }, systemActor, meta());

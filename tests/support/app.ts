@@ -2,7 +2,9 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../../src/api/app.ts';
 import type { Actor } from '../../src/commands/context.ts';
-import { createUser, systemActor } from '../../src/commands/users.ts';
+import { actorOf } from '../../src/commands/access.ts';
+import { hireEmployee, systemActor } from '../../src/commands/employees.ts';
+import { createDepartment, roleIdByKey } from '../../src/commands/org.ts';
 import { loadConfig } from '../../src/infra/config.ts';
 import { silentLogger } from '../../src/infra/logger.ts';
 import { type OpenOptions, openServices, type Services } from '../../src/infra/wiring.ts';
@@ -21,8 +23,10 @@ export interface TestApp {
   baseUrl: string;
   request(method: string, path: string, options?: { body?: unknown; token?: string | null; headers?: Record<string, string>; raw?: string }): Promise<TestResponse>;
   login(username?: string, password?: string): Promise<string>;
-  /** A user with the given roles and department, and a token for it. */
-  userWithToken(username: string, roles: string[], departmentPath?: string): Promise<{ userId: string; token: string; actor: Actor }>;
+  /** An employee with a login, the roles with the given keys (admin, manager, salesperson) and a department. */
+  userWithToken(username: string, roleKeys: string[], departmentId?: string | null): Promise<{ userId: string; token: string; actor: Actor }>;
+  /** A department (under a parent) and its id. */
+  department(name: string, parentId?: string | null): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -67,10 +71,15 @@ export async function startTestApp(env: Record<string, string> = {}, options: Op
     baseUrl,
     request,
     login,
-    async userWithToken(username, roles, departmentPath = '/') {
+    async userWithToken(username, roleKeys, departmentId = null) {
       const password = `${username}-password-1`;
-      const userId = await createUser(services.deps, { username, displayName: username, password, roles, departmentPath }, systemActor, services.requestMeta('test'));
-      return { userId, token: await login(username, password), actor: { userId, username, roles, departmentPath } };
+      const roleIds = await Promise.all(roleKeys.map(async (key) => (await roleIdByKey(services.deps, key))!));
+      const account = { username, password, mustChangePassword: false };
+      const { employeeId } = await hireEmployee(services.deps, { fields: { name: username, departmentId }, roleIds, account }, systemActor, services.requestMeta('test'));
+      return { userId: employeeId, token: await login(username, password), actor: (await actorOf(services.deps, employeeId))! };
+    },
+    async department(name, parentId = null) {
+      return (await createDepartment(services.deps, { name, parentId }, systemActor, services.requestMeta('test'))).departmentId;
     },
     async close() {
       server.closeAllConnections();

@@ -1,18 +1,27 @@
 import { z } from 'zod';
-import { authenticate } from '../../commands/users.ts';
+import { changeOwnPassword, getEmployee, login } from '../../commands/employees.ts';
 import { HttpProblem, ProblemSchema } from '../problem.ts';
-import { commonErrors } from '../responses.ts';
+import { commonErrors, conflictError } from '../responses.ts';
 import { type AnyRoute, defineRoute } from '../route.ts';
 
 const tags = ['Authentication 登录'];
+const problem = (description: string) => ({ description, schema: ProblemSchema, contentType: 'application/problem+json' });
 
-const LoginInput = z
-  .object({ username: z.string().min(1).max(100), password: z.string().min(1).max(1000) })
-  .strict()
-  .meta({ id: 'LoginInput' });
-const LoginResult = z.object({ token: z.string(), expiresAt: z.string() }).meta({ id: 'LoginResult' });
+const LoginInput = z.object({ username: z.string().min(1).max(100), password: z.string().min(1).max(1000) }).strict().meta({ id: 'LoginInput' });
+const LoginResult = z
+  .object({ token: z.string(), expiresAt: z.string(), mustChangePassword: z.boolean().describe('true after an admin reset: change it before anything else') })
+  .meta({ id: 'LoginResult' });
+const ChangePasswordInput = z.object({ currentPassword: z.string().min(1).max(1000), newPassword: z.string().min(1).max(1000) }).strict().meta({ id: 'ChangePasswordInput' });
 const Me = z
-  .object({ userId: z.string(), username: z.string(), roles: z.array(z.string()), departmentPath: z.string() })
+  .object({
+    userId: z.string(),
+    username: z.string(),
+    roleIds: z.array(z.string()),
+    permissions: z.record(z.string(), z.array(z.string())),
+    dataScope: z.enum(['own', 'department', 'department_tree', 'all']),
+    departmentId: z.string().nullable(),
+    departmentPath: z.string(),
+  })
   .meta({ id: 'Me' });
 
 export const authRoutes: AnyRoute[] = [
@@ -20,24 +29,40 @@ export const authRoutes: AnyRoute[] = [
     method: 'post',
     path: '/api/v1/auth/login',
     summary: 'Log in: a bearer token for the other calls',
+    description: 'Repeated failures for one username slow down (1 s, 2 s, 4 s …) and then lock for 15 minutes: 429 with Retry-After.',
     tags,
     auth: false,
     body: LoginInput,
     responses: {
       200: { description: 'Logged in', schema: LoginResult },
       400: commonErrors[400],
-      401: { description: 'Unknown user or wrong password (one message for both)', schema: ProblemSchema, contentType: 'application/problem+json' },
+      401: problem('Unknown user, wrong password or disabled account (one message for all)'),
+      429: problem('Too many failed attempts for this username; see Retry-After'),
     },
-    async handler({ body, services }) {
-      const user = await authenticate(services.deps, body.username, body.password);
-      if (!user) throw new HttpProblem(401, 'invalid_credentials', 'Not authenticated', 'Unknown username or wrong password');
-      return { status: 200, body: services.tokens.issue(user.userId, services.clock.now()) };
+    async handler({ body, services, meta }) {
+      const employee = await login(services.deps, body.username, body.password, meta);
+      if (!employee?.account) throw new HttpProblem(401, 'invalid_credentials', 'Not authenticated', 'Unknown username or wrong password');
+      const token = services.tokens.issue(employee.employeeId, employee.account.passwordChangedAt, services.clock.now());
+      return { status: 200, body: { ...token, mustChangePassword: employee.account.mustChangePassword } };
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/auth/change-password',
+    summary: 'Change your own password; answers a fresh token (earlier tokens stop working)',
+    tags,
+    body: ChangePasswordInput,
+    responses: { 200: { description: 'Changed', schema: LoginResult }, 400: commonErrors[400], 401: commonErrors[401], ...conflictError },
+    async handler({ body, actor, services, meta }) {
+      await changeOwnPassword(services.deps, actor, body.currentPassword, body.newPassword, meta);
+      const account = (await getEmployee(services.deps, actor.userId))!.account!;
+      return { status: 200, body: { ...services.tokens.issue(actor.userId, account.passwordChangedAt, services.clock.now()), mustChangePassword: false } };
     },
   }),
   defineRoute({
     method: 'get',
     path: '/api/v1/me',
-    summary: 'Who the token belongs to',
+    summary: 'Who the token belongs to: permissions, data scope, department',
     tags,
     responses: { 200: { description: 'The current user', schema: Me }, 401: commonErrors[401] },
     async handler({ actor }) {

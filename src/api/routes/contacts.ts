@@ -4,9 +4,10 @@ import { addContact, changeContact, removeContact } from '../../commands/contact
 import { foldAsOf, load } from '../../commands/pipeline.ts';
 import { ContactFields, contactDecider, contactStream } from '../../domain/contact/index.ts';
 import { customerDecider, customerStream } from '../../domain/customer/index.ts';
+import { DomainError } from '../../domain/shared/errors.ts';
 import { getContact, listContacts, publicView } from '../../projections/customer-queries.ts';
 import type { ContactDoc } from '../../projections/customers.ts';
-import { inScope, scopeFor } from '../../projections/scope.ts';
+import { ownerInScope, scopeFor } from '../../projections/scope.ts';
 import { listOrExport } from '../list.ts';
 import { AsOfQuery, HistoryPage, HistoryQuery, historyPage, notFound, recordEnvelope } from '../history.ts';
 import { patchSchema } from '../patch.ts';
@@ -28,8 +29,8 @@ export const ContactView = ContactFields.extend({
   updatedAt: z.string(),
   customerId: z.string(),
   customerName: z.string(),
-  ownerId: z.string(),
-  departmentPath: z.string(),
+  ownerId: z.string().nullable(),
+  departmentPath: z.string().nullable(),
 }).meta({ id: 'Contact' });
 
 const ListQuery = z
@@ -57,7 +58,7 @@ async function contactEvents({ services, actor }: Pick<RouteContext<unknown, unk
   const loaded = await load(services.deps, contactDecider, contactStream(id));
   if (loaded.state.status === 'none') throw notFound('contact', id);
   const customer = (await load(services.deps, customerDecider, customerStream(loaded.state.customerId))).state;
-  if (customer.status === 'none' || !inScope(actor, customer)) throw notFound('contact', id);
+  if (customer.status === 'none' || !(await ownerInScope(services.deps, actor, customer.ownerId))) throw notFound('contact', id);
   return loaded;
 }
 
@@ -73,7 +74,8 @@ export const contactRoutes: AnyRoute[] = [
       authorize(actor, 'contacts', 'create');
       const { customerId, ...fields } = body;
       const customer = (await load(services.deps, customerDecider, customerStream(customerId))).state;
-      if (customer.status !== 'none' && !inScope(actor, customer)) authorize(actor, 'contacts', 'assign');
+      if (customer.status !== 'none' && (customer.ownerId === null || !(await ownerInScope(services.deps, actor, customer.ownerId))))
+        throw new DomainError('contact.customer_unknown', `Customer ${customerId} does not exist or is outside your data scope`, { customerId });
       const result = await addContact(services.deps, { customerId, fields }, actor, meta);
       return written(result, result.contactId, `${BASE}/${result.contactId}`);
     },

@@ -3,9 +3,10 @@ import { authorize } from '../../commands/authorization.ts';
 import { archiveCustomer, changeCustomer, changeCustomerOwner, registerCustomer, restoreCustomer } from '../../commands/customers.ts';
 import { foldAsOf, load } from '../../commands/pipeline.ts';
 import { CustomerFields, customerDecider, customerStream } from '../../domain/customer/index.ts';
+import { DomainError } from '../../domain/shared/errors.ts';
 import { contactsOfCustomer, getCustomer, listCustomers, publicView } from '../../projections/customer-queries.ts';
 import type { CustomerDoc } from '../../projections/customers.ts';
-import { inScope, scopeFor } from '../../projections/scope.ts';
+import { ownerInScope, scopeFor } from '../../projections/scope.ts';
 import { listOrExport } from '../list.ts';
 import { AsOfQuery, HistoryPage, HistoryQuery, historyPage, notFound, recordEnvelope } from '../history.ts';
 import { patchSchema } from '../patch.ts';
@@ -28,8 +29,9 @@ export const CustomerView = CustomerFields.extend({
   createdAt: z.string(),
   updatedAt: z.string(),
   status: z.enum(['active', 'archived']),
-  ownerId: z.string(),
-  departmentPath: z.string(),
+  ownerId: z.string().nullable().describe('null while in the customer pool'),
+  departmentPath: z.string().nullable().describe("The owner's department path"),
+  inPool: z.boolean(),
   contacts: z.array(z.record(z.string(), z.unknown())).optional(),
 }).meta({ id: 'Customer' });
 
@@ -61,10 +63,21 @@ const csvColumns = [
   { header: 'contacts', value: (doc: CustomerDoc) => doc.contacts.map((c) => c.name).join('; ') },
 ];
 
+type Services = Parameters<AnyRoute['handler']>[0]['services'];
+type Actor = Parameters<AnyRoute['handler']>[0]['actor'];
+
 /** Loads a customer's stream for history and point-in-time reads, enforcing the data scope. */
-async function customerEvents(services: Parameters<AnyRoute['handler']>[0]['services'], actor: Parameters<AnyRoute['handler']>[0]['actor'], id: string) {
+async function customerEvents(services: Services, actor: Actor, id: string) {
   const loaded = await load(services.deps, customerDecider, customerStream(id));
-  if (loaded.state.status === 'none' || !inScope(actor, loaded.state)) throw notFound('customer', id);
+  if (loaded.state.status === 'none' || !(await ownerInScope(services.deps, actor, loaded.state.ownerId))) throw notFound('customer', id);
+  return loaded;
+}
+
+/** A customer the actor may change: in scope, and not in the pool unless the actor sees everything. */
+async function customerForWrite(services: Services, actor: Actor, id: string) {
+  const loaded = await customerEvents(services, actor, id);
+  if (loaded.state.status !== 'none' && loaded.state.ownerId === null && actor.dataScope !== 'all')
+    throw new DomainError('customer.in_pool', 'This customer is in the pool; claim it first', { customerId: id });
   return loaded;
 }
 
@@ -109,10 +122,10 @@ export const customerRoutes: AnyRoute[] = [
         const loaded = await customerEvents(services, actor, params.id);
         const then = foldAsOf(customerDecider, loaded.events, new Date(query.asOf));
         if (then.state.status === 'none') throw notFound('customer', params.id);
-        const { fields, status, ownerId, departmentPath } = then.state;
+        const { fields, status, ownerId } = then.state;
         return {
           status: 200,
-          body: { ...recordEnvelope(params.id, then.events), ...fields, status, ownerId, departmentPath, asOf: query.asOf },
+          body: { ...recordEnvelope(params.id, then.events), ...fields, status, ownerId, inPool: ownerId === null, asOf: query.asOf },
           headers: { ETag: `"${then.revision}"` },
         };
       }
@@ -147,7 +160,7 @@ export const customerRoutes: AnyRoute[] = [
     responses: { 200: { description: 'Changed (or unchanged)', schema: WriteResult }, ...commonErrors, ...notFoundError, ...conflictError, ...staleError },
     async handler({ params, body, actor, services, meta }) {
       authorize(actor, 'customers', 'edit');
-      await customerEvents(services, actor, params.id);
+      await customerForWrite(services, actor, params.id);
       const result = await changeCustomer(services.deps, params.id, body, actor, meta);
       return written(result, params.id);
     },
@@ -163,7 +176,7 @@ export const customerRoutes: AnyRoute[] = [
     responses: { 200: { description: 'Owner changed', schema: WriteResult }, ...commonErrors, ...notFoundError, ...conflictError, ...staleError },
     async handler({ params, body, actor, services, meta }) {
       authorize(actor, 'customers', 'assign');
-      await customerEvents(services, actor, params.id);
+      await customerForWrite(services, actor, params.id);
       return written(await changeCustomerOwner(services.deps, params.id, body.ownerId, actor, meta), params.id);
     },
   }),
@@ -178,7 +191,7 @@ export const customerRoutes: AnyRoute[] = [
     responses: { 200: { description: 'Archived', schema: WriteResult }, ...commonErrors, ...notFoundError, ...conflictError, ...staleError },
     async handler({ params, body, actor, services, meta }) {
       authorize(actor, 'customers', 'delete');
-      await customerEvents(services, actor, params.id);
+      await customerForWrite(services, actor, params.id);
       return written(await archiveCustomer(services.deps, params.id, body.reason, actor, meta), params.id);
     },
   }),
@@ -193,7 +206,7 @@ export const customerRoutes: AnyRoute[] = [
     responses: { 200: { description: 'Restored', schema: WriteResult }, ...commonErrors, ...notFoundError, ...conflictError, ...staleError },
     async handler({ params, actor, services, meta }) {
       authorize(actor, 'customers', 'delete');
-      await customerEvents(services, actor, params.id);
+      await customerForWrite(services, actor, params.id);
       return written(await restoreCustomer(services.deps, params.id, actor, meta), params.id);
     },
   }),

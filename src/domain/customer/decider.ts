@@ -7,93 +7,78 @@ export type CustomerState =
   | {
       status: 'active' | 'archived';
       customerId: string;
-      ownerId: string;
-      departmentPath: string;
+      /** null while the customer is in the pool (公海). */
+      ownerId: string | null;
       fields: CustomerFields;
     };
 
 export type CustomerCommand =
-  | { type: 'RegisterCustomer'; customerId: string; ownerId: string; departmentPath: string; fields: CustomerFields }
+  | { type: 'RegisterCustomer'; customerId: string; ownerId: string; fields: CustomerFields }
   | { type: 'ChangeCustomer'; customerId: string; changes: Partial<Record<keyof CustomerFields, unknown>> }
-  | { type: 'ChangeCustomerOwner'; customerId: string; ownerId: string; departmentPath: string }
+  | { type: 'ChangeCustomerOwner'; customerId: string; ownerId: string }
+  | { type: 'ReleaseCustomer'; customerId: string; reason: string }
+  | { type: 'ClaimCustomer'; customerId: string; ownerId: string }
   | { type: 'ArchiveCustomer'; customerId: string; reason?: string }
   | { type: 'RestoreCustomer'; customerId: string };
 
 export const initialState: CustomerState = { status: 'none' };
 
 export function evolve(state: CustomerState, event: CustomerEvent): CustomerState {
+  if (event.type === 'CustomerRegistered') return { status: 'active', ...event.data };
+  if (state.status === 'none') return state;
   switch (event.type) {
-    case 'CustomerRegistered':
-      return { status: 'active', ...event.data };
     case 'CustomerChanged':
-      return state.status === 'none' ? state : { ...state, fields: applyChanges(state.fields, event.data.changes) };
+      return { ...state, fields: applyChanges(state.fields, event.data.changes) };
     case 'CustomerOwnerChanged':
-      return state.status === 'none'
-        ? state
-        : { ...state, ownerId: event.data.ownerId, departmentPath: event.data.departmentPath };
+    case 'CustomerClaimed':
+      return { ...state, ownerId: event.data.ownerId };
+    case 'CustomerReleased':
+      return { ...state, ownerId: null };
     case 'CustomerArchived':
-      return state.status === 'none' ? state : { ...state, status: 'archived' };
+      return { ...state, status: 'archived' };
     case 'CustomerRestored':
-      return state.status === 'none' ? state : { ...state, status: 'active' };
+      return { ...state, status: 'active' };
   }
 }
 
-const notFound = (customerId: string) =>
-  new DomainError('customer.not_found', `Customer ${customerId} does not exist`, { customerId });
+const notFound = (customerId: string) => new DomainError('customer.not_found', `Customer ${customerId} does not exist`, { customerId });
+const archived = (customerId: string, action: string) =>
+  new DomainError('customer.archived', `An archived customer cannot be ${action}; restore it first`, { customerId });
 
 export function decide(command: CustomerCommand, state: CustomerState): CustomerEvent[] {
   if (command.type === 'RegisterCustomer') {
     if (state.status !== 'none')
-      throw new DomainError('customer.already_exists', `Customer ${command.customerId} already exists`, {
-        customerId: command.customerId,
-      });
-    const { customerId, ownerId, departmentPath, fields } = command;
-    return [{ type: 'CustomerRegistered', data: { customerId, ownerId, departmentPath, fields } }];
+      throw new DomainError('customer.already_exists', `Customer ${command.customerId} already exists`, { customerId: command.customerId });
+    const { customerId, ownerId, fields } = command;
+    return [{ type: 'CustomerRegistered', data: { customerId, ownerId, fields } }];
   }
   if (state.status === 'none') throw notFound(command.customerId);
+  const { customerId } = state;
   switch (command.type) {
     case 'ChangeCustomer': {
-      if (state.status === 'archived')
-        throw new DomainError('customer.archived', 'An archived customer cannot be changed; restore it first', {
-          customerId: state.customerId,
-        });
-      if (command.changes.name === null)
-        throw new DomainError('customer.name_required', 'A customer name cannot be cleared');
+      if (state.status === 'archived') throw archived(customerId, 'changed');
+      if (command.changes.name === null) throw new DomainError('customer.name_required', 'A customer name cannot be cleared');
       const changes = diffFields(state.fields, command.changes);
-      return Object.keys(changes).length === 0
-        ? []
-        : [{ type: 'CustomerChanged', data: { customerId: state.customerId, changes } }];
+      return Object.keys(changes).length === 0 ? [] : [{ type: 'CustomerChanged', data: { customerId, changes } }];
     }
     case 'ChangeCustomerOwner':
-      if (command.ownerId === state.ownerId && command.departmentPath === state.departmentPath) return [];
-      return [
-        {
-          type: 'CustomerOwnerChanged',
-          data: {
-            customerId: state.customerId,
-            fromOwnerId: state.ownerId,
-            ownerId: command.ownerId,
-            departmentPath: command.departmentPath,
-          },
-        },
-      ];
+      if (command.ownerId === state.ownerId) return [];
+      return [{ type: 'CustomerOwnerChanged', data: { customerId, fromOwnerId: state.ownerId, ownerId: command.ownerId } }];
+    case 'ReleaseCustomer':
+      if (state.status === 'archived') throw archived(customerId, 'released');
+      if (state.ownerId === null) throw new DomainError('customer.already_in_pool', 'The customer is already in the pool', { customerId });
+      return [{ type: 'CustomerReleased', data: { customerId, fromOwnerId: state.ownerId, reason: command.reason } }];
+    case 'ClaimCustomer':
+      if (state.status === 'archived') throw archived(customerId, 'claimed');
+      if (state.ownerId !== null)
+        throw new DomainError('customer.already_claimed', 'Someone else owns this customer already', { customerId, ownerId: state.ownerId });
+      return [{ type: 'CustomerClaimed', data: { customerId, ownerId: command.ownerId } }];
     case 'ArchiveCustomer':
-      if (state.status === 'archived')
-        throw new DomainError('customer.already_archived', 'The customer is already archived', {
-          customerId: state.customerId,
-        });
-      return [
-        {
-          type: 'CustomerArchived',
-          data: { customerId: state.customerId, ...(command.reason ? { reason: command.reason } : {}) },
-        },
-      ];
+      if (state.status === 'archived') throw new DomainError('customer.already_archived', 'The customer is already archived', { customerId });
+      return [{ type: 'CustomerArchived', data: { customerId, ...(command.reason ? { reason: command.reason } : {}) } }];
     case 'RestoreCustomer':
-      if (state.status !== 'archived')
-        throw new DomainError('customer.not_archived', 'Only an archived customer can be restored', {
-          customerId: state.customerId,
-        });
-      return [{ type: 'CustomerRestored', data: { customerId: state.customerId } }];
+      if (state.status !== 'archived') throw new DomainError('customer.not_archived', 'Only an archived customer can be restored', { customerId });
+      return [{ type: 'CustomerRestored', data: { customerId } }];
   }
 }
 

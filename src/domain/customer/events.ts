@@ -27,7 +27,6 @@ export const customerFieldNames = Object.keys(CustomerFields.shape) as (keyof Cu
 export const CustomerRegistered = z.object({
   customerId: z.string(),
   ownerId: z.string(),
-  departmentPath: z.string(),
   fields: CustomerFields,
 });
 export const CustomerChanged = z.object({
@@ -37,10 +36,12 @@ export const CustomerChanged = z.object({
 });
 export const CustomerOwnerChanged = z.object({
   customerId: z.string(),
-  fromOwnerId: z.string(),
+  fromOwnerId: z.string().nullable(),
   ownerId: z.string(),
-  departmentPath: z.string(),
 });
+/** Put into the customer pool (公海): nobody owns it until someone claims it. */
+export const CustomerReleased = z.object({ customerId: z.string(), fromOwnerId: z.string(), reason: z.string() });
+export const CustomerClaimed = z.object({ customerId: z.string(), ownerId: z.string() });
 export const CustomerArchived = z.object({ customerId: z.string(), reason: z.string().optional() });
 export const CustomerRestored = z.object({ customerId: z.string() });
 
@@ -48,6 +49,8 @@ export type CustomerEvent =
   | { type: 'CustomerRegistered'; data: z.infer<typeof CustomerRegistered> }
   | { type: 'CustomerChanged'; data: z.infer<typeof CustomerChanged> }
   | { type: 'CustomerOwnerChanged'; data: z.infer<typeof CustomerOwnerChanged> }
+  | { type: 'CustomerReleased'; data: z.infer<typeof CustomerReleased> }
+  | { type: 'CustomerClaimed'; data: z.infer<typeof CustomerClaimed> }
   | { type: 'CustomerArchived'; data: z.infer<typeof CustomerArchived> }
   | { type: 'CustomerRestored'; data: z.infer<typeof CustomerRestored> };
 
@@ -55,6 +58,8 @@ export const customerEventSchemas = {
   CustomerRegistered,
   CustomerChanged,
   CustomerOwnerChanged,
+  CustomerReleased,
+  CustomerClaimed,
   CustomerArchived,
   CustomerRestored,
 } as const;

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { reservationDecider } from '../../src/domain/reservation/index.ts';
 import { normalizeName, normalizeTaxNumber } from '../../src/domain/shared/normalize.ts';
-import { userDecider } from '../../src/domain/user/index.ts';
 import { specFor } from '../support/spec.ts';
 
 describe('reservation decider', () => {
@@ -29,20 +28,6 @@ describe('reservation decider', () => {
     given([claimed, { type: 'ReservationReleased', data: { scope: 's', value: 'v', holderId: 'a' } }])
       .when({ type: 'ClaimReservation', scope: 's', value: 'v', holderId: 'b' })
       .then([{ type: 'ReservationClaimed', data: { scope: 's', value: 'v', holderId: 'b' } }]));
-});
-
-describe('user decider', () => {
-  const { given } = specFor(userDecider);
-  const create = { type: 'CreateUser' as const, userId: 'u', username: 'li', displayName: 'Li', passwordHash: 'h', roles: ['admin'], departmentPath: '/' };
-  const { type: _t, ...data } = create;
-  it('creates a user', () => given([]).when(create).then([{ type: 'UserCreated', data }]));
-  it('refuses to create twice', () => given([{ type: 'UserCreated', data }]).when(create).thenThrows('user.already_exists'));
-  it('changes a password', () =>
-    given([{ type: 'UserCreated', data }])
-      .when({ type: 'ChangePassword', userId: 'u', passwordHash: 'h2' })
-      .then([{ type: 'UserPasswordChanged', data: { userId: 'u', passwordHash: 'h2' } }]));
-  it('refuses a password change for an unknown user', () =>
-    given([]).when({ type: 'ChangePassword', userId: 'u', passwordHash: 'h2' }).thenThrows('user.not_found'));
 });
 
 describe('normalisation for uniqueness', () => {

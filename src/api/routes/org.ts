@@ -1,0 +1,230 @@
+import { z } from 'zod';
+import { authorize } from '../../commands/authorization.ts';
+import { changeEmployee, disableEmployee, enableEmployee, hireEmployee, resetPassword } from '../../commands/employees.ts';
+import { changeDepartment, changeRole, createDepartment, createRole } from '../../commands/org.ts';
+import { EmployeeFields } from '../../domain/employee/index.ts';
+import { dataScopes, Permissions } from '../../domain/role/index.ts';
+import { DepartmentName } from '../../domain/department/index.ts';
+import type { ReadStore } from '../../infra/readstore/port.ts';
+import { publicView } from '../../projections/customer-queries.ts';
+import { type DepartmentDoc, type EmployeeDoc, ORG, type RoleDoc } from '../../projections/org.ts';
+import { notFound } from '../history.ts';
+import { patchSchema } from '../patch.ts';
+import { commonErrors, conflictError, notFoundError, staleError } from '../responses.ts';
+import { type AnyRoute, defineRoute, Id, IdParams, WriteResult, written } from '../route.ts';
+
+const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+const DepartmentInput = z.object({ name: DepartmentName, parentId: Id.nullable().optional() }).strict().meta({ id: 'DepartmentInput' });
+const DepartmentPatch = z.object({ name: DepartmentName.optional(), parentId: Id.nullable().optional().describe('Moves the department (and its subtree, and their scopes)') }).strict().meta({ id: 'DepartmentPatch' });
+const Department = z.object({ id: z.string(), name: z.string(), parentId: z.string().nullable(), path: z.string(), revision: z.number().int() }).meta({ id: 'Department' });
+
+const EmployeeInput = EmployeeFields.extend({
+  departmentId: Id,
+  username: z.string().trim().regex(/^[\w.@-]{3,50}$/, 'Expected 3 to 50 letters, digits or . _ @ -').optional(),
+  password: z.string().min(1).max(1000).optional(),
+  roleIds: z.array(Id).max(20).default([]),
+})
+  .strict()
+  .refine((e) => (e.username === undefined) === (e.password === undefined), { message: 'username and password go together', path: ['password'] })
+  .meta({ id: 'EmployeeInput' });
+const EmployeePatch = patchSchema(EmployeeFields.extend({ departmentId: Id, roleIds: z.array(Id).max(20) }), 'EmployeePatch');
+const Employee = z
+  .object({ id: z.string(), name: z.string(), departmentId: z.string().nullable(), departmentPath: z.string(), username: z.string().nullable(), roleIds: z.array(z.string()), disabled: z.boolean(), mustChangePassword: z.boolean(), revision: z.number().int() })
+  .meta({ id: 'Employee' });
+
+const RoleInput = z.object({ name: z.string().trim().min(1).max(100), permissions: Permissions, dataScope: z.enum(dataScopes) }).strict().meta({ id: 'RoleInput' });
+const RolePatch = z.object({ name: z.string().trim().min(1).max(100).optional(), permissions: Permissions.optional(), dataScope: z.enum(dataScopes).optional() }).strict().meta({ id: 'RolePatch' });
+const Role = z.object({ id: z.string(), key: z.string().nullable(), name: z.string(), permissions: Permissions, dataScope: z.enum(dataScopes), revision: z.number().int() }).meta({ id: 'Role' });
+
+const one = async <T extends { _id: string } & Record<string, unknown>>(store: ReadStore, collection: string, id: string, what: string) => {
+  const doc = await store.collection<T>(collection).findOne({ _id: id });
+  if (!doc) throw notFound(what, id);
+  return { status: 200, body: publicView(doc), headers: { ETag: `"${doc.revision}"` } };
+};
+
+const departmentTags = ['Departments 部门'];
+const employeeTags = ['Employees 员工'];
+const roleTags = ['Roles 角色'];
+
+export const orgRoutes: AnyRoute[] = [
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/departments',
+    summary: 'Create a department (under a parent, or a root)',
+    tags: departmentTags,
+    body: DepartmentInput,
+    responses: { 201: { description: 'Created', schema: WriteResult }, ...commonErrors, ...conflictError },
+    async handler({ body, actor, services, meta }) {
+      authorize(actor, 'settings', 'create');
+      const result = await createDepartment(services.deps, body, actor, meta);
+      return written(result, result.departmentId, `/api/v1/departments/${result.departmentId}`);
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/departments',
+    summary: 'The department tree, as a flat list ordered by path',
+    tags: departmentTags,
+    query: z.object({ parentId: Id.optional() }).strict(),
+    responses: { 200: { description: 'Departments', schema: z.object({ items: z.array(Department) }) }, ...commonErrors },
+    async handler({ query, services }) {
+      const docs = await services.readStore.collection<DepartmentDoc>(ORG.departments).find(query.parentId ? { parentId: query.parentId } : {}, { sort: { path: 1 }, limit: 5000 });
+      return { status: 200, body: { items: docs.map(publicView) } };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/departments/:id',
+    summary: 'One department',
+    tags: departmentTags,
+    params: IdParams,
+    responses: { 200: { description: 'The department', schema: Department }, ...commonErrors, ...notFoundError },
+    handler: ({ params, services }) => one(services.readStore, ORG.departments, params.id, 'department'),
+  }),
+  defineRoute({
+    method: 'patch',
+    path: '/api/v1/departments/:id',
+    summary: 'Rename or move a department (its subtree and its people move with it)',
+    tags: departmentTags,
+    params: IdParams,
+    body: DepartmentPatch,
+    conditional: true,
+    responses: { 200: { description: 'Changed', schema: WriteResult }, ...commonErrors, ...notFoundError, ...conflictError, ...staleError },
+    async handler({ params, body, actor, services, meta }) {
+      authorize(actor, 'settings', 'edit');
+      return written(await changeDepartment(services.deps, params.id, body, actor, meta), params.id);
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/employees',
+    summary: 'Add an employee, optionally with a login account and roles',
+    tags: employeeTags,
+    body: EmployeeInput,
+    responses: { 201: { description: 'Added', schema: WriteResult }, ...commonErrors, ...conflictError },
+    async handler({ body, actor, services, meta }) {
+      authorize(actor, 'settings', 'create');
+      const { username, password, roleIds, ...fields } = body;
+      const account = username && password ? { username, password, mustChangePassword: false } : undefined;
+      const result = await hireEmployee(services.deps, { fields, roleIds, ...(account ? { account } : {}) }, actor, meta);
+      return written(result, result.employeeId, `/api/v1/employees/${result.employeeId}`);
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/employees',
+    summary: 'The employee directory (never a password hash)',
+    tags: employeeTags,
+    query: z.object({ q: z.string().trim().min(1).max(100).optional(), departmentId: Id.optional(), limit: z.coerce.number().int().min(1).max(500).default(200) }).strict(),
+    responses: { 200: { description: 'Employees', schema: z.object({ items: z.array(Employee) }) }, ...commonErrors },
+    async handler({ query, services }) {
+      const filter: Record<string, unknown> = {};
+      if (query.departmentId) filter.departmentId = query.departmentId;
+      if (query.q) filter._search = { $regex: escapeRegex(query.q.toLowerCase()) };
+      const docs = await services.readStore.collection<EmployeeDoc>(ORG.employees).find(filter, { sort: { name: 1, _id: 1 }, limit: query.limit });
+      return { status: 200, body: { items: docs.map(publicView) } };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/employees/:id',
+    summary: 'One employee',
+    tags: employeeTags,
+    params: IdParams,
+    responses: { 200: { description: 'The employee', schema: Employee }, ...commonErrors, ...notFoundError },
+    handler: ({ params, services }) => one(services.readStore, ORG.employees, params.id, 'employee'),
+  }),
+  defineRoute({
+    method: 'patch',
+    path: '/api/v1/employees/:id',
+    summary: 'Change an employee (department, title, contact details, roles)',
+    tags: employeeTags,
+    params: IdParams,
+    body: EmployeePatch,
+    conditional: true,
+    responses: { 200: { description: 'Changed', schema: WriteResult }, ...commonErrors, ...notFoundError, ...conflictError, ...staleError },
+    async handler({ params, body, actor, services, meta }) {
+      authorize(actor, 'settings', 'edit');
+      const { roleIds, ...changes } = body as Record<string, unknown>;
+      const input = { changes, ...(Array.isArray(roleIds) ? { roleIds: roleIds as string[] } : {}) };
+      return written(await changeEmployee(services.deps, params.id, input, actor, meta), params.id);
+    },
+  }),
+  ...(['disable', 'enable'] as const).map((action) =>
+    defineRoute({
+      method: 'post',
+      path: `/api/v1/employees/:id/${action}`,
+      summary: action === 'disable' ? "Disable an employee: their tokens stop working at once" : 'Enable a disabled employee',
+      tags: employeeTags,
+      params: IdParams,
+      body: z.object({ reason: z.string().trim().min(1).max(500).optional() }).strict(),
+      responses: { 200: { description: 'Done', schema: WriteResult }, ...commonErrors, ...notFoundError },
+      async handler({ params, body, actor, services, meta }) {
+        authorize(actor, 'settings', 'edit');
+        const result = action === 'disable' ? await disableEmployee(services.deps, params.id, body.reason, actor, meta) : await enableEmployee(services.deps, params.id, actor, meta);
+        return written(result, params.id);
+      },
+    }),
+  ),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/employees/:id/reset-password',
+    summary: 'Set a new password; the employee must change it at the next login, earlier tokens stop working',
+    tags: employeeTags,
+    params: IdParams,
+    body: z.object({ newPassword: z.string().min(1).max(1000) }).strict(),
+    responses: { 200: { description: 'Reset', schema: WriteResult }, ...commonErrors, ...notFoundError, ...conflictError },
+    async handler({ params, body, actor, services, meta }) {
+      authorize(actor, 'settings', 'edit');
+      return written(await resetPassword(services.deps, params.id, body.newPassword, actor, meta), params.id);
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/roles',
+    summary: 'Create a role',
+    tags: roleTags,
+    body: RoleInput,
+    responses: { 201: { description: 'Created', schema: WriteResult }, ...commonErrors, ...conflictError },
+    async handler({ body, actor, services, meta }) {
+      authorize(actor, 'settings', 'create');
+      const result = await createRole(services.deps, body, actor, meta);
+      return written(result, result.roleId, `/api/v1/roles/${result.roleId}`);
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/roles',
+    summary: 'Roles, with the built-in templates (key admin, manager, salesperson)',
+    tags: roleTags,
+    responses: { 200: { description: 'Roles', schema: z.object({ items: z.array(Role) }) }, ...commonErrors },
+    async handler({ services }) {
+      const docs = await services.readStore.collection<RoleDoc>(ORG.roles).find({}, { sort: { name: 1, _id: 1 }, limit: 1000 });
+      return { status: 200, body: { items: docs.map(publicView) } };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/roles/:id',
+    summary: 'One role',
+    tags: roleTags,
+    params: IdParams,
+    responses: { 200: { description: 'The role', schema: Role }, ...commonErrors, ...notFoundError },
+    handler: ({ params, services }) => one(services.readStore, ORG.roles, params.id, 'role'),
+  }),
+  defineRoute({
+    method: 'patch',
+    path: '/api/v1/roles/:id',
+    summary: "Change a role's name, permissions or data scope (takes effect on the next request)",
+    tags: roleTags,
+    params: IdParams,
+    body: RolePatch,
+    conditional: true,
+    responses: { 200: { description: 'Changed', schema: WriteResult }, ...commonErrors, ...notFoundError, ...staleError },
+    async handler({ params, body, actor, services, meta }) {
+      authorize(actor, 'settings', 'edit');
+      return written(await changeRole(services.deps, params.id, body, actor, meta), params.id);
+    },
+  }),
+];

@@ -1,0 +1,106 @@
+import { type DepartmentCommand, departmentDecider, departmentStream, type ParentFacts } from '../domain/department/index.ts';
+import { type DataScopeKind, type Permissions, type RoleCommand, roleDecider, roleStream, roleTemplates } from '../domain/role/index.ts';
+import { DomainError } from '../domain/shared/errors.ts';
+import type { Actor, CommandDeps, RequestMeta } from './context.ts';
+import { type Executed, execute, load } from './pipeline.ts';
+import { claim, currentHolder, isHeld } from './reservations.ts';
+
+/** The ids from the root down to `departmentId` (inclusive), walking the department streams. */
+export async function departmentAncestry(deps: CommandDeps, departmentId: string): Promise<string[] | undefined> {
+  const chain: string[] = [];
+  let current: string | null = departmentId;
+  while (current) {
+    if (chain.includes(current)) break; // defensive: a cycle can never be written, but never loop on one
+    const { state }: { state: import('../domain/department/index.ts').DepartmentState } = await load(deps, departmentDecider, departmentStream(current));
+    if (state.status === 'none') return undefined;
+    chain.unshift(current);
+    current = state.parentId;
+  }
+  return chain;
+}
+
+/** `/<rootId>/…/<departmentId>/`, or `/` for no department. */
+export async function departmentPath(deps: CommandDeps, departmentId: string | null): Promise<string> {
+  if (!departmentId) return '/';
+  const chain = await departmentAncestry(deps, departmentId);
+  return chain ? `/${chain.join('/')}/` : '/';
+}
+
+async function parentFacts(deps: CommandDeps, parentId: string | null): Promise<ParentFacts> {
+  if (!parentId) return null;
+  const chain = await departmentAncestry(deps, parentId);
+  return { parentId, exists: chain !== undefined, ancestorIds: chain ?? [] };
+}
+
+export async function createDepartment(deps: CommandDeps, input: { name: string; parentId?: string | null }, actor: Actor, meta: RequestMeta) {
+  const departmentId = meta.ids.newId();
+  const command: DepartmentCommand = { type: 'CreateDepartment', departmentId, name: input.name, parent: await parentFacts(deps, input.parentId ?? null) };
+  return { ...(await execute(deps, departmentDecider, departmentStream(departmentId), command, actor, meta)), departmentId };
+}
+
+export async function changeDepartment(deps: CommandDeps, departmentId: string, input: { name?: string; parentId?: string | null }, actor: Actor, meta: RequestMeta) {
+  const command: DepartmentCommand = {
+    type: 'ChangeDepartment',
+    departmentId,
+    ...(input.name !== undefined ? { name: input.name } : {}),
+    ...(input.parentId !== undefined ? { parent: await parentFacts(deps, input.parentId) } : {}),
+  };
+  return execute(deps, departmentDecider, departmentStream(departmentId), command, actor, meta);
+}
+
+export async function departmentExists(deps: CommandDeps, departmentId: string): Promise<boolean> {
+  return (await load(deps, departmentDecider, departmentStream(departmentId))).state.status !== 'none';
+}
+
+const ROLE_KEY_SCOPE = 'role.key';
+
+export async function roleIdByKey(deps: CommandDeps, key: string): Promise<string | undefined> {
+  return currentHolder(deps, ROLE_KEY_SCOPE, key);
+}
+
+export async function createRole(
+  deps: CommandDeps,
+  input: { key?: string | null; name: string; permissions: Permissions; dataScope: DataScopeKind },
+  actor: Actor,
+  meta: RequestMeta,
+): Promise<Executed<unknown> & { roleId: string }> {
+  const roleId = meta.ids.newId();
+  if (input.key) {
+    const check = { holds: async () => true, exists: async () => true };
+    try {
+      await claim(deps, ROLE_KEY_SCOPE, input.key, roleId, check, actor, meta);
+    } catch (error) {
+      if (isHeld(error)) throw new DomainError('role.key_taken', `A role with key ${input.key} exists already`, { roleId: error.details.holderId });
+      throw error;
+    }
+  }
+  const command: RoleCommand = { type: 'CreateRole', roleId, key: input.key ?? null, name: input.name, permissions: input.permissions, dataScope: input.dataScope };
+  return { ...(await execute(deps, roleDecider, roleStream(roleId), command, actor, meta)), roleId };
+}
+
+export async function changeRole(
+  deps: CommandDeps,
+  roleId: string,
+  input: { name?: string; permissions?: Permissions; dataScope?: DataScopeKind },
+  actor: Actor,
+  meta: RequestMeta,
+) {
+  return execute(deps, roleDecider, roleStream(roleId), { type: 'ChangeRole', roleId, ...input }, actor, meta);
+}
+
+/** Creates the built-in role templates that do not exist yet; returns key → role id. */
+export async function ensureRoleTemplates(deps: CommandDeps, actor: Actor, meta: () => RequestMeta): Promise<Record<string, string>> {
+  const ids: Record<string, string> = {};
+  for (const template of roleTemplates) {
+    ids[template.key] = (await roleIdByKey(deps, template.key)) ?? (await createRole(deps, template, actor, meta())).roleId;
+  }
+  return ids;
+}
+
+/** Role ids that do not name an existing role → 409 employee.role_unknown. */
+export async function assertRolesExist(deps: CommandDeps, roleIds: string[]): Promise<void> {
+  for (const roleId of roleIds) {
+    if ((await load(deps, roleDecider, roleStream(roleId))).state.status === 'none')
+      throw new DomainError('employee.role_unknown', `Role ${roleId} does not exist`, { roleId });
+  }
+}
