@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import { createApp } from './api/app.ts';
 import { ConfigError, loadConfig } from './infra/config.ts';
 import { jsonLogger } from './infra/logger.ts';
+import { resumeHandovers, startPeriodicJobs } from './infra/jobs.ts';
 import { openServices } from './infra/wiring.ts';
 
 /** Composition root: configuration → adapters → projections → HTTP. */
@@ -21,6 +22,8 @@ async function main(): Promise<void> {
   const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
   const services = await openServices(config, { logger });
   const app = createApp(services, version);
+  resumeHandovers(services);
+  const stopJobs = startPeriodicJobs(services);
   const server: Server = app.listen(config.PORT, config.HOST, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.PORT;
@@ -34,6 +37,7 @@ async function main(): Promise<void> {
     logger.info('stopping', { signal });
     server.close();
     server.closeAllConnections();
+    stopJobs();
     await services.close();
     process.exit(0);
   };

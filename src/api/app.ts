@@ -11,9 +11,10 @@ import { contactRoutes } from './routes/contacts.ts';
 import { customerRoutes } from './routes/customers.ts';
 import { poolRoutes } from './routes/customer-pool.ts';
 import { orgRoutes } from './routes/org.ts';
+import { adminRoutes } from './routes/admin.ts';
 
 // The pool's /customers/duplicates must come before /customers/:id.
-export const apiRoutes: AnyRoute[] = [...authRoutes, ...orgRoutes, ...poolRoutes, ...customerRoutes, ...contactRoutes];
+export const apiRoutes: AnyRoute[] = [...authRoutes, ...orgRoutes, ...adminRoutes, ...poolRoutes, ...customerRoutes, ...contactRoutes];
 
 /** How far behind the log a projection may be for /readyz to call the service ready. */
 const READY_WAIT_MS = 2000;

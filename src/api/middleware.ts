@@ -1,6 +1,6 @@
 import type { Context, Next } from 'koa';
 import { resolveActor } from '../commands/access.ts';
-import { getEmployee } from '../commands/employees.ts';
+import { getEmployee, passwordStamp } from '../commands/employees.ts';
 import type { Logger } from '../infra/logger.ts';
 import type { Services } from '../infra/wiring.ts';
 import type { Metrics } from './metrics.ts';
@@ -110,7 +110,7 @@ export function authenticate(services: Services) {
     const employee = await getEmployee(services.deps, claims.sub);
     if (!employee?.account) throw unauthorized('The account of this token no longer exists');
     if (employee.status === 'disabled') throw unauthorized('This account is disabled');
-    if (employee.account.passwordChangedAt !== claims.pwd) throw unauthorized('The password was changed since this token was issued; log in again');
+    if (passwordStamp(employee.account) !== claims.pwd) throw unauthorized('The password was changed since this token was issued; log in again');
     ctx.state.actor = await resolveActor(services.deps, employee);
     if (employee.account.mustChangePassword && !WHILE_PASSWORD_EXPIRED.has(ctx.path))
       throw new HttpProblem(403, 'auth.password_change_required', 'Password change required', 'Your password was reset; change it with POST /api/v1/auth/change-password first');

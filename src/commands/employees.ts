@@ -23,6 +23,9 @@ export const systemActor: Actor = {
   departmentPath: '/',
 };
 
+/** Changes whenever the password does (a new salt every time); tokens carry it, so a new password revokes them. */
+export const passwordStamp = (account: { passwordHash: string }): string => createHash('sha256').update(account.passwordHash).digest('base64url').slice(0, 16);
+
 export async function getEmployee(deps: CommandDeps, employeeId: string): Promise<KnownEmployee | undefined> {
   const { state } = await load(deps, employeeDecider, employeeStream(employeeId));
   return state.status === 'none' ? undefined : state;

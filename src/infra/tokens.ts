@@ -5,7 +5,7 @@ export interface TokenClaims {
   sub: string;
   iat: number;
   exp: number;
-  /** When the password the token was issued under was set; a changed or reset password revokes the token. */
+  /** A stamp of the password the token was issued under; a changed or reset password revokes the token. */
   pwd: string;
 }
 
@@ -22,9 +22,9 @@ export class TokenService {
     return createHmac('sha256', this.secret).update(input).digest();
   }
 
-  issue(userId: string, passwordSetAt: string, now: Date): { token: string; expiresAt: string } {
+  issue(userId: string, passwordStamp: string, now: Date): { token: string; expiresAt: string } {
     const iat = Math.floor(now.getTime() / 1000);
-    const claims: TokenClaims = { sub: userId, iat, exp: iat + this.ttlSeconds, pwd: passwordSetAt };
+    const claims: TokenClaims = { sub: userId, iat, exp: iat + this.ttlSeconds, pwd: passwordStamp };
     const body = `${HEADER}.${b64(JSON.stringify(claims))}`;
     return { token: `${body}.${b64(this.sign(body))}`, expiresAt: new Date(claims.exp * 1000).toISOString() };
   }

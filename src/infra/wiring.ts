@@ -5,6 +5,7 @@ import { findEmployeeByUsername, hireEmployee, systemActor } from '../commands/e
 import { ensureRoleTemplates } from '../commands/org.ts';
 import { customersProjection } from '../projections/customers.ts';
 import { orgProjection } from '../projections/org.ts';
+import { auditProjection } from '../projections/audit.ts';
 import { ProjectionRunner } from '../projections/runner.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
@@ -27,6 +28,8 @@ export interface Services {
   runner: ProjectionRunner;
   deps: CommandDeps;
   tokens: TokenService;
+  /** Runs work after the response (handovers): logged if it fails, awaited by close(). */
+  background(name: string, work: () => Promise<unknown>): void;
   /** Request facts for a command; pass the seed of an idempotent request to make its ids repeatable. */
   requestMeta(correlationId: string, seed?: { seed: string; timeMs: number }, ifMatch?: bigint): RequestMeta;
   close(): Promise<void>;
@@ -71,10 +74,17 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     durability: config.CRM_DURABILITY,
   });
   const readStore = new EmbeddedReadStore(inMemory ? {} : { snapshotPath: join(config.CRM_DATA_DIR, 'read-models.snapshot') });
-  const runner = new ProjectionRunner(eventStore, readStore, [orgProjection, customersProjection], logger.child({ component: 'projections' }));
+  const runner = new ProjectionRunner(eventStore, readStore, [orgProjection, customersProjection, auditProjection], logger.child({ component: 'projections' }));
   const deps: CommandDeps = { eventStore, clock };
   const ids = randomIds(clock);
+  const running = new Set<Promise<unknown>>();
   const services: Services = {
+    background(name, work) {
+      const job = work()
+        .catch((error: unknown) => logger.error('background job failed', { job: name, error }))
+        .finally(() => running.delete(job));
+      running.add(job);
+    },
     config,
     logger,
     clock,
@@ -92,6 +102,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
       };
     },
     async close() {
+      await Promise.all(running);
       await runner.stop();
       await readStore.close();
       await eventStore.close();

@@ -36,8 +36,10 @@ async function listPage<T extends CustomerDoc | ContactDoc>(
 export const listCustomers = (store: ReadStore, scope: DataScope, query: CustomerListQuery): Promise<Page<CustomerDoc>> =>
   listPage(store, CUSTOMERS, scope, query);
 
+/** One customer in the actor's scope; a customer in the pool is visible to everyone who may view customers. */
 export async function getCustomer(store: ReadStore, scope: DataScope, customerId: string): Promise<CustomerDoc | null> {
-  return store.collection<CustomerDoc>(CUSTOMERS).findOne(withinScope(scope, { _id: customerId }));
+  const customers = store.collection<CustomerDoc>(CUSTOMERS);
+  return (await customers.findOne({ _id: customerId, inPool: true })) ?? customers.findOne(withinScope(scope, { _id: customerId }));
 }
 
 export async function contactsOfCustomer(store: ReadStore, scope: DataScope, customerId: string): Promise<ContactDoc[]> {

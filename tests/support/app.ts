@@ -37,11 +37,19 @@ export async function startTestApp(env: Record<string, string> = {}, options: Op
   const server: Server = createApp(services).listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  let adminToken: string | undefined;
+  let adminToken: { token: string; expiresAt: number } | undefined;
+  /** The admin's token, renewed when a test moved the clock past its expiry. */
+  const adminTokenNow = async () => {
+    if (!adminToken || adminToken.expiresAt - 60_000 < services.clock.now().getTime()) {
+      const token = await login();
+      adminToken = { token, expiresAt: services.clock.now().getTime() + config.TOKEN_TTL_SECONDS * 1000 };
+    }
+    return adminToken.token;
+  };
 
   const request: TestApp['request'] = async (method, path, options = {}) => {
     const headers: Record<string, string> = { ...options.headers };
-    const token = options.token === undefined ? (adminToken ??= await login()) : options.token;
+    const token = options.token === undefined ? await adminTokenNow() : options.token;
     if (token) headers.authorization = `Bearer ${token}`;
     let body: string | undefined = options.raw;
     if (options.body !== undefined) {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { changeOwnPassword, getEmployee, login } from '../../commands/employees.ts';
+import { changeOwnPassword, getEmployee, login, passwordStamp } from '../../commands/employees.ts';
 import { HttpProblem, ProblemSchema } from '../problem.ts';
 import { commonErrors, conflictError } from '../responses.ts';
 import { type AnyRoute, defineRoute } from '../route.ts';
@@ -42,7 +42,7 @@ export const authRoutes: AnyRoute[] = [
     async handler({ body, services, meta }) {
       const employee = await login(services.deps, body.username, body.password, meta);
       if (!employee?.account) throw new HttpProblem(401, 'invalid_credentials', 'Not authenticated', 'Unknown username or wrong password');
-      const token = services.tokens.issue(employee.employeeId, employee.account.passwordChangedAt, services.clock.now());
+      const token = services.tokens.issue(employee.employeeId, passwordStamp(employee.account), services.clock.now());
       return { status: 200, body: { ...token, mustChangePassword: employee.account.mustChangePassword } };
     },
   }),
@@ -56,7 +56,7 @@ export const authRoutes: AnyRoute[] = [
     async handler({ body, actor, services, meta }) {
       await changeOwnPassword(services.deps, actor, body.currentPassword, body.newPassword, meta);
       const account = (await getEmployee(services.deps, actor.userId))!.account!;
-      return { status: 200, body: { ...services.tokens.issue(actor.userId, account.passwordChangedAt, services.clock.now()), mustChangePassword: false } };
+      return { status: 200, body: { ...services.tokens.issue(actor.userId, passwordStamp(account), services.clock.now()), mustChangePassword: false } };
     },
   }),
   defineRoute({

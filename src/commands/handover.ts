@@ -1,0 +1,108 @@
+import { DomainError } from '../domain/shared/errors.ts';
+import type { ReadStore } from '../infra/readstore/port.ts';
+import { CUSTOMERS, type CustomerDoc } from '../projections/customers.ts';
+import type { Actor, CommandDeps, RequestMeta } from './context.ts';
+import { changeCustomerOwner } from './customers.ts';
+import { getEmployee } from './employees.ts';
+
+/**
+ * Handover (离职交接): every record an employee owns moves to another owner, one owner-change event per record.
+ * Stream `handover-<id>`: HandoverStarted → HandoverCompleted. Each move carries a request id derived from the
+ * handover and the record, so a handover interrupted by a crash is resumed on the next start without moving
+ * anything twice. Contacts follow their customers; opportunities, quotes, orders and tickets join as they land.
+ */
+export interface HandoverDeps extends CommandDeps {
+  readStore: ReadStore;
+  /** Waits until the read models have applied a position (so the next batch sees the moves). */
+  waitFor(position: bigint): Promise<void>;
+}
+
+const stream = (handoverId: string) => `handover-${handoverId}`;
+const BATCH = 200;
+
+export interface HandoverStatus {
+  id: string;
+  fromEmployeeId: string;
+  toEmployeeId: string;
+  status: 'running' | 'completed';
+  moved: number;
+  startedAt: string;
+  completedAt?: string;
+}
+
+export async function handoverStatus(deps: CommandDeps, handoverId: string): Promise<HandoverStatus | undefined> {
+  const events = await deps.eventStore.readStream(stream(handoverId));
+  const started = events.find((e) => e.type === 'HandoverStarted');
+  if (!started) return undefined;
+  const { fromEmployeeId, toEmployeeId } = started.data as { fromEmployeeId: string; toEmployeeId: string };
+  const completed = events.find((e) => e.type === 'HandoverCompleted');
+  return {
+    id: handoverId,
+    fromEmployeeId,
+    toEmployeeId,
+    status: completed ? 'completed' : 'running',
+    moved: completed ? (completed.data as { moved: number }).moved : 0,
+    startedAt: started.metadata.at,
+    ...(completed ? { completedAt: completed.metadata.at } : {}),
+  };
+}
+
+export async function startHandover(deps: CommandDeps, fromEmployeeId: string, toEmployeeId: string, actor: Actor, meta: RequestMeta): Promise<{ handoverId: string; position: bigint }> {
+  if (fromEmployeeId === toEmployeeId) throw new DomainError('handover.same_employee', 'An employee cannot hand over to themselves');
+  if (!(await getEmployee(deps, fromEmployeeId))) throw new DomainError('employee.not_found', `Employee ${fromEmployeeId} does not exist`, { employeeId: fromEmployeeId });
+  const to = await getEmployee(deps, toEmployeeId);
+  if (!to) throw new DomainError('handover.receiver_unknown', `Employee ${toEmployeeId} does not exist`, { toEmployeeId });
+  if (to.status === 'disabled') throw new DomainError('handover.receiver_disabled', `Employee ${toEmployeeId} is disabled`, { toEmployeeId });
+  const handoverId = meta.ids.newId();
+  const result = await deps.eventStore.append(
+    stream(handoverId),
+    [{ id: meta.ids.newId(), type: 'HandoverStarted', data: { handoverId, fromEmployeeId, toEmployeeId }, metadata: { actor: actor.userId, at: deps.clock.now().toISOString(), correlationId: meta.correlationId, requestId: meta.requestId, schemaVersion: 1 } }],
+    'no_stream',
+  );
+  return { handoverId, position: result.position };
+}
+
+/** Moves everything; safe to run again for the same handover (after a crash, or concurrently). */
+export async function runHandover(deps: HandoverDeps, handoverId: string, actor: Actor, meta: (requestId: string) => RequestMeta): Promise<number> {
+  const status = await handoverStatus(deps, handoverId);
+  if (!status || status.status === 'completed') return status?.moved ?? 0;
+  let moved = 0;
+  for (;;) {
+    const owned = await deps.readStore.collection<CustomerDoc>(CUSTOMERS).find({ ownerId: status.fromEmployeeId }, { projection: { _id: 1 }, limit: BATCH });
+    if (owned.length === 0) break;
+    let last = 0n;
+    for (const { _id } of owned) {
+      try {
+        const result = await changeCustomerOwner(deps, _id, status.toEmployeeId, actor, meta(`handover:${handoverId}:${_id}`));
+        if (result.changed) moved += 1;
+        last = result.position > last ? result.position : last;
+      } catch (error) {
+        if (!(error instanceof DomainError)) throw error;
+      }
+    }
+    if (last === 0n) break; // nothing in this batch could move: stop rather than spin
+    await deps.waitFor(last);
+  }
+  const events = await deps.eventStore.readStream(stream(handoverId));
+  const { correlationId } = meta(`handover:${handoverId}:completed`);
+  await deps.eventStore.append(
+    stream(handoverId),
+    [{ id: meta(`handover:${handoverId}:completed`).ids.newId(), type: 'HandoverCompleted', data: { handoverId, moved }, metadata: { actor: actor.userId, at: deps.clock.now().toISOString(), correlationId, requestId: `handover:${handoverId}:completed`, schemaVersion: 1 } }],
+    events[events.length - 1]!.revision,
+  ).catch((error: unknown) => {
+    if ((error as Error).name !== 'WrongExpectedRevisionError') throw error; // completed by a concurrent run
+  });
+  return moved;
+}
+
+/** Handovers started but not completed (interrupted by a stop or a crash). */
+export async function unfinishedHandovers(deps: CommandDeps): Promise<string[]> {
+  const events = await deps.eventStore.readAll({ filter: { categories: ['handover'] } });
+  const open = new Set<string>();
+  for (const event of events) {
+    const id = (event.data as { handoverId: string }).handoverId;
+    if (event.type === 'HandoverStarted') open.add(id);
+    if (event.type === 'HandoverCompleted') open.delete(id);
+  }
+  return [...open];
+}

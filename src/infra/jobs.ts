@@ -1,0 +1,40 @@
+import { systemActor } from '../commands/employees.ts';
+import { runHandover, unfinishedHandovers } from '../commands/handover.ts';
+import { returnIdleCustomersToPool } from '../commands/pool.ts';
+import { seededIds } from './ids.ts';
+import type { Services } from './wiring.ts';
+
+/** What a handover needs from the services. */
+export const handoverDeps = (services: Services) => ({
+  ...services.deps,
+  readStore: services.readStore,
+  waitFor: (position: bigint) => services.runner.waitFor(position, 30_000),
+});
+
+/** Request facts with ids derived from a stable request id, so a re-run repeats itself exactly. */
+export const stableMeta = (services: Services) => (requestId: string) => ({
+  correlationId: requestId,
+  requestId,
+  ids: seededIds(requestId, services.clock.now().getTime()),
+});
+
+export function resumeHandovers(services: Services): void {
+  services.background('resume handovers', async () => {
+    for (const handoverId of await unfinishedHandovers(services.deps)) {
+      services.logger.info('resuming an interrupted handover', { handoverId });
+      await runHandover(handoverDeps(services), handoverId, systemActor, stableMeta(services));
+    }
+  });
+}
+
+/** The server's periodic jobs: the customer-pool rule every hour. Returns a function that stops them. */
+export function startPeriodicJobs(services: Services, everyMs = 3_600_000): () => void {
+  const timer = setInterval(() => {
+    services.background('customer pool rule', async () => {
+      const released = await returnIdleCustomersToPool(services.deps, services.readStore, systemActor, () => services.requestMeta('pool-rule'));
+      if (released) services.logger.info('customers returned to the pool', { released });
+    });
+  }, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
