@@ -47,14 +47,15 @@ export const adminRoutes: AnyRoute[] = [
   defineRoute({
     method: 'get',
     path: '/api/v1/handovers/:id',
-    summary: 'How a handover is going',
+    summary: 'How a handover is going (visible when its giver or its receiver is in your scope)',
     tags: ['Employees 员工'],
     params: IdParams,
     responses: { 200: { description: 'Status', schema: Handover }, ...commonErrors, ...notFoundError },
     async handler({ params, actor, services }) {
       authorize(actor, 'customers', 'assign');
       const status = await handoverStatus(services.deps, params.id);
-      if (!status || !(await ownerInScope(services.deps, actor, status.fromEmployeeId))) throw notFound('handover', params.id);
+      const visible = status && ((await ownerInScope(services.deps, actor, status.fromEmployeeId)) || (await ownerInScope(services.deps, actor, status.toEmployeeId)));
+      if (!status || !visible) throw notFound('handover', params.id);
       return { status: 200, body: status };
     },
   }),

@@ -3,6 +3,7 @@ import { authorize } from '../../commands/authorization.ts';
 import { changeEmployee, disableEmployee, enableEmployee, hireEmployee, resetPassword } from '../../commands/employees.ts';
 import { changeDepartment, changeRole, createDepartment, createRole } from '../../commands/org.ts';
 import { EmployeeFields } from '../../domain/employee/index.ts';
+import { DomainError } from '../../domain/shared/errors.ts';
 import { dataScopes, Permissions } from '../../domain/role/index.ts';
 import { DepartmentName } from '../../domain/department/index.ts';
 import type { ReadStore } from '../../infra/readstore/port.ts';
@@ -162,6 +163,7 @@ export const orgRoutes: AnyRoute[] = [
       responses: { 200: { description: 'Done', schema: WriteResult }, ...commonErrors, ...notFoundError },
       async handler({ params, body, actor, services, meta }) {
         authorize(actor, 'settings', 'edit');
+        if (action === 'disable' && params.id === actor.userId) throw new DomainError('employee.cannot_disable_self', 'You cannot disable your own account');
         const result = action === 'disable' ? await disableEmployee(services.deps, params.id, body.reason, actor, meta) : await enableEmployee(services.deps, params.id, actor, meta);
         return written(result, params.id);
       },
@@ -177,6 +179,7 @@ export const orgRoutes: AnyRoute[] = [
     responses: { 200: { description: 'Reset', schema: WriteResult }, ...commonErrors, ...notFoundError, ...conflictError },
     async handler({ params, body, actor, services, meta }) {
       authorize(actor, 'settings', 'edit');
+      if (params.id === actor.userId) throw new DomainError('employee.reset_own_password', 'Change your own password with POST /api/v1/auth/change-password');
       return written(await resetPassword(services.deps, params.id, body.newPassword, actor, meta), params.id);
     },
   }),

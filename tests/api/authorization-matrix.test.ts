@@ -1,0 +1,179 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiRoutes } from '../../src/api/app.ts';
+import { addContact } from '../../src/commands/contacts.ts';
+import { archiveCustomer, registerCustomer, releaseCustomer } from '../../src/commands/customers.ts';
+import { hireEmployee, systemActor } from '../../src/commands/employees.ts';
+import { startHandover } from '../../src/commands/handover.ts';
+import { createRole } from '../../src/commands/org.ts';
+import { type Action, type Module, roleTemplates } from '../../src/domain/role/index.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+
+/**
+ * The authorization matrix: every route × every built-in role × every relation between the caller and the
+ * record's owner (own, same department, sub-department, other department). Each route states the permission it
+ * needs and whether it is scoped to a record; the expected status follows from the role templates. A route that
+ * forgets its permission or scope check answers 2xx where 403/404 is expected, and a new route without an entry
+ * here fails the completeness test.
+ */
+type Role = 'admin' | 'manager' | 'salesperson';
+type Relation = 'own' | 'department' | 'sub_department' | 'other_department';
+const roles: Role[] = ['admin', 'manager', 'salesperson'];
+const relations: Relation[] = ['own', 'department', 'sub_department', 'other_department'];
+
+interface Fixture {
+  ownerId: string;
+  customerId: string;
+  contactId: string;
+  actorId: string;
+  departmentId: string;
+  roleId: string;
+  handoverId: string;
+}
+
+interface Entry {
+  /** Permission the route needs (undefined: any authenticated caller). */
+  needs?: [Module, Action];
+  /** Whether the record's owner must be in the caller's data scope (else 404). */
+  scoped?: boolean;
+  /** Status for an allowed caller. */
+  ok: number | ((role: Role, relation: Relation) => number);
+  /** Status when the record is out of scope (default 404). */
+  outOfScope?: number;
+  request(f: Fixture): { path: string; body?: unknown };
+  anonymous?: number;
+}
+
+const uuid = '01900000-0000-7000-8000-000000000000';
+const matrix: Record<string, Entry> = {
+  'POST /api/v1/auth/login': { ok: 200, anonymous: 200, request: () => ({ path: '/api/v1/auth/login', body: 'LOGIN' }) },
+  'POST /api/v1/auth/change-password': { ok: 409, request: () => ({ path: '/api/v1/auth/change-password', body: { currentPassword: 'not-the-password', newPassword: 'another-password-1' } }) },
+  'GET /api/v1/me': { ok: 200, request: () => ({ path: '/api/v1/me' }) },
+  'POST /api/v1/departments': { needs: ['settings', 'create'], ok: 201, request: () => ({ path: '/api/v1/departments', body: { name: 'Matrix dept' } }) },
+  'GET /api/v1/departments': { ok: 200, request: () => ({ path: '/api/v1/departments' }) },
+  'GET /api/v1/departments/:id': { ok: 200, request: (f) => ({ path: `/api/v1/departments/${f.departmentId}` }) },
+  'PATCH /api/v1/departments/:id': { needs: ['settings', 'edit'], ok: 200, request: (f) => ({ path: `/api/v1/departments/${f.departmentId}`, body: { name: 'Renamed' } }) },
+  'POST /api/v1/employees': { needs: ['settings', 'create'], ok: 201, request: (f) => ({ path: '/api/v1/employees', body: { name: 'New hire', departmentId: f.departmentId } }) },
+  'GET /api/v1/employees': { ok: 200, request: () => ({ path: '/api/v1/employees' }) },
+  'GET /api/v1/employees/:id': { ok: 200, request: (f) => ({ path: `/api/v1/employees/${f.ownerId}` }) },
+  'PATCH /api/v1/employees/:id': { needs: ['settings', 'edit'], ok: 200, request: (f) => ({ path: `/api/v1/employees/${f.ownerId}`, body: { title: 'Changed' } }) },
+  'POST /api/v1/employees/:id/disable': { needs: ['settings', 'edit'], ok: (_role, relation) => (relation === 'own' ? 409 : 200), request: (f) => ({ path: `/api/v1/employees/${f.ownerId}/disable`, body: {} }) },
+  'POST /api/v1/employees/:id/enable': { needs: ['settings', 'edit'], ok: 200, request: (f) => ({ path: `/api/v1/employees/${f.ownerId}/enable`, body: {} }) },
+  'POST /api/v1/employees/:id/reset-password': {
+    needs: ['settings', 'edit'],
+    ok: () => 409, // one's own password is changed, not reset; fixture owners other than the caller have no login
+    request: (f) => ({ path: `/api/v1/employees/${f.ownerId}/reset-password`, body: { newPassword: 'reset-password-1' } }),
+  },
+  'POST /api/v1/employees/:id/handover': {
+    needs: ['customers', 'assign'],
+    scoped: true,
+    ok: (_role, relation) => (relation === 'own' ? 409 : 202),
+    request: (f) => ({ path: `/api/v1/employees/${f.ownerId}/handover`, body: { toEmployeeId: f.actorId } }),
+  },
+  'GET /api/v1/handovers/:id': { needs: ['customers', 'assign'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/handovers/${f.handoverId}` }) },
+  'GET /api/v1/audit': { needs: ['settings', 'view'], ok: 200, request: () => ({ path: '/api/v1/audit' }) },
+  'GET /api/v1/customers/duplicates': { needs: ['customers', 'view'], ok: 200, request: () => ({ path: '/api/v1/customers/duplicates?name=Matrix' }) },
+  'GET /api/v1/customer-pool': { needs: ['customers', 'view'], ok: 200, request: () => ({ path: '/api/v1/customer-pool' }) },
+  'POST /api/v1/customers/:id/release': { needs: ['customers', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/customers/${f.customerId}/release`, body: {} }) },
+  'POST /api/v1/customers/:id/claim': { needs: ['customers', 'edit'], ok: 200, request: (f) => ({ path: `/api/v1/customers/${f.customerId}/claim`, body: {} }) },
+  'GET /api/v1/settings/customer-pool': { needs: ['settings', 'view'], ok: 200, request: () => ({ path: '/api/v1/settings/customer-pool' }) },
+  'PUT /api/v1/settings/customer-pool': { needs: ['settings', 'edit'], ok: 200, request: () => ({ path: '/api/v1/settings/customer-pool', body: { autoReturnDays: null } }) },
+  'POST /api/v1/settings/customer-pool/run': { needs: ['settings', 'edit'], ok: 200, request: () => ({ path: '/api/v1/settings/customer-pool/run', body: {} }) },
+  'POST /api/v1/customers': { needs: ['customers', 'create'], ok: 201, request: () => ({ path: '/api/v1/customers', body: { name: `Matrix new ${Math.random()}` } }) },
+  'GET /api/v1/customers': { needs: ['customers', 'view'], ok: 200, request: () => ({ path: '/api/v1/customers' }) },
+  'GET /api/v1/customers/:id': { needs: ['customers', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/customers/${f.customerId}` }) },
+  'GET /api/v1/customers/:id/history': { needs: ['customers', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/customers/${f.customerId}/history` }) },
+  'PATCH /api/v1/customers/:id': { needs: ['customers', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/customers/${f.customerId}`, body: { industry: 'Matrix' } }) },
+  'POST /api/v1/customers/:id/assign': { needs: ['customers', 'assign'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/customers/${f.customerId}/assign`, body: { ownerId: f.actorId } }) },
+  'POST /api/v1/customers/:id/archive': { needs: ['customers', 'delete'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/customers/${f.customerId}/archive`, body: {} }) },
+  'POST /api/v1/customers/:id/restore': { needs: ['customers', 'delete'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/customers/${f.customerId}/restore`, body: {} }) },
+  'POST /api/v1/contacts': { needs: ['contacts', 'create'], scoped: true, ok: 201, outOfScope: 409, request: (f) => ({ path: '/api/v1/contacts', body: { customerId: f.customerId, name: 'Matrix contact' } }) },
+  'GET /api/v1/contacts': { needs: ['contacts', 'view'], ok: 200, request: () => ({ path: '/api/v1/contacts' }) },
+  'GET /api/v1/contacts/:id': { needs: ['contacts', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/contacts/${f.contactId}` }) },
+  'GET /api/v1/contacts/:id/history': { needs: ['contacts', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/contacts/${f.contactId}/history` }) },
+  'PATCH /api/v1/contacts/:id': { needs: ['contacts', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/contacts/${f.contactId}`, body: { title: 'Matrix' } }) },
+  'DELETE /api/v1/contacts/:id': { needs: ['contacts', 'delete'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/contacts/${f.contactId}` }) },
+  'POST /api/v1/roles': { needs: ['settings', 'create'], ok: 201, request: () => ({ path: '/api/v1/roles', body: { name: 'Matrix role', permissions: {}, dataScope: 'own' } }) },
+  'GET /api/v1/roles': { ok: 200, request: () => ({ path: '/api/v1/roles' }) },
+  'GET /api/v1/roles/:id': { ok: 200, request: (f) => ({ path: `/api/v1/roles/${f.roleId}` }) },
+  'PATCH /api/v1/roles/:id': { needs: ['settings', 'edit'], ok: 200, request: (f) => ({ path: `/api/v1/roles/${f.roleId}`, body: { name: 'Matrix role renamed' } }) },
+};
+
+const template = (role: Role) => roleTemplates.find((t) => t.key === role)!;
+const allowed = (role: Role, [module, action]: [Module, Action]) => template(role).permissions[module]?.includes(action) ?? false;
+const inScope = (role: Role, relation: Relation) =>
+  relation === 'own' || template(role).dataScope === 'all' || (template(role).dataScope === 'department_tree' && relation !== 'other_department');
+
+function expected(entry: Entry, role: Role, relation: Relation): number {
+  if (entry.needs && !allowed(role, entry.needs)) return 403;
+  if (entry.scoped && !inScope(role, relation)) return entry.outOfScope ?? 404;
+  return typeof entry.ok === 'function' ? entry.ok(role, relation) : entry.ok;
+}
+
+describe('authorization matrix', () => {
+  let app: TestApp;
+  let departments: Record<Exclude<Relation, 'own'>, string>;
+  const callers: Partial<Record<Role, { userId: string; token: string; username: string }>> = {};
+
+  beforeAll(async () => {
+    app = await startTestApp();
+    const home = await app.department('Matrix home');
+    departments = { department: home, sub_department: await app.department('Matrix sub', home), other_department: await app.department('Matrix other') };
+    for (const role of roles) callers[role] = { ...(await app.userWithToken(`matrix.${role}`, [role], home)), username: `matrix.${role}` };
+  });
+  afterAll(async () => app.close());
+
+  it('has an entry for every route, so a new route cannot skip the matrix', () => {
+    const routes = apiRoutes.map((r) => `${r.method.toUpperCase()} ${r.path}`).sort();
+    expect(Object.keys(matrix).sort()).toEqual(routes);
+  });
+
+  async function fixture(role: Role, relation: Relation): Promise<Fixture> {
+    const { deps } = app.services;
+    const meta = () => app.services.requestMeta('matrix');
+    const caller = callers[role]!;
+    const owner =
+      relation === 'own'
+        ? caller.userId
+        : (await hireEmployee(deps, { fields: { name: `Owner ${relation}`, departmentId: departments[relation] }, roleIds: [] }, systemActor, meta())).employeeId;
+    const { customerId } = await registerCustomer(deps, { fields: { name: `Matrix ${Math.random()}` }, ownerId: owner }, systemActor, meta());
+    const { contactId } = await addContact(deps, { customerId, fields: { name: 'Matrix person' } }, systemActor, meta());
+    const receiver = (await hireEmployee(deps, { fields: { name: 'Receiver', departmentId: departments.other_department }, roleIds: [] }, systemActor, meta())).employeeId;
+    const { handoverId } = await startHandover(deps, owner === caller.userId ? receiver : owner, owner === caller.userId ? owner : receiver, systemActor, meta());
+    const { roleId } = await createRole(deps, { name: 'Fixture role', permissions: {}, dataScope: 'own' }, systemActor, meta());
+    const departmentId = (await app.department('Fixture dept')) as string;
+    return { ownerId: owner, customerId, contactId, actorId: caller.userId, departmentId, roleId, handoverId };
+  }
+
+  const cases = Object.entries(matrix).flatMap(([key, entry]) => roles.flatMap((role) => relations.map((relation) => ({ key, entry, role, relation }))));
+
+  it(`answers as expected for ${Object.keys(matrix).length} routes × ${roles.length} roles × ${relations.length} relations`, { timeout: 120_000 }, async () => {
+    const failures: string[] = [];
+    for (const { key, entry, role, relation } of cases) {
+      const [method, template] = key.split(' ') as [string, string];
+      const f = await fixture(role, relation);
+      if (key.includes('/restore')) await archiveCustomer(app.services.deps, f.customerId, undefined, systemActor, app.services.requestMeta('matrix'));
+      if (key.includes('/claim')) await releaseCustomer(app.services.deps, f.customerId, 'matrix', systemActor, app.services.requestMeta('matrix'));
+      await app.services.runner.waitFor(await app.services.eventStore.headPosition(), 5000);
+      const caller = callers[role]!;
+      const { path, body } = entry.request(f);
+      const login = body === 'LOGIN' ? { username: caller.username, password: `${caller.username}-password-1` } : body;
+      const response = await app.request(method, path, { token: caller.token, ...(login !== undefined ? { body: login } : {}) });
+      const want = expected(entry, role, relation);
+      if (response.status !== want) failures.push(`${key} as ${role} on ${relation}'s record: expected ${want}, got ${response.status} ${JSON.stringify(response.body).slice(0, 160)}`);
+      void template;
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('answers 401 to every route but login without a token', async () => {
+    const failures: string[] = [];
+    for (const [key, entry] of Object.entries(matrix)) {
+      const [method] = key.split(' ') as [string];
+      const path = entry.request({ ownerId: uuid, customerId: uuid, contactId: uuid, actorId: uuid, departmentId: uuid, roleId: uuid, handoverId: uuid }).path;
+      const response = await app.request(method, path, { token: null, ...(method === 'GET' ? {} : { body: {} }) });
+      const want = entry.anonymous ?? 401;
+      if (key !== 'POST /api/v1/auth/login' && response.status !== want) failures.push(`${key}: expected ${want}, got ${response.status}`);
+    }
+    expect(failures).toEqual([]);
+  });
+});
