@@ -1,9 +1,8 @@
+import { escapeRegex } from '../infra/readstore/regex.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
 import { CONTACTS, type ContactDoc, CUSTOMERS, type CustomerDoc } from './customers.ts';
 import { type Page, type PageRequest, pageQuery, toPage } from './paging.ts';
 import { type DataScope, withinScope } from './scope.ts';
-
-const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Strips the projection's internal fields from a document before it leaves the read side. */
 export function publicView<T extends Record<string, unknown>>(doc: T): Omit<T, '_id' | '_search' | '_position'> {

@@ -1,3 +1,4 @@
+import { escapeRegex } from '../infra/readstore/regex.ts';
 import { departmentCategory, type DepartmentEvent } from '../domain/department/index.ts';
 import { employeeCategory, type EmployeeEvent } from '../domain/employee/index.ts';
 import { roleCategory, type RoleEvent } from '../domain/role/index.ts';
@@ -29,7 +30,6 @@ export interface OrgCollections {
   employees: string;
 }
 
-const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const stamp = (event: RecordedEvent) => ({ revision: Number(event.revision), updatedAt: event.metadata.at, _position: Number(event.position) });
 const employeeSearch = (doc: Record<string, unknown>) => [doc.name, doc.username, doc.email, doc.mobile, doc.title].filter((v) => typeof v === 'string').join('\u0001').toLowerCase();
 

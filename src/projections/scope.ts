@@ -1,3 +1,4 @@
+import { escapeRegex } from '../infra/readstore/regex.ts';
 import type { Actor, CommandDeps } from '../commands/context.ts';
 import { getEmployee } from '../commands/employees.ts';
 import { departmentPath } from '../commands/org.ts';
@@ -6,8 +7,6 @@ import type { Filter } from '../infra/readstore/port.ts';
 declare const scoped: unique symbol;
 /** A filter limiting documents to what an actor may see. Only `scopeFor` makes one, so no query can skip it. */
 export type DataScope = Filter & { readonly [scoped]: true };
-
-const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
  * The one place data scopes are decided. Every owned document carries `ownerId` and its owner's

@@ -1,3 +1,4 @@
+import { escapeRegex } from '../../infra/readstore/regex.ts';
 import { z } from 'zod';
 import { authorize } from '../../commands/authorization.ts';
 import { claimCustomer, releaseCustomer } from '../../commands/customers.ts';
@@ -42,8 +43,6 @@ const DuplicateQuery = z
 const DuplicateMatches = z
   .object({ matches: z.array(z.object({ name: z.string(), ownerName: z.string().nullable(), inPool: z.boolean(), matchedOn: z.array(z.enum(['name', 'phone', 'taxNumber'])) })) })
   .meta({ id: 'DuplicateMatches' });
-
-const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export const poolRoutes: AnyRoute[] = [
   defineRoute({

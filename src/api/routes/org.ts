@@ -1,3 +1,4 @@
+import { escapeRegex } from '../../infra/readstore/regex.ts';
 import { z } from 'zod';
 import { authorize } from '../../commands/authorization.ts';
 import { changeEmployee, disableEmployee, enableEmployee, hireEmployee, resetPassword } from '../../commands/employees.ts';
@@ -13,8 +14,6 @@ import { notFound } from '../history.ts';
 import { patchSchema } from '../patch.ts';
 import { commonErrors, conflictError, notFoundError, staleError } from '../responses.ts';
 import { type AnyRoute, defineRoute, Id, IdParams, WriteResult, written } from '../route.ts';
-
-const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 const DepartmentInput = z.object({ name: DepartmentName, parentId: Id.nullable().optional() }).strict().meta({ id: 'DepartmentInput' });
 const DepartmentPatch = z.object({ name: DepartmentName.optional(), parentId: Id.nullable().optional().describe('Moves the department (and its subtree, and their scopes)') }).strict().meta({ id: 'DepartmentPatch' });
