@@ -12,9 +12,10 @@ import { customerRoutes } from './routes/customers.ts';
 import { poolRoutes } from './routes/customer-pool.ts';
 import { orgRoutes } from './routes/org.ts';
 import { adminRoutes } from './routes/admin.ts';
+import { customFieldRoutes } from './routes/custom-fields.ts';
 
 // The pool's /customers/duplicates must come before /customers/:id.
-export const apiRoutes: AnyRoute[] = [...authRoutes, ...orgRoutes, ...adminRoutes, ...poolRoutes, ...customerRoutes, ...contactRoutes];
+export const apiRoutes: AnyRoute[] = [...authRoutes, ...orgRoutes, ...adminRoutes, ...customFieldRoutes, ...poolRoutes, ...customerRoutes, ...contactRoutes];
 
 /** How far behind the log a projection may be for /readyz to call the service ready. */
 const READY_WAIT_MS = 2000;

@@ -1,38 +1,73 @@
-import { authorize, type Module } from '../commands/authorization.ts';
+import { authorize } from '../commands/authorization.ts';
 import type { Actor } from '../commands/context.ts';
+import { fieldsOf } from '../commands/custom-fields.ts';
+import { type FieldDefinition, queryValue } from '../domain/customization/fields.ts';
+import { resourceSpecs } from '../domain/customization/resources.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
 import type { Services } from '../infra/wiring.ts';
 import { publicView } from '../projections/customer-queries.ts';
 import type { Page, PageRequest } from '../projections/paging.ts';
 import { type DataScope, scopeFor } from '../projections/scope.ts';
 import { collectPages, type CsvColumn, csvResponse, toCsv, wantsCsv } from './csv.ts';
+import { HttpProblem } from './problem.ts';
 import type { RouteResult } from './route.ts';
 
-type ListParams = { limit: number; cursor?: string | undefined; sort: string; q?: string | undefined } & Record<string, unknown>;
-type Lister<T> = (store: ReadStore, scope: DataScope, request: PageRequest & { q?: string | undefined; filters: Record<string, string | undefined> }) => Promise<Page<T>>;
+type ListParams = { limit: number; cursor?: string | undefined; sort: string; q?: string | undefined; view?: string | undefined } & Record<string, unknown>;
+type Lister<T> = (store: ReadStore, scope: DataScope, request: PageRequest & { q?: string | undefined; filters: Record<string, unknown> }) => Promise<Page<T>>;
+
+const SORTABLE: readonly FieldDefinition['type'][] = ['text', 'integer', 'decimal', 'date', 'datetime', 'boolean', 'select', 'phone', 'email', 'url', 'reference'];
+const invalid = (path: string, message: string) => new HttpProblem(400, 'validation', 'Invalid request', message, { errors: [{ path, message }] });
+
+/** Turns `custom.<key>` query parameters into typed equality filters, and checks a custom sort field. */
+async function customQuery(services: Services, resource: string, collection: string | undefined, params: Record<string, unknown>, sortField: string) {
+  const customKeys = Object.keys(params).filter((key) => key.startsWith('custom.'));
+  if (customKeys.length === 0 && !sortField.startsWith('custom.')) return { filters: {}, fields: undefined };
+  const fields = await fieldsOf(services.deps, resource);
+  const filters: Record<string, unknown> = {};
+  for (const key of customKeys) {
+    const field = fields[key.slice('custom.'.length)];
+    if (!field) throw invalid(`query.${key}`, `No custom field ${key} on ${resource}`);
+    const parsed = queryValue(field, String(params[key]));
+    if (!parsed.ok) throw invalid(`query.${key}`, parsed.message);
+    filters[key] = parsed.value;
+  }
+  if (sortField.startsWith('custom.')) {
+    const field = fields[sortField.slice('custom.'.length)];
+    if (!field) throw invalid('query.sort', `No custom field ${sortField} on ${resource}`);
+    if (!SORTABLE.includes(field.type)) throw invalid('query.sort', `A ${field.type} field cannot be sorted`);
+  }
+  // Indexes on demand: the first filter or sort on a custom field creates its index (a no-op afterwards).
+  if (collection)
+    for (const key of new Set([...Object.keys(filters), ...(sortField.startsWith('custom.') ? [sortField] : [])]))
+      await services.readStore.collection(collection).createIndex({ [key]: 1 });
+  return { filters, fields };
+}
 
 /**
  * A list route's answer: a page of the actor's scoped documents, or with `Accept: text/csv` every matching
- * document as CSV (which needs the module's export permission).
+ * document as CSV (which needs the module's export permission), custom fields included.
  */
 export async function listOrExport<T extends { _id: string } & Record<string, unknown>>(
   context: { query: ListParams; actor: Actor; services: Services; koa: { get(name: string): string } },
-  options: { module: Module; name: string; columns: CsvColumn<T>[]; list: Lister<T> },
+  options: { resource: string; name?: string; collection?: string; columns: CsvColumn<T>[]; list: Lister<T> },
 ): Promise<RouteResult> {
   const { query, actor, services, koa } = context;
-  authorize(actor, options.module, 'view');
-  const { limit, cursor, sort, q, ...filters } = query;
-  const request = {
-    sortField: sort.replace('-', ''),
-    direction: sort.startsWith('-') ? (-1 as const) : (1 as const),
-    q,
-    filters: filters as Record<string, string | undefined>,
-  };
+  const spec = resourceSpecs[options.resource]!;
+  authorize(actor, spec.module, 'view');
+  const { limit, cursor, sort, q, view: _view, ...params } = query;
+  const sortField = sort.replace(/^-/, '');
+  const custom = await customQuery(services, options.resource, options.collection ?? options.resource, params, sortField);
+  const standard = Object.fromEntries(Object.entries(params).filter(([key]) => !key.startsWith('custom.')));
+  const request = { sortField, direction: sort.startsWith('-') ? (-1 as const) : (1 as const), q, filters: { ...standard, ...custom.filters } };
   const scope = scopeFor(actor);
   if (wantsCsv(koa.get('Accept'))) {
-    authorize(actor, options.module, 'export');
+    authorize(actor, spec.module, 'export');
+    const fields = custom.fields ?? (await fieldsOf(services.deps, options.resource));
+    const customColumns = Object.values(fields)
+      .filter((field) => !field.retired)
+      .map((field) => ({ header: `custom.${field.key}`, value: (doc: T) => (doc.custom as Record<string, unknown> | undefined)?.[field.key] }));
     const rows = await collectPages((next) => options.list(services.readStore, scope, { ...request, limit: 200, ...(next ? { cursor: next } : {}) }));
-    return csvResponse(toCsv(rows, options.columns), options.name);
+    return csvResponse(toCsv(rows, [...options.columns, ...customColumns]), options.name ?? options.resource);
   }
   const page = await options.list(services.readStore, scope, { ...request, limit, ...(cursor ? { cursor } : {}) });
   return { status: 200, body: { items: page.items.map(publicView), nextCursor: page.nextCursor } };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ForbiddenError } from '../commands/authorization.ts';
+import { CustomFieldsInvalidError } from '../commands/custom-fields.ts';
 import { LoginThrottledError } from '../commands/employees.ts';
 import { ConcurrencyConflictError, PreconditionFailedError } from '../commands/errors.ts';
 import { IdempotencyInProgressError, IdempotencyKeyReusedError } from '../commands/idempotency.ts';
@@ -56,6 +57,7 @@ export const validationProblem = (issues: z.core.$ZodIssue[], where = ''): HttpP
 export function toProblem(error: unknown): { problem: HttpProblem; unexpected: boolean } {
   if (error instanceof HttpProblem) return { problem: error, unexpected: false };
   if (error instanceof z.ZodError) return { problem: validationProblem(error.issues), unexpected: false };
+  if (error instanceof CustomFieldsInvalidError) return { problem: validationProblem(error.issues, 'custom'), unexpected: false };
   if (error instanceof DomainError) {
     const status = isNotFound(error) ? 404 : 409;
     return {

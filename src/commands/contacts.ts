@@ -1,6 +1,7 @@
 import { type ContactCommand, contactDecider, type ContactFields, type ContactState, contactStream, type CustomerFacts } from '../domain/contact/index.ts';
 import { customerDecider, customerStream } from '../domain/customer/index.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
+import { type CustomOf, prepareCustom, releaseCustom } from './custom-fields.ts';
 import { type Executed, execute, load } from './pipeline.ts';
 
 async function customerFacts(deps: CommandDeps, customerId: string): Promise<CustomerFacts> {
@@ -12,6 +13,11 @@ export interface ContactResult extends Executed<ContactState> {
   contactId: string;
 }
 
+const customOfContact = (deps: CommandDeps): CustomOf => async (contactId) => {
+  const { state } = await load(deps, contactDecider, contactStream(contactId));
+  return state.status === 'none' ? undefined : (state.fields.custom ?? {});
+};
+
 export async function addContact(
   deps: CommandDeps,
   input: { customerId: string; fields: ContactFields },
@@ -19,13 +25,20 @@ export async function addContact(
   meta: RequestMeta,
 ): Promise<ContactResult> {
   const contactId = meta.ids.newId();
+  const { custom: given, ...plain } = input.fields;
+  const custom = await prepareCustom(deps, 'contacts', given, 'create', contactId, {}, customOfContact(deps), actor, meta);
   const command: ContactCommand = {
     type: 'AddContact',
     contactId,
     customer: await customerFacts(deps, input.customerId),
-    fields: input.fields,
+    fields: { ...plain, ...(Object.keys(custom.values).length ? { custom: custom.values } : {}) },
   };
-  return { ...(await execute(deps, contactDecider, contactStream(contactId), command, actor, meta)), contactId };
+  try {
+    return { ...(await execute(deps, contactDecider, contactStream(contactId), command, actor, meta)), contactId };
+  } catch (error) {
+    await releaseCustom(deps, custom.claimed, contactId, actor, meta);
+    throw error;
+  }
 }
 
 export async function changeContact(
@@ -36,8 +49,21 @@ export async function changeContact(
   meta: RequestMeta,
 ): Promise<ContactResult> {
   const moveTo = input.customerId ? await customerFacts(deps, input.customerId) : undefined;
-  const command: ContactCommand = { type: 'ChangeContact', contactId, changes: input.changes, ...(moveTo ? { moveTo } : {}) };
-  return { ...(await execute(deps, contactDecider, contactStream(contactId), command, actor, meta)), contactId };
+  const { custom: customChanges, ...plainChanges } = input.changes;
+  const { state } = await load(deps, contactDecider, contactStream(contactId));
+  const custom =
+    customChanges === undefined || state.status !== 'active'
+      ? { values: {}, claimed: [], replaced: [] }
+      : await prepareCustom(deps, 'contacts', customChanges, 'change', contactId, state.fields.custom ?? {}, customOfContact(deps), actor, meta);
+  const command: ContactCommand = { type: 'ChangeContact', contactId, changes: { ...plainChanges, ...custom.values }, ...(moveTo ? { moveTo } : {}) };
+  try {
+    const result = await execute(deps, contactDecider, contactStream(contactId), command, actor, meta);
+    if (result.changed) await releaseCustom(deps, custom.replaced, contactId, actor, meta);
+    return { ...result, contactId };
+  } catch (error) {
+    await releaseCustom(deps, custom.claimed, contactId, actor, meta);
+    throw error;
+  }
 }
 
 export async function removeContact(deps: CommandDeps, contactId: string, actor: Actor, meta: RequestMeta): Promise<ContactResult> {

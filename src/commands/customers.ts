@@ -5,6 +5,7 @@ import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { type Executed, execute, load } from './pipeline.ts';
 import { claim, isHeld, releaseQuietly, type ReservationHolderCheck } from './reservations.ts';
 import { getEmployee } from './employees.ts';
+import { type CustomOf, prepareCustom } from './custom-fields.ts';
 
 type ActiveCustomer = Extract<CustomerState, { status: 'active' | 'archived' }>;
 
@@ -82,6 +83,11 @@ async function assertOwner(deps: CommandDeps, ownerId: string): Promise<void> {
   if (owner.status === 'disabled') throw new DomainError('customer.owner_disabled', `Employee ${ownerId} is disabled and cannot own customers`, { ownerId });
 }
 
+const customOfCustomer = (deps: CommandDeps): CustomOf => async (customerId) => {
+  const state = await loadCustomer(deps, customerId);
+  return state.status === 'none' ? undefined : (state.fields.custom ?? {});
+};
+
 export interface CustomerResult extends Executed<CustomerState> {
   customerId: string;
 }
@@ -95,13 +101,17 @@ export async function registerCustomer(
   const customerId = meta.ids.newId();
   const ownerId = input.ownerId ?? actor.userId;
   await assertOwner(deps, ownerId);
-  const claimed = await claimKeys(deps, customerId, input.fields, actor, meta);
+  const { custom: given, ...plain } = input.fields;
+  const custom = await prepareCustom(deps, 'customers', given, 'create', customerId, {}, customOfCustomer(deps), actor, meta);
+  const fields: CustomerFields = { ...plain, ...(Object.keys(custom.values).length ? { custom: custom.values } : {}) };
+  let claimed: { scope: string; value: string }[] = [];
   try {
-    const command: CustomerCommand = { type: 'RegisterCustomer', customerId, ownerId, fields: input.fields };
+    claimed = await claimKeys(deps, customerId, fields, actor, meta);
+    const command: CustomerCommand = { type: 'RegisterCustomer', customerId, ownerId, fields };
     const result = await execute(deps, customerDecider, customerStream(customerId), command, actor, meta);
     return { ...result, customerId };
   } catch (error) {
-    await releaseKeys(deps, claimed, customerId, actor, meta);
+    await releaseKeys(deps, [...claimed, ...custom.claimed], customerId, actor, meta);
     throw error;
   }
 }
@@ -128,15 +138,22 @@ export async function changeCustomer(
       if (old !== undefined) released.push({ scope: key.scope, value: old });
     }
   }
-  const claimed = await claimKeys(deps, customerId, claimable, actor, meta);
+  const { custom: customChanges, ...plainChanges } = changes;
+  const custom =
+    customChanges === undefined || before.status !== 'active'
+      ? { values: {}, claimed: [], replaced: [] }
+      : await prepareCustom(deps, 'customers', customChanges, 'change', customerId, before.fields.custom ?? {}, customOfCustomer(deps), actor, meta);
+  let claimed: { scope: string; value: string }[] = [];
   let result: Executed<CustomerState>;
   try {
-    result = await execute(deps, customerDecider, customerStream(customerId), { type: 'ChangeCustomer', customerId, changes }, actor, meta);
+    claimed = await claimKeys(deps, customerId, claimable, actor, meta);
+    const allChanges = { ...plainChanges, ...custom.values };
+    result = await execute(deps, customerDecider, customerStream(customerId), { type: 'ChangeCustomer', customerId, changes: allChanges }, actor, meta);
   } catch (error) {
-    await releaseKeys(deps, claimed, customerId, actor, meta);
+    await releaseKeys(deps, [...claimed, ...custom.claimed], customerId, actor, meta);
     throw error;
   }
-  if (result.changed) await releaseKeys(deps, released, customerId, actor, meta);
+  if (result.changed) await releaseKeys(deps, [...released, ...custom.replaced], customerId, actor, meta);
   return { ...result, customerId };
 }
 

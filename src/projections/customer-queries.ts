@@ -12,7 +12,7 @@ export function publicView<T extends Record<string, unknown>>(doc: T): Omit<T, '
 
 export interface CustomerListQuery extends PageRequest {
   q?: string;
-  filters: Partial<Record<'ownerId' | 'industry' | 'region' | 'level' | 'category' | 'status' | 'source', string>>;
+  filters: Record<string, unknown>;
 }
 
 /** One page of a scoped list: equality filters, an optional text search over `_search`, keyset paging. */
@@ -20,7 +20,7 @@ async function listPage<T extends CustomerDoc | ContactDoc>(
   store: ReadStore,
   collection: string,
   scope: DataScope,
-  query: PageRequest & { q?: string; filters: Record<string, string | undefined> },
+  query: PageRequest & { q?: string | undefined; filters: Record<string, unknown> },
 ): Promise<Page<T>> {
   const conditions: Record<string, unknown>[] = [];
   for (const [field, value] of Object.entries(query.filters)) if (value !== undefined) conditions.push({ [field]: value });
@@ -47,7 +47,7 @@ export async function contactsOfCustomer(store: ReadStore, scope: DataScope, cus
 
 export interface ContactListQuery extends PageRequest {
   q?: string;
-  filters: Partial<Record<'customerId' | 'ownerId' | 'dealRole', string>>;
+  filters: Record<string, unknown>;
 }
 
 export const listContacts = (store: ReadStore, scope: DataScope, query: ContactListQuery): Promise<Page<ContactDoc>> =>
@@ -58,5 +58,5 @@ export async function getContact(store: ReadStore, scope: DataScope, contactId: 
 }
 
 /** The customer pool (公海): visible to everyone who may view customers, whatever their data scope. */
-export const listPool = (store: ReadStore, query: PageRequest & { q?: string | undefined; filters: Record<string, string | undefined> }): Promise<Page<CustomerDoc>> =>
-  listPage(store, CUSTOMERS, {} as DataScope, { ...query, filters: { ...query.filters, inPool: true as unknown as string } });
+export const listPool = (store: ReadStore, query: PageRequest & { q?: string | undefined; filters: Record<string, unknown> }): Promise<Page<CustomerDoc>> =>
+  listPage(store, CUSTOMERS, {} as DataScope, { ...query, filters: { ...query.filters, inPool: true } });

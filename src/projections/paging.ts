@@ -22,13 +22,16 @@ export class InvalidCursorError extends Error {
 
 type CursorData = { f: string; d: 1 | -1; v: unknown; id: string };
 
+const readPath = (doc: Record<string, unknown>, path: string): unknown =>
+  path.split('.').reduce<unknown>((value, key) => (value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined), doc);
+
 const encode = (data: CursorData) => Buffer.from(JSON.stringify(data)).toString('base64url');
 
 function decode(cursor: string, request: PageRequest): CursorData {
   try {
     const data = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as CursorData;
     if (data.f !== request.sortField || data.d !== request.direction || typeof data.id !== 'string') throw new Error();
-    if (!['string', 'number'].includes(typeof data.v)) throw new Error();
+    if (!(data.v === null || ['string', 'number', 'boolean'].includes(typeof data.v))) throw new Error();
     return data;
   } catch {
     throw new InvalidCursorError();
@@ -37,17 +40,21 @@ function decode(cursor: string, request: PageRequest): CursorData {
 
 /**
  * Keyset paging: sort by the field, then by _id; the cursor holds the last item's sort value and id, so a
- * page never repeats or skips items when records are added meanwhile. Sort fields must always be present.
+ * page never repeats or skips items when records are added meanwhile. A missing value sorts as null, first
+ * when ascending and last when descending (MongoDB's order), so optional and custom fields page correctly too.
  */
 export function pageQuery(request: PageRequest): { filter: Filter; sort: Sort; limit: number } {
   const sort: Sort = { [request.sortField]: request.direction, _id: request.direction };
   if (!request.cursor) return { filter: {}, sort, limit: request.limit + 1 };
   const { v, id } = decode(request.cursor, request);
+  const f = request.sortField;
   const beyond = request.direction === 1 ? '$gt' : '$lt';
-  const filter =
-    request.sortField === '_id'
-      ? { _id: { [beyond]: id } }
-      : { $or: [{ [request.sortField]: { [beyond]: v } }, { [request.sortField]: v, _id: { [beyond]: id } }] };
+  if (f === '_id') return { filter: { _id: { [beyond]: id } }, sort, limit: request.limit + 1 };
+  const sameValue = { [f]: v, _id: { [beyond]: id } };
+  let filter: Filter;
+  if (v === null || v === undefined)
+    filter = request.direction === 1 ? { $or: [{ [f]: null, _id: { $gt: id } }, { [f]: { $ne: null } }] } : { [f]: null, _id: { $lt: id } };
+  else filter = { $or: [{ [f]: { [beyond]: v } }, sameValue, ...(request.direction === -1 ? [{ [f]: null }] : [])] };
   return { filter, sort, limit: request.limit + 1 };
 }
 
@@ -57,7 +64,7 @@ export function toPage<T extends { _id: string } & Record<string, unknown>>(docs
   const last = items[items.length - 1];
   const nextCursor =
     docs.length > request.limit && last
-      ? encode({ f: request.sortField, d: request.direction, v: last[request.sortField], id: last._id })
+      ? encode({ f: request.sortField, d: request.direction, v: readPath(last, request.sortField) ?? null, id: last._id })
       : null;
   return { items, nextCursor };
 }

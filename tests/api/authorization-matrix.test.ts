@@ -95,6 +95,15 @@ const matrix: Record<string, Entry> = {
   'POST /api/v1/roles': { needs: ['settings', 'create'], ok: 201, request: () => ({ path: '/api/v1/roles', body: { name: 'Matrix role', permissions: {}, dataScope: 'own' } }) },
   'GET /api/v1/roles': { ok: 200, request: () => ({ path: '/api/v1/roles' }) },
   'GET /api/v1/roles/:id': { ok: 200, request: (f) => ({ path: `/api/v1/roles/${f.roleId}` }) },
+  'POST /api/v1/settings/fields/:resource': {
+    needs: ['settings', 'create'],
+    ok: 201,
+    request: () => ({ path: '/api/v1/settings/fields/customers', body: { key: `m${Math.random().toString(36).slice(2, 10)}`, label: { 'zh-CN': '字段', en: 'Field' }, type: 'text' } }),
+  },
+  'GET /api/v1/settings/fields/:resource': { ok: 200, request: () => ({ path: '/api/v1/settings/fields/contacts' }) },
+  'GET /api/v1/settings/fields/:resource/:key': { ok: 200, request: () => ({ path: '/api/v1/settings/fields/customers/matrixField' }) },
+  'PATCH /api/v1/settings/fields/:resource/:key': { needs: ['settings', 'edit'], ok: 200, request: () => ({ path: '/api/v1/settings/fields/customers/matrixField', body: { label: { 'zh-CN': '矩阵', en: `Matrix ${Math.random()}` } } }) },
+  'POST /api/v1/settings/fields/:resource/:key/retire': { needs: ['settings', 'edit'], ok: 200, request: () => ({ path: '/api/v1/settings/fields/customers/retiredField/retire', body: {} }) },
   'PATCH /api/v1/roles/:id': { needs: ['settings', 'edit'], ok: 200, request: (f) => ({ path: `/api/v1/roles/${f.roleId}`, body: { name: 'Matrix role renamed' } }) },
 };
 
@@ -119,6 +128,8 @@ describe('authorization matrix', () => {
     const home = await app.department('Matrix home');
     departments = { department: home, sub_department: await app.department('Matrix sub', home), other_department: await app.department('Matrix other') };
     for (const role of roles) callers[role] = { ...(await app.userWithToken(`matrix.${role}`, [role], home)), username: `matrix.${role}` };
+    for (const key of ['matrixField', 'retiredField'])
+      await app.request('POST', '/api/v1/settings/fields/customers', { body: { key, label: { 'zh-CN': '矩阵', en: 'Matrix' }, type: 'text' } });
   });
   afterAll(async () => app.close());
 

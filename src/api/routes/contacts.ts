@@ -9,6 +9,7 @@ import { getContact, listContacts, publicView } from '../../projections/customer
 import type { ContactDoc } from '../../projections/customers.ts';
 import { ownerInScope, scopeFor } from '../../projections/scope.ts';
 import { listOrExport } from '../list.ts';
+import { listQuery } from '../list-query.ts';
 import { AsOfQuery, HistoryPage, HistoryQuery, historyPage, notFound, recordEnvelope } from '../history.ts';
 import { patchSchema } from '../patch.ts';
 import { commonErrors, conflictError, notFoundError, staleError } from '../responses.ts';
@@ -33,17 +34,16 @@ export const ContactView = ContactFields.extend({
   departmentPath: z.string().nullable(),
 }).meta({ id: 'Contact' });
 
-const ListQuery = z
-  .object({
-    limit: z.coerce.number().int().min(1).max(200).default(50),
-    cursor: z.string().max(2000).optional(),
-    sort: z.enum(['name', '-name', 'createdAt', '-createdAt', 'updatedAt', '-updatedAt']).default('name'),
+const ListQuery = listQuery(
+  {
     q: z.string().trim().min(1).max(200).optional().describe('Searches name, phones, email and customer name'),
     customerId: z.string().max(100).optional(),
     ownerId: z.string().max(100).optional(),
     dealRole: ContactFields.shape.dealRole.unwrap().optional(),
-  })
-  .strict();
+  },
+  ['name', 'createdAt', 'updatedAt'],
+  'name',
+);
 const ContactPage = z.object({ items: z.array(ContactView), nextCursor: z.string().nullable() }).meta({ id: 'ContactPage' });
 
 const csvColumns = (['id', 'name', 'title', 'dealRole', 'officePhone', 'mobile', 'email', 'birthday', 'customerId', 'customerName', 'ownerId', 'createdAt', 'updatedAt'] as const).map(
@@ -88,7 +88,7 @@ export const contactRoutes: AnyRoute[] = [
     tags,
     query: ListQuery,
     responses: { 200: { description: 'A page of contacts', schema: ContactPage }, ...commonErrors },
-    handler: (context) => listOrExport(context, { module: 'contacts', name: 'contacts', columns: csvColumns, list: listContacts }),
+    handler: (context) => listOrExport(context, { resource: 'contacts', columns: csvColumns, list: listContacts }),
   }),
   defineRoute({
     method: 'get',

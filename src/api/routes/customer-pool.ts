@@ -14,23 +14,23 @@ import { ownerInScope } from '../../projections/scope.ts';
 import { listPool } from '../../projections/customer-queries.ts';
 import { notFound } from '../history.ts';
 import { listOrExport } from '../list.ts';
+import { listQuery } from '../list-query.ts';
 import { commonErrors, conflictError, notFoundError, staleError } from '../responses.ts';
 import { type AnyRoute, defineRoute, IdParams, WriteResult, written } from '../route.ts';
 import { HttpProblem } from '../problem.ts';
 
 const tags = ['Customer pool 公海'];
 
-const PoolQuery = z
-  .object({
-    limit: z.coerce.number().int().min(1).max(200).default(50),
-    cursor: z.string().max(2000).optional(),
-    sort: z.enum(['name', '-name', 'updatedAt', '-updatedAt']).default('-updatedAt'),
+const PoolQuery = listQuery(
+  {
     q: z.string().trim().min(1).max(200).optional(),
     industry: z.string().max(100).optional(),
     region: z.string().max(100).optional(),
     level: z.string().max(50).optional(),
-  })
-  .strict();
+  },
+  ['name', 'updatedAt'],
+  '-updatedAt',
+);
 
 const DuplicateQuery = z
   .object({
@@ -91,7 +91,7 @@ export const poolRoutes: AnyRoute[] = [
     tags,
     query: PoolQuery,
     responses: { 200: { description: 'A page of pool customers' }, ...commonErrors },
-    handler: (context) => listOrExport(context, { module: 'customers', name: 'customer-pool', columns: [{ header: 'id', value: (d: CustomerDoc) => d.id }, { header: 'name', value: (d: CustomerDoc) => d.name }, { header: 'industry', value: (d: CustomerDoc) => d.industry }, { header: 'region', value: (d: CustomerDoc) => d.region }, { header: 'releasedAt', value: (d: CustomerDoc) => d.releasedAt }], list: (store, _scope, request) => listPool(store, request) }),
+    handler: (context) => listOrExport(context, { resource: 'customers', name: 'customer-pool', columns: [{ header: 'id', value: (d: CustomerDoc) => d.id }, { header: 'name', value: (d: CustomerDoc) => d.name }, { header: 'industry', value: (d: CustomerDoc) => d.industry }, { header: 'region', value: (d: CustomerDoc) => d.region }, { header: 'releasedAt', value: (d: CustomerDoc) => d.releasedAt }], list: (store, _scope, request) => listPool(store, request) }),
   }),
   defineRoute({
     method: 'post',

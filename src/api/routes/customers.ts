@@ -8,6 +8,7 @@ import { contactsOfCustomer, getCustomer, listCustomers, publicView } from '../.
 import type { CustomerDoc } from '../../projections/customers.ts';
 import { ownerInScope, scopeFor } from '../../projections/scope.ts';
 import { listOrExport } from '../list.ts';
+import { listQuery } from '../list-query.ts';
 import { AsOfQuery, HistoryPage, HistoryQuery, historyPage, notFound, recordEnvelope } from '../history.ts';
 import { patchSchema } from '../patch.ts';
 import { commonErrors, conflictError, notFoundError, staleError } from '../responses.ts';
@@ -35,11 +36,8 @@ export const CustomerView = CustomerFields.extend({
   contacts: z.array(z.record(z.string(), z.unknown())).optional(),
 }).meta({ id: 'Customer' });
 
-const ListQuery = z
-  .object({
-    limit: z.coerce.number().int().min(1).max(200).default(50),
-    cursor: z.string().max(2000).optional(),
-    sort: z.enum(['name', '-name', 'createdAt', '-createdAt', 'updatedAt', '-updatedAt']).default('-updatedAt'),
+const ListQuery = listQuery(
+  {
     q: z.string().trim().min(1).max(200).optional().describe('Searches name, short name, phone and contact names'),
     ownerId: z.string().max(100).optional(),
     industry: z.string().max(100).optional(),
@@ -48,8 +46,10 @@ const ListQuery = z
     category: z.string().max(100).optional(),
     source: z.string().max(100).optional(),
     status: z.enum(['active', 'archived']).optional(),
-  })
-  .strict();
+  },
+  ['name', 'createdAt', 'updatedAt'],
+  '-updatedAt',
+);
 
 const CustomerPage = z.object({ items: z.array(CustomerView), nextCursor: z.string().nullable() }).meta({ id: 'CustomerPage' });
 
@@ -106,7 +106,7 @@ export const customerRoutes: AnyRoute[] = [
     tags,
     query: ListQuery,
     responses: { 200: { description: 'A page of customers', schema: CustomerPage }, ...commonErrors },
-    handler: (context) => listOrExport(context, { module: 'customers', name: 'customers', columns: csvColumns, list: listCustomers }),
+    handler: (context) => listOrExport(context, { resource: 'customers', columns: csvColumns, list: listCustomers }),
   }),
   defineRoute({
     method: 'get',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CustomValues } from '../customization/values.ts';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 const phone = z.string().trim().regex(/^[+0-9()\- ]{3,40}$/, 'Expected a phone number');
@@ -16,6 +17,7 @@ export const ContactFields = z.object({
   email: z.email().max(320).optional(),
   birthday: z.iso.date().optional(),
   notes: z.string().max(10_000).optional(),
+  custom: CustomValues.optional(),
 });
 export type ContactFields = z.infer<typeof ContactFields>;
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Money } from '../shared/money.ts';
+import { CustomValues } from '../customization/values.ts';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 
@@ -20,6 +21,7 @@ export const CustomerFields = z.object({
   level: text(50).optional().describe('Customer level, e.g. A / B / C'),
   category: text(100).optional(),
   notes: z.string().max(10_000).optional(),
+  custom: CustomValues.optional(),
 });
 export type CustomerFields = z.infer<typeof CustomerFields>;
 export const customerFieldNames = Object.keys(CustomerFields.shape) as (keyof CustomerFields)[];

@@ -15,28 +15,38 @@ export function normalizeTaxNumber(taxNumber: string): string {
   return taxNumber.normalize('NFKC').toUpperCase().replace(/[\s.\-_/]+/g, '');
 }
 
-/** Keeps only the fields whose value differs from `current`; `null` in `changes` clears a field. */
-export function diffFields<T extends Record<string, unknown>>(
-  current: T,
-  changes: Partial<Record<keyof T, unknown>>,
-): Partial<Record<keyof T, unknown>> {
-  const diff: Partial<Record<keyof T, unknown>> = {};
-  for (const key of Object.keys(changes) as (keyof T)[]) {
-    const next = changes[key];
+const readPath = (record: Record<string, unknown>, key: string): unknown =>
+  key.split('.').reduce<unknown>((value, part) => (value && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined), record);
+
+/**
+ * Keeps only the fields whose value differs from `current`; `null` in `changes` clears a field.
+ * A dotted key (`custom.creditLimit`) addresses a nested value.
+ */
+export function diffFields<T extends Record<string, unknown>>(current: T, changes: Partial<Record<keyof T, unknown>> | Record<string, unknown>): Record<string, unknown> {
+  const diff: Record<string, unknown> = {};
+  for (const [key, next] of Object.entries(changes)) {
     if (next === undefined) continue;
-    const before = current[key];
+    const before = readPath(current, key);
     if (next === null ? before === undefined || before === null : JSON.stringify(before) === JSON.stringify(next)) continue;
     diff[key] = next;
   }
   return diff;
 }
 
-/** Applies a change set: `null` removes the field, any other value replaces it. */
+/** Applies a change set: `null` removes the field, any other value replaces it; dotted keys reach nested values. */
 export function applyChanges<T extends Record<string, unknown>>(current: T, changes: Record<string, unknown>): T {
   const next: Record<string, unknown> = { ...current };
   for (const [key, value] of Object.entries(changes)) {
-    if (value === null) delete next[key];
-    else if (value !== undefined) next[key] = value;
+    if (value === undefined) continue;
+    const path = key.split('.');
+    let target = next;
+    for (const part of path.slice(0, -1)) {
+      const inner = target[part];
+      target = target[part] = inner && typeof inner === 'object' && !Array.isArray(inner) ? { ...(inner as Record<string, unknown>) } : {};
+    }
+    const last = path[path.length - 1]!;
+    if (value === null) delete target[last];
+    else target[last] = value;
   }
   return next as T;
 }

@@ -1,0 +1,27 @@
+import { z } from 'zod';
+
+const CUSTOM_KEY = /^custom\.[a-z][a-zA-Z0-9]{0,39}$/;
+
+/**
+ * The query schema of a list route: its standard parameters, plus `custom.<key>=value` filters and
+ * `sort=[-]custom.<key>`. Any other parameter is refused (400), so a typo never silently widens a list.
+ */
+export function listQuery<S extends z.ZodRawShape>(shape: S, sortable: readonly string[], defaultSort: string) {
+  const sorts = new Set(sortable.flatMap((field) => [field, `-${field}`]));
+  return z
+    .object({
+      limit: z.coerce.number().int().min(1).max(200).default(50),
+      cursor: z.string().max(2000).optional(),
+      sort: z
+        .string()
+        .default(defaultSort)
+        .refine((sort) => sorts.has(sort) || CUSTOM_KEY.test(sort.replace(/^-/, '')), { message: `Expected one of ${[...sorts].join(', ')} or [-]custom.<key>` }),
+      view: z.string().uuid().optional().describe('A saved view (GET /api/v1/me/views/<resource>) whose filter, sort and columns apply'),
+      ...shape,
+    })
+    .catchall(z.string().max(200))
+    .superRefine((value, ctx) => {
+      for (const key of Object.keys(value))
+        if (!['limit', 'cursor', 'sort', 'view', ...Object.keys(shape)].includes(key) && !CUSTOM_KEY.test(key)) ctx.addIssue({ code: 'custom', path: [key], message: 'Unknown filter' });
+    });
+}

@@ -1,0 +1,37 @@
+import type { Module } from '../role/index.ts';
+
+/**
+ * The resources an administrator can customise. A resource added later plugs in with one entry here (and, for
+ * its commands, a loader in commands/resources.ts): custom fields, layouts, list views, related panels and
+ * field-level security then apply to it.
+ */
+export interface ResourceSpec {
+  name: string;
+  /** The permission module guarding it. */
+  module: Module;
+  /** The event-stream category of its records. */
+  category: string;
+  /** Standard field names (layouts, list columns and field-level security refer to them). */
+  standardFields: readonly string[];
+  /** Related lists its record page can show, e.g. a customer's contacts. */
+  relatedPanels: readonly string[];
+}
+
+export const resourceSpecs: Record<string, ResourceSpec> = {
+  customers: {
+    name: 'customers',
+    module: 'customers',
+    category: 'customer',
+    standardFields: ['name', 'shortName', 'industry', 'region', 'address', 'postalCode', 'phone', 'website', 'taxNumber', 'annualRevenue', 'source', 'level', 'category', 'notes', 'ownerId', 'status', 'createdAt', 'updatedAt'],
+    relatedPanels: ['contacts'],
+  },
+  contacts: {
+    name: 'contacts',
+    module: 'contacts',
+    category: 'contact',
+    standardFields: ['name', 'title', 'dealRole', 'officePhone', 'mobile', 'email', 'birthday', 'notes', 'customerId', 'customerName', 'ownerId', 'createdAt', 'updatedAt'],
+    relatedPanels: [],
+  },
+};
+
+export const resourceNames = Object.keys(resourceSpecs);
