@@ -13,9 +13,10 @@ import { poolRoutes } from './routes/customer-pool.ts';
 import { orgRoutes } from './routes/org.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { customFieldRoutes } from './routes/custom-fields.ts';
+import { customizationRoutes } from './routes/customization.ts';
 
 // The pool's /customers/duplicates must come before /customers/:id.
-export const apiRoutes: AnyRoute[] = [...authRoutes, ...orgRoutes, ...adminRoutes, ...customFieldRoutes, ...poolRoutes, ...customerRoutes, ...contactRoutes];
+export const apiRoutes: AnyRoute[] = [...authRoutes, ...orgRoutes, ...adminRoutes, ...customFieldRoutes, ...customizationRoutes, ...poolRoutes, ...customerRoutes, ...contactRoutes];
 
 /** How far behind the log a projection may be for /readyz to call the service ready. */
 const READY_WAIT_MS = 2000;

@@ -6,7 +6,7 @@ const CUSTOM_KEY = /^custom\.[a-z][a-zA-Z0-9]{0,39}$/;
  * The query schema of a list route: its standard parameters, plus `custom.<key>=value` filters and
  * `sort=[-]custom.<key>`. Any other parameter is refused (400), so a typo never silently widens a list.
  */
-export function listQuery<S extends z.ZodRawShape>(shape: S, sortable: readonly string[], defaultSort: string) {
+export function listQuery<S extends z.ZodRawShape>(shape: S, sortable: readonly string[]) {
   const sorts = new Set(sortable.flatMap((field) => [field, `-${field}`]));
   return z
     .object({
@@ -14,8 +14,9 @@ export function listQuery<S extends z.ZodRawShape>(shape: S, sortable: readonly 
       cursor: z.string().max(2000).optional(),
       sort: z
         .string()
-        .default(defaultSort)
-        .refine((sort) => sorts.has(sort) || CUSTOM_KEY.test(sort.replace(/^-/, '')), { message: `Expected one of ${[...sorts].join(', ')} or [-]custom.<key>` }),
+        .optional()
+        .describe('Default: the saved view\'s, else the company list view\'s sort')
+        .refine((sort) => sort === undefined || sorts.has(sort) || CUSTOM_KEY.test(sort.replace(/^-/, '')), { message: `Expected one of ${[...sorts].join(', ')} or [-]custom.<key>` }),
       view: z.string().uuid().optional().describe('A saved view (GET /api/v1/me/views/<resource>) whose filter, sort and columns apply'),
       ...shape,
     })

@@ -1,6 +1,7 @@
 import { authorize } from '../commands/authorization.ts';
 import type { Actor } from '../commands/context.ts';
 import { fieldsOf } from '../commands/custom-fields.ts';
+import { getListView, savedViews } from '../commands/customization.ts';
 import { type FieldDefinition, queryValue } from '../domain/customization/fields.ts';
 import { resourceSpecs } from '../domain/customization/resources.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
@@ -12,7 +13,7 @@ import { collectPages, type CsvColumn, csvResponse, toCsv, wantsCsv } from './cs
 import { HttpProblem } from './problem.ts';
 import type { RouteResult } from './route.ts';
 
-type ListParams = { limit: number; cursor?: string | undefined; sort: string; q?: string | undefined; view?: string | undefined } & Record<string, unknown>;
+type ListParams = { limit: number; cursor?: string | undefined; sort?: string | undefined; q?: string | undefined; view?: string | undefined } & Record<string, unknown>;
 type Lister<T> = (store: ReadStore, scope: DataScope, request: PageRequest & { q?: string | undefined; filters: Record<string, unknown> }) => Promise<Page<T>>;
 
 const SORTABLE: readonly FieldDefinition['type'][] = ['text', 'integer', 'decimal', 'date', 'datetime', 'boolean', 'select', 'phone', 'email', 'url', 'reference'];
@@ -49,15 +50,23 @@ async function customQuery(services: Services, resource: string, collection: str
  */
 export async function listOrExport<T extends { _id: string } & Record<string, unknown>>(
   context: { query: ListParams; actor: Actor; services: Services; koa: { get(name: string): string } },
-  options: { resource: string; name?: string; collection?: string; columns: CsvColumn<T>[]; list: Lister<T> },
+  options: { resource: string; defaultSort: string; name?: string; collection?: string; columns: CsvColumn<T>[]; list: Lister<T> },
 ): Promise<RouteResult> {
   const { query, actor, services, koa } = context;
   const spec = resourceSpecs[options.resource]!;
   authorize(actor, spec.module, 'view');
-  const { limit, cursor, sort, q, view: _view, ...params } = query;
+  const { limit, cursor, sort: givenSort, view: viewId, ...given } = query;
+  // A saved view supplies filters, sort and columns; parameters given explicitly win over it.
+  const saved = viewId ? (await savedViews(services.deps, actor.userId, options.resource)).views.find((v) => v.id === viewId) : undefined;
+  if (viewId && !saved) throw invalid('query.view', `You have no saved ${options.resource} view ${viewId}`);
+  const company = await getListView(services.deps, options.resource);
+  const params: Record<string, unknown> = { ...saved?.filter, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) };
+  const { q, ...filterParams } = params as { q?: string } & Record<string, unknown>;
+  const sort = givenSort ?? saved?.sort ?? (company.revision >= 0n ? company.view.sort : undefined) ?? options.defaultSort;
+  const columns = saved?.columns ?? (company.revision >= 0n ? company.view.columns : undefined);
   const sortField = sort.replace(/^-/, '');
-  const custom = await customQuery(services, options.resource, options.collection ?? options.resource, params, sortField);
-  const standard = Object.fromEntries(Object.entries(params).filter(([key]) => !key.startsWith('custom.')));
+  const custom = await customQuery(services, options.resource, options.collection ?? options.resource, filterParams, sortField);
+  const standard = Object.fromEntries(Object.entries(filterParams).filter(([key]) => !key.startsWith('custom.')));
   const request = { sortField, direction: sort.startsWith('-') ? (-1 as const) : (1 as const), q, filters: { ...standard, ...custom.filters } };
   const scope = scopeFor(actor);
   if (wantsCsv(koa.get('Accept'))) {
@@ -67,8 +76,11 @@ export async function listOrExport<T extends { _id: string } & Record<string, un
       .filter((field) => !field.retired)
       .map((field) => ({ header: `custom.${field.key}`, value: (doc: T) => (doc.custom as Record<string, unknown> | undefined)?.[field.key] }));
     const rows = await collectPages((next) => options.list(services.readStore, scope, { ...request, limit: 200, ...(next ? { cursor: next } : {}) }));
-    return csvResponse(toCsv(rows, [...options.columns, ...customColumns]), options.name ?? options.resource);
+    const all = [...options.columns, ...customColumns];
+    // With a chosen set of columns (a saved view or the company list view), export those, in that order.
+    const chosen = columns ? columns.map((name) => all.find((c) => c.header === name) ?? { header: name, value: (doc: T) => doc[name] }) : all;
+    return csvResponse(toCsv(rows, [all.find((c) => c.header === 'id') ?? { header: 'id', value: (doc: T) => doc._id }, ...chosen.filter((c) => c.header !== 'id')]), options.name ?? options.resource);
   }
   const page = await options.list(services.readStore, scope, { ...request, limit, ...(cursor ? { cursor } : {}) });
-  return { status: 200, body: { items: page.items.map(publicView), nextCursor: page.nextCursor } };
+  return { status: 200, body: { items: page.items.map(publicView), nextCursor: page.nextCursor, ...(columns ? { columns } : {}), sort } };
 }

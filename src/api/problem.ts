@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ForbiddenError } from '../commands/authorization.ts';
 import { CustomFieldsInvalidError } from '../commands/custom-fields.ts';
+import { UnknownFieldsError } from '../commands/customization.ts';
 import { LoginThrottledError } from '../commands/employees.ts';
 import { ConcurrencyConflictError, PreconditionFailedError } from '../commands/errors.ts';
 import { IdempotencyInProgressError, IdempotencyKeyReusedError } from '../commands/idempotency.ts';
@@ -57,6 +58,8 @@ export const validationProblem = (issues: z.core.$ZodIssue[], where = ''): HttpP
 export function toProblem(error: unknown): { problem: HttpProblem; unexpected: boolean } {
   if (error instanceof HttpProblem) return { problem: error, unexpected: false };
   if (error instanceof z.ZodError) return { problem: validationProblem(error.issues), unexpected: false };
+  if (error instanceof UnknownFieldsError)
+    return { problem: new HttpProblem(400, 'validation', 'Invalid request', error.message, { errors: error.problems }), unexpected: false };
   if (error instanceof CustomFieldsInvalidError) return { problem: validationProblem(error.issues, 'custom'), unexpected: false };
   if (error instanceof DomainError) {
     const status = isNotFound(error) ? 404 : 409;

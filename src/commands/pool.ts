@@ -3,6 +3,7 @@ import type { ReadStore } from '../infra/readstore/port.ts';
 import { CUSTOMERS, type CustomerDoc } from '../projections/customers.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { releaseCustomer } from './customers.ts';
+import { readSetting, writeSetting } from './settings.ts';
 
 /** Settings of the customer pool (公海): customers without follow-up for `autoReturnDays` days go back to it. */
 export const PoolSettings = z
@@ -11,24 +12,14 @@ export const PoolSettings = z
   .meta({ id: 'PoolSettings' });
 export type PoolSettings = z.infer<typeof PoolSettings>;
 
-const STREAM = 'settings-customerpool';
+const KEY = 'customer-pool';
 
 export async function poolSettings(deps: CommandDeps): Promise<PoolSettings & { revision: number }> {
-  const events = await deps.eventStore.readStream(STREAM);
-  const last = events[events.length - 1];
-  return { autoReturnDays: (last?.data as PoolSettings | undefined)?.autoReturnDays ?? null, revision: last ? Number(last.revision) : -1 };
+  const { value, revision } = await readSetting<PoolSettings>(deps, KEY);
+  return { autoReturnDays: value?.autoReturnDays ?? null, revision: Number(revision) };
 }
 
-export async function changePoolSettings(deps: CommandDeps, settings: PoolSettings, actor: Actor, meta: RequestMeta) {
-  const current = await poolSettings(deps);
-  if (current.autoReturnDays === settings.autoReturnDays) return { revision: BigInt(current.revision), position: 0n, changed: false };
-  const result = await deps.eventStore.append(
-    STREAM,
-    [{ id: meta.ids.newId(), type: 'PoolSettingsChanged', data: settings, metadata: { actor: actor.userId, at: deps.clock.now().toISOString(), correlationId: meta.correlationId, requestId: meta.requestId, schemaVersion: 1 } }],
-    current.revision < 0 ? 'no_stream' : BigInt(current.revision),
-  );
-  return { revision: result.nextExpectedRevision, position: result.position, changed: true };
-}
+export const changePoolSettings = (deps: CommandDeps, settings: PoolSettings, actor: Actor, meta: RequestMeta) => writeSetting(deps, KEY, settings, actor, meta);
 
 /**
  * Returns owned customers without any follow-up (a change to them or their contacts) for the configured number

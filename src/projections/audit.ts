@@ -19,7 +19,7 @@ export const auditedTypes = [
   'RoleChanged',
   'HandoverStarted',
   'HandoverCompleted',
-  'PoolSettingsChanged',
+  'SettingChanged',
 ] as const;
 
 export type AuditDoc = Doc & { type: string; actor: string; at: string; subject: string | null; data: Record<string, unknown>; position: number; correlationId: string };
@@ -41,6 +41,8 @@ export const auditProjection: Projection = {
   },
   async apply(event: RecordedEvent, store) {
     if (!(auditedTypes as readonly string[]).includes(event.type)) return;
+    // Personal preferences and saved views are not security events.
+    if (event.type === 'SettingChanged' && /^(preferences|views)\./.test(String((event.data as { key?: string }).key))) return;
     const data = withoutSecrets(event.data as Record<string, unknown>);
     const doc: AuditDoc = {
       _id: event.id,

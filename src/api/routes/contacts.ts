@@ -42,7 +42,6 @@ const ListQuery = listQuery(
     dealRole: ContactFields.shape.dealRole.unwrap().optional(),
   },
   ['name', 'createdAt', 'updatedAt'],
-  'name',
 );
 const ContactPage = z.object({ items: z.array(ContactView), nextCursor: z.string().nullable() }).meta({ id: 'ContactPage' });
 
@@ -88,7 +87,7 @@ export const contactRoutes: AnyRoute[] = [
     tags,
     query: ListQuery,
     responses: { 200: { description: 'A page of contacts', schema: ContactPage }, ...commonErrors },
-    handler: (context) => listOrExport(context, { resource: 'contacts', columns: csvColumns, list: listContacts }),
+    handler: (context) => listOrExport(context, { resource: 'contacts', defaultSort: 'name', columns: csvColumns, list: listContacts }),
   }),
   defineRoute({
     method: 'get',

@@ -29,7 +29,6 @@ const PoolQuery = listQuery(
     level: z.string().max(50).optional(),
   },
   ['name', 'updatedAt'],
-  '-updatedAt',
 );
 
 const DuplicateQuery = z
@@ -91,7 +90,7 @@ export const poolRoutes: AnyRoute[] = [
     tags,
     query: PoolQuery,
     responses: { 200: { description: 'A page of pool customers' }, ...commonErrors },
-    handler: (context) => listOrExport(context, { resource: 'customers', name: 'customer-pool', columns: [{ header: 'id', value: (d: CustomerDoc) => d.id }, { header: 'name', value: (d: CustomerDoc) => d.name }, { header: 'industry', value: (d: CustomerDoc) => d.industry }, { header: 'region', value: (d: CustomerDoc) => d.region }, { header: 'releasedAt', value: (d: CustomerDoc) => d.releasedAt }], list: (store, _scope, request) => listPool(store, request) }),
+    handler: (context) => listOrExport(context, { resource: 'customers', defaultSort: '-updatedAt', name: 'customer-pool', columns: [{ header: 'id', value: (d: CustomerDoc) => d.id }, { header: 'name', value: (d: CustomerDoc) => d.name }, { header: 'industry', value: (d: CustomerDoc) => d.industry }, { header: 'region', value: (d: CustomerDoc) => d.region }, { header: 'releasedAt', value: (d: CustomerDoc) => d.releasedAt }], list: (store, _scope, request) => listPool(store, request) }),
   }),
   defineRoute({
     method: 'post',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { authorize } from '../../commands/authorization.ts';
+import { authorize, isAllowed } from '../../commands/authorization.ts';
 import { archiveCustomer, changeCustomer, changeCustomerOwner, registerCustomer, restoreCustomer } from '../../commands/customers.ts';
 import { foldAsOf, load } from '../../commands/pipeline.ts';
 import { CustomerFields, customerDecider, customerStream } from '../../domain/customer/index.ts';
@@ -8,6 +8,7 @@ import { contactsOfCustomer, getCustomer, listCustomers, publicView } from '../.
 import type { CustomerDoc } from '../../projections/customers.ts';
 import { ownerInScope, scopeFor } from '../../projections/scope.ts';
 import { listOrExport } from '../list.ts';
+import { relatedRoute } from '../related.ts';
 import { listQuery } from '../list-query.ts';
 import { AsOfQuery, HistoryPage, HistoryQuery, historyPage, notFound, recordEnvelope } from '../history.ts';
 import { patchSchema } from '../patch.ts';
@@ -48,7 +49,6 @@ const ListQuery = listQuery(
     status: z.enum(['active', 'archived']).optional(),
   },
   ['name', 'createdAt', 'updatedAt'],
-  '-updatedAt',
 );
 
 const CustomerPage = z.object({ items: z.array(CustomerView), nextCursor: z.string().nullable() }).meta({ id: 'CustomerPage' });
@@ -81,7 +81,16 @@ async function customerForWrite(services: Services, actor: Actor, id: string) {
   return loaded;
 }
 
+const related = relatedRoute('customers', async (services, actor, id) => (await getCustomer(services.readStore, scopeFor(actor), id)) !== null, {
+  contacts: async (services, actor, id, limit) => {
+    if (!isAllowed(actor, 'contacts', 'view')) return null;
+    const all = await contactsOfCustomer(services.readStore, scopeFor(actor), id);
+    return { items: all.slice(0, limit).map((c) => ContactView.parse(publicView(c))), total: all.length };
+  },
+});
+
 export const customerRoutes: AnyRoute[] = [
+  related,
   defineRoute({
     method: 'post',
     path: BASE,
@@ -106,7 +115,7 @@ export const customerRoutes: AnyRoute[] = [
     tags,
     query: ListQuery,
     responses: { 200: { description: 'A page of customers', schema: CustomerPage }, ...commonErrors },
-    handler: (context) => listOrExport(context, { resource: 'customers', columns: csvColumns, list: listCustomers }),
+    handler: (context) => listOrExport(context, { resource: 'customers', defaultSort: '-updatedAt', columns: csvColumns, list: listCustomers }),
   }),
   defineRoute({
     method: 'get',

@@ -15,6 +15,9 @@ export interface ResourceSpec {
   standardFields: readonly string[];
   /** Related lists its record page can show, e.g. a customer's contacts. */
   relatedPanels: readonly string[];
+  /** The filters and sort fields its list takes (saved views are checked against them). */
+  filters: readonly string[];
+  sorts: readonly string[];
 }
 
 export const resourceSpecs: Record<string, ResourceSpec> = {
@@ -24,6 +27,8 @@ export const resourceSpecs: Record<string, ResourceSpec> = {
     category: 'customer',
     standardFields: ['name', 'shortName', 'industry', 'region', 'address', 'postalCode', 'phone', 'website', 'taxNumber', 'annualRevenue', 'source', 'level', 'category', 'notes', 'ownerId', 'status', 'createdAt', 'updatedAt'],
     relatedPanels: ['contacts'],
+    filters: ['q', 'ownerId', 'industry', 'region', 'level', 'category', 'source', 'status'],
+    sorts: ['name', 'createdAt', 'updatedAt'],
   },
   contacts: {
     name: 'contacts',
@@ -31,6 +36,8 @@ export const resourceSpecs: Record<string, ResourceSpec> = {
     category: 'contact',
     standardFields: ['name', 'title', 'dealRole', 'officePhone', 'mobile', 'email', 'birthday', 'notes', 'customerId', 'customerName', 'ownerId', 'createdAt', 'updatedAt'],
     relatedPanels: [],
+    filters: ['q', 'customerId', 'ownerId', 'dealRole'],
+    sorts: ['name', 'createdAt', 'updatedAt'],
   },
 };
 
