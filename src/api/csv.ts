@@ -1,6 +1,8 @@
 /** CSV for spreadsheet users: UTF-8 with BOM (Excel opens Chinese text correctly), RFC 4180 quoting. */
 export interface CsvColumn<T> {
   header: string;
+  /** The record field it shows, when not the header (field-level security hides the column with the field). */
+  field?: string;
   value(row: T): unknown;
 }
 

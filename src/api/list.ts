@@ -10,6 +10,7 @@ import { publicView } from '../projections/customer-queries.ts';
 import type { Page, PageRequest } from '../projections/paging.ts';
 import { type DataScope, scopeFor } from '../projections/scope.ts';
 import { collectPages, type CsvColumn, csvResponse, toCsv, wantsCsv } from './csv.ts';
+import { hiddenFields } from './field-security.ts';
 import { HttpProblem } from './problem.ts';
 import type { RouteResult } from './route.ts';
 
@@ -72,13 +73,14 @@ export async function listOrExport<T extends { _id: string } & Record<string, un
   if (wantsCsv(koa.get('Accept'))) {
     authorize(actor, spec.module, 'export');
     const fields = custom.fields ?? (await fieldsOf(services.deps, options.resource));
-    const customColumns = Object.values(fields)
+    const customColumns: CsvColumn<T>[] = Object.values(fields)
       .filter((field) => !field.retired)
       .map((field) => ({ header: `custom.${field.key}`, value: (doc: T) => (doc.custom as Record<string, unknown> | undefined)?.[field.key] }));
     const rows = await collectPages((next) => options.list(services.readStore, scope, { ...request, limit: 200, ...(next ? { cursor: next } : {}) }));
-    const all = [...options.columns, ...customColumns];
+    const hidden = hiddenFields(actor, options.resource);
+    const all: CsvColumn<T>[] = [...options.columns, ...customColumns].filter((column) => !hidden.has(column.field ?? column.header));
     // With a chosen set of columns (a saved view or the company list view), export those, in that order.
-    const chosen = columns ? columns.map((name) => all.find((c) => c.header === name) ?? { header: name, value: (doc: T) => doc[name] }) : all;
+    const chosen = columns ? columns.filter((name) => !hidden.has(name)).map((name) => all.find((c) => c.header === name) ?? { header: name, value: (doc: T) => doc[name] }) : all;
     return csvResponse(toCsv(rows, [all.find((c) => c.header === 'id') ?? { header: 'id', value: (doc: T) => doc._id }, ...chosen.filter((c) => c.header !== 'id')]), options.name ?? options.resource);
   }
   const page = await options.list(services.readStore, scope, { ...request, limit, ...(cursor ? { cursor } : {}) });

@@ -26,6 +26,7 @@ export function relatedRoute(resource: string, visible: (services: Services, act
     path: `/api/v1/${resource}/:id/related`,
     summary: `A ${resource.replace(/s$/, '')}'s related lists, as configured in /api/v1/settings/related/${resource}`,
     tags: ['Customization 自定义'],
+    fields: { resource, shape: 'related' },
     params: IdParams,
     responses: { 200: { description: 'Panels with their first items', schema: RelatedAnswer }, ...commonErrors, ...notFoundError },
     async handler({ params, actor, services }) {

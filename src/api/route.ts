@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Actor, RequestMeta } from '../commands/context.ts';
 import { requestHash, runIdempotent, type StoredResponse } from '../commands/idempotency.ts';
 import type { Services } from '../infra/wiring.ts';
+import { assertWritable, redact, type ResponseShape } from './field-security.ts';
 import { HttpProblem, problemResponse, toProblem, validationProblem } from './problem.ts';
 
 export interface RouteResult {
@@ -44,6 +45,8 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
   body?: z.ZodType<B>;
   /** Whether the route takes If-Match. */
   conditional?: boolean;
+  /** The resource whose field-level security applies to this route's answer (and shape of the answer). */
+  fields?: { resource: string; shape?: ResponseShape; writes?: boolean };
   responses: Record<number, ResponseSpec>;
   handler(context: RouteContext<P, Q, B>): Promise<RouteResult>;
 }
@@ -92,6 +95,7 @@ export function mount(router: Router, services: Services, spec: AnyRoute): void 
     const body = parse(spec.body, rawBody ?? {}, 'body');
     const ifMatch = spec.conditional ? parseIfMatch(ctx.get('If-Match') || undefined) : undefined;
     const actor = ctx.state.actor as Actor;
+    if (spec.fields?.writes) assertWritable(actor, spec.fields.resource, body);
     const run = async (seed?: { seed: string; timeMs: number }): Promise<StoredResponse> => {
       const result = await spec.handler({
         params,
@@ -103,7 +107,9 @@ export function mount(router: Router, services: Services, spec: AnyRoute): void 
         meta: services.requestMeta(correlationId, seed, ifMatch),
         koa: ctx,
       });
-      return { status: result.status, body: result.body, headers: result.headers ?? {} };
+      const shape = spec.fields?.shape;
+      const visible = shape && result.status === 200 && typeof result.body === 'object' ? redact(actor, spec.fields!.resource, shape, result.body) : result.body;
+      return { status: result.status, body: visible, headers: result.headers ?? {} };
     };
     const key = ctx.get('Idempotency-Key');
     if (spec.method !== 'post' || !key) return send(ctx, await run());

@@ -1,4 +1,4 @@
-import type { DataScopeKind, Permissions } from '../domain/role/index.ts';
+import type { DataScopeKind, FieldSecurity, Permissions } from '../domain/role/index.ts';
 import type { Clock } from '../infra/clock.ts';
 import type { EventStore } from '../infra/eventstore/port.ts';
 import type { Ids } from '../infra/ids.ts';
@@ -18,6 +18,8 @@ export interface Actor {
   departmentId: string | null;
   /** The actor's department path, e.g. `/<rootId>/<childId>/`; `/` without a department. */
   departmentPath: string;
+  /** Fields hidden or read-only for the actor: only what every one of their roles restricts. */
+  fieldRules: FieldSecurity;
 }
 
 /** Facts about one request, carried into every event it appends. */

@@ -24,7 +24,7 @@ export interface RelatedPanels {
 }
 
 /** Every field name a layout, view or column may use: standard fields and active custom fields (`custom.<key>`). */
-async function knownFields(deps: CommandDeps, resource: string): Promise<{ names: Set<string>; custom: Record<string, FieldDefinition> }> {
+export async function knownFields(deps: CommandDeps, resource: string): Promise<{ names: Set<string>; custom: Record<string, FieldDefinition> }> {
   const custom = await fieldsOf(deps, resource);
   const names = new Set([...resourceSpecs[resource]!.standardFields, ...Object.values(custom).filter((f) => !f.retired).map((f) => `custom.${f.key}`)]);
   return { names, custom };
@@ -138,3 +138,17 @@ export async function getPreferences(deps: CommandDeps, userId: string) {
 }
 
 export const putPreferences = (deps: CommandDeps, preferences: Preferences, actor: Actor, meta: RequestMeta) => writeSetting(deps, `preferences.${actor.userId}`, preferences, actor, meta);
+
+/** Field rules name existing resources and their fields (standard, or active custom fields). */
+export async function checkFieldSecurity(deps: CommandDeps, rules: Record<string, Record<string, string>>): Promise<void> {
+  const problems: { path: string; message: string }[] = [];
+  for (const [resource, fields] of Object.entries(rules)) {
+    if (!resourceSpecs[resource]) {
+      problems.push({ path: `fieldSecurity.${resource}`, message: `Unknown resource ${resource}` });
+      continue;
+    }
+    const { names } = await knownFields(deps, resource);
+    for (const field of Object.keys(fields)) if (!names.has(field)) problems.push({ path: `fieldSecurity.${resource}.${field}`, message: `Unknown field ${field} on ${resource}` });
+  }
+  if (problems.length) throw new UnknownFieldsError(problems);
+}

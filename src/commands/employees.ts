@@ -21,6 +21,7 @@ export const systemActor: Actor = {
   dataScope: 'all',
   departmentId: null,
   departmentPath: '/',
+  fieldRules: {},
 };
 
 /** Changes whenever the password does (a new salt every time); tokens carry it, so a new password revokes them. */

@@ -1,5 +1,6 @@
 import { type DepartmentCommand, departmentDecider, departmentStream, type ParentFacts } from '../domain/department/index.ts';
-import { type DataScopeKind, type Permissions, type RoleCommand, roleDecider, roleStream, roleTemplates } from '../domain/role/index.ts';
+import { type DataScopeKind, type FieldSecurity, type Permissions, type RoleCommand, roleDecider, roleStream, roleTemplates } from '../domain/role/index.ts';
+import { checkFieldSecurity } from './customization.ts';
 import { DomainError } from '../domain/shared/errors.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { type Executed, execute, load } from './pipeline.ts';
@@ -60,10 +61,11 @@ export async function roleIdByKey(deps: CommandDeps, key: string): Promise<strin
 
 export async function createRole(
   deps: CommandDeps,
-  input: { key?: string | null; name: string; permissions: Permissions; dataScope: DataScopeKind },
+  input: { key?: string | null; name: string; permissions: Permissions; dataScope: DataScopeKind; fieldSecurity?: FieldSecurity },
   actor: Actor,
   meta: RequestMeta,
 ): Promise<Executed<unknown> & { roleId: string }> {
+  if (input.fieldSecurity) await checkFieldSecurity(deps, input.fieldSecurity);
   const roleId = meta.ids.newId();
   if (input.key) {
     const check = { holds: async () => true, exists: async () => true };
@@ -74,17 +76,26 @@ export async function createRole(
       throw error;
     }
   }
-  const command: RoleCommand = { type: 'CreateRole', roleId, key: input.key ?? null, name: input.name, permissions: input.permissions, dataScope: input.dataScope };
+  const command: RoleCommand = {
+    type: 'CreateRole',
+    roleId,
+    key: input.key ?? null,
+    name: input.name,
+    permissions: input.permissions,
+    dataScope: input.dataScope,
+    ...(input.fieldSecurity && Object.keys(input.fieldSecurity).length ? { fieldSecurity: input.fieldSecurity } : {}),
+  };
   return { ...(await execute(deps, roleDecider, roleStream(roleId), command, actor, meta)), roleId };
 }
 
 export async function changeRole(
   deps: CommandDeps,
   roleId: string,
-  input: { name?: string; permissions?: Permissions; dataScope?: DataScopeKind },
+  input: { name?: string; permissions?: Permissions; dataScope?: DataScopeKind; fieldSecurity?: FieldSecurity },
   actor: Actor,
   meta: RequestMeta,
 ) {
+  if (input.fieldSecurity) await checkFieldSecurity(deps, input.fieldSecurity);
   return execute(deps, roleDecider, roleStream(roleId), { type: 'ChangeRole', roleId, ...input }, actor, meta);
 }
 

@@ -148,7 +148,7 @@ export const orgProjection: Projection = {
     const doc = await roles.findOne({ _id: e.data.roleId });
     if (alreadyApplied(doc, event)) return;
     if (e.type === 'RoleCreated') {
-      await roles.replaceOne({ _id: e.data.roleId }, { _id: e.data.roleId, id: e.data.roleId, key: e.data.key, name: e.data.name, permissions: e.data.permissions as Record<string, string[]>, dataScope: e.data.dataScope, createdAt: event.metadata.at, ...stamp(event) }, { upsert: true });
+      await roles.replaceOne({ _id: e.data.roleId }, { _id: e.data.roleId, id: e.data.roleId, key: e.data.key, name: e.data.name, permissions: e.data.permissions as Record<string, string[]>, dataScope: e.data.dataScope, ...(e.data.fieldSecurity ? { fieldSecurity: e.data.fieldSecurity } : {}), createdAt: event.metadata.at, ...stamp(event) }, { upsert: true });
     } else if (doc) {
       const { roleId: _id, ...changes } = e.data;
       await roles.updateOne({ _id: doc._id }, { $set: { ...changes, ...stamp(event) } });

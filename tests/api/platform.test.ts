@@ -135,6 +135,9 @@ describe('HTTP platform', () => {
       expect(response.body.components.schemas.Money.properties.amount.type).toBe('integer');
       expect(response.body.paths['/api/v1/customers/{id}'].patch.parameters.map((p: { name: string }) => p.name)).toContain('If-Match');
       expect(JSON.stringify(response.body)).not.toContain('#/$defs/');
+      expect(input.properties.custom).toEqual({ $ref: '#/components/schemas/CustomValues' });
+      expect(response.body.components.schemas.CustomValues.description).toContain('/api/v1/settings/fields/');
+      expect(response.body.paths['/api/v1/settings/fields/{resource}'].post.requestBody).toBeDefined();
     });
 
     it('/docs renders the API for people', async () => {

@@ -88,6 +88,7 @@ export const poolRoutes: AnyRoute[] = [
     path: '/api/v1/customer-pool',
     summary: 'Customers in the pool, visible to everyone who may view customers',
     tags,
+    fields: { resource: 'customers', shape: 'page' },
     query: PoolQuery,
     responses: { 200: { description: 'A page of pool customers' }, ...commonErrors },
     handler: (context) => listOrExport(context, { resource: 'customers', defaultSort: '-updatedAt', name: 'customer-pool', columns: [{ header: 'id', value: (d: CustomerDoc) => d.id }, { header: 'name', value: (d: CustomerDoc) => d.name }, { header: 'industry', value: (d: CustomerDoc) => d.industry }, { header: 'region', value: (d: CustomerDoc) => d.region }, { header: 'releasedAt', value: (d: CustomerDoc) => d.releasedAt }], list: (store, _scope, request) => listPool(store, request) }),

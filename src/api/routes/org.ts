@@ -5,7 +5,7 @@ import { changeEmployee, disableEmployee, enableEmployee, hireEmployee, resetPas
 import { changeDepartment, changeRole, createDepartment, createRole } from '../../commands/org.ts';
 import { EmployeeFields } from '../../domain/employee/index.ts';
 import { DomainError } from '../../domain/shared/errors.ts';
-import { dataScopes, Permissions } from '../../domain/role/index.ts';
+import { dataScopes, FieldSecurity, Permissions } from '../../domain/role/index.ts';
 import { DepartmentName } from '../../domain/department/index.ts';
 import type { ReadStore } from '../../infra/readstore/port.ts';
 import { publicView } from '../../projections/customer-queries.ts';
@@ -33,9 +33,17 @@ const Employee = z
   .object({ id: z.string(), name: z.string(), departmentId: z.string().nullable(), departmentPath: z.string(), username: z.string().nullable(), roleIds: z.array(z.string()), disabled: z.boolean(), mustChangePassword: z.boolean(), revision: z.number().int() })
   .meta({ id: 'Employee' });
 
-const RoleInput = z.object({ name: z.string().trim().min(1).max(100), permissions: Permissions, dataScope: z.enum(dataScopes) }).strict().meta({ id: 'RoleInput' });
-const RolePatch = z.object({ name: z.string().trim().min(1).max(100).optional(), permissions: Permissions.optional(), dataScope: z.enum(dataScopes).optional() }).strict().meta({ id: 'RolePatch' });
-const Role = z.object({ id: z.string(), key: z.string().nullable(), name: z.string(), permissions: Permissions, dataScope: z.enum(dataScopes), revision: z.number().int() }).meta({ id: 'Role' });
+const RoleInput = z
+  .object({ name: z.string().trim().min(1).max(100), permissions: Permissions, dataScope: z.enum(dataScopes), fieldSecurity: FieldSecurity.optional() })
+  .strict()
+  .meta({ id: 'RoleInput' });
+const RolePatch = z
+  .object({ name: z.string().trim().min(1).max(100).optional(), permissions: Permissions.optional(), dataScope: z.enum(dataScopes).optional(), fieldSecurity: FieldSecurity.optional() })
+  .strict()
+  .meta({ id: 'RolePatch' });
+const Role = z
+  .object({ id: z.string(), key: z.string().nullable(), name: z.string(), permissions: Permissions, dataScope: z.enum(dataScopes), fieldSecurity: FieldSecurity.optional(), revision: z.number().int() })
+  .meta({ id: 'Role' });
 
 const one = async <T extends { _id: string } & Record<string, unknown>>(store: ReadStore, collection: string, id: string, what: string) => {
   const doc = await store.collection<T>(collection).findOne({ _id: id });

@@ -23,17 +23,23 @@ export const roleTemplates = [
   { key: 'salesperson', name: '销售员 Salesperson', permissions: everything(['settings'], ['delete', 'export']), dataScope: 'own' as const },
 ];
 
+/** Per resource, fields (standard by name, custom as `custom.<key>`) that are hidden or read-only for the role. */
+export const FieldSecurity = z
+  .record(z.string().max(60), z.record(z.string().max(60), z.enum(['hidden', 'readonly'])))
+  .describe('e.g. { "customers": { "annualRevenue": "hidden", "custom.creditLimit": "readonly" } }');
+export type FieldSecurity = z.infer<typeof FieldSecurity>;
+
 export type RoleEvent =
-  | { type: 'RoleCreated'; data: { roleId: string; key: string | null; name: string; permissions: Permissions; dataScope: DataScopeKind } }
-  | { type: 'RoleChanged'; data: { roleId: string; name?: string; permissions?: Permissions; dataScope?: DataScopeKind } };
+  | { type: 'RoleCreated'; data: { roleId: string; key: string | null; name: string; permissions: Permissions; dataScope: DataScopeKind; fieldSecurity?: FieldSecurity } }
+  | { type: 'RoleChanged'; data: { roleId: string; name?: string; permissions?: Permissions; dataScope?: DataScopeKind; fieldSecurity?: FieldSecurity } };
 
 export type RoleState =
   | { status: 'none' }
-  | { status: 'active'; roleId: string; key: string | null; name: string; permissions: Permissions; dataScope: DataScopeKind };
+  | { status: 'active'; roleId: string; key: string | null; name: string; permissions: Permissions; dataScope: DataScopeKind; fieldSecurity?: FieldSecurity };
 
 export type RoleCommand =
-  | { type: 'CreateRole'; roleId: string; key: string | null; name: string; permissions: Permissions; dataScope: DataScopeKind }
-  | { type: 'ChangeRole'; roleId: string; name?: string; permissions?: Permissions; dataScope?: DataScopeKind };
+  | { type: 'CreateRole'; roleId: string; key: string | null; name: string; permissions: Permissions; dataScope: DataScopeKind; fieldSecurity?: FieldSecurity }
+  | { type: 'ChangeRole'; roleId: string; name?: string; permissions?: Permissions; dataScope?: DataScopeKind; fieldSecurity?: FieldSecurity };
 
 export const initialState: RoleState = { status: 'none' };
 
@@ -67,6 +73,7 @@ export function decide(command: RoleCommand, state: RoleState): RoleEvent[] {
   const changes: Omit<Extract<RoleEvent, { type: 'RoleChanged' }>['data'], 'roleId'> = {};
   if (command.name !== undefined && command.name !== state.name) changes.name = command.name;
   if (command.dataScope !== undefined && command.dataScope !== state.dataScope) changes.dataScope = command.dataScope;
+  if (command.fieldSecurity !== undefined && JSON.stringify(command.fieldSecurity) !== JSON.stringify(state.fieldSecurity ?? {})) changes.fieldSecurity = command.fieldSecurity;
   if (command.permissions !== undefined) {
     const next = normalizePermissions(command.permissions);
     if (JSON.stringify(next) !== JSON.stringify(state.permissions)) changes.permissions = next;
