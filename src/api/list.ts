@@ -51,7 +51,7 @@ async function customQuery(services: Services, resource: string, collection: str
  */
 export async function listOrExport<T extends { _id: string } & Record<string, unknown>>(
   context: { query: ListParams; actor: Actor; services: Services; koa: { get(name: string): string } },
-  options: { resource: string; defaultSort: string; name?: string; collection?: string; columns: CsvColumn<T>[]; list: Lister<T> },
+  options: { resource: string; defaultSort: string; name?: string; collection?: string; columns: CsvColumn<T>[]; list: Lister<T>; unowned?: boolean },
 ): Promise<RouteResult> {
   const { query, actor, services, koa } = context;
   const spec = resourceSpecs[options.resource]!;
@@ -69,7 +69,7 @@ export async function listOrExport<T extends { _id: string } & Record<string, un
   const custom = await customQuery(services, options.resource, options.collection ?? options.resource, filterParams, sortField);
   const standard = Object.fromEntries(Object.entries(filterParams).filter(([key]) => !key.startsWith('custom.')));
   const request = { sortField, direction: sort.startsWith('-') ? (-1 as const) : (1 as const), q, filters: { ...standard, ...custom.filters } };
-  const scope = scopeFor(actor);
+  const scope = options.unowned ? ({} as DataScope) : scopeFor(actor);
   if (wantsCsv(koa.get('Accept'))) {
     authorize(actor, spec.module, 'export');
     const fields = custom.fields ?? (await fieldsOf(services.deps, options.resource));

@@ -76,8 +76,8 @@ async function releaseKeys(
   for (const key of keys) await releaseQuietly(deps, key.scope, key.value, customerId, actor, meta);
 }
 
-/** An owner must be an employee who can log in and is not disabled. */
-async function assertOwner(deps: CommandDeps, ownerId: string): Promise<void> {
+/** An owner must be a known employee who is not disabled. */
+export async function assertOwner(deps: CommandDeps, ownerId: string): Promise<void> {
   const owner = await getEmployee(deps, ownerId);
   if (!owner) throw new DomainError('customer.owner_unknown', `Owner ${ownerId} is not a known employee`, { ownerId });
   if (owner.status === 'disabled') throw new DomainError('customer.owner_disabled', `Employee ${ownerId} is disabled and cannot own customers`, { ownerId });

@@ -4,12 +4,16 @@ import { CUSTOMERS, type CustomerDoc } from '../projections/customers.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { changeCustomerOwner } from './customers.ts';
 import { getEmployee } from './employees.ts';
+import { changeLeadOwner } from './leads.ts';
+import { changeOpportunityOwner } from './opportunities.ts';
+import { LEADS, OPPORTUNITIES } from '../projections/pipeline.ts';
 
 /**
  * Handover (离职交接): every record an employee owns moves to another owner, one owner-change event per record.
  * Stream `handover-<id>`: HandoverStarted → HandoverCompleted. Each move carries a request id derived from the
  * handover and the record, so a handover interrupted by a crash is resumed on the next start without moving
- * anything twice. Contacts follow their customers; opportunities, quotes, orders and tickets join as they land.
+ * anything twice. Customers (their contacts follow), leads and opportunities move; quotes, orders and tickets
+ * join as they land.
  */
 export interface HandoverDeps extends CommandDeps {
   readStore: ReadStore;
@@ -18,6 +22,13 @@ export interface HandoverDeps extends CommandDeps {
 }
 
 const stream = (handoverId: string) => `handover-${handoverId}`;
+
+/** What a handover moves: each owned kind of record, with its owner-change command. Contacts follow customers. */
+const movers: { collection: string; move: (deps: CommandDeps, id: string, ownerId: string, actor: Actor, meta: RequestMeta) => Promise<{ changed: boolean; position: bigint }> }[] = [
+  { collection: CUSTOMERS, move: changeCustomerOwner },
+  { collection: LEADS, move: changeLeadOwner },
+  { collection: OPPORTUNITIES, move: changeOpportunityOwner },
+];
 const BATCH = 200;
 
 export interface HandoverStatus {
@@ -67,21 +78,23 @@ export async function runHandover(deps: HandoverDeps, handoverId: string, actor:
   const status = await handoverStatus(deps, handoverId);
   if (!status || status.status === 'completed') return status?.moved ?? 0;
   let moved = 0;
-  for (;;) {
-    const owned = await deps.readStore.collection<CustomerDoc>(CUSTOMERS).find({ ownerId: status.fromEmployeeId }, { projection: { _id: 1 }, limit: BATCH });
-    if (owned.length === 0) break;
-    let last = 0n;
-    for (const { _id } of owned) {
-      try {
-        const result = await changeCustomerOwner(deps, _id, status.toEmployeeId, actor, meta(`handover:${handoverId}:${_id}`));
-        if (result.changed) moved += 1;
-        last = result.position > last ? result.position : last;
-      } catch (error) {
-        if (!(error instanceof DomainError)) throw error;
+  for (const { collection, move } of movers) {
+    for (;;) {
+      const owned = await deps.readStore.collection<CustomerDoc>(collection).find({ ownerId: status.fromEmployeeId }, { projection: { _id: 1 }, limit: BATCH });
+      if (owned.length === 0) break;
+      let last = 0n;
+      for (const { _id } of owned) {
+        try {
+          const result = await move(deps, _id, status.toEmployeeId, actor, meta(`handover:${handoverId}:${_id}`));
+          if (result.changed) moved += 1;
+          last = result.position > last ? result.position : last;
+        } catch (error) {
+          if (!(error instanceof DomainError)) throw error;
+        }
       }
+      if (last === 0n) break; // nothing in this batch could move: stop rather than spin
+      await deps.waitFor(last);
     }
-    if (last === 0n) break; // nothing in this batch could move: stop rather than spin
-    await deps.waitFor(last);
   }
   const events = await deps.eventStore.readStream(stream(handoverId));
   const { correlationId } = meta(`handover:${handoverId}:completed`);

@@ -16,7 +16,7 @@ export interface CustomerListQuery extends PageRequest {
 }
 
 /** One page of a scoped list: equality filters, an optional text search over `_search`, keyset paging. */
-async function listPage<T extends CustomerDoc | ContactDoc>(
+export async function listPage<T extends { _id: string } & Record<string, unknown>>(
   store: ReadStore,
   collection: string,
   scope: DataScope,
@@ -60,3 +60,9 @@ export async function getContact(store: ReadStore, scope: DataScope, contactId: 
 /** The customer pool (公海): visible to everyone who may view customers, whatever their data scope. */
 export const listPool = (store: ReadStore, query: PageRequest & { q?: string | undefined; filters: Record<string, unknown> }): Promise<Page<CustomerDoc>> =>
   listPage(store, CUSTOMERS, {} as DataScope, { ...query, filters: { ...query.filters, inPool: true } });
+
+/** A lister over any record collection (the shape list routes take). */
+export const listRecords =
+  <T extends { _id: string } & Record<string, unknown>>(collection: string) =>
+  (store: ReadStore, scope: DataScope, query: PageRequest & { q?: string | undefined; filters: Record<string, unknown> }): Promise<Page<T>> =>
+    listPage<T>(store, collection, scope, query);

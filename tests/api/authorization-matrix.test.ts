@@ -5,6 +5,10 @@ import { archiveCustomer, registerCustomer, releaseCustomer } from '../../src/co
 import { hireEmployee, systemActor } from '../../src/commands/employees.ts';
 import { startHandover } from '../../src/commands/handover.ts';
 import { createRole } from '../../src/commands/org.ts';
+import { createLead } from '../../src/commands/leads.ts';
+import { createOpportunity, moveOpportunity } from '../../src/commands/opportunities.ts';
+import { createProduct } from '../../src/commands/products.ts';
+import { defaultStages } from '../../src/domain/opportunity/index.ts';
 import { type Action, type Module, roleTemplates } from '../../src/domain/role/index.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 
@@ -28,6 +32,9 @@ interface Fixture {
   departmentId: string;
   roleId: string;
   handoverId: string;
+  leadId: string;
+  opportunityId: string;
+  productId: string;
 }
 
 interface Entry {
@@ -117,6 +124,41 @@ const matrix: Record<string, Entry> = {
   'GET /api/v1/me/preferences': { ok: 200, request: () => ({ path: '/api/v1/me/preferences' }) },
   'PUT /api/v1/me/preferences': { ok: 200, request: () => ({ path: '/api/v1/me/preferences', body: { language: 'en', timezone: 'Europe/Berlin', pageSize: 20, theme: 'dark' } }) },
   'GET /api/v1/customers/:id/related': { needs: ['customers', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/customers/${f.customerId}/related` }) },
+  'POST /api/v1/products': { needs: ['products', 'create'], ok: 201, request: () => ({ path: '/api/v1/products', body: { code: `P${Math.random().toString(36).slice(2, 10)}`, name: 'Pump', unit: '台', standardPrice: { amount: 100, currency: 'CNY' }, taxRate: 13 } }) },
+  'GET /api/v1/products': { needs: ['products', 'view'], ok: 200, request: () => ({ path: '/api/v1/products' }) },
+  'GET /api/v1/products/:id': { needs: ['products', 'view'], ok: 200, request: (f) => ({ path: `/api/v1/products/${f.productId}` }) },
+  'GET /api/v1/products/:id/history': { needs: ['products', 'view'], ok: 200, request: (f) => ({ path: `/api/v1/products/${f.productId}/history` }) },
+  'PATCH /api/v1/products/:id': { needs: ['products', 'edit'], ok: 200, request: (f) => ({ path: `/api/v1/products/${f.productId}`, body: { name: 'Pump 2' } }) },
+  'POST /api/v1/leads': { needs: ['leads', 'create'], ok: 201, request: () => ({ path: '/api/v1/leads', body: { company: 'Lead Co', person: 'Lead Person' } }) },
+  'GET /api/v1/leads': { needs: ['leads', 'view'], ok: 200, request: () => ({ path: '/api/v1/leads' }) },
+  'GET /api/v1/leads/:id': { needs: ['leads', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/leads/${f.leadId}` }) },
+  'GET /api/v1/leads/:id/history': { needs: ['leads', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/leads/${f.leadId}/history` }) },
+  'PATCH /api/v1/leads/:id': { needs: ['leads', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/leads/${f.leadId}`, body: { notes: 'x' } }) },
+  'POST /api/v1/leads/:id/work': { needs: ['leads', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/leads/${f.leadId}/work`, body: {} }) },
+  'POST /api/v1/leads/:id/qualify': { needs: ['leads', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/leads/${f.leadId}/qualify`, body: {} }) },
+  'POST /api/v1/leads/:id/disqualify': { needs: ['leads', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/leads/${f.leadId}/disqualify`, body: { reason: 'no budget' } }) },
+  'POST /api/v1/leads/:id/assign': { needs: ['leads', 'assign'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/leads/${f.leadId}/assign`, body: { ownerId: f.actorId } }) },
+  'POST /api/v1/leads/:id/convert': { needs: ['leads', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/leads/${f.leadId}/convert`, body: {} }) },
+  'GET /api/v1/settings/opportunity-stages': { ok: 200, request: () => ({ path: '/api/v1/settings/opportunity-stages' }) },
+  'PUT /api/v1/settings/opportunity-stages': { needs: ['settings', 'edit'], ok: 200, request: () => ({ path: '/api/v1/settings/opportunity-stages', body: { items: defaultStages } }) },
+  'POST /api/v1/opportunities': {
+    needs: ['opportunities', 'create'],
+    scoped: true,
+    outOfScope: 409,
+    ok: 201,
+    request: (f) => ({ path: '/api/v1/opportunities', body: { name: 'Deal', customerId: f.customerId, amount: { amount: 100000, currency: 'CNY' }, expectedCloseDate: '2026-12-31' } }),
+  },
+  'GET /api/v1/opportunities': { needs: ['opportunities', 'view'], ok: 200, request: () => ({ path: '/api/v1/opportunities' }) },
+  'GET /api/v1/opportunities/:id': { needs: ['opportunities', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/opportunities/${f.opportunityId}` }) },
+  'GET /api/v1/opportunities/:id/history': { needs: ['opportunities', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/opportunities/${f.opportunityId}/history` }) },
+  'PATCH /api/v1/opportunities/:id': { needs: ['opportunities', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/opportunities/${f.opportunityId}`, body: { notes: 'x' } }) },
+  'POST /api/v1/opportunities/:id/stage': { needs: ['opportunities', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/opportunities/${f.opportunityId}/stage`, body: { stage: 'proposal' } }) },
+  'POST /api/v1/opportunities/:id/win': { needs: ['opportunities', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/opportunities/${f.opportunityId}/win`, body: {} }) },
+  'POST /api/v1/opportunities/:id/lose': { needs: ['opportunities', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/opportunities/${f.opportunityId}/lose`, body: { reason: 'price' } }) },
+  'POST /api/v1/opportunities/:id/reopen': { needs: ['opportunities', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/opportunities/${f.opportunityId}/reopen`, body: {} }) },
+  'POST /api/v1/opportunities/:id/assign': { needs: ['opportunities', 'assign'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/opportunities/${f.opportunityId}/assign`, body: { ownerId: f.actorId } }) },
+  'GET /api/v1/reports/funnel': { needs: ['reports', 'view'], ok: 200, request: () => ({ path: '/api/v1/reports/funnel?from=2026-01-01&to=2027-01-01' }) },
+  'GET /api/v1/reports/time-in-stage': { needs: ['reports', 'view'], ok: 200, request: () => ({ path: '/api/v1/reports/time-in-stage?from=2026-01-01&to=2027-01-01' }) },
   'PATCH /api/v1/roles/:id': { needs: ['settings', 'edit'], ok: 200, request: (f) => ({ path: `/api/v1/roles/${f.roleId}`, body: { name: 'Matrix role renamed' } }) },
 };
 
@@ -165,7 +207,10 @@ describe('authorization matrix', () => {
     const { handoverId } = await startHandover(deps, owner === caller.userId ? receiver : owner, owner === caller.userId ? owner : receiver, systemActor, meta());
     const { roleId } = await createRole(deps, { name: 'Fixture role', permissions: {}, dataScope: 'own' }, systemActor, meta());
     const departmentId = (await app.department('Fixture dept')) as string;
-    return { ownerId: owner, customerId, contactId, actorId: caller.userId, departmentId, roleId, handoverId };
+    const { leadId } = await createLead(deps, { fields: { company: `Lead ${Math.random()}`, person: 'P' }, ownerId: owner }, systemActor, meta());
+    const { opportunityId } = await createOpportunity(deps, { fields: { name: 'Fixture deal', customerId, amount: { amount: 5000, currency: 'CNY' }, expectedCloseDate: '2026-12-31' }, ownerId: owner }, systemActor, meta());
+    const { productId } = await createProduct(deps, { code: `F${Math.random().toString(36).slice(2, 10)}`, name: 'Fixture', unit: '件', standardPrice: { amount: 1, currency: 'CNY' }, taxRate: 13, active: true }, systemActor, meta());
+    return { ownerId: owner, customerId, contactId, actorId: caller.userId, departmentId, roleId, handoverId, leadId, opportunityId, productId };
   }
 
   const cases = Object.entries(matrix).flatMap(([key, entry]) => roles.flatMap((role) => relations.map((relation) => ({ key, entry, role, relation }))));
@@ -176,6 +221,7 @@ describe('authorization matrix', () => {
       const [method, template] = key.split(' ') as [string, string];
       const f = await fixture(role, relation);
       if (key.includes('/restore')) await archiveCustomer(app.services.deps, f.customerId, undefined, systemActor, app.services.requestMeta('matrix'));
+      if (key.includes('/opportunities/:id/reopen')) await moveOpportunity(app.services.deps, f.opportunityId, { type: 'WinOpportunity' }, systemActor, app.services.requestMeta('matrix'));
       if (key.includes('/claim')) await releaseCustomer(app.services.deps, f.customerId, 'matrix', systemActor, app.services.requestMeta('matrix'));
       await app.services.runner.waitFor(await app.services.eventStore.headPosition(), 5000);
       const caller = callers[role]!;
@@ -193,7 +239,7 @@ describe('authorization matrix', () => {
     const failures: string[] = [];
     for (const [key, entry] of Object.entries(matrix)) {
       const [method] = key.split(' ') as [string];
-      const path = entry.request({ ownerId: uuid, customerId: uuid, contactId: uuid, actorId: uuid, departmentId: uuid, roleId: uuid, handoverId: uuid }).path;
+      const path = entry.request({ ownerId: uuid, customerId: uuid, contactId: uuid, actorId: uuid, departmentId: uuid, roleId: uuid, handoverId: uuid, leadId: uuid, opportunityId: uuid, productId: uuid }).path;
       const response = await app.request(method, path, { token: null, ...(method === 'GET' ? {} : { body: {} }) });
       const want = entry.anonymous ?? 401;
       if (key !== 'POST /api/v1/auth/login' && response.status !== want) failures.push(`${key}: expected ${want}, got ${response.status}`);

@@ -26,7 +26,7 @@ export const resourceSpecs: Record<string, ResourceSpec> = {
     module: 'customers',
     category: 'customer',
     standardFields: ['name', 'shortName', 'industry', 'region', 'address', 'postalCode', 'phone', 'website', 'taxNumber', 'annualRevenue', 'source', 'level', 'category', 'notes', 'ownerId', 'status', 'createdAt', 'updatedAt'],
-    relatedPanels: ['contacts'],
+    relatedPanels: ['contacts', 'opportunities'],
     filters: ['q', 'ownerId', 'industry', 'region', 'level', 'category', 'source', 'status'],
     sorts: ['name', 'createdAt', 'updatedAt'],
   },
@@ -40,5 +40,35 @@ export const resourceSpecs: Record<string, ResourceSpec> = {
     sorts: ['name', 'createdAt', 'updatedAt'],
   },
 };
+
+Object.assign(resourceSpecs, {
+  products: {
+    name: 'products',
+    module: 'products',
+    category: 'product',
+    standardFields: ['code', 'name', 'specification', 'unit', 'category', 'standardPrice', 'taxRate', 'active', 'createdAt', 'updatedAt'],
+    relatedPanels: [],
+    filters: ['q', 'category', 'active'],
+    sorts: ['code', 'name', 'createdAt', 'updatedAt'],
+  },
+  leads: {
+    name: 'leads',
+    module: 'leads',
+    category: 'lead',
+    standardFields: ['company', 'person', 'phone', 'email', 'source', 'campaignId', 'notes', 'status', 'ownerId', 'createdAt', 'updatedAt'],
+    relatedPanels: [],
+    filters: ['q', 'status', 'ownerId', 'source'],
+    sorts: ['company', 'createdAt', 'updatedAt'],
+  },
+  opportunities: {
+    name: 'opportunities',
+    module: 'opportunities',
+    category: 'opportunity',
+    standardFields: ['name', 'customerId', 'customerName', 'amount', 'expectedCloseDate', 'source', 'campaignId', 'competitors', 'collaborators', 'notes', 'stage', 'status', 'ownerId', 'createdAt', 'updatedAt'],
+    relatedPanels: [],
+    filters: ['q', 'stage', 'status', 'ownerId', 'customerId'],
+    sorts: ['name', 'expectedCloseDate', 'createdAt', 'updatedAt'],
+  },
+} satisfies Record<string, ResourceSpec>);
 
 export const resourceNames = Object.keys(resourceSpecs);

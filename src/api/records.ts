@@ -1,0 +1,119 @@
+import { z } from 'zod';
+import { authorize } from '../commands/authorization.ts';
+import type { Actor } from '../commands/context.ts';
+import { foldAsOf, load } from '../commands/pipeline.ts';
+import { resourceSpecs } from '../domain/customization/resources.ts';
+import type { Decider, DomainEvent } from '../domain/shared/decider.ts';
+import type { Services } from '../infra/wiring.ts';
+import { listRecords, publicView } from '../projections/customer-queries.ts';
+import { ownerInScope, scopeFor, withinScope } from '../projections/scope.ts';
+import type { CsvColumn } from './csv.ts';
+import { AsOfQuery, HistoryPage, HistoryQuery, historyPage, notFound, recordEnvelope } from './history.ts';
+import { listOrExport } from './list.ts';
+import { listQuery } from './list-query.ts';
+import { commonErrors, notFoundError } from './responses.ts';
+import { type AnyRoute, defineRoute, IdParams } from './route.ts';
+
+/**
+ * The read routes every record resource has: the list (search, filters, custom fields, views, CSV), one record
+ * (with `?asOf=` folded from its events) and its history, all scoped and field-secured. A resource plugs in with
+ * one call.
+ */
+export interface RecordReads<S extends { status: string }> {
+  resource: string;
+  singular: string;
+  tags: string[];
+  collection: string;
+  stream(id: string): string;
+  decider: Decider<unknown, DomainEvent, S>;
+  /** The owner of a record from its state; undefined for unowned records (catalogue). */
+  ownerOf?(state: S): string | null;
+  /** The record as it stood, from its folded state. */
+  asOfView(state: S): Record<string, unknown>;
+  listShape: z.ZodRawShape;
+  sortable: readonly string[];
+  defaultSort: string;
+  columns: CsvColumn<Record<string, unknown> & { _id: string }>[];
+  view: z.ZodType;
+}
+
+export function recordReadRoutes<S extends { status: string }>(spec: RecordReads<S>): AnyRoute[] {
+  const module = resourceSpecs[spec.resource]!.module;
+  const base = `/api/v1/${spec.resource}`;
+  const owned = spec.ownerOf !== undefined;
+
+  async function events(services: Services, actor: Actor, id: string) {
+    const loaded = await load(services.deps, spec.decider, spec.stream(id));
+    if (loaded.state.status === 'none') throw notFound(spec.singular, id);
+    if (spec.ownerOf && !(await ownerInScope(services.deps, actor, spec.ownerOf(loaded.state)))) throw notFound(spec.singular, id);
+    return loaded;
+  }
+
+  return [
+    defineRoute({
+      method: 'get',
+      path: base,
+      summary: `List ${spec.resource}`,
+      description: 'Search (q), filters, custom.<key> filters, sort, cursor paging, ?view=; `Accept: text/csv` exports.',
+      tags: spec.tags,
+      fields: { resource: spec.resource, shape: 'page' },
+      query: listQuery(spec.listShape, spec.sortable),
+      responses: { 200: { description: `A page of ${spec.resource}`, schema: z.object({ items: z.array(spec.view), nextCursor: z.string().nullable() }) }, ...commonErrors },
+      handler: (context) =>
+        listOrExport(context as unknown as Parameters<typeof listOrExport>[0], { resource: spec.resource, defaultSort: spec.defaultSort, columns: spec.columns, list: listRecords(spec.collection), unowned: !owned }),
+    }),
+    defineRoute({
+      method: 'get',
+      path: `${base}/:id`,
+      summary: `One ${spec.singular}; ?asOf= for the record as it stood then`,
+      tags: spec.tags,
+      fields: { resource: spec.resource, shape: 'record' },
+      params: IdParams,
+      query: AsOfQuery,
+      responses: { 200: { description: `The ${spec.singular}`, schema: spec.view }, ...commonErrors, ...notFoundError },
+      async handler({ params, query, actor, services }) {
+        authorize(actor, module, 'view');
+        if (query.asOf) {
+          const loaded = await events(services, actor, params.id);
+          const then = foldAsOf(spec.decider, loaded.events, new Date(query.asOf));
+          if (then.state.status === 'none') throw notFound(spec.singular, params.id);
+          return { status: 200, body: { ...recordEnvelope(params.id, then.events), ...spec.asOfView(then.state), asOf: query.asOf }, headers: { ETag: `"${then.revision}"` } };
+        }
+        const filter = owned ? withinScope(scopeFor(actor), { _id: params.id }) : { _id: params.id };
+        const doc = await services.readStore.collection(spec.collection).findOne(filter);
+        if (!doc) throw notFound(spec.singular, params.id);
+        return { status: 200, body: publicView(doc), headers: { ETag: `"${String(doc.revision)}"` } };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: `${base}/:id/history`,
+      summary: `A ${spec.singular}'s events, oldest first`,
+      tags: spec.tags,
+      fields: { resource: spec.resource, shape: 'history' },
+      params: IdParams,
+      query: HistoryQuery,
+      responses: { 200: { description: 'History', schema: HistoryPage }, ...commonErrors, ...notFoundError },
+      async handler({ params, query, actor, services }) {
+        authorize(actor, module, 'view');
+        const loaded = await events(services, actor, params.id);
+        return { status: 200, body: historyPage(loaded.events, query.from, query.limit) };
+      },
+    }),
+  ];
+}
+
+/** Loads a record for a write: it exists and is in the actor's scope (404 otherwise). */
+export async function recordForWrite<S extends { status: string }>(
+  services: Services,
+  actor: Actor,
+  decider: Decider<unknown, DomainEvent, S>,
+  streamId: string,
+  singular: string,
+  id: string,
+  ownerOf?: (state: S) => string | null,
+): Promise<S> {
+  const { state } = await load(services.deps, decider, streamId);
+  if (state.status === 'none' || (ownerOf && !(await ownerInScope(services.deps, actor, ownerOf(state))))) throw notFound(singular, id);
+  return state;
+}

@@ -1,0 +1,91 @@
+import { customerDecider, customerStream } from '../domain/customer/index.ts';
+import { defaultStages, type OpportunityCommand, opportunityDecider, type OpportunityFields, type OpportunityState, opportunityStream, type Stage } from '../domain/opportunity/index.ts';
+import { DomainError } from '../domain/shared/errors.ts';
+import type { Actor, CommandDeps, RequestMeta } from './context.ts';
+import { type CustomOf, prepareCustom } from './custom-fields.ts';
+import { assertOwner } from './customers.ts';
+import { getEmployee } from './employees.ts';
+import { execute, load } from './pipeline.ts';
+import { readSetting, writeSetting } from './settings.ts';
+
+const STAGES_KEY = 'opportunity-stages';
+
+export async function opportunityStages(deps: CommandDeps): Promise<{ stages: Stage[]; revision: bigint }> {
+  const { value, revision } = await readSetting<Stage[]>(deps, STAGES_KEY);
+  return { stages: value ?? defaultStages, revision };
+}
+
+/** Replaces the stage list. A stage that open opportunities may still be in is kept in history by key. */
+export const putOpportunityStages = (deps: CommandDeps, stages: Stage[], actor: Actor, meta: RequestMeta) => writeSetting(deps, STAGES_KEY, stages, actor, meta);
+
+const loadOpportunity = async (deps: CommandDeps, id: string): Promise<OpportunityState> => (await load(deps, opportunityDecider, opportunityStream(id))).state;
+const customOf = (deps: CommandDeps): CustomOf => async (id) => {
+  const state = await loadOpportunity(deps, id);
+  return state.status === 'none' ? undefined : (state.fields.custom ?? {});
+};
+
+async function assertCustomerUsable(deps: CommandDeps, customerId: string): Promise<void> {
+  const { state } = await load(deps, customerDecider, customerStream(customerId));
+  if (state.status === 'none') throw new DomainError('opportunity.customer_unknown', `Customer ${customerId} does not exist`, { customerId });
+  if (state.status === 'archived') throw new DomainError('opportunity.customer_archived', `Customer ${customerId} is archived`, { customerId });
+}
+
+async function assertCollaborators(deps: CommandDeps, collaborators: unknown): Promise<void> {
+  if (!Array.isArray(collaborators)) return;
+  for (const id of collaborators)
+    if (!(await getEmployee(deps, String(id)))) throw new DomainError('opportunity.collaborator_unknown', `Employee ${String(id)} does not exist`, { employeeId: id });
+}
+
+export async function createOpportunity(
+  deps: CommandDeps,
+  input: { fields: OpportunityFields; ownerId?: string; stage?: string },
+  actor: Actor,
+  meta: RequestMeta,
+) {
+  const opportunityId = meta.ids.newId();
+  const ownerId = input.ownerId ?? actor.userId;
+  await assertOwner(deps, ownerId);
+  await assertCustomerUsable(deps, input.fields.customerId);
+  await assertCollaborators(deps, input.fields.collaborators);
+  const { custom: given, ...plain } = input.fields;
+  const custom = await prepareCustom(deps, 'opportunities', given, 'create', opportunityId, {}, customOf(deps), actor, meta);
+  const { stages } = await opportunityStages(deps);
+  const command: OpportunityCommand = {
+    type: 'CreateOpportunity',
+    opportunityId,
+    ownerId,
+    stages,
+    ...(input.stage ? { stage: input.stage } : {}),
+    fields: { ...plain, ...(Object.keys(custom.values).length ? { custom: custom.values } : {}) },
+  };
+  return { ...(await execute(deps, opportunityDecider, opportunityStream(opportunityId), command, actor, meta)), opportunityId };
+}
+
+export async function changeOpportunity(deps: CommandDeps, opportunityId: string, changes: Record<string, unknown>, actor: Actor, meta: RequestMeta) {
+  const before = await loadOpportunity(deps, opportunityId);
+  if (typeof changes.customerId === 'string') await assertCustomerUsable(deps, changes.customerId);
+  await assertCollaborators(deps, changes.collaborators);
+  const { custom: customChanges, ...plain } = changes;
+  const custom =
+    customChanges === undefined || before.status === 'none'
+      ? { values: {} }
+      : await prepareCustom(deps, 'opportunities', customChanges, 'change', opportunityId, before.fields.custom ?? {}, customOf(deps), actor, meta);
+  return execute(deps, opportunityDecider, opportunityStream(opportunityId), { type: 'ChangeOpportunity', opportunityId, changes: { ...plain, ...custom.values } }, actor, meta);
+}
+
+/** Stage moves, win, lose and reopen: decided against the stage list in force. */
+export async function moveOpportunity(
+  deps: CommandDeps,
+  opportunityId: string,
+  action: { type: 'MoveStage'; stage: string } | { type: 'WinOpportunity' } | { type: 'LoseOpportunity'; reason: string; competitor?: string } | { type: 'ReopenOpportunity' },
+  actor: Actor,
+  meta: RequestMeta,
+) {
+  const { stages } = await opportunityStages(deps);
+  return execute(deps, opportunityDecider, opportunityStream(opportunityId), { ...action, opportunityId, stages } as OpportunityCommand, actor, meta);
+}
+
+export async function changeOpportunityOwner(deps: CommandDeps, opportunityId: string, ownerId: string, actor: Actor, meta: RequestMeta) {
+  await assertOwner(deps, ownerId);
+  return execute(deps, opportunityDecider, opportunityStream(opportunityId), { type: 'ChangeOpportunityOwner', opportunityId, ownerId }, actor, meta);
+}

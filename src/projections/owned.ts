@@ -1,0 +1,66 @@
+import type { RecordedEvent } from '../infra/eventstore/port.ts';
+import type { Doc, ReadStore } from '../infra/readstore/port.ts';
+import { applyOrgEvent, type OrgCollections, orgCategories, ownerPath } from './org.ts';
+import { alreadyApplied, type Projection } from './projection.ts';
+
+/** What a record projection supplies; the helper adds ownership, idempotence and the org mirror. */
+export interface RecordProjectionSpec<D extends Doc> {
+  name: string;
+  version: number;
+  category: string;
+  collection: string;
+  /** Owned records carry `ownerId` and the owner's `departmentPath`, kept current as the organisation changes. */
+  owned: boolean;
+  idOf(event: RecordedEvent): string;
+  /** The next document (null deletes it). `ownerPath` gives an owner's department path. */
+  evolve(doc: D | null, event: RecordedEvent, ownerPath: (ownerId: string) => Promise<string>): D | null | Promise<D | null>;
+  setup?(store: ReadStore): Promise<void>;
+  /** Runs before the document is written, with the document before and after (for pre-aggregated counters). */
+  beforeWrite?(before: D | null, after: D | null, event: RecordedEvent, store: ReadStore, mirror: OrgCollections): Promise<void>;
+  /** Other collections it owns (counters). */
+  collections?: readonly string[];
+}
+
+/**
+ * A projection of one kind of record into one collection: idempotent by `_position`, and, for owned records,
+ * with a private mirror of the organisation so `departmentPath` follows owners who move.
+ */
+export function recordProjection<D extends Doc>(spec: RecordProjectionSpec<D>): Projection {
+  const mirror: OrgCollections = { departments: `${spec.collection}_org_departments`, employees: `${spec.collection}_org_employees` };
+  return {
+    name: spec.name,
+    version: spec.version,
+    categories: spec.owned ? [spec.category, ...orgCategories] : [spec.category],
+    collections: [spec.collection, ...(spec.owned ? [mirror.departments, mirror.employees] : []), ...(spec.collections ?? [])],
+    async setup(store) {
+      if (spec.owned) await store.collection(spec.collection).createIndex({ ownerId: 1 });
+      await spec.setup?.(store);
+    },
+    async apply(event, store) {
+      const records = store.collection<D>(spec.collection);
+      if (!event.streamId.startsWith(`${spec.category}-`)) {
+        for (const owner of await applyOrgEvent(event, store, mirror)) await records.updateMany({ ownerId: owner.id }, { $set: { departmentPath: owner.departmentPath } });
+        return;
+      }
+      const id = spec.idOf(event);
+      const doc = await records.findOne({ _id: id });
+      if (alreadyApplied(doc as { _position?: unknown } | null, event)) return;
+      const next = await spec.evolve(doc, event, (ownerId) => ownerPath(store, mirror, ownerId));
+      // Counters first, guarded by their own positions: a crash between the two writes replays safely.
+      await spec.beforeWrite?.(doc, next, event, store, mirror);
+      if (next) await records.replaceOne({ _id: id }, { ...next, _position: Number(event.position) }, { upsert: true });
+      else if (doc) await records.deleteOne({ _id: id });
+    },
+  };
+}
+
+/** Common fields every record document carries, from the event that changed it. */
+export const stamp = (event: RecordedEvent) => ({ revision: Number(event.revision), updatedAt: event.metadata.at, _position: Number(event.position) });
+
+/** Lower-cased text a list's `q` searches. */
+export const searchText = (...parts: unknown[]): string =>
+  parts
+    .flat(2)
+    .filter((p): p is string => typeof p === 'string' && p.length > 0)
+    .join('\u0001')
+    .toLowerCase();

@@ -1,0 +1,179 @@
+import type { LeadEvent } from '../domain/lead/index.ts';
+import { type OpportunityEvent, opportunityCategory } from '../domain/opportunity/index.ts';
+import type { ProductEvent } from '../domain/product/index.ts';
+import { applyChanges } from '../domain/shared/normalize.ts';
+import type { Money } from '../domain/shared/money.ts';
+import type { RecordedEvent } from '../infra/eventstore/port.ts';
+import type { Doc } from '../infra/readstore/port.ts';
+import { CounterDeltas, dayOf } from './counters.ts';
+import { recordProjection, searchText, stamp } from './owned.ts';
+
+export const PRODUCTS = 'products';
+export const LEADS = 'leads';
+export const OPPORTUNITIES = 'opportunities';
+export const FUNNEL = 'report_opportunity_funnel';
+export const STAGE_EXITS = 'report_opportunity_stage_exits';
+export const CLOSES = 'report_opportunity_closes';
+
+type Record_ = Doc & Record<string, unknown> & { revision: number; createdAt: string; updatedAt: string; _search: string };
+
+export const productsProjection = recordProjection<Record_>({
+  name: 'products',
+  version: 1,
+  category: 'product',
+  collection: PRODUCTS,
+  owned: false,
+  idOf: (event) => (event.data as { productId: string }).productId,
+  async setup(store) {
+    await store.collection(PRODUCTS).createIndex({ code: 1 });
+  },
+  evolve(doc, event) {
+    const e = event as RecordedEvent & ProductEvent;
+    const next: Record_ | null =
+      e.type === 'ProductCreated'
+        ? { _id: e.data.productId, id: e.data.productId, ...e.data.fields, createdAt: event.metadata.at, ...stamp(event), _search: '' }
+        : doc && { ...(applyChanges(doc, e.data.changes) as Record_), ...stamp(event) };
+    return next && { ...next, _search: searchText(next.code, next.name, next.specification, next.category) };
+  },
+});
+
+export const leadsProjection = recordProjection<Record_>({
+  name: 'leads',
+  version: 1,
+  category: 'lead',
+  collection: LEADS,
+  owned: true,
+  idOf: (event) => (event.data as { leadId: string }).leadId,
+  async evolve(doc, event, ownerPath) {
+    const e = event as RecordedEvent & LeadEvent;
+    let next: Record_ | null = doc;
+    switch (e.type) {
+      case 'LeadCreated':
+        next = { _id: e.data.leadId, id: e.data.leadId, ...e.data.fields, status: 'new', ownerId: e.data.ownerId, departmentPath: await ownerPath(e.data.ownerId), createdAt: event.metadata.at, ...stamp(event), _search: '' };
+        break;
+      case 'LeadChanged':
+        next = doc && (applyChanges(doc, e.data.changes) as Record_);
+        break;
+      case 'LeadStatusChanged':
+        next = doc && { ...doc, status: e.data.status };
+        break;
+      case 'LeadDisqualified':
+        next = doc && { ...doc, status: 'disqualified', disqualifiedReason: e.data.reason };
+        break;
+      case 'LeadConverted': {
+        const { leadId: _id, ...converted } = e.data;
+        next = doc && { ...doc, status: 'converted', converted, convertedAt: event.metadata.at };
+        break;
+      }
+      case 'LeadOwnerChanged':
+        next = doc && { ...doc, ownerId: e.data.ownerId, departmentPath: await ownerPath(e.data.ownerId) };
+        break;
+    }
+    return next && { ...next, ...stamp(event), _search: searchText(next.company, next.person, next.phone, next.email) };
+  },
+});
+
+type OpportunityDoc = Record_ & {
+  ownerId: string;
+  stage: string;
+  status: 'open' | 'won' | 'lost';
+  amount: Money;
+  stageEnteredAt: string;
+  stageHistory: { stage: string; enteredAt: string; leftAt?: string }[];
+  closedAt?: string;
+};
+
+/** The funnel counter an opportunity contributes to: created day, current stage, owner, currency. */
+function funnelContribution(deltas: CounterDeltas, doc: OpportunityDoc | null, sign: number): void {
+  if (!doc) return;
+  deltas.add(FUNNEL, { day: dayOf(doc.createdAt), stage: doc.stage, ownerId: doc.ownerId, currency: doc.amount.currency }, { count: 1, amount: doc.amount.amount }, sign);
+}
+
+function closeContribution(deltas: CounterDeltas, doc: OpportunityDoc, sign: number): void {
+  if (doc.status === 'open' || !doc.closedAt) return;
+  const won = doc.status === 'won';
+  deltas.add(
+    CLOSES,
+    { day: dayOf(doc.closedAt), ownerId: doc.ownerId, currency: doc.amount.currency },
+    { won: won ? 1 : 0, lost: won ? 0 : 1, wonAmount: won ? doc.amount.amount : 0, wonCycleMs: won ? new Date(doc.closedAt).getTime() - new Date(doc.createdAt).getTime() : 0 },
+    sign,
+  );
+}
+
+/**
+ * Opportunities with their stage history, and three pre-aggregated report counters:
+ * the funnel (by created day, stage, owner, currency), stage exits (time in stage, by the day the stage was
+ * left) and closes (won/lost, won amount, cycle time, by close day). Reports sum counters, never scan records.
+ */
+export const opportunitiesProjection = recordProjection<OpportunityDoc>({
+  name: 'opportunities',
+  version: 1,
+  category: opportunityCategory,
+  collection: OPPORTUNITIES,
+  owned: true,
+  collections: [FUNNEL, STAGE_EXITS, CLOSES],
+  idOf: (event) => (event.data as { opportunityId: string }).opportunityId,
+  async setup(store) {
+    await store.collection(OPPORTUNITIES).createIndex({ customerId: 1 });
+    await store.collection(OPPORTUNITIES).createIndex({ stage: 1 });
+  },
+  async evolve(doc, event, ownerPath) {
+    const e = event as RecordedEvent & OpportunityEvent;
+    const at = event.metadata.at;
+    const moveTo = (current: OpportunityDoc, stage: string, status: OpportunityDoc['status']): OpportunityDoc => ({
+      ...current,
+      stage,
+      status,
+      stageEnteredAt: at,
+      stageHistory: [...current.stageHistory.map((h) => (h.leftAt ? h : { ...h, leftAt: at })), { stage, enteredAt: at }],
+      ...(status === 'open' ? { closedAt: undefined } : { closedAt: at }),
+    });
+    let next: OpportunityDoc | null = doc;
+    switch (e.type) {
+      case 'OpportunityCreated':
+        next = {
+          _id: e.data.opportunityId,
+          id: e.data.opportunityId,
+          ...e.data.fields,
+          ownerId: e.data.ownerId,
+          departmentPath: await ownerPath(e.data.ownerId),
+          stage: e.data.stage,
+          status: 'open',
+          stageEnteredAt: at,
+          stageHistory: [{ stage: e.data.stage, enteredAt: at }],
+          createdAt: at,
+          ...stamp(event),
+          _search: '',
+        };
+        break;
+      case 'OpportunityChanged':
+        next = doc && (applyChanges(doc, e.data.changes) as OpportunityDoc);
+        break;
+      case 'OpportunityStageChanged':
+      case 'OpportunityReopened':
+        next = doc && moveTo(doc, e.data.stage, 'open');
+        break;
+      case 'OpportunityWon':
+        next = doc && moveTo(doc, e.data.stage, 'won');
+        break;
+      case 'OpportunityLost':
+        next = doc && { ...moveTo(doc, e.data.stage, 'lost'), lostReason: e.data.reason, ...(e.data.competitor ? { lostTo: e.data.competitor } : {}) };
+        break;
+      case 'OpportunityOwnerChanged':
+        next = doc && { ...doc, ownerId: e.data.ownerId, departmentPath: await ownerPath(e.data.ownerId) };
+        break;
+    }
+    if (next && next.closedAt === undefined) delete next.closedAt;
+    return next && { ...next, ...stamp(event), _search: searchText(next.name, next.competitors) };
+  },
+  async beforeWrite(before, after, event, store) {
+    const deltas = new CounterDeltas();
+    funnelContribution(deltas, before, -1);
+    funnelContribution(deltas, after, +1);
+    if (before && after && before.stage !== after.stage)
+      deltas.add(STAGE_EXITS, { day: dayOf(event.metadata.at), stage: before.stage, ownerId: before.ownerId }, { exits: 1, totalMs: new Date(event.metadata.at).getTime() - new Date(before.stageEnteredAt).getTime() });
+    if (before && before.status !== 'open' && (!after || after.status === 'open' || after.ownerId !== before.ownerId || after.closedAt !== before.closedAt)) closeContribution(deltas, before, -1);
+    if (after && after.status !== 'open' && (!before || before.status === 'open' || after.ownerId !== before.ownerId || after.closedAt !== before.closedAt)) closeContribution(deltas, after, +1);
+    await deltas.apply(store, event);
+  },
+});

@@ -1,0 +1,105 @@
+import type { Actor } from '../commands/context.ts';
+import type { Stage } from '../domain/opportunity/index.ts';
+import type { ReadStore } from '../infra/readstore/port.ts';
+import { escapeRegex } from '../infra/readstore/regex.ts';
+import type { DepartmentDoc, EmployeeDoc, OrgCollections } from './org.ts';
+import { CLOSES, FUNNEL, OPPORTUNITIES, STAGE_EXITS } from './pipeline.ts';
+
+/** The opportunities projection's org mirror, which the pipeline reports resolve owners with. */
+const mirror: OrgCollections = { departments: `${OPPORTUNITIES}_org_departments`, employees: `${OPPORTUNITIES}_org_employees` };
+
+export class UnknownDepartmentError extends Error {}
+
+/**
+ * The owners whose records a report may count: the actor's data scope, narrowed by an owner or a department
+ * (with its subtree). null means everyone.
+ */
+export async function reportOwners(store: ReadStore, actor: Actor, filter: { ownerId?: string | undefined; departmentId?: string | undefined }): Promise<string[] | null> {
+  const employees = store.collection<EmployeeDoc>(mirror.employees);
+  const ids = async (query: Record<string, unknown>) => (await employees.find(query, { projection: { _id: 1 } })).map((e) => e._id);
+  let owners: string[] | null;
+  switch (actor.dataScope) {
+    case 'all':
+      owners = null;
+      break;
+    case 'own':
+      owners = [actor.userId];
+      break;
+    case 'department':
+      owners = [...new Set([actor.userId, ...(await ids({ departmentPath: actor.departmentPath }))])];
+      break;
+    case 'department_tree':
+      owners = [...new Set([actor.userId, ...(await ids({ departmentPath: { $regex: `^${escapeRegex(actor.departmentPath)}` } }))])];
+      break;
+  }
+  if (filter.departmentId) {
+    const department = await store.collection<DepartmentDoc>(mirror.departments).findOne({ _id: filter.departmentId });
+    if (!department) throw new UnknownDepartmentError(`No department ${filter.departmentId}`);
+    const inside = await ids({ departmentPath: { $regex: `^${escapeRegex(department.path)}` } });
+    owners = owners === null ? inside : owners.filter((o) => inside.includes(o));
+  }
+  if (filter.ownerId) owners = owners === null || owners.includes(filter.ownerId) ? [filter.ownerId] : [];
+  return owners;
+}
+
+const ownerMatch = (owners: string[] | null) => (owners === null ? {} : { ownerId: { $in: owners } });
+const dayRange = (from: string, to: string) => ({ day: { $gte: from, $lt: to } });
+
+export interface FunnelReport {
+  currency: string;
+  stages: { stage: string; name: string; probability: number; count: number; amount: { amount: number; currency: string }; weightedAmount: { amount: number; currency: string } }[];
+  won: number;
+  lost: number;
+  winRate: number | null;
+  averageCycleDays: number | null;
+}
+
+/**
+ * The funnel of opportunities created in [from, to): per stage count, amount and probability-weighted amount
+ * (half-up to the minor unit), plus the win rate and average cycle of opportunities closed in [from, to).
+ */
+export async function funnelReport(store: ReadStore, stages: Stage[], owners: string[] | null, range: { from: string; to: string; currency: string }): Promise<FunnelReport> {
+  const byStage = await store.collection(FUNNEL).aggregate<{ _id: string; count: number; amount: number }>([
+    { $match: { ...dayRange(range.from, range.to), currency: range.currency, ...ownerMatch(owners) } },
+    { $group: { _id: '$stage', count: { $sum: '$count' }, amount: { $sum: '$amount' } } },
+  ]);
+  const [closes] = await store.collection(CLOSES).aggregate<{ won: number; lost: number; wonCycleMs: number }>([
+    { $match: { ...dayRange(range.from, range.to), currency: range.currency, ...ownerMatch(owners) } },
+    { $group: { _id: null, won: { $sum: '$won' }, lost: { $sum: '$lost' }, wonCycleMs: { $sum: '$wonCycleMs' } } },
+  ]);
+  const money = (amount: number) => ({ amount, currency: range.currency });
+  const rows = [...stages]
+    .sort((a, b) => a.order - b.order)
+    .map((stage) => {
+      const found = byStage.find((row) => row._id === stage.key);
+      const amount = found?.amount ?? 0;
+      return { stage: stage.key, name: stage.name, probability: stage.probability, count: found?.count ?? 0, amount: money(amount), weightedAmount: money(Math.round((amount * stage.probability) / 100)) };
+    });
+  const won = closes?.won ?? 0;
+  const lost = closes?.lost ?? 0;
+  return {
+    currency: range.currency,
+    stages: rows,
+    won,
+    lost,
+    winRate: won + lost > 0 ? Math.round((won / (won + lost)) * 10_000) / 10_000 : null,
+    averageCycleDays: won > 0 ? Math.round((closes!.wonCycleMs / won / 86_400_000) * 100) / 100 : null,
+  };
+}
+
+/** Average days spent in each stage, over the stage exits in [from, to). */
+export async function timeInStageReport(store: ReadStore, stages: Stage[], owners: string[] | null, range: { from: string; to: string }) {
+  const rows = await store.collection(STAGE_EXITS).aggregate<{ _id: string; exits: number; totalMs: number }>([
+    { $match: { ...dayRange(range.from, range.to), ...ownerMatch(owners) } },
+    { $group: { _id: '$stage', exits: { $sum: '$exits' }, totalMs: { $sum: '$totalMs' } } },
+  ]);
+  return {
+    stages: [...stages]
+      .sort((a, b) => a.order - b.order)
+      .filter((stage) => !stage.isClosed)
+      .map((stage) => {
+        const row = rows.find((r) => r._id === stage.key);
+        return { stage: stage.key, name: stage.name, exits: row?.exits ?? 0, averageDays: row && row.exits > 0 ? Math.round((row.totalMs / row.exits / 86_400_000) * 100) / 100 : null };
+      }),
+  };
+}
