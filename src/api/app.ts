@@ -15,9 +15,10 @@ import { adminRoutes } from './routes/admin.ts';
 import { customFieldRoutes } from './routes/custom-fields.ts';
 import { customizationRoutes } from './routes/customization.ts';
 import { salesRoutes } from './routes/sales.ts';
+import { documentRoutes } from './routes/documents.ts';
 
 // The pool's /customers/duplicates must come before /customers/:id.
-export const apiRoutes: AnyRoute[] = [...authRoutes, ...orgRoutes, ...adminRoutes, ...customFieldRoutes, ...customizationRoutes, ...poolRoutes, ...customerRoutes, ...contactRoutes, ...salesRoutes];
+export const apiRoutes: AnyRoute[] = [...authRoutes, ...orgRoutes, ...adminRoutes, ...customFieldRoutes, ...customizationRoutes, ...poolRoutes, ...customerRoutes, ...contactRoutes, ...salesRoutes, ...documentRoutes];
 
 /** How far behind the log a projection may be for /readyz to call the service ready. */
 const READY_WAIT_MS = 2000;

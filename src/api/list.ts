@@ -51,7 +51,7 @@ async function customQuery(services: Services, resource: string, collection: str
  */
 export async function listOrExport<T extends { _id: string } & Record<string, unknown>>(
   context: { query: ListParams; actor: Actor; services: Services; koa: { get(name: string): string } },
-  options: { resource: string; defaultSort: string; name?: string; collection?: string; columns: CsvColumn<T>[]; list: Lister<T>; unowned?: boolean },
+  options: { resource: string; defaultSort: string; name?: string; collection?: string; columns: CsvColumn<T>[]; list: Lister<T>; unowned?: boolean; present?: (doc: T) => T },
 ): Promise<RouteResult> {
   const { query, actor, services, koa } = context;
   const spec = resourceSpecs[options.resource]!;
@@ -84,5 +84,6 @@ export async function listOrExport<T extends { _id: string } & Record<string, un
     return csvResponse(toCsv(rows, [all.find((c) => c.header === 'id') ?? { header: 'id', value: (doc: T) => doc._id }, ...chosen.filter((c) => c.header !== 'id')]), options.name ?? options.resource);
   }
   const page = await options.list(services.readStore, scope, { ...request, limit, ...(cursor ? { cursor } : {}) });
-  return { status: 200, body: { items: page.items.map(publicView), nextCursor: page.nextCursor, ...(columns ? { columns } : {}), sort } };
+  const present = options.present ?? ((doc: T) => doc);
+  return { status: 200, body: { items: page.items.map((doc) => publicView(present(doc))), nextCursor: page.nextCursor, ...(columns ? { columns } : {}), sort } };
 }

@@ -35,6 +35,8 @@ export interface RecordReads<S extends { status: string }> {
   defaultSort: string;
   columns: CsvColumn<Record<string, unknown> & { _id: string }>[];
   view: z.ZodType;
+  /** Read-time presentation of a document (e.g. a sent quote past its date reads as expired). */
+  present?(doc: Record<string, unknown> & { _id: string }, services: Services): Record<string, unknown> & { _id: string };
 }
 
 export function recordReadRoutes<S extends { status: string }>(spec: RecordReads<S>): AnyRoute[] {
@@ -60,7 +62,14 @@ export function recordReadRoutes<S extends { status: string }>(spec: RecordReads
       query: listQuery(spec.listShape, spec.sortable),
       responses: { 200: { description: `A page of ${spec.resource}`, schema: z.object({ items: z.array(spec.view), nextCursor: z.string().nullable() }) }, ...commonErrors },
       handler: (context) =>
-        listOrExport(context as unknown as Parameters<typeof listOrExport>[0], { resource: spec.resource, defaultSort: spec.defaultSort, columns: spec.columns, list: listRecords(spec.collection), unowned: !owned }),
+        listOrExport(context as unknown as Parameters<typeof listOrExport>[0], {
+          resource: spec.resource,
+          defaultSort: spec.defaultSort,
+          columns: spec.columns,
+          list: listRecords(spec.collection),
+          unowned: !owned,
+          ...(spec.present ? { present: (doc: Record<string, unknown> & { _id: string }) => spec.present!(doc, context.services) } : {}),
+        }),
     }),
     defineRoute({
       method: 'get',
@@ -82,7 +91,7 @@ export function recordReadRoutes<S extends { status: string }>(spec: RecordReads
         const filter = owned ? withinScope(scopeFor(actor), { _id: params.id }) : { _id: params.id };
         const doc = await services.readStore.collection(spec.collection).findOne(filter);
         if (!doc) throw notFound(spec.singular, params.id);
-        return { status: 200, body: publicView(doc), headers: { ETag: `"${String(doc.revision)}"` } };
+        return { status: 200, body: publicView(spec.present ? spec.present(doc, services) : doc), headers: { ETag: `"${String(doc.revision)}"` } };
       },
     }),
     defineRoute({

@@ -6,13 +6,14 @@ import { changeCustomerOwner } from './customers.ts';
 import { getEmployee } from './employees.ts';
 import { changeLeadOwner } from './leads.ts';
 import { changeOpportunityOwner } from './opportunities.ts';
-import { LEADS, OPPORTUNITIES } from '../projections/pipeline.ts';
+import { LEADS, OPPORTUNITIES, ORDERS, QUOTES } from '../projections/pipeline.ts';
+import { changeDocumentOwner } from './documents.ts';
 
 /**
  * Handover (离职交接): every record an employee owns moves to another owner, one owner-change event per record.
  * Stream `handover-<id>`: HandoverStarted → HandoverCompleted. Each move carries a request id derived from the
  * handover and the record, so a handover interrupted by a crash is resumed on the next start without moving
- * anything twice. Customers (their contacts follow), leads and opportunities move; quotes, orders and tickets
+ * anything twice. Customers (their contacts follow), leads, opportunities, quotes and orders move; tickets
  * join as they land.
  */
 export interface HandoverDeps extends CommandDeps {
@@ -28,6 +29,8 @@ const movers: { collection: string; move: (deps: CommandDeps, id: string, ownerI
   { collection: CUSTOMERS, move: changeCustomerOwner },
   { collection: LEADS, move: changeLeadOwner },
   { collection: OPPORTUNITIES, move: changeOpportunityOwner },
+  { collection: QUOTES, move: (deps, id, ownerId, actor, meta) => changeDocumentOwner(deps, 'quote', id, ownerId, actor, meta) },
+  { collection: ORDERS, move: (deps, id, ownerId, actor, meta) => changeDocumentOwner(deps, 'order', id, ownerId, actor, meta) },
 ];
 const BATCH = 200;
 

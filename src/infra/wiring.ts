@@ -6,7 +6,7 @@ import { ensureRoleTemplates } from '../commands/org.ts';
 import { customersProjection } from '../projections/customers.ts';
 import { orgProjection } from '../projections/org.ts';
 import { auditProjection } from '../projections/audit.ts';
-import { leadsProjection, opportunitiesProjection, productsProjection } from '../projections/pipeline.ts';
+import { leadsProjection, opportunitiesProjection, ordersProjection, productsProjection, quotesProjection } from '../projections/pipeline.ts';
 import { ProjectionRunner } from '../projections/runner.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
@@ -75,7 +75,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     durability: config.CRM_DURABILITY,
   });
   const readStore = new EmbeddedReadStore(inMemory ? {} : { snapshotPath: join(config.CRM_DATA_DIR, 'read-models.snapshot') });
-  const runner = new ProjectionRunner(eventStore, readStore, [orgProjection, customersProjection, auditProjection, productsProjection, leadsProjection, opportunitiesProjection], logger.child({ component: 'projections' }));
+  const runner = new ProjectionRunner(eventStore, readStore, [orgProjection, customersProjection, auditProjection, productsProjection, leadsProjection, opportunitiesProjection, quotesProjection, ordersProjection], logger.child({ component: 'projections' }));
   const deps: CommandDeps = { eventStore, clock };
   const ids = randomIds(clock);
   const running = new Set<Promise<unknown>>();

@@ -3,7 +3,7 @@ import type { Stage } from '../domain/opportunity/index.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
 import { escapeRegex } from '../infra/readstore/regex.ts';
 import type { DepartmentDoc, EmployeeDoc, OrgCollections } from './org.ts';
-import { CLOSES, FUNNEL, OPPORTUNITIES, STAGE_EXITS } from './pipeline.ts';
+import { CLOSES, FUNNEL, OPPORTUNITIES, ORDERS, SALES_MONTHLY, STAGE_EXITS } from './pipeline.ts';
 
 /** The opportunities projection's org mirror, which the pipeline reports resolve owners with. */
 const mirror: OrgCollections = { departments: `${OPPORTUNITIES}_org_departments`, employees: `${OPPORTUNITIES}_org_employees` };
@@ -102,4 +102,44 @@ export async function timeInStageReport(store: ReadStore, stages: Stage[], owner
         return { stage: stage.key, name: stage.name, exits: row?.exits ?? 0, averageDays: row && row.exits > 0 ? Math.round((row.totalMs / row.exits / 86_400_000) * 100) / 100 : null };
       }),
   };
+}
+
+/** Orders with money still to collect, due before a day: the overdue ones and the rest, with sums. */
+export async function receivablesReport(store: ReadStore, scope: Record<string, unknown>, range: { dueBefore: string; today: string; currency: string }) {
+  const orders = await store.collection(ORDERS).find(
+    { $and: [scope, { 'receivable.amount': { $gt: 0 }, currency: range.currency, dueDate: { $lt: range.dueBefore }, status: { $in: ['confirmed', 'partially_shipped', 'shipped'] } }] },
+    { sort: { dueDate: 1, _id: 1 }, limit: 5000 },
+  );
+  const items = orders.map((o) => ({
+    id: o._id,
+    number: o.number as string,
+    customerId: o.customerId as string,
+    ownerId: o.ownerId as string,
+    total: o.total,
+    paid: o.paid,
+    receivable: o.receivable as { amount: number; currency: string },
+    dueDate: o.dueDate as string,
+    overdue: (o.dueDate as string) < range.today,
+    daysOverdue: (o.dueDate as string) < range.today ? Math.round((new Date(range.today).getTime() - new Date(o.dueDate as string).getTime()) / 86_400_000) : 0,
+  }));
+  const sum = (rows: typeof items) => ({ amount: rows.reduce((total, row) => total + row.receivable.amount, 0), currency: range.currency });
+  return { dueBefore: range.dueBefore, items, overdue: sum(items.filter((i) => i.overdue)), due: sum(items.filter((i) => !i.overdue)), total: sum(items) };
+}
+
+/** Sales ranking of a month per salesperson: confirmed orders or collected payments, largest first. */
+export async function rankingReport(store: ReadStore, owners: string[] | null, query: { period: string; by: 'orders' | 'collections'; currency: string }) {
+  const rows = await store.collection(SALES_MONTHLY).aggregate<{ _id: string; orders: number; orderAmount: number; collected: number }>([
+    { $match: { month: query.period, currency: query.currency, ...ownerMatch(owners) } },
+    { $group: { _id: '$ownerId', orders: { $sum: '$orders' }, orderAmount: { $sum: '$orderAmount' }, collected: { $sum: '$collected' } } },
+  ]);
+  const employees = store.collection<EmployeeDoc>(mirror.employees);
+  type Ranked = { ownerId: string; name: string | null; orders: number; orderAmount: { amount: number; currency: string }; collected: { amount: number; currency: string } };
+  const ranked: Ranked[] = [];
+  for (const row of rows) {
+    const employee = await employees.findOne({ _id: row._id });
+    ranked.push({ ownerId: row._id, name: employee?.name ?? null, orders: row.orders, orderAmount: { amount: row.orderAmount, currency: query.currency }, collected: { amount: row.collected, currency: query.currency } });
+  }
+  const value = (r: Ranked) => (query.by === 'orders' ? r.orderAmount.amount : r.collected.amount);
+  ranked.sort((a, b) => value(b) - value(a) || a.ownerId.localeCompare(b.ownerId));
+  return { period: query.period, by: query.by, items: ranked.filter((r) => value(r) !== 0 || r.orders !== 0).map((r, i) => ({ rank: i + 1, ...r })) };
 }

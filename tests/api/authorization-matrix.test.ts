@@ -8,6 +8,9 @@ import { createRole } from '../../src/commands/org.ts';
 import { createLead } from '../../src/commands/leads.ts';
 import { createOpportunity, moveOpportunity } from '../../src/commands/opportunities.ts';
 import { createProduct } from '../../src/commands/products.ts';
+import { confirmOrder, createOrder, createQuote, sendQuote } from '../../src/commands/documents.ts';
+import { orderDecider } from '../../src/domain/order/index.ts';
+import { fold } from '../../src/domain/shared/decider.ts';
 import { defaultStages } from '../../src/domain/opportunity/index.ts';
 import { type Action, type Module, roleTemplates } from '../../src/domain/role/index.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
@@ -35,6 +38,9 @@ interface Fixture {
   leadId: string;
   opportunityId: string;
   productId: string;
+  quoteId: string;
+  orderId: string;
+  orderLineId: string;
 }
 
 interface Entry {
@@ -159,6 +165,38 @@ const matrix: Record<string, Entry> = {
   'POST /api/v1/opportunities/:id/assign': { needs: ['opportunities', 'assign'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/opportunities/${f.opportunityId}/assign`, body: { ownerId: f.actorId } }) },
   'GET /api/v1/reports/funnel': { needs: ['reports', 'view'], ok: 200, request: () => ({ path: '/api/v1/reports/funnel?from=2026-01-01&to=2027-01-01' }) },
   'GET /api/v1/reports/time-in-stage': { needs: ['reports', 'view'], ok: 200, request: () => ({ path: '/api/v1/reports/time-in-stage?from=2026-01-01&to=2027-01-01' }) },
+  'POST /api/v1/quotes': {
+    needs: ['quotes', 'create'],
+    scoped: true,
+    outOfScope: 409,
+    ok: 201,
+    request: (f) => ({ path: '/api/v1/quotes', body: { customerId: f.customerId, validUntil: '2099-12-31', lines: [{ productId: f.productId, quantity: 1 }] } }),
+  },
+  'GET /api/v1/quotes': { needs: ['quotes', 'view'], ok: 200, request: () => ({ path: '/api/v1/quotes' }) },
+  'GET /api/v1/quotes/:id': { needs: ['quotes', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/quotes/${f.quoteId}` }) },
+  'GET /api/v1/quotes/:id/history': { needs: ['quotes', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/quotes/${f.quoteId}/history` }) },
+  'POST /api/v1/quotes/:id/revise': { needs: ['quotes', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/quotes/${f.quoteId}/revise`, body: { validUntil: '2099-12-31', lines: [{ productId: f.productId, quantity: 2 }] } }) },
+  'POST /api/v1/quotes/:id/send': { needs: ['quotes', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/quotes/${f.quoteId}/send`, body: {} }) },
+  'POST /api/v1/quotes/:id/reject': { needs: ['quotes', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/quotes/${f.quoteId}/reject`, body: { reason: 'price' } }) },
+  'POST /api/v1/quotes/:id/accept': { needs: ['orders', 'create'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/quotes/${f.quoteId}/accept`, body: {} }) },
+  'POST /api/v1/quotes/:id/assign': { needs: ['quotes', 'assign'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/quotes/${f.quoteId}/assign`, body: { ownerId: f.actorId } }) },
+  'POST /api/v1/orders': {
+    needs: ['orders', 'create'],
+    scoped: true,
+    outOfScope: 409,
+    ok: 201,
+    request: (f) => ({ path: '/api/v1/orders', body: { customerId: f.customerId, lines: [{ productId: f.productId, quantity: 1 }] } }),
+  },
+  'GET /api/v1/orders': { needs: ['orders', 'view'], ok: 200, request: () => ({ path: '/api/v1/orders' }) },
+  'GET /api/v1/orders/:id': { needs: ['orders', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/orders/${f.orderId}` }) },
+  'GET /api/v1/orders/:id/history': { needs: ['orders', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/orders/${f.orderId}/history` }) },
+  'POST /api/v1/orders/:id/confirm': { needs: ['orders', 'approve'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/orders/${f.orderId}/confirm`, body: {} }) },
+  'POST /api/v1/orders/:id/cancel': { needs: ['orders', 'delete'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/orders/${f.orderId}/cancel`, body: { reason: 'duplicate' } }) },
+  'POST /api/v1/orders/:id/shipments': { needs: ['orders', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/orders/${f.orderId}/shipments`, body: { shippedAt: '2026-11-20T00:00:00Z', lines: [{ lineId: f.orderLineId, quantity: 1 }] } }) },
+  'POST /api/v1/orders/:id/payments': { needs: ['orders', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/orders/${f.orderId}/payments`, body: { amount: { amount: 1, currency: 'CNY' }, receivedAt: '2026-11-20T00:00:00Z', method: 'cash' } }) },
+  'POST /api/v1/orders/:id/assign': { needs: ['orders', 'assign'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/orders/${f.orderId}/assign`, body: { ownerId: f.actorId } }) },
+  'GET /api/v1/reports/receivables': { needs: ['reports', 'view'], ok: 200, request: () => ({ path: '/api/v1/reports/receivables' }) },
+  'GET /api/v1/reports/ranking': { needs: ['reports', 'view'], ok: 200, request: () => ({ path: '/api/v1/reports/ranking?period=2026-11' }) },
   'PATCH /api/v1/roles/:id': { needs: ['settings', 'edit'], ok: 200, request: (f) => ({ path: `/api/v1/roles/${f.roleId}`, body: { name: 'Matrix role renamed' } }) },
 };
 
@@ -210,7 +248,10 @@ describe('authorization matrix', () => {
     const { leadId } = await createLead(deps, { fields: { company: `Lead ${Math.random()}`, person: 'P' }, ownerId: owner }, systemActor, meta());
     const { opportunityId } = await createOpportunity(deps, { fields: { name: 'Fixture deal', customerId, amount: { amount: 5000, currency: 'CNY' }, expectedCloseDate: '2026-12-31' }, ownerId: owner }, systemActor, meta());
     const { productId } = await createProduct(deps, { code: `F${Math.random().toString(36).slice(2, 10)}`, name: 'Fixture', unit: '件', standardPrice: { amount: 1, currency: 'CNY' }, taxRate: 13, active: true }, systemActor, meta());
-    return { ownerId: owner, customerId, contactId, actorId: caller.userId, departmentId, roleId, handoverId, leadId, opportunityId, productId };
+    const { quoteId } = await createQuote(deps, { customerId, currency: 'CNY', validUntil: '2099-12-31', lines: [{ productId, quantity: 1, discountPercent: 0 }], ownerId: owner }, systemActor, meta());
+    const { orderId } = await createOrder(deps, { customerId, currency: 'CNY', lines: [{ productId, quantity: 2, discountPercent: 0 }], paymentTermsDays: 30, ownerId: owner }, systemActor, meta());
+    const orderLineId = (fold(orderDecider, (await deps.eventStore.readStream(`order-${orderId}`)).map((e) => ({ type: e.type, data: e.data }) as never)) as { lines: { id: string }[] }).lines[0]!.id;
+    return { ownerId: owner, customerId, contactId, actorId: caller.userId, departmentId, roleId, handoverId, leadId, opportunityId, productId, quoteId, orderId, orderLineId };
   }
 
   const cases = Object.entries(matrix).flatMap(([key, entry]) => roles.flatMap((role) => relations.map((relation) => ({ key, entry, role, relation }))));
@@ -222,6 +263,8 @@ describe('authorization matrix', () => {
       const f = await fixture(role, relation);
       if (key.includes('/restore')) await archiveCustomer(app.services.deps, f.customerId, undefined, systemActor, app.services.requestMeta('matrix'));
       if (key.includes('/opportunities/:id/reopen')) await moveOpportunity(app.services.deps, f.opportunityId, { type: 'WinOpportunity' }, systemActor, app.services.requestMeta('matrix'));
+      if (/quotes\/:id\/(accept|reject)/.test(key)) await sendQuote(app.services.deps, f.quoteId, systemActor, app.services.requestMeta('matrix'));
+      if (/orders\/:id\/(shipments|payments)/.test(key)) await confirmOrder(app.services.deps, f.orderId, systemActor, app.services.requestMeta('matrix'));
       if (key.includes('/claim')) await releaseCustomer(app.services.deps, f.customerId, 'matrix', systemActor, app.services.requestMeta('matrix'));
       await app.services.runner.waitFor(await app.services.eventStore.headPosition(), 5000);
       const caller = callers[role]!;
@@ -239,7 +282,7 @@ describe('authorization matrix', () => {
     const failures: string[] = [];
     for (const [key, entry] of Object.entries(matrix)) {
       const [method] = key.split(' ') as [string];
-      const path = entry.request({ ownerId: uuid, customerId: uuid, contactId: uuid, actorId: uuid, departmentId: uuid, roleId: uuid, handoverId: uuid, leadId: uuid, opportunityId: uuid, productId: uuid }).path;
+      const path = entry.request({ ownerId: uuid, customerId: uuid, contactId: uuid, actorId: uuid, departmentId: uuid, roleId: uuid, handoverId: uuid, leadId: uuid, opportunityId: uuid, productId: uuid, quoteId: uuid, orderId: uuid, orderLineId: uuid }).path;
       const response = await app.request(method, path, { token: null, ...(method === 'GET' ? {} : { body: {} }) });
       const want = entry.anonymous ?? 401;
       if (key !== 'POST /api/v1/auth/login' && response.status !== want) failures.push(`${key}: expected ${want}, got ${response.status}`);

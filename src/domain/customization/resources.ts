@@ -69,6 +69,24 @@ Object.assign(resourceSpecs, {
     filters: ['q', 'stage', 'status', 'ownerId', 'customerId'],
     sorts: ['name', 'expectedCloseDate', 'createdAt', 'updatedAt'],
   },
+  quotes: {
+    name: 'quotes',
+    module: 'quotes',
+    category: 'quote',
+    standardFields: ['customerId', 'opportunityId', 'currency', 'lines', 'totals', 'validUntil', 'notes', 'status', 'version', 'ownerId', 'createdAt', 'updatedAt'],
+    relatedPanels: [],
+    filters: ['q', 'status', 'ownerId', 'customerId', 'opportunityId'],
+    sorts: ['createdAt', 'updatedAt', 'validUntil'],
+  },
+  orders: {
+    name: 'orders',
+    module: 'orders',
+    category: 'order',
+    standardFields: ['number', 'customerId', 'quoteId', 'currency', 'lines', 'totals', 'total', 'paid', 'receivable', 'dueDate', 'paymentTermsDays', 'status', 'ownerId', 'createdAt', 'updatedAt'],
+    relatedPanels: [],
+    filters: ['q', 'status', 'ownerId', 'customerId'],
+    sorts: ['number', 'createdAt', 'updatedAt', 'dueDate'],
+  },
 } satisfies Record<string, ResourceSpec>);
 
 export const resourceNames = Object.keys(resourceSpecs);

@@ -1,0 +1,307 @@
+import { z } from 'zod';
+import { authorize } from '../../commands/authorization.ts';
+import { acceptQuote, cancelOrder, changeDocumentOwner, confirmOrder, createOrder, createQuote, receivePayment, rejectQuote, reviseQuote, sendQuote, shipOrder } from '../../commands/documents.ts';
+import { load } from '../../commands/pipeline.ts';
+import { customerDecider, customerStream } from '../../domain/customer/index.ts';
+import { orderDecider, type OrderState, orderStream } from '../../domain/order/index.ts';
+import { effectiveStatus, QuoteExtras, quoteDecider, type QuoteState, quoteStream } from '../../domain/quote/index.ts';
+import { DomainError } from '../../domain/shared/errors.ts';
+import { Money } from '../../domain/shared/money.ts';
+import { LineInput } from '../../domain/shared/totals.ts';
+import { ORDERS, QUOTES } from '../../projections/pipeline.ts';
+import { rankingReport, receivablesReport, reportOwners } from '../../projections/reports.ts';
+import { ownerInScope, scopeFor } from '../../projections/scope.ts';
+import { recordForWrite, recordReadRoutes } from '../records.ts';
+import { commonErrors, conflictError, notFoundError, staleError } from '../responses.ts';
+import { type AnyRoute, defineRoute, Id, IdParams, WriteResult, written } from '../route.ts';
+
+const write = { ...commonErrors, ...notFoundError, ...conflictError, ...staleError };
+const column = (field: string) => ({ header: field, value: (doc: Record<string, unknown>) => doc[field] });
+const totalColumn = (field: string) => ({ header: `${field}Amount`, field, value: (doc: Record<string, unknown>) => (doc[field] as { amount?: number } | undefined)?.amount });
+const Currency = z.string().regex(/^[A-Z]{3}$/, 'Expected an ISO-4217 currency code').default('CNY');
+const Line = z.object({ id: z.string(), productId: z.string(), quantity: z.number(), unitPrice: z.number().int(), discountPercent: z.number(), taxRate: z.number(), net: z.number().int(), tax: z.number().int(), total: z.number().int() });
+const Totals = z.object({ net: z.number().int(), tax: z.number().int(), total: z.number().int() });
+
+async function assertCustomerInScope(services: Parameters<AnyRoute['handler']>[0]['services'], actor: Parameters<AnyRoute['handler']>[0]['actor'], customerId: string) {
+  const { state } = await load(services.deps, customerDecider, customerStream(customerId));
+  if (state.status !== 'none' && (state.ownerId === null || !(await ownerInScope(services.deps, actor, state.ownerId))))
+    throw new DomainError('document.customer_unknown', `Customer ${customerId} does not exist or is outside your data scope`, { customerId });
+}
+
+// ---- Quotes (报价) ----
+const quoteTags = ['Quotes 报价'];
+const quoteOwner = (state: QuoteState) => (state.status === 'none' ? null : state.ownerId);
+const QuoteInput = QuoteExtras.extend({
+  customerId: Id,
+  opportunityId: Id.optional(),
+  currency: Currency,
+  validUntil: z.iso.date(),
+  lines: z.array(LineInput).min(1).max(200),
+  ownerId: Id.optional(),
+})
+  .strict()
+  .meta({ id: 'QuoteInput', description: 'Totals per line, half-up: net = q × price × (1 − discount%), tax = net × rate%, total = net + tax; sums of lines.' });
+const QuoteView = z
+  .object({ id: z.string(), customerId: z.string(), currency: z.string(), version: z.number().int(), lines: z.array(Line), totals: Totals, total: Money, validUntil: z.string(), status: z.enum(['draft', 'sent', 'accepted', 'rejected', 'expired']), versions: z.array(z.unknown()), ownerId: z.string() })
+  .meta({ id: 'Quote' });
+
+const quoteAction = (action: 'send' | 'reject'): AnyRoute =>
+  defineRoute({
+    method: 'post',
+    path: `/api/v1/quotes/:id/${action}`,
+    summary: action === 'send' ? 'Send a draft quote to the customer' : 'Record that the customer rejected a sent quote',
+    tags: quoteTags,
+    params: IdParams,
+    body: (action === 'reject' ? z.object({ reason: z.string().trim().min(1).max(500) }).strict() : z.object({}).strict()) as z.ZodType<Record<string, string>>,
+    conditional: true,
+    responses: { 200: { description: 'Done', schema: WriteResult }, ...write },
+    async handler({ params, body, actor, services, meta }) {
+      authorize(actor, 'quotes', 'edit');
+      await recordForWrite(services, actor, quoteDecider, quoteStream(params.id), 'quote', params.id, quoteOwner);
+      const result = action === 'send' ? await sendQuote(services.deps, params.id, actor, meta) : await rejectQuote(services.deps, params.id, body.reason!, actor, meta);
+      return written(result, params.id);
+    },
+  });
+
+const quoteRoutes: AnyRoute[] = [
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/quotes',
+    summary: 'Draft a quote (报价) with priced lines',
+    tags: quoteTags,
+    fields: { resource: 'quotes', writes: true },
+    body: QuoteInput,
+    responses: { 201: { description: 'Drafted', schema: WriteResult }, ...commonErrors, ...conflictError },
+    async handler({ body, actor, services, meta }) {
+      authorize(actor, 'quotes', 'create');
+      if (body.ownerId && body.ownerId !== actor.userId) authorize(actor, 'quotes', 'assign');
+      await assertCustomerInScope(services, actor, body.customerId);
+      const { ownerId, opportunityId, notes, custom, ...rest } = body;
+      const result = await createQuote(services.deps, { ...rest, ...(ownerId ? { ownerId } : {}), ...(opportunityId ? { opportunityId } : {}), ...(notes ? { notes } : {}), ...(custom ? { custom } : {}) }, actor, meta);
+      return written(result, result.quoteId, `/api/v1/quotes/${result.quoteId}`);
+    },
+  }),
+  ...recordReadRoutes<QuoteState>({
+    resource: 'quotes',
+    singular: 'quote',
+    tags: quoteTags,
+    collection: QUOTES,
+    stream: quoteStream,
+    decider: quoteDecider,
+    ownerOf: quoteOwner,
+    asOfView: (state) => (state.status === 'none' ? {} : { customerId: state.customerId, currency: state.currency, ...state.current, status: state.status, ownerId: state.ownerId }),
+    listShape: { q: z.string().trim().min(1).max(200).optional(), status: z.enum(['draft', 'sent', 'accepted', 'rejected']).optional(), ownerId: z.string().max(100).optional(), customerId: z.string().max(100).optional(), opportunityId: z.string().max(100).optional() },
+    sortable: ['createdAt', 'updatedAt', 'validUntil'],
+    defaultSort: '-updatedAt',
+    columns: [column('id'), column('customerId'), column('version'), totalColumn('total'), column('currency'), column('validUntil'), column('status'), column('ownerId'), column('createdAt')],
+    view: QuoteView,
+    present: (doc, services) => ({ ...doc, status: effectiveStatus(doc.status as 'sent', doc.validUntil as string, services.clock.now().toISOString().slice(0, 10)) }),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/quotes/:id/revise',
+    summary: 'Revise a draft or sent quote: a new version (earlier versions stay readable), back to draft',
+    tags: quoteTags,
+    params: IdParams,
+    body: z.object({ lines: z.array(LineInput).min(1).max(200), validUntil: z.iso.date(), notes: z.string().max(10_000).optional() }).strict(),
+    conditional: true,
+    responses: { 200: { description: 'Revised', schema: WriteResult }, ...write },
+    async handler({ params, body, actor, services, meta }) {
+      authorize(actor, 'quotes', 'edit');
+      await recordForWrite(services, actor, quoteDecider, quoteStream(params.id), 'quote', params.id, quoteOwner);
+      return written(await reviseQuote(services.deps, params.id, body, actor, meta), params.id);
+    },
+  }),
+  quoteAction('send'),
+  quoteAction('reject'),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/quotes/:id/accept',
+    summary: 'The customer accepted: creates the order (draft) and answers its id',
+    tags: quoteTags,
+    params: IdParams,
+    body: z.object({ paymentTermsDays: z.number().int().min(0).max(365).default(30) }).strict(),
+    conditional: true,
+    responses: { 200: { description: 'Accepted', schema: z.object({ orderId: z.string(), number: z.string() }) }, ...write },
+    async handler({ params, body, actor, services, meta }) {
+      authorize(actor, 'quotes', 'edit');
+      authorize(actor, 'orders', 'create');
+      await recordForWrite(services, actor, quoteDecider, quoteStream(params.id), 'quote', params.id, quoteOwner);
+      const result = await acceptQuote(services.deps, params.id, body.paymentTermsDays, actor, meta);
+      return { status: 200, body: { orderId: result.orderId, number: result.number }, headers: { 'X-Position': String(result.position), Location: `/api/v1/orders/${result.orderId}` } };
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/quotes/:id/assign',
+    summary: 'Change the owner of a quote',
+    tags: quoteTags,
+    params: IdParams,
+    body: z.object({ ownerId: Id }).strict(),
+    conditional: true,
+    responses: { 200: { description: 'Owner changed', schema: WriteResult }, ...write },
+    async handler({ params, body, actor, services, meta }) {
+      authorize(actor, 'quotes', 'assign');
+      await recordForWrite(services, actor, quoteDecider, quoteStream(params.id), 'quote', params.id, quoteOwner);
+      return written(await changeDocumentOwner(services.deps, 'quote', params.id, body.ownerId, actor, meta), params.id);
+    },
+  }),
+];
+
+// ---- Orders (订单) ----
+const orderTags = ['Orders 订单'];
+const orderOwner = (state: OrderState) => (state.status === 'none' ? null : state.ownerId);
+const OrderView = z
+  .object({
+    id: z.string(),
+    number: z.string(),
+    customerId: z.string(),
+    lines: z.array(Line.extend({ shippedQuantity: z.number() })),
+    total: Money,
+    paid: Money,
+    receivable: Money,
+    dueDate: z.string().optional(),
+    status: z.enum(['draft', 'confirmed', 'partially_shipped', 'shipped', 'completed', 'cancelled']),
+    ownerId: z.string(),
+  })
+  .meta({ id: 'Order' });
+
+const orderRoutes: AnyRoute[] = [
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/orders',
+    summary: 'Create an order directly (numbered SO-<year>-<6 digits>)',
+    tags: orderTags,
+    fields: { resource: 'orders', writes: true },
+    body: z
+      .object({ customerId: Id, currency: Currency, lines: z.array(LineInput).min(1).max(200), paymentTermsDays: z.number().int().min(0).max(365).default(30), ownerId: Id.optional(), custom: QuoteExtras.shape.custom })
+      .strict()
+      .meta({ id: 'OrderInput' }),
+    responses: { 201: { description: 'Created', schema: WriteResult.extend({ number: z.string() }) }, ...commonErrors, ...conflictError },
+    async handler({ body, actor, services, meta }) {
+      authorize(actor, 'orders', 'create');
+      if (body.ownerId && body.ownerId !== actor.userId) authorize(actor, 'orders', 'assign');
+      await assertCustomerInScope(services, actor, body.customerId);
+      const { ownerId, custom, ...rest } = body;
+      const result = await createOrder(services.deps, { ...rest, ...(ownerId ? { ownerId } : {}), ...(custom ? { custom } : {}) }, actor, meta);
+      const answer = written(result, result.orderId, `/api/v1/orders/${result.orderId}`);
+      return { ...answer, body: { ...(answer.body as object), number: result.number } };
+    },
+  }),
+  ...recordReadRoutes<OrderState>({
+    resource: 'orders',
+    singular: 'order',
+    tags: orderTags,
+    collection: ORDERS,
+    stream: orderStream,
+    decider: orderDecider,
+    ownerOf: orderOwner,
+    asOfView: (state) => (state.status === 'none' ? {} : { number: state.number, customerId: state.customerId, currency: state.currency, lines: state.lines, totals: state.totals, paid: state.paid, status: state.status, dueDate: state.dueDate, ownerId: state.ownerId }),
+    listShape: { q: z.string().trim().min(1).max(200).optional(), status: z.enum(['draft', 'confirmed', 'partially_shipped', 'shipped', 'completed', 'cancelled']).optional(), ownerId: z.string().max(100).optional(), customerId: z.string().max(100).optional() },
+    sortable: ['number', 'createdAt', 'updatedAt', 'dueDate'],
+    defaultSort: '-number',
+    columns: [column('id'), column('number'), column('customerId'), totalColumn('total'), totalColumn('paid'), totalColumn('receivable'), column('currency'), column('dueDate'), column('status'), column('ownerId'), column('createdAt')],
+    view: OrderView,
+  }),
+  ...(['confirm', 'cancel'] as const).map((action) =>
+    defineRoute({
+      method: 'post',
+      path: `/api/v1/orders/:id/${action}`,
+      summary: action === 'confirm' ? 'Confirm a draft order: its due date follows from the payment terms' : 'Cancel an order without shipments or payments',
+      tags: orderTags,
+      params: IdParams,
+      body: (action === 'cancel' ? z.object({ reason: z.string().trim().min(1).max(500) }).strict() : z.object({}).strict()) as z.ZodType<Record<string, string>>,
+      conditional: true,
+      responses: { 200: { description: 'Done', schema: WriteResult }, ...write },
+      async handler({ params, body, actor, services, meta }) {
+        authorize(actor, 'orders', action === 'confirm' ? 'approve' : 'delete');
+        await recordForWrite(services, actor, orderDecider, orderStream(params.id), 'order', params.id, orderOwner);
+        return written(action === 'confirm' ? await confirmOrder(services.deps, params.id, actor, meta) : await cancelOrder(services.deps, params.id, body.reason!, actor, meta), params.id);
+      },
+    }),
+  ),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/orders/:id/shipments',
+    summary: 'Record a shipment; never more than ordered per line (409 order.over_shipment)',
+    tags: orderTags,
+    params: IdParams,
+    body: z
+      .object({ shippedAt: z.iso.datetime({ offset: true }).transform((v) => new Date(v).toISOString()), lines: z.array(z.object({ lineId: z.string().min(1).max(100), quantity: z.number().positive().max(1e9) }).strict()).min(1).max(200) })
+      .strict(),
+    conditional: true,
+    responses: { 200: { description: 'Shipped', schema: WriteResult.extend({ shipmentId: z.string() }) }, ...write },
+    async handler({ params, body, actor, services, meta }) {
+      authorize(actor, 'orders', 'edit');
+      await recordForWrite(services, actor, orderDecider, orderStream(params.id), 'order', params.id, orderOwner);
+      const result = await shipOrder(services.deps, params.id, body, actor, meta);
+      const answer = written(result, params.id);
+      return { ...answer, body: { ...(answer.body as object), shipmentId: result.shipmentId } };
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/orders/:id/payments',
+    summary: 'Record a payment received (回款); an overpayment is refused (409 order.overpayment)',
+    tags: orderTags,
+    params: IdParams,
+    body: z.object({ amount: Money, receivedAt: z.iso.datetime({ offset: true }).transform((v) => new Date(v).toISOString()), method: z.string().trim().min(1).max(50).describe('e.g. bank_transfer, acceptance_bill') }).strict(),
+    conditional: true,
+    responses: { 200: { description: 'Recorded', schema: WriteResult.extend({ paymentId: z.string() }) }, ...write },
+    async handler({ params, body, actor, services, meta }) {
+      authorize(actor, 'orders', 'edit');
+      await recordForWrite(services, actor, orderDecider, orderStream(params.id), 'order', params.id, orderOwner);
+      if (body.amount.amount <= 0) throw new DomainError('order.payment_not_positive', 'A payment is a positive amount');
+      const result = await receivePayment(services.deps, params.id, body, actor, meta);
+      const answer = written(result, params.id);
+      return { ...answer, body: { ...(answer.body as object), paymentId: result.paymentId } };
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/orders/:id/assign',
+    summary: 'Change the owner of an order',
+    tags: orderTags,
+    params: IdParams,
+    body: z.object({ ownerId: Id }).strict(),
+    conditional: true,
+    responses: { 200: { description: 'Owner changed', schema: WriteResult }, ...write },
+    async handler({ params, body, actor, services, meta }) {
+      authorize(actor, 'orders', 'assign');
+      await recordForWrite(services, actor, orderDecider, orderStream(params.id), 'order', params.id, orderOwner);
+      return written(await changeDocumentOwner(services.deps, 'order', params.id, body.ownerId, actor, meta), params.id);
+    },
+  }),
+];
+
+const reportRoutes: AnyRoute[] = [
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/reports/receivables',
+    summary: 'Receivables (应收): orders with money to collect due before a day; overdue and due, with sums',
+    tags: ['Reports 报表'],
+    query: z.object({ dueBefore: z.iso.date().optional().describe('Default: the first day of next month (this month\'s due and overdue)'), currency: Currency }).strict(),
+    responses: { 200: { description: 'Receivables' }, ...commonErrors },
+    async handler({ query, actor, services }) {
+      authorize(actor, 'reports', 'view');
+      const now = services.clock.now();
+      const firstOfNextMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)).toISOString().slice(0, 10);
+      return { status: 200, body: await receivablesReport(services.readStore, scopeFor(actor), { dueBefore: query.dueBefore ?? firstOfNextMonth, today: now.toISOString().slice(0, 10), currency: query.currency }) };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/reports/ranking',
+    summary: 'Sales ranking of a month per salesperson, by confirmed orders or by collections',
+    tags: ['Reports 报表'],
+    query: z.object({ period: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'Expected YYYY-MM'), by: z.enum(['orders', 'collections']).default('orders'), departmentId: Id.optional(), currency: Currency }).strict(),
+    responses: { 200: { description: 'Ranking' }, ...commonErrors },
+    async handler({ query, actor, services }) {
+      authorize(actor, 'reports', 'view');
+      const owners = await reportOwners(services.readStore, actor, { departmentId: query.departmentId });
+      return { status: 200, body: await rankingReport(services.readStore, owners, query) };
+    },
+  }),
+];
+
+export const documentRoutes: AnyRoute[] = [...quoteRoutes, ...orderRoutes, ...reportRoutes];

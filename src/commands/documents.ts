@@ -1,0 +1,202 @@
+import type { z } from 'zod';
+import { customerDecider, customerStream } from '../domain/customer/index.ts';
+import { formatOrderNumber, type OrderCommand, orderDecider, orderStream } from '../domain/order/index.ts';
+import { productDecider, productStream } from '../domain/product/index.ts';
+import { quoteDecider, quoteStream } from '../domain/quote/index.ts';
+import { DomainError } from '../domain/shared/errors.ts';
+import { type LineInput, type PricedLine, priceLine, sumLines } from '../domain/shared/totals.ts';
+import { WrongExpectedRevisionError } from '../infra/eventstore/port.ts';
+import type { Actor, CommandDeps, RequestMeta } from './context.ts';
+import { prepareCustom } from './custom-fields.ts';
+import { assertOwner } from './customers.ts';
+import { execute, load } from './pipeline.ts';
+
+const today = (deps: CommandDeps) => deps.clock.now().toISOString().slice(0, 10);
+
+/** Prices lines against the catalogue: the product must exist and be active; price and tax default from it. */
+export async function priceLines(deps: CommandDeps, currency: string, lines: z.infer<typeof LineInput>[], meta: RequestMeta): Promise<PricedLine[]> {
+  if (lines.length === 0) throw new DomainError('document.no_lines', 'At least one line is needed');
+  const priced: PricedLine[] = [];
+  for (const [index, line] of lines.entries()) {
+    const { state } = await load(deps, productDecider, productStream(line.productId));
+    if (state.status === 'none') throw new DomainError('document.product_unknown', `lines.${index}: no product ${line.productId}`, { line: index, productId: line.productId });
+    if (!state.fields.active) throw new DomainError('document.product_inactive', `lines.${index}: product ${state.fields.code} is not active`, { line: index, productId: line.productId });
+    if (line.unitPrice === undefined && state.fields.standardPrice.currency !== currency)
+      throw new DomainError('document.currency_mismatch', `lines.${index}: ${state.fields.code} is priced in ${state.fields.standardPrice.currency}; give a unitPrice in ${currency}`, { line: index });
+    priced.push(
+      priceLine({
+        id: meta.ids.newId(),
+        productId: line.productId,
+        quantity: line.quantity,
+        unitPrice: line.unitPrice ?? state.fields.standardPrice.amount,
+        discountPercent: line.discountPercent,
+        taxRate: line.taxRate ?? state.fields.taxRate,
+      }),
+    );
+  }
+  return priced;
+}
+
+async function assertCustomer(deps: CommandDeps, customerId: string): Promise<void> {
+  const { state } = await load(deps, customerDecider, customerStream(customerId));
+  if (state.status === 'none') throw new DomainError('document.customer_unknown', `Customer ${customerId} does not exist`, { customerId });
+  if (state.status === 'archived') throw new DomainError('document.customer_archived', `Customer ${customerId} is archived`, { customerId });
+}
+
+export interface QuoteInput {
+  customerId: string;
+  opportunityId?: string;
+  currency: string;
+  validUntil: string;
+  lines: z.infer<typeof LineInput>[];
+  notes?: string;
+  custom?: Record<string, unknown>;
+  ownerId?: string;
+}
+
+export async function createQuote(deps: CommandDeps, input: QuoteInput, actor: Actor, meta: RequestMeta) {
+  const quoteId = meta.ids.newId();
+  const ownerId = input.ownerId ?? actor.userId;
+  await assertOwner(deps, ownerId);
+  await assertCustomer(deps, input.customerId);
+  const custom = await prepareCustom(deps, 'quotes', input.custom, 'create', quoteId, {}, async () => undefined, actor, meta);
+  const lines = await priceLines(deps, input.currency, input.lines, meta);
+  const current = { version: 1, lines, totals: sumLines(lines), validUntil: input.validUntil, ...(input.notes ? { notes: input.notes } : {}) };
+  const command = {
+    type: 'CreateQuote' as const,
+    quoteId,
+    customerId: input.customerId,
+    ...(input.opportunityId ? { opportunityId: input.opportunityId } : {}),
+    ownerId,
+    currency: input.currency,
+    current,
+    ...(Object.keys(custom.values).length ? { custom: custom.values } : {}),
+  };
+  return { ...(await execute(deps, quoteDecider, quoteStream(quoteId), command, actor, meta)), quoteId };
+}
+
+export async function reviseQuote(deps: CommandDeps, quoteId: string, input: { lines: z.infer<typeof LineInput>[]; validUntil: string; notes?: string }, actor: Actor, meta: RequestMeta) {
+  const { state } = await load(deps, quoteDecider, quoteStream(quoteId));
+  if (state.status === 'none') throw new DomainError('quote.not_found', `Quote ${quoteId} does not exist`, { quoteId });
+  const lines = await priceLines(deps, state.currency, input.lines, meta);
+  return execute(deps, quoteDecider, quoteStream(quoteId), { type: 'ReviseQuote', quoteId, lines, totals: sumLines(lines), validUntil: input.validUntil, ...(input.notes ? { notes: input.notes } : {}) }, actor, meta);
+}
+
+export const sendQuote = (deps: CommandDeps, quoteId: string, actor: Actor, meta: RequestMeta) =>
+  execute(deps, quoteDecider, quoteStream(quoteId), { type: 'SendQuote', quoteId, today: today(deps) }, actor, meta);
+
+export const rejectQuote = (deps: CommandDeps, quoteId: string, reason: string, actor: Actor, meta: RequestMeta) =>
+  execute(deps, quoteDecider, quoteStream(quoteId), { type: 'RejectQuote', quoteId, reason }, actor, meta);
+
+// ---- Order numbers: SO-<year>-<6 digits>, unique and gap-free within a year ----
+
+/** A number taken by an order that was never written for this long is handed to the next order. */
+export const ABANDONED_NUMBER_MS = 30_000;
+const counterStream = (year: number) => `ordernumber-${year}`;
+
+/**
+ * Takes the next order number of the year for `orderId` from the year's counter stream (appended with
+ * optimistic concurrency, so two orders never share a number). Idempotent for the same order. When the last
+ * number went to an order that was never written (a crash between the two appends) and is stale, that number
+ * is handed over, so the sequence stays gap-free.
+ */
+export async function takeOrderNumber(deps: CommandDeps, orderId: string, actor: Actor, meta: RequestMeta): Promise<string> {
+  const year = deps.clock.now().getUTCFullYear();
+  const streamId = counterStream(year);
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const events = await deps.eventStore.readStream(streamId);
+    const mine = events.find((e) => (e.data as { orderId: string }).orderId === orderId);
+    if (mine) return (mine.data as { number: string }).number;
+    const last = events[events.length - 1];
+    let sequence = last ? (last.data as { sequence: number }).sequence + 1 : 1;
+    if (last) {
+      const holder = (last.data as { orderId: string }).orderId;
+      const stale = deps.clock.now().getTime() - new Date(last.metadata.at).getTime() > ABANDONED_NUMBER_MS;
+      if (stale && (await deps.eventStore.readStream(orderStream(holder), { maxCount: 1 })).length === 0) sequence -= 1;
+    }
+    const number = formatOrderNumber(year, sequence);
+    try {
+      await deps.eventStore.append(
+        streamId,
+        [{ id: meta.ids.newId(), type: 'OrderNumberAssigned', data: { sequence, number, orderId }, metadata: { actor: actor.userId, at: deps.clock.now().toISOString(), correlationId: meta.correlationId, requestId: `${meta.requestId}:number:${attempt}`, schemaVersion: 1 } }],
+        last ? last.revision : 'no_stream',
+      );
+      return number;
+    } catch (error) {
+      if (!(error instanceof WrongExpectedRevisionError)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * (attempt + 1)));
+    }
+  }
+  throw new DomainError('order.number_busy', 'Too many orders are being numbered at once; retry');
+}
+
+export interface OrderInput {
+  customerId: string;
+  currency: string;
+  lines: PricedLine[];
+  paymentTermsDays: number;
+  quoteId?: string;
+  ownerId: string;
+  custom?: Record<string, unknown>;
+}
+
+export async function createOrderFrom(deps: CommandDeps, orderId: string, input: OrderInput, actor: Actor, meta: RequestMeta) {
+  const number = await takeOrderNumber(deps, orderId, actor, meta);
+  const command: OrderCommand = { type: 'CreateOrder', orderId, number, ...input, totals: sumLines(input.lines) };
+  return { ...(await execute(deps, orderDecider, orderStream(orderId), command, actor, meta)), orderId, number };
+}
+
+export async function createOrder(
+  deps: CommandDeps,
+  input: { customerId: string; currency: string; lines: z.infer<typeof LineInput>[]; paymentTermsDays: number; ownerId?: string; custom?: Record<string, unknown> },
+  actor: Actor,
+  meta: RequestMeta,
+) {
+  const orderId = meta.ids.newId();
+  const ownerId = input.ownerId ?? actor.userId;
+  await assertOwner(deps, ownerId);
+  await assertCustomer(deps, input.customerId);
+  const custom = await prepareCustom(deps, 'orders', input.custom, 'create', orderId, {}, async () => undefined, actor, meta);
+  const lines = await priceLines(deps, input.currency, input.lines, meta);
+  return createOrderFrom(deps, orderId, { customerId: input.customerId, currency: input.currency, lines, paymentTermsDays: input.paymentTermsDays, ownerId, ...(Object.keys(custom.values).length ? { custom: custom.values } : {}) }, actor, meta);
+}
+
+/** Accepting a sent quote creates its order (draft, same lines and totals), retry-safe by the order id it records. */
+export async function acceptQuote(deps: CommandDeps, quoteId: string, paymentTermsDays: number, actor: Actor, meta: RequestMeta) {
+  const { state } = await load(deps, quoteDecider, quoteStream(quoteId));
+  if (state.status === 'none') throw new DomainError('quote.not_found', `Quote ${quoteId} does not exist`, { quoteId });
+  const orderInput = () => ({ customerId: state.customerId, currency: state.currency, lines: state.current.lines, paymentTermsDays, quoteId, ownerId: state.ownerId });
+  if (state.status === 'accepted' && state.orderId) {
+    // Accepted, but the order was never written (interrupted): finish the job with the order id it recorded.
+    if ((await deps.eventStore.readStream(orderStream(state.orderId), { maxCount: 1 })).length === 0)
+      return { ...(await createOrderFrom(deps, state.orderId, orderInput(), actor, meta)), quoteRevision: 0n };
+    throw new DomainError('quote.already_accepted', 'The quote was accepted already', { quoteId, orderId: state.orderId });
+  }
+  const orderId = meta.ids.newId();
+  const accepted = await execute(deps, quoteDecider, quoteStream(quoteId), { type: 'AcceptQuote', quoteId, orderId, today: today(deps) }, actor, meta);
+  const order = await createOrderFrom(deps, orderId, orderInput(), actor, meta);
+  return { ...order, quoteRevision: accepted.revision };
+}
+
+const orderCommand = (deps: CommandDeps, orderId: string, command: OrderCommand, actor: Actor, meta: RequestMeta) => execute(deps, orderDecider, orderStream(orderId), command, actor, meta);
+
+export const confirmOrder = (deps: CommandDeps, orderId: string, actor: Actor, meta: RequestMeta) => orderCommand(deps, orderId, { type: 'ConfirmOrder', orderId, today: today(deps) }, actor, meta);
+export const cancelOrder = (deps: CommandDeps, orderId: string, reason: string, actor: Actor, meta: RequestMeta) => orderCommand(deps, orderId, { type: 'CancelOrder', orderId, reason }, actor, meta);
+
+export async function shipOrder(deps: CommandDeps, orderId: string, input: { shippedAt: string; lines: { lineId: string; quantity: number }[] }, actor: Actor, meta: RequestMeta) {
+  const shipmentId = meta.ids.newId();
+  return { ...(await orderCommand(deps, orderId, { type: 'ShipOrder', orderId, shipmentId, shippedAt: input.shippedAt, lines: input.lines }, actor, meta)), shipmentId };
+}
+
+export async function receivePayment(deps: CommandDeps, orderId: string, input: { amount: { amount: number; currency: string }; receivedAt: string; method: string }, actor: Actor, meta: RequestMeta) {
+  const paymentId = meta.ids.newId();
+  const command: OrderCommand = { type: 'ReceivePayment', orderId, paymentId, amount: input.amount.amount, currency: input.amount.currency, receivedAt: input.receivedAt, method: input.method };
+  return { ...(await orderCommand(deps, orderId, command, actor, meta)), paymentId };
+}
+
+export async function changeDocumentOwner(deps: CommandDeps, kind: 'quote' | 'order', id: string, ownerId: string, actor: Actor, meta: RequestMeta) {
+  await assertOwner(deps, ownerId);
+  return kind === 'quote'
+    ? execute(deps, quoteDecider, quoteStream(id), { type: 'ChangeQuoteOwner', quoteId: id, ownerId }, actor, meta)
+    : orderCommand(deps, id, { type: 'ChangeOrderOwner', orderId: id, ownerId }, actor, meta);
+}
