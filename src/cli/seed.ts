@@ -7,6 +7,7 @@ import { jsonLogger } from '../infra/logger.ts';
 import { openServices } from '../infra/wiring.ts';
 import { progressBar } from './progress.ts';
 import { departments, employees, seedCustomers } from './seed-data.ts';
+import { seedPipeline } from './seed-pipeline.ts';
 
 export const DEMO_PASSWORD = 'demo-password-2026';
 
@@ -39,8 +40,10 @@ async function seed(): Promise<void> {
     const started = performance.now();
     const customers = seedCustomers(count);
     let contacts = 0;
+    const customerIds: { id: string; ownerId: string }[] = [];
     for (const [index, customer] of customers.entries()) {
       const { customerId } = await registerCustomer(deps, { fields: customer.fields, ownerId: ownerIds[customer.ownerIndex]! }, systemActor, meta());
+      customerIds.push({ id: customerId, ownerId: ownerIds[customer.ownerIndex]! });
       for (const contact of customer.contacts) {
         await addContact(deps, { customerId, fields: contact }, systemActor, meta());
         contacts += 1;
@@ -49,12 +52,14 @@ async function seed(): Promise<void> {
     }
     bar(customers.length, customers.length, true);
     process.stderr.write('\n');
+    const pipeline = await seedPipeline(deps, meta, ownerIds, customerIds, Math.max(1, Math.round(count / 10)));
     await services.runner.waitFor(await services.eventStore.headPosition(), 120_000);
     logger.info('seeded', {
       departments: departments.map((d) => d.name),
       employees: employees.length,
       customers: customers.length,
       contacts,
+      ...pipeline,
       seconds: Math.round((performance.now() - started) / 10) / 100,
       login: `any of ${employees.map((e) => e.username).join(', ')} with password ${DEMO_PASSWORD}`,
     });

@@ -66,7 +66,10 @@ describe('layouts, list views, related panels, preferences', () => {
     for (let i = 0; i < 4; i++) await app.request('POST', '/api/v1/contacts', { body: { customerId: customer.body.id, name: `Person ${i}` } });
     await caughtUp();
     const defaults = await app.request('GET', `/api/v1/customers/${customer.body.id}/related`);
-    expect(defaults.body.panels).toEqual([{ key: 'contacts', total: 4, items: expect.any(Array) }]);
+    expect(defaults.body.panels).toEqual([
+      { key: 'contacts', total: 4, items: expect.any(Array) },
+      { key: 'opportunities', total: 0, items: [] },
+    ]);
     await app.request('PUT', '/api/v1/settings/related/customers', { body: { panels: [{ key: 'contacts', limit: 2 }] } });
     const configured = await app.request('GET', `/api/v1/customers/${customer.body.id}/related`);
     expect(configured.body.panels[0].items.map((c: { name: string }) => c.name)).toEqual(['Person 0', 'Person 1']);

@@ -6,7 +6,8 @@ import { CustomerFields, customerDecider, customerStream } from '../../domain/cu
 import { DomainError } from '../../domain/shared/errors.ts';
 import { contactsOfCustomer, getCustomer, listCustomers, publicView } from '../../projections/customer-queries.ts';
 import type { CustomerDoc } from '../../projections/customers.ts';
-import { ownerInScope, scopeFor } from '../../projections/scope.ts';
+import { OPPORTUNITIES } from '../../projections/pipeline.ts';
+import { ownerInScope, scopeFor, withinScope } from '../../projections/scope.ts';
 import { listOrExport } from '../list.ts';
 import { relatedRoute } from '../related.ts';
 import { listQuery } from '../list-query.ts';
@@ -86,6 +87,13 @@ const related = relatedRoute('customers', async (services, actor, id) => (await 
     if (!isAllowed(actor, 'contacts', 'view')) return null;
     const all = await contactsOfCustomer(services.readStore, scopeFor(actor), id);
     return { items: all.slice(0, limit).map((c) => ContactView.parse(publicView(c))), total: all.length };
+  },
+  opportunities: async (services, actor, id, limit) => {
+    if (!isAllowed(actor, 'opportunities', 'view')) return null;
+    const collection = services.readStore.collection(OPPORTUNITIES);
+    const filter = withinScope(scopeFor(actor), { customerId: id });
+    const items = await collection.find(filter, { sort: { updatedAt: -1, _id: -1 }, limit });
+    return { items: items.map(publicView), total: await collection.countDocuments(filter) };
   },
 });
 
