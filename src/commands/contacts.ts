@@ -1,7 +1,7 @@
 import { type ContactCommand, contactDecider, type ContactFields, type ContactState, contactStream, type CustomerFacts } from '../domain/contact/index.ts';
 import { customerDecider, customerStream } from '../domain/customer/index.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
-import { type CustomOf, prepareCustom, releaseCustom } from './custom-fields.ts';
+import { type CustomOf, customChanges, prepareCustom, releaseCustom } from './custom-fields.ts';
 import { type Executed, execute, load } from './pipeline.ts';
 
 async function customerFacts(deps: CommandDeps, customerId: string): Promise<CustomerFacts> {
@@ -49,13 +49,9 @@ export async function changeContact(
   meta: RequestMeta,
 ): Promise<ContactResult> {
   const moveTo = input.customerId ? await customerFacts(deps, input.customerId) : undefined;
-  const { custom: customChanges, ...plainChanges } = input.changes;
   const { state } = await load(deps, contactDecider, contactStream(contactId));
-  const custom =
-    customChanges === undefined || state.status !== 'active'
-      ? { values: {}, claimed: [], replaced: [] }
-      : await prepareCustom(deps, 'contacts', customChanges, 'change', contactId, state.fields.custom ?? {}, customOfContact(deps), actor, meta);
-  const command: ContactCommand = { type: 'ChangeContact', contactId, changes: { ...plainChanges, ...custom.values }, ...(moveTo ? { moveTo } : {}) };
+  const custom = await customChanges(deps, 'contacts', input.changes, contactId, state.status === 'active' ? (state.fields.custom ?? {}) : undefined, customOfContact(deps), actor, meta);
+  const command: ContactCommand = { type: 'ChangeContact', contactId, changes: custom.changes, ...(moveTo ? { moveTo } : {}) };
   try {
     const result = await execute(deps, contactDecider, contactStream(contactId), command, actor, meta);
     if (result.changed) await releaseCustom(deps, custom.replaced, contactId, actor, meta);

@@ -104,3 +104,24 @@ export async function prepareCustom(
 export async function releaseCustom(deps: CommandDeps, keys: { scope: string; value: string }[], recordId: string, actor: Actor, meta: RequestMeta): Promise<void> {
   for (const key of keys) await release(deps, key.scope, key.value, recordId, actor, meta).catch(() => undefined);
 }
+
+/**
+ * A change set with its `custom` part validated and turned into dotted `custom.<key>` changes (the shape every
+ * decider takes). `current` is the record's custom values, undefined when the record does not exist (the
+ * decider then refuses the change).
+ */
+export async function customChanges(
+  deps: CommandDeps,
+  resource: string,
+  changes: Record<string, unknown>,
+  recordId: string,
+  current: Record<string, unknown> | undefined,
+  customOf: CustomOf,
+  actor: Actor,
+  meta: RequestMeta,
+): Promise<{ changes: Record<string, unknown> } & Omit<PreparedCustom, 'values'>> {
+  const { custom, ...plain } = changes;
+  if (custom === undefined || current === undefined) return { changes: plain, claimed: [], replaced: [] };
+  const prepared = await prepareCustom(deps, resource, custom, 'change', recordId, current, customOf, actor, meta);
+  return { changes: { ...plain, ...prepared.values }, claimed: prepared.claimed, replaced: prepared.replaced };
+}

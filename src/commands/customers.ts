@@ -5,7 +5,7 @@ import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { type Executed, execute, load } from './pipeline.ts';
 import { claim, isHeld, releaseQuietly, type ReservationHolderCheck } from './reservations.ts';
 import { getEmployee } from './employees.ts';
-import { type CustomOf, prepareCustom } from './custom-fields.ts';
+import { type CustomOf, customChanges, prepareCustom } from './custom-fields.ts';
 
 type ActiveCustomer = Extract<CustomerState, { status: 'active' | 'archived' }>;
 
@@ -138,17 +138,12 @@ export async function changeCustomer(
       if (old !== undefined) released.push({ scope: key.scope, value: old });
     }
   }
-  const { custom: customChanges, ...plainChanges } = changes;
-  const custom =
-    customChanges === undefined || before.status !== 'active'
-      ? { values: {}, claimed: [], replaced: [] }
-      : await prepareCustom(deps, 'customers', customChanges, 'change', customerId, before.fields.custom ?? {}, customOfCustomer(deps), actor, meta);
+  const custom = await customChanges(deps, 'customers', changes, customerId, before.status === 'active' ? (before.fields.custom ?? {}) : undefined, customOfCustomer(deps), actor, meta);
   let claimed: { scope: string; value: string }[] = [];
   let result: Executed<CustomerState>;
   try {
     claimed = await claimKeys(deps, customerId, claimable, actor, meta);
-    const allChanges = { ...plainChanges, ...custom.values };
-    result = await execute(deps, customerDecider, customerStream(customerId), { type: 'ChangeCustomer', customerId, changes: allChanges }, actor, meta);
+    result = await execute(deps, customerDecider, customerStream(customerId), { type: 'ChangeCustomer', customerId, changes: custom.changes }, actor, meta);
   } catch (error) {
     await releaseKeys(deps, [...claimed, ...custom.claimed], customerId, actor, meta);
     throw error;

@@ -5,7 +5,7 @@ import type { Money } from '../domain/shared/money.ts';
 import { seededIds } from '../infra/ids.ts';
 import { addContact } from './contacts.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
-import { type CustomOf, prepareCustom } from './custom-fields.ts';
+import { type CustomOf, customChanges, prepareCustom } from './custom-fields.ts';
 import { assertOwner, registerCustomer } from './customers.ts';
 import { createOpportunity } from './opportunities.ts';
 import { execute, load } from './pipeline.ts';
@@ -28,12 +28,8 @@ export async function createLead(deps: CommandDeps, input: { fields: LeadFields;
 
 export async function changeLead(deps: CommandDeps, leadId: string, changes: Record<string, unknown>, actor: Actor, meta: RequestMeta) {
   const { state } = await loadLead(deps, leadId);
-  const { custom: customChanges, ...plain } = changes;
-  const custom =
-    customChanges === undefined || state.status === 'none'
-      ? { values: {} }
-      : await prepareCustom(deps, 'leads', customChanges, 'change', leadId, state.fields.custom ?? {}, customOf(deps), actor, meta);
-  return execute(deps, leadDecider, leadStream(leadId), { type: 'ChangeLead', leadId, changes: { ...plain, ...custom.values } }, actor, meta);
+  const prepared = await customChanges(deps, 'leads', changes, leadId, state.status === 'none' ? undefined : (state.fields.custom ?? {}), customOf(deps), actor, meta);
+  return execute(deps, leadDecider, leadStream(leadId), { type: 'ChangeLead', leadId, changes: prepared.changes }, actor, meta);
 }
 
 export const markLead = (deps: CommandDeps, leadId: string, status: 'working' | 'qualified', actor: Actor, meta: RequestMeta) =>

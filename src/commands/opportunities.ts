@@ -2,7 +2,7 @@ import { customerDecider, customerStream } from '../domain/customer/index.ts';
 import { defaultStages, type OpportunityCommand, opportunityDecider, type OpportunityFields, type OpportunityState, opportunityStream, type Stage } from '../domain/opportunity/index.ts';
 import { DomainError } from '../domain/shared/errors.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
-import { type CustomOf, prepareCustom } from './custom-fields.ts';
+import { type CustomOf, customChanges, prepareCustom } from './custom-fields.ts';
 import { assertOwner } from './customers.ts';
 import { getEmployee } from './employees.ts';
 import { execute, load } from './pipeline.ts';
@@ -65,12 +65,8 @@ export async function changeOpportunity(deps: CommandDeps, opportunityId: string
   const before = await loadOpportunity(deps, opportunityId);
   if (typeof changes.customerId === 'string') await assertCustomerUsable(deps, changes.customerId);
   await assertCollaborators(deps, changes.collaborators);
-  const { custom: customChanges, ...plain } = changes;
-  const custom =
-    customChanges === undefined || before.status === 'none'
-      ? { values: {} }
-      : await prepareCustom(deps, 'opportunities', customChanges, 'change', opportunityId, before.fields.custom ?? {}, customOf(deps), actor, meta);
-  return execute(deps, opportunityDecider, opportunityStream(opportunityId), { type: 'ChangeOpportunity', opportunityId, changes: { ...plain, ...custom.values } }, actor, meta);
+  const prepared = await customChanges(deps, 'opportunities', changes, opportunityId, before.status === 'none' ? undefined : (before.fields.custom ?? {}), customOf(deps), actor, meta);
+  return execute(deps, opportunityDecider, opportunityStream(opportunityId), { type: 'ChangeOpportunity', opportunityId, changes: prepared.changes }, actor, meta);
 }
 
 /** Stage moves, win, lose and reopen: decided against the stage list in force. */

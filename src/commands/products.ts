@@ -1,7 +1,7 @@
 import { type ProductFields, productDecider, type ProductState, productStream } from '../domain/product/index.ts';
 import { DomainError } from '../domain/shared/errors.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
-import { type CustomOf, prepareCustom, releaseCustom } from './custom-fields.ts';
+import { type CustomOf, customChanges, prepareCustom, releaseCustom } from './custom-fields.ts';
 import { execute, load } from './pipeline.ts';
 import { claim, isHeld, type ReservationHolderCheck } from './reservations.ts';
 
@@ -48,11 +48,8 @@ export async function createProduct(deps: CommandDeps, fields: ProductFields, ac
 
 export async function changeProduct(deps: CommandDeps, productId: string, changes: Record<string, unknown>, actor: Actor, meta: RequestMeta) {
   const before = await loadProduct(deps, productId);
-  const { custom: customChanges, ...plain } = changes;
-  const custom =
-    customChanges === undefined || before.status === 'none'
-      ? { values: {}, claimed: [], replaced: [] }
-      : await prepareCustom(deps, 'products', customChanges, 'change', productId, before.fields.custom ?? {}, customOf(deps), actor, meta);
+  const custom = await customChanges(deps, 'products', changes, productId, before.status === 'none' ? undefined : (before.fields.custom ?? {}), customOf(deps), actor, meta);
+  const plain = custom.changes;
   const claimed = [...custom.claimed];
   const replaced = [...custom.replaced];
   try {
@@ -60,7 +57,7 @@ export async function changeProduct(deps: CommandDeps, productId: string, change
       claimed.push(await claimCode(deps, plain.code, productId, actor, meta));
       replaced.push({ scope: CODE_SCOPE, value: normalizeCode(before.fields.code) });
     }
-    const result = await execute(deps, productDecider, productStream(productId), { type: 'ChangeProduct', productId, changes: { ...plain, ...custom.values } }, actor, meta);
+    const result = await execute(deps, productDecider, productStream(productId), { type: 'ChangeProduct', productId, changes: plain }, actor, meta);
     if (result.changed) await releaseCustom(deps, replaced, productId, actor, meta);
     return result;
   } catch (error) {
