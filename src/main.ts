@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { createApp } from './api/app.ts';
+import { answerClientErrors, createApp } from './api/app.ts';
 import { ConfigError, loadConfig } from './infra/config.ts';
 import { jsonLogger } from './infra/logger.ts';
 import { resumeHandovers, startPeriodicJobs } from './infra/jobs.ts';
@@ -30,6 +30,7 @@ async function main(): Promise<void> {
     logger.info('listening', { url: `http://localhost:${port}`, docs: `http://localhost:${port}/docs`, dataDir: config.CRM_DATA_DIR, version });
   });
   server.keepAliveTimeout = 65_000;
+  answerClientErrors(server);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

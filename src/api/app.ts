@@ -1,5 +1,7 @@
 import Router from '@koa/router';
 import Koa from 'koa';
+import type { Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Services } from '../infra/wiring.ts';
 import { Metrics } from './metrics.ts';
 import { authenticate, jsonBody, problems, rateLimit, readYourWrites, requestContext } from './middleware.ts';
@@ -22,6 +24,26 @@ export const apiRoutes: AnyRoute[] = [...authRoutes, ...orgRoutes, ...adminRoute
 
 /** How far behind the log a projection may be for /readyz to call the service ready. */
 const READY_WAIT_MS = 2000;
+
+/**
+ * Requests Node's HTTP parser refuses before Koa sees them (headers or URL over 16 KiB, malformed HTTP) still
+ * get a problem+json answer.
+ */
+export function answerClientErrors(server: Server): void {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (!socket.writable) return socket.destroy();
+    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+    const status = tooLarge ? 431 : 400;
+    const body = JSON.stringify({
+      type: `https://errors.crm.local/${tooLarge ? 'header-too-large' : 'malformed-request'}`,
+      title: tooLarge ? 'Request header fields too large' : 'Malformed request',
+      status,
+      code: tooLarge ? 'header_too_large' : 'malformed_request',
+      detail: tooLarge ? 'The URL and headers together exceed 16 KiB' : 'The request is not valid HTTP',
+    });
+    socket.end(`HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
+}
 
 export function createApp(services: Services, version = '0.1.0'): Koa {
   const app = new Koa();

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApp } from '../../src/api/app.ts';
+import { answerClientErrors, createApp } from '../../src/api/app.ts';
 import type { Actor } from '../../src/commands/context.ts';
 import { actorOf } from '../../src/commands/access.ts';
 import { hireEmployee, systemActor } from '../../src/commands/employees.ts';
@@ -35,6 +35,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Op
   const config = loadConfig({ CRM_ADMIN_PASSWORD: ADMIN_PASSWORD, LOG_LEVEL: 'error', ...env });
   const services = await openServices(config, { logger: silentLogger, inMemory: !env.CRM_DATA_DIR, ...options });
   const server: Server = createApp(services).listen(0, '127.0.0.1');
+  answerClientErrors(server);
   await new Promise((resolve) => server.once('listening', resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   let adminToken: { token: string; expiresAt: number } | undefined;
