@@ -30,6 +30,9 @@ async function main(): Promise<void> {
     logger.info('listening', { url: `http://localhost:${port}`, docs: `http://localhost:${port}/docs`, dataDir: config.CRM_DATA_DIR, version });
   });
   server.keepAliveTimeout = 65_000;
+  // Slow or stuck clients cannot hold the server: headers within 10 s, a whole request within 30 s.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
   answerClientErrors(server);
   let stopping = false;
   const stop = async (signal: string) => {

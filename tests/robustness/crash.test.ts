@@ -21,21 +21,33 @@ async function login(server: ChildServer): Promise<string> {
   return ((await response.json()) as { token: string }).token;
 }
 
-/** Sends creates from several workers until stopped; returns the ids the server acknowledged with 201. */
-function createLoad(server: ChildServer, token: string, prefix: string) {
-  const acknowledged: { id: string; name: string }[] = [];
+type Acknowledged = { id: string; name: string; sent: string[]; acknowledgedUpdates: string[] };
+
+/**
+ * Sends creates and updates from several workers until stopped; returns what the server acknowledged: each
+ * customer with its name, the industries sent to it and those whose update was acknowledged.
+ */
+function createLoad(server: ChildServer, token: string, prefix: string, known: Acknowledged[]) {
+  const acknowledged: Acknowledged[] = [];
   let running = true;
   let counter = 0;
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
   const worker = async () => {
     while (running) {
-      const name = `${prefix} customer ${counter++}`;
+      const n = counter++;
       try {
-        const response = await fetch(`${server.baseUrl}/api/v1/customers`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-          body: JSON.stringify({ name, industry: 'Crash testing' }),
-        });
-        if (response.status === 201) acknowledged.push({ id: ((await response.json()) as { id: string }).id, name });
+        const pool = [...known, ...acknowledged];
+        const existing = n % 3 === 2 ? pool[Math.floor(Math.random() * pool.length)] : undefined;
+        if (existing) {
+          const industry = `Updated ${n}`;
+          existing.sent.push(industry);
+          const response = await fetch(`${server.baseUrl}/api/v1/customers/${existing.id}`, { method: 'PATCH', headers, body: JSON.stringify({ industry }) });
+          if (response.status === 200) existing.acknowledgedUpdates.push(industry);
+          continue;
+        }
+        const name = `${prefix} customer ${n}`;
+        const response = await fetch(`${server.baseUrl}/api/v1/customers`, { method: 'POST', headers, body: JSON.stringify({ name, industry: 'Crash testing' }) });
+        if (response.status === 201) acknowledged.push({ id: ((await response.json()) as { id: string }).id, name, sent: ['Crash testing'], acknowledgedUpdates: [] });
       } catch {
         return; // the server is gone
       }
@@ -52,16 +64,29 @@ function createLoad(server: ChildServer, token: string, prefix: string) {
 }
 
 describe('crash safety', () => {
-  it('keeps every acknowledged create through kill -9, and read models equal a full rebuild', { timeout: 120_000 }, async () => {
+  it('keeps every acknowledged create and update through 5 kill -9s, and read models equal a full rebuild', { timeout: 180_000 }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'crm-crash-'));
     const env = { CRM_DATA_DIR: dataDir, CRM_ADMIN_PASSWORD: PASSWORD };
-    const acknowledged: { id: string; name: string }[] = [];
+    const acknowledged: Acknowledged[] = [];
+    /** Every acknowledged create and update is in the customer's history; its current value is one that was sent. */
+    const check = async (server: ChildServer, token: string, customers: Acknowledged[]) => {
+      for (const { id, name, sent, acknowledgedUpdates } of customers) {
+        const response = await fetch(`${server.baseUrl}/api/v1/customers/${id}/history?limit=1000`, { headers: { authorization: `Bearer ${token}` } });
+        expect(response.status, `customer ${id}`).toBe(200);
+        const items = ((await response.json()) as { items: { data: { fields?: { name: string; industry?: string }; changes?: { industry?: string } } }[] }).items;
+        expect(items[0]!.data.fields!.name).toBe(name);
+        const industries = items.map((i) => i.data.fields?.industry ?? i.data.changes?.industry).filter(Boolean);
+        for (const update of acknowledgedUpdates) expect(industries).toContain(update);
+        expect(sent).toContain(industries[industries.length - 1]);
+      }
+    };
 
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < 5; round++) {
       const server = await startChildServer(env);
       const token = await login(server);
-      const load = createLoad(server, token, `round ${round}`);
-      await new Promise((r) => setTimeout(r, 400 + Math.random() * 600));
+      await check(server, token, acknowledged);
+      const load = createLoad(server, token, `round ${round}`, acknowledged);
+      await new Promise((r) => setTimeout(r, 300 + Math.random() * 700));
       await stopChild(server, 'SIGKILL');
       await load.stop();
       expect(load.acknowledged.length).toBeGreaterThan(0);
@@ -74,6 +99,7 @@ describe('crash safety', () => {
       const token = await login(server);
       const ready = await fetch(`${server.baseUrl}/readyz`);
       expect(ready.status).toBe(200);
+      await check(server, token, acknowledged);
       for (const { id, name } of acknowledged) {
         const response = await fetch(`${server.baseUrl}/api/v1/customers/${id}`, { headers: { authorization: `Bearer ${token}` } });
         expect(response.status, `customer ${id}`).toBe(200);
@@ -85,6 +111,8 @@ describe('crash safety', () => {
 
     // No event was written twice: one registration per customer id and per name.
     const store = new SqliteEventStore({ path: join(dataDir, 'events.sqlite') });
+    const all = await store.readAll({});
+    expect(new Set(all.map((e) => e.id)).size).toBe(all.length);
     const registrations = (await store.readAll({ filter: { eventTypes: ['CustomerRegistered'] } })).map((e) => e.data as { customerId: string; fields: { name: string } });
     expect(new Set(registrations.map((r) => r.customerId)).size).toBe(registrations.length);
     expect(new Set(registrations.map((r) => r.fields.name)).size).toBe(registrations.length);
