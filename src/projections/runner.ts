@@ -1,4 +1,4 @@
-import type { EventStore, Subscription } from '../infra/eventstore/port.ts';
+import { categoryOf, type EventStore, type Subscription } from '../infra/eventstore/port.ts';
 import type { Logger } from '../infra/logger.ts';
 import type { Doc, ReadStore } from '../infra/readstore/port.ts';
 import type { Projection } from './projection.ts';
@@ -55,7 +55,13 @@ export class ProjectionRunner {
     this.notify();
   }
 
-  async start(): Promise<void> {
+  /**
+   * Follows the log with one subscription for all projections (one read per batch, not one per projection),
+   * from the lowest checkpoint; each projection skips what it has applied. A projection that fails stops on
+   * its own and is reported; the others go on. Checkpoints are written at most every `checkpointEveryMs` and
+   * on stop: a replay from an older checkpoint is harmless, the documents are idempotent.
+   */
+  async start(checkpointEveryMs = 1000): Promise<void> {
     for (const projection of this.projections) {
       const saved = await this.checkpoints().findOne({ _id: projection.name });
       if (!saved || saved.version !== projection.version) {
@@ -63,28 +69,55 @@ export class ProjectionRunner {
         await this.reset(projection);
       }
       await projection.setup(this.readStore);
-      const after = BigInt(saved?.version === projection.version ? saved.position : 0);
-      this.positions.set(projection.name, after);
-      this.subscriptions.push(
-        this.eventStore.subscribeToAll(
-          { after, filter: { categories: projection.categories } },
-          {
-            onEvent: async (event) => {
-              await projection.apply(event, this.readStore);
-              await this.saveCheckpoint(projection, event.position);
-            },
-            onCheckpoint: async (position) => {
-              if (position > (this.positions.get(projection.name) ?? 0n)) await this.saveCheckpoint(projection, position);
-            },
-            onError: (error) => {
-              this.failures.set(projection.name, error instanceof Error ? error.message : String(error));
-              this.logger.error('projection stopped', { projection: projection.name, error });
-            },
-          },
-        ),
-      );
+      this.positions.set(projection.name, BigInt(saved?.version === projection.version ? saved.position : 0));
     }
+    const from = this.projections.reduce((min, p) => (this.positions.get(p.name)! < min ? this.positions.get(p.name)! : min), this.positions.get(this.projections[0]?.name ?? '') ?? 0n);
+    const categories = [...new Set(this.projections.flatMap((p) => p.categories))];
+    let lastSave = Date.now();
+    const saveIfDue = async (force = false) => {
+      if (!force && Date.now() - lastSave < checkpointEveryMs) return;
+      lastSave = Date.now();
+      for (const projection of this.projections) if (!this.failures.has(projection.name)) await this.saveCheckpoint(projection, this.positions.get(projection.name)!);
+    };
+    this.saveAll = () => saveIfDue(true);
+    this.subscriptions.push(
+      this.eventStore.subscribeToAll(
+        { after: from, filter: { categories } },
+        {
+          onEvent: async (event) => {
+            const category = categoryOf(event.streamId);
+            for (const projection of this.projections) {
+              if (this.failures.has(projection.name) || event.position <= this.positions.get(projection.name)!) continue;
+              if (projection.categories.includes(category)) {
+                try {
+                  await projection.apply(event, this.readStore);
+                } catch (error) {
+                  this.failures.set(projection.name, error instanceof Error ? error.message : String(error));
+                  this.logger.error('projection stopped', { projection: projection.name, position: event.position, error });
+                  continue;
+                }
+              }
+              this.positions.set(projection.name, event.position);
+            }
+            this.notify();
+            await saveIfDue();
+          },
+          onCheckpoint: async (position) => {
+            for (const projection of this.projections)
+              if (!this.failures.has(projection.name) && position > this.positions.get(projection.name)!) this.positions.set(projection.name, position);
+            this.notify();
+            await saveIfDue();
+          },
+          onError: (error) => {
+            for (const projection of this.projections) this.failures.set(projection.name, error instanceof Error ? error.message : String(error));
+            this.logger.error('projections stopped', { error });
+          },
+        },
+      ),
+    );
   }
+
+  private saveAll: () => Promise<void> = async () => {};
 
   /** Replays the whole log into every projection from scratch; `onProgress` gets (events applied, position reached, head). */
   async rebuild(onProgress: (applied: number, position: bigint, head: bigint) => void = () => {}, batchSize = 2000): Promise<number> {
@@ -166,5 +199,6 @@ export class ProjectionRunner {
 
   async stop(): Promise<void> {
     await Promise.all(this.subscriptions.splice(0).map((s) => s.close()));
+    await this.saveAll().catch((error: unknown) => this.logger.error('could not save projection checkpoints', { error }));
   }
 }

@@ -1,0 +1,114 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+
+/** Starts a node script as a child and waits for it to print `listening <url>` (or our JSON log line). */
+async function child(args: string[], env: Record<string, string>): Promise<{ url: string; process: ChildProcess }> {
+  const process_ = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no start:\n${output}`)), 30_000);
+    process_.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      output += chunk;
+      const match = /(http:\/\/(?:localhost|127\.0\.0\.1):\d+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!.replace('localhost', '127.0.0.1'));
+      }
+    });
+    process_.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  });
+  return { url, process: process_ };
+}
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+
+const stop = (p: ChildProcess) => new Promise((resolve) => (p.once('exit', resolve), p.kill('SIGTERM')));
+
+function cannon(options: autocannon.Options): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) => autocannon(options, (error, result) => (error ? reject(error) : resolve(result))));
+}
+
+const BARE_KOA = `
+import Koa from 'koa';
+const app = new Koa();
+app.use(async (ctx) => { ctx.status = 201; ctx.body = { id: 'x', revision: 0 }; });
+const server = app.listen(0, '127.0.0.1', () => console.log('listening http://127.0.0.1:' + server.address().port));
+`;
+
+export interface HttpResults {
+  createsPerSecond: number;
+  p99Ms: number;
+  baselinePerSecond: number;
+  lagP99Ms: number;
+  lagP50Ms: number;
+}
+
+/**
+ * POST /api/v1/customers at 32 connections for `seconds` against the real server (its own process, embedded
+ * default), against a bare Koa route as the same-run baseline; and, during the load, how long a client waits
+ * from a command's acknowledgement until it can read it through X-Min-Position.
+ */
+export async function httpBench(seconds: number, lagSamples: number): Promise<HttpResults> {
+  const baseline = await child(['--input-type=module', '-e', BARE_KOA], {});
+  const bare = await cannon({ url: `${baseline.url}/`, method: 'POST', connections: 32, duration: Math.max(3, Math.round(seconds / 2)), body: '{}', headers: { 'content-type': 'application/json' } });
+  await stop(baseline.process);
+
+  // Request logs off (LOG_LEVEL=warn), as a busy installation would run; readiness is polled on /healthz.
+  const port = await freePort();
+  const serverProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', CRM_DATA_DIR: mkdtempSync(join(tmpdir(), 'crm-bench-http-')), CRM_ADMIN_PASSWORD: 'bench-password-1', LOG_LEVEL: 'warn' },
+    stdio: 'ignore',
+  });
+  const server = { url: `http://127.0.0.1:${port}`, process: serverProcess };
+  for (let i = 0; ; i++) {
+    if ((await fetch(`${server.url}/healthz`).then((r) => r.status).catch(() => 0)) === 200) break;
+    if (i > 300) throw new Error('the server did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const { token } = (await (await fetch(`${server.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'bench-password-1' }) })).json()) as { token: string };
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
+  let counter = 0;
+  const lag: number[] = [];
+  let loading = true;
+  const sampler = (async () => {
+    await new Promise((r) => setTimeout(r, 500));
+    while (loading && lag.length < lagSamples) {
+      const created = await fetch(`${server.url}/api/v1/customers`, { method: 'POST', headers, body: JSON.stringify({ name: `lag probe ${lag.length} ${Math.random()}` }) });
+      const position = created.headers.get('x-position')!;
+      const id = ((await created.json()) as { id: string }).id;
+      const started = performance.now();
+      const read = await fetch(`${server.url}/api/v1/customers/${id}`, { headers: { ...headers, 'x-min-position': position } });
+      await read.arrayBuffer();
+      if (read.status === 200) lag.push(performance.now() - started);
+    }
+  })();
+  const result = await cannon({
+    url: server.url,
+    connections: 32,
+    duration: seconds,
+    requests: [{ method: 'POST', path: '/api/v1/customers', headers, setupRequest: (request) => ({ ...request, body: JSON.stringify({ name: `Bench customer ${counter++} ${process.pid}`, industry: '机械制造' }) }) }],
+  });
+  loading = false;
+  await sampler;
+  await stop(server.process);
+  lag.sort((a, b) => a - b);
+  const at = (p: number) => lag[Math.min(lag.length - 1, Math.floor((p / 100) * lag.length))] ?? NaN;
+  return {
+    createsPerSecond: Math.round(result.requests.average),
+    p99Ms: result.latency.p99,
+    baselinePerSecond: Math.round(bare.requests.average),
+    lagP99Ms: Math.round(at(99) * 10) / 10,
+    lagP50Ms: Math.round(at(50) * 10) / 10,
+  };
+}

@@ -1,0 +1,17 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * The peer: Emmett's SQLite event store (a devDependency) doing the same sequential single-event appends to a
+ * file database. Emmett's store uses SQLite's default rollback journal with a sync per commit, so our store
+ * is measured alongside in its `full` durability (fsync per commit) as well as the default.
+ */
+export async function emmettAppendsPerSecond(count: number): Promise<number> {
+  const { getSQLiteEventStore } = await import('@event-driven-io/emmett-sqlite');
+  const store = getSQLiteEventStore({ fileName: join(mkdtempSync(join(tmpdir(), 'crm-emmett-')), 'events.db'), schema: { autoMigration: 'CreateOrUpdate' } });
+  await store.appendToStream('warmup-0', [{ type: 'ThingHappened', data: { n: 0 } }]);
+  const started = performance.now();
+  for (let i = 0; i < count; i++) await store.appendToStream(`bench-${i}`, [{ type: 'ThingHappened', data: { customerId: 'c', name: 'Benchmark Trading Co', amount: 123450 } }]);
+  return count / ((performance.now() - started) / 1000);
+}
