@@ -4,8 +4,8 @@ import { prng } from '../src/cli/seed-data.ts';
 
 /**
  * A realistic event log for the replay benchmark, written straight into the event store (the commands are
- * measured elsewhere): per customer a registration, sometimes a change, 3 contacts, and one opportunity moved
- * through 1–3 stages, some won or lost; timestamps spread over 90 days so reports have days to sum.
+ * measured elsewhere): per customer a registration, 1–4 changes, 3 contacts, and one opportunity moved
+ * through 1–3 stages, some won or lost (about 10 events a customer); timestamps spread over 90 days.
  */
 export async function writeDataset(store: EventStore, customers: number, ownerIds: string[]): Promise<{ events: number; customers: number; contacts: number; opportunities: number }> {
   const random = prng(99);
@@ -21,7 +21,8 @@ export async function writeDataset(store: EventStore, customers: number, ownerId
     const customerId = randomUUID();
     const ownerId = pick(ownerIds);
     const customerEvents = [event('CustomerRegistered', { customerId, ownerId, fields: { name: `基准客户 ${i} 有限公司`, industry: pick(industries), region: pick(regions), level: pick(['A', 'B', 'C']), phone: `021-${String(10_000_000 + i)}` } }, at)];
-    if (random() < 0.3) customerEvents.push(event('CustomerChanged', { customerId, changes: { level: pick(['A', 'B', 'C']), notes: '跟进中' } }, at + 1000));
+    // Follow-ups change the record now and then: about 2.5 changes per customer.
+    for (let u = 0; u < 1 + Math.floor(random() * 4); u++) customerEvents.push(event('CustomerChanged', { customerId, changes: { level: pick(['A', 'B', 'C']), notes: `跟进 ${u}` } }, at + 1000 + u));
     await store.append(`customer-${customerId}`, customerEvents, 'no_stream');
     events += customerEvents.length;
     for (let c = 0; c < 3; c++) {

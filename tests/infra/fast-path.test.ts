@@ -26,7 +26,7 @@ const randomCondition = (): unknown => {
     case 2:
       return { $ne: operand };
     case 3:
-      return { [pick(['$gt', '$gte', '$lt', '$lte'])]: pick([0, 1, 2]) };
+      return { [pick(['$gt', '$gte', '$lt', '$lte'])]: pick([0, 1, 2, 'a', 'b', 'B', '2026-11-01', '华']) };
     case 4:
       return { $in: [operand, pick([1, 'b'])] };
     case 5:
@@ -82,5 +82,42 @@ describe('embedded read store fast paths', () => {
       expect(fast, `${JSON.stringify(update)} on ${JSON.stringify(doc)}`).toBe(mingoChanged);
     }
     expect(answered).toBeGreaterThan(1000);
+  });
+});
+
+describe('embedded read store sorting', () => {
+  it('orders pages exactly as mingo does', async () => {
+    const { Query } = await import('mingo');
+    const { fastComparator, topK } = await import('../../src/infra/readstore/fast-path.ts');
+    for (let run = 0; run < 300; run++) {
+      const docs = Array.from({ length: 1 + Math.floor(random() * 60) }, (_, i) => {
+        const doc: Record<string, unknown> = { _id: `d${String(i).padStart(3, '0')}` };
+        for (const key of ['a', 'b']) {
+          const value = pick([0, 1, 2, -5, 2.5, 'a', 'B', 'b', '华', '', null, undefined, true, false]);
+          if (value !== undefined) doc[key] = value;
+        }
+        return doc;
+      });
+      const sort = { [pick(['a', 'b'])]: pick([1, -1] as const), _id: pick([1, -1] as const) } as Record<string, 1 | -1>;
+      const limit = 1 + Math.floor(random() * 10);
+      const compare = fastComparator(sort, docs)!;
+      const mine = topK(docs, compare, limit).map((d) => d._id);
+      const theirs = new Query({}).find(docs).sort(sort).limit(limit).all().map((d) => (d as { _id: string })._id);
+      expect(mine, JSON.stringify(sort)).toEqual(theirs);
+      expect([...docs].sort(compare).map((d) => d._id)).toEqual(new Query({}).find(docs).sort(sort).all().map((d) => (d as { _id: string })._id));
+    }
+  });
+});
+
+describe('embedded read store grouping', () => {
+  it('groups and sums exactly as mingo does', async () => {
+    const { Aggregator } = await import('mingo');
+    const { fastGroup } = await import('../../src/infra/readstore/fast-path.ts');
+    for (let run = 0; run < 200; run++) {
+      const docs = Array.from({ length: Math.floor(random() * 40) }, (_, i) => ({ _id: String(i), stage: pick(['a', 'b', null, undefined, 3]), n: pick([1, 2.5, -3, 'x', undefined]), m: pick([10, 20]) }));
+      const pipeline = [{ $group: { _id: pick(['$stage', null]), count: { $sum: 1 }, total: { $sum: '$n' }, other: { $sum: '$m' } } }];
+      const sortById = (rows: Record<string, unknown>[]) => [...rows].sort((a, b) => String(a._id).localeCompare(String(b._id)));
+      expect(sortById(fastGroup(docs, pipeline)!)).toEqual(sortById(new Aggregator(pipeline).run(docs) as Record<string, unknown>[]));
+    }
   });
 });

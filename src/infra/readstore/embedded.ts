@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
-import { fastMatch, fastUpdate } from './fast-path.ts';
+import { fastComparator, fastGroup, fastMatch, fastUpdate, topK } from './fast-path.ts';
 import {
   type BulkOperation,
   type Collection,
@@ -136,9 +136,14 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
 
   async find(filter: Filter, options: FindOptions = {}): Promise<T[]> {
     const docs = this.matching(filter);
-    if (!options.sort && !options.projection) {
-      const start = options.skip ?? 0;
-      return structuredClone(docs.slice(start, options.limit ? start + options.limit : undefined));
+    const start = options.skip ?? 0;
+    const end = options.limit ? start + options.limit : undefined;
+    // Sorting plain values is done here (top-k for a page), mingo's cursor only for what it alone can order.
+    const compare = options.sort ? fastComparator(options.sort, docs) : undefined;
+    if (!options.sort || compare) {
+      const ordered = compare ? (end !== undefined && end <= 10_000 ? topK(docs, compare, end) : [...docs].sort(compare)) : docs;
+      const page = ordered.slice(start, end);
+      return structuredClone(options.projection ? new Query({}).find<T>(page, options.projection as never).all() : page);
     }
     let cursor = new Query({}).find<T>(docs, options.projection as never);
     if (options.sort) cursor = cursor.sort(options.sort);
@@ -155,7 +160,7 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
     const first = pipeline[0] as { $match?: Filter } | undefined;
     const source = first?.$match ? this.matching(first.$match) : [...this.docs.values()];
     const rest = first?.$match ? pipeline.slice(1) : pipeline;
-    return structuredClone(new Aggregator(rest).run(source)) as R[];
+    return structuredClone(fastGroup(source, rest) ?? new Aggregator(rest).run(source)) as R[];
   }
 
   /** Stores `next` in place of `previous`, keeping every index consistent; all or nothing. */

@@ -19,6 +19,7 @@ function read(doc: Obj, path: string): { value: unknown; crossed: boolean } {
   return { value, crossed: false };
 }
 
+const ASCII = /^[\x00-\x7f]*$/;
 const COMPARISONS = new Set(['$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$in', '$exists']);
 
 function compare(value: unknown, operator: string, operand: unknown): boolean | undefined {
@@ -32,8 +33,18 @@ function compare(value: unknown, operator: string, operand: unknown): boolean | 
     case '$in':
       return Array.isArray(operand) && operand.every(isPrimitive) && !Array.isArray(value) ? operand.includes(value as never) : undefined;
     default: {
-      // Ordering only for numbers: string order differs between JavaScript (UTF-16) and MongoDB (UTF-8 bytes).
-      if (typeof operand !== 'number' || Array.isArray(value)) return undefined;
+      // Ordering for numbers, and for ASCII strings (ISO dates, codes): beyond ASCII, string order differs
+      // between JavaScript (UTF-16) and MongoDB (UTF-8 bytes), so mingo decides.
+      if (Array.isArray(value)) return undefined;
+      if (typeof operand === 'string') {
+        if (!ASCII.test(operand) || (typeof value === 'string' && !ASCII.test(value))) return undefined;
+        if (typeof value !== 'string') return false;
+        if (operator === '$gt') return value > operand;
+        if (operator === '$gte') return value >= operand;
+        if (operator === '$lt') return value < operand;
+        return value <= operand;
+      }
+      if (typeof operand !== 'number') return undefined;
       if (typeof value !== 'number') return false;
       if (operator === '$gt') return value > operand;
       if (operator === '$gte') return value >= operand;
@@ -164,4 +175,83 @@ export function fastUpdate(doc: Obj, update: Record<string, Obj | undefined>): b
     }
   }
   return changed;
+}
+
+const typeRank = (value: unknown): number => {
+  if (value === undefined || value === null) return 1;
+  if (typeof value === 'number') return 2;
+  if (typeof value === 'string') return 3;
+  if (typeof value === 'boolean') return 8;
+  return -1; // objects and arrays: mingo decides
+};
+
+/**
+ * A comparator for sort specifications over plain values (MongoDB's order: missing and null, then numbers,
+ * then strings, then booleans); undefined when a document holds an object or array under a sort key.
+ */
+export function fastComparator(sort: Record<string, 1 | -1>, docs: Obj[]): ((a: Obj, b: Obj) => number) | undefined {
+  const keys = Object.entries(sort);
+  for (const doc of docs)
+    for (const [path] of keys) {
+      const { value, crossed } = read(doc, path);
+      if (crossed || typeRank(value) < 0) return undefined;
+    }
+  return (a, b) => {
+    for (const [path, direction] of keys) {
+      const x = read(a, path).value;
+      const y = read(b, path).value;
+      const rx = typeRank(x);
+      const ry = typeRank(y);
+      const order = rx !== ry ? rx - ry : rx === 1 ? 0 : (x as number | string) < (y as number | string) ? -1 : (x as number | string) > (y as number | string) ? 1 : 0;
+      if (order !== 0) return order * direction;
+    }
+    return 0;
+  };
+}
+
+/** The first `count` documents in `compare` order, in O(n log count) (a bounded insertion list). */
+export function topK<T>(docs: Iterable<T>, compare: (a: T, b: T) => number, count: number): T[] {
+  const best: T[] = [];
+  for (const doc of docs) {
+    if (best.length === count && compare(doc, best[count - 1]!) >= 0) continue;
+    let low = 0;
+    let high = best.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (compare(doc, best[middle]!) < 0) high = middle;
+      else low = middle + 1;
+    }
+    best.splice(low, 0, doc);
+    if (best.length > count) best.pop();
+  }
+  return best;
+}
+
+/**
+ * `[$match?, $group]` with `_id` a field (or null) and `$sum` accumulators of a field or a constant: the shape
+ * pre-aggregated reports use, answered without compiling a pipeline. Undefined for any other pipeline.
+ */
+export function fastGroup(docs: Obj[], pipeline: Record<string, unknown>[]): Obj[] | undefined {
+  if (pipeline.length !== 1 || !isObject(pipeline[0]!.$group)) return undefined;
+  const { _id: key, ...accumulators } = pipeline[0]!.$group as Obj;
+  if (!(key === null || (typeof key === 'string' && key.startsWith('$')))) return undefined;
+  const sums: [string, string | number][] = [];
+  for (const [name, accumulator] of Object.entries(accumulators)) {
+    if (!isObject(accumulator) || Object.keys(accumulator).length !== 1 || !('$sum' in accumulator)) return undefined;
+    const operand = accumulator.$sum;
+    if (!(typeof operand === 'number' || (typeof operand === 'string' && operand.startsWith('$')))) return undefined;
+    sums.push([name, operand]);
+  }
+  const groups = new Map<unknown, Obj>();
+  for (const doc of docs) {
+    const id = key === null ? null : read(doc, key.slice(1)).value ?? null;
+    if (id !== null && !isPrimitive(id)) return undefined;
+    let group = groups.get(id);
+    if (!group) groups.set(id, (group = { _id: id, ...Object.fromEntries(sums.map(([name]) => [name, 0])) }));
+    for (const [name, operand] of sums) {
+      const value = typeof operand === 'number' ? operand : read(doc, operand.slice(1)).value;
+      if (typeof value === 'number') group[name] = (group[name] as number) + value;
+    }
+  }
+  return [...groups.values()];
 }
