@@ -19,7 +19,10 @@ function read(doc: Obj, path: string): { value: unknown; crossed: boolean } {
   return { value, crossed: false };
 }
 
-const ASCII = /^[\x00-\x7f]*$/;
+const isAscii = (text: string): boolean => {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+};
 const COMPARISONS = new Set(['$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$in', '$exists']);
 
 function compare(value: unknown, operator: string, operand: unknown): boolean | undefined {
@@ -37,7 +40,7 @@ function compare(value: unknown, operator: string, operand: unknown): boolean | 
       // between JavaScript (UTF-16) and MongoDB (UTF-8 bytes), so mingo decides.
       if (Array.isArray(value)) return undefined;
       if (typeof operand === 'string') {
-        if (!ASCII.test(operand) || (typeof value === 'string' && !ASCII.test(value))) return undefined;
+        if (!isAscii(operand) || (typeof value === 'string' && !isAscii(value))) return undefined;
         if (typeof value !== 'string') return false;
         if (operator === '$gt') return value > operand;
         if (operator === '$gte') return value >= operand;
