@@ -12,6 +12,17 @@ export async function emmettAppendsPerSecond(count: number): Promise<number> {
   const store = getSQLiteEventStore({ fileName: join(mkdtempSync(join(tmpdir(), 'crm-emmett-')), 'events.db'), schema: { autoMigration: 'CreateOrUpdate' } });
   await store.appendToStream('warmup-0', [{ type: 'ThingHappened', data: { n: 0 } }]);
   const started = performance.now();
-  for (let i = 0; i < count; i++) await store.appendToStream(`bench-${i}`, [{ type: 'ThingHappened', data: { customerId: 'c', name: 'Benchmark Trading Co', amount: 123450 } }]);
+  for (let i = 0; i < count; i++) {
+    // Emmett 0.38's SQLite store now and then reports SQLITE_BUSY on a sequential append; retry it.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await store.appendToStream(`bench-${i}`, [{ type: 'ThingHappened', data: { customerId: 'c', name: 'Benchmark Trading Co', amount: 123450 } }]);
+        break;
+      } catch (error) {
+        if (attempt >= 5 || (error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    }
+  }
   return count / ((performance.now() - started) / 1000);
 }
