@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
-import { fastComparator, fastGroup, fastMatch, fastUpdate, topK } from './fast-path.ts';
+import { fastGroup, fastMatch, fastSort, fastUpdate } from './fast-path.ts';
 import {
   type BulkOperation,
   type Collection,
@@ -139,9 +139,8 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
     const start = options.skip ?? 0;
     const end = options.limit ? start + options.limit : undefined;
     // Sorting plain values is done here (top-k for a page), mingo's cursor only for what it alone can order.
-    const compare = options.sort ? fastComparator(options.sort, docs) : undefined;
-    if (!options.sort || compare) {
-      const ordered = compare ? (end !== undefined && end <= 10_000 ? topK(docs, compare, end) : [...docs].sort(compare)) : docs;
+    const ordered = options.sort ? fastSort(docs, options.sort, end) : docs;
+    if (ordered) {
       const page = ordered.slice(start, end);
       return structuredClone(options.projection ? new Query({}).find<T>(page, options.projection as never).all() : page);
     }

@@ -9,10 +9,17 @@ const isObject = (value: unknown): value is Obj => typeof value === 'object' && 
 const isPrimitive = (value: unknown): value is string | number | boolean =>
   typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
 
+const segments = new Map<string, string[]>();
+const split = (path: string): string[] => {
+  let parts = segments.get(path);
+  if (!parts) segments.set(path, (parts = path.split('.')));
+  return parts;
+};
+
 /** The value at a dotted path; `crossed` when the path runs through an array (MongoDB semantics differ there). */
 function read(doc: Obj, path: string): { value: unknown; crossed: boolean } {
   let value: unknown = doc;
-  for (const key of path.split('.')) {
+  for (const key of split(path)) {
     if (Array.isArray(value)) return { value: undefined, crossed: true };
     value = isObject(value) ? value[key] : undefined;
   }
@@ -188,48 +195,64 @@ const typeRank = (value: unknown): number => {
   return -1; // objects and arrays: mingo decides
 };
 
+const NOT_PLAIN = Symbol('not plain');
+
+/** A sort value: plain (missing, null, number, string, boolean) or NOT_PLAIN when mingo must order it. */
+function sortValue(doc: Obj, parts: string[]): unknown {
+  let value: unknown = doc;
+  for (const key of parts) {
+    if (Array.isArray(value)) return NOT_PLAIN;
+    value = value && typeof value === 'object' ? (value as Obj)[key] : undefined;
+  }
+  return typeRank(value) < 0 ? NOT_PLAIN : value;
+}
+
+function compareValues(x: unknown, y: unknown): number {
+  const rx = typeRank(x);
+  const ry = typeRank(y);
+  if (rx !== ry) return rx - ry;
+  if (rx === 1) return 0;
+  return (x as number | string) < (y as number | string) ? -1 : (x as number | string) > (y as number | string) ? 1 : 0;
+}
+
 /**
- * A comparator for sort specifications over plain values (MongoDB's order: missing and null, then numbers,
- * then strings, then booleans); undefined when a document holds an object or array under a sort key.
+ * The documents ordered by a sort specification over plain values (MongoDB's order: missing and null, then
+ * numbers, strings, booleans), the first `count` of them when given (top-k, O(n log count)); undefined when a
+ * sort key holds an object or array, for mingo to order.
  */
-export function fastComparator(sort: Record<string, 1 | -1>, docs: Obj[]): ((a: Obj, b: Obj) => number) | undefined {
-  const keys = Object.entries(sort);
-  for (const doc of docs)
-    for (const [path] of keys) {
-      const { value, crossed } = read(doc, path);
-      if (crossed || typeRank(value) < 0) return undefined;
-    }
-  return (a, b) => {
-    for (const [path, direction] of keys) {
-      const x = read(a, path).value;
-      const y = read(b, path).value;
-      const rx = typeRank(x);
-      const ry = typeRank(y);
-      const order = rx !== ry ? rx - ry : rx === 1 ? 0 : (x as number | string) < (y as number | string) ? -1 : (x as number | string) > (y as number | string) ? 1 : 0;
-      if (order !== 0) return order * direction;
+export function fastSort<T extends Obj>(docs: T[], sort: Record<string, 1 | -1>, count?: number): T[] | undefined {
+  const keys = Object.entries(sort).map(([path, direction]) => ({ parts: split(path), direction }));
+  const rows: { doc: T; values: unknown[] }[] = [];
+  const compare = (a: { values: unknown[] }, b: { values: unknown[] }) => {
+    for (let i = 0; i < keys.length; i++) {
+      const order = compareValues(a.values[i], b.values[i]);
+      if (order !== 0) return order * keys[i]!.direction;
     }
     return 0;
   };
-}
-
-/** The first `count` documents in `compare` order, in O(n log count) (a bounded insertion list). */
-export function topK<T>(docs: Iterable<T>, compare: (a: T, b: T) => number, count: number): T[] {
-  const best: T[] = [];
+  const limit = count === undefined || count > 10_000 ? Infinity : count;
   for (const doc of docs) {
-    if (best.length === count && compare(doc, best[count - 1]!) >= 0) continue;
+    const values = keys.map((key) => sortValue(doc, key.parts));
+    if (values.includes(NOT_PLAIN)) return undefined;
+    const row = { doc, values };
+    if (rows.length >= limit && compare(row, rows[rows.length - 1]!) >= 0) continue;
+    if (limit === Infinity) {
+      rows.push(row);
+      continue;
+    }
     let low = 0;
-    let high = best.length;
+    let high = rows.length;
     while (low < high) {
       const middle = (low + high) >> 1;
-      if (compare(doc, best[middle]!) < 0) high = middle;
+      if (compare(row, rows[middle]!) < 0) high = middle;
       else low = middle + 1;
     }
-    best.splice(low, 0, doc);
-    if (best.length > count) best.pop();
+    rows.splice(low, 0, row);
+    if (rows.length > limit) rows.pop();
   }
-  return best;
+  if (limit === Infinity) rows.sort(compare);
+  return rows.map((row) => row.doc);
 }
-
 /**
  * `[$match?, $group]` with `_id` a field (or null) and `$sum` accumulators of a field or a constant: the shape
  * pre-aggregated reports use, answered without compiling a pipeline. Undefined for any other pipeline.
@@ -258,3 +281,4 @@ export function fastGroup(docs: Obj[], pipeline: Record<string, unknown>[]): Obj
   }
   return [...groups.values()];
 }
+
