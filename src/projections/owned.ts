@@ -64,3 +64,13 @@ export const searchText = (...parts: unknown[]): string =>
     .filter((p): p is string => typeof p === 'string' && p.length > 0)
     .join('\u0001')
     .toLowerCase();
+
+/** The fields every owned record's first document has: owner, the owner's department path, creation time. */
+export const ownedStart = async (event: RecordedEvent, ownerId: string, ownerPath: (ownerId: string) => Promise<string>, custom?: Record<string, unknown>) => ({
+  ownerId,
+  departmentPath: await ownerPath(ownerId),
+  ...(custom ? { custom } : {}),
+  createdAt: event.metadata.at,
+  ...stamp(event),
+  _search: '',
+});

@@ -9,7 +9,7 @@ import type { Money } from '../domain/shared/money.ts';
 import type { RecordedEvent } from '../infra/eventstore/port.ts';
 import type { Doc } from '../infra/readstore/port.ts';
 import { CounterDeltas, dayOf } from './counters.ts';
-import { recordProjection, searchText, stamp } from './owned.ts';
+import { ownedStart, recordProjection, searchText, stamp } from './owned.ts';
 
 export const PRODUCTS = 'products';
 export const LEADS = 'leads';
@@ -52,7 +52,7 @@ export const leadsProjection = recordProjection<Record_>({
     let next: Record_ | null = doc;
     switch (e.type) {
       case 'LeadCreated':
-        next = { _id: e.data.leadId, id: e.data.leadId, ...e.data.fields, status: 'new', ownerId: e.data.ownerId, departmentPath: await ownerPath(e.data.ownerId), createdAt: event.metadata.at, ...stamp(event), _search: '' };
+        next = { _id: e.data.leadId, id: e.data.leadId, ...e.data.fields, status: 'new', ...(await ownedStart(event, e.data.ownerId, ownerPath)) };
         break;
       case 'LeadChanged':
         next = doc && (applyChanges(doc, e.data.changes) as Record_);
@@ -138,15 +138,11 @@ export const opportunitiesProjection = recordProjection<OpportunityDoc>({
           _id: e.data.opportunityId,
           id: e.data.opportunityId,
           ...e.data.fields,
-          ownerId: e.data.ownerId,
-          departmentPath: await ownerPath(e.data.ownerId),
           stage: e.data.stage,
           status: 'open',
           stageEnteredAt: at,
           stageHistory: [{ stage: e.data.stage, enteredAt: at }],
-          createdAt: at,
-          ...stamp(event),
-          _search: '',
+          ...(await ownedStart(event, e.data.ownerId, ownerPath)),
         };
         break;
       case 'OpportunityChanged':
@@ -208,12 +204,7 @@ export const quotesProjection = recordProjection<Record_>({
           total: { amount: e.data.current.totals.total, currency: e.data.currency },
           versions: [{ ...e.data.current }],
           status: 'draft',
-          ownerId: e.data.ownerId,
-          departmentPath: await ownerPath(e.data.ownerId),
-          ...(e.data.custom ? { custom: e.data.custom } : {}),
-          createdAt: event.metadata.at,
-          ...stamp(event),
-          _search: '',
+          ...(await ownedStart(event, e.data.ownerId, ownerPath, e.data.custom)),
         };
         break;
       case 'QuoteRevised':
@@ -282,12 +273,7 @@ export const ordersProjection = recordProjection<OrderDoc>({
           shipments: [],
           payments: [],
           status: 'draft',
-          ownerId: e.data.ownerId,
-          departmentPath: await ownerPath(e.data.ownerId),
-          ...(e.data.custom ? { custom: e.data.custom } : {}),
-          createdAt: event.metadata.at,
-          ...stamp(event),
-          _search: '',
+          ...(await ownedStart(event, e.data.ownerId, ownerPath, e.data.custom)),
         };
         break;
       case 'OrderConfirmed':
