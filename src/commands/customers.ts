@@ -7,8 +7,6 @@ import { claim, isHeld, releaseQuietly, type ReservationHolderCheck } from './re
 import { getEmployee } from './employees.ts';
 import { type CustomOf, customChanges, prepareCustom } from './custom-fields.ts';
 
-type ActiveCustomer = Extract<CustomerState, { status: 'active' | 'archived' }>;
-
 /** The company-wide unique keys of a customer: its normalised name and its normalised tax number. */
 const uniqueKeys = [
   { scope: 'customer.name', field: 'name', of: (fields: Partial<CustomerFields>) => (fields.name ? normalizeName(fields.name) : undefined) },
@@ -194,5 +192,3 @@ export async function restoreCustomer(deps: CommandDeps, customerId: string, act
   const command: CustomerCommand = { type: 'RestoreCustomer', customerId };
   return { ...(await execute(deps, customerDecider, customerStream(customerId), command, actor, meta)), customerId };
 }
-
-export type { ActiveCustomer };

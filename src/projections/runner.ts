@@ -71,7 +71,7 @@ export class ProjectionRunner {
       await projection.setup(this.readStore);
       this.positions.set(projection.name, BigInt(saved?.version === projection.version ? saved.position : 0));
     }
-    const from = this.projections.reduce((min, p) => (this.positions.get(p.name)! < min ? this.positions.get(p.name)! : min), this.positions.get(this.projections[0]?.name ?? '') ?? 0n);
+    const from = [...this.positions.values()].reduce((min, position) => (position < min ? position : min), this.positions.values().next().value ?? 0n);
     const categories = [...new Set(this.projections.flatMap((p) => p.categories))];
     let lastSave = Date.now();
     const saveIfDue = async (force = false) => {
@@ -145,14 +145,6 @@ export class ProjectionRunner {
     for (const projection of this.projections) await this.saveCheckpoint(projection, head);
     await this.readStore.flush();
     return done;
-  }
-
-  position(name?: string): bigint {
-    const names = name ? [name] : this.projections.map((p) => p.name);
-    return names.reduce((min, n) => {
-      const p = this.positions.get(n) ?? 0n;
-      return min === -1n || p < min ? p : min;
-    }, -1n);
   }
 
   status(): ProjectionStatus[] {

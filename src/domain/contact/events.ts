@@ -43,7 +43,6 @@ export type ContactEvent =
   | { type: 'ContactMoved'; data: z.infer<typeof ContactMoved> }
   | { type: 'ContactRemoved'; data: z.infer<typeof ContactRemoved> };
 
-export const contactEventSchemas = { ContactAdded, ContactChanged, ContactMoved, ContactRemoved } as const;
 
 export const contactCategory = 'contact';
 export const contactStream = (contactId: string): string => `${contactCategory}-${contactId}`;

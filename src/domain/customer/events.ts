@@ -24,7 +24,6 @@ export const CustomerFields = z.object({
   custom: CustomValues.optional(),
 });
 export type CustomerFields = z.infer<typeof CustomerFields>;
-export const customerFieldNames = Object.keys(CustomerFields.shape) as (keyof CustomerFields)[];
 
 export const CustomerRegistered = z.object({
   customerId: z.string(),
@@ -56,15 +55,6 @@ export type CustomerEvent =
   | { type: 'CustomerArchived'; data: z.infer<typeof CustomerArchived> }
   | { type: 'CustomerRestored'; data: z.infer<typeof CustomerRestored> };
 
-export const customerEventSchemas = {
-  CustomerRegistered,
-  CustomerChanged,
-  CustomerOwnerChanged,
-  CustomerReleased,
-  CustomerClaimed,
-  CustomerArchived,
-  CustomerRestored,
-} as const;
 
 export const customerCategory = 'customer';
 export const customerStream = (customerId: string): string => `${customerCategory}-${customerId}`;

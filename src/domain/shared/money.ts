@@ -10,5 +10,3 @@ export const Money = z
   .meta({ id: 'Money', description: 'Money in integer minor units with an ISO-4217 currency' });
 export type Money = z.infer<typeof Money>;
 
-export const sameMoney = (a: Money | undefined, b: Money | undefined): boolean =>
-  a === b || (a !== undefined && b !== undefined && a.amount === b.amount && a.currency === b.currency);
