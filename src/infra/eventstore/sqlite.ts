@@ -97,7 +97,14 @@ export class SqliteEventStore implements EventStore {
       head: this.db.prepare<[], { position: number | null }>('SELECT max(position) AS position FROM events'),
     };
     this.appendTransaction = this.db.transaction(this.appendInTransaction.bind(this));
+    this.readBatch = this.db.transaction((after: bigint, filter: EventFilter | undefined) => ({
+      events: this.readAllSync(after, filter, BATCH),
+      head: BigInt(this.statements.head.get()?.position ?? 0),
+    }));
   }
+
+  /** A batch and the log head read in one snapshot, so `head` is exact for a filtered reader. */
+  private readonly readBatch: (after: bigint, filter: EventFilter | undefined) => { events: RecordedEvent[]; head: bigint };
 
   private readonly appendTransaction: (
     streamId: string,
@@ -214,13 +221,6 @@ export class SqliteEventStore implements EventStore {
   async headPosition(): Promise<bigint> {
     return BigInt(this.statements.head.get()?.position ?? 0);
   }
-
-  /** A batch and the log head read in one snapshot, so `head` is exact for a filtered reader. */
-  private readonly readBatch = (after: bigint, filter: EventFilter | undefined) =>
-    this.db.transaction(() => ({
-      events: this.readAllSync(after, filter, BATCH),
-      head: BigInt(this.statements.head.get()?.position ?? 0),
-    }))();
 
   subscribeToAll(options: { after?: bigint; filter?: EventFilter }, handlers: SubscriptionHandlers): Subscription {
     let after = options.after ?? 0n;
