@@ -41,3 +41,17 @@ export const csvResponse = (body: string, name: string) => ({
   body,
   headers: { 'Content-Type': CSV_TYPE, 'Content-Disposition': `attachment; filename="${name}.csv"` },
 });
+
+type Row = Record<string, unknown>;
+
+/** Columns that show record fields as they are. */
+export const fieldColumns = <T extends Row>(...fields: string[]): CsvColumn<T>[] => fields.map((field) => ({ header: field, value: (doc: T) => doc[field] }));
+
+/** The minor-unit amount of a money field, `<field>Amount`, hidden together with the field. */
+export const amountColumn = <T extends Row>(field: string): CsvColumn<T> => ({ header: `${field}Amount`, field, value: (doc: T) => (doc[field] as { amount?: number } | undefined)?.amount });
+
+/** A money field as two columns, `<field>Amount` and `<field>Currency`, hidden together with the field. */
+export const moneyColumns = <T extends Row>(field: string): CsvColumn<T>[] => [
+  amountColumn(field),
+  { header: `${field}Currency`, field, value: (doc: T) => (doc[field] as { currency?: string } | undefined)?.currency },
+];

@@ -4,11 +4,12 @@ import { addContact, changeContact, removeContact } from '../../commands/contact
 import { foldAsOf, load } from '../../commands/pipeline.ts';
 import { ContactFields, contactDecider, contactStream } from '../../domain/contact/index.ts';
 import { customerDecider, customerStream } from '../../domain/customer/index.ts';
-import { DomainError } from '../../domain/shared/errors.ts';
 import { getContact, listContacts, publicView } from '../../projections/customer-queries.ts';
 import type { ContactDoc } from '../../projections/customers.ts';
 import { ownerInScope, scopeFor } from '../../projections/scope.ts';
+import { fieldColumns } from '../csv.ts';
 import { listOrExport } from '../list.ts';
+import { assertCustomerInScope } from '../records.ts';
 import { listQuery } from '../list-query.ts';
 import { AsOfQuery, HistoryPage, HistoryQuery, historyPage, notFound, recordEnvelope } from '../history.ts';
 import { patchSchema } from '../patch.ts';
@@ -45,9 +46,7 @@ const ListQuery = listQuery(
 );
 const ContactPage = z.object({ items: z.array(ContactView), nextCursor: z.string().nullable() }).meta({ id: 'ContactPage' });
 
-const csvColumns = (['id', 'name', 'title', 'dealRole', 'officePhone', 'mobile', 'email', 'birthday', 'customerId', 'customerName', 'ownerId', 'createdAt', 'updatedAt'] as const).map(
-  (field) => ({ header: field, value: (doc: ContactDoc) => doc[field] }),
-);
+const csvColumns = fieldColumns<ContactDoc>('id', 'name', 'title', 'dealRole', 'officePhone', 'mobile', 'email', 'birthday', 'customerId', 'customerName', 'ownerId', 'createdAt', 'updatedAt');
 
 /**
  * A contact's stream, with its data scope: a contact is in scope when its customer is (contacts follow their
@@ -73,9 +72,7 @@ export const contactRoutes: AnyRoute[] = [
     async handler({ body, actor, services, meta }) {
       authorize(actor, 'contacts', 'create');
       const { customerId, ...fields } = body;
-      const customer = (await load(services.deps, customerDecider, customerStream(customerId))).state;
-      if (customer.status !== 'none' && (customer.ownerId === null || !(await ownerInScope(services.deps, actor, customer.ownerId))))
-        throw new DomainError('contact.customer_unknown', `Customer ${customerId} does not exist or is outside your data scope`, { customerId });
+      await assertCustomerInScope(services, actor, customerId, 'contact.customer_unknown');
       const result = await addContact(services.deps, { customerId, fields }, actor, meta);
       return written(result, result.contactId, `${BASE}/${result.contactId}`);
     },

@@ -8,6 +8,7 @@ import { contactsOfCustomer, getCustomer, listCustomers, publicView } from '../.
 import type { CustomerDoc } from '../../projections/customers.ts';
 import { OPPORTUNITIES } from '../../projections/pipeline.ts';
 import { ownerInScope, scopeFor, withinScope } from '../../projections/scope.ts';
+import { fieldColumns, moneyColumns } from '../csv.ts';
 import { listOrExport } from '../list.ts';
 import { relatedRoute } from '../related.ts';
 import { listQuery } from '../list-query.ts';
@@ -55,12 +56,8 @@ const ListQuery = listQuery(
 const CustomerPage = z.object({ items: z.array(CustomerView), nextCursor: z.string().nullable() }).meta({ id: 'CustomerPage' });
 
 const csvColumns = [
-  ...(['id', 'name', 'shortName', 'industry', 'region', 'level', 'category', 'source', 'phone', 'website', 'address', 'postalCode', 'taxNumber', 'status', 'ownerId', 'createdAt', 'updatedAt'] as const).map((field) => ({
-    header: field,
-    value: (doc: CustomerDoc) => doc[field],
-  })),
-  { header: 'annualRevenueAmount', field: 'annualRevenue', value: (doc: CustomerDoc) => (doc.annualRevenue as { amount?: number } | undefined)?.amount },
-  { header: 'annualRevenueCurrency', field: 'annualRevenue', value: (doc: CustomerDoc) => (doc.annualRevenue as { currency?: string } | undefined)?.currency },
+  ...fieldColumns<CustomerDoc>('id', 'name', 'shortName', 'industry', 'region', 'level', 'category', 'source', 'phone', 'website', 'address', 'postalCode', 'taxNumber', 'status', 'ownerId', 'createdAt', 'updatedAt'),
+  ...moneyColumns<CustomerDoc>('annualRevenue'),
   { header: 'contacts', value: (doc: CustomerDoc) => doc.contacts.map((c) => c.name).join('; ') },
 ];
 

@@ -1,8 +1,6 @@
 import { z } from 'zod';
 import { authorize } from '../../commands/authorization.ts';
 import { acceptQuote, cancelOrder, changeDocumentOwner, confirmOrder, createOrder, createQuote, receivePayment, rejectQuote, reviseQuote, sendQuote, shipOrder } from '../../commands/documents.ts';
-import { load } from '../../commands/pipeline.ts';
-import { customerDecider, customerStream } from '../../domain/customer/index.ts';
 import { orderDecider, type OrderState, orderStream } from '../../domain/order/index.ts';
 import { effectiveStatus, QuoteExtras, quoteDecider, type QuoteState, quoteStream } from '../../domain/quote/index.ts';
 import { DomainError } from '../../domain/shared/errors.ts';
@@ -10,23 +8,17 @@ import { Money } from '../../domain/shared/money.ts';
 import { LineInput } from '../../domain/shared/totals.ts';
 import { ORDERS, QUOTES } from '../../projections/pipeline.ts';
 import { rankingReport, receivablesReport, reportOwners } from '../../projections/reports.ts';
-import { ownerInScope, scopeFor } from '../../projections/scope.ts';
-import { recordForWrite, recordReadRoutes } from '../records.ts';
+import { scopeFor } from '../../projections/scope.ts';
+import { amountColumn, fieldColumns } from '../csv.ts';
+import { assertCustomerInScope, recordForWrite, recordReadRoutes } from '../records.ts';
 import { commonErrors, conflictError, notFoundError, staleError } from '../responses.ts';
 import { type AnyRoute, defineRoute, Id, IdParams, WriteResult, written } from '../route.ts';
 
 const write = { ...commonErrors, ...notFoundError, ...conflictError, ...staleError };
-const column = (field: string) => ({ header: field, value: (doc: Record<string, unknown>) => doc[field] });
-const totalColumn = (field: string) => ({ header: `${field}Amount`, field, value: (doc: Record<string, unknown>) => (doc[field] as { amount?: number } | undefined)?.amount });
 const Currency = z.string().regex(/^[A-Z]{3}$/, 'Expected an ISO-4217 currency code').default('CNY');
 const Line = z.object({ id: z.string(), productId: z.string(), quantity: z.number(), unitPrice: z.number().int(), discountPercent: z.number(), taxRate: z.number(), net: z.number().int(), tax: z.number().int(), total: z.number().int() });
 const Totals = z.object({ net: z.number().int(), tax: z.number().int(), total: z.number().int() });
 
-async function assertCustomerInScope(services: Parameters<AnyRoute['handler']>[0]['services'], actor: Parameters<AnyRoute['handler']>[0]['actor'], customerId: string) {
-  const { state } = await load(services.deps, customerDecider, customerStream(customerId));
-  if (state.status !== 'none' && (state.ownerId === null || !(await ownerInScope(services.deps, actor, state.ownerId))))
-    throw new DomainError('document.customer_unknown', `Customer ${customerId} does not exist or is outside your data scope`, { customerId });
-}
 
 // ---- Quotes (报价) ----
 const quoteTags = ['Quotes 报价'];
@@ -75,7 +67,7 @@ const quoteRoutes: AnyRoute[] = [
     async handler({ body, actor, services, meta }) {
       authorize(actor, 'quotes', 'create');
       if (body.ownerId && body.ownerId !== actor.userId) authorize(actor, 'quotes', 'assign');
-      await assertCustomerInScope(services, actor, body.customerId);
+      await assertCustomerInScope(services, actor, body.customerId, 'document.customer_unknown');
       const { ownerId, opportunityId, notes, custom, ...rest } = body;
       const result = await createQuote(services.deps, { ...rest, ...(ownerId ? { ownerId } : {}), ...(opportunityId ? { opportunityId } : {}), ...(notes ? { notes } : {}), ...(custom ? { custom } : {}) }, actor, meta);
       return written(result, result.quoteId, `/api/v1/quotes/${result.quoteId}`);
@@ -93,7 +85,7 @@ const quoteRoutes: AnyRoute[] = [
     listShape: { q: z.string().trim().min(1).max(200).optional(), status: z.enum(['draft', 'sent', 'accepted', 'rejected']).optional(), ownerId: z.string().max(100).optional(), customerId: z.string().max(100).optional(), opportunityId: z.string().max(100).optional() },
     sortable: ['createdAt', 'updatedAt', 'validUntil'],
     defaultSort: '-updatedAt',
-    columns: [column('id'), column('customerId'), column('version'), totalColumn('total'), column('currency'), column('validUntil'), column('status'), column('ownerId'), column('createdAt')],
+    columns: [...fieldColumns('id', 'customerId', 'version'), amountColumn('total'), ...fieldColumns('currency', 'validUntil', 'status', 'ownerId', 'createdAt')],
     view: QuoteView,
     present: (doc, services) => ({ ...doc, status: effectiveStatus(doc.status as 'sent', doc.validUntil as string, services.clock.now().toISOString().slice(0, 10)) }),
   }),
@@ -181,7 +173,7 @@ const orderRoutes: AnyRoute[] = [
     async handler({ body, actor, services, meta }) {
       authorize(actor, 'orders', 'create');
       if (body.ownerId && body.ownerId !== actor.userId) authorize(actor, 'orders', 'assign');
-      await assertCustomerInScope(services, actor, body.customerId);
+      await assertCustomerInScope(services, actor, body.customerId, 'document.customer_unknown');
       const { ownerId, custom, ...rest } = body;
       const result = await createOrder(services.deps, { ...rest, ...(ownerId ? { ownerId } : {}), ...(custom ? { custom } : {}) }, actor, meta);
       const answer = written(result, result.orderId, `/api/v1/orders/${result.orderId}`);
@@ -200,7 +192,7 @@ const orderRoutes: AnyRoute[] = [
     listShape: { q: z.string().trim().min(1).max(200).optional(), status: z.enum(['draft', 'confirmed', 'partially_shipped', 'shipped', 'completed', 'cancelled']).optional(), ownerId: z.string().max(100).optional(), customerId: z.string().max(100).optional() },
     sortable: ['number', 'createdAt', 'updatedAt', 'dueDate'],
     defaultSort: '-number',
-    columns: [column('id'), column('number'), column('customerId'), totalColumn('total'), totalColumn('paid'), totalColumn('receivable'), column('currency'), column('dueDate'), column('status'), column('ownerId'), column('createdAt')],
+    columns: [...fieldColumns('id', 'number', 'customerId'), amountColumn('total'), amountColumn('paid'), amountColumn('receivable'), ...fieldColumns('currency', 'dueDate', 'status', 'ownerId', 'createdAt')],
     view: OrderView,
   }),
   ...(['confirm', 'cancel'] as const).map((action) =>

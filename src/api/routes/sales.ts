@@ -2,30 +2,22 @@ import { z } from 'zod';
 import { authorize } from '../../commands/authorization.ts';
 import { changeLead, changeLeadOwner, convertLead, createLead, disqualifyLead, markLead } from '../../commands/leads.ts';
 import { changeOpportunity, changeOpportunityOwner, createOpportunity, moveOpportunity, opportunityStages, putOpportunityStages } from '../../commands/opportunities.ts';
-import { load } from '../../commands/pipeline.ts';
 import { changeProduct, createProduct } from '../../commands/products.ts';
-import { customerDecider, customerStream } from '../../domain/customer/index.ts';
 import { LeadFields, leadDecider, type LeadState, leadStream } from '../../domain/lead/index.ts';
 import { OpportunityFields, opportunityDecider, type OpportunityState, opportunityStream, StageList } from '../../domain/opportunity/index.ts';
 import { ProductFields, productDecider, type ProductState, productStream } from '../../domain/product/index.ts';
-import { DomainError } from '../../domain/shared/errors.ts';
 import { Money } from '../../domain/shared/money.ts';
 import { LEADS, OPPORTUNITIES, PRODUCTS } from '../../projections/pipeline.ts';
 import { funnelReport, reportOwners, timeInStageReport, UnknownDepartmentError } from '../../projections/reports.ts';
-import { ownerInScope } from '../../projections/scope.ts';
 import { patchSchema } from '../patch.ts';
 import { HttpProblem } from '../problem.ts';
-import { recordForWrite, recordReadRoutes } from '../records.ts';
+import { fieldColumns, moneyColumns } from '../csv.ts';
+import { assertCustomerInScope, recordForWrite, recordReadRoutes } from '../records.ts';
 import { commonErrors, conflictError, notFoundError, staleError } from '../responses.ts';
 import { type AnyRoute, defineRoute, Id, IdParams, WriteResult, written } from '../route.ts';
 
 const envelope = { id: z.string(), revision: z.number().int(), createdAt: z.string(), updatedAt: z.string() };
 const ownedEnvelope = { ...envelope, ownerId: z.string(), departmentPath: z.string() };
-const column = (field: string) => ({ header: field, value: (doc: Record<string, unknown>) => doc[field] });
-const moneyColumns = (field: string) => [
-  { header: `${field}Amount`, field, value: (doc: Record<string, unknown>) => (doc[field] as { amount?: number } | undefined)?.amount },
-  { header: `${field}Currency`, field, value: (doc: Record<string, unknown>) => (doc[field] as { currency?: string } | undefined)?.currency },
-];
 const write = { ...commonErrors, ...notFoundError, ...conflictError, ...staleError };
 
 // ---- Products (存货档案): the catalogue, not owned ----
@@ -57,7 +49,7 @@ const productRoutes: AnyRoute[] = [
     listShape: { q: z.string().trim().min(1).max(200).optional(), category: z.string().max(100).optional(), active: z.enum(['true', 'false']).transform((v) => v === 'true').optional() },
     sortable: ['code', 'name', 'createdAt', 'updatedAt'],
     defaultSort: 'code',
-    columns: [column('id'), column('code'), column('name'), column('specification'), column('unit'), column('category'), ...moneyColumns('standardPrice'), column('taxRate'), column('active')],
+    columns: [...fieldColumns('id', 'code', 'name', 'specification', 'unit', 'category'), ...moneyColumns('standardPrice'), ...fieldColumns('taxRate', 'active')],
     view: ProductView,
   }),
   defineRoute({
@@ -132,7 +124,7 @@ const leadRoutes: AnyRoute[] = [
     listShape: { q: z.string().trim().min(1).max(200).optional(), status: z.enum(['new', 'working', 'qualified', 'disqualified', 'converted']).optional(), ownerId: z.string().max(100).optional(), source: z.string().max(100).optional() },
     sortable: ['company', 'createdAt', 'updatedAt'],
     defaultSort: '-updatedAt',
-    columns: [column('id'), column('company'), column('person'), column('phone'), column('email'), column('source'), column('status'), column('ownerId'), column('createdAt')],
+    columns: fieldColumns('id', 'company', 'person', 'phone', 'email', 'source', 'status', 'ownerId', 'createdAt'),
     view: LeadView,
   }),
   defineRoute({
@@ -186,11 +178,7 @@ const leadRoutes: AnyRoute[] = [
       authorize(actor, 'customers', 'create');
       if (body.createOpportunity) authorize(actor, 'opportunities', 'create');
       await recordForWrite(services, actor, leadDecider, leadStream(params.id), 'lead', params.id, leadOwner);
-      if (body.customerId) {
-        const { state } = await load(services.deps, customerDecider, customerStream(body.customerId));
-        if (state.status === 'none' || state.ownerId === null || !(await ownerInScope(services.deps, actor, state.ownerId)))
-          throw new DomainError('lead.customer_unknown', `Customer ${body.customerId} does not exist or is outside your data scope`, { customerId: body.customerId });
-      }
+      if (body.customerId) await assertCustomerInScope(services, actor, body.customerId, 'lead.customer_unknown');
       const { position, revision: _revision, ...conversion } = await convertLead(services.deps, params.id, body, actor, meta);
       return { status: 200, body: conversion, headers: { 'X-Position': String(position) } };
     },
@@ -273,9 +261,7 @@ const opportunityRoutes: AnyRoute[] = [
       authorize(actor, 'opportunities', 'create');
       const { ownerId, stage, ...fields } = body;
       if (ownerId && ownerId !== actor.userId) authorize(actor, 'opportunities', 'assign');
-      const customer = (await load(services.deps, customerDecider, customerStream(fields.customerId))).state;
-      if (customer.status !== 'none' && (customer.ownerId === null || !(await ownerInScope(services.deps, actor, customer.ownerId))))
-        throw new DomainError('opportunity.customer_unknown', `Customer ${fields.customerId} does not exist or is outside your data scope`, { customerId: fields.customerId });
+      await assertCustomerInScope(services, actor, fields.customerId, 'opportunity.customer_unknown');
       const result = await createOpportunity(services.deps, { fields, ...(ownerId ? { ownerId } : {}), ...(stage ? { stage } : {}) }, actor, meta);
       return written(result, result.opportunityId, `/api/v1/opportunities/${result.opportunityId}`);
     },
@@ -298,7 +284,7 @@ const opportunityRoutes: AnyRoute[] = [
     },
     sortable: ['name', 'expectedCloseDate', 'createdAt', 'updatedAt'],
     defaultSort: '-updatedAt',
-    columns: [column('id'), column('name'), column('customerId'), ...moneyColumns('amount'), column('stage'), column('status'), column('expectedCloseDate'), column('ownerId'), column('createdAt')],
+    columns: [...fieldColumns('id', 'name', 'customerId'), ...moneyColumns('amount'), ...fieldColumns('stage', 'status', 'expectedCloseDate', 'ownerId', 'createdAt')],
     view: OpportunityView,
   }),
   defineRoute({
