@@ -15,7 +15,9 @@ import { SqliteEventStore } from './eventstore/sqlite.ts';
 import { randomIds, randomToken, seededIds } from './ids.ts';
 import { lockDataDir } from './lock.ts';
 import { jsonLogger, type Logger } from './logger.ts';
+import { KurrentEventStore } from './eventstore/kurrent.ts';
 import { EmbeddedReadStore } from './readstore/embedded.ts';
+import { MongoReadStore } from './readstore/mongo.ts';
 import type { ReadStore } from './readstore/port.ts';
 import { TokenService } from './tokens.ts';
 
@@ -47,13 +49,14 @@ export interface OpenOptions {
   purpose?: string;
 }
 
-export class UnsupportedAdapterError extends Error {}
-
-function jwtSecret(config: Config, inMemory: boolean): string {
+function jwtSecret(config: Config, inMemory: boolean, logger: Logger): string {
   if (config.JWT_SECRET) return config.JWT_SECRET;
   if (inMemory) return randomToken(32);
+  if (config.EVENTSTORE_URL)
+    logger.warn('JWT_SECRET is unset: tokens are signed with a secret kept in CRM_DATA_DIR, so other instances of the service will not accept them');
   const path = join(config.CRM_DATA_DIR, 'jwt-secret');
   if (!existsSync(path)) {
+    mkdirSync(config.CRM_DATA_DIR, { recursive: true });
     writeFileSync(path, randomToken(48), { mode: 0o600 });
     chmodSync(path, 0o600);
   }
@@ -64,18 +67,27 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
   const logger = options.logger ?? jsonLogger(config.LOG_LEVEL);
   const clock = options.clock ?? systemClock;
   const inMemory = options.inMemory ?? false;
-  if (config.EVENTSTORE_URL || config.MONGO_URL || config.KAFKA_BROKERS)
-    throw new UnsupportedAdapterError(
-      'EVENTSTORE_URL, MONGO_URL and KAFKA_BROKERS select the production adapters, which this build does not include yet; unset them to run embedded',
-    );
-  if (!inMemory) mkdirSync(config.CRM_DATA_DIR, { recursive: true });
-  const unlock = inMemory ? () => {} : lockDataDir(join(config.CRM_DATA_DIR, 'lock'), options.purpose ?? 'server');
-  const eventStore = new SqliteEventStore({
-    path: inMemory ? ':memory:' : join(config.CRM_DATA_DIR, 'events.sqlite'),
-    durability: config.CRM_DURABILITY,
+  const embeddedEvents = !config.EVENTSTORE_URL;
+  const embeddedReads = !config.MONGO_URL;
+  const usesDataDir = !inMemory && (embeddedEvents || embeddedReads);
+  if (usesDataDir) mkdirSync(config.CRM_DATA_DIR, { recursive: true });
+  const unlock = usesDataDir ? lockDataDir(join(config.CRM_DATA_DIR, 'lock'), options.purpose ?? 'server') : () => {};
+  const eventStore: EventStore = config.EVENTSTORE_URL
+    ? KurrentEventStore.connect(config.EVENTSTORE_URL)
+    : new SqliteEventStore({ path: inMemory ? ':memory:' : join(config.CRM_DATA_DIR, 'events.sqlite'), durability: config.CRM_DURABILITY });
+  const readStore: ReadStore = config.MONGO_URL
+    ? await MongoReadStore.connect(config.MONGO_URL).catch(async (error: unknown) => {
+        await eventStore.close();
+        unlock();
+        throw new Error(`cannot reach the read store at MONGO_URL: ${(error as Error).message}`);
+      })
+    : new EmbeddedReadStore(inMemory ? {} : { snapshotPath: join(config.CRM_DATA_DIR, 'read-models.snapshot') });
+  logger.info('adapters', {
+    eventStore: embeddedEvents ? `sqlite (${inMemory ? 'memory' : config.CRM_DATA_DIR})` : 'eventstoredb',
+    readStore: embeddedReads ? 'embedded' : `mongodb (aggregation ${(readStore as MongoReadStore).aggregation})`,
+    bus: config.KAFKA_BROKERS ? 'kafka' : 'event log',
   });
-  const readStore = new EmbeddedReadStore(inMemory ? {} : { snapshotPath: join(config.CRM_DATA_DIR, 'read-models.snapshot') });
-  const runner = new ProjectionRunner(eventStore, readStore, [orgProjection, customersProjection, auditProjection, productsProjection, leadsProjection, opportunitiesProjection, quotesProjection, ordersProjection], logger.child({ component: 'projections' }));
+  const runner = new ProjectionRunner(eventStore, readStore, [orgProjection, customersProjection, auditProjection, productsProjection, leadsProjection, opportunitiesProjection, quotesProjection, ordersProjection], logger.child({ component: 'projections' }), embeddedReads ? undefined : () => new EmbeddedReadStore());
   const deps: CommandDeps = { eventStore, clock };
   const ids = randomIds(clock);
   const running = new Set<Promise<unknown>>();
@@ -93,7 +105,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     readStore,
     runner,
     deps,
-    tokens: new TokenService(jwtSecret(config, inMemory), config.TOKEN_TTL_SECONDS),
+    tokens: new TokenService(jwtSecret(config, inMemory, logger), config.TOKEN_TTL_SECONDS),
     requestMeta(correlationId, seed, ifMatch) {
       return {
         correlationId,

@@ -1,9 +1,10 @@
-import { Aggregator, Query, update as applyUpdate } from 'mingo';
+import { Query, update as applyUpdate } from 'mingo';
 import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
-import { fastGroup, fastMatch, fastSort, fastUpdate } from './fast-path.ts';
+import { fastMatch, fastSort, fastUpdate } from './fast-path.ts';
+import { aggregateInProcess } from './in-process-aggregate.ts';
 import {
   type BulkOperation,
   type Collection,
@@ -159,7 +160,7 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
     const first = pipeline[0] as { $match?: Filter } | undefined;
     const source = first?.$match ? this.matching(first.$match) : [...this.docs.values()];
     const rest = first?.$match ? pipeline.slice(1) : pipeline;
-    return structuredClone(fastGroup(source, rest) ?? new Aggregator(rest).run(source)) as R[];
+    return structuredClone(aggregateInProcess(source, rest)) as R[];
   }
 
   /** Stores `next` in place of `previous`, keeping every index consistent; all or nothing. */

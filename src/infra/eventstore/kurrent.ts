@@ -1,0 +1,191 @@
+import {
+  type AllStreamResolvedEvent,
+  type AppendStreamState,
+  BACKWARDS,
+  END,
+  excludeSystemEvents,
+  FORWARDS,
+  jsonEvent,
+  type JSONType,
+  KurrentDBClient,
+  type Position,
+  type ReadPosition,
+  START,
+  StreamNotFoundError,
+  streamNameFilter,
+  WrongExpectedVersionError,
+} from '@kurrent/kurrentdb-client';
+import {
+  type AppendResult,
+  categoryOf,
+  type EventFilter,
+  type EventMetadata,
+  type EventStore,
+  type EventToAppend,
+  type ExpectedRevision,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  type Subscription,
+  type SubscriptionHandlers,
+  WrongExpectedRevisionError,
+} from './port.ts';
+
+/**
+ * The event store on EventStoreDB / KurrentDB, kept thin so the contract suite covers it.
+ *
+ * Positions: the port's single global position is the event's *prepare* position in the transaction log. It is
+ * unique per event and increases in log order, also inside a multi-event append (whose events share one commit
+ * position), and stream reads carry it too. Reading `$all` after a position starts at {commit: p, prepare: p}
+ * and drops anything at or before p.
+ *
+ * Differences from the SQLite adapter: EventStoreDB's idempotent append recognises event ids per stream only, so
+ * an id reused in another stream is written rather than refused with EventIdConflictError. Our ids are
+ * UUIDs made per request, so that case means a bug, not a retry.
+ */
+export class KurrentEventStore implements EventStore {
+  private constructor(private readonly client: KurrentDBClient) {}
+
+  static connect(url: string): KurrentEventStore {
+    return new KurrentEventStore(KurrentDBClient.connectionString(url));
+  }
+
+  async append(streamId: string, events: readonly EventToAppend[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
+    try {
+      const result = await this.client.appendToStream(
+        streamId,
+        events.map((event) => jsonEvent({ id: event.id, type: event.type, data: event.data as JSONType, metadata: event.metadata as unknown as JSONType })),
+        { streamState: expectedRevision as AppendStreamState },
+      );
+      return { nextExpectedRevision: result.nextExpectedRevision, position: result.position?.prepare ?? (await this.lastPositionOf(streamId)) };
+    } catch (error) {
+      if (error instanceof WrongExpectedVersionError)
+        throw new WrongExpectedRevisionError(streamId, expectedRevision, typeof error.actualState === 'bigint' ? error.actualState : 'no_stream');
+      throw error;
+    }
+  }
+
+  private async lastPositionOf(streamId: string): Promise<bigint> {
+    for await (const resolved of this.client.readStream(streamId, { direction: BACKWARDS, fromRevision: END, maxCount: 1 }))
+      if (resolved.event?.position) return resolved.event.position.prepare;
+    return 0n;
+  }
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    const events: RecordedEvent[] = [];
+    try {
+      for await (const resolved of this.client.readStream(streamId, {
+        direction: FORWARDS,
+        fromRevision: options.fromRevision ?? START,
+        ...(options.maxCount !== undefined ? { maxCount: options.maxCount } : {}),
+      }))
+        if (resolved.event) events.push(recorded(resolved.event));
+    } catch (error) {
+      if (error instanceof StreamNotFoundError) return [];
+      throw error;
+    }
+    return events;
+  }
+
+  async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+    const wanted = options.maxCount ?? Number.MAX_SAFE_INTEGER;
+    const events: RecordedEvent[] = [];
+    let after = options.after ?? -1n;
+    const pageSize = Math.min(Math.max(wanted + 1, 64), 4096);
+    for (;;) {
+      let read = 0;
+      let last = after;
+      for await (const resolved of this.client.readAll({
+        direction: FORWARDS,
+        fromPosition: positionAfter(after),
+        maxCount: pageSize,
+        filter: serverFilter(options.filter),
+      })) {
+        read += 1;
+        const event = userEvent(resolved);
+        if (!event || event.position <= after) continue;
+        last = event.position;
+        if (matches(event, options.filter)) events.push(event);
+        if (events.length >= wanted) return events;
+      }
+      if (read < pageSize || last === after) return events;
+      after = last;
+    }
+  }
+
+  /**
+   * Subscribes to all user events and filters here, not on the server: every event then passes through one
+   * ordered loop, which reports filtered-out events as checkpoints. (Server-side checkpoints arrive on a
+   * callback that can overtake events still buffered, which would let a reader skip them.)
+   */
+  subscribeToAll(options: { after?: bigint; filter?: EventFilter }, handlers: SubscriptionHandlers): Subscription {
+    let reached = options.after ?? -1n;
+    let closed = false;
+    const subscription = this.client.subscribeToAll({
+      fromPosition: positionAfter(reached),
+      filter: excludeSystemEvents(),
+    });
+    const pump = (async () => {
+      for await (const resolved of subscription) {
+        if (closed) break;
+        const event = userEvent(resolved);
+        if (!event || event.position <= reached) continue;
+        if (matches(event, options.filter)) await handlers.onEvent(event);
+        reached = event.position;
+        await handlers.onCheckpoint?.(event.position);
+      }
+    })().catch((error: unknown) => {
+      if (!closed) handlers.onError?.(error);
+    });
+    return {
+      async close() {
+        closed = true;
+        await subscription.unsubscribe();
+        await pump;
+      },
+    };
+  }
+
+  async headPosition(): Promise<bigint> {
+    for await (const resolved of this.client.readAll({ direction: BACKWARDS, fromPosition: END, maxCount: 1, filter: excludeSystemEvents() }))
+      if (resolved.event?.position) return resolved.event.position.prepare;
+    return 0n;
+  }
+
+  async close(): Promise<void> {
+    await this.client.dispose();
+  }
+}
+
+const positionAfter = (after: bigint): ReadPosition => (after < 0n ? START : { commit: after, prepare: after });
+
+/** Stream categories become a server-side stream-name filter; event types are checked here (one filter per read). */
+function serverFilter(filter: EventFilter | undefined) {
+  if (filter?.categories?.length) {
+    const names = filter.categories.map((c) => c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+    return streamNameFilter({ regex: `^(${names})(-|$)` });
+  }
+  return excludeSystemEvents();
+}
+
+const matches = (event: RecordedEvent, filter: EventFilter | undefined): boolean =>
+  (!filter?.categories?.length || filter.categories.includes(categoryOf(event.streamId))) &&
+  (!filter?.eventTypes?.length || filter.eventTypes.includes(event.type));
+
+function userEvent(resolved: AllStreamResolvedEvent): RecordedEvent | null {
+  const event = resolved.event;
+  if (!event || event.streamId.startsWith('$') || event.type.startsWith('$') || !event.isJson) return null;
+  return recorded(event);
+}
+
+function recorded(event: { id: string; streamId: string; revision: bigint; type: string; data: unknown; metadata: unknown; position?: Position }): RecordedEvent {
+  return {
+    id: event.id,
+    streamId: event.streamId,
+    revision: event.revision,
+    position: event.position?.prepare ?? -1n,
+    type: event.type,
+    data: event.data,
+    metadata: event.metadata as EventMetadata,
+  };
+}

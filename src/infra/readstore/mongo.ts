@@ -1,0 +1,186 @@
+import { type AnyBulkWriteOperation, type Collection as DriverCollection, type Db, MongoClient, MongoServerError, type UpdateFilter } from 'mongodb';
+import {
+  type BulkOperation,
+  type Collection,
+  type Doc,
+  DuplicateKeyError,
+  type Filter,
+  type FindOptions,
+  type IndexOptions,
+  type ReadStore,
+  type UpdateOperators,
+  type UpdateResult,
+} from './port.ts';
+import { aggregateInProcess } from './in-process-aggregate.ts';
+
+/** MongoDB's "namespace not found", answered by drop() on a collection that does not exist. */
+const NAMESPACE_NOT_FOUND = 26;
+
+/**
+ * Turns a duplicate-key error into the port's DuplicateKeyError; anything else passes through. MongoDB answers
+ * code 11000; FerretDB v1 (SQLite backend) answers an update that breaks a unique index with code 1 and
+ * SQLite's "UNIQUE constraint failed: index '…'" in the message.
+ */
+function translated(collection: string, error: unknown): unknown {
+  if (!(error instanceof MongoServerError)) return error;
+  if (error.code === 11000) {
+    const index = /index: (\S+)/.exec(error.message)?.[1] ?? 'unknown';
+    return new DuplicateKeyError(collection, index, error.keyValue ?? error.message);
+  }
+  const sqlite = /UNIQUE constraint failed: index '([^']+)'/.exec(error.message);
+  if (sqlite) return new DuplicateKeyError(collection, sqlite[1]!, error.message);
+  return error;
+}
+
+/**
+ * Where aggregation stages run. `server`: MongoDB runs the whole pipeline. `in-process`: the leading $match runs
+ * on the server as a find, the remaining stages here. FerretDB v1 needs the latter: a $group with more than one
+ * accumulator answers 0 for all but the first, and $max/$min accumulators are not implemented.
+ */
+export type AggregationMode = 'server' | 'in-process';
+
+const updateResult = (result: { matchedCount: number; modifiedCount: number; upsertedId?: unknown }): UpdateResult => ({
+  matchedCount: result.matchedCount,
+  modifiedCount: result.modifiedCount,
+  upsertedId: result.upsertedId == null ? null : String(result.upsertedId),
+});
+
+/** The port's operations are a subset of the driver's; these only restate them in the driver's types. */
+const asDriverOperation = (operation: BulkOperation): AnyBulkWriteOperation<Doc> => operation as AnyBulkWriteOperation<Doc>;
+const asDriverUpdate = (update: UpdateOperators): UpdateFilter<Doc> => update as UpdateFilter<Doc>;
+
+class MongoCollection<T extends Doc> implements Collection<T> {
+  constructor(
+    private readonly name: string,
+    private readonly inner: DriverCollection<Doc>,
+    private readonly aggregation: AggregationMode,
+  ) {}
+
+  private async guarded<R>(work: () => Promise<R>): Promise<R> {
+    try {
+      return await work();
+    } catch (error) {
+      throw translated(this.name, error);
+    }
+  }
+
+  async findOne(filter: Filter, options: Pick<FindOptions, 'projection' | 'sort'> = {}): Promise<T | null> {
+    return (await this.inner.findOne(filter, options)) as T | null;
+  }
+
+  async find(filter: Filter, options: FindOptions = {}): Promise<T[]> {
+    return (await this.inner.find(filter, options).toArray()) as T[];
+  }
+
+  countDocuments(filter: Filter = {}): Promise<number> {
+    return this.inner.countDocuments(filter);
+  }
+
+  async aggregate<R = Record<string, unknown>>(pipeline: Record<string, unknown>[]): Promise<R[]> {
+    if (this.aggregation === 'server') return (await this.inner.aggregate(pipeline).toArray()) as R[];
+    const first = pipeline[0] as { $match?: Filter } | undefined;
+    const docs = (await this.inner.find(first?.$match ?? {}).toArray()) as Doc[];
+    return aggregateInProcess(docs, first?.$match ? pipeline.slice(1) : pipeline) as R[];
+  }
+
+  insertOne(document: T): Promise<void> {
+    return this.guarded(async () => void (await this.inner.insertOne(document)));
+  }
+
+  replaceOne(filter: Filter, replacement: T, options: { upsert?: boolean } = {}): Promise<UpdateResult> {
+    return this.guarded(async () => updateResult(await this.inner.replaceOne(filter, replacement, options)));
+  }
+
+  updateOne(filter: Filter, update: UpdateOperators, options: { upsert?: boolean } = {}): Promise<UpdateResult> {
+    return this.guarded(async () => updateResult(await this.inner.updateOne(filter, asDriverUpdate(update), options)));
+  }
+
+  updateMany(filter: Filter, update: UpdateOperators): Promise<UpdateResult> {
+    return this.guarded(async () => updateResult(await this.inner.updateMany(filter, asDriverUpdate(update))));
+  }
+
+  async deleteOne(filter: Filter): Promise<{ deletedCount: number }> {
+    return { deletedCount: (await this.inner.deleteOne(filter)).deletedCount };
+  }
+
+  async deleteMany(filter: Filter): Promise<{ deletedCount: number }> {
+    return { deletedCount: (await this.inner.deleteMany(filter)).deletedCount };
+  }
+
+  bulkWrite(operations: BulkOperation[]): Promise<void> {
+    if (operations.length === 0) return Promise.resolve();
+    return this.guarded(async () => void (await this.inner.bulkWrite(operations.map(asDriverOperation), { ordered: true })));
+  }
+
+  createIndex(keys: Record<string, 1 | -1>, options: IndexOptions = {}): Promise<string> {
+    return this.inner.createIndex(keys, options);
+  }
+
+  async drop(): Promise<void> {
+    try {
+      await this.inner.drop();
+    } catch (error) {
+      if (!(error instanceof MongoServerError && error.code === NAMESPACE_NOT_FOUND)) throw error;
+    }
+  }
+}
+
+export interface MongoReadStoreOptions {
+  /** Database name; default: the one the URL names, else `crm`. */
+  database?: string;
+  /** How long a request waits for a reachable server before failing (default 5 s). */
+  serverSelectionTimeoutMS?: number;
+  /** Default: `in-process` when the server is FerretDB, else `server`. */
+  aggregation?: AggregationMode;
+}
+
+/**
+ * The read store on MongoDB (or anything speaking its wire protocol, such as FerretDB). A thin mapping of the
+ * port onto the driver: duplicate keys become DuplicateKeyError, `undefined` fields are left out as the
+ * embedded store leaves them out, and `ping` reports an unreachable server (shown on /readyz).
+ */
+export class MongoReadStore implements ReadStore {
+  private readonly collections = new Map<string, MongoCollection<Doc>>();
+
+  private constructor(
+    private readonly client: MongoClient,
+    private readonly db: Db,
+    readonly aggregation: AggregationMode,
+  ) {}
+
+  static async connect(url: string, options: MongoReadStoreOptions = {}): Promise<MongoReadStore> {
+    const client = new MongoClient(url, {
+      ignoreUndefined: true,
+      serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 5000,
+      appName: 'crm-backend',
+    });
+    await client.connect();
+    const db = client.db(options.database ?? (new URL(url.replace(/^mongodb(\+srv)?:/, 'http:')).pathname.slice(1) || 'crm'));
+    const aggregation = options.aggregation ?? ((await db.command({ buildInfo: 1 })).ferretdbVersion ? 'in-process' : 'server');
+    return new MongoReadStore(client, db, aggregation);
+  }
+
+  collection<T extends Doc = Doc>(name: string): Collection<T> {
+    let collection = this.collections.get(name);
+    if (!collection) {
+      collection = new MongoCollection<Doc>(name, this.db.collection<Doc>(name), this.aggregation);
+      this.collections.set(name, collection);
+    }
+    return collection as unknown as Collection<T>;
+  }
+
+  async flush(): Promise<void> {}
+
+  async ping(): Promise<void> {
+    await this.db.command({ ping: 1 });
+  }
+
+  /** Drops the whole database (tests use a database of their own). */
+  async dropDatabase(): Promise<void> {
+    await this.db.dropDatabase();
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}
