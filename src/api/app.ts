@@ -54,6 +54,12 @@ export function createApp(services: Services, version = '0.1.0'): Koa {
   metrics.gauge('crm_projection_position', 'Global position each projection has applied', async () =>
     services.runner.status().map((s) => ({ labels: { projection: s.name }, value: Number(s.position) })),
   );
+  metrics.gauge('crm_kafka_relay_position', 'Global position of the last event Kafka acknowledged (0 without Kafka)', async () => [
+    { labels: {}, value: Number(services.relay?.status().position ?? 0n) },
+  ]);
+  metrics.gauge('crm_kafka_relay_published', 'Events published to Kafka since the process started', async () => [
+    { labels: {}, value: services.relay?.status().published ?? 0 },
+  ]);
   metrics.gauge('process_resident_memory_bytes', 'Resident memory', async () => [{ labels: {}, value: process.memoryUsage().rss }]);
 
   const router = new Router();
@@ -73,6 +79,14 @@ export function createApp(services: Services, version = '0.1.0'): Koa {
         throw new Error(`projections are more than ${READY_WAIT_MS} ms behind position ${head}`);
       });
       checks.projections = 'ok';
+      // Kafka being away does not stop the service: the relay keeps its place and catches up. Reported only.
+      const relay = services.relay?.status();
+      if (relay)
+        checks.kafka = relay.lastError
+          ? `retrying from position ${relay.position}: ${relay.lastError}`
+          : relay.waitingSince
+            ? `waiting for Kafka since ${relay.waitingSince} at position ${relay.position}`
+            : 'ok';
       ctx.body = { status: 'ready', checks };
     } catch (error) {
       throw new HttpProblem(503, 'not_ready', 'Not ready', (error as Error).message, { checks }, { 'Retry-After': '1' });

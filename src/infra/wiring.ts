@@ -3,10 +3,7 @@ import { join } from 'node:path';
 import type { CommandDeps, RequestMeta } from '../commands/context.ts';
 import { findEmployeeByUsername, hireEmployee, systemActor } from '../commands/employees.ts';
 import { ensureRoleTemplates } from '../commands/org.ts';
-import { customersProjection } from '../projections/customers.ts';
-import { orgProjection } from '../projections/org.ts';
-import { auditProjection } from '../projections/audit.ts';
-import { leadsProjection, opportunitiesProjection, ordersProjection, productsProjection, quotesProjection } from '../projections/pipeline.ts';
+import { allProjections } from '../projections/all.ts';
 import { ProjectionRunner } from '../projections/runner.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
@@ -15,6 +12,11 @@ import { SqliteEventStore } from './eventstore/sqlite.ts';
 import { randomIds, randomToken, seededIds } from './ids.ts';
 import { lockDataDir } from './lock.ts';
 import { jsonLogger, type Logger } from './logger.ts';
+import { EventLogSource } from '../integrations/event-log-source.ts';
+import type { EventSource } from '../integrations/event-source.ts';
+import { kafkaClient } from '../integrations/kafka/client.ts';
+import { KafkaRelay } from '../integrations/kafka/relay.ts';
+import { KafkaEventSource } from '../integrations/kafka/source.ts';
 import { KurrentEventStore } from './eventstore/kurrent.ts';
 import { EmbeddedReadStore } from './readstore/embedded.ts';
 import { MongoReadStore } from './readstore/mongo.ts';
@@ -29,6 +31,10 @@ export interface Services {
   eventStore: EventStore;
   readStore: ReadStore;
   runner: ProjectionRunner;
+  /** Where integration consumers read events: Kafka consumer groups, or the event log in the embedded default. */
+  eventSource: EventSource;
+  /** Publishes the event log to Kafka (when KAFKA_BROKERS is set and the server runs). */
+  relay?: KafkaRelay;
   deps: CommandDeps;
   tokens: TokenService;
   /** Runs work after the response (handovers): logged if it fails, awaited by close(). */
@@ -87,7 +93,14 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     readStore: embeddedReads ? 'embedded' : `mongodb (aggregation ${(readStore as MongoReadStore).aggregation})`,
     bus: config.KAFKA_BROKERS ? 'kafka' : 'event log',
   });
-  const runner = new ProjectionRunner(eventStore, readStore, [orgProjection, customersProjection, auditProjection, productsProjection, leadsProjection, opportunitiesProjection, quotesProjection, ordersProjection], logger.child({ component: 'projections' }), embeddedReads ? undefined : () => new EmbeddedReadStore());
+  const runner = new ProjectionRunner(eventStore, readStore, allProjections, logger.child({ component: 'projections' }), embeddedReads ? undefined : () => new EmbeddedReadStore());
+  const kafka = config.KAFKA_BROKERS ? kafkaClient({ brokers: config.KAFKA_BROKERS.split(','), clientId: config.KAFKA_CLIENT_ID }, logger) : undefined;
+  const topics = { partitions: config.KAFKA_TOPIC_PARTITIONS, ...(config.KAFKA_REPLICATION_FACTOR ? { replicationFactor: config.KAFKA_REPLICATION_FACTOR } : {}) };
+  const eventSource: EventSource = kafka
+    ? new KafkaEventSource(kafka, topics, logger.child({ component: 'consumers' }))
+    : new EventLogSource(eventStore, readStore, logger.child({ component: 'consumers' }));
+  const startProjections = options.startProjections ?? true;
+  const relay = kafka && startProjections ? new KafkaRelay(kafka, eventStore, readStore, logger.child({ component: 'relay' }), topics) : undefined;
   const deps: CommandDeps = { eventStore, clock };
   const ids = randomIds(clock);
   const running = new Set<Promise<unknown>>();
@@ -104,6 +117,8 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     eventStore,
     readStore,
     runner,
+    eventSource,
+    ...(relay ? { relay } : {}),
     deps,
     tokens: new TokenService(jwtSecret(config, inMemory, logger), config.TOKEN_TTL_SECONDS),
     requestMeta(correlationId, seed, ifMatch) {
@@ -116,6 +131,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     },
     async close() {
       await Promise.all(running);
+      await relay?.stop();
       await runner.stop();
       await readStore.close();
       await eventStore.close();
@@ -123,7 +139,8 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     },
   };
   await bootstrapAdmin(services);
-  if (options.startProjections ?? true) await runner.start();
+  if (startProjections) await runner.start();
+  await relay?.start();
   return services;
 }
 

@@ -7,7 +7,9 @@ import { hireEmployee, systemActor } from '../../src/commands/employees.ts';
 import { createDepartment, roleIdByKey } from '../../src/commands/org.ts';
 import { loadConfig } from '../../src/infra/config.ts';
 import { silentLogger } from '../../src/infra/logger.ts';
+import { MongoReadStore } from '../../src/infra/readstore/mongo.ts';
 import { type OpenOptions, openServices, type Services } from '../../src/infra/wiring.ts';
+import { testDatabaseUrl } from './servers.ts';
 
 export const ADMIN_PASSWORD = 'admin-password-1';
 
@@ -30,9 +32,15 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** The real Koa app on an ephemeral port, over the embedded adapters (in memory unless a data dir is given). */
+/**
+ * The real Koa app on an ephemeral port, over the embedded adapters (in memory unless a data dir is given).
+ * With CRM_TEST_READSTORE=mongo (the integration run), its read models live in a database of their own on
+ * the MongoDB-protocol server at MONGO_URL instead, dropped on close.
+ */
 export async function startTestApp(env: Record<string, string> = {}, options: OpenOptions = {}): Promise<TestApp> {
-  const config = loadConfig({ CRM_ADMIN_PASSWORD: ADMIN_PASSWORD, LOG_LEVEL: 'error', ...env });
+  // A restart (same data directory) must find the same database; only a throwaway app's database is dropped.
+  const mongo = process.env.CRM_TEST_READSTORE === 'mongo' ? testDatabaseUrl(env.CRM_DATA_DIR) : undefined;
+  const config = loadConfig({ CRM_ADMIN_PASSWORD: ADMIN_PASSWORD, LOG_LEVEL: 'error', ...(mongo ? { MONGO_URL: mongo } : {}), ...env });
   const services = await openServices(config, { logger: silentLogger, inMemory: !env.CRM_DATA_DIR, ...options });
   const server: Server = createApp(services).listen(0, '127.0.0.1');
   answerClientErrors(server);
@@ -93,6 +101,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Op
     async close() {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
+      if (mongo && !env.CRM_DATA_DIR && services.readStore instanceof MongoReadStore) await services.readStore.dropDatabase();
       await services.close();
     },
   };

@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { MongoReadStore } from '../../src/infra/readstore/mongo.ts';
+import { createHash, randomUUID } from 'node:crypto';
 
 /**
  * Real servers for the integration suites (.ci/servers.sh starts them and sets the variables). A suite whose
@@ -16,13 +15,9 @@ export function serverUrl(variable: 'MONGO_URL' | 'KAFKA_BROKERS' | 'EVENTSTORE_
 
 export const skipReason = (variable: string) => `skipped: ${variable} unset`;
 
-/** A read store on a database of its own, dropped by `dispose`. */
-export async function mongoTestStore(url: string): Promise<MongoReadStore & { dispose(): Promise<void> }> {
-  const store = await MongoReadStore.connect(url, { database: `crm_test_${randomUUID().slice(0, 8)}` });
-  return Object.assign(store, {
-    async dispose() {
-      await store.dropDatabase();
-      await store.close();
-    },
-  });
+/** MONGO_URL naming a database of its own: fresh, or the same one for the same `key`. */
+export function testDatabaseUrl(key?: string): string {
+  const url = new URL(serverUrl('MONGO_URL')!);
+  url.pathname = `/crm_test_${key ? createHash('sha256').update(key).digest('hex').slice(0, 12) : randomUUID().slice(0, 8)}`;
+  return url.toString();
 }

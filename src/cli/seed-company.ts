@@ -1,0 +1,42 @@
+import { addContact } from '../commands/contacts.ts';
+import { registerCustomer } from '../commands/customers.ts';
+import { hireEmployee, systemActor } from '../commands/employees.ts';
+import { createDepartment, ensureRoleTemplates } from '../commands/org.ts';
+import type { Services } from '../infra/wiring.ts';
+import { departments, employees, seedCustomers } from './seed-data.ts';
+import { seedPipeline } from './seed-pipeline.ts';
+
+export const DEMO_PASSWORD = 'demo-password-2026';
+
+/**
+ * A demo company written through the commands: departments, employees with logins, `count` customers with
+ * their contacts, and a sales pipeline of about a tenth that size. Used by `npm run seed`, benchmarks and tests.
+ */
+export async function seedCompany(services: Services, count: number, onProgress: (done: number, total: number) => void = () => {}) {
+  const { deps } = services;
+  const meta = () => services.requestMeta('seed');
+  const roles = await ensureRoleTemplates(deps, systemActor, meta);
+  const departmentIds: Record<string, string> = {};
+  for (const department of departments)
+    departmentIds[department.key] = (await createDepartment(deps, { name: department.name, parentId: department.parent ? departmentIds[department.parent]! : null }, systemActor, meta())).departmentId;
+  const ownerIds: string[] = [];
+  for (const employee of employees) {
+    const fields = { name: employee.name, title: employee.title, departmentId: departmentIds[employee.department]! };
+    const account = { username: employee.username, password: DEMO_PASSWORD, mustChangePassword: false };
+    ownerIds.push((await hireEmployee(deps, { fields, roleIds: employee.roles.map((key) => roles[key]!), account }, systemActor, meta())).employeeId);
+  }
+  const customers = seedCustomers(count);
+  let contacts = 0;
+  const customerIds: { id: string; ownerId: string }[] = [];
+  for (const [index, customer] of customers.entries()) {
+    const { customerId } = await registerCustomer(deps, { fields: customer.fields, ownerId: ownerIds[customer.ownerIndex]! }, systemActor, meta());
+    customerIds.push({ id: customerId, ownerId: ownerIds[customer.ownerIndex]! });
+    for (const contact of customer.contacts) {
+      await addContact(deps, { customerId, fields: contact }, systemActor, meta());
+      contacts += 1;
+    }
+    onProgress(index + 1, customers.length);
+  }
+  const pipeline = await seedPipeline(deps, meta, ownerIds, customerIds, Math.max(1, Math.round(count / 10)));
+  return { customers: customers.length, contacts, ...pipeline };
+}

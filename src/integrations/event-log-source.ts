@@ -1,0 +1,53 @@
+import type { EventStore, Subscription } from '../infra/eventstore/port.ts';
+import type { Logger } from '../infra/logger.ts';
+import type { Doc, ReadStore } from '../infra/readstore/port.ts';
+import type { EventConsumer, EventHandler, EventSource } from './event-source.ts';
+
+type ConsumerCheckpoint = Doc & { position: number };
+const CHECKPOINTS = '_consumers';
+
+/**
+ * The embedded default's event source: each named consumer follows the event log itself from a checkpoint
+ * kept in the read store. A failing handler stops the subscription; it resumes from the checkpoint later.
+ */
+export class EventLogSource implements EventSource {
+  constructor(
+    private readonly eventStore: EventStore,
+    private readonly readStore: ReadStore,
+    private readonly logger: Logger,
+    private readonly retryMs = 1000,
+  ) {}
+
+  async consume(group: string, categories: readonly string[], handler: EventHandler): Promise<EventConsumer> {
+    const checkpoints = this.readStore.collection<ConsumerCheckpoint>(CHECKPOINTS);
+    let subscription: Subscription | undefined;
+    let retry: NodeJS.Timeout | undefined;
+    let closed = false;
+    const follow = async () => {
+      const saved = await checkpoints.findOne({ _id: group });
+      if (closed) return;
+      subscription = this.eventStore.subscribeToAll(
+        { after: BigInt(saved?.position ?? 0), filter: { categories } },
+        {
+          onEvent: async (event) => {
+            await handler(event);
+            await checkpoints.updateOne({ _id: group }, { $set: { position: Number(event.position) } }, { upsert: true });
+          },
+          onError: (error) => {
+            this.logger.warn('consumer failed; retrying from its checkpoint', { consumer: group, error });
+            void subscription?.close();
+            if (!closed) retry = setTimeout(() => void follow().catch((e: unknown) => this.logger.error('consumer could not resume', { consumer: group, error: e })), this.retryMs);
+          },
+        },
+      );
+    };
+    await follow();
+    return {
+      async close() {
+        closed = true;
+        clearTimeout(retry);
+        await subscription?.close();
+      },
+    };
+  }
+}

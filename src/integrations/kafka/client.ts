@@ -1,0 +1,27 @@
+import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import type { Logger } from '../../infra/logger.ts';
+
+export interface KafkaSettings {
+  brokers: string[];
+  clientId: string;
+}
+
+/** A kafkajs client whose own log lines go to our structured logger (warnings and errors only). */
+export function kafkaClient(settings: KafkaSettings, logger: Logger): Kafka {
+  const log = logger.child({ component: 'kafka' });
+  return new Kafka({
+    clientId: settings.clientId,
+    brokers: settings.brokers,
+    connectionTimeout: 3000,
+    requestTimeout: 10_000,
+    retry: { initialRetryTime: 300, maxRetryTime: 5000, retries: 8 },
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, log: entry }: LogEntry) => {
+        const { message, ...fields } = entry;
+        if (level <= logLevel.ERROR) log.error(message, fields);
+        else log.warn(message, fields);
+      },
+  });
+}

@@ -1,0 +1,171 @@
+import type { Kafka, Message, Producer } from 'kafkajs';
+import { categoryOf, type EventStore, type RecordedEvent, type Subscription } from '../../infra/eventstore/port.ts';
+import type { Logger } from '../../infra/logger.ts';
+import type { Doc, ReadStore } from '../../infra/readstore/port.ts';
+import { PUBLISHED_CATEGORIES, toMessage, topicFor } from './messages.ts';
+import { ensureTopics, type TopicSettings } from './topics.ts';
+
+export interface RelayOptions extends TopicSettings {
+  /** Events read and sent per batch. */
+  batchSize?: number;
+  /** Longest wait for new events when the log is idle (appends in this process wake it at once). */
+  idleMs?: number;
+}
+
+export interface RelayStatus {
+  /** Global position up to which every published event has been acknowledged by Kafka. */
+  position: bigint;
+  /** When the batch now being sent was first tried, if that was more than a moment ago (ISO-8601). */
+  waitingSince?: string;
+  /** Events published since this process started. */
+  published: number;
+  /** Set while the relay cannot reach Kafka; cleared by the next successful batch. */
+  lastError?: string;
+}
+
+type RelayCheckpoint = Doc & { position: number };
+const CHECKPOINTS = '_relay';
+const CHECKPOINT_ID = 'kafka';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Publishes the event log to Kafka: topic `crm.<category>`, key = stream id, value = the event as JSON, headers
+ * with event type, event id, global position and correlation id. It reads the log in order from a durable
+ * checkpoint, sends a batch with the idempotent producer (acks from all in-sync replicas, one request in
+ * flight, so order per key holds), and moves the checkpoint only after Kafka acknowledged the batch. If
+ * Kafka is unreachable it keeps retrying the same batch with backoff, so nothing is skipped; after a crash it
+ * re-sends from the checkpoint (at least once: consumers deduplicate by event id).
+ */
+export class KafkaRelay {
+  private position = 0n;
+  private published = 0;
+  private lastError: string | undefined;
+  private sendingSince: number | undefined;
+  private stopped = false;
+  private producer: Producer | undefined;
+  private topicsReady = false;
+  private loop: Promise<void> | undefined;
+  private doorbell: Subscription | undefined;
+  private ring: () => void = () => {};
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly eventStore: EventStore,
+    private readonly readStore: ReadStore,
+    private readonly logger: Logger,
+    private readonly options: RelayOptions,
+  ) {}
+
+  private checkpoints() {
+    return this.readStore.collection<RelayCheckpoint>(CHECKPOINTS);
+  }
+
+  async start(): Promise<void> {
+    const saved = await this.checkpoints().findOne({ _id: CHECKPOINT_ID });
+    this.position = BigInt(saved?.position ?? 0);
+    this.doorbell = this.eventStore.subscribeToAll(
+      { after: await this.eventStore.headPosition(), filter: { categories: PUBLISHED_CATEGORIES } },
+      { onEvent: () => this.ring() },
+    );
+    this.loop = this.run();
+  }
+
+  status(): RelayStatus {
+    const waiting = this.sendingSince !== undefined && Date.now() - this.sendingSince > 2000;
+    return {
+      position: this.position,
+      published: this.published,
+      ...(waiting ? { waitingSince: new Date(this.sendingSince!).toISOString() } : {}),
+      ...(this.lastError ? { lastError: this.lastError } : {}),
+    };
+  }
+
+  private async run(): Promise<void> {
+    let backoffMs = 250;
+    while (!this.stopped) {
+      try {
+        const batchSize = this.options.batchSize ?? 500;
+        const head = await this.eventStore.headPosition();
+        const events = await this.eventStore.readAll({ after: this.position, filter: { categories: PUBLISHED_CATEGORIES }, maxCount: batchSize });
+        // A short batch holds every published event up to the head read before it: the checkpoint may move there.
+        const reached = events.length < batchSize && head > (events[events.length - 1]?.position ?? 0n) ? head : events[events.length - 1]?.position;
+        if (events.length) {
+          this.sendingSince ??= Date.now();
+          await this.send(events);
+          this.sendingSince = undefined;
+          this.published += events.length;
+        }
+        if (reached !== undefined && reached > this.position) {
+          this.position = reached;
+          await this.checkpoints().updateOne({ _id: CHECKPOINT_ID }, { $set: { position: Number(this.position) } }, { upsert: true });
+        }
+        if (events.length === 0) {
+          await this.idle();
+          continue;
+        }
+        if (this.lastError) this.logger.info('publishing to Kafka again', { position: this.position });
+        this.lastError = undefined;
+        backoffMs = 250;
+      } catch (error) {
+        if (this.stopped) break;
+        if (!this.lastError) this.logger.warn('cannot publish to Kafka; retrying the same events', { position: this.position, error });
+        this.lastError = error instanceof Error ? error.message : String(error);
+        await this.dropProducer();
+        await sleep(backoffMs);
+        backoffMs = Math.min(backoffMs * 2, 5000);
+      }
+    }
+  }
+
+  private async idle(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, this.options.idleMs ?? 1000);
+      this.ring = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.ring = () => {};
+  }
+
+  private async send(events: RecordedEvent[]): Promise<void> {
+    const producer = await this.connectedProducer();
+    const byTopic = new Map<string, Message[]>();
+    for (const event of events) {
+      const topic = topicFor(categoryOf(event.streamId));
+      let messages = byTopic.get(topic);
+      if (!messages) byTopic.set(topic, (messages = []));
+      messages.push(toMessage(event));
+    }
+    await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+  }
+
+  private async connectedProducer(): Promise<Producer> {
+    if (!this.topicsReady) {
+      await ensureTopics(this.kafka, this.options, this.logger);
+      this.topicsReady = true;
+    }
+    if (!this.producer) {
+      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: { retries: 5 } });
+      await producer.connect();
+      this.producer = producer;
+    }
+    return this.producer;
+  }
+
+  /** After a failure: a new producer (with a new producer id) for the retry. */
+  private async dropProducer(): Promise<void> {
+    const producer = this.producer;
+    this.producer = undefined;
+    await producer?.disconnect().catch(() => {});
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.ring();
+    await this.doorbell?.close();
+    await this.dropProducer();
+    await this.loop;
+  }
+}

@@ -1,0 +1,38 @@
+import type { Consumer, Kafka } from 'kafkajs';
+import type { Logger } from '../../infra/logger.ts';
+import type { EventConsumer, EventHandler, EventSource } from '../event-source.ts';
+import { fromMessage, topicFor } from './messages.ts';
+import { ensureTopics, type TopicSettings } from './topics.ts';
+
+/**
+ * Consumers as Kafka consumer groups on the relay's topics. Offsets are committed by hand, one message at a
+ * time and only after its handler succeeded; a handler that throws makes kafkajs deliver the same message
+ * again after a pause. A new group starts from the earliest offset, so it sees the whole history Kafka keeps.
+ */
+export class KafkaEventSource implements EventSource {
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly topics: TopicSettings,
+    private readonly logger: Logger,
+  ) {}
+
+  async consume(group: string, categories: readonly string[], handler: EventHandler): Promise<EventConsumer> {
+    const consumer: Consumer = this.kafka.consumer({ groupId: group, allowAutoTopicCreation: false, retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5000 } });
+    await ensureTopics(this.kafka, this.topics, this.logger);
+    await consumer.connect();
+    await consumer.subscribe({ topics: categories.map(topicFor), fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ topic, partition, message }) => {
+        try {
+          await handler(fromMessage(message));
+        } catch (error) {
+          this.logger.warn('consumer handler failed; the message will be delivered again', { consumer: group, topic, partition, offset: message.offset, error });
+          throw error;
+        }
+        await consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+      },
+    });
+    return { close: () => consumer.disconnect() };
+  }
+}
