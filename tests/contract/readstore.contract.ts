@@ -122,6 +122,16 @@ export function readStoreContract(name: string, create: () => Promise<ReadStore>
       expect(await customers.findOne({ _id: 'c1' })).toEqual({ _id: 'c1', name: 'Acme 2' });
     });
 
+    it('keeps field names with dots or a leading $ inside stored values', async () => {
+      const rules = { customers: { 'custom.creditLimit': 'hidden', phone: 'readonly' }, $note: ['a.b'] };
+      await customers.insertOne({ _id: 'd1', name: 'Dotted', rules });
+      await customers.updateOne({ _id: 'c1' }, { $set: { rules, 'owner.rules': { 'x.y': 1 } } });
+      await customers.bulkWrite([{ insertOne: { document: { _id: 'd2', name: 'Bulk', rules } } }]);
+      expect(await customers.findOne({ _id: 'd1' })).toEqual({ _id: 'd1', name: 'Dotted', rules });
+      expect(await customers.findOne({ _id: 'c1' })).toMatchObject({ rules, owner: { id: 'u1', rules: { 'x.y': 1 } } });
+      expect((await customers.find({ _id: { $in: ['d1', 'd2'] } }, { sort: { _id: 1 } })).map((d) => d.rules)).toEqual([rules, rules]);
+    });
+
     it('returns copies: changing a result does not change the store', async () => {
       const doc = await customers.findOne({ _id: 'c1' });
       doc!.tags!.push('mutated');

@@ -11,6 +11,7 @@ import {
   type UpdateOperators,
   type UpdateResult,
 } from './port.ts';
+import { decodeFieldNames, encodeFieldNames, encodeUpdate } from './field-names.ts';
 import { aggregateInProcess } from './in-process-aggregate.ts';
 
 /** MongoDB's "namespace not found", answered by drop() on a collection that does not exist. */
@@ -45,9 +46,15 @@ const updateResult = (result: { matchedCount: number; modifiedCount: number; ups
   upsertedId: result.upsertedId == null ? null : String(result.upsertedId),
 });
 
-/** The port's operations are a subset of the driver's; these only restate them in the driver's types. */
-const asDriverOperation = (operation: BulkOperation): AnyBulkWriteOperation<Doc> => operation as AnyBulkWriteOperation<Doc>;
-const asDriverUpdate = (update: UpdateOperators): UpdateFilter<Doc> => update as UpdateFilter<Doc>;
+/** The port's operations are a subset of the driver's; these restate them in its types, stored names encoded. */
+const asDriverUpdate = (update: UpdateOperators): UpdateFilter<Doc> => encodeUpdate(update) as UpdateFilter<Doc>;
+function asDriverOperation(operation: BulkOperation): AnyBulkWriteOperation<Doc> {
+  if ('insertOne' in operation) return { insertOne: { document: encodeFieldNames(operation.insertOne.document) } };
+  if ('replaceOne' in operation) return { replaceOne: { ...operation.replaceOne, replacement: encodeFieldNames(operation.replaceOne.replacement) } };
+  if ('updateOne' in operation) return { updateOne: { ...operation.updateOne, update: asDriverUpdate(operation.updateOne.update) } };
+  if ('updateMany' in operation) return { updateMany: { ...operation.updateMany, update: asDriverUpdate(operation.updateMany.update) } };
+  return operation;
+}
 
 class MongoCollection<T extends Doc> implements Collection<T> {
   constructor(
@@ -65,11 +72,11 @@ class MongoCollection<T extends Doc> implements Collection<T> {
   }
 
   async findOne(filter: Filter, options: Pick<FindOptions, 'projection' | 'sort'> = {}): Promise<T | null> {
-    return (await this.inner.findOne(filter, options)) as T | null;
+    return decodeFieldNames(await this.inner.findOne(filter, options)) as T | null;
   }
 
   async find(filter: Filter, options: FindOptions = {}): Promise<T[]> {
-    return (await this.inner.find(filter, options).toArray()) as T[];
+    return decodeFieldNames(await this.inner.find(filter, options).toArray()) as T[];
   }
 
   countDocuments(filter: Filter = {}): Promise<number> {
@@ -77,18 +84,18 @@ class MongoCollection<T extends Doc> implements Collection<T> {
   }
 
   async aggregate<R = Record<string, unknown>>(pipeline: Record<string, unknown>[]): Promise<R[]> {
-    if (this.aggregation === 'server') return (await this.inner.aggregate(pipeline).toArray()) as R[];
+    if (this.aggregation === 'server') return decodeFieldNames(await this.inner.aggregate(pipeline).toArray()) as R[];
     const first = pipeline[0] as { $match?: Filter } | undefined;
-    const docs = (await this.inner.find(first?.$match ?? {}).toArray()) as Doc[];
+    const docs = decodeFieldNames(await this.inner.find(first?.$match ?? {}).toArray()) as Doc[];
     return aggregateInProcess(docs, first?.$match ? pipeline.slice(1) : pipeline) as R[];
   }
 
   insertOne(document: T): Promise<void> {
-    return this.guarded(async () => void (await this.inner.insertOne(document)));
+    return this.guarded(async () => void (await this.inner.insertOne(encodeFieldNames(document))));
   }
 
   replaceOne(filter: Filter, replacement: T, options: { upsert?: boolean } = {}): Promise<UpdateResult> {
-    return this.guarded(async () => updateResult(await this.inner.replaceOne(filter, replacement, options)));
+    return this.guarded(async () => updateResult(await this.inner.replaceOne(filter, encodeFieldNames(replacement), options)));
   }
 
   updateOne(filter: Filter, update: UpdateOperators, options: { upsert?: boolean } = {}): Promise<UpdateResult> {

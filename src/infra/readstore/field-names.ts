@@ -1,0 +1,48 @@
+/**
+ * Field names MongoDB-protocol servers refuse inside stored documents: FerretDB v1 rejects any name with a dot
+ * or starting with `$`, and MongoDB before 5.0 did too. Read models hold such names as data (a role's field
+ * rules keyed by `custom.creditLimit`, an audit entry's changes), so the Mongo adapter stores them with the
+ * dot and dollar replaced by private-use characters and restores them when reading. Paths in filters and in
+ * update operators keep their dots: only stored values are encoded.
+ */
+const DOT = '\uE02E';
+const DOLLAR = '\uE024';
+
+const encodeName = (name: string) => name.replaceAll('.', DOT).replace(/^\$/, DOLLAR);
+const decodeName = (name: string) => name.replaceAll(DOT, '.').replace(new RegExp(`^${DOLLAR}`), '$');
+const needsEncoding = (name: string) => name.includes('.') || name.startsWith('$');
+const needsDecoding = (name: string) => name.includes(DOT) || name.startsWith(DOLLAR);
+
+/** Returns `value` itself when nothing needs renaming, so the common case allocates nothing. */
+function renamed(value: unknown, needs: (name: string) => boolean, rename: (name: string) => string): unknown {
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    value.forEach((item, i) => {
+      const next = renamed(item, needs, rename);
+      if (next !== item) (copy ??= [...value])[i] = next;
+    });
+    return copy ?? value;
+  }
+  if (!value || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) return value;
+  let copy: Record<string, unknown> | undefined;
+  const entries = Object.entries(value);
+  for (const [name, item] of entries) {
+    const next = renamed(item, needs, rename);
+    if (next !== item || needs(name)) {
+      copy = {};
+      for (const [n, v] of entries) copy[needs(n) ? rename(n) : n] = renamed(v, needs, rename);
+      return copy;
+    }
+  }
+  return value;
+}
+
+export const encodeFieldNames = <T>(value: T): T => renamed(value, needsEncoding, encodeName) as T;
+export const decodeFieldNames = <T>(value: T): T => renamed(value, needsDecoding, decodeName) as T;
+
+/** Encodes the values of update operators; their own keys are paths and stay as they are. */
+export const encodeUpdate = <T extends Record<string, unknown>>(update: T): T =>
+  Object.fromEntries(Object.entries(update).map(([operator, fields]) => [
+    operator,
+    fields && typeof fields === 'object' ? Object.fromEntries(Object.entries(fields).map(([path, v]) => [path, encodeFieldNames(v)])) : fields,
+  ])) as T;
