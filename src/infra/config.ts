@@ -12,7 +12,7 @@ const ConfigSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default('0.0.0.0'),
   CRM_DATA_DIR: z.string().min(1).default('./data'),
-  EVENTSTORE_URL: optionalUrl(/^(esdb|kurrentdb|kdb)(\+discover)?:\/\/.+/, 'esdb://localhost:2113?tls=false'),
+  EVENTSTORE_URL: optionalUrl(/^(esdb|kurrentdb|kurrent|kdb)(\+discover)?:\/\/.+/, 'kurrentdb://localhost:2113?tls=false'),
   MONGO_URL: optionalUrl(/^mongodb(\+srv)?:\/\/.+/, 'mongodb://localhost:27017/crm'),
   KAFKA_BROKERS: z.string().trim().regex(/^[\w.-]+:\d+(,[\w.-]+:\d+)*$/, 'Expected host:port[,host:port…]').optional(),
   KAFKA_CLIENT_ID: z.string().trim().min(1).default('crm-backend'),
@@ -28,6 +28,9 @@ const ConfigSchema = z.object({
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
+
+/** Every variable the service reads. */
+export const configVariables: readonly string[] = Object.keys(ConfigSchema.shape);
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {

@@ -1,0 +1,93 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { seedCompany } from '../src/cli/seed-company.ts';
+import { loadConfig } from '../src/infra/config.ts';
+import { silentLogger } from '../src/infra/logger.ts';
+import { EmbeddedReadStore } from '../src/infra/readstore/embedded.ts';
+import { MongoReadStore } from '../src/infra/readstore/mongo.ts';
+import { openServices } from '../src/infra/wiring.ts';
+import { kafkaClient } from '../src/integrations/kafka/client.ts';
+import { KafkaRelay } from '../src/integrations/kafka/relay.ts';
+import { allProjections } from '../src/projections/all.ts';
+import { ProjectionRunner } from '../src/projections/runner.ts';
+
+/**
+ * `npm run bench:servers [-- --customers N]`: throughput against the real servers that .ci/servers.sh starts
+ * (Kafka, FerretDB): the relay publishing a seeded event log into Kafka, and projections into FerretDB, both
+ * rebuilt (in process, then bulk-loaded) and live (one event at a time, as a running server applies them).
+ * Written to bench/results/servers.json.
+ */
+const argIndex = process.argv.indexOf('--customers');
+const customers = argIndex > 0 ? Number(process.argv[argIndex + 1]) : 2000;
+const brokers = process.env.KAFKA_BROKERS;
+const mongoUrl = process.env.MONGO_URL;
+if (!brokers || !mongoUrl) throw new Error('KAFKA_BROKERS and MONGO_URL must be set: run `npm run bench:servers`, which starts the servers');
+const log = (text: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${text}\n`);
+const round = (n: number) => Math.round(n);
+
+const services = await openServices(loadConfig({ LOG_LEVEL: 'error', CRM_ADMIN_PASSWORD: 'bench-password-1' }), { logger: silentLogger, inMemory: true, startProjections: false });
+log(`seeding ${customers} customers`);
+await seedCompany(services, customers);
+const head = await services.eventStore.headPosition();
+const events = (await services.eventStore.readAll()).length;
+log(`event log: ${events} events`);
+const results: Record<string, unknown> = { machine: { cpus: cpus().length, model: cpus()[0]?.model }, events, customers };
+
+// Relay: from an empty checkpoint to the head.
+{
+  const relay = new KafkaRelay(kafkaClient({ brokers: brokers.split(','), clientId: 'crm-bench' }, silentLogger), services.eventStore, new EmbeddedReadStore(), silentLogger, { partitions: 3 });
+  const started = performance.now();
+  await relay.start();
+  while (relay.status().position < head) await new Promise((r) => setTimeout(r, 10));
+  const seconds = (performance.now() - started) / 1000;
+  await relay.stop();
+  results.relay = { published: relay.status().published, seconds: Math.round(seconds * 100) / 100, eventsPerSecond: round(relay.status().published / seconds) };
+  log(`relay: ${relay.status().published} events into Kafka in ${seconds.toFixed(2)} s`);
+}
+
+const fresh = (name: string) => MongoReadStore.connect(mongoUrl, { database: `crm_bench_${name}_${Date.now()}` });
+
+// Rebuild into FerretDB: replay in process, then bulk writes.
+{
+  const store = await fresh('rebuild');
+  const runner = new ProjectionRunner(services.eventStore, store, allProjections, silentLogger, () => new EmbeddedReadStore());
+  const started = performance.now();
+  const applied = await runner.rebuild();
+  const seconds = (performance.now() - started) / 1000;
+  results.rebuildIntoFerretDB = { events: applied, seconds: Math.round(seconds * 100) / 100, eventsPerSecond: round(applied / seconds) };
+  log(`rebuild into FerretDB: ${applied} events in ${seconds.toFixed(2)} s`);
+  await store.dropDatabase();
+  await store.close();
+}
+
+// Live projection into FerretDB (one event at a time), for at most 60 s.
+{
+  const store = await fresh('live');
+  const runner = new ProjectionRunner(services.eventStore, store, allProjections, silentLogger);
+  const started = performance.now();
+  await runner.start();
+  const deadline = started + 60_000;
+  const reached = () => runner.status().reduce((min, s) => (s.position < min ? s.position : min), head);
+  while (reached() < head && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const seconds = (performance.now() - started) / 1000;
+  await runner.stop();
+  const applied = (await services.eventStore.readAll({ maxCount: Number.MAX_SAFE_INTEGER })).filter((e) => e.position <= reached()).length;
+  results.liveIntoFerretDB = { events: applied, seconds: Math.round(seconds * 100) / 100, eventsPerSecond: round(applied / seconds), complete: reached() >= head };
+  log(`live projection into FerretDB: ${applied} events in ${seconds.toFixed(2)} s`);
+  await store.dropDatabase();
+  await store.close();
+}
+
+// The embedded store, for comparison, in the same run.
+{
+  const runner = new ProjectionRunner(services.eventStore, new EmbeddedReadStore(), allProjections, silentLogger);
+  const started = performance.now();
+  const applied = await runner.rebuild();
+  const seconds = (performance.now() - started) / 1000;
+  results.rebuildEmbedded = { events: applied, seconds: Math.round(seconds * 100) / 100, eventsPerSecond: round(applied / seconds) };
+}
+
+await services.close();
+mkdirSync('bench/results', { recursive: true });
+writeFileSync('bench/results/servers.json', `${JSON.stringify(results, null, 2)}\n`);
+process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);

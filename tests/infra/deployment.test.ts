@@ -1,0 +1,44 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { configVariables, loadConfig } from '../../src/infra/config.ts';
+import { silentLogger } from '../../src/infra/logger.ts';
+import { openServices } from '../../src/infra/wiring.ts';
+
+const file = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
+
+/** KEY=value lines of an env file, comments and blanks left out. */
+const envFile = (text: string) =>
+  Object.fromEntries(
+    text
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line && !line.startsWith('#'))
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+  );
+
+describe('deployment files', () => {
+  it('.env.example is a valid configuration that selects the three production adapters', () => {
+    const env = envFile(file('.env.example'));
+    const config = loadConfig(env);
+    expect(config.EVENTSTORE_URL).toMatch(/^kurrentdb:\/\//);
+    expect(config.MONGO_URL).toMatch(/^mongodb:\/\//);
+    expect(config.KAFKA_BROKERS).toBe('kafka:9092');
+    // Everything it sets is read by the service, apart from the port docker compose publishes.
+    expect(Object.keys(env).filter((key) => !configVariables.includes(key))).toEqual(['CRM_PUBLISHED_PORT']);
+  });
+
+  it('docker-compose.yml gives the service only variables it reads, and waits for healthy servers', () => {
+    const compose = file('docker-compose.yml');
+    const crm = compose.slice(compose.indexOf('\n  crm:'));
+    const environment = crm.slice(crm.indexOf('environment:'), crm.indexOf('ports:'));
+    const keys = [...environment.matchAll(/^\s{6}([A-Z_]+):/gm)].map((m) => m[1]!);
+    expect(keys.length).toBeGreaterThan(4);
+    expect(keys.filter((key) => !configVariables.includes(key))).toEqual([]);
+    for (const server of ['eventstore', 'mongo', 'kafka']) expect(crm).toMatch(new RegExp(`${server}:\\s+condition: service_healthy`));
+  });
+
+  it('an unreachable MongoDB stops the start with a message naming MONGO_URL', async () => {
+    const config = loadConfig({ MONGO_URL: 'mongodb://127.0.0.1:1/crm', LOG_LEVEL: 'error', CRM_ADMIN_PASSWORD: 'admin-password-1' });
+    await expect(openServices(config, { logger: silentLogger, inMemory: true })).rejects.toThrow(/cannot reach the read store at MONGO_URL/);
+  }, 20_000);
+});
