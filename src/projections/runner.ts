@@ -67,14 +67,21 @@ export class ProjectionRunner {
    * on stop: a replay from an older checkpoint is harmless, the documents are idempotent.
    */
   async start(checkpointEveryMs = 1000): Promise<void> {
+    const stale: Projection[] = [];
     for (const projection of this.projections) {
       const saved = await this.checkpoints().findOne({ _id: projection.name });
       if (!saved || saved.version !== projection.version) {
         if (saved) this.logger.info('projection version changed, rebuilding', { projection: projection.name });
         await this.reset(projection);
+        stale.push(projection);
       }
       await projection.setup(this.readStore);
       this.positions.set(projection.name, BigInt(saved?.version === projection.version ? saved.position : 0));
+    }
+    // With a remote read store, projections starting from nothing catch up in process and are bulk-loaded.
+    if (this.rebuildStaging && stale.length && (await this.eventStore.headPosition()) > 0n) {
+      const head = await this.replay(stale);
+      for (const projection of stale) this.positions.set(projection.name, head);
     }
     const from = [...this.positions.values()].reduce((min, position) => (position < min ? position : min), this.positions.values().next().value ?? 0n);
     const categories = [...new Set(this.projections.flatMap((p) => p.categories))];
@@ -126,13 +133,21 @@ export class ProjectionRunner {
 
   /** Replays the whole log into every projection from scratch; `onProgress` gets (events applied, position reached, head). */
   async rebuild(onProgress: (applied: number, position: bigint, head: bigint) => void = () => {}, batchSize = 2000): Promise<number> {
+    for (const projection of this.projections) await this.reset(projection);
+    let applied = 0;
+    await this.replay(this.projections, (done, position, head) => onProgress((applied = done), position, head), batchSize);
+    return applied;
+  }
+
+  /**
+   * Applies the log up to its current head to the given (empty) projections, in process first when a staging
+   * store is configured, and records their checkpoints at that head, which it returns.
+   */
+  private async replay(projections: readonly Projection[], onProgress: (applied: number, position: bigint, head: bigint) => void = () => {}, batchSize = 2000): Promise<bigint> {
     const head = await this.eventStore.headPosition();
     const staging = this.rebuildStaging?.() ?? this.readStore;
-    for (const projection of this.projections) {
-      await this.reset(projection);
-      await projection.setup(staging);
-    }
-    const categories = [...new Set(this.projections.flatMap((p) => p.categories))];
+    for (const projection of projections) await projection.setup(staging);
+    const categories = [...new Set(projections.flatMap((p) => p.categories))];
     let after = 0n;
     let done = 0;
     for (;;) {
@@ -140,7 +155,7 @@ export class ProjectionRunner {
       for (const event of events) {
         if (event.position > head) break;
         const category = categoryOf(event.streamId);
-        for (const projection of this.projections)
+        for (const projection of projections)
           if (projection.categories.includes(category)) await projection.apply(event, staging);
         done += 1;
       }
@@ -149,12 +164,12 @@ export class ProjectionRunner {
       if (events.length < batchSize || after >= head) break;
     }
     if (staging !== this.readStore) {
-      for (const projection of this.projections) await this.load(projection, staging);
+      for (const projection of projections) await this.load(projection, staging);
       await staging.close();
     }
-    for (const projection of this.projections) await this.saveCheckpoint(projection, head);
+    for (const projection of projections) await this.saveCheckpoint(projection, head);
     await this.readStore.flush();
-    return done;
+    return head;
   }
 
   /** Copies a projection's collections from the staging store into the read store, in bulk writes. */

@@ -3,6 +3,7 @@ import {
   type AppendStreamState,
   BACKWARDS,
   END,
+  eventTypeFilter,
   excludeSystemEvents,
   FORWARDS,
   jsonEvent,
@@ -30,6 +31,7 @@ import {
   type SubscriptionHandlers,
   WrongExpectedRevisionError,
 } from './port.ts';
+import { escapeRegex } from '../readstore/regex.ts';
 
 /**
  * The event store on EventStoreDB / KurrentDB, kept thin so the contract suite covers it.
@@ -114,21 +116,35 @@ export class KurrentEventStore implements EventStore {
   }
 
   /**
-   * Subscribes to all user events and filters here, not on the server: every event then passes through one
-   * ordered loop, which reports filtered-out events as checkpoints. (Server-side checkpoints arrive on a
-   * callback that can overtake events still buffered, which would let a reader skip them.)
+   * A filtered catch-up subscription. The server filters and sends checkpoints for what it skipped; the
+   * client library reports a checkpoint on a callback that can run before events it already received were
+   * read from the stream, so the callback puts a marker into the stream instead, and one ordered loop hands
+   * out events and checkpoints in log order.
    */
   subscribeToAll(options: { after?: bigint; filter?: EventFilter }, handlers: SubscriptionHandlers): Subscription {
     let reached = options.after ?? -1n;
     let closed = false;
     const subscription = this.client.subscribeToAll({
       fromPosition: positionAfter(reached),
-      filter: excludeSystemEvents(),
+      filter: {
+        ...serverFilter(options.filter),
+        checkpointInterval: 1,
+        checkpointReached: (stream, position) => void (stream as unknown as { push(chunk: unknown): void }).push({ checkpoint: position } satisfies CheckpointMarker),
+      },
     });
     const pump = (async () => {
-      for await (const resolved of subscription) {
+      for await (const item of subscription as AsyncIterable<AllStreamResolvedEvent | CheckpointMarker>) {
         if (closed) break;
-        const event = userEvent(resolved);
+        if ('checkpoint' in item) {
+          // Every event before the checkpoint's commit position has been read; later ones lie at or after it.
+          const seen = item.checkpoint.commit - 1n;
+          if (seen > reached) {
+            reached = seen;
+            await handlers.onCheckpoint?.(seen);
+          }
+          continue;
+        }
+        const event = userEvent(item);
         if (!event || event.position <= reached) continue;
         if (matches(event, options.filter)) await handlers.onEvent(event);
         reached = event.position;
@@ -157,14 +173,19 @@ export class KurrentEventStore implements EventStore {
   }
 }
 
+type CheckpointMarker = { checkpoint: Position };
+
 const positionAfter = (after: bigint): ReadPosition => (after < 0n ? START : { commit: after, prepare: after });
 
-/** Stream categories become a server-side stream-name filter; event types are checked here (one filter per read). */
+const anyOf = (names: readonly string[]) => names.map(escapeRegex).join('|');
+
+/**
+ * The server filters by stream category, or else by event type (it takes one filter per read); whatever it
+ * cannot filter is checked here by `matches`.
+ */
 function serverFilter(filter: EventFilter | undefined) {
-  if (filter?.categories?.length) {
-    const names = filter.categories.map((c) => c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
-    return streamNameFilter({ regex: `^(${names})(-|$)` });
-  }
+  if (filter?.categories?.length) return streamNameFilter({ regex: `^(${anyOf(filter.categories)})(-|$)` });
+  if (filter?.eventTypes?.length) return eventTypeFilter({ regex: `^(${anyOf(filter.eventTypes)})$` });
   return excludeSystemEvents();
 }
 
