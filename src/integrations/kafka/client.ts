@@ -20,7 +20,9 @@ export function kafkaClient(settings: KafkaSettings, logger: Logger): Kafka {
       () =>
       ({ level, log: entry }: LogEntry) => {
         const { message, ...fields } = entry;
-        if (level <= logLevel.ERROR) log.error(message, fields);
+        // Expected by design: the relay bounds retries and re-sends a failed batch with a new producer.
+        if (message.startsWith('Limiting retries for the idempotent producer')) log.debug(message, fields);
+        else if (level <= logLevel.ERROR) log.error(message, fields);
         else log.warn(message, fields);
       },
   });

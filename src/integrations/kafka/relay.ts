@@ -1,4 +1,4 @@
-import type { Kafka, Message, Producer } from 'kafkajs';
+import { type Kafka, type Message, Partitioners, type Producer } from 'kafkajs';
 import { categoryOf, type EventStore, type RecordedEvent, type Subscription } from '../../infra/eventstore/port.ts';
 import type { Logger } from '../../infra/logger.ts';
 import type { Doc, ReadStore } from '../../infra/readstore/port.ts';
@@ -147,7 +147,15 @@ export class KafkaRelay {
       this.topicsReady = true;
     }
     if (!this.producer) {
-      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: { retries: 5 } });
+      // Java's default partitioner (murmur2 of the key), so consumers in any language agree where a key lives.
+      // Retries are bounded: after a failed batch the relay starts a new producer and sends the batch again.
+      const producer = this.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
+        retry: { retries: 5 },
+      });
       await producer.connect();
       this.producer = producer;
     }
