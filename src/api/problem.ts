@@ -6,6 +6,7 @@ import { LoginThrottledError } from '../commands/employees.ts';
 import { ConcurrencyConflictError, PreconditionFailedError } from '../commands/errors.ts';
 import { IdempotencyInProgressError, IdempotencyKeyReusedError } from '../commands/idempotency.ts';
 import { DomainError, isNotFound } from '../domain/shared/errors.ts';
+import { ReadStoreUnavailableError } from '../infra/readstore/port.ts';
 import { InvalidCursorError } from '../projections/paging.ts';
 import { MinPositionTimeoutError } from '../projections/runner.ts';
 
@@ -90,6 +91,11 @@ export function toProblem(error: unknown): { problem: HttpProblem; unexpected: b
   if (error instanceof LoginThrottledError)
     return {
       problem: new HttpProblem(429, 'auth.throttled', 'Too many failed logins', error.message, {}, { 'Retry-After': String(error.retryAfterSeconds) }),
+      unexpected: false,
+    };
+  if (error instanceof ReadStoreUnavailableError)
+    return {
+      problem: new HttpProblem(503, 'read_store_unavailable', 'Temporarily unavailable', 'The read models cannot be reached right now; nothing was lost, try again shortly', {}, { 'Retry-After': '2' }),
       unexpected: false,
     };
   if (error instanceof InvalidCursorError)

@@ -1,6 +1,6 @@
 import { categoryOf, type EventStore, type Subscription } from '../infra/eventstore/port.ts';
 import type { Logger } from '../infra/logger.ts';
-import type { Doc, ReadStore } from '../infra/readstore/port.ts';
+import { type Doc, type ReadStore, ReadStoreUnavailableError } from '../infra/readstore/port.ts';
 import type { Projection } from './projection.ts';
 
 type CheckpointDoc = Doc & { version: number; position: number };
@@ -28,6 +28,10 @@ export class ProjectionRunner {
   private readonly failures = new Map<string, string>();
   private readonly subscriptions: Subscription[] = [];
   private waiters: { position: bigint; names: readonly string[]; resolve: () => void }[] = [];
+  private retry: NodeJS.Timeout | undefined;
+  private stopping = false;
+  /** Pause before following the log again after the read store could not be reached. */
+  retryMs = 1000;
 
   /**
    * `rebuildStaging`, given for a read store across the network: a rebuild replays into the in-process store it
@@ -83,7 +87,6 @@ export class ProjectionRunner {
       const head = await this.replay(stale);
       for (const projection of stale) this.positions.set(projection.name, head);
     }
-    const from = [...this.positions.values()].reduce((min, position) => (position < min ? position : min), this.positions.values().next().value ?? 0n);
     const categories = [...new Set(this.projections.flatMap((p) => p.categories))];
     let lastSave = Date.now();
     const saveIfDue = async (force = false) => {
@@ -92,8 +95,10 @@ export class ProjectionRunner {
       for (const projection of this.projections) if (!this.failures.has(projection.name)) await this.saveCheckpoint(projection, this.positions.get(projection.name)!);
     };
     this.saveAll = () => saveIfDue(true);
-    this.subscriptions.push(
-      this.eventStore.subscribeToAll(
+    const follow = () => {
+      const live = this.projections.filter((p) => !this.failures.has(p.name)).map((p) => this.positions.get(p.name)!);
+      const from = live.reduce((min, position) => (position < min ? position : min), live[0] ?? 0n);
+      const subscription = this.eventStore.subscribeToAll(
         { after: from, filter: { categories } },
         {
           onEvent: async (event) => {
@@ -104,6 +109,7 @@ export class ProjectionRunner {
                 try {
                   await projection.apply(event, this.readStore);
                 } catch (error) {
+                  if (error instanceof ReadStoreUnavailableError) throw error;
                   this.failures.set(projection.name, error instanceof Error ? error.message : String(error));
                   this.logger.error('projection stopped', { projection: projection.name, position: event.position, error });
                   continue;
@@ -121,12 +127,23 @@ export class ProjectionRunner {
             await saveIfDue();
           },
           onError: (error) => {
+            const index = this.subscriptions.indexOf(subscription);
+            if (index >= 0) this.subscriptions.splice(index, 1);
+            void subscription.close().catch(() => {});
+            if (error instanceof ReadStoreUnavailableError && !this.stopping) {
+              // Nothing is wrong with the events: pause, then go on from the last position applied.
+              this.logger.warn('read store unreachable; projections pause and retry', { error: error.message, retryMs: this.retryMs });
+              this.retry = setTimeout(follow, this.retryMs);
+              return;
+            }
             for (const projection of this.projections) this.failures.set(projection.name, error instanceof Error ? error.message : String(error));
             this.logger.error('projections stopped', { error });
           },
         },
-      ),
-    );
+      );
+      this.subscriptions.push(subscription);
+    };
+    follow();
   }
 
   private saveAll: () => Promise<void> = async () => {};
@@ -226,6 +243,8 @@ export class ProjectionRunner {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.retry);
     await Promise.all(this.subscriptions.splice(0).map((s) => s.close()));
     await this.saveAll().catch((error: unknown) => this.logger.error('could not save projection checkpoints', { error }));
   }

@@ -1,10 +1,22 @@
-import { type AnyBulkWriteOperation, type Collection as DriverCollection, type Db, MongoClient, MongoServerError, type UpdateFilter } from 'mongodb';
+import {
+  type AnyBulkWriteOperation,
+  type Collection as DriverCollection,
+  type Db,
+  MongoClient,
+  MongoNetworkError,
+  MongoNotConnectedError,
+  MongoServerError,
+  MongoServerSelectionError,
+  MongoTopologyClosedError,
+  type UpdateFilter,
+} from 'mongodb';
 import {
   type BulkOperation,
   type Collection,
   type Doc,
   DuplicateKeyError,
   type Filter,
+  ReadStoreUnavailableError,
   type FindOptions,
   type IndexOptions,
   type ReadStore,
@@ -18,11 +30,19 @@ import { aggregateInProcess } from './in-process-aggregate.ts';
 const NAMESPACE_NOT_FOUND = 26;
 
 /**
- * Turns a duplicate-key error into the port's DuplicateKeyError; anything else passes through. MongoDB answers
+ * Turns an unreachable server into ReadStoreUnavailableError and a duplicate-key error into DuplicateKeyError;
+ * anything else passes through. MongoDB answers
  * code 11000; FerretDB v1 (SQLite backend) answers an update that breaks a unique index with code 1 and
  * SQLite's "UNIQUE constraint failed: index '…'" in the message.
  */
 function translated(collection: string, error: unknown): unknown {
+  if (
+    error instanceof MongoNetworkError ||
+    error instanceof MongoServerSelectionError ||
+    error instanceof MongoNotConnectedError ||
+    error instanceof MongoTopologyClosedError
+  )
+    return new ReadStoreUnavailableError(error);
   if (!(error instanceof MongoServerError)) return error;
   if (error.code === 11000) {
     const index = /index: (\S+)/.exec(error.message)?.[1] ?? 'unknown';
@@ -71,23 +91,25 @@ class MongoCollection<T extends Doc> implements Collection<T> {
     }
   }
 
-  async findOne(filter: Filter, options: Pick<FindOptions, 'projection' | 'sort'> = {}): Promise<T | null> {
-    return decodeFieldNames(await this.inner.findOne(filter, options)) as T | null;
+  findOne(filter: Filter, options: Pick<FindOptions, 'projection' | 'sort'> = {}): Promise<T | null> {
+    return this.guarded(async () => decodeFieldNames(await this.inner.findOne(filter, options)) as T | null);
   }
 
-  async find(filter: Filter, options: FindOptions = {}): Promise<T[]> {
-    return decodeFieldNames(await this.inner.find(filter, options).toArray()) as T[];
+  find(filter: Filter, options: FindOptions = {}): Promise<T[]> {
+    return this.guarded(async () => decodeFieldNames(await this.inner.find(filter, options).toArray()) as T[]);
   }
 
   countDocuments(filter: Filter = {}): Promise<number> {
-    return this.inner.countDocuments(filter);
+    return this.guarded(() => this.inner.countDocuments(filter));
   }
 
-  async aggregate<R = Record<string, unknown>>(pipeline: Record<string, unknown>[]): Promise<R[]> {
-    if (this.aggregation === 'server') return decodeFieldNames(await this.inner.aggregate(pipeline).toArray()) as R[];
-    const first = pipeline[0] as { $match?: Filter } | undefined;
-    const docs = decodeFieldNames(await this.inner.find(first?.$match ?? {}).toArray()) as Doc[];
-    return aggregateInProcess(docs, first?.$match ? pipeline.slice(1) : pipeline) as R[];
+  aggregate<R = Record<string, unknown>>(pipeline: Record<string, unknown>[]): Promise<R[]> {
+    return this.guarded(async () => {
+      if (this.aggregation === 'server') return decodeFieldNames(await this.inner.aggregate(pipeline).toArray()) as R[];
+      const first = pipeline[0] as { $match?: Filter } | undefined;
+      const docs = decodeFieldNames(await this.inner.find(first?.$match ?? {}).toArray()) as Doc[];
+      return aggregateInProcess(docs, first?.$match ? pipeline.slice(1) : pipeline) as R[];
+    });
   }
 
   insertOne(document: T): Promise<void> {
@@ -106,12 +128,12 @@ class MongoCollection<T extends Doc> implements Collection<T> {
     return this.guarded(async () => updateResult(await this.inner.updateMany(filter, asDriverUpdate(update))));
   }
 
-  async deleteOne(filter: Filter): Promise<{ deletedCount: number }> {
-    return { deletedCount: (await this.inner.deleteOne(filter)).deletedCount };
+  deleteOne(filter: Filter): Promise<{ deletedCount: number }> {
+    return this.guarded(async () => ({ deletedCount: (await this.inner.deleteOne(filter)).deletedCount }));
   }
 
-  async deleteMany(filter: Filter): Promise<{ deletedCount: number }> {
-    return { deletedCount: (await this.inner.deleteMany(filter)).deletedCount };
+  deleteMany(filter: Filter): Promise<{ deletedCount: number }> {
+    return this.guarded(async () => ({ deletedCount: (await this.inner.deleteMany(filter)).deletedCount }));
   }
 
   bulkWrite(operations: BulkOperation[]): Promise<void> {
@@ -120,15 +142,17 @@ class MongoCollection<T extends Doc> implements Collection<T> {
   }
 
   createIndex(keys: Record<string, 1 | -1>, options: IndexOptions = {}): Promise<string> {
-    return this.inner.createIndex(keys, options);
+    return this.guarded(() => this.inner.createIndex(keys, options));
   }
 
-  async drop(): Promise<void> {
-    try {
-      await this.inner.drop();
-    } catch (error) {
-      if (!(error instanceof MongoServerError && error.code === NAMESPACE_NOT_FOUND)) throw error;
-    }
+  drop(): Promise<void> {
+    return this.guarded(async () => {
+      try {
+        await this.inner.drop();
+      } catch (error) {
+        if (!(error instanceof MongoServerError && error.code === NAMESPACE_NOT_FOUND)) throw error;
+      }
+    });
   }
 }
 
@@ -179,7 +203,11 @@ export class MongoReadStore implements ReadStore {
   async flush(): Promise<void> {}
 
   async ping(): Promise<void> {
-    await this.db.command({ ping: 1 });
+    try {
+      await this.db.command({ ping: 1 });
+    } catch (error) {
+      throw translated(this.db.databaseName, error);
+    }
   }
 
   /** Drops the whole database (tests use a database of their own). */

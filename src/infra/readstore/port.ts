@@ -73,3 +73,14 @@ export class DuplicateKeyError extends Error {
     this.name = 'DuplicateKeyError';
   }
 }
+
+/**
+ * The read store cannot be reached right now (network, server down or restarting). Nothing about the request
+ * or the event is wrong: retry later. The API answers 503 with Retry-After; projections pause and resume.
+ */
+export class ReadStoreUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super(`The read store cannot be reached: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'ReadStoreUnavailableError';
+  }
+}
