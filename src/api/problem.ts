@@ -6,6 +6,7 @@ import { LoginThrottledError } from '../commands/employees.ts';
 import { ConcurrencyConflictError, PreconditionFailedError } from '../commands/errors.ts';
 import { IdempotencyInProgressError, IdempotencyKeyReusedError } from '../commands/idempotency.ts';
 import { DomainError, isNotFound } from '../domain/shared/errors.ts';
+import { EventStoreUnavailableError } from '../infra/eventstore/port.ts';
 import { ReadStoreUnavailableError } from '../infra/readstore/port.ts';
 import { InvalidCursorError } from '../projections/paging.ts';
 import { MinPositionTimeoutError } from '../projections/runner.ts';
@@ -96,6 +97,11 @@ export function toProblem(error: unknown): { problem: HttpProblem; unexpected: b
   if (error instanceof ReadStoreUnavailableError)
     return {
       problem: new HttpProblem(503, 'read_store_unavailable', 'Temporarily unavailable', 'The read models cannot be reached right now; nothing was lost, try again shortly', {}, { 'Retry-After': '2' }),
+      unexpected: false,
+    };
+  if (error instanceof EventStoreUnavailableError)
+    return {
+      problem: new HttpProblem(503, 'event_store_unavailable', 'Temporarily unavailable', 'The event store cannot be reached right now; nothing was written, try again shortly', {}, { 'Retry-After': '2' }),
       unexpected: false,
     };
   if (error instanceof InvalidCursorError)

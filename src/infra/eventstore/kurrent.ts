@@ -11,6 +11,9 @@ import {
   KurrentDBClient,
   type Position,
   type ReadPosition,
+  DeadlineExceededError,
+  NotLeaderError,
+  UnavailableError,
   START,
   StreamNotFoundError,
   streamNameFilter,
@@ -20,6 +23,7 @@ import {
   type AppendResult,
   categoryOf,
   type EventFilter,
+  EventStoreUnavailableError,
   type EventMetadata,
   type EventStore,
   type EventToAppend,
@@ -63,7 +67,7 @@ export class KurrentEventStore implements EventStore {
     } catch (error) {
       if (error instanceof WrongExpectedVersionError)
         throw new WrongExpectedRevisionError(streamId, expectedRevision, typeof error.actualState === 'bigint' ? error.actualState : 'no_stream');
-      throw error;
+      throw unavailable(error);
     }
   }
 
@@ -84,12 +88,20 @@ export class KurrentEventStore implements EventStore {
         if (resolved.event) events.push(recorded(resolved.event));
     } catch (error) {
       if (error instanceof StreamNotFoundError) return [];
-      throw error;
+      throw unavailable(error);
     }
     return events;
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+    try {
+      return await this.readAllPages(options);
+    } catch (error) {
+      throw unavailable(error);
+    }
+  }
+
+  private async readAllPages(options: ReadAllOptions): Promise<RecordedEvent[]> {
     const wanted = options.maxCount ?? Number.MAX_SAFE_INTEGER;
     const events: RecordedEvent[] = [];
     let after = options.after ?? -1n;
@@ -163,9 +175,13 @@ export class KurrentEventStore implements EventStore {
   }
 
   async headPosition(): Promise<bigint> {
-    for await (const resolved of this.client.readAll({ direction: BACKWARDS, fromPosition: END, maxCount: 1, filter: excludeSystemEvents() }))
-      if (resolved.event?.position) return resolved.event.position.prepare;
-    return 0n;
+    try {
+      for await (const resolved of this.client.readAll({ direction: BACKWARDS, fromPosition: END, maxCount: 1, filter: excludeSystemEvents() }))
+        if (resolved.event?.position) return resolved.event.position.prepare;
+      return 0n;
+    } catch (error) {
+      throw unavailable(error);
+    }
   }
 
   async close(): Promise<void> {
@@ -174,6 +190,10 @@ export class KurrentEventStore implements EventStore {
 }
 
 type CheckpointMarker = { checkpoint: Position };
+
+/** The server is down, unreachable or not the leader: the port's EventStoreUnavailableError (an API 503). */
+const unavailable = (error: unknown): unknown =>
+  error instanceof UnavailableError || error instanceof DeadlineExceededError || error instanceof NotLeaderError ? new EventStoreUnavailableError(error) : error;
 
 const positionAfter = (after: bigint): ReadPosition => (after < 0n ? START : { commit: after, prepare: after });
 

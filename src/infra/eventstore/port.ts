@@ -104,6 +104,14 @@ export class EventIdConflictError extends Error {
   }
 }
 
+/** The event store cannot be reached right now; nothing was written. The API answers 503 with Retry-After. */
+export class EventStoreUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super(`The event store cannot be reached: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'EventStoreUnavailableError';
+  }
+}
+
 export const categoryOf = (streamId: string): string => {
   const dash = streamId.indexOf('-');
   return dash < 0 ? streamId : streamId.slice(0, dash);
