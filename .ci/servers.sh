@@ -32,7 +32,7 @@ install_kafka() {
     command -v mvn >/dev/null || { log "mvn is needed to fetch Kafka"; exit 1; }
     log "resolving Kafka from Maven Central into $libs"
     rm -rf "$libs" && mkdir -p "$libs"
-    mvn -q -B -f "$KAFKA_VERSION_FILE" dependency:copy-dependencies -DoutputDirectory="$libs" -DincludeScope=runtime >&2
+    mvn -q -B -Dstyle.color=never -f "$KAFKA_VERSION_FILE" dependency:copy-dependencies -DoutputDirectory="$libs" -DincludeScope=runtime >&2
     touch "$libs/.complete"
   fi
   echo "$libs"
