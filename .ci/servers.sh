@@ -67,6 +67,13 @@ wait_port() { # name port seconds
 
 running() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
 
+port_free() { # name port variable
+  if (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null; then
+    log "port $2 is already taken by another process; stop it, or choose another port for $1 with $3"
+    return 1
+  fi
+}
+
 stop_one() { # name
   if running "$1"; then
     local pid; pid="$(cat "$RUN/$1.pid")"
@@ -80,6 +87,8 @@ stop_one() { # name
 
 kafka_start() {
   running kafka && return 0
+  port_free kafka "$KAFKA_PORT" CRM_TEST_KAFKA_PORT
+  port_free kafka "$KAFKA_CONTROLLER_PORT" CRM_TEST_KAFKA_CONTROLLER_PORT
   local libs; libs="$(install_kafka)"
   mkdir -p "$RUN/kafka-data"
   cat >"$RUN/kafka.properties" <<EOF
@@ -123,6 +132,7 @@ EOF
 
 ferretdb_start() {
   running ferretdb && return 0
+  port_free ferretdb "$FERRETDB_PORT" CRM_TEST_FERRETDB_PORT
   local bin; bin="$(install_ferretdb)"
   mkdir -p "$RUN/ferretdb-data"
   log "starting FerretDB on $MONGO_URL"
