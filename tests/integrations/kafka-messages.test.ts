@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import type { RecordedEvent } from '../../src/infra/eventstore/port.ts';
+import { fromMessage, HEADERS, isPublished, PUBLISHED_CATEGORIES, toMessage, topicFor } from '../../src/integrations/kafka/messages.ts';
+
+const event = (streamId: string, type: string, data: unknown): RecordedEvent => ({
+  id: '01a219da-97e8-7010-8ac4-f4503c899c4f',
+  streamId,
+  revision: 7n,
+  position: 9_007_199_254_740_993n, // beyond 2^53: must survive as text
+  type,
+  data,
+  metadata: { actor: 'u-1', at: '2026-11-26T00:00:00.000Z', correlationId: 'c-42', schemaVersion: 1 },
+});
+
+describe('Kafka message format', () => {
+  it('keys by stream id, carries the headers, and reads back to the same event', () => {
+    const original = event('customer-abc', 'CustomerRegistered', { name: '华星电子', address: { city: '深圳' } });
+    const message = toMessage(original);
+    expect(message.key).toBe('customer-abc');
+    expect(message.headers).toEqual({
+      [HEADERS.eventType]: 'CustomerRegistered',
+      [HEADERS.eventId]: original.id,
+      [HEADERS.position]: '9007199254740993',
+      [HEADERS.correlationId]: 'c-42',
+      [HEADERS.contentType]: 'application/json',
+    });
+    const value = JSON.parse(String(message.value)) as Record<string, unknown>;
+    expect(value).toMatchObject({ revision: '7', position: '9007199254740993' });
+    expect(fromMessage({ key: Buffer.from('customer-abc'), value: Buffer.from(String(message.value)), offset: '0', timestamp: '0', attributes: 0, headers: {} })).toEqual(original);
+  });
+
+  it('never carries a password hash, however deep', () => {
+    const message = toMessage(event('employee-1', 'AccountOpened', { employeeId: 'e', username: 'zhang', passwordHash: 'scrypt$…', nested: [{ password: 'x', keep: 1 }] }));
+    expect(JSON.parse(String(message.value)).data).toEqual({ employeeId: 'e', username: 'zhang', nested: [{ keep: 1 }] });
+  });
+
+  it('publishes business records only, one topic per category', () => {
+    expect(isPublished(event('order-1', 'OrderConfirmed', {}))).toBe(true);
+    for (const internal of ['login-zhang', 'idempotency-k', 'reservation-customer.name.x', 'settings-pool', 'role-1', 'customfields-customers', 'ordernumber-2026'])
+      expect(isPublished(event(internal, 'X', {}))).toBe(false);
+    expect(PUBLISHED_CATEGORIES.map(topicFor)).toContain('crm.customer');
+  });
+});
