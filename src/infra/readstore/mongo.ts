@@ -202,11 +202,18 @@ export class MongoReadStore implements ReadStore {
 
   async flush(): Promise<void> {}
 
-  async ping(): Promise<void> {
+  /** Answers within `timeoutMs` (for /readyz), instead of waiting out the driver's server selection. */
+  async ping(timeoutMs = 1500): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new ReadStoreUnavailableError(new Error(`no answer to ping within ${timeoutMs} ms`))), timeoutMs);
+    });
     try {
-      await this.db.command({ ping: 1 });
+      await Promise.race([this.db.command({ ping: 1 }), late]);
     } catch (error) {
       throw translated(this.db.databaseName, error);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

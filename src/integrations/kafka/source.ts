@@ -20,7 +20,13 @@ export class KafkaEventSource implements EventSource {
   ) {}
 
   async consume(group: string, categories: readonly string[], handler: EventHandler): Promise<EventConsumer> {
-    const consumer: Consumer = this.kafka.consumer({ groupId: group, allowAutoTopicCreation: false, retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5000 } });
+    // Fetches wait at most 1 s for new messages, so closing a consumer takes at most about that long.
+    const consumer: Consumer = this.kafka.consumer({
+      groupId: group,
+      allowAutoTopicCreation: false,
+      maxWaitTimeInMs: 1000,
+      retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5000 },
+    });
     await ensureTopics(this.kafka, this.topics, this.logger);
     await consumer.connect();
     await consumer.subscribe({ topics: categories.map(topicFor), fromBeginning: true });
