@@ -18,6 +18,13 @@ const ConfigSchema = z.object({
   KAFKA_CLIENT_ID: z.string().trim().min(1).default('crm-backend'),
   KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(3),
   KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(16).optional(),
+  KAFKA_SSL: z
+    .enum(['true', 'false'], { error: 'Expected true or false' })
+    .default('false')
+    .transform((value) => value === 'true'),
+  KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
+  KAFKA_SASL_USERNAME: z.string().min(1).optional(),
+  KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
   SMTP_URL: optionalUrl(/^smtps?:\/\/.+/, 'smtp://user:pass@mail.example.com:587'),
   CRM_ADMIN_PASSWORD: z.string().min(10, 'The admin password needs at least 10 characters').optional(),
   JWT_SECRET: z.string().min(32, 'JWT_SECRET needs at least 32 characters').optional(),
@@ -26,6 +33,19 @@ const ConfigSchema = z.object({
   CRM_DURABILITY: z.enum(['normal', 'full']).default('normal'),
   CRM_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(0),
 });
+
+const SASL_SETTINGS = ['KAFKA_SASL_MECHANISM', 'KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] as const;
+
+/** Settings that only make sense together; checked even when other variables are bad, so all are listed at once. */
+const CheckedConfigSchema = ConfigSchema.superRefine(
+  (config, context) => {
+    const given = SASL_SETTINGS.filter((key) => config[key]);
+    if (given.length > 0 && given.length < SASL_SETTINGS.length)
+      for (const key of SASL_SETTINGS)
+        if (!config[key]) context.addIssue({ code: 'custom', path: [key], message: 'Kafka SASL needs KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD together' });
+  },
+  { when: () => true },
+);
 
 export type Config = z.infer<typeof ConfigSchema>;
 
@@ -41,7 +61,7 @@ export class ConfigError extends Error {
 
 /** Parses the environment once; lists every bad variable at the same time. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const result = ConfigSchema.safeParse(env);
+  const result = CheckedConfigSchema.safeParse(env);
   if (!result.success)
     throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
   return result.data;

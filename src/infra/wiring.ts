@@ -14,7 +14,7 @@ import { lockDataDir } from './lock.ts';
 import { jsonLogger, type Logger } from './logger.ts';
 import { EventLogSource } from '../integrations/event-log-source.ts';
 import type { EventSource } from '../integrations/event-source.ts';
-import { kafkaClient } from '../integrations/kafka/client.ts';
+import { kafkaClient, type KafkaSettings } from '../integrations/kafka/client.ts';
 import { KafkaRelay } from '../integrations/kafka/relay.ts';
 import { KafkaEventSource } from '../integrations/kafka/source.ts';
 import { KurrentEventStore } from './eventstore/kurrent.ts';
@@ -69,6 +69,16 @@ function jwtSecret(config: Config, inMemory: boolean, logger: Logger): string {
   return readFileSync(path, 'utf8').trim();
 }
 
+function kafkaSettings(config: Config, brokers: string): KafkaSettings {
+  const { KAFKA_SASL_MECHANISM: mechanism, KAFKA_SASL_USERNAME: username, KAFKA_SASL_PASSWORD: password } = config;
+  return {
+    brokers: brokers.split(','),
+    clientId: config.KAFKA_CLIENT_ID,
+    ssl: config.KAFKA_SSL,
+    ...(mechanism && username && password ? { sasl: { mechanism, username, password } as KafkaSettings['sasl'] } : {}),
+  };
+}
+
 export async function openServices(config: Config, options: OpenOptions = {}): Promise<Services> {
   const logger = options.logger ?? jsonLogger(config.LOG_LEVEL);
   const clock = options.clock ?? systemClock;
@@ -94,7 +104,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     bus: config.KAFKA_BROKERS ? 'kafka' : 'event log',
   });
   const runner = new ProjectionRunner(eventStore, readStore, allProjections, logger.child({ component: 'projections' }), embeddedReads ? undefined : () => new EmbeddedReadStore());
-  const kafka = config.KAFKA_BROKERS ? kafkaClient({ brokers: config.KAFKA_BROKERS.split(','), clientId: config.KAFKA_CLIENT_ID }, logger) : undefined;
+  const kafka = config.KAFKA_BROKERS ? kafkaClient(kafkaSettings(config, config.KAFKA_BROKERS), logger) : undefined;
   const topics = { partitions: config.KAFKA_TOPIC_PARTITIONS, ...(config.KAFKA_REPLICATION_FACTOR ? { replicationFactor: config.KAFKA_REPLICATION_FACTOR } : {}) };
   const eventSource: EventSource = kafka
     ? new KafkaEventSource(kafka, topics, logger.child({ component: 'consumers' }))

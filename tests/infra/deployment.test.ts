@@ -37,6 +37,15 @@ describe('deployment files', () => {
     for (const server of ['eventstore', 'mongo', 'kafka']) expect(crm).toMatch(new RegExp(`${server}:\\s+condition: service_healthy`));
   });
 
+  it('Kafka TLS and SASL settings: checked together, every missing one named', () => {
+    const config = loadConfig({ KAFKA_BROKERS: 'k1:9093,k2:9093', KAFKA_SSL: 'true', KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'crm', KAFKA_SASL_PASSWORD: 'secret' });
+    expect(config).toMatchObject({ KAFKA_SSL: true, KAFKA_SASL_MECHANISM: 'scram-sha-512' });
+    expect(loadConfig({}).KAFKA_SSL).toBe(false);
+    expect(() => loadConfig({ KAFKA_SASL_USERNAME: 'crm', KAFKA_SSL: 'yes' })).toThrow(
+      /KAFKA_SSL: Expected true or false[\s\S]*KAFKA_SASL_MECHANISM: Kafka SASL needs[\s\S]*KAFKA_SASL_PASSWORD: Kafka SASL needs/,
+    );
+  });
+
   it('an unreachable MongoDB stops the start with a message naming MONGO_URL', async () => {
     const config = loadConfig({ MONGO_URL: 'mongodb://127.0.0.1:1/crm', LOG_LEVEL: 'error', CRM_ADMIN_PASSWORD: 'admin-password-1' });
     await expect(openServices(config, { logger: silentLogger, inMemory: true })).rejects.toThrow(/cannot reach the read store at MONGO_URL/);

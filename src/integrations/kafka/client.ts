@@ -1,9 +1,12 @@
-import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel, type LogEntry, type SASLOptions } from 'kafkajs';
 import type { Logger } from '../../infra/logger.ts';
 
 export interface KafkaSettings {
   brokers: string[];
   clientId: string;
+  /** TLS to the brokers (with the system's certificate authorities). */
+  ssl?: boolean;
+  sasl?: SASLOptions;
 }
 
 /** A kafkajs client whose own log lines go to our structured logger (warnings and errors only). */
@@ -12,6 +15,8 @@ export function kafkaClient(settings: KafkaSettings, logger: Logger): Kafka {
   return new Kafka({
     clientId: settings.clientId,
     brokers: settings.brokers,
+    ...(settings.ssl ? { ssl: true } : {}),
+    ...(settings.sasl ? { sasl: settings.sasl } : {}),
     connectionTimeout: 3000,
     requestTimeout: 10_000,
     retry: { initialRetryTime: 300, maxRetryTime: 5000, retries: 8 },
