@@ -82,21 +82,16 @@ export class ProjectionRunner {
       await projection.setup(this.readStore);
       this.positions.set(projection.name, BigInt(saved?.version === projection.version ? saved.position : 0));
     }
-    // With a remote read store, projections starting from nothing catch up in process and are bulk-loaded.
-    if (this.rebuildStaging && stale.length && (await this.eventStore.headPosition()) > 0n) {
-      const head = await this.replay(stale);
-      for (const projection of stale) this.positions.set(projection.name, head);
-    }
     const categories = [...new Set(this.projections.flatMap((p) => p.categories))];
     let lastSave = Date.now();
     const saveIfDue = async (force = false) => {
       if (!force && Date.now() - lastSave < checkpointEveryMs) return;
       lastSave = Date.now();
-      for (const projection of this.projections) if (!this.failures.has(projection.name)) await this.saveCheckpoint(projection, this.positions.get(projection.name)!);
+      for (const projection of this.projections) if (this.following(projection)) await this.saveCheckpoint(projection, this.positions.get(projection.name)!);
     };
     this.saveAll = () => saveIfDue(true);
     const follow = () => {
-      const live = this.projections.filter((p) => !this.failures.has(p.name)).map((p) => this.positions.get(p.name)!);
+      const live = this.projections.filter((p) => this.following(p)).map((p) => this.positions.get(p.name)!);
       const from = live.reduce((min, position) => (position < min ? position : min), live[0] ?? 0n);
       const subscription = this.eventStore.subscribeToAll(
         { after: from, filter: { categories } },
@@ -104,7 +99,7 @@ export class ProjectionRunner {
           onEvent: async (event) => {
             const category = categoryOf(event.streamId);
             for (const projection of this.projections) {
-              if (this.failures.has(projection.name) || event.position <= this.positions.get(projection.name)!) continue;
+              if (!this.following(projection) || event.position <= this.positions.get(projection.name)!) continue;
               if (projection.categories.includes(category)) {
                 try {
                   await projection.apply(event, this.readStore);
@@ -122,7 +117,7 @@ export class ProjectionRunner {
           },
           onCheckpoint: async (position) => {
             for (const projection of this.projections)
-              if (!this.failures.has(projection.name) && position > this.positions.get(projection.name)!) this.positions.set(projection.name, position);
+              if (this.following(projection) && position > this.positions.get(projection.name)!) this.positions.set(projection.name, position);
             this.notify();
             await saveIfDue();
           },
@@ -143,7 +138,53 @@ export class ProjectionRunner {
       );
       this.subscriptions.push(subscription);
     };
-    follow();
+    // With a remote read store, projections starting from nothing catch up in process and are bulk-loaded in
+    // the background (the service answers meanwhile; /readyz says they are behind) while the others follow the
+    // log; then the subscription starts again from the lowest position, now including them.
+    if (this.rebuildStaging && stale.length && (await this.eventStore.headPosition()) > 0n) {
+      for (const projection of stale) this.catchingUp.add(projection.name);
+      this.catchUp = this.catchUpInBackground(stale, async () => {
+        await Promise.all(this.subscriptions.splice(0).map((subscription) => subscription.close()));
+        clearTimeout(this.retry);
+        follow();
+      });
+    }
+    if (this.projections.some((projection) => this.following(projection))) follow();
+  }
+
+  /** Whether a projection takes events from the live subscription (not failed, not being caught up). */
+  private following(projection: Projection): boolean {
+    return !this.failures.has(projection.name) && !this.catchingUp.has(projection.name);
+  }
+
+  private catchUp: Promise<void> | undefined;
+  /** Projections being caught up in the background: their checkpoints stay unwritten until that is done. */
+  private readonly catchingUp = new Set<string>();
+
+  private async catchUpInBackground(stale: readonly Projection[], then: () => Promise<void>): Promise<void> {
+    for (;;) {
+      try {
+        const head = await this.replay(stale);
+        for (const projection of stale) {
+          this.positions.set(projection.name, head);
+          this.catchingUp.delete(projection.name);
+        }
+        this.notify();
+        if (!this.stopping) await then();
+        return;
+      } catch (error) {
+        if (this.stopping) return;
+        if (!(error instanceof ReadStoreUnavailableError)) {
+          for (const projection of stale) this.failures.set(projection.name, error instanceof Error ? error.message : String(error));
+          this.logger.error('projection catch-up failed', { projections: stale.map((p) => p.name), error });
+          return;
+        }
+        this.logger.warn('read store unreachable during catch-up; retrying', { error: error.message, retryMs: this.retryMs });
+        await new Promise((resolve) => setTimeout(resolve, this.retryMs));
+        if (this.stopping) return;
+        for (const projection of stale) await this.reset(projection).catch(() => {});
+      }
+    }
   }
 
   private saveAll: () => Promise<void> = async () => {};
@@ -168,6 +209,7 @@ export class ProjectionRunner {
     let after = 0n;
     let done = 0;
     for (;;) {
+      if (this.stopping) throw new Error('stopped during a replay');
       const events = await this.eventStore.readAll({ after, filter: { categories }, maxCount: batchSize });
       for (const event of events) {
         if (event.position > head) break;
@@ -245,6 +287,7 @@ export class ProjectionRunner {
   async stop(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.retry);
+    await this.catchUp;
     await Promise.all(this.subscriptions.splice(0).map((s) => s.close()));
     await this.saveAll().catch((error: unknown) => this.logger.error('could not save projection checkpoints', { error }));
   }

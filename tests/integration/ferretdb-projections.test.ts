@@ -51,6 +51,7 @@ describe.skipIf(!mongo)('the same event log projected into FerretDB and into the
     const store = await freshStore();
     const runner = new ProjectionRunner(app.services.eventStore, store, allProjections, silentLogger, () => new EmbeddedReadStore());
     await runner.start();
+    await runner.waitFor(await app.services.eventStore.headPosition(), 60_000);
     expect(runner.status().every((s) => s.position === runner.status()[0]!.position)).toBe(true);
     expect(await readModelDigest(store, allProjections)).toBe(embeddedDigest);
     const created = await app.request('POST', '/api/v1/customers', { body: { name: 'Arrived after the catch-up' } });
