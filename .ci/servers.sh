@@ -32,7 +32,9 @@ install_kafka() {
     command -v mvn >/dev/null || { log "mvn is needed to fetch Kafka"; exit 1; }
     log "resolving Kafka from Maven Central into $libs"
     rm -rf "$libs" && mkdir -p "$libs"
-    mvn -q -B -Dstyle.color=never -f "$KAFKA_VERSION_FILE" dependency:copy-dependencies -DoutputDirectory="$libs" -DincludeScope=runtime >&2
+    # Maven 3.8 prints colour resets even in batch mode; they are stripped from the log.
+    mvn -q -B -Dstyle.color=never -f "$KAFKA_VERSION_FILE" dependency:copy-dependencies -DoutputDirectory="$libs" -DincludeScope=runtime 2>&1 \
+      | sed $'s/\e\\[[0-9;]*m//g' >&2
     touch "$libs/.complete"
   fi
   echo "$libs"
