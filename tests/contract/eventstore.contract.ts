@@ -7,6 +7,7 @@ import {
   type RecordedEvent,
   WrongExpectedRevisionError,
 } from '../../src/infra/eventstore/port.ts';
+import { waitUntil } from '../support/wait.ts';
 
 export interface EventStoreTraits {
   /**
@@ -191,12 +192,4 @@ export function eventStoreContract(name: string, create: () => Promise<EventStor
       expect(seen).not.toContain('Two');
     });
   });
-}
-
-export async function waitUntil(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const started = Date.now();
-  while (!condition()) {
-    if (Date.now() - started > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }

@@ -7,16 +7,11 @@ import { onceByEventId } from '../../src/integrations/once.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { testKafka } from '../support/kafka.ts';
 import { serverUrl } from '../support/servers.ts';
+import { waitUntil } from '../support/wait.ts';
 
 const brokers = serverUrl('KAFKA_BROKERS');
 
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const started = Date.now();
-  while (!(await condition())) {
-    if (Date.now() - started > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = (condition: () => boolean) => waitUntil(condition, 60_000);
 
 /**
  * The same consumer runs on both event sources: a Kafka consumer group, and the event log in the embedded

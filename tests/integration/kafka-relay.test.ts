@@ -5,17 +5,14 @@ import { fromMessage, HEADERS, headerText, topicFor } from '../../src/integratio
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { readTopics, testKafka } from '../support/kafka.ts';
 import { serverUrl, skipReason } from '../support/servers.ts';
+import { waitUntil } from '../support/wait.ts';
 
 const brokers = serverUrl('KAFKA_BROKERS');
 const servers = new URL('../../.ci/servers.sh', import.meta.url).pathname;
 
 async function caughtUp(app: TestApp, timeoutMs = 60_000): Promise<void> {
   const head = await app.services.eventStore.headPosition();
-  const started = Date.now();
-  while (app.services.relay!.status().position < head) {
-    if (Date.now() - started > timeoutMs) throw new Error(`relay at ${app.services.relay!.status().position}, head ${head}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitUntil(() => app.services.relay!.status().position >= head, timeoutMs, () => `relay at ${app.services.relay!.status().position}, head ${head}:`);
 }
 
 /** The events of the given streams, as stored in the log. */
