@@ -9,7 +9,7 @@ const DOT = '\uE02E';
 const DOLLAR = '\uE024';
 
 const encodeName = (name: string) => name.replaceAll('.', DOT).replace(/^\$/, DOLLAR);
-const decodeName = (name: string) => name.replaceAll(DOT, '.').replace(new RegExp(`^${DOLLAR}`), '$');
+const decodeName = (name: string) => (name.startsWith(DOLLAR) ? `$${name.slice(1)}` : name).replaceAll(DOT, '.');
 const needsEncoding = (name: string) => name.includes('.') || name.startsWith('$');
 const needsDecoding = (name: string) => name.includes(DOT) || name.startsWith(DOLLAR);
 
