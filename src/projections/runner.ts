@@ -162,8 +162,10 @@ export class ProjectionRunner {
   private readonly catchingUp = new Set<string>();
 
   private async catchUpInBackground(stale: readonly Projection[], then: () => Promise<void>): Promise<void> {
-    for (;;) {
+    for (let attempt = 1; ; attempt += 1) {
       try {
+        // A cut-off attempt may have loaded part of the documents: start again from empty collections.
+        if (attempt > 1) for (const projection of stale) await this.reset(projection);
         const head = await this.replay(stale);
         for (const projection of stale) {
           this.positions.set(projection.name, head);
@@ -182,7 +184,6 @@ export class ProjectionRunner {
         this.logger.warn('read store unreachable during catch-up; retrying', { error: error.message, retryMs: this.retryMs });
         await new Promise((resolve) => setTimeout(resolve, this.retryMs));
         if (this.stopping) return;
-        for (const projection of stale) await this.reset(projection).catch(() => {});
       }
     }
   }

@@ -1,20 +1,8 @@
-import {
-  type AnyBulkWriteOperation,
-  type Collection as DriverCollection,
-  type Db,
-  MongoClient,
-  MongoNetworkError,
-  MongoNotConnectedError,
-  MongoServerError,
-  MongoServerSelectionError,
-  MongoTopologyClosedError,
-  type UpdateFilter,
-} from 'mongodb';
+import { type AnyBulkWriteOperation, type Collection as DriverCollection, type Db, MongoClient, MongoServerError, type UpdateFilter } from 'mongodb';
 import {
   type BulkOperation,
   type Collection,
   type Doc,
-  DuplicateKeyError,
   type Filter,
   ReadStoreUnavailableError,
   type FindOptions,
@@ -25,33 +13,10 @@ import {
 } from './port.ts';
 import { decodeFieldNames, encodeFieldNames, encodeUpdate } from './field-names.ts';
 import { aggregateInProcess } from './in-process-aggregate.ts';
+import { translated } from './mongo-errors.ts';
 
 /** MongoDB's "namespace not found", answered by drop() on a collection that does not exist. */
 const NAMESPACE_NOT_FOUND = 26;
-
-/**
- * Turns an unreachable server into ReadStoreUnavailableError and a duplicate-key error into DuplicateKeyError;
- * anything else passes through. MongoDB answers
- * code 11000; FerretDB v1 (SQLite backend) answers an update that breaks a unique index with code 1 and
- * SQLite's "UNIQUE constraint failed: index '…'" in the message.
- */
-function translated(collection: string, error: unknown): unknown {
-  if (
-    error instanceof MongoNetworkError ||
-    error instanceof MongoServerSelectionError ||
-    error instanceof MongoNotConnectedError ||
-    error instanceof MongoTopologyClosedError
-  )
-    return new ReadStoreUnavailableError(error);
-  if (!(error instanceof MongoServerError)) return error;
-  if (error.code === 11000) {
-    const index = /index: (\S+)/.exec(error.message)?.[1] ?? 'unknown';
-    return new DuplicateKeyError(collection, index, error.keyValue ?? error.message);
-  }
-  const sqlite = /UNIQUE constraint failed: index '([^']+)'/.exec(error.message);
-  if (sqlite) return new DuplicateKeyError(collection, sqlite[1]!, error.message);
-  return error;
-}
 
 /**
  * Where aggregation stages run. `server`: MongoDB runs the whole pipeline. `in-process`: the leading $match runs
