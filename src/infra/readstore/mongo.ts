@@ -41,19 +41,48 @@ function asDriverOperation(operation: BulkOperation): AnyBulkWriteOperation<Doc>
   return operation;
 }
 
+/**
+ * Remembers that the server could not be reached. Until it answers again, each operation first asks a ping
+ * with a short bound, so that during an outage requests get their 503 within that bound instead of each
+ * waiting out the driver's server selection.
+ */
+class Reachability {
+  private unreachable = false;
+  constructor(private readonly ping: () => Promise<void>) {}
+
+  /** Runs one operation on `collection`, translating the driver's errors (see `translated`). */
+  async run<R>(collection: string, work: () => Promise<R>): Promise<R> {
+    if (this.unreachable) await this.ping();
+    try {
+      const result = await work();
+      this.unreachable = false;
+      return result;
+    } catch (error) {
+      throw this.observed(translated(collection, error));
+    }
+  }
+
+  /** Notes whether a (translated) error says the server cannot be reached, and returns it. */
+  observed(error: unknown): unknown {
+    this.unreachable = error instanceof ReadStoreUnavailableError;
+    return error;
+  }
+
+  answered(): void {
+    this.unreachable = false;
+  }
+}
+
 class MongoCollection<T extends Doc> implements Collection<T> {
   constructor(
     private readonly name: string,
     private readonly inner: DriverCollection<Doc>,
     private readonly aggregation: AggregationMode,
+    private readonly reachability: Reachability,
   ) {}
 
-  private async guarded<R>(work: () => Promise<R>): Promise<R> {
-    try {
-      return await work();
-    } catch (error) {
-      throw translated(this.name, error);
-    }
+  private guarded<R>(work: () => Promise<R>): Promise<R> {
+    return this.reachability.run(this.name, work);
   }
 
   findOne(filter: Filter, options: Pick<FindOptions, 'projection' | 'sort'> = {}): Promise<T | null> {
@@ -124,7 +153,11 @@ class MongoCollection<T extends Doc> implements Collection<T> {
 export interface MongoReadStoreOptions {
   /** Database name; default: the one the URL names, else `crm`. */
   database?: string;
-  /** How long a request waits for a reachable server before failing (default 5 s). */
+  /**
+   * How long an operation waits for a reachable server before failing: this option, else the URL's
+   * `serverSelectionTimeoutMS`, else 5 s. Once one has failed, the next ones wait at most 1.5 s (a ping) until
+   * the server answers again.
+   */
   serverSelectionTimeoutMS?: number;
   /** Default: `in-process` when the server is FerretDB, else `server`. */
   aggregation?: AggregationMode;
@@ -137,6 +170,7 @@ export interface MongoReadStoreOptions {
  */
 export class MongoReadStore implements ReadStore {
   private readonly collections = new Map<string, MongoCollection<Doc>>();
+  private readonly reachability = new Reachability(() => this.ping());
 
   private constructor(
     private readonly client: MongoClient,
@@ -145,9 +179,10 @@ export class MongoReadStore implements ReadStore {
   ) {}
 
   static async connect(url: string, options: MongoReadStoreOptions = {}): Promise<MongoReadStore> {
+    const serverSelectionTimeoutMS = options.serverSelectionTimeoutMS ?? (/[?&]serverSelectionTimeoutMS=/i.test(url) ? undefined : 5000);
     const client = new MongoClient(url, {
       ignoreUndefined: true,
-      serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 5000,
+      ...(serverSelectionTimeoutMS === undefined ? {} : { serverSelectionTimeoutMS }),
       appName: 'crm-backend',
     });
     await client.connect();
@@ -159,7 +194,7 @@ export class MongoReadStore implements ReadStore {
   collection<T extends Doc = Doc>(name: string): Collection<T> {
     let collection = this.collections.get(name);
     if (!collection) {
-      collection = new MongoCollection<Doc>(name, this.db.collection<Doc>(name), this.aggregation);
+      collection = new MongoCollection<Doc>(name, this.db.collection<Doc>(name), this.aggregation, this.reachability);
       this.collections.set(name, collection);
     }
     return collection as unknown as Collection<T>;
@@ -175,8 +210,9 @@ export class MongoReadStore implements ReadStore {
     });
     try {
       await Promise.race([this.db.command({ ping: 1 }), late]);
+      this.reachability.answered();
     } catch (error) {
-      throw translated(this.db.databaseName, error);
+      throw this.reachability.observed(translated(this.db.databaseName, error));
     } finally {
       clearTimeout(timer);
     }
