@@ -136,10 +136,11 @@ ferretdb_start() {
   running ferretdb && return 0
   port_free ferretdb "$FERRETDB_PORT" CRM_TEST_FERRETDB_PORT
   local bin; bin="$(install_ferretdb)"
-  mkdir -p "$RUN/ferretdb-data"
+  mkdir -p "$RUN/ferretdb-data" "$RUN/ferretdb-state"
   log "starting FerretDB on $MONGO_URL"
-  nohup "$bin" --handler=sqlite --sqlite-url="file:$RUN/ferretdb-data/" --listen-addr="127.0.0.1:$FERRETDB_PORT" \
-    --telemetry=disable --log-level=warn --debug-addr=- >>"$RUN/ferretdb.log" 2>&1 &
+  # --state-dir: FerretDB writes its state.json there, not into the directory it was started from.
+  nohup "$bin" --handler=sqlite --sqlite-url="file:$RUN/ferretdb-data/" --state-dir="$RUN/ferretdb-state" \
+    --listen-addr="127.0.0.1:$FERRETDB_PORT" --telemetry=disable --log-level=warn --debug-addr=- >>"$RUN/ferretdb.log" 2>&1 &
   echo $! >"$RUN/ferretdb.pid"
   wait_port ferretdb "$FERRETDB_PORT" 60
 }
