@@ -5,6 +5,7 @@ import { foldAsOf, load } from '../commands/pipeline.ts';
 import { resourceSpecs } from '../domain/customization/resources.ts';
 import { customerDecider, customerStream } from '../domain/customer/index.ts';
 import { DomainError } from '../domain/shared/errors.ts';
+import type { Action } from '../domain/role/index.ts';
 import type { Decider, DomainEvent } from '../domain/shared/decider.ts';
 import type { Services } from '../infra/wiring.ts';
 import { listRecords, publicView } from '../projections/customer-queries.ts';
@@ -13,23 +14,28 @@ import type { CsvColumn } from './csv.ts';
 import { AsOfQuery, HistoryPage, HistoryQuery, historyPage, notFound, recordEnvelope } from './history.ts';
 import { listOrExport } from './list.ts';
 import { listQuery } from './list-query.ts';
-import { commonErrors, notFoundError } from './responses.ts';
-import { type AnyRoute, defineRoute, IdParams } from './route.ts';
+import { commonErrors, notFoundError, recordWriteErrors } from './responses.ts';
+import { type AnyRoute, defineRoute, IdParams, type RouteContext, WriteResult, written } from './route.ts';
+
+/** One kind of record as its routes find it: where it lives, how it is named, and who owns one. */
+export interface RecordKind<S extends { status: string }> {
+  /** The path segment and the customizable resource, e.g. `leads`. */
+  resource: string;
+  singular: string;
+  tags: string[];
+  stream(id: string): string;
+  decider: Decider<unknown, DomainEvent, S>;
+  /** The owner of a record from its state; undefined for unowned records (catalogue). */
+  ownerOf?(state: S): string | null;
+}
 
 /**
  * The read routes every record resource has: the list (search, filters, custom fields, views, CSV), one record
  * (with `?asOf=` folded from its events) and its history, all scoped and field-secured. A resource plugs in with
  * one call.
  */
-export interface RecordReads<S extends { status: string }> {
-  resource: string;
-  singular: string;
-  tags: string[];
+export interface RecordReads<S extends { status: string }> extends RecordKind<S> {
   collection: string;
-  stream(id: string): string;
-  decider: Decider<unknown, DomainEvent, S>;
-  /** The owner of a record from its state; undefined for unowned records (catalogue). */
-  ownerOf?(state: S): string | null;
   /** The record as it stood, from its folded state. */
   asOfView(state: S): Record<string, unknown>;
   listShape: z.ZodRawShape;
@@ -45,13 +51,6 @@ export function recordReadRoutes<S extends { status: string }>(spec: RecordReads
   const module = resourceSpecs[spec.resource]!.module;
   const base = `/api/v1/${spec.resource}`;
   const owned = spec.ownerOf !== undefined;
-
-  async function events(services: Services, actor: Actor, id: string) {
-    const loaded = await load(services.deps, spec.decider, spec.stream(id));
-    if (loaded.state.status === 'none') throw notFound(spec.singular, id);
-    if (spec.ownerOf && !(await ownerInScope(services.deps, actor, spec.ownerOf(loaded.state)))) throw notFound(spec.singular, id);
-    return loaded;
-  }
 
   return [
     defineRoute({
@@ -85,7 +84,7 @@ export function recordReadRoutes<S extends { status: string }>(spec: RecordReads
       async handler({ params, query, actor, services }) {
         authorize(actor, module, 'view');
         if (query.asOf) {
-          const loaded = await events(services, actor, params.id);
+          const loaded = await recordInScope(services, actor, spec, params.id);
           const then = foldAsOf(spec.decider, loaded.events, new Date(query.asOf));
           if (then.state.status === 'none') throw notFound(spec.singular, params.id);
           return { status: 200, body: { ...recordEnvelope(params.id, then.events), ...spec.asOfView(then.state), asOf: query.asOf }, headers: { ETag: `"${then.revision}"` } };
@@ -107,26 +106,53 @@ export function recordReadRoutes<S extends { status: string }>(spec: RecordReads
       responses: { 200: { description: 'History', schema: HistoryPage }, ...commonErrors, ...notFoundError },
       async handler({ params, query, actor, services }) {
         authorize(actor, module, 'view');
-        const loaded = await events(services, actor, params.id);
+        const loaded = await recordInScope(services, actor, spec, params.id);
         return { status: 200, body: historyPage(loaded.events, query.from, query.limit) };
       },
     }),
   ];
 }
 
-/** Loads a record for a write: it exists and is in the actor's scope (404 otherwise). */
-export async function recordForWrite<S extends { status: string }>(
-  services: Services,
-  actor: Actor,
-  decider: Decider<unknown, DomainEvent, S>,
-  streamId: string,
-  singular: string,
-  id: string,
-  ownerOf?: (state: S) => string | null,
-): Promise<S> {
-  const { state } = await load(services.deps, decider, streamId);
-  if (state.status === 'none' || (ownerOf && !(await ownerInScope(services.deps, actor, ownerOf(state))))) throw notFound(singular, id);
-  return state;
+/** Loads a record that exists and is in the actor's data scope; any other answers 404, as if it did not exist. */
+export async function recordInScope<S extends { status: string }>(services: Services, actor: Actor, kind: RecordKind<S>, id: string) {
+  const loaded = await load(services.deps, kind.decider, kind.stream(id));
+  if (loaded.state.status === 'none' || (kind.ownerOf && !(await ownerInScope(services.deps, actor, kind.ownerOf(loaded.state))))) throw notFound(kind.singular, id);
+  return loaded;
+}
+
+export interface RecordCommand<B> {
+  /** The last path segment: POST /api/v1/<resource>/:id/<action>. */
+  action: string;
+  summary: string;
+  body: z.ZodType<B>;
+  /** The permission it takes on the resource's module; default `edit`. */
+  permission?: Action;
+  /** What the 200 answer says; default `Done`. */
+  done?: string;
+  run(context: RouteContext<{ id: string }, unknown, B>): Promise<{ revision: bigint; position: bigint }>;
+}
+
+/**
+ * A command on one existing record (send, win, assign…): authorized on the resource's module, 404 for a record
+ * outside the actor's scope, If-Match honoured; answers the record's id and new revision.
+ */
+export function recordCommandRoute<S extends { status: string }, B>(kind: RecordKind<S>, command: RecordCommand<B>): AnyRoute {
+  const module = resourceSpecs[kind.resource]!.module;
+  return defineRoute({
+    method: 'post',
+    path: `/api/v1/${kind.resource}/:id/${command.action}`,
+    summary: command.summary,
+    tags: kind.tags,
+    params: IdParams,
+    body: command.body,
+    conditional: true,
+    responses: { 200: { description: command.done ?? 'Done', schema: WriteResult }, ...recordWriteErrors },
+    async handler(context) {
+      authorize(context.actor, module, command.permission ?? 'edit');
+      await recordInScope(context.services, context.actor, kind, context.params.id);
+      return written(await command.run(context), context.params.id);
+    },
+  });
 }
 
 /**

@@ -11,3 +11,6 @@ export const commonErrors = {
 export const notFoundError = { 404: problem('Unknown, or outside your data scope') };
 export const conflictError = { 409: problem('Refused by a business rule (see code)') };
 export const staleError = { 412: problem('If-Match is stale') };
+
+/** The answers of a write to an existing record. */
+export const recordWriteErrors = { ...commonErrors, ...notFoundError, ...conflictError, ...staleError };

@@ -148,3 +148,7 @@ export function written(result: { revision: bigint; position: bigint }, id: stri
 export const WriteResult = z.object({ id: z.string(), revision: z.number().int() }).meta({ id: 'WriteResult' });
 export const Id = z.uuid('Expected a UUID');
 export const IdParams = z.object({ id: Id });
+/** Bodies of commands on one record: none, a reason, a new owner. */
+export const EmptyBody = z.object({}).strict();
+export const ReasonBody = z.object({ reason: z.string().trim().min(1).max(500) }).strict();
+export const AssignBody = z.object({ ownerId: Id }).strict();

@@ -13,7 +13,7 @@ import { assertCustomerInScope } from '../records.ts';
 import { listQuery } from '../list-query.ts';
 import { AsOfQuery, HistoryPage, HistoryQuery, historyPage, notFound, recordEnvelope } from '../history.ts';
 import { patchSchema } from '../patch.ts';
-import { commonErrors, conflictError, notFoundError, staleError } from '../responses.ts';
+import { commonErrors, conflictError, notFoundError, recordWriteErrors, staleError } from '../responses.ts';
 import { type AnyRoute, defineRoute, Id, IdParams, type RouteContext, WriteResult, written } from '../route.ts';
 
 const BASE = '/api/v1/contacts';
@@ -136,7 +136,7 @@ export const contactRoutes: AnyRoute[] = [
     params: IdParams,
     body: ContactPatch,
     conditional: true,
-    responses: { 200: { description: 'Changed (or unchanged)', schema: WriteResult }, ...commonErrors, ...notFoundError, ...conflictError, ...staleError },
+    responses: { 200: { description: 'Changed (or unchanged)', schema: WriteResult }, ...recordWriteErrors },
     async handler(context) {
       const { params, body, actor, services, meta } = context;
       authorize(actor, 'contacts', 'edit');

@@ -15,7 +15,7 @@ import { listPool } from '../../projections/customer-queries.ts';
 import { notFound } from '../history.ts';
 import { listOrExport } from '../list.ts';
 import { listQuery } from '../list-query.ts';
-import { commonErrors, conflictError, notFoundError, staleError } from '../responses.ts';
+import { commonErrors, conflictError, notFoundError, recordWriteErrors } from '../responses.ts';
 import { type AnyRoute, defineRoute, IdParams, WriteResult, written } from '../route.ts';
 import { HttpProblem } from '../problem.ts';
 
@@ -101,7 +101,7 @@ export const poolRoutes: AnyRoute[] = [
     params: IdParams,
     body: z.object({ reason: z.string().trim().min(1).max(500).optional() }).strict(),
     conditional: true,
-    responses: { 200: { description: 'Released', schema: WriteResult }, ...commonErrors, ...notFoundError, ...conflictError, ...staleError },
+    responses: { 200: { description: 'Released', schema: WriteResult }, ...recordWriteErrors },
     async handler({ params, body, actor, services, meta }) {
       authorize(actor, 'customers', 'edit');
       const { state } = await load(services.deps, customerDecider, customerStream(params.id));

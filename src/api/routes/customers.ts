@@ -14,7 +14,7 @@ import { relatedRoute } from '../related.ts';
 import { listQuery } from '../list-query.ts';
 import { AsOfQuery, HistoryPage, HistoryQuery, historyPage, notFound, recordEnvelope } from '../history.ts';
 import { patchSchema } from '../patch.ts';
-import { commonErrors, conflictError, notFoundError, staleError } from '../responses.ts';
+import { commonErrors, conflictError, notFoundError, recordWriteErrors } from '../responses.ts';
 import { type AnyRoute, defineRoute, Id, IdParams, WriteResult, written } from '../route.ts';
 import { ContactView } from './contacts.ts';
 
@@ -176,7 +176,7 @@ export const customerRoutes: AnyRoute[] = [
     params: IdParams,
     body: CustomerPatch,
     conditional: true,
-    responses: { 200: { description: 'Changed (or unchanged)', schema: WriteResult }, ...commonErrors, ...notFoundError, ...conflictError, ...staleError },
+    responses: { 200: { description: 'Changed (or unchanged)', schema: WriteResult }, ...recordWriteErrors },
     async handler({ params, body, actor, services, meta }) {
       authorize(actor, 'customers', 'edit');
       await customerForWrite(services, actor, params.id);
@@ -193,7 +193,7 @@ export const customerRoutes: AnyRoute[] = [
     params: IdParams,
     body: z.object({ ownerId: Id }).strict(),
     conditional: true,
-    responses: { 200: { description: 'Owner changed', schema: WriteResult }, ...commonErrors, ...notFoundError, ...conflictError, ...staleError },
+    responses: { 200: { description: 'Owner changed', schema: WriteResult }, ...recordWriteErrors },
     async handler({ params, body, actor, services, meta }) {
       authorize(actor, 'customers', 'assign');
       await customerForWrite(services, actor, params.id);
@@ -208,7 +208,7 @@ export const customerRoutes: AnyRoute[] = [
     params: IdParams,
     body: z.object({ reason: z.string().trim().min(1).max(500).optional() }).strict(),
     conditional: true,
-    responses: { 200: { description: 'Archived', schema: WriteResult }, ...commonErrors, ...notFoundError, ...conflictError, ...staleError },
+    responses: { 200: { description: 'Archived', schema: WriteResult }, ...recordWriteErrors },
     async handler({ params, body, actor, services, meta }) {
       authorize(actor, 'customers', 'delete');
       await customerForWrite(services, actor, params.id);
@@ -223,7 +223,7 @@ export const customerRoutes: AnyRoute[] = [
     params: IdParams,
     body: z.object({}).strict(),
     conditional: true,
-    responses: { 200: { description: 'Restored', schema: WriteResult }, ...commonErrors, ...notFoundError, ...conflictError, ...staleError },
+    responses: { 200: { description: 'Restored', schema: WriteResult }, ...recordWriteErrors },
     async handler({ params, actor, services, meta }) {
       authorize(actor, 'customers', 'delete');
       await customerForWrite(services, actor, params.id);

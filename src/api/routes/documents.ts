@@ -10,11 +10,10 @@ import { ORDERS, QUOTES } from '../../projections/pipeline.ts';
 import { rankingReport, receivablesReport, reportOwners } from '../../projections/reports.ts';
 import { scopeFor } from '../../projections/scope.ts';
 import { amountColumn, fieldColumns } from '../csv.ts';
-import { assertCustomerInScope, recordForWrite, recordReadRoutes } from '../records.ts';
-import { commonErrors, conflictError, notFoundError, staleError } from '../responses.ts';
-import { type AnyRoute, defineRoute, Id, IdParams, WriteResult, written } from '../route.ts';
+import { assertCustomerInScope, recordCommandRoute, type RecordKind, recordInScope, recordReadRoutes } from '../records.ts';
+import { commonErrors, conflictError, recordWriteErrors } from '../responses.ts';
+import { AssignBody, type AnyRoute, defineRoute, EmptyBody, Id, IdParams, ReasonBody, WriteResult, written } from '../route.ts';
 
-const write = { ...commonErrors, ...notFoundError, ...conflictError, ...staleError };
 const Currency = z.string().regex(/^[A-Z]{3}$/, 'Expected an ISO-4217 currency code').default('CNY');
 const Line = z.object({ id: z.string(), productId: z.string(), quantity: z.number(), unitPrice: z.number().int(), discountPercent: z.number(), taxRate: z.number(), net: z.number().int(), tax: z.number().int(), total: z.number().int() });
 const Totals = z.object({ net: z.number().int(), tax: z.number().int(), total: z.number().int() });
@@ -22,7 +21,14 @@ const Totals = z.object({ net: z.number().int(), tax: z.number().int(), total: z
 
 // ---- Quotes (报价) ----
 const quoteTags = ['Quotes 报价'];
-const quoteOwner = (state: QuoteState) => (state.status === 'none' ? null : state.ownerId);
+const quote: RecordKind<QuoteState> = {
+  resource: 'quotes',
+  singular: 'quote',
+  tags: quoteTags,
+  stream: quoteStream,
+  decider: quoteDecider,
+  ownerOf: (state) => (state.status === 'none' ? null : state.ownerId),
+};
 const QuoteInput = QuoteExtras.extend({
   customerId: Id,
   opportunityId: Id.optional(),
@@ -36,24 +42,6 @@ const QuoteInput = QuoteExtras.extend({
 const QuoteView = z
   .object({ id: z.string(), customerId: z.string(), currency: z.string(), version: z.number().int(), lines: z.array(Line), totals: Totals, total: Money, validUntil: z.string(), status: z.enum(['draft', 'sent', 'accepted', 'rejected', 'expired']), versions: z.array(z.unknown()), ownerId: z.string() })
   .meta({ id: 'Quote' });
-
-const quoteAction = (action: 'send' | 'reject'): AnyRoute =>
-  defineRoute({
-    method: 'post',
-    path: `/api/v1/quotes/:id/${action}`,
-    summary: action === 'send' ? 'Send a draft quote to the customer' : 'Record that the customer rejected a sent quote',
-    tags: quoteTags,
-    params: IdParams,
-    body: (action === 'reject' ? z.object({ reason: z.string().trim().min(1).max(500) }).strict() : z.object({}).strict()) as z.ZodType<Record<string, string>>,
-    conditional: true,
-    responses: { 200: { description: 'Done', schema: WriteResult }, ...write },
-    async handler({ params, body, actor, services, meta }) {
-      authorize(actor, 'quotes', 'edit');
-      await recordForWrite(services, actor, quoteDecider, quoteStream(params.id), 'quote', params.id, quoteOwner);
-      const result = action === 'send' ? await sendQuote(services.deps, params.id, actor, meta) : await rejectQuote(services.deps, params.id, body.reason!, actor, meta);
-      return written(result, params.id);
-    },
-  });
 
 const quoteRoutes: AnyRoute[] = [
   defineRoute({
@@ -74,13 +62,8 @@ const quoteRoutes: AnyRoute[] = [
     },
   }),
   ...recordReadRoutes<QuoteState>({
-    resource: 'quotes',
-    singular: 'quote',
-    tags: quoteTags,
+    ...quote,
     collection: QUOTES,
-    stream: quoteStream,
-    decider: quoteDecider,
-    ownerOf: quoteOwner,
     asOfView: (state) => (state.status === 'none' ? {} : { customerId: state.customerId, currency: state.currency, ...state.current, status: state.status, ownerId: state.ownerId }),
     listShape: { q: z.string().trim().min(1).max(200).optional(), status: z.enum(['draft', 'sent', 'accepted', 'rejected']).optional(), ownerId: z.string().max(100).optional(), customerId: z.string().max(100).optional(), opportunityId: z.string().max(100).optional() },
     sortable: ['createdAt', 'updatedAt', 'validUntil'],
@@ -89,23 +72,25 @@ const quoteRoutes: AnyRoute[] = [
     view: QuoteView,
     present: (doc, services) => ({ ...doc, status: effectiveStatus(doc.status as 'sent', doc.validUntil as string, services.clock.now().toISOString().slice(0, 10)) }),
   }),
-  defineRoute({
-    method: 'post',
-    path: '/api/v1/quotes/:id/revise',
+  recordCommandRoute(quote, {
+    action: 'revise',
     summary: 'Revise a draft or sent quote: a new version (earlier versions stay readable), back to draft',
-    tags: quoteTags,
-    params: IdParams,
     body: z.object({ lines: z.array(LineInput).min(1).max(200), validUntil: z.iso.date(), notes: z.string().max(10_000).optional() }).strict(),
-    conditional: true,
-    responses: { 200: { description: 'Revised', schema: WriteResult }, ...write },
-    async handler({ params, body, actor, services, meta }) {
-      authorize(actor, 'quotes', 'edit');
-      await recordForWrite(services, actor, quoteDecider, quoteStream(params.id), 'quote', params.id, quoteOwner);
-      return written(await reviseQuote(services.deps, params.id, body, actor, meta), params.id);
-    },
+    done: 'Revised',
+    run: ({ params, body, actor, services, meta }) => reviseQuote(services.deps, params.id, body, actor, meta),
   }),
-  quoteAction('send'),
-  quoteAction('reject'),
+  recordCommandRoute(quote, {
+    action: 'send',
+    summary: 'Send a draft quote to the customer',
+    body: EmptyBody,
+    run: ({ params, actor, services, meta }) => sendQuote(services.deps, params.id, actor, meta),
+  }),
+  recordCommandRoute(quote, {
+    action: 'reject',
+    summary: 'Record that the customer rejected a sent quote',
+    body: ReasonBody,
+    run: ({ params, body, actor, services, meta }) => rejectQuote(services.deps, params.id, body.reason, actor, meta),
+  }),
   defineRoute({
     method: 'post',
     path: '/api/v1/quotes/:id/accept',
@@ -114,35 +99,35 @@ const quoteRoutes: AnyRoute[] = [
     params: IdParams,
     body: z.object({ paymentTermsDays: z.number().int().min(0).max(365).default(30) }).strict(),
     conditional: true,
-    responses: { 200: { description: 'Accepted', schema: z.object({ orderId: z.string(), number: z.string() }) }, ...write },
+    responses: { 200: { description: 'Accepted', schema: z.object({ orderId: z.string(), number: z.string() }) }, ...recordWriteErrors },
     async handler({ params, body, actor, services, meta }) {
       authorize(actor, 'quotes', 'edit');
       authorize(actor, 'orders', 'create');
-      await recordForWrite(services, actor, quoteDecider, quoteStream(params.id), 'quote', params.id, quoteOwner);
+      await recordInScope(services, actor, quote, params.id);
       const result = await acceptQuote(services.deps, params.id, body.paymentTermsDays, actor, meta);
       return { status: 200, body: { orderId: result.orderId, number: result.number }, headers: { 'X-Position': String(result.position), Location: `/api/v1/orders/${result.orderId}` } };
     },
   }),
-  defineRoute({
-    method: 'post',
-    path: '/api/v1/quotes/:id/assign',
+  recordCommandRoute(quote, {
+    action: 'assign',
     summary: 'Change the owner of a quote',
-    tags: quoteTags,
-    params: IdParams,
-    body: z.object({ ownerId: Id }).strict(),
-    conditional: true,
-    responses: { 200: { description: 'Owner changed', schema: WriteResult }, ...write },
-    async handler({ params, body, actor, services, meta }) {
-      authorize(actor, 'quotes', 'assign');
-      await recordForWrite(services, actor, quoteDecider, quoteStream(params.id), 'quote', params.id, quoteOwner);
-      return written(await changeDocumentOwner(services.deps, 'quote', params.id, body.ownerId, actor, meta), params.id);
-    },
+    body: AssignBody,
+    permission: 'assign',
+    done: 'Owner changed',
+    run: ({ params, body, actor, services, meta }) => changeDocumentOwner(services.deps, 'quote', params.id, body.ownerId, actor, meta),
   }),
 ];
 
 // ---- Orders (订单) ----
 const orderTags = ['Orders 订单'];
-const orderOwner = (state: OrderState) => (state.status === 'none' ? null : state.ownerId);
+const order: RecordKind<OrderState> = {
+  resource: 'orders',
+  singular: 'order',
+  tags: orderTags,
+  stream: orderStream,
+  decider: orderDecider,
+  ownerOf: (state) => (state.status === 'none' ? null : state.ownerId),
+};
 const OrderView = z
   .object({
     id: z.string(),
@@ -181,13 +166,8 @@ const orderRoutes: AnyRoute[] = [
     },
   }),
   ...recordReadRoutes<OrderState>({
-    resource: 'orders',
-    singular: 'order',
-    tags: orderTags,
+    ...order,
     collection: ORDERS,
-    stream: orderStream,
-    decider: orderDecider,
-    ownerOf: orderOwner,
     asOfView: (state) => (state.status === 'none' ? {} : { number: state.number, customerId: state.customerId, currency: state.currency, lines: state.lines, totals: state.totals, paid: state.paid, status: state.status, dueDate: state.dueDate, ownerId: state.ownerId }),
     listShape: { q: z.string().trim().min(1).max(200).optional(), status: z.enum(['draft', 'confirmed', 'partially_shipped', 'shipped', 'completed', 'cancelled']).optional(), ownerId: z.string().max(100).optional(), customerId: z.string().max(100).optional() },
     sortable: ['number', 'createdAt', 'updatedAt', 'dueDate'],
@@ -195,23 +175,20 @@ const orderRoutes: AnyRoute[] = [
     columns: [...fieldColumns('id', 'number', 'customerId'), amountColumn('total'), amountColumn('paid'), amountColumn('receivable'), ...fieldColumns('currency', 'dueDate', 'status', 'ownerId', 'createdAt')],
     view: OrderView,
   }),
-  ...(['confirm', 'cancel'] as const).map((action) =>
-    defineRoute({
-      method: 'post',
-      path: `/api/v1/orders/:id/${action}`,
-      summary: action === 'confirm' ? 'Confirm a draft order: its due date follows from the payment terms' : 'Cancel an order without shipments or payments',
-      tags: orderTags,
-      params: IdParams,
-      body: (action === 'cancel' ? z.object({ reason: z.string().trim().min(1).max(500) }).strict() : z.object({}).strict()) as z.ZodType<Record<string, string>>,
-      conditional: true,
-      responses: { 200: { description: 'Done', schema: WriteResult }, ...write },
-      async handler({ params, body, actor, services, meta }) {
-        authorize(actor, 'orders', action === 'confirm' ? 'approve' : 'delete');
-        await recordForWrite(services, actor, orderDecider, orderStream(params.id), 'order', params.id, orderOwner);
-        return written(action === 'confirm' ? await confirmOrder(services.deps, params.id, actor, meta) : await cancelOrder(services.deps, params.id, body.reason!, actor, meta), params.id);
-      },
-    }),
-  ),
+  recordCommandRoute(order, {
+    action: 'confirm',
+    summary: 'Confirm a draft order: its due date follows from the payment terms',
+    body: EmptyBody,
+    permission: 'approve',
+    run: ({ params, actor, services, meta }) => confirmOrder(services.deps, params.id, actor, meta),
+  }),
+  recordCommandRoute(order, {
+    action: 'cancel',
+    summary: 'Cancel an order without shipments or payments',
+    body: ReasonBody,
+    permission: 'delete',
+    run: ({ params, body, actor, services, meta }) => cancelOrder(services.deps, params.id, body.reason, actor, meta),
+  }),
   defineRoute({
     method: 'post',
     path: '/api/v1/orders/:id/shipments',
@@ -222,10 +199,10 @@ const orderRoutes: AnyRoute[] = [
       .object({ shippedAt: z.iso.datetime({ offset: true }).transform((v) => new Date(v).toISOString()), lines: z.array(z.object({ lineId: z.string().min(1).max(100), quantity: z.number().positive().max(1e9) }).strict()).min(1).max(200) })
       .strict(),
     conditional: true,
-    responses: { 200: { description: 'Shipped', schema: WriteResult.extend({ shipmentId: z.string() }) }, ...write },
+    responses: { 200: { description: 'Shipped', schema: WriteResult.extend({ shipmentId: z.string() }) }, ...recordWriteErrors },
     async handler({ params, body, actor, services, meta }) {
       authorize(actor, 'orders', 'edit');
-      await recordForWrite(services, actor, orderDecider, orderStream(params.id), 'order', params.id, orderOwner);
+      await recordInScope(services, actor, order, params.id);
       const result = await shipOrder(services.deps, params.id, body, actor, meta);
       const answer = written(result, params.id);
       return { ...answer, body: { ...(answer.body as object), shipmentId: result.shipmentId } };
@@ -239,30 +216,23 @@ const orderRoutes: AnyRoute[] = [
     params: IdParams,
     body: z.object({ amount: Money, receivedAt: z.iso.datetime({ offset: true }).transform((v) => new Date(v).toISOString()), method: z.string().trim().min(1).max(50).describe('e.g. bank_transfer, acceptance_bill') }).strict(),
     conditional: true,
-    responses: { 200: { description: 'Recorded', schema: WriteResult.extend({ paymentId: z.string() }) }, ...write },
+    responses: { 200: { description: 'Recorded', schema: WriteResult.extend({ paymentId: z.string() }) }, ...recordWriteErrors },
     async handler({ params, body, actor, services, meta }) {
       authorize(actor, 'orders', 'edit');
-      await recordForWrite(services, actor, orderDecider, orderStream(params.id), 'order', params.id, orderOwner);
+      await recordInScope(services, actor, order, params.id);
       if (body.amount.amount <= 0) throw new DomainError('order.payment_not_positive', 'A payment is a positive amount');
       const result = await receivePayment(services.deps, params.id, body, actor, meta);
       const answer = written(result, params.id);
       return { ...answer, body: { ...(answer.body as object), paymentId: result.paymentId } };
     },
   }),
-  defineRoute({
-    method: 'post',
-    path: '/api/v1/orders/:id/assign',
+  recordCommandRoute(order, {
+    action: 'assign',
     summary: 'Change the owner of an order',
-    tags: orderTags,
-    params: IdParams,
-    body: z.object({ ownerId: Id }).strict(),
-    conditional: true,
-    responses: { 200: { description: 'Owner changed', schema: WriteResult }, ...write },
-    async handler({ params, body, actor, services, meta }) {
-      authorize(actor, 'orders', 'assign');
-      await recordForWrite(services, actor, orderDecider, orderStream(params.id), 'order', params.id, orderOwner);
-      return written(await changeDocumentOwner(services.deps, 'order', params.id, body.ownerId, actor, meta), params.id);
-    },
+    body: AssignBody,
+    permission: 'assign',
+    done: 'Owner changed',
+    run: ({ params, body, actor, services, meta }) => changeDocumentOwner(services.deps, 'order', params.id, body.ownerId, actor, meta),
   }),
 ];
 

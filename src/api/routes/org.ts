@@ -12,7 +12,7 @@ import { publicView } from '../../projections/customer-queries.ts';
 import { type DepartmentDoc, type EmployeeDoc, ORG, type RoleDoc } from '../../projections/org.ts';
 import { notFound } from '../history.ts';
 import { patchSchema } from '../patch.ts';
-import { commonErrors, conflictError, notFoundError, staleError } from '../responses.ts';
+import { commonErrors, conflictError, notFoundError, recordWriteErrors, staleError } from '../responses.ts';
 import { type AnyRoute, defineRoute, Id, IdParams, WriteResult, written } from '../route.ts';
 
 const DepartmentInput = z.object({ name: DepartmentName, parentId: Id.nullable().optional() }).strict().meta({ id: 'DepartmentInput' });
@@ -98,7 +98,7 @@ export const orgRoutes: AnyRoute[] = [
     params: IdParams,
     body: DepartmentPatch,
     conditional: true,
-    responses: { 200: { description: 'Changed', schema: WriteResult }, ...commonErrors, ...notFoundError, ...conflictError, ...staleError },
+    responses: { 200: { description: 'Changed', schema: WriteResult }, ...recordWriteErrors },
     async handler({ params, body, actor, services, meta }) {
       authorize(actor, 'settings', 'edit');
       return written(await changeDepartment(services.deps, params.id, body, actor, meta), params.id);
@@ -151,7 +151,7 @@ export const orgRoutes: AnyRoute[] = [
     params: IdParams,
     body: EmployeePatch,
     conditional: true,
-    responses: { 200: { description: 'Changed', schema: WriteResult }, ...commonErrors, ...notFoundError, ...conflictError, ...staleError },
+    responses: { 200: { description: 'Changed', schema: WriteResult }, ...recordWriteErrors },
     async handler({ params, body, actor, services, meta }) {
       authorize(actor, 'settings', 'edit');
       const { roleIds, ...changes } = body as Record<string, unknown>;

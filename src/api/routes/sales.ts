@@ -12,16 +12,16 @@ import { funnelReport, reportOwners, timeInStageReport, UnknownDepartmentError }
 import { patchSchema } from '../patch.ts';
 import { HttpProblem } from '../problem.ts';
 import { fieldColumns, moneyColumns } from '../csv.ts';
-import { assertCustomerInScope, recordForWrite, recordReadRoutes } from '../records.ts';
-import { commonErrors, conflictError, notFoundError, staleError } from '../responses.ts';
-import { type AnyRoute, defineRoute, Id, IdParams, WriteResult, written } from '../route.ts';
+import { assertCustomerInScope, recordCommandRoute, type RecordKind, recordInScope, recordReadRoutes } from '../records.ts';
+import { commonErrors, conflictError, recordWriteErrors, staleError } from '../responses.ts';
+import { AssignBody, type AnyRoute, defineRoute, EmptyBody, Id, IdParams, ReasonBody, WriteResult, written } from '../route.ts';
 
 const envelope = { id: z.string(), revision: z.number().int(), createdAt: z.string(), updatedAt: z.string() };
 const ownedEnvelope = { ...envelope, ownerId: z.string(), departmentPath: z.string() };
-const write = { ...commonErrors, ...notFoundError, ...conflictError, ...staleError };
 
 // ---- Products (存货档案): the catalogue, not owned ----
 const productTags = ['Products 存货档案'];
+const product: RecordKind<ProductState> = { resource: 'products', singular: 'product', tags: productTags, stream: productStream, decider: productDecider };
 const ProductView = ProductFields.extend(envelope).meta({ id: 'Product' });
 const productRoutes: AnyRoute[] = [
   defineRoute({
@@ -39,12 +39,8 @@ const productRoutes: AnyRoute[] = [
     },
   }),
   ...recordReadRoutes<ProductState>({
-    resource: 'products',
-    singular: 'product',
-    tags: productTags,
+    ...product,
     collection: PRODUCTS,
-    stream: productStream,
-    decider: productDecider,
     asOfView: (state) => (state.status === 'none' ? {} : state.fields),
     listShape: { q: z.string().trim().min(1).max(200).optional(), category: z.string().max(100).optional(), active: z.enum(['true', 'false']).transform((v) => v === 'true').optional() },
     sortable: ['code', 'name', 'createdAt', 'updatedAt'],
@@ -61,10 +57,10 @@ const productRoutes: AnyRoute[] = [
     params: IdParams,
     body: patchSchema(ProductFields, 'ProductPatch'),
     conditional: true,
-    responses: { 200: { description: 'Changed', schema: WriteResult }, ...write },
+    responses: { 200: { description: 'Changed', schema: WriteResult }, ...recordWriteErrors },
     async handler({ params, body, actor, services, meta }) {
       authorize(actor, 'products', 'edit');
-      await recordForWrite(services, actor, productDecider, productStream(params.id), 'product', params.id);
+      await recordInScope(services, actor, product, params.id);
       return written(await changeProduct(services.deps, params.id, body as Record<string, unknown>, actor, meta), params.id);
     },
   }),
@@ -72,29 +68,16 @@ const productRoutes: AnyRoute[] = [
 
 // ---- Leads (线索) ----
 const leadTags = ['Leads 线索'];
-const leadOwner = (state: LeadState) => (state.status === 'none' ? null : state.ownerId);
+const lead: RecordKind<LeadState> = {
+  resource: 'leads',
+  singular: 'lead',
+  tags: leadTags,
+  stream: leadStream,
+  decider: leadDecider,
+  ownerOf: (state) => (state.status === 'none' ? null : state.ownerId),
+};
 const LeadView = LeadFields.extend({ ...ownedEnvelope, status: z.enum(['new', 'working', 'qualified', 'disqualified', 'converted']) }).meta({ id: 'Lead' });
 const Conversion = z.object({ customerId: z.string(), contactId: z.string(), opportunityId: z.string().optional() }).meta({ id: 'LeadConversion' });
-const leadAction = (action: 'work' | 'qualify' | 'disqualify'): AnyRoute =>
-  defineRoute({
-    method: 'post',
-    path: `/api/v1/leads/:id/${action}`,
-    summary: action === 'disqualify' ? 'Disqualify a lead, with a reason' : `Mark a lead as ${action === 'work' ? 'being worked on' : 'qualified'}`,
-    tags: leadTags,
-    params: IdParams,
-    body: (action === 'disqualify' ? z.object({ reason: z.string().trim().min(1).max(500) }).strict() : z.object({}).strict()) as z.ZodType<Record<string, string>>,
-    conditional: true,
-    responses: { 200: { description: 'Done', schema: WriteResult }, ...write },
-    async handler({ params, body, actor, services, meta }) {
-      authorize(actor, 'leads', 'edit');
-      await recordForWrite(services, actor, leadDecider, leadStream(params.id), 'lead', params.id, leadOwner);
-      const result =
-        action === 'disqualify'
-          ? await disqualifyLead(services.deps, params.id, body.reason!, actor, meta)
-          : await markLead(services.deps, params.id, action === 'work' ? 'working' : 'qualified', actor, meta);
-      return written(result, params.id);
-    },
-  });
 const leadRoutes: AnyRoute[] = [
   defineRoute({
     method: 'post',
@@ -113,13 +96,8 @@ const leadRoutes: AnyRoute[] = [
     },
   }),
   ...recordReadRoutes<LeadState>({
-    resource: 'leads',
-    singular: 'lead',
-    tags: leadTags,
+    ...lead,
     collection: LEADS,
-    stream: leadStream,
-    decider: leadDecider,
-    ownerOf: leadOwner,
     asOfView: (state) => (state.status === 'none' ? {} : { ...state.fields, status: state.status, ownerId: state.ownerId }),
     listShape: { q: z.string().trim().min(1).max(200).optional(), status: z.enum(['new', 'working', 'qualified', 'disqualified', 'converted']).optional(), ownerId: z.string().max(100).optional(), source: z.string().max(100).optional() },
     sortable: ['company', 'createdAt', 'updatedAt'],
@@ -136,30 +114,38 @@ const leadRoutes: AnyRoute[] = [
     params: IdParams,
     body: patchSchema(LeadFields, 'LeadPatch'),
     conditional: true,
-    responses: { 200: { description: 'Changed', schema: WriteResult }, ...write },
+    responses: { 200: { description: 'Changed', schema: WriteResult }, ...recordWriteErrors },
     async handler({ params, body, actor, services, meta }) {
       authorize(actor, 'leads', 'edit');
-      await recordForWrite(services, actor, leadDecider, leadStream(params.id), 'lead', params.id, leadOwner);
+      await recordInScope(services, actor, lead, params.id);
       return written(await changeLead(services.deps, params.id, body as Record<string, unknown>, actor, meta), params.id);
     },
   }),
-  leadAction('work'),
-  leadAction('qualify'),
-  leadAction('disqualify'),
-  defineRoute({
-    method: 'post',
-    path: '/api/v1/leads/:id/assign',
+  recordCommandRoute(lead, {
+    action: 'work',
+    summary: 'Mark a lead as being worked on',
+    body: EmptyBody,
+    run: ({ params, actor, services, meta }) => markLead(services.deps, params.id, 'working', actor, meta),
+  }),
+  recordCommandRoute(lead, {
+    action: 'qualify',
+    summary: 'Mark a lead as qualified',
+    body: EmptyBody,
+    run: ({ params, actor, services, meta }) => markLead(services.deps, params.id, 'qualified', actor, meta),
+  }),
+  recordCommandRoute(lead, {
+    action: 'disqualify',
+    summary: 'Disqualify a lead, with a reason',
+    body: ReasonBody,
+    run: ({ params, body, actor, services, meta }) => disqualifyLead(services.deps, params.id, body.reason, actor, meta),
+  }),
+  recordCommandRoute(lead, {
+    action: 'assign',
     summary: 'Change the owner of a lead',
-    tags: leadTags,
-    params: IdParams,
-    body: z.object({ ownerId: Id }).strict(),
-    conditional: true,
-    responses: { 200: { description: 'Owner changed', schema: WriteResult }, ...write },
-    async handler({ params, body, actor, services, meta }) {
-      authorize(actor, 'leads', 'assign');
-      await recordForWrite(services, actor, leadDecider, leadStream(params.id), 'lead', params.id, leadOwner);
-      return written(await changeLeadOwner(services.deps, params.id, body.ownerId, actor, meta), params.id);
-    },
+    body: AssignBody,
+    permission: 'assign',
+    done: 'Owner changed',
+    run: ({ params, body, actor, services, meta }) => changeLeadOwner(services.deps, params.id, body.ownerId, actor, meta),
   }),
   defineRoute({
     method: 'post',
@@ -172,12 +158,12 @@ const leadRoutes: AnyRoute[] = [
       .object({ customerId: Id.optional(), createOpportunity: z.object({ name: z.string().trim().min(1).max(200), amount: Money, expectedCloseDate: z.iso.date() }).strict().optional() })
       .strict()
       .meta({ id: 'LeadConversionInput' }),
-    responses: { 200: { description: 'Converted', schema: Conversion }, ...write },
+    responses: { 200: { description: 'Converted', schema: Conversion }, ...recordWriteErrors },
     async handler({ params, body, actor, services, meta }) {
       authorize(actor, 'leads', 'edit');
       authorize(actor, 'customers', 'create');
       if (body.createOpportunity) authorize(actor, 'opportunities', 'create');
-      await recordForWrite(services, actor, leadDecider, leadStream(params.id), 'lead', params.id, leadOwner);
+      await recordInScope(services, actor, lead, params.id);
       if (body.customerId) await assertCustomerInScope(services, actor, body.customerId, 'lead.customer_unknown');
       const { position, revision: _revision, ...conversion } = await convertLead(services.deps, params.id, body, actor, meta);
       return { status: 200, body: conversion, headers: { 'X-Position': String(position) } };
@@ -187,42 +173,20 @@ const leadRoutes: AnyRoute[] = [
 
 // ---- Opportunities (商机) and stages ----
 const opportunityTags = ['Opportunities 商机'];
-const opportunityOwner = (state: OpportunityState) => (state.status === 'none' ? null : state.ownerId);
+const opportunity: RecordKind<OpportunityState> = {
+  resource: 'opportunities',
+  singular: 'opportunity',
+  tags: opportunityTags,
+  stream: opportunityStream,
+  decider: opportunityDecider,
+  ownerOf: (state) => (state.status === 'none' ? null : state.ownerId),
+};
 const OpportunityView = OpportunityFields.extend({
   ...ownedEnvelope,
   stage: z.string(),
   status: z.enum(['open', 'won', 'lost']),
   stageHistory: z.array(z.object({ stage: z.string(), enteredAt: z.string(), leftAt: z.string().optional() })),
 }).meta({ id: 'Opportunity' });
-const opportunityAction = (action: 'stage' | 'win' | 'lose' | 'reopen'): AnyRoute =>
-  defineRoute({
-    method: 'post',
-    path: `/api/v1/opportunities/:id/${action}`,
-    summary: { stage: 'Move to an open stage', win: 'Mark won', lose: 'Mark lost, with a reason and the competitor who won', reopen: 'Reopen a won or lost opportunity' }[action],
-    tags: opportunityTags,
-    params: IdParams,
-    body: {
-      stage: z.object({ stage: z.string().min(1).max(40) }).strict(),
-      win: z.object({}).strict(),
-      lose: z.object({ reason: z.string().trim().min(1).max(500), competitor: z.string().trim().min(1).max(100).optional() }).strict(),
-      reopen: z.object({}).strict(),
-    }[action] as z.ZodType<Record<string, string>>,
-    conditional: true,
-    responses: { 200: { description: 'Done', schema: WriteResult }, ...write },
-    async handler({ params, body, actor, services, meta }) {
-      authorize(actor, 'opportunities', 'edit');
-      await recordForWrite(services, actor, opportunityDecider, opportunityStream(params.id), 'opportunity', params.id, opportunityOwner);
-      const command =
-        action === 'stage'
-          ? { type: 'MoveStage' as const, stage: body.stage! }
-          : action === 'win'
-            ? { type: 'WinOpportunity' as const }
-            : action === 'lose'
-              ? { type: 'LoseOpportunity' as const, reason: body.reason!, ...(body.competitor ? { competitor: body.competitor } : {}) }
-              : { type: 'ReopenOpportunity' as const };
-      return written(await moveOpportunity(services.deps, params.id, command, actor, meta), params.id);
-    },
-  });
 const opportunityRoutes: AnyRoute[] = [
   defineRoute({
     method: 'get',
@@ -267,13 +231,8 @@ const opportunityRoutes: AnyRoute[] = [
     },
   }),
   ...recordReadRoutes<OpportunityState>({
-    resource: 'opportunities',
-    singular: 'opportunity',
-    tags: opportunityTags,
+    ...opportunity,
     collection: OPPORTUNITIES,
-    stream: opportunityStream,
-    decider: opportunityDecider,
-    ownerOf: opportunityOwner,
     asOfView: (state) => (state.status === 'none' ? {} : { ...state.fields, stage: state.stage, status: state.status, ownerId: state.ownerId }),
     listShape: {
       q: z.string().trim().min(1).max(200).optional(),
@@ -296,31 +255,45 @@ const opportunityRoutes: AnyRoute[] = [
     params: IdParams,
     body: patchSchema(OpportunityFields, 'OpportunityPatch'),
     conditional: true,
-    responses: { 200: { description: 'Changed', schema: WriteResult }, ...write },
+    responses: { 200: { description: 'Changed', schema: WriteResult }, ...recordWriteErrors },
     async handler({ params, body, actor, services, meta }) {
       authorize(actor, 'opportunities', 'edit');
-      await recordForWrite(services, actor, opportunityDecider, opportunityStream(params.id), 'opportunity', params.id, opportunityOwner);
+      await recordInScope(services, actor, opportunity, params.id);
       return written(await changeOpportunity(services.deps, params.id, body as Record<string, unknown>, actor, meta), params.id);
     },
   }),
-  opportunityAction('stage'),
-  opportunityAction('win'),
-  opportunityAction('lose'),
-  opportunityAction('reopen'),
-  defineRoute({
-    method: 'post',
-    path: '/api/v1/opportunities/:id/assign',
+  recordCommandRoute(opportunity, {
+    action: 'stage',
+    summary: 'Move to an open stage',
+    body: z.object({ stage: z.string().min(1).max(40) }).strict(),
+    run: ({ params, body, actor, services, meta }) => moveOpportunity(services.deps, params.id, { type: 'MoveStage', stage: body.stage }, actor, meta),
+  }),
+  recordCommandRoute(opportunity, {
+    action: 'win',
+    summary: 'Mark won',
+    body: EmptyBody,
+    run: ({ params, actor, services, meta }) => moveOpportunity(services.deps, params.id, { type: 'WinOpportunity' }, actor, meta),
+  }),
+  recordCommandRoute(opportunity, {
+    action: 'lose',
+    summary: 'Mark lost, with a reason and the competitor who won',
+    body: ReasonBody.extend({ competitor: z.string().trim().min(1).max(100).optional() }),
+    run: ({ params, body: { reason, competitor }, actor, services, meta }) =>
+      moveOpportunity(services.deps, params.id, { type: 'LoseOpportunity', reason, ...(competitor ? { competitor } : {}) }, actor, meta),
+  }),
+  recordCommandRoute(opportunity, {
+    action: 'reopen',
+    summary: 'Reopen a won or lost opportunity',
+    body: EmptyBody,
+    run: ({ params, actor, services, meta }) => moveOpportunity(services.deps, params.id, { type: 'ReopenOpportunity' }, actor, meta),
+  }),
+  recordCommandRoute(opportunity, {
+    action: 'assign',
     summary: 'Change the owner of an opportunity',
-    tags: opportunityTags,
-    params: IdParams,
-    body: z.object({ ownerId: Id }).strict(),
-    conditional: true,
-    responses: { 200: { description: 'Owner changed', schema: WriteResult }, ...write },
-    async handler({ params, body, actor, services, meta }) {
-      authorize(actor, 'opportunities', 'assign');
-      await recordForWrite(services, actor, opportunityDecider, opportunityStream(params.id), 'opportunity', params.id, opportunityOwner);
-      return written(await changeOpportunityOwner(services.deps, params.id, body.ownerId, actor, meta), params.id);
-    },
+    body: AssignBody,
+    permission: 'assign',
+    done: 'Owner changed',
+    run: ({ params, body, actor, services, meta }) => changeOpportunityOwner(services.deps, params.id, body.ownerId, actor, meta),
   }),
 ];
 
