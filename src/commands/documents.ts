@@ -54,13 +54,28 @@ export interface QuoteInput {
   ownerId?: string;
 }
 
-export async function createQuote(deps: CommandDeps, input: QuoteInput, actor: Actor, meta: RequestMeta) {
-  const quoteId = meta.ids.newId();
+/**
+ * What drafting a quote and creating an order both do first: a new id, the owner (the actor unless given) and
+ * the customer checked, the custom fields validated, the lines priced.
+ */
+async function newDocument(
+  deps: CommandDeps,
+  resource: 'quotes' | 'orders',
+  input: { customerId: string; currency: string; lines: z.infer<typeof LineInput>[]; ownerId?: string; custom?: Record<string, unknown> },
+  actor: Actor,
+  meta: RequestMeta,
+) {
+  const id = meta.ids.newId();
   const ownerId = input.ownerId ?? actor.userId;
   await assertOwner(deps, ownerId);
   await assertCustomer(deps, input.customerId);
-  const custom = await prepareCustom(deps, 'quotes', input.custom, 'create', quoteId, {}, async () => undefined, actor, meta);
+  const custom = await prepareCustom(deps, resource, input.custom, 'create', id, {}, async () => undefined, actor, meta);
   const lines = await priceLines(deps, input.currency, input.lines, meta);
+  return { id, ownerId, custom, lines };
+}
+
+export async function createQuote(deps: CommandDeps, input: QuoteInput, actor: Actor, meta: RequestMeta) {
+  const { id: quoteId, ownerId, custom, lines } = await newDocument(deps, 'quotes', input, actor, meta);
   const current = { version: 1, lines, totals: sumLines(lines), validUntil: input.validUntil, ...(input.notes ? { notes: input.notes } : {}) };
   const command = {
     type: 'CreateQuote' as const,
@@ -152,12 +167,7 @@ export async function createOrder(
   actor: Actor,
   meta: RequestMeta,
 ) {
-  const orderId = meta.ids.newId();
-  const ownerId = input.ownerId ?? actor.userId;
-  await assertOwner(deps, ownerId);
-  await assertCustomer(deps, input.customerId);
-  const custom = await prepareCustom(deps, 'orders', input.custom, 'create', orderId, {}, async () => undefined, actor, meta);
-  const lines = await priceLines(deps, input.currency, input.lines, meta);
+  const { id: orderId, ownerId, custom, lines } = await newDocument(deps, 'orders', input, actor, meta);
   return createOrderFrom(deps, orderId, { customerId: input.customerId, currency: input.currency, lines, paymentTermsDays: input.paymentTermsDays, ownerId, ...(Object.keys(custom.values).length ? { custom: custom.values } : {}) }, actor, meta);
 }
 
