@@ -8,7 +8,8 @@ const CHECKPOINTS = '_consumers';
 
 /**
  * The embedded default's event source: each named consumer follows the event log itself from a checkpoint
- * kept in the read store. A failing handler stops the subscription; it resumes from the checkpoint later.
+ * kept in the read store. A failing handler stops the subscription; it resumes from the checkpoint later, and
+ * keeps trying while the read store cannot be reached.
  */
 export class EventLogSource implements EventSource {
   constructor(
@@ -23,6 +24,19 @@ export class EventLogSource implements EventSource {
     let subscription: Subscription | undefined;
     let retry: NodeJS.Timeout | undefined;
     let closed = false;
+    // Until the consumer is closed, a failure (of the handler, or of the read store holding the checkpoint, even
+    // while resuming) is followed by another try from the checkpoint.
+    const retryLater = () => {
+      if (!closed)
+        retry = setTimeout(
+          () =>
+            void follow().catch((error: unknown) => {
+              this.logger.warn('consumer could not resume; retrying', { consumer: group, error });
+              retryLater();
+            }),
+          this.retryMs,
+        );
+    };
     const follow = async () => {
       const saved = await checkpoints.findOne({ _id: group });
       if (closed) return;
@@ -36,7 +50,7 @@ export class EventLogSource implements EventSource {
           onError: (error) => {
             this.logger.warn('consumer failed; retrying from its checkpoint', { consumer: group, error });
             void subscription?.close();
-            if (!closed) retry = setTimeout(() => void follow().catch((e: unknown) => this.logger.error('consumer could not resume', { consumer: group, error: e })), this.retryMs);
+            retryLater();
           },
         },
       );

@@ -3,35 +3,11 @@ import { registerCustomer } from '../../src/commands/customers.ts';
 import { findEmployeeByUsername, systemActor } from '../../src/commands/employees.ts';
 import { silentLogger } from '../../src/infra/logger.ts';
 import { EmbeddedReadStore } from '../../src/infra/readstore/embedded.ts';
-import { type Collection, type ReadStore, ReadStoreUnavailableError } from '../../src/infra/readstore/port.ts';
 import { allProjections } from '../../src/projections/all.ts';
 import { readModelDigest } from '../../src/projections/digest.ts';
 import { ProjectionRunner } from '../../src/projections/runner.ts';
 import { startTestApp } from '../support/app.ts';
-
-/** A read store that can be switched off: every call then fails as an unreachable MongoDB does. */
-function switchable(inner: ReadStore): ReadStore & { down: boolean } {
-  const store = {
-    down: false,
-    collection(name: string) {
-      const collection = inner.collection(name);
-      return new Proxy(collection, {
-        get(target, property, receiver) {
-          const value = Reflect.get(target, property, receiver) as unknown;
-          if (typeof value !== 'function') return value;
-          return (...args: unknown[]) => {
-            if (store.down) return Promise.reject(new ReadStoreUnavailableError(new Error('connection refused')));
-            return (value as (...a: unknown[]) => unknown).apply(target, args);
-          };
-        },
-      }) as Collection;
-    },
-    flush: () => inner.flush(),
-    ping: () => (store.down ? Promise.reject(new ReadStoreUnavailableError(new Error('connection refused'))) : inner.ping()),
-    close: () => inner.close(),
-  };
-  return store as ReadStore & { down: boolean };
-}
+import { switchable } from '../support/switchable-store.ts';
 
 describe('projections when the read store is unreachable', () => {
   it('pause, then resume from the last event applied once it is back: nothing lost, nothing marked failed', async () => {
