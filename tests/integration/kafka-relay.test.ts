@@ -1,10 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { categoryOf, type RecordedEvent } from '../../src/infra/eventstore/port.ts';
+import { jsonLogger } from '../../src/infra/logger.ts';
+import { EmbeddedReadStore } from '../../src/infra/readstore/embedded.ts';
 import { fromMessage, HEADERS, headerText, topicFor } from '../../src/integrations/kafka/messages.ts';
+import { KafkaRelay } from '../../src/integrations/kafka/relay.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { readTopics, testKafka } from '../support/kafka.ts';
 import { serverUrl, skipReason } from '../support/servers.ts';
+import { switchable } from '../support/switchable-store.ts';
 import { waitUntil } from '../support/wait.ts';
 
 const brokers = serverUrl('KAFKA_BROKERS');
@@ -84,6 +88,32 @@ describe.skipIf(!brokers)(`Kafka relay${brokers ? '' : ` (${skipReason('KAFKA_BR
     await admin.disconnect();
     expect(topics.filter((t) => t.startsWith('crm.')).map((t) => t.slice(4)).sort()).not.toContain('login');
     expect(topics).not.toContain('crm.idempotency');
+  });
+
+  it('while the read store holding its checkpoint is away, keeps publishing and says the checkpoint is to blame, not Kafka', async () => {
+    const store = switchable(new EmbeddedReadStore());
+    const log: string[] = [];
+    const relay = new KafkaRelay(testKafka(brokers!), app.services.eventStore, store, jsonLogger('info', (line) => log.push(line)), { partitions: 3 });
+    await relay.start();
+    try {
+      await waitUntil(async () => relay.status().position >= (await app.services.eventStore.headPosition()), 30_000, () => 'the relay caught up');
+      store.down = true;
+      const created = await app.request('POST', '/api/v1/customers', { body: { name: `Checkpoint outage ${Date.now()}` } });
+      expect(created.status).toBe(201);
+      const stream = `customer-${created.body.id}`;
+      await waitUntil(() => relay.status().lastError !== undefined, 10_000, () => 'a failed checkpoint');
+      store.down = false;
+      await waitUntil(async () => relay.status().position >= (await app.services.eventStore.headPosition()) && !relay.status().lastError, 30_000, () => 'the relay going on');
+      const messages = await readTopics(testKafka(brokers!), [topicFor('customer')], (key) => key === stream, (m) => m.length >= 1);
+      expect(messages[0]!.key).toBe(stream);
+      // The checkpoint the outage kept from being written is written once the store is back, without a new event.
+      const [event] = await app.services.eventStore.readStream(stream);
+      expect(BigInt((await store.collection<{ _id: string; position: number }>('_relay').findOne({ _id: 'kafka' }))!.position)).toBeGreaterThanOrEqual(event!.position);
+      expect(log.join('')).toMatch(/cannot save the relay checkpoint/);
+      expect(log.join('')).not.toMatch(/cannot publish to Kafka/);
+    } finally {
+      await relay.stop();
+    }
   });
 
   it('loses nothing and keeps per-key order while the broker is down for 10 s', async () => {

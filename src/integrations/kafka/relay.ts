@@ -1,7 +1,7 @@
 import { type Kafka, type Message, Partitioners, type Producer } from 'kafkajs';
 import { categoryOf, type EventStore, type RecordedEvent, type Subscription } from '../../infra/eventstore/port.ts';
 import type { Logger } from '../../infra/logger.ts';
-import type { Doc, ReadStore } from '../../infra/readstore/port.ts';
+import { type Doc, type ReadStore, ReadStoreUnavailableError } from '../../infra/readstore/port.ts';
 import { PUBLISHED_CATEGORIES, toMessage, topicFor } from './messages.ts';
 import { ensureTopics, type TopicSettings } from './topics.ts';
 
@@ -39,6 +39,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 export class KafkaRelay {
   private position = 0n;
+  /** The position last written to the checkpoint (behind `position` while the read store cannot be reached). */
+  private saved = 0n;
   private published = 0;
   private lastError: string | undefined;
   private sendingSince: number | undefined;
@@ -64,6 +66,7 @@ export class KafkaRelay {
   async start(): Promise<void> {
     const saved = await this.checkpoints().findOne({ _id: CHECKPOINT_ID });
     this.position = BigInt(saved?.position ?? 0);
+    this.saved = this.position;
     this.doorbell = this.eventStore.subscribeToAll(
       { after: await this.eventStore.headPosition(), filter: { categories: PUBLISHED_CATEGORIES } },
       { onEvent: () => this.ring() },
@@ -96,22 +99,23 @@ export class KafkaRelay {
           this.sendingSince = undefined;
           this.published += events.length;
         }
-        if (reached !== undefined && reached > this.position) {
-          this.position = reached;
-          await this.checkpoints().updateOne({ _id: CHECKPOINT_ID }, { $set: { position: Number(this.position) } }, { upsert: true });
+        if (reached !== undefined && reached > this.position) this.position = reached;
+        if (this.position > this.saved) {
+          const position = this.position;
+          await this.checkpoints().updateOne({ _id: CHECKPOINT_ID }, { $set: { position: Number(position) } }, { upsert: true });
+          this.saved = position;
         }
-        if (events.length === 0) {
-          await this.idle();
-          continue;
-        }
-        if (this.lastError) this.logger.info('publishing to Kafka again', { position: this.position });
+        if (this.lastError) this.logger.info('relay going on again', { position: this.position });
         this.lastError = undefined;
         backoffMs = 250;
+        if (events.length === 0) await this.idle();
       } catch (error) {
         if (this.stopped) break;
-        if (!this.lastError) this.logger.warn('cannot publish to Kafka; retrying the same events', { position: this.position, error });
+        // The read store holds the checkpoint: when it is away, Kafka is not to blame and the producer is kept.
+        const checkpoint = error instanceof ReadStoreUnavailableError;
+        if (!this.lastError) this.logger.warn(checkpoint ? 'cannot save the relay checkpoint; retrying' : 'cannot publish to Kafka; retrying the same events', { position: this.position, error });
         this.lastError = error instanceof Error ? error.message : String(error);
-        await this.dropProducer();
+        if (!checkpoint) await this.dropProducer();
         await sleep(backoffMs);
         backoffMs = Math.min(backoffMs * 2, 5000);
       }
