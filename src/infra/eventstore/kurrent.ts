@@ -158,9 +158,11 @@ export class KurrentEventStore implements EventStore {
         }
         const event = userEvent(item);
         if (!event || event.position <= reached) continue;
-        if (matches(event, options.filter)) await handlers.onEvent(event);
         reached = event.position;
-        await handlers.onCheckpoint?.(event.position);
+        // An event handed out says how far the log was read; one the server's filter let through but ours
+        // skips is reported as a checkpoint instead.
+        if (matches(event, options.filter)) await handlers.onEvent(event);
+        else await handlers.onCheckpoint?.(event.position);
       }
     })().catch((error: unknown) => {
       if (!closed) handlers.onError?.(error);
