@@ -26,15 +26,13 @@ function renamed(value: unknown, needs: (name: string) => boolean, rename: (name
   if (!value || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) return value;
   let copy: Record<string, unknown> | undefined;
   const entries = Object.entries(value);
-  for (const [name, item] of entries) {
+  entries.forEach(([name, item], i) => {
     const next = renamed(item, needs, rename);
-    if (next !== item || needs(name)) {
-      copy = {};
-      for (const [n, v] of entries) copy[needs(n) ? rename(n) : n] = renamed(v, needs, rename);
-      return copy;
-    }
-  }
-  return value;
+    // From the first entry that changes on, the entries go into a copy; the ones before it stay as they are.
+    if (!copy && (next !== item || needs(name))) copy = Object.fromEntries(entries.slice(0, i));
+    if (copy) copy[needs(name) ? rename(name) : name] = next;
+  });
+  return copy ?? value;
 }
 
 export const encodeFieldNames = <T>(value: T): T => renamed(value, needsEncoding, encodeName) as T;
