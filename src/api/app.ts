@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Services } from '../infra/wiring.ts';
 import { Metrics } from './metrics.ts';
-import { authenticate, jsonBody, problems, rateLimit, readYourWrites, requestContext } from './middleware.ts';
+import { authenticate, jsonBody, problems, publicPaths, rateLimit, readYourWrites, requestContext } from './middleware.ts';
 import { docsPage, openApiDocument } from './openapi.ts';
 import { HttpProblem } from './problem.ts';
 import { type AnyRoute, mount } from './route.ts';
@@ -62,7 +62,9 @@ export function createApp(services: Services, version = '0.1.0'): Koa {
   ]);
   metrics.gauge('process_resident_memory_bytes', 'Resident memory', async () => [{ labels: {}, value: process.memoryUsage().rss }]);
 
-  const router = new Router();
+  // Paths are matched exactly: case-sensitive, no trailing slash, so the router and the authentication check
+  // agree on which paths exist (a variant such as /API/v1/… or /api/v1/customers/ is simply not a route).
+  const router = new Router({ sensitive: true, strict: true });
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok' };
   });
@@ -111,7 +113,7 @@ export function createApp(services: Services, version = '0.1.0'): Koa {
   app.use(problems());
   app.use(rateLimit(services.config.CRM_RATE_LIMIT_PER_MINUTE, () => services.clock.now().getTime()));
   app.use(jsonBody());
-  app.use(authenticate(services));
+  app.use(authenticate(services, publicPaths(apiRoutes)));
   app.use(readYourWrites(services));
   app.use(router.routes());
   app.use(router.allowedMethods());

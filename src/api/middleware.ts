@@ -91,7 +91,18 @@ export function jsonBody() {
   };
 }
 
-const PUBLIC = new Set(['/api/v1/auth/login']);
+/** Public links (survey answers, tracking pixels, unsubscribe) live here and carry their own signed tokens. */
+export const PUBLIC_PREFIX = '/api/v1/public/';
+
+/** The exact paths of the routes that need no token (`auth: false`), e.g. the login. */
+export const publicPaths = (routes: readonly { path: string; auth?: boolean }[]): ReadonlySet<string> =>
+  new Set(routes.filter((route) => route.auth === false).map((route) => route.path));
+
+/** Any path under /api (in any letter case, so no spelling of it slips past) needs a token unless it is public. */
+export const needsToken = (path: string, publicRoutes: ReadonlySet<string>): boolean =>
+  /^\/+api(?:\/|$)/i.test(path) && !publicRoutes.has(path) && !path.startsWith(PUBLIC_PREFIX);
+
+export const unauthorized = (detail: string) => new HttpProblem(401, 'unauthorized', 'Not authenticated', detail, {}, { 'WWW-Authenticate': 'Bearer' });
 /** What an account that must change its password may still do. */
 const WHILE_PASSWORD_EXPIRED = new Set(['/api/v1/auth/change-password', '/api/v1/me']);
 
@@ -99,10 +110,9 @@ const WHILE_PASSWORD_EXPIRED = new Set(['/api/v1/auth/change-password', '/api/v1
  * Bearer token → the actor. The employee and their roles are read on every request, so disabling an account,
  * resetting or changing its password, or changing its roles takes effect at once.
  */
-export function authenticate(services: Services) {
+export function authenticate(services: Services, publicRoutes: ReadonlySet<string>) {
   return async (ctx: Context, next: Next) => {
-    if (!ctx.path.startsWith('/api/') || PUBLIC.has(ctx.path)) return next();
-    const unauthorized = (detail: string) => new HttpProblem(401, 'unauthorized', 'Not authenticated', detail, {}, { 'WWW-Authenticate': 'Bearer' });
+    if (!needsToken(ctx.path, publicRoutes)) return next();
     const match = /^Bearer\s+(\S+)$/i.exec(ctx.get('Authorization'));
     if (!match) throw unauthorized('Send Authorization: Bearer <token>; get a token from POST /api/v1/auth/login');
     const claims = services.tokens.verify(match[1]!, services.clock.now());

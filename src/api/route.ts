@@ -5,6 +5,7 @@ import type { Actor, RequestMeta } from '../commands/context.ts';
 import { requestHash, runIdempotent, type StoredResponse } from '../commands/idempotency.ts';
 import type { Services } from '../infra/wiring.ts';
 import { assertWritable, redact, type ResponseShape } from './field-security.ts';
+import { unauthorized } from './middleware.ts';
 import { HttpProblem, problemResponse, toProblem, validationProblem } from './problem.ts';
 
 export interface RouteResult {
@@ -88,12 +89,15 @@ function send(ctx: Context, response: StoredResponse): void {
 /** Mounts a route: validates params, query and body with its zod schemas and applies Idempotency-Key. */
 export function mount(router: Router, services: Services, spec: AnyRoute): void {
   router[spec.method](spec.path, async (ctx) => {
+    // Whatever the middleware did, a route that needs an actor never runs, nor validates input, without one.
+    if (spec.auth !== false && !ctx.state.actor) throw unauthorized('Send Authorization: Bearer <token>; get a token from POST /api/v1/auth/login');
     const correlationId = String(ctx.state.correlationId);
     const params = parse(spec.params, ctx.params, 'params');
     const query = parse(spec.query, { ...ctx.query }, 'query');
     const rawBody: unknown = ctx.state.body;
     const body = parse(spec.body, rawBody ?? {}, 'body');
     const ifMatch = spec.conditional ? parseIfMatch(ctx.get('If-Match') || undefined) : undefined;
+    // Public routes (auth: false) have no actor; their handlers do not read it.
     const actor = ctx.state.actor as Actor;
     if (spec.fields?.writes) assertWritable(actor, spec.fields.resource, body);
     const run = async (seed?: { seed: string; timeMs: number }): Promise<StoredResponse> => {
