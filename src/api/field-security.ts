@@ -19,6 +19,14 @@ export const hiddenFields = (actor: Actor, resource: string): Set<string> => new
 /** Nested resources a record carries (a customer's embedded contact summaries and contacts). */
 const nested: Record<string, Record<string, string>> = { customers: { contacts: 'contacts' } };
 
+/** Whether a field (`name`, `custom.<key>`, or a nested resource's `contacts.mobile`) is hidden for the actor. */
+export function isHidden(actor: Actor, resource: string, path: string): boolean {
+  if (actor.fieldRules[resource]?.[path] === 'hidden') return true;
+  const dot = path.indexOf('.');
+  const inner = dot > 0 ? nested[resource]?.[path.slice(0, dot)] : undefined;
+  return inner !== undefined && actor.fieldRules[inner]?.[path.slice(dot + 1)] === 'hidden';
+}
+
 function withoutFields(record: Json, hidden: string[]): Json {
   const out: Json = { ...record };
   for (const field of hidden) {

@@ -6,16 +6,16 @@ import { type FieldDefinition, queryValue } from '../domain/customization/fields
 import { resourceSpecs } from '../domain/customization/resources.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
 import type { Services } from '../infra/wiring.ts';
-import { publicView } from '../projections/customer-queries.ts';
-import type { Page, PageRequest } from '../projections/paging.ts';
+import { publicView, type SearchRequest } from '../projections/customer-queries.ts';
+import { InvalidCursorError, type Page, type PageRequest } from '../projections/paging.ts';
 import { type DataScope, scopeFor } from '../projections/scope.ts';
 import { collectPages, type CsvColumn, csvResponse, toCsv, wantsCsv } from './csv.ts';
-import { hiddenFields } from './field-security.ts';
+import { hiddenFields, isHidden } from './field-security.ts';
 import { HttpProblem } from './problem.ts';
 import type { RouteResult } from './route.ts';
 
 type ListParams = { limit: number; cursor?: string | undefined; sort?: string | undefined; q?: string | undefined; view?: string | undefined } & Record<string, unknown>;
-type Lister<T> = (store: ReadStore, scope: DataScope, request: PageRequest & { q?: string | undefined; filters: Record<string, unknown> }) => Promise<Page<T>>;
+type Lister<T> = (store: ReadStore, scope: DataScope, request: PageRequest & SearchRequest & { filters: Record<string, unknown> }) => Promise<Page<T>>;
 
 const SORTABLE: readonly FieldDefinition['type'][] = ['text', 'integer', 'decimal', 'date', 'datetime', 'boolean', 'select', 'phone', 'email', 'url', 'reference'];
 const invalid = (path: string, message: string) => new HttpProblem(400, 'validation', 'Invalid request', message, { errors: [{ path, message }] });
@@ -63,12 +63,26 @@ export async function listOrExport<T extends { _id: string } & Record<string, un
   const company = await getListView(services.deps, options.resource);
   const params: Record<string, unknown> = { ...saved?.filter, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) };
   const { q, ...filterParams } = params as { q?: string } & Record<string, unknown>;
-  const sort = givenSort ?? saved?.sort ?? (company.revision >= 0n ? company.view.sort : undefined) ?? options.defaultSort;
+  // A hidden field must not leak through the list: no filter on it (which answers yes or no), no sort by it
+  // (which orders by its value), and `q` searches only the fields the caller may see.
+  for (const key of Object.keys(filterParams))
+    if (isHidden(actor, options.resource, key)) throw invalid(`query.${key}`, `You may not filter by ${key}: it is hidden for your role`);
+  if (givenSort && isHidden(actor, options.resource, givenSort.replace(/^-/, ''))) throw invalid('query.sort', `You may not sort by ${givenSort.replace(/^-/, '')}: it is hidden for your role`);
+  const preferred = givenSort ?? saved?.sort ?? (company.revision >= 0n ? company.view.sort : undefined) ?? options.defaultSort;
+  // A view's sort on a field hidden for this caller falls back to the list's default order.
+  const sort = isHidden(actor, options.resource, preferred.replace(/^-/, '')) ? options.defaultSort : preferred;
   const columns = saved?.columns ?? (company.revision >= 0n ? company.view.columns : undefined);
   const sortField = sort.replace(/^-/, '');
   const custom = await customQuery(services, options.resource, options.collection ?? options.resource, filterParams, sortField);
   const standard = Object.fromEntries(Object.entries(filterParams).filter(([key]) => !key.startsWith('custom.')));
-  const request = { sortField, direction: sort.startsWith('-') ? (-1 as const) : (1 as const), q, filters: { ...standard, ...custom.filters } };
+  const searchable = spec.search.filter((field) => !isHidden(actor, options.resource, field));
+  const request = {
+    sortField,
+    direction: sort.startsWith('-') ? (-1 as const) : (1 as const),
+    q,
+    ...(searchable.length < spec.search.length ? { searchIn: searchable } : {}),
+    filters: { ...standard, ...custom.filters },
+  };
   const scope = options.unowned ? ({} as DataScope) : scopeFor(actor);
   if (wantsCsv(koa.get('Accept'))) {
     authorize(actor, spec.module, 'export');
@@ -83,7 +97,13 @@ export async function listOrExport<T extends { _id: string } & Record<string, un
     const chosen = columns ? columns.filter((name) => !hidden.has(name)).map((name) => all.find((c) => c.header === name) ?? { header: name, value: (doc: T) => doc[name] }) : all;
     return csvResponse(toCsv(rows, [all.find((c) => c.header === 'id') ?? { header: 'id', value: (doc: T) => doc._id }, ...chosen.filter((c) => c.header !== 'id')]), options.name ?? options.resource);
   }
-  const page = await options.list(services.readStore, scope, { ...request, limit, ...(cursor ? { cursor } : {}) });
+  // Cursors leave the server sealed (encrypted and authenticated) for this caller, list and order: a client can
+  // neither read the sort value inside nor forge or reuse one elsewhere.
+  const cursorContext = `${actor.userId}\u0000${options.name ?? options.resource}\u0000${sort}`;
+  const opened = cursor === undefined ? undefined : services.keys.open('cursor', cursorContext, cursor);
+  if (cursor !== undefined && opened === undefined) throw new InvalidCursorError();
+  const page = await options.list(services.readStore, scope, { ...request, limit, ...(opened ? { cursor: opened } : {}) });
   const present = options.present ?? ((doc: T) => doc);
-  return { status: 200, body: { items: page.items.map((doc) => publicView(present(doc))), nextCursor: page.nextCursor, ...(columns ? { columns } : {}), sort } };
+  const nextCursor = page.nextCursor === null ? null : services.keys.seal('cursor', cursorContext, page.nextCursor);
+  return { status: 200, body: { items: page.items.map((doc) => publicView(present(doc))), nextCursor, ...(columns ? { columns } : {}), sort } };
 }

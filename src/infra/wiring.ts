@@ -21,6 +21,7 @@ import { KurrentEventStore } from './eventstore/kurrent.ts';
 import { EmbeddedReadStore } from './readstore/embedded.ts';
 import { MongoReadStore } from './readstore/mongo.ts';
 import type { ReadStore } from './readstore/port.ts';
+import { ServerKeys } from './keys.ts';
 import { TokenService } from './tokens.ts';
 
 /** Everything the API, the CLIs and the tests need, wired to the adapters the configuration selects. */
@@ -37,6 +38,8 @@ export interface Services {
   relay?: KafkaRelay;
   deps: CommandDeps;
   tokens: TokenService;
+  /** Keys derived from the server secret: sealed cursors, keyed hashes. */
+  keys: ServerKeys;
   /** Runs work after the response (handovers): logged if it fails, awaited by close(). */
   background(name: string, work: () => Promise<unknown>): void;
   /** Request facts for a command; pass the seed of an idempotent request to make its ids repeatable. */
@@ -112,6 +115,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
   const startProjections = options.startProjections ?? true;
   const relay = kafka && startProjections ? new KafkaRelay(kafka, eventStore, readStore, logger.child({ component: 'relay' }), topics) : undefined;
   const deps: CommandDeps = { eventStore, clock };
+  const secret = jwtSecret(config, inMemory, logger);
   const ids = randomIds(clock);
   const running = new Set<Promise<unknown>>();
   const services: Services = {
@@ -130,7 +134,8 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     eventSource,
     ...(relay ? { relay } : {}),
     deps,
-    tokens: new TokenService(jwtSecret(config, inMemory, logger), config.TOKEN_TTL_SECONDS),
+    tokens: new TokenService(secret, config.TOKEN_TTL_SECONDS),
+    keys: new ServerKeys(secret),
     requestMeta(correlationId, seed, ifMatch) {
       return {
         correlationId,

@@ -4,10 +4,22 @@ import { CONTACTS, type ContactDoc, CUSTOMERS, type CustomerDoc } from './custom
 import { type Page, type PageRequest, pageQuery, toPage } from './paging.ts';
 import { type DataScope, withinScope } from './scope.ts';
 
-/** Strips the projection's internal fields from a document before it leaves the read side. */
+/** Strips the projection's internal fields (every name starting with `_`) from a document before it leaves the read side. */
 export function publicView<T extends Record<string, unknown>>(doc: T): Omit<T, '_id' | '_search' | '_position'> {
-  const { _id, _search, _position, ...rest } = doc;
-  return rest;
+  return Object.fromEntries(Object.entries(doc).filter(([key]) => !key.startsWith('_'))) as Omit<T, '_id' | '_search' | '_position'>;
+}
+
+/** A list request's search: the text, and (for a caller who may not see every searched field) the fields to search. */
+export interface SearchRequest {
+  q?: string | undefined;
+  /** Search only these fields, case-insensitively; unset: the projection's `_search` text over all of them. */
+  searchIn?: readonly string[] | undefined;
+}
+
+function searchCondition(q: string, searchIn: readonly string[] | undefined): Record<string, unknown> {
+  if (!searchIn) return { _search: { $regex: escapeRegex(q.toLowerCase()) } };
+  if (searchIn.length === 0) return { _id: { $in: [] } };
+  return { $or: searchIn.map((field) => ({ [field]: { $regex: escapeRegex(q), $options: 'i' } })) };
 }
 
 export interface CustomerListQuery extends PageRequest {
@@ -20,11 +32,11 @@ export async function listPage<T extends { _id: string } & Record<string, unknow
   store: ReadStore,
   collection: string,
   scope: DataScope,
-  query: PageRequest & { q?: string | undefined; filters: Record<string, unknown> },
+  query: PageRequest & SearchRequest & { filters: Record<string, unknown> },
 ): Promise<Page<T>> {
   const conditions: Record<string, unknown>[] = [];
   for (const [field, value] of Object.entries(query.filters)) if (value !== undefined) conditions.push({ [field]: value });
-  if (query.q) conditions.push({ _search: { $regex: escapeRegex(query.q.toLowerCase()) } });
+  if (query.q) conditions.push(searchCondition(query.q, query.searchIn));
   const page = pageQuery(query);
   if (Object.keys(page.filter).length) conditions.push(page.filter);
   const filter = withinScope(scope, conditions.length === 0 ? {} : conditions.length === 1 ? conditions[0]! : { $and: conditions });
@@ -58,11 +70,11 @@ export async function getContact(store: ReadStore, scope: DataScope, contactId: 
 }
 
 /** The customer pool (公海): visible to everyone who may view customers, whatever their data scope. */
-export const listPool = (store: ReadStore, query: PageRequest & { q?: string | undefined; filters: Record<string, unknown> }): Promise<Page<CustomerDoc>> =>
+export const listPool = (store: ReadStore, query: PageRequest & SearchRequest & { filters: Record<string, unknown> }): Promise<Page<CustomerDoc>> =>
   listPage(store, CUSTOMERS, {} as DataScope, { ...query, filters: { ...query.filters, inPool: true } });
 
 /** A lister over any record collection (the shape list routes take). */
 export const listRecords =
   <T extends { _id: string } & Record<string, unknown>>(collection: string) =>
-  (store: ReadStore, scope: DataScope, query: PageRequest & { q?: string | undefined; filters: Record<string, unknown> }): Promise<Page<T>> =>
+  (store: ReadStore, scope: DataScope, query: PageRequest & SearchRequest & { filters: Record<string, unknown> }): Promise<Page<T>> =>
     listPage<T>(store, collection, scope, query);

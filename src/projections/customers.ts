@@ -1,6 +1,6 @@
 import { contactCategory, type ContactEvent } from '../domain/contact/index.ts';
 import { customerCategory, type CustomerEvent } from '../domain/customer/index.ts';
-import { applyChanges } from '../domain/shared/normalize.ts';
+import { applyChanges, normalizePhone } from '../domain/shared/normalize.ts';
 import type { RecordedEvent } from '../infra/eventstore/port.ts';
 import type { Doc, ReadStore } from '../infra/readstore/port.ts';
 import { applyOrgEvent, type OrgCollections, orgCategories, ownerPath } from './org.ts';
@@ -36,6 +36,8 @@ export type CustomerDoc = Doc & {
   contacts: ContactSummary[];
   /** Lower-cased name, short name, phone and contact names: what `q` searches. */
   _search: string;
+  /** The customer's phone, normalised: what the collision check matches exactly. */
+  _phones: string[];
   _position: number;
 } & Record<string, unknown>;
 
@@ -50,8 +52,13 @@ export type ContactDoc = Doc & {
   departmentPath: string | null;
   name: string;
   _search: string;
+  /** Mobile and office phone, normalised: what the collision check matches exactly. */
+  _phones: string[];
   _position: number;
 } & Record<string, unknown>;
+
+/** The distinct normalised phone numbers among these values. */
+const phoneKeys = (...values: unknown[]): string[] => [...new Set(values.filter((v): v is string => typeof v === 'string').map(normalizePhone).filter(Boolean))];
 
 const searchText = (...parts: unknown[]): string =>
   parts
@@ -77,13 +84,13 @@ export function evolveCustomerDoc(doc: CustomerDoc | null, event: RecordedEvent 
     const { customerId, ownerId, fields } = event.data;
     const contacts = doc?.contacts ?? [];
     const next = { _id: customerId, id: customerId, ...fields, ownerId, departmentPath: ownerPath, inPool: false, status: 'active' as const, createdAt: event.metadata.at, contacts, ...meta(event) };
-    return { ...next, _search: customerSearch(next, contacts) };
+    return { ...next, _search: customerSearch(next, contacts), _phones: phoneKeys(next.phone) };
   }
   if (!doc) return null;
   switch (event.type) {
     case 'CustomerChanged': {
       const next = applyChanges(doc as Record<string, unknown>, event.data.changes) as CustomerDoc;
-      return { ...next, ...meta(event), _search: customerSearch(next, doc.contacts) };
+      return { ...next, ...meta(event), _search: customerSearch(next, doc.contacts), _phones: phoneKeys(next.phone) };
     }
     case 'CustomerOwnerChanged':
     case 'CustomerClaimed':
@@ -105,7 +112,8 @@ const contactSearch = (doc: Record<string, unknown>) => searchText(doc.name, doc
  */
 export const customersProjection: Projection = {
   name: 'customers',
-  version: 1,
+  // 2: _phones (the collision check's exact phone match)
+  version: 2,
   categories: [customerCategory, contactCategory, ...orgCategories],
   collections: [CUSTOMERS, CONTACTS, MIRROR.departments, MIRROR.employees],
 
@@ -117,7 +125,9 @@ export const customersProjection: Projection = {
     await customers.createIndex({ region: 1 });
     await customers.createIndex({ level: 1 });
     await customers.createIndex({ inPool: 1 });
+    await customers.createIndex({ _phones: 1 });
     const contacts = store.collection(CONTACTS);
+    await contacts.createIndex({ _phones: 1 });
     await contacts.createIndex({ customerId: 1 });
     await contacts.createIndex({ ownerId: 1 });
   },
@@ -172,6 +182,7 @@ function evolveContactDoc(doc: ContactDoc | null, event: RecordedEvent & Contact
         createdAt: event.metadata.at,
         ...meta(event),
         _search: '',
+        _phones: [],
       };
       break;
     case 'ContactChanged':
@@ -183,7 +194,7 @@ function evolveContactDoc(doc: ContactDoc | null, event: RecordedEvent & Contact
     case 'ContactRemoved':
       return null;
   }
-  return next && { ...next, _search: contactSearch(next) };
+  return next && { ...next, _search: contactSearch(next), _phones: phoneKeys(next.mobile, next.officePhone) };
 }
 
 async function applyContactEvent(event: RecordedEvent & ContactEvent, store: ReadStore): Promise<void> {

@@ -5,10 +5,11 @@ import { claimCustomer, releaseCustomer } from '../../commands/customers.ts';
 import { changePoolSettings, PoolSettings, poolSettings, returnIdleCustomersToPool } from '../../commands/pool.ts';
 import { customerDecider, customerStream } from '../../domain/customer/index.ts';
 import { DomainError } from '../../domain/shared/errors.ts';
-import { normalizeName, normalizeTaxNumber } from '../../domain/shared/normalize.ts';
+import { normalizeName, normalizePhone, normalizeTaxNumber } from '../../domain/shared/normalize.ts';
 import { load } from '../../commands/pipeline.ts';
 import { currentHolder } from '../../commands/reservations.ts';
-import { CUSTOMERS, type CustomerDoc } from '../../projections/customers.ts';
+import { CONTACTS, type ContactDoc, CUSTOMERS, type CustomerDoc } from '../../projections/customers.ts';
+import { isHidden } from '../field-security.ts';
 import { ORG, type EmployeeDoc } from '../../projections/org.ts';
 import { ownerInScope } from '../../projections/scope.ts';
 import { listPool } from '../../projections/customer-queries.ts';
@@ -34,13 +35,13 @@ const PoolQuery = listQuery(
 const DuplicateQuery = z
   .object({
     name: z.string().trim().min(2).max(200).optional(),
-    phone: z.string().trim().min(3).max(40).optional(),
+    phone: z.string().trim().max(40).refine((phone) => normalizePhone(phone) !== '', 'Expected a phone number (at least 5 digits)').optional().describe('Matched exactly, as digits (spaces, dashes and +86 ignored)'),
     taxNumber: z.string().trim().min(5).max(40).optional(),
   })
   .strict()
   .refine((q) => q.name || q.phone || q.taxNumber, { message: 'Give at least one of name, phone, taxNumber' });
 const DuplicateMatches = z
-  .object({ matches: z.array(z.object({ name: z.string(), ownerName: z.string().nullable(), inPool: z.boolean(), matchedOn: z.array(z.enum(['name', 'phone', 'taxNumber'])) })) })
+  .object({ matches: z.array(z.object({ name: z.string().nullable().describe('null when customer names are hidden for your role'), ownerName: z.string().nullable(), inPool: z.boolean(), matchedOn: z.array(z.enum(['name', 'phone', 'taxNumber'])) })) })
   .meta({ id: 'DuplicateMatches' });
 
 export const poolRoutes: AnyRoute[] = [
@@ -48,7 +49,7 @@ export const poolRoutes: AnyRoute[] = [
     method: 'get',
     path: '/api/v1/customers/duplicates',
     summary: 'Collision check (撞单检查): is a customer already taken? Company-wide, answers only names',
-    description: 'Searches every customer regardless of data scope and answers only the match\'s name and its owner\'s name, never its details.',
+    description: 'Searches every customer regardless of data scope and answers only the match\'s name and its owner\'s name, never its details. Names match by substring; a phone (the customer\'s or a contact\'s) and a tax number only exactly, normalised.',
     tags,
     query: DuplicateQuery,
     responses: { 200: { description: 'Matches (at most 20)', schema: DuplicateMatches }, ...commonErrors },
@@ -69,16 +70,23 @@ export const poolRoutes: AnyRoute[] = [
         if (holder) add(await customers.find({ _id: holder }), 'name');
         add(await customers.find({ name: { $regex: escapeRegex(query.name), $options: 'i' } }, { limit: 20 }), 'name');
       }
-      if (query.phone) add(await customers.find({ $or: [{ phone: query.phone }, { _search: { $regex: escapeRegex(query.phone.toLowerCase()) } }] }, { limit: 20 }), 'phone');
+      if (query.phone) {
+        // Only the exact number (normalised), on a customer or one of its contacts: a substring would let anyone
+        // read numbers digit by digit across the whole company.
+        const phone = normalizePhone(query.phone);
+        const viaContacts = await services.readStore.collection<ContactDoc>(CONTACTS).find({ _phones: phone }, { limit: 20 });
+        add(await customers.find({ $or: [{ _phones: phone }, { _id: { $in: viaContacts.map((c) => c.customerId) } }] }, { limit: 20 }), 'phone');
+      }
       if (query.taxNumber) {
         const holder = await currentHolder(services.deps, 'customer.taxNumber', normalizeTaxNumber(query.taxNumber));
         if (holder) add(await customers.find({ _id: holder }), 'taxNumber');
       }
       const employees = services.readStore.collection<EmployeeDoc>(ORG.employees);
+      const nameHidden = isHidden(actor, 'customers', 'name');
       const matches = [];
       for (const { doc, matchedOn } of [...found.values()].slice(0, 20)) {
         const owner = doc.ownerId ? await employees.findOne({ _id: doc.ownerId }) : null;
-        matches.push({ name: doc.name, ownerName: owner?.name ?? null, inPool: doc.inPool === true, matchedOn: [...matchedOn] });
+        matches.push({ name: nameHidden ? null : doc.name, ownerName: owner?.name ?? null, inPool: doc.inPool === true, matchedOn: [...matchedOn] });
       }
       return { status: 200, body: { matches } };
     },

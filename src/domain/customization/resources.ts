@@ -18,6 +18,11 @@ export interface ResourceSpec {
   /** The filters and sort fields its list takes (saved views are checked against them). */
   filters: readonly string[];
   sorts: readonly string[];
+  /**
+   * The fields a list's `q` searches (a nested resource's as `<key>.<field>`, e.g. a customer's embedded
+   * `contacts.mobile`). A caller for whom one is hidden searches only the others.
+   */
+  search: readonly string[];
 }
 
 export const resourceSpecs: Record<string, ResourceSpec> = {
@@ -29,6 +34,7 @@ export const resourceSpecs: Record<string, ResourceSpec> = {
     relatedPanels: ['contacts', 'opportunities'],
     filters: ['q', 'ownerId', 'industry', 'region', 'level', 'category', 'source', 'status'],
     sorts: ['name', 'createdAt', 'updatedAt'],
+    search: ['name', 'shortName', 'phone', 'contacts.name', 'contacts.mobile'],
   },
   contacts: {
     name: 'contacts',
@@ -38,6 +44,7 @@ export const resourceSpecs: Record<string, ResourceSpec> = {
     relatedPanels: [],
     filters: ['q', 'customerId', 'ownerId', 'dealRole'],
     sorts: ['name', 'createdAt', 'updatedAt'],
+    search: ['name', 'mobile', 'officePhone', 'email', 'customerName'],
   },
 };
 
@@ -50,6 +57,7 @@ Object.assign(resourceSpecs, {
     relatedPanels: [],
     filters: ['q', 'category', 'active'],
     sorts: ['code', 'name', 'createdAt', 'updatedAt'],
+    search: ['code', 'name', 'specification', 'category'],
   },
   leads: {
     name: 'leads',
@@ -59,6 +67,7 @@ Object.assign(resourceSpecs, {
     relatedPanels: [],
     filters: ['q', 'status', 'ownerId', 'source'],
     sorts: ['company', 'createdAt', 'updatedAt'],
+    search: ['company', 'person', 'phone', 'email'],
   },
   opportunities: {
     name: 'opportunities',
@@ -68,6 +77,7 @@ Object.assign(resourceSpecs, {
     relatedPanels: [],
     filters: ['q', 'stage', 'status', 'ownerId', 'customerId'],
     sorts: ['name', 'expectedCloseDate', 'createdAt', 'updatedAt'],
+    search: ['name', 'competitors'],
   },
   quotes: {
     name: 'quotes',
@@ -77,6 +87,7 @@ Object.assign(resourceSpecs, {
     relatedPanels: [],
     filters: ['q', 'status', 'ownerId', 'customerId', 'opportunityId'],
     sorts: ['createdAt', 'updatedAt', 'validUntil'],
+    search: ['notes'],
   },
   orders: {
     name: 'orders',
@@ -86,6 +97,7 @@ Object.assign(resourceSpecs, {
     relatedPanels: [],
     filters: ['q', 'status', 'ownerId', 'customerId'],
     sorts: ['number', 'createdAt', 'updatedAt', 'dueDate'],
+    search: ['number'],
   },
 } satisfies Record<string, ResourceSpec>);
 

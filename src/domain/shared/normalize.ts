@@ -15,6 +15,17 @@ export function normalizeTaxNumber(taxNumber: string): string {
   return taxNumber.normalize('NFKC').toUpperCase().replace(/[\s.\-_/]+/g, '');
 }
 
+/**
+ * Phone numbers compared as digits only (full-width digits folded), without an international prefix (00 or +)
+ * and without China's country code 86 before a longer number: "+86 139-0000 1111" and "13900001111" are one
+ * number. Fewer than 5 digits is no number at all (empty string).
+ */
+export function normalizePhone(phone: string): string {
+  let digits = phone.normalize('NFKC').replace(/\D+/g, '').replace(/^00/, '');
+  if (digits.startsWith('86') && digits.length > 11) digits = digits.slice(2);
+  return digits.length >= 5 ? digits : '';
+}
+
 const readPath = (record: Record<string, unknown>, key: string): unknown =>
   key.split('.').reduce<unknown>((value, part) => (value && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined), record);
 
