@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Services } from '../infra/wiring.ts';
 import { Metrics } from './metrics.ts';
-import { authenticate, jsonBody, problems, publicPaths, rateLimit, readYourWrites, requestContext } from './middleware.ts';
+import { authenticate, jsonBody, problems, publicPaths, rateLimit, readYourWrites, requireActor, requestContext } from './middleware.ts';
 import { docsPage, openApiDocument } from './openapi.ts';
 import { HttpProblem } from './problem.ts';
 import { type AnyRoute, mount } from './route.ts';
@@ -47,6 +47,8 @@ export function answerClientErrors(server: Server): void {
 
 export function createApp(services: Services, version = '0.1.0'): Koa {
   const app = new Koa();
+  // Behind a reverse proxy that sets X-Forwarded-For, ctx.ip is the client's address (CRM_TRUST_PROXY).
+  app.proxy = services.config.CRM_TRUST_PROXY;
   const metrics = new Metrics();
   metrics.gauge('crm_eventstore_head_position', 'Global position of the last event in the log', async () => [
     { labels: {}, value: Number(await services.eventStore.headPosition()) },
@@ -111,9 +113,10 @@ export function createApp(services: Services, version = '0.1.0'): Koa {
 
   app.use(requestContext(services, metrics));
   app.use(problems());
-  app.use(rateLimit(services.config.CRM_RATE_LIMIT_PER_MINUTE, () => services.clock.now().getTime()));
-  app.use(jsonBody());
   app.use(authenticate(services, publicPaths(apiRoutes)));
+  app.use(rateLimit(services));
+  app.use(requireActor());
+  app.use(jsonBody());
   app.use(readYourWrites(services));
   app.use(router.routes());
   app.use(router.allowedMethods());

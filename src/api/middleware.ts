@@ -108,43 +108,57 @@ const WHILE_PASSWORD_EXPIRED = new Set(['/api/v1/auth/change-password', '/api/v1
 
 /**
  * Bearer token → the actor. The employee and their roles are read on every request, so disabling an account,
- * resetting or changing its password, or changing its roles takes effect at once.
+ * resetting or changing its password, or changing its roles takes effect at once. A request that fails here is
+ * not answered yet: `requireActor` refuses it after the rate limit has counted it by its address.
  */
 export function authenticate(services: Services, publicRoutes: ReadonlySet<string>) {
   return async (ctx: Context, next: Next) => {
     if (!needsToken(ctx.path, publicRoutes)) return next();
-    const match = /^Bearer\s+(\S+)$/i.exec(ctx.get('Authorization'));
-    if (!match) throw unauthorized('Send Authorization: Bearer <token>; get a token from POST /api/v1/auth/login');
-    const claims = services.tokens.verify(match[1]!, services.clock.now());
-    if (!claims) throw unauthorized('The token is invalid or has expired; log in again');
-    const employee = await getEmployee(services.deps, claims.sub);
-    if (!employee?.account) throw unauthorized('The account of this token no longer exists');
-    if (employee.status === 'disabled') throw unauthorized('This account is disabled');
-    if (passwordStamp(employee.account) !== claims.pwd) throw unauthorized('The password was changed since this token was issued; log in again');
-    ctx.state.actor = await resolveActor(services.deps, employee);
-    if (employee.account.mustChangePassword && !WHILE_PASSWORD_EXPIRED.has(ctx.path))
-      throw new HttpProblem(403, 'auth.password_change_required', 'Password change required', 'Your password was reset; change it with POST /api/v1/auth/change-password first');
+    try {
+      ctx.state.actor = await actorOf(services, ctx);
+    } catch (error) {
+      if (!(error instanceof HttpProblem)) throw error;
+      ctx.state.authFailure = error;
+    }
     return next();
   };
 }
 
-/** Optional fixed-window rate limit per caller (CRM_RATE_LIMIT_PER_MINUTE; 0 turns it off). */
-export function rateLimit(perMinute: number, now: () => number) {
-  const windows = new Map<string, { start: number; count: number }>();
+async function actorOf(services: Services, ctx: Context) {
+  const match = /^Bearer\s+(\S+)$/i.exec(ctx.get('Authorization'));
+  if (!match) throw unauthorized('Send Authorization: Bearer <token>; get a token from POST /api/v1/auth/login');
+  const claims = services.tokens.verify(match[1]!, services.clock.now());
+  if (!claims) throw unauthorized('The token is invalid or has expired; log in again');
+  const employee = await getEmployee(services.deps, claims.sub);
+  if (!employee?.account) throw unauthorized('The account of this token no longer exists');
+  if (employee.status === 'disabled') throw unauthorized('This account is disabled');
+  if (passwordStamp(employee.account) !== claims.pwd) throw unauthorized('The password was changed since this token was issued; log in again');
+  const actor = await resolveActor(services.deps, employee);
+  if (employee.account.mustChangePassword && !WHILE_PASSWORD_EXPIRED.has(ctx.path))
+    throw new HttpProblem(403, 'auth.password_change_required', 'Password change required', 'Change your password with POST /api/v1/auth/change-password first');
+  return actor;
+}
+
+/** Answers the failure `authenticate` found (401, or 403 while a password must be changed). */
+export function requireActor() {
   return async (ctx: Context, next: Next) => {
-    if (perMinute <= 0 || !ctx.path.startsWith('/api/')) return next();
-    const caller = ctx.get('Authorization') || ctx.ip;
-    const t = now();
-    let window = windows.get(caller);
-    if (!window || t - window.start >= 60_000) {
-      if (windows.size > 100_000) windows.clear();
-      windows.set(caller, (window = { start: t, count: 0 }));
-    }
-    window.count += 1;
-    if (window.count > perMinute) {
-      const retryAfter = Math.max(1, Math.ceil((window.start + 60_000 - t) / 1000));
-      throw new HttpProblem(429, 'too_many_requests', 'Too many requests', `At most ${perMinute} requests a minute; retry in ${retryAfter} s`, {}, { 'Retry-After': String(retryAfter) });
-    }
+    if (ctx.state.authFailure) throw ctx.state.authFailure as HttpProblem;
+    return next();
+  };
+}
+
+/**
+ * Optional fixed-window rate limit (CRM_RATE_LIMIT_PER_MINUTE; 0 turns it off), per authenticated employee, or
+ * per client address for requests without a valid token; never by the raw Authorization header, which a
+ * client could vary at will.
+ */
+export function rateLimit(services: Services) {
+  return async (ctx: Context, next: Next) => {
+    if (!ctx.path.startsWith('/api/')) return next();
+    const actor = ctx.state.actor as { userId: string } | undefined;
+    const retryAfter = services.limits.requests.hit(actor ? `employee:${actor.userId}` : `address:${ctx.ip}`);
+    if (retryAfter !== undefined)
+      throw new HttpProblem(429, 'too_many_requests', 'Too many requests', `At most ${services.limits.requests.limit} requests a minute; retry in ${retryAfter} s`, {}, { 'Retry-After': String(retryAfter) });
     return next();
   };
 }

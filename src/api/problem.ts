@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EscalationError } from '../commands/access.ts';
 import { ForbiddenError } from '../commands/authorization.ts';
 import { CustomFieldsInvalidError } from '../commands/custom-fields.ts';
 import { UnknownFieldsError } from '../commands/customization.ts';
@@ -82,6 +83,8 @@ export function toProblem(error: unknown): { problem: HttpProblem; unexpected: b
       problem: new HttpProblem(403, 'forbidden', 'Not allowed', error.message, { module: error.module, action: error.action }),
       unexpected: false,
     };
+  if (error instanceof EscalationError)
+    return { problem: new HttpProblem(403, 'forbidden.escalation', 'Not allowed', error.message), unexpected: false };
   if (error instanceof IdempotencyKeyReusedError)
     return { problem: new HttpProblem(422, 'idempotency.key_reused', 'Idempotency key reused', error.message), unexpected: false };
   if (error instanceof IdempotencyInProgressError)

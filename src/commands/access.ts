@@ -1,40 +1,75 @@
-import { type Action, actions, type DataScopeKind, dataScopes, type FieldSecurity, type Module, modules, type Permissions, roleDecider, roleStream } from '../domain/role/index.ts';
+import { type Action, actions, ADMIN_ROLE_KEY, type DataScopeKind, dataScopes, type FieldSecurity, type Module, modules, type Permissions, roleDecider, roleStream } from '../domain/role/index.ts';
 import type { Actor, CommandDeps } from './context.ts';
 import { getEmployee, type KnownEmployee } from './employees.ts';
 import { departmentPath } from './org.ts';
 import { load } from './pipeline.ts';
 
-/** The actor an employee acts as: union of their roles' permissions, widest data scope, current department. */
-export async function resolveActor(deps: CommandDeps, employee: KnownEmployee): Promise<Actor> {
+/** What a set of roles grants together: the union of their permissions, the widest data scope, their field rules. */
+export async function grantsOf(deps: CommandDeps, roleIds: readonly string[]): Promise<{ permissions: Permissions; dataScope: DataScopeKind; fieldRules: FieldSecurity }> {
   const granted = new Map<Module, Set<Action>>();
   let widest = 0;
   const ruleSets: FieldSecurity[] = [];
-  for (const roleId of employee.roleIds) {
+  for (const roleId of roleIds) {
     const { state } = await load(deps, roleDecider, roleStream(roleId));
     if (state.status === 'none') continue;
+    // The administrator role holds every permission, including modules added after it was created.
+    const permissions = state.key === ADMIN_ROLE_KEY ? Object.fromEntries(modules.map((m) => [m, actions])) : state.permissions;
     ruleSets.push(state.fieldSecurity ?? {});
-    for (const [module, allowed] of Object.entries(state.permissions) as [Module, Action[]][]) {
+    for (const [module, allowed] of Object.entries(permissions) as [Module, Action[]][]) {
       const set = granted.get(module) ?? new Set<Action>();
       for (const action of allowed) set.add(action);
       granted.set(module, set);
     }
-    widest = Math.max(widest, dataScopes.indexOf(state.dataScope));
+    widest = Math.max(widest, dataScopes.indexOf(state.key === ADMIN_ROLE_KEY ? 'all' : state.dataScope));
   }
   const permissions: Permissions = {};
   for (const module of modules) {
     const set = granted.get(module);
     if (set?.size) permissions[module] = actions.filter((a) => set.has(a));
   }
+  return { permissions, dataScope: dataScopes[widest] as DataScopeKind, fieldRules: combineFieldRules(ruleSets) };
+}
+
+/** The actor an employee acts as: union of their roles' permissions, widest data scope, current department. */
+export async function resolveActor(deps: CommandDeps, employee: KnownEmployee): Promise<Actor> {
+  const { permissions, dataScope, fieldRules } = await grantsOf(deps, employee.roleIds);
   return {
     userId: employee.employeeId,
     username: employee.account?.username ?? '',
     roleIds: employee.roleIds,
     permissions,
-    dataScope: dataScopes[widest] as DataScopeKind,
+    dataScope,
     departmentId: employee.fields.departmentId,
     departmentPath: await departmentPath(deps, employee.fields.departmentId),
-    fieldRules: combineFieldRules(ruleSets),
+    fieldRules,
   };
+}
+
+/** A grant beyond the granter's own permissions (HTTP 403). */
+export class EscalationError extends Error {
+  constructor(readonly beyond: string[]) {
+    super(`You cannot grant what you do not hold yourself: ${beyond.join(', ')}`);
+    this.name = 'EscalationError';
+  }
+}
+
+/**
+ * Nobody grants what they do not hold: every permission given (to a role, or to a person through roles) must be
+ * among the actor's, and its data scope no wider than theirs. Taking over an account (resetting its password,
+ * lifting its lock) counts as being given its permissions.
+ */
+export function assertMayGrant(actor: Actor, grant: { permissions: Permissions; dataScope: DataScopeKind }): void {
+  const beyond = (Object.entries(grant.permissions) as [Module, Action[]][]).flatMap(([module, allowed]) =>
+    allowed.filter((action) => !actor.permissions[module]?.includes(action)).map((action) => `${module}:${action}`),
+  );
+  if (dataScopes.indexOf(grant.dataScope) > dataScopes.indexOf(actor.dataScope)) beyond.push(`data scope ${grant.dataScope}`);
+  if (beyond.length) throw new EscalationError(beyond);
+}
+
+/** The actor may take over (reset the password of, unlock) this employee only if they hold all it holds. */
+export async function assertMayActAs(deps: CommandDeps, actor: Actor, employeeId: string): Promise<void> {
+  const employee = await getEmployee(deps, employeeId);
+  if (employee) assertMayGrant(actor, await grantsOf(deps, employee.roleIds));
 }
 
 /**

@@ -3,7 +3,8 @@ import { type EmployeeCommand, employeeDecider, type EmployeeFields, type Employ
 import { DomainError } from '../domain/shared/errors.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { assertRolesExist, departmentExists } from './org.ts';
-import { DUMMY_HASH, hashPassword, verifyPassword } from './passwords.ts';
+import { WrongExpectedRevisionError } from '../infra/eventstore/port.ts';
+import { DUMMY_HASH, hashPassword, needsRehash, verifyPassword } from './passwords.ts';
 import { execute, load } from './pipeline.ts';
 import { claim, currentHolder, isHeld, releaseQuietly } from './reservations.ts';
 
@@ -137,15 +138,24 @@ export async function resetPassword(deps: CommandDeps, employeeId: string, newPa
 /** The employee changes their own password, proving the current one. */
 export async function changeOwnPassword(deps: CommandDeps, actor: Actor, currentPassword: string, newPassword: string, meta: RequestMeta) {
   const employee = await getEmployee(deps, actor.userId);
-  if (!employee?.account || !(await verifyPassword(currentPassword, employee.account.passwordHash)))
-    throw new DomainError('auth.wrong_password', 'The current password is wrong');
+  if (!employee?.account) throw new DomainError('auth.wrong_password', 'The current password is wrong');
+  // A wrong current password counts as a failed login for the account: the same throttle and lock.
+  const account = employee.account;
+  const proven = await throttledCheck(
+    deps,
+    account.username,
+    meta,
+    () => verifyPassword(currentPassword, account.passwordHash),
+    (ok) => (ok ? undefined : { type: 'LoginFailed', data: { username: normalizeUsername(account.username), reason: 'wrong_current_password', employeeId: employee.employeeId }, actor: employee.employeeId }),
+  );
+  if (!proven) throw new DomainError('auth.wrong_password', 'The current password is wrong');
   checkPassword(newPassword);
   if (await verifyPassword(newPassword, employee.account.passwordHash)) throw new DomainError('auth.password_unchanged', 'The new password must differ from the current one');
   const passwordHash = await hashPassword(newPassword);
   return run(deps, actor.userId, { type: 'ChangePassword', employeeId: actor.userId, passwordHash, at: deps.clock.now().toISOString() }, actor, meta);
 }
 
-// ---- Login: throttled, and every attempt is a security audit event ----
+// ---- Login: throttled, and every attempt on a real account is a security audit event ----
 
 /** Consecutive failures before logins slow down, and before they lock; how long a lock lasts. */
 export const THROTTLE = { slowAfter: 3, lockAfter: 10, lockMs: 15 * 60_000, windowMs: 15 * 60_000 };
@@ -159,7 +169,10 @@ export class LoginThrottledError extends Error {
 
 const loginStream = (username: string) => `login-${createHash('sha256').update(normalizeUsername(username)).digest('hex').slice(0, 40)}`;
 
-/** When the next attempt for a username is allowed, from its recent failures (1 s, 2 s, 4 s … then a lock). */
+/**
+ * When the next attempt for a username is allowed, from its recent failures (1 s, 2 s, 4 s … then a lock); a
+ * success or an administrator's unlock starts the count again.
+ */
 async function nextAttemptAt(deps: CommandDeps, username: string): Promise<{ streamId: string; notBefore: number; revision: bigint }> {
   const streamId = loginStream(username);
   const events = await deps.eventStore.readStream(streamId);
@@ -179,33 +192,89 @@ async function nextAttemptAt(deps: CommandDeps, username: string): Promise<{ str
   return { streamId, notBefore: 0, revision };
 }
 
-export interface LoginOutcome {
-  employee?: KnownEmployee;
+/** How many times an attempt re-reads its username's stream after a concurrent attempt before giving up (429). */
+const MAX_ATTEMPT_RACES = 50;
+
+/**
+ * One credential check for an account under its username's throttle, free of races: its outcome is recorded
+ * with the stream revision the throttle was read at, and answered only then. An attempt that lost a race
+ * re-reads the stream and is refused (429, its result untold) if the attempts recorded meanwhile locked it, so
+ * N parallel wrong guesses count as N. `outcome` names the event to record; a success that records nothing
+ * is still refused if the account was locked meanwhile.
+ */
+async function throttledCheck(
+  deps: CommandDeps,
+  username: string,
+  meta: RequestMeta,
+  check: () => Promise<boolean>,
+  outcome: (ok: boolean) => { type: 'LoginSucceeded' | 'LoginFailed'; data: Record<string, unknown>; actor: string } | undefined,
+): Promise<boolean> {
+  let ok: boolean | undefined;
+  for (let race = 0; race < MAX_ATTEMPT_RACES; race++) {
+    const { streamId, notBefore, revision } = await nextAttemptAt(deps, username);
+    const now = deps.clock.now().getTime();
+    if (notBefore > now) throw new LoginThrottledError(Math.ceil((notBefore - now) / 1000));
+    ok ??= await check();
+    const event = outcome(ok);
+    if (!event) return ok;
+    try {
+      await deps.eventStore.append(
+        streamId,
+        [{ id: meta.ids.newId(), type: event.type, data: event.data, metadata: { actor: event.actor, at: deps.clock.now().toISOString(), correlationId: meta.correlationId, requestId: meta.requestId, schemaVersion: 1 } }],
+        revision < 0n ? 'no_stream' : revision,
+      );
+      return ok;
+    } catch (error) {
+      if (!(error instanceof WrongExpectedRevisionError)) throw error;
+    }
+  }
+  throw new LoginThrottledError(1);
 }
 
 /**
  * Checks a username and password. The same work and the same answer for an unknown user, a wrong password
- * and a disabled account; repeated failures slow down and then lock (LoginThrottledError → 429).
+ * and a disabled account; repeated failures on an account slow down and then lock (LoginThrottledError → 429).
+ * An unknown username writes no event (`unknownUser` counts it instead), so random usernames cannot grow the
+ * log; a password hash written with older parameters is replaced by one with today's (`PasswordRehashed`).
  */
-export async function login(deps: CommandDeps, username: string, password: string, meta: RequestMeta): Promise<KnownEmployee | undefined> {
-  const { streamId, notBefore } = await nextAttemptAt(deps, username);
-  const now = deps.clock.now().getTime();
-  if (notBefore > now) throw new LoginThrottledError(Math.ceil((notBefore - now) / 1000));
+export async function login(deps: CommandDeps, username: string, password: string, meta: RequestMeta, unknownUser: () => Promise<void>): Promise<KnownEmployee | undefined> {
   const employee = await findEmployeeByUsername(deps, username);
-  const valid = await verifyPassword(password, employee?.account?.passwordHash ?? DUMMY_HASH);
-  const ok = employee !== undefined && valid && employee.status === 'active';
-  const reason = !employee ? 'unknown_user' : !valid ? 'wrong_password' : 'disabled';
-  await deps.eventStore.append(
-    streamId,
-    [
-      {
-        id: meta.ids.newId(),
-        type: ok ? 'LoginSucceeded' : 'LoginFailed',
-        data: ok ? { employeeId: employee.employeeId, username: normalizeUsername(username) } : { username: normalizeUsername(username).slice(0, 100), reason, ...(employee ? { employeeId: employee.employeeId } : {}) },
-        metadata: { actor: ok ? employee.employeeId : 'anonymous', at: deps.clock.now().toISOString(), correlationId: meta.correlationId, requestId: meta.requestId, schemaVersion: 1 },
-      },
-    ],
+  if (!employee?.account) {
+    await verifyPassword(password, DUMMY_HASH);
+    await unknownUser();
+    return undefined;
+  }
+  const account = employee.account;
+  const normalized = normalizeUsername(username);
+  let valid = false;
+  const ok = await throttledCheck(
+    deps,
+    username,
+    meta,
+    async () => (valid = await verifyPassword(password, account.passwordHash)) && employee.status === 'active',
+    (ok) =>
+      ok
+        ? { type: 'LoginSucceeded', data: { employeeId: employee.employeeId, username: normalized }, actor: employee.employeeId }
+        : { type: 'LoginFailed', data: { username: normalized, reason: valid ? 'disabled' : 'wrong_password', employeeId: employee.employeeId }, actor: 'anonymous' },
+  );
+  if (!ok) return undefined;
+  if (needsRehash(account.passwordHash)) {
+    const passwordHash = await hashPassword(password);
+    await run(deps, employee.employeeId, { type: 'RehashPassword', employeeId: employee.employeeId, passwordHash }, systemActor, meta);
+    return getEmployee(deps, employee.employeeId);
+  }
+  return employee;
+}
+
+/** An administrator lifts a lock on an account's logins at once (the failures before it stop counting). */
+export async function unlockLogins(deps: CommandDeps, employeeId: string, actor: Actor, meta: RequestMeta): Promise<{ position: bigint; revision: bigint }> {
+  const employee = await getEmployee(deps, employeeId);
+  if (!employee) throw new DomainError('employee.not_found', `Employee ${employeeId} does not exist`, { employeeId });
+  if (!employee.account) throw new DomainError('employee.no_account', 'This employee has no login account');
+  const result = await deps.eventStore.append(
+    loginStream(employee.account.username),
+    [{ id: meta.ids.newId(), type: 'LoginUnlocked', data: { employeeId, username: normalizeUsername(employee.account.username) }, metadata: { actor: actor.userId, at: deps.clock.now().toISOString(), correlationId: meta.correlationId, requestId: meta.requestId, schemaVersion: 1 } }],
     'any',
   );
-  return ok ? employee : undefined;
+  return { position: result.position, revision: result.nextExpectedRevision };
 }

@@ -32,6 +32,13 @@ const ConfigSchema = z.object({
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   CRM_DURABILITY: z.enum(['normal', 'full']).default('normal'),
   CRM_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(0),
+  /** Login and change-password attempts a minute from one client address (0 turns the limit off). */
+  CRM_LOGIN_RATE_PER_MINUTE: z.coerce.number().int().min(0).default(20),
+  /** Behind a reverse proxy: take the client address from X-Forwarded-For. Only if the proxy sets it. */
+  CRM_TRUST_PROXY: z
+    .enum(['true', 'false'], { error: 'Expected true or false' })
+    .default('false')
+    .transform((value) => value === 'true'),
 });
 
 const SASL_SETTINGS = ['KAFKA_SASL_MECHANISM', 'KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] as const;

@@ -22,6 +22,7 @@ import { EmbeddedReadStore } from './readstore/embedded.ts';
 import { MongoReadStore } from './readstore/mongo.ts';
 import type { ReadStore } from './readstore/port.ts';
 import { ServerKeys } from './keys.ts';
+import { FixedWindowLimiter } from './throttle.ts';
 import { TokenService } from './tokens.ts';
 
 /** Everything the API, the CLIs and the tests need, wired to the adapters the configuration selects. */
@@ -40,6 +41,8 @@ export interface Services {
   tokens: TokenService;
   /** Keys derived from the server secret: sealed cursors, keyed hashes. */
   keys: ServerKeys;
+  /** Per-process request limits: credential checks per client address, and requests per caller. */
+  limits: { credentials: FixedWindowLimiter; requests: FixedWindowLimiter };
   /** Runs work after the response (handovers): logged if it fails, awaited by close(). */
   background(name: string, work: () => Promise<unknown>): void;
   /** Request facts for a command; pass the seed of an idempotent request to make its ids repeatable. */
@@ -136,6 +139,10 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     deps,
     tokens: new TokenService(secret, config.TOKEN_TTL_SECONDS),
     keys: new ServerKeys(secret),
+    limits: {
+      credentials: new FixedWindowLimiter(config.CRM_LOGIN_RATE_PER_MINUTE, 60_000, () => clock.now().getTime()),
+      requests: new FixedWindowLimiter(config.CRM_RATE_LIMIT_PER_MINUTE, 60_000, () => clock.now().getTime()),
+    },
     requestMeta(correlationId, seed, ifMatch) {
       return {
         correlationId,

@@ -8,6 +8,8 @@ export const AUDIT = 'audit';
 export const auditedTypes = [
   'LoginSucceeded',
   'LoginFailed',
+  'LoginUnlocked',
+  'PasswordRehashed',
   'AccountOpened',
   'PasswordReset',
   'PasswordChanged',

@@ -110,6 +110,9 @@ export async function applyOrgEvent(event: RecordedEvent, store: ReadStore, name
     case 'PasswordChanged':
       if (doc) next = { ...doc, mustChangePassword: e.type === 'PasswordReset', ...stamp(event) };
       break;
+    case 'PasswordRehashed':
+      if (doc) next = { ...doc, ...stamp(event) };
+      break;
     case 'EmployeeDisabled':
     case 'EmployeeEnabled':
       if (doc) next = { ...doc, disabled: e.type === 'EmployeeDisabled', ...stamp(event) };

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiRoutes } from '../../src/api/app.ts';
 import { addContact } from '../../src/commands/contacts.ts';
 import { archiveCustomer, registerCustomer, releaseCustomer } from '../../src/commands/customers.ts';
-import { hireEmployee, systemActor } from '../../src/commands/employees.ts';
+import { hireEmployee, systemActor, unlockLogins } from '../../src/commands/employees.ts';
 import { startHandover } from '../../src/commands/handover.ts';
 import { createRole } from '../../src/commands/org.ts';
 import { createLead } from '../../src/commands/leads.ts';
@@ -72,9 +72,14 @@ const matrix: Record<string, Entry> = {
   'POST /api/v1/employees/:id/disable': { needs: ['settings', 'edit'], ok: (_role, relation) => (relation === 'own' ? 409 : 200), request: (f) => ({ path: `/api/v1/employees/${f.ownerId}/disable`, body: {} }) },
   'POST /api/v1/employees/:id/enable': { needs: ['settings', 'edit'], ok: 200, request: (f) => ({ path: `/api/v1/employees/${f.ownerId}/enable`, body: {} }) },
   'POST /api/v1/employees/:id/reset-password': {
-    needs: ['settings', 'edit'],
+    needs: ['security', 'edit'],
     ok: () => 409, // one's own password is changed, not reset; fixture owners other than the caller have no login
     request: (f) => ({ path: `/api/v1/employees/${f.ownerId}/reset-password`, body: { newPassword: 'reset-password-1' } }),
+  },
+  'POST /api/v1/employees/:id/unlock': {
+    needs: ['security', 'edit'],
+    ok: (_role, relation) => (relation === 'own' ? 200 : 409), // fixture owners other than the caller have no login
+    request: (f) => ({ path: `/api/v1/employees/${f.ownerId}/unlock`, body: {} }),
   },
   'POST /api/v1/employees/:id/handover': {
     needs: ['customers', 'assign'],
@@ -105,7 +110,7 @@ const matrix: Record<string, Entry> = {
   'GET /api/v1/contacts/:id/history': { needs: ['contacts', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/contacts/${f.contactId}/history` }) },
   'PATCH /api/v1/contacts/:id': { needs: ['contacts', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/contacts/${f.contactId}`, body: { title: 'Matrix' } }) },
   'DELETE /api/v1/contacts/:id': { needs: ['contacts', 'delete'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/contacts/${f.contactId}` }) },
-  'POST /api/v1/roles': { needs: ['settings', 'create'], ok: 201, request: () => ({ path: '/api/v1/roles', body: { name: 'Matrix role', permissions: {}, dataScope: 'own' } }) },
+  'POST /api/v1/roles': { needs: ['security', 'create'], ok: 201, request: () => ({ path: '/api/v1/roles', body: { name: 'Matrix role', permissions: {}, dataScope: 'own' } }) },
   'GET /api/v1/roles': { ok: 200, request: () => ({ path: '/api/v1/roles' }) },
   'GET /api/v1/roles/:id': { ok: 200, request: (f) => ({ path: `/api/v1/roles/${f.roleId}` }) },
   'POST /api/v1/settings/fields/:resource': {
@@ -197,7 +202,7 @@ const matrix: Record<string, Entry> = {
   'POST /api/v1/orders/:id/assign': { needs: ['orders', 'assign'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/orders/${f.orderId}/assign`, body: { ownerId: f.actorId } }) },
   'GET /api/v1/reports/receivables': { needs: ['reports', 'view'], ok: 200, request: () => ({ path: '/api/v1/reports/receivables' }) },
   'GET /api/v1/reports/ranking': { needs: ['reports', 'view'], ok: 200, request: () => ({ path: '/api/v1/reports/ranking?period=2026-11' }) },
-  'PATCH /api/v1/roles/:id': { needs: ['settings', 'edit'], ok: 200, request: (f) => ({ path: `/api/v1/roles/${f.roleId}`, body: { name: 'Matrix role renamed' } }) },
+  'PATCH /api/v1/roles/:id': { needs: ['security', 'edit'], ok: 200, request: (f) => ({ path: `/api/v1/roles/${f.roleId}`, body: { name: 'Matrix role renamed' } }) },
 };
 
 const template = (role: Role) => roleTemplates.find((t) => t.key === role)!;
@@ -266,8 +271,10 @@ describe('authorization matrix', () => {
       if (/quotes\/:id\/(accept|reject)/.test(key)) await sendQuote(app.services.deps, f.quoteId, systemActor, app.services.requestMeta('matrix'));
       if (/orders\/:id\/(shipments|payments)/.test(key)) await confirmOrder(app.services.deps, f.orderId, systemActor, app.services.requestMeta('matrix'));
       if (key.includes('/claim')) await releaseCustomer(app.services.deps, f.customerId, 'matrix', systemActor, app.services.requestMeta('matrix'));
-      await app.services.runner.waitFor(await app.services.eventStore.headPosition(), 5000);
       const caller = callers[role]!;
+      // Wrong current passwords count towards the account's login throttle: each case starts unthrottled.
+      if (key.includes('/auth/change-password')) await unlockLogins(app.services.deps, caller.userId, systemActor, app.services.requestMeta('matrix'));
+      await app.services.runner.waitFor(await app.services.eventStore.headPosition(), 5000);
       const { path, body } = entry.request(f);
       const login = body === 'LOGIN' ? { username: caller.username, password: `${caller.username}-password-1` } : body;
       const response = await app.request(method, path, { token: caller.token, ...(login !== undefined ? { body: login } : {}) });

@@ -24,7 +24,7 @@ describe('field-level security', () => {
     roleId = role.body.id;
     const employee = await app.request('POST', '/api/v1/employees', { body: { name: 'Restricted', departmentId: department, username: 'restricted', password: 'restricted-pass', roleIds: [roleId] } });
     userId = employee.body.id;
-    token = (await app.request('POST', '/api/v1/auth/login', { token: null, body: { username: 'restricted', password: 'restricted-pass' } })).body.token;
+    token = await app.firstLogin('restricted', 'restricted-pass');
     const created = await app.request('POST', '/api/v1/customers', {
       body: { name: 'Secret Revenue Co', phone: '021-5555', annualRevenue: { amount: 9_900_000_00, currency: 'CNY' }, custom: { creditLimit: 500000 }, ownerId: userId },
     });

@@ -135,7 +135,7 @@ describe('organisation and access control', () => {
       const viewer = await app.request('POST', '/api/v1/roles', { body: { name: 'Viewer', permissions: { customers: ['view'] }, dataScope: 'all' } });
       const department = await app.department('Roles');
       const employee = await app.request('POST', '/api/v1/employees', { body: { name: 'Viewer', departmentId: department, username: 'viewer.one', password: 'viewer-password', roleIds: [viewer.body.id] } });
-      const token = (await app.request('POST', '/api/v1/auth/login', { token: null, body: { username: 'viewer.one', password: 'viewer-password' } })).body.token;
+      const token = await app.firstLogin('viewer.one', 'viewer-password');
       expect((await app.request('GET', '/api/v1/customers', { token })).status).toBe(200);
       expectProblem(await app.request('POST', '/api/v1/customers', { token, body: { name: 'Viewer Co' } }), 403, 'forbidden');
       await app.request('PATCH', `/api/v1/roles/${viewer.body.id}`, { body: { permissions: { customers: ['view', 'create'] } } });

@@ -30,7 +30,7 @@ describe('hidden fields do not leak through lists', () => {
     const nameless = await role('Hides names', { customers: { name: 'hidden' } });
     const hire = async (username: string, roleId: string) => {
       const employee = await app.request('POST', '/api/v1/employees', { body: { name: username, departmentId: department, username, password: `${username}-pass-1`, roleIds: [roleId] } });
-      const token = (await app.request('POST', '/api/v1/auth/login', { token: null, body: { username, password: `${username}-pass-1` } })).body.token as string;
+      const token = await app.firstLogin(username, `${username}-pass-1`);
       return { id: employee.body.id as string, token };
     };
     const restricted = await hire('leaky', hiding);

@@ -25,6 +25,11 @@ export interface TestApp {
   baseUrl: string;
   request(method: string, path: string, options?: { body?: unknown; token?: string | null; headers?: Record<string, string>; raw?: string }): Promise<TestResponse>;
   login(username?: string, password?: string): Promise<string>;
+  /**
+   * The first login of an account someone else gave a password: logs in, changes the password to
+   * `<password>-changed` as the service demands, and returns the token that works.
+   */
+  firstLogin(username: string, password: string): Promise<string>;
   /** An employee with a login, the roles with the given keys (admin, manager, salesperson) and a department. */
   userWithToken(username: string, roleKeys: string[], departmentId?: string | null): Promise<{ userId: string; token: string; actor: Actor }>;
   /** A department (under a parent) and its id. */
@@ -40,7 +45,8 @@ export interface TestApp {
 export async function startTestApp(env: Record<string, string> = {}, options: OpenOptions = {}): Promise<TestApp> {
   // A restart (same data directory) must find the same database; only a throwaway app's database is dropped.
   const mongo = process.env.CRM_TEST_READSTORE === 'mongo' ? testDatabaseUrl(env.CRM_DATA_DIR) : undefined;
-  const config = loadConfig({ CRM_ADMIN_PASSWORD: ADMIN_PASSWORD, LOG_LEVEL: 'error', ...(mongo ? { MONGO_URL: mongo } : {}), ...env });
+  // Tests log in many times from one address: no per-address login limit unless a test sets one.
+  const config = loadConfig({ CRM_ADMIN_PASSWORD: ADMIN_PASSWORD, LOG_LEVEL: 'error', CRM_LOGIN_RATE_PER_MINUTE: '0', ...(mongo ? { MONGO_URL: mongo } : {}), ...env });
   const services = await openServices(config, { logger: silentLogger, inMemory: !env.CRM_DATA_DIR, ...options });
   const server: Server = createApp(services).listen(0, '127.0.0.1');
   answerClientErrors(server);
@@ -83,11 +89,19 @@ export async function startTestApp(env: Record<string, string> = {}, options: Op
     return body.token;
   }
 
+  async function firstLogin(username: string, password: string): Promise<string> {
+    const token = await login(username, password);
+    const changed = await request('POST', '/api/v1/auth/change-password', { token, body: { currentPassword: password, newPassword: `${password}-changed` } });
+    if (changed.status !== 200) throw new Error(`password change failed: ${changed.status} ${changed.text}`);
+    return changed.body.token as string;
+  }
+
   return {
     services,
     baseUrl,
     request,
     login,
+    firstLogin,
     async userWithToken(username, roleKeys, departmentId = null) {
       const password = `${username}-password-1`;
       const roleIds = await Promise.all(roleKeys.map(async (key) => (await roleIdByKey(services.deps, key))!));

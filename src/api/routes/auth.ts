@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { changeOwnPassword, getEmployee, login, passwordStamp } from '../../commands/employees.ts';
+import { countUnknownUsername } from '../../commands/login-failures.ts';
+import type { Services } from '../../infra/wiring.ts';
 import { HttpProblem, ProblemSchema } from '../problem.ts';
 import { commonErrors, conflictError } from '../responses.ts';
 import { type AnyRoute, defineRoute } from '../route.ts';
@@ -24,12 +26,20 @@ const Me = z
   })
   .meta({ id: 'Me' });
 
+/** Password checks from one client address: at most CRM_LOGIN_RATE_PER_MINUTE a minute (429 beyond). */
+function limitCredentialChecks(services: Services, address: string): void {
+  const retryAfter = services.limits.credentials.hit(address);
+  if (retryAfter !== undefined)
+    throw new HttpProblem(429, 'auth.rate_limited', 'Too many attempts', `Too many password checks from your address; try again in ${retryAfter} s`, {}, { 'Retry-After': String(retryAfter) });
+}
+
 export const authRoutes: AnyRoute[] = [
   defineRoute({
     method: 'post',
     path: '/api/v1/auth/login',
     summary: 'Log in: a bearer token for the other calls',
-    description: 'Repeated failures for one username slow down (1 s, 2 s, 4 s …) and then lock for 15 minutes: 429 with Retry-After.',
+    description:
+      'Repeated failures for one account slow down (1 s, 2 s, 4 s …) and then lock for 15 minutes (an administrator can unlock it); each client address may try CRM_LOGIN_RATE_PER_MINUTE times a minute. Both answer 429 with Retry-After.',
     tags,
     auth: false,
     body: LoginInput,
@@ -37,10 +47,11 @@ export const authRoutes: AnyRoute[] = [
       200: { description: 'Logged in', schema: LoginResult },
       400: commonErrors[400],
       401: problem('Unknown user, wrong password or disabled account (one message for all)'),
-      429: problem('Too many failed attempts for this username; see Retry-After'),
+      429: problem('Too many failed attempts for this account, or too many attempts from your address; see Retry-After'),
     },
-    async handler({ body, services, meta }) {
-      const employee = await login(services.deps, body.username, body.password, meta);
+    async handler({ body, services, meta, koa }) {
+      limitCredentialChecks(services, koa.ip);
+      const employee = await login(services.deps, body.username, body.password, meta, () => countUnknownUsername(services.readStore, koa.ip, services.clock.now()));
       if (!employee?.account) throw new HttpProblem(401, 'invalid_credentials', 'Not authenticated', 'Unknown username or wrong password');
       const token = services.tokens.issue(employee.employeeId, passwordStamp(employee.account), services.clock.now());
       return { status: 200, body: { ...token, mustChangePassword: employee.account.mustChangePassword } };
@@ -52,8 +63,15 @@ export const authRoutes: AnyRoute[] = [
     summary: 'Change your own password; answers a fresh token (earlier tokens stop working)',
     tags,
     body: ChangePasswordInput,
-    responses: { 200: { description: 'Changed', schema: LoginResult }, 400: commonErrors[400], 401: commonErrors[401], ...conflictError },
-    async handler({ body, actor, services, meta }) {
+    responses: {
+      200: { description: 'Changed', schema: LoginResult },
+      400: commonErrors[400],
+      401: commonErrors[401],
+      ...conflictError,
+      429: problem('Too many wrong current passwords for this account, or too many attempts from your address; see Retry-After'),
+    },
+    async handler({ body, actor, services, meta, koa }) {
+      limitCredentialChecks(services, koa.ip);
       await changeOwnPassword(services.deps, actor, body.currentPassword, body.newPassword, meta);
       const account = (await getEmployee(services.deps, actor.userId))!.account!;
       return { status: 200, body: { ...services.tokens.issue(actor.userId, passwordStamp(account), services.clock.now()), mustChangePassword: false } };

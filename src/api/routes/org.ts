@@ -1,11 +1,15 @@
 import { escapeRegex } from '../../infra/readstore/regex.ts';
 import { z } from 'zod';
+import { assertMayActAs, assertMayGrant, grantsOf } from '../../commands/access.ts';
 import { authorize } from '../../commands/authorization.ts';
-import { changeEmployee, disableEmployee, enableEmployee, hireEmployee, resetPassword } from '../../commands/employees.ts';
+import type { Actor } from '../../commands/context.ts';
+import { load } from '../../commands/pipeline.ts';
+import type { Services } from '../../infra/wiring.ts';
+import { changeEmployee, disableEmployee, enableEmployee, hireEmployee, resetPassword, unlockLogins } from '../../commands/employees.ts';
 import { changeDepartment, changeRole, createDepartment, createRole } from '../../commands/org.ts';
 import { EmployeeFields } from '../../domain/employee/index.ts';
 import { DomainError } from '../../domain/shared/errors.ts';
-import { dataScopes, FieldSecurity, Permissions } from '../../domain/role/index.ts';
+import { dataScopes, FieldSecurity, Permissions, roleDecider, roleStream } from '../../domain/role/index.ts';
 import { DepartmentName } from '../../domain/department/index.ts';
 import type { ReadStore } from '../../infra/readstore/port.ts';
 import { publicView } from '../../projections/customer-queries.ts';
@@ -13,7 +17,7 @@ import { type DepartmentDoc, type EmployeeDoc, ORG, type RoleDoc } from '../../p
 import { notFound } from '../history.ts';
 import { patchSchema } from '../patch.ts';
 import { commonErrors, conflictError, notFoundError, recordWriteErrors, staleError } from '../responses.ts';
-import { type AnyRoute, defineRoute, Id, IdParams, WriteResult, written } from '../route.ts';
+import { type AnyRoute, defineRoute, EmptyBody, Id, IdParams, WriteResult, written } from '../route.ts';
 
 const DepartmentInput = z.object({ name: DepartmentName, parentId: Id.nullable().optional() }).strict().meta({ id: 'DepartmentInput' });
 const DepartmentPatch = z.object({ name: DepartmentName.optional(), parentId: Id.nullable().optional().describe('Moves the department (and its subtree, and their scopes)') }).strict().meta({ id: 'DepartmentPatch' });
@@ -54,6 +58,12 @@ const one = async <T extends { _id: string } & Record<string, unknown>>(store: R
 const departmentTags = ['Departments 部门'];
 const employeeTags = ['Employees 员工'];
 const roleTags = ['Roles 角色'];
+
+/** Giving people roles is administration (`security:edit`), and nobody gives roles beyond their own permissions. */
+async function assertMayAssignRoles(services: Services, actor: Actor, roleIds: string[]): Promise<void> {
+  authorize(actor, 'security', 'edit');
+  assertMayGrant(actor, await grantsOf(services.deps, roleIds));
+}
 
 export const orgRoutes: AnyRoute[] = [
   defineRoute({
@@ -114,7 +124,9 @@ export const orgRoutes: AnyRoute[] = [
     async handler({ body, actor, services, meta }) {
       authorize(actor, 'settings', 'create');
       const { username, password, roleIds, ...fields } = body;
-      const account = username && password ? { username, password, mustChangePassword: false } : undefined;
+      if (roleIds.length) await assertMayAssignRoles(services, actor, roleIds);
+      // A password someone else chose is known to them: the employee must change it at the first login.
+      const account = username && password ? { username, password, mustChangePassword: true } : undefined;
       const result = await hireEmployee(services.deps, { fields, roleIds, ...(account ? { account } : {}) }, actor, meta);
       return written(result, result.employeeId, `/api/v1/employees/${result.employeeId}`);
     },
@@ -155,6 +167,7 @@ export const orgRoutes: AnyRoute[] = [
     async handler({ params, body, actor, services, meta }) {
       authorize(actor, 'settings', 'edit');
       const { roleIds, ...changes } = body as Record<string, unknown>;
+      if (Array.isArray(roleIds)) await assertMayAssignRoles(services, actor, roleIds as string[]);
       const input = { changes, ...(Array.isArray(roleIds) ? { roleIds: roleIds as string[] } : {}) };
       return written(await changeEmployee(services.deps, params.id, input, actor, meta), params.id);
     },
@@ -185,9 +198,25 @@ export const orgRoutes: AnyRoute[] = [
     body: z.object({ newPassword: z.string().min(1).max(1000) }).strict(),
     responses: { 200: { description: 'Reset', schema: WriteResult }, ...commonErrors, ...notFoundError, ...conflictError },
     async handler({ params, body, actor, services, meta }) {
-      authorize(actor, 'settings', 'edit');
+      authorize(actor, 'security', 'edit');
       if (params.id === actor.userId) throw new DomainError('employee.reset_own_password', 'Change your own password with POST /api/v1/auth/change-password');
+      await assertMayActAs(services.deps, actor, params.id);
       return written(await resetPassword(services.deps, params.id, body.newPassword, actor, meta), params.id);
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/employees/:id/unlock',
+    summary: 'Lift the lock that failed logins put on an account, at once',
+    tags: employeeTags,
+    params: IdParams,
+    body: EmptyBody,
+    responses: { 200: { description: 'Unlocked', schema: WriteResult }, ...commonErrors, ...notFoundError, ...conflictError },
+    async handler({ params, actor, services, meta }) {
+      authorize(actor, 'security', 'edit');
+      await assertMayActAs(services.deps, actor, params.id);
+      const result = await unlockLogins(services.deps, params.id, actor, meta);
+      return { status: 200, body: { id: params.id, revision: Number(result.revision) }, headers: { 'X-Position': String(result.position) } };
     },
   }),
   defineRoute({
@@ -198,7 +227,8 @@ export const orgRoutes: AnyRoute[] = [
     body: RoleInput,
     responses: { 201: { description: 'Created', schema: WriteResult }, ...commonErrors, ...conflictError },
     async handler({ body, actor, services, meta }) {
-      authorize(actor, 'settings', 'create');
+      authorize(actor, 'security', 'create');
+      assertMayGrant(actor, body);
       const result = await createRole(services.deps, body, actor, meta);
       return written(result, result.roleId, `/api/v1/roles/${result.roleId}`);
     },
@@ -233,7 +263,10 @@ export const orgRoutes: AnyRoute[] = [
     conditional: true,
     responses: { 200: { description: 'Changed', schema: WriteResult }, ...commonErrors, ...notFoundError, ...staleError },
     async handler({ params, body, actor, services, meta }) {
-      authorize(actor, 'settings', 'edit');
+      authorize(actor, 'security', 'edit');
+      const { state } = await load(services.deps, roleDecider, roleStream(params.id));
+      if (state.status === 'none') throw notFound('role', params.id);
+      assertMayGrant(actor, { permissions: body.permissions ?? state.permissions, dataScope: body.dataScope ?? state.dataScope });
       return written(await changeRole(services.deps, params.id, body, actor, meta), params.id);
     },
   }),

@@ -20,6 +20,8 @@ export type EmployeeEvent =
   | { type: 'EmployeeRolesAssigned'; data: { employeeId: string; roleIds: string[] } }
   | { type: 'AccountOpened'; data: { employeeId: string; username: string; passwordHash: string; mustChangePassword: boolean; at: string } }
   | { type: 'PasswordReset'; data: { employeeId: string; passwordHash: string; at: string } }
+  /** The same password, hashed again with stronger parameters at a login. */
+  | { type: 'PasswordRehashed'; data: { employeeId: string; passwordHash: string } }
   | { type: 'PasswordChanged'; data: { employeeId: string; passwordHash: string; at: string } }
   | { type: 'EmployeeDisabled'; data: { employeeId: string; reason?: string } }
   | { type: 'EmployeeEnabled'; data: { employeeId: string } };
@@ -35,6 +37,7 @@ export type EmployeeCommand =
   | { type: 'OpenAccount'; employeeId: string; username: string; passwordHash: string; mustChangePassword: boolean; at: string }
   | { type: 'ResetPassword'; employeeId: string; passwordHash: string; at: string }
   | { type: 'ChangePassword'; employeeId: string; passwordHash: string; at: string }
+  | { type: 'RehashPassword'; employeeId: string; passwordHash: string }
   | { type: 'DisableEmployee'; employeeId: string; reason?: string }
   | { type: 'EnableEmployee'; employeeId: string };
 
@@ -54,6 +57,8 @@ export function evolve(state: EmployeeState, event: EmployeeEvent): EmployeeStat
       return state.account ? { ...state, account: { ...state.account, passwordHash: event.data.passwordHash, mustChangePassword: true, passwordChangedAt: event.data.at } } : state;
     case 'PasswordChanged':
       return state.account ? { ...state, account: { ...state.account, passwordHash: event.data.passwordHash, mustChangePassword: false, passwordChangedAt: event.data.at } } : state;
+    case 'PasswordRehashed':
+      return state.account ? { ...state, account: { ...state.account, passwordHash: event.data.passwordHash } } : state;
     case 'EmployeeDisabled':
       return { ...state, status: 'disabled' };
     case 'EmployeeEnabled':
@@ -87,6 +92,9 @@ export function decide(command: EmployeeCommand, state: EmployeeState): Employee
     case 'ChangePassword':
       if (!state.account) throw new DomainError('employee.no_account', 'This employee has no login account');
       return [{ type: command.type === 'ResetPassword' ? 'PasswordReset' : 'PasswordChanged', data: { employeeId, passwordHash: command.passwordHash, at: command.at } }];
+    case 'RehashPassword':
+      if (!state.account) throw new DomainError('employee.no_account', 'This employee has no login account');
+      return [{ type: 'PasswordRehashed', data: { employeeId, passwordHash: command.passwordHash } }];
     case 'DisableEmployee':
       if (state.status === 'disabled') return [];
       return [{ type: 'EmployeeDisabled', data: { employeeId, ...(command.reason ? { reason: command.reason } : {}) } }];

@@ -1,7 +1,11 @@
 import { z } from 'zod';
 import { DomainError } from '../shared/errors.ts';
 
-export const modules = ['customers', 'contacts', 'leads', 'opportunities', 'quotes', 'orders', 'tickets', 'campaigns', 'products', 'reports', 'settings'] as const;
+/**
+ * Permission modules. `security` is administration proper: defining roles and giving them to people, resetting
+ * other people's passwords and lifting login locks. `settings` covers the company's configuration.
+ */
+export const modules = ['customers', 'contacts', 'leads', 'opportunities', 'quotes', 'orders', 'tickets', 'campaigns', 'products', 'reports', 'settings', 'security'] as const;
 export const actions = ['view', 'create', 'edit', 'delete', 'export', 'assign', 'approve'] as const;
 export const dataScopes = ['own', 'department', 'department_tree', 'all'] as const;
 export type Module = (typeof modules)[number];
@@ -17,10 +21,14 @@ export type Permissions = z.infer<typeof Permissions>;
 const everything = (except: Module[] = [], without: Action[] = []): Permissions =>
   Object.fromEntries(modules.filter((m) => !except.includes(m)).map((m) => [m, actions.filter((a) => !without.includes(a))]));
 
+/** The key of the built-in administrator role, which holds every permission of every module, now and later. */
+export const ADMIN_ROLE_KEY = 'admin';
+
+// A salesperson does not hold `approve`: nobody approves (confirms) their own order.
 export const roleTemplates = [
-  { key: 'admin', name: '系统管理员 Administrator', permissions: everything(), dataScope: 'all' as const },
-  { key: 'manager', name: '部门经理 Manager', permissions: everything(['settings']), dataScope: 'department_tree' as const },
-  { key: 'salesperson', name: '销售员 Salesperson', permissions: everything(['settings'], ['delete', 'export']), dataScope: 'own' as const },
+  { key: ADMIN_ROLE_KEY, name: '系统管理员 Administrator', permissions: everything(), dataScope: 'all' as const },
+  { key: 'manager', name: '部门经理 Manager', permissions: everything(['settings', 'security']), dataScope: 'department_tree' as const },
+  { key: 'salesperson', name: '销售员 Salesperson', permissions: everything(['settings', 'security'], ['delete', 'export', 'approve']), dataScope: 'own' as const },
 ];
 
 /** Per resource, fields (standard by name, custom as `custom.<key>`) that are hidden or read-only for the role. */
@@ -70,6 +78,8 @@ export function decide(command: RoleCommand, state: RoleState): RoleEvent[] {
     return [{ type: 'RoleCreated', data: { ...data, permissions: normalizePermissions(data.permissions) } }];
   }
   if (state.status === 'none') throw new DomainError('role.not_found', `Role ${command.roleId} does not exist`, { roleId: command.roleId });
+  if (state.key === ADMIN_ROLE_KEY && (command.permissions !== undefined || command.dataScope !== undefined))
+    throw new DomainError('role.builtin_admin', 'The administrator role always holds every permission with the widest data scope; create another role for less');
   const changes: Omit<Extract<RoleEvent, { type: 'RoleChanged' }>['data'], 'roleId'> = {};
   if (command.name !== undefined && command.name !== state.name) changes.name = command.name;
   if (command.dataScope !== undefined && command.dataScope !== state.dataScope) changes.dataScope = command.dataScope;
