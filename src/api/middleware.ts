@@ -162,19 +162,3 @@ export function rateLimit(services: Services) {
     return next();
   };
 }
-
-export const MIN_POSITION_WAIT_MS = 5000;
-
-/** `X-Min-Position` on a read: wait (bounded) until the read models have applied that position. */
-export function readYourWrites(services: Services) {
-  return async (ctx: Context, next: Next) => {
-    const header = ctx.get('X-Min-Position');
-    if (!header || ctx.method !== 'GET') return next();
-    if (!/^\d{1,18}$/.test(header))
-      throw new HttpProblem(400, 'validation', 'Invalid request', 'X-Min-Position must be a global position (a non-negative integer)', {
-        errors: [{ path: 'X-Min-Position', message: 'Expected a non-negative integer' }],
-      });
-    await services.runner.waitFor(BigInt(header), MIN_POSITION_WAIT_MS);
-    return next();
-  };
-}

@@ -10,7 +10,7 @@ import { DomainError, isNotFound } from '../domain/shared/errors.ts';
 import { EventStoreUnavailableError } from '../infra/eventstore/port.ts';
 import { ReadStoreUnavailableError } from '../infra/readstore/port.ts';
 import { InvalidCursorError } from '../projections/paging.ts';
-import { MinPositionTimeoutError } from '../projections/runner.ts';
+import { MinPositionTimeoutError, ProjectionFailedError, ProjectionStateError } from '../projections/runner.ts';
 
 /** An RFC 9457 problem, answered as application/problem+json. */
 export class HttpProblem extends Error {
@@ -109,6 +109,10 @@ export function toProblem(error: unknown): { problem: HttpProblem; unexpected: b
     };
   if (error instanceof InvalidCursorError)
     return { problem: new HttpProblem(400, 'validation', 'Invalid request', error.message, { errors: [{ path: 'cursor', message: error.message }] }), unexpected: false };
+  if (error instanceof ProjectionFailedError)
+    return { problem: new HttpProblem(503, 'projection_failed', 'Read model stopped', error.message, {}, { 'Retry-After': '30' }), unexpected: false };
+  if (error instanceof ProjectionStateError)
+    return { problem: new HttpProblem(error.code === 'projection.not_found' ? 404 : 409, error.code, error.code === 'projection.not_found' ? 'Not found' : 'Refused', error.message), unexpected: false };
   if (error instanceof MinPositionTimeoutError)
     return {
       problem: new HttpProblem(503, 'not_ready', 'Read models are behind', error.message, {}, { 'Retry-After': '1' }),

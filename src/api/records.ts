@@ -56,6 +56,7 @@ export function recordReadRoutes<S extends { status: string }>(spec: RecordReads
     defineRoute({
       method: 'get',
       path: base,
+      reads: [spec.collection],
       summary: `List ${spec.resource}`,
       description: 'Search (q), filters, custom.<key> filters, sort, cursor paging, ?view=; `Accept: text/csv` exports.',
       tags: spec.tags,
@@ -75,6 +76,7 @@ export function recordReadRoutes<S extends { status: string }>(spec: RecordReads
     defineRoute({
       method: 'get',
       path: `${base}/:id`,
+      reads: [spec.collection],
       summary: `One ${spec.singular}; ?asOf= for the record as it stood then`,
       tags: spec.tags,
       fields: { resource: spec.resource, shape: 'record' },
@@ -98,6 +100,7 @@ export function recordReadRoutes<S extends { status: string }>(spec: RecordReads
     defineRoute({
       method: 'get',
       path: `${base}/:id/history`,
+      reads: [],
       summary: `A ${spec.singular}'s events, oldest first`,
       tags: spec.tags,
       fields: { resource: spec.resource, shape: 'history' },

@@ -24,6 +24,7 @@ export function relatedRoute(resource: string, visible: (services: Services, act
   return defineRoute({
     method: 'get',
     path: `/api/v1/${resource}/:id/related`,
+    reads: [resource, ...spec.relatedPanels],
     summary: `A ${resource.replace(/s$/, '')}'s related lists, as configured in /api/v1/settings/related/${resource}`,
     tags: ['Customization 自定义'],
     fields: { resource, shape: 'related' },

@@ -46,6 +46,11 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
   body?: z.ZodType<B>;
   /** Whether the route takes If-Match. */
   conditional?: boolean;
+  /**
+   * The read-model collections a GET route reads: `X-Min-Position` waits for their projections only, so a read
+   * model that stopped never holds up the routes that do not read it. Default: every projection.
+   */
+  reads?: readonly string[];
   /** The resource whose field-level security applies to this route's answer (and shape of the answer). */
   fields?: { resource: string; shape?: ResponseShape; writes?: boolean };
   responses: Record<number, ResponseSpec>;
@@ -62,6 +67,21 @@ function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: strin
   const result = schema.safeParse(value);
   if (!result.success) throw validationProblem(result.error.issues, where === 'body' ? '' : where);
   return result.data;
+}
+
+export const MIN_POSITION_WAIT_MS = 5000;
+export const MIN_POSITION_PATTERN = /^\d{1,18}$/;
+
+/** `X-Min-Position` on a read: wait (bounded) until the projections behind the route's collections have applied it. */
+async function readYourWrites(services: Services, header: string, reads: readonly string[] | undefined): Promise<void> {
+  if (!header) return;
+  if (!MIN_POSITION_PATTERN.test(header))
+    throw new HttpProblem(400, 'validation', 'Invalid request', 'X-Min-Position must be a global position (a non-negative integer)', {
+      errors: [{ path: 'X-Min-Position', message: 'Expected a non-negative integer' }],
+    });
+  const names = reads ? services.runner.projectionsReading(reads) : undefined;
+  if (names?.length === 0) return;
+  await services.runner.waitFor(BigInt(header), MIN_POSITION_WAIT_MS, names);
 }
 
 /** `If-Match: "3"` (also W/"3" or 3) → 3n; `*` → undefined (any existing revision). */
@@ -97,6 +117,7 @@ export function mount(router: Router, services: Services, spec: AnyRoute): void 
     const rawBody: unknown = ctx.state.body;
     const body = parse(spec.body, rawBody ?? {}, 'body');
     const ifMatch = spec.conditional ? parseIfMatch(ctx.get('If-Match') || undefined) : undefined;
+    if (spec.method === 'get') await readYourWrites(services, ctx.get('X-Min-Position'), spec.reads);
     // Public routes (auth: false) have no actor; their handlers do not read it.
     const actor = ctx.state.actor as Actor;
     if (spec.fields?.writes) assertWritable(actor, spec.fields.resource, body);

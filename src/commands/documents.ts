@@ -111,23 +111,28 @@ const counterStream = (year: number) => `ordernumber-${year}`;
 
 /**
  * Takes the next order number of the year for `orderId` from the year's counter stream (appended with
- * optimistic concurrency, so two orders never share a number). Idempotent for the same order. When the last
- * number went to an order that was never written (a crash between the two appends) and is stale, that number
- * is handed over, so the sequence stays gap-free.
+ * optimistic concurrency, so two orders never take a number at once). Idempotent for the same order, as long as
+ * the number is still its own. When the last number went to an order that was never written and is stale, that
+ * number is handed over, so the sequence stays gap-free; the handover first withdraws it in the order's own
+ * stream (appended only if the order still does not exist), so the late order can no longer be written with it
+ * and takes a new number: a number belongs to exactly one order.
  */
-export async function takeOrderNumber(deps: CommandDeps, orderId: string, actor: Actor, meta: RequestMeta): Promise<string> {
+export async function takeOrderNumber(deps: CommandDeps, orderId: string, actor: Actor, meta: RequestMeta, withdrawn: readonly string[] = []): Promise<string> {
   const year = deps.clock.now().getUTCFullYear();
   const streamId = counterStream(year);
   for (let attempt = 0; attempt < 50; attempt++) {
     const events = await deps.eventStore.readStream(streamId);
-    const mine = events.find((e) => (e.data as { orderId: string }).orderId === orderId);
-    if (mine) return (mine.data as { number: string }).number;
+    // Who holds each number now: its last assignment (a handover assigns a number again).
+    const holders = new Map<string, string>();
+    for (const event of events) holders.set((event.data as { number: string }).number, (event.data as { orderId: string }).orderId);
+    const mine = [...holders].find(([number, holder]) => holder === orderId && !withdrawn.includes(number));
+    if (mine) return mine[0];
     const last = events[events.length - 1];
     let sequence = last ? (last.data as { sequence: number }).sequence + 1 : 1;
     if (last) {
       const holder = (last.data as { orderId: string }).orderId;
       const stale = deps.clock.now().getTime() - new Date(last.metadata.at).getTime() > ABANDONED_NUMBER_MS;
-      if (stale && (await deps.eventStore.readStream(orderStream(holder), { maxCount: 1 })).length === 0) sequence -= 1;
+      if (stale && holder !== orderId && (await withdrawNumber(deps, holder, (last.data as { number: string }).number, actor, meta))) sequence -= 1;
     }
     const number = formatOrderNumber(year, sequence);
     try {
@@ -145,6 +150,17 @@ export async function takeOrderNumber(deps: CommandDeps, orderId: string, actor:
   throw new DomainError('order.number_busy', 'Too many orders are being numbered at once; retry');
 }
 
+/** Withdraws a number from an order that was never written; false if the order exists (it keeps its number). */
+async function withdrawNumber(deps: CommandDeps, orderId: string, number: string, actor: Actor, meta: RequestMeta): Promise<boolean> {
+  try {
+    await execute(deps, orderDecider, orderStream(orderId), { type: 'WithdrawOrderNumber', orderId, number }, actor, { ...meta, requestId: `${meta.requestId}:withdraw:${orderId}`, ifMatch: undefined });
+    return true;
+  } catch (error) {
+    if (error instanceof DomainError && error.code === 'order.already_exists') return false;
+    throw error;
+  }
+}
+
 export interface OrderInput {
   customerId: string;
   currency: string;
@@ -156,9 +172,18 @@ export interface OrderInput {
 }
 
 export async function createOrderFrom(deps: CommandDeps, orderId: string, input: OrderInput, actor: Actor, meta: RequestMeta) {
-  const number = await takeOrderNumber(deps, orderId, actor, meta);
-  const command: OrderCommand = { type: 'CreateOrder', orderId, number, ...input, totals: sumLines(input.lines) };
-  return { ...(await execute(deps, orderDecider, orderStream(orderId), command, actor, meta)), orderId, number };
+  const withdrawn: string[] = [];
+  for (;;) {
+    const number = await takeOrderNumber(deps, orderId, actor, meta, withdrawn);
+    const command: OrderCommand = { type: 'CreateOrder', orderId, number, ...input, totals: sumLines(input.lines) };
+    try {
+      return { ...(await execute(deps, orderDecider, orderStream(orderId), command, actor, meta)), orderId, number };
+    } catch (error) {
+      // Written too late: its number went to another order meanwhile. Take a new one (at most once per number).
+      if (!(error instanceof DomainError && error.code === 'order.number_withdrawn') || withdrawn.includes(number)) throw error;
+      withdrawn.push(number);
+    }
+  }
 }
 
 export async function createOrder(

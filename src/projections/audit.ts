@@ -22,6 +22,8 @@ export const auditedTypes = [
   'HandoverStarted',
   'HandoverCompleted',
   'SettingChanged',
+  'ProjectionEventSkipped',
+  'ProjectionRebuildRequested',
 ] as const;
 
 export type AuditDoc = Doc & { type: string; actor: string; at: string; subject: string | null; data: Record<string, unknown>; position: number; correlationId: string };
@@ -29,13 +31,13 @@ export type AuditDoc = Doc & { type: string; actor: string; at: string; subject:
 const SECRET = /hash|password/i;
 const withoutSecrets = (data: Record<string, unknown>) => Object.fromEntries(Object.entries(data).filter(([key]) => !SECRET.test(key)));
 const subjectOf = (data: Record<string, unknown>) =>
-  (['employeeId', 'roleId', 'handoverId', 'username'] as const).map((k) => data[k]).find((v): v is string => typeof v === 'string') ?? null;
+  (['employeeId', 'roleId', 'handoverId', 'username', 'projection'] as const).map((k) => data[k]).find((v): v is string => typeof v === 'string') ?? null;
 
 /** The security audit trail: one document per audited event (never a password or hash), newest first. */
 export const auditProjection: Projection = {
   name: 'audit',
   version: 1,
-  categories: ['login', 'employee', 'role', 'handover', 'settings'],
+  categories: ['login', 'employee', 'role', 'handover', 'settings', 'operations'],
   collections: [AUDIT],
   async setup(store) {
     await store.collection(AUDIT).createIndex({ type: 1 });

@@ -3,13 +3,54 @@ import type { Logger } from '../infra/logger.ts';
 import { type Doc, type ReadStore, ReadStoreUnavailableError } from '../infra/readstore/port.ts';
 import type { Projection } from './projection.ts';
 
-type CheckpointDoc = Doc & { version: number; position: number };
+/** An event a projection skipped on an administrator's decision, kept with its checkpoint. */
+export interface SkippedEvent {
+  eventId: string;
+  position: number;
+  streamId: string;
+  type: string;
+  error: string;
+  skippedBy: string;
+  skippedAt: string;
+}
+
+type CheckpointDoc = Doc & { version: number; position: number; skipped?: SkippedEvent[] };
 const CHECKPOINTS = '_projections';
+
+/** Why a projection stopped: the event it could not apply (when one was the cause) and the error. */
+export interface ProjectionFailure {
+  error: string;
+  at: string;
+  event?: { id: string; position: bigint; streamId: string; type: string };
+}
 
 export interface ProjectionStatus {
   name: string;
   position: bigint;
+  /** The error text of a stopped projection (its details: `failure`). */
   failed?: string;
+  failure?: ProjectionFailure;
+  /** Whether it is being rebuilt or caught up in the background. */
+  catchingUp?: boolean;
+}
+
+/** A read waited for a projection that has stopped on an event it cannot apply (answered 503). */
+export class ProjectionFailedError extends Error {
+  constructor(readonly projections: readonly string[]) {
+    super(`The read model${projections.length > 1 ? 's' : ''} ${projections.join(', ')} stopped on an event it cannot apply; an administrator has been told`);
+    this.name = 'ProjectionFailedError';
+  }
+}
+
+/** An administrator's request about a projection that does not fit its state (answered 409). */
+export class ProjectionStateError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ProjectionStateError';
+  }
 }
 
 export class MinPositionTimeoutError extends Error {
@@ -25,7 +66,7 @@ export class MinPositionTimeoutError extends Error {
  */
 export class ProjectionRunner {
   private readonly positions = new Map<string, bigint>();
-  private readonly failures = new Map<string, string>();
+  private readonly failures = new Map<string, ProjectionFailure>();
   private readonly subscriptions: Subscription[] = [];
   private waiters: { position: bigint; names: readonly string[]; resolve: () => void }[] = [];
   private retry: NodeJS.Timeout | undefined;
@@ -49,11 +90,15 @@ export class ProjectionRunner {
     return this.readStore.collection<CheckpointDoc>(CHECKPOINTS);
   }
 
-  private async reset(projection: Projection): Promise<void> {
+  /** Empties a projection and sets its checkpoint to the start; `keepSkips` keeps an administrator's skipped events. */
+  private async reset(projection: Projection, keepSkips = false): Promise<void> {
     for (const name of projection.collections) await this.readStore.collection(name).drop();
+    const skipped = keepSkips ? await this.skipped(projection.name) : [];
+    this.skippedCache.delete(projection.name);
+    this.positions.set(projection.name, 0n);
     await this.checkpoints().replaceOne(
       { _id: projection.name },
-      { _id: projection.name, version: projection.version, position: 0 },
+      { _id: projection.name, version: projection.version, position: 0, ...(skipped.length ? { skipped } : {}) },
       { upsert: true },
     );
   }
@@ -90,7 +135,7 @@ export class ProjectionRunner {
       for (const projection of this.projections) if (this.following(projection)) await this.saveCheckpoint(projection, this.positions.get(projection.name)!);
     };
     this.saveAll = () => saveIfDue(true);
-    const follow = () => {
+    const follow = (this.follow = () => {
       const live = this.projections.filter((p) => this.following(p)).map((p) => this.positions.get(p.name)!);
       const from = live.reduce((min, position) => (position < min ? position : min), live[0] ?? 0n);
       const subscription = this.eventStore.subscribeToAll(
@@ -105,8 +150,7 @@ export class ProjectionRunner {
                   await projection.apply(event, this.readStore);
                 } catch (error) {
                   if (error instanceof ReadStoreUnavailableError) throw error;
-                  this.failures.set(projection.name, error instanceof Error ? error.message : String(error));
-                  this.logger.error('projection stopped', { projection: projection.name, position: event.position, error });
+                  this.fail(projection.name, error, { id: event.id, position: event.position, streamId: event.streamId, type: event.type });
                   continue;
                 }
               }
@@ -131,13 +175,12 @@ export class ProjectionRunner {
               this.retry = setTimeout(follow, this.retryMs);
               return;
             }
-            for (const projection of this.projections) this.failures.set(projection.name, error instanceof Error ? error.message : String(error));
-            this.logger.error('projections stopped', { error });
+            for (const projection of this.projections) if (this.following(projection)) this.fail(projection.name, error);
           },
         },
       );
       this.subscriptions.push(subscription);
-    };
+    });
     // With a remote read store, projections starting from nothing catch up in process and are bulk-loaded in
     // the background (the service answers meanwhile; /readyz says they are behind) while the others follow the
     // log; then the subscription starts again from the lowest position, now including them.
@@ -165,7 +208,7 @@ export class ProjectionRunner {
     for (let attempt = 1; ; attempt += 1) {
       try {
         // A cut-off attempt may have loaded part of the documents: start again from empty collections.
-        if (attempt > 1) for (const projection of stale) await this.reset(projection);
+        if (attempt > 1) for (const projection of stale) await this.reset(projection, true);
         const head = await this.replay(stale);
         for (const projection of stale) {
           this.positions.set(projection.name, head);
@@ -177,8 +220,11 @@ export class ProjectionRunner {
       } catch (error) {
         if (this.stopping) return;
         if (!(error instanceof ReadStoreUnavailableError)) {
-          for (const projection of stale) this.failures.set(projection.name, error instanceof Error ? error.message : String(error));
-          this.logger.error('projection catch-up failed', { projections: stale.map((p) => p.name), error });
+          const event = error instanceof ProjectionApplyError ? error.event : undefined;
+          for (const projection of stale) {
+            this.catchingUp.delete(projection.name);
+            this.fail(projection.name, error instanceof ProjectionApplyError ? error.cause : error, event && (!(error instanceof ProjectionApplyError) || error.projection === projection.name) ? event : undefined);
+          }
           return;
         }
         this.logger.warn('read store unreachable during catch-up; retrying', { error: error.message, retryMs: this.retryMs });
@@ -216,7 +262,10 @@ export class ProjectionRunner {
         if (event.position > head) break;
         const category = categoryOf(event.streamId);
         for (const projection of projections)
-          if (projection.categories.includes(category)) await projection.apply(event, staging);
+          if (projection.categories.includes(category) && !(await this.skippedIn(projection, event)))
+            await projection.apply(event, staging).catch((error: unknown) => {
+              throw error instanceof ReadStoreUnavailableError ? error : new ProjectionApplyError(projection.name, { id: event.id, position: event.position, streamId: event.streamId, type: event.type }, error);
+            });
         done += 1;
       }
       after = events.length ? events[events.length - 1]!.position : head;
@@ -244,11 +293,88 @@ export class ProjectionRunner {
   }
 
   status(): ProjectionStatus[] {
-    return this.projections.map((p) => ({
-      name: p.name,
-      position: this.positions.get(p.name) ?? 0n,
-      ...(this.failures.has(p.name) ? { failed: this.failures.get(p.name)! } : {}),
-    }));
+    return this.projections.map((p) => {
+      const failure = this.failures.get(p.name);
+      return {
+        name: p.name,
+        position: this.positions.get(p.name) ?? 0n,
+        ...(failure ? { failed: failure.error, failure } : {}),
+        ...(this.catchingUp.has(p.name) ? { catchingUp: true } : {}),
+      };
+    });
+  }
+
+  /** The events an administrator had a projection skip, oldest first. */
+  async skipped(name: string): Promise<SkippedEvent[]> {
+    return (await this.checkpoints().findOne({ _id: name }))?.skipped ?? [];
+  }
+
+  private skippedCache = new Map<string, Set<string>>();
+  /** Whether an administrator had this projection skip the event (a rebuild skips it again). */
+  private async skippedIn(projection: Projection, event: { id: string }): Promise<boolean> {
+    let ids = this.skippedCache.get(projection.name);
+    if (!ids) this.skippedCache.set(projection.name, (ids = new Set((await this.skipped(projection.name)).map((s) => s.eventId))));
+    return ids.has(event.id);
+  }
+
+  private fail(name: string, error: unknown, event?: ProjectionFailure['event']): void {
+    const failure: ProjectionFailure = { error: error instanceof Error ? error.message : String(error), at: new Date().toISOString(), ...(event ? { event } : {}) };
+    this.failures.set(name, failure);
+    this.logger.error('projection stopped', { projection: name, ...(event ? { eventId: event.id, position: event.position, streamId: event.streamId, type: event.type } : {}), error });
+    // Readers waiting for it learn at once that it will not get there.
+    this.notify();
+  }
+
+  private projectionNamed(name: string): Projection {
+    const projection = this.projections.find((p) => p.name === name);
+    if (!projection) throw new ProjectionStateError('projection.not_found', `There is no projection ${name}`);
+    return projection;
+  }
+
+  /** Restarts the live subscription (after a projection was repaired), from the lowest position of those following. */
+  private async refollow(): Promise<void> {
+    await Promise.all(this.subscriptions.splice(0).map((subscription) => subscription.close()));
+    clearTimeout(this.retry);
+    if (!this.stopping) this.follow();
+  }
+
+  private follow: () => void = () => {};
+
+  /**
+   * An administrator's decision about a projection stopped on an event: skip that event (named by its id, so a
+   * stale decision cannot skip another) and go on after it. The skip is kept with the checkpoint, so a rebuild
+   * skips it again.
+   */
+  async skipEvent(name: string, eventId: string, by: string): Promise<SkippedEvent> {
+    const projection = this.projectionNamed(name);
+    const failure = this.failures.get(name);
+    if (!failure?.event) throw new ProjectionStateError('projection.not_failed', `Projection ${name} has not stopped on an event`);
+    if (failure.event.id !== eventId) throw new ProjectionStateError('projection.other_event', `Projection ${name} stopped on event ${failure.event.id}, not ${eventId}`);
+    const skipped: SkippedEvent = { eventId, position: Number(failure.event.position), streamId: failure.event.streamId, type: failure.event.type, error: failure.error, skippedBy: by, skippedAt: new Date().toISOString() };
+    await this.checkpoints().updateOne({ _id: name }, { $push: { skipped } }, { upsert: true });
+    this.skippedCache.delete(name);
+    this.failures.delete(name);
+    await this.saveCheckpoint(projection, failure.event.position);
+    this.logger.warn('projection skipped an event on an administrator\'s decision', { projection: name, eventId, by });
+    await this.refollow();
+    return skipped;
+  }
+
+  /** Drops a projection's documents and replays the log into it in the background; it follows the log again after. */
+  async rebuildProjection(name: string): Promise<void> {
+    const projection = this.projectionNamed(name);
+    if (this.catchingUp.has(name)) throw new ProjectionStateError('projection.rebuilding', `Projection ${name} is being rebuilt already`);
+    this.failures.delete(name);
+    this.catchingUp.add(name);
+    await this.reset(projection, true);
+    this.notify();
+    const previous = this.catchUp;
+    this.catchUp = Promise.all([previous, this.catchUpInBackground([projection], () => this.refollow())]).then(() => {});
+  }
+
+  /** The projections that own these collections (what a route reading them must wait for). */
+  projectionsReading(collections: readonly string[]): string[] {
+    return this.projections.filter((p) => p.collections.some((c) => collections.includes(c))).map((p) => p.name);
   }
 
   private reached(position: bigint, names: readonly string[]): boolean {
@@ -260,21 +386,27 @@ export class ProjectionRunner {
     const pending = this.waiters;
     this.waiters = [];
     for (const waiter of pending) {
-      if (this.reached(waiter.position, waiter.names)) waiter.resolve();
+      if (this.reached(waiter.position, waiter.names) || waiter.names.some((name) => this.failures.has(name))) waiter.resolve();
       else this.waiters.push(waiter);
     }
   }
 
-  /** Resolves once every named projection (default: all) has applied `position`; rejects after `timeoutMs`. */
+  /**
+   * Resolves once every named projection (default: all) has applied `position`; rejects after `timeoutMs`, and
+   * at once (ProjectionFailedError) if one of them has stopped on an event, now or while waiting.
+   */
   async waitFor(position: bigint, timeoutMs: number, names: readonly string[] = this.projections.map((p) => p.name)): Promise<void> {
     if (this.reached(position, names)) return;
+    const stopped = () => names.filter((name) => this.failures.has(name));
+    if (stopped().length) throw new ProjectionFailedError(stopped());
     await new Promise<void>((resolve, reject) => {
       const waiter = {
         position,
         names,
         resolve: () => {
           clearTimeout(timer);
-          resolve();
+          if (stopped().length && !this.reached(position, names)) reject(new ProjectionFailedError(stopped()));
+          else resolve();
         },
       };
       const timer = setTimeout(() => {
@@ -291,5 +423,17 @@ export class ProjectionRunner {
     await this.catchUp;
     await Promise.all(this.subscriptions.splice(0).map((s) => s.close()));
     await this.saveAll().catch((error: unknown) => this.logger.error('could not save projection checkpoints', { error }));
+  }
+}
+
+/** An event a projection could not apply during a replay, with the projection and the event named. */
+class ProjectionApplyError extends Error {
+  constructor(
+    readonly projection: string,
+    readonly event: NonNullable<ProjectionFailure['event']>,
+    override readonly cause: unknown,
+  ) {
+    super(`${projection} cannot apply event ${event.id}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'ProjectionApplyError';
   }
 }

@@ -88,6 +88,11 @@ const matrix: Record<string, Entry> = {
     request: (f) => ({ path: `/api/v1/employees/${f.ownerId}/handover`, body: { toEmployeeId: f.actorId } }),
   },
   'GET /api/v1/handovers/:id': { needs: ['customers', 'assign'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/handovers/${f.handoverId}` }) },
+  'GET /api/v1/admin/status': { needs: ['security', 'view'], ok: 200, request: () => ({ path: '/api/v1/admin/status' }) },
+  'GET /api/v1/admin/projections': { needs: ['security', 'view'], ok: 200, request: () => ({ path: '/api/v1/admin/projections' }) },
+  // No projection has stopped: there is nothing to skip (409), which only an administrator learns.
+  'POST /api/v1/admin/projections/:name/skip-event': { needs: ['security', 'edit'], ok: 409, request: () => ({ path: '/api/v1/admin/projections/orders/skip-event', body: { eventId: uuid } }) },
+  'POST /api/v1/admin/projections/:name/rebuild': { needs: ['security', 'edit'], ok: 202, request: () => ({ path: '/api/v1/admin/projections/products/rebuild', body: {} }) },
   'GET /api/v1/audit': { needs: ['settings', 'view'], ok: 200, request: () => ({ path: '/api/v1/audit' }) },
   'GET /api/v1/customers/duplicates': { needs: ['customers', 'view'], ok: 200, request: () => ({ path: '/api/v1/customers/duplicates?name=Matrix' }) },
   'GET /api/v1/customer-pool': { needs: ['customers', 'view'], ok: 200, request: () => ({ path: '/api/v1/customer-pool' }) },

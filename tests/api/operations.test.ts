@@ -35,7 +35,7 @@ describe('operations', () => {
     expect(lines.some((line) => line.includes('"unhandled error"') && line.includes('corr-500') && line.includes('boom'))).toBe(true);
   });
 
-  it('/readyz answers 503 when a projection has failed', async () => {
+  it('/readyz names a failed projection (degraded, not down) without its error; admins read why in /api/v1/admin/status', async () => {
     app = await startTestApp();
     const token = await app.login();
     const collection = app.services.readStore.collection.bind(app.services.readStore);
@@ -46,8 +46,22 @@ describe('operations', () => {
     await app.request('POST', '/api/v1/customers', { token, body: { name: 'Breaks The Projection' } });
     await new Promise((r) => setTimeout(r, 50));
     const response = await app.request('GET', '/readyz', { token: null });
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ status: 'degraded', checks: { 'projection:customers': 'failed' } });
+    expect(response.text).not.toContain('disk on fire');
+    const status = await app.request('GET', '/api/v1/admin/status', { token });
+    expect(status.body.details['projection:customers']).toContain('disk on fire');
+  });
+
+  it('/readyz answers 503 naming the part when a store is away, and never its error text', async () => {
+    app = await startTestApp();
+    app.services.readStore.ping = async () => {
+      throw new Error('connect ECONNREFUSED 10.0.0.7:27017');
+    };
+    const response = await app.request('GET', '/readyz', { token: null });
     expectProblem(response, 503, 'not_ready');
-    expect(response.body.detail).toContain('disk on fire');
+    expect(response.body.checks.readStore).toBe('unavailable');
+    expect(response.text).not.toContain('10.0.0.7');
     expect(response.headers.get('retry-after')).toBe('1');
   });
 });

@@ -47,6 +47,7 @@ export const adminRoutes: AnyRoute[] = [
   defineRoute({
     method: 'get',
     path: '/api/v1/handovers/:id',
+    reads: [],
     summary: 'How a handover is going (visible when its giver or its receiver is in your scope)',
     tags: ['Employees 员工'],
     params: IdParams,
@@ -62,6 +63,7 @@ export const adminRoutes: AnyRoute[] = [
   defineRoute({
     method: 'get',
     path: '/api/v1/audit',
+    reads: [AUDIT],
     summary: 'Security audit trail: logins, accounts, roles, handovers (admins)',
     tags: ['Audit 审计'],
     query: AuditQuery,

@@ -80,6 +80,7 @@ export const authRoutes: AnyRoute[] = [
   defineRoute({
     method: 'get',
     path: '/api/v1/me',
+    reads: [],
     summary: 'Who the token belongs to: permissions, data scope, department',
     tags,
     responses: { 200: { description: 'The current user', schema: Me }, 401: commonErrors[401] },

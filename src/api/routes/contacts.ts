@@ -5,7 +5,7 @@ import { foldAsOf, load } from '../../commands/pipeline.ts';
 import { ContactFields, contactDecider, contactStream } from '../../domain/contact/index.ts';
 import { customerDecider, customerStream } from '../../domain/customer/index.ts';
 import { getContact, listContacts, publicView } from '../../projections/customer-queries.ts';
-import type { ContactDoc } from '../../projections/customers.ts';
+import { CONTACTS, type ContactDoc } from '../../projections/customers.ts';
 import { ownerInScope, scopeFor } from '../../projections/scope.ts';
 import { fieldColumns } from '../csv.ts';
 import { listOrExport } from '../list.ts';
@@ -80,6 +80,7 @@ export const contactRoutes: AnyRoute[] = [
   defineRoute({
     method: 'get',
     path: BASE,
+    reads: [CONTACTS],
     summary: 'List contacts',
     description: '`Accept: text/csv` exports every matching contact.',
     tags,
@@ -91,6 +92,7 @@ export const contactRoutes: AnyRoute[] = [
   defineRoute({
     method: 'get',
     path: `${BASE}/:id`,
+    reads: [CONTACTS],
     summary: 'One contact; ?asOf= for the contact as it stood then',
     tags,
     fields: { resource: 'contacts', shape: 'record' },
@@ -115,6 +117,7 @@ export const contactRoutes: AnyRoute[] = [
   defineRoute({
     method: 'get',
     path: `${BASE}/:id/history`,
+    reads: [],
     summary: "A contact's events, oldest first (also after removal)",
     tags,
     fields: { resource: 'contacts', shape: 'history' },

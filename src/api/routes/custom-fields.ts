@@ -56,6 +56,7 @@ export const customFieldRoutes: AnyRoute[] = [
   defineRoute({
     method: 'get',
     path: '/api/v1/settings/fields/:resource',
+    reads: [],
     summary: "A resource's custom fields (retired ones included, marked)",
     tags,
     params: ResourceParams,
@@ -67,6 +68,7 @@ export const customFieldRoutes: AnyRoute[] = [
   defineRoute({
     method: 'get',
     path: '/api/v1/settings/fields/:resource/:key',
+    reads: [],
     summary: 'One custom field',
     tags,
     params: FieldParams,

@@ -48,6 +48,7 @@ export const poolRoutes: AnyRoute[] = [
   defineRoute({
     method: 'get',
     path: '/api/v1/customers/duplicates',
+    reads: [CUSTOMERS, CONTACTS, ORG.employees],
     summary: 'Collision check (撞单检查): is a customer already taken? Company-wide, answers only names',
     description: 'Searches every customer regardless of data scope and answers only the match\'s name and its owner\'s name, never its details. Names match by substring; a phone (the customer\'s or a contact\'s) and a tax number only exactly, normalised.',
     tags,
@@ -94,6 +95,7 @@ export const poolRoutes: AnyRoute[] = [
   defineRoute({
     method: 'get',
     path: '/api/v1/customer-pool',
+    reads: [CUSTOMERS],
     summary: 'Customers in the pool, visible to everyone who may view customers',
     tags,
     fields: { resource: 'customers', shape: 'page' },
@@ -137,6 +139,7 @@ export const poolRoutes: AnyRoute[] = [
   defineRoute({
     method: 'get',
     path: '/api/v1/settings/customer-pool',
+    reads: [],
     summary: 'The pool rule: return customers without follow-up for N days',
     tags,
     responses: { 200: { description: 'Settings', schema: PoolSettings }, ...commonErrors },

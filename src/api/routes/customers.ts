@@ -5,7 +5,7 @@ import { foldAsOf, load } from '../../commands/pipeline.ts';
 import { CustomerFields, customerDecider, customerStream } from '../../domain/customer/index.ts';
 import { DomainError } from '../../domain/shared/errors.ts';
 import { contactsOfCustomer, getCustomer, listCustomers, publicView } from '../../projections/customer-queries.ts';
-import type { CustomerDoc } from '../../projections/customers.ts';
+import { CUSTOMERS, type CustomerDoc } from '../../projections/customers.ts';
 import { OPPORTUNITIES } from '../../projections/pipeline.ts';
 import { ownerInScope, scopeFor, withinScope } from '../../projections/scope.ts';
 import { fieldColumns, moneyColumns } from '../csv.ts';
@@ -116,6 +116,7 @@ export const customerRoutes: AnyRoute[] = [
   defineRoute({
     method: 'get',
     path: BASE,
+    reads: [CUSTOMERS],
     summary: 'List customers',
     description: 'Search, filter, sort and page with a cursor. `Accept: text/csv` exports every matching customer.',
     tags,
@@ -127,6 +128,7 @@ export const customerRoutes: AnyRoute[] = [
   defineRoute({
     method: 'get',
     path: `${BASE}/:id`,
+    reads: [CUSTOMERS],
     summary: 'One customer with its contacts (related objects); ?asOf= for the record as it stood then',
     tags,
     fields: { resource: 'customers', shape: 'record' },
@@ -155,6 +157,7 @@ export const customerRoutes: AnyRoute[] = [
   defineRoute({
     method: 'get',
     path: `${BASE}/:id/history`,
+    reads: [],
     summary: "A customer's events, oldest first",
     tags,
     fields: { resource: 'customers', shape: 'history' },

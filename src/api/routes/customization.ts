@@ -60,6 +60,7 @@ export const customizationRoutes: AnyRoute[] = [
   defineRoute({
     method: 'get',
     path: '/api/v1/settings/layouts/:resource/:kind',
+    reads: [],
     summary: 'The edit or view page layout of a resource',
     tags: settingsTags,
     params: z.object({ resource: Resource, kind: z.enum(['edit', 'view']) }),
@@ -86,6 +87,7 @@ export const customizationRoutes: AnyRoute[] = [
   defineRoute({
     method: 'get',
     path: '/api/v1/settings/views/:resource',
+    reads: [],
     summary: "The company's default list columns, order and sort for a resource",
     tags: settingsTags,
     params: z.object({ resource: Resource }),
@@ -112,6 +114,7 @@ export const customizationRoutes: AnyRoute[] = [
   defineRoute({
     method: 'get',
     path: '/api/v1/settings/related/:resource',
+    reads: [],
     summary: "Which related lists a record's page shows, in which order, with how many items",
     tags: settingsTags,
     params: z.object({ resource: Resource }),
@@ -138,6 +141,7 @@ export const customizationRoutes: AnyRoute[] = [
   defineRoute({
     method: 'get',
     path: '/api/v1/me/views/:resource',
+    reads: [],
     summary: 'Your saved list views; name one with ?view=<id> on the list',
     tags: meTags,
     params: z.object({ resource: Resource }),
@@ -186,6 +190,7 @@ export const customizationRoutes: AnyRoute[] = [
   defineRoute({
     method: 'get',
     path: '/api/v1/me/preferences',
+    reads: [],
     summary: 'Your preferences: language, time zone, page size, theme',
     tags: meTags,
     responses: { 200: { description: 'Preferences', schema: Preferences }, ...commonErrors },

@@ -6,7 +6,7 @@ import { effectiveStatus, QuoteExtras, quoteDecider, type QuoteState, quoteStrea
 import { DomainError } from '../../domain/shared/errors.ts';
 import { Money } from '../../domain/shared/money.ts';
 import { LineInput } from '../../domain/shared/totals.ts';
-import { ORDERS, QUOTES } from '../../projections/pipeline.ts';
+import { ORDERS, QUOTES, SALES_MONTHLY } from '../../projections/pipeline.ts';
 import { rankingReport, receivablesReport, reportOwners } from '../../projections/reports.ts';
 import { scopeFor } from '../../projections/scope.ts';
 import { amountColumn, fieldColumns } from '../csv.ts';
@@ -240,6 +240,7 @@ const reportRoutes: AnyRoute[] = [
   defineRoute({
     method: 'get',
     path: '/api/v1/reports/receivables',
+    reads: [ORDERS],
     summary: 'Receivables (应收): orders with money to collect due before a day; overdue and due, with sums',
     tags: ['Reports 报表'],
     query: z.object({ dueBefore: z.iso.date().optional().describe('Default: the first day of next month (this month\'s due and overdue)'), currency: Currency }).strict(),
@@ -254,6 +255,7 @@ const reportRoutes: AnyRoute[] = [
   defineRoute({
     method: 'get',
     path: '/api/v1/reports/ranking',
+    reads: [SALES_MONTHLY],
     summary: 'Sales ranking of a month per salesperson, by confirmed orders or by collections',
     tags: ['Reports 报表'],
     query: z.object({ period: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'Expected YYYY-MM'), by: z.enum(['orders', 'collections']).default('orders'), departmentId: Id.optional(), currency: Currency }).strict(),

@@ -82,6 +82,7 @@ export const orgRoutes: AnyRoute[] = [
   defineRoute({
     method: 'get',
     path: '/api/v1/departments',
+    reads: [ORG.departments],
     summary: 'The department tree, as a flat list ordered by path',
     tags: departmentTags,
     query: z.object({ parentId: Id.optional() }).strict(),
@@ -94,6 +95,7 @@ export const orgRoutes: AnyRoute[] = [
   defineRoute({
     method: 'get',
     path: '/api/v1/departments/:id',
+    reads: [ORG.departments],
     summary: 'One department',
     tags: departmentTags,
     params: IdParams,
@@ -134,6 +136,7 @@ export const orgRoutes: AnyRoute[] = [
   defineRoute({
     method: 'get',
     path: '/api/v1/employees',
+    reads: [ORG.employees],
     summary: 'The employee directory (never a password hash)',
     tags: employeeTags,
     query: z.object({ q: z.string().trim().min(1).max(100).optional(), departmentId: Id.optional(), limit: z.coerce.number().int().min(1).max(500).default(200) }).strict(),
@@ -149,6 +152,7 @@ export const orgRoutes: AnyRoute[] = [
   defineRoute({
     method: 'get',
     path: '/api/v1/employees/:id',
+    reads: [ORG.employees],
     summary: 'One employee',
     tags: employeeTags,
     params: IdParams,
@@ -236,6 +240,7 @@ export const orgRoutes: AnyRoute[] = [
   defineRoute({
     method: 'get',
     path: '/api/v1/roles',
+    reads: [ORG.roles],
     summary: 'Roles, with the built-in templates (key admin, manager, salesperson)',
     tags: roleTags,
     responses: { 200: { description: 'Roles', schema: z.object({ items: z.array(Role) }) }, ...commonErrors },
@@ -247,6 +252,7 @@ export const orgRoutes: AnyRoute[] = [
   defineRoute({
     method: 'get',
     path: '/api/v1/roles/:id',
+    reads: [ORG.roles],
     summary: 'One role',
     tags: roleTags,
     params: IdParams,

@@ -7,7 +7,7 @@ import { LeadFields, leadDecider, type LeadState, leadStream } from '../../domai
 import { OpportunityFields, opportunityDecider, type OpportunityState, opportunityStream, StageList } from '../../domain/opportunity/index.ts';
 import { ProductFields, productDecider, type ProductState, productStream } from '../../domain/product/index.ts';
 import { Money } from '../../domain/shared/money.ts';
-import { LEADS, OPPORTUNITIES, PRODUCTS } from '../../projections/pipeline.ts';
+import { FUNNEL, LEADS, OPPORTUNITIES, PRODUCTS, STAGE_EXITS } from '../../projections/pipeline.ts';
 import { funnelReport, reportOwners, timeInStageReport, UnknownDepartmentError } from '../../projections/reports.ts';
 import { patchSchema } from '../patch.ts';
 import { HttpProblem } from '../problem.ts';
@@ -191,6 +191,7 @@ const opportunityRoutes: AnyRoute[] = [
   defineRoute({
     method: 'get',
     path: '/api/v1/settings/opportunity-stages',
+    reads: [],
     summary: 'The opportunity stage list',
     tags: opportunityTags,
     responses: { 200: { description: 'Stages', schema: z.object({ items: StageList }) }, ...commonErrors },
@@ -322,6 +323,7 @@ const reportRoutes: AnyRoute[] = [
   defineRoute({
     method: 'get',
     path: '/api/v1/reports/funnel',
+    reads: [FUNNEL],
     summary: 'Sales funnel of opportunities created in [from, to): per stage count, amount, weighted amount; win rate and average cycle days',
     tags: ['Reports 报表'],
     query: ReportQuery,
@@ -335,6 +337,7 @@ const reportRoutes: AnyRoute[] = [
   defineRoute({
     method: 'get',
     path: '/api/v1/reports/time-in-stage',
+    reads: [STAGE_EXITS],
     summary: 'Average days spent in each open stage, over stages left in [from, to)',
     tags: ['Reports 报表'],
     query: ReportQuery,

@@ -15,10 +15,13 @@ export type OrderEvent =
   | { type: 'PaymentReceived'; data: { orderId: string; paymentId: string; amount: number; currency: string; receivedAt: string; method: string } }
   | { type: 'OrderCompleted'; data: { orderId: string } }
   | { type: 'OrderCancelled'; data: { orderId: string; reason: string } }
-  | { type: 'OrderOwnerChanged'; data: { orderId: string; fromOwnerId: string; ownerId: string } };
+  | { type: 'OrderOwnerChanged'; data: { orderId: string; fromOwnerId: string; ownerId: string } }
+  /** The number this order had taken went to another order, because this one was never written in time. */
+  | { type: 'OrderNumberWithdrawn'; data: { orderId: string; number: string } };
 
 export type OrderState =
-  | { status: 'none' }
+  /** Not created; `withdrawn` lists numbers it had taken that went to other orders. */
+  | { status: 'none'; withdrawn?: string[] }
   | {
       status: OrderStatus;
       orderId: string;
@@ -41,7 +44,8 @@ export type OrderCommand =
   | { type: 'ShipOrder'; orderId: string; shipmentId: string; shippedAt: string; lines: { lineId: string; quantity: number }[] }
   | { type: 'ReceivePayment'; orderId: string; paymentId: string; amount: number; currency: string; receivedAt: string; method: string }
   | { type: 'CancelOrder'; orderId: string; reason: string }
-  | { type: 'ChangeOrderOwner'; orderId: string; ownerId: string };
+  | { type: 'ChangeOrderOwner'; orderId: string; ownerId: string }
+  | { type: 'WithdrawOrderNumber'; orderId: string; number: string };
 
 export const initialState: OrderState = { status: 'none' };
 const thousandths = (quantity: number) => Math.round(quantity * 1000);
@@ -55,6 +59,8 @@ export function evolve(state: OrderState, event: OrderEvent): OrderState {
     const { quoteId: _q, custom: _c, ...data } = event.data;
     return { status: 'draft', ...data, shipped: {}, paid: 0 };
   }
+  if (event.type === 'OrderNumberWithdrawn')
+    return state.status === 'none' ? { status: 'none', withdrawn: [...(state.withdrawn ?? []), event.data.number] } : state;
   if (state.status === 'none') return state;
   switch (event.type) {
     case 'OrderConfirmed':
@@ -80,9 +86,15 @@ const addDays = (date: string, days: number) => new Date(new Date(`${date}T00:00
 export function decide(command: OrderCommand, state: OrderState): OrderEvent[] {
   if (command.type === 'CreateOrder') {
     if (state.status !== 'none') throw new DomainError('order.already_exists', `Order ${command.orderId} already exists`);
+    if (state.withdrawn?.includes(command.number))
+      throw new DomainError('order.number_withdrawn', `Order number ${command.number} went to another order; take a new one`, { number: command.number });
     if (command.lines.length === 0) throw new DomainError('order.no_lines', 'An order needs at least one line');
     const { type: _t, custom, quoteId, ...data } = command;
     return [{ type: 'OrderCreated', data: { ...data, ...(quoteId ? { quoteId } : {}), ...(custom ? { custom } : {}) } }];
+  }
+  if (command.type === 'WithdrawOrderNumber') {
+    if (state.status !== 'none') throw new DomainError('order.already_exists', `Order ${command.orderId} already exists`);
+    return [{ type: 'OrderNumberWithdrawn', data: { orderId: command.orderId, number: command.number } }];
   }
   if (state.status === 'none') throw new DomainError('order.not_found', `Order ${command.orderId} does not exist`, { orderId: command.orderId });
   const { orderId } = state;

@@ -1,0 +1,69 @@
+import type { Services } from '../infra/wiring.ts';
+
+/** How far behind the log a projection may be for /readyz to call the service ready. */
+const READY_WAIT_MS = 2000;
+
+export type CheckState = 'ok' | 'unavailable' | 'behind' | 'failed' | 'waiting' | 'retrying';
+
+export interface Readiness {
+  /** The stores answer and the projections that run are caught up. */
+  ready: boolean;
+  /** Ready, but a projection has stopped on an event (its routes answer 503) or Kafka is away. */
+  degraded: boolean;
+  /** One word per part: what anyone may see. */
+  checks: Record<string, CheckState>;
+  /** The reasons, for administrators only. */
+  details: Record<string, string>;
+}
+
+/**
+ * Whether the service can answer: the event store and read store reachable, the projections caught up. A
+ * projection that stopped on an event it cannot apply does not make the service unready (the routes that do not
+ * read it work); it degrades it and waits for an administrator. Kafka being away is reported only: the relay
+ * keeps its place.
+ */
+export async function readiness(services: Services): Promise<Readiness> {
+  const checks: Record<string, CheckState> = {};
+  const details: Record<string, string> = {};
+  let head = 0n;
+  try {
+    head = await services.eventStore.headPosition();
+    checks.eventStore = 'ok';
+  } catch (error) {
+    checks.eventStore = 'unavailable';
+    details.eventStore = (error as Error).message;
+  }
+  try {
+    await services.readStore.ping();
+    checks.readStore = 'ok';
+  } catch (error) {
+    checks.readStore = 'unavailable';
+    details.readStore = (error as Error).message;
+  }
+  const status = services.runner.status();
+  const failed = status.filter((s) => s.failure);
+  const running = status.filter((s) => !s.failure).map((s) => s.name);
+  if (checks.eventStore === 'ok' && checks.readStore === 'ok') {
+    try {
+      await services.runner.waitFor(head, READY_WAIT_MS, running);
+      checks.projections = 'ok';
+    } catch {
+      checks.projections = 'behind';
+      details.projections = `projections are more than ${READY_WAIT_MS} ms behind position ${head}`;
+    }
+  }
+  if (failed.length) {
+    for (const s of failed) {
+      checks[`projection:${s.name}`] = 'failed';
+      details[`projection:${s.name}`] = `${s.failure!.event ? `stopped on event ${s.failure!.event.id} (${s.failure!.event.type} at position ${s.failure!.event.position}): ` : ''}${s.failure!.error}`;
+    }
+  }
+  const relay = services.relay?.status();
+  if (relay) {
+    checks.kafka = relay.lastError ? 'retrying' : relay.waitingSince ? 'waiting' : 'ok';
+    if (relay.lastError) details.kafka = `retrying from position ${relay.position}: ${relay.lastError}`;
+    else if (relay.waitingSince) details.kafka = `waiting for Kafka since ${relay.waitingSince} at position ${relay.position}`;
+  }
+  const ready = checks.eventStore === 'ok' && checks.readStore === 'ok' && checks.projections === 'ok';
+  return { ready, degraded: ready && (failed.length > 0 || (checks.kafka !== undefined && checks.kafka !== 'ok')), checks, details };
+}

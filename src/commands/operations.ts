@@ -1,0 +1,18 @@
+import type { Actor, CommandDeps, RequestMeta } from './context.ts';
+
+/** Administrators' decisions about the running service, kept as events (and so in the audit trail). */
+export const operationsCategory = 'operations';
+
+export type OperationsEvent =
+  | { type: 'ProjectionEventSkipped'; data: { projection: string; eventId: string; position: number; error: string } }
+  | { type: 'ProjectionRebuildRequested'; data: { projection: string; reason: string } };
+
+/** Records an operations decision on the projection's stream (any revision: decisions are facts, not state). */
+export async function recordOperation(deps: CommandDeps, projection: string, event: OperationsEvent, actor: Actor, meta: RequestMeta): Promise<bigint> {
+  const result = await deps.eventStore.append(
+    `${operationsCategory}-projection.${projection}`,
+    [{ id: meta.ids.newId(), type: event.type, data: event.data, metadata: { actor: actor.userId, at: deps.clock.now().toISOString(), correlationId: meta.correlationId, requestId: meta.requestId, schemaVersion: 1 } }],
+    'any',
+  );
+  return result.position;
+}
