@@ -3,8 +3,6 @@ import { authorize } from '../commands/authorization.ts';
 import type { Actor } from '../commands/context.ts';
 import { foldAsOf, load } from '../commands/pipeline.ts';
 import { resourceSpecs } from '../domain/customization/resources.ts';
-import { customerDecider, customerStream } from '../domain/customer/index.ts';
-import { DomainError } from '../domain/shared/errors.ts';
 import type { Action } from '../domain/role/index.ts';
 import type { Decider, DomainEvent } from '../domain/shared/decider.ts';
 import type { Services } from '../infra/wiring.ts';
@@ -156,15 +154,4 @@ export function recordCommandRoute<S extends { status: string }, B>(kind: Record
       return written(await command.run(context), context.params.id);
     },
   });
-}
-
-/**
- * A customer a new record refers to must be in the actor's data scope (and not in the pool): one outside it
- * answers as if it did not exist, with the caller's `code`. A customer that does not exist at all is left to
- * the command, which refuses it with its own message.
- */
-export async function assertCustomerInScope(services: Services, actor: Actor, customerId: string, code: string): Promise<void> {
-  const { state } = await load(services.deps, customerDecider, customerStream(customerId));
-  if (state.status !== 'none' && (state.ownerId === null || !(await ownerInScope(services.deps, actor, state.ownerId))))
-    throw new DomainError(code, `Customer ${customerId} does not exist or is outside your data scope`, { customerId });
 }

@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import type { Actor, RequestMeta } from '../commands/context.ts';
 import { requestHash, runIdempotent, type StoredResponse } from '../commands/idempotency.ts';
+import { assertReferencesInScope } from '../commands/references.ts';
 import type { Services } from '../infra/wiring.ts';
 import { assertWritable, redact, type ResponseShape } from './field-security.ts';
 import { unauthorized } from './middleware.ts';
@@ -121,6 +122,8 @@ export function mount(router: Router, services: Services, spec: AnyRoute): void 
     // Public routes (auth: false) have no actor; their handlers do not read it.
     const actor = ctx.state.actor as Actor;
     if (spec.fields?.writes) assertWritable(actor, spec.fields.resource, body);
+    // Every id a write sends that names a scoped record must be in the caller's scope (404 otherwise).
+    if (spec.method !== 'get' && actor) await assertReferencesInScope(services.deps, actor, body);
     const run = async (seed?: { seed: string; timeMs: number }): Promise<StoredResponse> => {
       const result = await spec.handler({
         params,

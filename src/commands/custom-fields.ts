@@ -4,6 +4,7 @@ import { resourceNames, resourceSpecs } from '../domain/customization/resources.
 import { DomainError } from '../domain/shared/errors.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { execute, load } from './pipeline.ts';
+import { recordVisible, referenceVisible, scopedKinds } from './references.ts';
 import { claim, isHeld, release, type ReservationHolderCheck } from './reservations.ts';
 
 /** Custom values that fail their definitions; the API answers 400 naming `custom.<key>`. */
@@ -66,9 +67,17 @@ export async function prepareCustom(
   for (const [key, value] of Object.entries(values)) {
     const field = fields[key]!;
     if (field.type !== 'reference' || value === null) continue;
+    // A scoped record must be in the actor's scope; one outside it answers as if it did not exist.
+    const scoped = scopedKinds[field.referenceTo!];
     const target = resourceSpecs[field.referenceTo!]!;
-    if ((await deps.eventStore.readStream(`${target.category}-${String(value)}`, { maxCount: 1 })).length === 0)
-      throw new DomainError('field.reference_not_found', `custom.${key}: no ${field.referenceTo} with id ${String(value)}`, { field: `custom.${key}` });
+    const found = scoped
+      ? await referenceVisible(deps, actor, scoped, String(value))
+      : (await deps.eventStore.readStream(`${target.category}-${String(value)}`, { maxCount: 1 })).length > 0;
+    if (!found)
+      throw new DomainError('field.reference_not_found', `custom.${key}: no ${field.referenceTo} with id ${String(value)} in your data scope`, {
+        field: `custom.${key}`,
+        errors: [{ path: `custom.${key}`, message: `No ${field.referenceTo} with this id in your data scope` }],
+      });
   }
   const claimed: PreparedCustom['claimed'] = [];
   const replaced: PreparedCustom['replaced'] = [];
@@ -91,8 +100,13 @@ export async function prepareCustom(
       claimed.push({ scope, value: uniqueValue(value) });
     } catch (error) {
       for (const done of claimed) await release(deps, done.scope, done.value, recordId, actor, meta).catch(() => undefined);
-      if (isHeld(error))
-        throw new DomainError('field.value_taken', `custom.${key}: another record has this value already`, { field: `custom.${key}`, existingId: error.details.holderId });
+      if (isHeld(error)) {
+        // The holder is named only to someone who may see it.
+        const holder = String(error.details.holderId);
+        const kind = scopedKinds[resource];
+        const visible = !kind || (await recordVisible(deps, actor, kind, holder));
+        throw new DomainError('field.value_taken', `custom.${key}: another record has this value already`, { field: `custom.${key}`, ...(visible ? { existingId: holder } : {}) });
+      }
       throw error;
     }
   }

@@ -3,6 +3,7 @@ import { DomainError } from '../domain/shared/errors.ts';
 import { normalizeName, normalizeTaxNumber } from '../domain/shared/normalize.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { type Executed, execute, load } from './pipeline.ts';
+import { recordVisible, scopedKinds } from './references.ts';
 import { claim, isHeld, releaseQuietly, type ReservationHolderCheck } from './reservations.ts';
 import { getEmployee } from './employees.ts';
 import { type CustomOf, customChanges, prepareCustom } from './custom-fields.ts';
@@ -48,11 +49,13 @@ async function claimKeys(
         await claim(deps, key.scope, value, customerId, holderCheck(deps, key, value), actor, meta);
       } catch (error) {
         if (!isHeld(error)) throw error;
+        // The existing customer is named only to someone who may see it.
         const existingCustomerId = String(error.details.holderId);
+        const visible = await recordVisible(deps, actor, scopedKinds.customers!, existingCustomerId);
         throw new DomainError(
           'customer.duplicate',
-          `A customer with this ${key.field === 'name' ? 'name' : 'tax number'} already exists: ${existingCustomerId}`,
-          { field: key.field, existingCustomerId },
+          `A customer with this ${key.field === 'name' ? 'name' : 'tax number'} already exists${visible ? `: ${existingCustomerId}` : ' (outside your data scope)'}`,
+          { field: key.field, ...(visible ? { existingCustomerId } : {}) },
         );
       }
       claimed.push({ scope: key.scope, value });

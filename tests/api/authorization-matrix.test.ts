@@ -109,7 +109,7 @@ const matrix: Record<string, Entry> = {
   'POST /api/v1/customers/:id/assign': { needs: ['customers', 'assign'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/customers/${f.customerId}/assign`, body: { ownerId: f.actorId } }) },
   'POST /api/v1/customers/:id/archive': { needs: ['customers', 'delete'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/customers/${f.customerId}/archive`, body: {} }) },
   'POST /api/v1/customers/:id/restore': { needs: ['customers', 'delete'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/customers/${f.customerId}/restore`, body: {} }) },
-  'POST /api/v1/contacts': { needs: ['contacts', 'create'], scoped: true, ok: 201, outOfScope: 409, request: (f) => ({ path: '/api/v1/contacts', body: { customerId: f.customerId, name: 'Matrix contact' } }) },
+  'POST /api/v1/contacts': { needs: ['contacts', 'create'], scoped: true, ok: 201, request: (f) => ({ path: '/api/v1/contacts', body: { customerId: f.customerId, name: 'Matrix contact' } }) },
   'GET /api/v1/contacts': { needs: ['contacts', 'view'], ok: 200, request: () => ({ path: '/api/v1/contacts' }) },
   'GET /api/v1/contacts/:id': { needs: ['contacts', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/contacts/${f.contactId}` }) },
   'GET /api/v1/contacts/:id/history': { needs: ['contacts', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/contacts/${f.contactId}/history` }) },
@@ -160,7 +160,6 @@ const matrix: Record<string, Entry> = {
   'POST /api/v1/opportunities': {
     needs: ['opportunities', 'create'],
     scoped: true,
-    outOfScope: 409,
     ok: 201,
     request: (f) => ({ path: '/api/v1/opportunities', body: { name: 'Deal', customerId: f.customerId, amount: { amount: 100000, currency: 'CNY' }, expectedCloseDate: '2026-12-31' } }),
   },
@@ -178,7 +177,6 @@ const matrix: Record<string, Entry> = {
   'POST /api/v1/quotes': {
     needs: ['quotes', 'create'],
     scoped: true,
-    outOfScope: 409,
     ok: 201,
     request: (f) => ({ path: '/api/v1/quotes', body: { customerId: f.customerId, validUntil: '2099-12-31', lines: [{ productId: f.productId, quantity: 1 }] } }),
   },
@@ -193,7 +191,6 @@ const matrix: Record<string, Entry> = {
   'POST /api/v1/orders': {
     needs: ['orders', 'create'],
     scoped: true,
-    outOfScope: 409,
     ok: 201,
     request: (f) => ({ path: '/api/v1/orders', body: { customerId: f.customerId, lines: [{ productId: f.productId, quantity: 1 }] } }),
   },

@@ -38,7 +38,7 @@ describe('contacts over HTTP', () => {
     expectProblem(invalid, 400, 'validation');
     expect(invalid.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['birthday', 'dealRole', 'email']);
     expectProblem(await app.request('POST', '/api/v1/contacts', { body: { name: 'X' } }), 400, 'validation');
-    expectProblem(await app.request('POST', '/api/v1/contacts', { body: { customerId: '01900000-0000-7000-8000-000000000000', name: 'X' } }), 409, 'contact.customer_unknown');
+    expectProblem(await app.request('POST', '/api/v1/contacts', { body: { customerId: '01900000-0000-7000-8000-000000000000', name: 'X' } }), 404, 'customer.not_found');
     const archived = (await app.request('POST', '/api/v1/customers', { body: { name: 'Archived For Contacts' } })).body.id;
     await app.request('POST', `/api/v1/customers/${archived}/archive`);
     expectProblem(await app.request('POST', '/api/v1/contacts', { body: { customerId: archived, name: 'X' } }), 409, 'contact.customer_archived');

@@ -108,7 +108,7 @@ describe('custom fields', () => {
     }
     const reference = await app.request('POST', '/api/v1/contacts', { body: { customerId: customer, name: 'ref', custom: { t14: customer } } });
     expect(reference.status).toBe(201);
-    expectProblem(await app.request('POST', '/api/v1/contacts', { body: { customerId: customer, name: 'ref', custom: { t14: '01900000-0000-7000-8000-000000000000' } } }), 409, 'field.reference_not_found');
+    expectProblem(await app.request('POST', '/api/v1/contacts', { body: { customerId: customer, name: 'ref', custom: { t14: '01900000-0000-7000-8000-000000000000' } } }), 404, 'field.reference_not_found');
     expectProblem(await app.request('POST', '/api/v1/contacts', { body: { customerId: customer, name: 'x', custom: { unknown: 1 } } }), 400, 'validation');
     const stored = await app.request('GET', `/api/v1/contacts/${(await app.request('POST', '/api/v1/contacts', { body: { customerId: customer, name: 'utc', custom: { t7: '2026-11-26T10:00:00+08:00' } } })).body.id}`, { headers: { 'x-min-position': String(await app.services.eventStore.headPosition()) } });
     expect(stored.body.custom.t7).toBe('2026-11-26T02:00:00.000Z');

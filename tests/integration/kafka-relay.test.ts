@@ -135,7 +135,7 @@ describe.skipIf(!brokers)(`Kafka relay${brokers ? '' : ` (${skipReason('KAFKA_BR
         await new Promise((r) => setTimeout(r, 40));
       }
     })();
-    let duringOutage: { status: number; body: { checks: Record<string, string> } };
+    let duringOutage: { status: number; body: { status: string; checks: Record<string, string> } };
     try {
       await new Promise((r) => setTimeout(r, 1000));
       execFileSync('bash', [servers, 'kafka-stop'], { stdio: 'inherit' });

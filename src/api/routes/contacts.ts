@@ -9,7 +9,6 @@ import { CONTACTS, type ContactDoc } from '../../projections/customers.ts';
 import { ownerInScope, scopeFor } from '../../projections/scope.ts';
 import { fieldColumns } from '../csv.ts';
 import { listOrExport } from '../list.ts';
-import { assertCustomerInScope } from '../records.ts';
 import { listQuery } from '../list-query.ts';
 import { AsOfQuery, HistoryPage, HistoryQuery, historyPage, notFound, recordEnvelope } from '../history.ts';
 import { patchSchema } from '../patch.ts';
@@ -72,7 +71,6 @@ export const contactRoutes: AnyRoute[] = [
     async handler({ body, actor, services, meta }) {
       authorize(actor, 'contacts', 'create');
       const { customerId, ...fields } = body;
-      await assertCustomerInScope(services, actor, customerId, 'contact.customer_unknown');
       const result = await addContact(services.deps, { customerId, fields }, actor, meta);
       return written(result, result.contactId, `${BASE}/${result.contactId}`);
     },

@@ -10,7 +10,7 @@ import { ORDERS, QUOTES, SALES_MONTHLY } from '../../projections/pipeline.ts';
 import { rankingReport, receivablesReport, reportOwners } from '../../projections/reports.ts';
 import { scopeFor } from '../../projections/scope.ts';
 import { amountColumn, fieldColumns } from '../csv.ts';
-import { assertCustomerInScope, recordCommandRoute, type RecordKind, recordInScope, recordReadRoutes } from '../records.ts';
+import { recordCommandRoute, type RecordKind, recordInScope, recordReadRoutes } from '../records.ts';
 import { commonErrors, conflictError, recordWriteErrors } from '../responses.ts';
 import { AssignBody, type AnyRoute, defineRoute, EmptyBody, Id, IdParams, ReasonBody, WriteResult, written } from '../route.ts';
 
@@ -55,7 +55,6 @@ const quoteRoutes: AnyRoute[] = [
     async handler({ body, actor, services, meta }) {
       authorize(actor, 'quotes', 'create');
       if (body.ownerId && body.ownerId !== actor.userId) authorize(actor, 'quotes', 'assign');
-      await assertCustomerInScope(services, actor, body.customerId, 'document.customer_unknown');
       const { ownerId, opportunityId, notes, custom, ...rest } = body;
       const result = await createQuote(services.deps, { ...rest, ...(ownerId ? { ownerId } : {}), ...(opportunityId ? { opportunityId } : {}), ...(notes ? { notes } : {}), ...(custom ? { custom } : {}) }, actor, meta);
       return written(result, result.quoteId, `/api/v1/quotes/${result.quoteId}`);
@@ -158,7 +157,6 @@ const orderRoutes: AnyRoute[] = [
     async handler({ body, actor, services, meta }) {
       authorize(actor, 'orders', 'create');
       if (body.ownerId && body.ownerId !== actor.userId) authorize(actor, 'orders', 'assign');
-      await assertCustomerInScope(services, actor, body.customerId, 'document.customer_unknown');
       const { ownerId, custom, ...rest } = body;
       const result = await createOrder(services.deps, { ...rest, ...(ownerId ? { ownerId } : {}), ...(custom ? { custom } : {}) }, actor, meta);
       const answer = written(result, result.orderId, `/api/v1/orders/${result.orderId}`);

@@ -12,7 +12,7 @@ import { funnelReport, reportOwners, timeInStageReport, UnknownDepartmentError }
 import { patchSchema } from '../patch.ts';
 import { HttpProblem } from '../problem.ts';
 import { fieldColumns, moneyColumns } from '../csv.ts';
-import { assertCustomerInScope, recordCommandRoute, type RecordKind, recordInScope, recordReadRoutes } from '../records.ts';
+import { recordCommandRoute, type RecordKind, recordInScope, recordReadRoutes } from '../records.ts';
 import { commonErrors, conflictError, recordWriteErrors, staleError } from '../responses.ts';
 import { AssignBody, type AnyRoute, defineRoute, EmptyBody, Id, IdParams, ReasonBody, WriteResult, written } from '../route.ts';
 
@@ -164,7 +164,6 @@ const leadRoutes: AnyRoute[] = [
       authorize(actor, 'customers', 'create');
       if (body.createOpportunity) authorize(actor, 'opportunities', 'create');
       await recordInScope(services, actor, lead, params.id);
-      if (body.customerId) await assertCustomerInScope(services, actor, body.customerId, 'lead.customer_unknown');
       const { position, revision: _revision, ...conversion } = await convertLead(services.deps, params.id, body, actor, meta);
       return { status: 200, body: conversion, headers: { 'X-Position': String(position) } };
     },
@@ -226,7 +225,6 @@ const opportunityRoutes: AnyRoute[] = [
       authorize(actor, 'opportunities', 'create');
       const { ownerId, stage, ...fields } = body;
       if (ownerId && ownerId !== actor.userId) authorize(actor, 'opportunities', 'assign');
-      await assertCustomerInScope(services, actor, fields.customerId, 'opportunity.customer_unknown');
       const result = await createOpportunity(services.deps, { fields, ...(ownerId ? { ownerId } : {}), ...(stage ? { stage } : {}) }, actor, meta);
       return written(result, result.opportunityId, `/api/v1/opportunities/${result.opportunityId}`);
     },

@@ -71,7 +71,7 @@ export function decide(command: CustomerCommand, state: CustomerState): Customer
     case 'ClaimCustomer':
       if (state.status === 'archived') throw archived(customerId, 'claimed');
       if (state.ownerId !== null)
-        throw new DomainError('customer.already_claimed', 'Someone else owns this customer already', { customerId, ownerId: state.ownerId });
+        throw new DomainError('customer.already_claimed', 'Someone else owns this customer already', { customerId });
       return [{ type: 'CustomerClaimed', data: { customerId, ownerId: command.ownerId } }];
     case 'ArchiveCustomer':
       if (state.status === 'archived') throw new DomainError('customer.already_archived', 'The customer is already archived', { customerId });

@@ -1,6 +1,7 @@
 /**
  * A business rule refused a command. `code` is stable and machine-readable (`customer.duplicate`);
- * the API maps codes ending in `.not_found` to 404 and every other code to 409.
+ * the API maps codes ending in `.not_found` (or `_not_found`, as in `field.reference_not_found`) to 404 and every
+ * other code to 409.
  */
 export class DomainError extends Error {
   constructor(
@@ -13,4 +14,4 @@ export class DomainError extends Error {
   }
 }
 
-export const isNotFound = (error: DomainError): boolean => error.code.endsWith('.not_found');
+export const isNotFound = (error: DomainError): boolean => /[._]not_found$/.test(error.code);

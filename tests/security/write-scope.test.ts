@@ -1,0 +1,138 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiRoutes } from '../../src/api/app.ts';
+import { openApiDocument } from '../../src/api/openapi.ts';
+import { scopedReferenceFields } from '../../src/commands/references.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { expectProblem } from '../support/problem.ts';
+
+/**
+ * Writes cannot reach outside the caller's data scope: every id a body sends that names a scoped record must
+ * name one the caller may see, or the answer is 404, the same as for an id that does not exist. Conflict
+ * answers name only records the caller may see, and a reference custom field is no existence oracle.
+ */
+const MISSING = '01900000-0000-7000-8000-00000000beef';
+type Ids = { customer: string; opportunity: string; ownCustomer: string; ownContact: string; ownLead: string; ownOpportunity: string; productId: string };
+
+/** Every (operation, body field) pair that sends a scoped id, with a valid request pointing that field at `target`. */
+const sweep: Record<string, (ids: Ids, target: string) => { method: string; path: string; body: Record<string, unknown> }> = {
+  'POST /api/v1/contacts customerId': (_ids, target) => ({ method: 'POST', path: '/api/v1/contacts', body: { customerId: target, name: 'Reach' } }),
+  'PATCH /api/v1/contacts/{id} customerId': (ids, target) => ({ method: 'PATCH', path: `/api/v1/contacts/${ids.ownContact}`, body: { customerId: target } }),
+  'POST /api/v1/leads/{id}/convert customerId': (ids, target) => ({ method: 'POST', path: `/api/v1/leads/${ids.ownLead}/convert`, body: { customerId: target } }),
+  'POST /api/v1/opportunities customerId': (_ids, target) => ({ method: 'POST', path: '/api/v1/opportunities', body: { name: 'Reach', customerId: target, amount: { amount: 100, currency: 'CNY' }, expectedCloseDate: '2026-12-31' } }),
+  'PATCH /api/v1/opportunities/{id} customerId': (ids, target) => ({ method: 'PATCH', path: `/api/v1/opportunities/${ids.ownOpportunity}`, body: { customerId: target } }),
+  'POST /api/v1/quotes customerId': (ids, target) => ({ method: 'POST', path: '/api/v1/quotes', body: { customerId: target, validUntil: '2099-12-31', lines: [{ productId: ids.productId, quantity: 1 }] } }),
+  'POST /api/v1/quotes opportunityId': (ids, target) => ({
+    method: 'POST',
+    path: '/api/v1/quotes',
+    body: { customerId: ids.ownCustomer, opportunityId: target === MISSING ? MISSING : ids.opportunity, validUntil: '2099-12-31', lines: [{ productId: ids.productId, quantity: 1 }] },
+  }),
+  'POST /api/v1/orders customerId': (ids, target) => ({ method: 'POST', path: '/api/v1/orders', body: { customerId: target, lines: [{ productId: ids.productId, quantity: 1 }] } }),
+};
+
+/** The (operation, field) pairs the OpenAPI document says send a scoped id, found by walking every request body. */
+function idBearingFields(): string[] {
+  const document = openApiDocument(apiRoutes, { version: 'test' }) as { paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: unknown }> } }>>; components: { schemas: Record<string, unknown> } };
+  const resolve = (schema: unknown): Record<string, unknown> | undefined => {
+    const s = schema as { $ref?: string } | undefined;
+    return (s?.$ref ? document.components.schemas[s.$ref.split('/').pop()!] : s) as Record<string, unknown> | undefined;
+  };
+  const found: string[] = [];
+  const walk = (schema: unknown, key: string) => {
+    const s = resolve(schema);
+    if (!s || typeof s !== 'object') return;
+    for (const combinator of ['anyOf', 'oneOf', 'allOf']) for (const inner of (s[combinator] as unknown[] | undefined) ?? []) walk(inner, key);
+    if (s.items) walk(s.items, key);
+    for (const [name, inner] of Object.entries((s.properties as Record<string, unknown> | undefined) ?? {})) {
+      if (name in scopedReferenceFields) found.push(`${key} ${name}`);
+      walk(inner, key);
+    }
+  };
+  for (const [path, methods] of Object.entries(document.paths))
+    for (const [method, operation] of Object.entries(methods)) walk(operation.requestBody?.content['application/json']?.schema, `${method.toUpperCase()} ${path}`);
+  return [...new Set(found)].sort();
+}
+
+describe('writes stay inside the caller\'s data scope', () => {
+  let app: TestApp;
+  let seller: { userId: string; token: string };
+  let ids: Ids;
+  beforeAll(async () => {
+    app = await startTestApp();
+    const east = await app.department('East');
+    const west = await app.department('West');
+    seller = await app.userWithToken('scope.seller', ['salesperson'], east);
+    const other = await app.userWithToken('scope.other', ['salesperson'], west);
+    const as = (token: string) => ({ token });
+    const productId = (await app.request('POST', '/api/v1/products', { body: { code: 'SCOPE-1', name: 'Widget', unit: '件', standardPrice: { amount: 1000, currency: 'CNY' }, taxRate: 13 } })).body.id;
+    const customer = (await app.request('POST', '/api/v1/customers', { ...as(other.token), body: { name: 'Other Side Co', taxNumber: '91310000MA1FL9999X' } })).body.id;
+    const opportunity = (await app.request('POST', '/api/v1/opportunities', { ...as(other.token), body: { name: 'Their deal', customerId: customer, amount: { amount: 100, currency: 'CNY' }, expectedCloseDate: '2026-12-31' } })).body.id;
+    const ownCustomer = (await app.request('POST', '/api/v1/customers', { ...as(seller.token), body: { name: 'My Own Co' } })).body.id;
+    const ownContact = (await app.request('POST', '/api/v1/contacts', { ...as(seller.token), body: { customerId: ownCustomer, name: '自己人' } })).body.id;
+    const ownLead = (await app.request('POST', '/api/v1/leads', { ...as(seller.token), body: { company: 'Lead Co', person: '某人' } })).body.id;
+    const ownOpportunity = (await app.request('POST', '/api/v1/opportunities', { ...as(seller.token), body: { name: 'My deal', customerId: ownCustomer, amount: { amount: 100, currency: 'CNY' }, expectedCloseDate: '2026-12-31' } })).body.id;
+    ids = { customer, opportunity, ownCustomer, ownContact, ownLead, ownOpportunity, productId };
+    for (const id of Object.values(ids)) expect(id, JSON.stringify(ids)).toBeTruthy();
+    await app.services.runner.waitFor(await app.services.eventStore.headPosition(), 5000);
+  });
+  afterAll(async () => app.close());
+
+  it('the sweep covers every body field of the API that sends a scoped id', () => {
+    expect(Object.keys(sweep).sort()).toEqual(idBearingFields());
+  });
+
+  it('an id outside the scope answers 404 like a missing one, naming the field, and writes nothing', async () => {
+    const failures: string[] = [];
+    for (const [name, build] of Object.entries(sweep)) {
+      const field = name.split(' ').pop()!;
+      for (const target of [field === 'opportunityId' ? ids.opportunity : ids.customer, MISSING]) {
+        const before = await app.services.eventStore.headPosition();
+        const { method, path, body } = build(ids, target);
+        const response = await app.request(method, path, { token: seller.token, body });
+        const kind = field === 'opportunityId' ? 'opportunity' : 'customer';
+        if (response.status !== 404 || response.body.code !== `${kind}.not_found` || response.body.errors?.[0]?.path !== field)
+          failures.push(`${name} → ${target === MISSING ? 'missing' : 'out of scope'}: ${response.status} ${response.text.slice(0, 160)}`);
+        const written = await app.services.eventStore.readAll({ after: before });
+        if (written.some((event) => !event.streamId.startsWith('login-'))) failures.push(`${name} wrote ${written.map((e) => e.type).join(', ')}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('conflict answers name only what the caller may see', async () => {
+    const duplicate = await app.request('POST', '/api/v1/customers', { token: seller.token, body: { name: 'Other Side Co' } });
+    expectProblem(duplicate, 409, 'customer.duplicate');
+    expect(duplicate.text).not.toContain(ids.customer);
+    const byTax = await app.request('POST', '/api/v1/customers', { token: seller.token, body: { name: 'Another name', taxNumber: '91310000MA1FL9999X' } });
+    expectProblem(byTax, 409, 'customer.duplicate');
+    expect(byTax.text).not.toContain(ids.customer);
+    // The administrator, who sees it, is told which customer it is.
+    expect((await app.request('POST', '/api/v1/customers', { body: { name: 'Other Side Co' } })).body.existingCustomerId).toBe(ids.customer);
+
+    await app.request('POST', '/api/v1/settings/fields/customers', { body: { key: 'erpCode', label: { 'zh-CN': 'ERP 编码', en: 'ERP code' }, type: 'text', unique: true } });
+    await app.request('PATCH', `/api/v1/customers/${ids.customer}`, { body: { custom: { erpCode: 'ERP-1' } } });
+    const taken = await app.request('PATCH', `/api/v1/customers/${ids.ownCustomer}`, { token: seller.token, body: { custom: { erpCode: 'ERP-1' } } });
+    expectProblem(taken, 409, 'field.value_taken');
+    expect(taken.text).not.toContain(ids.customer);
+
+    await app.request('POST', `/api/v1/customers/${ids.ownCustomer}/release`, { token: seller.token, body: {} });
+    const admin = (await app.request('GET', '/api/v1/me')).body.userId;
+    await app.request('POST', `/api/v1/customers/${ids.ownCustomer}/claim`, { body: {} });
+    const claimed = await app.request('POST', `/api/v1/customers/${ids.ownCustomer}/claim`, { token: seller.token, body: {} });
+    expect([404, 409]).toContain(claimed.status);
+    expect(claimed.text).not.toContain(admin);
+  });
+
+  it('a reference custom field answers the same for a record outside the scope and one that does not exist', async () => {
+    await app.request('POST', '/api/v1/settings/fields/contacts', { body: { key: 'referredBy', label: { 'zh-CN': '推荐客户', en: 'Referred by' }, type: 'reference', referenceTo: 'customers' } });
+    const mine = (await app.request('POST', '/api/v1/customers', { token: seller.token, body: { name: 'Referrer Co' } })).body.id;
+    const answers = [];
+    for (const target of [ids.customer, MISSING]) {
+      const response = await app.request('POST', '/api/v1/contacts', { token: seller.token, body: { customerId: mine, name: '介绍人', custom: { referredBy: target } } });
+      answers.push({ status: response.status, code: response.body.code, detail: String(response.body.detail).replace(target, '<id>') });
+    }
+    expect(answers[0]).toEqual(answers[1]);
+    expect(answers[0]!.status, JSON.stringify(answers)).toBe(404);
+    const ok = await app.request('POST', '/api/v1/contacts', { token: seller.token, body: { customerId: mine, name: '介绍人', custom: { referredBy: mine } } });
+    expect(ok.status).toBe(201);
+  });
+});
