@@ -55,7 +55,7 @@ export function openApiDocument(routes: AnyRoute[], info: { version: string }): 
     }
     if (route.conditional)
       parameters.push({ name: 'If-Match', in: 'header', required: false, description: 'Revision the change is based on, e.g. "3"; stale → 412', schema: { type: 'string' } });
-    if (route.method === 'post')
+    if (route.method === 'post' && route.idempotent !== false)
       parameters.push({ name: 'Idempotency-Key', in: 'header', required: false, description: 'A retry with the same key and body returns the first response', schema: { type: 'string', maxLength: 255 } });
     if (route.method === 'get' && route.auth !== false)
       parameters.push({ name: 'X-Min-Position', in: 'header', required: false, description: 'Wait (≤ 5 s) until the read models have applied this position (from X-Position)', schema: { type: 'string' } });

@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import type { Actor, RequestMeta } from '../commands/context.ts';
-import { requestHash, runIdempotent, type StoredResponse } from '../commands/idempotency.ts';
+import { requestFingerprint, runIdempotent, type StoredResponse } from '../commands/idempotency.ts';
 import { assertReferencesInScope } from '../commands/references.ts';
 import type { Services } from '../infra/wiring.ts';
 import { assertWritable, redact, type ResponseShape } from './field-security.ts';
@@ -45,6 +45,8 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
   params?: z.ZodType<P>;
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
+  /** false: an Idempotency-Key is ignored and the answer never stored (routes whose answers hold credentials). */
+  idempotent?: boolean;
   /** Whether the route takes If-Match. */
   conditional?: boolean;
   /**
@@ -140,13 +142,15 @@ export function mount(router: Router, services: Services, spec: AnyRoute): void 
       return { status: result.status, body: visible, headers: result.headers ?? {} };
     };
     const key = ctx.get('Idempotency-Key');
-    if (spec.method !== 'post' || !key) return send(ctx, await run());
+    // Credential routes never keep their answers (they hold tokens): a key sent to them is ignored.
+    if (spec.method !== 'post' || !key || spec.idempotent === false) return send(ctx, await run());
     if (key.length > 255 || !/^[\x21-\x7e]+$/.test(key))
       throw new HttpProblem(400, 'validation', 'Invalid request', 'Idempotency-Key must be 1 to 255 visible ASCII characters', {
         errors: [{ path: 'Idempotency-Key', message: 'Expected 1 to 255 visible ASCII characters' }],
       });
-    const hash = requestHash(spec.method, ctx.path, canonical(rawBody ?? null), ctx.get('If-Match'));
-    const response = await runIdempotent(services.deps, { userId: actor.userId, key, requestHash: hash, correlationId }, async (seed, timeMs) => {
+    const fingerprint = requestFingerprint((data) => services.keys.hmac('idempotency', data), spec.method, ctx.path, canonical(rawBody ?? null), ctx.get('If-Match'));
+    const ttlMs = services.config.CRM_IDEMPOTENCY_TTL_HOURS * 3600_000;
+    const response = await runIdempotent(services.deps, { userId: actor.userId, key, fingerprint, correlationId, ttlMs }, async (seed, timeMs) => {
       try {
         return await run({ seed, timeMs });
       } catch (error) {

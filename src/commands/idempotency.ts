@@ -30,34 +30,58 @@ export class IdempotencyInProgressError extends Error {
   }
 }
 
+/** How long a completed request is remembered: after that its key may be used again (CRM_IDEMPOTENCY_TTL_HOURS). */
+export const DEFAULT_IDEMPOTENCY_TTL_MS = 24 * 3600_000;
+
 /** A request still running after this long is presumed dead, and a retry may resume it. */
 export const IN_PROGRESS_TIMEOUT_MS = 30_000;
 /** Responses replayed as they were: success and refusals; transient answers are not remembered. */
 const REMEMBER = (status: number) => status < 500 && status !== 429 && status !== 503;
 
+/** How a request's hash was made: a keyed HMAC (`hmac-sha256`) since this version; plain SHA-256 before. */
+type HashAlgorithm = 'hmac-sha256' | 'sha256';
+
 type KeyState =
   | { status: 'none' }
-  | { status: 'started'; requestHash: string; seed: string; at: number }
-  | { status: 'completed'; requestHash: string; response: StoredResponse };
+  | { status: 'started'; requestHash: string; algorithm: HashAlgorithm; seed: string; at: number }
+  | { status: 'completed'; requestHash: string; algorithm: HashAlgorithm; response: StoredResponse; completedAt: number };
 
-function foldKey(events: RecordedEvent[]): KeyState {
+/** The key's state; a request completed longer than `ttlMs` ago is forgotten, and its key may be used again. */
+function foldKey(events: RecordedEvent[], now: number, ttlMs: number): KeyState {
   let state = { status: 'none' } as KeyState;
   for (const event of events) {
     const data = event.data as Record<string, unknown>;
     if (event.type === 'IdempotentRequestStarted')
-      state = { status: 'started', requestHash: String(data.requestHash), seed: String(data.seed), at: Number(data.at) };
+      state = { status: 'started', requestHash: String(data.requestHash), algorithm: data.hashAlgorithm === 'hmac-sha256' ? 'hmac-sha256' : 'sha256', seed: String(data.seed), at: Number(data.at) };
     else if (event.type === 'IdempotentRequestCompleted' && state.status === 'started')
-      state = { status: 'completed', requestHash: state.requestHash, response: data.response as StoredResponse };
+      state = { status: 'completed', requestHash: state.requestHash, algorithm: state.algorithm, response: data.response as StoredResponse, completedAt: new Date(event.metadata.at).getTime() };
     else if (event.type === 'IdempotentRequestAbandoned' && state.status === 'started') state = { ...state, at: 0 };
   }
+  if (state.status === 'completed' && now - state.completedAt >= ttlMs) return { status: 'none' };
   return state;
 }
 
-export const requestHash = (...parts: string[]): string => createHash('sha256').update(parts.join('\n')).digest('hex');
+/**
+ * The request's fingerprint, as a keyed hash: bodies may hold passwords, and a plain hash of a password is a
+ * fast-to-test guess target. `keyed` is the server's HMAC; `legacy` (plain SHA-256) only matches records an
+ * earlier version wrote.
+ */
+export interface RequestFingerprint {
+  keyed: string;
+  legacy(): string;
+}
+
+export const requestFingerprint = (hmac: (data: string) => string, ...parts: string[]): RequestFingerprint => ({
+  keyed: hmac(parts.join('\n')),
+  legacy: () => createHash('sha256').update(parts.join('\n')).digest('hex'),
+});
+
+const sameRequest = (state: Exclude<KeyState, { status: 'none' }>, fingerprint: RequestFingerprint) =>
+  state.requestHash === (state.algorithm === 'hmac-sha256' ? fingerprint.keyed : fingerprint.legacy());
 
 export async function runIdempotent(
   deps: CommandDeps,
-  scope: { userId: string; key: string; requestHash: string; correlationId: string },
+  scope: { userId: string; key: string; fingerprint: RequestFingerprint; correlationId: string; ttlMs?: number },
   handle: (seed: string, seedTimeMs: number) => Promise<StoredResponse>,
 ): Promise<StoredResponse & { replayed: boolean }> {
   const streamId = `idempotency-${createHash('sha256').update(`${scope.userId}\n${scope.key}`).digest('hex').slice(0, 40)}`;
@@ -70,20 +94,22 @@ export async function runIdempotent(
   });
   for (let attempt = 0; ; attempt++) {
     const events = await deps.eventStore.readStream(streamId);
-    const state = foldKey(events);
-    if (state.status !== 'none' && state.requestHash !== scope.requestHash) throw new IdempotencyKeyReusedError();
-    if (state.status === 'completed') return { ...state.response, replayed: true };
     const now = deps.clock.now().getTime();
+    const state = foldKey(events, now, scope.ttlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS);
+    if (state.status !== 'none' && !sameRequest(state, scope.fingerprint)) throw new IdempotencyKeyReusedError();
+    if (state.status === 'completed') return { ...state.response, replayed: true };
     if (state.status === 'started' && now - state.at < IN_PROGRESS_TIMEOUT_MS)
       throw new IdempotencyInProgressError(Math.max(1, Math.ceil((IN_PROGRESS_TIMEOUT_MS - (now - state.at)) / 1000)));
     const seed = state.status === 'started' ? state.seed : randomToken();
-    const seedTime = state.status === 'started' && events[0] ? new Date(events[0].metadata.at).getTime() : now;
+    // The first attempt with this seed fixes the time its ids are made from (a resumed request makes the same ids).
+    const started = state.status === 'started' ? events.find((event) => event.type === 'IdempotentRequestStarted' && (event.data as { seed?: string }).seed === seed) : undefined;
+    const seedTime = started ? new Date(started.metadata.at).getTime() : now;
     const revision = events.length ? events[events.length - 1]!.revision : -1n;
     const startId = `${seed}:start:${events.length}`;
     try {
       await deps.eventStore.append(
         streamId,
-        [{ id: derivedEventId(startId, streamId, 0), type: 'IdempotentRequestStarted', data: { requestHash: scope.requestHash, seed, at: now }, metadata: metadata(startId) }],
+        [{ id: derivedEventId(startId, streamId, 0), type: 'IdempotentRequestStarted', data: { requestHash: scope.fingerprint.keyed, hashAlgorithm: 'hmac-sha256', seed, at: now }, metadata: metadata(startId) }],
         revision < 0n ? 'no_stream' : revision,
       );
     } catch (error) {

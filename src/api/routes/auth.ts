@@ -42,6 +42,7 @@ export const authRoutes: AnyRoute[] = [
       'Repeated failures for one account slow down (1 s, 2 s, 4 s …) and then lock for 15 minutes (an administrator can unlock it); each client address may try CRM_LOGIN_RATE_PER_MINUTE times a minute. Both answer 429 with Retry-After.',
     tags,
     auth: false,
+    idempotent: false,
     body: LoginInput,
     responses: {
       200: { description: 'Logged in', schema: LoginResult },
@@ -62,6 +63,7 @@ export const authRoutes: AnyRoute[] = [
     path: '/api/v1/auth/change-password',
     summary: 'Change your own password; answers a fresh token (earlier tokens stop working)',
     tags,
+    idempotent: false,
     body: ChangePasswordInput,
     responses: {
       200: { description: 'Changed', schema: LoginResult },
