@@ -45,9 +45,16 @@ const ConfigSchema = z.object({
 
 const SASL_SETTINGS = ['KAFKA_SASL_MECHANISM', 'KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] as const;
 
+/** The examples .env.example gives for the secrets: a service started with them would be open to anyone who read it. */
+export const EXAMPLE_SECRETS = { JWT_SECRET: 'change-me-to-a-long-random-string-of-48-characters', CRM_ADMIN_PASSWORD: 'change-me-now' } as const;
+const PLACEHOLDER = /change[-_ ]?me|replace[-_ ]?me|^(secret|password|changeit)$/i;
+
 /** Settings that only make sense together; checked even when other variables are bad, so all are listed at once. */
 const CheckedConfigSchema = ConfigSchema.superRefine(
   (config, context) => {
+    for (const key of Object.keys(EXAMPLE_SECRETS) as (keyof typeof EXAMPLE_SECRETS)[])
+      if (config[key] !== undefined && (config[key] === EXAMPLE_SECRETS[key] || PLACEHOLDER.test(config[key])))
+        context.addIssue({ code: 'custom', path: [key], message: `${key} is still the example value; set a secret of your own` });
     const given = SASL_SETTINGS.filter((key) => config[key]);
     if (given.length > 0 && given.length < SASL_SETTINGS.length)
       for (const key of SASL_SETTINGS)

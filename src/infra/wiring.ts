@@ -177,7 +177,8 @@ async function bootstrapAdmin(services: Services): Promise<void> {
   const password = services.config.CRM_ADMIN_PASSWORD ?? randomToken(12);
   await hireEmployee(
     services.deps,
-    { fields: { name: 'Administrator 管理员', departmentId: null }, roleIds: [roles.admin!], account: { username: 'admin', password, mustChangePassword: false } },
+    // Whoever set CRM_ADMIN_PASSWORD (or read the log) knows it: the admin must choose their own at the first login.
+    { fields: { name: 'Administrator 管理员', departmentId: null }, roleIds: [roles.admin!], account: { username: 'admin', password, mustChangePassword: true } },
     systemActor,
     services.requestMeta('bootstrap'),
   );

@@ -17,14 +17,26 @@ const envFile = (text: string) =>
   );
 
 describe('deployment files', () => {
-  it('.env.example is a valid configuration that selects the three production adapters', () => {
+  it('.env.example selects the three production adapters, and the service refuses its example secrets', () => {
     const env = envFile(file('.env.example'));
-    const config = loadConfig(env);
+    expect(() => loadConfig(env)).toThrow(/JWT_SECRET is still the example value[\s\S]*CRM_ADMIN_PASSWORD is still the example value|CRM_ADMIN_PASSWORD is still the example value[\s\S]*JWT_SECRET is still the example value/);
+    const config = loadConfig({ ...env, JWT_SECRET: 'x'.repeat(16) + 'a-real-secret-of-our-own', CRM_ADMIN_PASSWORD: 'a-password-of-our-own' });
     expect(config.EVENTSTORE_URL).toMatch(/^kurrentdb:\/\//);
-    expect(config.MONGO_URL).toMatch(/^mongodb:\/\//);
+    expect(config.MONGO_URL).toBeUndefined(); // docker compose builds it from MONGO_USER and MONGO_PASSWORD
     expect(config.KAFKA_BROKERS).toBe('kafka:9092');
-    // Everything it sets is read by the service, apart from the port docker compose publishes.
-    expect(Object.keys(env).filter((key) => !configVariables.includes(key))).toEqual(['CRM_PUBLISHED_PORT']);
+    // Everything it sets is read by the service, apart from what only docker compose reads.
+    expect(Object.keys(env).filter((key) => !configVariables.includes(key)).sort()).toEqual(['CRM_PUBLISHED_PORT', 'MONGO_PASSWORD', 'MONGO_USER']);
+  });
+
+  it('compose publishes only the service: the stores stay on the compose network, MongoDB needs a password', () => {
+    const compose = file('docker-compose.yml');
+    const published = [...compose.matchAll(/^\s{4}ports:\s*\n\s+- "([^"]+)"/gm)].map((m) => m[1]);
+    expect(published).toEqual(['${CRM_PUBLISHED_PORT:-3000}:3000']);
+    expect(compose).toMatch(/MONGO_INITDB_ROOT_PASSWORD: \$\{MONGO_PASSWORD:\?/);
+    expect(compose).toMatch(/--auth/);
+    expect(compose).toMatch(/MONGO_URL: \$\{MONGO_URL:-mongodb:\/\/\$\{MONGO_USER\}:\$\{MONGO_PASSWORD\}@mongo/);
+    // The development override publishes them on the loopback interface only.
+    for (const line of [...file('docker-compose.dev.yml').matchAll(/- "([^"]+)"/g)].map((m) => m[1]!)) expect(line).toMatch(/^127\.0\.0\.1:/);
   });
 
   it('docker-compose.yml gives the service only variables it reads, and waits for healthy servers', () => {

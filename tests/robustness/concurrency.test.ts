@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import { startChildServer, stopChild } from '../support/child.ts';
+import { adminSession, startChildServer, stopChild } from '../support/child.ts';
 
 describe('concurrency and bounded resources', () => {
   let app: TestApp;
@@ -41,7 +41,7 @@ describe('concurrency and bounded resources', () => {
     // The server runs in its own process, so the abusers here do not share its event loop.
     const server = await startChildServer({ CRM_DATA_DIR: mkdtempSync(join(tmpdir(), 'crm-abuse-')), CRM_ADMIN_PASSWORD: 'abuse-password-1' });
     const baseUrl = server.baseUrl;
-    const token = ((await (await fetch(`${baseUrl}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'abuse-password-1' }) })).json()) as { token: string }).token;
+    const token = await adminSession(baseUrl, 'abuse-password-1');
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
     const { port } = new URL(baseUrl);
     // 200 slow clients that send half a request and then nothing (slowloris).

@@ -8,18 +8,11 @@ import { EmbeddedReadStore } from '../../src/infra/readstore/embedded.ts';
 import { customersProjection } from '../../src/projections/customers.ts';
 import { readModelDigest } from '../../src/projections/digest.ts';
 import { ProjectionRunner } from '../../src/projections/runner.ts';
-import { type ChildServer, startChildServer, stopChild } from '../support/child.ts';
+import { adminSession, type ChildServer, startChildServer, stopChild } from '../support/child.ts';
 
 const PASSWORD = 'crash-test-password';
 
-async function login(server: ChildServer): Promise<string> {
-  const response = await fetch(`${server.baseUrl}/api/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: 'admin', password: PASSWORD }),
-  });
-  return ((await response.json()) as { token: string }).token;
-}
+const login = (server: ChildServer): Promise<string> => adminSession(server.baseUrl, PASSWORD);
 
 type Acknowledged = { id: string; name: string; sent: string[]; acknowledgedUpdates: string[] };
 

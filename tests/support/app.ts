@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { answerClientErrors, createApp } from '../../src/api/app.ts';
 import type { Actor } from '../../src/commands/context.ts';
 import { actorOf } from '../../src/commands/access.ts';
-import { hireEmployee, systemActor } from '../../src/commands/employees.ts';
+import { changeOwnPassword, findEmployeeByUsername, hireEmployee, systemActor } from '../../src/commands/employees.ts';
 import { createDepartment, roleIdByKey } from '../../src/commands/org.ts';
 import { loadConfig } from '../../src/infra/config.ts';
 import { silentLogger } from '../../src/infra/logger.ts';
@@ -12,6 +12,8 @@ import { type OpenOptions, openServices, type Services } from '../../src/infra/w
 import { testDatabaseUrl } from './servers.ts';
 
 export const ADMIN_PASSWORD = 'admin-password-1';
+/** What the test apps set CRM_ADMIN_PASSWORD to; the first start's admin changes it to ADMIN_PASSWORD at once. */
+export const INITIAL_ADMIN_PASSWORD = 'admin-initial-password';
 
 export interface TestResponse {
   status: number;
@@ -46,7 +48,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Op
   // A restart (same data directory) must find the same database; only a throwaway app's database is dropped.
   const mongo = process.env.CRM_TEST_READSTORE === 'mongo' ? testDatabaseUrl(env.CRM_DATA_DIR) : undefined;
   // Tests log in many times from one address: no per-address login limit unless a test sets one.
-  const config = loadConfig({ CRM_ADMIN_PASSWORD: ADMIN_PASSWORD, LOG_LEVEL: 'error', CRM_LOGIN_RATE_PER_MINUTE: '0', ...(mongo ? { MONGO_URL: mongo } : {}), ...env });
+  const config = loadConfig({ CRM_ADMIN_PASSWORD: INITIAL_ADMIN_PASSWORD, LOG_LEVEL: 'error', CRM_LOGIN_RATE_PER_MINUTE: '0', ...(mongo ? { MONGO_URL: mongo } : {}), ...env });
   const services = await openServices(config, { logger: silentLogger, inMemory: !env.CRM_DATA_DIR, ...options });
   const server: Server = createApp(services).listen(0, '127.0.0.1');
   answerClientErrors(server);
@@ -94,6 +96,14 @@ export async function startTestApp(env: Record<string, string> = {}, options: Op
     const changed = await request('POST', '/api/v1/auth/change-password', { token, body: { currentPassword: password, newPassword: `${password}-changed` } });
     if (changed.status !== 200) throw new Error(`password change failed: ${changed.status} ${changed.text}`);
     return changed.body.token as string;
+  }
+
+  // The admin created from CRM_ADMIN_PASSWORD must choose a password of their own first (done through the
+  // commands, so the HTTP rate limits a test sets are untouched; a restart on the same data directory finds it done).
+  const admin = await findEmployeeByUsername(services.deps, 'admin');
+  if (admin?.account?.mustChangePassword) {
+    const actor = (await actorOf(services.deps, admin.employeeId))!;
+    await changeOwnPassword(services.deps, actor, INITIAL_ADMIN_PASSWORD, ADMIN_PASSWORD, services.requestMeta('test'));
   }
 
   return {

@@ -42,3 +42,25 @@ export async function stopChild(child: ChildServer, signal: NodeJS.Signals): Pro
   child.process.kill(signal);
   await exited;
 }
+
+/**
+ * A token for the `admin` a child server created from CRM_ADMIN_PASSWORD = `initial`. The first time, it logs in
+ * and changes the password to `<initial>-changed`, as the service demands; later (after a restart), it logs in
+ * with that.
+ */
+export async function adminSession(baseUrl: string, initial: string): Promise<string> {
+  const login = async (password: string) =>
+    fetch(`${baseUrl}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }) });
+  const changed = await login(`${initial}-changed`);
+  if (changed.status === 200) return ((await changed.json()) as { token: string }).token;
+  const first = await login(initial);
+  if (first.status !== 200) throw new Error(`admin login failed: ${first.status} ${await first.text()}`);
+  const { token } = (await first.json()) as { token: string };
+  const change = await fetch(`${baseUrl}/api/v1/auth/change-password`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ currentPassword: initial, newPassword: `${initial}-changed` }),
+  });
+  if (change.status !== 200) throw new Error(`admin password change failed: ${change.status} ${await change.text()}`);
+  return ((await change.json()) as { token: string }).token;
+}
