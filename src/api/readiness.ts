@@ -60,8 +60,9 @@ export async function readiness(services: Services): Promise<Readiness> {
   }
   const relay = services.relay?.status();
   if (relay) {
-    checks.kafka = relay.lastError ? 'retrying' : relay.waitingSince ? 'waiting' : 'ok';
-    if (relay.lastError) details.kafka = `retrying from position ${relay.position}: ${relay.lastError}`;
+    checks.kafka = relay.halted ? 'failed' : relay.lastError ? 'retrying' : relay.waitingSince ? 'waiting' : 'ok';
+    if (relay.halted) details.kafka = relay.halted;
+    else if (relay.lastError) details.kafka = `retrying from position ${relay.position}: ${relay.lastError}`;
     else if (relay.waitingSince) details.kafka = `waiting for Kafka since ${relay.waitingSince} at position ${relay.position}`;
   }
   const ready = checks.eventStore === 'ok' && checks.readStore === 'ok' && checks.projections === 'ok';

@@ -20,6 +20,7 @@ import { KafkaEventSource } from '../integrations/kafka/source.ts';
 import { KurrentEventStore } from './eventstore/kurrent.ts';
 import { EmbeddedReadStore } from './readstore/embedded.ts';
 import { MongoReadStore } from './readstore/mongo.ts';
+import { SqliteBackedStore } from './readstore/durable.ts';
 import type { ReadStore } from './readstore/port.ts';
 import { ServerKeys } from './keys.ts';
 import { FixedWindowLimiter } from './throttle.ts';
@@ -32,6 +33,11 @@ export interface Services {
   clock: Clock;
   eventStore: EventStore;
   readStore: ReadStore;
+  /**
+   * Where integration state lives (relay and consumer checkpoints, the consumers' inbox): MongoDB in production;
+   * embedded, a SQLite table beside the event log, so losing the read-model snapshot cannot wipe it.
+   */
+  integrationStore: ReadStore;
   runner: ProjectionRunner;
   /** Where integration consumers read events: Kafka consumer groups, or the event log in the embedded default. */
   eventSource: EventSource;
@@ -103,20 +109,32 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
         unlock();
         throw new Error(`cannot reach the read store at MONGO_URL: ${(error as Error).message}`);
       })
-    : new EmbeddedReadStore(inMemory ? {} : { snapshotPath: join(config.CRM_DATA_DIR, 'read-models.snapshot') });
+    : new EmbeddedReadStore(
+        inMemory
+          ? {}
+          : {
+              snapshotPath: join(config.CRM_DATA_DIR, 'read-models.snapshot'),
+              onUnreadableSnapshot: (error, keptAs) =>
+                logger.error('the read-model snapshot could not be read; starting empty and rebuilding the read models from the event log', { error: error.message, keptAs }),
+            },
+      );
   logger.info('adapters', {
     eventStore: embeddedEvents ? `sqlite (${inMemory ? 'memory' : config.CRM_DATA_DIR})` : 'eventstoredb',
     readStore: embeddedReads ? 'embedded' : `mongodb (aggregation ${(readStore as MongoReadStore).aggregation})`,
     bus: config.KAFKA_BROKERS ? 'kafka' : 'event log',
   });
+  const integrationStore: ReadStore = !embeddedReads
+    ? readStore
+    : new SqliteBackedStore(inMemory ? ':memory:' : join(config.CRM_DATA_DIR, embeddedEvents ? 'events.sqlite' : 'integration.sqlite'), config.CRM_DURABILITY);
+  if (integrationStore !== readStore) await moveIntegrationState(readStore, integrationStore, logger);
   const runner = new ProjectionRunner(eventStore, readStore, allProjections, logger.child({ component: 'projections' }), embeddedReads ? undefined : () => new EmbeddedReadStore());
   const kafka = config.KAFKA_BROKERS ? kafkaClient(kafkaSettings(config, config.KAFKA_BROKERS), logger) : undefined;
   const topics = { partitions: config.KAFKA_TOPIC_PARTITIONS, ...(config.KAFKA_REPLICATION_FACTOR ? { replicationFactor: config.KAFKA_REPLICATION_FACTOR } : {}) };
   const eventSource: EventSource = kafka
     ? new KafkaEventSource(kafka, topics, logger.child({ component: 'consumers' }))
-    : new EventLogSource(eventStore, readStore, logger.child({ component: 'consumers' }));
+    : new EventLogSource(eventStore, integrationStore, logger.child({ component: 'consumers' }));
   const startProjections = options.startProjections ?? true;
-  const relay = kafka && startProjections ? new KafkaRelay(kafka, eventStore, readStore, logger.child({ component: 'relay' }), topics) : undefined;
+  const relay = kafka && startProjections ? new KafkaRelay(kafka, eventStore, integrationStore, logger.child({ component: 'relay' }), topics) : undefined;
   const deps: CommandDeps = { eventStore, clock };
   const secret = jwtSecret(config, inMemory, logger);
   const ids = randomIds(clock);
@@ -133,6 +151,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     clock,
     eventStore,
     readStore,
+    integrationStore,
     runner,
     eventSource,
     ...(relay ? { relay } : {}),
@@ -156,6 +175,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
       await relay?.stop();
       await runner.stop();
       await readStore.close();
+      if (integrationStore !== readStore) await integrationStore.close();
       await eventStore.close();
       unlock();
     },
@@ -164,6 +184,24 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
   if (startProjections) await runner.start();
   await relay?.start();
   return services;
+}
+
+/** The collections of integration state (relay and consumer checkpoints, the inbox). */
+export const INTEGRATION_COLLECTIONS = ['_relay', '_consumers', '_inbox'] as const;
+
+/**
+ * Data written before integration state had a store of its own kept it in the read-model snapshot: the first
+ * start of this version moves it over (once: only into an empty collection), so nothing is published or acted on
+ * twice.
+ */
+async function moveIntegrationState(from: ReadStore, to: ReadStore, logger: Logger): Promise<void> {
+  for (const name of INTEGRATION_COLLECTIONS) {
+    const docs = await from.collection(name).find({});
+    if (docs.length === 0 || (await to.collection(name).countDocuments({})) > 0) continue;
+    for (const doc of docs) await to.collection(name).replaceOne({ _id: doc._id }, doc, { upsert: true });
+    await from.collection(name).drop();
+    logger.info('moved integration state out of the read-model snapshot', { collection: name, documents: docs.length });
+  }
 }
 
 /**

@@ -4,6 +4,18 @@ import type { Doc, ReadStore } from '../infra/readstore/port.ts';
 import type { EventConsumer, EventHandler, EventSource } from './event-source.ts';
 
 type ConsumerCheckpoint = Doc & { position: number };
+
+/** A consumer whose checkpoint is past the log's head (the log lost events it acted on): it does not start. */
+export class ConsumerCheckpointAheadError extends Error {
+  constructor(
+    readonly consumer: string,
+    readonly checkpoint: bigint,
+    readonly head: bigint,
+  ) {
+    super(`Consumer ${consumer}'s checkpoint (${checkpoint}) is ahead of the event log's head (${head}): events it acted on were lost`);
+    this.name = 'ConsumerCheckpointAheadError';
+  }
+}
 const CHECKPOINTS = '_consumers';
 
 /**
@@ -40,6 +52,13 @@ export class EventLogSource implements EventSource {
     const follow = async () => {
       const saved = await checkpoints.findOne({ _id: group });
       if (closed) return;
+      const head = await this.eventStore.headPosition();
+      if (BigInt(saved?.position ?? 0) > head) {
+        // Its checkpoint has seen events the log lost; new events would take their positions and be skipped.
+        closed = true;
+        this.logger.error('consumer halted: its checkpoint is ahead of the event log (events were lost); reset it after checking what it acted on', { consumer: group, checkpoint: saved?.position, head });
+        throw new ConsumerCheckpointAheadError(group, BigInt(saved!.position), head);
+      }
       subscription = this.eventStore.subscribeToAll(
         { after: BigInt(saved?.position ?? 0), filter: { categories } },
         {

@@ -117,15 +117,21 @@ export class ProjectionRunner {
    */
   async start(checkpointEveryMs = 1000): Promise<void> {
     const stale: Projection[] = [];
+    const head = await this.eventStore.headPosition();
     for (const projection of this.projections) {
       const saved = await this.checkpoints().findOne({ _id: projection.name });
-      if (!saved || saved.version !== projection.version) {
-        if (saved) this.logger.info('projection version changed, rebuilding', { projection: projection.name });
+      // A checkpoint past the log's head has seen events the log no longer has (its last commits were lost, e.g.
+      // to a power cut): positions will be used again by new events, which it would skip. Its documents cannot
+      // be trusted either: rebuild it.
+      const ahead = saved !== null && BigInt(saved.position) > head;
+      if (ahead) this.logger.error('projection checkpoint is ahead of the event log (events were lost); rebuilding it from the log', { projection: projection.name, checkpoint: saved.position, head });
+      if (!saved || saved.version !== projection.version || ahead) {
+        if (saved && !ahead) this.logger.info('projection version changed, rebuilding', { projection: projection.name });
         await this.reset(projection);
         stale.push(projection);
       }
       await projection.setup(this.readStore);
-      this.positions.set(projection.name, BigInt(saved?.version === projection.version ? saved.position : 0));
+      this.positions.set(projection.name, BigInt(saved?.version === projection.version && !ahead ? saved.position : 0));
     }
     const categories = [...new Set(this.projections.flatMap((p) => p.categories))];
     let lastSave = Date.now();

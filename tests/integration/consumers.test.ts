@@ -49,7 +49,7 @@ describe.each(sources)('integration consumers on $name', ({ env }) => {
     const effect: EventHandler = async (event) => {
       await effects.updateOne({ _id: event.id }, { $inc: { count: 1 } }, { upsert: true });
     };
-    const once = onceByEventId(app.services.readStore, group, effect);
+    const once = onceByEventId(app.services.integrationStore, group, effect);
     const victim = (await app.services.eventStore.readStream(streams[5]!))[0]!.id;
     const handler: EventHandler = async (event: RecordedEvent) => {
       deliveries.set(event.id, (deliveries.get(event.id) ?? 0) + 1);
@@ -73,7 +73,7 @@ describe.each(sources)('integration consumers on $name', ({ env }) => {
       await admin.connect();
       await admin.resetOffsets({ groupId: group, topic: topicFor('customer'), earliest: true });
       await admin.disconnect();
-    } else await app.services.readStore.collection('_consumers').deleteOne({ _id: group });
+    } else await app.services.integrationStore.collection('_consumers').deleteOne({ _id: group });
     const before = new Map(deliveries);
     const again = await app.services.eventSource.consume(group, ['customer'], handler);
     await until(() => ids.every((id) => deliveries.get(id)! > before.get(id)!));

@@ -296,6 +296,11 @@ export interface EmbeddedReadStoreOptions {
   snapshotPath?: string;
   /** How long after a change the snapshot is written (ms); default 1000. */
   snapshotDelayMs?: number;
+  /**
+   * Told when the snapshot could not be read (cut short, corrupt): the store then starts empty, the unreadable
+   * file is kept beside it as `<snapshot>.corrupt-<time>`, and the projections rebuild from the log.
+   */
+  onUnreadableSnapshot?: (error: Error, keptAs: string) => void;
 }
 
 type Snapshot = { version: 1; collections: { name: string; docs: Doc[]; indexes: IndexSpec[] }[] };
@@ -312,11 +317,21 @@ export class EmbeddedReadStore implements ReadStore {
   private closed = false;
 
   constructor(private readonly options: EmbeddedReadStoreOptions = {}) {
-    if (options.snapshotPath && existsSync(options.snapshotPath)) this.load(options.snapshotPath);
+    if (options.snapshotPath && existsSync(options.snapshotPath)) {
+      try {
+        this.load(options.snapshotPath);
+      } catch (error) {
+        this.collections.clear();
+        const keptAs = `${options.snapshotPath}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+        renameSync(options.snapshotPath, keptAs);
+        options.onUnreadableSnapshot?.(error as Error, keptAs);
+      }
+    }
   }
 
   private load(path: string): void {
     const snapshot = deserialize(readFileSync(path)) as Snapshot;
+    if (snapshot?.version !== 1 || !Array.isArray(snapshot.collections)) throw new Error('not a read-model snapshot');
     for (const saved of snapshot.collections) {
       const collection = this.collection(saved.name) as EmbeddedCollection<Doc>;
       for (const doc of saved.docs) collection.docs.set(doc._id, doc);

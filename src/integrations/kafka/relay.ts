@@ -21,6 +21,11 @@ export interface RelayStatus {
   published: number;
   /** Set while the relay cannot reach Kafka; cleared by the next successful batch. */
   lastError?: string;
+  /**
+   * Set when the relay refused to start: its checkpoint is past the log's head, so the log lost events Kafka
+   * already has. It publishes nothing until an operator has looked (see the README, "Checkpoints ahead of the log").
+   */
+  halted?: string;
 }
 
 type RelayCheckpoint = Doc & { position: number };
@@ -48,6 +53,7 @@ export class KafkaRelay {
   private producer: Producer | undefined;
   private topicsReady = false;
   private loop: Promise<void> | undefined;
+  private halted: string | undefined;
   private doorbell: Subscription | undefined;
   private ring: () => void = () => {};
 
@@ -67,6 +73,14 @@ export class KafkaRelay {
     const saved = await this.checkpoints().findOne({ _id: CHECKPOINT_ID });
     this.position = BigInt(saved?.position ?? 0);
     this.saved = this.position;
+    const head = await this.eventStore.headPosition();
+    if (this.position > head) {
+      // New events would take positions Kafka has already seen and be skipped; consumers may hold events the log
+      // lost. Never guess: stop and say so.
+      this.halted = `the relay's checkpoint (${this.position}) is ahead of the event log's head (${head}): the log lost events that Kafka already has; publishing is halted until an operator resets the checkpoint`;
+      this.logger.error('kafka relay halted: checkpoint ahead of the event log', { checkpoint: this.position, head });
+      return;
+    }
     this.doorbell = this.eventStore.subscribeToAll(
       { after: await this.eventStore.headPosition(), filter: { categories: PUBLISHED_CATEGORIES } },
       { onEvent: () => this.ring() },
@@ -79,6 +93,7 @@ export class KafkaRelay {
     return {
       position: this.position,
       published: this.published,
+      ...(this.halted ? { halted: this.halted } : {}),
       ...(waiting ? { waitingSince: new Date(this.sendingSince!).toISOString() } : {}),
       ...(this.lastError ? { lastError: this.lastError } : {}),
     };
