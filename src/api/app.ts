@@ -1,5 +1,6 @@
 import Router from '@koa/router';
 import Koa from 'koa';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Services } from '../infra/wiring.ts';
@@ -45,6 +46,13 @@ export function answerClientErrors(server: Server): void {
   });
 }
 
+/** Compares a secret without leaking, through timing, how much of it matched. */
+function sameSecret(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
 export function createApp(services: Services, version = '0.1.0'): Koa {
   const app = new Koa();
   // Behind a reverse proxy that sets X-Forwarded-For, ctx.ip is the client's address (CRM_TRUST_PROXY).
@@ -80,6 +88,9 @@ export function createApp(services: Services, version = '0.1.0'): Koa {
     ctx.body = { status: degraded ? 'degraded' : 'ready', checks };
   });
   router.get('/metrics', async (ctx) => {
+    const expected = services.config.METRICS_TOKEN;
+    if (expected && !sameSecret(/^Bearer\s+(\S+)$/i.exec(ctx.get('Authorization'))?.[1] ?? '', expected))
+      throw new HttpProblem(401, 'unauthorized', 'Not authenticated', 'Send Authorization: Bearer <METRICS_TOKEN>', {}, { 'WWW-Authenticate': 'Bearer realm="metrics"' });
     ctx.type = 'text/plain; version=0.0.4; charset=utf-8';
     ctx.body = await metrics.text();
   });
@@ -100,6 +111,22 @@ export function createApp(services: Services, version = '0.1.0'): Koa {
   app.use(rateLimit(services));
   app.use(requireActor());
   app.use(jsonBody());
+  // A method the router does not know at all (TRACE, PROPFIND…) is answered like any other method a path does not
+  // offer: 405 with Allow, or 404 for a path that does not exist.
+  app.use(async (ctx, next) => {
+    await next();
+    if (ctx.status !== 501) return;
+    const layers = router.match(ctx.path, 'GET').path;
+    const allowed = [...new Set(layers.flatMap((layer) => layer.methods))];
+    // (Clearing the body first: Koa answers 204 when a body is cleared after the status.)
+    ctx.body = undefined;
+    if (allowed.length === 0) {
+      ctx.status = 404;
+      return;
+    }
+    ctx.status = 405;
+    ctx.set('Allow', allowed.join(', '));
+  });
   app.use(router.routes());
   app.use(router.allowedMethods());
   app.on('error', () => {});

@@ -75,14 +75,19 @@ export function redact(actor: Actor, resource: string, shape: ResponseShape, bod
 
 /** Refuses a write that sets a hidden or read-only field (403 naming the first one). */
 export function assertWritable(actor: Actor, resource: string, body: unknown): void {
-  const rules = actor.fieldRules[resource];
-  if (!rules || !body || typeof body !== 'object') return;
+  if (!body || typeof body !== 'object') return;
   const record = body as Json;
-  const written = [
+  assertFieldsWritable(actor, resource, [
     ...Object.keys(record).filter((key) => key !== 'custom'),
     ...(record.custom && typeof record.custom === 'object' ? Object.keys(record.custom as Json).map((key) => `custom.${key}`) : []),
-  ];
-  const refused = written.filter((field) => rules[field] !== undefined);
+  ]);
+}
+
+/** Refuses a change to these fields when one is hidden or read-only for the actor (403 naming them). */
+export function assertFieldsWritable(actor: Actor, resource: string, written: readonly string[]): void {
+  const rules = actor.fieldRules[resource];
+  if (!rules) return;
+  const refused = [...new Set(written)].filter((field) => rules[field] !== undefined);
   if (refused.length)
     throw new HttpProblem(403, 'field.readonly', 'Field not writable', `You may not change ${refused.join(', ')}`, { fields: refused, errors: refused.map((path) => ({ path, message: 'Read-only for your role' })) });
 }

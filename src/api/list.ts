@@ -2,7 +2,7 @@ import { authorize } from '../commands/authorization.ts';
 import type { Actor } from '../commands/context.ts';
 import { fieldsOf } from '../commands/custom-fields.ts';
 import { getListView, savedViews } from '../commands/customization.ts';
-import { type FieldDefinition, queryValue } from '../domain/customization/fields.ts';
+import { type FieldDefinition, ownValue, queryValue } from '../domain/customization/fields.ts';
 import { resourceSpecs } from '../domain/customization/resources.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
 import type { Services } from '../infra/wiring.ts';
@@ -27,14 +27,14 @@ async function customQuery(services: Services, resource: string, collection: str
   const fields = await fieldsOf(services.deps, resource);
   const filters: Record<string, unknown> = {};
   for (const key of customKeys) {
-    const field = fields[key.slice('custom.'.length)];
+    const field = ownValue(fields, key.slice('custom.'.length));
     if (!field) throw invalid(`query.${key}`, `No custom field ${key} on ${resource}`);
     const parsed = queryValue(field, String(params[key]));
     if (!parsed.ok) throw invalid(`query.${key}`, parsed.message);
     filters[key] = parsed.value;
   }
   if (sortField.startsWith('custom.')) {
-    const field = fields[sortField.slice('custom.'.length)];
+    const field = ownValue(fields, sortField.slice('custom.'.length));
     if (!field) throw invalid('query.sort', `No custom field ${sortField} on ${resource}`);
     if (!SORTABLE.includes(field.type)) throw invalid('query.sort', `A ${field.type} field cannot be sorted`);
   }

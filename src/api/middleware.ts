@@ -72,6 +72,32 @@ async function readBody(ctx: Context): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** How deep a JSON body may nest; no request of this API needs more, and deeper ones only cost stack. */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * What makes a parsed body unsafe to process, walked without recursion: nesting deeper than MAX_JSON_DEPTH, or a
+ * string (value or key) holding a lone UTF-16 surrogate, which no valid text contains and which breaks hashing,
+ * storage and logs downstream.
+ */
+export function unsafeJson(value: unknown): { path: string; message: string } | undefined {
+  const stack: { value: unknown; path: string; depth: number }[] = [{ value, path: '', depth: 0 }];
+  while (stack.length) {
+    const { value: item, path, depth } = stack.pop()!;
+    if (typeof item === 'string') {
+      if (!item.isWellFormed()) return { path, message: 'Text holds a lone UTF-16 surrogate (not valid Unicode)' };
+      continue;
+    }
+    if (!item || typeof item !== 'object') continue;
+    if (depth >= MAX_JSON_DEPTH) return { path, message: `The body nests deeper than ${MAX_JSON_DEPTH} levels` };
+    for (const [key, inner] of Object.entries(item)) {
+      if (!key.isWellFormed()) return { path, message: 'A field name holds a lone UTF-16 surrogate (not valid Unicode)' };
+      stack.push({ value: inner, path: path ? `${path}.${key}` : key, depth: depth + 1 });
+    }
+  }
+  return undefined;
+}
+
 /** JSON bodies only, at most 1 MiB; malformed JSON → 400, another content type → 415. */
 export function jsonBody() {
   return async (ctx: Context, next: Next) => {
@@ -82,11 +108,15 @@ export function jsonBody() {
       throw new HttpProblem(415, 'unsupported_media_type', 'Unsupported media type', `Send the body as application/json, not ${ctx.get('Content-Type') || 'without a Content-Type'}`);
     const text = await readBody(ctx);
     if (text.trim() === '') return next();
+    let body: unknown;
     try {
-      ctx.state.body = JSON.parse(text);
+      body = JSON.parse(text);
     } catch (error) {
       throw new HttpProblem(400, 'malformed_json', 'Malformed JSON', `The body is not valid JSON: ${(error as Error).message}`);
     }
+    const problem = unsafeJson(body);
+    if (problem) throw new HttpProblem(400, 'malformed_json', 'Malformed JSON', problem.message, { errors: [{ path: problem.path, message: problem.message }] });
+    ctx.state.body = body;
     return next();
   };
 }

@@ -10,6 +10,7 @@ import { listRecords, publicView } from '../projections/customer-queries.ts';
 import { ownerInScope, scopeFor, withinScope } from '../projections/scope.ts';
 import type { CsvColumn } from './csv.ts';
 import { AsOfQuery, HistoryPage, HistoryQuery, historyPage, notFound, recordEnvelope } from './history.ts';
+import { assertFieldsWritable } from './field-security.ts';
 import { listOrExport } from './list.ts';
 import { listQuery } from './list-query.ts';
 import { commonErrors, notFoundError, recordWriteErrors } from './responses.ts';
@@ -130,6 +131,11 @@ export interface RecordCommand<B> {
   permission?: Action;
   /** What the 200 answer says; default `Done`. */
   done?: string;
+  /**
+   * The record's fields the action changes besides those its body names (default `status`): a role for which
+   * one is read-only or hidden may not run it (403 naming it), as for a PATCH.
+   */
+  writes?: readonly string[];
   run(context: RouteContext<{ id: string }, unknown, B>): Promise<{ revision: bigint; position: bigint }>;
 }
 
@@ -151,6 +157,7 @@ export function recordCommandRoute<S extends { status: string }, B>(kind: Record
     async handler(context) {
       authorize(context.actor, module, command.permission ?? 'edit');
       await recordInScope(context.services, context.actor, kind, context.params.id);
+      assertFieldsWritable(context.actor, kind.resource, [...Object.keys((context.body as object | undefined) ?? {}), ...(command.writes ?? ['status'])]);
       return written(await command.run(context), context.params.id);
     },
   });

@@ -118,6 +118,9 @@ export function mount(router: Router, services: Services, spec: AnyRoute): void 
     const params = parse(spec.params, ctx.params, 'params');
     const query = parse(spec.query, { ...ctx.query }, 'query');
     const rawBody: unknown = ctx.state.body;
+    // A change (PATCH, PUT) says what to change: no body is a mistake, not "change nothing".
+    if (spec.body && rawBody === undefined && (spec.method === 'patch' || spec.method === 'put'))
+      throw new HttpProblem(400, 'validation', 'Invalid request', 'Send the change as a JSON body', { errors: [{ path: 'body', message: 'Required' }] });
     const body = parse(spec.body, rawBody ?? {}, 'body');
     const ifMatch = spec.conditional ? parseIfMatch(ctx.get('If-Match') || undefined) : undefined;
     if (spec.method === 'get') await readYourWrites(services, ctx.get('X-Min-Position'), spec.reads);

@@ -32,6 +32,8 @@ const ConfigSchema = z.object({
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   CRM_DURABILITY: z.enum(['normal', 'full']).default('normal'),
   CRM_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(0),
+  /** When set, GET /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` (Prometheus: bearer_token). */
+  METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN needs at least 16 characters').optional(),
   /** How long an Idempotency-Key's answer is kept for retries; after that the key may be used again. */
   CRM_IDEMPOTENCY_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 30).default(24),
   /** Login and change-password attempts a minute from one client address (0 turns the limit off). */

@@ -1,6 +1,6 @@
 import { escapeRegex } from '../infra/readstore/regex.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
-import { CONTACTS, type ContactDoc, CUSTOMERS, type CustomerDoc } from './customers.ts';
+import { CONTACTS, type ContactDoc, CUSTOMERS, type CustomerDoc, EMBEDDED_CONTACTS } from './customers.ts';
 import { type Page, type PageRequest, pageQuery, toPage } from './paging.ts';
 import { type DataScope, withinScope } from './scope.ts';
 
@@ -53,8 +53,9 @@ export async function getCustomer(store: ReadStore, scope: DataScope, customerId
   return (await customers.findOne({ _id: customerId, inPool: true })) ?? customers.findOne(withinScope(scope, { _id: customerId }));
 }
 
-export async function contactsOfCustomer(store: ReadStore, scope: DataScope, customerId: string): Promise<ContactDoc[]> {
-  return store.collection<ContactDoc>(CONTACTS).find(withinScope(scope, { customerId }), { sort: { name: 1, _id: 1 }, limit: 500 });
+/** A customer's most recently changed contacts (at most `limit`); the rest are paged by /contacts?customerId=. */
+export async function contactsOfCustomer(store: ReadStore, scope: DataScope, customerId: string, limit = EMBEDDED_CONTACTS): Promise<ContactDoc[]> {
+  return store.collection<ContactDoc>(CONTACTS).find(withinScope(scope, { customerId }), { sort: { updatedAt: -1, _id: -1 }, limit });
 }
 
 export interface ContactListQuery extends PageRequest {

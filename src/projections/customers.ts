@@ -7,6 +7,8 @@ import { applyOrgEvent, type OrgCollections, orgCategories, ownerPath } from './
 import { alreadyApplied, type Projection } from './projection.ts';
 
 export const CUSTOMERS = 'customers';
+/** How many contacts a customer document embeds (the most recently changed); the rest: /contacts?customerId=. */
+export const EMBEDDED_CONTACTS = 50;
 export const CONTACTS = 'contacts';
 /** This projection's private mirror of the organisation, for its owners' department paths. */
 const MIRROR: OrgCollections = { departments: 'customers_org_departments', employees: 'customers_org_employees' };
@@ -112,8 +114,8 @@ const contactSearch = (doc: Record<string, unknown>) => searchText(doc.name, doc
  */
 export const customersProjection: Projection = {
   name: 'customers',
-  // 2: _phones (the collision check's exact phone match)
-  version: 2,
+  // 2: _phones (the collision check's exact phone match); 3: at most EMBEDDED_CONTACTS embedded, contactCount
+  version: 3,
   categories: [customerCategory, contactCategory, ...orgCategories],
   collections: [CUSTOMERS, CONTACTS, MIRROR.departments, MIRROR.employees],
 
@@ -227,9 +229,11 @@ async function embedContact(
   const customer = await customers.findOne({ _id: customerId });
   if (!customer) return;
   const others = customer.contacts.filter((c) => c.id !== contactId);
-  const contacts = summary ? [...others, summary] : others;
+  // The most recently changed contacts only: a customer with thousands would otherwise grow with each (O(n²)).
+  const contacts = (summary ? [...others, summary] : others).slice(-EMBEDDED_CONTACTS);
+  const contactCount = await store.collection(CONTACTS).countDocuments({ customerId });
   await customers.updateOne(
     { _id: customerId },
-    { $set: { contacts, _search: customerSearch(customer, contacts), lastActivityAt: event.metadata.at, _position: Math.max(customer._position, Number(event.position)) } },
+    { $set: { contacts, contactCount, _search: customerSearch(customer, contacts), lastActivityAt: event.metadata.at, _position: Math.max(customer._position, Number(event.position)) } },
   );
 }

@@ -9,7 +9,7 @@ import { normalizeName, normalizePhone, normalizeTaxNumber } from '../../domain/
 import { load } from '../../commands/pipeline.ts';
 import { currentHolder } from '../../commands/reservations.ts';
 import { CONTACTS, type ContactDoc, CUSTOMERS, type CustomerDoc } from '../../projections/customers.ts';
-import { isHidden } from '../field-security.ts';
+import { assertFieldsWritable, isHidden } from '../field-security.ts';
 import { ORG, type EmployeeDoc } from '../../projections/org.ts';
 import { ownerInScope } from '../../projections/scope.ts';
 import { listPool } from '../../projections/customer-queries.ts';
@@ -114,6 +114,7 @@ export const poolRoutes: AnyRoute[] = [
     responses: { 200: { description: 'Released', schema: WriteResult }, ...recordWriteErrors },
     async handler({ params, body, actor, services, meta }) {
       authorize(actor, 'customers', 'edit');
+      assertFieldsWritable(actor, 'customers', ['ownerId']);
       const { state } = await load(services.deps, customerDecider, customerStream(params.id));
       if (state.status === 'none' || !(await ownerInScope(services.deps, actor, state.ownerId))) throw notFound('customer', params.id);
       return written(await releaseCustomer(services.deps, params.id, body.reason ?? 'released', actor, meta), params.id);
@@ -129,6 +130,7 @@ export const poolRoutes: AnyRoute[] = [
     responses: { 200: { description: 'Claimed: you own it now', schema: WriteResult }, ...commonErrors, ...notFoundError, ...conflictError },
     async handler({ params, actor, services, meta }) {
       authorize(actor, 'customers', 'edit');
+      assertFieldsWritable(actor, 'customers', ['ownerId']);
       const { state } = await load(services.deps, customerDecider, customerStream(params.id));
       if (state.status === 'none') throw notFound('customer', params.id);
       if (state.ownerId !== null && !(await ownerInScope(services.deps, actor, state.ownerId)))

@@ -5,7 +5,7 @@ import { foldAsOf, load } from '../../commands/pipeline.ts';
 import { CustomerFields, customerDecider, customerStream } from '../../domain/customer/index.ts';
 import { DomainError } from '../../domain/shared/errors.ts';
 import { contactsOfCustomer, getCustomer, listCustomers, publicView } from '../../projections/customer-queries.ts';
-import { CUSTOMERS, type CustomerDoc } from '../../projections/customers.ts';
+import { CONTACTS, CUSTOMERS, type CustomerDoc } from '../../projections/customers.ts';
 import { OPPORTUNITIES } from '../../projections/pipeline.ts';
 import { ownerInScope, scopeFor, withinScope } from '../../projections/scope.ts';
 import { fieldColumns, moneyColumns } from '../csv.ts';
@@ -15,6 +15,7 @@ import { listQuery } from '../list-query.ts';
 import { AsOfQuery, HistoryPage, HistoryQuery, historyPage, notFound, recordEnvelope } from '../history.ts';
 import { patchSchema } from '../patch.ts';
 import { commonErrors, conflictError, notFoundError, recordWriteErrors } from '../responses.ts';
+import { assertFieldsWritable } from '../field-security.ts';
 import { type AnyRoute, defineRoute, Id, IdParams, WriteResult, written } from '../route.ts';
 import { ContactView } from './contacts.ts';
 
@@ -36,7 +37,8 @@ export const CustomerView = CustomerFields.extend({
   ownerId: z.string().nullable().describe('null while in the customer pool'),
   departmentPath: z.string().nullable().describe("The owner's department path"),
   inPool: z.boolean(),
-  contacts: z.array(z.record(z.string(), z.unknown())).optional(),
+  contacts: z.array(z.record(z.string(), z.unknown())).optional().describe('The most recently changed contacts (at most 50); all of them: GET /api/v1/contacts?customerId=<id>'),
+  contactCount: z.number().int().optional().describe('How many contacts the customer has'),
 }).meta({ id: 'Customer' });
 
 const ListQuery = listQuery(
@@ -82,8 +84,10 @@ async function customerForWrite(services: Services, actor: Actor, id: string) {
 const related = relatedRoute('customers', async (services, actor, id) => (await getCustomer(services.readStore, scopeFor(actor), id)) !== null, {
   contacts: async (services, actor, id, limit) => {
     if (!isAllowed(actor, 'contacts', 'view')) return null;
-    const all = await contactsOfCustomer(services.readStore, scopeFor(actor), id);
-    return { items: all.slice(0, limit).map((c) => ContactView.parse(publicView(c))), total: all.length };
+    const collection = services.readStore.collection(CONTACTS);
+    const filter = withinScope(scopeFor(actor), { customerId: id });
+    const items = await collection.find(filter, { sort: { name: 1, _id: 1 }, limit });
+    return { items: items.map((c) => ContactView.parse(publicView(c))), total: await collection.countDocuments(filter) };
   },
   opportunities: async (services, actor, id, limit) => {
     if (!isAllowed(actor, 'opportunities', 'view')) return null;
@@ -151,7 +155,11 @@ export const customerRoutes: AnyRoute[] = [
       const doc = await getCustomer(services.readStore, scopeFor(actor), params.id);
       if (!doc) throw notFound('customer', params.id);
       const contacts = await contactsOfCustomer(services.readStore, scopeFor(actor), params.id);
-      return { status: 200, body: { ...publicView(doc), contacts: contacts.map((c) => ContactView.parse(publicView(c))) }, headers: { ETag: `"${doc.revision}"` } };
+      return {
+        status: 200,
+        body: { ...publicView(doc), contacts: contacts.map((c) => ContactView.parse(publicView(c))), contactCount: doc.contactCount ?? contacts.length },
+        headers: { ETag: `"${doc.revision}"` },
+      };
     },
   }),
   defineRoute({
@@ -199,6 +207,7 @@ export const customerRoutes: AnyRoute[] = [
     responses: { 200: { description: 'Owner changed', schema: WriteResult }, ...recordWriteErrors },
     async handler({ params, body, actor, services, meta }) {
       authorize(actor, 'customers', 'assign');
+      assertFieldsWritable(actor, 'customers', ['ownerId']);
       await customerForWrite(services, actor, params.id);
       return written(await changeCustomerOwner(services.deps, params.id, body.ownerId, actor, meta), params.id);
     },
@@ -214,6 +223,7 @@ export const customerRoutes: AnyRoute[] = [
     responses: { 200: { description: 'Archived', schema: WriteResult }, ...recordWriteErrors },
     async handler({ params, body, actor, services, meta }) {
       authorize(actor, 'customers', 'delete');
+      assertFieldsWritable(actor, 'customers', ['status']);
       await customerForWrite(services, actor, params.id);
       return written(await archiveCustomer(services.deps, params.id, body.reason, actor, meta), params.id);
     },
@@ -229,6 +239,7 @@ export const customerRoutes: AnyRoute[] = [
     responses: { 200: { description: 'Restored', schema: WriteResult }, ...recordWriteErrors },
     async handler({ params, actor, services, meta }) {
       authorize(actor, 'customers', 'delete');
+      assertFieldsWritable(actor, 'customers', ['status']);
       await customerForWrite(services, actor, params.id);
       return written(await restoreCustomer(services.deps, params.id, actor, meta), params.id);
     },

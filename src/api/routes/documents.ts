@@ -12,6 +12,7 @@ import { scopeFor } from '../../projections/scope.ts';
 import { amountColumn, fieldColumns } from '../csv.ts';
 import { recordCommandRoute, type RecordKind, recordInScope, recordReadRoutes } from '../records.ts';
 import { commonErrors, conflictError, recordWriteErrors } from '../responses.ts';
+import { assertFieldsWritable } from '../field-security.ts';
 import { AssignBody, type AnyRoute, defineRoute, EmptyBody, Id, IdParams, ReasonBody, WriteResult, written } from '../route.ts';
 
 const Currency = z.string().regex(/^[A-Z]{3}$/, 'Expected an ISO-4217 currency code').default('CNY');
@@ -73,6 +74,7 @@ const quoteRoutes: AnyRoute[] = [
   }),
   recordCommandRoute(quote, {
     action: 'revise',
+    writes: ['status', 'version'],
     summary: 'Revise a draft or sent quote: a new version (earlier versions stay readable), back to draft',
     body: z.object({ lines: z.array(LineInput).min(1).max(200), validUntil: z.iso.date(), notes: z.string().max(10_000).optional() }).strict(),
     done: 'Revised',
@@ -109,6 +111,7 @@ const quoteRoutes: AnyRoute[] = [
   }),
   recordCommandRoute(quote, {
     action: 'assign',
+    writes: ['ownerId'],
     summary: 'Change the owner of a quote',
     body: AssignBody,
     permission: 'assign',
@@ -200,6 +203,7 @@ const orderRoutes: AnyRoute[] = [
     responses: { 200: { description: 'Shipped', schema: WriteResult.extend({ shipmentId: z.string() }) }, ...recordWriteErrors },
     async handler({ params, body, actor, services, meta }) {
       authorize(actor, 'orders', 'edit');
+      assertFieldsWritable(actor, 'orders', ['status']);
       await recordInScope(services, actor, order, params.id);
       const result = await shipOrder(services.deps, params.id, body, actor, meta);
       const answer = written(result, params.id);
@@ -217,6 +221,7 @@ const orderRoutes: AnyRoute[] = [
     responses: { 200: { description: 'Recorded', schema: WriteResult.extend({ paymentId: z.string() }) }, ...recordWriteErrors },
     async handler({ params, body, actor, services, meta }) {
       authorize(actor, 'orders', 'edit');
+      assertFieldsWritable(actor, 'orders', ['paid', 'receivable']);
       await recordInScope(services, actor, order, params.id);
       if (body.amount.amount <= 0) throw new DomainError('order.payment_not_positive', 'A payment is a positive amount');
       const result = await receivePayment(services.deps, params.id, body, actor, meta);
@@ -226,6 +231,7 @@ const orderRoutes: AnyRoute[] = [
   }),
   recordCommandRoute(order, {
     action: 'assign',
+    writes: ['ownerId'],
     summary: 'Change the owner of an order',
     body: AssignBody,
     permission: 'assign',

@@ -14,6 +14,7 @@ import { HttpProblem } from '../problem.ts';
 import { fieldColumns, moneyColumns } from '../csv.ts';
 import { recordCommandRoute, type RecordKind, recordInScope, recordReadRoutes } from '../records.ts';
 import { commonErrors, conflictError, recordWriteErrors, staleError } from '../responses.ts';
+import { assertFieldsWritable } from '../field-security.ts';
 import { AssignBody, type AnyRoute, defineRoute, EmptyBody, Id, IdParams, ReasonBody, WriteResult, written } from '../route.ts';
 
 const envelope = { id: z.string(), revision: z.number().int(), createdAt: z.string(), updatedAt: z.string() };
@@ -141,6 +142,7 @@ const leadRoutes: AnyRoute[] = [
   }),
   recordCommandRoute(lead, {
     action: 'assign',
+    writes: ['ownerId'],
     summary: 'Change the owner of a lead',
     body: AssignBody,
     permission: 'assign',
@@ -161,6 +163,7 @@ const leadRoutes: AnyRoute[] = [
     responses: { 200: { description: 'Converted', schema: Conversion }, ...recordWriteErrors },
     async handler({ params, body, actor, services, meta }) {
       authorize(actor, 'leads', 'edit');
+      assertFieldsWritable(actor, 'leads', ['status']);
       authorize(actor, 'customers', 'create');
       if (body.createOpportunity) authorize(actor, 'opportunities', 'create');
       await recordInScope(services, actor, lead, params.id);
@@ -263,18 +266,21 @@ const opportunityRoutes: AnyRoute[] = [
   }),
   recordCommandRoute(opportunity, {
     action: 'stage',
+    writes: ['stage'],
     summary: 'Move to an open stage',
     body: z.object({ stage: z.string().min(1).max(40) }).strict(),
     run: ({ params, body, actor, services, meta }) => moveOpportunity(services.deps, params.id, { type: 'MoveStage', stage: body.stage }, actor, meta),
   }),
   recordCommandRoute(opportunity, {
     action: 'win',
+    writes: ['status', 'stage'],
     summary: 'Mark won',
     body: EmptyBody,
     run: ({ params, actor, services, meta }) => moveOpportunity(services.deps, params.id, { type: 'WinOpportunity' }, actor, meta),
   }),
   recordCommandRoute(opportunity, {
     action: 'lose',
+    writes: ['status', 'stage'],
     summary: 'Mark lost, with a reason and the competitor who won',
     body: ReasonBody.extend({ competitor: z.string().trim().min(1).max(100).optional() }),
     run: ({ params, body: { reason, competitor }, actor, services, meta }) =>
@@ -282,12 +288,14 @@ const opportunityRoutes: AnyRoute[] = [
   }),
   recordCommandRoute(opportunity, {
     action: 'reopen',
+    writes: ['status', 'stage'],
     summary: 'Reopen a won or lost opportunity',
     body: EmptyBody,
     run: ({ params, actor, services, meta }) => moveOpportunity(services.deps, params.id, { type: 'ReopenOpportunity' }, actor, meta),
   }),
   recordCommandRoute(opportunity, {
     action: 'assign',
+    writes: ['ownerId'],
     summary: 'Change the owner of an opportunity',
     body: AssignBody,
     permission: 'assign',

@@ -6,6 +6,9 @@ import { Money } from '../shared/money.ts';
  * Custom field definitions (自定义字段), one stream per resource. Values live under `custom` on the record and
  * in its events; requests are validated with a zod schema built from the definitions in force.
  */
+/** A record's own entry (never one inherited from Object.prototype, such as `constructor`), or undefined. */
+export const ownValue = <V>(record: Record<string, V>, key: string): V | undefined => (Object.hasOwn(record, key) ? record[key] : undefined);
+
 export const fieldTypes = ['text', 'longtext', 'integer', 'decimal', 'money', 'date', 'datetime', 'boolean', 'select', 'multiselect', 'phone', 'email', 'url', 'reference'] as const;
 export type FieldType = (typeof fieldTypes)[number];
 
@@ -45,11 +48,11 @@ export function evolve(state: FieldsState, event: FieldEvent): FieldsState {
     case 'CustomFieldDefined':
       return { fields: { ...state.fields, [event.data.field.key]: { ...event.data.field, retired: false } } };
     case 'CustomFieldChanged': {
-      const field = state.fields[event.data.key];
+      const field = ownValue(state.fields, event.data.key);
       return field ? { fields: { ...state.fields, [field.key]: { ...field, ...event.data.changes } } } : state;
     }
     case 'CustomFieldRetired': {
-      const field = state.fields[event.data.key];
+      const field = ownValue(state.fields, event.data.key);
       return field ? { fields: { ...state.fields, [field.key]: { ...field, retired: true } } } : state;
     }
   }
@@ -58,6 +61,8 @@ export function evolve(state: FieldsState, event: FieldEvent): FieldsState {
 const needsOptions = (type: FieldType) => type === 'select' || type === 'multiselect';
 
 function checkDefinition(field: Pick<FieldDefinition, 'key' | 'type' | 'options' | 'default' | 'unique' | 'referenceTo' | 'required' | 'label'>, referenceable: readonly string[]): void {
+  // Names every JavaScript object already has (constructor, toString…) would read as set on every record.
+  if (field.key in Object.prototype) throw new DomainError('field.key_reserved', `${field.key} is a reserved name; choose another key`, { key: field.key });
   if (needsOptions(field.type) && !field.options?.length) throw new DomainError('field.options_required', `A ${field.type} field needs options`, { key: field.key });
   if (!needsOptions(field.type) && field.options?.length) throw new DomainError('field.options_not_allowed', `A ${field.type} field takes no options`, { key: field.key });
   if (field.options && new Set(field.options.map((o) => o.value)).size !== field.options.length) throw new DomainError('field.duplicate_option', 'Option values must differ', { key: field.key });
@@ -73,7 +78,7 @@ function checkDefinition(field: Pick<FieldDefinition, 'key' | 'type' | 'options'
 }
 
 export function decide(command: FieldCommand, state: FieldsState): FieldEvent[] {
-  const existing = state.fields[command.type === 'DefineField' ? command.field.key : command.key];
+  const existing = ownValue(state.fields, command.type === 'DefineField' ? command.field.key : command.key);
   switch (command.type) {
     case 'DefineField':
       if (existing) throw new DomainError('field.key_taken', `A field with key ${command.field.key} exists${existing.retired ? ' (retired)' : ''}; keys are never reused`, { key: command.field.key });
