@@ -46,6 +46,59 @@ app.use(async (ctx) => { ctx.status = 201; ctx.body = { id: 'x', revision: 0 }; 
 const server = app.listen(0, '127.0.0.1', () => console.log('listening http://127.0.0.1:' + server.address().port));
 `;
 
+/** The admin's token: the first login must replace the password CRM_ADMIN_PASSWORD set (`<initial>-changed`). */
+export async function adminToken(url: string, initial: string): Promise<string> {
+  const post = (path: string, body: unknown, token?: string) =>
+    fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+  const again = await post('/api/v1/auth/login', { username: 'admin', password: `${initial}-changed` });
+  if (again.status === 200) return ((await again.json()) as { token: string }).token;
+  const { token } = (await (await post('/api/v1/auth/login', { username: 'admin', password: initial })).json()) as { token: string };
+  return ((await (await post('/api/v1/auth/change-password', { currentPassword: initial, newPassword: `${initial}-changed` }, token)).json()) as { token: string }).token;
+}
+
+/**
+ * How long GET /healthz takes while a client exports every customer as CSV (the server in its own process, on
+ * the data directory `dataDir`): p99 of probes sent every 10 ms for as long as the export runs.
+ */
+export async function exportBench(dataDir: string): Promise<{ p99Ms: number; p50Ms: number; rows: number; exportMs: number; probes: number }> {
+  const port = await freePort();
+  const serverProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', CRM_DATA_DIR: dataDir, CRM_ADMIN_PASSWORD: 'bench-password-1', LOG_LEVEL: 'warn' },
+    stdio: 'ignore',
+  });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    for (let i = 0; ; i++) {
+      if ((await fetch(`${url}/readyz`).then((r) => r.status).catch(() => 0)) === 200) break;
+      if (i > 1200) throw new Error('the server did not get ready');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const token = await adminToken(url, 'bench-password-1');
+    const timings: number[] = [];
+    let exporting = true;
+    const prober = (async () => {
+      while (exporting) {
+        const started = performance.now();
+        await (await fetch(`${url}/healthz`)).arrayBuffer();
+        timings.push(performance.now() - started);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
+    const started = performance.now();
+    const response = await fetch(`${url}/api/v1/customers`, { headers: { authorization: `Bearer ${token}`, accept: 'text/csv' } });
+    if (response.status !== 200) throw new Error(`export answered ${response.status}: ${await response.text()}`);
+    const text = await response.text();
+    const exportMs = performance.now() - started;
+    exporting = false;
+    await prober;
+    const sorted = [...timings].sort((a, b) => a - b);
+    const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+    return { p99Ms: Math.round(at(99) * 10) / 10, p50Ms: Math.round(at(50) * 10) / 10, rows: text.trim().split('\r\n').length - 1, exportMs: Math.round(exportMs), probes: timings.length };
+  } finally {
+    await stop(serverProcess);
+  }
+}
+
 export interface HttpResults {
   createsPerSecond: number;
   p99Ms: number;
@@ -76,7 +129,7 @@ export async function httpBench(seconds: number, lagSamples: number): Promise<Ht
     if (i > 300) throw new Error('the server did not start');
     await new Promise((r) => setTimeout(r, 100));
   }
-  const { token } = (await (await fetch(`${server.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'bench-password-1' }) })).json()) as { token: string };
+  const token = await adminToken(server.url, 'bench-password-1');
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
   let counter = 0;
   const lag: number[] = [];

@@ -1,3 +1,5 @@
+import { Readable } from 'node:stream';
+
 /** CSV for spreadsheet users: UTF-8 with BOM (Excel opens Chinese text correctly), RFC 4180 quoting. */
 export interface CsvColumn<T> {
   header: string;
@@ -20,23 +22,30 @@ export function toCsv<T>(rows: Iterable<T>, columns: CsvColumn<T>[]): string {
   return `\uFEFF${lines.join('\r\n')}\r\n`;
 }
 
-export const wantsCsv = (accept: string): boolean => /\btext\/csv\b/i.test(accept);
-export const CSV_TYPE = 'text/csv; charset=utf-8';
-export const MAX_EXPORT_ROWS = 100_000;
-
-/** Every item of a paged list, page by page, up to MAX_EXPORT_ROWS. */
-export async function collectPages<T>(fetchPage: (cursor: string | undefined) => Promise<{ items: T[]; nextCursor: string | null }>): Promise<T[]> {
-  const rows: T[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await fetchPage(cursor);
-    rows.push(...page.items);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor && rows.length < MAX_EXPORT_ROWS);
-  return rows.slice(0, MAX_EXPORT_ROWS);
+/**
+ * A CSV export as a stream: the header, then page after page of rows (at most `maxRows`), pausing between pages
+ * so the event loop serves other requests meanwhile; the whole export is never held in memory.
+ */
+export function csvStream<T>(fetchPage: (cursor?: string) => Promise<{ items: T[]; nextCursor: string | null }>, columns: CsvColumn<T>[], maxRows: number): Readable {
+  async function* lines(): AsyncGenerator<string> {
+    yield `\uFEFF${columns.map((c) => cell(c.header)).join(',')}\r\n`;
+    let cursor: string | undefined;
+    let written = 0;
+    do {
+      const page = await fetchPage(cursor);
+      const rows = page.items.slice(0, maxRows - written);
+      if (rows.length) yield `${rows.map((row) => columns.map((c) => cell(c.value(row))).join(',')).join('\r\n')}\r\n`;
+      written += rows.length;
+      cursor = page.nextCursor ?? undefined;
+      await new Promise((resolve) => setImmediate(resolve));
+    } while (cursor && written < maxRows);
+  }
+  return Readable.from(lines(), { objectMode: false });
 }
 
-export const csvResponse = (body: string, name: string) => ({
+export const wantsCsv = (accept: string): boolean => /\btext\/csv\b/i.test(accept);
+export const CSV_TYPE = 'text/csv; charset=utf-8';
+export const csvResponse = (body: string | Readable, name: string) => ({
   status: 200,
   body,
   headers: { 'Content-Type': CSV_TYPE, 'Content-Disposition': `attachment; filename="${name}.csv"` },

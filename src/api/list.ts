@@ -6,15 +6,18 @@ import { type FieldDefinition, ownValue, queryValue } from '../domain/customizat
 import { resourceSpecs } from '../domain/customization/resources.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
 import type { Services } from '../infra/wiring.ts';
-import { publicView, type SearchRequest } from '../projections/customer-queries.ts';
+import { countList, publicView, type SearchRequest } from '../projections/customer-queries.ts';
 import { InvalidCursorError, type Page, type PageRequest } from '../projections/paging.ts';
 import { type DataScope, scopeFor } from '../projections/scope.ts';
-import { collectPages, type CsvColumn, csvResponse, toCsv, wantsCsv } from './csv.ts';
+import { type CsvColumn, csvResponse, csvStream, wantsCsv } from './csv.ts';
 import { hiddenFields, isHidden } from './field-security.ts';
 import { HttpProblem } from './problem.ts';
 import type { RouteResult } from './route.ts';
 
 type ListParams = { limit: number; cursor?: string | undefined; sort?: string | undefined; q?: string | undefined; view?: string | undefined } & Record<string, unknown>;
+type Counter = (store: ReadStore, scope: DataScope, request: SearchRequest & { filters: Record<string, unknown> }) => Promise<number>;
+/** Rows an export reads per page; it yields to other requests between pages. */
+const EXPORT_PAGE_ROWS = 500;
 type Lister<T> = (store: ReadStore, scope: DataScope, request: PageRequest & SearchRequest & { filters: Record<string, unknown> }) => Promise<Page<T>>;
 
 const SORTABLE: readonly FieldDefinition['type'][] = ['text', 'integer', 'decimal', 'date', 'datetime', 'boolean', 'select', 'phone', 'email', 'url', 'reference'];
@@ -51,7 +54,18 @@ async function customQuery(services: Services, resource: string, collection: str
  */
 export async function listOrExport<T extends { _id: string } & Record<string, unknown>>(
   context: { query: ListParams; actor: Actor; services: Services; koa: { get(name: string): string } },
-  options: { resource: string; defaultSort: string; name?: string; collection?: string; columns: CsvColumn<T>[]; list: Lister<T>; unowned?: boolean; present?: (doc: T) => T },
+  options: {
+    resource: string;
+    defaultSort: string;
+    name?: string;
+    collection?: string;
+    columns: CsvColumn<T>[];
+    list: Lister<T>;
+    /** How many documents the list holds (default: counted in `collection`, or the resource's collection). */
+    count?: Counter;
+    unowned?: boolean;
+    present?: (doc: T) => T;
+  },
 ): Promise<RouteResult> {
   const { query, actor, services, koa } = context;
   const spec = resourceSpecs[options.resource]!;
@@ -86,16 +100,22 @@ export async function listOrExport<T extends { _id: string } & Record<string, un
   const scope = options.unowned ? ({} as DataScope) : scopeFor(actor);
   if (wantsCsv(koa.get('Accept'))) {
     authorize(actor, spec.module, 'export');
+    // Counted first, so an export too large is refused (413) before a byte of it is sent.
+    const total = await (options.count ?? ((store, s, r) => countList(store, options.collection ?? options.resource, s, r)))(services.readStore, scope, request);
+    const cap = services.config.CRM_EXPORT_MAX_ROWS;
+    if (total > cap)
+      throw new HttpProblem(413, 'export.too_large', 'Export too large', `This export would hold ${total} rows; at most ${cap} may be exported at once. Narrow it with filters (e.g. ownerId, status, a custom field) or q, and export the parts`, { rows: total, maxRows: cap });
     const fields = custom.fields ?? (await fieldsOf(services.deps, options.resource));
     const customColumns: CsvColumn<T>[] = Object.values(fields)
       .filter((field) => !field.retired)
       .map((field) => ({ header: `custom.${field.key}`, value: (doc: T) => (doc.custom as Record<string, unknown> | undefined)?.[field.key] }));
-    const rows = await collectPages((next) => options.list(services.readStore, scope, { ...request, limit: 200, ...(next ? { cursor: next } : {}) }));
     const hidden = hiddenFields(actor, options.resource);
     const all: CsvColumn<T>[] = [...options.columns, ...customColumns].filter((column) => !hidden.has(column.field ?? column.header));
     // With a chosen set of columns (a saved view or the company list view), export those, in that order.
     const chosen = columns ? columns.filter((name) => !hidden.has(name)).map((name) => all.find((c) => c.header === name) ?? { header: name, value: (doc: T) => doc[name] }) : all;
-    return csvResponse(toCsv(rows, [all.find((c) => c.header === 'id') ?? { header: 'id', value: (doc: T) => doc._id }, ...chosen.filter((c) => c.header !== 'id')]), options.name ?? options.resource);
+    const csvColumns = [all.find((c) => c.header === 'id') ?? { header: 'id', value: (doc: T) => doc._id }, ...chosen.filter((c) => c.header !== 'id')];
+    const pages = (next?: string) => options.list(services.readStore, scope, { ...request, limit: EXPORT_PAGE_ROWS, ...(next ? { cursor: next } : {}) });
+    return csvResponse(csvStream(pages, csvColumns, cap), options.name ?? options.resource);
   }
   // Cursors leave the server sealed (encrypted and authenticated) for this caller, list and order: a client can
   // neither read the sort value inside nor forge or reuse one elsewhere.

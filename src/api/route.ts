@@ -1,4 +1,5 @@
 import type Router from '@koa/router';
+import { Readable } from 'node:stream';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import type { Actor, RequestMeta } from '../commands/context.ts';
@@ -141,7 +142,8 @@ export function mount(router: Router, services: Services, spec: AnyRoute): void 
         koa: ctx,
       });
       const shape = spec.fields?.shape;
-      const visible = shape && result.status === 200 && typeof result.body === 'object' ? redact(actor, spec.fields!.resource, shape, result.body) : result.body;
+      // (A stream, an export, was written with the caller's columns already.)
+      const visible = shape && result.status === 200 && typeof result.body === 'object' && !(result.body instanceof Readable) ? redact(actor, spec.fields!.resource, shape, result.body) : result.body;
       return { status: result.status, body: visible, headers: result.headers ?? {} };
     };
     const key = ctx.get('Idempotency-Key');

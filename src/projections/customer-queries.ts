@@ -34,15 +34,23 @@ export async function listPage<T extends { _id: string } & Record<string, unknow
   scope: DataScope,
   query: PageRequest & SearchRequest & { filters: Record<string, unknown> },
 ): Promise<Page<T>> {
+  const page = pageQuery(query);
+  const docs = await store.collection<T>(collection).find(listFilter(scope, query, page.filter), { sort: page.sort, limit: page.limit });
+  return toPage(docs, query);
+}
+
+/** The scoped filter of a list: its equality filters, its search, and (paging) what lies beyond the cursor. */
+function listFilter(scope: DataScope, query: SearchRequest & { filters: Record<string, unknown> }, beyond: Record<string, unknown> = {}): Record<string, unknown> {
   const conditions: Record<string, unknown>[] = [];
   for (const [field, value] of Object.entries(query.filters)) if (value !== undefined) conditions.push({ [field]: value });
   if (query.q) conditions.push(searchCondition(query.q, query.searchIn));
-  const page = pageQuery(query);
-  if (Object.keys(page.filter).length) conditions.push(page.filter);
-  const filter = withinScope(scope, conditions.length === 0 ? {} : conditions.length === 1 ? conditions[0]! : { $and: conditions });
-  const docs = await store.collection<T>(collection).find(filter, { sort: page.sort, limit: page.limit });
-  return toPage(docs, query);
+  if (Object.keys(beyond).length) conditions.push(beyond);
+  return withinScope(scope, conditions.length === 0 ? {} : conditions.length === 1 ? conditions[0]! : { $and: conditions });
 }
+
+/** How many documents a list holds in all its pages (what an export would write). */
+export const countList = (store: ReadStore, collection: string, scope: DataScope, query: SearchRequest & { filters: Record<string, unknown> }): Promise<number> =>
+  store.collection(collection).countDocuments(listFilter(scope, query));
 
 export const listCustomers = (store: ReadStore, scope: DataScope, query: CustomerListQuery): Promise<Page<CustomerDoc>> =>
   listPage(store, CUSTOMERS, scope, query);
