@@ -70,7 +70,7 @@ export async function exportBench(dataDir: string): Promise<{ p99Ms: number; p50
   try {
     for (let i = 0; ; i++) {
       if ((await fetch(`${url}/readyz`).then((r) => r.status).catch(() => 0)) === 200) break;
-      if (i > 1200) throw new Error('the server did not get ready');
+      if (i > 6000) throw new Error('the server did not get ready');
       await new Promise((r) => setTimeout(r, 100));
     }
     const token = await adminToken(url, 'bench-password-1');

@@ -1,12 +1,15 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Services } from '../infra/wiring.ts';
 import { Metrics } from './metrics.ts';
 import { authenticate, jsonBody, problems, publicPaths, rateLimit, requireActor, requestContext } from './middleware.ts';
-import { docsPage, openApiDocument } from './openapi.ts';
+import { docsAssets, docsInitializer, docsPage, openApiDocument } from './openapi.ts';
 import { HttpProblem } from './problem.ts';
 import { readiness } from './readiness.ts';
 import { type AnyRoute, mount } from './route.ts';
@@ -95,13 +98,30 @@ export function createApp(services: Services, version = '0.1.0'): Koa {
     ctx.body = await metrics.text();
   });
   const document = openApiDocument(apiRoutes, { version });
-  const docs = docsPage(document);
+  const docs = docsPage();
+  const swaggerUi = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+  const assetCache = new Map<string, Buffer>();
   router.get('/openapi.json', (ctx) => {
     ctx.body = document;
   });
   router.get('/docs', (ctx) => {
     ctx.type = 'text/html; charset=utf-8';
     ctx.body = docs;
+  });
+  router.get('/docs/assets/:name', (ctx) => {
+    const name = ctx.params.name ?? '';
+    if (name === 'init.js') {
+      ctx.type = 'text/javascript; charset=utf-8';
+      ctx.body = docsInitializer;
+      return;
+    }
+    const asset = Object.hasOwn(docsAssets, name) ? docsAssets[name] : undefined;
+    if (!asset) return;
+    let bytes = assetCache.get(asset.file);
+    if (!bytes) assetCache.set(asset.file, (bytes = readFileSync(join(swaggerUi, asset.file))));
+    ctx.type = asset.type;
+    ctx.set('Cache-Control', 'public, max-age=86400');
+    ctx.body = bytes;
   });
   for (const route of apiRoutes) mount(router, services, route);
 

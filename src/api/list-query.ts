@@ -1,22 +1,22 @@
 import { z } from 'zod';
 
 const CUSTOM_KEY = /^custom\.[a-z][a-zA-Z0-9]{0,39}$/;
+const CUSTOM_SORT = /^-?custom\.[a-z][a-zA-Z0-9]{0,39}$/;
 
 /**
  * The query schema of a list route: its standard parameters, plus `custom.<key>=value` filters and
  * `sort=[-]custom.<key>`. Any other parameter is refused (400), so a typo never silently widens a list.
  */
 export function listQuery<S extends z.ZodRawShape>(shape: S, sortable: readonly string[]) {
-  const sorts = new Set(sortable.flatMap((field) => [field, `-${field}`]));
+  const sorts = sortable.flatMap((field) => [field, `-${field}`]) as [string, ...string[]];
   return z
     .object({
       limit: z.coerce.number().int().min(1).max(200).default(50),
-      cursor: z.string().max(2000).optional(),
+      cursor: z.string().max(2000).regex(/^[A-Za-z0-9_-]+$/, 'Expected the nextCursor of the previous page').optional().describe('The nextCursor of the previous page (opaque)'),
       sort: z
-        .string()
+        .union([z.enum(sorts), z.string().regex(CUSTOM_SORT, 'Expected [-]custom.<key>')], { error: `Expected one of ${sorts.join(', ')} or [-]custom.<key>` })
         .optional()
-        .describe('Default: the saved view\'s, else the company list view\'s sort')
-        .refine((sort) => sort === undefined || sorts.has(sort) || CUSTOM_KEY.test(sort.replace(/^-/, '')), { message: `Expected one of ${[...sorts].join(', ')} or [-]custom.<key>` }),
+        .describe('A field, descending with a leading -; default: the saved view\'s, else the company list view\'s sort'),
       view: z.string().uuid().optional().describe('A saved view (GET /api/v1/me/views/<resource>) whose filter, sort and columns apply'),
       ...shape,
     })

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { AnyRoute } from './route.ts';
+import { generatedProblems } from './responses.ts';
+import { type AnyRoute, IDEMPOTENCY_KEY_PATTERN, IF_MATCH_PATTERN, MIN_POSITION_PATTERN } from './route.ts';
 
 type Json = Record<string, unknown>;
 
@@ -22,8 +23,16 @@ function hoist(schema: Json, components: Json): Json {
   return rewrite(schema) as Json;
 }
 
+/** Answers may gain members in later versions (clients ignore what they do not know): response objects stay open. */
+function openObjects(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(openObjects);
+  if (!value || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).filter(([key, inner]) => !(key === 'additionalProperties' && inner === false)).map(([key, inner]) => [key, openObjects(inner)]));
+}
+
 function jsonSchema(schema: z.ZodType, components: Json, io: 'input' | 'output'): Json {
-  const generated = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as Json;
+  const raw = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as Json;
+  const generated = io === 'output' ? (openObjects(raw) as Json) : raw;
   const id = (z.globalRegistry.get(schema) as { id?: string } | undefined)?.id;
   const hoisted = hoist(generated, components);
   if (!id) return hoisted;
@@ -54,13 +63,15 @@ export function openApiDocument(routes: AnyRoute[], info: { version: string }): 
         });
     }
     if (route.conditional)
-      parameters.push({ name: 'If-Match', in: 'header', required: false, description: 'Revision the change is based on, e.g. "3"; stale → 412', schema: { type: 'string' } });
-    if (route.method === 'post' && route.idempotent !== false)
-      parameters.push({ name: 'Idempotency-Key', in: 'header', required: false, description: 'A retry with the same key and body returns the first response', schema: { type: 'string', maxLength: 255 } });
+      parameters.push({ name: 'If-Match', in: 'header', required: false, description: 'Revision the change is based on, e.g. "3" (also W/"3" or 3; * for any); stale → 412', schema: { type: 'string', pattern: IF_MATCH_PATTERN.source } });
+    if (route.method === 'post' && route.idempotent !== false && route.auth !== false)
+      parameters.push({ name: 'Idempotency-Key', in: 'header', required: false, description: 'A retry with the same key and body returns the first response (kept CRM_IDEMPOTENCY_TTL_HOURS)', schema: { type: 'string', pattern: IDEMPOTENCY_KEY_PATTERN.source } });
     if (route.method === 'get' && route.auth !== false)
-      parameters.push({ name: 'X-Min-Position', in: 'header', required: false, description: 'Wait (≤ 5 s) until the read models have applied this position (from X-Position)', schema: { type: 'string' } });
+      parameters.push({ name: 'X-Min-Position', in: 'header', required: false, description: 'Wait (≤ 5 s) until the read models this route reads have applied this position (from X-Position)', schema: { type: 'string', pattern: MIN_POSITION_PATTERN.source } });
     const responses: Json = {};
-    for (const [status, response] of Object.entries(route.responses)) {
+    const declared = { ...(route.path.startsWith('/api/') ? generatedProblems(route) : {}), ...route.responses };
+    for (const [status, response] of Object.entries(declared)) {
+      if (!response) continue;
       const contentType = response.contentType ?? 'application/json';
       responses[status] = {
         description: response.description,
@@ -94,22 +105,33 @@ export function openApiDocument(routes: AnyRoute[], info: { version: string }): 
   };
 }
 
-const escape = (text: string) => text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+/** The files of the API reference (Swagger UI, served from node_modules: no CDN, works offline). */
+export const docsAssets: Record<string, { file: string; type: string }> = {
+  'swagger-ui.css': { file: 'swagger-ui.css', type: 'text/css; charset=utf-8' },
+  'swagger-ui-bundle.js': { file: 'swagger-ui-bundle.js', type: 'text/javascript; charset=utf-8' },
+  'swagger-ui-standalone-preset.js': { file: 'swagger-ui-standalone-preset.js', type: 'text/javascript; charset=utf-8' },
+};
 
-/** A self-contained HTML rendering of the OpenAPI document (no CDN, works offline). */
-export function docsPage(document: Json): string {
-  const paths = document.paths as Record<string, Record<string, Json>>;
-  const operations = Object.entries(paths).flatMap(([path, methods]) =>
-    Object.entries(methods).map(([method, op]) => {
-      const detail = escape(JSON.stringify({ parameters: op.parameters, requestBody: op.requestBody, responses: op.responses }, null, 2));
-      return `<details><summary><code class="m ${method}">${method.toUpperCase()}</code> <code>${escape(path)}</code> — ${escape(String(op.summary))}</summary>${op.description ? `<p>${escape(String(op.description))}</p>` : ''}<pre>${detail}</pre></details>`;
-    }),
-  );
-  const schemas = escape(JSON.stringify((document.components as Json).schemas, null, 2));
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>CRM API</title><style>
-body{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem;color:#222}
-details{border:1px solid #ddd;border-radius:6px;margin:.4rem 0;padding:.4rem .6rem}pre{background:#f6f8fa;padding:.6rem;overflow:auto;font-size:.8rem}
-.m{display:inline-block;min-width:4.5rem;font-weight:bold}.get{color:#0a7}.post{color:#06c}.patch{color:#a60}.delete{color:#c22}.put{color:#84c}
-</style></head><body><h1>CRM API</h1><p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1). Log in with <code>POST /api/v1/auth/login</code>, then send <code>Authorization: Bearer &lt;token&gt;</code>.</p>
-${operations.join('\n')}<h2>Schemas</h2><pre>${schemas}</pre></body></html>`;
+/** Starts Swagger UI on /openapi.json, with "Authorize" for a bearer token kept across reloads, and try-it-out. */
+export const docsInitializer = `window.addEventListener('load', () => {
+  window.ui = SwaggerUIBundle({
+    url: '/openapi.json',
+    dom_id: '#api',
+    deepLinking: true,
+    persistAuthorization: true,
+    tryItOutEnabled: true,
+    displayRequestDuration: true,
+    filter: true,
+    presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+    layout: 'StandaloneLayout',
+  });
+});
+`;
+
+/** The API reference page: Swagger UI rendering /openapi.json (log in with POST /api/v1/auth/login, then Authorize). */
+export function docsPage(): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>CRM API</title>
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head><body><div id="api"></div>
+<script src="/docs/assets/swagger-ui-bundle.js"></script><script src="/docs/assets/swagger-ui-standalone-preset.js"></script>
+<script src="/docs/assets/init.js"></script></body></html>`;
 }

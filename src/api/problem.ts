@@ -37,6 +37,8 @@ export const ProblemSchema = z
     correlationId: z.string().optional(),
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   })
+  // A problem may carry more members that say what was wrong (e.g. currentRevision, fields, existingCustomerId).
+  .catchall(z.unknown())
   .meta({ id: 'Problem' });
 
 export interface ProblemResponse {

@@ -88,6 +88,9 @@ async function readYourWrites(services: Services, header: string, reads: readonl
   await services.runner.waitFor(BigInt(header), MIN_POSITION_WAIT_MS, names);
 }
 
+export const IF_MATCH_PATTERN = /^\s*(?:\*|(?:W\/)?"?\d{1,15}"?)\s*$/;
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+
 /** `If-Match: "3"` (also W/"3" or 3) → 3n; `*` → undefined (any existing revision). */
 function parseIfMatch(header: string | undefined): bigint | undefined {
   if (header === undefined || header.trim() === '*') return undefined;
@@ -149,7 +152,7 @@ export function mount(router: Router, services: Services, spec: AnyRoute): void 
     const key = ctx.get('Idempotency-Key');
     // Credential routes never keep their answers (they hold tokens): a key sent to them is ignored.
     if (spec.method !== 'post' || !key || spec.idempotent === false) return send(ctx, await run());
-    if (key.length > 255 || !/^[\x21-\x7e]+$/.test(key))
+    if (!IDEMPOTENCY_KEY_PATTERN.test(key))
       throw new HttpProblem(400, 'validation', 'Invalid request', 'Idempotency-Key must be 1 to 255 visible ASCII characters', {
         errors: [{ path: 'Idempotency-Key', message: 'Expected 1 to 255 visible ASCII characters' }],
       });

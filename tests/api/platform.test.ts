@@ -140,10 +140,21 @@ describe('HTTP platform', () => {
       expect(response.body.paths['/api/v1/settings/fields/{resource}'].post.requestBody).toBeDefined();
     });
 
-    it('/docs renders the API for people', async () => {
+    it('/docs is an API reference (Swagger UI) served from node_modules, with no CDN, rendering /openapi.json', async () => {
       const response = await app.request('GET', '/docs', { token: null });
       expect(response.headers.get('content-type')).toMatch(/^text\/html/);
-      expect(response.text).toContain('/api/v1/customers');
+      const sources = [...response.text.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+      expect(sources.length).toBeGreaterThanOrEqual(4);
+      for (const source of sources) {
+        expect(source, 'no external host').toMatch(/^\/docs\/assets\//);
+        const asset = await app.request('GET', source, { token: null });
+        expect(asset.status, source).toBe(200);
+        expect(asset.text.length, source).toBeGreaterThan(source.endsWith('init.js') ? 100 : 10_000);
+      }
+      const init = await app.request('GET', '/docs/assets/init.js', { token: null });
+      expect(init.text).toContain("url: '/openapi.json'");
+      expect(init.text).toContain('persistAuthorization: true');
+      expect((await app.request('GET', '/docs/assets/..%2Fpackage.json', { token: null })).status).toBe(404);
     });
 
     it('echoes a correlation id, or makes one', async () => {
