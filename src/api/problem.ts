@@ -39,7 +39,10 @@ export const ProblemSchema = z
   })
   // A problem may carry more members that say what was wrong (e.g. currentRevision, fields, existingCustomerId).
   .catchall(z.unknown())
-  .meta({ id: 'Problem' });
+  .meta({
+    id: 'Problem',
+    examples: [{ type: 'https://errors.crm.local/validation', title: 'Invalid request', status: 400, code: 'validation', detail: '1 field is invalid', errors: [{ path: 'name', message: 'Required' }], correlationId: '0193a4c2-7f3e-7b1a-9c1d-2f4e6a8b0c12' }],
+  });
 
 export interface ProblemResponse {
   status: number;

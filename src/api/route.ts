@@ -185,7 +185,7 @@ export function written(result: { revision: bigint; position: bigint }, id: stri
   };
 }
 
-export const WriteResult = z.object({ id: z.string(), revision: z.number().int() }).meta({ id: 'WriteResult' });
+export const WriteResult = z.object({ id: z.string(), revision: z.number().int() }).meta({ id: 'WriteResult', examples: [{ id: '0193a4c2-7f3e-7b1a-9c1d-2f4e6a8b0c11', revision: 0 }] });
 export const Id = z.uuid('Expected a UUID');
 export const IdParams = z.object({ id: Id });
 /** Bodies of commands on one record: none, a reason, a new owner. */

@@ -138,6 +138,13 @@ describe('HTTP platform', () => {
       expect(input.properties.custom).toEqual({ $ref: '#/components/schemas/CustomValues' });
       expect(response.body.components.schemas.CustomValues.description).toContain('/api/v1/settings/fields/');
       expect(response.body.paths['/api/v1/settings/fields/{resource}'].post.requestBody).toBeDefined();
+      // Examples for the main request and response bodies, and the problem every error answers with.
+      for (const name of ['CustomerInput', 'ContactInput', 'LoginInput', 'WriteResult', 'Problem']) expect(response.body.components.schemas[name].examples?.length, name).toBeGreaterThan(0);
+      // Every /api operation documents the answers the service gives it, and the headers' formats.
+      const list = response.body.paths['/api/v1/customers'].get;
+      expect(Object.keys(list.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '403', '429', '503']));
+      expect(list.parameters.find((p: { name: string }) => p.name === 'X-Min-Position').schema.pattern).toBeDefined();
+      expect(list.parameters.find((p: { name: string }) => p.name === 'sort').schema.anyOf[0].enum).toContain('-updatedAt');
     });
 
     it('/docs is an API reference (Swagger UI) served from node_modules, with no CDN, rendering /openapi.json', async () => {

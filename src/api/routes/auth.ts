@@ -9,7 +9,7 @@ import { type AnyRoute, defineRoute } from '../route.ts';
 const tags = ['Authentication 登录'];
 const problem = (description: string) => ({ description, schema: ProblemSchema, contentType: 'application/problem+json' });
 
-const LoginInput = z.object({ username: z.string().min(1).max(100), password: z.string().min(1).max(1000) }).strict().meta({ id: 'LoginInput' });
+const LoginInput = z.object({ username: z.string().min(1).max(100), password: z.string().min(1).max(1000) }).strict().meta({ id: 'LoginInput', examples: [{ username: 'wang.fang', password: 'demo-password-2026' }] });
 const LoginResult = z
   .object({ token: z.string(), expiresAt: z.string(), mustChangePassword: z.boolean().describe('true after an admin reset: change it before anything else') })
   .meta({ id: 'LoginResult' });

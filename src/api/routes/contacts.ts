@@ -20,7 +20,7 @@ const tags = ['Contacts 联系人'];
 
 const ContactInput = ContactFields.extend({ customerId: Id.describe('The customer this contact belongs to') })
   .strict()
-  .meta({ id: 'ContactInput' });
+  .meta({ id: 'ContactInput', examples: [{ customerId: '0193a4c2-7f3e-7b1a-9c1d-2f4e6a8b0c11', name: '李娜', title: '采购总监', dealRole: 'decision_maker', mobile: '13900001111' }] });
 const ContactPatch = patchSchema(ContactFields.extend({ customerId: Id.describe('Moves the contact to another customer') }), 'ContactPatch');
 
 export const ContactView = ContactFields.extend({

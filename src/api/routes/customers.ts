@@ -24,7 +24,10 @@ const tags = ['Customers 客户'];
 
 const CustomerInput = CustomerFields.extend({ ownerId: Id.optional().describe('Owner (a user id); default: you') })
   .strict()
-  .meta({ id: 'CustomerInput' });
+  .meta({
+    id: 'CustomerInput',
+    examples: [{ name: '上海精工机械有限公司', industry: '机械制造', region: '华东', taxNumber: '91310000MA1FL0001A', annualRevenue: { amount: 12500000000, currency: 'CNY' } }],
+  });
 
 const CustomerPatch = patchSchema(CustomerFields, 'CustomerPatch');
 
