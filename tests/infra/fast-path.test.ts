@@ -41,8 +41,15 @@ describe('embedded read store fast paths', () => {
     let answered = 0;
     for (let i = 0; i < 5000; i++) {
       const doc = randomDoc();
-      const filter: Record<string, unknown> = {};
-      for (let k = 0; k < 1 + Math.floor(random() * 2); k++) filter[pick(['a', 'b', 'c', 'n.x', 'missing'])] = randomCondition();
+      const simple = () => {
+        const part: Record<string, unknown> = {};
+        for (let k = 0; k < 1 + Math.floor(random() * 2); k++) part[pick(['a', 'b', 'c', 'n.x', 'missing'])] = random() < 0.1 ? null : randomCondition();
+        return part;
+      };
+      // Plain filters, and $and / $or of them (as list paging builds them), nested once at most.
+      const shape = random();
+      const filter: Record<string, unknown> =
+        shape < 0.6 ? simple() : { ...(random() < 0.5 ? simple() : {}), [shape < 0.8 ? '$or' : '$and']: [simple(), random() < 0.3 ? { $or: [simple(), simple()] } : simple()] };
       const fast = fastMatch(doc, filter);
       if (fast === undefined) continue;
       answered += 1;

@@ -67,11 +67,22 @@ function compare(value: unknown, operator: string, operand: unknown): boolean | 
 /** Whether `doc` matches `filter`, for plain paths with equality and simple comparisons; otherwise undefined. */
 export function fastMatch(doc: Obj, filter: Obj): boolean | undefined {
   for (const [path, condition] of Object.entries(filter)) {
+    // $and / $or of filters it can answer (what list paging builds: scope, filters, the keyset past a cursor).
+    if (path === '$and' || path === '$or') {
+      if (!Array.isArray(condition) || condition.length === 0 || !condition.every(isObject)) return undefined;
+      const verdicts = condition.map((inner) => fastMatch(doc, inner as Obj));
+      if (verdicts.some((v) => v === undefined)) return undefined;
+      if (!(path === '$and' ? verdicts.every(Boolean) : verdicts.some(Boolean))) return false;
+      continue;
+    }
     if (path.startsWith('$')) return undefined;
     const { value, crossed } = read(doc, path);
     if (crossed) return undefined;
     let verdict: boolean | undefined;
-    if (isPrimitive(condition)) {
+    if (condition === null) {
+      // null matches a missing field or a null one (an array: mingo decides).
+      verdict = Array.isArray(value) ? undefined : value === null || value === undefined;
+    } else if (isPrimitive(condition)) {
       verdict = value === condition || (Array.isArray(value) && (value.includes(condition) || (value.some(isObject) ? undefined : false)));
     } else if (isObject(condition) && Object.keys(condition).length > 0 && Object.keys(condition).every((op) => COMPARISONS.has(op))) {
       verdict = true;
