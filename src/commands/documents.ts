@@ -9,7 +9,7 @@ import { WrongExpectedRevisionError } from '../infra/eventstore/port.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { prepareCustom } from './custom-fields.ts';
 import { assertOwner } from './customers.ts';
-import { execute, load } from './pipeline.ts';
+import { execute, factEvent, load } from './pipeline.ts';
 
 const today = (deps: CommandDeps) => deps.clock.now().toISOString().slice(0, 10);
 
@@ -138,7 +138,7 @@ export async function takeOrderNumber(deps: CommandDeps, orderId: string, actor:
     try {
       await deps.eventStore.append(
         streamId,
-        [{ id: meta.ids.newId(), type: 'OrderNumberAssigned', data: { sequence, number, orderId }, metadata: { actor: actor.userId, at: deps.clock.now().toISOString(), correlationId: meta.correlationId, requestId: `${meta.requestId}:number:${attempt}`, schemaVersion: 1 } }],
+        [factEvent(deps, meta, actor.userId, { type: 'OrderNumberAssigned', data: { sequence, number, orderId } }, `${meta.requestId}:number:${attempt}`)],
         last ? last.revision : 'no_stream',
       );
       return number;

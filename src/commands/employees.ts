@@ -5,7 +5,7 @@ import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { assertRolesExist, departmentExists } from './org.ts';
 import { WrongExpectedRevisionError } from '../infra/eventstore/port.ts';
 import { DUMMY_HASH, hashPassword, needsRehash, verifyPassword } from './passwords.ts';
-import { execute, load } from './pipeline.ts';
+import { execute, factEvent, load } from './pipeline.ts';
 import { claim, currentHolder, isHeld, releaseQuietly } from './reservations.ts';
 
 export type KnownEmployee = Extract<EmployeeState, { status: 'active' | 'disabled' }>;
@@ -220,7 +220,7 @@ async function throttledCheck(
     try {
       await deps.eventStore.append(
         streamId,
-        [{ id: meta.ids.newId(), type: event.type, data: event.data, metadata: { actor: event.actor, at: deps.clock.now().toISOString(), correlationId: meta.correlationId, requestId: meta.requestId, schemaVersion: 1 } }],
+        [factEvent(deps, meta, event.actor, event)],
         revision < 0n ? 'no_stream' : revision,
       );
       return ok;
@@ -273,7 +273,7 @@ export async function unlockLogins(deps: CommandDeps, employeeId: string, actor:
   if (!employee.account) throw new DomainError('employee.no_account', 'This employee has no login account');
   const result = await deps.eventStore.append(
     loginStream(employee.account.username),
-    [{ id: meta.ids.newId(), type: 'LoginUnlocked', data: { employeeId, username: normalizeUsername(employee.account.username) }, metadata: { actor: actor.userId, at: deps.clock.now().toISOString(), correlationId: meta.correlationId, requestId: meta.requestId, schemaVersion: 1 } }],
+    [factEvent(deps, meta, actor.userId, { type: 'LoginUnlocked', data: { employeeId, username: normalizeUsername(employee.account.username) } })],
     'any',
   );
   return { position: result.position, revision: result.nextExpectedRevision };

@@ -2,6 +2,7 @@ import { DomainError } from '../domain/shared/errors.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
 import { CUSTOMERS, type CustomerDoc } from '../projections/customers.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
+import { factEvent } from './pipeline.ts';
 import { changeCustomerOwner } from './customers.ts';
 import { getEmployee } from './employees.ts';
 import { changeLeadOwner } from './leads.ts';
@@ -70,7 +71,7 @@ export async function startHandover(deps: CommandDeps, fromEmployeeId: string, t
   const handoverId = meta.ids.newId();
   const result = await deps.eventStore.append(
     stream(handoverId),
-    [{ id: meta.ids.newId(), type: 'HandoverStarted', data: { handoverId, fromEmployeeId, toEmployeeId }, metadata: { actor: actor.userId, at: deps.clock.now().toISOString(), correlationId: meta.correlationId, requestId: meta.requestId, schemaVersion: 1 } }],
+    [factEvent(deps, meta, actor.userId, { type: 'HandoverStarted', data: { handoverId, fromEmployeeId, toEmployeeId } })],
     'no_stream',
   );
   return { handoverId, position: result.position };

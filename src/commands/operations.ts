@@ -1,4 +1,5 @@
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
+import { factEvent } from './pipeline.ts';
 
 /** Administrators' decisions about the running service, kept as events (and so in the audit trail). */
 export const operationsCategory = 'operations';
@@ -11,7 +12,7 @@ export type OperationsEvent =
 export async function recordOperation(deps: CommandDeps, projection: string, event: OperationsEvent, actor: Actor, meta: RequestMeta): Promise<bigint> {
   const result = await deps.eventStore.append(
     `${operationsCategory}-projection.${projection}`,
-    [{ id: meta.ids.newId(), type: event.type, data: event.data, metadata: { actor: actor.userId, at: deps.clock.now().toISOString(), correlationId: meta.correlationId, requestId: meta.requestId, schemaVersion: 1 } }],
+    [factEvent(deps, meta, actor.userId, event)],
     'any',
   );
   return result.position;

@@ -1,10 +1,29 @@
 import { type Decider, type DomainEvent, fold } from '../domain/shared/decider.ts';
-import { type RecordedEvent, WrongExpectedRevisionError } from '../infra/eventstore/port.ts';
+import { type EventToAppend, type RecordedEvent, WrongExpectedRevisionError } from '../infra/eventstore/port.ts';
 import { derivedEventId } from '../infra/ids.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { ConcurrencyConflictError, PreconditionFailedError } from './errors.ts';
 
 export const SCHEMA_VERSION = 1;
+
+/**
+ * An event appended directly (a fact no decider decides: a login, a setting, an operations decision), with the
+ * metadata every event carries. `actorId` defaults to the request's actor; `requestId` to the request's.
+ */
+export function factEvent(
+  deps: CommandDeps,
+  meta: RequestMeta,
+  actorId: string,
+  event: { type: string; data: Record<string, unknown> },
+  requestId: string = meta.requestId,
+): EventToAppend {
+  return {
+    id: meta.ids.newId(),
+    type: event.type,
+    data: event.data,
+    metadata: { actor: actorId, at: deps.clock.now().toISOString(), correlationId: meta.correlationId, requestId, schemaVersion: SCHEMA_VERSION },
+  };
+}
 
 export interface Loaded<State> {
   state: State;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { WrongExpectedRevisionError } from '../infra/eventstore/port.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
+import { factEvent } from './pipeline.ts';
 import { PreconditionFailedError } from './errors.ts';
 
 /**
@@ -23,7 +24,7 @@ export async function writeSetting<T>(deps: CommandDeps, key: string, value: T, 
   try {
     const result = await deps.eventStore.append(
       settingStream(key),
-      [{ id: meta.ids.newId(), type: 'SettingChanged', data: { key, value }, metadata: { actor: actor.userId, at: deps.clock.now().toISOString(), correlationId: meta.correlationId, requestId: meta.requestId, schemaVersion: 1 } }],
+      [factEvent(deps, meta, actor.userId, { type: 'SettingChanged', data: { key, value } })],
       current.revision < 0n ? 'no_stream' : current.revision,
     );
     return { revision: result.nextExpectedRevision, position: result.position, changed: true };
