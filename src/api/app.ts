@@ -8,7 +8,7 @@ import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Services } from '../infra/wiring.ts';
 import { Metrics } from './metrics.ts';
-import { authenticate, jsonBody, problems, publicPaths, rateLimit, requireActor, requestContext } from './middleware.ts';
+import { authenticate, bearerToken, jsonBody, problems, publicPaths, rateLimit, requireActor, requestContext } from './middleware.ts';
 import { docsAssets, docsInitializer, docsPage, openApiDocument } from './openapi.ts';
 import { HttpProblem } from './problem.ts';
 import { readiness } from './readiness.ts';
@@ -92,7 +92,7 @@ export function createApp(services: Services, version = '0.1.0'): Koa {
   });
   router.get('/metrics', async (ctx) => {
     const expected = services.config.METRICS_TOKEN;
-    if (expected && !sameSecret(/^Bearer\s+(\S+)$/i.exec(ctx.get('Authorization'))?.[1] ?? '', expected))
+    if (expected && !sameSecret(bearerToken(ctx) ?? '', expected))
       throw new HttpProblem(401, 'unauthorized', 'Not authenticated', 'Send Authorization: Bearer <METRICS_TOKEN>', {}, { 'WWW-Authenticate': 'Bearer realm="metrics"' });
     ctx.type = 'text/plain; version=0.0.4; charset=utf-8';
     ctx.body = await metrics.text();

@@ -133,6 +133,10 @@ export const needsToken = (path: string, publicRoutes: ReadonlySet<string>): boo
   /^\/+api(?:\/|$)/i.test(path) && !publicRoutes.has(path) && !path.startsWith(PUBLIC_PREFIX);
 
 export const unauthorized = (detail: string) => new HttpProblem(401, 'unauthorized', 'Not authenticated', detail, {}, { 'WWW-Authenticate': 'Bearer' });
+export const missingToken = () => unauthorized('Send Authorization: Bearer <token>; get a token from POST /api/v1/auth/login');
+
+/** The token of an `Authorization: Bearer <token>` header, if it has one. */
+export const bearerToken = (ctx: Context): string | undefined => /^Bearer\s+(\S+)$/i.exec(ctx.get('Authorization'))?.[1];
 /** What an account that must change its password may still do. */
 const WHILE_PASSWORD_EXPIRED = new Set(['/api/v1/auth/change-password', '/api/v1/me']);
 
@@ -155,9 +159,9 @@ export function authenticate(services: Services, publicRoutes: ReadonlySet<strin
 }
 
 async function actorOf(services: Services, ctx: Context) {
-  const match = /^Bearer\s+(\S+)$/i.exec(ctx.get('Authorization'));
-  if (!match) throw unauthorized('Send Authorization: Bearer <token>; get a token from POST /api/v1/auth/login');
-  const claims = services.tokens.verify(match[1]!, services.clock.now());
+  const token = bearerToken(ctx);
+  if (!token) throw missingToken();
+  const claims = services.tokens.verify(token, services.clock.now());
   if (!claims) throw unauthorized('The token is invalid or has expired; log in again');
   const employee = await getEmployee(services.deps, claims.sub);
   if (!employee?.account) throw unauthorized('The account of this token no longer exists');

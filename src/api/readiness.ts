@@ -14,6 +14,8 @@ export interface Readiness {
   checks: Record<string, CheckState>;
   /** The reasons, for administrators only. */
   details: Record<string, string>;
+  /** The log's head position when checked (0 when the event store did not answer). */
+  head: bigint;
 }
 
 /**
@@ -52,11 +54,9 @@ export async function readiness(services: Services): Promise<Readiness> {
       details.projections = `projections are more than ${READY_WAIT_MS} ms behind position ${head}`;
     }
   }
-  if (failed.length) {
-    for (const s of failed) {
-      checks[`projection:${s.name}`] = 'failed';
-      details[`projection:${s.name}`] = `${s.failure!.event ? `stopped on event ${s.failure!.event.id} (${s.failure!.event.type} at position ${s.failure!.event.position}): ` : ''}${s.failure!.error}`;
-    }
+  for (const s of failed) {
+    checks[`projection:${s.name}`] = 'failed';
+    details[`projection:${s.name}`] = `${s.failure!.event ? `stopped on event ${s.failure!.event.id} (${s.failure!.event.type} at position ${s.failure!.event.position}): ` : ''}${s.failure!.error}`;
   }
   const relay = services.relay?.status();
   if (relay) {
@@ -66,5 +66,5 @@ export async function readiness(services: Services): Promise<Readiness> {
     else if (relay.waitingSince) details.kafka = `waiting for Kafka since ${relay.waitingSince} at position ${relay.position}`;
   }
   const ready = checks.eventStore === 'ok' && checks.readStore === 'ok' && checks.projections === 'ok';
-  return { ready, degraded: ready && (failed.length > 0 || (checks.kafka !== undefined && checks.kafka !== 'ok')), checks, details };
+  return { ready, degraded: ready && (failed.length > 0 || (checks.kafka !== undefined && checks.kafka !== 'ok')), checks, details, head };
 }

@@ -7,7 +7,7 @@ import { requestFingerprint, runIdempotent, type StoredResponse } from '../comma
 import { assertReferencesInScope } from '../commands/references.ts';
 import type { Services } from '../infra/wiring.ts';
 import { assertWritable, redact, type ResponseShape } from './field-security.ts';
-import { unauthorized } from './middleware.ts';
+import { missingToken } from './middleware.ts';
 import { HttpProblem, problemResponse, toProblem, validationProblem } from './problem.ts';
 
 export interface RouteResult {
@@ -77,15 +77,14 @@ export const MIN_POSITION_WAIT_MS = 5000;
 export const MIN_POSITION_PATTERN = /^\d{1,18}$/;
 
 /** `X-Min-Position` on a read: wait (bounded) until the projections behind the route's collections have applied it. */
-async function readYourWrites(services: Services, header: string, reads: readonly string[] | undefined): Promise<void> {
+async function readYourWrites(services: Services, header: string, projections: readonly string[] | undefined): Promise<void> {
   if (!header) return;
   if (!MIN_POSITION_PATTERN.test(header))
     throw new HttpProblem(400, 'validation', 'Invalid request', 'X-Min-Position must be a global position (a non-negative integer)', {
       errors: [{ path: 'X-Min-Position', message: 'Expected a non-negative integer' }],
     });
-  const names = reads ? services.runner.projectionsReading(reads) : undefined;
-  if (names?.length === 0) return;
-  await services.runner.waitFor(BigInt(header), MIN_POSITION_WAIT_MS, names);
+  if (projections?.length === 0) return;
+  await services.runner.waitFor(BigInt(header), MIN_POSITION_WAIT_MS, projections);
 }
 
 export const IF_MATCH_PATTERN = /^\s*(?:\*|(?:W\/)?"?\d{1,15}"?)\s*$/;
@@ -94,9 +93,9 @@ export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 /** `If-Match: "3"` (also W/"3" or 3) → 3n; `*` → undefined (any existing revision). */
 function parseIfMatch(header: string | undefined): bigint | undefined {
   if (header === undefined || header.trim() === '*') return undefined;
-  const match = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(header);
+  const match = IF_MATCH_PATTERN.test(header) ? /\d+/.exec(header) : null;
   if (!match) throw new HttpProblem(400, 'validation', 'Invalid request', 'If-Match must be a revision such as "3"', { errors: [{ path: 'If-Match', message: 'Expected "<revision>"' }] });
-  return BigInt(match[1]!);
+  return BigInt(match[0]);
 }
 
 const canonical = (value: unknown): string =>
@@ -115,9 +114,11 @@ function send(ctx: Context, response: StoredResponse): void {
 
 /** Mounts a route: validates params, query and body with its zod schemas and applies Idempotency-Key. */
 export function mount(router: Router, services: Services, spec: AnyRoute): void {
+  // The projections X-Min-Position waits for on this route (undefined: all of them).
+  const readModels = spec.reads ? services.runner.projectionsReading(spec.reads) : undefined;
   router[spec.method](spec.path, async (ctx) => {
     // Whatever the middleware did, a route that needs an actor never runs, nor validates input, without one.
-    if (spec.auth !== false && !ctx.state.actor) throw unauthorized('Send Authorization: Bearer <token>; get a token from POST /api/v1/auth/login');
+    if (spec.auth !== false && !ctx.state.actor) throw missingToken();
     const correlationId = String(ctx.state.correlationId);
     const params = parse(spec.params, ctx.params, 'params');
     const query = parse(spec.query, { ...ctx.query }, 'query');
@@ -127,7 +128,7 @@ export function mount(router: Router, services: Services, spec: AnyRoute): void 
       throw new HttpProblem(400, 'validation', 'Invalid request', 'Send the change as a JSON body', { errors: [{ path: 'body', message: 'Required' }] });
     const body = parse(spec.body, rawBody ?? {}, 'body');
     const ifMatch = spec.conditional ? parseIfMatch(ctx.get('If-Match') || undefined) : undefined;
-    if (spec.method === 'get') await readYourWrites(services, ctx.get('X-Min-Position'), spec.reads);
+    if (spec.method === 'get') await readYourWrites(services, ctx.get('X-Min-Position'), readModels);
     // Public routes (auth: false) have no actor; their handlers do not read it.
     const actor = ctx.state.actor as Actor;
     if (spec.fields?.writes) assertWritable(actor, spec.fields.resource, body);

@@ -1,4 +1,4 @@
-import { categoryOf, type EventStore, type Subscription } from '../infra/eventstore/port.ts';
+import { categoryOf, type EventStore, type RecordedEvent, type Subscription } from '../infra/eventstore/port.ts';
 import type { Logger } from '../infra/logger.ts';
 import { type Doc, type ReadStore, ReadStoreUnavailableError } from '../infra/readstore/port.ts';
 import type { Projection } from './projection.ts';
@@ -156,7 +156,7 @@ export class ProjectionRunner {
                   await projection.apply(event, this.readStore);
                 } catch (error) {
                   if (error instanceof ReadStoreUnavailableError) throw error;
-                  this.fail(projection.name, error, { id: event.id, position: event.position, streamId: event.streamId, type: event.type });
+                  this.fail(projection.name, error, failedEvent(event));
                   continue;
                 }
               }
@@ -270,7 +270,7 @@ export class ProjectionRunner {
         for (const projection of projections)
           if (projection.categories.includes(category) && !(await this.skippedIn(projection, event)))
             await projection.apply(event, staging).catch((error: unknown) => {
-              throw error instanceof ReadStoreUnavailableError ? error : new ProjectionApplyError(projection.name, { id: event.id, position: event.position, streamId: event.streamId, type: event.type }, error);
+              throw error instanceof ReadStoreUnavailableError ? error : new ProjectionApplyError(projection.name, failedEvent(event), error);
             });
         done += 1;
       }
@@ -431,6 +431,9 @@ export class ProjectionRunner {
     await this.saveAll().catch((error: unknown) => this.logger.error('could not save projection checkpoints', { error }));
   }
 }
+
+/** What a failure keeps of the event it stopped on. */
+const failedEvent = (event: RecordedEvent): NonNullable<ProjectionFailure['event']> => ({ id: event.id, position: event.position, streamId: event.streamId, type: event.type });
 
 /** An event a projection could not apply during a replay, with the projection and the event named. */
 class ProjectionApplyError extends Error {

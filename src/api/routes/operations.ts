@@ -54,8 +54,8 @@ export const operationsRoutes: AnyRoute[] = [
     },
     async handler({ actor, services }) {
       authorize(actor, 'security', 'view');
-      const { ready, degraded, checks, details } = await readiness(services);
-      return { status: 200, body: { ready, degraded, head: String(await services.eventStore.headPosition()), checks, details } };
+      const { ready, degraded, checks, details, head } = await readiness(services);
+      return { status: 200, body: { ready, degraded, head: String(head), checks, details } };
     },
   }),
   defineRoute({
