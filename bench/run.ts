@@ -12,7 +12,8 @@ import { SqliteEventStore } from '../src/infra/eventstore/sqlite.ts';
 import { silentLogger } from '../src/infra/logger.ts';
 import { EmbeddedReadStore } from '../src/infra/readstore/embedded.ts';
 import { openServices } from '../src/infra/wiring.ts';
-import { listCustomers } from '../src/projections/customer-queries.ts';
+import { CUSTOMERS } from '../src/projections/customers.ts';
+import { listPage } from '../src/projections/lists.ts';
 import { funnelReport } from '../src/projections/reports.ts';
 import { scopeFor } from '../src/projections/scope.ts';
 import { writeDataset } from './dataset.ts';
@@ -133,7 +134,7 @@ async function readSide(): Promise<string> {
   const timings: number[] = [];
   for (let i = 0; i < sizes.listRuns; i++) {
     const t = performance.now();
-    await listCustomers(store, scope, queries[i % queries.length]!);
+    await listPage(store, CUSTOMERS, scope, queries[i % queries.length]!);
     timings.push(performance.now() - t);
   }
   metrics.list_customers_p95_ms = { value: round(percentile(timings, 95), 2), unit: 'ms', target: '≤ 20 ms', met: percentile(timings, 95) <= 20, note: `filtered, sorted first page over ${dataset.customers} customers` };

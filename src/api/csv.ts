@@ -23,22 +23,20 @@ export function toCsv<T>(rows: Iterable<T>, columns: CsvColumn<T>[]): string {
 }
 
 /**
- * A CSV export as a stream: the header, then page after page of rows (at most `maxRows`), pausing between pages
- * so the event loop serves other requests meanwhile; the whole export is never held in memory.
+ * A CSV export as a stream: the header, then batch after batch of rows (at most `maxRows`), pausing between
+ * batches so the event loop serves other requests meanwhile; the whole export is never held in memory.
  */
-export function csvStream<T>(fetchPage: (cursor?: string) => Promise<{ items: T[]; nextCursor: string | null }>, columns: CsvColumn<T>[], maxRows: number): Readable {
+export function csvStream<T>(batches: AsyncIterable<T[]>, columns: CsvColumn<T>[], maxRows: number): Readable {
   async function* lines(): AsyncGenerator<string> {
     yield `\uFEFF${columns.map((c) => cell(c.header)).join(',')}\r\n`;
-    let cursor: string | undefined;
     let written = 0;
-    do {
-      const page = await fetchPage(cursor);
-      const rows = page.items.slice(0, maxRows - written);
+    for await (const batch of batches) {
+      const rows = batch.slice(0, maxRows - written);
       if (rows.length) yield `${rows.map((row) => columns.map((c) => cell(c.value(row))).join(',')).join('\r\n')}\r\n`;
       written += rows.length;
-      cursor = page.nextCursor ?? undefined;
+      if (written >= maxRows) return;
       await new Promise((resolve) => setImmediate(resolve));
-    } while (cursor && written < maxRows);
+    }
   }
   return Readable.from(lines(), { objectMode: false });
 }

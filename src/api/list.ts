@@ -4,10 +4,9 @@ import { fieldsOf } from '../commands/custom-fields.ts';
 import { getListView, savedViews } from '../commands/customization.ts';
 import { type FieldDefinition, ownValue, queryValue } from '../domain/customization/fields.ts';
 import { resourceSpecs } from '../domain/customization/resources.ts';
-import type { ReadStore } from '../infra/readstore/port.ts';
 import type { Services } from '../infra/wiring.ts';
-import { countList, publicView, type SearchRequest } from '../projections/customer-queries.ts';
-import { InvalidCursorError, type Page, type PageRequest } from '../projections/paging.ts';
+import { countList, listInBatches, listPage, publicView } from '../projections/lists.ts';
+import { InvalidCursorError } from '../projections/paging.ts';
 import { type DataScope, scopeFor } from '../projections/scope.ts';
 import { type CsvColumn, csvResponse, csvStream, wantsCsv } from './csv.ts';
 import { hiddenFields, isHidden } from './field-security.ts';
@@ -15,10 +14,8 @@ import { HttpProblem } from './problem.ts';
 import type { RouteResult } from './route.ts';
 
 type ListParams = { limit: number; cursor?: string | undefined; sort?: string | undefined; q?: string | undefined; view?: string | undefined } & Record<string, unknown>;
-type Counter = (store: ReadStore, scope: DataScope, request: SearchRequest & { filters: Record<string, unknown> }) => Promise<number>;
-/** Rows an export reads per page; it yields to other requests between pages. */
-const EXPORT_PAGE_ROWS = 500;
-type Lister<T> = (store: ReadStore, scope: DataScope, request: PageRequest & SearchRequest & { filters: Record<string, unknown> }) => Promise<Page<T>>;
+/** Rows an export reads per batch; it yields to other requests between batches. */
+const EXPORT_BATCH_ROWS = 500;
 
 const SORTABLE: readonly FieldDefinition['type'][] = ['text', 'integer', 'decimal', 'date', 'datetime', 'boolean', 'select', 'phone', 'email', 'url', 'reference'];
 const invalid = (path: string, message: string) => new HttpProblem(400, 'validation', 'Invalid request', message, { errors: [{ path, message }] });
@@ -58,11 +55,12 @@ export async function listOrExport<T extends { _id: string } & Record<string, un
     resource: string;
     defaultSort: string;
     name?: string;
+    /** The read model listed (default: the collection named like the resource). */
     collection?: string;
     columns: CsvColumn<T>[];
-    list: Lister<T>;
-    /** How many documents the list holds (default: counted in `collection`, or the resource's collection). */
-    count?: Counter;
+    /** Filters every answer of this list carries (the customer pool: `inPool: true`). */
+    fixed?: Record<string, unknown>;
+    /** Listed whatever the caller's data scope (the customer pool). */
     unowned?: boolean;
     present?: (doc: T) => T;
   },
@@ -87,7 +85,8 @@ export async function listOrExport<T extends { _id: string } & Record<string, un
   const sort = isHidden(actor, options.resource, preferred.replace(/^-/, '')) ? options.defaultSort : preferred;
   const columns = saved?.columns ?? (company.revision >= 0n ? company.view.columns : undefined);
   const sortField = sort.replace(/^-/, '');
-  const custom = await customQuery(services, options.resource, options.collection ?? options.resource, filterParams, sortField);
+  const collection = options.collection ?? options.resource;
+  const custom = await customQuery(services, options.resource, collection, filterParams, sortField);
   const standard = Object.fromEntries(Object.entries(filterParams).filter(([key]) => !key.startsWith('custom.')));
   const searchable = spec.search.filter((field) => !isHidden(actor, options.resource, field));
   const request = {
@@ -95,13 +94,13 @@ export async function listOrExport<T extends { _id: string } & Record<string, un
     direction: sort.startsWith('-') ? (-1 as const) : (1 as const),
     q,
     ...(searchable.length < spec.search.length ? { searchIn: searchable } : {}),
-    filters: { ...standard, ...custom.filters },
+    filters: { ...standard, ...custom.filters, ...options.fixed },
   };
   const scope = options.unowned ? ({} as DataScope) : scopeFor(actor);
   if (wantsCsv(koa.get('Accept'))) {
     authorize(actor, spec.module, 'export');
     // Counted first, so an export too large is refused (413) before a byte of it is sent.
-    const total = await (options.count ?? ((store, s, r) => countList(store, options.collection ?? options.resource, s, r)))(services.readStore, scope, request);
+    const total = await countList(services.readStore, collection, scope, request);
     const cap = services.config.CRM_EXPORT_MAX_ROWS;
     if (total > cap)
       throw new HttpProblem(413, 'export.too_large', 'Export too large', `This export would hold ${total} rows; at most ${cap} may be exported at once. Narrow it with filters (e.g. ownerId, status, a custom field) or q, and export the parts`, { rows: total, maxRows: cap });
@@ -114,15 +113,14 @@ export async function listOrExport<T extends { _id: string } & Record<string, un
     // With a chosen set of columns (a saved view or the company list view), export those, in that order.
     const chosen = columns ? columns.filter((name) => !hidden.has(name)).map((name) => all.find((c) => c.header === name) ?? { header: name, value: (doc: T) => doc[name] }) : all;
     const csvColumns = [all.find((c) => c.header === 'id') ?? { header: 'id', value: (doc: T) => doc._id }, ...chosen.filter((c) => c.header !== 'id')];
-    const pages = (next?: string) => options.list(services.readStore, scope, { ...request, limit: EXPORT_PAGE_ROWS, ...(next ? { cursor: next } : {}) });
-    return csvResponse(csvStream(pages, csvColumns, cap), options.name ?? options.resource);
+    return csvResponse(csvStream(listInBatches<T>(services.readStore, collection, scope, request, EXPORT_BATCH_ROWS), csvColumns, cap), options.name ?? options.resource);
   }
   // Cursors leave the server sealed (encrypted and authenticated) for this caller, list and order: a client can
   // neither read the sort value inside nor forge or reuse one elsewhere.
   const cursorContext = `${actor.userId}\u0000${options.name ?? options.resource}\u0000${sort}`;
   const opened = cursor === undefined ? undefined : services.keys.open('cursor', cursorContext, cursor);
   if (cursor !== undefined && opened === undefined) throw new InvalidCursorError();
-  const page = await options.list(services.readStore, scope, { ...request, limit, ...(opened ? { cursor: opened } : {}) });
+  const page = await listPage<T>(services.readStore, collection, scope, { ...request, limit, ...(opened ? { cursor: opened } : {}) });
   const present = options.present ?? ((doc: T) => doc);
   const nextCursor = page.nextCursor === null ? null : services.keys.seal('cursor', cursorContext, page.nextCursor);
   return { status: 200, body: { items: page.items.map((doc) => publicView(present(doc))), nextCursor, ...(columns ? { columns } : {}), sort } };

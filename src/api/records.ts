@@ -6,7 +6,7 @@ import { resourceSpecs } from '../domain/customization/resources.ts';
 import type { Action } from '../domain/role/index.ts';
 import type { Decider, DomainEvent } from '../domain/shared/decider.ts';
 import type { Services } from '../infra/wiring.ts';
-import { listRecords, publicView } from '../projections/customer-queries.ts';
+import { publicView } from '../projections/lists.ts';
 import { ownerInScope, scopeFor, withinScope } from '../projections/scope.ts';
 import type { CsvColumn } from './csv.ts';
 import { AsOfQuery, HistoryPage, HistoryQuery, historyPage, notFound, recordEnvelope } from './history.ts';
@@ -67,7 +67,7 @@ export function recordReadRoutes<S extends { status: string }>(spec: RecordReads
           resource: spec.resource,
           defaultSort: spec.defaultSort,
           columns: spec.columns,
-          list: listRecords(spec.collection),
+          collection: spec.collection,
           unowned: !owned,
           ...(spec.present ? { present: (doc: Record<string, unknown> & { _id: string }) => spec.present!(doc, context.services) } : {}),
         }),

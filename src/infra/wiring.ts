@@ -116,6 +116,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
               snapshotPath: join(config.CRM_DATA_DIR, 'read-models.snapshot'),
               onUnreadableSnapshot: (error, keptAs) =>
                 logger.error('the read-model snapshot could not be read; starting empty and rebuilding the read models from the event log', { error: error.message, keptAs }),
+              onSnapshotFailed: (error) => logger.error('the read-model snapshot could not be written; the next change tries again', { error: error.message }),
             },
       );
   logger.info('adapters', {

@@ -1,6 +1,7 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { serialize } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { EmbeddedReadStore } from '../../src/infra/readstore/embedded.ts';
 import { readStoreContract } from './readstore.contract.ts';
@@ -27,5 +28,110 @@ describe('embedded read store persistence', () => {
     await new Promise((r) => setTimeout(r, 100));
     const reader = new EmbeddedReadStore({ snapshotPath: path });
     expect(await reader.collection('things').countDocuments()).toBe(1);
+  });
+});
+
+describe('embedded read store: reading in batches', () => {
+  const filled = async (count: number) => {
+    const store = new EmbeddedReadStore();
+    const things = store.collection<{ _id: string; n: number; name: string }>('things');
+    await things.bulkWrite(Array.from({ length: count }, (_, i) => ({ insertOne: { document: { _id: `t${i}`, n: (i * 7919) % count, name: `thing ${i}` } } })));
+    return things;
+  };
+
+  it('lets other work run while it scans, before its first batch', async () => {
+    const things = await filled(40_000);
+    let turns = 0;
+    let reading = true;
+    const other = (async () => {
+      while (reading) {
+        turns += 1;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    })();
+    const batches = things.findInBatches({ n: { $gte: 0 } }, { sort: { name: 1, _id: 1 }, batchSize: 100 })[Symbol.asyncIterator]();
+    const first = await batches.next();
+    const turnsBeforeFirst = turns;
+    reading = false;
+    await other;
+    expect(first.value).toHaveLength(100);
+    // 40,000 documents in slices of 4,096: other work ran between the slices, not only after the whole scan.
+    expect(turnsBeforeFirst).toBeGreaterThanOrEqual(9);
+  });
+
+  it('answers the collection as it stood when the read began, whatever is written meanwhile', async () => {
+    const things = await filled(10_000);
+    const seen = new Map<string, number>();
+    let batch = 0;
+    for await (const docs of things.findInBatches({}, { sort: { n: 1, _id: 1 }, batchSize: 1_000 })) {
+      for (const doc of docs) seen.set(doc._id, doc.n);
+      if (batch++ === 0) {
+        await things.updateMany({}, { $inc: { n: 1_000_000 } });
+        await things.insertOne({ _id: 'late', n: -1, name: 'late' });
+      }
+    }
+    expect(seen.size).toBe(10_000);
+    expect([...seen.values()].every((n) => n < 10_000)).toBe(true);
+  });
+});
+
+describe('embedded read store: the snapshot file', () => {
+  it('is written in the background, frame by frame, and read back whole', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'crm-rs-')), 'read.snapshot');
+    const store = new EmbeddedReadStore({ snapshotPath: path, snapshotDelayMs: 2 ** 30 });
+    await store.collection('things').createIndex({ code: 1 }, { unique: true });
+    await store.collection('things').bulkWrite(Array.from({ length: 30_000 }, (_, i) => ({ insertOne: { document: { _id: `t${i}`, code: `C${i}`, text: 'x'.repeat(50) } } })));
+    let turns = 0;
+    let writing = true;
+    const other = (async () => {
+      while (writing) {
+        turns += 1;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    })();
+    await store.flush();
+    writing = false;
+    await other;
+    // 30,000 documents in frames of 1,000: other work ran between the frames.
+    expect(turns).toBeGreaterThanOrEqual(25);
+    const reader = new EmbeddedReadStore({ snapshotPath: path });
+    expect(await reader.collection('things').countDocuments()).toBe(30_000);
+    await expect(reader.collection('things').insertOne({ _id: 'dup', code: 'C7' })).rejects.toMatchObject({ code: 11000 });
+  });
+
+  it('keeps the cut taken when the write began, whatever changes meanwhile, and writes the changes next', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'crm-rs-')), 'read.snapshot');
+    const store = new EmbeddedReadStore({ snapshotPath: path, snapshotDelayMs: 2 ** 30 });
+    const things = store.collection('things');
+    await things.bulkWrite(Array.from({ length: 5_000 }, (_, i) => ({ insertOne: { document: { _id: `t${i}`, n: 0 } } })));
+    const first = store.flush();
+    await things.updateMany({}, { $set: { n: 1 } });
+    await first;
+    const cut = new EmbeddedReadStore({ snapshotPath: path });
+    expect(await cut.collection('things').countDocuments({ n: 0 })).toBe(5_000);
+    await store.flush();
+    const later = new EmbeddedReadStore({ snapshotPath: path });
+    expect(await later.collection('things').countDocuments({ n: 1 })).toBe(5_000);
+  });
+
+  it('reads a snapshot written by the previous version (one serialised object)', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'crm-rs-')), 'read.snapshot');
+    writeFileSync(path, serialize({ version: 1, collections: [{ name: 'things', docs: [{ _id: 'a', code: 'X' }], indexes: [{ name: 'code_1', keys: { code: 1 }, unique: true }] }] }));
+    const store = new EmbeddedReadStore({ snapshotPath: path });
+    expect(await store.collection('things').findOne({ code: 'X' })).toEqual({ _id: 'a', code: 'X' });
+    await expect(store.collection('things').insertOne({ _id: 'b', code: 'X' })).rejects.toMatchObject({ code: 11000 });
+  });
+
+  it('sets a snapshot cut short aside and starts empty', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'crm-rs-')), 'read.snapshot');
+    const store = new EmbeddedReadStore({ snapshotPath: path });
+    await store.collection('things').bulkWrite(Array.from({ length: 3_000 }, (_, i) => ({ insertOne: { document: { _id: `t${i}` } } })));
+    await store.close();
+    const whole = readFileSync(path);
+    writeFileSync(path, whole.subarray(0, whole.length - 10));
+    const kept: string[] = [];
+    const reader = new EmbeddedReadStore({ snapshotPath: path, onUnreadableSnapshot: (_error, keptAs) => kept.push(keptAs) });
+    expect(await reader.collection('things').countDocuments()).toBe(0);
+    expect(kept).toHaveLength(1);
   });
 });

@@ -48,6 +48,32 @@ export function readStoreContract(name: string, create: () => Promise<ReadStore>
       expect(one?._id).toBe('c4');
     });
 
+    it('reads every match in order, in batches, whatever the size of the collection', async () => {
+      const collect = async (filter: Record<string, unknown>, sort: Record<string, 1 | -1>, batchSize: number) => {
+        const batches: string[][] = [];
+        for await (const batch of customers.findInBatches(filter, { sort, batchSize })) batches.push(ids(batch));
+        return batches;
+      };
+      // Ties (revenue 200) in _id order; a missing value sorts first ascending, last descending.
+      expect(await collect({}, { revenue: -1, _id: -1 }, 3)).toEqual([['c1', 'c4', 'c3'], ['c2']]);
+      expect(await collect({}, { city: 1, _id: 1 }, 2)).toEqual([['c4', 'c2'], ['c1', 'c3']]);
+      expect(await collect({ revenue: { $gte: 200 } }, { name: 1, _id: 1 }, 10)).toEqual([['c1', 'c4', 'c3']]);
+      expect(await collect({ city: 'Nowhere' }, { _id: 1 }, 10)).toEqual([]);
+      // More documents than one scan slice: still one ordered answer, every document once.
+      const many = store.collection<Doc & { n: number; even: boolean }>(`many_${randomUUID().slice(0, 8)}`);
+      await many.bulkWrite(Array.from({ length: 9_000 }, (_, i) => ({ insertOne: { document: { _id: `m${String(i).padStart(5, '0')}`, n: (i * 7919) % 9_000, even: i % 2 === 0 } } })));
+      const seen: number[] = [];
+      let batches = 0;
+      for await (const batch of many.findInBatches({ even: true }, { sort: { n: -1, _id: 1 }, batchSize: 1_000 })) {
+        batches += 1;
+        seen.push(...batch.map((doc) => doc.n));
+      }
+      expect(batches).toBe(5);
+      expect(seen).toHaveLength(4_500);
+      expect(seen).toEqual([...seen].sort((a, b) => b - a));
+      await many.drop();
+    });
+
     it('counts', async () => {
       expect(await customers.countDocuments()).toBe(4);
       expect(await customers.countDocuments({ revenue: 200 })).toBe(2);

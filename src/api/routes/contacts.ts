@@ -4,7 +4,8 @@ import { addContact, changeContact, removeContact } from '../../commands/contact
 import { foldAsOf, load } from '../../commands/pipeline.ts';
 import { ContactFields, contactDecider, contactStream } from '../../domain/contact/index.ts';
 import { customerDecider, customerStream } from '../../domain/customer/index.ts';
-import { getContact, listContacts, publicView } from '../../projections/customer-queries.ts';
+import { getContact } from '../../projections/customer-queries.ts';
+import { publicView } from '../../projections/lists.ts';
 import { CONTACTS, type ContactDoc } from '../../projections/customers.ts';
 import { ownerInScope, scopeFor } from '../../projections/scope.ts';
 import { fieldColumns } from '../csv.ts';
@@ -85,7 +86,7 @@ export const contactRoutes: AnyRoute[] = [
     fields: { resource: 'contacts', shape: 'page' },
     query: ListQuery,
     responses: { 200: { description: 'A page of contacts', schema: ContactPage }, ...commonErrors },
-    handler: (context) => listOrExport(context, { resource: 'contacts', defaultSort: 'name', columns: csvColumns, list: listContacts }),
+    handler: (context) => listOrExport(context, { resource: 'contacts', defaultSort: 'name', columns: csvColumns }),
   }),
   defineRoute({
     method: 'get',

@@ -12,8 +12,6 @@ import { CONTACTS, type ContactDoc, CUSTOMERS, type CustomerDoc } from '../../pr
 import { assertFieldsWritable, isHidden } from '../field-security.ts';
 import { ORG, type EmployeeDoc } from '../../projections/org.ts';
 import { ownerInScope } from '../../projections/scope.ts';
-import { countList, listPool } from '../../projections/customer-queries.ts';
-import type { DataScope } from '../../projections/scope.ts';
 import { notFound } from '../history.ts';
 import { listOrExport } from '../list.ts';
 import { listQuery } from '../list-query.ts';
@@ -102,7 +100,7 @@ export const poolRoutes: AnyRoute[] = [
     fields: { resource: 'customers', shape: 'page' },
     query: PoolQuery,
     responses: { 200: { description: 'A page of pool customers' }, ...commonErrors },
-    handler: (context) => listOrExport(context, { resource: 'customers', defaultSort: '-updatedAt', name: 'customer-pool', columns: [{ header: 'id', value: (d: CustomerDoc) => d.id }, { header: 'name', value: (d: CustomerDoc) => d.name }, { header: 'industry', value: (d: CustomerDoc) => d.industry }, { header: 'region', value: (d: CustomerDoc) => d.region }, { header: 'releasedAt', value: (d: CustomerDoc) => d.releasedAt }], list: (store, _scope, request) => listPool(store, request), count: (store, _scope, request) => countList(store, CUSTOMERS, {} as DataScope, { ...request, filters: { ...request.filters, inPool: true } }) }),
+    handler: (context) => listOrExport(context, { resource: 'customers', defaultSort: '-updatedAt', name: 'customer-pool', columns: [{ header: 'id', value: (d: CustomerDoc) => d.id }, { header: 'name', value: (d: CustomerDoc) => d.name }, { header: 'industry', value: (d: CustomerDoc) => d.industry }, { header: 'region', value: (d: CustomerDoc) => d.region }, { header: 'releasedAt', value: (d: CustomerDoc) => d.releasedAt }], unowned: true, fixed: { inPool: true } }),
   }),
   defineRoute({
     method: 'post',

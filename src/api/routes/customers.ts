@@ -4,7 +4,8 @@ import { archiveCustomer, changeCustomer, changeCustomerOwner, registerCustomer,
 import { foldAsOf, load } from '../../commands/pipeline.ts';
 import { CustomerFields, customerDecider, customerStream } from '../../domain/customer/index.ts';
 import { DomainError } from '../../domain/shared/errors.ts';
-import { contactsOfCustomer, getCustomer, listCustomers, publicView } from '../../projections/customer-queries.ts';
+import { contactsOfCustomer, getCustomer } from '../../projections/customer-queries.ts';
+import { publicView } from '../../projections/lists.ts';
 import { CONTACTS, CUSTOMERS, type CustomerDoc } from '../../projections/customers.ts';
 import { OPPORTUNITIES } from '../../projections/pipeline.ts';
 import { ownerInScope, scopeFor, withinScope } from '../../projections/scope.ts';
@@ -130,7 +131,7 @@ export const customerRoutes: AnyRoute[] = [
     fields: { resource: 'customers', shape: 'page' },
     query: ListQuery,
     responses: { 200: { description: 'A page of customers', schema: CustomerPage }, ...commonErrors },
-    handler: (context) => listOrExport(context, { resource: 'customers', defaultSort: '-updatedAt', columns: csvColumns, list: listCustomers }),
+    handler: (context) => listOrExport(context, { resource: 'customers', defaultSort: '-updatedAt', columns: csvColumns }),
   }),
   defineRoute({
     method: 'get',

@@ -12,7 +12,7 @@ import { DomainError } from '../../domain/shared/errors.ts';
 import { dataScopes, FieldSecurity, Permissions, roleDecider, roleStream } from '../../domain/role/index.ts';
 import { DepartmentName } from '../../domain/department/index.ts';
 import type { ReadStore } from '../../infra/readstore/port.ts';
-import { publicView } from '../../projections/customer-queries.ts';
+import { publicView } from '../../projections/lists.ts';
 import { type DepartmentDoc, type EmployeeDoc, ORG, type RoleDoc } from '../../projections/org.ts';
 import { notFound } from '../history.ts';
 import { patchSchema } from '../patch.ts';

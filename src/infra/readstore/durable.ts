@@ -64,6 +64,7 @@ export class SqliteBackedStore implements ReadStore {
     return {
       findOne: (filter, options) => inner.findOne(filter, options),
       find: (filter: Filter, options?: FindOptions) => inner.find(filter, options),
+      findInBatches: (filter, options) => inner.findInBatches(filter, options),
       countDocuments: (filter) => inner.countDocuments(filter),
       aggregate: (pipeline) => inner.aggregate(pipeline),
       insertOne: async (document) => afterWrite([document._id], () => inner.insertOne(document)),

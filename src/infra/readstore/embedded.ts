@@ -1,11 +1,11 @@
 import { Query, update as applyUpdate } from 'mingo';
 import { randomUUID } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { deserialize, serialize } from 'node:v8';
-import { fastMatch, fastSort, fastUpdate } from './fast-path.ts';
+import { existsSync, renameSync } from 'node:fs';
+import { fastMatch, fastSort, fastUpdate, sortOrder } from './fast-path.ts';
 import { aggregateInProcess } from './in-process-aggregate.ts';
+import { type IndexSpec, readSnapshotFile, writeSnapshotFile } from './snapshot-file.ts';
 import {
+  type BatchOptions,
   type BulkOperation,
   type Collection,
   type Doc,
@@ -18,10 +18,11 @@ import {
   type UpdateResult,
 } from './port.ts';
 
-interface IndexSpec {
-  name: string;
-  keys: Record<string, 1 | -1>;
-  unique: boolean;
+/** Documents an in-batches read matches and sorts before it lets other work run. */
+const SCAN_SLICE = 4096;
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+function* inBatches<T>(docs: T[], size: number): Generator<T[]> {
+  for (let start = 0; start < docs.length; start += size) yield docs.slice(start, start + size);
 }
 
 const isPlainValue = (value: unknown): value is string | number | boolean | null =>
@@ -119,14 +120,18 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
     return docs;
   }
 
-  private matching(filter: Filter): T[] {
-    const candidates = [...this.candidates(filter)];
-    if (candidates.length === 0) return candidates;
+  /** Whether a candidate document matches the filter (the candidates already answer a plain `_id`). */
+  private predicate(filter: Filter): (doc: T) => boolean {
     const keys = Object.keys(filter);
-    if (keys.length === 0 || (keys.length === 1 && keys[0] === '_id' && isPlainValue(filter._id))) return candidates;
+    if (keys.length === 0 || (keys.length === 1 && keys[0] === '_id' && isPlainValue(filter._id))) return () => true;
     let query: Query | undefined;
+    return (doc) => fastMatch(doc, filter) ?? (query ??= new Query(filter)).test(doc);
+  }
+
+  private matching(filter: Filter): T[] {
+    const test = this.predicate(filter);
     const result: T[] = [];
-    for (const doc of candidates) if (fastMatch(doc, filter) ?? (query ??= new Query(filter)).test(doc)) result.push(doc);
+    for (const doc of this.candidates(filter)) if (test(doc)) result.push(doc);
     return result;
   }
 
@@ -150,6 +155,45 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
     if (options.skip) cursor = cursor.skip(options.skip);
     if (options.limit) cursor = cursor.limit(options.limit);
     return structuredClone(cursor.all());
+  }
+
+  /**
+   * Reads in slices: a slice of candidates is matched and sorted, then the event loop serves others before the
+   * next one; the sorted slices are then merged batch by batch. Stored documents are never changed in place (a
+   * write stores a new object), so the references taken at the start are a consistent cut of the collection.
+   */
+  async *findInBatches(filter: Filter, options: BatchOptions): AsyncIterable<T[]> {
+    const candidates = [...this.candidates(filter)];
+    const test = this.predicate(filter);
+    const order = sortOrder(options.sort ?? {});
+    const runs: { doc: T; values: unknown[] }[][] = [];
+    for (let start = 0; start < candidates.length; start += SCAN_SLICE) {
+      const run: { doc: T; values: unknown[] }[] = [];
+      for (let i = start; i < Math.min(start + SCAN_SLICE, candidates.length); i++) {
+        const doc = candidates[i]!;
+        if (!test(doc)) continue;
+        const values = order.valuesOf(doc);
+        // An object or array sort value: mingo orders the whole answer at once.
+        if (!values) return yield* inBatches(await this.find(filter, options), options.batchSize);
+        run.push({ doc, values });
+      }
+      run.sort((a, b) => order.compare(a.values, b.values));
+      if (run.length) runs.push(run);
+      await nextTurn();
+    }
+    const heads = runs.map(() => 0);
+    let batch: T[] = [];
+    for (;;) {
+      let best = -1;
+      for (let r = 0; r < runs.length; r++)
+        if (heads[r]! < runs[r]!.length && (best < 0 || order.compare(runs[r]![heads[r]!]!.values, runs[best]![heads[best]!]!.values) < 0)) best = r;
+      if (best >= 0) batch.push(runs[best]![heads[best]!++]!.doc);
+      if (batch.length === options.batchSize || (best < 0 && batch.length)) {
+        yield structuredClone(options.projection ? new Query({}).find<T>(batch, options.projection as never).all() : batch);
+        batch = [];
+      }
+      if (best < 0) return;
+    }
   }
 
   async countDocuments(filter: Filter = {}): Promise<number> {
@@ -301,9 +345,9 @@ export interface EmbeddedReadStoreOptions {
    * file is kept beside it as `<snapshot>.corrupt-<time>`, and the projections rebuild from the log.
    */
   onUnreadableSnapshot?: (error: Error, keptAs: string) => void;
+  /** Told when a snapshot written in the background failed (the next change tries again); default: thrown. */
+  onSnapshotFailed?: (error: Error) => void;
 }
-
-type Snapshot = { version: 1; collections: { name: string; docs: Doc[]; indexes: IndexSpec[] }[] };
 
 /**
  * The embedded read store: documents in memory, queried with mingo (MongoDB's query language), kept across
@@ -314,6 +358,7 @@ export class EmbeddedReadStore implements ReadStore {
   private readonly collections = new Map<string, EmbeddedCollection<Doc>>();
   private dirty = false;
   private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> | undefined;
   private closed = false;
 
   constructor(private readonly options: EmbeddedReadStoreOptions = {}) {
@@ -330,9 +375,7 @@ export class EmbeddedReadStore implements ReadStore {
   }
 
   private load(path: string): void {
-    const snapshot = deserialize(readFileSync(path)) as Snapshot;
-    if (snapshot?.version !== 1 || !Array.isArray(snapshot.collections)) throw new Error('not a read-model snapshot');
-    for (const saved of snapshot.collections) {
+    for (const saved of readSnapshotFile(path)) {
       const collection = this.collection(saved.name) as EmbeddedCollection<Doc>;
       for (const doc of saved.docs) collection.docs.set(doc._id, doc);
       for (const spec of saved.indexes) {
@@ -349,7 +392,11 @@ export class EmbeddedReadStore implements ReadStore {
     if (!this.options.snapshotPath || this.timer || this.closed) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.writeSnapshot();
+      this.writeSnapshot().catch((error: unknown) => {
+        const failed = this.options.onSnapshotFailed;
+        if (!failed) throw error;
+        failed(error as Error);
+      });
     }, this.options.snapshotDelayMs ?? 1000);
     this.timer.unref();
   };
@@ -363,35 +410,30 @@ export class EmbeddedReadStore implements ReadStore {
     return collection as unknown as Collection<T>;
   }
 
-  private writeSnapshot(): void {
+  /**
+   * Writes the snapshot, one at a time. The cut is taken at once (stored documents are replaced on write, never
+   * changed in place, so holding their references keeps it consistent, checkpoints included); the file is then
+   * written in frames with turns of the event loop between them.
+   */
+  private async writeSnapshot(): Promise<void> {
     const path = this.options.snapshotPath;
+    while (this.writing) await this.writing.catch(() => undefined);
     if (!path || !this.dirty) return;
-    const snapshot: Snapshot = {
-      version: 1,
-      collections: [...this.collections.values()].map((c) => ({
-        name: c.name,
-        docs: [...c.docs.values()],
-        indexes: [...c.indexes.values()].map((i) => i.spec),
-      })),
-    };
-    const bytes = serialize(snapshot);
     this.dirty = false;
-    mkdirSync(dirname(path), { recursive: true });
-    const temporary = `${path}.tmp`;
-    const fd = openSync(temporary, 'w');
+    const cut = [...this.collections.values()].map((c) => ({ name: c.name, docs: [...c.docs.values()], indexes: [...c.indexes.values()].map((i) => i.spec) }));
+    this.writing = writeSnapshotFile(path, cut, nextTurn).finally(() => (this.writing = undefined));
     try {
-      writeSync(fd, bytes);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+      await this.writing;
+    } catch (error) {
+      this.dirty = true;
+      throw error;
     }
-    renameSync(temporary, path);
   }
 
   async flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    this.writeSnapshot();
+    await this.writeSnapshot();
   }
 
   async ping(): Promise<void> {}

@@ -232,19 +232,13 @@ function compareValues(x: unknown, y: unknown): number {
  * sort key holds an object or array, for mingo to order.
  */
 export function fastSort<T extends Obj>(docs: T[], sort: Record<string, 1 | -1>, count?: number): T[] | undefined {
-  const keys = Object.entries(sort).map(([path, direction]) => ({ parts: split(path), direction }));
+  const order = sortOrder(sort);
   const rows: { doc: T; values: unknown[] }[] = [];
-  const compare = (a: { values: unknown[] }, b: { values: unknown[] }) => {
-    for (let i = 0; i < keys.length; i++) {
-      const order = compareValues(a.values[i], b.values[i]);
-      if (order !== 0) return order * keys[i]!.direction;
-    }
-    return 0;
-  };
+  const compare = (a: { values: unknown[] }, b: { values: unknown[] }) => order.compare(a.values, b.values);
   const limit = count === undefined || count > 10_000 ? Infinity : count;
   for (const doc of docs) {
-    const values = keys.map((key) => sortValue(doc, key.parts));
-    if (values.includes(NOT_PLAIN)) return undefined;
+    const values = order.valuesOf(doc);
+    if (!values) return undefined;
     const row = { doc, values };
     if (rows.length >= limit && compare(row, rows[rows.length - 1]!) >= 0) continue;
     if (limit === Infinity) {
@@ -263,6 +257,27 @@ export function fastSort<T extends Obj>(docs: T[], sort: Record<string, 1 | -1>,
   }
   if (limit === Infinity) rows.sort(compare);
   return rows.map((row) => row.doc);
+}
+
+/**
+ * A sort specification over plain values, as two functions: a document's sort values (undefined when one is an
+ * object or array, for mingo to order), and the order of two documents' values.
+ */
+export function sortOrder(sort: Record<string, 1 | -1>): { valuesOf(doc: Obj): unknown[] | undefined; compare(a: unknown[], b: unknown[]): number } {
+  const keys = Object.entries(sort).map(([path, direction]) => ({ parts: split(path), direction }));
+  return {
+    valuesOf(doc) {
+      const values = keys.map((key) => sortValue(doc, key.parts));
+      return values.includes(NOT_PLAIN) ? undefined : values;
+    },
+    compare(a, b) {
+      for (let i = 0; i < keys.length; i++) {
+        const order = compareValues(a[i], b[i]);
+        if (order !== 0) return order * keys[i]!.direction;
+      }
+      return 0;
+    },
+  };
 }
 /**
  * `[$match?, $group]` with `_id` a field (or null) and `$sum` accumulators of a field or a constant: the shape

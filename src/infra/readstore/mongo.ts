@@ -1,5 +1,6 @@
 import { type AnyBulkWriteOperation, type Collection as DriverCollection, type Db, MongoClient, MongoServerError, type UpdateFilter } from 'mongodb';
 import {
+  type BatchOptions,
   type BulkOperation,
   type Collection,
   type Doc,
@@ -91,6 +92,27 @@ class MongoCollection<T extends Doc> implements Collection<T> {
 
   find(filter: Filter, options: FindOptions = {}): Promise<T[]> {
     return this.guarded(async () => decodeFieldNames(await this.inner.find(filter, options).toArray()) as T[]);
+  }
+
+  async *findInBatches(filter: Filter, options: BatchOptions): AsyncIterable<T[]> {
+    const { batchSize, ...findOptions } = options;
+    const cursor = this.inner.find(filter, { ...findOptions, batchSize });
+    try {
+      let batch: T[] = [];
+      for await (const doc of cursor) {
+        batch.push(decodeFieldNames(doc) as T);
+        if (batch.length >= batchSize) {
+          yield batch;
+          batch = [];
+        }
+      }
+      if (batch.length) yield batch;
+      this.reachability.answered();
+    } catch (error) {
+      throw this.reachability.observed(translated(this.name, error));
+    } finally {
+      await cursor.close();
+    }
   }
 
   countDocuments(filter: Filter = {}): Promise<number> {

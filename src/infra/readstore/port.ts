@@ -31,6 +31,13 @@ export type BulkOperation =
   | { deleteOne: { filter: Filter } }
   | { deleteMany: { filter: Filter } };
 
+/** How `findInBatches` reads: the order (ties broken by `_id` are the caller's to ask for) and the batch size. */
+export interface BatchOptions {
+  sort?: Sort;
+  batchSize: number;
+  projection?: Projection;
+}
+
 export interface IndexOptions {
   unique?: boolean;
   name?: string;
@@ -39,6 +46,12 @@ export interface IndexOptions {
 export interface Collection<T extends Doc = Doc> {
   findOne(filter: Filter, options?: Pick<FindOptions, 'projection' | 'sort'>): Promise<T | null>;
   find(filter: Filter, options?: FindOptions): Promise<T[]>;
+  /**
+   * Every matching document in order, in batches of `batchSize`, for reads too large for one answer (exports).
+   * An adapter must keep other requests served while it reads (MongoDB: a server cursor; embedded: the scan
+   * and sort work in slices, yielding to the event loop between them).
+   */
+  findInBatches(filter: Filter, options: BatchOptions): AsyncIterable<T[]>;
   countDocuments(filter?: Filter): Promise<number>;
   aggregate<R = Record<string, unknown>>(pipeline: Record<string, unknown>[]): Promise<R[]>;
   insertOne(document: T): Promise<void>;
