@@ -15,7 +15,7 @@ import { openServices } from '../src/infra/wiring.ts';
 import { CUSTOMERS } from '../src/projections/customers.ts';
 import { listPage } from '../src/projections/lists.ts';
 import { funnelReport } from '../src/projections/reports.ts';
-import { scopeFor } from '../src/projections/scope.ts';
+import { readFilter } from '../src/access/scope.ts';
 import { writeDataset } from './dataset.ts';
 import { exportBench, httpBench } from './http.ts';
 import { emmettAppendsPerSecond } from './peer.ts';
@@ -125,7 +125,7 @@ async function readSide(): Promise<string> {
   };
 
   log('lists and reports');
-  const scope = scopeFor(systemActor);
+  const scope = readFilter(systemActor);
   const queries = [
     { sortField: 'updatedAt', direction: -1 as const, limit: 50, filters: {} },
     { sortField: 'name', direction: 1 as const, limit: 50, filters: { region: '华东' } },

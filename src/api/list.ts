@@ -7,7 +7,7 @@ import { resourceSpecs } from '../domain/customization/resources.ts';
 import type { Services } from '../infra/wiring.ts';
 import { countList, listInBatches, listPage, publicView } from '../projections/lists.ts';
 import { InvalidCursorError } from '../projections/paging.ts';
-import { type DataScope, scopeFor } from '../projections/scope.ts';
+import { readFilter, UNRESTRICTED } from '../access/scope.ts';
 import { type CsvColumn, csvResponse, csvStream, wantsCsv } from './csv.ts';
 import { hiddenFields, isHidden } from './field-security.ts';
 import { HttpProblem } from './problem.ts';
@@ -96,7 +96,7 @@ export async function listOrExport<T extends { _id: string } & Record<string, un
     ...(searchable.length < spec.search.length ? { searchIn: searchable } : {}),
     filters: { ...standard, ...custom.filters, ...options.fixed },
   };
-  const scope = options.unowned ? ({} as DataScope) : scopeFor(actor);
+  const scope = options.unowned ? UNRESTRICTED : readFilter(actor);
   if (wantsCsv(koa.get('Accept'))) {
     authorize(actor, spec.module, 'export');
     // Counted first, so an export too large is refused (413) before a byte of it is sent.

@@ -7,7 +7,7 @@ import type { Action } from '../domain/role/index.ts';
 import type { Decider, DomainEvent } from '../domain/shared/decider.ts';
 import type { Services } from '../infra/wiring.ts';
 import { publicView } from '../projections/lists.ts';
-import { ownerInScope, scopeFor, withinScope } from '../projections/scope.ts';
+import { ownerInScope, readFilter, withinScope } from '../access/scope.ts';
 import type { CsvColumn } from './csv.ts';
 import { AsOfQuery, HistoryPage, HistoryQuery, historyPage, notFound, recordEnvelope } from './history.ts';
 import { assertFieldsWritable } from './field-security.ts';
@@ -90,7 +90,7 @@ export function recordReadRoutes<S extends { status: string }>(spec: RecordReads
           if (then.state.status === 'none') throw notFound(spec.singular, params.id);
           return { status: 200, body: { ...recordEnvelope(params.id, then.events), ...spec.asOfView(then.state), asOf: query.asOf }, headers: { ETag: `"${then.revision}"` } };
         }
-        const filter = owned ? withinScope(scopeFor(actor), { _id: params.id }) : { _id: params.id };
+        const filter = owned ? withinScope(readFilter(actor), { _id: params.id }) : { _id: params.id };
         const doc = await services.readStore.collection(spec.collection).findOne(filter);
         if (!doc) throw notFound(spec.singular, params.id);
         return { status: 200, body: publicView(spec.present ? spec.present(doc, services) : doc), headers: { ETag: `"${String(doc.revision)}"` } };

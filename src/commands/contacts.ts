@@ -1,8 +1,10 @@
 import { type ContactCommand, contactDecider, type ContactFields, type ContactState, contactStream, type CustomerFacts } from '../domain/contact/index.ts';
 import { customerDecider, customerStream } from '../domain/customer/index.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
-import { type CustomOf, customChanges, prepareCustom, releaseCustom } from './custom-fields.ts';
-import { type Executed, execute, load } from './pipeline.ts';
+import type { Executed } from './pipeline.ts';
+import { load } from './pipeline.ts';
+import { RecordHandler, type RecordRules } from './record-handler.ts';
+import { recordVisible, scopedKinds } from './references.ts';
 
 async function customerFacts(deps: CommandDeps, customerId: string): Promise<CustomerFacts> {
   const { state } = await load(deps, customerDecider, customerStream(customerId));
@@ -13,32 +15,22 @@ export interface ContactResult extends Executed<ContactState> {
   contactId: string;
 }
 
-const customOfContact = (deps: CommandDeps): CustomOf => async (contactId) => {
-  const { state } = await load(deps, contactDecider, contactStream(contactId));
-  return state.status === 'none' ? undefined : (state.fields.custom ?? {});
+export const contactRules: RecordRules<ContactCommand, ContactState> = {
+  resource: 'contacts',
+  decider: contactDecider,
+  stream: contactStream,
+  fieldsOf: (state) => (state.status === 'none' ? undefined : state.fields),
+  visible: (deps, actor, id) => recordVisible(deps, actor, scopedKinds.contacts!, id),
 };
 
-export async function addContact(
-  deps: CommandDeps,
-  input: { customerId: string; fields: ContactFields },
-  actor: Actor,
-  meta: RequestMeta,
-): Promise<ContactResult> {
+const contacts = (deps: CommandDeps, actor: Actor, meta: RequestMeta) => new RecordHandler(contactRules, deps, actor, meta);
+
+export async function addContact(deps: CommandDeps, input: { customerId: string; fields: ContactFields }, actor: Actor, meta: RequestMeta): Promise<ContactResult> {
+  const handler = contacts(deps, actor, meta);
   const contactId = meta.ids.newId();
-  const { custom: given, ...plain } = input.fields;
-  const custom = await prepareCustom(deps, 'contacts', given, 'create', contactId, {}, customOfContact(deps), actor, meta);
-  const command: ContactCommand = {
-    type: 'AddContact',
-    contactId,
-    customer: await customerFacts(deps, input.customerId),
-    fields: { ...plain, ...(Object.keys(custom.values).length ? { custom: custom.values } : {}) },
-  };
-  try {
-    return { ...(await execute(deps, contactDecider, contactStream(contactId), command, actor, meta)), contactId };
-  } catch (error) {
-    await releaseCustom(deps, custom.claimed, contactId, actor, meta);
-    throw error;
-  }
+  const customer = await customerFacts(deps, input.customerId);
+  const result = await handler.create(input.fields, (id, fields) => ({ type: 'AddContact', contactId: id, customer, fields: fields as ContactFields }), contactId);
+  return { ...result, contactId };
 }
 
 export async function changeContact(
@@ -49,20 +41,10 @@ export async function changeContact(
   meta: RequestMeta,
 ): Promise<ContactResult> {
   const moveTo = input.customerId ? await customerFacts(deps, input.customerId) : undefined;
-  const { state } = await load(deps, contactDecider, contactStream(contactId));
-  const custom = await customChanges(deps, 'contacts', input.changes, contactId, state.status === 'active' ? (state.fields.custom ?? {}) : undefined, customOfContact(deps), actor, meta);
-  const command: ContactCommand = { type: 'ChangeContact', contactId, changes: custom.changes, ...(moveTo ? { moveTo } : {}) };
-  try {
-    const result = await execute(deps, contactDecider, contactStream(contactId), command, actor, meta);
-    if (result.changed) await releaseCustom(deps, custom.replaced, contactId, actor, meta);
-    return { ...result, contactId };
-  } catch (error) {
-    await releaseCustom(deps, custom.claimed, contactId, actor, meta);
-    throw error;
-  }
+  const result = await contacts(deps, actor, meta).change(contactId, input.changes, (changes) => ({ type: 'ChangeContact', contactId, changes, ...(moveTo ? { moveTo } : {}) }));
+  return { ...result, contactId };
 }
 
 export async function removeContact(deps: CommandDeps, contactId: string, actor: Actor, meta: RequestMeta): Promise<ContactResult> {
-  const command: ContactCommand = { type: 'RemoveContact', contactId };
-  return { ...(await execute(deps, contactDecider, contactStream(contactId), command, actor, meta)), contactId };
+  return { ...(await contacts(deps, actor, meta).run(contactId, { type: 'RemoveContact', contactId })), contactId };
 }

@@ -1,15 +1,17 @@
 import type { z } from 'zod';
 import { customerDecider, customerStream } from '../domain/customer/index.ts';
-import { formatOrderNumber, type OrderCommand, orderDecider, orderStream } from '../domain/order/index.ts';
+import { formatOrderNumber, type OrderCommand, orderDecider, type OrderState, orderStream } from '../domain/order/index.ts';
 import { productDecider, productStream } from '../domain/product/index.ts';
-import { quoteDecider, quoteStream } from '../domain/quote/index.ts';
+import { type QuoteCommand, quoteDecider, type QuoteState, quoteStream } from '../domain/quote/index.ts';
 import { DomainError } from '../domain/shared/errors.ts';
 import { type LineInput, type PricedLine, priceLine, sumLines } from '../domain/shared/totals.ts';
 import { WrongExpectedRevisionError } from '../infra/eventstore/port.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
-import { prepareCustom } from './custom-fields.ts';
 import { assertOwner } from './customers.ts';
-import { execute, factEvent, load } from './pipeline.ts';
+import { factEvent, load } from './pipeline.ts';
+import { RecordHandler, type RecordRules } from './record-handler.ts';
+import { recordVisible, scopedKinds } from './references.ts';
+import type { Decider, DomainEvent } from '../domain/shared/decider.ts';
 
 const today = (deps: CommandDeps) => deps.clock.now().toISOString().slice(0, 10);
 
@@ -54,14 +56,25 @@ export interface QuoteInput {
   ownerId?: string;
 }
 
+const documentRules = <C, S extends { status: string; custom?: Record<string, unknown> }>(resource: 'quotes' | 'orders', decider: Decider<C, DomainEvent, S>, stream: (id: string) => string): RecordRules<C, S> => ({
+  resource,
+  decider,
+  stream,
+  fieldsOf: (state) => (state.status === 'none' ? undefined : { custom: state.custom ?? {} }),
+  visible: (deps, actor, id) => recordVisible(deps, actor, scopedKinds[resource]!, id),
+});
+export const quoteRules = documentRules<QuoteCommand, QuoteState>('quotes', quoteDecider, quoteStream);
+export const orderRules = documentRules<OrderCommand, OrderState>('orders', orderDecider, orderStream);
+const quotes = (deps: CommandDeps, actor: Actor, meta: RequestMeta) => new RecordHandler(quoteRules, deps, actor, meta);
+const orders = (deps: CommandDeps, actor: Actor, meta: RequestMeta) => new RecordHandler(orderRules, deps, actor, meta);
+
 /**
  * What drafting a quote and creating an order both do first: a new id, the owner (the actor unless given) and
- * the customer checked, the custom fields validated, the lines priced.
+ * the customer checked, the lines priced.
  */
 async function newDocument(
   deps: CommandDeps,
-  resource: 'quotes' | 'orders',
-  input: { customerId: string; currency: string; lines: z.infer<typeof LineInput>[]; ownerId?: string; custom?: Record<string, unknown> },
+  input: { customerId: string; currency: string; lines: z.infer<typeof LineInput>[]; ownerId?: string },
   actor: Actor,
   meta: RequestMeta,
 ) {
@@ -69,39 +82,40 @@ async function newDocument(
   const ownerId = input.ownerId ?? actor.userId;
   await assertOwner(deps, ownerId);
   await assertCustomer(deps, input.customerId);
-  const custom = await prepareCustom(deps, resource, input.custom, 'create', id, {}, async () => undefined, actor, meta);
   const lines = await priceLines(deps, input.currency, input.lines, meta);
-  return { id, ownerId, custom, lines };
+  return { id, ownerId, lines };
 }
 
 export async function createQuote(deps: CommandDeps, input: QuoteInput, actor: Actor, meta: RequestMeta) {
-  const { id: quoteId, ownerId, custom, lines } = await newDocument(deps, 'quotes', input, actor, meta);
+  const { id, ownerId, lines } = await newDocument(deps, input, actor, meta);
   const current = { version: 1, lines, totals: sumLines(lines), validUntil: input.validUntil, ...(input.notes ? { notes: input.notes } : {}) };
-  const command = {
-    type: 'CreateQuote' as const,
-    quoteId,
-    customerId: input.customerId,
-    ...(input.opportunityId ? { opportunityId: input.opportunityId } : {}),
-    ownerId,
-    currency: input.currency,
-    current,
-    ...(Object.keys(custom.values).length ? { custom: custom.values } : {}),
-  };
-  return { ...(await execute(deps, quoteDecider, quoteStream(quoteId), command, actor, meta)), quoteId };
+  const result = await quotes(deps, actor, meta).create(
+    { custom: input.custom },
+    (quoteId, fields) => ({
+      type: 'CreateQuote',
+      quoteId,
+      customerId: input.customerId,
+      ...(input.opportunityId ? { opportunityId: input.opportunityId } : {}),
+      ownerId,
+      currency: input.currency,
+      current,
+      ...(fields.custom ? { custom: fields.custom } : {}),
+    }),
+    id,
+  );
+  return { ...result, quoteId: result.id };
 }
 
 export async function reviseQuote(deps: CommandDeps, quoteId: string, input: { lines: z.infer<typeof LineInput>[]; validUntil: string; notes?: string }, actor: Actor, meta: RequestMeta) {
-  const { state } = await load(deps, quoteDecider, quoteStream(quoteId));
+  const { state } = await quotes(deps, actor, meta).load(quoteId);
   if (state.status === 'none') throw new DomainError('quote.not_found', `Quote ${quoteId} does not exist`, { quoteId });
   const lines = await priceLines(deps, state.currency, input.lines, meta);
-  return execute(deps, quoteDecider, quoteStream(quoteId), { type: 'ReviseQuote', quoteId, lines, totals: sumLines(lines), validUntil: input.validUntil, ...(input.notes ? { notes: input.notes } : {}) }, actor, meta);
+  return quotes(deps, actor, meta).run(quoteId, { type: 'ReviseQuote', quoteId, lines, totals: sumLines(lines), validUntil: input.validUntil, ...(input.notes ? { notes: input.notes } : {}) });
 }
 
-export const sendQuote = (deps: CommandDeps, quoteId: string, actor: Actor, meta: RequestMeta) =>
-  execute(deps, quoteDecider, quoteStream(quoteId), { type: 'SendQuote', quoteId, today: today(deps) }, actor, meta);
+export const sendQuote = (deps: CommandDeps, quoteId: string, actor: Actor, meta: RequestMeta) => quotes(deps, actor, meta).run(quoteId, { type: 'SendQuote', quoteId, today: today(deps) });
 
-export const rejectQuote = (deps: CommandDeps, quoteId: string, reason: string, actor: Actor, meta: RequestMeta) =>
-  execute(deps, quoteDecider, quoteStream(quoteId), { type: 'RejectQuote', quoteId, reason }, actor, meta);
+export const rejectQuote = (deps: CommandDeps, quoteId: string, reason: string, actor: Actor, meta: RequestMeta) => quotes(deps, actor, meta).run(quoteId, { type: 'RejectQuote', quoteId, reason });
 
 // ---- Order numbers: SO-<year>-<6 digits>, unique and gap-free within a year ----
 
@@ -153,7 +167,7 @@ export async function takeOrderNumber(deps: CommandDeps, orderId: string, actor:
 /** Withdraws a number from an order that was never written; false if the order exists (it keeps its number). */
 async function withdrawNumber(deps: CommandDeps, orderId: string, number: string, actor: Actor, meta: RequestMeta): Promise<boolean> {
   try {
-    await execute(deps, orderDecider, orderStream(orderId), { type: 'WithdrawOrderNumber', orderId, number }, actor, { ...meta, requestId: `${meta.requestId}:withdraw:${orderId}`, ifMatch: undefined });
+    await orders(deps, actor, meta).run(orderId, { type: 'WithdrawOrderNumber', orderId, number }, { ...meta, requestId: `${meta.requestId}:withdraw:${orderId}`, ifMatch: undefined });
     return true;
   } catch (error) {
     if (error instanceof DomainError && error.code === 'order.already_exists') return false;
@@ -177,7 +191,7 @@ export async function createOrderFrom(deps: CommandDeps, orderId: string, input:
     const number = await takeOrderNumber(deps, orderId, actor, meta, withdrawn);
     const command: OrderCommand = { type: 'CreateOrder', orderId, number, ...input, totals: sumLines(input.lines) };
     try {
-      return { ...(await execute(deps, orderDecider, orderStream(orderId), command, actor, meta)), orderId, number };
+      return { ...(await orders(deps, actor, meta).run(orderId, command)), orderId, number };
     } catch (error) {
       // Written too late: its number went to another order meanwhile. Take a new one (at most once per number).
       if (!(error instanceof DomainError && error.code === 'order.number_withdrawn') || withdrawn.includes(number)) throw error;
@@ -192,13 +206,14 @@ export async function createOrder(
   actor: Actor,
   meta: RequestMeta,
 ) {
-  const { id: orderId, ownerId, custom, lines } = await newDocument(deps, 'orders', input, actor, meta);
-  return createOrderFrom(deps, orderId, { customerId: input.customerId, currency: input.currency, lines, paymentTermsDays: input.paymentTermsDays, ownerId, ...(Object.keys(custom.values).length ? { custom: custom.values } : {}) }, actor, meta);
+  const { id, ownerId, lines } = await newDocument(deps, input, actor, meta);
+  const order = { customerId: input.customerId, currency: input.currency, lines, paymentTermsDays: input.paymentTermsDays, ownerId };
+  return orders(deps, actor, meta).createWith({ custom: input.custom }, (orderId, fields) => createOrderFrom(deps, orderId, { ...order, ...(fields.custom ? { custom: fields.custom } : {}) }, actor, meta), id);
 }
 
 /** Accepting a sent quote creates its order (draft, same lines and totals), retry-safe by the order id it records. */
 export async function acceptQuote(deps: CommandDeps, quoteId: string, paymentTermsDays: number, actor: Actor, meta: RequestMeta) {
-  const { state } = await load(deps, quoteDecider, quoteStream(quoteId));
+  const { state } = await quotes(deps, actor, meta).load(quoteId);
   if (state.status === 'none') throw new DomainError('quote.not_found', `Quote ${quoteId} does not exist`, { quoteId });
   const orderInput = () => ({ customerId: state.customerId, currency: state.currency, lines: state.current.lines, paymentTermsDays, quoteId, ownerId: state.ownerId });
   if (state.status === 'accepted' && state.orderId) {
@@ -208,12 +223,12 @@ export async function acceptQuote(deps: CommandDeps, quoteId: string, paymentTer
     throw new DomainError('quote.already_accepted', 'The quote was accepted already', { quoteId, orderId: state.orderId });
   }
   const orderId = meta.ids.newId();
-  const accepted = await execute(deps, quoteDecider, quoteStream(quoteId), { type: 'AcceptQuote', quoteId, orderId, today: today(deps) }, actor, meta);
+  const accepted = await quotes(deps, actor, meta).run(quoteId, { type: 'AcceptQuote', quoteId, orderId, today: today(deps) });
   const order = await createOrderFrom(deps, orderId, orderInput(), actor, meta);
   return { ...order, quoteRevision: accepted.revision };
 }
 
-const orderCommand = (deps: CommandDeps, orderId: string, command: OrderCommand, actor: Actor, meta: RequestMeta) => execute(deps, orderDecider, orderStream(orderId), command, actor, meta);
+const orderCommand = (deps: CommandDeps, orderId: string, command: OrderCommand, actor: Actor, meta: RequestMeta) => orders(deps, actor, meta).run(orderId, command);
 
 export const confirmOrder = (deps: CommandDeps, orderId: string, actor: Actor, meta: RequestMeta) => orderCommand(deps, orderId, { type: 'ConfirmOrder', orderId, today: today(deps) }, actor, meta);
 export const cancelOrder = (deps: CommandDeps, orderId: string, reason: string, actor: Actor, meta: RequestMeta) => orderCommand(deps, orderId, { type: 'CancelOrder', orderId, reason }, actor, meta);
@@ -232,6 +247,6 @@ export async function receivePayment(deps: CommandDeps, orderId: string, input: 
 export async function changeDocumentOwner(deps: CommandDeps, kind: 'quote' | 'order', id: string, ownerId: string, actor: Actor, meta: RequestMeta) {
   await assertOwner(deps, ownerId);
   return kind === 'quote'
-    ? execute(deps, quoteDecider, quoteStream(id), { type: 'ChangeQuoteOwner', quoteId: id, ownerId }, actor, meta)
+    ? quotes(deps, actor, meta).run(id, { type: 'ChangeQuoteOwner', quoteId: id, ownerId })
     : orderCommand(deps, id, { type: 'ChangeOrderOwner', orderId: id, ownerId }, actor, meta);
 }

@@ -1,46 +1,45 @@
-import { assertConvertible, leadDecider, type LeadFields, type LeadState, leadStream } from '../domain/lead/index.ts';
+import { assertConvertible, type LeadCommand, leadDecider, type LeadFields, type LeadState, leadStream } from '../domain/lead/index.ts';
 import { customerDecider, customerStream } from '../domain/customer/index.ts';
 import { DomainError } from '../domain/shared/errors.ts';
 import type { Money } from '../domain/shared/money.ts';
 import { seededIds } from '../infra/ids.ts';
 import { addContact } from './contacts.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
-import { type CustomOf, customChanges, prepareCustom } from './custom-fields.ts';
 import { assertOwner, registerCustomer } from './customers.ts';
 import { createOpportunity } from './opportunities.ts';
-import { execute, load } from './pipeline.ts';
+import { load } from './pipeline.ts';
+import { RecordHandler, type RecordRules } from './record-handler.ts';
+import { recordVisible, scopedKinds } from './references.ts';
 
-const loadLead = async (deps: CommandDeps, id: string) => load(deps, leadDecider, leadStream(id));
-const customOf = (deps: CommandDeps): CustomOf => async (id) => {
-  const { state } = await loadLead(deps, id);
-  return state.status === 'none' ? undefined : (state.fields.custom ?? {});
+export const leadRules: RecordRules<LeadCommand, LeadState> = {
+  resource: 'leads',
+  decider: leadDecider,
+  stream: leadStream,
+  fieldsOf: (state) => (state.status === 'none' ? undefined : state.fields),
+  visible: (deps, actor, id) => recordVisible(deps, actor, scopedKinds.leads!, id),
 };
 
+const leads = (deps: CommandDeps, actor: Actor, meta: RequestMeta) => new RecordHandler(leadRules, deps, actor, meta);
+
 export async function createLead(deps: CommandDeps, input: { fields: LeadFields; ownerId?: string }, actor: Actor, meta: RequestMeta) {
-  const leadId = meta.ids.newId();
   const ownerId = input.ownerId ?? actor.userId;
   await assertOwner(deps, ownerId);
-  const { custom: given, ...plain } = input.fields;
-  const custom = await prepareCustom(deps, 'leads', given, 'create', leadId, {}, customOf(deps), actor, meta);
-  const fields = { ...plain, ...(Object.keys(custom.values).length ? { custom: custom.values } : {}) };
-  return { ...(await execute(deps, leadDecider, leadStream(leadId), { type: 'CreateLead', leadId, ownerId, fields }, actor, meta)), leadId };
+  const result = await leads(deps, actor, meta).create(input.fields, (leadId, fields) => ({ type: 'CreateLead', leadId, ownerId, fields: fields as LeadFields }));
+  return { ...result, leadId: result.id };
 }
 
-export async function changeLead(deps: CommandDeps, leadId: string, changes: Record<string, unknown>, actor: Actor, meta: RequestMeta) {
-  const { state } = await loadLead(deps, leadId);
-  const prepared = await customChanges(deps, 'leads', changes, leadId, state.status === 'none' ? undefined : (state.fields.custom ?? {}), customOf(deps), actor, meta);
-  return execute(deps, leadDecider, leadStream(leadId), { type: 'ChangeLead', leadId, changes: prepared.changes }, actor, meta);
-}
+export const changeLead = (deps: CommandDeps, leadId: string, changes: Record<string, unknown>, actor: Actor, meta: RequestMeta) =>
+  leads(deps, actor, meta).change(leadId, changes, (plain) => ({ type: 'ChangeLead', leadId, changes: plain }));
 
 export const markLead = (deps: CommandDeps, leadId: string, status: 'working' | 'qualified', actor: Actor, meta: RequestMeta) =>
-  execute(deps, leadDecider, leadStream(leadId), { type: 'MarkLead', leadId, status }, actor, meta);
+  leads(deps, actor, meta).run(leadId, { type: 'MarkLead', leadId, status });
 
 export const disqualifyLead = (deps: CommandDeps, leadId: string, reason: string, actor: Actor, meta: RequestMeta) =>
-  execute(deps, leadDecider, leadStream(leadId), { type: 'DisqualifyLead', leadId, reason }, actor, meta);
+  leads(deps, actor, meta).run(leadId, { type: 'DisqualifyLead', leadId, reason });
 
 export async function changeLeadOwner(deps: CommandDeps, leadId: string, ownerId: string, actor: Actor, meta: RequestMeta) {
   await assertOwner(deps, ownerId);
-  return execute(deps, leadDecider, leadStream(leadId), { type: 'ChangeLeadOwner', leadId, ownerId }, actor, meta);
+  return leads(deps, actor, meta).run(leadId, { type: 'ChangeLeadOwner', leadId, ownerId });
 }
 
 export interface Conversion {
@@ -64,7 +63,7 @@ export async function convertLead(
   actor: Actor,
   meta: RequestMeta,
 ): Promise<Conversion> {
-  const loaded = await loadLead(deps, leadId);
+  const loaded = await leads(deps, actor, meta).load(leadId);
   const lead: LeadState = loaded.state;
   assertConvertible(lead, leadId);
   const seed = `convert:${leadId}`;
@@ -84,6 +83,6 @@ export async function convertLead(
     const fields = { ...input.createOpportunity, customerId, ...(lead.fields.source ? { source: lead.fields.source } : {}), ...(lead.fields.campaignId ? { campaignId: lead.fields.campaignId } : {}) };
     opportunityId = (await createOpportunity(deps, { fields, ownerId: lead.ownerId }, actor, step)).opportunityId;
   }
-  const result = await execute(deps, leadDecider, leadStream(leadId), { type: 'RecordConversion', leadId, customerId, contactId, ...(opportunityId ? { opportunityId } : {}) }, actor, step);
+  const result = await leads(deps, actor, step).run(leadId, { type: 'RecordConversion', leadId, customerId, contactId, ...(opportunityId ? { opportunityId } : {}) });
   return { customerId, contactId, ...(opportunityId ? { opportunityId } : {}), position: result.position, revision: result.revision };
 }

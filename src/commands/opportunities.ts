@@ -2,10 +2,11 @@ import { customerDecider, customerStream } from '../domain/customer/index.ts';
 import { defaultStages, type OpportunityCommand, opportunityDecider, type OpportunityFields, type OpportunityState, opportunityStream, type Stage } from '../domain/opportunity/index.ts';
 import { DomainError } from '../domain/shared/errors.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
-import { type CustomOf, customChanges, prepareCustom } from './custom-fields.ts';
 import { assertOwner } from './customers.ts';
 import { getEmployee } from './employees.ts';
-import { execute, load } from './pipeline.ts';
+import { load } from './pipeline.ts';
+import { RecordHandler, type RecordRules } from './record-handler.ts';
+import { recordVisible, scopedKinds } from './references.ts';
 import { readSetting, writeSetting } from './settings.ts';
 
 const STAGES_KEY = 'opportunity-stages';
@@ -18,11 +19,15 @@ export async function opportunityStages(deps: CommandDeps): Promise<{ stages: St
 /** Replaces the stage list. A stage that open opportunities may still be in is kept in history by key. */
 export const putOpportunityStages = (deps: CommandDeps, stages: Stage[], actor: Actor, meta: RequestMeta) => writeSetting(deps, STAGES_KEY, stages, actor, meta);
 
-const loadOpportunity = async (deps: CommandDeps, id: string): Promise<OpportunityState> => (await load(deps, opportunityDecider, opportunityStream(id))).state;
-const customOf = (deps: CommandDeps): CustomOf => async (id) => {
-  const state = await loadOpportunity(deps, id);
-  return state.status === 'none' ? undefined : (state.fields.custom ?? {});
+export const opportunityRules: RecordRules<OpportunityCommand, OpportunityState> = {
+  resource: 'opportunities',
+  decider: opportunityDecider,
+  stream: opportunityStream,
+  fieldsOf: (state) => (state.status === 'none' ? undefined : state.fields),
+  visible: (deps, actor, id) => recordVisible(deps, actor, scopedKinds.opportunities!, id),
 };
+
+const opportunities = (deps: CommandDeps, actor: Actor, meta: RequestMeta) => new RecordHandler(opportunityRules, deps, actor, meta);
 
 async function assertCustomerUsable(deps: CommandDeps, customerId: string): Promise<void> {
   const { state } = await load(deps, customerDecider, customerStream(customerId));
@@ -42,31 +47,26 @@ export async function createOpportunity(
   actor: Actor,
   meta: RequestMeta,
 ) {
-  const opportunityId = meta.ids.newId();
   const ownerId = input.ownerId ?? actor.userId;
   await assertOwner(deps, ownerId);
   await assertCustomerUsable(deps, input.fields.customerId);
   await assertCollaborators(deps, input.fields.collaborators);
-  const { custom: given, ...plain } = input.fields;
-  const custom = await prepareCustom(deps, 'opportunities', given, 'create', opportunityId, {}, customOf(deps), actor, meta);
   const { stages } = await opportunityStages(deps);
-  const command: OpportunityCommand = {
+  const result = await opportunities(deps, actor, meta).create(input.fields, (opportunityId, fields) => ({
     type: 'CreateOpportunity',
     opportunityId,
     ownerId,
     stages,
     ...(input.stage ? { stage: input.stage } : {}),
-    fields: { ...plain, ...(Object.keys(custom.values).length ? { custom: custom.values } : {}) },
-  };
-  return { ...(await execute(deps, opportunityDecider, opportunityStream(opportunityId), command, actor, meta)), opportunityId };
+    fields: fields as OpportunityFields,
+  }));
+  return { ...result, opportunityId: result.id };
 }
 
 export async function changeOpportunity(deps: CommandDeps, opportunityId: string, changes: Record<string, unknown>, actor: Actor, meta: RequestMeta) {
-  const before = await loadOpportunity(deps, opportunityId);
   if (typeof changes.customerId === 'string') await assertCustomerUsable(deps, changes.customerId);
   await assertCollaborators(deps, changes.collaborators);
-  const prepared = await customChanges(deps, 'opportunities', changes, opportunityId, before.status === 'none' ? undefined : (before.fields.custom ?? {}), customOf(deps), actor, meta);
-  return execute(deps, opportunityDecider, opportunityStream(opportunityId), { type: 'ChangeOpportunity', opportunityId, changes: prepared.changes }, actor, meta);
+  return opportunities(deps, actor, meta).change(opportunityId, changes, (plain) => ({ type: 'ChangeOpportunity', opportunityId, changes: plain }));
 }
 
 /** Stage moves, win, lose and reopen: decided against the stage list in force. */
@@ -78,10 +78,10 @@ export async function moveOpportunity(
   meta: RequestMeta,
 ) {
   const { stages } = await opportunityStages(deps);
-  return execute(deps, opportunityDecider, opportunityStream(opportunityId), { ...action, opportunityId, stages } as OpportunityCommand, actor, meta);
+  return opportunities(deps, actor, meta).run(opportunityId, { ...action, opportunityId, stages } as OpportunityCommand);
 }
 
 export async function changeOpportunityOwner(deps: CommandDeps, opportunityId: string, ownerId: string, actor: Actor, meta: RequestMeta) {
   await assertOwner(deps, ownerId);
-  return execute(deps, opportunityDecider, opportunityStream(opportunityId), { type: 'ChangeOpportunityOwner', opportunityId, ownerId }, actor, meta);
+  return opportunities(deps, actor, meta).run(opportunityId, { type: 'ChangeOpportunityOwner', opportunityId, ownerId });
 }

@@ -6,7 +6,7 @@ import { orderDecider, orderStream } from '../domain/order/index.ts';
 import { quoteDecider, quoteStream } from '../domain/quote/index.ts';
 import type { Decider, DomainEvent } from '../domain/shared/decider.ts';
 import { DomainError } from '../domain/shared/errors.ts';
-import { ownerInScope } from '../projections/scope.ts';
+import { ownerInScope } from '../access/scope.ts';
 import type { Actor, CommandDeps } from './context.ts';
 import { load } from './pipeline.ts';
 

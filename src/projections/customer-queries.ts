@@ -1,6 +1,6 @@
 import type { ReadStore } from '../infra/readstore/port.ts';
 import { CONTACTS, type ContactDoc, CUSTOMERS, type CustomerDoc, EMBEDDED_CONTACTS } from './customers.ts';
-import { type DataScope, withinScope } from './scope.ts';
+import { type DataScope, withinScope } from '../access/scope.ts';
 
 /** One customer in the actor's scope; a customer in the pool is visible to everyone who may view customers. */
 export async function getCustomer(store: ReadStore, scope: DataScope, customerId: string): Promise<CustomerDoc | null> {

@@ -1,7 +1,7 @@
 import { escapeRegex } from '../infra/readstore/regex.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
 import { type Page, type PageRequest, pageQuery, toPage } from './paging.ts';
-import { type DataScope, withinScope } from './scope.ts';
+import { type DataScope, withinScope } from '../access/scope.ts';
 
 /** Strips the projection's internal fields (every name starting with `_`) from a document before it leaves the read side. */
 export function publicView<T extends Record<string, unknown>>(doc: T): Omit<T, '_id' | '_search' | '_position'> {

@@ -1,3 +1,4 @@
+import { ownersCovered } from '../access/scope.ts';
 import type { Actor } from '../commands/context.ts';
 import type { Stage } from '../domain/opportunity/index.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
@@ -17,21 +18,7 @@ export class UnknownDepartmentError extends Error {}
 export async function reportOwners(store: ReadStore, actor: Actor, filter: { ownerId?: string | undefined; departmentId?: string | undefined }): Promise<string[] | null> {
   const employees = store.collection<EmployeeDoc>(mirror.employees);
   const ids = async (query: Record<string, unknown>) => (await employees.find(query, { projection: { _id: 1 } })).map((e) => e._id);
-  let owners: string[] | null;
-  switch (actor.dataScope) {
-    case 'all':
-      owners = null;
-      break;
-    case 'own':
-      owners = [actor.userId];
-      break;
-    case 'department':
-      owners = [...new Set([actor.userId, ...(await ids({ departmentPath: actor.departmentPath }))])];
-      break;
-    case 'department_tree':
-      owners = [...new Set([actor.userId, ...(await ids({ departmentPath: { $regex: `^${escapeRegex(actor.departmentPath)}` } }))])];
-      break;
-  }
+  let owners = await ownersCovered(actor, ids);
   if (filter.departmentId) {
     const department = await store.collection<DepartmentDoc>(mirror.departments).findOne({ _id: filter.departmentId });
     if (!department) throw new UnknownDepartmentError(`No department ${filter.departmentId}`);

@@ -141,6 +141,29 @@ describe('custom fields', () => {
     await app.request('POST', '/api/v1/settings/fields/customers/salesRegion/retire');
   });
 
+  it('unique values behave the same on every record type: a failed write frees what it claimed, a taken value is refused', async () => {
+    const customer = await app.request('POST', '/api/v1/customers', { body: { name: 'Unique Values Co' } });
+    const product = await app.request('POST', '/api/v1/products', { body: { code: 'UNQ-1', name: 'Unique', unit: '件', standardPrice: { amount: 100, currency: 'CNY' }, taxRate: 13 } });
+    for (const resource of ['leads', 'opportunities', 'quotes', 'orders']) expect((await define(resource, { key: 'extRef', type: 'text', unique: true })).status).toBe(201);
+    const bodies: Record<string, (custom: Record<string, unknown>) => Record<string, unknown>> = {
+      leads: (custom) => ({ company: 'Unique Lead Co', person: 'Wu', custom }),
+      opportunities: (custom) => ({ name: 'Unique deal', customerId: customer.body.id, amount: { amount: 100, currency: 'CNY' }, expectedCloseDate: '2027-01-31', custom }),
+      quotes: (custom) => ({ customerId: customer.body.id, currency: 'CNY', validUntil: '2027-01-31', lines: [{ productId: product.body.id, quantity: 1 }], custom }),
+      orders: (custom) => ({ customerId: customer.body.id, currency: 'CNY', paymentTermsDays: 30, lines: [{ productId: product.body.id, quantity: 1 }], custom }),
+    };
+    // A create the decider refuses after the value was claimed: the claim is released, so the value is free at once.
+    expectProblem(await app.request('POST', '/api/v1/opportunities', { body: { ...bodies.opportunities!({ extRef: 'REF-OPP' }), stage: 'no-such-stage' } }), 409, 'opportunity.stage_unknown');
+    expect((await app.request('POST', '/api/v1/opportunities', { body: bodies.opportunities!({ extRef: 'REF-OPP' }) })).status).toBe(201);
+    for (const resource of ['leads', 'quotes', 'orders']) {
+      const first = await app.request('POST', `/api/v1/${resource}`, { body: bodies[resource]!({ extRef: `REF-${resource}` }) });
+      expect(first.status, `${resource}: ${JSON.stringify(first.body)}`).toBe(201);
+      const twin = await app.request('POST', `/api/v1/${resource}`, { body: bodies[resource]!({ extRef: `ref-${resource}` }) });
+      expectProblem(twin, 409, 'field.value_taken');
+      expect(twin.body.existingId, resource).toBe(first.body.id);
+    }
+    for (const resource of ['leads', 'opportunities', 'quotes', 'orders']) await app.request('POST', `/api/v1/settings/fields/${resource}/extRef/retire`);
+  });
+
   it('rebuilding the projections keeps custom values', async () => {
     await caughtUp();
     const fresh = new EmbeddedReadStore();

@@ -3,7 +3,7 @@ import { authorize } from '../../commands/authorization.ts';
 import { handoverStatus, runHandover, startHandover } from '../../commands/handover.ts';
 import { handoverDeps, stableMeta } from '../../infra/jobs.ts';
 import { AUDIT, type AuditDoc, auditedTypes } from '../../projections/audit.ts';
-import { ownerInScope } from '../../projections/scope.ts';
+import { ownerInScope } from '../../access/scope.ts';
 import { notFound } from '../history.ts';
 import { HttpProblem } from '../problem.ts';
 import { commonErrors, conflictError, notFoundError } from '../responses.ts';

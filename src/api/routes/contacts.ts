@@ -7,7 +7,7 @@ import { customerDecider, customerStream } from '../../domain/customer/index.ts'
 import { getContact } from '../../projections/customer-queries.ts';
 import { publicView } from '../../projections/lists.ts';
 import { CONTACTS, type ContactDoc } from '../../projections/customers.ts';
-import { ownerInScope, scopeFor } from '../../projections/scope.ts';
+import { ownerInScope, readFilter } from '../../access/scope.ts';
 import { fieldColumns } from '../csv.ts';
 import { listOrExport } from '../list.ts';
 import { listQuery } from '../list-query.ts';
@@ -108,7 +108,7 @@ export const contactRoutes: AnyRoute[] = [
         const { fields, status, customerId } = then.state;
         return { status: 200, body: { ...recordEnvelope(params.id, then.events), ...fields, customerId, status, asOf: query.asOf }, headers: { ETag: `"${then.revision}"` } };
       }
-      const doc = await getContact(services.readStore, scopeFor(actor), params.id);
+      const doc = await getContact(services.readStore, readFilter(actor), params.id);
       if (!doc) throw notFound('contact', params.id);
       return { status: 200, body: publicView(doc), headers: { ETag: `"${doc.revision}"` } };
     },

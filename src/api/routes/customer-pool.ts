@@ -11,7 +11,7 @@ import { currentHolder } from '../../commands/reservations.ts';
 import { CONTACTS, type ContactDoc, CUSTOMERS, type CustomerDoc } from '../../projections/customers.ts';
 import { assertFieldsWritable, isHidden } from '../field-security.ts';
 import { ORG, type EmployeeDoc } from '../../projections/org.ts';
-import { ownerInScope } from '../../projections/scope.ts';
+import { ownerInScope } from '../../access/scope.ts';
 import { notFound } from '../history.ts';
 import { listOrExport } from '../list.ts';
 import { listQuery } from '../list-query.ts';

@@ -8,7 +8,7 @@ import { contactsOfCustomer, getCustomer } from '../../projections/customer-quer
 import { publicView } from '../../projections/lists.ts';
 import { CONTACTS, CUSTOMERS, type CustomerDoc } from '../../projections/customers.ts';
 import { OPPORTUNITIES } from '../../projections/pipeline.ts';
-import { ownerInScope, scopeFor, withinScope } from '../../projections/scope.ts';
+import { ownerInScope, readFilter, withinScope } from '../../access/scope.ts';
 import { fieldColumns, moneyColumns } from '../csv.ts';
 import { listOrExport } from '../list.ts';
 import { relatedRoute } from '../related.ts';
@@ -85,18 +85,18 @@ async function customerForWrite(services: Services, actor: Actor, id: string) {
   return loaded;
 }
 
-const related = relatedRoute('customers', async (services, actor, id) => (await getCustomer(services.readStore, scopeFor(actor), id)) !== null, {
+const related = relatedRoute('customers', async (services, actor, id) => (await getCustomer(services.readStore, readFilter(actor), id)) !== null, {
   contacts: async (services, actor, id, limit) => {
     if (!isAllowed(actor, 'contacts', 'view')) return null;
     const collection = services.readStore.collection(CONTACTS);
-    const filter = withinScope(scopeFor(actor), { customerId: id });
+    const filter = withinScope(readFilter(actor), { customerId: id });
     const items = await collection.find(filter, { sort: { name: 1, _id: 1 }, limit });
     return { items: items.map((c) => ContactView.parse(publicView(c))), total: await collection.countDocuments(filter) };
   },
   opportunities: async (services, actor, id, limit) => {
     if (!isAllowed(actor, 'opportunities', 'view')) return null;
     const collection = services.readStore.collection(OPPORTUNITIES);
-    const filter = withinScope(scopeFor(actor), { customerId: id });
+    const filter = withinScope(readFilter(actor), { customerId: id });
     const items = await collection.find(filter, { sort: { updatedAt: -1, _id: -1 }, limit });
     return { items: items.map(publicView), total: await collection.countDocuments(filter) };
   },
@@ -156,9 +156,9 @@ export const customerRoutes: AnyRoute[] = [
           headers: { ETag: `"${then.revision}"` },
         };
       }
-      const doc = await getCustomer(services.readStore, scopeFor(actor), params.id);
+      const doc = await getCustomer(services.readStore, readFilter(actor), params.id);
       if (!doc) throw notFound('customer', params.id);
-      const contacts = await contactsOfCustomer(services.readStore, scopeFor(actor), params.id);
+      const contacts = await contactsOfCustomer(services.readStore, readFilter(actor), params.id);
       return {
         status: 200,
         body: { ...publicView(doc), contacts: contacts.map((c) => ContactView.parse(publicView(c))), contactCount: doc.contactCount ?? contacts.length },

@@ -8,7 +8,7 @@ import { Money } from '../../domain/shared/money.ts';
 import { LineInput } from '../../domain/shared/totals.ts';
 import { ORDERS, QUOTES, SALES_MONTHLY } from '../../projections/pipeline.ts';
 import { rankingReport, receivablesReport, reportOwners } from '../../projections/reports.ts';
-import { scopeFor } from '../../projections/scope.ts';
+import { readFilter } from '../../access/scope.ts';
 import { amountColumn, fieldColumns } from '../csv.ts';
 import { recordCommandRoute, type RecordKind, recordInScope, recordReadRoutes } from '../records.ts';
 import { commonErrors, conflictError, recordWriteErrors } from '../responses.ts';
@@ -253,7 +253,7 @@ const reportRoutes: AnyRoute[] = [
       authorize(actor, 'reports', 'view');
       const now = services.clock.now();
       const firstOfNextMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)).toISOString().slice(0, 10);
-      return { status: 200, body: await receivablesReport(services.readStore, scopeFor(actor), { dueBefore: query.dueBefore ?? firstOfNextMonth, today: now.toISOString().slice(0, 10), currency: query.currency }) };
+      return { status: 200, body: await receivablesReport(services.readStore, readFilter(actor), { dueBefore: query.dueBefore ?? firstOfNextMonth, today: now.toISOString().slice(0, 10), currency: query.currency }) };
     },
   }),
   defineRoute({

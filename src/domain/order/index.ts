@@ -35,6 +35,8 @@ export type OrderState =
       /** Shipped quantity per line, in thousandths (exact). */
       shipped: Record<string, number>;
       paid: number;
+      /** The custom field values it was created with. */
+      custom?: Record<string, unknown>;
       dueDate?: string;
     };
 
@@ -56,7 +58,7 @@ function fullyShipped(state: Extract<OrderState, { orderId: string }>, shipped: 
 
 export function evolve(state: OrderState, event: OrderEvent): OrderState {
   if (event.type === 'OrderCreated') {
-    const { quoteId: _q, custom: _c, ...data } = event.data;
+    const { quoteId: _q, ...data } = event.data;
     return { status: 'draft', ...data, shipped: {}, paid: 0 };
   }
   if (event.type === 'OrderNumberWithdrawn')

@@ -25,7 +25,7 @@ export type QuoteEvent =
 export type QuoteStatus = 'draft' | 'sent' | 'accepted' | 'rejected';
 export type QuoteState =
   | { status: 'none' }
-  | { status: QuoteStatus; quoteId: string; customerId: string; opportunityId?: string; ownerId: string; currency: string; current: QuoteVersion; versions: QuoteVersion[]; orderId?: string };
+  | { status: QuoteStatus; quoteId: string; customerId: string; opportunityId?: string; ownerId: string; currency: string; current: QuoteVersion; versions: QuoteVersion[]; orderId?: string; custom?: Record<string, unknown> };
 
 export type QuoteCommand =
   | { type: 'CreateQuote'; quoteId: string; customerId: string; opportunityId?: string; ownerId: string; currency: string; current: QuoteVersion; custom?: Record<string, unknown> }
@@ -39,7 +39,7 @@ export const initialState: QuoteState = { status: 'none' };
 
 export function evolve(state: QuoteState, event: QuoteEvent): QuoteState {
   if (event.type === 'QuoteCreated') {
-    const { current, custom: _custom, ...rest } = event.data;
+    const { current, ...rest } = event.data;
     return { status: 'draft', ...rest, current, versions: [current] };
   }
   if (state.status === 'none') return state;

@@ -1,0 +1,81 @@
+import type { Actor, CommandDeps } from '../commands/context.ts';
+import { getEmployee } from '../commands/employees.ts';
+import { departmentPath } from '../commands/org.ts';
+import type { Filter } from '../infra/readstore/port.ts';
+import { escapeRegex } from '../infra/readstore/regex.ts';
+
+/**
+ * The one scope policy. A data scope is a rule over a record's owner: own records are always in scope; beyond
+ * them the actor sees the records owned in their department (`department`), in it and below it
+ * (`department_tree`), or everything (`all`). Every owned record carries `ownerId` and its owner's
+ * `departmentPath` (`/<rootId>/…/<departmentId>/`), kept current when people or departments move; a record may
+ * also name collaborators (an opportunity's team), who see it too. The rule is read here once and answers the
+ * three questions callers ask: the read-store filter, whether one record is in scope, which owners a report covers.
+ */
+type Rule = { all: true } | { all: false; self: string; department?: { path: string; subtree: boolean } };
+
+function ruleOf(actor: Actor): Rule {
+  switch (actor.dataScope) {
+    case 'all':
+      return { all: true };
+    case 'own':
+      return { all: false, self: actor.userId };
+    case 'department':
+    case 'department_tree':
+      return { all: false, self: actor.userId, department: { path: actor.departmentPath, subtree: actor.dataScope === 'department_tree' } };
+  }
+}
+
+declare const scoped: unique symbol;
+/** A read-store filter limiting documents to what an actor may see. Only this module makes one. */
+export type DataScope = Filter & { readonly [scoped]: true };
+
+/** No limit: for company-wide reference data and the customer pool, which everyone who may view the module sees. */
+export const UNRESTRICTED: DataScope = Object.freeze({}) as DataScope;
+
+/** Question 1: the read-store filter of the actor's scope (with `collaborators`, a record's team sees it too). */
+export function readFilter(actor: Actor, options: { collaborators?: boolean } = {}): DataScope {
+  const rule = ruleOf(actor);
+  if (rule.all) return UNRESTRICTED;
+  const ways: Filter[] = [{ ownerId: rule.self }];
+  if (rule.department) ways.push({ departmentPath: rule.department.subtree ? { $regex: `^${escapeRegex(rule.department.path)}` } : rule.department.path });
+  if (options.collaborators) ways.push({ collaborators: rule.self });
+  return (ways.length === 1 ? ways[0]! : { $or: ways }) as DataScope;
+}
+
+/** Combines a scope with a query filter. */
+export const withinScope = (scope: DataScope, filter: Filter): Filter =>
+  Object.keys(scope).length === 0 ? filter : Object.keys(filter).length === 0 ? { ...scope } : { $and: [scope, filter] };
+
+/** Question 2, for a record whose owner's department path is known. */
+export function covers(actor: Actor, record: { ownerId: string; departmentPath: string; collaborators?: readonly string[] | undefined }): boolean {
+  const rule = ruleOf(actor);
+  if (rule.all || record.ownerId === rule.self || record.collaborators?.includes(rule.self)) return true;
+  if (!rule.department) return false;
+  return rule.department.subtree ? record.departmentPath.startsWith(rule.department.path) : record.departmentPath === rule.department.path;
+}
+
+/**
+ * Question 2, for a record read from its stream: its owner's current department is resolved from the event
+ * store. A record without an owner (the customer pool) is visible to everyone who may view the module.
+ */
+export async function ownerInScope(deps: CommandDeps, actor: Actor, ownerId: string | null, collaborators?: readonly string[]): Promise<boolean> {
+  if (ownerId === null) return true;
+  const rule = ruleOf(actor);
+  if (rule.all || ownerId === rule.self || collaborators?.includes(rule.self)) return true;
+  if (!rule.department) return false;
+  const owner = await getEmployee(deps, ownerId);
+  return owner !== undefined && covers(actor, { ownerId, departmentPath: await departmentPath(deps, owner.fields.departmentId) });
+}
+
+/**
+ * Question 3: the owners whose records a report may count, given a way to list the employees matching a
+ * read-store filter on their `departmentPath`. null means everyone.
+ */
+export async function ownersCovered(actor: Actor, employeesWhere: (filter: Filter) => Promise<string[]>): Promise<string[] | null> {
+  const rule = ruleOf(actor);
+  if (rule.all) return null;
+  if (!rule.department) return [rule.self];
+  const path = rule.department.subtree ? { $regex: `^${escapeRegex(rule.department.path)}` } : rule.department.path;
+  return [...new Set([rule.self, ...(await employeesWhere({ departmentPath: path }))])];
+}

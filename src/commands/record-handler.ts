@@ -1,0 +1,138 @@
+import type { Decider, DomainEvent } from '../domain/shared/decider.ts';
+import type { DomainError } from '../domain/shared/errors.ts';
+import type { Actor, CommandDeps, RequestMeta } from './context.ts';
+import { type CustomOf, customChanges, prepareCustom } from './custom-fields.ts';
+import { type Executed, execute, type Loaded, load } from './pipeline.ts';
+import { claim, isHeld, releaseQuietly, type ReservationHolderCheck } from './reservations.ts';
+
+/** A standard field whose value is unique across the company (a customer's name, a product's code). */
+export interface UniqueField {
+  /** The reservation scope, e.g. `product.code`. */
+  scope: string;
+  field: string;
+  /** The value as compared (normalised); undefined for an empty one, which is never claimed. */
+  normalize(value: unknown): string | undefined;
+  /** The answer when another record holds `given`; `holderId` is given only to a caller who may see it. */
+  taken(given: unknown, holderId: string | undefined): DomainError;
+}
+
+/** What the command handler needs to know about a record type (its declaration gives it). */
+export interface RecordRules<C, S extends { status: string }> {
+  /** The customizable resource whose custom fields the record carries, e.g. `leads`. */
+  resource: string;
+  decider: Decider<C, DomainEvent, S>;
+  stream(id: string): string;
+  /** The record's current fields (custom values under `custom`); undefined when it does not exist. */
+  fieldsOf(state: S): Record<string, unknown> | undefined;
+  uniqueFields?: readonly UniqueField[];
+  /** Whether the caller may see the record `id` (for naming the holder of a unique value); default yes. */
+  visible?(deps: CommandDeps, actor: Actor, id: string): Promise<boolean>;
+}
+
+type Key = { scope: string; value: string };
+type Fields = Record<string, unknown> & { custom?: Record<string, unknown> | undefined };
+
+/**
+ * The one command handler of a record type, bound to the deps, the actor and the request. It claims the unique
+ * values (standard and custom) a write sets before it appends, releases every claim when the write fails, and
+ * the values a change replaced once it has succeeded: the same way for every record type.
+ */
+export class RecordHandler<C, S extends { status: string }> {
+  constructor(
+    private readonly rules: RecordRules<C, S>,
+    readonly deps: CommandDeps,
+    readonly actor: Actor,
+    readonly meta: RequestMeta,
+  ) {}
+
+  load(id: string): Promise<Loaded<S>> {
+    return load(this.deps, this.rules.decider, this.rules.stream(id));
+  }
+
+  /** Runs one command on the record's stream (load → decide → append). */
+  run(id: string, command: C | ((state: S) => C), meta: RequestMeta = this.meta): Promise<Executed<S>> {
+    return execute(this.deps, this.rules.decider, this.rules.stream(id), command, this.actor, meta);
+  }
+
+  /**
+   * Creates a record from its fields: custom values validated (defaults filled), unique values claimed, then the
+   * command `build` makes from the new id and the fields with their custom values.
+   */
+  create(fields: Fields, build: (id: string, fields: Fields) => C, id: string = this.meta.ids.newId()): Promise<Executed<S> & { id: string }> {
+    return this.createWith(fields, (newId, all) => this.run(newId, build(newId, all)), id);
+  }
+
+  /** `create` for a record whose first write is more than one command (an order takes its number first). */
+  async createWith<R extends Executed<S>>(fields: Fields, write: (id: string, fields: Fields) => Promise<R>, id: string = this.meta.ids.newId()): Promise<R & { id: string }> {
+    const { custom: given, ...plain } = fields;
+    const custom = await prepareCustom(this.deps, this.rules.resource, given, 'create', id, {}, this.customOf, this.actor, this.meta);
+    const all: Fields = { ...plain, ...(Object.keys(custom.values).length ? { custom: custom.values } : {}) };
+    const claimed: Key[] = [...custom.claimed];
+    try {
+      for (const unique of this.rules.uniqueFields ?? []) {
+        const value = unique.normalize(all[unique.field]);
+        if (value !== undefined) claimed.push(await this.claimUnique(unique, all[unique.field], value, id));
+      }
+      return { ...(await write(id, all)), id };
+    } catch (error) {
+      await this.release(claimed, id);
+      throw error;
+    }
+  }
+
+  /**
+   * Changes a record's fields: changed custom values validated, new unique values claimed, then the command
+   * `build` makes from the changes (custom values as dotted `custom.<key>`); replaced values are released after.
+   */
+  async change(id: string, changes: Record<string, unknown>, build: (changes: Record<string, unknown>) => C): Promise<Executed<S>> {
+    const current = this.rules.fieldsOf((await this.load(id)).state);
+    const custom = await customChanges(this.deps, this.rules.resource, changes, id, current ? ((current.custom as Record<string, unknown> | undefined) ?? {}) : undefined, this.customOf, this.actor, this.meta);
+    const claimed: Key[] = [...custom.claimed];
+    const replaced: Key[] = [...custom.replaced];
+    let result: Executed<S>;
+    try {
+      for (const unique of current ? (this.rules.uniqueFields ?? []) : []) {
+        if (!(unique.field in changes)) continue;
+        const next = changes[unique.field] === null ? undefined : unique.normalize(changes[unique.field]);
+        const old = unique.normalize(current![unique.field]);
+        if (next === old) continue;
+        if (next !== undefined) claimed.push(await this.claimUnique(unique, changes[unique.field], next, id));
+        if (old !== undefined) replaced.push({ scope: unique.scope, value: old });
+      }
+      result = await this.run(id, build(custom.changes));
+    } catch (error) {
+      await this.release(claimed, id);
+      throw error;
+    }
+    if (result.changed) await this.release(replaced, id);
+    return result;
+  }
+
+  private readonly customOf: CustomOf = async (id) => {
+    const fields = this.rules.fieldsOf((await this.load(id)).state);
+    return fields === undefined ? undefined : ((fields.custom as Record<string, unknown> | undefined) ?? {});
+  };
+
+  private async claimUnique(unique: UniqueField, given: unknown, value: string, id: string): Promise<Key> {
+    const check: ReservationHolderCheck = {
+      holds: async (holder) => {
+        const fields = this.rules.fieldsOf((await this.load(holder)).state);
+        return fields !== undefined && unique.normalize(fields[unique.field]) === value;
+      },
+      exists: async (holder) => this.rules.fieldsOf((await this.load(holder)).state) !== undefined,
+    };
+    try {
+      await claim(this.deps, unique.scope, value, id, check, this.actor, this.meta);
+    } catch (error) {
+      if (!isHeld(error)) throw error;
+      const holder = String(error.details.holderId);
+      const visible = !this.rules.visible || (await this.rules.visible(this.deps, this.actor, holder));
+      throw unique.taken(given, visible ? holder : undefined);
+    }
+    return { scope: unique.scope, value };
+  }
+
+  private async release(keys: Key[], id: string): Promise<void> {
+    for (const key of keys) await releaseQuietly(this.deps, key.scope, key.value, id, this.actor, this.meta);
+  }
+}
