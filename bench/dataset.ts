@@ -20,7 +20,7 @@ export async function writeDataset(store: EventStore, customers: number, ownerId
     const at = start + Math.floor(random() * 90) * 86_400_000 + i;
     const customerId = randomUUID();
     const ownerId = pick(ownerIds);
-    const customerEvents = [event('CustomerRegistered', { customerId, ownerId, fields: { name: `基准客户 ${i} 有限公司`, industry: pick(industries), region: pick(regions), level: pick(['A', 'B', 'C']), phone: `021-${String(10_000_000 + i)}` } }, at)];
+    const customerEvents = [event('CustomerRegistered', { customerId, ownerId, erpCode: null, fields: { name: `基准客户 ${i} 有限公司`, industry: pick(industries), region: pick(regions), level: pick(['A', 'B', 'C']), phone: `021-${String(10_000_000 + i)}` } }, at)];
     // Follow-ups change the record now and then: about 2.5 changes per customer.
     for (let u = 0; u < 1 + Math.floor(random() * 4); u++) customerEvents.push(event('CustomerChanged', { customerId, changes: { level: pick(['A', 'B', 'C']), notes: `跟进 ${u}` } }, at + 1000 + u));
     await store.append(`customer-${customerId}`, customerEvents, 'no_stream');

@@ -3,7 +3,7 @@ import type { Actor } from '../commands/context.ts';
 import { fieldsOf } from '../commands/custom-fields.ts';
 import { getListView, savedViews } from '../commands/customization.ts';
 import { type FieldDefinition, ownValue, queryValue } from '../domain/customization/fields.ts';
-import { resourceSpecs } from '../domain/customization/resources.ts';
+import { type ResourceName, specOf } from '../domain/customization/resources.ts';
 import type { Services } from '../infra/wiring.ts';
 import { countList, listInBatches, listPage, publicView } from '../projections/lists.ts';
 import { InvalidCursorError } from '../projections/paging.ts';
@@ -21,7 +21,7 @@ const SORTABLE: readonly FieldDefinition['type'][] = ['text', 'integer', 'decima
 const invalid = (path: string, message: string) => new HttpProblem(400, 'validation', 'Invalid request', message, { errors: [{ path, message }] });
 
 /** Turns `custom.<key>` query parameters into typed equality filters, and checks a custom sort field. */
-async function customQuery(services: Services, resource: string, collection: string | undefined, params: Record<string, unknown>, sortField: string) {
+async function customQuery(services: Services, resource: ResourceName, collection: string | undefined, params: Record<string, unknown>, sortField: string) {
   const customKeys = Object.keys(params).filter((key) => key.startsWith('custom.'));
   if (customKeys.length === 0 && !sortField.startsWith('custom.')) return { filters: {}, fields: undefined };
   const fields = await fieldsOf(services.deps, resource);
@@ -52,8 +52,9 @@ async function customQuery(services: Services, resource: string, collection: str
 export async function listOrExport<T extends { _id: string } & Record<string, unknown>>(
   context: { query: ListParams; actor: Actor; services: Services; koa: { get(name: string): string } },
   options: {
-    resource: string;
-    defaultSort: string;
+    resource: ResourceName;
+    /** Default: the resource's. */
+    defaultSort?: string;
     name?: string;
     /** The read model listed (default: the collection named like the resource). */
     collection?: string;
@@ -62,11 +63,14 @@ export async function listOrExport<T extends { _id: string } & Record<string, un
     fixed?: Record<string, unknown>;
     /** Listed whatever the caller's data scope (the customer pool). */
     unowned?: boolean;
+    /** Its documents name collaborators (`collaborators`), who see them too. */
+    collaborators?: boolean;
     present?: (doc: T) => T;
   },
 ): Promise<RouteResult> {
   const { query, actor, services, koa } = context;
-  const spec = resourceSpecs[options.resource]!;
+  const spec = specOf(options.resource);
+  const defaultSort = options.defaultSort ?? spec.list.defaultSort;
   authorize(actor, spec.module, 'view');
   const { limit, cursor, sort: givenSort, view: viewId, ...given } = query;
   // A saved view supplies filters, sort and columns; parameters given explicitly win over it.
@@ -80,9 +84,9 @@ export async function listOrExport<T extends { _id: string } & Record<string, un
   for (const key of Object.keys(filterParams))
     if (isHidden(actor, options.resource, key)) throw invalid(`query.${key}`, `You may not filter by ${key}: it is hidden for your role`);
   if (givenSort && isHidden(actor, options.resource, givenSort.replace(/^-/, ''))) throw invalid('query.sort', `You may not sort by ${givenSort.replace(/^-/, '')}: it is hidden for your role`);
-  const preferred = givenSort ?? saved?.sort ?? (company.revision >= 0n ? company.view.sort : undefined) ?? options.defaultSort;
+  const preferred = givenSort ?? saved?.sort ?? (company.revision >= 0n ? company.view.sort : undefined) ?? defaultSort;
   // A view's sort on a field hidden for this caller falls back to the list's default order.
-  const sort = isHidden(actor, options.resource, preferred.replace(/^-/, '')) ? options.defaultSort : preferred;
+  const sort = isHidden(actor, options.resource, preferred.replace(/^-/, '')) ? defaultSort : preferred;
   const columns = saved?.columns ?? (company.revision >= 0n ? company.view.columns : undefined);
   const sortField = sort.replace(/^-/, '');
   const collection = options.collection ?? options.resource;
@@ -96,7 +100,7 @@ export async function listOrExport<T extends { _id: string } & Record<string, un
     ...(searchable.length < spec.search.length ? { searchIn: searchable } : {}),
     filters: { ...standard, ...custom.filters, ...options.fixed },
   };
-  const scope = options.unowned ? UNRESTRICTED : readFilter(actor);
+  const scope = options.unowned ? UNRESTRICTED : readFilter(actor, { collaborators: options.collaborators ?? false });
   if (wantsCsv(koa.get('Accept'))) {
     authorize(actor, spec.module, 'export');
     // Counted first, so an export too large is refused (413) before a byte of it is sent.

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { authorize } from '../commands/authorization.ts';
 import type { Actor } from '../commands/context.ts';
 import { foldAsOf, load } from '../commands/pipeline.ts';
-import { resourceSpecs } from '../domain/customization/resources.ts';
+import { resourceSpecs, type ResourceName, specOf } from '../domain/customization/resources.ts';
 import type { Action } from '../domain/role/index.ts';
 import type { Decider, DomainEvent } from '../domain/shared/decider.ts';
 import type { Services } from '../infra/wiring.ts';
@@ -19,13 +19,15 @@ import { type AnyRoute, defineRoute, IdParams, type RouteContext, WriteResult, w
 /** One kind of record as its routes find it: where it lives, how it is named, and who owns one. */
 export interface RecordKind<S extends { status: string }> {
   /** The path segment and the customizable resource, e.g. `leads`. */
-  resource: string;
+  resource: ResourceName;
   singular: string;
   tags: string[];
   stream(id: string): string;
   decider: Decider<unknown, DomainEvent, S>;
   /** The owner of a record from its state; undefined for unowned records (catalogue). */
   ownerOf?(state: S): string | null;
+  /** The people working on a record with its owner (an opportunity's team): the record is in their scope too. */
+  collaboratorsOf?(state: S): readonly string[];
 }
 
 /**
@@ -37,9 +39,6 @@ export interface RecordReads<S extends { status: string }> extends RecordKind<S>
   collection: string;
   /** The record as it stood, from its folded state. */
   asOfView(state: S): Record<string, unknown>;
-  listShape: z.ZodRawShape;
-  sortable: readonly string[];
-  defaultSort: string;
   columns: CsvColumn<Record<string, unknown> & { _id: string }>[];
   view: z.ZodType;
   /** Read-time presentation of a document (e.g. a sent quote past its date reads as expired). */
@@ -47,9 +46,11 @@ export interface RecordReads<S extends { status: string }> extends RecordKind<S>
 }
 
 export function recordReadRoutes<S extends { status: string }>(spec: RecordReads<S>): AnyRoute[] {
-  const module = resourceSpecs[spec.resource]!.module;
+  const module = specOf(spec.resource).module;
   const base = `/api/v1/${spec.resource}`;
   const owned = spec.ownerOf !== undefined;
+  const collaborators = spec.collaboratorsOf !== undefined;
+  const { list } = resourceSpecs[spec.resource];
 
   return [
     defineRoute({
@@ -60,15 +61,15 @@ export function recordReadRoutes<S extends { status: string }>(spec: RecordReads
       description: 'Search (q), filters, custom.<key> filters, sort, cursor paging, ?view=; `Accept: text/csv` exports.',
       tags: spec.tags,
       fields: { resource: spec.resource, shape: 'page' },
-      query: listQuery(spec.listShape, spec.sortable),
+      query: listQuery(list.filters, list.sorts),
       responses: { 200: { description: `A page of ${spec.resource}`, schema: z.object({ items: z.array(spec.view), nextCursor: z.string().nullable() }) }, ...commonErrors },
       handler: (context) =>
         listOrExport(context as unknown as Parameters<typeof listOrExport>[0], {
           resource: spec.resource,
-          defaultSort: spec.defaultSort,
           columns: spec.columns,
           collection: spec.collection,
           unowned: !owned,
+          collaborators,
           ...(spec.present ? { present: (doc: Record<string, unknown> & { _id: string }) => spec.present!(doc, context.services) } : {}),
         }),
     }),
@@ -90,7 +91,7 @@ export function recordReadRoutes<S extends { status: string }>(spec: RecordReads
           if (then.state.status === 'none') throw notFound(spec.singular, params.id);
           return { status: 200, body: { ...recordEnvelope(params.id, then.events), ...spec.asOfView(then.state), asOf: query.asOf }, headers: { ETag: `"${then.revision}"` } };
         }
-        const filter = owned ? withinScope(readFilter(actor), { _id: params.id }) : { _id: params.id };
+        const filter = owned ? withinScope(readFilter(actor, { collaborators }), { _id: params.id }) : { _id: params.id };
         const doc = await services.readStore.collection(spec.collection).findOne(filter);
         if (!doc) throw notFound(spec.singular, params.id);
         return { status: 200, body: publicView(spec.present ? spec.present(doc, services) : doc), headers: { ETag: `"${String(doc.revision)}"` } };
@@ -118,7 +119,7 @@ export function recordReadRoutes<S extends { status: string }>(spec: RecordReads
 /** Loads a record that exists and is in the actor's data scope; any other answers 404, as if it did not exist. */
 export async function recordInScope<S extends { status: string }>(services: Services, actor: Actor, kind: RecordKind<S>, id: string) {
   const loaded = await load(services.deps, kind.decider, kind.stream(id));
-  if (loaded.state.status === 'none' || (kind.ownerOf && !(await ownerInScope(services.deps, actor, kind.ownerOf(loaded.state))))) throw notFound(kind.singular, id);
+  if (loaded.state.status === 'none' || (kind.ownerOf && !(await ownerInScope(services.deps, actor, kind.ownerOf(loaded.state), kind.collaboratorsOf?.(loaded.state))))) throw notFound(kind.singular, id);
   return loaded;
 }
 
@@ -144,7 +145,7 @@ export interface RecordCommand<B> {
  * outside the actor's scope, If-Match honoured; answers the record's id and new revision.
  */
 export function recordCommandRoute<S extends { status: string }, B>(kind: RecordKind<S>, command: RecordCommand<B>): AnyRoute {
-  const module = resourceSpecs[kind.resource]!.module;
+  const module = specOf(kind.resource).module;
   return defineRoute({
     method: 'post',
     path: `/api/v1/${kind.resource}/:id/${command.action}`,

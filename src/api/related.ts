@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { authorize } from '../commands/authorization.ts';
 import type { Actor } from '../commands/context.ts';
 import { getRelatedPanels } from '../commands/customization.ts';
-import { resourceSpecs } from '../domain/customization/resources.ts';
+import { type ResourceName, specOf } from '../domain/customization/resources.ts';
 import type { Services } from '../infra/wiring.ts';
 import { notFound } from './history.ts';
 import { commonErrors, notFoundError } from './responses.ts';
@@ -19,8 +19,8 @@ const RelatedAnswer = z
  * `GET /api/v1/<resources>/:id/related`: the panels configured for the resource (settings/related), each with
  * its first items. A resource with related lists plugs in with its loaders; `visible` checks the record's scope.
  */
-export function relatedRoute(resource: string, visible: (services: Services, actor: Actor, id: string) => Promise<boolean>, loaders: Record<string, PanelLoader>): AnyRoute {
-  const spec = resourceSpecs[resource]!;
+export function relatedRoute(resource: ResourceName, visible: (services: Services, actor: Actor, id: string) => Promise<boolean>, loaders: Record<string, PanelLoader>): AnyRoute {
+  const spec = specOf(resource);
   return defineRoute({
     method: 'get',
     path: `/api/v1/${resource}/:id/related`,

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { customSchema, type FieldCommand, type FieldDefinition, fieldsDecider, fieldsStream, withDefaults } from '../domain/customization/fields.ts';
-import { resourceNames, resourceSpecs } from '../domain/customization/resources.ts';
+import { resourceNames, type ResourceName, specOf, resourceSpec } from '../domain/customization/resources.ts';
 import { DomainError } from '../domain/shared/errors.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { execute, load } from './pipeline.ts';
@@ -15,20 +15,20 @@ export class CustomFieldsInvalidError extends Error {
   }
 }
 
-export async function fieldsOf(deps: CommandDeps, resource: string): Promise<Record<string, FieldDefinition>> {
+export async function fieldsOf(deps: CommandDeps, resource: ResourceName): Promise<Record<string, FieldDefinition>> {
   return (await load(deps, fieldsDecider, fieldsStream(resource))).state.fields;
 }
 
-export async function defineField(deps: CommandDeps, resource: string, field: Omit<FieldDefinition, 'retired'>, actor: Actor, meta: RequestMeta) {
-  const spec = resourceSpecs[resource]!;
+export async function defineField(deps: CommandDeps, resource: ResourceName, field: Omit<FieldDefinition, 'retired'>, actor: Actor, meta: RequestMeta) {
+  const spec = specOf(resource);
   const command: FieldCommand = { type: 'DefineField', resource, field, referenceable: resourceNames, standardFields: spec.standardFields };
   return execute(deps, fieldsDecider, fieldsStream(resource), command, actor, meta);
 }
 
-export const changeField = (deps: CommandDeps, resource: string, key: string, changes: Extract<FieldCommand, { type: 'ChangeField' }>['changes'], actor: Actor, meta: RequestMeta) =>
+export const changeField = (deps: CommandDeps, resource: ResourceName, key: string, changes: Extract<FieldCommand, { type: 'ChangeField' }>['changes'], actor: Actor, meta: RequestMeta) =>
   execute(deps, fieldsDecider, fieldsStream(resource), { type: 'ChangeField', resource, key, changes }, actor, meta);
 
-export const retireField = (deps: CommandDeps, resource: string, key: string, actor: Actor, meta: RequestMeta) =>
+export const retireField = (deps: CommandDeps, resource: ResourceName, key: string, actor: Actor, meta: RequestMeta) =>
   execute(deps, fieldsDecider, fieldsStream(resource), { type: 'RetireField', resource, key }, actor, meta);
 
 /** Reads a record's current custom values, for the unique-value holder check. */
@@ -50,7 +50,7 @@ export interface PreparedCustom {
  */
 export async function prepareCustom(
   deps: CommandDeps,
-  resource: string,
+  resource: ResourceName,
   input: unknown,
   mode: 'create' | 'change',
   recordId: string,
@@ -69,10 +69,10 @@ export async function prepareCustom(
     if (field.type !== 'reference' || value === null) continue;
     // A scoped record must be in the actor's scope; one outside it answers as if it did not exist.
     const scoped = scopedKinds[field.referenceTo!];
-    const target = resourceSpecs[field.referenceTo!]!;
+    const target = resourceSpec(field.referenceTo!);
     const found = scoped
       ? await referenceVisible(deps, actor, scoped, String(value))
-      : (await deps.eventStore.readStream(`${target.category}-${String(value)}`, { maxCount: 1 })).length > 0;
+      : target !== undefined && (await deps.eventStore.readStream(`${target.category}-${String(value)}`, { maxCount: 1 })).length > 0;
     if (!found)
       throw new DomainError('field.reference_not_found', `custom.${key}: no ${field.referenceTo} with id ${String(value)} in your data scope`, {
         field: `custom.${key}`,
@@ -126,7 +126,7 @@ export async function releaseCustom(deps: CommandDeps, keys: { scope: string; va
  */
 export async function customChanges(
   deps: CommandDeps,
-  resource: string,
+  resource: ResourceName,
   changes: Record<string, unknown>,
   recordId: string,
   current: Record<string, unknown> | undefined,

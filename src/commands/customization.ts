@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FieldDefinition } from '../domain/customization/fields.ts';
-import { resourceSpecs } from '../domain/customization/resources.ts';
+import { type ResourceName, filterNames, isResourceName, specOf } from '../domain/customization/resources.ts';
 import { DomainError } from '../domain/shared/errors.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { fieldsOf } from './custom-fields.ts';
@@ -24,9 +24,9 @@ export interface RelatedPanels {
 }
 
 /** Every field name a layout, view or column may use: standard fields and active custom fields (`custom.<key>`). */
-export async function knownFields(deps: CommandDeps, resource: string): Promise<{ names: Set<string>; custom: Record<string, FieldDefinition> }> {
+export async function knownFields(deps: CommandDeps, resource: ResourceName): Promise<{ names: Set<string>; custom: Record<string, FieldDefinition> }> {
   const custom = await fieldsOf(deps, resource);
-  const names = new Set([...resourceSpecs[resource]!.standardFields, ...Object.values(custom).filter((f) => !f.retired).map((f) => `custom.${f.key}`)]);
+  const names = new Set([...specOf(resource).standardFields, ...Object.values(custom).filter((f) => !f.retired).map((f) => `custom.${f.key}`)]);
   return { names, custom };
 }
 
@@ -38,7 +38,7 @@ export class UnknownFieldsError extends Error {
   }
 }
 
-async function checkFields(deps: CommandDeps, resource: string, fields: { path: string; name: string }[]): Promise<void> {
+async function checkFields(deps: CommandDeps, resource: ResourceName, fields: { path: string; name: string }[]): Promise<void> {
   const { names } = await knownFields(deps, resource);
   const problems = fields.filter((f) => !names.has(f.name)).map((f) => ({ path: f.path, message: `Unknown field ${f.name} on ${resource}` }));
   const seen = new Set<string>();
@@ -49,50 +49,50 @@ async function checkFields(deps: CommandDeps, resource: string, fields: { path: 
   if (problems.length) throw new UnknownFieldsError(problems);
 }
 
-function checkSort(resource: string, sort: string | undefined, path: string, known: Set<string>): void {
+function checkSort(resource: ResourceName, sort: string | undefined, path: string, known: Set<string>): void {
   if (sort === undefined) return;
   const field = sort.replace(/^-/, '');
-  if (!resourceSpecs[resource]!.sorts.includes(field) && !(field.startsWith('custom.') && known.has(field))) throw new UnknownFieldsError([{ path, message: `Cannot sort ${resource} by ${field}` }]);
+  if (!specOf(resource).list.sorts.includes(field) && !(field.startsWith('custom.') && known.has(field))) throw new UnknownFieldsError([{ path, message: `Cannot sort ${resource} by ${field}` }]);
 }
 
-export const layoutKey = (resource: string, kind: 'edit' | 'view') => `layout.${resource}.${kind}`;
+export const layoutKey = (resource: ResourceName, kind: 'edit' | 'view') => `layout.${resource}.${kind}`;
 
-export async function getLayout(deps: CommandDeps, resource: string, kind: 'edit' | 'view') {
+export async function getLayout(deps: CommandDeps, resource: ResourceName, kind: 'edit' | 'view') {
   const { value, revision } = await readSetting<Layout>(deps, layoutKey(resource, kind));
-  return { layout: value ?? { sections: [{ title: 'General', fields: resourceSpecs[resource]!.standardFields.filter((f) => !['createdAt', 'updatedAt', 'status'].includes(f)) }] }, revision };
+  return { layout: value ?? { sections: [{ title: 'General', fields: specOf(resource).standardFields.filter((f) => !['createdAt', 'updatedAt', 'status'].includes(f)) }] }, revision };
 }
 
-export async function putLayout(deps: CommandDeps, resource: string, kind: 'edit' | 'view', layout: Layout, actor: Actor, meta: RequestMeta) {
+export async function putLayout(deps: CommandDeps, resource: ResourceName, kind: 'edit' | 'view', layout: Layout, actor: Actor, meta: RequestMeta) {
   await checkFields(deps, resource, layout.sections.flatMap((section, i) => section.fields.map((name, j) => ({ path: `sections.${i}.fields.${j}`, name }))));
   return writeSetting(deps, layoutKey(resource, kind), layout, actor, meta);
 }
 
-export async function getListView(deps: CommandDeps, resource: string) {
+export async function getListView(deps: CommandDeps, resource: ResourceName) {
   const { value, revision } = await readSetting<ListView>(deps, `listview.${resource}`);
-  return { view: value ?? { columns: ['name', 'ownerId', 'updatedAt'].filter((c) => resourceSpecs[resource]!.standardFields.includes(c)), sort: '-updatedAt' }, revision };
+  return { view: value ?? { columns: ['name', 'ownerId', 'updatedAt'].filter((c) => specOf(resource).standardFields.includes(c)), sort: '-updatedAt' }, revision };
 }
 
-export async function putListView(deps: CommandDeps, resource: string, view: ListView, actor: Actor, meta: RequestMeta) {
+export async function putListView(deps: CommandDeps, resource: ResourceName, view: ListView, actor: Actor, meta: RequestMeta) {
   await checkFields(deps, resource, view.columns.map((name, i) => ({ path: `columns.${i}`, name })));
   const { names } = await knownFields(deps, resource);
   checkSort(resource, view.sort, 'sort', names);
   return writeSetting(deps, `listview.${resource}`, view, actor, meta);
 }
 
-const viewsKey = (userId: string, resource: string) => `views.${userId}.${resource}`;
+const viewsKey = (userId: string, resource: ResourceName) => `views.${userId}.${resource}`;
 
-export async function savedViews(deps: CommandDeps, userId: string, resource: string): Promise<{ views: SavedView[]; revision: bigint }> {
+export async function savedViews(deps: CommandDeps, userId: string, resource: ResourceName): Promise<{ views: SavedView[]; revision: bigint }> {
   const { value, revision } = await readSetting<SavedView[]>(deps, viewsKey(userId, resource));
   return { views: value ?? [], revision };
 }
 
 /** Saves a personal view (new when `id` is absent); filters and sorts must be ones the list takes. */
-export async function saveView(deps: CommandDeps, resource: string, input: Omit<SavedView, 'id'> & { id?: string }, actor: Actor, meta: RequestMeta): Promise<SavedView> {
-  const spec = resourceSpecs[resource]!;
+export async function saveView(deps: CommandDeps, resource: ResourceName, input: Omit<SavedView, 'id'> & { id?: string }, actor: Actor, meta: RequestMeta): Promise<SavedView> {
+  const spec = specOf(resource);
   const { names, custom } = await knownFields(deps, resource);
   await checkFields(deps, resource, input.columns.map((name, i) => ({ path: `columns.${i}`, name })));
   checkSort(resource, input.sort, 'sort', names);
-  const badFilters = Object.keys(input.filter).filter((key) => !spec.filters.includes(key) && !(key.startsWith('custom.') && custom[key.slice(7)] && !custom[key.slice(7)]!.retired));
+  const badFilters = Object.keys(input.filter).filter((key) => !filterNames(spec).includes(key) && !(key.startsWith('custom.') && custom[key.slice(7)] && !custom[key.slice(7)]!.retired));
   if (badFilters.length) throw new UnknownFieldsError(badFilters.map((key) => ({ path: `filter.${key}`, message: `${resource} cannot be filtered by ${key}` })));
   const { views } = await savedViews(deps, actor.userId, resource);
   const id = input.id ?? randomUUID();
@@ -103,19 +103,19 @@ export async function saveView(deps: CommandDeps, resource: string, input: Omit<
   return view;
 }
 
-export async function deleteView(deps: CommandDeps, resource: string, viewId: string, actor: Actor, meta: RequestMeta): Promise<void> {
+export async function deleteView(deps: CommandDeps, resource: ResourceName, viewId: string, actor: Actor, meta: RequestMeta): Promise<void> {
   const { views } = await savedViews(deps, actor.userId, resource);
   if (!views.some((v) => v.id === viewId)) throw new DomainError('view.not_found', `View ${viewId} does not exist`, { viewId });
   await writeSetting(deps, viewsKey(actor.userId, resource), views.filter((v) => v.id !== viewId), actor, meta);
 }
 
-export async function getRelatedPanels(deps: CommandDeps, resource: string) {
+export async function getRelatedPanels(deps: CommandDeps, resource: ResourceName) {
   const { value, revision } = await readSetting<RelatedPanels>(deps, `related.${resource}`);
-  return { panels: value ?? { panels: resourceSpecs[resource]!.relatedPanels.map((key) => ({ key, limit: 5 })) }, revision };
+  return { panels: value ?? { panels: specOf(resource).relatedPanels.map((key) => ({ key, limit: 5 })) }, revision };
 }
 
-export async function putRelatedPanels(deps: CommandDeps, resource: string, panels: RelatedPanels, actor: Actor, meta: RequestMeta) {
-  const available = resourceSpecs[resource]!.relatedPanels;
+export async function putRelatedPanels(deps: CommandDeps, resource: ResourceName, panels: RelatedPanels, actor: Actor, meta: RequestMeta) {
+  const available = specOf(resource).relatedPanels;
   const problems = panels.panels
     .map((panel, i) => ({ panel, i }))
     .filter(({ panel, i }) => !available.includes(panel.key) || panels.panels.findIndex((p) => p.key === panel.key) !== i)
@@ -143,7 +143,7 @@ export const putPreferences = (deps: CommandDeps, preferences: Preferences, acto
 export async function checkFieldSecurity(deps: CommandDeps, rules: Record<string, Record<string, string>>): Promise<void> {
   const problems: { path: string; message: string }[] = [];
   for (const [resource, fields] of Object.entries(rules)) {
-    if (!resourceSpecs[resource]) {
+    if (!isResourceName(resource)) {
       problems.push({ path: `fieldSecurity.${resource}`, message: `Unknown resource ${resource}` });
       continue;
     }

@@ -1,3 +1,4 @@
+import { orderNumberCategory } from '../domain/categories.ts';
 import type { z } from 'zod';
 import { customerDecider, customerStream } from '../domain/customer/index.ts';
 import { formatOrderNumber, type OrderCommand, orderDecider, type OrderState, orderStream } from '../domain/order/index.ts';
@@ -121,7 +122,7 @@ export const rejectQuote = (deps: CommandDeps, quoteId: string, reason: string, 
 
 /** A number taken by an order that was never written for this long is handed to the next order. */
 export const ABANDONED_NUMBER_MS = 30_000;
-const counterStream = (year: number) => `ordernumber-${year}`;
+const counterStream = (year: number) => `${orderNumberCategory}-${year}`;
 
 /**
  * Takes the next order number of the year for `orderId` from the year's counter stream (appended with

@@ -1,3 +1,4 @@
+import { loginCategory } from '../domain/categories.ts';
 import { createHash } from 'node:crypto';
 import { type EmployeeCommand, employeeDecider, type EmployeeFields, type EmployeeState, employeeStream, normalizeUsername } from '../domain/employee/index.ts';
 import { DomainError } from '../domain/shared/errors.ts';
@@ -167,7 +168,7 @@ export class LoginThrottledError extends Error {
   }
 }
 
-const loginStream = (username: string) => `login-${createHash('sha256').update(normalizeUsername(username)).digest('hex').slice(0, 40)}`;
+const loginStream = (username: string) => `${loginCategory}-${createHash('sha256').update(normalizeUsername(username)).digest('hex').slice(0, 40)}`;
 
 /**
  * When the next attempt for a username is allowed, from its recent failures (1 s, 2 s, 4 s … then a lock); a

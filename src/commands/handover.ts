@@ -1,3 +1,4 @@
+import { handoverCategory } from '../domain/categories.ts';
 import { DomainError } from '../domain/shared/errors.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
 import { CUSTOMERS, type CustomerDoc } from '../projections/customers.ts';
@@ -23,7 +24,7 @@ export interface HandoverDeps extends CommandDeps {
   waitFor(position: bigint): Promise<void>;
 }
 
-const stream = (handoverId: string) => `handover-${handoverId}`;
+const stream = (handoverId: string) => `${handoverCategory}-${handoverId}`;
 
 /** What a handover moves: each owned kind of record, with its owner-change command. Contacts follow customers. */
 const movers: { collection: string; move: (deps: CommandDeps, id: string, ownerId: string, actor: Actor, meta: RequestMeta) => Promise<{ changed: boolean; position: bigint }> }[] = [
@@ -114,7 +115,7 @@ export async function runHandover(deps: HandoverDeps, handoverId: string, actor:
 
 /** Handovers started but not completed (interrupted by a stop or a crash). */
 export async function unfinishedHandovers(deps: CommandDeps): Promise<string[]> {
-  const events = await deps.eventStore.readAll({ filter: { categories: ['handover'] } });
+  const events = await deps.eventStore.readAll({ filter: { categories: [handoverCategory] } });
   const open = new Set<string>();
   for (const event of events) {
     const id = (event.data as { handoverId: string }).handoverId;

@@ -1,3 +1,4 @@
+import { idempotencyCategory } from '../domain/categories.ts';
 import { createHash } from 'node:crypto';
 import { type RecordedEvent, WrongExpectedRevisionError } from '../infra/eventstore/port.ts';
 import { derivedEventId, randomToken } from '../infra/ids.ts';
@@ -84,7 +85,7 @@ export async function runIdempotent(
   scope: { userId: string; key: string; fingerprint: RequestFingerprint; correlationId: string; ttlMs?: number },
   handle: (seed: string, seedTimeMs: number) => Promise<StoredResponse>,
 ): Promise<StoredResponse & { replayed: boolean }> {
-  const streamId = `idempotency-${createHash('sha256').update(`${scope.userId}\n${scope.key}`).digest('hex').slice(0, 40)}`;
+  const streamId = `${idempotencyCategory}-${createHash('sha256').update(`${scope.userId}\n${scope.key}`).digest('hex').slice(0, 40)}`;
   const metadata = (requestId: string) => ({
     actor: scope.userId,
     at: deps.clock.now().toISOString(),

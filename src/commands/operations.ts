@@ -1,8 +1,9 @@
+import { operationsCategory } from '../domain/categories.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { factEvent } from './pipeline.ts';
 
 /** Administrators' decisions about the running service, kept as events (and so in the audit trail). */
-export const operationsCategory = 'operations';
+export { operationsCategory };
 
 export type OperationsEvent =
   | { type: 'ProjectionEventSkipped'; data: { projection: string; eventId: string; position: number; error: string } }

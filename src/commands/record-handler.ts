@@ -1,4 +1,5 @@
 import type { Decider, DomainEvent } from '../domain/shared/decider.ts';
+import type { ResourceName } from '../domain/customization/resources.ts';
 import type { DomainError } from '../domain/shared/errors.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { type CustomOf, customChanges, prepareCustom } from './custom-fields.ts';
@@ -19,7 +20,7 @@ export interface UniqueField {
 /** What the command handler needs to know about a record type (its declaration gives it). */
 export interface RecordRules<C, S extends { status: string }> {
   /** The customizable resource whose custom fields the record carries, e.g. `leads`. */
-  resource: string;
+  resource: ResourceName;
   decider: Decider<C, DomainEvent, S>;
   stream(id: string): string;
   /** The record's current fields (custom values under `custom`); undefined when it does not exist. */

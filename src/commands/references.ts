@@ -14,14 +14,18 @@ import { load } from './pipeline.ts';
  * The owner of a scoped record, or undefined when it does not exist; null for a customer in the pool (which
  * nobody may attach records to until they claim it). A contact belongs to its customer's owner.
  */
-type OwnerOf = (deps: CommandDeps, id: string) => Promise<string | null | undefined>;
+type OwnerOf = (deps: CommandDeps, id: string) => Promise<Holder | null | undefined>;
+/** Who a record belongs to: its owner and the collaborators who share it. */
+type Holder = { ownerId: string; collaborators?: readonly string[] };
 
 /** For records whose state carries `ownerId`. */
 const ownerFrom =
   (decider: Decider<unknown, DomainEvent, { status: string }>, stream: (id: string) => string): OwnerOf =>
   async (deps, id) => {
     const { state } = await load(deps, decider, stream(id));
-    return state.status === 'none' ? undefined : (state as { status: string; ownerId: string | null }).ownerId;
+    if (state.status === 'none') return undefined;
+    const { ownerId, fields } = state as { status: string; ownerId: string | null; fields?: { collaborators?: string[] } };
+    return ownerId === null ? null : { ownerId, ...(fields?.collaborators ? { collaborators: fields.collaborators } : {}) };
   };
 
 const customerOwner: OwnerOf = ownerFrom(customerDecider as never, customerStream);
@@ -66,14 +70,14 @@ export const scopedReferenceFields: Record<string, ScopedKind> = {
 
 /** Whether a scoped record exists and the actor may see it (a customer in the pool counts as not). */
 export async function referenceVisible(deps: CommandDeps, actor: Actor, kind: ScopedKind, id: string): Promise<boolean> {
-  const owner = await kind.ownerOf(deps, id);
-  return typeof owner === 'string' && (await ownerInScope(deps, actor, owner));
+  const holder = await kind.ownerOf(deps, id);
+  return typeof holder === 'object' && holder !== null && (await ownerInScope(deps, actor, holder.ownerId, holder.collaborators));
 }
 
 /** Whether the actor may read a record (one in the pool included): what a conflict answer may name. */
 export async function recordVisible(deps: CommandDeps, actor: Actor, kind: ScopedKind, id: string): Promise<boolean> {
-  const owner = await kind.ownerOf(deps, id);
-  return owner !== undefined && (await ownerInScope(deps, actor, owner));
+  const holder = await kind.ownerOf(deps, id);
+  return holder !== undefined && (await ownerInScope(deps, actor, holder?.ownerId ?? null, holder?.collaborators));
 }
 
 /** The same answer for a record that does not exist and one outside the caller's scope: 404 naming the field. */

@@ -1,3 +1,4 @@
+import { settingsCategory } from '../domain/categories.ts';
 import { createHash } from 'node:crypto';
 import { WrongExpectedRevisionError } from '../infra/eventstore/port.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
@@ -9,7 +10,7 @@ import { PreconditionFailedError } from './errors.ts';
  * stream whose last `SettingChanged` holds the value, so every change is kept with who made it and when.
  * `If-Match` applies as everywhere; an unchanged value appends nothing.
  */
-export const settingStream = (key: string): string => `settings-${createHash('sha256').update(key).digest('hex').slice(0, 40)}`;
+export const settingStream = (key: string): string => `${settingsCategory}-${createHash('sha256').update(key).digest('hex').slice(0, 40)}`;
 
 export async function readSetting<T>(deps: CommandDeps, key: string): Promise<{ value: T | undefined; revision: bigint }> {
   const events = await deps.eventStore.readStream(settingStream(key));

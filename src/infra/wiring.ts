@@ -9,6 +9,8 @@ import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { EventStore } from './eventstore/port.ts';
 import { SqliteEventStore } from './eventstore/sqlite.ts';
+import { CodecEventStore, type EventCodec } from './eventstore/codec.ts';
+import { checkEventData, upcastData } from '../domain/event-schemas.ts';
 import { randomIds, randomToken, seededIds } from './ids.ts';
 import { lockDataDir } from './lock.ts';
 import { jsonLogger, type Logger } from './logger.ts';
@@ -91,6 +93,15 @@ function kafkaSettings(config: Config, brokers: string): KafkaSettings {
   };
 }
 
+/** The domain's event rules, applied by the event store adapter: schemas on append, upcasters on read. */
+const domainEventCodec: EventCodec = {
+  check: (_streamId, event) => checkEventData(event.type, event.data),
+  upcast: (event) => {
+    const data = upcastData(event.type, event.data);
+    return data === event.data ? event : { ...event, data };
+  },
+};
+
 export async function openServices(config: Config, options: OpenOptions = {}): Promise<Services> {
   const logger = options.logger ?? jsonLogger(config.LOG_LEVEL);
   const clock = options.clock ?? systemClock;
@@ -100,9 +111,11 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
   const usesDataDir = !inMemory && (embeddedEvents || embeddedReads);
   if (usesDataDir) mkdirSync(config.CRM_DATA_DIR, { recursive: true });
   const unlock = usesDataDir ? lockDataDir(join(config.CRM_DATA_DIR, 'lock'), options.purpose ?? 'server') : () => {};
-  const eventStore: EventStore = config.EVENTSTORE_URL
+  const storedEvents: EventStore = config.EVENTSTORE_URL
     ? KurrentEventStore.connect(config.EVENTSTORE_URL)
     : new SqliteEventStore({ path: inMemory ? ':memory:' : join(config.CRM_DATA_DIR, 'events.sqlite'), durability: config.CRM_DURABILITY });
+  // Every event is checked against its schema before it is appended, and read in today's shape (upcast).
+  const eventStore: EventStore = new CodecEventStore(storedEvents, domainEventCodec);
   const readStore: ReadStore = config.MONGO_URL
     ? await MongoReadStore.connect(config.MONGO_URL).catch(async (error: unknown) => {
         await eventStore.close();

@@ -1,3 +1,4 @@
+import { auditedCategories } from '../domain/categories.ts';
 import type { RecordedEvent } from '../infra/eventstore/port.ts';
 import type { Doc } from '../infra/readstore/port.ts';
 import type { Projection } from './projection.ts';
@@ -37,7 +38,7 @@ const subjectOf = (data: Record<string, unknown>) =>
 export const auditProjection: Projection = {
   name: 'audit',
   version: 1,
-  categories: ['login', 'employee', 'role', 'handover', 'settings', 'operations'],
+  categories: auditedCategories,
   collections: [AUDIT],
   async setup(store) {
     await store.collection(AUDIT).createIndex({ type: 1 });

@@ -29,6 +29,8 @@ export type CustomerDoc = Doc & {
   status: 'active' | 'archived';
   /** null while in the customer pool (公海). */
   ownerId: string | null;
+  /** The customer's code in the ERP; null until linked. */
+  erpCode: string | null;
   /** The owner's department path (null in the pool); follows the owner when departments or people move. */
   departmentPath: string | null;
   inPool: boolean;
@@ -83,9 +85,9 @@ const meta = (event: RecordedEvent) => ({ revision: Number(event.revision), upda
 /** The customer document after one of the customer's own events (pure); `ownerPath` is the new owner's department path. */
 export function evolveCustomerDoc(doc: CustomerDoc | null, event: RecordedEvent & CustomerEvent, ownerPath: string): CustomerDoc | null {
   if (event.type === 'CustomerRegistered') {
-    const { customerId, ownerId, fields } = event.data;
+    const { customerId, ownerId, erpCode, fields } = event.data;
     const contacts = doc?.contacts ?? [];
-    const next = { _id: customerId, id: customerId, ...fields, ownerId, departmentPath: ownerPath, inPool: false, status: 'active' as const, createdAt: event.metadata.at, contacts, ...meta(event) };
+    const next = { _id: customerId, id: customerId, ...fields, erpCode, ownerId, departmentPath: ownerPath, inPool: false, status: 'active' as const, createdAt: event.metadata.at, contacts, ...meta(event) };
     return { ...next, _search: customerSearch(next, contacts), _phones: phoneKeys(next.phone) };
   }
   if (!doc) return null;
@@ -115,7 +117,7 @@ const contactSearch = (doc: Record<string, unknown>) => searchText(doc.name, doc
 export const customersProjection: Projection = {
   name: 'customers',
   // 2: _phones (the collision check's exact phone match); 3: at most EMBEDDED_CONTACTS embedded, contactCount
-  version: 3,
+  version: 4,
   categories: [customerCategory, contactCategory, ...orgCategories],
   collections: [CUSTOMERS, CONTACTS, MIRROR.departments, MIRROR.employees],
 

@@ -4,16 +4,14 @@ import { specFor } from '../support/spec.ts';
 
 const { given } = specFor(customerDecider);
 const id = 'c-1';
-const registered: CustomerEvent = {
-  type: 'CustomerRegistered',
-  data: { customerId: id, ownerId: 'u-1', fields: { name: 'Acme', industry: 'Machinery', phone: '021-1234' } },
-};
+const fields = { name: 'Acme', industry: 'Machinery', phone: '021-1234' };
+const registered: CustomerEvent = { type: 'CustomerRegistered', data: { customerId: id, ownerId: 'u-1', erpCode: null, fields } };
 const archived: CustomerEvent = { type: 'CustomerArchived', data: { customerId: id } };
 
 describe('customer decider', () => {
   it('registers a new customer', () =>
     given([])
-      .when({ type: 'RegisterCustomer', customerId: id, ownerId: 'u-1', fields: registered.data.fields })
+      .when({ type: 'RegisterCustomer', customerId: id, ownerId: 'u-1', fields })
       .then([registered]));
 
   it('refuses to register the same id twice', () =>

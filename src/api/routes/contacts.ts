@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { resourceSpecs } from '../../domain/customization/resources.ts';
 import { authorize } from '../../commands/authorization.ts';
 import { addContact, changeContact, removeContact } from '../../commands/contacts.ts';
 import { foldAsOf, load } from '../../commands/pipeline.ts';
@@ -35,15 +36,7 @@ export const ContactView = ContactFields.extend({
   departmentPath: z.string().nullable(),
 }).meta({ id: 'Contact' });
 
-const ListQuery = listQuery(
-  {
-    q: z.string().trim().min(1).max(200).optional().describe('Searches name, phones, email and customer name'),
-    customerId: z.string().max(100).optional(),
-    ownerId: z.string().max(100).optional(),
-    dealRole: ContactFields.shape.dealRole.unwrap().optional(),
-  },
-  ['name', 'createdAt', 'updatedAt'],
-);
+const ListQuery = listQuery(resourceSpecs.contacts.list.filters, resourceSpecs.contacts.list.sorts);
 const ContactPage = z.object({ items: z.array(ContactView), nextCursor: z.string().nullable() }).meta({ id: 'ContactPage' });
 
 const csvColumns = fieldColumns<ContactDoc>('id', 'name', 'title', 'dealRole', 'officePhone', 'mobile', 'email', 'birthday', 'customerId', 'customerName', 'ownerId', 'createdAt', 'updatedAt');
@@ -86,7 +79,7 @@ export const contactRoutes: AnyRoute[] = [
     fields: { resource: 'contacts', shape: 'page' },
     query: ListQuery,
     responses: { 200: { description: 'A page of contacts', schema: ContactPage }, ...commonErrors },
-    handler: (context) => listOrExport(context, { resource: 'contacts', defaultSort: 'name', columns: csvColumns }),
+    handler: (context) => listOrExport(context, { resource: 'contacts', columns: csvColumns }),
   }),
   defineRoute({
     method: 'get',

@@ -2,13 +2,13 @@ import { z } from 'zod';
 import { authorize } from '../../commands/authorization.ts';
 import { changeField, defineField, fieldsOf, retireField } from '../../commands/custom-fields.ts';
 import { FieldKey, fieldTypes, Label, type Option, OptionInput } from '../../domain/customization/fields.ts';
-import { resourceNames } from '../../domain/customization/resources.ts';
+import { resourceNames, type ResourceName } from '../../domain/customization/resources.ts';
 import { notFound } from '../history.ts';
 import { commonErrors, conflictError, notFoundError } from '../responses.ts';
 import { type AnyRoute, defineRoute, WriteResult, written } from '../route.ts';
 
 const tags = ['Custom fields 自定义字段'];
-const Resource = z.enum(resourceNames as [string, ...string[]]);
+const Resource = z.enum(resourceNames as [ResourceName, ...ResourceName[]]);
 const ResourceParams = z.object({ resource: Resource });
 const FieldParams = z.object({ resource: Resource, key: FieldKey });
 const toOptions = (options: z.infer<typeof OptionInput>[] | undefined): Option[] | undefined =>

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { resourceSpecs } from '../../domain/customization/resources.ts';
 import { authorize, isAllowed } from '../../commands/authorization.ts';
 import { archiveCustomer, changeCustomer, changeCustomerOwner, registerCustomer, restoreCustomer } from '../../commands/customers.ts';
 import { foldAsOf, load } from '../../commands/pipeline.ts';
@@ -41,23 +42,12 @@ export const CustomerView = CustomerFields.extend({
   ownerId: z.string().nullable().describe('null while in the customer pool'),
   departmentPath: z.string().nullable().describe("The owner's department path"),
   inPool: z.boolean(),
+  erpCode: z.string().nullable().describe("The customer's code in the ERP (往来单位编码); null until the ERP bridge links it"),
   contacts: z.array(z.record(z.string(), z.unknown())).optional().describe('The most recently changed contacts (at most 50); all of them: GET /api/v1/contacts?customerId=<id>'),
   contactCount: z.number().int().optional().describe('How many contacts the customer has'),
 }).meta({ id: 'Customer' });
 
-const ListQuery = listQuery(
-  {
-    q: z.string().trim().min(1).max(200).optional().describe('Searches name, short name, phone and contact names'),
-    ownerId: z.string().max(100).optional(),
-    industry: z.string().max(100).optional(),
-    region: z.string().max(100).optional(),
-    level: z.string().max(50).optional(),
-    category: z.string().max(100).optional(),
-    source: z.string().max(100).optional(),
-    status: z.enum(['active', 'archived']).optional(),
-  },
-  ['name', 'createdAt', 'updatedAt'],
-);
+const ListQuery = listQuery(resourceSpecs.customers.list.filters, resourceSpecs.customers.list.sorts);
 
 const CustomerPage = z.object({ items: z.array(CustomerView), nextCursor: z.string().nullable() }).meta({ id: 'CustomerPage' });
 
@@ -131,7 +121,7 @@ export const customerRoutes: AnyRoute[] = [
     fields: { resource: 'customers', shape: 'page' },
     query: ListQuery,
     responses: { 200: { description: 'A page of customers', schema: CustomerPage }, ...commonErrors },
-    handler: (context) => listOrExport(context, { resource: 'customers', defaultSort: '-updatedAt', columns: csvColumns }),
+    handler: (context) => listOrExport(context, { resource: 'customers', columns: csvColumns }),
   }),
   defineRoute({
     method: 'get',
@@ -149,10 +139,10 @@ export const customerRoutes: AnyRoute[] = [
         const loaded = await customerEvents(services, actor, params.id);
         const then = foldAsOf(customerDecider, loaded.events, new Date(query.asOf));
         if (then.state.status === 'none') throw notFound('customer', params.id);
-        const { fields, status, ownerId } = then.state;
+        const { fields, status, ownerId, erpCode } = then.state;
         return {
           status: 200,
-          body: { ...recordEnvelope(params.id, then.events), ...fields, status, ownerId, inPool: ownerId === null, asOf: query.asOf },
+          body: { ...recordEnvelope(params.id, then.events), ...fields, erpCode, status, ownerId, inPool: ownerId === null, asOf: query.asOf },
           headers: { ETag: `"${then.revision}"` },
         };
       }

@@ -14,11 +14,11 @@ import {
   savedViews,
   saveView,
 } from '../../commands/customization.ts';
-import { resourceNames } from '../../domain/customization/resources.ts';
+import { resourceNames, type ResourceName } from '../../domain/customization/resources.ts';
 import { commonErrors, conflictError, notFoundError, staleError } from '../responses.ts';
 import { type AnyRoute, defineRoute } from '../route.ts';
 
-const Resource = z.enum(resourceNames as [string, ...string[]]);
+const Resource = z.enum(resourceNames as [ResourceName, ...ResourceName[]]);
 const FieldName = z.string().min(1).max(60);
 const Layout = z
   .object({ sections: z.array(z.object({ title: z.string().trim().min(1).max(100), fields: z.array(FieldName).max(200) }).strict()).min(1).max(50) })

@@ -9,6 +9,8 @@ export type CustomerState =
       customerId: string;
       /** null while the customer is in the pool (公海). */
       ownerId: string | null;
+      /** The customer's code in the ERP; null until linked. */
+      erpCode: string | null;
       fields: CustomerFields;
     };
 
@@ -50,7 +52,7 @@ export function decide(command: CustomerCommand, state: CustomerState): Customer
     if (state.status !== 'none')
       throw new DomainError('customer.already_exists', `Customer ${command.customerId} already exists`, { customerId: command.customerId });
     const { customerId, ownerId, fields } = command;
-    return [{ type: 'CustomerRegistered', data: { customerId, ownerId, fields } }];
+    return [{ type: 'CustomerRegistered', data: { customerId, ownerId, erpCode: null, fields } }];
   }
   if (state.status === 'none') throw notFound(command.customerId);
   const { customerId } = state;

@@ -28,6 +28,8 @@ export type CustomerFields = z.infer<typeof CustomerFields>;
 export const CustomerRegistered = z.object({
   customerId: z.string(),
   ownerId: z.string(),
+  /** The customer's code in the ERP (往来单位编码); null until the ERP bridge links it. Older events are upcast to null. */
+  erpCode: z.string().min(1).max(40).nullable(),
   fields: CustomerFields,
 });
 export const CustomerChanged = z.object({

@@ -1,3 +1,4 @@
+import { customFieldsCategory } from '../categories.ts';
 import { z } from 'zod';
 import { DomainError } from '../shared/errors.ts';
 import { Money } from '../shared/money.ts';
@@ -102,7 +103,7 @@ export function decide(command: FieldCommand, state: FieldsState): FieldEvent[] 
 }
 
 export const fieldsDecider = { initialState, evolve, decide };
-export const fieldsStream = (resource: string): string => `customfields-${resource}`;
+export const fieldsStream = (resource: string): string => `${customFieldsCategory}-${resource}`;
 
 const optionValues = (field: FieldDefinition) => (field.options ?? []).map((o) => o.value) as [string, ...string[]];
 

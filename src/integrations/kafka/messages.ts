@@ -1,3 +1,4 @@
+import { recordCategories } from '../../domain/categories.ts';
 import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
 import { categoryOf, type EventMetadata, type RecordedEvent } from '../../infra/eventstore/port.ts';
 
@@ -5,7 +6,7 @@ import { categoryOf, type EventMetadata, type RecordedEvent } from '../../infra/
  * The categories published to Kafka: business records. Internal streams (logins, idempotency keys,
  * reservations, counters, settings, custom-field definitions, roles) stay inside the service.
  */
-export const PUBLISHED_CATEGORIES = ['customer', 'contact', 'lead', 'opportunity', 'quote', 'order', 'product', 'department', 'employee'] as const;
+export const PUBLISHED_CATEGORIES = recordCategories;
 
 export const topicFor = (category: string): string => `crm.${category}`;
 

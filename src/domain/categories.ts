@@ -1,0 +1,31 @@
+import { contactCategory } from './contact/events.ts';
+import { customerCategory } from './customer/events.ts';
+import { departmentCategory } from './department/index.ts';
+import { employeeCategory } from './employee/index.ts';
+import { leadCategory } from './lead/index.ts';
+import { opportunityCategory } from './opportunity/index.ts';
+import { orderCategory } from './order/index.ts';
+import { productCategory } from './product/index.ts';
+import { quoteCategory } from './quote/index.ts';
+import { reservationCategory } from './reservation/index.ts';
+import { roleCategory } from './role/index.ts';
+
+/**
+ * Every event-stream category, named once (a stream is `<category>-<id>`). The aggregates name their own; the
+ * streams of facts no aggregate decides are named here. Lists of categories (what Kafka publishes, what the
+ * audit log follows) are built from these constants, never retyped.
+ */
+export { contactCategory, customerCategory, departmentCategory, employeeCategory, leadCategory, opportunityCategory, orderCategory, productCategory, quoteCategory, reservationCategory, roleCategory };
+export const loginCategory = 'login';
+export const handoverCategory = 'handover';
+export const settingsCategory = 'settings';
+export const operationsCategory = 'operations';
+export const idempotencyCategory = 'idempotency';
+export const orderNumberCategory = 'ordernumber';
+export const customFieldsCategory = 'customfields';
+
+/** The business records: what the Kafka relay publishes (internal streams such as logins and keys stay inside). */
+export const recordCategories = [customerCategory, contactCategory, leadCategory, opportunityCategory, quoteCategory, orderCategory, productCategory, departmentCategory, employeeCategory] as const;
+
+/** Who may do what and what they did to the system: the streams the audit log follows. */
+export const auditedCategories = [loginCategory, employeeCategory, roleCategory, handoverCategory, settingsCategory, operationsCategory] as const;

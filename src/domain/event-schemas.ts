@@ -1,0 +1,61 @@
+import type { z } from 'zod';
+import { ContactAdded, ContactChanged, ContactMoved, ContactRemoved } from './contact/events.ts';
+import { CustomerArchived, CustomerChanged, CustomerClaimed, CustomerOwnerChanged, CustomerRegistered, CustomerReleased, CustomerRestored } from './customer/events.ts';
+
+/**
+ * The zod schema of every event type that declares one. Each event is checked against its schema before it is
+ * appended (CodecEventStore): a decider that emits a malformed event fails loudly instead of writing a fact no
+ * reader can trust. An aggregate declares its schemas next to its events and adds them here.
+ */
+export const eventSchemas: Readonly<Record<string, z.ZodType>> = {
+  CustomerRegistered,
+  CustomerChanged,
+  CustomerOwnerChanged,
+  CustomerReleased,
+  CustomerClaimed,
+  CustomerArchived,
+  CustomerRestored,
+  ContactAdded,
+  ContactChanged,
+  ContactMoved,
+  ContactRemoved,
+};
+
+/**
+ * Upcasting, in one place. Events are facts and never rewritten: when an event's shape grows, the stored old
+ * shape is turned into today's here, on every read (command handlers, projections, the Kafka relay and history
+ * all read through it), so data written by an earlier version keeps working. An upcaster is pure and idempotent
+ * (an event already in today's shape passes through), and it never invents facts: a new field gets the value
+ * that means "unknown" or "not set". Add one entry per change, oldest first, with the version that needed it.
+ */
+const upcasters: Readonly<Record<string, readonly ((data: Record<string, unknown>) => Record<string, unknown>)[]>> = {
+  CustomerRegistered: [
+    // 2026-11 (issue 12): the customer's code in the ERP (往来单位编码), null until the ERP bridge links it.
+    (data) => ('erpCode' in data ? data : { ...data, erpCode: null }),
+  ],
+};
+
+/** An event's data in today's shape. */
+export function upcastData(type: string, data: unknown): unknown {
+  const steps = upcasters[type];
+  if (!steps || !data || typeof data !== 'object') return data;
+  return steps.reduce((current, step) => step(current), data as Record<string, unknown>);
+}
+
+export class EventSchemaError extends Error {
+  constructor(
+    readonly eventType: string,
+    readonly issues: readonly z.core.$ZodIssue[],
+  ) {
+    super(`A ${eventType} event breaks its schema: ${issues.map((issue) => `${issue.path.join('.') || '(data)'}: ${issue.message}`).join('; ')}`);
+    this.name = 'EventSchemaError';
+  }
+}
+
+/** Throws EventSchemaError when an event of a type with a schema does not match it. */
+export function checkEventData(type: string, data: unknown): void {
+  const schema = eventSchemas[type];
+  if (!schema) return;
+  const parsed = schema.safeParse(data);
+  if (!parsed.success) throw new EventSchemaError(type, parsed.error.issues);
+}

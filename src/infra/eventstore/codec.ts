@@ -1,0 +1,45 @@
+import type { AppendResult, EventStore, EventToAppend, ExpectedRevision, ReadAllOptions, ReadStreamOptions, RecordedEvent, Subscription, SubscriptionHandlers } from './port.ts';
+
+/**
+ * How events are checked on the way in and brought to their current shape on the way out. The rules come from
+ * the domain (its event schemas and upcasters); this adapter only applies them, to every reader alike: command
+ * handlers, projections, the Kafka relay and history all see events in today's shape.
+ */
+export interface EventCodec {
+  /** Throws when an event about to be appended breaks its schema (a programming error, never bad input). */
+  check?(streamId: string, event: EventToAppend): void;
+  /** An event as it reads today: an old shape upcast, any other returned as it is. */
+  upcast(event: RecordedEvent): RecordedEvent;
+}
+
+export class CodecEventStore implements EventStore {
+  constructor(
+    private readonly inner: EventStore,
+    private readonly codec: EventCodec,
+  ) {}
+
+  async append(streamId: string, events: readonly EventToAppend[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
+    if (this.codec.check) for (const event of events) this.codec.check(streamId, event);
+    return this.inner.append(streamId, events, expectedRevision);
+  }
+
+  async readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
+    return (await this.inner.readStream(streamId, options)).map((event) => this.codec.upcast(event));
+  }
+
+  async readAll(options?: ReadAllOptions): Promise<RecordedEvent[]> {
+    return (await this.inner.readAll(options)).map((event) => this.codec.upcast(event));
+  }
+
+  subscribeToAll(options: Parameters<EventStore['subscribeToAll']>[0], handlers: SubscriptionHandlers): Subscription {
+    return this.inner.subscribeToAll(options, { ...handlers, onEvent: (event) => handlers.onEvent(this.codec.upcast(event)) });
+  }
+
+  headPosition(): Promise<bigint> {
+    return this.inner.headPosition();
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
