@@ -17,8 +17,17 @@ export default tseslint.config(
     files: ['src/domain/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [
-        { group: ['../../infra/*', '../../commands/*', '../../api/*', '../../projections/*', 'node:*', 'better-sqlite3', 'koa', 'mingo'],
+        { group: ['**/infra/**', '**/commands/**', '**/api/**', '**/projections/**', '**/integrations/**', '**/access/**', '**/app/**', 'node:*', 'better-sqlite3', 'koa', 'mingo'],
           message: 'domain/ is pure: it imports nothing outside domain/ (ARCHITECTURE.md)' },
+      ] }],
+    },
+  },
+  {
+    files: ['src/infra/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { group: ['**/commands/**', '**/api/**', '**/projections/**', '**/integrations/**', '**/access/**', '**/app/**', '**/domain/**'],
+          message: 'infra/ holds ports and adapters only: it imports nothing from the layers that use it (ARCHITECTURE.md)' },
       ] }],
     },
   },

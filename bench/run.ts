@@ -11,7 +11,7 @@ import type { EventToAppend } from '../src/infra/eventstore/port.ts';
 import { SqliteEventStore } from '../src/infra/eventstore/sqlite.ts';
 import { silentLogger } from '../src/infra/logger.ts';
 import { EmbeddedReadStore } from '../src/infra/readstore/embedded.ts';
-import { openServices } from '../src/infra/wiring.ts';
+import { openServices } from '../src/app/wiring.ts';
 import { CUSTOMERS } from '../src/projections/customers.ts';
 import { listPage } from '../src/projections/lists.ts';
 import { funnelReport } from '../src/projections/reports.ts';

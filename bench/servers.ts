@@ -5,7 +5,7 @@ import { loadConfig } from '../src/infra/config.ts';
 import { silentLogger } from '../src/infra/logger.ts';
 import { EmbeddedReadStore } from '../src/infra/readstore/embedded.ts';
 import { MongoReadStore } from '../src/infra/readstore/mongo.ts';
-import { openServices } from '../src/infra/wiring.ts';
+import { openServices } from '../src/app/wiring.ts';
 import { kafkaClient } from '../src/integrations/kafka/client.ts';
 import { KafkaRelay } from '../src/integrations/kafka/relay.ts';
 import { allProjections } from '../src/projections/all.ts';

@@ -3,8 +3,8 @@ import type { Server } from 'node:http';
 import { answerClientErrors, createApp } from './api/app.ts';
 import { ConfigError, loadConfig } from './infra/config.ts';
 import { jsonLogger } from './infra/logger.ts';
-import { resumeHandovers, startPeriodicJobs } from './infra/jobs.ts';
-import { openServices } from './infra/wiring.ts';
+import { resumeHandovers, startPeriodicJobs } from './app/jobs.ts';
+import { openServices } from './app/wiring.ts';
 
 /** Composition root: configuration → adapters → projections → HTTP. */
 async function main(): Promise<void> {

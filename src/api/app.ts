@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Services } from '../infra/wiring.ts';
+import type { Services } from '../app/wiring.ts';
 import { Metrics } from './metrics.ts';
 import { authenticate, bearerToken, jsonBody, problems, publicPaths, rateLimit, requireActor, requestContext } from './middleware.ts';
 import { docsAssets, docsInitializer, docsPage, openApiDocument } from './openapi.ts';

@@ -4,7 +4,7 @@ import { fieldsOf } from '../commands/custom-fields.ts';
 import { getListView, savedViews } from '../commands/customization.ts';
 import { type FieldDefinition, ownValue, queryValue } from '../domain/customization/fields.ts';
 import { type ResourceName, specOf } from '../domain/customization/resources.ts';
-import type { Services } from '../infra/wiring.ts';
+import type { RouteServices as Services } from './route.ts';
 import { countList, listInBatches, listPage, publicView } from '../projections/lists.ts';
 import { InvalidCursorError } from '../projections/paging.ts';
 import { readFilter, UNRESTRICTED } from '../access/scope.ts';

@@ -2,7 +2,7 @@ import type { Context, Next } from 'koa';
 import { resolveActor } from '../commands/access.ts';
 import { getEmployee, passwordStamp } from '../commands/employees.ts';
 import type { Logger } from '../infra/logger.ts';
-import type { Services } from '../infra/wiring.ts';
+import type { Services } from '../app/wiring.ts';
 import type { Metrics } from './metrics.ts';
 import { HttpProblem, problemResponse, toProblem } from './problem.ts';
 

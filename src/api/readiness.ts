@@ -1,4 +1,4 @@
-import type { Services } from '../infra/wiring.ts';
+import type { RouteServices } from './route.ts';
 
 /** How far behind the log a projection may be for /readyz to call the service ready. */
 const READY_WAIT_MS = 2000;
@@ -24,12 +24,12 @@ export interface Readiness {
  * read it work); it degrades it and waits for an administrator. Kafka being away is reported only: the relay
  * keeps its place.
  */
-export async function readiness(services: Services): Promise<Readiness> {
+export async function readiness(services: RouteServices): Promise<Readiness> {
   const checks: Record<string, CheckState> = {};
   const details: Record<string, string> = {};
   let head = 0n;
   try {
-    head = await services.eventStore.headPosition();
+    head = await services.deps.eventStore.headPosition();
     checks.eventStore = 'ok';
   } catch (error) {
     checks.eventStore = 'unavailable';

@@ -5,7 +5,7 @@ import { foldAsOf, load } from '../commands/pipeline.ts';
 import { resourceSpecs, type ResourceName, specOf } from '../domain/customization/resources.ts';
 import type { Action } from '../domain/role/index.ts';
 import type { Decider, DomainEvent } from '../domain/shared/decider.ts';
-import type { Services } from '../infra/wiring.ts';
+import type { RouteServices as Services } from './route.ts';
 import { publicView } from '../projections/lists.ts';
 import { ownerInScope, readFilter, withinScope } from '../access/scope.ts';
 import type { CsvColumn } from './csv.ts';

@@ -3,7 +3,7 @@ import { authorize } from '../commands/authorization.ts';
 import type { Actor } from '../commands/context.ts';
 import { getRelatedPanels } from '../commands/customization.ts';
 import { type ResourceName, specOf } from '../domain/customization/resources.ts';
-import type { Services } from '../infra/wiring.ts';
+import type { RouteServices as Services } from './route.ts';
 import { notFound } from './history.ts';
 import { commonErrors, notFoundError } from './responses.ts';
 import { type AnyRoute, defineRoute, IdParams } from './route.ts';

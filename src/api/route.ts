@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Actor, RequestMeta } from '../commands/context.ts';
 import { requestFingerprint, runIdempotent, type StoredResponse } from '../commands/idempotency.ts';
 import { assertReferencesInScope } from '../commands/references.ts';
-import type { Services } from '../infra/wiring.ts';
+import type { Services } from '../app/wiring.ts';
 import { assertWritable, redact, type ResponseShape } from './field-security.ts';
 import { missingToken } from './middleware.ts';
 import { HttpProblem, problemResponse, toProblem, validationProblem } from './problem.ts';
@@ -16,12 +16,19 @@ export interface RouteResult {
   headers?: Record<string, string>;
 }
 
+/**
+ * What a route handler may use: the command deps and the read store; keys, tokens and limits for the credential
+ * and cursor work; config and clock; the projection runner and the relay for the operations routes; background
+ * work and request facts. Never the adapters themselves, their lifecycles or the integration state.
+ */
+export type RouteServices = Pick<Services, 'config' | 'clock' | 'deps' | 'readStore' | 'keys' | 'tokens' | 'limits' | 'runner' | 'relay' | 'background' | 'requestMeta'>;
+
 export interface RouteContext<P, Q, B> {
   params: P;
   query: Q;
   body: B;
   actor: Actor;
-  services: Services;
+  services: RouteServices;
   correlationId: string;
   /** Request facts for commands; for an idempotent retry, seeded exactly as on the first attempt. */
   meta: RequestMeta;

@@ -1,6 +1,6 @@
 import { loadConfig } from '../infra/config.ts';
 import { jsonLogger } from '../infra/logger.ts';
-import { openServices } from '../infra/wiring.ts';
+import { openServices } from '../app/wiring.ts';
 import { progressBar } from './progress.ts';
 
 /** `npm run rebuild`: drops every projection's collections and replays the whole log into them. */

@@ -2,7 +2,7 @@ import { addContact } from '../commands/contacts.ts';
 import { registerCustomer } from '../commands/customers.ts';
 import { hireEmployee, systemActor } from '../commands/employees.ts';
 import { createDepartment, ensureRoleTemplates } from '../commands/org.ts';
-import type { Services } from '../infra/wiring.ts';
+import type { Services } from '../app/wiring.ts';
 import { departments, employees, seedCustomers } from './seed-data.ts';
 import { seedPipeline } from './seed-pipeline.ts';
 

@@ -1,7 +1,7 @@
 import { findEmployeeByUsername } from '../commands/employees.ts';
 import { loadConfig } from '../infra/config.ts';
 import { jsonLogger } from '../infra/logger.ts';
-import { openServices } from '../infra/wiring.ts';
+import { openServices } from '../app/wiring.ts';
 import { progressBar } from './progress.ts';
 import { DEMO_PASSWORD, seedCompany } from './seed-company.ts';
 import { departments, employees } from './seed-data.ts';

@@ -8,7 +8,10 @@ import { changeCustomerOwner } from './customers.ts';
 import { getEmployee } from './employees.ts';
 import { changeLeadOwner } from './leads.ts';
 import { changeOpportunityOwner } from './opportunities.ts';
-import { LEADS, OPPORTUNITIES, ORDERS, QUOTES } from '../projections/pipeline.ts';
+import { LEADS } from '../projections/leads.ts';
+import { OPPORTUNITIES } from '../projections/opportunities.ts';
+import { ORDERS } from '../projections/orders.ts';
+import { QUOTES } from '../projections/quotes.ts';
 import { changeDocumentOwner } from './documents.ts';
 
 /**

@@ -1,7 +1,11 @@
 import { auditProjection } from './audit.ts';
 import { customersProjection } from './customers.ts';
 import { orgProjection } from './org.ts';
-import { leadsProjection, opportunitiesProjection, ordersProjection, productsProjection, quotesProjection } from './pipeline.ts';
+import { leadsProjection } from './leads.ts';
+import { opportunitiesProjection } from './opportunities.ts';
+import { ordersProjection } from './orders.ts';
+import { productsProjection } from './products.ts';
+import { quotesProjection } from './quotes.ts';
 import type { Projection } from './projection.ts';
 
 /** Every read model the service keeps, in the order the runner applies them. */

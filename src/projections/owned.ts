@@ -74,3 +74,6 @@ export const ownedStart = async (event: RecordedEvent, ownerId: string, ownerPat
   ...stamp(event),
   _search: '',
 });
+
+/** A record's read document: its fields plus the envelope every record projection keeps. */
+export type RecordDoc = Doc & Record<string, unknown> & { revision: number; createdAt: string; updatedAt: string; _search: string };

@@ -4,7 +4,8 @@ import type { Stage } from '../domain/opportunity/index.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
 import { escapeRegex } from '../infra/readstore/regex.ts';
 import type { DepartmentDoc, EmployeeDoc, OrgCollections } from './org.ts';
-import { CLOSES, FUNNEL, OPPORTUNITIES, ORDERS, SALES_MONTHLY, STAGE_EXITS } from './pipeline.ts';
+import { CLOSES, FUNNEL, OPPORTUNITIES, STAGE_EXITS } from './opportunities.ts';
+import { ORDERS, SALES_MONTHLY } from './orders.ts';
 
 /** The opportunities projection's org mirror, which the pipeline reports resolve owners with. */
 const mirror: OrgCollections = { departments: `${OPPORTUNITIES}_org_departments`, employees: `${OPPORTUNITIES}_org_employees` };

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHandover } from '../../src/commands/handover.ts';
 import { systemActor } from '../../src/commands/employees.ts';
 import { ManualClock } from '../../src/infra/clock.ts';
-import { resumeHandovers } from '../../src/infra/jobs.ts';
+import { resumeHandovers } from '../../src/app/jobs.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { expectProblem } from '../support/problem.ts';
 

@@ -5,7 +5,7 @@ import { EmbeddedReadStore } from '../../src/infra/readstore/embedded.ts';
 import { MongoReadStore } from '../../src/infra/readstore/mongo.ts';
 import { allProjections } from '../../src/projections/all.ts';
 import { readModelDigest } from '../../src/projections/digest.ts';
-import { FUNNEL } from '../../src/projections/pipeline.ts';
+import { FUNNEL } from '../../src/projections/opportunities.ts';
 import { ProjectionRunner } from '../../src/projections/runner.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { serverUrl, testDatabaseUrl } from '../support/servers.ts';

@@ -8,7 +8,7 @@ import { createDepartment, roleIdByKey } from '../../src/commands/org.ts';
 import { loadConfig } from '../../src/infra/config.ts';
 import { silentLogger } from '../../src/infra/logger.ts';
 import { MongoReadStore } from '../../src/infra/readstore/mongo.ts';
-import { type OpenOptions, openServices, type Services } from '../../src/infra/wiring.ts';
+import { type OpenOptions, openServices, type Services } from '../../src/app/wiring.ts';
 import { testDatabaseUrl } from './servers.ts';
 
 export const ADMIN_PASSWORD = 'admin-password-1';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { authorize } from '../../commands/authorization.ts';
 import { handoverStatus, runHandover, startHandover } from '../../commands/handover.ts';
-import { handoverDeps, stableMeta } from '../../infra/jobs.ts';
+import { handoverDeps, stableMeta } from '../../app/jobs.ts';
 import { AUDIT, type AuditDoc, auditedTypes } from '../../projections/audit.ts';
 import { ownerInScope } from '../../access/scope.ts';
 import { notFound } from '../history.ts';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { changeOwnPassword, getEmployee, login, passwordStamp } from '../../commands/employees.ts';
 import { countUnknownUsername } from '../../commands/login-failures.ts';
-import type { Services } from '../../infra/wiring.ts';
+import type { RouteServices as Services } from '../route.ts';
 import { HttpProblem, ProblemSchema } from '../problem.ts';
 import { commonErrors, conflictError } from '../responses.ts';
 import { type AnyRoute, defineRoute } from '../route.ts';

@@ -8,7 +8,7 @@ import { DomainError } from '../../domain/shared/errors.ts';
 import { contactsOfCustomer, getCustomer } from '../../projections/customer-queries.ts';
 import { publicView } from '../../projections/lists.ts';
 import { CONTACTS, CUSTOMERS, type CustomerDoc } from '../../projections/customers.ts';
-import { OPPORTUNITIES } from '../../projections/pipeline.ts';
+import { OPPORTUNITIES } from '../../projections/opportunities.ts';
 import { ownerInScope, readFilter, withinScope } from '../../access/scope.ts';
 import { fieldColumns, moneyColumns } from '../csv.ts';
 import { listOrExport } from '../list.ts';

@@ -6,7 +6,8 @@ import { effectiveStatus, QuoteExtras, quoteDecider, type QuoteState, quoteStrea
 import { DomainError } from '../../domain/shared/errors.ts';
 import { Money } from '../../domain/shared/money.ts';
 import { LineInput } from '../../domain/shared/totals.ts';
-import { ORDERS, QUOTES, SALES_MONTHLY } from '../../projections/pipeline.ts';
+import { ORDERS, SALES_MONTHLY } from '../../projections/orders.ts';
+import { QUOTES } from '../../projections/quotes.ts';
 import { rankingReport, receivablesReport, reportOwners } from '../../projections/reports.ts';
 import { readFilter } from '../../access/scope.ts';
 import { amountColumn, fieldColumns } from '../csv.ts';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { authorize } from '../../commands/authorization.ts';
 import { recordOperation } from '../../commands/operations.ts';
-import type { Services } from '../../infra/wiring.ts';
+import type { RouteServices as Services } from '../route.ts';
 import { readiness } from '../readiness.ts';
 import { commonErrors, conflictError, notFoundError } from '../responses.ts';
 import { type AnyRoute, defineRoute } from '../route.ts';
@@ -22,7 +22,7 @@ const ProjectionState = z
 const ProjectionParams = z.object({ name: z.string().regex(/^[a-z][a-z0-9_-]{0,40}$/, 'Expected a projection name') }).strict();
 
 async function projectionStates(services: Services) {
-  const head = await services.eventStore.headPosition();
+  const head = await services.deps.eventStore.headPosition();
   const states = [];
   for (const status of services.runner.status()) {
     const { failure } = status;

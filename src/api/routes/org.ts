@@ -4,7 +4,7 @@ import { assertMayActAs, assertMayGrant, grantsOf } from '../../commands/access.
 import { authorize } from '../../commands/authorization.ts';
 import type { Actor } from '../../commands/context.ts';
 import { load } from '../../commands/pipeline.ts';
-import type { Services } from '../../infra/wiring.ts';
+import type { RouteServices as Services } from '../route.ts';
 import { changeEmployee, disableEmployee, enableEmployee, hireEmployee, resetPassword, unlockLogins } from '../../commands/employees.ts';
 import { changeDepartment, changeRole, createDepartment, createRole } from '../../commands/org.ts';
 import { EmployeeFields } from '../../domain/employee/index.ts';

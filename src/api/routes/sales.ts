@@ -7,7 +7,9 @@ import { LeadFields, leadDecider, type LeadState, leadStream } from '../../domai
 import { OpportunityFields, opportunityDecider, type OpportunityState, opportunityStream, StageList } from '../../domain/opportunity/index.ts';
 import { ProductFields, productDecider, type ProductState, productStream } from '../../domain/product/index.ts';
 import { Money } from '../../domain/shared/money.ts';
-import { FUNNEL, LEADS, OPPORTUNITIES, PRODUCTS, STAGE_EXITS } from '../../projections/pipeline.ts';
+import { LEADS } from '../../projections/leads.ts';
+import { FUNNEL, OPPORTUNITIES, STAGE_EXITS } from '../../projections/opportunities.ts';
+import { PRODUCTS } from '../../projections/products.ts';
 import { funnelReport, reportOwners, timeInStageReport, UnknownDepartmentError } from '../../projections/reports.ts';
 import { patchSchema } from '../patch.ts';
 import { HttpProblem } from '../problem.ts';

@@ -1,18 +1,18 @@
 import { systemActor } from '../commands/employees.ts';
 import { runHandover, unfinishedHandovers } from '../commands/handover.ts';
 import { returnIdleCustomersToPool } from '../commands/pool.ts';
-import { seededIds } from './ids.ts';
+import { seededIds } from '../infra/ids.ts';
 import type { Services } from './wiring.ts';
 
 /** What a handover needs from the services. */
-export const handoverDeps = (services: Services) => ({
+export const handoverDeps = (services: Pick<Services, 'deps' | 'readStore' | 'runner'>) => ({
   ...services.deps,
   readStore: services.readStore,
   waitFor: (position: bigint) => services.runner.waitFor(position, 30_000),
 });
 
 /** Request facts with ids derived from a stable request id, so a re-run repeats itself exactly. */
-export const stableMeta = (services: Services) => (requestId: string) => ({
+export const stableMeta = (services: Pick<Services, 'clock'>) => (requestId: string) => ({
   correlationId: requestId,
   requestId,
   ids: seededIds(requestId, services.clock.now().getTime()),

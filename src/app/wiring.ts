@@ -5,28 +5,28 @@ import { findEmployeeByUsername, hireEmployee, systemActor } from '../commands/e
 import { ensureRoleTemplates } from '../commands/org.ts';
 import { allProjections } from '../projections/all.ts';
 import { ProjectionRunner } from '../projections/runner.ts';
-import { type Clock, systemClock } from './clock.ts';
-import type { Config } from './config.ts';
-import type { EventStore } from './eventstore/port.ts';
-import { SqliteEventStore } from './eventstore/sqlite.ts';
-import { CodecEventStore, type EventCodec } from './eventstore/codec.ts';
+import { type Clock, systemClock } from '../infra/clock.ts';
+import type { Config } from '../infra/config.ts';
+import type { EventStore } from '../infra/eventstore/port.ts';
+import { SqliteEventStore } from '../infra/eventstore/sqlite.ts';
+import { CodecEventStore, type EventCodec } from '../infra/eventstore/codec.ts';
 import { checkEventData, upcastData } from '../domain/event-schemas.ts';
-import { randomIds, randomToken, seededIds } from './ids.ts';
-import { lockDataDir } from './lock.ts';
-import { jsonLogger, type Logger } from './logger.ts';
+import { randomIds, randomToken, seededIds } from '../infra/ids.ts';
+import { lockDataDir } from '../infra/lock.ts';
+import { jsonLogger, type Logger } from '../infra/logger.ts';
 import { EventLogSource } from '../integrations/event-log-source.ts';
 import type { EventSource } from '../integrations/event-source.ts';
 import { kafkaClient, type KafkaSettings } from '../integrations/kafka/client.ts';
 import { KafkaRelay } from '../integrations/kafka/relay.ts';
 import { KafkaEventSource } from '../integrations/kafka/source.ts';
-import { KurrentEventStore } from './eventstore/kurrent.ts';
-import { EmbeddedReadStore } from './readstore/embedded.ts';
-import { MongoReadStore } from './readstore/mongo.ts';
-import { SqliteBackedStore } from './readstore/durable.ts';
-import type { ReadStore } from './readstore/port.ts';
-import { ServerKeys } from './keys.ts';
-import { FixedWindowLimiter } from './throttle.ts';
-import { TokenService } from './tokens.ts';
+import { KurrentEventStore } from '../infra/eventstore/kurrent.ts';
+import { EmbeddedReadStore } from '../infra/readstore/embedded.ts';
+import { MongoReadStore } from '../infra/readstore/mongo.ts';
+import { SqliteBackedStore } from '../infra/readstore/durable.ts';
+import type { ReadStore } from '../infra/readstore/port.ts';
+import { ServerKeys } from '../infra/keys.ts';
+import { FixedWindowLimiter } from '../infra/throttle.ts';
+import { TokenService } from '../infra/tokens.ts';
 
 /** Everything the API, the CLIs and the tests need, wired to the adapters the configuration selects. */
 export interface Services {

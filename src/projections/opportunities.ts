@@ -1,0 +1,112 @@
+import { type OpportunityEvent, opportunityCategory } from '../domain/opportunity/index.ts';
+import type { Money } from '../domain/shared/money.ts';
+import { applyChanges } from '../domain/shared/normalize.ts';
+import type { RecordedEvent } from '../infra/eventstore/port.ts';
+import { CounterDeltas, dayOf } from './counters.ts';
+import { ownedStart, recordProjection, searchText, stamp, type RecordDoc } from './owned.ts';
+
+export const OPPORTUNITIES = 'opportunities';
+export const FUNNEL = 'report_opportunity_funnel';
+export const STAGE_EXITS = 'report_opportunity_stage_exits';
+export const CLOSES = 'report_opportunity_closes';
+
+export type OpportunityDoc = RecordDoc & {
+  ownerId: string;
+  stage: string;
+  status: 'open' | 'won' | 'lost';
+  amount: Money;
+  stageEnteredAt: string;
+  stageHistory: { stage: string; enteredAt: string; leftAt?: string }[];
+  closedAt?: string;
+};
+
+/** The funnel counter an opportunity contributes to: created day, current stage, owner, currency. */
+function funnelContribution(deltas: CounterDeltas, doc: OpportunityDoc | null, sign: number): void {
+  if (!doc) return;
+  deltas.add(FUNNEL, { day: dayOf(doc.createdAt), stage: doc.stage, ownerId: doc.ownerId, currency: doc.amount.currency }, { count: 1, amount: doc.amount.amount }, sign);
+}
+
+function closeContribution(deltas: CounterDeltas, doc: OpportunityDoc, sign: number): void {
+  if (doc.status === 'open' || !doc.closedAt) return;
+  const won = doc.status === 'won';
+  deltas.add(
+    CLOSES,
+    { day: dayOf(doc.closedAt), ownerId: doc.ownerId, currency: doc.amount.currency },
+    { won: won ? 1 : 0, lost: won ? 0 : 1, wonAmount: won ? doc.amount.amount : 0, wonCycleMs: won ? new Date(doc.closedAt).getTime() - new Date(doc.createdAt).getTime() : 0 },
+    sign,
+  );
+}
+
+/**
+ * Opportunities with their stage history, and three pre-aggregated report counters:
+ * the funnel (by created day, stage, owner, currency), stage exits (time in stage, by the day the stage was
+ * left) and closes (won/lost, won amount, cycle time, by close day). Reports sum counters, never scan records.
+ */
+export const opportunitiesProjection = recordProjection<OpportunityDoc>({
+  name: 'opportunities',
+  version: 1,
+  category: opportunityCategory,
+  collection: OPPORTUNITIES,
+  owned: true,
+  collections: [FUNNEL, STAGE_EXITS, CLOSES],
+  idOf: (event) => (event.data as { opportunityId: string }).opportunityId,
+  async setup(store) {
+    await store.collection(OPPORTUNITIES).createIndex({ customerId: 1 });
+    await store.collection(OPPORTUNITIES).createIndex({ stage: 1 });
+  },
+  async evolve(doc, event, ownerPath) {
+    const e = event as RecordedEvent & OpportunityEvent;
+    const at = event.metadata.at;
+    const moveTo = (current: OpportunityDoc, stage: string, status: OpportunityDoc['status']): OpportunityDoc => ({
+      ...current,
+      stage,
+      status,
+      stageEnteredAt: at,
+      stageHistory: [...current.stageHistory.map((h) => (h.leftAt ? h : { ...h, leftAt: at })), { stage, enteredAt: at }],
+      ...(status === 'open' ? { closedAt: undefined } : { closedAt: at }),
+    });
+    let next: OpportunityDoc | null = doc;
+    switch (e.type) {
+      case 'OpportunityCreated':
+        next = {
+          _id: e.data.opportunityId,
+          id: e.data.opportunityId,
+          ...e.data.fields,
+          stage: e.data.stage,
+          status: 'open',
+          stageEnteredAt: at,
+          stageHistory: [{ stage: e.data.stage, enteredAt: at }],
+          ...(await ownedStart(event, e.data.ownerId, ownerPath)),
+        };
+        break;
+      case 'OpportunityChanged':
+        next = doc && (applyChanges(doc, e.data.changes) as OpportunityDoc);
+        break;
+      case 'OpportunityStageChanged':
+      case 'OpportunityReopened':
+        next = doc && moveTo(doc, e.data.stage, 'open');
+        break;
+      case 'OpportunityWon':
+        next = doc && moveTo(doc, e.data.stage, 'won');
+        break;
+      case 'OpportunityLost':
+        next = doc && { ...moveTo(doc, e.data.stage, 'lost'), lostReason: e.data.reason, ...(e.data.competitor ? { lostTo: e.data.competitor } : {}) };
+        break;
+      case 'OpportunityOwnerChanged':
+        next = doc && { ...doc, ownerId: e.data.ownerId, departmentPath: await ownerPath(e.data.ownerId) };
+        break;
+    }
+    if (next && next.closedAt === undefined) delete next.closedAt;
+    return next && { ...next, ...stamp(event), _search: searchText(next.name, next.competitors) };
+  },
+  async beforeWrite(before, after, event, store) {
+    const deltas = new CounterDeltas();
+    funnelContribution(deltas, before, -1);
+    funnelContribution(deltas, after, +1);
+    if (before && after && before.stage !== after.stage)
+      deltas.add(STAGE_EXITS, { day: dayOf(event.metadata.at), stage: before.stage, ownerId: before.ownerId }, { exits: 1, totalMs: new Date(event.metadata.at).getTime() - new Date(before.stageEnteredAt).getTime() });
+    if (before && before.status !== 'open' && (!after || after.status === 'open' || after.ownerId !== before.ownerId || after.closedAt !== before.closedAt)) closeContribution(deltas, before, -1);
+    if (after && after.status !== 'open' && (!before || before.status === 'open' || after.ownerId !== before.ownerId || after.closedAt !== before.closedAt)) closeContribution(deltas, after, +1);
+    await deltas.apply(store, event);
+  },
+});
