@@ -25,6 +25,9 @@ import { MongoReadStore } from '../infra/readstore/mongo.ts';
 import { SqliteBackedStore } from '../infra/readstore/durable.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
 import { ServerKeys } from '../infra/keys.ts';
+import type { Mailer } from '../infra/mail/port.ts';
+import { MemoryMailer } from '../infra/mail/memory.ts';
+import { OutboxMailer, SmtpMailer } from '../infra/mail/nodemailer.ts';
 import { FixedWindowLimiter } from '../infra/throttle.ts';
 import { TokenService } from '../infra/tokens.ts';
 
@@ -47,6 +50,8 @@ export interface Services {
   relay?: KafkaRelay;
   deps: CommandDeps;
   tokens: TokenService;
+  /** Sends mail: SMTP when SMTP_URL is set, `.eml` files in CRM_DATA_DIR/outbox embedded (kept in memory for in-memory tests). */
+  mailer: Mailer;
   /** Keys derived from the server secret: sealed cursors, keyed hashes. */
   keys: ServerKeys;
   /** Per-process request limits: credential checks per client address, and requests per caller. */
@@ -136,6 +141,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     eventStore: embeddedEvents ? `sqlite (${inMemory ? 'memory' : config.CRM_DATA_DIR})` : 'eventstoredb',
     readStore: embeddedReads ? 'embedded' : `mongodb (aggregation ${(readStore as MongoReadStore).aggregation})`,
     bus: config.KAFKA_BROKERS ? 'kafka' : 'event log',
+    mail: config.SMTP_URL ? `smtp ${new URL(config.SMTP_URL).hostname}` : inMemory ? 'memory' : 'outbox',
   });
   const integrationStore: ReadStore = !embeddedReads
     ? readStore
@@ -150,6 +156,11 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
   const startProjections = options.startProjections ?? true;
   const relay = kafka && startProjections ? new KafkaRelay(kafka, eventStore, integrationStore, logger.child({ component: 'relay' }), topics) : undefined;
   const deps: CommandDeps = { eventStore, clock };
+  const mailer: Mailer = config.SMTP_URL
+    ? new SmtpMailer(config.SMTP_URL, config.CRM_MAIL_FROM)
+    : inMemory
+      ? new MemoryMailer()
+      : new OutboxMailer(join(config.CRM_DATA_DIR, 'outbox'), config.CRM_MAIL_FROM, () => clock.now());
   const secret = jwtSecret(config, inMemory, logger);
   const ids = randomIds(clock);
   const running = new Set<Promise<unknown>>();
@@ -170,6 +181,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     eventSource,
     ...(relay ? { relay } : {}),
     deps,
+    mailer,
     tokens: new TokenService(secret, config.TOKEN_TTL_SECONDS),
     keys: new ServerKeys(secret),
     limits: {
@@ -191,6 +203,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
       await readStore.close();
       if (integrationStore !== readStore) await integrationStore.close();
       await eventStore.close();
+      await mailer.close();
       unlock();
     },
   };

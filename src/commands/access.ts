@@ -1,4 +1,4 @@
-import { type Action, actions, ADMIN_ROLE_KEY, type DataScopeKind, dataScopes, type FieldSecurity, type Module, modules, type Permissions, roleDecider, roleStream } from '../domain/role/index.ts';
+import { type Action, actionsOf, ADMIN_ROLE_KEY, allPermissions, type DataScopeKind, dataScopes, type FieldSecurity, type Module, modules, type Permissions, roleDecider, roleStream } from '../domain/role/index.ts';
 import type { Actor, CommandDeps } from './context.ts';
 import { getEmployee, type KnownEmployee } from './employees.ts';
 import { departmentPath } from './org.ts';
@@ -13,7 +13,7 @@ export async function grantsOf(deps: CommandDeps, roleIds: readonly string[]): P
     const { state } = await load(deps, roleDecider, roleStream(roleId));
     if (state.status === 'none') continue;
     // The administrator role holds every permission, including modules added after it was created.
-    const permissions = state.key === ADMIN_ROLE_KEY ? Object.fromEntries(modules.map((m) => [m, actions])) : state.permissions;
+    const permissions = state.key === ADMIN_ROLE_KEY ? allPermissions() : state.permissions;
     ruleSets.push(state.fieldSecurity ?? {});
     for (const [module, allowed] of Object.entries(permissions) as [Module, Action[]][]) {
       const set = granted.get(module) ?? new Set<Action>();
@@ -25,7 +25,7 @@ export async function grantsOf(deps: CommandDeps, roleIds: readonly string[]): P
   const permissions: Permissions = {};
   for (const module of modules) {
     const set = granted.get(module);
-    if (set?.size) permissions[module] = actions.filter((a) => set.has(a));
+    if (set?.size) permissions[module] = actionsOf(module).filter((a) => set.has(a));
   }
   return { permissions, dataScope: dataScopes[widest] as DataScopeKind, fieldRules: combineFieldRules(ruleSets) };
 }

@@ -1,5 +1,6 @@
 import { type DepartmentCommand, departmentDecider, departmentStream, type ParentFacts } from '../domain/department/index.ts';
-import { type DataScopeKind, type FieldSecurity, type Permissions, type RoleCommand, roleDecider, roleStream, roleTemplates } from '../domain/role/index.ts';
+import { ADMIN_ROLE_KEY, type DataScopeKind, type FieldSecurity, FIRST_MODULES, type Module, modules, type Permissions, type RoleCommand, roleDecider, roleStream, roleTemplates } from '../domain/role/index.ts';
+import { readSetting, writeSetting } from './settings.ts';
 import { checkFieldSecurity } from './customization.ts';
 import { DomainError } from '../domain/shared/errors.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
@@ -99,12 +100,33 @@ export async function changeRole(
   return execute(deps, roleDecider, roleStream(roleId), { type: 'ChangeRole', roleId, ...input }, actor, meta);
 }
 
-/** Creates the built-in role templates that do not exist yet; returns key → role id. */
+/** The modules the template roles have been offered; a module added to the registry later is offered once. */
+const OFFERED_MODULES_KEY = 'role-template-modules';
+
+/**
+ * Creates the built-in role templates that do not exist yet, and offers the template roles that do exist the
+ * modules added since they were last offered (a start-up migration): each gets its template's grant for a new
+ * module it lacks, as a RoleChanged event. What an administrator changed on a module already offered is never
+ * touched, and neither is a role an administrator created. Idempotent; returns key → role id.
+ */
 export async function ensureRoleTemplates(deps: CommandDeps, actor: Actor, meta: () => RequestMeta): Promise<Record<string, string>> {
+  const { value: offered } = await readSetting<Module[]>(deps, OFFERED_MODULES_KEY);
+  const fresh = modules.filter((module) => !(offered ?? FIRST_MODULES).includes(module));
   const ids: Record<string, string> = {};
   for (const template of roleTemplates) {
-    ids[template.key] = (await roleIdByKey(deps, template.key)) ?? (await createRole(deps, template, actor, meta())).roleId;
+    const existing = await roleIdByKey(deps, template.key);
+    if (!existing) {
+      ids[template.key] = (await createRole(deps, template, actor, meta())).roleId;
+      continue;
+    }
+    ids[template.key] = existing;
+    if (template.key === ADMIN_ROLE_KEY || fresh.length === 0) continue;
+    const { state } = await load(deps, roleDecider, roleStream(existing));
+    if (state.status === 'none') continue;
+    const added = fresh.filter((module) => template.permissions[module]?.length && !state.permissions[module]?.length);
+    if (added.length) await changeRole(deps, existing, { permissions: { ...state.permissions, ...Object.fromEntries(added.map((m) => [m, template.permissions[m]])) } }, actor, meta());
   }
+  if (fresh.length) await writeSetting(deps, OFFERED_MODULES_KEY, modules, actor, meta());
   return ids;
 }
 

@@ -26,6 +26,8 @@ const ConfigSchema = z.object({
   KAFKA_SASL_USERNAME: z.string().min(1).optional(),
   KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
   SMTP_URL: optionalUrl(/^smtps?:\/\/.+/, 'smtp://user:pass@mail.example.com:587'),
+  /** The sender of the mail the service sends (notifications, campaigns, surveys). */
+  CRM_MAIL_FROM: z.string().trim().min(3).max(320).default('CRM <crm@localhost>'),
   CRM_ADMIN_PASSWORD: z.string().min(10, 'The admin password needs at least 10 characters').optional(),
   JWT_SECRET: z.string().min(32, 'JWT_SECRET needs at least 32 characters').optional(),
   TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 86400).default(8 * 3600),

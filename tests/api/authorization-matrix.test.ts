@@ -22,9 +22,9 @@ import { startTestApp, type TestApp } from '../support/app.ts';
  * forgets its permission or scope check answers 2xx where 403/404 is expected, and a new route without an entry
  * here fails the completeness test.
  */
-type Role = 'admin' | 'manager' | 'salesperson';
+type Role = 'admin' | 'manager' | 'salesperson' | 'auditor';
 type Relation = 'own' | 'department' | 'sub_department' | 'other_department';
-const roles: Role[] = ['admin', 'manager', 'salesperson'];
+const roles: Role[] = ['admin', 'manager', 'salesperson', 'auditor'];
 const relations: Relation[] = ['own', 'department', 'sub_department', 'other_department'];
 
 interface Fixture {

@@ -1,34 +1,107 @@
 import { z } from 'zod';
 import { DomainError } from '../shared/errors.ts';
 
-/**
- * Permission modules. `security` is administration proper: defining roles and giving them to people, resetting
- * other people's passwords and lifting login locks. `settings` covers the company's configuration.
- */
-export const modules = ['customers', 'contacts', 'leads', 'opportunities', 'quotes', 'orders', 'tickets', 'campaigns', 'products', 'reports', 'settings', 'security'] as const;
-export const actions = ['view', 'create', 'edit', 'delete', 'export', 'assign', 'approve'] as const;
-export const dataScopes = ['own', 'department', 'department_tree', 'all'] as const;
-export type Module = (typeof modules)[number];
+/** Every action a permission can name; each module accepts the subset its registry entry lists. */
+export const actions = ['view', 'create', 'edit', 'delete', 'export', 'assign', 'approve', 'query'] as const;
 export type Action = (typeof actions)[number];
+export const dataScopes = ['own', 'department', 'department_tree', 'all'] as const;
 export type DataScopeKind = (typeof dataScopes)[number];
 
-export const Permissions = z
-  .partialRecord(z.enum(modules), z.array(z.enum(actions)).max(actions.length))
-  .describe('Per module, the actions allowed, e.g. { "customers": ["view", "create"] }');
-export type Permissions = z.infer<typeof Permissions>;
+const RECORD = ['view', 'create', 'edit', 'delete', 'export', 'assign', 'approve'] as const;
 
-/** Built-in role templates (stable keys); created on the first start, editable like any other role. */
-const everything = (except: Module[] = [], without: Action[] = []): Permissions =>
-  Object.fromEntries(modules.filter((m) => !except.includes(m)).map((m) => [m, actions.filter((a) => !without.includes(a))]));
+/**
+ * The permission modules, each with its label and the actions it knows. A module the coming features need is
+ * added here once: the role schema, the administrator's grants, the template roles (below, an explicit grant per
+ * module) and the start-up migration that offers it to existing template roles all follow from this list.
+ * `security` is administration proper: roles, other people's passwords and locks, the admin routes. `settings`
+ * covers the company's configuration. `analytics` is the analysts' query interface; `audit` the auditors' tools.
+ */
+export const moduleRegistry = {
+  customers: { label: { 'zh-CN': '客户', en: 'Customers' }, actions: RECORD },
+  contacts: { label: { 'zh-CN': '联系人', en: 'Contacts' }, actions: RECORD },
+  leads: { label: { 'zh-CN': '线索', en: 'Leads' }, actions: RECORD },
+  opportunities: { label: { 'zh-CN': '商机', en: 'Opportunities' }, actions: RECORD },
+  quotes: { label: { 'zh-CN': '报价', en: 'Quotes' }, actions: RECORD },
+  orders: { label: { 'zh-CN': '订单', en: 'Orders' }, actions: RECORD },
+  tickets: { label: { 'zh-CN': '服务工单', en: 'Service tickets' }, actions: RECORD },
+  campaigns: { label: { 'zh-CN': '市场活动', en: 'Campaigns' }, actions: RECORD },
+  products: { label: { 'zh-CN': '产品', en: 'Products' }, actions: RECORD },
+  reports: { label: { 'zh-CN': '报表', en: 'Reports' }, actions: RECORD },
+  settings: { label: { 'zh-CN': '系统设置', en: 'Settings' }, actions: RECORD },
+  security: { label: { 'zh-CN': '安全与权限', en: 'Security' }, actions: RECORD },
+  activities: { label: { 'zh-CN': '跟进记录', en: 'Activities' }, actions: RECORD },
+  tasks: { label: { 'zh-CN': '任务', en: 'Tasks' }, actions: RECORD },
+  plans: { label: { 'zh-CN': '工作计划', en: 'Work plans' }, actions: RECORD },
+  expenses: { label: { 'zh-CN': '费用', en: 'Expenses' }, actions: RECORD },
+  approvals: { label: { 'zh-CN': '审批', en: 'Approvals' }, actions: RECORD },
+  analytics: { label: { 'zh-CN': '数据分析', en: 'Analytics' }, actions: ['query'] },
+  audit: { label: { 'zh-CN': '审计', en: 'Audit' }, actions: ['view'] },
+  imports: { label: { 'zh-CN': '数据导入', en: 'Imports' }, actions: RECORD },
+  integrations: { label: { 'zh-CN': '系统集成', en: 'Integrations' }, actions: RECORD },
+} as const satisfies Record<string, { label: { 'zh-CN': string; en: string }; actions: readonly Action[] }>;
+export type Module = keyof typeof moduleRegistry;
+export const modules = Object.keys(moduleRegistry) as Module[];
+/** The actions a module knows. */
+export const actionsOf = (module: Module): readonly Action[] => moduleRegistry[module].actions;
+
+/** The modules that existed before the registry; template roles created then were never offered the others. */
+export const FIRST_MODULES: readonly Module[] = ['customers', 'contacts', 'leads', 'opportunities', 'quotes', 'orders', 'tickets', 'campaigns', 'products', 'reports', 'settings', 'security'];
+
+export const Permissions = z
+  .object(Object.fromEntries(modules.map((m) => [m, z.array(z.enum(actionsOf(m) as [Action, ...Action[]])).max(actionsOf(m).length).optional()])) as Record<Module, z.ZodOptional<z.ZodArray<z.ZodEnum<Record<Action, Action>>>>>)
+  .strict()
+  .describe('Per module, the actions allowed, e.g. { "customers": ["view", "create"] }');
+export type Permissions = Partial<Record<Module, Action[]>>;
+
+/** Every action of every module: what the administrator role holds, now and later. */
+export const allPermissions = (): Permissions => Object.fromEntries(modules.map((m) => [m, [...actionsOf(m)]]));
 
 /** The key of the built-in administrator role, which holds every permission of every module, now and later. */
 export const ADMIN_ROLE_KEY = 'admin';
 
-// A salesperson does not hold `approve`: nobody approves (confirms) their own order.
-export const roleTemplates = [
-  { key: ADMIN_ROLE_KEY, name: '系统管理员 Administrator', permissions: everything(), dataScope: 'all' as const },
-  { key: 'manager', name: '部门经理 Manager', permissions: everything(['settings', 'security']), dataScope: 'department_tree' as const },
-  { key: 'salesperson', name: '销售员 Salesperson', permissions: everything(['settings', 'security'], ['delete', 'export', 'approve']), dataScope: 'own' as const },
+const SELL = ['view', 'create', 'edit', 'assign'] as const;
+const READ = ['view', 'export'] as const;
+const grant = (entries: Partial<Record<Module, readonly Action[]>>): Permissions => Object.fromEntries(Object.entries(entries).filter(([, a]) => a.length).map(([m, a]) => [m, [...a]]));
+
+/**
+ * Built-in role templates (stable keys), created on the first start and editable like any other role. Each names
+ * its grant for every module explicitly, so a new module never reaches a template by default: it is added here,
+ * and the start-up migration offers it to the template roles that exist.
+ * - A salesperson does not hold `approve` (nobody approves their own documents), `delete` or `export`.
+ * - An auditor reads and exports everything and holds the audit tools, and changes nothing.
+ */
+export const roleTemplates: readonly { key: string; name: string; permissions: Permissions; dataScope: DataScopeKind }[] = [
+  { key: ADMIN_ROLE_KEY, name: '系统管理员 Administrator', permissions: allPermissions(), dataScope: 'all' },
+  {
+    key: 'manager',
+    name: '部门经理 Manager',
+    permissions: grant({
+      customers: RECORD, contacts: RECORD, leads: RECORD, opportunities: RECORD, quotes: RECORD, orders: RECORD, tickets: RECORD, campaigns: RECORD, products: RECORD, reports: RECORD,
+      settings: [], security: [],
+      activities: RECORD, tasks: RECORD, plans: RECORD, expenses: RECORD, approvals: RECORD, analytics: ['query'], audit: [], imports: ['view', 'create'], integrations: ['view'],
+    }),
+    dataScope: 'department_tree',
+  },
+  {
+    key: 'salesperson',
+    name: '销售员 Salesperson',
+    permissions: grant({
+      customers: SELL, contacts: SELL, leads: SELL, opportunities: SELL, quotes: SELL, orders: SELL, tickets: SELL, campaigns: SELL, products: SELL, reports: SELL,
+      settings: [], security: [],
+      activities: SELL, tasks: SELL, plans: SELL, expenses: SELL, approvals: ['view'], analytics: [], audit: [], imports: [], integrations: [],
+    }),
+    dataScope: 'own',
+  },
+  {
+    key: 'auditor',
+    name: '审计员 Auditor',
+    permissions: grant({
+      customers: READ, contacts: READ, leads: READ, opportunities: READ, quotes: READ, orders: READ, tickets: READ, campaigns: READ, products: READ, reports: READ,
+      settings: ['view'], security: ['view'],
+      activities: READ, tasks: READ, plans: READ, expenses: READ, approvals: READ, analytics: ['query'], audit: ['view'], imports: ['view'], integrations: ['view'],
+    }),
+    dataScope: 'all',
+  },
 ];
 
 /** Per resource, fields (standard by name, custom as `custom.<key>`) that are hidden or read-only for the role. */
@@ -56,7 +129,7 @@ export const normalizePermissions = (permissions: Permissions): Permissions =>
   Object.fromEntries(
     modules
       .filter((m) => permissions[m]?.length)
-      .map((m) => [m, actions.filter((a) => permissions[m]!.includes(a))]),
+      .map((m) => [m, actionsOf(m).filter((a) => permissions[m]!.includes(a))]),
   );
 
 export function evolve(state: RoleState, event: RoleEvent): RoleState {

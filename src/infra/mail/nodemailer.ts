@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { Mailer, MailMessage, SentMail } from './port.ts';
+
+const addresses = (list: readonly string[] | undefined) => (list && list.length ? [...list] : undefined);
+
+/** nodemailer's message object for a port message. */
+function envelope(message: MailMessage, defaultFrom: string, domain: string) {
+  return {
+    from: message.from ?? defaultFrom,
+    to: [...message.to],
+    cc: addresses(message.cc),
+    replyTo: message.replyTo,
+    subject: message.subject,
+    text: message.text,
+    html: message.html,
+    headers: message.headers,
+    attachments: message.attachments?.map((a) => ({ filename: a.filename, content: a.content, contentType: a.contentType })),
+    messageId: `<${randomUUID()}@${domain}>`,
+  };
+}
+
+const domainOf = (from: string) => /@([^>\s]+)/.exec(from)?.[1] ?? 'localhost';
+
+/** SMTP through nodemailer (SMTP_URL: smtp:// or smtps://, credentials in the URL). */
+export class SmtpMailer implements Mailer {
+  readonly description: string;
+  private readonly transport: Transporter;
+
+  constructor(
+    url: string,
+    private readonly from: string,
+  ) {
+    const parsed = new URL(url);
+    this.description = `smtp ${parsed.hostname}:${parsed.port || (parsed.protocol === 'smtps:' ? 465 : 587)}`;
+    this.transport = nodemailer.createTransport(url);
+  }
+
+  async send(message: MailMessage): Promise<SentMail> {
+    const mail = envelope(message, this.from, domainOf(this.from));
+    const info = await this.transport.sendMail(mail);
+    return { messageId: mail.messageId, accepted: (info.accepted ?? []).map(String), rejected: (info.rejected ?? []).map(String) };
+  }
+
+  async close(): Promise<void> {
+    this.transport.close();
+  }
+}
+
+/** The embedded default: each message an RFC 822 `.eml` file in `dir`, written atomically. */
+export class OutboxMailer implements Mailer {
+  readonly description: string;
+  private readonly transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
+
+  constructor(
+    private readonly dir: string,
+    private readonly from: string,
+    private readonly now: () => Date,
+  ) {
+    this.description = `outbox ${dir}`;
+  }
+
+  async send(message: MailMessage): Promise<SentMail> {
+    const mail = envelope(message, this.from, domainOf(this.from));
+    const info = (await this.transport.sendMail(mail)) as unknown as { message: Buffer };
+    mkdirSync(this.dir, { recursive: true });
+    const name = `${this.now().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}.eml`;
+    const temporary = join(this.dir, `.${name}.tmp`);
+    writeFileSync(temporary, info.message);
+    renameSync(temporary, join(this.dir, name));
+    const all = [...message.to, ...(message.cc ?? [])];
+    return { messageId: mail.messageId, accepted: all, rejected: [] };
+  }
+
+  async close(): Promise<void> {}
+}
