@@ -2,14 +2,16 @@
 # Real servers for the integration suites, started as processes (there is no Docker engine on these machines;
 # see ARCHITECTURE.md, "Real servers without Docker"):
 #   - Apache Kafka, a single KRaft broker+controller, from Maven Central jars (.ci/kafka/pom.xml);
-#   - FerretDB v1 with its SQLite backend, built with `go install`.
+#   - FerretDB v1 with its SQLite backend, built with `go install`;
+#   - Mailpit (an SMTP server with an HTTP API that shows what it received), built with `go install`.
 # Downloads are cached in ~/.m2 and Go's module cache; the resolved jar list and the ferretdb binary are
 # kept in .ci/cache. Runtime state (logs, data) lives in $CRM_SERVERS_DIR (default .ci/cache/run).
 #
 #   .ci/servers.sh install            fetch and build what is missing
-#   .ci/servers.sh start | stop       both servers (start waits until they answer)
-#   .ci/servers.sh kafka-start | kafka-stop | ferretdb-start | ferretdb-stop
-#   .ci/servers.sh run CMD...         start both, run CMD with KAFKA_BROKERS and MONGO_URL set, stop both
+#   .ci/servers.sh start | stop       all servers (start waits until they answer)
+#   .ci/servers.sh kafka-start | kafka-stop | ferretdb-start | ferretdb-stop | mailpit-start | mailpit-stop
+#   .ci/servers.sh run CMD...         start all, run CMD with KAFKA_BROKERS, MONGO_URL, MAILPIT_SMTP_URL and
+#                                     MAILPIT_API_URL set, stop all
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 CACHE="$ROOT/.ci/cache"
@@ -19,8 +21,13 @@ FERRETDB_VERSION="v1.24.2"
 KAFKA_PORT="${CRM_TEST_KAFKA_PORT:-19092}"
 KAFKA_CONTROLLER_PORT="${CRM_TEST_KAFKA_CONTROLLER_PORT:-19093}"
 FERRETDB_PORT="${CRM_TEST_FERRETDB_PORT:-27017}"
+MAILPIT_VERSION="v1.33.1"
+MAILPIT_SMTP_PORT="${CRM_TEST_MAILPIT_SMTP_PORT:-11025}"
+MAILPIT_HTTP_PORT="${CRM_TEST_MAILPIT_HTTP_PORT:-18025}"
 export KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
 export MONGO_URL="mongodb://127.0.0.1:$FERRETDB_PORT/"
+export MAILPIT_SMTP_URL="smtp://127.0.0.1:$MAILPIT_SMTP_PORT"
+export MAILPIT_API_URL="http://127.0.0.1:$MAILPIT_HTTP_PORT"
 
 log() { printf '[servers] %s\n' "$*" >&2; }
 stamp() { sha256sum "$KAFKA_VERSION_FILE" | cut -c1-16; }
@@ -55,6 +62,19 @@ install_ferretdb() {
     echo "$FERRETDB_VERSION" >"$src/build/version/version.txt"
     (cd "$src" && go build -o "$bin.tmp" ./cmd/ferretdb) >&2
     mv "$bin.tmp" "$bin" && rm -rf "$src"
+  fi
+  echo "$bin"
+}
+
+install_mailpit() {
+  local bin="$CACHE/mailpit-$MAILPIT_VERSION"
+  if [ ! -x "$bin" ]; then
+    command -v go >/dev/null || { log "go is needed to build Mailpit"; exit 1; }
+    log "building Mailpit $MAILPIT_VERSION from the Go module proxy"
+    local gobin="$CACHE/mailpit-build"
+    rm -rf "$gobin" && mkdir -p "$gobin"
+    GOBIN="$gobin" go install "github.com/axllent/mailpit@$MAILPIT_VERSION" >&2
+    mv "$gobin/mailpit" "$bin" && rm -rf "$gobin"
   fi
   echo "$bin"
 }
@@ -145,22 +165,36 @@ ferretdb_start() {
   wait_port ferretdb "$FERRETDB_PORT" 60
 }
 
+mailpit_start() {
+  running mailpit && return 0
+  port_free mailpit "$MAILPIT_SMTP_PORT" CRM_TEST_MAILPIT_SMTP_PORT
+  port_free mailpit "$MAILPIT_HTTP_PORT" CRM_TEST_MAILPIT_HTTP_PORT
+  local bin; bin="$(install_mailpit)"
+  log "starting Mailpit on $MAILPIT_SMTP_URL (API $MAILPIT_API_URL)"
+  nohup "$bin" --smtp "127.0.0.1:$MAILPIT_SMTP_PORT" --listen "127.0.0.1:$MAILPIT_HTTP_PORT" --database "$RUN/mailpit.db" \
+    --smtp-auth-accept-any --smtp-auth-allow-insecure --disable-version-check >>"$RUN/mailpit.log" 2>&1 &
+  echo $! >"$RUN/mailpit.pid"
+  wait_port mailpit "$MAILPIT_HTTP_PORT" 30
+}
+
 mkdir -p "$RUN"
 case "${1:-}" in
-  install) install_kafka >/dev/null & k=$!; install_ferretdb >/dev/null; wait $k ;;
-  start) kafka_start & k=$!; ferretdb_start; wait $k ;;
-  stop) stop_one kafka; stop_one ferretdb ;;
+  install) install_kafka >/dev/null & k=$!; install_ferretdb >/dev/null; install_mailpit >/dev/null; wait $k ;;
+  start) kafka_start & k=$!; ferretdb_start; mailpit_start; wait $k ;;
+  stop) stop_one kafka; stop_one ferretdb; stop_one mailpit ;;
   kafka-start) kafka_start ;;
   kafka-stop) stop_one kafka ;;
   ferretdb-start) ferretdb_start ;;
   ferretdb-stop) stop_one ferretdb ;;
+  mailpit-start) mailpit_start ;;
+  mailpit-stop) stop_one mailpit ;;
   run)
     shift
-    trap 'stop_one kafka; stop_one ferretdb' EXIT
+    trap 'stop_one kafka; stop_one ferretdb; stop_one mailpit' EXIT
     started=$SECONDS
-    kafka_start & k=$!; ferretdb_start; wait $k
-    log "servers up in $((SECONDS - started)) s (KAFKA_BROKERS=$KAFKA_BROKERS MONGO_URL=$MONGO_URL)"
+    kafka_start & k=$!; ferretdb_start; mailpit_start; wait $k
+    log "servers up in $((SECONDS - started)) s (KAFKA_BROKERS=$KAFKA_BROKERS MONGO_URL=$MONGO_URL MAILPIT_SMTP_URL=$MAILPIT_SMTP_URL)"
     "$@"
     ;;
-  *) echo "usage: $0 install|start|stop|kafka-start|kafka-stop|ferretdb-start|ferretdb-stop|run CMD..." >&2; exit 2 ;;
+  *) echo "usage: $0 install|start|stop|kafka-start|kafka-stop|ferretdb-start|ferretdb-stop|mailpit-start|mailpit-stop|run CMD..." >&2; exit 2 ;;
 esac

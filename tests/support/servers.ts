@@ -5,7 +5,7 @@ import { createHash, randomUUID } from 'node:crypto';
  * server is not configured is skipped with the reason, except under `npm run test:integration`
  * (CRM_REQUIRE_SERVERS=1), where a missing server fails the run instead of skipping quietly.
  */
-export function serverUrl(variable: 'MONGO_URL' | 'KAFKA_BROKERS' | 'EVENTSTORE_URL'): string | undefined {
+export function serverUrl(variable: 'MONGO_URL' | 'KAFKA_BROKERS' | 'EVENTSTORE_URL' | 'MAILPIT_SMTP_URL' | 'MAILPIT_API_URL'): string | undefined {
   const value = process.env[variable]?.trim();
   if (value) return value;
   if (process.env.CRM_REQUIRE_SERVERS === '1' && variable !== 'EVENTSTORE_URL')
