@@ -24,9 +24,10 @@ import { customizationRoutes } from './routes/customization.ts';
 import { salesRoutes } from './routes/sales.ts';
 import { documentRoutes } from './routes/documents.ts';
 import { operationsRoutes } from './routes/operations.ts';
+import { publicLinkRoutes } from './routes/public-links.ts';
 
 // The pool's /customers/duplicates must come before /customers/:id.
-export const apiRoutes: AnyRoute[] = [...authRoutes, ...orgRoutes, ...adminRoutes, ...customFieldRoutes, ...customizationRoutes, ...poolRoutes, ...customerRoutes, ...contactRoutes, ...salesRoutes, ...documentRoutes, ...operationsRoutes];
+export const apiRoutes: AnyRoute[] = [...authRoutes, ...orgRoutes, ...adminRoutes, ...customFieldRoutes, ...customizationRoutes, ...poolRoutes, ...customerRoutes, ...contactRoutes, ...salesRoutes, ...documentRoutes, ...publicLinkRoutes, ...operationsRoutes];
 
 
 /**

@@ -26,6 +26,8 @@ const ConfigSchema = z.object({
   KAFKA_SASL_USERNAME: z.string().min(1).optional(),
   KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
   SMTP_URL: optionalUrl(/^smtps?:\/\/.+/, 'smtp://user:pass@mail.example.com:587'),
+  /** Where people outside the company reach the service: public links (a shared quote, a survey) start with it. Default http://localhost:<PORT>. */
+  CRM_PUBLIC_URL: optionalUrl(/^https?:\/\/[^/]+(\/.*)?$/, 'https://crm.example.com'),
   /** The sender of the mail the service sends (notifications, campaigns, surveys). */
   CRM_MAIL_FROM: z.string().trim().min(3).max(320).default('CRM <crm@localhost>'),
   CRM_ADMIN_PASSWORD: z.string().min(10, 'The admin password needs at least 10 characters').optional(),

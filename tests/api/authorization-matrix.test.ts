@@ -8,6 +8,7 @@ import { createRole } from '../../src/commands/org.ts';
 import { createLead } from '../../src/commands/leads.ts';
 import { createOpportunity, moveOpportunity } from '../../src/commands/opportunities.ts';
 import { createProduct } from '../../src/commands/products.ts';
+import { issuePublicLink } from '../../src/commands/public-links.ts';
 import { confirmOrder, createOrder, createQuote, sendQuote } from '../../src/commands/documents.ts';
 import { orderDecider } from '../../src/domain/order/index.ts';
 import { fold } from '../../src/domain/shared/decider.ts';
@@ -41,6 +42,9 @@ interface Fixture {
   quoteId: string;
   orderId: string;
   orderLineId: string;
+  /** A public link to the (sent) quote, issued for the routes that need one. */
+  linkId?: string;
+  linkToken?: string;
 }
 
 interface Entry {
@@ -186,6 +190,10 @@ const matrix: Record<string, Entry> = {
   'POST /api/v1/quotes/:id/revise': { needs: ['quotes', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/quotes/${f.quoteId}/revise`, body: { validUntil: '2099-12-31', lines: [{ productId: f.productId, quantity: 2 }] } }) },
   'POST /api/v1/quotes/:id/send': { needs: ['quotes', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/quotes/${f.quoteId}/send`, body: {} }) },
   'POST /api/v1/quotes/:id/reject': { needs: ['quotes', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/quotes/${f.quoteId}/reject`, body: { reason: 'price' } }) },
+  'POST /api/v1/quotes/:id/share': { needs: ['quotes', 'edit'], scoped: true, ok: 201, request: (f) => ({ path: `/api/v1/quotes/${f.quoteId}/share`, body: {} }) },
+  'POST /api/v1/public-links/:id/revoke': { needs: ['quotes', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/public-links/${f.linkId ?? uuid}/revoke`, body: { reason: 'sent to the wrong person' } }) },
+  // Public: anyone holding an open link reads the quote, with or without a token; a malformed token is a 400.
+  'GET /api/v1/public/quotes/:token': { ok: 200, anonymous: 400, request: (f) => ({ path: `/api/v1/public/quotes/${f.linkToken ?? 'not-a-token'}` }) },
   'POST /api/v1/quotes/:id/accept': { needs: ['orders', 'create'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/quotes/${f.quoteId}/accept`, body: {} }) },
   'POST /api/v1/quotes/:id/assign': { needs: ['quotes', 'assign'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/quotes/${f.quoteId}/assign`, body: { ownerId: f.actorId } }) },
   'POST /api/v1/orders': {
@@ -270,7 +278,11 @@ describe('authorization matrix', () => {
       const f = await fixture(role, relation);
       if (key.includes('/restore')) await archiveCustomer(app.services.deps, f.customerId, undefined, systemActor, app.services.requestMeta('matrix'));
       if (key.includes('/opportunities/:id/reopen')) await moveOpportunity(app.services.deps, f.opportunityId, { type: 'WinOpportunity' }, systemActor, app.services.requestMeta('matrix'));
-      if (/quotes\/:id\/(accept|reject)/.test(key)) await sendQuote(app.services.deps, f.quoteId, systemActor, app.services.requestMeta('matrix'));
+      if (/quotes\/:id\/(accept|reject|share)|public/.test(key)) await sendQuote(app.services.deps, f.quoteId, systemActor, app.services.requestMeta('matrix'));
+      if (/public/.test(key)) {
+        const link = await issuePublicLink({ ...app.services.deps, keys: app.services.keys, publicUrl: 'http://localhost' }, { purpose: 'quote', path: '/api/v1/public/quotes', subjectId: f.quoteId, validForMs: 86_400_000 }, systemActor, app.services.requestMeta('matrix'));
+        Object.assign(f, { linkId: link.linkId, linkToken: link.token });
+      }
       if (/orders\/:id\/(shipments|payments)/.test(key)) await confirmOrder(app.services.deps, f.orderId, systemActor, app.services.requestMeta('matrix'));
       if (key.includes('/claim')) await releaseCustomer(app.services.deps, f.customerId, 'matrix', systemActor, app.services.requestMeta('matrix'));
       const caller = callers[role]!;
