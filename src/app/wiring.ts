@@ -26,6 +26,9 @@ import { SqliteBackedStore } from '../infra/readstore/durable.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
 import { ServerKeys } from '../infra/keys.ts';
 import type { Mailer } from '../infra/mail/port.ts';
+import type { TimerSpec } from '../commands/timers.ts';
+import { timersProjection } from '../projections/timers.ts';
+import { TimerWorker } from './timers.ts';
 import { MemoryMailer } from '../infra/mail/memory.ts';
 import { OutboxMailer, SmtpMailer } from '../infra/mail/nodemailer.ts';
 import { FixedWindowLimiter } from '../infra/throttle.ts';
@@ -50,6 +53,8 @@ export interface Services {
   relay?: KafkaRelay;
   deps: CommandDeps;
   tokens: TokenService;
+  /** Fires what the timers read model says is due (started with the projections; tests call tick()). */
+  timers: TimerWorker;
   /** Sends mail: SMTP when SMTP_URL is set, `.eml` files in CRM_DATA_DIR/outbox embedded (kept in memory for in-memory tests). */
   mailer: Mailer;
   /** Keys derived from the server secret: sealed cursors, keyed hashes. */
@@ -72,7 +77,14 @@ export interface OpenOptions {
   startProjections?: boolean;
   /** Who holds the data directory (shown to a second process that tries to open it). */
   purpose?: string;
+  /** The timers the modules declare (default: all of them); tests add their own. */
+  timers?: readonly TimerSpec[];
+  /** Tick the timers every second (default: with the projections); tests drive them with tick() instead. */
+  startTimers?: boolean;
 }
+
+/** Every timer the modules declare (reminders, SLA warnings and digests join as their modules land). */
+export const allTimers: readonly TimerSpec[] = [];
 
 function jwtSecret(config: Config, inMemory: boolean, logger: Logger): string {
   if (config.JWT_SECRET) return config.JWT_SECRET;
@@ -147,7 +159,8 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     ? readStore
     : new SqliteBackedStore(inMemory ? ':memory:' : join(config.CRM_DATA_DIR, embeddedEvents ? 'events.sqlite' : 'integration.sqlite'), config.CRM_DURABILITY);
   if (integrationStore !== readStore) await moveIntegrationState(readStore, integrationStore, logger);
-  const runner = new ProjectionRunner(eventStore, readStore, allProjections, logger.child({ component: 'projections' }), embeddedReads ? undefined : () => new EmbeddedReadStore());
+  const timerSpecs = options.timers ?? allTimers;
+  const runner = new ProjectionRunner(eventStore, readStore, [...allProjections, timersProjection(timerSpecs)], logger.child({ component: 'projections' }), embeddedReads ? undefined : () => new EmbeddedReadStore());
   const kafka = config.KAFKA_BROKERS ? kafkaClient(kafkaSettings(config, config.KAFKA_BROKERS), logger) : undefined;
   const topics = { partitions: config.KAFKA_TOPIC_PARTITIONS, ...(config.KAFKA_REPLICATION_FACTOR ? { replicationFactor: config.KAFKA_REPLICATION_FACTOR } : {}) };
   const eventSource: EventSource = kafka
@@ -156,6 +169,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
   const startProjections = options.startProjections ?? true;
   const relay = kafka && startProjections ? new KafkaRelay(kafka, eventStore, integrationStore, logger.child({ component: 'relay' }), topics) : undefined;
   const deps: CommandDeps = { eventStore, clock };
+  const timers = new TimerWorker(timerSpecs, deps, readStore, logger.child({ component: 'timers' }));
   const mailer: Mailer = config.SMTP_URL
     ? new SmtpMailer(config.SMTP_URL, config.CRM_MAIL_FROM)
     : inMemory
@@ -182,6 +196,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     ...(relay ? { relay } : {}),
     deps,
     mailer,
+    timers,
     tokens: new TokenService(secret, config.TOKEN_TTL_SECONDS),
     keys: new ServerKeys(secret),
     limits: {
@@ -198,6 +213,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     },
     async close() {
       await Promise.all(running);
+      await timers.stop();
       await relay?.stop();
       await runner.stop();
       await readStore.close();
@@ -208,7 +224,10 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     },
   };
   await bootstrapAdmin(services);
-  if (startProjections) await runner.start();
+  if (startProjections) {
+    await runner.start();
+    if (options.startTimers ?? true) timers.start();
+  }
   await relay?.start();
   return services;
 }

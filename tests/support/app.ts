@@ -49,7 +49,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Op
   const mongo = process.env.CRM_TEST_READSTORE === 'mongo' ? testDatabaseUrl(env.CRM_DATA_DIR) : undefined;
   // Tests log in many times from one address: no per-address login limit unless a test sets one.
   const config = loadConfig({ CRM_ADMIN_PASSWORD: INITIAL_ADMIN_PASSWORD, LOG_LEVEL: 'error', CRM_LOGIN_RATE_PER_MINUTE: '0', ...(mongo ? { MONGO_URL: mongo } : {}), ...env });
-  const services = await openServices(config, { logger: silentLogger, inMemory: !env.CRM_DATA_DIR, ...options });
+  const services = await openServices(config, { logger: silentLogger, inMemory: !env.CRM_DATA_DIR, startTimers: false, ...options });
   const server: Server = createApp(services).listen(0, '127.0.0.1');
   answerClientErrors(server);
   await new Promise((resolve) => server.once('listening', resolve));
