@@ -25,9 +25,10 @@ import { salesRoutes } from './routes/sales.ts';
 import { documentRoutes } from './routes/documents.ts';
 import { operationsRoutes } from './routes/operations.ts';
 import { publicLinkRoutes } from './routes/public-links.ts';
+import { notificationRoutes } from './routes/notifications.ts';
 
 // The pool's /customers/duplicates must come before /customers/:id.
-export const apiRoutes: AnyRoute[] = [...authRoutes, ...orgRoutes, ...adminRoutes, ...customFieldRoutes, ...customizationRoutes, ...poolRoutes, ...customerRoutes, ...contactRoutes, ...salesRoutes, ...documentRoutes, ...publicLinkRoutes, ...operationsRoutes];
+export const apiRoutes: AnyRoute[] = [...authRoutes, ...orgRoutes, ...adminRoutes, ...customFieldRoutes, ...customizationRoutes, ...poolRoutes, ...customerRoutes, ...contactRoutes, ...salesRoutes, ...documentRoutes, ...publicLinkRoutes, ...notificationRoutes, ...operationsRoutes];
 
 
 /**

@@ -29,6 +29,7 @@ import type { Mailer } from '../infra/mail/port.ts';
 import type { TimerSpec } from '../commands/timers.ts';
 import { timersProjection } from '../projections/timers.ts';
 import { TimerWorker } from './timers.ts';
+import { NotificationFeed } from './notification-feed.ts';
 import { MemoryMailer } from '../infra/mail/memory.ts';
 import { OutboxMailer, SmtpMailer } from '../infra/mail/nodemailer.ts';
 import { FixedWindowLimiter } from '../infra/throttle.ts';
@@ -53,6 +54,8 @@ export interface Services {
   relay?: KafkaRelay;
   deps: CommandDeps;
   tokens: TokenService;
+  /** Live notifications for connected clients (SSE), resumable by stream revision. */
+  notifications: NotificationFeed;
   /** Fires what the timers read model says is due (started with the projections; tests call tick()). */
   timers: TimerWorker;
   /** Sends mail: SMTP when SMTP_URL is set, `.eml` files in CRM_DATA_DIR/outbox embedded (kept in memory for in-memory tests). */
@@ -169,6 +172,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
   const startProjections = options.startProjections ?? true;
   const relay = kafka && startProjections ? new KafkaRelay(kafka, eventStore, integrationStore, logger.child({ component: 'relay' }), topics) : undefined;
   const deps: CommandDeps = { eventStore, clock };
+  const notifications = new NotificationFeed(eventStore, logger.child({ component: 'notifications' }));
   const timers = new TimerWorker(timerSpecs, deps, readStore, logger.child({ component: 'timers' }));
   const mailer: Mailer = config.SMTP_URL
     ? new SmtpMailer(config.SMTP_URL, config.CRM_MAIL_FROM)
@@ -197,6 +201,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     deps,
     mailer,
     timers,
+    notifications,
     tokens: new TokenService(secret, config.TOKEN_TTL_SECONDS),
     keys: new ServerKeys(secret),
     limits: {
@@ -214,6 +219,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     async close() {
       await Promise.all(running);
       await timers.stop();
+      await notifications.stop();
       await relay?.stop();
       await runner.stop();
       await readStore.close();
@@ -224,6 +230,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     },
   };
   await bootstrapAdmin(services);
+  await notifications.start();
   if (startProjections) {
     await runner.start();
     if (options.startTimers ?? true) timers.start();

@@ -2,6 +2,7 @@ import { handoverCategory } from '../domain/categories.ts';
 import { DomainError } from '../domain/shared/errors.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
 import { CUSTOMERS, type CustomerDoc } from '../projections/customers.ts';
+import { notify } from './notifications.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { factEvent } from './pipeline.ts';
 import { changeCustomerOwner } from './customers.ts';
@@ -105,14 +106,26 @@ export async function runHandover(deps: HandoverDeps, handoverId: string, actor:
     }
   }
   const events = await deps.eventStore.readStream(stream(handoverId));
-  const { correlationId } = meta(`handover:${handoverId}:completed`);
-  await deps.eventStore.append(
-    stream(handoverId),
-    [{ id: meta(`handover:${handoverId}:completed`).ids.newId(), type: 'HandoverCompleted', data: { handoverId, moved }, metadata: { actor: actor.userId, at: deps.clock.now().toISOString(), correlationId, requestId: `handover:${handoverId}:completed`, schemaVersion: 1 } }],
-    events[events.length - 1]!.revision,
-  ).catch((error: unknown) => {
-    if ((error as Error).name !== 'WrongExpectedRevisionError') throw error; // completed by a concurrent run
-  });
+  if (events.some((event) => event.type === 'HandoverCompleted')) return moved;
+  // The receiver hears of it once, however often the handover is run.
+  await notify(
+    deps,
+    {
+      recipientId: status.toEmployeeId,
+      kind: 'handover.received',
+      title: { 'zh-CN': `${moved} 条记录已转交给您`, en: `${moved} records were handed over to you` },
+      body: { 'zh-CN': '客户、商机等记录已从离职或调岗的同事转交给您，请及时跟进。', en: 'Customers, opportunities and other records of a colleague who left or moved are yours now; follow them up.' },
+      subject: { resource: 'employees', id: status.fromEmployeeId },
+    },
+    actor,
+    meta(`handover:${handoverId}:notify`),
+  );
+  const completed = `handover:${handoverId}:completed`;
+  await deps.eventStore
+    .append(stream(handoverId), [factEvent(deps, meta(completed), actor.userId, { type: 'HandoverCompleted', data: { handoverId, moved } }, completed)], events[events.length - 1]!.revision)
+    .catch((error: unknown) => {
+      if ((error as Error).name !== 'WrongExpectedRevisionError') throw error; // completed by a concurrent run
+    });
   return moved;
 }
 

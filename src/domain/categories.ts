@@ -24,6 +24,7 @@ export const idempotencyCategory = 'idempotency';
 export const orderNumberCategory = 'ordernumber';
 export const customFieldsCategory = 'customfields';
 export { publicLinkCategory } from './public-link/index.ts';
+export { notificationCategory } from './notification/index.ts';
 
 /** The business records: what the Kafka relay publishes (internal streams such as logins and keys stay inside). */
 export const recordCategories = [customerCategory, contactCategory, leadCategory, opportunityCategory, quoteCategory, orderCategory, productCategory, departmentCategory, employeeCategory] as const;

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { ContactAdded, ContactChanged, ContactMoved, ContactRemoved } from './contact/events.ts';
+import { NotificationRead, NotificationSent } from './notification/index.ts';
 import { CustomerArchived, CustomerChanged, CustomerClaimed, CustomerOwnerChanged, CustomerRegistered, CustomerReleased, CustomerRestored } from './customer/events.ts';
 
 /**
@@ -19,6 +20,8 @@ export const eventSchemas: Readonly<Record<string, z.ZodType>> = {
   ContactChanged,
   ContactMoved,
   ContactRemoved,
+  NotificationSent,
+  NotificationRead,
 };
 
 /**

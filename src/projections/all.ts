@@ -1,5 +1,6 @@
 import { auditProjection } from './audit.ts';
 import { customersProjection } from './customers.ts';
+import { notificationsProjection } from './notifications.ts';
 import { orgProjection } from './org.ts';
 import { leadsProjection } from './leads.ts';
 import { opportunitiesProjection } from './opportunities.ts';
@@ -18,4 +19,5 @@ export const allProjections: readonly Projection[] = [
   opportunitiesProjection,
   quotesProjection,
   ordersProjection,
+  notificationsProjection,
 ];

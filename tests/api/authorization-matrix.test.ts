@@ -9,6 +9,7 @@ import { createLead } from '../../src/commands/leads.ts';
 import { createOpportunity, moveOpportunity } from '../../src/commands/opportunities.ts';
 import { createProduct } from '../../src/commands/products.ts';
 import { issuePublicLink } from '../../src/commands/public-links.ts';
+import { notify } from '../../src/commands/notifications.ts';
 import { confirmOrder, createOrder, createQuote, sendQuote } from '../../src/commands/documents.ts';
 import { orderDecider } from '../../src/domain/order/index.ts';
 import { fold } from '../../src/domain/shared/decider.ts';
@@ -45,6 +46,8 @@ interface Fixture {
   /** A public link to the (sent) quote, issued for the routes that need one. */
   linkId?: string;
   linkToken?: string;
+  /** A notification to the caller, for the route that marks one read. */
+  notificationId?: string;
 }
 
 interface Entry {
@@ -194,6 +197,9 @@ const matrix: Record<string, Entry> = {
   'POST /api/v1/public-links/:id/revoke': { needs: ['quotes', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/public-links/${f.linkId ?? uuid}/revoke`, body: { reason: 'sent to the wrong person' } }) },
   // Public: anyone holding an open link reads the quote, with or without a token; a malformed token is a 400.
   'GET /api/v1/public/quotes/:token': { ok: 200, anonymous: 400, request: (f) => ({ path: `/api/v1/public/quotes/${f.linkToken ?? 'not-a-token'}` }) },
+  'GET /api/v1/me/notifications': { ok: 200, request: () => ({ path: '/api/v1/me/notifications' }) },
+  'POST /api/v1/me/notifications/:id/read': { ok: 200, request: (f) => ({ path: `/api/v1/me/notifications/${f.notificationId ?? uuid}/read`, body: {} }) },
+  'GET /api/v1/me/notifications/stream': { ok: 200, request: () => ({ path: '/api/v1/me/notifications/stream' }) },
   'POST /api/v1/quotes/:id/accept': { needs: ['orders', 'create'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/quotes/${f.quoteId}/accept`, body: {} }) },
   'POST /api/v1/quotes/:id/assign': { needs: ['quotes', 'assign'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/quotes/${f.quoteId}/assign`, body: { ownerId: f.actorId } }) },
   'POST /api/v1/orders': {
@@ -279,6 +285,8 @@ describe('authorization matrix', () => {
       if (key.includes('/restore')) await archiveCustomer(app.services.deps, f.customerId, undefined, systemActor, app.services.requestMeta('matrix'));
       if (key.includes('/opportunities/:id/reopen')) await moveOpportunity(app.services.deps, f.opportunityId, { type: 'WinOpportunity' }, systemActor, app.services.requestMeta('matrix'));
       if (/quotes\/:id\/(accept|reject|share)|public/.test(key)) await sendQuote(app.services.deps, f.quoteId, systemActor, app.services.requestMeta('matrix'));
+      if (key.includes('notifications/:id/read'))
+        f.notificationId = (await notify(app.services.deps, { recipientId: f.actorId, kind: 'matrix', title: { 'zh-CN': '矩阵', en: 'Matrix' } }, systemActor, app.services.requestMeta('matrix'))).notificationId;
       if (/public/.test(key)) {
         const link = await issuePublicLink({ ...app.services.deps, keys: app.services.keys, publicUrl: 'http://localhost' }, { purpose: 'quote', path: '/api/v1/public/quotes', subjectId: f.quoteId, validForMs: 86_400_000 }, systemActor, app.services.requestMeta('matrix'));
         Object.assign(f, { linkId: link.linkId, linkToken: link.token });

@@ -74,6 +74,11 @@ export async function startTestApp(env: Record<string, string> = {}, options: Op
       headers['content-type'] ??= 'application/json';
     }
     const response = await fetch(`${baseUrl}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+    // A live event stream never ends: answer its status and headers, and hang up.
+    if (response.headers.get('content-type')?.startsWith('text/event-stream')) {
+      await response.body?.cancel();
+      return { status: response.status, headers: response.headers, body: '', text: '' };
+    }
     const text = await response.text();
     let parsed: unknown = text;
     if (/json/.test(response.headers.get('content-type') ?? '')) parsed = JSON.parse(text);
