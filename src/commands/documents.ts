@@ -1,4 +1,5 @@
 import { orderNumberCategory } from '../domain/categories.ts';
+import { companyToday } from './company.ts';
 import type { z } from 'zod';
 import { customerDecider, customerStream } from '../domain/customer/index.ts';
 import { formatOrderNumber, type OrderCommand, orderDecider, type OrderState, orderStream } from '../domain/order/index.ts';
@@ -14,7 +15,6 @@ import { RecordHandler, type RecordRules } from './record-handler.ts';
 import { recordVisible, scopedKinds } from './references.ts';
 import type { Decider, DomainEvent } from '../domain/shared/decider.ts';
 
-const today = (deps: CommandDeps) => deps.clock.now().toISOString().slice(0, 10);
 
 /** Prices lines against the catalogue: the product must exist and be active; price and tax default from it. */
 export async function priceLines(deps: CommandDeps, currency: string, lines: z.infer<typeof LineInput>[], meta: RequestMeta): Promise<PricedLine[]> {
@@ -114,7 +114,7 @@ export async function reviseQuote(deps: CommandDeps, quoteId: string, input: { l
   return quotes(deps, actor, meta).run(quoteId, { type: 'ReviseQuote', quoteId, lines, totals: sumLines(lines), validUntil: input.validUntil, ...(input.notes ? { notes: input.notes } : {}) });
 }
 
-export const sendQuote = (deps: CommandDeps, quoteId: string, actor: Actor, meta: RequestMeta) => quotes(deps, actor, meta).run(quoteId, { type: 'SendQuote', quoteId, today: today(deps) });
+export const sendQuote = async (deps: CommandDeps, quoteId: string, actor: Actor, meta: RequestMeta) => quotes(deps, actor, meta).run(quoteId, { type: 'SendQuote', quoteId, today: await companyToday(deps) });
 
 export const rejectQuote = (deps: CommandDeps, quoteId: string, reason: string, actor: Actor, meta: RequestMeta) => quotes(deps, actor, meta).run(quoteId, { type: 'RejectQuote', quoteId, reason });
 
@@ -224,14 +224,14 @@ export async function acceptQuote(deps: CommandDeps, quoteId: string, paymentTer
     throw new DomainError('quote.already_accepted', 'The quote was accepted already', { quoteId, orderId: state.orderId });
   }
   const orderId = meta.ids.newId();
-  const accepted = await quotes(deps, actor, meta).run(quoteId, { type: 'AcceptQuote', quoteId, orderId, today: today(deps) });
+  const accepted = await quotes(deps, actor, meta).run(quoteId, { type: 'AcceptQuote', quoteId, orderId, today: await companyToday(deps) });
   const order = await createOrderFrom(deps, orderId, orderInput(), actor, meta);
   return { ...order, quoteRevision: accepted.revision };
 }
 
 const orderCommand = (deps: CommandDeps, orderId: string, command: OrderCommand, actor: Actor, meta: RequestMeta) => orders(deps, actor, meta).run(orderId, command);
 
-export const confirmOrder = (deps: CommandDeps, orderId: string, actor: Actor, meta: RequestMeta) => orderCommand(deps, orderId, { type: 'ConfirmOrder', orderId, today: today(deps) }, actor, meta);
+export const confirmOrder = async (deps: CommandDeps, orderId: string, actor: Actor, meta: RequestMeta) => orderCommand(deps, orderId, { type: 'ConfirmOrder', orderId, today: await companyToday(deps) }, actor, meta);
 export const cancelOrder = (deps: CommandDeps, orderId: string, reason: string, actor: Actor, meta: RequestMeta) => orderCommand(deps, orderId, { type: 'CancelOrder', orderId, reason }, actor, meta);
 
 export async function shipOrder(deps: CommandDeps, orderId: string, input: { shippedAt: string; lines: { lineId: string; quantity: number }[] }, actor: Actor, meta: RequestMeta) {

@@ -1,4 +1,5 @@
 import { auditProjection } from './audit.ts';
+import { companyProjection } from './company.ts';
 import { customersProjection } from './customers.ts';
 import { notificationsProjection } from './notifications.ts';
 import { orgProjection } from './org.ts';
@@ -11,6 +12,7 @@ import type { Projection } from './projection.ts';
 
 /** Every read model the service keeps, in the order the runner applies them. */
 export const allProjections: readonly Projection[] = [
+  companyProjection,
   orgProjection,
   customersProjection,
   auditProjection,

@@ -1,3 +1,4 @@
+import { localDate } from '../domain/company/index.ts';
 import type { RecordedEvent } from '../infra/eventstore/port.ts';
 import type { Doc, ReadStore } from '../infra/readstore/port.ts';
 
@@ -29,4 +30,7 @@ export class CounterDeltas {
   }
 }
 
-export const dayOf = (iso: string): string => iso.slice(0, 10);
+/** The day (YYYY-MM-DD) an instant falls on in the company's time zone: counters bucket by the company's days. */
+export const dayOf = (iso: string, timeZone: string): string => localDate(iso, timeZone);
+/** The month (YYYY-MM) an instant falls in, in the company's time zone. */
+export const monthOf = (iso: string, timeZone: string): string => localDate(iso, timeZone).slice(0, 7);

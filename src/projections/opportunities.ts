@@ -2,6 +2,7 @@ import { type OpportunityEvent, opportunityCategory } from '../domain/opportunit
 import type { Money } from '../domain/shared/money.ts';
 import { applyChanges } from '../domain/shared/normalize.ts';
 import type { RecordedEvent } from '../infra/eventstore/port.ts';
+import { companyZone } from './company.ts';
 import { CounterDeltas, dayOf } from './counters.ts';
 import { ownedStart, recordProjection, searchText, stamp, type RecordDoc } from './owned.ts';
 
@@ -21,17 +22,17 @@ export type OpportunityDoc = RecordDoc & {
 };
 
 /** The funnel counter an opportunity contributes to: created day, current stage, owner, currency. */
-function funnelContribution(deltas: CounterDeltas, doc: OpportunityDoc | null, sign: number): void {
+function funnelContribution(deltas: CounterDeltas, doc: OpportunityDoc | null, sign: number, zone: string): void {
   if (!doc) return;
-  deltas.add(FUNNEL, { day: dayOf(doc.createdAt), stage: doc.stage, ownerId: doc.ownerId, currency: doc.amount.currency }, { count: 1, amount: doc.amount.amount }, sign);
+  deltas.add(FUNNEL, { day: dayOf(doc.createdAt, zone), stage: doc.stage, ownerId: doc.ownerId, currency: doc.amount.currency }, { count: 1, amount: doc.amount.amount }, sign);
 }
 
-function closeContribution(deltas: CounterDeltas, doc: OpportunityDoc, sign: number): void {
+function closeContribution(deltas: CounterDeltas, doc: OpportunityDoc, sign: number, zone: string): void {
   if (doc.status === 'open' || !doc.closedAt) return;
   const won = doc.status === 'won';
   deltas.add(
     CLOSES,
-    { day: dayOf(doc.closedAt), ownerId: doc.ownerId, currency: doc.amount.currency },
+    { day: dayOf(doc.closedAt, zone), ownerId: doc.ownerId, currency: doc.amount.currency },
     { won: won ? 1 : 0, lost: won ? 0 : 1, wonAmount: won ? doc.amount.amount : 0, wonCycleMs: won ? new Date(doc.closedAt).getTime() - new Date(doc.createdAt).getTime() : 0 },
     sign,
   );
@@ -44,7 +45,8 @@ function closeContribution(deltas: CounterDeltas, doc: OpportunityDoc, sign: num
  */
 export const opportunitiesProjection = recordProjection<OpportunityDoc>({
   name: 'opportunities',
-  version: 1,
+  // 2: day and month counters in the company's time zone (was UTC).
+  version: 2,
   category: opportunityCategory,
   collection: OPPORTUNITIES,
   owned: true,
@@ -101,12 +103,13 @@ export const opportunitiesProjection = recordProjection<OpportunityDoc>({
   },
   async beforeWrite(before, after, event, store) {
     const deltas = new CounterDeltas();
-    funnelContribution(deltas, before, -1);
-    funnelContribution(deltas, after, +1);
+    const zone = await companyZone(store);
+    funnelContribution(deltas, before, -1, zone);
+    funnelContribution(deltas, after, +1, zone);
     if (before && after && before.stage !== after.stage)
-      deltas.add(STAGE_EXITS, { day: dayOf(event.metadata.at), stage: before.stage, ownerId: before.ownerId }, { exits: 1, totalMs: new Date(event.metadata.at).getTime() - new Date(before.stageEnteredAt).getTime() });
-    if (before && before.status !== 'open' && (!after || after.status === 'open' || after.ownerId !== before.ownerId || after.closedAt !== before.closedAt)) closeContribution(deltas, before, -1);
-    if (after && after.status !== 'open' && (!before || before.status === 'open' || after.ownerId !== before.ownerId || after.closedAt !== before.closedAt)) closeContribution(deltas, after, +1);
+      deltas.add(STAGE_EXITS, { day: dayOf(event.metadata.at, zone), stage: before.stage, ownerId: before.ownerId }, { exits: 1, totalMs: new Date(event.metadata.at).getTime() - new Date(before.stageEnteredAt).getTime() });
+    if (before && before.status !== 'open' && (!after || after.status === 'open' || after.ownerId !== before.ownerId || after.closedAt !== before.closedAt)) closeContribution(deltas, before, -1, zone);
+    if (after && after.status !== 'open' && (!before || before.status === 'open' || after.ownerId !== before.ownerId || after.closedAt !== before.closedAt)) closeContribution(deltas, after, +1, zone);
     await deltas.apply(store, event);
   },
 });

@@ -2,7 +2,8 @@ import type { OrderEvent } from '../domain/order/index.ts';
 import type { Money } from '../domain/shared/money.ts';
 import type { PricedLine } from '../domain/shared/totals.ts';
 import type { RecordedEvent } from '../infra/eventstore/port.ts';
-import { CounterDeltas } from './counters.ts';
+import { companyZone } from './company.ts';
+import { CounterDeltas, monthOf } from './counters.ts';
 import { ownedStart, recordProjection, searchText, stamp, type RecordDoc } from './owned.ts';
 
 export const ORDERS = 'orders';
@@ -22,7 +23,8 @@ export type OrderDoc = RecordDoc & {
 /** Orders with shipped quantities, paid and receivable; and monthly sales counters per salesperson for the ranking. */
 export const ordersProjection = recordProjection<OrderDoc>({
   name: 'orders',
-  version: 1,
+  // 2: day and month counters in the company's time zone (was UTC).
+  version: 2,
   category: 'order',
   collection: ORDERS,
   owned: true,
@@ -95,7 +97,7 @@ export const ordersProjection = recordProjection<OrderDoc>({
     const key = (month: string, doc: OrderDoc) => ({ month, ownerId: doc.ownerId, currency: doc.currency });
     if (e.type === 'OrderConfirmed' && after) deltas.add(SALES_MONTHLY, key(e.data.confirmedOn.slice(0, 7), after), { orders: 1, orderAmount: after.total.amount, collected: 0 });
     if (e.type === 'OrderCancelled' && before?.confirmedOn) deltas.add(SALES_MONTHLY, key(before.confirmedOn.slice(0, 7), before), { orders: -1, orderAmount: -before.total.amount, collected: 0 });
-    if (e.type === 'PaymentReceived' && before) deltas.add(SALES_MONTHLY, key(e.data.receivedAt.slice(0, 7), before), { orders: 0, orderAmount: 0, collected: e.data.amount });
+    if (e.type === 'PaymentReceived' && before) deltas.add(SALES_MONTHLY, key(monthOf(e.data.receivedAt, await companyZone(store)), before), { orders: 0, orderAmount: 0, collected: e.data.amount });
     await deltas.apply(store, event);
   },
 });

@@ -197,6 +197,8 @@ const matrix: Record<string, Entry> = {
   'POST /api/v1/public-links/:id/revoke': { needs: ['quotes', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/public-links/${f.linkId ?? uuid}/revoke`, body: { reason: 'sent to the wrong person' } }) },
   // Public: anyone holding an open link reads the quote, with or without a token; a malformed token is a 400.
   'GET /api/v1/public/quotes/:token': { ok: 200, anonymous: 400, request: (f) => ({ path: `/api/v1/public/quotes/${f.linkToken ?? 'not-a-token'}` }) },
+  'GET /api/v1/settings/company': { needs: ['settings', 'view'], ok: 200, request: () => ({ path: '/api/v1/settings/company' }) },
+  'PUT /api/v1/settings/company': { needs: ['settings', 'edit'], ok: 200, request: () => ({ path: '/api/v1/settings/company', body: { timeZone: 'Asia/Shanghai', currency: 'CNY' } }) },
   'GET /api/v1/me/notifications': { ok: 200, request: () => ({ path: '/api/v1/me/notifications' }) },
   'POST /api/v1/me/notifications/:id/read': { ok: 200, request: (f) => ({ path: `/api/v1/me/notifications/${f.notificationId ?? uuid}/read`, body: {} }) },
   'GET /api/v1/me/notifications/stream': { ok: 200, request: () => ({ path: '/api/v1/me/notifications/stream' }) },

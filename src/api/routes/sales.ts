@@ -295,8 +295,8 @@ const opportunityRoutes: AnyRoute[] = [
 // ---- Reports ----
 const ReportQuery = z
   .object({
-    from: z.iso.date().describe('First day (UTC), inclusive'),
-    to: z.iso.date().describe('Last day (UTC), exclusive'),
+    from: z.iso.date().describe("First day (in the company's time zone), inclusive"),
+    to: z.iso.date().describe("Last day (in the company's time zone), exclusive"),
     ownerId: Id.optional(),
     departmentId: Id.optional(),
     currency: z.string().regex(/^[A-Z]{3}$/).default('CNY'),

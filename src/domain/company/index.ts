@@ -1,0 +1,31 @@
+import { z } from 'zod';
+
+const zoneExists = (zone: string): boolean => {
+  try {
+    new Intl.DateTimeFormat('en-CA', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** The company's settings every module reads: where its days begin and end, and the money it keeps books in. */
+export const CompanySettings = z
+  .object({
+    timeZone: z.string().min(1).max(64).refine(zoneExists, 'Expected an IANA time zone, e.g. Asia/Shanghai').describe('IANA time zone; day and month report counters and dates on documents follow it'),
+    currency: z.string().regex(/^[A-Z]{3}$/, 'Expected an ISO 4217 code, e.g. CNY').describe('The default currency (ISO 4217)'),
+  })
+  .strict()
+  .meta({ id: 'CompanySettings' });
+export type CompanySettings = z.infer<typeof CompanySettings>;
+
+export const DEFAULT_COMPANY: CompanySettings = { timeZone: 'Asia/Shanghai', currency: 'CNY' };
+export const COMPANY_SETTING_KEY = 'company';
+
+const formats = new Map<string, Intl.DateTimeFormat>();
+/** The calendar date (YYYY-MM-DD) an instant falls on in `timeZone`. */
+export function localDate(iso: string | Date, timeZone: string): string {
+  let format = formats.get(timeZone);
+  if (!format) formats.set(timeZone, (format = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' })));
+  return format.format(typeof iso === 'string' ? new Date(iso) : iso);
+}
