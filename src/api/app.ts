@@ -27,9 +27,10 @@ import { operationsRoutes } from './routes/operations.ts';
 import { publicLinkRoutes } from './routes/public-links.ts';
 import { notificationRoutes } from './routes/notifications.ts';
 import { companyRoutes } from './routes/company.ts';
+import { attachmentRoutes } from './routes/attachments.ts';
 
 // The pool's /customers/duplicates must come before /customers/:id.
-export const apiRoutes: AnyRoute[] = [...authRoutes, ...orgRoutes, ...adminRoutes, ...customFieldRoutes, ...customizationRoutes, ...companyRoutes, ...poolRoutes, ...customerRoutes, ...contactRoutes, ...salesRoutes, ...documentRoutes, ...publicLinkRoutes, ...notificationRoutes, ...operationsRoutes];
+export const apiRoutes: AnyRoute[] = [...authRoutes, ...orgRoutes, ...adminRoutes, ...customFieldRoutes, ...customizationRoutes, ...companyRoutes, ...poolRoutes, ...customerRoutes, ...contactRoutes, ...salesRoutes, ...documentRoutes, ...publicLinkRoutes, ...notificationRoutes, ...attachmentRoutes, ...operationsRoutes];
 
 
 /**

@@ -104,6 +104,8 @@ export function jsonBody() {
     if (!['POST', 'PUT', 'PATCH', 'DELETE'].includes(ctx.method)) return next();
     const hasBody = Number(ctx.get('Content-Length') || 0) > 0 || ctx.get('Transfer-Encoding') !== '';
     if (!hasBody) return next();
+    // A file upload is read by the route that takes one (and refused with 415 by every other).
+    if (ctx.is('multipart/form-data')) return next();
     if (!ctx.is('application/json', '+json'))
       throw new HttpProblem(415, 'unsupported_media_type', 'Unsupported media type', `Send the body as application/json, not ${ctx.get('Content-Type') || 'without a Content-Type'}`);
     const text = await readBody(ctx);

@@ -21,7 +21,7 @@ export interface RouteResult {
  * and cursor work; config and clock; the projection runner and the relay for the operations routes; background
  * work and request facts. Never the adapters themselves, their lifecycles or the integration state.
  */
-export type RouteServices = Pick<Services, 'config' | 'clock' | 'deps' | 'readStore' | 'keys' | 'tokens' | 'limits' | 'runner' | 'relay' | 'background' | 'requestMeta' | 'notifications'>;
+export type RouteServices = Pick<Services, 'config' | 'clock' | 'deps' | 'readStore' | 'keys' | 'tokens' | 'limits' | 'runner' | 'relay' | 'background' | 'requestMeta' | 'notifications' | 'blobs'>;
 
 export interface RouteContext<P, Q, B> {
   params: P;
@@ -49,6 +49,8 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
   description?: string;
   tags: string[];
   /** Default true: needs a bearer token. */
+  /** Takes a multipart/form-data upload, which the handler reads from `koa` (every other route refuses one with 415). */
+  upload?: boolean;
   auth?: boolean;
   params?: z.ZodType<P>;
   query?: z.ZodType<Q>;
@@ -126,6 +128,8 @@ export function mount(router: Router, services: Services, spec: AnyRoute): void 
   router[spec.method](spec.path, async (ctx) => {
     // Whatever the middleware did, a route that needs an actor never runs, nor validates input, without one.
     if (spec.auth !== false && !ctx.state.actor) throw missingToken();
+    if (!spec.upload && ctx.is('multipart/form-data'))
+      throw new HttpProblem(415, 'unsupported_media_type', 'Unsupported media type', 'Send the body as application/json; only attachment uploads take multipart/form-data');
     const correlationId = String(ctx.state.correlationId);
     const params = parse(spec.params, ctx.params, 'params');
     const query = parse(spec.query, { ...ctx.query }, 'query');

@@ -26,6 +26,8 @@ import { SqliteBackedStore } from '../infra/readstore/durable.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
 import { ServerKeys } from '../infra/keys.ts';
 import type { Mailer } from '../infra/mail/port.ts';
+import type { Blobs } from '../infra/blobs/port.ts';
+import { FileBlobs, MemoryBlobs } from '../infra/blobs/files.ts';
 import type { TimerSpec } from '../commands/timers.ts';
 import { timersProjection } from '../projections/timers.ts';
 import { TimerWorker } from './timers.ts';
@@ -54,6 +56,8 @@ export interface Services {
   relay?: KafkaRelay;
   deps: CommandDeps;
   tokens: TokenService;
+  /** Attachments: files under CRM_DATA_DIR/blobs embedded, GridFS beside the read models in production. */
+  blobs: Blobs;
   /** Live notifications for connected clients (SSE), resumable by stream revision. */
   notifications: NotificationFeed;
   /** Fires what the timers read model says is due (started with the projections; tests call tick()). */
@@ -173,6 +177,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
   const relay = kafka && startProjections ? new KafkaRelay(kafka, eventStore, integrationStore, logger.child({ component: 'relay' }), topics) : undefined;
   const deps: CommandDeps = { eventStore, clock };
   const notifications = new NotificationFeed(eventStore, logger.child({ component: 'notifications' }));
+  const blobs: Blobs = !embeddedReads ? (readStore as MongoReadStore).blobs() : inMemory ? new MemoryBlobs() : new FileBlobs(join(config.CRM_DATA_DIR, 'blobs'));
   const timers = new TimerWorker(timerSpecs, deps, readStore, logger.child({ component: 'timers' }));
   const mailer: Mailer = config.SMTP_URL
     ? new SmtpMailer(config.SMTP_URL, config.CRM_MAIL_FROM)
@@ -200,6 +205,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     ...(relay ? { relay } : {}),
     deps,
     mailer,
+    blobs,
     timers,
     notifications,
     tokens: new TokenService(secret, config.TOKEN_TTL_SECONDS),

@@ -38,6 +38,8 @@ const ConfigSchema = z.object({
   CRM_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(0),
   /** The most rows one CSV export may hold; a larger one is refused (413) and must be narrowed. */
   CRM_EXPORT_MAX_ROWS: z.coerce.number().int().min(1).max(10_000_000).default(100_000),
+  /** The largest file one attachment may be (bytes); a larger upload answers 413. */
+  CRM_ATTACHMENT_MAX_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(20 * 1024 * 1024),
   /** When set, GET /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` (Prometheus: bearer_token). */
   METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN needs at least 16 characters').optional(),
   /** How long an Idempotency-Key's answer is kept for retries; after that the key may be used again. */

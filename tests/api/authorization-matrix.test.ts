@@ -10,6 +10,8 @@ import { createOpportunity, moveOpportunity } from '../../src/commands/opportuni
 import { createProduct } from '../../src/commands/products.ts';
 import { issuePublicLink } from '../../src/commands/public-links.ts';
 import { notify } from '../../src/commands/notifications.ts';
+import { addAttachment } from '../../src/commands/attachments.ts';
+import { multipartFile } from '../support/multipart.ts';
 import { confirmOrder, createOrder, createQuote, sendQuote } from '../../src/commands/documents.ts';
 import { orderDecider } from '../../src/domain/order/index.ts';
 import { fold } from '../../src/domain/shared/decider.ts';
@@ -48,6 +50,8 @@ interface Fixture {
   linkToken?: string;
   /** A notification to the caller, for the route that marks one read. */
   notificationId?: string;
+  /** A file attached to the record the route names. */
+  attachmentId?: string;
 }
 
 interface Entry {
@@ -59,7 +63,7 @@ interface Entry {
   ok: number | ((role: Role, relation: Relation) => number);
   /** Status when the record is out of scope (default 404). */
   outOfScope?: number;
-  request(f: Fixture): { path: string; body?: unknown };
+  request(f: Fixture): { path: string; body?: unknown; raw?: Uint8Array; headers?: Record<string, string> };
   anonymous?: number;
 }
 
@@ -223,6 +227,16 @@ const matrix: Record<string, Entry> = {
   'PATCH /api/v1/roles/:id': { needs: ['security', 'edit'], ok: 200, request: (f) => ({ path: `/api/v1/roles/${f.roleId}`, body: { name: 'Matrix role renamed' } }) },
 };
 
+// Attachments: the same three routes on every record type that declares them.
+const PDF = Buffer.from('%PDF-1.7\nmatrix\n%%EOF\n');
+const attached = { customers: 'customerId', leads: 'leadId', opportunities: 'opportunityId', quotes: 'quoteId', orders: 'orderId' } as const;
+for (const [resource, field] of Object.entries(attached) as [keyof typeof attached, (typeof attached)[keyof typeof attached]][]) {
+  const base = (f: Fixture) => `/api/v1/${resource}/${f[field]}/attachments`;
+  matrix[`POST /api/v1/${resource}/:id/attachments`] = { needs: [resource, 'edit'], scoped: true, ok: 201, request: (f) => ({ path: base(f), ...multipartFile('matrix.pdf', PDF) }) };
+  matrix[`GET /api/v1/${resource}/:id/attachments`] = { needs: [resource, 'view'], scoped: true, ok: 200, request: (f) => ({ path: base(f) }) };
+  matrix[`GET /api/v1/${resource}/:id/attachments/:attachmentId`] = { needs: [resource, 'view'], scoped: true, ok: 200, request: (f) => ({ path: `${base(f)}/${f.attachmentId ?? uuid}` }) };
+}
+
 const template = (role: Role) => roleTemplates.find((t) => t.key === role)!;
 const allowed = (role: Role, [module, action]: [Module, Action]) => template(role).permissions[module]?.includes(action) ?? false;
 const inScope = (role: Role, relation: Relation) =>
@@ -287,6 +301,11 @@ describe('authorization matrix', () => {
       if (key.includes('/restore')) await archiveCustomer(app.services.deps, f.customerId, undefined, systemActor, app.services.requestMeta('matrix'));
       if (key.includes('/opportunities/:id/reopen')) await moveOpportunity(app.services.deps, f.opportunityId, { type: 'WinOpportunity' }, systemActor, app.services.requestMeta('matrix'));
       if (/quotes\/:id\/(accept|reject|share)|public/.test(key)) await sendQuote(app.services.deps, f.quoteId, systemActor, app.services.requestMeta('matrix'));
+      if (key.endsWith('/attachments/:attachmentId')) {
+        const resource = key.split('/')[3] as keyof typeof attached;
+        const sha256 = await app.services.blobs.put(PDF);
+        f.attachmentId = (await addAttachment(app.services.deps, { resource, recordId: f[attached[resource]], name: 'matrix.pdf', contentType: 'application/pdf', size: PDF.length, sha256 }, systemActor, app.services.requestMeta('matrix'))).attachment.attachmentId;
+      }
       if (key.includes('notifications/:id/read'))
         f.notificationId = (await notify(app.services.deps, { recipientId: f.actorId, kind: 'matrix', title: { 'zh-CN': '矩阵', en: 'Matrix' } }, systemActor, app.services.requestMeta('matrix'))).notificationId;
       if (/public/.test(key)) {
@@ -299,9 +318,9 @@ describe('authorization matrix', () => {
       // Wrong current passwords count towards the account's login throttle: each case starts unthrottled.
       if (key.includes('/auth/change-password')) await unlockLogins(app.services.deps, caller.userId, systemActor, app.services.requestMeta('matrix'));
       await app.services.runner.waitFor(await app.services.eventStore.headPosition(), 5000);
-      const { path, body } = entry.request(f);
+      const { path, body, raw, headers } = entry.request(f);
       const login = body === 'LOGIN' ? { username: caller.username, password: `${caller.username}-password-1` } : body;
-      const response = await app.request(method, path, { token: caller.token, ...(login !== undefined ? { body: login } : {}) });
+      const response = await app.request(method, path, { token: caller.token, ...(login !== undefined ? { body: login } : {}), ...(raw ? { raw, headers } : {}) });
       const want = expected(entry, role, relation);
       if (response.status !== want) failures.push(`${key} as ${role} on ${relation}'s record: expected ${want}, got ${response.status} ${JSON.stringify(response.body).slice(0, 160)}`);
       void template;

@@ -25,7 +25,7 @@ export interface TestResponse {
 export interface TestApp {
   services: Services;
   baseUrl: string;
-  request(method: string, path: string, options?: { body?: unknown; token?: string | null; headers?: Record<string, string>; raw?: string }): Promise<TestResponse>;
+  request(method: string, path: string, options?: { body?: unknown; token?: string | null; headers?: Record<string, string>; raw?: string | Uint8Array }): Promise<TestResponse>;
   login(username?: string, password?: string): Promise<string>;
   /**
    * The first login of an account someone else gave a password: logs in, changes the password to
@@ -68,7 +68,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Op
     const headers: Record<string, string> = { ...options.headers };
     const token = options.token === undefined ? await adminTokenNow() : options.token;
     if (token) headers.authorization = `Bearer ${token}`;
-    let body: string | undefined = options.raw;
+    let body: string | Uint8Array | undefined = options.raw;
     if (options.body !== undefined) {
       body = JSON.stringify(options.body);
       headers['content-type'] ??= 'application/json';

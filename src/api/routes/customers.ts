@@ -3,7 +3,8 @@ import { resourceSpecs } from '../../domain/customization/resources.ts';
 import { authorize, isAllowed } from '../../commands/authorization.ts';
 import { archiveCustomer, changeCustomer, changeCustomerOwner, registerCustomer, restoreCustomer } from '../../commands/customers.ts';
 import { foldAsOf, load } from '../../commands/pipeline.ts';
-import { CustomerFields, customerDecider, customerStream } from '../../domain/customer/index.ts';
+import { CustomerFields, customerDecider, type CustomerState, customerStream } from '../../domain/customer/index.ts';
+import type { RecordKind } from '../records.ts';
 import { DomainError } from '../../domain/shared/errors.ts';
 import { contactsOfCustomer, getCustomer } from '../../projections/customer-queries.ts';
 import { publicView } from '../../projections/lists.ts';
@@ -23,6 +24,9 @@ import { ContactView } from './contacts.ts';
 
 const BASE = '/api/v1/customers';
 const tags = ['Customers 客户'];
+
+/** Customers as record kind (history, attachments): scoped by owner; one in the pool is visible to everyone. */
+export const customer: RecordKind<CustomerState> = { resource: 'customers', singular: 'customer', tags, stream: customerStream, decider: customerDecider, ownerOf: (state) => (state.status === 'none' ? null : state.ownerId) };
 
 const CustomerInput = CustomerFields.extend({ ownerId: Id.optional().describe('Owner (a user id); default: you') })
   .strict()

@@ -23,7 +23,7 @@ const Totals = z.object({ net: z.number().int(), tax: z.number().int(), total: z
 
 // ---- Quotes (报价) ----
 const quoteTags = ['Quotes 报价'];
-const quote: RecordKind<QuoteState> = {
+export const quote: RecordKind<QuoteState> = {
   resource: 'quotes',
   singular: 'quote',
   tags: quoteTags,
@@ -120,7 +120,7 @@ const quoteRoutes: AnyRoute[] = [
 
 // ---- Orders (订单) ----
 const orderTags = ['Orders 订单'];
-const order: RecordKind<OrderState> = {
+export const order: RecordKind<OrderState> = {
   resource: 'orders',
   singular: 'order',
   tags: orderTags,

@@ -6,6 +6,7 @@ import { quoteDecider, type QuoteState, quoteStream } from '../../domain/quote/i
 import { DomainError } from '../../domain/shared/errors.ts';
 import { notFound } from '../history.ts';
 import { recordInScope, type RecordKind } from '../records.ts';
+import { quote } from './documents.ts';
 import { commonErrors, notFoundError, recordWriteErrors } from '../responses.ts';
 import { type AnyRoute, defineRoute, IdParams, ReasonBody, type RouteServices } from '../route.ts';
 
@@ -16,7 +17,6 @@ const publicUrl = (services: RouteServices) => services.config.CRM_PUBLIC_URL ??
 const linkDeps = (services: RouteServices) => ({ ...services.deps, keys: services.keys, publicUrl: publicUrl(services) });
 
 /** What a public link opens, per purpose: the record kind whose scope and permission its issuer needs. */
-const quote: RecordKind<QuoteState> = { resource: 'quotes', singular: 'quote', tags: ['Quotes 报价'], stream: quoteStream, decider: quoteDecider, ownerOf: (state) => (state.status === 'none' ? null : state.ownerId) };
 const purposes: Record<string, { module: 'quotes'; kind: RecordKind<QuoteState> }> = { quote: { module: 'quotes', kind: quote } };
 
 const IssuedLink = z.object({ linkId: z.string(), url: z.string().describe('The absolute URL to send; it carries the token'), expiresAt: z.string() }).meta({ id: 'IssuedPublicLink' });

@@ -68,7 +68,7 @@ const productRoutes: AnyRoute[] = [
 
 // ---- Leads (线索) ----
 const leadTags = ['Leads 线索'];
-const lead: RecordKind<LeadState> = {
+export const lead: RecordKind<LeadState> = {
   resource: 'leads',
   singular: 'lead',
   tags: leadTags,
@@ -171,7 +171,7 @@ const leadRoutes: AnyRoute[] = [
 
 // ---- Opportunities (商机) and stages ----
 const opportunityTags = ['Opportunities 商机'];
-const opportunity: RecordKind<OpportunityState> = {
+export const opportunity: RecordKind<OpportunityState> = {
   resource: 'opportunities',
   singular: 'opportunity',
   tags: opportunityTags,

@@ -31,6 +31,8 @@ export interface ResourceSpec {
    * `contacts.mobile`). A caller for whom one is hidden searches only the others.
    */
   search: readonly string[];
+  /** Its records take attachments (upload, list, download routes). */
+  attachments: boolean;
 }
 
 const q = (what?: string) => {
@@ -62,6 +64,7 @@ export const resourceSpecs = {
       defaultSort: '-updatedAt',
     },
     search: ['name', 'shortName', 'phone', 'contacts.name', 'contacts.mobile'],
+    attachments: true,
   },
   contacts: {
     name: 'contacts',
@@ -75,6 +78,7 @@ export const resourceSpecs = {
       defaultSort: 'name',
     },
     search: ['name', 'mobile', 'officePhone', 'email', 'customerName'],
+    attachments: false,
   },
   products: {
     name: 'products',
@@ -88,6 +92,7 @@ export const resourceSpecs = {
       defaultSort: 'code',
     },
     search: ['code', 'name', 'specification', 'category'],
+    attachments: false,
   },
   leads: {
     name: 'leads',
@@ -101,6 +106,7 @@ export const resourceSpecs = {
       defaultSort: '-updatedAt',
     },
     search: ['company', 'person', 'phone', 'email'],
+    attachments: true,
   },
   opportunities: {
     name: 'opportunities',
@@ -114,6 +120,7 @@ export const resourceSpecs = {
       defaultSort: '-updatedAt',
     },
     search: ['name', 'competitors'],
+    attachments: true,
   },
   quotes: {
     name: 'quotes',
@@ -127,6 +134,7 @@ export const resourceSpecs = {
       defaultSort: '-updatedAt',
     },
     search: ['notes'],
+    attachments: true,
   },
   orders: {
     name: 'orders',
@@ -140,6 +148,7 @@ export const resourceSpecs = {
       defaultSort: '-number',
     },
     search: ['number'],
+    attachments: true,
   },
 } as const satisfies Record<string, ResourceSpec>;
 

@@ -14,6 +14,8 @@ import {
 } from './port.ts';
 import { decodeFieldNames, encodeFieldNames, encodeUpdate } from './field-names.ts';
 import { aggregateInProcess } from './in-process-aggregate.ts';
+import { GridFsBlobs } from '../blobs/gridfs.ts';
+import type { Blobs } from '../blobs/port.ts';
 import { translated } from './mongo-errors.ts';
 
 /** MongoDB's "namespace not found", answered by drop() on a collection that does not exist. */
@@ -225,6 +227,11 @@ export class MongoReadStore implements ReadStore {
   async flush(): Promise<void> {}
 
   /** Answers within `timeoutMs` (for /readyz), instead of waiting out the driver's server selection. */
+  /** Attachments in the same database, in GridFS. */
+  blobs(): Blobs {
+    return new GridFsBlobs(this.db);
+  }
+
   async ping(timeoutMs = 1500): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_resolve, reject) => {

@@ -1,0 +1,146 @@
+import busboy from 'busboy';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { addAttachment, attachmentsOf } from '../../commands/attachments.ts';
+import { authorize } from '../../commands/authorization.ts';
+import { resourceSpecs } from '../../domain/customization/resources.ts';
+import { HttpProblem } from '../problem.ts';
+import { notFound } from '../history.ts';
+import { recordInScope, type RecordKind } from '../records.ts';
+import { commonErrors, notFoundError, recordWriteErrors } from '../responses.ts';
+import { type AnyRoute, defineRoute, Id } from '../route.ts';
+import { sniffContentType } from '../sniff.ts';
+import { customer } from './customers.ts';
+import { order, quote } from './documents.ts';
+import { lead, opportunity } from './sales.ts';
+
+const AttachmentView = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    contentType: z.string().describe('Sniffed from the content, not taken from the client'),
+    size: z.number().int(),
+    sha256: z.string(),
+    addedAt: z.string(),
+    addedBy: z.string(),
+  })
+  .meta({ id: 'Attachment' });
+const view = (file: { attachmentId: string; name: string; contentType: string; size: number; sha256: string; addedAt: string; addedBy: string }) => ({
+  id: file.attachmentId,
+  name: file.name,
+  contentType: file.contentType,
+  size: file.size,
+  sha256: file.sha256,
+  addedAt: file.addedAt,
+  addedBy: file.addedBy,
+});
+
+/** A file name as stored: no directories, no control characters, at most 255 characters. */
+const cleanName = (name: string | undefined) => (name ?? '').replace(/^.*[/\\]/, '').replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 255) || 'file';
+
+/** Reads the one file of a multipart/form-data upload (field `file`), at most `maxBytes`. */
+function readUpload(ctx: Context, maxBytes: number): Promise<{ name: string; bytes: Buffer }> {
+  if (!ctx.is('multipart/form-data')) throw new HttpProblem(415, 'unsupported_media_type', 'Unsupported media type', 'Upload the file as multipart/form-data in a field named file');
+  return new Promise((resolve, reject) => {
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({ headers: ctx.req.headers, limits: { files: 1, fileSize: maxBytes, fields: 10, parts: 12 }, defParamCharset: 'utf8' });
+    } catch (error) {
+      reject(new HttpProblem(400, 'validation', 'Invalid request', `Malformed multipart body: ${(error as Error).message}`, { errors: [{ path: 'body', message: 'Malformed multipart body' }] }));
+      return;
+    }
+    let upload: { name: string; bytes: Buffer } | undefined;
+    let failure: HttpProblem | undefined;
+    parser.on('file', (field, stream, info) => {
+      if (field !== 'file') return void stream.resume();
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('limit', () => (failure = new HttpProblem(413, 'attachment.too_large', 'Attachment too large', `An attachment may be at most ${maxBytes} bytes`, { maxBytes })));
+      stream.on('close', () => {
+        if (!failure) upload = { name: cleanName(info.filename), bytes: Buffer.concat(chunks) };
+      });
+    });
+    parser.on('error', (error: Error) => reject(new HttpProblem(400, 'validation', 'Invalid request', `Malformed multipart body: ${error.message}`, { errors: [{ path: 'body', message: 'Malformed multipart body' }] })));
+    parser.on('close', () => {
+      if (failure) reject(failure);
+      else if (!upload) reject(new HttpProblem(400, 'validation', 'Invalid request', 'No file: send it in a multipart field named file', { errors: [{ path: 'file', message: 'Required' }] }));
+      else resolve(upload);
+    });
+    ctx.req.pipe(parser);
+  });
+}
+
+/** Upload, list and download for one record type that declares attachments. */
+function attachmentRoutesFor<S extends { status: string }>(kind: RecordKind<S>): AnyRoute[] {
+  const base = `/api/v1/${kind.resource}/:id/attachments`;
+  const module = resourceSpecs[kind.resource].module;
+  const tags = kind.tags;
+  return [
+    defineRoute({
+      method: 'post',
+      path: base,
+      upload: true,
+      idempotent: false,
+      summary: `Attach a file to a ${kind.singular} (multipart/form-data, field file)`,
+      description: 'The type is sniffed from the content: PDF, PNG, JPEG, GIF, WebP, Office documents, plain text and CSV are accepted (415 attachment.type_not_allowed otherwise); at most CRM_ATTACHMENT_MAX_BYTES (413). The same file under the same name is attached once.',
+      tags,
+      params: z.object({ id: Id }),
+      responses: { 201: { description: 'Attached', schema: AttachmentView }, ...recordWriteErrors },
+      async handler({ params, actor, services, meta, koa }) {
+        authorize(actor, module, 'edit');
+        await recordInScope(services, actor, kind, params.id);
+        const { name, bytes } = await readUpload(koa, services.config.CRM_ATTACHMENT_MAX_BYTES);
+        const contentType = sniffContentType(bytes, name);
+        if (!contentType) throw new HttpProblem(415, 'attachment.type_not_allowed', 'File type not allowed', 'Attach PDF, images (PNG, JPEG, GIF, WebP), Office documents, plain text or CSV', { name });
+        const sha256 = await services.blobs.put(bytes);
+        const { attachment, position } = await addAttachment(services.deps, { resource: kind.resource, recordId: params.id, name, contentType, size: bytes.length, sha256 }, actor, meta);
+        return { status: 201, body: view(attachment), headers: { 'X-Position': String(position), Location: `/api/v1/${kind.resource}/${params.id}/attachments/${attachment.attachmentId}` } };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: base,
+      reads: [],
+      summary: `The files attached to a ${kind.singular}`,
+      tags,
+      params: z.object({ id: Id }),
+      responses: { 200: { description: 'Attachments, oldest first', schema: z.object({ items: z.array(AttachmentView) }) }, ...commonErrors, ...notFoundError },
+      async handler({ params, actor, services }) {
+        authorize(actor, module, 'view');
+        await recordInScope(services, actor, kind, params.id);
+        return { status: 200, body: { items: (await attachmentsOf(services.deps, params.id)).map(view) } };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: `${base}/:attachmentId`,
+      reads: [],
+      summary: `Download a file attached to a ${kind.singular}`,
+      tags,
+      params: z.object({ id: Id, attachmentId: Id }),
+      responses: { 200: { description: 'The file, with the type sniffed when it was attached' }, ...commonErrors, ...notFoundError },
+      async handler({ params, actor, services }) {
+        authorize(actor, module, 'view');
+        await recordInScope(services, actor, kind, params.id);
+        const file = (await attachmentsOf(services.deps, params.id)).find((f) => f.attachmentId === params.attachmentId);
+        const bytes = file && (await services.blobs.get(file.sha256));
+        if (!file || !bytes) throw notFound('attachment', params.attachmentId);
+        const ascii = file.name.replace(/[^\x20-\x7e]|["\\]/g, '_');
+        return {
+          status: 200,
+          body: bytes,
+          headers: {
+            'Content-Type': file.contentType,
+            'Content-Disposition': `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(file.name)}`,
+            'Cache-Control': 'private, no-cache',
+            'X-Content-Type-Options': 'nosniff',
+          },
+        };
+      },
+    }),
+  ];
+}
+
+/** Every record type whose resource declares attachments gets the three routes. */
+const kinds = [customer, lead, opportunity, quote, order] as RecordKind<{ status: string }>[];
+export const attachmentRoutes: AnyRoute[] = kinds.filter((kind) => resourceSpecs[kind.resource].attachments).flatMap((kind) => attachmentRoutesFor(kind));
