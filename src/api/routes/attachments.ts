@@ -36,7 +36,12 @@ const view = (file: { attachmentId: string; name: string; contentType: string; s
 });
 
 /** A file name as stored: no directories, no control characters, at most 255 characters. */
-const cleanName = (name: string | undefined) => (name ?? '').replace(/^.*[/\\]/, '').replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 255) || 'file';
+const cleanName = (name: string | undefined) =>
+  [...(name ?? '').replace(/^.*[/\\]/, '')]
+    .filter((c) => c.charCodeAt(0) >= 0x20 && c.charCodeAt(0) !== 0x7f)
+    .join('')
+    .trim()
+    .slice(0, 255) || 'file';
 
 /** Reads the one file of a multipart/form-data upload (field `file`), at most `maxBytes`. */
 function readUpload(ctx: Context, maxBytes: number): Promise<{ name: string; bytes: Buffer }> {
