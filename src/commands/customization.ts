@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { FieldDefinition } from '../domain/customization/fields.ts';
 import { type ResourceName, filterNames, isResourceName, specOf } from '../domain/customization/resources.ts';
 import { DomainError } from '../domain/shared/errors.ts';
@@ -95,7 +94,7 @@ export async function saveView(deps: CommandDeps, resource: ResourceName, input:
   const badFilters = Object.keys(input.filter).filter((key) => !filterNames(spec).includes(key) && !(key.startsWith('custom.') && custom[key.slice(7)] && !custom[key.slice(7)]!.retired));
   if (badFilters.length) throw new UnknownFieldsError(badFilters.map((key) => ({ path: `filter.${key}`, message: `${resource} cannot be filtered by ${key}` })));
   const { views } = await savedViews(deps, actor.userId, resource);
-  const id = input.id ?? randomUUID();
+  const id = input.id ?? meta.ids.newId();
   if (input.id && !views.some((v) => v.id === input.id)) throw new DomainError('view.not_found', `View ${input.id} does not exist`, { viewId: input.id });
   if (views.some((v) => v.name === input.name && v.id !== id)) throw new DomainError('view.name_taken', `You have a view named ${input.name} already`);
   const view: SavedView = { id, name: input.name, filter: input.filter, columns: input.columns, ...(input.sort ? { sort: input.sort } : {}) };
