@@ -4,7 +4,6 @@ import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import type { Executed } from './pipeline.ts';
 import { load } from './pipeline.ts';
 import { RecordHandler, type RecordRules } from './record-handler.ts';
-import { recordVisible, scopedKinds } from './references.ts';
 
 async function customerFacts(deps: CommandDeps, customerId: string): Promise<CustomerFacts> {
   const { state } = await load(deps, customerDecider, customerStream(customerId));
@@ -19,8 +18,6 @@ export const contactRules: RecordRules<ContactCommand, ContactState> = {
   resource: 'contacts',
   decider: contactDecider,
   stream: contactStream,
-  fieldsOf: (state) => (state.status === 'none' ? undefined : state.fields),
-  visible: (deps, actor, id) => recordVisible(deps, actor, scopedKinds.contacts!, id),
 };
 
 const contacts = (deps: CommandDeps, actor: Actor, meta: RequestMeta) => new RecordHandler(contactRules, deps, actor, meta);

@@ -4,7 +4,6 @@ import { normalizeName, normalizeTaxNumber } from '../domain/shared/normalize.ts
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import type { Executed } from './pipeline.ts';
 import { RecordHandler, type RecordRules } from './record-handler.ts';
-import { recordVisible, scopedKinds } from './references.ts';
 import { getEmployee } from './employees.ts';
 
 const duplicate = (field: 'name' | 'taxNumber') => (_given: unknown, existingCustomerId: string | undefined) =>
@@ -19,13 +18,10 @@ export const customerRules: RecordRules<CustomerCommand, CustomerState> = {
   resource: 'customers',
   decider: customerDecider,
   stream: customerStream,
-  fieldsOf: (state) => (state.status === 'none' ? undefined : state.fields),
   uniqueFields: [
     { scope: 'customer.name', field: 'name', normalize: (value) => (typeof value === 'string' && value ? normalizeName(value) : undefined), taken: duplicate('name') },
     { scope: 'customer.taxNumber', field: 'taxNumber', normalize: (value) => (typeof value === 'string' && value ? normalizeTaxNumber(value) : undefined), taken: duplicate('taxNumber') },
   ],
-  // The existing customer is named only to someone who may see it.
-  visible: (deps, actor, id) => recordVisible(deps, actor, scopedKinds.customers!, id),
 };
 
 const customers = (deps: CommandDeps, actor: Actor, meta: RequestMeta) => new RecordHandler(customerRules, deps, actor, meta);

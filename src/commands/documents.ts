@@ -12,7 +12,6 @@ import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { assertOwner } from './customers.ts';
 import { factEvent, load } from './pipeline.ts';
 import { RecordHandler, type RecordRules } from './record-handler.ts';
-import { recordVisible, scopedKinds } from './references.ts';
 import type { Decider, DomainEvent } from '../domain/shared/decider.ts';
 
 
@@ -62,7 +61,6 @@ const documentRules = <C, S extends { status: string; custom?: Record<string, un
   decider,
   stream,
   fieldsOf: (state) => (state.status === 'none' ? undefined : { custom: state.custom ?? {} }),
-  visible: (deps, actor, id) => recordVisible(deps, actor, scopedKinds[resource]!, id),
 });
 export const quoteRules = documentRules<QuoteCommand, QuoteState>('quotes', quoteDecider, quoteStream);
 export const orderRules = documentRules<OrderCommand, OrderState>('orders', orderDecider, orderStream);

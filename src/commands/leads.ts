@@ -9,14 +9,11 @@ import { assertOwner, registerCustomer } from './customers.ts';
 import { createOpportunity } from './opportunities.ts';
 import { load } from './pipeline.ts';
 import { RecordHandler, type RecordRules } from './record-handler.ts';
-import { recordVisible, scopedKinds } from './references.ts';
 
 export const leadRules: RecordRules<LeadCommand, LeadState> = {
   resource: 'leads',
   decider: leadDecider,
   stream: leadStream,
-  fieldsOf: (state) => (state.status === 'none' ? undefined : state.fields),
-  visible: (deps, actor, id) => recordVisible(deps, actor, scopedKinds.leads!, id),
 };
 
 const leads = (deps: CommandDeps, actor: Actor, meta: RequestMeta) => new RecordHandler(leadRules, deps, actor, meta);

@@ -6,7 +6,6 @@ import { assertOwner } from './customers.ts';
 import { getEmployee } from './employees.ts';
 import { load } from './pipeline.ts';
 import { RecordHandler, type RecordRules } from './record-handler.ts';
-import { recordVisible, scopedKinds } from './references.ts';
 import { readSetting, writeSetting } from './settings.ts';
 
 const STAGES_KEY = 'opportunity-stages';
@@ -23,8 +22,6 @@ export const opportunityRules: RecordRules<OpportunityCommand, OpportunityState>
   resource: 'opportunities',
   decider: opportunityDecider,
   stream: opportunityStream,
-  fieldsOf: (state) => (state.status === 'none' ? undefined : state.fields),
-  visible: (deps, actor, id) => recordVisible(deps, actor, scopedKinds.opportunities!, id),
 };
 
 const opportunities = (deps: CommandDeps, actor: Actor, meta: RequestMeta) => new RecordHandler(opportunityRules, deps, actor, meta);

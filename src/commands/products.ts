@@ -9,7 +9,6 @@ export const productRules: RecordRules<ProductCommand, ProductState> = {
   resource: 'products',
   decider: productDecider,
   stream: productStream,
-  fieldsOf: (state) => (state.status === 'none' ? undefined : state.fields),
   uniqueFields: [
     {
       scope: 'product.code',

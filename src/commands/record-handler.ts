@@ -4,6 +4,7 @@ import type { DomainError } from '../domain/shared/errors.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { type CustomOf, customChanges, prepareCustom } from './custom-fields.ts';
 import { type Executed, execute, type Loaded, load } from './pipeline.ts';
+import { recordVisible, scopedKinds } from './references.ts';
 import { claim, isHeld, releaseQuietly, type ReservationHolderCheck } from './reservations.ts';
 
 /** A standard field whose value is unique across the company (a customer's name, a product's code). */
@@ -23,10 +24,10 @@ export interface RecordRules<C, S extends { status: string }> {
   resource: ResourceName;
   decider: Decider<C, DomainEvent, S>;
   stream(id: string): string;
-  /** The record's current fields (custom values under `custom`); undefined when it does not exist. */
-  fieldsOf(state: S): Record<string, unknown> | undefined;
+  /** The record's current fields (custom values under `custom`); undefined when it does not exist. Default: `state.fields`. */
+  fieldsOf?(state: S): Record<string, unknown> | undefined;
   uniqueFields?: readonly UniqueField[];
-  /** Whether the caller may see the record `id` (for naming the holder of a unique value); default yes. */
+  /** Whether the caller may see the record `id` (for naming the holder of a unique value). Default: its data scope, for a scoped record type; yes otherwise. */
   visible?(deps: CommandDeps, actor: Actor, id: string): Promise<boolean>;
 }
 
@@ -39,12 +40,19 @@ type Fields = Record<string, unknown> & { custom?: Record<string, unknown> | und
  * the values a change replaced once it has succeeded: the same way for every record type.
  */
 export class RecordHandler<C, S extends { status: string }> {
+  private readonly fieldsOf: (state: S) => Record<string, unknown> | undefined;
+  private readonly visible: (deps: CommandDeps, actor: Actor, id: string) => Promise<boolean>;
+
   constructor(
     private readonly rules: RecordRules<C, S>,
     readonly deps: CommandDeps,
     readonly actor: Actor,
     readonly meta: RequestMeta,
-  ) {}
+  ) {
+    this.fieldsOf = rules.fieldsOf ?? ((state) => (state.status === 'none' ? undefined : (state as unknown as { fields: Record<string, unknown> }).fields));
+    const scoped = scopedKinds[rules.resource];
+    this.visible = rules.visible ?? (scoped ? (deps, actor, id) => recordVisible(deps, actor, scoped, id) : async () => true);
+  }
 
   load(id: string): Promise<Loaded<S>> {
     return load(this.deps, this.rules.decider, this.rules.stream(id));
@@ -86,7 +94,7 @@ export class RecordHandler<C, S extends { status: string }> {
    * `build` makes from the changes (custom values as dotted `custom.<key>`); replaced values are released after.
    */
   async change(id: string, changes: Record<string, unknown>, build: (changes: Record<string, unknown>) => C): Promise<Executed<S>> {
-    const current = this.rules.fieldsOf((await this.load(id)).state);
+    const current = this.fieldsOf((await this.load(id)).state);
     const custom = await customChanges(this.deps, this.rules.resource, changes, id, current ? ((current.custom as Record<string, unknown> | undefined) ?? {}) : undefined, this.customOf, this.actor, this.meta);
     const claimed: Key[] = [...custom.claimed];
     const replaced: Key[] = [...custom.replaced];
@@ -110,24 +118,24 @@ export class RecordHandler<C, S extends { status: string }> {
   }
 
   private readonly customOf: CustomOf = async (id) => {
-    const fields = this.rules.fieldsOf((await this.load(id)).state);
+    const fields = this.fieldsOf((await this.load(id)).state);
     return fields === undefined ? undefined : ((fields.custom as Record<string, unknown> | undefined) ?? {});
   };
 
   private async claimUnique(unique: UniqueField, given: unknown, value: string, id: string): Promise<Key> {
     const check: ReservationHolderCheck = {
       holds: async (holder) => {
-        const fields = this.rules.fieldsOf((await this.load(holder)).state);
+        const fields = this.fieldsOf((await this.load(holder)).state);
         return fields !== undefined && unique.normalize(fields[unique.field]) === value;
       },
-      exists: async (holder) => this.rules.fieldsOf((await this.load(holder)).state) !== undefined,
+      exists: async (holder) => this.fieldsOf((await this.load(holder)).state) !== undefined,
     };
     try {
       await claim(this.deps, unique.scope, value, id, check, this.actor, this.meta);
     } catch (error) {
       if (!isHeld(error)) throw error;
       const holder = String(error.details.holderId);
-      const visible = !this.rules.visible || (await this.rules.visible(this.deps, this.actor, holder));
+      const visible = await this.visible(this.deps, this.actor, holder);
       throw unique.taken(given, visible ? holder : undefined);
     }
     return { scope: unique.scope, value };

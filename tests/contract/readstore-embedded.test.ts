@@ -8,6 +8,22 @@ import { readStoreContract } from './readstore.contract.ts';
 
 readStoreContract('embedded (mingo)', async () => new EmbeddedReadStore());
 
+/** How many turns of the event loop other work got while `work` ran. */
+async function turnsDuring<R>(work: () => Promise<R>): Promise<{ result: R; turns: number }> {
+  let turns = 0;
+  let running = true;
+  const other = (async () => {
+    while (running) {
+      turns += 1;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  })();
+  const result = await work();
+  running = false;
+  await other;
+  return { result, turns };
+}
+
 describe('embedded read store persistence', () => {
   it('keeps documents and indexes across a restart', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'crm-rs-')), 'read.snapshot');
@@ -41,19 +57,8 @@ describe('embedded read store: reading in batches', () => {
 
   it('lets other work run while it scans, before its first batch', async () => {
     const things = await filled(40_000);
-    let turns = 0;
-    let reading = true;
-    const other = (async () => {
-      while (reading) {
-        turns += 1;
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-    })();
     const batches = things.findInBatches({ n: { $gte: 0 } }, { sort: { name: 1, _id: 1 }, batchSize: 100 })[Symbol.asyncIterator]();
-    const first = await batches.next();
-    const turnsBeforeFirst = turns;
-    reading = false;
-    await other;
+    const { result: first, turns: turnsBeforeFirst } = await turnsDuring(() => batches.next());
     expect(first.value).toHaveLength(100);
     // 40,000 documents in slices of 4,096: other work ran between the slices, not only after the whole scan.
     expect(turnsBeforeFirst).toBeGreaterThanOrEqual(9);
@@ -81,17 +86,7 @@ describe('embedded read store: the snapshot file', () => {
     const store = new EmbeddedReadStore({ snapshotPath: path, snapshotDelayMs: 2 ** 30 });
     await store.collection('things').createIndex({ code: 1 }, { unique: true });
     await store.collection('things').bulkWrite(Array.from({ length: 30_000 }, (_, i) => ({ insertOne: { document: { _id: `t${i}`, code: `C${i}`, text: 'x'.repeat(50) } } })));
-    let turns = 0;
-    let writing = true;
-    const other = (async () => {
-      while (writing) {
-        turns += 1;
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-    })();
-    await store.flush();
-    writing = false;
-    await other;
+    const { turns } = await turnsDuring(() => store.flush());
     // 30,000 documents in frames of 1,000: other work ran between the frames.
     expect(turns).toBeGreaterThanOrEqual(25);
     const reader = new EmbeddedReadStore({ snapshotPath: path });
