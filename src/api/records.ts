@@ -13,7 +13,8 @@ import { AsOfQuery, HistoryPage, HistoryQuery, historyPage, notFound, recordEnve
 import { assertFieldsWritable } from './field-security.ts';
 import { listOrExport } from './list.ts';
 import { listQuery } from './list-query.ts';
-import { commonErrors, notFoundError, recordWriteErrors } from './responses.ts';
+import { commonErrors, conflictError, notFoundError, recordWriteErrors } from './responses.ts';
+import { patchSchema } from './patch.ts';
 import { type AnyRoute, defineRoute, IdParams, type RouteContext, WriteResult, written } from './route.ts';
 
 /** One kind of record as its routes find it: where it lives, how it is named, and who owns one. */
@@ -43,6 +44,86 @@ export interface RecordReads<S extends { status: string }> extends RecordKind<S>
   view: z.ZodType;
   /** Read-time presentation of a document (e.g. a sent quote past its date reads as expired). */
   present?(doc: Record<string, unknown> & { _id: string }, services: Services): Record<string, unknown> & { _id: string };
+}
+
+/**
+ * A record type as the API offers it: its reads (list, CSV, one, asOf, history), and the writes it declares —
+ * create, change, and actions on one record. From it come the routes and their OpenAPI entries; the handlers it
+ * names only say what the write does. Authorization, the data scope (404 outside it), If-Match, field security and
+ * the `{ id, revision }` answer are the machinery's, the same for every record type.
+ */
+export interface RecordDeclaration<S extends { status: string }> extends RecordReads<S> {
+  /** POST /api/v1/<resource>; an owned record created for someone else needs `assign`. */
+  create?: {
+    summary: string;
+    /** The 201 answer's description (default `Added`). */
+    done?: string;
+    body: z.ZodType;
+    run(context: RouteContext<Record<string, never>, unknown, Record<string, unknown>>): Promise<{ id: string; revision: bigint; position: bigint }>;
+  };
+  /** PATCH /api/v1/<resource>/:id with the changeable fields (null clears). */
+  patch?: {
+    summary: string;
+    fields: z.ZodObject;
+    schemaId: string;
+    run(context: RouteContext<{ id: string }, unknown, Record<string, unknown>>): Promise<{ revision: bigint; position: bigint }>;
+  };
+  /** POST /api/v1/<resource>/:id/<action>, each made with `recordAction` (which keeps its body's type). */
+  actions?: readonly RecordCommand<unknown>[];
+}
+
+/** One action of a declaration, typed by its own body. */
+export const recordAction = <B>(command: RecordCommand<B>): RecordCommand<unknown> => command as unknown as RecordCommand<unknown>;
+
+export function recordRoutes<S extends { status: string }>(declaration: RecordDeclaration<S>): AnyRoute[] {
+  const { resource, tags } = declaration;
+  const module = specOf(resource).module;
+  const base = `/api/v1/${resource}`;
+  const { create, patch } = declaration;
+  return [
+    ...(create
+      ? [
+          defineRoute({
+            method: 'post',
+            path: base,
+            summary: create.summary,
+            tags,
+            fields: { resource, writes: true },
+            body: create.body,
+            responses: { 201: { description: create.done ?? 'Added', schema: WriteResult }, ...commonErrors, ...conflictError },
+            async handler(context) {
+              authorize(context.actor, module, 'create');
+              const ownerId = (context.body as { ownerId?: unknown }).ownerId;
+              if (declaration.ownerOf && typeof ownerId === 'string' && ownerId !== context.actor.userId) authorize(context.actor, module, 'assign');
+              const result = await create.run(context as never);
+              return written(result, result.id, `${base}/${result.id}`);
+            },
+          }),
+        ]
+      : []),
+    ...recordReadRoutes(declaration),
+    ...(patch
+      ? [
+          defineRoute({
+            method: 'patch',
+            path: `${base}/:id`,
+            summary: patch.summary,
+            tags,
+            fields: { resource, writes: true },
+            params: IdParams,
+            body: patchSchema(patch.fields, patch.schemaId),
+            conditional: true,
+            responses: { 200: { description: 'Changed', schema: WriteResult }, ...recordWriteErrors },
+            async handler(context) {
+              authorize(context.actor, module, 'edit');
+              await recordInScope(context.services, context.actor, declaration, context.params.id);
+              return written(await patch.run(context as never), context.params.id);
+            },
+          }),
+        ]
+      : []),
+    ...(declaration.actions ?? []).map((action) => recordCommandRoute(declaration, action)),
+  ];
 }
 
 export function recordReadRoutes<S extends { status: string }>(spec: RecordReads<S>): AnyRoute[] {

@@ -11,13 +11,12 @@ import { LEADS } from '../../projections/leads.ts';
 import { FUNNEL, OPPORTUNITIES, STAGE_EXITS } from '../../projections/opportunities.ts';
 import { PRODUCTS } from '../../projections/products.ts';
 import { funnelReport, reportOwners, timeInStageReport, UnknownDepartmentError } from '../../projections/reports.ts';
-import { patchSchema } from '../patch.ts';
 import { HttpProblem } from '../problem.ts';
 import { fieldColumns, moneyColumns } from '../csv.ts';
-import { recordCommandRoute, type RecordKind, recordInScope, recordReadRoutes } from '../records.ts';
-import { commonErrors, conflictError, recordWriteErrors, staleError } from '../responses.ts';
+import { recordAction, type RecordKind, recordInScope, recordRoutes } from '../records.ts';
+import { commonErrors, recordWriteErrors, staleError } from '../responses.ts';
 import { assertFieldsWritable } from '../field-security.ts';
-import { AssignBody, type AnyRoute, defineRoute, EmptyBody, Id, IdParams, ReasonBody, WriteResult, written } from '../route.ts';
+import { AssignBody, type AnyRoute, defineRoute, EmptyBody, Id, IdParams, ReasonBody } from '../route.ts';
 
 const envelope = { id: z.string(), revision: z.number().int(), createdAt: z.string(), updatedAt: z.string() };
 const ownedEnvelope = { ...envelope, ownerId: z.string(), departmentPath: z.string() };
@@ -26,45 +25,27 @@ const ownedEnvelope = { ...envelope, ownerId: z.string(), departmentPath: z.stri
 const productTags = ['Products 存货档案'];
 const product: RecordKind<ProductState> = { resource: 'products', singular: 'product', tags: productTags, stream: productStream, decider: productDecider };
 const ProductView = ProductFields.extend(envelope).meta({ id: 'Product' });
-const productRoutes: AnyRoute[] = [
-  defineRoute({
-    method: 'post',
-    path: '/api/v1/products',
+const productRoutes: AnyRoute[] = recordRoutes<ProductState>({
+  ...product,
+  collection: PRODUCTS,
+  asOfView: (state) => (state.status === 'none' ? {} : state.fields),
+  columns: [...fieldColumns('id', 'code', 'name', 'specification', 'unit', 'category'), ...moneyColumns('standardPrice'), ...fieldColumns('taxRate', 'active')],
+  view: ProductView,
+  create: {
     summary: 'Add a product; codes are unique (409 product.duplicate_code)',
-    tags: productTags,
-    fields: { resource: 'products', writes: true },
     body: ProductFields.strict().meta({ id: 'ProductInput' }),
-    responses: { 201: { description: 'Added', schema: WriteResult }, ...commonErrors, ...conflictError },
-    async handler({ body, actor, services, meta }) {
-      authorize(actor, 'products', 'create');
-      const result = await createProduct(services.deps, body, actor, meta);
-      return written(result, result.productId, `/api/v1/products/${result.productId}`);
+    run: async ({ body, actor, services, meta }) => {
+      const result = await createProduct(services.deps, body as ProductFields, actor, meta);
+      return { ...result, id: result.productId };
     },
-  }),
-  ...recordReadRoutes<ProductState>({
-    ...product,
-    collection: PRODUCTS,
-    asOfView: (state) => (state.status === 'none' ? {} : state.fields),
-    columns: [...fieldColumns('id', 'code', 'name', 'specification', 'unit', 'category'), ...moneyColumns('standardPrice'), ...fieldColumns('taxRate', 'active')],
-    view: ProductView,
-  }),
-  defineRoute({
-    method: 'patch',
-    path: '/api/v1/products/:id',
+  },
+  patch: {
     summary: 'Change a product (deactivate with { "active": false })',
-    tags: productTags,
-    fields: { resource: 'products', writes: true },
-    params: IdParams,
-    body: patchSchema(ProductFields, 'ProductPatch'),
-    conditional: true,
-    responses: { 200: { description: 'Changed', schema: WriteResult }, ...recordWriteErrors },
-    async handler({ params, body, actor, services, meta }) {
-      authorize(actor, 'products', 'edit');
-      await recordInScope(services, actor, product, params.id);
-      return written(await changeProduct(services.deps, params.id, body as Record<string, unknown>, actor, meta), params.id);
-    },
-  }),
-];
+    fields: ProductFields,
+    schemaId: 'ProductPatch',
+    run: ({ params, body, actor, services, meta }) => changeProduct(services.deps, params.id, body, actor, meta),
+  },
+});
 
 // ---- Leads (线索) ----
 const leadTags = ['Leads 线索'];
@@ -79,71 +60,36 @@ export const lead: RecordKind<LeadState> = {
 const LeadView = LeadFields.extend({ ...ownedEnvelope, status: z.enum(['new', 'working', 'qualified', 'disqualified', 'converted']) }).meta({ id: 'Lead' });
 const Conversion = z.object({ customerId: z.string(), contactId: z.string(), opportunityId: z.string().optional() }).meta({ id: 'LeadConversion' });
 const leadRoutes: AnyRoute[] = [
-  defineRoute({
-    method: 'post',
-    path: '/api/v1/leads',
-    summary: 'Add a lead',
-    tags: leadTags,
-    fields: { resource: 'leads', writes: true },
-    body: LeadFields.extend({ ownerId: Id.optional() }).strict().meta({ id: 'LeadInput' }),
-    responses: { 201: { description: 'Added', schema: WriteResult }, ...commonErrors, ...conflictError },
-    async handler({ body, actor, services, meta }) {
-      authorize(actor, 'leads', 'create');
-      const { ownerId, ...fields } = body;
-      if (ownerId && ownerId !== actor.userId) authorize(actor, 'leads', 'assign');
-      const result = await createLead(services.deps, { fields, ...(ownerId ? { ownerId } : {}) }, actor, meta);
-      return written(result, result.leadId, `/api/v1/leads/${result.leadId}`);
-    },
-  }),
-  ...recordReadRoutes<LeadState>({
+  ...recordRoutes<LeadState>({
     ...lead,
     collection: LEADS,
     asOfView: (state) => (state.status === 'none' ? {} : { ...state.fields, status: state.status, ownerId: state.ownerId }),
     columns: fieldColumns('id', 'company', 'person', 'phone', 'email', 'source', 'status', 'ownerId', 'createdAt'),
     view: LeadView,
-  }),
-  defineRoute({
-    method: 'patch',
-    path: '/api/v1/leads/:id',
-    summary: 'Change a lead',
-    tags: leadTags,
-    fields: { resource: 'leads', writes: true },
-    params: IdParams,
-    body: patchSchema(LeadFields, 'LeadPatch'),
-    conditional: true,
-    responses: { 200: { description: 'Changed', schema: WriteResult }, ...recordWriteErrors },
-    async handler({ params, body, actor, services, meta }) {
-      authorize(actor, 'leads', 'edit');
-      await recordInScope(services, actor, lead, params.id);
-      return written(await changeLead(services.deps, params.id, body as Record<string, unknown>, actor, meta), params.id);
+    create: {
+      summary: 'Add a lead',
+      body: LeadFields.extend({ ownerId: Id.optional() }).strict().meta({ id: 'LeadInput' }),
+      run: async ({ body, actor, services, meta }) => {
+        const { ownerId, ...fields } = body as LeadFields & { ownerId?: string };
+        const result = await createLead(services.deps, { fields, ...(ownerId ? { ownerId } : {}) }, actor, meta);
+        return { ...result, id: result.leadId };
+      },
     },
-  }),
-  recordCommandRoute(lead, {
-    action: 'work',
-    summary: 'Mark a lead as being worked on',
-    body: EmptyBody,
-    run: ({ params, actor, services, meta }) => markLead(services.deps, params.id, 'working', actor, meta),
-  }),
-  recordCommandRoute(lead, {
-    action: 'qualify',
-    summary: 'Mark a lead as qualified',
-    body: EmptyBody,
-    run: ({ params, actor, services, meta }) => markLead(services.deps, params.id, 'qualified', actor, meta),
-  }),
-  recordCommandRoute(lead, {
-    action: 'disqualify',
-    summary: 'Disqualify a lead, with a reason',
-    body: ReasonBody,
-    run: ({ params, body, actor, services, meta }) => disqualifyLead(services.deps, params.id, body.reason, actor, meta),
-  }),
-  recordCommandRoute(lead, {
-    action: 'assign',
-    writes: ['ownerId'],
-    summary: 'Change the owner of a lead',
-    body: AssignBody,
-    permission: 'assign',
-    done: 'Owner changed',
-    run: ({ params, body, actor, services, meta }) => changeLeadOwner(services.deps, params.id, body.ownerId, actor, meta),
+    patch: { summary: 'Change a lead', fields: LeadFields, schemaId: 'LeadPatch', run: ({ params, body, actor, services, meta }) => changeLead(services.deps, params.id, body, actor, meta) },
+    actions: [
+      recordAction({ action: 'work', summary: 'Mark a lead as being worked on', body: EmptyBody, run: ({ params, actor, services, meta }) => markLead(services.deps, params.id, 'working', actor, meta) }),
+      recordAction({ action: 'qualify', summary: 'Mark a lead as qualified', body: EmptyBody, run: ({ params, actor, services, meta }) => markLead(services.deps, params.id, 'qualified', actor, meta) }),
+      recordAction({ action: 'disqualify', summary: 'Disqualify a lead, with a reason', body: ReasonBody, run: ({ params, body, actor, services, meta }) => disqualifyLead(services.deps, params.id, body.reason, actor, meta) }),
+      recordAction({
+        action: 'assign',
+        writes: ['ownerId'],
+        summary: 'Change the owner of a lead',
+        body: AssignBody,
+        permission: 'assign',
+        done: 'Owner changed',
+        run: ({ params, body, actor, services, meta }) => changeLeadOwner(services.deps, params.id, body.ownerId, actor, meta),
+      }),
+    ],
   }),
   defineRoute({
     method: 'post',
@@ -213,82 +159,50 @@ const opportunityRoutes: AnyRoute[] = [
       return { status: 200, body, headers: { ETag: `"${result.revision}"`, ...(result.changed ? { 'X-Position': String(result.position) } : {}) } };
     },
   }),
-  defineRoute({
-    method: 'post',
-    path: '/api/v1/opportunities',
-    summary: 'Open an opportunity for a customer',
-    tags: opportunityTags,
-    fields: { resource: 'opportunities', writes: true },
-    body: OpportunityFields.extend({ ownerId: Id.optional(), stage: z.string().max(40).optional() }).strict().meta({ id: 'OpportunityInput' }),
-    responses: { 201: { description: 'Opened', schema: WriteResult }, ...commonErrors, ...conflictError },
-    async handler({ body, actor, services, meta }) {
-      authorize(actor, 'opportunities', 'create');
-      const { ownerId, stage, ...fields } = body;
-      if (ownerId && ownerId !== actor.userId) authorize(actor, 'opportunities', 'assign');
-      const result = await createOpportunity(services.deps, { fields, ...(ownerId ? { ownerId } : {}), ...(stage ? { stage } : {}) }, actor, meta);
-      return written(result, result.opportunityId, `/api/v1/opportunities/${result.opportunityId}`);
-    },
-  }),
-  ...recordReadRoutes<OpportunityState>({
+  ...recordRoutes<OpportunityState>({
     ...opportunity,
     collection: OPPORTUNITIES,
     asOfView: (state) => (state.status === 'none' ? {} : { ...state.fields, stage: state.stage, status: state.status, ownerId: state.ownerId }),
     columns: [...fieldColumns('id', 'name', 'customerId'), ...moneyColumns('amount'), ...fieldColumns('stage', 'status', 'expectedCloseDate', 'ownerId', 'createdAt')],
     view: OpportunityView,
-  }),
-  defineRoute({
-    method: 'patch',
-    path: '/api/v1/opportunities/:id',
-    summary: 'Change an open opportunity',
-    tags: opportunityTags,
-    fields: { resource: 'opportunities', writes: true },
-    params: IdParams,
-    body: patchSchema(OpportunityFields, 'OpportunityPatch'),
-    conditional: true,
-    responses: { 200: { description: 'Changed', schema: WriteResult }, ...recordWriteErrors },
-    async handler({ params, body, actor, services, meta }) {
-      authorize(actor, 'opportunities', 'edit');
-      await recordInScope(services, actor, opportunity, params.id);
-      return written(await changeOpportunity(services.deps, params.id, body as Record<string, unknown>, actor, meta), params.id);
+    create: {
+      summary: 'Open an opportunity for a customer',
+      done: 'Opened',
+      body: OpportunityFields.extend({ ownerId: Id.optional(), stage: z.string().max(40).optional() }).strict().meta({ id: 'OpportunityInput' }),
+      run: async ({ body, actor, services, meta }) => {
+        const { ownerId, stage, ...fields } = body as OpportunityFields & { ownerId?: string; stage?: string };
+        const result = await createOpportunity(services.deps, { fields, ...(ownerId ? { ownerId } : {}), ...(stage ? { stage } : {}) }, actor, meta);
+        return { ...result, id: result.opportunityId };
+      },
     },
-  }),
-  recordCommandRoute(opportunity, {
-    action: 'stage',
-    writes: ['stage'],
-    summary: 'Move to an open stage',
-    body: z.object({ stage: z.string().min(1).max(40) }).strict(),
-    run: ({ params, body, actor, services, meta }) => moveOpportunity(services.deps, params.id, { type: 'MoveStage', stage: body.stage }, actor, meta),
-  }),
-  recordCommandRoute(opportunity, {
-    action: 'win',
-    writes: ['status', 'stage'],
-    summary: 'Mark won',
-    body: EmptyBody,
-    run: ({ params, actor, services, meta }) => moveOpportunity(services.deps, params.id, { type: 'WinOpportunity' }, actor, meta),
-  }),
-  recordCommandRoute(opportunity, {
-    action: 'lose',
-    writes: ['status', 'stage'],
-    summary: 'Mark lost, with a reason and the competitor who won',
-    body: ReasonBody.extend({ competitor: z.string().trim().min(1).max(100).optional() }),
-    run: ({ params, body: { reason, competitor }, actor, services, meta }) =>
-      moveOpportunity(services.deps, params.id, { type: 'LoseOpportunity', reason, ...(competitor ? { competitor } : {}) }, actor, meta),
-  }),
-  recordCommandRoute(opportunity, {
-    action: 'reopen',
-    writes: ['status', 'stage'],
-    summary: 'Reopen a won or lost opportunity',
-    body: EmptyBody,
-    run: ({ params, actor, services, meta }) => moveOpportunity(services.deps, params.id, { type: 'ReopenOpportunity' }, actor, meta),
-  }),
-  recordCommandRoute(opportunity, {
-    action: 'assign',
-    writes: ['ownerId'],
-    summary: 'Change the owner of an opportunity',
-    body: AssignBody,
-    permission: 'assign',
-    done: 'Owner changed',
-    run: ({ params, body, actor, services, meta }) => changeOpportunityOwner(services.deps, params.id, body.ownerId, actor, meta),
+    patch: { summary: 'Change an open opportunity', fields: OpportunityFields, schemaId: 'OpportunityPatch', run: ({ params, body, actor, services, meta }) => changeOpportunity(services.deps, params.id, body, actor, meta) },
+    actions: [
+      recordAction({
+        action: 'stage',
+        writes: ['stage'],
+        summary: 'Move to an open stage',
+        body: z.object({ stage: z.string().min(1).max(40) }).strict(),
+        run: ({ params, body, actor, services, meta }) => moveOpportunity(services.deps, params.id, { type: 'MoveStage', stage: body.stage }, actor, meta),
+      }),
+      recordAction({ action: 'win', writes: ['status', 'stage'], summary: 'Mark won', body: EmptyBody, run: ({ params, actor, services, meta }) => moveOpportunity(services.deps, params.id, { type: 'WinOpportunity' }, actor, meta) }),
+      recordAction({
+        action: 'lose',
+        writes: ['status', 'stage'],
+        summary: 'Mark lost, with a reason and the competitor who won',
+        body: ReasonBody.extend({ competitor: z.string().trim().min(1).max(100).optional() }),
+        run: ({ params, body: { reason, competitor }, actor, services, meta }) => moveOpportunity(services.deps, params.id, { type: 'LoseOpportunity', reason, ...(competitor ? { competitor } : {}) }, actor, meta),
+      }),
+      recordAction({ action: 'reopen', writes: ['status', 'stage'], summary: 'Reopen a won or lost opportunity', body: EmptyBody, run: ({ params, actor, services, meta }) => moveOpportunity(services.deps, params.id, { type: 'ReopenOpportunity' }, actor, meta) }),
+      recordAction({
+        action: 'assign',
+        writes: ['ownerId'],
+        summary: 'Change the owner of an opportunity',
+        body: AssignBody,
+        permission: 'assign',
+        done: 'Owner changed',
+        run: ({ params, body, actor, services, meta }) => changeOpportunityOwner(services.deps, params.id, body.ownerId, actor, meta),
+      }),
+    ],
   }),
 ];
 
