@@ -15,7 +15,7 @@ import { listOrExport } from './list.ts';
 import { listQuery } from './list-query.ts';
 import { commonErrors, conflictError, notFoundError, recordWriteErrors } from './responses.ts';
 import { patchSchema } from './patch.ts';
-import { type AnyRoute, defineRoute, IdParams, type RouteContext, WriteResult, written } from './route.ts';
+import { type AnyRoute, defineRoute, IdParams, type RouteContext, type RouteResult, WriteResult, written } from './route.ts';
 
 /** One kind of record as its routes find it: where it lives, how it is named, and who owns one. */
 export interface RecordKind<S extends { status: string }> {
@@ -59,6 +59,8 @@ export interface RecordDeclaration<S extends { status: string }> extends RecordR
     /** The 201 answer's description (default `Added`). */
     done?: string;
     body: z.ZodType;
+    /** Fields the answer carries besides `{ id, revision }` (an order's number). */
+    answer?: z.ZodRawShape;
     run(context: RouteContext<Record<string, never>, unknown, Record<string, unknown>>): Promise<{ id: string; revision: bigint; position: bigint }>;
   };
   /** PATCH /api/v1/<resource>/:id with the changeable fields (null clears). */
@@ -90,13 +92,13 @@ export function recordRoutes<S extends { status: string }>(declaration: RecordDe
             tags,
             fields: { resource, writes: true },
             body: create.body,
-            responses: { 201: { description: create.done ?? 'Added', schema: WriteResult }, ...commonErrors, ...conflictError },
+            responses: { 201: { description: create.done ?? 'Added', schema: create.answer ? WriteResult.extend(create.answer) : WriteResult }, ...commonErrors, ...conflictError },
             async handler(context) {
               authorize(context.actor, module, 'create');
               const ownerId = (context.body as { ownerId?: unknown }).ownerId;
               if (declaration.ownerOf && typeof ownerId === 'string' && ownerId !== context.actor.userId) authorize(context.actor, module, 'assign');
               const result = await create.run(context as never);
-              return written(result, result.id, `${base}/${result.id}`);
+              return writtenWith(result, result.id, create.answer, `${base}/${result.id}`);
             },
           }),
         ]
@@ -218,7 +220,17 @@ export interface RecordCommand<B> {
    * one is read-only or hidden may not run it (403 naming it), as for a PATCH.
    */
   writes?: readonly string[];
+  /** Whether the body's names are record fields (checked like a PATCH's); false for a body that only describes the act (a shipment). Default true. */
+  bodyNamesFields?: boolean;
+  /** Fields the answer carries besides `{ id, revision }` (e.g. the new shipment's id), taken from what `run` returns. */
+  answer?: z.ZodRawShape;
   run(context: RouteContext<{ id: string }, unknown, B>): Promise<{ revision: bigint; position: bigint }>;
+}
+
+/** `written` with the extra answer fields a declaration names, taken from the write's result. */
+function writtenWith(result: { revision: bigint; position: bigint }, id: string, answer: z.ZodRawShape | undefined, location?: string): RouteResult {
+  const base = written(result, id, location);
+  return answer ? { ...base, body: { ...(base.body as object), ...Object.fromEntries(Object.keys(answer).map((key) => [key, (result as unknown as Record<string, unknown>)[key]])) } } : base;
 }
 
 /**
@@ -235,12 +247,13 @@ export function recordCommandRoute<S extends { status: string }, B>(kind: Record
     params: IdParams,
     body: command.body,
     conditional: true,
-    responses: { 200: { description: command.done ?? 'Done', schema: WriteResult }, ...recordWriteErrors },
+    responses: { 200: { description: command.done ?? 'Done', schema: command.answer ? WriteResult.extend(command.answer) : WriteResult }, ...recordWriteErrors },
     async handler(context) {
       authorize(context.actor, module, command.permission ?? 'edit');
       await recordInScope(context.services, context.actor, kind, context.params.id);
-      assertFieldsWritable(context.actor, kind.resource, [...Object.keys((context.body as object | undefined) ?? {}), ...(command.writes ?? ['status'])]);
-      return written(await command.run(context), context.params.id);
+      const named = command.bodyNamesFields === false ? [] : Object.keys((context.body as object | undefined) ?? {});
+      assertFieldsWritable(context.actor, kind.resource, [...named, ...(command.writes ?? ['status'])]);
+      return writtenWith(await command.run(context), context.params.id, command.answer);
     },
   });
 }

@@ -2,7 +2,7 @@ import { type OpportunityEvent, opportunityCategory } from '../domain/opportunit
 import type { Money } from '../domain/shared/money.ts';
 import { applyChanges } from '../domain/shared/normalize.ts';
 import type { RecordedEvent } from '../infra/eventstore/port.ts';
-import { companyZone } from './company.ts';
+import { COMPANY, companyZone } from './company.ts';
 import { CounterDeltas, dayOf } from './counters.ts';
 import { ownedStart, recordProjection, searchText, stamp, type RecordDoc } from './owned.ts';
 
@@ -47,6 +47,7 @@ export const opportunitiesProjection = recordProjection<OpportunityDoc>({
   name: 'opportunities',
   // 2: day and month counters in the company's time zone (was UTC).
   version: 2,
+  reads: [COMPANY],
   category: opportunityCategory,
   collection: OPPORTUNITIES,
   owned: true,

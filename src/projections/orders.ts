@@ -2,7 +2,7 @@ import type { OrderEvent } from '../domain/order/index.ts';
 import type { Money } from '../domain/shared/money.ts';
 import type { PricedLine } from '../domain/shared/totals.ts';
 import type { RecordedEvent } from '../infra/eventstore/port.ts';
-import { companyZone } from './company.ts';
+import { COMPANY, companyZone } from './company.ts';
 import { CounterDeltas, monthOf } from './counters.ts';
 import { ownedStart, recordProjection, searchText, stamp, type RecordDoc } from './owned.ts';
 
@@ -25,6 +25,7 @@ export const ordersProjection = recordProjection<OrderDoc>({
   name: 'orders',
   // 2: day and month counters in the company's time zone (was UTC).
   version: 2,
+  reads: [COMPANY],
   category: 'order',
   collection: ORDERS,
   owned: true,

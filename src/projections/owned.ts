@@ -19,6 +19,8 @@ export interface RecordProjectionSpec<D extends Doc> {
   beforeWrite?(before: D | null, after: D | null, event: RecordedEvent, store: ReadStore, mirror: OrgCollections): Promise<void>;
   /** Other collections it owns (counters). */
   collections?: readonly string[];
+  /** Other read models' collections it reads (see Projection.reads). */
+  reads?: readonly string[];
 }
 
 /**
@@ -32,6 +34,7 @@ export function recordProjection<D extends Doc>(spec: RecordProjectionSpec<D>): 
     version: spec.version,
     categories: spec.owned ? [spec.category, ...orgCategories] : [spec.category],
     collections: [spec.collection, ...(spec.owned ? [mirror.departments, mirror.employees] : []), ...(spec.collections ?? [])],
+    ...(spec.reads ? { reads: spec.reads } : {}),
     async setup(store) {
       if (spec.owned) await store.collection(spec.collection).createIndex({ ownerId: 1 });
       await spec.setup?.(store);

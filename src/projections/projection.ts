@@ -10,6 +10,11 @@ export interface Projection {
   version: number;
   categories: readonly string[];
   collections: readonly string[];
+  /**
+   * Collections of other read models it reads while applying (the company's time zone). A replay into a staging
+   * store copies them in first, so the staged replay sees what the live one would.
+   */
+  reads?: readonly string[];
   setup(store: ReadStore): Promise<void>;
   apply(event: RecordedEvent, store: ReadStore): Promise<void>;
 }

@@ -257,6 +257,11 @@ export class ProjectionRunner {
   private async replay(projections: readonly Projection[], onProgress: (applied: number, position: bigint, head: bigint) => void = () => {}, batchSize = 2000): Promise<bigint> {
     const head = await this.eventStore.headPosition();
     const staging = this.rebuildStaging?.() ?? this.readStore;
+    if (staging !== this.readStore)
+      for (const name of new Set(projections.flatMap((p) => p.reads ?? []))) {
+        const docs = await this.readStore.collection(name).find({});
+        if (docs.length) await staging.collection(name).bulkWrite(docs.map((document) => ({ insertOne: { document } })));
+      }
     for (const projection of projections) await projection.setup(staging);
     const categories = [...new Set(projections.flatMap((p) => p.categories))];
     let after = 0n;

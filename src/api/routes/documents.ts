@@ -11,10 +11,9 @@ import { QUOTES } from '../../projections/quotes.ts';
 import { rankingReport, receivablesReport, reportOwners } from '../../projections/reports.ts';
 import { readFilter } from '../../access/scope.ts';
 import { amountColumn, fieldColumns } from '../csv.ts';
-import { recordCommandRoute, type RecordKind, recordInScope, recordReadRoutes } from '../records.ts';
-import { commonErrors, conflictError, recordWriteErrors } from '../responses.ts';
-import { assertFieldsWritable } from '../field-security.ts';
-import { AssignBody, type AnyRoute, defineRoute, EmptyBody, Id, IdParams, ReasonBody, WriteResult, written } from '../route.ts';
+import { recordAction, type RecordKind, recordInScope, recordRoutes } from '../records.ts';
+import { commonErrors, recordWriteErrors } from '../responses.ts';
+import { AssignBody, type AnyRoute, defineRoute, EmptyBody, Id, IdParams, ReasonBody } from '../route.ts';
 
 const Currency = z.string().regex(/^[A-Z]{3}$/, 'Expected an ISO-4217 currency code').default('CNY');
 const Line = z.object({ id: z.string(), productId: z.string(), quantity: z.number(), unitPrice: z.number().int(), discountPercent: z.number(), taxRate: z.number(), net: z.number().int(), tax: z.number().int(), total: z.number().int() });
@@ -46,49 +45,44 @@ const QuoteView = z
   .meta({ id: 'Quote' });
 
 const quoteRoutes: AnyRoute[] = [
-  defineRoute({
-    method: 'post',
-    path: '/api/v1/quotes',
-    summary: 'Draft a quote (报价) with priced lines',
-    tags: quoteTags,
-    fields: { resource: 'quotes', writes: true },
-    body: QuoteInput,
-    responses: { 201: { description: 'Drafted', schema: WriteResult }, ...commonErrors, ...conflictError },
-    async handler({ body, actor, services, meta }) {
-      authorize(actor, 'quotes', 'create');
-      if (body.ownerId && body.ownerId !== actor.userId) authorize(actor, 'quotes', 'assign');
-      const { ownerId, opportunityId, notes, custom, ...rest } = body;
-      const result = await createQuote(services.deps, { ...rest, ...(ownerId ? { ownerId } : {}), ...(opportunityId ? { opportunityId } : {}), ...(notes ? { notes } : {}), ...(custom ? { custom } : {}) }, actor, meta);
-      return written(result, result.quoteId, `/api/v1/quotes/${result.quoteId}`);
-    },
-  }),
-  ...recordReadRoutes<QuoteState>({
+  ...recordRoutes<QuoteState>({
     ...quote,
     collection: QUOTES,
     asOfView: (state) => (state.status === 'none' ? {} : { customerId: state.customerId, currency: state.currency, ...state.current, status: state.status, ownerId: state.ownerId }),
     columns: [...fieldColumns('id', 'customerId', 'version'), amountColumn('total'), ...fieldColumns('currency', 'validUntil', 'status', 'ownerId', 'createdAt')],
     view: QuoteView,
     present: (doc, services) => ({ ...doc, status: effectiveStatus(doc.status as 'sent', doc.validUntil as string, services.clock.now().toISOString().slice(0, 10)) }),
-  }),
-  recordCommandRoute(quote, {
-    action: 'revise',
-    writes: ['status', 'version'],
-    summary: 'Revise a draft or sent quote: a new version (earlier versions stay readable), back to draft',
-    body: z.object({ lines: z.array(LineInput).min(1).max(200), validUntil: z.iso.date(), notes: z.string().max(10_000).optional() }).strict(),
-    done: 'Revised',
-    run: ({ params, body, actor, services, meta }) => reviseQuote(services.deps, params.id, body, actor, meta),
-  }),
-  recordCommandRoute(quote, {
-    action: 'send',
-    summary: 'Send a draft quote to the customer',
-    body: EmptyBody,
-    run: ({ params, actor, services, meta }) => sendQuote(services.deps, params.id, actor, meta),
-  }),
-  recordCommandRoute(quote, {
-    action: 'reject',
-    summary: 'Record that the customer rejected a sent quote',
-    body: ReasonBody,
-    run: ({ params, body, actor, services, meta }) => rejectQuote(services.deps, params.id, body.reason, actor, meta),
+    create: {
+      summary: 'Draft a quote (报价) with priced lines',
+      done: 'Drafted',
+      body: QuoteInput,
+      run: async ({ body, actor, services, meta }) => {
+        const { ownerId, opportunityId, notes, custom, ...rest } = body as z.infer<typeof QuoteInput>;
+        const result = await createQuote(services.deps, { ...rest, ...(ownerId ? { ownerId } : {}), ...(opportunityId ? { opportunityId } : {}), ...(notes ? { notes } : {}), ...(custom ? { custom } : {}) }, actor, meta);
+        return { ...result, id: result.quoteId };
+      },
+    },
+    actions: [
+      recordAction({
+        action: 'revise',
+        writes: ['status', 'version'],
+        summary: 'Revise a draft or sent quote: a new version (earlier versions stay readable), back to draft',
+        body: z.object({ lines: z.array(LineInput).min(1).max(200), validUntil: z.iso.date(), notes: z.string().max(10_000).optional() }).strict(),
+        done: 'Revised',
+        run: ({ params, body, actor, services, meta }) => reviseQuote(services.deps, params.id, body, actor, meta),
+      }),
+      recordAction({ action: 'send', summary: 'Send a draft quote to the customer', body: EmptyBody, run: ({ params, actor, services, meta }) => sendQuote(services.deps, params.id, actor, meta) }),
+      recordAction({ action: 'reject', summary: 'Record that the customer rejected a sent quote', body: ReasonBody, run: ({ params, body, actor, services, meta }) => rejectQuote(services.deps, params.id, body.reason, actor, meta) }),
+      recordAction({
+        action: 'assign',
+        writes: ['ownerId'],
+        summary: 'Change the owner of a quote',
+        body: AssignBody,
+        permission: 'assign',
+        done: 'Owner changed',
+        run: ({ params, body, actor, services, meta }) => changeDocumentOwner(services.deps, 'quote', params.id, body.ownerId, actor, meta),
+      }),
+    ],
   }),
   defineRoute({
     method: 'post',
@@ -106,15 +100,6 @@ const quoteRoutes: AnyRoute[] = [
       const result = await acceptQuote(services.deps, params.id, body.paymentTermsDays, actor, meta);
       return { status: 200, body: { orderId: result.orderId, number: result.number }, headers: { 'X-Position': String(result.position), Location: `/api/v1/orders/${result.orderId}` } };
     },
-  }),
-  recordCommandRoute(quote, {
-    action: 'assign',
-    writes: ['ownerId'],
-    summary: 'Change the owner of a quote',
-    body: AssignBody,
-    permission: 'assign',
-    done: 'Owner changed',
-    run: ({ params, body, actor, services, meta }) => changeDocumentOwner(services.deps, 'quote', params.id, body.ownerId, actor, meta),
   }),
 ];
 
@@ -143,97 +128,66 @@ const OrderView = z
   })
   .meta({ id: 'Order' });
 
-const orderRoutes: AnyRoute[] = [
-  defineRoute({
-    method: 'post',
-    path: '/api/v1/orders',
+const OrderInput = z
+  .object({ customerId: Id, currency: Currency, lines: z.array(LineInput).min(1).max(200), paymentTermsDays: z.number().int().min(0).max(365).default(30), ownerId: Id.optional(), custom: QuoteExtras.shape.custom })
+  .strict()
+  .meta({ id: 'OrderInput' });
+
+const orderRoutes: AnyRoute[] = recordRoutes<OrderState>({
+  ...order,
+  collection: ORDERS,
+  asOfView: (state) => (state.status === 'none' ? {} : { number: state.number, customerId: state.customerId, currency: state.currency, lines: state.lines, totals: state.totals, paid: state.paid, status: state.status, dueDate: state.dueDate, ownerId: state.ownerId }),
+  columns: [...fieldColumns('id', 'number', 'customerId'), amountColumn('total'), amountColumn('paid'), amountColumn('receivable'), ...fieldColumns('currency', 'dueDate', 'status', 'ownerId', 'createdAt')],
+  view: OrderView,
+  create: {
     summary: 'Create an order directly (numbered SO-<year>-<6 digits>)',
-    tags: orderTags,
-    fields: { resource: 'orders', writes: true },
-    body: z
-      .object({ customerId: Id, currency: Currency, lines: z.array(LineInput).min(1).max(200), paymentTermsDays: z.number().int().min(0).max(365).default(30), ownerId: Id.optional(), custom: QuoteExtras.shape.custom })
-      .strict()
-      .meta({ id: 'OrderInput' }),
-    responses: { 201: { description: 'Created', schema: WriteResult.extend({ number: z.string() }) }, ...commonErrors, ...conflictError },
-    async handler({ body, actor, services, meta }) {
-      authorize(actor, 'orders', 'create');
-      if (body.ownerId && body.ownerId !== actor.userId) authorize(actor, 'orders', 'assign');
-      const { ownerId, custom, ...rest } = body;
+    done: 'Created',
+    body: OrderInput,
+    answer: { number: z.string() },
+    run: async ({ body, actor, services, meta }) => {
+      const { ownerId, custom, ...rest } = body as z.infer<typeof OrderInput>;
       const result = await createOrder(services.deps, { ...rest, ...(ownerId ? { ownerId } : {}), ...(custom ? { custom } : {}) }, actor, meta);
-      const answer = written(result, result.orderId, `/api/v1/orders/${result.orderId}`);
-      return { ...answer, body: { ...(answer.body as object), number: result.number } };
+      return { ...result, id: result.orderId };
     },
-  }),
-  ...recordReadRoutes<OrderState>({
-    ...order,
-    collection: ORDERS,
-    asOfView: (state) => (state.status === 'none' ? {} : { number: state.number, customerId: state.customerId, currency: state.currency, lines: state.lines, totals: state.totals, paid: state.paid, status: state.status, dueDate: state.dueDate, ownerId: state.ownerId }),
-    columns: [...fieldColumns('id', 'number', 'customerId'), amountColumn('total'), amountColumn('paid'), amountColumn('receivable'), ...fieldColumns('currency', 'dueDate', 'status', 'ownerId', 'createdAt')],
-    view: OrderView,
-  }),
-  recordCommandRoute(order, {
-    action: 'confirm',
-    summary: 'Confirm a draft order: its due date follows from the payment terms',
-    body: EmptyBody,
-    permission: 'approve',
-    run: ({ params, actor, services, meta }) => confirmOrder(services.deps, params.id, actor, meta),
-  }),
-  recordCommandRoute(order, {
-    action: 'cancel',
-    summary: 'Cancel an order without shipments or payments',
-    body: ReasonBody,
-    permission: 'delete',
-    run: ({ params, body, actor, services, meta }) => cancelOrder(services.deps, params.id, body.reason, actor, meta),
-  }),
-  defineRoute({
-    method: 'post',
-    path: '/api/v1/orders/:id/shipments',
-    summary: 'Record a shipment; never more than ordered per line (409 order.over_shipment)',
-    tags: orderTags,
-    params: IdParams,
-    body: z
-      .object({ shippedAt: z.iso.datetime({ offset: true }).transform((v) => new Date(v).toISOString()), lines: z.array(z.object({ lineId: z.string().min(1).max(100), quantity: z.number().positive().max(1e9) }).strict()).min(1).max(200) })
-      .strict(),
-    conditional: true,
-    responses: { 200: { description: 'Shipped', schema: WriteResult.extend({ shipmentId: z.string() }) }, ...recordWriteErrors },
-    async handler({ params, body, actor, services, meta }) {
-      authorize(actor, 'orders', 'edit');
-      assertFieldsWritable(actor, 'orders', ['status']);
-      await recordInScope(services, actor, order, params.id);
-      const result = await shipOrder(services.deps, params.id, body, actor, meta);
-      const answer = written(result, params.id);
-      return { ...answer, body: { ...(answer.body as object), shipmentId: result.shipmentId } };
-    },
-  }),
-  defineRoute({
-    method: 'post',
-    path: '/api/v1/orders/:id/payments',
-    summary: 'Record a payment received (回款); an overpayment is refused (409 order.overpayment)',
-    tags: orderTags,
-    params: IdParams,
-    body: z.object({ amount: Money, receivedAt: z.iso.datetime({ offset: true }).transform((v) => new Date(v).toISOString()), method: z.string().trim().min(1).max(50).describe('e.g. bank_transfer, acceptance_bill') }).strict(),
-    conditional: true,
-    responses: { 200: { description: 'Recorded', schema: WriteResult.extend({ paymentId: z.string() }) }, ...recordWriteErrors },
-    async handler({ params, body, actor, services, meta }) {
-      authorize(actor, 'orders', 'edit');
-      assertFieldsWritable(actor, 'orders', ['paid', 'receivable']);
-      await recordInScope(services, actor, order, params.id);
-      if (body.amount.amount <= 0) throw new DomainError('order.payment_not_positive', 'A payment is a positive amount');
-      const result = await receivePayment(services.deps, params.id, body, actor, meta);
-      const answer = written(result, params.id);
-      return { ...answer, body: { ...(answer.body as object), paymentId: result.paymentId } };
-    },
-  }),
-  recordCommandRoute(order, {
-    action: 'assign',
-    writes: ['ownerId'],
-    summary: 'Change the owner of an order',
-    body: AssignBody,
-    permission: 'assign',
-    done: 'Owner changed',
-    run: ({ params, body, actor, services, meta }) => changeDocumentOwner(services.deps, 'order', params.id, body.ownerId, actor, meta),
-  }),
-];
+  },
+  actions: [
+    recordAction({ action: 'confirm', summary: 'Confirm a draft order: its due date follows from the payment terms', body: EmptyBody, permission: 'approve', run: ({ params, actor, services, meta }) => confirmOrder(services.deps, params.id, actor, meta) }),
+    recordAction({ action: 'cancel', summary: 'Cancel an order without shipments or payments', body: ReasonBody, permission: 'delete', run: ({ params, body, actor, services, meta }) => cancelOrder(services.deps, params.id, body.reason, actor, meta) }),
+    recordAction({
+      action: 'shipments',
+      summary: 'Record a shipment; never more than ordered per line (409 order.over_shipment)',
+      done: 'Shipped',
+      bodyNamesFields: false,
+      body: z
+        .object({ shippedAt: z.iso.datetime({ offset: true }).transform((v) => new Date(v).toISOString()), lines: z.array(z.object({ lineId: z.string().min(1).max(100), quantity: z.number().positive().max(1e9) }).strict()).min(1).max(200) })
+        .strict(),
+      answer: { shipmentId: z.string() },
+      run: ({ params, body, actor, services, meta }) => shipOrder(services.deps, params.id, body, actor, meta),
+    }),
+    recordAction({
+      action: 'payments',
+      summary: 'Record a payment received (回款); an overpayment is refused (409 order.overpayment)',
+      done: 'Recorded',
+      bodyNamesFields: false,
+      writes: ['paid', 'receivable'],
+      body: z.object({ amount: Money, receivedAt: z.iso.datetime({ offset: true }).transform((v) => new Date(v).toISOString()), method: z.string().trim().min(1).max(50).describe('e.g. bank_transfer, acceptance_bill') }).strict(),
+      answer: { paymentId: z.string() },
+      run: async ({ params, body, actor, services, meta }) => {
+        if (body.amount.amount <= 0) throw new DomainError('order.payment_not_positive', 'A payment is a positive amount');
+        return receivePayment(services.deps, params.id, body, actor, meta);
+      },
+    }),
+    recordAction({
+      action: 'assign',
+      writes: ['ownerId'],
+      summary: 'Change the owner of an order',
+      body: AssignBody,
+      permission: 'assign',
+      done: 'Owner changed',
+      run: ({ params, body, actor, services, meta }) => changeDocumentOwner(services.deps, 'order', params.id, body.ownerId, actor, meta),
+    }),
+  ],
+});
 
 const reportRoutes: AnyRoute[] = [
   defineRoute({
