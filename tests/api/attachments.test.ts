@@ -59,5 +59,18 @@ describe('attachments', () => {
     expect((await app.request('GET', base, { token: auditor.token })).status).toBe(200);
     expectProblem(await upload(base, 'x.pdf', PDF, auditor.token), 403, 'forbidden');
     expectProblem(await app.request('GET', `${base}/01900000-0000-7000-8000-000000000000`, { token: seller.token }), 404, 'attachment.not_found');
+    expectProblem(await app.request('DELETE', `${base}/${id}`, { token: auditor.token }), 403, 'forbidden');
+    expectProblem(await app.request('DELETE', `${base}/${id}`, { token: outsider.token }), 404, 'customer.not_found');
+  });
+
+  it('a removed file leaves the list and its download, and the record\'s attachment history keeps both facts', async () => {
+    const base = `/api/v1/customers/${customerId}/attachments`;
+    const added = await upload(base, 'to-remove.pdf', PDF, seller.token);
+    expect((await app.request('DELETE', `${base}/${added.body.id}`, { token: seller.token })).body).toEqual({ id: added.body.id, removed: true });
+    expect((await app.request('GET', base, { token: seller.token })).body.items.map((a: { id: string }) => a.id)).not.toContain(added.body.id);
+    expectProblem(await app.request('GET', `${base}/${added.body.id}`, { token: seller.token }), 404, 'attachment.not_found');
+    expectProblem(await app.request('DELETE', `${base}/${added.body.id}`, { token: seller.token }), 404, 'attachment.not_found');
+    const events = await app.services.eventStore.readStream(`attachment-${customerId}`);
+    expect(events.filter((e) => (e.data as { attachmentId: string }).attachmentId === added.body.id).map((e) => e.type)).toEqual(['AttachmentAdded', 'AttachmentRemoved']);
   });
 });

@@ -235,6 +235,7 @@ for (const [resource, field] of Object.entries(attached) as [keyof typeof attach
   matrix[`POST /api/v1/${resource}/:id/attachments`] = { needs: [resource, 'edit'], scoped: true, ok: 201, request: (f) => ({ path: base(f), ...multipartFile('matrix.pdf', PDF) }) };
   matrix[`GET /api/v1/${resource}/:id/attachments`] = { needs: [resource, 'view'], scoped: true, ok: 200, request: (f) => ({ path: base(f) }) };
   matrix[`GET /api/v1/${resource}/:id/attachments/:attachmentId`] = { needs: [resource, 'view'], scoped: true, ok: 200, request: (f) => ({ path: `${base(f)}/${f.attachmentId ?? uuid}` }) };
+  matrix[`DELETE /api/v1/${resource}/:id/attachments/:attachmentId`] = { needs: [resource, 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `${base(f)}/${f.attachmentId ?? uuid}` }) };
 }
 
 const template = (role: Role) => roleTemplates.find((t) => t.key === role)!;
@@ -301,7 +302,7 @@ describe('authorization matrix', () => {
       if (key.includes('/restore')) await archiveCustomer(app.services.deps, f.customerId, undefined, systemActor, app.services.requestMeta('matrix'));
       if (key.includes('/opportunities/:id/reopen')) await moveOpportunity(app.services.deps, f.opportunityId, { type: 'WinOpportunity' }, systemActor, app.services.requestMeta('matrix'));
       if (/quotes\/:id\/(accept|reject|share)|public/.test(key)) await sendQuote(app.services.deps, f.quoteId, systemActor, app.services.requestMeta('matrix'));
-      if (key.endsWith('/attachments/:attachmentId')) {
+      if (key.includes('/attachments/:attachmentId')) {
         const resource = key.split('/')[3] as keyof typeof attached;
         const sha256 = await app.services.blobs.put(PDF);
         f.attachmentId = (await addAttachment(app.services.deps, { resource, recordId: f[attached[resource]], name: 'matrix.pdf', contentType: 'application/pdf', size: PDF.length, sha256 }, systemActor, app.services.requestMeta('matrix'))).attachment.attachmentId;

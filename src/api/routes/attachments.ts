@@ -1,7 +1,7 @@
 import busboy from 'busboy';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { addAttachment, attachmentsOf } from '../../commands/attachments.ts';
+import { addAttachment, attachmentsOf, removeAttachment } from '../../commands/attachments.ts';
 import { authorize } from '../../commands/authorization.ts';
 import { resourceSpecs } from '../../domain/customization/resources.ts';
 import { HttpProblem } from '../problem.ts';
@@ -75,7 +75,7 @@ function readUpload(ctx: Context, maxBytes: number): Promise<{ name: string; byt
   });
 }
 
-/** Upload, list and download for one record type that declares attachments. */
+/** Upload, list, download and removal for one record type that declares attachments. */
 function attachmentRoutesFor<S extends { status: string }>(kind: RecordKind<S>): AnyRoute[] {
   const base = `/api/v1/${kind.resource}/:id/attachments`;
   const module = resourceSpecs[kind.resource].module;
@@ -143,9 +143,23 @@ function attachmentRoutesFor<S extends { status: string }>(kind: RecordKind<S>):
         };
       },
     }),
+    defineRoute({
+      method: 'delete',
+      path: `${base}/:attachmentId`,
+      summary: `Remove a file from a ${kind.singular} (the record's history keeps that it was there)`,
+      tags,
+      params: z.object({ id: Id, attachmentId: Id }),
+      responses: { 200: { description: 'Removed', schema: z.object({ id: z.string(), removed: z.literal(true) }) }, ...recordWriteErrors },
+      async handler({ params, actor, services, meta }) {
+        authorize(actor, module, 'edit');
+        await recordInScope(services, actor, kind, params.id);
+        const result = await removeAttachment(services.deps, params.id, params.attachmentId, actor, meta);
+        return { status: 200, body: { id: params.attachmentId, removed: true as const }, headers: { 'X-Position': String(result.position) } };
+      },
+    }),
   ];
 }
 
-/** Every record type whose resource declares attachments gets the three routes. */
+/** Every record type whose resource declares attachments gets these routes. */
 const kinds = [customer, lead, opportunity, quote, order] as RecordKind<{ status: string }>[];
 export const attachmentRoutes: AnyRoute[] = kinds.filter((kind) => resourceSpecs[kind.resource].attachments).flatMap((kind) => attachmentRoutesFor(kind));
