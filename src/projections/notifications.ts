@@ -20,6 +20,12 @@ export type NotificationDoc = {
   _position: number;
 };
 
+/** A sent notification as clients see it: the list and the live feed answer the same shape. */
+export function sentView(event: RecordedEvent & Extract<NotificationEvent, { type: 'NotificationSent' }>) {
+  const { notificationId, kind, title, body, subject } = event.data;
+  return { id: notificationId, kind, title, ...(body ? { body } : {}), ...(subject ? { subject } : {}), createdAt: event.metadata.at, readAt: null, seq: Number(event.revision) };
+}
+
 /** Each person's notifications, newest first, with what they have read. */
 export const notificationsProjection: Projection = {
   name: 'notifications',
@@ -35,12 +41,8 @@ export const notificationsProjection: Projection = {
     const current = await docs.findOne({ _id: event.data.notificationId });
     if (alreadyApplied(current, recorded)) return;
     if (event.type === 'NotificationSent') {
-      const { notificationId, recipientId, kind, title, body, subject } = event.data;
-      await docs.replaceOne(
-        { _id: notificationId },
-        { _id: notificationId, id: notificationId, recipientId, kind, title, ...(body ? { body } : {}), ...(subject ? { subject } : {}), createdAt: recorded.metadata.at, readAt: null, seq: Number(recorded.revision), _position: Number(recorded.position) },
-        { upsert: true },
-      );
+      const { notificationId, recipientId } = event.data;
+      await docs.replaceOne({ _id: notificationId }, { _id: notificationId, recipientId, ...sentView(event), _position: Number(recorded.position) }, { upsert: true });
     } else if (current) await docs.updateOne({ _id: current._id }, { $set: { readAt: recorded.metadata.at, _position: Number(recorded.position) } });
   },
 };

@@ -2,7 +2,8 @@ import { PassThrough } from 'node:stream';
 import { z } from 'zod';
 import { markNotificationRead } from '../../commands/notifications.ts';
 import type { RecordedEvent } from '../../infra/eventstore/port.ts';
-import { NOTIFICATIONS, type NotificationDoc } from '../../projections/notifications.ts';
+import type { NotificationEvent } from '../../domain/notification/index.ts';
+import { NOTIFICATIONS, type NotificationDoc, sentView } from '../../projections/notifications.ts';
 import { HttpProblem } from '../problem.ts';
 import { commonErrors, recordWriteErrors } from '../responses.ts';
 import { type AnyRoute, defineRoute, IdParams } from '../route.ts';
@@ -79,11 +80,8 @@ export const notificationRoutes: AnyRoute[] = [
       const stream = new PassThrough();
       stream.write('retry: 5000\n\n');
       const send = (event: RecordedEvent) => {
-        const data = event.data as Record<string, unknown>;
-        const body =
-          event.type === 'NotificationSent'
-            ? { id: data.notificationId, kind: data.kind, title: data.title, ...(data.body ? { body: data.body } : {}), ...(data.subject ? { subject: data.subject } : {}), createdAt: event.metadata.at, readAt: null, seq: Number(event.revision) }
-            : { id: data.notificationId };
+        const sent = event as RecordedEvent & NotificationEvent;
+        const body = sent.type === 'NotificationSent' ? sentView(sent) : { id: sent.data.notificationId };
         stream.write(`id: ${event.revision}\nevent: ${event.type === 'NotificationSent' ? 'notification' : 'read'}\ndata: ${JSON.stringify(body)}\n\n`);
       };
       const stop = await services.notifications.follow(actor.userId, given === '' ? undefined : BigInt(given), send);
