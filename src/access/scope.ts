@@ -79,3 +79,6 @@ export async function ownersCovered(actor: Actor, employeesWhere: (filter: Filte
   const path = rule.department.subtree ? { $regex: `^${escapeRegex(rule.department.path)}` } : rule.department.path;
   return [...new Set([rule.self, ...(await employeesWhere({ departmentPath: path }))])];
 }
+
+/** A scope that also covers the records nobody owns (`ownerId: null`, the customer pool), which everyone who may view the module sees. */
+export const orUnowned = (scope: DataScope): DataScope => (Object.keys(scope).length === 0 ? scope : ({ $or: [{ ownerId: null }, scope] } as unknown as DataScope));

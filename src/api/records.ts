@@ -1,34 +1,33 @@
 import { z } from 'zod';
 import { authorize } from '../commands/authorization.ts';
 import type { Actor } from '../commands/context.ts';
-import { foldAsOf, load } from '../commands/pipeline.ts';
-import { resourceSpecs, type ResourceName, specOf } from '../domain/customization/resources.ts';
+import { foldAsOf, type Loaded } from '../commands/pipeline.ts';
+import { loadRecord, stateInScope } from '../commands/references.ts';
+import { type RecordState, type ResourceName, resourceSpecs, specOf } from '../domain/customization/resources.ts';
 import type { Action } from '../domain/role/index.ts';
-import type { Decider, DomainEvent } from '../domain/shared/decider.ts';
 import type { RouteServices as Services } from './route.ts';
 import { publicView } from '../projections/lists.ts';
-import { ownerInScope, readFilter, withinScope } from '../access/scope.ts';
+import { orUnowned, readFilter, withinScope } from '../access/scope.ts';
 import type { CsvColumn } from './csv.ts';
 import { AsOfQuery, HistoryPage, HistoryQuery, historyPage, notFound, recordEnvelope } from './history.ts';
 import { assertFieldsWritable } from './field-security.ts';
 import { listOrExport } from './list.ts';
 import { listQuery } from './list-query.ts';
-import { commonErrors, conflictError, notFoundError, recordWriteErrors } from './responses.ts';
+import { commonErrors, conflictError, notFoundError, recordWriteErrors, staleError } from './responses.ts';
 import { patchSchema } from './patch.ts';
 import { type AnyRoute, defineRoute, IdParams, type RouteContext, type RouteResult, WriteResult, written } from './route.ts';
 
-/** One kind of record as its routes find it: where it lives, how it is named, and who owns one. */
-export interface RecordKind<S extends { status: string }> {
-  /** The path segment and the customizable resource, e.g. `leads`. */
+type Doc = Record<string, unknown> & { _id: string };
+
+/**
+ * A record type as its routes find it: its name in the registry (`resources.ts`, which gives its decider, stream
+ * category, scope rule, module and tag), and what a write must check beyond the data scope. `S` is its decider's
+ * state.
+ */
+export interface RecordKind<S extends RecordState> {
   resource: ResourceName;
-  singular: string;
-  tags: string[];
-  stream(id: string): string;
-  decider: Decider<unknown, DomainEvent, S>;
-  /** The owner of a record from its state; undefined for unowned records (catalogue). */
-  ownerOf?(state: S): string | null;
-  /** The people working on a record with its owner (an opportunity's team): the record is in their scope too. */
-  collaboratorsOf?(state: S): readonly string[];
+  /** Refuses a write to a record the caller may read but not change (a customer in the pool); after the scope check. */
+  assertWritable?(state: S, actor: Actor): void;
 }
 
 /**
@@ -36,26 +35,33 @@ export interface RecordKind<S extends { status: string }> {
  * (with `?asOf=` folded from its events) and its history, all scoped and field-secured. A resource plugs in with
  * one call.
  */
-export interface RecordReads<S extends { status: string }> extends RecordKind<S> {
+export interface RecordReads<S extends RecordState> extends RecordKind<S> {
   collection: string;
   /** The record as it stood, from its folded state. */
   asOfView(state: S): Record<string, unknown>;
-  columns: CsvColumn<Record<string, unknown> & { _id: string }>[];
+  columns: CsvColumn<Doc>[];
   view: z.ZodType;
+  /** The OpenAPI id of the list page's schema (default: unnamed). */
+  pageSchemaId?: string;
+  /** Route texts where the default does not say enough. */
+  texts?: { list?: { summary?: string; description?: string }; one?: string; history?: string };
   /** Read-time presentation of a document (e.g. a sent quote past its date reads as expired). */
-  present?(doc: Record<string, unknown> & { _id: string }, services: Services): Record<string, unknown> & { _id: string };
+  present?(doc: Doc, services: Services): Doc;
+  /** What one record's answer carries besides its document (a customer's latest contacts). */
+  expand?(doc: Doc, context: { services: Services; actor: Actor }): Promise<Record<string, unknown>>;
 }
 
 /**
  * A record type as the API offers it: its reads (list, CSV, one, asOf, history), and the writes it declares —
- * create, change, and actions on one record. From it come the routes and their OpenAPI entries; the handlers it
- * names only say what the write does. Authorization, the data scope (404 outside it), If-Match, field security and
- * the `{ id, revision }` answer are the machinery's, the same for every record type.
+ * create, change, remove, and actions on one record. From it come the routes and their OpenAPI entries; the
+ * handlers it names only say what the write does. Authorization, the data scope (404 outside it), If-Match,
+ * field security and the `{ id, revision }` answer are the machinery's, the same for every record type.
  */
-export interface RecordDeclaration<S extends { status: string }> extends RecordReads<S> {
+export interface RecordDeclaration<S extends RecordState> extends RecordReads<S> {
   /** POST /api/v1/<resource>; an owned record created for someone else needs `assign`. */
   create?: {
     summary: string;
+    description?: string;
     /** The 201 answer's description (default `Added`). */
     done?: string;
     body: z.ZodType;
@@ -66,9 +72,17 @@ export interface RecordDeclaration<S extends { status: string }> extends RecordR
   /** PATCH /api/v1/<resource>/:id with the changeable fields (null clears). */
   patch?: {
     summary: string;
+    /** The 200 answer's description (default `Changed`). */
+    done?: string;
     fields: z.ZodObject;
     schemaId: string;
     run(context: RouteContext<{ id: string }, unknown, Record<string, unknown>>): Promise<{ revision: bigint; position: bigint }>;
+  };
+  /** DELETE /api/v1/<resource>/:id (permission `delete`); the record's history stays readable. */
+  remove?: {
+    summary: string;
+    done: string;
+    run(context: RouteContext<{ id: string }, unknown, unknown>): Promise<{ revision: bigint; position: bigint }>;
   };
   /** POST /api/v1/<resource>/:id/<action>, each made with `recordAction` (which keeps its body's type). */
   actions?: readonly RecordCommand<unknown>[];
@@ -77,11 +91,12 @@ export interface RecordDeclaration<S extends { status: string }> extends RecordR
 /** One action of a declaration, typed by its own body. */
 export const recordAction = <B>(command: RecordCommand<B>): RecordCommand<unknown> => command as unknown as RecordCommand<unknown>;
 
-export function recordRoutes<S extends { status: string }>(declaration: RecordDeclaration<S>): AnyRoute[] {
-  const { resource, tags } = declaration;
-  const module = specOf(resource).module;
+export function recordRoutes<S extends RecordState>(declaration: RecordDeclaration<S>): AnyRoute[] {
+  const { resource } = declaration;
+  const spec = specOf(resource);
+  const tags = [spec.tag];
   const base = `/api/v1/${resource}`;
-  const { create, patch } = declaration;
+  const { create, patch, remove } = declaration;
   return [
     ...(create
       ? [
@@ -89,14 +104,15 @@ export function recordRoutes<S extends { status: string }>(declaration: RecordDe
             method: 'post',
             path: base,
             summary: create.summary,
+            ...(create.description ? { description: create.description } : {}),
             tags,
             fields: { resource, writes: true },
             body: create.body,
             responses: { 201: { description: create.done ?? 'Added', schema: create.answer ? WriteResult.extend(create.answer) : WriteResult }, ...commonErrors, ...conflictError },
             async handler(context) {
-              authorize(context.actor, module, 'create');
+              authorize(context.actor, spec.module, 'create');
               const ownerId = (context.body as { ownerId?: unknown }).ownerId;
-              if (declaration.ownerOf && typeof ownerId === 'string' && ownerId !== context.actor.userId) authorize(context.actor, module, 'assign');
+              if (spec.scope.by === 'owner' && typeof ownerId === 'string' && ownerId !== context.actor.userId) authorize(context.actor, spec.module, 'assign');
               const result = await create.run(context as never);
               return writtenWith(result, result.id, create.answer, `${base}/${result.id}`);
             },
@@ -115,11 +131,29 @@ export function recordRoutes<S extends { status: string }>(declaration: RecordDe
             params: IdParams,
             body: patchSchema(patch.fields, patch.schemaId),
             conditional: true,
-            responses: { 200: { description: 'Changed', schema: WriteResult }, ...recordWriteErrors },
+            responses: { 200: { description: patch.done ?? 'Changed', schema: WriteResult }, ...recordWriteErrors },
             async handler(context) {
-              authorize(context.actor, module, 'edit');
-              await recordInScope(context.services, context.actor, declaration, context.params.id);
+              authorize(context.actor, spec.module, 'edit');
+              await recordForWrite(context.services, context.actor, declaration, context.params.id);
               return written(await patch.run(context as never), context.params.id);
+            },
+          }),
+        ]
+      : []),
+    ...(remove
+      ? [
+          defineRoute({
+            method: 'delete',
+            path: `${base}/:id`,
+            summary: remove.summary,
+            tags,
+            params: IdParams,
+            conditional: true,
+            responses: { 200: { description: remove.done, schema: WriteResult }, ...commonErrors, ...notFoundError, ...staleError },
+            async handler(context) {
+              authorize(context.actor, spec.module, 'delete');
+              await recordForWrite(context.services, context.actor, declaration, context.params.id);
+              return written(await remove.run(context), context.params.id);
             },
           }),
         ]
@@ -128,71 +162,75 @@ export function recordRoutes<S extends { status: string }>(declaration: RecordDe
   ];
 }
 
-export function recordReadRoutes<S extends { status: string }>(spec: RecordReads<S>): AnyRoute[] {
-  const module = specOf(spec.resource).module;
-  const base = `/api/v1/${spec.resource}`;
-  const owned = spec.ownerOf !== undefined;
-  const collaborators = spec.collaboratorsOf !== undefined;
-  const { list } = resourceSpecs[spec.resource];
+export function recordReadRoutes<S extends RecordState>(reads: RecordReads<S>): AnyRoute[] {
+  const spec = specOf(reads.resource);
+  const { list, module, singular } = resourceSpecs[reads.resource];
+  const tags = [spec.tag];
+  const base = `/api/v1/${reads.resource}`;
+  const owned = spec.scope.by !== 'company';
+  const collaborators = spec.scope.by === 'owner' && spec.scope.collaborators !== undefined;
+  const page = z.object({ items: z.array(reads.view), nextCursor: z.string().nullable() });
 
   return [
     defineRoute({
       method: 'get',
       path: base,
-      reads: [spec.collection],
-      summary: `List ${spec.resource}`,
-      description: 'Search (q), filters, custom.<key> filters, sort, cursor paging, ?view=; `Accept: text/csv` exports.',
-      tags: spec.tags,
-      fields: { resource: spec.resource, shape: 'page' },
+      reads: [reads.collection],
+      summary: reads.texts?.list?.summary ?? `List ${reads.resource}`,
+      description: reads.texts?.list?.description ?? 'Search (q), filters, custom.<key> filters, sort, cursor paging, ?view=; `Accept: text/csv` exports.',
+      tags,
+      fields: { resource: reads.resource, shape: 'page' },
       query: listQuery(list.filters, list.sorts),
-      responses: { 200: { description: `A page of ${spec.resource}`, schema: z.object({ items: z.array(spec.view), nextCursor: z.string().nullable() }) }, ...commonErrors },
+      responses: { 200: { description: `A page of ${reads.resource}`, schema: reads.pageSchemaId ? page.meta({ id: reads.pageSchemaId }) : page }, ...commonErrors },
       handler: (context) =>
         listOrExport(context as unknown as Parameters<typeof listOrExport>[0], {
-          resource: spec.resource,
-          columns: spec.columns,
-          collection: spec.collection,
+          resource: reads.resource,
+          columns: reads.columns,
+          collection: reads.collection,
           unowned: !owned,
           collaborators,
-          ...(spec.present ? { present: (doc: Record<string, unknown> & { _id: string }) => spec.present!(doc, context.services) } : {}),
+          ...(reads.present ? { present: (doc: Doc) => reads.present!(doc, context.services) } : {}),
         }),
     }),
     defineRoute({
       method: 'get',
       path: `${base}/:id`,
-      reads: [spec.collection],
-      summary: `One ${spec.singular}; ?asOf= for the record as it stood then`,
-      tags: spec.tags,
-      fields: { resource: spec.resource, shape: 'record' },
+      reads: [reads.collection],
+      summary: reads.texts?.one ?? `One ${singular}; ?asOf= for the record as it stood then`,
+      tags,
+      fields: { resource: reads.resource, shape: 'record' },
       params: IdParams,
       query: AsOfQuery,
-      responses: { 200: { description: `The ${spec.singular}`, schema: spec.view }, ...commonErrors, ...notFoundError },
+      responses: { 200: { description: `The ${singular}`, schema: reads.view }, ...commonErrors, ...notFoundError },
       async handler({ params, query, actor, services }) {
         authorize(actor, module, 'view');
         if (query.asOf) {
-          const loaded = await recordInScope(services, actor, spec, params.id);
-          const then = foldAsOf(spec.decider, loaded.events, new Date(query.asOf));
-          if (then.state.status === 'none') throw notFound(spec.singular, params.id);
-          return { status: 200, body: { ...recordEnvelope(params.id, then.events), ...spec.asOfView(then.state), asOf: query.asOf }, headers: { ETag: `"${then.revision}"` } };
+          const loaded = await recordInScope<S>(services, actor, reads.resource, params.id);
+          const then = foldAsOf(specOf(reads.resource).decider as never, loaded.events, new Date(query.asOf)) as { state: S; events: typeof loaded.events; revision: bigint };
+          if (then.state.status === 'none') throw notFound(singular, params.id);
+          return { status: 200, body: { ...recordEnvelope(params.id, then.events), ...reads.asOfView(then.state), asOf: query.asOf }, headers: { ETag: `"${then.revision}"` } };
         }
-        const filter = owned ? withinScope(readFilter(actor, { collaborators }), { _id: params.id }) : { _id: params.id };
-        const doc = await services.readStore.collection(spec.collection).findOne(filter);
-        if (!doc) throw notFound(spec.singular, params.id);
-        return { status: 200, body: publicView(spec.present ? spec.present(doc, services) : doc), headers: { ETag: `"${String(doc.revision)}"` } };
+        // A record nobody owns (a customer in the pool) is in everyone's scope, as for a write.
+        const filter = owned ? withinScope(spec.scope.by === 'owner' ? orUnowned(readFilter(actor, { collaborators })) : readFilter(actor), { _id: params.id }) : { _id: params.id };
+        const doc = await services.readStore.collection<Doc>(reads.collection).findOne(filter);
+        if (!doc) throw notFound(singular, params.id);
+        const body = { ...publicView(reads.present ? reads.present(doc, services) : doc), ...(reads.expand ? await reads.expand(doc, { services, actor }) : {}) };
+        return { status: 200, body, headers: { ETag: `"${String(doc.revision)}"` } };
       },
     }),
     defineRoute({
       method: 'get',
       path: `${base}/:id/history`,
       reads: [],
-      summary: `A ${spec.singular}'s events, oldest first`,
-      tags: spec.tags,
-      fields: { resource: spec.resource, shape: 'history' },
+      summary: reads.texts?.history ?? `A ${singular}'s events, oldest first`,
+      tags,
+      fields: { resource: reads.resource, shape: 'history' },
       params: IdParams,
       query: HistoryQuery,
       responses: { 200: { description: 'History', schema: HistoryPage }, ...commonErrors, ...notFoundError },
       async handler({ params, query, actor, services }) {
         authorize(actor, module, 'view');
-        const loaded = await recordInScope(services, actor, spec, params.id);
+        const loaded = await recordInScope(services, actor, reads.resource, params.id);
         return { status: 200, body: historyPage(loaded.events, query.from, query.limit) };
       },
     }),
@@ -200,9 +238,17 @@ export function recordReadRoutes<S extends { status: string }>(spec: RecordReads
 }
 
 /** Loads a record that exists and is in the actor's data scope; any other answers 404, as if it did not exist. */
-export async function recordInScope<S extends { status: string }>(services: Services, actor: Actor, kind: RecordKind<S>, id: string) {
-  const loaded = await load(services.deps, kind.decider, kind.stream(id));
-  if (loaded.state.status === 'none' || (kind.ownerOf && !(await ownerInScope(services.deps, actor, kind.ownerOf(loaded.state), kind.collaboratorsOf?.(loaded.state))))) throw notFound(kind.singular, id);
+export async function recordInScope<S extends RecordState = RecordState>(services: Services, actor: Actor, resource: ResourceName, id: string): Promise<Loaded<S>> {
+  const spec = specOf(resource);
+  const loaded = (await loadRecord(services.deps, spec, id)) as Loaded<S>;
+  if (loaded.state.status === 'none' || !(await stateInScope(services.deps, actor, spec, loaded.state))) throw notFound(spec.singular, id);
+  return loaded;
+}
+
+/** `recordInScope` for a write: also what the record type refuses to let the caller change. */
+async function recordForWrite<S extends RecordState>(services: Services, actor: Actor, kind: RecordKind<S>, id: string): Promise<Loaded<S>> {
+  const loaded = await recordInScope<S>(services, actor, kind.resource, id);
+  kind.assertWritable?.(loaded.state, actor);
   return loaded;
 }
 
@@ -237,20 +283,20 @@ function writtenWith(result: { revision: bigint; position: bigint }, id: string,
  * A command on one existing record (send, win, assign…): authorized on the resource's module, 404 for a record
  * outside the actor's scope, If-Match honoured; answers the record's id and new revision.
  */
-export function recordCommandRoute<S extends { status: string }, B>(kind: RecordKind<S>, command: RecordCommand<B>): AnyRoute {
-  const module = specOf(kind.resource).module;
+export function recordCommandRoute<S extends RecordState, B>(kind: RecordKind<S>, command: RecordCommand<B>): AnyRoute {
+  const spec = specOf(kind.resource);
   return defineRoute({
     method: 'post',
     path: `/api/v1/${kind.resource}/:id/${command.action}`,
     summary: command.summary,
-    tags: kind.tags,
+    tags: [spec.tag],
     params: IdParams,
     body: command.body,
     conditional: true,
     responses: { 200: { description: command.done ?? 'Done', schema: command.answer ? WriteResult.extend(command.answer) : WriteResult }, ...recordWriteErrors },
     async handler(context) {
-      authorize(context.actor, module, command.permission ?? 'edit');
-      await recordInScope(context.services, context.actor, kind, context.params.id);
+      authorize(context.actor, spec.module, command.permission ?? 'edit');
+      await recordForWrite(context.services, context.actor, kind, context.params.id);
       const named = command.bodyNamesFields === false ? [] : Object.keys((context.body as object | undefined) ?? {});
       assertFieldsWritable(context.actor, kind.resource, [...named, ...(command.writes ?? ['status'])]);
       return writtenWith(await command.run(context), context.params.id, command.answer);

@@ -1,4 +1,4 @@
-import { type ContactCommand, contactDecider, type ContactFields, type ContactState, contactStream, type CustomerFacts } from '../domain/contact/index.ts';
+import { type ContactCommand, type ContactFields, type ContactState, type CustomerFacts } from '../domain/contact/index.ts';
 import { customerDecider, customerStream } from '../domain/customer/index.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import type { Executed } from './pipeline.ts';
@@ -16,8 +16,6 @@ export interface ContactResult extends Executed<ContactState> {
 
 export const contactRules: RecordRules<ContactCommand, ContactState> = {
   resource: 'contacts',
-  decider: contactDecider,
-  stream: contactStream,
 };
 
 const contacts = (deps: CommandDeps, actor: Actor, meta: RequestMeta) => new RecordHandler(contactRules, deps, actor, meta);

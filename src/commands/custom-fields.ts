@@ -4,7 +4,7 @@ import { resourceNames, type ResourceName, specOf, resourceSpec } from '../domai
 import { DomainError } from '../domain/shared/errors.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { execute, load } from './pipeline.ts';
-import { recordVisible, referenceVisible, scopedKinds } from './references.ts';
+import { isScoped, recordVisible, referenceVisible } from './references.ts';
 import { claim, isHeld, release, type ReservationHolderCheck } from './reservations.ts';
 
 /** Custom values that fail their definitions; the API answers 400 naming `custom.<key>`. */
@@ -68,10 +68,9 @@ export async function prepareCustom(
     const field = fields[key]!;
     if (field.type !== 'reference' || value === null) continue;
     // A scoped record must be in the actor's scope; one outside it answers as if it did not exist.
-    const scoped = scopedKinds[field.referenceTo!];
     const target = resourceSpec(field.referenceTo!);
-    const found = scoped
-      ? await referenceVisible(deps, actor, scoped, String(value))
+    const found = target && isScoped(target.name)
+      ? await referenceVisible(deps, actor, target, String(value))
       : target !== undefined && (await deps.eventStore.readStream(`${target.category}-${String(value)}`, { maxCount: 1 })).length > 0;
     if (!found)
       throw new DomainError('field.reference_not_found', `custom.${key}: no ${field.referenceTo} with id ${String(value)} in your data scope`, {
@@ -103,8 +102,7 @@ export async function prepareCustom(
       if (isHeld(error)) {
         // The holder is named only to someone who may see it.
         const holder = String(error.details.holderId);
-        const kind = scopedKinds[resource];
-        const visible = !kind || (await recordVisible(deps, actor, kind, holder));
+        const visible = !isScoped(resource) || (await recordVisible(deps, actor, specOf(resource), holder));
         throw new DomainError('field.value_taken', `custom.${key}: another record has this value already`, { field: `custom.${key}`, ...(visible ? { existingId: holder } : {}) });
       }
       throw error;

@@ -1,4 +1,4 @@
-import { type CustomerCommand, customerDecider, type CustomerFields, type CustomerState, customerStream } from '../domain/customer/index.ts';
+import { type CustomerCommand, type CustomerFields, type CustomerState } from '../domain/customer/index.ts';
 import { DomainError } from '../domain/shared/errors.ts';
 import { normalizeName, normalizeTaxNumber } from '../domain/shared/normalize.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
@@ -16,8 +16,6 @@ const duplicate = (field: 'name' | 'taxNumber') => (_given: unknown, existingCus
 /** A customer's company-wide unique keys are its normalised name and its normalised tax number. */
 export const customerRules: RecordRules<CustomerCommand, CustomerState> = {
   resource: 'customers',
-  decider: customerDecider,
-  stream: customerStream,
   uniqueFields: [
     { scope: 'customer.name', field: 'name', normalize: (value) => (typeof value === 'string' && value ? normalizeName(value) : undefined), taken: duplicate('name') },
     { scope: 'customer.taxNumber', field: 'taxNumber', normalize: (value) => (typeof value === 'string' && value ? normalizeTaxNumber(value) : undefined), taken: duplicate('taxNumber') },

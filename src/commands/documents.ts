@@ -2,9 +2,9 @@ import { orderNumberCategory } from '../domain/categories.ts';
 import { companyToday } from './company.ts';
 import type { z } from 'zod';
 import { customerDecider, customerStream } from '../domain/customer/index.ts';
-import { formatOrderNumber, type OrderCommand, orderDecider, type OrderState, orderStream } from '../domain/order/index.ts';
+import { formatOrderNumber, type OrderCommand, type OrderState, orderStream } from '../domain/order/index.ts';
 import { productDecider, productStream } from '../domain/product/index.ts';
-import { type QuoteCommand, quoteDecider, type QuoteState, quoteStream } from '../domain/quote/index.ts';
+import { type QuoteCommand, type QuoteState } from '../domain/quote/index.ts';
 import { DomainError } from '../domain/shared/errors.ts';
 import { type LineInput, type PricedLine, priceLine, sumLines } from '../domain/shared/totals.ts';
 import { WrongExpectedRevisionError } from '../infra/eventstore/port.ts';
@@ -12,7 +12,6 @@ import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { assertOwner } from './customers.ts';
 import { factEvent, load } from './pipeline.ts';
 import { RecordHandler, type RecordRules } from './record-handler.ts';
-import type { Decider, DomainEvent } from '../domain/shared/decider.ts';
 
 
 /** Prices lines against the catalogue: the product must exist and be active; price and tax default from it. */
@@ -56,14 +55,12 @@ export interface QuoteInput {
   ownerId?: string;
 }
 
-const documentRules = <C, S extends { status: string; custom?: Record<string, unknown> }>(resource: 'quotes' | 'orders', decider: Decider<C, DomainEvent, S>, stream: (id: string) => string): RecordRules<C, S> => ({
+const documentRules = <C, S extends { status: string; custom?: Record<string, unknown> }>(resource: 'quotes' | 'orders'): RecordRules<C, S> => ({
   resource,
-  decider,
-  stream,
   fieldsOf: (state) => (state.status === 'none' ? undefined : { custom: state.custom ?? {} }),
 });
-export const quoteRules = documentRules<QuoteCommand, QuoteState>('quotes', quoteDecider, quoteStream);
-export const orderRules = documentRules<OrderCommand, OrderState>('orders', orderDecider, orderStream);
+export const quoteRules = documentRules<QuoteCommand, QuoteState>('quotes');
+export const orderRules = documentRules<OrderCommand, OrderState>('orders');
 const quotes = (deps: CommandDeps, actor: Actor, meta: RequestMeta) => new RecordHandler(quoteRules, deps, actor, meta);
 const orders = (deps: CommandDeps, actor: Actor, meta: RequestMeta) => new RecordHandler(orderRules, deps, actor, meta);
 

@@ -1,4 +1,4 @@
-import { assertConvertible, type LeadCommand, leadDecider, type LeadFields, type LeadState, leadStream } from '../domain/lead/index.ts';
+import { assertConvertible, type LeadCommand, type LeadFields, type LeadState } from '../domain/lead/index.ts';
 import { customerDecider, customerStream } from '../domain/customer/index.ts';
 import { DomainError } from '../domain/shared/errors.ts';
 import type { Money } from '../domain/shared/money.ts';
@@ -12,8 +12,6 @@ import { RecordHandler, type RecordRules } from './record-handler.ts';
 
 export const leadRules: RecordRules<LeadCommand, LeadState> = {
   resource: 'leads',
-  decider: leadDecider,
-  stream: leadStream,
 };
 
 const leads = (deps: CommandDeps, actor: Actor, meta: RequestMeta) => new RecordHandler(leadRules, deps, actor, meta);

@@ -1,5 +1,5 @@
 import { customerDecider, customerStream } from '../domain/customer/index.ts';
-import { defaultStages, type OpportunityCommand, opportunityDecider, type OpportunityFields, type OpportunityState, opportunityStream, type Stage } from '../domain/opportunity/index.ts';
+import { defaultStages, type OpportunityCommand, type OpportunityFields, type OpportunityState, type Stage } from '../domain/opportunity/index.ts';
 import { DomainError } from '../domain/shared/errors.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { assertOwner } from './customers.ts';
@@ -20,8 +20,6 @@ export const putOpportunityStages = (deps: CommandDeps, stages: Stage[], actor: 
 
 export const opportunityRules: RecordRules<OpportunityCommand, OpportunityState> = {
   resource: 'opportunities',
-  decider: opportunityDecider,
-  stream: opportunityStream,
 };
 
 const opportunities = (deps: CommandDeps, actor: Actor, meta: RequestMeta) => new RecordHandler(opportunityRules, deps, actor, meta);

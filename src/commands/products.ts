@@ -1,4 +1,4 @@
-import { type ProductCommand, productDecider, type ProductFields, type ProductState, productStream } from '../domain/product/index.ts';
+import { type ProductCommand, type ProductFields, type ProductState } from '../domain/product/index.ts';
 import { DomainError } from '../domain/shared/errors.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { RecordHandler, type RecordRules } from './record-handler.ts';
@@ -7,8 +7,6 @@ const normalizeCode = (code: unknown) => (typeof code === 'string' ? code.normal
 
 export const productRules: RecordRules<ProductCommand, ProductState> = {
   resource: 'products',
-  decider: productDecider,
-  stream: productStream,
   uniqueFields: [
     {
       scope: 'product.code',

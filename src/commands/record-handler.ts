@@ -1,10 +1,10 @@
 import type { Decider, DomainEvent } from '../domain/shared/decider.ts';
-import type { ResourceName } from '../domain/customization/resources.ts';
+import { recordStream, type ResourceName, type ResourceSpec, specOf } from '../domain/customization/resources.ts';
 import type { DomainError } from '../domain/shared/errors.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { type CustomOf, customChanges, prepareCustom } from './custom-fields.ts';
 import { type Executed, execute, type Loaded, load } from './pipeline.ts';
-import { recordVisible, scopedKinds } from './references.ts';
+import { isScoped, recordVisible } from './references.ts';
 import { claim, isHeld, releaseQuietly, type ReservationHolderCheck } from './reservations.ts';
 
 /** A standard field whose value is unique across the company (a customer's name, a product's code). */
@@ -18,12 +18,14 @@ export interface UniqueField {
   taken(given: unknown, holderId: string | undefined): DomainError;
 }
 
-/** What the command handler needs to know about a record type (its declaration gives it). */
+/**
+ * What the command handler needs to know about a record type beyond its registry entry (which names its
+ * decider, stream category and scope): the types `C` and `S` are its decider's commands and state.
+ */
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- C and S type the handler built from these rules
 export interface RecordRules<C, S extends { status: string }> {
-  /** The customizable resource whose custom fields the record carries, e.g. `leads`. */
+  /** The registered record type, e.g. `leads`: its decider, stream and custom fields. */
   resource: ResourceName;
-  decider: Decider<C, DomainEvent, S>;
-  stream(id: string): string;
   /** The record's current fields (custom values under `custom`); undefined when it does not exist. Default: `state.fields`. */
   fieldsOf?(state: S): Record<string, unknown> | undefined;
   uniqueFields?: readonly UniqueField[];
@@ -40,6 +42,8 @@ type Fields = Record<string, unknown> & { custom?: Record<string, unknown> | und
  * the values a change replaced once it has succeeded: the same way for every record type.
  */
 export class RecordHandler<C, S extends { status: string }> {
+  private readonly decider: Decider<C, DomainEvent, S>;
+  private readonly spec: ResourceSpec;
   private readonly fieldsOf: (state: S) => Record<string, unknown> | undefined;
   private readonly visible: (deps: CommandDeps, actor: Actor, id: string) => Promise<boolean>;
 
@@ -49,18 +53,19 @@ export class RecordHandler<C, S extends { status: string }> {
     readonly actor: Actor,
     readonly meta: RequestMeta,
   ) {
+    this.spec = specOf(rules.resource);
+    this.decider = this.spec.decider as unknown as Decider<C, DomainEvent, S>;
     this.fieldsOf = rules.fieldsOf ?? ((state) => (state.status === 'none' ? undefined : (state as unknown as { fields: Record<string, unknown> }).fields));
-    const scoped = scopedKinds[rules.resource];
-    this.visible = rules.visible ?? (scoped ? (deps, actor, id) => recordVisible(deps, actor, scoped, id) : async () => true);
+    this.visible = rules.visible ?? (isScoped(rules.resource) ? (deps, actor, id) => recordVisible(deps, actor, this.spec, id) : async () => true);
   }
 
   load(id: string): Promise<Loaded<S>> {
-    return load(this.deps, this.rules.decider, this.rules.stream(id));
+    return load(this.deps, this.decider, recordStream(this.spec, id));
   }
 
   /** Runs one command on the record's stream (load → decide → append). */
   run(id: string, command: C | ((state: S) => C), meta: RequestMeta = this.meta): Promise<Executed<S>> {
-    return execute(this.deps, this.rules.decider, this.rules.stream(id), command, this.actor, meta);
+    return execute(this.deps, this.decider, recordStream(this.spec, id), command, this.actor, meta);
   }
 
   /**

@@ -1,88 +1,72 @@
-import { contactDecider, contactStream } from '../domain/contact/index.ts';
-import { customerDecider, customerStream } from '../domain/customer/index.ts';
-import { leadDecider, leadStream } from '../domain/lead/index.ts';
-import { opportunityDecider, opportunityStream } from '../domain/opportunity/index.ts';
-import { orderDecider, orderStream } from '../domain/order/index.ts';
-import { quoteDecider, quoteStream } from '../domain/quote/index.ts';
-import type { Decider, DomainEvent } from '../domain/shared/decider.ts';
+import { isResourceName, type RecordState, recordStream, type ResourceName, type ResourceSpec, resourceNames, resourceSpecs, specOf } from '../domain/customization/resources.ts';
 import { DomainError } from '../domain/shared/errors.ts';
 import { ownerInScope } from '../access/scope.ts';
 import type { Actor, CommandDeps } from './context.ts';
-import { load } from './pipeline.ts';
+import { type Loaded, load } from './pipeline.ts';
 
-/**
- * The owner of a scoped record, or undefined when it does not exist; null for a customer in the pool (which
- * nobody may attach records to until they claim it). A contact belongs to its customer's owner.
- */
-type OwnerOf = (deps: CommandDeps, id: string) => Promise<Holder | null | undefined>;
-/** Who a record belongs to: its owner and the collaborators who share it. */
-type Holder = { ownerId: string; collaborators?: readonly string[] };
-
-/** For records whose state carries `ownerId`. */
-const ownerFrom =
-  (decider: Decider<unknown, DomainEvent, { status: string }>, stream: (id: string) => string): OwnerOf =>
-  async (deps, id) => {
-    const { state } = await load(deps, decider, stream(id));
-    if (state.status === 'none') return undefined;
-    const { ownerId, fields } = state as { status: string; ownerId: string | null; fields?: { collaborators?: string[] } };
-    return ownerId === null ? null : { ownerId, ...(fields?.collaborators ? { collaborators: fields.collaborators } : {}) };
-  };
-
-const customerOwner: OwnerOf = ownerFrom(customerDecider as never, customerStream);
-
-/** A kind of scoped record that a body or a reference custom field may name. */
-export interface ScopedKind {
-  /** The resource (`customers`); its singular names the error (`customer.not_found`). */
-  resource: string;
-  singular: string;
-  ownerOf: OwnerOf;
+/** Who a record belongs to: its owner (null: nobody's, as a customer in the pool) and who shares it. */
+export interface Holder {
+  ownerId: string | null;
+  collaborators?: readonly string[] | undefined;
 }
 
-export const scopedKinds: Record<string, ScopedKind> = {
-  customers: { resource: 'customers', singular: 'customer', ownerOf: customerOwner },
-  contacts: {
-    resource: 'contacts',
-    singular: 'contact',
-    ownerOf: async (deps, id) => {
-      const { state } = await load(deps, contactDecider, contactStream(id));
-      return state.status === 'active' ? customerOwner(deps, state.customerId) : undefined;
-    },
-  },
-  leads: { resource: 'leads', singular: 'lead', ownerOf: ownerFrom(leadDecider as never, leadStream) },
-  opportunities: { resource: 'opportunities', singular: 'opportunity', ownerOf: ownerFrom(opportunityDecider as never, opportunityStream) },
-  quotes: { resource: 'quotes', singular: 'quote', ownerOf: ownerFrom(quoteDecider as never, quoteStream) },
-  orders: { resource: 'orders', singular: 'order', ownerOf: ownerFrom(orderDecider as never, orderStream) },
-};
+/** A record of a registered type, loaded from its stream. */
+export const loadRecord = (deps: CommandDeps, spec: ResourceSpec, id: string): Promise<Loaded<RecordState>> => load(deps, spec.decider, recordStream(spec, id));
 
 /**
- * The body fields that name a scoped record, wherever they appear in a request body. Company-wide reference
- * data (products, stages, campaigns, departments, employees: `productId`, `ownerId`, …) only has to exist and is
- * checked by its command.
+ * Who holds an existing record, by its type's scope rule (the registry's `scope`): its owner, or the holder of
+ * the record it belongs to; undefined when that parent does not exist.
  */
-export const scopedReferenceFields: Record<string, ScopedKind> = {
-  customerId: scopedKinds.customers!,
-  contactId: scopedKinds.contacts!,
-  leadId: scopedKinds.leads!,
-  opportunityId: scopedKinds.opportunities!,
-  quoteId: scopedKinds.quotes!,
-  orderId: scopedKinds.orders!,
-};
+export async function holderOf(deps: CommandDeps, spec: ResourceSpec, state: RecordState): Promise<Holder | undefined> {
+  const scope = spec.scope;
+  switch (scope.by) {
+    case 'company':
+      return { ownerId: null };
+    case 'owner':
+      return { ownerId: (state as { ownerId?: string | null }).ownerId ?? null, collaborators: scope.collaborators?.(state as never) };
+    case 'parent': {
+      const parent = specOf(scope.resource as ResourceName);
+      const { state: parentState } = await loadRecord(deps, parent, scope.parentId(state as never));
+      return parentState.status === 'none' ? undefined : holderOf(deps, parent, parentState);
+    }
+  }
+}
 
-/** Whether a scoped record exists and the actor may see it (a customer in the pool counts as not). */
-export async function referenceVisible(deps: CommandDeps, actor: Actor, kind: ScopedKind, id: string): Promise<boolean> {
-  const holder = await kind.ownerOf(deps, id);
-  return typeof holder === 'object' && holder !== null && (await ownerInScope(deps, actor, holder.ownerId, holder.collaborators));
+/** Whether an existing record is in the actor's data scope (one in the pool is, for everyone who may view the module). */
+export async function stateInScope(deps: CommandDeps, actor: Actor, spec: ResourceSpec, state: RecordState): Promise<boolean> {
+  const holder = await holderOf(deps, spec, state);
+  return holder !== undefined && (await ownerInScope(deps, actor, holder.ownerId, holder.collaborators));
+}
+
+/** A record type whose records are scoped (not company-wide reference data): a body or a reference field naming one is checked. */
+export const isScoped = (resource: string): boolean => isResourceName(resource) && resourceSpecs[resource].scope.by !== 'company';
+
+/**
+ * The body fields that name a scoped record, wherever they appear in a request body (each record type declares
+ * its `referenceField`). Company-wide reference data (products, stages, departments, employees: `productId`,
+ * `ownerId`, …) only has to exist and is checked by its command.
+ */
+export const scopedReferenceFields: Readonly<Record<string, ResourceSpec>> = Object.fromEntries(
+  resourceNames.map((name) => specOf(name)).flatMap((spec) => (spec.referenceField && spec.scope.by !== 'company' ? [[spec.referenceField, spec]] : [])),
+);
+
+/** Whether a scoped record exists, may still be referred to, and is the actor's to use (a customer in the pool is not, until claimed). */
+export async function referenceVisible(deps: CommandDeps, actor: Actor, spec: ResourceSpec, id: string): Promise<boolean> {
+  const { state } = await loadRecord(deps, spec, id);
+  if (state.status === 'none' || (spec.scope.by === 'parent' && spec.scope.referable && !spec.scope.referable(state as never))) return false;
+  const holder = await holderOf(deps, spec, state);
+  return holder !== undefined && holder.ownerId !== null && (await ownerInScope(deps, actor, holder.ownerId, holder.collaborators));
 }
 
 /** Whether the actor may read a record (one in the pool included): what a conflict answer may name. */
-export async function recordVisible(deps: CommandDeps, actor: Actor, kind: ScopedKind, id: string): Promise<boolean> {
-  const holder = await kind.ownerOf(deps, id);
-  return holder !== undefined && (await ownerInScope(deps, actor, holder?.ownerId ?? null, holder?.collaborators));
+export async function recordVisible(deps: CommandDeps, actor: Actor, spec: ResourceSpec, id: string): Promise<boolean> {
+  const { state } = await loadRecord(deps, spec, id);
+  return state.status !== 'none' && (await stateInScope(deps, actor, spec, state));
 }
 
 /** The same answer for a record that does not exist and one outside the caller's scope: 404 naming the field. */
-export const referenceNotFound = (kind: ScopedKind, id: string, path: string) =>
-  new DomainError(`${kind.singular}.not_found`, `${path}: ${kind.singular} ${id} does not exist or is outside your data scope`, { errors: [{ path, message: `No ${kind.singular} with this id in your data scope` }] });
+export const referenceNotFound = (spec: ResourceSpec, id: string, path: string) =>
+  new DomainError(`${spec.singular}.not_found`, `${path}: ${spec.singular} ${id} does not exist or is outside your data scope`, { errors: [{ path, message: `No ${spec.singular} with this id in your data scope` }] });
 
 /**
  * Every id in a request body that names a scoped record must name one in the actor's data scope; the first
@@ -96,9 +80,9 @@ export async function assertReferencesInScope(deps: CommandDeps, actor: Actor, b
   if (!body || typeof body !== 'object') return;
   for (const [key, value] of Object.entries(body)) {
     const here = path ? `${path}.${key}` : key;
-    const kind = scopedReferenceFields[key];
-    if (kind && typeof value === 'string') {
-      if (!(await referenceVisible(deps, actor, kind, value))) throw referenceNotFound(kind, value, here);
+    const spec = scopedReferenceFields[key];
+    if (spec && typeof value === 'string') {
+      if (!(await referenceVisible(deps, actor, spec, value))) throw referenceNotFound(spec, value, here);
     } else if (key !== 'custom') await assertReferencesInScope(deps, actor, value, here);
   }
 }

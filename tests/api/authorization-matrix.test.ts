@@ -17,6 +17,7 @@ import { orderDecider } from '../../src/domain/order/index.ts';
 import { fold } from '../../src/domain/shared/decider.ts';
 import { defaultStages } from '../../src/domain/opportunity/index.ts';
 import { type Action, type Module, roleTemplates } from '../../src/domain/role/index.ts';
+import { type ResourceName, resourceNames, specOf } from '../../src/domain/customization/resources.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 
 /**
@@ -113,17 +114,11 @@ const matrix: Record<string, Entry> = {
   'PUT /api/v1/settings/customer-pool': { needs: ['settings', 'edit'], ok: 200, request: () => ({ path: '/api/v1/settings/customer-pool', body: { autoReturnDays: null } }) },
   'POST /api/v1/settings/customer-pool/run': { needs: ['settings', 'edit'], ok: 200, request: () => ({ path: '/api/v1/settings/customer-pool/run', body: {} }) },
   'POST /api/v1/customers': { needs: ['customers', 'create'], ok: 201, request: () => ({ path: '/api/v1/customers', body: { name: `Matrix new ${Math.random()}` } }) },
-  'GET /api/v1/customers': { needs: ['customers', 'view'], ok: 200, request: () => ({ path: '/api/v1/customers' }) },
-  'GET /api/v1/customers/:id': { needs: ['customers', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/customers/${f.customerId}` }) },
-  'GET /api/v1/customers/:id/history': { needs: ['customers', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/customers/${f.customerId}/history` }) },
   'PATCH /api/v1/customers/:id': { needs: ['customers', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/customers/${f.customerId}`, body: { industry: 'Matrix' } }) },
   'POST /api/v1/customers/:id/assign': { needs: ['customers', 'assign'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/customers/${f.customerId}/assign`, body: { ownerId: f.actorId } }) },
   'POST /api/v1/customers/:id/archive': { needs: ['customers', 'delete'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/customers/${f.customerId}/archive`, body: {} }) },
   'POST /api/v1/customers/:id/restore': { needs: ['customers', 'delete'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/customers/${f.customerId}/restore`, body: {} }) },
   'POST /api/v1/contacts': { needs: ['contacts', 'create'], scoped: true, ok: 201, request: (f) => ({ path: '/api/v1/contacts', body: { customerId: f.customerId, name: 'Matrix contact' } }) },
-  'GET /api/v1/contacts': { needs: ['contacts', 'view'], ok: 200, request: () => ({ path: '/api/v1/contacts' }) },
-  'GET /api/v1/contacts/:id': { needs: ['contacts', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/contacts/${f.contactId}` }) },
-  'GET /api/v1/contacts/:id/history': { needs: ['contacts', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/contacts/${f.contactId}/history` }) },
   'PATCH /api/v1/contacts/:id': { needs: ['contacts', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/contacts/${f.contactId}`, body: { title: 'Matrix' } }) },
   'DELETE /api/v1/contacts/:id': { needs: ['contacts', 'delete'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/contacts/${f.contactId}` }) },
   'POST /api/v1/roles': { needs: ['security', 'create'], ok: 201, request: () => ({ path: '/api/v1/roles', body: { name: 'Matrix role', permissions: {}, dataScope: 'own' } }) },
@@ -152,14 +147,8 @@ const matrix: Record<string, Entry> = {
   'PUT /api/v1/me/preferences': { ok: 200, request: () => ({ path: '/api/v1/me/preferences', body: { language: 'en', timezone: 'Europe/Berlin', pageSize: 20, theme: 'dark' } }) },
   'GET /api/v1/customers/:id/related': { needs: ['customers', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/customers/${f.customerId}/related` }) },
   'POST /api/v1/products': { needs: ['products', 'create'], ok: 201, request: () => ({ path: '/api/v1/products', body: { code: `P${Math.random().toString(36).slice(2, 10)}`, name: 'Pump', unit: '台', standardPrice: { amount: 100, currency: 'CNY' }, taxRate: 13 } }) },
-  'GET /api/v1/products': { needs: ['products', 'view'], ok: 200, request: () => ({ path: '/api/v1/products' }) },
-  'GET /api/v1/products/:id': { needs: ['products', 'view'], ok: 200, request: (f) => ({ path: `/api/v1/products/${f.productId}` }) },
-  'GET /api/v1/products/:id/history': { needs: ['products', 'view'], ok: 200, request: (f) => ({ path: `/api/v1/products/${f.productId}/history` }) },
   'PATCH /api/v1/products/:id': { needs: ['products', 'edit'], ok: 200, request: (f) => ({ path: `/api/v1/products/${f.productId}`, body: { name: 'Pump 2' } }) },
   'POST /api/v1/leads': { needs: ['leads', 'create'], ok: 201, request: () => ({ path: '/api/v1/leads', body: { company: 'Lead Co', person: 'Lead Person' } }) },
-  'GET /api/v1/leads': { needs: ['leads', 'view'], ok: 200, request: () => ({ path: '/api/v1/leads' }) },
-  'GET /api/v1/leads/:id': { needs: ['leads', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/leads/${f.leadId}` }) },
-  'GET /api/v1/leads/:id/history': { needs: ['leads', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/leads/${f.leadId}/history` }) },
   'PATCH /api/v1/leads/:id': { needs: ['leads', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/leads/${f.leadId}`, body: { notes: 'x' } }) },
   'POST /api/v1/leads/:id/work': { needs: ['leads', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/leads/${f.leadId}/work`, body: {} }) },
   'POST /api/v1/leads/:id/qualify': { needs: ['leads', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/leads/${f.leadId}/qualify`, body: {} }) },
@@ -174,9 +163,6 @@ const matrix: Record<string, Entry> = {
     ok: 201,
     request: (f) => ({ path: '/api/v1/opportunities', body: { name: 'Deal', customerId: f.customerId, amount: { amount: 100000, currency: 'CNY' }, expectedCloseDate: '2026-12-31' } }),
   },
-  'GET /api/v1/opportunities': { needs: ['opportunities', 'view'], ok: 200, request: () => ({ path: '/api/v1/opportunities' }) },
-  'GET /api/v1/opportunities/:id': { needs: ['opportunities', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/opportunities/${f.opportunityId}` }) },
-  'GET /api/v1/opportunities/:id/history': { needs: ['opportunities', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/opportunities/${f.opportunityId}/history` }) },
   'PATCH /api/v1/opportunities/:id': { needs: ['opportunities', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/opportunities/${f.opportunityId}`, body: { notes: 'x' } }) },
   'POST /api/v1/opportunities/:id/stage': { needs: ['opportunities', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/opportunities/${f.opportunityId}/stage`, body: { stage: 'proposal' } }) },
   'POST /api/v1/opportunities/:id/win': { needs: ['opportunities', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/opportunities/${f.opportunityId}/win`, body: {} }) },
@@ -191,9 +177,6 @@ const matrix: Record<string, Entry> = {
     ok: 201,
     request: (f) => ({ path: '/api/v1/quotes', body: { customerId: f.customerId, validUntil: '2099-12-31', lines: [{ productId: f.productId, quantity: 1 }] } }),
   },
-  'GET /api/v1/quotes': { needs: ['quotes', 'view'], ok: 200, request: () => ({ path: '/api/v1/quotes' }) },
-  'GET /api/v1/quotes/:id': { needs: ['quotes', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/quotes/${f.quoteId}` }) },
-  'GET /api/v1/quotes/:id/history': { needs: ['quotes', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/quotes/${f.quoteId}/history` }) },
   'POST /api/v1/quotes/:id/revise': { needs: ['quotes', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/quotes/${f.quoteId}/revise`, body: { validUntil: '2099-12-31', lines: [{ productId: f.productId, quantity: 2 }] } }) },
   'POST /api/v1/quotes/:id/send': { needs: ['quotes', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/quotes/${f.quoteId}/send`, body: {} }) },
   'POST /api/v1/quotes/:id/reject': { needs: ['quotes', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/quotes/${f.quoteId}/reject`, body: { reason: 'price' } }) },
@@ -214,9 +197,6 @@ const matrix: Record<string, Entry> = {
     ok: 201,
     request: (f) => ({ path: '/api/v1/orders', body: { customerId: f.customerId, lines: [{ productId: f.productId, quantity: 1 }] } }),
   },
-  'GET /api/v1/orders': { needs: ['orders', 'view'], ok: 200, request: () => ({ path: '/api/v1/orders' }) },
-  'GET /api/v1/orders/:id': { needs: ['orders', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/orders/${f.orderId}` }) },
-  'GET /api/v1/orders/:id/history': { needs: ['orders', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/orders/${f.orderId}/history` }) },
   'POST /api/v1/orders/:id/confirm': { needs: ['orders', 'approve'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/orders/${f.orderId}/confirm`, body: {} }) },
   'POST /api/v1/orders/:id/cancel': { needs: ['orders', 'delete'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/orders/${f.orderId}/cancel`, body: { reason: 'duplicate' } }) },
   'POST /api/v1/orders/:id/shipments': { needs: ['orders', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/orders/${f.orderId}/shipments`, body: { shippedAt: '2026-11-20T00:00:00Z', lines: [{ lineId: f.orderLineId, quantity: 1 }] } }) },
@@ -227,15 +207,22 @@ const matrix: Record<string, Entry> = {
   'PATCH /api/v1/roles/:id': { needs: ['security', 'edit'], ok: 200, request: (f) => ({ path: `/api/v1/roles/${f.roleId}`, body: { name: 'Matrix role renamed' } }) },
 };
 
-// Attachments: the same three routes on every record type that declares them.
+// Every registered record type's reads, from the registry: its list (module `view`), one record and its history
+// (`view`, and in the caller's scope unless it is company-wide reference data), and its attachments if it takes them.
 const PDF = Buffer.from('%PDF-1.7\nmatrix\n%%EOF\n');
-const attached = { customers: 'customerId', leads: 'leadId', opportunities: 'opportunityId', quotes: 'quoteId', orders: 'orderId' } as const;
-for (const [resource, field] of Object.entries(attached) as [keyof typeof attached, (typeof attached)[keyof typeof attached]][]) {
-  const base = (f: Fixture) => `/api/v1/${resource}/${f[field]}/attachments`;
-  matrix[`POST /api/v1/${resource}/:id/attachments`] = { needs: [resource, 'edit'], scoped: true, ok: 201, request: (f) => ({ path: base(f), ...multipartFile('matrix.pdf', PDF) }) };
-  matrix[`GET /api/v1/${resource}/:id/attachments`] = { needs: [resource, 'view'], scoped: true, ok: 200, request: (f) => ({ path: base(f) }) };
-  matrix[`GET /api/v1/${resource}/:id/attachments/:attachmentId`] = { needs: [resource, 'view'], scoped: true, ok: 200, request: (f) => ({ path: `${base(f)}/${f.attachmentId ?? uuid}` }) };
-  matrix[`DELETE /api/v1/${resource}/:id/attachments/:attachmentId`] = { needs: [resource, 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `${base(f)}/${f.attachmentId ?? uuid}` }) };
+const recordId = (f: Fixture, resource: ResourceName) => (f as unknown as Record<string, string>)[`${specOf(resource).singular}Id`]!;
+for (const resource of resourceNames) {
+  const { module, scope, attachments } = specOf(resource);
+  const scoped = scope.by !== 'company';
+  matrix[`GET /api/v1/${resource}`] = { needs: [module, 'view'], ok: 200, request: () => ({ path: `/api/v1/${resource}` }) };
+  matrix[`GET /api/v1/${resource}/:id`] = { needs: [module, 'view'], scoped, ok: 200, request: (f) => ({ path: `/api/v1/${resource}/${recordId(f, resource)}` }) };
+  matrix[`GET /api/v1/${resource}/:id/history`] = { needs: [module, 'view'], scoped, ok: 200, request: (f) => ({ path: `/api/v1/${resource}/${recordId(f, resource)}/history` }) };
+  if (!attachments) continue;
+  const base = (f: Fixture) => `/api/v1/${resource}/${recordId(f, resource)}/attachments`;
+  matrix[`POST /api/v1/${resource}/:id/attachments`] = { needs: [module, 'edit'], scoped, ok: 201, request: (f) => ({ path: base(f), ...multipartFile('matrix.pdf', PDF) }) };
+  matrix[`GET /api/v1/${resource}/:id/attachments`] = { needs: [module, 'view'], scoped, ok: 200, request: (f) => ({ path: base(f) }) };
+  matrix[`GET /api/v1/${resource}/:id/attachments/:attachmentId`] = { needs: [module, 'view'], scoped, ok: 200, request: (f) => ({ path: `${base(f)}/${f.attachmentId ?? uuid}` }) };
+  matrix[`DELETE /api/v1/${resource}/:id/attachments/:attachmentId`] = { needs: [module, 'edit'], scoped, ok: 200, request: (f) => ({ path: `${base(f)}/${f.attachmentId ?? uuid}` }) };
 }
 
 const template = (role: Role) => roleTemplates.find((t) => t.key === role)!;
@@ -303,9 +290,9 @@ describe('authorization matrix', () => {
       if (key.includes('/opportunities/:id/reopen')) await moveOpportunity(app.services.deps, f.opportunityId, { type: 'WinOpportunity' }, systemActor, app.services.requestMeta('matrix'));
       if (/quotes\/:id\/(accept|reject|share)|public/.test(key)) await sendQuote(app.services.deps, f.quoteId, systemActor, app.services.requestMeta('matrix'));
       if (key.includes('/attachments/:attachmentId')) {
-        const resource = key.split('/')[3] as keyof typeof attached;
+        const resource = key.split('/')[3] as ResourceName;
         const sha256 = await app.services.blobs.put(PDF);
-        f.attachmentId = (await addAttachment(app.services.deps, { resource, recordId: f[attached[resource]], name: 'matrix.pdf', contentType: 'application/pdf', size: PDF.length, sha256 }, systemActor, app.services.requestMeta('matrix'))).attachment.attachmentId;
+        f.attachmentId = (await addAttachment(app.services.deps, { resource, recordId: recordId(f, resource), name: 'matrix.pdf', contentType: 'application/pdf', size: PDF.length, sha256 }, systemActor, app.services.requestMeta('matrix'))).attachment.attachmentId;
       }
       if (key.includes('notifications/:id/read'))
         f.notificationId = (await notify(app.services.deps, { recipientId: f.actorId, kind: 'matrix', title: { 'zh-CN': '矩阵', en: 'Matrix' } }, systemActor, app.services.requestMeta('matrix'))).notificationId;

@@ -3,16 +3,13 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { addAttachment, attachmentsOf, removeAttachment } from '../../commands/attachments.ts';
 import { authorize } from '../../commands/authorization.ts';
-import { resourceSpecs } from '../../domain/customization/resources.ts';
+import { type ResourceName, resourceNames, specOf } from '../../domain/customization/resources.ts';
 import { HttpProblem } from '../problem.ts';
 import { notFound } from '../history.ts';
-import { recordInScope, type RecordKind } from '../records.ts';
+import { recordInScope } from '../records.ts';
 import { commonErrors, notFoundError, recordWriteErrors } from '../responses.ts';
 import { type AnyRoute, defineRoute, Id } from '../route.ts';
 import { sniffContentType } from '../sniff.ts';
-import { customer } from './customers.ts';
-import { order, quote } from './documents.ts';
-import { lead, opportunity } from './sales.ts';
 
 const AttachmentView = z
   .object({
@@ -76,43 +73,43 @@ function readUpload(ctx: Context, maxBytes: number): Promise<{ name: string; byt
 }
 
 /** Upload, list, download and removal for one record type that declares attachments. */
-function attachmentRoutesFor<S extends { status: string }>(kind: RecordKind<S>): AnyRoute[] {
-  const base = `/api/v1/${kind.resource}/:id/attachments`;
-  const module = resourceSpecs[kind.resource].module;
-  const tags = kind.tags;
+function attachmentRoutesFor(resource: ResourceName): AnyRoute[] {
+  const base = `/api/v1/${resource}/:id/attachments`;
+  const { module, singular, tag } = specOf(resource);
+  const tags = [tag];
   return [
     defineRoute({
       method: 'post',
       path: base,
       upload: true,
       idempotent: false,
-      summary: `Attach a file to a ${kind.singular} (multipart/form-data, field file)`,
+      summary: `Attach a file to a ${singular} (multipart/form-data, field file)`,
       description: 'The type is sniffed from the content: PDF, PNG, JPEG, GIF, WebP, Office documents, plain text and CSV are accepted (415 attachment.type_not_allowed otherwise); at most CRM_ATTACHMENT_MAX_BYTES (413). The same file under the same name is attached once.',
       tags,
       params: z.object({ id: Id }),
       responses: { 201: { description: 'Attached', schema: AttachmentView }, ...recordWriteErrors },
       async handler({ params, actor, services, meta, koa }) {
         authorize(actor, module, 'edit');
-        await recordInScope(services, actor, kind, params.id);
+        await recordInScope(services, actor, resource, params.id);
         const { name, bytes } = await readUpload(koa, services.config.CRM_ATTACHMENT_MAX_BYTES);
         const contentType = sniffContentType(bytes, name);
         if (!contentType) throw new HttpProblem(415, 'attachment.type_not_allowed', 'File type not allowed', 'Attach PDF, images (PNG, JPEG, GIF, WebP), Office documents, plain text or CSV', { name });
         const sha256 = await services.blobs.put(bytes);
-        const { attachment, position } = await addAttachment(services.deps, { resource: kind.resource, recordId: params.id, name, contentType, size: bytes.length, sha256 }, actor, meta);
-        return { status: 201, body: view(attachment), headers: { 'X-Position': String(position), Location: `/api/v1/${kind.resource}/${params.id}/attachments/${attachment.attachmentId}` } };
+        const { attachment, position } = await addAttachment(services.deps, { resource, recordId: params.id, name, contentType, size: bytes.length, sha256 }, actor, meta);
+        return { status: 201, body: view(attachment), headers: { 'X-Position': String(position), Location: `/api/v1/${resource}/${params.id}/attachments/${attachment.attachmentId}` } };
       },
     }),
     defineRoute({
       method: 'get',
       path: base,
       reads: [],
-      summary: `The files attached to a ${kind.singular}`,
+      summary: `The files attached to a ${singular}`,
       tags,
       params: z.object({ id: Id }),
       responses: { 200: { description: 'Attachments, oldest first', schema: z.object({ items: z.array(AttachmentView) }) }, ...commonErrors, ...notFoundError },
       async handler({ params, actor, services }) {
         authorize(actor, module, 'view');
-        await recordInScope(services, actor, kind, params.id);
+        await recordInScope(services, actor, resource, params.id);
         return { status: 200, body: { items: (await attachmentsOf(services.deps, params.id)).map(view) } };
       },
     }),
@@ -120,13 +117,13 @@ function attachmentRoutesFor<S extends { status: string }>(kind: RecordKind<S>):
       method: 'get',
       path: `${base}/:attachmentId`,
       reads: [],
-      summary: `Download a file attached to a ${kind.singular}`,
+      summary: `Download a file attached to a ${singular}`,
       tags,
       params: z.object({ id: Id, attachmentId: Id }),
       responses: { 200: { description: 'The file, with the type sniffed when it was attached' }, ...commonErrors, ...notFoundError },
       async handler({ params, actor, services }) {
         authorize(actor, module, 'view');
-        await recordInScope(services, actor, kind, params.id);
+        await recordInScope(services, actor, resource, params.id);
         const file = (await attachmentsOf(services.deps, params.id)).find((f) => f.attachmentId === params.attachmentId);
         const bytes = file && (await services.blobs.get(file.sha256));
         if (!file || !bytes) throw notFound('attachment', params.attachmentId);
@@ -146,13 +143,13 @@ function attachmentRoutesFor<S extends { status: string }>(kind: RecordKind<S>):
     defineRoute({
       method: 'delete',
       path: `${base}/:attachmentId`,
-      summary: `Remove a file from a ${kind.singular} (the record's history keeps that it was there)`,
+      summary: `Remove a file from a ${singular} (the record's history keeps that it was there)`,
       tags,
       params: z.object({ id: Id, attachmentId: Id }),
       responses: { 200: { description: 'Removed', schema: z.object({ id: z.string(), removed: z.literal(true) }) }, ...recordWriteErrors },
       async handler({ params, actor, services, meta }) {
         authorize(actor, module, 'edit');
-        await recordInScope(services, actor, kind, params.id);
+        await recordInScope(services, actor, resource, params.id);
         const result = await removeAttachment(services.deps, params.id, params.attachmentId, actor, meta);
         return { status: 200, body: { id: params.attachmentId, removed: true as const }, headers: { 'X-Position': String(result.position) } };
       },
@@ -161,5 +158,4 @@ function attachmentRoutesFor<S extends { status: string }>(kind: RecordKind<S>):
 }
 
 /** Every record type whose resource declares attachments gets these routes. */
-const kinds = [customer, lead, opportunity, quote, order] as RecordKind<{ status: string }>[];
-export const attachmentRoutes: AnyRoute[] = kinds.filter((kind) => resourceSpecs[kind.resource].attachments).flatMap((kind) => attachmentRoutesFor(kind));
+export const attachmentRoutes: AnyRoute[] = resourceNames.filter((name) => specOf(name).attachments).flatMap(attachmentRoutesFor);

@@ -1,32 +1,19 @@
 import { z } from 'zod';
-import { resourceSpecs } from '../../domain/customization/resources.ts';
-import { authorize, isAllowed } from '../../commands/authorization.ts';
+import { isAllowed } from '../../commands/authorization.ts';
 import { archiveCustomer, changeCustomer, changeCustomerOwner, registerCustomer, restoreCustomer } from '../../commands/customers.ts';
-import { foldAsOf, load } from '../../commands/pipeline.ts';
-import { CustomerFields, customerDecider, type CustomerState, customerStream } from '../../domain/customer/index.ts';
-import type { RecordKind } from '../records.ts';
+import { CustomerFields, type CustomerState } from '../../domain/customer/index.ts';
+import { recordAction, recordRoutes } from '../records.ts';
+import type { Actor } from '../../commands/context.ts';
 import { DomainError } from '../../domain/shared/errors.ts';
 import { contactsOfCustomer, getCustomer } from '../../projections/customer-queries.ts';
 import { publicView } from '../../projections/lists.ts';
 import { CONTACTS, CUSTOMERS, type CustomerDoc } from '../../projections/customers.ts';
 import { OPPORTUNITIES } from '../../projections/opportunities.ts';
-import { ownerInScope, readFilter, withinScope } from '../../access/scope.ts';
-import { fieldColumns, moneyColumns } from '../csv.ts';
-import { listOrExport } from '../list.ts';
+import { readFilter, withinScope } from '../../access/scope.ts';
+import { type CsvColumn, fieldColumns, moneyColumns } from '../csv.ts';
 import { relatedRoute } from '../related.ts';
-import { listQuery } from '../list-query.ts';
-import { AsOfQuery, HistoryPage, HistoryQuery, historyPage, notFound, recordEnvelope } from '../history.ts';
-import { patchSchema } from '../patch.ts';
-import { commonErrors, conflictError, notFoundError, recordWriteErrors } from '../responses.ts';
-import { assertFieldsWritable } from '../field-security.ts';
-import { type AnyRoute, defineRoute, Id, IdParams, WriteResult, written } from '../route.ts';
+import { AssignBody, type AnyRoute, EmptyBody, Id } from '../route.ts';
 import { ContactView } from './contacts.ts';
-
-const BASE = '/api/v1/customers';
-const tags = ['Customers 客户'];
-
-/** Customers as record kind (history, attachments): scoped by owner; one in the pool is visible to everyone. */
-export const customer: RecordKind<CustomerState> = { resource: 'customers', singular: 'customer', tags, stream: customerStream, decider: customerDecider, ownerOf: (state) => (state.status === 'none' ? null : state.ownerId) };
 
 const CustomerInput = CustomerFields.extend({ ownerId: Id.optional().describe('Owner (a user id); default: you') })
   .strict()
@@ -34,8 +21,6 @@ const CustomerInput = CustomerFields.extend({ ownerId: Id.optional().describe('O
     id: 'CustomerInput',
     examples: [{ name: '上海精工机械有限公司', industry: '机械制造', region: '华东', taxNumber: '91310000MA1FL0001A', annualRevenue: { amount: 12500000000, currency: 'CNY' } }],
   });
-
-const CustomerPatch = patchSchema(CustomerFields, 'CustomerPatch');
 
 export const CustomerView = CustomerFields.extend({
   id: z.string(),
@@ -51,33 +36,11 @@ export const CustomerView = CustomerFields.extend({
   contactCount: z.number().int().optional().describe('How many contacts the customer has'),
 }).meta({ id: 'Customer' });
 
-const ListQuery = listQuery(resourceSpecs.customers.list.filters, resourceSpecs.customers.list.sorts);
-
-const CustomerPage = z.object({ items: z.array(CustomerView), nextCursor: z.string().nullable() }).meta({ id: 'CustomerPage' });
-
 const csvColumns = [
   ...fieldColumns<CustomerDoc>('id', 'name', 'shortName', 'industry', 'region', 'level', 'category', 'source', 'phone', 'website', 'address', 'postalCode', 'taxNumber', 'status', 'ownerId', 'createdAt', 'updatedAt'),
   ...moneyColumns<CustomerDoc>('annualRevenue'),
   { header: 'contacts', value: (doc: CustomerDoc) => doc.contacts.map((c) => c.name).join('; ') },
 ];
-
-type Services = Parameters<AnyRoute['handler']>[0]['services'];
-type Actor = Parameters<AnyRoute['handler']>[0]['actor'];
-
-/** Loads a customer's stream for history and point-in-time reads, enforcing the data scope. */
-async function customerEvents(services: Services, actor: Actor, id: string) {
-  const loaded = await load(services.deps, customerDecider, customerStream(id));
-  if (loaded.state.status === 'none' || !(await ownerInScope(services.deps, actor, loaded.state.ownerId))) throw notFound('customer', id);
-  return loaded;
-}
-
-/** A customer the actor may change: in scope, and not in the pool unless the actor sees everything. */
-async function customerForWrite(services: Services, actor: Actor, id: string) {
-  const loaded = await customerEvents(services, actor, id);
-  if (loaded.state.status !== 'none' && loaded.state.ownerId === null && actor.dataScope !== 'all')
-    throw new DomainError('customer.in_pool', 'This customer is in the pool; claim it first', { customerId: id });
-  return loaded;
-}
 
 const related = relatedRoute('customers', async (services, actor, id) => (await getCustomer(services.readStore, readFilter(actor), id)) !== null, {
   contacts: async (services, actor, id, limit) => {
@@ -96,151 +59,75 @@ const related = relatedRoute('customers', async (services, actor, id) => (await 
   },
 });
 
+/** A customer in the pool may be read by everyone who may view customers, but changed only once claimed (or by someone who sees everything). */
+function assertNotInPool(state: CustomerState, actor: Actor): void {
+  if (state.status !== 'none' && state.ownerId === null && actor.dataScope !== 'all')
+    throw new DomainError('customer.in_pool', 'This customer is in the pool; claim it first', { customerId: state.customerId });
+}
+
 export const customerRoutes: AnyRoute[] = [
   related,
-  defineRoute({
-    method: 'post',
-    path: BASE,
-    summary: 'Register a customer (客户档案)',
-    description: 'One customer per normalised name and per tax number company-wide: a second one → 409 customer.duplicate naming existingCustomerId.',
-    tags,
-    fields: { resource: 'customers', writes: true },
-    body: CustomerInput,
-    responses: { 201: { description: 'Registered', schema: WriteResult }, ...commonErrors, ...conflictError },
-    async handler({ body, actor, services, meta }) {
-      authorize(actor, 'customers', 'create');
-      const { ownerId, ...fields } = body;
-      if (ownerId && ownerId !== actor.userId) authorize(actor, 'customers', 'assign');
-      const result = await registerCustomer(services.deps, { fields, ...(ownerId ? { ownerId } : {}) }, actor, meta);
-      return written(result, result.customerId, `${BASE}/${result.customerId}`);
+  ...recordRoutes<CustomerState>({
+    resource: 'customers',
+    collection: CUSTOMERS,
+    view: CustomerView,
+    pageSchemaId: 'CustomerPage',
+    columns: csvColumns as CsvColumn<Record<string, unknown> & { _id: string }>[],
+    texts: {
+      list: { summary: 'List customers', description: 'Search, filter, sort and page with a cursor. `Accept: text/csv` exports every matching customer.' },
+      one: 'One customer with its contacts (related objects); ?asOf= for the record as it stood then',
     },
-  }),
-  defineRoute({
-    method: 'get',
-    path: BASE,
-    reads: [CUSTOMERS],
-    summary: 'List customers',
-    description: 'Search, filter, sort and page with a cursor. `Accept: text/csv` exports every matching customer.',
-    tags,
-    fields: { resource: 'customers', shape: 'page' },
-    query: ListQuery,
-    responses: { 200: { description: 'A page of customers', schema: CustomerPage }, ...commonErrors },
-    handler: (context) => listOrExport(context, { resource: 'customers', columns: csvColumns }),
-  }),
-  defineRoute({
-    method: 'get',
-    path: `${BASE}/:id`,
-    reads: [CUSTOMERS],
-    summary: 'One customer with its contacts (related objects); ?asOf= for the record as it stood then',
-    tags,
-    fields: { resource: 'customers', shape: 'record' },
-    params: IdParams,
-    query: AsOfQuery,
-    responses: { 200: { description: 'The customer', schema: CustomerView }, ...commonErrors, ...notFoundError },
-    async handler({ params, query, actor, services }) {
-      authorize(actor, 'customers', 'view');
-      if (query.asOf) {
-        const loaded = await customerEvents(services, actor, params.id);
-        const then = foldAsOf(customerDecider, loaded.events, new Date(query.asOf));
-        if (then.state.status === 'none') throw notFound('customer', params.id);
-        const { fields, status, ownerId, erpCode } = then.state;
-        return {
-          status: 200,
-          body: { ...recordEnvelope(params.id, then.events), ...fields, erpCode, status, ownerId, inPool: ownerId === null, asOf: query.asOf },
-          headers: { ETag: `"${then.revision}"` },
-        };
-      }
-      const doc = await getCustomer(services.readStore, readFilter(actor), params.id);
-      if (!doc) throw notFound('customer', params.id);
-      const contacts = await contactsOfCustomer(services.readStore, readFilter(actor), params.id);
-      return {
-        status: 200,
-        body: { ...publicView(doc), contacts: contacts.map((c) => ContactView.parse(publicView(c))), contactCount: doc.contactCount ?? contacts.length },
-        headers: { ETag: `"${doc.revision}"` },
-      };
+    asOfView: (state) => (state.status === 'none' ? {} : { ...state.fields, erpCode: state.erpCode, status: state.status, ownerId: state.ownerId, inPool: state.ownerId === null }),
+    async expand(doc, { services, actor }) {
+      const contacts = await contactsOfCustomer(services.readStore, readFilter(actor), doc._id);
+      return { contacts: contacts.map((c) => ContactView.parse(publicView(c))), contactCount: (doc as CustomerDoc).contactCount ?? contacts.length };
     },
-  }),
-  defineRoute({
-    method: 'get',
-    path: `${BASE}/:id/history`,
-    reads: [],
-    summary: "A customer's events, oldest first",
-    tags,
-    fields: { resource: 'customers', shape: 'history' },
-    params: IdParams,
-    query: HistoryQuery,
-    responses: { 200: { description: 'History', schema: HistoryPage }, ...commonErrors, ...notFoundError },
-    async handler({ params, query, actor, services }) {
-      authorize(actor, 'customers', 'view');
-      const loaded = await customerEvents(services, actor, params.id);
-      return { status: 200, body: historyPage(loaded.events, query.from, query.limit) };
+    assertWritable: assertNotInPool,
+    create: {
+      summary: 'Register a customer (客户档案)',
+      description: 'One customer per normalised name and per tax number company-wide: a second one → 409 customer.duplicate naming existingCustomerId.',
+      done: 'Registered',
+      body: CustomerInput,
+      async run({ body, actor, services, meta }) {
+        const { ownerId, ...fields } = body as z.infer<typeof CustomerInput>;
+        const result = await registerCustomer(services.deps, { fields, ...(ownerId ? { ownerId } : {}) }, actor, meta);
+        return { ...result, id: result.customerId };
+      },
     },
-  }),
-  defineRoute({
-    method: 'patch',
-    path: `${BASE}/:id`,
-    summary: 'Change plain fields (null clears a field)',
-    tags,
-    fields: { resource: 'customers', writes: true },
-    params: IdParams,
-    body: CustomerPatch,
-    conditional: true,
-    responses: { 200: { description: 'Changed (or unchanged)', schema: WriteResult }, ...recordWriteErrors },
-    async handler({ params, body, actor, services, meta }) {
-      authorize(actor, 'customers', 'edit');
-      await customerForWrite(services, actor, params.id);
-      const result = await changeCustomer(services.deps, params.id, body, actor, meta);
-      return written(result, params.id);
+    patch: {
+      summary: 'Change plain fields (null clears a field)',
+      done: 'Changed (or unchanged)',
+      fields: CustomerFields,
+      schemaId: 'CustomerPatch',
+      run: ({ params, body, actor, services, meta }) => changeCustomer(services.deps, params.id, body, actor, meta),
     },
-  }),
-  defineRoute({
-    method: 'post',
-    path: `${BASE}/:id/assign`,
-    summary: 'Change the owner',
-    tags,
-    fields: { resource: 'customers', writes: true },
-    params: IdParams,
-    body: z.object({ ownerId: Id }).strict(),
-    conditional: true,
-    responses: { 200: { description: 'Owner changed', schema: WriteResult }, ...recordWriteErrors },
-    async handler({ params, body, actor, services, meta }) {
-      authorize(actor, 'customers', 'assign');
-      assertFieldsWritable(actor, 'customers', ['ownerId']);
-      await customerForWrite(services, actor, params.id);
-      return written(await changeCustomerOwner(services.deps, params.id, body.ownerId, actor, meta), params.id);
-    },
-  }),
-  defineRoute({
-    method: 'post',
-    path: `${BASE}/:id/archive`,
-    summary: 'Archive a customer',
-    tags,
-    params: IdParams,
-    body: z.object({ reason: z.string().trim().min(1).max(500).optional() }).strict(),
-    conditional: true,
-    responses: { 200: { description: 'Archived', schema: WriteResult }, ...recordWriteErrors },
-    async handler({ params, body, actor, services, meta }) {
-      authorize(actor, 'customers', 'delete');
-      assertFieldsWritable(actor, 'customers', ['status']);
-      await customerForWrite(services, actor, params.id);
-      return written(await archiveCustomer(services.deps, params.id, body.reason, actor, meta), params.id);
-    },
-  }),
-  defineRoute({
-    method: 'post',
-    path: `${BASE}/:id/restore`,
-    summary: 'Restore an archived customer',
-    tags,
-    params: IdParams,
-    body: z.object({}).strict(),
-    conditional: true,
-    responses: { 200: { description: 'Restored', schema: WriteResult }, ...recordWriteErrors },
-    async handler({ params, actor, services, meta }) {
-      authorize(actor, 'customers', 'delete');
-      assertFieldsWritable(actor, 'customers', ['status']);
-      await customerForWrite(services, actor, params.id);
-      return written(await restoreCustomer(services.deps, params.id, actor, meta), params.id);
-    },
+    actions: [
+      recordAction({
+        action: 'assign',
+        summary: 'Change the owner',
+        body: AssignBody,
+        permission: 'assign',
+        writes: ['ownerId'],
+        done: 'Owner changed',
+        run: ({ params, body, actor, services, meta }) => changeCustomerOwner(services.deps, params.id, body.ownerId, actor, meta),
+      }),
+      recordAction({
+        action: 'archive',
+        summary: 'Archive a customer',
+        body: z.object({ reason: z.string().trim().min(1).max(500).optional() }).strict(),
+        permission: 'delete',
+        bodyNamesFields: false,
+        done: 'Archived',
+        run: ({ params, body, actor, services, meta }) => archiveCustomer(services.deps, params.id, body.reason, actor, meta),
+      }),
+      recordAction({
+        action: 'restore',
+        summary: 'Restore an archived customer',
+        body: EmptyBody,
+        permission: 'delete',
+        done: 'Restored',
+        run: ({ params, actor, services, meta }) => restoreCustomer(services.deps, params.id, actor, meta),
+      }),
+    ],
   }),
 ];
-

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { authorize } from '../../commands/authorization.ts';
 import { acceptQuote, cancelOrder, changeDocumentOwner, confirmOrder, createOrder, createQuote, receivePayment, rejectQuote, reviseQuote, sendQuote, shipOrder } from '../../commands/documents.ts';
-import { orderDecider, type OrderState, orderStream } from '../../domain/order/index.ts';
-import { effectiveStatus, QuoteExtras, quoteDecider, type QuoteState, quoteStream } from '../../domain/quote/index.ts';
+import { type OrderState } from '../../domain/order/index.ts';
+import { effectiveStatus, QuoteExtras, type QuoteState } from '../../domain/quote/index.ts';
 import { DomainError } from '../../domain/shared/errors.ts';
 import { Money } from '../../domain/shared/money.ts';
 import { LineInput } from '../../domain/shared/totals.ts';
@@ -11,7 +11,8 @@ import { QUOTES } from '../../projections/quotes.ts';
 import { rankingReport, receivablesReport, reportOwners } from '../../projections/reports.ts';
 import { readFilter } from '../../access/scope.ts';
 import { amountColumn, fieldColumns } from '../csv.ts';
-import { recordAction, type RecordKind, recordInScope, recordRoutes } from '../records.ts';
+import { recordAction, recordInScope, recordRoutes } from '../records.ts';
+import { resourceSpecs } from '../../domain/customization/resources.ts';
 import { commonErrors, recordWriteErrors } from '../responses.ts';
 import { AssignBody, type AnyRoute, defineRoute, EmptyBody, Id, IdParams, ReasonBody } from '../route.ts';
 
@@ -21,15 +22,7 @@ const Totals = z.object({ net: z.number().int(), tax: z.number().int(), total: z
 
 
 // ---- Quotes (报价) ----
-const quoteTags = ['Quotes 报价'];
-export const quote: RecordKind<QuoteState> = {
-  resource: 'quotes',
-  singular: 'quote',
-  tags: quoteTags,
-  stream: quoteStream,
-  decider: quoteDecider,
-  ownerOf: (state) => (state.status === 'none' ? null : state.ownerId),
-};
+const quoteTags = [resourceSpecs.quotes.tag];
 const QuoteInput = QuoteExtras.extend({
   customerId: Id,
   opportunityId: Id.optional(),
@@ -46,7 +39,7 @@ const QuoteView = z
 
 const quoteRoutes: AnyRoute[] = [
   ...recordRoutes<QuoteState>({
-    ...quote,
+    resource: 'quotes',
     collection: QUOTES,
     asOfView: (state) => (state.status === 'none' ? {} : { customerId: state.customerId, currency: state.currency, ...state.current, status: state.status, ownerId: state.ownerId }),
     columns: [...fieldColumns('id', 'customerId', 'version'), amountColumn('total'), ...fieldColumns('currency', 'validUntil', 'status', 'ownerId', 'createdAt')],
@@ -96,7 +89,7 @@ const quoteRoutes: AnyRoute[] = [
     async handler({ params, body, actor, services, meta }) {
       authorize(actor, 'quotes', 'edit');
       authorize(actor, 'orders', 'create');
-      await recordInScope(services, actor, quote, params.id);
+      await recordInScope(services, actor, 'quotes', params.id);
       const result = await acceptQuote(services.deps, params.id, body.paymentTermsDays, actor, meta);
       return { status: 200, body: { orderId: result.orderId, number: result.number }, headers: { 'X-Position': String(result.position), Location: `/api/v1/orders/${result.orderId}` } };
     },
@@ -104,15 +97,6 @@ const quoteRoutes: AnyRoute[] = [
 ];
 
 // ---- Orders (订单) ----
-const orderTags = ['Orders 订单'];
-export const order: RecordKind<OrderState> = {
-  resource: 'orders',
-  singular: 'order',
-  tags: orderTags,
-  stream: orderStream,
-  decider: orderDecider,
-  ownerOf: (state) => (state.status === 'none' ? null : state.ownerId),
-};
 const OrderView = z
   .object({
     id: z.string(),
@@ -134,7 +118,7 @@ const OrderInput = z
   .meta({ id: 'OrderInput' });
 
 const orderRoutes: AnyRoute[] = recordRoutes<OrderState>({
-  ...order,
+  resource: 'orders',
   collection: ORDERS,
   asOfView: (state) => (state.status === 'none' ? {} : { number: state.number, customerId: state.customerId, currency: state.currency, lines: state.lines, totals: state.totals, paid: state.paid, status: state.status, dueDate: state.dueDate, ownerId: state.ownerId }),
   columns: [...fieldColumns('id', 'number', 'customerId'), amountColumn('total'), amountColumn('paid'), amountColumn('receivable'), ...fieldColumns('currency', 'dueDate', 'status', 'ownerId', 'createdAt')],

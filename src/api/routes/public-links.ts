@@ -5,8 +5,7 @@ import { load } from '../../commands/pipeline.ts';
 import { quoteDecider, type QuoteState, quoteStream } from '../../domain/quote/index.ts';
 import { DomainError } from '../../domain/shared/errors.ts';
 import { notFound } from '../history.ts';
-import { recordInScope, type RecordKind } from '../records.ts';
-import { quote } from './documents.ts';
+import { recordInScope } from '../records.ts';
 import { commonErrors, notFoundError, recordWriteErrors } from '../responses.ts';
 import { type AnyRoute, defineRoute, IdParams, ReasonBody, type RouteServices } from '../route.ts';
 
@@ -17,7 +16,7 @@ const publicUrl = (services: RouteServices) => services.config.CRM_PUBLIC_URL ??
 const linkDeps = (services: RouteServices) => ({ ...services.deps, keys: services.keys, publicUrl: publicUrl(services) });
 
 /** What a public link opens, per purpose: the record kind whose scope and permission its issuer needs. */
-const purposes: Record<string, { module: 'quotes'; kind: RecordKind<QuoteState> }> = { quote: { module: 'quotes', kind: quote } };
+const purposes: Record<string, { module: 'quotes'; resource: 'quotes' }> = { quote: { module: 'quotes', resource: 'quotes' } };
 
 const IssuedLink = z.object({ linkId: z.string(), url: z.string().describe('The absolute URL to send; it carries the token'), expiresAt: z.string() }).meta({ id: 'IssuedPublicLink' });
 const PublicQuote = z
@@ -44,7 +43,7 @@ export const publicLinkRoutes: AnyRoute[] = [
     responses: { 201: { description: 'Shared', schema: IssuedLink }, ...recordWriteErrors },
     async handler({ params, body, actor, services, meta }) {
       authorize(actor, 'quotes', 'edit');
-      const { state } = await recordInScope(services, actor, quote, params.id);
+      const { state } = await recordInScope<QuoteState>(services, actor, 'quotes', params.id);
       if (state.status !== 'sent') throw new DomainError('quote.not_sent', `A ${state.status} quote cannot be shared; send it first`, { quoteId: params.id });
       const link = await issuePublicLink(linkDeps(services), { purpose: 'quote', path: '/api/v1/public/quotes', subjectId: params.id, validForMs: body.validDays * DAY_MS }, actor, meta);
       return { status: 201, body: { linkId: link.linkId, url: link.url, expiresAt: link.expiresAt }, headers: { 'X-Position': String(link.position) } };
@@ -64,7 +63,7 @@ export const publicLinkRoutes: AnyRoute[] = [
       if (link.status === 'none' || !purpose) throw notFound('public_link', params.id);
       authorize(actor, purpose.module, 'edit');
       // The link is the issuer's record's: someone who may not see that record gets 404, as if the link did not exist.
-      await recordInScope(services, actor, purpose.kind, link.subjectId).catch(() => {
+      await recordInScope(services, actor, purpose.resource, link.subjectId).catch(() => {
         throw notFound('public_link', params.id);
       });
       const result = await revokePublicLink(services.deps, params.id, body.reason, actor, meta);

@@ -3,9 +3,9 @@ import { authorize } from '../../commands/authorization.ts';
 import { changeLead, changeLeadOwner, convertLead, createLead, disqualifyLead, markLead } from '../../commands/leads.ts';
 import { changeOpportunity, changeOpportunityOwner, createOpportunity, moveOpportunity, opportunityStages, putOpportunityStages } from '../../commands/opportunities.ts';
 import { changeProduct, createProduct } from '../../commands/products.ts';
-import { LeadFields, leadDecider, type LeadState, leadStream } from '../../domain/lead/index.ts';
-import { OpportunityFields, opportunityDecider, type OpportunityState, opportunityStream, StageList } from '../../domain/opportunity/index.ts';
-import { ProductFields, productDecider, type ProductState, productStream } from '../../domain/product/index.ts';
+import { LeadFields, type LeadState } from '../../domain/lead/index.ts';
+import { OpportunityFields, type OpportunityState, StageList } from '../../domain/opportunity/index.ts';
+import { ProductFields, type ProductState } from '../../domain/product/index.ts';
 import { Money } from '../../domain/shared/money.ts';
 import { LEADS } from '../../projections/leads.ts';
 import { FUNNEL, OPPORTUNITIES, STAGE_EXITS } from '../../projections/opportunities.ts';
@@ -13,7 +13,8 @@ import { PRODUCTS } from '../../projections/products.ts';
 import { funnelReport, reportOwners, timeInStageReport, UnknownDepartmentError } from '../../projections/reports.ts';
 import { HttpProblem } from '../problem.ts';
 import { fieldColumns, moneyColumns } from '../csv.ts';
-import { recordAction, type RecordKind, recordInScope, recordRoutes } from '../records.ts';
+import { recordAction, recordInScope, recordRoutes } from '../records.ts';
+import { resourceSpecs } from '../../domain/customization/resources.ts';
 import { commonErrors, recordWriteErrors, staleError } from '../responses.ts';
 import { assertFieldsWritable } from '../field-security.ts';
 import { AssignBody, type AnyRoute, defineRoute, EmptyBody, Id, IdParams, ReasonBody } from '../route.ts';
@@ -22,11 +23,9 @@ const envelope = { id: z.string(), revision: z.number().int(), createdAt: z.stri
 const ownedEnvelope = { ...envelope, ownerId: z.string(), departmentPath: z.string() };
 
 // ---- Products (存货档案): the catalogue, not owned ----
-const productTags = ['Products 存货档案'];
-const product: RecordKind<ProductState> = { resource: 'products', singular: 'product', tags: productTags, stream: productStream, decider: productDecider };
 const ProductView = ProductFields.extend(envelope).meta({ id: 'Product' });
 const productRoutes: AnyRoute[] = recordRoutes<ProductState>({
-  ...product,
+  resource: 'products',
   collection: PRODUCTS,
   asOfView: (state) => (state.status === 'none' ? {} : state.fields),
   columns: [...fieldColumns('id', 'code', 'name', 'specification', 'unit', 'category'), ...moneyColumns('standardPrice'), ...fieldColumns('taxRate', 'active')],
@@ -48,20 +47,12 @@ const productRoutes: AnyRoute[] = recordRoutes<ProductState>({
 });
 
 // ---- Leads (线索) ----
-const leadTags = ['Leads 线索'];
-export const lead: RecordKind<LeadState> = {
-  resource: 'leads',
-  singular: 'lead',
-  tags: leadTags,
-  stream: leadStream,
-  decider: leadDecider,
-  ownerOf: (state) => (state.status === 'none' ? null : state.ownerId),
-};
+const leadTags = [resourceSpecs.leads.tag];
 const LeadView = LeadFields.extend({ ...ownedEnvelope, status: z.enum(['new', 'working', 'qualified', 'disqualified', 'converted']) }).meta({ id: 'Lead' });
 const Conversion = z.object({ customerId: z.string(), contactId: z.string(), opportunityId: z.string().optional() }).meta({ id: 'LeadConversion' });
 const leadRoutes: AnyRoute[] = [
   ...recordRoutes<LeadState>({
-    ...lead,
+    resource: 'leads',
     collection: LEADS,
     asOfView: (state) => (state.status === 'none' ? {} : { ...state.fields, status: state.status, ownerId: state.ownerId }),
     columns: fieldColumns('id', 'company', 'person', 'phone', 'email', 'source', 'status', 'ownerId', 'createdAt'),
@@ -108,7 +99,7 @@ const leadRoutes: AnyRoute[] = [
       assertFieldsWritable(actor, 'leads', ['status']);
       authorize(actor, 'customers', 'create');
       if (body.createOpportunity) authorize(actor, 'opportunities', 'create');
-      await recordInScope(services, actor, lead, params.id);
+      await recordInScope(services, actor, 'leads', params.id);
       const { position, revision: _revision, ...conversion } = await convertLead(services.deps, params.id, body, actor, meta);
       return { status: 200, body: conversion, headers: { 'X-Position': String(position) } };
     },
@@ -116,16 +107,7 @@ const leadRoutes: AnyRoute[] = [
 ];
 
 // ---- Opportunities (商机) and stages ----
-const opportunityTags = ['Opportunities 商机'];
-export const opportunity: RecordKind<OpportunityState> = {
-  resource: 'opportunities',
-  singular: 'opportunity',
-  tags: opportunityTags,
-  stream: opportunityStream,
-  decider: opportunityDecider,
-  ownerOf: (state) => (state.status === 'none' ? null : state.ownerId),
-  collaboratorsOf: (state) => (state.status === 'none' ? [] : (state.fields.collaborators ?? [])),
-};
+const opportunityTags = [resourceSpecs.opportunities.tag];
 const OpportunityView = OpportunityFields.extend({
   ...ownedEnvelope,
   stage: z.string(),
@@ -160,7 +142,7 @@ const opportunityRoutes: AnyRoute[] = [
     },
   }),
   ...recordRoutes<OpportunityState>({
-    ...opportunity,
+    resource: 'opportunities',
     collection: OPPORTUNITIES,
     asOfView: (state) => (state.status === 'none' ? {} : { ...state.fields, stage: state.stage, status: state.status, ownerId: state.ownerId }),
     columns: [...fieldColumns('id', 'name', 'customerId'), ...moneyColumns('amount'), ...fieldColumns('stage', 'status', 'expectedCloseDate', 'ownerId', 'createdAt')],

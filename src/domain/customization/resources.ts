@@ -1,7 +1,31 @@
 import { z } from 'zod';
-import { contactCategory, customerCategory, leadCategory, opportunityCategory, orderCategory, productCategory, quoteCategory } from '../categories.ts';
-import { ContactFields } from '../contact/events.ts';
+import { contactCategory, ContactFields, contactDecider } from '../contact/index.ts';
+import { customerCategory, customerDecider } from '../customer/index.ts';
+import { leadCategory, leadDecider } from '../lead/index.ts';
+import { opportunityCategory, opportunityDecider } from '../opportunity/index.ts';
+import { orderCategory, orderDecider } from '../order/index.ts';
+import { productCategory, productDecider } from '../product/index.ts';
+import { quoteCategory, quoteDecider } from '../quote/index.ts';
 import type { Module } from '../role/index.ts';
+import type { Decider, DomainEvent } from '../shared/decider.ts';
+
+/** A record's state as every decider folds it: `none` until the record exists. */
+export type RecordState = { status: string };
+/** A record type's decider, as the machinery sees it (the commands it takes are the record type's own business). */
+export type RecordDecider = Decider<never, DomainEvent, RecordState>;
+
+/**
+ * Whose data scope a record is in:
+ * - `company`: reference data (the catalogue): everyone who may view the module sees every record;
+ * - `owner`: the record's `ownerId` (null: in the pool, visible to everyone who may view the module), widened
+ *   to the people `collaborators` names;
+ * - `parent`: the scope of the record it belongs to (a contact is in scope when its customer is); `referable`
+ *   says whether a request may still name it (a removed contact may be read but not referred to).
+ */
+export type RecordScope =
+  | { by: 'company' }
+  | { by: 'owner'; collaborators?(state: never): readonly string[] }
+  | { by: 'parent'; resource: string; parentId(state: never): string; referable?(state: never): boolean };
 
 /** What a list takes besides paging: its filters (zod, one per query parameter) and the fields it sorts by. */
 export interface ListSpec {
@@ -17,6 +41,22 @@ export interface ListSpec {
  */
 export interface ResourceSpec {
   name: string;
+  /** One record, as errors name it (`lead.not_found`). */
+  singular: string;
+  /** Its label in English and Chinese: the OpenAPI tag of its routes. */
+  tag: string;
+  /** Its aggregate: a stream is `<category>-<id>`, folded by this decider. */
+  decider: RecordDecider;
+  scope: RecordScope;
+  /**
+   * The request-body field that names one of its records (`customerId`), wherever it appears in a body: it must
+   * name a record in the caller's scope (404 otherwise). Absent for a record type no body refers to by id.
+   */
+  referenceField?: string;
+  /** Standard fields holding personal data (what erasing a person clears). */
+  personalFields: readonly string[];
+  /** The field naming the customer a record belongs to (`self` for a customer): merge and the dossier follow it. */
+  customerReference?: string;
   /** The permission module guarding it. */
   module: Module;
   /** The event-stream category of its records. */
@@ -45,6 +85,13 @@ const text = (max: number) => z.string().max(max).optional();
 export const resourceSpecs = {
   customers: {
     name: 'customers',
+    tag: 'Customers 客户',
+    singular: 'customer',
+    decider: customerDecider,
+    scope: { by: 'owner' },
+    referenceField: 'customerId',
+    personalFields: ['phone', 'address'],
+    customerReference: 'self',
     module: 'customers',
     category: customerCategory,
     standardFields: ['name', 'shortName', 'industry', 'region', 'address', 'postalCode', 'phone', 'website', 'taxNumber', 'annualRevenue', 'source', 'level', 'category', 'notes', 'ownerId', 'status', 'createdAt', 'updatedAt'],
@@ -68,6 +115,13 @@ export const resourceSpecs = {
   },
   contacts: {
     name: 'contacts',
+    tag: 'Contacts 联系人',
+    singular: 'contact',
+    decider: contactDecider,
+    scope: { by: 'parent', resource: 'customers', parentId: (state: { customerId: string }) => state.customerId, referable: (state: RecordState) => state.status === 'active' },
+    referenceField: 'contactId',
+    personalFields: ['name', 'officePhone', 'mobile', 'email', 'birthday'],
+    customerReference: 'customerId',
     module: 'contacts',
     category: contactCategory,
     standardFields: ['name', 'title', 'dealRole', 'officePhone', 'mobile', 'email', 'birthday', 'notes', 'customerId', 'customerName', 'ownerId', 'createdAt', 'updatedAt'],
@@ -82,6 +136,11 @@ export const resourceSpecs = {
   },
   products: {
     name: 'products',
+    tag: 'Products 存货档案',
+    singular: 'product',
+    decider: productDecider,
+    scope: { by: 'company' },
+    personalFields: [],
     module: 'products',
     category: productCategory,
     standardFields: ['code', 'name', 'specification', 'unit', 'category', 'standardPrice', 'taxRate', 'active', 'createdAt', 'updatedAt'],
@@ -96,6 +155,12 @@ export const resourceSpecs = {
   },
   leads: {
     name: 'leads',
+    tag: 'Leads 线索',
+    singular: 'lead',
+    decider: leadDecider,
+    scope: { by: 'owner' },
+    referenceField: 'leadId',
+    personalFields: ['person', 'phone', 'email'],
     module: 'leads',
     category: leadCategory,
     standardFields: ['company', 'person', 'phone', 'email', 'source', 'campaignId', 'notes', 'status', 'ownerId', 'createdAt', 'updatedAt'],
@@ -110,6 +175,13 @@ export const resourceSpecs = {
   },
   opportunities: {
     name: 'opportunities',
+    tag: 'Opportunities 商机',
+    singular: 'opportunity',
+    decider: opportunityDecider,
+    scope: { by: 'owner', collaborators: (state: { fields: { collaborators?: string[] } }) => state.fields.collaborators ?? [] },
+    referenceField: 'opportunityId',
+    personalFields: [],
+    customerReference: 'customerId',
     module: 'opportunities',
     category: opportunityCategory,
     standardFields: ['name', 'customerId', 'customerName', 'amount', 'expectedCloseDate', 'source', 'campaignId', 'competitors', 'collaborators', 'notes', 'stage', 'status', 'ownerId', 'createdAt', 'updatedAt'],
@@ -124,6 +196,13 @@ export const resourceSpecs = {
   },
   quotes: {
     name: 'quotes',
+    tag: 'Quotes 报价',
+    singular: 'quote',
+    decider: quoteDecider,
+    scope: { by: 'owner' },
+    referenceField: 'quoteId',
+    personalFields: [],
+    customerReference: 'customerId',
     module: 'quotes',
     category: quoteCategory,
     standardFields: ['customerId', 'opportunityId', 'currency', 'lines', 'totals', 'validUntil', 'notes', 'status', 'version', 'ownerId', 'createdAt', 'updatedAt'],
@@ -138,6 +217,13 @@ export const resourceSpecs = {
   },
   orders: {
     name: 'orders',
+    tag: 'Orders 订单',
+    singular: 'order',
+    decider: orderDecider,
+    scope: { by: 'owner' },
+    referenceField: 'orderId',
+    personalFields: [],
+    customerReference: 'customerId',
     module: 'orders',
     category: orderCategory,
     standardFields: ['number', 'customerId', 'quoteId', 'currency', 'lines', 'totals', 'total', 'paid', 'receivable', 'dueDate', 'paymentTermsDays', 'status', 'ownerId', 'createdAt', 'updatedAt'],
@@ -161,6 +247,9 @@ export const specOf = (name: ResourceName): ResourceSpec => resourceSpecs[name];
 
 /** The resource's spec by a name a caller gave (a route parameter, a reference field's target); undefined if none. */
 export const resourceSpec = (name: string): ResourceSpec | undefined => (isResourceName(name) ? resourceSpecs[name] : undefined);
+
+/** The stream of one record. */
+export const recordStream = (spec: ResourceSpec, id: string): string => `${spec.category}-${id}`;
 
 /** The filter names a resource's list takes (saved views are checked against them). */
 export const filterNames = (spec: ResourceSpec): string[] => Object.keys(spec.list.filters);
