@@ -15,6 +15,7 @@ import { readiness } from './readiness.ts';
 import { type AnyRoute, mount } from './route.ts';
 import { authRoutes } from './routes/auth.ts';
 import { contactRoutes } from './routes/contacts.ts';
+import { competitorRoutes } from './routes/competitors.ts';
 import { customerRoutes } from './routes/customers.ts';
 import { poolRoutes } from './routes/customer-pool.ts';
 import { orgRoutes } from './routes/org.ts';
@@ -30,7 +31,7 @@ import { companyRoutes } from './routes/company.ts';
 import { attachmentRoutes } from './routes/attachments.ts';
 
 // The pool's /customers/duplicates must come before /customers/:id.
-export const apiRoutes: AnyRoute[] = [...authRoutes, ...orgRoutes, ...adminRoutes, ...customFieldRoutes, ...customizationRoutes, ...companyRoutes, ...poolRoutes, ...customerRoutes, ...contactRoutes, ...salesRoutes, ...documentRoutes, ...publicLinkRoutes, ...notificationRoutes, ...attachmentRoutes, ...operationsRoutes];
+export const apiRoutes: AnyRoute[] = [...authRoutes, ...orgRoutes, ...adminRoutes, ...customFieldRoutes, ...customizationRoutes, ...companyRoutes, ...poolRoutes, ...customerRoutes, ...contactRoutes, ...salesRoutes, ...competitorRoutes, ...documentRoutes, ...publicLinkRoutes, ...notificationRoutes, ...attachmentRoutes, ...operationsRoutes];
 
 
 /**

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { CommandDeps, RequestMeta } from '../commands/context.ts';
 import { findEmployeeByUsername, hireEmployee, systemActor } from '../commands/employees.ts';
 import { ensureRoleTemplates } from '../commands/org.ts';
+import { migrateCompetitorNames } from '../commands/competitors.ts';
 import { allProjections } from '../projections/all.ts';
 import { ProjectionRunner } from '../projections/runner.ts';
 import { type Clock, systemClock } from '../infra/clock.ts';
@@ -236,6 +237,10 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     },
   };
   await bootstrapAdmin(services);
+  const competitors = await migrateCompetitorNames(deps, storedEvents, systemActor, () => services.requestMeta('migration'), (name, reason) =>
+    logger.warn('an old competitor name was not made a competitor record', { name, reason }),
+  );
+  if (competitors > 0) logger.info('made competitor records from the free-text competitors of older opportunities', { competitors });
   await notifications.start();
   if (startProjections) {
     await runner.start();

@@ -1,10 +1,10 @@
 import type { Decider, DomainEvent } from '../domain/shared/decider.ts';
-import { recordStream, type ResourceName, type ResourceSpec, specOf } from '../domain/customization/resources.ts';
+import { recordStream, type ResourceName, type ResourceSpec, resourceSpec, specOf } from '../domain/customization/resources.ts';
 import type { DomainError } from '../domain/shared/errors.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { type CustomOf, customChanges, prepareCustom } from './custom-fields.ts';
 import { type Executed, execute, type Loaded, load } from './pipeline.ts';
-import { isScoped, recordVisible } from './references.ts';
+import { isScoped, loadRecord, recordVisible, referenceNotFound } from './references.ts';
 import { claim, isHeld, releaseQuietly, type ReservationHolderCheck } from './reservations.ts';
 
 /** A standard field whose value is unique across the company (a customer's name, a product's code). */
@@ -79,6 +79,7 @@ export class RecordHandler<C, S extends { status: string }> {
   /** `create` for a record whose first write is more than one command (an order takes its number first). */
   async createWith<R extends Executed<S>>(fields: Fields, write: (id: string, fields: Fields) => Promise<R>, id: string = this.meta.ids.newId()): Promise<R & { id: string }> {
     const { custom: given, ...plain } = fields;
+    await this.assertReferencesExist(plain);
     const custom = await prepareCustom(this.deps, this.rules.resource, given, 'create', id, {}, this.customOf, this.actor, this.meta);
     const all: Fields = { ...plain, ...(Object.keys(custom.values).length ? { custom: custom.values } : {}) };
     const claimed: Key[] = [...custom.claimed];
@@ -100,6 +101,7 @@ export class RecordHandler<C, S extends { status: string }> {
    */
   async change(id: string, changes: Record<string, unknown>, build: (changes: Record<string, unknown>) => C): Promise<Executed<S>> {
     const current = this.fieldsOf((await this.load(id)).state);
+    await this.assertReferencesExist(changes);
     const custom = await customChanges(this.deps, this.rules.resource, changes, id, current ? ((current.custom as Record<string, unknown> | undefined) ?? {}) : undefined, this.customOf, this.actor, this.meta);
     const claimed: Key[] = [...custom.claimed];
     const replaced: Key[] = [...custom.replaced];
@@ -120,6 +122,19 @@ export class RecordHandler<C, S extends { status: string }> {
     }
     if (result.changed) await this.release(replaced, id);
     return result;
+  }
+
+  /** Each id a write sets in a field naming records of another type (the registry's `references`) must name one that exists. */
+  private async assertReferencesExist(values: Record<string, unknown>): Promise<void> {
+    for (const [field, resource] of Object.entries(this.spec.references ?? {})) {
+      const value = values[field];
+      const target = resourceSpec(resource);
+      if (!target || value === undefined || value === null) continue;
+      for (const [i, id] of (Array.isArray(value) ? value : [value]).entries()) {
+        const { state } = await loadRecord(this.deps, target, String(id));
+        if (state.status === 'none') throw referenceNotFound(target, String(id), Array.isArray(value) ? `${field}[${i}]` : field);
+      }
+    }
   }
 
   private readonly customOf: CustomOf = async (id) => {

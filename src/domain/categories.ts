@@ -9,6 +9,7 @@ import { productCategory } from './product/index.ts';
 import { quoteCategory } from './quote/index.ts';
 import { reservationCategory } from './reservation/index.ts';
 import { roleCategory } from './role/index.ts';
+import { resourceNames, specOf } from './customization/resources.ts';
 
 /**
  * Every event-stream category, named once (a stream is `<category>-<id>`). The aggregates name their own; the
@@ -27,7 +28,7 @@ export { publicLinkCategory } from './public-link/index.ts';
 export { notificationCategory } from './notification/index.ts';
 
 /** The business records: what the Kafka relay publishes (internal streams such as logins and keys stay inside). */
-export const recordCategories = [customerCategory, contactCategory, leadCategory, opportunityCategory, quoteCategory, orderCategory, productCategory, departmentCategory, employeeCategory] as const;
+export const recordCategories: readonly string[] = [...resourceNames.map((name) => specOf(name).category), departmentCategory, employeeCategory];
 
 /** Who may do what and what they did to the system: the streams the audit log follows. */
 export const auditedCategories = [loginCategory, employeeCategory, roleCategory, handoverCategory, settingsCategory, operationsCategory] as const;

@@ -1,4 +1,6 @@
 import type { z } from 'zod';
+import { resourceNames, specOf } from './customization/resources.ts';
+import { competitorReferences } from './competitor/index.ts';
 import { ContactAdded, ContactChanged, ContactMoved, ContactRemoved } from './contact/events.ts';
 import { NotificationRead, NotificationSent } from './notification/index.ts';
 import { CustomerArchived, CustomerChanged, CustomerClaimed, CustomerOwnerChanged, CustomerRegistered, CustomerReleased, CustomerRestored } from './customer/events.ts';
@@ -22,6 +24,8 @@ export const eventSchemas: Readonly<Record<string, z.ZodType>> = {
   ContactRemoved,
   NotificationSent,
   NotificationRead,
+  // Record types that declare their events' schemas in the registry (`events`).
+  ...Object.assign({}, ...resourceNames.map((name) => specOf(name).events ?? {})),
 };
 
 /**
@@ -36,7 +40,19 @@ const upcasters: Readonly<Record<string, readonly ((data: Record<string, unknown
     // 2026-11 (issue 12): the customer's code in the ERP (往来单位编码), null until the ERP bridge links it.
     (data) => ('erpCode' in data ? data : { ...data, erpCode: null }),
   ],
+  // 2026-11 (issue 12): an opportunity's competitors were free text; they are references to the competitors
+  // archive now. An old name reads as the id of the competitor made from it (`competitorIdFor`), which the
+  // start-up migration `migrateCompetitorNames` creates.
+  OpportunityCreated: [(data) => withCompetitorReferences(data, 'fields')],
+  OpportunityChanged: [(data) => withCompetitorReferences(data, 'changes')],
 };
+
+function withCompetitorReferences(data: Record<string, unknown>, key: 'fields' | 'changes'): Record<string, unknown> {
+  const inner = data[key] as Record<string, unknown> | undefined;
+  const competitors = inner?.competitors;
+  if (!Array.isArray(competitors)) return data;
+  return { ...data, [key]: { ...inner, competitors: competitorReferences(competitors as string[]) } };
+}
 
 /** An event's data in today's shape. */
 export function upcastData(type: string, data: unknown): unknown {

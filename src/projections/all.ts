@@ -9,6 +9,7 @@ import { ordersProjection } from './orders.ts';
 import { productsProjection } from './products.ts';
 import { quotesProjection } from './quotes.ts';
 import type { Projection } from './projection.ts';
+import { declaredProjections } from './declared.ts';
 
 /** Every read model the service keeps, in the order the runner applies them. */
 export const allProjections: readonly Projection[] = [
@@ -22,4 +23,5 @@ export const allProjections: readonly Projection[] = [
   quotesProjection,
   ordersProjection,
   notificationsProjection,
+  ...declaredProjections,
 ];

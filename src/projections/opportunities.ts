@@ -46,7 +46,8 @@ function closeContribution(deltas: CounterDeltas, doc: OpportunityDoc, sign: num
 export const opportunitiesProjection = recordProjection<OpportunityDoc>({
   name: 'opportunities',
   // 2: day and month counters in the company's time zone (was UTC).
-  version: 2,
+  // 3: competitors are references (ids) to the competitors archive, no longer searched as text.
+  version: 3,
   reads: [COMPANY],
   category: opportunityCategory,
   collection: OPPORTUNITIES,
@@ -56,6 +57,7 @@ export const opportunitiesProjection = recordProjection<OpportunityDoc>({
   async setup(store) {
     await store.collection(OPPORTUNITIES).createIndex({ customerId: 1 });
     await store.collection(OPPORTUNITIES).createIndex({ stage: 1 });
+    await store.collection(OPPORTUNITIES).createIndex({ competitors: 1 });
   },
   async evolve(doc, event, ownerPath) {
     const e = event as RecordedEvent & OpportunityEvent;
@@ -100,7 +102,7 @@ export const opportunitiesProjection = recordProjection<OpportunityDoc>({
         break;
     }
     if (next && next.closedAt === undefined) delete next.closedAt;
-    return next && { ...next, ...stamp(event), _search: searchText(next.name, next.competitors) };
+    return next && { ...next, ...stamp(event), _search: searchText(next.name) };
   },
   async beforeWrite(before, after, event, store) {
     const deltas = new CounterDeltas();

@@ -11,6 +11,7 @@ import { createProduct } from '../../src/commands/products.ts';
 import { issuePublicLink } from '../../src/commands/public-links.ts';
 import { notify } from '../../src/commands/notifications.ts';
 import { addAttachment } from '../../src/commands/attachments.ts';
+import { addCompetitor } from '../../src/commands/competitors.ts';
 import { multipartFile } from '../support/multipart.ts';
 import { confirmOrder, createOrder, createQuote, sendQuote } from '../../src/commands/documents.ts';
 import { orderDecider } from '../../src/domain/order/index.ts';
@@ -46,6 +47,7 @@ interface Fixture {
   quoteId: string;
   orderId: string;
   orderLineId: string;
+  competitorId: string;
   /** A public link to the (sent) quote, issued for the routes that need one. */
   linkId?: string;
   linkToken?: string;
@@ -204,6 +206,10 @@ const matrix: Record<string, Entry> = {
   'POST /api/v1/orders/:id/assign': { needs: ['orders', 'assign'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/orders/${f.orderId}/assign`, body: { ownerId: f.actorId } }) },
   'GET /api/v1/reports/receivables': { needs: ['reports', 'view'], ok: 200, request: () => ({ path: '/api/v1/reports/receivables' }) },
   'GET /api/v1/reports/ranking': { needs: ['reports', 'view'], ok: 200, request: () => ({ path: '/api/v1/reports/ranking?period=2026-11' }) },
+  'POST /api/v1/competitors': { needs: ['opportunities', 'create'], ok: 201, request: () => ({ path: '/api/v1/competitors', body: { name: `Matrix rival ${Math.random()}` } }) },
+  'PATCH /api/v1/competitors/:id': { needs: ['opportunities', 'edit'], ok: 200, request: (f) => ({ path: `/api/v1/competitors/${f.competitorId}`, body: { strengths: 'Matrix' } }) },
+  'POST /api/v1/competitors/:id/archive': { needs: ['opportunities', 'delete'], ok: 200, request: (f) => ({ path: `/api/v1/competitors/${f.competitorId}/archive`, body: {} }) },
+  'POST /api/v1/competitors/:id/restore': { needs: ['opportunities', 'delete'], ok: 200, request: (f) => ({ path: `/api/v1/competitors/${f.competitorId}/restore`, body: {} }) },
   'PATCH /api/v1/roles/:id': { needs: ['security', 'edit'], ok: 200, request: (f) => ({ path: `/api/v1/roles/${f.roleId}`, body: { name: 'Matrix role renamed' } }) },
 };
 
@@ -276,7 +282,8 @@ describe('authorization matrix', () => {
     const { quoteId } = await createQuote(deps, { customerId, currency: 'CNY', validUntil: '2099-12-31', lines: [{ productId, quantity: 1, discountPercent: 0 }], ownerId: owner }, systemActor, meta());
     const { orderId } = await createOrder(deps, { customerId, currency: 'CNY', lines: [{ productId, quantity: 2, discountPercent: 0 }], paymentTermsDays: 30, ownerId: owner }, systemActor, meta());
     const orderLineId = (fold(orderDecider, (await deps.eventStore.readStream(`order-${orderId}`)).map((e) => ({ type: e.type, data: e.data }) as never)) as { lines: { id: string }[] }).lines[0]!.id;
-    return { ownerId: owner, customerId, contactId, actorId: caller.userId, departmentId, roleId, handoverId, leadId, opportunityId, productId, quoteId, orderId, orderLineId };
+    const { id: competitorId } = await addCompetitor(deps, { name: `Fixture rival ${Math.random()}` }, systemActor, meta());
+    return { ownerId: owner, customerId, contactId, actorId: caller.userId, departmentId, roleId, handoverId, leadId, opportunityId, productId, quoteId, orderId, orderLineId, competitorId };
   }
 
   const cases = Object.entries(matrix).flatMap(([key, entry]) => roles.flatMap((role) => relations.map((relation) => ({ key, entry, role, relation }))));
@@ -320,7 +327,7 @@ describe('authorization matrix', () => {
     const failures: string[] = [];
     for (const [key, entry] of Object.entries(matrix)) {
       const [method] = key.split(' ') as [string];
-      const path = entry.request({ ownerId: uuid, customerId: uuid, contactId: uuid, actorId: uuid, departmentId: uuid, roleId: uuid, handoverId: uuid, leadId: uuid, opportunityId: uuid, productId: uuid, quoteId: uuid, orderId: uuid, orderLineId: uuid }).path;
+      const path = entry.request({ ownerId: uuid, customerId: uuid, contactId: uuid, actorId: uuid, departmentId: uuid, roleId: uuid, handoverId: uuid, leadId: uuid, opportunityId: uuid, productId: uuid, quoteId: uuid, orderId: uuid, orderLineId: uuid, competitorId: uuid }).path;
       const response = await app.request(method, path, { token: null, ...(method === 'GET' ? {} : { body: {} }) });
       const want = entry.anonymous ?? 401;
       if (key !== 'POST /api/v1/auth/login' && response.status !== want) failures.push(`${key}: expected ${want}, got ${response.status}`);

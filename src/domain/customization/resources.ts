@@ -6,6 +6,7 @@ import { opportunityCategory, opportunityDecider } from '../opportunity/index.ts
 import { orderCategory, orderDecider } from '../order/index.ts';
 import { productCategory, productDecider } from '../product/index.ts';
 import { quoteCategory, quoteDecider } from '../quote/index.ts';
+import { competitorResource } from '../competitor/index.ts';
 import type { Module } from '../role/index.ts';
 import type { Decider, DomainEvent } from '../shared/decider.ts';
 
@@ -73,6 +74,19 @@ export interface ResourceSpec {
   search: readonly string[];
   /** Its records take attachments (upload, list, download routes). */
   attachments: boolean;
+  /**
+   * Fields naming records of another type (field → resource; a value is an id or a list of ids): each must name a
+   * record that exists when a write sets it (404 `<singular>.not_found` naming the field otherwise). Ids of scoped
+   * records in a body are also checked against the caller's scope (`referenceField`).
+   */
+  references?: Readonly<Record<string, string>>;
+  /** The zod schema of each of its events, checked when one is appended (see `event-schemas.ts`). */
+  events?: Readonly<Record<string, z.ZodType>>;
+  /**
+   * A read model the machinery keeps for it (collection named like the resource): each document is the record's
+   * folded state as `view` shows it, plus the envelope every list has. Bump `version` when `view` changes.
+   */
+  readModel?: { version: number; view(state: never): Record<string, unknown> };
 }
 
 const q = (what?: string) => {
@@ -187,12 +201,13 @@ export const resourceSpecs = {
     standardFields: ['name', 'customerId', 'customerName', 'amount', 'expectedCloseDate', 'source', 'campaignId', 'competitors', 'collaborators', 'notes', 'stage', 'status', 'ownerId', 'createdAt', 'updatedAt'],
     relatedPanels: [],
     list: {
-      filters: { q: q(), stage: text(40), status: z.enum(['open', 'won', 'lost']).optional(), ownerId: id(), customerId: id() },
+      filters: { q: q(), stage: text(40), status: z.enum(['open', 'won', 'lost']).optional(), ownerId: id(), customerId: id(), competitors: id().describe('The deals this competitor is in (a competitor id)') },
       sorts: ['name', 'expectedCloseDate', 'createdAt', 'updatedAt'],
       defaultSort: '-updatedAt',
     },
-    search: ['name', 'competitors'],
+    search: ['name'],
     attachments: true,
+    references: { competitors: 'competitors' },
   },
   quotes: {
     name: 'quotes',
@@ -236,6 +251,7 @@ export const resourceSpecs = {
     search: ['number'],
     attachments: true,
   },
+  competitors: competitorResource,
 } as const satisfies Record<string, ResourceSpec>;
 
 export type ResourceName = keyof typeof resourceSpecs;

@@ -15,7 +15,7 @@ export const OpportunityFields = z.object({
   expectedCloseDate: z.iso.date(),
   source: z.string().trim().min(1).max(100).optional(),
   campaignId: z.uuid().optional(),
-  competitors: z.array(z.string().trim().min(1).max(100)).max(20).optional(),
+  competitors: z.array(z.uuid()).max(20).optional().describe('The competitors in this deal: ids from /api/v1/competitors'),
   collaborators: z.array(z.uuid()).max(20).optional().describe('Employees selling together with the owner (team selling)'),
   notes: z.string().max(10_000).optional(),
   custom: CustomValues.optional(),

@@ -1,0 +1,123 @@
+import { z } from 'zod';
+import { CustomValues } from '../customization/values.ts';
+import type { ResourceSpec } from '../customization/resources.ts';
+import { DomainError } from '../shared/errors.ts';
+import { applyChanges, diffFields, normalizeName } from '../shared/normalize.ts';
+
+/** A competitor (竞争对手) the sales team meets in its deals: company-wide reference data. */
+export const CompetitorFields = z.object({
+  name: z.string().trim().min(1).max(200),
+  website: z.url().max(500).optional(),
+  strengths: z.string().trim().min(1).max(2000).optional().describe('优势'),
+  weaknesses: z.string().trim().min(1).max(2000).optional().describe('劣势'),
+  products: z.string().trim().min(1).max(2000).optional().describe('Their products that compete with ours'),
+  custom: CustomValues.optional(),
+});
+export type CompetitorFields = z.infer<typeof CompetitorFields>;
+
+export const CompetitorAdded = z.object({ competitorId: z.string(), fields: CompetitorFields });
+export const CompetitorChanged = z.object({ competitorId: z.string(), changes: z.record(z.string(), z.unknown()) });
+export const CompetitorArchived = z.object({ competitorId: z.string() });
+export const CompetitorRestored = z.object({ competitorId: z.string() });
+
+export type CompetitorEvent =
+  | { type: 'CompetitorAdded'; data: z.infer<typeof CompetitorAdded> }
+  | { type: 'CompetitorChanged'; data: z.infer<typeof CompetitorChanged> }
+  | { type: 'CompetitorArchived'; data: z.infer<typeof CompetitorArchived> }
+  | { type: 'CompetitorRestored'; data: z.infer<typeof CompetitorRestored> };
+export type CompetitorState = { status: 'none' } | { status: 'active' | 'archived'; competitorId: string; fields: CompetitorFields };
+export type CompetitorCommand =
+  | { type: 'AddCompetitor'; competitorId: string; fields: CompetitorFields }
+  | { type: 'ChangeCompetitor'; competitorId: string; changes: Record<string, unknown> }
+  | { type: 'ArchiveCompetitor'; competitorId: string }
+  | { type: 'RestoreCompetitor'; competitorId: string };
+
+export const initialState: CompetitorState = { status: 'none' };
+
+export function evolve(state: CompetitorState, event: CompetitorEvent): CompetitorState {
+  if (event.type === 'CompetitorAdded') return { status: 'active', competitorId: event.data.competitorId, fields: event.data.fields };
+  if (state.status === 'none') return state;
+  switch (event.type) {
+    case 'CompetitorChanged':
+      return { ...state, fields: applyChanges(state.fields, event.data.changes) };
+    case 'CompetitorArchived':
+      return { ...state, status: 'archived' };
+    case 'CompetitorRestored':
+      return { ...state, status: 'active' };
+  }
+}
+
+export function decide(command: CompetitorCommand, state: CompetitorState): CompetitorEvent[] {
+  const { competitorId } = command;
+  if (command.type === 'AddCompetitor') {
+    if (state.status !== 'none') throw new DomainError('competitor.already_exists', `Competitor ${competitorId} already exists`, { competitorId });
+    return [{ type: 'CompetitorAdded', data: { competitorId, fields: command.fields } }];
+  }
+  if (state.status === 'none') throw new DomainError('competitor.not_found', `Competitor ${competitorId} does not exist`, { competitorId });
+  switch (command.type) {
+    case 'ChangeCompetitor': {
+      if (state.status === 'archived') throw new DomainError('competitor.archived', 'An archived competitor cannot be changed; restore it first', { competitorId });
+      if (command.changes.name === null) throw new DomainError('competitor.field_required', 'name cannot be cleared', { field: 'name' });
+      const changes = diffFields(state.fields, command.changes);
+      return Object.keys(changes).length ? [{ type: 'CompetitorChanged', data: { competitorId, changes } }] : [];
+    }
+    case 'ArchiveCompetitor':
+      return state.status === 'archived' ? [] : [{ type: 'CompetitorArchived', data: { competitorId } }];
+    case 'RestoreCompetitor':
+      return state.status === 'active' ? [] : [{ type: 'CompetitorRestored', data: { competitorId } }];
+  }
+}
+
+export const competitorDecider = { initialState, evolve, decide };
+export const competitorCategory = 'competitor';
+
+/** A 128-bit FNV-1a hash of a text's UTF-8 bytes: pure and stable across versions and machines. */
+function fnv1a128(text: string): bigint {
+  const prime = 0x0000000001000000000000000000013bn;
+  const mask = (1n << 128n) - 1n;
+  let hash = 0x6c62272e07bb014262b821756295c58dn;
+  for (const byte of new TextEncoder().encode(text)) hash = ((hash ^ BigInt(byte)) * prime) & mask;
+  return hash;
+}
+
+/**
+ * The id a competitor named `name` gets when it is made from an opportunity's old free-text entry: the same name
+ * (as normalised for uniqueness) always gives the same id, so the upcast of old events and the migration that
+ * creates the records agree without sharing any state. A UUID of version 8 (custom).
+ */
+export function competitorIdFor(name: string): string {
+  const hex = fnv1a128(`competitor:${normalizeName(name)}`).toString(16).padStart(32, '0');
+  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Whether an entry of an opportunity's competitors is an old free-text name rather than a competitor's id. */
+export const isCompetitorName = (entry: string): boolean => !UUID.test(entry);
+/** An opportunity's competitors as references: an old free-text name becomes the id of the competitor made from it. */
+export const competitorReferences = (entries: readonly string[]): string[] => [...new Set(entries.map((entry) => (isCompetitorName(entry) ? competitorIdFor(entry) : entry)))];
+
+const optional = (schema: z.ZodType) => schema.optional();
+
+/** The competitors archive as a record type: its registry entry (listed in `resources.ts`). */
+export const competitorResource = {
+  name: 'competitors',
+  singular: 'competitor',
+  tag: 'Competitors 竞争对手',
+  module: 'opportunities',
+  category: competitorCategory,
+  decider: competitorDecider,
+  scope: { by: 'company' },
+  personalFields: [],
+  standardFields: ['name', 'website', 'strengths', 'weaknesses', 'products', 'status', 'createdAt', 'updatedAt'],
+  relatedPanels: [],
+  list: {
+    filters: { q: optional(z.string().trim().min(1).max(200)), status: optional(z.enum(['active', 'archived'])) },
+    sorts: ['name', 'createdAt', 'updatedAt'],
+    defaultSort: 'name',
+  },
+  search: ['name', 'products'],
+  attachments: false,
+  events: { CompetitorAdded, CompetitorChanged, CompetitorArchived, CompetitorRestored },
+  readModel: { version: 1, view: (state: Exclude<CompetitorState, { status: 'none' }>) => ({ ...state.fields, status: state.status }) },
+} as const satisfies ResourceSpec;
