@@ -6,7 +6,6 @@ import { orgProjection } from './org.ts';
 import { leadsProjection } from './leads.ts';
 import { opportunitiesProjection } from './opportunities.ts';
 import { ordersProjection } from './orders.ts';
-import { productsProjection } from './products.ts';
 import { quotesProjection } from './quotes.ts';
 import type { Projection } from './projection.ts';
 import { declaredProjections } from './declared.ts';
@@ -17,7 +16,6 @@ export const allProjections: readonly Projection[] = [
   orgProjection,
   customersProjection,
   auditProjection,
-  productsProjection,
   leadsProjection,
   opportunitiesProjection,
   quotesProjection,

@@ -4,7 +4,7 @@ import { applyChanges, normalizePhone } from '../domain/shared/normalize.ts';
 import type { RecordedEvent } from '../infra/eventstore/port.ts';
 import type { Doc, ReadStore } from '../infra/readstore/port.ts';
 import { applyOrgEvent, type OrgCollections, orgCategories, ownerPath } from './org.ts';
-import { alreadyApplied, type Projection } from './projection.ts';
+import { alreadyApplied, keyed, type Projection } from './projection.ts';
 
 export const CUSTOMERS = 'customers';
 /** How many contacts a customer document embeds (the most recently changed); the rest: /contacts?customerId=. */
@@ -178,8 +178,7 @@ function evolveContactDoc(doc: ContactDoc | null, event: RecordedEvent & Contact
   switch (event.type) {
     case 'ContactAdded':
       next = {
-        _id: event.data.contactId,
-        id: event.data.contactId,
+        ...keyed(event.data.contactId),
         customerId: event.data.customerId,
         ...fromCustomer({ ownerId: event.metadata.actor, departmentPath: '/' }),
         ...event.data.fields,

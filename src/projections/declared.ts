@@ -1,6 +1,6 @@
 import { type RecordState, type ResourceSpec, resourceNames, specOf } from '../domain/customization/resources.ts';
 import type { DomainEvent } from '../domain/shared/decider.ts';
-import { recordProjection, type RecordDoc, searchText, stamp } from './owned.ts';
+import { recordProjection, registered, type RecordDoc, searchText, stamp } from './owned.ts';
 import type { Projection } from './projection.ts';
 
 type StateDoc = RecordDoc & { _state: RecordState };
@@ -15,12 +15,8 @@ export function declaredProjection(spec: ResourceSpec): Projection {
   const model = spec.readModel!;
   const owned = spec.scope.by === 'owner';
   return recordProjection<StateDoc>({
-    name: spec.name,
+    ...registered(spec),
     version: model.version,
-    category: spec.category,
-    collection: spec.name,
-    owned,
-    idOf: (event) => event.streamId.slice(spec.category.length + 1),
     async evolve(doc, event, ownerPath) {
       const state = spec.decider.evolve(doc?._state ?? spec.decider.initialState, { type: event.type, data: event.data } as DomainEvent);
       if (state.status === 'none') return null;

@@ -1,40 +1,36 @@
 import type { LeadEvent } from '../domain/lead/index.ts';
 import { applyChanges } from '../domain/shared/normalize.ts';
-import type { RecordedEvent } from '../infra/eventstore/port.ts';
-import { ownedStart, recordProjection, searchText, stamp, type RecordDoc } from './owned.ts';
+import { ownedStart, recordProjection, searchText, stamp, type RecordDoc, registered } from './owned.ts';
+import { resourceSpecs } from '../domain/customization/resources.ts';
+import { keyed } from './projection.ts';
 
 export const LEADS = 'leads';
 
-export const leadsProjection = recordProjection<RecordDoc>({
-  name: 'leads',
+export const leadsProjection = recordProjection<RecordDoc, LeadEvent>({
+  ...registered(resourceSpecs.leads),
   version: 1,
-  category: 'lead',
-  collection: LEADS,
-  owned: true,
-  idOf: (event) => (event.data as { leadId: string }).leadId,
   async evolve(doc, event, ownerPath) {
-    const e = event as RecordedEvent & LeadEvent;
     let next: RecordDoc | null = doc;
-    switch (e.type) {
+    switch (event.type) {
       case 'LeadCreated':
-        next = { _id: e.data.leadId, id: e.data.leadId, ...e.data.fields, status: 'new', ...(await ownedStart(event, e.data.ownerId, ownerPath)) };
+        next = { ...keyed(event.data.leadId), ...event.data.fields, status: 'new', ...(await ownedStart(event, event.data.ownerId, ownerPath)) };
         break;
       case 'LeadChanged':
-        next = doc && (applyChanges(doc, e.data.changes) as RecordDoc);
+        next = doc && (applyChanges(doc, event.data.changes) as RecordDoc);
         break;
       case 'LeadStatusChanged':
-        next = doc && { ...doc, status: e.data.status };
+        next = doc && { ...doc, status: event.data.status };
         break;
       case 'LeadDisqualified':
-        next = doc && { ...doc, status: 'disqualified', disqualifiedReason: e.data.reason };
+        next = doc && { ...doc, status: 'disqualified', disqualifiedReason: event.data.reason };
         break;
       case 'LeadConverted': {
-        const { leadId: _id, ...converted } = e.data;
+        const { leadId: _id, ...converted } = event.data;
         next = doc && { ...doc, status: 'converted', converted, convertedAt: event.metadata.at };
         break;
       }
       case 'LeadOwnerChanged':
-        next = doc && { ...doc, ownerId: e.data.ownerId, departmentPath: await ownerPath(e.data.ownerId) };
+        next = doc && { ...doc, ownerId: event.data.ownerId, departmentPath: await ownerPath(event.data.ownerId) };
         break;
     }
     return next && { ...next, ...stamp(event), _search: searchText(next.company, next.person, next.phone, next.email) };

@@ -1,10 +1,11 @@
-import { type OpportunityEvent, opportunityCategory } from '../domain/opportunity/index.ts';
+import { type OpportunityEvent } from '../domain/opportunity/index.ts';
 import type { Money } from '../domain/shared/money.ts';
 import { applyChanges } from '../domain/shared/normalize.ts';
-import type { RecordedEvent } from '../infra/eventstore/port.ts';
 import { COMPANY, companyZone } from './company.ts';
 import { CounterDeltas, dayOf } from './counters.ts';
-import { ownedStart, recordProjection, searchText, stamp, type RecordDoc } from './owned.ts';
+import { ownedStart, recordProjection, searchText, stamp, type RecordDoc, registered } from './owned.ts';
+import { resourceSpecs } from '../domain/customization/resources.ts';
+import { keyed } from './projection.ts';
 
 export const OPPORTUNITIES = 'opportunities';
 export const FUNNEL = 'report_opportunity_funnel';
@@ -43,24 +44,19 @@ function closeContribution(deltas: CounterDeltas, doc: OpportunityDoc, sign: num
  * the funnel (by created day, stage, owner, currency), stage exits (time in stage, by the day the stage was
  * left) and closes (won/lost, won amount, cycle time, by close day). Reports sum counters, never scan records.
  */
-export const opportunitiesProjection = recordProjection<OpportunityDoc>({
-  name: 'opportunities',
+export const opportunitiesProjection = recordProjection<OpportunityDoc, OpportunityEvent>({
+  ...registered(resourceSpecs.opportunities),
   // 2: day and month counters in the company's time zone (was UTC).
   // 3: competitors are references (ids) to the competitors archive, no longer searched as text.
   version: 3,
   reads: [COMPANY],
-  category: opportunityCategory,
-  collection: OPPORTUNITIES,
-  owned: true,
   collections: [FUNNEL, STAGE_EXITS, CLOSES],
-  idOf: (event) => (event.data as { opportunityId: string }).opportunityId,
   async setup(store) {
     await store.collection(OPPORTUNITIES).createIndex({ customerId: 1 });
     await store.collection(OPPORTUNITIES).createIndex({ stage: 1 });
     await store.collection(OPPORTUNITIES).createIndex({ competitors: 1 });
   },
   async evolve(doc, event, ownerPath) {
-    const e = event as RecordedEvent & OpportunityEvent;
     const at = event.metadata.at;
     const moveTo = (current: OpportunityDoc, stage: string, status: OpportunityDoc['status']): OpportunityDoc => ({
       ...current,
@@ -71,34 +67,33 @@ export const opportunitiesProjection = recordProjection<OpportunityDoc>({
       ...(status === 'open' ? { closedAt: undefined } : { closedAt: at }),
     });
     let next: OpportunityDoc | null = doc;
-    switch (e.type) {
+    switch (event.type) {
       case 'OpportunityCreated':
         next = {
-          _id: e.data.opportunityId,
-          id: e.data.opportunityId,
-          ...e.data.fields,
-          stage: e.data.stage,
+          ...keyed(event.data.opportunityId),
+          ...event.data.fields,
+          stage: event.data.stage,
           status: 'open',
           stageEnteredAt: at,
-          stageHistory: [{ stage: e.data.stage, enteredAt: at }],
-          ...(await ownedStart(event, e.data.ownerId, ownerPath)),
+          stageHistory: [{ stage: event.data.stage, enteredAt: at }],
+          ...(await ownedStart(event, event.data.ownerId, ownerPath)),
         };
         break;
       case 'OpportunityChanged':
-        next = doc && (applyChanges(doc, e.data.changes) as OpportunityDoc);
+        next = doc && (applyChanges(doc, event.data.changes) as OpportunityDoc);
         break;
       case 'OpportunityStageChanged':
       case 'OpportunityReopened':
-        next = doc && moveTo(doc, e.data.stage, 'open');
+        next = doc && moveTo(doc, event.data.stage, 'open');
         break;
       case 'OpportunityWon':
-        next = doc && moveTo(doc, e.data.stage, 'won');
+        next = doc && moveTo(doc, event.data.stage, 'won');
         break;
       case 'OpportunityLost':
-        next = doc && { ...moveTo(doc, e.data.stage, 'lost'), lostReason: e.data.reason, ...(e.data.competitor ? { lostTo: e.data.competitor } : {}) };
+        next = doc && { ...moveTo(doc, event.data.stage, 'lost'), lostReason: event.data.reason, ...(event.data.competitor ? { lostTo: event.data.competitor } : {}) };
         break;
       case 'OpportunityOwnerChanged':
-        next = doc && { ...doc, ownerId: e.data.ownerId, departmentPath: await ownerPath(e.data.ownerId) };
+        next = doc && { ...doc, ownerId: event.data.ownerId, departmentPath: await ownerPath(event.data.ownerId) };
         break;
     }
     if (next && next.closedAt === undefined) delete next.closedAt;

@@ -5,7 +5,7 @@ import { roleCategory, type RoleEvent } from '../domain/role/index.ts';
 import { applyChanges } from '../domain/shared/normalize.ts';
 import type { RecordedEvent } from '../infra/eventstore/port.ts';
 import type { Doc, ReadStore } from '../infra/readstore/port.ts';
-import { alreadyApplied, type Projection } from './projection.ts';
+import { alreadyApplied, keyed, type Projection } from './projection.ts';
 
 export type DepartmentDoc = Doc & { id: string; name: string; parentId: string | null; path: string; revision: number; createdAt: string; updatedAt: string; _position: number };
 export type EmployeeDoc = Doc & {
@@ -50,7 +50,7 @@ export async function applyOrgEvent(event: RecordedEvent, store: ReadStore, name
     if (alreadyApplied(doc, event)) return [];
     if (e.type === 'DepartmentCreated') {
       const path = `${await pathOf(e.data.parentId)}${e.data.departmentId}/`;
-      await departments.replaceOne({ _id: e.data.departmentId }, { _id: e.data.departmentId, id: e.data.departmentId, name: e.data.name, parentId: e.data.parentId, path, createdAt: event.metadata.at, ...stamp(event) }, { upsert: true });
+      await departments.replaceOne({ _id: e.data.departmentId }, { ...keyed(e.data.departmentId), name: e.data.name, parentId: e.data.parentId, path, createdAt: event.metadata.at, ...stamp(event) }, { upsert: true });
       return [];
     }
     if (!doc) return [];
@@ -81,8 +81,7 @@ export async function applyOrgEvent(event: RecordedEvent, store: ReadStore, name
   switch (e.type) {
     case 'EmployeeHired':
       next = {
-        _id: e.data.employeeId,
-        id: e.data.employeeId,
+        ...keyed(e.data.employeeId),
         ...e.data.fields,
         departmentPath: await pathOf(e.data.fields.departmentId),
         username: null,
@@ -151,7 +150,7 @@ export const orgProjection: Projection = {
     const doc = await roles.findOne({ _id: e.data.roleId });
     if (alreadyApplied(doc, event)) return;
     if (e.type === 'RoleCreated') {
-      await roles.replaceOne({ _id: e.data.roleId }, { _id: e.data.roleId, id: e.data.roleId, key: e.data.key, name: e.data.name, permissions: e.data.permissions as Record<string, string[]>, dataScope: e.data.dataScope, ...(e.data.fieldSecurity ? { fieldSecurity: e.data.fieldSecurity } : {}), createdAt: event.metadata.at, ...stamp(event) }, { upsert: true });
+      await roles.replaceOne({ _id: e.data.roleId }, { ...keyed(e.data.roleId), key: e.data.key, name: e.data.name, permissions: e.data.permissions as Record<string, string[]>, dataScope: e.data.dataScope, ...(e.data.fieldSecurity ? { fieldSecurity: e.data.fieldSecurity } : {}), createdAt: event.metadata.at, ...stamp(event) }, { upsert: true });
     } else if (doc) {
       const { roleId: _id, ...changes } = e.data;
       await roles.updateOne({ _id: doc._id }, { $set: { ...changes, ...stamp(event) } });

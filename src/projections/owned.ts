@@ -1,10 +1,11 @@
+import type { ResourceSpec } from '../domain/customization/resources.ts';
 import type { RecordedEvent } from '../infra/eventstore/port.ts';
 import type { Doc, ReadStore } from '../infra/readstore/port.ts';
 import { applyOrgEvent, type OrgCollections, orgCategories, ownerPath } from './org.ts';
 import { alreadyApplied, type Projection } from './projection.ts';
 
 /** What a record projection supplies; the helper adds ownership, idempotence and the org mirror. */
-export interface RecordProjectionSpec<D extends Doc> {
+export interface RecordProjectionSpec<D extends Doc, E = unknown> {
   name: string;
   version: number;
   category: string;
@@ -12,11 +13,11 @@ export interface RecordProjectionSpec<D extends Doc> {
   /** Owned records carry `ownerId` and the owner's `departmentPath`, kept current as the organisation changes. */
   owned: boolean;
   idOf(event: RecordedEvent): string;
-  /** The next document (null deletes it). `ownerPath` gives an owner's department path. */
-  evolve(doc: D | null, event: RecordedEvent, ownerPath: (ownerId: string) => Promise<string>): D | null | Promise<D | null>;
+  /** The next document (null deletes it), from an event of the record's stream (typed as its aggregate's events); `ownerPath` gives an owner's department path. */
+  evolve(doc: D | null, event: RecordedEvent & E, ownerPath: (ownerId: string) => Promise<string>): D | null | Promise<D | null>;
   setup?(store: ReadStore): Promise<void>;
   /** Runs before the document is written, with the document before and after (for pre-aggregated counters). */
-  beforeWrite?(before: D | null, after: D | null, event: RecordedEvent, store: ReadStore, mirror: OrgCollections): Promise<void>;
+  beforeWrite?(before: D | null, after: D | null, event: RecordedEvent & E, store: ReadStore, mirror: OrgCollections): Promise<void>;
   /** Other collections it owns (counters). */
   collections?: readonly string[];
   /** Other read models' collections it reads (see Projection.reads). */
@@ -27,7 +28,7 @@ export interface RecordProjectionSpec<D extends Doc> {
  * A projection of one kind of record into one collection: idempotent by `_position`, and, for owned records,
  * with a private mirror of the organisation so `departmentPath` follows owners who move.
  */
-export function recordProjection<D extends Doc>(spec: RecordProjectionSpec<D>): Projection {
+export function recordProjection<D extends Doc, E = unknown>(spec: RecordProjectionSpec<D, E>): Projection {
   const mirror: OrgCollections = { departments: `${spec.collection}_org_departments`, employees: `${spec.collection}_org_employees` };
   return {
     name: spec.name,
@@ -48,14 +49,26 @@ export function recordProjection<D extends Doc>(spec: RecordProjectionSpec<D>): 
       const id = spec.idOf(event);
       const doc = await records.findOne({ _id: id });
       if (alreadyApplied(doc as { _position?: unknown } | null, event)) return;
-      const next = await spec.evolve(doc, event, (ownerId) => ownerPath(store, mirror, ownerId));
+      const next = await spec.evolve(doc, event as RecordedEvent & E, (ownerId) => ownerPath(store, mirror, ownerId));
       // Counters first, guarded by their own positions: a crash between the two writes replays safely.
-      await spec.beforeWrite?.(doc, next, event, store, mirror);
+      await spec.beforeWrite?.(doc, next, event as RecordedEvent & E, store, mirror);
       if (next) await records.replaceOne({ _id: id }, { ...next, _position: Number(event.position) }, { upsert: true });
       else if (doc) await records.deleteOne({ _id: id });
     },
   };
 }
+
+/**
+ * What a registered record type's projection takes from its registry entry: its name, stream category and
+ * collection (all named like the resource), whether it is owned, and the record id (the stream id's tail).
+ */
+export const registered = (spec: ResourceSpec) => ({
+  name: spec.name,
+  category: spec.category,
+  collection: spec.name,
+  owned: spec.scope.by === 'owner',
+  idOf: (event: RecordedEvent) => event.streamId.slice(spec.category.length + 1),
+});
 
 /** Common fields every record document carries, from the event that changed it. */
 export const stamp = (event: RecordedEvent) => ({ revision: Number(event.revision), updatedAt: event.metadata.at, _position: Number(event.position) });

@@ -22,3 +22,6 @@ export interface Projection {
 /** Read documents carry `_position`: the global position of the last event applied to them. */
 export const alreadyApplied = (doc: { _position?: unknown } | null | undefined, event: RecordedEvent): boolean =>
   typeof doc?._position === 'number' && BigInt(doc._position) >= event.position;
+
+/** A read document's key: `_id` for the store, `id` as the API shows it. */
+export const keyed = (id: string) => ({ _id: id, id });

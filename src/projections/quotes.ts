@@ -1,49 +1,44 @@
 import type { QuoteEvent, QuoteVersion } from '../domain/quote/index.ts';
-import type { RecordedEvent } from '../infra/eventstore/port.ts';
-import { ownedStart, recordProjection, searchText, stamp, type RecordDoc } from './owned.ts';
+import { ownedStart, recordProjection, searchText, stamp, type RecordDoc, registered } from './owned.ts';
+import { resourceSpecs } from '../domain/customization/resources.ts';
+import { keyed } from './projection.ts';
 
 export const QUOTES = 'quotes';
 
-export const quotesProjection = recordProjection<RecordDoc>({
-  name: 'quotes',
+export const quotesProjection = recordProjection<RecordDoc, QuoteEvent>({
+  ...registered(resourceSpecs.quotes),
   version: 1,
-  category: 'quote',
-  collection: QUOTES,
-  owned: true,
-  idOf: (event) => (event.data as { quoteId: string }).quoteId,
   async evolve(doc, event, ownerPath) {
-    const e = event as RecordedEvent & QuoteEvent;
     let next: RecordDoc | null = doc;
     const version = (current: QuoteVersion) => ({ version: current.version, lines: current.lines, totals: current.totals, total: { amount: current.totals.total, currency: (doc?.currency as string) ?? '' }, validUntil: current.validUntil, notes: current.notes });
-    switch (e.type) {
+    switch (event.type) {
       case 'QuoteCreated':
         next = {
-          _id: e.data.quoteId,
-          id: e.data.quoteId,
-          customerId: e.data.customerId,
-          ...(e.data.opportunityId ? { opportunityId: e.data.opportunityId } : {}),
-          currency: e.data.currency,
-          ...version(e.data.current),
-          total: { amount: e.data.current.totals.total, currency: e.data.currency },
-          versions: [{ ...e.data.current }],
+          ...keyed(event.data.quoteId),
+          customerId: event.data.customerId,
+          ...(event.data.opportunityId ? { opportunityId: event.data.opportunityId } : {}),
+          currency: event.data.currency,
+          ...version(event.data.current),
+          total: { amount: event.data.current.totals.total, currency: event.data.currency },
+          versions: [{ ...event.data.current }],
           status: 'draft',
-          ...(await ownedStart(event, e.data.ownerId, ownerPath, e.data.custom)),
+          ...(await ownedStart(event, event.data.ownerId, ownerPath, event.data.custom)),
         };
         break;
       case 'QuoteRevised':
-        next = doc && { ...doc, ...version(e.data.current), versions: [...(doc.versions as QuoteVersion[]), e.data.current], status: 'draft' };
+        next = doc && { ...doc, ...version(event.data.current), versions: [...(doc.versions as QuoteVersion[]), event.data.current], status: 'draft' };
         break;
       case 'QuoteSent':
         next = doc && { ...doc, status: 'sent', sentAt: event.metadata.at };
         break;
       case 'QuoteAccepted':
-        next = doc && { ...doc, status: 'accepted', orderId: e.data.orderId };
+        next = doc && { ...doc, status: 'accepted', orderId: event.data.orderId };
         break;
       case 'QuoteRejected':
-        next = doc && { ...doc, status: 'rejected', rejectedReason: e.data.reason };
+        next = doc && { ...doc, status: 'rejected', rejectedReason: event.data.reason };
         break;
       case 'QuoteOwnerChanged':
-        next = doc && { ...doc, ownerId: e.data.ownerId, departmentPath: await ownerPath(e.data.ownerId) };
+        next = doc && { ...doc, ownerId: event.data.ownerId, departmentPath: await ownerPath(event.data.ownerId) };
         break;
     }
     return next && { ...next, ...stamp(event), _search: searchText(next.notes) };

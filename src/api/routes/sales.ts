@@ -9,7 +9,6 @@ import { ProductFields, type ProductState } from '../../domain/product/index.ts'
 import { Money } from '../../domain/shared/money.ts';
 import { LEADS } from '../../projections/leads.ts';
 import { FUNNEL, OPPORTUNITIES, STAGE_EXITS } from '../../projections/opportunities.ts';
-import { PRODUCTS } from '../../projections/products.ts';
 import { funnelReport, reportOwners, timeInStageReport, UnknownDepartmentError } from '../../projections/reports.ts';
 import { HttpProblem } from '../problem.ts';
 import { fieldColumns, moneyColumns } from '../csv.ts';
@@ -26,7 +25,7 @@ const ownedEnvelope = { ...envelope, ownerId: z.string(), departmentPath: z.stri
 const ProductView = ProductFields.extend(envelope).meta({ id: 'Product' });
 const productRoutes: AnyRoute[] = recordRoutes<ProductState>({
   resource: 'products',
-  collection: PRODUCTS,
+  collection: 'products',
   asOfView: (state) => (state.status === 'none' ? {} : state.fields),
   columns: [...fieldColumns('id', 'code', 'name', 'specification', 'unit', 'category'), ...moneyColumns('standardPrice'), ...fieldColumns('taxRate', 'active')],
   view: ProductView,

@@ -166,6 +166,8 @@ export const resourceSpecs = {
     },
     search: ['code', 'name', 'specification', 'category'],
     attachments: false,
+    // 2: kept by the declared projection (was its own, version 1).
+    readModel: { version: 2, view: (state: { fields: Record<string, unknown> }) => state.fields },
   },
   leads: {
     name: 'leads',
