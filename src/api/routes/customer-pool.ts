@@ -16,7 +16,8 @@ import { notFound } from '../history.ts';
 import { listOrExport } from '../list.ts';
 import { listQuery } from '../list-query.ts';
 import { commonErrors, conflictError, notFoundError, recordWriteErrors } from '../responses.ts';
-import { type AnyRoute, defineRoute, IdParams, WriteResult, written } from '../route.ts';
+import { settingRoutes } from '../setting-routes.ts';
+import { type AnyRoute, EmptyBody, defineRoute, IdParams, WriteResult, written } from '../route.ts';
 import { HttpProblem } from '../problem.ts';
 
 const tags = ['Customer pool 公海'];
@@ -137,38 +138,24 @@ export const poolRoutes: AnyRoute[] = [
       return written(await claimCustomer(services.deps, params.id, actor, meta), params.id);
     },
   }),
-  defineRoute({
-    method: 'get',
+  ...settingRoutes({
     path: '/api/v1/settings/customer-pool',
-    reads: [],
-    summary: 'The pool rule: return customers without follow-up for N days',
     tags,
-    responses: { 200: { description: 'Settings', schema: PoolSettings }, ...commonErrors },
-    async handler({ actor, services }) {
-      authorize(actor, 'settings', 'view');
-      const { revision, ...settings } = await poolSettings(services.deps);
-      return { status: 200, body: settings, headers: { ETag: `"${revision}"` } };
+    schema: PoolSettings,
+    read: { summary: 'The pool rule: return customers without follow-up for N days', done: 'Settings' },
+    write: { summary: 'Change the pool rule', done: 'Changed' },
+    load: async (deps) => {
+      const { revision, ...value } = await poolSettings(deps);
+      return { value, revision };
     },
-  }),
-  defineRoute({
-    method: 'put',
-    path: '/api/v1/settings/customer-pool',
-    summary: 'Change the pool rule',
-    tags,
-    body: PoolSettings,
-    responses: { 200: { description: 'Changed', schema: PoolSettings }, ...commonErrors },
-    async handler({ body, actor, services, meta }) {
-      authorize(actor, 'settings', 'edit');
-      const result = await changePoolSettings(services.deps, body, actor, meta);
-      return { status: 200, body, headers: { ETag: `"${result.revision}"`, ...(result.changed ? { 'X-Position': String(result.position) } : {}) } };
-    },
+    save: ({ body, actor, services, meta }) => changePoolSettings(services.deps, body, actor, meta),
   }),
   defineRoute({
     method: 'post',
     path: '/api/v1/settings/customer-pool/run',
     summary: 'Apply the pool rule now (it also runs every hour)',
     tags,
-    body: z.object({}).strict(),
+    body: EmptyBody,
     responses: { 200: { description: 'How many customers went back to the pool', schema: z.object({ released: z.number().int() }) }, ...commonErrors },
     async handler({ actor, services }) {
       authorize(actor, 'settings', 'edit');
