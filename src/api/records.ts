@@ -36,10 +36,12 @@ export interface RecordKind<S extends RecordState> {
  * one call.
  */
 export interface RecordReads<S extends RecordState> extends RecordKind<S> {
-  collection: string;
+  /** The read model listed (default: the collection named like the resource, as the registry's projections keep it). */
+  collection?: string;
   /** The record as it stood, from its folded state. */
   asOfView(state: S): Record<string, unknown>;
-  columns: CsvColumn<Doc>[];
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each record type's columns read its own document type
+  columns: readonly CsvColumn<any>[];
   view: z.ZodType;
   /** The OpenAPI id of the list page's schema (default: unnamed). */
   pageSchemaId?: string;
@@ -170,12 +172,13 @@ export function recordReadRoutes<S extends RecordState>(reads: RecordReads<S>): 
   const owned = spec.scope.by !== 'company';
   const collaborators = spec.scope.by === 'owner' && spec.scope.collaborators !== undefined;
   const page = z.object({ items: z.array(reads.view), nextCursor: z.string().nullable() });
+  const collection = reads.collection ?? reads.resource;
 
   return [
     defineRoute({
       method: 'get',
       path: base,
-      reads: [reads.collection],
+      reads: [collection],
       summary: reads.texts?.list?.summary ?? `List ${reads.resource}`,
       description: reads.texts?.list?.description ?? 'Search (q), filters, custom.<key> filters, sort, cursor paging, ?view=; `Accept: text/csv` exports.',
       tags,
@@ -185,8 +188,8 @@ export function recordReadRoutes<S extends RecordState>(reads: RecordReads<S>): 
       handler: (context) =>
         listOrExport(context as unknown as Parameters<typeof listOrExport>[0], {
           resource: reads.resource,
-          columns: reads.columns,
-          collection: reads.collection,
+          columns: [...reads.columns],
+          collection,
           unowned: !owned,
           collaborators,
           ...(reads.present ? { present: (doc: Doc) => reads.present!(doc, context.services) } : {}),
@@ -195,7 +198,7 @@ export function recordReadRoutes<S extends RecordState>(reads: RecordReads<S>): 
     defineRoute({
       method: 'get',
       path: `${base}/:id`,
-      reads: [reads.collection],
+      reads: [collection],
       summary: reads.texts?.one ?? `One ${singular}; ?asOf= for the record as it stood then`,
       tags,
       fields: { resource: reads.resource, shape: 'record' },
@@ -212,7 +215,7 @@ export function recordReadRoutes<S extends RecordState>(reads: RecordReads<S>): 
         }
         // A record nobody owns (a customer in the pool) is in everyone's scope, as for a write.
         const filter = owned ? withinScope(spec.scope.by === 'owner' ? orUnowned(readFilter(actor, { collaborators })) : readFilter(actor), { _id: params.id }) : { _id: params.id };
-        const doc = await services.readStore.collection<Doc>(reads.collection).findOne(filter);
+        const doc = await services.readStore.collection<Doc>(collection).findOne(filter);
         if (!doc) throw notFound(singular, params.id);
         const body = { ...publicView(reads.present ? reads.present(doc, services) : doc), ...(reads.expand ? await reads.expand(doc, { services, actor }) : {}) };
         return { status: 200, body, headers: { ETag: `"${String(doc.revision)}"` } };

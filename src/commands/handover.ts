@@ -1,7 +1,8 @@
+import type { ResourceName } from '../domain/customization/resources.ts';
 import { handoverCategory } from '../domain/categories.ts';
 import { DomainError } from '../domain/shared/errors.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
-import { CUSTOMERS, type CustomerDoc } from '../projections/customers.ts';
+import { type CustomerDoc } from '../projections/customers.ts';
 import { notify } from './notifications.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { factEvent } from './pipeline.ts';
@@ -9,10 +10,6 @@ import { changeCustomerOwner } from './customers.ts';
 import { getEmployee } from './employees.ts';
 import { changeLeadOwner } from './leads.ts';
 import { changeOpportunityOwner } from './opportunities.ts';
-import { LEADS } from '../projections/leads.ts';
-import { OPPORTUNITIES } from '../projections/opportunities.ts';
-import { ORDERS } from '../projections/orders.ts';
-import { QUOTES } from '../projections/quotes.ts';
 import { changeDocumentOwner } from './documents.ts';
 
 /**
@@ -30,13 +27,13 @@ export interface HandoverDeps extends CommandDeps {
 
 const stream = (handoverId: string) => `${handoverCategory}-${handoverId}`;
 
-/** What a handover moves: each owned kind of record, with its owner-change command. Contacts follow customers. */
-const movers: { collection: string; move: (deps: CommandDeps, id: string, ownerId: string, actor: Actor, meta: RequestMeta) => Promise<{ changed: boolean; position: bigint }> }[] = [
-  { collection: CUSTOMERS, move: changeCustomerOwner },
-  { collection: LEADS, move: changeLeadOwner },
-  { collection: OPPORTUNITIES, move: changeOpportunityOwner },
-  { collection: QUOTES, move: (deps, id, ownerId, actor, meta) => changeDocumentOwner(deps, 'quote', id, ownerId, actor, meta) },
-  { collection: ORDERS, move: (deps, id, ownerId, actor, meta) => changeDocumentOwner(deps, 'order', id, ownerId, actor, meta) },
+/** What a handover moves: each owned record type (its read model is named like it), with its owner-change command. Contacts follow customers. */
+const movers: { resource: ResourceName; move: (deps: CommandDeps, id: string, ownerId: string, actor: Actor, meta: RequestMeta) => Promise<{ changed: boolean; position: bigint }> }[] = [
+  { resource: 'customers', move: changeCustomerOwner },
+  { resource: 'leads', move: changeLeadOwner },
+  { resource: 'opportunities', move: changeOpportunityOwner },
+  { resource: 'quotes', move: (deps, id, ownerId, actor, meta) => changeDocumentOwner(deps, 'quote', id, ownerId, actor, meta) },
+  { resource: 'orders', move: (deps, id, ownerId, actor, meta) => changeDocumentOwner(deps, 'order', id, ownerId, actor, meta) },
 ];
 const BATCH = 200;
 
@@ -87,9 +84,9 @@ export async function runHandover(deps: HandoverDeps, handoverId: string, actor:
   const status = await handoverStatus(deps, handoverId);
   if (!status || status.status === 'completed') return status?.moved ?? 0;
   let moved = 0;
-  for (const { collection, move } of movers) {
+  for (const { resource, move } of movers) {
     for (;;) {
-      const owned = await deps.readStore.collection<CustomerDoc>(collection).find({ ownerId: status.fromEmployeeId }, { projection: { _id: 1 }, limit: BATCH });
+      const owned = await deps.readStore.collection<CustomerDoc>(resource).find({ ownerId: status.fromEmployeeId }, { projection: { _id: 1 }, limit: BATCH });
       if (owned.length === 0) break;
       let last = 0n;
       for (const { _id } of owned) {

@@ -4,8 +4,6 @@ import { ownedStart, recordProjection, searchText, stamp, type RecordDoc, regist
 import { resourceSpecs } from '../domain/customization/resources.ts';
 import { keyed } from './projection.ts';
 
-export const LEADS = 'leads';
-
 export const leadsProjection = recordProjection<RecordDoc, LeadEvent>({
   ...registered(resourceSpecs.leads),
   version: 1,

@@ -3,8 +3,6 @@ import { ownedStart, recordProjection, searchText, stamp, type RecordDoc, regist
 import { resourceSpecs } from '../domain/customization/resources.ts';
 import { keyed } from './projection.ts';
 
-export const QUOTES = 'quotes';
-
 export const quotesProjection = recordProjection<RecordDoc, QuoteEvent>({
   ...registered(resourceSpecs.quotes),
   version: 1,

@@ -10,7 +10,6 @@ const CompetitorView = CompetitorFields.extend({ id: z.string(), revision: z.num
 /** The competitors archive (竞争对手): company-wide, named in opportunities' `competitors`. */
 export const competitorRoutes: AnyRoute[] = recordRoutes<CompetitorState>({
   resource: 'competitors',
-  collection: 'competitors',
   view: CompetitorView,
   columns: fieldColumns('id', 'name', 'website', 'strengths', 'weaknesses', 'products', 'status', 'createdAt', 'updatedAt'),
   asOfView: (state) => (state.status === 'none' ? {} : { ...state.fields, status: state.status }),

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { addContact, changeContact, removeContact } from '../../commands/contacts.ts';
 import { ContactFields, type ContactState } from '../../domain/contact/index.ts';
 import { recordRoutes } from '../records.ts';
-import { CONTACTS, type ContactDoc } from '../../projections/customers.ts';
-import { type CsvColumn, fieldColumns } from '../csv.ts';
+import { type ContactDoc } from '../../projections/customers.ts';
+import { fieldColumns } from '../csv.ts';
 import { type AnyRoute, Id } from '../route.ts';
 
 const ContactInput = ContactFields.extend({ customerId: Id.describe('The customer this contact belongs to') })
@@ -25,10 +25,9 @@ const csvColumns = fieldColumns<ContactDoc>('id', 'name', 'title', 'dealRole', '
 
 export const contactRoutes: AnyRoute[] = recordRoutes<ContactState>({
   resource: 'contacts',
-  collection: CONTACTS,
   view: ContactView,
   pageSchemaId: 'ContactPage',
-  columns: csvColumns as CsvColumn<Record<string, unknown> & { _id: string }>[],
+  columns: csvColumns,
   texts: {
     list: { summary: 'List contacts', description: '`Accept: text/csv` exports every matching contact.' },
     one: 'One contact; ?asOf= for the contact as it stood then',

@@ -5,7 +5,7 @@ import { FieldKey, fieldTypes, Label, type Option, OptionInput } from '../../dom
 import { resourceNames, type ResourceName } from '../../domain/customization/resources.ts';
 import { notFound } from '../history.ts';
 import { commonErrors, conflictError, notFoundError } from '../responses.ts';
-import { type AnyRoute, defineRoute, WriteResult, written } from '../route.ts';
+import { type AnyRoute, defineRoute, EmptyBody, WriteResult, written } from '../route.ts';
 
 const tags = ['Custom fields 自定义字段'];
 const Resource = z.enum(resourceNames as [ResourceName, ...ResourceName[]]);
@@ -101,7 +101,7 @@ export const customFieldRoutes: AnyRoute[] = [
     summary: 'Retire a custom field: no longer accepted, its history stays readable',
     tags,
     params: FieldParams,
-    body: z.object({}).strict(),
+    body: EmptyBody,
     responses: { 200: { description: 'Retired', schema: WriteResult }, ...commonErrors, ...notFoundError, ...conflictError },
     async handler({ params, actor, services, meta }) {
       authorize(actor, 'settings', 'edit');

@@ -126,7 +126,7 @@ export const poolRoutes: AnyRoute[] = [
     summary: 'Take a customer from the pool; the first claimer wins, a later one gets 409 customer.already_claimed',
     tags,
     params: IdParams,
-    body: z.object({}).strict(),
+    body: EmptyBody,
     responses: { 200: { description: 'Claimed: you own it now', schema: WriteResult }, ...commonErrors, ...notFoundError, ...conflictError },
     async handler({ params, actor, services, meta }) {
       authorize(actor, 'customers', 'edit');

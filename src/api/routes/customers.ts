@@ -7,10 +7,10 @@ import type { Actor } from '../../commands/context.ts';
 import { DomainError } from '../../domain/shared/errors.ts';
 import { contactsOfCustomer, getCustomer } from '../../projections/customer-queries.ts';
 import { publicView } from '../../projections/lists.ts';
-import { CONTACTS, CUSTOMERS, type CustomerDoc } from '../../projections/customers.ts';
+import { CONTACTS, type CustomerDoc } from '../../projections/customers.ts';
 import { OPPORTUNITIES } from '../../projections/opportunities.ts';
 import { readFilter, withinScope } from '../../access/scope.ts';
-import { type CsvColumn, fieldColumns, moneyColumns } from '../csv.ts';
+import { fieldColumns, moneyColumns } from '../csv.ts';
 import { relatedRoute } from '../related.ts';
 import { AssignBody, type AnyRoute, EmptyBody, Id } from '../route.ts';
 import { ContactView } from './contacts.ts';
@@ -69,14 +69,10 @@ export const customerRoutes: AnyRoute[] = [
   related,
   ...recordRoutes<CustomerState>({
     resource: 'customers',
-    collection: CUSTOMERS,
     view: CustomerView,
     pageSchemaId: 'CustomerPage',
-    columns: csvColumns as CsvColumn<Record<string, unknown> & { _id: string }>[],
-    texts: {
-      list: { summary: 'List customers', description: 'Search, filter, sort and page with a cursor. `Accept: text/csv` exports every matching customer.' },
-      one: 'One customer with its contacts (related objects); ?asOf= for the record as it stood then',
-    },
+    columns: csvColumns,
+    texts: { list: { summary: 'List customers', description: 'Search, filter, sort and page with a cursor. `Accept: text/csv` exports every matching customer.' }, one: 'One customer with its contacts (related objects); ?asOf= for the record as it stood then' },
     asOfView: (state) => (state.status === 'none' ? {} : { ...state.fields, erpCode: state.erpCode, status: state.status, ownerId: state.ownerId, inPool: state.ownerId === null }),
     async expand(doc, { services, actor }) {
       const contacts = await contactsOfCustomer(services.readStore, readFilter(actor), doc._id);

@@ -7,7 +7,6 @@ import { DomainError } from '../../domain/shared/errors.ts';
 import { Money } from '../../domain/shared/money.ts';
 import { LineInput } from '../../domain/shared/totals.ts';
 import { ORDERS, SALES_MONTHLY } from '../../projections/orders.ts';
-import { QUOTES } from '../../projections/quotes.ts';
 import { rankingReport, receivablesReport, reportOwners } from '../../projections/reports.ts';
 import { readFilter } from '../../access/scope.ts';
 import { amountColumn, fieldColumns } from '../csv.ts';
@@ -40,7 +39,6 @@ const QuoteView = z
 const quoteRoutes: AnyRoute[] = [
   ...recordRoutes<QuoteState>({
     resource: 'quotes',
-    collection: QUOTES,
     asOfView: (state) => (state.status === 'none' ? {} : { customerId: state.customerId, currency: state.currency, ...state.current, status: state.status, ownerId: state.ownerId }),
     columns: [...fieldColumns('id', 'customerId', 'version'), amountColumn('total'), ...fieldColumns('currency', 'validUntil', 'status', 'ownerId', 'createdAt')],
     view: QuoteView,
@@ -119,7 +117,6 @@ const OrderInput = z
 
 const orderRoutes: AnyRoute[] = recordRoutes<OrderState>({
   resource: 'orders',
-  collection: ORDERS,
   asOfView: (state) => (state.status === 'none' ? {} : { number: state.number, customerId: state.customerId, currency: state.currency, lines: state.lines, totals: state.totals, paid: state.paid, status: state.status, dueDate: state.dueDate, ownerId: state.ownerId }),
   columns: [...fieldColumns('id', 'number', 'customerId'), amountColumn('total'), amountColumn('paid'), amountColumn('receivable'), ...fieldColumns('currency', 'dueDate', 'status', 'ownerId', 'createdAt')],
   view: OrderView,

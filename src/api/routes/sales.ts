@@ -7,8 +7,7 @@ import { LeadFields, type LeadState } from '../../domain/lead/index.ts';
 import { OpportunityFields, type OpportunityState, StageList } from '../../domain/opportunity/index.ts';
 import { ProductFields, type ProductState } from '../../domain/product/index.ts';
 import { Money } from '../../domain/shared/money.ts';
-import { LEADS } from '../../projections/leads.ts';
-import { FUNNEL, OPPORTUNITIES, STAGE_EXITS } from '../../projections/opportunities.ts';
+import { FUNNEL, STAGE_EXITS } from '../../projections/opportunities.ts';
 import { funnelReport, reportOwners, timeInStageReport, UnknownDepartmentError } from '../../projections/reports.ts';
 import { HttpProblem } from '../problem.ts';
 import { fieldColumns, moneyColumns } from '../csv.ts';
@@ -25,7 +24,6 @@ const ownedEnvelope = { ...envelope, ownerId: z.string(), departmentPath: z.stri
 const ProductView = ProductFields.extend(envelope).meta({ id: 'Product' });
 const productRoutes: AnyRoute[] = recordRoutes<ProductState>({
   resource: 'products',
-  collection: 'products',
   asOfView: (state) => (state.status === 'none' ? {} : state.fields),
   columns: [...fieldColumns('id', 'code', 'name', 'specification', 'unit', 'category'), ...moneyColumns('standardPrice'), ...fieldColumns('taxRate', 'active')],
   view: ProductView,
@@ -52,7 +50,6 @@ const Conversion = z.object({ customerId: z.string(), contactId: z.string(), opp
 const leadRoutes: AnyRoute[] = [
   ...recordRoutes<LeadState>({
     resource: 'leads',
-    collection: LEADS,
     asOfView: (state) => (state.status === 'none' ? {} : { ...state.fields, status: state.status, ownerId: state.ownerId }),
     columns: fieldColumns('id', 'company', 'person', 'phone', 'email', 'source', 'status', 'ownerId', 'createdAt'),
     view: LeadView,
@@ -142,7 +139,6 @@ const opportunityRoutes: AnyRoute[] = [
   }),
   ...recordRoutes<OpportunityState>({
     resource: 'opportunities',
-    collection: OPPORTUNITIES,
     asOfView: (state) => (state.status === 'none' ? {} : { ...state.fields, stage: state.stage, status: state.status, ownerId: state.ownerId }),
     columns: [...fieldColumns('id', 'name', 'customerId'), ...moneyColumns('amount'), ...fieldColumns('stage', 'status', 'expectedCloseDate', 'ownerId', 'createdAt')],
     view: OpportunityView,
