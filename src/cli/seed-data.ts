@@ -23,20 +23,26 @@ export const departments = [
   { key: 'key-accounts', name: '大客户部 Key Accounts', parent: null },
 ];
 
-export const employees = [
-  { username: 'sun.hui', name: '孙慧', title: '销售总监', roles: ['manager'], department: 'sales' },
-  { username: 'zhang.wei', name: '张伟', title: '区域经理', roles: ['manager'], department: 'east' },
-  { username: 'wang.fang', name: '王芳', title: '销售代表', roles: ['salesperson'], department: 'east' },
-  { username: 'li.qiang', name: '李强', title: '销售代表', roles: ['salesperson'], department: 'east' },
-  { username: 'liu.yang', name: '刘洋', title: '区域经理', roles: ['manager'], department: 'south' },
-  { username: 'chen.jing', name: '陈静', title: '销售代表', roles: ['salesperson'], department: 'south' },
-  { username: 'yang.min', name: '杨敏', title: '销售代表', roles: ['salesperson'], department: 'south' },
-  { username: 'zhao.lei', name: '赵磊', title: '区域经理', roles: ['manager'], department: 'north' },
-  { username: 'huang.li', name: '黄丽', title: '销售代表', roles: ['salesperson'], department: 'north' },
-  { username: 'zhou.jun', name: '周军', title: '销售代表', roles: ['salesperson'], department: 'north' },
-  { username: 'wu.xia', name: '吴霞', title: '大客户经理', roles: ['manager'], department: 'key-accounts' },
-  { username: 'xu.tao', name: '徐涛', title: '大客户代表', roles: ['salesperson'], department: 'key-accounts' },
-];
+/** The sales team, one per line: username, name, title, role, department key. */
+const TEAM = `
+  sun.hui    孙慧 销售总监 manager sales
+  zhang.wei  张伟 区域经理 manager east
+  wang.fang  王芳 销售代表 salesperson east
+  li.qiang   李强 销售代表 salesperson east
+  liu.yang   刘洋 区域经理 manager south
+  chen.jing  陈静 销售代表 salesperson south
+  yang.min   杨敏 销售代表 salesperson south
+  zhao.lei   赵磊 区域经理 manager north
+  huang.li   黄丽 销售代表 salesperson north
+  zhou.jun   周军 销售代表 salesperson north
+  wu.xia     吴霞 大客户经理 manager key-accounts
+  xu.tao     徐涛 大客户代表 salesperson key-accounts
+`;
+
+export const employees = TEAM.trim()
+  .split('\n')
+  .map((line) => line.trim().split(/\s+/))
+  .map(([username, name, title, role, department]) => ({ username: username!, name: name!, title: title!, roles: [role!], department: department! }));
 
 const cities = ['上海', '苏州', '杭州', '宁波', '南京', '无锡', '深圳', '广州', '东莞', '佛山', '厦门', '北京', '天津', '青岛', '济南', '武汉', '成都', '重庆', '西安', '长沙'];
 const regions: Record<string, string> = { 上海: '华东', 苏州: '华东', 杭州: '华东', 宁波: '华东', 南京: '华东', 无锡: '华东', 深圳: '华南', 广州: '华南', 东莞: '华南', 佛山: '华南', 厦门: '华南', 北京: '华北', 天津: '华北', 青岛: '华北', 济南: '华北', 武汉: '华中', 成都: '西南', 重庆: '西南', 西安: '西北', 长沙: '华中' };

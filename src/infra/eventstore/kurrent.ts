@@ -1,40 +1,5 @@
-import {
-  type AllStreamResolvedEvent,
-  type AppendStreamState,
-  BACKWARDS,
-  END,
-  eventTypeFilter,
-  excludeSystemEvents,
-  FORWARDS,
-  jsonEvent,
-  type JSONType,
-  KurrentDBClient,
-  type Position,
-  type ReadPosition,
-  DeadlineExceededError,
-  NotLeaderError,
-  UnavailableError,
-  START,
-  StreamNotFoundError,
-  streamNameFilter,
-  WrongExpectedVersionError,
-} from '@kurrent/kurrentdb-client';
-import {
-  type AppendResult,
-  categoryOf,
-  type EventFilter,
-  EventStoreUnavailableError,
-  type EventMetadata,
-  type EventStore,
-  type EventToAppend,
-  type ExpectedRevision,
-  type ReadAllOptions,
-  type ReadStreamOptions,
-  type RecordedEvent,
-  type Subscription,
-  type SubscriptionHandlers,
-  WrongExpectedRevisionError,
-} from './port.ts';
+import { type AllStreamResolvedEvent, type AppendStreamState, BACKWARDS, END, eventTypeFilter, excludeSystemEvents, FORWARDS, jsonEvent, type JSONType, KurrentDBClient, type Position, type ReadPosition, DeadlineExceededError, NotLeaderError, UnavailableError, START, StreamNotFoundError, streamNameFilter, WrongExpectedVersionError } from '@kurrent/kurrentdb-client';
+import { type AppendResult, categoryOf, type EventFilter, EventStoreUnavailableError, type EventMetadata, type EventStore, type EventToAppend, type ExpectedRevision, type ReadAllOptions, type ReadStreamOptions, type RecordedEvent, type Subscription, type SubscriptionHandlers, WrongExpectedRevisionError } from './port.ts';
 import { escapeRegex } from '../readstore/regex.ts';
 
 /**

@@ -1,20 +1,6 @@
 import Database from 'better-sqlite3';
 import { EventEmitter } from 'node:events';
-import {
-  type AppendResult,
-  type EventFilter,
-  type EventStore,
-  type EventToAppend,
-  EventIdConflictError,
-  type ExpectedRevision,
-  type ReadAllOptions,
-  type ReadStreamOptions,
-  type RecordedEvent,
-  type Subscription,
-  type SubscriptionHandlers,
-  WrongExpectedRevisionError,
-  categoryOf,
-} from './port.ts';
+import { type AppendResult, type EventFilter, type EventStore, type EventToAppend, EventIdConflictError, type ExpectedRevision, type ReadAllOptions, type ReadStreamOptions, type RecordedEvent, type Subscription, type SubscriptionHandlers, WrongExpectedRevisionError, categoryOf } from './port.ts';
 
 export interface SqliteEventStoreOptions {
   /** A file path, or ':memory:' for tests. */

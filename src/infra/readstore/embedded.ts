@@ -4,19 +4,7 @@ import { existsSync, renameSync } from 'node:fs';
 import { fastMatch, fastSort, fastUpdate, sortOrder } from './fast-path.ts';
 import { aggregateInProcess } from './in-process-aggregate.ts';
 import { type IndexSpec, readSnapshotFile, writeSnapshotFile } from './snapshot-file.ts';
-import {
-  type BatchOptions,
-  type BulkOperation,
-  type Collection,
-  type Doc,
-  DuplicateKeyError,
-  type Filter,
-  type FindOptions,
-  type IndexOptions,
-  type ReadStore,
-  type UpdateOperators,
-  type UpdateResult,
-} from './port.ts';
+import { type BatchOptions, type BulkOperation, type Collection, type Doc, DuplicateKeyError, type Filter, type FindOptions, type IndexOptions, type ReadStore, type UpdateOperators, type UpdateResult } from './port.ts';
 
 /** Documents an in-batches read matches and sorts before it lets other work run. */
 const SCAN_SLICE = 4096;

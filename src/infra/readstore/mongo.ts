@@ -1,17 +1,5 @@
 import { type AnyBulkWriteOperation, type Collection as DriverCollection, type Db, MongoClient, MongoServerError, type UpdateFilter } from 'mongodb';
-import {
-  type BatchOptions,
-  type BulkOperation,
-  type Collection,
-  type Doc,
-  type Filter,
-  ReadStoreUnavailableError,
-  type FindOptions,
-  type IndexOptions,
-  type ReadStore,
-  type UpdateOperators,
-  type UpdateResult,
-} from './port.ts';
+import { type BatchOptions, type BulkOperation, type Collection, type Doc, type Filter, ReadStoreUnavailableError, type FindOptions, type IndexOptions, type ReadStore, type UpdateOperators, type UpdateResult } from './port.ts';
 import { decodeFieldNames, encodeFieldNames, encodeUpdate } from './field-names.ts';
 import { aggregateInProcess } from './in-process-aggregate.ts';
 import { GridFsBlobs } from '../blobs/gridfs.ts';
