@@ -10,9 +10,10 @@ import { ORDERS, SALES_MONTHLY } from '../../projections/orders.ts';
 import { rankingReport, receivablesReport, reportOwners } from '../../projections/reports.ts';
 import { readFilter } from '../../access/scope.ts';
 import { amountColumn, fieldColumns } from '../csv.ts';
+import { reportRoute } from '../report-routes.ts';
 import { recordAction, recordInScope, recordRoutes } from '../records.ts';
 import { resourceSpecs } from '../../domain/customization/resources.ts';
-import { commonErrors, recordWriteErrors } from '../responses.ts';
+import { recordWriteErrors } from '../responses.ts';
 import { AssignBody, type AnyRoute, defineRoute, EmptyBody, Id, IdParams, ReasonBody } from '../route.ts';
 
 const Currency = z.string().regex(/^[A-Z]{3}$/, 'Expected an ISO-4217 currency code').default('CNY');
@@ -171,34 +172,25 @@ const orderRoutes: AnyRoute[] = recordRoutes<OrderState>({
 });
 
 const reportRoutes: AnyRoute[] = [
-  defineRoute({
-    method: 'get',
-    path: '/api/v1/reports/receivables',
-    reads: [ORDERS],
+  reportRoute({
+    name: 'receivables',
     summary: 'Receivables (应收): orders with money to collect due before a day; overdue and due, with sums',
-    tags: ['Reports 报表'],
+    answer: 'Receivables',
+    reads: [ORDERS],
     query: z.object({ dueBefore: z.iso.date().optional().describe('Default: the first day of next month (this month\'s due and overdue)'), currency: Currency }).strict(),
-    responses: { 200: { description: 'Receivables' }, ...commonErrors },
-    async handler({ query, actor, services }) {
-      authorize(actor, 'reports', 'view');
+    compute(query, actor, services) {
       const now = services.clock.now();
       const firstOfNextMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)).toISOString().slice(0, 10);
-      return { status: 200, body: await receivablesReport(services.readStore, readFilter(actor), { dueBefore: query.dueBefore ?? firstOfNextMonth, today: now.toISOString().slice(0, 10), currency: query.currency }) };
+      return receivablesReport(services.readStore, readFilter(actor), { dueBefore: query.dueBefore ?? firstOfNextMonth, today: now.toISOString().slice(0, 10), currency: query.currency });
     },
   }),
-  defineRoute({
-    method: 'get',
-    path: '/api/v1/reports/ranking',
-    reads: [SALES_MONTHLY],
+  reportRoute({
+    name: 'ranking',
     summary: 'Sales ranking of a month per salesperson, by confirmed orders or by collections',
-    tags: ['Reports 报表'],
+    answer: 'Ranking',
+    reads: [SALES_MONTHLY],
     query: z.object({ period: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'Expected YYYY-MM'), by: z.enum(['orders', 'collections']).default('orders'), departmentId: Id.optional(), currency: Currency }).strict(),
-    responses: { 200: { description: 'Ranking' }, ...commonErrors },
-    async handler({ query, actor, services }) {
-      authorize(actor, 'reports', 'view');
-      const owners = await reportOwners(services.readStore, actor, { departmentId: query.departmentId });
-      return { status: 200, body: await rankingReport(services.readStore, owners, query) };
-    },
+    compute: async (query, actor, services) => rankingReport(services.readStore, await reportOwners(services.readStore, actor, { departmentId: query.departmentId }), query),
   }),
 ];
 

@@ -10,6 +10,7 @@ import { Money } from '../../domain/shared/money.ts';
 import { FUNNEL, STAGE_EXITS } from '../../projections/opportunities.ts';
 import { funnelReport, reportOwners, timeInStageReport, UnknownDepartmentError } from '../../projections/reports.ts';
 import { HttpProblem } from '../problem.ts';
+import { reportRoute } from '../report-routes.ts';
 import { fieldColumns, moneyColumns } from '../csv.ts';
 import { recordAction, recordInScope, recordRoutes } from '../records.ts';
 import { resourceSpecs } from '../../domain/customization/resources.ts';
@@ -205,33 +206,21 @@ async function owners(services: Parameters<AnyRoute['handler']>[0]['services'], 
 }
 
 const reportRoutes: AnyRoute[] = [
-  defineRoute({
-    method: 'get',
-    path: '/api/v1/reports/funnel',
-    reads: [FUNNEL],
+  reportRoute({
+    name: 'funnel',
     summary: 'Sales funnel of opportunities created in [from, to): per stage count, amount, weighted amount; win rate and average cycle days',
-    tags: ['Reports 报表'],
+    answer: 'Funnel',
+    reads: [FUNNEL],
     query: ReportQuery,
-    responses: { 200: { description: 'Funnel' }, ...commonErrors },
-    async handler({ query, actor, services }) {
-      authorize(actor, 'reports', 'view');
-      const { stages } = await opportunityStages(services.deps);
-      return { status: 200, body: await funnelReport(services.readStore, stages, await owners(services, actor, query), query) };
-    },
+    compute: async (query, actor, services) => funnelReport(services.readStore, (await opportunityStages(services.deps)).stages, await owners(services, actor, query), query),
   }),
-  defineRoute({
-    method: 'get',
-    path: '/api/v1/reports/time-in-stage',
-    reads: [STAGE_EXITS],
+  reportRoute({
+    name: 'time-in-stage',
     summary: 'Average days spent in each open stage, over stages left in [from, to)',
-    tags: ['Reports 报表'],
+    answer: 'Time in stage',
+    reads: [STAGE_EXITS],
     query: ReportQuery,
-    responses: { 200: { description: 'Time in stage' }, ...commonErrors },
-    async handler({ query, actor, services }) {
-      authorize(actor, 'reports', 'view');
-      const { stages } = await opportunityStages(services.deps);
-      return { status: 200, body: await timeInStageReport(services.readStore, stages, await owners(services, actor, query), query) };
-    },
+    compute: async (query, actor, services) => timeInStageReport(services.readStore, (await opportunityStages(services.deps)).stages, await owners(services, actor, query), query),
   }),
 ];
 

@@ -1,0 +1,36 @@
+import type { z } from 'zod';
+import { authorize } from '../commands/authorization.ts';
+import type { Actor } from '../commands/context.ts';
+import { commonErrors } from './responses.ts';
+import { type AnyRoute, defineRoute, type RouteServices } from './route.ts';
+
+const tags = ['Reports 报表'];
+
+/**
+ * A report: `GET /api/v1/reports/<name>` with its query, for callers with reports `view`, answered from the
+ * pre-aggregated read models it names (X-Min-Position waits for those only). What it counts is the report's
+ * business, always within the caller's data scope.
+ */
+export function reportRoute<Q>(report: {
+  name: string;
+  summary: string;
+  /** The 200 answer's description. */
+  answer: string;
+  reads: readonly string[];
+  query: z.ZodType<Q>;
+  compute(query: Q, actor: Actor, services: RouteServices): Promise<unknown>;
+}): AnyRoute {
+  return defineRoute({
+    method: 'get',
+    path: `/api/v1/reports/${report.name}`,
+    reads: report.reads,
+    summary: report.summary,
+    tags,
+    query: report.query,
+    responses: { 200: { description: report.answer }, ...commonErrors },
+    async handler({ query, actor, services }) {
+      authorize(actor, 'reports', 'view');
+      return { status: 200, body: await report.compute(query, actor, services) };
+    },
+  });
+}
