@@ -1,5 +1,6 @@
-import { describe, it } from 'vitest';
-import { type ContactEvent, contactDecider } from '../../src/domain/contact/index.ts';
+import { describe, expect, it } from 'vitest';
+import { type ContactEvent, contactDecider, contactStream } from '../../src/domain/contact/index.ts';
+import { fold } from '../../src/domain/shared/decider.ts';
 import { specFor } from '../support/spec.ts';
 
 const { given } = specFor(contactDecider);
@@ -53,5 +54,28 @@ describe('contact decider', () => {
     given([added, removed]).when({ type: 'RemoveContact', contactId: id }).thenThrows('contact.not_found');
     given([added, removed]).when({ type: 'ChangeContact', contactId: id, changes: { title: 'X' } }).thenThrows('contact.not_found');
     given([]).when({ type: 'RemoveContact', contactId: id }).thenThrows('contact.not_found');
+  });
+});
+
+describe('contact decider: the rest pinned', () => {
+  const moved: ContactEvent = { type: 'ContactMoved', data: { contactId: id, fromCustomerId: 'c-1', customerId: 'c-2' } };
+  it('changes and moves in one command, each when it differs; refusals name the customer', () => {
+    given([added]).when({ type: 'ChangeContact', contactId: id, changes: { mobile: null }, moveTo: { customerId: 'c-2', exists: true, archived: false } }).then([
+      { type: 'ContactChanged', data: { contactId: id, changes: { mobile: null } } },
+      moved,
+    ]);
+    given([added]).when({ type: 'ChangeContact', contactId: id, changes: {}, moveTo: customer }).thenNothing();
+    expect(given([added]).when({ type: 'ChangeContact', contactId: id, changes: {}, moveTo: { customerId: 'c-3', exists: true, archived: true } }).thenThrows('contact.customer_archived').details).toEqual({ customerId: 'c-3' });
+    expect(given([added]).when({ type: 'ChangeContact', contactId: id, changes: {}, moveTo: { customerId: 'c-4', exists: false, archived: false } }).thenThrows('contact.customer_unknown').details).toEqual({ customerId: 'c-4' });
+    expect(given([]).when({ type: 'RemoveContact', contactId: id }).thenThrows('contact.not_found').details).toEqual({ contactId: id });
+  });
+
+  it('folds changes, moves and removal; ignores them before the contact exists', () => {
+    const changed: ContactEvent = { type: 'ContactChanged', data: { contactId: id, changes: { mobile: null, title: 'CFO' } } };
+    const removed: ContactEvent = { type: 'ContactRemoved', data: { contactId: id, customerId: 'c-2' } };
+    expect(fold(contactDecider, [added, changed, moved, removed])).toEqual({ status: 'removed', contactId: id, customerId: 'c-2', fields: { name: '王伟', title: 'CFO' } });
+    expect(fold(contactDecider, [changed, moved, removed])).toEqual({ status: 'none' });
+    given([added, moved]).when({ type: 'RemoveContact', contactId: id }).then([removed]);
+    expect(contactStream(id)).toBe(`contact-${id}`);
   });
 });
