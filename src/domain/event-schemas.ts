@@ -1,30 +1,18 @@
 import type { z } from 'zod';
 import { resourceNames, specOf } from './customization/resources.ts';
 import { competitorReferences } from './competitor/index.ts';
-import { ContactAdded, ContactChanged, ContactMoved, ContactRemoved } from './contact/events.ts';
 import { NotificationRead, NotificationSent } from './notification/index.ts';
-import { CustomerArchived, CustomerChanged, CustomerClaimed, CustomerOwnerChanged, CustomerRegistered, CustomerReleased, CustomerRestored } from './customer/events.ts';
 
 /**
  * The zod schema of every event type that declares one. Each event is checked against its schema before it is
  * appended (CodecEventStore): a decider that emits a malformed event fails loudly instead of writing a fact no
- * reader can trust. An aggregate declares its schemas next to its events and adds them here.
+ * reader can trust. A record type declares its schemas next to its events and names them in its registry entry
+ * (`events`); a stream that is no record type (notifications) lists them here.
  */
 export const eventSchemas: Readonly<Record<string, z.ZodType>> = {
-  CustomerRegistered,
-  CustomerChanged,
-  CustomerOwnerChanged,
-  CustomerReleased,
-  CustomerClaimed,
-  CustomerArchived,
-  CustomerRestored,
-  ContactAdded,
-  ContactChanged,
-  ContactMoved,
-  ContactRemoved,
   NotificationSent,
   NotificationRead,
-  // Record types that declare their events' schemas in the registry (`events`).
+  // Record types declare their events' schemas in the registry (`events`).
   ...Object.assign({}, ...resourceNames.map((name) => specOf(name).events ?? {})),
 };
 

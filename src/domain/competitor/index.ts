@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import type { EventsOf } from '../shared/decider.ts';
 import { CustomValues } from '../customization/values.ts';
 import type { ResourceSpec } from '../customization/resources.ts';
 import { DomainError } from '../shared/errors.ts';
-import { applyChanges, diffFields, normalizeName } from '../shared/normalize.ts';
+import { applyChanges, ChangeSet, diffFields, normalizeName } from '../shared/normalize.ts';
 
 /** A competitor (竞争对手) the sales team meets in its deals: company-wide reference data. */
 export const CompetitorFields = z.object({
@@ -16,15 +17,13 @@ export const CompetitorFields = z.object({
 export type CompetitorFields = z.infer<typeof CompetitorFields>;
 
 export const CompetitorAdded = z.object({ competitorId: z.string(), fields: CompetitorFields });
-export const CompetitorChanged = z.object({ competitorId: z.string(), changes: z.record(z.string(), z.unknown()) });
+export const CompetitorChanged = z.object({ competitorId: z.string(), changes: ChangeSet });
 export const CompetitorArchived = z.object({ competitorId: z.string() });
 export const CompetitorRestored = z.object({ competitorId: z.string() });
 
-export type CompetitorEvent =
-  | { type: 'CompetitorAdded'; data: z.infer<typeof CompetitorAdded> }
-  | { type: 'CompetitorChanged'; data: z.infer<typeof CompetitorChanged> }
-  | { type: 'CompetitorArchived'; data: z.infer<typeof CompetitorArchived> }
-  | { type: 'CompetitorRestored'; data: z.infer<typeof CompetitorRestored> };
+/** Its events' schemas, by type (checked on every append). */
+export const competitorEventSchemas = { CompetitorAdded, CompetitorChanged, CompetitorArchived, CompetitorRestored };
+export type CompetitorEvent = EventsOf<typeof competitorEventSchemas>;
 export type CompetitorState = { status: 'none' } | { status: 'active' | 'archived'; competitorId: string; fields: CompetitorFields };
 export type CompetitorCommand =
   | { type: 'AddCompetitor'; competitorId: string; fields: CompetitorFields }
@@ -118,6 +117,6 @@ export const competitorResource = {
   },
   search: ['name', 'products'],
   attachments: false,
-  events: { CompetitorAdded, CompetitorChanged, CompetitorArchived, CompetitorRestored },
+  events: competitorEventSchemas,
   readModel: { version: 1, view: (state: Exclude<CompetitorState, { status: 'none' }>) => ({ ...state.fields, status: state.status }) },
 } as const satisfies ResourceSpec;

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { EventsOf } from '../shared/decider.ts';
+import { ChangeSet } from '../shared/normalize.ts';
 import { CustomValues } from '../customization/values.ts';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
@@ -21,28 +23,14 @@ export const ContactFields = z.object({
 });
 export type ContactFields = z.infer<typeof ContactFields>;
 
-export const ContactAdded = z.object({
-  contactId: z.string(),
-  customerId: z.string(),
-  fields: ContactFields,
-});
-export const ContactChanged = z.object({
-  contactId: z.string(),
-  changes: z.record(z.string(), z.unknown()),
-});
-export const ContactMoved = z.object({
-  contactId: z.string(),
-  fromCustomerId: z.string(),
-  customerId: z.string(),
-});
+export const ContactAdded = z.object({ contactId: z.string(), customerId: z.string(), fields: ContactFields });
+export const ContactChanged = z.object({ contactId: z.string(), changes: ChangeSet });
+export const ContactMoved = z.object({ contactId: z.string(), fromCustomerId: z.string(), customerId: z.string() });
 export const ContactRemoved = z.object({ contactId: z.string(), customerId: z.string() });
 
-export type ContactEvent =
-  | { type: 'ContactAdded'; data: z.infer<typeof ContactAdded> }
-  | { type: 'ContactChanged'; data: z.infer<typeof ContactChanged> }
-  | { type: 'ContactMoved'; data: z.infer<typeof ContactMoved> }
-  | { type: 'ContactRemoved'; data: z.infer<typeof ContactRemoved> };
-
+/** Its events' schemas, by type (checked on every append). */
+export const contactEventSchemas = { ContactAdded, ContactChanged, ContactMoved, ContactRemoved };
+export type ContactEvent = EventsOf<typeof contactEventSchemas>;
 
 export const contactCategory = 'contact';
 export const contactStream = (contactId: string): string => `${contactCategory}-${contactId}`;

@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import type { EventsOf } from '../shared/decider.ts';
 import { Money } from '../shared/money.ts';
+import { ChangeSet } from '../shared/normalize.ts';
 import { CustomValues } from '../customization/values.ts';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
@@ -32,31 +34,17 @@ export const CustomerRegistered = z.object({
   erpCode: z.string().min(1).max(40).nullable(),
   fields: CustomerFields,
 });
-export const CustomerChanged = z.object({
-  customerId: z.string(),
-  /** Changed fields only; `null` means the field was cleared. */
-  changes: z.record(z.string(), z.unknown()),
-});
-export const CustomerOwnerChanged = z.object({
-  customerId: z.string(),
-  fromOwnerId: z.string().nullable(),
-  ownerId: z.string(),
-});
+export const CustomerChanged = z.object({ customerId: z.string(), changes: ChangeSet });
+export const CustomerOwnerChanged = z.object({ customerId: z.string(), fromOwnerId: z.string().nullable(), ownerId: z.string() });
 /** Put into the customer pool (公海): nobody owns it until someone claims it. */
 export const CustomerReleased = z.object({ customerId: z.string(), fromOwnerId: z.string(), reason: z.string() });
 export const CustomerClaimed = z.object({ customerId: z.string(), ownerId: z.string() });
 export const CustomerArchived = z.object({ customerId: z.string(), reason: z.string().optional() });
 export const CustomerRestored = z.object({ customerId: z.string() });
 
-export type CustomerEvent =
-  | { type: 'CustomerRegistered'; data: z.infer<typeof CustomerRegistered> }
-  | { type: 'CustomerChanged'; data: z.infer<typeof CustomerChanged> }
-  | { type: 'CustomerOwnerChanged'; data: z.infer<typeof CustomerOwnerChanged> }
-  | { type: 'CustomerReleased'; data: z.infer<typeof CustomerReleased> }
-  | { type: 'CustomerClaimed'; data: z.infer<typeof CustomerClaimed> }
-  | { type: 'CustomerArchived'; data: z.infer<typeof CustomerArchived> }
-  | { type: 'CustomerRestored'; data: z.infer<typeof CustomerRestored> };
-
+/** Its events' schemas, by type (checked on every append). */
+export const customerEventSchemas = { CustomerRegistered, CustomerChanged, CustomerOwnerChanged, CustomerReleased, CustomerClaimed, CustomerArchived, CustomerRestored };
+export type CustomerEvent = EventsOf<typeof customerEventSchemas>;
 
 export const customerCategory = 'customer';
 export const customerStream = (customerId: string): string => `${customerCategory}-${customerId}`;

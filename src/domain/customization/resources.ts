@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { contactCategory, ContactFields, contactDecider } from '../contact/index.ts';
-import { customerCategory, customerDecider } from '../customer/index.ts';
+import { contactCategory, contactEventSchemas, ContactFields, contactDecider } from '../contact/index.ts';
+import { customerCategory, customerDecider, customerEventSchemas } from '../customer/index.ts';
 import { leadCategory, leadDecider } from '../lead/index.ts';
 import { opportunityCategory, opportunityDecider } from '../opportunity/index.ts';
 import { orderCategory, orderDecider } from '../order/index.ts';
@@ -126,6 +126,7 @@ export const resourceSpecs = {
     },
     search: ['name', 'shortName', 'phone', 'contacts.name', 'contacts.mobile'],
     attachments: true,
+    events: customerEventSchemas,
   },
   contacts: {
     name: 'contacts',
@@ -147,6 +148,7 @@ export const resourceSpecs = {
     },
     search: ['name', 'mobile', 'officePhone', 'email', 'customerName'],
     attachments: false,
+    events: contactEventSchemas,
   },
   products: {
     name: 'products',

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * Normalisations used for company-wide uniqueness. Two names that a person would call "the same company"
  * must normalise equally: full-width and half-width forms (NFKC), case, whitespace and punctuation,
@@ -61,3 +63,6 @@ export function applyChanges<T extends Record<string, unknown>>(current: T, chan
   }
   return next as T;
 }
+
+/** A change set as events carry it: the changed fields only, `null` for a field that was cleared. */
+export const ChangeSet = z.record(z.string(), z.unknown()).describe('Changed fields only; null means the field was cleared');
