@@ -3,7 +3,7 @@ import type { EventsOf } from '../shared/decider.ts';
 import { CustomValues } from '../customization/values.ts';
 import type { ResourceSpec } from '../customization/resources.ts';
 import { DomainError } from '../shared/errors.ts';
-import { applyChanges, ChangeSet, diffFields, normalizeName } from '../shared/normalize.ts';
+import { ChangeSet, diffFields, normalizeName, withChanges } from '../shared/normalize.ts';
 
 /** A competitor (竞争对手) the sales team meets in its deals: company-wide reference data. */
 export const CompetitorFields = z.object({
@@ -38,7 +38,7 @@ export function evolve(state: CompetitorState, event: CompetitorEvent): Competit
   if (state.status === 'none') return state;
   switch (event.type) {
     case 'CompetitorChanged':
-      return { ...state, fields: applyChanges(state.fields, event.data.changes) };
+      return withChanges(state, event.data.changes);
     case 'CompetitorArchived':
       return { ...state, status: 'archived' };
     case 'CompetitorRestored':

@@ -1,5 +1,5 @@
 import { DomainError } from '../shared/errors.ts';
-import { applyChanges, diffFields } from '../shared/normalize.ts';
+import { diffFields, withChanges } from '../shared/normalize.ts';
 import type { ContactEvent, ContactFields } from './events.ts';
 
 export type ContactState =
@@ -27,7 +27,7 @@ export function evolve(state: ContactState, event: ContactEvent): ContactState {
     case 'ContactAdded':
       return { status: 'active', ...event.data };
     case 'ContactChanged':
-      return state.status === 'none' ? state : { ...state, fields: applyChanges(state.fields, event.data.changes) };
+      return state.status === 'none' ? state : withChanges(state, event.data.changes);
     case 'ContactMoved':
       return state.status === 'none' ? state : { ...state, customerId: event.data.customerId };
     case 'ContactRemoved':

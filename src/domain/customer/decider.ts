@@ -1,5 +1,5 @@
 import { DomainError } from '../shared/errors.ts';
-import { applyChanges, diffFields } from '../shared/normalize.ts';
+import { diffFields, withChanges } from '../shared/normalize.ts';
 import type { CustomerEvent, CustomerFields } from './events.ts';
 
 export type CustomerState =
@@ -30,7 +30,7 @@ export function evolve(state: CustomerState, event: CustomerEvent): CustomerStat
   if (state.status === 'none') return state;
   switch (event.type) {
     case 'CustomerChanged':
-      return { ...state, fields: applyChanges(state.fields, event.data.changes) };
+      return withChanges(state, event.data.changes);
     case 'CustomerOwnerChanged':
     case 'CustomerClaimed':
       return { ...state, ownerId: event.data.ownerId };

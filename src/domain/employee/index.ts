@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DomainError } from '../shared/errors.ts';
-import { applyChanges, diffFields } from '../shared/normalize.ts';
+import { diffFields, withChanges } from '../shared/normalize.ts';
 
 /** An employee (员工档案), who may or may not have a login account. */
 export const EmployeeFields = z.object({
@@ -48,7 +48,7 @@ export function evolve(state: EmployeeState, event: EmployeeEvent): EmployeeStat
   if (state.status === 'none') return state;
   switch (event.type) {
     case 'EmployeeChanged':
-      return { ...state, fields: applyChanges(state.fields, event.data.changes) };
+      return withChanges(state, event.data.changes);
     case 'EmployeeRolesAssigned':
       return { ...state, roleIds: event.data.roleIds };
     case 'AccountOpened':

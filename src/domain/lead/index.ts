@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { CustomValues } from '../customization/values.ts';
 import { DomainError } from '../shared/errors.ts';
-import { applyChanges, diffFields } from '../shared/normalize.ts';
+import { diffFields, withChanges } from '../shared/normalize.ts';
 
 /** A lead (线索): a company and a person who may become a customer. */
 export const LeadFields = z.object({
@@ -44,7 +44,7 @@ export function evolve(state: LeadState, event: LeadEvent): LeadState {
   if (state.status === 'none') return state;
   switch (event.type) {
     case 'LeadChanged':
-      return { ...state, fields: applyChanges(state.fields, event.data.changes) };
+      return withChanges(state, event.data.changes);
     case 'LeadStatusChanged':
       return { ...state, status: event.data.status };
     case 'LeadDisqualified':

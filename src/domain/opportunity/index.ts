@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { CustomValues } from '../customization/values.ts';
 import { DomainError } from '../shared/errors.ts';
 import { Money } from '../shared/money.ts';
-import { applyChanges, diffFields } from '../shared/normalize.ts';
+import { diffFields, withChanges } from '../shared/normalize.ts';
 import { firstOpenStage, lostStage, type Stage, wonStage } from './stages.ts';
 
 export * from './stages.ts';
@@ -51,7 +51,7 @@ export function evolve(state: OpportunityState, event: OpportunityEvent): Opport
   if (state.status === 'none') return state;
   switch (event.type) {
     case 'OpportunityChanged':
-      return { ...state, fields: applyChanges(state.fields, event.data.changes) };
+      return withChanges(state, event.data.changes);
     case 'OpportunityStageChanged':
     case 'OpportunityReopened':
       return { ...state, status: 'open', stage: event.data.stage, lastOpenStage: event.data.stage };

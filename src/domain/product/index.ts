@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { CustomValues } from '../customization/values.ts';
 import { DomainError } from '../shared/errors.ts';
 import { Money } from '../shared/money.ts';
-import { applyChanges, diffFields } from '../shared/normalize.ts';
+import { diffFields, withChanges } from '../shared/normalize.ts';
 
 /** Tax rates in percent with at most two decimals (13, 9, 6, 1.5); computed as integer basis points. */
 export const TaxRate = z.number().min(0).max(100).refine((v) => Number.isInteger(Math.round(v * 100)) && Math.abs(v * 100 - Math.round(v * 100)) < 1e-9, 'At most two decimals');
@@ -32,7 +32,7 @@ export type ProductCommand =
 export const initialState: ProductState = { status: 'none' };
 export function evolve(state: ProductState, event: ProductEvent): ProductState {
   if (event.type === 'ProductCreated') return { status: 'active', ...event.data };
-  return state.status === 'none' ? state : { ...state, fields: applyChanges(state.fields, event.data.changes) };
+  return state.status === 'none' ? state : withChanges(state, event.data.changes);
 }
 export function decide(command: ProductCommand, state: ProductState): ProductEvent[] {
   if (command.type === 'CreateProduct') {

@@ -46,6 +46,9 @@ export function diffFields<T extends Record<string, unknown>>(current: T, change
   return diff;
 }
 
+/** A record's state with a change set applied to its fields. */
+export const withChanges = <S extends { fields: object }>(state: S, changes: Record<string, unknown>): S => ({ ...state, fields: applyChanges(state.fields as Record<string, unknown>, changes) });
+
 /** Applies a change set: `null` removes the field, any other value replaces it; dotted keys reach nested values. */
 export function applyChanges<T extends Record<string, unknown>>(current: T, changes: Record<string, unknown>): T {
   const next: Record<string, unknown> = { ...current };
