@@ -1,5 +1,7 @@
-import { describe, it } from 'vitest';
-import { type CustomerEvent, customerDecider } from '../../src/domain/customer/index.ts';
+import { describe, expect, it } from 'vitest';
+import { type CustomerCommand, type CustomerEvent, customerDecider, customerStream } from '../../src/domain/customer/index.ts';
+import { fold } from '../../src/domain/shared/decider.ts';
+import { DomainError, isNotFound } from '../../src/domain/shared/errors.ts';
 import { specFor } from '../support/spec.ts';
 
 const { given } = specFor(customerDecider);
@@ -92,5 +94,54 @@ describe('customer decider', () => {
   it('refuses to archive or restore an unknown customer', () => {
     given([]).when({ type: 'ArchiveCustomer', customerId: id }).thenThrows('customer.not_found');
     given([]).when({ type: 'RestoreCustomer', customerId: id }).thenThrows('customer.not_found');
+  });
+});
+
+describe('customer decider: folds and refusals pinned', () => {
+  const state = (events: CustomerEvent[]) => fold(customerDecider, events);
+  it('folds every event into the state; events before registration change nothing', () => {
+    const owner: CustomerEvent = { type: 'CustomerOwnerChanged', data: { customerId: id, fromOwnerId: 'u-1', ownerId: 'u-2' } };
+    const released: CustomerEvent = { type: 'CustomerReleased', data: { customerId: id, fromOwnerId: 'u-2', reason: 'idle' } };
+    const claimed: CustomerEvent = { type: 'CustomerClaimed', data: { customerId: id, ownerId: 'u-3' } };
+    const restored: CustomerEvent = { type: 'CustomerRestored', data: { customerId: id } };
+    expect(state([registered, owner])).toMatchObject({ status: 'active', ownerId: 'u-2', fields });
+    expect(state([registered, owner, released])).toMatchObject({ ownerId: null });
+    expect(state([registered, owner, released, claimed])).toMatchObject({ ownerId: 'u-3' });
+    expect(state([registered, archived])).toMatchObject({ status: 'archived', ownerId: 'u-1' });
+    expect(state([registered, archived, restored])).toMatchObject({ status: 'active', ownerId: 'u-1', fields });
+    expect(state([owner, archived, restored])).toEqual({ status: 'none' });
+    expect(customerStream(id)).toBe('customer-c-1');
+  });
+
+  it('refusals carry the customer id', () => {
+    for (const [events, command, code] of [
+      [[], { type: 'ChangeCustomer', customerId: id, changes: { industry: 'x' } }, 'customer.not_found'],
+      [[registered], { type: 'RegisterCustomer', customerId: id, ownerId: 'u', fields }, 'customer.already_exists'],
+      [[registered, archived], { type: 'ChangeCustomer', customerId: id, changes: { industry: 'x' } }, 'customer.archived'],
+      [[registered, archived], { type: 'ReleaseCustomer', customerId: id, reason: 'x' }, 'customer.archived'],
+      [[registered, archived], { type: 'ClaimCustomer', customerId: id, ownerId: 'u-2' }, 'customer.archived'],
+      [[registered], { type: 'ClaimCustomer', customerId: id, ownerId: 'u-2' }, 'customer.already_claimed'],
+      [[registered, archived], { type: 'ArchiveCustomer', customerId: id }, 'customer.already_archived'],
+      [[registered], { type: 'RestoreCustomer', customerId: id }, 'customer.not_archived'],
+      [[registered, { type: 'CustomerReleased', data: { customerId: id, fromOwnerId: 'u-1', reason: 'x' } }], { type: 'ReleaseCustomer', customerId: id, reason: 'x' }, 'customer.already_in_pool'],
+    ] as [CustomerEvent[], CustomerCommand, string][]) {
+      const error = given(events).when(command).thenThrows(code);
+      expect(error.details, code).toEqual({ customerId: id });
+      expect(error.message, code).not.toBe('');
+    }
+    expect(given([registered, archived]).when({ type: 'ChangeCustomer', customerId: id, changes: {} }).thenThrows('customer.archived').message).toContain('changed');
+    expect(given([registered, archived]).when({ type: 'ClaimCustomer', customerId: id, ownerId: 'u' }).thenThrows('customer.archived').message).toContain('claimed');
+  });
+});
+
+describe('domain errors', () => {
+  it('codes ending in .not_found or _not_found are "not found"; others are refusals', () => {
+    expect(isNotFound(new DomainError('customer.not_found', 'x'))).toBe(true);
+    expect(isNotFound(new DomainError('field.reference_not_found', 'x'))).toBe(true);
+    expect(isNotFound(new DomainError('customer.not_found_yet', 'x'))).toBe(false);
+    expect(isNotFound(new DomainError('customer.duplicate', 'x'))).toBe(false);
+    expect(isNotFound(new DomainError('notfound', 'x'))).toBe(false);
+    const error = new DomainError('x.y', 'message');
+    expect([error.name, error.message, error.details]).toEqual(['DomainError', 'message', {}]);
   });
 });
