@@ -5,7 +5,7 @@ import { FieldKey, fieldTypes, Label, type Option, OptionInput } from '../../dom
 import { resourceNames, type ResourceName } from '../../domain/customization/resources.ts';
 import { notFound } from '../history.ts';
 import { commonErrors, conflictError, notFoundError } from '../responses.ts';
-import { type AnyRoute, defineRoute, EmptyBody, WriteResult, written } from '../route.ts';
+import { type AnyRoute, defineRoute, EmptyBody, type ResponseSpec, type RouteContext, WriteResult, written } from '../route.ts';
 
 const tags = ['Custom fields 自定义字段'];
 const Resource = z.enum(resourceNames as [ResourceName, ...ResourceName[]]);
@@ -35,27 +35,64 @@ const FieldView = z
   .object({ key: z.string(), label: Label, type: z.enum(fieldTypes), required: z.boolean(), default: z.unknown().optional(), options: z.array(z.object({ value: z.string(), label: Label.partial().optional() })).optional(), unique: z.boolean(), referenceTo: z.string().optional(), retired: z.boolean() })
   .meta({ id: 'CustomField' });
 
+const BASE = '/api/v1/settings/fields';
+
+/**
+ * A change to one resource's field definitions (settings `create` or `edit`): it answers the field's key and
+ * the definitions' new revision.
+ */
+function fieldWrite<P extends { resource: ResourceName }, B>(write: {
+  method: 'post' | 'patch';
+  path: string;
+  summary: string;
+  description?: string;
+  params: z.ZodType<P>;
+  body: z.ZodType<B>;
+  action: 'create' | 'edit';
+  answers: Record<number, ResponseSpec>;
+  conditional?: boolean;
+  key(params: P, body: B): string;
+  run(params: P, body: B, context: RouteContext<P, unknown, B>): Promise<{ revision: bigint; position: bigint }>;
+}): AnyRoute {
+  const { method, path, summary, description, params, body, conditional } = write;
+  return defineRoute({
+    method,
+    path,
+    summary,
+    ...(description ? { description } : {}),
+    tags,
+    params,
+    body,
+    ...(conditional ? { conditional } : {}),
+    responses: write.answers,
+    async handler(context) {
+      authorize(context.actor, 'settings', write.action);
+      const key = write.key(context.params, context.body);
+      const result = await write.run(context.params, context.body, context);
+      return written(result, key, write.action === 'create' ? `${BASE}/${context.params.resource}/${key}` : undefined);
+    },
+  });
+}
+
 export const customFieldRoutes: AnyRoute[] = [
-  defineRoute({
+  fieldWrite({
     method: 'post',
-    path: '/api/v1/settings/fields/:resource',
+    path: BASE + '/:resource',
     summary: 'Define a custom field on a resource',
     description: `Types: ${fieldTypes.join(', ')}. Values then go under \`custom\` on the records; keys are never reused, even after retirement.`,
-    tags,
     params: ResourceParams,
     body: FieldInput,
-    responses: { 201: { description: 'Defined', schema: WriteResult }, ...commonErrors, ...conflictError },
-    async handler({ params, body, actor, services, meta }) {
-      authorize(actor, 'settings', 'create');
-      const { options, default: initial, referenceTo, ...rest } = body;
+    action: 'create',
+    answers: { 201: { description: 'Defined', schema: WriteResult }, ...commonErrors, ...conflictError },
+    key: (_params, body) => body.key,
+    run({ resource }, { options, default: initial, referenceTo, ...rest }, { actor, services, meta }) {
       const field = { ...rest, ...(options ? { options: toOptions(options)! } : {}), ...(initial !== undefined ? { default: initial } : {}), ...(referenceTo ? { referenceTo } : {}) };
-      const result = await defineField(services.deps, params.resource, field, actor, meta);
-      return written(result, body.key, `/api/v1/settings/fields/${params.resource}/${body.key}`);
+      return defineField(services.deps, resource, field, actor, meta);
     },
   }),
   defineRoute({
     method: 'get',
-    path: '/api/v1/settings/fields/:resource',
+    path: BASE + '/:resource',
     reads: [],
     summary: "A resource's custom fields (retired ones included, marked)",
     tags,
@@ -67,7 +104,7 @@ export const customFieldRoutes: AnyRoute[] = [
   }),
   defineRoute({
     method: 'get',
-    path: '/api/v1/settings/fields/:resource/:key',
+    path: BASE + '/:resource/:key',
     reads: [],
     summary: 'One custom field',
     tags,
@@ -79,33 +116,27 @@ export const customFieldRoutes: AnyRoute[] = [
       return { status: 200, body: field };
     },
   }),
-  defineRoute({
+  fieldWrite({
     method: 'patch',
-    path: '/api/v1/settings/fields/:resource/:key',
+    path: BASE + '/:resource/:key',
     summary: 'Change a custom field: label, required, default, more options (type and key never change)',
-    tags,
     params: FieldParams,
     body: FieldPatch,
+    action: 'edit',
     conditional: true,
-    responses: { 200: { description: 'Changed', schema: WriteResult }, ...commonErrors, ...notFoundError, ...conflictError },
-    async handler({ params, body, actor, services, meta }) {
-      authorize(actor, 'settings', 'edit');
-      const { options, ...rest } = body;
-      const changes = { ...rest, ...(options ? { options: toOptions(options)! } : {}) };
-      return written(await changeField(services.deps, params.resource, params.key, changes, actor, meta), params.key);
-    },
+    answers: { 200: { description: 'Changed', schema: WriteResult }, ...commonErrors, ...notFoundError, ...conflictError },
+    key: (params) => params.key,
+    run: ({ resource, key }, { options, ...rest }, { actor, services, meta }) => changeField(services.deps, resource, key, { ...rest, ...(options ? { options: toOptions(options)! } : {}) }, actor, meta),
   }),
-  defineRoute({
+  fieldWrite({
     method: 'post',
-    path: '/api/v1/settings/fields/:resource/:key/retire',
+    path: BASE + '/:resource/:key/retire',
     summary: 'Retire a custom field: no longer accepted, its history stays readable',
-    tags,
     params: FieldParams,
     body: EmptyBody,
-    responses: { 200: { description: 'Retired', schema: WriteResult }, ...commonErrors, ...notFoundError, ...conflictError },
-    async handler({ params, actor, services, meta }) {
-      authorize(actor, 'settings', 'edit');
-      return written(await retireField(services.deps, params.resource, params.key, actor, meta), params.key);
-    },
+    action: 'edit',
+    answers: { 200: { description: 'Retired', schema: WriteResult }, ...commonErrors, ...notFoundError, ...conflictError },
+    key: (params) => params.key,
+    run: ({ resource, key }, _body, { actor, services, meta }) => retireField(services.deps, resource, key, actor, meta),
   }),
 ];
