@@ -108,11 +108,11 @@ export function recordRoutes<S extends RecordState>(declaration: RecordDeclarati
             summary: create.summary,
             ...(create.description ? { description: create.description } : {}),
             tags,
+            permission: [spec.module, 'create'],
             fields: { resource, writes: true },
             body: create.body,
             responses: { 201: { description: create.done ?? 'Added', schema: create.answer ? WriteResult.extend(create.answer) : WriteResult }, ...commonErrors, ...conflictError },
             async handler(context) {
-              authorize(context.actor, spec.module, 'create');
               const ownerId = (context.body as { ownerId?: unknown }).ownerId;
               if (spec.scope.by === 'owner' && typeof ownerId === 'string' && ownerId !== context.actor.userId) authorize(context.actor, spec.module, 'assign');
               const result = await create.run(context as never);
@@ -129,13 +129,13 @@ export function recordRoutes<S extends RecordState>(declaration: RecordDeclarati
             path: `${base}/:id`,
             summary: patch.summary,
             tags,
+            permission: [spec.module, 'edit'],
             fields: { resource, writes: true },
             params: IdParams,
             body: patchSchema(patch.fields, patch.schemaId),
             conditional: true,
             responses: { 200: { description: patch.done ?? 'Changed', schema: WriteResult }, ...recordWriteErrors },
             async handler(context) {
-              authorize(context.actor, spec.module, 'edit');
               await recordForWrite(context.services, context.actor, declaration, context.params.id);
               return written(await patch.run(context as never), context.params.id);
             },
@@ -149,11 +149,11 @@ export function recordRoutes<S extends RecordState>(declaration: RecordDeclarati
             path: `${base}/:id`,
             summary: remove.summary,
             tags,
+            permission: [spec.module, 'delete'],
             params: IdParams,
             conditional: true,
             responses: { 200: { description: remove.done, schema: WriteResult }, ...commonErrors, ...notFoundError, ...staleError },
             async handler(context) {
-              authorize(context.actor, spec.module, 'delete');
               await recordForWrite(context.services, context.actor, declaration, context.params.id);
               return written(await remove.run(context), context.params.id);
             },
@@ -201,12 +201,12 @@ export function recordReadRoutes<S extends RecordState>(reads: RecordReads<S>): 
       reads: [collection],
       summary: reads.texts?.one ?? `One ${singular}; ?asOf= for the record as it stood then`,
       tags,
+      permission: [module, 'view'],
       fields: { resource: reads.resource, shape: 'record' },
       params: IdParams,
       query: AsOfQuery,
       responses: { 200: { description: `The ${singular}`, schema: reads.view }, ...commonErrors, ...notFoundError },
       async handler({ params, query, actor, services }) {
-        authorize(actor, module, 'view');
         if (query.asOf) {
           const loaded = await recordInScope<S>(services, actor, reads.resource, params.id);
           const then = foldAsOf(specOf(reads.resource).decider as never, loaded.events, new Date(query.asOf)) as { state: S; events: typeof loaded.events; revision: bigint };
@@ -227,12 +227,12 @@ export function recordReadRoutes<S extends RecordState>(reads: RecordReads<S>): 
       reads: [],
       summary: reads.texts?.history ?? `A ${singular}'s events, oldest first`,
       tags,
+      permission: [module, 'view'],
       fields: { resource: reads.resource, shape: 'history' },
       params: IdParams,
       query: HistoryQuery,
       responses: { 200: { description: 'History', schema: HistoryPage }, ...commonErrors, ...notFoundError },
       async handler({ params, query, actor, services }) {
-        authorize(actor, module, 'view');
         const loaded = await recordInScope(services, actor, reads.resource, params.id);
         return { status: 200, body: historyPage(loaded.events, query.from, query.limit) };
       },
@@ -293,12 +293,12 @@ export function recordCommandRoute<S extends RecordState, B>(kind: RecordKind<S>
     path: `/api/v1/${kind.resource}/:id/${command.action}`,
     summary: command.summary,
     tags: [spec.tag],
+    permission: [spec.module, command.permission ?? 'edit'],
     params: IdParams,
     body: command.body,
     conditional: true,
     responses: { 200: { description: command.done ?? 'Done', schema: command.answer ? WriteResult.extend(command.answer) : WriteResult }, ...recordWriteErrors },
     async handler(context) {
-      authorize(context.actor, spec.module, command.permission ?? 'edit');
       await recordForWrite(context.services, context.actor, kind, context.params.id);
       const named = command.bodyNamesFields === false ? [] : Object.keys((context.body as object | undefined) ?? {});
       assertFieldsWritable(context.actor, kind.resource, [...named, ...(command.writes ?? ['status'])]);

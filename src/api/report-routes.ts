@@ -1,5 +1,4 @@
 import type { z } from 'zod';
-import { authorize } from '../commands/authorization.ts';
 import type { Actor } from '../commands/context.ts';
 import { commonErrors } from './responses.ts';
 import { type AnyRoute, defineRoute, type RouteServices } from './route.ts';
@@ -26,10 +25,10 @@ export function reportRoute<Q>(report: {
     reads: report.reads,
     summary: report.summary,
     tags,
+    permission: ['reports', 'view'],
     query: report.query,
     responses: { 200: { description: report.answer }, ...commonErrors },
     async handler({ query, actor, services }) {
-      authorize(actor, 'reports', 'view');
       return { status: 200, body: await report.compute(query, actor, services) };
     },
   });

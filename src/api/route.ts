@@ -5,6 +5,8 @@ import { z } from 'zod';
 import type { Actor, RequestMeta } from '../commands/context.ts';
 import { requestFingerprint, runIdempotent, type StoredResponse } from '../commands/idempotency.ts';
 import { assertReferencesInScope } from '../commands/references.ts';
+import { authorize } from '../commands/authorization.ts';
+import type { Action, Module } from '../domain/role/index.ts';
 import type { Services } from '../app/wiring.ts';
 import { assertWritable, redact, type ResponseShape } from './field-security.ts';
 import { missingToken } from './middleware.ts';
@@ -48,9 +50,16 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
   summary: string;
   description?: string;
   tags: string[];
-  /** Default true: needs a bearer token. */
+  /**
+   * The permission the route needs (module, action), declared as data: checked before the body's references are
+   * looked up and before the handler runs, so a caller without it gets 403 whatever the request names. The
+   * authorization matrix checks its rows against it. Routes whose permission depends on the request check it in
+   * their handler.
+   */
+  permission?: readonly [Module, Action];
   /** Takes a multipart/form-data upload, which the handler reads from `koa` (every other route refuses one with 415). */
   upload?: boolean;
+  /** Default true: needs a bearer token. */
   auth?: boolean;
   params?: z.ZodType<P>;
   query?: z.ZodType<Q>;
@@ -142,6 +151,7 @@ export function mount(router: Router, services: Services, spec: AnyRoute): void 
     if (spec.method === 'get') await readYourWrites(services, ctx.get('X-Min-Position'), readModels);
     // Public routes (auth: false) have no actor; their handlers do not read it.
     const actor = ctx.state.actor as Actor;
+    if (spec.permission) authorize(actor, ...spec.permission);
     if (spec.fields?.writes) assertWritable(actor, spec.fields.resource, body);
     // Every id a write sends that names a scoped record must be in the caller's scope (404 otherwise).
     if (spec.method !== 'get' && actor) await assertReferencesInScope(services.deps, actor, body);

@@ -1,5 +1,4 @@
 import type { z } from 'zod';
-import { authorize } from '../commands/authorization.ts';
 import type { CommandDeps } from '../commands/context.ts';
 import { commonErrors, conflictError, staleError } from './responses.ts';
 import { type AnyRoute, defineRoute, type ResponseSpec, type RouteContext } from './route.ts';
@@ -28,9 +27,9 @@ export function settingRoutes<T>(setting: {
       reads: [],
       summary: read.summary,
       tags,
+      permission: ['settings', 'view'],
       responses: { 200: { description: read.done, schema }, ...commonErrors },
-      async handler({ actor, services }) {
-        authorize(actor, 'settings', 'view');
+      async handler({ services }) {
         const { value, revision } = await setting.load(services.deps);
         return { status: 200, body: value, headers: { ETag: `"${revision}"` } };
       },
@@ -41,11 +40,11 @@ export function settingRoutes<T>(setting: {
       summary: write.summary,
       ...(write.description ? { description: write.description } : {}),
       tags,
+      permission: ['settings', 'edit'],
       body: schema,
       ...(write.conditional ? { conditional: true } : {}),
       responses: { 200: { description: write.done, schema }, ...commonErrors, ...(write.conditional ? conditionalErrors : {}) },
       async handler(context) {
-        authorize(context.actor, 'settings', 'edit');
         const result = await setting.save(context);
         return { status: 200, body: context.body, headers: { ETag: `"${result.revision}"`, ...(result.changed ? { 'X-Position': String(result.position) } : {}) } };
       },

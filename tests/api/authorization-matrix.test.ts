@@ -262,6 +262,12 @@ describe('authorization matrix', () => {
     expect(Object.keys(matrix).sort()).toEqual(routes);
   });
 
+  it("a route that declares its permission (every record type's, settings, reports) has it as its row's", () => {
+    const declared = apiRoutes.filter((r) => r.permission).map((r) => [`${r.method.toUpperCase()} ${r.path}`, r.permission]);
+    expect(declared.length).toBeGreaterThan(40);
+    expect(declared.map(([key]) => [key, matrix[key as string]?.needs])).toEqual(declared);
+  });
+
   async function fixture(role: Role, relation: Relation): Promise<Fixture> {
     const { deps } = app.services;
     const meta = () => app.services.requestMeta('matrix');

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { authorize } from '../../commands/authorization.ts';
 import { changeField, defineField, fieldsOf, retireField } from '../../commands/custom-fields.ts';
 import { FieldKey, fieldTypes, Label, type Option, OptionInput } from '../../domain/customization/fields.ts';
 import { resourceNames, type ResourceName } from '../../domain/customization/resources.ts';
@@ -61,12 +60,12 @@ function fieldWrite<P extends { resource: ResourceName }, B>(write: {
     summary,
     ...(description ? { description } : {}),
     tags,
+    permission: ['settings', write.action],
     params,
     body,
     ...(conditional ? { conditional } : {}),
     responses: write.answers,
     async handler(context) {
-      authorize(context.actor, 'settings', write.action);
       const key = write.key(context.params, context.body);
       const result = await write.run(context.params, context.body, context);
       return written(result, key, write.action === 'create' ? `${BASE}/${context.params.resource}/${key}` : undefined);
