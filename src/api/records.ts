@@ -3,7 +3,7 @@ import { authorize } from '../commands/authorization.ts';
 import type { Actor } from '../commands/context.ts';
 import { foldAsOf, type Loaded } from '../commands/pipeline.ts';
 import { loadRecord, stateInScope } from '../commands/references.ts';
-import { type RecordState, type ResourceName, resourceSpecs, specOf } from '../domain/customization/resources.ts';
+import { type RecordState, type ResourceName, specOf } from '../domain/customization/resources.ts';
 import type { Action } from '../domain/role/index.ts';
 import type { RouteServices as Services } from './route.ts';
 import { publicView } from '../projections/lists.ts';
@@ -166,7 +166,7 @@ export function recordRoutes<S extends RecordState>(declaration: RecordDeclarati
 
 export function recordReadRoutes<S extends RecordState>(reads: RecordReads<S>): AnyRoute[] {
   const spec = specOf(reads.resource);
-  const { list, module, singular } = resourceSpecs[reads.resource];
+  const { list, module, singular } = spec;
   const tags = [spec.tag];
   const base = `/api/v1/${reads.resource}`;
   const owned = spec.scope.by !== 'company';
@@ -209,7 +209,7 @@ export function recordReadRoutes<S extends RecordState>(reads: RecordReads<S>): 
       async handler({ params, query, actor, services }) {
         if (query.asOf) {
           const loaded = await recordInScope<S>(services, actor, reads.resource, params.id);
-          const then = foldAsOf(specOf(reads.resource).decider as never, loaded.events, new Date(query.asOf)) as { state: S; events: typeof loaded.events; revision: bigint };
+          const then = foldAsOf(spec.decider as never, loaded.events, new Date(query.asOf)) as { state: S; events: typeof loaded.events; revision: bigint };
           if (then.state.status === 'none') throw notFound(singular, params.id);
           return { status: 200, body: { ...recordEnvelope(params.id, then.events), ...reads.asOfView(then.state), asOf: query.asOf }, headers: { ETag: `"${then.revision}"` } };
         }

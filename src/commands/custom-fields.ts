@@ -4,7 +4,7 @@ import { resourceNames, type ResourceName, specOf, resourceSpec } from '../domai
 import { DomainError } from '../domain/shared/errors.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { execute, load } from './pipeline.ts';
-import { isScoped, recordVisible, referenceVisible } from './references.ts';
+import { isScoped, recordExists, recordVisible, referenceVisible } from './references.ts';
 import { claim, isHeld, release, type ReservationHolderCheck } from './reservations.ts';
 
 /** Custom values that fail their definitions; the API answers 400 naming `custom.<key>`. */
@@ -69,9 +69,7 @@ export async function prepareCustom(
     if (field.type !== 'reference' || value === null) continue;
     // A scoped record must be in the actor's scope; one outside it answers as if it did not exist.
     const target = resourceSpec(field.referenceTo!);
-    const found = target && isScoped(target.name)
-      ? await referenceVisible(deps, actor, target, String(value))
-      : target !== undefined && (await deps.eventStore.readStream(`${target.category}-${String(value)}`, { maxCount: 1 })).length > 0;
+    const found = target !== undefined && (isScoped(target.name) ? await referenceVisible(deps, actor, target, String(value)) : await recordExists(deps, target, String(value)));
     if (!found)
       throw new DomainError('field.reference_not_found', `custom.${key}: no ${field.referenceTo} with id ${String(value)} in your data scope`, {
         field: `custom.${key}`,

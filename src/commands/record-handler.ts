@@ -4,7 +4,7 @@ import type { DomainError } from '../domain/shared/errors.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { type CustomOf, customChanges, prepareCustom } from './custom-fields.ts';
 import { type Executed, execute, type Loaded, load } from './pipeline.ts';
-import { isScoped, loadRecord, recordVisible, referenceNotFound } from './references.ts';
+import { isScoped, recordExists, recordVisible, referenceNotFound } from './references.ts';
 import { claim, isHeld, releaseQuietly, type ReservationHolderCheck } from './reservations.ts';
 
 /** A standard field whose value is unique across the company (a customer's name, a product's code). */
@@ -131,8 +131,7 @@ export class RecordHandler<C, S extends { status: string }> {
       const target = resourceSpec(resource);
       if (!target || value === undefined || value === null) continue;
       for (const [i, id] of (Array.isArray(value) ? value : [value]).entries()) {
-        const { state } = await loadRecord(this.deps, target, String(id));
-        if (state.status === 'none') throw referenceNotFound(target, String(id), Array.isArray(value) ? `${field}[${i}]` : field);
+        if (!(await recordExists(this.deps, target, String(id)))) throw referenceNotFound(target, String(id), Array.isArray(value) ? `${field}[${i}]` : field);
       }
     }
   }

@@ -13,6 +13,9 @@ export interface Holder {
 /** A record of a registered type, loaded from its stream. */
 export const loadRecord = (deps: CommandDeps, spec: ResourceSpec, id: string): Promise<Loaded<RecordState>> => load(deps, spec.decider, recordStream(spec, id));
 
+/** Whether a record of a registered type exists (for a reference to company-wide data, which only has to exist). */
+export const recordExists = async (deps: CommandDeps, spec: ResourceSpec, id: string): Promise<boolean> => (await loadRecord(deps, spec, id)).state.status !== 'none';
+
 /**
  * Who holds an existing record, by its type's scope rule (the registry's `scope`): its owner, or the holder of
  * the record it belongs to; undefined when that parent does not exist.

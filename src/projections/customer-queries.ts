@@ -1,11 +1,10 @@
 import type { ReadStore } from '../infra/readstore/port.ts';
 import { CONTACTS, type ContactDoc, CUSTOMERS, type CustomerDoc, EMBEDDED_CONTACTS } from './customers.ts';
-import { type DataScope, withinScope } from '../access/scope.ts';
+import { type DataScope, orUnowned, withinScope } from '../access/scope.ts';
 
 /** One customer in the actor's scope; a customer in the pool is visible to everyone who may view customers. */
 export async function getCustomer(store: ReadStore, scope: DataScope, customerId: string): Promise<CustomerDoc | null> {
-  const customers = store.collection<CustomerDoc>(CUSTOMERS);
-  return (await customers.findOne({ _id: customerId, inPool: true })) ?? customers.findOne(withinScope(scope, { _id: customerId }));
+  return store.collection<CustomerDoc>(CUSTOMERS).findOne(withinScope(orUnowned(scope), { _id: customerId }));
 }
 
 /** A customer's most recently changed contacts (at most `limit`); the rest are paged by /contacts?customerId=. */

@@ -14,13 +14,14 @@ type StateDoc = RecordDoc & { _state: RecordState };
 export function declaredProjection(spec: ResourceSpec): Projection {
   const model = spec.readModel!;
   const owned = spec.scope.by === 'owner';
+  const basics = registered(spec);
   return recordProjection<StateDoc>({
-    ...registered(spec),
+    ...basics,
     version: model.version,
     async evolve(doc, event, ownerPath) {
       const state = spec.decider.evolve(doc?._state ?? spec.decider.initialState, { type: event.type, data: event.data } as DomainEvent);
       if (state.status === 'none') return null;
-      const id = event.streamId.slice(spec.category.length + 1);
+      const id = basics.idOf(event);
       const view = model.view(state as never);
       // Built afresh from the state (a field the record no longer has is gone), keeping only what the state does
       // not hold: when the record was created, and its owner's department path while the owner stays.
