@@ -18,7 +18,7 @@ import { funnelReport } from '../src/projections/reports.ts';
 import { readFilter } from '../src/access/scope.ts';
 import { writeDataset } from './dataset.ts';
 import { exportBench, httpBench } from './http.ts';
-import { emmettAppendsPerSecond } from './peer.ts';
+import { emmettAppendsPerSecond } from './peer/emmett.ts';
 
 /**
  * `npm run bench [-- --quick]`: every metric against a baseline measured in the same run where one applies,
