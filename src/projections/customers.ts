@@ -3,7 +3,9 @@ import { customerCategory, type CustomerEvent } from '../domain/customer/index.t
 import { applyChanges, normalizePhone } from '../domain/shared/normalize.ts';
 import type { RecordedEvent } from '../infra/eventstore/port.ts';
 import type { Doc, ReadStore } from '../infra/readstore/port.ts';
+import { resourceSpecs } from '../domain/customization/resources.ts';
 import { applyOrgEvent, type OrgCollections, orgCategories, ownerPath } from './org.ts';
+import { indexSorts } from './owned.ts';
 import { alreadyApplied, keyed, type Projection } from './projection.ts';
 
 export const CUSTOMERS = 'customers';
@@ -134,6 +136,8 @@ export const customersProjection: Projection = {
     await contacts.createIndex({ _phones: 1 });
     await contacts.createIndex({ customerId: 1 });
     await contacts.createIndex({ ownerId: 1 });
+    await indexSorts(store, CUSTOMERS, resourceSpecs.customers.list.sorts);
+    await indexSorts(store, CONTACTS, resourceSpecs.contacts.list.sorts);
   },
 
   async apply(event, store) {

@@ -28,9 +28,6 @@ export function declaredProjection(spec: ResourceSpec): Projection {
       const ownership = owned ? await ownershipOf((state as { ownerId?: string | null }).ownerId ?? null, doc, ownerPath) : {};
       return { _id: id, id, ...view, ...ownership, createdAt: doc?.createdAt ?? event.metadata.at, ...stamp(event), _state: state, _search: searchText(...spec.search.map((field) => view[field])) };
     },
-    async setup(store) {
-      for (const field of spec.list.sorts) await store.collection(spec.name).createIndex({ [field]: 1 });
-    },
   });
 }
 

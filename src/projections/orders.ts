@@ -28,6 +28,8 @@ export const ordersProjection = recordProjection<OrderDoc, OrderEvent>({
   version: 2,
   reads: [COMPANY],
   collections: [SALES_MONTHLY],
+  // The number has a unique index of its own (below), which serves its sort too.
+  sorts: resourceSpecs.orders.list.sorts.filter((field) => field !== 'number'),
   async setup(store) {
     await store.collection(ORDERS).createIndex({ customerId: 1 });
     await store.collection(ORDERS).createIndex({ number: 1 }, { unique: true });

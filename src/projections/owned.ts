@@ -22,6 +22,8 @@ export interface RecordProjectionSpec<D extends Doc, E = unknown> {
   collections?: readonly string[];
   /** Other read models' collections it reads (see Projection.reads). */
   reads?: readonly string[];
+  /** The fields its list sorts by: each is indexed, so a page walks the index instead of sorting the collection. */
+  sorts?: readonly string[];
 }
 
 /**
@@ -39,6 +41,7 @@ export function recordProjection<D extends Doc, E = unknown>(spec: RecordProject
     async setup(store) {
       if (spec.owned) await store.collection(spec.collection).createIndex({ ownerId: 1 });
       await spec.setup?.(store);
+      await indexSorts(store, spec.collection, spec.sorts ?? []);
     },
     async apply(event, store) {
       const records = store.collection<D>(spec.collection);
@@ -68,7 +71,13 @@ export const registered = (spec: ResourceSpec) => ({
   collection: spec.name,
   owned: spec.scope.by === 'owner',
   idOf: (event: RecordedEvent) => event.streamId.slice(spec.category.length + 1),
+  sorts: spec.list.sorts,
 });
+
+/** Indexes each field a list sorts by (a no-op for those indexed already). */
+export async function indexSorts(store: ReadStore, collection: string, fields: readonly string[]): Promise<void> {
+  for (const field of fields) await store.collection(collection).createIndex({ [field]: 1 });
+}
 
 /** Common fields every record document carries, from the event that changed it. */
 export const stamp = (event: RecordedEvent) => ({ revision: Number(event.revision), updatedAt: event.metadata.at, _position: Number(event.position) });

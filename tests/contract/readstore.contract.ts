@@ -158,10 +158,27 @@ export function readStoreContract(name: string, create: () => Promise<ReadStore>
       expect((await customers.find({ _id: { $in: ['d1', 'd2'] } }, { sort: { _id: 1 } })).map((d) => d.rules)).toEqual([rules, rules]);
     });
 
-    it('returns copies: changing a result does not change the store', async () => {
+    it('a result cannot change the store: a copy (MongoDB) or read-only (embedded), and so is what was written', async () => {
       const doc = await customers.findOne({ _id: 'c1' });
-      doc!.tags!.push('mutated');
-      expect((await customers.findOne({ _id: 'c1' }))!.tags).toEqual(['a', 'vip']);
+      try {
+        doc!.tags!.push('mutated');
+      } catch (error) {
+        expect(error).toBeInstanceOf(TypeError);
+      }
+      const [listed] = await customers.find({ _id: 'c1' }, { sort: { name: 1 } });
+      try {
+        (listed as { name: string }).name = 'Mutated';
+      } catch (error) {
+        expect(error).toBeInstanceOf(TypeError);
+      }
+      const written = { _id: 'w1', name: 'Written', address: { city: 'Suzhou' }, tags: ['x'] };
+      await customers.insertOne(written);
+      written.address.city = 'Changed';
+      written.tags.push('changed');
+      await customers.updateOne({ _id: 'c1' }, { $set: { address: written.address } });
+      written.address.city = 'Changed again';
+      expect(await customers.findOne({ _id: 'w1' })).toEqual({ _id: 'w1', name: 'Written', address: { city: 'Suzhou' }, tags: ['x'] });
+      expect(await customers.findOne({ _id: 'c1' })).toMatchObject({ name: 'Acme', tags: ['a', 'vip'], address: { city: 'Changed' } });
     });
 
     it('enforces unique indexes and refuses duplicate _id', async () => {

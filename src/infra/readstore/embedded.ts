@@ -2,6 +2,8 @@ import { Query, update as applyUpdate } from 'mingo';
 import { randomUUID } from 'node:crypto';
 import { existsSync, renameSync } from 'node:fs';
 import { fastMatch, fastSort, fastUpdate, sortOrder } from './fast-path.ts';
+import { freezeOwned, frozenCopy } from './frozen.ts';
+import { SortedIndex } from './sorted-index.ts';
 import { aggregateInProcess } from './in-process-aggregate.ts';
 import { type IndexSpec, readSnapshotFile, writeSnapshotFile } from './snapshot-file.ts';
 import { type BatchOptions, type BulkOperation, type Collection, type Doc, DuplicateKeyError, type Filter, type FindOptions, type IndexOptions, type ReadStore, type UpdateOperators, type UpdateResult } from './port.ts';
@@ -78,14 +80,30 @@ class EqualityIndex {
   }
 }
 
+/** A page sorted by one indexed field walks its sorted index when a filter's candidates are more than this many per page row. */
+const walkWhen = (candidates: number, total: number, wanted: number): boolean => candidates * candidates > wanted * total;
+
 class EmbeddedCollection<T extends Doc> implements Collection<T> {
+  /** Stored documents, deeply frozen: handed to readers as they are, replaced (never changed) by a write. */
   readonly docs = new Map<string, T>();
   readonly indexes = new Map<string, EqualityIndex>();
+  /** The documents in the order of each singly indexed field. */
+  readonly sorted = new Map<string, SortedIndex>();
 
   constructor(
     readonly name: string,
     private readonly changed: () => void,
   ) {}
+
+  /** The ids the smallest usable equality index gives for a filter, if one can. */
+  private indexed(filter: Filter): Set<string> | undefined {
+    let best: Set<string> | undefined;
+    for (const index of this.indexes.values()) {
+      const ids = index.candidates(filter);
+      if (ids && (!best || ids.size < best.size)) best = ids;
+    }
+    return best;
+  }
 
   /** Documents that may match: from the smallest usable index, by _id, or all. */
   private candidates(filter: Filter): Iterable<T> {
@@ -94,11 +112,7 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
       const doc = this.docs.get(String(id));
       return doc ? [doc] : [];
     }
-    let best: Set<string> | undefined;
-    for (const index of this.indexes.values()) {
-      const ids = index.candidates(filter);
-      if (ids && (!best || ids.size < best.size)) best = ids;
-    }
+    const best = this.indexed(filter);
     if (!best) return this.docs.values();
     const docs: T[] = [];
     for (const docId of best) {
@@ -129,20 +143,50 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
   }
 
   async find(filter: Filter, options: FindOptions = {}): Promise<T[]> {
-    const docs = this.matching(filter);
     const start = options.skip ?? 0;
     const end = options.limit ? start + options.limit : undefined;
+    const walked = options.sort && this.walk(filter, options.sort, end);
+    if (walked) return this.projected(walked.slice(start, end), options);
+    const docs = this.matching(filter);
     // Sorting plain values is done here (top-k for a page), mingo's cursor only for what it alone can order.
     const ordered = options.sort ? fastSort(docs, options.sort, end) : docs;
-    if (ordered) {
-      const page = ordered.slice(start, end);
-      return structuredClone(options.projection ? new Query({}).find<T>(page, options.projection as never).all() : page);
-    }
+    if (ordered) return this.projected(ordered.slice(start, end), options);
     let cursor = new Query({}).find<T>(docs, options.projection as never);
     if (options.sort) cursor = cursor.sort(options.sort);
     if (options.skip) cursor = cursor.skip(options.skip);
     if (options.limit) cursor = cursor.limit(options.limit);
-    return structuredClone(cursor.all());
+    return freezeOwned(cursor.all());
+  }
+
+  /** The stored (frozen) documents themselves, or with a projection the frozen parts of them it keeps. */
+  private projected(docs: T[], options: FindOptions): T[] {
+    return options.projection ? freezeOwned(new Query({}).find<T>(docs, options.projection as never).all()) : docs;
+  }
+
+  /**
+   * The first `end` matches in the order of `sort`, walking the sorted index of its first field (`{field: d}` or
+   * `{field: d, _id: d}`) and stopping once the page is full; undefined when there is no such index, or when an
+   * equality index narrows the filter to so few candidates that sorting them is cheaper.
+   */
+  private walk(filter: Filter, sort: Record<string, 1 | -1>, end: number | undefined): T[] | undefined {
+    const keys = Object.keys(sort);
+    const field = keys[0]!;
+    const direction = sort[field]!;
+    if (keys.length > 2 || (keys.length === 2 && (keys[1] !== '_id' || sort._id !== direction))) return undefined;
+    const index = this.sorted.get(field);
+    if (!index?.complete || (isPlainValue(filter._id) && filter._id !== null)) return undefined;
+    const among = this.indexed(filter);
+    if (among && !walkWhen(among.size, this.docs.size, end ?? this.docs.size)) return undefined;
+    const test = this.predicate(filter);
+    const page: T[] = [];
+    for (const id of index.ids(direction)) {
+      if (among && !among.has(id)) continue;
+      const doc = this.docs.get(id)!;
+      if (!test(doc)) continue;
+      page.push(doc);
+      if (page.length === end) break;
+    }
+    return page;
   }
 
   /**
@@ -177,7 +221,7 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
         if (heads[r]! < runs[r]!.length && (best < 0 || order.compare(runs[r]![heads[r]!]!.values, runs[best]![heads[best]!]!.values) < 0)) best = r;
       if (best >= 0) batch.push(runs[best]![heads[best]!++]!.doc);
       if (batch.length === options.batchSize || (best < 0 && batch.length)) {
-        yield structuredClone(options.projection ? new Query({}).find<T>(batch, options.projection as never).all() : batch);
+        yield this.projected(batch, options);
         batch = [];
       }
       if (best < 0) return;
@@ -192,7 +236,7 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
     const first = pipeline[0] as { $match?: Filter } | undefined;
     const source = first?.$match ? this.matching(first.$match) : [...this.docs.values()];
     const rest = first?.$match ? pipeline.slice(1) : pipeline;
-    return structuredClone(aggregateInProcess(source, rest)) as R[];
+    return freezeOwned(aggregateInProcess(source, rest)) as R[];
   }
 
   /** Stores `next` in place of `previous`, keeping every index consistent; all or nothing. */
@@ -209,19 +253,24 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
       if (previous) for (const index of this.indexes.values()) index.add(previous, this.name);
       throw error;
     }
+    for (const sorted of this.sorted.values()) {
+      if (previous) sorted.remove(previous);
+      sorted.add(next);
+    }
     this.docs.set(next._id, next);
     this.changed();
   }
 
   private remove(doc: T): void {
     for (const index of this.indexes.values()) index.remove(doc);
+    for (const sorted of this.sorted.values()) sorted.remove(doc);
     this.docs.delete(doc._id);
     this.changed();
   }
 
   async insertOne(document: T): Promise<void> {
     if (this.docs.has(document._id)) throw new DuplicateKeyError(this.name, '_id_', { _id: document._id });
-    this.store(structuredClone(document), undefined);
+    this.store(frozenCopy(document), undefined);
   }
 
   async replaceOne(filter: Filter, replacement: T, options: { upsert?: boolean } = {}): Promise<UpdateResult> {
@@ -229,19 +278,25 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
     if (!current) {
       if (!options.upsert) return { matchedCount: 0, modifiedCount: 0, upsertedId: null };
       const id = replacement._id ?? (isPlainValue(filter._id) ? String(filter._id) : randomUUID());
-      this.store(structuredClone({ ...replacement, _id: id }), undefined);
+      this.store(frozenCopy({ ...replacement, _id: id }), undefined);
       return { matchedCount: 0, modifiedCount: 0, upsertedId: id };
     }
-    this.store(structuredClone({ ...replacement, _id: current._id }), current);
+    this.store(frozenCopy({ ...replacement, _id: current._id }), current);
     return { matchedCount: 1, modifiedCount: 1, upsertedId: null };
   }
 
+  /** The document after an update (a new one sharing what did not change), or undefined when nothing changed. */
   private updated(doc: T, update: UpdateOperators): T | undefined {
     const { $setOnInsert: _ignored, ...operators } = update;
-    const next = structuredClone(doc);
-    const modified = fastUpdate(next, operators) ?? applyUpdate(next, operators as Parameters<typeof applyUpdate>[1]).length > 0;
+    let next = { ...doc };
+    let modified = fastUpdate(next, operators);
+    if (modified === undefined) {
+      // mingo changes nested parts in place: it gets a deep, writable copy.
+      next = structuredClone(doc);
+      modified = applyUpdate(next, operators as Parameters<typeof applyUpdate>[1]).length > 0;
+    }
     if (next._id !== doc._id) throw new Error(`Updating the _id of ${doc._id} is not allowed`);
-    return modified ? next : undefined;
+    return modified ? freezeOwned(next) : undefined;
   }
 
   private upsert(filter: Filter, update: UpdateOperators): UpdateResult {
@@ -254,7 +309,7 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
     const { $setOnInsert, ...operators } = update;
     if ($setOnInsert && fastUpdate(doc, { $set: $setOnInsert }) === undefined) applyUpdate(doc, { $set: $setOnInsert });
     if (fastUpdate(doc, operators) === undefined) applyUpdate(doc, operators as Parameters<typeof applyUpdate>[1]);
-    this.store(structuredClone(doc), undefined);
+    this.store(frozenCopy(doc), undefined);
     return { matchedCount: 0, modifiedCount: 0, upsertedId: id };
   }
 
@@ -312,13 +367,24 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
     const index = new EqualityIndex({ name, keys, unique: options.unique ?? false });
     for (const doc of this.docs.values()) index.add(doc, this.name);
     this.indexes.set(name, index);
+    this.sortBy(keys);
     this.changed();
     return name;
+  }
+
+  /** A single-field index also keeps the documents in that field's order. */
+  sortBy(keys: Record<string, 1 | -1>): void {
+    const fields = Object.keys(keys);
+    if (fields.length !== 1 || this.sorted.has(fields[0]!)) return;
+    const sorted = new SortedIndex(fields[0]!);
+    sorted.load(this.docs.values());
+    this.sorted.set(fields[0]!, sorted);
   }
 
   async drop(): Promise<void> {
     this.docs.clear();
     this.indexes.clear();
+    this.sorted.clear();
     this.changed();
   }
 }
@@ -365,11 +431,12 @@ export class EmbeddedReadStore implements ReadStore {
   private load(path: string): void {
     for (const saved of readSnapshotFile(path)) {
       const collection = this.collection(saved.name) as EmbeddedCollection<Doc>;
-      for (const doc of saved.docs) collection.docs.set(doc._id, doc);
+      for (const doc of saved.docs) collection.docs.set(doc._id, freezeOwned(doc));
       for (const spec of saved.indexes) {
         const index = new EqualityIndex(spec);
         for (const doc of saved.docs) index.add(doc, saved.name);
         collection.indexes.set(spec.name, index);
+        collection.sortBy(spec.keys);
       }
     }
     this.dirty = false;

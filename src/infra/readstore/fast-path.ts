@@ -1,3 +1,5 @@
+import { frozenCopy } from './frozen.ts';
+
 /**
  * Fast paths for the embedded read store. mingo compiles an operator context on every query and update
  * it is given, which dominated projection replay in the profile; the simple, common shapes below are answered
@@ -10,7 +12,7 @@ const isPrimitive = (value: unknown): value is string | number | boolean =>
   typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
 
 const segments = new Map<string, string[]>();
-const split = (path: string): string[] => {
+export const split = (path: string): string[] => {
   let parts = segments.get(path);
   if (!parts) segments.set(path, (parts = path.split('.')));
   return parts;
@@ -101,14 +103,18 @@ export function fastMatch(doc: Obj, filter: Obj): boolean | undefined {
   return true;
 }
 
-/** The parent object of a dotted path and the last key, creating plain objects on the way; undefined through arrays. */
-function parentOf(doc: Obj, path: string, create: boolean): { parent: Obj; key: string } | undefined {
-  const keys = path.split('.');
+/**
+ * The parent object of a dotted path and the last key, creating plain objects on the way; undefined through arrays.
+ * With `write`, a frozen object on the way (a part shared with the stored document) is replaced by a copy first.
+ */
+function parentOf(doc: Obj, path: string, create: boolean, write = false): { parent: Obj; key: string } | undefined {
+  const keys = split(path);
   let current: Obj = doc;
-  for (const key of keys.slice(0, -1)) {
+  for (let i = 0; i < keys.length - 1; i++) {
+    const key = keys[i]!;
     const next = current[key];
     if (next === undefined && create) current = current[key] = {};
-    else if (isObject(next)) current = next;
+    else if (isObject(next)) current = write && Object.isFrozen(next) ? (current[key] = { ...next }) : next;
     else return undefined;
   }
   return { parent: current, key: keys[keys.length - 1]! };
@@ -120,7 +126,8 @@ const each = (value: unknown): unknown[] | undefined =>
 
 /**
  * Applies $set $unset $inc $min $max $push $addToSet and $pull (of plain values) in place; returns whether the
- * document changed, or undefined (document untouched) when the update needs mingo.
+ * document changed, or undefined (document untouched) when the update needs mingo. `doc` itself must be
+ * writable; frozen parts inside it are copied before they change, and operands are copied in, never shared.
  */
 export function fastUpdate(doc: Obj, update: Record<string, Obj | undefined>): boolean | undefined {
   const supported = new Set(['$set', '$unset', '$inc', '$min', '$max', '$push', '$addToSet', '$pull']);
@@ -142,14 +149,14 @@ export function fastUpdate(doc: Obj, update: Record<string, Obj | undefined>): b
   let changed = false;
   for (const [operator, fields] of Object.entries(update)) {
     for (const [path, operand] of Object.entries(fields ?? {})) {
-      const target = parentOf(doc, path, operator !== '$unset' && operator !== '$pull');
+      const target = parentOf(doc, path, operator !== '$unset' && operator !== '$pull', true);
       if (!target) continue;
       const { parent, key } = target;
       const current = parent[key];
       switch (operator) {
         case '$set':
           if (!same(current, operand)) {
-            parent[key] = structuredClone(operand);
+            parent[key] = frozenCopy(operand);
             changed = true;
           }
           break;
@@ -172,13 +179,13 @@ export function fastUpdate(doc: Obj, update: Record<string, Obj | undefined>): b
           break;
         case '$push': {
           const items = each(operand)!;
-          parent[key] = [...((current as unknown[] | undefined) ?? []), ...structuredClone(items)];
+          parent[key] = [...((current as unknown[] | undefined) ?? []), ...items.map(frozenCopy)];
           changed ||= items.length > 0 || current === undefined;
           break;
         }
         case '$addToSet': {
           const list = [...((current as unknown[] | undefined) ?? [])];
-          for (const item of each(operand)!) if (!list.some((existing) => same(existing, item))) list.push(structuredClone(item));
+          for (const item of each(operand)!) if (!list.some((existing) => same(existing, item))) list.push(frozenCopy(item));
           changed ||= current === undefined || list.length !== (current as unknown[]).length;
           parent[key] = list;
           break;
@@ -206,10 +213,10 @@ const typeRank = (value: unknown): number => {
   return -1; // objects and arrays: mingo decides
 };
 
-const NOT_PLAIN = Symbol('not plain');
+export const NOT_PLAIN = Symbol('not plain');
 
 /** A sort value: plain (missing, null, number, string, boolean) or NOT_PLAIN when mingo must order it. */
-function sortValue(doc: Obj, parts: string[]): unknown {
+export function sortValue(doc: Obj, parts: string[]): unknown {
   let value: unknown = doc;
   for (const key of parts) {
     if (Array.isArray(value)) return NOT_PLAIN;
@@ -218,7 +225,7 @@ function sortValue(doc: Obj, parts: string[]): unknown {
   return typeRank(value) < 0 ? NOT_PLAIN : value;
 }
 
-function compareValues(x: unknown, y: unknown): number {
+export function compareValues(x: unknown, y: unknown): number {
   const rx = typeRank(x);
   const ry = typeRank(y);
   if (rx !== ry) return rx - ry;

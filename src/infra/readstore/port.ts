@@ -43,6 +43,10 @@ export interface IndexOptions {
   name?: string;
 }
 
+/**
+ * Documents a read returns are read-only: the embedded store hands out the (deeply frozen) documents it holds
+ * instead of copying them; MongoDB returns copies. A caller that wants to change one builds a new object.
+ */
 export interface Collection<T extends Doc = Doc> {
   findOne(filter: Filter, options?: Pick<FindOptions, 'projection' | 'sort'>): Promise<T | null>;
   find(filter: Filter, options?: FindOptions): Promise<T[]>;

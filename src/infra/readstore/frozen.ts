@@ -1,0 +1,39 @@
+/**
+ * The embedded read store hands out the documents it holds instead of copies: they are deeply frozen, so a
+ * reader cannot change what another reader sees, and a write builds a new document that shares every part it
+ * did not change (copy on write).
+ */
+type Container = Record<string, unknown> | unknown[];
+
+const isPlainObject = (value: object): value is Record<string, unknown> => {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+};
+
+/**
+ * Freezes, in place, every plain object and array reachable from `value` that is not frozen yet (a frozen one
+ * is shared from a stored document and already deeply frozen). Only for values nobody else holds.
+ */
+export function freezeOwned<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  if (Array.isArray(value)) for (const item of value) freezeOwned(item);
+  else if (isPlainObject(value)) for (const key in value) freezeOwned(value[key]);
+  else return value; // a Date, a Buffer: kept as the caller's copy (see frozenCopy)
+  return Object.freeze(value);
+}
+
+/**
+ * A deeply frozen copy of a caller's value: plain objects and arrays are copied (a frozen one is shared: it is
+ * a stored document's part already), anything else (a Date, a Buffer) is cloned and left as is.
+ */
+export function frozenCopy<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  if (Array.isArray(value)) return Object.freeze(value.map(frozenCopy)) as T;
+  if (!isPlainObject(value)) return structuredClone(value);
+  const copy: Record<string, unknown> = {};
+  for (const key in value) copy[key] = frozenCopy(value[key]);
+  return Object.freeze(copy) as T;
+}
+
+/** A mutable shallow copy of a stored (frozen) container, to change before it is frozen again. */
+export const thawed = <T extends Container>(value: T): T => (Array.isArray(value) ? ([...value] as T) : ({ ...value } as T));
