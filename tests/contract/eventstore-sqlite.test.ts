@@ -1,6 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { EventIdConflictError, type EventToAppend, type RecordedEvent, WrongExpectedRevisionError } from '../../src/infra/eventstore/port.ts';
 import { SqliteEventStore } from '../../src/infra/eventstore/sqlite.ts';
 import { eventStoreContract } from './eventstore.contract.ts';
 
@@ -10,3 +13,105 @@ eventStoreContract('sqlite file', async () => {
 });
 
 eventStoreContract('sqlite in memory', async () => new SqliteEventStore({ path: ':memory:' }));
+
+describe('the sqlite store serves streams it read from memory, exactly', () => {
+  const event = (type = 'Happened', n = 0): EventToAppend => ({ id: randomUUID(), type, data: { n }, metadata: { actor: 't', at: '2026-11-30T00:00:00.000Z', correlationId: 'c', schemaVersion: 1 } });
+  const types = (events: readonly RecordedEvent[]) => events.map((e) => `${e.type}${(e.data as { n: number }).n}`);
+
+  it('sees appends made through another store on the same file (another process) on the next read', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'crm-es-')), 'events.sqlite');
+    const mine = new SqliteEventStore({ path });
+    const theirs = new SqliteEventStore({ path });
+    await mine.append('thing-1', [event('A')], 'no_stream');
+    await mine.append('thing-2', [event('B')], 'no_stream');
+    expect(types(await mine.readStream('thing-1'))).toEqual(['A0']);
+    expect(types(await mine.readStream('thing-2'))).toEqual(['B0']);
+    await theirs.append('thing-1', [event('C')], 0n);
+    expect(types(await mine.readStream('thing-1'))).toEqual(['A0', 'C0']);
+    // Its own append after a foreign one: the expected revision is checked against the file, not the memory.
+    await theirs.append('thing-2', [event('D')], 0n);
+    await expect(mine.append('thing-2', [event('E')], 0n)).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+    expect(types(await mine.readStream('thing-2'))).toEqual(['B0', 'D0']);
+    await mine.close();
+    await theirs.close();
+  });
+
+  it('answers partial reads from the whole stream, hands out frozen events, and keeps at most the streams it is told', async () => {
+    const store = new SqliteEventStore({ path: ':memory:', cachedStreams: 2 });
+    await store.append('thing-1', [event('A', 0), event('A', 1), event('A', 2)], 'no_stream');
+    const whole = await store.readStream('thing-1');
+    expect(Object.isFrozen(whole) && Object.isFrozen(whole[0]!.data)).toBe(true);
+    expect(() => ((whole[0]!.data as { n: number }).n = 9)).toThrow(TypeError);
+    expect(await store.readStream('thing-1')).toBe(whole);
+    expect(types(await store.readStream('thing-1', { fromRevision: 1n, maxCount: 1 }))).toEqual(['A1']);
+    expect(types(await store.readStream('thing-1', { fromRevision: 2n }))).toEqual(['A2']);
+    await store.append('thing-2', [event('B')], 'no_stream');
+    await store.append('thing-3', [event('C')], 'no_stream');
+    await store.readStream('thing-2');
+    await store.readStream('thing-3'); // thing-1, read least recently, leaves the memory
+    expect(await store.readStream('thing-1')).not.toBe(whole);
+    expect(types(await store.readStream('thing-1'))).toEqual(['A0', 'A1', 'A2']);
+    await store.close();
+  });
+});
+
+describe('the sqlite store commits concurrent appends together', () => {
+  const event = (n: number): EventToAppend => ({ id: randomUUID(), type: 'Counted', data: { n }, metadata: { actor: 't', at: '2026-11-30T00:00:00.000Z', correlationId: 'c', schemaVersion: 1 } });
+
+  it('32 writers: nothing lost or doubled, each append checked against its own expected revision, fewer commits than appends', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'crm-es-')), 'events.sqlite');
+    const store = new SqliteEventStore({ path });
+    const commits = vi.spyOn(store as unknown as { commitGroup: (group: unknown[]) => void }, 'commitGroup');
+    let conflicts = 0;
+    let sharedWins = 0;
+    const writer = async (w: number) => {
+      for (let i = 0; i < 40; i++) {
+        // Its own stream: every append must land, in order.
+        const own = await store.append(`own-${w}`, [event(i)], i === 0 ? 'no_stream' : BigInt(i - 1));
+        expect(own.nextExpectedRevision).toBe(BigInt(i));
+        // A stream all writers contend for: read, then append expecting what was read; a stale writer is refused.
+        const seen = await store.readStream('shared-1');
+        try {
+          await store.append('shared-1', [event(w)], seen.length ? seen[seen.length - 1]!.revision : 'no_stream');
+          sharedWins += 1;
+        } catch (error) {
+          expect(error).toBeInstanceOf(WrongExpectedRevisionError);
+          conflicts += 1;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 32 }, (_, w) => writer(w)));
+    for (let w = 0; w < 32; w++) expect((await store.readStream(`own-${w}`)).map((e) => (e.data as { n: number }).n)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    const shared = await store.readStream('shared-1');
+    expect(shared.map((e) => e.revision)).toEqual(shared.map((_, i) => BigInt(i)));
+    expect(shared.length).toBe(sharedWins);
+    expect(conflicts).toBeGreaterThan(0);
+    expect(sharedWins + conflicts).toBe(32 * 40);
+    const all = await store.readAll();
+    expect(all.length).toBe(32 * 40 + sharedWins);
+    expect(new Set(all.map((e) => e.id)).size).toBe(all.length);
+    expect(commits.mock.calls.length).toBeLessThan((32 * 40 + 32 * 40) / 4);
+    // Reopened: the same log (every acknowledged append was committed).
+    await store.close();
+    const reopened = new SqliteEventStore({ path });
+    expect((await reopened.readAll()).length).toBe(all.length);
+    await reopened.close();
+  });
+
+  it('an append that fails in a group leaves the others in it', async () => {
+    const store = new SqliteEventStore({ path: ':memory:' });
+    const reused = event(0);
+    await store.append('first-1', [reused], 'no_stream');
+    const results = await Promise.allSettled([
+      store.append('a-1', [event(1)], 'no_stream'),
+      store.append('b-1', [event(2)], 5n),
+      store.append('c-1', [{ ...reused, type: 'Other' }], 'no_stream'),
+      store.append('d-1', [event(3), event(4)], 'no_stream'),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(WrongExpectedRevisionError);
+    expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(EventIdConflictError);
+    expect((await store.readAll()).map((e) => e.streamId)).toEqual(['first-1', 'a-1', 'd-1', 'd-1']);
+    await store.close();
+  });
+});

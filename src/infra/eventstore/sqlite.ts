@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { EventEmitter } from 'node:events';
+import { freezeOwned } from '../frozen.ts';
 import { type AppendResult, type EventFilter, type EventStore, type EventToAppend, EventIdConflictError, type ExpectedRevision, type ReadAllOptions, type ReadStreamOptions, type RecordedEvent, type Subscription, type SubscriptionHandlers, WrongExpectedRevisionError, categoryOf } from './port.ts';
 
 export interface SqliteEventStoreOptions {
@@ -12,7 +13,12 @@ export interface SqliteEventStoreOptions {
   durability?: 'normal' | 'full';
   /** How often a live subscription checks for appends made by another process (ms). */
   crossProcessPollMs?: number;
+  /** How many streams are kept in memory after a read (default 10,000; 0 turns the cache off). */
+  cachedStreams?: number;
 }
+
+/** A stream longer than this is read from the file every time rather than held in memory. */
+const CACHED_EVENTS_MAX = 256;
 
 type Row = {
   position: number;
@@ -36,6 +42,17 @@ const toRecorded = (row: Row): RecordedEvent => ({
   metadata: JSON.parse(row.metadata),
 });
 
+/** An append waiting for the group commit. */
+type PendingAppend = {
+  streamId: string;
+  events: readonly EventToAppend[];
+  expected: ExpectedRevision;
+  resolve(result: AppendResult): void;
+  reject(error: unknown): void;
+  result?: AppendResult;
+  error?: unknown;
+};
+
 /** The embedded event store: one SQLite file, WAL journal, one row per event. */
 export class SqliteEventStore implements EventStore {
   private readonly db: Database.Database;
@@ -46,6 +63,17 @@ export class SqliteEventStore implements EventStore {
   private readonly pollMs: number;
   private readonly statements;
   private readonly filteredReads = new Map<string, Database.Statement>();
+  /**
+   * Streams read recently (least recently read first), as the frozen events they hold, so a warm command reads
+   * no row for the actor's employee record, roles, departments or field definitions. Exact: an append through
+   * this store drops the stream it wrote, and before a stream is served from memory, the log's head is compared
+   * with the last one this store knows of; if other writers (another process, another store on the file) have
+   * appended since, the streams they wrote are dropped first.
+   */
+  private readonly streamCache = new Map<string, RecordedEvent[]>();
+  private readonly cachedStreams: number;
+  /** The log head up to which the cache knows every append. */
+  private knownHead = 0;
 
   constructor(options: SqliteEventStoreOptions) {
     this.db = new Database(options.path);
@@ -69,6 +97,7 @@ export class SqliteEventStore implements EventStore {
     `);
     this.appended.setMaxListeners(0);
     this.pollMs = options.crossProcessPollMs ?? 250;
+    this.cachedStreams = options.cachedStreams ?? 10_000;
     this.statements = {
       streamRevision: this.db.prepare<[string], { revision: number | null }>(
         'SELECT max(revision) AS revision FROM events WHERE stream_id = ?',
@@ -81,8 +110,20 @@ export class SqliteEventStore implements EventStore {
         'SELECT * FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?',
       ),
       head: this.db.prepare<[], { position: number | null }>('SELECT max(position) AS position FROM events'),
+      streamsAfter: this.db.prepare<[number], { stream_id: string }>('SELECT DISTINCT stream_id FROM events WHERE position > ?'),
     };
+    this.knownHead = this.statements.head.get()?.position ?? 0;
     this.appendTransaction = this.db.transaction(this.appendInTransaction.bind(this));
+    this.commitGroup = this.db.transaction((group: PendingAppend[]) => {
+      for (const pending of group) {
+        try {
+          // Each append in a savepoint of its own: one that fails leaves the others in the commit.
+          pending.result = this.appendTransaction(pending.streamId, pending.events, pending.expected);
+        } catch (error) {
+          pending.error = error;
+        }
+      }
+    });
     this.readBatch = this.db.transaction((after: bigint, filter: EventFilter | undefined) => ({
       events: this.readAllSync(after, filter, BATCH),
       head: BigInt(this.statements.head.get()?.position ?? 0),
@@ -98,9 +139,14 @@ export class SqliteEventStore implements EventStore {
     expected: ExpectedRevision,
   ) => AppendResult;
 
+  /**
+   * One append, inside a transaction. A retried append (its events stored already) answers the first one's
+   * result: it is recognised when the expected revision no longer matches or an event id is taken, so the
+   * common case costs no lookup by id.
+   */
   private appendInTransaction(streamId: string, events: readonly EventToAppend[], expected: ExpectedRevision): AppendResult {
-    const already = this.alreadyAppended(streamId, events);
-    if (already) return already;
+    this.forgetForeignAppends();
+    this.streamCache.delete(streamId);
     const current = this.statements.streamRevision.get(streamId)?.revision ?? null;
     const actual = current === null ? ('no_stream' as const) : BigInt(current);
     const matches =
@@ -108,7 +154,16 @@ export class SqliteEventStore implements EventStore {
       (expected === 'no_stream' && actual === 'no_stream') ||
       (expected === 'stream_exists' && actual !== 'no_stream') ||
       (typeof expected === 'bigint' && actual === expected);
-    if (!matches) throw new WrongExpectedRevisionError(streamId, expected, actual);
+    if (!matches) {
+      const already = this.alreadyAppended(streamId, events);
+      if (already) return already;
+      throw new WrongExpectedRevisionError(streamId, expected, actual);
+    }
+    if (expected === 'any' || expected === 'stream_exists') {
+      // Any revision matches, so a retry would not be noticed by it.
+      const already = this.alreadyAppended(streamId, events);
+      if (already) return already;
+    }
     let revision = current ?? -1;
     let position = 0;
     const category = categoryOf(streamId);
@@ -132,6 +187,8 @@ export class SqliteEventStore implements EventStore {
   }
 
   /** Runs an insert, turning a reused event id into EventIdConflictError (the transaction rolls back). */
+  // (A retry whose expected revision still matches cannot reach here with its ids taken: its first attempt
+  // moved the revision on.)
   private insertUnique(event: EventToAppend, insert: () => Database.RunResult): Database.RunResult {
     try {
       return insert();
@@ -160,19 +217,83 @@ export class SqliteEventStore implements EventStore {
     return { nextExpectedRevision: BigInt(last.revision), position: BigInt(last.position) };
   }
 
-  async append(streamId: string, events: readonly EventToAppend[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
-    const result = this.appendTransaction(streamId, events, expectedRevision);
-    if (events.length > 0) {
+  /**
+   * Group commit: appends made in the same turn of the event loop (concurrent commands) are written in one
+   * transaction, each in a savepoint checked against its own expected revision, and each is answered only
+   * once that transaction has committed.
+   */
+  append(streamId: string, events: readonly EventToAppend[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ streamId, events, expected: expectedRevision, resolve, reject });
+      if (this.pending.length === 1) setImmediate(this.flush);
+    });
+  }
+
+  private pending: PendingAppend[] = [];
+  private readonly commitGroup: (group: PendingAppend[]) => void;
+
+  private readonly flush = (): void => {
+    const group = this.pending;
+    this.pending = [];
+    try {
+      this.commitGroup(group);
+    } catch (error) {
+      for (const pending of group) pending.reject(error);
+      return;
+    }
+    let wrote = false;
+    for (const pending of group) {
+      if (pending.result) {
+        // Committed: the cache now knows every append up to it (foreign ones before it were dropped in the transaction).
+        if (Number(pending.result.position) > this.knownHead) this.knownHead = Number(pending.result.position);
+        wrote ||= pending.events.length > 0;
+      }
+    }
+    if (wrote) {
       this.appendGeneration += 1;
       this.appended.emit('appended');
     }
-    return result;
+    for (const pending of group) {
+      if (pending.result) pending.resolve(pending.result);
+      else pending.reject(pending.error);
+    }
+  };
+
+  /**
+   * Drops the cached streams that other writers appended to since the head this store knows of. Inside an
+   * append's transaction it is exact (no writer can come between it and the insert); outside, a read that
+   * follows it sees at least what it saw.
+   */
+  private forgetForeignAppends(): void {
+    const head = this.statements.head.get()?.position ?? 0;
+    if (head === this.knownHead) return;
+    if (this.streamCache.size > 0) {
+      if (head - this.knownHead > this.cachedStreams) this.streamCache.clear();
+      else for (const row of this.statements.streamsAfter.iterate(this.knownHead)) this.streamCache.delete(row.stream_id);
+    }
+    this.knownHead = head;
   }
 
+  /** A stream's events (frozen: many readers share them), from memory when this store read it last. */
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
     const from = Number(options.fromRevision ?? 0n);
     const max = options.maxCount ?? Number.MAX_SAFE_INTEGER;
-    return this.statements.readStream.all(streamId, from, max).map(toRecorded);
+    if (this.cachedStreams === 0) return this.statements.readStream.all(streamId, from, max).map(toRecorded);
+    this.forgetForeignAppends();
+    let events = this.streamCache.get(streamId);
+    if (events) {
+      this.streamCache.delete(streamId); // to the back of the queue: read most recently
+      this.streamCache.set(streamId, events);
+    } else {
+      events = freezeOwned(this.statements.readStream.all(streamId, from, max).map(toRecorded));
+      if (from !== 0 || max !== Number.MAX_SAFE_INTEGER) return events;
+      if (events.length <= CACHED_EVENTS_MAX) {
+        this.streamCache.set(streamId, events);
+        if (this.streamCache.size > this.cachedStreams) this.streamCache.delete(this.streamCache.keys().next().value!);
+      }
+      return events;
+    }
+    return from === 0 && max >= events.length ? events : events.slice(from, from + max);
   }
 
   private filteredRead(filter: EventFilter | undefined): Database.Statement {
@@ -276,6 +397,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   async close(): Promise<void> {
+    if (this.pending.length && this.db.open) this.flush();
     await Promise.all([...this.subscriptions].map((subscription) => subscription.stop()));
     this.subscriptions.clear();
     if (this.db.open) this.db.close();

@@ -2,7 +2,7 @@ import { Query, update as applyUpdate } from 'mingo';
 import { randomUUID } from 'node:crypto';
 import { existsSync, renameSync } from 'node:fs';
 import { fastMatch, fastSort, fastUpdate, sortOrder } from './fast-path.ts';
-import { freezeOwned, frozenCopy } from './frozen.ts';
+import { freezeOwned, frozenCopy } from '../frozen.ts';
 import { SortedIndex } from './sorted-index.ts';
 import { aggregateInProcess } from './in-process-aggregate.ts';
 import { type IndexSpec, readSnapshotFile, writeSnapshotFile } from './snapshot-file.ts';

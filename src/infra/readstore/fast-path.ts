@@ -1,4 +1,4 @@
-import { frozenCopy } from './frozen.ts';
+import { frozenCopy } from '../frozen.ts';
 
 /**
  * Fast paths for the embedded read store. mingo compiles an operator context on every query and update

@@ -1,7 +1,7 @@
 /**
- * The embedded read store hands out the documents it holds instead of copies: they are deeply frozen, so a
- * reader cannot change what another reader sees, and a write builds a new document that shares every part it
- * did not change (copy on write).
+ * Values handed to many readers instead of copies (the embedded read store's documents, the embedded event
+ * store's cached streams) are deeply frozen, so a reader cannot change what another reader sees; a write builds
+ * a new value that shares every part it did not change (copy on write).
  */
 type Container = Record<string, unknown> | unknown[];
 
