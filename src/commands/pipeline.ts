@@ -1,5 +1,6 @@
 import { type Decider, type DomainEvent, fold } from '../domain/shared/decider.ts';
 import { type EventToAppend, type RecordedEvent, WrongExpectedRevisionError } from '../infra/eventstore/port.ts';
+import { freezeOwned } from '../infra/frozen.ts';
 import { derivedEventId } from '../infra/ids.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { ConcurrencyConflictError, PreconditionFailedError } from './errors.ts';
@@ -44,6 +45,13 @@ type AnyDecider<C, E extends DomainEvent, S> = Decider<C, E, S>;
 
 const asDomainEvent = <E extends DomainEvent>(event: RecordedEvent): E => ({ type: event.type, data: event.data }) as E;
 
+/**
+ * States folded from streams the event store serves from memory (frozen arrays, the same one for as long as the
+ * stream is unchanged), per decider: a warm command does not fold the actor's roles or the field definitions
+ * again. The states are frozen, as they are shared.
+ */
+const foldedStates = new WeakMap<readonly RecordedEvent[], WeakMap<object, unknown>>();
+
 /** Reads a stream and folds it into the decider's state. */
 export async function load<C, E extends DomainEvent, S>(
   deps: Pick<CommandDeps, 'eventStore'>,
@@ -51,8 +59,12 @@ export async function load<C, E extends DomainEvent, S>(
   streamId: string,
 ): Promise<Loaded<S>> {
   const events = await deps.eventStore.readStream(streamId);
-  const state = fold(decider, events.map(asDomainEvent<E>));
-  return { state, events, revision: events.length ? events[events.length - 1]!.revision : -1n };
+  const revision = events.length ? events[events.length - 1]!.revision : -1n;
+  if (!Object.isFrozen(events)) return { state: fold(decider, events.map(asDomainEvent<E>)), events, revision };
+  let states = foldedStates.get(events);
+  if (!states) foldedStates.set(events, (states = new WeakMap()));
+  if (!states.has(decider)) states.set(decider, freezeOwned(fold(decider, events.map(asDomainEvent<E>))));
+  return { state: states.get(decider) as S, events, revision };
 }
 
 /** Folds only the events recorded at or before `asOf` (point-in-time view). */

@@ -141,12 +141,21 @@ export function valueSchema(field: FieldDefinition): z.ZodType {
   }
 }
 
+/** Schemas built per definitions object and mode: a warm request validates with the schema built before (definitions are immutable). */
+const builtSchemas = new WeakMap<Record<string, FieldDefinition>, Partial<Record<'create' | 'change', ReturnType<typeof buildCustomSchema>>>>();
+
 /**
  * The schema of `custom` in a request: active fields only (a retired or unknown key is refused).
  * On create, required fields must be given unless they have a default; on change, a required field may be
  * changed but not cleared, and fields not mentioned are left alone (old records are never retroactively broken).
  */
 export function customSchema(fields: Record<string, FieldDefinition>, mode: 'create' | 'change') {
+  let built = builtSchemas.get(fields);
+  if (!built) builtSchemas.set(fields, (built = {}));
+  return (built[mode] ??= buildCustomSchema(fields, mode));
+}
+
+function buildCustomSchema(fields: Record<string, FieldDefinition>, mode: 'create' | 'change') {
   const shape: Record<string, z.ZodType> = {};
   for (const field of Object.values(fields)) {
     if (field.retired) continue;

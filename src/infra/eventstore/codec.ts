@@ -1,3 +1,4 @@
+import { freezeOwned } from '../frozen.ts';
 import type { AppendResult, EventStore, EventToAppend, ExpectedRevision, ReadAllOptions, ReadStreamOptions, RecordedEvent, Subscription, SubscriptionHandlers } from './port.ts';
 
 /**
@@ -23,8 +24,15 @@ export class CodecEventStore implements EventStore {
     return this.inner.append(streamId, events, expectedRevision);
   }
 
+  /** A stream the inner store serves from memory (a frozen array) is upcast once, for as long as it stays unchanged. */
+  private readonly upcastStreams = new WeakMap<readonly RecordedEvent[], RecordedEvent[]>();
+
   async readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
-    return (await this.inner.readStream(streamId, options)).map((event) => this.codec.upcast(event));
+    const stored = await this.inner.readStream(streamId, options);
+    if (!Object.isFrozen(stored)) return stored.map((event) => this.codec.upcast(event));
+    let upcast = this.upcastStreams.get(stored);
+    if (!upcast) this.upcastStreams.set(stored, (upcast = freezeOwned(stored.map((event) => this.codec.upcast(event)))));
+    return upcast;
   }
 
   async readAll(options?: ReadAllOptions): Promise<RecordedEvent[]> {

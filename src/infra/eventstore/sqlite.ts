@@ -110,7 +110,7 @@ export class SqliteEventStore implements EventStore {
         'SELECT * FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?',
       ),
       head: this.db.prepare<[], { position: number | null }>('SELECT max(position) AS position FROM events'),
-      streamsAfter: this.db.prepare<[number], { stream_id: string }>('SELECT DISTINCT stream_id FROM events WHERE position > ?'),
+      streamsAfter: this.db.prepare<[number], { stream_id: string }>('SELECT stream_id FROM events WHERE position > ? ORDER BY position'),
     };
     this.knownHead = this.statements.head.get()?.position ?? 0;
     this.appendTransaction = this.db.transaction(this.appendInTransaction.bind(this));
@@ -182,7 +182,7 @@ export class SqliteEventStore implements EventStore {
     }
     if (events.length === 0) {
       position = this.statements.head.get()?.position ?? 0;
-    }
+    } else this.knownHead = position; // its own rows, for the next append of the group (restored if the group rolls back)
     return { nextExpectedRevision: BigInt(revision), position: BigInt(position) };
   }
 
@@ -235,20 +235,15 @@ export class SqliteEventStore implements EventStore {
   private readonly flush = (): void => {
     const group = this.pending;
     this.pending = [];
+    const knownBefore = this.knownHead;
     try {
       this.commitGroup(group);
     } catch (error) {
+      this.knownHead = knownBefore;
       for (const pending of group) pending.reject(error);
       return;
     }
-    let wrote = false;
-    for (const pending of group) {
-      if (pending.result) {
-        // Committed: the cache now knows every append up to it (foreign ones before it were dropped in the transaction).
-        if (Number(pending.result.position) > this.knownHead) this.knownHead = Number(pending.result.position);
-        wrote ||= pending.events.length > 0;
-      }
-    }
+    const wrote = group.some((pending) => pending.result && pending.events.length > 0);
     if (wrote) {
       this.appendGeneration += 1;
       this.appended.emit('appended');
