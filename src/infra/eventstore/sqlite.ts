@@ -74,6 +74,8 @@ export class SqliteEventStore implements EventStore {
   private readonly cachedStreams: number;
   /** The log head up to which the cache knows every append. */
   private knownHead = 0;
+  /** SQLite's data_version when the head was last compared. */
+  private seenDataVersion: unknown;
 
   constructor(options: SqliteEventStoreOptions) {
     this.db = new Database(options.path);
@@ -110,6 +112,7 @@ export class SqliteEventStore implements EventStore {
         'SELECT * FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?',
       ),
       head: this.db.prepare<[], { position: number | null }>('SELECT max(position) AS position FROM events'),
+      dataVersion: this.db.prepare('PRAGMA data_version').pluck(),
       streamsAfter: this.db.prepare<[number], { stream_id: string }>('SELECT stream_id FROM events WHERE position > ? ORDER BY position'),
     };
     this.knownHead = this.statements.head.get()?.position ?? 0;
@@ -260,6 +263,10 @@ export class SqliteEventStore implements EventStore {
    * follows it sees at least what it saw.
    */
   private forgetForeignAppends(): void {
+    // SQLite's data_version changes only when another connection commits (cheaper to ask than the head).
+    const version = this.statements.dataVersion.get();
+    if (version === this.seenDataVersion) return;
+    this.seenDataVersion = version;
     const head = this.statements.head.get()?.position ?? 0;
     if (head === this.knownHead) return;
     if (this.streamCache.size > 0) {
