@@ -2,15 +2,24 @@ import { localDate } from '../domain/company/index.ts';
 import type { RecordedEvent } from '../infra/eventstore/port.ts';
 import type { Doc, ReadStore } from '../infra/readstore/port.ts';
 
+/** The twin of a day-keyed counter collection, keyed by month instead: a report over whole months sums it. */
+export const monthly = (collection: string): string => `${collection}_monthly`;
+
 /**
  * Pre-aggregated report counters: documents keyed by their dimensions (day, stage, owner, …) holding sums kept
  * with `$inc`. A projection computes the net change an event makes per counter; each counter remembers the
- * last event position applied, so a replayed event changes nothing twice.
+ * last event position applied, so a replayed event changes nothing twice. A counter keyed by `day` is also
+ * counted by month in its `monthly` twin (the projection lists both collections).
  */
 export class CounterDeltas {
   private readonly deltas = new Map<string, { collection: string; key: Record<string, string>; inc: Record<string, number> }>();
 
   add(collection: string, key: Record<string, string>, inc: Record<string, number>, sign = 1): void {
+    if (key.day !== undefined) this.count(monthly(collection), Object.fromEntries(Object.entries(key).map(([field, value]) => (field === 'day' ? ['month', value.slice(0, 7)] : [field, value]))), inc, sign);
+    this.count(collection, key, inc, sign);
+  }
+
+  private count(collection: string, key: Record<string, string>, inc: Record<string, number>, sign: number): void {
     const id = `${collection}\u0000${Object.values(key).join('|')}`;
     const entry = this.deltas.get(id) ?? { collection, key, inc: {} };
     for (const [field, value] of Object.entries(inc)) entry.inc[field] = (entry.inc[field] ?? 0) + sign * value;
@@ -34,3 +43,49 @@ export class CounterDeltas {
 export const dayOf = (iso: string, timeZone: string): string => localDate(iso, timeZone);
 /** The month (YYYY-MM) an instant falls in, in the company's time zone. */
 export const monthOf = (iso: string, timeZone: string): string => localDate(iso, timeZone).slice(0, 7);
+
+/**
+ * A range of days [from, to) as the whole months inside it (summed from the monthly twins) and the days at its
+ * edges (from the daily counters): a year's report reads twelve month counters per key, not 365 day ones.
+ */
+export function splitByMonth(from: string, to: string): { months?: { from: string; to: string }; days: { from: string; to: string }[] } {
+  const nextMonth = (month: string) => {
+    const [year, number] = month.split('-').map(Number) as [number, number];
+    return number === 12 ? `${year + 1}-01` : `${year}-${String(number + 1).padStart(2, '0')}`;
+  };
+  const firstWhole = from.endsWith('-01') ? from.slice(0, 7) : nextMonth(from.slice(0, 7));
+  const endWhole = to.slice(0, 7);
+  if (firstWhole >= endWhole) return { days: from < to ? [{ from, to }] : [] };
+  const days = [
+    ...(from < `${firstWhole}-01` ? [{ from, to: `${firstWhole}-01` }] : []),
+    ...(`${endWhole}-01` < to ? [{ from: `${endWhole}-01`, to }] : []),
+  ];
+  return { months: { from: firstWhole, to: endWhole }, days };
+}
+
+/**
+ * Sums day-keyed counters over [from, to) grouped by one field (or all together with `null`): whole months from
+ * the monthly twin, the edges from the daily counters, merged.
+ */
+export async function sumCounters<R extends Record<string, unknown>>(
+  store: ReadStore,
+  collection: string,
+  range: { from: string; to: string },
+  match: Record<string, unknown>,
+  groupBy: string | null,
+  fields: readonly string[],
+): Promise<(R & { _id: string | null })[]> {
+  const { months, days } = splitByMonth(range.from, range.to);
+  const group = { _id: groupBy === null ? null : `$${groupBy}`, ...Object.fromEntries(fields.map((field) => [field, { $sum: `$${field}` }])) };
+  const parts = await Promise.all([
+    ...(months ? [store.collection(monthly(collection)).aggregate<Record<string, unknown>>([{ $match: { ...match, month: { $gte: months.from, $lt: months.to } } }, { $group: group }])] : []),
+    ...days.map((d) => store.collection(collection).aggregate<Record<string, unknown>>([{ $match: { ...match, day: { $gte: d.from, $lt: d.to } } }, { $group: group }])),
+  ]);
+  const merged = new Map<unknown, Record<string, unknown>>();
+  for (const row of parts.flat()) {
+    const into = merged.get(row._id);
+    if (!into) merged.set(row._id, { ...row });
+    else for (const field of fields) into[field] = ((into[field] as number) ?? 0) + ((row[field] as number) ?? 0);
+  }
+  return [...merged.values()] as (R & { _id: string | null })[];
+}

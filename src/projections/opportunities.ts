@@ -2,7 +2,7 @@ import { type OpportunityEvent } from '../domain/opportunity/index.ts';
 import type { Money } from '../domain/shared/money.ts';
 import { applyChanges } from '../domain/shared/normalize.ts';
 import { COMPANY, companyZone } from './company.ts';
-import { CounterDeltas, dayOf } from './counters.ts';
+import { CounterDeltas, dayOf, monthly } from './counters.ts';
 import { ownedStart, recordProjection, searchText, stamp, type RecordDoc, registered } from './owned.ts';
 import { resourceSpecs } from '../domain/customization/resources.ts';
 import { keyed } from './projection.ts';
@@ -48,13 +48,16 @@ export const opportunitiesProjection = recordProjection<OpportunityDoc, Opportun
   ...registered(resourceSpecs.opportunities),
   // 2: day and month counters in the company's time zone (was UTC).
   // 3: competitors are references (ids) to the competitors archive, no longer searched as text.
-  version: 3,
+  // 4: month-level twins of the day counters.
+  version: 4,
   reads: [COMPANY],
-  collections: [FUNNEL, STAGE_EXITS, CLOSES],
+  collections: [FUNNEL, STAGE_EXITS, CLOSES].flatMap((collection) => [collection, monthly(collection)]),
   async setup(store) {
     await store.collection(OPPORTUNITIES).createIndex({ customerId: 1 });
     await store.collection(OPPORTUNITIES).createIndex({ stage: 1 });
     await store.collection(OPPORTUNITIES).createIndex({ competitors: 1 });
+    // A report's edge days are a range of the day counters.
+    for (const counters of [FUNNEL, STAGE_EXITS, CLOSES]) await store.collection(counters).createIndex({ day: 1 });
   },
   async evolve(doc, event, ownerPath) {
     const at = event.metadata.at;

@@ -4,6 +4,7 @@ import type { Stage } from '../domain/opportunity/index.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
 import { escapeRegex } from '../infra/readstore/regex.ts';
 import type { DepartmentDoc, EmployeeDoc, OrgCollections } from './org.ts';
+import { sumCounters } from './counters.ts';
 import { CLOSES, FUNNEL, OPPORTUNITIES, STAGE_EXITS } from './opportunities.ts';
 import { ORDERS, SALES_MONTHLY } from './orders.ts';
 
@@ -31,7 +32,6 @@ export async function reportOwners(store: ReadStore, actor: Actor, filter: { own
 }
 
 const ownerMatch = (owners: string[] | null) => (owners === null ? {} : { ownerId: { $in: owners } });
-const dayRange = (from: string, to: string) => ({ day: { $gte: from, $lt: to } });
 
 export interface FunnelReport {
   currency: string;
@@ -47,14 +47,9 @@ export interface FunnelReport {
  * (half-up to the minor unit), plus the win rate and average cycle of opportunities closed in [from, to).
  */
 export async function funnelReport(store: ReadStore, stages: Stage[], owners: string[] | null, range: { from: string; to: string; currency: string }): Promise<FunnelReport> {
-  const byStage = await store.collection(FUNNEL).aggregate<{ _id: string; count: number; amount: number }>([
-    { $match: { ...dayRange(range.from, range.to), currency: range.currency, ...ownerMatch(owners) } },
-    { $group: { _id: '$stage', count: { $sum: '$count' }, amount: { $sum: '$amount' } } },
-  ]);
-  const [closes] = await store.collection(CLOSES).aggregate<{ won: number; lost: number; wonCycleMs: number }>([
-    { $match: { ...dayRange(range.from, range.to), currency: range.currency, ...ownerMatch(owners) } },
-    { $group: { _id: null, won: { $sum: '$won' }, lost: { $sum: '$lost' }, wonCycleMs: { $sum: '$wonCycleMs' } } },
-  ]);
+  const match = { currency: range.currency, ...ownerMatch(owners) };
+  const byStage = await sumCounters<{ count: number; amount: number }>(store, FUNNEL, range, match, 'stage', ['count', 'amount']);
+  const [closes] = await sumCounters<{ won: number; lost: number; wonCycleMs: number }>(store, CLOSES, range, match, null, ['won', 'lost', 'wonCycleMs']);
   const money = (amount: number) => ({ amount, currency: range.currency });
   const rows = [...stages]
     .sort((a, b) => a.order - b.order)
@@ -77,10 +72,7 @@ export async function funnelReport(store: ReadStore, stages: Stage[], owners: st
 
 /** Average days spent in each stage, over the stage exits in [from, to). */
 export async function timeInStageReport(store: ReadStore, stages: Stage[], owners: string[] | null, range: { from: string; to: string }) {
-  const rows = await store.collection(STAGE_EXITS).aggregate<{ _id: string; exits: number; totalMs: number }>([
-    { $match: { ...dayRange(range.from, range.to), ...ownerMatch(owners) } },
-    { $group: { _id: '$stage', exits: { $sum: '$exits' }, totalMs: { $sum: '$totalMs' } } },
-  ]);
+  const rows = await sumCounters<{ exits: number; totalMs: number }>(store, STAGE_EXITS, range, ownerMatch(owners), 'stage', ['exits', 'totalMs']);
   return {
     stages: [...stages]
       .sort((a, b) => a.order - b.order)

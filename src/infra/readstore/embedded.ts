@@ -113,13 +113,38 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
       return doc ? [doc] : [];
     }
     const best = this.indexed(filter);
-    if (!best) return this.docs.values();
+    if (!best) return this.inRange(filter) ?? this.docs.values();
     const docs: T[] = [];
     for (const docId of best) {
       const doc = this.docs.get(docId);
       if (doc) docs.push(doc);
     }
     return docs;
+  }
+
+  /**
+   * The documents a range condition on a sorted field admits ({$gte, $lt} and the like, over numbers, or over
+   * ASCII strings such as ISO days, where JavaScript's order is MongoDB's), or undefined when no field has one.
+   */
+  private inRange(filter: Filter): T[] | undefined {
+    for (const [field, condition] of Object.entries(filter)) {
+      const index = this.sorted.get(field);
+      if (!index?.complete || !condition || typeof condition !== 'object' || Array.isArray(condition)) continue;
+      const bounds = condition as Record<string, unknown>;
+      const operators = Object.keys(bounds);
+      if (operators.length === 0 || !operators.every((op) => ['$gt', '$gte', '$lt', '$lte'].includes(op))) continue;
+      if (('$gt' in bounds && '$gte' in bounds) || ('$lt' in bounds && '$lte' in bounds)) continue;
+      const lower = bounds.$gte ?? bounds.$gt;
+      const upper = bounds.$lt ?? bounds.$lte;
+      const values = [lower, upper].filter((v) => v !== undefined);
+      const kind = typeof values[0];
+      if (!values.every((v) => typeof v === kind && (kind === 'number' || (kind === 'string' && /^[\x20-\x7e]*$/.test(v as string))))) continue;
+      const docs: T[] = [];
+      const range = { lower: lower as number | string | undefined, lowerOpen: bounds.$gt !== undefined, upper: upper as number | string | undefined, upperClosed: bounds.$lte !== undefined };
+      for (const id of index.idsInRange(range)) docs.push(this.docs.get(id)!);
+      return docs;
+    }
+    return undefined;
   }
 
   /** Whether a candidate document matches the filter (the candidates already answer a plain `_id`). */

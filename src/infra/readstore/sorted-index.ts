@@ -108,6 +108,27 @@ export class SortedIndex {
     return this.blocks.reduce((sum, block) => sum + block.length, 0) + this.unplaced.size;
   }
 
+  /**
+   * The ids whose value lies in a range of one type (numbers or strings, as MongoDB compares only values of the
+   * bound's type), in order: from the first not below `lower` (strictly above it with `lowerOpen`) while below
+   * `upper` (or not above it with `upperClosed`).
+   */
+  *idsInRange(range: { lower?: number | string; lowerOpen?: boolean; upper?: number | string; upperClosed?: boolean }): Generator<string> {
+    const kind = typeof (range.lower ?? range.upper);
+    const start: Entry = { value: range.lower ?? (kind === 'number' ? -Infinity : ''), id: '' };
+    if (this.blocks.length === 0) return;
+    for (let b = this.blockFor(start), i = lowerBound(this.blocks[b]!, start); b < this.blocks.length; b++, i = 0) {
+      const block = this.blocks[b]!;
+      for (; i < block.length; i++) {
+        const { value, id } = block[i]!;
+        if (typeof value !== kind) return;
+        if (range.lowerOpen && value === range.lower) continue;
+        if (range.upper !== undefined && (range.upperClosed ? (value as string | number) > range.upper : (value as string | number) >= range.upper)) return;
+        yield id;
+      }
+    }
+  }
+
   /** The ids in the field's order (1), or the reverse (-1), ties by `_id` in the same direction. */
   *ids(direction: 1 | -1): Generator<string> {
     if (direction === 1) {
