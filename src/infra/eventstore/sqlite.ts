@@ -31,6 +31,8 @@ type Row = {
 };
 
 const BATCH = 512;
+/** Positions a filtered read covers per query (see readAllSync). */
+const READ_WINDOW = 8192;
 
 const toRecorded = (row: Row): RecordedEvent => ({
   id: row.id,
@@ -304,7 +306,7 @@ export class SqliteEventStore implements EventStore {
     const key = `${categories}:${types}`;
     let statement = this.filteredReads.get(key);
     if (!statement) {
-      const where = ['position > ?'];
+      const where = ['position > ?', 'position <= ?'];
       if (categories) where.push(`category IN (${Array(categories).fill('?').join(',')})`);
       if (types) where.push(`type IN (${Array(types).fill('?').join(',')})`);
       statement = this.db.prepare(`SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY position LIMIT ?`);
@@ -313,14 +315,23 @@ export class SqliteEventStore implements EventStore {
     return statement;
   }
 
+  /**
+   * Events after a position, filtered, in log order. A filtered read goes through the category (or type) index,
+   * one range per category, which SQLite then sorts: so it reads a window of positions at a time (a sort of a
+   * window, not of the rest of the log, per batch), moving on until it has `maxCount` events or reaches the head.
+   */
   private readAllSync(after: bigint, filter: EventFilter | undefined, maxCount: number): RecordedEvent[] {
-    const rows = this.filteredRead(filter).all(
-      Number(after),
-      ...(filter?.categories ?? []),
-      ...(filter?.eventTypes ?? []),
-      maxCount,
-    ) as Row[];
-    return rows.map(toRecorded);
+    const statement = this.filteredRead(filter);
+    const filters = [...(filter?.categories ?? []), ...(filter?.eventTypes ?? [])];
+    const window = filters.length ? Math.max(READ_WINDOW, maxCount * 4) : Number.MAX_SAFE_INTEGER;
+    const head = filters.length ? (this.statements.head.get()?.position ?? 0) : Number.MAX_SAFE_INTEGER;
+    const events: RecordedEvent[] = [];
+    for (let from = Number(after); events.length < maxCount && from < head; from += window) {
+      const rows = statement.all(from, Math.min(from + window, Number.MAX_SAFE_INTEGER), ...filters, maxCount - events.length) as Row[];
+      for (const row of rows) events.push(toRecorded(row));
+      if (!filters.length) break;
+    }
+    return events;
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {

@@ -266,19 +266,23 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
 
   /** Stores `next` in place of `previous`, keeping every index consistent; all or nothing. */
   private store(next: T, previous: T | undefined): void {
-    if (previous) for (const index of this.indexes.values()) index.remove(previous);
+    // Only the indexes whose fields the write changed are touched (a write sharing a field's value with the
+    // document it replaces, as copy on write does, leaves that value where it is).
+    const changed = [...this.indexes.values()].filter((index) => !previous || index.fields.some((field) => getPath(previous, field) !== getPath(next, field)));
+    if (previous) for (const index of changed) index.remove(previous);
     const added: EqualityIndex[] = [];
     try {
-      for (const index of this.indexes.values()) {
+      for (const index of changed) {
         index.add(next, this.name);
         added.push(index);
       }
     } catch (error) {
       for (const index of added) index.remove(next);
-      if (previous) for (const index of this.indexes.values()) index.add(previous, this.name);
+      if (previous) for (const index of changed) index.add(previous, this.name);
       throw error;
     }
     for (const sorted of this.sorted.values()) {
+      if (previous && getPath(previous, sorted.field) === getPath(next, sorted.field)) continue;
       if (previous) sorted.remove(previous);
       sorted.add(next);
     }
