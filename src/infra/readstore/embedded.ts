@@ -87,7 +87,7 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
   /** Stored documents, deeply frozen: handed to readers as they are, replaced (never changed) by a write. */
   readonly docs = new Map<string, T>();
   readonly indexes = new Map<string, EqualityIndex>();
-  /** The documents in the order of each singly indexed field. */
+  /** The documents in the order of singly indexed fields that queries sort by or ask ranges of. */
   readonly sorted = new Map<string, SortedIndex>();
 
   constructor(
@@ -128,7 +128,7 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
    */
   private inRange(filter: Filter): T[] | undefined {
     for (const [field, condition] of Object.entries(filter)) {
-      const index = this.sorted.get(field);
+      const index = this.sortedBy(field);
       if (!index?.complete || !condition || typeof condition !== 'object' || Array.isArray(condition)) continue;
       const bounds = condition as Record<string, unknown>;
       const operators = Object.keys(bounds);
@@ -198,7 +198,7 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
     const field = keys[0]!;
     const direction = sort[field]!;
     if (keys.length > 2 || (keys.length === 2 && (keys[1] !== '_id' || sort._id !== direction))) return undefined;
-    const index = this.sorted.get(field);
+    const index = this.sortedBy(field);
     if (!index?.complete || (isPlainValue(filter._id) && filter._id !== null)) return undefined;
     const among = this.indexed(filter);
     if (among && !walkWhen(among.size, this.docs.size, end ?? this.docs.size)) return undefined;
@@ -396,18 +396,23 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
     const index = new EqualityIndex({ name, keys, unique: options.unique ?? false });
     for (const doc of this.docs.values()) index.add(doc, this.name);
     this.indexes.set(name, index);
-    this.sortBy(keys);
     this.changed();
     return name;
   }
 
-  /** A single-field index also keeps the documents in that field's order. */
-  sortBy(keys: Record<string, 1 | -1>): void {
-    const fields = Object.keys(keys);
-    if (fields.length !== 1 || this.sorted.has(fields[0]!)) return;
-    const sorted = new SortedIndex(fields[0]!);
-    sorted.load(this.docs.values());
-    this.sorted.set(fields[0]!, sorted);
+  /**
+   * The documents in the order of a singly indexed field: built the first time a query sorts by the field or
+   * asks for a range of it (one sort of the collection), kept current by every write after. Fields only ever
+   * filtered by equality never pay for one.
+   */
+  private sortedBy(field: string): SortedIndex | undefined {
+    let sorted = this.sorted.get(field);
+    if (!sorted && [...this.indexes.values()].some((index) => index.fields.length === 1 && index.fields[0] === field)) {
+      sorted = new SortedIndex(field);
+      sorted.load(this.docs.values());
+      this.sorted.set(field, sorted);
+    }
+    return sorted;
   }
 
   async drop(): Promise<void> {
@@ -465,7 +470,6 @@ export class EmbeddedReadStore implements ReadStore {
         const index = new EqualityIndex(spec);
         for (const doc of saved.docs) index.add(doc, saved.name);
         collection.indexes.set(spec.name, index);
-        collection.sortBy(spec.keys);
       }
     }
     this.dirty = false;
