@@ -56,6 +56,9 @@ async function ourAppends(durability: 'normal' | 'full', count: number, writers 
   return rate;
 }
 
+/** An events/s metric with its same-run baseline. */
+const eventsVersus = (value: number, baseline: number, target: string, met: boolean, note: string): Metric => ({ value: Math.round(value), unit: 'events/s', baseline: Math.round(baseline), ratio: round(value / baseline, 2), target, met, note });
+
 async function appendRates(): Promise<void> {
   log('appends');
   // Baseline: raw better-sqlite3 inserts of the same rows, one transaction each, same pragmas.
@@ -81,30 +84,14 @@ async function appendRates(): Promise<void> {
   metrics.append_events_per_s = { value: Math.round(rate), unit: 'events/s', baseline: Math.round(baseline), ratio: round(rate / baseline, 2), target: '≥ 20,000/s and ratio ≥ 0.5', met: rate >= 20_000 && rate / baseline >= 0.5 };
   // Group commit: 32 writers' appends share transactions, against the same raw one-transaction-per-row baseline.
   const concurrent = await ourAppends('normal', sizes.appends, 32);
-  metrics.append_32_writers_events_per_s = {
-    value: Math.round(concurrent),
-    unit: 'events/s',
-    baseline: Math.round(baseline),
-    ratio: round(concurrent / baseline, 2),
-    target: 'ratio ≥ 1 (group commit beats a transaction per row)',
-    met: concurrent >= baseline,
-    note: '32 writers each awaiting its own single-event appends; baseline: raw better-sqlite3, one transaction per row',
-  };
+  metrics.append_32_writers_events_per_s = eventsVersus(concurrent, baseline, 'ratio ≥ 1 (group commit beats a transaction per row)', concurrent >= baseline, '32 writers each awaiting its own single-event appends; baseline: raw better-sqlite3, one transaction per row');
 
   const store = new SqliteEventStore({ path: join(mkdtempSync(join(tmpdir(), 'crm-bench-')), 'events.sqlite') });
   const batches = Array.from({ length: sizes.batches }, () => Array.from({ length: 10 }, () => event()));
   started = performance.now();
   for (let i = 0; i < batches.length; i++) await store.append(`batch-${i}`, batches[i]!, 'no_stream');
   const batchRate = (sizes.batches * 10) / ((performance.now() - started) / 1000);
-  metrics.append_batch10_events_per_s = {
-    value: Math.round(batchRate),
-    unit: 'events/s',
-    baseline: Math.round(batchBaseline),
-    ratio: round(batchRate / batchBaseline, 2),
-    target: '≥ 100,000/s, or ≥ 0.8 of raw SQLite where the machine cannot',
-    met: batchRate >= 100_000 || batchRate / batchBaseline >= 0.8,
-    note: 'baseline: raw better-sqlite3, the same rows, table and indexes, one transaction per batch of 10',
-  };
+  metrics.append_batch10_events_per_s = eventsVersus(batchRate, batchBaseline, '≥ 100,000/s, or ≥ 0.8 of raw SQLite where the machine cannot', batchRate >= 100_000 || batchRate / batchBaseline >= 0.8, 'baseline: raw better-sqlite3, the same rows, table and indexes, one transaction per batch of 10');
   await store.close();
 
   log('peer: Emmett SQLite');
