@@ -1,5 +1,5 @@
 import { freezeOwned } from '../frozen.ts';
-import type { AppendResult, EventStore, EventToAppend, ExpectedRevision, ReadAllOptions, ReadStreamOptions, RecordedEvent, Subscription, SubscriptionHandlers } from './port.ts';
+import type { StreamWrite, AppendResult, EventStore, EventToAppend, ExpectedRevision, ReadAllOptions, ReadStreamOptions, RecordedEvent, Subscription, SubscriptionHandlers } from './port.ts';
 
 /**
  * How events are checked on the way in and brought to their current shape on the way out. The rules come from
@@ -17,7 +17,16 @@ export class CodecEventStore implements EventStore {
   constructor(
     private readonly inner: EventStore,
     private readonly codec: EventCodec,
-  ) {}
+  ) {
+    const atomically = inner.appendAtomically?.bind(inner);
+    if (atomically)
+      this.appendAtomically = async (writes) => {
+        if (this.codec.check) for (const write of writes) for (const event of write.events) this.codec.check(write.streamId, event);
+        return atomically(writes);
+      };
+  }
+
+  readonly appendAtomically?: (writes: readonly StreamWrite[]) => Promise<AppendResult[]>;
 
   async append(streamId: string, events: readonly EventToAppend[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
     if (this.codec.check) for (const event of events) this.codec.check(streamId, event);

@@ -73,8 +73,21 @@ export interface Subscription {
   close(): Promise<void>;
 }
 
+/** One stream's part of an atomic append across streams. */
+export interface StreamWrite {
+  streamId: string;
+  events: readonly EventToAppend[];
+  expected: ExpectedRevision;
+}
+
 export interface EventStore {
   append(streamId: string, events: readonly EventToAppend[], expectedRevision: ExpectedRevision): Promise<AppendResult>;
+  /**
+   * Appends to several streams at once, all or nothing, each write checked against its own expected revision
+   * (a WrongExpectedRevisionError names the stream that failed). Only a store that can (the embedded one, in one
+   * SQLite transaction) has it; callers fall back to appending stream by stream.
+   */
+  appendAtomically?(writes: readonly StreamWrite[]): Promise<AppendResult[]>;
   /** All events of a stream in revision order; an empty array when the stream does not exist. */
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;

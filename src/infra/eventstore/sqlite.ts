@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { EventEmitter } from 'node:events';
 import { freezeOwned } from '../frozen.ts';
-import { type AppendResult, type EventFilter, type EventStore, type EventToAppend, EventIdConflictError, type ExpectedRevision, type ReadAllOptions, type ReadStreamOptions, type RecordedEvent, type Subscription, type SubscriptionHandlers, WrongExpectedRevisionError, categoryOf } from './port.ts';
+import { type StreamWrite, type AppendResult, type EventFilter, type EventStore, type EventToAppend, EventIdConflictError, type ExpectedRevision, type ReadAllOptions, type ReadStreamOptions, type RecordedEvent, type Subscription, type SubscriptionHandlers, WrongExpectedRevisionError, categoryOf } from './port.ts';
 
 export interface SqliteEventStoreOptions {
   /** A file path, or ':memory:' for tests. */
@@ -46,12 +46,11 @@ const toRecorded = (row: Row): RecordedEvent => ({
 
 /** An append waiting for the group commit. */
 type PendingAppend = {
-  streamId: string;
-  events: readonly EventToAppend[];
-  expected: ExpectedRevision;
-  resolve(result: AppendResult): void;
+  /** Several writes are all or nothing (an atomic append across streams). */
+  writes: readonly StreamWrite[];
+  resolve(results: AppendResult[]): void;
   reject(error: unknown): void;
-  result?: AppendResult;
+  results?: AppendResult[];
   error?: unknown;
 };
 
@@ -119,11 +118,12 @@ export class SqliteEventStore implements EventStore {
     };
     this.knownHead = this.statements.head.get()?.position ?? 0;
     this.appendTransaction = this.db.transaction(this.appendInTransaction.bind(this));
+    this.appendWrites = this.db.transaction((writes: readonly StreamWrite[]) => writes.map((write) => this.appendTransaction(write.streamId, write.events, write.expected)));
     this.commitGroup = this.db.transaction((group: PendingAppend[]) => {
       for (const pending of group) {
         try {
           // Each append in a savepoint of its own: one that fails leaves the others in the commit.
-          pending.result = this.appendTransaction(pending.streamId, pending.events, pending.expected);
+          pending.results = this.appendWrites(pending.writes);
         } catch (error) {
           pending.error = error;
         }
@@ -137,6 +137,8 @@ export class SqliteEventStore implements EventStore {
 
   /** A batch and the log head read in one snapshot, so `head` is exact for a filtered reader. */
   private readonly readBatch: (after: bigint, filter: EventFilter | undefined) => { events: RecordedEvent[]; head: bigint };
+
+  private readonly appendWrites: (writes: readonly StreamWrite[]) => AppendResult[];
 
   private readonly appendTransaction: (
     streamId: string,
@@ -227,9 +229,14 @@ export class SqliteEventStore implements EventStore {
    * transaction, each in a savepoint checked against its own expected revision, and each is answered only
    * once that transaction has committed.
    */
-  append(streamId: string, events: readonly EventToAppend[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
+  async append(streamId: string, events: readonly EventToAppend[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
+    return (await this.appendAtomically([{ streamId, events, expected: expectedRevision }]))[0]!;
+  }
+
+  /** Writes to several streams in one savepoint of the group commit: all or nothing. */
+  appendAtomically(writes: readonly StreamWrite[]): Promise<AppendResult[]> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ streamId, events, expected: expectedRevision, resolve, reject });
+      this.pending.push({ writes, resolve, reject });
       if (this.pending.length === 1) setImmediate(this.flush);
     });
   }
@@ -248,13 +255,13 @@ export class SqliteEventStore implements EventStore {
       for (const pending of group) pending.reject(error);
       return;
     }
-    const wrote = group.some((pending) => pending.result && pending.events.length > 0);
+    const wrote = group.some((pending) => pending.results && pending.writes.some((write) => write.events.length > 0));
     if (wrote) {
       this.appendGeneration += 1;
       this.appended.emit('appended');
     }
     for (const pending of group) {
-      if (pending.result) pending.resolve(pending.result);
+      if (pending.results) pending.resolve(pending.results);
       else pending.reject(pending.error);
     }
   };
