@@ -36,6 +36,20 @@ describe('the sqlite store serves streams it read from memory, exactly', () => {
     await theirs.close();
   });
 
+  it('an atomic append that fails leaves the cache exact: positions it rolled back, taken by another writer, are seen', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'crm-es-')), 'events.sqlite');
+    const mine = new SqliteEventStore({ path });
+    const theirs = new SqliteEventStore({ path });
+    await mine.append('thing-0', [event('A')], 'no_stream');
+    expect(await mine.readStream('thing-1')).toEqual([]);
+    await expect(mine.appendAtomically([{ streamId: 'thing-2', events: [event('B')], expected: 'no_stream' }, { streamId: 'thing-3', events: [event('C')], expected: 5n }])).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+    await theirs.append('thing-1', [event('D')], 'no_stream');
+    expect(types(await mine.readStream('thing-1'))).toEqual(['D0']);
+    expect(await mine.readStream('thing-2')).toEqual([]);
+    await mine.close();
+    await theirs.close();
+  });
+
   it('answers partial reads from the whole stream, hands out frozen events, and keeps at most the streams it is told', async () => {
     const store = new SqliteEventStore({ path: ':memory:', cachedStreams: 2 });
     await store.append('thing-1', [event('A', 0), event('A', 1), event('A', 2)], 'no_stream');

@@ -117,34 +117,30 @@ export class SqliteEventStore implements EventStore {
       streamsAfter: this.db.prepare<[number], { stream_id: string }>('SELECT stream_id FROM events WHERE position > ? ORDER BY position'),
     };
     this.knownHead = this.statements.head.get()?.position ?? 0;
-    this.appendTransaction = this.db.transaction(this.appendInTransaction.bind(this));
-    this.appendWrites = this.db.transaction((writes: readonly StreamWrite[]) => writes.map((write) => this.appendTransaction(write.streamId, write.events, write.expected)));
+    this.appendWrites = this.db.transaction((writes: readonly StreamWrite[]) => writes.map((write) => this.appendInTransaction(write.streamId, write.events, write.expected)));
     this.commitGroup = this.db.transaction((group: PendingAppend[]) => {
       for (const pending of group) {
+        const knownBefore = this.knownHead;
         try {
-          // Each append in a savepoint of its own: one that fails leaves the others in the commit.
+          // Each append (all its writes) in a savepoint of its own: one that fails leaves the others in the commit.
           pending.results = this.appendWrites(pending.writes);
         } catch (error) {
+          this.knownHead = knownBefore; // its rows were rolled back: their positions will be used again
           pending.error = error;
         }
       }
     });
-    this.readBatch = this.db.transaction((after: bigint, filter: EventFilter | undefined) => ({
-      events: this.readAllSync(after, filter, BATCH),
-      head: BigInt(this.statements.head.get()?.position ?? 0),
-    }));
+    this.readBatch = this.db.transaction((after: bigint, filter: EventFilter | undefined) => {
+      const head = this.statements.head.get()?.position ?? 0;
+      return { events: this.readAllSync(after, filter, BATCH, head), head: BigInt(head) };
+    });
   }
 
   /** A batch and the log head read in one snapshot, so `head` is exact for a filtered reader. */
   private readonly readBatch: (after: bigint, filter: EventFilter | undefined) => { events: RecordedEvent[]; head: bigint };
 
+  /** The writes of one append, in a savepoint (inside the group's transaction): all or nothing. */
   private readonly appendWrites: (writes: readonly StreamWrite[]) => AppendResult[];
-
-  private readonly appendTransaction: (
-    streamId: string,
-    events: readonly EventToAppend[],
-    expected: ExpectedRevision,
-  ) => AppendResult;
 
   /**
    * One append, inside a transaction. A retried append (its events stored already) answers the first one's
@@ -327,16 +323,15 @@ export class SqliteEventStore implements EventStore {
    * one range per category, which SQLite then sorts: so it reads a window of positions at a time (a sort of a
    * window, not of the rest of the log, per batch), moving on until it has `maxCount` events or reaches the head.
    */
-  private readAllSync(after: bigint, filter: EventFilter | undefined, maxCount: number): RecordedEvent[] {
+  private readAllSync(after: bigint, filter: EventFilter | undefined, maxCount: number, head?: number): RecordedEvent[] {
     const statement = this.filteredRead(filter);
     const filters = [...(filter?.categories ?? []), ...(filter?.eventTypes ?? [])];
-    const window = filters.length ? Math.max(READ_WINDOW, maxCount * 4) : Number.MAX_SAFE_INTEGER;
-    const head = filters.length ? (this.statements.head.get()?.position ?? 0) : Number.MAX_SAFE_INTEGER;
+    if (!filters.length) return (statement.all(Number(after), Number.MAX_SAFE_INTEGER, maxCount) as Row[]).map(toRecorded);
+    const end = head ?? this.statements.head.get()?.position ?? 0;
+    const window = Math.max(READ_WINDOW, maxCount * 4);
     const events: RecordedEvent[] = [];
-    for (let from = Number(after); events.length < maxCount && from < head; from += window) {
-      const rows = statement.all(from, Math.min(from + window, Number.MAX_SAFE_INTEGER), ...filters, maxCount - events.length) as Row[];
-      for (const row of rows) events.push(toRecorded(row));
-      if (!filters.length) break;
+    for (let from = Number(after); events.length < maxCount && from < end; from += window) {
+      for (const row of statement.all(from, from + window, ...filters, maxCount - events.length) as Row[]) events.push(toRecorded(row));
     }
     return events;
   }
