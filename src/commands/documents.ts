@@ -204,7 +204,7 @@ export async function createOrder(
 ) {
   const { id, ownerId, lines } = await newDocument(deps, input, actor, meta);
   const order = { customerId: input.customerId, currency: input.currency, lines, paymentTermsDays: input.paymentTermsDays, ownerId };
-  return orders(deps, actor, meta).createWith({ custom: input.custom }, (orderId, fields, writeDeps) => createOrderFrom(writeDeps, orderId, { ...order, ...(fields.custom ? { custom: fields.custom } : {}) }, actor, meta), id);
+  return orders(deps, actor, meta).createWith({ custom: input.custom }, (orderId, fields, handler) => createOrderFrom(handler.deps, orderId, { ...order, ...(fields.custom ? { custom: fields.custom } : {}) }, actor, meta), id);
 }
 
 /** Accepting a sent quote creates its order (draft, same lines and totals), retry-safe by the order id it records. */

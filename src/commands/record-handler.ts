@@ -75,16 +75,16 @@ export class RecordHandler<C, S extends { status: string }> {
    * command `build` makes from the new id and the fields with their custom values.
    */
   create(fields: Fields, build: (id: string, fields: Fields) => C, id: string = this.meta.ids.newId()): Promise<Executed<S> & { id: string }> {
-    return this.createWith(fields, (newId, all, deps) => execute(deps, this.decider, recordStream(this.spec, newId), build(newId, all), this.actor, this.meta), id);
+    return this.createWith(fields, (newId, all, handler) => handler.run(newId, build(newId, all)), id);
   }
 
   /**
    * `create` for a record whose first write is more than one command (an order takes its number first); `write`
-   * appends through the `deps` it is given. Where the event store can append to several streams at once, the
+   * appends through the handler it is given (its `deps`). Where the event store can append to several streams at once, the
    * claims and the record are written in one go (one commit, and no claim left behind by a failure); when a
    * claimed value was taken meanwhile, or elsewhere, it is done step by step: claims first, released on failure.
    */
-  async createWith<R extends Executed<S>>(fields: Fields, write: (id: string, fields: Fields, deps: CommandDeps) => Promise<R>, id: string = this.meta.ids.newId()): Promise<R & { id: string }> {
+  async createWith<R extends Executed<S>>(fields: Fields, write: (id: string, fields: Fields, handler: RecordHandler<C, S>) => Promise<R>, id: string = this.meta.ids.newId()): Promise<R & { id: string }> {
     const store = this.deps.eventStore;
     if (store.appendAtomically) {
       const unit = new DeferredAppends(store as EventStore & Required<Pick<EventStore, 'appendAtomically'>>);
@@ -99,7 +99,7 @@ export class RecordHandler<C, S extends { status: string }> {
     return this.createStepByStep(fields, write, id);
   }
 
-  private async createStepByStep<R extends Executed<S>>(fields: Fields, write: (id: string, fields: Fields, deps: CommandDeps) => Promise<R>, id: string): Promise<R & { id: string }> {
+  private async createStepByStep<R extends Executed<S>>(fields: Fields, write: (id: string, fields: Fields, handler: RecordHandler<C, S>) => Promise<R>, id: string): Promise<R & { id: string }> {
     const { custom: given, ...plain } = fields;
     await this.assertReferencesExist(plain);
     const custom = await prepareCustom(this.deps, this.rules.resource, given, 'create', id, {}, this.customOf, this.actor, this.meta);
@@ -110,7 +110,7 @@ export class RecordHandler<C, S extends { status: string }> {
         const value = unique.normalize(all[unique.field]);
         if (value !== undefined) claimed.push(await this.claimUnique(unique, all[unique.field], value, id));
       }
-      return { ...(await write(id, all, this.deps)), id };
+      return { ...(await write(id, all, this)), id };
     } catch (error) {
       await this.release(claimed, id);
       throw error;

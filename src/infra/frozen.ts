@@ -3,8 +3,6 @@
  * store's cached streams) are deeply frozen, so a reader cannot change what another reader sees; a write builds
  * a new value that shares every part it did not change (copy on write).
  */
-type Container = Record<string, unknown> | unknown[];
-
 const isPlainObject = (value: object): value is Record<string, unknown> => {
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
@@ -34,6 +32,3 @@ export function frozenCopy<T>(value: T): T {
   for (const key in value) copy[key] = frozenCopy(value[key]);
   return Object.freeze(copy) as T;
 }
-
-/** A mutable shallow copy of a stored (frozen) container, to change before it is frozen again. */
-export const thawed = <T extends Container>(value: T): T => (Array.isArray(value) ? ([...value] as T) : ({ ...value } as T));

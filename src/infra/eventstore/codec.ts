@@ -21,15 +21,19 @@ export class CodecEventStore implements EventStore {
     const atomically = inner.appendAtomically?.bind(inner);
     if (atomically)
       this.appendAtomically = async (writes) => {
-        if (this.codec.check) for (const write of writes) for (const event of write.events) this.codec.check(write.streamId, event);
+        for (const write of writes) this.check(write.streamId, write.events);
         return atomically(writes);
       };
+  }
+
+  private check(streamId: string, events: readonly EventToAppend[]): void {
+    if (this.codec.check) for (const event of events) this.codec.check(streamId, event);
   }
 
   readonly appendAtomically?: (writes: readonly StreamWrite[]) => Promise<AppendResult[]>;
 
   async append(streamId: string, events: readonly EventToAppend[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
-    if (this.codec.check) for (const event of events) this.codec.check(streamId, event);
+    this.check(streamId, events);
     return this.inner.append(streamId, events, expectedRevision);
   }
 

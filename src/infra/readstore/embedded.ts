@@ -1,7 +1,7 @@
 import { Query, update as applyUpdate } from 'mingo';
 import { randomUUID } from 'node:crypto';
 import { existsSync, renameSync } from 'node:fs';
-import { fastMatch, fastSort, fastUpdate, sortOrder } from './fast-path.ts';
+import { fastMatch, fastSort, fastUpdate, isAscii, sortOrder } from './fast-path.ts';
 import { freezeOwned, frozenCopy } from '../frozen.ts';
 import { SortedIndex } from './sorted-index.ts';
 import { aggregateInProcess } from './in-process-aggregate.ts';
@@ -128,8 +128,7 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
    */
   private inRange(filter: Filter): T[] | undefined {
     for (const [field, condition] of Object.entries(filter)) {
-      const index = this.sortedBy(field);
-      if (!index?.complete || !condition || typeof condition !== 'object' || Array.isArray(condition)) continue;
+      if (!condition || typeof condition !== 'object' || Array.isArray(condition)) continue;
       const bounds = condition as Record<string, unknown>;
       const operators = Object.keys(bounds);
       if (operators.length === 0 || !operators.every((op) => ['$gt', '$gte', '$lt', '$lte'].includes(op))) continue;
@@ -138,7 +137,10 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
       const upper = bounds.$lt ?? bounds.$lte;
       const values = [lower, upper].filter((v) => v !== undefined);
       const kind = typeof values[0];
-      if (!values.every((v) => typeof v === kind && (kind === 'number' || (kind === 'string' && /^[\x20-\x7e]*$/.test(v as string))))) continue;
+      if (!values.every((v) => typeof v === kind && (kind === 'number' || (kind === 'string' && isAscii(v as string))))) continue;
+      // Only a range condition builds (or reads) the field's sorted index.
+      const index = this.sortedBy(field);
+      if (!index?.complete) continue;
       const docs: T[] = [];
       const range = { lower: lower as number | string | undefined, lowerOpen: bounds.$gt !== undefined, upper: upper as number | string | undefined, upperClosed: bounds.$lte !== undefined };
       for (const id of index.idsInRange(range)) docs.push(this.docs.get(id)!);
@@ -407,12 +409,15 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
    */
   private sortedBy(field: string): SortedIndex | undefined {
     let sorted = this.sorted.get(field);
-    if (!sorted && [...this.indexes.values()].some((index) => index.fields.length === 1 && index.fields[0] === field)) {
+    if (sorted) return sorted;
+    for (const index of this.indexes.values()) {
+      if (index.fields.length !== 1 || index.fields[0] !== field) continue;
       sorted = new SortedIndex(field);
       sorted.load(this.docs.values());
       this.sorted.set(field, sorted);
+      return sorted;
     }
-    return sorted;
+    return undefined;
   }
 
   async drop(): Promise<void> {

@@ -28,7 +28,7 @@ function read(doc: Obj, path: string): { value: unknown; crossed: boolean } {
   return { value, crossed: false };
 }
 
-const isAscii = (text: string): boolean => {
+export const isAscii = (text: string): boolean => {
   for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
   return true;
 };

@@ -104,10 +104,6 @@ export class SortedIndex {
     return this.unplaced.size === 0;
   }
 
-  get size(): number {
-    return this.blocks.reduce((sum, block) => sum + block.length, 0) + this.unplaced.size;
-  }
-
   /**
    * The ids whose value lies in a range of one type (numbers or strings, as MongoDB compares only values of the
    * bound's type), in order: from the first not below `lower` (strictly above it with `lowerOpen`) while below
