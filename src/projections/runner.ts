@@ -1,6 +1,7 @@
 import { categoryOf, type EventStore, type RecordedEvent, type Subscription } from '../infra/eventstore/port.ts';
 import type { Logger } from '../infra/logger.ts';
 import { type Doc, type ReadStore, ReadStoreUnavailableError } from '../infra/readstore/port.ts';
+import { WriteBackStore } from '../infra/readstore/write-back.ts';
 import type { Projection } from './projection.ts';
 
 /** An event a projection skipped on an administrator's decision, kept with its checkpoint. */
@@ -67,7 +68,12 @@ export class MinPositionTimeoutError extends Error {
 export class ProjectionRunner {
   private readonly positions = new Map<string, bigint>();
   private readonly failures = new Map<string, ProjectionFailure>();
-  private readonly subscriptions: Subscription[] = [];
+  /** The live subscriptions to the log (one at a time, but for a moment while one is replaced). */
+  private readonly sessions: FollowSession[] = [];
+  /** What live subscriptions handed out and is not applied yet, in log order. */
+  private queue: { session: FollowSession; item: RecordedEvent | bigint }[] = [];
+  private draining: Promise<void> | undefined;
+  private saveIfDue: (force?: boolean) => Promise<void> = async () => {};
   private waiters: { position: bigint; names: readonly string[]; resolve: () => void }[] = [];
   private retry: NodeJS.Timeout | undefined;
   private stopping = false;
@@ -133,59 +139,27 @@ export class ProjectionRunner {
       await projection.setup(this.readStore);
       this.positions.set(projection.name, BigInt(saved?.version === projection.version && !ahead ? saved.position : 0));
     }
-    const categories = [...new Set(this.projections.flatMap((p) => p.categories))];
     let lastSave = Date.now();
-    const saveIfDue = async (force = false) => {
+    this.saveIfDue = async (force = false) => {
       if (!force && Date.now() - lastSave < checkpointEveryMs) return;
       lastSave = Date.now();
       for (const projection of this.projections) if (this.following(projection)) await this.saveCheckpoint(projection, this.positions.get(projection.name)!);
     };
-    this.saveAll = () => saveIfDue(true);
+    this.saveAll = () => this.saveIfDue(true);
+    const categories = [...new Set(this.projections.flatMap((p) => p.categories))];
     const follow = (this.follow = () => {
       const live = this.projections.filter((p) => this.following(p)).map((p) => this.positions.get(p.name)!);
       const from = live.reduce((min, position) => (position < min ? position : min), live[0] ?? 0n);
-      const subscription = this.eventStore.subscribeToAll(
+      const session: FollowSession = { closed: false };
+      session.subscription = this.eventStore.subscribeToAll(
         { after: from, filter: { categories } },
         {
-          onEvent: async (event) => {
-            const category = categoryOf(event.streamId);
-            for (const projection of this.projections) {
-              if (!this.following(projection) || event.position <= this.positions.get(projection.name)!) continue;
-              if (projection.categories.includes(category)) {
-                try {
-                  await projection.apply(event, this.readStore);
-                } catch (error) {
-                  if (error instanceof ReadStoreUnavailableError) throw error;
-                  this.fail(projection.name, error, failedEvent(event));
-                  continue;
-                }
-              }
-              this.positions.set(projection.name, event.position);
-            }
-            this.notify();
-            await saveIfDue();
-          },
-          onCheckpoint: async (position) => {
-            for (const projection of this.projections)
-              if (this.following(projection) && position > this.positions.get(projection.name)!) this.positions.set(projection.name, position);
-            this.notify();
-            await saveIfDue();
-          },
-          onError: (error) => {
-            const index = this.subscriptions.indexOf(subscription);
-            if (index >= 0) this.subscriptions.splice(index, 1);
-            void subscription.close().catch(() => {});
-            if (error instanceof ReadStoreUnavailableError && !this.stopping) {
-              // Nothing is wrong with the events: pause, then go on from the last position applied.
-              this.logger.warn('read store unreachable; projections pause and retry', { error: error.message, retryMs: this.retryMs });
-              this.retry = setTimeout(follow, this.retryMs);
-              return;
-            }
-            for (const projection of this.projections) if (this.following(projection)) this.fail(projection.name, error);
-          },
+          onEvent: (event) => this.enqueue(session, event),
+          onCheckpoint: (position) => this.enqueue(session, position),
+          onError: (error) => this.stopFollowing(session, error),
         },
       );
-      this.subscriptions.push(subscription);
+      this.sessions.push(session);
     });
     // With a remote read store, projections starting from nothing catch up in process and are bulk-loaded in
     // the background (the service answers meanwhile; /readyz says they are behind) while the others follow the
@@ -193,12 +167,106 @@ export class ProjectionRunner {
     if (this.rebuildStaging && stale.length && (await this.eventStore.headPosition()) > 0n) {
       for (const projection of stale) this.catchingUp.add(projection.name);
       this.catchUp = this.catchUpInBackground(stale, async () => {
-        await Promise.all(this.subscriptions.splice(0).map((subscription) => subscription.close()));
+        await this.closeSessions();
         clearTimeout(this.retry);
         follow();
       });
     }
     if (this.projections.some((projection) => this.following(projection))) follow();
+  }
+
+  /**
+   * Takes what a live subscription hands out into the queue, applied by one drain at a time in batches (a turn
+   * of the event loop's worth, at most BATCH): the subscription waits while a full batch is queued.
+   */
+  private enqueue(session: FollowSession, item: RecordedEvent | bigint): Promise<void> | undefined {
+    if (session.closed) return undefined;
+    this.queue.push({ session, item });
+    this.draining ??= this.drain();
+    return this.queue.length >= BATCH ? this.draining : undefined;
+  }
+
+  private async drain(): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve));
+    try {
+      while (this.queue.length) {
+        // Items of a subscription closed meanwhile are dropped: its successor reads the log again from the positions.
+        const taken = this.queue.splice(0, BATCH).filter(({ session }) => !session.closed);
+        if (taken.length === 0) continue;
+        const session = taken[0]!.session;
+        try {
+          await this.applyLive(taken.map(({ item }) => item));
+        } catch (error) {
+          this.stopFollowing(session, error);
+        }
+      }
+    } finally {
+      this.draining = undefined;
+    }
+  }
+
+  /**
+   * Applies a batch of the live log to the projections following it, each changed document written once, then
+   * moves their positions past it (and past a checkpoint in it). When the batch fails, it is applied again one
+   * event at a time, so only the projection that cannot apply an event stops, on that event.
+   */
+  private async applyLive(items: readonly (RecordedEvent | bigint)[]): Promise<void> {
+    const events = items.filter((item): item is RecordedEvent => typeof item !== 'bigint');
+    const reached = items.reduce<bigint>((max, item) => ((typeof item === 'bigint' ? item : item.position) > max ? (typeof item === 'bigint' ? item : item.position) : max), 0n);
+    const following = this.projections.filter((projection) => this.following(projection));
+    try {
+      await applyInUnit(events, following, this.readStore, (projection, event) => event.position > this.positions.get(projection.name)!);
+    } catch (error) {
+      if (error instanceof ReadStoreUnavailableError) throw error;
+      for (const event of events) await this.applyOne(event);
+    }
+    for (const projection of this.projections)
+      if (this.following(projection) && reached > this.positions.get(projection.name)!) this.positions.set(projection.name, reached);
+    this.notify();
+    await this.saveIfDue();
+  }
+
+  /** Applies one event straight to the read store; a projection that cannot apply it stops, the others go on. */
+  private async applyOne(event: RecordedEvent): Promise<void> {
+    const category = categoryOf(event.streamId);
+    for (const projection of this.projections) {
+      if (!this.following(projection) || event.position <= this.positions.get(projection.name)!) continue;
+      if (projection.categories.includes(category)) {
+        try {
+          await projection.apply(event, this.readStore);
+        } catch (error) {
+          if (error instanceof ReadStoreUnavailableError) throw error;
+          this.fail(projection.name, error, failedEvent(event));
+          continue;
+        }
+      }
+      this.positions.set(projection.name, event.position);
+    }
+  }
+
+  /**
+   * Ends a live subscription that failed: with the read store unreachable, follows the log again after a pause
+   * from the positions applied; on any other error, the projections following it stop.
+   */
+  private stopFollowing(session: FollowSession, error: unknown): void {
+    if (session.closed) return;
+    session.closed = true;
+    const index = this.sessions.indexOf(session);
+    if (index >= 0) this.sessions.splice(index, 1);
+    void session.subscription?.close().catch(() => {});
+    if (error instanceof ReadStoreUnavailableError && !this.stopping) {
+      // Nothing is wrong with the events: pause, then go on from the last position applied.
+      this.logger.warn('read store unreachable; projections pause and retry', { error: error.message, retryMs: this.retryMs });
+      this.retry = setTimeout(this.follow, this.retryMs);
+      return;
+    }
+    for (const projection of this.projections) if (this.following(projection)) this.fail(projection.name, error);
+  }
+
+  private async closeSessions(): Promise<void> {
+    const closing = this.sessions.splice(0);
+    for (const session of closing) session.closed = true;
+    await Promise.all(closing.map((session) => session.subscription?.close()));
   }
 
   /** Whether a projection takes events from the live subscription (not failed, not being caught up). */
@@ -243,7 +311,7 @@ export class ProjectionRunner {
   private saveAll: () => Promise<void> = async () => {};
 
   /** Replays the whole log into every projection from scratch; `onProgress` gets (events applied, position reached, head). */
-  async rebuild(onProgress: (applied: number, position: bigint, head: bigint) => void = () => {}, batchSize = 2000): Promise<number> {
+  async rebuild(onProgress: (applied: number, position: bigint, head: bigint) => void = () => {}, batchSize = BATCH): Promise<number> {
     for (const projection of this.projections) await this.reset(projection);
     let applied = 0;
     await this.replay(this.projections, (done, position, head) => onProgress((applied = done), position, head), batchSize);
@@ -254,7 +322,7 @@ export class ProjectionRunner {
    * Applies the log up to its current head to the given (empty) projections, in process first when a staging
    * store is configured, and records their checkpoints at that head, which it returns.
    */
-  private async replay(projections: readonly Projection[], onProgress: (applied: number, position: bigint, head: bigint) => void = () => {}, batchSize = 2000): Promise<bigint> {
+  private async replay(projections: readonly Projection[], onProgress: (applied: number, position: bigint, head: bigint) => void = () => {}, batchSize = BATCH): Promise<bigint> {
     const head = await this.eventStore.headPosition();
     const staging = this.rebuildStaging?.() ?? this.readStore;
     if (staging !== this.readStore)
@@ -269,16 +337,23 @@ export class ProjectionRunner {
     for (;;) {
       if (this.stopping) throw new Error('stopped during a replay');
       const events = await this.eventStore.readAll({ after, filter: { categories }, maxCount: batchSize });
-      for (const event of events) {
-        if (event.position > head) break;
-        const category = categoryOf(event.streamId);
-        for (const projection of projections)
-          if (projection.categories.includes(category) && !(await this.skippedIn(projection, event)))
-            await projection.apply(event, staging).catch((error: unknown) => {
-              throw error instanceof ReadStoreUnavailableError ? error : new ProjectionApplyError(projection.name, failedEvent(event), error);
-            });
-        done += 1;
+      const batch = events.filter((event) => event.position <= head);
+      const takes = async (projection: Projection, event: RecordedEvent) => !(await this.skippedIn(projection, event));
+      try {
+        await applyInUnit(batch, projections, staging, takes);
+      } catch (error) {
+        if (error instanceof ReadStoreUnavailableError) throw error;
+        // Applied again one event at a time, straight to the store: the failure names its event and projection.
+        for (const event of batch) {
+          const category = categoryOf(event.streamId);
+          for (const projection of projections)
+            if (projection.categories.includes(category) && (await takes(projection, event)))
+              await projection.apply(event, staging).catch((error: unknown) => {
+                throw error instanceof ReadStoreUnavailableError ? error : new ProjectionApplyError(projection.name, failedEvent(event), error);
+              });
+        }
       }
+      done += batch.length;
       after = events.length ? events[events.length - 1]!.position : head;
       onProgress(done, after, head);
       if (events.length < batchSize || after >= head) break;
@@ -344,7 +419,7 @@ export class ProjectionRunner {
 
   /** Restarts the live subscription (after a projection was repaired), from the lowest position of those following. */
   private async refollow(): Promise<void> {
-    await Promise.all(this.subscriptions.splice(0).map((subscription) => subscription.close()));
+    await this.closeSessions();
     clearTimeout(this.retry);
     if (!this.stopping) this.follow();
   }
@@ -432,9 +507,32 @@ export class ProjectionRunner {
     this.stopping = true;
     clearTimeout(this.retry);
     await this.catchUp;
-    await Promise.all(this.subscriptions.splice(0).map((s) => s.close()));
+    await this.closeSessions();
+    await this.draining;
     await this.saveAll().catch((error: unknown) => this.logger.error('could not save projection checkpoints', { error }));
   }
+}
+
+/** Events applied in one unit of work, each document they change written once. */
+const BATCH = 2000;
+
+/** A live subscription to the log; what it handed out is dropped from the queue once it is closed. */
+interface FollowSession {
+  closed: boolean;
+  subscription?: Subscription;
+}
+
+/**
+ * Applies events to the projections that take them through one write-back unit, so each document they change is
+ * written once; throws what an apply or the commit throws (nothing is committed then but what a query wrote).
+ */
+async function applyInUnit(events: readonly RecordedEvent[], projections: readonly Projection[], store: ReadStore, takes: (projection: Projection, event: RecordedEvent) => boolean | Promise<boolean>): Promise<void> {
+  const unit = new WriteBackStore(store);
+  for (const event of events) {
+    const category = categoryOf(event.streamId);
+    for (const projection of projections) if (projection.categories.includes(category) && (await takes(projection, event))) await projection.apply(event, unit);
+  }
+  await unit.commit();
 }
 
 /** What a failure keeps of the event it stopped on. */

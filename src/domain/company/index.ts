@@ -23,9 +23,21 @@ export const DEFAULT_COMPANY: CompanySettings = { timeZone: 'Asia/Shanghai', cur
 export const COMPANY_SETTING_KEY = 'company';
 
 const formats = new Map<string, Intl.DateTimeFormat>();
+/** Dates of recent UTC minutes per zone (every zone's offset today is whole minutes): a replay formats each minute once. */
+const minutes = new Map<string, string>();
+const UTC_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z$/;
+
 /** The calendar date (YYYY-MM-DD) an instant falls on in `timeZone`. */
 export function localDate(iso: string | Date, timeZone: string): string {
+  const key = typeof iso === 'string' && UTC_INSTANT.test(iso) ? `${timeZone} ${iso.slice(0, 16)}` : undefined;
+  const known = key && minutes.get(key);
+  if (known) return known;
   let format = formats.get(timeZone);
   if (!format) formats.set(timeZone, (format = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' })));
-  return format.format(typeof iso === 'string' ? new Date(iso) : iso);
+  const date = format.format(typeof iso === 'string' ? new Date(iso) : iso);
+  if (key) {
+    if (minutes.size >= 4096) minutes.clear();
+    minutes.set(key, date);
+  }
+  return date;
 }

@@ -1,7 +1,8 @@
-import { Query, update as applyUpdate } from 'mingo';
+import { Query } from 'mingo';
 import { randomUUID } from 'node:crypto';
 import { existsSync, renameSync } from 'node:fs';
-import { fastMatch, fastSort, fastUpdate, isAscii, sortOrder } from './fast-path.ts';
+import { fastMatch, fastSort, isAscii, sortOrder } from './fast-path.ts';
+import { isPlainValue, updatedDoc, upsertedDoc } from './updates.ts';
 import { freezeOwned, frozenCopy } from '../frozen.ts';
 import { SortedIndex } from './sorted-index.ts';
 import { aggregateInProcess } from './in-process-aggregate.ts';
@@ -14,9 +15,6 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 function* inBatches<T>(docs: T[], size: number): Generator<T[]> {
   for (let start = 0; start < docs.length; start += size) yield docs.slice(start, start + size);
 }
-
-const isPlainValue = (value: unknown): value is string | number | boolean | null =>
-  value === null || ['string', 'number', 'boolean'].includes(typeof value);
 
 const getPath = (doc: Record<string, unknown>, path: string): unknown =>
   path.split('.').reduce<unknown>((value, key) => (value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined), doc);
@@ -316,38 +314,15 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
     return { matchedCount: 1, modifiedCount: 1, upsertedId: null };
   }
 
-  /** The document after an update (a new one sharing what did not change), or undefined when nothing changed. */
-  private updated(doc: T, update: UpdateOperators): T | undefined {
-    const { $setOnInsert: _ignored, ...operators } = update;
-    let next = { ...doc };
-    let modified = fastUpdate(next, operators);
-    if (modified === undefined) {
-      // mingo changes nested parts in place: it gets a deep, writable copy.
-      next = structuredClone(doc);
-      modified = applyUpdate(next, operators as Parameters<typeof applyUpdate>[1]).length > 0;
-    }
-    if (next._id !== doc._id) throw new Error(`Updating the _id of ${doc._id} is not allowed`);
-    return modified ? freezeOwned(next) : undefined;
-  }
-
-  private upsert(filter: Filter, update: UpdateOperators): UpdateResult {
-    const base: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(filter)) {
-      if (!key.startsWith('$') && !key.includes('.') && (isPlainValue(value) || Array.isArray(value))) base[key] = value;
-    }
-    const id = base._id === undefined ? randomUUID() : String(base._id);
-    const doc = { ...base, _id: id } as unknown as T;
-    const { $setOnInsert, ...operators } = update;
-    if ($setOnInsert && fastUpdate(doc, { $set: $setOnInsert }) === undefined) applyUpdate(doc, { $set: $setOnInsert });
-    if (fastUpdate(doc, operators) === undefined) applyUpdate(doc, operators as Parameters<typeof applyUpdate>[1]);
-    this.store(frozenCopy(doc), undefined);
-    return { matchedCount: 0, modifiedCount: 0, upsertedId: id };
-  }
-
   async updateOne(filter: Filter, update: UpdateOperators, options: { upsert?: boolean } = {}): Promise<UpdateResult> {
     const [current] = this.matching(filter);
-    if (!current) return options.upsert ? this.upsert(filter, update) : { matchedCount: 0, modifiedCount: 0, upsertedId: null };
-    const next = this.updated(current, update);
+    if (!current) {
+      if (!options.upsert) return { matchedCount: 0, modifiedCount: 0, upsertedId: null };
+      const doc = upsertedDoc<T>(filter, update);
+      this.store(doc, undefined);
+      return { matchedCount: 0, modifiedCount: 0, upsertedId: doc._id };
+    }
+    const next = updatedDoc(current, update);
     if (next) this.store(next, current);
     return { matchedCount: 1, modifiedCount: next ? 1 : 0, upsertedId: null };
   }
@@ -356,7 +331,7 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
     const docs = this.matching(filter);
     let modifiedCount = 0;
     for (const current of docs) {
-      const next = this.updated(current, update);
+      const next = updatedDoc(current, update);
       if (next) {
         this.store(next, current);
         modifiedCount += 1;

@@ -120,6 +120,25 @@ function parentOf(doc: Obj, path: string, create: boolean, write = false): { par
   return { parent: current, key: keys[keys.length - 1]! };
 }
 
+const UPDATE_OPERATORS = new Set(['$set', '$unset', '$inc', '$min', '$max', '$push', '$addToSet', '$pull']);
+const plainPaths = new Map<string, boolean>();
+/** Whether a path names fields only (no positional `$`, no array index), which the fast path can update. */
+const isPlainPath = (path: string): boolean => {
+  let plain = plainPaths.get(path);
+  if (plain === undefined) plainPaths.set(path, (plain = !path.includes('$') && !split(path).some((key) => /^\d+$/.test(key))));
+  return plain;
+};
+const CROSSED = Symbol('crossed an array');
+/** The value at a dotted path, or CROSSED when the path runs through an array (MongoDB semantics differ there). */
+function valueAt(doc: Obj, path: string): unknown {
+  let value: unknown = doc;
+  for (const key of split(path)) {
+    if (Array.isArray(value)) return CROSSED;
+    value = isObject(value) ? value[key] : undefined;
+  }
+  return value;
+}
+
 const same = (a: unknown, b: unknown) => a === b || (typeof a === 'object' && typeof b === 'object' && JSON.stringify(a) === JSON.stringify(b));
 const each = (value: unknown): unknown[] | undefined =>
   isObject(value) ? (Object.keys(value).length === 1 && Array.isArray(value.$each) ? value.$each : undefined) : [value];
@@ -130,25 +149,25 @@ const each = (value: unknown): unknown[] | undefined =>
  * writable; frozen parts inside it are copied before they change, and operands are copied in, never shared.
  */
 export function fastUpdate(doc: Obj, update: Record<string, Obj | undefined>): boolean | undefined {
-  const supported = new Set(['$set', '$unset', '$inc', '$min', '$max', '$push', '$addToSet', '$pull']);
-  if (!Object.keys(update).every((op) => supported.has(op))) return undefined;
+  for (const operator in update) if (!UPDATE_OPERATORS.has(operator)) return undefined;
   // Check every path first, so an unsupported one leaves the document untouched.
-  for (const [operator, fields] of Object.entries(update)) {
-    for (const [path, operand] of Object.entries(fields ?? {})) {
-      if (path.includes('$') || path.split('.').some((key) => /^\d+$/.test(key))) return undefined;
-      const { crossed } = read(doc, path);
-      if (crossed) return undefined;
-      const target = parentOf(doc, path, false);
-      const current = target ? target.parent[target.key] : undefined;
+  for (const operator in update) {
+    const fields = update[operator];
+    for (const path in fields) {
+      if (!isPlainPath(path)) return undefined;
+      const current = valueAt(doc, path);
+      if (current === CROSSED) return undefined;
+      const operand = fields[path];
       if ((operator === '$push' || operator === '$addToSet') && (each(operand) === undefined || (current !== undefined && !Array.isArray(current)))) return undefined;
       if (operator === '$pull' && (isObject(operand) || (current !== undefined && !Array.isArray(current)))) return undefined;
-      if (operator === '$inc' && (typeof operand !== 'number' || (current !== undefined && typeof current !== 'number'))) return undefined;
-      if ((operator === '$min' || operator === '$max') && (typeof operand !== 'number' || (current !== undefined && typeof current !== 'number'))) return undefined;
+      if ((operator === '$inc' || operator === '$min' || operator === '$max') && (typeof operand !== 'number' || (current !== undefined && typeof current !== 'number'))) return undefined;
     }
   }
   let changed = false;
-  for (const [operator, fields] of Object.entries(update)) {
-    for (const [path, operand] of Object.entries(fields ?? {})) {
+  for (const operator in update) {
+    const fields = update[operator];
+    for (const path in fields) {
+      const operand = fields[path];
       const target = parentOf(doc, path, operator !== '$unset' && operator !== '$pull', true);
       if (!target) continue;
       const { parent, key } = target;

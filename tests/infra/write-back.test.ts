@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { prng } from '../../src/cli/seed-data.ts';
+import { EmbeddedReadStore } from '../../src/infra/readstore/embedded.ts';
+import type { Doc, ReadStore } from '../../src/infra/readstore/port.ts';
+import { WriteBackStore } from '../../src/infra/readstore/write-back.ts';
+
+/**
+ * A write-back unit must answer every read and every write result exactly as the store does when each write goes
+ * straight to it, and leave the store holding the same documents after its commit.
+ */
+const random = prng(7);
+const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+const ids = ['a', 'b', 'c', 'd', 'e'];
+const doc = (): Doc => ({ _id: pick(ids), group: pick(['x', 'y']), n: Math.floor(random() * 5), tags: [pick(['t', 'u'])] });
+type Operation = (store: ReadStore) => Promise<unknown>;
+const counter = (store: ReadStore) => store.collection('counters');
+const operations: (() => Operation)[] = [
+  () => {
+    const id = pick(ids);
+    return (store) => counter(store).findOne({ _id: id });
+  },
+  () => {
+    const group = pick(['x', 'y']);
+    return (store) => counter(store).find({ group }, { sort: { _id: 1 } });
+  },
+  () => {
+    const group = pick(['x', 'y']);
+    return (store) => counter(store).countDocuments({ group });
+  },
+  () => {
+    const replacement = doc();
+    const upsert = random() < 0.7;
+    return (store) => counter(store).replaceOne({ _id: replacement._id }, replacement, { upsert });
+  },
+  () => {
+    const id = pick(ids);
+    const by = Math.floor(random() * 3);
+    const upsert = random() < 0.7;
+    const group = pick(['x', 'y']);
+    return (store) => counter(store).updateOne({ _id: id }, { $inc: { n: by }, $set: { group }, $addToSet: { tags: 'v' } }, { upsert });
+  },
+  () => {
+    const id = pick(ids);
+    return (store) => counter(store).updateOne({ _id: id }, { $set: { n: 0 } });
+  },
+  () => {
+    const id = pick(ids);
+    return (store) => counter(store).deleteOne({ _id: id });
+  },
+  () => {
+    const inserted = doc();
+    return (store) => counter(store).insertOne(inserted).then(() => 'inserted', (error: Error) => error.name);
+  },
+  () => {
+    const group = pick(['x', 'y']);
+    return (store) => counter(store).updateMany({ group }, { $inc: { n: 10 } });
+  },
+  () => {
+    const group = pick(['x', 'y']);
+    return (store) => counter(store).deleteMany({ group });
+  },
+];
+
+describe('write-back unit of work', () => {
+  it('answers and ends exactly as writing straight to the store does', async () => {
+    for (let round = 0; round < 300; round++) {
+      const direct = new EmbeddedReadStore();
+      const underneath = new EmbeddedReadStore();
+      for (const store of [direct, underneath]) await counter(store).createIndex({ group: 1 });
+      const unit = new WriteBackStore(underneath);
+      for (let step = 0; step < 12; step++) {
+        const operation = pick(operations)();
+        expect(await operation(unit), `round ${round} step ${step}`).toEqual(await operation(direct));
+      }
+      await unit.commit();
+      expect(await counter(underneath).find({}, { sort: { _id: 1 } })).toEqual(await counter(direct).find({}, { sort: { _id: 1 } }));
+    }
+  });
+
+  it('writes each document once, however often a batch changes it', async () => {
+    const underneath = new EmbeddedReadStore();
+    let writes = 0;
+    const collection = underneath.collection('counters');
+    const bulkWrite = collection.bulkWrite.bind(collection);
+    collection.bulkWrite = async (operations) => {
+      writes += operations.length;
+      await bulkWrite(operations);
+    };
+    const unit = new WriteBackStore(underneath);
+    for (let i = 0; i < 1000; i++) await unit.collection('counters').updateOne({ _id: `day-${i % 3}` }, { $inc: { n: 1 } }, { upsert: true });
+    expect(await underneath.collection('counters').countDocuments({})).toBe(0);
+    await unit.commit();
+    expect(writes).toBe(3);
+    expect(await underneath.collection('counters').find({}, { sort: { _id: 1 } })).toEqual([
+      { _id: 'day-0', n: 334 },
+      { _id: 'day-1', n: 333 },
+      { _id: 'day-2', n: 333 },
+    ]);
+  });
+});

@@ -1,0 +1,72 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { RecordedEvent } from '../../src/infra/eventstore/port.ts';
+import { SqliteEventStore } from '../../src/infra/eventstore/sqlite.ts';
+import { silentLogger } from '../../src/infra/logger.ts';
+import { EmbeddedReadStore } from '../../src/infra/readstore/embedded.ts';
+import type { ReadStore } from '../../src/infra/readstore/port.ts';
+import type { Projection } from '../../src/projections/projection.ts';
+import { ProjectionRunner } from '../../src/projections/runner.ts';
+
+/** A counting projection: one counter document per stream, `$inc`-ed by every event; `poison` it cannot apply. */
+const counting = (name: string, poison?: string): Projection => ({
+  name,
+  version: 1,
+  categories: ['tally'],
+  collections: [name],
+  async setup() {},
+  async apply(event: RecordedEvent, store: ReadStore) {
+    if (event.id === poison) throw new Error(`${name} cannot apply ${event.id}`);
+    const counters = store.collection<{ _id: string; n: number; _position: number }>(name);
+    const current = await counters.findOne({ _id: event.streamId });
+    if (current && current._position >= Number(event.position)) return;
+    await counters.updateOne({ _id: event.streamId }, { $inc: { n: 1 }, $set: { _position: Number(event.position) } }, { upsert: true });
+  },
+});
+
+const tally = (id: string) => ({ id, type: 'Tallied', data: {}, metadata: { actor: 'test', at: '2026-11-30T00:00:00.000Z', correlationId: 'test', schemaVersion: 1 } });
+const eventId = (n: number) => `01900000-0000-7000-8000-${String(n).padStart(12, '0')}`;
+
+describe('projections applied in batches', () => {
+  it('a batch with an event one projection cannot apply: it stops on that event with what came before; the others apply the whole batch', async () => {
+    const events = new SqliteEventStore({ path: join(mkdtempSync(join(tmpdir(), 'crm-batches-')), 'events.sqlite') });
+    const store = new EmbeddedReadStore();
+    const poison = eventId(150);
+    const runner = new ProjectionRunner(events, store, [counting('healthy'), counting('fragile', poison)], silentLogger);
+    try {
+      await runner.start();
+      // 300 events in one transaction: the subscription hands them out in one turn, applied as one batch.
+      await events.appendAtomically!(Array.from({ length: 3 }, (_, s) => ({ streamId: `tally-${s}`, events: Array.from({ length: 100 }, (_, i) => tally(eventId(s * 100 + i))), expected: 'no_stream' as const })));
+      const head = await events.headPosition();
+      await runner.waitFor(head, 5000, ['healthy']);
+      await expect(runner.waitFor(head, 5000, ['fragile'])).rejects.toThrow(/stopped on an event/);
+      const healthy = await store.collection('healthy').find({}, { sort: { _id: 1 } });
+      expect(healthy.map((doc) => doc.n)).toEqual([100, 100, 100]);
+      const fragile = runner.status().find((status) => status.name === 'fragile')!;
+      expect(fragile.failure?.event?.id).toBe(poison);
+      // Everything before the poisoned event (the first stream, half the second) and nothing after it.
+      expect(fragile.position).toBe(fragile.failure!.event!.position - 1n);
+      expect((await store.collection('fragile').find({}, { sort: { _id: 1 } })).map((doc) => doc.n)).toEqual([100, 50]);
+    } finally {
+      await runner.stop();
+      await events.close();
+    }
+  });
+
+  it('a log larger than a batch is applied in batches with the subscription held back between them; a waiting reader gets all of it', async () => {
+    const events = new SqliteEventStore({ path: join(mkdtempSync(join(tmpdir(), 'crm-batches-')), 'events.sqlite') });
+    const store = new EmbeddedReadStore();
+    const runner = new ProjectionRunner(events, store, [counting('healthy')], silentLogger);
+    try {
+      await runner.start();
+      const { position } = await events.append('tally-0', Array.from({ length: 5000 }, (_, i) => tally(eventId(i))), 'no_stream');
+      await runner.waitFor(position, 10_000);
+      expect(await store.collection('healthy').findOne({ _id: 'tally-0' })).toMatchObject({ n: 5000 });
+    } finally {
+      await runner.stop();
+      await events.close();
+    }
+  });
+});
