@@ -1,4 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openServices } from '../src/app/wiring.ts';
+import { hireEmployee, systemActor } from '../src/commands/employees.ts';
+import { createDepartment } from '../src/commands/org.ts';
+import { loadConfig } from '../src/infra/config.ts';
+import { silentLogger } from '../src/infra/logger.ts';
 import type { EventStore, EventToAppend } from '../src/infra/eventstore/port.ts';
 import { prng } from '../src/cli/seed-data.ts';
 
@@ -6,8 +14,9 @@ import { prng } from '../src/cli/seed-data.ts';
  * A realistic event log for the replay benchmark, written straight into the event store (the commands are
  * measured elsewhere): per customer a registration, 1–4 changes, 3 contacts, and one opportunity moved
  * through 1–3 stages, some won or lost (about 10 events a customer); timestamps spread over 90 days.
+ * `customersOnly`: the registrations and changes alone (about 3.5 events a customer), for the scale runs.
  */
-export async function writeDataset(store: EventStore, customers: number, ownerIds: string[]): Promise<{ events: number; customers: number; contacts: number; opportunities: number }> {
+export async function writeDataset(store: EventStore, customers: number, ownerIds: string[], customersOnly = false): Promise<{ events: number; customers: number; contacts: number; opportunities: number }> {
   const random = prng(99);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const industries = ['机械制造', '电子元器件', '化工材料', '国际贸易', '汽车零部件'];
@@ -25,6 +34,7 @@ export async function writeDataset(store: EventStore, customers: number, ownerId
     for (let u = 0; u < 1 + Math.floor(random() * 4); u++) customerEvents.push(event('CustomerChanged', { customerId, changes: { level: pick(['A', 'B', 'C']), notes: `跟进 ${u}` } }, at + 1000 + u));
     await store.append(`customer-${customerId}`, customerEvents, 'no_stream');
     events += customerEvents.length;
+    if (customersOnly) continue;
     for (let c = 0; c < 3; c++) {
       const contactId = randomUUID();
       await store.append(`contact-${contactId}`, [event('ContactAdded', { contactId, customerId, fields: { name: `联系人 ${i}-${c}`, mobile: `139${String(10_000_000 + i * 3 + c).slice(-8)}` } }, at + 2000 + c)], 'no_stream');
@@ -41,5 +51,22 @@ export async function writeDataset(store: EventStore, customers: number, ownerId
     await store.append(`opportunity-${opportunityId}`, opportunityEvents, 'no_stream');
     events += opportunityEvents.length;
   }
-  return { events, customers, contacts: customers * 3, opportunities: customers };
+  return { events, customers, contacts: customersOnly ? 0 : customers * 3, opportunities: customersOnly ? 0 : customers };
+}
+
+/**
+ * A fresh data directory whose log holds 4 departments of 5 salespeople and the dataset of `customers`
+ * (`customersOnly` as for writeDataset), with the services open on it (no projections started).
+ */
+export async function benchDataDir(customers: number, customersOnly = false) {
+  const dir = mkdtempSync(join(tmpdir(), 'crm-bench-'));
+  const services = await openServices(loadConfig({ CRM_DATA_DIR: dir, CRM_ADMIN_PASSWORD: 'bench-password-1', LOG_LEVEL: 'error' }), { logger: silentLogger, startProjections: false, purpose: 'bench' });
+  const meta = () => services.requestMeta('bench');
+  const ownerIds: string[] = [];
+  for (let d = 0; d < 4; d++) {
+    const { departmentId } = await createDepartment(services.deps, { name: `Dept ${d}` }, systemActor, meta());
+    for (let e = 0; e < 5; e++) ownerIds.push((await hireEmployee(services.deps, { fields: { name: `Seller ${d}.${e}`, departmentId }, roleIds: [] }, systemActor, meta())).employeeId);
+  }
+  const dataset = await writeDataset(services.eventStore, customers, ownerIds, customersOnly);
+  return { dir, services, ownerIds, dataset };
 }

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -61,19 +61,9 @@ export async function adminToken(url: string, initial: string): Promise<string> 
  * the data directory `dataDir`): p99 of probes sent every 10 ms for as long as the export runs.
  */
 export async function exportBench(dataDir: string): Promise<{ p99Ms: number; p50Ms: number; rows: number; exportMs: number; probes: number }> {
-  const port = await freePort();
-  const serverProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', CRM_DATA_DIR: dataDir, CRM_ADMIN_PASSWORD: 'bench-password-1', LOG_LEVEL: 'warn' },
-    stdio: 'ignore',
-  });
-  const url = `http://127.0.0.1:${port}`;
+  const server = await startServer(dataDir);
+  const { url, token } = server;
   try {
-    for (let i = 0; ; i++) {
-      if ((await fetch(`${url}/readyz`).then((r) => r.status).catch(() => 0)) === 200) break;
-      if (i > 6000) throw new Error('the server did not get ready');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const token = await adminToken(url, 'bench-password-1');
     const timings: number[] = [];
     let exporting = true;
     const prober = (async () => {
@@ -95,7 +85,7 @@ export async function exportBench(dataDir: string): Promise<{ p99Ms: number; p50
     const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
     return { p99Ms: Math.round(at(99) * 10) / 10, p50Ms: Math.round(at(50) * 10) / 10, rows: text.trim().split('\r\n').length - 1, exportMs: Math.round(exportMs), probes: timings.length };
   } finally {
-    await stop(serverProcess);
+    await server.stop();
   }
 }
 
@@ -117,51 +107,81 @@ export async function httpBench(seconds: number, lagSamples: number): Promise<Ht
   const bare = await cannon({ url: `${baseline.url}/`, method: 'POST', connections: 32, duration: Math.max(3, Math.round(seconds / 2)), body: '{}', headers: { 'content-type': 'application/json' } });
   await stop(baseline.process);
 
-  // Request logs off (LOG_LEVEL=warn), as a busy installation would run; readiness is polled on /healthz.
+  const server = await startServer(mkdtempSync(join(tmpdir(), 'crm-bench-http-')));
+  try {
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${server.token}` };
+    const lag: number[] = [];
+    let loading = true;
+    const sampler = (async () => {
+      await new Promise((r) => setTimeout(r, 500));
+      while (loading && lag.length < lagSamples) {
+        const created = await fetch(`${server.url}/api/v1/customers`, { method: 'POST', headers, body: JSON.stringify({ name: `lag probe ${lag.length} ${Math.random()}` }) });
+        const position = created.headers.get('x-position')!;
+        const id = ((await created.json()) as { id: string }).id;
+        const started = performance.now();
+        const read = await fetch(`${server.url}/api/v1/customers/${id}`, { headers: { ...headers, 'x-min-position': position } });
+        await read.arrayBuffer();
+        if (read.status === 200) lag.push(performance.now() - started);
+      }
+    })();
+    const result = await createLoad(server, seconds);
+    loading = false;
+    await sampler;
+    lag.sort((a, b) => a - b);
+    const at = (p: number) => lag[Math.min(lag.length - 1, Math.floor((p / 100) * lag.length))] ?? NaN;
+    return {
+      createsPerSecond: result.perSecond,
+      p99Ms: result.p99Ms,
+      baselinePerSecond: Math.round(bare.requests.average),
+      lagP99Ms: Math.round(at(99) * 10) / 10,
+      lagP50Ms: Math.round(at(50) * 10) / 10,
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+export interface BenchServer {
+  url: string;
+  token: string;
+  /** The server process's resident set size now, in MB. */
+  rssMb(): number;
+  stop(): Promise<unknown>;
+}
+
+/**
+ * The real server in its own process on `dataDir` (embedded default; request logs off, LOG_LEVEL=warn, as a busy
+ * installation would run), once /readyz says its read models have caught up with the log; and the admin's token.
+ */
+export async function startServer(dataDir: string): Promise<BenchServer> {
   const port = await freePort();
   const serverProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', CRM_DATA_DIR: mkdtempSync(join(tmpdir(), 'crm-bench-http-')), CRM_ADMIN_PASSWORD: 'bench-password-1', LOG_LEVEL: 'warn' },
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', CRM_DATA_DIR: dataDir, CRM_ADMIN_PASSWORD: 'bench-password-1', LOG_LEVEL: 'warn' },
     stdio: 'ignore',
   });
-  const server = { url: `http://127.0.0.1:${port}`, process: serverProcess };
+  const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
-    if ((await fetch(`${server.url}/healthz`).then((r) => r.status).catch(() => 0)) === 200) break;
-    if (i > 300) throw new Error('the server did not start');
+    if ((await fetch(`${url}/readyz`).then((r) => r.status).catch(() => 0)) === 200) break;
+    if (i > 36_000) throw new Error('the server did not get ready within an hour');
     await new Promise((r) => setTimeout(r, 100));
   }
-  const token = await adminToken(server.url, 'bench-password-1');
-  const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
-  let counter = 0;
-  const lag: number[] = [];
-  let loading = true;
-  const sampler = (async () => {
-    await new Promise((r) => setTimeout(r, 500));
-    while (loading && lag.length < lagSamples) {
-      const created = await fetch(`${server.url}/api/v1/customers`, { method: 'POST', headers, body: JSON.stringify({ name: `lag probe ${lag.length} ${Math.random()}` }) });
-      const position = created.headers.get('x-position')!;
-      const id = ((await created.json()) as { id: string }).id;
-      const started = performance.now();
-      const read = await fetch(`${server.url}/api/v1/customers/${id}`, { headers: { ...headers, 'x-min-position': position } });
-      await read.arrayBuffer();
-      if (read.status === 200) lag.push(performance.now() - started);
-    }
-  })();
+  return {
+    url,
+    token: await adminToken(url, 'bench-password-1'),
+    rssMb: () => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${serverProcess.pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024),
+    stop: () => stop(serverProcess),
+  };
+}
+
+let created = 0;
+/** POST /api/v1/customers at 32 connections for `seconds`: creates per second and the p99 latency. */
+export async function createLoad(server: BenchServer, seconds: number): Promise<{ perSecond: number; p99Ms: number }> {
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${server.token}` };
   const result = await cannon({
     url: server.url,
     connections: 32,
     duration: seconds,
-    requests: [{ method: 'POST', path: '/api/v1/customers', headers, setupRequest: (request) => ({ ...request, body: JSON.stringify({ name: `Bench customer ${counter++} ${process.pid}`, industry: '机械制造' }) }) }],
+    requests: [{ method: 'POST', path: '/api/v1/customers', headers, setupRequest: (request) => ({ ...request, body: JSON.stringify({ name: `Bench customer ${created++} ${process.pid} ${Date.now()}`, industry: '机械制造' }) }) }],
   });
-  loading = false;
-  await sampler;
-  await stop(server.process);
-  lag.sort((a, b) => a - b);
-  const at = (p: number) => lag[Math.min(lag.length - 1, Math.floor((p / 100) * lag.length))] ?? NaN;
-  return {
-    createsPerSecond: Math.round(result.requests.average),
-    p99Ms: result.latency.p99,
-    baselinePerSecond: Math.round(bare.requests.average),
-    lagP99Ms: Math.round(at(99) * 10) / 10,
-    lagP50Ms: Math.round(at(50) * 10) / 10,
-  };
+  return { perSecond: Math.round(result.requests.average), p99Ms: result.latency.p99 };
 }

@@ -3,28 +3,29 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hireEmployee, systemActor } from '../src/commands/employees.ts';
-import { createDepartment } from '../src/commands/org.ts';
+import { systemActor } from '../src/commands/employees.ts';
 import { defaultStages } from '../src/domain/opportunity/index.ts';
-import { loadConfig } from '../src/infra/config.ts';
 import type { EventToAppend } from '../src/infra/eventstore/port.ts';
 import { SqliteEventStore } from '../src/infra/eventstore/sqlite.ts';
 import { silentLogger } from '../src/infra/logger.ts';
 import { EmbeddedReadStore } from '../src/infra/readstore/embedded.ts';
-import { openServices } from '../src/app/wiring.ts';
 import { CUSTOMERS } from '../src/projections/customers.ts';
 import { listPage } from '../src/projections/lists.ts';
 import { funnelReport } from '../src/projections/reports.ts';
 import { readFilter } from '../src/access/scope.ts';
-import { writeDataset } from './dataset.ts';
+import { benchDataDir } from './dataset.ts';
+import { type ScaleRow, scaleRuns, slope } from './scale.ts';
 import { exportBench, httpBench } from './http.ts';
 import { emmettAppendsPerSecond } from './peer/emmett.ts';
 
 /**
- * `npm run bench [-- --quick]`: every metric against a baseline measured in the same run where one applies,
- * written to bench/results/latest.json and printed as a table with the targets we hold ourselves to.
+ * `npm run bench [-- --quick | -- --full]`: every metric against a baseline measured in the same run where one
+ * applies, written to bench/results/latest.json and printed as a table with the targets we hold ourselves to.
+ * `--full` (also as `npm run bench --full`, which npm passes as npm_config_full) adds the scale runs: how the
+ * costs grow from 10k to 1M customers and from 100k to 3M events (about an hour).
  */
 const quick = process.argv.includes('--quick');
+const full = !quick && (process.argv.includes('--full') || process.env.npm_config_full === 'true');
 const sizes = quick
   ? { appends: 5_000, batches: 1_000, peerAppends: 300, customers: 5_000, listRuns: 100, httpSeconds: 5, lagSamples: 100 }
   : { appends: 50_000, batches: 10_000, peerAppends: 2_000, customers: 100_000, listRuns: 300, httpSeconds: 20, lagSamples: 300 };
@@ -109,15 +110,7 @@ async function appendRates(): Promise<void> {
 
 async function readSide(): Promise<string> {
   log(`dataset: ${sizes.customers} customers`);
-  const dir = mkdtempSync(join(tmpdir(), 'crm-bench-'));
-  const services = await openServices(loadConfig({ CRM_DATA_DIR: dir, CRM_ADMIN_PASSWORD: 'bench-password-1', LOG_LEVEL: 'error' }), { logger: silentLogger, startProjections: false, purpose: 'bench' });
-  const meta = () => services.requestMeta('bench');
-  const ownerIds: string[] = [];
-  for (let d = 0; d < 4; d++) {
-    const { departmentId } = await createDepartment(services.deps, { name: `Dept ${d}` }, systemActor, meta());
-    for (let e = 0; e < 5; e++) ownerIds.push((await hireEmployee(services.deps, { fields: { name: `Seller ${d}.${e}`, departmentId }, roleIds: [] }, systemActor, meta())).employeeId);
-  }
-  const dataset = await writeDataset(services.eventStore, sizes.customers, ownerIds);
+  const { dir, services, ownerIds, dataset } = await benchDataDir(sizes.customers);
   const head = await services.eventStore.headPosition();
 
   log(`rebuild: ${Number(head)} events`);
@@ -198,8 +191,19 @@ await appendRates();
 const dataDir = await readSide();
 await exportResponsiveness(dataDir);
 await http();
-const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: round(totalmem() / 2 ** 30), node: process.version, quick, at: new Date().toISOString() };
+const scale = full ? await scaleRuns() : undefined;
+const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: round(totalmem() / 2 ** 30), node: process.version, quick, full, at: new Date().toISOString() };
 mkdirSync('bench/results', { recursive: true });
-writeFileSync('bench/results/latest.json', `${JSON.stringify({ machine, sizes, metrics }, null, 2)}\n`);
+writeFileSync('bench/results/latest.json', `${JSON.stringify({ machine, sizes, metrics, ...(scale ? { scale } : {}) }, null, 2)}\n`);
 console.table(Object.fromEntries(Object.entries(metrics).map(([name, m]) => [name, { value: m.value, unit: m.unit, baseline: m.baseline ?? '', ratio: m.ratio ?? '', target: m.target, met: m.met ? 'yes' : 'NO' }])));
 for (const [name, m] of Object.entries(metrics)) if (m.note) console.log(`${name}: ${m.note}`);
+if (scale) {
+  console.table(Object.fromEntries(scale.map(({ size, ...row }) => [size, row])));
+  const customers = scale.filter((row) => row.listP95Ms !== undefined);
+  const events = scale.filter((row) => row.listP95Ms === undefined);
+  const sizesOf = (rows: ScaleRow[]) => rows.map((row) => row.events);
+  console.log(`list p95: ${slope(sizesOf(customers), customers.map((row) => row.listP95Ms!))}`);
+  console.log(`time per create: ${slope(sizesOf(customers), customers.map((row) => 1 / row.createsPerSecond!))}`);
+  console.log(`rebuild time: ${slope(sizesOf(events), events.map((row) => row.rebuildSeconds))}`);
+  console.log(`rss: ${slope(sizesOf(events), events.map((row) => row.rssMb))} (mixed log), ${slope(sizesOf(customers), customers.map((row) => row.rssMb))} (customers)`);
+}
