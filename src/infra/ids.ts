@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomFillSync } from 'node:crypto';
 import type { Clock } from './clock.ts';
 
 /** Id generation as a port. Ids are UUIDv7: time ordered, so lists sorted by id follow creation order. */
@@ -30,6 +30,17 @@ export function uuidv7(timeMs: number, sequence: number, entropy: Uint8Array): s
 export function randomIds(clock: Clock): Ids {
   let lastMs = -1;
   let sequence = 0;
+  // Entropy drawn from the system in blocks, not in a call per id.
+  const pool = Buffer.alloc(4096);
+  let used = pool.length;
+  const random = (bytes: number): Buffer => {
+    if (used + bytes > pool.length) {
+      randomFillSync(pool);
+      used = 0;
+    }
+    used += bytes;
+    return pool.subarray(used - bytes, used);
+  };
   return {
     newId() {
       let ms = clock.now().getTime();
@@ -42,9 +53,9 @@ export function randomIds(clock: Clock): Ids {
         ms = lastMs;
       } else {
         lastMs = ms;
-        sequence = randomBytes(2).readUInt16BE() & 0x3ff;
+        sequence = random(2).readUInt16BE() & 0x3ff;
       }
-      return uuidv7(ms, sequence, randomBytes(8));
+      return uuidv7(ms, sequence, random(8));
     },
   };
 }

@@ -12,7 +12,13 @@ export interface TokenClaims {
 const b64 = (value: string | Buffer) => Buffer.from(value).toString('base64url');
 const HEADER = b64(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
 
+/** Tokens whose signature was checked, kept so a client's next requests skip the HMAC. */
+const VERIFIED_TOKENS = 10_000;
+
 export class TokenService {
+  /** Signature-checked tokens and their claims (insertion order: the oldest is dropped first). */
+  private readonly verified = new Map<string, TokenClaims>();
+
   constructor(
     private readonly secret: string,
     private readonly ttlSeconds: number,
@@ -31,6 +37,17 @@ export class TokenService {
 
   /** The claims of a valid, unexpired token; undefined otherwise. */
   verify(token: string, now: Date): TokenClaims | undefined {
+    const known = this.verified.get(token);
+    if (known) return known.exp * 1000 > now.getTime() ? known : undefined;
+    const claims = this.checked(token);
+    if (!claims) return undefined;
+    if (this.verified.size >= VERIFIED_TOKENS) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, Object.freeze(claims));
+    return claims.exp * 1000 > now.getTime() ? claims : undefined;
+  }
+
+  /** The claims of a well-formed token with a valid signature, expired or not. */
+  private checked(token: string): TokenClaims | undefined {
     const [header, payload, signature] = token.split('.');
     if (!header || !payload || !signature || header !== HEADER) return undefined;
     const expected = this.sign(`${header}.${payload}`);
@@ -39,7 +56,7 @@ export class TokenService {
     try {
       const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as TokenClaims;
       if (typeof claims.sub !== 'string' || typeof claims.exp !== 'number' || typeof claims.pwd !== 'string') return undefined;
-      return claims.exp * 1000 > now.getTime() ? claims : undefined;
+      return claims;
     } catch {
       return undefined;
     }

@@ -50,6 +50,21 @@ describe('the sqlite store serves streams it read from memory, exactly', () => {
     await theirs.close();
   });
 
+  it('knows which streams exist without a query, exactly: one created by another store is read in full and refused to no_stream; a reopened store knows every stream of the file', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'crm-es-')), 'events.sqlite');
+    const mine = new SqliteEventStore({ path });
+    const theirs = new SqliteEventStore({ path });
+    expect(await mine.readStream('thing-new')).toEqual([]);
+    await theirs.append('thing-new', [event('A')], 'no_stream');
+    await expect(mine.append('thing-new', [event('B')], 'no_stream')).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+    expect(types(await mine.readStream('thing-new'))).toEqual(['A0']);
+    await Promise.all(Array.from({ length: 3000 }, (_, i) => theirs.append(`many-${i}`, [event('M', i)], 'no_stream')));
+    const reopened = new SqliteEventStore({ path });
+    for (const i of [0, 1234, 2999]) expect(types(await reopened.readStream(`many-${i}`))).toEqual([`M${i}`]);
+    expect(types(await mine.readStream('many-2999'))).toEqual(['M2999']);
+    await Promise.all([mine.close(), theirs.close(), reopened.close()]);
+  });
+
   it('answers partial reads from the whole stream, hands out frozen events, and keeps at most the streams it is told', async () => {
     const store = new SqliteEventStore({ path: ':memory:', cachedStreams: 2 });
     await store.append('thing-1', [event('A', 0), event('A', 1), event('A', 2)], 'no_stream');

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { EventEmitter } from 'node:events';
 import { freezeOwned } from '../frozen.ts';
+import { StreamBloom } from './stream-bloom.ts';
 import { type StreamWrite, type AppendResult, type EventFilter, type EventStore, type EventToAppend, EventIdConflictError, type ExpectedRevision, type ReadAllOptions, type ReadStreamOptions, type RecordedEvent, type Subscription, type SubscriptionHandlers, WrongExpectedRevisionError, categoryOf } from './port.ts';
 
 export interface SqliteEventStoreOptions {
@@ -19,6 +20,8 @@ export interface SqliteEventStoreOptions {
 
 /** A stream longer than this is read from the file every time rather than held in memory. */
 const CACHED_EVENTS_MAX = 256;
+/** What reading a stream that does not exist gives (shared: frozen). */
+const NO_EVENTS: RecordedEvent[] = Object.freeze([]) as unknown as RecordedEvent[];
 
 type Row = {
   position: number;
@@ -72,6 +75,8 @@ export class SqliteEventStore implements EventStore {
    * appended since, the streams they wrote are dropped first.
    */
   private readonly streamCache = new Map<string, RecordedEvent[]>();
+  /** Which streams the log may hold: a stream certainly absent (a record being created) is answered without a query. */
+  private readonly streams: StreamBloom;
   private readonly cachedStreams: number;
   /** The log head up to which the cache knows every append. */
   private knownHead = 0;
@@ -115,7 +120,9 @@ export class SqliteEventStore implements EventStore {
       head: this.db.prepare<[], { position: number | null }>('SELECT max(position) AS position FROM events'),
       dataVersion: this.db.prepare('PRAGMA data_version').pluck(),
       streamsAfter: this.db.prepare<[number], { stream_id: string }>('SELECT stream_id FROM events WHERE position > ? ORDER BY position'),
+      streamIds: this.db.prepare<[], string>('SELECT DISTINCT stream_id FROM events').pluck(),
     };
+    this.streams = new StreamBloom(() => this.statements.streamIds.iterate());
     this.knownHead = this.statements.head.get()?.position ?? 0;
     this.appendWrites = this.db.transaction((writes: readonly StreamWrite[]) => writes.map((write) => this.appendInTransaction(write.streamId, write.events, write.expected)));
     this.commitGroup = this.db.transaction((group: PendingAppend[]) => {
@@ -150,7 +157,7 @@ export class SqliteEventStore implements EventStore {
   private appendInTransaction(streamId: string, events: readonly EventToAppend[], expected: ExpectedRevision): AppendResult {
     this.forgetForeignAppends();
     this.streamCache.delete(streamId);
-    const current = this.statements.streamRevision.get(streamId)?.revision ?? null;
+    const current = this.streams.mightHold(streamId) ? (this.statements.streamRevision.get(streamId)?.revision ?? null) : null;
     const actual = current === null ? ('no_stream' as const) : BigInt(current);
     const matches =
       expected === 'any' ||
@@ -185,7 +192,10 @@ export class SqliteEventStore implements EventStore {
     }
     if (events.length === 0) {
       position = this.statements.head.get()?.position ?? 0;
-    } else this.knownHead = position; // its own rows, for the next append of the group (restored if the group rolls back)
+    } else {
+      this.knownHead = position; // its own rows, for the next append of the group (restored if the group rolls back)
+      this.streams.add(streamId);
+    }
     return { nextExpectedRevision: BigInt(revision), position: BigInt(position) };
   }
 
@@ -274,9 +284,10 @@ export class SqliteEventStore implements EventStore {
     this.seenDataVersion = version;
     const head = this.statements.head.get()?.position ?? 0;
     if (head === this.knownHead) return;
-    if (this.streamCache.size > 0) {
-      if (head - this.knownHead > this.cachedStreams) this.streamCache.clear();
-      else for (const row of this.statements.streamsAfter.iterate(this.knownHead)) this.streamCache.delete(row.stream_id);
+    if (head - this.knownHead > this.cachedStreams) this.streamCache.clear();
+    for (const row of this.statements.streamsAfter.iterate(this.knownHead)) {
+      this.streamCache.delete(row.stream_id);
+      this.streams.add(row.stream_id);
     }
     this.knownHead = head;
   }
@@ -287,6 +298,7 @@ export class SqliteEventStore implements EventStore {
     const max = options.maxCount ?? Number.MAX_SAFE_INTEGER;
     if (this.cachedStreams === 0) return this.statements.readStream.all(streamId, from, max).map(toRecorded);
     this.forgetForeignAppends();
+    if (!this.streams.mightHold(streamId)) return NO_EVENTS;
     let events = this.streamCache.get(streamId);
     if (events) {
       this.streamCache.delete(streamId); // to the back of the queue: read most recently
