@@ -19,54 +19,84 @@ function* inBatches<T>(docs: T[], size: number): Generator<T[]> {
 const getPath = (doc: Record<string, unknown>, path: string): unknown =>
   path.split('.').reduce<unknown>((value, key) => (value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined), doc);
 
+/** The ids holding one key: most keys (a name, a date) have one, kept as the id itself, not a set of one. */
+type Holders = string | Set<string>;
+type PlainKey = string | number | boolean | null;
+const NO_IDS: ReadonlySet<string> = new Set();
+
+function addHolder<K>(entries: Map<K, Holders>, key: K, id: string): void {
+  const holders = entries.get(key);
+  if (holders === undefined) entries.set(key, id);
+  else if (typeof holders !== 'string') holders.add(id);
+  else if (holders !== id) entries.set(key, new Set([holders, id]));
+}
+
+function removeHolder<K>(entries: Map<K, Holders>, key: K, id: string): void {
+  const holders = entries.get(key);
+  if (holders === undefined) return;
+  if (typeof holders === 'string') {
+    if (holders === id) entries.delete(key);
+    return;
+  }
+  holders.delete(id);
+  if (holders.size === 1) entries.set(key, holders.values().next().value!);
+  else if (holders.size === 0) entries.delete(key);
+}
+
+const othersThan = (holders: Holders | undefined, id: string): boolean =>
+  holders !== undefined && (typeof holders === 'string' ? holders !== id : [...holders].some((holder) => holder !== id));
+
 /**
  * An equality index over one or more fields. A field holding an array indexes each element (multikey),
  * as MongoDB does. Used by find/count/update when the filter gives plain equality on all its fields.
+ * A single field's plain values are the keys themselves (sharing the documents' strings); compound keys and
+ * objects are keyed by their JSON, in a map of their own.
  */
 class EqualityIndex {
   readonly fields: string[];
-  private readonly entries = new Map<string, Set<string>>();
+  private readonly plain = new Map<PlainKey, Holders>();
+  private readonly encoded = new Map<string, Holders>();
   constructor(readonly spec: IndexSpec) {
     this.fields = Object.keys(spec.keys);
   }
 
-  private keysOf(doc: Doc): string[] {
+  /** Calls `visit` with the map and the key of each entry the document has in this index. */
+  private eachKey(doc: Doc, visit: (entries: Map<PlainKey, Holders> | Map<string, Holders>, key: PlainKey) => void): void {
+    if (this.fields.length === 1) {
+      const value = getPath(doc, this.fields[0]!);
+      const values = Array.isArray(value) ? (value.length ? value : [undefined]) : [value];
+      for (const item of values) {
+        const key = item ?? null;
+        if (isPlainValue(key)) visit(this.plain, key);
+        else visit(this.encoded, JSON.stringify([key]));
+      }
+      return;
+    }
     let keys: unknown[][] = [[]];
     for (const field of this.fields) {
       const value = getPath(doc, field);
       const values = Array.isArray(value) ? (value.length ? value : [undefined]) : [value];
       keys = keys.flatMap((prefix) => values.map((v) => [...prefix, v ?? null]));
     }
-    return keys.map((key) => JSON.stringify(key));
+    for (const key of keys) visit(this.encoded, JSON.stringify(key));
   }
 
   add(doc: Doc, collection: string): void {
-    const keys = this.keysOf(doc);
-    if (this.spec.unique) {
-      for (const key of keys) {
-        const holders = this.entries.get(key);
-        if (holders && [...holders].some((id) => id !== doc._id))
-          throw new DuplicateKeyError(collection, this.spec.name, JSON.parse(key));
-      }
-    }
-    for (const key of keys) {
-      let holders = this.entries.get(key);
-      if (!holders) this.entries.set(key, (holders = new Set()));
-      holders.add(doc._id);
-    }
+    if (this.spec.unique)
+      this.eachKey(doc, (entries, key) => {
+        if (othersThan((entries as Map<PlainKey, Holders>).get(key), doc._id))
+          throw new DuplicateKeyError(collection, this.spec.name, entries === this.plain ? [key] : JSON.parse(key as string));
+      });
+    this.eachKey(doc, (entries, key) => addHolder(entries as Map<PlainKey, Holders>, key, doc._id));
   }
 
   remove(doc: Doc): void {
-    for (const key of this.keysOf(doc)) {
-      const holders = this.entries.get(key);
-      holders?.delete(doc._id);
-      if (holders?.size === 0) this.entries.delete(key);
-    }
+    this.eachKey(doc, (entries, key) => removeHolder(entries as Map<PlainKey, Holders>, key, doc._id));
   }
 
   /** The candidate ids for a filter, or undefined when this index cannot answer it. */
-  candidates(filter: Filter): Set<string> | undefined {
-    const values: unknown[] = [];
+  candidates(filter: Filter): ReadonlySet<string> | undefined {
+    const values: PlainKey[] = [];
     for (const field of this.fields) {
       let condition = filter[field];
       if (condition && typeof condition === 'object' && !Array.isArray(condition) && '$eq' in condition && Object.keys(condition).length === 1)
@@ -74,7 +104,8 @@ class EqualityIndex {
       if (!isPlainValue(condition) || condition === null) return undefined;
       values.push(condition);
     }
-    return this.entries.get(JSON.stringify(values)) ?? new Set();
+    const holders = values.length === 1 ? this.plain.get(values[0]!) : this.encoded.get(JSON.stringify(values));
+    return holders === undefined ? NO_IDS : typeof holders === 'string' ? new Set([holders]) : holders;
   }
 }
 
@@ -94,8 +125,8 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
   ) {}
 
   /** The ids the smallest usable equality index gives for a filter, if one can. */
-  private indexed(filter: Filter): Set<string> | undefined {
-    let best: Set<string> | undefined;
+  private indexed(filter: Filter): ReadonlySet<string> | undefined {
+    let best: ReadonlySet<string> | undefined;
     for (const index of this.indexes.values()) {
       const ids = index.candidates(filter);
       if (ids && (!best || ids.size < best.size)) best = ids;
