@@ -124,8 +124,14 @@ export class SqliteEventStore implements EventStore {
     };
     this.streams = new StreamBloom(() => this.statements.streamIds.iterate());
     this.knownHead = this.statements.head.get()?.position ?? 0;
-    this.appendWrites = this.db.transaction((writes: readonly StreamWrite[]) => writes.map((write) => this.appendInTransaction(write.streamId, write.events, write.expected)));
+    const appendAll = (writes: readonly StreamWrite[]) => writes.map((write) => this.appendInTransaction(write.streamId, write.events, write.expected));
+    this.appendWrites = this.db.transaction(appendAll);
     this.commitGroup = this.db.transaction((group: PendingAppend[]) => {
+      if (group.length === 1) {
+        // Alone in the transaction, it needs no savepoint: if it fails the transaction rolls back, and flush says so.
+        group[0]!.results = appendAll(group[0]!.writes);
+        return;
+      }
       for (const pending of group) {
         const knownBefore = this.knownHead;
         try {
