@@ -1,16 +1,36 @@
-import { type Action, actionsOf, ADMIN_ROLE_KEY, allPermissions, type DataScopeKind, dataScopes, type FieldSecurity, type Module, modules, type Permissions, roleDecider, roleStream } from '../domain/role/index.ts';
+import { type Action, actionsOf, ADMIN_ROLE_KEY, allPermissions, type DataScopeKind, dataScopes, type FieldSecurity, type Module, modules, type Permissions, roleDecider, type RoleState, roleStream } from '../domain/role/index.ts';
+import { freezeOwned } from '../infra/frozen.ts';
 import type { Actor, CommandDeps } from './context.ts';
 import { getEmployee, type KnownEmployee } from './employees.ts';
 import { departmentPath } from './org.ts';
 import { load } from './pipeline.ts';
 
+type Grants = { permissions: Permissions; dataScope: DataScopeKind; fieldRules: FieldSecurity };
+
+/**
+ * What one role's state grants, computed once per state (a role's state is shared while its stream is unchanged,
+ * so a changed role is a new state and is computed afresh).
+ */
+const grantsOfState = new WeakMap<object, Grants>();
+
 /** What a set of roles grants together: the union of their permissions, the widest data scope, their field rules. */
-export async function grantsOf(deps: CommandDeps, roleIds: readonly string[]): Promise<{ permissions: Permissions; dataScope: DataScopeKind; fieldRules: FieldSecurity }> {
+export async function grantsOf(deps: CommandDeps, roleIds: readonly string[]): Promise<Grants> {
+  const states = [];
+  for (const roleId of roleIds) states.push((await load(deps, roleDecider, roleStream(roleId))).state);
+  const only = states.length === 1 ? states[0]! : undefined;
+  const known = only && grantsOfState.get(only);
+  if (known) return known;
+  // Shared by every request of the role's holders: frozen, so none can change what the others see.
+  const grants = freezeOwned(combine(states));
+  if (only) grantsOfState.set(only, grants);
+  return grants;
+}
+
+function combine(states: readonly RoleState[]): Grants {
   const granted = new Map<Module, Set<Action>>();
   let widest = 0;
   const ruleSets: FieldSecurity[] = [];
-  for (const roleId of roleIds) {
-    const { state } = await load(deps, roleDecider, roleStream(roleId));
+  for (const state of states) {
     if (state.status === 'none') continue;
     // The administrator role holds every permission, including modules added after it was created.
     const permissions = state.key === ADMIN_ROLE_KEY ? allPermissions() : state.permissions;
