@@ -212,7 +212,9 @@ export class ProjectionRunner {
    */
   private async applyLive(items: readonly (RecordedEvent | bigint)[]): Promise<void> {
     const events = items.filter((item): item is RecordedEvent => typeof item !== 'bigint');
-    const reached = items.reduce<bigint>((max, item) => ((typeof item === 'bigint' ? item : item.position) > max ? (typeof item === 'bigint' ? item : item.position) : max), 0n);
+    // Items come in log order: the last one (an event, or a checkpoint past the events) is how far the log was read.
+    const last = items[items.length - 1]!;
+    const reached = typeof last === 'bigint' ? last : last.position;
     const following = this.projections.filter((projection) => this.following(projection));
     try {
       await applyInUnit(events, following, this.readStore, (projection, event) => event.position > this.positions.get(projection.name)!);
