@@ -19,6 +19,12 @@ function* inBatches<T>(docs: T[], size: number): Generator<T[]> {
 const getPath = (doc: Record<string, unknown>, path: string): unknown =>
   path.split('.').reduce<unknown>((value, key) => (value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined), doc);
 
+/** What a field gives an index: each element of an array (multikey; an empty one as missing), or the value. */
+const valuesOf = (doc: Doc, field: string): unknown[] => {
+  const value = getPath(doc, field);
+  return Array.isArray(value) ? (value.length ? value : [undefined]) : [value];
+};
+
 /** The ids holding one key: most keys (a name, a date) have one, kept as the id itself, not a set of one. */
 type Holders = string | Set<string>;
 type PlainKey = string | number | boolean | null;
@@ -63,9 +69,7 @@ class EqualityIndex {
   /** Calls `visit` with the map and the key of each entry the document has in this index. */
   private eachKey(doc: Doc, visit: (entries: Map<PlainKey, Holders> | Map<string, Holders>, key: PlainKey) => void): void {
     if (this.fields.length === 1) {
-      const value = getPath(doc, this.fields[0]!);
-      const values = Array.isArray(value) ? (value.length ? value : [undefined]) : [value];
-      for (const item of values) {
+      for (const item of valuesOf(doc, this.fields[0]!)) {
         const key = item ?? null;
         if (isPlainValue(key)) visit(this.plain, key);
         else visit(this.encoded, JSON.stringify([key]));
@@ -74,8 +78,7 @@ class EqualityIndex {
     }
     let keys: unknown[][] = [[]];
     for (const field of this.fields) {
-      const value = getPath(doc, field);
-      const values = Array.isArray(value) ? (value.length ? value : [undefined]) : [value];
+      const values = valuesOf(doc, field);
       keys = keys.flatMap((prefix) => values.map((v) => [...prefix, v ?? null]));
     }
     for (const key of keys) visit(this.encoded, JSON.stringify(key));

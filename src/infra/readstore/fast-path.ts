@@ -18,14 +18,15 @@ export const split = (path: string): string[] => {
   return parts;
 };
 
-/** The value at a dotted path; `crossed` when the path runs through an array (MongoDB semantics differ there). */
-function read(doc: Obj, path: string): { value: unknown; crossed: boolean } {
+const CROSSED = Symbol('crossed an array');
+/** The value at a dotted path, or CROSSED when the path runs through an array (MongoDB semantics differ there). */
+function valueAt(doc: Obj, path: string): unknown {
   let value: unknown = doc;
   for (const key of split(path)) {
-    if (Array.isArray(value)) return { value: undefined, crossed: true };
+    if (Array.isArray(value)) return CROSSED;
     value = isObject(value) ? value[key] : undefined;
   }
-  return { value, crossed: false };
+  return value;
 }
 
 export const isAscii = (text: string): boolean => {
@@ -78,8 +79,8 @@ export function fastMatch(doc: Obj, filter: Obj): boolean | undefined {
       continue;
     }
     if (path.startsWith('$')) return undefined;
-    const { value, crossed } = read(doc, path);
-    if (crossed) return undefined;
+    const value = valueAt(doc, path);
+    if (value === CROSSED) return undefined;
     let verdict: boolean | undefined;
     if (condition === null) {
       // null matches a missing field or a null one (an array: mingo decides).
@@ -128,17 +129,6 @@ const isPlainPath = (path: string): boolean => {
   if (plain === undefined) plainPaths.set(path, (plain = !path.includes('$') && !split(path).some((key) => /^\d+$/.test(key))));
   return plain;
 };
-const CROSSED = Symbol('crossed an array');
-/** The value at a dotted path, or CROSSED when the path runs through an array (MongoDB semantics differ there). */
-function valueAt(doc: Obj, path: string): unknown {
-  let value: unknown = doc;
-  for (const key of split(path)) {
-    if (Array.isArray(value)) return CROSSED;
-    value = isObject(value) ? value[key] : undefined;
-  }
-  return value;
-}
-
 const same = (a: unknown, b: unknown) => a === b || (typeof a === 'object' && typeof b === 'object' && JSON.stringify(a) === JSON.stringify(b));
 const each = (value: unknown): unknown[] | undefined =>
   isObject(value) ? (Object.keys(value).length === 1 && Array.isArray(value.$each) ? value.$each : undefined) : [value];
@@ -322,12 +312,13 @@ export function fastGroup(docs: Obj[], pipeline: Record<string, unknown>[]): Obj
   }
   const groups = new Map<unknown, Obj>();
   for (const doc of docs) {
-    const id = key === null ? null : read(doc, key.slice(1)).value ?? null;
+    const found = key === null ? null : valueAt(doc, key.slice(1));
+    const id = found === CROSSED ? null : (found ?? null);
     if (id !== null && !isPrimitive(id)) return undefined;
     let group = groups.get(id);
     if (!group) groups.set(id, (group = { _id: id, ...Object.fromEntries(sums.map(([name]) => [name, 0])) }));
     for (const [name, operand] of sums) {
-      const value = typeof operand === 'number' ? operand : read(doc, operand.slice(1)).value;
+      const value = typeof operand === 'number' ? operand : valueAt(doc, operand.slice(1));
       if (typeof value === 'number') group[name] = (group[name] as number) + value;
     }
   }
