@@ -12,25 +12,30 @@ export const monthly = (collection: string): string => `${collection}_monthly`;
  * counted by month in its `monthly` twin (the projection lists both collections).
  */
 export class CounterDeltas {
-  private readonly deltas = new Map<string, { collection: string; key: Record<string, string>; inc: Record<string, number> }>();
+  private readonly deltas = new Map<string, { collection: string; id: string; key: Record<string, string>; inc: Record<string, number> }>();
 
   add(collection: string, key: Record<string, string>, inc: Record<string, number>, sign = 1): void {
-    if (key.day !== undefined) this.count(monthly(collection), Object.fromEntries(Object.entries(key).map(([field, value]) => (field === 'day' ? ['month', value.slice(0, 7)] : [field, value]))), inc, sign);
+    if (key.day !== undefined) {
+      const byMonth: Record<string, string> = {};
+      for (const field in key) byMonth[field === 'day' ? 'month' : field] = field === 'day' ? key.day.slice(0, 7) : key[field]!;
+      this.count(monthly(collection), byMonth, inc, sign);
+    }
     this.count(collection, key, inc, sign);
   }
 
   private count(collection: string, key: Record<string, string>, inc: Record<string, number>, sign: number): void {
-    const id = `${collection}\u0000${Object.values(key).join('|')}`;
-    const entry = this.deltas.get(id) ?? { collection, key, inc: {} };
-    for (const [field, value] of Object.entries(inc)) entry.inc[field] = (entry.inc[field] ?? 0) + sign * value;
-    this.deltas.set(id, entry);
+    let id = '';
+    for (const field in key) id = id ? `${id}|${key[field]}` : key[field]!;
+    const entryKey = `${collection}\u0000${id}`;
+    let entry = this.deltas.get(entryKey);
+    if (!entry) this.deltas.set(entryKey, (entry = { collection, id, key, inc: {} }));
+    for (const field in inc) entry.inc[field] = (entry.inc[field] ?? 0) + sign * inc[field]!;
   }
 
   async apply(store: ReadStore, event: RecordedEvent): Promise<void> {
     const position = Number(event.position);
-    for (const { collection, key, inc } of this.deltas.values()) {
+    for (const { collection, id: _id, key, inc } of this.deltas.values()) {
       if (Object.values(inc).every((v) => v === 0)) continue;
-      const _id = Object.values(key).join('|');
       const counters = store.collection<Doc & { _position?: number }>(collection);
       const current = await counters.findOne({ _id });
       if (current && (current._position ?? -1) >= position) continue;

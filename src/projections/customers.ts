@@ -36,6 +36,8 @@ export type CustomerDoc = Doc & {
   /** The owner's department path (null in the pool); follows the owner when departments or people move. */
   departmentPath: string | null;
   inPool: boolean;
+  /** How many contacts the customer has (kept by counting each added, moved and removed one). */
+  contactCount: number;
   /** The last time the customer or one of its contacts changed: the follow-up clock of the pool rule. */
   lastActivityAt: string;
   name: string;
@@ -89,7 +91,8 @@ export function evolveCustomerDoc(doc: CustomerDoc | null, event: RecordedEvent 
   if (event.type === 'CustomerRegistered') {
     const { customerId, ownerId, erpCode, fields } = event.data;
     const contacts = doc?.contacts ?? [];
-    const next = { _id: customerId, id: customerId, ...fields, erpCode, ownerId, departmentPath: ownerPath, inPool: false, status: 'active' as const, createdAt: event.metadata.at, contacts, ...meta(event) };
+    const contactCount = doc?.contactCount ?? 0;
+    const next = { _id: customerId, id: customerId, ...fields, erpCode, ownerId, departmentPath: ownerPath, inPool: false, status: 'active' as const, createdAt: event.metadata.at, contacts, contactCount, ...meta(event) };
     return { ...next, _search: customerSearch(next, contacts), _phones: phoneKeys(next.phone) };
   }
   if (!doc) return null;
@@ -118,8 +121,9 @@ const contactSearch = (doc: Record<string, unknown>) => searchText(doc.name, doc
  */
 export const customersProjection: Projection = {
   name: 'customers',
-  // 2: _phones (the collision check's exact phone match); 3: at most EMBEDDED_CONTACTS embedded, contactCount
-  version: 4,
+  // 2: _phones (the collision check's exact phone match); 3: at most EMBEDDED_CONTACTS embedded, contactCount;
+  // 5: contactCount counted per event (a contact event no longer counts the contacts)
+  version: 5,
   categories: [customerCategory, contactCategory, ...orgCategories],
   collections: [CUSTOMERS, CONTACTS, MIRROR.departments, MIRROR.employees],
 
@@ -157,6 +161,9 @@ async function applyCustomerEvent(event: RecordedEvent & CustomerEvent, store: R
   if (!next) return;
   if (!applied) await customers.replaceOne({ _id: customerId }, next, { upsert: true });
   if (event.type === 'CustomerArchived' || event.type === 'CustomerRestored') return;
+  // Nothing the contacts carry changed (most changes): no need to look at them. A replayed event checks them anyway,
+  // in case the customer was written and its contacts were not.
+  if (!applied && doc && next.name === doc.name && next.ownerId === doc.ownerId && next.departmentPath === doc.departmentPath) return;
   // Contacts carry their customer's name, owner and department; the _position filter makes this step idempotent.
   const contacts = store.collection<ContactDoc>(CONTACTS);
   for (const contact of await contacts.find({ customerId, _position: { $lt: Number(event.position) } })) {
@@ -232,13 +239,12 @@ async function embedContact(
 ): Promise<void> {
   const customers = store.collection<CustomerDoc>(CUSTOMERS);
   const customer = await customers.findOne({ _id: customerId });
-  if (!customer) return;
+  // Events touching a customer are applied in log order: one at or before its position is in it already.
+  if (!customer || alreadyApplied(customer, event)) return;
   const others = customer.contacts.filter((c) => c.id !== contactId);
   // The most recently changed contacts only: a customer with thousands would otherwise grow with each (O(n²)).
   const contacts = (summary ? [...others, summary] : others).slice(-EMBEDDED_CONTACTS);
-  const contactCount = await store.collection(CONTACTS).countDocuments({ customerId });
-  await customers.updateOne(
-    { _id: customerId },
-    { $set: { contacts, contactCount, _search: customerSearch(customer, contacts), lastActivityAt: event.metadata.at, _position: Math.max(customer._position, Number(event.position)) } },
-  );
+  const counted = event.type === 'ContactAdded' || (event.type === 'ContactMoved' && summary) ? 1 : summary ? 0 : -1;
+  const contactCount = Math.max(0, customer.contactCount + counted);
+  await customers.updateOne({ _id: customerId }, { $set: { contacts, contactCount, _search: customerSearch(customer, contacts), lastActivityAt: event.metadata.at, _position: Number(event.position) } });
 }

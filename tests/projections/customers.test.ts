@@ -70,6 +70,10 @@ describe('customers projection', () => {
       expect(await readModelDigest(twice, [customersProjection])).toBe(await readModelDigest(once, [customersProjection]));
       const doc = await once.collection('customers').findOne({ name: 'Projected Zero Renamed' });
       expect(doc).toMatchObject({ revision: 1, phone: '021-1' });
+      // Counted per added, moved and removed contact: equal to a count of the contact documents.
+      for (const customer of await once.collection('customers').find({})) expect([customer.name, customer.contactCount]).toEqual([customer.name, await once.collection('contacts').countDocuments({ customerId: customer._id })]);
+      // A rename reaches the customer's contacts; a change the contacts do not carry leaves them as they were.
+      expect((await once.collection('contacts').find({ customerId: doc!._id })).map((c) => c.customerName)).toEqual(['Projected Zero Renamed', 'Projected Zero Renamed']);
     } finally {
       await app.close();
     }

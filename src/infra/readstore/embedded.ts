@@ -2,7 +2,7 @@ import { Query } from 'mingo';
 import { randomUUID } from 'node:crypto';
 import { existsSync, renameSync } from 'node:fs';
 import { fastMatch, fastSort, isAscii, sortOrder } from './fast-path.ts';
-import { isPlainValue, updatedDoc, upsertedDoc } from './updates.ts';
+import { isPlainValue, onlyId, updatedDoc, upsertedDoc } from './updates.ts';
 import { freezeOwned, frozenCopy } from '../frozen.ts';
 import { SortedIndex } from './sorted-index.ts';
 import { aggregateInProcess } from './in-process-aggregate.ts';
@@ -17,7 +17,8 @@ function* inBatches<T>(docs: T[], size: number): Generator<T[]> {
 }
 
 const getPath = (doc: Record<string, unknown>, path: string): unknown =>
-  path.split('.').reduce<unknown>((value, key) => (value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined), doc);
+  path.includes('.') ? path.split('.').reduce<unknown>((value, key) => (value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined), doc) : doc[path];
+
 
 /** What a field gives an index: each element of an array (multikey; an empty one as missing), or the value. */
 const valuesOf = (doc: Doc, field: string): unknown[] => {
@@ -190,6 +191,11 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
   }
 
   private matching(filter: Filter): T[] {
+    const id = onlyId(filter);
+    if (id !== undefined) {
+      const doc = this.docs.get(id);
+      return doc ? [doc] : [];
+    }
     const test = this.predicate(filter);
     const result: T[] = [];
     for (const doc of this.candidates(filter)) if (test(doc)) result.push(doc);
@@ -197,6 +203,8 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
   }
 
   async findOne(filter: Filter, options: Pick<FindOptions, 'projection' | 'sort'> = {}): Promise<T | null> {
+    const id = options.projection ? undefined : onlyId(filter);
+    if (id !== undefined) return this.docs.get(id) ?? null;
     const [doc] = await this.find(filter, { ...options, limit: 1 });
     return doc ?? null;
   }
@@ -302,7 +310,8 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
   private store(next: T, previous: T | undefined): void {
     // Only the indexes whose fields the write changed are touched (a write sharing a field's value with the
     // document it replaces, as copy on write does, leaves that value where it is).
-    const changed = [...this.indexes.values()].filter((index) => !previous || index.fields.some((field) => getPath(previous, field) !== getPath(next, field)));
+    const changed: EqualityIndex[] = [];
+    for (const index of this.indexes.values()) if (!previous || index.fields.some((field) => getPath(previous, field) !== getPath(next, field))) changed.push(index);
     if (previous) for (const index of changed) index.remove(previous);
     const added: EqualityIndex[] = [];
     try {
@@ -341,10 +350,11 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
     if (!current) {
       if (!options.upsert) return { matchedCount: 0, modifiedCount: 0, upsertedId: null };
       const id = replacement._id ?? (isPlainValue(filter._id) ? String(filter._id) : randomUUID());
-      this.store(frozenCopy({ ...replacement, _id: id }), undefined);
+      this.store(Object.isFrozen(replacement) && replacement._id === id ? replacement : frozenCopy({ ...replacement, _id: id }), undefined);
       return { matchedCount: 0, modifiedCount: 0, upsertedId: id };
     }
-    this.store(frozenCopy({ ...replacement, _id: current._id }), current);
+    // A frozen replacement under the same id (a write-back unit's commit hands its own frozen copies) is stored as is.
+    this.store(Object.isFrozen(replacement) && replacement._id === current._id ? replacement : frozenCopy({ ...replacement, _id: current._id }), current);
     return { matchedCount: 1, modifiedCount: 1, upsertedId: null };
   }
 

@@ -40,3 +40,10 @@ export function upsertedDoc<T extends Doc>(filter: Filter, update: UpdateOperato
   if (fastUpdate(doc, operators) === undefined) applyUpdate(doc, operators as Parameters<typeof applyUpdate>[1]);
   return frozenCopy(doc);
 }
+
+/** The document id a filter names and nothing else (`{_id: 'x'}`), if it is one: such a filter reads one document by its key. */
+export const onlyId = (filter: Filter): string | undefined => {
+  for (const key in filter) if (key !== '_id') return undefined;
+  const id = filter._id;
+  return isPlainValue(id) && id !== null ? String(id) : undefined;
+};

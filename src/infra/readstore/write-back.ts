@@ -1,15 +1,9 @@
 import { frozenCopy } from '../frozen.ts';
-import { isPlainValue, updatedDoc, upsertedDoc } from './updates.ts';
+import { onlyId, updatedDoc, upsertedDoc } from './updates.ts';
 import { type BatchOptions, type BulkOperation, type Collection, type Doc, DuplicateKeyError, type Filter, type FindOptions, type IndexOptions, type ReadStore, type UpdateOperators, type UpdateResult } from './port.ts';
 
 const NOT_MATCHED: UpdateResult = { matchedCount: 0, modifiedCount: 0, upsertedId: null };
 
-/** The document id a filter names and nothing else (`{_id: 'x'}`), if it is one. */
-const onlyId = (filter: Filter): string | undefined => {
-  for (const key in filter) if (key !== '_id') return undefined;
-  const id = filter._id;
-  return isPlainValue(id) && id !== null ? String(id) : undefined;
-};
 
 /**
  * One collection of a write-back unit: writes addressed by `_id` change documents kept here; anything else
