@@ -25,7 +25,8 @@ MAILPIT_VERSION="v1.33.1"
 MAILPIT_SMTP_PORT="${CRM_TEST_MAILPIT_SMTP_PORT:-11025}"
 MAILPIT_HTTP_PORT="${CRM_TEST_MAILPIT_HTTP_PORT:-18025}"
 export KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
-export MONGO_URL="mongodb://127.0.0.1:$FERRETDB_PORT/"
+# Production-shaped: a replica set's host list (both names reach the one FerretDB, which says it is member of rs0).
+export MONGO_URL="mongodb://127.0.0.1:$FERRETDB_PORT,localhost:$FERRETDB_PORT/?replicaSet=rs0"
 export MAILPIT_SMTP_URL="smtp://127.0.0.1:$MAILPIT_SMTP_PORT"
 export MAILPIT_API_URL="http://127.0.0.1:$MAILPIT_HTTP_PORT"
 
@@ -160,7 +161,7 @@ ferretdb_start() {
   log "starting FerretDB on $MONGO_URL"
   # --state-dir: FerretDB writes its state.json there, not into the directory it was started from.
   nohup "$bin" --handler=sqlite --sqlite-url="file:$RUN/ferretdb-data/" --state-dir="$RUN/ferretdb-state" \
-    --listen-addr="127.0.0.1:$FERRETDB_PORT" --telemetry=disable --log-level=warn --debug-addr=- >>"$RUN/ferretdb.log" 2>&1 &
+    --listen-addr="127.0.0.1:$FERRETDB_PORT" --repl-set-name=rs0 --telemetry=disable --log-level=warn --debug-addr=- >>"$RUN/ferretdb.log" 2>&1 &
   echo $! >"$RUN/ferretdb.pid"
   wait_port ferretdb "$FERRETDB_PORT" 60
 }

@@ -7,7 +7,7 @@ import { LoginThrottledError } from '../commands/employees.ts';
 import { ConcurrencyConflictError, PreconditionFailedError } from '../commands/errors.ts';
 import { IdempotencyInProgressError, IdempotencyKeyReusedError } from '../commands/idempotency.ts';
 import { DomainError, isNotFound } from '../domain/shared/errors.ts';
-import { EventStoreUnavailableError } from '../infra/eventstore/port.ts';
+import { AppendTooLargeError, EventStoreOutcomeUnknownError, EventStoreUnavailableError, StreamDeletedError } from '../infra/eventstore/port.ts';
 import { ReadStoreUnavailableError } from '../infra/readstore/port.ts';
 import { InvalidCursorError } from '../projections/paging.ts';
 import { MinPositionTimeoutError, ProjectionFailedError, ProjectionStateError } from '../projections/runner.ts';
@@ -107,6 +107,15 @@ export function toProblem(error: unknown): { problem: HttpProblem; unexpected: b
       problem: new HttpProblem(503, 'read_store_unavailable', 'Temporarily unavailable', 'The read models cannot be reached right now; nothing was lost, try again shortly', {}, { 'Retry-After': '2' }),
       unexpected: false,
     };
+  if (error instanceof EventStoreOutcomeUnknownError)
+    return {
+      problem: new HttpProblem(503, 'event_store.outcome_unknown', 'Outcome unknown', 'The event store did not confirm the change in time; it may or may not have been made. Repeat the request with the same Idempotency-Key, or read the record before trying again', {}, { 'Retry-After': '2' }),
+      unexpected: false,
+    };
+  if (error instanceof AppendTooLargeError)
+    return { problem: new HttpProblem(413, 'event_store.append_too_large', 'Change too large', 'The change is larger than the event store takes in one write; send it in smaller parts'), unexpected: false };
+  if (error instanceof StreamDeletedError)
+    return { problem: new HttpProblem(410, 'event_store.stream_deleted', 'Gone', 'The record was deleted in the event store'), unexpected: false };
   if (error instanceof EventStoreUnavailableError)
     return {
       problem: new HttpProblem(503, 'event_store_unavailable', 'Temporarily unavailable', 'The event store cannot be reached right now; nothing was written, try again shortly', {}, { 'Retry-After': '2' }),

@@ -43,6 +43,10 @@ export class DeferredAppends implements EventStore {
     return this.store.headPosition();
   }
 
+  lastPositionMatching(filter: EventFilter, atOrBefore: bigint): Promise<bigint> {
+    return this.store.lastPositionMatching(filter, atOrBefore);
+  }
+
   async close(): Promise<void> {}
 
   /** Writes the held appends (none: nothing to do); their results in the order they were made. */

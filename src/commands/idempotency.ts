@@ -1,6 +1,6 @@
 import { idempotencyCategory } from '../domain/categories.ts';
 import { createHash } from 'node:crypto';
-import { type RecordedEvent, WrongExpectedRevisionError } from '../infra/eventstore/port.ts';
+import { type EventToAppend, type RecordedEvent, WrongExpectedRevisionError } from '../infra/eventstore/port.ts';
 import { derivedEventId, randomToken } from '../infra/ids.ts';
 import type { CommandDeps } from './context.ts';
 
@@ -107,12 +107,13 @@ export async function runIdempotent(
     const seedTime = started ? new Date(started.metadata.at).getTime() : now;
     const revision = events.length ? events[events.length - 1]!.revision : -1n;
     const startId = `${seed}:start:${events.length}`;
+    let startRevision: bigint;
     try {
-      await deps.eventStore.append(
+      ({ nextExpectedRevision: startRevision } = await deps.eventStore.append(
         streamId,
         [{ id: derivedEventId(startId, streamId, 0), type: 'IdempotentRequestStarted', data: { requestHash: scope.fingerprint.keyed, hashAlgorithm: 'hmac-sha256', seed, at: now }, metadata: metadata(startId) }],
         revision < 0n ? 'no_stream' : revision,
-      );
+      ));
     } catch (error) {
       if (error instanceof WrongExpectedRevisionError && attempt === 0) continue;
       if (error instanceof WrongExpectedRevisionError) throw new IdempotencyInProgressError(1);
@@ -122,19 +123,27 @@ export async function runIdempotent(
     try {
       response = await handle(seed, seedTime);
     } catch (error) {
-      await deps.eventStore
-        .append(streamId, [{ id: derivedEventId(`${startId}:abandon`, streamId, 0), type: 'IdempotentRequestAbandoned', data: {}, metadata: metadata(`${seed}:abandon`) }], 'any')
-        .catch(() => undefined);
+      await appendAfter(deps, streamId, [{ id: derivedEventId(`${startId}:abandon`, streamId, 0), type: 'IdempotentRequestAbandoned', data: {}, metadata: metadata(`${seed}:abandon`) }], startRevision).catch(() => undefined);
       throw error;
     }
     const outcome = REMEMBER(response.status)
       ? { type: 'IdempotentRequestCompleted', data: { response } }
       : { type: 'IdempotentRequestAbandoned', data: { status: response.status } };
-    await deps.eventStore.append(
-      streamId,
-      [{ id: derivedEventId(`${startId}:end`, streamId, 0), ...outcome, metadata: metadata(`${seed}:end`) }],
-      'any',
-    );
+    await appendAfter(deps, streamId, [{ id: derivedEventId(`${startId}:end`, streamId, 0), ...outcome, metadata: metadata(`${seed}:end`) }], startRevision);
     return { ...response, replayed: false };
+  }
+}
+
+/**
+ * Appends the end of a request right after its start, at that exact revision: a repeated append is then
+ * recognised by the event store after any restart (EventStoreDB recognises ids at `any` only while it remembers
+ * them). Another attempt that took over the key meanwhile moved the stream on: the end is still recorded.
+ */
+async function appendAfter(deps: Pick<CommandDeps, 'eventStore'>, streamId: string, events: EventToAppend[], startRevision: bigint): Promise<void> {
+  try {
+    await deps.eventStore.append(streamId, events, startRevision);
+  } catch (error) {
+    if (!(error instanceof WrongExpectedRevisionError)) throw error;
+    await deps.eventStore.append(streamId, events, 'any');
   }
 }

@@ -1,5 +1,5 @@
 import { type Decider, type DomainEvent, fold } from '../domain/shared/decider.ts';
-import { type EventToAppend, type RecordedEvent, WrongExpectedRevisionError } from '../infra/eventstore/port.ts';
+import { EventStoreOutcomeUnknownError, type EventToAppend, type RecordedEvent, WrongExpectedRevisionError } from '../infra/eventstore/port.ts';
 import { freezeOwned } from '../infra/frozen.ts';
 import { derivedEventId } from '../infra/ids.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
@@ -84,6 +84,8 @@ export function foldAsOf<C, E extends DomainEvent, S>(decider: AnyDecider<C, E, 
  * - A concurrent writer: with If-Match → PreconditionFailedError; without, the command is re-decided once
  *   against the new state, then ConcurrencyConflictError.
  * - A retried request whose events are already in the stream returns the first outcome and appends nothing.
+ * - An append whose outcome is unknown (a timeout) is followed by a fresh load, which finds the request's
+ *   events if they were written; after two such answers, EventStoreOutcomeUnknownError (an API 503).
  */
 export async function execute<C, E extends DomainEvent, S>(
   deps: CommandDeps,
@@ -93,6 +95,7 @@ export async function execute<C, E extends DomainEvent, S>(
   actor: Actor,
   meta: RequestMeta,
 ): Promise<Executed<S>> {
+  let unknownOutcomes = 0;
   for (let attempt = 0; ; attempt++) {
     const loaded = await load(deps, decider, streamId);
     const earlier = loaded.events.filter((event) => event.metadata.requestId === meta.requestId);
@@ -127,6 +130,9 @@ export async function execute<C, E extends DomainEvent, S>(
       const state = decided.reduce(decider.evolve, loaded.state);
       return { state, revision: result.nextExpectedRevision, events: loaded.events, position: result.position, changed: true };
     } catch (error) {
+      // The append may or may not have been written: the next load finds the request's events if it was (their
+      // ids are the request's, so appending them again at the same revision cannot write them twice).
+      if (error instanceof EventStoreOutcomeUnknownError && unknownOutcomes++ < 2) continue;
       if (!(error instanceof WrongExpectedRevisionError)) throw error;
       if (meta.ifMatch !== undefined)
         throw new PreconditionFailedError(streamId, meta.ifMatch, typeof error.actual === 'bigint' ? error.actual : -1n);

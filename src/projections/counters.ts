@@ -1,6 +1,6 @@
 import { localDate } from '../domain/company/index.ts';
 import type { RecordedEvent } from '../infra/eventstore/port.ts';
-import type { Doc, ReadStore } from '../infra/readstore/port.ts';
+import { type Doc, DuplicateKeyError, type ReadStore } from '../infra/readstore/port.ts';
 
 /** The twin of a day-keyed counter collection, keyed by month instead: a report over whole months sums it. */
 export const monthly = (collection: string): string => `${collection}_monthly`;
@@ -37,9 +37,14 @@ export class CounterDeltas {
     for (const { collection, id: _id, key, inc } of this.deltas.values()) {
       if (Object.values(inc).every((v) => v === 0)) continue;
       const counters = store.collection<Doc & { _position?: number }>(collection);
-      const current = await counters.findOne({ _id });
-      if (current && (current._position ?? -1) >= position) continue;
-      await counters.updateOne({ _id }, { $inc: inc, $set: { ...key, _position: position } }, { upsert: true });
+      try {
+        // One conditional update, atomic on the server: two runners applying the same event (a rolling deploy)
+        // count it once, as does a replay after a crash.
+        await counters.updateOne({ _id, _position: { $lt: position } }, { $inc: inc, $set: { ...key, _position: position } }, { upsert: true });
+      } catch (error) {
+        // The counter exists and has this event already: the upsert would have made a second one.
+        if (!(error instanceof DuplicateKeyError)) throw error;
+      }
     }
   }
 }

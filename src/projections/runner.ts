@@ -1,6 +1,6 @@
-import { categoryOf, type EventStore, type RecordedEvent, type Subscription } from '../infra/eventstore/port.ts';
+import { categoryOf, type EventStore, EventStoreUnavailableError, type RecordedEvent, type Subscription } from '../infra/eventstore/port.ts';
 import type { Logger } from '../infra/logger.ts';
-import { type Doc, type ReadStore, ReadStoreUnavailableError } from '../infra/readstore/port.ts';
+import { type Doc, IndexConflictError, type ReadStore, ReadStoreUnavailableError } from '../infra/readstore/port.ts';
 import { WriteBackStore } from '../infra/readstore/write-back.ts';
 import type { Projection } from './projection.ts';
 
@@ -77,8 +77,10 @@ export class ProjectionRunner {
   private waiters: { position: bigint; names: readonly string[]; resolve: () => void }[] = [];
   private retry: NodeJS.Timeout | undefined;
   private stopping = false;
-  /** Pause before following the log again after the read store could not be reached. */
+  /** Pause before following the log again after a store could not be reached (doubled for each outage in a row). */
   retryMs = 1000;
+  /** Outages in a row since events were last applied. */
+  private outages = 0;
 
   /**
    * `rebuildStaging`, given for a read store across the network: a rebuild replays into the in-process store it
@@ -136,7 +138,7 @@ export class ProjectionRunner {
         await this.reset(projection);
         stale.push(projection);
       }
-      await projection.setup(this.readStore);
+      await setUp(projection, this.readStore);
       this.positions.set(projection.name, BigInt(saved?.version === projection.version && !ahead ? saved.position : 0));
     }
     let lastSave = Date.now();
@@ -224,6 +226,7 @@ export class ProjectionRunner {
     }
     for (const projection of this.projections)
       if (this.following(projection) && reached > this.positions.get(projection.name)!) this.positions.set(projection.name, reached);
+    this.outages = 0;
     this.notify();
     await this.saveIfDue();
   }
@@ -256,10 +259,13 @@ export class ProjectionRunner {
     const index = this.sessions.indexOf(session);
     if (index >= 0) this.sessions.splice(index, 1);
     void session.subscription?.close().catch(() => {});
-    if (error instanceof ReadStoreUnavailableError && !this.stopping) {
-      // Nothing is wrong with the events: pause, then go on from the last position applied.
-      this.logger.warn('read store unreachable; projections pause and retry', { error: error.message, retryMs: this.retryMs });
-      this.retry = setTimeout(this.follow, this.retryMs);
+    if (isOutage(error) && !this.stopping) {
+      // Nothing is wrong with the events: pause (longer each time in a row, up to MAX_PAUSE_MS), then go on from
+      // the last position applied.
+      const pauseMs = Math.min(this.retryMs * 2 ** this.outages, MAX_PAUSE_MS);
+      this.outages += 1;
+      this.logger.warn(`${error instanceof ReadStoreUnavailableError ? 'read' : 'event'} store unreachable; projections pause and follow the log again`, { error: error.message, retryMs: pauseMs });
+      this.retry = setTimeout(this.follow, pauseMs);
       return;
     }
     for (const projection of this.projections) if (this.following(projection)) this.fail(projection.name, error);
@@ -295,7 +301,7 @@ export class ProjectionRunner {
         return;
       } catch (error) {
         if (this.stopping) return;
-        if (!(error instanceof ReadStoreUnavailableError)) {
+        if (!isOutage(error)) {
           const event = error instanceof ProjectionApplyError ? error.event : undefined;
           for (const projection of stale) {
             this.catchingUp.delete(projection.name);
@@ -303,7 +309,7 @@ export class ProjectionRunner {
           }
           return;
         }
-        this.logger.warn('read store unreachable during catch-up; retrying', { error: error.message, retryMs: this.retryMs });
+        this.logger.warn('a store is unreachable during catch-up; retrying', { error: error.message, retryMs: this.retryMs });
         await new Promise((resolve) => setTimeout(resolve, this.retryMs));
         if (this.stopping) return;
       }
@@ -332,7 +338,7 @@ export class ProjectionRunner {
         const docs = await this.readStore.collection(name).find({});
         if (docs.length) await staging.collection(name).bulkWrite(docs.map((document) => ({ insertOne: { document } })));
       }
-    for (const projection of projections) await projection.setup(staging);
+    for (const projection of projections) await setUp(projection, staging);
     const categories = [...new Set(projections.flatMap((p) => p.categories))];
     let after = 0n;
     let done = 0;
@@ -371,7 +377,7 @@ export class ProjectionRunner {
 
   /** Copies a projection's collections from the staging store into the read store, in bulk writes. */
   private async load(projection: Projection, staging: ReadStore, batchSize = 1000): Promise<void> {
-    await projection.setup(this.readStore);
+    await setUp(projection, this.readStore);
     for (const name of projection.collections) {
       const docs = await staging.collection(name).find({});
       const target = this.readStore.collection(name);
@@ -487,13 +493,19 @@ export class ProjectionRunner {
     if (this.reached(position, names)) return;
     const stopped = () => names.filter((name) => this.failures.has(name));
     if (stopped().length) throw new ProjectionFailedError(stopped());
+    // A filtered subscription reports progress past the events it skips only now and then (EventStoreDB: once per
+    // search window): caught up with `position` means having applied the last event at or before it that these
+    // projections follow.
+    const categories = [...new Set(this.projections.filter((p) => names.includes(p.name)).flatMap((p) => p.categories))];
+    const target = await this.eventStore.lastPositionMatching({ categories }, position);
+    if (this.reached(target, names)) return;
     await new Promise<void>((resolve, reject) => {
       const waiter = {
-        position,
+        position: target,
         names,
         resolve: () => {
           clearTimeout(timer);
-          if (stopped().length && !this.reached(position, names)) reject(new ProjectionFailedError(stopped()));
+          if (stopped().length && !this.reached(target, names)) reject(new ProjectionFailedError(stopped()));
           else resolve();
         },
       };
@@ -517,6 +529,21 @@ export class ProjectionRunner {
 
 /** Events applied in one unit of work, each document they change written once. */
 const BATCH = 2000;
+/** The longest pause before following the log again after an outage. */
+const MAX_PAUSE_MS = 30_000;
+
+/** Sets a projection's indexes up; an index it changed without a new version is named with the projection to bump. */
+async function setUp(projection: Projection, store: ReadStore): Promise<void> {
+  try {
+    await projection.setup(store);
+  } catch (error) {
+    if (!(error instanceof IndexConflictError)) throw error;
+    throw new Error(`Projection ${projection.name} (version ${projection.version}) cannot set up its indexes: ${error.message}. Its indexes changed: bump its version, so that it is rebuilt with them`, { cause: error });
+  }
+}
+
+/** A store that cannot be reached right now (nothing is wrong with the events): pause and try again. */
+const isOutage = (error: unknown): error is ReadStoreUnavailableError | EventStoreUnavailableError => error instanceof ReadStoreUnavailableError || error instanceof EventStoreUnavailableError;
 
 /** A live subscription to the log; what it handed out is dropped from the queue once it is closed. */
 interface FollowSession {

@@ -7,12 +7,28 @@ import { EventIdConflictError, type EventToAppend, type RecordedEvent, WrongExpe
 import { SqliteEventStore } from '../../src/infra/eventstore/sqlite.ts';
 import { eventStoreContract } from './eventstore.contract.ts';
 
-eventStoreContract('sqlite file', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'crm-es-'));
-  return new SqliteEventStore({ path: join(dir, 'events.sqlite') });
-});
+const paths = new WeakMap<object, string>();
+eventStoreContract(
+  'sqlite file',
+  async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'crm-es-')), 'events.sqlite');
+    const store = new SqliteEventStore({ path });
+    paths.set(store, path);
+    return store;
+  },
+  {
+    restart: async (store) => {
+      await store.close();
+      const path = paths.get(store)!;
+      const reopened = new SqliteEventStore({ path });
+      paths.set(reopened, path);
+      return reopened;
+    },
+  },
+);
 
-eventStoreContract('sqlite in memory', async () => new SqliteEventStore({ path: ':memory:' }));
+// Nothing to restart: the log lives as long as the store.
+eventStoreContract('sqlite in memory', async () => new SqliteEventStore({ path: ':memory:' }), { restart: async (store) => store });
 
 describe('the sqlite store serves streams it read from memory, exactly', () => {
   const event = (type = 'Happened', n = 0): EventToAppend => ({ id: randomUUID(), type, data: { n }, metadata: { actor: 't', at: '2026-11-30T00:00:00.000Z', correlationId: 'c', schemaVersion: 1 } });

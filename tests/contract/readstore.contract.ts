@@ -2,10 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Collection, type Doc, DuplicateKeyError, type ReadStore } from '../../src/infra/readstore/port.ts';
 
-type Customer = Doc & { name: string; city?: string; revenue?: number; tags?: string[]; owner?: { id: string } };
+type Customer = Doc & { name: string; city?: string; revenue?: number; tags?: string[]; owner?: { id: string }; rules?: unknown };
+
+export interface ReadStoreTraits {
+  /** Whether `$pull` takes a condition (`{$in: […]}`); FerretDB v1 does not, so projections keep to `$pullAll`. */
+  pullConditions?: boolean;
+}
 
 /** The contract every read-store adapter must pass (embedded/mingo and MongoDB/FerretDB). */
-export function readStoreContract(name: string, create: () => Promise<ReadStore>): void {
+export function readStoreContract(name: string, create: () => Promise<ReadStore>, traits: ReadStoreTraits = {}): void {
   describe(`read store contract: ${name}`, () => {
     let store: ReadStore;
     let customers: Collection<Customer>;
@@ -100,6 +105,31 @@ export function readStoreContract(name: string, create: () => Promise<ReadStore>
         { _id: 'vip', n: 2 },
         { _id: 'a', n: 1 },
       ]);
+    });
+
+    it('updates arrays with $push and $addToSet with $each, and $pullAll', async () => {
+      await customers.updateOne({ _id: 'c1' }, { $push: { tags: { $each: ['x', 'y'] } } });
+      await customers.updateOne({ _id: 'c1' }, { $addToSet: { tags: { $each: ['y', 'z', 'a'] } } });
+      expect((await customers.findOne({ _id: 'c1' }))!.tags).toEqual(['a', 'vip', 'x', 'y', 'z']);
+      await customers.updateOne({ _id: 'c1' }, { $pullAll: { tags: ['x', 'z', 'absent'] } });
+      expect((await customers.findOne({ _id: 'c1' }))!.tags).toEqual(['a', 'vip', 'y']);
+      // Documents pushed with $each keep their field names, dots and all.
+      await customers.updateOne({ _id: 'c2' }, { $push: { rules: { $each: [{ 'custom.creditLimit': 'hidden' }] } } });
+      expect((await customers.findOne({ _id: 'c2' }))!.rules).toEqual([{ 'custom.creditLimit': 'hidden' }]);
+    });
+
+    it.skipIf(traits.pullConditions === false)('updates arrays with $pull and a condition', async () => {
+      await customers.updateOne({ _id: 'c1' }, { $pull: { tags: { $in: ['a', 'absent'] } } });
+      expect((await customers.findOne({ _id: 'c1' }))!.tags).toEqual(['vip']);
+    });
+
+    it('an upsert whose conditions miss an existing document is a duplicate key, and changes nothing', async () => {
+      await customers.updateOne({ _id: 'counter', _position: { $lt: 5 } }, { $inc: { n: 1 }, $set: { _position: 5 } }, { upsert: true });
+      await expect(customers.updateOne({ _id: 'counter', _position: { $lt: 5 } }, { $inc: { n: 1 }, $set: { _position: 5 } }, { upsert: true })).rejects.toBeInstanceOf(DuplicateKeyError);
+      await customers.updateOne({ _id: 'counter', _position: { $lt: 6 } }, { $inc: { n: 1 }, $set: { _position: 6 } }, { upsert: true });
+      expect(await customers.findOne({ _id: 'counter' })).toEqual({ _id: 'counter', n: 2, _position: 6 });
+      await expect(customers.replaceOne({ _id: 'c1', name: 'Not Acme' }, { _id: 'c1', name: 'Replaced' }, { upsert: true })).rejects.toBeInstanceOf(DuplicateKeyError);
+      expect((await customers.findOne({ _id: 'c1' }))!.name).toBe('Acme');
     });
 
     it('updates with $set $unset $inc $min $max $push $pull $addToSet', async () => {

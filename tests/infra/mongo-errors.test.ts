@@ -15,6 +15,12 @@ describe('MongoDB driver errors', () => {
     expect(isUnavailable(new MongoServerError({ code: 1, errmsg: 'x', errorLabels: ['RetryableWriteError'] }))).toBe(true);
   });
 
+  it('the retryable server codes and the driver\'s retryable and overload labels are "unavailable"', () => {
+    for (const code of [262, 50, 64, 134, 11601, 24]) expect([code, isUnavailable(new MongoServerError({ code, errmsg: 'x' }))]).toEqual([code, true]);
+    for (const label of ['RetryableError', 'SystemOverloadedError', 'ResetPool', 'PoolRequestedRetry']) expect([label, isUnavailable(new MongoServerError({ code: 1, errmsg: 'x', errorLabels: [label] }))]).toEqual([label, true]);
+    expect(isUnavailable(new MongoServerError({ code: 1, errmsg: 'x', errorLabels: ['TransientTransactionError'] }))).toBe(false);
+  });
+
   it('a bulk write cut off by a closed connection is "unavailable", not a failed write', () => {
     const cutOff = new MongoBulkWriteError(new MongoNetworkError('connection 1 to 127.0.0.1:27017 closed'), noResult);
     expect(translated('customers', cutOff)).toBeInstanceOf(ReadStoreUnavailableError);

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { prng } from '../../src/cli/seed-data.ts';
 import { EmbeddedReadStore } from '../../src/infra/readstore/embedded.ts';
-import type { Doc, ReadStore } from '../../src/infra/readstore/port.ts';
+import { type Doc, DuplicateKeyError, type ReadStore } from '../../src/infra/readstore/port.ts';
 import { WriteBackStore } from '../../src/infra/readstore/write-back.ts';
+import { countAt, twoRunnersCount } from '../support/rolling-deploy.ts';
 
 /**
  * A write-back unit must answer every read and every write result exactly as the store does when each write goes
@@ -42,6 +43,13 @@ const operations: (() => Operation)[] = [
   () => {
     const id = pick(ids);
     return (store) => counter(store).updateOne({ _id: id }, { $set: { n: 0 } });
+  },
+  () => {
+    // A counter's guard: by _id and a condition; an upsert that misses an existing document is a duplicate key.
+    const id = pick(ids);
+    const below = Math.floor(random() * 6);
+    const upsert = random() < 0.7;
+    return (store) => counter(store).updateOne({ _id: id, n: { $lt: below } }, { $inc: { n: 1 } }, { upsert }).catch((error: Error) => error.name);
   },
   () => {
     const id = pick(ids);
@@ -96,5 +104,32 @@ describe('write-back unit of work', () => {
       { _id: 'day-1', n: 333 },
       { _id: 'day-2', n: 333 },
     ]);
+  });
+
+  it('in a store other processes write, never replaces a document with an older version of it', async () => {
+    const underneath = new EmbeddedReadStore();
+    const shared: ReadStore = Object.assign(Object.create(underneath) as ReadStore, { shared: true });
+    await twoRunnersCount(shared, 'counters');
+    expect(await underneath.collection('counters').findOne({ _id: 'day' })).toEqual({ _id: 'day', n: 10, _position: 10 });
+    // Its other documents are written all the same.
+    const more = new WriteBackStore(shared);
+    await more.collection('counters').replaceOne({ _id: 'other' }, { _id: 'other', _position: 3 }, { upsert: true });
+    // An event the counter has already counted is refused in the unit as in the store.
+    await expect(countAt(more, 'counters', 4)).rejects.toBeInstanceOf(DuplicateKeyError);
+    await more.commit();
+    expect(await underneath.collection('counters').find({}, { sort: { _id: 1 } })).toEqual([
+      { _id: 'day', n: 10, _position: 10 },
+      { _id: 'other', _position: 3 },
+    ]);
+  });
+
+  it('in a shared store, a collision on another unique index is still an error', async () => {
+    const underneath = new EmbeddedReadStore();
+    const shared: ReadStore = Object.assign(Object.create(underneath) as ReadStore, { shared: true });
+    await underneath.collection('orders').createIndex({ number: 1 }, { unique: true });
+    await underneath.collection('orders').insertOne({ _id: 'a', number: 'SO-1', _position: 1 });
+    const unit = new WriteBackStore(shared);
+    await unit.collection('orders').replaceOne({ _id: 'b' }, { _id: 'b', number: 'SO-1', _position: 2 }, { upsert: true });
+    await expect(unit.commit()).rejects.toBeInstanceOf(DuplicateKeyError);
   });
 });

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { withDatabase } from '../../src/infra/readstore/mongo-url.ts';
 
 /**
  * Real servers for the integration suites (.ci/servers.sh starts them and sets the variables). A suite whose
@@ -17,7 +18,5 @@ export const skipReason = (variable: string) => `skipped: ${variable} unset`;
 
 /** MONGO_URL naming a database of its own: fresh, or the same one for the same `key`. */
 export function testDatabaseUrl(key?: string): string {
-  const url = new URL(serverUrl('MONGO_URL')!);
-  url.pathname = `/crm_test_${key ? createHash('sha256').update(key).digest('hex').slice(0, 12) : randomUUID().slice(0, 8)}`;
-  return url.toString();
+  return withDatabase(serverUrl('MONGO_URL')!, `crm_test_${key ? createHash('sha256').update(key).digest('hex').slice(0, 12) : randomUUID().slice(0, 8)}`);
 }

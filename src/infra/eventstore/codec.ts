@@ -1,5 +1,5 @@
 import { freezeOwned } from '../frozen.ts';
-import type { StreamWrite, AppendResult, EventStore, EventToAppend, ExpectedRevision, ReadAllOptions, ReadStreamOptions, RecordedEvent, Subscription, SubscriptionHandlers } from './port.ts';
+import type { StreamWrite, AppendResult, EventFilter, EventStore, EventToAppend, ExpectedRevision, ReadAllOptions, ReadStreamOptions, RecordedEvent, Subscription, SubscriptionHandlers } from './port.ts';
 
 /**
  * How events are checked on the way in and brought to their current shape on the way out. The rules come from
@@ -58,6 +58,10 @@ export class CodecEventStore implements EventStore {
 
   headPosition(): Promise<bigint> {
     return this.inner.headPosition();
+  }
+
+  lastPositionMatching(filter: EventFilter, atOrBefore: bigint): Promise<bigint> {
+    return this.inner.lastPositionMatching(filter, atOrBefore);
   }
 
   close(): Promise<void> {

@@ -15,7 +15,11 @@ export interface EventMetadata {
 }
 
 export interface EventToAppend {
-  /** A UUID; appending an event whose id is already stored is a no-op (idempotent retry). */
+  /**
+   * A UUID; appending an event whose id is already stored is a no-op (idempotent retry). At an exact expected
+   * revision every adapter recognises it; at `any` or `stream_exists` the SQLite store always does, the
+   * EventStoreDB adapter while the event is among the stream's last 64 (see KurrentEventStore).
+   */
   id: string;
   type: string;
   data: unknown;
@@ -95,6 +99,14 @@ export interface EventStore {
   subscribeToAll(options: { after?: bigint; filter?: EventFilter }, handlers: SubscriptionHandlers): Subscription;
   /** Position of the last event in the global log (0n when empty). */
   headPosition(): Promise<bigint>;
+  /**
+   * The position of the last event at or before `atOrBefore` that `filter` lets through (0n when there is none):
+   * how far a reader with that filter must have read to have seen everything it would see up to `atOrBefore`. A
+   * filtered subscription may report its progress past skipped events only now and then (EventStoreDB: once per
+   * search window), so "caught up with p" is judged against this position, not against p itself. A position past
+   * the head answers itself: the events still to be written up to it may be ones the filter lets through.
+   */
+  lastPositionMatching(filter: EventFilter, atOrBefore: bigint): Promise<bigint>;
   close(): Promise<void>;
 }
 
@@ -122,6 +134,40 @@ export class EventStoreUnavailableError extends Error {
   constructor(cause: unknown) {
     super(`The event store cannot be reached: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     this.name = 'EventStoreUnavailableError';
+  }
+}
+
+/**
+ * An append whose outcome is unknown: the store took too long to answer (a client deadline, a server commit
+ * timeout), and the events may or may not have been written. A caller re-reads the stream to find out; the API
+ * answers 503 (`event_store.outcome_unknown`) when it cannot.
+ */
+export class EventStoreOutcomeUnknownError extends Error {
+  constructor(
+    readonly streamId: string,
+    cause: unknown,
+  ) {
+    super(`The append to ${streamId} timed out; it may or may not have been written: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'EventStoreOutcomeUnknownError';
+  }
+}
+
+/** The events of one append are more than the store takes at once (EventStoreDB: MaxAppendSize). Nothing was written. */
+export class AppendTooLargeError extends Error {
+  constructor(
+    readonly streamId: string,
+    readonly maxBytes: number | undefined,
+  ) {
+    super(`The append to ${streamId} is larger than the event store takes${maxBytes ? ` (${maxBytes} bytes)` : ''}`);
+    this.name = 'AppendTooLargeError';
+  }
+}
+
+/** The stream was deleted (or tombstoned) in the event store: it can be neither read nor written. */
+export class StreamDeletedError extends Error {
+  constructor(readonly streamId: string) {
+    super(`Stream ${streamId} was deleted`);
+    this.name = 'StreamDeletedError';
   }
 }
 

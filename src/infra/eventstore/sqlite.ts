@@ -362,6 +362,31 @@ export class SqliteEventStore implements EventStore {
     return BigInt(this.statements.head.get()?.position ?? 0);
   }
 
+  private readonly lastMatching = new Map<string, Database.Statement>();
+
+  /** Per category (or type), the last position at or before the bound through its (category, position) index; the latest of them. */
+  async lastPositionMatching(filter: EventFilter, atOrBefore: bigint): Promise<bigint> {
+    const categories = filter.categories ?? [];
+    const types = filter.eventTypes ?? [];
+    const by = categories.length ? 'category' : types.length ? 'type' : undefined;
+    const alsoTypes = categories.length && types.length ? types.length : 0;
+    const key = `${by}:${alsoTypes}`;
+    let statement = this.lastMatching.get(key);
+    if (!statement) {
+      const where = ['position <= ?', ...(by ? [`${by} = ?`] : []), ...(alsoTypes ? [`type IN (${Array(alsoTypes).fill('?').join(',')})`] : [])];
+      this.lastMatching.set(key, (statement = this.db.prepare(`SELECT position FROM events WHERE ${where.join(' AND ')} ORDER BY position DESC LIMIT 1`).pluck()));
+    }
+    const bound = Number(atOrBefore);
+    if (bound > (this.statements.head.get()?.position ?? 0)) return atOrBefore;
+    const extra = alsoTypes ? types : [];
+    let last = 0;
+    for (const value of by === 'category' ? categories : by === 'type' ? types : [undefined]) {
+      const position = (value === undefined ? statement.get(bound) : statement.get(bound, value, ...extra)) as number | undefined;
+      if (position !== undefined && position > last) last = position;
+    }
+    return BigInt(last);
+  }
+
   subscribeToAll(options: { after?: bigint; filter?: EventFilter }, handlers: SubscriptionHandlers): Subscription {
     let after = options.after ?? 0n;
     let stopped = false;

@@ -340,6 +340,11 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
     this.changed();
   }
 
+  /** An upsert whose filter did not match inserts a new document: as in MongoDB, not over one with its id. */
+  private refuseExisting(id: string): void {
+    if (this.docs.has(id)) throw new DuplicateKeyError(this.name, '_id_', { _id: id });
+  }
+
   async insertOne(document: T): Promise<void> {
     if (this.docs.has(document._id)) throw new DuplicateKeyError(this.name, '_id_', { _id: document._id });
     this.store(frozenCopy(document), undefined);
@@ -350,6 +355,7 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
     if (!current) {
       if (!options.upsert) return { matchedCount: 0, modifiedCount: 0, upsertedId: null };
       const id = replacement._id ?? (isPlainValue(filter._id) ? String(filter._id) : randomUUID());
+      this.refuseExisting(id);
       this.store(Object.isFrozen(replacement) && replacement._id === id ? replacement : frozenCopy({ ...replacement, _id: id }), undefined);
       return { matchedCount: 0, modifiedCount: 0, upsertedId: id };
     }
@@ -363,6 +369,7 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
     if (!current) {
       if (!options.upsert) return { matchedCount: 0, modifiedCount: 0, upsertedId: null };
       const doc = upsertedDoc<T>(filter, update);
+      this.refuseExisting(doc._id);
       this.store(doc, undefined);
       return { matchedCount: 0, modifiedCount: 0, upsertedId: doc._id };
     }

@@ -26,7 +26,16 @@ const TRANSIENT_CODES = new Set([
   11602, // InterruptedDueToReplStateChange
   13435, // NotPrimaryNoSecondaryOk
   13436, // NotPrimaryOrSecondary
+  262, // ExceededTimeLimit
+  50, // MaxTimeMSExpired
+  64, // WriteConcernFailed
+  134, // ReadConcernMajorityNotAvailableYet
+  11601, // Interrupted
+  24, // LockTimeout
 ]);
+
+/** The driver's labels for "try again": retryable writes and reads, an overloaded server. */
+const TRANSIENT_LABELS = [MongoErrorLabel.RetryableWriteError, MongoErrorLabel.RetryableError, MongoErrorLabel.SystemOverloadedError, MongoErrorLabel.ResetPool, MongoErrorLabel.PoolRequestedRetry];
 
 /** Whether the error says the server cannot be used just now (a retry later can succeed). */
 export function isUnavailable(error: unknown): boolean {
@@ -39,8 +48,9 @@ export function isUnavailable(error: unknown): boolean {
     return true;
   // A bulk write that failed on the connection rather than on a document wraps the driver's error.
   if (error instanceof MongoBulkWriteError && error.errorResponse instanceof MongoError) return isUnavailable(error.errorResponse);
-  if (!(error instanceof MongoServerError)) return false;
-  return (typeof error.code === 'number' && TRANSIENT_CODES.has(error.code)) || error.hasErrorLabel(MongoErrorLabel.RetryableWriteError);
+  if (!(error instanceof MongoError)) return false;
+  if (TRANSIENT_LABELS.some((label) => error.hasErrorLabel(label))) return true;
+  return error instanceof MongoServerError && typeof error.code === 'number' && TRANSIENT_CODES.has(error.code);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { type AnyBulkWriteOperation, type Collection as DriverCollection, type Db, MongoClient, MongoServerError, type UpdateFilter } from 'mongodb';
-import { type BatchOptions, type BulkOperation, type Collection, type Doc, type Filter, ReadStoreUnavailableError, type FindOptions, type IndexOptions, type ReadStore, type UpdateOperators, type UpdateResult } from './port.ts';
-import { decodeFieldNames, encodeFieldNames, encodeUpdate } from './field-names.ts';
+import { type BatchOptions, type BulkOperation, type Collection, type Doc, type Filter, IndexConflictError, ReadStoreUnavailableError, type FindOptions, type IndexOptions, type ReadStore, type UpdateOperators, type UpdateResult } from './port.ts';
+import { encodedNames, type FieldNameCodec, namesAsTheyAre } from './field-names.ts';
+import { namesDatabase } from './mongo-url.ts';
 import { aggregateInProcess } from './in-process-aggregate.ts';
 import { GridFsBlobs } from '../blobs/gridfs.ts';
 import type { Blobs } from '../blobs/port.ts';
@@ -8,6 +9,8 @@ import { translated } from './mongo-errors.ts';
 
 /** MongoDB's "namespace not found", answered by drop() on a collection that does not exist. */
 const NAMESPACE_NOT_FOUND = 26;
+/** IndexOptionsConflict, IndexKeySpecsConflict: createIndex over an existing index that differs. */
+const INDEX_CONFLICT_CODES = new Set([85, 86]);
 
 /**
  * Where aggregation stages run. `server`: MongoDB runs the whole pipeline. `in-process`: the leading $match runs
@@ -22,13 +25,13 @@ const updateResult = (result: { matchedCount: number; modifiedCount: number; ups
   upsertedId: result.upsertedId == null ? null : String(result.upsertedId),
 });
 
-/** The port's operations are a subset of the driver's; these restate them in its types, stored names encoded. */
-const asDriverUpdate = (update: UpdateOperators): UpdateFilter<Doc> => encodeUpdate(update) as UpdateFilter<Doc>;
-function asDriverOperation(operation: BulkOperation): AnyBulkWriteOperation<Doc> {
-  if ('insertOne' in operation) return { insertOne: { document: encodeFieldNames(operation.insertOne.document) } };
-  if ('replaceOne' in operation) return { replaceOne: { ...operation.replaceOne, replacement: encodeFieldNames(operation.replaceOne.replacement) } };
-  if ('updateOne' in operation) return { updateOne: { ...operation.updateOne, update: asDriverUpdate(operation.updateOne.update) } };
-  if ('updateMany' in operation) return { updateMany: { ...operation.updateMany, update: asDriverUpdate(operation.updateMany.update) } };
+/** The port's operations are a subset of the driver's; these restate them in its types, stored names as the server takes them. */
+const asDriverUpdate = (names: FieldNameCodec, update: UpdateOperators): UpdateFilter<Doc> => names.encodeUpdate(update) as UpdateFilter<Doc>;
+function asDriverOperation(names: FieldNameCodec, operation: BulkOperation): AnyBulkWriteOperation<Doc> {
+  if ('insertOne' in operation) return { insertOne: { document: names.encode(operation.insertOne.document) } };
+  if ('replaceOne' in operation) return { replaceOne: { ...operation.replaceOne, replacement: names.encode(operation.replaceOne.replacement) } };
+  if ('updateOne' in operation) return { updateOne: { ...operation.updateOne, update: asDriverUpdate(names, operation.updateOne.update) } };
+  if ('updateMany' in operation) return { updateMany: { ...operation.updateMany, update: asDriverUpdate(names, operation.updateMany.update) } };
   return operation;
 }
 
@@ -70,6 +73,7 @@ class MongoCollection<T extends Doc> implements Collection<T> {
     private readonly inner: DriverCollection<Doc>,
     private readonly aggregation: AggregationMode,
     private readonly reachability: Reachability,
+    private readonly names: FieldNameCodec,
   ) {}
 
   private guarded<R>(work: () => Promise<R>): Promise<R> {
@@ -77,11 +81,11 @@ class MongoCollection<T extends Doc> implements Collection<T> {
   }
 
   findOne(filter: Filter, options: Pick<FindOptions, 'projection' | 'sort'> = {}): Promise<T | null> {
-    return this.guarded(async () => decodeFieldNames(await this.inner.findOne(filter, options)) as T | null);
+    return this.guarded(async () => this.names.decode(await this.inner.findOne(filter, options)) as T | null);
   }
 
   find(filter: Filter, options: FindOptions = {}): Promise<T[]> {
-    return this.guarded(async () => decodeFieldNames(await this.inner.find(filter, options).toArray()) as T[]);
+    return this.guarded(async () => this.names.decode(await this.inner.find(filter, options).toArray()) as T[]);
   }
 
   async *findInBatches(filter: Filter, options: BatchOptions): AsyncIterable<T[]> {
@@ -90,7 +94,7 @@ class MongoCollection<T extends Doc> implements Collection<T> {
     try {
       let batch: T[] = [];
       for await (const doc of cursor) {
-        batch.push(decodeFieldNames(doc) as T);
+        batch.push(this.names.decode(doc) as T);
         if (batch.length >= batchSize) {
           yield batch;
           batch = [];
@@ -111,27 +115,27 @@ class MongoCollection<T extends Doc> implements Collection<T> {
 
   aggregate<R = Record<string, unknown>>(pipeline: Record<string, unknown>[]): Promise<R[]> {
     return this.guarded(async () => {
-      if (this.aggregation === 'server') return decodeFieldNames(await this.inner.aggregate(pipeline).toArray()) as R[];
+      if (this.aggregation === 'server') return this.names.decode(await this.inner.aggregate(pipeline).toArray()) as R[];
       const first = pipeline[0] as { $match?: Filter } | undefined;
-      const docs = decodeFieldNames(await this.inner.find(first?.$match ?? {}).toArray()) as Doc[];
+      const docs = this.names.decode(await this.inner.find(first?.$match ?? {}).toArray()) as Doc[];
       return aggregateInProcess(docs, first?.$match ? pipeline.slice(1) : pipeline) as R[];
     });
   }
 
   insertOne(document: T): Promise<void> {
-    return this.guarded(async () => void (await this.inner.insertOne(encodeFieldNames(document))));
+    return this.guarded(async () => void (await this.inner.insertOne(this.names.encode(document))));
   }
 
   replaceOne(filter: Filter, replacement: T, options: { upsert?: boolean } = {}): Promise<UpdateResult> {
-    return this.guarded(async () => updateResult(await this.inner.replaceOne(filter, encodeFieldNames(replacement), options)));
+    return this.guarded(async () => updateResult(await this.inner.replaceOne(filter, this.names.encode(replacement), options)));
   }
 
   updateOne(filter: Filter, update: UpdateOperators, options: { upsert?: boolean } = {}): Promise<UpdateResult> {
-    return this.guarded(async () => updateResult(await this.inner.updateOne(filter, asDriverUpdate(update), options)));
+    return this.guarded(async () => updateResult(await this.inner.updateOne(filter, asDriverUpdate(this.names, update), options)));
   }
 
   updateMany(filter: Filter, update: UpdateOperators): Promise<UpdateResult> {
-    return this.guarded(async () => updateResult(await this.inner.updateMany(filter, asDriverUpdate(update))));
+    return this.guarded(async () => updateResult(await this.inner.updateMany(filter, asDriverUpdate(this.names, update))));
   }
 
   deleteOne(filter: Filter): Promise<{ deletedCount: number }> {
@@ -144,11 +148,19 @@ class MongoCollection<T extends Doc> implements Collection<T> {
 
   bulkWrite(operations: BulkOperation[]): Promise<void> {
     if (operations.length === 0) return Promise.resolve();
-    return this.guarded(async () => void (await this.inner.bulkWrite(operations.map(asDriverOperation), { ordered: true })));
+    return this.guarded(async () => void (await this.inner.bulkWrite(operations.map((operation) => asDriverOperation(this.names, operation)), { ordered: true })));
   }
 
   createIndex(keys: Record<string, 1 | -1>, options: IndexOptions = {}): Promise<string> {
-    return this.guarded(() => this.inner.createIndex(keys, options));
+    return this.guarded(async () => {
+      try {
+        return await this.inner.createIndex(keys, options);
+      } catch (error) {
+        // An index of that name or those keys exists with other options (a projection changed its setup).
+        if (error instanceof MongoServerError && INDEX_CONFLICT_CODES.has(error.code as number)) throw new IndexConflictError(this.name, keys, error.message);
+        throw error;
+      }
+    });
   }
 
   drop(): Promise<void> {
@@ -173,6 +185,8 @@ export interface MongoReadStoreOptions {
   serverSelectionTimeoutMS?: number;
   /** Default: `in-process` when the server is FerretDB, else `server`. */
   aggregation?: AggregationMode;
+  /** Store field names with dots and leading dollars encoded (see field-names.ts). Default: on FerretDB only. */
+  encodeFieldNames?: boolean;
 }
 
 /**
@@ -188,25 +202,41 @@ export class MongoReadStore implements ReadStore {
     private readonly client: MongoClient,
     private readonly db: Db,
     readonly aggregation: AggregationMode,
-  ) {}
+    encodeFieldNames: boolean,
+  ) {
+    this.names = encodeFieldNames ? encodedNames : namesAsTheyAre;
+  }
+
+  private readonly names: FieldNameCodec;
+  /** Several processes (runners during a rolling deploy) may write it. */
+  readonly shared = true;
 
   static async connect(url: string, options: MongoReadStoreOptions = {}): Promise<MongoReadStore> {
     const serverSelectionTimeoutMS = options.serverSelectionTimeoutMS ?? (/[?&]serverSelectionTimeoutMS=/i.test(url) ? undefined : 5000);
     const client = new MongoClient(url, {
       ignoreUndefined: true,
+      // Read models are read from the primary, whatever the URL says: a secondary behind it would answer a reader
+      // that waited for its X-Min-Position with documents from before that position.
+      readPreference: 'primary',
       ...(serverSelectionTimeoutMS === undefined ? {} : { serverSelectionTimeoutMS }),
       appName: 'crm-backend',
     });
-    await client.connect();
-    const db = client.db(options.database ?? (new URL(url.replace(/^mongodb(\+srv)?:/, 'http:')).pathname.slice(1) || 'crm'));
-    const aggregation = options.aggregation ?? ((await db.command({ buildInfo: 1 })).ferretdbVersion ? 'in-process' : 'server');
-    return new MongoReadStore(client, db, aggregation);
+    try {
+      await client.connect();
+      // The driver reads the database from the connection string (a replica set's host list included).
+      const db = client.db(options.database ?? (namesDatabase(url) ? undefined : 'crm'));
+      const ferretdb = Boolean((await db.command({ buildInfo: 1 })).ferretdbVersion);
+      return new MongoReadStore(client, db, options.aggregation ?? (ferretdb ? 'in-process' : 'server'), options.encodeFieldNames ?? ferretdb);
+    } catch (error) {
+      await client.close().catch(() => {});
+      throw error;
+    }
   }
 
   collection<T extends Doc = Doc>(name: string): Collection<T> {
     let collection = this.collections.get(name);
     if (!collection) {
-      collection = new MongoCollection<Doc>(name, this.db.collection<Doc>(name), this.aggregation, this.reachability);
+      collection = new MongoCollection<Doc>(name, this.db.collection<Doc>(name), this.aggregation, this.reachability, this.names);
       this.collections.set(name, collection);
     }
     return collection as unknown as Collection<T>;

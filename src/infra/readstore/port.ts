@@ -5,7 +5,7 @@
 export type Doc = { _id: string } & Record<string, unknown>;
 export type Filter = Record<string, unknown>;
 export type UpdateOperators = Partial<
-  Record<'$set' | '$unset' | '$inc' | '$min' | '$max' | '$push' | '$pull' | '$addToSet' | '$setOnInsert', Record<string, unknown>>
+  Record<'$set' | '$unset' | '$inc' | '$min' | '$max' | '$push' | '$pull' | '$pullAll' | '$addToSet' | '$setOnInsert', Record<string, unknown>>
 >;
 export type Sort = Record<string, 1 | -1>;
 export type Projection = Record<string, 0 | 1>;
@@ -76,6 +76,11 @@ export interface ReadStore {
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Whether other processes may write the same documents (a server two runners share during a rolling deploy):
+   * a write-back unit then never replaces a document with an older version of it.
+   */
+  readonly shared?: boolean;
 }
 
 /** A write broke a unique index (MongoDB error code 11000). */
@@ -99,5 +104,20 @@ export class ReadStoreUnavailableError extends Error {
   constructor(cause: unknown) {
     super(`The read store cannot be reached: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     this.name = 'ReadStoreUnavailableError';
+  }
+}
+
+/**
+ * An index cannot be created because one of that name or those keys exists with other options: a projection
+ * changed its indexes without a new version (the runner names the projection to bump).
+ */
+export class IndexConflictError extends Error {
+  constructor(
+    readonly collection: string,
+    readonly keys: Record<string, 1 | -1>,
+    detail: string,
+  ) {
+    super(`The index ${JSON.stringify(keys)} on ${collection} conflicts with an existing one: ${detail}`);
+    this.name = 'IndexConflictError';
   }
 }

@@ -1,6 +1,6 @@
-import { update as applyUpdate } from 'mingo';
+import { Query, update as applyUpdate } from 'mingo';
 import { randomUUID } from 'node:crypto';
-import { fastUpdate } from './fast-path.ts';
+import { fastMatch, fastUpdate } from './fast-path.ts';
 import { freezeOwned, frozenCopy } from '../frozen.ts';
 import type { Doc, Filter, UpdateOperators } from './port.ts';
 
@@ -47,3 +47,12 @@ export const onlyId = (filter: Filter): string | undefined => {
   const id = filter._id;
   return isPlainValue(id) && id !== null ? String(id) : undefined;
 };
+
+/** The plain `_id` a filter names, alone or with other conditions (`{_id: 'x', _position: {$lt: 9}}`). */
+export const idNamed = (filter: Filter): string | undefined => {
+  const id = filter._id;
+  return isPlainValue(id) && id !== null ? String(id) : undefined;
+};
+
+/** Whether a document matches a filter: the fast path where it answers, else mingo. */
+export const matchesFilter = (doc: Doc, filter: Filter): boolean => fastMatch(doc, filter) ?? new Query(filter).test(doc);

@@ -1,8 +1,13 @@
 import { frozenCopy } from '../frozen.ts';
-import { onlyId, updatedDoc, upsertedDoc } from './updates.ts';
+import { idNamed, matchesFilter, onlyId, updatedDoc, upsertedDoc } from './updates.ts';
 import { type BatchOptions, type BulkOperation, type Collection, type Doc, DuplicateKeyError, type Filter, type FindOptions, type IndexOptions, type ReadStore, type UpdateOperators, type UpdateResult } from './port.ts';
 
 const NOT_MATCHED: UpdateResult = { matchedCount: 0, modifiedCount: 0, upsertedId: null };
+
+
+/** The filter a unit's write of `doc` replaces: the stored document unless that one has a later `_position`. */
+const notNewerThan = (id: string, doc: Doc): Filter =>
+  typeof doc._position === 'number' ? { _id: id, $or: [{ _position: { $lte: doc._position } }, { _position: { $exists: false } }] } : { _id: id };
 
 
 /**
@@ -16,6 +21,8 @@ class WriteBackCollection<T extends Doc> implements Collection<T> {
   constructor(
     readonly name: string,
     private readonly inner: Collection<T>,
+    /** Whether to keep a later version another process wrote (see ReadStore.shared). */
+    private readonly keepLater: boolean,
   ) {}
 
   /** The document as this unit sees it. */
@@ -24,17 +31,44 @@ class WriteBackCollection<T extends Doc> implements Collection<T> {
     return pending !== undefined ? pending : this.inner.findOne({ _id: id });
   }
 
-  /** Writes the pending documents to the store in one bulk write: deletions first, then each document once. */
+  /**
+   * Writes the pending documents to the store in one bulk write: deletions first, then each document once. In a
+   * shared store, a document that records the last event applied to it (`_position`) replaces only an older or
+   * equal one: where another runner (a rolling deploy) has written a later version meanwhile, that one stays.
+   */
   async commit(): Promise<void> {
     if (this.pending.size === 0) return;
     const deletions: BulkOperation[] = [];
     const writes: BulkOperation[] = [];
     for (const [id, doc] of this.pending) {
-      if (doc) writes.push({ replaceOne: { filter: { _id: id }, replacement: doc, upsert: true } });
+      if (doc) writes.push({ replaceOne: { filter: this.keepLater ? notNewerThan(id, doc) : { _id: id }, replacement: doc, upsert: true } });
       else deletions.push({ deleteOne: { filter: { _id: id } } });
     }
     this.pending.clear();
-    await this.inner.bulkWrite([...deletions, ...writes]);
+    const operations = [...deletions, ...writes];
+    try {
+      await this.inner.bulkWrite(operations);
+    } catch (error) {
+      if (!this.keepLater || !(error instanceof DuplicateKeyError)) throw error;
+      // Perhaps a later version is stored: the writes go one by one (idempotent, so those made before the collision
+      // are harmless), and one that collides with a later version leaves it; any other collision is one.
+      for (const operation of operations) {
+        try {
+          await this.inner.bulkWrite([operation]);
+        } catch (collision) {
+          if (!(collision instanceof DuplicateKeyError) || !(await this.laterStored(operation))) throw collision;
+        }
+      }
+    }
+  }
+
+  /** Whether the store holds a later version of the document a replacement writes. */
+  private async laterStored(operation: BulkOperation): Promise<boolean> {
+    if (!('replaceOne' in operation)) return false;
+    const position = operation.replaceOne.replacement._position;
+    if (typeof position !== 'number') return false;
+    const stored = await this.inner.findOne({ _id: operation.replaceOne.replacement._id });
+    return typeof stored?._position === 'number' && stored._position > position;
   }
 
   /** The store itself, with what is pending written first. */
@@ -79,12 +113,16 @@ class WriteBackCollection<T extends Doc> implements Collection<T> {
     return current ? { matchedCount: 1, modifiedCount: 1, upsertedId: null } : { ...NOT_MATCHED, upsertedId: id };
   }
 
+  /** By `_id`, with or without other conditions (a counter's `_position` guard): the conditions are checked here. */
   async updateOne(filter: Filter, update: UpdateOperators, options: { upsert?: boolean } = {}): Promise<UpdateResult> {
-    const id = onlyId(filter);
+    const id = idNamed(filter);
     if (id === undefined) return (await this.written()).updateOne(filter, update, options);
-    const current = await this.current(id);
+    const found = await this.current(id);
+    const current = found && (onlyId(filter) !== undefined || matchesFilter(found, filter)) ? found : null;
     if (!current) {
       if (!options.upsert) return NOT_MATCHED;
+      // As MongoDB: the document the upsert would insert has the id of one the conditions did not match.
+      if (found) throw new DuplicateKeyError(this.name, '_id_', { _id: id });
       this.pending.set(id, upsertedDoc<T>(filter, update));
       return { ...NOT_MATCHED, upsertedId: id };
     }
@@ -138,7 +176,7 @@ export class WriteBackStore implements ReadStore {
 
   collection<T extends Doc = Doc>(name: string): Collection<T> {
     let collection = this.collections.get(name);
-    if (!collection) this.collections.set(name, (collection = new WriteBackCollection(name, this.inner.collection(name))));
+    if (!collection) this.collections.set(name, (collection = new WriteBackCollection(name, this.inner.collection(name), this.inner.shared === true)));
     return collection as unknown as Collection<T>;
   }
 

@@ -81,11 +81,32 @@ export class KafkaRelay {
       this.logger.error('kafka relay halted: checkpoint ahead of the event log', { checkpoint: this.position, head });
       return;
     }
+    await this.ringOnAppends();
+    this.loop = this.run();
+  }
+
+  /**
+   * Wakes the loop when a published event is appended (the loop also looks every `idleMs`). A doorbell the event
+   * store drops (a server restart) is put back after a pause; meanwhile the loop polls.
+   */
+  private async ringOnAppends(): Promise<void> {
     this.doorbell = this.eventStore.subscribeToAll(
       { after: await this.eventStore.headPosition(), filter: { categories: PUBLISHED_CATEGORIES } },
-      { onEvent: () => this.ring() },
+      {
+        onEvent: () => this.ring(),
+        onError: (error) => {
+          this.logger.warn('kafka relay: the event store dropped its subscription; polling until it is back', { error });
+          void this.doorbell?.close().catch(() => {});
+          this.doorbellLater();
+        },
+      },
     );
-    this.loop = this.run();
+  }
+
+  private doorbellLater(): void {
+    setTimeout(() => {
+      if (!this.stopped) this.ringOnAppends().catch(() => this.doorbellLater());
+    }, this.options.idleMs ?? 1000).unref();
   }
 
   status(): RelayStatus {
