@@ -309,7 +309,7 @@ export class ProjectionRunner {
           }
           return;
         }
-        this.logger.warn('a store is unreachable during catch-up; retrying', { error: error.message, retryMs: this.retryMs });
+        this.logger.warn(`${error instanceof ReadStoreUnavailableError ? 'read' : 'event'} store unreachable during catch-up; retrying`, { error: error.message, retryMs: this.retryMs });
         await new Promise((resolve) => setTimeout(resolve, this.retryMs));
         if (this.stopping) return;
       }

@@ -45,5 +45,8 @@ describe('MongoDB connection strings', () => {
     expect(namesDatabase('mongodb://h1')).toBe(false);
     expect(withDatabase('mongodb://h1:27017', 'crm')).toBe('mongodb://h1:27017/crm');
     expect(namesDatabase('mongodb+srv://cluster.example.com/crm')).toBe(true);
+    const { withOption } = await import('../../src/infra/readstore/mongo-url.ts');
+    expect(withOption(replicaSet, 'readPreference', 'secondary')).toBe('mongodb://user:p%40ss@h1:27017,h2:27017,h3:27017/crm?replicaSet=rs0&authSource=admin&readPreference=secondary');
+    expect(withOption('mongodb://h1:27017,h2:27017/?replicaSet=rs0&serverSelectionTimeoutMS=1', 'serverSelectionTimeoutMS', '30000')).toBe('mongodb://h1:27017,h2:27017/?replicaSet=rs0&serverSelectionTimeoutMS=30000');
   });
 });

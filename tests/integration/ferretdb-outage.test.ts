@@ -11,6 +11,7 @@ import { readModelDigest } from '../../src/projections/digest.ts';
 import { ProjectionRunner } from '../../src/projections/runner.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { serverUrl, testDatabaseUrl } from '../support/servers.ts';
+import { withOption } from '../../src/infra/readstore/mongo-url.ts';
 
 const mongo = serverUrl('MONGO_URL');
 const servers = new URL('../../.ci/servers.sh', import.meta.url).pathname;
@@ -31,9 +32,7 @@ describe.skipIf(!mongo)('the service while FerretDB is down', () => {
   const log: string[] = [];
   beforeAll(async () => {
     // A long server selection: once the store knows FerretDB is away, answers must come from a short ping instead.
-    const url = new URL(testDatabaseUrl());
-    url.searchParams.set('serverSelectionTimeoutMS', '30000');
-    app = await startTestApp({ MONGO_URL: url.toString() }, { logger: jsonLogger('warn', (line) => log.push(line)) });
+    app = await startTestApp({ MONGO_URL: withOption(testDatabaseUrl(), 'serverSelectionTimeoutMS', '30000') }, { logger: jsonLogger('warn', (line) => log.push(line)) });
   });
   afterAll(async () => {
     await app?.close();

@@ -7,6 +7,7 @@ import { customersProjection } from '../../src/projections/customers.ts';
 import { ProjectionRunner } from '../../src/projections/runner.ts';
 import { startTestApp } from '../support/app.ts';
 import { serverUrl, testDatabaseUrl } from '../support/servers.ts';
+import { withOption } from '../../src/infra/readstore/mongo-url.ts';
 import { countAt, twoRunnersCount } from '../support/rolling-deploy.ts';
 
 const mongo = serverUrl('MONGO_URL');
@@ -14,8 +15,8 @@ const mongo = serverUrl('MONGO_URL');
 /** What a production deployment meets: a replica set's URL, read preferences, rolling deploys, changed indexes. */
 describe.skipIf(!mongo)('the MongoDB adapter as production uses it (FerretDB, a replica set of one)', () => {
   const stores: MongoReadStore[] = [];
-  const freshStore = async (suffix = '') => {
-    const store = await MongoReadStore.connect(testDatabaseUrl() + suffix);
+  const freshStore = async (option?: [string, string]) => {
+    const store = await MongoReadStore.connect(option ? withOption(testDatabaseUrl(), ...option) : testDatabaseUrl());
     stores.push(store);
     return store;
   };
@@ -43,7 +44,7 @@ describe.skipIf(!mongo)('the MongoDB adapter as production uses it (FerretDB, a 
   });
 
   it('reads the read models from the primary, whatever read preference the URL names', async () => {
-    const store = await freshStore('&readPreference=secondaryPreferred');
+    const store = await freshStore(['readPreference', 'secondaryPreferred']);
     expect((store as unknown as { client: MongoClient }).client.readPreference.mode).toBe('primary');
   });
 

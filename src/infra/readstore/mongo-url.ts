@@ -18,3 +18,11 @@ export function withDatabase(url: string, name: string): string {
   const { base, query } = parts(url);
   return `${base}/${encodeURIComponent(name)}${query}`;
 }
+
+/** The connection string with one option set (replacing the value it had). */
+export function withOption(url: string, key: string, value: string): string {
+  const { base, database, query } = parts(url);
+  const options = new URLSearchParams(query.slice(1));
+  options.set(key, value);
+  return `${base}/${encodeURIComponent(database)}?${options.toString()}`;
+}
