@@ -4,6 +4,8 @@ import type { CommandDeps, RequestMeta } from '../commands/context.ts';
 import { findEmployeeByUsername, hireEmployee, systemActor } from '../commands/employees.ts';
 import { ensureRoleTemplates } from '../commands/org.ts';
 import { migrateCompetitorNames } from '../commands/competitors.ts';
+import { startActivitiesEra } from '../commands/activities.ts';
+import { taskReminders } from '../commands/tasks.ts';
 import { allProjections } from '../projections/all.ts';
 import { ProjectionRunner } from '../projections/runner.ts';
 import { type Clock, systemClock } from '../infra/clock.ts';
@@ -92,7 +94,7 @@ export interface OpenOptions {
 }
 
 /** Every timer the modules declare (reminders, SLA warnings and digests join as their modules land). */
-export const allTimers: readonly TimerSpec[] = [];
+export const allTimers: readonly TimerSpec[] = [taskReminders];
 
 function jwtSecret(config: Config, inMemory: boolean, logger: Logger): string {
   if (config.JWT_SECRET) return config.JWT_SECRET;
@@ -237,6 +239,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     },
   };
   await bootstrapAdmin(services);
+  if (await startActivitiesEra(deps, systemActor, services.requestMeta('migration'))) logger.info('activities are the follow-ups from now on: edits no longer keep a customer out of the pool');
   const competitors = await migrateCompetitorNames(deps, storedEvents, systemActor, () => services.requestMeta('migration'), (name, reason) =>
     logger.warn('an old competitor name was not made a competitor record', { name, reason }),
   );

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 /** `If-Match` named a revision the stream has moved past (HTTP 412). */
 export class PreconditionFailedError extends Error {
   constructor(
@@ -17,3 +18,6 @@ export class ConcurrencyConflictError extends Error {
     this.name = 'ConcurrencyConflictError';
   }
 }
+
+/** A 400 naming the field, as a body that breaks its schema gets (for what only a command can check: an unknown kind, a time in the past). */
+export const invalidField = (path: string, message: string, input: unknown) => new z.ZodError([{ code: 'custom', path: [path], message, input }]);

@@ -22,14 +22,16 @@ export async function poolSettings(deps: CommandDeps): Promise<PoolSettings & { 
 export const changePoolSettings = (deps: CommandDeps, settings: PoolSettings, actor: Actor, meta: RequestMeta) => writeSetting(deps, KEY, settings, actor, meta);
 
 /**
- * Returns owned customers without any follow-up (a change to them or their contacts) for the configured number
- * of days to the pool. Safe to run repeatedly and concurrently: releasing a released customer is refused and skipped.
+ * Returns owned customers without any follow-up for the configured number of days to the pool. A follow-up is an
+ * activity logged with the customer (a call, a visit…, by its `occurredAt`); registering, claiming or being given a
+ * customer starts its clock too. Edits to the record do not count (for a customer from before activities, its last
+ * change then does). Safe to run repeatedly and concurrently: releasing a released customer is refused and skipped.
  */
 export async function returnIdleCustomersToPool(deps: CommandDeps, readStore: ReadStore, actor: Actor, meta: () => RequestMeta): Promise<number> {
   const { autoReturnDays } = await poolSettings(deps);
   if (!autoReturnDays) return 0;
   const cutoff = new Date(deps.clock.now().getTime() - autoReturnDays * 86_400_000).toISOString();
-  const idle = await readStore.collection<CustomerDoc>(CUSTOMERS).find({ inPool: false, status: 'active', lastActivityAt: { $lt: cutoff } }, { projection: { _id: 1 } });
+  const idle = await readStore.collection<CustomerDoc>(CUSTOMERS).find({ inPool: false, status: 'active', lastContactedAt: { $lt: cutoff } }, { projection: { _id: 1 } });
   let released = 0;
   for (const { _id } of idle) {
     try {

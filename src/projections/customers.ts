@@ -7,11 +7,19 @@ import { resourceSpecs } from '../domain/customization/resources.ts';
 import { applyOrgEvent, type OrgCollections, orgCategories, ownerPath } from './org.ts';
 import { indexSorts } from './owned.ts';
 import { alreadyApplied, keyed, type Projection } from './projection.ts';
+import { activityCategory, ACTIVITIES_ERA_KEY, type ActivityEvent } from '../domain/activity/index.ts';
+import { settingsCategory } from '../domain/categories.ts';
+import { type ActivityStats, isActivityEvent, mirrorActivity, statsAfter } from './activity-stats.ts';
 
 export const CUSTOMERS = 'customers';
 /** How many contacts a customer document embeds (the most recently changed); the rest: /contacts?customerId=. */
 export const EMBEDDED_CONTACTS = 50;
 export const CONTACTS = 'contacts';
+/** This projection's mirror of the activities (what a change or a removal takes away from a customer or contact). */
+const ACTIVITIES = 'customers_activities';
+/** Where it notes when activities became the follow-ups (the era marker's time). */
+const META = 'customers_meta';
+const ERA_ID = 'activities_era';
 /** This projection's private mirror of the organisation, for its owners' department paths. */
 const MIRROR: OrgCollections = { departments: 'customers_org_departments', employees: 'customers_org_employees' };
 
@@ -38,8 +46,16 @@ export type CustomerDoc = Doc & {
   inPool: boolean;
   /** How many contacts the customer has (kept by counting each added, moved and removed one). */
   contactCount: number;
-  /** The last time the customer or one of its contacts changed: the follow-up clock of the pool rule. */
+  /** The last time the customer or one of its contacts changed. */
   lastActivityAt: string;
+  /**
+   * The follow-up clock of the pool rule: the last activity logged with the customer, or when it was registered,
+   * claimed or given to its owner if later (for a customer from before activities: its last change then).
+   */
+  lastContactedAt?: string;
+  /** When the follow-up clock started without an activity (registration, claim, owner change). */
+  _contactBase?: string;
+  _activityDays?: Record<string, number>;
   name: string;
   contacts: ContactSummary[];
   /** Lower-cased name, short name, phone and contact names: what `q` searches. */
@@ -63,7 +79,8 @@ export type ContactDoc = Doc & {
   /** Mobile and office phone, normalised: what the collision check matches exactly. */
   _phones: string[];
   _position: number;
-} & Record<string, unknown>;
+} & ActivityStats &
+  Record<string, unknown>;
 
 /** The distinct normalised phone numbers among these values. */
 const phoneKeys = (...values: unknown[]): string[] => [...new Set(values.filter((v): v is string => typeof v === 'string').map(normalizePhone).filter(Boolean))];
@@ -122,10 +139,11 @@ const contactSearch = (doc: Record<string, unknown>) => searchText(doc.name, doc
 export const customersProjection: Projection = {
   name: 'customers',
   // 2: _phones (the collision check's exact phone match); 3: at most EMBEDDED_CONTACTS embedded, contactCount;
-  // 5: contactCount counted per event (a contact event no longer counts the contacts)
-  version: 5,
-  categories: [customerCategory, contactCategory, ...orgCategories],
-  collections: [CUSTOMERS, CONTACTS, MIRROR.departments, MIRROR.employees],
+  // 5: contactCount counted per event (a contact event no longer counts the contacts); 6: lastContactedAt and the
+  // activity day counts of customers and contacts (activities count as follow-ups, edits no longer do)
+  version: 6,
+  categories: [customerCategory, contactCategory, ...orgCategories, activityCategory, settingsCategory],
+  collections: [CUSTOMERS, CONTACTS, MIRROR.departments, MIRROR.employees, ACTIVITIES, META],
 
   async setup(store) {
     const customers = store.collection(CUSTOMERS);
@@ -142,14 +160,68 @@ export const customersProjection: Projection = {
     await contacts.createIndex({ ownerId: 1 });
     await indexSorts(store, CUSTOMERS, resourceSpecs.customers.list.sorts);
     await indexSorts(store, CONTACTS, resourceSpecs.contacts.list.sorts);
+    await store.collection(ACTIVITIES).createIndex({ customerId: 1 });
+    await store.collection(ACTIVITIES).createIndex({ contactId: 1 });
   },
 
   async apply(event, store) {
     if (event.streamId.startsWith(`${customerCategory}-`)) await applyCustomerEvent(event as RecordedEvent & CustomerEvent, store);
     else if (event.streamId.startsWith(`${contactCategory}-`)) await applyContactEvent(event as RecordedEvent & ContactEvent, store);
+    else if (isActivityEvent(event)) await applyActivityEvent(event, store);
+    else if (event.streamId.startsWith(`${settingsCategory}-`)) await noteActivitiesEra(event, store);
     else for (const owner of await applyOrgEvent(event, store, MIRROR)) await followOwner(store, owner.id, owner.departmentPath);
   },
 };
+
+
+/** Before the era marker (a log written by an older version), any change to a customer or its contacts was a follow-up. */
+const inActivitiesEra = async (store: ReadStore): Promise<boolean> => (await store.collection(META).findOne({ _id: ERA_ID })) !== null;
+
+async function noteActivitiesEra(event: RecordedEvent, store: ReadStore): Promise<void> {
+  const data = event.data as { key?: string };
+  if (event.type !== 'SettingChanged' || data.key !== ACTIVITIES_ERA_KEY) return;
+  await store.collection(META).replaceOne({ _id: ERA_ID }, { _id: ERA_ID, at: event.metadata.at, _position: Number(event.position) }, { upsert: true });
+}
+
+/** A later of two times (either may be missing). */
+const later = (a: string | undefined, b: string): string => (a && a > b ? a : b);
+
+/**
+ * The follow-up clock a customer event sets: registering, claiming or being given a customer starts it (a customer
+ * just taken over is not idle); before the era, any change did (as the old rule counted edits).
+ */
+const followUpOf = (doc: CustomerDoc | null, event: RecordedEvent & CustomerEvent, era: boolean): Partial<CustomerDoc> => {
+  const starts = event.type === 'CustomerRegistered' || event.type === 'CustomerClaimed' || event.type === 'CustomerOwnerChanged' || !era;
+  if (!starts || event.type === 'CustomerReleased') return {};
+  const at = event.metadata.at;
+  return { _contactBase: later(doc?._contactBase, at), lastContactedAt: later(doc?.lastContactedAt, at) };
+};
+
+/** An activity logged, changed or removed: the last contact and day counts of its customer and contact. */
+async function applyActivityEvent(event: RecordedEvent & ActivityEvent, store: ReadStore): Promise<void> {
+  const change = await mirrorActivity(store, ACTIVITIES, event);
+  if (change.applied) return;
+  const customerId = (change.after ?? change.before)?.customerId;
+  const now = event.metadata.at;
+  const position = Number(event.position);
+  if (customerId) {
+    const customers = store.collection<CustomerDoc>(CUSTOMERS);
+    const customer = await customers.findOne({ _id: customerId });
+    if (customer && !alreadyApplied(customer, event)) {
+      const stats = await statsAfter(store, ACTIVITIES, 'customerId', customerId, customer, change, now, customer._contactBase);
+      await customers.replaceOne({ _id: customerId }, { ...customer, ...stats, _position: position });
+    }
+  }
+  const contacts = store.collection<ContactDoc>(CONTACTS);
+  for (const contactId of new Set([change.before?.contactId, change.after?.contactId])) {
+    if (!contactId) continue;
+    const contact = await contacts.findOne({ _id: contactId });
+    if (!contact || alreadyApplied(contact, event)) continue;
+    const stats = await statsAfter(store, ACTIVITIES, 'contactId', contactId, contact, change, now);
+    const { lastContactedAt: _old, ...rest } = contact;
+    await contacts.replaceOne({ _id: contactId }, { ...rest, ...stats, _position: position });
+  }
+}
 
 async function applyCustomerEvent(event: RecordedEvent & CustomerEvent, store: ReadStore): Promise<void> {
   const customers = store.collection<CustomerDoc>(CUSTOMERS);
@@ -157,8 +229,9 @@ async function applyCustomerEvent(event: RecordedEvent & CustomerEvent, store: R
   const doc = await customers.findOne({ _id: customerId });
   const applied = alreadyApplied(doc, event);
   const newOwner = 'ownerId' in event.data ? event.data.ownerId : null;
-  const next = applied ? doc : evolveCustomerDoc(doc, event, newOwner ? await ownerPath(store, MIRROR, newOwner) : '/');
-  if (!next) return;
+  const evolved = applied ? doc : evolveCustomerDoc(doc, event, newOwner ? await ownerPath(store, MIRROR, newOwner) : '/');
+  if (!evolved) return;
+  const next = applied ? evolved : { ...evolved, ...followUpOf(doc, event, await inActivitiesEra(store)) };
   if (!applied) await customers.replaceOne({ _id: customerId }, next, { upsert: true });
   if (event.type === 'CustomerArchived' || event.type === 'CustomerRestored') return;
   // Nothing the contacts carry changed (most changes): no need to look at them. A replayed event checks them anyway,
@@ -246,5 +319,7 @@ async function embedContact(
   const contacts = (summary ? [...others, summary] : others).slice(-EMBEDDED_CONTACTS);
   const counted = event.type === 'ContactAdded' || (event.type === 'ContactMoved' && summary) ? 1 : summary ? 0 : -1;
   const contactCount = Math.max(0, customer.contactCount + counted);
-  await customers.updateOne({ _id: customerId }, { $set: { contacts, contactCount, _search: customerSearch(customer, contacts), lastActivityAt: event.metadata.at, _position: Number(event.position) } });
+  // Before the era, a change to a contact was a follow-up of its customer (the old rule).
+  const followUp = (await inActivitiesEra(store)) ? {} : { _contactBase: later(customer._contactBase, event.metadata.at), lastContactedAt: later(customer.lastContactedAt, event.metadata.at) };
+  await customers.updateOne({ _id: customerId }, { $set: { contacts, contactCount, _search: customerSearch(customer, contacts), lastActivityAt: event.metadata.at, ...followUp, _position: Number(event.position) } });
 }

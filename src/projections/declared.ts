@@ -20,7 +20,7 @@ export function declaredProjection(spec: ResourceSpec): Projection {
     version: model.version,
     async evolve(doc, event, ownerPath) {
       const state = spec.decider.evolve(doc?._state ?? spec.decider.initialState, { type: event.type, data: event.data } as DomainEvent);
-      if (state.status === 'none') return null;
+      if (state.status === 'none' || model.gone?.(state as never)) return null;
       const id = basics.idOf(event);
       const view = model.view(state as never);
       // Built afresh from the state (a field the record no longer has is gone), keeping only what the state does

@@ -49,7 +49,9 @@ export const opportunitiesProjection = recordProjection<OpportunityDoc, Opportun
   // 2: day and month counters in the company's time zone (was UTC).
   // 3: competitors are references (ids) to the competitors archive, no longer searched as text.
   // 4: month-level twins of the day counters.
-  version: 4,
+  // 5: lastContactedAt and the activity day counts.
+  version: 5,
+  activities: 'opportunityId',
   reads: [COMPANY],
   collections: [FUNNEL, STAGE_EXITS, CLOSES].flatMap((collection) => [collection, monthly(collection)]),
   async setup(store) {

@@ -3,6 +3,8 @@ import type { RecordedEvent } from '../infra/eventstore/port.ts';
 import type { Doc, ReadStore } from '../infra/readstore/port.ts';
 import { applyOrgEvent, type OrgCollections, orgCategories, ownerPath } from './org.ts';
 import { alreadyApplied, type Projection } from './projection.ts';
+import { activityCategory, type ActivityEvent } from '../domain/activity/index.ts';
+import { type ActivityStats, type ActivityTarget, isActivityEvent, mirrorActivity, statsAfter } from './activity-stats.ts';
 
 /** What a record projection supplies; the helper adds ownership, idempotence and the org mirror. */
 export interface RecordProjectionSpec<D extends Doc, E = unknown> {
@@ -24,6 +26,11 @@ export interface RecordProjectionSpec<D extends Doc, E = unknown> {
   reads?: readonly string[];
   /** The fields its list sorts by: each is indexed, so a page walks the index instead of sorting the collection. */
   sorts?: readonly string[];
+  /**
+   * The activity field that names its records (`opportunityId`): its documents then carry `lastContactedAt` and
+   * the day counts of the activities logged on them (see activity-stats.ts).
+   */
+  activities?: ActivityTarget;
 }
 
 /**
@@ -32,19 +39,22 @@ export interface RecordProjectionSpec<D extends Doc, E = unknown> {
  */
 export function recordProjection<D extends Doc, E = unknown>(spec: RecordProjectionSpec<D, E>): Projection {
   const mirror: OrgCollections = { departments: `${spec.collection}_org_departments`, employees: `${spec.collection}_org_employees` };
+  const activities = `${spec.collection}_activities`;
   return {
     name: spec.name,
     version: spec.version,
-    categories: spec.owned ? [spec.category, ...orgCategories] : [spec.category],
-    collections: [spec.collection, ...(spec.owned ? [mirror.departments, mirror.employees] : []), ...(spec.collections ?? [])],
+    categories: [spec.category, ...(spec.owned ? orgCategories : []), ...(spec.activities ? [activityCategory] : [])],
+    collections: [spec.collection, ...(spec.owned ? [mirror.departments, mirror.employees] : []), ...(spec.activities ? [activities] : []), ...(spec.collections ?? [])],
     ...(spec.reads ? { reads: spec.reads } : {}),
     async setup(store) {
       if (spec.owned) await store.collection(spec.collection).createIndex({ ownerId: 1 });
+      if (spec.activities) await store.collection(activities).createIndex({ [spec.activities]: 1 });
       await spec.setup?.(store);
       await indexSorts(store, spec.collection, spec.sorts ?? []);
     },
     async apply(event, store) {
       const records = store.collection<D>(spec.collection);
+      if (spec.activities && isActivityEvent(event)) return countActivity(store, spec.collection, activities, spec.activities, event);
       if (!event.streamId.startsWith(`${spec.category}-`)) {
         for (const owner of await applyOrgEvent(event, store, mirror)) await records.updateMany({ ownerId: owner.id }, { $set: { departmentPath: owner.departmentPath } });
         return;
@@ -59,6 +69,20 @@ export function recordProjection<D extends Doc, E = unknown>(spec: RecordProject
       else if (doc) await records.deleteOne({ _id: id });
     },
   };
+}
+
+/** An activity logged, changed or removed: the last contact and day counts of the record it names. */
+async function countActivity(store: ReadStore, collection: string, activities: string, field: ActivityTarget, event: RecordedEvent & ActivityEvent): Promise<void> {
+  const change = await mirrorActivity(store, activities, event);
+  if (change.applied) return;
+  const records = store.collection<Doc & ActivityStats & { _position?: number }>(collection);
+  for (const id of new Set([change.before?.[field], change.after?.[field]])) {
+    if (!id) continue;
+    const doc = await records.findOne({ _id: id });
+    if (!doc || alreadyApplied(doc, event)) continue;
+    const { lastContactedAt: _old, ...rest } = doc;
+    await records.replaceOne({ _id: id }, { ...rest, ...(await statsAfter(store, activities, field, id, doc, change, event.metadata.at)), _position: Number(event.position) });
+  }
 }
 
 /**

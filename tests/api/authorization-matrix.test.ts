@@ -12,6 +12,9 @@ import { issuePublicLink } from '../../src/commands/public-links.ts';
 import { notify } from '../../src/commands/notifications.ts';
 import { addAttachment } from '../../src/commands/attachments.ts';
 import { addCompetitor } from '../../src/commands/competitors.ts';
+import { logActivity } from '../../src/commands/activities.ts';
+import { createTask } from '../../src/commands/tasks.ts';
+import { createPlan } from '../../src/commands/plans.ts';
 import { multipartFile } from '../support/multipart.ts';
 import { confirmOrder, createOrder, createQuote, sendQuote } from '../../src/commands/documents.ts';
 import { orderDecider } from '../../src/domain/order/index.ts';
@@ -48,6 +51,9 @@ interface Fixture {
   orderId: string;
   orderLineId: string;
   competitorId: string;
+  activityId: string;
+  taskId: string;
+  planId: string;
   /** A public link to the (sent) quote, issued for the routes that need one. */
   linkId?: string;
   linkToken?: string;
@@ -71,6 +77,9 @@ interface Entry {
 }
 
 const uuid = '01900000-0000-7000-8000-000000000000';
+/** A day no plan of the caller's has yet (one plan per person and day). */
+let planDays = 0;
+const nextPlanDay = () => new Date(Date.UTC(2030, 0, 1) + planDays++ * 86_400_000).toISOString().slice(0, 10);
 const matrix: Record<string, Entry> = {
   'POST /api/v1/auth/login': { ok: 200, anonymous: 200, request: () => ({ path: '/api/v1/auth/login', body: 'LOGIN' }) },
   'POST /api/v1/auth/change-password': { ok: 409, request: () => ({ path: '/api/v1/auth/change-password', body: { currentPassword: 'not-the-password', newPassword: 'another-password-1' } }) },
@@ -210,6 +219,24 @@ const matrix: Record<string, Entry> = {
   'PATCH /api/v1/competitors/:id': { needs: ['opportunities', 'edit'], ok: 200, request: (f) => ({ path: `/api/v1/competitors/${f.competitorId}`, body: { strengths: 'Matrix' } }) },
   'POST /api/v1/competitors/:id/archive': { needs: ['opportunities', 'delete'], ok: 200, request: (f) => ({ path: `/api/v1/competitors/${f.competitorId}/archive`, body: {} }) },
   'POST /api/v1/competitors/:id/restore': { needs: ['opportunities', 'delete'], ok: 200, request: (f) => ({ path: `/api/v1/competitors/${f.competitorId}/restore`, body: {} }) },
+  'GET /api/v1/activities/kinds': { needs: ['activities', 'view'], ok: 200, request: () => ({ path: '/api/v1/activities/kinds' }) },
+  'POST /api/v1/activities': { needs: ['activities', 'create'], scoped: true, ok: 201, request: (f) => ({ path: '/api/v1/activities', body: { kind: 'call', customerId: f.customerId, occurredAt: '2026-11-30T01:00:00Z', summary: 'Matrix call' } }) },
+  'PATCH /api/v1/activities/:id': { needs: ['activities', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/activities/${f.activityId}`, body: { outcome: 'Matrix' } }) },
+  'DELETE /api/v1/activities/:id': { needs: ['activities', 'delete'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/activities/${f.activityId}` }) },
+  'GET /api/v1/customers/:id/activities': { needs: ['activities', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/customers/${f.customerId}/activities` }) },
+  'GET /api/v1/contacts/:id/activities': { needs: ['activities', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/contacts/${f.contactId}/activities` }) },
+  'GET /api/v1/opportunities/:id/activities': { needs: ['activities', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/opportunities/${f.opportunityId}/activities` }) },
+  'GET /api/v1/settings/activity-kinds': { needs: ['settings', 'view'], ok: 200, request: () => ({ path: '/api/v1/settings/activity-kinds' }) },
+  'PUT /api/v1/settings/activity-kinds': { needs: ['settings', 'edit'], ok: 200, request: () => ({ path: '/api/v1/settings/activity-kinds', body: { kinds: [] } }) },
+  'POST /api/v1/plans': { needs: ['plans', 'create'], ok: 201, request: () => ({ path: '/api/v1/plans', body: { period: 'day', date: nextPlanDay(), items: [{ text: 'Matrix' }] } }) },
+  'PATCH /api/v1/plans/:id': { needs: ['plans', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/plans/${f.planId}`, body: { items: [{ text: 'Changed', status: 'done' }] } }) },
+  'POST /api/v1/plans/:id/comments': { needs: ['plans', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/plans/${f.planId}/comments`, body: { text: 'Matrix comment' } }) },
+  'POST /api/v1/tasks': { needs: ['tasks', 'create'], ok: 201, request: () => ({ path: '/api/v1/tasks', body: { subject: 'Matrix task', dueAt: '2099-01-01T00:00:00Z' } }) },
+  'PATCH /api/v1/tasks/:id': { needs: ['tasks', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/tasks/${f.taskId}`, body: { priority: 'high' } }) },
+  'POST /api/v1/tasks/:id/done': { needs: ['tasks', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/tasks/${f.taskId}/done`, body: {} }) },
+  'POST /api/v1/tasks/:id/cancel': { needs: ['tasks', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/tasks/${f.taskId}/cancel`, body: {} }) },
+  'POST /api/v1/tasks/:id/snooze': { needs: ['tasks', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/tasks/${f.taskId}/snooze`, body: { until: '2099-01-01T00:00:00Z' } }) },
+  'POST /api/v1/tasks/:id/assign': { needs: ['tasks', 'assign'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/tasks/${f.taskId}/assign`, body: { assigneeId: f.actorId } }) },
   'PATCH /api/v1/roles/:id': { needs: ['security', 'edit'], ok: 200, request: (f) => ({ path: `/api/v1/roles/${f.roleId}`, body: { name: 'Matrix role renamed' } }) },
 };
 
@@ -289,7 +316,10 @@ describe('authorization matrix', () => {
     const { orderId } = await createOrder(deps, { customerId, currency: 'CNY', lines: [{ productId, quantity: 2, discountPercent: 0 }], paymentTermsDays: 30, ownerId: owner }, systemActor, meta());
     const orderLineId = (fold(orderDecider, (await deps.eventStore.readStream(`order-${orderId}`)).map((e) => ({ type: e.type, data: e.data }) as never)) as { lines: { id: string }[] }).lines[0]!.id;
     const { id: competitorId } = await addCompetitor(deps, { name: `Fixture rival ${Math.random()}` }, systemActor, meta());
-    return { ownerId: owner, customerId, contactId, actorId: caller.userId, departmentId, roleId, handoverId, leadId, opportunityId, productId, quoteId, orderId, orderLineId, competitorId };
+    const { id: activityId } = await logActivity(deps, { kind: 'visit', customerId, contactId, opportunityId, occurredAt: '2026-11-30T01:00:00.000Z', summary: 'Fixture visit' }, { ...systemActor, userId: owner }, meta());
+    const { id: taskId } = await createTask(deps, { subject: 'Fixture task', dueAt: '2099-01-01T00:00:00.000Z', remindAt: '2098-12-31T00:00:00.000Z', priority: 'normal', customerId }, { ...systemActor, userId: owner }, meta());
+    const { id: planId } = await createPlan(deps, { period: 'day', date: nextPlanDay(), items: [{ id: 'fixture-item', text: 'Fixture', status: 'planned' }] }, { ...systemActor, userId: owner }, meta());
+    return { ownerId: owner, customerId, contactId, actorId: caller.userId, departmentId, roleId, handoverId, leadId, opportunityId, productId, quoteId, orderId, orderLineId, competitorId, activityId, taskId, planId };
   }
 
   const cases = Object.entries(matrix).flatMap(([key, entry]) => roles.flatMap((role) => relations.map((relation) => ({ key, entry, role, relation }))));
@@ -333,7 +363,7 @@ describe('authorization matrix', () => {
     const failures: string[] = [];
     for (const [key, entry] of Object.entries(matrix)) {
       const [method] = key.split(' ') as [string];
-      const path = entry.request({ ownerId: uuid, customerId: uuid, contactId: uuid, actorId: uuid, departmentId: uuid, roleId: uuid, handoverId: uuid, leadId: uuid, opportunityId: uuid, productId: uuid, quoteId: uuid, orderId: uuid, orderLineId: uuid, competitorId: uuid }).path;
+      const path = entry.request({ ownerId: uuid, customerId: uuid, contactId: uuid, actorId: uuid, departmentId: uuid, roleId: uuid, handoverId: uuid, leadId: uuid, opportunityId: uuid, productId: uuid, quoteId: uuid, orderId: uuid, orderLineId: uuid, competitorId: uuid, activityId: uuid, taskId: uuid, planId: uuid }).path;
       const response = await app.request(method, path, { token: null, ...(method === 'GET' ? {} : { body: {} }) });
       const want = entry.anonymous ?? 401;
       if (key !== 'POST /api/v1/auth/login' && response.status !== want) failures.push(`${key}: expected ${want}, got ${response.status}`);

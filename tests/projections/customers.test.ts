@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { addContact, changeContact, removeContact } from '../../src/commands/contacts.ts';
+import { changeActivity, logActivity, removeActivity } from '../../src/commands/activities.ts';
 import { archiveCustomer, changeCustomer, changeCustomerOwner, registerCustomer } from '../../src/commands/customers.ts';
 import { findEmployeeByUsername, hireEmployee, systemActor } from '../../src/commands/employees.ts';
 import { silentLogger } from '../../src/infra/logger.ts';
@@ -29,6 +30,12 @@ async function writeHistory(app: TestApp) {
   await changeContact(deps, contacts[0]!, { changes: { title: 'Boss' } }, systemActor, meta());
   await changeContact(deps, contacts[1]!, { changes: {}, customerId: customers[3]! }, systemActor, meta());
   await removeContact(deps, contacts[2]!, systemActor, meta());
+  // Activities: the customers' and contacts' last contact and day counts.
+  const at = (hoursAgo: number) => new Date(Date.now() - hoursAgo * 3_600_000).toISOString();
+  const activities = [];
+  for (let i = 0; i < 6; i++) activities.push((await logActivity(deps, { kind: 'call', customerId: customers[i % 3]!, contactId: contacts[i % 3 === 2 ? 2 + 12 : i % 3]!, occurredAt: at(i * 30), summary: `Call ${i}` }, systemActor, meta())).id);
+  await changeActivity(deps, activities[0]!, { occurredAt: at(200), contactId: null }, systemActor, meta());
+  await removeActivity(deps, activities[1]!, systemActor, meta());
   return { customers, contacts };
 }
 

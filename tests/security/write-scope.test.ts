@@ -11,7 +11,10 @@ import { expectProblem } from '../support/problem.ts';
  * answers name only records the caller may see, and a reference custom field is no existence oracle.
  */
 const MISSING = '01900000-0000-7000-8000-00000000beef';
-type Ids = { customer: string; opportunity: string; ownCustomer: string; ownContact: string; ownLead: string; ownOpportunity: string; productId: string };
+type Ids = { customer: string; contact: string; opportunity: string; quote: string; order: string; ownCustomer: string; ownContact: string; ownLead: string; ownOpportunity: string; ownActivity: string; ownTask: string; productId: string };
+/** Per body field, the kind of record it names (its `<kind>.not_found`) and the fixture holding one outside the seller's scope. */
+const outOfScope: Record<string, 'customer' | 'contact' | 'opportunity' | 'quote' | 'order'> = { customerId: 'customer', contactId: 'contact', opportunityId: 'opportunity', quoteId: 'quote', orderId: 'order' };
+const ACTIVITY_FIELDS = ['customerId', 'contactId', 'opportunityId', 'quoteId', 'orderId'] as const;
 
 /** Every (operation, body field) pair that sends a scoped id, with a valid request pointing that field at `target`. */
 const sweep: Record<string, (ids: Ids, target: string) => { method: string; path: string; body: Record<string, unknown> }> = {
@@ -27,6 +30,18 @@ const sweep: Record<string, (ids: Ids, target: string) => { method: string; path
     body: { customerId: ids.ownCustomer, opportunityId: target === MISSING ? MISSING : ids.opportunity, validUntil: '2099-12-31', lines: [{ productId: ids.productId, quantity: 1 }] },
   }),
   'POST /api/v1/orders customerId': (ids, target) => ({ method: 'POST', path: '/api/v1/orders', body: { customerId: target, lines: [{ productId: ids.productId, quantity: 1 }] } }),
+  ...Object.fromEntries(
+    ACTIVITY_FIELDS.flatMap((field) => [
+      [`POST /api/v1/activities ${field}`, (ids: Ids, target: string) => ({ method: 'POST', path: '/api/v1/activities', body: { kind: 'call', customerId: ids.ownCustomer, occurredAt: '2026-11-30T01:00:00Z', summary: 'Reach', [field]: target } })],
+      [`PATCH /api/v1/activities/{id} ${field}`, (ids: Ids, target: string) => ({ method: 'PATCH', path: `/api/v1/activities/${ids.ownActivity}`, body: { [field]: target } })],
+    ]),
+  ),
+  ...Object.fromEntries(
+    (['customerId', 'contactId', 'opportunityId'] as const).flatMap((field) => [
+      [`POST /api/v1/tasks ${field}`, (_ids: Ids, target: string) => ({ method: 'POST', path: '/api/v1/tasks', body: { subject: 'Reach', dueAt: '2099-01-01T00:00:00Z', [field]: target } })],
+      [`PATCH /api/v1/tasks/{id} ${field}`, (ids: Ids, target: string) => ({ method: 'PATCH', path: `/api/v1/tasks/${ids.ownTask}`, body: { [field]: target } })],
+    ]),
+  ),
 };
 
 /** The (operation, field) pairs the OpenAPI document says send a scoped id, found by walking every request body. */
@@ -70,7 +85,12 @@ describe('writes stay inside the caller\'s data scope', () => {
     const ownContact = (await app.request('POST', '/api/v1/contacts', { ...as(seller.token), body: { customerId: ownCustomer, name: '自己人' } })).body.id;
     const ownLead = (await app.request('POST', '/api/v1/leads', { ...as(seller.token), body: { company: 'Lead Co', person: '某人' } })).body.id;
     const ownOpportunity = (await app.request('POST', '/api/v1/opportunities', { ...as(seller.token), body: { name: 'My deal', customerId: ownCustomer, amount: { amount: 100, currency: 'CNY' }, expectedCloseDate: '2026-12-31' } })).body.id;
-    ids = { customer, opportunity, ownCustomer, ownContact, ownLead, ownOpportunity, productId };
+    const contact = (await app.request('POST', '/api/v1/contacts', { ...as(other.token), body: { customerId: customer, name: '别人的联系人' } })).body.id;
+    const quote = (await app.request('POST', '/api/v1/quotes', { ...as(other.token), body: { customerId: customer, validUntil: '2099-12-31', lines: [{ productId, quantity: 1 }] } })).body.id;
+    const order = (await app.request('POST', '/api/v1/orders', { ...as(other.token), body: { customerId: customer, lines: [{ productId, quantity: 1 }] } })).body.id;
+    const ownActivity = (await app.request('POST', '/api/v1/activities', { ...as(seller.token), body: { kind: 'call', customerId: ownCustomer, occurredAt: '2026-11-30T01:00:00Z', summary: 'Mine' } })).body.id;
+    const ownTask = (await app.request('POST', '/api/v1/tasks', { ...as(seller.token), body: { subject: 'Mine', dueAt: '2099-01-01T00:00:00Z' } })).body.id;
+    ids = { customer, contact, opportunity, quote, order, ownCustomer, ownContact, ownLead, ownOpportunity, ownActivity, ownTask, productId };
     for (const id of Object.values(ids)) expect(id, JSON.stringify(ids)).toBeTruthy();
     await app.services.runner.waitFor(await app.services.eventStore.headPosition(), 5000);
   });
@@ -84,11 +104,11 @@ describe('writes stay inside the caller\'s data scope', () => {
     const failures: string[] = [];
     for (const [name, build] of Object.entries(sweep)) {
       const field = name.split(' ').pop()!;
-      for (const target of [field === 'opportunityId' ? ids.opportunity : ids.customer, MISSING]) {
+      const kind = outOfScope[field]!;
+      for (const target of [ids[kind], MISSING]) {
         const before = await app.services.eventStore.headPosition();
         const { method, path, body } = build(ids, target);
         const response = await app.request(method, path, { token: seller.token, body });
-        const kind = field === 'opportunityId' ? 'opportunity' : 'customer';
         if (response.status !== 404 || response.body.code !== `${kind}.not_found` || response.body.errors?.[0]?.path !== field)
           failures.push(`${name} → ${target === MISSING ? 'missing' : 'out of scope'}: ${response.status} ${response.text.slice(0, 160)}`);
         const written = await app.services.eventStore.readAll({ after: before });

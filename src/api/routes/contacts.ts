@@ -4,6 +4,7 @@ import { ContactFields, type ContactState } from '../../domain/contact/index.ts'
 import { recordRoutes } from '../records.ts';
 import { type ContactDoc } from '../../projections/customers.ts';
 import { fieldColumns } from '../csv.ts';
+import { activityStatsShape, withActivityCount } from '../../projections/activity-stats.ts';
 import { type AnyRoute, Id } from '../route.ts';
 
 const ContactInput = ContactFields.extend({ customerId: Id.describe('The customer this contact belongs to') })
@@ -19,6 +20,7 @@ export const ContactView = ContactFields.extend({
   customerName: z.string(),
   ownerId: z.string().nullable(),
   departmentPath: z.string().nullable(),
+  ...activityStatsShape,
 }).meta({ id: 'Contact' });
 
 const csvColumns = fieldColumns<ContactDoc>('id', 'name', 'title', 'dealRole', 'officePhone', 'mobile', 'email', 'birthday', 'customerId', 'customerName', 'ownerId', 'createdAt', 'updatedAt');
@@ -34,6 +36,7 @@ export const contactRoutes: AnyRoute[] = recordRoutes<ContactState>({
     history: "A contact's events, oldest first (also after removal)",
   },
   asOfView: (state) => (state.status === 'none' ? {} : { ...state.fields, customerId: state.customerId, status: state.status }),
+  present: (doc, services) => withActivityCount(doc, services.deps.clock.now()),
   create: {
     summary: 'Add a contact (联系人) to a customer',
     body: ContactInput,

@@ -14,6 +14,7 @@ import { fieldColumns, moneyColumns } from '../csv.ts';
 import { relatedRoute } from '../related.ts';
 import { AssignBody, type AnyRoute, EmptyBody, Id } from '../route.ts';
 import { ContactView } from './contacts.ts';
+import { activityStatsShape, withActivityCount } from '../../projections/activity-stats.ts';
 
 const CustomerInput = CustomerFields.extend({ ownerId: Id.optional().describe('Owner (a user id); default: you') })
   .strict()
@@ -34,6 +35,7 @@ export const CustomerView = CustomerFields.extend({
   erpCode: z.string().nullable().describe("The customer's code in the ERP (往来单位编码); null until the ERP bridge links it"),
   contacts: z.array(z.record(z.string(), z.unknown())).optional().describe('The most recently changed contacts (at most 50); all of them: GET /api/v1/contacts?customerId=<id>'),
   contactCount: z.number().int().optional().describe('How many contacts the customer has'),
+  ...activityStatsShape,
 }).meta({ id: 'Customer' });
 
 const csvColumns = [
@@ -74,6 +76,7 @@ export const customerRoutes: AnyRoute[] = [
     columns: csvColumns,
     texts: { list: { summary: 'List customers', description: 'Search, filter, sort and page with a cursor. `Accept: text/csv` exports every matching customer.' }, one: 'One customer with its contacts (related objects); ?asOf= for the record as it stood then' },
     asOfView: (state) => (state.status === 'none' ? {} : { ...state.fields, erpCode: state.erpCode, status: state.status, ownerId: state.ownerId, inPool: state.ownerId === null }),
+    present: (doc, services) => withActivityCount(doc, services.deps.clock.now()),
     async expand(doc, { services, actor }) {
       const contacts = await contactsOfCustomer(services.readStore, readFilter(actor), doc._id);
       return { contacts: contacts.map((c) => ContactView.parse(publicView(c))), contactCount: (doc as CustomerDoc).contactCount ?? contacts.length };

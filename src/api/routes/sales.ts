@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { activityStatsShape, withActivityCount } from '../../projections/activity-stats.ts';
 import { authorize } from '../../commands/authorization.ts';
 import { changeLead, changeLeadOwner, convertLead, createLead, disqualifyLead, markLead } from '../../commands/leads.ts';
 import { changeOpportunity, changeOpportunityOwner, createOpportunity, moveOpportunity, opportunityStages, putOpportunityStages } from '../../commands/opportunities.ts';
@@ -110,6 +111,7 @@ const OpportunityView = OpportunityFields.extend({
   stage: z.string(),
   status: z.enum(['open', 'won', 'lost']),
   stageHistory: z.array(z.object({ stage: z.string(), enteredAt: z.string(), leftAt: z.string().optional() })),
+  ...activityStatsShape,
 }).meta({ id: 'Opportunity' });
 const opportunityRoutes: AnyRoute[] = [
   defineRoute({
@@ -143,6 +145,7 @@ const opportunityRoutes: AnyRoute[] = [
     asOfView: (state) => (state.status === 'none' ? {} : { ...state.fields, stage: state.stage, status: state.status, ownerId: state.ownerId }),
     columns: [...fieldColumns('id', 'name', 'customerId'), ...moneyColumns('amount'), ...fieldColumns('stage', 'status', 'expectedCloseDate', 'ownerId', 'createdAt')],
     view: OpportunityView,
+    present: (doc, services) => withActivityCount(doc, services.deps.clock.now()),
     create: {
       summary: 'Open an opportunity for a customer',
       done: 'Opened',

@@ -7,6 +7,9 @@ import { orderCategory, orderDecider } from '../order/index.ts';
 import { productCategory, productDecider } from '../product/index.ts';
 import { quoteCategory, quoteDecider } from '../quote/index.ts';
 import { competitorResource } from '../competitor/index.ts';
+import { activityResource } from '../activity/index.ts';
+import { taskResource } from '../task/index.ts';
+import { planResource } from '../plan/index.ts';
 import type { Module } from '../role/index.ts';
 import type { Decider, DomainEvent } from '../shared/decider.ts';
 
@@ -86,7 +89,12 @@ export interface ResourceSpec {
    * A read model the machinery keeps for it (collection named like the resource): each document is the record's
    * folded state as `view` shows it, plus the envelope every list has. Bump `version` when `view` changes.
    */
-  readModel?: { version: number; view(state: never): Record<string, unknown> };
+  readModel?: {
+    version: number;
+    view(state: never): Record<string, unknown>;
+    /** States the read model leaves out, as if the record did not exist (a removed one; its history stays readable). */
+    gone?(state: never): boolean;
+  };
 }
 
 const q = (what?: string) => {
@@ -256,6 +264,9 @@ export const resourceSpecs = {
     attachments: true,
   },
   competitors: competitorResource,
+  activities: activityResource,
+  tasks: taskResource,
+  plans: planResource,
 } as const satisfies Record<string, ResourceSpec>;
 
 export type ResourceName = keyof typeof resourceSpecs;

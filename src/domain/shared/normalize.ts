@@ -69,3 +69,6 @@ export function applyChanges<T extends Record<string, unknown>>(current: T, chan
 
 /** A change set as events carry it: the changed fields only, `null` for a field that was cleared. */
 export const ChangeSet = z.record(z.string(), z.unknown()).describe('Changed fields only; null means the field was cleared');
+
+/** An instant as ISO 8601 with an offset, kept as UTC (`…Z`): how every time a client sends is stored. */
+export const Instant = z.iso.datetime({ offset: true }).transform((value) => new Date(value).toISOString());
