@@ -19,6 +19,7 @@ import { competitorRoutes } from './routes/competitors.ts';
 import { activityRoutes } from './routes/activities.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { planRoutes } from './routes/plans.ts';
+import { agendaRoutes } from './routes/agenda.ts';
 import { customerRoutes } from './routes/customers.ts';
 import { poolRoutes } from './routes/customer-pool.ts';
 import { orgRoutes } from './routes/org.ts';
@@ -34,7 +35,7 @@ import { companyRoutes } from './routes/company.ts';
 import { attachmentRoutes } from './routes/attachments.ts';
 
 // The pool's /customers/duplicates must come before /customers/:id.
-export const apiRoutes: AnyRoute[] = [...authRoutes, ...orgRoutes, ...adminRoutes, ...customFieldRoutes, ...customizationRoutes, ...companyRoutes, ...poolRoutes, ...customerRoutes, ...contactRoutes, ...salesRoutes, ...competitorRoutes, ...activityRoutes, ...taskRoutes, ...planRoutes, ...documentRoutes, ...publicLinkRoutes, ...notificationRoutes, ...attachmentRoutes, ...operationsRoutes];
+export const apiRoutes: AnyRoute[] = [...authRoutes, ...orgRoutes, ...adminRoutes, ...customFieldRoutes, ...customizationRoutes, ...companyRoutes, ...poolRoutes, ...customerRoutes, ...contactRoutes, ...salesRoutes, ...competitorRoutes, ...activityRoutes, ...taskRoutes, ...planRoutes, ...agendaRoutes, ...documentRoutes, ...publicLinkRoutes, ...notificationRoutes, ...attachmentRoutes, ...operationsRoutes];
 
 
 /**

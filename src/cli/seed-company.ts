@@ -5,6 +5,7 @@ import { createDepartment, ensureRoleTemplates } from '../commands/org.ts';
 import type { Services } from '../app/wiring.ts';
 import { departments, employees, seedCustomers } from './seed-data.ts';
 import { seedPipeline } from './seed-pipeline.ts';
+import { seedSalesDays } from './seed-days.ts';
 
 export const DEMO_PASSWORD = 'demo-password-2026';
 
@@ -38,5 +39,6 @@ export async function seedCompany(services: Services, count: number, onProgress:
     onProgress(index + 1, customers.length);
   }
   const pipeline = await seedPipeline(deps, meta, ownerIds, customerIds, Math.max(1, Math.round(count / 10)));
-  return { customers: customers.length, contacts, ...pipeline };
+  const days = await seedSalesDays(deps, meta, customerIds);
+  return { customers: customers.length, contacts, ...pipeline, ...days };
 }

@@ -18,7 +18,10 @@ const withIds = (items: readonly (Omit<PlanItem, 'id'> & { id?: string | undefin
  */
 export const planIdOf = (ownerId: string, period: 'day' | 'week', date: string): string => derivedEventId(`${ownerId}:${period}:${planDate(period, date)}`, planCategory, 0);
 
-export function createPlan(deps: CommandDeps, input: PlanFields, actor: Actor, meta: RequestMeta) {
+/** A plan as written: items without an id get one. */
+export type PlanInput = Omit<PlanFields, 'items'> & { items: (Omit<PlanItem, 'id'> & { id?: string | undefined })[] };
+
+export function createPlan(deps: CommandDeps, input: PlanInput, actor: Actor, meta: RequestMeta) {
   const date = planDate(input.period, input.date);
   const items = withIds(input.items, meta);
   return plans(deps, actor, meta).create({ period: input.period, date, items }, (planId) => ({ type: 'CreatePlan', planId, ownerId: actor.userId, period: input.period, date, items }), planIdOf(actor.userId, input.period, date));

@@ -219,6 +219,11 @@ const matrix: Record<string, Entry> = {
   'PATCH /api/v1/competitors/:id': { needs: ['opportunities', 'edit'], ok: 200, request: (f) => ({ path: `/api/v1/competitors/${f.competitorId}`, body: { strengths: 'Matrix' } }) },
   'POST /api/v1/competitors/:id/archive': { needs: ['opportunities', 'delete'], ok: 200, request: (f) => ({ path: `/api/v1/competitors/${f.competitorId}/archive`, body: {} }) },
   'POST /api/v1/competitors/:id/restore': { needs: ['opportunities', 'delete'], ok: 200, request: (f) => ({ path: `/api/v1/competitors/${f.competitorId}/restore`, body: {} }) },
+  'GET /api/v1/me/agenda': { ok: 200, request: () => ({ path: '/api/v1/me/agenda' }) },
+  'POST /api/v1/me/agenda-feed': { ok: 201, request: () => ({ path: '/api/v1/me/agenda-feed', body: {} }) },
+  // A token nobody issued: 404 for everyone, with or without a bearer token (the feed's token is its key).
+  'GET /api/v1/public/calendar/:feedToken': { ok: 404, anonymous: 404, request: () => ({ path: `/api/v1/public/calendar/${'x'.repeat(48)}` }) },
+  'GET /api/v1/contacts/stale': { needs: ['contacts', 'view'], ok: 200, request: () => ({ path: '/api/v1/contacts/stale?days=30' }) },
   'GET /api/v1/activities/kinds': { needs: ['activities', 'view'], ok: 200, request: () => ({ path: '/api/v1/activities/kinds' }) },
   'POST /api/v1/activities': { needs: ['activities', 'create'], scoped: true, ok: 201, request: (f) => ({ path: '/api/v1/activities', body: { kind: 'call', customerId: f.customerId, occurredAt: '2026-11-30T01:00:00Z', summary: 'Matrix call' } }) },
   'PATCH /api/v1/activities/:id': { needs: ['activities', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/activities/${f.activityId}`, body: { outcome: 'Matrix' } }) },

@@ -139,3 +139,42 @@ describe('follow-ups after an upgrade from a version without activities', () => 
     }
   });
 });
+
+describe('stale contacts: GET /api/v1/contacts/stale?days=', () => {
+  it('lists the contacts in my scope with no activity for N days, the longest first (never called: since added)', async () => {
+    const clock = new ManualClock(new Date('2026-10-01T08:00:00.000Z'));
+    const app = await startTestApp({}, { clock });
+    try {
+      const team = await app.department('Stale team');
+      const seller = await app.userWithToken('stale.seller', ['salesperson'], team);
+      const other = await app.userWithToken('stale.other', ['salesperson'], await app.department('Stale elsewhere'));
+      const contact = async (token: string, customerId: string, name: string) => (await app.request('POST', '/api/v1/contacts', { token, body: { customerId, name } })).body.id as string;
+      const customerId = (await app.request('POST', '/api/v1/customers', { token: seller.token, body: { name: 'Stale Co' } })).body.id;
+      const theirs = (await app.request('POST', '/api/v1/customers', { token: other.token, body: { name: 'Their Co' } })).body.id;
+      const calledLongAgo = await contact(seller.token, customerId, '很久没联系');
+      const neverCalled = await contact(seller.token, customerId, '从未联系');
+      const calledRecently = await contact(seller.token, customerId, '最近联系过');
+      await contact(other.token, theirs, '别人的联系人');
+      clock.advance(5 * DAY);
+      const token = await app.login('stale.seller', 'stale.seller-password-1');
+      const log = (contactId: string, occurredAt: string) => app.request('POST', '/api/v1/activities', { token, body: { kind: 'call', customerId, contactId, occurredAt, summary: 'Call' } });
+      expect((await log(calledLongAgo, '2026-09-01T08:00:00.000Z')).status).toBe(201);
+      clock.advance(35 * DAY);
+      const fresh = await app.login('stale.seller', 'stale.seller-password-1');
+      expect((await app.request('POST', '/api/v1/activities', { token: fresh, body: { kind: 'visit', customerId, contactId: calledRecently, occurredAt: '2026-11-05T08:00:00.000Z', summary: 'Visit' } })).status).toBe(201);
+      const added = await contact(fresh, customerId, '刚加的');
+      await app.services.runner.waitFor(await app.services.eventStore.headPosition(), 5000);
+      const stale = await app.request('GET', '/api/v1/contacts/stale?days=30', { token: fresh });
+      expect(stale.status, stale.text).toBe(200);
+      expect(stale.body.items.map((c: { id: string }) => c.id)).toEqual([calledLongAgo, neverCalled]);
+      expect(stale.body.items.map((c: { idleDays: number }) => c.idleDays)).toEqual([70, 40]);
+      expect(stale.body.total).toBe(2);
+      expect(stale.body.items[0]).toMatchObject({ lastContactedAt: '2026-09-01T08:00:00.000Z', name: '很久没联系' });
+      expect(stale.body.items.map((c: { id: string }) => c.id)).not.toContain(added);
+      expect((await app.request('GET', '/api/v1/contacts/stale?days=60&limit=1', { token: fresh })).body).toMatchObject({ items: [{ id: calledLongAgo }], total: 1 });
+      expect((await app.request('GET', '/api/v1/contacts/stale?days=0', { token: fresh })).status).toBe(400);
+    } finally {
+      await app.close();
+    }
+  });
+});
