@@ -232,7 +232,7 @@ async function salesDay(): Promise<void> {
   const { findEmployeeByUsername } = await import('../src/commands/employees.ts');
   const { actorOf } = await import('../src/commands/access.ts');
   const services = await openServices(loadConfig({ CRM_DATA_DIR: dir, CRM_ADMIN_PASSWORD: 'bench-password-1', LOG_LEVEL: 'error' }), { logger: silentLogger, purpose: 'bench', startTimers: false });
-  const seeded = await seedCompany(services, quick ? 300 : 2_000);
+  const seeded = await seedCompany(services, quick ? 300 : 2_000, () => {}, { salesDays: 28 });
   await services.runner.waitFor(await services.eventStore.headPosition(), 300_000);
   const actor = (await actorOf(services.deps, (await findEmployeeByUsername(services.deps, 'wang.fang'))!.employeeId))!;
   const today = new Date().toISOString().slice(0, 10);

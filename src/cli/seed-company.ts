@@ -13,7 +13,11 @@ export const DEMO_PASSWORD = 'demo-password-2026';
  * A demo company written through the commands: departments, employees with logins, `count` customers with
  * their contacts, and a sales pipeline of about a tenth that size. Used by `npm run seed`, benchmarks and tests.
  */
-export async function seedCompany(services: Services, count: number, onProgress: (done: number, total: number) => void = () => {}) {
+/**
+ * `salesDays`: how many days back each salesperson's activities, plans and tasks go (default: four weeks for the
+ * demo's 1,000 customers, fewer for a smaller company, at least one).
+ */
+export async function seedCompany(services: Services, count: number, onProgress: (done: number, total: number) => void = () => {}, options: { salesDays?: number } = {}) {
   const { deps } = services;
   const meta = () => services.requestMeta('seed');
   const roles = await ensureRoleTemplates(deps, systemActor, meta);
@@ -39,6 +43,6 @@ export async function seedCompany(services: Services, count: number, onProgress:
     onProgress(index + 1, customers.length);
   }
   const pipeline = await seedPipeline(deps, meta, ownerIds, customerIds, Math.max(1, Math.round(count / 10)));
-  const days = await seedSalesDays(deps, meta, customerIds);
+  const days = await seedSalesDays(deps, meta, customerIds, options.salesDays ?? Math.min(28, Math.max(1, Math.round(count / 36))));
   return { customers: customers.length, contacts, ...pipeline, ...days };
 }

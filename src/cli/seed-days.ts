@@ -12,11 +12,11 @@ const outcomes = ['客户有兴趣，约下次拜访', '需要内部讨论', '�
 const planTexts = ['拜访重点客户', '整理报价单', '电话回访老客户', '跟进回款', '准备技术交流材料', '更新商机阶段'];
 
 /**
- * A believable last four weeks for each salesperson: two to four activities a working day on their own customers
+ * A believable last `days` days (four weeks for the demo) for each salesperson: two to four activities a working day on their own customers
  * (some with a next step, which becomes a task: a few still open and overdue), a day plan each working day (past
  * items done or dropped) and a week plan each week, and some tasks of their own.
  */
-export async function seedSalesDays(deps: CommandDeps, meta: () => RequestMeta, customers: { id: string; ownerId: string }[]) {
+export async function seedSalesDays(deps: CommandDeps, meta: () => RequestMeta, customers: { id: string; ownerId: string }[], days = 28) {
   const random = prng(11);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const now = deps.clock.now().getTime();
@@ -27,11 +27,11 @@ export async function seedSalesDays(deps: CommandDeps, meta: () => RequestMeta, 
   for (const ownerId of owners) {
     const actor = { ...systemActor, userId: ownerId };
     const own = customers.filter((c) => c.ownerId === ownerId);
-    for (let daysAgo = 27; daysAgo >= 0; daysAgo--) {
+    for (let daysAgo = days - 1; daysAgo >= 0; daysAgo--) {
       const day = new Date(now - daysAgo * DAY_MS);
       if (day.getUTCDay() === 0 || day.getUTCDay() === 6) continue;
       const date = day.toISOString().slice(0, 10);
-      if (day.getUTCDay() === 1 || daysAgo === 27) {
+      if (day.getUTCDay() === 1 || daysAgo === days - 1) {
         await createPlan(deps, { period: 'week', date, items: [{ text: `本周拜访 ${2 + Math.floor(random() * 3)} 家客户`, status: daysAgo >= 7 ? 'done' : 'planned' }] }, actor, meta());
         plans += 1;
       }

@@ -10,7 +10,7 @@ describe("a seeded salesperson's day (fixed clock)", () => {
   let seeded: Awaited<ReturnType<typeof seedCompany>>;
   beforeAll(async () => {
     app = await startTestApp({}, { clock });
-    seeded = await seedCompany(app.services, 40);
+    seeded = await seedCompany(app.services, 40, () => {}, { salesDays: 28 });
     await app.services.runner.waitFor(await app.services.eventStore.headPosition(), 60_000);
   }, 120_000);
   afterAll(async () => app.close());
