@@ -1,5 +1,7 @@
 import type { z } from 'zod';
 import type { Actor } from '../commands/context.ts';
+import { reportOwners, UnknownDepartmentError } from '../projections/reports.ts';
+import { HttpProblem } from './problem.ts';
 import { commonErrors } from './responses.ts';
 import { type AnyRoute, defineRoute, type RouteServices } from './route.ts';
 
@@ -32,4 +34,17 @@ export function reportRoute<Q>(report: {
       return { status: 200, body: await report.compute(query, actor, services) };
     },
   });
+}
+
+/**
+ * The owners a report counts (null: everyone): the caller's data scope, narrowed by an owner or a department; an
+ * unknown department is the caller's mistake (400 naming query.departmentId).
+ */
+export async function reportScope(services: RouteServices, actor: Actor, query: { ownerId?: string | undefined; departmentId?: string | undefined }): Promise<string[] | null> {
+  try {
+    return await reportOwners(services.readStore, actor, query);
+  } catch (error) {
+    if (error instanceof UnknownDepartmentError) throw new HttpProblem(400, 'validation', 'Invalid request', error.message, { errors: [{ path: 'query.departmentId', message: error.message }] });
+    throw error;
+  }
 }

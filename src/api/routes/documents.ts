@@ -7,10 +7,10 @@ import { DomainError } from '../../domain/shared/errors.ts';
 import { Money } from '../../domain/shared/money.ts';
 import { LineInput } from '../../domain/shared/totals.ts';
 import { ORDERS, SALES_MONTHLY } from '../../projections/orders.ts';
-import { rankingReport, receivablesReport, reportOwners } from '../../projections/reports.ts';
+import { rankingReport, receivablesReport } from '../../projections/reports.ts';
 import { readFilter } from '../../access/scope.ts';
 import { amountColumn, fieldColumns } from '../csv.ts';
-import { reportRoute } from '../report-routes.ts';
+import { reportRoute, reportScope } from '../report-routes.ts';
 import { recordAction, recordInScope, recordRoutes } from '../records.ts';
 import { resourceSpecs } from '../../domain/customization/resources.ts';
 import { recordWriteErrors } from '../responses.ts';
@@ -190,7 +190,7 @@ const reportRoutes: AnyRoute[] = [
     answer: 'Ranking',
     reads: [SALES_MONTHLY],
     query: z.object({ period: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'Expected YYYY-MM'), by: z.enum(['orders', 'collections']).default('orders'), departmentId: Id.optional(), currency: Currency }).strict(),
-    compute: async (query, actor, services) => rankingReport(services.readStore, await reportOwners(services.readStore, actor, { departmentId: query.departmentId }), query),
+    compute: async (query, actor, services) => rankingReport(services.readStore, await reportScope(services, actor, { departmentId: query.departmentId }), query),
   }),
 ];
 

@@ -9,9 +9,8 @@ import { OpportunityFields, type OpportunityState, StageList } from '../../domai
 import { ProductFields, type ProductState } from '../../domain/product/index.ts';
 import { Money } from '../../domain/shared/money.ts';
 import { FUNNEL, STAGE_EXITS } from '../../projections/opportunities.ts';
-import { funnelReport, reportOwners, timeInStageReport, UnknownDepartmentError } from '../../projections/reports.ts';
-import { HttpProblem } from '../problem.ts';
-import { reportRoute } from '../report-routes.ts';
+import { funnelReport, timeInStageReport } from '../../projections/reports.ts';
+import { reportRoute, reportScope } from '../report-routes.ts';
 import { fieldColumns, moneyColumns } from '../csv.ts';
 import { recordAction, recordInScope, recordRoutes } from '../records.ts';
 import { resourceSpecs } from '../../domain/customization/resources.ts';
@@ -199,15 +198,6 @@ const ReportQuery = z
   .strict()
   .refine((q) => q.from < q.to, { message: 'from must be before to', path: ['from'] });
 
-async function owners(services: Parameters<AnyRoute['handler']>[0]['services'], actor: Parameters<AnyRoute['handler']>[0]['actor'], query: { ownerId?: string | undefined; departmentId?: string | undefined }) {
-  try {
-    return await reportOwners(services.readStore, actor, query);
-  } catch (error) {
-    if (error instanceof UnknownDepartmentError) throw new HttpProblem(400, 'validation', 'Invalid request', error.message, { errors: [{ path: 'query.departmentId', message: error.message }] });
-    throw error;
-  }
-}
-
 const reportRoutes: AnyRoute[] = [
   reportRoute({
     name: 'funnel',
@@ -215,7 +205,7 @@ const reportRoutes: AnyRoute[] = [
     answer: 'Funnel',
     reads: [FUNNEL],
     query: ReportQuery,
-    compute: async (query, actor, services) => funnelReport(services.readStore, (await opportunityStages(services.deps)).stages, await owners(services, actor, query), query),
+    compute: async (query, actor, services) => funnelReport(services.readStore, (await opportunityStages(services.deps)).stages, await reportScope(services, actor, query), query),
   }),
   reportRoute({
     name: 'time-in-stage',
@@ -223,7 +213,7 @@ const reportRoutes: AnyRoute[] = [
     answer: 'Time in stage',
     reads: [STAGE_EXITS],
     query: ReportQuery,
-    compute: async (query, actor, services) => timeInStageReport(services.readStore, (await opportunityStages(services.deps)).stages, await owners(services, actor, query), query),
+    compute: async (query, actor, services) => timeInStageReport(services.readStore, (await opportunityStages(services.deps)).stages, await reportScope(services, actor, query), query),
   }),
 ];
 
