@@ -20,6 +20,9 @@ import { activityRoutes } from './routes/activities.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { planRoutes } from './routes/plans.ts';
 import { agendaRoutes } from './routes/agenda.ts';
+import { dashboardRoutes } from './routes/dashboard.ts';
+import { memberLevelRoutes } from './routes/member-levels.ts';
+import { dailyDigestRoutes } from './routes/daily-digest.ts';
 import { customerRoutes } from './routes/customers.ts';
 import { poolRoutes } from './routes/customer-pool.ts';
 import { orgRoutes } from './routes/org.ts';
@@ -35,7 +38,7 @@ import { companyRoutes } from './routes/company.ts';
 import { attachmentRoutes } from './routes/attachments.ts';
 
 // The pool's /customers/duplicates must come before /customers/:id.
-export const apiRoutes: AnyRoute[] = [...authRoutes, ...orgRoutes, ...adminRoutes, ...customFieldRoutes, ...customizationRoutes, ...companyRoutes, ...poolRoutes, ...customerRoutes, ...contactRoutes, ...salesRoutes, ...competitorRoutes, ...activityRoutes, ...taskRoutes, ...planRoutes, ...agendaRoutes, ...documentRoutes, ...publicLinkRoutes, ...notificationRoutes, ...attachmentRoutes, ...operationsRoutes];
+export const apiRoutes: AnyRoute[] = [...authRoutes, ...orgRoutes, ...adminRoutes, ...customFieldRoutes, ...customizationRoutes, ...companyRoutes, ...poolRoutes, ...customerRoutes, ...contactRoutes, ...salesRoutes, ...competitorRoutes, ...activityRoutes, ...taskRoutes, ...planRoutes, ...agendaRoutes, ...dashboardRoutes, ...memberLevelRoutes, ...dailyDigestRoutes, ...documentRoutes, ...publicLinkRoutes, ...notificationRoutes, ...attachmentRoutes, ...operationsRoutes];
 
 
 /**

@@ -2,6 +2,7 @@ import type { CommandDeps } from '../commands/context.ts';
 import { firingRequestId, type TimerSpec } from '../commands/timers.ts';
 import { seededIds } from '../infra/ids.ts';
 import type { Logger } from '../infra/logger.ts';
+import type { Mailer } from '../infra/mail/port.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
 import { dueItems } from '../projections/timers.ts';
 
@@ -23,6 +24,7 @@ export class TimerWorker {
     private readonly deps: CommandDeps,
     private readonly readStore: ReadStore,
     private readonly logger: Logger,
+    private readonly mailer: Mailer,
   ) {
     this.byName = new Map(specs.map((spec) => [spec.name, spec]));
   }
@@ -46,7 +48,7 @@ export class TimerWorker {
       stillDue.add(requestId);
       if (this.fired.has(requestId)) continue;
       try {
-        await spec.fire(this.deps, item, { correlationId: requestId, requestId, ids: seededIds(requestId, Date.parse(item.dueAt)) });
+        await spec.fire(this.deps, item, { correlationId: requestId, requestId, ids: seededIds(requestId, Date.parse(item.dueAt)) }, { readStore: this.readStore, mailer: this.mailer });
         this.fired.add(requestId);
         fired += 1;
       } catch (error) {

@@ -5,6 +5,8 @@ import { findEmployeeByUsername, hireEmployee, systemActor } from '../commands/e
 import { ensureRoleTemplates } from '../commands/org.ts';
 import { migrateCompetitorNames } from '../commands/competitors.ts';
 import { startActivitiesEra } from '../commands/activities.ts';
+import { memberLevelsTimer } from '../commands/member-levels.ts';
+import { dailyDigestTimer, startDailyDigest } from '../commands/daily-digest.ts';
 import { taskReminders } from '../commands/tasks.ts';
 import { allProjections } from '../projections/all.ts';
 import { ProjectionRunner } from '../projections/runner.ts';
@@ -94,7 +96,7 @@ export interface OpenOptions {
 }
 
 /** Every timer the modules declare (reminders, SLA warnings and digests join as their modules land). */
-export const allTimers: readonly TimerSpec[] = [taskReminders];
+export const allTimers: readonly TimerSpec[] = [taskReminders, memberLevelsTimer, dailyDigestTimer];
 
 function jwtSecret(config: Config, inMemory: boolean, logger: Logger): string {
   if (config.JWT_SECRET) return config.JWT_SECRET;
@@ -181,12 +183,12 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
   const deps: CommandDeps = { eventStore, clock };
   const notifications = new NotificationFeed(eventStore, logger.child({ component: 'notifications' }));
   const blobs: Blobs = !embeddedReads ? (readStore as MongoReadStore).blobs() : inMemory ? new MemoryBlobs() : new FileBlobs(join(config.CRM_DATA_DIR, 'blobs'));
-  const timers = new TimerWorker(timerSpecs, deps, readStore, logger.child({ component: 'timers' }));
   const mailer: Mailer = config.SMTP_URL
     ? new SmtpMailer(config.SMTP_URL, config.CRM_MAIL_FROM)
     : inMemory
       ? new MemoryMailer()
       : new OutboxMailer(join(config.CRM_DATA_DIR, 'outbox'), config.CRM_MAIL_FROM, () => clock.now());
+  const timers = new TimerWorker(timerSpecs, deps, readStore, logger.child({ component: 'timers' }), mailer);
   const secret = jwtSecret(config, inMemory, logger);
   const ids = randomIds(clock);
   const running = new Set<Promise<unknown>>();
@@ -240,6 +242,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
   };
   await bootstrapAdmin(services);
   if (await startActivitiesEra(deps, systemActor, services.requestMeta('migration'))) logger.info('activities are the follow-ups from now on: edits no longer keep a customer out of the pool');
+  if (await startDailyDigest(deps, services.requestMeta('migration'))) logger.info('the daily digest to managers is scheduled (settings: /api/v1/settings/daily-digest)');
   const competitors = await migrateCompetitorNames(deps, storedEvents, systemActor, () => services.requestMeta('migration'), (name, reason) =>
     logger.warn('an old competitor name was not made a competitor record', { name, reason }),
   );

@@ -6,6 +6,9 @@ import type { Services } from '../app/wiring.ts';
 import { departments, employees, seedCustomers } from './seed-data.ts';
 import { seedPipeline } from './seed-pipeline.ts';
 import { seedSalesDays } from './seed-days.ts';
+import { companyToday } from '../commands/company.ts';
+import { changeMemberLevelRules, evaluateMemberLevels } from '../commands/member-levels.ts';
+import { EXAMPLE_MEMBER_LEVELS } from '../domain/customer/member-levels.ts';
 
 export const DEMO_PASSWORD = 'demo-password-2026';
 
@@ -44,5 +47,9 @@ export async function seedCompany(services: Services, count: number, onProgress:
   }
   const pipeline = await seedPipeline(deps, meta, ownerIds, customerIds, Math.max(1, Math.round(count / 10)));
   const days = await seedSalesDays(deps, meta, customerIds, options.salesDays ?? Math.min(28, Math.max(1, Math.round(count / 36))));
-  return { customers: customers.length, contacts, ...pipeline, ...days };
+  // Member levels from the orders just seeded (the running service's timer would do the same at its next tick).
+  await changeMemberLevelRules(deps, EXAMPLE_MEMBER_LEVELS, systemActor, meta());
+  await services.runner.waitFor(await services.eventStore.headPosition(), 600_000);
+  const memberLevels = await evaluateMemberLevels(deps, services.readStore, await companyToday(deps), meta());
+  return { customers: customers.length, contacts, ...pipeline, ...days, memberLevels };
 }

@@ -68,9 +68,9 @@ export async function seedPipeline(deps: CommandDeps, meta: () => RequestMeta, o
     await confirmOrder(deps, order.orderId, systemActor, meta());
     const { state } = await load(deps, orderDecider, orderStream(order.orderId));
     if (state.status === 'none') continue;
-    if (random() < 0.7) await shipOrder(deps, order.orderId, { shippedAt: new Date().toISOString(), lines: state.lines.map((l) => ({ lineId: l.id, quantity: l.quantity })) }, systemActor, meta());
+    if (random() < 0.7) await shipOrder(deps, order.orderId, { shippedAt: deps.clock.now().toISOString(), lines: state.lines.map((l) => ({ lineId: l.id, quantity: l.quantity })) }, systemActor, meta());
     if (random() < 0.6) {
-      await receivePayment(deps, order.orderId, { amount: { amount: Math.round(state.totals.total * pick([0.3, 0.5, 1])), currency: 'CNY' }, receivedAt: new Date().toISOString(), method: 'bank_transfer' }, systemActor, meta());
+      await receivePayment(deps, order.orderId, { amount: { amount: Math.round(state.totals.total * pick([0.3, 0.5, 1])), currency: 'CNY' }, receivedAt: deps.clock.now().toISOString(), method: 'bank_transfer' }, systemActor, meta());
       payments += 1;
     }
   }

@@ -22,7 +22,9 @@ export const customerRules: RecordRules<CustomerCommand, CustomerState> = {
   ],
 };
 
-const customers = (deps: CommandDeps, actor: Actor, meta: RequestMeta) => new RecordHandler(customerRules, deps, actor, meta);
+/** The customer command handler (for work beyond the functions below, such as member levels). */
+export const customerHandler = (deps: CommandDeps, actor: Actor, meta: RequestMeta) => new RecordHandler(customerRules, deps, actor, meta);
+const customers = customerHandler;
 
 /** An owner must be a known employee who is not disabled. */
 export async function assertOwner(deps: CommandDeps, ownerId: string): Promise<void> {

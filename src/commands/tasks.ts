@@ -62,7 +62,7 @@ export async function completeTask(deps: CommandDeps, taskId: string, note: stri
   const state = result.state;
   if (state.status === 'done' && state.fields.recurrence) {
     const nextId = derivedEventId(`${taskId}:next`, `${taskCategory}-${taskId}`, 0);
-    await createOnce(deps, actor, { ...meta, requestId: `${meta.requestId}:next` }, { type: 'CreateTask', taskId: nextId, ownerId: state.ownerId, createdBy: state.createdBy, fields: nextFields(state.fields), occurrence: state.occurrence + 1 });
+    await createTaskOnce(deps, actor, { ...meta, requestId: `${meta.requestId}:next` }, { type: 'CreateTask', taskId: nextId, ownerId: state.ownerId, createdBy: state.createdBy, fields: nextFields(state.fields), occurrence: state.occurrence + 1 });
     return { ...result, nextTaskId: nextId };
   }
   return result;
@@ -80,12 +80,12 @@ export async function taskForNextStep(deps: CommandDeps, activity: { activityId:
     ...(activity.opportunityId ? { opportunityId: activity.opportunityId } : {}),
     activityId: activity.activityId,
   };
-  const position = await createOnce(deps, { ...systemActor, userId: activity.ownerId }, { ...meta, requestId: `${meta.requestId}:next-step` }, { type: 'CreateTask', taskId, ownerId: activity.ownerId, createdBy: activity.ownerId, fields });
+  const position = await createTaskOnce(deps, { ...systemActor, userId: activity.ownerId }, { ...meta, requestId: `${meta.requestId}:next-step` }, { type: 'CreateTask', taskId, ownerId: activity.ownerId, createdBy: activity.ownerId, fields });
   return { taskId, position };
 }
 
 /** Creates a task whose id is derived (a next occurrence, a next step): made once, however often asked; 0n when it was there. */
-async function createOnce(deps: CommandDeps, actor: Actor, meta: RequestMeta, command: Extract<TaskCommand, { type: 'CreateTask' }>): Promise<bigint> {
+export async function createTaskOnce(deps: CommandDeps, actor: Actor, meta: RequestMeta, command: Extract<TaskCommand, { type: 'CreateTask' }>): Promise<bigint> {
   try {
     return (await tasks(deps, actor, meta).run(command.taskId, command)).position;
   } catch (error) {

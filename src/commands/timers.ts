@@ -1,5 +1,9 @@
+import { RunScheduled, scheduleStream } from '../domain/schedule/index.ts';
 import type { RecordedEvent } from '../infra/eventstore/port.ts';
-import type { CommandDeps, RequestMeta } from './context.ts';
+import type { Mailer } from '../infra/mail/port.ts';
+import type { ReadStore } from '../infra/readstore/port.ts';
+import type { Actor, CommandDeps, RequestMeta } from './context.ts';
+import { factEvent } from './pipeline.ts';
 
 /** One thing due at a time: a reminder, an SLA warning, a digest. */
 export interface DueItem {
@@ -29,8 +33,28 @@ export interface TimerSpec {
   name: string;
   categories: readonly string[];
   plan(event: RecordedEvent): TimerPlan | undefined;
-  fire(deps: CommandDeps, item: DueItem, meta: RequestMeta): Promise<void>;
+  fire(deps: CommandDeps, item: DueItem, meta: RequestMeta, ports: TimerPorts): Promise<void>;
+}
+
+/** What a firing may read and send through besides the event store: the read models, the mail port. */
+export interface TimerPorts {
+  readStore: ReadStore;
+  mailer: Mailer;
 }
 
 /** The request id a firing runs under: the same for every attempt at the same item and due time. */
 export const firingRequestId = (item: Pick<DueItem, 'timer' | 'key' | 'dueAt'>): string => `timer:${item.timer}:${item.key}:${item.dueAt}`;
+
+/**
+ * Recurring work (see domain/schedule): a timer whose item `run` is due when the last `RunScheduled` of its name
+ * says. `scheduleNextRun` appends that fact, once per firing (its id comes from the firing's request).
+ */
+export const plannedRun = (name: string, event: RecordedEvent): TimerPlan | undefined => {
+  if (event.type !== 'RunScheduled') return undefined;
+  const data = RunScheduled.parse(event.data);
+  return data.name === name ? { schedule: [{ key: 'run', dueAt: data.nextAt }] } : undefined;
+};
+
+export async function scheduleNextRun(deps: CommandDeps, name: string, nextAt: string, actor: Actor, meta: RequestMeta): Promise<void> {
+  await deps.eventStore.append(scheduleStream(name), [factEvent(deps, meta, actor.userId, { type: 'RunScheduled', data: { name, nextAt } })], 'any');
+}

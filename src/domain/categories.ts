@@ -26,6 +26,7 @@ export const orderNumberCategory = 'ordernumber';
 export const customFieldsCategory = 'customfields';
 export { publicLinkCategory } from './public-link/index.ts';
 export { notificationCategory } from './notification/index.ts';
+export { scheduleCategory } from './schedule/index.ts';
 
 /** The business records: what the Kafka relay publishes (internal streams such as logins and keys stay inside). */
 export const recordCategories: readonly string[] = [...resourceNames.map((name) => specOf(name).category), departmentCategory, employeeCategory];

@@ -1,5 +1,5 @@
 import type { Actor } from '../commands/context.ts';
-import { localDate } from '../domain/company/index.ts';
+import { localDate, nextDay, startOfLocalDay } from '../domain/company/index.ts';
 import { planDate } from '../domain/plan/index.ts';
 import type { Doc, ReadStore } from '../infra/readstore/port.ts';
 import { CONTACTS, CUSTOMERS } from './customers.ts';
@@ -32,17 +32,6 @@ export interface Agenda {
   overdueOpportunities: { id: string; name: string; customerId: string; stage: string; expectedCloseDate: string; amount: unknown }[];
 }
 
-/** The UTC instant a local day (YYYY-MM-DD in `timeZone`) ends at: the first instant whose local date is later. */
-function endOfLocalDay(date: string, timeZone: string): string {
-  // Local midnight is within a day of UTC midnight: search the hour at which the local date turns.
-  const base = Date.parse(`${date}T00:00:00.000Z`);
-  for (let hours = -14; hours <= 38; hours++) {
-    const at = new Date(base + hours * 3_600_000);
-    if (localDate(at, timeZone) > date) return at.toISOString();
-  }
-  return new Date(base + 86_400_000).toISOString();
-}
-
 const taskOf = (doc: Row, startOfDay: string): AgendaTask => ({
   id: doc._id,
   subject: String(doc.subject),
@@ -61,8 +50,8 @@ const taskOf = (doc: Row, startOfDay: string): AgendaTask => ({
  * opportunities whose expected close date has passed. Days are the company's (`timeZone`).
  */
 export async function agendaOf(store: ReadStore, actor: Actor, date: string, timeZone: string): Promise<Agenda> {
-  const startOfDay = endOfLocalDay(new Date(Date.parse(`${date}T00:00:00.000Z`) - 86_400_000).toISOString().slice(0, 10), timeZone);
-  const endOfDay = endOfLocalDay(date, timeZone);
+  const startOfDay = startOfLocalDay(date, timeZone);
+  const endOfDay = startOfLocalDay(nextDay(date), timeZone);
   const me = actor.userId;
   const [plans, tasks, contacts, orders, opportunities] = await Promise.all([
     store.collection<Row>('plans').find({ ownerId: me, $or: [{ period: 'day', date }, { period: 'week', date: planDate('week', date) }] }),

@@ -9,6 +9,7 @@ import { ordersProjection } from './orders.ts';
 import { quotesProjection } from './quotes.ts';
 import type { Projection } from './projection.ts';
 import { declaredProjections } from './declared.ts';
+import { teamProjection } from './team.ts';
 
 /** Every read model the service keeps, in the order the runner applies them. */
 export const allProjections: readonly Projection[] = [
@@ -21,5 +22,6 @@ export const allProjections: readonly Projection[] = [
   quotesProjection,
   ordersProjection,
   notificationsProjection,
+  teamProjection,
   ...declaredProjections,
 ];

@@ -20,6 +20,11 @@ export const companyProjection: Projection = {
   },
 };
 
+/** The company's settings as the read side knows them (the defaults until they are set). */
+export async function companyView(store: ReadStore): Promise<CompanySettings> {
+  return { ...DEFAULT_COMPANY, ...(await store.collection<CompanyDoc>(COMPANY).findOne({ _id: 'company' })) };
+}
+
 /** The company's time zone as the read side knows it (the default until one is set). */
 export async function companyZone(store: ReadStore): Promise<string> {
   return (await store.collection<CompanyDoc>(COMPANY).findOne({ _id: 'company' }))?.timeZone ?? DEFAULT_COMPANY.timeZone;

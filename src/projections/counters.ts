@@ -74,6 +74,20 @@ export function splitByMonth(from: string, to: string): { months?: { from: strin
 }
 
 /**
+ * The counter documents that together cover [from, to): the monthly twin's for the whole months, the daily ones
+ * for the days at the edges. For counters whose fields are not known in advance (a document per day and person
+ * holding a field per measure), which the caller sums itself.
+ */
+export async function counterDocs<D extends Doc>(store: ReadStore, collection: string, range: { from: string; to: string }, match: Record<string, unknown>): Promise<D[]> {
+  const { months, days } = splitByMonth(range.from, range.to);
+  const parts = await Promise.all([
+    ...(months ? [store.collection<D>(monthly(collection)).find({ ...match, month: { $gte: months.from, $lt: months.to } } as never)] : []),
+    ...days.map((d) => store.collection<D>(collection).find({ ...match, day: { $gte: d.from, $lt: d.to } } as never)),
+  ]);
+  return parts.flat();
+}
+
+/**
  * Sums day-keyed counters over [from, to) grouped by one field (or all together with `null`): whole months from
  * the monthly twin, the edges from the daily counters, merged.
  */

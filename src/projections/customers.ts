@@ -127,6 +127,8 @@ export function evolveCustomerDoc(doc: CustomerDoc | null, event: RecordedEvent 
       return { ...doc, status: 'archived', ...meta(event) };
     case 'CustomerRestored':
       return { ...doc, status: 'active', ...meta(event) };
+    case 'CustomerMemberLevelChanged':
+      return { ...doc, memberLevel: event.data.memberLevel.to, ...meta(event) };
   }
 }
 
@@ -140,7 +142,8 @@ export const customersProjection: Projection = {
   name: 'customers',
   // 2: _phones (the collision check's exact phone match); 3: at most EMBEDDED_CONTACTS embedded, contactCount;
   // 5: contactCount counted per event (a contact event no longer counts the contacts); 6: lastContactedAt and the
-  // activity day counts of customers and contacts (activities count as follow-ups, edits no longer do)
+  // activity day counts of customers and contacts (activities count as follow-ups, edits no longer do).
+  // (memberLevel came without a new version: no document had one before, and setup indexes it at every start.)
   version: 6,
   categories: [customerCategory, contactCategory, ...orgCategories, activityCategory, settingsCategory],
   collections: [CUSTOMERS, CONTACTS, MIRROR.departments, MIRROR.employees, ACTIVITIES, META],
@@ -152,6 +155,7 @@ export const customersProjection: Projection = {
     await customers.createIndex({ industry: 1 });
     await customers.createIndex({ region: 1 });
     await customers.createIndex({ level: 1 });
+    await customers.createIndex({ memberLevel: 1 });
     await customers.createIndex({ inPool: 1 });
     await customers.createIndex({ _phones: 1 });
     const contacts = store.collection(CONTACTS);

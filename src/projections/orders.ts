@@ -9,6 +9,8 @@ import { keyed } from './projection.ts';
 
 export const ORDERS = 'orders';
 export const SALES_MONTHLY = 'report_sales_monthly';
+/** What each customer bought (confirmed orders, by the month confirmed) and paid (by the month received): member levels. */
+export const CUSTOMER_SALES_MONTHLY = 'report_customer_sales_monthly';
 
 export type OrderDoc = RecordDoc & {
   ownerId: string;
@@ -24,15 +26,17 @@ export type OrderDoc = RecordDoc & {
 /** Orders with shipped quantities, paid and receivable; and monthly sales counters per salesperson for the ranking. */
 export const ordersProjection = recordProjection<OrderDoc, OrderEvent>({
   ...registered(resourceSpecs.orders),
-  // 2: day and month counters in the company's time zone (was UTC).
-  version: 2,
+  // 2: day and month counters in the company's time zone (was UTC). 3: per-customer monthly counters.
+  version: 3,
   reads: [COMPANY],
-  collections: [SALES_MONTHLY],
+  collections: [SALES_MONTHLY, CUSTOMER_SALES_MONTHLY],
   // The number has a unique index of its own (below), which serves its sort too.
   sorts: resourceSpecs.orders.list.sorts.filter((field) => field !== 'number'),
   async setup(store) {
     await store.collection(ORDERS).createIndex({ customerId: 1 });
     await store.collection(ORDERS).createIndex({ number: 1 }, { unique: true });
+    await store.collection(CUSTOMER_SALES_MONTHLY).createIndex({ month: 1 });
+    await store.collection(CUSTOMER_SALES_MONTHLY).createIndex({ customerId: 1 });
   },
   async evolve(doc, event, ownerPath) {
     const money = (amount: number, currency: string) => ({ amount, currency });
@@ -89,12 +93,16 @@ export const ordersProjection = recordProjection<OrderDoc, OrderEvent>({
     return next && { ...next, ...stamp(event), _search: searchText(next.number) };
   },
   async beforeWrite(before, after, event, store) {
-    // The ranking credits whoever owned the order when it was confirmed (orders) or paid (collections).
+    // The ranking credits whoever owned the order when it was confirmed (orders) or paid (collections); the
+    // customer's counters the same months.
     const deltas = new CounterDeltas();
-    const key = (month: string, doc: OrderDoc) => ({ month, ownerId: doc.ownerId, currency: doc.currency });
-    if (event.type === 'OrderConfirmed' && after) deltas.add(SALES_MONTHLY, key(event.data.confirmedOn.slice(0, 7), after), { orders: 1, orderAmount: after.total.amount, collected: 0 });
-    if (event.type === 'OrderCancelled' && before?.confirmedOn) deltas.add(SALES_MONTHLY, key(before.confirmedOn.slice(0, 7), before), { orders: -1, orderAmount: -before.total.amount, collected: 0 });
-    if (event.type === 'PaymentReceived' && before) deltas.add(SALES_MONTHLY, key(monthOf(event.data.receivedAt, await companyZone(store)), before), { orders: 0, orderAmount: 0, collected: event.data.amount });
+    const count = (month: string, doc: OrderDoc, inc: { orders: number; orderAmount: number; collected: number }) => {
+      deltas.add(SALES_MONTHLY, { month, ownerId: doc.ownerId, currency: doc.currency }, inc);
+      deltas.add(CUSTOMER_SALES_MONTHLY, { month, customerId: doc.customerId as string, currency: doc.currency }, inc);
+    };
+    if (event.type === 'OrderConfirmed' && after) count(event.data.confirmedOn.slice(0, 7), after, { orders: 1, orderAmount: after.total.amount, collected: 0 });
+    if (event.type === 'OrderCancelled' && before?.confirmedOn) count(before.confirmedOn.slice(0, 7), before, { orders: -1, orderAmount: -before.total.amount, collected: 0 });
+    if (event.type === 'PaymentReceived' && before) count(monthOf(event.data.receivedAt, await companyZone(store)), before, { orders: 0, orderAmount: 0, collected: event.data.amount });
     await deltas.apply(store, event);
   },
 });

@@ -8,8 +8,8 @@ import { sumCounters } from './counters.ts';
 import { CLOSES, FUNNEL, OPPORTUNITIES, STAGE_EXITS } from './opportunities.ts';
 import { ORDERS, SALES_MONTHLY } from './orders.ts';
 
-/** The opportunities projection's org mirror, which the pipeline reports resolve owners with. */
-const mirror: OrgCollections = { departments: `${OPPORTUNITIES}_org_departments`, employees: `${OPPORTUNITIES}_org_employees` };
+/** The opportunities projection's org mirror, which the reports resolve owners (and their names) with. */
+export const reportMirror: OrgCollections = { departments: `${OPPORTUNITIES}_org_departments`, employees: `${OPPORTUNITIES}_org_employees` };
 
 export class UnknownDepartmentError extends Error {}
 
@@ -18,11 +18,11 @@ export class UnknownDepartmentError extends Error {}
  * (with its subtree). null means everyone.
  */
 export async function reportOwners(store: ReadStore, actor: Actor, filter: { ownerId?: string | undefined; departmentId?: string | undefined }): Promise<string[] | null> {
-  const employees = store.collection<EmployeeDoc>(mirror.employees);
+  const employees = store.collection<EmployeeDoc>(reportMirror.employees);
   const ids = async (query: Record<string, unknown>) => (await employees.find(query, { projection: { _id: 1 } })).map((e) => e._id);
   let owners = await ownersCovered(actor, ids);
   if (filter.departmentId) {
-    const department = await store.collection<DepartmentDoc>(mirror.departments).findOne({ _id: filter.departmentId });
+    const department = await store.collection<DepartmentDoc>(reportMirror.departments).findOne({ _id: filter.departmentId });
     if (!department) throw new UnknownDepartmentError(`No department ${filter.departmentId}`);
     const inside = await ids({ departmentPath: { $regex: `^${escapeRegex(department.path)}` } });
     owners = owners === null ? inside : owners.filter((o) => inside.includes(o));
@@ -112,7 +112,7 @@ export async function rankingReport(store: ReadStore, owners: string[] | null, q
     { $match: { month: query.period, currency: query.currency, ...ownerMatch(owners) } },
     { $group: { _id: '$ownerId', orders: { $sum: '$orders' }, orderAmount: { $sum: '$orderAmount' }, collected: { $sum: '$collected' } } },
   ]);
-  const employees = store.collection<EmployeeDoc>(mirror.employees);
+  const employees = store.collection<EmployeeDoc>(reportMirror.employees);
   type Ranked = { ownerId: string; name: string | null; orders: number; orderAmount: { amount: number; currency: string }; collected: { amount: number; currency: string } };
   const ranked: Ranked[] = [];
   for (const row of rows) {

@@ -38,6 +38,10 @@ describe("a seeded salesperson's day (fixed clock)", () => {
     expect(new Set(activities.map((a: { ownerId: string }) => a.ownerId)).size).toBe(1);
     const customers = (await app.request('GET', '/api/v1/customers?limit=200', { token })).body.items;
     expect(customers.some((c: { activitiesLast30Days: number }) => c.activitiesLast30Days > 0)).toBe(true);
+    // The seed sets member-level rules: every active customer has a level, and those with orders a higher one.
+    expect(seeded.memberLevels).toBeGreaterThan(0);
+    expect(customers.every((c: { memberLevel?: string }) => typeof c.memberLevel === 'string')).toBe(true);
+    expect(new Set(customers.map((c: { memberLevel: string }) => c.memberLevel)).size).toBeGreaterThan(1);
   });
 
   it('contacts nobody has called go stale after the window, the longest first', async () => {

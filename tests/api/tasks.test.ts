@@ -85,8 +85,8 @@ describe('tasks and reminders (任务)', () => {
     await caughtUp();
     // Down over the reminder time (no ticks), then two workers (a restarted process and a standby) catch up.
     clock.advance(2 * HOUR);
-    const restarted = new TimerWorker([taskReminders], app.services.deps, app.services.readStore, silentLogger);
-    const standby = new TimerWorker([taskReminders], app.services.deps, app.services.readStore, silentLogger);
+    const restarted = new TimerWorker([taskReminders], app.services.deps, app.services.readStore, silentLogger, app.services.mailer);
+    const standby = new TimerWorker([taskReminders], app.services.deps, app.services.readStore, silentLogger, app.services.mailer);
     expect(await restarted.tick()).toBe(1);
     await standby.tick();
     await login(seller, 'task.seller');

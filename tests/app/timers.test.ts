@@ -57,7 +57,7 @@ describe('timers: due items fire once, driven by the injected clock', () => {
     expect(await app.services.timers.tick()).toBe(1);
     expect(await app.services.timers.tick()).toBe(0);
     // A restarted process (or a standby that took over) does not remember what was fired: the firing's request id does.
-    const restarted = new TimerWorker([followUp], app.services.deps, app.services.readStore, silentLogger);
+    const restarted = new TimerWorker([followUp], app.services.deps, app.services.readStore, silentLogger, app.services.mailer);
     expect(await restarted.tick()).toBe(1);
     expect(await notes(quoteId)).toBe(1);
     expect(fired.filter((f) => f.startsWith(quoteId))).toHaveLength(2);
@@ -70,7 +70,7 @@ describe('timers: due items fire once, driven by the injected clock', () => {
     await app.request('POST', `/api/v1/quotes/${cancelled}/reject`, { body: { reason: 'Bought elsewhere' } });
     await app.services.runner.waitFor(await app.services.eventStore.headPosition(), 5000);
     clock.set('2027-03-01T00:00:00.000Z');
-    const worker = new TimerWorker([followUp], app.services.deps, app.services.readStore, silentLogger);
+    const worker = new TimerWorker([followUp], app.services.deps, app.services.readStore, silentLogger, app.services.mailer);
     await worker.tick();
     await worker.tick();
     expect(await notes(cancelled)).toBe(0);

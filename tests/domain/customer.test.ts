@@ -145,3 +145,19 @@ describe('domain errors', () => {
     expect([error.name, error.message, error.details]).toEqual(['DomainError', 'message', {}]);
   });
 });
+
+describe('customer member level (会员等级)', () => {
+  const set = (level: string | null): CustomerCommand => ({ type: 'SetMemberLevel', customerId: id, level, amount: { amount: 500_000_00, currency: 'CNY' }, basis: 'orders', windowMonths: 12 });
+  const changed = (from: string | null, to: string | null): CustomerEvent => ({ type: 'CustomerMemberLevelChanged', data: { customerId: id, memberLevel: { from, to, amount: { amount: 500_000_00, currency: 'CNY' }, basis: 'orders', windowMonths: 12 } } });
+
+  it('a first level is a change from none', () => given([registered]).when(set('gold')).then([changed(null, 'gold')]));
+  it('a new level records where it came from', () => given([registered, changed(null, 'silver')]).when(set('gold')).then([changed('silver', 'gold')]));
+  it('the same level again is nothing', () => given([registered, changed(null, 'gold')]).when(set('gold')).thenNothing());
+  it('falling below every level is a change to none', () => given([registered, changed(null, 'gold')]).when(set(null)).then([changed('gold', null)]));
+  it('an archived customer keeps its level', () => given([registered, archived]).when(set('gold')).thenNothing());
+  it('an unknown customer is not found', () => given([]).when(set('gold')).thenThrows('customer.not_found'));
+  it('counts its level changes (they name the care tasks)', () => {
+    const state = fold(customerDecider, [registered, changed(null, 'silver'), changed('silver', 'gold')]);
+    expect(state).toMatchObject({ memberLevel: 'gold', memberLevelChanges: 2 });
+  });
+});

@@ -58,6 +58,15 @@ describe('small findings, each a 4xx now', () => {
     for (const period of ['0000-01', '0000-00', '9999-12', '2026-13']) expect((await app.request('GET', `/api/v1/reports/ranking?period=${period}`)).status, period).toBeLessThan(500);
   });
 
+  it('a report narrowed to a department that does not exist is a 400 naming departmentId (the ranking answered 500)', async () => {
+    const unknown = '0190a7c2-0000-7000-8000-000000000000';
+    for (const path of [`/api/v1/reports/ranking?period=2026-11&departmentId=${unknown}`, `/api/v1/reports/funnel?from=2026-01-01&to=2027-01-01&departmentId=${unknown}`, `/api/v1/dashboard/team?from=2026-11-01&to=2026-12-01&departmentId=${unknown}`]) {
+      const response = await app.request('GET', path);
+      expectProblem(response, 400, 'validation');
+      expect(JSON.stringify(response.body.errors), path).toContain('departmentId');
+    }
+  });
+
   it('a method a path does not offer answers 405 with Allow, even one the server does not know (TRACE)', async () => {
     const trace = await raw(app.baseUrl, 'TRACE', '/api/v1/customers', { authorization: `Bearer ${token}` });
     expect(trace.status).toBe(405);

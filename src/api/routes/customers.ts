@@ -35,11 +35,12 @@ export const CustomerView = CustomerFields.extend({
   erpCode: z.string().nullable().describe("The customer's code in the ERP (往来单位编码); null until the ERP bridge links it"),
   contacts: z.array(z.record(z.string(), z.unknown())).optional().describe('The most recently changed contacts (at most 50); all of them: GET /api/v1/contacts?customerId=<id>'),
   contactCount: z.number().int().optional().describe('How many contacts the customer has'),
+  memberLevel: z.string().nullable().optional().describe("Its member level's key, computed from the rules at /api/v1/settings/member-levels (the manual `level` is another field)"),
   ...activityStatsShape,
 }).meta({ id: 'Customer' });
 
 const csvColumns = [
-  ...fieldColumns<CustomerDoc>('id', 'name', 'shortName', 'industry', 'region', 'level', 'category', 'source', 'phone', 'website', 'address', 'postalCode', 'taxNumber', 'status', 'ownerId', 'createdAt', 'updatedAt'),
+  ...fieldColumns<CustomerDoc>('id', 'name', 'shortName', 'industry', 'region', 'level', 'memberLevel', 'category', 'source', 'phone', 'website', 'address', 'postalCode', 'taxNumber', 'status', 'ownerId', 'createdAt', 'updatedAt'),
   ...moneyColumns<CustomerDoc>('annualRevenue'),
   { header: 'contacts', value: (doc: CustomerDoc) => doc.contacts.map((c) => c.name).join('; ') },
 ];
@@ -75,7 +76,7 @@ export const customerRoutes: AnyRoute[] = [
     pageSchemaId: 'CustomerPage',
     columns: csvColumns,
     texts: { list: { summary: 'List customers', description: 'Search, filter, sort and page with a cursor. `Accept: text/csv` exports every matching customer.' }, one: 'One customer with its contacts (related objects); ?asOf= for the record as it stood then' },
-    asOfView: (state) => (state.status === 'none' ? {} : { ...state.fields, erpCode: state.erpCode, status: state.status, ownerId: state.ownerId, inPool: state.ownerId === null }),
+    asOfView: (state) => (state.status === 'none' ? {} : { ...state.fields, erpCode: state.erpCode, status: state.status, ownerId: state.ownerId, inPool: state.ownerId === null, ...(state.memberLevel !== undefined ? { memberLevel: state.memberLevel } : {}) }),
     present: (doc, services) => withActivityCount(doc, services.deps.clock.now()),
     async expand(doc, { services, actor }) {
       const contacts = await contactsOfCustomer(services.readStore, readFilter(actor), doc._id);

@@ -41,3 +41,25 @@ export function localDate(iso: string | Date, timeZone: string): string {
   }
   return date;
 }
+
+/** The day before a day (YYYY-MM-DD). */
+export const previousDay = (date: string): string => new Date(Date.parse(`${date}T00:00:00.000Z`) - 86_400_000).toISOString().slice(0, 10);
+
+/** The day after a day (YYYY-MM-DD). */
+export const nextDay = (date: string): string => new Date(Date.parse(`${date}T00:00:00.000Z`) + 86_400_000).toISOString().slice(0, 10);
+
+/** The UTC instant a local day (YYYY-MM-DD in `timeZone`) starts at: the first instant whose local date is that day. */
+export function startOfLocalDay(date: string, timeZone: string): string {
+  // Local midnight is within a day of UTC midnight: find the hour at which the local date turns, then the quarter
+  // hour (offsets such as +05:30 and +05:45 turn between whole hours).
+  const base = Date.parse(`${date}T00:00:00.000Z`);
+  const turned = (ms: number) => localDate(new Date(ms), timeZone) >= date;
+  for (let hours = -26; hours <= 14; hours++) {
+    const at = base + hours * 3_600_000;
+    if (!turned(at)) continue;
+    let start = at;
+    while (turned(start - 900_000)) start -= 900_000;
+    return new Date(start).toISOString();
+  }
+  return new Date(base).toISOString();
+}

@@ -1,4 +1,5 @@
 import { DomainError } from '../shared/errors.ts';
+import type { Money } from '../shared/money.ts';
 import { diffFields, withChanges } from '../shared/normalize.ts';
 import type { CustomerEvent, CustomerFields } from './events.ts';
 
@@ -12,6 +13,10 @@ export type CustomerState =
       /** The customer's code in the ERP; null until linked. */
       erpCode: string | null;
       fields: CustomerFields;
+      /** Its member level (null: none; missing: never evaluated). */
+      memberLevel?: string | null;
+      /** How often its member level changed (names each change's care task). */
+      memberLevelChanges?: number;
     };
 
 export type CustomerCommand =
@@ -21,7 +26,8 @@ export type CustomerCommand =
   | { type: 'ReleaseCustomer'; customerId: string; reason: string }
   | { type: 'ClaimCustomer'; customerId: string; ownerId: string }
   | { type: 'ArchiveCustomer'; customerId: string; reason?: string }
-  | { type: 'RestoreCustomer'; customerId: string };
+  | { type: 'RestoreCustomer'; customerId: string }
+  | { type: 'SetMemberLevel'; customerId: string; level: string | null; amount: Money; basis: 'orders' | 'collections'; windowMonths: number };
 
 export const initialState: CustomerState = { status: 'none' };
 
@@ -40,6 +46,8 @@ export function evolve(state: CustomerState, event: CustomerEvent): CustomerStat
       return { ...state, status: 'archived' };
     case 'CustomerRestored':
       return { ...state, status: 'active' };
+    case 'CustomerMemberLevelChanged':
+      return { ...state, memberLevel: event.data.memberLevel.to, memberLevelChanges: (state.memberLevelChanges ?? 0) + 1 };
   }
 }
 
@@ -81,6 +89,13 @@ export function decide(command: CustomerCommand, state: CustomerState): Customer
     case 'RestoreCustomer':
       if (state.status !== 'archived') throw new DomainError('customer.not_archived', 'Only an archived customer can be restored', { customerId });
       return [{ type: 'CustomerRestored', data: { customerId } }];
+    case 'SetMemberLevel': {
+      // Unchanged is no event (evaluating everyone again writes only the changes); an archived customer keeps its level.
+      const current = state.memberLevel ?? null;
+      if (command.level === current || state.status === 'archived') return [];
+      const { amount, basis, windowMonths } = command;
+      return [{ type: 'CustomerMemberLevelChanged', data: { customerId, memberLevel: { from: current, to: command.level, amount, basis, windowMonths } } }];
+    }
   }
 }
 

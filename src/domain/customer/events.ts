@@ -41,9 +41,24 @@ export const CustomerReleased = z.object({ customerId: z.string(), fromOwnerId: 
 export const CustomerClaimed = z.object({ customerId: z.string(), ownerId: z.string() });
 export const CustomerArchived = z.object({ customerId: z.string(), reason: z.string().optional() });
 export const CustomerRestored = z.object({ customerId: z.string() });
+/**
+ * Its member level (see member-levels.ts) changed, computed from what it bought or paid in the rules' window.
+ * Everything about the change sits under `memberLevel`, so hiding that field hides the change in the history too.
+ */
+export const CustomerMemberLevelChanged = z.object({
+  customerId: z.string(),
+  memberLevel: z.object({
+    from: z.string().nullable(),
+    to: z.string().nullable(),
+    /** What it bought or paid in the window when the level changed. */
+    amount: Money,
+    basis: z.enum(['orders', 'collections']),
+    windowMonths: z.number().int(),
+  }),
+});
 
 /** Its events' schemas, by type (checked on every append). */
-export const customerEventSchemas = { CustomerRegistered, CustomerChanged, CustomerOwnerChanged, CustomerReleased, CustomerClaimed, CustomerArchived, CustomerRestored };
+export const customerEventSchemas = { CustomerRegistered, CustomerChanged, CustomerOwnerChanged, CustomerReleased, CustomerClaimed, CustomerArchived, CustomerRestored, CustomerMemberLevelChanged };
 export type CustomerEvent = EventsOf<typeof customerEventSchemas>;
 
 export const customerCategory = 'customer';

@@ -116,7 +116,7 @@ export const resourceSpecs = {
     customerReference: 'self',
     module: 'customers',
     category: customerCategory,
-    standardFields: ['name', 'shortName', 'industry', 'region', 'address', 'postalCode', 'phone', 'website', 'taxNumber', 'annualRevenue', 'source', 'level', 'category', 'notes', 'ownerId', 'status', 'createdAt', 'updatedAt'],
+    standardFields: ['name', 'shortName', 'industry', 'region', 'address', 'postalCode', 'phone', 'website', 'taxNumber', 'annualRevenue', 'source', 'level', 'memberLevel', 'category', 'notes', 'ownerId', 'status', 'createdAt', 'updatedAt'],
     relatedPanels: ['contacts', 'opportunities'],
     list: {
       filters: {
@@ -125,6 +125,7 @@ export const resourceSpecs = {
         industry: text(100),
         region: text(100),
         level: text(50),
+        memberLevel: text(40).describe('A member level key (see /api/v1/settings/member-levels)'),
         category: text(100),
         source: text(100),
         status: z.enum(['active', 'archived']).optional(),

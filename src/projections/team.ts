@@ -1,0 +1,247 @@
+import { activityCategory } from '../domain/activity/index.ts';
+import { customerCategory, leadCategory, opportunityCategory, orderCategory, quoteCategory } from '../domain/categories.ts';
+import { planCategory } from '../domain/plan/index.ts';
+import { taskCategory } from '../domain/task/index.ts';
+import { categoryOf, type RecordedEvent } from '../infra/eventstore/port.ts';
+import type { Doc } from '../infra/readstore/port.ts';
+import { COMPANY, companyZone } from './company.ts';
+import { CounterDeltas, dayOf, monthly } from './counters.ts';
+import { alreadyApplied, type Projection } from './projection.ts';
+
+/**
+ * Day counters per (day, salesperson): `count` holds a number per measure, `amount` the minor units of the money
+ * measures (a salesperson's quarter is a few dozen documents).
+ */
+export const TEAM_DAILY = 'report_team_daily';
+export type TeamCounter = Doc & { ownerId: string; count?: Record<string, number>; amount?: Record<string, number> };
+
+/** What the team counters need to remember of each record (its owner, an order's total, a task's due time …). */
+export const TEAM_RECORDS = 'report_team_records';
+
+/**
+ * The measures of the team view (one counter each per day and salesperson). Money measures carry the currency
+ * (`orders:CNY`), activities their kind (`activity:call`).
+ */
+export const measures = {
+  planItemsDone: 'planItemsDone',
+  planItemsOpen: 'planItemsOpen',
+  activity: (kind: string) => `activity:${kind}`,
+  newCustomers: 'newCustomers',
+  leadsWorked: 'leadsWorked',
+  opportunitiesCreated: 'opportunitiesCreated',
+  opportunitiesMoved: 'opportunitiesMoved',
+  opportunitiesWon: 'opportunitiesWon',
+  opportunitiesLost: 'opportunitiesLost',
+  quotesSent: 'quotesSent',
+  orders: (currency: string) => `orders:${currency}`,
+  collections: (currency: string) => `collections:${currency}`,
+  shipments: 'shipments',
+  tasksOverdue: 'tasksOverdue',
+} as const;
+
+/** The little each record type needs remembered between its events. */
+export type TeamRecord = Doc & {
+  kind: 'lead' | 'opportunity' | 'quote' | 'order' | 'activity' | 'plan' | 'task';
+  ownerId: string;
+  _position: number;
+  // activity
+  activityKind?: string;
+  occurredAt?: string;
+  // plan
+  date?: string;
+  done?: number;
+  open?: number;
+  // order
+  currency?: string;
+  total?: number;
+  /** The day it was confirmed on and who owned it then (cleared when a confirmed order is cancelled). */
+  confirmed?: { day: string; ownerId: string };
+  // task
+  dueAt?: string;
+  /** An open task, or one done after it was due: overdue once (or since) its due time passed. */
+  countsOverdue?: boolean;
+};
+
+type Data = Record<string, unknown>;
+type Contribution = { day: string; ownerId: string; measure: string; count: number; amount: number };
+
+/**
+ * What a record adds to the counters while it is as it is (an activity on its day, a plan's items, a confirmed
+ * order, a task that is or was overdue): a change removes the old contribution and adds the new one.
+ */
+function contributions(record: TeamRecord | null, zone: string): Contribution[] {
+  if (!record) return [];
+  const one = (day: string, measure: string, count = 1, amount = 0): Contribution => ({ day, ownerId: record.ownerId, measure, count, amount });
+  switch (record.kind) {
+    case 'activity':
+      return [one(dayOf(record.occurredAt!, zone), measures.activity(record.activityKind!))];
+    case 'plan':
+      return [one(record.date!, measures.planItemsDone, record.done!), one(record.date!, measures.planItemsOpen, record.open!)];
+    case 'order':
+      return record.confirmed ? [{ day: record.confirmed.day, ownerId: record.confirmed.ownerId, measure: measures.orders(record.currency!), count: 1, amount: record.total! }] : [];
+    case 'task':
+      return record.countsOverdue ? [one(dayOf(record.dueAt!, zone), measures.tasksOverdue)] : [];
+    default:
+      return [];
+  }
+}
+
+/** The record after an event (null: gone), and the one-off counts the event itself makes (a stage move, a payment). */
+function evolve(record: TeamRecord | null, event: RecordedEvent, zone: string): { next: TeamRecord | null; flows: Contribution[] } {
+  const data = event.data as Data;
+  const at = event.metadata.at;
+  const day = dayOf(at, zone);
+  const flows: Contribution[] = [];
+  const flow = (measure: string, options: { day?: string; count?: number; amount?: number } = {}) => {
+    if (record) flows.push({ day: options.day ?? day, ownerId: record.ownerId, measure, count: options.count ?? 1, amount: options.amount ?? 0 });
+  };
+  const start = (kind: TeamRecord['kind'], fields: Partial<TeamRecord> = {}): TeamRecord => ({ _id: event.streamId, kind, ownerId: data.ownerId as string, _position: 0, ...fields });
+  const owner = () => record && { ...record, ownerId: data.ownerId as string };
+  let next = record;
+  switch (event.type) {
+    // Customers: only their registration counts (for whoever owns the new customer).
+    case 'CustomerRegistered':
+      if (data.ownerId) flows.push({ day, ownerId: data.ownerId as string, measure: measures.newCustomers, count: 1, amount: 0 });
+      break;
+    // Leads: each step forward is a lead worked.
+    case 'LeadCreated':
+      next = start('lead');
+      break;
+    case 'LeadStatusChanged':
+    case 'LeadConverted':
+    case 'LeadDisqualified':
+      flow(measures.leadsWorked);
+      break;
+    // Opportunities: created, moved between stages (a reopening too), won, lost.
+    case 'OpportunityCreated':
+      next = start('opportunity');
+      flows.push({ day, ownerId: next.ownerId, measure: measures.opportunitiesCreated, count: 1, amount: 0 });
+      break;
+    case 'OpportunityStageChanged':
+    case 'OpportunityReopened':
+      flow(measures.opportunitiesMoved);
+      break;
+    case 'OpportunityWon':
+      flow(measures.opportunitiesWon);
+      break;
+    case 'OpportunityLost':
+      flow(measures.opportunitiesLost);
+      break;
+    // Quotes: each sending (a revised quote sent again counts again).
+    case 'QuoteCreated':
+      next = start('quote');
+      break;
+    case 'QuoteSent':
+      flow(measures.quotesSent);
+      break;
+    // Orders: confirmed (by the day confirmed, undone when cancelled), paid, shipped.
+    case 'OrderCreated':
+      next = start('order', { currency: data.currency as string, total: (data.totals as { total: number }).total });
+      break;
+    case 'OrderConfirmed':
+      next = record && { ...record, confirmed: { day: data.confirmedOn as string, ownerId: record.ownerId } };
+      break;
+    case 'OrderCancelled':
+      if (record) {
+        const { confirmed: _undone, ...rest } = record;
+        next = rest;
+      }
+      break;
+    case 'PaymentReceived':
+      flow(measures.collections(data.currency as string), { day: dayOf(data.receivedAt as string, zone), amount: data.amount as number });
+      break;
+    case 'OrderShipped':
+      flow(measures.shipments, { day: dayOf(data.shippedAt as string, zone) });
+      break;
+    // Activities: by kind, on the day they took place.
+    case 'ActivityLogged': {
+      const fields = data.fields as { kind: string; occurredAt: string };
+      next = start('activity', { activityKind: fields.kind, occurredAt: fields.occurredAt });
+      break;
+    }
+    case 'ActivityChanged': {
+      const changes = data.changes as { kind?: string; occurredAt?: string };
+      next = record && { ...record, ...(changes.kind ? { activityKind: changes.kind } : {}), ...(changes.occurredAt ? { occurredAt: changes.occurredAt } : {}) };
+      break;
+    }
+    case 'ActivityRemoved':
+      next = null;
+      break;
+    // Plans: their items done and still planned, on the plan's day (a week plan's Monday).
+    case 'PlanCreated':
+    case 'PlanItemsChanged': {
+      const items = data.items as { status: string }[];
+      const counts = { done: items.filter((i) => i.status === 'done').length, open: items.filter((i) => i.status === 'planned').length };
+      next = event.type === 'PlanCreated' ? start('plan', { date: data.date as string, ...counts }) : record && { ...record, ...counts };
+      break;
+    }
+    // Tasks: overdue when due and not done by then (an open one, or one done late), on the day it was due.
+    case 'TaskCreated':
+      next = start('task', { dueAt: (data.fields as { dueAt: string }).dueAt, countsOverdue: true });
+      break;
+    case 'TaskChanged': {
+      const dueAt = (data.changes as { dueAt?: string }).dueAt;
+      next = record && dueAt ? { ...record, dueAt } : record;
+      break;
+    }
+    case 'TaskDone':
+      next = record && { ...record, countsOverdue: at > record.dueAt! };
+      break;
+    case 'TaskCancelled':
+      next = record && { ...record, countsOverdue: false };
+      break;
+    case 'LeadOwnerChanged':
+    case 'OpportunityOwnerChanged':
+    case 'QuoteOwnerChanged':
+    case 'OrderOwnerChanged':
+    case 'TaskReassigned':
+      next = owner();
+      break;
+  }
+  return { next, flows };
+}
+
+const sameRecord = (a: TeamRecord | null, b: TeamRecord | null) => JSON.stringify(a && { ...a, _position: 0 }) === JSON.stringify(b && { ...b, _position: 0 });
+
+/**
+ * The team view's pre-aggregated counters: per day and salesperson, plan items done and open, activities by
+ * kind, new customers, leads worked, opportunities created, moved, won and lost, quotes sent, orders confirmed
+ * and their amount, collections, shipments, and tasks overdue. A period's numbers are sums of counters (whole
+ * months from the monthly twin), never a scan of the records. Credit goes to the owner at the time of the
+ * event (an order's to whoever owned it when it was confirmed).
+ */
+export const teamProjection: Projection = {
+  name: 'team',
+  version: 1,
+  categories: [customerCategory, leadCategory, opportunityCategory, quoteCategory, orderCategory, activityCategory, planCategory, taskCategory],
+  collections: [TEAM_DAILY, monthly(TEAM_DAILY), TEAM_RECORDS],
+  reads: [COMPANY],
+  async setup(store) {
+    await store.collection(TEAM_DAILY).createIndex({ day: 1 });
+    await store.collection(monthly(TEAM_DAILY)).createIndex({ month: 1 });
+    for (const counters of [TEAM_DAILY, monthly(TEAM_DAILY)]) await store.collection(counters).createIndex({ ownerId: 1 });
+    // Today's overdue tasks are counted live (a task falls overdue without an event): by due time (only tasks have one).
+    await store.collection(TEAM_RECORDS).createIndex({ dueAt: 1 });
+  },
+  async apply(event, store) {
+    // Of a customer's events only its registration counts; nothing of the customer is remembered.
+    const customer = categoryOf(event.streamId) === customerCategory;
+    if (customer && event.type !== 'CustomerRegistered') return;
+    const records = store.collection<TeamRecord>(TEAM_RECORDS);
+    const before = customer ? null : await records.findOne({ _id: event.streamId });
+    if (alreadyApplied(before, event)) return;
+    const zone = await companyZone(store);
+    const { next, flows } = evolve(before, event, zone);
+    const deltas = new CounterDeltas();
+    const count = (c: Contribution, sign: number) =>
+      deltas.add(TEAM_DAILY, { day: c.day, ownerId: c.ownerId }, { [`count.${c.measure}`]: c.count, ...(c.amount ? { [`amount.${c.measure}`]: c.amount } : {}) }, sign);
+    for (const c of contributions(before, zone)) count(c, -1);
+    for (const c of contributions(next, zone)) count(c, +1);
+    for (const c of flows) count(c, +1);
+    // Counters first, guarded by their own positions: a crash between the two writes replays safely.
+    await deltas.apply(store, event);
+    if (sameRecord(before, next)) return;
+    if (next) await records.replaceOne({ _id: event.streamId }, { ...next, _position: Number(event.position) }, { upsert: true });
+    else if (before) await records.deleteOne({ _id: event.streamId });
+  },
+};
