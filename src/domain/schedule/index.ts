@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { localDate, startOfLocalDay } from '../company/index.ts';
+import { localDate, nextDay, startOfLocalDay } from '../company/index.ts';
 
 /**
  * Recurring work (a nightly re-evaluation, a morning digest) keeps its next run as a fact: each run ends by
@@ -15,15 +15,13 @@ export const DigestMailed = z.object({ day: z.iso.date(), employeeId: z.string()
 /** A local time of day, HH:MM (24 h). */
 export const TimeOfDay = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'Expected a time of day, HH:MM (24 h)');
 
-/** The first instant after `after` at which it is `time` (HH:MM) in `timeZone`. */
+/** The first instant after `after` at which it is `time` (HH:MM) in `timeZone`: today's, or else tomorrow's. */
 export function nextDailyAt(time: string, timeZone: string, after: Date): string {
   const [hours, minutes] = time.split(':').map(Number) as [number, number];
-  let day = localDate(after, timeZone);
-  for (let i = 0; i < 3; i++) {
-    // The local day's start plus the time of day (a day with a daylight-saving change is off by its shift for the hours after it).
-    const at = new Date(Date.parse(startOfLocalDay(day, timeZone)) + (hours * 60 + minutes) * 60_000);
-    if (at > after) return at.toISOString();
-    day = new Date(Date.parse(`${day}T00:00:00.000Z`) + 86_400_000).toISOString().slice(0, 10);
-  }
-  throw new Error(`No ${time} in ${timeZone} after ${after.toISOString()}`);
+  // The local day's start plus the time of day (on a day with a daylight-saving change, off by the shift after it).
+  const on = (day: string) => new Date(Date.parse(startOfLocalDay(day, timeZone)) + (hours * 60 + minutes) * 60_000);
+  const today = localDate(after, timeZone);
+  const first = on(today);
+  // Tomorrow's is always later: `after` is before tomorrow starts.
+  return (first > after ? first : on(nextDay(today))).toISOString();
 }
