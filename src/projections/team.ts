@@ -201,8 +201,6 @@ function evolve(record: TeamRecord | null, event: RecordedEvent, zone: string): 
   return { next, flows };
 }
 
-const sameRecord = (a: TeamRecord | null, b: TeamRecord | null) => JSON.stringify(a && { ...a, _position: 0 }) === JSON.stringify(b && { ...b, _position: 0 });
-
 /**
  * The team view's pre-aggregated counters: per day and salesperson, plan items done and open, activities by
  * kind, new customers, leads worked, opportunities created, moved, won and lost, quotes sent, orders confirmed
@@ -240,7 +238,8 @@ export const teamProjection: Projection = {
     for (const c of flows) count(c, +1);
     // Counters first, guarded by their own positions: a crash between the two writes replays safely.
     await deltas.apply(store, event);
-    if (sameRecord(before, next)) return;
+    // Most events leave the record as it was (the very same object): nothing to write.
+    if (next === before) return;
     if (next) await records.replaceOne({ _id: event.streamId }, { ...next, _position: Number(event.position) }, { upsert: true });
     else if (before) await records.deleteOne({ _id: event.streamId });
   },
