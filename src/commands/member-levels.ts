@@ -30,8 +30,8 @@ export const changeMemberLevelRules = (deps: CommandDeps, rules: MemberLevelRule
 /**
  * Evaluates the member level of every active customer (or the given ones) on a day: sums what each bought or
  * paid in the rules' window from the per-customer month counters, and for each whose level is no longer what
- * the rules give, first makes a care task for its owner, then records the change (CustomerMemberLevelChanged,
- * in its history). The task's id is derived from the customer and the number of its level changes, so a retry
+ * the rules give, first makes a care task for its owner (see careTask), then records the change
+ * (CustomerMemberLevelChanged, in its history). The task's id is derived from the customer and the number of its level changes, so a retry
  * after a crash between the two makes neither twice. Answers how many levels changed.
  */
 export async function evaluateMemberLevels(deps: CommandDeps, store: ReadStore, today: string, meta: RequestMeta, customerIds?: readonly string[]): Promise<number> {
@@ -62,9 +62,13 @@ export async function evaluateMemberLevels(deps: CommandDeps, store: ReadStore, 
   return changed;
 }
 
-/** The care task (客户关怀) a level change gives the customer's owner: call, thank, or find out what went wrong. */
+/**
+ * The care task (客户关怀) a level change gives the customer's owner: call, thank, or find out what went wrong. Only
+ * for a customer that had a level and moves to another, or below every level: a first level (rules just set) or
+ * levels taken away altogether (rules emptied) say nothing about the customer.
+ */
 async function careTask(deps: CommandDeps, customer: Exclude<CustomerState, { status: 'none' }>, level: string | null, rules: MemberLevelRules, meta: RequestMeta): Promise<void> {
-  if (!customer.ownerId) return;
+  if (!customer.ownerId || (customer.memberLevel ?? null) === null || rules.levels.length === 0) return;
   const labelOf = (key: string | null | undefined) => rules.levels.find((l) => l.key === key)?.label ?? { 'zh-CN': '无等级', en: 'no level' };
   const from = labelOf(customer.memberLevel);
   const to = labelOf(level);

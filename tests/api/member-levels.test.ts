@@ -86,10 +86,8 @@ describe('member levels and customer care (会员等级 / 老客户关怀)', () 
     const change = history.find((h) => h.type === 'CustomerMemberLevelChanged')!;
     expect(change.data.memberLevel).toMatchObject({ from: null, to: 'gold', amount: cny(totals.big), basis: 'orders', windowMonths: 12 });
 
-    const tasks = (await app.request('GET', `/api/v1/tasks?customerId=${ids.big}`, { token: rep.token })).body.items as { subject: string; ownerId: string }[];
-    expect(tasks).toHaveLength(1);
-    expect(tasks[0]!.subject).toContain('金卡');
-    expect(tasks[0]!.ownerId).toBe(rep.userId);
+    // A first level says nothing about the customer: no care task yet.
+    expect((await app.request('GET', `/api/v1/tasks?customerId=${ids.big}`, { token: rep.token })).body.items).toEqual([]);
   });
 
   it('evaluating again changes nothing (no events, no tasks)', async () => {
@@ -97,7 +95,7 @@ describe('member levels and customer care (会员等级 / 老客户关怀)', () 
     const { evaluateMemberLevels } = await import('../../src/commands/member-levels.ts');
     expect(await evaluateMemberLevels(app.services.deps, app.services.readStore, '2026-12-01', app.services.requestMeta('test'))).toBe(0);
     expect((await app.services.eventStore.readStream(`customer-${ids.big}`)).length).toBe(before);
-    expect((await app.request('GET', `/api/v1/tasks?customerId=${ids.big}`, { token: rep.token })).body.items).toHaveLength(1);
+    expect((await app.request('GET', `/api/v1/tasks?customerId=${ids.big}`, { token: rep.token })).body.items).toEqual([]);
   });
 
   it('a rule change re-evaluates everyone at once', async () => {
@@ -107,8 +105,14 @@ describe('member levels and customer care (会员等级 / 老客户关怀)', () 
     await runTimers();
     expect(await levelOf(ids.big)).toBe('silver');
     expect(await levelOf(ids.small)).toBe('silver');
-    const tasks = (await app.request('GET', `/api/v1/tasks?customerId=${ids.big}`, { token: rep.token })).body.items as { subject: string }[];
-    expect(tasks).toHaveLength(2);
+    // Gold → silver: a care task for the owner, due in three days, naming both levels.
+    const tasks = (await app.request('GET', `/api/v1/tasks?customerId=${ids.big}`, { token: rep.token })).body.items as { subject: string; ownerId: string; dueAt: string }[];
+    expect(tasks).toHaveLength(1);
+    expect(tasks[0]!.subject).toContain('金卡 → 银卡');
+    expect(tasks[0]!.ownerId).toBe(rep.userId);
+    expect(Date.parse(tasks[0]!.dueAt) - clock.now().getTime()).toBe(3 * 86_400_000);
+    // Silver stays silver: no task for the small customer.
+    expect((await app.request('GET', `/api/v1/tasks?customerId=${ids.small}`, { token: rep.token })).body.items).toEqual([]);
   });
 
   it('the window moves on: a nightly run a year later finds nothing bought, and everyone is regular', async () => {
@@ -116,6 +120,21 @@ describe('member levels and customer care (会员等级 / 老客户关怀)', () 
     await runTimers();
     expect(await levelOf(ids.big)).toBe('regular');
     expect(await levelOf(ids.small)).toBe('regular');
+    // Each fall gives its owner a care task; the customer that was regular already gets none.
+    const token = (await app.login('levels.rep', 'levels.rep-password-1'));
+    expect((await app.request('GET', `/api/v1/tasks?customerId=${ids.big}`, { token })).body.items).toHaveLength(2);
+    expect((await app.request('GET', `/api/v1/tasks?customerId=${ids.small}`, { token })).body.items).toHaveLength(1);
+    expect((await app.request('GET', `/api/v1/tasks?customerId=${ids.none}`, { token })).body.items).toEqual([]);
+  });
+
+  it('levels taken away altogether leave every customer without one, and make no care tasks', async () => {
+    clock.advance(60_000);
+    const admin = await app.login();
+    expect((await app.request('PUT', '/api/v1/settings/member-levels', { token: admin, body: { basis: 'orders', windowMonths: 12, levels: [] } })).status).toBe(200);
+    await runTimers();
+    expect(await levelOf(ids.big)).toBeNull();
+    const token = await app.login('levels.rep', 'levels.rep-password-1');
+    expect((await app.request('GET', `/api/v1/tasks?customerId=${ids.big}`, { token })).body.items).toHaveLength(2);
     // The nightly run scheduled the next one.
     const due = await app.services.readStore.collection('timers_due').findOne({ _id: 'member-levels:run' });
     expect(Date.parse(due!.dueAt as string)).toBeGreaterThan(clock.now().getTime());
