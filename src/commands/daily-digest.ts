@@ -1,22 +1,20 @@
 import { z } from 'zod';
-import { ownersCovered } from '../access/scope.ts';
 import { settingsCategory } from '../domain/categories.ts';
 import { localDate, nextDay, previousDay } from '../domain/company/index.ts';
 import { nextDailyAt, scheduleCategory, scheduleStream, TimeOfDay } from '../domain/schedule/index.ts';
 import { WrongExpectedRevisionError } from '../infra/eventstore/port.ts';
-import { seededIds } from '../infra/ids.ts';
 import type { Mailer } from '../infra/mail/port.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
 import { companyView } from '../projections/company.ts';
 import { type EmployeeDoc, ORG } from '../projections/org.ts';
-import { reportMirror } from '../projections/reports.ts';
-import { type TeamView, teamView } from '../projections/team-view.ts';
+import { reportMirror, reportOwners } from '../projections/reports.ts';
+import { TEAM_PART_MODULES, type TeamCounts, type TeamView, teamView } from '../projections/team-view.ts';
 import { actorOf } from './access.ts';
 import { companySettings } from './company.ts';
 import { isAllowed } from './authorization.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { systemActor } from './employees.ts';
-import { factEvent } from './pipeline.ts';
+import { onceFactEvent } from './pipeline.ts';
 import { readSetting, writeSetting } from './settings.ts';
 import { plannedRun, scheduleNextRun, type TimerSpec } from './timers.ts';
 
@@ -54,7 +52,7 @@ export async function startDailyDigest(deps: CommandDeps, meta: RequestMeta): Pr
   if (revision >= 0n || !value.enabled) return false;
   const nextAt = nextDailyAt(value.time, (await companySettings(deps)).settings.timeZone, deps.clock.now());
   try {
-    await deps.eventStore.append(scheduleStream(TIMER), [factEvent(deps, meta, systemActor.userId, { type: 'RunScheduled', data: { name: TIMER, nextAt } })], 'no_stream');
+    await scheduleNextRun(deps, TIMER, nextAt, systemActor, meta, 'no_stream');
     return true;
   } catch (error) {
     // Another instance started it first.
@@ -66,13 +64,11 @@ export async function startDailyDigest(deps: CommandDeps, meta: RequestMeta): Pr
 /** The managers a digest goes to: enabled employees with an e-mail address who may view reports over more people than themselves. */
 async function managers(deps: CommandDeps, store: ReadStore): Promise<{ employee: EmployeeDoc; actor: Actor; owners: string[] | null }[]> {
   const found = [];
-  const employees = store.collection<EmployeeDoc>(ORG.employees);
-  for (const employee of await employees.find({ disabled: { $ne: true } }, { sort: { _id: 1 } })) {
+  for (const employee of await store.collection<EmployeeDoc>(ORG.employees).find({ disabled: { $ne: true } }, { sort: { _id: 1 } })) {
     if (typeof employee.email !== 'string') continue;
     const actor = await actorOf(deps, employee._id);
     if (!actor || !isAllowed(actor, 'reports', 'view')) continue;
-    const mirror = store.collection<EmployeeDoc>(reportMirror.employees);
-    const owners = await ownersCovered(actor, async (filter) => (await mirror.find(filter, { projection: { _id: 1 } })).map((e) => e._id));
+    const owners = await reportOwners(store, actor, {});
     if (owners !== null && owners.length < 2) continue;
     found.push({ employee, actor, owners });
   }
@@ -82,14 +78,14 @@ async function managers(deps: CommandDeps, store: ReadStore): Promise<{ employee
 /** Mails each manager the team view of `day`, skipping those mailed already. Answers how many were mailed. */
 export async function mailDailyDigest(deps: CommandDeps, store: ReadStore, mailer: Mailer, day: string, meta: RequestMeta): Promise<number> {
   const company = await companyView(store);
-  const mailed = new Set((await deps.eventStore.readStream(mailedStream(day))).map((e) => (e.data as { employeeId: string }).employeeId));
+  const stream = mailedStream(day);
+  const mailed = new Set((await deps.eventStore.readStream(stream)).map((e) => (e.data as { employeeId: string }).employeeId));
   let sent = 0;
   for (const { employee, actor, owners } of await managers(deps, store)) {
     if (mailed.has(employee._id)) continue;
     const view = await teamView(store, reportMirror.employees, owners, { from: day, to: nextDay(day), currency: company.currency }, deps.clock.now(), company.timeZone);
     const { messageId } = await mailer.send({ to: [employee.email as string], subject: `团队日报 Team digest ${day}`, ...digestMail(view, actor) });
-    const requestId = `${meta.requestId}:${employee._id}`;
-    await deps.eventStore.append(mailedStream(day), [factEvent(deps, { ...meta, requestId, ids: seededIds(requestId, deps.clock.now().getTime()) }, systemActor.userId, { type: 'DigestMailed', data: { day, employeeId: employee._id, messageId } })], 'any');
+    await deps.eventStore.append(stream, [onceFactEvent(deps, { ...meta, requestId: `${meta.requestId}:${employee._id}` }, systemActor.userId, stream, { type: 'DigestMailed', data: { day, employeeId: employee._id, messageId } })], 'any');
     sent += 1;
   }
   return sent;
@@ -100,21 +96,20 @@ const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.char
 
 /** The digest's text and HTML: one row per salesperson, the parts the manager may view. */
 export function digestMail(view: TeamView, actor: Actor): { text: string; html: string } {
-  const may = (module: Parameters<typeof isAllowed>[1]) => isAllowed(actor, module, 'view');
-  const columns: { header: string; value: (row: TeamView['totals']) => string; shown: boolean }[] = [
-    { header: '计划 完成/未完成 Plan done/open', value: (r) => `${r.planItems.done}/${r.planItems.open}`, shown: may('plans') },
-    { header: '跟进 Activities', value: (r) => String(r.activities.total), shown: may('activities') },
-    { header: '新客户 New customers', value: (r) => String(r.newCustomers), shown: may('customers') },
-    { header: '线索 Leads worked', value: (r) => String(r.leadsWorked), shown: may('leads') },
-    { header: '商机 新建/推进/赢/输 Opportunities new/moved/won/lost', value: (r) => `${r.opportunities.created}/${r.opportunities.moved}/${r.opportunities.won}/${r.opportunities.lost}`, shown: may('opportunities') },
-    { header: '报价 Quotes sent', value: (r) => String(r.quotesSent), shown: may('quotes') },
-    { header: '订单 Orders', value: (r) => `${r.orders.count} (${money(r.orders.amount)})`, shown: may('orders') },
-    { header: '回款 Collections', value: (r) => money(r.collections.amount), shown: may('orders') },
-    { header: '发货 Shipments', value: (r) => String(r.shipments), shown: may('orders') },
-    { header: '逾期任务 Tasks overdue', value: (r) => String(r.tasksOverdue), shown: may('tasks') },
+  const columns: { part: keyof TeamCounts; header: string; value: (row: TeamCounts) => string }[] = [
+    { part: 'planItems', header: '计划 完成/未完成 Plan done/open', value: (r) => `${r.planItems.done}/${r.planItems.open}` },
+    { part: 'activities', header: '跟进 Activities', value: (r) => String(r.activities.total) },
+    { part: 'newCustomers', header: '新客户 New customers', value: (r) => String(r.newCustomers) },
+    { part: 'leadsWorked', header: '线索 Leads worked', value: (r) => String(r.leadsWorked) },
+    { part: 'opportunities', header: '商机 新建/推进/赢/输 Opportunities new/moved/won/lost', value: (r) => `${r.opportunities.created}/${r.opportunities.moved}/${r.opportunities.won}/${r.opportunities.lost}` },
+    { part: 'quotesSent', header: '报价 Quotes sent', value: (r) => String(r.quotesSent) },
+    { part: 'orders', header: '订单 Orders', value: (r) => `${r.orders.count} (${money(r.orders.amount)})` },
+    { part: 'collections', header: '回款 Collections', value: (r) => money(r.collections.amount) },
+    { part: 'shipments', header: '发货 Shipments', value: (r) => String(r.shipments) },
+    { part: 'tasksOverdue', header: '逾期任务 Tasks overdue', value: (r) => String(r.tasksOverdue) },
   ];
-  const shown = columns.filter((c) => c.shown);
-  const rows = [...view.items.map((item) => ({ name: item.name, counts: item as TeamView['totals'] })), { name: '合计 Total', counts: view.totals }];
+  const shown = columns.filter((c) => isAllowed(actor, TEAM_PART_MODULES[c.part], 'view'));
+  const rows = [...view.items.map((item) => ({ name: item.name, counts: item as TeamCounts })), { name: '合计 Total', counts: view.totals }];
   const text = [
     `团队日报 Team digest ${view.from}`,
     '',
@@ -152,7 +147,6 @@ export const dailyDigestTimer: TimerSpec = {
     // The day before the one it is due on (a run late after downtime still reports the day before its due day).
     if (!item.data.replan) await mailDailyDigest(deps, readStore, mailer, previousDay(localDate(item.dueAt, timeZone)), meta);
     const after = new Date(Math.max(now.getTime(), Date.parse(item.dueAt)));
-    const requestId = `${meta.requestId}:next`;
-    await scheduleNextRun(deps, TIMER, nextDailyAt(settings.time, timeZone, after), systemActor, { ...meta, requestId, ids: seededIds(requestId, now.getTime()) });
+    await scheduleNextRun(deps, TIMER, nextDailyAt(settings.time, timeZone, after), systemActor, { ...meta, requestId: `${meta.requestId}:next` });
   },
 };

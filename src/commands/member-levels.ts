@@ -3,7 +3,7 @@ import { localDate } from '../domain/company/index.ts';
 import { levelFor, MEMBER_LEVELS_SETTING_KEY, MemberLevelRules, NO_MEMBER_LEVELS, rulesCurrency, windowOf } from '../domain/customer/member-levels.ts';
 import type { CustomerState } from '../domain/customer/index.ts';
 import { nextDailyAt, scheduleCategory } from '../domain/schedule/index.ts';
-import { derivedEventId, seededIds } from '../infra/ids.ts';
+import { derivedEventId } from '../infra/ids.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
 import { CUSTOMERS } from '../projections/customers.ts';
 import { companyView } from '../projections/company.ts';
@@ -28,30 +28,28 @@ export async function memberLevelRules(deps: CommandDeps): Promise<{ value: Memb
 export const changeMemberLevelRules = (deps: CommandDeps, rules: MemberLevelRules, actor: Actor, meta: RequestMeta) => writeSetting(deps, MEMBER_LEVELS_SETTING_KEY, MemberLevelRules.parse(rules), actor, meta);
 
 /**
- * Evaluates the member level of every active customer (or the given ones) on a day: sums what each bought or
+ * Evaluates the member level of every active customer on a day: sums what each bought or
  * paid in the rules' window from the per-customer month counters, and for each whose level is no longer what
  * the rules give, first makes a care task for its owner (see careTask), then records the change
  * (CustomerMemberLevelChanged, in its history). The task's id is derived from the customer and the number of its level changes, so a retry
  * after a crash between the two makes neither twice. Answers how many levels changed.
  */
-export async function evaluateMemberLevels(deps: CommandDeps, store: ReadStore, today: string, meta: RequestMeta, customerIds?: readonly string[]): Promise<number> {
+export async function evaluateMemberLevels(deps: CommandDeps, store: ReadStore, today: string, meta: RequestMeta): Promise<number> {
   const { value: rules } = await memberLevelRules(deps);
   const window = windowOf(rules, today);
   const currency = rulesCurrency(rules);
   const field = rules.basis === 'orders' ? '$orderAmount' : '$collected';
-  const only = customerIds ? { customerId: { $in: [...customerIds] } } : {};
   const sums = currency
-    ? await store.collection(CUSTOMER_SALES_MONTHLY).aggregate<{ _id: string; amount: number }>([{ $match: { ...only, currency, month: { $gte: window.from, $lt: window.to } } }, { $group: { _id: '$customerId', amount: { $sum: field } } }])
+    ? await store.collection(CUSTOMER_SALES_MONTHLY).aggregate<{ _id: string; amount: number }>([{ $match: { currency, month: { $gte: window.from, $lt: window.to } } }, { $group: { _id: '$customerId', amount: { $sum: field } } }])
     : [];
   const amounts = new Map(sums.map((row) => [row._id, row.amount]));
-  const customers = await store.collection(CUSTOMERS).find({ ...(customerIds ? { _id: { $in: [...customerIds] } } : {}), status: 'active' }, { projection: { memberLevel: 1 } });
+  const customers = await store.collection(CUSTOMERS).find({ status: 'active' }, { projection: { memberLevel: 1 } });
   let changed = 0;
   for (const customer of customers) {
     const amount = amounts.get(customer._id) ?? 0;
     const level = levelFor(rules, amount);
     if (((customer.memberLevel as string | null | undefined) ?? null) === level) continue;
-    const requestId = `${meta.requestId}:${customer._id}`;
-    const own = { ...meta, requestId, ids: seededIds(requestId, deps.clock.now().getTime()) };
+    const own = { ...meta, requestId: `${meta.requestId}:${customer._id}` };
     const handler = customerHandler(deps, systemActor, own);
     const { state } = await handler.load(customer._id);
     if (state.status !== 'active' || (state.memberLevel ?? null) === level) continue;
@@ -105,7 +103,6 @@ export const memberLevelsTimer: TimerSpec = {
     const now = deps.clock.now();
     await evaluateMemberLevels(deps, readStore, localDate(now, company.timeZone), meta);
     const after = new Date(Math.max(now.getTime(), Date.parse(item.dueAt)));
-    const requestId = `${meta.requestId}:next`;
-    await scheduleNextRun(deps, TIMER, nextDailyAt(NIGHTLY_AT, company.timeZone, after), systemActor, { ...meta, requestId, ids: seededIds(requestId, now.getTime()) });
+    await scheduleNextRun(deps, TIMER, nextDailyAt(NIGHTLY_AT, company.timeZone, after), systemActor, { ...meta, requestId: `${meta.requestId}:next` });
   },
 };

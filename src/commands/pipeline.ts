@@ -26,6 +26,15 @@ export function factEvent(
   };
 }
 
+/**
+ * A fact written once per request and stream: its id is derived from the two (as a command's events' are), so a
+ * retried request (a timer firing again after a crash) appends nothing new.
+ */
+export const onceFactEvent = (deps: CommandDeps, meta: RequestMeta, actorId: string, streamId: string, event: { type: string; data: Record<string, unknown> }): EventToAppend => ({
+  ...factEvent(deps, meta, actorId, event),
+  id: derivedEventId(meta.requestId, streamId, 0),
+});
+
 export interface Loaded<State> {
   state: State;
   /** -1n when the stream does not exist. */

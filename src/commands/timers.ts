@@ -3,7 +3,7 @@ import type { RecordedEvent } from '../infra/eventstore/port.ts';
 import type { Mailer } from '../infra/mail/port.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
-import { factEvent } from './pipeline.ts';
+import { onceFactEvent } from './pipeline.ts';
 
 /** One thing due at a time: a reminder, an SLA warning, a digest. */
 export interface DueItem {
@@ -47,7 +47,8 @@ export const firingRequestId = (item: Pick<DueItem, 'timer' | 'key' | 'dueAt'>):
 
 /**
  * Recurring work (see domain/schedule): a timer whose item `run` is due when the last `RunScheduled` of its name
- * says. `scheduleNextRun` appends that fact, once per firing (its id comes from the firing's request).
+ * says. `scheduleNextRun` appends that fact, once per request (its id comes from the request); `no_stream` starts a
+ * chain only if none was ever started.
  */
 export const plannedRun = (name: string, event: RecordedEvent): TimerPlan | undefined => {
   if (event.type !== 'RunScheduled') return undefined;
@@ -55,6 +56,7 @@ export const plannedRun = (name: string, event: RecordedEvent): TimerPlan | unde
   return data.name === name ? { schedule: [{ key: 'run', dueAt: data.nextAt }] } : undefined;
 };
 
-export async function scheduleNextRun(deps: CommandDeps, name: string, nextAt: string, actor: Actor, meta: RequestMeta): Promise<void> {
-  await deps.eventStore.append(scheduleStream(name), [factEvent(deps, meta, actor.userId, { type: 'RunScheduled', data: { name, nextAt } })], 'any');
+export async function scheduleNextRun(deps: CommandDeps, name: string, nextAt: string, actor: Actor, meta: RequestMeta, expected: 'any' | 'no_stream' = 'any'): Promise<void> {
+  const stream = scheduleStream(name);
+  await deps.eventStore.append(stream, [onceFactEvent(deps, meta, actor.userId, stream, { type: 'RunScheduled', data: { name, nextAt } })], expected);
 }

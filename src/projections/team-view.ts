@@ -1,4 +1,5 @@
 import { localDate, startOfLocalDay } from '../domain/company/index.ts';
+import type { Module } from '../domain/role/index.ts';
 import type { Money } from '../domain/shared/money.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
 import { counterDocs } from './counters.ts';
@@ -18,6 +19,20 @@ export interface TeamCounts {
   shipments: number;
   tasksOverdue: number;
 }
+/** The module each part of the counts comes from: a caller who may not view that module is not shown the part. */
+export const TEAM_PART_MODULES: Readonly<Record<keyof TeamCounts, Module>> = {
+  planItems: 'plans',
+  activities: 'activities',
+  newCustomers: 'customers',
+  leadsWorked: 'leads',
+  opportunities: 'opportunities',
+  quotesSent: 'quotes',
+  orders: 'orders',
+  collections: 'orders',
+  shipments: 'orders',
+  tasksOverdue: 'tasks',
+};
+
 export type TeamMember = { employeeId: string; name: string; departmentId: string | null } & TeamCounts;
 export interface TeamView {
   from: string;
@@ -93,42 +108,24 @@ export async function teamView(
       ? store.collection<TeamRecord>(TEAM_RECORDS).find({ dueAt: { $gte: startOfLocalDay(localToday, timeZone), $lt: now.toISOString() }, countsOverdue: true, ...match }, { projection: { ownerId: 1 } })
       : [],
   ]);
+  // Each counter counts for its salesperson and for the totals (everyone counted is listed below).
+  const totals = emptyCounts(query.currency);
   const byOwner = new Map<string, TeamCounts>();
   const countsOf = (ownerId: string) => {
     let counts = byOwner.get(ownerId);
     if (!counts) byOwner.set(ownerId, (counts = emptyCounts(query.currency)));
-    return counts;
+    return [counts, totals];
   };
-  for (const counter of counters) {
-    const into = countsOf(counter.ownerId);
-    for (const measure in counter.count) count(into, measure, counter.count[measure]!, counter.amount?.[measure] ?? 0, query.currency);
-  }
-  for (const counter of notYetCounters) countsOf(counter.ownerId).tasksOverdue -= counter.count?.[measures.tasksOverdue] ?? 0;
-  for (const task of overdueToday) countsOf(task.ownerId).tasksOverdue += 1;
+  for (const counter of counters)
+    for (const into of countsOf(counter.ownerId))
+      for (const measure in counter.count) count(into, measure, counter.count[measure]!, counter.amount?.[measure] ?? 0, query.currency);
+  for (const counter of notYetCounters) for (const into of countsOf(counter.ownerId)) into.tasksOverdue -= counter.count?.[measures.tasksOverdue] ?? 0;
+  for (const task of overdueToday) for (const into of countsOf(task.ownerId)) into.tasksOverdue += 1;
 
   const employees = await store.collection<EmployeeDoc>(employeesCollection).find(owners === null ? {} : { _id: { $in: owners } }, { projection: { name: 1, departmentId: 1, disabled: 1 } });
   const items = employees
     .filter((e) => !e.disabled || byOwner.has(e._id))
     .map((e): TeamMember => ({ employeeId: e._id, name: e.name, departmentId: e.departmentId ?? null, ...(byOwner.get(e._id) ?? emptyCounts(query.currency)) }))
     .sort((a, b) => a.name.localeCompare(b.name, 'zh-CN') || a.employeeId.localeCompare(b.employeeId));
-  const totals = emptyCounts(query.currency);
-  for (const item of items) addCounts(totals, item);
   return { from: query.from, to: query.to, currency: query.currency, items, totals };
-}
-
-function addCounts(into: TeamCounts, counts: TeamCounts): void {
-  into.planItems.done += counts.planItems.done;
-  into.planItems.open += counts.planItems.open;
-  for (const [kind, n] of Object.entries(counts.activities.byKind)) into.activities.byKind[kind] = (into.activities.byKind[kind] ?? 0) + n;
-  into.activities.total += counts.activities.total;
-  into.newCustomers += counts.newCustomers;
-  into.leadsWorked += counts.leadsWorked;
-  for (const key of ['created', 'moved', 'won', 'lost'] as const) into.opportunities[key] += counts.opportunities[key];
-  into.quotesSent += counts.quotesSent;
-  for (const key of ['orders', 'collections'] as const) {
-    into[key].count += counts[key].count;
-    into[key].amount.amount += counts[key].amount.amount;
-  }
-  into.shipments += counts.shipments;
-  into.tasksOverdue += counts.tasksOverdue;
 }

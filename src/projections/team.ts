@@ -19,7 +19,7 @@ export type TeamCounter = Doc & { ownerId: string; count?: Record<string, number
 export const TEAM_RECORDS = 'report_team_records';
 
 /**
- * The measures of the team view (one counter each per day and salesperson). Money measures carry the currency
+ * The measures of the team view (a field each in a day's counter document). Money measures carry the currency
  * (`orders:CNY`), activities their kind (`activity:call`).
  */
 export const measures = {

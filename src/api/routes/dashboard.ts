@@ -4,7 +4,7 @@ import type { Actor } from '../../commands/context.ts';
 import { companyView } from '../../projections/company.ts';
 import { reportMirror } from '../../projections/reports.ts';
 import { TEAM_DAILY, TEAM_RECORDS } from '../../projections/team.ts';
-import { type TeamCounts, teamView } from '../../projections/team-view.ts';
+import { TEAM_PART_MODULES, type TeamCounts, teamView } from '../../projections/team-view.ts';
 import { Money } from '../../domain/shared/money.ts';
 import { reportScope } from '../report-routes.ts';
 import { commonErrors } from '../responses.ts';
@@ -30,23 +30,10 @@ const TeamViewAnswer = z
   .object({ from: z.string(), to: z.string(), currency: z.string(), items: z.array(TeamMember), totals: z.object(Counts).describe('The sums over the items') })
   .meta({ id: 'TeamView' });
 
-/** The modules each part of the counts comes from: a part whose module the caller may not view shows null. */
-const partModules: Record<keyof TeamCounts, Parameters<typeof isAllowed>[1]> = {
-  planItems: 'plans',
-  activities: 'activities',
-  newCustomers: 'customers',
-  leadsWorked: 'leads',
-  opportunities: 'opportunities',
-  quotesSent: 'quotes',
-  orders: 'orders',
-  collections: 'orders',
-  shipments: 'orders',
-  tasksOverdue: 'tasks',
-};
-
+/** A part whose module the caller may not view shows null. */
 function permitted<T extends TeamCounts>(counts: T, actor: Actor): { [K in keyof T]: K extends keyof TeamCounts ? T[K] | null : T[K] } {
   const shown: Record<string, unknown> = { ...(counts as object) };
-  for (const [part, module] of Object.entries(partModules)) if (!isAllowed(actor, module, 'view')) shown[part] = null;
+  for (const [part, module] of Object.entries(TEAM_PART_MODULES)) if (!isAllowed(actor, module, 'view')) shown[part] = null;
   return shown as never;
 }
 
