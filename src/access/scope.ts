@@ -33,13 +33,22 @@ export type DataScope = Filter & { readonly [scoped]: true };
 /** No limit: for company-wide reference data and the customer pool, which everyone who may view the module sees. */
 export const UNRESTRICTED: DataScope = Object.freeze({}) as DataScope;
 
-/** Question 1: the read-store filter of the actor's scope (with `collaborators`, a record's team sees it too). */
-export function readFilter(actor: Actor, options: { collaborators?: boolean } = {}): DataScope {
+/**
+ * Question 1: the read-store filter of the actor's scope (with `collaborators`, a record's team sees it too; with
+ * `parties`, the members of its queue and the owner of its customer, and those the rule covers over them).
+ */
+export function readFilter(actor: Actor, options: { collaborators?: boolean; parties?: boolean } = {}): DataScope {
   const rule = ruleOf(actor);
   if (rule.all) return UNRESTRICTED;
   const ways: Filter[] = [{ ownerId: rule.self }];
-  if (rule.department) ways.push({ departmentPath: rule.department.subtree ? { $regex: `^${escapeRegex(rule.department.path)}` } : rule.department.path });
+  const path = rule.department && (rule.department.subtree ? { $regex: `^${escapeRegex(rule.department.path)}` } : rule.department.path);
+  if (path) ways.push({ departmentPath: path });
   if (options.collaborators) ways.push({ collaborators: rule.self });
+  if (options.parties) {
+    ways.push({ customerOwnerId: rule.self });
+    if (actor.departmentId) ways.push({ queueId: actor.departmentId });
+    if (path) ways.push({ customerOwnerPath: path }, { queuePath: path });
+  }
   return (ways.length === 1 ? ways[0]! : { $or: ways }) as DataScope;
 }
 
@@ -66,6 +75,14 @@ export async function ownerInScope(deps: CommandDeps, actor: Actor, ownerId: str
   if (!rule.department) return false;
   const owner = await getEmployee(deps, ownerId);
   return owner !== undefined && covers(actor, { ownerId, departmentPath: await departmentPath(deps, owner.fields.departmentId) });
+}
+
+/** Question 2, for a record of `parties` scope (a service ticket): its assignee, its queue or its customer's owner is covered. */
+export async function partiesInScope(deps: CommandDeps, actor: Actor, parties: { ownerId: string | null; queueId: string | null; customerOwnerId: string | null }): Promise<boolean> {
+  for (const person of [parties.ownerId, parties.customerOwnerId]) if (person !== null && (await ownerInScope(deps, actor, person))) return true;
+  if (parties.queueId === null) return false;
+  if (actor.departmentId === parties.queueId) return true;
+  return covers(actor, { ownerId: '', departmentPath: await departmentPath(deps, parties.queueId) });
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Actor } from '../commands/context.ts';
 import { fieldsOf } from '../commands/custom-fields.ts';
 import { getListView, savedViews } from '../commands/customization.ts';
 import { type FieldDefinition, ownValue, queryValue } from '../domain/customization/fields.ts';
-import { type ResourceName, specOf } from '../domain/customization/resources.ts';
+import { readScopeOf, type ResourceName, specOf } from '../domain/customization/resources.ts';
 import type { RouteServices as Services } from './route.ts';
 import { countList, listInBatches, listPage, publicView } from '../projections/lists.ts';
 import { InvalidCursorError } from '../projections/paging.ts';
@@ -63,8 +63,6 @@ export async function listOrExport<T extends { _id: string } & Record<string, un
     fixed?: Record<string, unknown>;
     /** Listed whatever the caller's data scope (the customer pool). */
     unowned?: boolean;
-    /** Its documents name collaborators (`collaborators`), who see them too. */
-    collaborators?: boolean;
     present?: (doc: T) => T;
   },
 ): Promise<RouteResult> {
@@ -100,7 +98,7 @@ export async function listOrExport<T extends { _id: string } & Record<string, un
     ...(searchable.length < spec.search.length ? { searchIn: searchable } : {}),
     filters: { ...standard, ...custom.filters, ...options.fixed },
   };
-  const scope = options.unowned ? UNRESTRICTED : readFilter(actor, { collaborators: options.collaborators ?? false });
+  const scope = options.unowned ? UNRESTRICTED : readFilter(actor, readScopeOf(spec));
   if (wantsCsv(koa.get('Accept'))) {
     authorize(actor, spec.module, 'export');
     // Counted first, so an export too large is refused (413) before a byte of it is sent.

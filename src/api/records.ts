@@ -3,7 +3,7 @@ import { authorize } from '../commands/authorization.ts';
 import type { Actor } from '../commands/context.ts';
 import { foldAsOf, type Loaded } from '../commands/pipeline.ts';
 import { loadRecord, stateInScope } from '../commands/references.ts';
-import { type RecordState, type ResourceName, specOf } from '../domain/customization/resources.ts';
+import { readScopeOf, type RecordState, type ResourceName, specOf } from '../domain/customization/resources.ts';
 import type { Action } from '../domain/role/index.ts';
 import type { RouteServices as Services } from './route.ts';
 import { publicView } from '../projections/lists.ts';
@@ -170,7 +170,6 @@ export function recordReadRoutes<S extends RecordState>(reads: RecordReads<S>): 
   const tags = [spec.tag];
   const base = `/api/v1/${reads.resource}`;
   const owned = spec.scope.by !== 'company';
-  const collaborators = spec.scope.by === 'owner' && spec.scope.collaborators !== undefined;
   const page = z.object({ items: z.array(reads.view), nextCursor: z.string().nullable() });
   const collection = reads.collection ?? reads.resource;
 
@@ -191,7 +190,6 @@ export function recordReadRoutes<S extends RecordState>(reads: RecordReads<S>): 
           columns: [...reads.columns],
           collection,
           unowned: !owned,
-          collaborators,
           ...(reads.present ? { present: (doc: Doc) => reads.present!(doc, context.services) } : {}),
         }),
     }),
@@ -214,7 +212,7 @@ export function recordReadRoutes<S extends RecordState>(reads: RecordReads<S>): 
           return { status: 200, body: { ...recordEnvelope(params.id, then.events), ...reads.asOfView(then.state), asOf: query.asOf }, headers: { ETag: `"${then.revision}"` } };
         }
         // A record nobody owns (a customer in the pool) is in everyone's scope, as for a write.
-        const filter = owned ? withinScope(spec.scope.by === 'owner' ? orUnowned(readFilter(actor, { collaborators })) : readFilter(actor), { _id: params.id }) : { _id: params.id };
+        const filter = owned ? withinScope(spec.scope.by === 'owner' ? orUnowned(readFilter(actor, readScopeOf(spec))) : readFilter(actor, readScopeOf(spec)), { _id: params.id }) : { _id: params.id };
         const doc = await services.readStore.collection<Doc>(collection).findOne(filter);
         if (!doc) throw notFound(singular, params.id);
         const body = { ...publicView(reads.present ? reads.present(doc, services) : doc), ...(reads.expand ? await reads.expand(doc, { services, actor }) : {}) };

@@ -1,3 +1,4 @@
+import { ticketSlaTimer } from '../commands/tickets.ts';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandDeps, RequestMeta } from '../commands/context.ts';
@@ -96,7 +97,7 @@ export interface OpenOptions {
 }
 
 /** Every timer the modules declare (reminders, SLA warnings and digests join as their modules land). */
-export const allTimers: readonly TimerSpec[] = [taskReminders, memberLevelsTimer, dailyDigestTimer];
+export const allTimers: readonly TimerSpec[] = [taskReminders, memberLevelsTimer, dailyDigestTimer, ticketSlaTimer];
 
 function jwtSecret(config: Config, inMemory: boolean, logger: Logger): string {
   if (config.JWT_SECRET) return config.JWT_SECRET;

@@ -1,54 +1,20 @@
-import { z } from 'zod';
-import { ACTIVITIES_ERA_KEY, type ActivityCommand, type ActivityFields, type ActivityState, BUILT_IN_KINDS, builtInKindLabels } from '../domain/activity/index.ts';
+import { ACTIVITIES_ERA_KEY, type ActivityCommand, type ActivityFields, type ActivityState, builtInKindLabels } from '../domain/activity/index.ts';
+import { kindsAsData } from './kinds.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { RecordHandler, type RecordRules } from './record-handler.ts';
 import { invalidField } from './errors.ts';
 import { taskForNextStep } from './tasks.ts';
 import { readSetting, writeSetting } from './settings.ts';
 
-/** The kinds an administrator adds to the built-in ones (a retired kind stays on the activities that have it). */
-export const ActivityKindSettings = z
-  .object({
-    kinds: z
-      .array(
-        z
-          .object({
-            key: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/),
-            label: z.object({ 'zh-CN': z.string().trim().min(1).max(40), en: z.string().trim().min(1).max(40) }).strict(),
-            active: z.boolean().default(true).describe('false: no longer offered for new activities'),
-          })
-          .strict(),
-      )
-      .max(50)
-      .refine((kinds) => new Set(kinds.map((k) => k.key)).size === kinds.length, 'each key once')
-      .refine((kinds) => kinds.every((k) => !(BUILT_IN_KINDS as readonly string[]).includes(k.key)), `the built-in kinds (${BUILT_IN_KINDS.join(', ')}) are there already`),
-  })
-  .strict()
-  .meta({ id: 'ActivityKindSettings' });
-export type ActivityKindSettings = z.infer<typeof ActivityKindSettings>;
-
-const KINDS_KEY = 'activity-kinds';
-
-export async function activityKindSettings(deps: CommandDeps): Promise<{ value: ActivityKindSettings; revision: bigint }> {
-  const { value, revision } = await readSetting<ActivityKindSettings>(deps, KINDS_KEY);
-  return { value: value ?? { kinds: [] }, revision };
-}
-
-export const changeActivityKinds = (deps: CommandDeps, settings: ActivityKindSettings, actor: Actor, meta: RequestMeta) => writeSetting(deps, KINDS_KEY, settings, actor, meta);
-
-/** Every kind offered for a new activity: the built-in ones, then the active ones an administrator added. */
-export async function activityKinds(deps: CommandDeps): Promise<{ key: string; label: { 'zh-CN': string; en: string }; builtIn: boolean }[]> {
-  const { value } = await activityKindSettings(deps);
-  return [...BUILT_IN_KINDS.map((key) => ({ key, label: builtInKindLabels[key], builtIn: true })), ...value.kinds.filter((k) => k.active).map((k) => ({ key: k.key, label: k.label, builtIn: false }))];
-}
+/** Activity kinds: the built-in ones and those an administrator adds (`/api/v1/settings/activity-kinds`). */
+export const activityKinds = kindsAsData({ settingKey: 'activity-kinds', list: 'kinds', builtIn: builtInKindLabels, what: 'activity kind', schemaId: 'ActivityKindSettings' });
 
 /** How far ahead of the server's clock an activity may say it took place (clocks differ a little). */
 const CLOCK_SKEW_MS = 10 * 60_000;
 
 /** The kind must be offered (a retired one stays on the activities that have it, and may be kept by a change); the time must not be in the future. */
 async function assertLoggable(deps: CommandDeps, fields: { kind?: unknown; occurredAt?: unknown }, keptKind?: string): Promise<void> {
-  if (typeof fields.kind === 'string' && fields.kind !== keptKind && !(await activityKinds(deps)).some((k) => k.key === fields.kind))
-    throw invalidField('kind', `Unknown activity kind ${fields.kind}: use a built-in one (${BUILT_IN_KINDS.join(', ')}) or one an administrator added`, fields.kind);
+  await activityKinds.assertOffered(deps, 'kind', fields.kind, keptKind);
   if (typeof fields.occurredAt === 'string' && new Date(fields.occurredAt).getTime() > deps.clock.now().getTime() + CLOCK_SKEW_MS)
     throw invalidField('occurredAt', 'An activity cannot have taken place in the future', fields.occurredAt);
 }

@@ -2,15 +2,16 @@ import { orderNumberCategory } from '../domain/categories.ts';
 import { companyToday } from './company.ts';
 import type { z } from 'zod';
 import { customerDecider, customerStream } from '../domain/customer/index.ts';
-import { formatOrderNumber, type OrderCommand, type OrderState, orderStream } from '../domain/order/index.ts';
+import { type OrderCommand, type OrderState, orderStream } from '../domain/order/index.ts';
 import { productDecider, productStream } from '../domain/product/index.ts';
 import { type QuoteCommand, type QuoteState } from '../domain/quote/index.ts';
 import { DomainError } from '../domain/shared/errors.ts';
 import { type LineInput, type PricedLine, priceLine, sumLines } from '../domain/shared/totals.ts';
-import { WrongExpectedRevisionError } from '../infra/eventstore/port.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { assertOwner } from './customers.ts';
-import { factEvent, load } from './pipeline.ts';
+import { load } from './pipeline.ts';
+import { type NumberSeries, takeNumber, withdrawUnlessWritten, writeNumbered } from './numbering.ts';
+export { ABANDONED_NUMBER_MS } from './numbering.ts';
 import { RecordHandler, type RecordRules } from './record-handler.ts';
 
 
@@ -115,61 +116,20 @@ export const rejectQuote = (deps: CommandDeps, quoteId: string, reason: string, 
 
 // ---- Order numbers: SO-<year>-<6 digits>, unique and gap-free within a year ----
 
-/** A number taken by an order that was never written for this long is handed to the next order. */
-export const ABANDONED_NUMBER_MS = 30_000;
-const counterStream = (year: number) => `${orderNumberCategory}-${year}`;
+/** Order numbers: a number withdrawn from an order that was never written makes its late creation take a new one. */
+export const orderNumbers: NumberSeries = {
+  category: orderNumberCategory,
+  prefix: 'SO',
+  assigned: 'OrderNumberAssigned',
+  idField: 'orderId',
+  singular: 'order',
+  withdrawnCode: 'order.number_withdrawn',
+  withdraw: (deps, orderId, number, actor, meta) =>
+    withdrawUnlessWritten('order', () => orders(deps, actor, meta).run(orderId, { type: 'WithdrawOrderNumber', orderId, number }, { ...meta, requestId: `${meta.requestId}:withdraw:${orderId}`, ifMatch: undefined })),
+};
 
-/**
- * Takes the next order number of the year for `orderId` from the year's counter stream (appended with
- * optimistic concurrency, so two orders never take a number at once). Idempotent for the same order, as long as
- * the number is still its own. When the last number went to an order that was never written and is stale, that
- * number is handed over, so the sequence stays gap-free; the handover first withdraws it in the order's own
- * stream (appended only if the order still does not exist), so the late order can no longer be written with it
- * and takes a new number: a number belongs to exactly one order.
- */
-export async function takeOrderNumber(deps: CommandDeps, orderId: string, actor: Actor, meta: RequestMeta, withdrawn: readonly string[] = []): Promise<string> {
-  const year = deps.clock.now().getUTCFullYear();
-  const streamId = counterStream(year);
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const events = await deps.eventStore.readStream(streamId);
-    // Who holds each number now: its last assignment (a handover assigns a number again).
-    const holders = new Map<string, string>();
-    for (const event of events) holders.set((event.data as { number: string }).number, (event.data as { orderId: string }).orderId);
-    const mine = [...holders].find(([number, holder]) => holder === orderId && !withdrawn.includes(number));
-    if (mine) return mine[0];
-    const last = events[events.length - 1];
-    let sequence = last ? (last.data as { sequence: number }).sequence + 1 : 1;
-    if (last) {
-      const holder = (last.data as { orderId: string }).orderId;
-      const stale = deps.clock.now().getTime() - new Date(last.metadata.at).getTime() > ABANDONED_NUMBER_MS;
-      if (stale && holder !== orderId && (await withdrawNumber(deps, holder, (last.data as { number: string }).number, actor, meta))) sequence -= 1;
-    }
-    const number = formatOrderNumber(year, sequence);
-    try {
-      await deps.eventStore.append(
-        streamId,
-        [factEvent(deps, meta, actor.userId, { type: 'OrderNumberAssigned', data: { sequence, number, orderId } }, `${meta.requestId}:number:${attempt}`)],
-        last ? last.revision : 'no_stream',
-      );
-      return number;
-    } catch (error) {
-      if (!(error instanceof WrongExpectedRevisionError)) throw error;
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * (attempt + 1)));
-    }
-  }
-  throw new DomainError('order.number_busy', 'Too many orders are being numbered at once; retry');
-}
-
-/** Withdraws a number from an order that was never written; false if the order exists (it keeps its number). */
-async function withdrawNumber(deps: CommandDeps, orderId: string, number: string, actor: Actor, meta: RequestMeta): Promise<boolean> {
-  try {
-    await orders(deps, actor, meta).run(orderId, { type: 'WithdrawOrderNumber', orderId, number }, { ...meta, requestId: `${meta.requestId}:withdraw:${orderId}`, ifMatch: undefined });
-    return true;
-  } catch (error) {
-    if (error instanceof DomainError && error.code === 'order.already_exists') return false;
-    throw error;
-  }
-}
+/** Takes the next order number of the year for `orderId` (see `takeNumber`). */
+export const takeOrderNumber = (deps: CommandDeps, orderId: string, actor: Actor, meta: RequestMeta, withdrawn: readonly string[] = []) => takeNumber(orderNumbers, deps, orderId, actor, meta, withdrawn);
 
 export interface OrderInput {
   customerId: string;
@@ -182,18 +142,8 @@ export interface OrderInput {
 }
 
 export async function createOrderFrom(deps: CommandDeps, orderId: string, input: OrderInput, actor: Actor, meta: RequestMeta) {
-  const withdrawn: string[] = [];
-  for (;;) {
-    const number = await takeOrderNumber(deps, orderId, actor, meta, withdrawn);
-    const command: OrderCommand = { type: 'CreateOrder', orderId, number, ...input, totals: sumLines(input.lines) };
-    try {
-      return { ...(await orders(deps, actor, meta).run(orderId, command)), orderId, number };
-    } catch (error) {
-      // Written too late: its number went to another order meanwhile. Take a new one (at most once per number).
-      if (!(error instanceof DomainError && error.code === 'order.number_withdrawn') || withdrawn.includes(number)) throw error;
-      withdrawn.push(number);
-    }
-  }
+  const result = await writeNumbered(orderNumbers, deps, orderId, actor, meta, (number) => orders(deps, actor, meta).run(orderId, { type: 'CreateOrder', orderId, number, ...input, totals: sumLines(input.lines) }));
+  return { ...result, orderId };
 }
 
 export async function createOrder(

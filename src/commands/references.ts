@@ -1,6 +1,6 @@
 import { isResourceName, type RecordState, recordStream, type ResourceName, type ResourceSpec, resourceNames, resourceSpecs, specOf } from '../domain/customization/resources.ts';
 import { DomainError } from '../domain/shared/errors.ts';
-import { ownerInScope } from '../access/scope.ts';
+import { ownerInScope, partiesInScope } from '../access/scope.ts';
 import type { Actor, CommandDeps } from './context.ts';
 import { type Loaded, load } from './pipeline.ts';
 
@@ -8,6 +8,8 @@ import { type Loaded, load } from './pipeline.ts';
 export interface Holder {
   ownerId: string | null;
   collaborators?: readonly string[] | undefined;
+  /** A record of `parties` scope: its queue and its customer's owner see it too (and nobody's is nobody's, not the pool's). */
+  parties?: { queueId: string | null; customerOwnerId: string | null };
 }
 
 /** A record of a registered type, loaded from its stream. */
@@ -32,13 +34,23 @@ export async function holderOf(deps: CommandDeps, spec: ResourceSpec, state: Rec
       const { state: parentState } = await loadRecord(deps, parent, scope.parentId(state as never));
       return parentState.status === 'none' ? undefined : holderOf(deps, parent, parentState);
     }
+    case 'parties': {
+      const parties = scope.parties(state as never);
+      const { state: customer } = await loadRecord(deps, specOf('customers'), parties.customerId);
+      const customerOwnerId = customer.status === 'none' ? null : ((customer as { ownerId?: string | null }).ownerId ?? null);
+      return { ownerId: parties.ownerId, parties: { queueId: parties.queueId, customerOwnerId } };
+    }
   }
 }
+
+/** Whether a holder is in the actor's data scope (a record nobody owns is in everyone's, unless it has parties). */
+const holderInScope = (deps: CommandDeps, actor: Actor, holder: Holder): Promise<boolean> =>
+  holder.parties ? partiesInScope(deps, actor, { ownerId: holder.ownerId, ...holder.parties }) : ownerInScope(deps, actor, holder.ownerId, holder.collaborators);
 
 /** Whether an existing record is in the actor's data scope (one in the pool is, for everyone who may view the module). */
 export async function stateInScope(deps: CommandDeps, actor: Actor, spec: ResourceSpec, state: RecordState): Promise<boolean> {
   const holder = await holderOf(deps, spec, state);
-  return holder !== undefined && (await ownerInScope(deps, actor, holder.ownerId, holder.collaborators));
+  return holder !== undefined && (await holderInScope(deps, actor, holder));
 }
 
 /** A record type whose records are scoped (not company-wide reference data): a body or a reference field naming one is checked. */
@@ -58,7 +70,7 @@ export async function referenceVisible(deps: CommandDeps, actor: Actor, spec: Re
   const { state } = await loadRecord(deps, spec, id);
   if (state.status === 'none' || (spec.scope.by === 'parent' && spec.scope.referable && !spec.scope.referable(state as never))) return false;
   const holder = await holderOf(deps, spec, state);
-  return holder !== undefined && holder.ownerId !== null && (await ownerInScope(deps, actor, holder.ownerId, holder.collaborators));
+  return holder !== undefined && (holder.ownerId !== null || holder.parties !== undefined) && (await holderInScope(deps, actor, holder));
 }
 
 /** Whether the actor may read a record (one in the pool included): what a conflict answer may name. */

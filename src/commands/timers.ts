@@ -1,4 +1,4 @@
-import { RunScheduled, scheduleStream } from '../domain/schedule/index.ts';
+import { RunCompleted, RunScheduled, scheduleStream } from '../domain/schedule/index.ts';
 import type { RecordedEvent } from '../infra/eventstore/port.ts';
 import type { Mailer } from '../infra/mail/port.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
@@ -60,3 +60,18 @@ export async function scheduleNextRun(deps: CommandDeps, name: string, nextAt: s
   const stream = scheduleStream(name);
   await deps.eventStore.append(stream, [onceFactEvent(deps, meta, actor.userId, stream, { type: 'RunScheduled', data: { name, nextAt } })], expected);
 }
+
+/**
+ * One-off work a timer does once per cause (a recomputation after a setting changed): each cause schedules its own
+ * key; `completeRun` records that the key's work is done, and `completedRun` cancels it from that fact.
+ */
+export async function completeRun(deps: CommandDeps, name: string, key: string, actor: Actor, meta: RequestMeta): Promise<void> {
+  const stream = scheduleStream(name);
+  await deps.eventStore.append(stream, [onceFactEvent(deps, meta, actor.userId, stream, { type: 'RunCompleted', data: { name, key } })], 'any');
+}
+
+export const completedRun = (name: string, event: RecordedEvent): TimerPlan | undefined => {
+  if (event.type !== 'RunCompleted') return undefined;
+  const data = RunCompleted.parse(event.data);
+  return data.name === name ? { cancel: [data.key] } : undefined;
+};

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { resourceNames, specOf } from './customization/resources.ts';
 import { competitorReferences } from './competitor/index.ts';
 import { NotificationRead, NotificationSent } from './notification/index.ts';
-import { DigestMailed, RunScheduled } from './schedule/index.ts';
+import { DigestMailed, RunCompleted, RunScheduled } from './schedule/index.ts';
 
 /**
  * The zod schema of every event type that declares one. Each event is checked against its schema before it is
@@ -14,6 +14,7 @@ export const eventSchemas: Readonly<Record<string, z.ZodType>> = {
   NotificationSent,
   NotificationRead,
   RunScheduled,
+  RunCompleted,
   DigestMailed,
   // Record types declare their events' schemas in the registry (`events`).
   ...Object.assign({}, ...resourceNames.map((name) => specOf(name).events ?? {})),

@@ -1,7 +1,9 @@
 import type { ResourceSpec } from '../domain/customization/resources.ts';
 import type { RecordedEvent } from '../infra/eventstore/port.ts';
 import type { Doc, ReadStore } from '../infra/readstore/port.ts';
-import { applyOrgEvent, type OrgCollections, orgCategories, ownerPath } from './org.ts';
+import { applyOrgEvent, type DepartmentDoc, type OrgCollections, orgCategories, ownerPath } from './org.ts';
+import { customerCategory } from '../domain/customer/events.ts';
+import { escapeRegex } from '../infra/readstore/regex.ts';
 import { alreadyApplied, type Projection } from './projection.ts';
 import { activityCategory, type ActivityEvent } from '../domain/activity/index.ts';
 import { type ActivityStats, type ActivityTarget, isActivityEvent, mirrorActivity, statsAfter } from './activity-stats.ts';
@@ -16,7 +18,13 @@ export interface RecordProjectionSpec<D extends Doc, E = unknown> {
   owned: boolean;
   idOf(event: RecordedEvent): string;
   /** The next document (null deletes it), from an event of the record's stream (typed as its aggregate's events); `ownerPath` gives an owner's department path. */
-  evolve(doc: D | null, event: RecordedEvent & E, ownerPath: (ownerId: string) => Promise<string>): D | null | Promise<D | null>;
+  evolve(doc: D | null, event: RecordedEvent & E, ownerPath: (ownerId: string) => Promise<string>, parties: PartyLookup): D | null | Promise<D | null>;
+  /**
+   * Records in scope for several parties (RecordParties): its documents carry `queueId` and `queuePath` (a
+   * department's members see it) and `customerOwnerId` and `customerOwnerPath` (the owner of the customer named
+   * by `customerId`), kept current as customers change hands and people and departments move.
+   */
+  parties?: boolean;
   setup?(store: ReadStore): Promise<void>;
   /** Runs before the document is written, with the document before and after (for pre-aggregated counters). */
   beforeWrite?(before: D | null, after: D | null, event: RecordedEvent & E, store: ReadStore, mirror: OrgCollections): Promise<void>;
@@ -33,6 +41,14 @@ export interface RecordProjectionSpec<D extends Doc, E = unknown> {
   activities?: ActivityTarget;
 }
 
+/** What a projection of `parties` records looks up: a department's path, a customer's owner and the owner's path. */
+export interface PartyLookup {
+  departmentPath(departmentId: string): Promise<string>;
+  customerOwner(customerId: string): Promise<{ customerOwnerId: string | null; customerOwnerPath: string | null }>;
+}
+
+type CustomerOwnerDoc = Doc & { ownerId: string | null; _position: number };
+
 /**
  * A projection of one kind of record into one collection: idempotent by `_position`, and, for owned records,
  * with a private mirror of the organisation so `departmentPath` follows owners who move.
@@ -40,35 +56,70 @@ export interface RecordProjectionSpec<D extends Doc, E = unknown> {
 export function recordProjection<D extends Doc, E = unknown>(spec: RecordProjectionSpec<D, E>): Projection {
   const mirror: OrgCollections = { departments: `${spec.collection}_org_departments`, employees: `${spec.collection}_org_employees` };
   const activities = `${spec.collection}_activities`;
+  const customerOwners = `${spec.collection}_customer_owners`;
+  const lookup = (store: ReadStore): PartyLookup => ({
+    departmentPath: async (departmentId) => (await store.collection<DepartmentDoc>(mirror.departments).findOne({ _id: departmentId }))?.path ?? '/',
+    async customerOwner(customerId) {
+      const ownerId = (await store.collection<CustomerOwnerDoc>(customerOwners).findOne({ _id: customerId }))?.ownerId ?? null;
+      return { customerOwnerId: ownerId, customerOwnerPath: ownerId === null ? null : await ownerPath(store, mirror, ownerId) };
+    },
+  });
   return {
     name: spec.name,
     version: spec.version,
-    categories: [spec.category, ...(spec.owned ? orgCategories : []), ...(spec.activities ? [activityCategory] : [])],
-    collections: [spec.collection, ...(spec.owned ? [mirror.departments, mirror.employees] : []), ...(spec.activities ? [activities] : []), ...(spec.collections ?? [])],
+    categories: [spec.category, ...(spec.owned ? orgCategories : []), ...(spec.activities ? [activityCategory] : []), ...(spec.parties ? [customerCategory] : [])],
+    collections: [spec.collection, ...(spec.owned ? [mirror.departments, mirror.employees] : []), ...(spec.activities ? [activities] : []), ...(spec.parties ? [customerOwners] : []), ...(spec.collections ?? [])],
     ...(spec.reads ? { reads: spec.reads } : {}),
     async setup(store) {
       if (spec.owned) await store.collection(spec.collection).createIndex({ ownerId: 1 });
       if (spec.activities) await store.collection(activities).createIndex({ [spec.activities]: 1 });
+      if (spec.parties) for (const field of ['customerId', 'customerOwnerId', 'queueId']) await store.collection(spec.collection).createIndex({ [field]: 1 });
       await spec.setup?.(store);
       await indexSorts(store, spec.collection, spec.sorts ?? []);
     },
     async apply(event, store) {
       const records = store.collection<D>(spec.collection);
       if (spec.activities && isActivityEvent(event)) return countActivity(store, spec.collection, activities, spec.activities, event);
+      if (spec.parties && event.streamId.startsWith(`${customerCategory}-`)) return followCustomerOwner(store, spec.collection, customerOwners, mirror, event);
       if (!event.streamId.startsWith(`${spec.category}-`)) {
-        for (const owner of await applyOrgEvent(event, store, mirror)) await records.updateMany({ ownerId: owner.id }, { $set: { departmentPath: owner.departmentPath } });
+        for (const owner of await applyOrgEvent(event, store, mirror)) {
+          await records.updateMany({ ownerId: owner.id }, { $set: { departmentPath: owner.departmentPath } });
+          if (spec.parties) await records.updateMany({ customerOwnerId: owner.id }, { $set: { customerOwnerPath: owner.departmentPath } });
+        }
+        if (spec.parties && event.type === 'DepartmentMoved') await followQueues(store, spec.collection, mirror, (event.data as { departmentId: string }).departmentId);
         return;
       }
       const id = spec.idOf(event);
       const doc = await records.findOne({ _id: id });
       if (alreadyApplied(doc as { _position?: unknown } | null, event)) return;
-      const next = await spec.evolve(doc, event as RecordedEvent & E, (ownerId) => ownerPath(store, mirror, ownerId));
+      const next = await spec.evolve(doc, event as RecordedEvent & E, (ownerId) => ownerPath(store, mirror, ownerId), lookup(store));
       // Counters first, guarded by their own positions: a crash between the two writes replays safely.
       await spec.beforeWrite?.(doc, next, event as RecordedEvent & E, store, mirror);
       if (next) await records.replaceOne({ _id: id }, { ...next, _position: Number(event.position) }, { upsert: true });
       else if (doc) await records.deleteOne({ _id: id });
     },
   };
+}
+
+/** A customer's owner changed: the records about it follow (its owner and the owner's department path). */
+async function followCustomerOwner(store: ReadStore, collection: string, customerOwners: string, mirror: OrgCollections, event: RecordedEvent): Promise<void> {
+  const data = event.data as { customerId?: string; ownerId?: string | null };
+  const ownerId = event.type === 'CustomerReleased' ? null : event.type === 'CustomerRegistered' || event.type === 'CustomerOwnerChanged' || event.type === 'CustomerClaimed' ? (data.ownerId ?? null) : undefined;
+  if (ownerId === undefined || !data.customerId) return;
+  const owners = store.collection<CustomerOwnerDoc>(customerOwners);
+  if (alreadyApplied(await owners.findOne({ _id: data.customerId }), event)) return;
+  await owners.replaceOne({ _id: data.customerId }, { _id: data.customerId, ownerId, _position: Number(event.position) }, { upsert: true });
+  const customerOwnerPath = ownerId === null ? null : await ownerPath(store, mirror, ownerId);
+  await store.collection(collection).updateMany({ customerId: data.customerId }, { $set: { customerOwnerId: ownerId, customerOwnerPath } });
+}
+
+/** A department moved: the records queued in it or below it follow its path. */
+async function followQueues(store: ReadStore, collection: string, mirror: OrgCollections, departmentId: string): Promise<void> {
+  const departments = store.collection<DepartmentDoc>(mirror.departments);
+  const moved = await departments.findOne({ _id: departmentId });
+  if (!moved) return;
+  for (const department of await departments.find({ path: { $regex: `^${escapeRegex(moved.path)}` } }))
+    await store.collection(collection).updateMany({ queueId: department._id }, { $set: { queuePath: department.path } });
 }
 
 /** An activity logged, changed or removed: the last contact and day counts of the record it names. */
@@ -93,7 +144,8 @@ export const registered = (spec: ResourceSpec) => ({
   name: spec.name,
   category: spec.category,
   collection: spec.name,
-  owned: spec.scope.by === 'owner',
+  owned: spec.scope.by === 'owner' || spec.scope.by === 'parties',
+  parties: spec.scope.by === 'parties',
   idOf: (event: RecordedEvent) => event.streamId.slice(spec.category.length + 1),
   sorts: spec.list.sorts,
 });

@@ -15,6 +15,9 @@ import { addCompetitor } from '../../src/commands/competitors.ts';
 import { logActivity } from '../../src/commands/activities.ts';
 import { createTask } from '../../src/commands/tasks.ts';
 import { createPlan } from '../../src/commands/plans.ts';
+import { openTicket } from '../../src/commands/tickets.ts';
+import { DEFAULT_SLA } from '../../src/domain/service/sla.ts';
+import { DEFAULT_CALENDAR } from '../../src/domain/service/calendar.ts';
 import { multipartFile } from '../support/multipart.ts';
 import { confirmOrder, createOrder, createQuote, sendQuote } from '../../src/commands/documents.ts';
 import { orderDecider } from '../../src/domain/order/index.ts';
@@ -54,6 +57,7 @@ interface Fixture {
   activityId: string;
   taskId: string;
   planId: string;
+  ticketId: string;
   /** A public link to the (sent) quote, issued for the routes that need one. */
   linkId?: string;
   linkToken?: string;
@@ -68,6 +72,8 @@ interface Entry {
   needs?: [Module, Action];
   /** Whether the record's owner must be in the caller's data scope (else 404). */
   scoped?: boolean;
+  /** A ticket's scope: its assignee's, and its queue's members' (the fixture queues it in its owner's department). */
+  ticketScoped?: boolean;
   /** Status for an allowed caller. */
   ok: number | ((role: Role, relation: Relation) => number);
   /** Status when the record is out of scope (default 404). */
@@ -247,6 +253,32 @@ const matrix: Record<string, Entry> = {
   'POST /api/v1/tasks/:id/cancel': { needs: ['tasks', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/tasks/${f.taskId}/cancel`, body: {} }) },
   'POST /api/v1/tasks/:id/snooze': { needs: ['tasks', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/tasks/${f.taskId}/snooze`, body: { until: '2099-01-01T00:00:00Z' } }) },
   'POST /api/v1/tasks/:id/assign': { needs: ['tasks', 'assign'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/tasks/${f.taskId}/assign`, body: { assigneeId: f.actorId } }) },
+  'GET /api/v1/tickets/types': { needs: ['tickets', 'view'], ok: 200, request: () => ({ path: '/api/v1/tickets/types' }) },
+  'POST /api/v1/tickets': {
+    needs: ['tickets', 'create'],
+    scoped: true,
+    ok: 201,
+    request: (f) => ({ path: '/api/v1/tickets', body: { type: 'repair', channel: 'phone', priority: 'normal', customerId: f.customerId, subject: 'Matrix ticket', description: 'Matrix' } }),
+  },
+  'PATCH /api/v1/tickets/:id': { needs: ['tickets', 'edit'], ticketScoped: true, ok: 200, request: (f) => ({ path: `/api/v1/tickets/${f.ticketId}`, body: { priority: 'high' } }) },
+  'POST /api/v1/tickets/:id/assign': { needs: ['tickets', 'assign'], ticketScoped: true, ok: 200, request: (f) => ({ path: `/api/v1/tickets/${f.ticketId}/assign`, body: { departmentId: f.departmentId } }) },
+  'POST /api/v1/tickets/:id/start': { needs: ['tickets', 'edit'], ticketScoped: true, ok: 200, request: (f) => ({ path: `/api/v1/tickets/${f.ticketId}/start`, body: {} }) },
+  'POST /api/v1/tickets/:id/wait': { needs: ['tickets', 'edit'], ticketScoped: true, ok: 200, request: (f) => ({ path: `/api/v1/tickets/${f.ticketId}/wait`, body: { note: 'Matrix' } }) },
+  'POST /api/v1/tickets/:id/resolve': { needs: ['tickets', 'edit'], ticketScoped: true, ok: 200, request: (f) => ({ path: `/api/v1/tickets/${f.ticketId}/resolve`, body: { resolution: 'Matrix' } }) },
+  // The fixture's ticket is not resolved: closing and reopening it are refused (409), which only those who may act learn.
+  'POST /api/v1/tickets/:id/close': { needs: ['tickets', 'edit'], ticketScoped: true, ok: 409, request: (f) => ({ path: `/api/v1/tickets/${f.ticketId}/close`, body: {} }) },
+  'POST /api/v1/tickets/:id/reopen': { needs: ['tickets', 'edit'], ticketScoped: true, ok: 409, request: (f) => ({ path: `/api/v1/tickets/${f.ticketId}/reopen`, body: { reason: 'Matrix' } }) },
+  'POST /api/v1/tickets/:id/notes': { needs: ['tickets', 'edit'], ticketScoped: true, ok: 200, request: (f) => ({ path: `/api/v1/tickets/${f.ticketId}/notes`, body: { text: 'Matrix', visibility: 'customer' } }) },
+  'POST /api/v1/tickets/:id/work': { needs: ['tickets', 'edit'], ticketScoped: true, ok: 200, request: (f) => ({ path: `/api/v1/tickets/${f.ticketId}/work`, body: { minutes: 15, kind: 'remote' } }) },
+  'GET /api/v1/tickets/:id/sla': { needs: ['tickets', 'view'], ticketScoped: true, ok: 200, request: (f) => ({ path: `/api/v1/tickets/${f.ticketId}/sla` }) },
+  'GET /api/v1/contacts/:id/related': { needs: ['contacts', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/contacts/${f.contactId}/related` }) },
+  'GET /api/v1/orders/:id/related': { needs: ['orders', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/orders/${f.orderId}/related` }) },
+  'GET /api/v1/settings/sla': { needs: ['settings', 'view'], ok: 200, request: () => ({ path: '/api/v1/settings/sla' }) },
+  'PUT /api/v1/settings/sla': { needs: ['settings', 'edit'], ok: 200, request: () => ({ path: '/api/v1/settings/sla', body: DEFAULT_SLA }) },
+  'GET /api/v1/settings/business-calendar': { needs: ['settings', 'view'], ok: 200, request: () => ({ path: '/api/v1/settings/business-calendar' }) },
+  'PUT /api/v1/settings/business-calendar': { needs: ['settings', 'edit'], ok: 200, request: () => ({ path: '/api/v1/settings/business-calendar', body: DEFAULT_CALENDAR }) },
+  'GET /api/v1/settings/ticket-types': { needs: ['settings', 'view'], ok: 200, request: () => ({ path: '/api/v1/settings/ticket-types' }) },
+  'PUT /api/v1/settings/ticket-types': { needs: ['settings', 'edit'], ok: 200, request: () => ({ path: '/api/v1/settings/ticket-types', body: { types: [] } }) },
   'PATCH /api/v1/roles/:id': { needs: ['security', 'edit'], ok: 200, request: (f) => ({ path: `/api/v1/roles/${f.roleId}`, body: { name: 'Matrix role renamed' } }) },
 };
 
@@ -258,14 +290,15 @@ for (const resource of resourceNames) {
   const { module, scope, attachments } = specOf(resource);
   const scoped = scope.by !== 'company';
   matrix[`GET /api/v1/${resource}`] = { needs: [module, 'view'], ok: 200, request: () => ({ path: `/api/v1/${resource}` }) };
-  matrix[`GET /api/v1/${resource}/:id`] = { needs: [module, 'view'], scoped, ok: 200, request: (f) => ({ path: `/api/v1/${resource}/${recordId(f, resource)}` }) };
-  matrix[`GET /api/v1/${resource}/:id/history`] = { needs: [module, 'view'], scoped, ok: 200, request: (f) => ({ path: `/api/v1/${resource}/${recordId(f, resource)}/history` }) };
+  const ticketScoped = scope.by === 'parties';
+  matrix[`GET /api/v1/${resource}/:id`] = { needs: [module, 'view'], scoped, ticketScoped, ok: 200, request: (f) => ({ path: `/api/v1/${resource}/${recordId(f, resource)}` }) };
+  matrix[`GET /api/v1/${resource}/:id/history`] = { needs: [module, 'view'], scoped, ticketScoped, ok: 200, request: (f) => ({ path: `/api/v1/${resource}/${recordId(f, resource)}/history` }) };
   if (!attachments) continue;
   const base = (f: Fixture) => `/api/v1/${resource}/${recordId(f, resource)}/attachments`;
-  matrix[`POST /api/v1/${resource}/:id/attachments`] = { needs: [module, 'edit'], scoped, ok: 201, request: (f) => ({ path: base(f), ...multipartFile('matrix.pdf', PDF) }) };
-  matrix[`GET /api/v1/${resource}/:id/attachments`] = { needs: [module, 'view'], scoped, ok: 200, request: (f) => ({ path: base(f) }) };
-  matrix[`GET /api/v1/${resource}/:id/attachments/:attachmentId`] = { needs: [module, 'view'], scoped, ok: 200, request: (f) => ({ path: `${base(f)}/${f.attachmentId ?? uuid}` }) };
-  matrix[`DELETE /api/v1/${resource}/:id/attachments/:attachmentId`] = { needs: [module, 'edit'], scoped, ok: 200, request: (f) => ({ path: `${base(f)}/${f.attachmentId ?? uuid}` }) };
+  matrix[`POST /api/v1/${resource}/:id/attachments`] = { needs: [module, 'edit'], scoped, ticketScoped, ok: 201, request: (f) => ({ path: base(f), ...multipartFile('matrix.pdf', PDF) }) };
+  matrix[`GET /api/v1/${resource}/:id/attachments`] = { needs: [module, 'view'], scoped, ticketScoped, ok: 200, request: (f) => ({ path: base(f) }) };
+  matrix[`GET /api/v1/${resource}/:id/attachments/:attachmentId`] = { needs: [module, 'view'], scoped, ticketScoped, ok: 200, request: (f) => ({ path: `${base(f)}/${f.attachmentId ?? uuid}` }) };
+  matrix[`DELETE /api/v1/${resource}/:id/attachments/:attachmentId`] = { needs: [module, 'edit'], scoped, ticketScoped, ok: 200, request: (f) => ({ path: `${base(f)}/${f.attachmentId ?? uuid}` }) };
 }
 
 const template = (role: Role) => roleTemplates.find((t) => t.key === role)!;
@@ -275,7 +308,9 @@ const inScope = (role: Role, relation: Relation) =>
 
 function expected(entry: Entry, role: Role, relation: Relation): number {
   if (entry.needs && !allowed(role, entry.needs)) return 403;
-  if (entry.scoped && !inScope(role, relation)) return entry.outOfScope ?? 404;
+  if (entry.ticketScoped) {
+    if (!(inScope(role, relation) || relation === 'department')) return 404;
+  } else if (entry.scoped && !inScope(role, relation)) return entry.outOfScope ?? 404;
   return typeof entry.ok === 'function' ? entry.ok(role, relation) : entry.ok;
 }
 
@@ -329,7 +364,9 @@ describe('authorization matrix', () => {
     const { id: activityId } = await logActivity(deps, { kind: 'visit', customerId, contactId, opportunityId, occurredAt: '2026-11-30T01:00:00.000Z', summary: 'Fixture visit' }, { ...systemActor, userId: owner }, meta());
     const { id: taskId } = await createTask(deps, { subject: 'Fixture task', dueAt: '2099-01-01T00:00:00.000Z', remindAt: '2098-12-31T00:00:00.000Z', priority: 'normal', customerId }, { ...systemActor, userId: owner }, meta());
     const { id: planId } = await createPlan(deps, { period: 'day', date: nextPlanDay(), items: [{ id: 'fixture-item', text: 'Fixture', status: 'planned' }] }, { ...systemActor, userId: owner }, meta());
-    return { ownerId: owner, customerId, contactId, actorId: caller.userId, departmentId, roleId, handoverId, leadId, opportunityId, productId, quoteId, orderId, orderLineId, competitorId, activityId, taskId, planId };
+    // Assigned to the owner, so queued in the owner's department (whose members see it).
+    const { id: ticketId } = await openTicket(deps, { type: 'repair', channel: 'phone', priority: 'normal', customerId, subject: 'Fixture ticket', description: 'Fixture', assigneeId: owner }, { ...systemActor, userId: owner }, meta());
+    return { ownerId: owner, customerId, contactId, actorId: caller.userId, departmentId, roleId, handoverId, leadId, opportunityId, productId, quoteId, orderId, orderLineId, competitorId, activityId, taskId, planId, ticketId };
   }
 
   const cases = Object.entries(matrix).flatMap(([key, entry]) => roles.flatMap((role) => relations.map((relation) => ({ key, entry, role, relation }))));
@@ -380,7 +417,7 @@ describe('authorization matrix', () => {
     const failures: string[] = [];
     for (const [key, entry] of Object.entries(matrix)) {
       const [method] = key.split(' ') as [string];
-      const path = entry.request({ ownerId: uuid, customerId: uuid, contactId: uuid, actorId: uuid, departmentId: uuid, roleId: uuid, handoverId: uuid, leadId: uuid, opportunityId: uuid, productId: uuid, quoteId: uuid, orderId: uuid, orderLineId: uuid, competitorId: uuid, activityId: uuid, taskId: uuid, planId: uuid }).path;
+      const path = entry.request({ ownerId: uuid, customerId: uuid, contactId: uuid, actorId: uuid, departmentId: uuid, roleId: uuid, handoverId: uuid, leadId: uuid, opportunityId: uuid, productId: uuid, quoteId: uuid, orderId: uuid, orderLineId: uuid, competitorId: uuid, activityId: uuid, taskId: uuid, planId: uuid, ticketId: uuid }).path;
       const response = await app.request(method, path, { token: null, ...(method === 'GET' ? {} : { body: {} }) });
       const want = entry.anonymous ?? 401;
       if (key !== 'POST /api/v1/auth/login' && response.status !== want) failures.push(`${key}: expected ${want}, got ${response.status}`);

@@ -69,6 +69,7 @@ describe('layouts, list views, related panels, preferences', () => {
     expect(defaults.body.panels).toEqual([
       { key: 'contacts', total: 4, items: expect.any(Array) },
       { key: 'opportunities', total: 0, items: [] },
+      { key: 'tickets', total: 0, items: [] },
     ]);
     await app.request('PUT', '/api/v1/settings/related/customers', { body: { panels: [{ key: 'contacts', limit: 2 }] } });
     const configured = await app.request('GET', `/api/v1/customers/${customer.body.id}/related`);

@@ -53,6 +53,6 @@ describe('role decider: every decision pinned', () => {
     expect(template('auditor').permissions.audit).toEqual(['view']);
     expect(template('manager').permissions.security).toBeUndefined();
     expect(template('admin').permissions).toEqual(allPermissions());
-    expect(roleTemplates.map((t) => [t.key, t.dataScope])).toEqual([['admin', 'all'], ['manager', 'department_tree'], ['salesperson', 'own'], ['auditor', 'all']]);
+    expect(roleTemplates.map((t) => [t.key, t.dataScope])).toEqual([['admin', 'all'], ['manager', 'department_tree'], ['salesperson', 'own'], ['auditor', 'all'], ['service_manager', 'all'], ['service_engineer', 'own']]);
   });
 });

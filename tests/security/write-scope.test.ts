@@ -11,7 +11,7 @@ import { expectProblem } from '../support/problem.ts';
  * answers name only records the caller may see, and a reference custom field is no existence oracle.
  */
 const MISSING = '01900000-0000-7000-8000-00000000beef';
-type Ids = { customer: string; contact: string; opportunity: string; quote: string; order: string; ownCustomer: string; ownContact: string; ownLead: string; ownOpportunity: string; ownActivity: string; ownTask: string; productId: string };
+type Ids = { customer: string; contact: string; opportunity: string; quote: string; order: string; ownCustomer: string; ownContact: string; ownLead: string; ownOpportunity: string; ownActivity: string; ownTask: string; ownTicket: string; productId: string };
 /** Per body field, the kind of record it names (its `<kind>.not_found`) and the fixture holding one outside the seller's scope. */
 const outOfScope: Record<string, 'customer' | 'contact' | 'opportunity' | 'quote' | 'order'> = { customerId: 'customer', contactId: 'contact', opportunityId: 'opportunity', quoteId: 'quote', orderId: 'order' };
 const ACTIVITY_FIELDS = ['customerId', 'contactId', 'opportunityId', 'quoteId', 'orderId'] as const;
@@ -40,6 +40,15 @@ const sweep: Record<string, (ids: Ids, target: string) => { method: string; path
     (['customerId', 'contactId', 'opportunityId'] as const).flatMap((field) => [
       [`POST /api/v1/tasks ${field}`, (_ids: Ids, target: string) => ({ method: 'POST', path: '/api/v1/tasks', body: { subject: 'Reach', dueAt: '2099-01-01T00:00:00Z', [field]: target } })],
       [`PATCH /api/v1/tasks/{id} ${field}`, (ids: Ids, target: string) => ({ method: 'PATCH', path: `/api/v1/tasks/${ids.ownTask}`, body: { [field]: target } })],
+    ]),
+  ),
+  ...Object.fromEntries(
+    (['customerId', 'contactId', 'orderId'] as const).flatMap((field) => [
+      [
+        `POST /api/v1/tickets ${field}`,
+        (ids: Ids, target: string) => ({ method: 'POST', path: '/api/v1/tickets', body: { type: 'repair', channel: 'phone', priority: 'normal', customerId: ids.ownCustomer, subject: 'Reach', description: 'Reach', [field]: target } }),
+      ],
+      [`PATCH /api/v1/tickets/{id} ${field}`, (ids: Ids, target: string) => ({ method: 'PATCH', path: `/api/v1/tickets/${ids.ownTicket}`, body: { [field]: target } })],
     ]),
   ),
 };
@@ -90,7 +99,8 @@ describe('writes stay inside the caller\'s data scope', () => {
     const order = (await app.request('POST', '/api/v1/orders', { ...as(other.token), body: { customerId: customer, lines: [{ productId, quantity: 1 }] } })).body.id;
     const ownActivity = (await app.request('POST', '/api/v1/activities', { ...as(seller.token), body: { kind: 'call', customerId: ownCustomer, occurredAt: '2026-11-30T01:00:00Z', summary: 'Mine' } })).body.id;
     const ownTask = (await app.request('POST', '/api/v1/tasks', { ...as(seller.token), body: { subject: 'Mine', dueAt: '2099-01-01T00:00:00Z' } })).body.id;
-    ids = { customer, contact, opportunity, quote, order, ownCustomer, ownContact, ownLead, ownOpportunity, ownActivity, ownTask, productId };
+    const ownTicket = (await app.request('POST', '/api/v1/tickets', { ...as(seller.token), body: { type: 'repair', channel: 'phone', priority: 'normal', customerId: ownCustomer, subject: 'Mine', description: 'Mine' } })).body.id;
+    ids = { customer, contact, opportunity, quote, order, ownCustomer, ownContact, ownLead, ownOpportunity, ownActivity, ownTask, ownTicket, productId };
     for (const id of Object.values(ids)) expect(id, JSON.stringify(ids)).toBeTruthy();
     await app.services.runner.waitFor(await app.services.eventStore.headPosition(), 5000);
   });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { activityKindSettings, activityKinds, ActivityKindSettings, changeActivity, changeActivityKinds, logActivity, removeActivity } from '../../commands/activities.ts';
+import { activityKinds, changeActivity, logActivity, removeActivity } from '../../commands/activities.ts';
+import { OfferedKind } from '../../commands/kinds.ts';
 import { authorize } from '../../commands/authorization.ts';
 import { ActivityFields, type ActivityState } from '../../domain/activity/index.ts';
 import { type ResourceName, specOf } from '../../domain/customization/resources.ts';
@@ -17,8 +18,6 @@ const tags = [spec.tag];
 const ActivityView = ActivityFields.extend({ id: z.string(), revision: z.number().int(), ownerId: z.string(), createdAt: z.string(), updatedAt: z.string() }).meta({ id: 'Activity' });
 const ActivityPage = z.object({ items: z.array(ActivityView), nextCursor: z.string().nullable() });
 const columns = fieldColumns('id', 'kind', 'customerId', 'contactId', 'opportunityId', 'occurredAt', 'durationMinutes', 'summary', 'outcome', 'ownerId', 'createdAt', 'updatedAt');
-
-const Kind = z.object({ key: z.string(), label: z.object({ 'zh-CN': z.string(), en: z.string() }), builtIn: z.boolean() });
 
 /**
  * A record's activity timeline (newest first, paged): every activity logged on a customer, contact or opportunity
@@ -54,8 +53,8 @@ export const activityRoutes: AnyRoute[] = [
     summary: 'The kinds an activity can have: the built-in ones and those an administrator added',
     tags,
     permission: ['activities', 'view'],
-    responses: { 200: { description: 'The kinds', schema: z.object({ items: z.array(Kind) }) }, ...commonErrors },
-    handler: async ({ services }) => ({ status: 200, body: { items: await activityKinds(services.deps) } }),
+    responses: { 200: { description: 'The kinds', schema: z.object({ items: z.array(OfferedKind) }) }, ...commonErrors },
+    handler: async ({ services }) => ({ status: 200, body: { items: await activityKinds.offered(services.deps) } }),
   }),
   ...recordRoutes<ActivityState>({
     resource: 'activities',
@@ -82,10 +81,10 @@ export const activityRoutes: AnyRoute[] = [
   ...settingRoutes({
     path: '/api/v1/settings/activity-kinds',
     tags,
-    schema: ActivityKindSettings,
+    schema: activityKinds.Settings,
     read: { summary: 'The activity kinds administrators added (besides call, visit, meeting, email, note)', done: 'Settings' },
     write: { summary: 'Add, relabel or retire activity kinds (a retired kind stays on the activities that have it)', done: 'Changed' },
-    load: (deps) => activityKindSettings(deps),
-    save: ({ body, actor, services, meta }) => changeActivityKinds(services.deps, body, actor, meta),
+    load: (deps) => activityKinds.settings(deps),
+    save: ({ body, actor, services, meta }) => activityKinds.change(services.deps, body, actor, meta),
   }),
 ];

@@ -14,6 +14,7 @@ import { fieldColumns, moneyColumns } from '../csv.ts';
 import { relatedRoute } from '../related.ts';
 import { AssignBody, type AnyRoute, EmptyBody, Id } from '../route.ts';
 import { ContactView } from './contacts.ts';
+import { ticketsPanel } from './tickets.ts';
 import { activityStatsShape, withActivityCount } from '../../projections/activity-stats.ts';
 
 const CustomerInput = CustomerFields.extend({ ownerId: Id.optional().describe('Owner (a user id); default: you') })
@@ -60,6 +61,7 @@ const related = relatedRoute('customers', async (services, actor, id) => (await 
     const items = await collection.find(filter, { sort: { updatedAt: -1, _id: -1 }, limit });
     return { items: items.map(publicView), total: await collection.countDocuments(filter) };
   },
+  tickets: ticketsPanel('customerId'),
 });
 
 /** A customer in the pool may be read by everyone who may view customers, but changed only once claimed (or by someone who sees everything). */

@@ -10,6 +10,7 @@ import { competitorResource } from '../competitor/index.ts';
 import { activityResource } from '../activity/index.ts';
 import { taskResource } from '../task/index.ts';
 import { planResource } from '../plan/index.ts';
+import { ticketResource } from '../ticket/resource.ts';
 import type { Module } from '../role/index.ts';
 import type { Decider, DomainEvent } from '../shared/decider.ts';
 
@@ -29,7 +30,19 @@ export type RecordDecider = Decider<never, DomainEvent, RecordState>;
 export type RecordScope =
   | { by: 'company' }
   | { by: 'owner'; collaborators?(state: never): readonly string[] }
-  | { by: 'parent'; resource: string; parentId(state: never): string; referable?(state: never): boolean };
+  | { by: 'parent'; resource: string; parentId(state: never): string; referable?(state: never): boolean }
+  | { by: 'parties'; parties(state: never): RecordParties };
+
+/**
+ * The people a record of `parties` scope is in scope for (a service ticket): its owner (the assignee), the
+ * members of a department (its queue), and the owner of the customer it is about; and whoever the data scope of
+ * their role covers over those people. Its documents carry each one's department path, kept current.
+ */
+export interface RecordParties {
+  ownerId: string | null;
+  queueId: string | null;
+  customerId: string;
+}
 
 /** What a list takes besides paging: its filters (zod, one per query parameter) and the fields it sorts by. */
 export interface ListSpec {
@@ -117,7 +130,7 @@ export const resourceSpecs = {
     module: 'customers',
     category: customerCategory,
     standardFields: ['name', 'shortName', 'industry', 'region', 'address', 'postalCode', 'phone', 'website', 'taxNumber', 'annualRevenue', 'source', 'level', 'memberLevel', 'category', 'notes', 'ownerId', 'status', 'createdAt', 'updatedAt'],
-    relatedPanels: ['contacts', 'opportunities'],
+    relatedPanels: ['contacts', 'opportunities', 'tickets'],
     list: {
       filters: {
         q: q('Searches name, short name, phone and contact names'),
@@ -149,7 +162,7 @@ export const resourceSpecs = {
     module: 'contacts',
     category: contactCategory,
     standardFields: ['name', 'title', 'dealRole', 'officePhone', 'mobile', 'email', 'birthday', 'notes', 'customerId', 'customerName', 'ownerId', 'createdAt', 'updatedAt'],
-    relatedPanels: [],
+    relatedPanels: ['tickets'],
     list: {
       filters: { q: q('Searches name, phones, email and customer name'), customerId: id(), ownerId: id(), dealRole: ContactFields.shape.dealRole.unwrap().optional() },
       sorts: ['name', 'createdAt', 'updatedAt'],
@@ -255,7 +268,7 @@ export const resourceSpecs = {
     module: 'orders',
     category: orderCategory,
     standardFields: ['number', 'customerId', 'quoteId', 'currency', 'lines', 'totals', 'total', 'paid', 'receivable', 'dueDate', 'paymentTermsDays', 'status', 'ownerId', 'createdAt', 'updatedAt'],
-    relatedPanels: [],
+    relatedPanels: ['tickets'],
     list: {
       filters: { q: q(), status: z.enum(['draft', 'confirmed', 'partially_shipped', 'shipped', 'completed', 'cancelled']).optional(), ownerId: id(), customerId: id() },
       sorts: ['number', 'createdAt', 'updatedAt', 'dueDate'],
@@ -268,6 +281,7 @@ export const resourceSpecs = {
   activities: activityResource,
   tasks: taskResource,
   plans: planResource,
+  tickets: ticketResource,
 } as const satisfies Record<string, ResourceSpec>;
 
 export type ResourceName = keyof typeof resourceSpecs;
@@ -282,6 +296,12 @@ export const resourceSpec = (name: string): ResourceSpec | undefined => (isResou
 
 /** The stream of one record. */
 export const recordStream = (spec: ResourceSpec, id: string): string => `${spec.category}-${id}`;
+
+/** What a read of the resource's documents is scoped by besides their owner: collaborators, or the parties of a ticket. */
+export const readScopeOf = (spec: ResourceSpec): { collaborators: boolean; parties: boolean } => ({
+  collaborators: spec.scope.by === 'owner' && spec.scope.collaborators !== undefined,
+  parties: spec.scope.by === 'parties',
+});
 
 /** The filter names a resource's list takes (saved views are checked against them). */
 export const filterNames = (spec: ResourceSpec): string[] => Object.keys(spec.list.filters);

@@ -1,3 +1,4 @@
+import { formatNumber } from '../shared/document-number.ts';
 import { DomainError } from '../shared/errors.ts';
 import type { PricedLine, Totals } from '../shared/totals.ts';
 
@@ -142,4 +143,4 @@ export function decide(command: OrderCommand, state: OrderState): OrderEvent[] {
 export const orderDecider = { initialState, evolve, decide };
 export const orderCategory = 'order';
 export const orderStream = (id: string) => `${orderCategory}-${id}`;
-export const formatOrderNumber = (year: number, sequence: number) => `SO-${year}-${String(sequence).padStart(6, '0')}`;
+export const formatOrderNumber = (year: number, sequence: number) => formatNumber('SO', year, sequence);

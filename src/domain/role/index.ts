@@ -102,6 +102,28 @@ export const roleTemplates: readonly { key: string; name: string; permissions: P
     }),
     dataScope: 'all',
   },
+  {
+    // The service desk and its manager: opens tickets for any customer, dispatches them, reads the service reports.
+    key: 'service_manager',
+    name: '服务经理 Service manager',
+    permissions: grant({
+      customers: ['view'], contacts: ['view'], leads: [], opportunities: [], quotes: [], orders: ['view'], tickets: RECORD, campaigns: [], products: ['view'], reports: READ,
+      settings: [], security: [],
+      activities: ['view'], tasks: SELL, plans: SELL, expenses: SELL, approvals: ['view'], analytics: [], audit: [], imports: [], integrations: [],
+    }),
+    dataScope: 'all',
+  },
+  {
+    // An engineer works the tickets assigned to them or queued in their department (and opens tickets for their own customers).
+    key: 'service_engineer',
+    name: '服务工程师 Service engineer',
+    permissions: grant({
+      customers: ['view'], contacts: ['view'], leads: [], opportunities: [], quotes: [], orders: ['view'], tickets: ['view', 'create', 'edit'], campaigns: [], products: ['view'], reports: [],
+      settings: [], security: [],
+      activities: [], tasks: SELL, plans: SELL, expenses: SELL, approvals: ['view'], analytics: [], audit: [], imports: [], integrations: [],
+    }),
+    dataScope: 'own',
+  },
 ];
 
 /** Per resource, fields (standard by name, custom as `custom.<key>`) that are hidden or read-only for the role. */

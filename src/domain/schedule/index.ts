@@ -9,6 +9,8 @@ import { localDate, nextDay, startOfLocalDay } from '../company/index.ts';
 export const scheduleCategory = 'schedule';
 export const scheduleStream = (name: string): string => `${scheduleCategory}-${name}`;
 export const RunScheduled = z.object({ name: z.string(), nextAt: z.string() });
+/** A one-off run (a recomputation after a setting changed) finished: its timer item is done. */
+export const RunCompleted = z.object({ name: z.string(), key: z.string() });
 /** A digest mailed to one person for one day (recorded so that a retried run mails nobody twice). */
 export const DigestMailed = z.object({ day: z.iso.date(), employeeId: z.string(), messageId: z.string() });
 

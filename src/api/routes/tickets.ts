@@ -1,0 +1,287 @@
+import { z } from 'zod';
+import { isAllowed } from '../../commands/authorization.ts';
+import { recordVisible } from '../../commands/references.ts';
+import {
+  addTicketNote,
+  assignTicket,
+  businessCalendar,
+  changeTicket,
+  closeTicket,
+  logTicketWork,
+  openTicket,
+  putBusinessCalendar,
+  putSlaPolicies,
+  reopenTicket,
+  resolveTicket,
+  slaContext,
+  slaPolicies,
+  startTicket,
+  ticketTypes,
+  waitOnCustomer,
+} from '../../commands/tickets.ts';
+import { OfferedKind } from '../../commands/kinds.ts';
+import { readScopeOf, type ResourceName, specOf } from '../../domain/customization/resources.ts';
+import { BusinessCalendar } from '../../domain/service/calendar.ts';
+import { clockSegments, readClock, SLA_CLOCKS, SlaPolicies, SlaState, slaState, targetFor } from '../../domain/service/sla.ts';
+import { type OpenTicket, TicketFields, TicketPriority, TicketStatus, type TicketState, WorkKind } from '../../domain/ticket/index.ts';
+import { ticketView } from '../../domain/ticket/resource.ts';
+import { readFilter, withinScope } from '../../access/scope.ts';
+import { publicView } from '../../projections/lists.ts';
+import { fieldColumns } from '../csv.ts';
+import { recordAction, recordInScope, recordRoutes } from '../records.ts';
+import { type PanelLoader, relatedRoute } from '../related.ts';
+import { commonErrors, notFoundError } from '../responses.ts';
+import { type AnyRoute, defineRoute, EmptyBody, Id, IdParams } from '../route.ts';
+import { settingRoutes } from '../setting-routes.ts';
+
+const tags = ['Tickets 服务工单'];
+
+const Note = z.object({ noteId: z.string(), by: z.string(), text: z.string(), visibility: z.enum(['internal', 'customer']), at: z.string() });
+const SlaView = z
+  .object({
+    state: SlaState,
+    firstResponseDueAt: z.string().nullable().describe('When the first response is due (null once given, or while paused)'),
+    resolutionDueAt: z.string().nullable().describe('When the resolution is due (null once resolved, or while paused)'),
+    firstResponseRemainingMinutes: z.number().int().optional().describe('While paused: business minutes left'),
+    resolutionRemainingMinutes: z.number().int().optional().describe('While paused: business minutes left'),
+    firstResponseHours: z.number(),
+    resolutionHours: z.number(),
+    breached: z.array(z.enum(['first_response', 'resolution'])),
+    policyVersion: z.number().int(),
+    calendarVersion: z.number().int(),
+    timeZone: z.string(),
+  })
+  .nullable()
+  .meta({ id: 'TicketSla' });
+const TicketView = TicketFields.extend({
+  id: z.string(),
+  revision: z.number().int(),
+  number: z.string().describe('SR-<year>-<6 digits>'),
+  status: TicketStatus,
+  assigneeId: z.string().nullable(),
+  queueId: z.string().nullable().describe('The service queue (a department) whose members see it'),
+  createdBy: z.string(),
+  openedAt: z.string(),
+  respondedAt: z.string().nullable(),
+  resolution: z.string().nullable(),
+  resolvedAt: z.string().nullable(),
+  closedAt: z.string().nullable(),
+  reopenCount: z.number().int(),
+  workMinutes: z.number().int(),
+  notes: z.array(Note),
+  sla: SlaView,
+  createdAt: z.string(),
+  updatedAt: z.string(),
+}).meta({ id: 'Ticket' });
+
+const TicketInput = TicketFields.extend({
+  assigneeId: Id.optional().describe('An engineer (takes the assign permission unless it is you)'),
+  departmentId: Id.optional().describe('Or a service queue: a department whose members see it'),
+})
+  .strict()
+  .meta({ id: 'TicketInput', examples: [{ type: 'complaint', channel: 'phone', priority: 'high', customerId: '0193…', subject: '设备异响', description: '客户反映上周交付的水泵运行时有异响', departmentId: '0193…' }] });
+
+const Assignment = z.union([z.object({ assigneeId: Id }).strict(), z.object({ departmentId: Id }).strict()]).meta({ id: 'TicketAssignment' });
+const ClockView = z.object({
+  clock: z.enum(['first_response', 'resolution']),
+  state: z.enum(['running', 'paused', 'stopped']),
+  targetMinutes: z.number().int(),
+  elapsedMinutes: z.number().int(),
+  remainingMinutes: z.number().int(),
+  dueAt: z.string().nullable(),
+  warnAt: z.string().nullable(),
+  outcome: z.enum(['met', 'breached', 'pending']),
+});
+const SlaExplanation = z
+  .object({
+    ticketId: z.string(),
+    state: SlaState,
+    at: z.string().describe('When this reading was taken'),
+    policy: z.object({ version: z.number().int(), priority: TicketPriority, customerLevel: z.string().nullable(), firstResponseHours: z.number(), resolutionHours: z.number(), warnAt: z.number() }),
+    calendar: z.object({ version: z.number().int(), timeZone: z.string() }),
+    clocks: z.array(ClockView),
+    segments: z.array(z.object({ from: z.string(), to: z.string(), kind: z.enum(['running', 'paused', 'outside_hours', 'stopped']) })).describe('The resolution clock from opening until now'),
+    recorded: SlaView.describe('The SLA as the ticket last recorded it (targets set, warnings and breaches on time)'),
+  })
+  .meta({ id: 'TicketSlaExplanation' });
+
+const minutes = (ms: number) => Math.floor(ms / 60_000);
+const inScope = (resource: ResourceName) => (services: Parameters<PanelLoader>[0], actor: Parameters<PanelLoader>[1], id: string) => recordVisible(services.deps, actor, specOf(resource), id);
+
+/** The tickets panel of a customer, contact or order: the newest first, in the caller's scope. */
+export const ticketsPanel =
+  (field: 'customerId' | 'contactId' | 'orderId'): PanelLoader =>
+  async (services, actor, id, limit) => {
+    if (!isAllowed(actor, 'tickets', 'view')) return null;
+    const collection = services.readStore.collection('tickets');
+    const filter = withinScope(readFilter(actor, readScopeOf(specOf('tickets'))), { [field]: id });
+    const items = await collection.find(filter, { sort: { number: -1, _id: 1 }, limit });
+    return { items: items.map((doc) => publicView(doc)), total: await collection.countDocuments(filter) };
+  };
+
+/** Service tickets (服务工单): SLA clocks on a business calendar, queues, notes and replies, work logged. */
+export const ticketRoutes: AnyRoute[] = [
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/tickets/types',
+    reads: [],
+    summary: 'The types a ticket can have: the built-in ones and those an administrator added',
+    tags,
+    permission: ['tickets', 'view'],
+    responses: { 200: { description: 'The types', schema: z.object({ items: z.array(OfferedKind) }) }, ...commonErrors },
+    handler: async ({ services }) => ({ status: 200, body: { items: await ticketTypes.offered(services.deps) } }),
+  }),
+  ...recordRoutes<TicketState>({
+    resource: 'tickets',
+    view: TicketView,
+    pageSchemaId: 'TicketPage',
+    columns: fieldColumns('id', 'number', 'type', 'channel', 'priority', 'status', 'customerId', 'subject', 'assigneeId', 'queueId', 'reopenCount', 'workMinutes', 'createdAt', 'updatedAt'),
+    asOfView: (state) => (state.status === 'none' ? {} : ticketView(state)),
+    create: {
+      summary: 'Open a ticket for a customer (numbered SR-<year>-<6 digits>); optionally straight to an engineer or a queue',
+      description: 'type: a built-in type or one an administrator added (GET /api/v1/tickets/types). The SLA targets follow the priority and the customer level (PUT /api/v1/settings/sla).',
+      body: TicketInput,
+      answer: { number: z.string() },
+      run: ({ body, actor, services, meta }) => openTicket(services.deps, body as never, actor, meta),
+    },
+    patch: {
+      summary: 'Change a ticket (its customer stays; a new priority moves its SLA targets)',
+      fields: TicketFields,
+      schemaId: 'TicketPatch',
+      run: ({ params, body, actor, services, meta }) => changeTicket(services.deps, params.id, body, actor, meta),
+    },
+    actions: [
+      recordAction({
+        action: 'assign',
+        summary: 'Assign (or reassign) the ticket to an engineer or a service queue (a department)',
+        body: Assignment,
+        bodyNamesFields: false,
+        permission: 'assign',
+        writes: ['assigneeId', 'queueId', 'status'],
+        done: 'Assigned',
+        run: ({ params, body, actor, services, meta }) => assignTicket(services.deps, params.id, body, actor, meta),
+      }),
+      recordAction({ action: 'start', summary: 'Start work (or resume after waiting for the customer); an unassigned ticket becomes yours', body: EmptyBody, done: 'Started', run: ({ params, actor, services, meta }) => startTicket(services.deps, params.id, actor, meta) }),
+      recordAction({
+        action: 'wait',
+        summary: 'Wait for the customer: the SLA clocks pause until work starts again',
+        body: z.object({ note: z.string().trim().min(1).max(2000).optional() }).strict(),
+        bodyNamesFields: false,
+        done: 'Waiting',
+        run: ({ params, body, actor, services, meta }) => waitOnCustomer(services.deps, params.id, body.note, actor, meta),
+      }),
+      recordAction({
+        action: 'resolve',
+        summary: 'Resolve the ticket (stops the SLA clocks)',
+        body: z.object({ resolution: z.string().trim().min(1).max(4000) }).strict(),
+        writes: ['status'],
+        done: 'Resolved',
+        run: ({ params, body, actor, services, meta }) => resolveTicket(services.deps, params.id, body.resolution, actor, meta),
+      }),
+      recordAction({ action: 'close', summary: 'Close a resolved ticket', body: EmptyBody, done: 'Closed', run: ({ params, actor, services, meta }) => closeTicket(services.deps, params.id, actor, meta) }),
+      recordAction({
+        action: 'reopen',
+        summary: 'Reopen a resolved or closed ticket (counted; the resolution clock goes on from where it stopped)',
+        body: z.object({ reason: z.string().trim().min(1).max(2000) }).strict(),
+        bodyNamesFields: false,
+        writes: ['status', 'reopenCount'],
+        done: 'Reopened',
+        run: ({ params, body, actor, services, meta }) => reopenTicket(services.deps, params.id, body.reason, actor, meta),
+      }),
+      recordAction({
+        action: 'notes',
+        summary: 'Add an internal note or a reply the customer sees (a reply is a first response)',
+        body: z.object({ text: z.string().trim().min(1).max(8000), visibility: z.enum(['internal', 'customer']).default('internal') }).strict(),
+        bodyNamesFields: false,
+        writes: ['notes'],
+        answer: { noteId: z.string() },
+        done: 'Added',
+        run: ({ params, body, actor, services, meta }) => addTicketNote(services.deps, params.id, body, actor, meta),
+      }),
+      recordAction({
+        action: 'work',
+        summary: 'Log work on the ticket (服务工作量): minutes and kind (remote, on_site, travel), on a day (default today)',
+        body: z.object({ minutes: z.number().int().min(1).max(1440), kind: WorkKind, on: z.iso.date().optional(), note: z.string().trim().min(1).max(2000).optional() }).strict(),
+        bodyNamesFields: false,
+        writes: ['workMinutes'],
+        answer: { entryId: z.string() },
+        done: 'Logged',
+        run: ({ params, body, actor, services, meta }) => logTicketWork(services.deps, params.id, body, actor, meta),
+      }),
+    ],
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/tickets/:id/sla',
+    reads: [],
+    summary: "A ticket's SLA explained: its clocks now, the segments they ran, paused or stood outside business hours, with the policy and calendar versions used",
+    tags,
+    permission: ['tickets', 'view'],
+    params: IdParams,
+    responses: { 200: { description: 'The explanation', schema: SlaExplanation }, ...commonErrors, ...notFoundError },
+    async handler({ params, actor, services }) {
+      const loaded = await recordInScope<TicketState>(services, actor, 'tickets', params.id);
+      const ticket = loaded.state as OpenTicket;
+      const sla = await slaContext(services.deps);
+      const target = targetFor(sla.policies, ticket.fields.priority, ticket.customerLevel);
+      const time = { calendar: sla.calendar, timeZone: sla.timeZone };
+      const now = services.clock.now().getTime();
+      const readings = SLA_CLOCKS.map((clock) => readClock(ticket.marks, clock, clock === 'first_response' ? target.firstResponseHours : target.resolutionHours, sla.policies.warnAt, time, now));
+      const body = {
+        ticketId: params.id,
+        state: slaState(readings, sla.policies.warnAt),
+        at: new Date(now).toISOString(),
+        policy: { version: sla.policyVersion, priority: ticket.fields.priority, customerLevel: ticket.customerLevel, firstResponseHours: target.firstResponseHours, resolutionHours: target.resolutionHours, warnAt: sla.policies.warnAt },
+        calendar: { version: sla.calendarVersion, timeZone: sla.timeZone },
+        clocks: readings.map((reading) => ({
+          clock: reading.clock,
+          state: reading.stopped ? ('stopped' as const) : reading.paused ? ('paused' as const) : ('running' as const),
+          targetMinutes: minutes(reading.targetMs),
+          elapsedMinutes: minutes(reading.elapsedMs),
+          remainingMinutes: Math.ceil(reading.remainingMs / 60_000),
+          dueAt: reading.dueAt,
+          warnAt: reading.warnAt,
+          outcome: reading.stopped ? (reading.elapsedMs > reading.targetMs ? ('breached' as const) : ('met' as const)) : reading.elapsedMs >= reading.targetMs ? ('breached' as const) : ('pending' as const),
+        })),
+        segments: clockSegments(ticket.marks, time, now),
+        recorded: ticketView(ticket).sla,
+      };
+      return { status: 200, body };
+    },
+  }),
+  relatedRoute('contacts', inScope('contacts'), { tickets: ticketsPanel('contactId') }),
+  relatedRoute('orders', inScope('orders'), { tickets: ticketsPanel('orderId') }),
+  ...settingRoutes({
+    path: '/api/v1/settings/sla',
+    tags,
+    schema: SlaPolicies,
+    read: { summary: 'The SLA policies: first response and resolution targets in business hours per priority and customer level, and the warning share', done: 'The policies' },
+    write: {
+      summary: "Change the SLA policies: every open ticket's targets are recomputed from its events",
+      description: 'Each priority needs a target for any customer level; a level of its own overrides it. warnAt (0–1, e.g. 0.8) is the share of a target after which a ticket is at risk (SlaWarning).',
+      done: 'Saved',
+      conditional: true,
+    },
+    load: slaPolicies,
+    save: ({ body, actor, services, meta }) => putSlaPolicies(services.deps, body, actor, meta),
+  }),
+  ...settingRoutes({
+    path: '/api/v1/settings/business-calendar',
+    tags,
+    schema: BusinessCalendar,
+    read: { summary: 'The business calendar the SLA clocks run on (working weekdays and hours, holidays, make-up working days 调休), in the company time zone', done: 'The calendar' },
+    write: { summary: "Change the business calendar: every open ticket's targets are recomputed, pauses kept", done: 'Saved', conditional: true },
+    load: businessCalendar,
+    save: ({ body, actor, services, meta }) => putBusinessCalendar(services.deps, body, actor, meta),
+  }),
+  ...settingRoutes({
+    path: '/api/v1/settings/ticket-types',
+    tags,
+    schema: ticketTypes.Settings,
+    read: { summary: 'The ticket types administrators added (besides consultation, complaint, repair, return, other)', done: 'Settings' },
+    write: { summary: 'Add, relabel or retire ticket types (a retired type stays on the tickets that have it)', done: 'Changed' },
+    load: (deps) => ticketTypes.settings(deps),
+    save: ({ body, actor, services, meta }) => ticketTypes.change(services.deps, body, actor, meta),
+  }),
+];
+

@@ -1,0 +1,235 @@
+import { ticketCategory, ticketNumberCategory, builtInTicketTypeLabels, type TicketCommand, type TicketFields, type TicketState, type OpenTicket } from '../domain/ticket/index.ts';
+import { BusinessCalendar, CALENDAR_SETTING_KEY, DEFAULT_CALENDAR } from '../domain/service/calendar.ts';
+import { DEFAULT_SLA, SLA_SETTING_KEY, type SlaContext, SlaPolicies } from '../domain/service/sla.ts';
+import { COMPANY_SETTING_KEY } from '../domain/company/index.ts';
+import { customerDecider, customerStream } from '../domain/customer/index.ts';
+import { contactDecider, contactStream } from '../domain/contact/index.ts';
+import { orderDecider, orderStream } from '../domain/order/index.ts';
+import { scheduleCategory, settingsCategory } from '../domain/categories.ts';
+import { DomainError } from '../domain/shared/errors.ts';
+import type { RecordedEvent } from '../infra/eventstore/port.ts';
+import type { Doc, ReadStore } from '../infra/readstore/port.ts';
+import { authorize } from './authorization.ts';
+import { companySettings, companyToday } from './company.ts';
+import type { Actor, CommandDeps, RequestMeta } from './context.ts';
+import { getEmployee, systemActor } from './employees.ts';
+import { invalidField } from './errors.ts';
+import { kindsAsData } from './kinds.ts';
+import { type NumberSeries, withdrawUnlessWritten, writeNumbered } from './numbering.ts';
+import { departmentExists } from './org.ts';
+import { load } from './pipeline.ts';
+import { RecordHandler, type RecordRules } from './record-handler.ts';
+import { readSetting, writeSetting } from './settings.ts';
+import { completedRun, completeRun, type TimerSpec } from './timers.ts';
+
+export const ticketRules: RecordRules<TicketCommand, TicketState> = { resource: 'tickets' };
+const tickets = (deps: CommandDeps, actor: Actor, meta: RequestMeta) => new RecordHandler(ticketRules, deps, actor, meta);
+
+/** Ticket types: the built-in ones and those an administrator adds (`/api/v1/settings/ticket-types`). */
+export const ticketTypes = kindsAsData({ settingKey: 'ticket-types', list: 'types', builtIn: builtInTicketTypeLabels, what: 'ticket type', schemaId: 'TicketTypeSettings' });
+
+// ---- SLA settings: the policies and the business calendar, each a versioned company setting ----
+
+/** A setting's version: 0 while the default is in force, then one more per change. */
+const versionOf = (revision: bigint) => Number(revision) + 1;
+
+export async function slaPolicies(deps: CommandDeps): Promise<{ value: SlaPolicies; revision: bigint }> {
+  const { value, revision } = await readSetting<SlaPolicies>(deps, SLA_SETTING_KEY);
+  return { value: value ?? DEFAULT_SLA, revision };
+}
+export const putSlaPolicies = (deps: CommandDeps, value: SlaPolicies, actor: Actor, meta: RequestMeta) => writeSetting(deps, SLA_SETTING_KEY, SlaPolicies.parse(value), actor, meta);
+
+export async function businessCalendar(deps: CommandDeps): Promise<{ value: BusinessCalendar; revision: bigint }> {
+  const { value, revision } = await readSetting<BusinessCalendar>(deps, CALENDAR_SETTING_KEY);
+  return { value: value ?? DEFAULT_CALENDAR, revision };
+}
+export const putBusinessCalendar = (deps: CommandDeps, value: BusinessCalendar, actor: Actor, meta: RequestMeta) => writeSetting(deps, CALENDAR_SETTING_KEY, BusinessCalendar.parse(value), actor, meta);
+
+/** The policies, calendar and time zone in force, with the versions every SLA figure records. */
+export async function slaContext(deps: CommandDeps): Promise<SlaContext> {
+  const [policies, calendar, company] = await Promise.all([slaPolicies(deps), businessCalendar(deps), companySettings(deps)]);
+  return { policies: policies.value, policyVersion: versionOf(policies.revision), calendar: calendar.value, calendarVersion: versionOf(calendar.revision), timeZone: company.settings.timeZone };
+}
+
+// ---- Numbers: SR-<year>-<6 digits>, unique and gap-free within a year, like orders ----
+
+export const ticketNumbers: NumberSeries = {
+  category: ticketNumberCategory,
+  prefix: 'SR',
+  assigned: 'TicketNumberAssigned',
+  idField: 'ticketId',
+  singular: 'ticket',
+  withdrawnCode: 'ticket.number_withdrawn',
+  withdraw: (deps, ticketId, number, actor, meta) =>
+    withdrawUnlessWritten('ticket', () => tickets(deps, actor, meta).run(ticketId, { type: 'WithdrawTicketNumber', ticketId, number }, { ...meta, requestId: `${meta.requestId}:withdraw:${ticketId}`, ifMatch: undefined })),
+};
+
+// ---- Commands ----
+
+/** Where a ticket goes: an engineer, or a service queue (a department whose members see it). */
+export type Assignment = { assigneeId: string } | { departmentId: string };
+
+async function assignmentOf(deps: CommandDeps, assignment: Assignment | undefined): Promise<{ assigneeId: string | null; queueId: string | null }> {
+  if (!assignment) return { assigneeId: null, queueId: null };
+  if ('assigneeId' in assignment) {
+    const employee = await getEmployee(deps, assignment.assigneeId);
+    if (!employee) throw new DomainError('employee.not_found', `Employee ${assignment.assigneeId} does not exist`, { errors: [{ path: 'assigneeId', message: 'No employee with this id' }] });
+    if (employee.status === 'disabled') throw invalidField('assigneeId', 'This employee is disabled and cannot take tickets', assignment.assigneeId);
+    // The engineer's department is the queue the ticket stays visible to.
+    return { assigneeId: assignment.assigneeId, queueId: employee.fields.departmentId ?? null };
+  }
+  if (!(await departmentExists(deps, assignment.departmentId))) throw new DomainError('department.not_found', `Department ${assignment.departmentId} does not exist`, { errors: [{ path: 'departmentId', message: 'No department with this id' }] });
+  return { assigneeId: null, queueId: assignment.departmentId };
+}
+
+/** The contact and order a ticket names belong to its customer. */
+async function assertBelongs(deps: CommandDeps, fields: { customerId?: unknown; contactId?: unknown; orderId?: unknown }, customerId: string): Promise<void> {
+  if (typeof fields.contactId === 'string') {
+    const { state } = await load(deps, contactDecider, contactStream(fields.contactId));
+    if (state.status !== 'none' && state.customerId !== customerId) throw invalidField('contactId', "This contact is not one of the ticket's customer's", fields.contactId);
+  }
+  if (typeof fields.orderId === 'string') {
+    const { state } = await load(deps, orderDecider, orderStream(fields.orderId));
+    if (state.status !== 'none' && state.customerId !== customerId) throw invalidField('orderId', "This order is not one of the ticket's customer's", fields.orderId);
+  }
+}
+
+/** Opens a ticket for a customer, numbered SR-<year>-<6 digits>; with `assign`, straight to an engineer or a queue. */
+export async function openTicket(deps: CommandDeps, input: TicketFields & { assigneeId?: string; departmentId?: string }, actor: Actor, meta: RequestMeta) {
+  const { assigneeId, departmentId, ...fields } = input;
+  if (assigneeId && departmentId) throw invalidField('departmentId', 'Give an assignee or a department (a queue), not both', departmentId);
+  const assignment = assigneeId ? { assigneeId } : departmentId ? { departmentId } : undefined;
+  if (assignment && !(assigneeId === actor.userId)) authorize(actor, 'tickets', 'assign');
+  const to = await assignmentOf(deps, assignment);
+  await ticketTypes.assertOffered(deps, 'type', fields.type);
+  const { state: customer } = await load(deps, customerDecider, customerStream(fields.customerId));
+  if (customer.status === 'none') throw new DomainError('customer.not_found', `customerId: customer ${fields.customerId} does not exist`, { errors: [{ path: 'customerId', message: 'No customer with this id' }] });
+  await assertBelongs(deps, fields, fields.customerId);
+  const customerLevel = (customer.fields as { level?: string }).level ?? null;
+  const sla = await slaContext(deps);
+  const at = deps.clock.now().toISOString();
+  const handler = tickets(deps, actor, meta);
+  const result = await handler.createWith(fields, (ticketId, all, unit) =>
+    writeNumbered(ticketNumbers, unit.deps, ticketId, actor, meta, (number) =>
+      unit.run(ticketId, { type: 'OpenTicket', ticketId, number, ...to, customerLevel, fields: all as TicketFields, at, by: actor.userId, sla }),
+    ),
+  );
+  return { ...result, ticketId: result.id };
+}
+
+/** Runs a command on a ticket with the time and the SLA settings in force. */
+async function onTicket(deps: CommandDeps, ticketId: string, actor: Actor, meta: RequestMeta, command: (stamp: { at: string; by: string; sla: SlaContext }) => TicketCommand) {
+  const stamp = { at: deps.clock.now().toISOString(), by: actor.userId, sla: await slaContext(deps) };
+  return tickets(deps, actor, meta).run(ticketId, command(stamp));
+}
+
+export async function changeTicket(deps: CommandDeps, ticketId: string, changes: Record<string, unknown>, actor: Actor, meta: RequestMeta) {
+  const handler = tickets(deps, actor, meta);
+  const { state } = await handler.load(ticketId);
+  if (state.status !== 'none') {
+    await ticketTypes.assertOffered(deps, 'type', changes.type, state.fields.type);
+    await assertBelongs(deps, changes, state.fields.customerId);
+  }
+  if ('customerId' in changes && state.status !== 'none' && changes.customerId !== state.fields.customerId) throw invalidField('customerId', 'A ticket stays with its customer; open a new one', changes.customerId);
+  const stamp = { at: deps.clock.now().toISOString(), by: actor.userId, sla: await slaContext(deps) };
+  return handler.change(ticketId, changes, (plain) => ({ type: 'ChangeTicket', ticketId, changes: plain, ...stamp }));
+}
+
+export async function assignTicket(deps: CommandDeps, ticketId: string, assignment: Assignment, actor: Actor, meta: RequestMeta) {
+  const to = await assignmentOf(deps, assignment);
+  return onTicket(deps, ticketId, actor, meta, (stamp) => ({ type: 'AssignTicket', ticketId, ...to, ...stamp }));
+}
+
+export const startTicket = (deps: CommandDeps, ticketId: string, actor: Actor, meta: RequestMeta) => onTicket(deps, ticketId, actor, meta, (stamp) => ({ type: 'StartTicket', ticketId, ...stamp }));
+export const waitOnCustomer = (deps: CommandDeps, ticketId: string, note: string | undefined, actor: Actor, meta: RequestMeta) =>
+  onTicket(deps, ticketId, actor, meta, (stamp) => ({ type: 'WaitOnCustomer', ticketId, ...(note ? { note } : {}), ...stamp }));
+export const resolveTicket = (deps: CommandDeps, ticketId: string, resolution: string, actor: Actor, meta: RequestMeta) => onTicket(deps, ticketId, actor, meta, (stamp) => ({ type: 'ResolveTicket', ticketId, resolution, ...stamp }));
+export const closeTicket = (deps: CommandDeps, ticketId: string, actor: Actor, meta: RequestMeta) => onTicket(deps, ticketId, actor, meta, (stamp) => ({ type: 'CloseTicket', ticketId, ...stamp }));
+export const reopenTicket = (deps: CommandDeps, ticketId: string, reason: string, actor: Actor, meta: RequestMeta) => onTicket(deps, ticketId, actor, meta, (stamp) => ({ type: 'ReopenTicket', ticketId, reason, ...stamp }));
+
+export async function addTicketNote(deps: CommandDeps, ticketId: string, input: { text: string; visibility: 'internal' | 'customer' }, actor: Actor, meta: RequestMeta) {
+  const noteId = meta.ids.newId();
+  return { ...(await onTicket(deps, ticketId, actor, meta, (stamp) => ({ type: 'AddTicketNote', ticketId, noteId, ...input, ...stamp }))), noteId };
+}
+
+export async function logTicketWork(deps: CommandDeps, ticketId: string, input: { minutes: number; kind: 'remote' | 'on_site' | 'travel'; on?: string; note?: string }, actor: Actor, meta: RequestMeta) {
+  const entryId = meta.ids.newId();
+  const day = input.on ?? (await companyToday(deps));
+  const command = (stamp: { at: string; by: string; sla: SlaContext }): TicketCommand => ({ type: 'LogWork', ticketId, entryId, employeeId: actor.userId, minutes: input.minutes, kind: input.kind, on: day, ...(input.note ? { note: input.note } : {}), ...stamp });
+  return { ...(await onTicket(deps, ticketId, actor, meta, command)), entryId };
+}
+
+// ---- The SLA process: warnings and breaches on time, targets recomputed when the settings change ----
+
+const SLA_TIMER = 'ticket-sla';
+const RECOMPUTED_KEYS = new Set([SLA_SETTING_KEY, CALENDAR_SETTING_KEY, COMPANY_SETTING_KEY]);
+type SlaTargetsData = { ticketId: string; firstResponse: { state: string; dueAt: string | null; warnAt: string | null }; resolution: { state: string; dueAt: string | null; warnAt: string | null } };
+const CLOCK_KEYS = { firstResponse: 'first_response', resolution: 'resolution' } as const;
+
+/**
+ * Each ticket's clocks are planned from the targets it recorded: a running clock's warning and breach are due at
+ * their instants; a paused or stopped one's are cancelled; a recorded warning or breach cancels its own. Firing
+ * runs CheckSla, which records what is due once (the decider keeps which were recorded; the firing's request id
+ * makes a retry write nothing). A change of the policies, the calendar or the time zone schedules a recomputation
+ * of every open ticket, done once per change (RunCompleted), and resumed after a restart.
+ */
+export const ticketSlaTimer: TimerSpec = {
+  name: SLA_TIMER,
+  categories: [ticketCategory, settingsCategory, scheduleCategory],
+  plan(event: RecordedEvent) {
+    if (event.type === 'SettingChanged') return RECOMPUTED_KEYS.has((event.data as { key: string }).key) ? { schedule: [{ key: `recompute:${event.position}`, dueAt: event.metadata.at }] } : undefined;
+    if (event.type === 'RunCompleted') return completedRun(SLA_TIMER, event);
+    if (event.type === 'SlaTargetsSet') {
+      const data = event.data as SlaTargetsData;
+      const schedule: { key: string; dueAt: string }[] = [];
+      const cancel: string[] = [];
+      for (const [field, clock] of Object.entries(CLOCK_KEYS) as [keyof typeof CLOCK_KEYS, string][]) {
+        const targets = data[field];
+        const running = targets.state === 'running';
+        for (const [what, at] of [['warning', targets.warnAt], ['breach', targets.dueAt]] as const) {
+          const key = `${data.ticketId}:${clock}:${what}`;
+          if (running && at) schedule.push({ key, dueAt: at });
+          else cancel.push(key);
+        }
+      }
+      return { schedule, cancel };
+    }
+    if (event.type === 'SlaWarning' || event.type === 'SlaBreached') {
+      const data = event.data as { ticketId: string; clock: string };
+      return { cancel: [`${data.ticketId}:${data.clock}:${event.type === 'SlaWarning' ? 'warning' : 'breach'}`] };
+    }
+    return undefined;
+  },
+  async fire(deps, item, meta, { readStore }) {
+    if (item.key.startsWith('recompute:')) {
+      await recomputeOpenTickets(deps, readStore, meta);
+      await completeRun(deps, SLA_TIMER, item.key, systemActor, { ...meta, requestId: `${meta.requestId}:done` });
+      return;
+    }
+    const ticketId = item.key.slice(0, item.key.indexOf(':'));
+    await onTicket(deps, ticketId, systemActor, meta, (stamp) => ({ type: 'CheckSla', ticketId, ...stamp }));
+  },
+};
+
+/** The tickets whose clocks may still run. */
+export const ACTIVE_TICKET_STATUSES = ['new', 'assigned', 'in_progress', 'waiting'] as const;
+
+/**
+ * Reads every open ticket's clocks again with the settings in force (CheckSla records new targets where they
+ * moved). Only tickets whose recorded targets used other versions or another time zone are touched, so a run
+ * resumed after a crash does only what is left. Answers how many it checked.
+ */
+export async function recomputeOpenTickets(deps: CommandDeps, readStore: ReadStore, meta: RequestMeta): Promise<number> {
+  const sla = await slaContext(deps);
+  const stale = await readStore.collection<Doc>('tickets').find(
+    { status: { $in: [...ACTIVE_TICKET_STATUSES] }, $or: [{ 'sla.policyVersion': { $ne: sla.policyVersion } }, { 'sla.calendarVersion': { $ne: sla.calendarVersion } }, { 'sla.timeZone': { $ne: sla.timeZone } }] },
+    { projection: { _id: 1 } },
+  );
+  for (const { _id: ticketId } of stale) {
+    const stamp = { at: deps.clock.now().toISOString(), by: systemActor.userId, sla };
+    await tickets(deps, systemActor, { ...meta, requestId: `${meta.requestId}:${ticketId}` }).run(ticketId, { type: 'CheckSla', ticketId, ...stamp });
+  }
+  return stale.length;
+}
+
+export type { OpenTicket };
