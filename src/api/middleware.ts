@@ -186,11 +186,17 @@ export function requireActor() {
 /**
  * Optional fixed-window rate limit (CRM_RATE_LIMIT_PER_MINUTE; 0 turns it off), per authenticated employee, or
  * per client address for requests without a valid token; never by the raw Authorization header, which a
- * client could vary at will.
+ * client could vary at will. The public routes have a limit of their own per address (CRM_PUBLIC_RATE_LIMIT_PER_MINUTE).
  */
 export function rateLimit(services: Services) {
   return async (ctx: Context, next: Next) => {
     if (!ctx.path.startsWith('/api/')) return next();
+    // The public routes (no account: a link is the key) are limited per client address, always.
+    if (ctx.path.startsWith('/api/v1/public/')) {
+      const wait = services.limits.publicRequests.hit(`public:${ctx.ip}`);
+      if (wait !== undefined)
+        throw new HttpProblem(429, 'too_many_requests', 'Too many requests', `At most ${services.limits.publicRequests.limit} requests a minute to public links; retry in ${wait} s`, {}, { 'Retry-After': String(wait) });
+    }
     const actor = ctx.state.actor as { userId: string } | undefined;
     const retryAfter = services.limits.requests.hit(actor ? `employee:${actor.userId}` : `address:${ctx.ip}`);
     if (retryAfter !== undefined)

@@ -6,7 +6,7 @@ import { UnknownFieldsError } from '../commands/customization.ts';
 import { LoginThrottledError } from '../commands/employees.ts';
 import { ConcurrencyConflictError, PreconditionFailedError } from '../commands/errors.ts';
 import { IdempotencyInProgressError, IdempotencyKeyReusedError } from '../commands/idempotency.ts';
-import { DomainError, isNotFound } from '../domain/shared/errors.ts';
+import { DomainError, isGone, isNotFound } from '../domain/shared/errors.ts';
 import { AppendTooLargeError, EventStoreOutcomeUnknownError, EventStoreUnavailableError, StreamDeletedError } from '../infra/eventstore/port.ts';
 import { ReadStoreUnavailableError } from '../infra/readstore/port.ts';
 import { InvalidCursorError } from '../projections/paging.ts';
@@ -70,9 +70,9 @@ export function toProblem(error: unknown): { problem: HttpProblem; unexpected: b
     return { problem: new HttpProblem(400, 'validation', 'Invalid request', error.message, { errors: error.problems }), unexpected: false };
   if (error instanceof CustomFieldsInvalidError) return { problem: validationProblem(error.issues, 'custom'), unexpected: false };
   if (error instanceof DomainError) {
-    const status = isNotFound(error) ? 404 : 409;
+    const status = isNotFound(error) ? 404 : isGone(error) ? 410 : 409;
     return {
-      problem: new HttpProblem(status, error.code, status === 404 ? 'Not found' : 'Refused by a business rule', error.message, error.details),
+      problem: new HttpProblem(status, error.code, status === 404 ? 'Not found' : status === 410 ? 'No longer available' : 'Refused by a business rule', error.message, error.details),
       unexpected: false,
     };
   }

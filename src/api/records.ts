@@ -256,6 +256,8 @@ async function recordForWrite<S extends RecordState>(services: Services, actor: 
 export interface RecordCommand<B> {
   /** The last path segment: POST /api/v1/<resource>/:id/<action>. */
   action: string;
+  /** More about it, for the OpenAPI document. */
+  description?: string;
   summary: string;
   body: z.ZodType<B>;
   /** The permission it takes on the resource's module; default `edit`. */
@@ -290,6 +292,7 @@ export function recordCommandRoute<S extends RecordState, B>(kind: RecordKind<S>
     method: 'post',
     path: `/api/v1/${kind.resource}/:id/${command.action}`,
     summary: command.summary,
+    ...(command.description ? { description: command.description } : {}),
     tags: [spec.tag],
     permission: [spec.module, command.permission ?? 'edit'],
     params: IdParams,

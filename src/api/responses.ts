@@ -11,6 +11,7 @@ export const commonErrors = {
 export const notFoundError = { 404: problem('Unknown, or outside your data scope') };
 export const conflictError = { 409: problem('Refused by a business rule (see code)') };
 export const staleError = { 412: problem('If-Match is stale') };
+export const goneError = { 410: problem('No longer available (expired, or replaced by a newer one)') };
 
 /**
  * The problem answers a route can give because of how the service handles every request, whatever the route

@@ -1,4 +1,4 @@
-import { ticketSlaTimer } from '../commands/tickets.ts';
+import { complaintAlerts, ticketSlaTimer } from '../commands/tickets.ts';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandDeps, RequestMeta } from '../commands/context.ts';
@@ -73,7 +73,7 @@ export interface Services {
   /** Keys derived from the server secret: sealed cursors, keyed hashes. */
   keys: ServerKeys;
   /** Per-process request limits: credential checks per client address, and requests per caller. */
-  limits: { credentials: FixedWindowLimiter; requests: FixedWindowLimiter };
+  limits: { credentials: FixedWindowLimiter; requests: FixedWindowLimiter; publicRequests: FixedWindowLimiter };
   /** Runs work after the response (handovers): logged if it fails, awaited by close(). */
   background(name: string, work: () => Promise<unknown>): void;
   /** Request facts for a command; pass the seed of an idempotent request to make its ids repeatable. */
@@ -97,7 +97,7 @@ export interface OpenOptions {
 }
 
 /** Every timer the modules declare (reminders, SLA warnings and digests join as their modules land). */
-export const allTimers: readonly TimerSpec[] = [taskReminders, memberLevelsTimer, dailyDigestTimer, ticketSlaTimer];
+export const allTimers: readonly TimerSpec[] = [taskReminders, memberLevelsTimer, dailyDigestTimer, ticketSlaTimer, complaintAlerts];
 
 function jwtSecret(config: Config, inMemory: boolean, logger: Logger): string {
   if (config.JWT_SECRET) return config.JWT_SECRET;
@@ -219,6 +219,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     limits: {
       credentials: new FixedWindowLimiter(config.CRM_LOGIN_RATE_PER_MINUTE, 60_000, () => clock.now().getTime()),
       requests: new FixedWindowLimiter(config.CRM_RATE_LIMIT_PER_MINUTE, 60_000, () => clock.now().getTime()),
+      publicRequests: new FixedWindowLimiter(config.CRM_PUBLIC_RATE_LIMIT_PER_MINUTE, 60_000, () => clock.now().getTime()),
     },
     requestMeta(correlationId, seed, ifMatch) {
       return {

@@ -1,4 +1,4 @@
-import { ticketCategory, ticketNumberCategory, builtInTicketTypeLabels, type TicketCommand, type TicketFields, type TicketState, type OpenTicket } from '../domain/ticket/index.ts';
+import { ticketCategory, ticketDecider, ticketNumberCategory, builtInTicketTypeLabels, type TicketCommand, type TicketFields, type TicketState, type OpenTicket } from '../domain/ticket/index.ts';
 import { BusinessCalendar, CALENDAR_SETTING_KEY, DEFAULT_CALENDAR } from '../domain/service/calendar.ts';
 import { DEFAULT_SLA, SLA_SETTING_KEY, type SlaContext, SlaPolicies } from '../domain/service/sla.ts';
 import { COMPANY_SETTING_KEY } from '../domain/company/index.ts';
@@ -16,9 +16,15 @@ import { getEmployee, systemActor } from './employees.ts';
 import { invalidField } from './errors.ts';
 import { kindsAsData } from './kinds.ts';
 import { type NumberSeries, withdrawUnlessWritten, writeNumbered } from './numbering.ts';
-import { departmentExists } from './org.ts';
+import { departmentExists, roleIdByKey } from './org.ts';
+import { notify } from './notifications.ts';
+import { seededIds } from '../infra/ids.ts';
+import { ORG } from '../projections/org.ts';
 import { load } from './pipeline.ts';
 import { RecordHandler, type RecordRules } from './record-handler.ts';
+import { ensurePublicLink, readPublicLink } from './public-links.ts';
+import type { ServerKeys } from '../infra/keys.ts';
+import type { Mailer } from '../infra/mail/port.ts';
 import { readSetting, writeSetting } from './settings.ts';
 import { completedRun, completeRun, type TimerSpec } from './timers.ts';
 
@@ -144,7 +150,6 @@ export const startTicket = (deps: CommandDeps, ticketId: string, actor: Actor, m
 export const waitOnCustomer = (deps: CommandDeps, ticketId: string, note: string | undefined, actor: Actor, meta: RequestMeta) =>
   onTicket(deps, ticketId, actor, meta, (stamp) => ({ type: 'WaitOnCustomer', ticketId, ...(note ? { note } : {}), ...stamp }));
 export const resolveTicket = (deps: CommandDeps, ticketId: string, resolution: string, actor: Actor, meta: RequestMeta) => onTicket(deps, ticketId, actor, meta, (stamp) => ({ type: 'ResolveTicket', ticketId, resolution, ...stamp }));
-export const closeTicket = (deps: CommandDeps, ticketId: string, actor: Actor, meta: RequestMeta) => onTicket(deps, ticketId, actor, meta, (stamp) => ({ type: 'CloseTicket', ticketId, ...stamp }));
 export const reopenTicket = (deps: CommandDeps, ticketId: string, reason: string, actor: Actor, meta: RequestMeta) => onTicket(deps, ticketId, actor, meta, (stamp) => ({ type: 'ReopenTicket', ticketId, reason, ...stamp }));
 
 export async function addTicketNote(deps: CommandDeps, ticketId: string, input: { text: string; visibility: 'internal' | 'customer' }, actor: Actor, meta: RequestMeta) {
@@ -159,16 +164,117 @@ export async function logTicketWork(deps: CommandDeps, ticketId: string, input: 
   return { ...(await onTicket(deps, ticketId, actor, meta, command)), entryId };
 }
 
+// ---- Satisfaction surveys: issued on closing, answered once through a public link ----
+
+export const SURVEY_PURPOSE = 'survey';
+export const SURVEY_PATH = '/api/v1/public/surveys';
+export const SURVEY_VALID_DAYS = 30;
+type LinkDeps = CommandDeps & { keys: ServerKeys; publicUrl: string };
+
+/**
+ * Closes a resolved ticket and issues its satisfaction survey: the survey's link id and expiry are decided with
+ * the close (in TicketClosed), then the public link is issued (again on a retry, which finds it) and its URL
+ * answered. A ticket closed already answers its survey's URL again.
+ */
+export async function closeTicket(deps: LinkDeps, ticketId: string, actor: Actor, meta: RequestMeta) {
+  const survey = { surveyId: meta.ids.newId(), expiresAt: new Date(deps.clock.now().getTime() + SURVEY_VALID_DAYS * 86_400_000).toISOString() };
+  const result = await onTicket(deps, ticketId, actor, meta, (stamp) => ({ type: 'CloseTicket', ticketId, survey, ...stamp }));
+  const state = result.state as OpenTicket;
+  const issued = state.survey!;
+  const link = await ensurePublicLink(deps, { linkId: issued.surveyId, purpose: SURVEY_PURPOSE, path: SURVEY_PATH, subjectId: ticketId, expiresAt: issued.expiresAt }, actor, { ...meta, requestId: `${meta.requestId}:survey` });
+  return { ...result, surveyUrl: link.url, surveyExpiresAt: issued.expiresAt, state };
+}
+
+/** The survey a token opens: the ticket's latest, with what a customer may see (its number and subject). */
+export async function openSurvey(deps: CommandDeps & { keys: ServerKeys }, token: string): Promise<{ surveyId: string; ticket: OpenTicket }> {
+  const { linkId, subjectId } = await readPublicLink(deps, SURVEY_PURPOSE, token);
+  const { state } = await load(deps, ticketDecider, `${ticketCategory}-${subjectId}`);
+  if (state.status === 'none') throw new DomainError('public_link.not_found', 'This link is not valid (it may have expired or been withdrawn); ask the sender for a new one');
+  if (state.survey?.surveyId !== linkId) throw new DomainError('survey.superseded', 'This survey was replaced by a newer one; use the latest link you received', {});
+  return { surveyId: linkId, ticket: state };
+}
+
+/** Answers a survey once (1–5 and a comment), before it expires. The customer has no account: the link is the key. */
+export async function answerSurvey(deps: CommandDeps & { keys: ServerKeys }, token: string, answer: { score: number; comment?: string }, meta: RequestMeta) {
+  const { surveyId, ticket } = await openSurvey(deps, token);
+  const customer: Actor = { ...systemActor, userId: 'customer', username: 'customer' };
+  return onTicket(deps, ticket.ticketId, customer, meta, (stamp) => ({ type: 'AnswerSurvey', ticketId: ticket.ticketId, surveyId, score: answer.score, ...(answer.comment ? { comment: answer.comment } : {}), ...stamp }));
+}
+
+/** Mails the survey link to the ticket's contact, when it names one with an address; false when there is nobody to mail. */
+export async function mailSurvey(deps: CommandDeps, mailer: Mailer, ticket: OpenTicket, surveyUrl: string): Promise<boolean> {
+  if (!ticket.fields.contactId) return false;
+  const { state: contact } = await load(deps, contactDecider, contactStream(ticket.fields.contactId));
+  const email = contact.status === 'none' ? undefined : (contact.fields as { email?: string }).email;
+  if (!email) return false;
+  await mailer.send({
+    to: [email],
+    subject: `服务满意度调查 How did we do? ${ticket.number}`,
+    text: [`您的服务工单 ${ticket.number}「${ticket.fields.subject}」已关闭。请为本次服务打分（1–5 分）：`, surveyUrl, '', `Your service request ${ticket.number} "${ticket.fields.subject}" is closed. Please rate our service (1–5):`, surveyUrl].join('\n'),
+  });
+  return true;
+}
+
+// ---- Complaints: the customer's owner and the service managers hear of each one ----
+
+const COMPLAINT_TIMER = 'ticket-complaint';
+/** The role template whose holders are "the service manager" a complaint is reported to. */
+export const SERVICE_MANAGER_ROLE_KEY = 'service_manager';
+
+/**
+ * A complaint (a ticket opened as one, or changed into one) notifies the customer's owner and every active holder
+ * of the service manager role, live and by mail to those with an address. Run by the timer mechanism, once per
+ * complaint: each notification is idempotent per recipient, mail goes only with a notification written now, and
+ * the run records that it is done (RunCompleted).
+ */
+export const complaintAlerts: TimerSpec = {
+  name: COMPLAINT_TIMER,
+  categories: [ticketCategory, scheduleCategory],
+  plan(event: RecordedEvent) {
+    if (event.type === 'RunCompleted') return completedRun(COMPLAINT_TIMER, event);
+    const data = event.data as { ticketId: string; fields?: { type?: string }; changes?: { type?: unknown } };
+    const complaint = (event.type === 'TicketOpened' && data.fields?.type === 'complaint') || (event.type === 'TicketChanged' && data.changes?.type === 'complaint');
+    return complaint ? { schedule: [{ key: data.ticketId, dueAt: event.metadata.at }] } : undefined;
+  },
+  async fire(deps, item, meta, { readStore, mailer }) {
+    const { state } = await load(deps, ticketDecider, `${ticketCategory}-${item.key}`);
+    if (state.status !== 'none' && state.fields.type === 'complaint') {
+      const { state: customer } = await load(deps, customerDecider, customerStream(state.fields.customerId));
+      const owner = customer.status === 'none' ? null : customer.ownerId;
+      const managers = await serviceManagers(deps, readStore);
+      const name = customer.status === 'none' ? state.fields.customerId : customer.fields.name;
+      for (const recipientId of new Set([...(owner ? [owner] : []), ...managers])) {
+        const own = { ...meta, requestId: `${meta.requestId}:${recipientId}`, ids: seededIds(`${meta.requestId}:${recipientId}`, Date.parse(item.dueAt)) };
+        const title = { 'zh-CN': `客户投诉 ${state.number}：${name}`, en: `Complaint ${state.number}: ${name}` };
+        const body = { 'zh-CN': `${state.fields.subject}（优先级 ${state.fields.priority}）`, en: `${state.fields.subject} (priority ${state.fields.priority})` };
+        const { sent } = await notify(deps, { recipientId, kind: 'ticket.complaint', title, body, subject: { resource: 'tickets', id: state.ticketId } }, systemActor, own);
+        const email = sent ? ((await getEmployee(deps, recipientId))?.fields as { email?: string } | undefined)?.email : undefined;
+        if (email) await mailer.send({ to: [email], subject: `${title['zh-CN']} / ${title.en}`, text: `${body['zh-CN']}\n${body.en}\n\n${state.fields.description}` });
+      }
+    }
+    await completeRun(deps, COMPLAINT_TIMER, item.key, systemActor, { ...meta, requestId: `${meta.requestId}:done` });
+  },
+};
+
+/** The active employees holding the service manager role. */
+async function serviceManagers(deps: CommandDeps, readStore: ReadStore): Promise<string[]> {
+  const roleId = await roleIdByKey(deps, SERVICE_MANAGER_ROLE_KEY);
+  if (!roleId) return [];
+  const holders = await readStore.collection<Doc & { disabled?: boolean }>(ORG.employees).find({ roleIds: roleId }, { projection: { _id: 1, disabled: 1 } });
+  return holders.filter((employee) => !employee.disabled).map((employee) => employee._id);
+}
+
 // ---- The SLA process: warnings and breaches on time, targets recomputed when the settings change ----
 
 const SLA_TIMER = 'ticket-sla';
 const RECOMPUTED_KEYS = new Set([SLA_SETTING_KEY, CALENDAR_SETTING_KEY, COMPANY_SETTING_KEY]);
-type SlaTargetsData = { ticketId: string; firstResponse: { state: string; dueAt: string | null; warnAt: string | null }; resolution: { state: string; dueAt: string | null; warnAt: string | null } };
+type ClockData = { state: string; dueAt: string | null; warnAt: string | null; warned?: boolean; breached?: boolean };
+type SlaTargetsData = { ticketId: string; firstResponse: ClockData; resolution: ClockData };
 const CLOCK_KEYS = { firstResponse: 'first_response', resolution: 'resolution' } as const;
 
 /**
- * Each ticket's clocks are planned from the targets it recorded: a running clock's warning and breach are due at
- * their instants; a paused or stopped one's are cancelled; a recorded warning or breach cancels its own. Firing
+ * Each ticket's clocks are planned from the targets it recorded: a running clock's warning and breach not yet
+ * recorded are due at their instants; a paused or stopped one's are cancelled; a recorded warning or breach cancels its own. Firing
  * runs CheckSla, which records what is due once (the decider keeps which were recorded; the firing's request id
  * makes a retry write nothing). A change of the policies, the calendar or the time zone schedules a recomputation
  * of every open ticket, done once per change (RunCompleted), and resumed after a restart.
@@ -186,9 +292,9 @@ export const ticketSlaTimer: TimerSpec = {
       for (const [field, clock] of Object.entries(CLOCK_KEYS) as [keyof typeof CLOCK_KEYS, string][]) {
         const targets = data[field];
         const running = targets.state === 'running';
-        for (const [what, at] of [['warning', targets.warnAt], ['breach', targets.dueAt]] as const) {
+        for (const [what, at, recorded] of [['warning', targets.warnAt, targets.warned], ['breach', targets.dueAt, targets.breached]] as const) {
           const key = `${data.ticketId}:${clock}:${what}`;
-          if (running && at) schedule.push({ key, dueAt: at });
+          if (running && at && !recorded) schedule.push({ key, dueAt: at });
           else cancel.push(key);
         }
       }

@@ -36,6 +36,8 @@ const ConfigSchema = z.object({
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   CRM_DURABILITY: z.enum(['normal', 'full']).default('normal'),
   CRM_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(0),
+  /** Requests per minute per client address to the public routes (shared quotes, surveys, calendar feeds); 0 turns it off. */
+  CRM_PUBLIC_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(120),
   /** The most rows one CSV export may hold; a larger one is refused (413) and must be narrowed. */
   CRM_EXPORT_MAX_ROWS: z.coerce.number().int().min(1).max(10_000_000).default(100_000),
   /** The largest file one attachment may be (bytes); a larger upload answers 413. */

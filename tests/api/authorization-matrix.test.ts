@@ -271,6 +271,10 @@ const matrix: Record<string, Entry> = {
   'POST /api/v1/tickets/:id/notes': { needs: ['tickets', 'edit'], ticketScoped: true, ok: 200, request: (f) => ({ path: `/api/v1/tickets/${f.ticketId}/notes`, body: { text: 'Matrix', visibility: 'customer' } }) },
   'POST /api/v1/tickets/:id/work': { needs: ['tickets', 'edit'], ticketScoped: true, ok: 200, request: (f) => ({ path: `/api/v1/tickets/${f.ticketId}/work`, body: { minutes: 15, kind: 'remote' } }) },
   'GET /api/v1/tickets/:id/sla': { needs: ['tickets', 'view'], ticketScoped: true, ok: 200, request: (f) => ({ path: `/api/v1/tickets/${f.ticketId}/sla` }) },
+  // A survey token nobody issued: 404 for everyone, with or without a bearer token (the link is the key); the
+  // sweep without a token sends an empty answer, refused first (400).
+  'GET /api/v1/public/surveys/:token': { ok: 404, anonymous: 404, request: () => ({ path: `/api/v1/public/surveys/${'x'.repeat(48)}` }) },
+  'POST /api/v1/public/surveys/:token': { ok: 404, anonymous: 400, request: () => ({ path: `/api/v1/public/surveys/${'x'.repeat(48)}`, body: { score: 3 } }) },
   'GET /api/v1/contacts/:id/related': { needs: ['contacts', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/contacts/${f.contactId}/related` }) },
   'GET /api/v1/orders/:id/related': { needs: ['orders', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/orders/${f.orderId}/related` }) },
   'GET /api/v1/settings/sla': { needs: ['settings', 'view'], ok: 200, request: () => ({ path: '/api/v1/settings/sla' }) },

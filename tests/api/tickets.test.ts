@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TimerWorker } from '../../src/app/timers.ts';
 import { silentLogger } from '../../src/infra/logger.ts';
-import { ticketSlaTimer } from '../../src/commands/tickets.ts';
+import { complaintAlerts, ticketSlaTimer } from '../../src/commands/tickets.ts';
 import { ManualClock } from '../../src/infra/clock.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { expectProblem } from '../support/problem.ts';
@@ -51,7 +51,7 @@ describe('service tickets (服务工单) with SLA clocks', () => {
 
   beforeAll(async () => {
     // Only the SLA timer: what fires is what these tests count.
-    app = await startTestApp({}, { clock, timers: [ticketSlaTimer] });
+    app = await startTestApp({}, { clock, timers: [ticketSlaTimer, complaintAlerts] });
     serviceDesk = await app.department('Service desk');
     const sales = await app.department('Sales east');
     const make = async (name: string, roles: string[], department: string) => {
@@ -186,6 +186,85 @@ describe('service tickets (服务工单) with SLA clocks', () => {
     expect(after.sla.resolutionHours).toBe(4);
   });
 
+  it('closing answers a survey link, mailed to the contact; the survey is answered once, without an account, and abuse is refused', async () => {
+    const contactId = (await app.request('POST', '/api/v1/contacts', { token: seller.token, body: { customerId, name: '王经理', email: 'wang@pumpworks.example' } })).body.id;
+    const made = await open({ assigneeId: engineer.userId, contactId });
+    await act(made.id, 'resolve', { resolution: '已更换密封圈' });
+    const closed = await act(made.id, 'close');
+    expect(closed).toMatchObject({ surveyUrl: expect.stringMatching(/\/api\/v1\/public\/surveys\/[A-Za-z0-9_-]{40,}$/), surveyMailed: true });
+    const mail = (app.services.mailer as unknown as { sent: { to: string[]; text: string }[] }).sent.at(-1)!;
+    expect(mail.to).toEqual(['wang@pumpworks.example']);
+    expect(mail.text).toContain(closed.surveyUrl);
+    const path = new URL(closed.surveyUrl).pathname;
+    // Closing again answers the same survey (a fresh seal of the same link).
+    const again = await act(made.id, 'close');
+    expect(again.surveyMailed).toBe(false);
+    expect((await app.request('GET', new URL(again.surveyUrl).pathname, { token: null })).status).toBe(200);
+
+    const shown = await app.request('GET', path, { token: null });
+    expect(shown.status, shown.text).toBe(200);
+    expect(Object.keys(shown.body).sort()).toEqual(['answered', 'expiresAt', 'question', 'scale', 'subject', 'ticketNumber']);
+    expect(shown.body).toMatchObject({ ticketNumber: made.number, subject: '水泵异响', answered: false });
+    expect(shown.text).not.toContain(customerId);
+    expectProblem(await app.request('POST', path, { token: null, body: { score: 6 } }), 400, 'validation');
+    const answered = await app.request('POST', path, { token: null, body: { score: 5, comment: '响应很快' } });
+    expect(answered.status, answered.text).toBe(201);
+    expectProblem(await app.request('POST', path, { token: null, body: { score: 1 } }), 409, 'survey.already_answered');
+    await caughtUp();
+    expect((await app.request('GET', path, { token: null })).body.answered).toBe(true);
+    const history = (await app.request('GET', `/api/v1/tickets/${made.id}/history?limit=200`, { token: agent.token })).body.items as { type: string; data: { score?: number } }[];
+    expect(history.filter((e) => e.type === 'SurveyAnswered').map((e) => e.data.score)).toEqual([5]);
+
+    // Tampered, foreign (a link for something else) and never-issued tokens: 404, saying nothing more.
+    const token = path.split('/').pop()!;
+    const tampered = `${token.slice(0, 20)}${token[20] === 'A' ? 'B' : 'A'}${token.slice(21)}`;
+    expectProblem(await app.request('GET', `/api/v1/public/surveys/${tampered}`, { token: null }), 404, 'public_link.not_found');
+    expectProblem(await app.request('POST', `/api/v1/public/surveys/${tampered}`, { token: null, body: { score: 3 } }), 404, 'public_link.not_found');
+    expectProblem(await app.request('GET', `/api/v1/public/surveys/${'x'.repeat(48)}`, { token: null }), 404, 'public_link.not_found');
+    expectProblem(await app.request('GET', '/api/v1/public/surveys/short', { token: null }), 400, 'validation');
+
+    // Reopened and closed again: a new survey; the old link is replaced.
+    await act(made.id, 'reopen', { reason: '又漏了' });
+    await act(made.id, 'resolve', { resolution: '更换泵体' });
+    const second = await act(made.id, 'close');
+    expectProblem(await app.request('POST', path, { token: null, body: { score: 2 } }), 410, 'survey.superseded');
+    // Another ticket's link answers that ticket only.
+    const other = await open({ assigneeId: engineer.userId });
+    await act(other.id, 'resolve', { resolution: 'x' });
+    const otherPath = new URL((await act(other.id, 'close')).surveyUrl).pathname;
+    expect((await app.request('POST', otherPath, { token: null, body: { score: 3 } })).status).toBe(201);
+    await caughtUp();
+    expect((await app.request('GET', new URL(second.surveyUrl).pathname, { token: null })).body.answered).toBe(false);
+
+    // Past its 30 days: expired.
+    clock.advance(31 * 24 * HOUR);
+    expectProblem(await app.request('GET', new URL(second.surveyUrl).pathname, { token: null }), 410, 'survey.expired');
+    expectProblem(await app.request('POST', new URL(second.surveyUrl).pathname, { token: null, body: { score: 4 } }), 410, 'survey.expired');
+    clock.advance(-31 * 24 * HOUR);
+    await advance(0);
+  });
+
+  it('a complaint notifies the customer owner and the service managers once, live and by mail; the customer shows its open complaints', async () => {
+    expect((await app.request('PATCH', `/api/v1/employees/${agent.userId}`, { body: { email: 'service.manager@crm.example' } })).status).toBe(200);
+    const sentBefore = (app.services.mailer as unknown as { sent: unknown[] }).sent.length;
+    const complaint = await open({ type: 'complaint', priority: 'urgent', subject: '交货延误投诉', departmentId: serviceDesk });
+    await open({ type: 'consultation', subject: '只是咨询' });
+    await advance(0);
+    await advance(0);
+    const heard = async (user: User) =>
+      ((await app.request('GET', '/api/v1/me/notifications', { token: user.token })).body.items as { kind: string; subject: { id: string } }[]).filter((n) => n.kind === 'ticket.complaint').map((n) => n.subject.id);
+    expect(await heard(seller)).toEqual([complaint.id]);
+    expect(await heard(agent)).toEqual([complaint.id]);
+    expect(await heard(engineer)).toEqual([]);
+    const mails = (app.services.mailer as unknown as { sent: { to: string[]; subject: string }[] }).sent.slice(sentBefore);
+    expect(mails.map((m) => m.to)).toEqual([['service.manager@crm.example']]);
+    expect(mails[0]!.subject).toContain(complaint.number);
+    const customer = (await app.request('GET', `/api/v1/customers/${customerId}`, { token: seller.token })).body;
+    expect(customer.openComplaints).toEqual([expect.objectContaining({ id: complaint.id, number: complaint.number, subject: '交货延误投诉', status: 'assigned' })]);
+    await act(complaint.id, 'resolve', { resolution: '已补发' }, agent);
+    expect((await app.request('GET', `/api/v1/customers/${customerId}`, { token: seller.token })).body.openComplaints).toEqual([]);
+  });
+
   it('a new holiday moves open tickets’ targets (recomputed from their events, once), and the tickets panel shows on the customer', async () => {
     // Thursday 2026-12-03 09:00 local: a normal ticket (24 business hours: Thursday, Friday, 6 h on Monday) is due Monday 15:00 local.
     clock.set(new Date('2026-12-03T01:00:00.000Z'));
@@ -249,6 +328,24 @@ describe('the SLA process across restarts', () => {
       expect((await third.request('GET', `/api/v1/tickets/${made.body.id}`)).body.sla).toMatchObject({ state: 'breached', breached: ['first_response'] });
     } finally {
       await third.close();
+    }
+  });
+});
+
+describe('public routes are rate-limited', () => {
+  it('answers 429 with Retry-After past the limit per client address', async () => {
+    const app = await startTestApp({ CRM_PUBLIC_RATE_LIMIT_PER_MINUTE: '3' });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) statuses.push((await app.request('GET', `/api/v1/public/surveys/${'x'.repeat(48)}`, { token: null })).status);
+      expect(statuses).toEqual([404, 404, 404, 429]);
+      const limited = await app.request('GET', `/api/v1/public/quotes/${'x'.repeat(48)}`, { token: null });
+      expectProblem(limited, 429, 'too_many_requests');
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+      // Signed-in routes are not counted against it.
+      expect((await app.request('GET', '/api/v1/me')).status).toBe(200);
+    } finally {
+      await app.close();
     }
   });
 });

@@ -24,6 +24,7 @@ function history(...commands: TicketCommand[]): TicketEvent[] {
 }
 const openCommand = (extra: Partial<Extract<TicketCommand, { type: 'OpenTicket' }>> = {}): TicketCommand => ({ type: 'OpenTicket', ticketId, number: 'SR-2026-000001', assigneeId: null, queueId: 'd-service', customerLevel: null, fields, ...stamp(T('01:00')), ...extra });
 const types = (events: TicketEvent[]) => events.map((e) => e.type);
+const survey = { surveyId: 's-1', expiresAt: '2026-12-31T00:00:00.000Z' };
 
 describe('ticket decider', () => {
   it('opens a ticket once, assigned when it names an engineer or a queue, with its SLA targets recorded', () => {
@@ -78,7 +79,8 @@ describe('ticket decider', () => {
     expect(types(decideAll(opened, { type: 'CheckSla', ticketId, ...stamp(T('03:10')) }))).toEqual(['SlaWarning', 'SlaBreached']);
     // The first response given late: the start records the breach it finds.
     const late = decideAll(opened, { type: 'StartTicket', ticketId, ...stamp(T('03:30')) });
-    expect(types(late)).toEqual(['TicketStarted', 'SlaTargetsSet', 'SlaBreached']);
+    expect(types(late)).toEqual(['TicketStarted', 'SlaBreached', 'SlaTargetsSet']);
+    expect(late[2]!.data).toMatchObject({ firstResponse: { state: 'stopped', breached: true, warned: false } });
     expect(slaView(fold(ticketDecider, [...opened, ...late]) as never)).toMatchObject({ state: 'breached', breached: ['first_response'] });
   });
 
@@ -99,7 +101,7 @@ describe('ticket decider', () => {
 
   it('resolves, closes only when resolved, reopens (counted) a resolved or closed ticket; the resolution clock runs on', () => {
     const working = history(openCommand({ assigneeId: me }), { type: 'StartTicket', ticketId, ...stamp(T('01:30')) });
-    spec.given(working).when({ type: 'CloseTicket', ticketId, ...stamp(T('02:00')) }).thenThrows('ticket.invalid_status');
+    spec.given(working).when({ type: 'CloseTicket', ticketId, survey, ...stamp(T('02:00')) }).thenThrows('ticket.invalid_status');
     spec.given(working).when({ type: 'ReopenTicket', ticketId, reason: 'x', ...stamp(T('02:00')) }).thenThrows('ticket.invalid_status');
     const resolved = [...working, ...decideAll(working, { type: 'ResolveTicket', ticketId, resolution: '更换轴承', ...stamp(T('03:00')) })];
     expect(fold(ticketDecider, resolved)).toMatchObject({ status: 'resolved', resolution: '更换轴承', resolvedAt: T('03:00') });
@@ -107,8 +109,8 @@ describe('ticket decider', () => {
     spec.given(resolved).when({ type: 'ResolveTicket', ticketId, resolution: 'again', ...stamp(T('03:10')) }).thenNothing();
     spec.given(resolved).when({ type: 'StartTicket', ticketId, ...stamp(T('03:10')) }).thenThrows('ticket.invalid_status');
     spec.given(resolved).when({ type: 'AssignTicket', ticketId, assigneeId: 'u-2', queueId: null, ...stamp(T('03:10')) }).thenThrows('ticket.invalid_status');
-    const closed = [...resolved, ...decideAll(resolved, { type: 'CloseTicket', ticketId, ...stamp(T('04:00')) })];
-    spec.given(closed).when({ type: 'CloseTicket', ticketId, ...stamp(T('04:10')) }).thenNothing();
+    const closed = [...resolved, ...decideAll(resolved, { type: 'CloseTicket', ticketId, survey, ...stamp(T('04:00')) })];
+    spec.given(closed).when({ type: 'CloseTicket', ticketId, survey, ...stamp(T('04:10')) }).thenNothing();
     spec.given(closed).when({ type: 'ChangeTicket', ticketId, changes: { subject: 'x' }, ...stamp(T('04:10')) }).thenThrows('ticket.invalid_status');
     spec.given(closed).when({ type: 'AddTicketNote', ticketId, noteId: 'n', text: 'x', visibility: 'internal', ...stamp(T('04:10')) }).thenThrows('ticket.invalid_status');
     const reopened = decideAll(closed, { type: 'ReopenTicket', ticketId, reason: '复发', ...stamp(T('01:00', '02')) });
@@ -134,5 +136,23 @@ describe('ticket decider', () => {
     spec.given(opened).when({ type: 'ResolveTicket', ticketId, resolution: 'r', ...stamp(T('01:10')) }).then(decideAll(opened, { type: 'ResolveTicket', ticketId, resolution: 'r', ...stamp(T('01:10')) }));
     expect(slaView(fold(ticketDecider, opened) as never)?.state).toBe('on_track');
     expect(slaView(fold(ticketDecider, [...opened, ...decideAll(opened, { type: 'CheckSla', ticketId, ...stamp(T('02:40')) })]) as never)?.state).toBe('at_risk');
+  });
+
+  it('a closed ticket’s survey is answered once, before it expires; a newer survey replaces it', () => {
+    const closed = history(openCommand({ assigneeId: me }), { type: 'ResolveTicket', ticketId, resolution: 'r', ...stamp(T('02:00')) }, { type: 'CloseTicket', ticketId, survey, ...stamp(T('03:00')) });
+    expect(fold(ticketDecider, closed)).toMatchObject({ status: 'closed', survey });
+    const answer = (extra: Partial<Extract<TicketCommand, { type: 'AnswerSurvey' }>> = {}): TicketCommand => ({ type: 'AnswerSurvey', ticketId, surveyId: 's-1', score: 4, comment: '很及时', ...stamp(T('05:00')), ...extra });
+    spec.given(closed).when(answer()).then([{ type: 'SurveyAnswered', data: { ticketId, surveyId: 's-1', score: 4, comment: '很及时', at: T('05:00') } }]);
+    const answered = [...closed, ...decideAll(closed, answer())];
+    expect(fold(ticketDecider, answered)).toMatchObject({ survey: { score: 4, comment: '很及时', answeredAt: T('05:00') } });
+    spec.given(answered).when(answer({ score: 1 })).thenThrows('survey.already_answered');
+    spec.given(closed).when(answer({ surveyId: 's-0' })).thenThrows('survey.superseded');
+    spec.given(closed).when(answer(stamp('2026-12-31T00:00:00.000Z'))).thenThrows('survey.expired');
+    spec.given(history(openCommand())).when(answer()).thenThrows('survey.superseded');
+    // Reopened and closed again: a new survey; the first can no longer be answered.
+    const reclosed = [...closed, ...decideAll(closed, { type: 'ReopenTicket', ticketId, reason: 'x', ...stamp(T('04:00')) })];
+    const resolved2 = [...reclosed, ...decideAll(reclosed, { type: 'ResolveTicket', ticketId, resolution: 'r2', ...stamp(T('04:30')) })];
+    const closed2 = [...resolved2, ...decideAll(resolved2, { type: 'CloseTicket', ticketId, survey: { surveyId: 's-2', expiresAt: survey.expiresAt }, ...stamp(T('04:40')) })];
+    spec.given(closed2).when(answer()).thenThrows('survey.superseded');
   });
 });

@@ -14,7 +14,7 @@ import { fieldColumns, moneyColumns } from '../csv.ts';
 import { relatedRoute } from '../related.ts';
 import { AssignBody, type AnyRoute, EmptyBody, Id } from '../route.ts';
 import { ContactView } from './contacts.ts';
-import { ticketsPanel } from './tickets.ts';
+import { openComplaints, ticketsPanel } from './tickets.ts';
 import { activityStatsShape, withActivityCount } from '../../projections/activity-stats.ts';
 
 const CustomerInput = CustomerFields.extend({ ownerId: Id.optional().describe('Owner (a user id); default: you') })
@@ -36,6 +36,10 @@ export const CustomerView = CustomerFields.extend({
   erpCode: z.string().nullable().describe("The customer's code in the ERP (往来单位编码); null until the ERP bridge links it"),
   contacts: z.array(z.record(z.string(), z.unknown())).optional().describe('The most recently changed contacts (at most 50); all of them: GET /api/v1/contacts?customerId=<id>'),
   contactCount: z.number().int().optional().describe('How many contacts the customer has'),
+  openComplaints: z
+    .array(z.object({ id: z.string(), number: z.string(), subject: z.string(), priority: z.string(), status: z.string() }))
+    .optional()
+    .describe('Its open complaint tickets you may see (one record only; needs tickets view)'),
   memberLevel: z.string().nullable().optional().describe("Its member level's key, computed from the rules at /api/v1/settings/member-levels (the manual `level` is another field)"),
   ...activityStatsShape,
 }).meta({ id: 'Customer' });
@@ -82,7 +86,8 @@ export const customerRoutes: AnyRoute[] = [
     present: (doc, services) => withActivityCount(doc, services.deps.clock.now()),
     async expand(doc, { services, actor }) {
       const contacts = await contactsOfCustomer(services.readStore, readFilter(actor), doc._id);
-      return { contacts: contacts.map((c) => ContactView.parse(publicView(c))), contactCount: (doc as CustomerDoc).contactCount ?? contacts.length };
+      const complaints = isAllowed(actor, 'tickets', 'view') ? { openComplaints: await openComplaints(services.readStore, actor, doc._id) } : {};
+      return { contacts: contacts.map((c) => ContactView.parse(publicView(c))), contactCount: (doc as CustomerDoc).contactCount ?? contacts.length, ...complaints };
     },
     assertWritable: assertNotInPool,
     create: {

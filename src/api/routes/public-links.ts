@@ -12,8 +12,9 @@ import { type AnyRoute, defineRoute, IdParams, ReasonBody, type RouteServices } 
 const tags = ['Public links 对外链接'];
 const DAY_MS = 86_400_000;
 const Token = z.string().regex(/^[A-Za-z0-9_-]{40,600}$/, 'Expected a link token');
-const publicUrl = (services: RouteServices) => services.config.CRM_PUBLIC_URL ?? `http://localhost:${services.config.PORT}`;
-const linkDeps = (services: RouteServices) => ({ ...services.deps, keys: services.keys, publicUrl: publicUrl(services) });
+export const publicUrl = (services: RouteServices) => services.config.CRM_PUBLIC_URL ?? `http://localhost:${services.config.PORT}`;
+/** What issuing or opening a public link takes: the deps, the server's keys, the public URL links start with. */
+export const linkDeps = (services: RouteServices) => ({ ...services.deps, keys: services.keys, publicUrl: publicUrl(services) });
 
 /** What a public link opens, per purpose: the record kind whose scope and permission its issuer needs. */
 const purposes: Record<string, { module: 'quotes'; resource: 'quotes' }> = { quote: { module: 'quotes', resource: 'quotes' } };

@@ -6,7 +6,12 @@ import {
   assignTicket,
   businessCalendar,
   changeTicket,
+  ACTIVE_TICKET_STATUSES,
+  answerSurvey,
   closeTicket,
+  mailSurvey,
+  openSurvey,
+  SURVEY_VALID_DAYS,
   logTicketWork,
   openTicket,
   putBusinessCalendar,
@@ -20,6 +25,8 @@ import {
   waitOnCustomer,
 } from '../../commands/tickets.ts';
 import { OfferedKind } from '../../commands/kinds.ts';
+import type { Actor } from '../../commands/context.ts';
+import type { Doc, ReadStore } from '../../infra/readstore/port.ts';
 import { readScopeOf, type ResourceName, specOf } from '../../domain/customization/resources.ts';
 import { BusinessCalendar } from '../../domain/service/calendar.ts';
 import { clockSegments, readClock, SLA_CLOCKS, SlaPolicies, SlaState, slaState, targetFor } from '../../domain/service/sla.ts';
@@ -30,7 +37,9 @@ import { publicView } from '../../projections/lists.ts';
 import { fieldColumns } from '../csv.ts';
 import { recordAction, recordInScope, recordRoutes } from '../records.ts';
 import { type PanelLoader, relatedRoute } from '../related.ts';
-import { commonErrors, notFoundError } from '../responses.ts';
+import { commonErrors, conflictError, goneError, notFoundError } from '../responses.ts';
+import { linkDeps } from './public-links.ts';
+import { DomainError } from '../../domain/shared/errors.ts';
 import { type AnyRoute, defineRoute, EmptyBody, Id, IdParams } from '../route.ts';
 import { settingRoutes } from '../setting-routes.ts';
 
@@ -105,6 +114,20 @@ const SlaExplanation = z
   })
   .meta({ id: 'TicketSlaExplanation' });
 
+const publicTags = ['Public links 对外链接'];
+const TokenParams = z.object({ token: z.string().regex(/^[A-Za-z0-9_-]{40,600}$/, 'Expected a link token') });
+const SURVEY_QUESTION = { 'zh-CN': '您对本次服务满意吗？请打分（1 分很不满意，5 分非常满意）', en: 'How satisfied are you with our service? (1 very dissatisfied – 5 very satisfied)' };
+const PublicSurvey = z
+  .object({
+    ticketNumber: z.string(),
+    subject: z.string(),
+    question: z.object({ 'zh-CN': z.string(), en: z.string() }),
+    scale: z.object({ min: z.literal(1), max: z.literal(5) }),
+    answered: z.boolean(),
+    expiresAt: z.string(),
+  })
+  .meta({ id: 'PublicSurvey' });
+
 const minutes = (ms: number) => Math.floor(ms / 60_000);
 const inScope = (resource: ResourceName) => (services: Parameters<PanelLoader>[0], actor: Parameters<PanelLoader>[1], id: string) => recordVisible(services.deps, actor, specOf(resource), id);
 
@@ -118,6 +141,13 @@ export const ticketsPanel =
     const items = await collection.find(filter, { sort: { number: -1, _id: 1 }, limit });
     return { items: items.map((doc) => publicView(doc)), total: await collection.countDocuments(filter) };
   };
+
+/** A customer's open complaints the actor may see, newest first (its record shows them). */
+export async function openComplaints(store: ReadStore, actor: Actor, customerId: string) {
+  const filter = withinScope(readFilter(actor, readScopeOf(specOf('tickets'))), { customerId, type: 'complaint', status: { $in: [...ACTIVE_TICKET_STATUSES] } });
+  const docs = await store.collection<Doc & { number: string; subject: string; priority: string; status: string }>('tickets').find(filter, { sort: { number: -1, _id: 1 }, limit: 50 });
+  return docs.map((doc) => ({ id: doc._id, number: doc.number, subject: doc.subject, priority: doc.priority, status: doc.status }));
+}
 
 /** Service tickets (服务工单): SLA clocks on a business calendar, queues, notes and replies, work logged. */
 export const ticketRoutes: AnyRoute[] = [
@@ -178,7 +208,26 @@ export const ticketRoutes: AnyRoute[] = [
         done: 'Resolved',
         run: ({ params, body, actor, services, meta }) => resolveTicket(services.deps, params.id, body.resolution, actor, meta),
       }),
-      recordAction({ action: 'close', summary: 'Close a resolved ticket', body: EmptyBody, done: 'Closed', run: ({ params, actor, services, meta }) => closeTicket(services.deps, params.id, actor, meta) }),
+      recordAction({
+        action: 'close',
+        summary: 'Close a resolved ticket: answers the satisfaction survey link (surveyUrl), also mailed to the contact when the ticket names one with an address',
+        description: `The survey is answered once, without an account, through the link (1–5 and a comment) within ${SURVEY_VALID_DAYS} days. A ticket closed already answers its survey link again.`,
+        body: EmptyBody,
+        answer: { surveyUrl: z.string(), surveyExpiresAt: z.string(), surveyMailed: z.boolean().describe('Whether the link was mailed to the contact') },
+        done: 'Closed',
+        async run({ params, actor, services, meta }) {
+          const closed = await closeTicket(linkDeps(services), params.id, actor, meta);
+          let surveyMailed = false;
+          if (closed.changed) {
+            try {
+              surveyMailed = await mailSurvey(services.deps, services.mailer, closed.state, closed.surveyUrl);
+            } catch (error) {
+              services.logger.warn('the survey link could not be mailed; it is in the answer', { ticketId: params.id, error: (error as Error).message });
+            }
+          }
+          return { ...closed, surveyMailed };
+        },
+      }),
       recordAction({
         action: 'reopen',
         summary: 'Reopen a resolved or closed ticket (counted; the resolution clock goes on from where it stopped)',
@@ -247,6 +296,39 @@ export const ticketRoutes: AnyRoute[] = [
         recorded: ticketView(ticket).sla,
       };
       return { status: 200, body };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/public/surveys/:token',
+    auth: false,
+    reads: [],
+    summary: 'A satisfaction survey, as the customer sees it (no account; the link is the key)',
+    description: 'Shows only the ticket number and subject. An altered or unknown link answers 404 public_link.not_found; a survey replaced by a newer one 410 survey.superseded; an expired one 410 survey.expired.',
+    tags: publicTags,
+    params: TokenParams,
+    responses: { 200: { description: 'The survey', schema: PublicSurvey }, ...commonErrors, ...notFoundError, ...goneError },
+    async handler({ params, services }) {
+      const { ticket } = await openSurvey(linkDeps(services), params.token);
+      const survey = ticket.survey!;
+      if (!survey.answeredAt && services.clock.now().toISOString() >= survey.expiresAt) throw new DomainError('survey.expired', `This survey could be answered until ${survey.expiresAt}`, { expiresAt: survey.expiresAt });
+      return { status: 200, body: { ticketNumber: ticket.number, subject: ticket.fields.subject, question: SURVEY_QUESTION, scale: { min: 1, max: 5 }, answered: Boolean(survey.answeredAt), expiresAt: survey.expiresAt } };
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/public/surveys/:token',
+    auth: false,
+    summary: 'Answer a satisfaction survey once: a score from 1 to 5 and an optional comment',
+    description: 'A second answer is refused (409 survey.already_answered), as are expired (410 survey.expired), replaced (410 survey.superseded) and altered links (404).',
+    tags: publicTags,
+    params: TokenParams,
+    body: z.object({ score: z.number().int().min(1).max(5), comment: z.string().trim().min(1).max(2000).optional() }).strict().meta({ id: 'SurveyAnswer' }),
+    responses: { 201: { description: 'Thank you', schema: z.object({ ticketNumber: z.string(), thanks: z.object({ 'zh-CN': z.string(), en: z.string() }) }) }, ...commonErrors, ...notFoundError, ...conflictError, ...goneError },
+    async handler({ params, body, services, meta }) {
+      const { ticket } = await openSurvey(linkDeps(services), params.token);
+      const result = await answerSurvey(linkDeps(services), params.token, body, meta);
+      return { status: 201, body: { ticketNumber: ticket.number, thanks: { 'zh-CN': '感谢您的评价！', en: 'Thank you for your feedback!' } }, headers: { 'X-Position': String(result.position) } };
     },
   }),
   relatedRoute('contacts', inScope('contacts'), { tickets: ticketsPanel('contactId') }),

@@ -15,3 +15,6 @@ export class DomainError extends Error {
 }
 
 export const isNotFound = (error: DomainError): boolean => /[._]not_found$/.test(error.code);
+/** Something that existed and is no longer usable (an expired survey, one replaced by a newer one): 410. */
+export const isGone = (error: DomainError): boolean => GONE.has(error.code);
+const GONE = new Set(['survey.expired', 'survey.superseded']);

@@ -39,7 +39,15 @@ export type TicketStatus = z.infer<typeof TicketStatus>;
 export const WorkKind = z.enum(['remote', 'on_site', 'travel']);
 
 const At = z.string().describe('When it happened (ISO 8601 UTC)');
-const ClockTargets = z.object({ state: z.enum(['running', 'paused', 'stopped']), dueAt: z.string().nullable(), warnAt: z.string().nullable(), remainingMs: z.number().int().min(0) });
+const ClockTargets = z.object({
+  state: z.enum(['running', 'paused', 'stopped']),
+  dueAt: z.string().nullable(),
+  warnAt: z.string().nullable(),
+  remainingMs: z.number().int().min(0),
+  /** Its warning and breach as recorded by then (the timer plans only what is still to come). */
+  warned: z.boolean(),
+  breached: z.boolean(),
+});
 
 export const TicketOpened = z.object({
   ticketId: z.string(),
@@ -59,7 +67,14 @@ export const TicketStarted = z.object({ ticketId: z.string(), by: z.string(), at
 export const TicketWaiting = z.object({ ticketId: z.string(), by: z.string(), note: z.string().optional(), at: At });
 export const TicketNoteAdded = z.object({ ticketId: z.string(), noteId: z.string(), by: z.string(), text: z.string(), visibility: z.enum(['internal', 'customer']), at: At });
 export const TicketResolved = z.object({ ticketId: z.string(), by: z.string(), resolution: z.string(), at: At });
-export const TicketClosed = z.object({ ticketId: z.string(), by: z.string(), at: At });
+export const TicketClosed = z.object({
+  ticketId: z.string(),
+  by: z.string(),
+  at: At,
+  /** The satisfaction survey issued on closing: its public link and until when it may be answered. */
+  survey: z.object({ surveyId: z.string(), expiresAt: z.string() }),
+});
+export const SurveyAnswered = z.object({ ticketId: z.string(), surveyId: z.string(), score: z.number().int().min(1).max(5), comment: z.string().optional(), at: At });
 export const TicketReopened = z.object({ ticketId: z.string(), by: z.string(), reason: z.string(), count: z.number().int().min(1), at: At });
 export const WorkLogged = z.object({ ticketId: z.string(), entryId: z.string(), employeeId: z.string(), minutes: z.number().int().min(1).max(1440), kind: WorkKind, on: z.iso.date(), note: z.string().optional() });
 export const SlaTargetsSet = z.object({
@@ -90,6 +105,7 @@ export const ticketEventSchemas = {
   SlaTargetsSet,
   SlaWarning,
   SlaBreached,
+  SurveyAnswered,
 };
 export type TicketEvent = EventsOf<typeof ticketEventSchemas>;
 export type SlaTargets = z.infer<typeof SlaTargetsSet>;
@@ -125,6 +141,8 @@ export type OpenTicket = {
   sla: SlaTargets | null;
   warned: SlaClockName[];
   breached: SlaClockName[];
+  /** The last satisfaction survey issued (on closing), and its answer once given. */
+  survey: { surveyId: string; expiresAt: string; score?: number; comment?: string; answeredAt?: string } | null;
 };
 export type TicketState = { status: 'none'; withdrawn?: string[] } | OpenTicket;
 
@@ -138,7 +156,8 @@ export type TicketCommand =
   | ({ type: 'WaitOnCustomer'; ticketId: string; note?: string } & Stamp)
   | ({ type: 'AddTicketNote'; ticketId: string; noteId: string; text: string; visibility: 'internal' | 'customer' } & Stamp)
   | ({ type: 'ResolveTicket'; ticketId: string; resolution: string } & Stamp)
-  | ({ type: 'CloseTicket'; ticketId: string } & Stamp)
+  | ({ type: 'CloseTicket'; ticketId: string; survey: { surveyId: string; expiresAt: string } } & Stamp)
+  | ({ type: 'AnswerSurvey'; ticketId: string; surveyId: string; score: number; comment?: string } & Stamp)
   | ({ type: 'ReopenTicket'; ticketId: string; reason: string } & Stamp)
   | ({ type: 'LogWork'; ticketId: string; entryId: string; employeeId: string; minutes: number; kind: z.infer<typeof WorkKind>; on: string; note?: string } & Stamp)
   | ({ type: 'CheckSla'; ticketId: string } & Stamp);
@@ -174,6 +193,7 @@ export function evolve(state: TicketState, event: TicketEvent): TicketState {
       sla: null,
       warned: [],
       breached: [],
+      survey: null,
     };
   }
   if (state.status === 'none') return event.type === 'TicketNumberWithdrawn' ? { status: 'none', withdrawn: [...(state.withdrawn ?? []), event.data.number] } : state;
@@ -201,7 +221,9 @@ export function evolve(state: TicketState, event: TicketEvent): TicketState {
       return { ...state, ...first, status: 'resolved', resolution: event.data.resolution, resolvedAt: event.data.at, marks: [...first.marks, { at: event.data.at, kind: 'resolved' }] };
     }
     case 'TicketClosed':
-      return { ...state, status: 'closed', closedAt: event.data.at };
+      return { ...state, status: 'closed', closedAt: event.data.at, survey: event.data.survey };
+    case 'SurveyAnswered':
+      return state.survey?.surveyId === event.data.surveyId ? { ...state, survey: { ...state.survey, score: event.data.score, ...(event.data.comment ? { comment: event.data.comment } : {}), answeredAt: event.data.at } } : state;
     case 'TicketReopened':
       return { ...state, status: 'assigned', reopenCount: event.data.count, resolution: null, resolvedAt: null, closedAt: null, marks: mark(state, { at: event.data.at, kind: 'reopened' }) };
     case 'WorkLogged':
@@ -276,7 +298,15 @@ function decideOn(command: Exclude<TicketCommand, { type: 'OpenTicket' | 'Withdr
     case 'CloseTicket':
       if (state.status === 'closed') return [];
       requireStatus(state, 'closed', ['resolved']);
-      return [{ type: 'TicketClosed', data: { ticketId, by, at } }];
+      return [{ type: 'TicketClosed', data: { ticketId, by, at, survey: command.survey } }];
+    case 'AnswerSurvey': {
+      // The survey must be the ticket's latest (a reopened and closed again ticket has a new one), open and unanswered.
+      const survey = state.survey;
+      if (!survey || survey.surveyId !== command.surveyId) throw new DomainError('survey.superseded', 'This survey was replaced by a newer one', { ticketId });
+      if (survey.answeredAt) throw new DomainError('survey.already_answered', 'This survey was answered already; thank you', { ticketId });
+      if (at >= survey.expiresAt) throw new DomainError('survey.expired', `This survey could be answered until ${survey.expiresAt}`, { ticketId, expiresAt: survey.expiresAt });
+      return [{ type: 'SurveyAnswered', data: { ticketId, surveyId: command.surveyId, score: command.score, ...(command.comment ? { comment: command.comment } : {}), at } }];
+    }
     case 'ReopenTicket':
       requireStatus(state, 'reopened', ['resolved', 'closed']);
       return [{ type: 'TicketReopened', data: { ticketId, by, reason: command.reason, count: state.reopenCount + 1, at } }];
@@ -302,7 +332,29 @@ function withSla(events: TicketEvent[], before: TicketState, command: Exclude<Ti
   const now = Date.parse(at);
   const time = { calendar: sla.calendar, timeZone: sla.timeZone };
   const readings = SLA_CLOCKS.map((clock) => readClock(after.marks, clock, clock === 'first_response' ? target.firstResponseHours : target.resolutionHours, sla.policies.warnAt, time, now));
-  const targets = (reading: (typeof readings)[number]) => ({ state: reading.stopped ? ('stopped' as const) : reading.paused ? ('paused' as const) : ('running' as const), dueAt: reading.dueAt, warnAt: reading.warnAt, remainingMs: reading.remainingMs });
+  const out = [...events];
+  const warned = new Set(after.warned);
+  const breached = new Set(after.breached);
+  // What is due by now and not yet recorded: the warning, then the breach (recorded before the targets, which say so).
+  for (const reading of readings) {
+    const { clock } = reading;
+    if (!warned.has(clock) && !reading.stopped && reading.warnAt !== null && reading.warnAt <= at) {
+      out.push({ type: 'SlaWarning', data: { ticketId: after.ticketId, clock, warnAt: reading.warnAt, dueAt: reading.dueAt, at } });
+      warned.add(clock);
+    }
+    if (!breached.has(clock) && isBreached(reading) && reading.dueAt !== null) {
+      out.push({ type: 'SlaBreached', data: { ticketId: after.ticketId, clock, dueAt: reading.dueAt, at } });
+      breached.add(clock);
+    }
+  }
+  const targets = (reading: (typeof readings)[number]) => ({
+    state: reading.stopped ? ('stopped' as const) : reading.paused ? ('paused' as const) : ('running' as const),
+    dueAt: reading.dueAt,
+    warnAt: reading.warnAt,
+    remainingMs: reading.remainingMs,
+    warned: warned.has(reading.clock),
+    breached: breached.has(reading.clock),
+  });
   const set: SlaTargets = {
     ticketId: after.ticketId,
     policyVersion: sla.policyVersion,
@@ -313,14 +365,7 @@ function withSla(events: TicketEvent[], before: TicketState, command: Exclude<Ti
     resolution: targets(readings[1]!),
     at,
   };
-  const out = [...events];
   if (!sameTargets(after.sla, set)) out.push({ type: 'SlaTargetsSet', data: set });
-  for (const reading of readings) {
-    const { clock } = reading;
-    const breached = isBreached(reading);
-    if (!after.warned.includes(clock) && !reading.stopped && reading.warnAt !== null && reading.warnAt <= at) out.push({ type: 'SlaWarning', data: { ticketId: after.ticketId, clock, warnAt: reading.warnAt, dueAt: reading.dueAt, at } });
-    if (!after.breached.includes(clock) && breached && reading.dueAt !== null) out.push({ type: 'SlaBreached', data: { ticketId: after.ticketId, clock, dueAt: reading.dueAt, at } });
-  }
   return out;
 }
 
