@@ -10,6 +10,7 @@ import { quotesProjection } from './quotes.ts';
 import type { Projection } from './projection.ts';
 import { declaredProjections } from './declared.ts';
 import { teamProjection } from './team.ts';
+import { serviceProjection } from './service.ts';
 
 /** Every read model the service keeps, in the order the runner applies them. */
 export const allProjections: readonly Projection[] = [
@@ -23,5 +24,6 @@ export const allProjections: readonly Projection[] = [
   ordersProjection,
   notificationsProjection,
   teamProjection,
+  serviceProjection,
   ...declaredProjections,
 ];

@@ -277,6 +277,7 @@ const matrix: Record<string, Entry> = {
   'POST /api/v1/public/surveys/:token': { ok: 404, anonymous: 400, request: () => ({ path: `/api/v1/public/surveys/${'x'.repeat(48)}`, body: { score: 3 } }) },
   'GET /api/v1/contacts/:id/related': { needs: ['contacts', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/contacts/${f.contactId}/related` }) },
   'GET /api/v1/orders/:id/related': { needs: ['orders', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/orders/${f.orderId}/related` }) },
+  'GET /api/v1/reports/service': { needs: ['reports', 'view'], ok: 200, request: () => ({ path: '/api/v1/reports/service?from=2026-01-01&to=2027-01-01&groupBy=customer' }) },
   'GET /api/v1/settings/sla': { needs: ['settings', 'view'], ok: 200, request: () => ({ path: '/api/v1/settings/sla' }) },
   'PUT /api/v1/settings/sla': { needs: ['settings', 'edit'], ok: 200, request: () => ({ path: '/api/v1/settings/sla', body: DEFAULT_SLA }) },
   'GET /api/v1/settings/business-calendar': { needs: ['settings', 'view'], ok: 200, request: () => ({ path: '/api/v1/settings/business-calendar' }) },

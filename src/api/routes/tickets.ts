@@ -42,6 +42,8 @@ import { linkDeps } from './public-links.ts';
 import { DomainError } from '../../domain/shared/errors.ts';
 import { type AnyRoute, defineRoute, EmptyBody, Id, IdParams } from '../route.ts';
 import { settingRoutes } from '../setting-routes.ts';
+import { reportRoute, reportScope } from '../report-routes.ts';
+import { SERVICE_BY_CUSTOMER, SERVICE_BY_ENGINEER, SERVICE_BY_TYPE, serviceReport } from '../../projections/service.ts';
 
 const tags = ['Tickets 服务工单'];
 
@@ -127,6 +129,16 @@ const PublicSurvey = z
     expiresAt: z.string(),
   })
   .meta({ id: 'PublicSurvey' });
+
+const ServiceReportQuery = z
+  .object({
+    from: z.iso.date().describe("First day (in the company's time zone), inclusive"),
+    to: z.iso.date().describe("Last day (in the company's time zone), exclusive"),
+    groupBy: z.enum(['engineer', 'customer', 'type']).default('engineer'),
+    departmentId: Id.optional().describe('Only the engineers of this department and below (within your scope)'),
+  })
+  .strict()
+  .refine((q) => q.from < q.to, { message: 'from must be before to', path: ['from'] });
 
 const minutes = (ms: number) => Math.floor(ms / 60_000);
 const inScope = (resource: ResourceName) => (services: Parameters<PanelLoader>[0], actor: Parameters<PanelLoader>[1], id: string) => recordVisible(services.deps, actor, specOf(resource), id);
@@ -329,6 +341,18 @@ export const ticketRoutes: AnyRoute[] = [
       const { ticket } = await openSurvey(linkDeps(services), params.token);
       const result = await answerSurvey(linkDeps(services), params.token, body, meta);
       return { status: 201, body: { ticketNumber: ticket.number, thanks: { 'zh-CN': '感谢您的评价！', en: 'Thank you for your feedback!' } }, headers: { 'X-Position': String(result.position) } };
+    },
+  }),
+  reportRoute({
+    name: 'service',
+    summary: 'Service workload (服务工作量) in [from, to) by engineer, customer or ticket type: tickets handled, resolved, reopened, minutes logged, SLA met %, average satisfaction; by customer, complaints and the satisfaction trend',
+    answer: 'The service report',
+    reads: [SERVICE_BY_ENGINEER, SERVICE_BY_CUSTOMER, SERVICE_BY_TYPE],
+    query: ServiceReportQuery,
+    async compute(query, actor, services) {
+      const engineers = await reportScope(services, actor, query);
+      const customers = engineers === null || query.groupBy !== 'customer' ? null : (await services.readStore.collection('customers').find({ ownerId: { $in: engineers } }, { projection: { _id: 1 } })).map((doc) => doc._id);
+      return serviceReport(services.readStore, query, { engineers, customers });
     },
   }),
   relatedRoute('contacts', inScope('contacts'), { tickets: ticketsPanel('contactId') }),
