@@ -3,7 +3,8 @@ import { registerCustomer } from '../commands/customers.ts';
 import { hireEmployee, systemActor } from '../commands/employees.ts';
 import { createDepartment, ensureRoleTemplates } from '../commands/org.ts';
 import type { Services } from '../app/wiring.ts';
-import { departments, employees, seedCustomers } from './seed-data.ts';
+import { departments, employees, seedCustomers, serviceTeam } from './seed-data.ts';
+import { seedService } from './seed-service.ts';
 import { seedPipeline } from './seed-pipeline.ts';
 import { seedSalesDays } from './seed-days.ts';
 import { companyToday } from '../commands/company.ts';
@@ -27,12 +28,15 @@ export async function seedCompany(services: Services, count: number, onProgress:
   const departmentIds: Record<string, string> = {};
   for (const department of departments)
     departmentIds[department.key] = (await createDepartment(deps, { name: department.name, parentId: department.parent ? departmentIds[department.parent]! : null }, systemActor, meta())).departmentId;
-  const ownerIds: string[] = [];
-  for (const employee of employees) {
-    const fields = { name: employee.name, title: employee.title, departmentId: departmentIds[employee.department]! };
+  const hire = async (employee: (typeof employees)[number]) => {
+    const fields = { name: employee.name, title: employee.title, departmentId: departmentIds[employee.department]!, email: `${employee.username}@demo.crm.example` };
     const account = { username: employee.username, password: DEMO_PASSWORD, mustChangePassword: false };
-    ownerIds.push((await hireEmployee(deps, { fields, roleIds: employee.roles.map((key) => roles[key]!), account }, systemActor, meta())).employeeId);
-  }
+    return (await hireEmployee(deps, { fields, roleIds: employee.roles.map((key) => roles[key]!), account }, systemActor, meta())).employeeId;
+  };
+  const ownerIds: string[] = [];
+  for (const employee of employees) ownerIds.push(await hire(employee));
+  const serviceIds: string[] = [];
+  for (const employee of serviceTeam) serviceIds.push(await hire(employee));
   const customers = seedCustomers(count);
   let contacts = 0;
   const customerIds: { id: string; ownerId: string }[] = [];
@@ -46,10 +50,12 @@ export async function seedCompany(services: Services, count: number, onProgress:
     onProgress(index + 1, customers.length);
   }
   const pipeline = await seedPipeline(deps, meta, ownerIds, customerIds, Math.max(1, Math.round(count / 10)));
-  const days = await seedSalesDays(deps, meta, customerIds, options.salesDays ?? Math.min(28, Math.max(1, Math.round(count / 36))));
+  const salesDays = options.salesDays ?? Math.min(28, Math.max(1, Math.round(count / 36)));
+  const days = await seedSalesDays(deps, meta, customerIds, salesDays);
+  const service = await seedService(services, { manager: serviceIds[0]!, engineers: serviceIds.slice(1), queueId: departmentIds.service! }, customerIds, salesDays);
   // Member levels from the orders just seeded (the running service's timer would do the same at its next tick).
   await changeMemberLevelRules(deps, EXAMPLE_MEMBER_LEVELS, systemActor, meta());
   await services.runner.waitFor(await services.eventStore.headPosition(), 600_000);
   const memberLevels = await evaluateMemberLevels(deps, services.readStore, await companyToday(deps), meta());
-  return { customers: customers.length, contacts, ...pipeline, ...days, memberLevels };
+  return { customers: customers.length, contacts, ...pipeline, ...days, memberLevels, tickets: service };
 }

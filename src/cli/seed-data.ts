@@ -21,6 +21,7 @@ export const departments = [
   { key: 'south', name: '华南销售部 South China Sales', parent: 'sales' },
   { key: 'north', name: '华北销售部 North China Sales', parent: 'sales' },
   { key: 'key-accounts', name: '大客户部 Key Accounts', parent: null },
+  { key: 'service', name: '客户服务中心 Customer Service', parent: null },
 ];
 
 /** The sales team, one per line: username, name, title, role, department key. */
@@ -39,10 +40,23 @@ const TEAM = `
   xu.tao     徐涛 大客户代表 salesperson key-accounts
 `;
 
-export const employees = TEAM.trim()
-  .split('\n')
-  .map((line) => line.trim().split(/\s+/))
-  .map(([username, name, title, role, department]) => ({ username: username!, name: name!, title: title!, roles: [role!], department: department! }));
+const people = (team: string) =>
+  team
+    .trim()
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .map(([username, name, title, role, department]) => ({ username: username!, name: name!, title: title!, roles: [role!], department: department! }));
+
+/** The sales team: they own the customers. */
+export const employees = people(TEAM);
+
+/** The service desk: a manager who dispatches, engineers who work the tickets (they own no customers). */
+export const serviceTeam = people(`
+  ma.li      马丽 服务经理 service_manager service
+  gao.feng   高峰 服务工程师 service_engineer service
+  lin.tao    林涛 服务工程师 service_engineer service
+  he.ping    何平 服务工程师 service_engineer service
+`);
 
 const cities = ['上海', '苏州', '杭州', '宁波', '南京', '无锡', '深圳', '广州', '东莞', '佛山', '厦门', '北京', '天津', '青岛', '济南', '武汉', '成都', '重庆', '西安', '长沙'];
 const regions: Record<string, string> = { 上海: '华东', 苏州: '华东', 杭州: '华东', 宁波: '华东', 南京: '华东', 无锡: '华东', 深圳: '华南', 广州: '华南', 东莞: '华南', 佛山: '华南', 厦门: '华南', 北京: '华北', 天津: '华北', 青岛: '华北', 济南: '华北', 武汉: '华中', 成都: '西南', 重庆: '西南', 西安: '西北', 长沙: '华中' };

@@ -4,7 +4,7 @@ import { jsonLogger } from '../infra/logger.ts';
 import { openServices } from '../app/wiring.ts';
 import { progressBar } from './progress.ts';
 import { DEMO_PASSWORD, seedCompany } from './seed-company.ts';
-import { departments, employees } from './seed-data.ts';
+import { departments, employees, serviceTeam } from './seed-data.ts';
 
 /** `npm run seed [-- --customers N]`: a demo company in the embedded store (skipped when already seeded). */
 async function seed(): Promise<void> {
@@ -27,10 +27,10 @@ async function seed(): Promise<void> {
     await services.runner.waitFor(await services.eventStore.headPosition(), 120_000);
     logger.info('seeded', {
       departments: departments.map((d) => d.name),
-      employees: employees.length,
+      employees: employees.length + serviceTeam.length,
       ...seeded,
       seconds: Math.round((performance.now() - started) / 10) / 100,
-      login: `any of ${employees.map((e) => e.username).join(', ')} with password ${DEMO_PASSWORD}`,
+      login: `any of ${[...employees, ...serviceTeam].map((e) => e.username).join(', ')} with password ${DEMO_PASSWORD}`,
     });
   } finally {
     await services.close();

@@ -312,10 +312,12 @@ export const ticketSlaTimer: TimerSpec = {
       await completeRun(deps, SLA_TIMER, item.key, systemActor, { ...meta, requestId: `${meta.requestId}:done` });
       return;
     }
-    const ticketId = item.key.slice(0, item.key.indexOf(':'));
-    await onTicket(deps, ticketId, systemActor, meta, (stamp) => ({ type: 'CheckSla', ticketId, ...stamp }));
+    await checkTicketSla(deps, item.key.slice(0, item.key.indexOf(':')), meta);
   },
 };
+
+/** Reads a ticket's clocks now: records the warnings and breaches due by now, and new targets (what the timer fires). */
+export const checkTicketSla = (deps: CommandDeps, ticketId: string, meta: RequestMeta) => onTicket(deps, ticketId, systemActor, meta, (stamp) => ({ type: 'CheckSla', ticketId, ...stamp }));
 
 /** The tickets whose clocks may still run. */
 export const ACTIVE_TICKET_STATUSES = ['new', 'assigned', 'in_progress', 'waiting'] as const;

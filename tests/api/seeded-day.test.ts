@@ -17,6 +17,18 @@ describe("a seeded salesperson's day (fixed clock)", () => {
   }, 240_000);
   afterAll(async () => app.close());
 
+  it('the service desk: tickets in every status, with SLA targets, warnings or breaches, and survey answers', async () => {
+    expect(seeded.tickets.tickets).toBeGreaterThan(10);
+    const token = await app.login('ma.li', DEMO_PASSWORD);
+    const tickets = (await app.request('GET', '/api/v1/tickets?limit=200', { token })).body.items as { id: string; status: string; sla: { state: string } | null }[];
+    expect(new Set(tickets.map((t) => t.status))).toEqual(new Set(['new', 'assigned', 'in_progress', 'waiting', 'resolved', 'closed']));
+    expect(tickets.every((t) => t.sla !== null)).toBe(true);
+    const types = new Set<string>();
+    for (const ticket of tickets) for (const event of (await app.request('GET', `/api/v1/tickets/${ticket.id}/history?limit=200`, { token })).body.items as { type: string }[]) types.add(event.type);
+    for (const type of ['SlaTargetsSet', 'TicketWaiting', 'WorkLogged', 'TicketClosed', 'SurveyAnswered']) expect(types, type).toContain(type);
+    expect(seeded.tickets.surveys).toBeGreaterThan(0);
+  });
+
   it('a week of activities, plans and tasks; today a plan, tasks and next steps, some overdue', async () => {
     expect(seeded.activities).toBeGreaterThan(100);
     expect(seeded.plans).toBeGreaterThan(50);
