@@ -2,7 +2,7 @@ import { ticketCategory, type TicketEvent } from '../domain/ticket/index.ts';
 import type { RecordedEvent } from '../infra/eventstore/port.ts';
 import type { Doc, ReadStore } from '../infra/readstore/port.ts';
 import { COMPANY, companyZone } from './company.ts';
-import { CounterDeltas, dayOf, monthly, sumCounters } from './counters.ts';
+import { counterDocs, CounterDeltas, dayOf, monthly, splitByMonth, sumCounters } from './counters.ts';
 import { alreadyApplied, type Projection } from './projection.ts';
 
 /** Service workload counters (服务工作量) per day: by engineer, by customer, by ticket type (and engineer). */
@@ -137,23 +137,36 @@ export async function serviceReport(store: ReadStore, query: { from: string; to:
     const rows = await sumCounters<Sums>(store, SERVICE_BY_TYPE, range, scope.engineers ? { employeeId: { $in: scope.engineers } } : {}, 'type', fields);
     return { groupBy: query.groupBy, items: rows.sort((a, b) => b.opened - a.opened || String(a._id).localeCompare(String(b._id))).map((row) => ({ type: row._id, ...pick(row), ...rates(row) })) };
   }
+  // By customer there are thousands of rows: the counters are read once (whole months from the monthly twin, the
+  // edge days from the daily counters) and summed here, and the trend takes each month's answers from the same
+  // monthly documents (an edge month's are read besides).
   const match = scope.customers ? { customerId: { $in: scope.customers } } : {};
-  const rows = await sumCounters<Sums>(store, SERVICE_BY_CUSTOMER, range, match, 'customerId', fields);
-  // The satisfaction trend: each month of the range (edge months whole) with answers.
-  const months = await store
-    .collection<Doc & { month: string; customerId: string; surveys: number; scoreSum: number }>(monthly(SERVICE_BY_CUSTOMER))
-    .find({ ...match, month: { $gte: query.from.slice(0, 7), $lte: previousDayMonth(query.to) }, surveys: { $gt: 0 } }, { sort: { month: 1, _id: 1 } });
+  type CustomerCounter = Doc & Partial<Record<ServiceMeasure, number>> & { customerId: string; month?: string };
+  const docs = await counterDocs<CustomerCounter>(store, SERVICE_BY_CUSTOMER, range, match);
+  const sums = new Map<string, Sums>();
+  for (const doc of docs) {
+    let row = sums.get(doc.customerId);
+    if (!row) sums.set(doc.customerId, (row = { _id: doc.customerId, ...(Object.fromEntries(fields.map((f) => [f, 0])) as Record<ServiceMeasure, number>) }));
+    for (const field of fields) row[field] += doc[field] ?? 0;
+  }
+  const { months } = splitByMonth(query.from, query.to);
+  const edgeMonths = [...new Set([query.from.slice(0, 7), previousDayMonth(query.to)])].filter((month) => !months || month < months.from || month >= months.to);
+  const monthDocs = [
+    ...docs.filter((doc) => doc.month !== undefined),
+    ...(edgeMonths.length ? await store.collection<CustomerCounter>(monthly(SERVICE_BY_CUSTOMER)).find({ ...match, month: { $in: edgeMonths } }) : []),
+  ];
   const trends = new Map<string, { month: string; averageSatisfaction: number; surveys: number }[]>();
-  for (const doc of months) {
+  for (const doc of monthDocs) {
+    if (!doc.surveys) continue;
     const trend = trends.get(doc.customerId) ?? [];
-    trend.push({ month: doc.month, averageSatisfaction: Math.round((100 * doc.scoreSum) / doc.surveys) / 100, surveys: doc.surveys });
+    trend.push({ month: doc.month!, averageSatisfaction: Math.round((100 * (doc.scoreSum ?? 0)) / doc.surveys) / 100, surveys: doc.surveys });
     trends.set(doc.customerId, trend);
   }
   return {
     groupBy: query.groupBy,
-    items: rows
+    items: [...sums.values()]
       .sort((a, b) => b.complaints - a.complaints || b.opened - a.opened || String(a._id).localeCompare(String(b._id)))
-      .map((row) => ({ customerId: row._id, ...pick(row), ...rates(row), satisfactionTrend: trends.get(String(row._id)) ?? [] })),
+      .map((row) => ({ customerId: row._id, ...pick(row), ...rates(row), satisfactionTrend: (trends.get(String(row._id)) ?? []).sort((a, b) => a.month.localeCompare(b.month)) })),
   };
 }
 
