@@ -59,7 +59,8 @@ function redactEventData(actor: Actor, resource: string, data: Json): Json {
 }
 
 export function redact(actor: Actor, resource: string, shape: ResponseShape, body: unknown): unknown {
-  if (!actor.fieldRules[resource] && !Object.values(nested[resource] ?? {}).some((r) => actor.fieldRules[r])) return body;
+  // Related panels hold other resources' records (a customer's tickets): each is judged by its own rules.
+  if (shape !== 'related' && !actor.fieldRules[resource] && !Object.values(nested[resource] ?? {}).some((r) => actor.fieldRules[r])) return body;
   const value = body as Json;
   switch (shape) {
     case 'record':

@@ -265,6 +265,40 @@ describe('service tickets (服务工单) with SLA clocks', () => {
     expect((await app.request('GET', `/api/v1/customers/${customerId}`, { token: seller.token })).body.openComplaints).toEqual([]);
   });
 
+  it('has custom fields, CSV export and asOf like every record; a hidden field stays hidden everywhere', async () => {
+    const field = await app.request('POST', '/api/v1/settings/fields/tickets', { body: { key: 'serialNumber', label: { 'zh-CN': '设备序列号', en: 'Serial number' }, type: 'text' } });
+    expect(field.status, field.text).toBe(201);
+    const SECRET = '客户内部系统密码 8864';
+    const made = await open({ assigneeId: engineer.userId, description: SECRET, custom: { serialNumber: 'SN-77' } });
+    const openedAt = clock.now().toISOString();
+    await advance(MINUTE);
+    await act(made.id, 'start');
+    expect(await ticket(made.id)).toMatchObject({ custom: { serialNumber: 'SN-77' }, status: 'in_progress' });
+    expect((await app.request('GET', `/api/v1/tickets/${made.id}?asOf=${openedAt}`, { token: agent.token })).body).toMatchObject({ status: 'assigned', number: made.number });
+    expect(((await app.request('GET', '/api/v1/tickets?custom.serialNumber=SN-77', { token: agent.token })).body.items as { id: string }[]).map((t) => t.id)).toEqual([made.id]);
+    const csv = await app.request('GET', '/api/v1/tickets?custom.serialNumber=SN-77', { token: agent.token, headers: { accept: 'text/csv' } });
+    expect(csv.status).toBe(200);
+    expect(csv.text).toContain(made.number);
+    expect(csv.text).toContain('SN-77');
+
+    const roleId = (
+      await app.request('POST', '/api/v1/roles', { body: { name: 'Hides descriptions', permissions: { customers: ['view'], contacts: ['view'], tickets: ['view', 'export'] }, dataScope: 'all', fieldSecurity: { tickets: { description: 'hidden' } } } })
+    ).body.id as string;
+    const hider = await app.request('POST', '/api/v1/employees', { body: { name: 'svc.hider', departmentId: await app.department('Hiders'), username: 'svc.hider', password: 'svc.hider-pass-1', roleIds: [roleId] } });
+    expect(hider.status, hider.text).toBe(201);
+    const token = await app.firstLogin('svc.hider', 'svc.hider-pass-1');
+    for (const path of ['/api/v1/tickets', `/api/v1/tickets/${made.id}`, `/api/v1/tickets/${made.id}/history`, `/api/v1/tickets/${made.id}?asOf=${openedAt}`, `/api/v1/customers/${customerId}/related`]) {
+      const response = await app.request('GET', path, { token });
+      expect(response.status, path).toBe(200);
+      expect(response.text, path).not.toContain(SECRET);
+    }
+    const hiddenCsv = await app.request('GET', '/api/v1/tickets', { token, headers: { accept: 'text/csv' } });
+    expect(hiddenCsv.status).toBe(200);
+    expect(hiddenCsv.text).not.toContain(SECRET);
+    expect((await app.request('GET', '/api/v1/tickets?q=8864', { token })).body.items).toEqual([]);
+    expect(((await app.request('GET', '/api/v1/tickets?q=8864', { token: agent.token })).body.items as { id: string }[]).map((t) => t.id)).toEqual([made.id]);
+  });
+
   it('a new holiday moves open tickets’ targets (recomputed from their events, once), and the tickets panel shows on the customer', async () => {
     // Thursday 2026-12-03 09:00 local: a normal ticket (24 business hours: Thursday, Friday, 6 h on Monday) is due Monday 15:00 local.
     clock.set(new Date('2026-12-03T01:00:00.000Z'));

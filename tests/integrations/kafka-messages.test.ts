@@ -36,8 +36,10 @@ describe('Kafka message format', () => {
 
   it('publishes business records only, one topic per category', () => {
     expect(isPublished(event('order-1', 'OrderConfirmed', {}))).toBe(true);
-    for (const internal of ['login-zhang', 'idempotency-k', 'reservation-customer.name.x', 'settings-pool', 'role-1', 'customfields-customers', 'ordernumber-2026'])
+    expect(isPublished(event('ticket-1', 'TicketOpened', {}))).toBe(true);
+    for (const internal of ['login-zhang', 'idempotency-k', 'reservation-customer.name.x', 'settings-pool', 'role-1', 'customfields-customers', 'ordernumber-2026', 'ticketnumber-2026', 'publiclink-1', 'schedule-ticket-sla'])
       expect(isPublished(event(internal, 'X', {}))).toBe(false);
     expect(PUBLISHED_CATEGORIES.map(topicFor)).toContain('crm.customer');
+    expect(PUBLISHED_CATEGORIES.map(topicFor)).toContain('crm.ticket');
   });
 });
