@@ -179,4 +179,75 @@ describe('SLA clocks', () => {
     expect(SlaPolicies.safeParse({ ...policies, warnAt: 1 }).success).toBe(false);
     expect(SlaPolicies.safeParse({ ...policies, targets: [{ priority: 'low', firstResponseHours: 9, resolutionHours: 2 }] }).success).toBe(false);
   });
+
+  it('reads warnings and targets crossed between pauses exactly, and says when a clock runs, waits or has stopped', () => {
+    // Tuesday 09:00–10:00 local running, paused until Wednesday 09:00, running again: a 2 h target with warning at 1.6 h.
+    const marks: ClockMark[] = [opened, { at: '2026-12-01T02:00:00.000Z', kind: 'paused' }, { at: '2026-12-02T01:00:00.000Z', kind: 'resumed' }];
+    const running = readClock(marks, 'resolution', 2, 0.8, shanghai, at('2026-12-02T01:30:00Z'));
+    expect(running).toMatchObject({ running: true, paused: false, stopped: false, elapsedMs: 1.5 * HOUR, dueAt: '2026-12-02T02:00:00.000Z', warnAt: '2026-12-02T01:36:00.000Z', remainingMs: 0.5 * HOUR });
+    // Crossed inside a closed span (resolved after the due time): the instants are where the span crossed them.
+    const resolvedLate = readClock([...marks, { at: '2026-12-02T03:00:00.000Z', kind: 'resolved' }], 'resolution', 2, 0.8, shanghai, at('2026-12-03T00:00:00Z'));
+    expect(resolvedLate).toMatchObject({ running: false, stopped: true, paused: false, elapsedMs: 3 * HOUR, dueAt: '2026-12-02T02:00:00.000Z', warnAt: '2026-12-02T01:36:00.000Z', remainingMs: 0 });
+    expect(isBreached(resolvedLate)).toBe(true);
+    // Stopped before the warning: neither instant.
+    const early = readClock([opened, { at: '2026-12-01T01:30:00.000Z', kind: 'resolved' }], 'resolution', 2, 0.8, shanghai, at('2026-12-03T00:00:00Z'));
+    expect(early).toMatchObject({ running: false, stopped: true, dueAt: null, warnAt: null, elapsedMs: 0.5 * HOUR });
+    expect(isBreached(early)).toBe(false);
+    // Exactly at the target when it stopped: met; exactly at the warning share while running: at risk.
+    const exact = readClock([opened, { at: '2026-12-01T03:00:00.000Z', kind: 'resolved' }], 'resolution', 2, 0.8, shanghai, at('2026-12-03T00:00:00Z'));
+    expect(isBreached(exact)).toBe(false);
+    expect(slaState([exact, exact], 0.8)).toBe('met');
+    const atWarning = readClock([opened], 'resolution', 2, 0.8, shanghai, at('2026-12-01T02:36:00Z'));
+    expect(slaState([atWarning], 0.8)).toBe('at_risk');
+    expect(slaState([readClock([opened], 'resolution', 2, 0.8, shanghai, at('2026-12-01T02:35:00Z'))], 0.8)).toBe('on_track');
+    // Waiting: paused, not running; the warning share crossed before the pause is still known.
+    const waiting = readClock([opened, { at: '2026-12-01T02:50:00.000Z', kind: 'paused' }], 'resolution', 2, 0.8, shanghai, at('2026-12-02T00:00:00Z'));
+    expect(waiting).toMatchObject({ running: false, paused: true, stopped: false, dueAt: null, warnAt: '2026-12-01T02:36:00.000Z' });
+    // Marks before the ticket opened (none) start nothing.
+    expect(runningIntervals([{ at: '2026-12-01T01:00:00.000Z', kind: 'resumed' }], 'resolution').intervals).toEqual([]);
+    expect(readClock([], 'resolution', 2, 0.8, shanghai, at('2026-12-01T02:00:00Z'))).toMatchObject({ running: false, elapsedMs: 0, dueAt: null });
+  });
+
+  it('segments merge what touches, stop at resolution, pause until now when still waiting, and keep the latest when too many', () => {
+    expect(clockSegments([], shanghai, at('2026-12-03T00:00:00Z'))).toEqual([]);
+    const waitingNow = clockSegments([opened, { at: '2026-12-01T02:00:00.000Z', kind: 'paused' }], shanghai, at('2026-12-02T00:00:00Z'));
+    expect(waitingNow).toEqual([
+      { from: '2026-12-01T01:00:00.000Z', to: '2026-12-01T02:00:00.000Z', kind: 'running' },
+      { from: '2026-12-01T02:00:00.000Z', to: '2026-12-02T00:00:00.000Z', kind: 'paused' },
+    ]);
+    // Resolved while waiting: the pause ends there and the rest is stopped.
+    const resolvedWaiting = clockSegments([opened, { at: '2026-12-01T02:00:00.000Z', kind: 'paused' }, { at: '2026-12-01T04:00:00.000Z', kind: 'resolved' }], shanghai, at('2026-12-01T06:00:00Z'));
+    expect(resolvedWaiting.map((segment) => `${segment.kind} ${segment.from.slice(11, 16)}-${segment.to.slice(11, 16)}`)).toEqual(['running 01:00-02:00', 'paused 02:00-04:00', 'stopped 04:00-06:00']);
+    // Over a night: running until 18:00 local, outside hours until 09:00, running again.
+    const overnight = clockSegments([opened], shanghai, at('2026-12-02T02:00:00Z'));
+    expect(overnight.map((segment) => segment.kind)).toEqual(['running', 'outside_hours', 'running']);
+    expect(overnight[1]).toEqual({ from: '2026-12-01T10:00:00.000Z', to: '2026-12-02T01:00:00.000Z', kind: 'outside_hours' });
+    const many = clockSegments([opened], shanghai, at('2026-12-31T00:00:00Z'), 5);
+    expect(many).toHaveLength(5);
+    expect(many.at(-1)!.to).toBe('2026-12-31T00:00:00.000Z');
+  });
+
+  it('a level’s target is its priority’s only; the policies say what is wrong where', () => {
+    const policies = SlaPolicies.parse({
+      warnAt: 0.8,
+      targets: [
+        { priority: 'urgent', firstResponseHours: 1, resolutionHours: 4 },
+        { priority: 'high', customerLevel: 'A', firstResponseHours: 0.5, resolutionHours: 1 },
+        { priority: 'high', firstResponseHours: 2, resolutionHours: 8 },
+        { priority: 'normal', firstResponseHours: 4, resolutionHours: 24 },
+        { priority: 'low', firstResponseHours: 8, resolutionHours: 40 },
+      ],
+    });
+    expect(targetFor(policies, 'urgent', 'A').resolutionHours).toBe(4);
+    expect(targetFor(policies, 'high', 'A').resolutionHours).toBe(1);
+    const issues = (value: unknown) => {
+      const parsed = SlaPolicies.safeParse(value);
+      return parsed.success ? [] : parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
+    };
+    expect(issues({ ...policies, targets: [...policies.targets, { priority: 'high', customerLevel: 'A', firstResponseHours: 1, resolutionHours: 2 }] })).toEqual([{ path: 'targets.5', message: 'A second target for high and level A' }]);
+    expect(issues({ ...policies, targets: [...policies.targets, { priority: 'low', firstResponseHours: 1, resolutionHours: 2 }] })).toEqual([{ path: 'targets.5', message: 'A second target for low' }]);
+    expect(issues({ ...policies, targets: policies.targets.filter((target) => target.priority !== 'normal') })).toEqual([{ path: 'targets', message: 'No target for priority normal at any customer level' }]);
+    expect(issues({ ...policies, targets: [...policies.targets.slice(0, 4), { priority: 'low', firstResponseHours: 9, resolutionHours: 8 }] })).toEqual([{ path: 'targets.4.firstResponseHours', message: 'A first response comes no later than the resolution' }]);
+    expect(issues({ ...policies, targets: [...policies.targets.slice(0, 4), { priority: 'low', firstResponseHours: 8, resolutionHours: 8 }] })).toEqual([]);
+  });
 });
