@@ -33,8 +33,8 @@ describe('command-line tools', () => {
     expect(await after.collection('customers').find({}, { sort: { _id: 1 } })).toEqual(customersBefore);
 
     const store = new SqliteEventStore({ path: join(dataDir, 'events.sqlite') });
-    expect((await store.readAll({ filter: { eventTypes: ['EmployeeHired'] } })).length).toBe(13);
-    expect((await store.readAll({ filter: { eventTypes: ['DepartmentCreated'] } })).length).toBe(5);
+    expect((await store.readAll({ filter: { eventTypes: ['EmployeeHired'] } })).length).toBe(17);
+    expect((await store.readAll({ filter: { eventTypes: ['DepartmentCreated'] } })).length).toBe(6);
     await store.close();
   });
 
