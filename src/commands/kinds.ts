@@ -58,3 +58,6 @@ export function kindsAsData<const L extends string>(declaration: { settingKey: s
     },
   };
 }
+
+/** A kinds-as-data declaration, as routes take it. */
+export type KindsAsData = ReturnType<typeof kindsAsData<string>>;

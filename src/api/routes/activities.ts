@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { activityKinds, changeActivity, logActivity, removeActivity } from '../../commands/activities.ts';
-import { OfferedKind } from '../../commands/kinds.ts';
+import { kindRoutes } from '../kind-routes.ts';
 import { authorize } from '../../commands/authorization.ts';
 import { ActivityFields, type ActivityState } from '../../domain/activity/index.ts';
 import { type ResourceName, specOf } from '../../domain/customization/resources.ts';
@@ -10,7 +10,6 @@ import { listQuery } from '../list-query.ts';
 import { recordInScope, recordRoutes } from '../records.ts';
 import { commonErrors, notFoundError } from '../responses.ts';
 import { type AnyRoute, defineRoute, IdParams } from '../route.ts';
-import { settingRoutes } from '../setting-routes.ts';
 
 const spec = specOf('activities');
 const tags = [spec.tag];
@@ -44,18 +43,18 @@ function timelineRoute(parent: ResourceName, field: 'customerId' | 'contactId' |
   });
 }
 
+const kinds = kindRoutes({
+  kinds: activityKinds,
+  module: 'activities',
+  tags,
+  offeredPath: '/api/v1/activities/kinds',
+  settingsPath: '/api/v1/settings/activity-kinds',
+  what: { one: 'kind', many: 'activity kinds', record: 'an activity', builtIn: 'call, visit, meeting, email, note' },
+});
+
 /** Activities (跟进记录): what each salesperson did with whom, and what comes next. */
 export const activityRoutes: AnyRoute[] = [
-  defineRoute({
-    method: 'get',
-    path: '/api/v1/activities/kinds',
-    reads: [],
-    summary: 'The kinds an activity can have: the built-in ones and those an administrator added',
-    tags,
-    permission: ['activities', 'view'],
-    responses: { 200: { description: 'The kinds', schema: z.object({ items: z.array(OfferedKind) }) }, ...commonErrors },
-    handler: async ({ services }) => ({ status: 200, body: { items: await activityKinds.offered(services.deps) } }),
-  }),
+  kinds.offered,
   ...recordRoutes<ActivityState>({
     resource: 'activities',
     view: ActivityView,
@@ -78,13 +77,5 @@ export const activityRoutes: AnyRoute[] = [
   timelineRoute('customers', 'customerId'),
   timelineRoute('contacts', 'contactId'),
   timelineRoute('opportunities', 'opportunityId'),
-  ...settingRoutes({
-    path: '/api/v1/settings/activity-kinds',
-    tags,
-    schema: activityKinds.Settings,
-    read: { summary: 'The activity kinds administrators added (besides call, visit, meeting, email, note)', done: 'Settings' },
-    write: { summary: 'Add, relabel or retire activity kinds (a retired kind stays on the activities that have it)', done: 'Changed' },
-    load: (deps) => activityKinds.settings(deps),
-    save: ({ body, actor, services, meta }) => activityKinds.change(services.deps, body, actor, meta),
-  }),
+  ...kinds.settings,
 ];

@@ -24,7 +24,7 @@ import {
   ticketTypes,
   waitOnCustomer,
 } from '../../commands/tickets.ts';
-import { OfferedKind } from '../../commands/kinds.ts';
+import { kindRoutes } from '../kind-routes.ts';
 import type { Actor } from '../../commands/context.ts';
 import type { Doc, ReadStore } from '../../infra/readstore/port.ts';
 import { readScopeOf, type ResourceName, specOf } from '../../domain/customization/resources.ts';
@@ -161,18 +161,18 @@ export async function openComplaints(store: ReadStore, actor: Actor, customerId:
   return docs.map((doc) => ({ id: doc._id, number: doc.number, subject: doc.subject, priority: doc.priority, status: doc.status }));
 }
 
+const types = kindRoutes({
+  kinds: ticketTypes,
+  module: 'tickets',
+  tags,
+  offeredPath: '/api/v1/tickets/types',
+  settingsPath: '/api/v1/settings/ticket-types',
+  what: { one: 'type', many: 'ticket types', record: 'a ticket', builtIn: 'consultation, complaint, repair, return, other' },
+});
+
 /** Service tickets (服务工单): SLA clocks on a business calendar, queues, notes and replies, work logged. */
 export const ticketRoutes: AnyRoute[] = [
-  defineRoute({
-    method: 'get',
-    path: '/api/v1/tickets/types',
-    reads: [],
-    summary: 'The types a ticket can have: the built-in ones and those an administrator added',
-    tags,
-    permission: ['tickets', 'view'],
-    responses: { 200: { description: 'The types', schema: z.object({ items: z.array(OfferedKind) }) }, ...commonErrors },
-    handler: async ({ services }) => ({ status: 200, body: { items: await ticketTypes.offered(services.deps) } }),
-  }),
+  types.offered,
   ...recordRoutes<TicketState>({
     resource: 'tickets',
     view: TicketView,
@@ -380,14 +380,6 @@ export const ticketRoutes: AnyRoute[] = [
     load: businessCalendar,
     save: ({ body, actor, services, meta }) => putBusinessCalendar(services.deps, body, actor, meta),
   }),
-  ...settingRoutes({
-    path: '/api/v1/settings/ticket-types',
-    tags,
-    schema: ticketTypes.Settings,
-    read: { summary: 'The ticket types administrators added (besides consultation, complaint, repair, return, other)', done: 'Settings' },
-    write: { summary: 'Add, relabel or retire ticket types (a retired type stays on the tickets that have it)', done: 'Changed' },
-    load: (deps) => ticketTypes.settings(deps),
-    save: ({ body, actor, services, meta }) => ticketTypes.change(services.deps, body, actor, meta),
-  }),
+  ...types.settings,
 ];
 
