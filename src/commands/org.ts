@@ -6,6 +6,7 @@ import { DomainError } from '../domain/shared/errors.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { type Executed, execute, load } from './pipeline.ts';
 import { claim, currentHolder, isHeld } from './reservations.ts';
+import { getEmployee } from './employees.ts';
 
 /** The ids from the root down to `departmentId` (inclusive), walking the department streams. */
 export async function departmentAncestry(deps: CommandDeps, departmentId: string): Promise<string[] | undefined> {
@@ -40,14 +41,39 @@ export async function createDepartment(deps: CommandDeps, input: { name: string;
   return { ...(await execute(deps, departmentDecider, departmentStream(departmentId), command, actor, meta)), departmentId };
 }
 
-export async function changeDepartment(deps: CommandDeps, departmentId: string, input: { name?: string; parentId?: string | null }, actor: Actor, meta: RequestMeta) {
+export async function changeDepartment(deps: CommandDeps, departmentId: string, input: { name?: string; parentId?: string | null; managerId?: string | null }, actor: Actor, meta: RequestMeta) {
+  if (typeof input.managerId === 'string') {
+    const manager = await getEmployee(deps, input.managerId);
+    if (!manager) throw new DomainError('employee.not_found', `Employee ${input.managerId} does not exist`, { errors: [{ path: 'managerId', message: 'No employee with this id' }] });
+    if (manager.status === 'disabled') throw new DomainError('department.manager_disabled', `Employee ${input.managerId} is disabled and cannot lead a department`, { managerId: input.managerId });
+  }
   const command: DepartmentCommand = {
     type: 'ChangeDepartment',
     departmentId,
     ...(input.name !== undefined ? { name: input.name } : {}),
     ...(input.parentId !== undefined ? { parent: await parentFacts(deps, input.parentId) } : {}),
+    ...(input.managerId !== undefined ? { managerId: input.managerId } : {}),
   };
   return execute(deps, departmentDecider, departmentStream(departmentId), command, actor, meta);
+}
+
+/**
+ * The managers above an employee, nearest first: the manager of their department (unless it is they), then of each
+ * department up the tree, each person once and never the employee. The submitter's manager is the first, the
+ * manager's manager the second.
+ */
+export async function managersAbove(deps: CommandDeps, employeeId: string): Promise<string[]> {
+  const employee = await getEmployee(deps, employeeId);
+  const departmentId = employee?.fields.departmentId;
+  if (!departmentId) return [];
+  const chain = (await departmentAncestry(deps, departmentId)) ?? [];
+  const managers: string[] = [];
+  for (const id of chain.reverse()) {
+    const { state } = await load(deps, departmentDecider, departmentStream(id));
+    const managerId = state.status === 'none' ? null : state.managerId;
+    if (managerId && managerId !== employeeId && !managers.includes(managerId)) managers.push(managerId);
+  }
+  return managers;
 }
 
 export async function departmentExists(deps: CommandDeps, departmentId: string): Promise<boolean> {

@@ -7,7 +7,7 @@ import type { RecordedEvent } from '../infra/eventstore/port.ts';
 import type { Doc, ReadStore } from '../infra/readstore/port.ts';
 import { alreadyApplied, keyed, type Projection } from './projection.ts';
 
-export type DepartmentDoc = Doc & { id: string; name: string; parentId: string | null; path: string; revision: number; createdAt: string; updatedAt: string; _position: number };
+export type DepartmentDoc = Doc & { id: string; name: string; parentId: string | null; path: string; managerId?: string | null; revision: number; createdAt: string; updatedAt: string; _position: number };
 export type EmployeeDoc = Doc & {
   id: string;
   name: string;
@@ -50,12 +50,16 @@ export async function applyOrgEvent(event: RecordedEvent, store: ReadStore, name
     if (alreadyApplied(doc, event)) return [];
     if (e.type === 'DepartmentCreated') {
       const path = `${await pathOf(e.data.parentId)}${e.data.departmentId}/`;
-      await departments.replaceOne({ _id: e.data.departmentId }, { ...keyed(e.data.departmentId), name: e.data.name, parentId: e.data.parentId, path, createdAt: event.metadata.at, ...stamp(event) }, { upsert: true });
+      await departments.replaceOne({ _id: e.data.departmentId }, { ...keyed(e.data.departmentId), name: e.data.name, parentId: e.data.parentId, path, managerId: null, createdAt: event.metadata.at, ...stamp(event) }, { upsert: true });
       return [];
     }
     if (!doc) return [];
     if (e.type === 'DepartmentRenamed') {
       await departments.updateOne({ _id: doc._id }, { $set: { name: e.data.name, ...stamp(event) } });
+      return [];
+    }
+    if (e.type === 'DepartmentManagerChanged') {
+      await departments.updateOne({ _id: doc._id }, { $set: { managerId: e.data.managerId, ...stamp(event) } });
       return [];
     }
     // Moved: the subtree's paths, and the paths of everyone in it, follow.

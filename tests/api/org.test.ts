@@ -1,3 +1,4 @@
+import { managersAbove } from '../../src/commands/org.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHandover } from '../../src/commands/handover.ts';
 import { systemActor } from '../../src/commands/employees.ts';
@@ -29,6 +30,25 @@ describe('organisation and access control', () => {
       expectProblem(await app.request('POST', '/api/v1/departments', { body: { name: 'X', parentId: '01900000-0000-7000-8000-000000000000' } }), 409, 'department.parent_unknown');
       const list = await app.request('GET', `/api/v1/departments?parentId=${root.body.id}`);
       expect(list.body.items.map((d: { name: string }) => d.name)).toEqual(['华东']);
+    });
+
+    it('a department names its manager; the managers above an employee come nearest first, never the employee', async () => {
+      const head = await app.department('Managed head');
+      const team = await app.department('Managed team', head);
+      const boss = await app.userWithToken('mgr.boss', ['manager'], head);
+      const lead = await app.userWithToken('mgr.lead', ['manager'], team);
+      const member = await app.userWithToken('mgr.member', ['salesperson'], team);
+      expect((await app.request('PATCH', `/api/v1/departments/${head}`, { body: { managerId: boss.userId } })).status).toBe(200);
+      expect((await app.request('PATCH', `/api/v1/departments/${team}`, { body: { managerId: lead.userId } })).status).toBe(200);
+      expect(await managersAbove(app.services.deps, member.userId)).toEqual([lead.userId, boss.userId]);
+      expect(await managersAbove(app.services.deps, lead.userId)).toEqual([boss.userId]);
+      expect(await managersAbove(app.services.deps, boss.userId)).toEqual([]);
+      await app.services.runner.waitFor(await app.services.eventStore.headPosition(), 5000);
+      expect((await app.request('GET', `/api/v1/departments/${team}`)).body).toMatchObject({ managerId: lead.userId });
+      expectProblem(await app.request('PATCH', `/api/v1/departments/${team}`, { body: { managerId: '0193a4c2-7f3e-7b1a-9c1d-2f4e6a8b0c12' } }), 404, 'employee.not_found');
+      expectProblem(await app.request('PATCH', `/api/v1/departments/${team}`, { token: member.token, body: { managerId: member.userId } }), 403, 'forbidden');
+      expect((await app.request('PATCH', `/api/v1/departments/${team}`, { body: { managerId: null } })).status).toBe(200);
+      expect(await managersAbove(app.services.deps, member.userId)).toEqual([boss.userId]);
     });
 
     it('moving a department moves its people and their records into the new scope', async () => {

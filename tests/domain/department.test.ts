@@ -15,7 +15,7 @@ describe('department decider: every decision pinned', () => {
     expect(given([]).when({ type: 'CreateDepartment', departmentId: 'd', name: 'East', parent: parent('x', [], false) }).thenThrows('department.parent_unknown').details).toEqual({ parentId: 'x' });
     given([]).when({ type: 'CreateDepartment', departmentId: 'd', name: 'East', parent: parent('d') }).thenThrows('department.cycle');
     given([created]).when({ type: 'CreateDepartment', departmentId: 'd', name: 'East', parent: null }).thenThrows('department.already_exists');
-    expect(fold(departmentDecider, [created])).toEqual({ status: 'active', departmentId: 'd', name: 'East', parentId: 'root' });
+    expect(fold(departmentDecider, [created])).toEqual({ status: 'active', departmentId: 'd', name: 'East', parentId: 'root', managerId: null });
   });
 
   it('renames and moves in one change, each only when it differs', () => {
@@ -29,7 +29,19 @@ describe('department decider: every decision pinned', () => {
     const atRoot: DepartmentEvent = { type: 'DepartmentCreated', data: { departmentId: 'd', name: 'East', parentId: null } };
     given([atRoot]).when({ type: 'ChangeDepartment', departmentId: 'd', parent: null }).thenNothing();
     const events: DepartmentEvent[] = [created, { type: 'DepartmentRenamed', data: { departmentId: 'd', name: 'E' } }, { type: 'DepartmentMoved', data: { departmentId: 'd', fromParentId: 'root', parentId: 'sales' } }];
-    expect(fold(departmentDecider, events)).toEqual({ status: 'active', departmentId: 'd', name: 'E', parentId: 'sales' });
+    expect(fold(departmentDecider, events)).toEqual({ status: 'active', departmentId: 'd', name: 'E', parentId: 'sales', managerId: null });
+  });
+
+  it('names its manager, changes or clears it, each only when it differs', () => {
+    const named: DepartmentEvent = { type: 'DepartmentManagerChanged', data: { departmentId: 'd', fromManagerId: null, managerId: 'u-1' } };
+    given([created]).when({ type: 'ChangeDepartment', departmentId: 'd', managerId: 'u-1' }).then([named]);
+    given([created, named]).when({ type: 'ChangeDepartment', departmentId: 'd', managerId: 'u-1' }).thenNothing();
+    given([created, named]).when({ type: 'ChangeDepartment', departmentId: 'd', managerId: 'u-2' }).then([{ type: 'DepartmentManagerChanged', data: { departmentId: 'd', fromManagerId: 'u-1', managerId: 'u-2' } }]);
+    given([created, named]).when({ type: 'ChangeDepartment', departmentId: 'd', managerId: null }).then([{ type: 'DepartmentManagerChanged', data: { departmentId: 'd', fromManagerId: 'u-1', managerId: null } }]);
+    given([created]).when({ type: 'ChangeDepartment', departmentId: 'd', managerId: null }).thenNothing();
+    given([created, named]).when({ type: 'ChangeDepartment', departmentId: 'd', name: 'East' }).thenNothing();
+    expect(fold(departmentDecider, [created, named])).toMatchObject({ managerId: 'u-1' });
+    expect(fold(departmentDecider, [named])).toEqual({ status: 'none' });
   });
 
   it('never moves under itself or its own subtree, nor under a department that does not exist', () => {

@@ -20,8 +20,15 @@ import { commonErrors, conflictError, notFoundError, recordWriteErrors, staleErr
 import { type AnyRoute, defineRoute, EmptyBody, Id, IdParams, WriteResult, written } from '../route.ts';
 
 const DepartmentInput = z.object({ name: DepartmentName, parentId: Id.nullable().optional() }).strict().meta({ id: 'DepartmentInput' });
-const DepartmentPatch = z.object({ name: DepartmentName.optional(), parentId: Id.nullable().optional().describe('Moves the department (and its subtree, and their scopes)') }).strict().meta({ id: 'DepartmentPatch' });
-const Department = z.object({ id: z.string(), name: z.string(), parentId: z.string().nullable(), path: z.string(), revision: z.number().int() }).meta({ id: 'Department' });
+const DepartmentPatch = z
+  .object({
+    name: DepartmentName.optional(),
+    parentId: Id.nullable().optional().describe('Moves the department (and its subtree, and their scopes)'),
+    managerId: Id.nullable().optional().describe('Who leads it (an enabled employee; null: nobody): approvals go to the submitter’s manager, then up the tree'),
+  })
+  .strict()
+  .meta({ id: 'DepartmentPatch' });
+const Department = z.object({ id: z.string(), name: z.string(), parentId: z.string().nullable(), path: z.string(), managerId: z.string().nullable().optional(), revision: z.number().int() }).meta({ id: 'Department' });
 
 const EmployeeInput = EmployeeFields.extend({
   departmentId: Id,
@@ -105,7 +112,7 @@ export const orgRoutes: AnyRoute[] = [
   defineRoute({
     method: 'patch',
     path: '/api/v1/departments/:id',
-    summary: 'Rename or move a department (its subtree and its people move with it)',
+    summary: 'Rename or move a department (its subtree and its people move with it), or name its manager',
     tags: departmentTags,
     params: IdParams,
     body: DepartmentPatch,

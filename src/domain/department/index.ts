@@ -7,27 +7,31 @@ export const DepartmentName = z.string().trim().min(1).max(100);
 export type DepartmentEvent =
   | { type: 'DepartmentCreated'; data: { departmentId: string; name: string; parentId: string | null } }
   | { type: 'DepartmentRenamed'; data: { departmentId: string; name: string } }
-  | { type: 'DepartmentMoved'; data: { departmentId: string; fromParentId: string | null; parentId: string | null } };
+  | { type: 'DepartmentMoved'; data: { departmentId: string; fromParentId: string | null; parentId: string | null } }
+  | { type: 'DepartmentManagerChanged'; data: { departmentId: string; fromManagerId: string | null; managerId: string | null } };
 
-export type DepartmentState = { status: 'none' } | { status: 'active'; departmentId: string; name: string; parentId: string | null };
+/** `managerId`: who leads it (approvals go to the submitter's department's manager, then up the tree); null: nobody named. */
+export type DepartmentState = { status: 'none' } | { status: 'active'; departmentId: string; name: string; parentId: string | null; managerId: string | null };
 
 /** What the handler learned about a would-be parent: that it exists and its ancestry (for cycles). */
 export type ParentFacts = { parentId: string; exists: boolean; ancestorIds: string[] } | null;
 
 export type DepartmentCommand =
   | { type: 'CreateDepartment'; departmentId: string; name: string; parent: ParentFacts }
-  | { type: 'ChangeDepartment'; departmentId: string; name?: string; parent?: ParentFacts };
+  | { type: 'ChangeDepartment'; departmentId: string; name?: string; parent?: ParentFacts; managerId?: string | null };
 
 export const initialState: DepartmentState = { status: 'none' };
 
 export function evolve(state: DepartmentState, event: DepartmentEvent): DepartmentState {
   switch (event.type) {
     case 'DepartmentCreated':
-      return { status: 'active', ...event.data };
+      return { status: 'active', ...event.data, managerId: null };
     case 'DepartmentRenamed':
       return state.status === 'none' ? state : { ...state, name: event.data.name };
     case 'DepartmentMoved':
       return state.status === 'none' ? state : { ...state, parentId: event.data.parentId };
+    case 'DepartmentManagerChanged':
+      return state.status === 'none' ? state : { ...state, managerId: event.data.managerId };
   }
 }
 
@@ -52,6 +56,8 @@ export function decide(command: DepartmentCommand, state: DepartmentState): Depa
     checkParent(state.departmentId, command.parent);
     events.push({ type: 'DepartmentMoved', data: { departmentId: state.departmentId, fromParentId: state.parentId, parentId: command.parent?.parentId ?? null } });
   }
+  if (command.managerId !== undefined && command.managerId !== state.managerId)
+    events.push({ type: 'DepartmentManagerChanged', data: { departmentId: state.departmentId, fromManagerId: state.managerId, managerId: command.managerId } });
   return events;
 }
 
