@@ -3,6 +3,7 @@ import { resourceNames, specOf } from './customization/resources.ts';
 import { competitorReferences } from './competitor/index.ts';
 import { NotificationRead, NotificationSent } from './notification/index.ts';
 import { DigestMailed, RunCompleted, RunScheduled } from './schedule/index.ts';
+import { approvalPolicyEventSchemas } from './approval/policies.ts';
 
 /**
  * The zod schema of every event type that declares one. Each event is checked against its schema before it is
@@ -15,6 +16,7 @@ export const eventSchemas: Readonly<Record<string, z.ZodType>> = {
   NotificationRead,
   RunScheduled,
   RunCompleted,
+  ...approvalPolicyEventSchemas,
   DigestMailed,
   // Record types declare their events' schemas in the registry (`events`).
   ...Object.assign({}, ...resourceNames.map((name) => specOf(name).events ?? {})),

@@ -278,6 +278,16 @@ const matrix: Record<string, Entry> = {
   'GET /api/v1/contacts/:id/related': { needs: ['contacts', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/contacts/${f.contactId}/related` }) },
   'GET /api/v1/orders/:id/related': { needs: ['orders', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/orders/${f.orderId}/related` }) },
   'GET /api/v1/reports/service': { needs: ['reports', 'view'], ok: 200, request: () => ({ path: '/api/v1/reports/service?from=2026-01-01&to=2027-01-01&groupBy=customer' }) },
+  'POST /api/v1/settings/approval-policies': {
+    needs: ['settings', 'create'],
+    ok: 201,
+    request: () => ({ path: '/api/v1/settings/approval-policies', body: { name: `Matrix policy ${Math.random()}`, kind: 'expense', conditions: {}, steps: [{ approver: 'manager' }] } }),
+  },
+  'GET /api/v1/settings/approval-policies': { needs: ['settings', 'view'], ok: 200, request: () => ({ path: '/api/v1/settings/approval-policies' }) },
+  // A policy nobody defined: 404 for those who may look.
+  'GET /api/v1/settings/approval-policies/:id': { needs: ['settings', 'view'], ok: 404, request: () => ({ path: `/api/v1/settings/approval-policies/${uuid}` }) },
+  'PUT /api/v1/settings/approval-policies/:id': { needs: ['settings', 'edit'], ok: 404, request: () => ({ path: `/api/v1/settings/approval-policies/${uuid}`, body: { name: 'Matrix', kind: 'expense', conditions: {}, steps: [{ approver: 'manager' }] } }) },
+  'DELETE /api/v1/settings/approval-policies/:id': { needs: ['settings', 'delete'], ok: 404, request: () => ({ path: `/api/v1/settings/approval-policies/${uuid}` }) },
   'GET /api/v1/settings/sla': { needs: ['settings', 'view'], ok: 200, request: () => ({ path: '/api/v1/settings/sla' }) },
   'PUT /api/v1/settings/sla': { needs: ['settings', 'edit'], ok: 200, request: () => ({ path: '/api/v1/settings/sla', body: DEFAULT_SLA }) },
   'GET /api/v1/settings/business-calendar': { needs: ['settings', 'view'], ok: 200, request: () => ({ path: '/api/v1/settings/business-calendar' }) },
