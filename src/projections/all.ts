@@ -11,6 +11,7 @@ import type { Projection } from './projection.ts';
 import { declaredProjections } from './declared.ts';
 import { teamProjection } from './team.ts';
 import { serviceProjection } from './service.ts';
+import { delegationsProjection } from './delegations.ts';
 
 /** Every read model the service keeps, in the order the runner applies them. */
 export const allProjections: readonly Projection[] = [
@@ -25,5 +26,6 @@ export const allProjections: readonly Projection[] = [
   notificationsProjection,
   teamProjection,
   serviceProjection,
+  delegationsProjection,
   ...declaredProjections,
 ];

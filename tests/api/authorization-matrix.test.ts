@@ -288,6 +288,10 @@ const matrix: Record<string, Entry> = {
   'GET /api/v1/settings/approval-policies/:id': { needs: ['settings', 'view'], ok: 404, request: () => ({ path: `/api/v1/settings/approval-policies/${uuid}` }) },
   'PUT /api/v1/settings/approval-policies/:id': { needs: ['settings', 'edit'], ok: 404, request: () => ({ path: `/api/v1/settings/approval-policies/${uuid}`, body: { name: 'Matrix', kind: 'expense', conditions: {}, steps: [{ approver: 'manager' }] } }) },
   'DELETE /api/v1/settings/approval-policies/:id': { needs: ['settings', 'delete'], ok: 404, request: () => ({ path: `/api/v1/settings/approval-policies/${uuid}` }) },
+  'GET /api/v1/me/delegation': { ok: 200, request: () => ({ path: '/api/v1/me/delegation' }) },
+  // To the record's owner: on one's own record that is oneself, which is refused (400).
+  'PUT /api/v1/me/delegation': { ok: (_role, relation) => (relation === 'own' ? 400 : 200), request: (f) => ({ path: '/api/v1/me/delegation', body: { delegateId: f.ownerId, from: '2026-01-01T00:00:00Z', to: '2099-01-01T00:00:00Z' } }) },
+  'DELETE /api/v1/me/delegation': { ok: 200, request: () => ({ path: '/api/v1/me/delegation' }) },
   'GET /api/v1/settings/sla': { needs: ['settings', 'view'], ok: 200, request: () => ({ path: '/api/v1/settings/sla' }) },
   'PUT /api/v1/settings/sla': { needs: ['settings', 'edit'], ok: 200, request: () => ({ path: '/api/v1/settings/sla', body: DEFAULT_SLA }) },
   'GET /api/v1/settings/business-calendar': { needs: ['settings', 'view'], ok: 200, request: () => ({ path: '/api/v1/settings/business-calendar' }) },

@@ -1,9 +1,13 @@
 import { z } from 'zod';
 import { changeApprovalPolicy, defineApprovalPolicy, loadApprovalPolicies, retireApprovalPolicy } from '../../commands/approval-policies.ts';
 import { ApprovalPolicyFields } from '../../domain/approval/policy.ts';
+import { Delegation } from '../../domain/approval/index.ts';
+import { clearDelegation, myDelegation, setDelegation } from '../../commands/delegations.ts';
 import { notFound } from '../history.ts';
 import { commonErrors, conflictError, notFoundError, recordWriteErrors } from '../responses.ts';
 import { type AnyRoute, defineRoute, IdParams, WriteResult, written } from '../route.ts';
+
+const DelegationView = z.object({ delegation: Delegation.nullable() }).meta({ id: 'MyDelegation' });
 
 const tags = ['Approvals 审批'];
 const base = '/api/v1/settings/approval-policies';
@@ -87,5 +91,42 @@ export const approvalRoutes: AnyRoute[] = [
     conditional: true,
     responses: { 200: { description: 'Retired', schema: WriteResult }, ...recordWriteErrors },
     handler: async ({ params, actor, services, meta }) => written(await retireApprovalPolicy(services.deps, params.id, actor, meta), params.id),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/me/delegation',
+    reads: [],
+    summary: 'Your delegation: who acts on your approval steps while you are away, and when (null: nobody)',
+    tags,
+    responses: { 200: { description: 'Your delegation', schema: DelegationView }, ...commonErrors },
+    async handler({ actor, services }) {
+      const { value, revision } = await myDelegation(services.deps, actor.userId);
+      return { status: 200, body: { delegation: value }, headers: { ETag: `"${revision}"` } };
+    },
+  }),
+  defineRoute({
+    method: 'put',
+    path: '/api/v1/me/delegation',
+    summary: 'Name a delegate for a period (代理审批): from `from` until `to`, they act on the approval steps waiting for you (both are recorded)',
+    description: 'The delegate is an enabled colleague other than you; `to` is still to come. A new delegation replaces the old one.',
+    tags,
+    body: Delegation,
+    conditional: true,
+    responses: { 200: { description: 'Saved', schema: DelegationView }, ...commonErrors, ...notFoundError, ...conflictError },
+    async handler({ body, actor, services, meta }) {
+      const result = await setDelegation(services.deps, body, actor, meta);
+      return { status: 200, body: { delegation: (await myDelegation(services.deps, actor.userId)).value }, headers: { ETag: `"${result.revision}"`, ...(result.changed ? { 'X-Position': String(result.position) } : {}) } };
+    },
+  }),
+  defineRoute({
+    method: 'delete',
+    path: '/api/v1/me/delegation',
+    summary: 'End your delegation now',
+    tags,
+    responses: { 200: { description: 'Ended', schema: DelegationView }, ...commonErrors },
+    async handler({ actor, services, meta }) {
+      const result = await clearDelegation(services.deps, actor, meta);
+      return { status: 200, body: { delegation: null }, headers: { ETag: `"${result.revision}"`, ...(result.changed ? { 'X-Position': String(result.position) } : {}) } };
+    },
   }),
 ];
