@@ -219,7 +219,7 @@ const matrix: Record<string, Entry> = {
     ok: 201,
     request: (f) => ({ path: '/api/v1/orders', body: { customerId: f.customerId, lines: [{ productId: f.productId, quantity: 1 }] } }),
   },
-  'POST /api/v1/orders/:id/confirm': { needs: ['orders', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/orders/${f.orderId}/confirm`, body: {} }) },
+  'POST /api/v1/orders/:id/confirm': { needs: ['orders', 'approve'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/orders/${f.orderId}/confirm`, body: {} }) },
   'POST /api/v1/orders/:id/cancel': { needs: ['orders', 'delete'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/orders/${f.orderId}/cancel`, body: { reason: 'duplicate' } }) },
   'POST /api/v1/orders/:id/shipments': { needs: ['orders', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/orders/${f.orderId}/shipments`, body: { shippedAt: '2026-11-20T00:00:00Z', lines: [{ lineId: f.orderLineId, quantity: 1 }] } }) },
   'POST /api/v1/orders/:id/payments': { needs: ['orders', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/orders/${f.orderId}/payments`, body: { amount: { amount: 1, currency: 'CNY' }, receivedAt: '2026-11-20T00:00:00Z', method: 'cash' } }) },

@@ -133,7 +133,7 @@ const orderRoutes: AnyRoute[] = recordRoutes<OrderState>({
     },
   },
   actions: [
-    recordAction({ action: 'confirm', summary: 'Confirm a draft order: its due date follows from the payment terms', body: EmptyBody, run: ({ params, actor, services, meta }) => confirmOrder(services.deps, params.id, actor, meta) }),
+    recordAction({ action: 'confirm', summary: 'Confirm a draft order: its due date follows from the payment terms', body: EmptyBody, permission: 'approve', run: ({ params, actor, services, meta }) => confirmOrder(services.deps, params.id, actor, meta) }),
     recordAction({ action: 'cancel', summary: 'Cancel an order without shipments or payments', body: ReasonBody, permission: 'delete', run: ({ params, body, actor, services, meta }) => cancelOrder(services.deps, params.id, body.reason, actor, meta) }),
     recordAction({
       action: 'shipments',
