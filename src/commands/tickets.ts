@@ -7,6 +7,7 @@ import { contactDecider, contactStream } from '../domain/contact/index.ts';
 import { orderDecider, orderStream } from '../domain/order/index.ts';
 import { scheduleCategory, settingsCategory } from '../domain/categories.ts';
 import { DomainError } from '../domain/shared/errors.ts';
+import { recordStream, specOf } from '../domain/customization/resources.ts';
 import type { RecordedEvent } from '../infra/eventstore/port.ts';
 import type { Doc, ReadStore } from '../infra/readstore/port.ts';
 import { authorize } from './authorization.ts';
@@ -123,10 +124,18 @@ export async function openTicket(deps: CommandDeps, input: TicketFields & { assi
   return { ...result, ticketId: result.id };
 }
 
+type TicketStamp = { at: string; by: string; sla: SlaContext };
+
+/** What every ticket command carries: now, who, and the SLA settings in force (read once unless given). */
+async function ticketStamp(deps: CommandDeps, actor: Actor, sla?: SlaContext): Promise<TicketStamp> {
+  return { at: deps.clock.now().toISOString(), by: actor.userId, sla: sla ?? (await slaContext(deps)) };
+}
+
+const ticketStream = (ticketId: string) => recordStream(specOf('tickets'), ticketId);
+
 /** Runs a command on a ticket with the time and the SLA settings in force. */
-async function onTicket(deps: CommandDeps, ticketId: string, actor: Actor, meta: RequestMeta, command: (stamp: { at: string; by: string; sla: SlaContext }) => TicketCommand) {
-  const stamp = { at: deps.clock.now().toISOString(), by: actor.userId, sla: await slaContext(deps) };
-  return tickets(deps, actor, meta).run(ticketId, command(stamp));
+async function onTicket(deps: CommandDeps, ticketId: string, actor: Actor, meta: RequestMeta, command: (stamp: TicketStamp) => TicketCommand) {
+  return tickets(deps, actor, meta).run(ticketId, command(await ticketStamp(deps, actor)));
 }
 
 export async function changeTicket(deps: CommandDeps, ticketId: string, changes: Record<string, unknown>, actor: Actor, meta: RequestMeta) {
@@ -137,7 +146,7 @@ export async function changeTicket(deps: CommandDeps, ticketId: string, changes:
     await assertBelongs(deps, changes, state.fields.customerId);
   }
   if ('customerId' in changes && state.status !== 'none' && changes.customerId !== state.fields.customerId) throw invalidField('customerId', 'A ticket stays with its customer; open a new one', changes.customerId);
-  const stamp = { at: deps.clock.now().toISOString(), by: actor.userId, sla: await slaContext(deps) };
+  const stamp = await ticketStamp(deps, actor);
   return handler.change(ticketId, changes, (plain) => ({ type: 'ChangeTicket', ticketId, changes: plain, ...stamp }));
 }
 
@@ -160,7 +169,7 @@ export async function addTicketNote(deps: CommandDeps, ticketId: string, input: 
 export async function logTicketWork(deps: CommandDeps, ticketId: string, input: { minutes: number; kind: 'remote' | 'on_site' | 'travel'; on?: string; note?: string }, actor: Actor, meta: RequestMeta) {
   const entryId = meta.ids.newId();
   const day = input.on ?? (await companyToday(deps));
-  const command = (stamp: { at: string; by: string; sla: SlaContext }): TicketCommand => ({ type: 'LogWork', ticketId, entryId, employeeId: actor.userId, minutes: input.minutes, kind: input.kind, on: day, ...(input.note ? { note: input.note } : {}), ...stamp });
+  const command = (stamp: TicketStamp): TicketCommand => ({ type: 'LogWork', ticketId, entryId, employeeId: actor.userId, minutes: input.minutes, kind: input.kind, on: day, ...(input.note ? { note: input.note } : {}), ...stamp });
   return { ...(await onTicket(deps, ticketId, actor, meta, command)), entryId };
 }
 
@@ -188,17 +197,18 @@ export async function closeTicket(deps: LinkDeps, ticketId: string, actor: Actor
 /** The survey a token opens: the ticket's latest, with what a customer may see (its number and subject). */
 export async function openSurvey(deps: CommandDeps & { keys: ServerKeys }, token: string): Promise<{ surveyId: string; ticket: OpenTicket }> {
   const { linkId, subjectId } = await readPublicLink(deps, SURVEY_PURPOSE, token);
-  const { state } = await load(deps, ticketDecider, `${ticketCategory}-${subjectId}`);
+  const { state } = await load(deps, ticketDecider, ticketStream(subjectId));
   if (state.status === 'none') throw new DomainError('public_link.not_found', 'This link is not valid (it may have expired or been withdrawn); ask the sender for a new one');
   if (state.survey?.surveyId !== linkId) throw new DomainError('survey.superseded', 'This survey was replaced by a newer one; use the latest link you received', {});
   return { surveyId: linkId, ticket: state };
 }
 
-/** Answers a survey once (1–5 and a comment), before it expires. The customer has no account: the link is the key. */
+/** Answers a survey once (1–5 and a comment), before it expires. The customer has no account: the link is the key. Answers the ticket's number with the append. */
 export async function answerSurvey(deps: CommandDeps & { keys: ServerKeys }, token: string, answer: { score: number; comment?: string }, meta: RequestMeta) {
   const { surveyId, ticket } = await openSurvey(deps, token);
   const customer: Actor = { ...systemActor, userId: 'customer', username: 'customer' };
-  return onTicket(deps, ticket.ticketId, customer, meta, (stamp) => ({ type: 'AnswerSurvey', ticketId: ticket.ticketId, surveyId, score: answer.score, ...(answer.comment ? { comment: answer.comment } : {}), ...stamp }));
+  const result = await onTicket(deps, ticket.ticketId, customer, meta, (stamp) => ({ type: 'AnswerSurvey', ticketId: ticket.ticketId, surveyId, score: answer.score, ...(answer.comment ? { comment: answer.comment } : {}), ...stamp }));
+  return { ...result, ticketNumber: ticket.number };
 }
 
 /** Mails the survey link to the ticket's contact, when it names one with an address; false when there is nobody to mail. */
@@ -237,7 +247,7 @@ export const complaintAlerts: TimerSpec = {
     return complaint ? { schedule: [{ key: data.ticketId, dueAt: event.metadata.at }] } : undefined;
   },
   async fire(deps, item, meta, { readStore, mailer }) {
-    const { state } = await load(deps, ticketDecider, `${ticketCategory}-${item.key}`);
+    const { state } = await load(deps, ticketDecider, ticketStream(item.key));
     if (state.status !== 'none' && state.fields.type === 'complaint') {
       const { state: customer } = await load(deps, customerDecider, customerStream(state.fields.customerId));
       const owner = customer.status === 'none' ? null : customer.ownerId;
@@ -334,7 +344,7 @@ export async function recomputeOpenTickets(deps: CommandDeps, readStore: ReadSto
     { projection: { _id: 1 } },
   );
   for (const { _id: ticketId } of stale) {
-    const stamp = { at: deps.clock.now().toISOString(), by: systemActor.userId, sla };
+    const stamp = await ticketStamp(deps, systemActor, sla);
     await tickets(deps, systemActor, { ...meta, requestId: `${meta.requestId}:${ticketId}` }).run(ticketId, { type: 'CheckSla', ticketId, ...stamp });
   }
   return stale.length;

@@ -338,9 +338,8 @@ export const ticketRoutes: AnyRoute[] = [
     body: z.object({ score: z.number().int().min(1).max(5), comment: z.string().trim().min(1).max(2000).optional() }).strict().meta({ id: 'SurveyAnswer' }),
     responses: { 201: { description: 'Thank you', schema: z.object({ ticketNumber: z.string(), thanks: z.object({ 'zh-CN': z.string(), en: z.string() }) }) }, ...commonErrors, ...notFoundError, ...conflictError, ...goneError },
     async handler({ params, body, services, meta }) {
-      const { ticket } = await openSurvey(linkDeps(services), params.token);
       const result = await answerSurvey(linkDeps(services), params.token, body, meta);
-      return { status: 201, body: { ticketNumber: ticket.number, thanks: { 'zh-CN': '感谢您的评价！', en: 'Thank you for your feedback!' } }, headers: { 'X-Position': String(result.position) } };
+      return { status: 201, body: { ticketNumber: result.ticketNumber, thanks: { 'zh-CN': '感谢您的评价！', en: 'Thank you for your feedback!' } }, headers: { 'X-Position': String(result.position) } };
     },
   }),
   reportRoute({
