@@ -37,10 +37,11 @@ import { notificationRoutes } from './routes/notifications.ts';
 import { companyRoutes } from './routes/company.ts';
 import { attachmentRoutes } from './routes/attachments.ts';
 import { ticketRoutes } from './routes/tickets.ts';
+import { expenseRoutes } from './routes/expenses.ts';
 import { approvalRoutes } from './routes/approvals.ts';
 
 // The pool's /customers/duplicates must come before /customers/:id.
-export const apiRoutes: AnyRoute[] = [...authRoutes, ...orgRoutes, ...adminRoutes, ...customFieldRoutes, ...customizationRoutes, ...companyRoutes, ...poolRoutes, ...customerRoutes, ...contactRoutes, ...salesRoutes, ...competitorRoutes, ...activityRoutes, ...taskRoutes, ...planRoutes, ...agendaRoutes, ...dashboardRoutes, ...memberLevelRoutes, ...dailyDigestRoutes, ...documentRoutes, ...ticketRoutes, ...approvalRoutes, ...publicLinkRoutes, ...notificationRoutes, ...attachmentRoutes, ...operationsRoutes];
+export const apiRoutes: AnyRoute[] = [...authRoutes, ...orgRoutes, ...adminRoutes, ...customFieldRoutes, ...customizationRoutes, ...companyRoutes, ...poolRoutes, ...customerRoutes, ...contactRoutes, ...salesRoutes, ...competitorRoutes, ...activityRoutes, ...taskRoutes, ...planRoutes, ...agendaRoutes, ...dashboardRoutes, ...memberLevelRoutes, ...dailyDigestRoutes, ...documentRoutes, ...ticketRoutes, ...approvalRoutes, ...expenseRoutes, ...publicLinkRoutes, ...notificationRoutes, ...attachmentRoutes, ...operationsRoutes];
 
 
 /**

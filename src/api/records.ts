@@ -3,6 +3,9 @@ import { authorize } from '../commands/authorization.ts';
 import type { Actor } from '../commands/context.ts';
 import { foldAsOf, type Loaded } from '../commands/pipeline.ts';
 import { loadRecord, stateInScope } from '../commands/references.ts';
+import { delegatorsFor } from '../commands/delegations.ts';
+import { approvableResources } from '../domain/approval/policy.ts';
+import { waitsOn } from '../projections/approvals.ts';
 import { readScopeOf, type RecordState, type ResourceName, specOf } from '../domain/customization/resources.ts';
 import type { Action } from '../domain/role/index.ts';
 import type { RouteServices as Services } from './route.ts';
@@ -206,14 +209,14 @@ export function recordReadRoutes<S extends RecordState>(reads: RecordReads<S>): 
       responses: { 200: { description: `The ${singular}`, schema: reads.view }, ...commonErrors, ...notFoundError },
       async handler({ params, query, actor, services }) {
         if (query.asOf) {
-          const loaded = await recordInScope<S>(services, actor, reads.resource, params.id);
+          const loaded = await recordReadable<S>(services, actor, reads.resource, params.id);
           const then = foldAsOf(spec.decider as never, loaded.events, new Date(query.asOf)) as { state: S; events: typeof loaded.events; revision: bigint };
           if (then.state.status === 'none') throw notFound(singular, params.id);
           return { status: 200, body: { ...recordEnvelope(params.id, then.events), ...reads.asOfView(then.state), asOf: query.asOf }, headers: { ETag: `"${then.revision}"` } };
         }
         // A record nobody owns (a customer in the pool) is in everyone's scope, as for a write.
         const filter = owned ? withinScope(spec.scope.by === 'owner' ? orUnowned(readFilter(actor, readScopeOf(spec))) : readFilter(actor, readScopeOf(spec)), { _id: params.id }) : { _id: params.id };
-        const doc = await services.readStore.collection<Doc>(collection).findOne(filter);
+        const doc = (await services.readStore.collection<Doc>(collection).findOne(filter)) ?? (approvableResources.includes(reads.resource) && (await waitsOnActor(services, actor, params.id)) ? await services.readStore.collection<Doc>(collection).findOne({ _id: params.id }) : null);
         if (!doc) throw notFound(singular, params.id);
         const body = { ...publicView(reads.present ? reads.present(doc, services) : doc), ...(reads.expand ? await reads.expand(doc, { services, actor }) : {}) };
         return { status: 200, body, headers: { ETag: `"${String(doc.revision)}"` } };
@@ -231,7 +234,7 @@ export function recordReadRoutes<S extends RecordState>(reads: RecordReads<S>): 
       query: HistoryQuery,
       responses: { 200: { description: 'History', schema: HistoryPage }, ...commonErrors, ...notFoundError },
       async handler({ params, query, actor, services }) {
-        const loaded = await recordInScope(services, actor, reads.resource, params.id);
+        const loaded = await recordReadable(services, actor, reads.resource, params.id);
         return { status: 200, body: historyPage(loaded.events, query.from, query.limit) };
       },
     }),
@@ -244,6 +247,26 @@ export async function recordInScope<S extends RecordState = RecordState>(service
   const loaded = (await loadRecord(services.deps, spec, id)) as Loaded<S>;
   if (loaded.state.status === 'none' || !(await stateInScope(services.deps, actor, spec, loaded.state))) throw notFound(spec.singular, id);
   return loaded;
+}
+
+/**
+ * `recordInScope` for a read: also a document waiting on an approval the actor decides now (as its approver or
+ * their delegate), which an approver may read outside their data scope while, and only while, it waits.
+ */
+export async function recordReadable<S extends RecordState = RecordState>(services: Services, actor: Actor, resource: ResourceName, id: string): Promise<Loaded<S>> {
+  try {
+    return await recordInScope<S>(services, actor, resource, id);
+  } catch (error) {
+    if (!approvableResources.includes(resource) || !(await waitsOnActor(services, actor, id))) throw error;
+    const loaded = (await loadRecord(services.deps, specOf(resource), id)) as Loaded<S>;
+    if (loaded.state.status === 'none') throw error;
+    return loaded;
+  }
+}
+
+/** Whether a document waits on the actor now, or on someone whose delegate they are. */
+async function waitsOnActor(services: Services, actor: Actor, documentId: string): Promise<boolean> {
+  return waitsOn(services.readStore, documentId, [actor.userId, ...(await delegatorsFor(services.readStore, actor.userId, services.clock.now().toISOString()))]);
 }
 
 /** `recordInScope` for a write: also what the record type refuses to let the caller change. */

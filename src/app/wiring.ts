@@ -1,4 +1,5 @@
 import { complaintAlerts, ticketSlaTimer } from '../commands/tickets.ts';
+import { approvalProcess } from '../commands/approval-process.ts';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandDeps, RequestMeta } from '../commands/context.ts';
@@ -97,7 +98,7 @@ export interface OpenOptions {
 }
 
 /** Every timer the modules declare (reminders, SLA warnings and digests join as their modules land). */
-export const allTimers: readonly TimerSpec[] = [taskReminders, memberLevelsTimer, dailyDigestTimer, ticketSlaTimer, complaintAlerts];
+export const allTimers: readonly TimerSpec[] = [taskReminders, memberLevelsTimer, dailyDigestTimer, ticketSlaTimer, complaintAlerts, approvalProcess];
 
 function jwtSecret(config: Config, inMemory: boolean, logger: Logger): string {
   if (config.JWT_SECRET) return config.JWT_SECRET;

@@ -1,5 +1,5 @@
 import { ticketCategory, ticketDecider, ticketNumberCategory, builtInTicketTypeLabels, type TicketCommand, type TicketFields, type TicketState, type OpenTicket } from '../domain/ticket/index.ts';
-import { BusinessCalendar, CALENDAR_SETTING_KEY, DEFAULT_CALENDAR } from '../domain/service/calendar.ts';
+import { CALENDAR_SETTING_KEY } from '../domain/service/calendar.ts';
 import { DEFAULT_SLA, SLA_SETTING_KEY, type SlaContext, SlaPolicies } from '../domain/service/sla.ts';
 import { COMPANY_SETTING_KEY } from '../domain/company/index.ts';
 import { customerDecider, customerStream } from '../domain/customer/index.ts';
@@ -27,6 +27,7 @@ import { ensurePublicLink, readPublicLink } from './public-links.ts';
 import type { ServerKeys } from '../infra/keys.ts';
 import type { Mailer } from '../infra/mail/port.ts';
 import { readSetting, writeSetting } from './settings.ts';
+import { businessCalendar } from './business-time.ts';
 import { completedRun, completeRun, type TimerSpec } from './timers.ts';
 
 export const ticketRules: RecordRules<TicketCommand, TicketState> = { resource: 'tickets' };
@@ -45,12 +46,6 @@ export async function slaPolicies(deps: CommandDeps): Promise<{ value: SlaPolici
   return { value: value ?? DEFAULT_SLA, revision };
 }
 export const putSlaPolicies = (deps: CommandDeps, value: SlaPolicies, actor: Actor, meta: RequestMeta) => writeSetting(deps, SLA_SETTING_KEY, SlaPolicies.parse(value), actor, meta);
-
-export async function businessCalendar(deps: CommandDeps): Promise<{ value: BusinessCalendar; revision: bigint }> {
-  const { value, revision } = await readSetting<BusinessCalendar>(deps, CALENDAR_SETTING_KEY);
-  return { value: value ?? DEFAULT_CALENDAR, revision };
-}
-export const putBusinessCalendar = (deps: CommandDeps, value: BusinessCalendar, actor: Actor, meta: RequestMeta) => writeSetting(deps, CALENDAR_SETTING_KEY, BusinessCalendar.parse(value), actor, meta);
 
 /** The policies, calendar and time zone in force, with the versions every SLA figure records. */
 export async function slaContext(deps: CommandDeps): Promise<SlaContext> {

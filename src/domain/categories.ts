@@ -10,6 +10,7 @@ import { quoteCategory } from './quote/index.ts';
 import { reservationCategory } from './reservation/index.ts';
 import { roleCategory } from './role/index.ts';
 import { resourceNames, specOf } from './customization/resources.ts';
+import { approvalCategory } from './approval/index.ts';
 
 /**
  * Every event-stream category, named once (a stream is `<category>-<id>`). The aggregates name their own; the
@@ -28,8 +29,8 @@ export { publicLinkCategory } from './public-link/index.ts';
 export { notificationCategory } from './notification/index.ts';
 export { scheduleCategory } from './schedule/index.ts';
 
-/** The business records: what the Kafka relay publishes (internal streams such as logins and keys stay inside). */
-export const recordCategories: readonly string[] = [...resourceNames.map((name) => specOf(name).category), departmentCategory, employeeCategory];
+/** The business records: what the Kafka relay publishes (internal streams such as logins and keys stay inside); approvals go to `crm.approval`, expense claims to `crm.expense`. */
+export const recordCategories: readonly string[] = [...resourceNames.map((name) => specOf(name).category), departmentCategory, employeeCategory, approvalCategory];
 
 /** Who may do what and what they did to the system: the streams the audit log follows. */
 export const auditedCategories = [loginCategory, employeeCategory, roleCategory, handoverCategory, settingsCategory, operationsCategory] as const;

@@ -4,6 +4,7 @@ import { competitorReferences } from './competitor/index.ts';
 import { NotificationRead, NotificationSent } from './notification/index.ts';
 import { DigestMailed, RunCompleted, RunScheduled } from './schedule/index.ts';
 import { approvalPolicyEventSchemas } from './approval/policies.ts';
+import { approvalEventSchemas } from './approval/index.ts';
 
 /**
  * The zod schema of every event type that declares one. Each event is checked against its schema before it is
@@ -17,6 +18,7 @@ export const eventSchemas: Readonly<Record<string, z.ZodType>> = {
   RunScheduled,
   RunCompleted,
   ...approvalPolicyEventSchemas,
+  ...approvalEventSchemas,
   DigestMailed,
   // Record types declare their events' schemas in the registry (`events`).
   ...Object.assign({}, ...resourceNames.map((name) => specOf(name).events ?? {})),

@@ -12,6 +12,9 @@ import { declaredProjections } from './declared.ts';
 import { teamProjection } from './team.ts';
 import { serviceProjection } from './service.ts';
 import { delegationsProjection } from './delegations.ts';
+import { attachmentIndexProjection } from './attachments.ts';
+import { approvalsProjection } from './approvals.ts';
+import { expensesProjection } from './expenses.ts';
 
 /** Every read model the service keeps, in the order the runner applies them. */
 export const allProjections: readonly Projection[] = [
@@ -27,5 +30,8 @@ export const allProjections: readonly Projection[] = [
   teamProjection,
   serviceProjection,
   delegationsProjection,
+  attachmentIndexProjection,
+  approvalsProjection,
+  expensesProjection,
   ...declaredProjections,
 ];

@@ -16,6 +16,8 @@ import { logActivity } from '../../src/commands/activities.ts';
 import { createTask } from '../../src/commands/tasks.ts';
 import { createPlan } from '../../src/commands/plans.ts';
 import { openTicket } from '../../src/commands/tickets.ts';
+import { draftExpenseClaim, setBudget } from '../../src/commands/expenses.ts';
+import { openApprovalRequest } from '../../src/commands/approvals.ts';
 import { DEFAULT_SLA } from '../../src/domain/service/sla.ts';
 import { DEFAULT_CALENDAR } from '../../src/domain/service/calendar.ts';
 import { multipartFile } from '../support/multipart.ts';
@@ -58,6 +60,11 @@ interface Fixture {
   taskId: string;
   planId: string;
   ticketId: string;
+  /** The owner's draft expense claim, and a budget of theirs. */
+  expenseId: string;
+  budgetId: string;
+  /** An approval of the owner's claim, waiting on someone else (the caller is never its approver). */
+  approvalId: string;
   /** A public link to the (sent) quote, issued for the routes that need one. */
   linkId?: string;
   linkToken?: string;
@@ -86,6 +93,11 @@ const uuid = '01900000-0000-7000-8000-000000000000';
 /** A day no plan of the caller's has yet (one plan per person and day). */
 let planDays = 0;
 const nextPlanDay = () => new Date(Date.UTC(2030, 0, 1) + planDays++ * 86_400_000).toISOString().slice(0, 10);
+/** A month no budget of the caller's has yet (one per person, category and month). */
+let budgetMonths = 0;
+const nextBudgetMonth = () => new Date(Date.UTC(2040, budgetMonths++, 1)).toISOString().slice(0, 7);
+const CNY = (amount: number) => ({ amount, currency: 'CNY' });
+const range = 'from=2026-01-01&to=2027-01-01';
 const matrix: Record<string, Entry> = {
   'POST /api/v1/auth/login': { ok: 200, anonymous: 200, request: () => ({ path: '/api/v1/auth/login', body: 'LOGIN' }) },
   'POST /api/v1/auth/change-password': { ok: 409, request: () => ({ path: '/api/v1/auth/change-password', body: { currentPassword: 'not-the-password', newPassword: 'another-password-1' } }) },
@@ -289,6 +301,37 @@ const matrix: Record<string, Entry> = {
   'PUT /api/v1/settings/approval-policies/:id': { needs: ['settings', 'edit'], ok: 404, request: () => ({ path: `/api/v1/settings/approval-policies/${uuid}`, body: { name: 'Matrix', kind: 'expense', conditions: {}, steps: [{ approver: 'manager' }] } }) },
   'DELETE /api/v1/settings/approval-policies/:id': { needs: ['settings', 'delete'], ok: 404, request: () => ({ path: `/api/v1/settings/approval-policies/${uuid}` }) },
   'GET /api/v1/me/delegation': { ok: 200, request: () => ({ path: '/api/v1/me/delegation' }) },
+  'GET /api/v1/me/approvals': { ok: 200, request: () => ({ path: '/api/v1/me/approvals' }) },
+  'GET /api/v1/approvals': { needs: ['approvals', 'view'], ok: 200, request: () => ({ path: '/api/v1/approvals' }) },
+  // The submitter, the approvers and whoever's scope covers the submitter see an approval.
+  'GET /api/v1/approvals/:id': { scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/approvals/${f.approvalId}` }) },
+  // The caller is the submitter (own: approval.own_document) or not the approver (approval.not_approver): 409, learnt only in scope.
+  'POST /api/v1/approvals/:id/approve': { scoped: true, ok: 409, request: (f) => ({ path: `/api/v1/approvals/${f.approvalId}/approve`, body: {} }) },
+  'POST /api/v1/approvals/:id/reject': { scoped: true, ok: 409, request: (f) => ({ path: `/api/v1/approvals/${f.approvalId}/reject`, body: { comment: 'Matrix' } }) },
+  'GET /api/v1/settings/approvals': { needs: ['settings', 'view'], ok: 200, request: () => ({ path: '/api/v1/settings/approvals' }) },
+  'PUT /api/v1/settings/approvals': { needs: ['settings', 'edit'], ok: 200, request: () => ({ path: '/api/v1/settings/approvals', body: { reminderBusinessHours: 8 } }) },
+  'GET /api/v1/expenses/categories': { needs: ['expenses', 'view'], ok: 200, request: () => ({ path: '/api/v1/expenses/categories' }) },
+  'POST /api/v1/expenses': { needs: ['expenses', 'create'], ok: 201, request: () => ({ path: '/api/v1/expenses', body: { lines: [{ category: 'travel', amount: CNY(5000), date: '2026-11-20', description: 'Matrix taxi' }] } }) },
+  'PATCH /api/v1/expenses/:id': { needs: ['expenses', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/expenses/${f.expenseId}`, body: { title: 'Matrix trip' } }) },
+  // Only the claimant submits (others: 409 expense.not_claimant); the claimant's is refused too, as every expense
+  // claim needs its claimant's manager's approval (a policy defined before) and the fixture's departments name none
+  // (409 approval.no_approver): both learnt only in scope.
+  'POST /api/v1/expenses/:id/submit': { needs: ['expenses', 'edit'], scoped: true, ok: 409, request: (f) => ({ path: `/api/v1/expenses/${f.expenseId}/submit`, body: {} }) },
+  'POST /api/v1/expenses/:id/recall': { needs: ['expenses', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/expenses/${f.expenseId}/recall`, body: {} }) },
+  // A draft is not paid (409 expense.not_approved).
+  'POST /api/v1/expenses/:id/pay': { needs: ['expenses', 'approve'], scoped: true, ok: 409, request: (f) => ({ path: `/api/v1/expenses/${f.expenseId}/pay`, body: {} }) },
+  'GET /api/v1/settings/expense-categories': { needs: ['settings', 'view'], ok: 200, request: () => ({ path: '/api/v1/settings/expense-categories' }) },
+  'PUT /api/v1/settings/expense-categories': { needs: ['settings', 'edit'], ok: 200, request: () => ({ path: '/api/v1/settings/expense-categories', body: { categories: [] } }) },
+  'GET /api/v1/settings/expenses': { needs: ['settings', 'view'], ok: 200, request: () => ({ path: '/api/v1/settings/expenses' }) },
+  'PUT /api/v1/settings/expenses': { needs: ['settings', 'edit'], ok: 200, request: () => ({ path: '/api/v1/settings/expenses', body: { receiptRequiredOver: CNY(20_000) } }) },
+  'POST /api/v1/budgets': { needs: ['budgets', 'create'], ok: 201, request: (f) => ({ path: '/api/v1/budgets', body: { employeeId: f.ownerId, category: 'travel', month: nextBudgetMonth(), amount: CNY(100_000) } }) },
+  'PATCH /api/v1/budgets/:id': { needs: ['budgets', 'edit'], ok: 200, request: (f) => ({ path: `/api/v1/budgets/${f.budgetId}`, body: { amount: CNY(200_000) } }) },
+  'DELETE /api/v1/budgets/:id': { needs: ['budgets', 'delete'], ok: 200, request: (f) => ({ path: `/api/v1/budgets/${f.budgetId}` }) },
+  'GET /api/v1/reports/expenses': { needs: ['reports', 'view'], ok: 200, request: () => ({ path: `/api/v1/reports/expenses?${range}&groupBy=category` }) },
+  'GET /api/v1/reports/budgets': { needs: ['reports', 'view'], ok: 200, request: () => ({ path: '/api/v1/reports/budgets?from=2026-01&to=2026-12' }) },
+  'GET /api/v1/reports/approval-turnaround': { needs: ['reports', 'view'], ok: 200, request: () => ({ path: '/api/v1/reports/approval-turnaround?from=2026-01&to=2026-12' }) },
+  // By its id alone: for whoever may read the record it is attached to (here a customer); 404 outside its scope.
+  'GET /api/v1/attachments/:id': { scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/attachments/${f.attachmentId ?? uuid}` }) },
   // To the record's owner: on one's own record that is oneself, which is refused (400).
   'PUT /api/v1/me/delegation': { ok: (_role, relation) => (relation === 'own' ? 400 : 200), request: (f) => ({ path: '/api/v1/me/delegation', body: { delegateId: f.ownerId, from: '2026-01-01T00:00:00Z', to: '2099-01-01T00:00:00Z' } }) },
   'DELETE /api/v1/me/delegation': { ok: 200, request: () => ({ path: '/api/v1/me/delegation' }) },
@@ -343,6 +386,7 @@ describe('authorization matrix', () => {
     const home = await app.department('Matrix home');
     departments = { department: home, sub_department: await app.department('Matrix sub', home), other_department: await app.department('Matrix other') };
     for (const role of roles) callers[role] = { ...(await app.userWithToken(`matrix.${role}`, [role], home)), username: `matrix.${role}` };
+    await app.request('POST', '/api/v1/settings/approval-policies', { body: { name: 'Matrix: every claim', kind: 'expense', conditions: {}, steps: [{ approver: 'manager' }] } });
     for (const key of ['matrixField', 'retiredField'])
       await app.request('POST', '/api/v1/settings/fields/customers', { body: { key, label: { 'zh-CN': '矩阵', en: 'Matrix' }, type: 'text' } });
   });
@@ -385,7 +429,12 @@ describe('authorization matrix', () => {
     const { id: planId } = await createPlan(deps, { period: 'day', date: nextPlanDay(), items: [{ id: 'fixture-item', text: 'Fixture', status: 'planned' }] }, { ...systemActor, userId: owner }, meta());
     // Assigned to the owner, so queued in the owner's department (whose members see it).
     const { id: ticketId } = await openTicket(deps, { type: 'repair', channel: 'phone', priority: 'normal', customerId, subject: 'Fixture ticket', description: 'Fixture', assigneeId: owner }, { ...systemActor, userId: owner }, meta());
-    return { ownerId: owner, customerId, contactId, actorId: caller.userId, departmentId, roleId, handoverId, leadId, opportunityId, productId, quoteId, orderId, orderLineId, competitorId, activityId, taskId, planId, ticketId };
+    const { id: expenseId } = await draftExpenseClaim(deps, { lines: [{ category: 'travel', amount: CNY(5000), date: '2026-11-20', description: 'Fixture taxi' }] }, { ...systemActor, userId: owner }, meta());
+    const { id: budgetId } = await setBudget(deps, { employeeId: owner, category: 'travel', month: nextBudgetMonth(), amount: CNY(100_000) }, systemActor, meta());
+    const approvalId = meta().ids.newId();
+    const request = { approvalId, policyId: uuid, policyVersion: 1, steps: [{ approverId: receiver, rule: 'manager' as const }] };
+    await openApprovalRequest(deps, { kind: 'expense', documentId: expenseId, documentVersion: 1, submittedBy: owner, at: new Date().toISOString(), request, supersedes: null }, systemActor, meta());
+    return { ownerId: owner, customerId, contactId, actorId: caller.userId, departmentId, roleId, handoverId, leadId, opportunityId, productId, quoteId, orderId, orderLineId, competitorId, activityId, taskId, planId, ticketId, expenseId, budgetId, approvalId };
   }
 
   const cases = Object.entries(matrix).flatMap(([key, entry]) => roles.flatMap((role) => relations.map((relation) => ({ key, entry, role, relation }))));
@@ -405,8 +454,8 @@ describe('authorization matrix', () => {
       if (key.includes('/restore')) await archiveCustomer(app.services.deps, f.customerId, undefined, systemActor, app.services.requestMeta('matrix'));
       if (key.includes('/opportunities/:id/reopen')) await moveOpportunity(app.services.deps, f.opportunityId, { type: 'WinOpportunity' }, systemActor, app.services.requestMeta('matrix'));
       if (/quotes\/:id\/(accept|reject|share)|public/.test(key)) await sendQuote(app.services.deps, f.quoteId, systemActor, app.services.requestMeta('matrix'));
-      if (key.includes('/attachments/:attachmentId')) {
-        const resource = key.split('/')[3] as ResourceName;
+      if (key.includes('/attachments/:attachmentId') || key === 'GET /api/v1/attachments/:id') {
+        const resource = (key === 'GET /api/v1/attachments/:id' ? 'customers' : key.split('/')[3]) as ResourceName;
         const sha256 = await app.services.blobs.put(PDF);
         f.attachmentId = (await addAttachment(app.services.deps, { resource, recordId: recordId(f, resource), name: 'matrix.pdf', contentType: 'application/pdf', size: PDF.length, sha256 }, systemActor, app.services.requestMeta('matrix'))).attachment.attachmentId;
       }
@@ -436,7 +485,7 @@ describe('authorization matrix', () => {
     const failures: string[] = [];
     for (const [key, entry] of Object.entries(matrix)) {
       const [method] = key.split(' ') as [string];
-      const path = entry.request({ ownerId: uuid, customerId: uuid, contactId: uuid, actorId: uuid, departmentId: uuid, roleId: uuid, handoverId: uuid, leadId: uuid, opportunityId: uuid, productId: uuid, quoteId: uuid, orderId: uuid, orderLineId: uuid, competitorId: uuid, activityId: uuid, taskId: uuid, planId: uuid, ticketId: uuid }).path;
+      const path = entry.request({ ownerId: uuid, customerId: uuid, contactId: uuid, actorId: uuid, departmentId: uuid, roleId: uuid, handoverId: uuid, leadId: uuid, opportunityId: uuid, productId: uuid, quoteId: uuid, orderId: uuid, orderLineId: uuid, competitorId: uuid, activityId: uuid, taskId: uuid, planId: uuid, ticketId: uuid, expenseId: uuid, budgetId: uuid, approvalId: uuid }).path;
       const response = await app.request(method, path, { token: null, ...(method === 'GET' ? {} : { body: {} }) });
       const want = entry.anonymous ?? 401;
       if (key !== 'POST /api/v1/auth/login' && response.status !== want) failures.push(`${key}: expected ${want}, got ${response.status}`);

@@ -139,6 +139,26 @@ describe('approval decider', () => {
     expect(fold(approvalDecider, [submitted, { type: 'ApprovalInvalidated', data: { approvalId, documentVersion: 4, at: 't5' } }])).toMatchObject({ status: 'invalidated' });
   });
 
+  it("records how long a step waited and when the next approver is reminded; the last step reminds nobody", () => {
+    const timed = { ...approve('lead', 0), waitedBusinessMinutes: 95, nextRemindAt: 't9' } as ApprovalCommand;
+    spec.given([submitted]).when(timed).then([{ type: 'ApprovalStepApproved', data: { approvalId, step: 0, approverId: 'lead', actorId: 'lead', comment: 'ok', at: 't1', waitedBusinessMinutes: 95, nextRemindAt: 't9' } }]);
+    const last = { ...approve('head', 1), waitedBusinessMinutes: 5, nextRemindAt: 't9' } as ApprovalCommand;
+    expect(approvalDecider.decide(last, fold(approvalDecider, [submitted, first]))[0]).toEqual({ type: 'ApprovalStepApproved', data: { approvalId, step: 1, approverId: 'head', actorId: 'head', comment: 'ok', at: 't1', waitedBusinessMinutes: 5 } });
+    const rejected = approvalDecider.decide({ type: 'RejectStep', approvalId, step: 0, actorId: 'lead', delegateOf: [], comment: 'no', at: 't2', waitedBusinessMinutes: 0 }, fold(approvalDecider, [submitted]));
+    expect(rejected[0]).toMatchObject({ data: { waitedBusinessMinutes: 0 } });
+    expect(fold(approvalDecider, [submitted, first])).toMatchObject({ waitingSince: 't1', current: 1 });
+  });
+
+  it('reminds the approver of the waiting step once, and never a step no longer waiting', () => {
+    const reminded: ApprovalEvent = { type: 'ApprovalReminded', data: { approvalId, step: 0, approverId: 'lead', at: 't2' } };
+    spec.given([submitted]).when({ type: 'RemindApprover', approvalId, step: 0, at: 't2' }).then([reminded]);
+    spec.given([submitted, reminded]).when({ type: 'RemindApprover', approvalId, step: 0, at: 't3' }).thenNothing();
+    spec.given([submitted, first]).when({ type: 'RemindApprover', approvalId, step: 0, at: 't3' }).thenNothing();
+    spec.given([submitted, first]).when({ type: 'RemindApprover', approvalId, step: 1, at: 't3' }).then([{ type: 'ApprovalReminded', data: { approvalId, step: 1, approverId: 'head', at: 't3' } }]);
+    spec.given([submitted, { type: 'ApprovalRecalled', data: { approvalId, by: 'rep', at: 't3' } }]).when({ type: 'RemindApprover', approvalId, step: 0, at: 't4' }).thenNothing();
+    expect(fold(approvalDecider, [submitted, reminded])).toMatchObject({ reminded: [0] });
+  });
+
   it('delegations hold for their period only, and never make someone their own delegate', () => {
     const delegations = [
       { delegatorId: 'lead', delegateId: 'deputy', from: '2026-12-01T00:00:00Z', to: '2026-12-08T00:00:00Z' },

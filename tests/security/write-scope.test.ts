@@ -11,7 +11,7 @@ import { expectProblem } from '../support/problem.ts';
  * answers name only records the caller may see, and a reference custom field is no existence oracle.
  */
 const MISSING = '01900000-0000-7000-8000-00000000beef';
-type Ids = { customer: string; contact: string; opportunity: string; quote: string; order: string; ownCustomer: string; ownContact: string; ownLead: string; ownOpportunity: string; ownActivity: string; ownTask: string; ownTicket: string; productId: string };
+type Ids = { customer: string; contact: string; opportunity: string; quote: string; order: string; ownCustomer: string; ownContact: string; ownLead: string; ownOpportunity: string; ownActivity: string; ownTask: string; ownTicket: string; ownExpense: string; productId: string };
 /** Per body field, the kind of record it names (its `<kind>.not_found`) and the fixture holding one outside the seller's scope. */
 const outOfScope: Record<string, 'customer' | 'contact' | 'opportunity' | 'quote' | 'order'> = { customerId: 'customer', contactId: 'contact', opportunityId: 'opportunity', quoteId: 'quote', orderId: 'order' };
 const ACTIVITY_FIELDS = ['customerId', 'contactId', 'opportunityId', 'quoteId', 'orderId'] as const;
@@ -49,6 +49,12 @@ const sweep: Record<string, (ids: Ids, target: string) => { method: string; path
         (ids: Ids, target: string) => ({ method: 'POST', path: '/api/v1/tickets', body: { type: 'repair', channel: 'phone', priority: 'normal', customerId: ids.ownCustomer, subject: 'Reach', description: 'Reach', [field]: target } }),
       ],
       [`PATCH /api/v1/tickets/{id} ${field}`, (ids: Ids, target: string) => ({ method: 'PATCH', path: `/api/v1/tickets/${ids.ownTicket}`, body: { [field]: target } })],
+    ]),
+  ),
+  ...Object.fromEntries(
+    (['customerId', 'opportunityId'] as const).flatMap((field) => [
+      [`POST /api/v1/expenses ${field}`, (_ids: Ids, target: string) => ({ method: 'POST', path: '/api/v1/expenses', body: { lines: [{ category: 'travel', amount: { amount: 100, currency: 'CNY' }, date: '2026-11-20', description: 'Reach' }], [field]: target } })],
+      [`PATCH /api/v1/expenses/{id} ${field}`, (ids: Ids, target: string) => ({ method: 'PATCH', path: `/api/v1/expenses/${ids.ownExpense}`, body: { [field]: target } })],
     ]),
   ),
 };
@@ -100,7 +106,8 @@ describe('writes stay inside the caller\'s data scope', () => {
     const ownActivity = (await app.request('POST', '/api/v1/activities', { ...as(seller.token), body: { kind: 'call', customerId: ownCustomer, occurredAt: '2026-11-30T01:00:00Z', summary: 'Mine' } })).body.id;
     const ownTask = (await app.request('POST', '/api/v1/tasks', { ...as(seller.token), body: { subject: 'Mine', dueAt: '2099-01-01T00:00:00Z' } })).body.id;
     const ownTicket = (await app.request('POST', '/api/v1/tickets', { ...as(seller.token), body: { type: 'repair', channel: 'phone', priority: 'normal', customerId: ownCustomer, subject: 'Mine', description: 'Mine' } })).body.id;
-    ids = { customer, contact, opportunity, quote, order, ownCustomer, ownContact, ownLead, ownOpportunity, ownActivity, ownTask, ownTicket, productId };
+    const ownExpense = (await app.request('POST', '/api/v1/expenses', { ...as(seller.token), body: { lines: [{ category: 'travel', amount: { amount: 100, currency: 'CNY' }, date: '2026-11-20', description: 'Mine' }] } })).body.id;
+    ids = { customer, contact, opportunity, quote, order, ownCustomer, ownContact, ownLead, ownOpportunity, ownActivity, ownTask, ownTicket, ownExpense, productId };
     for (const id of Object.values(ids)) expect(id, JSON.stringify(ids)).toBeTruthy();
     await app.services.runner.waitFor(await app.services.eventStore.headPosition(), 5000);
   });

@@ -3,12 +3,14 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { addAttachment, attachmentsOf, removeAttachment } from '../../commands/attachments.ts';
 import { authorize } from '../../commands/authorization.ts';
-import { type ResourceName, resourceNames, specOf } from '../../domain/customization/resources.ts';
+import { type ResourceName, resourceNames, resourceSpec, specOf } from '../../domain/customization/resources.ts';
 import { HttpProblem } from '../problem.ts';
 import { notFound } from '../history.ts';
-import { recordInScope } from '../records.ts';
+import { recordInScope, recordReadable } from '../records.ts';
+import { ATTACHMENT_INDEX, attachmentOwner } from '../../projections/attachments.ts';
+import { isAllowed } from '../../commands/authorization.ts';
 import { commonErrors, notFoundError, recordWriteErrors } from '../responses.ts';
-import { type AnyRoute, defineRoute, Id } from '../route.ts';
+import { type AnyRoute, defineRoute, Id, type RouteResult, type RouteServices } from '../route.ts';
 import { sniffContentType } from '../sniff.ts';
 
 const AttachmentView = z
@@ -40,9 +42,16 @@ const cleanName = (name: string | undefined) =>
     .trim()
     .slice(0, 255) || 'file';
 
+/** Room for the multipart framing (boundaries, part headers, a few small fields) around the file itself. */
+const MULTIPART_OVERHEAD = 64 * 1024;
+const tooLarge = (maxBytes: number) => new HttpProblem(413, 'attachment.too_large', 'Attachment too large', `An attachment may be at most ${maxBytes} bytes`, { maxBytes });
+
 /** Reads the one file of a multipart/form-data upload (field `file`), at most `maxBytes`. */
 function readUpload(ctx: Context, maxBytes: number): Promise<{ name: string; bytes: Buffer }> {
   if (!ctx.is('multipart/form-data')) throw new HttpProblem(415, 'unsupported_media_type', 'Unsupported media type', 'Upload the file as multipart/form-data in a field named file');
+  // A body declared larger than the file may be (with room for the multipart framing) is refused before it is read.
+  const declared = Number(ctx.get('content-length') || NaN);
+  if (declared > maxBytes + MULTIPART_OVERHEAD) throw tooLarge(maxBytes);
   return new Promise((resolve, reject) => {
     let parser: busboy.Busboy;
     try {
@@ -57,7 +66,7 @@ function readUpload(ctx: Context, maxBytes: number): Promise<{ name: string; byt
       if (field !== 'file') return void stream.resume();
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('limit', () => (failure = new HttpProblem(413, 'attachment.too_large', 'Attachment too large', `An attachment may be at most ${maxBytes} bytes`, { maxBytes })));
+      stream.on('limit', () => (failure = tooLarge(maxBytes)));
       stream.on('close', () => {
         if (!failure) upload = { name: cleanName(info.filename), bytes: Buffer.concat(chunks) };
       });
@@ -72,10 +81,28 @@ function readUpload(ctx: Context, maxBytes: number): Promise<{ name: string; byt
   });
 }
 
+/** The answer downloading one attachment of a record: its bytes, typed as sniffed, never to be rendered inline. */
+async function download(services: RouteServices, recordId: string, attachmentId: string): Promise<RouteResult> {
+  const file = (await attachmentsOf(services.deps, recordId)).find((f) => f.attachmentId === attachmentId);
+  const bytes = file && (await services.blobs.get(file.sha256));
+  if (!file || !bytes) throw notFound('attachment', attachmentId);
+  const ascii = file.name.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  return {
+    status: 200,
+    body: bytes,
+    headers: {
+      'Content-Type': file.contentType,
+      'Content-Disposition': `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(file.name)}`,
+      'Cache-Control': 'private, no-cache',
+      'X-Content-Type-Options': 'nosniff',
+    },
+  };
+}
+
 /** Upload, list, download and removal for one record type that declares attachments. */
 function attachmentRoutesFor(resource: ResourceName): AnyRoute[] {
   const base = `/api/v1/${resource}/:id/attachments`;
-  const { module, singular, tag } = specOf(resource);
+  const { module, singular, tag, attachmentTypes: allowed } = specOf(resource);
   const tags = [tag];
   return [
     defineRoute({
@@ -84,7 +111,7 @@ function attachmentRoutesFor(resource: ResourceName): AnyRoute[] {
       upload: true,
       idempotent: false,
       summary: `Attach a file to a ${singular} (multipart/form-data, field file)`,
-      description: 'The type is sniffed from the content: PDF, PNG, JPEG, GIF, WebP, Office documents, plain text and CSV are accepted (415 attachment.type_not_allowed otherwise); at most CRM_ATTACHMENT_MAX_BYTES (413). The same file under the same name is attached once.',
+      description: `The type is sniffed from the content: ${allowed ? allowed.join(', ') : 'PDF, PNG, JPEG, GIF, WebP, Office documents, plain text and CSV'} ${allowed ? 'only' : ''} (415 attachment.type_not_allowed otherwise, whatever the file is called); at most CRM_ATTACHMENT_MAX_BYTES (413, read no further). The same file under the same name is attached once.`,
       tags,
       params: z.object({ id: Id }),
       responses: { 201: { description: 'Attached', schema: AttachmentView }, ...recordWriteErrors },
@@ -94,6 +121,7 @@ function attachmentRoutesFor(resource: ResourceName): AnyRoute[] {
         const { name, bytes } = await readUpload(koa, services.config.CRM_ATTACHMENT_MAX_BYTES);
         const contentType = sniffContentType(bytes, name);
         if (!contentType) throw new HttpProblem(415, 'attachment.type_not_allowed', 'File type not allowed', 'Attach PDF, images (PNG, JPEG, GIF, WebP), Office documents, plain text or CSV', { name });
+        if (allowed && !allowed.includes(contentType)) throw new HttpProblem(415, 'attachment.type_not_allowed', 'File type not allowed', `A ${singular} takes ${allowed.join(', ')} only; this file is ${contentType}`, { name, contentType, allowed });
         const sha256 = await services.blobs.put(bytes);
         const { attachment, position } = await addAttachment(services.deps, { resource, recordId: params.id, name, contentType, size: bytes.length, sha256 }, actor, meta);
         return { status: 201, body: view(attachment), headers: { 'X-Position': String(position), Location: `/api/v1/${resource}/${params.id}/attachments/${attachment.attachmentId}` } };
@@ -109,7 +137,7 @@ function attachmentRoutesFor(resource: ResourceName): AnyRoute[] {
       responses: { 200: { description: 'Attachments, oldest first', schema: z.object({ items: z.array(AttachmentView) }) }, ...commonErrors, ...notFoundError },
       async handler({ params, actor, services }) {
         authorize(actor, module, 'view');
-        await recordInScope(services, actor, resource, params.id);
+        await recordReadable(services, actor, resource, params.id);
         return { status: 200, body: { items: (await attachmentsOf(services.deps, params.id)).map(view) } };
       },
     }),
@@ -123,21 +151,8 @@ function attachmentRoutesFor(resource: ResourceName): AnyRoute[] {
       responses: { 200: { description: 'The file, with the type sniffed when it was attached' }, ...commonErrors, ...notFoundError },
       async handler({ params, actor, services }) {
         authorize(actor, module, 'view');
-        await recordInScope(services, actor, resource, params.id);
-        const file = (await attachmentsOf(services.deps, params.id)).find((f) => f.attachmentId === params.attachmentId);
-        const bytes = file && (await services.blobs.get(file.sha256));
-        if (!file || !bytes) throw notFound('attachment', params.attachmentId);
-        const ascii = file.name.replace(/[^\x20-\x7e]|["\\]/g, '_');
-        return {
-          status: 200,
-          body: bytes,
-          headers: {
-            'Content-Type': file.contentType,
-            'Content-Disposition': `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(file.name)}`,
-            'Cache-Control': 'private, no-cache',
-            'X-Content-Type-Options': 'nosniff',
-          },
-        };
+        await recordReadable(services, actor, resource, params.id);
+        return download(services, params.id, params.attachmentId);
       },
     }),
     defineRoute({
@@ -157,5 +172,30 @@ function attachmentRoutesFor(resource: ResourceName): AnyRoute[] {
   ];
 }
 
-/** Every record type whose resource declares attachments gets these routes. */
-export const attachmentRoutes: AnyRoute[] = resourceNames.filter((name) => specOf(name).attachments).flatMap(attachmentRoutesFor);
+/**
+ * Any attachment by its id alone: for whoever may read the record it belongs to (its module's view and its data
+ * scope, or an approver the record waits on); 404 otherwise, as for an id that does not exist.
+ */
+const downloadById = defineRoute({
+  method: 'get',
+  path: '/api/v1/attachments/:id',
+  reads: [ATTACHMENT_INDEX],
+  summary: 'Download an attachment by its id (for whoever may read the record it is attached to)',
+  tags: ['Attachments 附件'],
+  params: z.object({ id: Id }),
+  responses: { 200: { description: 'The file, with the type sniffed when it was attached' }, ...commonErrors, ...notFoundError },
+  async handler({ params, actor, services }) {
+    const owner = await attachmentOwner(services.readStore, params.id);
+    const spec = owner && resourceSpec(owner.resource);
+    if (!owner || !spec || !isAllowed(actor, spec.module, 'view')) throw notFound('attachment', params.id);
+    try {
+      await recordReadable(services, actor, spec.name as ResourceName, owner.recordId);
+    } catch {
+      throw notFound('attachment', params.id);
+    }
+    return download(services, owner.recordId, params.id);
+  },
+});
+
+/** Every record type whose resource declares attachments gets these routes; any attachment downloads by its id. */
+export const attachmentRoutes: AnyRoute[] = [downloadById, ...resourceNames.filter((name) => specOf(name).attachments).flatMap(attachmentRoutesFor)];

@@ -4,7 +4,6 @@ import { recordVisible } from '../../commands/references.ts';
 import {
   addTicketNote,
   assignTicket,
-  businessCalendar,
   changeTicket,
   ACTIVE_TICKET_STATUSES,
   answerSurvey,
@@ -14,7 +13,6 @@ import {
   SURVEY_VALID_DAYS,
   logTicketWork,
   openTicket,
-  putBusinessCalendar,
   putSlaPolicies,
   reopenTicket,
   resolveTicket,
@@ -25,6 +23,7 @@ import {
   waitOnCustomer,
 } from '../../commands/tickets.ts';
 import { kindRoutes } from '../kind-routes.ts';
+import { businessCalendar, putBusinessCalendar } from '../../commands/business-time.ts';
 import type { Actor } from '../../commands/context.ts';
 import type { Doc, ReadStore } from '../../infra/readstore/port.ts';
 import { readScopeOf, type ResourceName, specOf } from '../../domain/customization/resources.ts';

@@ -20,15 +20,24 @@ export const ApprovalSubmitted = z.object({
   submittedBy: z.string(),
   steps: z.array(z.object({ approverId: z.string(), rule: ApproverRule })).min(1),
   at: At,
+  remindAt: z.string().nullable().optional().describe("When the first step's approver is reminded (after the company's reminder business hours)"),
 });
-const Decision = { approvalId: z.string(), step: z.number().int().min(0), approverId: z.string().describe('Whose step it was'), actorId: z.string().describe('Who acted: the approver, or their delegate'), at: At };
-export const ApprovalStepApproved = z.object({ ...Decision, comment: z.string().optional() });
+const Decision = {
+  approvalId: z.string(),
+  step: z.number().int().min(0),
+  approverId: z.string().describe('Whose step it was'),
+  actorId: z.string().describe('Who acted: the approver, or their delegate'),
+  at: At,
+  waitedBusinessMinutes: z.number().int().min(0).optional().describe('Business minutes the step waited (the turnaround report counts them)'),
+};
+export const ApprovalStepApproved = z.object({ ...Decision, comment: z.string().optional(), nextRemindAt: z.string().nullable().optional().describe("When the next step's approver is reminded") });
 export const ApprovalStepRejected = z.object({ ...Decision, comment: z.string() });
 export const ApprovalRecalled = z.object({ approvalId: z.string(), by: z.string(), at: At });
 export const ApprovalInvalidated = z.object({ approvalId: z.string(), documentVersion: z.number().int().describe('The version the document was edited to'), at: At });
 export const ApprovalCompleted = z.object({ approvalId: z.string(), outcome: z.enum(['approved', 'rejected']), at: At });
+export const ApprovalReminded = z.object({ approvalId: z.string(), step: z.number().int().min(0), approverId: z.string(), at: At });
 
-export const approvalEventSchemas = { ApprovalSubmitted, ApprovalStepApproved, ApprovalStepRejected, ApprovalRecalled, ApprovalInvalidated, ApprovalCompleted };
+export const approvalEventSchemas = { ApprovalSubmitted, ApprovalStepApproved, ApprovalStepRejected, ApprovalRecalled, ApprovalInvalidated, ApprovalCompleted, ApprovalReminded };
 export type ApprovalEvent = EventsOf<typeof approvalEventSchemas>;
 
 export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'recalled' | 'invalidated';
@@ -48,14 +57,21 @@ export type ApprovalState =
       steps: ApprovalStep[];
       /** The step waiting for a decision (steps.length once all are decided). */
       current: number;
+      /** Since when the current step waits. */
+      waitingSince: string;
+      /** Steps whose approver was reminded. */
+      reminded: number[];
     };
 
 type Act = { approvalId: string; actorId: string; at: string };
+/** What the handler measured in business time: how long the step waited, and when the next approver is reminded. */
+type Timing = { waitedBusinessMinutes?: number; nextRemindAt?: string | null };
 export type ApprovalCommand =
   | { type: 'SubmitApproval'; data: z.infer<typeof ApprovalSubmitted> }
   /** `delegateOf`: the person whose delegate the actor is right now (the handler finds it from the delegations). */
-  | ({ type: 'ApproveStep'; step: number; comment?: string; delegateOf: readonly string[] } & Act)
-  | ({ type: 'RejectStep'; step: number; comment: string; delegateOf: readonly string[] } & Act)
+  | ({ type: 'ApproveStep'; step: number; comment?: string; delegateOf: readonly string[] } & Act & Timing)
+  | ({ type: 'RejectStep'; step: number; comment: string; delegateOf: readonly string[] } & Act & Timing)
+  | { type: 'RemindApprover'; approvalId: string; step: number; at: string }
   | ({ type: 'RecallApproval' } & Act)
   | { type: 'InvalidateApproval'; approvalId: string; documentVersion: number; at: string };
 
@@ -64,7 +80,7 @@ export const initialState: ApprovalState = { status: 'none' };
 export function evolve(state: ApprovalState, event: ApprovalEvent): ApprovalState {
   if (event.type === 'ApprovalSubmitted') {
     const { approvalId, kind, documentId, documentVersion, policyId, policyVersion, submittedBy, steps, at } = event.data;
-    return { status: 'pending', approvalId, kind, documentId, documentVersion, policyId, policyVersion, submittedBy, submittedAt: at, steps, current: 0 };
+    return { status: 'pending', approvalId, kind, documentId, documentVersion, policyId, policyVersion, submittedBy, submittedAt: at, steps, current: 0, waitingSince: at, reminded: [] };
   }
   if (state.status === 'none') return state;
   switch (event.type) {
@@ -73,8 +89,10 @@ export function evolve(state: ApprovalState, event: ApprovalEvent): ApprovalStat
       const outcome = event.type === 'ApprovalStepApproved' ? ('approved' as const) : ('rejected' as const);
       const { step, actorId, comment, at } = event.data;
       const steps = state.steps.map((s, i) => (i === step ? { ...s, decision: { outcome, actorId, ...(comment ? { comment } : {}), at } } : s));
-      return { ...state, steps, current: step + 1 };
+      return { ...state, steps, current: step + 1, waitingSince: at };
     }
+    case 'ApprovalReminded':
+      return { ...state, reminded: [...state.reminded, event.data.step] };
     case 'ApprovalRecalled':
       return { ...state, status: 'recalled' };
     case 'ApprovalInvalidated':
@@ -107,15 +125,16 @@ export function decide(command: ApprovalCommand, state: ApprovalState): Approval
     case 'ApproveStep': {
       assertMayDecide(state, command);
       const approverId = state.steps[state.current]!.approverId;
-      const approved: ApprovalEvent = { type: 'ApprovalStepApproved', data: { approvalId: state.approvalId, step: command.step, approverId, actorId: command.actorId, ...(command.comment ? { comment: command.comment } : {}), at: command.at } };
       const last = command.step === state.steps.length - 1;
+      const timing = { ...(command.waitedBusinessMinutes !== undefined ? { waitedBusinessMinutes: command.waitedBusinessMinutes } : {}), ...(!last && command.nextRemindAt !== undefined ? { nextRemindAt: command.nextRemindAt } : {}) };
+      const approved: ApprovalEvent = { type: 'ApprovalStepApproved', data: { approvalId: state.approvalId, step: command.step, approverId, actorId: command.actorId, ...(command.comment ? { comment: command.comment } : {}), at: command.at, ...timing } };
       return last ? [approved, { type: 'ApprovalCompleted', data: { approvalId: state.approvalId, outcome: 'approved', at: command.at } }] : [approved];
     }
     case 'RejectStep': {
       assertMayDecide(state, command);
       const approverId = state.steps[state.current]!.approverId;
       return [
-        { type: 'ApprovalStepRejected', data: { approvalId: state.approvalId, step: command.step, approverId, actorId: command.actorId, comment: command.comment, at: command.at } },
+        { type: 'ApprovalStepRejected', data: { approvalId: state.approvalId, step: command.step, approverId, actorId: command.actorId, comment: command.comment, at: command.at, ...(command.waitedBusinessMinutes !== undefined ? { waitedBusinessMinutes: command.waitedBusinessMinutes } : {}) } },
         { type: 'ApprovalCompleted', data: { approvalId: state.approvalId, outcome: 'rejected', at: command.at } },
       ];
     }
@@ -124,6 +143,10 @@ export function decide(command: ApprovalCommand, state: ApprovalState): Approval
       if (command.actorId !== state.submittedBy) throw new DomainError('approval.not_submitter', 'Only the submitter recalls an approval', { approvalId: state.approvalId });
       if (state.status !== 'pending') throw new DomainError('approval.closed', `This approval is ${state.status}`, { approvalId: state.approvalId, approvalStatus: state.status });
       return [{ type: 'ApprovalRecalled', data: { approvalId: state.approvalId, by: command.actorId, at: command.at } }];
+    case 'RemindApprover':
+      // Once per step, and only while that step still waits.
+      if (state.status !== 'pending' || command.step !== state.current || state.reminded.includes(command.step)) return [];
+      return [{ type: 'ApprovalReminded', data: { approvalId: state.approvalId, step: command.step, approverId: state.steps[command.step]!.approverId, at: command.at } }];
     case 'InvalidateApproval':
       // Only a pending request for an older version: a decided one stands (the document acts on it), a newer version is its own.
       if (state.status !== 'pending' || command.documentVersion <= state.documentVersion) return [];

@@ -4,13 +4,15 @@ import type { Module } from '../role/index.ts';
 
 /**
  * The documents an approval can be asked for, each with the module whose `approve` permission makes someone an
- * approver of it. A new kind is one more entry here (and the document's own gate).
+ * approver of it and the record type the document is. A new kind is one more entry here (and the document's own gate).
  */
 export const approvalKinds = {
-  expense: { module: 'expenses', label: { 'zh-CN': '费用报销', en: 'Expense claim' } },
-  quote: { module: 'quotes', label: { 'zh-CN': '报价折扣', en: 'Quote discount' } },
-  order: { module: 'orders', label: { 'zh-CN': '订单信用', en: 'Order credit' } },
-} as const satisfies Record<string, { module: Module; label: { 'zh-CN': string; en: string } }>;
+  expense: { module: 'expenses', resource: 'expenses', label: { 'zh-CN': '费用报销', en: 'Expense claim' } },
+  quote: { module: 'quotes', resource: 'quotes', label: { 'zh-CN': '报价折扣', en: 'Quote discount' } },
+  order: { module: 'orders', resource: 'orders', label: { 'zh-CN': '订单信用', en: 'Order credit' } },
+} as const satisfies Record<string, { module: Module; resource: string; label: { 'zh-CN': string; en: string } }>;
+/** The record types whose documents can wait on an approval (their approvers may read them meanwhile). */
+export const approvableResources: readonly string[] = Object.values(approvalKinds).map((kind) => kind.resource);
 export type ApprovalKind = keyof typeof approvalKinds;
 export const ApprovalKind = z.enum(Object.keys(approvalKinds) as [ApprovalKind, ...ApprovalKind[]]);
 
@@ -112,3 +114,17 @@ export function resolveApprovers(steps: readonly { approver: ApproverRule }[], f
     return candidates[0] === undefined ? undefined : { approverId: candidates[0], rule: approver };
   });
 }
+
+/**
+ * An approval a document asks for, as the document records it when it is submitted (or edited while waiting):
+ * the request's id, the policy version in force and the approvers resolved then. The approval process creates the
+ * request from this fact, so a crash between the document's submission and the request's creation is resumed.
+ * `supersedes`: the pending request an edit replaced (invalidated by the process).
+ */
+export const ApprovalRequest = z.object({
+  approvalId: z.string(),
+  policyId: z.string(),
+  policyVersion: z.number().int(),
+  steps: z.array(z.object({ approverId: z.string(), rule: ApproverRule })).min(1),
+});
+export type ApprovalRequest = z.infer<typeof ApprovalRequest>;

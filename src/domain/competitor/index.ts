@@ -3,6 +3,7 @@ import type { EventsOf } from '../shared/decider.ts';
 import { CustomValues } from '../customization/values.ts';
 import type { ResourceSpec } from '../customization/resources.ts';
 import { DomainError } from '../shared/errors.ts';
+import { stableUuid } from '../shared/stable-id.ts';
 import { ChangeSet, diffFields, normalizeName, withChanges } from '../shared/normalize.ts';
 
 /** A competitor (竞争对手) the sales team meets in its deals: company-wide reference data. */
@@ -70,24 +71,13 @@ export function decide(command: CompetitorCommand, state: CompetitorState): Comp
 export const competitorDecider = { initialState, evolve, decide };
 export const competitorCategory = 'competitor';
 
-/** A 128-bit FNV-1a hash of a text's UTF-8 bytes: pure and stable across versions and machines. */
-function fnv1a128(text: string): bigint {
-  const prime = 0x0000000001000000000000000000013bn;
-  const mask = (1n << 128n) - 1n;
-  let hash = 0x6c62272e07bb014262b821756295c58dn;
-  for (const byte of new TextEncoder().encode(text)) hash = ((hash ^ BigInt(byte)) * prime) & mask;
-  return hash;
-}
-
 /**
  * The id a competitor named `name` gets when it is made from an opportunity's old free-text entry: the same name
  * (as normalised for uniqueness) always gives the same id, so the upcast of old events and the migration that
  * creates the records agree without sharing any state. A UUID of version 8 (custom).
  */
 export function competitorIdFor(name: string): string {
-  const hex = fnv1a128(`competitor:${normalizeName(name)}`).toString(16).padStart(32, '0');
-  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  return stableUuid(`competitor:${normalizeName(name)}`);
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -11,6 +11,7 @@ import { activityResource } from '../activity/index.ts';
 import { taskResource } from '../task/index.ts';
 import { planResource } from '../plan/index.ts';
 import { ticketResource } from '../ticket/resource.ts';
+import { budgetResource, expenseResource } from '../expense/resource.ts';
 import type { Module } from '../role/index.ts';
 import type { Decider, DomainEvent } from '../shared/decider.ts';
 
@@ -90,6 +91,8 @@ export interface ResourceSpec {
   search: readonly string[];
   /** Its records take attachments (upload, list, download routes). */
   attachments: boolean;
+  /** The sniffed content types its attachments may have (receipts: images and PDFs); default: every type the service keeps. */
+  attachmentTypes?: readonly string[];
   /**
    * Fields naming records of another type (field → resource; a value is an id or a list of ids): each must name a
    * record that exists when a write sets it (404 `<singular>.not_found` naming the field otherwise). Ids of scoped
@@ -282,6 +285,8 @@ export const resourceSpecs = {
   tasks: taskResource,
   plans: planResource,
   tickets: ticketResource,
+  expenses: expenseResource,
+  budgets: budgetResource,
 } as const satisfies Record<string, ResourceSpec>;
 
 export type ResourceName = keyof typeof resourceSpecs;
