@@ -1,7 +1,8 @@
 import { addContact } from '../commands/contacts.ts';
 import { registerCustomer } from '../commands/customers.ts';
 import { hireEmployee, systemActor } from '../commands/employees.ts';
-import { createDepartment, ensureRoleTemplates } from '../commands/org.ts';
+import { changeDepartment, createDepartment, ensureRoleTemplates } from '../commands/org.ts';
+import { seedExpenses } from './seed-expenses.ts';
 import type { Services } from '../app/wiring.ts';
 import { departments, employees, seedCustomers, serviceTeam } from './seed-data.ts';
 import { seedService } from './seed-service.ts';
@@ -37,6 +38,12 @@ export async function seedCompany(services: Services, count: number, onProgress:
   for (const employee of employees) ownerIds.push(await hire(employee));
   const serviceIds: string[] = [];
   for (const employee of serviceTeam) serviceIds.push(await hire(employee));
+  // Each department's manager (approvals go to the submitter's manager, then up the tree): its first manager or service manager.
+  const staff = [...employees.map((e, i) => ({ ...e, id: ownerIds[i]! })), ...serviceTeam.map((e, i) => ({ ...e, id: serviceIds[i]! }))];
+  for (const department of departments) {
+    const head = staff.find((e) => e.department === department.key && (e.roles.includes('manager') || e.roles.includes('service_manager')));
+    if (head) await changeDepartment(deps, departmentIds[department.key]!, { managerId: head.id }, systemActor, meta());
+  }
   const customers = seedCustomers(count);
   let contacts = 0;
   const customerIds: { id: string; ownerId: string }[] = [];
@@ -52,10 +59,13 @@ export async function seedCompany(services: Services, count: number, onProgress:
   const pipeline = await seedPipeline(deps, meta, ownerIds, customerIds, Math.max(1, Math.round(count / 10)));
   const salesDays = options.salesDays ?? Math.min(28, Math.max(1, Math.round(count / 36)));
   const days = await seedSalesDays(deps, meta, customerIds, salesDays);
+  await services.runner.waitFor(await services.eventStore.headPosition(), 600_000);
+  const salespeople = staff.filter((e) => e.roles.includes('salesperson') && departments.find((d) => d.key === e.department)?.parent === 'sales').map((e) => e.id);
+  const expenses = await seedExpenses(services, { salespeople, director: staff.find((e) => e.department === 'sales')!.id, salespersonRoleId: roles.salesperson! });
   const service = await seedService(services, { manager: serviceIds[0]!, engineers: serviceIds.slice(1), queueId: departmentIds.service! }, customerIds, salesDays);
   // Member levels from the orders just seeded (the running service's timer would do the same at its next tick).
   await changeMemberLevelRules(deps, EXAMPLE_MEMBER_LEVELS, systemActor, meta());
   await services.runner.waitFor(await services.eventStore.headPosition(), 600_000);
   const memberLevels = await evaluateMemberLevels(deps, services.readStore, await companyToday(deps), meta());
-  return { customers: customers.length, contacts, ...pipeline, ...days, memberLevels, tickets: service };
+  return { customers: customers.length, contacts, ...pipeline, ...days, memberLevels, tickets: service, expenses };
 }

@@ -1,17 +1,17 @@
 import { z } from 'zod';
 import { addBusinessMs, businessMsBetween } from '../domain/service/calendar.ts';
 import { businessTime } from './business-time.ts';
-import { readSetting, writeSetting } from './settings.ts';
+import { settingWithDefault } from './settings.ts';
 import { approvalCategory, approvalDecider, type ApprovalState } from '../domain/approval/index.ts';
 import { activePolicies } from '../domain/approval/policies.ts';
-import { type ApprovalKind, approvalKinds, type ApprovalRequest, type DocumentFacts, resolveApprovers, strictestPolicy } from '../domain/approval/policy.ts';
+import { type ApprovalKind, approvalKinds, type ApprovalRequest, type DocumentFacts, resolveApprovers, strictestPolicy, type VersionedPolicy } from '../domain/approval/policy.ts';
 import { DomainError } from '../domain/shared/errors.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
 import { ORG, type EmployeeDoc, type RoleDoc } from '../projections/org.ts';
 import { loadApprovalPolicies } from './approval-policies.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { delegatorsFor } from './delegations.ts';
-import { getEmployee } from './employees.ts';
+import { getEmployee, systemActor } from './employees.ts';
 import { departmentAncestry, managersAbove, roleIdByKey } from './org.ts';
 import { execute, load } from './pipeline.ts';
 
@@ -20,16 +20,11 @@ export const approvalStream = (approvalId: string) => `${approvalCategory}-${app
 /** The approval rules of the company: an approver is reminded after this many business hours of waiting. */
 export const ApprovalSettings = z.object({ reminderBusinessHours: z.number().int().min(1).max(200).describe('Business hours a step waits before its approver is reminded (default 8)') }).strict().meta({ id: 'ApprovalSettings' });
 export type ApprovalSettings = z.infer<typeof ApprovalSettings>;
-const APPROVAL_SETTINGS_KEY = 'approvals';
-export async function approvalSettings(deps: CommandDeps): Promise<{ value: ApprovalSettings; revision: bigint }> {
-  const { value, revision } = await readSetting<ApprovalSettings>(deps, APPROVAL_SETTINGS_KEY);
-  return { value: value ?? { reminderBusinessHours: 8 }, revision };
-}
-export const putApprovalSettings = (deps: CommandDeps, value: ApprovalSettings, actor: Actor, meta: RequestMeta) => writeSetting(deps, APPROVAL_SETTINGS_KEY, value, actor, meta);
+export const approvalSettings = settingWithDefault<ApprovalSettings>('approvals', { reminderBusinessHours: 8 });
 
 /** When a step that starts waiting at `from` reminds its approver: the reminder hours later, in business time. */
 async function reminderDueAt(deps: CommandDeps, from: string): Promise<string | null> {
-  const [time, settings] = await Promise.all([businessTime(deps), approvalSettings(deps)]);
+  const [time, settings] = await Promise.all([businessTime(deps), approvalSettings.read(deps)]);
   const due = addBusinessMs(time, Date.parse(from), settings.value.reminderBusinessHours * 3_600_000);
   return due === null ? null : new Date(due).toISOString();
 }
@@ -41,9 +36,15 @@ export const loadApproval = (deps: CommandDeps, approvalId: string) => load(deps
  * when no policy applies. A step nobody can take refuses the submission (409 approval.no_approver), so a request
  * never waits for nobody.
  */
-export async function planApproval(deps: CommandDeps, readStore: ReadStore, input: { kind: ApprovalKind; submitterId: string; approvalId: string; facts: Omit<DocumentFacts, 'kind'> }): Promise<ApprovalRequest | null> {
+export async function planApproval(
+  deps: CommandDeps,
+  readStore: ReadStore,
+  input: { kind: ApprovalKind; submitterId: string; approvalId: string; facts: Omit<DocumentFacts, 'kind'>; required?: boolean },
+): Promise<ApprovalRequest | null> {
   const { state } = await loadApprovalPolicies(deps);
-  const policy = strictestPolicy(activePolicies(state), { kind: input.kind, ...input.facts });
+  // A document that must be approved whatever the policies say (a discount over the role maximum, an order over
+  // credit) goes to the submitter's manager when no policy applies.
+  const policy = strictestPolicy(activePolicies(state), { kind: input.kind, ...input.facts }) ?? (input.required ? BUILT_IN_POLICY(input.kind) : undefined);
   if (!policy) return null;
   const module = approvalKinds[input.kind].module;
   const submitter = await getEmployee(deps, input.submitterId);
@@ -70,6 +71,10 @@ export async function planApproval(deps: CommandDeps, readStore: ReadStore, inpu
   return { approvalId: input.approvalId, policyId: policy.policyId, policyVersion: policy.version, steps: resolved.map((step) => step!) };
 }
 
+/** The policy a required approval takes when none of the company's applies: one step, the submitter's manager (version 0). */
+export const BUILT_IN_POLICY_ID = '00000000-0000-8000-8000-000000000000';
+const BUILT_IN_POLICY = (kind: ApprovalKind): VersionedPolicy => ({ policyId: BUILT_IN_POLICY_ID, version: 0, name: '默认审批 Default approval', kind, conditions: {}, steps: [{ approver: 'manager' }] });
+
 /**
  * Creates the approval request a document recorded (idempotent: a request that exists is left alone), and
  * invalidates the one it replaced. Run right after the document's submission and again by the approval process
@@ -89,6 +94,10 @@ export async function openApprovalRequest(
   const { approvalId, policyId, policyVersion, steps } = input.request;
   await execute(deps, approvalDecider, approvalStream(approvalId), { type: 'SubmitApproval', data: { approvalId, kind: input.kind, documentId: input.documentId, documentVersion: input.documentVersion, policyId, policyVersion, submittedBy: input.submittedBy, steps, at: input.at, remindAt: await reminderDueAt(deps, input.at) } }, actor, { ...meta, requestId: `${meta.requestId}:submit` });
 }
+
+/** Ends a pending request whose document moved to `documentVersion` (idempotent). */
+export const invalidateApprovalRequest = (deps: CommandDeps, approvalId: string, documentVersion: number, meta: RequestMeta) =>
+  execute(deps, approvalDecider, approvalStream(approvalId), { type: 'InvalidateApproval', approvalId, documentVersion, at: deps.clock.now().toISOString() }, systemActor, meta);
 
 /** Ends a pending request its submitter recalled through the document (idempotent). */
 export async function recallApprovalRequest(deps: CommandDeps, approvalId: string, actor: Actor, meta: RequestMeta): Promise<void> {

@@ -2,7 +2,7 @@ import { orderNumberCategory } from '../domain/categories.ts';
 import { companyToday } from './company.ts';
 import type { z } from 'zod';
 import { customerDecider, customerStream } from '../domain/customer/index.ts';
-import { type OrderCommand, type OrderState, orderStream } from '../domain/order/index.ts';
+import { type CreditCheck, type OrderCommand, type OrderState, orderStream } from '../domain/order/index.ts';
 import { productDecider, productStream } from '../domain/product/index.ts';
 import { type QuoteCommand, type QuoteState } from '../domain/quote/index.ts';
 import { DomainError } from '../domain/shared/errors.ts';
@@ -10,6 +10,13 @@ import { type LineInput, type PricedLine, priceLine, sumLines } from '../domain/
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { assertOwner } from './customers.ts';
 import { load } from './pipeline.ts';
+import { getEmployee, systemActor } from './employees.ts';
+import { roleDecider, roleStream } from '../domain/role/index.ts';
+import type { Doc, ReadStore } from '../infra/readstore/port.ts';
+import type { RecordedEvent } from '../infra/eventstore/port.ts';
+import type { Money } from '../domain/shared/money.ts';
+import type { GateRequested } from '../domain/approval/gate.ts';
+import { invalidateApprovalRequest, openApprovalRequest, planApproval } from './approvals.ts';
 import { type NumberSeries, takeNumber, withdrawUnlessWritten, writeNumbered } from './numbering.ts';
 export { ABANDONED_NUMBER_MS } from './numbering.ts';
 import { RecordHandler, type RecordRules } from './record-handler.ts';
@@ -107,10 +114,86 @@ export async function reviseQuote(deps: CommandDeps, quoteId: string, input: { l
   const { state } = await quotes(deps, actor, meta).load(quoteId);
   if (state.status === 'none') throw new DomainError('quote.not_found', `Quote ${quoteId} does not exist`, { quoteId });
   const lines = await priceLines(deps, state.currency, input.lines, meta);
-  return quotes(deps, actor, meta).run(quoteId, { type: 'ReviseQuote', quoteId, lines, totals: sumLines(lines), validUntil: input.validUntil, ...(input.notes ? { notes: input.notes } : {}) });
+  const result = await quotes(deps, actor, meta).run(quoteId, { type: 'ReviseQuote', quoteId, lines, totals: sumLines(lines), validUntil: input.validUntil, ...(input.notes ? { notes: input.notes } : {}) });
+  // A new version: the approval asked for the old one no longer stands (a later decision on it opens nothing).
+  const pending = state.approval?.status === 'pending' ? state.approval.approvalId : null;
+  if (result.changed && pending) await invalidateApprovalRequest(deps, pending, state.current.version + 1, { ...meta, requestId: `${meta.requestId}:invalidate` });
+  return result;
 }
 
-export const sendQuote = async (deps: CommandDeps, quoteId: string, actor: Actor, meta: RequestMeta) => quotes(deps, actor, meta).run(quoteId, { type: 'SendQuote', quoteId, today: await companyToday(deps) });
+/** Sends a draft quote; a line discounting more than its owner's role maximum needs the quote approved first (409 quote.approval_required). */
+export async function sendQuote(deps: CommandDeps, quoteId: string, actor: Actor, meta: RequestMeta) {
+  const handler = quotes(deps, actor, meta);
+  const [today, { state }] = await Promise.all([companyToday(deps), handler.load(quoteId)]);
+  const maxDiscountPercent = state.status === 'none' ? null : await maxDiscountOf(deps, state.ownerId);
+  return handler.run(quoteId, { type: 'SendQuote', quoteId, today, maxDiscountPercent });
+}
+
+/**
+ * The largest line discount an employee gives without approval (null: no limit): the most generous of their roles'
+ * maximums, a role without one setting no limit; someone without roles gives none.
+ */
+export async function maxDiscountOf(deps: CommandDeps, employeeId: string): Promise<number | null> {
+  const employee = await getEmployee(deps, employeeId);
+  if (!employee || employee.roleIds.length === 0) return 0;
+  let max = 0;
+  for (const roleId of employee.roleIds) {
+    const { state } = await load(deps, roleDecider, roleStream(roleId));
+    if (state.status === 'none') continue;
+    if (state.maxDiscountPercent === undefined || state.maxDiscountPercent === null) return null;
+    max = Math.max(max, state.maxDiscountPercent);
+  }
+  return max;
+}
+
+/** Asks for the approval a quote's discount needs (the strictest applying quote policy; none: the owner's manager). */
+export async function requestQuoteApproval(deps: CommandDeps, readStore: ReadStore, quoteId: string, actor: Actor, meta: RequestMeta) {
+  const handler = quotes(deps, actor, meta);
+  const { state } = await handler.load(quoteId);
+  if (state.status === 'none') throw new DomainError('quote.not_found', `Quote ${quoteId} does not exist`, { quoteId });
+  const maxDiscountPercent = await maxDiscountOf(deps, state.ownerId);
+  const approval = await planApproval(deps, readStore, { kind: 'quote', submitterId: state.ownerId, approvalId: meta.ids.newId(), facts: { amount: { amount: state.current.totals.total, currency: state.currency }, discountOverRoleMax: true }, required: true });
+  const request = { documentId: quoteId, submittedBy: state.ownerId, approval: approval!, at: deps.clock.now().toISOString() };
+  const result = await handler.run(quoteId, { type: 'RequestQuoteApproval', quoteId, maxDiscountPercent, request });
+  await openGateRequest(deps, 'quote', (await handler.load(quoteId)).events, 'QuoteApprovalRequested', meta);
+  return { ...result, approvalId: (result.state as { approval?: { approvalId: string } }).approval?.approvalId ?? null };
+}
+
+/** Asks for the approval an order over its customer's credit needs (the strictest applying order policy; none: the owner's manager). */
+export async function requestOrderApproval(deps: CommandDeps, readStore: ReadStore, orderId: string, actor: Actor, meta: RequestMeta) {
+  const handler = orders(deps, actor, meta);
+  const { state } = await handler.load(orderId);
+  if (state.status === 'none') throw new DomainError('order.not_found', `Order ${orderId} does not exist`, { orderId });
+  const credit = await creditCheck(deps, readStore, state);
+  const approval = await planApproval(deps, readStore, { kind: 'order', submitterId: state.ownerId, approvalId: meta.ids.newId(), facts: { amount: { amount: state.totals.total, currency: state.currency }, overCredit: true }, required: true });
+  const request = { documentId: orderId, submittedBy: state.ownerId, approval: approval!, at: deps.clock.now().toISOString() };
+  const result = await handler.run(orderId, { type: 'RequestOrderApproval', orderId, credit, request });
+  await openGateRequest(deps, 'order', (await handler.load(orderId)).events, 'OrderApprovalRequested', meta);
+  return { ...result, approvalId: (result.state as { approval?: { approvalId: string } }).approval?.approvalId ?? null };
+}
+
+/** The request a document's last `<Document>ApprovalRequested` recorded is made now (the approval process makes it after a crash). */
+async function openGateRequest(deps: CommandDeps, kind: 'quote' | 'order', events: readonly RecordedEvent[], type: string, meta: RequestMeta) {
+  const asked = [...events].reverse().find((event) => event.type === type);
+  if (!asked) return;
+  const data = asked.data as GateRequested;
+  await openApprovalRequest(deps, { kind, documentId: data.documentId, documentVersion: data.documentVersion, submittedBy: data.submittedBy, at: data.at, request: data.approval, supersedes: data.supersedes }, systemActor, { ...meta, requestId: `${meta.requestId}:approval` });
+}
+
+/** A customer's credit against an order: its limit, its open receivables (confirmed orders not yet paid, this one aside) and the order's amount; null without a limit. */
+export async function creditCheck(deps: CommandDeps, readStore: ReadStore, order: Extract<OrderState, { orderId: string }>): Promise<CreditCheck | null> {
+  const { state: customer } = await load(deps, customerDecider, customerStream(order.customerId));
+  const creditLimit = customer.status === 'none' ? undefined : customer.fields.creditLimit;
+  if (!creditLimit) return null;
+  const open = await readStore.collection<Doc & { receivable: Money }>('orders').find({ customerId: order.customerId, _id: { $ne: order.orderId }, status: { $in: ['confirmed', 'partially_shipped', 'shipped'] }, 'receivable.currency': creditLimit.currency });
+  const openReceivables = { amount: open.reduce((sum, doc) => sum + doc.receivable.amount, 0), currency: creditLimit.currency };
+  return { creditLimit, openReceivables, orderAmount: { amount: order.totals.total, currency: order.currency } };
+}
+
+export const applyQuoteOutcome = (deps: CommandDeps, quoteId: string, approvalId: string, outcome: 'approved' | 'rejected', meta: RequestMeta) =>
+  quotes(deps, systemActor, meta).run(quoteId, { type: 'ApplyApprovalOutcome', quoteId, approvalId, outcome });
+export const applyOrderOutcome = (deps: CommandDeps, orderId: string, approvalId: string, outcome: 'approved' | 'rejected', meta: RequestMeta) =>
+  orders(deps, systemActor, meta).run(orderId, { type: 'ApplyApprovalOutcome', orderId, approvalId, outcome });
 
 export const rejectQuote = (deps: CommandDeps, quoteId: string, reason: string, actor: Actor, meta: RequestMeta) => quotes(deps, actor, meta).run(quoteId, { type: 'RejectQuote', quoteId, reason });
 
@@ -176,7 +259,17 @@ export async function acceptQuote(deps: CommandDeps, quoteId: string, paymentTer
 
 const orderCommand = (deps: CommandDeps, orderId: string, command: OrderCommand, actor: Actor, meta: RequestMeta) => orders(deps, actor, meta).run(orderId, command);
 
-export const confirmOrder = async (deps: CommandDeps, orderId: string, actor: Actor, meta: RequestMeta) => orderCommand(deps, orderId, { type: 'ConfirmOrder', orderId, today: await companyToday(deps) }, actor, meta);
+/**
+ * Confirms a draft order. With the read models (every confirmation through the API), an order whose amount plus its
+ * customer's open receivables exceeds the credit limit needs approval first (409 order.credit_exceeded naming the
+ * figures); the system's own confirmations (seed, fixtures) pass none.
+ */
+export async function confirmOrder(deps: CommandDeps, orderId: string, actor: Actor, meta: RequestMeta, readStore?: ReadStore) {
+  const handler = orders(deps, actor, meta);
+  const [today, { state }] = await Promise.all([companyToday(deps), handler.load(orderId)]);
+  const credit = readStore && state.status !== 'none' ? await creditCheck(deps, readStore, state) : null;
+  return handler.run(orderId, { type: 'ConfirmOrder', orderId, today, credit });
+}
 export const cancelOrder = (deps: CommandDeps, orderId: string, reason: string, actor: Actor, meta: RequestMeta) => orderCommand(deps, orderId, { type: 'CancelOrder', orderId, reason }, actor, meta);
 
 export async function shipOrder(deps: CommandDeps, orderId: string, input: { shippedAt: string; lines: { lineId: string; quantity: number }[] }, actor: Actor, meta: RequestMeta) {

@@ -14,20 +14,15 @@ import { invalidField } from './errors.ts';
 import { kindsAsData } from './kinds.ts';
 import { departmentAncestry, departmentExists } from './org.ts';
 import { RecordHandler, type RecordRules } from './record-handler.ts';
-import { readSetting, writeSetting } from './settings.ts';
+import { settingWithDefault } from './settings.ts';
 
 export const expenseCategories = kindsAsData({ settingKey: 'expense-categories', list: 'categories', builtIn: builtInExpenseCategoryLabels, what: 'expense category', schemaId: 'ExpenseCategorySettings' });
 
 /** The company's expense rules: a line over `receiptRequiredOver` needs a receipt (an image or a PDF attached to the claim). */
 export const ExpenseSettings = z.object({ receiptRequiredOver: Money.describe('A line over this amount needs a receipt (default 200.00 CNY)') }).strict().meta({ id: 'ExpenseSettings' });
 export type ExpenseSettings = z.infer<typeof ExpenseSettings>;
-const EXPENSE_SETTINGS_KEY = 'expenses';
 export const DEFAULT_EXPENSE_SETTINGS: ExpenseSettings = { receiptRequiredOver: { amount: 20_000, currency: 'CNY' } };
-export async function expenseSettings(deps: CommandDeps): Promise<{ value: ExpenseSettings; revision: bigint }> {
-  const { value, revision } = await readSetting<ExpenseSettings>(deps, EXPENSE_SETTINGS_KEY);
-  return { value: value ?? DEFAULT_EXPENSE_SETTINGS, revision };
-}
-export const putExpenseSettings = (deps: CommandDeps, value: ExpenseSettings, actor: Actor, meta: RequestMeta) => writeSetting(deps, EXPENSE_SETTINGS_KEY, value, actor, meta);
+export const expenseSettings = settingWithDefault<ExpenseSettings>('expenses', DEFAULT_EXPENSE_SETTINGS);
 
 const expenseRules: RecordRules<ExpenseCommand, ExpenseState> = { resource: 'expenses' };
 const expenses = (deps: CommandDeps, actor: Actor, meta: RequestMeta) => new RecordHandler(expenseRules, deps, actor, meta);
@@ -77,7 +72,7 @@ export async function overBudget(deps: CommandDeps, readStore: ReadStore, claim:
 
 /** What a submission of `claim` with `lines` asks for under the rules in force now. */
 async function prepareSubmission(deps: CommandDeps, readStore: ReadStore, claim: OpenClaim, lines: readonly ExpenseLine[], meta: RequestMeta) {
-  const [settings, files, over] = await Promise.all([expenseSettings(deps), attachmentsOf(deps, claim.claimId), overBudget(deps, readStore, claim, lines)]);
+  const [settings, files, over] = await Promise.all([expenseSettings.read(deps), attachmentsOf(deps, claim.claimId), overBudget(deps, readStore, claim, lines)]);
   const approval = await planApproval(deps, readStore, { kind: 'expense', submitterId: claim.ownerId, approvalId: meta.ids.newId(), facts: { amount: claimTotal(lines), overBudget: over } });
   const receiptCount = files.filter((file) => (RECEIPT_TYPES as readonly string[]).includes(file.contentType)).length;
   return { approval, overBudget: over, receiptCount, receiptFrom: settings.value.receiptRequiredOver, at: deps.clock.now().toISOString() };

@@ -88,7 +88,7 @@ export async function roleIdByKey(deps: CommandDeps, key: string): Promise<strin
 
 export async function createRole(
   deps: CommandDeps,
-  input: { key?: string | null; name: string; permissions: Permissions; dataScope: DataScopeKind; fieldSecurity?: FieldSecurity },
+  input: { key?: string | null; name: string; permissions: Permissions; dataScope: DataScopeKind; fieldSecurity?: FieldSecurity; maxDiscountPercent?: number | null },
   actor: Actor,
   meta: RequestMeta,
 ): Promise<Executed<unknown> & { roleId: string }> {
@@ -111,6 +111,7 @@ export async function createRole(
     permissions: input.permissions,
     dataScope: input.dataScope,
     ...(input.fieldSecurity && Object.keys(input.fieldSecurity).length ? { fieldSecurity: input.fieldSecurity } : {}),
+    ...(input.maxDiscountPercent !== undefined && input.maxDiscountPercent !== null ? { maxDiscountPercent: input.maxDiscountPercent } : {}),
   };
   return { ...(await execute(deps, roleDecider, roleStream(roleId), command, actor, meta)), roleId };
 }
@@ -118,7 +119,7 @@ export async function createRole(
 export async function changeRole(
   deps: CommandDeps,
   roleId: string,
-  input: { name?: string; permissions?: Permissions; dataScope?: DataScopeKind; fieldSecurity?: FieldSecurity },
+  input: { name?: string; permissions?: Permissions; dataScope?: DataScopeKind; fieldSecurity?: FieldSecurity; maxDiscountPercent?: number | null },
   actor: Actor,
   meta: RequestMeta,
 ) {

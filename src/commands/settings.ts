@@ -34,3 +34,18 @@ export async function writeSetting<T>(deps: CommandDeps, key: string, value: T, 
     throw error;
   }
 }
+
+/**
+ * A company setting with a default until an administrator saves one (the business calendar, the expense and
+ * approval rules): `read` answers the value in force and the revision, `write` saves a new one.
+ */
+export function settingWithDefault<T>(key: string, fallback: T) {
+  return {
+    key,
+    async read(deps: CommandDeps): Promise<{ value: T; revision: bigint }> {
+      const { value, revision } = await readSetting<T>(deps, key);
+      return { value: value ?? fallback, revision };
+    },
+    write: (deps: CommandDeps, value: T, actor: Actor, meta: RequestMeta) => writeSetting(deps, key, value, actor, meta),
+  };
+}

@@ -5,6 +5,7 @@ import { NotificationRead, NotificationSent } from './notification/index.ts';
 import { DigestMailed, RunCompleted, RunScheduled } from './schedule/index.ts';
 import { approvalPolicyEventSchemas } from './approval/policies.ts';
 import { approvalEventSchemas } from './approval/index.ts';
+import { GateDecided, GateRequested } from './approval/gate.ts';
 
 /**
  * The zod schema of every event type that declares one. Each event is checked against its schema before it is
@@ -19,6 +20,11 @@ export const eventSchemas: Readonly<Record<string, z.ZodType>> = {
   RunCompleted,
   ...approvalPolicyEventSchemas,
   ...approvalEventSchemas,
+  // Quotes and orders gated by an approval (their other events predate the schemas).
+  QuoteApprovalRequested: GateRequested,
+  QuoteApprovalDecided: GateDecided,
+  OrderApprovalRequested: GateRequested,
+  OrderApprovalDecided: GateDecided,
   DigestMailed,
   // Record types declare their events' schemas in the registry (`events`).
   ...Object.assign({}, ...resourceNames.map((name) => specOf(name).events ?? {})),

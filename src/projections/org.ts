@@ -23,7 +23,7 @@ export type EmployeeDoc = Doc & {
   _search: string;
   _position: number;
 } & Record<string, unknown>;
-export type RoleDoc = Doc & { id: string; key: string | null; name: string; permissions: Record<string, string[]>; dataScope: string; revision: number; createdAt: string; updatedAt: string; _position: number };
+export type RoleDoc = Doc & { id: string; key: string | null; name: string; permissions: Record<string, string[]>; dataScope: string; maxDiscountPercent?: number | null; revision: number; createdAt: string; updatedAt: string; _position: number };
 
 export interface OrgCollections {
   departments: string;
@@ -154,7 +154,7 @@ export const orgProjection: Projection = {
     const doc = await roles.findOne({ _id: e.data.roleId });
     if (alreadyApplied(doc, event)) return;
     if (e.type === 'RoleCreated') {
-      await roles.replaceOne({ _id: e.data.roleId }, { ...keyed(e.data.roleId), key: e.data.key, name: e.data.name, permissions: e.data.permissions as Record<string, string[]>, dataScope: e.data.dataScope, ...(e.data.fieldSecurity ? { fieldSecurity: e.data.fieldSecurity } : {}), createdAt: event.metadata.at, ...stamp(event) }, { upsert: true });
+      await roles.replaceOne({ _id: e.data.roleId }, { ...keyed(e.data.roleId), key: e.data.key, name: e.data.name, permissions: e.data.permissions as Record<string, string[]>, dataScope: e.data.dataScope, ...(e.data.fieldSecurity ? { fieldSecurity: e.data.fieldSecurity } : {}), ...(e.data.maxDiscountPercent !== undefined ? { maxDiscountPercent: e.data.maxDiscountPercent } : {}), createdAt: event.metadata.at, ...stamp(event) }, { upsert: true });
     } else if (doc) {
       const { roleId: _id, ...changes } = e.data;
       await roles.updateOne({ _id: doc._id }, { $set: { ...changes, ...stamp(event) } });

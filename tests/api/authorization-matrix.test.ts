@@ -212,6 +212,8 @@ const matrix: Record<string, Entry> = {
     request: (f) => ({ path: '/api/v1/quotes', body: { customerId: f.customerId, validUntil: '2099-12-31', lines: [{ productId: f.productId, quantity: 1 }] } }),
   },
   'POST /api/v1/quotes/:id/revise': { needs: ['quotes', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/quotes/${f.quoteId}/revise`, body: { validUntil: '2099-12-31', lines: [{ productId: f.productId, quantity: 2 }] } }) },
+  // The fixture quote gives no discount: there is nothing to approve (409 quote.approval_not_needed), learnt only in scope.
+  'POST /api/v1/quotes/:id/request-approval': { needs: ['quotes', 'edit'], scoped: true, ok: 409, request: (f) => ({ path: `/api/v1/quotes/${f.quoteId}/request-approval`, body: {} }) },
   'POST /api/v1/quotes/:id/send': { needs: ['quotes', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/quotes/${f.quoteId}/send`, body: {} }) },
   'POST /api/v1/quotes/:id/reject': { needs: ['quotes', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/quotes/${f.quoteId}/reject`, body: { reason: 'price' } }) },
   'POST /api/v1/quotes/:id/share': { needs: ['quotes', 'edit'], scoped: true, ok: 201, request: (f) => ({ path: `/api/v1/quotes/${f.quoteId}/share`, body: {} }) },
@@ -231,7 +233,9 @@ const matrix: Record<string, Entry> = {
     ok: 201,
     request: (f) => ({ path: '/api/v1/orders', body: { customerId: f.customerId, lines: [{ productId: f.productId, quantity: 1 }] } }),
   },
-  'POST /api/v1/orders/:id/confirm': { needs: ['orders', 'approve'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/orders/${f.orderId}/confirm`, body: {} }) },
+  'POST /api/v1/orders/:id/confirm': { needs: ['orders', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/orders/${f.orderId}/confirm`, body: {} }) },
+  // The fixture's customer has no credit limit: nothing to approve (409 order.approval_not_needed).
+  'POST /api/v1/orders/:id/request-approval': { needs: ['orders', 'edit'], scoped: true, ok: 409, request: (f) => ({ path: `/api/v1/orders/${f.orderId}/request-approval`, body: {} }) },
   'POST /api/v1/orders/:id/cancel': { needs: ['orders', 'delete'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/orders/${f.orderId}/cancel`, body: { reason: 'duplicate' } }) },
   'POST /api/v1/orders/:id/shipments': { needs: ['orders', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/orders/${f.orderId}/shipments`, body: { shippedAt: '2026-11-20T00:00:00Z', lines: [{ lineId: f.orderLineId, quantity: 1 }] } }) },
   'POST /api/v1/orders/:id/payments': { needs: ['orders', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/orders/${f.orderId}/payments`, body: { amount: { amount: 1, currency: 'CNY' }, receivedAt: '2026-11-20T00:00:00Z', method: 'cash' } }) },

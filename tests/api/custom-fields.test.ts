@@ -19,18 +19,18 @@ describe('custom fields', () => {
   const define = (resource: string, body: Record<string, unknown>) => app.request('POST', `/api/v1/settings/fields/${resource}`, { body: { label: label(String(body.key)), ...body } });
 
   it('define → use → filter → sort → export → retire, on customers and on contacts', async () => {
-    expect((await define('customers', { key: 'creditLimit', type: 'money' })).status).toBe(201);
+    expect((await define('customers', { key: 'deposit', type: 'money' })).status).toBe(201);
     expect((await define('customers', { key: 'tier', type: 'select', options: ['gold', { value: 'silver', label: { 'zh-CN': '银' } }] })).status).toBe(201);
     expect((await define('contacts', { key: 'wechat', type: 'text', unique: true })).status).toBe(201);
     const fields = await app.request('GET', '/api/v1/settings/fields/customers');
-    expect(fields.body.items.map((f: { key: string }) => f.key)).toEqual(['creditLimit', 'tier']);
+    expect(fields.body.items.map((f: { key: string }) => f.key)).toEqual(['deposit', 'tier']);
 
-    const gold = await app.request('POST', '/api/v1/customers', { body: { name: 'Gold Trading', custom: { creditLimit: { amount: 5_000_000, currency: 'CNY' }, tier: 'gold' } } });
+    const gold = await app.request('POST', '/api/v1/customers', { body: { name: 'Gold Trading', custom: { deposit: { amount: 5_000_000, currency: 'CNY' }, tier: 'gold' } } });
     expect(gold.status).toBe(201);
     const silver = await app.request('POST', '/api/v1/customers', { body: { name: 'Silver Trading', custom: { tier: 'silver' } } });
     await app.request('POST', '/api/v1/customers', { body: { name: 'Plain Trading' } });
     await caughtUp();
-    expect((await app.request('GET', `/api/v1/customers/${gold.body.id}`)).body.custom).toEqual({ creditLimit: { amount: 5_000_000, currency: 'CNY' }, tier: 'gold' });
+    expect((await app.request('GET', `/api/v1/customers/${gold.body.id}`)).body.custom).toEqual({ deposit: { amount: 5_000_000, currency: 'CNY' }, tier: 'gold' });
 
     const filtered = await app.request('GET', '/api/v1/customers?custom.tier=silver');
     expect(filtered.body.items.map((c: { id: string }) => c.id)).toEqual([silver.body.id]);
@@ -43,12 +43,12 @@ describe('custom fields', () => {
     } while (cursor);
     expect(sorted).toEqual(['Silver Trading', 'Gold Trading', 'Plain Trading']);
     expectProblem(await app.request('GET', '/api/v1/customers?custom.nope=1'), 400, 'validation');
-    expectProblem(await app.request('GET', '/api/v1/customers?sort=custom.creditLimit'), 400, 'validation');
+    expectProblem(await app.request('GET', '/api/v1/customers?sort=custom.deposit'), 400, 'validation');
     expectProblem(await app.request('GET', '/api/v1/customers?custom.tier=bronze'), 400, 'validation');
 
     const csv = await app.request('GET', '/api/v1/customers?q=gold%20trading', { headers: { accept: 'text/csv' } });
     const [header, row] = csv.text.trim().split('\r\n');
-    expect(header).toContain('custom.creditLimit,custom.tier');
+    expect(header).toContain('custom.deposit,custom.tier');
     expect(row).toContain('gold');
 
     const contact = await app.request('POST', '/api/v1/contacts', { body: { customerId: gold.body.id, name: 'Li', custom: { wechat: 'li_wx' } } });
@@ -59,12 +59,12 @@ describe('custom fields', () => {
     expect((await app.request('GET', '/api/v1/contacts?custom.wechat=li_wx')).body.items.map((c: { name: string }) => c.name)).toEqual(['Li']);
 
     // Changing a custom value: partial, null clears; history shows the change.
-    const changed = await app.request('PATCH', `/api/v1/customers/${gold.body.id}`, { body: { custom: { tier: 'silver', creditLimit: null } } });
+    const changed = await app.request('PATCH', `/api/v1/customers/${gold.body.id}`, { body: { custom: { tier: 'silver', deposit: null } } });
     expect(changed.body.revision).toBe(1);
     await caughtUp();
     expect((await app.request('GET', `/api/v1/customers/${gold.body.id}`)).body.custom).toEqual({ tier: 'silver' });
     const history = await app.request('GET', `/api/v1/customers/${gold.body.id}/history`);
-    expect(history.body.items[1].data.changes).toEqual({ 'custom.tier': 'silver', 'custom.creditLimit': null });
+    expect(history.body.items[1].data.changes).toEqual({ 'custom.tier': 'silver', 'custom.deposit': null });
 
     // Retired: no longer accepted, still readable in history and on old records.
     expect((await app.request('POST', '/api/v1/settings/fields/customers/tier/retire')).status).toBe(200);

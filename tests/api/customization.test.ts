@@ -6,7 +6,7 @@ describe('layouts, list views, related panels, preferences', () => {
   let app: TestApp;
   beforeAll(async () => {
     app = await startTestApp();
-    await app.request('POST', '/api/v1/settings/fields/customers', { body: { key: 'creditLimit', label: { 'zh-CN': '信用额度', en: 'Credit limit' }, type: 'integer' } });
+    await app.request('POST', '/api/v1/settings/fields/customers', { body: { key: 'creditScore', label: { 'zh-CN': '信用评分', en: 'Credit score' }, type: 'integer' } });
     await app.request('POST', '/api/v1/settings/fields/customers', { body: { key: 'oldField', label: { 'zh-CN': '旧', en: 'Old' }, type: 'text' } });
     await app.request('POST', '/api/v1/settings/fields/customers/oldField/retire');
   });
@@ -14,7 +14,7 @@ describe('layouts, list views, related panels, preferences', () => {
   const caughtUp = async () => app.services.runner.waitFor(await app.services.eventStore.headPosition(), 5000);
 
   it('saves layouts with standard and custom fields; refuses unknown, retired and repeated fields', async () => {
-    const layout = { sections: [{ title: '基本信息', fields: ['name', 'phone', 'custom.creditLimit'] }, { title: '其他', fields: ['notes'] }] };
+    const layout = { sections: [{ title: '基本信息', fields: ['name', 'phone', 'custom.creditScore'] }, { title: '其他', fields: ['notes'] }] };
     const put = await app.request('PUT', '/api/v1/settings/layouts/customers/edit', { body: layout });
     expect(put.status).toBe(200);
     expect(put.headers.get('etag')).toBe('"0"');
@@ -25,26 +25,26 @@ describe('layouts, list views, related panels, preferences', () => {
     expect(bad.body.errors.map((e: { path: string }) => e.path)).toEqual(['sections.0.fields.1', 'sections.0.fields.2', 'sections.0.fields.3', 'sections.0.fields.4']);
     expectProblem(await app.request('PUT', '/api/v1/settings/layouts/customers/edit', { body: layout, headers: { 'if-match': '"5"' } }), 412, 'precondition_failed');
     expectProblem(await app.request('PUT', '/api/v1/settings/layouts/customers/print', { body: layout }), 400, 'validation');
-    expectProblem(await app.request('PUT', '/api/v1/settings/layouts/contacts/edit', { body: { sections: [{ title: 'X', fields: ['custom.creditLimit'] }] } }), 400, 'validation');
+    expectProblem(await app.request('PUT', '/api/v1/settings/layouts/contacts/edit', { body: { sections: [{ title: 'X', fields: ['custom.creditScore'] }] } }), 400, 'validation');
   });
 
   it('company list view and personal saved views: a list request can name a view', async () => {
-    for (const [name, industry, creditLimit] of [['View A', 'Steel', 5], ['View B', 'Steel', 9], ['View C', 'Food', 7]] as const)
-      await app.request('POST', '/api/v1/customers', { body: { name, industry, custom: { creditLimit } } });
+    for (const [name, industry, creditScore] of [['View A', 'Steel', 5], ['View B', 'Steel', 9], ['View C', 'Food', 7]] as const)
+      await app.request('POST', '/api/v1/customers', { body: { name, industry, custom: { creditScore } } });
     await caughtUp();
-    expect((await app.request('PUT', '/api/v1/settings/views/customers', { body: { columns: ['name', 'industry', 'custom.creditLimit'], sort: 'name' } })).status).toBe(200);
+    expect((await app.request('PUT', '/api/v1/settings/views/customers', { body: { columns: ['name', 'industry', 'custom.creditScore'], sort: 'name' } })).status).toBe(200);
     const company = await app.request('GET', '/api/v1/customers?q=view');
-    expect(company.body.columns).toEqual(['name', 'industry', 'custom.creditLimit']);
+    expect(company.body.columns).toEqual(['name', 'industry', 'custom.creditScore']);
     expect(company.body.items.map((c: { name: string }) => c.name)).toEqual(['View A', 'View B', 'View C']);
-    const view = await app.request('POST', '/api/v1/me/views/customers', { body: { name: 'Steel by credit', filter: { industry: 'Steel' }, sort: '-custom.creditLimit', columns: ['name', 'custom.creditLimit'] } });
+    const view = await app.request('POST', '/api/v1/me/views/customers', { body: { name: 'Steel by credit', filter: { industry: 'Steel' }, sort: '-custom.creditScore', columns: ['name', 'custom.creditScore'] } });
     expect(view.status).toBe(201);
     const mine = await app.request('GET', `/api/v1/customers?view=${view.body.id}`);
     expect(mine.body.items.map((c: { name: string }) => c.name)).toEqual(['View B', 'View A']);
-    expect(mine.body.columns).toEqual(['name', 'custom.creditLimit']);
+    expect(mine.body.columns).toEqual(['name', 'custom.creditScore']);
     // Explicit parameters win over the view's.
     expect((await app.request('GET', `/api/v1/customers?view=${view.body.id}&industry=Food`)).body.items.map((c: { name: string }) => c.name)).toEqual(['View C']);
     const csv = await app.request('GET', `/api/v1/customers?view=${view.body.id}`, { headers: { accept: 'text/csv' } });
-    expect(csv.text.split('\r\n')[0]).toBe('id,name,custom.creditLimit');
+    expect(csv.text.split('\r\n')[0]).toBe('id,name,custom.creditScore');
     // Views are personal.
     const other = await app.userWithToken('view.other', ['manager'], await app.department('Views'));
     expectProblem(await app.request('GET', `/api/v1/customers?view=${view.body.id}`, { token: other.token }), 400, 'validation');

@@ -8,6 +8,7 @@ import { ManualClock } from '../../src/infra/clock.ts';
 import type { Actor } from '../../src/commands/context.ts';
 import { multipartFile } from '../support/multipart.ts';
 import { expectProblem } from '../support/problem.ts';
+import { acting } from '../support/acting.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 
 const HOUR = 3_600_000;
@@ -36,17 +37,7 @@ describe('expense claims, budgets and approvals', () => {
   let outsider: User; // a seller elsewhere
   let auditor: User; // reads a named step's documents, scope own
   const users: [User, string][] = [];
-  const caughtUp = async () => app.services.runner.waitFor(await app.services.eventStore.headPosition(), 5000);
-  const as = async (user: User, method: string, path: string, body?: unknown) => {
-    const response = await app.request(method, path, { token: user.token, ...(body !== undefined ? { body } : {}) });
-    await caughtUp();
-    return response;
-  };
-  const ok = async (user: User, method: string, path: string, body?: unknown) => {
-    const response = await as(user, method, path, body);
-    expect(response.status, response.text).toBeLessThan(300);
-    return response.body;
-  };
+  const { caughtUp, as, ok } = acting(() => app);
   const upload = (user: User, claimId: string, name: string, bytes: Buffer) => app.request('POST', `/api/v1/expenses/${claimId}/attachments`, { token: user.token, ...multipartFile(name, bytes) });
   const claim = (id: string, user: User = seller) => ok(user, 'GET', `/api/v1/expenses/${id}`);
   const waiting = async (user: User) => (await ok(user, 'GET', '/api/v1/me/approvals')).items as { id: string; documentId: string; step: number; approverId: string; asDelegate: boolean }[];
@@ -261,7 +252,14 @@ describe('expense claims, budgets and approvals', () => {
     await advance(24 * HOUR);
     expect(await reminders()).toHaveLength(1);
     expect((await ok(seller, 'GET', `/api/v1/approvals/${approvalId}`)).remindedSteps).toEqual([0]);
+    // Told when the step started waiting, and the claimant told of the outcome: once each.
+    const about = async (user: User, kind: string) => (await ok(user, 'GET', '/api/v1/me/notifications')).items.filter((n: { kind: string; subject?: { id: string } }) => n.kind === kind && n.subject?.id === approvalId);
+    expect(await about(lead, 'approval.waiting')).toHaveLength(1);
     await ok(lead, 'POST', `/api/v1/approvals/${approvalId}/approve`, {});
+    await advance(60_000);
+    await advance(60_000);
+    expect(await about(seller, 'approval.completed')).toEqual([expect.objectContaining({ title: expect.objectContaining({ 'zh-CN': '审批通过：费用报销' }) })]);
+    expect(await about(lead, 'approval.waiting')).toHaveLength(1);
   });
 
   it('the process manager: a crash between the approval and the document acting resumes without a second action', async () => {

@@ -10,14 +10,14 @@ describe('field-level security', () => {
   let roleId: string;
   beforeAll(async () => {
     app = await startTestApp();
-    await app.request('POST', '/api/v1/settings/fields/customers', { body: { key: 'creditLimit', label: { 'zh-CN': '信用额度', en: 'Credit limit' }, type: 'integer' } });
+    await app.request('POST', '/api/v1/settings/fields/customers', { body: { key: 'creditScore', label: { 'zh-CN': '信用评分', en: 'Credit score' }, type: 'integer' } });
     const department = await app.department('FLS');
     const role = await app.request('POST', '/api/v1/roles', {
       body: {
         name: 'Restricted sales',
         permissions: { customers: ['view', 'create', 'edit', 'export'], contacts: ['view', 'create', 'edit', 'export'] },
         dataScope: 'department',
-        fieldSecurity: { customers: { annualRevenue: 'hidden', 'custom.creditLimit': 'hidden', phone: 'readonly' }, contacts: { mobile: 'hidden' } },
+        fieldSecurity: { customers: { annualRevenue: 'hidden', 'custom.creditScore': 'hidden', phone: 'readonly' }, contacts: { mobile: 'hidden' } },
       },
     });
     expect(role.status).toBe(201);
@@ -26,10 +26,10 @@ describe('field-level security', () => {
     userId = employee.body.id;
     token = await app.firstLogin('restricted', 'restricted-pass');
     const created = await app.request('POST', '/api/v1/customers', {
-      body: { name: 'Secret Revenue Co', phone: '021-5555', annualRevenue: { amount: 9_900_000_00, currency: 'CNY' }, custom: { creditLimit: 500000 }, ownerId: userId },
+      body: { name: 'Secret Revenue Co', phone: '021-5555', annualRevenue: { amount: 9_900_000_00, currency: 'CNY' }, custom: { creditScore: 500000 }, ownerId: userId },
     });
     customerId = created.body.id;
-    await app.request('PATCH', `/api/v1/customers/${customerId}`, { body: { custom: { creditLimit: 600000 }, industry: 'Steel' } });
+    await app.request('PATCH', `/api/v1/customers/${customerId}`, { body: { custom: { creditScore: 600000 }, industry: 'Steel' } });
     await app.request('POST', '/api/v1/contacts', { body: { customerId, name: '赵敏', mobile: '13800001234', email: 'zm@x.cn' } });
     await app.services.runner.waitFor(await app.services.eventStore.headPosition(), 5000);
   });
@@ -53,13 +53,13 @@ describe('field-level security', () => {
     // The administrator sees everything.
     const admin = await app.request('GET', `/api/v1/customers/${customerId}`);
     expect(admin.body.annualRevenue.amount).toBe(990000000);
-    expect(admin.body.custom.creditLimit).toBe(600000);
+    expect(admin.body.custom.creditScore).toBe(600000);
   });
 
   it('hides fields from exports and history', async () => {
     const csv = await app.request('GET', '/api/v1/customers', { token, headers: { accept: 'text/csv' } });
     const header = csv.text.split('\r\n')[0]!;
-    expect(header).not.toMatch(/annualRevenue|creditLimit/);
+    expect(header).not.toMatch(/annualRevenue|creditScore/);
     expect(csv.text).not.toContain('990000000');
     const contactsCsv = await app.request('GET', '/api/v1/contacts', { token, headers: { accept: 'text/csv' } });
     expect(contactsCsv.text).not.toContain('13800001234');
@@ -74,9 +74,9 @@ describe('field-level security', () => {
     const patch = await app.request('PATCH', `/api/v1/customers/${customerId}`, { token, body: { phone: '021-0000' } });
     expectProblem(patch, 403, 'field.readonly');
     expect(patch.body.fields).toEqual(['phone']);
-    const custom = await app.request('PATCH', `/api/v1/customers/${customerId}`, { token, body: { custom: { creditLimit: 1 } } });
+    const custom = await app.request('PATCH', `/api/v1/customers/${customerId}`, { token, body: { custom: { creditScore: 1 } } });
     expectProblem(custom, 403, 'field.readonly');
-    expect(custom.body.fields).toEqual(['custom.creditLimit']);
+    expect(custom.body.fields).toEqual(['custom.creditScore']);
     expectProblem(await app.request('POST', '/api/v1/customers', { token, body: { name: 'Sneaky Co', annualRevenue: { amount: 1, currency: 'CNY' } } }), 403, 'field.readonly');
     expectProblem(await app.request('POST', '/api/v1/contacts', { token, body: { customerId, name: 'X', mobile: '13900000000' } }), 403, 'field.readonly');
     expect((await app.request('PATCH', `/api/v1/customers/${customerId}`, { token, body: { notes: 'allowed' } })).status).toBe(200);

@@ -29,6 +29,20 @@ describe("a seeded salesperson's day (fixed clock)", () => {
     expect(seeded.tickets.surveys).toBeGreaterThan(0);
   });
 
+  it('expense claims in every status, budgets with their actuals, and approvals waiting for the managers', async () => {
+    expect(seeded.expenses.claims).toBeGreaterThan(20);
+    const director = await app.login('sun.hui', DEMO_PASSWORD);
+    const claims = (await app.request('GET', '/api/v1/expenses?limit=200', { token: director })).body.items as { status: string }[];
+    expect(new Set(claims.map((c) => c.status))).toEqual(new Set(['draft', 'submitted', 'approved', 'rejected', 'paid']));
+    const budgets = (await app.request('GET', '/api/v1/reports/budgets?from=2026-12&to=2026-12', { token: director })).body.items as { submitted: { amount: number } }[];
+    expect(budgets.length).toBe(12);
+    expect(budgets.some((b) => b.submitted.amount > 0)).toBe(true);
+    const waiting = [];
+    for (const username of ['sun.hui', 'zhang.wei', 'liu.yang', 'zhao.lei']) waiting.push(...(await app.request('GET', '/api/v1/me/approvals', { token: await app.login(username, DEMO_PASSWORD) })).body.items);
+    expect(waiting.length).toBeGreaterThanOrEqual(6);
+    expect((await app.request('GET', '/api/v1/me/approvals', { token: director })).body.items.length).toBeGreaterThan(0);
+  });
+
   it('a week of activities, plans and tasks; today a plan, tasks and next steps, some overdue', async () => {
     expect(seeded.activities).toBeGreaterThan(100);
     expect(seeded.plans).toBeGreaterThan(50);

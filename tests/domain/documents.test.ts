@@ -119,3 +119,73 @@ describe('order decider', () => {
     );
   });
 });
+
+describe('the approval gates of quotes and orders', () => {
+  const request = (approvalId: string) => ({ documentId: 'q', submittedBy: 'u', approval: { approvalId, policyId: 'p', policyVersion: 1, steps: [{ approverId: 'lead', rule: 'manager' as const }] }, at: 't' });
+  const asked = (approvalId: string, version = 1, supersedes: string | null = null) => ({ ...request(approvalId), documentVersion: version, supersedes });
+
+  describe('a discount over the role maximum', () => {
+    const { given } = specFor(quoteDecider);
+    const v1: QuoteVersion = { version: 1, lines: [line('a', 1, 100, 15)], totals: sumLines([line('a', 1, 100, 15)]), validUntil: '2099-12-31' };
+    const created: QuoteEvent = { type: 'QuoteCreated', data: { quoteId: 'q', customerId: 'c', ownerId: 'u', currency: 'CNY', current: v1 } };
+    const requested: QuoteEvent = { type: 'QuoteApprovalRequested', data: asked('ap-1') };
+    const approved: QuoteEvent = { type: 'QuoteApprovalDecided', data: { documentId: 'q', approvalId: 'ap-1', outcome: 'approved' } };
+    const revised: QuoteEvent = { type: 'QuoteRevised', data: { quoteId: 'q', current: { ...v1, version: 2 } } };
+
+    it('is sent once its version is approved; within the maximum, or without one, at once', () => {
+      given([created]).when({ type: 'SendQuote', quoteId: 'q', today: '2026-11-10', maxDiscountPercent: 10 }).thenThrows('quote.approval_required');
+      given([created]).when({ type: 'SendQuote', quoteId: 'q', today: '2026-11-10', maxDiscountPercent: 15 }).then([{ type: 'QuoteSent', data: { quoteId: 'q', version: 1 } }]);
+      given([created]).when({ type: 'SendQuote', quoteId: 'q', today: '2026-11-10', maxDiscountPercent: null }).then([{ type: 'QuoteSent', data: { quoteId: 'q', version: 1 } }]);
+      given([created, requested]).when({ type: 'SendQuote', quoteId: 'q', today: '2026-11-10', maxDiscountPercent: 10 }).thenThrows('quote.approval_required');
+      given([created, requested, approved]).when({ type: 'SendQuote', quoteId: 'q', today: '2026-11-10', maxDiscountPercent: 10 }).then([{ type: 'QuoteSent', data: { quoteId: 'q', version: 1 } }]);
+      given([created, requested, approved, revised]).when({ type: 'SendQuote', quoteId: 'q', today: '2026-11-10', maxDiscountPercent: 10 }).thenThrows('quote.approval_required');
+    });
+
+    it('asks once per version, again after a rejection or a revision (naming the pending one it replaces)', () => {
+      given([created]).when({ type: 'RequestQuoteApproval', quoteId: 'q', maxDiscountPercent: 10, request: request('ap-1') }).then([requested]);
+      given([created]).when({ type: 'RequestQuoteApproval', quoteId: 'q', maxDiscountPercent: 20, request: request('ap-1') }).thenThrows('quote.approval_not_needed');
+      given([created, requested]).when({ type: 'RequestQuoteApproval', quoteId: 'q', maxDiscountPercent: 10, request: request('ap-2') }).thenNothing();
+      given([created, requested, approved]).when({ type: 'RequestQuoteApproval', quoteId: 'q', maxDiscountPercent: 10, request: request('ap-2') }).thenNothing();
+      const rejected: QuoteEvent = { type: 'QuoteApprovalDecided', data: { documentId: 'q', approvalId: 'ap-1', outcome: 'rejected' } };
+      given([created, requested, rejected]).when({ type: 'RequestQuoteApproval', quoteId: 'q', maxDiscountPercent: 10, request: request('ap-2') }).then([{ type: 'QuoteApprovalRequested', data: asked('ap-2') }]);
+      given([created, requested, revised]).when({ type: 'RequestQuoteApproval', quoteId: 'q', maxDiscountPercent: 10, request: request('ap-2') }).then([{ type: 'QuoteApprovalRequested', data: asked('ap-2', 2, 'ap-1') }]);
+      given([created, { type: 'QuoteSent', data: { quoteId: 'q', version: 1 } }]).when({ type: 'RequestQuoteApproval', quoteId: 'q', maxDiscountPercent: 10, request: request('ap-1') }).thenThrows('quote.not_draft');
+    });
+
+    it('takes the outcome of the request it waits on, once', () => {
+      given([created, requested]).when({ type: 'ApplyApprovalOutcome', quoteId: 'q', approvalId: 'ap-1', outcome: 'approved' }).then([approved]);
+      given([created, requested, approved]).when({ type: 'ApplyApprovalOutcome', quoteId: 'q', approvalId: 'ap-1', outcome: 'approved' }).thenNothing();
+      given([created, requested]).when({ type: 'ApplyApprovalOutcome', quoteId: 'q', approvalId: 'ap-0', outcome: 'approved' }).thenNothing();
+    });
+  });
+
+  describe('an order over credit', () => {
+    const { given } = specFor(orderDecider);
+    const lines = [line('l1', 2, 1000)];
+    const created: OrderEvent = { type: 'OrderCreated', data: { orderId: 'o', number: 'SO-2026-000001', customerId: 'c', ownerId: 'u', currency: 'CNY', lines, totals: sumLines(lines), paymentTermsDays: 30 } };
+    const confirmed: OrderEvent = { type: 'OrderConfirmed', data: { orderId: 'o', confirmedOn: '2026-11-10', dueDate: '2026-12-10' } };
+    const CNY = (amount: number) => ({ amount, currency: 'CNY' });
+    const over = { creditLimit: CNY(3000), openReceivables: CNY(1000), orderAmount: CNY(2260) };
+    const within = { ...over, openReceivables: CNY(740) };
+    const requested: OrderEvent = { type: 'OrderApprovalRequested', data: { ...asked('ap-1'), documentId: 'o' } };
+
+    it('is confirmed over credit once approved, and the refusal names the figures', () => {
+      given([created]).when({ type: 'ConfirmOrder', orderId: 'o', today: '2026-11-10', credit: within }).then([confirmed]);
+      given([created]).when({ type: 'ConfirmOrder', orderId: 'o', today: '2026-11-10', credit: null }).then([confirmed]);
+      given([created]).when({ type: 'ConfirmOrder', orderId: 'o', today: '2026-11-10', credit: { ...over, creditLimit: { amount: 1, currency: 'USD' } } }).then([confirmed]);
+      expect(() => orderDecider.decide({ type: 'ConfirmOrder', orderId: 'o', today: '2026-11-10', credit: over }, fold(orderDecider, [created]) as OrderState)).toThrow(
+        expect.objectContaining({ code: 'order.credit_exceeded', details: expect.objectContaining({ creditLimit: CNY(3000), openReceivables: CNY(1000), orderAmount: CNY(2260), exceededBy: CNY(260) }) }),
+      );
+      given([created, requested]).when({ type: 'ConfirmOrder', orderId: 'o', today: '2026-11-10', credit: over }).thenThrows('order.credit_exceeded');
+      const approved: OrderEvent = { type: 'OrderApprovalDecided', data: { documentId: 'o', approvalId: 'ap-1', outcome: 'approved' } };
+      given([created, requested, approved]).when({ type: 'ConfirmOrder', orderId: 'o', today: '2026-11-10', credit: over }).then([confirmed]);
+    });
+
+    it('asks only when over credit, for a draft', () => {
+      given([created]).when({ type: 'RequestOrderApproval', orderId: 'o', credit: over, request: { ...request('ap-1'), documentId: 'o' } }).then([requested]);
+      given([created]).when({ type: 'RequestOrderApproval', orderId: 'o', credit: within, request: { ...request('ap-1'), documentId: 'o' } }).thenThrows('order.approval_not_needed');
+      given([created, confirmed]).when({ type: 'RequestOrderApproval', orderId: 'o', credit: over, request: { ...request('ap-1'), documentId: 'o' } }).thenThrows('order.not_draft');
+      given([created, requested]).when({ type: 'ApplyApprovalOutcome', orderId: 'o', approvalId: 'ap-1', outcome: 'rejected' }).then([{ type: 'OrderApprovalDecided', data: { documentId: 'o', approvalId: 'ap-1', outcome: 'rejected' } }]);
+    });
+  });
+});

@@ -21,6 +21,11 @@ describe('role decider: every decision pinned', () => {
   it('changes only what differs, each part on its own', () => {
     given([created]).when({ type: 'ChangeRole', roleId: 'r', name: 'Sales', dataScope: 'own', permissions: { customers: ['edit', 'view'] }, fieldSecurity: {} }).thenNothing();
     given([created]).when({ type: 'ChangeRole', roleId: 'r', name: 'Field sales' }).then([{ type: 'RoleChanged', data: { roleId: 'r', name: 'Field sales' } }]);
+    // The maximum line discount (null: no limit, as when none was ever set).
+    given([created]).when({ type: 'ChangeRole', roleId: 'r', maxDiscountPercent: 10 }).then([{ type: 'RoleChanged', data: { roleId: 'r', maxDiscountPercent: 10 } }]);
+    given([created]).when({ type: 'ChangeRole', roleId: 'r', maxDiscountPercent: null }).thenNothing();
+    given([created, { type: 'RoleChanged', data: { roleId: 'r', maxDiscountPercent: 10 } }]).when({ type: 'ChangeRole', roleId: 'r', maxDiscountPercent: 10 }).thenNothing();
+    given([created, { type: 'RoleChanged', data: { roleId: 'r', maxDiscountPercent: 10 } }]).when({ type: 'ChangeRole', roleId: 'r', maxDiscountPercent: null }).then([{ type: 'RoleChanged', data: { roleId: 'r', maxDiscountPercent: null } }]);
     given([created]).when({ type: 'ChangeRole', roleId: 'r', dataScope: 'department' }).then([{ type: 'RoleChanged', data: { roleId: 'r', dataScope: 'department' } }]);
     given([created]).when({ type: 'ChangeRole', roleId: 'r', permissions: { customers: ['view'] } }).then([{ type: 'RoleChanged', data: { roleId: 'r', permissions: { customers: ['view'] } } }]);
     given([created]).when({ type: 'ChangeRole', roleId: 'r', fieldSecurity: { customers: { phone: 'readonly' } } }).then([{ type: 'RoleChanged', data: { roleId: 'r', fieldSecurity: { customers: { phone: 'readonly' } } } }]);

@@ -41,5 +41,10 @@ describe('Kafka message format', () => {
       expect(isPublished(event(internal, 'X', {}))).toBe(false);
     expect(PUBLISHED_CATEGORIES.map(topicFor)).toContain('crm.customer');
     expect(PUBLISHED_CATEGORIES.map(topicFor)).toContain('crm.ticket');
+    // Expense claims and approvals (the approval issue); budgets are records too. Policies are settings and stay inside.
+    expect(isPublished(event('expense-1', 'ExpenseClaimSubmitted', {}))).toBe(true);
+    expect(isPublished(event('approval-1', 'ApprovalCompleted', {}))).toBe(true);
+    expect(isPublished(event('approvalpolicies-company', 'ApprovalPolicyDefined', {}))).toBe(false);
+    expect(PUBLISHED_CATEGORIES.map(topicFor)).toEqual(expect.arrayContaining(['crm.expense', 'crm.approval', 'crm.budget']));
   });
 });

@@ -18,7 +18,7 @@ describe('hidden fields do not leak through lists', () => {
   let customerId: string;
   beforeAll(async () => {
     app = await startTestApp();
-    await app.request('POST', '/api/v1/settings/fields/customers', { body: { key: 'creditLimit', label: { 'zh-CN': '信用额度', en: 'Credit limit' }, type: 'integer' } });
+    await app.request('POST', '/api/v1/settings/fields/customers', { body: { key: 'creditScore', label: { 'zh-CN': '信用评分', en: 'Credit score' }, type: 'integer' } });
     const department = await app.department('Leak test');
     const role = async (name: string, fieldSecurity: unknown) =>
       (
@@ -26,7 +26,7 @@ describe('hidden fields do not leak through lists', () => {
           body: { name, permissions: { customers: ['view', 'create', 'edit', 'export'], contacts: ['view', 'export'] }, dataScope: 'department', fieldSecurity },
         })
       ).body.id as string;
-    const hiding = await role('Hides phone, industry, credit', { customers: { phone: 'hidden', industry: 'hidden', 'custom.creditLimit': 'hidden' }, contacts: { mobile: 'hidden' } });
+    const hiding = await role('Hides phone, industry, credit', { customers: { phone: 'hidden', industry: 'hidden', 'custom.creditScore': 'hidden' }, contacts: { mobile: 'hidden' } });
     const nameless = await role('Hides names', { customers: { name: 'hidden' } });
     const hire = async (username: string, roleId: string) => {
       const employee = await app.request('POST', '/api/v1/employees', { body: { name: username, departmentId: department, username, password: `${username}-pass-1`, roleIds: [roleId] } });
@@ -38,7 +38,7 @@ describe('hidden fields do not leak through lists', () => {
     namelessToken = (await hire('nameless', nameless)).token;
     for (const [i, limit] of [100, 900_000, 300, 700_000].entries()) {
       const created = await app.request('POST', '/api/v1/customers', {
-        body: { name: `Leak Co ${i}`, ...(i === 1 ? { phone: SECRET_PHONE, industry: SECRET_INDUSTRY } : {}), custom: { creditLimit: limit }, ownerId: restricted.id },
+        body: { name: `Leak Co ${i}`, ...(i === 1 ? { phone: SECRET_PHONE, industry: SECRET_INDUSTRY } : {}), custom: { creditScore: limit }, ownerId: restricted.id },
       });
       if (i === 1) customerId = created.body.id;
     }
@@ -48,16 +48,16 @@ describe('hidden fields do not leak through lists', () => {
   afterAll(async () => app.close());
 
   it('refuses to sort by a hidden field (400 naming it), in either direction', async () => {
-    for (const sort of ['custom.creditLimit', '-custom.creditLimit']) {
+    for (const sort of ['custom.creditScore', '-custom.creditScore']) {
       const response = await app.request('GET', `/api/v1/customers?sort=${sort}`, { token });
       expectProblem(response, 400, 'validation');
-      expect(response.body.detail).toContain('custom.creditLimit');
+      expect(response.body.detail).toContain('custom.creditScore');
     }
-    expect((await app.request('GET', '/api/v1/customers?sort=-custom.creditLimit')).status).toBe(200);
+    expect((await app.request('GET', '/api/v1/customers?sort=-custom.creditScore')).status).toBe(200);
   });
 
   it('refuses to filter by a hidden field, standard or custom', async () => {
-    for (const filter of ['industry=Tungsten%20mining', 'custom.creditLimit=900000']) {
+    for (const filter of ['industry=Tungsten%20mining', 'custom.creditScore=900000']) {
       const response = await app.request('GET', `/api/v1/customers?${filter}`, { token });
       expectProblem(response, 400, 'validation');
       expect(response.body.detail).toContain(filter.split('=')[0]);
@@ -66,11 +66,11 @@ describe('hidden fields do not leak through lists', () => {
   });
 
   it('a saved view that sorts by a hidden field pages in the default order instead', async () => {
-    const view = await app.request('POST', '/api/v1/me/views/customers', { token, body: { name: 'By credit', sort: '-custom.creditLimit' } });
+    const view = await app.request('POST', '/api/v1/me/views/customers', { token, body: { name: 'By credit', sort: '-custom.creditScore' } });
     if (view.status === 201) {
       const response = await app.request('GET', `/api/v1/customers?view=${view.body.id}`, { token });
       expect(response.status).toBe(200);
-      expect(response.body.sort).not.toContain('creditLimit');
+      expect(response.body.sort).not.toContain('creditScore');
     } else expect(view.status).toBe(400);
   });
 
@@ -86,10 +86,10 @@ describe('hidden fields do not leak through lists', () => {
     expect(second.body.items[0].name).toBe('Leak Co 1');
     // Altered, forged from the old plain format, used by someone else, or with another sort: refused.
     const flipped = `${cursor.slice(0, 20)}${cursor[20] === 'A' ? 'B' : 'A'}${cursor.slice(21)}`;
-    const forged = Buffer.from(JSON.stringify({ f: 'custom.creditLimit', d: 1, v: 500_000, id: customerId })).toString('base64url');
+    const forged = Buffer.from(JSON.stringify({ f: 'custom.creditScore', d: 1, v: 500_000, id: customerId })).toString('base64url');
     for (const [path, caller] of [
       [`/api/v1/customers?sort=name&limit=1&cursor=${flipped}`, token],
-      [`/api/v1/customers?sort=custom.creditLimit&limit=1&cursor=${forged}`, undefined],
+      [`/api/v1/customers?sort=custom.creditScore&limit=1&cursor=${forged}`, undefined],
       [`/api/v1/customers?sort=name&limit=1&cursor=${cursor}`, undefined],
       [`/api/v1/customers?sort=-name&limit=1&cursor=${cursor}`, token],
       [`/api/v1/contacts?sort=name&limit=1&cursor=${cursor}`, token],

@@ -7,7 +7,8 @@ import { expectProblem } from '../support/problem.ts';
 /**
  * Someone who may edit the company's settings is not an administrator: they cannot give themselves (or anyone)
  * a role, define roles, reset another person's password or lift a lock. Administration (`security`) can do
- * those, but never grant more than it holds itself. A salesperson cannot confirm (approve) their own order.
+ * those, but never grant more than it holds itself. A salesperson confirms their own order only within its
+ * customer's credit, and never approves anything (over credit, the approval goes to someone else).
  */
 describe('privilege escalation through settings', () => {
   let app: TestApp;
@@ -67,7 +68,7 @@ describe('privilege escalation through settings', () => {
     expect(me.body.dataScope).toBe('all');
   });
 
-  it('the salesperson template does not hold approve: a salesperson cannot confirm their own order', async () => {
+  it('the salesperson template does not hold approve: a salesperson confirms an order only within credit, and never approves their own', async () => {
     const salesperson = roleTemplates.find((t) => t.key === 'salesperson')!;
     for (const [module, allowed] of Object.entries(salesperson.permissions)) expect(allowed, module).not.toContain('approve');
     const seller = await app.userWithToken('own.orders', ['salesperson']);
@@ -75,6 +76,13 @@ describe('privilege escalation through settings', () => {
     const customer = await app.request('POST', '/api/v1/customers', { token: seller.token, body: { name: 'Own Order Co' } });
     const order = await app.request('POST', '/api/v1/orders', { token: seller.token, body: { customerId: customer.body.id, lines: [{ productId: product.body.id, quantity: 1 }] } });
     expect(order.status).toBe(201);
-    expectProblem(await app.request('POST', `/api/v1/orders/${order.body.id}/confirm`, { token: seller.token, body: {} }), 403, 'forbidden');
+    // Confirming takes orders:edit (the approval issue): within the customer's credit, the seller confirms it.
+    expect((await app.request('POST', `/api/v1/orders/${order.body.id}/confirm`, { token: seller.token, body: {} })).status).toBe(200);
+    // Over the credit limit, the order waits for an approval the seller can never give (nobody approves their own).
+    await app.request('PATCH', `/api/v1/customers/${customer.body.id}`, { body: { creditLimit: { amount: 1500, currency: 'CNY' } } });
+    const second = await app.request('POST', '/api/v1/orders', { token: seller.token, body: { customerId: customer.body.id, lines: [{ productId: product.body.id, quantity: 1 }] } });
+    await app.services.runner.waitFor(await app.services.eventStore.headPosition(), 5000);
+    expectProblem(await app.request('POST', `/api/v1/orders/${second.body.id}/confirm`, { token: seller.token, body: {} }), 409, 'order.credit_exceeded');
+    expectProblem(await app.request('POST', `/api/v1/orders/${second.body.id}/request-approval`, { token: seller.token, body: {} }), 409, 'approval.no_approver');
   });
 });

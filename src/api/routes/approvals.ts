@@ -4,7 +4,7 @@ import { ApprovalPolicyFields } from '../../domain/approval/policy.ts';
 import { Delegation } from '../../domain/approval/index.ts';
 import { clearDelegation, myDelegation, setDelegation } from '../../commands/delegations.ts';
 import { notFound } from '../history.ts';
-import { decideApprovalStep, putApprovalSettings, approvalSettings, ApprovalSettings } from '../../commands/approvals.ts';
+import { decideApprovalStep, approvalSettings, ApprovalSettings } from '../../commands/approvals.ts';
 import { actOnOutcome } from '../../commands/approval-process.ts';
 import { delegatorsFor } from '../../commands/delegations.ts';
 import { ApprovalKind, ApproverRule } from '../../domain/approval/policy.ts';
@@ -207,8 +207,8 @@ const processRoutes: AnyRoute[] = [
     schema: ApprovalSettings,
     read: { summary: 'The approval rules: after how many business hours a waiting approver is reminded', done: 'Settings' },
     write: { summary: 'Change the approval rules', done: 'Changed' },
-    load: (deps) => approvalSettings(deps),
-    save: ({ body, actor, services, meta }) => putApprovalSettings(services.deps, body, actor, meta),
+    load: approvalSettings.read,
+    save: ({ body, actor, services, meta }) => approvalSettings.write(services.deps, body, actor, meta),
   }),
 ];
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { authorize } from '../../commands/authorization.ts';
-import { acceptQuote, cancelOrder, changeDocumentOwner, confirmOrder, createOrder, createQuote, receivePayment, rejectQuote, reviseQuote, sendQuote, shipOrder } from '../../commands/documents.ts';
+import { acceptQuote, cancelOrder, changeDocumentOwner, confirmOrder, createOrder, createQuote, receivePayment, rejectQuote, requestOrderApproval, requestQuoteApproval, reviseQuote, sendQuote, shipOrder } from '../../commands/documents.ts';
 import { type OrderState } from '../../domain/order/index.ts';
 import { effectiveStatus, QuoteExtras, type QuoteState } from '../../domain/quote/index.ts';
 import { DomainError } from '../../domain/shared/errors.ts';
@@ -15,6 +15,15 @@ import { recordAction, recordInScope, recordRoutes } from '../records.ts';
 import { resourceSpecs } from '../../domain/customization/resources.ts';
 import { recordWriteErrors } from '../responses.ts';
 import { AssignBody, type AnyRoute, defineRoute, EmptyBody, Id, IdParams, ReasonBody } from '../route.ts';
+import { isHidden } from '../field-security.ts';
+import type { Actor } from '../../commands/context.ts';
+
+/** A credit refusal names the figures, but not the customer's credit limit to someone for whom it is hidden. */
+function withoutHiddenCredit(error: unknown, actor: Actor): unknown {
+  if (!(error instanceof DomainError) || error.code !== 'order.credit_exceeded' || !isHidden(actor, 'customers', 'creditLimit')) return error;
+  const { creditLimit: _limit, exceededBy: _by, ...details } = error.details as Record<string, unknown>;
+  return new DomainError(error.code, "The order plus the customer's open receivables exceed its credit limit: it is confirmed once approved (POST /api/v1/orders/:id/request-approval)", details);
+}
 
 const Currency = z.string().regex(/^[A-Z]{3}$/, 'Expected an ISO-4217 currency code').default('CNY');
 const Line = z.object({ id: z.string(), productId: z.string(), quantity: z.number(), unitPrice: z.number().int(), discountPercent: z.number(), taxRate: z.number(), net: z.number().int(), tax: z.number().int(), total: z.number().int() });
@@ -63,7 +72,22 @@ const quoteRoutes: AnyRoute[] = [
         done: 'Revised',
         run: ({ params, body, actor, services, meta }) => reviseQuote(services.deps, params.id, body, actor, meta),
       }),
-      recordAction({ action: 'send', summary: 'Send a draft quote to the customer', body: EmptyBody, run: ({ params, actor, services, meta }) => sendQuote(services.deps, params.id, actor, meta) }),
+      recordAction({
+        action: 'send',
+        summary: "Send a draft quote to the customer; one with a line discounting more than its owner's role maximum (maxDiscountPercent) is sent once approved (409 quote.approval_required until then)",
+        body: EmptyBody,
+        run: ({ params, actor, services, meta }) => sendQuote(services.deps, params.id, actor, meta),
+      }),
+      recordAction({
+        action: 'request-approval',
+        summary: "Ask for the approval a discount over the owner's role maximum needs (the strictest applying quote policy; none: the owner's manager); a new version asks again",
+        description: '409 quote.approval_not_needed when no line is over the maximum. The approval is bound to the quote version; the quote may be sent once it is approved.',
+        body: EmptyBody,
+        writes: [],
+        answer: { approvalId: z.string().nullable() },
+        done: 'Asked',
+        run: ({ params, actor, services, meta }) => requestQuoteApproval(services.deps, services.readStore, params.id, actor, meta),
+      }),
       recordAction({ action: 'reject', summary: 'Record that the customer rejected a sent quote', body: ReasonBody, run: ({ params, body, actor, services, meta }) => rejectQuote(services.deps, params.id, body.reason, actor, meta) }),
       recordAction({
         action: 'assign',
@@ -133,7 +157,28 @@ const orderRoutes: AnyRoute[] = recordRoutes<OrderState>({
     },
   },
   actions: [
-    recordAction({ action: 'confirm', summary: 'Confirm a draft order: its due date follows from the payment terms', body: EmptyBody, permission: 'approve', run: ({ params, actor, services, meta }) => confirmOrder(services.deps, params.id, actor, meta) }),
+    recordAction({
+      action: 'confirm',
+      summary: "Confirm a draft order: its due date follows from the payment terms. Over the customer's credit limit (its open receivables plus this order), it is confirmed once approved (409 order.credit_exceeded naming the figures until then)",
+      body: EmptyBody,
+      async run({ params, actor, services, meta }) {
+        try {
+          return await confirmOrder(services.deps, params.id, actor, meta, services.readStore);
+        } catch (error) {
+          throw withoutHiddenCredit(error, actor);
+        }
+      },
+    }),
+    recordAction({
+      action: 'request-approval',
+      summary: "Ask for the approval an order over its customer's credit needs (the strictest applying order policy; none: the owner's manager)",
+      description: "409 order.approval_not_needed when the order stays within the customer's credit.",
+      body: EmptyBody,
+      writes: [],
+      answer: { approvalId: z.string().nullable() },
+      done: 'Asked',
+      run: ({ params, actor, services, meta }) => requestOrderApproval(services.deps, services.readStore, params.id, actor, meta),
+    }),
     recordAction({ action: 'cancel', summary: 'Cancel an order without shipments or payments', body: ReasonBody, permission: 'delete', run: ({ params, body, actor, services, meta }) => cancelOrder(services.deps, params.id, body.reason, actor, meta) }),
     recordAction({
       action: 'shipments',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { changeBudget, changeExpenseClaim, draftExpenseClaim, expenseCategories, expenseSettings, ExpenseSettings, payExpenseClaim, putExpenseSettings, recallExpenseClaim, removeBudget, setBudget, submitExpenseClaim } from '../../commands/expenses.ts';
+import { changeBudget, changeExpenseClaim, draftExpenseClaim, expenseCategories, expenseSettings, ExpenseSettings, payExpenseClaim, recallExpenseClaim, removeBudget, setBudget, submitExpenseClaim } from '../../commands/expenses.ts';
 import { BudgetFields, type BudgetState, Month, targetKey } from '../../domain/budget/index.ts';
 import { ExpenseFields, ExpenseStatus, type ExpenseState } from '../../domain/expense/index.ts';
 import { expenseView } from '../../domain/expense/resource.ts';
@@ -144,8 +144,8 @@ export const expenseRoutes: AnyRoute[] = [
     schema: ExpenseSettings,
     read: { summary: 'The expense rules: the amount over which a line needs a receipt', done: 'Settings' },
     write: { summary: 'Change the expense rules', done: 'Changed' },
-    load: (deps) => expenseSettings(deps),
-    save: ({ body, actor, services, meta }) => putExpenseSettings(services.deps, body, actor, meta),
+    load: expenseSettings.read,
+    save: ({ body, actor, services, meta }) => expenseSettings.write(services.deps, body, actor, meta),
   }),
   ...recordRoutes<BudgetState>({
     resource: 'budgets',

@@ -9,7 +9,7 @@ import { changeEmployee, disableEmployee, enableEmployee, hireEmployee, resetPas
 import { changeDepartment, changeRole, createDepartment, createRole } from '../../commands/org.ts';
 import { EmployeeFields } from '../../domain/employee/index.ts';
 import { DomainError } from '../../domain/shared/errors.ts';
-import { dataScopes, FieldSecurity, Permissions, roleDecider, roleStream } from '../../domain/role/index.ts';
+import { dataScopes, FieldSecurity, MaxDiscountPercent, Permissions, roleDecider, roleStream } from '../../domain/role/index.ts';
 import { DepartmentName } from '../../domain/department/index.ts';
 import type { ReadStore } from '../../infra/readstore/port.ts';
 import { publicView } from '../../projections/lists.ts';
@@ -45,15 +45,15 @@ const Employee = z
   .meta({ id: 'Employee' });
 
 const RoleInput = z
-  .object({ name: z.string().trim().min(1).max(100), permissions: Permissions, dataScope: z.enum(dataScopes), fieldSecurity: FieldSecurity.optional() })
+  .object({ name: z.string().trim().min(1).max(100), permissions: Permissions, dataScope: z.enum(dataScopes), fieldSecurity: FieldSecurity.optional(), maxDiscountPercent: MaxDiscountPercent.optional() })
   .strict()
   .meta({ id: 'RoleInput' });
 const RolePatch = z
-  .object({ name: z.string().trim().min(1).max(100).optional(), permissions: Permissions.optional(), dataScope: z.enum(dataScopes).optional(), fieldSecurity: FieldSecurity.optional() })
+  .object({ name: z.string().trim().min(1).max(100).optional(), permissions: Permissions.optional(), dataScope: z.enum(dataScopes).optional(), fieldSecurity: FieldSecurity.optional(), maxDiscountPercent: MaxDiscountPercent.optional() })
   .strict()
   .meta({ id: 'RolePatch' });
 const Role = z
-  .object({ id: z.string(), key: z.string().nullable(), name: z.string(), permissions: Permissions, dataScope: z.enum(dataScopes), fieldSecurity: FieldSecurity.optional(), revision: z.number().int() })
+  .object({ id: z.string(), key: z.string().nullable(), name: z.string(), permissions: Permissions, dataScope: z.enum(dataScopes), fieldSecurity: FieldSecurity.optional(), maxDiscountPercent: z.number().nullable().optional(), revision: z.number().int() })
   .meta({ id: 'Role' });
 
 const one = async <T extends { _id: string } & Record<string, unknown>>(store: ReadStore, collection: string, id: string, what: string) => {

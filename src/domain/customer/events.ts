@@ -19,6 +19,7 @@ export const CustomerFields = z.object({
   taxNumber: z.string().trim().regex(/^[A-Za-z0-9 .\-/]{5,40}$/, 'Expected a tax number').optional()
     .describe('Tax number (统一社会信用代码); unique company-wide after normalisation'),
   annualRevenue: Money.optional(),
+  creditLimit: Money.optional().describe("Credit limit (信用额度): confirming an order whose amount plus the customer's open receivables exceeds it needs approval"),
   source: text(100).optional(),
   level: text(50).optional().describe('Customer level, e.g. A / B / C'),
   category: text(100).optional(),

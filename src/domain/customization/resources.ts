@@ -132,7 +132,7 @@ export const resourceSpecs = {
     customerReference: 'self',
     module: 'customers',
     category: customerCategory,
-    standardFields: ['name', 'shortName', 'industry', 'region', 'address', 'postalCode', 'phone', 'website', 'taxNumber', 'annualRevenue', 'source', 'level', 'memberLevel', 'category', 'notes', 'ownerId', 'status', 'createdAt', 'updatedAt'],
+    standardFields: ['name', 'shortName', 'industry', 'region', 'address', 'postalCode', 'phone', 'website', 'taxNumber', 'annualRevenue', 'creditLimit', 'source', 'level', 'memberLevel', 'category', 'notes', 'ownerId', 'status', 'createdAt', 'updatedAt'],
     relatedPanels: ['contacts', 'opportunities', 'tickets'],
     list: {
       filters: {

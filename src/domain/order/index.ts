@@ -1,4 +1,6 @@
 import { formatNumber } from '../shared/document-number.ts';
+import type { Money } from '../shared/money.ts';
+import { askGate, decideGate, type Gate, gateDecided, type GateDecided, gateOpen, gateRequested, type GateRequested } from '../approval/gate.ts';
 import { DomainError } from '../shared/errors.ts';
 import type { PricedLine, Totals } from '../shared/totals.ts';
 
@@ -18,7 +20,9 @@ export type OrderEvent =
   | { type: 'OrderCancelled'; data: { orderId: string; reason: string } }
   | { type: 'OrderOwnerChanged'; data: { orderId: string; fromOwnerId: string; ownerId: string } }
   /** The number this order had taken went to another order, because this one was never written in time. */
-  | { type: 'OrderNumberWithdrawn'; data: { orderId: string; number: string } };
+  | { type: 'OrderNumberWithdrawn'; data: { orderId: string; number: string } }
+  | { type: 'OrderApprovalRequested'; data: GateRequested }
+  | { type: 'OrderApprovalDecided'; data: GateDecided };
 
 export type OrderState =
   /** Not created; `withdrawn` lists numbers it had taken that went to other orders. */
@@ -39,11 +43,24 @@ export type OrderState =
       /** The custom field values it was created with. */
       custom?: Record<string, unknown>;
       dueDate?: string;
+      /** The approval a confirmation over the customer's credit asked for. */
+      approval?: Gate;
     };
+
+/** What confirming an order over its customer's credit limit (信用额度) answers: the figures. */
+export type CreditCheck = { creditLimit: Money; openReceivables: Money; orderAmount: Money };
+/** Whether the order's amount plus the customer's open receivables exceeds the limit (a limit in another currency is not compared). */
+export const overCredit = (check: CreditCheck | null | undefined): check is CreditCheck =>
+  !!check && check.creditLimit.currency === check.orderAmount.currency && check.openReceivables.amount + check.orderAmount.amount > check.creditLimit.amount;
+/** An order's content never changes once made: its approval is bound to this version. */
+export const ORDER_VERSION = 1;
 
 export type OrderCommand =
   | { type: 'CreateOrder'; orderId: string; number: string; customerId: string; quoteId?: string; ownerId: string; currency: string; lines: PricedLine[]; totals: Totals; paymentTermsDays: number; custom?: Record<string, unknown> }
-  | { type: 'ConfirmOrder'; orderId: string; today: string }
+  /** `credit`: the customer's limit and open receivables, when it has a limit. */
+  | { type: 'ConfirmOrder'; orderId: string; today: string; credit?: CreditCheck | null }
+  | { type: 'RequestOrderApproval'; orderId: string; credit: CreditCheck | null; request: Omit<GateRequested, 'supersedes' | 'documentVersion'> }
+  | { type: 'ApplyApprovalOutcome'; orderId: string; approvalId: string; outcome: 'approved' | 'rejected' }
   | { type: 'ShipOrder'; orderId: string; shipmentId: string; shippedAt: string; lines: { lineId: string; quantity: number }[] }
   | { type: 'ReceivePayment'; orderId: string; paymentId: string; amount: number; currency: string; receivedAt: string; method: string }
   | { type: 'CancelOrder'; orderId: string; reason: string }
@@ -81,6 +98,10 @@ export function evolve(state: OrderState, event: OrderEvent): OrderState {
       return { ...state, status: 'cancelled' };
     case 'OrderOwnerChanged':
       return { ...state, ownerId: event.data.ownerId };
+    case 'OrderApprovalRequested':
+      return { ...state, approval: gateRequested(event.data) };
+    case 'OrderApprovalDecided':
+      return { ...state, approval: gateDecided(state.approval ?? null, event.data) };
   }
 }
 
@@ -106,7 +127,28 @@ export function decide(command: OrderCommand, state: OrderState): OrderEvent[] {
   switch (command.type) {
     case 'ConfirmOrder':
       if (state.status !== 'draft') throw new DomainError('order.not_draft', `Only a draft order can be confirmed; this one is ${state.status}`, { orderId });
+      if (overCredit(command.credit) && !gateOpen(state.approval ?? null, ORDER_VERSION)) {
+        const { creditLimit, openReceivables, orderAmount } = command.credit;
+        const money = (m: Money) => `${(m.amount / 100).toFixed(2)} ${m.currency}`;
+        throw new DomainError('order.credit_exceeded', `The order (${money(orderAmount)}) plus the customer's open receivables (${money(openReceivables)}) exceed its credit limit (${money(creditLimit)}) by ${money({ amount: openReceivables.amount + orderAmount.amount - creditLimit.amount, currency: creditLimit.currency })}: it is confirmed once approved${state.approval ? ` (approval ${state.approval.approvalId} is ${state.approval.status})` : ' (POST /api/v1/orders/:id/request-approval)'}`, {
+          orderId,
+          creditLimit,
+          openReceivables,
+          orderAmount,
+          exceededBy: { amount: openReceivables.amount + orderAmount.amount - creditLimit.amount, currency: creditLimit.currency },
+          approvalId: state.approval?.approvalId ?? null,
+          approvalStatus: state.approval?.status ?? null,
+        });
+      }
       return [{ type: 'OrderConfirmed', data: { orderId, confirmedOn: command.today, dueDate: addDays(command.today, state.paymentTermsDays) } }];
+    case 'RequestOrderApproval': {
+      if (state.status !== 'draft') throw new DomainError('order.not_draft', `Only a draft order asks for approval; this one is ${state.status}`, { orderId });
+      if (!overCredit(command.credit)) throw new DomainError('order.approval_not_needed', "The order stays within its customer's credit: confirm it", { orderId });
+      const asked = askGate(state.approval ?? null, ORDER_VERSION, command.request);
+      return asked ? [{ type: 'OrderApprovalRequested', data: asked }] : [];
+    }
+    case 'ApplyApprovalOutcome':
+      return decideGate(state.approval ?? null, command.approvalId) ? [{ type: 'OrderApprovalDecided', data: { documentId: orderId, approvalId: command.approvalId, outcome: command.outcome } }] : [];
     case 'ShipOrder': {
       if (!['confirmed', 'partially_shipped'].includes(state.status)) throw new DomainError('order.not_shippable', `A ${state.status} order cannot be shipped`, { orderId });
       if (command.lines.length === 0) throw new DomainError('order.empty_shipment', 'A shipment needs at least one line');

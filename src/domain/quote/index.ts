@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CustomValues } from '../customization/values.ts';
 import { DomainError } from '../shared/errors.ts';
 import type { PricedLine, Totals } from '../shared/totals.ts';
+import { askGate, decideGate, type Gate, gateDecided, type GateDecided, gateOpen, gateRequested, type GateRequested } from '../approval/gate.ts';
 
 /** A quote (报价) for a customer: priced lines, a validity date, revisions that keep earlier versions readable. */
 export interface QuoteVersion {
@@ -20,17 +21,26 @@ export type QuoteEvent =
   | { type: 'QuoteSent'; data: { quoteId: string; version: number } }
   | { type: 'QuoteAccepted'; data: { quoteId: string; version: number; orderId: string } }
   | { type: 'QuoteRejected'; data: { quoteId: string; version: number; reason: string } }
-  | { type: 'QuoteOwnerChanged'; data: { quoteId: string; fromOwnerId: string; ownerId: string } };
+  | { type: 'QuoteOwnerChanged'; data: { quoteId: string; fromOwnerId: string; ownerId: string } }
+  | { type: 'QuoteApprovalRequested'; data: GateRequested }
+  | { type: 'QuoteApprovalDecided'; data: GateDecided };
 
 export type QuoteStatus = 'draft' | 'sent' | 'accepted' | 'rejected';
 export type QuoteState =
   | { status: 'none' }
-  | { status: QuoteStatus; quoteId: string; customerId: string; opportunityId?: string; ownerId: string; currency: string; current: QuoteVersion; versions: QuoteVersion[]; orderId?: string; custom?: Record<string, unknown> };
+  | { status: QuoteStatus; quoteId: string; customerId: string; opportunityId?: string; ownerId: string; currency: string; current: QuoteVersion; versions: QuoteVersion[]; orderId?: string; custom?: Record<string, unknown>; approval?: Gate };
+
+/** Lines whose discount is over the owner's role maximum (null: no limit): a quote with one needs approval before it is sent. */
+export const linesOverDiscount = (lines: readonly PricedLine[], maxDiscountPercent: number | null): number[] =>
+  maxDiscountPercent === null ? [] : lines.flatMap((line, index) => ((line.discountPercent ?? 0) > maxDiscountPercent ? [index] : []));
 
 export type QuoteCommand =
   | { type: 'CreateQuote'; quoteId: string; customerId: string; opportunityId?: string; ownerId: string; currency: string; current: QuoteVersion; custom?: Record<string, unknown> }
   | { type: 'ReviseQuote'; quoteId: string; lines: PricedLine[]; totals: Totals; validUntil: string; notes?: string }
-  | { type: 'SendQuote'; quoteId: string; today: string }
+  /** `maxDiscountPercent`: the owner's role maximum (null: no limit). */
+  | { type: 'SendQuote'; quoteId: string; today: string; maxDiscountPercent?: number | null }
+  | { type: 'RequestQuoteApproval'; quoteId: string; maxDiscountPercent: number | null; request: Omit<GateRequested, 'supersedes' | 'documentVersion'> }
+  | { type: 'ApplyApprovalOutcome'; quoteId: string; approvalId: string; outcome: 'approved' | 'rejected' }
   | { type: 'AcceptQuote'; quoteId: string; orderId: string; today: string }
   | { type: 'RejectQuote'; quoteId: string; reason: string }
   | { type: 'ChangeQuoteOwner'; quoteId: string; ownerId: string };
@@ -54,6 +64,10 @@ export function evolve(state: QuoteState, event: QuoteEvent): QuoteState {
       return { ...state, status: 'rejected' };
     case 'QuoteOwnerChanged':
       return { ...state, ownerId: event.data.ownerId };
+    case 'QuoteApprovalRequested':
+      return { ...state, approval: gateRequested(event.data) };
+    case 'QuoteApprovalDecided':
+      return { ...state, approval: gateDecided(state.approval ?? null, event.data) };
   }
 }
 
@@ -74,10 +88,30 @@ export function decide(command: QuoteCommand, state: QuoteState): QuoteEvent[] {
     case 'ReviseQuote':
       if (state.status !== 'draft' && state.status !== 'sent') throw new DomainError('quote.closed', `A ${state.status} quote cannot be revised`, { quoteId });
       return [{ type: 'QuoteRevised', data: { quoteId, current: { version: version + 1, lines: command.lines, totals: command.totals, validUntil: command.validUntil, ...(command.notes ? { notes: command.notes } : {}) } } }];
-    case 'SendQuote':
+    case 'SendQuote': {
       if (state.status !== 'draft') throw new DomainError('quote.not_draft', `Only a draft can be sent; this quote is ${state.status}`, { quoteId });
       if (command.today > state.current.validUntil) throw new DomainError('quote.expired', 'The quote is past its validity date; revise it first', { quoteId });
+      const over = linesOverDiscount(state.current.lines, command.maxDiscountPercent ?? null);
+      if (over.length > 0 && !gateOpen(state.approval ?? null, version)) {
+        const asked = state.approval?.version === version ? state.approval : null;
+        throw new DomainError('quote.approval_required', `${over.length} line(s) discount more than ${command.maxDiscountPercent}%, the owner's role maximum: the quote is sent once approved${asked ? ` (approval ${asked.approvalId} is ${asked.status})` : ' (POST /api/v1/quotes/:id/request-approval)'}`, {
+          quoteId,
+          lines: over,
+          maxDiscountPercent: command.maxDiscountPercent,
+          approvalId: asked?.approvalId ?? null,
+          approvalStatus: asked?.status ?? null,
+        });
+      }
       return [{ type: 'QuoteSent', data: { quoteId, version } }];
+    }
+    case 'RequestQuoteApproval': {
+      if (state.status !== 'draft') throw new DomainError('quote.not_draft', `Only a draft asks for approval; this quote is ${state.status}`, { quoteId });
+      if (linesOverDiscount(state.current.lines, command.maxDiscountPercent).length === 0) throw new DomainError('quote.approval_not_needed', "No line discounts more than the owner's role maximum: send the quote", { quoteId });
+      const asked = askGate(state.approval ?? null, version, command.request);
+      return asked ? [{ type: 'QuoteApprovalRequested', data: asked }] : [];
+    }
+    case 'ApplyApprovalOutcome':
+      return decideGate(state.approval ?? null, command.approvalId) ? [{ type: 'QuoteApprovalDecided', data: { documentId: quoteId, approvalId: command.approvalId, outcome: command.outcome } }] : [];
     case 'AcceptQuote':
       if (state.status !== 'sent') throw new DomainError('quote.not_sent', `Only a sent quote can be accepted; this quote is ${state.status}`, { quoteId });
       if (command.today > state.current.validUntil) throw new DomainError('quote.expired', 'The quote expired; revise and send it again', { quoteId });

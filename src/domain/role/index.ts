@@ -133,17 +133,20 @@ export const FieldSecurity = z
   .describe('e.g. { "customers": { "annualRevenue": "hidden", "custom.creditLimit": "readonly" } }');
 export type FieldSecurity = z.infer<typeof FieldSecurity>;
 
+/** The largest line discount (%) a role's holders may give without approval; absent or null: no limit. */
+export const MaxDiscountPercent = z.number().min(0).max(100).nullable().describe("The largest line discount (%) the role's holders give without approval (null: no limit); a quote over it needs approval before it is sent");
+
 export type RoleEvent =
-  | { type: 'RoleCreated'; data: { roleId: string; key: string | null; name: string; permissions: Permissions; dataScope: DataScopeKind; fieldSecurity?: FieldSecurity } }
-  | { type: 'RoleChanged'; data: { roleId: string; name?: string; permissions?: Permissions; dataScope?: DataScopeKind; fieldSecurity?: FieldSecurity } };
+  | { type: 'RoleCreated'; data: { roleId: string; key: string | null; name: string; permissions: Permissions; dataScope: DataScopeKind; fieldSecurity?: FieldSecurity; maxDiscountPercent?: number | null } }
+  | { type: 'RoleChanged'; data: { roleId: string; name?: string; permissions?: Permissions; dataScope?: DataScopeKind; fieldSecurity?: FieldSecurity; maxDiscountPercent?: number | null } };
 
 export type RoleState =
   | { status: 'none' }
-  | { status: 'active'; roleId: string; key: string | null; name: string; permissions: Permissions; dataScope: DataScopeKind; fieldSecurity?: FieldSecurity };
+  | { status: 'active'; roleId: string; key: string | null; name: string; permissions: Permissions; dataScope: DataScopeKind; fieldSecurity?: FieldSecurity; maxDiscountPercent?: number | null };
 
 export type RoleCommand =
-  | { type: 'CreateRole'; roleId: string; key: string | null; name: string; permissions: Permissions; dataScope: DataScopeKind; fieldSecurity?: FieldSecurity }
-  | { type: 'ChangeRole'; roleId: string; name?: string; permissions?: Permissions; dataScope?: DataScopeKind; fieldSecurity?: FieldSecurity };
+  | { type: 'CreateRole'; roleId: string; key: string | null; name: string; permissions: Permissions; dataScope: DataScopeKind; fieldSecurity?: FieldSecurity; maxDiscountPercent?: number | null }
+  | { type: 'ChangeRole'; roleId: string; name?: string; permissions?: Permissions; dataScope?: DataScopeKind; fieldSecurity?: FieldSecurity; maxDiscountPercent?: number | null };
 
 export const initialState: RoleState = { status: 'none' };
 
@@ -180,6 +183,7 @@ export function decide(command: RoleCommand, state: RoleState): RoleEvent[] {
   if (command.name !== undefined && command.name !== state.name) changes.name = command.name;
   if (command.dataScope !== undefined && command.dataScope !== state.dataScope) changes.dataScope = command.dataScope;
   if (command.fieldSecurity !== undefined && JSON.stringify(command.fieldSecurity) !== JSON.stringify(state.fieldSecurity ?? {})) changes.fieldSecurity = command.fieldSecurity;
+  if (command.maxDiscountPercent !== undefined && command.maxDiscountPercent !== (state.maxDiscountPercent ?? null)) changes.maxDiscountPercent = command.maxDiscountPercent;
   if (command.permissions !== undefined) {
     const next = normalizePermissions(command.permissions);
     if (JSON.stringify(next) !== JSON.stringify(state.permissions)) changes.permissions = next;
