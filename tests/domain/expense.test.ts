@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { claimTotal, expenseDecider, type ExpenseEvent, type ExpenseFields, linesNeedingReceipts } from '../../src/domain/expense/index.ts';
-import { budgetDecider, budgetIdFor, type BudgetEvent } from '../../src/domain/budget/index.ts';
+import { BudgetFields, budgetDecider, budgetIdFor, type BudgetEvent, targetKey } from '../../src/domain/budget/index.ts';
 import { fold } from '../../src/domain/shared/decider.ts';
 import { specFor } from '../support/spec.ts';
 
@@ -114,5 +114,18 @@ describe('budget decider', () => {
     spec.given([set, removed]).when({ type: 'RemoveBudget', budgetId }).thenThrows('budget.not_found');
     spec.given([set, removed]).when({ type: 'SetBudget', budgetId, fields: budgetFields }).then([set]);
     expect(fold(budgetDecider, [set, { type: 'BudgetAmountChanged', data: { budgetId, amount: CNY(1) } }])).toMatchObject({ fields: { amount: CNY(1) } });
+    expect(fold(budgetDecider, [set, removed])).toEqual({ status: 'removed', budgetId, fields: budgetFields });
+    expect(fold(budgetDecider, [removed])).toEqual({ status: 'none' });
+    expect(fold(budgetDecider, [{ type: 'BudgetAmountChanged', data: { budgetId, amount: CNY(1) } }])).toEqual({ status: 'none' });
+    spec.given([set]).when({ type: 'ChangeBudget', budgetId, changes: { category: 'travel' } }).thenNothing();
+  });
+
+  it('names its target, takes amounts of zero or more, and its refusals name the budget', () => {
+    expect(targetKey({ employeeId: 'rep' })).toBe('employee:rep');
+    expect(targetKey({ departmentId: 'east' })).toBe('department:east');
+    expect(BudgetFields.safeParse({ ...budgetFields, amount: CNY(0) }).success).toBe(true);
+    expect(BudgetFields.safeParse({ ...budgetFields, amount: CNY(-1) }).success).toBe(false);
+    expect(spec.given([set]).when({ type: 'SetBudget', budgetId, fields: budgetFields }).thenThrows('budget.already_exists').details).toEqual({ budgetId });
+    expect(spec.given([]).when({ type: 'RemoveBudget', budgetId }).thenThrows('budget.not_found').details).toEqual({ budgetId });
   });
 });
