@@ -1,4 +1,4 @@
-import { approvalCategory, type ApprovalEvent } from '../domain/approval/index.ts';
+import { approvalCategory, type ApprovalEvent, type ApprovalStatus, type ApprovalStep } from '../domain/approval/index.ts';
 import type { RecordedEvent } from '../infra/eventstore/port.ts';
 import type { Doc, ReadStore } from '../infra/readstore/port.ts';
 import { COMPANY, companyZone } from './company.ts';
@@ -17,7 +17,6 @@ export const bucketOf = (minutes: number): number => {
   return index === -1 ? TURNAROUND_BUCKETS.length : index;
 };
 
-export type ApprovalStepDoc = { approverId: string; rule: unknown; decision?: { outcome: 'approved' | 'rejected'; actorId: string; comment?: string; at: string } };
 export type ApprovalDoc = Doc & {
   id: string;
   kind: string;
@@ -27,10 +26,10 @@ export type ApprovalDoc = Doc & {
   policyVersion: number;
   submittedBy: string;
   submittedAt: string;
-  status: 'pending' | 'approved' | 'rejected' | 'recalled' | 'invalidated';
+  status: ApprovalStatus;
   /** The step waiting (null once the request ended). */
   step: number | null;
-  steps: ApprovalStepDoc[];
+  steps: ApprovalStep[];
   /** Who the waiting step waits on (null once the request ended). */
   currentApproverId: string | null;
   waitingSince: string | null;
