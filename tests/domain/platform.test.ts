@@ -89,4 +89,23 @@ describe('company settings', () => {
     expect(localDate('2026-11-30T16:30:00.000Z', 'America/Los_Angeles')).toBe('2026-11-30');
     expect(localDate('2026-12-01T07:30:00.000Z', 'America/Los_Angeles')).toBe('2026-11-30');
   });
+
+  it('a day agrees with formatting each instant, across offsets of half and quarter hours and their changes', () => {
+    const formats = new Map<string, Intl.DateTimeFormat>();
+    const formatted = (ms: number, timeZone: string) => {
+      if (!formats.has(timeZone)) formats.set(timeZone, new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }));
+      return formats.get(timeZone)!.format(ms);
+    };
+    // Half- and quarter-hour offsets; Lord Howe moves its clocks by 30 minutes, so a UTC hour can hold a change of offset.
+    const zones = ['Asia/Kolkata', 'Asia/Kathmandu', 'Pacific/Chatham', 'America/St_Johns', 'Australia/Lord_Howe', 'Europe/London', 'America/New_York', 'Asia/Shanghai'];
+    const instants: number[] = [];
+    // Every 37 minutes through 2026 (each minute of the hour in turn), and every minute of the days the clocks change.
+    for (let ms = Date.UTC(2026, 0, 1); ms < Date.UTC(2027, 0, 1); ms += 37 * 60_000) instants.push(ms + 59_999 * (instants.length % 2));
+    for (const day of [Date.UTC(2026, 3, 4, 12), Date.UTC(2026, 9, 3, 12), Date.UTC(2026, 2, 8), Date.UTC(2026, 10, 1), Date.UTC(2026, 2, 29)])
+      for (let ms = day; ms < day + 30 * 3_600_000; ms += 60_000) instants.push(ms, ms + 59_999);
+    for (const zone of zones) {
+      const wrong = instants.filter((ms) => localDate(new Date(ms).toISOString(), zone) !== formatted(ms, zone)).slice(0, 3);
+      expect(wrong.map((ms) => `${zone} ${new Date(ms).toISOString()}`)).toEqual([]);
+    }
+  });
 });

@@ -23,23 +23,56 @@ export const DEFAULT_COMPANY: CompanySettings = { timeZone: 'Asia/Shanghai', cur
 export const COMPANY_SETTING_KEY = 'company';
 
 const formats = new Map<string, Intl.DateTimeFormat>();
-/** Dates of recent UTC minutes per zone (every zone's offset today is whole minutes): a replay formats each minute once. */
-const minutes = new Map<string, string>();
-const UTC_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z$/;
+const wallClocks = new Map<string, Intl.DateTimeFormat>();
+/** Per zone, the date of each UTC hour seen whose instants all fall on one date at one offset (null: one that does not). */
+const hourDates = new Map<string, Map<number, string | null>>();
+const HOUR_MS = 3_600_000;
+/** Hours remembered per zone before the memo starts again (about eleven years of hours). */
+const HOURS_KEPT = 100_000;
 
-/** The calendar date (YYYY-MM-DD) an instant falls on in `timeZone`. */
-export function localDate(iso: string | Date, timeZone: string): string {
-  const key = typeof iso === 'string' && UTC_INSTANT.test(iso) ? `${timeZone} ${iso.slice(0, 16)}` : undefined;
-  const known = key && minutes.get(key);
-  if (known) return known;
+const formatIn = (timeZone: string): Intl.DateTimeFormat => {
   let format = formats.get(timeZone);
   if (!format) formats.set(timeZone, (format = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' })));
-  const date = format.format(typeof iso === 'string' ? new Date(iso) : iso);
-  if (key) {
-    if (minutes.size >= 4096) minutes.clear();
-    minutes.set(key, date);
+  return format;
+};
+
+/** The wall clock in `timeZone` at an instant: its date and the minute of its day. */
+function wallClock(ms: number, timeZone: string): { date: string; minute: number } {
+  let format = wallClocks.get(timeZone);
+  if (!format) wallClocks.set(timeZone, (format = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })));
+  const parts: Record<string, string> = {};
+  for (const part of format.formatToParts(ms)) parts[part.type] = part.value;
+  return { date: `${parts.year}-${parts.month}-${parts.day}`, minute: Number(parts.hour) * 60 + Number(parts.minute) };
+}
+
+/**
+ * The date every instant of a UTC hour falls on in `timeZone`, or null when the hour holds a change of date or
+ * of offset (its instants are then formatted one by one). Its last minute reads 59 minutes after its first on
+ * the same date exactly when the offset held all hour (offsets change at most once an hour) and no midnight
+ * fell inside it.
+ */
+function dateOfHour(hour: number, timeZone: string): string | null {
+  let dates = hourDates.get(timeZone);
+  if (!dates) hourDates.set(timeZone, (dates = new Map()));
+  let date = dates.get(hour);
+  if (date === undefined) {
+    const first = wallClock(hour * HOUR_MS, timeZone);
+    const last = wallClock(hour * HOUR_MS + HOUR_MS - 1, timeZone);
+    date = first.date === last.date && last.minute - first.minute === 59 ? first.date : null;
+    if (dates.size >= HOURS_KEPT) dates.clear();
+    dates.set(hour, date);
   }
   return date;
+}
+
+/** The calendar date (YYYY-MM-DD) an instant falls on in `timeZone` (a replay formats each UTC hour about once). */
+export function localDate(iso: string | Date, timeZone: string): string {
+  const ms = typeof iso === 'string' ? Date.parse(iso) : iso.getTime();
+  if (Number.isFinite(ms)) {
+    const date = dateOfHour(Math.floor(ms / HOUR_MS), timeZone);
+    if (date !== null) return date;
+  }
+  return formatIn(timeZone).format(typeof iso === 'string' ? new Date(iso) : iso);
 }
 
 /** The day before a day (YYYY-MM-DD). */
