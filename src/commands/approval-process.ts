@@ -1,8 +1,7 @@
 import { approvalCategory } from '../domain/approval/index.ts';
-import type { ApprovalKind, ApprovalRequest } from '../domain/approval/policy.ts';
+import type { ApprovalKind } from '../domain/approval/policy.ts';
 import { approvalKinds } from '../domain/approval/policy.ts';
 import { scheduleCategory } from '../domain/categories.ts';
-import { expenseCategory } from '../domain/expense/index.ts';
 import type { RecordedEvent } from '../infra/eventstore/port.ts';
 import { seededIds } from '../infra/ids.ts';
 import { approvalStream, loadApproval, openApprovalRequest, recallApprovalRequest } from './approvals.ts';
@@ -10,64 +9,25 @@ import type { CommandDeps, RequestMeta } from './context.ts';
 import { getEmployee, systemActor } from './employees.ts';
 import { applyExpenseOutcome } from './expenses.ts';
 import { applyOrderOutcome, applyQuoteOutcome } from './documents.ts';
-import type { GateRequested } from '../domain/approval/gate.ts';
-import { orderCategory, quoteCategory } from '../domain/categories.ts';
+import { approvalSubjectEvents } from './approval-subjects.ts';
 import { notify } from './notifications.ts';
 import { execute } from './pipeline.ts';
 import { approvalDecider } from '../domain/approval/index.ts';
 import { completedRun, completeRun, type TimerPlan, type TimerSpec } from './timers.ts';
 import type { Mailer } from '../infra/mail/port.ts';
 
-/**
- * A document that can wait on an approval, as the approval process sees it: the events in which it asks for one
- * (submitted, or edited while waiting) or takes its request back, and how it acts on the outcome. The action is
- * idempotent: the document acts only on the request it waits on, once.
- */
-interface ApprovalSubject {
-  kind: ApprovalKind;
-  category: string;
-  requested(event: RecordedEvent): { documentId: string; documentVersion: number; submittedBy: string; at: string; request: ApprovalRequest; supersedes: string | null } | undefined;
-  recalled(event: RecordedEvent): string | undefined;
-  act(deps: CommandDeps, documentId: string, approvalId: string, outcome: 'approved' | 'rejected', meta: RequestMeta): Promise<unknown>;
-}
-
-const expenseSubject: ApprovalSubject = {
-  kind: 'expense',
-  category: expenseCategory,
-  requested(event) {
-    if (event.type !== 'ExpenseClaimSubmitted') return undefined;
-    const data = event.data as { claimId: string; claimantId: string; version: number; at: string; approval: ApprovalRequest | null; supersedes: string | null };
-    return data.approval ? { documentId: data.claimId, documentVersion: data.version, submittedBy: data.claimantId, at: data.at, request: data.approval, supersedes: data.supersedes } : undefined;
-  },
-  recalled: (event) => (event.type === 'ExpenseClaimRecalled' ? ((event.data as { approvalId: string | null }).approvalId ?? undefined) : undefined),
-  act: applyExpenseOutcome,
-};
-
-/** A document gated by an approval (a quote's discount, an order's credit): it records `<type>` when it asks. */
-const gateSubject = (kind: ApprovalKind, category: string, type: string, act: ApprovalSubject['act']): ApprovalSubject => ({
-  kind,
-  category,
-  requested(event) {
-    if (event.type !== type) return undefined;
-    const data = event.data as GateRequested;
-    return { documentId: data.documentId, documentVersion: data.documentVersion, submittedBy: data.submittedBy, at: data.at, request: data.approval, supersedes: data.supersedes };
-  },
-  recalled: () => undefined,
-  act,
-});
-
-/** The documents behind approvals, by kind (a new kind adds its subject here). */
-const subjects: Record<ApprovalKind, ApprovalSubject> = {
-  expense: expenseSubject,
-  quote: gateSubject('quote', quoteCategory, 'QuoteApprovalRequested', applyQuoteOutcome),
-  order: gateSubject('order', orderCategory, 'OrderApprovalRequested', applyOrderOutcome),
+/** How each kind of document acts on a decided approval (idempotent: it acts only on the request it waits on, once). */
+const actions: Record<ApprovalKind, (deps: CommandDeps, documentId: string, approvalId: string, outcome: 'approved' | 'rejected', meta: RequestMeta) => Promise<unknown>> = {
+  expense: applyExpenseOutcome,
+  quote: applyQuoteOutcome,
+  order: applyOrderOutcome,
 };
 
 /** Acts on a decided approval's outcome for its document (right after the decision, and by the process after a crash). */
 export async function actOnOutcome(deps: CommandDeps, approvalId: string, meta: RequestMeta): Promise<void> {
   const { state } = await loadApproval(deps, approvalId);
   if (state.status !== 'approved' && state.status !== 'rejected') return;
-  await subjects[state.kind].act(deps, state.documentId, approvalId, state.status, { ...meta, requestId: `${meta.requestId}:act` });
+  await actions[state.kind](deps, state.documentId, approvalId, state.status, { ...meta, requestId: `${meta.requestId}:act` });
 }
 
 export const APPROVAL_PROCESS = 'approval-process';
@@ -89,7 +49,7 @@ async function tell(deps: CommandDeps, mailer: Mailer, recipientId: string, kind
  */
 export const approvalProcess: TimerSpec = {
   name: APPROVAL_PROCESS,
-  categories: [...new Set([approvalCategory, scheduleCategory, ...Object.values(subjects).map((s) => s.category)])],
+  categories: [...new Set([approvalCategory, scheduleCategory, ...Object.values(approvalSubjectEvents).map((s) => s.category)])],
   plan(event: RecordedEvent): TimerPlan | undefined {
     if (event.type === 'RunCompleted') return completedRun(APPROVAL_PROCESS, event);
     const data = event.data as { approvalId?: string; step?: number; remindAt?: string | null; nextRemindAt?: string | null };
@@ -104,7 +64,7 @@ export const approvalProcess: TimerSpec = {
       case 'ApprovalCompleted':
         return { schedule: [{ key: `act:${data.approvalId}`, dueAt: now }, { key: `outcome:${data.approvalId}`, dueAt: now }] };
     }
-    for (const subject of Object.values(subjects)) {
+    for (const subject of Object.values(approvalSubjectEvents)) {
       const requested = subject.requested(event);
       if (requested) return { schedule: [{ key: `open:${requested.request.approvalId}`, dueAt: event.metadata.at, data: { kind: subject.kind, ...requested } }] };
       const recalled = subject.recalled(event);

@@ -13,10 +13,9 @@ import { load } from './pipeline.ts';
 import { getEmployee, systemActor } from './employees.ts';
 import { roleDecider, roleStream } from '../domain/role/index.ts';
 import type { Doc, ReadStore } from '../infra/readstore/port.ts';
-import type { RecordedEvent } from '../infra/eventstore/port.ts';
 import type { Money } from '../domain/shared/money.ts';
-import type { GateRequested } from '../domain/approval/gate.ts';
-import { invalidateApprovalRequest, openApprovalRequest, planApproval } from './approvals.ts';
+import { invalidateApprovalRequest, planApproval } from './approvals.ts';
+import { openRequestedApproval } from './approval-subjects.ts';
 import { type NumberSeries, takeNumber, withdrawUnlessWritten, writeNumbered } from './numbering.ts';
 export { ABANDONED_NUMBER_MS } from './numbering.ts';
 import { RecordHandler, type RecordRules } from './record-handler.ts';
@@ -155,7 +154,7 @@ export async function requestQuoteApproval(deps: CommandDeps, readStore: ReadSto
   const approval = await planApproval(deps, readStore, { kind: 'quote', submitterId: state.ownerId, approvalId: meta.ids.newId(), facts: { amount: { amount: state.current.totals.total, currency: state.currency }, discountOverRoleMax: true }, required: true });
   const request = { documentId: quoteId, submittedBy: state.ownerId, approval: approval!, at: deps.clock.now().toISOString() };
   const result = await handler.run(quoteId, { type: 'RequestQuoteApproval', quoteId, maxDiscountPercent, request });
-  await openGateRequest(deps, 'quote', (await handler.load(quoteId)).events, 'QuoteApprovalRequested', meta);
+  await openRequestedApproval(deps, 'quote', (await handler.load(quoteId)).events, meta);
   return { ...result, approvalId: (result.state as { approval?: { approvalId: string } }).approval?.approvalId ?? null };
 }
 
@@ -168,16 +167,8 @@ export async function requestOrderApproval(deps: CommandDeps, readStore: ReadSto
   const approval = await planApproval(deps, readStore, { kind: 'order', submitterId: state.ownerId, approvalId: meta.ids.newId(), facts: { amount: { amount: state.totals.total, currency: state.currency }, overCredit: true }, required: true });
   const request = { documentId: orderId, submittedBy: state.ownerId, approval: approval!, at: deps.clock.now().toISOString() };
   const result = await handler.run(orderId, { type: 'RequestOrderApproval', orderId, credit, request });
-  await openGateRequest(deps, 'order', (await handler.load(orderId)).events, 'OrderApprovalRequested', meta);
+  await openRequestedApproval(deps, 'order', (await handler.load(orderId)).events, meta);
   return { ...result, approvalId: (result.state as { approval?: { approvalId: string } }).approval?.approvalId ?? null };
-}
-
-/** The request a document's last `<Document>ApprovalRequested` recorded is made now (the approval process makes it after a crash). */
-async function openGateRequest(deps: CommandDeps, kind: 'quote' | 'order', events: readonly RecordedEvent[], type: string, meta: RequestMeta) {
-  const asked = [...events].reverse().find((event) => event.type === type);
-  if (!asked) return;
-  const data = asked.data as GateRequested;
-  await openApprovalRequest(deps, { kind, documentId: data.documentId, documentVersion: data.documentVersion, submittedBy: data.submittedBy, at: data.at, request: data.approval, supersedes: data.supersedes }, systemActor, { ...meta, requestId: `${meta.requestId}:approval` });
 }
 
 /** A customer's credit against an order: its limit, its open receivables (confirmed orders not yet paid, this one aside) and the order's amount; null without a limit. */

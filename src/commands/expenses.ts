@@ -7,7 +7,8 @@ import { Money } from '../domain/shared/money.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
 import { budgetActuals, claimMirror } from '../projections/expenses.ts';
 import { attachmentsOf } from './attachments.ts';
-import { openApprovalRequest, planApproval, recallApprovalRequest } from './approvals.ts';
+import { planApproval, recallApprovalRequest } from './approvals.ts';
+import { openRequestedApproval } from './approval-subjects.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { getEmployee, systemActor } from './employees.ts';
 import { invalidField } from './errors.ts';
@@ -79,13 +80,9 @@ async function prepareSubmission(deps: CommandDeps, readStore: ReadStore, claim:
 }
 
 /** After a claim recorded the approval it asks for: the request is made now (the approval process makes it after a crash). */
-async function openRequestOf(deps: CommandDeps, state: ExpenseState, meta: RequestMeta, supersedes: string | null) {
+async function openRequestOf(deps: CommandDeps, state: ExpenseState, meta: RequestMeta) {
   if (state.status !== 'submitted' || !state.approvalId) return;
-  const { events } = await expenses(deps, systemActor, meta).load(state.claimId);
-  const submitted = [...events].reverse().find((event) => event.type === 'ExpenseClaimSubmitted');
-  const data = submitted?.data as { approval: Parameters<typeof openApprovalRequest>[1]['request']; version: number; at: string; supersedes: string | null } | undefined;
-  if (!data?.approval) return;
-  await openApprovalRequest(deps, { kind: 'expense', documentId: state.claimId, documentVersion: data.version, submittedBy: state.ownerId, at: data.at, request: data.approval, supersedes: supersedes ?? data.supersedes }, systemActor, { ...meta, requestId: `${meta.requestId}:approval` });
+  await openRequestedApproval(deps, 'expense', (await expenses(deps, systemActor, meta).load(state.claimId)).events, meta);
 }
 
 /** Changes a claim; one waiting on approval asks again (its pending request is invalidated, a new one made). */
@@ -97,7 +94,7 @@ export async function changeExpenseClaim(deps: CommandDeps, readStore: ReadStore
   const lines = (changes.lines as ExpenseLine[] | undefined) ?? state.fields.lines;
   const resubmit = state.status === 'submitted' ? await prepareSubmission(deps, readStore, state, lines, meta) : undefined;
   const result = await handler.change(claimId, changes, (plain) => ({ type: 'ChangeExpenseClaim', claimId, changes: plain, ...(resubmit ? { resubmit } : {}) }));
-  if (result.changed && resubmit) await openRequestOf(deps, result.state as ExpenseState, meta, state.approvalId);
+  if (result.changed && resubmit) await openRequestOf(deps, result.state as ExpenseState, meta);
   return result;
 }
 
@@ -108,7 +105,7 @@ export async function submitExpenseClaim(deps: CommandDeps, readStore: ReadStore
   if (state.status === 'none') throw new DomainError('expense.not_found', `Expense claim ${claimId} does not exist`, { claimId });
   const submission = state.status === 'draft' || state.status === 'rejected' ? await prepareSubmission(deps, readStore, state, state.fields.lines, meta) : { approval: null, overBudget: false, receiptCount: 0, receiptFrom: DEFAULT_EXPENSE_SETTINGS.receiptRequiredOver, at: '' };
   const result = await handler.run(claimId, { type: 'SubmitExpenseClaim', claimId, by: actor.userId, ...submission });
-  if (result.changed) await openRequestOf(deps, result.state as ExpenseState, meta, null);
+  if (result.changed) await openRequestOf(deps, result.state as ExpenseState, meta);
   return result;
 }
 

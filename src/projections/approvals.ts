@@ -17,6 +17,28 @@ export const bucketOf = (minutes: number): number => {
   return index === -1 ? TURNAROUND_BUCKETS.length : index;
 };
 
+/** The counter field of a histogram bucket. */
+export const turnaroundBucketField = (bucket: number): string => `b${bucket}`;
+/** The buckets as ranges of business hours ("0-1" … "80+"). */
+export const TURNAROUND_BUCKET_LABELS = [...TURNAROUND_BUCKETS.map((upper, i) => `${i === 0 ? 0 : TURNAROUND_BUCKETS[i - 1]}-${upper}`), `${TURNAROUND_BUCKETS.at(-1)}+`];
+
+/** The business hours below which a share of the decisions fell, read from the histogram (the bucket's upper edge, interpolated within it). */
+export function quantileHours(buckets: readonly number[], share: number): number | null {
+  const total = buckets.reduce((sum, n) => sum + n, 0);
+  if (total === 0) return null;
+  const rank = share * total;
+  let below = 0;
+  for (const [i, n] of buckets.entries()) {
+    if (n > 0 && below + n >= rank) {
+      const lower = i === 0 ? 0 : TURNAROUND_BUCKETS[i - 1]!;
+      const upper = TURNAROUND_BUCKETS[i] ?? lower;
+      return Math.round((lower + ((upper - lower) * (rank - below)) / n) * 10) / 10;
+    }
+    below += n;
+  }
+  return TURNAROUND_BUCKETS.at(-1)!;
+}
+
 export type ApprovalDoc = Doc & {
   id: string;
   kind: string;
@@ -109,7 +131,7 @@ export const approvalsProjection: Projection = {
         next.waitingSince = following ? at : null;
         if (waitedBusinessMinutes !== undefined) {
           const deltas = new CounterDeltas();
-          deltas.add(APPROVAL_TURNAROUND, { month: monthOf(at, await companyZone(store)), kind: before.kind, step: String(step) }, { count: 1, minutes: waitedBusinessMinutes, [`b${bucketOf(waitedBusinessMinutes)}`]: 1 });
+          deltas.add(APPROVAL_TURNAROUND, { month: monthOf(at, await companyZone(store)), kind: before.kind, step: String(step) }, { count: 1, minutes: waitedBusinessMinutes, [turnaroundBucketField(bucketOf(waitedBusinessMinutes))]: 1 });
           await deltas.apply(store, event);
         }
         break;

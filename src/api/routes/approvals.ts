@@ -109,30 +109,13 @@ const decisionRoute = (action: 'approve' | 'reject') =>
       const result = await decideApprovalStep(services.deps, services.readStore, params.id, { outcome: action === 'approve' ? 'approved' : 'rejected', ...(body.comment ? { comment: body.comment } : {}) }, actor, meta);
       // The document acts on a completed approval now; the approval process does it after a crash.
       await actOnOutcome(services.deps, params.id, meta);
-      const state = result.state;
-      if (state.status === 'none') throw notFound('approval', params.id);
+      // Answered as GET answers it: from the read model, once it has the decision.
+      await services.runner.waitFor(result.position, 10_000, services.runner.projectionsReading([APPROVALS]));
+      const doc = await services.readStore.collection<ApprovalDoc>(APPROVALS).findOne({ _id: params.id });
+      if (!doc) throw notFound('approval', params.id);
       return {
         status: 200,
-        body: {
-          id: params.id,
-          kind: state.kind,
-          documentId: state.documentId,
-          documentVersion: state.documentVersion,
-          policyId: state.policyId,
-          policyVersion: state.policyVersion,
-          submittedBy: state.submittedBy,
-          submittedAt: state.submittedAt,
-          status: state.status,
-          step: state.status === 'pending' ? state.current : null,
-          steps: state.steps,
-          currentApproverId: state.status === 'pending' ? state.steps[state.current]!.approverId : null,
-          waitingSince: state.status === 'pending' ? state.waitingSince : null,
-          remindedSteps: state.reminded,
-          completedAt: state.status === 'pending' ? null : (result.events.at(-1)?.metadata.at ?? null),
-          revision: Number(result.revision),
-          createdAt: state.submittedAt,
-          updatedAt: result.events.at(-1)?.metadata.at ?? state.submittedAt,
-        },
+        body: approvalView(doc),
         headers: { ETag: `"${result.revision}"`, 'X-Position': String(result.position) },
       };
     },

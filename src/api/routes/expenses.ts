@@ -5,7 +5,7 @@ import { ExpenseFields, ExpenseStatus, type ExpenseState } from '../../domain/ex
 import { expenseView } from '../../domain/expense/resource.ts';
 import { Money } from '../../domain/shared/money.ts';
 import type { Doc } from '../../infra/readstore/port.ts';
-import { APPROVAL_TURNAROUND, TURNAROUND_BUCKETS } from '../../projections/approvals.ts';
+import { APPROVAL_TURNAROUND, quantileHours, TURNAROUND_BUCKET_LABELS, turnaroundBucketField } from '../../projections/approvals.ts';
 import { BUDGET_ACTUALS, type BudgetActualDoc, EXPENSES_BY, expensesReport } from '../../projections/expenses.ts';
 import { fieldColumns } from '../csv.ts';
 import { kindRoutes } from '../kind-routes.ts';
@@ -66,25 +66,6 @@ const TurnaroundQuery = z
   .object({ from: Month.describe('First month of the decisions, inclusive'), to: Month.describe('Last month, inclusive'), kind: z.enum(['expense', 'quote', 'order']).optional() })
   .strict()
   .refine((q) => q.from <= q.to, { message: 'from must not be after to', path: ['from'] });
-
-/** The business hours below which a share of the decisions fell, read from the histogram (the bucket's upper edge, interpolated within it). */
-export function quantileHours(buckets: readonly number[], share: number): number | null {
-  const total = buckets.reduce((sum, n) => sum + n, 0);
-  if (total === 0) return null;
-  const rank = share * total;
-  let below = 0;
-  for (const [i, n] of buckets.entries()) {
-    if (n > 0 && below + n >= rank) {
-      const lower = i === 0 ? 0 : TURNAROUND_BUCKETS[i - 1]!;
-      const upper = TURNAROUND_BUCKETS[i] ?? lower;
-      return Math.round((lower + ((upper - lower) * (rank - below)) / n) * 10) / 10;
-    }
-    below += n;
-  }
-  return TURNAROUND_BUCKETS.at(-1)!;
-}
-
-const bucketLabels = [...TURNAROUND_BUCKETS.map((upper, i) => `${i === 0 ? 0 : TURNAROUND_BUCKETS[i - 1]}-${upper}`), `${TURNAROUND_BUCKETS.at(-1)}+`];
 
 /** Expense claims (费用报销), budgets (费用预算) and their reports. */
 export const expenseRoutes: AnyRoute[] = [
@@ -227,13 +208,13 @@ export const expenseRoutes: AnyRoute[] = [
       for (const doc of docs) {
         const key = `${doc.kind}|${doc.step}`;
         let row = rows.get(key);
-        if (!row) rows.set(key, (row = { kind: String(doc.kind), step: Number(doc.step), count: 0, minutes: 0, buckets: bucketLabels.map(() => 0) }));
+        if (!row) rows.set(key, (row = { kind: String(doc.kind), step: Number(doc.step), count: 0, minutes: 0, buckets: TURNAROUND_BUCKET_LABELS.map(() => 0) }));
         row.count += Number(doc.count ?? 0);
         row.minutes += Number(doc.minutes ?? 0);
-        row.buckets = row.buckets.map((n, i) => n + Number(doc[`b${i}`] ?? 0));
+        row.buckets = row.buckets.map((n, i) => n + Number(doc[turnaroundBucketField(i)] ?? 0));
       }
       return {
-        bucketsHours: bucketLabels,
+        bucketsHours: TURNAROUND_BUCKET_LABELS,
         items: [...rows.values()]
           .sort((a, b) => a.kind.localeCompare(b.kind) || a.step - b.step)
           .map((row) => ({ kind: row.kind, step: row.step, decisions: row.count, histogram: row.buckets, averageHours: row.count ? Math.round((row.minutes / row.count / 60) * 10) / 10 : null, medianHours: quantileHours(row.buckets, 0.5), p90Hours: quantileHours(row.buckets, 0.9) })),
