@@ -19,6 +19,12 @@ export const hiddenFields = (actor: Actor, resource: string): Set<string> => new
 /** Nested resources a record carries (a customer's embedded contact summaries and contacts). */
 const nested: Record<string, Record<string, string>> = { customers: { contacts: 'contacts' } };
 
+/** Every path hidden for the actor in a resource's documents: its own fields and its nested resources' (`contacts.mobile`). */
+export const hiddenPaths = (actor: Actor, resource: string): string[] => [
+  ...hiddenOf(actor, resource),
+  ...Object.entries(nested[resource] ?? {}).flatMap(([key, inner]) => hiddenOf(actor, inner).map((field) => `${key}.${field}`)),
+];
+
 /** Whether a field (`name`, `custom.<key>`, or a nested resource's `contacts.mobile`) is hidden for the actor. */
 export function isHidden(actor: Actor, resource: string, path: string): boolean {
   if (actor.fieldRules[resource]?.[path] === 'hidden') return true;

@@ -1,7 +1,7 @@
 import { ProblemSchema } from './problem.ts';
 
 /** OpenAPI response entries shared by every resource. */
-const problem = (description: string) => ({ description, schema: ProblemSchema, contentType: 'application/problem+json' });
+export const problem = (description: string) => ({ description, schema: ProblemSchema, contentType: 'application/problem+json' });
 
 export const commonErrors = {
   400: problem('Invalid input'),

@@ -40,6 +40,10 @@ const ConfigSchema = z.object({
   CRM_PUBLIC_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(120),
   /** The most rows one CSV export may hold; a larger one is refused (413) and must be narrowed. */
   CRM_EXPORT_MAX_ROWS: z.coerce.number().int().min(1).max(10_000_000).default(100_000),
+  /** The most rows an analyst's query answers (POST /api/v1/analytics/query; beyond: the first ones, truncated: true). */
+  CRM_ANALYTICS_MAX_ROWS: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  /** How long an analyst's query may run (ms) before it is stopped with 422 analytics.time_limit. */
+  CRM_ANALYTICS_MAX_TIME_MS: z.coerce.number().int().min(1).max(600_000).default(5_000),
   /** The largest file one attachment may be (bytes); a larger upload answers 413. */
   CRM_ATTACHMENT_MAX_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(20 * 1024 * 1024),
   /** When set, GET /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` (Prometheus: bearer_token). */

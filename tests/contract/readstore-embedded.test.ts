@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { serialize } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { EmbeddedReadStore } from '../../src/infra/readstore/embedded.ts';
+import { QueryTimeLimitError } from '../../src/infra/readstore/port.ts';
 import { readStoreContract } from './readstore.contract.ts';
 
 readStoreContract('embedded (mingo)', async () => new EmbeddedReadStore());
@@ -128,5 +129,23 @@ describe('embedded read store: the snapshot file', () => {
     const reader = new EmbeddedReadStore({ snapshotPath: path, onUnreadableSnapshot: (_error, keptAs) => kept.push(keptAs) });
     expect(await reader.collection('things').countDocuments()).toBe(0);
     expect(kept).toHaveLength(1);
+  });
+});
+
+describe('embedded read store: a caller-composed aggregation', () => {
+  it('stops past its time limit; no pipeline or filter runs a script', async () => {
+    const store = new EmbeddedReadStore();
+    const docs = store.collection('rows');
+    await docs.bulkWrite(Array.from({ length: 5_000 }, (_, i) => ({ insertOne: { document: { _id: `r${i}`, n: i, tags: Array.from({ length: 20 }, (_, t) => t) } } })));
+    const heavy = [{ $unwind: '$tags' }, { $group: { _id: '$tags', total: { $sum: '$n' } } }];
+    await expect(docs.aggregate(heavy, { maxTimeMs: 0 })).rejects.toBeInstanceOf(QueryTimeLimitError);
+    expect(await docs.aggregate(heavy, { maxTimeMs: 60_000 })).toHaveLength(20);
+    // Scripts are off for such a pipeline (the API refuses them before; this is the store's own guard).
+    for (const script of [[{ $match: { $where: () => true } }], [{ $match: {} }, { $match: { $where: () => true } }], [{ $project: { x: { $function: { body: () => 1, args: [], lang: 'js' } } } }]]) {
+      await expect(docs.aggregate(script, { maxTimeMs: 60_000 })).rejects.toThrow(/scriptEnabled/);
+      await expect(docs.aggregate(script)).rejects.toThrow(/scriptEnabled/);
+    }
+    await expect(docs.find({ $where: () => true } as never)).rejects.toThrow(/scriptEnabled/);
+    await store.close();
   });
 });

@@ -107,6 +107,17 @@ export function readStoreContract(name: string, create: () => Promise<ReadStore>
       ]);
     });
 
+    it('runs a caller-composed aggregation within limits: fields left out first are gone from every stage, through sub-documents and arrays', async () => {
+      await customers.bulkWrite([{ insertOne: { document: { _id: 'c5', name: 'Echo', revenue: 50, custom: { score: 7, tier: 'x' }, people: [{ name: 'p', mobile: '1' }] } } }]);
+      const leftOut = { $project: { revenue: 0, 'custom.score': 0, 'people.mobile': 0 } };
+      const rows = await customers.aggregate<Doc>([{ $match: { _id: 'c5' } }, leftOut], { maxTimeMs: 5_000 });
+      expect(rows).toEqual([{ _id: 'c5', name: 'Echo', custom: { tier: 'x' }, people: [{ name: 'p' }] }]);
+      const sums = await customers.aggregate<Doc>([leftOut, { $group: { _id: null, revenue: { $sum: '$revenue' }, score: { $sum: '$custom.score' } } }], { maxTimeMs: 5_000 });
+      expect(sums).toEqual([{ _id: null, revenue: 0, score: 0 }]);
+      // The stored documents keep every field.
+      expect(await customers.findOne({ _id: 'c5' })).toMatchObject({ revenue: 50, custom: { score: 7 }, people: [{ mobile: '1' }] });
+    });
+
     it('updates arrays with $push and $addToSet with $each, and $pullAll', async () => {
       await customers.updateOne({ _id: 'c1' }, { $push: { tags: { $each: ['x', 'y'] } } });
       await customers.updateOne({ _id: 'c1' }, { $addToSet: { tags: { $each: ['y', 'z', 'a'] } } });

@@ -15,6 +15,7 @@ describe('hidden fields do not leak through lists', () => {
   let app: TestApp;
   let token: string;
   let namelessToken: string;
+  let analystToken: string;
   let customerId: string;
   beforeAll(async () => {
     app = await startTestApp();
@@ -34,6 +35,12 @@ describe('hidden fields do not leak through lists', () => {
       return { id: employee.body.id as string, token };
     };
     const restricted = await hire('leaky', hiding);
+    const analyst = (
+      await app.request('POST', '/api/v1/roles', {
+        body: { name: 'Analyst, same hidden fields', permissions: { analytics: ['query'], customers: ['view'], contacts: ['view'] }, dataScope: 'department', fieldSecurity: { customers: { phone: 'hidden', industry: 'hidden', 'custom.creditScore': 'hidden' }, contacts: { mobile: 'hidden' } } },
+      })
+    ).body.id as string;
+    analystToken = (await hire('leaky-analyst', analyst)).token;
     token = restricted.token;
     namelessToken = (await hire('nameless', nameless)).token;
     for (const [i, limit] of [100, 900_000, 300, 700_000].entries()) {
@@ -141,5 +148,27 @@ describe('hidden fields do not leak through lists', () => {
       expect(csv.status).toBe(200);
       for (const secret of [SECRET_PHONE, SECRET_MOBILE, SECRET_INDUSTRY, '900000']) expect(csv.text, `${path} CSV leaks ${secret}`).not.toContain(secret);
     }
+  });
+
+  it('an analyst\'s query sees no hidden value, whatever its stages do with the documents', async () => {
+    const pipelines: [string, unknown[]][] = [
+      ['customers', []],
+      ['customers', [{ $project: { phone: 1, industry: 1, custom: 1, contacts: 1 } }]],
+      ['customers', [{ $group: { _id: null, all: { $push: '$$ROOT' } } }]],
+      ['customers', [{ $group: { _id: '$phone', industries: { $addToSet: '$industry' }, credit: { $max: '$custom.creditScore' } } }]],
+      ['customers', [{ $unwind: '$contacts' }, { $project: { contact: '$contacts' } }]],
+      ['customers', [{ $match: { phone: SECRET_PHONE } }, { $project: { name: 1 } }]],
+      ['customers', [{ $sort: { 'custom.creditScore': -1 } }, { $limit: 1 }, { $project: { name: 1, rank: { $literal: 1 } } }]],
+      ['contacts', [{ $project: { mobile: 1, m: { $concat: ['x', '$mobile'] } } }]],
+    ];
+    for (const [collection, pipeline] of pipelines) {
+      const response = await app.request('POST', '/api/v1/analytics/query', { token: analystToken, body: { collection, pipeline } });
+      expect(response.status, JSON.stringify(pipeline)).toBe(200);
+      for (const secret of [SECRET_PHONE, SECRET_MOBILE, SECRET_INDUSTRY, '900000', '700000']) expect(response.text, `${JSON.stringify(pipeline)} leaks ${secret}`).not.toContain(secret);
+    }
+    // Sorting by a hidden value orders nothing: the first customer is not the one with the highest credit.
+    const top = await app.request('POST', '/api/v1/analytics/query', { token: analystToken, body: { collection: 'customers', pipeline: [{ $sort: { 'custom.creditScore': -1, _id: 1 } }, { $limit: 1 }] } });
+    const byId = await app.request('POST', '/api/v1/analytics/query', { token: analystToken, body: { collection: 'customers', pipeline: [{ $sort: { _id: 1 } }, { $limit: 1 }] } });
+    expect(top.body.items[0]._id).toBe(byId.body.items[0]._id);
   });
 });

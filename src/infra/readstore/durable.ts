@@ -66,7 +66,7 @@ export class SqliteBackedStore implements ReadStore {
       find: (filter: Filter, options?: FindOptions) => inner.find(filter, options),
       findInBatches: (filter, options) => inner.findInBatches(filter, options),
       countDocuments: (filter) => inner.countDocuments(filter),
-      aggregate: (pipeline) => inner.aggregate(pipeline),
+      aggregate: (pipeline, limits) => inner.aggregate(pipeline, limits),
       insertOne: async (document) => afterWrite([document._id], () => inner.insertOne(document)),
       replaceOne: async (filter, replacement, options) => afterWrite([...new Set([...(await touched(filter)), replacement._id])], () => inner.replaceOne(filter, replacement, options)),
       updateOne: async (filter: Filter, update: UpdateOperators, options?: { upsert?: boolean }): Promise<UpdateResult> => {

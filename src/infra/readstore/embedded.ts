@@ -1,3 +1,4 @@
+import { MINGO_OPTIONS } from './mingo-options.ts';
 import { Query } from 'mingo';
 import { randomUUID } from 'node:crypto';
 import { existsSync, renameSync } from 'node:fs';
@@ -5,9 +6,9 @@ import { fastMatch, fastSort, isAscii, sortOrder } from './fast-path.ts';
 import { isPlainValue, onlyId, updatedDoc, upsertedDoc } from './updates.ts';
 import { freezeOwned, frozenCopy } from '../frozen.ts';
 import { SortedIndex } from './sorted-index.ts';
-import { aggregateInProcess } from './in-process-aggregate.ts';
+import { aggregateInProcess, aggregateWithin } from './in-process-aggregate.ts';
 import { type IndexSpec, readSnapshotFile, writeSnapshotFile } from './snapshot-file.ts';
-import { type BatchOptions, type BulkOperation, type Collection, type Doc, DuplicateKeyError, type Filter, type FindOptions, type IndexOptions, type ReadStore, type UpdateOperators, type UpdateResult } from './port.ts';
+import { type AggregateLimits, type BatchOptions, type BulkOperation, type Collection, type Doc, DuplicateKeyError, type Filter, type FindOptions, type IndexOptions, type ReadStore, type UpdateOperators, type UpdateResult } from './port.ts';
 
 /** Documents an in-batches read matches and sorts before it lets other work run. */
 const SCAN_SLICE = 4096;
@@ -187,7 +188,7 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
     const keys = Object.keys(filter);
     if (keys.length === 0 || (keys.length === 1 && keys[0] === '_id' && isPlainValue(filter._id))) return () => true;
     let query: Query | undefined;
-    return (doc) => fastMatch(doc, filter) ?? (query ??= new Query(filter)).test(doc);
+    return (doc) => fastMatch(doc, filter) ?? (query ??= new Query(filter, MINGO_OPTIONS)).test(doc);
   }
 
   private matching(filter: Filter): T[] {
@@ -218,7 +219,7 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
     // Sorting plain values is done here (top-k for a page), mingo's cursor only for what it alone can order.
     const ordered = options.sort ? fastSort(docs, options.sort, end) : docs;
     if (ordered) return this.projected(ordered.slice(start, end), options);
-    let cursor = new Query({}).find<T>(docs, options.projection as never);
+    let cursor = new Query({}, MINGO_OPTIONS).find<T>(docs, options.projection as never);
     if (options.sort) cursor = cursor.sort(options.sort);
     if (options.skip) cursor = cursor.skip(options.skip);
     if (options.limit) cursor = cursor.limit(options.limit);
@@ -227,7 +228,7 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
 
   /** The stored (frozen) documents themselves, or with a projection the frozen parts of them it keeps. */
   private projected(docs: T[], options: FindOptions): T[] {
-    return options.projection ? freezeOwned(new Query({}).find<T>(docs, options.projection as never).all()) : docs;
+    return options.projection ? freezeOwned(new Query({}, MINGO_OPTIONS).find<T>(docs, options.projection as never).all()) : docs;
   }
 
   /**
@@ -299,11 +300,11 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
     return Object.keys(filter).length === 0 ? this.docs.size : this.matching(filter).length;
   }
 
-  async aggregate<R>(pipeline: Record<string, unknown>[]): Promise<R[]> {
+  async aggregate<R>(pipeline: Record<string, unknown>[], limits?: AggregateLimits): Promise<R[]> {
     const first = pipeline[0] as { $match?: Filter } | undefined;
-    const source = first?.$match ? this.matching(first.$match) : [...this.docs.values()];
+    const source = first?.$match ? this.matching(first.$match) : limits ? this.docs.values() : [...this.docs.values()];
     const rest = first?.$match ? pipeline.slice(1) : pipeline;
-    return freezeOwned(aggregateInProcess(source, rest)) as R[];
+    return freezeOwned(limits ? aggregateWithin(source, rest, limits) : aggregateInProcess(source as T[], rest)) as R[];
   }
 
   /** Stores `next` in place of `previous`, keeping every index consistent; all or nothing. */

@@ -1,8 +1,11 @@
 import { type AnyBulkWriteOperation, type Collection as DriverCollection, type Db, MongoClient, MongoServerError, type UpdateFilter } from 'mongodb';
-import { type BatchOptions, type BulkOperation, type Collection, type Doc, type Filter, IndexConflictError, ReadStoreUnavailableError, type FindOptions, type IndexOptions, type ReadStore, type UpdateOperators, type UpdateResult } from './port.ts';
+import { type AggregateLimits, type BatchOptions, QueryTimeLimitError, type BulkOperation, type Collection, type Doc, type Filter, IndexConflictError, ReadStoreUnavailableError, type FindOptions, type IndexOptions, type ReadStore, type UpdateOperators, type UpdateResult } from './port.ts';
 import { encodedNames, type FieldNameCodec, namesAsTheyAre } from './field-names.ts';
 import { namesDatabase } from './mongo-url.ts';
-import { aggregateInProcess } from './in-process-aggregate.ts';
+import { aggregateInProcess, aggregateWithin } from './in-process-aggregate.ts';
+
+/** MongoDB's error code for an operation stopped by its maxTimeMS. */
+const MAX_TIME_EXPIRED = 50;
 import { GridFsBlobs } from '../blobs/gridfs.ts';
 import type { Blobs } from '../blobs/port.ts';
 import { translated } from './mongo-errors.ts';
@@ -113,12 +116,20 @@ class MongoCollection<T extends Doc> implements Collection<T> {
     return this.guarded(() => this.inner.countDocuments(filter));
   }
 
-  aggregate<R = Record<string, unknown>>(pipeline: Record<string, unknown>[]): Promise<R[]> {
+  aggregate<R = Record<string, unknown>>(pipeline: Record<string, unknown>[], limits?: AggregateLimits): Promise<R[]> {
     return this.guarded(async () => {
-      if (this.aggregation === 'server') return this.names.decode(await this.inner.aggregate(pipeline).toArray()) as R[];
+      if (this.aggregation === 'server') {
+        try {
+          return this.names.decode(await this.inner.aggregate(pipeline, limits ? { maxTimeMS: limits.maxTimeMs } : {}).toArray()) as R[];
+        } catch (error) {
+          if (limits && (error as { code?: unknown }).code === MAX_TIME_EXPIRED) throw new QueryTimeLimitError(limits.maxTimeMs);
+          throw error;
+        }
+      }
       const first = pipeline[0] as { $match?: Filter } | undefined;
-      const docs = this.names.decode(await this.inner.find(first?.$match ?? {}).toArray()) as Doc[];
-      return aggregateInProcess(docs, first?.$match ? pipeline.slice(1) : pipeline) as R[];
+      const docs = this.names.decode(await this.inner.find(first?.$match ?? {}, limits ? { maxTimeMS: limits.maxTimeMs } : {}).toArray()) as Doc[];
+      const rest = first?.$match ? pipeline.slice(1) : pipeline;
+      return (limits ? aggregateWithin(docs, rest, limits) : aggregateInProcess(docs, rest)) as R[];
     });
   }
 

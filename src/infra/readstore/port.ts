@@ -57,7 +57,11 @@ export interface Collection<T extends Doc = Doc> {
    */
   findInBatches(filter: Filter, options: BatchOptions): AsyncIterable<T[]>;
   countDocuments(filter?: Filter): Promise<number>;
-  aggregate<R = Record<string, unknown>>(pipeline: Record<string, unknown>[]): Promise<R[]>;
+  /**
+   * With `limits` (a pipeline a caller composed, e.g. an analyst's query): scripts are off and the run stops with
+   * QueryTimeLimitError past `maxTimeMs` (MongoDB: `maxTimeMS`; embedded: checked as each document is read).
+   */
+  aggregate<R = Record<string, unknown>>(pipeline: Record<string, unknown>[], limits?: AggregateLimits): Promise<R[]>;
   insertOne(document: T): Promise<void>;
   replaceOne(filter: Filter, replacement: T, options?: { upsert?: boolean }): Promise<UpdateResult>;
   updateOne(filter: Filter, update: UpdateOperators, options?: { upsert?: boolean }): Promise<UpdateResult>;
@@ -100,6 +104,19 @@ export class DuplicateKeyError extends Error {
  * The read store cannot be reached right now (network, server down or restarting). Nothing about the request
  * or the event is wrong: retry later. The API answers 503 with Retry-After; projections pause and resume.
  */
+/** Bounds on an aggregation a caller composed. */
+export interface AggregateLimits {
+  maxTimeMs: number;
+}
+
+/** An aggregation ran past the time its caller was allowed (AggregateLimits). */
+export class QueryTimeLimitError extends Error {
+  constructor(readonly maxTimeMs: number) {
+    super(`The query ran longer than ${maxTimeMs} ms`);
+    this.name = 'QueryTimeLimitError';
+  }
+}
+
 export class ReadStoreUnavailableError extends Error {
   constructor(cause: unknown) {
     super(`The read store cannot be reached: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });

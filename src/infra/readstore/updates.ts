@@ -1,3 +1,4 @@
+import { MINGO_OPTIONS } from './mingo-options.ts';
 import { Query, update as applyUpdate } from 'mingo';
 import { randomUUID } from 'node:crypto';
 import { fastMatch, fastUpdate } from './fast-path.ts';
@@ -55,4 +56,4 @@ export const idNamed = (filter: Filter): string | undefined => {
 };
 
 /** Whether a document matches a filter: the fast path where it answers, else mingo. */
-export const matchesFilter = (doc: Doc, filter: Filter): boolean => fastMatch(doc, filter) ?? new Query(filter).test(doc);
+export const matchesFilter = (doc: Doc, filter: Filter): boolean => fastMatch(doc, filter) ?? new Query(filter, MINGO_OPTIONS).test(doc);

@@ -1,6 +1,6 @@
 import { frozenCopy } from '../frozen.ts';
 import { idNamed, matchesFilter, onlyId, updatedDoc, upsertedDoc } from './updates.ts';
-import { type BatchOptions, type BulkOperation, type Collection, type Doc, DuplicateKeyError, type Filter, type FindOptions, type IndexOptions, type ReadStore, type UpdateOperators, type UpdateResult } from './port.ts';
+import { type AggregateLimits, type BatchOptions, type BulkOperation, type Collection, type Doc, DuplicateKeyError, type Filter, type FindOptions, type IndexOptions, type ReadStore, type UpdateOperators, type UpdateResult } from './port.ts';
 
 const NOT_MATCHED: UpdateResult = { matchedCount: 0, modifiedCount: 0, upsertedId: null };
 
@@ -95,8 +95,8 @@ class WriteBackCollection<T extends Doc> implements Collection<T> {
     return (await this.written()).countDocuments(filter);
   }
 
-  async aggregate<R>(pipeline: Record<string, unknown>[]): Promise<R[]> {
-    return (await this.written()).aggregate<R>(pipeline);
+  async aggregate<R>(pipeline: Record<string, unknown>[], limits?: AggregateLimits): Promise<R[]> {
+    return (await this.written()).aggregate<R>(pipeline, limits);
   }
 
   async insertOne(document: T): Promise<void> {
