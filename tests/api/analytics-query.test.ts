@@ -159,4 +159,30 @@ describe('analytics query', () => {
     expect((await query(restricted, 'customers', [{ $count: 'n' }])).status).toBe(200);
     expectProblem(await query(restricted, 'opportunities', [{ $count: 'n' }]), 403, 'forbidden');
   });
+
+  it('describes the read models the caller may query: schema as they see it, indexes, the events that feed them', async () => {
+    const all = await app.request('GET', '/api/v1/read-models');
+    expect(all.status, JSON.stringify(all.body)).toBe(200);
+    const names = all.body.items.map((item: { name: string }) => item.name);
+    expect(names).toEqual(expect.arrayContaining(['customers', 'contacts', 'opportunities', 'orders', 'tickets', 'competitors']));
+    const customers = all.body.items.find((item: { name: string }) => item.name === 'customers');
+    expect(customers).toMatchObject({ module: 'customers', scope: 'owner', feeds: { categories: expect.arrayContaining(['customer', 'contact']) } });
+    expect(Object.keys(customers.schema.properties)).toEqual(expect.arrayContaining(['_id', 'name', 'phone', 'ownerId', 'departmentPath', 'contacts', 'custom']));
+    expect(customers.schema.properties.custom.properties.creditScore).toMatchObject({ type: 'integer', title: 'Credit score', description: '信用评分' });
+    expect(all.body.items.find((item: { name: string }) => item.name === 'contacts').schema.properties).toHaveProperty('mobile');
+    expect(customers.indexes).toEqual(expect.arrayContaining([expect.objectContaining({ keys: { ownerId: 1 } })]));
+    for (const item of all.body.items) for (const index of item.indexes) expect(Object.keys(index.keys).some((field) => field.startsWith('_') && field !== '_id'), `${item.name} ${index.name}`).toBe(false);
+
+    // The restricted analyst sees the two record types they may view, without the fields hidden from them.
+    const restrictedView = await app.request('GET', '/api/v1/read-models', { token: restricted });
+    expect(restrictedView.body.items.map((item: { name: string }) => item.name).sort()).toEqual(['contacts', 'customers']);
+    const [theirContacts, theirCustomers] = [...restrictedView.body.items].sort((a, b) => a.name.localeCompare(b.name));
+    expect(theirCustomers.schema.properties).not.toHaveProperty('phone');
+    expect(theirCustomers.schema.properties.custom?.properties ?? {}).not.toHaveProperty('creditScore');
+    expect(JSON.stringify(theirCustomers.schema.properties.contacts)).not.toContain('mobile');
+    expect(theirContacts.schema.properties).not.toHaveProperty('mobile');
+    // Nowhere in the answer, $defs included.
+    expect(JSON.stringify(restrictedView.body)).not.toMatch(/creditScore|"mobile"/);
+    expectProblem(await app.request('GET', '/api/v1/read-models', { token: seller }), 403, 'forbidden');
+  });
 });

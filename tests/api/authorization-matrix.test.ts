@@ -331,6 +331,7 @@ const matrix: Record<string, Entry> = {
   'POST /api/v1/budgets': { needs: ['budgets', 'create'], ok: 201, request: (f) => ({ path: '/api/v1/budgets', body: { employeeId: f.ownerId, category: 'travel', month: nextBudgetMonth(), amount: CNY(100_000) } }) },
   'PATCH /api/v1/budgets/:id': { needs: ['budgets', 'edit'], ok: 200, request: (f) => ({ path: `/api/v1/budgets/${f.budgetId}`, body: { amount: CNY(200_000) } }) },
   'DELETE /api/v1/budgets/:id': { needs: ['budgets', 'delete'], ok: 200, request: (f) => ({ path: `/api/v1/budgets/${f.budgetId}` }) },
+  'GET /api/v1/read-models': { needs: ['analytics', 'query'], ok: 200, request: () => ({ path: '/api/v1/read-models' }) },
   // An analyst's query reads a record type's read model: analytics:query and view on that type's module.
   'POST /api/v1/analytics/query': { needs: ['analytics', 'query'], ok: (role) => (allowed(role, ['customers', 'view']) ? 200 : 403), request: (f) => ({ path: '/api/v1/analytics/query', body: { collection: 'customers', pipeline: [{ $match: { _id: f.customerId } }, { $count: 'n' }] } }) },
   'GET /api/v1/reports/expenses': { needs: ['reports', 'view'], ok: 200, request: () => ({ path: `/api/v1/reports/expenses?${range}&groupBy=category` }) },

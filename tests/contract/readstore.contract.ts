@@ -107,6 +107,17 @@ export function readStoreContract(name: string, create: () => Promise<ReadStore>
       ]);
     });
 
+    it('lists the indexes it made (not the one on _id); none for a collection that does not exist', async () => {
+      await customers.createIndex({ city: 1 });
+      await customers.createIndex({ name: 1, revenue: -1 }, { unique: true, name: 'name_revenue' });
+      const listed = (await customers.listIndexes()).sort((a, b) => a.name.localeCompare(b.name));
+      expect(listed).toEqual([
+        { name: 'city_1', keys: { city: 1 }, unique: false },
+        { name: 'name_revenue', keys: { name: 1, revenue: -1 }, unique: true },
+      ]);
+      expect(await store.collection(`missing_${randomUUID().slice(0, 8)}`).listIndexes()).toEqual([]);
+    });
+
     it('runs a caller-composed aggregation within limits: fields left out first are gone from every stage, through sub-documents and arrays', async () => {
       await customers.bulkWrite([{ insertOne: { document: { _id: 'c5', name: 'Echo', revenue: 50, custom: { score: 7, tier: 'x' }, people: [{ name: 'p', mobile: '1' }] } } }]);
       const leftOut = { $project: { revenue: 0, 'custom.score': 0, 'people.mobile': 0 } };

@@ -1,10 +1,12 @@
 import { z } from 'zod';
 import { readFilter, UNRESTRICTED } from '../../access/scope.ts';
-import { authorize } from '../../commands/authorization.ts';
-import { readScopeOf, resourceSpecs, type ResourceSpec } from '../../domain/customization/resources.ts';
+import { authorize, isAllowed } from '../../commands/authorization.ts';
+import { fieldsOf } from '../../commands/custom-fields.ts';
+import { type FieldDefinition, valueSchema } from '../../domain/customization/fields.ts';
+import { readScopeOf, type ResourceName, resourceSpecs, type ResourceSpec } from '../../domain/customization/resources.ts';
 import { QueryTimeLimitError, ReadStoreUnavailableError } from '../../infra/readstore/port.ts';
 import { ALLOWED_STAGES, MAX_STAGES, refusalOf } from '../analytics-pipeline.ts';
-import { hiddenPaths } from '../field-security.ts';
+import { hiddenPaths, isHidden } from '../field-security.ts';
 import { HttpProblem } from '../problem.ts';
 import { commonErrors, problem } from '../responses.ts';
 import { type AnyRoute, defineRoute } from '../route.ts';
@@ -40,8 +42,111 @@ const QueryBody = z
     examples: [{ collection: 'opportunities', pipeline: [{ $match: { status: 'open' } }, { $group: { _id: '$stage', count: { $sum: 1 }, amount: { $sum: '$amount.amount' } } }, { $sort: { amount: -1 } }] }],
   });
 
+type Json = Record<string, unknown>;
+
+/** A schema node, with a `$ref` into the schema's own `$defs` replaced by a copy of what it names (so a part of it can be left out). */
+function inlined(node: Json, root: Json): Json {
+  const ref = node.$ref;
+  if (typeof ref !== 'string' || !ref.startsWith('#/$defs/')) return node;
+  return structuredClone((root.$defs as Record<string, Json>)[ref.slice('#/$defs/'.length)] ?? {});
+}
+
+/** Leaves a dotted path out of a JSON Schema's properties (through arrays' items), in place. */
+function leaveOut(schema: Json, root: Json, path: readonly string[]): void {
+  const [head, ...rest] = path as [string, ...string[]];
+  const properties = schema.properties as Record<string, Json> | undefined;
+  if (!properties?.[head]) return;
+  if (rest.length === 0) {
+    delete properties[head];
+    if (Array.isArray(schema.required)) schema.required = schema.required.filter((name) => name !== head);
+    return;
+  }
+  let inner = (properties[head] = inlined(properties[head], root));
+  if (inner.type === 'array' && inner.items && typeof inner.items === 'object') inner = inner.items = inlined(inner.items as Json, root);
+  leaveOut(inner, root, rest);
+}
+
+/**
+ * A read model's documents as JSON Schema, as the caller sees them: the record as its GET answers it (the read
+ * model's documents less their bookkeeping, plus `_id`), its custom fields typed, the fields hidden from the
+ * caller left out.
+ */
+function documentSchema(view: z.ZodType, custom: Record<string, FieldDefinition>, hidden: readonly string[]): Json {
+  const generated = z.toJSONSchema(view, { io: 'output', unrepresentable: 'any', target: 'draft-2020-12' }) as Json;
+  // A named schema comes as a reference to its definition: the document's own properties are the definition's.
+  const schema: Json = { ...generated, ...inlined(generated, generated), $ref: undefined };
+  const properties = (schema.properties ??= {}) as Record<string, Json>;
+  properties._id = { type: 'string', description: 'The record id (the same as id)' };
+  const live = Object.values(custom).filter((field) => !field.retired);
+  if (live.length)
+    properties.custom = {
+      type: 'object',
+      properties: Object.fromEntries(live.map((field) => [field.key, { ...(z.toJSONSchema(valueSchema(field), { io: 'output', unrepresentable: 'any' }) as Json), $schema: undefined, title: field.label.en, description: field.label['zh-CN'] }])),
+    };
+  for (const path of hidden) leaveOut(schema, schema, path.split('.'));
+  return withReachableDefs(JSON.parse(JSON.stringify(schema)) as Json);
+}
+
+/** The schema with only the `$defs` its properties still reach (the inlined root's definition, and any a hidden field alone used, go). */
+function withReachableDefs(schema: Json): Json {
+  const defs = (schema.$defs ?? {}) as Record<string, Json>;
+  const reached = new Set<string>();
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) return value.forEach(visit);
+    if (!value || typeof value !== 'object') return;
+    for (const [key, inner] of Object.entries(value)) {
+      if (key === '$ref' && typeof inner === 'string' && inner.startsWith('#/$defs/')) {
+        const name = inner.slice('#/$defs/'.length);
+        if (!reached.has(name)) {
+          reached.add(name);
+          visit(defs[name]);
+        }
+      } else if (key !== '$defs') visit(inner);
+    }
+  };
+  visit(schema);
+  const { $defs: _all, ...rest } = schema;
+  return reached.size ? { ...rest, $defs: Object.fromEntries([...reached].map((name) => [name, defs[name]])) } : rest;
+}
+
+const ReadModelView = z
+  .object({
+    name: z.string().describe('The collection, as POST /api/v1/analytics/query names it'),
+    module: z.string().describe('The permission module whose view it needs'),
+    scope: z.enum(['company', 'owner', 'parent', 'parties']).describe('How its documents are scoped: company-wide, by owner, by the record they belong to, or by the parties of a ticket'),
+    schema: z.record(z.string(), z.unknown()).describe('JSON Schema (2020-12) of its documents as you see them'),
+    indexes: z.array(z.object({ name: z.string(), keys: z.record(z.string(), z.union([z.literal(1), z.literal(-1)])), unique: z.boolean() })).describe('Its indexes besides _id: a $match or $sort on their first field is cheap'),
+    feeds: z.object({ categories: z.array(z.string()).describe('The event-stream categories its projection follows'), events: z.array(z.string()).describe('The event types of its own stream that declare a schema') }),
+  })
+  .meta({ id: 'ReadModel' });
+
 /** The analysts' query interface (数据分析): aggregations over the read models, inside the caller's scope and field security. */
-export const analyticsRoutes: AnyRoute[] = [
+export const analyticsRoutes = (routes: readonly AnyRoute[]): AnyRoute[] => [
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/read-models',
+    permission: ['analytics', 'query'],
+    summary: 'The read models you may query: each one\'s JSON Schema as you see it, its indexes, and the events that feed it',
+    tags: ['Analytics'],
+    responses: { 200: { description: 'The read models', schema: z.object({ items: z.array(ReadModelView) }) }, ...commonErrors },
+    async handler({ actor, services }) {
+      const items = [];
+      for (const spec of queryableCollections()) {
+        if (!isAllowed(actor, spec.module, 'view')) continue;
+        const view = routes.find((route) => route.method === 'get' && route.path === `/api/v1/${spec.name}/:id`)?.responses[200]?.schema;
+        const projection = services.runner.projections.find((candidate) => candidate.collections.includes(spec.name));
+        items.push({
+          name: spec.name,
+          module: spec.module,
+          scope: spec.scope.by,
+          schema: view ? documentSchema(view, await fieldsOf(services.deps, spec.name as ResourceName), hiddenPaths(actor, spec.name)) : {},
+          indexes: (await services.readStore.collection(spec.name).listIndexes()).filter((index) => !Object.keys(index.keys).some((field) => INTERNAL_FIELDS.includes(field as never) || isHidden(actor, spec.name, field))),
+          feeds: { categories: [...(projection?.categories ?? [])], events: Object.keys(spec.events ?? {}) },
+        });
+      }
+      return { status: 200, body: { items } };
+    },
+  }),
   defineRoute({
     method: 'post',
     path: '/api/v1/analytics/query',

@@ -89,6 +89,7 @@ export class SqliteBackedStore implements ReadStore {
         }
       },
       createIndex: (keys: Record<string, 1 | -1>, options?: IndexOptions) => inner.createIndex(keys, options),
+      listIndexes: () => inner.listIndexes(),
       drop: async () => {
         await inner.drop();
         this.removeAll.run(name);

@@ -8,7 +8,7 @@ import { freezeOwned, frozenCopy } from '../frozen.ts';
 import { SortedIndex } from './sorted-index.ts';
 import { aggregateInProcess, aggregateWithin } from './in-process-aggregate.ts';
 import { type IndexSpec, readSnapshotFile, writeSnapshotFile } from './snapshot-file.ts';
-import { type AggregateLimits, type BatchOptions, type BulkOperation, type Collection, type Doc, DuplicateKeyError, type Filter, type FindOptions, type IndexOptions, type ReadStore, type UpdateOperators, type UpdateResult } from './port.ts';
+import { type AggregateLimits, type BatchOptions, type BulkOperation, type Collection, type Doc, DuplicateKeyError, type Filter, type FindOptions, type IndexDescription, type IndexOptions, type ReadStore, type UpdateOperators, type UpdateResult } from './port.ts';
 
 /** Documents an in-batches read matches and sorts before it lets other work run. */
 const SCAN_SLICE = 4096;
@@ -427,6 +427,10 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
     this.indexes.set(name, index);
     this.changed();
     return name;
+  }
+
+  async listIndexes(): Promise<IndexDescription[]> {
+    return [...this.indexes.values()].map(({ spec }) => ({ name: spec.name, keys: { ...spec.keys }, unique: spec.unique ?? false }));
   }
 
   /**

@@ -1,5 +1,5 @@
 import { type AnyBulkWriteOperation, type Collection as DriverCollection, type Db, MongoClient, MongoServerError, type UpdateFilter } from 'mongodb';
-import { type AggregateLimits, type BatchOptions, QueryTimeLimitError, type BulkOperation, type Collection, type Doc, type Filter, IndexConflictError, ReadStoreUnavailableError, type FindOptions, type IndexOptions, type ReadStore, type UpdateOperators, type UpdateResult } from './port.ts';
+import { type AggregateLimits, type BatchOptions, QueryTimeLimitError, type BulkOperation, type Collection, type Doc, type Filter, IndexConflictError, ReadStoreUnavailableError, type FindOptions, type IndexDescription, type IndexOptions, type ReadStore, type UpdateOperators, type UpdateResult } from './port.ts';
 import { encodedNames, type FieldNameCodec, namesAsTheyAre } from './field-names.ts';
 import { namesDatabase } from './mongo-url.ts';
 import { aggregateInProcess, aggregateWithin } from './in-process-aggregate.ts';
@@ -10,7 +10,7 @@ import { GridFsBlobs } from '../blobs/gridfs.ts';
 import type { Blobs } from '../blobs/port.ts';
 import { translated } from './mongo-errors.ts';
 
-/** MongoDB's "namespace not found", answered by drop() on a collection that does not exist. */
+/** MongoDB's "namespace not found", answered by drop() and listIndexes() on a collection that does not exist. */
 const NAMESPACE_NOT_FOUND = 26;
 /** IndexOptionsConflict, IndexKeySpecsConflict: createIndex over an existing index that differs. */
 const INDEX_CONFLICT_CODES = new Set([85, 86]);
@@ -160,6 +160,18 @@ class MongoCollection<T extends Doc> implements Collection<T> {
   bulkWrite(operations: BulkOperation[]): Promise<void> {
     if (operations.length === 0) return Promise.resolve();
     return this.guarded(async () => void (await this.inner.bulkWrite(operations.map((operation) => asDriverOperation(this.names, operation)), { ordered: true })));
+  }
+
+  listIndexes(): Promise<IndexDescription[]> {
+    return this.guarded(async () => {
+      try {
+        const indexes = await this.inner.listIndexes().toArray();
+        return indexes.filter((index) => index.name !== '_id_').map((index) => ({ name: String(index.name), keys: index.key as Record<string, 1 | -1>, unique: index.unique === true }));
+      } catch (error) {
+        if ((error as { code?: unknown }).code === NAMESPACE_NOT_FOUND) return [];
+        throw error;
+      }
+    });
   }
 
   createIndex(keys: Record<string, 1 | -1>, options: IndexOptions = {}): Promise<string> {

@@ -38,6 +38,13 @@ export interface BatchOptions {
   projection?: Projection;
 }
 
+/** An index as listIndexes describes it. */
+export interface IndexDescription {
+  name: string;
+  keys: Record<string, 1 | -1>;
+  unique: boolean;
+}
+
 export interface IndexOptions {
   unique?: boolean;
   name?: string;
@@ -70,6 +77,8 @@ export interface Collection<T extends Doc = Doc> {
   deleteMany(filter: Filter): Promise<{ deletedCount: number }>;
   bulkWrite(operations: BulkOperation[]): Promise<void>;
   createIndex(keys: Record<string, 1 | -1>, options?: IndexOptions): Promise<string>;
+  /** The indexes made with createIndex (not the implicit one on `_id`); none for a collection that does not exist. */
+  listIndexes(): Promise<IndexDescription[]>;
   drop(): Promise<void>;
 }
 

@@ -1,6 +1,6 @@
 import { frozenCopy } from '../frozen.ts';
 import { idNamed, matchesFilter, onlyId, updatedDoc, upsertedDoc } from './updates.ts';
-import { type AggregateLimits, type BatchOptions, type BulkOperation, type Collection, type Doc, DuplicateKeyError, type Filter, type FindOptions, type IndexOptions, type ReadStore, type UpdateOperators, type UpdateResult } from './port.ts';
+import { type AggregateLimits, type BatchOptions, type BulkOperation, type Collection, type Doc, DuplicateKeyError, type Filter, type FindOptions, type IndexDescription, type IndexOptions, type ReadStore, type UpdateOperators, type UpdateResult } from './port.ts';
 
 const NOT_MATCHED: UpdateResult = { matchedCount: 0, modifiedCount: 0, upsertedId: null };
 
@@ -153,6 +153,10 @@ class WriteBackCollection<T extends Doc> implements Collection<T> {
 
   async createIndex(keys: Record<string, 1 | -1>, options?: IndexOptions): Promise<string> {
     return (await this.written()).createIndex(keys, options);
+  }
+
+  async listIndexes(): Promise<IndexDescription[]> {
+    return this.inner.listIndexes();
   }
 
   async drop(): Promise<void> {
