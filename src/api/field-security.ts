@@ -17,7 +17,8 @@ const hiddenOf = (actor: Actor, resource: string) =>
 export const hiddenFields = (actor: Actor, resource: string): Set<string> => new Set(hiddenOf(actor, resource));
 
 /** Nested resources a record carries (a customer's embedded contact summaries and contacts). */
-const nested: Record<string, Record<string, string>> = { customers: { contacts: 'contacts' } };
+export const NESTED_RESOURCES: Readonly<Record<string, Readonly<Record<string, string>>>> = { customers: { contacts: 'contacts' } };
+const nested = NESTED_RESOURCES;
 
 /** Every path hidden for the actor in a resource's documents: its own fields and its nested resources' (`contacts.mobile`). */
 export const hiddenPaths = (actor: Actor, resource: string): string[] => [

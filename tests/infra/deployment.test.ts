@@ -25,7 +25,7 @@ describe('deployment files', () => {
     expect(config.MONGO_URL).toBeUndefined(); // docker compose builds it from MONGO_USER and MONGO_PASSWORD
     expect(config.KAFKA_BROKERS).toBe('kafka:9092');
     // Everything it sets is read by the service, apart from what only docker compose reads.
-    expect(Object.keys(env).filter((key) => !configVariables.includes(key)).sort()).toEqual(['CRM_PUBLISHED_PORT', 'MONGO_PASSWORD', 'MONGO_USER']);
+    expect(Object.keys(env).filter((key) => !configVariables.includes(key)).sort()).toEqual(['CRM_PUBLISHED_PORT', 'MONGO_ANALYTICS_PASSWORD', 'MONGO_ANALYTICS_USER', 'MONGO_PASSWORD', 'MONGO_USER']);
   });
 
   it('compose publishes only the service: the stores stay on the compose network, MongoDB needs a password', () => {
