@@ -31,6 +31,18 @@ export async function reportOwners(store: ReadStore, actor: Actor, filter: { own
   return owners;
 }
 
+/**
+ * The owners a ranking shows: the report's owners (`scoped`), and, unless a department was asked for, the caller's
+ * peers as the ranking setting allows (their own department's members, or everyone). null means everyone.
+ */
+export async function rankingOwners(store: ReadStore, actor: Actor, scoped: string[] | null, peers: 'none' | 'department' | 'company', askedDepartment: boolean): Promise<string[] | null> {
+  if (scoped === null || peers === 'none' || askedDepartment) return scoped;
+  if (peers === 'company') return null;
+  if (!actor.departmentId) return scoped;
+  const members = await store.collection<EmployeeDoc>(reportMirror.employees).find({ departmentId: actor.departmentId }, { projection: { _id: 1 } });
+  return [...new Set([...scoped, ...members.map((member) => member._id)])];
+}
+
 const ownerMatch = (owners: string[] | null) => (owners === null ? {} : { ownerId: { $in: owners } });
 
 export interface FunnelReport {

@@ -312,6 +312,8 @@ const matrix: Record<string, Entry> = {
   // The caller is the submitter (own: approval.own_document) or not the approver (approval.not_approver): 409, learnt only in scope.
   'POST /api/v1/approvals/:id/approve': { scoped: true, ok: 409, request: (f) => ({ path: `/api/v1/approvals/${f.approvalId}/approve`, body: {} }) },
   'POST /api/v1/approvals/:id/reject': { scoped: true, ok: 409, request: (f) => ({ path: `/api/v1/approvals/${f.approvalId}/reject`, body: { comment: 'Matrix' } }) },
+  'GET /api/v1/settings/ranking': { needs: ['settings', 'view'], ok: 200, request: () => ({ path: '/api/v1/settings/ranking' }) },
+  'PUT /api/v1/settings/ranking': { needs: ['settings', 'edit'], ok: 200, request: () => ({ path: '/api/v1/settings/ranking', body: { peers: 'none' } }) },
   'GET /api/v1/settings/approvals': { needs: ['settings', 'view'], ok: 200, request: () => ({ path: '/api/v1/settings/approvals' }) },
   'PUT /api/v1/settings/approvals': { needs: ['settings', 'edit'], ok: 200, request: () => ({ path: '/api/v1/settings/approvals', body: { reminderBusinessHours: 8 } }) },
   'GET /api/v1/expenses/categories': { needs: ['expenses', 'view'], ok: 200, request: () => ({ path: '/api/v1/expenses/categories' }) },

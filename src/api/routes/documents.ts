@@ -7,7 +7,9 @@ import { DomainError } from '../../domain/shared/errors.ts';
 import { Money } from '../../domain/shared/money.ts';
 import { LineInput } from '../../domain/shared/totals.ts';
 import { ORDERS, SALES_MONTHLY } from '../../projections/orders.ts';
-import { rankingReport, receivablesReport } from '../../projections/reports.ts';
+import { rankingOwners, rankingReport, receivablesReport } from '../../projections/reports.ts';
+import { RankingSettings, rankingSettings } from '../../commands/ranking-settings.ts';
+import { settingRoutes } from '../setting-routes.ts';
 import { readFilter } from '../../access/scope.ts';
 import { amountColumn, fieldColumns } from '../csv.ts';
 import { reportRoute, reportScope } from '../report-routes.ts';
@@ -231,11 +233,24 @@ const reportRoutes: AnyRoute[] = [
   }),
   reportRoute({
     name: 'ranking',
-    summary: 'Sales ranking of a month per salesperson, by confirmed orders or by collections',
+    summary: 'Sales ranking of a month per salesperson, by confirmed orders or by collections: your data scope, and the peers the ranking setting shows (GET/PUT /api/v1/settings/ranking)',
     answer: 'Ranking',
     reads: [SALES_MONTHLY],
     query: z.object({ period: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'Expected YYYY-MM'), by: z.enum(['orders', 'collections']).default('orders'), departmentId: Id.optional(), currency: Currency }).strict(),
-    compute: async (query, actor, services) => rankingReport(services.readStore, await reportScope(services, actor, { departmentId: query.departmentId }), query),
+    compute: async (query, actor, services) => {
+      const scoped = await reportScope(services, actor, { departmentId: query.departmentId });
+      const { peers } = (await rankingSettings.read(services.deps)).value;
+      return rankingReport(services.readStore, await rankingOwners(services.readStore, actor, scoped, peers, query.departmentId !== undefined), query);
+    },
+  }),
+  ...settingRoutes({
+    path: '/api/v1/settings/ranking',
+    tags: ['Reports'],
+    schema: RankingSettings,
+    read: { summary: 'Whom the sales ranking shows besides each caller\'s data scope (peers: none, department or company)', done: 'Settings' },
+    write: { summary: 'Change whom the sales ranking shows', done: 'Changed' },
+    load: rankingSettings.read,
+    save: ({ body, actor, services, meta }) => rankingSettings.write(services.deps, body, actor, meta),
   }),
 ];
 
