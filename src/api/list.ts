@@ -9,6 +9,7 @@ import { countList, listInBatches, listPage, publicView } from '../projections/l
 import { InvalidCursorError } from '../projections/paging.ts';
 import { readFilter, UNRESTRICTED } from '../access/scope.ts';
 import { type CsvColumn, csvResponse, csvStream, wantsCsv } from './csv.ts';
+import { wantsXlsx, xlsxResponse, xlsxStream } from './xlsx.ts';
 import { hiddenFields, isHidden } from './field-security.ts';
 import { HttpProblem } from './problem.ts';
 import type { RouteResult } from './route.ts';
@@ -46,8 +47,8 @@ async function customQuery(services: Services, resource: ResourceName, collectio
 }
 
 /**
- * A list route's answer: a page of the actor's scoped documents, or with `Accept: text/csv` every matching
- * document as CSV (which needs the module's export permission), custom fields included.
+ * A list route's answer: a page of the actor's scoped documents, or with `Accept: text/csv` (or the XLSX type) every matching
+ * document as CSV (or an XLSX workbook; either needs the module's export permission), custom fields included.
  */
 export async function listOrExport<T extends { _id: string } & Record<string, unknown>>(
   context: { query: ListParams; actor: Actor; services: Services; koa: { get(name: string): string } },
@@ -99,7 +100,8 @@ export async function listOrExport<T extends { _id: string } & Record<string, un
     filters: { ...standard, ...custom.filters, ...options.fixed },
   };
   const scope = options.unowned ? UNRESTRICTED : readFilter(actor, readScopeOf(spec));
-  if (wantsCsv(koa.get('Accept'))) {
+  const accept = koa.get('Accept');
+  if (wantsCsv(accept) || wantsXlsx(accept)) {
     authorize(actor, spec.module, 'export');
     // Counted first, so an export too large is refused (413) before a byte of it is sent.
     const total = await countList(services.readStore, collection, scope, request);
@@ -115,7 +117,9 @@ export async function listOrExport<T extends { _id: string } & Record<string, un
     // With a chosen set of columns (a saved view or the company list view), export those, in that order.
     const chosen = columns ? columns.filter((name) => !hidden.has(name)).map((name) => all.find((c) => c.header === name) ?? { header: name, value: (doc: T) => doc[name] }) : all;
     const csvColumns = [all.find((c) => c.header === 'id') ?? { header: 'id', value: (doc: T) => doc._id }, ...chosen.filter((c) => c.header !== 'id')];
-    return csvResponse(csvStream(listInBatches<T>(services.readStore, collection, scope, request, EXPORT_BATCH_ROWS), csvColumns, cap), options.name ?? options.resource);
+    const batches = listInBatches<T>(services.readStore, collection, scope, request, EXPORT_BATCH_ROWS);
+    const name = options.name ?? options.resource;
+    return wantsXlsx(accept) ? xlsxResponse(xlsxStream(batches, csvColumns, cap, name), name) : csvResponse(csvStream(batches, csvColumns, cap), name);
   }
   // Cursors leave the server sealed (encrypted and authenticated) for this caller, list and order: a client can
   // neither read the sort value inside nor forge or reuse one elsewhere.

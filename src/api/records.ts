@@ -182,7 +182,7 @@ export function recordReadRoutes<S extends RecordState>(reads: RecordReads<S>): 
       path: base,
       reads: [collection],
       summary: reads.texts?.list?.summary ?? `List ${reads.resource}`,
-      description: reads.texts?.list?.description ?? 'Search (q), filters, custom.<key> filters, sort, cursor paging, ?view=; `Accept: text/csv` exports.',
+      description: reads.texts?.list?.description ?? 'Search (q), filters, custom.<key> filters, sort, cursor paging, ?view=; `Accept: text/csv` or `Accept: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet` (XLSX) exports.',
       tags,
       fields: { resource: reads.resource, shape: 'page' },
       query: listQuery(list.filters, list.sorts),

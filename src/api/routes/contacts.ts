@@ -66,7 +66,7 @@ export const contactRoutes: AnyRoute[] = [staleContacts, ...recordRoutes<Contact
   pageSchemaId: 'ContactPage',
   columns: csvColumns,
   texts: {
-    list: { summary: 'List contacts', description: '`Accept: text/csv` exports every matching contact.' },
+    list: { summary: 'List contacts', description: '`Accept: text/csv` (or the XLSX type) exports every matching contact.' },
     one: 'One contact; ?asOf= for the contact as it stood then',
     history: "A contact's events, oldest first (also after removal)",
   },

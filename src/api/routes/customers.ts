@@ -81,7 +81,7 @@ export const customerRoutes: AnyRoute[] = [
     view: CustomerView,
     pageSchemaId: 'CustomerPage',
     columns: csvColumns,
-    texts: { list: { summary: 'List customers', description: 'Search, filter, sort and page with a cursor. `Accept: text/csv` exports every matching customer.' }, one: 'One customer with its contacts (related objects); ?asOf= for the record as it stood then' },
+    texts: { list: { summary: 'List customers', description: 'Search, filter, sort and page with a cursor. `Accept: text/csv` (or the XLSX type) exports every matching customer.' }, one: 'One customer with its contacts (related objects); ?asOf= for the record as it stood then' },
     asOfView: (state) => (state.status === 'none' ? {} : { ...state.fields, erpCode: state.erpCode, status: state.status, ownerId: state.ownerId, inPool: state.ownerId === null, ...(state.memberLevel !== undefined ? { memberLevel: state.memberLevel } : {}) }),
     present: (doc, services) => withActivityCount(doc, services.deps.clock.now()),
     async expand(doc, { services, actor }) {
