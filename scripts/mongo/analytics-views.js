@@ -1,3 +1,4 @@
+/* global db */ // mongosh's database handle
 // Generated from the record types' registry by `npm run analytics-views`: do not edit (a test compares it).
 // `npm run analytics-views -- --roles` writes it with the fields the company's roles hide left out too.
 //

@@ -46,7 +46,8 @@ export function curatedViews(hidden: Readonly<Record<string, readonly string[]>>
 /** The mongosh script that makes the views, the reader role and (given its password) the reader user. */
 export function curatedViewsScript(hidden: Readonly<Record<string, readonly string[]>> = {}): string {
   const views = curatedViews(hidden).map((view) => `  ${JSON.stringify(view.name)}: { source: ${JSON.stringify(view.source)}, leftOut: ${JSON.stringify(view.leftOut)} },`);
-  return `// Generated from the record types' registry by \`npm run analytics-views\`: do not edit (a test compares it).
+  return `/* global db */ // mongosh's database handle
+// Generated from the record types' registry by \`npm run analytics-views\`: do not edit (a test compares it).
 // \`npm run analytics-views -- --roles\` writes it with the fields the company's roles hide left out too.
 //
 // Curated, read-only views of the read models for BI tools (Metabase, Superset) connected to MongoDB directly:
