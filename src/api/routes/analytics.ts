@@ -58,6 +58,8 @@ export const analyticsRoutes = (routes: readonly AnyRoute[]): AnyRoute[] => [
   defineRoute({
     method: 'get',
     path: '/api/v1/read-models',
+    // Index descriptions and field definitions, not a projection's documents: nothing for X-Min-Position to wait for.
+    reads: [],
     permission: ['analytics', 'query'],
     summary: 'The read models you may query: each one\'s JSON Schema as you see it, its indexes, and the events that feed it',
     tags: ['Analytics'],
