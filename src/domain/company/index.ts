@@ -22,57 +22,53 @@ export type CompanySettings = z.infer<typeof CompanySettings>;
 export const DEFAULT_COMPANY: CompanySettings = { timeZone: 'Asia/Shanghai', currency: 'CNY' };
 export const COMPANY_SETTING_KEY = 'company';
 
-const formats = new Map<string, Intl.DateTimeFormat>();
-const wallClocks = new Map<string, Intl.DateTimeFormat>();
+const offsetFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** The zone's offset from UTC at an instant, in milliseconds (east positive). */
+export function zoneOffsetMs(at: number, timeZone: string): number {
+  let format = offsetFormats.get(timeZone);
+  if (!format)
+    offsetFormats.set(timeZone, (format = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' })));
+  const parts: Record<string, number> = {};
+  for (const part of format.formatToParts(new Date(at))) if (part.type !== 'literal') parts[part.type] = Number(part.value);
+  const wall = Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
+  return wall - Math.floor(at / 1000) * 1000;
+}
+
+/** The local date (YYYY-MM-DD) of an instant at a known offset. */
+const dateAtOffset = (at: number, offsetMs: number): string => new Date(at + offsetMs).toISOString().slice(0, 10);
+
 /** Per zone, the date of each UTC hour seen whose instants all fall on one date at one offset (null: one that does not). */
 const hourDates = new Map<string, Map<number, string | null>>();
 const HOUR_MS = 3_600_000;
 /** Hours remembered per zone before the memo starts again (about eleven years of hours). */
 const HOURS_KEPT = 100_000;
 
-const formatIn = (timeZone: string): Intl.DateTimeFormat => {
-  let format = formats.get(timeZone);
-  if (!format) formats.set(timeZone, (format = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' })));
-  return format;
-};
-
-/** The wall clock in `timeZone` at an instant: its date and the minute of its day. */
-function wallClock(ms: number, timeZone: string): { date: string; minute: number } {
-  let format = wallClocks.get(timeZone);
-  if (!format) wallClocks.set(timeZone, (format = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })));
-  const parts: Record<string, string> = {};
-  for (const part of format.formatToParts(ms)) parts[part.type] = part.value;
-  return { date: `${parts.year}-${parts.month}-${parts.day}`, minute: Number(parts.hour) * 60 + Number(parts.minute) };
-}
-
 /**
  * The date every instant of a UTC hour falls on in `timeZone`, or null when the hour holds a change of date or
- * of offset (its instants are then formatted one by one). Its last minute reads 59 minutes after its first on
- * the same date exactly when the offset held all hour (offsets change at most once an hour) and no midnight
- * fell inside it.
+ * of offset (its instants are then dated one by one). The offset holds all hour exactly when it is the same at
+ * the hour's first and last instant (offsets change at most once an hour); then the date holds when it is the
+ * same at both ends.
  */
 function dateOfHour(hour: number, timeZone: string): string | null {
   let dates = hourDates.get(timeZone);
   if (!dates) hourDates.set(timeZone, (dates = new Map()));
   let date = dates.get(hour);
   if (date === undefined) {
-    const first = wallClock(hour * HOUR_MS, timeZone);
-    const last = wallClock(hour * HOUR_MS + HOUR_MS - 1, timeZone);
-    date = first.date === last.date && last.minute - first.minute === 59 ? first.date : null;
+    const first = hour * HOUR_MS;
+    const last = first + HOUR_MS - 1;
+    const offset = zoneOffsetMs(first, timeZone);
+    date = zoneOffsetMs(last, timeZone) === offset && dateAtOffset(first, offset) === dateAtOffset(last, offset) ? dateAtOffset(first, offset) : null;
     if (dates.size >= HOURS_KEPT) dates.clear();
     dates.set(hour, date);
   }
   return date;
 }
 
-/** The calendar date (YYYY-MM-DD) an instant falls on in `timeZone` (a replay formats each UTC hour about once). */
+/** The calendar date (YYYY-MM-DD) an instant falls on in `timeZone` (a replay looks up each UTC hour about once). */
 export function localDate(iso: string | Date, timeZone: string): string {
-  const ms = typeof iso === 'string' ? Date.parse(iso) : iso.getTime();
-  if (Number.isFinite(ms)) {
-    const date = dateOfHour(Math.floor(ms / HOUR_MS), timeZone);
-    if (date !== null) return date;
-  }
-  return formatIn(timeZone).format(typeof iso === 'string' ? new Date(iso) : iso);
+  const at = typeof iso === 'string' ? Date.parse(iso) : iso.getTime();
+  return dateOfHour(Math.floor(at / HOUR_MS), timeZone) ?? dateAtOffset(at, zoneOffsetMs(at, timeZone));
 }
 
 /** The day before a day (YYYY-MM-DD). */

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { TimeOfDay } from '../schedule/index.ts';
-import { nextDay, previousDay as previousOf } from '../company/index.ts';
+import { nextDay, previousDay as previousOf, zoneOffsetMs } from '../company/index.ts';
+
+export { zoneOffsetMs };
 
 const Day = z.iso.date();
 const NamedDay = z.object({ date: Day, name: z.string().trim().min(1).max(100).optional() }).strict();
@@ -47,19 +49,6 @@ export interface BusinessTime {
 export interface Span {
   from: number;
   to: number;
-}
-
-const offsetFormats = new Map<string, Intl.DateTimeFormat>();
-
-/** The zone's offset from UTC at an instant, in milliseconds (east positive). */
-export function zoneOffsetMs(at: number, timeZone: string): number {
-  let format = offsetFormats.get(timeZone);
-  if (!format)
-    offsetFormats.set(timeZone, (format = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' })));
-  const parts: Record<string, number> = {};
-  for (const part of format.formatToParts(new Date(at))) if (part.type !== 'literal') parts[part.type] = Number(part.value);
-  const wall = Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
-  return wall - Math.floor(at / 1000) * 1000;
 }
 
 /**
