@@ -28,6 +28,15 @@ const ALLOWED_OPERATORS = new Set([
   ...['$sum', '$avg', '$min', '$max', '$first', '$last', '$push', '$addToSet', '$count'],
 ]);
 
+/**
+ * A `$project` that leaves the paths out, each once, without a path under one left out already (MongoDB refuses
+ * both `custom` and `custom.tier` in one projection; leaving out `custom` takes `custom.tier` with it).
+ */
+export function leavingOut(paths: readonly string[]): Record<string, 0> {
+  const kept = paths.filter((path) => !paths.some((other) => other !== path && path.startsWith(`${other}.`)));
+  return Object.fromEntries(kept.map((path) => [path, 0 as const]));
+}
+
 /** How deep an expression may nest, and how many stages a pipeline may have. */
 export const MAX_DEPTH = 12;
 export const MAX_STAGES = 20;

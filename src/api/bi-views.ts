@@ -1,4 +1,5 @@
 import { specOf, type ResourceName } from '../domain/customization/resources.ts';
+import { leavingOut } from './analytics-pipeline.ts';
 import { NESTED_RESOURCES } from './field-security.ts';
 import { INTERNAL_FIELDS, queryableCollections } from './routes/analytics.ts';
 
@@ -28,18 +29,19 @@ export function hiddenByAnyRole(roles: readonly { fieldSecurity?: Readonly<Recor
  * embeds (a customer's contacts). A database user has no role in the API, so it sees what no role hides.
  */
 export function curatedViews(hidden: Readonly<Record<string, readonly string[]>> = {}): CuratedView[] {
-  const private_ = (resource: string) => [...specOf(resource as ResourceName).personalFields, ...(hidden[resource] ?? []).filter((field) => !field.startsWith('custom.'))];
+  const withheld = (resource: string) => [...specOf(resource as ResourceName).personalFields, ...(hidden[resource] ?? [])];
   return queryableCollections().map((spec) => ({
     name: `bi_${spec.name}`,
     source: spec.name,
-    leftOut: [
-      ...new Set([
+    // `custom` goes whole, so a hidden custom field needs no path of its own.
+    leftOut: Object.keys(
+      leavingOut([
         ...INTERNAL_FIELDS,
         'custom',
-        ...private_(spec.name),
-        ...Object.entries(NESTED_RESOURCES[spec.name] ?? {}).flatMap(([key, inner]) => private_(inner).map((field) => `${key}.${field}`)),
+        ...withheld(spec.name),
+        ...Object.entries(NESTED_RESOURCES[spec.name] ?? {}).flatMap(([key, inner]) => withheld(inner).map((field) => `${key}.${field}`)),
       ]),
-    ],
+    ),
   }));
 }
 

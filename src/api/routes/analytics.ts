@@ -4,7 +4,7 @@ import { authorize, isAllowed } from '../../commands/authorization.ts';
 import { fieldsOf } from '../../commands/custom-fields.ts';
 import { readScopeOf, type ResourceName, resourceSpecs, type ResourceSpec } from '../../domain/customization/resources.ts';
 import { QueryTimeLimitError, ReadStoreUnavailableError } from '../../infra/readstore/port.ts';
-import { ALLOWED_STAGES, MAX_STAGES, refusalOf } from '../analytics-pipeline.ts';
+import { ALLOWED_STAGES, leavingOut, MAX_STAGES, refusalOf } from '../analytics-pipeline.ts';
 import { documentSchema } from '../read-model-schema.ts';
 import { hiddenPaths, isHidden } from '../field-security.ts';
 import { HttpProblem } from '../problem.ts';
@@ -21,12 +21,8 @@ export const INTERNAL_FIELDS = ['_search', '_phones', '_state', '_position', '_c
 /** The collections an analyst may query: each record type's read model, named like it. */
 export const queryableCollections = (): ResourceSpec[] => Object.values(resourceSpecs);
 
-/** Paths to leave out of every document before the analyst's stages see it (a path under one left out already is dropped: MongoDB refuses both). */
-function excludedPaths(actor: Actor, spec: ResourceSpec): Record<string, 0> {
-  const paths = [...INTERNAL_FIELDS, ...hiddenPaths(actor, spec.name)];
-  const kept = paths.filter((path) => !paths.some((other) => other !== path && path.startsWith(`${other}.`)));
-  return Object.fromEntries([...new Set(kept)].map((path) => [path, 0 as const]));
-}
+/** What every document loses before the analyst's stages see it: the bookkeeping and the fields hidden from them. */
+const excludedPaths = (actor: Actor, spec: ResourceSpec): Record<string, 0> => leavingOut([...INTERNAL_FIELDS, ...hiddenPaths(actor, spec.name)]);
 
 const QueryBody = z
   .object({
