@@ -302,9 +302,9 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
 
   async aggregate<R>(pipeline: Record<string, unknown>[], limits?: AggregateLimits): Promise<R[]> {
     const first = pipeline[0] as { $match?: Filter } | undefined;
-    const source = first?.$match ? this.matching(first.$match) : limits ? this.docs.values() : [...this.docs.values()];
+    const source = first?.$match ? this.matching(first.$match) : [...this.docs.values()];
     const rest = first?.$match ? pipeline.slice(1) : pipeline;
-    return freezeOwned(limits ? aggregateWithin(source, rest, limits) : aggregateInProcess(source as T[], rest)) as R[];
+    return freezeOwned(limits ? aggregateWithin(source, rest, limits) : aggregateInProcess(source, rest)) as R[];
   }
 
   /** Stores `next` in place of `previous`, keeping every index consistent; all or nothing. */

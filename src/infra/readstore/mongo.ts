@@ -3,15 +3,14 @@ import { type AggregateLimits, type BatchOptions, QueryTimeLimitError, type Bulk
 import { encodedNames, type FieldNameCodec, namesAsTheyAre } from './field-names.ts';
 import { namesDatabase } from './mongo-url.ts';
 import { aggregateInProcess, aggregateWithin } from './in-process-aggregate.ts';
-
-/** MongoDB's error code for an operation stopped by its maxTimeMS. */
-const MAX_TIME_EXPIRED = 50;
 import { GridFsBlobs } from '../blobs/gridfs.ts';
 import type { Blobs } from '../blobs/port.ts';
 import { translated } from './mongo-errors.ts';
 
 /** MongoDB's "namespace not found", answered by drop() and listIndexes() on a collection that does not exist. */
 const NAMESPACE_NOT_FOUND = 26;
+/** MongoDB's error code for an operation stopped by its maxTimeMS. */
+const MAX_TIME_EXPIRED = 50;
 /** IndexOptionsConflict, IndexKeySpecsConflict: createIndex over an existing index that differs. */
 const INDEX_CONFLICT_CODES = new Set([85, 86]);
 
@@ -117,19 +116,19 @@ class MongoCollection<T extends Doc> implements Collection<T> {
   }
 
   aggregate<R = Record<string, unknown>>(pipeline: Record<string, unknown>[], limits?: AggregateLimits): Promise<R[]> {
+    const timed = limits ? { maxTimeMS: limits.maxTimeMs } : {};
     return this.guarded(async () => {
-      if (this.aggregation === 'server') {
-        try {
-          return this.names.decode(await this.inner.aggregate(pipeline, limits ? { maxTimeMS: limits.maxTimeMs } : {}).toArray()) as R[];
-        } catch (error) {
-          if (limits && (error as { code?: unknown }).code === MAX_TIME_EXPIRED) throw new QueryTimeLimitError(limits.maxTimeMs);
-          throw error;
-        }
+      try {
+        if (this.aggregation === 'server') return this.names.decode(await this.inner.aggregate(pipeline, timed).toArray()) as R[];
+        const first = pipeline[0] as { $match?: Filter } | undefined;
+        const docs = this.names.decode(await this.inner.find(first?.$match ?? {}, timed).toArray()) as Doc[];
+        const rest = first?.$match ? pipeline.slice(1) : pipeline;
+        return (limits ? aggregateWithin(docs, rest, limits) : aggregateInProcess(docs, rest)) as R[];
+      } catch (error) {
+        // The server stopped the aggregation, or the find that feeds the stages run here, at its maxTimeMS.
+        if (limits && (error as { code?: unknown }).code === MAX_TIME_EXPIRED) throw new QueryTimeLimitError(limits.maxTimeMs);
+        throw error;
       }
-      const first = pipeline[0] as { $match?: Filter } | undefined;
-      const docs = this.names.decode(await this.inner.find(first?.$match ?? {}, limits ? { maxTimeMS: limits.maxTimeMs } : {}).toArray()) as Doc[];
-      const rest = first?.$match ? pipeline.slice(1) : pipeline;
-      return (limits ? aggregateWithin(docs, rest, limits) : aggregateInProcess(docs, rest)) as R[];
     });
   }
 
