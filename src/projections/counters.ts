@@ -87,6 +87,47 @@ export async function counterDocs<D extends Doc>(store: ReadStore, collection: s
   return parts.flat();
 }
 
+/** A sum of counters: the period it counts for (a day, a month, or null for the whole range), its key, its sums. */
+export interface CounterSum {
+  period: string | null;
+  key: Record<string, string>;
+  sums: Record<string, number>;
+}
+
+/**
+ * Sums day-keyed counters over [from, to) by period (each day, each month, or the whole range) and key fields:
+ * whole months from the monthly twin, the other days from the daily counters, merged. Fields may be paths
+ * (`count.newCustomers`); a month's period needs whole months only from the twin, its edge days are dated.
+ */
+export async function sumCountersBy(
+  store: ReadStore,
+  collection: string,
+  range: { from: string; to: string },
+  match: Record<string, unknown>,
+  by: { period: 'day' | 'month' | null; keys: readonly string[] },
+  fields: readonly string[],
+): Promise<CounterSum[]> {
+  // $group names cannot hold dots: the sums are named by position and named back below.
+  const sums = Object.fromEntries(fields.map((field, i) => [`f${i}`, { $sum: `$${field}` }]));
+  const grouped = (periodField: string | null) => ({ $group: { _id: { p: periodField === null ? null : `$${periodField}`, ...Object.fromEntries(by.keys.map((key) => [key, `$${key}`])) }, ...sums } });
+  const daily = (d: { from: string; to: string }) => store.collection(collection).aggregate<Record<string, unknown>>([{ $match: { ...match, day: { $gte: d.from, $lt: d.to } } }, grouped(by.period ? 'day' : null)]);
+  const { months, days } = by.period === 'day' ? { months: undefined, days: range.from < range.to ? [range] : [] } : splitByMonth(range.from, range.to);
+  const parts = await Promise.all([
+    ...(months ? [store.collection(monthly(collection)).aggregate<Record<string, unknown>>([{ $match: { ...match, month: { $gte: months.from, $lt: months.to } } }, grouped(by.period ? 'month' : null)])] : []),
+    ...days.map(daily),
+  ]);
+  const merged = new Map<string, CounterSum>();
+  for (const row of parts.flat()) {
+    const { p, ...key } = row._id as { p: string | null } & Record<string, string>;
+    const period = p === null ? null : by.period === 'month' ? p.slice(0, 7) : p;
+    const id = JSON.stringify([period, ...by.keys.map((k) => key[k] ?? null)]);
+    let into = merged.get(id);
+    if (!into) merged.set(id, (into = { period, key, sums: Object.fromEntries(fields.map((field) => [field, 0])) }));
+    fields.forEach((field, i) => (into.sums[field]! += (row[`f${i}`] as number | undefined) ?? 0));
+  }
+  return [...merged.values()];
+}
+
 /**
  * Sums day-keyed counters over [from, to) grouped by one field (or all together with `null`): whole months from
  * the monthly twin, the edges from the daily counters, merged.
@@ -99,17 +140,6 @@ export async function sumCounters<R extends Record<string, unknown>>(
   groupBy: string | null,
   fields: readonly string[],
 ): Promise<(R & { _id: string | null })[]> {
-  const { months, days } = splitByMonth(range.from, range.to);
-  const group = { _id: groupBy === null ? null : `$${groupBy}`, ...Object.fromEntries(fields.map((field) => [field, { $sum: `$${field}` }])) };
-  const parts = await Promise.all([
-    ...(months ? [store.collection(monthly(collection)).aggregate<Record<string, unknown>>([{ $match: { ...match, month: { $gte: months.from, $lt: months.to } } }, { $group: group }])] : []),
-    ...days.map((d) => store.collection(collection).aggregate<Record<string, unknown>>([{ $match: { ...match, day: { $gte: d.from, $lt: d.to } } }, { $group: group }])),
-  ]);
-  const merged = new Map<unknown, Record<string, unknown>>();
-  for (const row of parts.flat()) {
-    const into = merged.get(row._id);
-    if (!into) merged.set(row._id, { ...row });
-    else for (const field of fields) into[field] = ((into[field] as number) ?? 0) + ((row[field] as number) ?? 0);
-  }
-  return [...merged.values()] as (R & { _id: string | null })[];
+  const rows = await sumCountersBy(store, collection, range, match, { period: null, keys: groupBy === null ? [] : [groupBy] }, fields);
+  return rows.map((row) => ({ _id: groupBy === null ? null : (row.key[groupBy] ?? null), ...row.sums })) as (R & { _id: string | null })[];
 }

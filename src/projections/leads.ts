@@ -1,12 +1,27 @@
 import type { LeadEvent } from '../domain/lead/index.ts';
 import { applyChanges } from '../domain/shared/normalize.ts';
+import { COMPANY, companyZone } from './company.ts';
+import { CounterDeltas, dayOf, monthly } from './counters.ts';
 import { ownedStart, recordProjection, searchText, stamp, type RecordDoc, registered } from './owned.ts';
 import { resourceSpecs } from '../domain/customization/resources.ts';
 import { keyed } from './projection.ts';
 
+/**
+ * Lead counters per day, owner and source (the empty string: none given): leads created (for their first owner,
+ * on the day created) and converted (for the owner then, on the day converted). The KPI report sums them.
+ */
+export const LEAD_FLOW = 'report_lead_flow';
+
 export const leadsProjection = recordProjection<RecordDoc, LeadEvent>({
   ...registered(resourceSpecs.leads),
-  version: 1,
+  // 2: the lead flow counters.
+  version: 2,
+  reads: [COMPANY],
+  collections: [LEAD_FLOW, monthly(LEAD_FLOW)],
+  async setup(store) {
+    await store.collection(LEAD_FLOW).createIndex({ day: 1 });
+    await store.collection(monthly(LEAD_FLOW)).createIndex({ month: 1 });
+  },
   async evolve(doc, event, ownerPath) {
     let next: RecordDoc | null = doc;
     switch (event.type) {
@@ -32,5 +47,15 @@ export const leadsProjection = recordProjection<RecordDoc, LeadEvent>({
         break;
     }
     return next && { ...next, ...stamp(event), _search: searchText(next.company, next.person, next.phone, next.email) };
+  },
+  async beforeWrite(before, after, event, store) {
+    if (!after) return;
+    const created = !before;
+    const converted = before?.status !== 'converted' && after.status === 'converted';
+    if (!created && !converted) return;
+    const deltas = new CounterDeltas();
+    const key = { day: dayOf(event.metadata.at, await companyZone(store)), ownerId: after.ownerId as string, source: (after.source as string | undefined) ?? '' };
+    deltas.add(LEAD_FLOW, key, created ? { created: 1 } : { converted: 1 });
+    await deltas.apply(store, event);
   },
 });

@@ -11,6 +11,13 @@ export const OPPORTUNITIES = 'opportunities';
 export const FUNNEL = 'report_opportunity_funnel';
 export const STAGE_EXITS = 'report_opportunity_stage_exits';
 export const CLOSES = 'report_opportunity_closes';
+/** Lost opportunities per close day, owner, competitor lost to (the empty string: none) and reason. */
+export const LOSSES = 'report_opportunity_losses';
+/**
+ * The open pipeline as a balance: per day, stage, owner and currency, the change in open opportunities (count and
+ * amount) that day's events made. The pipeline as it stood at the start of a day is the sum of every change before it.
+ */
+export const PIPELINE = 'report_opportunity_pipeline';
 
 export type OpportunityDoc = RecordDoc & {
   ownerId: string;
@@ -37,6 +44,13 @@ function closeContribution(deltas: CounterDeltas, doc: OpportunityDoc, sign: num
     { won: won ? 1 : 0, lost: won ? 0 : 1, wonAmount: won ? doc.amount.amount : 0, wonCycleMs: won ? new Date(doc.closedAt).getTime() - new Date(doc.createdAt).getTime() : 0 },
     sign,
   );
+  if (!won) deltas.add(LOSSES, { day: dayOf(doc.closedAt, zone), ownerId: doc.ownerId, competitor: (doc.lostTo as string | undefined) ?? '', reason: (doc.lostReason as string | undefined) ?? '' }, { lost: 1 }, sign);
+}
+
+/** What an open opportunity holds of the pipeline, changed on the event's day (a closed one holds nothing). */
+function pipelineContribution(deltas: CounterDeltas, doc: OpportunityDoc | null, day: string, sign: number): void {
+  if (doc?.status !== 'open') return;
+  deltas.add(PIPELINE, { day, stage: doc.stage, ownerId: doc.ownerId, currency: doc.amount.currency }, { count: 1, amount: doc.amount.amount }, sign);
 }
 
 /**
@@ -50,16 +64,18 @@ export const opportunitiesProjection = recordProjection<OpportunityDoc, Opportun
   // 3: competitors are references (ids) to the competitors archive, no longer searched as text.
   // 4: month-level twins of the day counters.
   // 5: lastContactedAt and the activity day counts.
-  version: 5,
+  // 6: the losses and pipeline counters.
+  version: 6,
   activities: 'opportunityId',
   reads: [COMPANY],
-  collections: [FUNNEL, STAGE_EXITS, CLOSES].flatMap((collection) => [collection, monthly(collection)]),
+  collections: [FUNNEL, STAGE_EXITS, CLOSES, LOSSES, PIPELINE].flatMap((collection) => [collection, monthly(collection)]),
   async setup(store) {
     await store.collection(OPPORTUNITIES).createIndex({ customerId: 1 });
     await store.collection(OPPORTUNITIES).createIndex({ stage: 1 });
     await store.collection(OPPORTUNITIES).createIndex({ competitors: 1 });
     // A report's edge days are a range of the day counters.
-    for (const counters of [FUNNEL, STAGE_EXITS, CLOSES]) await store.collection(counters).createIndex({ day: 1 });
+    for (const counters of [FUNNEL, STAGE_EXITS, CLOSES, LOSSES, PIPELINE]) await store.collection(counters).createIndex({ day: 1 });
+    for (const counters of [LOSSES, PIPELINE]) await store.collection(monthly(counters)).createIndex({ month: 1 });
   },
   async evolve(doc, event, ownerPath) {
     const at = event.metadata.at;
@@ -113,6 +129,9 @@ export const opportunitiesProjection = recordProjection<OpportunityDoc, Opportun
       deltas.add(STAGE_EXITS, { day: dayOf(event.metadata.at, zone), stage: before.stage, ownerId: before.ownerId }, { exits: 1, totalMs: new Date(event.metadata.at).getTime() - new Date(before.stageEnteredAt).getTime() });
     if (before && before.status !== 'open' && (!after || after.status === 'open' || after.ownerId !== before.ownerId || after.closedAt !== before.closedAt)) closeContribution(deltas, before, -1, zone);
     if (after && after.status !== 'open' && (!before || before.status === 'open' || after.ownerId !== before.ownerId || after.closedAt !== before.closedAt)) closeContribution(deltas, after, +1, zone);
+    const day = dayOf(event.metadata.at, zone);
+    pipelineContribution(deltas, before, day, -1);
+    pipelineContribution(deltas, after, day, +1);
     await deltas.apply(store, event);
   },
 });

@@ -1,8 +1,9 @@
+import { nextDay } from '../domain/company/index.ts';
 import type { OrderEvent } from '../domain/order/index.ts';
 import type { Money } from '../domain/shared/money.ts';
 import type { PricedLine } from '../domain/shared/totals.ts';
 import { COMPANY, companyZone } from './company.ts';
-import { CounterDeltas, monthOf } from './counters.ts';
+import { CounterDeltas, dayOf, monthly, monthOf } from './counters.ts';
 import { ownedStart, recordProjection, searchText, stamp, type RecordDoc, registered } from './owned.ts';
 import { resourceSpecs } from '../domain/customization/resources.ts';
 import { keyed } from './projection.ts';
@@ -11,6 +12,21 @@ export const ORDERS = 'orders';
 export const SALES_MONTHLY = 'report_sales_monthly';
 /** What each customer bought (confirmed orders, by the month confirmed) and paid (by the month received): member levels. */
 export const CUSTOMER_SALES_MONTHLY = 'report_customer_sales_monthly';
+
+/**
+ * Receivables as a balance: per day, owner and currency, the change that day's events made to what confirmed,
+ * not yet shipped-and-completed orders still have to collect. The receivables at the start of a day are the sum
+ * of every change before it.
+ */
+export const RECEIVABLES = 'report_order_receivables';
+/**
+ * Overdue receivables as a balance, the same changes keyed by the later of the event's day and the day after the
+ * order is due: a change counts as overdue from the first day both have passed, so the overdue at the start of a
+ * day is again the sum of every change keyed before it.
+ */
+export const OVERDUE = 'report_order_overdue';
+/** The orders whose money still to collect is a receivable (as the receivables report counts them). */
+export const RECEIVABLE_STATUSES: readonly string[] = ['confirmed', 'partially_shipped', 'shipped'];
 
 export type OrderDoc = RecordDoc & {
   ownerId: string;
@@ -21,15 +37,26 @@ export type OrderDoc = RecordDoc & {
   receivable: Money;
   lines: (PricedLine & { shippedQuantity: number })[];
   confirmedOn?: string;
+  dueDate?: string;
 };
+
+/** What an order adds to the receivable balances while it is as it is, changed on the event's day. */
+function receivableContribution(deltas: CounterDeltas, doc: OrderDoc | null, day: string, sign: number): void {
+  if (!doc || !RECEIVABLE_STATUSES.includes(doc.status) || doc.receivable.amount === 0) return;
+  const key = { ownerId: doc.ownerId, currency: doc.currency };
+  deltas.add(RECEIVABLES, { day, ...key }, { receivable: doc.receivable.amount }, sign);
+  const overdueFrom = doc.dueDate ? nextDay(doc.dueDate) : day;
+  deltas.add(OVERDUE, { day: overdueFrom > day ? overdueFrom : day, ...key }, { overdue: doc.receivable.amount }, sign);
+}
 
 /** Orders with shipped quantities, paid and receivable; and monthly sales counters per salesperson for the ranking. */
 export const ordersProjection = recordProjection<OrderDoc, OrderEvent>({
   ...registered(resourceSpecs.orders),
   // 2: day and month counters in the company's time zone (was UTC). 3: per-customer monthly counters.
-  version: 3,
+  // 4: the receivable and overdue balances.
+  version: 4,
   reads: [COMPANY],
-  collections: [SALES_MONTHLY, CUSTOMER_SALES_MONTHLY],
+  collections: [SALES_MONTHLY, CUSTOMER_SALES_MONTHLY, ...[RECEIVABLES, OVERDUE].flatMap((collection) => [collection, monthly(collection)])],
   // The number has a unique index of its own (below), which serves its sort too.
   sorts: resourceSpecs.orders.list.sorts.filter((field) => field !== 'number'),
   async setup(store) {
@@ -37,6 +64,10 @@ export const ordersProjection = recordProjection<OrderDoc, OrderEvent>({
     await store.collection(ORDERS).createIndex({ number: 1 }, { unique: true });
     await store.collection(CUSTOMER_SALES_MONTHLY).createIndex({ month: 1 });
     await store.collection(CUSTOMER_SALES_MONTHLY).createIndex({ customerId: 1 });
+    for (const balance of [RECEIVABLES, OVERDUE]) {
+      await store.collection(balance).createIndex({ day: 1 });
+      await store.collection(monthly(balance)).createIndex({ month: 1 });
+    }
   },
   async evolve(doc, event, ownerPath) {
     const money = (amount: number, currency: string) => ({ amount, currency });
@@ -102,7 +133,11 @@ export const ordersProjection = recordProjection<OrderDoc, OrderEvent>({
     };
     if (event.type === 'OrderConfirmed' && after) count(event.data.confirmedOn.slice(0, 7), after, { orders: 1, orderAmount: after.total.amount, collected: 0 });
     if (event.type === 'OrderCancelled' && before?.confirmedOn) count(before.confirmedOn.slice(0, 7), before, { orders: -1, orderAmount: -before.total.amount, collected: 0 });
-    if (event.type === 'PaymentReceived' && before) count(monthOf(event.data.receivedAt, await companyZone(store)), before, { orders: 0, orderAmount: 0, collected: event.data.amount });
+    const zone = await companyZone(store);
+    if (event.type === 'PaymentReceived' && before) count(monthOf(event.data.receivedAt, zone), before, { orders: 0, orderAmount: 0, collected: event.data.amount });
+    const day = dayOf(event.metadata.at, zone);
+    receivableContribution(deltas, before, day, -1);
+    receivableContribution(deltas, after, day, +1);
     await deltas.apply(store, event);
   },
 });

@@ -26,6 +26,8 @@ export const measures = {
   planItemsDone: 'planItemsDone',
   planItemsOpen: 'planItemsOpen',
   activity: (kind: string) => `activity:${kind}`,
+  /** All activities, whatever their kind (the KPI report's). */
+  activities: 'activities',
   newCustomers: 'newCustomers',
   leadsWorked: 'leadsWorked',
   opportunitiesCreated: 'opportunitiesCreated',
@@ -74,7 +76,7 @@ function contributions(record: TeamRecord | null, zone: string): Contribution[] 
   const one = (day: string, measure: string, count = 1, amount = 0): Contribution => ({ day, ownerId: record.ownerId, measure, count, amount });
   switch (record.kind) {
     case 'activity':
-      return [one(dayOf(record.occurredAt!, zone), measures.activity(record.activityKind!))];
+      return [one(dayOf(record.occurredAt!, zone), measures.activity(record.activityKind!)), one(dayOf(record.occurredAt!, zone), measures.activities)];
     case 'plan':
       return [one(record.date!, measures.planItemsDone, record.done!), one(record.date!, measures.planItemsOpen, record.open!)];
     case 'order':
@@ -210,7 +212,8 @@ function evolve(record: TeamRecord | null, event: RecordedEvent, zone: string): 
  */
 export const teamProjection: Projection = {
   name: 'team',
-  version: 1,
+  // 2: all activities counted together too.
+  version: 2,
   categories: [customerCategory, leadCategory, opportunityCategory, quoteCategory, orderCategory, activityCategory, planCategory, taskCategory],
   collections: [TEAM_DAILY, monthly(TEAM_DAILY), TEAM_RECORDS],
   reads: [COMPANY],

@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { isAllowed } from '../../commands/authorization.ts';
+import { localDate, nextDay } from '../../domain/company/index.ts';
+import { companyView } from '../../projections/company.ts';
+import { KPI_METRIC_KEYS, KPI_METRICS, KPI_READS, type KpiMetric, kpiReport, type KpiValue } from '../../projections/kpi.ts';
+import { reportMirror } from '../../projections/reports.ts';
+import { reportRoute, reportScope } from '../report-routes.ts';
+import { Id } from '../route.ts';
+
+const MAX_DAYS = 731;
+const MAX_DAY_BUCKETS = 366;
+const daysBetween = (from: string, to: string) => (Date.parse(to) - Date.parse(from)) / 86_400_000;
+/** Metrics that come with modules not built yet: asked for by name, they are refused as such. */
+const NOT_YET: Record<string, string> = { campaignRoi: 'campaigns' };
+
+const Metrics = z
+  .string()
+  .describe(`Comma-separated metric keys (default: all): ${KPI_METRIC_KEYS.join(', ')}`)
+  .transform((list, context) => {
+    const keys = [...new Set(list.split(',').map((key) => key.trim()).filter(Boolean))];
+    for (const key of keys)
+      if (!(key in KPI_METRICS))
+        context.addIssue({ code: 'custom', message: key in NOT_YET ? `${key} needs the ${NOT_YET[key]} module, which this version does not have yet` : `Unknown metric ${key}; known: ${KPI_METRIC_KEYS.join(', ')}` });
+    if (keys.length === 0) context.addIssue({ code: 'custom', message: 'Name at least one metric' });
+    return keys as KpiMetric[];
+  });
+
+const KpiQuery = z
+  .object({
+    from: z.iso.date().describe("First day (in the company's time zone), inclusive"),
+    to: z.iso.date().describe("Last day (in the company's time zone), exclusive"),
+    groupBy: z.enum(['day', 'month', 'owner', 'department']).optional().describe('Also answer per day, per month (from and to on the first of a month), per salesperson or per department (their current one)'),
+    metrics: Metrics.optional(),
+    ownerId: Id.optional(),
+    departmentId: Id.optional(),
+    currency: z.string().regex(/^[A-Z]{3}$/, 'Expected an ISO 4217 code, e.g. CNY').optional().describe("The currency of the amounts (default: the company's); amounts in others are not converted, and not counted"),
+  })
+  .strict()
+  .refine((q) => q.from < q.to, { message: 'from must be before to', path: ['from'] })
+  .refine((q) => daysBetween(q.from, q.to) <= MAX_DAYS, { message: `At most ${MAX_DAYS} days`, path: ['to'] })
+  .refine((q) => q.groupBy !== 'month' || (q.from.endsWith('-01') && q.to.endsWith('-01')), { message: 'groupBy=month takes whole months: from and to on the first of a month', path: ['groupBy'] })
+  .refine((q) => q.groupBy !== 'day' || daysBetween(q.from, q.to) <= MAX_DAY_BUCKETS, { message: `groupBy=day takes at most ${MAX_DAY_BUCKETS} days`, path: ['groupBy'] });
+
+export const kpiRoutes = [
+  reportRoute({
+    name: 'kpi',
+    summary: 'KPIs of [from, to) with the previous period and the same period last year: overall, and by day, month, salesperson or department',
+    answer:
+      'The KPIs. Each metric has value, previous, lastYear, delta {previous, lastYear} and change {previous, lastYear} (relative, null where the earlier value was zero); null for a metric of a module you may not view. ' +
+      'Counts are integers, amounts Money in the one currency, rates decimals (winRate 0–1, slaMetPercent 0–100, avgCycleDays days, satisfaction the 1–5 average). ' +
+      'Flows count what happened in the period; pipelineAmount, receivables and overdue are balances as they stood at its end (or now, if it ends later). ' +
+      'The previous period is as many whole months (or days) just before; by day or month, each one is compared with the one before it and with the same one a year before.',
+    reads: KPI_READS,
+    query: KpiQuery,
+    async compute(query, actor, services) {
+      const company = await companyView(services.readStore);
+      const owners = await reportScope(services, actor, query);
+      const metrics = query.metrics ?? KPI_METRIC_KEYS;
+      const visible = metrics.filter((metric) => isAllowed(actor, KPI_METRICS[metric], 'view'));
+      const report = await kpiReport(services.readStore, reportMirror, owners, {
+        from: query.from,
+        to: query.to,
+        groupBy: query.groupBy,
+        metrics: visible,
+        currency: query.currency ?? company.currency,
+        tomorrow: nextDay(localDate(services.deps.clock.now(), company.timeZone)),
+      });
+      // A metric of a module the caller may not view answers null, so the shape stays what they asked for.
+      const shown = (values: Record<string, KpiValue | null>) => Object.fromEntries(metrics.map((metric) => [metric, values[metric] ?? null]));
+      return { ...report, totals: { metrics: shown(report.totals.metrics) }, groups: report.groups.map((group) => ({ ...group, metrics: shown(group.metrics) })) };
+    },
+  }),
+];
