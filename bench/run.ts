@@ -18,6 +18,7 @@ import { type ScaleRow, scaleRuns, slope } from './scale.ts';
 import { exportBench, httpBench } from './http.ts';
 import { emmettAppendsPerSecond } from './peer/emmett.ts';
 import { serviceReportBench } from './service.ts';
+import { kpiReportBench } from './kpi.ts';
 
 /**
  * `npm run bench [-- --quick | -- --full]`: every metric against a baseline measured in the same run where one
@@ -314,10 +315,24 @@ async function serviceBench(): Promise<void> {
   };
 }
 
+async function kpiBench(): Promise<void> {
+  const opportunities = quick ? 10_000 : 100_000;
+  log(`KPI report over ${opportunities} opportunities`);
+  const result = await kpiReportBench(opportunities, quick ? 60 : 120);
+  metrics.kpi_report_p95_ms = {
+    value: round(result.p95, 2),
+    unit: 'ms',
+    target: '≤ 10 ms',
+    met: result.p95 <= 10,
+    note: `${opportunities} opportunities of 20 salespeople over 24 months (${result.events} events, counted in ${round(result.applySeconds)} s), every metric with the previous period and last year; ${result.byAsk.map((ask) => `${ask.name} p50 ${round(ask.p50, 1)} ms, p95 ${round(ask.p95, 1)} ms`).join('; ')}`,
+  };
+}
+
 await appendRates();
 await salesDay();
 await teamViewBench();
 await serviceBench();
+await kpiBench();
 const dataDir = await readSide();
 await exportResponsiveness(dataDir);
 await http();

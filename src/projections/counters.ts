@@ -4,6 +4,11 @@ import { type Doc, DuplicateKeyError, type ReadStore } from '../infra/readstore/
 
 /** The twin of a day-keyed counter collection, keyed by month instead: a report over whole months sums it. */
 export const monthly = (collection: string): string => `${collection}_monthly`;
+/**
+ * The twin of a day-keyed balance counter without its day: every change ever made, so the balance now. The
+ * balance at the start of a day is this less the changes on or after it (few, for a recent day).
+ */
+export const totals = (collection: string): string => `${collection}_total`;
 
 /**
  * Pre-aggregated report counters: documents keyed by their dimensions (day, stage, owner, …) holding sums kept
@@ -21,6 +26,13 @@ export class CounterDeltas {
       this.count(monthly(collection), byMonth, inc, sign);
     }
     this.count(collection, key, inc, sign);
+  }
+
+  /** A change to a balance (a day-keyed counter of changes), counted also in its `totals` twin. */
+  addBalance(collection: string, key: Record<string, string> & { day: string }, inc: Record<string, number>, sign = 1): void {
+    this.add(collection, key, inc, sign);
+    const { day: _day, ...rest } = key;
+    this.count(totals(collection), rest, inc, sign);
   }
 
   private count(collection: string, key: Record<string, string>, inc: Record<string, number>, sign: number): void {
@@ -107,24 +119,44 @@ export async function sumCountersBy(
   by: { period: 'day' | 'month' | null; keys: readonly string[] },
   fields: readonly string[],
 ): Promise<CounterSum[]> {
-  // $group names cannot hold dots: the sums are named by position and named back below.
-  const sums = Object.fromEntries(fields.map((field, i) => [`f${i}`, { $sum: `$${field}` }]));
-  const grouped = (periodField: string | null) => ({ $group: { _id: { p: periodField === null ? null : `$${periodField}`, ...Object.fromEntries(by.keys.map((key) => [key, `$${key}`])) }, ...sums } });
-  const daily = (d: { from: string; to: string }) => store.collection(collection).aggregate<Record<string, unknown>>([{ $match: { ...match, day: { $gte: d.from, $lt: d.to } } }, grouped(by.period ? 'day' : null)]);
+  const daily = (d: { from: string; to: string }) => store.collection(collection).aggregate<Record<string, unknown>>([{ $match: { ...match, day: { $gte: d.from, $lt: d.to } } }, sumStage(by.period ? 'day' : null, by.keys, fields)]);
   const { months, days } = by.period === 'day' ? { months: undefined, days: range.from < range.to ? [range] : [] } : splitByMonth(range.from, range.to);
   const parts = await Promise.all([
-    ...(months ? [store.collection(monthly(collection)).aggregate<Record<string, unknown>>([{ $match: { ...match, month: { $gte: months.from, $lt: months.to } } }, grouped(by.period ? 'month' : null)])] : []),
+    ...(months ? [store.collection(monthly(collection)).aggregate<Record<string, unknown>>([{ $match: { ...match, month: { $gte: months.from, $lt: months.to } } }, sumStage(by.period ? 'month' : null, by.keys, fields)])] : []),
     ...days.map(daily),
   ]);
+  return mergeSums(parts, by, fields);
+}
+
+/** Sums a balance's `totals` twin (the balance now) by key fields. */
+export async function sumTotals(store: ReadStore, collection: string, match: Record<string, unknown>, keys: readonly string[], fields: readonly string[]): Promise<CounterSum[]> {
+  const rows = await store.collection(totals(collection)).aggregate<Record<string, unknown>>([{ $match: match }, sumStage(null, keys, fields)]);
+  return mergeSums([rows], { period: null, keys }, fields);
+}
+
+/** The $group of counter sums: by period field (or none) and key fields; the sums named by position ($group names cannot hold the dots of paths). */
+const sumStage = (periodField: string | null, keys: readonly string[], fields: readonly string[]) => ({
+  $group: { _id: { p: periodField === null ? null : `$${periodField}`, ...Object.fromEntries(keys.map((key) => [key, `$${key}`])) }, ...Object.fromEntries(fields.map((field, i) => [`f${i}`, { $sum: `$${field}` }])) },
+});
+
+/** Grouped rows of several reads (whole months, edge days) merged into one sum per period and key. */
+function mergeSums(parts: readonly Record<string, unknown>[][], by: { period: 'day' | 'month' | null; keys: readonly string[] }, fields: readonly string[]): CounterSum[] {
   const merged = new Map<string, CounterSum>();
-  for (const row of parts.flat()) {
-    const { p, ...key } = row._id as { p: string | null } & Record<string, string>;
-    const period = p === null ? null : by.period === 'month' ? p.slice(0, 7) : p;
-    const id = JSON.stringify([period, ...by.keys.map((k) => key[k] ?? null)]);
-    let into = merged.get(id);
-    if (!into) merged.set(id, (into = { period, key, sums: Object.fromEntries(fields.map((field) => [field, 0])) }));
-    fields.forEach((field, i) => (into.sums[field]! += (row[`f${i}`] as number | undefined) ?? 0));
-  }
+  for (const part of parts)
+    for (const row of part) {
+      const key = row._id as Record<string, string | null>;
+      const period = key.p === null || key.p === undefined ? null : by.period === 'month' ? key.p.slice(0, 7) : key.p;
+      let id = period ?? '';
+      for (const field of by.keys) id += `\u0000${key[field] ?? ''}`;
+      let into = merged.get(id);
+      if (!into) {
+        const named: Record<string, string> = {};
+        for (const field of by.keys) if (key[field] !== undefined && key[field] !== null) named[field] = key[field];
+        merged.set(id, (into = { period, key: named, sums: {} }));
+        for (const field of fields) into.sums[field] = 0;
+      }
+      for (let i = 0; i < fields.length; i++) into.sums[fields[i]!]! += (row[`f${i}`] as number | undefined) ?? 0;
+    }
   return [...merged.values()];
 }
 

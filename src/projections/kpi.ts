@@ -1,7 +1,7 @@
 import { nextDay } from '../domain/company/index.ts';
 import type { Module } from '../domain/role/index.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
-import { type CounterSum, sumCountersBy } from './counters.ts';
+import { type CounterSum, sumCountersBy, sumTotals } from './counters.ts';
 import { EXPENSES_BY } from './expenses.ts';
 import { LEAD_FLOW } from './leads.ts';
 import { CLOSES, LOSSES, PIPELINE } from './opportunities.ts';
@@ -58,6 +58,8 @@ interface Source {
   keys?: readonly string[];
   /** Only the counters in the report's currency. */
   inCurrency?: boolean;
+  /** Read for a breakdown only, which is given for the period asked about, not for the ones it is compared with. */
+  breakdownOnly?: boolean;
   balance?: boolean;
   fields(currency: string): readonly string[];
   count(raw: Raw, sum: CounterSum, currency: string): void;
@@ -105,6 +107,7 @@ const SOURCES: readonly Source[] = [
     collection: LOSSES,
     metrics: ['opportunitiesLost'],
     person: 'ownerId',
+    breakdownOnly: true,
     keys: ['competitor', 'reason'],
     fields: () => ['lost'],
     count(raw, { key, sums }) {
@@ -319,57 +322,71 @@ interface Reader {
   owners: string[] | null;
   currency: string;
   sources: readonly Source[];
+  /** Whether the numbers are wanted per salesperson (else the scope's together: fewer sums to read). */
+  byPerson: boolean;
 }
 
+const keysOf = (reader: Reader, source: Source) => [...(reader.byPerson ? [source.person] : []), ...(source.keys ?? [])];
+const personOf = (reader: Reader, source: Source, sum: CounterSum) => (reader.byPerson ? (sum.key[source.person] ?? '') : '');
 const matchOf = (reader: Reader, source: Source) => ({ ...(reader.owners === null ? {} : { [source.person]: { $in: reader.owners } }), ...(source.inCurrency ? { currency: reader.currency } : {}) });
 
-/** Flows counted in a period, by bucket ('' for the whole of it) and salesperson. */
-async function flows(reader: Reader, period: Period, grouping: 'day' | 'month' | null, into: Cells): Promise<void> {
-  await Promise.all(
-    reader.sources
-      .filter((source) => !source.balance)
-      .map(async (source) => {
-        const rows = await sumCountersBy(reader.store, source.collection, period, matchOf(reader, source), { period: grouping, keys: [source.person, ...(source.keys ?? [])] }, source.fields(reader.currency));
-        for (const row of rows) source.count(into.of(row.period ?? '', row.key[source.person] ?? ''), row, reader.currency);
-      }),
-  );
+/** One source's sums counted into cells, in the bucket each falls in ('' for none); sign -1 takes them away. */
+function countInto(reader: Reader, source: Source, rows: readonly CounterSum[], into: Cells, sign: 1 | -1 = 1, bucket?: string): void {
+  for (const row of rows) source.count(into.of(bucket ?? row.period ?? '', personOf(reader, source, row)), sign === 1 ? row : negated(row), reader.currency);
+}
+const negated = (sum: CounterSum): CounterSum => ({ ...sum, sums: Object.fromEntries(Object.entries(sum.sums).map(([field, value]) => [field, -value])) });
+/** A source's counters summed over a range, by day or month (or the whole of it) and the keys it is read by. */
+const sumsOf = (reader: Reader, source: Source, range: Period, grouping: 'day' | 'month' | null) =>
+  sumCountersBy(reader.store, source.collection, range, matchOf(reader, source), { period: grouping, keys: keysOf(reader, source) }, source.fields(reader.currency));
+const eachSource = (reader: Reader, balances: boolean, read: (source: Source) => Promise<void>) => Promise.all(reader.sources.filter((source) => !!source.balance === balances).map(read));
+
+/** Flows counted in a period, by bucket ('' for the whole of it) and salesperson; breakdowns only if asked about. */
+async function flows(reader: Reader, period: Period, grouping: 'day' | 'month' | null, into: Cells, asked: boolean): Promise<void> {
+  await eachSource(reader, false, async (source) => {
+    if (asked || !source.breakdownOnly) countInto(reader, source, await sumsOf(reader, source, period, grouping), into);
+  });
 }
 
-/** Balances as they stood at the start of `day`, per salesperson, into the bucket given. */
+/** The changes on or after this day (to the end of time: an overdue change is dated ahead). */
+const since = (day: string): Period => ({ from: day, to: '9999-12-01' });
+
+/**
+ * Balances as they stood at the start of `day`, per salesperson, into the bucket given: the balance now (the
+ * totals twin) less the changes since, a few counters for a recent day.
+ */
 async function balancesAt(reader: Reader, day: string, bucket: string, into: Cells): Promise<void> {
-  await Promise.all(
-    reader.sources
-      .filter((source) => source.balance)
-      .map(async (source) => {
-        const rows = await sumCountersBy(reader.store, source.collection, { from: '0001-01-01', to: day }, matchOf(reader, source), { period: null, keys: [source.person, ...(source.keys ?? [])] }, source.fields(reader.currency));
-        for (const row of rows) source.count(into.of(bucket, row.key[source.person] ?? ''), row, reader.currency);
-      }),
-  );
+  await eachSource(reader, true, async (source) => {
+    const [now, changes] = await Promise.all([sumTotals(reader.store, source.collection, matchOf(reader, source), keysOf(reader, source), source.fields(reader.currency)), sumsOf(reader, source, since(day), null)]);
+    countInto(reader, source, now, into, 1, bucket);
+    countInto(reader, source, changes, into, -1, bucket);
+  });
 }
 
-/** Balances at the end of each bucket: the opening balance plus the changes of every bucket up to it. */
-async function balancesByBucket(reader: Reader, period: Period, grouping: 'day' | 'month', buckets: readonly string[], into: Cells): Promise<void> {
-  const opening = new Cells();
-  await balancesAt(reader, period.from, '', opening);
+/**
+ * Balances at the end of each bucket (days or months, in order), no later than `end`: the balance at `end`, less
+ * the changes of each later bucket, walking back.
+ */
+async function balancesByBucket(reader: Reader, end: string, grouping: 'day' | 'month', buckets: readonly string[], into: Cells): Promise<void> {
+  const atEnd = new Cells();
   const changes = new Cells();
-  await Promise.all(
-    reader.sources
-      .filter((source) => source.balance)
-      .map(async (source) => {
-        const rows = await sumCountersBy(reader.store, source.collection, period, matchOf(reader, source), { period: grouping, keys: [source.person, ...(source.keys ?? [])] }, source.fields(reader.currency));
-        for (const row of rows) source.count(changes.of(row.period!, row.key[source.person] ?? ''), row, reader.currency);
-      }),
-  );
-  const running = new Map<string, Raw>();
-  for (const [person, raw] of opening.map.get('') ?? []) running.set(person, merge(emptyRaw(), raw));
-  for (const bucket of buckets) {
-    for (const [person, raw] of changes.map.get(bucket) ?? []) {
+  const start = (bucket: string) => (bucket.length === 7 ? `${bucket}-01` : bucket);
+  await Promise.all([
+    balancesAt(reader, end, '', atEnd),
+    buckets.length > 1 ? eachSource(reader, true, async (source) => countInto(reader, source, await sumsOf(reader, source, { from: start(buckets[1]!), to: end }, grouping), changes)) : undefined,
+  ]);
+  const running = atEnd.map.get('') ?? new Map<string, Raw>();
+  for (let i = buckets.length - 1; i >= 0; i--) {
+    for (const [person, raw] of running) merge(into.of(buckets[i]!, person), raw);
+    for (const [person, raw] of changes.map.get(buckets[i]!) ?? []) {
       if (!running.has(person)) running.set(person, emptyRaw());
-      merge(running.get(person)!, raw);
+      merge(running.get(person)!, negatedRaw(raw));
     }
-    for (const [person, raw] of running) merge(into.of(bucket, person), raw);
   }
 }
+const negatedRaw = (raw: Raw): Raw => ({
+  n: Object.fromEntries(Object.entries(raw.n).map(([k, v]) => [k, -v])),
+  by: Object.fromEntries(Object.entries(raw.by).map(([k, counts]) => [k, Object.fromEntries(Object.entries(counts).map(([key, v]) => [key, -v]))])),
+});
 
 /** The sum of a bucket's salespeople (or of those a group holds). */
 function rollUp(cells: Cells, bucket: string, people?: (person: string) => boolean): Raw {
@@ -385,7 +402,13 @@ function rollUp(cells: Cells, bucket: string, people?: (person: string) => boole
  * overdue) are as they stood at its end, or now if it ends later. All from pre-aggregated counters.
  */
 export async function kpiReport(store: ReadStore, mirror: OrgCollections, owners: string[] | null, query: KpiQuery): Promise<KpiReport> {
-  const reader: Reader = { store, owners, currency: query.currency, sources: SOURCES.filter((source) => source.metrics.some((metric) => query.metrics.includes(metric))) };
+  const reader: Reader = {
+    store,
+    owners,
+    currency: query.currency,
+    sources: SOURCES.filter((source) => source.metrics.some((metric) => query.metrics.includes(metric))),
+    byPerson: query.groupBy === 'owner' || query.groupBy === 'department',
+  };
   const period = { from: query.from, to: query.to };
   const previous = previousPeriod(period);
   const lastYear = lastYearOf(period);
@@ -403,11 +426,11 @@ export async function kpiReport(store: ReadStore, mirror: OrgCollections, owners
     const yearAgo = (bucket: string) => (grouping === 'day' ? shiftMonths(bucket, -12) : shiftMonths(`${bucket}-01`, -12).slice(0, 7));
     const [now, lastYearCells, previousTotal] = [new Cells(), new Cells(), new Cells()];
     await Promise.all([
-      flows(reader, { from: before, to: period.to }, grouping, now),
-      flows(reader, lastYear, grouping, lastYearCells),
-      flows(reader, previous, null, previousTotal),
-      balancesByBucket(reader, { from: capped(before), to: capped(period.to) }, grouping, [beforeBucket, ...buckets], now),
-      balancesByBucket(reader, { from: capped(lastYear.from), to: capped(lastYear.to) }, grouping, lastYearBuckets, lastYearCells),
+      flows(reader, { from: before, to: period.to }, grouping, now, true),
+      flows(reader, lastYear, grouping, lastYearCells, false),
+      flows(reader, previous, null, previousTotal, false),
+      balancesByBucket(reader, capped(period.to), grouping, [beforeBucket, ...buckets], now),
+      balancesByBucket(reader, capped(lastYear.to), grouping, lastYearBuckets, lastYearCells),
       balancesAt(reader, capped(period.from), '', previousTotal),
     ]);
     // A period's flows are its buckets' sums; its balances its last bucket's.
@@ -418,9 +441,9 @@ export async function kpiReport(store: ReadStore, mirror: OrgCollections, owners
 
   const [now, previousCells, lastYearCells] = [new Cells(), new Cells(), new Cells()];
   await Promise.all([
-    flows(reader, period, null, now),
-    flows(reader, previous, null, previousCells),
-    flows(reader, lastYear, null, lastYearCells),
+    flows(reader, period, null, now, true),
+    flows(reader, previous, null, previousCells, false),
+    flows(reader, lastYear, null, lastYearCells, false),
     balancesAt(reader, capped(period.to), '', now),
     balancesAt(reader, capped(previous.to), '', previousCells),
     balancesAt(reader, capped(lastYear.to), '', lastYearCells),

@@ -2,7 +2,7 @@ import { type OpportunityEvent } from '../domain/opportunity/index.ts';
 import type { Money } from '../domain/shared/money.ts';
 import { applyChanges } from '../domain/shared/normalize.ts';
 import { COMPANY, companyZone } from './company.ts';
-import { CounterDeltas, dayOf, monthly } from './counters.ts';
+import { CounterDeltas, dayOf, monthly, totals } from './counters.ts';
 import { ownedStart, recordProjection, searchText, stamp, type RecordDoc, registered } from './owned.ts';
 import { resourceSpecs } from '../domain/customization/resources.ts';
 import { keyed } from './projection.ts';
@@ -15,7 +15,8 @@ export const CLOSES = 'report_opportunity_closes';
 export const LOSSES = 'report_opportunity_losses';
 /**
  * The open pipeline as a balance: per day, stage, owner and currency, the change in open opportunities (count and
- * amount) that day's events made. The pipeline as it stood at the start of a day is the sum of every change before it.
+ * amount) that day's events made. The pipeline as it stood at the start of a day is the sum of every change before it
+ * (its totals twin less the changes since).
  */
 export const PIPELINE = 'report_opportunity_pipeline';
 
@@ -50,7 +51,7 @@ function closeContribution(deltas: CounterDeltas, doc: OpportunityDoc, sign: num
 /** What an open opportunity holds of the pipeline, changed on the event's day (a closed one holds nothing). */
 function pipelineContribution(deltas: CounterDeltas, doc: OpportunityDoc | null, day: string, sign: number): void {
   if (doc?.status !== 'open') return;
-  deltas.add(PIPELINE, { day, stage: doc.stage, ownerId: doc.ownerId, currency: doc.amount.currency }, { count: 1, amount: doc.amount.amount }, sign);
+  deltas.addBalance(PIPELINE, { day, stage: doc.stage, ownerId: doc.ownerId, currency: doc.amount.currency }, { count: 1, amount: doc.amount.amount }, sign);
 }
 
 /**
@@ -64,11 +65,11 @@ export const opportunitiesProjection = recordProjection<OpportunityDoc, Opportun
   // 3: competitors are references (ids) to the competitors archive, no longer searched as text.
   // 4: month-level twins of the day counters.
   // 5: lastContactedAt and the activity day counts.
-  // 6: the losses and pipeline counters.
-  version: 6,
+  // 6: the losses and pipeline counters. 7: the pipeline's totals twin.
+  version: 7,
   activities: 'opportunityId',
   reads: [COMPANY],
-  collections: [FUNNEL, STAGE_EXITS, CLOSES, LOSSES, PIPELINE].flatMap((collection) => [collection, monthly(collection)]),
+  collections: [...[FUNNEL, STAGE_EXITS, CLOSES, LOSSES, PIPELINE].flatMap((collection) => [collection, monthly(collection)]), totals(PIPELINE)],
   async setup(store) {
     await store.collection(OPPORTUNITIES).createIndex({ customerId: 1 });
     await store.collection(OPPORTUNITIES).createIndex({ stage: 1 });

@@ -3,7 +3,7 @@ import type { OrderEvent } from '../domain/order/index.ts';
 import type { Money } from '../domain/shared/money.ts';
 import type { PricedLine } from '../domain/shared/totals.ts';
 import { COMPANY, companyZone } from './company.ts';
-import { CounterDeltas, dayOf, monthly, monthOf } from './counters.ts';
+import { CounterDeltas, dayOf, monthly, monthOf, totals } from './counters.ts';
 import { ownedStart, recordProjection, searchText, stamp, type RecordDoc, registered } from './owned.ts';
 import { resourceSpecs } from '../domain/customization/resources.ts';
 import { keyed } from './projection.ts';
@@ -44,19 +44,19 @@ export type OrderDoc = RecordDoc & {
 function receivableContribution(deltas: CounterDeltas, doc: OrderDoc | null, day: string, sign: number): void {
   if (!doc || !RECEIVABLE_STATUSES.includes(doc.status) || doc.receivable.amount === 0) return;
   const key = { ownerId: doc.ownerId, currency: doc.currency };
-  deltas.add(RECEIVABLES, { day, ...key }, { receivable: doc.receivable.amount }, sign);
+  deltas.addBalance(RECEIVABLES, { day, ...key }, { receivable: doc.receivable.amount }, sign);
   const overdueFrom = doc.dueDate ? nextDay(doc.dueDate) : day;
-  deltas.add(OVERDUE, { day: overdueFrom > day ? overdueFrom : day, ...key }, { overdue: doc.receivable.amount }, sign);
+  deltas.addBalance(OVERDUE, { day: overdueFrom > day ? overdueFrom : day, ...key }, { overdue: doc.receivable.amount }, sign);
 }
 
 /** Orders with shipped quantities, paid and receivable; and monthly sales counters per salesperson for the ranking. */
 export const ordersProjection = recordProjection<OrderDoc, OrderEvent>({
   ...registered(resourceSpecs.orders),
   // 2: day and month counters in the company's time zone (was UTC). 3: per-customer monthly counters.
-  // 4: the receivable and overdue balances.
-  version: 4,
+  // 4: the receivable and overdue balances. 5: their totals twins.
+  version: 5,
   reads: [COMPANY],
-  collections: [SALES_MONTHLY, CUSTOMER_SALES_MONTHLY, ...[RECEIVABLES, OVERDUE].flatMap((collection) => [collection, monthly(collection)])],
+  collections: [SALES_MONTHLY, CUSTOMER_SALES_MONTHLY, ...[RECEIVABLES, OVERDUE].flatMap((collection) => [collection, monthly(collection), totals(collection)])],
   // The number has a unique index of its own (below), which serves its sort too.
   sorts: resourceSpecs.orders.list.sorts.filter((field) => field !== 'number'),
   async setup(store) {

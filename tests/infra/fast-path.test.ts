@@ -126,4 +126,23 @@ describe('embedded read store grouping', () => {
       expect(sortById(fastGroup(docs, pipeline)!)).toEqual(sortById(new Aggregator(pipeline).run(docs) as Record<string, unknown>[]));
     }
   });
+
+  it('groups by an object of fields, summing nested paths, exactly as mingo does; an object or array key is left to mingo', async () => {
+    const { Aggregator } = await import('mingo');
+    const { fastGroup } = await import('../../src/infra/readstore/fast-path.ts');
+    const key = (row: Record<string, unknown>) => JSON.stringify(row._id);
+    const byKey = (rows: Record<string, unknown>[]) => [...rows].sort((a, b) => key(a).localeCompare(key(b)));
+    for (let run = 0; run < 200; run++) {
+      const docs = Array.from({ length: Math.floor(random() * 60) }, (_, i) => ({
+        _id: String(i),
+        day: pick(['2026-11-01', '2026-11-02']),
+        ownerId: pick(['u1', 'u2', null, undefined, 7]),
+        count: pick([{ orders: 2, 'collections:CNY': 5 }, { orders: 1 }, {}, undefined]),
+      }));
+      const pipeline = [{ $group: { _id: { p: pick(['$day', null]), ownerId: '$ownerId' }, orders: { $sum: '$count.orders' }, collected: { $sum: '$count.collections:CNY' }, n: { $sum: 1 } } }];
+      expect(byKey(fastGroup(docs, pipeline)!), JSON.stringify(pipeline)).toEqual(byKey(new Aggregator(pipeline).run(docs) as Record<string, unknown>[]));
+    }
+    expect(fastGroup([{ _id: '1', k: { a: 1 } }], [{ $group: { _id: { k: '$k' }, n: { $sum: 1 } } }])).toBeUndefined();
+    expect(fastGroup([{ _id: '1', k: [1, 2] }], [{ $group: { _id: '$k.a', n: { $sum: 1 } } }])).toBeUndefined();
+  });
 });

@@ -2,7 +2,7 @@ import { MINGO_OPTIONS } from './mingo-options.ts';
 import { Query } from 'mingo';
 import { randomUUID } from 'node:crypto';
 import { existsSync, renameSync } from 'node:fs';
-import { fastMatch, fastSort, isAscii, sortOrder } from './fast-path.ts';
+import { compileMatch, fastSort, isAscii, sortOrder } from './fast-path.ts';
 import { isPlainValue, onlyId, updatedDoc, upsertedDoc } from './updates.ts';
 import { freezeOwned, frozenCopy } from '../frozen.ts';
 import { SortedIndex } from './sorted-index.ts';
@@ -188,7 +188,8 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
     const keys = Object.keys(filter);
     if (keys.length === 0 || (keys.length === 1 && keys[0] === '_id' && isPlainValue(filter._id))) return () => true;
     let query: Query | undefined;
-    return (doc) => fastMatch(doc, filter) ?? (query ??= new Query(filter, MINGO_OPTIONS)).test(doc);
+    const test = compileMatch(filter);
+    return (doc) => test(doc) ?? (query ??= new Query(filter, MINGO_OPTIONS)).test(doc);
   }
 
   private matching(filter: Filter): T[] {

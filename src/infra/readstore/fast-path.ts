@@ -35,74 +35,103 @@ export const isAscii = (text: string): boolean => {
 };
 const COMPARISONS = new Set(['$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$in', '$exists']);
 
-function compare(value: unknown, operator: string, operand: unknown): boolean | undefined {
+type Verdict = boolean | undefined;
+type Test = (value: unknown) => Verdict;
+const unanswered: Test = () => undefined;
+
+/** One comparison operator with its operand, compiled once for a query (its operand checked once, not per document). */
+function comparison(operator: string, operand: unknown): Test {
   switch (operator) {
     case '$eq':
-      return isPrimitive(operand) ? value === operand || (Array.isArray(value) && value.includes(operand)) : undefined;
+      return isPrimitive(operand) ? (value) => value === operand || (Array.isArray(value) && value.includes(operand)) : unanswered;
     case '$ne':
-      return isPrimitive(operand) && !Array.isArray(value) ? value !== operand : undefined;
+      return isPrimitive(operand) ? (value) => (Array.isArray(value) ? undefined : value !== operand) : unanswered;
     case '$exists':
-      return typeof operand === 'boolean' ? (value !== undefined) === operand : undefined;
-    case '$in':
-      return Array.isArray(operand) && operand.every(isPrimitive) && !Array.isArray(value) ? operand.includes(value as never) : undefined;
+      return typeof operand === 'boolean' ? (value) => (value !== undefined) === operand : unanswered;
+    case '$in': {
+      if (!Array.isArray(operand) || !operand.every(isPrimitive)) return unanswered;
+      const among = new Set<unknown>(operand);
+      return (value) => (Array.isArray(value) ? undefined : among.has(value));
+    }
     default: {
       // Ordering for numbers, and for ASCII strings (ISO dates, codes): beyond ASCII, string order differs
       // between JavaScript (UTF-16) and MongoDB (UTF-8 bytes), so mingo decides.
-      if (Array.isArray(value)) return undefined;
+      const order = (a: string | number, b: string | number) =>
+        operator === '$gt' ? a > b : operator === '$gte' ? a >= b : operator === '$lt' ? a < b : a <= b;
       if (typeof operand === 'string') {
-        if (!isAscii(operand) || (typeof value === 'string' && !isAscii(value))) return undefined;
-        if (typeof value !== 'string') return false;
-        if (operator === '$gt') return value > operand;
-        if (operator === '$gte') return value >= operand;
-        if (operator === '$lt') return value < operand;
-        return value <= operand;
+        if (!isAscii(operand)) return unanswered;
+        return (value) => {
+          if (Array.isArray(value)) return undefined;
+          if (typeof value === 'string') return isAscii(value) ? order(value, operand) : undefined;
+          return false;
+        };
       }
-      if (typeof operand !== 'number') return undefined;
-      if (typeof value !== 'number') return false;
-      if (operator === '$gt') return value > operand;
-      if (operator === '$gte') return value >= operand;
-      if (operator === '$lt') return value < operand;
-      return value <= operand;
+      if (typeof operand !== 'number') return unanswered;
+      return (value) => (Array.isArray(value) ? undefined : typeof value === 'number' ? order(value, operand) : false);
     }
   }
 }
 
-/** Whether `doc` matches `filter`, for plain paths with equality and simple comparisons; otherwise undefined. */
-export function fastMatch(doc: Obj, filter: Obj): boolean | undefined {
-  for (const [path, condition] of Object.entries(filter)) {
+/** A field's condition compiled: null, a plain value, or an object of comparisons; undefined when it is none of those. */
+function condition(condition: unknown): Test | undefined {
+  if (condition === null) return (value) => (Array.isArray(value) ? undefined : value === null || value === undefined); // null matches a missing field or a null one (an array: mingo decides)
+  if (isPrimitive(condition)) return (value) => value === condition || (Array.isArray(value) && (value.includes(condition) || (value.some(isObject) ? undefined : false)));
+  if (!isObject(condition) || Object.keys(condition).length === 0 || !Object.keys(condition).every((op) => COMPARISONS.has(op))) return undefined;
+  const tests = Object.entries(condition).map(([operator, operand]) => comparison(operator, operand));
+  return (value) => {
+    for (const test of tests) {
+      const result = test(value);
+      if (result === undefined) return undefined;
+      if (!result) return false;
+    }
+    return true;
+  };
+}
+
+/**
+ * A filter compiled once into a test of documents, for plain paths with equality and simple comparisons (and
+ * $and / $or of such): true or false, or undefined where mingo must decide (then for every document).
+ */
+export function compileMatch(filter: Obj): (doc: Obj) => Verdict {
+  const parts: ((doc: Obj) => Verdict)[] = [];
+  for (const [path, wanted] of Object.entries(filter)) {
     // $and / $or of filters it can answer (what list paging builds: scope, filters, the keyset past a cursor).
     if (path === '$and' || path === '$or') {
-      if (!Array.isArray(condition) || condition.length === 0 || !condition.every(isObject)) return undefined;
-      const verdicts = condition.map((inner) => fastMatch(doc, inner as Obj));
-      if (verdicts.some((v) => v === undefined)) return undefined;
-      if (!(path === '$and' ? verdicts.every(Boolean) : verdicts.some(Boolean))) return false;
+      if (!Array.isArray(wanted) || wanted.length === 0 || !wanted.every(isObject)) return () => undefined;
+      const inner = wanted.map((each) => compileMatch(each as Obj));
+      const all = path === '$and';
+      parts.push((doc) => {
+        let verdict = all;
+        for (const test of inner) {
+          const result = test(doc);
+          if (result === undefined) return undefined;
+          if (all ? !result : result) verdict = !all;
+        }
+        return verdict;
+      });
       continue;
     }
-    if (path.startsWith('$')) return undefined;
-    const value = valueAt(doc, path);
-    if (value === CROSSED) return undefined;
-    let verdict: boolean | undefined;
-    if (condition === null) {
-      // null matches a missing field or a null one (an array: mingo decides).
-      verdict = Array.isArray(value) ? undefined : value === null || value === undefined;
-    } else if (isPrimitive(condition)) {
-      verdict = value === condition || (Array.isArray(value) && (value.includes(condition) || (value.some(isObject) ? undefined : false)));
-    } else if (isObject(condition) && Object.keys(condition).length > 0 && Object.keys(condition).every((op) => COMPARISONS.has(op))) {
-      verdict = true;
-      for (const [operator, operand] of Object.entries(condition)) {
-        const result = compare(value, operator, operand);
-        if (result === undefined) return undefined;
-        if (!result) {
-          verdict = false;
-          break;
-        }
-      }
-    } else return undefined;
-    if (verdict === undefined) return undefined;
-    if (!verdict) return false;
+    if (path.startsWith('$')) return () => undefined;
+    const test = condition(wanted);
+    if (!test) return () => undefined;
+    const segmentsOf = split(path);
+    parts.push((doc) => {
+      const value = valueOn(doc, segmentsOf);
+      return value === CROSSED ? undefined : test(value);
+    });
   }
-  return true;
+  return (doc) => {
+    for (const part of parts) {
+      const verdict = part(doc);
+      if (verdict === undefined) return undefined;
+      if (!verdict) return false;
+    }
+    return true;
+  };
 }
+
+/** Whether `doc` matches `filter`, for plain paths with equality and simple comparisons; otherwise undefined. */
+export const fastMatch = (doc: Obj, filter: Obj): Verdict => compileMatch(filter)(doc);
 
 /**
  * The parent object of a dotted path and the last key, creating plain objects on the way; undefined through arrays.
@@ -296,32 +325,71 @@ export function sortOrder(sort: Record<string, 1 | -1>): { valuesOf(doc: Obj): u
   };
 }
 /**
- * `[$match?, $group]` with `_id` a field (or null) and `$sum` accumulators of a field or a constant: the shape
- * pre-aggregated reports use, answered without compiling a pipeline. Undefined for any other pipeline.
+ * `[$match?, $group]` with `_id` null, a field, or an object of fields or nulls (`{ day: '$day', ownerId: '$ownerId' }`),
+ * and `$sum` accumulators of a field or a constant: the shape pre-aggregated reports use, answered without
+ * compiling a pipeline. Undefined for any other pipeline, or when a key is not a plain value (an object, or a
+ * path through an array), which mingo then answers.
  */
 export function fastGroup(docs: Obj[], pipeline: Record<string, unknown>[]): Obj[] | undefined {
   if (pipeline.length !== 1 || !isObject(pipeline[0]!.$group)) return undefined;
   const { _id: key, ...accumulators } = pipeline[0]!.$group as Obj;
-  if (!(key === null || (typeof key === 'string' && key.startsWith('$')))) return undefined;
+  const isField = (operand: unknown): operand is string => typeof operand === 'string' && operand.startsWith('$');
+  const fields = isObject(key) ? Object.entries(key) : undefined;
+  if (!(key === null || isField(key) || (fields?.length && fields.every(([, operand]) => operand === null || isField(operand))))) return undefined;
   const sums: [string, string | number][] = [];
   for (const [name, accumulator] of Object.entries(accumulators)) {
     if (!isObject(accumulator) || Object.keys(accumulator).length !== 1 || !('$sum' in accumulator)) return undefined;
     const operand = accumulator.$sum;
-    if (!(typeof operand === 'number' || (typeof operand === 'string' && operand.startsWith('$')))) return undefined;
+    if (!(typeof operand === 'number' || isField(operand))) return undefined;
     sums.push([name, operand]);
   }
-  const groups = new Map<unknown, Obj>();
+  // Compiled once: each key part's path (null: a constant null) and each sum's path (or constant).
+  const keyParts = (fields ?? (key === null ? [] : [['', key]])).map(([name, operand]) => ({ name, path: operand === null ? null : split((operand as string).slice(1)) }));
+  const sumParts = sums.map(([name, operand]) => ({ name, path: typeof operand === 'number' ? null : split(operand.slice(1)), constant: typeof operand === 'number' ? operand : 0 }));
+  const groups = new Map<string, { values: unknown[]; totals: number[] }>();
+  const values: unknown[] = new Array(keyParts.length);
   for (const doc of docs) {
-    const found = key === null ? null : valueAt(doc, key.slice(1));
-    const id = found === CROSSED ? null : (found ?? null);
-    if (id !== null && !isPrimitive(id)) return undefined;
-    let group = groups.get(id);
-    if (!group) groups.set(id, (group = { _id: id, ...Object.fromEntries(sums.map(([name]) => [name, 0])) }));
-    for (const [name, operand] of sums) {
-      const value = typeof operand === 'number' ? operand : valueAt(doc, operand.slice(1));
-      if (typeof value === 'number') group[name] = (group[name] as number) + value;
+    let mapKey = '';
+    for (let k = 0; k < keyParts.length; k++) {
+      const path = keyParts[k]!.path;
+      const found = path === null ? null : valueOn(doc, path);
+      // A missing field is null as a whole key, left out as a part of an object key (as MongoDB does).
+      const value = found === undefined && !fields ? null : found;
+      if (value !== undefined && value !== null && !isPrimitive(value)) return undefined;
+      values[k] = value;
+      // A tagged form per part: a missing value, null, and each type of value are all told apart.
+      mapKey += value === undefined ? 'u\u0000' : value === null ? 'n\u0000' : typeof value === 'string' ? `s${value}\u0000` : `${typeof value}${String(value)}\u0000`;
+    }
+    let group = groups.get(mapKey);
+    if (!group) groups.set(mapKey, (group = { values: [...values], totals: new Array<number>(sumParts.length).fill(0) }));
+    for (let i = 0; i < sumParts.length; i++) {
+      const part = sumParts[i]!;
+      const value = part.path === null ? part.constant : valueOn(doc, part.path);
+      if (typeof value === 'number') group.totals[i]! += value;
     }
   }
-  return [...groups.values()];
+  return [...groups.values()].map(({ values: found, totals }) => {
+    let id: unknown = null;
+    if (fields) {
+      const parts: Obj = {};
+      // A missing field is left out of an object key, as MongoDB leaves it.
+      keyParts.forEach((part, k) => found[k] !== undefined && (parts[part.name] = found[k]));
+      id = parts;
+    } else if (key !== null) id = found[0] ?? null;
+    const row: Obj = { _id: id };
+    sumParts.forEach((part, i) => (row[part.name] = totals[i]));
+    return row;
+  });
+}
+
+/** The value at a path already split (undefined for a missing one); a path through an array is not plain (a symbol). */
+function valueOn(doc: Obj, path: readonly string[]): unknown {
+  let value: unknown = doc;
+  for (let i = 0; i < path.length; i++) {
+    if (Array.isArray(value)) return CROSSED;
+    if (typeof value !== 'object' || value === null) return undefined;
+    value = (value as Obj)[path[i]!];
+  }
+  return value;
 }
 
