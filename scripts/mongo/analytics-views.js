@@ -26,6 +26,7 @@ const views = {
   "bi_tickets": { source: "tickets", leftOut: ["_search","_phones","_state","_position","_contactBase","_activityDays","custom","description"] },
   "bi_expenses": { source: "expenses", leftOut: ["_search","_phones","_state","_position","_contactBase","_activityDays","custom"] },
   "bi_budgets": { source: "budgets", leftOut: ["_search","_phones","_state","_position","_contactBase","_activityDays","custom"] },
+  "bi_targets": { source: "targets", leftOut: ["_search","_phones","_state","_position","_contactBase","_activityDays","custom"] },
 };
 for (const [name, { source, leftOut }] of Object.entries(views)) {
   const pipeline = [{ $project: Object.fromEntries(leftOut.map((field) => [field, 0])) }];

@@ -6,14 +6,14 @@ import { DomainError } from '../domain/shared/errors.ts';
 import { Money } from '../domain/shared/money.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
 import { budgetActuals, claimMirror } from '../projections/expenses.ts';
+import { assertAllotmentOwner } from './allotments.ts';
 import { attachmentsOf } from './attachments.ts';
 import { planApproval, recallApprovalRequest } from './approvals.ts';
 import { openRequestedApproval } from './approval-subjects.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { getEmployee, systemActor } from './employees.ts';
-import { invalidField } from './errors.ts';
 import { kindsAsData } from './kinds.ts';
-import { departmentAncestry, departmentExists } from './org.ts';
+import { departmentAncestry } from './org.ts';
 import { RecordHandler, type RecordRules } from './record-handler.ts';
 import { settingWithDefault } from './settings.ts';
 
@@ -132,9 +132,7 @@ const budgets = (deps: CommandDeps, actor: Actor, meta: RequestMeta) => new Reco
 
 /** Sets a budget for an employee or a department, a category and a month (one per such; 409 budget.already_exists). */
 export async function setBudget(deps: CommandDeps, fields: BudgetFields, actor: Actor, meta: RequestMeta) {
-  if (!fields.employeeId === !fields.departmentId) throw invalidField(fields.employeeId ? 'departmentId' : 'employeeId', 'Name either employeeId or departmentId (one of them)', null);
-  if (fields.employeeId && !(await getEmployee(deps, fields.employeeId))) throw new DomainError('employee.not_found', `Employee ${fields.employeeId} does not exist`, { errors: [{ path: 'employeeId', message: 'No employee with this id' }] });
-  if (fields.departmentId && !(await departmentExists(deps, fields.departmentId))) throw new DomainError('department.not_found', `Department ${fields.departmentId} does not exist`, { errors: [{ path: 'departmentId', message: 'No department with this id' }] });
+  await assertAllotmentOwner(deps, fields);
   await expenseCategories.assertOffered(deps, 'category', fields.category);
   const result = await budgets(deps, actor, meta).create(fields, (budgetId, all) => ({ type: 'SetBudget', budgetId, fields: all as BudgetFields }), budgetIdFor(fields));
   return { ...result, budgetId: result.id };

@@ -7,6 +7,7 @@ import type { DepartmentDoc, EmployeeDoc, OrgCollections } from './org.ts';
 import { sumCounters } from './counters.ts';
 import { CLOSES, FUNNEL, OPPORTUNITIES, STAGE_EXITS } from './opportunities.ts';
 import { ORDERS, SALES_MONTHLY } from './orders.ts';
+import { targetSums } from './targets.ts';
 
 /** The opportunities projection's org mirror, which the reports resolve owners (and their names) with. */
 export const reportMirror: OrgCollections = { departments: `${OPPORTUNITIES}_org_departments`, employees: `${OPPORTUNITIES}_org_employees` };
@@ -133,5 +134,16 @@ export async function rankingReport(store: ReadStore, owners: string[] | null, q
   }
   const value = (r: Ranked) => (query.by === 'orders' ? r.orderAmount.amount : r.collected.amount);
   ranked.sort((a, b) => value(b) - value(a) || a.ownerId.localeCompare(b.ownerId));
-  return { period: query.period, by: query.by, items: ranked.filter((r) => value(r) !== 0 || r.orders !== 0).map((r, i) => ({ rank: i + 1, ...r })) };
+  // Each salesperson's own target for the month, in what the ranking is by, and how much of it they made.
+  const targets = await targetSums(store, [query.period], [query.by === 'orders' ? 'orderAmount' : 'collections'], query.currency);
+  return {
+    period: query.period,
+    by: query.by,
+    items: ranked
+      .filter((r) => value(r) !== 0 || r.orders !== 0)
+      .map((r, i) => {
+        const target = targets.ofEmployees(query.by === 'orders' ? 'orderAmount' : 'collections', [r.ownerId]);
+        return { rank: i + 1, ...r, target: target === null ? null : { amount: target, currency: query.currency }, attainment: target ? Math.round((value(r) / target) * 10_000) / 10_000 : null };
+      }),
+  };
 }

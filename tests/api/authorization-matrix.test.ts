@@ -17,6 +17,7 @@ import { createTask } from '../../src/commands/tasks.ts';
 import { createPlan } from '../../src/commands/plans.ts';
 import { openTicket } from '../../src/commands/tickets.ts';
 import { draftExpenseClaim, setBudget } from '../../src/commands/expenses.ts';
+import { setTarget } from '../../src/commands/targets.ts';
 import { openApprovalRequest } from '../../src/commands/approvals.ts';
 import { DEFAULT_SLA } from '../../src/domain/service/sla.ts';
 import { DEFAULT_CALENDAR } from '../../src/domain/service/calendar.ts';
@@ -63,6 +64,7 @@ interface Fixture {
   /** The owner's draft expense claim, and a budget of theirs. */
   expenseId: string;
   budgetId: string;
+  targetId: string;
   /** An approval of the owner's claim, waiting on someone else (the caller is never its approver). */
   approvalId: string;
   /** A public link to the (sent) quote, issued for the routes that need one. */
@@ -338,6 +340,9 @@ const matrix: Record<string, Entry> = {
   // An analyst's query reads a record type's read model: analytics:query and view on that type's module.
   'POST /api/v1/analytics/query': { needs: ['analytics', 'query'], ok: (role) => (allowed(role, ['customers', 'view']) ? 200 : 403), request: (f) => ({ path: '/api/v1/analytics/query', body: { collection: 'customers', pipeline: [{ $match: { _id: f.customerId } }, { $count: 'n' }] } }) },
   'GET /api/v1/reports/expenses': { needs: ['reports', 'view'], ok: 200, request: () => ({ path: `/api/v1/reports/expenses?${range}&groupBy=category` }) },
+  'POST /api/v1/targets': { needs: ['targets', 'create'], ok: 201, request: (f) => ({ path: '/api/v1/targets', body: { employeeId: f.ownerId, metric: 'newCustomers', month: nextBudgetMonth(), value: 12 } }) },
+  'PATCH /api/v1/targets/:id': { needs: ['targets', 'edit'], ok: 200, request: (f) => ({ path: `/api/v1/targets/${f.targetId}`, body: { value: CNY(200_000) } }) },
+  'DELETE /api/v1/targets/:id': { needs: ['targets', 'delete'], ok: 200, request: (f) => ({ path: `/api/v1/targets/${f.targetId}` }) },
   'GET /api/v1/reports/budgets': { needs: ['reports', 'view'], ok: 200, request: () => ({ path: '/api/v1/reports/budgets?from=2026-01&to=2026-12' }) },
   'GET /api/v1/reports/approval-turnaround': { needs: ['reports', 'view'], ok: 200, request: () => ({ path: '/api/v1/reports/approval-turnaround?from=2026-01&to=2026-12' }) },
   // By its id alone: for whoever may read the record it is attached to (here a customer); 404 outside its scope.
@@ -441,10 +446,11 @@ describe('authorization matrix', () => {
     const { id: ticketId } = await openTicket(deps, { type: 'repair', channel: 'phone', priority: 'normal', customerId, subject: 'Fixture ticket', description: 'Fixture', assigneeId: owner }, { ...systemActor, userId: owner }, meta());
     const { id: expenseId } = await draftExpenseClaim(deps, { lines: [{ category: 'travel', amount: CNY(5000), date: '2026-11-20', description: 'Fixture taxi' }] }, { ...systemActor, userId: owner }, meta());
     const { id: budgetId } = await setBudget(deps, { employeeId: owner, category: 'travel', month: nextBudgetMonth(), amount: CNY(100_000) }, systemActor, meta());
+    const { id: targetId } = await setTarget(deps, { employeeId: owner, metric: 'orderAmount', month: nextBudgetMonth(), value: CNY(100_000) }, systemActor, meta());
     const approvalId = meta().ids.newId();
     const request = { approvalId, policyId: uuid, policyVersion: 1, steps: [{ approverId: receiver, rule: 'manager' as const }] };
     await openApprovalRequest(deps, { kind: 'expense', documentId: expenseId, documentVersion: 1, submittedBy: owner, at: new Date().toISOString(), request, supersedes: null }, systemActor, meta());
-    return { ownerId: owner, customerId, contactId, actorId: caller.userId, departmentId, roleId, handoverId, leadId, opportunityId, productId, quoteId, orderId, orderLineId, competitorId, activityId, taskId, planId, ticketId, expenseId, budgetId, approvalId };
+    return { ownerId: owner, customerId, contactId, actorId: caller.userId, departmentId, roleId, handoverId, leadId, opportunityId, productId, quoteId, orderId, orderLineId, competitorId, activityId, taskId, planId, ticketId, expenseId, budgetId, targetId, approvalId };
   }
 
   const cases = Object.entries(matrix).flatMap(([key, entry]) => roles.flatMap((role) => relations.map((relation) => ({ key, entry, role, relation }))));
@@ -495,7 +501,7 @@ describe('authorization matrix', () => {
     const failures: string[] = [];
     for (const [key, entry] of Object.entries(matrix)) {
       const [method] = key.split(' ') as [string];
-      const path = entry.request({ ownerId: uuid, customerId: uuid, contactId: uuid, actorId: uuid, departmentId: uuid, roleId: uuid, handoverId: uuid, leadId: uuid, opportunityId: uuid, productId: uuid, quoteId: uuid, orderId: uuid, orderLineId: uuid, competitorId: uuid, activityId: uuid, taskId: uuid, planId: uuid, ticketId: uuid, expenseId: uuid, budgetId: uuid, approvalId: uuid }).path;
+      const path = entry.request({ ownerId: uuid, customerId: uuid, contactId: uuid, actorId: uuid, departmentId: uuid, roleId: uuid, handoverId: uuid, leadId: uuid, opportunityId: uuid, productId: uuid, quoteId: uuid, orderId: uuid, orderLineId: uuid, competitorId: uuid, activityId: uuid, taskId: uuid, planId: uuid, ticketId: uuid, expenseId: uuid, budgetId: uuid, targetId: uuid, approvalId: uuid }).path;
       const response = await app.request(method, path, { token: null, ...(method === 'GET' ? {} : { body: {} }) });
       const want = entry.anonymous ?? 401;
       if (key !== 'POST /api/v1/auth/login' && response.status !== want) failures.push(`${key}: expected ${want}, got ${response.status}`);

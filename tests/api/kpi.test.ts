@@ -371,6 +371,79 @@ describe('the KPI report (GET /api/v1/reports/kpi)', () => {
     expect(limited.totals.metrics.newCustomers).toBeNull();
   });
 
+  it('targets (POST/PATCH/DELETE /api/v1/targets): attainment in the KPI answer, by salesperson, department and month, and in the ranking', async () => {
+    const admin = await app.login();
+    const rep = await app.login('wang.fang', DEMO_PASSWORD);
+    const repId = (await kpi('from=2026-11-01&to=2026-12-01&groupBy=owner', rep)).groups[0]!.key!;
+    const departments = (await app.request('GET', '/api/v1/departments', { token: admin })).body.items as { id: string; name: string }[];
+    const employees = (await app.request('GET', '/api/v1/employees?limit=100', { token: admin })).body.items as { id: string; departmentId: string | null }[];
+    const repDepartment = employees.find((e) => e.id === repId)!.departmentId!;
+    const otherDepartment = departments.find((d) => d.id !== repDepartment && employees.some((e) => e.departmentId === d.id))!.id;
+    const colleague = employees.find((e) => e.departmentId === otherDepartment)!.id;
+    const post = (body: Record<string, unknown>) => app.request('POST', '/api/v1/targets', { token: admin, body });
+
+    const orders = await post({ employeeId: repId, month: '2026-11', metric: 'orderAmount', value: cny(10_000_000_00) });
+    expect(orders.status, JSON.stringify(orders.body)).toBe(201);
+    expect((await post({ employeeId: repId, month: '2026-11', metric: 'newCustomers', value: 4 })).status).toBe(201);
+    expect((await post({ departmentId: repDepartment, month: '2026-11', metric: 'collections', value: cny(500_000_00) })).status).toBe(201);
+    expect((await post({ employeeId: colleague, month: '2026-11', metric: 'newCustomers', value: 3 })).status).toBe(201);
+    // One per whom, metric and month; the value's type follows the metric; whom must exist and be one.
+    expectProblem(await post({ employeeId: repId, month: '2026-11', metric: 'orderAmount', value: cny(1) }), 409, 'target.already_exists');
+    expectProblem(await post({ employeeId: repId, month: '2026-12', metric: 'newCustomers', value: cny(1) }), 400, 'validation');
+    expectProblem(await post({ employeeId: repId, month: '2026-12', metric: 'orderAmount', value: 3 }), 400, 'validation');
+    expectProblem(await post({ month: '2026-12', metric: 'orderAmount', value: cny(1) }), 400, 'validation');
+    expectProblem(await post({ employeeId: repId, month: '2026-13', metric: 'orderAmount', value: cny(1) }), 400, 'validation');
+    expect((await post({ employeeId: '0190a7c2-0000-7000-8000-000000000000', month: '2026-12', metric: 'orderAmount', value: cny(1) })).status).toBeGreaterThanOrEqual(400);
+    // Its value changes (the rest stays); removed, it is gone; a salesperson may not list them.
+    const changed = await app.request('PATCH', `/api/v1/targets/${orders.body.id}`, { token: admin, body: { value: cny(8_000_000_00) } });
+    expect(changed.status, JSON.stringify(changed.body)).toBe(200);
+    expectProblem(await app.request('PATCH', `/api/v1/targets/${orders.body.id}`, { token: admin, body: { metric: 'collections' } }), 409, 'target.key_fixed');
+    const spare = await post({ employeeId: repId, month: '2027-01', metric: 'orderAmount', value: cny(1) });
+    expect((await app.request('DELETE', `/api/v1/targets/${spare.body.id}`, { token: admin })).status).toBe(200);
+    expect((await app.request('GET', `/api/v1/targets/${spare.body.id}`, { token: admin })).status).toBe(404);
+    expect((await app.request('GET', '/api/v1/targets?month=2026-11', { token: admin })).body.items).toHaveLength(4);
+    expectProblem(await app.request('GET', '/api/v1/targets', { token: rep }), 403, 'forbidden');
+
+    type WithTarget = Metric & { target: unknown; attainment: number | null };
+    const attained = (entry: Metric, target: number) => Math.round(((typeof entry.value === 'number' ? entry.value : (entry.value as { amount: number }).amount) / target) * 10_000) / 10_000;
+    const own = (await kpi('from=2026-11-01&to=2026-12-01', rep)).totals.metrics;
+    expect((own.orderAmount as WithTarget).target).toEqual(cny(8_000_000_00));
+    expect((own.orderAmount as WithTarget).attainment).toBe(attained(own.orderAmount!, 8_000_000_00));
+    expect((own.newCustomers as WithTarget).target).toBe(4);
+    expect((own.collections as WithTarget).target).toBeNull();
+    expect((own.collections as WithTarget).attainment).toBeNull();
+    expect((own.winRate as WithTarget).target).toBeUndefined();
+
+    const byOwner = await kpi('from=2026-11-01&to=2026-12-01&groupBy=owner');
+    const repGroup = byOwner.groups.find((g) => g.key === repId)!;
+    expect((repGroup.metrics.orderAmount as WithTarget).attainment).toBe(attained(repGroup.metrics.orderAmount!, 8_000_000_00));
+    // The company's totals: everyone's own targets summed.
+    expect((byOwner.totals.metrics.newCustomers as WithTarget).target).toBe(7);
+    const byDepartment = await kpi('from=2026-11-01&to=2026-12-01&groupBy=department');
+    const repDept = byDepartment.groups.find((g) => g.key === repDepartment)!;
+    expect((repDept.metrics.collections as WithTarget).target).toEqual(cny(500_000_00));
+    expect((repDept.metrics.collections as WithTarget).attainment).toBe(attained(repDept.metrics.collections!, 500_000_00));
+    // Without a department target of its own, a department's is its members' summed.
+    expect((repDept.metrics.newCustomers as WithTarget).target).toBe(4);
+    expect((byDepartment.groups.find((g) => g.key === otherDepartment)!.metrics.newCustomers as WithTarget).target).toBe(3);
+    const narrowed = await kpi(`from=2026-11-01&to=2026-12-01&departmentId=${repDepartment}`);
+    expect((narrowed.totals.metrics.collections as WithTarget).target).toEqual(cny(500_000_00));
+    const byMonth = await kpi('from=2026-10-01&to=2026-12-01&groupBy=month');
+    expect(byMonth.groups.map((g) => (g.metrics.newCustomers as WithTarget).target)).toEqual([null, 7]);
+    // A period in which no target month starts has none.
+    expect(((await kpi('from=2026-11-10&to=2026-11-20')).totals.metrics.orderAmount as WithTarget).target).toBeNull();
+
+    // The ranking: the top seller's own target for the month, and how much of it they made; nobody else has one.
+    const rankingOf = async () => (await app.request('GET', '/api/v1/reports/ranking?period=2026-11&by=orders', { token: admin })).body.items as { ownerId: string; orderAmount: { amount: number }; target: unknown; attainment: number | null }[];
+    const top = (await rankingOf())[0]!;
+    if (top.ownerId !== repId) expect((await post({ employeeId: top.ownerId, month: '2026-11', metric: 'orderAmount', value: cny(8_000_000_00) })).status).toBe(201);
+    const ranked = await rankingOf();
+    const row = ranked.find((r) => r.ownerId === top.ownerId)!;
+    expect(row.target).toEqual(cny(8_000_000_00));
+    expect(row.attainment).toBe(Math.round((row.orderAmount.amount / 8_000_000_00) * 10_000) / 10_000);
+    for (const other of ranked) if (other.ownerId !== top.ownerId && other.ownerId !== repId) expect(other.target).toBeNull();
+  });
+
   it('answers 400 naming what is wrong: an unknown metric, a metric of a module not built yet, a bad period or grouping', async () => {
     const token = await app.login();
     const bad = async (query: string, path: string) => {

@@ -7,6 +7,7 @@ import { DomainError } from '../../domain/shared/errors.ts';
 import { Money } from '../../domain/shared/money.ts';
 import { LineInput } from '../../domain/shared/totals.ts';
 import { ORDERS, SALES_MONTHLY } from '../../projections/orders.ts';
+import { TARGETS } from '../../projections/targets.ts';
 import { rankingOwners, rankingReport, receivablesReport } from '../../projections/reports.ts';
 import { RankingSettings, rankingSettings } from '../../commands/ranking-settings.ts';
 import { settingRoutes } from '../setting-routes.ts';
@@ -234,8 +235,8 @@ const reportRoutes: AnyRoute[] = [
   reportRoute({
     name: 'ranking',
     summary: 'Sales ranking of a month per salesperson, by confirmed orders or by collections: your data scope, and the peers the ranking setting shows (GET/PUT /api/v1/settings/ranking)',
-    answer: 'Ranking',
-    reads: [SALES_MONTHLY],
+    answer: "Ranking: each salesperson's rank, orders and amount, collections, and their own target for the month in what the ranking is by (null: none set) with attainment (the amount ÷ the target)",
+    reads: [SALES_MONTHLY, TARGETS],
     query: z.object({ period: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'Expected YYYY-MM'), by: z.enum(['orders', 'collections']).default('orders'), departmentId: Id.optional(), currency: Currency }).strict(),
     compute: async (query, actor, services) => {
       const scoped = await reportScope(services, actor, { departmentId: query.departmentId });

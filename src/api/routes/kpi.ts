@@ -4,6 +4,7 @@ import { localDate, nextDay } from '../../domain/company/index.ts';
 import { companyView } from '../../projections/company.ts';
 import { KPI_METRIC_KEYS, KPI_METRICS, KPI_READS, type KpiMetric, kpiReport, type KpiValue } from '../../projections/kpi.ts';
 import { reportMirror } from '../../projections/reports.ts';
+import { TARGETS, withTargets } from '../../projections/targets.ts';
 import { reportRoute, reportScope } from '../report-routes.ts';
 import { Id } from '../route.ts';
 
@@ -49,15 +50,16 @@ export const kpiRoutes = [
       'The KPIs. Each metric has value, previous, lastYear, delta {previous, lastYear} and change {previous, lastYear} (relative, null where the earlier value was zero); null for a metric of a module you may not view. ' +
       'Counts are integers, amounts Money in the one currency, rates decimals (winRate 0–1, slaMetPercent 0–100, avgCycleDays days, satisfaction the 1–5 average). ' +
       'Flows count what happened in the period; pipelineAmount, receivables and overdue are balances as they stood at its end (or now, if it ends later). ' +
-      'The previous period is as many whole months (or days) just before; by day or month, each one is compared with the one before it and with the same one a year before.',
-    reads: KPI_READS,
+      'The previous period is as many whole months (or days) just before; by day or month, each one is compared with the one before it and with the same one a year before. ' +
+      'orderAmount, collections and newCustomers also have target and attainment (value ÷ target, null without a target): the targets of the months starting in the period (see POST /api/v1/targets).',
+    reads: [...KPI_READS, TARGETS],
     query: KpiQuery,
     async compute(query, actor, services) {
       const company = await companyView(services.readStore);
       const owners = await reportScope(services, actor, query);
       const metrics = query.metrics ?? KPI_METRIC_KEYS;
       const visible = metrics.filter((metric) => isAllowed(actor, KPI_METRICS[metric], 'view'));
-      const report = await kpiReport(services.readStore, reportMirror, owners, {
+      const counted = await kpiReport(services.readStore, reportMirror, owners, {
         from: query.from,
         to: query.to,
         groupBy: query.groupBy,
@@ -65,6 +67,7 @@ export const kpiRoutes = [
         currency: query.currency ?? company.currency,
         tomorrow: nextDay(localDate(services.deps.clock.now(), company.timeZone)),
       });
+      const report = await withTargets(services.readStore, reportMirror, counted, { owners, departmentId: query.departmentId, ownerId: query.ownerId });
       // A metric of a module the caller may not view answers null, so the shape stays what they asked for.
       const shown = (values: Record<string, KpiValue | null>) => Object.fromEntries(metrics.map((metric) => [metric, values[metric] ?? null]));
       return { ...report, totals: { metrics: shown(report.totals.metrics) }, groups: report.groups.map((group) => ({ ...group, metrics: shown(group.metrics) })) };

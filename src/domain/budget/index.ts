@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import type { EventsOf } from '../shared/decider.ts';
-import { DomainError } from '../shared/errors.ts';
+import { allotmentDecider, allotmentIdFor, targetKey } from '../shared/allotment.ts';
 import { Money } from '../shared/money.ts';
-import { stableUuid } from '../shared/stable-id.ts';
 
 export const Month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'a month as YYYY-MM');
 
@@ -20,11 +19,19 @@ export const BudgetFields = z.object({
 });
 export type BudgetFields = z.infer<typeof BudgetFields>;
 
-/** `employee:<id>` or `department:<id>`: how counters and budgets name a target. */
-export const targetKey = (fields: { employeeId?: string | undefined; departmentId?: string | undefined }): string => (fields.employeeId ? `employee:${fields.employeeId}` : `department:${fields.departmentId}`);
+export { targetKey };
+
+const words = {
+  kind: 'budget',
+  id: 'budgetId',
+  key: 'category',
+  value: 'amount',
+  events: { set: 'BudgetSet', changed: 'BudgetAmountChanged', removed: 'BudgetRemoved' },
+  commands: { set: 'SetBudget', change: 'ChangeBudget', remove: 'RemoveBudget' },
+} as const;
 
 /** One budget per target, category and month: its id follows from them, so a second one for the same is refused. */
-export const budgetIdFor = (fields: Pick<BudgetFields, 'employeeId' | 'departmentId' | 'category' | 'month'>): string => stableUuid(`budget:${targetKey(fields)}:${fields.category}:${fields.month}`);
+export const budgetIdFor = (fields: Pick<BudgetFields, 'employeeId' | 'departmentId' | 'category' | 'month'>): string => allotmentIdFor(words, fields, fields.category);
 
 export const BudgetSet = z.object({ budgetId: z.string(), fields: BudgetFields });
 export const BudgetAmountChanged = z.object({ budgetId: z.string(), amount: Money });
@@ -38,35 +45,9 @@ export type BudgetCommand =
   | { type: 'ChangeBudget'; budgetId: string; changes: Record<string, unknown> }
   | { type: 'RemoveBudget'; budgetId: string };
 
-export const initialState: BudgetState = { status: 'none' };
-
-export function evolve(state: BudgetState, event: BudgetEvent): BudgetState {
-  switch (event.type) {
-    case 'BudgetSet':
-      return { status: 'active', budgetId: event.data.budgetId, fields: event.data.fields };
-    case 'BudgetAmountChanged':
-      return state.status === 'none' ? state : { ...state, fields: { ...state.fields, amount: event.data.amount } };
-    case 'BudgetRemoved':
-      return state.status === 'none' ? state : { ...state, status: 'removed' };
-  }
-}
-
-export function decide(command: BudgetCommand, state: BudgetState): BudgetEvent[] {
-  const { budgetId } = command;
-  if (command.type === 'SetBudget') {
-    if (state.status === 'active') throw new DomainError('budget.already_exists', `A budget for this ${command.fields.employeeId ? 'employee' : 'department'}, category and month exists already (${budgetId}); change its amount instead`, { budgetId });
-    if (!command.fields.employeeId === !command.fields.departmentId) throw new DomainError('budget.target_required', 'Name either employeeId or departmentId', {});
-    return [{ type: 'BudgetSet', data: { budgetId, fields: command.fields } }];
-  }
-  if (state.status !== 'active') throw new DomainError('budget.not_found', `Budget ${budgetId} does not exist`, { budgetId });
-  if (command.type === 'RemoveBudget') return [{ type: 'BudgetRemoved', data: { budgetId } }];
-  const { amount, ...others } = command.changes;
-  const moved = Object.keys(others).filter((field) => JSON.stringify(others[field]) !== JSON.stringify((state.fields as Record<string, unknown>)[field]));
-  if (moved.length) throw new DomainError('budget.key_fixed', `A budget's ${moved.join(', ')} cannot change (remove it and set another)`, { fields: moved });
-  if (amount === undefined) return [];
-  const next = Money.parse(amount);
-  return next.amount === state.fields.amount.amount && next.currency === state.fields.amount.currency ? [] : [{ type: 'BudgetAmountChanged', data: { budgetId, amount: next } }];
-}
+/** Set once per target, category and month; its amount changed; removed (see allotmentDecider). */
+const { initialState, evolve, decide } = allotmentDecider<BudgetState, BudgetCommand, BudgetEvent>(words, (amount) => Money.parse(amount));
+export { decide, evolve, initialState };
 
 export const budgetDecider = { initialState, evolve, decide };
 export const budgetCategory = 'budget';

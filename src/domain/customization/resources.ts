@@ -12,6 +12,7 @@ import { taskResource } from '../task/index.ts';
 import { planResource } from '../plan/index.ts';
 import { ticketResource } from '../ticket/resource.ts';
 import { budgetResource, expenseResource } from '../expense/resource.ts';
+import { targetResource } from '../target/resource.ts';
 import type { Module } from '../role/index.ts';
 import type { Decider, DomainEvent } from '../shared/decider.ts';
 
@@ -287,6 +288,7 @@ export const resourceSpecs = {
   tickets: ticketResource,
   expenses: expenseResource,
   budgets: budgetResource,
+  targets: targetResource,
 } as const satisfies Record<string, ResourceSpec>;
 
 export type ResourceName = keyof typeof resourceSpecs;

@@ -35,6 +35,7 @@ export const moduleRegistry = {
   expenses: { label: { 'zh-CN': '费用', en: 'Expenses' }, actions: RECORD },
   approvals: { label: { 'zh-CN': '审批', en: 'Approvals' }, actions: RECORD },
   budgets: { label: { 'zh-CN': '费用预算', en: 'Budgets' }, actions: RECORD },
+  targets: { label: { 'zh-CN': '销售目标', en: 'Sales targets' }, actions: RECORD },
   analytics: { label: { 'zh-CN': '数据分析', en: 'Analytics' }, actions: ['query'] },
   audit: { label: { 'zh-CN': '审计', en: 'Audit' }, actions: ['view'] },
   imports: { label: { 'zh-CN': '数据导入', en: 'Imports' }, actions: RECORD },
@@ -79,7 +80,7 @@ export const roleTemplates: readonly { key: string; name: string; permissions: P
     permissions: grant({
       customers: RECORD, contacts: RECORD, leads: RECORD, opportunities: RECORD, quotes: RECORD, orders: RECORD, tickets: RECORD, campaigns: RECORD, products: RECORD, reports: RECORD,
       settings: [], security: [],
-      activities: RECORD, tasks: RECORD, plans: RECORD, expenses: RECORD, approvals: RECORD, budgets: RECORD, analytics: ['query'], audit: [], imports: ['view', 'create'], integrations: ['view'],
+      activities: RECORD, tasks: RECORD, plans: RECORD, expenses: RECORD, approvals: RECORD, budgets: RECORD, targets: RECORD, analytics: ['query'], audit: [], imports: ['view', 'create'], integrations: ['view'],
     }),
     dataScope: 'department_tree',
   },
@@ -89,7 +90,7 @@ export const roleTemplates: readonly { key: string; name: string; permissions: P
     permissions: grant({
       customers: SELL, contacts: SELL, leads: SELL, opportunities: SELL, quotes: SELL, orders: SELL, tickets: SELL, campaigns: SELL, products: SELL, reports: SELL,
       settings: [], security: [],
-      activities: SELL, tasks: SELL, plans: SELL, expenses: SELL, approvals: ['view'], budgets: [], analytics: [], audit: [], imports: [], integrations: [],
+      activities: SELL, tasks: SELL, plans: SELL, expenses: SELL, approvals: ['view'], budgets: [], targets: [], analytics: [], audit: [], imports: [], integrations: [],
     }),
     dataScope: 'own',
   },
@@ -99,7 +100,7 @@ export const roleTemplates: readonly { key: string; name: string; permissions: P
     permissions: grant({
       customers: READ, contacts: READ, leads: READ, opportunities: READ, quotes: READ, orders: READ, tickets: READ, campaigns: READ, products: READ, reports: READ,
       settings: ['view'], security: ['view'],
-      activities: READ, tasks: READ, plans: READ, expenses: READ, approvals: READ, budgets: READ, analytics: ['query'], audit: ['view'], imports: ['view'], integrations: ['view'],
+      activities: READ, tasks: READ, plans: READ, expenses: READ, approvals: READ, budgets: READ, targets: READ, analytics: ['query'], audit: ['view'], imports: ['view'], integrations: ['view'],
     }),
     dataScope: 'all',
   },
@@ -110,7 +111,7 @@ export const roleTemplates: readonly { key: string; name: string; permissions: P
     permissions: grant({
       customers: ['view'], contacts: ['view'], leads: [], opportunities: [], quotes: [], orders: ['view'], tickets: RECORD, campaigns: [], products: ['view'], reports: READ,
       settings: [], security: [],
-      activities: ['view'], tasks: SELL, plans: SELL, expenses: SELL, approvals: ['view'], budgets: [], analytics: [], audit: [], imports: [], integrations: [],
+      activities: ['view'], tasks: SELL, plans: SELL, expenses: SELL, approvals: ['view'], budgets: [], targets: [], analytics: [], audit: [], imports: [], integrations: [],
     }),
     dataScope: 'all',
   },
@@ -121,7 +122,7 @@ export const roleTemplates: readonly { key: string; name: string; permissions: P
     permissions: grant({
       customers: ['view'], contacts: ['view'], leads: [], opportunities: [], quotes: [], orders: ['view'], tickets: ['view', 'create', 'edit'], campaigns: [], products: ['view'], reports: [],
       settings: [], security: [],
-      activities: [], tasks: SELL, plans: SELL, expenses: SELL, approvals: ['view'], budgets: [], analytics: [], audit: [], imports: [], integrations: [],
+      activities: [], tasks: SELL, plans: SELL, expenses: SELL, approvals: ['view'], budgets: [], targets: [], analytics: [], audit: [], imports: [], integrations: [],
     }),
     dataScope: 'own',
   },
