@@ -10,6 +10,8 @@ export interface CsvColumn<T> {
 
 const cell = (value: unknown): string => {
   if (value === undefined || value === null) return '';
+  // A number is a number (a negative one, a delta, too), never a formula.
+  if (typeof value === 'number') return String(value);
   let text = typeof value === 'object' ? JSON.stringify(value) : String(value);
   // A cell starting like a formula is shown as text, never evaluated by the spreadsheet (CSV injection).
   if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;

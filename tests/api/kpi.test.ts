@@ -1,4 +1,7 @@
+import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toCsv } from '../../src/api/csv.ts';
+import { XLSX_TYPE } from '../../src/api/xlsx.ts';
 import { DEMO_PASSWORD, seedCompany } from '../../src/cli/seed-company.ts';
 import { prng } from '../../src/cli/seed-data.ts';
 import { cancelOrder, changeDocumentOwner, confirmOrder, createOrder, receivePayment } from '../../src/commands/documents.ts';
@@ -381,6 +384,8 @@ describe('the KPI report (GET /api/v1/reports/kpi)', () => {
     const otherDepartment = departments.find((d) => d.id !== repDepartment && employees.some((e) => e.departmentId === d.id))!.id;
     const colleague = employees.find((e) => e.departmentId === otherDepartment)!.id;
     const post = (body: Record<string, unknown>) => app.request('POST', '/api/v1/targets', { token: admin, body });
+    // Lists and reports read the targets' read model: let it catch up with the writes (the FerretDB run is slower).
+    const settled = async () => app.services.runner.waitFor(await app.services.eventStore.headPosition(), 30_000);
 
     const orders = await post({ employeeId: repId, month: '2026-11', metric: 'orderAmount', value: cny(10_000_000_00) });
     expect(orders.status, JSON.stringify(orders.body)).toBe(201);
@@ -400,10 +405,12 @@ describe('the KPI report (GET /api/v1/reports/kpi)', () => {
     expectProblem(await app.request('PATCH', `/api/v1/targets/${orders.body.id}`, { token: admin, body: { metric: 'collections' } }), 409, 'target.key_fixed');
     const spare = await post({ employeeId: repId, month: '2027-01', metric: 'orderAmount', value: cny(1) });
     expect((await app.request('DELETE', `/api/v1/targets/${spare.body.id}`, { token: admin })).status).toBe(200);
+    await settled();
     expect((await app.request('GET', `/api/v1/targets/${spare.body.id}`, { token: admin })).status).toBe(404);
     expect((await app.request('GET', '/api/v1/targets?month=2026-11', { token: admin })).body.items).toHaveLength(4);
     expectProblem(await app.request('GET', '/api/v1/targets', { token: rep }), 403, 'forbidden');
 
+    await settled();
     type WithTarget = Metric & { target: unknown; attainment: number | null };
     const attained = (entry: Metric, target: number) => Math.round(((typeof entry.value === 'number' ? entry.value : (entry.value as { amount: number }).amount) / target) * 10_000) / 10_000;
     const own = (await kpi('from=2026-11-01&to=2026-12-01', rep)).totals.metrics;
@@ -437,11 +444,44 @@ describe('the KPI report (GET /api/v1/reports/kpi)', () => {
     const rankingOf = async () => (await app.request('GET', '/api/v1/reports/ranking?period=2026-11&by=orders', { token: admin })).body.items as { ownerId: string; orderAmount: { amount: number }; target: unknown; attainment: number | null }[];
     const top = (await rankingOf())[0]!;
     if (top.ownerId !== repId) expect((await post({ employeeId: top.ownerId, month: '2026-11', metric: 'orderAmount', value: cny(8_000_000_00) })).status).toBe(201);
+    await settled();
     const ranked = await rankingOf();
     const row = ranked.find((r) => r.ownerId === top.ownerId)!;
     expect(row.target).toEqual(cny(8_000_000_00));
     expect(row.attainment).toBe(Math.round((row.orderAmount.amount / 8_000_000_00) * 10_000) / 10_000);
     for (const other of ranked) if (other.ownerId !== top.ownerId && other.ownerId !== repId) expect(other.target).toBeNull();
+  });
+
+  it('exports as XLSX and CSV (every report does): a row for the totals and each group, opened back and compared', async () => {
+    const token = await app.login();
+    const query = 'from=2026-11-01&to=2026-12-01&groupBy=owner&metrics=orderAmount,winRate,newCustomers';
+    const json = await kpi(query);
+    const response = await fetch(`${app.baseUrl}/api/v1/reports/kpi?${query}`, { headers: { accept: XLSX_TYPE, authorization: `Bearer ${token}` } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe(XLSX_TYPE);
+    const workbook = new ExcelJS.Workbook();
+    await workbook.xlsx.load(Buffer.from(await response.arrayBuffer()) as never);
+    const sheet = workbook.worksheets[0]!;
+    const header = (sheet.getRow(1).values as unknown[]).slice(1) as string[];
+    const row = (n: number) => Object.fromEntries(header.map((column, i) => [column, sheet.getRow(n).getCell(i + 1).value ?? null]));
+    expect(sheet.rowCount).toBe(1 + 1 + json.groups.length);
+    expect(row(2)).toMatchObject({ group: 'total', 'orderAmount.value.amount': (json.totals.metrics.orderAmount!.value as { amount: number }).amount, 'winRate.value': json.totals.metrics.winRate!.value, 'newCustomers.previous': json.totals.metrics.newCustomers!.previous });
+    json.groups.forEach((group, i) => expect(row(3 + i)).toMatchObject({ group: group.key, name: group.name, 'orderAmount.value.amount': (group.metrics.orderAmount!.value as { amount: number }).amount, 'newCustomers.delta.previous': group.metrics.newCustomers!.delta.previous }));
+    expect(header.some((column) => column.includes('breakdown'))).toBe(false);
+
+    // The funnel as CSV: a row per stage, money as dotted columns; negative numbers stay numbers.
+    const funnel = (await app.request('GET', '/api/v1/reports/funnel?from=2026-11-01&to=2026-12-01', { token })).body as { stages: { stage: string; count: number; amount: { amount: number } }[] };
+    const csv = await fetch(`${app.baseUrl}/api/v1/reports/funnel?from=2026-11-01&to=2026-12-01`, { headers: { accept: 'text/csv', authorization: `Bearer ${token}` } });
+    expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
+    const lines = (await csv.text()).replace(/^\uFEFF/, '').trim().split('\r\n').map((line) => line.split(','));
+    expect(lines[0]!.slice(0, 6)).toEqual(['stage', 'name', 'probability', 'count', 'amount.amount', 'amount.currency']);
+    expect(lines.slice(1).map((cells) => [cells[0], Number(cells[3]), Number(cells[4])])).toEqual(funnel.stages.map((s) => [s.stage, s.count, s.amount.amount]));
+    expect(toCsv([{ delta: -3, text: '-3' }], [{ header: 'delta', value: (r) => r.delta }, { header: 'text', value: (r) => r.text }])).toBe("\uFEFFdelta,text\r\n-3,'-3\r\n");
+
+    // Exporting is reports `export`: a salesperson (view only) is refused.
+    const rep = await app.login('wang.fang', DEMO_PASSWORD);
+    const refused = await fetch(`${app.baseUrl}/api/v1/reports/kpi?from=2026-11-01&to=2026-12-01`, { headers: { accept: XLSX_TYPE, authorization: `Bearer ${rep}` } });
+    expect(refused.status).toBe(403);
   });
 
   it('answers 400 naming what is wrong: an unknown metric, a metric of a module not built yet, a bad period or grouping', async () => {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { isAllowed } from '../../commands/authorization.ts';
 import { localDate, nextDay } from '../../domain/company/index.ts';
 import { companyView } from '../../projections/company.ts';
-import { KPI_METRIC_KEYS, KPI_METRICS, KPI_READS, type KpiMetric, kpiReport, type KpiValue } from '../../projections/kpi.ts';
+import { KPI_METRIC_KEYS, KPI_METRICS, KPI_READS, type KpiMetric, kpiReport, type KpiReport, type KpiValue } from '../../projections/kpi.ts';
 import { reportMirror } from '../../projections/reports.ts';
 import { TARGETS, withTargets } from '../../projections/targets.ts';
 import { reportRoute, reportScope } from '../report-routes.ts';
@@ -54,6 +54,17 @@ export const kpiRoutes = [
       'orderAmount, collections and newCustomers also have target and attainment (value ÷ target, null without a target): the targets of the months starting in the period (see POST /api/v1/targets).',
     reads: [...KPI_READS, TARGETS],
     query: KpiQuery,
+    // A row for the totals, then one per group; each metric's value, previous, last year's, deltas, changes (and target, attainment).
+    table(answer) {
+      const report = answer as KpiReport;
+      const withoutBreakdown = (entry: KpiValue | null) => {
+        if (!entry) return null;
+        const { breakdown: _breakdown, ...rest } = entry;
+        return rest;
+      };
+      const columns = (metrics: Record<string, KpiValue | null>) => Object.fromEntries(Object.entries(metrics).map(([metric, entry]) => [metric, withoutBreakdown(entry)]));
+      return [{ group: 'total', name: null, ...columns(report.totals.metrics) }, ...report.groups.map((group) => ({ group: group.key, name: group.name, ...columns(group.metrics) }))];
+    },
     async compute(query, actor, services) {
       const company = await companyView(services.readStore);
       const owners = await reportScope(services, actor, query);
