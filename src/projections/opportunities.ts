@@ -19,6 +19,11 @@ export const LOSSES = 'report_opportunity_losses';
  * (its totals twin less the changes since).
  */
 export const PIPELINE = 'report_opportunity_pipeline';
+/**
+ * Open opportunities as they are now, by expected close date, stage, owner and currency (count and amount): the
+ * forecast sums the days (whole months from the monthly twin) it covers.
+ */
+export const FORECAST = 'report_opportunity_forecast';
 
 export type OpportunityDoc = RecordDoc & {
   ownerId: string;
@@ -48,6 +53,13 @@ function closeContribution(deltas: CounterDeltas, doc: OpportunityDoc, sign: num
   if (!won) deltas.add(LOSSES, { day: dayOf(doc.closedAt, zone), ownerId: doc.ownerId, competitor: (doc.lostTo as string | undefined) ?? '', reason: (doc.lostReason as string | undefined) ?? '' }, { lost: 1 }, sign);
 }
 
+/** What an open opportunity adds to the forecast while it is as it is (a closed one nothing). */
+function forecastContribution(deltas: CounterDeltas, doc: OpportunityDoc | null, sign: number): void {
+  const expected = doc?.expectedCloseDate as string | undefined;
+  if (doc?.status !== 'open' || !expected) return;
+  deltas.add(FORECAST, { day: expected, stage: doc.stage, ownerId: doc.ownerId, currency: doc.amount.currency }, { count: 1, amount: doc.amount.amount }, sign);
+}
+
 /** What an open opportunity holds of the pipeline, changed on the event's day (a closed one holds nothing). */
 function pipelineContribution(deltas: CounterDeltas, doc: OpportunityDoc | null, day: string, sign: number): void {
   if (doc?.status !== 'open') return;
@@ -65,18 +77,18 @@ export const opportunitiesProjection = recordProjection<OpportunityDoc, Opportun
   // 3: competitors are references (ids) to the competitors archive, no longer searched as text.
   // 4: month-level twins of the day counters.
   // 5: lastContactedAt and the activity day counts.
-  // 6: the losses and pipeline counters. 7: the pipeline's totals twin.
-  version: 7,
+  // 6: the losses and pipeline counters. 7: the pipeline's totals twin. 8: the forecast counters.
+  version: 8,
   activities: 'opportunityId',
   reads: [COMPANY],
-  collections: [...[FUNNEL, STAGE_EXITS, CLOSES, LOSSES, PIPELINE].flatMap((collection) => [collection, monthly(collection)]), totals(PIPELINE)],
+  collections: [...[FUNNEL, STAGE_EXITS, CLOSES, LOSSES, PIPELINE, FORECAST].flatMap((collection) => [collection, monthly(collection)]), totals(PIPELINE)],
   async setup(store) {
     await store.collection(OPPORTUNITIES).createIndex({ customerId: 1 });
     await store.collection(OPPORTUNITIES).createIndex({ stage: 1 });
     await store.collection(OPPORTUNITIES).createIndex({ competitors: 1 });
     // A report's edge days are a range of the day counters.
-    for (const counters of [FUNNEL, STAGE_EXITS, CLOSES, LOSSES, PIPELINE]) await store.collection(counters).createIndex({ day: 1 });
-    for (const counters of [LOSSES, PIPELINE]) await store.collection(monthly(counters)).createIndex({ month: 1 });
+    for (const counters of [FUNNEL, STAGE_EXITS, CLOSES, LOSSES, PIPELINE, FORECAST]) await store.collection(counters).createIndex({ day: 1 });
+    for (const counters of [LOSSES, PIPELINE, FORECAST]) await store.collection(monthly(counters)).createIndex({ month: 1 });
   },
   async evolve(doc, event, ownerPath) {
     const at = event.metadata.at;
@@ -133,6 +145,8 @@ export const opportunitiesProjection = recordProjection<OpportunityDoc, Opportun
     const day = dayOf(event.metadata.at, zone);
     pipelineContribution(deltas, before, day, -1);
     pipelineContribution(deltas, after, day, +1);
+    forecastContribution(deltas, before, -1);
+    forecastContribution(deltas, after, +1);
     await deltas.apply(store, event);
   },
 });

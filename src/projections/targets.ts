@@ -59,15 +59,12 @@ const attainmentOf = (entry: KpiValue, target: number | null): number | null => 
  * department's its own where one is set, else its members' summed; the totals' are the department's or the
  * salesperson's asked for, else the targets of everyone counted summed.
  */
-export async function withTargets(store: ReadStore, mirror: OrgCollections, report: KpiReport, scope: { owners: string[] | null; departmentId?: string | undefined; ownerId?: string | undefined }): Promise<KpiReport> {
+export async function withTargets(store: ReadStore, mirror: OrgCollections, report: KpiReport, scope: TargetScope): Promise<KpiReport> {
   const metrics = TARGET_METRICS.filter((metric) => metric in report.totals.metrics);
   if (metrics.length === 0) return report;
   const periodMonths = monthsStartingIn(report.from, report.to);
+  const targets = await scopeTargets(store, mirror, scope, report.currency);
   const sums = await targetSums(store, periodMonths, metrics, report.currency);
-  const everyone = (await store.collection<EmployeeDoc>(mirror.employees).find(scope.owners === null ? {} : { _id: { $in: scope.owners } }, { projection: { departmentId: 1 } })).map((e) => ({ id: e._id, departmentId: e.departmentId ?? null }));
-  const ofDepartment = (s: typeof sums, metric: TargetMetric, id: string) => s.ofDepartment(metric, id) ?? s.ofEmployees(metric, everyone.filter((e) => e.departmentId === id).map((e) => e.id));
-  const ofTotals = (s: typeof sums, metric: TargetMetric) =>
-    scope.ownerId ? s.ofEmployees(metric, [scope.ownerId]) : scope.departmentId ? ofDepartment(s, metric, scope.departmentId) : s.ofEmployees(metric, everyone.map((e) => e.id));
   const attach = (metricsOf: Record<string, KpiValue | null>, targetFor: (metric: TargetMetric) => number | null) => {
     const out: Record<string, unknown> = { ...metricsOf };
     for (const metric of metrics) {
@@ -81,19 +78,46 @@ export async function withTargets(store: ReadStore, mirror: OrgCollections, repo
   const monthSums = report.groupBy === 'month' ? new Map(await Promise.all(periodMonths.map(async (month) => [month, await targetSums(store, [month], metrics, report.currency)] as const))) : undefined;
   return {
     ...report,
-    totals: { metrics: attach(report.totals.metrics, (metric) => ofTotals(sums, metric)) },
+    totals: { metrics: attach(report.totals.metrics, (metric) => targets.ofScope(sums, metric)) },
     groups: report.groups.map((group) => {
       const key = group.key;
       switch (report.groupBy) {
         case 'owner':
           return { ...group, metrics: attach(group.metrics, (metric) => sums.ofEmployees(metric, [key!])) };
         case 'department':
-          return { ...group, metrics: attach(group.metrics, (metric) => (key === null ? null : ofDepartment(sums, metric, key))) };
+          return { ...group, metrics: attach(group.metrics, (metric) => (key === null ? null : targets.ofDepartment(sums, metric, key))) };
         case 'month':
-          return { ...group, metrics: attach(group.metrics, (metric) => ofTotals(monthSums!.get(key!)!, metric)) };
+          return { ...group, metrics: attach(group.metrics, (metric) => targets.ofScope(monthSums!.get(key!)!, metric)) };
         default:
           return { ...group, metrics: attach(group.metrics, () => null) };
       }
     }),
+  };
+}
+
+/** Whom a report's totals count: the salespeople in scope, narrowed to one of them or one department. */
+export interface TargetScope {
+  owners: string[] | null;
+  departmentId?: string | undefined;
+  ownerId?: string | undefined;
+}
+type Sums = Awaited<ReturnType<typeof targetSums>>;
+
+/**
+ * The targets a scope has: a department's own where it has one, else its members' summed; the scope's the
+ * department's or salesperson's it is narrowed to, else the targets of everyone in it summed.
+ */
+export async function scopeTargets(store: ReadStore, mirror: OrgCollections, scope: TargetScope, currency: string) {
+  const everyone = (await store.collection<EmployeeDoc>(mirror.employees).find(scope.owners === null ? {} : { _id: { $in: scope.owners } }, { projection: { departmentId: 1 } })).map((e) => ({ id: e._id, departmentId: e.departmentId ?? null }));
+  const ofDepartment = (sums: Sums, metric: TargetMetric, id: string) => sums.ofDepartment(metric, id) ?? sums.ofEmployees(metric, everyone.filter((e) => e.departmentId === id).map((e) => e.id));
+  const ofScope = (sums: Sums, metric: TargetMetric) =>
+    scope.ownerId ? sums.ofEmployees(metric, [scope.ownerId]) : scope.departmentId ? ofDepartment(sums, metric, scope.departmentId) : sums.ofEmployees(metric, everyone.map((e) => e.id));
+  return {
+    ofDepartment,
+    ofScope,
+    /** The scope's target of one metric in some months (null: none set). */
+    async of(metric: TargetMetric, months: readonly string[]) {
+      return ofScope(await targetSums(store, months, [metric], currency), metric);
+    },
   };
 }

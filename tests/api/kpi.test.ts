@@ -8,6 +8,7 @@ import { cancelOrder, changeDocumentOwner, confirmOrder, createOrder, receivePay
 import { systemActor } from '../../src/commands/employees.ts';
 import { changeLead, changeLeadOwner, convertLead, createLead } from '../../src/commands/leads.ts';
 import { changeOpportunity, changeOpportunityOwner, createOpportunity, moveOpportunity } from '../../src/commands/opportunities.ts';
+import { defaultStages } from '../../src/domain/opportunity/index.ts';
 import { ManualClock } from '../../src/infra/clock.ts';
 import type { RecordedEvent } from '../../src/infra/eventstore/port.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
@@ -450,6 +451,61 @@ describe('the KPI report (GET /api/v1/reports/kpi)', () => {
     expect(row.target).toEqual(cny(8_000_000_00));
     expect(row.attainment).toBe(Math.round((row.orderAmount.amount / 8_000_000_00) * 10_000) / 10_000);
     for (const other of ranked) if (other.ownerId !== top.ownerId && other.ownerId !== repId) expect(other.target).toBeNull();
+  });
+
+  it('the forecast (GET /api/v1/reports/forecast): open opportunities by expected close month and stage, weighted, against the month\'s target; recomputed from the events', async () => {
+    const admin = await app.login();
+    // Open opportunities as the log leaves them: stage, amount, owner, expected close date.
+    const open = new Map<string, { stage: string; status: string; amount: { amount: number; currency: string }; expected: string }>();
+    for (const event of events) {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- opportunity payloads, read by field name
+      const d = event.data as Record<string, any>;
+      const o = open.get(event.streamId);
+      if (event.type === 'OpportunityCreated') open.set(event.streamId, { stage: d.stage, status: 'open', amount: d.fields.amount, expected: d.fields.expectedCloseDate });
+      else if (event.type === 'OpportunityChanged' && o) Object.assign(o, d.changes.amount ? { amount: d.changes.amount } : {}, d.changes.expectedCloseDate ? { expected: d.changes.expectedCloseDate } : {});
+      else if ((event.type === 'OpportunityStageChanged' || event.type === 'OpportunityReopened') && o) Object.assign(o, { stage: d.stage, status: 'open' });
+      else if (event.type === 'OpportunityWon' && o) o.status = 'won';
+      else if (event.type === 'OpportunityLost' && o) o.status = 'lost';
+    }
+    const probability = Object.fromEntries(defaultStages.map((stage) => [stage.key, stage.probability]));
+    const expected = new Map<string, { count: number; amount: number; weighted: number }>();
+    for (const o of open.values()) {
+      if (o.status !== 'open' || o.amount.currency !== 'CNY' || o.expected < '2026-12-01' || o.expected >= '2027-06-01') continue;
+      const month = expected.get(o.expected.slice(0, 7)) ?? { count: 0, amount: 0, weighted: 0 };
+      month.count += 1;
+      month.amount += o.amount.amount;
+      expected.set(o.expected.slice(0, 7), month);
+    }
+    expect((await app.request('POST', '/api/v1/targets', { token: admin, body: { departmentId: (await app.request('GET', '/api/v1/departments', { token: admin })).body.items[0].id, month: '2027-03', metric: 'orderAmount', value: cny(20_000_000_00) } })).status).toBe(201);
+    await app.services.runner.waitFor(await app.services.eventStore.headPosition(), 30_000);
+
+    const answer = await app.request('GET', '/api/v1/reports/forecast?from=2026-12-01&to=2027-06-01', { token: admin });
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    const months = answer.body.months as { month: string; count: number; amount: { amount: number }; weightedAmount: { amount: number }; byStage: { stage: string; count: number; amount: { amount: number }; weightedAmount: { amount: number }; probability: number }[]; target: unknown; coverage: number | null }[];
+    expect(months.map((m) => m.month)).toEqual(['2026-12', '2027-01', '2027-02', '2027-03', '2027-04', '2027-05']);
+    for (const month of months) {
+      const want = expected.get(month.month) ?? { count: 0, amount: 0 };
+      expect([month.count, month.amount.amount], month.month).toEqual([want.count, want.amount]);
+      for (const stage of month.byStage) {
+        expect(stage.probability).toBe(probability[stage.stage]);
+        expect(stage.weightedAmount.amount).toBe(Math.round((stage.amount.amount * probability[stage.stage]!) / 100));
+      }
+      expect(month.weightedAmount.amount).toBe(month.byStage.reduce((n, s) => n + s.weightedAmount.amount, 0));
+    }
+    expect(months.find((m) => m.month === '2027-03')!.count).toBeGreaterThan(0);
+    // Against target: March's department target (no employee has one of their own for March).
+    const march = months.find((m) => m.month === '2027-03')!;
+    expect(march.target).toEqual(null);
+    const firstDepartment = (await app.request('GET', '/api/v1/departments', { token: admin })).body.items[0].id as string;
+    const narrowed = (await app.request('GET', `/api/v1/reports/forecast?from=2027-03-01&to=2027-04-01&departmentId=${firstDepartment}`, { token: admin })).body;
+    expect(narrowed.months[0].target).toEqual(cny(20_000_000_00));
+    expect(narrowed.months[0].coverage).toBe(Math.round((narrowed.months[0].weightedAmount.amount / 20_000_000_00) * 10_000) / 10_000);
+    expect(narrowed.totals.target).toEqual(cny(20_000_000_00));
+    // A salesperson sees their own.
+    const rep = await app.login('wang.fang', DEMO_PASSWORD);
+    const own = (await app.request('GET', '/api/v1/reports/forecast?from=2026-12-01&to=2027-06-01', { token: rep })).body;
+    expect(own.totals.count).toBeLessThan(answer.body.totals.count);
+    expectProblem(await app.request('GET', '/api/v1/reports/forecast?from=2027-06-01&to=2026-12-01', { token: admin }), 400, 'validation');
   });
 
   it('exports as XLSX and CSV (every report does): a row for the totals and each group, opened back and compared', async () => {

@@ -4,7 +4,10 @@ import { localDate, nextDay } from '../../domain/company/index.ts';
 import { companyView } from '../../projections/company.ts';
 import { KPI_METRIC_KEYS, KPI_METRICS, KPI_READS, type KpiMetric, kpiReport, type KpiReport, type KpiValue } from '../../projections/kpi.ts';
 import { reportMirror } from '../../projections/reports.ts';
-import { TARGETS, withTargets } from '../../projections/targets.ts';
+import { scopeTargets, TARGETS, withTargets } from '../../projections/targets.ts';
+import { forecastReport } from '../../projections/forecast.ts';
+import { FORECAST } from '../../projections/opportunities.ts';
+import { opportunityStages } from '../../commands/opportunities.ts';
 import { reportRoute, reportScope } from '../report-routes.ts';
 import { Id } from '../route.ts';
 
@@ -42,7 +45,20 @@ const KpiQuery = z
   .refine((q) => q.groupBy !== 'month' || (q.from.endsWith('-01') && q.to.endsWith('-01')), { message: 'groupBy=month takes whole months: from and to on the first of a month', path: ['groupBy'] })
   .refine((q) => q.groupBy !== 'day' || daysBetween(q.from, q.to) <= MAX_DAY_BUCKETS, { message: `groupBy=day takes at most ${MAX_DAY_BUCKETS} days`, path: ['groupBy'] });
 
-export const kpiRoutes = [
+const ForecastQuery = z
+  .object({
+    from: z.iso.date().describe("First expected close day (in the company's time zone), inclusive"),
+    to: z.iso.date().describe('Last expected close day, exclusive'),
+    ownerId: Id.optional(),
+    departmentId: Id.optional(),
+    currency: z.string().regex(/^[A-Z]{3}$/, 'Expected an ISO 4217 code, e.g. CNY').optional().describe("The currency of the amounts (default: the company's); opportunities in others are not counted"),
+  })
+  .strict()
+  .refine((q) => q.from < q.to, { message: 'from must be before to', path: ['from'] })
+  .refine((q) => daysBetween(q.from, q.to) <= MAX_DAYS, { message: `At most ${MAX_DAYS} days`, path: ['to'] });
+
+/** The decision reports: the KPIs and the sales forecast. */
+export const decisionReportRoutes = [
   reportRoute({
     name: 'kpi',
     summary: 'KPIs of [from, to) with the previous period and the same period last year: overall, and by day, month, salesperson or department',
@@ -82,6 +98,22 @@ export const kpiRoutes = [
       // A metric of a module the caller may not view answers null, so the shape stays what they asked for.
       const shown = (values: Record<string, KpiValue | null>) => Object.fromEntries(metrics.map((metric) => [metric, values[metric] ?? null]));
       return { ...report, totals: { metrics: shown(report.totals.metrics) }, groups: report.groups.map((group) => ({ ...group, metrics: shown(group.metrics) })) };
+    },
+  }),
+  reportRoute({
+    name: 'forecast',
+    summary: 'Sales forecast (销售预测): open opportunities expected to close in [from, to), by month and stage, weighted by stage probability, against each month\'s order amount target',
+    answer:
+      'The forecast: per month (of the expected close date) count, amount and weightedAmount (amount × the stage probability, half-up to the minor unit) with byStage, the order amount target (null: none set) and coverage (weightedAmount ÷ target); and the totals. Open opportunities as they are now, within your data scope.',
+    reads: [FORECAST, TARGETS],
+    query: ForecastQuery,
+    table: (answer) => (answer as { months: Record<string, unknown>[] }).months.map(({ byStage: _byStage, ...month }) => month),
+    async compute(query, actor, services) {
+      const company = await companyView(services.readStore);
+      const currency = query.currency ?? company.currency;
+      const owners = await reportScope(services, actor, query);
+      const targets = await scopeTargets(services.readStore, reportMirror, { owners, departmentId: query.departmentId, ownerId: query.ownerId }, currency);
+      return forecastReport(services.readStore, (await opportunityStages(services.deps)).stages, owners, { from: query.from, to: query.to, currency }, (month) => targets.of('orderAmount', [month]));
     },
   }),
 ];
