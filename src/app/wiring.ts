@@ -9,6 +9,7 @@ import { migrateCompetitorNames } from '../commands/competitors.ts';
 import { startActivitiesEra } from '../commands/activities.ts';
 import { memberLevelsTimer } from '../commands/member-levels.ts';
 import { dailyDigestTimer, startDailyDigest } from '../commands/daily-digest.ts';
+import { reportMailTimer } from '../commands/report-mail.ts';
 import { taskReminders } from '../commands/tasks.ts';
 import { allProjections } from '../projections/all.ts';
 import { ProjectionRunner } from '../projections/runner.ts';
@@ -98,7 +99,7 @@ export interface OpenOptions {
 }
 
 /** Every timer the modules declare (reminders, SLA warnings and digests join as their modules land). */
-export const allTimers: readonly TimerSpec[] = [taskReminders, memberLevelsTimer, dailyDigestTimer, ticketSlaTimer, complaintAlerts, approvalProcess];
+export const allTimers: readonly TimerSpec[] = [taskReminders, memberLevelsTimer, dailyDigestTimer, reportMailTimer, ticketSlaTimer, complaintAlerts, approvalProcess];
 
 function jwtSecret(config: Config, inMemory: boolean, logger: Logger): string {
   if (config.JWT_SECRET) return config.JWT_SECRET;

@@ -3,6 +3,7 @@ import { resourceNames, specOf } from './customization/resources.ts';
 import { competitorReferences } from './competitor/index.ts';
 import { NotificationRead, NotificationSent } from './notification/index.ts';
 import { DigestMailed, RunCompleted, RunScheduled } from './schedule/index.ts';
+import { ReportMailed } from './schedule/report-mail.ts';
 import { approvalPolicyEventSchemas } from './approval/policies.ts';
 import { approvalEventSchemas } from './approval/index.ts';
 import { GateDecided, GateRequested } from './approval/gate.ts';
@@ -26,6 +27,7 @@ export const eventSchemas: Readonly<Record<string, z.ZodType>> = {
   OrderApprovalRequested: GateRequested,
   OrderApprovalDecided: GateDecided,
   DigestMailed,
+  ReportMailed,
   // Record types declare their events' schemas in the registry (`events`).
   ...Object.assign({}, ...resourceNames.map((name) => specOf(name).events ?? {})),
 };

@@ -205,6 +205,8 @@ const matrix: Record<string, Entry> = {
   'PUT /api/v1/settings/member-levels': { needs: ['settings', 'edit'], ok: 200, request: () => ({ path: '/api/v1/settings/member-levels', body: { basis: 'orders', windowMonths: 12, levels: [] } }) },
   'GET /api/v1/settings/daily-digest': { needs: ['settings', 'view'], ok: 200, request: () => ({ path: '/api/v1/settings/daily-digest' }) },
   'PUT /api/v1/settings/daily-digest': { needs: ['settings', 'edit'], ok: 200, request: () => ({ path: '/api/v1/settings/daily-digest', body: { enabled: true, time: '07:30' } }) },
+  'GET /api/v1/settings/report-mail': { needs: ['settings', 'view'], ok: 200, request: () => ({ path: '/api/v1/settings/report-mail' }) },
+  'PUT /api/v1/settings/report-mail': { needs: ['settings', 'edit'], ok: 200, request: () => ({ path: '/api/v1/settings/report-mail', body: { schedules: [] } }) },
   'GET /api/v1/reports/forecast': { needs: ['reports', 'view'], ok: 200, request: () => ({ path: '/api/v1/reports/forecast?from=2026-01-01&to=2027-01-01' }) },
   'GET /api/v1/reports/kpi': { needs: ['reports', 'view'], ok: 200, request: () => ({ path: '/api/v1/reports/kpi?from=2026-01-01&to=2027-01-01&groupBy=month' }) },
   'GET /api/v1/dashboard/team': { needs: ['reports', 'view'], ok: 200, request: () => ({ path: '/api/v1/dashboard/team?from=2026-01-01&to=2027-01-01' }) },

@@ -8,6 +8,9 @@ import { scopeTargets, TARGETS, withTargets } from '../../projections/targets.ts
 import { forecastReport } from '../../projections/forecast.ts';
 import { FORECAST } from '../../projections/opportunities.ts';
 import { opportunityStages } from '../../commands/opportunities.ts';
+import { changeReportMailSettings, reportMailSettings } from '../../commands/report-mail.ts';
+import { ReportMailSettings } from '../../domain/schedule/report-mail.ts';
+import { settingRoutes } from '../setting-routes.ts';
 import { reportRoute, reportScope } from '../report-routes.ts';
 import { Id } from '../route.ts';
 
@@ -57,8 +60,22 @@ const ForecastQuery = z
   .refine((q) => q.from < q.to, { message: 'from must be before to', path: ['from'] })
   .refine((q) => daysBetween(q.from, q.to) <= MAX_DAYS, { message: `At most ${MAX_DAYS} days`, path: ['to'] });
 
-/** The decision reports: the KPIs and the sales forecast. */
+/** The decision reports: the KPIs and the sales forecast, and the scheduled report mails. */
 export const decisionReportRoutes = [
+  ...settingRoutes({
+    path: '/api/v1/settings/report-mail',
+    tags: ['Reports 报表'],
+    schema: ReportMailSettings,
+    read: { summary: 'The scheduled report mails (定时报表): which report, how often, when, to whom (default: none)', done: 'The schedules' },
+    write: {
+      summary: 'Change the scheduled report mails',
+      description:
+        "Each schedule mails the KPIs of the period just ended (every day: yesterday; every week on a weekday: last week, Monday to Sunday; every month on a day: last month) at `time` in the company time zone, to each recipient over their own data scope and the metrics they may view, through the mail port; a recipient disabled, without an e-mail address or without reports view is skipped. Each mail is recorded (ReportMailed), so a retried run mails nobody twice.",
+      done: 'Saved',
+    },
+    load: reportMailSettings.read,
+    save: ({ body, actor, services, meta }) => changeReportMailSettings(services.deps, body, actor, meta),
+  }),
   reportRoute({
     name: 'kpi',
     summary: 'KPIs of [from, to) with the previous period and the same period last year: overall, and by day, month, salesperson or department',
