@@ -1,4 +1,5 @@
 import { localDate } from '../domain/company/index.ts';
+import { nextMonth } from '../domain/shared/periods.ts';
 import type { RecordedEvent } from '../infra/eventstore/port.ts';
 import { type Doc, DuplicateKeyError, type ReadStore } from '../infra/readstore/port.ts';
 
@@ -71,10 +72,6 @@ export const monthOf = (iso: string, timeZone: string): string => localDate(iso,
  * edges (from the daily counters): a year's report reads twelve month counters per key, not 365 day ones.
  */
 export function splitByMonth(from: string, to: string): { months?: { from: string; to: string }; days: { from: string; to: string }[] } {
-  const nextMonth = (month: string) => {
-    const [year, number] = month.split('-').map(Number) as [number, number];
-    return number === 12 ? `${year + 1}-01` : `${year}-${String(number + 1).padStart(2, '0')}`;
-  };
   const firstWhole = from.endsWith('-01') ? from.slice(0, 7) : nextMonth(from.slice(0, 7));
   const endWhole = to.slice(0, 7);
   if (firstWhole >= endWhole) return { days: from < to ? [{ from, to }] : [] };

@@ -1,4 +1,5 @@
 import type { Stage } from '../domain/opportunity/index.ts';
+import { monthsTouched } from '../domain/shared/periods.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
 import { sumCountersBy } from './counters.ts';
 import { FORECAST } from './opportunities.ts';
@@ -16,18 +17,6 @@ export interface ForecastMonth extends Part {
   /** The order amount target of the month (null: none set), and the weighted amount's share of it. */
   target: Money | null;
   coverage: number | null;
-}
-
-/** The months [from, to) touches, in order (the first and last perhaps in part). */
-function monthsTouched(from: string, to: string): string[] {
-  const months: string[] = [];
-  const last = new Date(Date.parse(`${to}T00:00:00.000Z`) - 86_400_000).toISOString().slice(0, 7);
-  for (let month = from.slice(0, 7); month <= last; ) {
-    months.push(month);
-    const [year, number] = month.split('-').map(Number) as [number, number];
-    month = number === 12 ? `${year + 1}-01` : `${year}-${String(number + 1).padStart(2, '0')}`;
-  }
-  return months;
 }
 
 /**
@@ -54,7 +43,7 @@ export async function forecastReport(
     weightedAmount: money(parts.reduce((n, part) => n + part.weightedAmount.amount, 0)),
   });
   const months: ForecastMonth[] = [];
-  for (const month of monthsTouched(query.from, query.to)) {
+  for (const month of monthsTouched(query)) {
     const inMonth = rows.filter((row) => row.period === month && row.sums.count !== 0);
     // The stage list's order, then any stage since taken off the list (its probability unknown: 0).
     const keys = [...ordered.map((stage) => stage.key).filter((key) => inMonth.some((row) => row.key.stage === key)), ...inMonth.map((row) => row.key.stage!).filter((key) => !stageOf(key))];

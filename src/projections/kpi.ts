@@ -1,4 +1,5 @@
 import { nextDay } from '../domain/company/index.ts';
+import { lastYearOf, type Period, previousPeriod, shiftDays, shiftMonths } from '../domain/shared/periods.ts';
 import type { Module } from '../domain/role/index.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
 import { type CounterSum, sumCountersBy, sumTotals } from './counters.ts';
@@ -239,29 +240,6 @@ function compare(metric: KpiMetric, now: Raw, previous: Raw, lastYear: Raw, curr
 }
 
 // ---- Periods ----
-
-const monthStart = (day: string) => day.endsWith('-01');
-/** A day moved by whole months, kept inside its month (the 31st of a shorter month becomes its last day). */
-export function shiftMonths(day: string, months: number): string {
-  const [year, month, date] = day.split('-').map(Number) as [number, number, number];
-  const index = year * 12 + (month - 1) + months;
-  const [y, m] = [Math.floor(index / 12), (index % 12) + 1];
-  const last = new Date(Date.UTC(y, m, 0)).getUTCDate();
-  return `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(Math.min(date, last)).padStart(2, '0')}`;
-}
-const shiftDays = (day: string, days: number) => new Date(Date.parse(`${day}T00:00:00.000Z`) + days * 86_400_000).toISOString().slice(0, 10);
-const daysBetween = (from: string, to: string) => Math.round((Date.parse(to) - Date.parse(from)) / 86_400_000);
-const monthsBetween = (from: string, to: string) => (Number(to.slice(0, 4)) - Number(from.slice(0, 4))) * 12 + Number(to.slice(5, 7)) - Number(from.slice(5, 7));
-
-export interface Period {
-  from: string;
-  to: string;
-}
-/** The period before one of the same length: as many whole months back for whole months, else as many days. */
-export function previousPeriod({ from, to }: Period): Period {
-  return monthStart(from) && monthStart(to) ? { from: shiftMonths(from, -monthsBetween(from, to)), to: from } : { from: shiftDays(from, -daysBetween(from, to)), to: from };
-}
-export const lastYearOf = ({ from, to }: Period): Period => ({ from: shiftMonths(from, -12), to: shiftMonths(to, -12) });
 
 /** The days or months of a period, in order (a month grouping takes whole months). */
 function bucketsOf({ from, to }: Period, grouping: 'day' | 'month'): string[] {

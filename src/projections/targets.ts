@@ -1,3 +1,4 @@
+import { monthsStartingIn } from '../domain/shared/periods.ts';
 import { MONEY_METRICS, TARGET_METRICS, type TargetMetric } from '../domain/target/index.ts';
 import type { Doc, ReadStore } from '../infra/readstore/port.ts';
 import type { KpiReport, KpiValue } from './kpi.ts';
@@ -36,17 +37,6 @@ export async function targetSums(store: ReadStore, months: readonly string[], me
   };
 }
 
-/** The whole months whose first day lies in [from, to): the months a period's targets are taken from. */
-export function monthsStartingIn(from: string, to: string): string[] {
-  const months: string[] = [];
-  for (let month = from.endsWith('-01') ? from.slice(0, 7) : nextMonth(from.slice(0, 7)); `${month}-01` < to; month = nextMonth(month)) months.push(month);
-  return months;
-}
-const nextMonth = (month: string) => {
-  const [year, number] = month.split('-').map(Number) as [number, number];
-  return number === 12 ? `${year + 1}-01` : `${year}-${String(number + 1).padStart(2, '0')}`;
-};
-
 const targetOf = (metric: TargetMetric, value: number | null, currency: string): number | Money | null => (value === null ? null : MONEY_METRICS.includes(metric) ? { amount: value, currency } : value);
 const attainmentOf = (entry: KpiValue, target: number | null): number | null => {
   const value = entry.value === null ? null : typeof entry.value === 'number' ? entry.value : entry.value.amount;
@@ -62,7 +52,7 @@ const attainmentOf = (entry: KpiValue, target: number | null): number | null => 
 export async function withTargets(store: ReadStore, mirror: OrgCollections, report: KpiReport, scope: TargetScope): Promise<KpiReport> {
   const metrics = TARGET_METRICS.filter((metric) => metric in report.totals.metrics);
   if (metrics.length === 0) return report;
-  const periodMonths = monthsStartingIn(report.from, report.to);
+  const periodMonths = monthsStartingIn(report);
   const targets = await scopeTargets(store, mirror, scope, report.currency);
   const sums = await targetSums(store, periodMonths, metrics, report.currency);
   const attach = (metricsOf: Record<string, KpiValue | null>, targetFor: (metric: TargetMetric) => number | null) => {

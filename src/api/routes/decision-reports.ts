@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isAllowed } from '../../commands/authorization.ts';
 import { localDate, nextDay } from '../../domain/company/index.ts';
+import { daysBetween } from '../../domain/shared/periods.ts';
 import { companyView } from '../../projections/company.ts';
 import { KPI_METRIC_KEYS, KPI_METRICS, KPI_READS, type KpiMetric, kpiReport, type KpiReport, type KpiValue } from '../../projections/kpi.ts';
 import { reportMirror } from '../../projections/reports.ts';
@@ -16,7 +17,6 @@ import { Id } from '../route.ts';
 
 const MAX_DAYS = 731;
 const MAX_DAY_BUCKETS = 366;
-const daysBetween = (from: string, to: string) => (Date.parse(to) - Date.parse(from)) / 86_400_000;
 /** Metrics that come with modules not built yet: asked for by name, they are refused as such. */
 const NOT_YET: Record<string, string> = { campaignRoi: 'campaigns' };
 

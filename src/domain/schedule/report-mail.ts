@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { localDate } from '../company/index.ts';
+import { shiftDays } from '../shared/periods.ts';
 import { nextDailyAt, TimeOfDay } from './index.ts';
 
 /**
@@ -47,7 +48,6 @@ export function nextOccurrence(schedule: Pick<ReportSchedule, 'every' | 'weekday
   return at;
 }
 
-const shiftDays = (date: string, days: number) => new Date(Date.parse(`${date}T00:00:00.000Z`) + days * 86_400_000).toISOString().slice(0, 10);
 
 /** The period just ended that a run on a local date reports: yesterday, last week (Monday to Sunday), last month. */
 export function reportedPeriod(every: ReportSchedule['every'], date: string): { from: string; to: string } {
