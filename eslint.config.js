@@ -14,6 +14,11 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard page's script runs in the browser, with ECharts loaded before it.
+    files: ['src/api/app-page/**/*.js'],
+    languageOptions: { globals: { ...globals.browser, echarts: 'readonly' } },
+  },
+  {
     files: ['src/domain/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [

@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import type { Services } from '../app/wiring.ts';
 import { Metrics } from './metrics.ts';
 import { authenticate, bearerToken, jsonBody, problems, publicPaths, rateLimit, requireActor, requestContext } from './middleware.ts';
+import { appPage } from './app-page.ts';
 import { docsAssets, docsInitializer, docsPage, openApiDocument } from './openapi.ts';
 import { HttpProblem } from './problem.ts';
 import { readiness } from './readiness.ts';
@@ -142,6 +143,19 @@ export function createApp(services: Services, version = '0.1.0'): Koa {
     ctx.type = asset.type;
     ctx.set('Cache-Control', 'public, max-age=86400');
     ctx.body = bytes;
+  });
+  const dashboard = appPage();
+  router.get('/app', (ctx) => {
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.set('Content-Security-Policy', "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self'; img-src 'self' data:; connect-src 'self'");
+    ctx.body = dashboard.html;
+  });
+  router.get('/app/assets/:name', (ctx) => {
+    const asset = dashboard.asset(ctx.params.name ?? '');
+    if (!asset) return;
+    ctx.type = asset.type;
+    ctx.set('Cache-Control', 'public, max-age=3600');
+    ctx.body = asset.body;
   });
   for (const route of apiRoutes) mount(router, services, route);
 
