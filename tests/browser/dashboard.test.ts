@@ -101,4 +101,20 @@ describe.skipIf(!available)(`the dashboard page in headless Chromium${available 
     await page.screenshot({ path: join(screenshots, 'dashboard-390-zh-CN.png'), fullPage: true });
     await context.close();
   }, 120_000);
+
+  it('tells someone who may not view reports so, and leaves them at the login', async () => {
+    const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.goto(`${app.baseUrl}/app`);
+    await page.fill('input[name=username]', 'gao.feng');
+    await page.fill('input[name=password]', DEMO_PASSWORD);
+    await page.click('#login button[type=submit]');
+    await expect.poll(async () => page.textContent('#login-error')).toBe('无法读取报表（需要报表查看权限）');
+    expect(await page.isVisible('#login')).toBe(true);
+    expect(await page.isVisible('#board')).toBe(false);
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 60_000);
 });

@@ -5,14 +5,14 @@
 const texts = {
   'zh-CN': {
     title: '经营看板', switchLanguage: 'English', logout: '退出', login: '登录', username: '用户名', password: '密码', signIn: '登录',
-    loginFailed: '用户名或密码错误', funnel: '销售漏斗', trend: '商机趋势', collectionsVsTarget: '回款与目标', ranking: '销售排名', overdue: '逾期应收',
+    loginFailed: '用户名或密码错误', loadFailed: '无法读取报表（需要报表查看权限）', funnel: '销售漏斗', trend: '商机趋势', collectionsVsTarget: '回款与目标', ranking: '销售排名', overdue: '逾期应收',
     period: (from, to) => `本月 ${from} 至 ${to}（不含）· 对比上月与去年同期`, vsPrevious: '环比', vsLastYear: '同比', none: '暂无数据',
     orderAmount: '签约额', collections: '回款', newCustomers: '新客户', winRate: '赢率', pipelineAmount: '商机金额', receivables: '应收', overdue_: '逾期', slaMetPercent: 'SLA 达成率',
     target: '目标', pipeline: '商机金额', rank: '名次', name: '姓名', amount: '金额', attainment: '达成', order: '订单', customer: '客户', due: '到期日', days: '逾期天数',
   },
   en: {
     title: 'Dashboard', switchLanguage: '中文', logout: 'Log out', login: 'Log in', username: 'Username', password: 'Password', signIn: 'Log in',
-    loginFailed: 'Wrong username or password', funnel: 'Sales funnel', trend: 'Pipeline trend', collectionsVsTarget: 'Collections vs target', ranking: 'Sales ranking', overdue: 'Overdue receivables',
+    loginFailed: 'Wrong username or password', loadFailed: 'The reports could not be read (reports view is needed)', funnel: 'Sales funnel', trend: 'Pipeline trend', collectionsVsTarget: 'Collections vs target', ranking: 'Sales ranking', overdue: 'Overdue receivables',
     period: (from, to) => `This month ${from} to ${to} (exclusive) · against last month and last year`, vsPrevious: 'vs last month', vsLastYear: 'vs last year', none: 'No data yet',
     orderAmount: 'Orders', collections: 'Collections', newCustomers: 'New customers', winRate: 'Win rate', pipelineAmount: 'Pipeline', receivables: 'Receivables', overdue_: 'Overdue', slaMetPercent: 'SLA met',
     target: 'Target', pipeline: 'Pipeline', rank: 'Rank', name: 'Name', amount: 'Amount', attainment: 'Attained', order: 'Order', customer: 'Customer', due: 'Due', days: 'Days overdue',
@@ -155,7 +155,10 @@ $('login').addEventListener('submit', async (event) => {
   token = (await response.json()).token;
   sessionStorage.setItem('crm.token', token);
   showBoard(true);
-  await load();
+  await load().catch(() => {
+    logout();
+    $('login-error').textContent = t('loadFailed');
+  });
 });
 $('logout').addEventListener('click', logout);
 $('language').addEventListener('click', () => {
