@@ -15,6 +15,14 @@ const executablePath = process.env.CRM_CHROMIUM ?? '/usr/bin/chromium';
 const available = existsSync(executablePath);
 if (!available && process.env.CRM_REQUIRE_BROWSER === '1') throw new Error(`No Chromium at ${executablePath}: CI installs Debian's chromium (apt-get install -y chromium)`);
 const screenshots = join(import.meta.dirname, 'screenshots');
+/** The browser runs in the company's time zone (the seeded company's default), so its months are the reports' days. */
+const timezoneId = 'Asia/Shanghai';
+const thisMonth = () => new Intl.DateTimeFormat('en-CA', { timeZone: timezoneId, year: 'numeric', month: '2-digit' }).format(new Date()).slice(0, 7);
+const shiftMonth = (month: string, by: number) => {
+  const [year, number] = month.split('-').map(Number) as [number, number];
+  const index = year * 12 + number - 1 + by;
+  return `${Math.floor(index / 12)}-${String((index % 12) + 1).padStart(2, '0')}`;
+};
 
 describe.skipIf(!available)(`the dashboard page in headless Chromium${available ? '' : ' (skipped: no Chromium at ' + executablePath + ')'}`, () => {
   let app: TestApp;
@@ -43,7 +51,7 @@ describe.skipIf(!available)(`the dashboard page in headless Chromium${available 
   const seriesOf = async (page: Page, id: string) => JSON.parse((await page.getAttribute(`#${id}`, 'data-series')) ?? '[]') as unknown[][];
 
   it('logs in and draws the KPI cards, funnel, pipeline trend, collections against target, ranking and overdue receivables with the API\'s numbers (1366×768)', async () => {
-    const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' });
+    const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN', timezoneId });
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
@@ -56,13 +64,11 @@ describe.skipIf(!available)(`the dashboard page in headless Chromium${available 
     await logIn(page, 'sun.hui');
 
     const token = await app.login('sun.hui', DEMO_PASSWORD);
-    const now = new Date();
-    const pad = (n: number) => String(n).padStart(2, '0');
-    const from = `${now.getFullYear()}-${pad(now.getMonth() + 1)}-01`;
-    const next = new Date(now.getFullYear(), now.getMonth() + 1, 1);
-    const to = `${next.getFullYear()}-${pad(next.getMonth() + 1)}-01`;
-    const yearAgoDate = new Date(now.getFullYear(), now.getMonth() - 11, 1);
-    const yearAgo = `${yearAgoDate.getFullYear()}-${pad(yearAgoDate.getMonth() + 1)}-01`;
+    // The page's months are the browser's, here the company's time zone: this month, and eleven before it.
+    const month = thisMonth();
+    const from = `${month}-01`;
+    const to = `${shiftMonth(month, 1)}-01`;
+    const yearAgo = `${shiftMonth(month, -11)}-01`;
     const funnel = (await app.request('GET', `/api/v1/reports/funnel?from=${yearAgo}&to=${to}`, { token })).body as { stages: { count: number; probability: number }[] };
     const trend = (await app.request('GET', `/api/v1/reports/kpi?from=${yearAgo}&to=${to}&groupBy=month&metrics=pipelineAmount,collections`, { token })).body as { groups: { metrics: { pipelineAmount: { value: { amount: number } }; collections: { value: { amount: number } } } }[] };
     const kpi = (await app.request('GET', `/api/v1/reports/kpi?from=${from}&to=${to}&metrics=newCustomers`, { token })).body as { totals: { metrics: { newCustomers: { value: number } } } };
@@ -91,19 +97,19 @@ describe.skipIf(!available)(`the dashboard page in headless Chromium${available 
   }, 120_000);
 
   it('fits a phone (390 px wide) without sideways scrolling, and shows a salesperson only their own numbers', async () => {
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'zh-CN', isMobile: true });
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'zh-CN', timezoneId, isMobile: true });
     const page = await context.newPage();
     await logIn(page, 'wang.fang');
     expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
     const token = await app.login('wang.fang', DEMO_PASSWORD);
-    const ranking = (await app.request('GET', `/api/v1/reports/ranking?period=${new Date().toISOString().slice(0, 7)}&by=orders`, { token })).body as { items: unknown[] };
+    const ranking = (await app.request('GET', `/api/v1/reports/ranking?period=${thisMonth()}&by=orders`, { token })).body as { items: unknown[] };
     expect(await page.locator('#ranking tr').count()).toBe(1 + Math.max(1, Math.min(10, ranking.items.length)));
     await page.screenshot({ path: join(screenshots, 'dashboard-390-zh-CN.png'), fullPage: true });
     await context.close();
   }, 120_000);
 
   it('tells someone who may not view reports so, and leaves them at the login', async () => {
-    const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' });
+    const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN', timezoneId });
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
