@@ -289,9 +289,9 @@ class Cells {
 }
 
 /** Adds one raw into another (rolling salespeople up into a department, or a whole period). */
-function merge(into: Raw, from: Raw): Raw {
-  for (const measure in from.n) add(into, measure, from.n[measure]!);
-  for (const breakdown in from.by) for (const key in from.by[breakdown]) addBy(into, breakdown, key, from.by[breakdown]![key]!);
+function merge(into: Raw, from: Raw, sign: 1 | -1 = 1): Raw {
+  for (const measure in from.n) add(into, measure, sign * from.n[measure]!);
+  for (const breakdown in from.by) for (const key in from.by[breakdown]) addBy(into, breakdown, key, sign * from.by[breakdown]![key]!);
   return into;
 }
 
@@ -357,14 +357,10 @@ async function balancesByBucket(reader: Reader, end: string, grouping: 'day' | '
     for (const [person, raw] of running) merge(into.of(buckets[i]!, person), raw);
     for (const [person, raw] of changes.map.get(buckets[i]!) ?? []) {
       if (!running.has(person)) running.set(person, emptyRaw());
-      merge(running.get(person)!, negatedRaw(raw));
+      merge(running.get(person)!, raw, -1);
     }
   }
 }
-const negatedRaw = (raw: Raw): Raw => ({
-  n: Object.fromEntries(Object.entries(raw.n).map(([k, v]) => [k, -v])),
-  by: Object.fromEntries(Object.entries(raw.by).map(([k, counts]) => [k, Object.fromEntries(Object.entries(counts).map(([key, v]) => [key, -v]))])),
-});
 
 /** The sum of a bucket's salespeople (or of those a group holds). */
 function rollUp(cells: Cells, bucket: string, people?: (person: string) => boolean): Raw {

@@ -6,6 +6,7 @@ import { reportMirror } from '../../projections/reports.ts';
 import { TEAM_DAILY, TEAM_RECORDS } from '../../projections/team.ts';
 import { TEAM_PART_MODULES, type TeamCounts, teamView } from '../../projections/team-view.ts';
 import { Money } from '../../domain/shared/money.ts';
+import { daysBetween } from '../../domain/shared/periods.ts';
 import { reportScope } from '../report-routes.ts';
 import { commonErrors } from '../responses.ts';
 import { type AnyRoute, defineRoute, Id } from '../route.ts';
@@ -37,7 +38,6 @@ function permitted<T extends TeamCounts>(counts: T, actor: Actor): { [K in keyof
   return shown as never;
 }
 
-const daysBetween = (from: string, to: string) => (Date.parse(to) - Date.parse(from)) / 86_400_000;
 
 export const dashboardRoutes: AnyRoute[] = [
   defineRoute({
