@@ -50,6 +50,10 @@ export class CounterDeltas {
     for (const { collection, id: _id, key, inc } of this.deltas.values()) {
       if (Object.values(inc).every((v) => v === 0)) continue;
       const counters = store.collection<Doc & { _position?: number }>(collection);
+      if (counters.incrementCounter) {
+        await counters.incrementCounter(_id, key, inc, position);
+        continue;
+      }
       try {
         // One conditional update, atomic on the server: two runners applying the same event (a rolling deploy)
         // count it once, as does a replay after a crash.

@@ -67,11 +67,26 @@ const operations: (() => Operation)[] = [
     const group = pick(['x', 'y']);
     return (store) => counter(store).deleteMany({ group });
   },
+  () => {
+    // A report counter's change: the unit's incrementCounter must do what the guarded upsert does in the store.
+    const id = pick(ids);
+    const position = Math.floor(random() * 8);
+    const by = Math.floor(random() * 3) - 1;
+    const group = pick(['x', 'y']);
+    return async (store) => {
+      const counters = counter(store);
+      if (counters.incrementCounter) return counters.incrementCounter(id, { group }, { n: by, 'deep.m': 1 }, position);
+      await counters.updateOne({ _id: id, _position: { $lt: position } }, { $inc: { n: by, 'deep.m': 1 }, $set: { group, _position: position } }, { upsert: true }).catch((error: unknown) => {
+        if (!(error instanceof DuplicateKeyError)) throw error;
+      });
+      return undefined;
+    };
+  },
 ];
 
 describe('write-back unit of work', () => {
   it('answers and ends exactly as writing straight to the store does', async () => {
-    for (let round = 0; round < 300; round++) {
+    for (let round = 0; round < 600; round++) {
       const direct = new EmbeddedReadStore();
       const underneath = new EmbeddedReadStore();
       for (const store of [direct, underneath]) await counter(store).createIndex({ group: 1 });

@@ -77,6 +77,14 @@ export interface Collection<T extends Doc = Doc> {
   deleteMany(filter: Filter): Promise<{ deletedCount: number }>;
   bulkWrite(operations: BulkOperation[]): Promise<void>;
   createIndex(keys: Record<string, 1 | -1>, options?: IndexOptions): Promise<string>;
+  /**
+   * A report counter's change (an adapter that can do it cheaper has it; without it, callers use updateOne): adds
+   * `inc` to the document's fields (paths allowed), sets its key fields and `_position`, creating it if missing,
+   * unless it has counted an event at or after `position` already. What
+   * `updateOne({ _id, _position: { $lt: position } }, { $inc: inc, $set: { ...key, _position } }, { upsert: true })`
+   * does with a duplicate key ignored.
+   */
+  incrementCounter?(id: string, key: Record<string, string>, inc: Record<string, number>, position: number): Promise<void>;
   /** The indexes made with createIndex (not the implicit one on `_id`); none for a collection that does not exist. */
   listIndexes(): Promise<IndexDescription[]>;
   drop(): Promise<void>;

@@ -5,6 +5,18 @@ import { type AggregateLimits, type BatchOptions, type BulkOperation, type Colle
 const NOT_MATCHED: UpdateResult = { matchedCount: 0, modifiedCount: 0, upsertedId: null };
 
 
+/** Adds `by` to the number at a dotted path of a document this unit owns (missing: 0), making the objects on the way. */
+function addAt(doc: Record<string, unknown>, path: string, by: number): void {
+  const parts = path.split('.');
+  let into = doc;
+  for (let i = 0; i < parts.length - 1; i++) {
+    const next = into[parts[i]!];
+    into = (next !== null && typeof next === 'object' ? next : (into[parts[i]!] = {})) as Record<string, unknown>;
+  }
+  const last = parts[parts.length - 1]!;
+  into[last] = ((into[last] as number | undefined) ?? 0) + by;
+}
+
 /** The filter a unit's write of `doc` replaces: the stored document unless that one has a later `_position`. */
 const notNewerThan = (id: string, doc: Doc): Filter =>
   typeof doc._position === 'number' ? { _id: id, $or: [{ _position: { $lte: doc._position } }, { _position: { $exists: false } }] } : { _id: id };
@@ -25,8 +37,15 @@ class WriteBackCollection<T extends Doc> implements Collection<T> {
     private readonly keepLater: boolean,
   ) {}
 
+  /**
+   * Counters this unit made its own copy of and changes in place (incrementCounter): a counter a thousand events
+   * change is copied once per unit, not once per event. Any other access to one ends that (its reader may keep it).
+   */
+  private readonly owned = new Set<string>();
+
   /** The document as this unit sees it. */
   private async current(id: string): Promise<T | null> {
+    this.owned.delete(id);
     const pending = this.pending.get(id);
     return pending !== undefined ? pending : this.inner.findOne({ _id: id });
   }
@@ -45,6 +64,7 @@ class WriteBackCollection<T extends Doc> implements Collection<T> {
       else deletions.push({ deleteOne: { filter: { _id: id } } });
     }
     this.pending.clear();
+    this.owned.clear();
     const operations = [...deletions, ...writes];
     try {
       await this.inner.bulkWrite(operations);
@@ -131,6 +151,21 @@ class WriteBackCollection<T extends Doc> implements Collection<T> {
     return { matchedCount: 1, modifiedCount: next ? 1 : 0, upsertedId: null };
   }
 
+  async incrementCounter(id: string, key: Record<string, string>, inc: Record<string, number>, position: number): Promise<void> {
+    let doc: Record<string, unknown> | null | undefined = this.pending.get(id);
+    if (doc === undefined) doc = await this.inner.findOne({ _id: id });
+    if (doc) {
+      // Counted already (or not a counter, which the guarded update would not match either).
+      if (typeof doc._position !== 'number' || doc._position >= position) return;
+      if (!this.owned.has(id)) doc = structuredClone(doc);
+    } else doc = { _id: id };
+    this.owned.add(id);
+    this.pending.set(id, doc as T);
+    for (const field in key) doc[field] = key[field];
+    for (const path in inc) addAt(doc, path, inc[path]!);
+    doc._position = position;
+  }
+
   async updateMany(filter: Filter, update: UpdateOperators): Promise<UpdateResult> {
     return (await this.written()).updateMany(filter, update);
   }
@@ -161,6 +196,7 @@ class WriteBackCollection<T extends Doc> implements Collection<T> {
 
   async drop(): Promise<void> {
     this.pending.clear();
+    this.owned.clear();
     await this.inner.drop();
   }
 }
