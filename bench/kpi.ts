@@ -1,6 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import { prng } from '../src/cli/seed-data.ts';
-import type { RecordedEvent } from '../src/infra/eventstore/port.ts';
 import { EmbeddedReadStore } from '../src/infra/readstore/embedded.ts';
 import { KPI_METRIC_KEYS, kpiReport, type KpiGrouping } from '../src/projections/kpi.ts';
 import { leadsProjection } from '../src/projections/leads.ts';
@@ -9,9 +6,7 @@ import { ordersProjection } from '../src/projections/orders.ts';
 import type { Projection } from '../src/projections/projection.ts';
 import { reportMirror } from '../src/projections/reports.ts';
 import { teamProjection } from '../src/projections/team.ts';
-
-const DAY = 86_400_000;
-const STAGES = ['initial_contact', 'needs_confirmed', 'proposal', 'negotiation'];
+import { salesHistory } from './sales-history.ts';
 
 /**
  * The KPI report (`kpi_report_p95_ms`) over `opportunities` opportunities of 20 salespeople in 4 departments spread
@@ -25,57 +20,12 @@ export async function kpiReportBench(opportunities: number, runs: number) {
   const store = new EmbeddedReadStore();
   const projections: Projection[] = [opportunitiesProjection, leadsProjection, ordersProjection, teamProjection];
   for (const projection of projections) await projection.setup(store);
-  const random = prng(24);
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const began = performance.now();
   let position = 0;
-  const recorded = (streamId: string, type: string, data: Record<string, unknown>, at: number): RecordedEvent =>
-    ({ id: randomUUID(), streamId, type, data, revision: 0n, position: BigInt(++position), metadata: { actor: 'bench', at: new Date(at).toISOString(), correlationId: 'bench', schemaVersion: 1 } }) as unknown as RecordedEvent;
-  const apply = async (event: RecordedEvent) => {
+  for (const event of salesHistory(opportunities)) {
+    position += 1;
     const category = event.streamId.slice(0, event.streamId.indexOf('-'));
     for (const projection of projections) if (projection.categories.includes(category)) await projection.apply(event, store);
-  };
-
-  const departments = Array.from({ length: 4 }, () => randomUUID());
-  const owners = Array.from({ length: 20 }, () => randomUUID());
-  const competitors = Array.from({ length: 12 }, () => randomUUID());
-  const start = Date.parse('2024-12-01T01:00:00.000Z');
-  for (const [i, departmentId] of departments.entries()) await apply(recorded(`department-${departmentId}`, 'DepartmentCreated', { departmentId, name: `销售${i + 1}部`, parentId: null }, start));
-  for (const [i, employeeId] of owners.entries())
-    await apply(recorded(`employee-${employeeId}`, 'EmployeeHired', { employeeId, fields: { name: `销售 ${i + 1}`, departmentId: departments[i % 4] }, roleIds: [] }, start));
-
-  const began = performance.now();
-  const span = 730;
-  for (let i = 0; i < opportunities; i++) {
-    const at = start + Math.floor((i / opportunities) * span) * DAY + (i % 10) * 3_600_000;
-    const ownerId = owners[i % owners.length]!;
-    const customerId = randomUUID();
-    if (i % 5 === 0) await apply(recorded(`customer-${customerId}`, 'CustomerRegistered', { customerId, ownerId, erpCode: null, fields: { name: `客户 ${i}` } }, at));
-    if (i % 2 === 0) {
-      const leadId = randomUUID();
-      await apply(recorded(`lead-${leadId}`, 'LeadCreated', { leadId, ownerId, fields: { company: `线索 ${i}`, source: pick(['展会', '官网', '老客户介绍']) } }, at));
-      if (i % 4 === 0) await apply(recorded(`lead-${leadId}`, 'LeadConverted', { leadId, customerId, contactId: randomUUID() }, at + DAY));
-    }
-    const opportunityId = randomUUID();
-    const stream = `opportunity-${opportunityId}`;
-    await apply(recorded(stream, 'OpportunityCreated', { opportunityId, ownerId, stage: STAGES[0], fields: { name: `项目 ${i}`, customerId, amount: { amount: (10 + Math.floor(random() * 500)) * 10_000_00, currency: 'CNY' }, expectedCloseDate: '2027-06-30' } }, at));
-    const moves = Math.floor(random() * 4);
-    for (let m = 1; m <= moves; m++) await apply(recorded(stream, 'OpportunityStageChanged', { opportunityId, from: STAGES[m - 1], stage: STAGES[m] }, at + m * 5 * DAY));
-    const fate = random();
-    if (fate < 0.25) await apply(recorded(stream, 'OpportunityWon', { opportunityId, from: STAGES[moves], stage: 'won' }, at + (moves + 3) * 5 * DAY));
-    else if (fate < 0.45) await apply(recorded(stream, 'OpportunityLost', { opportunityId, from: STAGES[moves], stage: 'lost', reason: pick(['价格', '交期', '技术']), ...(random() < 0.5 ? { competitor: pick(competitors) } : {}) }, at + (moves + 3) * 5 * DAY));
-    if (i % 5 === 1) {
-      const orderId = randomUUID();
-      const total = (1 + Math.floor(random() * 100)) * 10_000_00;
-      const confirmedAt = at + 2 * DAY;
-      const confirmedOn = new Date(confirmedAt).toISOString().slice(0, 10);
-      await apply(recorded(`order-${orderId}`, 'OrderCreated', { orderId, number: `SO-${i}`, customerId, ownerId, currency: 'CNY', lines: [], totals: { subtotal: total, tax: 0, total }, paymentTermsDays: 30 }, at + DAY));
-      await apply(recorded(`order-${orderId}`, 'OrderConfirmed', { orderId, confirmedOn, dueDate: new Date(confirmedAt + 30 * DAY).toISOString().slice(0, 10) }, confirmedAt));
-      if (i % 25 === 1) await apply(recorded(`order-${orderId}`, 'OrderCancelled', { orderId, reason: '取消' }, confirmedAt + DAY));
-      else if (random() < 0.8) {
-        const paidAt = confirmedAt + Math.floor(random() * 60) * DAY;
-        await apply(recorded(`order-${orderId}`, 'PaymentReceived', { orderId, paymentId: randomUUID(), amount: Math.round(total * pick([0.3, 0.5, 1])), currency: 'CNY', receivedAt: new Date(paidAt).toISOString(), method: 'bank_transfer' }, paidAt));
-      }
-    }
   }
   const applySeconds = (performance.now() - began) / 1000;
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AsOfBusyError } from '../projections/as-of.ts';
 import { EscalationError } from '../commands/access.ts';
 import { ForbiddenError } from '../commands/authorization.ts';
 import { CustomFieldsInvalidError } from '../commands/custom-fields.ts';
@@ -123,6 +124,8 @@ export function toProblem(error: unknown): { problem: HttpProblem; unexpected: b
     };
   if (error instanceof InvalidCursorError)
     return { problem: new HttpProblem(400, 'validation', 'Invalid request', error.message, { errors: [{ path: 'cursor', message: error.message }] }), unexpected: false };
+  if (error instanceof AsOfBusyError)
+    return { problem: new HttpProblem(503, 'report.as_of_busy', 'Busy', error.message, {}, { 'Retry-After': '5' }), unexpected: false };
   if (error instanceof ProjectionFailedError)
     return { problem: new HttpProblem(503, 'projection_failed', 'Read model stopped', error.message, {}, { 'Retry-After': '30' }), unexpected: false };
   if (error instanceof ProjectionStateError)

@@ -13,6 +13,7 @@ import { reportMailTimer } from '../commands/report-mail.ts';
 import { taskReminders } from '../commands/tasks.ts';
 import { allProjections } from '../projections/all.ts';
 import { ProjectionRunner } from '../projections/runner.ts';
+import { AsOfModels } from '../projections/as-of.ts';
 import { type Clock, systemClock } from '../infra/clock.ts';
 import type { Config } from '../infra/config.ts';
 import type { EventStore } from '../infra/eventstore/port.ts';
@@ -58,6 +59,8 @@ export interface Services {
    */
   integrationStore: ReadStore;
   runner: ProjectionRunner;
+  /** Read models of past instants, for reports `?asOf=` (built on demand, cached, bounded). */
+  asOf: AsOfModels;
   /** Where integration consumers read events: Kafka consumer groups, or the event log in the embedded default. */
   eventSource: EventSource;
   /** Publishes the event log to Kafka (when KAFKA_BROKERS is set and the server runs). */
@@ -97,6 +100,9 @@ export interface OpenOptions {
   /** Tick the timers every second (default: with the projections); tests drive them with tick() instead. */
   startTimers?: boolean;
 }
+
+/** How long a read model of a past instant, or a report job, is kept unused. */
+const AS_OF_TTL_MS = 15 * 60_000;
 
 /** Every timer the modules declare (reminders, SLA warnings and digests join as their modules land). */
 export const allTimers: readonly TimerSpec[] = [taskReminders, memberLevelsTimer, dailyDigestTimer, reportMailTimer, ticketSlaTimer, complaintAlerts, approvalProcess];
@@ -209,6 +215,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     readStore,
     integrationStore,
     runner,
+    asOf: new AsOfModels(runner, readStore, clock, logger.child({ component: 'as-of' }), { maxModels: config.CRM_ASOF_MAX_MODELS, ttlMs: AS_OF_TTL_MS }),
     eventSource,
     ...(relay ? { relay } : {}),
     deps,
@@ -237,6 +244,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
       await notifications.stop();
       await relay?.stop();
       await runner.stop();
+      await services.asOf.close();
       await readStore.close();
       if (integrationStore !== readStore) await integrationStore.close();
       await eventStore.close();

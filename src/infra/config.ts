@@ -44,6 +44,10 @@ const ConfigSchema = z.object({
   CRM_ANALYTICS_MAX_ROWS: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
   /** How long an analyst's query may run (ms) before it is stopped with 422 analytics.time_limit. */
   CRM_ANALYTICS_MAX_TIME_MS: z.coerce.number().int().min(1).max(600_000).default(5_000),
+  /** How long a report as of a past instant (`?asOf=`) is waited for (ms) before it answers 202 with a Location to poll. */
+  CRM_ASOF_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
+  /** How many read models of past instants are kept at once (each holds the projections a report reads, in memory). */
+  CRM_ASOF_MAX_MODELS: z.coerce.number().int().min(1).max(100).default(4),
   /** The largest file one attachment may be (bytes); a larger upload answers 413. */
   CRM_ATTACHMENT_MAX_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(20 * 1024 * 1024),
   /** When set, GET /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` (Prometheus: bearer_token). */

@@ -333,39 +333,8 @@ export class ProjectionRunner {
   private async replay(projections: readonly Projection[], onProgress: (applied: number, position: bigint, head: bigint) => void = () => {}, batchSize = BATCH): Promise<bigint> {
     const head = await this.eventStore.headPosition();
     const staging = this.rebuildStaging?.() ?? this.readStore;
-    if (staging !== this.readStore)
-      for (const name of new Set(projections.flatMap((p) => p.reads ?? []))) {
-        const docs = await this.readStore.collection(name).find({});
-        if (docs.length) await staging.collection(name).bulkWrite(docs.map((document) => ({ insertOne: { document } })));
-      }
-    for (const projection of projections) await setUp(projection, staging);
-    const categories = [...new Set(projections.flatMap((p) => p.categories))];
-    let after = 0n;
-    let done = 0;
-    for (;;) {
-      if (this.stopping) throw new Error('stopped during a replay');
-      const events = await this.eventStore.readAll({ after, filter: { categories }, maxCount: batchSize });
-      const batch = events.filter((event) => event.position <= head);
-      const takes = async (projection: Projection, event: RecordedEvent) => !(await this.skippedIn(projection, event));
-      try {
-        await applyInUnit(batch, projections, staging, takes);
-      } catch (error) {
-        if (error instanceof ReadStoreUnavailableError) throw error;
-        // Applied again one event at a time, straight to the store: the failure names its event and projection.
-        for (const event of batch) {
-          const category = categoryOf(event.streamId);
-          for (const projection of projections)
-            if (projection.categories.includes(category) && (await takes(projection, event)))
-              await projection.apply(event, staging).catch((error: unknown) => {
-                throw error instanceof ReadStoreUnavailableError ? error : new ProjectionApplyError(projection.name, failedEvent(event), error);
-              });
-        }
-      }
-      done += batch.length;
-      after = events.length ? events[events.length - 1]!.position : head;
-      onProgress(done, after, head);
-      if (events.length < batchSize || after >= head) break;
-    }
+    if (staging !== this.readStore) await this.copyReads(projections, staging);
+    await this.applyLog(projections, staging, { head, onProgress, batchSize });
     if (staging !== this.readStore) {
       for (const projection of projections) await this.load(projection, staging);
       await staging.close();
@@ -373,6 +342,81 @@ export class ProjectionRunner {
     for (const projection of projections) await this.saveCheckpoint(projection, head);
     await this.readStore.flush();
     return head;
+  }
+
+  /**
+   * Builds the given projections in `store` (empty, of the caller's) from the log as it stood when `within` last
+   * admitted an event: from the start, up to the first event it refuses (the log is in time order). A read model
+   * of a past instant (reports `?asOf=`); what the projections read while applying comes from the live store.
+   * Returns the position of the last event applied and how many were applied.
+   */
+  async replayCut(
+    projections: readonly Projection[],
+    store: ReadStore,
+    within: (event: RecordedEvent) => boolean,
+    onProgress: (applied: number) => void = () => {},
+  ): Promise<{ position: bigint; applied: number }> {
+    await this.copyReads(projections, store);
+    const head = await this.eventStore.headPosition();
+    let applied = 0;
+    const { reached } = await this.applyLog(projections, store, { head, within, onProgress: (done) => onProgress((applied = done)), batchSize: BATCH, yieldEachBatch: true });
+    return { position: reached, applied };
+  }
+
+  /** Copies into a staging store the other read models' collections the projections read while applying. */
+  private async copyReads(projections: readonly Projection[], staging: ReadStore): Promise<void> {
+    for (const name of new Set(projections.flatMap((p) => p.reads ?? []))) {
+      const docs = await this.readStore.collection(name).find({});
+      if (docs.length) await staging.collection(name).bulkWrite(docs.map((document) => ({ insertOne: { document } })));
+    }
+  }
+
+  /**
+   * Applies the log from its start up to `head` to the (empty) projections in `store`, in batches of
+   * `batchSize` written once each, stopping before the first event `within` refuses; an administrator's skipped
+   * events stay skipped. Returns how many events were applied and the position of the last one read.
+   */
+  private async applyLog(
+    projections: readonly Projection[],
+    store: ReadStore,
+    options: { head: bigint; within?: (event: RecordedEvent) => boolean; onProgress: (applied: number, position: bigint, head: bigint) => void; batchSize: number; yieldEachBatch?: boolean },
+  ): Promise<{ done: number; reached: bigint }> {
+    const { head, within, onProgress, batchSize } = options;
+    for (const projection of projections) await setUp(projection, store);
+    const categories = [...new Set(projections.flatMap((p) => p.categories))];
+    let after = 0n;
+    let reached = 0n;
+    let done = 0;
+    for (;;) {
+      if (this.stopping) throw new Error('stopped during a replay');
+      const events = await this.eventStore.readAll({ after, filter: { categories }, maxCount: batchSize });
+      const inRange = events.filter((event) => event.position <= head);
+      const cut = within ? inRange.findIndex((event) => !within(event)) : -1;
+      const batch = cut >= 0 ? inRange.slice(0, cut) : inRange;
+      const takes = async (projection: Projection, event: RecordedEvent) => !(await this.skippedIn(projection, event));
+      try {
+        await applyInUnit(batch, projections, store, takes);
+      } catch (error) {
+        if (error instanceof ReadStoreUnavailableError) throw error;
+        // Applied again one event at a time, straight to the store: the failure names its event and projection.
+        for (const event of batch) {
+          const category = categoryOf(event.streamId);
+          for (const projection of projections)
+            if (projection.categories.includes(category) && (await takes(projection, event)))
+              await projection.apply(event, store).catch((error: unknown) => {
+                throw error instanceof ReadStoreUnavailableError ? error : new ProjectionApplyError(projection.name, failedEvent(event), error);
+              });
+        }
+      }
+      done += batch.length;
+      if (batch.length) reached = batch[batch.length - 1]!.position;
+      after = events.length ? events[events.length - 1]!.position : head;
+      onProgress(done, after, head);
+      if (cut >= 0 || events.length < batchSize || after >= head) break;
+      // A replay beside live requests (a report as of a past instant) lets them in between its batches.
+      if (options.yieldEachBatch) await new Promise((resolve) => setImmediate(resolve));
+    }
+    return { done, reached: within ? reached : head };
   }
 
   /** Copies a projection's collections from the staging store into the read store, in bulk writes. */

@@ -1,3 +1,4 @@
+import { FUNNEL } from '../../src/projections/opportunities.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiRoutes } from '../../src/api/app.ts';
 import { addContact } from '../../src/commands/contacts.ts';
@@ -74,6 +75,8 @@ interface Fixture {
   notificationId?: string;
   /** A file attached to the record the route names. */
   attachmentId?: string;
+  /** The caller's report job (a report as of a past instant). */
+  jobId?: string;
 }
 
 interface Entry {
@@ -208,6 +211,7 @@ const matrix: Record<string, Entry> = {
   'GET /api/v1/settings/report-mail': { needs: ['settings', 'view'], ok: 200, request: () => ({ path: '/api/v1/settings/report-mail' }) },
   'PUT /api/v1/settings/report-mail': { needs: ['settings', 'edit'], ok: 200, request: () => ({ path: '/api/v1/settings/report-mail', body: { schedules: [] } }) },
   'GET /api/v1/reports/forecast': { needs: ['reports', 'view'], ok: 200, request: () => ({ path: '/api/v1/reports/forecast?from=2026-01-01&to=2027-01-01' }) },
+  'GET /api/v1/reports/as-of/:jobId': { needs: ['reports', 'view'], ok: 200, request: (f) => ({ path: `/api/v1/reports/as-of/${f.jobId ?? uuid}` }) },
   'GET /api/v1/reports/kpi': { needs: ['reports', 'view'], ok: 200, request: () => ({ path: '/api/v1/reports/kpi?from=2026-01-01&to=2027-01-01&groupBy=month' }) },
   'GET /api/v1/dashboard/team': { needs: ['reports', 'view'], ok: 200, request: () => ({ path: '/api/v1/dashboard/team?from=2026-01-01&to=2027-01-01' }) },
   'GET /api/v1/reports/time-in-stage': { needs: ['reports', 'view'], ok: 200, request: () => ({ path: '/api/v1/reports/time-in-stage?from=2026-01-01&to=2027-01-01' }) },
@@ -487,6 +491,12 @@ describe('authorization matrix', () => {
       if (/orders\/:id\/(shipments|payments)/.test(key)) await confirmOrder(app.services.deps, f.orderId, systemActor, app.services.requestMeta('matrix'));
       if (key.includes('/claim')) await releaseCustomer(app.services.deps, f.customerId, 'matrix', systemActor, app.services.requestMeta('matrix'));
       const caller = callers[role]!;
+      if (key.includes('/reports/as-of/')) {
+        // The caller's own job, over a read model already built (so it answers the report, not 202).
+        const instant = new Date('2026-01-01T00:00:00.000Z');
+        f.jobId = app.services.asOf.startJob(caller.userId, instant, [FUNNEL], async () => ({ status: 200, body: {} }));
+        await app.services.asOf.model(instant, [FUNNEL]).ready;
+      }
       // Wrong current passwords count towards the account's login throttle: each case starts unthrottled.
       if (key.includes('/auth/change-password')) await unlockLogins(app.services.deps, caller.userId, systemActor, app.services.requestMeta('matrix'));
       await app.services.runner.waitFor(await app.services.eventStore.headPosition(), 5000);

@@ -12,7 +12,7 @@ import { opportunityStages } from '../../commands/opportunities.ts';
 import { changeReportMailSettings, reportMailSettings } from '../../commands/report-mail.ts';
 import { ReportMailSettings } from '../../domain/schedule/report-mail.ts';
 import { settingRoutes } from '../setting-routes.ts';
-import { reportRoute, reportScope } from '../report-routes.ts';
+import { asOfJobRoute, reportRoute, reportScope } from '../report-routes.ts';
 import { Id } from '../route.ts';
 
 const MAX_DAYS = 731;
@@ -133,4 +133,5 @@ export const decisionReportRoutes = [
       return forecastReport(services.readStore, (await opportunityStages(services.deps)).stages, owners, { from: query.from, to: query.to, currency }, (month) => targets.of('orderAmount', [month]));
     },
   }),
+  asOfJobRoute,
 ];
