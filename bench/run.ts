@@ -319,7 +319,7 @@ async function serviceBench(): Promise<void> {
 async function kpiBench(): Promise<void> {
   const opportunities = quick ? 10_000 : 100_000;
   log(`KPI report over ${opportunities} opportunities`);
-  const result = await kpiReportBench(opportunities, quick ? 60 : 120);
+  const result = await kpiReportBench(opportunities, quick ? 20 : 40);
   metrics.kpi_report_p95_ms = {
     value: round(result.p95, 2),
     unit: 'ms',

@@ -12,6 +12,15 @@ export const monthly = (collection: string): string => `${collection}_monthly`;
 export const totals = (collection: string): string => `${collection}_total`;
 
 /**
+ * The twin of a day-keyed balance counter keyed by year: the changes of whole years, so the balance at a day
+ * long ago (the changes since it) reads a document per key and year instead of one per key and month.
+ */
+export const yearly = (collection: string): string => `${collection}_yearly`;
+
+/** A balance counter's collections: its days, months, years and totals. */
+export const balanceCollections = (collection: string): string[] => [collection, monthly(collection), yearly(collection), totals(collection)];
+
+/**
  * Pre-aggregated report counters: documents keyed by their dimensions (day, stage, owner, …) holding sums kept
  * with `$inc`. A projection computes the net change an event makes per counter; each counter remembers the
  * last event position applied, so a replayed event changes nothing twice. A counter keyed by `day` is also
@@ -32,8 +41,11 @@ export class CounterDeltas {
   /** A change to a balance (a day-keyed counter of changes), counted also in its `totals` twin. */
   addBalance(collection: string, key: Record<string, string> & { day: string }, inc: Record<string, number>, sign = 1): void {
     this.add(collection, key, inc, sign);
-    const { day: _day, ...rest } = key;
+    const { day, ...rest } = key;
     this.count(totals(collection), rest, inc, sign);
+    const byYear: Record<string, string> = {};
+    for (const field in key) byYear[field === 'day' ? 'year' : field] = field === 'day' ? day.slice(0, 4) : key[field]!;
+    this.count(yearly(collection), byYear, inc, sign);
   }
 
   private count(collection: string, key: Record<string, string>, inc: Record<string, number>, sign: number): void {
@@ -127,6 +139,24 @@ export async function sumCountersBy(
     ...days.map(daily),
   ]);
   return mergeSums(parts, by, fields);
+}
+
+/**
+ * Sums the changes of a balance (counted with addBalance) on or after `day`, to the end of time, by key fields:
+ * the rest of its month day by day, the rest of its year month by month, the later years from the yearly twin.
+ * The balance at the start of `day` is the totals less these.
+ */
+export async function sumChangesSince(store: ReadStore, collection: string, day: string, match: Record<string, unknown>, keys: readonly string[], fields: readonly string[]): Promise<CounterSum[]> {
+  const month = day.slice(0, 7);
+  const firstWholeMonth = day.endsWith('-01') ? month : nextMonth(month);
+  const firstWholeYear = firstWholeMonth.endsWith('-01') ? firstWholeMonth.slice(0, 4) : String(Number(month.slice(0, 4)) + 1);
+  const read = (name: string, range: Record<string, unknown>) => store.collection(name).aggregate<Record<string, unknown>>([{ $match: { ...match, ...range } }, sumStage(null, keys, fields)]);
+  const parts = await Promise.all([
+    ...(firstWholeMonth !== month ? [read(collection, { day: { $gte: day, $lt: `${firstWholeMonth}-01` } })] : []),
+    ...(firstWholeMonth < `${firstWholeYear}-01` ? [read(monthly(collection), { month: { $gte: firstWholeMonth, $lt: `${firstWholeYear}-01` } })] : []),
+    read(yearly(collection), { year: { $gte: firstWholeYear } }),
+  ]);
+  return mergeSums(parts, { period: null, keys }, fields);
 }
 
 /** Sums a balance's `totals` twin (the balance now) by key fields. */

@@ -2,7 +2,7 @@ import { nextDay } from '../domain/company/index.ts';
 import { lastYearOf, type Period, previousPeriod, shiftDays, shiftMonths } from '../domain/shared/periods.ts';
 import type { Module } from '../domain/role/index.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
-import { type CounterSum, sumCountersBy, sumTotals } from './counters.ts';
+import { type CounterSum, sumChangesSince, sumCountersBy, sumTotals } from './counters.ts';
 import { EXPENSES_BY } from './expenses.ts';
 import { LEAD_FLOW } from './leads.ts';
 import { CLOSES, LOSSES, PIPELINE } from './opportunities.ts';
@@ -302,6 +302,8 @@ interface Reader {
   sources: readonly Source[];
   /** Whether the numbers are wanted per salesperson (else the scope's together: fewer sums to read). */
   byPerson: boolean;
+  /** Each balance's totals, read once per report however many moments it is taken at. */
+  totals: Map<string, Promise<CounterSum[]>>;
 }
 
 const keysOf = (reader: Reader, source: Source) => [...(reader.byPerson ? [source.person] : []), ...(source.keys ?? [])];
@@ -325,8 +327,13 @@ async function flows(reader: Reader, period: Period, grouping: 'day' | 'month' |
   });
 }
 
-/** The changes on or after this day (to the end of time: an overdue change is dated ahead). */
-const since = (day: string): Period => ({ from: day, to: '9999-12-01' });
+
+/** A balance's totals (the balance now) by the keys it is read by. */
+function totalsOf(reader: Reader, source: Source): Promise<CounterSum[]> {
+  let totals = reader.totals.get(source.collection);
+  if (!totals) reader.totals.set(source.collection, (totals = sumTotals(reader.store, source.collection, matchOf(reader, source), keysOf(reader, source), source.fields(reader.currency))));
+  return totals;
+}
 
 /**
  * Balances as they stood at the start of `day`, per salesperson, into the bucket given: the balance now (the
@@ -334,7 +341,10 @@ const since = (day: string): Period => ({ from: day, to: '9999-12-01' });
  */
 async function balancesAt(reader: Reader, day: string, bucket: string, into: Cells): Promise<void> {
   await eachSource(reader, true, async (source) => {
-    const [now, changes] = await Promise.all([sumTotals(reader.store, source.collection, matchOf(reader, source), keysOf(reader, source), source.fields(reader.currency)), sumsOf(reader, source, since(day), null)]);
+    const [now, changes] = await Promise.all([
+      totalsOf(reader, source),
+      sumChangesSince(reader.store, source.collection, day, matchOf(reader, source), keysOf(reader, source), source.fields(reader.currency)),
+    ]);
     countInto(reader, source, now, into, 1, bucket);
     countInto(reader, source, changes, into, -1, bucket);
   });
@@ -382,6 +392,7 @@ export async function kpiReport(store: ReadStore, mirror: OrgCollections, owners
     currency: query.currency,
     sources: SOURCES.filter((source) => source.metrics.some((metric) => query.metrics.includes(metric))),
     byPerson: query.groupBy === 'owner' || query.groupBy === 'department',
+    totals: new Map(),
   };
   const period = { from: query.from, to: query.to };
   const previous = previousPeriod(period);

@@ -2,7 +2,7 @@ import { type OpportunityEvent } from '../domain/opportunity/index.ts';
 import type { Money } from '../domain/shared/money.ts';
 import { applyChanges } from '../domain/shared/normalize.ts';
 import { COMPANY, companyZone } from './company.ts';
-import { CounterDeltas, dayOf, monthly, totals } from './counters.ts';
+import { balanceCollections, CounterDeltas, dayOf, monthly, yearly } from './counters.ts';
 import { ownedStart, recordProjection, searchText, stamp, type RecordDoc, registered } from './owned.ts';
 import { resourceSpecs } from '../domain/customization/resources.ts';
 import { keyed } from './projection.ts';
@@ -77,18 +77,20 @@ export const opportunitiesProjection = recordProjection<OpportunityDoc, Opportun
   // 3: competitors are references (ids) to the competitors archive, no longer searched as text.
   // 4: month-level twins of the day counters.
   // 5: lastContactedAt and the activity day counts.
-  // 6: the losses and pipeline counters. 7: the pipeline's totals twin. 8: the forecast counters.
-  version: 8,
+  // 6: the losses and pipeline counters. 7: the pipeline's totals twin. 8: the forecast counters. 9: the
+  // pipeline's yearly twin, and every monthly twin indexed by month.
+  version: 9,
   activities: 'opportunityId',
   reads: [COMPANY],
-  collections: [...[FUNNEL, STAGE_EXITS, CLOSES, LOSSES, PIPELINE, FORECAST].flatMap((collection) => [collection, monthly(collection)]), totals(PIPELINE)],
+  collections: [...[FUNNEL, STAGE_EXITS, CLOSES, LOSSES, FORECAST].flatMap((collection) => [collection, monthly(collection)]), ...balanceCollections(PIPELINE)],
   async setup(store) {
     await store.collection(OPPORTUNITIES).createIndex({ customerId: 1 });
     await store.collection(OPPORTUNITIES).createIndex({ stage: 1 });
     await store.collection(OPPORTUNITIES).createIndex({ competitors: 1 });
     // A report's edge days are a range of the day counters.
     for (const counters of [FUNNEL, STAGE_EXITS, CLOSES, LOSSES, PIPELINE, FORECAST]) await store.collection(counters).createIndex({ day: 1 });
-    for (const counters of [LOSSES, PIPELINE, FORECAST]) await store.collection(monthly(counters)).createIndex({ month: 1 });
+    for (const counters of [FUNNEL, STAGE_EXITS, CLOSES, LOSSES, PIPELINE, FORECAST]) await store.collection(monthly(counters)).createIndex({ month: 1 });
+    await store.collection(yearly(PIPELINE)).createIndex({ year: 1 });
   },
   async evolve(doc, event, ownerPath) {
     const at = event.metadata.at;

@@ -3,7 +3,7 @@ import type { OrderEvent } from '../domain/order/index.ts';
 import type { Money } from '../domain/shared/money.ts';
 import type { PricedLine } from '../domain/shared/totals.ts';
 import { COMPANY, companyZone } from './company.ts';
-import { CounterDeltas, dayOf, monthly, monthOf, totals } from './counters.ts';
+import { balanceCollections, CounterDeltas, dayOf, monthly, monthOf, yearly } from './counters.ts';
 import { ownedStart, recordProjection, searchText, stamp, type RecordDoc, registered } from './owned.ts';
 import { resourceSpecs } from '../domain/customization/resources.ts';
 import { keyed } from './projection.ts';
@@ -53,10 +53,10 @@ function receivableContribution(deltas: CounterDeltas, doc: OrderDoc | null, day
 export const ordersProjection = recordProjection<OrderDoc, OrderEvent>({
   ...registered(resourceSpecs.orders),
   // 2: day and month counters in the company's time zone (was UTC). 3: per-customer monthly counters.
-  // 4: the receivable and overdue balances. 5: their totals twins.
-  version: 5,
+  // 4: the receivable and overdue balances. 5: their totals twins. 6: their yearly twins.
+  version: 6,
   reads: [COMPANY],
-  collections: [SALES_MONTHLY, CUSTOMER_SALES_MONTHLY, ...[RECEIVABLES, OVERDUE].flatMap((collection) => [collection, monthly(collection), totals(collection)])],
+  collections: [SALES_MONTHLY, CUSTOMER_SALES_MONTHLY, ...[RECEIVABLES, OVERDUE].flatMap(balanceCollections)],
   // The number has a unique index of its own (below), which serves its sort too.
   sorts: resourceSpecs.orders.list.sorts.filter((field) => field !== 'number'),
   async setup(store) {
@@ -67,6 +67,7 @@ export const ordersProjection = recordProjection<OrderDoc, OrderEvent>({
     for (const balance of [RECEIVABLES, OVERDUE]) {
       await store.collection(balance).createIndex({ day: 1 });
       await store.collection(monthly(balance)).createIndex({ month: 1 });
+      await store.collection(yearly(balance)).createIndex({ year: 1 });
     }
   },
   async evolve(doc, event, ownerPath) {
