@@ -333,7 +333,7 @@ async function kpiBench(): Promise<void> {
 async function asOfBench(): Promise<void> {
   const events = quick ? 100_000 : 1_000_000;
   log(`funnel as of a past day over ${events} events`);
-  const result = await asOfFunnelBench(events);
+  const result = await asOfFunnelBench(events, { lastDay: full });
   metrics.asof_funnel_ms = {
     value: Math.round(result.yearBack.ms),
     unit: 'ms',
@@ -341,7 +341,7 @@ async function asOfBench(): Promise<void> {
     met: true,
     note:
       `${result.events} events of two years' sales (written in ${round(result.writeSeconds)} s); the funnel a year back: its read model rebuilt from the log cut there (${result.yearBack.applied} events applied) and the report, cold; ` +
-      `asked again (cached) ${round(result.yearBackWarm.ms, 1)} ms; the last day (${result.lastDay.applied} events applied) ${Math.round(result.lastDay.ms)} ms. Past 2 s the API answers 202 and a Location to poll`,
+      `asked again (cached) ${round(result.yearBackWarm.ms, 1)} ms${result.lastDay ? `; the last day (${result.lastDay.applied} events applied) ${Math.round(result.lastDay.ms)} ms` : ''}. Past 2 s the API answers 202 and a Location to poll`,
   };
 }
 
