@@ -15,7 +15,7 @@ const executablePath = process.env.CRM_CHROMIUM ?? '/usr/bin/chromium';
 const available = existsSync(executablePath);
 if (!available && process.env.CRM_REQUIRE_BROWSER === '1') throw new Error(`No Chromium at ${executablePath}: CI installs Debian's chromium (apt-get install -y chromium)`);
 const screenshots = join(import.meta.dirname, 'screenshots');
-/** The browser runs in the company's time zone (the seeded company's default), so its months are the reports' days. */
+/** The company's time zone (the seeded company's default): its months are the reports' and the page's. */
 const timezoneId = 'Asia/Shanghai';
 const thisMonth = () => new Intl.DateTimeFormat('en-CA', { timeZone: timezoneId, year: 'numeric', month: '2-digit' }).format(new Date()).slice(0, 7);
 const shiftMonth = (month: string, by: number) => {
@@ -51,7 +51,9 @@ describe.skipIf(!available)(`the dashboard page in headless Chromium${available 
   const seriesOf = async (page: Page, id: string) => JSON.parse((await page.getAttribute(`#${id}`, 'data-series')) ?? '[]') as unknown[][];
 
   it('logs in and draws the KPI cards, funnel, pipeline trend, collections against target, ranking and overdue receivables with the API\'s numbers (1366×768)', async () => {
-    const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN', timezoneId });
+    // A browser elsewhere, its clock weeks behind: the page's month is still the company's (from /api/v1/me).
+    const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN', timezoneId: 'Pacific/Honolulu' });
+    await context.clock.setFixedTime(new Date(Date.now() - 40 * 86_400_000));
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
@@ -64,7 +66,7 @@ describe.skipIf(!available)(`the dashboard page in headless Chromium${available 
     await logIn(page, 'sun.hui');
 
     const token = await app.login('sun.hui', DEMO_PASSWORD);
-    // The page's months are the browser's, here the company's time zone: this month, and eleven before it.
+    // The page's months are the company's: this month in its time zone, and eleven before it.
     const month = thisMonth();
     const from = `${month}-01`;
     const to = `${shiftMonth(month, 1)}-01`;

@@ -27,8 +27,12 @@ const t = (key) => texts[language][key];
 const $ = (id) => document.getElementById(id);
 
 const pad = (n) => String(n).padStart(2, '0');
-const monthStart = (date) => `${date.getFullYear()}-${pad(date.getMonth() + 1)}-01`;
-const addMonths = (date, months) => new Date(date.getFullYear(), date.getMonth() + months, 1);
+/** A month (YYYY-MM) shifted by whole months. */
+const shiftMonth = (month, by) => {
+  const [year, number] = month.split('-').map(Number);
+  const date = new Date(Date.UTC(year, number - 1 + by, 1));
+  return `${date.getUTCFullYear()}-${pad(date.getUTCMonth() + 1)}`;
+};
 
 const money = (m) => (m ? new Intl.NumberFormat(language, { style: 'currency', currency: m.currency, maximumFractionDigits: 0 }).format(m.amount / 100) : '—');
 const percent = (rate) => (rate === null || rate === undefined ? '—' : `${(rate * 100).toFixed(1)}%`);
@@ -52,11 +56,12 @@ async function api(path) {
 }
 
 async function load() {
-  const now = new Date();
-  const from = monthStart(now);
-  const to = monthStart(addMonths(now, 1));
-  const yearAgo = monthStart(addMonths(now, -11));
-  const period = `${now.getFullYear()}-${pad(now.getMonth() + 1)}`;
+  // This month is the company's (its time zone's today, as the reports count days), whatever the browser's clock says.
+  const me = await api('/api/v1/me');
+  const period = me.company.today.slice(0, 7);
+  const from = `${period}-01`;
+  const to = `${shiftMonth(period, 1)}-01`;
+  const yearAgo = `${shiftMonth(period, -11)}-01`;
   const [kpi, trend, funnel, ranking, receivables] = await Promise.all([
     api(`/api/v1/reports/kpi?from=${from}&to=${to}&metrics=orderAmount,collections,newCustomers,winRate,pipelineAmount,receivables,overdue,slaMetPercent`),
     api(`/api/v1/reports/kpi?from=${yearAgo}&to=${to}&groupBy=month&metrics=pipelineAmount,collections`),

@@ -5,6 +5,8 @@ import type { RouteServices as Services } from '../route.ts';
 import { HttpProblem, ProblemSchema } from '../problem.ts';
 import { commonErrors, conflictError } from '../responses.ts';
 import { type AnyRoute, defineRoute } from '../route.ts';
+import { COMPANY, companyView } from '../../projections/company.ts';
+import { localDate } from '../../domain/company/index.ts';
 
 const tags = ['Authentication 登录'];
 const problem = (description: string) => ({ description, schema: ProblemSchema, contentType: 'application/problem+json' });
@@ -23,6 +25,9 @@ const Me = z
     dataScope: z.enum(['own', 'department', 'department_tree', 'all']),
     departmentId: z.string().nullable(),
     departmentPath: z.string(),
+    company: z
+      .object({ timeZone: z.string(), currency: z.string(), today: z.string().describe('The date in the company\'s time zone (YYYY-MM-DD): what reports call today') })
+      .describe("The company's time zone and currency, which reports' days, months and amounts follow"),
   })
   .meta({ id: 'Me' });
 
@@ -82,12 +87,13 @@ export const authRoutes: AnyRoute[] = [
   defineRoute({
     method: 'get',
     path: '/api/v1/me',
-    reads: [],
-    summary: 'Who the token belongs to: permissions, data scope, department',
+    reads: [COMPANY],
+    summary: 'Who the token belongs to: permissions, data scope, department; and the company\'s time zone, currency and today',
     tags,
     responses: { 200: { description: 'The current user', schema: Me }, 401: commonErrors[401] },
-    async handler({ actor }) {
-      return { status: 200, body: actor };
+    async handler({ actor, services }) {
+      const { timeZone, currency } = await companyView(services.readStore);
+      return { status: 200, body: { ...actor, company: { timeZone, currency, today: localDate(services.clock.now(), timeZone) } } };
     },
   }),
 ];
