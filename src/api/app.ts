@@ -24,6 +24,7 @@ import { agendaRoutes } from './routes/agenda.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { decisionReportRoutes } from './routes/decision-reports.ts';
 import { targetRoutes } from './routes/targets.ts';
+import { campaignRoutes } from './routes/campaigns.ts';
 import { memberLevelRoutes } from './routes/member-levels.ts';
 import { dailyDigestRoutes } from './routes/daily-digest.ts';
 import { customerRoutes } from './routes/customers.ts';
@@ -45,7 +46,7 @@ import { analyticsRoutes } from './routes/analytics.ts';
 import { approvalRoutes } from './routes/approvals.ts';
 
 // The pool's /customers/duplicates must come before /customers/:id.
-const moduleRoutes: AnyRoute[] = [...authRoutes, ...orgRoutes, ...adminRoutes, ...customFieldRoutes, ...customizationRoutes, ...companyRoutes, ...poolRoutes, ...customerRoutes, ...contactRoutes, ...salesRoutes, ...competitorRoutes, ...activityRoutes, ...taskRoutes, ...planRoutes, ...agendaRoutes, ...dashboardRoutes, ...decisionReportRoutes, ...targetRoutes, ...memberLevelRoutes, ...dailyDigestRoutes, ...documentRoutes, ...ticketRoutes, ...approvalRoutes, ...expenseRoutes, ...publicLinkRoutes, ...notificationRoutes, ...attachmentRoutes];
+const moduleRoutes: AnyRoute[] = [...authRoutes, ...orgRoutes, ...adminRoutes, ...customFieldRoutes, ...customizationRoutes, ...companyRoutes, ...poolRoutes, ...customerRoutes, ...contactRoutes, ...salesRoutes, ...competitorRoutes, ...activityRoutes, ...taskRoutes, ...planRoutes, ...agendaRoutes, ...dashboardRoutes, ...decisionReportRoutes, ...targetRoutes, ...campaignRoutes, ...memberLevelRoutes, ...dailyDigestRoutes, ...documentRoutes, ...ticketRoutes, ...approvalRoutes, ...expenseRoutes, ...publicLinkRoutes, ...notificationRoutes, ...attachmentRoutes];
 /** Every route of the API; the analysts' routes describe the others' record schemas. */
 export const apiRoutes: AnyRoute[] = [...moduleRoutes, ...analyticsRoutes(moduleRoutes), ...operationsRoutes];
 

@@ -1,6 +1,7 @@
 import { isResourceName, type RecordState, recordStream, type ResourceName, type ResourceSpec, resourceNames, resourceSpecs, specOf } from '../domain/customization/resources.ts';
 import { DomainError } from '../domain/shared/errors.ts';
 import { ownerInScope, partiesInScope } from '../access/scope.ts';
+import { isAllowed } from './authorization.ts';
 import type { Actor, CommandDeps } from './context.ts';
 import { type Loaded, load } from './pipeline.ts';
 
@@ -65,6 +66,15 @@ export const scopedReferenceFields: Readonly<Record<string, ResourceSpec>> = Obj
   resourceNames.map((name) => specOf(name)).flatMap((spec) => (spec.referenceField && spec.scope.by !== 'company' ? [[spec.referenceField, spec]] : [])),
 );
 
+/**
+ * The body fields that cite company-wide data by id (a record type of `company` scope that declares its
+ * `referenceField`: `campaignId`): the caller must be allowed to view its module. That it exists is checked by
+ * the command (the citing type's `references`).
+ */
+export const companyReferenceFields: Readonly<Record<string, ResourceSpec>> = Object.fromEntries(
+  resourceNames.map((name) => specOf(name)).flatMap((spec) => (spec.referenceField && spec.scope.by === 'company' ? [[spec.referenceField, spec]] : [])),
+);
+
 /** Whether a scoped record exists, may still be referred to, and is the actor's to use (a customer in the pool is not, until claimed). */
 export async function referenceVisible(deps: CommandDeps, actor: Actor, spec: ResourceSpec, id: string): Promise<boolean> {
   const { state } = await loadRecord(deps, spec, id);
@@ -96,8 +106,12 @@ export async function assertReferencesInScope(deps: CommandDeps, actor: Actor, b
   for (const [key, value] of Object.entries(body)) {
     const here = path ? `${path}.${key}` : key;
     const spec = scopedReferenceFields[key];
+    const reference = companyReferenceFields[key];
     if (spec && typeof value === 'string') {
       if (!(await referenceVisible(deps, actor, spec, value))) throw referenceNotFound(spec, value, here);
+    } else if (reference && typeof value === 'string') {
+      // Company-wide data a body may cite by its reference field (a campaign): whoever may view its module may cite it; to anyone else it does not exist.
+      if (!isAllowed(actor, reference.module, 'view')) throw referenceNotFound(reference, value, here);
     } else if (key !== 'custom') await assertReferencesInScope(deps, actor, value, here);
   }
 }

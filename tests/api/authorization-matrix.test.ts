@@ -19,6 +19,7 @@ import { createPlan } from '../../src/commands/plans.ts';
 import { openTicket } from '../../src/commands/tickets.ts';
 import { draftExpenseClaim, setBudget } from '../../src/commands/expenses.ts';
 import { setTarget } from '../../src/commands/targets.ts';
+import { createCampaign } from '../../src/commands/campaigns.ts';
 import { openApprovalRequest } from '../../src/commands/approvals.ts';
 import { DEFAULT_SLA } from '../../src/domain/service/sla.ts';
 import { DEFAULT_CALENDAR } from '../../src/domain/service/calendar.ts';
@@ -66,6 +67,7 @@ interface Fixture {
   expenseId: string;
   budgetId: string;
   targetId: string;
+  campaignId: string;
   /** An approval of the owner's claim, waiting on someone else (the caller is never its approver). */
   approvalId: string;
   /** A public link to the (sent) quote, issued for the routes that need one. */
@@ -363,6 +365,14 @@ const matrix: Record<string, Entry> = {
   'PUT /api/v1/settings/business-calendar': { needs: ['settings', 'edit'], ok: 200, request: () => ({ path: '/api/v1/settings/business-calendar', body: DEFAULT_CALENDAR }) },
   'GET /api/v1/settings/ticket-types': { needs: ['settings', 'view'], ok: 200, request: () => ({ path: '/api/v1/settings/ticket-types' }) },
   'PUT /api/v1/settings/ticket-types': { needs: ['settings', 'edit'], ok: 200, request: () => ({ path: '/api/v1/settings/ticket-types', body: { types: [] } }) },
+  'POST /api/v1/campaigns': { needs: ['campaigns', 'create'], ok: 201, request: () => ({ path: '/api/v1/campaigns', body: { name: 'Matrix campaign', type: 'email', startsOn: '2027-03-01', endsOn: '2027-03-31', budget: CNY(100_000) } }) },
+  'PATCH /api/v1/campaigns/:id': { needs: ['campaigns', 'edit'], ok: 200, request: (f) => ({ path: `/api/v1/campaigns/${f.campaignId}`, body: { name: 'Matrix campaign renamed' } }) },
+  'POST /api/v1/campaigns/:id/stage': { needs: ['campaigns', 'edit'], ok: 200, request: (f) => ({ path: `/api/v1/campaigns/${f.campaignId}/stage`, body: { stage: 'design' } }) },
+  'POST /api/v1/campaigns/:id/assign': { needs: ['campaigns', 'assign'], ok: 200, request: (f) => ({ path: `/api/v1/campaigns/${f.campaignId}/assign`, body: { ownerId: f.actorId } }) },
+  'POST /api/v1/campaigns/:id/archive': { needs: ['campaigns', 'delete'], ok: 200, request: (f) => ({ path: `/api/v1/campaigns/${f.campaignId}/archive`, body: {} }) },
+  'POST /api/v1/campaigns/:id/restore': { needs: ['campaigns', 'delete'], ok: 200, request: (f) => ({ path: `/api/v1/campaigns/${f.campaignId}/restore`, body: {} }) },
+  'GET /api/v1/settings/campaign-stages': { needs: ['settings', 'view'], ok: 200, request: () => ({ path: '/api/v1/settings/campaign-stages' }) },
+  'PUT /api/v1/settings/campaign-stages': { needs: ['settings', 'edit'], ok: 200, request: () => ({ path: '/api/v1/settings/campaign-stages', body: {} }) },
   'PATCH /api/v1/roles/:id': { needs: ['security', 'edit'], ok: 200, request: (f) => ({ path: `/api/v1/roles/${f.roleId}`, body: { name: 'Matrix role renamed' } }) },
 };
 
@@ -454,10 +464,11 @@ describe('authorization matrix', () => {
     const { id: expenseId } = await draftExpenseClaim(deps, { lines: [{ category: 'travel', amount: CNY(5000), date: '2026-11-20', description: 'Fixture taxi' }] }, { ...systemActor, userId: owner }, meta());
     const { id: budgetId } = await setBudget(deps, { employeeId: owner, category: 'travel', month: nextBudgetMonth(), amount: CNY(100_000) }, systemActor, meta());
     const { id: targetId } = await setTarget(deps, { employeeId: owner, metric: 'orderAmount', month: nextBudgetMonth(), value: CNY(100_000) }, systemActor, meta());
+    const { campaignId } = await createCampaign(deps, { fields: { name: 'Fixture campaign', type: 'email', startsOn: '2027-03-01', endsOn: '2027-03-31', budget: CNY(100_000) }, ownerId: owner }, systemActor, meta());
     const approvalId = meta().ids.newId();
     const request = { approvalId, policyId: uuid, policyVersion: 1, steps: [{ approverId: receiver, rule: 'manager' as const }] };
     await openApprovalRequest(deps, { kind: 'expense', documentId: expenseId, documentVersion: 1, submittedBy: owner, at: new Date().toISOString(), request, supersedes: null }, systemActor, meta());
-    return { ownerId: owner, customerId, contactId, actorId: caller.userId, departmentId, roleId, handoverId, leadId, opportunityId, productId, quoteId, orderId, orderLineId, competitorId, activityId, taskId, planId, ticketId, expenseId, budgetId, targetId, approvalId };
+    return { ownerId: owner, customerId, contactId, actorId: caller.userId, departmentId, roleId, handoverId, leadId, opportunityId, productId, quoteId, orderId, orderLineId, competitorId, activityId, taskId, planId, ticketId, expenseId, budgetId, targetId, campaignId, approvalId };
   }
 
   const cases = Object.entries(matrix).flatMap(([key, entry]) => roles.flatMap((role) => relations.map((relation) => ({ key, entry, role, relation }))));
@@ -514,7 +525,7 @@ describe('authorization matrix', () => {
     const failures: string[] = [];
     for (const [key, entry] of Object.entries(matrix)) {
       const [method] = key.split(' ') as [string];
-      const path = entry.request({ ownerId: uuid, customerId: uuid, contactId: uuid, actorId: uuid, departmentId: uuid, roleId: uuid, handoverId: uuid, leadId: uuid, opportunityId: uuid, productId: uuid, quoteId: uuid, orderId: uuid, orderLineId: uuid, competitorId: uuid, activityId: uuid, taskId: uuid, planId: uuid, ticketId: uuid, expenseId: uuid, budgetId: uuid, targetId: uuid, approvalId: uuid }).path;
+      const path = entry.request({ ownerId: uuid, customerId: uuid, contactId: uuid, actorId: uuid, departmentId: uuid, roleId: uuid, handoverId: uuid, leadId: uuid, opportunityId: uuid, productId: uuid, quoteId: uuid, orderId: uuid, orderLineId: uuid, competitorId: uuid, activityId: uuid, taskId: uuid, planId: uuid, ticketId: uuid, expenseId: uuid, budgetId: uuid, targetId: uuid, campaignId: uuid, approvalId: uuid }).path;
       const response = await app.request(method, path, { token: null, ...(method === 'GET' ? {} : { body: {} }) });
       const want = entry.anonymous ?? 401;
       if (key !== 'POST /api/v1/auth/login' && response.status !== want) failures.push(`${key}: expected ${want}, got ${response.status}`);

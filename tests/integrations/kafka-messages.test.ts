@@ -45,6 +45,6 @@ describe('Kafka message format', () => {
     expect(isPublished(event('expense-1', 'ExpenseClaimSubmitted', {}))).toBe(true);
     expect(isPublished(event('approval-1', 'ApprovalCompleted', {}))).toBe(true);
     expect(isPublished(event('approvalpolicies-company', 'ApprovalPolicyDefined', {}))).toBe(false);
-    expect(PUBLISHED_CATEGORIES.map(topicFor)).toEqual(expect.arrayContaining(['crm.expense', 'crm.approval', 'crm.budget']));
+    expect(PUBLISHED_CATEGORIES.map(topicFor)).toEqual(expect.arrayContaining(['crm.expense', 'crm.approval', 'crm.budget', 'crm.campaign']));
   });
 });

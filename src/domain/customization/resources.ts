@@ -13,6 +13,7 @@ import { planResource } from '../plan/index.ts';
 import { ticketResource } from '../ticket/resource.ts';
 import { budgetResource, expenseResource } from '../expense/resource.ts';
 import { targetResource } from '../target/resource.ts';
+import { campaignResource } from '../campaign/resource.ts';
 import type { Module } from '../role/index.ts';
 import type { Decider, DomainEvent } from '../shared/decider.ts';
 
@@ -69,7 +70,8 @@ export interface ResourceSpec {
   scope: RecordScope;
   /**
    * The request-body field that names one of its records (`customerId`), wherever it appears in a body: it must
-   * name a record in the caller's scope (404 otherwise). Absent for a record type no body refers to by id.
+   * name a record in the caller's scope (404 otherwise); for company-wide data (`campaignId`), the caller must be
+   * allowed to view its module (404 otherwise). Absent for a record type no body refers to by id.
    */
   referenceField?: string;
   /** Standard fields holding personal data (what erasing a person clears). */
@@ -216,6 +218,7 @@ export const resourceSpecs = {
     },
     search: ['company', 'person', 'phone', 'email'],
     attachments: true,
+    references: { campaignId: 'campaigns' },
   },
   opportunities: {
     name: 'opportunities',
@@ -237,7 +240,7 @@ export const resourceSpecs = {
     },
     search: ['name'],
     attachments: true,
-    references: { competitors: 'competitors' },
+    references: { competitors: 'competitors', campaignId: 'campaigns' },
   },
   quotes: {
     name: 'quotes',
@@ -289,6 +292,7 @@ export const resourceSpecs = {
   expenses: expenseResource,
   budgets: budgetResource,
   targets: targetResource,
+  campaigns: campaignResource,
 } as const satisfies Record<string, ResourceSpec>;
 
 export type ResourceName = keyof typeof resourceSpecs;

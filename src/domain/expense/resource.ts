@@ -52,7 +52,7 @@ export const expenseResource = {
   search: ['title', 'lines.description'],
   attachments: true,
   attachmentTypes: RECEIPT_TYPES,
-  references: { customerId: 'customers', opportunityId: 'opportunities' },
+  references: { customerId: 'customers', opportunityId: 'opportunities', campaignId: 'campaigns' },
   events: expenseEventSchemas,
   readModel: { version: 1, view: expenseView },
 } as const satisfies ResourceSpec;
