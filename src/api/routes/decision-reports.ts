@@ -17,8 +17,8 @@ import { Id } from '../route.ts';
 
 const MAX_DAYS = 731;
 const MAX_DAY_BUCKETS = 366;
-/** Metrics that come with modules not built yet: asked for by name, they are refused as such. */
-const NOT_YET: Record<string, string> = { campaignRoi: 'campaigns' };
+/** Metrics whose counting is not built yet: asked for by name, they are refused as such, saying what they wait for. */
+const NOT_YET: Record<string, string> = { campaignRoi: "the campaigns' results (sends, attributed leads and revenue, costs)" };
 
 const Metrics = z
   .string()
@@ -27,7 +27,7 @@ const Metrics = z
     const keys = [...new Set(list.split(',').map((key) => key.trim()).filter(Boolean))];
     for (const key of keys)
       if (!(key in KPI_METRICS))
-        context.addIssue({ code: 'custom', message: key in NOT_YET ? `${key} needs the ${NOT_YET[key]} module, which this version does not have yet` : `Unknown metric ${key}; known: ${KPI_METRIC_KEYS.join(', ')}` });
+        context.addIssue({ code: 'custom', message: key in NOT_YET ? `${key} needs ${NOT_YET[key]}, which this version does not count yet` : `Unknown metric ${key}; known: ${KPI_METRIC_KEYS.join(', ')}` });
     if (keys.length === 0) context.addIssue({ code: 'custom', message: 'Name at least one metric' });
     return keys as KpiMetric[];
   });
