@@ -19,6 +19,12 @@ describe('campaigns (营销活动)', () => {
     engineer = await app.userWithToken('campaign.engineer', ['service_engineer']);
   });
   afterAll(async () => app.close());
+  /** Reads come from the read model: wait until it has what was written (a remote read store lags). */
+  const caughtUp = async () => app.services.runner.waitFor(await app.services.eventStore.headPosition(), 10_000);
+  const get = async (path: string, token?: string) => {
+    await caughtUp();
+    return app.request('GET', path, token === undefined ? {} : { token });
+  };
 
   const create = async (body: Record<string, unknown>, token = marketer.token) => {
     const response = await app.request('POST', '/api/v1/campaigns', { token, body });
@@ -29,7 +35,7 @@ describe('campaigns (营销活动)', () => {
 
   it('an email campaign has the email template\'s five stages and moves through them, each move kept with who and when', async () => {
     const id = await create(spring);
-    const fresh = (await app.request('GET', `/api/v1/campaigns/${id}`, { token: rep.token })).body;
+    const fresh = (await get(`/api/v1/campaigns/${id}`, rep.token)).body;
     expect(fresh).toMatchObject({ ...spring, ownerId: marketer.userId, currentStage: null, stageHistory: [], status: 'active' });
     expect(fresh.stages.map((s: { key: string }) => s.key)).toEqual(['design', 'test', 'audience', 'send', 'evaluate']);
     expect(fresh.stages[2].label).toEqual({ 'zh-CN': '选择客户名单', en: 'Choose the audience' });
@@ -37,7 +43,7 @@ describe('campaigns (营销活动)', () => {
     expect((await app.request('POST', `/api/v1/campaigns/${id}/stage`, { token: marketer.token, body: { stage: 'design' } })).status).toBe(200);
     clock.advance(3_600_000);
     expect((await app.request('POST', `/api/v1/campaigns/${id}/stage`, { token: marketer.token, body: { stage: 'test', note: '已发测试邮件给市场部' } })).status).toBe(200);
-    const moved = (await app.request('GET', `/api/v1/campaigns/${id}`, { token: marketer.token })).body;
+    const moved = (await get(`/api/v1/campaigns/${id}`, marketer.token)).body;
     expect(moved.currentStage).toBe('test');
     expect(moved.stageHistory).toEqual([
       { stage: 'design', from: null, by: marketer.userId, at: '2027-02-20T02:00:00.000Z' },
@@ -64,8 +70,8 @@ describe('campaigns (营销活动)', () => {
     ];
     expect((await app.request('PUT', '/api/v1/settings/campaign-stages', { body: { exhibition: booth } })).status).toBe(200);
     const after = await create({ ...spring, name: '广州机床展', type: 'exhibition' });
-    expect((await app.request('GET', `/api/v1/campaigns/${after}`)).body.stages).toEqual(booth);
-    expect((await app.request('GET', `/api/v1/campaigns/${before}`)).body.stages.map((s: { key: string }) => s.key)).toEqual(['plan', 'prepare', 'run', 'follow_up', 'evaluate']);
+    expect((await get(`/api/v1/campaigns/${after}`)).body.stages).toEqual(booth);
+    expect((await get(`/api/v1/campaigns/${before}`)).body.stages.map((s: { key: string }) => s.key)).toEqual(['plan', 'prepare', 'run', 'follow_up', 'evaluate']);
     expect((await app.request('GET', '/api/v1/settings/campaign-stages')).body.email.length).toBe(5);
     expectProblem(await app.request('PUT', '/api/v1/settings/campaign-stages', { body: { exhibition: [booth[0], booth[0]] } }), 400, 'validation');
     expectProblem(await app.request('PUT', '/api/v1/settings/campaign-stages', { token: marketer.token, body: { exhibition: booth } }), 403, 'forbidden');
