@@ -92,7 +92,8 @@ export class AsOfModels {
   /** The read model of `collections` (and whatever their projections own) as the log stood at `instant`. */
   model(instant: Date, collections: readonly string[]): AsOfModel {
     this.expire();
-    const projections = this.runner.projections.filter((projection) => projection.collections.some((name) => collections.includes(name)));
+    const reading = this.runner.projectionsReading(collections);
+    const projections = this.runner.projections.filter((projection) => reading.includes(projection.name));
     const key = `${instant.toISOString()}|${projections.map((p) => p.name).sort().join(',')}`;
     const now = this.clock.now().getTime();
     const found = this.models.get(key);
