@@ -26,26 +26,27 @@ export const balanceCollections = (collection: string): string[] => [collection,
  * last event position applied, so a replayed event changes nothing twice. A counter keyed by `day` is also
  * counted by month in its `monthly` twin (the projection lists both collections).
  */
+/** A day-keyed counter's key with its day as the month (YYYY-MM) or year (YYYY) it falls in, the fields in the same order. */
+function coarser(key: Record<string, string>, period: 'month' | 'year'): Record<string, string> {
+  const into: Record<string, string> = {};
+  for (const field in key) into[field === 'day' ? period : field] = field === 'day' ? key.day!.slice(0, period === 'month' ? 7 : 4) : key[field]!;
+  return into;
+}
+
 export class CounterDeltas {
   private readonly deltas = new Map<string, { collection: string; id: string; key: Record<string, string>; inc: Record<string, number> }>();
 
   add(collection: string, key: Record<string, string>, inc: Record<string, number>, sign = 1): void {
-    if (key.day !== undefined) {
-      const byMonth: Record<string, string> = {};
-      for (const field in key) byMonth[field === 'day' ? 'month' : field] = field === 'day' ? key.day.slice(0, 7) : key[field]!;
-      this.count(monthly(collection), byMonth, inc, sign);
-    }
+    if (key.day !== undefined) this.count(monthly(collection), coarser(key, 'month'), inc, sign);
     this.count(collection, key, inc, sign);
   }
 
   /** A change to a balance (a day-keyed counter of changes), counted also in its `totals` twin. */
   addBalance(collection: string, key: Record<string, string> & { day: string }, inc: Record<string, number>, sign = 1): void {
     this.add(collection, key, inc, sign);
-    const { day, ...rest } = key;
+    const { day: _day, ...rest } = key;
     this.count(totals(collection), rest, inc, sign);
-    const byYear: Record<string, string> = {};
-    for (const field in key) byYear[field === 'day' ? 'year' : field] = field === 'day' ? day.slice(0, 4) : key[field]!;
-    this.count(yearly(collection), byYear, inc, sign);
+    this.count(yearly(collection), coarser(key, 'year'), inc, sign);
   }
 
   private count(collection: string, key: Record<string, string>, inc: Record<string, number>, sign: number): void {
