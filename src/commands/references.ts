@@ -54,6 +54,11 @@ export async function stateInScope(deps: CommandDeps, actor: Actor, spec: Resour
   return holder !== undefined && (await holderInScope(deps, actor, holder));
 }
 
+/** The record types that declare a `referenceField` and match `which`, by that field. */
+function referenceFieldsWhere(which: (spec: ResourceSpec) => boolean): Readonly<Record<string, ResourceSpec>> {
+  return Object.fromEntries(resourceNames.map((name) => specOf(name)).flatMap((spec) => (spec.referenceField && which(spec) ? [[spec.referenceField, spec]] : [])));
+}
+
 /** A record type whose records are scoped (not company-wide reference data): a body or a reference field naming one is checked. */
 export const isScoped = (resource: string): boolean => isResourceName(resource) && resourceSpecs[resource].scope.by !== 'company';
 
@@ -62,18 +67,14 @@ export const isScoped = (resource: string): boolean => isResourceName(resource) 
  * its `referenceField`). Company-wide reference data (products, stages, departments, employees: `productId`,
  * `ownerId`, …) only has to exist and is checked by its command.
  */
-export const scopedReferenceFields: Readonly<Record<string, ResourceSpec>> = Object.fromEntries(
-  resourceNames.map((name) => specOf(name)).flatMap((spec) => (spec.referenceField && spec.scope.by !== 'company' ? [[spec.referenceField, spec]] : [])),
-);
+export const scopedReferenceFields = referenceFieldsWhere((spec) => spec.scope.by !== 'company');
 
 /**
  * The body fields that cite company-wide data by id (a record type of `company` scope that declares its
  * `referenceField`: `campaignId`): the caller must be allowed to view its module. That it exists is checked by
  * the command (the citing type's `references`).
  */
-export const companyReferenceFields: Readonly<Record<string, ResourceSpec>> = Object.fromEntries(
-  resourceNames.map((name) => specOf(name)).flatMap((spec) => (spec.referenceField && spec.scope.by === 'company' ? [[spec.referenceField, spec]] : [])),
-);
+export const companyReferenceFields = referenceFieldsWhere((spec) => spec.scope.by === 'company');
 
 /** Whether a scoped record exists, may still be referred to, and is the actor's to use (a customer in the pool is not, until claimed). */
 export async function referenceVisible(deps: CommandDeps, actor: Actor, spec: ResourceSpec, id: string): Promise<boolean> {
