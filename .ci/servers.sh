@@ -173,7 +173,7 @@ mailpit_start() {
   local bin; bin="$(install_mailpit)"
   log "starting Mailpit on $MAILPIT_SMTP_URL (API $MAILPIT_API_URL)"
   nohup "$bin" --smtp "127.0.0.1:$MAILPIT_SMTP_PORT" --listen "127.0.0.1:$MAILPIT_HTTP_PORT" --database "$RUN/mailpit.db" \
-    --smtp-auth-accept-any --smtp-auth-allow-insecure --disable-version-check >>"$RUN/mailpit.log" 2>&1 &
+    --max 100000 --smtp-auth-accept-any --smtp-auth-allow-insecure --disable-version-check >>"$RUN/mailpit.log" 2>&1 &
   echo $! >"$RUN/mailpit.pid"
   wait_port mailpit "$MAILPIT_HTTP_PORT" 30
 }

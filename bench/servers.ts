@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { seedCompany } from '../src/cli/seed-company.ts';
+import { emailSendBench } from './email.ts';
 import { loadConfig } from '../src/infra/config.ts';
 import { silentLogger } from '../src/infra/logger.ts';
 import { EmbeddedReadStore } from '../src/infra/readstore/embedded.ts';
@@ -13,8 +14,9 @@ import { ProjectionRunner } from '../src/projections/runner.ts';
 
 /**
  * `npm run bench:servers [-- --customers N]`: throughput against the real servers that .ci/servers.sh starts
- * (Kafka, FerretDB): the relay publishing a seeded event log into Kafka, and projections into FerretDB:
- * rebuilt (in process, then bulk-loaded), caught up on a first start, and live (one event at a time).
+ * (Kafka, FerretDB, Mailpit): the relay publishing a seeded event log into Kafka, and projections into FerretDB:
+ * rebuilt (in process, then bulk-loaded), caught up on a first start, and live (one event at a time); and a
+ * campaign's send into Mailpit (`email_send_per_s`).
  * Written to bench/results/servers.json.
  */
 const argIndex = process.argv.indexOf('--customers');
@@ -106,6 +108,15 @@ let rebuiltEvents: number;
 }
 
 await services.close();
+
+// A campaign's send into Mailpit (email_send_per_s): uncapped, and at the default cap (CRM_MAIL_RATE_PER_S).
+const smtp = process.env.MAILPIT_SMTP_URL;
+if (smtp) {
+  const uncapped = await emailSendBench(smtp, 2000, 10_000, 8);
+  const capped = await emailSendBench(smtp, 500, loadConfig({}).CRM_MAIL_RATE_PER_S, loadConfig({}).CRM_MAIL_CONCURRENCY);
+  results.email_send_per_s = { ...uncapped, target: '>= 200/s, bounded by the configured rate', met: uncapped.perSecond >= 200, atDefaultRate: capped };
+  log(`campaign send into Mailpit: ${uncapped.perSecond}/s uncapped (${uncapped.members} mails), ${capped.perSecond}/s at the default cap of ${capped.ratePerSecond}/s`);
+}
 mkdirSync('bench/results', { recursive: true });
 writeFileSync('bench/results/servers.json', `${JSON.stringify(results, null, 2)}\n`);
 process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);

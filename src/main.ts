@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { answerClientErrors, createApp } from './api/app.ts';
 import { ConfigError, loadConfig } from './infra/config.ts';
 import { jsonLogger } from './infra/logger.ts';
-import { resumeHandovers, startPeriodicJobs } from './app/jobs.ts';
+import { resumeCampaignSends, resumeHandovers, startPeriodicJobs } from './app/jobs.ts';
 import { openServices } from './app/wiring.ts';
 
 /** Composition root: configuration → adapters → projections → HTTP. */
@@ -23,6 +23,7 @@ async function main(): Promise<void> {
   const services = await openServices(config, { logger });
   const app = createApp(services, version);
   resumeHandovers(services);
+  resumeCampaignSends(services);
   const stopJobs = startPeriodicJobs(services);
   const server: Server = app.listen(config.PORT, config.HOST, () => {
     const address = server.address();

@@ -28,6 +28,7 @@ const views = {
   "bi_budgets": { source: "budgets", leftOut: ["_search","_phones","_state","_position","_contactBase","_activityDays","custom"] },
   "bi_targets": { source: "targets", leftOut: ["_search","_phones","_state","_position","_contactBase","_activityDays","custom"] },
   "bi_campaigns": { source: "campaigns", leftOut: ["_search","_phones","_state","_position","_contactBase","_activityDays","custom"] },
+  "bi_email-templates": { source: "email-templates", leftOut: ["_search","_phones","_state","_position","_contactBase","_activityDays","custom"] },
 };
 for (const [name, { source, leftOut }] of Object.entries(views)) {
   const pipeline = [{ $project: Object.fromEntries(leftOut.map((field) => [field, 0])) }];

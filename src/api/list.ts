@@ -47,31 +47,20 @@ async function customQuery(services: Services, resource: ResourceName, collectio
 }
 
 /**
- * A list route's answer: a page of the actor's scoped documents, or with `Accept: text/csv` (or the XLSX type) every matching
- * document as CSV (or an XLSX workbook; either needs the module's export permission), custom fields included.
+ * What a list's query selects: the caller's scoped documents matching its filters (a saved view's, then those given),
+ * `q` and custom-field filters, in its order; hidden fields can be neither filtered nor sorted by. A list page, an
+ * export and a campaign's audience read the same selection.
  */
-export async function listOrExport<T extends { _id: string } & Record<string, unknown>>(
-  context: { query: ListParams; actor: Actor; services: Services; koa: { get(name: string): string } },
-  options: {
-    resource: ResourceName;
-    /** Default: the resource's. */
-    defaultSort?: string;
-    name?: string;
-    /** The read model listed (default: the collection named like the resource). */
-    collection?: string;
-    columns: CsvColumn<T>[];
-    /** Filters every answer of this list carries (the customer pool: `inPool: true`). */
-    fixed?: Record<string, unknown>;
-    /** Listed whatever the caller's data scope (the customer pool). */
-    unowned?: boolean;
-    present?: (doc: T) => T;
-  },
-): Promise<RouteResult> {
-  const { query, actor, services, koa } = context;
+export async function listSelection(
+  context: { query: { sort?: string | undefined; q?: string | undefined; view?: string | undefined } & Record<string, unknown>; actor: Actor; services: Services },
+  options: { resource: ResourceName; defaultSort?: string; collection?: string; fixed?: Record<string, unknown>; unowned?: boolean },
+) {
+  const { query, actor, services } = context;
   const spec = specOf(options.resource);
   const defaultSort = options.defaultSort ?? spec.list.defaultSort;
   authorize(actor, spec.module, 'view');
-  const { limit, cursor, sort: givenSort, view: viewId, ...given } = query;
+  // (Paging is the caller's: a page reads `limit` and `cursor`, an export and an audience read everything.)
+  const { limit: _limit, cursor: _cursor, sort: givenSort, view: viewId, ...given } = query;
   // A saved view supplies filters, sort and columns; parameters given explicitly win over it.
   const saved = viewId ? (await savedViews(services.deps, actor.userId, options.resource)).views.find((v) => v.id === viewId) : undefined;
   if (viewId && !saved) throw invalid('query.view', `You have no saved ${options.resource} view ${viewId}`);
@@ -100,6 +89,33 @@ export async function listOrExport<T extends { _id: string } & Record<string, un
     filters: { ...standard, ...custom.filters, ...options.fixed },
   };
   const scope = options.unowned ? UNRESTRICTED : readFilter(actor, readScopeOf(spec));
+  return { spec, collection, request, scope, sort, columns, custom };
+}
+
+/**
+ * A list route's answer: a page of the actor's scoped documents, or with `Accept: text/csv` (or the XLSX type) every matching
+ * document as CSV (or an XLSX workbook; either needs the module's export permission), custom fields included.
+ */
+export async function listOrExport<T extends { _id: string } & Record<string, unknown>>(
+  context: { query: ListParams; actor: Actor; services: Services; koa: { get(name: string): string } },
+  options: {
+    resource: ResourceName;
+    /** Default: the resource's. */
+    defaultSort?: string;
+    name?: string;
+    /** The read model listed (default: the collection named like the resource). */
+    collection?: string;
+    columns: CsvColumn<T>[];
+    /** Filters every answer of this list carries (the customer pool: `inPool: true`). */
+    fixed?: Record<string, unknown>;
+    /** Listed whatever the caller's data scope (the customer pool). */
+    unowned?: boolean;
+    present?: (doc: T) => T;
+  },
+): Promise<RouteResult> {
+  const { query, actor, services, koa } = context;
+  const { spec, collection, request, scope, sort, columns, custom } = await listSelection(context, options);
+  const { limit, cursor } = query;
   const accept = koa.get('Accept');
   if (wantsCsv(accept) || wantsXlsx(accept)) {
     authorize(actor, spec.module, 'export');

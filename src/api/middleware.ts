@@ -106,6 +106,11 @@ export function jsonBody() {
     if (!hasBody) return next();
     // A file upload is read by the route that takes one (and refused with 415 by every other).
     if (ctx.is('multipart/form-data')) return next();
+    // A public page's form (the unsubscribe page) and one-click unsubscribe (RFC 8058) post a form.
+    if (ctx.path.startsWith(PUBLIC_PREFIX) && ctx.is('application/x-www-form-urlencoded')) {
+      ctx.state.body = Object.fromEntries(new URLSearchParams(await readBody(ctx)));
+      return next();
+    }
     if (!ctx.is('application/json', '+json'))
       throw new HttpProblem(415, 'unsupported_media_type', 'Unsupported media type', `Send the body as application/json, not ${ctx.get('Content-Type') || 'without a Content-Type'}`);
     const text = await readBody(ctx);

@@ -27,6 +27,14 @@ export function resumeHandovers(services: Services): void {
   });
 }
 
+/** Resumes the campaign sends a crash or a restart interrupted, once the read models have caught up with the log. */
+export function resumeCampaignSends(services: Services): void {
+  services.background('resume campaign sends', async () => {
+    await services.runner.waitFor(await services.eventStore.headPosition(), 120_000);
+    await services.campaigns.resume();
+  });
+}
+
 /** The server's periodic jobs: the customer-pool rule every hour. Returns a function that stops them. */
 export function startPeriodicJobs(services: Services, everyMs = 3_600_000): () => void {
   const timer = setInterval(() => {

@@ -42,6 +42,7 @@ import { timersProjection } from '../projections/timers.ts';
 import { TimerWorker } from './timers.ts';
 import { NotificationFeed } from './notification-feed.ts';
 import { MemoryMailer } from '../infra/mail/memory.ts';
+import { CampaignSender } from './campaign-sender.ts';
 import { OutboxMailer, SmtpMailer } from '../infra/mail/nodemailer.ts';
 import { FixedWindowLimiter } from '../infra/throttle.ts';
 import { TokenService } from '../infra/tokens.ts';
@@ -75,6 +76,8 @@ export interface Services {
   timers: TimerWorker;
   /** Sends mail: SMTP when SMTP_URL is set, `.eml` files in CRM_DATA_DIR/outbox embedded (kept in memory for in-memory tests). */
   mailer: Mailer;
+  /** Sends campaigns' mail in the background, resumably. */
+  campaigns: CampaignSender;
   /** Keys derived from the server secret: sealed cursors, keyed hashes. */
   keys: ServerKeys;
   /** Per-process request limits: credential checks per client address, and requests per caller. */
@@ -199,6 +202,13 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
       : new OutboxMailer(join(config.CRM_DATA_DIR, 'outbox'), config.CRM_MAIL_FROM, () => clock.now());
   const timers = new TimerWorker(timerSpecs, deps, readStore, logger.child({ component: 'timers' }), mailer);
   const secret = jwtSecret(config, inMemory, logger);
+  const keys = new ServerKeys(secret);
+  const campaigns = new CampaignSender(
+    { ...deps, mailer, keys, publicUrl: config.CRM_PUBLIC_URL ?? `http://localhost:${config.PORT}`, mailFrom: config.CRM_MAIL_FROM },
+    readStore,
+    { ratePerSecond: config.CRM_MAIL_RATE_PER_S, concurrency: config.CRM_MAIL_CONCURRENCY },
+    logger.child({ component: 'campaigns' }),
+  );
   const ids = randomIds(clock);
   const running = new Set<Promise<unknown>>();
   const services: Services = {
@@ -224,7 +234,8 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     timers,
     notifications,
     tokens: new TokenService(secret, config.TOKEN_TTL_SECONDS),
-    keys: new ServerKeys(secret),
+    keys,
+    campaigns,
     limits: {
       credentials: new FixedWindowLimiter(config.CRM_LOGIN_RATE_PER_MINUTE, 60_000, () => clock.now().getTime()),
       requests: new FixedWindowLimiter(config.CRM_RATE_LIMIT_PER_MINUTE, 60_000, () => clock.now().getTime()),
@@ -239,6 +250,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
       };
     },
     async close() {
+      await campaigns.stop();
       await Promise.all(running);
       await timers.stop();
       await notifications.stop();

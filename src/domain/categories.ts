@@ -11,6 +11,7 @@ import { reservationCategory } from './reservation/index.ts';
 import { roleCategory } from './role/index.ts';
 import { resourceNames, specOf } from './customization/resources.ts';
 import { approvalCategory } from './approval/index.ts';
+import { campaignAudienceCategory, campaignMemberCategory, consentCategory } from './campaign/members.ts';
 
 /**
  * Every event-stream category, named once (a stream is `<category>-<id>`). The aggregates name their own; the
@@ -26,11 +27,15 @@ export const idempotencyCategory = 'idempotency';
 export const orderNumberCategory = 'ordernumber';
 export const customFieldsCategory = 'customfields';
 export { publicLinkCategory } from './public-link/index.ts';
+export { campaignAudienceCategory, campaignMemberCategory, consentCategory };
 export { notificationCategory } from './notification/index.ts';
 export { scheduleCategory } from './schedule/index.ts';
 
-/** The business records: what the Kafka relay publishes (internal streams such as logins and keys stay inside); approvals go to `crm.approval`, expense claims to `crm.expense`. */
-export const recordCategories: readonly string[] = [...resourceNames.map((name) => specOf(name).category), departmentCategory, employeeCategory, approvalCategory];
+/**
+ * The business records: what the Kafka relay publishes (internal streams such as logins and keys stay inside); approvals go to `crm.approval`, expense claims to `crm.expense`,
+ * campaign mails' sends and engagement to `crm.campaignMember` (no mail bodies: they are never in an event), opt-ins and opt-outs to `crm.consent`.
+ */
+export const recordCategories: readonly string[] = [...resourceNames.map((name) => specOf(name).category), departmentCategory, employeeCategory, approvalCategory, campaignMemberCategory, consentCategory];
 
 /** Who may do what and what they did to the system: the streams the audit log follows. */
 export const auditedCategories = [loginCategory, employeeCategory, roleCategory, handoverCategory, settingsCategory, operationsCategory] as const;

@@ -7,6 +7,7 @@ import { ReportMailed } from './schedule/report-mail.ts';
 import { approvalPolicyEventSchemas } from './approval/policies.ts';
 import { approvalEventSchemas } from './approval/index.ts';
 import { GateDecided, GateRequested } from './approval/gate.ts';
+import { campaignAudienceEventSchemas, campaignMemberEventSchemas, consentEventSchemas } from './campaign/members.ts';
 
 /**
  * The zod schema of every event type that declares one. Each event is checked against its schema before it is
@@ -28,6 +29,10 @@ export const eventSchemas: Readonly<Record<string, z.ZodType>> = {
   OrderApprovalDecided: GateDecided,
   DigestMailed,
   ReportMailed,
+  // A campaign's frozen members, each member's mail and engagement, and the consent ledger.
+  ...campaignAudienceEventSchemas,
+  ...campaignMemberEventSchemas,
+  ...consentEventSchemas,
   // Record types declare their events' schemas in the registry (`events`).
   ...Object.assign({}, ...resourceNames.map((name) => specOf(name).events ?? {})),
 };

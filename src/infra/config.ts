@@ -30,6 +30,10 @@ const ConfigSchema = z.object({
   CRM_PUBLIC_URL: optionalUrl(/^https?:\/\/[^/]+(\/.*)?$/, 'https://crm.example.com'),
   /** The sender of the mail the service sends (notifications, campaigns, surveys). */
   CRM_MAIL_FROM: z.string().trim().min(3).max(320).default('CRM <crm@localhost>'),
+  /** The most campaign mails handed to the mail server a second (the SMTP relay's or provider's limit). */
+  CRM_MAIL_RATE_PER_S: z.coerce.number().int().min(1).max(10_000).default(50),
+  /** How many campaign mails are in flight at once (SMTP connections of the pool). */
+  CRM_MAIL_CONCURRENCY: z.coerce.number().int().min(1).max(50).default(4),
   CRM_ADMIN_PASSWORD: z.string().min(10, 'The admin password needs at least 10 characters').optional(),
   JWT_SECRET: z.string().min(32, 'JWT_SECRET needs at least 32 characters').optional(),
   TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 86400).default(8 * 3600),

@@ -15,6 +15,7 @@ import { delegationsProjection } from './delegations.ts';
 import { attachmentIndexProjection } from './attachments.ts';
 import { approvalsProjection } from './approvals.ts';
 import { expensesProjection } from './expenses.ts';
+import { campaignMembersProjection } from './campaign-members.ts';
 
 /** Every read model the service keeps, in the order the runner applies them. */
 export const allProjections: readonly Projection[] = [
@@ -33,5 +34,6 @@ export const allProjections: readonly Projection[] = [
   attachmentIndexProjection,
   approvalsProjection,
   expensesProjection,
+  campaignMembersProjection,
   ...declaredProjections,
 ];

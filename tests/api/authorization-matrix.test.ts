@@ -20,6 +20,7 @@ import { openTicket } from '../../src/commands/tickets.ts';
 import { draftExpenseClaim, setBudget } from '../../src/commands/expenses.ts';
 import { setTarget } from '../../src/commands/targets.ts';
 import { createCampaign } from '../../src/commands/campaigns.ts';
+import { createEmailTemplate } from '../../src/commands/campaign-mail.ts';
 import { openApprovalRequest } from '../../src/commands/approvals.ts';
 import { DEFAULT_SLA } from '../../src/domain/service/sla.ts';
 import { DEFAULT_CALENDAR } from '../../src/domain/service/calendar.ts';
@@ -68,6 +69,8 @@ interface Fixture {
   budgetId: string;
   targetId: string;
   campaignId: string;
+  /** An email template (its registry name's singular is email_template). */
+  email_templateId: string;
   /** An approval of the owner's claim, waiting on someone else (the caller is never its approver). */
   approvalId: string;
   /** A public link to the (sent) quote, issued for the routes that need one. */
@@ -373,6 +376,22 @@ const matrix: Record<string, Entry> = {
   'POST /api/v1/campaigns/:id/restore': { needs: ['campaigns', 'delete'], ok: 200, request: (f) => ({ path: `/api/v1/campaigns/${f.campaignId}/restore`, body: {} }) },
   'GET /api/v1/settings/campaign-stages': { needs: ['settings', 'view'], ok: 200, request: () => ({ path: '/api/v1/settings/campaign-stages' }) },
   'PUT /api/v1/settings/campaign-stages': { needs: ['settings', 'edit'], ok: 200, request: () => ({ path: '/api/v1/settings/campaign-stages', body: {} }) },
+  'POST /api/v1/email-templates': { needs: ['campaigns', 'create'], ok: 201, request: () => ({ path: '/api/v1/email-templates', body: { name: 'Matrix template', subject: { 'zh-CN': '矩阵' }, html: { 'zh-CN': '<p>{{contact.name}}</p>' } } }) },
+  'PATCH /api/v1/email-templates/:id': { needs: ['campaigns', 'edit'], ok: 200, request: (f) => ({ path: `/api/v1/email-templates/${f.email_templateId}`, body: { name: 'Matrix template renamed' } }) },
+  'POST /api/v1/email-templates/:id/archive': { needs: ['campaigns', 'delete'], ok: 200, request: (f) => ({ path: `/api/v1/email-templates/${f.email_templateId}/archive`, body: {} }) },
+  'POST /api/v1/email-templates/:id/restore': { needs: ['campaigns', 'delete'], ok: 200, request: (f) => ({ path: `/api/v1/email-templates/${f.email_templateId}/restore`, body: {} }) },
+  'POST /api/v1/campaigns/:id/audience': { needs: ['campaigns', 'edit'], ok: 200, request: (f) => ({ path: `/api/v1/campaigns/${f.campaignId}/audience`, body: { filter: { resource: 'contacts', query: {} } } }) },
+  'GET /api/v1/campaigns/:id/members': { needs: ['campaigns', 'view'], ok: 200, request: (f) => ({ path: `/api/v1/campaigns/${f.campaignId}/members` }) },
+  'POST /api/v1/campaigns/:id/test-send': { needs: ['campaigns', 'edit'], ok: 200, request: (f) => ({ path: `/api/v1/campaigns/${f.campaignId}/test-send`, body: { templateId: f.email_templateId, to: ['matrix@example.com'] } }) },
+  // The fixture campaign has no audience yet: an allowed caller reaches the business rule.
+  'POST /api/v1/campaigns/:id/send': { needs: ['campaigns', 'edit'], ok: 409, request: (f) => ({ path: `/api/v1/campaigns/${f.campaignId}/send`, body: { templateId: f.email_templateId } }) },
+  'POST /api/v1/consents': { needs: ['campaigns', 'edit'], ok: 200, request: () => ({ path: '/api/v1/consents', body: { email: 'matrix@example.com', given: true, source: 'user', evidence: { note: 'matrix' } } }) },
+  'GET /api/v1/consents': { needs: ['campaigns', 'view'], ok: 200, request: () => ({ path: '/api/v1/consents?email=matrix@example.com' }) },
+  // Public: a token that is no member's link answers 404 to anyone, with or without a bearer token.
+  'GET /api/v1/public/t/open/:token': { ok: 404, anonymous: 404, request: () => ({ path: `/api/v1/public/t/open/${'x'.repeat(48)}` }) },
+  'GET /api/v1/public/t/click/:token': { ok: 404, anonymous: 404, request: () => ({ path: `/api/v1/public/t/click/${'x'.repeat(48)}` }) },
+  'GET /api/v1/public/unsubscribe/:token': { ok: 404, anonymous: 404, request: () => ({ path: `/api/v1/public/unsubscribe/${'x'.repeat(48)}` }) },
+  'POST /api/v1/public/unsubscribe/:token': { ok: 404, anonymous: 404, request: () => ({ path: `/api/v1/public/unsubscribe/${'x'.repeat(48)}`, body: {} }) },
   'PATCH /api/v1/roles/:id': { needs: ['security', 'edit'], ok: 200, request: (f) => ({ path: `/api/v1/roles/${f.roleId}`, body: { name: 'Matrix role renamed' } }) },
 };
 
@@ -414,7 +433,8 @@ describe('authorization matrix', () => {
   const callers: Partial<Record<Role, { userId: string; token: string; username: string }>> = {};
 
   beforeAll(async () => {
-    app = await startTestApp();
+    // Every request comes from one address: no limit on public links here (their limit has its own tests).
+    app = await startTestApp({ CRM_PUBLIC_RATE_LIMIT_PER_MINUTE: '0' });
     const home = await app.department('Matrix home');
     departments = { department: home, sub_department: await app.department('Matrix sub', home), other_department: await app.department('Matrix other') };
     for (const role of roles) callers[role] = { ...(await app.userWithToken(`matrix.${role}`, [role], home)), username: `matrix.${role}` };
@@ -465,10 +485,11 @@ describe('authorization matrix', () => {
     const { id: budgetId } = await setBudget(deps, { employeeId: owner, category: 'travel', month: nextBudgetMonth(), amount: CNY(100_000) }, systemActor, meta());
     const { id: targetId } = await setTarget(deps, { employeeId: owner, metric: 'orderAmount', month: nextBudgetMonth(), value: CNY(100_000) }, systemActor, meta());
     const { campaignId } = await createCampaign(deps, { fields: { name: 'Fixture campaign', type: 'email', startsOn: '2027-03-01', endsOn: '2027-03-31', budget: CNY(100_000) }, ownerId: owner }, systemActor, meta());
+    const { templateId: email_templateId } = await createEmailTemplate(deps, { name: 'Fixture template', subject: { 'zh-CN': '夹具' }, html: { 'zh-CN': '<p>{{contact.name}}</p>' } }, systemActor, meta());
     const approvalId = meta().ids.newId();
     const request = { approvalId, policyId: uuid, policyVersion: 1, steps: [{ approverId: receiver, rule: 'manager' as const }] };
     await openApprovalRequest(deps, { kind: 'expense', documentId: expenseId, documentVersion: 1, submittedBy: owner, at: new Date().toISOString(), request, supersedes: null }, systemActor, meta());
-    return { ownerId: owner, customerId, contactId, actorId: caller.userId, departmentId, roleId, handoverId, leadId, opportunityId, productId, quoteId, orderId, orderLineId, competitorId, activityId, taskId, planId, ticketId, expenseId, budgetId, targetId, campaignId, approvalId };
+    return { ownerId: owner, customerId, contactId, actorId: caller.userId, departmentId, roleId, handoverId, leadId, opportunityId, productId, quoteId, orderId, orderLineId, competitorId, activityId, taskId, planId, ticketId, expenseId, budgetId, targetId, campaignId, email_templateId, approvalId };
   }
 
   const cases = Object.entries(matrix).flatMap(([key, entry]) => roles.flatMap((role) => relations.map((relation) => ({ key, entry, role, relation }))));
@@ -525,7 +546,7 @@ describe('authorization matrix', () => {
     const failures: string[] = [];
     for (const [key, entry] of Object.entries(matrix)) {
       const [method] = key.split(' ') as [string];
-      const path = entry.request({ ownerId: uuid, customerId: uuid, contactId: uuid, actorId: uuid, departmentId: uuid, roleId: uuid, handoverId: uuid, leadId: uuid, opportunityId: uuid, productId: uuid, quoteId: uuid, orderId: uuid, orderLineId: uuid, competitorId: uuid, activityId: uuid, taskId: uuid, planId: uuid, ticketId: uuid, expenseId: uuid, budgetId: uuid, targetId: uuid, campaignId: uuid, approvalId: uuid }).path;
+      const path = entry.request({ ownerId: uuid, customerId: uuid, contactId: uuid, actorId: uuid, departmentId: uuid, roleId: uuid, handoverId: uuid, leadId: uuid, opportunityId: uuid, productId: uuid, quoteId: uuid, orderId: uuid, orderLineId: uuid, competitorId: uuid, activityId: uuid, taskId: uuid, planId: uuid, ticketId: uuid, expenseId: uuid, budgetId: uuid, targetId: uuid, campaignId: uuid, email_templateId: uuid, approvalId: uuid }).path;
       const response = await app.request(method, path, { token: null, ...(method === 'GET' ? {} : { body: {} }) });
       const want = entry.anonymous ?? 401;
       if (key !== 'POST /api/v1/auth/login' && response.status !== want) failures.push(`${key}: expected ${want}, got ${response.status}`);

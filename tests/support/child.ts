@@ -9,11 +9,12 @@ export interface ChildServer {
   output: string[];
 }
 
-/** Starts `src/main.ts` as a child process on an ephemeral port and waits until it listens. */
-export async function startChildServer(env: Record<string, string>): Promise<ChildServer> {
+/** Starts `src/main.ts` as a child process on an ephemeral port and waits until it listens (`unset`: variables of this process it does not inherit). */
+export async function startChildServer(env: Record<string, string>, unset: readonly string[] = []): Promise<ChildServer> {
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !unset.includes(name)));
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: root,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    env: { ...inherited, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { archiveCampaign, campaignStageSettings, changeCampaign, changeCampaignOwner, createCampaign, moveCampaignStage, restoreCampaign } from '../../commands/campaigns.ts';
 import { CampaignFields, CampaignStage, CampaignStageTemplates, type CampaignState, DEFAULT_CAMPAIGN_STAGES, StageMove } from '../../domain/campaign/index.ts';
 import { resourceSpecs } from '../../domain/customization/resources.ts';
+import { campaignView } from '../../domain/campaign/resource.ts';
 import { fieldColumns } from '../csv.ts';
 import { recordAction, recordRoutes } from '../records.ts';
 import { type AnyRoute, AssignBody, EmptyBody, Id } from '../route.ts';
@@ -35,7 +36,7 @@ export const campaignRoutes: AnyRoute[] = [
     view: CampaignView,
     pageSchemaId: 'CampaignPage',
     columns: fieldColumns('id', 'name', 'type', 'startsOn', 'endsOn', 'budget', 'ownerId', 'currentStage', 'status', 'createdAt', 'updatedAt'),
-    asOfView: (state) => (state.status === 'none' ? {} : { ...state.fields, ownerId: state.ownerId, stages: state.stages, currentStage: state.currentStage, stageHistory: state.stageHistory, status: state.status }),
+    asOfView: (state) => (state.status === 'none' ? {} : campaignView(state)),
     create: {
       summary: "Create a campaign (营销活动): name, type, period, budget, what it is expected to bring; its stages are its type's template",
       body: CampaignInput,

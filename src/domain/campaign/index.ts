@@ -84,13 +84,81 @@ export const CampaignStageMoved = z.object({ campaignId: z.string(), from: Key.n
 export const CampaignArchived = z.object({ campaignId: z.string() });
 export const CampaignRestored = z.object({ campaignId: z.string() });
 
+/** Which records an audience takes: a list's query (its filters, `q`, a saved view) over contacts, customers or leads. */
+export const AudienceFilter = z.object({ resource: z.enum(['contacts', 'customers', 'leads']), query: z.record(z.string(), z.string().max(400)) }).strict();
+export type AudienceFilter = z.infer<typeof AudienceFilter>;
+/** A member list frozen from filters at one moment (the members are in the campaign's audience stream). */
+export const CampaignAudienceFrozen = z.object({
+  campaignId: z.string(),
+  audienceId: z.string(),
+  filter: AudienceFilter,
+  exclude: z.array(AudienceFilter),
+  excludeEmails: z.number().int().min(0).describe('How many addresses were excluded by hand'),
+  count: z.number().int().min(0),
+  excluded: z.number().int().min(0).describe('Found by the filter but excluded (exclusion lists, suppression list, no address)'),
+  by: z.string(),
+  at: z.string(),
+});
+/** A mail to chosen addresses before the real send (who, which template, the Message-IDs). */
+export const CampaignTestSent = z.object({ campaignId: z.string(), templateId: z.string(), to: z.array(z.string()), messageIds: z.array(z.string()), by: z.string(), at: z.string() });
+/** The send to the frozen members began (the template at its revision then); progress is in the members' streams. */
+export const CampaignSendStarted = z.object({ campaignId: z.string(), sendId: z.string(), templateId: z.string(), templateRevision: z.number().int().min(0), total: z.number().int().min(0), by: z.string(), at: z.string() });
+export const CampaignSendCompleted = z.object({ campaignId: z.string(), sendId: z.string(), delivered: z.number().int(), failed: z.number().int(), skipped: z.number().int(), at: z.string() });
+
 /** Its events' schemas, by type (checked on every append). */
-export const campaignEventSchemas = { CampaignCreated, CampaignChanged, CampaignOwnerChanged, CampaignStageMoved, CampaignArchived, CampaignRestored };
+export const campaignEventSchemas = {
+  CampaignCreated,
+  CampaignChanged,
+  CampaignOwnerChanged,
+  CampaignStageMoved,
+  CampaignArchived,
+  CampaignRestored,
+  CampaignAudienceFrozen,
+  CampaignTestSent,
+  CampaignSendStarted,
+  CampaignSendCompleted,
+};
 export type CampaignEvent = EventsOf<typeof campaignEventSchemas>;
+
+/** The frozen member list a send goes to. */
+export interface CampaignAudience {
+  audienceId: string;
+  filter: AudienceFilter;
+  count: number;
+  excluded: number;
+  frozenAt: string;
+  frozenBy: string;
+}
+/** The send: to whom (the audience), what (the template at a revision), and whether it has finished. */
+export interface CampaignSend {
+  sendId: string;
+  templateId: string;
+  templateRevision: number;
+  audienceId: string;
+  total: number;
+  status: 'sending' | 'completed';
+  startedAt: string;
+  startedBy: string;
+  completedAt?: string;
+  delivered?: number;
+  failed?: number;
+  skipped?: number;
+}
 
 export type CampaignState =
   | { status: 'none' }
-  | { status: 'active' | 'archived'; campaignId: string; ownerId: string; fields: CampaignFields; stages: CampaignStage[]; currentStage: string | null; stageHistory: StageMove[] };
+  | {
+      status: 'active' | 'archived';
+      campaignId: string;
+      ownerId: string;
+      fields: CampaignFields;
+      stages: CampaignStage[];
+      currentStage: string | null;
+      stageHistory: StageMove[];
+      audience?: CampaignAudience;
+      send?: CampaignSend;
+      testSends?: number;
+    };
 
 export type CampaignCommand =
   | { type: 'CreateCampaign'; campaignId: string; fields: CampaignFields; ownerId: string; stages: CampaignStage[] }
@@ -98,7 +166,11 @@ export type CampaignCommand =
   | { type: 'ChangeCampaignOwner'; campaignId: string; ownerId: string }
   | { type: 'MoveCampaignStage'; campaignId: string; stage: string; by: string; at: string; note?: string }
   | { type: 'ArchiveCampaign'; campaignId: string }
-  | { type: 'RestoreCampaign'; campaignId: string };
+  | { type: 'RestoreCampaign'; campaignId: string }
+  | { type: 'FreezeAudience'; campaignId: string; audienceId: string; filter: AudienceFilter; exclude: AudienceFilter[]; excludeEmails: number; count: number; excluded: number; by: string; at: string }
+  | { type: 'RecordTestSend'; campaignId: string; templateId: string; to: string[]; messageIds: string[]; by: string; at: string }
+  | { type: 'StartSend'; campaignId: string; sendId: string; templateId: string; templateRevision: number; by: string; at: string }
+  | { type: 'CompleteSend'; campaignId: string; sendId: string; delivered: number; failed: number; skipped: number; at: string };
 
 export const initialState: CampaignState = { status: 'none' };
 
@@ -121,6 +193,21 @@ export function evolve(state: CampaignState, event: CampaignEvent): CampaignStat
       return { ...state, status: 'archived' };
     case 'CampaignRestored':
       return { ...state, status: 'active' };
+    case 'CampaignAudienceFrozen': {
+      const { audienceId, filter, count, excluded, at, by } = event.data;
+      return { ...state, audience: { audienceId, filter, count, excluded, frozenAt: at, frozenBy: by } };
+    }
+    case 'CampaignTestSent':
+      return { ...state, testSends: (state.testSends ?? 0) + 1 };
+    case 'CampaignSendStarted': {
+      const { sendId, templateId, templateRevision, total, at, by } = event.data;
+      return { ...state, send: { sendId, templateId, templateRevision, audienceId: state.audience?.audienceId ?? '', total, status: 'sending', startedAt: at, startedBy: by } };
+    }
+    case 'CampaignSendCompleted': {
+      if (!state.send) return state;
+      const { delivered, failed, skipped, at } = event.data;
+      return { ...state, send: { ...state.send, status: 'completed', completedAt: at, delivered, failed, skipped } };
+    }
   }
 }
 
@@ -138,7 +225,7 @@ export function decide(command: CampaignCommand, state: CampaignState): Campaign
     return [{ type: 'CampaignCreated', data: { campaignId, fields: command.fields, ownerId: command.ownerId, stages: command.stages } }];
   }
   if (state.status === 'none') throw new DomainError('campaign.not_found', `Campaign ${campaignId} does not exist`, { campaignId });
-  if (state.status === 'archived' && command.type !== 'RestoreCampaign' && command.type !== 'ArchiveCampaign')
+  if (state.status === 'archived' && command.type !== 'RestoreCampaign' && command.type !== 'ArchiveCampaign' && command.type !== 'CompleteSend')
     throw new DomainError('campaign.archived', 'An archived campaign cannot be changed; restore it first', { campaignId });
   switch (command.type) {
     case 'ChangeCampaign': {
@@ -156,6 +243,30 @@ export function decide(command: CampaignCommand, state: CampaignState): Campaign
         throw new DomainError('campaign.unknown_stage', `Stage ${command.stage} is not one of this campaign's: ${state.stages.map((s) => s.key).join(', ')}`, { stage: command.stage, stages: state.stages.map((s) => s.key) });
       if (state.currentStage === command.stage) return [];
       return [{ type: 'CampaignStageMoved', data: { campaignId, from: state.currentStage, stage: command.stage, by: command.by, at: command.at, ...(command.note ? { note: command.note } : {}) } }];
+    }
+    case 'FreezeAudience': {
+      if (state.send) throw new DomainError('campaign.already_sent', 'The audience of a campaign that has been sent stays as it was sent; create another campaign', { campaignId, sendId: state.send.sendId });
+      const { audienceId, filter, exclude, excludeEmails, count, excluded, by, at } = command;
+      return [{ type: 'CampaignAudienceFrozen', data: { campaignId, audienceId, filter, exclude, excludeEmails, count, excluded, by, at } }];
+    }
+    case 'RecordTestSend': {
+      const { templateId, to, messageIds, by, at } = command;
+      return [{ type: 'CampaignTestSent', data: { campaignId, templateId, to, messageIds, by, at } }];
+    }
+    case 'StartSend': {
+      if (state.fields.type !== 'email') throw new DomainError('campaign.not_email', `A ${state.fields.type} campaign sends no mail`, { campaignType: state.fields.type });
+      // Asked again while it is being sent (after a crash): nothing new; the sender resumes it.
+      if (state.send?.sendId === command.sendId || (state.send?.status === 'sending' && state.send.templateId === command.templateId)) return [];
+      if (state.send) throw new DomainError(state.send.status === 'sending' ? 'campaign.already_sending' : 'campaign.already_sent', `This campaign's mail ${state.send.status === 'sending' ? 'is being sent' : `was sent on ${state.send.startedAt}`}; create another campaign for another mailing`, { sendId: state.send.sendId });
+      if (!state.audience) throw new DomainError('campaign.no_audience', 'Choose the audience first (POST /api/v1/campaigns/:id/audience freezes the member list)', { campaignId });
+      if (state.audience.count === 0) throw new DomainError('campaign.empty_audience', 'The audience has no members: widen its filter', { campaignId });
+      const { sendId, templateId, templateRevision, by, at } = command;
+      return [{ type: 'CampaignSendStarted', data: { campaignId, sendId, templateId, templateRevision, total: state.audience.count, by, at } }];
+    }
+    case 'CompleteSend': {
+      if (state.send?.sendId !== command.sendId || state.send.status === 'completed') return [];
+      const { sendId, delivered, failed, skipped, at } = command;
+      return [{ type: 'CampaignSendCompleted', data: { campaignId, sendId, delivered, failed, skipped, at } }];
     }
     case 'ArchiveCampaign':
       return state.status === 'archived' ? [] : [{ type: 'CampaignArchived', data: { campaignId } }];

@@ -5,12 +5,14 @@ import { CAMPAIGN_TYPES, campaignCategory, campaignDecider, campaignEventSchemas
 const optional = (schema: z.ZodType) => schema.optional();
 
 /** The campaign's document: its fields, owner, stages (from its type's template), current stage and stage history. */
-const view = (state: Extract<CampaignState, { status: 'active' | 'archived' }>) => ({
+export const campaignView = (state: Extract<CampaignState, { status: 'active' | 'archived' }>) => ({
   ...state.fields,
   ownerId: state.ownerId,
   stages: state.stages,
   currentStage: state.currentStage,
   stageHistory: state.stageHistory,
+  audience: state.audience ?? null,
+  send: state.send ?? null,
   status: state.status,
 });
 
@@ -28,7 +30,7 @@ export const campaignResource = {
   scope: { by: 'company' },
   referenceField: 'campaignId',
   personalFields: [],
-  standardFields: ['name', 'type', 'startsOn', 'endsOn', 'budget', 'expected', 'description', 'ownerId', 'stages', 'currentStage', 'stageHistory', 'status', 'createdAt', 'updatedAt'],
+  standardFields: ['name', 'type', 'startsOn', 'endsOn', 'budget', 'expected', 'description', 'ownerId', 'stages', 'currentStage', 'stageHistory', 'audience', 'send', 'status', 'createdAt', 'updatedAt'],
   relatedPanels: [],
   list: {
     filters: {
@@ -44,5 +46,5 @@ export const campaignResource = {
   search: ['name'],
   attachments: false,
   events: campaignEventSchemas,
-  readModel: { version: 1, view },
+  readModel: { version: 2, view: campaignView },
 } as const satisfies ResourceSpec;

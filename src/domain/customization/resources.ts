@@ -14,6 +14,7 @@ import { ticketResource } from '../ticket/resource.ts';
 import { budgetResource, expenseResource } from '../expense/resource.ts';
 import { targetResource } from '../target/resource.ts';
 import { campaignResource } from '../campaign/resource.ts';
+import { emailTemplateResource } from '../campaign/template.ts';
 import type { Module } from '../role/index.ts';
 import type { Decider, DomainEvent } from '../shared/decider.ts';
 
@@ -293,6 +294,7 @@ export const resourceSpecs = {
   budgets: budgetResource,
   targets: targetResource,
   campaigns: campaignResource,
+  'email-templates': emailTemplateResource,
 } as const satisfies Record<string, ResourceSpec>;
 
 export type ResourceName = keyof typeof resourceSpecs;

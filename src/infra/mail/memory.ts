@@ -7,7 +7,7 @@ export class MemoryMailer implements Mailer {
   readonly sent: (MailMessage & { messageId: string })[] = [];
 
   async send(message: MailMessage): Promise<SentMail> {
-    const messageId = `<${randomUUID()}@memory>`;
+    const messageId = message.messageId ?? `<${randomUUID()}@memory>`;
     this.sent.push({ ...message, messageId });
     return { messageId, accepted: [...message.to, ...(message.cc ?? [])], rejected: [] };
   }

@@ -18,7 +18,7 @@ function envelope(message: MailMessage, defaultFrom: string, domain: string) {
     html: message.html,
     headers: message.headers,
     attachments: message.attachments?.map((a) => ({ filename: a.filename, content: a.content, contentType: a.contentType })),
-    messageId: `<${randomUUID()}@${domain}>`,
+    messageId: message.messageId ?? `<${randomUUID()}@${domain}>`,
   };
 }
 
@@ -35,13 +35,14 @@ export class SmtpMailer implements Mailer {
   ) {
     const parsed = new URL(url);
     this.description = `smtp ${parsed.hostname}:${parsed.port || (parsed.protocol === 'smtps:' ? 465 : 587)}`;
-    this.transport = nodemailer.createTransport(url);
+    // Pooled: a campaign's batch reuses a few connections instead of one handshake per mail.
+    this.transport = nodemailer.createTransport(url.includes('?') ? `${url}&pool=true` : `${url}?pool=true`);
   }
 
   async send(message: MailMessage): Promise<SentMail> {
     const mail = envelope(message, this.from, domainOf(this.from));
     const info = await this.transport.sendMail(mail);
-    return { messageId: mail.messageId, accepted: (info.accepted ?? []).map(String), rejected: (info.rejected ?? []).map(String) };
+    return { messageId: mail.messageId, accepted: (info.accepted ?? []).map(String), rejected: (info.rejected ?? []).map(String), ...(info.response ? { response: String(info.response) } : {}) };
   }
 
   async close(): Promise<void> {

@@ -8,6 +8,8 @@ export interface MailMessage {
   subject: string;
   text: string;
   html?: string;
+  /** The Message-ID to send with (`<id@domain>`); default: a new one. A resumed send repeats its mail's. */
+  messageId?: string;
   /** Extra headers, e.g. `List-Unsubscribe` for marketing mail. */
   headers?: Record<string, string>;
   attachments?: readonly { filename: string; content: Buffer; contentType: string }[];
@@ -19,6 +21,8 @@ export interface SentMail {
   /** Recipients the server accepted (the file outbox accepts every one). */
   accepted: string[];
   rejected: string[];
+  /** The server's last answer (`250 2.0.0 Ok: queued as …`), when it gave one. */
+  response?: string;
 }
 
 /**

@@ -1,0 +1,341 @@
+import { z } from 'zod';
+import { authorize } from '../../commands/authorization.ts';
+import {
+  archiveEmailTemplate,
+  changeEmailTemplate,
+  createEmailTemplate,
+  freezeAudience,
+  type MailDeps,
+  openTrackingToken,
+  recordConsent,
+  recordEngagement,
+  restoreEmailTemplate,
+  startSend,
+  testSend,
+  type TrackingKind,
+  unsubscribeMember,
+} from '../../commands/campaign-mail.ts';
+import { AudienceFilter, type CampaignState } from '../../domain/campaign/index.ts';
+import { CONSENT_SOURCES, consentStream } from '../../domain/campaign/members.ts';
+import { templateProblems } from '../../domain/campaign/render.ts';
+import { EmailTemplateFields, type EmailTemplateState } from '../../domain/campaign/template.ts';
+import { resourceSpecs } from '../../domain/customization/resources.ts';
+import { readFilter, withinScope } from '../../access/scope.ts';
+import { CAMPAIGN_MEMBERS, MEMBER_STATUSES } from '../../projections/campaign-members.ts';
+import { buildAudience } from '../audience.ts';
+import { isHidden } from '../field-security.ts';
+import { fieldColumns } from '../csv.ts';
+import { HttpProblem } from '../problem.ts';
+import { recordAction, recordCommandRoute, recordInScope, recordRoutes } from '../records.ts';
+import { commonErrors, conflictError, notFoundError, recordWriteErrors } from '../responses.ts';
+import { type AnyRoute, defineRoute, EmptyBody, Id, IdParams, type RouteServices } from '../route.ts';
+import { publicUrl } from './public-links.ts';
+
+const campaignTags = [resourceSpecs.campaigns.tag];
+const publicTags = ['Public links 对外链接'];
+const TrackingToken = z.string().regex(/^[A-Za-z0-9_-]{40,4000}$/, 'Expected a link token');
+const TokenParams = z.object({ token: TrackingToken });
+const Email = z.email().max(320);
+
+/** What mailing takes from the services. */
+export const mailDeps = (services: RouteServices): MailDeps => ({ ...services.deps, mailer: services.mailer, keys: services.keys, publicUrl: publicUrl(services), mailFrom: services.config.CRM_MAIL_FROM });
+
+/** A template that does not compile is refused with the part and Handlebars' message. */
+function assertCompiles(fields: Partial<EmailTemplateFields>): void {
+  const problems = templateProblems({ subject: fields.subject ?? { 'zh-CN': '' }, html: fields.html ?? { 'zh-CN': '' }, ...(fields.text ? { text: fields.text } : {}) });
+  if (problems.length) throw new HttpProblem(400, 'validation', 'Invalid request', `${problems.length} part${problems.length === 1 ? '' : 's'} of the template do not compile`, { errors: problems });
+}
+
+const TemplateView = EmailTemplateFields.extend({ id: z.string(), revision: z.number().int(), status: z.enum(['active', 'archived']), createdAt: z.string(), updatedAt: z.string() }).meta({ id: 'EmailTemplate' });
+const TemplateInput = EmailTemplateFields.strict().meta({
+  id: 'EmailTemplateInput',
+  examples: [
+    {
+      name: '春季新品推广',
+      subject: { 'zh-CN': '{{contact.name}}，春季新品上市', en: '{{contact.name}}, our spring range is here' },
+      html: { 'zh-CN': '<p>{{contact.name}} 您好：</p><p>{{customer.name}} 的老朋友，请看 <a href="https://example.com/spring">春季新品</a>。</p><p><a href="{{unsubscribeUrl}}">退订</a></p>', en: '<p>Dear {{contact.name}},</p><p>See <a href="https://example.com/spring">our spring range</a>.</p><p><a href="{{unsubscribeUrl}}">Unsubscribe</a></p>' },
+    },
+  ],
+});
+
+const MemberView = z
+  .object({
+    memberId: z.string(),
+    email: z.string().optional().describe('Absent when hidden for your role'),
+    name: z.string().optional().describe('Absent when hidden for your role'),
+    resource: z.enum(['contacts', 'customers', 'leads']).describe('The list the member came from'),
+    recordId: z.string(),
+    ownerId: z.string().nullable(),
+    status: z.enum(MEMBER_STATUSES),
+    messageId: z.string().optional(),
+    sentAt: z.string().optional(),
+    deliveredAt: z.string().optional(),
+    failure: z.string().optional(),
+    firstOpenedAt: z.string().optional(),
+    firstClickedAt: z.string().optional(),
+    opens: z.number().int(),
+    clicks: z.number().int(),
+    unsubscribedAt: z.string().optional(),
+  })
+  .meta({ id: 'CampaignMember' });
+
+const ONE_PIXEL_GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
+const escapeHtml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+/** A small page in both languages (the unsubscribe confirmation and its answer). */
+const page = (title: string, body: string) =>
+  `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><meta name="robots" content="noindex"><title>${escapeHtml(title)}</title></head><body style="font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;line-height:1.6">${body}</body></html>`;
+const htmlAnswer = (status: number, html: string) => ({ status, body: html, headers: { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' } });
+
+/** The request facts an engagement keeps: method, agent, address (classified, never stored). */
+const engagementRequest = (koa: { method: string; ip: string; get(name: string): string }) => ({
+  method: (koa.method === 'HEAD' ? 'HEAD' : koa.method === 'POST' ? 'POST' : 'GET') as 'GET' | 'HEAD' | 'POST',
+  userAgent: koa.get('User-Agent'),
+  ip: koa.ip,
+});
+const anonymous = { userId: 'anonymous', username: 'anonymous', roleIds: [], permissions: {}, dataScope: 'self', departmentId: null, departmentPath: '/', fieldRules: {} } as const;
+
+/** A token for its route, or 404 (altered, forged, for another route). */
+function tracked(services: RouteServices, kind: TrackingKind, token: string) {
+  return openTrackingToken(services.keys, kind, token);
+}
+
+/**
+ * The email-marketing flow: templates (邮件模板), the audience frozen from a list's filters, test sends, the send
+ * itself (in the background, resumable), the members and what became of each mail, the public tracking and
+ * unsubscribe links, and the consent ledger.
+ */
+export const campaignMailRoutes: AnyRoute[] = [
+  ...recordRoutes<EmailTemplateState>({
+    resource: 'email-templates',
+    view: TemplateView,
+    pageSchemaId: 'EmailTemplatePage',
+    columns: fieldColumns('id', 'name', 'status', 'createdAt', 'updatedAt'),
+    asOfView: (state) => (state.status === 'none' ? {} : { ...state.fields, status: state.status }),
+    create: {
+      summary: 'Create an email template: subject and HTML in zh-CN (and en), merge fields in Handlebars syntax ({{contact.name}}, {{customer.name}}, {{contact.custom.<key>}}, {{unsubscribeUrl}})',
+      description: 'A template that does not compile is refused (400, naming the part). The plain-text part is generated from the HTML unless `text` is given.',
+      body: TemplateInput,
+      run: async ({ body, actor, services, meta }) => {
+        assertCompiles(body as EmailTemplateFields);
+        const result = await createEmailTemplate(services.deps, body as EmailTemplateFields, actor, meta);
+        return { ...result, id: result.templateId };
+      },
+    },
+    patch: {
+      summary: 'Change an email template (a send renders the template as it was when the send started)',
+      fields: EmailTemplateFields,
+      schemaId: 'EmailTemplatePatch',
+      run: ({ params, body, actor, services, meta }) => {
+        assertCompiles(body as Partial<EmailTemplateFields>);
+        return changeEmailTemplate(services.deps, params.id, body, actor, meta);
+      },
+    },
+    actions: [
+      recordAction({ action: 'archive', summary: 'Archive an email template', body: EmptyBody, permission: 'delete', done: 'Archived', run: ({ params, actor, services, meta }) => archiveEmailTemplate(services.deps, params.id, actor, meta) }),
+      recordAction({ action: 'restore', summary: 'Restore an archived email template', body: EmptyBody, permission: 'delete', done: 'Restored', run: ({ params, actor, services, meta }) => restoreEmailTemplate(services.deps, params.id, actor, meta) }),
+    ],
+  }),
+  recordCommandRoute<CampaignState, { filter: AudienceFilter; exclude: AudienceFilter[]; excludeEmails: string[] }>(
+    { resource: 'campaigns' },
+    {
+      action: 'audience',
+      summary: "Choose the audience (选择客户名单): a list's filter over contacts, customers (their contacts) or leads, in your data scope, frozen into the member list now",
+      description:
+        '`filter.query` takes what the list route takes (its filters, `q`, `custom.<key>`, a saved `view`). Exclusion filters and addresses, the suppression list (opted out) and records without an address are left out (`excluded`). One member per address. Frozen again until the campaign is sent (then 409 campaign.already_sent).',
+      body: z
+        .object({
+          filter: AudienceFilter,
+          exclude: z.array(AudienceFilter).max(10).default([]).describe('Lists whose people are left out'),
+          excludeEmails: z.array(Email).max(10_000).default([]).describe('Addresses left out'),
+        })
+        .strict(),
+      writes: ['audience'],
+      bodyNamesFields: false,
+      done: 'Frozen',
+      answer: { audienceId: z.string(), count: z.number().int().describe('Members'), excluded: z.number().int().describe('Found but left out') },
+      run: async ({ params, body, actor, services, meta }) => {
+        const { members, excluded } = await buildAudience(services, actor, body);
+        const result = await freezeAudience(services.deps, params.id, { filter: body.filter, exclude: body.exclude, excludeEmails: body.excludeEmails.length, members, excluded }, actor, meta);
+        const audience = result.state.status === 'none' ? undefined : result.state.audience;
+        return { ...result, audienceId: audience?.audienceId, count: members.length, excluded };
+      },
+    },
+  ),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/campaigns/:id/members',
+    summary: "A campaign's members (the frozen list) and what became of each one's mail: targeted → sent → delivered → opened → clicked, or bounced, unsubscribed, failed",
+    description: 'Members whose records are outside your data scope are not listed. Paged by `cursor` (the nextCursor of the previous page).',
+    tags: campaignTags,
+    permission: ['campaigns', 'view'],
+    reads: [CAMPAIGN_MEMBERS, 'campaigns'],
+    params: IdParams,
+    query: z.object({ status: z.enum(MEMBER_STATUSES).optional(), limit: z.coerce.number().int().min(1).max(500).default(100), cursor: z.string().max(500).regex(/^[A-Za-z0-9_-]+$/).optional() }).strict(),
+    responses: { 200: { description: 'A page of members', schema: z.object({ items: z.array(MemberView), nextCursor: z.string().nullable(), total: z.number().int() }) }, ...commonErrors, ...notFoundError },
+    async handler({ params, query, actor, services }) {
+      const { state } = await recordInScope<CampaignState>(services, actor, 'campaigns', params.id);
+      const audienceId = state.status === 'none' ? undefined : state.audience?.audienceId;
+      if (!audienceId) return { status: 200, body: { items: [], nextCursor: null, total: 0 } };
+      const context = `${actor.userId}\u0000campaign-members\u0000${params.id}`;
+      const after = query.cursor === undefined ? undefined : services.keys.open('cursor', context, query.cursor);
+      if (query.cursor !== undefined && after === undefined) throw new HttpProblem(400, 'validation', 'Invalid request', 'cursor is not a cursor of this list', { errors: [{ path: 'query.cursor', message: 'Expected the nextCursor of the previous page' }] });
+      const filter = withinScope(readFilter(actor), { campaignId: params.id, audienceId, ...(query.status ? { status: query.status } : {}) });
+      const members = services.readStore.collection(CAMPAIGN_MEMBERS);
+      const docs = await members.find(after ? { $and: [filter, { _id: { $gt: after } }] } : filter, { sort: { _id: 1 }, limit: query.limit + 1 });
+      // An address or a name hidden for the caller's role on the member's record stays hidden here too.
+      const items = docs.slice(0, query.limit).map(({ _id, _position, audienceId: _a, campaignId: _c, departmentPath: _d, ...member }) => {
+        const resource = member.resource === 'leads' ? 'leads' : 'contacts';
+        const shown: Record<string, unknown> = { ...member };
+        if (isHidden(actor, resource, 'email')) delete shown.email;
+        if (isHidden(actor, resource, resource === 'leads' ? 'person' : 'name')) delete shown.name;
+        return shown;
+      });
+      const nextCursor = docs.length > query.limit ? services.keys.seal('cursor', context, docs[query.limit - 1]!._id) : null;
+      return { status: 200, body: { items, nextCursor, total: await members.countDocuments(filter) } };
+    },
+  }),
+  recordCommandRoute<CampaignState, { templateId: string; to: string[] }>(
+    { resource: 'campaigns' },
+    {
+      action: 'test-send',
+      summary: 'Send a test (发送测试): the template to chosen addresses, marked [测试 TEST], rendered with the first member (or sample data)',
+      body: z.object({ templateId: Id, to: z.array(Email).min(1).max(20) }).strict(),
+      writes: [],
+      bodyNamesFields: false,
+      done: 'Sent',
+      answer: { messageIds: z.array(z.string()).describe('The Message-ID of each mail, in the order of `to`') },
+      run: ({ params, body, actor, services, meta }) => testSend(mailDeps(services), params.id, body, actor, meta),
+    },
+  ),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/campaigns/:id/send',
+    summary: 'Send the campaign (发送邮件): the template to every frozen member, in the background at the configured rate; resumes after a crash without mailing anyone twice',
+    description:
+      'Answers 202 at once; the campaign\'s `send` shows the progress (and the members list each mail). The template is sent as it is now, whatever changes later. Refused without an audience (409 campaign.no_audience) and for a campaign sent already (409 campaign.already_sent); asked again while sending, it resumes a send that stopped. Every mail carries List-Unsubscribe and List-Unsubscribe-Post (RFC 8058), an open pixel and tracked links, all signed per member; suppressed addresses are skipped.',
+    tags: campaignTags,
+    permission: ['campaigns', 'edit'],
+    params: IdParams,
+    body: z.object({ templateId: Id }).strict(),
+    responses: { 202: { description: 'Sending', schema: z.object({ id: z.string(), sendId: z.string(), status: z.literal('sending'), total: z.number().int() }) }, ...recordWriteErrors },
+    async handler({ params, body, actor, services, meta }) {
+      await recordInScope(services, actor, 'campaigns', params.id);
+      const result = await startSend(services.deps, params.id, body.templateId, actor, meta);
+      const total = result.state.status === 'none' ? 0 : (result.state.send?.total ?? 0);
+      services.background(`campaign send ${params.id}`, () => services.campaigns.send(params.id));
+      return { status: 202, body: { id: params.id, sendId: result.sendId, status: 'sending' as const, total }, headers: { Location: `/api/v1/campaigns/${params.id}`, 'X-Position': String(result.position) } };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/public/t/open/:token',
+    auth: false,
+    reads: [],
+    summary: "A mail's open pixel (a 1×1 GIF): records the open, raw (time, method, agent, address class)",
+    description: 'An altered or forged token answers 404. HEAD is recorded too (scanners use it) and left out of the rates.',
+    tags: publicTags,
+    params: TokenParams,
+    responses: { 200: { description: 'The pixel', contentType: 'image/gif' }, ...commonErrors, ...notFoundError },
+    async handler({ params, services, meta, koa }) {
+      const member = tracked(services, 'mail-open', params.token);
+      await recordEngagement(services.deps, 'open', member, engagementRequest(koa), anonymous as never, meta);
+      return { status: 200, body: ONE_PIXEL_GIF, headers: { 'Content-Type': 'image/gif', 'Cache-Control': 'no-store, max-age=0' } };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/public/t/click/:token',
+    auth: false,
+    reads: [],
+    summary: "A mail's tracked link: records the click and redirects (302) to the link's address, which the token carries signed",
+    description: 'An altered or forged token answers 404 (never a redirect to an address it did not sign).',
+    tags: publicTags,
+    params: TokenParams,
+    responses: { 302: { description: 'To the link' }, ...commonErrors, ...notFoundError },
+    async handler({ params, services, meta, koa }) {
+      const member = tracked(services, 'mail-click', params.token);
+      await recordEngagement(services.deps, 'click', member, engagementRequest(koa), anonymous as never, meta);
+      return { status: 302, body: '', headers: { Location: member.url!, 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' } };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/public/unsubscribe/:token',
+    auth: false,
+    reads: [],
+    summary: 'The unsubscribe page (退订): asks to confirm, and changes nothing (mail scanners follow links)',
+    tags: publicTags,
+    params: TokenParams,
+    responses: { 200: { description: 'The confirmation page', contentType: 'text/html' }, ...commonErrors, ...notFoundError },
+    async handler({ params, services }) {
+      tracked(services, 'unsubscribe', params.token);
+      return htmlAnswer(
+        200,
+        page(
+          '退订 Unsubscribe',
+          `<h1>退订邮件 / Unsubscribe</h1><p>确认后，您将不再收到我们的营销邮件。</p><p>Confirm, and you will receive no more marketing mail from us.</p><form method="post"><input type="hidden" name="confirm" value="yes"><button type="submit" style="font-size:1rem;padding:.5rem 1rem">确认退订 Unsubscribe</button></form>`,
+        ),
+      );
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/public/unsubscribe/:token',
+    auth: false,
+    idempotent: false,
+    summary: 'Unsubscribe (the page\'s form, or one-click: `List-Unsubscribe=One-Click`, RFC 8058): an opt-out in the consent ledger; the address is suppressed at once',
+    description: 'Takes a form (application/x-www-form-urlencoded) or JSON. A second unsubscribe changes nothing.',
+    tags: publicTags,
+    params: TokenParams,
+    body: z.object({ 'List-Unsubscribe': z.literal('One-Click').optional(), confirm: z.string().max(10).optional() }).strict(),
+    responses: { 200: { description: 'Unsubscribed', contentType: 'text/html' }, ...commonErrors, ...notFoundError },
+    async handler({ params, body, services, meta, koa }) {
+      const member = tracked(services, 'unsubscribe', params.token);
+      await unsubscribeMember(services.deps, member, { ...engagementRequest(koa), oneClick: body['List-Unsubscribe'] === 'One-Click' }, anonymous as never, meta);
+      return htmlAnswer(200, page('已退订 Unsubscribed', '<h1>已退订 / Unsubscribed</h1><p>您已退订，不会再收到我们的营销邮件。</p><p>You are unsubscribed and will receive no more marketing mail from us.</p>'));
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/consents',
+    summary: 'Record an opt-in or opt-out (同意/撤回) with its source and evidence: the consent ledger the company proves consent with (PIPL)',
+    description: 'An opt-out suppresses the address at once (no campaign mails it); an opt-in lifts that. Recording what the address said already adds nothing.',
+    tags: campaignTags,
+    permission: ['campaigns', 'edit'],
+    body: z
+      .object({
+        email: Email,
+        channel: z.enum(['email', 'sms']).default('email'),
+        given: z.boolean().describe('true: opt-in; false: opt-out'),
+        source: z.enum(CONSENT_SOURCES),
+        evidence: z.record(z.string().max(100), z.union([z.string().max(2000), z.number(), z.boolean()])).refine((value) => Object.keys(value).length <= 20, 'At most 20 entries').describe('What shows it: a form\'s URL and answer, an import\'s file, a note'),
+      })
+      .strict(),
+    responses: { 200: { description: 'Recorded', schema: z.object({ email: z.string(), consent: z.enum(['given', 'withdrawn']), changed: z.boolean() }) }, ...commonErrors, ...conflictError },
+    async handler({ body, actor, services, meta }) {
+      const result = await recordConsent(services.deps, { email: body.email, given: body.given, channel: body.channel, source: body.source, evidence: { ...body.evidence, by: actor.userId } }, actor, meta);
+      return { status: 200, body: { email: body.email.toLowerCase(), consent: body.given ? ('given' as const) : ('withdrawn' as const), changed: result.changed }, headers: { 'X-Position': String(result.position) } };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/consents',
+    summary: "An address's consent ledger: every opt-in and opt-out, with when, where from and the evidence",
+    tags: campaignTags,
+    permission: ['campaigns', 'view'],
+    reads: [],
+    query: z.object({ email: Email }).strict(),
+    responses: { 200: { description: 'The ledger', schema: z.object({ email: z.string(), emailConsent: z.enum(['given', 'withdrawn', 'unknown']), entries: z.array(z.object({ type: z.string(), channel: z.string(), source: z.string(), evidence: z.record(z.string(), z.unknown()), at: z.string(), by: z.string() })) }) }, ...commonErrors },
+    async handler({ query, actor, services }) {
+      authorize(actor, 'campaigns', 'view');
+      const events = await services.deps.eventStore.readStream(consentStream(query.email));
+      const entries = events.map((event) => {
+        const data = event.data as { channel: string; source: string; evidence: Record<string, unknown>; at: string };
+        return { type: event.type === 'ConsentGiven' ? 'opt_in' : 'opt_out', channel: data.channel, source: data.source, evidence: data.evidence, at: data.at, by: event.metadata.actor };
+      });
+      const last = entries.filter((entry) => entry.channel === 'email').at(-1);
+      return { status: 200, body: { email: query.email.toLowerCase(), emailConsent: last ? (last.type === 'opt_in' ? ('given' as const) : ('withdrawn' as const)) : ('unknown' as const), entries } };
+    },
+  }),
+];
+

@@ -1,0 +1,339 @@
+import { isIP } from 'node:net';
+import { campaignDecider, type AudienceFilter, type CampaignState } from '../domain/campaign/index.ts';
+import {
+  campaignAudienceStream,
+  type CampaignMember,
+  CampaignMembersListed,
+  campaignMemberStream,
+  consentDecider,
+  consentStream,
+  type ConsentState,
+  frozenMembers,
+  MEMBERS_PER_EVENT,
+  memberMailDecider,
+  type MemberMailState,
+  type CampaignAudienceEvent,
+} from '../domain/campaign/members.ts';
+import { compileMail, localeFor, type MailLocale, renderMail, type TrackingLinks } from '../domain/campaign/render.ts';
+import { type EmailTemplateCommand, emailTemplateDecider, type EmailTemplateFields, type EmailTemplateState } from '../domain/campaign/template.ts';
+import { DomainError } from '../domain/shared/errors.ts';
+import { recordStream, specOf } from '../domain/customization/resources.ts';
+import { seededIds } from '../infra/ids.ts';
+import type { ServerKeys } from '../infra/keys.ts';
+import type { Logger } from '../infra/logger.ts';
+import type { Mailer } from '../infra/mail/port.ts';
+import type { Actor, CommandDeps, RequestMeta } from './context.ts';
+import { execute, factEvent, load } from './pipeline.ts';
+import { RecordHandler, type RecordRules } from './record-handler.ts';
+
+/** What mailing needs besides the event store: the mail port, the keys that seal its links, where the links point. */
+export interface MailDeps extends CommandDeps {
+  mailer: Mailer;
+  keys: ServerKeys;
+  /** The service's public URL: the mails' links start with it. */
+  publicUrl: string;
+  /** The sender (CRM_MAIL_FROM): its domain is the Message-IDs'. */
+  mailFrom: string;
+}
+
+// ── Email templates ───────────────────────────────────────────────────────────────────────────────────────────
+
+const templateRules: RecordRules<EmailTemplateCommand, EmailTemplateState> = { resource: 'email-templates' };
+const templates = (deps: CommandDeps, actor: Actor, meta: RequestMeta) => new RecordHandler(templateRules, deps, actor, meta);
+
+export async function createEmailTemplate(deps: CommandDeps, fields: EmailTemplateFields, actor: Actor, meta: RequestMeta) {
+  const result = await templates(deps, actor, meta).create(fields, (templateId, all) => ({ type: 'CreateEmailTemplate', templateId, fields: all as EmailTemplateFields }));
+  return { ...result, templateId: result.id };
+}
+export const changeEmailTemplate = (deps: CommandDeps, templateId: string, changes: Record<string, unknown>, actor: Actor, meta: RequestMeta) =>
+  templates(deps, actor, meta).change(templateId, changes, (plain) => ({ type: 'ChangeEmailTemplate', templateId, changes: plain }));
+export const archiveEmailTemplate = (deps: CommandDeps, templateId: string, actor: Actor, meta: RequestMeta) => templates(deps, actor, meta).run(templateId, { type: 'ArchiveEmailTemplate', templateId });
+export const restoreEmailTemplate = (deps: CommandDeps, templateId: string, actor: Actor, meta: RequestMeta) => templates(deps, actor, meta).run(templateId, { type: 'RestoreEmailTemplate', templateId });
+
+const templateStream = (templateId: string) => recordStream(specOf('email-templates'), templateId);
+
+/** A template as it was at `revision` (default: now): what a send renders, however the template changed since. */
+export async function templateAt(deps: CommandDeps, templateId: string, revision?: number): Promise<{ fields: EmailTemplateFields; revision: number }> {
+  const events = await deps.eventStore.readStream(templateStream(templateId));
+  const upTo = revision === undefined ? events : events.filter((event) => event.revision <= BigInt(revision));
+  let state: EmailTemplateState = emailTemplateDecider.initialState;
+  for (const event of upTo) state = emailTemplateDecider.evolve(state, event as never);
+  if (state.status !== 'active') throw new DomainError('email_template.not_found', `Email template ${templateId} does not exist`, { templateId });
+  return { fields: state.fields, revision: Number(upTo.at(-1)!.revision) };
+}
+
+// ── Audience ─────────────────────────────────────────────────────────────────────────────────────────────────────
+
+const campaignStream = (campaignId: string) => recordStream(specOf('campaigns'), campaignId);
+
+async function campaignState(deps: CommandDeps, campaignId: string): Promise<Extract<CampaignState, { status: 'active' | 'archived' }>> {
+  const { state } = await load(deps, campaignDecider, campaignStream(campaignId));
+  if (state.status === 'none') throw new DomainError('campaign.not_found', `Campaign ${campaignId} does not exist`, { campaignId });
+  return state;
+}
+
+/**
+ * Freezes a campaign's member list: the members (found by the caller's filters, in their data scope, less the
+ * exclusions and the suppression list) are written to the campaign's audience stream in parts, then the campaign
+ * records the list it will send to. A crash in between leaves parts no campaign names.
+ */
+export async function freezeAudience(
+  deps: CommandDeps,
+  campaignId: string,
+  input: { filter: AudienceFilter; exclude: AudienceFilter[]; excludeEmails: number; members: CampaignMember[]; excluded: number },
+  actor: Actor,
+  meta: RequestMeta,
+) {
+  const state = await campaignState(deps, campaignId);
+  if (state.send) throw new DomainError('campaign.already_sent', 'The audience of a campaign that has been sent stays as it was sent; create another campaign', { campaignId, sendId: state.send.sendId });
+  const audienceId = meta.ids.newId();
+  const parts: CampaignAudienceEvent[] = [];
+  for (let i = 0; i < input.members.length || i === 0; i += MEMBERS_PER_EVENT)
+    parts.push({ type: 'CampaignMembersListed', data: CampaignMembersListed.parse({ campaignId, audienceId, part: parts.length, members: input.members.slice(i, i + MEMBERS_PER_EVENT) }) });
+  const stream = campaignAudienceStream(campaignId);
+  await deps.eventStore.append(stream, parts.map((part) => factEvent(deps, meta, actor.userId, part)), 'any');
+  const at = deps.clock.now().toISOString();
+  return execute(deps, campaignDecider, campaignStream(campaignId), { type: 'FreezeAudience', campaignId, audienceId, filter: input.filter, exclude: input.exclude, excludeEmails: input.excludeEmails, count: input.members.length, excluded: input.excluded, by: actor.userId, at }, actor, meta);
+}
+
+/** The members of the campaign's frozen list (empty before one is frozen). */
+export async function campaignMembers(deps: CommandDeps, campaignId: string, audienceId: string | undefined): Promise<CampaignMember[]> {
+  if (!audienceId) return [];
+  const events = await deps.eventStore.readStream(campaignAudienceStream(campaignId));
+  return frozenMembers(events as unknown as CampaignAudienceEvent[], audienceId);
+}
+
+// ── Consent and suppression ───────────────────────────────────────────────────────────────────────────────────────
+
+export const consentOf = async (deps: CommandDeps, email: string): Promise<ConsentState> => (await load(deps, consentDecider, consentStream(email))).state;
+
+/** Whether an address may not be mailed (its last word was an opt-out): read from its ledger, not a read model that may lag. */
+export const suppressed = async (deps: CommandDeps, email: string): Promise<boolean> => (await consentOf(deps, email)).email === 'withdrawn';
+
+export async function recordConsent(deps: CommandDeps, input: { email: string; given: boolean; channel: 'email' | 'sms'; source: 'form' | 'link' | 'import' | 'user'; evidence: Record<string, unknown> }, actor: Actor, meta: RequestMeta) {
+  const fact = { email: input.email.trim().toLowerCase(), channel: input.channel, source: input.source, evidence: input.evidence, at: deps.clock.now().toISOString() };
+  return execute(deps, consentDecider, consentStream(input.email), { type: input.given ? 'GiveConsent' : 'WithdrawConsent', fact }, actor, meta);
+}
+
+// ── Tracking links ────────────────────────────────────────────────────────────────────────────────────────────────
+
+/** What a mail's links are for; each is sealed for its own route, so one cannot be used on another. */
+export type TrackingKind = 'mail-open' | 'mail-click' | 'unsubscribe';
+interface TrackedMember {
+  c: string;
+  m: string;
+  u?: string;
+}
+export const trackingPaths: Record<TrackingKind, string> = { 'mail-open': '/api/v1/public/t/open', 'mail-click': '/api/v1/public/t/click', unsubscribe: '/api/v1/public/unsubscribe' };
+
+const sealLink = (deps: Pick<MailDeps, 'keys' | 'publicUrl'>, kind: TrackingKind, payload: TrackedMember) =>
+  `${deps.publicUrl.replace(/\/+$/, '')}${trackingPaths[kind]}/${deps.keys.seal('public-link', kind, JSON.stringify(payload))}`;
+
+/** A member's links, sealed (encrypted and authenticated) with the server's public-link key: tamper-proof. */
+export const memberLinks = (deps: Pick<MailDeps, 'keys' | 'publicUrl'>, campaignId: string, memberId: string): TrackingLinks => ({
+  click: (url) => sealLink(deps, 'mail-click', { c: campaignId, m: memberId, u: url }),
+  openPixel: sealLink(deps, 'mail-open', { c: campaignId, m: memberId }),
+  unsubscribe: sealLink(deps, 'unsubscribe', { c: campaignId, m: memberId }),
+});
+
+/** The member a token names; an altered, forged or foreign token answers 404 like an unknown one. */
+export function openTrackingToken(keys: ServerKeys, kind: TrackingKind, token: string): { campaignId: string; memberId: string; url?: string } {
+  const plain = keys.open('public-link', kind, token);
+  if (!plain) throw new DomainError('public_link.not_found', 'This link is not valid');
+  const { c, m, u } = JSON.parse(plain) as TrackedMember;
+  return { campaignId: c, memberId: m, ...(u ? { url: u } : {}) };
+}
+
+/** The kind of address a request came from (the address itself is not kept). */
+export function addressClass(ip: string | undefined): 'loopback' | 'private' | 'public' | 'unknown' {
+  if (!ip) return 'unknown';
+  const address = ip.replace(/^::ffff:/, '');
+  const family = isIP(address);
+  if (family === 0) return 'unknown';
+  if (address === '::1' || address.startsWith('127.')) return 'loopback';
+  if (family === 4) return /^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|169\.254\.)/.test(address) ? 'private' : 'public';
+  return /^(f[cd]|fe[89ab])/i.test(address) ? 'private' : 'public';
+}
+
+export interface EngagementRequest {
+  method: 'GET' | 'HEAD' | 'POST';
+  userAgent: string;
+  ip: string | undefined;
+}
+
+/** Records an open or a click, raw, on the member's stream (whether it looks automated is decided by the rates). */
+export async function recordEngagement(deps: CommandDeps, kind: 'open' | 'click', member: { campaignId: string; memberId: string; url?: string }, request: EngagementRequest, actor: Actor, meta: RequestMeta) {
+  const { campaignId, memberId } = member;
+  const at = deps.clock.now().toISOString();
+  return execute(deps, memberMailDecider, campaignMemberStream(campaignId, memberId), { type: kind === 'open' ? 'RecordOpen' : 'RecordClick', campaignId, memberId, at, method: request.method, userAgent: request.userAgent, addressClass: addressClass(request.ip), ...(member.url ? { url: member.url } : {}) }, actor, meta);
+}
+
+/** The address a member was mailed at (from their mail's record), for an unsubscribe through their link. */
+export async function mailedAddress(deps: CommandDeps, campaignId: string, memberId: string): Promise<string> {
+  const events = await deps.eventStore.readStream(campaignMemberStream(campaignId, memberId));
+  const sending = events.find((event) => event.type === 'CampaignMailSending');
+  if (!sending) throw new DomainError('public_link.not_found', 'This link is not valid');
+  return (sending.data as { email: string }).email;
+}
+
+/**
+ * Unsubscribes the address a member's link was mailed to: an opt-out in the consent ledger, with the campaign,
+ * member and how it was made as evidence. A second one changes nothing.
+ */
+export async function unsubscribeMember(deps: CommandDeps, member: { campaignId: string; memberId: string }, request: EngagementRequest & { oneClick: boolean }, actor: Actor, meta: RequestMeta) {
+  const email = await mailedAddress(deps, member.campaignId, member.memberId);
+  const evidence = { campaignId: member.campaignId, memberId: member.memberId, via: request.oneClick ? 'List-Unsubscribe-Post' : 'unsubscribe page', userAgent: request.userAgent.slice(0, 500), addressClass: addressClass(request.ip) };
+  const result = await recordConsent(deps, { email, given: false, channel: 'email', source: 'link', evidence }, actor, meta);
+  return { ...result, email };
+}
+
+// ── Sending ──────────────────────────────────────────────────────────────────────────────────────────────────────
+
+const domainOf = (from: string) => /@([^>\s]+)/.exec(from)?.[1] ?? 'localhost';
+const messageIdFor = (deps: MailDeps, sendId: string, memberId: string) => `<${sendId}.${memberId}@${domainOf(deps.mailFrom)}>`;
+/** Request facts of one step of one member's mail: the same on every attempt, so a step is written once. */
+const stepMeta = (requestId: string, timeMs: number): RequestMeta => ({ correlationId: requestId, requestId, ids: seededIds(requestId, timeMs) });
+
+/** The headers of a marketing mail: one-click unsubscribe (RFC 8058) and the campaign it belongs to. */
+const marketingHeaders = (links: TrackingLinks, campaignId: string) => ({
+  'List-Unsubscribe': `<${links.unsubscribe}>`,
+  'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+  'X-CRM-Campaign': campaignId,
+});
+
+/** Mails a template to chosen addresses, marked as a test (links work but record nothing), and records who tested what. */
+export async function testSend(deps: MailDeps, campaignId: string, input: { templateId: string; to: string[] }, actor: Actor, meta: RequestMeta) {
+  const campaign = await campaignState(deps, campaignId);
+  const { fields } = await templateAt(deps, input.templateId);
+  const sample = (await campaignMembers(deps, campaignId, campaign.audience?.audienceId))[0];
+  const locale = localeFor(fields, sample?.locale);
+  const merge = sample?.merge ?? { contact: { name: '张三 (示例 sample)' }, customer: { name: '示例客户 Sample Co.' } };
+  const rendered = renderMail(fields, locale, { ...merge, campaign: { name: campaign.fields.name }, unsubscribeUrl: `${deps.publicUrl.replace(/\/+$/, '')}/api/v1/public/unsubscribe/test` });
+  const messageIds: string[] = [];
+  for (const to of input.to) {
+    const sent = await deps.mailer.send({ to: [to], subject: `[测试 TEST] ${rendered.subject}`, html: rendered.html, text: rendered.text, headers: { 'X-CRM-Campaign': campaignId, 'X-CRM-Test': 'true' } });
+    messageIds.push(sent.messageId);
+  }
+  const at = deps.clock.now().toISOString();
+  const result = await execute(deps, campaignDecider, campaignStream(campaignId), { type: 'RecordTestSend', campaignId, templateId: input.templateId, to: input.to, messageIds, by: actor.userId, at }, actor, meta);
+  return { ...result, messageIds };
+}
+
+/** Starts the send of a template to the frozen member list (sending itself is `runSend`'s, in the background). */
+export async function startSend(deps: CommandDeps, campaignId: string, templateId: string, actor: Actor, meta: RequestMeta) {
+  const { revision } = await templateAt(deps, templateId);
+  const sendId = meta.ids.newId();
+  const at = deps.clock.now().toISOString();
+  const result = await execute(deps, campaignDecider, campaignStream(campaignId), { type: 'StartSend', campaignId, sendId, templateId, templateRevision: revision, by: actor.userId, at }, actor, meta);
+  const send = result.state.status === 'none' ? undefined : result.state.send;
+  return { ...result, sendId: send?.sendId ?? sendId };
+}
+
+export interface SendSettings {
+  /** The most mails handed over a second. */
+  ratePerSecond: number;
+  /** Mails in flight at once. */
+  concurrency: number;
+  /** Attempts per mail when the server cannot be reached or answers 4xx (then the send stops, to be resumed). */
+  attempts?: number;
+  /** Stops the run between mails (a shutdown); what is left is sent when it resumes. */
+  stopping?: () => boolean;
+}
+
+export type MemberOutcome = 'delivered' | 'failed' | 'skipped';
+
+/** A transient SMTP failure (no connection, 4xx): worth another attempt, never a member's failure. */
+const transient = (error: unknown) => {
+  const code = (error as { responseCode?: number }).responseCode;
+  return code === undefined || (code >= 400 && code < 500);
+};
+
+/** Hands out send slots at most `perSecond` a second, to any number of workers. */
+function pacer(perSecond: number): () => Promise<void> {
+  const gap = 1000 / perSecond;
+  let next = performance.now();
+  return async () => {
+    const now = performance.now();
+    const slot = Math.max(now, next);
+    next = slot + gap;
+    if (slot > now) await new Promise((resolve) => setTimeout(resolve, slot - now));
+  };
+}
+
+/**
+ * Sends a campaign's mail to every frozen member who has not had it: the outbox is the members' streams. For each
+ * member, `CampaignMailSending` (with the Message-ID) is recorded before the SMTP transaction and the outcome after
+ * it; a member with an outcome is passed over, so a run resumed after a crash mails nobody twice. A member whose
+ * start is recorded without an outcome (the crash fell inside the transaction) is handed over again with the same
+ * Message-ID. Suppressed addresses are skipped. When every member has an outcome, the campaign records the totals.
+ * A mail server that cannot be reached stops the run (it is resumed on the next start or request).
+ */
+export async function runSend(deps: MailDeps & { logger: Logger }, campaignId: string, settings: SendSettings, actor: Actor): Promise<Record<MemberOutcome, number> | undefined> {
+  const campaign = await campaignState(deps, campaignId);
+  const send = campaign.send;
+  if (!send || send.status === 'completed') return undefined;
+  const { fields: template } = await templateAt(deps, send.templateId, send.templateRevision);
+  const members = await campaignMembers(deps, campaignId, send.audienceId);
+  const counts: Record<MemberOutcome, number> = { delivered: 0, failed: 0, skipped: 0 };
+  const pace = pacer(settings.ratePerSecond);
+  const attempts = settings.attempts ?? 3;
+  const startedMs = Date.parse(send.startedAt);
+  const compiled = new Map<MailLocale, ReturnType<typeof compileMail>>();
+  const render = (locale: MailLocale) => compiled.get(locale) ?? compiled.set(locale, compileMail(template, locale)).get(locale)!;
+
+  const sendOne = async (member: CampaignMember): Promise<MemberOutcome> => {
+    const stream = campaignMemberStream(campaignId, member.memberId);
+    const step = (name: string) => stepMeta(`campaign-send:${send.sendId}:${member.memberId}:${name}`, startedMs);
+    const { state } = await load(deps, memberMailDecider, stream);
+    const done = outcomeOf(state);
+    if (done) return done;
+    if (state.status === 'targeted') {
+      if (await suppressed(deps, member.email)) {
+        await execute(deps, memberMailDecider, stream, { type: 'SkipMail', campaignId, memberId: member.memberId, sendId: send.sendId, reason: 'unsubscribed', at: deps.clock.now().toISOString() }, actor, step('skip'));
+        return 'skipped';
+      }
+      const started = await execute(deps, memberMailDecider, stream, { type: 'StartMail', campaignId, memberId: member.memberId, sendId: send.sendId, messageId: messageIdFor(deps, send.sendId, member.memberId), email: member.email, templateId: send.templateId, locale: localeFor(template, member.locale), at: deps.clock.now().toISOString() }, actor, step('start'));
+      const after = outcomeOf(started.state);
+      if (after) return after;
+    }
+    const messageId = messageIdFor(deps, send.sendId, member.memberId);
+    const links = memberLinks(deps, campaignId, member.memberId);
+    const rendered = render(localeFor(template, member.locale))({ ...member.merge, campaign: { name: campaign.fields.name } }, links);
+    let outcome: { delivered: true; response: string } | { delivered: false; reason: string } | undefined;
+    for (let attempt = 1; !outcome; attempt++) {
+      await pace();
+      try {
+        const sent = await deps.mailer.send({ to: [member.email], subject: rendered.subject, html: rendered.html, text: rendered.text, messageId, headers: marketingHeaders(links, campaignId) });
+        outcome = sent.rejected.length ? { delivered: false, reason: `Refused: ${sent.rejected.join(', ')}${sent.response ? ` (${sent.response})` : ''}` } : { delivered: true, response: sent.response ?? '250 accepted' };
+      } catch (error) {
+        if (!transient(error)) outcome = { delivered: false, reason: (error as Error).message };
+        else if (attempt >= attempts) throw error;
+        else await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));
+      }
+    }
+    const at = deps.clock.now().toISOString();
+    await execute(deps, memberMailDecider, stream, outcome.delivered ? { type: 'RecordDelivery', campaignId, memberId: member.memberId, sendId: send.sendId, response: outcome.response, at } : { type: 'RecordFailure', campaignId, memberId: member.memberId, sendId: send.sendId, reason: outcome.reason, at }, actor, step('result'));
+    return outcome.delivered ? 'delivered' : 'failed';
+  };
+
+  let next = 0;
+  let stopped = false;
+  const worker = async () => {
+    while (next < members.length) {
+      if (settings.stopping?.()) {
+        stopped = true;
+        return;
+      }
+      const member = members[next++]!;
+      counts[await sendOne(member)] += 1;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(settings.concurrency, members.length)) }, worker));
+  if (stopped) return undefined;
+  await execute(deps, campaignDecider, campaignStream(campaignId), { type: 'CompleteSend', campaignId, sendId: send.sendId, ...counts, at: deps.clock.now().toISOString() }, actor, stepMeta(`campaign-send:${send.sendId}:complete`, startedMs));
+  deps.logger.info('campaign sent', { campaignId, sendId: send.sendId, ...counts });
+  return counts;
+}
+
+const outcomeOf = (state: MemberMailState): MemberOutcome | undefined => (state.status === 'delivered' || state.status === 'failed' || state.status === 'skipped' ? state.status : undefined);
+

@@ -1,0 +1,174 @@
+import { z } from 'zod';
+import type { EventsOf } from '../shared/decider.ts';
+import { DomainError } from '../shared/errors.ts';
+import { stableUuid } from '../shared/stable-id.ts';
+
+/** Where an audience's people come from: a list's records (a contact, a customer's contacts, a lead). */
+export const AUDIENCE_RESOURCES = ['contacts', 'customers', 'leads'] as const;
+export type AudienceResource = (typeof AUDIENCE_RESOURCES)[number];
+
+/**
+ * One person of a campaign's frozen audience: who (the record they came from), where the mail goes, in which
+ * language, and the merge values as they were when the list was frozen (a resumed send renders the same mail).
+ */
+export const CampaignMember = z.object({
+  memberId: z.string(),
+  resource: z.enum(AUDIENCE_RESOURCES),
+  recordId: z.string(),
+  email: z.string(),
+  name: z.string(),
+  locale: z.enum(['zh-CN', 'en']),
+  ownerId: z.string().nullable(),
+  /** The owner's department path when the list was frozen (who may see the member in the list). */
+  departmentPath: z.string().nullable(),
+  merge: z.record(z.string(), z.record(z.string(), z.unknown())),
+});
+export type CampaignMember = z.infer<typeof CampaignMember>;
+
+/** A member's id in its campaign: from the address, so one address is one member however many records carry it. */
+export const memberIdFor = (email: string): string => stableUuid(`campaign-member:${email.trim().toLowerCase()}`);
+/** An address as the consent ledger keys it (its stream id does not show the address). */
+export const addressKey = (email: string): string => stableUuid(`consent:${email.trim().toLowerCase()}`);
+
+// ── The frozen member list: stream campaignAudience-<campaignId> ───────────────────────────────────────────────
+
+/** One part of a frozen list (a long list is written in parts, all in one append). */
+export const CampaignMembersListed = z.object({ campaignId: z.string(), audienceId: z.string(), part: z.number().int().min(0), members: z.array(CampaignMember) });
+export const campaignAudienceEventSchemas = { CampaignMembersListed };
+export type CampaignAudienceEvent = EventsOf<typeof campaignAudienceEventSchemas>;
+export const campaignAudienceCategory = 'campaignAudience';
+export const campaignAudienceStream = (campaignId: string) => `${campaignAudienceCategory}-${campaignId}`;
+export const MEMBERS_PER_EVENT = 500;
+
+/** The members of the latest frozen list (`audienceId`), in the order they were listed. */
+export function frozenMembers(events: readonly CampaignAudienceEvent[], audienceId: string): CampaignMember[] {
+  return events.filter((event) => event.data.audienceId === audienceId).flatMap((event) => event.data.members);
+}
+
+// ── One member's mail: stream campaignMember-<campaignId>.<memberId> ──────────────────────────────────────────
+
+/** Why a member was not mailed. */
+export const SKIP_REASONS = ['unsubscribed', 'bounced'] as const;
+
+/** Recorded before the SMTP transaction, with the Message-ID the mail goes out with (a resumed send reuses it). */
+export const CampaignMailSending = z.object({ campaignId: z.string(), memberId: z.string(), sendId: z.string(), messageId: z.string(), email: z.string(), templateId: z.string(), locale: z.enum(['zh-CN', 'en']), at: z.string() });
+/** The SMTP server accepted the message (250): "delivered". */
+export const CampaignMailDelivered = z.object({ campaignId: z.string(), memberId: z.string(), sendId: z.string(), messageId: z.string(), response: z.string().max(500), at: z.string() });
+/** The server refused it, or it could not be handed over after the retries. */
+export const CampaignMailFailed = z.object({ campaignId: z.string(), memberId: z.string(), sendId: z.string(), messageId: z.string(), reason: z.string().max(1000), at: z.string() });
+/** Not mailed: the address is on the suppression list. */
+export const CampaignMailSkipped = z.object({ campaignId: z.string(), memberId: z.string(), sendId: z.string(), reason: z.enum(SKIP_REASONS), at: z.string() });
+/** An open or a click, raw: when, how (GET or HEAD), by which agent, from which kind of address. */
+const Engagement = {
+  campaignId: z.string(),
+  memberId: z.string(),
+  at: z.string(),
+  method: z.enum(['GET', 'HEAD', 'POST']),
+  userAgent: z.string().max(500),
+  addressClass: z.enum(['loopback', 'private', 'public', 'unknown']),
+};
+export const CampaignMailOpened = z.object(Engagement);
+export const CampaignMailClicked = z.object({ ...Engagement, url: z.string().max(2000) });
+
+export const campaignMemberEventSchemas = { CampaignMailSending, CampaignMailDelivered, CampaignMailFailed, CampaignMailSkipped, CampaignMailOpened, CampaignMailClicked };
+export type CampaignMemberEvent = EventsOf<typeof campaignMemberEventSchemas>;
+export const campaignMemberCategory = 'campaignMember';
+export const campaignMemberStream = (campaignId: string, memberId: string) => `${campaignMemberCategory}-${campaignId}.${memberId}`;
+
+export type MemberMailState =
+  | { status: 'targeted' }
+  | { status: 'sending'; sendId: string; messageId: string }
+  | { status: 'delivered' | 'failed'; sendId: string; messageId: string }
+  | { status: 'skipped'; sendId: string; reason: (typeof SKIP_REASONS)[number] };
+
+export type MemberMailCommand =
+  | { type: 'StartMail'; campaignId: string; memberId: string; sendId: string; messageId: string; email: string; templateId: string; locale: 'zh-CN' | 'en'; at: string }
+  | { type: 'RecordDelivery'; campaignId: string; memberId: string; sendId: string; response: string; at: string }
+  | { type: 'RecordFailure'; campaignId: string; memberId: string; sendId: string; reason: string; at: string }
+  | { type: 'SkipMail'; campaignId: string; memberId: string; sendId: string; reason: (typeof SKIP_REASONS)[number]; at: string }
+  | { type: 'RecordOpen' | 'RecordClick'; campaignId: string; memberId: string; at: string; method: 'GET' | 'HEAD' | 'POST'; userAgent: string; addressClass: 'loopback' | 'private' | 'public' | 'unknown'; url?: string };
+
+export function evolveMember(state: MemberMailState, event: CampaignMemberEvent): MemberMailState {
+  switch (event.type) {
+    case 'CampaignMailSending':
+      return { status: 'sending', sendId: event.data.sendId, messageId: event.data.messageId };
+    case 'CampaignMailDelivered':
+      return { status: 'delivered', sendId: event.data.sendId, messageId: event.data.messageId };
+    case 'CampaignMailFailed':
+      return { status: 'failed', sendId: event.data.sendId, messageId: event.data.messageId };
+    case 'CampaignMailSkipped':
+      return { status: 'skipped', sendId: event.data.sendId, reason: event.data.reason };
+    default:
+      return state;
+  }
+}
+
+/**
+ * A member's mail goes out once: `StartMail` is recorded before the SMTP transaction and the outcome after it. A
+ * start already recorded for the same send (a crash in between: the outcome is unknown) decides nothing, and the
+ * sender hands the mail over again with the same Message-ID. Opens and clicks are kept whatever they look like
+ * (the rates decide later which look automated), but only for a mail that went out.
+ */
+export function decideMember(command: MemberMailCommand, state: MemberMailState): CampaignMemberEvent[] {
+  const { campaignId, memberId } = command;
+  switch (command.type) {
+    case 'StartMail': {
+      if (state.status !== 'targeted') return [];
+      const { sendId, messageId, email, templateId, locale, at } = command;
+      return [{ type: 'CampaignMailSending', data: { campaignId, memberId, sendId, messageId, email, templateId, locale, at } }];
+    }
+    case 'RecordDelivery':
+    case 'RecordFailure': {
+      if (state.status !== 'sending' || state.sendId !== command.sendId) return [];
+      const { sendId, at } = command;
+      return command.type === 'RecordDelivery'
+        ? [{ type: 'CampaignMailDelivered', data: { campaignId, memberId, sendId, messageId: state.messageId, response: command.response.slice(0, 500), at } }]
+        : [{ type: 'CampaignMailFailed', data: { campaignId, memberId, sendId, messageId: state.messageId, reason: command.reason.slice(0, 1000), at } }];
+    }
+    case 'SkipMail':
+      return state.status === 'targeted' ? [{ type: 'CampaignMailSkipped', data: { campaignId, memberId, sendId: command.sendId, reason: command.reason, at: command.at } }] : [];
+    case 'RecordOpen':
+    case 'RecordClick': {
+      if (state.status !== 'delivered' && state.status !== 'sending') throw new DomainError('campaign_member.not_mailed', 'No mail went out to this member', { campaignId, memberId });
+      const { at, method, userAgent, addressClass } = command;
+      const raw = { campaignId, memberId, at, method, userAgent: userAgent.slice(0, 500), addressClass };
+      return command.type === 'RecordOpen' ? [{ type: 'CampaignMailOpened', data: raw }] : [{ type: 'CampaignMailClicked', data: { ...raw, url: (command.url ?? '').slice(0, 2000) } }];
+    }
+  }
+}
+
+export const memberMailDecider = { initialState: { status: 'targeted' } as MemberMailState, evolve: evolveMember, decide: decideMember };
+
+// ── Consent, per address: stream consent-<addressKey> ──────────────────────────────────────────────────────────
+
+/** Where an opt-in or opt-out came from, so the company can show it (PIPL): a form, a mail's link, an import, a user. */
+export const CONSENT_SOURCES = ['form', 'link', 'import', 'user'] as const;
+export const ConsentFact = z.object({
+  email: z.string(),
+  channel: z.enum(['email', 'sms']),
+  source: z.enum(CONSENT_SOURCES),
+  /** What shows it: the form's URL and answer, the campaign and member of the link, the import's file, the user's note. */
+  evidence: z.record(z.string(), z.unknown()),
+  at: z.string(),
+});
+export const ConsentGiven = ConsentFact;
+export const ConsentWithdrawn = ConsentFact;
+export const consentEventSchemas = { ConsentGiven, ConsentWithdrawn };
+export type ConsentEvent = EventsOf<typeof consentEventSchemas>;
+export const consentCategory = 'consent';
+export const consentStream = (email: string) => `${consentCategory}-${addressKey(email)}`;
+
+
+export type ConsentState = { email: 'given' | 'withdrawn' | 'unknown'; sms: 'given' | 'withdrawn' | 'unknown' };
+export type ConsentCommand = { type: 'GiveConsent' | 'WithdrawConsent'; fact: z.infer<typeof ConsentFact> };
+
+export const evolveConsent = (state: ConsentState, event: ConsentEvent): ConsentState => ({ ...state, [event.data.channel]: event.type === 'ConsentGiven' ? 'given' : 'withdrawn' });
+
+/** An opt-in or opt-out is recorded when it changes the address's word on the channel (a second unsubscribe adds nothing). */
+export function decideConsent(command: ConsentCommand, state: ConsentState): ConsentEvent[] {
+  const wanted = command.type === 'GiveConsent' ? 'given' : 'withdrawn';
+  if (state[command.fact.channel] === wanted) return [];
+  return [{ type: command.type === 'GiveConsent' ? 'ConsentGiven' : 'ConsentWithdrawn', data: command.fact }];
+}
+
+export const consentDecider = { initialState: { email: 'unknown', sms: 'unknown' } as ConsentState, evolve: evolveConsent, decide: decideConsent };

@@ -1,0 +1,157 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/infra/clock.ts';
+import type { MemoryMailer } from '../../src/infra/mail/memory.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { expectProblem } from '../support/problem.ts';
+
+const CNY = (amount: number) => ({ amount, currency: 'CNY' });
+
+/** The five-stage email flow over HTTP, with the in-memory mail port (the Mailpit suite sends through real SMTP). */
+describe('email campaigns: templates, audience, test send, send, tracking, unsubscribe', () => {
+  const clock = new ManualClock(new Date('2027-03-01T01:00:00.000Z'));
+  let app: TestApp;
+  let marketer: { userId: string; token: string };
+  let rep: { userId: string; token: string };
+  let otherRep: { userId: string; token: string };
+  let mailer: MemoryMailer;
+  const caughtUp = async () => app.services.runner.waitFor(await app.services.eventStore.headPosition(), 10_000);
+  const get = async (path: string, token: string) => {
+    await caughtUp();
+    return app.request('GET', path, { token });
+  };
+  const post = (path: string, body: unknown, token: string) => app.request('POST', path, { token, body });
+
+  beforeAll(async () => {
+    app = await startTestApp({ CRM_PUBLIC_URL: 'https://crm.example.com', CRM_MAIL_RATE_PER_S: '1000' }, { clock });
+    mailer = app.services.mailer as MemoryMailer;
+    const sales = await app.department('华东销售部');
+    marketer = await app.userWithToken('mail.marketer', ['manager']);
+    rep = await app.userWithToken('mail.rep', ['salesperson'], sales);
+    otherRep = await app.userWithToken('mail.other', ['salesperson'], await app.department('华南销售部'));
+    // The rep's customers: two with contacts that have addresses, one contact without; the other rep's customer.
+    for (const [i, industry] of ['制造', '制造', '贸易'].entries()) {
+      const customerId = (await post('/api/v1/customers', { name: `华星电子 ${i}`, industry }, rep.token)).body.id as string;
+      await post('/api/v1/contacts', { customerId, name: `联系人 ${i}`, mobile: `1390000000${i}`, email: `buyer${i}@example.com` }, rep.token);
+    }
+    const noMail = (await post('/api/v1/customers', { name: '无邮箱公司', industry: '制造' }, rep.token)).body.id as string;
+    await post('/api/v1/contacts', { customerId: noMail, name: '没有邮箱', mobile: '13900000099' }, rep.token);
+    const foreign = (await post('/api/v1/customers', { name: '别人的客户', industry: '制造' }, otherRep.token)).body.id as string;
+    await post('/api/v1/contacts', { customerId: foreign, name: '别人的联系人', mobile: '13900000098', email: 'foreign@example.com' }, otherRep.token);
+  });
+  afterAll(async () => app.close());
+
+  const template = {
+    name: '春季新品',
+    subject: { 'zh-CN': '{{contact.name}}，{{customer.name}} 的春季新品', en: 'Spring range for {{customer.name}}' },
+    html: { 'zh-CN': '<p>{{contact.name}} 您好</p><p><a href="https://shop.example.com/spring?a=1&amp;b=2">看看新品</a></p><p><a href="{{unsubscribeUrl}}">退订</a></p>' },
+  };
+
+  it('runs design → test → audience → send: one mail per member in scope, tracked and unsubscribable, progress on the campaign', async () => {
+    const campaignId = (await post('/api/v1/campaigns', { name: '春季邮件', type: 'email', startsOn: '2027-03-01', endsOn: '2027-03-31', budget: CNY(500_000) }, rep.token)).body.id as string;
+    // design: a template that does not compile is refused, naming the part.
+    const broken = await post('/api/v1/email-templates', { ...template, html: { 'zh-CN': '<p>{{#if contact.name}}oops</p>' } }, rep.token);
+    expectProblem(broken, 400, 'validation');
+    expect(broken.body.errors[0].path).toBe('html.zh-CN');
+    const created = await post('/api/v1/email-templates', template, rep.token);
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const templateId = created.body.id as string;
+    expect((await get('/api/v1/email-templates', rep.token)).body.items.map((t: { name: string }) => t.name)).toContain('春季新品');
+    await post(`/api/v1/campaigns/${campaignId}/stage`, { stage: 'design' }, rep.token);
+
+    // send before an audience: refused.
+    expectProblem(await post(`/api/v1/campaigns/${campaignId}/send`, { templateId }, rep.token), 409, 'campaign.no_audience');
+
+    // test
+    const test = await post(`/api/v1/campaigns/${campaignId}/test-send`, { templateId, to: ['me@example.com'] }, rep.token);
+    expect(test.status, JSON.stringify(test.body)).toBe(200);
+    expect(mailer.sent.at(-1)).toMatchObject({ to: ['me@example.com'] });
+    expect(mailer.sent.at(-1)!.subject).toMatch(/^\[测试 TEST\] /);
+
+    // audience: the rep's customers in 制造 (their contacts), in the rep's scope only; one without an address is left out.
+    const audience = await post(`/api/v1/campaigns/${campaignId}/audience`, { filter: { resource: 'customers', query: { industry: '制造' } } }, rep.token);
+    expect(audience.status, JSON.stringify(audience.body)).toBe(200);
+    expect(audience.body).toMatchObject({ count: 2, excluded: 1 });
+    const badFilter = await post(`/api/v1/campaigns/${campaignId}/audience`, { filter: { resource: 'customers', query: { colour: 'red' } } }, rep.token);
+    expectProblem(badFilter, 400, 'validation');
+    expect(badFilter.body.errors[0].path).toBe('filter.query.colour');
+    const members = (await get(`/api/v1/campaigns/${campaignId}/members`, rep.token)).body;
+    expect(members.total).toBe(2);
+    expect(members.items.map((m: { email: string }) => m.email).sort()).toEqual(['buyer0@example.com', 'buyer1@example.com']);
+    expect(members.items.every((m: { status: string }) => m.status === 'targeted')).toBe(true);
+    // The other rep sees none of these members (their records are outside the other rep's scope).
+    expect((await get(`/api/v1/campaigns/${campaignId}/members`, otherRep.token)).body.total).toBe(0);
+
+    // send
+    const before = mailer.sent.length;
+    const sent = await post(`/api/v1/campaigns/${campaignId}/send`, { templateId }, rep.token);
+    expect(sent.status, JSON.stringify(sent.body)).toBe(202);
+    expect(sent.body).toMatchObject({ id: campaignId, status: 'sending', total: 2 });
+    await app.services.campaigns.send(campaignId);
+    await caughtUp();
+    const mails = mailer.sent.slice(before);
+    expect(mails.map((m) => m.to[0]).sort()).toEqual(['buyer0@example.com', 'buyer1@example.com']);
+    const mail = mails.find((m) => m.to[0] === 'buyer0@example.com')!;
+    expect(mail.subject).toBe('联系人 0，华星电子 0 的春季新品');
+    expect(mail.headers!['List-Unsubscribe-Post']).toBe('List-Unsubscribe=One-Click');
+    expect(mail.headers!['List-Unsubscribe']).toMatch(/^<https:\/\/crm\.example\.com\/api\/v1\/public\/unsubscribe\/[A-Za-z0-9_-]+>$/);
+    expect(mail.text).toContain('联系人 0 您好');
+    const campaign = (await get(`/api/v1/campaigns/${campaignId}`, rep.token)).body;
+    expect(campaign.send).toMatchObject({ status: 'completed', total: 2, delivered: 2, failed: 0, skipped: 0, templateId });
+    expectProblem(await post(`/api/v1/campaigns/${campaignId}/send`, { templateId }, rep.token), 409, 'campaign.already_sent');
+    expectProblem(await post(`/api/v1/campaigns/${campaignId}/audience`, { filter: { resource: 'contacts', query: {} } }, rep.token), 409, 'campaign.already_sent');
+
+    // The pixel and the click, through their signed links; a tampered token is refused and never redirects.
+    const local = (url: string) => url.replace('https://crm.example.com', app.baseUrl);
+    const pixel = /<img src="([^"]+)"/.exec(mail.html!)![1]!.replace(/&amp;/g, '&');
+    const opened = await fetch(local(pixel), { headers: { 'User-Agent': 'Mozilla/5.0 (Macintosh)' } });
+    expect(opened.status).toBe(200);
+    expect(opened.headers.get('content-type')).toBe('image/gif');
+    const click = /<a href="([^"]+\/t\/click\/[^"]+)"/.exec(mail.html!)![1]!.replace(/&amp;/g, '&');
+    const clicked = await fetch(local(click), { redirect: 'manual' });
+    expect(clicked.status).toBe(302);
+    expect(clicked.headers.get('location')).toBe('https://shop.example.com/spring?a=1&b=2');
+    const token = click.split('/').at(-1)!;
+    const tampered = `${token.slice(0, 30)}${token[30] === 'A' ? 'B' : 'A'}${token.slice(31)}`;
+    const refused = await fetch(`${app.baseUrl}/api/v1/public/t/click/${tampered}`, { redirect: 'manual' });
+    expect(refused.status).toBe(404);
+    expect(refused.headers.get('location')).toBeNull();
+    // A click token is not an open token.
+    expect((await fetch(`${app.baseUrl}/api/v1/public/t/open/${token}`)).status).toBe(404);
+    await caughtUp();
+    const engaged = (await get(`/api/v1/campaigns/${campaignId}/members`, rep.token)).body.items.find((m: { email: string }) => m.email === 'buyer0@example.com');
+    expect(engaged).toMatchObject({ status: 'clicked', opens: 1, clicks: 1 });
+
+    // Unsubscribe: GET shows a page and changes nothing; the one-click POST unsubscribes; the ledger says why.
+    const unsubscribe = local(mail.headers!['List-Unsubscribe']!.slice(1, -1));
+    const page = await fetch(unsubscribe);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<form method="post">');
+    expect((await get('/api/v1/consents?email=buyer0@example.com', rep.token)).body.emailConsent).toBe('unknown');
+    const oneClick = await fetch(unsubscribe, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+    expect(oneClick.status).toBe(200);
+    const ledger = (await get('/api/v1/consents?email=buyer0@example.com', rep.token)).body;
+    expect(ledger.emailConsent).toBe('withdrawn');
+    expect(ledger.entries).toEqual([expect.objectContaining({ type: 'opt_out', channel: 'email', source: 'link', evidence: expect.objectContaining({ campaignId, via: 'List-Unsubscribe-Post' }) })]);
+    await caughtUp();
+    const gone = (await get(`/api/v1/campaigns/${campaignId}/members`, rep.token)).body.items.find((m: { email: string }) => m.email === 'buyer0@example.com');
+    expect(gone.status).toBe('unsubscribed');
+
+    // Suppression: the next campaign leaves the address out of its audience.
+    const next = (await post('/api/v1/campaigns', { name: '夏季邮件', type: 'email', startsOn: '2027-06-01', endsOn: '2027-06-30', budget: CNY(0) }, rep.token)).body.id as string;
+    const second = await post(`/api/v1/campaigns/${next}/audience`, { filter: { resource: 'contacts', query: {} } }, rep.token);
+    expect(second.body).toMatchObject({ count: 2, excluded: 2 });
+    const kept = (await get(`/api/v1/campaigns/${next}/members`, rep.token)).body.items.map((m: { email: string }) => m.email).sort();
+    expect(kept).toEqual(['buyer1@example.com', 'buyer2@example.com']);
+  });
+
+  it('refuses a send to the wrong kind of campaign, an unknown template, and callers without the permission', async () => {
+    const fair = (await post('/api/v1/campaigns', { name: '展会', type: 'exhibition', startsOn: '2027-04-01', endsOn: '2027-04-03', budget: CNY(0) }, marketer.token)).body.id as string;
+    const templateId = (await post('/api/v1/email-templates', template, marketer.token)).body.id as string;
+    await post(`/api/v1/campaigns/${fair}/audience`, { filter: { resource: 'leads', query: {} } }, marketer.token);
+    expectProblem(await post(`/api/v1/campaigns/${fair}/send`, { templateId }, marketer.token), 409, 'campaign.not_email');
+    expectProblem(await post(`/api/v1/campaigns/${fair}/send`, { templateId: '01900000-0000-7000-8000-00000000dead' }, marketer.token), 404, 'email_template.not_found');
+    const engineer = await app.userWithToken('mail.engineer', ['service_engineer']);
+    expectProblem(await post('/api/v1/email-templates', template, engineer.token), 403, 'forbidden');
+    expectProblem(await post(`/api/v1/campaigns/${fair}/test-send`, { templateId, to: ['x@example.com'] }, engineer.token), 403, 'forbidden');
+  });
+});
