@@ -1,6 +1,5 @@
 import Router from '@koa/router';
 import Koa from 'koa';
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -8,7 +7,7 @@ import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Services } from '../app/wiring.ts';
 import { Metrics } from './metrics.ts';
-import { authenticate, bearerToken, jsonBody, problems, publicPaths, rateLimit, requireActor, requestContext } from './middleware.ts';
+import { authenticate, bearerToken, jsonBody, sameSecret, problems, publicPaths, rateLimit, requireActor, requestContext } from './middleware.ts';
 import { appPage } from './app-page.ts';
 import { docsAssets, docsInitializer, docsPage, openApiDocument } from './openapi.ts';
 import { HttpProblem } from './problem.ts';
@@ -70,13 +69,6 @@ export function answerClientErrors(server: Server): void {
     });
     socket.end(`HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   });
-}
-
-/** Compares a secret without leaking, through timing, how much of it matched. */
-function sameSecret(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
 }
 
 export function createApp(services: Services, version = '0.1.0'): Koa {

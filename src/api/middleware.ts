@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import { resolveActor } from '../commands/access.ts';
 import { getEmployee, passwordStamp } from '../commands/employees.ts';
@@ -111,6 +112,11 @@ export function jsonBody() {
       ctx.state.body = Object.fromEntries(new URLSearchParams(await readBody(ctx)));
       return next();
     }
+    // A delivery status notification comes as the mail it is (multipart/report, message/*) or as plain text.
+    if (ctx.path === DSN_PATH && ctx.is('multipart/report', 'message/*', 'text/plain')) {
+      ctx.state.body = await readBody(ctx);
+      return next();
+    }
     if (!ctx.is('application/json', '+json'))
       throw new HttpProblem(415, 'unsupported_media_type', 'Unsupported media type', `Send the body as application/json, not ${ctx.get('Content-Type') || 'without a Content-Type'}`);
     const text = await readBody(ctx);
@@ -128,6 +134,9 @@ export function jsonBody() {
   };
 }
 
+/** Where bounce reports (RFC 3464) are posted, as raw mail text. */
+export const DSN_PATH = '/api/v1/mail/dsn';
+
 /** Public links (survey answers, tracking pixels, unsubscribe) live here and carry their own signed tokens. */
 export const PUBLIC_PREFIX = '/api/v1/public/';
 
@@ -143,6 +152,13 @@ export const unauthorized = (detail: string) => new HttpProblem(401, 'unauthoriz
 export const missingToken = () => unauthorized('Send Authorization: Bearer <token>; get a token from POST /api/v1/auth/login');
 
 /** The token of an `Authorization: Bearer <token>` header, if it has one. */
+/** Compares a secret without leaking, through timing, how much of it matched. */
+export function sameSecret(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
 export const bearerToken = (ctx: Context): string | undefined => /^Bearer\s+(\S+)$/i.exec(ctx.get('Authorization'))?.[1];
 /** What an account that must change its password may still do. */
 const WHILE_PASSWORD_EXPIRED = new Set(['/api/v1/auth/change-password', '/api/v1/me']);

@@ -196,7 +196,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
   const notifications = new NotificationFeed(eventStore, logger.child({ component: 'notifications' }));
   const blobs: Blobs = !embeddedReads ? (readStore as MongoReadStore).blobs() : inMemory ? new MemoryBlobs() : new FileBlobs(join(config.CRM_DATA_DIR, 'blobs'));
   const mailer: Mailer = config.SMTP_URL
-    ? new SmtpMailer(config.SMTP_URL, config.CRM_MAIL_FROM)
+    ? new SmtpMailer(config.SMTP_URL, config.CRM_MAIL_FROM, config.CRM_MAIL_CONCURRENCY)
     : inMemory
       ? new MemoryMailer()
       : new OutboxMailer(join(config.CRM_DATA_DIR, 'outbox'), config.CRM_MAIL_FROM, () => clock.now());

@@ -9,6 +9,7 @@ import {
   consentStream,
   type ConsentState,
   frozenMembers,
+  suppressionOf,
   MEMBERS_PER_EVENT,
   memberMailDecider,
   type MemberMailState,
@@ -17,6 +18,7 @@ import {
 import { compileMail, localeFor, type MailLocale, renderMail, type TrackingLinks } from '../domain/campaign/render.ts';
 import { type EmailTemplateCommand, emailTemplateDecider, type EmailTemplateFields, type EmailTemplateState } from '../domain/campaign/template.ts';
 import { DomainError } from '../domain/shared/errors.ts';
+import { type DeliveryStatusReport, isHardBounce, isSoftBounce } from '../domain/campaign/dsn.ts';
 import { recordStream, specOf } from '../domain/customization/resources.ts';
 import { seededIds } from '../infra/ids.ts';
 import type { ServerKeys } from '../infra/keys.ts';
@@ -107,8 +109,9 @@ export async function campaignMembers(deps: CommandDeps, campaignId: string, aud
 
 export const consentOf = async (deps: CommandDeps, email: string): Promise<ConsentState> => (await load(deps, consentDecider, consentStream(email))).state;
 
-/** Whether an address may not be mailed (its last word was an opt-out): read from its ledger, not a read model that may lag. */
-export const suppressed = async (deps: CommandDeps, email: string): Promise<boolean> => (await consentOf(deps, email)).email === 'withdrawn';
+/** Why an address may not be mailed (its last word was an opt-out, or it bounced for good), if so: read from its ledger, not a read model that may lag. */
+export const suppression = async (deps: CommandDeps, email: string): Promise<'unsubscribed' | 'bounced' | undefined> => suppressionOf(await consentOf(deps, email));
+export const suppressed = async (deps: CommandDeps, email: string): Promise<boolean> => (await suppression(deps, email)) !== undefined;
 
 export async function recordConsent(deps: CommandDeps, input: { email: string; given: boolean; channel: 'email' | 'sms'; source: 'form' | 'link' | 'import' | 'user'; evidence: Record<string, unknown> }, actor: Actor, meta: RequestMeta) {
   const fact = { email: input.email.trim().toLowerCase(), channel: input.channel, source: input.source, evidence: input.evidence, at: deps.clock.now().toISOString() };
@@ -190,7 +193,14 @@ export async function unsubscribeMember(deps: CommandDeps, member: { campaignId:
 // ── Sending ──────────────────────────────────────────────────────────────────────────────────────────────────────
 
 const domainOf = (from: string) => /@([^>\s]+)/.exec(from)?.[1] ?? 'localhost';
-const messageIdFor = (deps: MailDeps, sendId: string, memberId: string) => `<${sendId}.${memberId}@${domainOf(deps.mailFrom)}>`;
+/** A campaign mail's Message-ID names its campaign and member, so a bounce report about it finds them. */
+const messageIdFor = (deps: MailDeps, campaignId: string, memberId: string) => `<c.${campaignId}.${memberId}@${domainOf(deps.mailFrom)}>`;
+const MESSAGE_ID = /^<c\.([0-9a-f-]{36})\.([0-9a-f-]{36})@[^>]+>$/i;
+/** The campaign and member a campaign mail's Message-ID names. */
+export const memberOfMessageId = (messageId: string): { campaignId: string; memberId: string } | undefined => {
+  const match = MESSAGE_ID.exec(messageId.trim());
+  return match ? { campaignId: match[1]!, memberId: match[2]! } : undefined;
+};
 /** Request facts of one step of one member's mail: the same on every attempt, so a step is written once. */
 const stepMeta = (requestId: string, timeMs: number): RequestMeta => ({ correlationId: requestId, requestId, ids: seededIds(requestId, timeMs) });
 
@@ -284,19 +294,29 @@ export async function runSend(deps: MailDeps & { logger: Logger }, campaignId: s
   const sendOne = async (member: CampaignMember): Promise<MemberOutcome> => {
     const stream = campaignMemberStream(campaignId, member.memberId);
     const step = (name: string) => stepMeta(`campaign-send:${send.sendId}:${member.memberId}:${name}`, startedMs);
-    const { state } = await load(deps, memberMailDecider, stream);
+    const at = () => deps.clock.now().toISOString();
+    // One read of the address's ledger and one command: a suppressed address is skipped, any other started (both
+    // decide nothing for a member whose mail has an outcome, or is in doubt).
+    const reason = await suppression(deps, member.email);
+    const optedOut = reason !== undefined;
+    const { state } = await execute(
+      deps,
+      memberMailDecider,
+      stream,
+      optedOut
+        ? { type: 'SkipMail', campaignId, memberId: member.memberId, sendId: send.sendId, reason, at: at() }
+        : { type: 'StartMail', campaignId, memberId: member.memberId, sendId: send.sendId, messageId: messageIdFor(deps, campaignId, member.memberId), email: member.email, templateId: send.templateId, locale: localeFor(template, member.locale), at: at() },
+      actor,
+      step(optedOut ? 'skip' : 'start'),
+    );
     const done = outcomeOf(state);
     if (done) return done;
-    if (state.status === 'targeted') {
-      if (await suppressed(deps, member.email)) {
-        await execute(deps, memberMailDecider, stream, { type: 'SkipMail', campaignId, memberId: member.memberId, sendId: send.sendId, reason: 'unsubscribed', at: deps.clock.now().toISOString() }, actor, step('skip'));
-        return 'skipped';
-      }
-      const started = await execute(deps, memberMailDecider, stream, { type: 'StartMail', campaignId, memberId: member.memberId, sendId: send.sendId, messageId: messageIdFor(deps, send.sendId, member.memberId), email: member.email, templateId: send.templateId, locale: localeFor(template, member.locale), at: deps.clock.now().toISOString() }, actor, step('start'));
-      const after = outcomeOf(started.state);
-      if (after) return after;
+    if (optedOut) {
+      // In doubt from an earlier run, and opted out since: not handed over again.
+      await execute(deps, memberMailDecider, stream, { type: 'RecordFailure', campaignId, memberId: member.memberId, sendId: send.sendId, reason: 'Opted out before the mail could be handed over again', at: at() }, actor, step('result'));
+      return 'failed';
     }
-    const messageId = messageIdFor(deps, send.sendId, member.memberId);
+    const messageId = messageIdFor(deps, campaignId, member.memberId);
     const links = memberLinks(deps, campaignId, member.memberId);
     const rendered = render(localeFor(template, member.locale))({ ...member.merge, campaign: { name: campaign.fields.name } }, links);
     let outcome: { delivered: true; response: string } | { delivered: false; reason: string } | undefined;
@@ -311,8 +331,7 @@ export async function runSend(deps: MailDeps & { logger: Logger }, campaignId: s
         else await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));
       }
     }
-    const at = deps.clock.now().toISOString();
-    await execute(deps, memberMailDecider, stream, outcome.delivered ? { type: 'RecordDelivery', campaignId, memberId: member.memberId, sendId: send.sendId, response: outcome.response, at } : { type: 'RecordFailure', campaignId, memberId: member.memberId, sendId: send.sendId, reason: outcome.reason, at }, actor, step('result'));
+    await execute(deps, memberMailDecider, stream, outcome.delivered ? { type: 'RecordDelivery', campaignId, memberId: member.memberId, sendId: send.sendId, response: outcome.response, at: at() } : { type: 'RecordFailure', campaignId, memberId: member.memberId, sendId: send.sendId, reason: outcome.reason, at: at() }, actor, step('result'));
     return outcome.delivered ? 'delivered' : 'failed';
   };
 
@@ -335,5 +354,34 @@ export async function runSend(deps: MailDeps & { logger: Logger }, campaignId: s
   return counts;
 }
 
-const outcomeOf = (state: MemberMailState): MemberOutcome | undefined => (state.status === 'delivered' || state.status === 'failed' || state.status === 'skipped' ? state.status : undefined);
+/** What became of a member's mail, once it is known (a bounce came after the server took the mail: it was delivered). */
+const outcomeOf = (state: MemberMailState): MemberOutcome | undefined =>
+  state.status === 'bounced' ? 'delivered' : state.status === 'delivered' || state.status === 'failed' || state.status === 'skipped' ? state.status : undefined;
+
+// ── Bounces ──────────────────────────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * Records what a delivery status notification says about campaign mails: each recipient that failed for good (5.x.x)
+ * is a hard bounce of the member (their mail names campaign and member in its Message-ID, and the recipient must be
+ * the address it went to) and suppresses the address; a transient failure or delay (4.x.x) is kept as a soft bounce.
+ * Answers what matched; a report about no campaign mail matches nothing.
+ */
+export async function recordDeliveryStatus(deps: CommandDeps, report: DeliveryStatusReport, actor: Actor, meta: RequestMeta) {
+  const member = report.messageId ? memberOfMessageId(report.messageId) : undefined;
+  const recorded: { recipient: string; kind: 'hard' | 'soft'; status: string }[] = [];
+  if (!member) return { matched: false, recorded };
+  const events = await deps.eventStore.readStream(campaignMemberStream(member.campaignId, member.memberId));
+  const sending = events.find((event) => event.type === 'CampaignMailSending')?.data as { email: string; messageId: string } | undefined;
+  if (!sending || sending.messageId !== report.messageId) return { matched: false, recorded };
+  const at = deps.clock.now().toISOString();
+  for (const status of report.recipients) {
+    const kind = isHardBounce(status) ? 'hard' : isSoftBounce(status) ? 'soft' : undefined;
+    if (!kind || status.recipient !== sending.email.toLowerCase()) continue;
+    const detail = { status: status.status, ...(status.diagnostic ? { diagnostic: status.diagnostic } : {}) };
+    await execute(deps, memberMailDecider, campaignMemberStream(member.campaignId, member.memberId), { type: 'RecordBounce', ...member, kind, ...detail, at }, actor, meta);
+    if (kind === 'hard') await execute(deps, consentDecider, consentStream(sending.email), { type: 'RecordHardBounce', bounce: { email: sending.email.toLowerCase(), ...member, ...detail, at } }, actor, meta);
+    recorded.push({ recipient: status.recipient, kind, status: status.status });
+  }
+  return { matched: true, ...member, recorded };
+}
 

@@ -32,6 +32,8 @@ const ConfigSchema = z.object({
   CRM_MAIL_FROM: z.string().trim().min(3).max(320).default('CRM <crm@localhost>'),
   /** The most campaign mails handed to the mail server a second (the SMTP relay's or provider's limit). */
   CRM_MAIL_RATE_PER_S: z.coerce.number().int().min(1).max(10_000).default(50),
+  /** The secret the mail server (or its bounce processor) sends as `Authorization: Bearer` to POST /api/v1/mail/dsn; unset: the route answers 404. */
+  CRM_MAIL_DSN_TOKEN: z.string().min(32, 'CRM_MAIL_DSN_TOKEN needs at least 32 characters').optional(),
   /** How many campaign mails are in flight at once (SMTP connections of the pool). */
   CRM_MAIL_CONCURRENCY: z.coerce.number().int().min(1).max(50).default(4),
   CRM_ADMIN_PASSWORD: z.string().min(10, 'The admin password needs at least 10 characters').optional(),

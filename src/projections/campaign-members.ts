@@ -1,6 +1,7 @@
 import { CampaignAudienceFrozen, campaignCategory } from '../domain/campaign/index.ts';
 import {
   campaignAudienceCategory,
+  CampaignMailBounced,
   CampaignMailClicked,
   CampaignMailDelivered,
   CampaignMailFailed,
@@ -43,6 +44,8 @@ export type CampaignMemberDoc = Doc & {
   opens: number;
   clicks: number;
   unsubscribedAt?: string;
+  bouncedAt?: string;
+  lastSoftBounce?: string;
   _position: number;
 };
 
@@ -123,6 +126,11 @@ export const campaignMembersProjection: Projection = {
       case 'CampaignMailClicked': {
         const { campaignId, memberId, at } = CampaignMailClicked.parse(event.data);
         return change(store, event, campaignId, memberId, (doc) => ({ status: forward(doc.status, 'clicked'), clicks: doc.clicks + 1, firstClickedAt: doc.firstClickedAt ?? at }));
+      }
+      case 'CampaignMailBounced': {
+        const { campaignId, memberId, kind, status, at } = CampaignMailBounced.parse(event.data);
+        if (kind === 'soft') return change(store, event, campaignId, memberId, () => ({ lastSoftBounce: `${status} ${at}` }));
+        return change(store, event, campaignId, memberId, (doc) => ({ status: forward(doc.status, 'bounced'), bouncedAt: at, failure: `bounced ${status}` }));
       }
       case 'ConsentWithdrawn': {
         if (categoryOf(event.streamId) !== consentCategory) return;

@@ -385,6 +385,8 @@ const matrix: Record<string, Entry> = {
   'POST /api/v1/campaigns/:id/test-send': { needs: ['campaigns', 'edit'], ok: 200, request: (f) => ({ path: `/api/v1/campaigns/${f.campaignId}/test-send`, body: { templateId: f.email_templateId, to: ['matrix@example.com'] } }) },
   // The fixture campaign has no audience yet: an allowed caller reaches the business rule.
   'POST /api/v1/campaigns/:id/send': { needs: ['campaigns', 'edit'], ok: 409, request: (f) => ({ path: `/api/v1/campaigns/${f.campaignId}/send`, body: { templateId: f.email_templateId } }) },
+  // Bounce reports take the integration token (unset here: 404 to everyone); a JSON body is no report (400).
+  'POST /api/v1/mail/dsn': { ok: 404, anonymous: 400, request: () => ({ path: '/api/v1/mail/dsn', raw: new TextEncoder().encode('Final-Recipient: rfc822; a@example.com\nAction: failed\nStatus: 5.1.1\n'), headers: { 'content-type': 'text/plain' } }) },
   'POST /api/v1/consents': { needs: ['campaigns', 'edit'], ok: 200, request: () => ({ path: '/api/v1/consents', body: { email: 'matrix@example.com', given: true, source: 'user', evidence: { note: 'matrix' } } }) },
   'GET /api/v1/consents': { needs: ['campaigns', 'view'], ok: 200, request: () => ({ path: '/api/v1/consents?email=matrix@example.com' }) },
   // Public: a token that is no member's link answers 404 to anyone, with or without a bearer token.

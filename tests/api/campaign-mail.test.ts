@@ -3,8 +3,10 @@ import { ManualClock } from '../../src/infra/clock.ts';
 import type { MemoryMailer } from '../../src/infra/mail/memory.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { expectProblem } from '../support/problem.ts';
+import { dsnFixture } from '../support/dsn.ts';
 
 const CNY = (amount: number) => ({ amount, currency: 'CNY' });
+const DSN_TOKEN = 'dsn-token-for-the-mail-server-0123456789';
 
 /** The five-stage email flow over HTTP, with the in-memory mail port (the Mailpit suite sends through real SMTP). */
 describe('email campaigns: templates, audience, test send, send, tracking, unsubscribe', () => {
@@ -22,7 +24,7 @@ describe('email campaigns: templates, audience, test send, send, tracking, unsub
   const post = (path: string, body: unknown, token: string) => app.request('POST', path, { token, body });
 
   beforeAll(async () => {
-    app = await startTestApp({ CRM_PUBLIC_URL: 'https://crm.example.com', CRM_MAIL_RATE_PER_S: '1000' }, { clock });
+    app = await startTestApp({ CRM_PUBLIC_URL: 'https://crm.example.com', CRM_MAIL_RATE_PER_S: '1000', CRM_MAIL_DSN_TOKEN: DSN_TOKEN }, { clock });
     mailer = app.services.mailer as MemoryMailer;
     const sales = await app.department('华东销售部');
     marketer = await app.userWithToken('mail.marketer', ['manager']);
@@ -136,12 +138,27 @@ describe('email campaigns: templates, audience, test send, send, tracking, unsub
     const gone = (await get(`/api/v1/campaigns/${campaignId}/members`, rep.token)).body.items.find((m: { email: string }) => m.email === 'buyer0@example.com');
     expect(gone.status).toBe('unsubscribed');
 
-    // Suppression: the next campaign leaves the address out of its audience.
+    // A bounce report for buyer1's mail: with the integration token only; a hard bounce marks the member and suppresses the address.
+    const buyer1 = mails.find((m) => m.to[0] === 'buyer1@example.com')!;
+    const report = dsnFixture('hard-bounce', { recipient: 'buyer1@example.com', messageId: buyer1.messageId, campaignId });
+    const dsn = (token: string | undefined, body = report) => fetch(`${app.baseUrl}/api/v1/mail/dsn`, { method: 'POST', headers: { 'content-type': 'multipart/report; report-type=delivery-status; boundary="BOUNDARY-1"', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body });
+    expect((await dsn(undefined)).status).toBe(401);
+    expect((await dsn(rep.token)).status).toBe(401);
+    expect((await dsn(DSN_TOKEN, 'not a report')).status).toBe(400);
+    const bounced = await dsn(DSN_TOKEN);
+    expect(bounced.status).toBe(200);
+    expect(await bounced.json()).toMatchObject({ matched: true, campaignId, recorded: [{ recipient: 'buyer1@example.com', kind: 'hard', status: '5.1.1' }] });
+    // A report about a mail that is no campaign's is accepted and matches nothing.
+    expect(await (await dsn(DSN_TOKEN, dsnFixture('hard-bounce', { recipient: 'x@example.com', messageId: '<other@example.com>' }))).json()).toMatchObject({ matched: false, recorded: [] });
+    await caughtUp();
+    expect((await get(`/api/v1/campaigns/${campaignId}/members?status=bounced`, rep.token)).body.items.map((m: { email: string }) => m.email)).toEqual(['buyer1@example.com']);
+
+    // Suppression: the next campaign leaves the unsubscribed and the bounced addresses out of its audience.
     const next = (await post('/api/v1/campaigns', { name: '夏季邮件', type: 'email', startsOn: '2027-06-01', endsOn: '2027-06-30', budget: CNY(0) }, rep.token)).body.id as string;
     const second = await post(`/api/v1/campaigns/${next}/audience`, { filter: { resource: 'contacts', query: {} } }, rep.token);
-    expect(second.body).toMatchObject({ count: 2, excluded: 2 });
+    expect(second.body).toMatchObject({ count: 1, excluded: 3 });
     const kept = (await get(`/api/v1/campaigns/${next}/members`, rep.token)).body.items.map((m: { email: string }) => m.email).sort();
-    expect(kept).toEqual(['buyer1@example.com', 'buyer2@example.com']);
+    expect(kept).toEqual(['buyer2@example.com']);
   });
 
   it('refuses a send to the wrong kind of campaign, an unknown template, and callers without the permission', async () => {

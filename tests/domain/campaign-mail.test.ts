@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { type CampaignEvent, campaignDecider, DEFAULT_CAMPAIGN_STAGES } from '../../src/domain/campaign/index.ts';
-import { type CampaignMemberEvent, consentDecider, type ConsentEvent, memberIdFor, memberMailDecider } from '../../src/domain/campaign/members.ts';
+import { type CampaignMemberEvent, consentDecider, type ConsentEvent, memberIdFor, memberMailDecider, suppressionOf } from '../../src/domain/campaign/members.ts';
+import { fold } from '../../src/domain/shared/decider.ts';
 import { localeFor, renderMail, templateProblems } from '../../src/domain/campaign/render.ts';
 import { specFor } from '../support/spec.ts';
+import { isHardBounce, isSoftBounce, parseDeliveryStatus } from '../../src/domain/campaign/dsn.ts';
+import { dsnFixture } from '../support/dsn.ts';
 
 const CNY = (amount: number) => ({ amount, currency: 'CNY' });
 const at = '2027-03-01T02:00:00.000Z';
@@ -67,6 +70,15 @@ describe("a member's mail: the outbox", () => {
     spec.given([sending, delivered]).when({ ...open, type: 'RecordClick', method: 'HEAD', url: 'https://x.example/' }).then([{ type: 'CampaignMailClicked', data: { ...ids, at, method: 'HEAD', userAgent: 'Mozilla', addressClass: 'public', url: 'https://x.example/' } }]);
   });
 
+  it('keeps a bounce for a mail that went out: a hard one once (it ends the mail), soft ones as they come', () => {
+    const bounce = { type: 'RecordBounce' as const, ...ids, kind: 'hard' as const, status: '5.1.1', diagnostic: '550 unknown', at };
+    const hard: CampaignMemberEvent = { type: 'CampaignMailBounced', data: { ...ids, kind: 'hard', status: '5.1.1', diagnostic: '550 unknown', at } };
+    spec.given([]).when(bounce).thenThrows('campaign_member.not_mailed');
+    spec.given([sending, delivered]).when(bounce).then([hard]);
+    spec.given([sending, delivered, hard]).when(bounce).then([]);
+    spec.given([sending, delivered, hard]).when({ ...bounce, kind: 'soft', status: '4.2.2' }).then([{ type: 'CampaignMailBounced', data: { ...ids, kind: 'soft', status: '4.2.2', diagnostic: '550 unknown', at } }]);
+  });
+
   it('one member per address, whatever its case', () => {
     expect(memberIdFor(' Buyer@Example.com ')).toBe(memberIdFor('buyer@example.com'));
     expect(memberIdFor('a@example.com')).not.toBe(memberIdFor('b@example.com'));
@@ -82,6 +94,15 @@ describe('the consent ledger', () => {
     spec.given([withdrawn]).when({ type: 'WithdrawConsent', fact }).then([]);
     spec.given([withdrawn]).when({ type: 'GiveConsent', fact: { ...fact, source: 'form' } }).then([{ type: 'ConsentGiven', data: { ...fact, source: 'form' } }]);
     spec.given([withdrawn]).when({ type: 'WithdrawConsent', fact: { ...fact, channel: 'sms' } }).then([{ type: 'ConsentWithdrawn', data: { ...fact, channel: 'sms' } }]);
+  });
+  it('suppresses an address that opted out or bounced for good, a bounce recorded once', () => {
+    const bounce = { email: 'a@example.com', campaignId: 'c1', memberId: 'm1', status: '5.1.1', at };
+    const bounced: ConsentEvent = { type: 'AddressBounced', data: bounce };
+    spec.given([]).when({ type: 'RecordHardBounce', bounce }).then([bounced]);
+    spec.given([bounced]).when({ type: 'RecordHardBounce', bounce }).then([]);
+    expect(suppressionOf(fold(consentDecider, []))).toBeUndefined();
+    expect(suppressionOf(fold(consentDecider, [bounced]))).toBe('bounced');
+    expect(suppressionOf(fold(consentDecider, [withdrawn, bounced]))).toBe('unsubscribed');
   });
 });
 
@@ -112,5 +133,21 @@ describe('rendering a template', () => {
   it('names each part that does not compile', () => {
     expect(templateProblems(template)).toEqual([]);
     expect(templateProblems({ subject: { 'zh-CN': '{{#if x}}' }, html: { 'zh-CN': '<p>{{a}}</p>', en: '{{/each}}' } }).map((p) => p.path)).toEqual(['subject.zh-CN', 'html.en']);
+  });
+});
+
+describe('delivery status notifications (RFC 3464)', () => {
+  it('reads a Postfix hard bounce: the recipient, action, status, diagnostic and the returned message\'s Message-ID (not the report\'s own)', () => {
+    const report = parseDeliveryStatus(dsnFixture('hard-bounce', { recipient: 'Gone@Example.com', messageId: '<c.x.y@example.com>' }))!;
+    expect(report.messageId).toBe('<c.x.y@example.com>');
+    expect(report.recipients).toEqual([{ recipient: 'gone@example.com', action: 'failed', status: '5.1.1', diagnostic: 'smtp; 550 5.1.1 <Gone@Example.com>: Recipient address rejected: User unknown in virtual mailbox table' }]);
+    expect(isHardBounce(report.recipients[0]!)).toBe(true);
+  });
+  it('reads a delay with the whole returned message attached as a soft bounce, and no report in plain mail', () => {
+    const report = parseDeliveryStatus(dsnFixture('soft-bounce', { recipient: 'full@example.com', messageId: '<c.a.b@example.com>' }))!;
+    expect(report).toMatchObject({ messageId: '<c.a.b@example.com>', recipients: [{ recipient: 'full@example.com', action: 'delayed', status: '4.2.2' }] });
+    expect(isSoftBounce(report.recipients[0]!)).toBe(true);
+    expect(isHardBounce(report.recipients[0]!)).toBe(false);
+    expect(parseDeliveryStatus('Subject: hello\n\nJust a mail')).toBeUndefined();
   });
 });

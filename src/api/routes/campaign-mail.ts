@@ -8,6 +8,7 @@ import {
   type MailDeps,
   openTrackingToken,
   recordConsent,
+  recordDeliveryStatus,
   recordEngagement,
   restoreEmailTemplate,
   startSend,
@@ -18,6 +19,8 @@ import {
 import { AudienceFilter, type CampaignState } from '../../domain/campaign/index.ts';
 import { CONSENT_SOURCES, consentStream } from '../../domain/campaign/members.ts';
 import { templateProblems } from '../../domain/campaign/render.ts';
+import { parseDeliveryStatus } from '../../domain/campaign/dsn.ts';
+import { bearerToken, DSN_PATH, sameSecret } from '../middleware.ts';
 import { EmailTemplateFields, type EmailTemplateState } from '../../domain/campaign/template.ts';
 import { resourceSpecs } from '../../domain/customization/resources.ts';
 import { readFilter, withinScope } from '../../access/scope.ts';
@@ -293,6 +296,27 @@ export const campaignMailRoutes: AnyRoute[] = [
       const member = tracked(services, 'unsubscribe', params.token);
       await unsubscribeMember(services.deps, member, { ...engagementRequest(koa), oneClick: body['List-Unsubscribe'] === 'One-Click' }, anonymous as never, meta);
       return htmlAnswer(200, page('已退订 Unsubscribed', '<h1>已退订 / Unsubscribed</h1><p>您已退订，不会再收到我们的营销邮件。</p><p>You are unsubscribed and will receive no more marketing mail from us.</p>'));
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: DSN_PATH,
+    auth: false,
+    idempotent: false,
+    summary: 'A bounce: a delivery status notification (RFC 3464) from the mail server or its bounce processor, with the integration token (CRM_MAIL_DSN_TOKEN), not a user\'s',
+    description:
+      'Send the report as it arrived (Content-Type multipart/report or message/*), or its text (text/plain), with `Authorization: Bearer <CRM_MAIL_DSN_TOKEN>`. A permanent failure (Action failed, Status 5.x.x) of a campaign mail is a hard bounce: the member shows `bounced` and the address is suppressed; a transient one (4.x.x) is kept as a soft bounce. A report about no campaign mail is accepted and matches nothing. Unset token: 404.',
+    tags: campaignTags,
+    body: z.string().min(1).max(1_000_000).describe('The report, raw'),
+    responses: { 200: { description: 'Recorded', schema: z.object({ matched: z.boolean(), campaignId: z.string().optional(), memberId: z.string().optional(), recorded: z.array(z.object({ recipient: z.string(), kind: z.enum(['hard', 'soft']), status: z.string() })) }) }, ...commonErrors, ...notFoundError },
+    async handler({ body, services, meta, koa }) {
+      const token = services.config.CRM_MAIL_DSN_TOKEN;
+      if (!token) throw new HttpProblem(404, 'not_found', 'Not found', 'Bounce reports are not taken here: set CRM_MAIL_DSN_TOKEN to take them');
+      if (!sameSecret(bearerToken(koa) ?? '', token)) throw new HttpProblem(401, 'unauthorized', 'Not authenticated', 'Send Authorization: Bearer <CRM_MAIL_DSN_TOKEN>', {}, { 'WWW-Authenticate': 'Bearer' });
+      const report = parseDeliveryStatus(body);
+      if (!report) throw new HttpProblem(400, 'validation', 'Invalid request', 'The body holds no delivery status (no Final-Recipient field)', { errors: [{ path: 'body', message: 'Expected a delivery status notification (RFC 3464)' }] });
+      const result = await recordDeliveryStatus(services.deps, report, { ...anonymous, userId: 'mail-dsn', username: 'mail-dsn' } as never, meta);
+      return { status: 200, body: result };
     },
   }),
   defineRoute({

@@ -69,8 +69,10 @@ const Engagement = {
 };
 export const CampaignMailOpened = z.object(Engagement);
 export const CampaignMailClicked = z.object({ ...Engagement, url: z.string().max(2000) });
+/** A delivery status notification about the mail: `hard` (5.x.x, failed) suppresses the address, `soft` (4.x.x) is kept. */
+export const CampaignMailBounced = z.object({ campaignId: z.string(), memberId: z.string(), kind: z.enum(['hard', 'soft']), status: z.string().max(20), diagnostic: z.string().max(1000).optional(), at: z.string() });
 
-export const campaignMemberEventSchemas = { CampaignMailSending, CampaignMailDelivered, CampaignMailFailed, CampaignMailSkipped, CampaignMailOpened, CampaignMailClicked };
+export const campaignMemberEventSchemas = { CampaignMailSending, CampaignMailDelivered, CampaignMailFailed, CampaignMailSkipped, CampaignMailOpened, CampaignMailClicked, CampaignMailBounced };
 export type CampaignMemberEvent = EventsOf<typeof campaignMemberEventSchemas>;
 export const campaignMemberCategory = 'campaignMember';
 export const campaignMemberStream = (campaignId: string, memberId: string) => `${campaignMemberCategory}-${campaignId}.${memberId}`;
@@ -78,7 +80,7 @@ export const campaignMemberStream = (campaignId: string, memberId: string) => `$
 export type MemberMailState =
   | { status: 'targeted' }
   | { status: 'sending'; sendId: string; messageId: string }
-  | { status: 'delivered' | 'failed'; sendId: string; messageId: string }
+  | { status: 'delivered' | 'failed' | 'bounced'; sendId: string; messageId: string }
   | { status: 'skipped'; sendId: string; reason: (typeof SKIP_REASONS)[number] };
 
 export type MemberMailCommand =
@@ -86,6 +88,7 @@ export type MemberMailCommand =
   | { type: 'RecordDelivery'; campaignId: string; memberId: string; sendId: string; response: string; at: string }
   | { type: 'RecordFailure'; campaignId: string; memberId: string; sendId: string; reason: string; at: string }
   | { type: 'SkipMail'; campaignId: string; memberId: string; sendId: string; reason: (typeof SKIP_REASONS)[number]; at: string }
+  | { type: 'RecordBounce'; campaignId: string; memberId: string; kind: 'hard' | 'soft'; status: string; diagnostic?: string; at: string }
   | { type: 'RecordOpen' | 'RecordClick'; campaignId: string; memberId: string; at: string; method: 'GET' | 'HEAD' | 'POST'; userAgent: string; addressClass: 'loopback' | 'private' | 'public' | 'unknown'; url?: string };
 
 export function evolveMember(state: MemberMailState, event: CampaignMemberEvent): MemberMailState {
@@ -98,6 +101,8 @@ export function evolveMember(state: MemberMailState, event: CampaignMemberEvent)
       return { status: 'failed', sendId: event.data.sendId, messageId: event.data.messageId };
     case 'CampaignMailSkipped':
       return { status: 'skipped', sendId: event.data.sendId, reason: event.data.reason };
+    case 'CampaignMailBounced':
+      return event.data.kind === 'hard' && (state.status === 'delivered' || state.status === 'sending') ? { status: 'bounced', sendId: state.sendId, messageId: state.messageId } : state;
     default:
       return state;
   }
@@ -127,6 +132,12 @@ export function decideMember(command: MemberMailCommand, state: MemberMailState)
     }
     case 'SkipMail':
       return state.status === 'targeted' ? [{ type: 'CampaignMailSkipped', data: { campaignId, memberId, sendId: command.sendId, reason: command.reason, at: command.at } }] : [];
+    case 'RecordBounce': {
+      if (state.status !== 'delivered' && state.status !== 'sending' && state.status !== 'bounced') throw new DomainError('campaign_member.not_mailed', 'No mail went out to this member', { campaignId, memberId });
+      if (state.status === 'bounced' && command.kind === 'hard') return [];
+      const { kind, status, diagnostic, at } = command;
+      return [{ type: 'CampaignMailBounced', data: { campaignId, memberId, kind, status, ...(diagnostic ? { diagnostic: diagnostic.slice(0, 1000) } : {}), at } }];
+    }
     case 'RecordOpen':
     case 'RecordClick': {
       if (state.status !== 'delivered' && state.status !== 'sending') throw new DomainError('campaign_member.not_mailed', 'No mail went out to this member', { campaignId, memberId });
@@ -153,22 +164,29 @@ export const ConsentFact = z.object({
 });
 export const ConsentGiven = ConsentFact;
 export const ConsentWithdrawn = ConsentFact;
-export const consentEventSchemas = { ConsentGiven, ConsentWithdrawn };
+/** A hard bounce: the address does not exist (any more); it is suppressed like an opt-out, with the report as evidence. */
+export const AddressBounced = z.object({ email: z.string(), campaignId: z.string(), memberId: z.string(), status: z.string().max(20), diagnostic: z.string().max(1000).optional(), at: z.string() });
+export const consentEventSchemas = { ConsentGiven, ConsentWithdrawn, AddressBounced };
 export type ConsentEvent = EventsOf<typeof consentEventSchemas>;
 export const consentCategory = 'consent';
 export const consentStream = (email: string) => `${consentCategory}-${addressKey(email)}`;
 
 
-export type ConsentState = { email: 'given' | 'withdrawn' | 'unknown'; sms: 'given' | 'withdrawn' | 'unknown' };
-export type ConsentCommand = { type: 'GiveConsent' | 'WithdrawConsent'; fact: z.infer<typeof ConsentFact> };
+export type ConsentState = { email: 'given' | 'withdrawn' | 'unknown'; sms: 'given' | 'withdrawn' | 'unknown'; bounced: boolean };
+export type ConsentCommand = { type: 'GiveConsent' | 'WithdrawConsent'; fact: z.infer<typeof ConsentFact> } | { type: 'RecordHardBounce'; bounce: z.infer<typeof AddressBounced> };
 
-export const evolveConsent = (state: ConsentState, event: ConsentEvent): ConsentState => ({ ...state, [event.data.channel]: event.type === 'ConsentGiven' ? 'given' : 'withdrawn' });
+export const evolveConsent = (state: ConsentState, event: ConsentEvent): ConsentState =>
+  event.type === 'AddressBounced' ? { ...state, bounced: true } : { ...state, [event.data.channel]: event.type === 'ConsentGiven' ? 'given' : 'withdrawn' };
 
-/** An opt-in or opt-out is recorded when it changes the address's word on the channel (a second unsubscribe adds nothing). */
+/** Whether no campaign may mail the address: opted out, or it bounced for good. */
+export const suppressionOf = (state: ConsentState): 'unsubscribed' | 'bounced' | undefined => (state.email === 'withdrawn' ? 'unsubscribed' : state.bounced ? 'bounced' : undefined);
+
+/** An opt-in or opt-out is recorded when it changes the address's word on the channel (a second unsubscribe adds nothing); a hard bounce once. */
 export function decideConsent(command: ConsentCommand, state: ConsentState): ConsentEvent[] {
+  if (command.type === 'RecordHardBounce') return state.bounced ? [] : [{ type: 'AddressBounced', data: command.bounce }];
   const wanted = command.type === 'GiveConsent' ? 'given' : 'withdrawn';
   if (state[command.fact.channel] === wanted) return [];
   return [{ type: command.type === 'GiveConsent' ? 'ConsentGiven' : 'ConsentWithdrawn', data: command.fact }];
 }
 
-export const consentDecider = { initialState: { email: 'unknown', sms: 'unknown' } as ConsentState, evolve: evolveConsent, decide: decideConsent };
+export const consentDecider = { initialState: { email: 'unknown', sms: 'unknown', bounced: false } as ConsentState, evolve: evolveConsent, decide: decideConsent };

@@ -32,11 +32,17 @@ export class SmtpMailer implements Mailer {
   constructor(
     url: string,
     private readonly from: string,
+    /** Connections kept open at most (a campaign's mails in flight). */
+    maxConnections = 5,
   ) {
     const parsed = new URL(url);
     this.description = `smtp ${parsed.hostname}:${parsed.port || (parsed.protocol === 'smtps:' ? 465 : 587)}`;
     // Pooled: a campaign's batch reuses a few connections instead of one handshake per mail.
-    this.transport = nodemailer.createTransport(url.includes('?') ? `${url}&pool=true` : `${url}?pool=true`);
+    const pooled = new URL(url);
+    pooled.searchParams.set('pool', 'true');
+    pooled.searchParams.set('maxConnections', String(maxConnections));
+    pooled.searchParams.set('maxMessages', '1000');
+    this.transport = nodemailer.createTransport(pooled.toString());
   }
 
   async send(message: MailMessage): Promise<SentMail> {
