@@ -43,6 +43,9 @@ import { TimerWorker } from './timers.ts';
 import { NotificationFeed } from './notification-feed.ts';
 import { MemoryMailer } from '../infra/mail/memory.ts';
 import { CampaignSender } from './campaign-sender.ts';
+import type { SmsSender } from '../infra/sms/port.ts';
+import { HttpSmsGateway } from '../infra/sms/http.ts';
+import { FileSmsOutbox, MemorySms } from '../infra/sms/outbox.ts';
 import { OutboxMailer, SmtpMailer } from '../infra/mail/nodemailer.ts';
 import { FixedWindowLimiter } from '../infra/throttle.ts';
 import { TokenService } from '../infra/tokens.ts';
@@ -76,6 +79,8 @@ export interface Services {
   timers: TimerWorker;
   /** Sends mail: SMTP when SMTP_URL is set, `.eml` files in CRM_DATA_DIR/outbox embedded (kept in memory for in-memory tests). */
   mailer: Mailer;
+  /** Sends text messages: an HTTP gateway when SMS_URL is set, JSON lines in CRM_DATA_DIR/sms-outbox embedded (in memory for in-memory tests). */
+  sms: SmsSender;
   /** Sends campaigns' mail in the background, resumably. */
   campaigns: CampaignSender;
   /** Keys derived from the server secret: sealed cursors, keyed hashes. */
@@ -178,6 +183,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     readStore: embeddedReads ? 'embedded' : `mongodb (aggregation ${(readStore as MongoReadStore).aggregation})`,
     bus: config.KAFKA_BROKERS ? 'kafka' : 'event log',
     mail: config.SMTP_URL ? `smtp ${new URL(config.SMTP_URL).hostname}` : inMemory ? 'memory' : 'outbox',
+    sms: config.SMS_URL ? `gateway ${new URL(config.SMS_URL).host}` : inMemory ? 'memory' : 'outbox',
   });
   const integrationStore: ReadStore = !embeddedReads
     ? readStore
@@ -200,6 +206,11 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     : inMemory
       ? new MemoryMailer()
       : new OutboxMailer(join(config.CRM_DATA_DIR, 'outbox'), config.CRM_MAIL_FROM, () => clock.now());
+  const sms: SmsSender = config.SMS_URL
+    ? new HttpSmsGateway(config.SMS_URL, config.SMS_KEY_ID!, config.SMS_SECRET!, config.SMS_SIGN_NAME, () => clock.now())
+    : inMemory
+      ? new MemorySms(config.SMS_SIGN_NAME)
+      : new FileSmsOutbox(join(config.CRM_DATA_DIR, 'sms-outbox'), config.SMS_SIGN_NAME, () => clock.now());
   const timers = new TimerWorker(timerSpecs, deps, readStore, logger.child({ component: 'timers' }), mailer);
   const secret = jwtSecret(config, inMemory, logger);
   const keys = new ServerKeys(secret);
@@ -235,6 +246,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     notifications,
     tokens: new TokenService(secret, config.TOKEN_TTL_SECONDS),
     keys,
+    sms,
     campaigns,
     limits: {
       credentials: new FixedWindowLimiter(config.CRM_LOGIN_RATE_PER_MINUTE, 60_000, () => clock.now().getTime()),
@@ -261,6 +273,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
       if (integrationStore !== readStore) await integrationStore.close();
       await eventStore.close();
       await mailer.close();
+      await sms.close();
       unlock();
     },
   };

@@ -26,6 +26,12 @@ const ConfigSchema = z.object({
   KAFKA_SASL_USERNAME: z.string().min(1).optional(),
   KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
   SMTP_URL: optionalUrl(/^smtps?:\/\/.+/, 'smtp://user:pass@mail.example.com:587'),
+  /** An SMS gateway speaking the generic signed interface (src/infra/sms/http.ts); unset: JSON lines in CRM_DATA_DIR/sms-outbox. */
+  SMS_URL: optionalUrl(/^https?:\/\/.+/, 'https://sms.example.com/v1/send'),
+  SMS_KEY_ID: z.string().trim().min(1).max(200).optional(),
+  SMS_SECRET: z.string().min(16, 'SMS_SECRET needs at least 16 characters').optional(),
+  /** The company's approved SMS signature (签名). */
+  SMS_SIGN_NAME: z.string().trim().min(1).max(40).default('CRM'),
   /** Where people outside the company reach the service: public links (a shared quote, a survey) start with it. Default http://localhost:<PORT>. */
   CRM_PUBLIC_URL: optionalUrl(/^https?:\/\/[^/]+(\/.*)?$/, 'https://crm.example.com'),
   /** The sender of the mail the service sends (notifications, campaigns, surveys). */
@@ -85,6 +91,7 @@ const CheckedConfigSchema = ConfigSchema.superRefine(
     if (given.length > 0 && given.length < SASL_SETTINGS.length)
       for (const key of SASL_SETTINGS)
         if (!config[key]) context.addIssue({ code: 'custom', path: [key], message: 'Kafka SASL needs KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD together' });
+    if (config.SMS_URL) for (const key of ['SMS_KEY_ID', 'SMS_SECRET'] as const) if (!config[key]) context.addIssue({ code: 'custom', path: [key], message: `SMS_URL needs ${key}: the gateway checks each request's signature` });
   },
   { when: () => true },
 );

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '../../src/infra/eventstore/port.ts';
+import { campaignMemberEventSchemas } from '../../src/domain/campaign/members.ts';
 import { fromMessage, HEADERS, isPublished, PUBLISHED_CATEGORIES, toMessage, topicFor } from '../../src/integrations/kafka/messages.ts';
 
 const event = (streamId: string, type: string, data: unknown): RecordedEvent => ({
@@ -46,5 +47,16 @@ describe('Kafka message format', () => {
     expect(isPublished(event('approval-1', 'ApprovalCompleted', {}))).toBe(true);
     expect(isPublished(event('approvalpolicies-company', 'ApprovalPolicyDefined', {}))).toBe(false);
     expect(PUBLISHED_CATEGORIES.map(topicFor)).toEqual(expect.arrayContaining(['crm.expense', 'crm.approval', 'crm.budget', 'crm.campaign']));
+  });
+
+  it('publishes campaign mails\' sends and engagement and the consent ledger, never a mail body; member lists stay inside', () => {
+    expect(PUBLISHED_CATEGORIES.map(topicFor)).toEqual(expect.arrayContaining(['crm.campaignMember', 'crm.consent', 'crm.emailTemplate']));
+    expect(isPublished(event('campaignMember-c.m', 'CampaignMailDelivered', {}))).toBe(true);
+    expect(isPublished(event('campaignAudience-c', 'CampaignMembersListed', {}))).toBe(false);
+    // No send or engagement event has a place for a body: what is published is what the schemas allow.
+    for (const [type, schema] of Object.entries(campaignMemberEventSchemas)) {
+      const keys = Object.keys((schema as unknown as { shape: Record<string, unknown> }).shape);
+      expect(keys.filter((key) => ['html', 'text', 'subject', 'body'].includes(key)), type).toEqual([]);
+    }
   });
 });
