@@ -3,6 +3,7 @@ import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { assertOwner } from './customers.ts';
 import { RecordHandler, type RecordRules } from './record-handler.ts';
 import { settingWithDefault } from './settings.ts';
+import { DEFAULT_ENGAGEMENT_RULE, type EngagementRule } from '../domain/campaign/engagement.ts';
 
 const campaignRules: RecordRules<CampaignCommand, CampaignState> = { resource: 'campaigns' };
 const campaigns = (deps: CommandDeps, actor: Actor, meta: RequestMeta) => new RecordHandler(campaignRules, deps, actor, meta);
@@ -33,3 +34,13 @@ export const moveCampaignStage = (deps: CommandDeps, campaignId: string, input: 
 
 export const archiveCampaign = (deps: CommandDeps, campaignId: string, actor: Actor, meta: RequestMeta) => campaigns(deps, actor, meta).run(campaignId, { type: 'ArchiveCampaign', campaignId });
 export const restoreCampaign = (deps: CommandDeps, campaignId: string, actor: Actor, meta: RequestMeta) => campaigns(deps, actor, meta).run(campaignId, { type: 'RestoreCampaign', campaignId });
+
+/** The rule that tells people's opens and clicks from scanners' (data: the threshold after delivery). */
+export const campaignEngagementSettings = settingWithDefault<EngagementRule>('campaign-engagement', DEFAULT_ENGAGEMENT_RULE);
+
+/** Records a cost of the campaign (a booth, an advertisement) on it; expense claims that name it count by themselves. */
+export async function recordCampaignCost(deps: CommandDeps, campaignId: string, input: { amount: { amount: number; currency: string }; description: string; on: string }, actor: Actor, meta: RequestMeta) {
+  const costId = meta.ids.newId();
+  const result = await campaigns(deps, actor, meta).run(campaignId, { type: 'RecordCost', campaignId, costId, ...input, by: actor.userId });
+  return { ...result, costId };
+}

@@ -16,6 +16,7 @@ import { attachmentIndexProjection } from './attachments.ts';
 import { approvalsProjection } from './approvals.ts';
 import { expensesProjection } from './expenses.ts';
 import { campaignMembersProjection } from './campaign-members.ts';
+import { campaignResultsProjection } from './campaign-results.ts';
 
 /** Every read model the service keeps, in the order the runner applies them. */
 export const allProjections: readonly Projection[] = [
@@ -35,5 +36,6 @@ export const allProjections: readonly Projection[] = [
   approvalsProjection,
   expensesProjection,
   campaignMembersProjection,
+  campaignResultsProjection,
   ...declaredProjections,
 ];

@@ -171,4 +171,86 @@ describe('email campaigns: templates, audience, test send, send, tracking, unsub
     expectProblem(await post('/api/v1/email-templates', template, engineer.token), 403, 'forbidden');
     expectProblem(await post(`/api/v1/campaigns/${fair}/test-send`, { templateId, to: ['x@example.com'] }, engineer.token), 403, 'forbidden');
   });
+
+  it('reports results from counters that equal a recount of the events: people\'s opens and clicks, first-touch leads and deals, won revenue, costs and ROI; the threshold is data', async () => {
+    const campaignId = (await post('/api/v1/campaigns', { name: '秋季邮件', type: 'email', startsOn: '2027-03-01', endsOn: '2027-03-31', budget: CNY(300_000) }, marketer.token)).body.id as string;
+    const templateId = (await post('/api/v1/email-templates', template, marketer.token)).body.id as string;
+    const frozen = await post(`/api/v1/campaigns/${campaignId}/audience`, { filter: { resource: 'leads', query: { source: 'fair-2027' } } }, marketer.token);
+    expect(frozen.status).toBe(200);
+    expect(frozen.body.count).toBe(0);
+    for (const i of [0, 1, 2]) await post('/api/v1/leads', { company: `秋季客户 ${i}`, person: `客户 ${i}`, email: `autumn${i}@example.com`, source: 'fair-2027' }, marketer.token);
+    await caughtUp();
+    expect((await post(`/api/v1/campaigns/${campaignId}/audience`, { filter: { resource: 'leads', query: { source: 'fair-2027' } } }, marketer.token)).body.count).toBe(3);
+    const before = mailer.sent.length;
+    expect((await post(`/api/v1/campaigns/${campaignId}/send`, { templateId }, marketer.token)).status).toBe(202);
+    await app.services.campaigns.send(campaignId);
+    const mails = mailer.sent.slice(before);
+    const linksOf = (to: string) => {
+      const html = mails.find((m) => m.to[0] === to)!.html!;
+      const local = (url: string) => url.replace('https://crm.example.com', app.baseUrl).replace(/&amp;/g, '&');
+      return { pixel: local(/<img src="([^"]+)"/.exec(html)![1]!), click: local(/<a href="([^"]+\/t\/click\/[^"]+)"/.exec(html)![1]!) };
+    };
+    // A scanner fetches every pixel and link at once (HEAD, its agent); a person opens autumn0's 5 s after delivery, autumn1's a minute later, and clicks.
+    for (const i of [0, 1, 2]) {
+      await fetch(linksOf(`autumn${i}@example.com`).pixel, { method: 'HEAD', headers: { 'User-Agent': 'Mimecast Security Scanner' } });
+      await fetch(linksOf(`autumn${i}@example.com`).click, { redirect: 'manual', headers: { 'User-Agent': 'Barracuda URL checker' } });
+    }
+    clock.advance(5_000);
+    await fetch(linksOf('autumn0@example.com').pixel, { headers: { 'User-Agent': 'Mozilla/5.0 (iPhone)' } });
+    clock.advance(55_000);
+    await fetch(linksOf('autumn1@example.com').pixel, { headers: { 'User-Agent': 'Mozilla/5.0 (Windows NT 10.0)' } });
+    await fetch(linksOf('autumn1@example.com').click, { redirect: 'manual', headers: { 'User-Agent': 'Mozilla/5.0 (Windows NT 10.0)' } });
+    // First touch: two leads and a deal cite the campaign; the deal is won. Costs: one entered, one expense claim.
+    await post('/api/v1/leads', { company: '回复的客户', person: '赵六', campaignId, source: 'campaign' }, marketer.token);
+    await post('/api/v1/leads', { company: '另一个客户', person: '钱七', campaignId, source: 'campaign' }, marketer.token);
+    const customerId = (await post('/api/v1/customers', { name: '秋季成交客户' }, marketer.token)).body.id as string;
+    const dealId = (await post('/api/v1/opportunities', { name: '秋季大单', customerId, amount: CNY(1_200_000), expectedCloseDate: '2027-04-30', campaignId }, marketer.token)).body.id as string;
+    expect((await post(`/api/v1/opportunities/${dealId}/win`, {}, marketer.token)).status).toBe(200);
+    expect((await post(`/api/v1/campaigns/${campaignId}/costs`, { amount: CNY(250_000), description: '邮件服务费', on: '2027-03-01' }, marketer.token)).status).toBe(200);
+    expectProblem(await post(`/api/v1/campaigns/${campaignId}/costs`, { amount: CNY(0), description: '零', on: '2027-03-01' }, marketer.token), 409, 'campaign.invalid_cost');
+    const claimId = (await post('/api/v1/expenses', { lines: [{ category: 'travel', amount: CNY(15_000), date: '2027-03-02', description: '展会交通' }], campaignId }, marketer.token)).body.id as string;
+    expect((await post(`/api/v1/expenses/${claimId}/submit`, {}, marketer.token)).status).toBe(200);
+    await caughtUp();
+
+    // The same numbers, counted again straight from the event log.
+    const events = (await app.services.eventStore.readAll({ maxCount: 1_000_000 })).filter((e) => (e.data as { campaignId?: string }).campaignId === campaignId || (e.data as { fields?: { campaignId?: string } }).fields?.campaignId === campaignId);
+    const of = (type: string) => events.filter((e) => e.type === type);
+    const deliveredAt = new Map(of('CampaignMailDelivered').map((e) => [(e.data as { memberId: string }).memberId, Date.parse((e.data as { at: string }).at)]));
+    const people = (type: string, threshold: number) =>
+      new Set(of(type).filter((e) => { const d = e.data as { memberId: string; method: string; userAgent: string; at: string }; return d.method === 'GET' && !/mimecast|barracuda/i.test(d.userAgent) && (Date.parse(d.at) - deliveredAt.get(d.memberId)!) / 1000 >= threshold; }).map((e) => (e.data as { memberId: string }).memberId)).size;
+    const wonDeal = of('OpportunityCreated').map((e) => (e.data as { fields: { amount: { amount: number } } }).fields.amount.amount).reduce((a, b) => a + b, 0);
+    const entered = of('CampaignCostRecorded').map((e) => (e.data as { amount: { amount: number } }).amount.amount).reduce((a, b) => a + b, 0);
+    const claimed = of('ExpenseClaimDrafted').map((e) => (e.data as { fields: { lines: { amount: { amount: number } }[] } }).fields.lines.reduce((a, l) => a + l.amount.amount, 0)).reduce((a, b) => a + b, 0);
+    const cost = entered + claimed;
+    const expected = {
+      sent: of('CampaignMailSending').length,
+      delivered: deliveredAt.size,
+      opened: people('CampaignMailOpened', 10),
+      clicked: people('CampaignMailClicked', 10),
+      leads: of('LeadCreated').length,
+      opportunities: of('OpportunityCreated').length,
+      wonRevenue: CNY(wonDeal),
+      cost: CNY(cost),
+      costPerLead: CNY(Math.round(cost / of('LeadCreated').length)),
+      roi: Math.round(((wonDeal - cost) / cost) * 10_000) / 10_000,
+    };
+    expect(expected).toMatchObject({ sent: 3, delivered: 3, opened: 1, clicked: 1, leads: 2, opportunities: 1 });
+    const report = await get(`/api/v1/reports/campaigns/${campaignId}`, marketer.token);
+    expect(report.status, JSON.stringify(report.body)).toBe(200);
+    expect(report.body).toMatchObject({ ...expected, unsubscribed: 0, bounced: 0, openRate: 0.3333, clickRate: 0.3333 });
+    expect(report.body.automated.opens).toBeGreaterThanOrEqual(4);
+
+    // The threshold is data: at 0 s, autumn0's quick open is a person's too, recomputed at once.
+    expect((await app.request('PUT', '/api/v1/settings/campaign-engagement', { body: { minSecondsAfterDelivery: 0 } })).status).toBe(200);
+    expect((await get(`/api/v1/reports/campaigns/${campaignId}`, marketer.token)).body).toMatchObject({ opened: people('CampaignMailOpened', 0), clicked: 1 });
+    expect(people('CampaignMailOpened', 0)).toBe(2);
+    expectProblem(await app.request('PUT', '/api/v1/settings/campaign-engagement', { body: { minSecondsAfterDelivery: 7 } }), 400, 'validation');
+
+    // Compared with the others of March, best ROI first.
+    const compared = (await get('/api/v1/reports/campaigns?from=2027-03-01&to=2027-04-01', marketer.token)).body;
+    expect(compared.items[0]).toMatchObject({ campaignId, roi: expected.roi });
+    expect(compared.totals.leads).toBeGreaterThanOrEqual(2);
+    const engineer = await app.userWithToken('report.engineer', ['service_engineer']);
+    expectProblem(await app.request('GET', `/api/v1/reports/campaigns/${campaignId}`, { token: engineer.token }), 403, 'forbidden');
+  });
 });

@@ -31,6 +31,12 @@ describe('campaign decider: audience and send', () => {
     spec.given([fair, frozen(3)]).when(start).thenThrows('campaign.not_email');
   });
 
+  it('records costs above zero', () => {
+    const cost = { type: 'RecordCost' as const, campaignId, costId: 'k1', amount: CNY(50_000), description: '展位费', on: '2027-03-01', by: 'mkt' };
+    spec.given([created]).when(cost).then([{ type: 'CampaignCostRecorded', data: { campaignId, costId: 'k1', amount: CNY(50_000), description: '展位费', on: '2027-03-01', by: 'mkt' } }]);
+    spec.given([created]).when({ ...cost, amount: CNY(0) }).thenThrows('campaign.invalid_cost');
+  });
+
   it('sends once: asked again while sending resumes (nothing new); after it, the send and the audience stay as they were', () => {
     spec.given([created, frozen(3), started]).when({ ...start, sendId: 's2' }).then([]);
     spec.given([created, frozen(3), started]).when({ ...start, sendId: 's2', templateId: 't2' }).thenThrows('campaign.already_sending');

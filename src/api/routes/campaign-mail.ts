@@ -16,7 +16,18 @@ import {
   type TrackingKind,
   unsubscribeMember,
 } from '../../commands/campaign-mail.ts';
-import { AudienceFilter, type CampaignState } from '../../domain/campaign/index.ts';
+import { AudienceFilter, CAMPAIGN_TYPES, type CampaignState } from '../../domain/campaign/index.ts';
+import { EngagementRule } from '../../domain/campaign/engagement.ts';
+import { Money } from '../../domain/shared/money.ts';
+import { campaignEngagementSettings, recordCampaignCost } from '../../commands/campaigns.ts';
+import { CAMPAIGN_RESULTS } from '../../projections/campaign-results.ts';
+import { campaignReportRows } from '../../projections/campaign-report.ts';
+import { monthly } from '../../projections/counters.ts';
+import { EXPENSES_BY } from '../../projections/expenses.ts';
+import { companyView } from '../../projections/company.ts';
+import { notFound } from '../history.ts';
+import { reportRoute } from '../report-routes.ts';
+import { settingRoutes } from '../setting-routes.ts';
 import { CONSENT_SOURCES, consentStream } from '../../domain/campaign/members.ts';
 import { templateProblems } from '../../domain/campaign/render.ts';
 import { parseDeliveryStatus } from '../../domain/campaign/dsn.ts';
@@ -96,6 +107,13 @@ const engagementRequest = (koa: { method: string; ip: string; get(name: string):
   ip: koa.ip,
 });
 const anonymous = { userId: 'anonymous', username: 'anonymous', roleIds: [], permissions: {}, dataScope: 'self', departmentId: null, departmentPath: '/', fieldRules: {} } as const;
+
+/** The report rows of the campaigns a filter selects, with the rule in force, in a currency (default the company's). */
+async function campaignRows(services: RouteServices, filter: Record<string, unknown>, currency: string | undefined) {
+  const campaigns = await services.readStore.collection<{ _id: string; name: string; type: string; startsOn: string; endsOn: string; budget: { amount: number; currency: string } }>('campaigns').find(filter);
+  const rule = (await campaignEngagementSettings.read(services.deps)).value;
+  return campaignReportRows(services.readStore, campaigns, rule, currency ?? (await companyView(services.readStore)).currency);
+}
 
 /** A token for its route, or 404 (altered, forged, for another route). */
 function tracked(services: RouteServices, kind: TrackingKind, token: string) {
@@ -297,6 +315,75 @@ export const campaignMailRoutes: AnyRoute[] = [
       await unsubscribeMember(services.deps, member, { ...engagementRequest(koa), oneClick: body['List-Unsubscribe'] === 'One-Click' }, anonymous as never, meta);
       return htmlAnswer(200, page('已退订 Unsubscribed', '<h1>已退订 / Unsubscribed</h1><p>您已退订，不会再收到我们的营销邮件。</p><p>You are unsubscribed and will receive no more marketing mail from us.</p>'));
     },
+  }),
+  recordCommandRoute<CampaignState, { amount: { amount: number; currency: string }; description: string; on: string }>(
+    { resource: 'campaigns' },
+    {
+      action: 'costs',
+      summary: 'Record a cost of the campaign (a booth, an advertisement, a mailing service); expense claims that name the campaign count by themselves',
+      body: z.object({ amount: Money, description: z.string().trim().min(1).max(500), on: z.iso.date() }).strict(),
+      writes: ['costs'],
+      bodyNamesFields: false,
+      done: 'Recorded',
+      answer: { costId: z.string() },
+      run: ({ params, body, actor, services, meta }) => recordCampaignCost(services.deps, params.id, body, actor, meta),
+    },
+  ),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/reports/campaigns/:id',
+    summary: 'What a campaign brought and cost (营销效果): sent, delivered, opened, clicked, unsubscribed, bounced, leads, opportunities, won revenue, cost, cost per lead, ROI',
+    description:
+      'From pre-aggregated counters. Opens and clicks are people\'s: HEAD requests, known scanners\' agents and those sooner after delivery than the rule\'s threshold (settings: campaign-engagement) are left out (`automated`); changing the threshold recomputes the rates from the raw events at once. Leads and opportunities are first touch (their `campaignId`); won revenue is the won opportunities citing it; cost is the costs entered on it plus expense claims naming it (approved or paid). Amounts in one currency (default the company\'s); others are listed apart.',
+    tags: campaignTags,
+    permission: ['campaigns', 'view'],
+    reads: [CAMPAIGN_RESULTS, 'campaigns', monthly(EXPENSES_BY.campaign)],
+    params: IdParams,
+    query: z.object({ currency: z.string().regex(/^[A-Z]{3}$/).optional() }).strict(),
+    responses: { 200: { description: 'The campaign\'s results' }, ...commonErrors, ...notFoundError },
+    async handler({ params, query, actor, services }) {
+      await recordInScope(services, actor, 'campaigns', params.id);
+      const [row] = await campaignRows(services, { _id: params.id }, query.currency);
+      if (!row) throw notFound('campaign', params.id);
+      return { status: 200, body: row };
+    },
+  }),
+  reportRoute({
+    name: 'campaigns',
+    summary: 'Campaigns compared (营销活动对比): each campaign running in [from, to) with its results, cost and ROI',
+    answer: 'A row per campaign (as GET /api/v1/reports/campaigns/{id} answers it), the best ROI first (campaigns without a cost last), and the totals',
+    reads: [CAMPAIGN_RESULTS, 'campaigns', monthly(EXPENSES_BY.campaign)],
+    query: z
+      .object({ from: z.iso.date().describe('First day, inclusive'), to: z.iso.date().describe('Last day, exclusive'), type: z.enum(CAMPAIGN_TYPES).optional(), currency: z.string().regex(/^[A-Z]{3}$/).optional() })
+      .strict()
+      .refine((q) => q.from < q.to, { message: 'from must be before to', path: ['from'] }),
+    table: (answer) => (answer as { items: Record<string, unknown>[] }).items,
+    async compute(query, actor, services) {
+      authorize(actor, 'campaigns', 'view');
+      const items = await campaignRows(services, { startsOn: { $lt: query.to }, endsOn: { $gte: query.from }, ...(query.type ? { type: query.type } : {}) }, query.currency);
+      items.sort((a, b) => (b.roi ?? -Infinity) - (a.roi ?? -Infinity) || b.leads - a.leads);
+      const sum = (pick: (row: (typeof items)[number]) => number) => items.reduce((total, row) => total + pick(row), 0);
+      const currency = items[0]?.cost.currency ?? (await companyView(services.readStore)).currency;
+      const cost = sum((row) => row.cost.amount);
+      const won = sum((row) => row.wonRevenue.amount);
+      const leads = sum((row) => row.leads);
+      return {
+        from: query.from,
+        to: query.to,
+        currency,
+        items,
+        totals: { sent: sum((r) => r.sent), delivered: sum((r) => r.delivered), opened: sum((r) => r.opened), clicked: sum((r) => r.clicked), leads, opportunities: sum((r) => r.opportunities), wonRevenue: { amount: won, currency }, cost: { amount: cost, currency }, costPerLead: leads > 0 && cost > 0 ? { amount: Math.round(cost / leads), currency } : null, roi: cost > 0 ? Math.round(((won - cost) / cost) * 10_000) / 10_000 : null },
+      };
+    },
+  }),
+  ...settingRoutes({
+    path: '/api/v1/settings/campaign-engagement',
+    tags: campaignTags,
+    schema: EngagementRule,
+    read: { summary: 'The rule that tells people\'s opens and clicks from scanners\': sooner than `minSecondsAfterDelivery` after delivery looks automated (HEAD requests and known scanners\' agents always do)', done: 'The rule' },
+    write: { summary: 'Change the rule: the campaign reports\' rates are recomputed from the raw opens and clicks at once', done: 'Changed' },
+    load: (deps) => campaignEngagementSettings.read(deps),
+    save: ({ body, actor, services, meta }) => campaignEngagementSettings.write(services.deps, body, actor, meta),
   }),
   defineRoute({
     method: 'post',

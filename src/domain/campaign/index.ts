@@ -103,6 +103,8 @@ export const CampaignAudienceFrozen = z.object({
 export const CampaignTestSent = z.object({ campaignId: z.string(), templateId: z.string(), to: z.array(z.string()), messageIds: z.array(z.string()), by: z.string(), at: z.string() });
 /** The send to the frozen members began (the template at its revision then); progress is in the members' streams. */
 export const CampaignSendStarted = z.object({ campaignId: z.string(), sendId: z.string(), templateId: z.string(), templateRevision: z.number().int().min(0), total: z.number().int().min(0), by: z.string(), at: z.string() });
+/** A cost of the campaign entered on it (a booth, an advertisement, a mailing service), besides expense claims that name it. */
+export const CampaignCostRecorded = z.object({ campaignId: z.string(), costId: z.string(), amount: Money, description: z.string().trim().min(1).max(500), on: z.iso.date(), by: z.string() });
 export const CampaignSendCompleted = z.object({ campaignId: z.string(), sendId: z.string(), delivered: z.number().int(), failed: z.number().int(), skipped: z.number().int(), at: z.string() });
 
 /** Its events' schemas, by type (checked on every append). */
@@ -117,6 +119,7 @@ export const campaignEventSchemas = {
   CampaignTestSent,
   CampaignSendStarted,
   CampaignSendCompleted,
+  CampaignCostRecorded,
 };
 export type CampaignEvent = EventsOf<typeof campaignEventSchemas>;
 
@@ -158,6 +161,7 @@ export type CampaignState =
       audience?: CampaignAudience;
       send?: CampaignSend;
       testSends?: number;
+      costs?: { costId: string; amount: { amount: number; currency: string }; description: string; on: string; by: string }[];
     };
 
 export type CampaignCommand =
@@ -170,7 +174,8 @@ export type CampaignCommand =
   | { type: 'FreezeAudience'; campaignId: string; audienceId: string; filter: AudienceFilter; exclude: AudienceFilter[]; excludeEmails: number; count: number; excluded: number; by: string; at: string }
   | { type: 'RecordTestSend'; campaignId: string; templateId: string; to: string[]; messageIds: string[]; by: string; at: string }
   | { type: 'StartSend'; campaignId: string; sendId: string; templateId: string; templateRevision: number; by: string; at: string }
-  | { type: 'CompleteSend'; campaignId: string; sendId: string; delivered: number; failed: number; skipped: number; at: string };
+  | { type: 'CompleteSend'; campaignId: string; sendId: string; delivered: number; failed: number; skipped: number; at: string }
+  | { type: 'RecordCost'; campaignId: string; costId: string; amount: { amount: number; currency: string }; description: string; on: string; by: string };
 
 export const initialState: CampaignState = { status: 'none' };
 
@@ -199,6 +204,10 @@ export function evolve(state: CampaignState, event: CampaignEvent): CampaignStat
     }
     case 'CampaignTestSent':
       return { ...state, testSends: (state.testSends ?? 0) + 1 };
+    case 'CampaignCostRecorded': {
+      const { costId, amount, description, on, by } = event.data;
+      return { ...state, costs: [...(state.costs ?? []), { costId, amount, description, on, by }] };
+    }
     case 'CampaignSendStarted': {
       const { sendId, templateId, templateRevision, total, at, by } = event.data;
       return { ...state, send: { sendId, templateId, templateRevision, audienceId: state.audience?.audienceId ?? '', total, status: 'sending', startedAt: at, startedBy: by } };
@@ -267,6 +276,11 @@ export function decide(command: CampaignCommand, state: CampaignState): Campaign
       if (state.send?.sendId !== command.sendId || state.send.status === 'completed') return [];
       const { sendId, delivered, failed, skipped, at } = command;
       return [{ type: 'CampaignSendCompleted', data: { campaignId, sendId, delivered, failed, skipped, at } }];
+    }
+    case 'RecordCost': {
+      if (command.amount.amount <= 0) throw new DomainError('campaign.invalid_cost', 'A cost is more than zero', { amount: command.amount });
+      const { costId, amount, description, on, by } = command;
+      return [{ type: 'CampaignCostRecorded', data: { campaignId, costId, amount, description, on, by } }];
     }
     case 'ArchiveCampaign':
       return state.status === 'archived' ? [] : [{ type: 'CampaignArchived', data: { campaignId } }];

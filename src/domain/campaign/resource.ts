@@ -13,6 +13,7 @@ export const campaignView = (state: Extract<CampaignState, { status: 'active' | 
   stageHistory: state.stageHistory,
   audience: state.audience ?? null,
   send: state.send ?? null,
+  costs: state.costs ?? [],
   status: state.status,
 });
 
@@ -30,7 +31,7 @@ export const campaignResource = {
   scope: { by: 'company' },
   referenceField: 'campaignId',
   personalFields: [],
-  standardFields: ['name', 'type', 'startsOn', 'endsOn', 'budget', 'expected', 'description', 'ownerId', 'stages', 'currentStage', 'stageHistory', 'audience', 'send', 'status', 'createdAt', 'updatedAt'],
+  standardFields: ['name', 'type', 'startsOn', 'endsOn', 'budget', 'expected', 'description', 'ownerId', 'stages', 'currentStage', 'stageHistory', 'audience', 'send', 'costs', 'status', 'createdAt', 'updatedAt'],
   relatedPanels: [],
   list: {
     filters: {
@@ -46,5 +47,5 @@ export const campaignResource = {
   search: ['name'],
   attachments: false,
   events: campaignEventSchemas,
-  readModel: { version: 2, view: campaignView },
+  readModel: { version: 3, view: campaignView },
 } as const satisfies ResourceSpec;

@@ -1,0 +1,174 @@
+import { campaignCategory, CampaignCostRecorded } from '../domain/campaign/index.ts';
+import { bucketOf, personLike } from '../domain/campaign/engagement.ts';
+import { CampaignMailBounced, CampaignMailClicked, CampaignMailDelivered, CampaignMailOpened, campaignMemberCategory, consentCategory, ConsentWithdrawn } from '../domain/campaign/members.ts';
+import { leadCategory } from '../domain/lead/index.ts';
+import { opportunityCategory } from '../domain/opportunity/index.ts';
+import { categoryOf, type RecordedEvent } from '../infra/eventstore/port.ts';
+import type { Doc, ReadStore } from '../infra/readstore/port.ts';
+import { alreadyApplied, type Projection } from './projection.ts';
+
+/** Per campaign, its results as counters (what the campaign report reads). */
+export const CAMPAIGN_RESULTS = 'campaign_results';
+/** What the counters need to remember per member and per attributed record (never read by a route). */
+const MEMORY = 'campaign_results_memory';
+
+type Money = { amount: number; currency: string };
+export type CampaignResultsDoc = Doc & {
+  sent?: number;
+  delivered?: number;
+  failed?: number;
+  skipped?: number;
+  bounced?: number;
+  softBounces?: number;
+  unsubscribed?: number;
+  /** Opens and clicks that cannot be a person's (HEAD requests, scanners' agents), counted raw. */
+  automatedOpens?: number;
+  automatedClicks?: number;
+  /** Members by how long after delivery their latest person-like open (click) came: `s<bucket>` → members. */
+  openDelays?: Record<string, number>;
+  clickDelays?: Record<string, number>;
+  /** First touch: leads and opportunities created citing the campaign (`campaignId`). */
+  leads?: number;
+  opportunities?: number;
+  /** Won opportunities citing the campaign, per currency. */
+  won?: Record<string, number>;
+  /** Costs entered on the campaign, per currency (expense claims that name it are read from the expense counters). */
+  costs?: Record<string, number>;
+};
+type Memory = Doc & { deliveredAt?: string; openBucket?: number; clickBucket?: number; unsubscribed?: boolean; campaignId?: string | null; amount?: Money; won?: boolean; _position: number };
+
+const memberKey = (campaignId: string, memberId: string) => `member:${campaignId}.${memberId}`;
+const seconds = (from: string | undefined, to: string) => (from ? Math.max(0, (Date.parse(to) - Date.parse(from)) / 1000) : 0);
+
+/**
+ * Campaign results, pre-aggregated: sends and their outcomes, opens and clicks (person-like ones by delay after
+ * delivery, so the threshold stays data; the rest as automated), unsubscribes, bounces, first-touch leads and
+ * opportunities, won revenue and costs entered on the campaign. Each event changes one memory document (which
+ * remembers the event applied) and the counters of the campaigns it concerns.
+ */
+export const campaignResultsProjection: Projection = {
+  name: 'campaign-results',
+  version: 1,
+  categories: [campaignCategory, campaignMemberCategory, consentCategory, leadCategory, opportunityCategory],
+  collections: [CAMPAIGN_RESULTS, MEMORY],
+  async setup() {},
+  async apply(event, store) {
+    const counters = (campaignId: string | null | undefined, inc: Record<string, number>) =>
+      campaignId ? store.collection(CAMPAIGN_RESULTS).updateOne({ _id: campaignId }, { $inc: inc }, { upsert: true }) : Promise.resolve();
+    const memories = store.collection<Memory>(MEMORY);
+    /** Applies an event once to a memory document: `change` answers the memory's new fields and the counters to move. */
+    const once = async (key: string, change: (memory: Memory | null) => Promise<Partial<Memory> | undefined>) => {
+      const memory = await memories.findOne({ _id: key });
+      if (alreadyApplied(memory, event)) return;
+      const fields = await change(memory);
+      await memories.updateOne({ _id: key }, { $set: { ...fields, _position: Number(event.position) } }, { upsert: true });
+    };
+    const data = event.data as Record<string, unknown>;
+    switch (event.type) {
+      case 'CampaignCostRecorded': {
+        const { campaignId, amount } = CampaignCostRecorded.parse(event.data);
+        return once(`cost:${String(data.costId)}`, async () => {
+          await counters(campaignId, { [`costs.${amount.currency}`]: amount.amount });
+          return {};
+        });
+      }
+      case 'CampaignMailSending':
+      case 'CampaignMailFailed':
+      case 'CampaignMailSkipped': {
+        const field = event.type === 'CampaignMailSending' ? 'sent' : event.type === 'CampaignMailFailed' ? 'failed' : 'skipped';
+        return once(`${field}:${String(data.campaignId)}.${String(data.memberId)}`, async () => {
+          await counters(String(data.campaignId), { [field]: 1 });
+          return {};
+        });
+      }
+      case 'CampaignMailDelivered': {
+        const { campaignId, memberId, at } = CampaignMailDelivered.parse(event.data);
+        return once(memberKey(campaignId, memberId), async () => {
+          await counters(campaignId, { delivered: 1 });
+          return { deliveredAt: at };
+        });
+      }
+      case 'CampaignMailBounced': {
+        const { campaignId, kind } = CampaignMailBounced.parse(event.data);
+        return once(`bounce:${event.id}`, async () => {
+          await counters(campaignId, { [kind === 'hard' ? 'bounced' : 'softBounces']: 1 });
+          return {};
+        });
+      }
+      case 'CampaignMailOpened':
+      case 'CampaignMailClicked': {
+        const engagement = (event.type === 'CampaignMailOpened' ? CampaignMailOpened : CampaignMailClicked).parse(event.data);
+        const [kind, automated, field] = event.type === 'CampaignMailOpened' ? (['openDelays', 'automatedOpens', 'openBucket'] as const) : (['clickDelays', 'automatedClicks', 'clickBucket'] as const);
+        return once(memberKey(engagement.campaignId, engagement.memberId), async (memory) => {
+          if (!personLike(engagement)) {
+            await counters(engagement.campaignId, { [automated]: 1 });
+            return {};
+          }
+          const bucket = bucketOf(seconds(memory?.deliveredAt, engagement.at));
+          const previous = memory?.[field];
+          if (previous !== undefined && previous >= bucket) return {};
+          await counters(engagement.campaignId, { [`${kind}.s${bucket}`]: 1, ...(previous !== undefined ? { [`${kind}.s${previous}`]: -1 } : {}) });
+          return { [field]: bucket };
+        });
+      }
+      case 'ConsentWithdrawn': {
+        if (categoryOf(event.streamId) !== consentCategory) return;
+        const { campaignId, memberId } = ConsentWithdrawn.parse(event.data).evidence as { campaignId?: unknown; memberId?: unknown };
+        if (typeof campaignId !== 'string' || typeof memberId !== 'string') return;
+        return once(memberKey(campaignId, memberId), async (memory) => {
+          if (memory?.unsubscribed) return {};
+          await counters(campaignId, { unsubscribed: 1 });
+          return { unsubscribed: true };
+        });
+      }
+      case 'LeadCreated':
+      case 'LeadChanged':
+        return attributed(event, `lead:${String(data.leadId)}`, 'leads', once, counters);
+      case 'OpportunityCreated':
+      case 'OpportunityChanged':
+      case 'OpportunityWon':
+      case 'OpportunityReopened':
+        return attributed(event, `opportunity:${String(data.opportunityId)}`, 'opportunities', once, counters);
+    }
+  },
+};
+
+/**
+ * A lead's or an opportunity's first touch: counted for the campaign it cites (moved when that changes), and an
+ * opportunity's amount counted as won revenue while it is won.
+ */
+async function attributed(
+  event: RecordedEvent,
+  key: string,
+  field: 'leads' | 'opportunities',
+  once: (key: string, change: (memory: Memory | null) => Promise<Partial<Memory> | undefined>) => Promise<void>,
+  counters: (campaignId: string | null | undefined, inc: Record<string, number>) => Promise<unknown>,
+): Promise<void> {
+  const data = event.data as { fields?: { campaignId?: string; amount?: Money }; changes?: { campaignId?: string | null; amount?: Money } };
+  const given = data.fields ?? data.changes;
+  if ((event.type === 'LeadChanged' || event.type === 'OpportunityChanged') && !(given && ('campaignId' in given || 'amount' in given))) return;
+  return once(key, async (memory) => {
+    const before = { campaignId: memory?.campaignId ?? null, amount: memory?.amount, won: memory?.won ?? false };
+    const after = { ...before };
+    if (given && 'campaignId' in given) after.campaignId = given.campaignId ?? null;
+    if (given?.amount) after.amount = given.amount;
+    if (event.type === 'OpportunityWon') after.won = true;
+    if (event.type === 'OpportunityReopened') after.won = false;
+    const wonOf = (state: typeof before) => (state.won && state.amount && state.campaignId ? { campaignId: state.campaignId, amount: state.amount } : undefined);
+    if (before.campaignId !== after.campaignId) {
+      await counters(before.campaignId, { [field]: -1 });
+      await counters(after.campaignId, { [field]: 1 });
+    }
+    const wonBefore = wonOf(before);
+    const wonAfter = wonOf(after);
+    if (JSON.stringify(wonBefore) !== JSON.stringify(wonAfter)) {
+      if (wonBefore) await counters(wonBefore.campaignId, { [`won.${wonBefore.amount.currency}`]: -wonBefore.amount.amount });
+      if (wonAfter) await counters(wonAfter.campaignId, { [`won.${wonAfter.amount.currency}`]: wonAfter.amount.amount });
+    }
+    return { campaignId: after.campaignId, ...(after.amount ? { amount: after.amount } : {}), won: after.won };
+  });
+}
+
+/** A campaign's counters (empty ones for a campaign nothing happened to yet). */
+export const campaignResults = async (store: ReadStore, campaignId: string): Promise<CampaignResultsDoc> =>
+  (await store.collection<CampaignResultsDoc>(CAMPAIGN_RESULTS).findOne({ _id: campaignId })) ?? { _id: campaignId };
