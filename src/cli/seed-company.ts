@@ -6,6 +6,7 @@ import { seedExpenses } from './seed-expenses.ts';
 import type { Services } from '../app/wiring.ts';
 import { departments, employees, seedCustomers, serviceTeam } from './seed-data.ts';
 import { seedService } from './seed-service.ts';
+import { seedMarketing } from './seed-marketing.ts';
 import { seedPipeline } from './seed-pipeline.ts';
 import { seedSalesDays } from './seed-days.ts';
 import { companyToday } from '../commands/company.ts';
@@ -63,9 +64,11 @@ export async function seedCompany(services: Services, count: number, onProgress:
   const salespeople = staff.filter((e) => e.roles.includes('salesperson') && departments.find((d) => d.key === e.department)?.parent === 'sales').map((e) => e.id);
   const expenses = await seedExpenses(services, { salespeople, director: staff.find((e) => e.department === 'sales')!.id, salespersonRoleId: roles.salesperson! });
   const service = await seedService(services, { manager: serviceIds[0]!, engineers: serviceIds.slice(1), queueId: departmentIds.service! }, customerIds, salesDays);
+  // Campaigns with results, run by the sales director's office (the first manager).
+  const marketing = await seedMarketing(services, staff.find((e) => e.roles.includes('manager'))!.id, salespeople);
   // Member levels from the orders just seeded (the running service's timer would do the same at its next tick).
   await changeMemberLevelRules(deps, EXAMPLE_MEMBER_LEVELS, systemActor, meta());
   await services.runner.waitFor(await services.eventStore.headPosition(), 600_000);
   const memberLevels = await evaluateMemberLevels(deps, services.readStore, await companyToday(deps), meta());
-  return { customers: customers.length, contacts, ...pipeline, ...days, memberLevels, tickets: service, expenses };
+  return { customers: customers.length, contacts, ...pipeline, ...days, memberLevels, tickets: service, expenses, marketing };
 }

@@ -29,6 +29,20 @@ describe("a seeded salesperson's day (fixed clock)", () => {
     expect(seeded.tickets.surveys).toBeGreaterThan(0);
   });
 
+  it('campaigns with results: an email campaign sent with people\'s opens and clicks, an exhibition, leads, won deals, costs and ROI', async () => {
+    expect(seeded.marketing).toMatchObject({ campaigns: 2, leads: 20, wonDeals: 2 });
+    expect(seeded.marketing.members).toBeGreaterThan(20);
+    const director = await app.login('sun.hui', DEMO_PASSWORD);
+    const report = (await app.request('GET', '/api/v1/reports/campaigns?from=2026-10-01&to=2027-01-01', { token: director })).body;
+    expect(report.items.map((row: { name: string }) => row.name).sort()).toEqual(['上海国际工业博览会', '秋季新品邮件推广']);
+    const mailing = report.items.find((row: { type: string }) => row.type === 'email');
+    expect(mailing).toMatchObject({ sent: seeded.marketing.members, delivered: seeded.marketing.members, opened: seeded.marketing.opened, clicked: seeded.marketing.clicked, leads: 6, opportunities: 1 });
+    expect(mailing.automated.opens).toBeGreaterThan(0);
+    const fair = report.items.find((row: { type: string }) => row.type === 'exhibition');
+    expect(fair).toMatchObject({ leads: 14, opportunities: 2, wonRevenue: { amount: 128_000_000, currency: 'CNY' }, cost: { amount: 5_750_000, currency: 'CNY' } });
+    expect(fair.roi).toBeGreaterThan(1);
+  });
+
   it('expense claims in every status, budgets with their actuals, and approvals waiting for the managers', async () => {
     expect(seeded.expenses.claims).toBeGreaterThan(20);
     const director = await app.login('sun.hui', DEMO_PASSWORD);
