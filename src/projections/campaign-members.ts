@@ -14,6 +14,7 @@ import {
   ConsentWithdrawn,
 } from '../domain/campaign/members.ts';
 import { categoryOf, type RecordedEvent } from '../infra/eventstore/port.ts';
+import { leadCategory } from '../domain/lead/index.ts';
 import type { Doc, ReadStore } from '../infra/readstore/port.ts';
 import { alreadyApplied, type Projection } from './projection.ts';
 
@@ -45,6 +46,7 @@ export type CampaignMemberDoc = Doc & {
   clicks: number;
   unsubscribedAt?: string;
   bouncedAt?: string;
+  respondedAt?: string;
   lastSoftBounce?: string;
   _position: number;
 };
@@ -69,13 +71,14 @@ async function change(store: ReadStore, event: RecordedEvent, campaignId: string
  */
 export const campaignMembersProjection: Projection = {
   name: 'campaign-members',
-  version: 1,
-  categories: [campaignCategory, campaignAudienceCategory, campaignMemberCategory, consentCategory],
+  version: 2,
+  categories: [campaignCategory, campaignAudienceCategory, campaignMemberCategory, consentCategory, leadCategory],
   collections: [CAMPAIGN_MEMBERS],
   async setup(store) {
     const members = store.collection(CAMPAIGN_MEMBERS);
     await members.createIndex({ campaignId: 1, audienceId: 1 });
     await members.createIndex({ campaignId: 1, status: 1 });
+    await members.createIndex({ email: 1 });
   },
   async apply(event, store) {
     const members = store.collection<CampaignMemberDoc>(CAMPAIGN_MEMBERS);
@@ -131,6 +134,14 @@ export const campaignMembersProjection: Projection = {
         const { campaignId, memberId, kind, status, at } = CampaignMailBounced.parse(event.data);
         if (kind === 'soft') return change(store, event, campaignId, memberId, () => ({ lastSoftBounce: `${status} ${at}` }));
         return change(store, event, campaignId, memberId, (doc) => ({ status: forward(doc.status, 'bounced'), bouncedAt: at, failure: `bounced ${status}` }));
+      }
+      case 'LeadCreated': {
+        // A lead for an address whose mail a person clicked: that member responded.
+        const email = (event.data as { fields?: { email?: string } }).fields?.email;
+        if (!email) return;
+        for (const doc of await members.find({ email: { $in: [email, email.toLowerCase()] }, status: 'clicked' }))
+          await change(store, event, doc.campaignId, doc.memberId, () => ({ status: 'responded', respondedAt: event.metadata.at }));
+        return;
       }
       case 'ConsentWithdrawn': {
         if (categoryOf(event.streamId) !== consentCategory) return;

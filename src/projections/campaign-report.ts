@@ -28,6 +28,8 @@ export interface CampaignReportRow {
   clickRate: number | null;
   leads: number;
   opportunities: number;
+  /** Last touch: leads created for an address after a person clicked this campaign's mail to it (the latest such campaign's). */
+  lastTouch: { leads: number };
   wonRevenue: Money;
   /** Costs entered on the campaign and expense claims naming it (approved or paid). */
   cost: Money;
@@ -103,6 +105,7 @@ export async function campaignReportRows(
       clickRate: ratio(clicks.people, delivered),
       leads,
       opportunities: r.opportunities ?? 0,
+      lastTouch: { leads: r.lastTouchLeads ?? 0 },
       wonRevenue: { amount: won, currency },
       cost: { amount: cost, currency },
       budget: campaign.budget,

@@ -27,6 +27,8 @@ export type CampaignResultsDoc = Doc & {
   /** Members by how long after delivery their latest person-like open (click) came: `s<bucket>` → members. */
   openDelays?: Record<string, number>;
   clickDelays?: Record<string, number>;
+  /** Last touch: leads created for an address after a person clicked the campaign's mail to it (the latest such campaign). */
+  lastTouchLeads?: number;
   /** First touch: leads and opportunities created citing the campaign (`campaignId`). */
   leads?: number;
   opportunities?: number;
@@ -35,7 +37,7 @@ export type CampaignResultsDoc = Doc & {
   /** Costs entered on the campaign, per currency (expense claims that name it are read from the expense counters). */
   costs?: Record<string, number>;
 };
-type Memory = Doc & { deliveredAt?: string; openBucket?: number; clickBucket?: number; unsubscribed?: boolean; campaignId?: string | null; amount?: Money; won?: boolean; _position: number };
+type Memory = Doc & { email?: string; deliveredAt?: string; openBucket?: number; clickBucket?: number; unsubscribed?: boolean; campaignId?: string | null; amount?: Money; won?: boolean; _position: number };
 
 const memberKey = (campaignId: string, memberId: string) => `member:${campaignId}.${memberId}`;
 const seconds = (from: string | undefined, to: string) => (from ? Math.max(0, (Date.parse(to) - Date.parse(from)) / 1000) : 0);
@@ -73,9 +75,15 @@ export const campaignResultsProjection: Projection = {
         });
       }
       case 'CampaignMailSending':
+        return once(`sent:${String(data.campaignId)}.${String(data.memberId)}`, async () => {
+          await counters(String(data.campaignId), { sent: 1 });
+          // The address, for last touch (a lead later created for it).
+          await memories.updateOne({ _id: memberKey(String(data.campaignId), String(data.memberId)) }, { $set: { email: String(data.email).toLowerCase() } }, { upsert: true });
+          return {};
+        });
       case 'CampaignMailFailed':
       case 'CampaignMailSkipped': {
-        const field = event.type === 'CampaignMailSending' ? 'sent' : event.type === 'CampaignMailFailed' ? 'failed' : 'skipped';
+        const field = event.type === 'CampaignMailFailed' ? 'failed' : 'skipped';
         return once(`${field}:${String(data.campaignId)}.${String(data.memberId)}`, async () => {
           await counters(String(data.campaignId), { [field]: 1 });
           return {};
@@ -104,6 +112,8 @@ export const campaignResultsProjection: Projection = {
             await counters(engagement.campaignId, { [automated]: 1 });
             return {};
           }
+          // A person's click makes the campaign the address's last touch.
+          if (event.type === 'CampaignMailClicked' && memory?.email) await memories.updateOne({ _id: `address:${memory.email}` }, { $set: { campaignId: engagement.campaignId, at: engagement.at } }, { upsert: true });
           const bucket = bucketOf(seconds(memory?.deliveredAt, engagement.at));
           const previous = memory?.[field];
           if (previous !== undefined && previous >= bucket) return {};
@@ -121,7 +131,15 @@ export const campaignResultsProjection: Projection = {
           return { unsubscribed: true };
         });
       }
-      case 'LeadCreated':
+      case 'LeadCreated': {
+        const email = (data.fields as { email?: string }).email?.toLowerCase();
+        const touched = email ? await memories.findOne({ _id: `address:${email}` }) : null;
+        if (touched?.campaignId) await once(`last-touch:${String(data.leadId)}`, async () => {
+          await counters(touched.campaignId, { lastTouchLeads: 1 });
+          return {};
+        });
+        return attributed(event, `lead:${String(data.leadId)}`, 'leads', once, counters);
+      }
       case 'LeadChanged':
         return attributed(event, `lead:${String(data.leadId)}`, 'leads', once, counters);
       case 'OpportunityCreated':

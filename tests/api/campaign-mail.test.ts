@@ -200,6 +200,8 @@ describe('email campaigns: templates, audience, test send, send, tracking, unsub
     clock.advance(55_000);
     await fetch(linksOf('autumn1@example.com').pixel, { headers: { 'User-Agent': 'Mozilla/5.0 (Windows NT 10.0)' } });
     await fetch(linksOf('autumn1@example.com').click, { redirect: 'manual', headers: { 'User-Agent': 'Mozilla/5.0 (Windows NT 10.0)' } });
+    // Last touch: autumn1 clicked, then asks for a quote through the web form: a new lead for that address.
+    await post('/api/v1/leads', { company: '秋季客户 1 的询价', person: '客户 1', email: 'autumn1@example.com', source: 'web' }, marketer.token);
     // First touch: two leads and a deal cite the campaign; the deal is won. Costs: one entered, one expense claim.
     await post('/api/v1/leads', { company: '回复的客户', person: '赵六', campaignId, source: 'campaign' }, marketer.token);
     await post('/api/v1/leads', { company: '另一个客户', person: '钱七', campaignId, source: 'campaign' }, marketer.token);
@@ -237,7 +239,9 @@ describe('email campaigns: templates, audience, test send, send, tracking, unsub
     expect(expected).toMatchObject({ sent: 3, delivered: 3, opened: 1, clicked: 1, leads: 2, opportunities: 1 });
     const report = await get(`/api/v1/reports/campaigns/${campaignId}`, marketer.token);
     expect(report.status, JSON.stringify(report.body)).toBe(200);
-    expect(report.body).toMatchObject({ ...expected, unsubscribed: 0, bounced: 0, openRate: 0.3333, clickRate: 0.3333 });
+    expect(report.body).toMatchObject({ ...expected, unsubscribed: 0, bounced: 0, openRate: 0.3333, clickRate: 0.3333, lastTouch: { leads: 1 } });
+    const responded = (await get(`/api/v1/campaigns/${campaignId}/members?status=responded`, marketer.token)).body.items;
+    expect(responded.map((m: { email: string }) => m.email)).toEqual(['autumn1@example.com']);
     expect(report.body.automated.opens).toBeGreaterThanOrEqual(4);
 
     // The threshold is data: at 0 s, autumn0's quick open is a person's too, recomputed at once.

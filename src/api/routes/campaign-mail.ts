@@ -90,6 +90,8 @@ const MemberView = z
     opens: z.number().int(),
     clicks: z.number().int(),
     unsubscribedAt: z.string().optional(),
+    bouncedAt: z.string().optional(),
+    respondedAt: z.string().optional().describe('When a lead was created for the address after a person clicked'),
   })
   .meta({ id: 'CampaignMember' });
 
