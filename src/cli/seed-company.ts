@@ -6,7 +6,7 @@ import { seedExpenses } from './seed-expenses.ts';
 import type { Services } from '../app/wiring.ts';
 import { departments, employees, seedCustomers, serviceTeam } from './seed-data.ts';
 import { seedService } from './seed-service.ts';
-import { seedMarketing } from './seed-marketing.ts';
+import { seedCampaignResults, seedMailing } from './seed-marketing.ts';
 import { seedPipeline } from './seed-pipeline.ts';
 import { seedSalesDays } from './seed-days.ts';
 import { companyToday } from '../commands/company.ts';
@@ -57,6 +57,9 @@ export async function seedCompany(services: Services, count: number, onProgress:
     }
     onProgress(index + 1, customers.length);
   }
+  // The email campaign is sent now; what people do with it is seeded at the end, a while after delivery.
+  const marketer = staff.find((e) => e.roles.includes('manager'))!.id;
+  const mailing = await seedMailing(services, marketer);
   const pipeline = await seedPipeline(deps, meta, ownerIds, customerIds, Math.max(1, Math.round(count / 10)));
   const salesDays = options.salesDays ?? Math.min(28, Math.max(1, Math.round(count / 36)));
   const days = await seedSalesDays(deps, meta, customerIds, salesDays);
@@ -64,8 +67,8 @@ export async function seedCompany(services: Services, count: number, onProgress:
   const salespeople = staff.filter((e) => e.roles.includes('salesperson') && departments.find((d) => d.key === e.department)?.parent === 'sales').map((e) => e.id);
   const expenses = await seedExpenses(services, { salespeople, director: staff.find((e) => e.department === 'sales')!.id, salespersonRoleId: roles.salesperson! });
   const service = await seedService(services, { manager: serviceIds[0]!, engineers: serviceIds.slice(1), queueId: departmentIds.service! }, customerIds, salesDays);
-  // Campaigns with results, run by the sales director's office (the first manager).
-  const marketing = await seedMarketing(services, staff.find((e) => e.roles.includes('manager'))!.id, salespeople);
+  // Campaigns with results, run by the first manager (the sales director).
+  const marketing = await seedCampaignResults(services, mailing, salespeople);
   // Member levels from the orders just seeded (the running service's timer would do the same at its next tick).
   await changeMemberLevelRules(deps, EXAMPLE_MEMBER_LEVELS, systemActor, meta());
   await services.runner.waitFor(await services.eventStore.headPosition(), 600_000);
