@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from './infra/config.ts';
 import { jsonLogger } from './infra/logger.ts';
 import { resumeCampaignSends, resumeHandovers, startPeriodicJobs } from './app/jobs.ts';
 import { openServices } from './app/wiring.ts';
+import { runMarketingAutomation } from './integrations/marketing/automation.ts';
 
 /** Composition root: configuration → adapters → projections → HTTP. */
 async function main(): Promise<void> {
@@ -24,6 +25,7 @@ async function main(): Promise<void> {
   const app = createApp(services, version);
   resumeHandovers(services);
   resumeCampaignSends(services);
+  const marketing = runMarketingAutomation(services);
   const stopJobs = startPeriodicJobs(services);
   const server: Server = app.listen(config.PORT, config.HOST, () => {
     const address = server.address();
@@ -43,6 +45,7 @@ async function main(): Promise<void> {
     server.close();
     server.closeAllConnections();
     stopJobs();
+    await marketing.close();
     await services.close();
     process.exit(0);
   };

@@ -43,6 +43,7 @@ import { TimerWorker } from './timers.ts';
 import { NotificationFeed } from './notification-feed.ts';
 import { MemoryMailer } from '../infra/mail/memory.ts';
 import { CampaignSender } from './campaign-sender.ts';
+import { automationTimer } from '../commands/automation.ts';
 import type { SmsSender } from '../infra/sms/port.ts';
 import { HttpSmsGateway } from '../infra/sms/http.ts';
 import { FileSmsOutbox, MemorySms } from '../infra/sms/outbox.ts';
@@ -113,7 +114,7 @@ export interface OpenOptions {
 const AS_OF_TTL_MS = 15 * 60_000;
 
 /** Every timer the modules declare (reminders, SLA warnings and digests join as their modules land). */
-export const allTimers: readonly TimerSpec[] = [taskReminders, memberLevelsTimer, dailyDigestTimer, reportMailTimer, ticketSlaTimer, complaintAlerts, approvalProcess];
+export const allTimers: readonly TimerSpec[] = [taskReminders, memberLevelsTimer, dailyDigestTimer, reportMailTimer, ticketSlaTimer, complaintAlerts, approvalProcess, automationTimer];
 
 function jwtSecret(config: Config, inMemory: boolean, logger: Logger): string {
   if (config.JWT_SECRET) return config.JWT_SECRET;

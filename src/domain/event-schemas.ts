@@ -7,6 +7,7 @@ import { ReportMailed } from './schedule/report-mail.ts';
 import { approvalPolicyEventSchemas } from './approval/policies.ts';
 import { approvalEventSchemas } from './approval/index.ts';
 import { GateDecided, GateRequested } from './approval/gate.ts';
+import { automationEventSchemas } from './campaign/automation.ts';
 import { campaignAudienceEventSchemas, campaignMemberEventSchemas, consentEventSchemas } from './campaign/members.ts';
 
 /**
@@ -33,6 +34,8 @@ export const eventSchemas: Readonly<Record<string, z.ZodType>> = {
   ...campaignAudienceEventSchemas,
   ...campaignMemberEventSchemas,
   ...consentEventSchemas,
+  // The marketing automations' firings.
+  ...automationEventSchemas,
   // Record types declare their events' schemas in the registry (`events`).
   ...Object.assign({}, ...resourceNames.map((name) => specOf(name).events ?? {})),
 };

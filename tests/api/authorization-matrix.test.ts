@@ -393,6 +393,8 @@ const matrix: Record<string, Entry> = {
   'GET /api/v1/reports/campaigns': { needs: ['reports', 'view'], ok: 200, request: () => ({ path: '/api/v1/reports/campaigns?from=2027-01-01&to=2028-01-01' }) },
   'GET /api/v1/settings/campaign-engagement': { needs: ['settings', 'view'], ok: 200, request: () => ({ path: '/api/v1/settings/campaign-engagement' }) },
   'PUT /api/v1/settings/campaign-engagement': { needs: ['settings', 'edit'], ok: 200, request: () => ({ path: '/api/v1/settings/campaign-engagement', body: { minSecondsAfterDelivery: 10 } }) },
+  'GET /api/v1/settings/marketing-automation': { needs: ['settings', 'view'], ok: 200, request: () => ({ path: '/api/v1/settings/marketing-automation' }) },
+  'PUT /api/v1/settings/marketing-automation': { needs: ['settings', 'edit'], ok: 200, request: () => ({ path: '/api/v1/settings/marketing-automation', body: [] }) },
   'POST /api/v1/consents': { needs: ['campaigns', 'edit'], ok: 200, request: () => ({ path: '/api/v1/consents', body: { email: 'matrix@example.com', given: true, source: 'user', evidence: { note: 'matrix' } } }) },
   'GET /api/v1/consents': { needs: ['campaigns', 'view'], ok: 200, request: () => ({ path: '/api/v1/consents?email=matrix@example.com' }) },
   // Public: a token that is no member's link answers 404 to anyone, with or without a bearer token.

@@ -6,6 +6,7 @@ import { localeFor, renderMail, templateProblems } from '../../src/domain/campai
 import { specFor } from '../support/spec.ts';
 import { isHardBounce, isSoftBounce, parseDeliveryStatus } from '../../src/domain/campaign/dsn.ts';
 import { dsnFixture } from '../support/dsn.ts';
+import { aboutOf, AutomationRules, ruleMatches, withStarts } from '../../src/domain/campaign/automation.ts';
 
 const CNY = (amount: number) => ({ amount, currency: 'CNY' });
 const at = '2027-03-01T02:00:00.000Z';
@@ -155,5 +156,23 @@ describe('delivery status notifications (RFC 3464)', () => {
     expect(isSoftBounce(report.recipients[0]!)).toBe(true);
     expect(isHardBounce(report.recipients[0]!)).toBe(false);
     expect(parseDeliveryStatus('Subject: hello\n\nJust a mail')).toBeUndefined();
+  });
+});
+
+describe('automation rules', () => {
+  const rule = { key: 'web_lead', name: '网站线索', enabled: true, when: { eventType: 'LeadCreated', conditions: { 'fields.source': 'web' } }, afterMinutes: 0, do: { action: 'create_task' as const, subject: '回电', dueInHours: 4 }, activeFrom: '2027-05-10T00:00:00.000Z' };
+  const lead = (source: string, at = '2027-05-10T01:00:00.000Z') => ({ type: 'LeadCreated', data: { leadId: 'l1', ownerId: 'o1', fields: { company: 'X', person: 'Y', source, email: 'y@example.com' } }, metadata: { at } });
+  it('match their event type and every condition, from when they took effect, while enabled', () => {
+    expect(ruleMatches(rule, lead('web'))).toBe(true);
+    expect(ruleMatches(rule, lead('fair'))).toBe(false);
+    expect(ruleMatches(rule, lead('web', '2027-05-09T23:59:59.999Z'))).toBe(false);
+    expect(ruleMatches({ ...rule, enabled: false }, lead('web'))).toBe(false);
+    expect(ruleMatches({ ...rule, when: { ...rule.when, eventType: 'LeadChanged' } }, lead('web'))).toBe(false);
+    expect(aboutOf(lead('web').data)).toEqual({ leadId: 'l1', ownerId: 'o1', email: 'y@example.com' });
+  });
+  it('keep their start when saved again; a new rule starts now; keys are unique', () => {
+    const { activeFrom: _activeFrom, ...given } = rule;
+    expect(withStarts([given, { ...given, key: 'other' }], [rule], '2027-06-01T00:00:00.000Z').map((r) => r.activeFrom)).toEqual(['2027-05-10T00:00:00.000Z', '2027-06-01T00:00:00.000Z']);
+    expect(AutomationRules.safeParse([given, given]).success).toBe(false);
   });
 });

@@ -12,12 +12,15 @@ import {
   recordEngagement,
   restoreEmailTemplate,
   startSend,
+  templateAt,
   testSend,
   type TrackingKind,
   unsubscribeMember,
 } from '../../commands/campaign-mail.ts';
 import { AudienceFilter, CAMPAIGN_TYPES, type CampaignState } from '../../domain/campaign/index.ts';
 import { EngagementRule } from '../../domain/campaign/engagement.ts';
+import { AutomationRules, withStarts } from '../../domain/campaign/automation.ts';
+import { automationSettings } from '../../commands/automation.ts';
 import { Money } from '../../domain/shared/money.ts';
 import { campaignEngagementSettings, recordCampaignCost } from '../../commands/campaigns.ts';
 import { CAMPAIGN_RESULTS } from '../../projections/campaign-results.ts';
@@ -386,6 +389,19 @@ export const campaignMailRoutes: AnyRoute[] = [
     write: { summary: 'Change the rule: the campaign reports\' rates are recomputed from the raw opens and clicks at once', done: 'Changed' },
     load: (deps) => campaignEngagementSettings.read(deps),
     save: ({ body, actor, services, meta }) => campaignEngagementSettings.write(services.deps, body, actor, meta),
+  }),
+  ...settingRoutes({
+    path: '/api/v1/settings/marketing-automation',
+    tags: campaignTags,
+    schema: AutomationRules,
+    read: { summary: 'The marketing automation rules: when an event of a type matching conditions is published, after a delay, send a template or create a task (the marketing consumer runs them, once per rule and event)', done: 'The rules' },
+    write: { summary: 'Replace the automation rules (each template a send_template names must exist: 404 email_template.not_found). A new rule applies to events recorded from now on (`activeFrom`); a rule kept by its key keeps its start', done: 'Changed' },
+    load: (deps) => automationSettings.read(deps),
+    async save({ body, actor, services, meta }) {
+      for (const rule of body) if (rule.do.action === 'send_template') await templateAt(services.deps, rule.do.templateId);
+      const previous = (await automationSettings.read(services.deps)).value;
+      return automationSettings.write(services.deps, withStarts(body, previous, services.clock.now().toISOString()), actor, meta);
+    },
   }),
   defineRoute({
     method: 'post',

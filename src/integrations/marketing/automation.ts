@@ -1,0 +1,57 @@
+import type { Services } from '../../app/wiring.ts';
+import { automationSettings, scheduleAutomations } from '../../commands/automation.ts';
+import { seededIds } from '../../infra/ids.ts';
+import type { EventConsumer } from '../event-source.ts';
+import { PUBLISHED_CATEGORIES } from '../kafka/messages.ts';
+import { onceByEventId } from '../once.ts';
+
+/** The marketing consumer's group (a Kafka consumer group in production, a checkpoint on the event log embedded). */
+export const MARKETING_GROUP = 'crm-marketing-automation';
+
+/**
+ * The marketing consumer: reads the published events through `eventSource.consume` (Kafka, or the event log in the
+ * embedded default) and schedules what the automation rules (settings `marketing-automation`, read for each event)
+ * say to do; the automations' timer does it when it is due. Idempotent twice over: the consumer's inbox skips an
+ * event it handled, and a rule's firing for an event is a stream that is written once.
+ */
+export function startMarketingAutomation(services: Pick<Services, 'deps' | 'eventSource' | 'integrationStore'>, group = MARKETING_GROUP): Promise<EventConsumer> {
+  return services.eventSource.consume(
+    group,
+    PUBLISHED_CATEGORIES,
+    onceByEventId(services.integrationStore, group, async (event) => {
+      const rules = (await automationSettings.read(services.deps)).value;
+      if (rules.length === 0) return;
+      const requestId = `automation:${event.id}`;
+      await scheduleAutomations(services.deps, rules, event, { correlationId: event.metadata.correlationId, requestId, ids: seededIds(requestId, Date.parse(event.metadata.at)) });
+    }),
+  );
+}
+
+/**
+ * The marketing consumer as the server runs it: started in the background, and started again after a pause while
+ * its source cannot be reached (Kafka down at start), so the service itself starts regardless. `close` stops it.
+ */
+export function runMarketingAutomation(services: Pick<Services, 'deps' | 'eventSource' | 'integrationStore' | 'logger'>, retryMs = 10_000): { close(): Promise<void> } {
+  let consumer: EventConsumer | undefined;
+  let closed = false;
+  let timer: NodeJS.Timeout | undefined;
+  const attempt = () => {
+    startMarketingAutomation(services)
+      .then(async (started) => {
+        if (closed) await started.close();
+        else consumer = started;
+      })
+      .catch((error: unknown) => {
+        services.logger.warn('the marketing consumer could not start; trying again', { error: (error as Error).message, retryInMs: retryMs });
+        if (!closed) timer = setTimeout(attempt, retryMs);
+      });
+  };
+  attempt();
+  return {
+    async close() {
+      closed = true;
+      clearTimeout(timer);
+      await consumer?.close();
+    },
+  };
+}
