@@ -41,6 +41,14 @@ export interface CampaignReportRow {
   otherCurrencies: { wonRevenue: Record<string, number>; cost: Record<string, number> };
 }
 
+/** Won revenue, cost, cost per lead and ROI ((won − cost) ÷ cost) in one currency: a campaign's, or the totals'. */
+export const economics = (won: number, cost: number, leads: number, currency: string) => ({
+  wonRevenue: { amount: won, currency },
+  cost: { amount: cost, currency },
+  costPerLead: leads > 0 && cost > 0 ? { amount: Math.round(cost / leads), currency } : null,
+  roi: cost > 0 ? Math.round(((won - cost) / cost) * 10_000) / 10_000 : null,
+});
+
 const ratio = (part: number, whole: number) => (whole > 0 ? Math.round((part / whole) * 10_000) / 10_000 : null);
 const withThreshold = (delays: Record<string, number> | undefined, threshold: number) => {
   let people = 0;
@@ -106,11 +114,8 @@ export async function campaignReportRows(
       leads,
       opportunities: r.opportunities ?? 0,
       lastTouch: { leads: r.lastTouchLeads ?? 0 },
-      wonRevenue: { amount: won, currency },
-      cost: { amount: cost, currency },
+      ...economics(won, cost, leads, currency),
       budget: campaign.budget,
-      costPerLead: leads > 0 && cost > 0 ? { amount: Math.round(cost / leads), currency } : null,
-      roi: cost > 0 ? Math.round(((won - cost) / cost) * 10_000) / 10_000 : null,
       otherCurrencies: { wonRevenue: others(r.won, currency), cost: others(costs, currency) },
     };
   });

@@ -24,7 +24,7 @@ import { automationSettings } from '../../commands/automation.ts';
 import { Money } from '../../domain/shared/money.ts';
 import { campaignEngagementSettings, recordCampaignCost } from '../../commands/campaigns.ts';
 import { CAMPAIGN_RESULTS } from '../../projections/campaign-results.ts';
-import { campaignReportRows } from '../../projections/campaign-report.ts';
+import { campaignReportRows, economics } from '../../projections/campaign-report.ts';
 import { monthly } from '../../projections/counters.ts';
 import { EXPENSES_BY } from '../../projections/expenses.ts';
 import { companyView } from '../../projections/company.ts';
@@ -377,7 +377,7 @@ export const campaignMailRoutes: AnyRoute[] = [
         to: query.to,
         currency,
         items,
-        totals: { sent: sum((r) => r.sent), delivered: sum((r) => r.delivered), opened: sum((r) => r.opened), clicked: sum((r) => r.clicked), leads, opportunities: sum((r) => r.opportunities), wonRevenue: { amount: won, currency }, cost: { amount: cost, currency }, costPerLead: leads > 0 && cost > 0 ? { amount: Math.round(cost / leads), currency } : null, roi: cost > 0 ? Math.round(((won - cost) / cost) * 10_000) / 10_000 : null },
+        totals: { sent: sum((r) => r.sent), delivered: sum((r) => r.delivered), opened: sum((r) => r.opened), clicked: sum((r) => r.clicked), leads, opportunities: sum((r) => r.opportunities), ...economics(won, cost, leads, currency) },
       };
     },
   }),
