@@ -385,8 +385,8 @@ const matrix: Record<string, Entry> = {
   'POST /api/v1/campaigns/:id/test-send': { needs: ['campaigns', 'edit'], ok: 200, request: (f) => ({ path: `/api/v1/campaigns/${f.campaignId}/test-send`, body: { templateId: f.email_templateId, to: ['matrix@example.com'] } }) },
   // The fixture campaign has no audience yet: an allowed caller reaches the business rule.
   'POST /api/v1/campaigns/:id/send': { needs: ['campaigns', 'edit'], ok: 409, request: (f) => ({ path: `/api/v1/campaigns/${f.campaignId}/send`, body: { templateId: f.email_templateId } }) },
-  // Bounce reports take the integration token (unset here: 404 to everyone); a JSON body is no report (400).
-  'POST /api/v1/mail/dsn': { ok: 404, anonymous: 400, request: () => ({ path: '/api/v1/mail/dsn', raw: new TextEncoder().encode('Final-Recipient: rfc822; a@example.com\nAction: failed\nStatus: 5.1.1\n'), headers: { 'content-type': 'text/plain' } }) },
+  // Bounce reports take the integration token (unset here: 404 to everyone, whatever the body).
+  'POST /api/v1/mail/dsn': { ok: 404, anonymous: 404, request: () => ({ path: '/api/v1/mail/dsn', raw: new TextEncoder().encode('Final-Recipient: rfc822; a@example.com\nAction: failed\nStatus: 5.1.1\n'), headers: { 'content-type': 'text/plain' } }) },
   'POST /api/v1/campaigns/:id/costs': { needs: ['campaigns', 'edit'], ok: 200, request: (f) => ({ path: `/api/v1/campaigns/${f.campaignId}/costs`, body: { amount: CNY(10_000), description: 'Matrix cost', on: '2027-03-01' } }) },
   'GET /api/v1/reports/campaigns/:id': { needs: ['campaigns', 'view'], ok: 200, request: (f) => ({ path: `/api/v1/reports/campaigns/${f.campaignId}` }) },
   // A report (reports view) of campaigns (campaigns view, checked inside): every matrix role has both or neither.

@@ -412,13 +412,14 @@ export const campaignMailRoutes: AnyRoute[] = [
     description:
       'Send the report as it arrived (Content-Type multipart/report or message/*), or its text (text/plain), with `Authorization: Bearer <CRM_MAIL_DSN_TOKEN>`. A permanent failure (Action failed, Status 5.x.x) of a campaign mail is a hard bounce: the member shows `bounced` and the address is suppressed; a transient one (4.x.x) is kept as a soft bounce. A report about no campaign mail is accepted and matches nothing. Unset token: 404.',
     tags: campaignTags,
-    body: z.string().min(1).max(1_000_000).describe('The report, raw'),
+    // The token is checked before the body (a caller without it learns nothing from a 400); the body is then the report's text.
+    body: z.unknown().describe('The report, raw: multipart/report, message/*, or text/plain'),
     responses: { 200: { description: 'Recorded', schema: z.object({ matched: z.boolean(), campaignId: z.string().optional(), memberId: z.string().optional(), recorded: z.array(z.object({ recipient: z.string(), kind: z.enum(['hard', 'soft']), status: z.string() })) }) }, ...commonErrors, ...notFoundError },
     async handler({ body, services, meta, koa }) {
       const token = services.config.CRM_MAIL_DSN_TOKEN;
       if (!token) throw new HttpProblem(404, 'not_found', 'Not found', 'Bounce reports are not taken here: set CRM_MAIL_DSN_TOKEN to take them');
       if (!sameSecret(bearerToken(koa) ?? '', token)) throw new HttpProblem(401, 'unauthorized', 'Not authenticated', 'Send Authorization: Bearer <CRM_MAIL_DSN_TOKEN>', {}, { 'WWW-Authenticate': 'Bearer' });
-      const report = parseDeliveryStatus(body);
+      const report = typeof body === 'string' ? parseDeliveryStatus(body) : undefined;
       if (!report) throw new HttpProblem(400, 'validation', 'Invalid request', 'The body holds no delivery status (no Final-Recipient field)', { errors: [{ path: 'body', message: 'Expected a delivery status notification (RFC 3464)' }] });
       const result = await recordDeliveryStatus(services.deps, report, { ...anonymous, userId: 'mail-dsn', username: 'mail-dsn' } as never, meta);
       return { status: 200, body: result };
