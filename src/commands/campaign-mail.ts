@@ -23,7 +23,7 @@ import { recordStream, specOf } from '../domain/customization/resources.ts';
 import { seededIds } from '../infra/ids.ts';
 import type { ServerKeys } from '../infra/keys.ts';
 import type { Logger } from '../infra/logger.ts';
-import type { Mailer } from '../infra/mail/port.ts';
+import { type Mailer, mailDomain } from '../infra/mail/port.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { execute, factEvent, load } from './pipeline.ts';
 import { RecordHandler, type RecordRules } from './record-handler.ts';
@@ -192,9 +192,8 @@ export async function unsubscribeMember(deps: CommandDeps, member: { campaignId:
 
 // ── Sending ──────────────────────────────────────────────────────────────────────────────────────────────────────
 
-const domainOf = (from: string) => /@([^>\s]+)/.exec(from)?.[1] ?? 'localhost';
 /** A campaign mail's Message-ID names its campaign and member, so a bounce report about it finds them. */
-const messageIdFor = (deps: MailDeps, campaignId: string, memberId: string) => `<c.${campaignId}.${memberId}@${domainOf(deps.mailFrom)}>`;
+const messageIdFor = (deps: MailDeps, campaignId: string, memberId: string) => `<c.${campaignId}.${memberId}@${mailDomain(deps.mailFrom)}>`;
 const MESSAGE_ID = /^<c\.([0-9a-f-]{36})\.([0-9a-f-]{36})@[^>]+>$/i;
 /** The campaign and member a campaign mail's Message-ID names. */
 export const memberOfMessageId = (messageId: string): { campaignId: string; memberId: string } | undefined => {

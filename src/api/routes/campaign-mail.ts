@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { authorize } from '../../commands/authorization.ts';
+import type { Actor } from '../../commands/context.ts';
+import { systemActor } from '../../commands/employees.ts';
 import {
   archiveEmailTemplate,
   changeEmailTemplate,
@@ -14,7 +16,6 @@ import {
   startSend,
   templateAt,
   testSend,
-  type TrackingKind,
   unsubscribeMember,
 } from '../../commands/campaign-mail.ts';
 import { AudienceFilter, CAMPAIGN_TYPES, type CampaignState } from '../../domain/campaign/index.ts';
@@ -111,18 +112,15 @@ const engagementRequest = (koa: { method: string; ip: string; get(name: string):
   userAgent: koa.get('User-Agent'),
   ip: koa.ip,
 });
-const anonymous = { userId: 'anonymous', username: 'anonymous', roleIds: [], permissions: {}, dataScope: 'self', departmentId: null, departmentPath: '/', fieldRules: {} } as const;
+/** Who acts on a public link (the mail's recipient) and on a bounce report (the mail server), as their events record them. */
+const recipient: Actor = { ...systemActor, userId: 'recipient', username: 'recipient' };
+const mailServer: Actor = { ...systemActor, userId: 'mail-server', username: 'mail-server' };
 
 /** The report rows of the campaigns a filter selects, with the rule in force, in a currency (default the company's). */
 async function campaignRows(services: RouteServices, filter: Record<string, unknown>, currency: string | undefined) {
   const campaigns = await services.readStore.collection<{ _id: string; name: string; type: string; startsOn: string; endsOn: string; budget: { amount: number; currency: string } }>('campaigns').find(filter);
   const rule = (await campaignEngagementSettings.read(services.deps)).value;
   return campaignReportRows(services.readStore, campaigns, rule, currency ?? (await companyView(services.readStore)).currency);
-}
-
-/** A token for its route, or 404 (altered, forged, for another route). */
-function tracked(services: RouteServices, kind: TrackingKind, token: string) {
-  return openTrackingToken(services.keys, kind, token);
 }
 
 /**
@@ -263,8 +261,8 @@ export const campaignMailRoutes: AnyRoute[] = [
     params: TokenParams,
     responses: { 200: { description: 'The pixel', contentType: 'image/gif' }, ...commonErrors, ...notFoundError },
     async handler({ params, services, meta, koa }) {
-      const member = tracked(services, 'mail-open', params.token);
-      await recordEngagement(services.deps, 'open', member, engagementRequest(koa), anonymous as never, meta);
+      const member = openTrackingToken(services.keys, 'mail-open', params.token);
+      await recordEngagement(services.deps, 'open', member, engagementRequest(koa), recipient, meta);
       return { status: 200, body: ONE_PIXEL_GIF, headers: { 'Content-Type': 'image/gif', 'Cache-Control': 'no-store, max-age=0' } };
     },
   }),
@@ -279,8 +277,8 @@ export const campaignMailRoutes: AnyRoute[] = [
     params: TokenParams,
     responses: { 302: { description: 'To the link' }, ...commonErrors, ...notFoundError },
     async handler({ params, services, meta, koa }) {
-      const member = tracked(services, 'mail-click', params.token);
-      await recordEngagement(services.deps, 'click', member, engagementRequest(koa), anonymous as never, meta);
+      const member = openTrackingToken(services.keys, 'mail-click', params.token);
+      await recordEngagement(services.deps, 'click', member, engagementRequest(koa), recipient, meta);
       return { status: 302, body: '', headers: { Location: member.url!, 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' } };
     },
   }),
@@ -294,7 +292,7 @@ export const campaignMailRoutes: AnyRoute[] = [
     params: TokenParams,
     responses: { 200: { description: 'The confirmation page', contentType: 'text/html' }, ...commonErrors, ...notFoundError },
     async handler({ params, services }) {
-      tracked(services, 'unsubscribe', params.token);
+      openTrackingToken(services.keys, 'unsubscribe', params.token);
       return htmlAnswer(
         200,
         page(
@@ -316,8 +314,8 @@ export const campaignMailRoutes: AnyRoute[] = [
     body: z.object({ 'List-Unsubscribe': z.literal('One-Click').optional(), confirm: z.string().max(10).optional() }).strict(),
     responses: { 200: { description: 'Unsubscribed', contentType: 'text/html' }, ...commonErrors, ...notFoundError },
     async handler({ params, body, services, meta, koa }) {
-      const member = tracked(services, 'unsubscribe', params.token);
-      await unsubscribeMember(services.deps, member, { ...engagementRequest(koa), oneClick: body['List-Unsubscribe'] === 'One-Click' }, anonymous as never, meta);
+      const member = openTrackingToken(services.keys, 'unsubscribe', params.token);
+      await unsubscribeMember(services.deps, member, { ...engagementRequest(koa), oneClick: body['List-Unsubscribe'] === 'One-Click' }, recipient, meta);
       return htmlAnswer(200, page('已退订 Unsubscribed', '<h1>已退订 / Unsubscribed</h1><p>您已退订，不会再收到我们的营销邮件。</p><p>You are unsubscribed and will receive no more marketing mail from us.</p>'));
     },
   }),
@@ -421,7 +419,7 @@ export const campaignMailRoutes: AnyRoute[] = [
       if (!sameSecret(bearerToken(koa) ?? '', token)) throw new HttpProblem(401, 'unauthorized', 'Not authenticated', 'Send Authorization: Bearer <CRM_MAIL_DSN_TOKEN>', {}, { 'WWW-Authenticate': 'Bearer' });
       const report = typeof body === 'string' ? parseDeliveryStatus(body) : undefined;
       if (!report) throw new HttpProblem(400, 'validation', 'Invalid request', 'The body holds no delivery status (no Final-Recipient field)', { errors: [{ path: 'body', message: 'Expected a delivery status notification (RFC 3464)' }] });
-      const result = await recordDeliveryStatus(services.deps, report, { ...anonymous, userId: 'mail-dsn', username: 'mail-dsn' } as never, meta);
+      const result = await recordDeliveryStatus(services.deps, report, mailServer, meta);
       return { status: 200, body: result };
     },
   }),

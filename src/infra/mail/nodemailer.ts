@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import nodemailer, { type Transporter } from 'nodemailer';
-import type { Mailer, MailMessage, SentMail } from './port.ts';
+import { type Mailer, mailDomain, type MailMessage, type SentMail } from './port.ts';
 
 const addresses = (list: readonly string[] | undefined) => (list && list.length ? [...list] : undefined);
 
@@ -22,7 +22,6 @@ function envelope(message: MailMessage, defaultFrom: string, domain: string) {
   };
 }
 
-const domainOf = (from: string) => /@([^>\s]+)/.exec(from)?.[1] ?? 'localhost';
 
 /** SMTP through nodemailer (SMTP_URL: smtp:// or smtps://, credentials in the URL). */
 export class SmtpMailer implements Mailer {
@@ -46,7 +45,7 @@ export class SmtpMailer implements Mailer {
   }
 
   async send(message: MailMessage): Promise<SentMail> {
-    const mail = envelope(message, this.from, domainOf(this.from));
+    const mail = envelope(message, this.from, mailDomain(this.from));
     const info = await this.transport.sendMail(mail);
     return { messageId: mail.messageId, accepted: (info.accepted ?? []).map(String), rejected: (info.rejected ?? []).map(String), ...(info.response ? { response: String(info.response) } : {}) };
   }
@@ -70,7 +69,7 @@ export class OutboxMailer implements Mailer {
   }
 
   async send(message: MailMessage): Promise<SentMail> {
-    const mail = envelope(message, this.from, domainOf(this.from));
+    const mail = envelope(message, this.from, mailDomain(this.from));
     const info = (await this.transport.sendMail(mail)) as unknown as { message: Buffer };
     mkdirSync(this.dir, { recursive: true });
     const name = `${this.now().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}.eml`;

@@ -36,3 +36,6 @@ export interface Mailer {
   send(message: MailMessage): Promise<SentMail>;
   close(): Promise<void>;
 }
+
+/** The domain of a sender address (`CRM <crm@example.com>` → `example.com`): what Message-IDs end with. */
+export const mailDomain = (from: string): string => /@([^>\s]+)/.exec(from)?.[1] ?? 'localhost';
