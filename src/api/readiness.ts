@@ -1,3 +1,4 @@
+import { ProjectionFailedError } from '../projections/runner.ts';
 import type { RouteServices } from './route.ts';
 
 /** How far behind the log a projection may be for /readyz to call the service ready. */
@@ -42,18 +43,28 @@ export async function readiness(services: RouteServices): Promise<Readiness> {
     checks.readStore = 'unavailable';
     details.readStore = (error as Error).message;
   }
-  const status = services.runner.status();
-  const failed = status.filter((s) => s.failure);
-  const running = status.filter((s) => !s.failure).map((s) => s.name);
+  let running = services.runner.status().filter((s) => !s.failure).map((s) => s.name);
   if (checks.eventStore === 'ok' && checks.readStore === 'ok') {
-    try {
-      await services.runner.waitFor(head, READY_WAIT_MS, running);
-      checks.projections = 'ok';
-    } catch {
-      checks.projections = 'behind';
-      details.projections = `projections are more than ${READY_WAIT_MS} ms behind position ${head}`;
+    const deadline = Date.now() + READY_WAIT_MS;
+    for (;;) {
+      try {
+        await services.runner.waitFor(head, Math.max(0, deadline - Date.now()), running);
+        checks.projections = 'ok';
+        break;
+      } catch (error) {
+        // A projection that stops on an event while we wait is failed, not behind: wait for the others.
+        const stillRunning = error instanceof ProjectionFailedError ? running.filter((name) => !error.projections.includes(name)) : running;
+        if (stillRunning.length < running.length) {
+          running = stillRunning;
+          continue;
+        }
+        checks.projections = 'behind';
+        details.projections = `projections are more than ${READY_WAIT_MS} ms behind position ${head}`;
+        break;
+      }
     }
   }
+  const failed = services.runner.status().filter((s) => s.failure);
   for (const s of failed) {
     checks[`projection:${s.name}`] = 'failed';
     details[`projection:${s.name}`] = `${s.failure!.event ? `stopped on event ${s.failure!.event.id} (${s.failure!.event.type} at position ${s.failure!.event.position}): ` : ''}${s.failure!.error}`;
