@@ -27,7 +27,7 @@ export async function emailSendBench(smtpUrl: string, members: number, ratePerSe
     return { memberId: memberIdFor(email), resource: 'leads', recordId: `lead-${i}`, email, name: `客户 ${i}`, locale: 'zh-CN', ownerId: null, departmentPath: null, merge: { contact: { name: `客户 ${i}` }, customer: { name: `公司 ${i}` } } };
   });
   await freezeAudience(services.deps, campaignId, { filter: { resource: 'leads', query: {} }, exclude: [], excludeEmails: 0, members: list, excluded: 0 }, systemActor, meta('bench'));
-  await startSend(services.deps, campaignId, templateId, systemActor, meta('bench-send'));
+  await startSend(services.deps, campaignId, templateId, undefined, systemActor, meta('bench-send'));
   const started = performance.now();
   await services.campaigns.send(campaignId);
   const seconds = (performance.now() - started) / 1000;

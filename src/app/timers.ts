@@ -25,6 +25,7 @@ export class TimerWorker {
     private readonly readStore: ReadStore,
     private readonly logger: Logger,
     private readonly mailer: Mailer,
+    private readonly sendCampaign?: (campaignId: string) => void,
   ) {
     this.byName = new Map(specs.map((spec) => [spec.name, spec]));
   }
@@ -48,7 +49,7 @@ export class TimerWorker {
       stillDue.add(requestId);
       if (this.fired.has(requestId)) continue;
       try {
-        await spec.fire(this.deps, item, { correlationId: requestId, requestId, ids: seededIds(requestId, Date.parse(item.dueAt)) }, { readStore: this.readStore, mailer: this.mailer });
+        await spec.fire(this.deps, item, { correlationId: requestId, requestId, ids: seededIds(requestId, Date.parse(item.dueAt)) }, { readStore: this.readStore, mailer: this.mailer, ...(this.sendCampaign ? { sendCampaign: this.sendCampaign } : {}) });
         this.fired.add(requestId);
         fired += 1;
       } catch (error) {

@@ -45,6 +45,7 @@ import { MemoryMailer } from '../infra/mail/memory.ts';
 import { CampaignSender } from './campaign-sender.ts';
 import { automationTimer } from '../commands/automation.ts';
 import type { SmsSender } from '../infra/sms/port.ts';
+import { abTestTimer } from '../commands/campaign-ab-test.ts';
 import { HttpSmsGateway } from '../infra/sms/http.ts';
 import { FileSmsOutbox, MemorySms } from '../infra/sms/outbox.ts';
 import { OutboxMailer, SmtpMailer } from '../infra/mail/nodemailer.ts';
@@ -114,7 +115,7 @@ export interface OpenOptions {
 const AS_OF_TTL_MS = 15 * 60_000;
 
 /** Every timer the modules declare (reminders, SLA warnings and digests join as their modules land). */
-export const allTimers: readonly TimerSpec[] = [taskReminders, memberLevelsTimer, dailyDigestTimer, reportMailTimer, ticketSlaTimer, complaintAlerts, approvalProcess, automationTimer];
+export const allTimers: readonly TimerSpec[] = [taskReminders, memberLevelsTimer, dailyDigestTimer, reportMailTimer, ticketSlaTimer, complaintAlerts, approvalProcess, automationTimer, abTestTimer];
 
 function jwtSecret(config: Config, inMemory: boolean, logger: Logger): string {
   if (config.JWT_SECRET) return config.JWT_SECRET;
@@ -212,7 +213,6 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     : inMemory
       ? new MemorySms(config.SMS_SIGN_NAME)
       : new FileSmsOutbox(join(config.CRM_DATA_DIR, 'sms-outbox'), config.SMS_SIGN_NAME, () => clock.now());
-  const timers = new TimerWorker(timerSpecs, deps, readStore, logger.child({ component: 'timers' }), mailer);
   const secret = jwtSecret(config, inMemory, logger);
   const keys = new ServerKeys(secret);
   const campaigns = new CampaignSender(
@@ -221,6 +221,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     { ratePerSecond: config.CRM_MAIL_RATE_PER_S, concurrency: config.CRM_MAIL_CONCURRENCY },
     logger.child({ component: 'campaigns' }),
   );
+  const timers = new TimerWorker(timerSpecs, deps, readStore, logger.child({ component: 'timers' }), mailer, (campaignId) => void campaigns.send(campaignId));
   const ids = randomIds(clock);
   const running = new Set<Promise<unknown>>();
   const services: Services = {

@@ -62,7 +62,7 @@ export async function seedMailing(services: Services, marketerId: string): Promi
     merge: { contact: { name: c.name, title: c.title }, customer: { name: names.get(String(c.customerId)) ?? '' } },
   }));
   await freezeAudience(deps, mailing, { filter: { resource: 'contacts', query: {} }, exclude: [], excludeEmails: 0, members, excluded: 0 }, actor, meta('audience'));
-  await startSend(deps, mailing, templateId, actor, meta('send'));
+  await startSend(deps, mailing, templateId, undefined, actor, meta('send'));
   const mailDeps: MailDeps = { ...deps, mailer: services.mailer, keys: services.keys, publicUrl: services.config.CRM_PUBLIC_URL ?? `http://localhost:${services.config.PORT}`, mailFrom: services.config.CRM_MAIL_FROM };
   await runSend({ ...mailDeps, logger: services.logger }, mailing, { ratePerSecond: 1000, concurrency: 4 }, actor);
   return { marketerId, mailing, members, customers };

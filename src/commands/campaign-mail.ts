@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
-import { campaignDecider, type AudienceFilter, type CampaignState } from '../domain/campaign/index.ts';
+import { campaignDecider, type AudienceFilter, type CampaignSend, type CampaignState } from '../domain/campaign/index.ts';
+import { abGroups, type AbGroup, type AbTestRequest } from '../domain/campaign/ab-test.ts';
 import {
   campaignAudienceStream,
   type CampaignMember,
@@ -228,12 +229,18 @@ export async function testSend(deps: MailDeps, campaignId: string, input: { temp
   return { ...result, messageIds };
 }
 
-/** Starts the send of a template to the frozen member list (sending itself is `runSend`'s, in the background). */
-export async function startSend(deps: CommandDeps, campaignId: string, templateId: string, actor: Actor, meta: RequestMeta) {
+/**
+ * Starts the send of a template to the frozen member list (sending itself is `runSend`'s, in the background). With an
+ * A/B test, the test's members get the template or the variant first; the rest wait for the decision.
+ */
+export async function startSend(deps: CommandDeps, campaignId: string, templateId: string, abTest: AbTestRequest | undefined, actor: Actor, meta: RequestMeta) {
   const { revision } = await templateAt(deps, templateId);
+  const variant = abTest ? await templateAt(deps, abTest.variantTemplateId) : undefined;
   const sendId = meta.ids.newId();
-  const at = deps.clock.now().toISOString();
-  const result = await execute(deps, campaignDecider, campaignStream(campaignId), { type: 'StartSend', campaignId, sendId, templateId, templateRevision: revision, by: actor.userId, at }, actor, meta);
+  const now = deps.clock.now();
+  const at = now.toISOString();
+  const test = abTest && variant ? { ...abTest, variantTemplateRevision: variant.revision, decideAt: new Date(now.getTime() + abTest.decideAfterHours * 3_600_000).toISOString() } : undefined;
+  const result = await execute(deps, campaignDecider, campaignStream(campaignId), { type: 'StartSend', campaignId, sendId, templateId, templateRevision: revision, ...(test ? { abTest: test } : {}), by: actor.userId, at }, actor, meta);
   const send = result.state.status === 'none' ? undefined : result.state.send;
   return { ...result, sendId: send?.sendId ?? sendId };
 }
@@ -281,16 +288,19 @@ export async function runSend(deps: MailDeps & { logger: Logger }, campaignId: s
   const campaign = await campaignState(deps, campaignId);
   const send = campaign.send;
   if (!send || send.status === 'completed') return undefined;
-  const { fields: template } = await templateAt(deps, send.templateId, send.templateRevision);
-  const members = await campaignMembers(deps, campaignId, send.audienceId);
+  const everyone = await campaignMembers(deps, campaignId, send.audienceId);
+  const plan = await sendPlan(deps, send, everyone);
+  const members = everyone.filter((member) => plan.templateOf(member.memberId));
   const counts: Record<MemberOutcome, number> = { delivered: 0, failed: 0, skipped: 0 };
   const pace = pacer(settings.ratePerSecond);
   const attempts = settings.attempts ?? 3;
   const startedMs = Date.parse(send.startedAt);
-  const compiled = new Map<MailLocale, ReturnType<typeof compileMail>>();
-  const render = (locale: MailLocale) => compiled.get(locale) ?? compiled.set(locale, compileMail(template, locale)).get(locale)!;
+  const compiled = new Map<string, ReturnType<typeof compileMail>>();
+  const render = (templateId: string, locale: MailLocale) => compiled.get(`${templateId}:${locale}`) ?? compiled.set(`${templateId}:${locale}`, compileMail(plan.templates.get(templateId)!, locale)).get(`${templateId}:${locale}`)!;
 
   const sendOne = async (member: CampaignMember): Promise<MemberOutcome> => {
+    const templateId = plan.templateOf(member.memberId)!;
+    const template = plan.templates.get(templateId)!;
     const stream = campaignMemberStream(campaignId, member.memberId);
     const step = (name: string) => stepMeta(`campaign-send:${send.sendId}:${member.memberId}:${name}`, startedMs);
     const at = () => deps.clock.now().toISOString();
@@ -304,7 +314,7 @@ export async function runSend(deps: MailDeps & { logger: Logger }, campaignId: s
       stream,
       optedOut
         ? { type: 'SkipMail', campaignId, memberId: member.memberId, sendId: send.sendId, reason, at: at() }
-        : { type: 'StartMail', campaignId, memberId: member.memberId, sendId: send.sendId, messageId: messageIdFor(deps, campaignId, member.memberId), email: member.email, templateId: send.templateId, locale: localeFor(template, member.locale), at: at() },
+        : { type: 'StartMail', campaignId, memberId: member.memberId, sendId: send.sendId, messageId: messageIdFor(deps, campaignId, member.memberId), email: member.email, templateId, locale: localeFor(template, member.locale), at: at() },
       actor,
       step(optedOut ? 'skip' : 'start'),
     );
@@ -317,7 +327,7 @@ export async function runSend(deps: MailDeps & { logger: Logger }, campaignId: s
     }
     const messageId = messageIdFor(deps, campaignId, member.memberId);
     const links = memberLinks(deps, campaignId, member.memberId);
-    const rendered = render(localeFor(template, member.locale))({ ...member.merge, campaign: { name: campaign.fields.name } }, links);
+    const rendered = render(templateId, localeFor(template, member.locale))({ ...member.merge, campaign: { name: campaign.fields.name } }, links);
     let outcome: { delivered: true; response: string } | { delivered: false; reason: string } | undefined;
     for (let attempt = 1; !outcome; attempt++) {
       await pace();
@@ -348,9 +358,28 @@ export async function runSend(deps: MailDeps & { logger: Logger }, campaignId: s
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(settings.concurrency, members.length)) }, worker));
   if (stopped) return undefined;
+  if (send.abTest && !send.abTest.decided) {
+    deps.logger.info('A/B test mailed; the rest of the audience waits for the decision', { campaignId, sendId: send.sendId, decideAt: send.abTest.decideAt, ...counts });
+    return counts;
+  }
   await execute(deps, campaignDecider, campaignStream(campaignId), { type: 'CompleteSend', campaignId, sendId: send.sendId, ...counts, at: deps.clock.now().toISOString() }, actor, stepMeta(`campaign-send:${send.sendId}:complete`, startedMs));
   deps.logger.info('campaign sent', { campaignId, sendId: send.sendId, ...counts });
   return counts;
+}
+
+/**
+ * Which template each member gets: the send's; with an A/B test, the template (A) or the variant (B) for the test's
+ * members, and for the rest the winner once decided (none before: they wait).
+ */
+async function sendPlan(deps: CommandDeps, send: CampaignSend, members: readonly CampaignMember[]) {
+  const templates = new Map<string, EmailTemplateFields>([[send.templateId, (await templateAt(deps, send.templateId, send.templateRevision)).fields]]);
+  const test = send.abTest;
+  if (!test) return { templates, templateOf: (_memberId: string): string | undefined => send.templateId };
+  templates.set(test.variantTemplateId, (await templateAt(deps, test.variantTemplateId, test.variantTemplateRevision)).fields);
+  const groups = abGroups(members.map((member) => member.memberId), send.sendId, test.share);
+  // The winner is A's or B's template at the revision the test sent.
+  const byGroup: Record<AbGroup, string | undefined> = { A: send.templateId, B: test.variantTemplateId, rest: test.decided?.templateId };
+  return { templates, templateOf: (memberId: string) => byGroup[groups.get(memberId) ?? 'rest'] };
 }
 
 /** What became of a member's mail, once it is known (a bounce came after the server took the mail: it was delivered). */

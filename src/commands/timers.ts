@@ -36,10 +36,12 @@ export interface TimerSpec {
   fire(deps: CommandDeps, item: DueItem, meta: RequestMeta, ports: TimerPorts): Promise<void>;
 }
 
-/** What a firing may read and send through besides the event store: the read models, the mail port. */
+/** What a firing may read and send through besides the event store: the read models, the mail port, the campaign sender. */
 export interface TimerPorts {
   readStore: ReadStore;
   mailer: Mailer;
+  /** Starts (or joins) a campaign's send in the background; without it the send resumes at the next start. */
+  sendCampaign?: (campaignId: string) => void;
 }
 
 /** The request id a firing runs under: the same for every attempt at the same item and due time. */

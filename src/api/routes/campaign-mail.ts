@@ -20,6 +20,7 @@ import {
 } from '../../commands/campaign-mail.ts';
 import { AudienceFilter, CAMPAIGN_TYPES, type CampaignState } from '../../domain/campaign/index.ts';
 import { EngagementRule } from '../../domain/campaign/engagement.ts';
+import { AbTestRequest } from '../../domain/campaign/ab-test.ts';
 import { AutomationRules, withStarts } from '../../domain/campaign/automation.ts';
 import { automationSettings } from '../../commands/automation.ts';
 import { Money } from '../../domain/shared/money.ts';
@@ -236,18 +237,34 @@ export const campaignMailRoutes: AnyRoute[] = [
     path: '/api/v1/campaigns/:id/send',
     summary: 'Send the campaign (发送邮件): the template to every frozen member, in the background at the configured rate; resumes after a crash without mailing anyone twice',
     description:
-      'Answers 202 at once; the campaign\'s `send` shows the progress (and the members list each mail). The template is sent as it is now, whatever changes later. Refused without an audience (409 campaign.no_audience) and for a campaign sent already (409 campaign.already_sent); asked again while sending, it resumes a send that stopped. Every mail carries List-Unsubscribe and List-Unsubscribe-Post (RFC 8058), an open pixel and tracked links, all signed per member; suppressed addresses are skipped.',
+      'Answers 202 at once; the campaign\'s `send` shows the progress (and the members list each mail). With `abTest`, the test\'s members are mailed first (each member\'s group is drawn from the send and member, so it never changes); `send.abTest` shows the groups, `decideAt`, and then the decision with each variant\'s numbers; the rest of the audience gets the winner, and the send completes only then. The template is sent as it is now, whatever changes later. Refused without an audience (409 campaign.no_audience) and for a campaign sent already (409 campaign.already_sent); asked again while sending, it resumes a send that stopped. Every mail carries List-Unsubscribe and List-Unsubscribe-Post (RFC 8058), an open pixel and tracked links, all signed per member; suppressed addresses are skipped.',
     tags: campaignTags,
     permission: ['campaigns', 'edit'],
     params: IdParams,
-    body: z.object({ templateId: Id }).strict(),
-    responses: { 202: { description: 'Sending', schema: z.object({ id: z.string(), sendId: z.string(), status: z.literal('sending'), total: z.number().int() }) }, ...recordWriteErrors },
+    body: z
+      .object({ templateId: Id, abTest: AbTestRequest.optional().describe('An A/B test: `share` of the audience first, half with the template, half with `variantTemplateId`; after `decideAfterHours` the better by `metric` (opens, clicks or leads; a tie keeps the template) goes to the rest') })
+      .strict()
+      .refine((body) => body.abTest?.variantTemplateId !== body.templateId, { path: ['abTest', 'variantTemplateId'], message: 'An A/B test compares two different templates' }),
+    responses: {
+      202: {
+        description: 'Sending',
+        schema: z.object({
+          id: z.string(),
+          sendId: z.string(),
+          status: z.literal('sending'),
+          total: z.number().int(),
+          abTest: z.object({ groups: z.object({ A: z.number().int(), B: z.number().int(), rest: z.number().int() }), decideAt: z.string() }).optional(),
+        }),
+      },
+      ...recordWriteErrors,
+    },
     async handler({ params, body, actor, services, meta }) {
       await recordInScope(services, actor, 'campaigns', params.id);
-      const result = await startSend(services.deps, params.id, body.templateId, actor, meta);
-      const total = result.state.status === 'none' ? 0 : (result.state.send?.total ?? 0);
+      const result = await startSend(services.deps, params.id, body.templateId, body.abTest, actor, meta);
+      const send = result.state.status === 'none' ? undefined : result.state.send;
       services.background(`campaign send ${params.id}`, () => services.campaigns.send(params.id));
-      return { status: 202, body: { id: params.id, sendId: result.sendId, status: 'sending' as const, total }, headers: { Location: `/api/v1/campaigns/${params.id}`, 'X-Position': String(result.position) } };
+      const abTest = send?.abTest ? { abTest: { groups: send.abTest.groups, decideAt: send.abTest.decideAt } } : {};
+      return { status: 202, body: { id: params.id, sendId: result.sendId, status: 'sending' as const, total: send?.total ?? 0, ...abTest }, headers: { Location: `/api/v1/campaigns/${params.id}`, 'X-Position': String(result.position) } };
     },
   }),
   defineRoute({

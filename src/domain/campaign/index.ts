@@ -3,6 +3,7 @@ import { CustomValues } from '../customization/values.ts';
 import type { EventsOf } from '../shared/decider.ts';
 import { DomainError } from '../shared/errors.ts';
 import { Money } from '../shared/money.ts';
+import { AB_METRICS, abTestSize } from './ab-test.ts';
 import { ChangeSet, diffFields, withChanges } from '../shared/normalize.ts';
 
 /** The kinds of campaign (营销活动类型). */
@@ -101,8 +102,30 @@ export const CampaignAudienceFrozen = z.object({
 });
 /** A mail to chosen addresses before the real send (who, which template, the Message-IDs). */
 export const CampaignTestSent = z.object({ campaignId: z.string(), templateId: z.string(), to: z.array(z.string()), messageIds: z.array(z.string()), by: z.string(), at: z.string() });
-/** The send to the frozen members began (the template at its revision then); progress is in the members' streams. */
-export const CampaignSendStarted = z.object({ campaignId: z.string(), sendId: z.string(), templateId: z.string(), templateRevision: z.number().int().min(0), total: z.number().int().min(0), by: z.string(), at: z.string() });
+/** An A/B test as a send starts it: the variant (at its revision then), the share, the metric and when it is decided. */
+export const AbTestStarted = z.object({
+  variantTemplateId: z.string(),
+  variantTemplateRevision: z.number().int().min(0),
+  share: z.number().gt(0).lt(1),
+  metric: z.enum(AB_METRICS),
+  decideAfterHours: z.number().positive(),
+  decideAt: z.string(),
+  groups: z.object({ A: z.number().int(), B: z.number().int(), rest: z.number().int() }),
+});
+/** The send to the frozen members began (the template at its revision then; with an A/B test, only the test's members first); progress is in the members' streams. */
+export const CampaignSendStarted = z.object({ campaignId: z.string(), sendId: z.string(), templateId: z.string(), templateRevision: z.number().int().min(0), total: z.number().int().min(0), abTest: AbTestStarted.optional(), by: z.string(), at: z.string() });
+const AbVariantResult = z.object({ members: z.number().int(), delivered: z.number().int(), converted: z.number().int(), ratePpm: z.number().int() });
+/** The A/B test decided: each variant's result by the metric, the winner, and the template (at its revision) the rest get. */
+export const CampaignAbTestDecided = z.object({
+  campaignId: z.string(),
+  sendId: z.string(),
+  metric: z.enum(AB_METRICS),
+  results: z.object({ A: AbVariantResult, B: AbVariantResult }),
+  winner: z.enum(['A', 'B']),
+  templateId: z.string(),
+  templateRevision: z.number().int().min(0),
+  at: z.string(),
+});
 /** A cost of the campaign entered on it (a booth, an advertisement, a mailing service), besides expense claims that name it. */
 export const CampaignCostRecorded = z.object({ campaignId: z.string(), costId: z.string(), amount: Money, description: z.string().trim().min(1).max(500), on: z.iso.date(), by: z.string() });
 export const CampaignSendCompleted = z.object({ campaignId: z.string(), sendId: z.string(), delivered: z.number().int(), failed: z.number().int(), skipped: z.number().int(), at: z.string() });
@@ -120,6 +143,7 @@ export const campaignEventSchemas = {
   CampaignSendStarted,
   CampaignSendCompleted,
   CampaignCostRecorded,
+  CampaignAbTestDecided,
 };
 export type CampaignEvent = EventsOf<typeof campaignEventSchemas>;
 
@@ -132,6 +156,10 @@ export interface CampaignAudience {
   frozenAt: string;
   frozenBy: string;
 }
+export type AbTestStarted = z.infer<typeof AbTestStarted>;
+/** An A/B test of a send, with its decision once made. */
+export type CampaignAbTest = AbTestStarted & { decided?: Omit<z.infer<typeof CampaignAbTestDecided>, 'campaignId' | 'sendId' | 'metric'> };
+
 /** The send: to whom (the audience), what (the template at a revision), and whether it has finished. */
 export interface CampaignSend {
   sendId: string;
@@ -140,6 +168,8 @@ export interface CampaignSend {
   audienceId: string;
   total: number;
   status: 'sending' | 'completed';
+  /** An A/B test: until it is decided only its members are mailed, and the send does not complete. */
+  abTest?: CampaignAbTest;
   startedAt: string;
   startedBy: string;
   completedAt?: string;
@@ -173,7 +203,8 @@ export type CampaignCommand =
   | { type: 'RestoreCampaign'; campaignId: string }
   | { type: 'FreezeAudience'; campaignId: string; audienceId: string; filter: AudienceFilter; exclude: AudienceFilter[]; excludeEmails: number; count: number; excluded: number; by: string; at: string }
   | { type: 'RecordTestSend'; campaignId: string; templateId: string; to: string[]; messageIds: string[]; by: string; at: string }
-  | { type: 'StartSend'; campaignId: string; sendId: string; templateId: string; templateRevision: number; by: string; at: string }
+  | { type: 'StartSend'; campaignId: string; sendId: string; templateId: string; templateRevision: number; abTest?: Omit<AbTestStarted, 'groups'>; by: string; at: string }
+  | { type: 'DecideAbTest'; campaignId: string; sendId: string; results: z.infer<typeof CampaignAbTestDecided>['results']; winner: 'A' | 'B'; templateId: string; templateRevision: number; at: string }
   | { type: 'CompleteSend'; campaignId: string; sendId: string; delivered: number; failed: number; skipped: number; at: string }
   | { type: 'RecordCost'; campaignId: string; costId: string; amount: { amount: number; currency: string }; description: string; on: string; by: string };
 
@@ -209,8 +240,13 @@ export function evolve(state: CampaignState, event: CampaignEvent): CampaignStat
       return { ...state, costs: [...(state.costs ?? []), { costId, amount, description, on, by }] };
     }
     case 'CampaignSendStarted': {
-      const { sendId, templateId, templateRevision, total, at, by } = event.data;
-      return { ...state, send: { sendId, templateId, templateRevision, audienceId: state.audience?.audienceId ?? '', total, status: 'sending', startedAt: at, startedBy: by } };
+      const { sendId, templateId, templateRevision, total, abTest, at, by } = event.data;
+      return { ...state, send: { sendId, templateId, templateRevision, audienceId: state.audience?.audienceId ?? '', total, status: 'sending', startedAt: at, startedBy: by, ...(abTest ? { abTest } : {}) } };
+    }
+    case 'CampaignAbTestDecided': {
+      if (!state.send?.abTest) return state;
+      const { results, winner, templateId, templateRevision, at } = event.data;
+      return { ...state, send: { ...state.send, abTest: { ...state.send.abTest, decided: { results, winner, templateId, templateRevision, at } } } };
     }
     case 'CampaignSendCompleted': {
       if (!state.send) return state;
@@ -234,7 +270,7 @@ export function decide(command: CampaignCommand, state: CampaignState): Campaign
     return [{ type: 'CampaignCreated', data: { campaignId, fields: command.fields, ownerId: command.ownerId, stages: command.stages } }];
   }
   if (state.status === 'none') throw new DomainError('campaign.not_found', `Campaign ${campaignId} does not exist`, { campaignId });
-  if (state.status === 'archived' && command.type !== 'RestoreCampaign' && command.type !== 'ArchiveCampaign' && command.type !== 'CompleteSend')
+  if (state.status === 'archived' && command.type !== 'RestoreCampaign' && command.type !== 'ArchiveCampaign' && command.type !== 'CompleteSend' && command.type !== 'DecideAbTest')
     throw new DomainError('campaign.archived', 'An archived campaign cannot be changed; restore it first', { campaignId });
   switch (command.type) {
     case 'ChangeCampaign': {
@@ -270,10 +306,24 @@ export function decide(command: CampaignCommand, state: CampaignState): Campaign
       if (!state.audience) throw new DomainError('campaign.no_audience', 'Choose the audience first (POST /api/v1/campaigns/:id/audience freezes the member list)', { campaignId });
       if (state.audience.count === 0) throw new DomainError('campaign.empty_audience', 'The audience has no members: widen its filter', { campaignId });
       const { sendId, templateId, templateRevision, by, at } = command;
-      return [{ type: 'CampaignSendStarted', data: { campaignId, sendId, templateId, templateRevision, total: state.audience.count, by, at } }];
+      let abTest: AbTestStarted | undefined;
+      if (command.abTest) {
+        if (command.abTest.variantTemplateId === templateId) throw new DomainError('campaign.ab_test_same_template', 'An A/B test compares two different templates', { templateId });
+        const groups = abTestSize(state.audience.count, command.abTest.share);
+        if (groups.B === 0) throw new DomainError('campaign.ab_test_too_small', `A share of ${command.abTest.share} of ${state.audience.count} members leaves a variant without members: raise the share or widen the audience`, { share: command.abTest.share, members: state.audience.count });
+        abTest = { ...command.abTest, groups };
+      }
+      return [{ type: 'CampaignSendStarted', data: { campaignId, sendId, templateId, templateRevision, total: state.audience.count, ...(abTest ? { abTest } : {}), by, at } }];
+    }
+    case 'DecideAbTest': {
+      if (state.send?.sendId !== command.sendId || !state.send.abTest) throw new DomainError('campaign.no_ab_test', 'This send has no A/B test', { sendId: command.sendId });
+      if (state.send.abTest.decided) return [];
+      const { sendId, results, winner, templateId, templateRevision, at } = command;
+      return [{ type: 'CampaignAbTestDecided', data: { campaignId, sendId, metric: state.send.abTest.metric, results, winner, templateId, templateRevision, at } }];
     }
     case 'CompleteSend': {
       if (state.send?.sendId !== command.sendId || state.send.status === 'completed') return [];
+      if (state.send.abTest && !state.send.abTest.decided) throw new DomainError('campaign.ab_test_undecided', 'The A/B test is not decided yet: the rest of the audience has not been mailed', { sendId: command.sendId, decideAt: state.send.abTest.decideAt });
       const { sendId, delivered, failed, skipped, at } = command;
       return [{ type: 'CampaignSendCompleted', data: { campaignId, sendId, delivered, failed, skipped, at } }];
     }
