@@ -1,7 +1,7 @@
 import { suppressed } from '../commands/campaign-mail.ts';
 import type { Actor } from '../commands/context.ts';
 import type { AudienceFilter } from '../domain/campaign/index.ts';
-import { type CampaignMember, memberIdFor } from '../domain/campaign/members.ts';
+import { type CampaignMember, localeOf, memberIdFor } from '../domain/campaign/members.ts';
 import { specOf } from '../domain/customization/resources.ts';
 import { listInBatches } from '../projections/lists.ts';
 import { hiddenFields } from './field-security.ts';
@@ -35,12 +35,6 @@ function mergeable(doc: Record<string, unknown>, hidden: ReadonlySet<string>): R
   if (out.custom && typeof out.custom === 'object') out.custom = Object.fromEntries(Object.entries(out.custom as Record<string, unknown>).filter(([key]) => !hidden.has(`custom.${key}`)));
   return out;
 }
-
-/** English for a record whose `language` (standard or custom) says so; Chinese otherwise. */
-const localeOf = (doc: Record<string, unknown>): 'zh-CN' | 'en' => {
-  const language = doc.language ?? (doc.custom as Record<string, unknown> | undefined)?.language;
-  return typeof language === 'string' && /^en\b/i.test(language) ? 'en' : 'zh-CN';
-};
 
 /**
  * The people a list query selects, in the caller's data scope (the list route's own selection: its filters, `q`,

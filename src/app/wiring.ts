@@ -46,6 +46,7 @@ import { CampaignSender } from './campaign-sender.ts';
 import { automationTimer } from '../commands/automation.ts';
 import type { SmsSender } from '../infra/sms/port.ts';
 import { abTestTimer } from '../commands/campaign-ab-test.ts';
+import { birthdayCareTimer } from '../commands/birthday-care.ts';
 import { HttpSmsGateway } from '../infra/sms/http.ts';
 import { FileSmsOutbox, MemorySms } from '../infra/sms/outbox.ts';
 import { OutboxMailer, SmtpMailer } from '../infra/mail/nodemailer.ts';
@@ -115,7 +116,7 @@ export interface OpenOptions {
 const AS_OF_TTL_MS = 15 * 60_000;
 
 /** Every timer the modules declare (reminders, SLA warnings and digests join as their modules land). */
-export const allTimers: readonly TimerSpec[] = [taskReminders, memberLevelsTimer, dailyDigestTimer, reportMailTimer, ticketSlaTimer, complaintAlerts, approvalProcess, automationTimer, abTestTimer];
+export const allTimers: readonly TimerSpec[] = [taskReminders, memberLevelsTimer, dailyDigestTimer, reportMailTimer, ticketSlaTimer, complaintAlerts, approvalProcess, automationTimer, abTestTimer, birthdayCareTimer];
 
 function jwtSecret(config: Config, inMemory: boolean, logger: Logger): string {
   if (config.JWT_SECRET) return config.JWT_SECRET;

@@ -3,13 +3,18 @@ import { localeFor, renderMail } from '../domain/campaign/render.ts';
 import type { RecordedEvent } from '../infra/eventstore/port.ts';
 import { WrongExpectedRevisionError } from '../infra/eventstore/port.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
-import { suppressed, templateAt } from './campaign-mail.ts';
+import { addCampaignMembers, suppressed, templateAt } from './campaign-mail.ts';
+import { type CampaignMember, localeOf, memberIdFor } from '../domain/campaign/members.ts';
+import { DomainError } from '../domain/shared/errors.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { systemActor } from './employees.ts';
 import { onceFactEvent } from './pipeline.ts';
 import { settingWithDefault } from './settings.ts';
 import { createTaskOnce } from './tasks.ts';
 import type { DueItem, TimerPorts, TimerSpec } from './timers.ts';
+
+/** What fires rules: a published event, or a fact the service raises itself (a contact's birthday). */
+export type AutomationTrigger = Pick<RecordedEvent, 'id' | 'type' | 'streamId' | 'data'> & { metadata: { at: string } };
 
 /** The automation rules (data; none until an administrator writes some). */
 export const automationSettings = settingWithDefault<StoredAutomationRule[]>('marketing-automation', []);
@@ -22,7 +27,7 @@ const MINUTE_MS = 60_000;
  * appended only if that stream does not exist: however often the event is delivered (a redelivery, a consumer group
  * read again from the start, a second instance), a rule fires once for it. Answers how many rules it scheduled.
  */
-export async function scheduleAutomations(deps: CommandDeps, rules: readonly StoredAutomationRule[], event: RecordedEvent, meta: RequestMeta): Promise<number> {
+export async function scheduleAutomations(deps: CommandDeps, rules: readonly StoredAutomationRule[], event: AutomationTrigger, meta: RequestMeta): Promise<number> {
   let scheduled = 0;
   for (const rule of rules) {
     if (!ruleMatches(rule, event)) continue;
@@ -41,8 +46,14 @@ export async function scheduleAutomations(deps: CommandDeps, rules: readonly Sto
 
 type Doc = Record<string, unknown> & { _id: string };
 
-/** The addresses an action mails for the record an event is about: the lead's, the contact's, or the customer's contacts'. */
-async function recipients(store: ReadStore, about: Record<string, string>): Promise<{ to: { email: string; name: string }[]; contact?: Doc; customer?: Doc; ownerId?: string; customerId?: string }> {
+/** Someone an action reaches: their address and name, the record they come from, and its merge values. */
+type Person = Omit<CampaignMember, 'memberId'>;
+/** A record's fields as merge values (no bookkeeping). */
+const mergeValues = (doc: Doc | undefined): Record<string, unknown> => Object.fromEntries(Object.entries(doc ?? {}).filter(([key]) => !/^_|^(departmentPath|revision|collaborators)$/.test(key)));
+const ownerOf = (doc: Doc | undefined) => ({ ownerId: (doc?.ownerId as string | undefined) ?? null, departmentPath: (doc?.departmentPath as string | undefined) ?? null });
+
+/** The people an action reaches for the record an event is about: the contact, the lead, or the customer's contacts (those with an address). */
+async function recipients(store: ReadStore, about: Record<string, string>): Promise<{ to: Person[]; contact?: Doc; customer?: Doc; ownerId?: string; customerId?: string }> {
   const find = (collection: string, id: string | undefined) => (id ? store.collection<Doc>(collection).findOne({ _id: id }) : Promise.resolve(null));
   const record = (await find('orders', about.orderId)) ?? (await find('opportunities', about.opportunityId)) ?? (await find('leads', about.leadId));
   const customerId = about.customerId ?? (record?.customerId as string | undefined);
@@ -50,17 +61,36 @@ async function recipients(store: ReadStore, about: Record<string, string>): Prom
   const ownerId = about.ownerId ?? (record?.ownerId as string | undefined) ?? (customer?.ownerId as string | undefined);
   const contact = (await find('contacts', about.contactId)) ?? undefined;
   const base = { ...(customer ? { customer } : {}), ...(ownerId ? { ownerId } : {}), ...(customerId ? { customerId } : {}) };
-  if (contact?.email) return { ...base, contact, to: [{ email: String(contact.email), name: String(contact.name) }] };
+  const customerMerge = { customer: mergeValues(customer) };
+  if (contact?.email) return { ...base, contact, to: [{ email: String(contact.email), name: String(contact.name), resource: 'contacts', recordId: contact._id, ...ownerOf(contact), locale: localeOf(contact), merge: { contact: mergeValues(contact), ...customerMerge } }] };
   const leadEmail = about.email ?? (record?.email as string | undefined);
-  if (leadEmail) return { ...base, to: [{ email: leadEmail, name: String(record?.person ?? '') }] };
+  if (leadEmail) {
+    const name = String(record?.person ?? '');
+    const [resource, recordId] = about.leadId ? (['leads', about.leadId] as const) : about.contactId ? (['contacts', about.contactId] as const) : (['customers', customerId ?? ''] as const);
+    return { ...base, to: [{ email: leadEmail, name, resource, recordId, ...ownerOf(record ?? customer), locale: localeOf(record ?? {}), merge: { contact: { name, email: leadEmail }, ...(record?.person ? { lead: mergeValues(record) } : {}), customer: customer ? mergeValues(customer) : { name: record?.company } } }] };
+  }
   const contacts = (customer?.contacts as { name: string; email?: string }[] | undefined) ?? [];
-  return { ...base, to: contacts.filter((c) => c.email).map((c) => ({ email: c.email!, name: c.name })) };
+  return {
+    ...base,
+    to: contacts.filter((c) => c.email).map((c) => ({ email: c.email!, name: c.name, resource: 'customers' as const, recordId: customerId!, ...ownerOf(customer), locale: localeOf(customer ?? {}), merge: { contact: { ...c }, ...customerMerge } })),
+  };
 }
 
-async function perform(deps: CommandDeps, item: DueItem, meta: RequestMeta, ports: TimerPorts, stream: string, events: readonly RecordedEvent[]): Promise<{ outcome: 'sent' | 'task_created' | 'skipped'; detail: string }> {
+async function perform(deps: CommandDeps, item: DueItem, meta: RequestMeta, ports: TimerPorts, stream: string, events: readonly RecordedEvent[]): Promise<{ outcome: 'sent' | 'task_created' | 'added' | 'skipped'; detail: string }> {
   const scheduled = AutomationScheduled.parse(events[0]!.data);
   const action: AutomationAction = scheduled.do;
   const target = await recipients(ports.readStore, scheduled.about);
+  if (action.action === 'add_to_campaign') {
+    if (target.to.length === 0) return { outcome: 'skipped', detail: 'No one with an address to add' };
+    try {
+      const { added } = await addCampaignMembers(deps, action.campaignId, target.to.map((person) => ({ ...person, memberId: memberIdFor(person.email) })), systemActor, meta);
+      return added.length ? { outcome: 'added', detail: `Added ${added.map((person) => person.email).join(', ')} to campaign ${action.campaignId}` } : { outcome: 'skipped', detail: 'Already members, or opted out' };
+    } catch (error) {
+      // A campaign sent, archived or deleted since the rule was written: the firing is done, with the reason.
+      if (error instanceof DomainError) return { outcome: 'skipped', detail: error.message };
+      throw error;
+    }
+  }
   if (action.action === 'create_task') {
     if (!target.ownerId) return { outcome: 'skipped', detail: 'The record has no owner to give the task to' };
     const taskId = meta.ids.newId();

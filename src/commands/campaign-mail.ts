@@ -22,11 +22,12 @@ import { DomainError } from '../domain/shared/errors.ts';
 import { type DeliveryStatusReport, isHardBounce, isSoftBounce } from '../domain/campaign/dsn.ts';
 import { recordStream, specOf } from '../domain/customization/resources.ts';
 import { seededIds } from '../infra/ids.ts';
+import { stableUuid } from '../domain/shared/stable-id.ts';
 import type { ServerKeys } from '../infra/keys.ts';
 import type { Logger } from '../infra/logger.ts';
 import { type Mailer, mailDomain } from '../infra/mail/port.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
-import { execute, factEvent, load } from './pipeline.ts';
+import { execute, factEvent, load, onceFactEvent } from './pipeline.ts';
 import { RecordHandler, type RecordRules } from './record-handler.ts';
 
 /** What mailing needs besides the event store: the mail port, the keys that seal its links, where the links point. */
@@ -69,7 +70,7 @@ export async function templateAt(deps: CommandDeps, templateId: string, revision
 
 const campaignStream = (campaignId: string) => recordStream(specOf('campaigns'), campaignId);
 
-async function campaignState(deps: CommandDeps, campaignId: string): Promise<Extract<CampaignState, { status: 'active' | 'archived' }>> {
+export async function campaignState(deps: CommandDeps, campaignId: string): Promise<Extract<CampaignState, { status: 'active' | 'archived' }>> {
   const { state } = await load(deps, campaignDecider, campaignStream(campaignId));
   if (state.status === 'none') throw new DomainError('campaign.not_found', `Campaign ${campaignId} does not exist`, { campaignId });
   return state;
@@ -104,6 +105,28 @@ export async function campaignMembers(deps: CommandDeps, campaignId: string, aud
   if (!audienceId) return [];
   const events = await deps.eventStore.readStream(campaignAudienceStream(campaignId));
   return frozenMembers(events as unknown as CampaignAudienceEvent[], audienceId);
+}
+
+/**
+ * Adds people to a campaign's member list (an automation's add_to_campaign): those not on it yet and not suppressed
+ * join the list frozen last (or start one), as a part of their own, and the campaign counts them. A campaign sent
+ * already is refused. Retried with the same request, it writes nothing twice: the part's event id comes from the
+ * request, and the people its own earlier attempt listed are still counted as added.
+ */
+export async function addCampaignMembers(deps: CommandDeps, campaignId: string, people: readonly CampaignMember[], actor: Actor, meta: RequestMeta): Promise<{ added: CampaignMember[] }> {
+  const state = await campaignState(deps, campaignId);
+  if (state.send) throw new DomainError('campaign.already_sent', 'The member list of a campaign that has been sent stays as it was sent', { campaignId, sendId: state.send.sendId });
+  const audienceId = state.audience?.audienceId ?? stableUuid(`campaign-audience:${campaignId}:${meta.requestId}`);
+  const stream = campaignAudienceStream(campaignId);
+  const parts = ((await deps.eventStore.readStream(stream)) as unknown as (CampaignAudienceEvent & { metadata: { requestId: string } })[]).filter((event) => event.data.audienceId === audienceId);
+  const listedBefore = new Set(parts.filter((part) => part.metadata.requestId !== meta.requestId).flatMap((part) => part.data.members.map((member) => member.memberId)));
+  const added: CampaignMember[] = [];
+  for (const person of people) if (!listedBefore.has(person.memberId) && !added.some((a) => a.memberId === person.memberId) && !(await suppressed(deps, person.email))) added.push(person);
+  if (added.length === 0) return { added };
+  const part = CampaignMembersListed.parse({ campaignId, audienceId, part: parts.length, members: added });
+  await deps.eventStore.append(stream, [onceFactEvent(deps, meta, actor.userId, stream, { type: 'CampaignMembersListed', data: part })], 'any');
+  await execute(deps, campaignDecider, campaignStream(campaignId), { type: 'AddMembers', campaignId, audienceId, added: added.length, by: actor.userId, at: deps.clock.now().toISOString() }, actor, meta);
+  return { added };
 }
 
 // ── Consent and suppression ───────────────────────────────────────────────────────────────────────────────────────

@@ -3,6 +3,7 @@ import { authorize } from '../../commands/authorization.ts';
 import type { Actor } from '../../commands/context.ts';
 import { systemActor } from '../../commands/employees.ts';
 import {
+  campaignState,
   archiveEmailTemplate,
   changeEmailTemplate,
   createEmailTemplate,
@@ -409,11 +410,14 @@ export const campaignMailRoutes: AnyRoute[] = [
     path: '/api/v1/settings/marketing-automation',
     tags: campaignTags,
     schema: AutomationRules,
-    read: { summary: 'The marketing automation rules: when an event of a type matching conditions is published, after a delay, send a template or create a task (the marketing consumer runs them, once per rule and event)', done: 'The rules' },
-    write: { summary: 'Replace the automation rules (each template a send_template names must exist: 404 email_template.not_found). A new rule applies to events recorded from now on (`activeFrom`); a rule kept by its key keeps its start', done: 'Changed' },
+    read: { summary: 'The marketing automation rules: when an event of a type matching conditions is published (or a contact\'s birthday comes: ContactBirthday), after a delay, send a template, add to a campaign or create a task (the marketing consumer runs them, once per rule and event)', done: 'The rules' },
+    write: { summary: 'Replace the automation rules (each template a send_template names, and each campaign an add_to_campaign names, must exist: 404 email_template.not_found, campaign.not_found). A new rule applies to events recorded from now on (`activeFrom`); a rule kept by its key keeps its start', done: 'Changed' },
     load: (deps) => automationSettings.read(deps),
     async save({ body, actor, services, meta }) {
-      for (const rule of body) if (rule.do.action === 'send_template') await templateAt(services.deps, rule.do.templateId);
+      for (const rule of body) {
+        if (rule.do.action === 'send_template') await templateAt(services.deps, rule.do.templateId);
+        if (rule.do.action === 'add_to_campaign') await campaignState(services.deps, rule.do.campaignId);
+      }
       const previous = (await automationSettings.read(services.deps)).value;
       return automationSettings.write(services.deps, withStarts(body, previous, services.clock.now().toISOString()), actor, meta);
     },

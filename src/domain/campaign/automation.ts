@@ -7,6 +7,7 @@ const Key = z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, 'a lowercase key: letters
 export const AutomationAction = z.discriminatedUnion('action', [
   z.object({ action: z.literal('send_template'), templateId: z.uuid().describe("An email template, sent to the record's contacts (or the lead) who may be mailed") }).strict(),
   z.object({ action: z.literal('create_task'), subject: z.string().trim().min(1).max(200), dueInHours: z.number().int().min(0).max(2160).default(24) }).strict().describe("A task for the record's owner"),
+  z.object({ action: z.literal('add_to_campaign'), campaignId: z.uuid().describe("A campaign not sent yet: the record's people who may be mailed join its member list") }).strict(),
 ]);
 export type AutomationAction = z.infer<typeof AutomationAction>;
 
@@ -71,7 +72,7 @@ export const AutomationScheduled = z.object({
 });
 /** A mail is about to be handed over (with its Message-ID, which a retry after a crash reuses). */
 export const AutomationMailSending = z.object({ to: z.array(z.string()), messageId: z.string(), at: z.string() });
-export const AutomationDone = z.object({ outcome: z.enum(['sent', 'task_created', 'skipped']), detail: z.string().max(500), at: z.string() });
+export const AutomationDone = z.object({ outcome: z.enum(['sent', 'task_created', 'added', 'skipped']), detail: z.string().max(500), at: z.string() });
 export const automationEventSchemas = { AutomationScheduled, AutomationMailSending, AutomationDone };
 export type AutomationEvent = EventsOf<typeof automationEventSchemas>;
 export const automationCategory = 'automation';

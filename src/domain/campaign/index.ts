@@ -100,6 +100,8 @@ export const CampaignAudienceFrozen = z.object({
   by: z.string(),
   at: z.string(),
 });
+/** People joined the member list after it was frozen (an automation's add_to_campaign); with no list yet, they start one. */
+export const CampaignMembersAdded = z.object({ campaignId: z.string(), audienceId: z.string(), added: z.number().int().min(1), by: z.string(), at: z.string() });
 /** A mail to chosen addresses before the real send (who, which template, the Message-IDs). */
 export const CampaignTestSent = z.object({ campaignId: z.string(), templateId: z.string(), to: z.array(z.string()), messageIds: z.array(z.string()), by: z.string(), at: z.string() });
 /** An A/B test as a send starts it: the variant (at its revision then), the share, the metric and when it is decided. */
@@ -144,13 +146,15 @@ export const campaignEventSchemas = {
   CampaignSendCompleted,
   CampaignCostRecorded,
   CampaignAbTestDecided,
+  CampaignMembersAdded,
 };
 export type CampaignEvent = EventsOf<typeof campaignEventSchemas>;
 
 /** The frozen member list a send goes to. */
 export interface CampaignAudience {
   audienceId: string;
-  filter: AudienceFilter;
+  /** Null for a list started by people added one by one (an automation). */
+  filter: AudienceFilter | null;
   count: number;
   excluded: number;
   frozenAt: string;
@@ -202,6 +206,7 @@ export type CampaignCommand =
   | { type: 'ArchiveCampaign'; campaignId: string }
   | { type: 'RestoreCampaign'; campaignId: string }
   | { type: 'FreezeAudience'; campaignId: string; audienceId: string; filter: AudienceFilter; exclude: AudienceFilter[]; excludeEmails: number; count: number; excluded: number; by: string; at: string }
+  | { type: 'AddMembers'; campaignId: string; audienceId: string; added: number; by: string; at: string }
   | { type: 'RecordTestSend'; campaignId: string; templateId: string; to: string[]; messageIds: string[]; by: string; at: string }
   | { type: 'StartSend'; campaignId: string; sendId: string; templateId: string; templateRevision: number; abTest?: Omit<AbTestStarted, 'groups'>; by: string; at: string }
   | { type: 'DecideAbTest'; campaignId: string; sendId: string; results: z.infer<typeof CampaignAbTestDecided>['results']; winner: 'A' | 'B'; templateId: string; templateRevision: number; at: string }
@@ -232,6 +237,10 @@ export function evolve(state: CampaignState, event: CampaignEvent): CampaignStat
     case 'CampaignAudienceFrozen': {
       const { audienceId, filter, count, excluded, at, by } = event.data;
       return { ...state, audience: { audienceId, filter, count, excluded, frozenAt: at, frozenBy: by } };
+    }
+    case 'CampaignMembersAdded': {
+      const { audienceId, added, at, by } = event.data;
+      return { ...state, audience: state.audience ? { ...state.audience, count: state.audience.count + added } : { audienceId, filter: null, count: added, excluded: 0, frozenAt: at, frozenBy: by } };
     }
     case 'CampaignTestSent':
       return { ...state, testSends: (state.testSends ?? 0) + 1 };
@@ -293,6 +302,12 @@ export function decide(command: CampaignCommand, state: CampaignState): Campaign
       if (state.send) throw new DomainError('campaign.already_sent', 'The audience of a campaign that has been sent stays as it was sent; create another campaign', { campaignId, sendId: state.send.sendId });
       const { audienceId, filter, exclude, excludeEmails, count, excluded, by, at } = command;
       return [{ type: 'CampaignAudienceFrozen', data: { campaignId, audienceId, filter, exclude, excludeEmails, count, excluded, by, at } }];
+    }
+    case 'AddMembers': {
+      if (state.send) throw new DomainError('campaign.already_sent', 'The member list of a campaign that has been sent stays as it was sent', { campaignId, sendId: state.send.sendId });
+      if (state.audience && state.audience.audienceId !== command.audienceId) throw new DomainError('campaign.audience_changed', 'The member list was frozen again meanwhile', { campaignId });
+      const { audienceId, added, by, at } = command;
+      return added > 0 ? [{ type: 'CampaignMembersAdded', data: { campaignId, audienceId, added, by, at } }] : [];
     }
     case 'RecordTestSend': {
       const { templateId, to, messageIds, by, at } = command;

@@ -27,6 +27,11 @@ export type CampaignMember = z.infer<typeof CampaignMember>;
 
 /** A member's id in its campaign: from the address, so one address is one member however many records carry it. */
 export const memberIdFor = (email: string): string => stableUuid(`campaign-member:${email.trim().toLowerCase()}`);
+/** English for a record whose `language` (standard or custom) says so; Chinese otherwise. */
+export const localeOf = (doc: Record<string, unknown>): 'zh-CN' | 'en' => {
+  const language = doc.language ?? (doc.custom as Record<string, unknown> | undefined)?.language;
+  return typeof language === 'string' && /^en\b/i.test(language) ? 'en' : 'zh-CN';
+};
 /** An address as the consent ledger keys it (its stream id does not show the address). */
 export const addressKey = (email: string): string => stableUuid(`consent:${email.trim().toLowerCase()}`);
 
