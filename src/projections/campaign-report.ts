@@ -28,8 +28,14 @@ export interface CampaignReportRow {
   clickRate: number | null;
   leads: number;
   opportunities: number;
-  /** Last touch: leads created for an address after a person clicked this campaign's mail to it (the latest such campaign's). */
-  lastTouch: { leads: number };
+  /** First touch followed on: orders from quotes of the opportunities citing the campaign, and their totals (cancelled ones taken back). */
+  orders: number;
+  orderRevenue: Money;
+  /**
+   * Last touch: leads created for an address after a person clicked this campaign's mail to it (the latest such
+   * campaign's), the opportunities those leads were converted into, their won amounts, and orders from their quotes.
+   */
+  lastTouch: { leads: number; opportunities: number; orders: number; wonRevenue: Money };
   wonRevenue: Money;
   /** Costs entered on the campaign and expense claims naming it (approved or paid). */
   cost: Money;
@@ -38,7 +44,7 @@ export interface CampaignReportRow {
   /** (won revenue − cost) ÷ cost; null without a cost. */
   roi: number | null;
   /** Amounts in other currencies, left out of the sums above. */
-  otherCurrencies: { wonRevenue: Record<string, number>; cost: Record<string, number> };
+  otherCurrencies: { wonRevenue: Record<string, number>; cost: Record<string, number>; orderRevenue: Record<string, number>; lastTouchWonRevenue: Record<string, number> };
 }
 
 /** Won revenue, cost, cost per lead and ROI ((won − cost) ÷ cost) in one currency: a campaign's, or the totals'. */
@@ -113,10 +119,12 @@ export async function campaignReportRows(
       clickRate: ratio(clicks.people, delivered),
       leads,
       opportunities: r.opportunities ?? 0,
-      lastTouch: { leads: r.lastTouchLeads ?? 0 },
+      orders: r.orders ?? 0,
+      orderRevenue: { amount: r.orderRevenue?.[currency] ?? 0, currency },
+      lastTouch: { leads: r.lastTouchLeads ?? 0, opportunities: r.lastTouchOpportunities ?? 0, orders: r.lastTouchOrders ?? 0, wonRevenue: { amount: r.lastTouchWon?.[currency] ?? 0, currency } },
       ...economics(won, cost, leads, currency),
       budget: campaign.budget,
-      otherCurrencies: { wonRevenue: others(r.won, currency), cost: others(costs, currency) },
+      otherCurrencies: { wonRevenue: others(r.won, currency), cost: others(costs, currency), orderRevenue: others(r.orderRevenue, currency), lastTouchWonRevenue: others(r.lastTouchWon, currency) },
     };
   });
 }

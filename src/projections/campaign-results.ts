@@ -3,6 +3,8 @@ import { bucketOf, personLike } from '../domain/campaign/engagement.ts';
 import { CampaignMailBounced, CampaignMailClicked, CampaignMailDelivered, CampaignMailOpened, campaignMemberCategory, consentCategory, ConsentWithdrawn } from '../domain/campaign/members.ts';
 import { leadCategory } from '../domain/lead/index.ts';
 import { opportunityCategory } from '../domain/opportunity/index.ts';
+import { orderCategory } from '../domain/order/index.ts';
+import { quoteCategory } from '../domain/quote/index.ts';
 import { categoryOf, type RecordedEvent } from '../infra/eventstore/port.ts';
 import type { Doc, ReadStore } from '../infra/readstore/port.ts';
 import { alreadyApplied, type Projection } from './projection.ts';
@@ -29,6 +31,13 @@ export type CampaignResultsDoc = Doc & {
   clickDelays?: Record<string, number>;
   /** Last touch: leads created for an address after a person clicked the campaign's mail to it (the latest such campaign). */
   lastTouchLeads?: number;
+  /** Last touch, followed on: opportunities converted from those leads, their won amounts per currency, and orders from their quotes. */
+  lastTouchOpportunities?: number;
+  lastTouchWon?: Record<string, number>;
+  lastTouchOrders?: number;
+  /** First touch, followed on: orders from quotes of opportunities citing the campaign, and their totals per currency (cancelled ones taken back). */
+  orders?: number;
+  orderRevenue?: Record<string, number>;
   /** First touch: leads and opportunities created citing the campaign (`campaignId`). */
   leads?: number;
   opportunities?: number;
@@ -37,7 +46,24 @@ export type CampaignResultsDoc = Doc & {
   /** Costs entered on the campaign, per currency (expense claims that name it are read from the expense counters). */
   costs?: Record<string, number>;
 };
-type Memory = Doc & { email?: string; deliveredAt?: string; openBucket?: number; clickBucket?: number; unsubscribed?: boolean; campaignId?: string | null; amount?: Money; won?: boolean; _position: number };
+type Memory = Doc & {
+  email?: string;
+  deliveredAt?: string;
+  openBucket?: number;
+  clickBucket?: number;
+  unsubscribed?: boolean;
+  campaignId?: string | null;
+  /** An order's last-touch campaign. */
+  lastCampaignId?: string | null;
+  opportunityId?: string;
+  amount?: Money;
+  won?: boolean;
+  cancelled?: boolean;
+  _position: number;
+};
+/** Memories a later event of another record reads: a lead's and an opportunity's last-touch campaign, a quote's opportunity. */
+const leadLastTouch = (leadId: string) => `last-touch:${leadId}`;
+const opportunityLastTouch = (opportunityId: string) => `last-touch-opportunity:${opportunityId}`;
 
 const memberKey = (campaignId: string, memberId: string) => `member:${campaignId}.${memberId}`;
 const seconds = (from: string | undefined, to: string) => (from ? Math.max(0, (Date.parse(to) - Date.parse(from)) / 1000) : 0);
@@ -50,8 +76,9 @@ const seconds = (from: string | undefined, to: string) => (from ? Math.max(0, (D
  */
 export const campaignResultsProjection: Projection = {
   name: 'campaign-results',
-  version: 1,
-  categories: [campaignCategory, campaignMemberCategory, consentCategory, leadCategory, opportunityCategory],
+  // 2: last touch followed to opportunities, won revenue and orders; first-touch orders.
+  version: 2,
+  categories: [campaignCategory, campaignMemberCategory, consentCategory, leadCategory, opportunityCategory, quoteCategory, orderCategory],
   collections: [CAMPAIGN_RESULTS, MEMORY],
   async setup() {},
   async apply(event, store) {
@@ -134,19 +161,56 @@ export const campaignResultsProjection: Projection = {
       case 'LeadCreated': {
         const email = (data.fields as { email?: string }).email?.toLowerCase();
         const touched = email ? await memories.findOne({ _id: `address:${email}` }) : null;
-        if (touched?.campaignId) await once(`last-touch:${String(data.leadId)}`, async () => {
+        if (touched?.campaignId) await once(leadLastTouch(String(data.leadId)), async () => {
           await counters(touched.campaignId, { lastTouchLeads: 1 });
-          return {};
+          return { campaignId: touched.campaignId };
         });
         return attributed(event, `lead:${String(data.leadId)}`, 'leads', once, counters);
       }
       case 'LeadChanged':
         return attributed(event, `lead:${String(data.leadId)}`, 'leads', once, counters);
+      case 'LeadConverted': {
+        // The opportunity a lead became carries the lead's last touch (won already or not).
+        const opportunityId = data.opportunityId as string | undefined;
+        const touched = opportunityId ? await memories.findOne({ _id: leadLastTouch(String(data.leadId)) }) : null;
+        if (!opportunityId || !touched?.campaignId) return;
+        return once(opportunityLastTouch(opportunityId), async () => {
+          const deal = await memories.findOne({ _id: `opportunity:${opportunityId}` });
+          await counters(touched.campaignId, { lastTouchOpportunities: 1, ...(deal?.won && deal.amount ? { [`lastTouchWon.${deal.amount.currency}`]: deal.amount.amount } : {}) });
+          return { campaignId: touched.campaignId };
+        });
+      }
       case 'OpportunityCreated':
       case 'OpportunityChanged':
       case 'OpportunityWon':
-      case 'OpportunityReopened':
-        return attributed(event, `opportunity:${String(data.opportunityId)}`, 'opportunities', once, counters);
+      case 'OpportunityReopened': {
+        const opportunityId = String(data.opportunityId);
+        const lastTouch = (await memories.findOne({ _id: opportunityLastTouch(opportunityId) }))?.campaignId ?? null;
+        return attributed(event, `opportunity:${opportunityId}`, 'opportunities', once, counters, lastTouch);
+      }
+      case 'QuoteCreated':
+        if (typeof data.opportunityId !== 'string') return;
+        return once(`quote:${String(data.quoteId)}`, async () => ({ opportunityId: data.opportunityId as string }));
+      case 'OrderCreated': {
+        const quote = typeof data.quoteId === 'string' ? await memories.findOne({ _id: `quote:${data.quoteId}` }) : null;
+        if (!quote?.opportunityId) return;
+        const first = (await memories.findOne({ _id: `opportunity:${quote.opportunityId}` }))?.campaignId ?? null;
+        const last = (await memories.findOne({ _id: opportunityLastTouch(quote.opportunityId) }))?.campaignId ?? null;
+        if (!first && !last) return;
+        const amount = { amount: (data.totals as { total: number }).total, currency: String(data.currency) };
+        return once(`order:${String(data.orderId)}`, async () => {
+          await counters(first, { orders: 1, [`orderRevenue.${amount.currency}`]: amount.amount });
+          await counters(last, { lastTouchOrders: 1 });
+          return { campaignId: first, lastCampaignId: last, amount };
+        });
+      }
+      case 'OrderCancelled':
+        return once(`order:${String(data.orderId)}`, async (memory) => {
+          if (!memory?.amount || memory.cancelled) return {};
+          await counters(memory.campaignId, { orders: -1, [`orderRevenue.${memory.amount.currency}`]: -memory.amount.amount });
+          await counters(memory.lastCampaignId, { lastTouchOrders: -1 });
+          return { cancelled: true };
+        });
     }
   },
 };
@@ -161,6 +225,8 @@ async function attributed(
   field: 'leads' | 'opportunities',
   once: (key: string, change: (memory: Memory | null) => Promise<Partial<Memory> | undefined>) => Promise<void>,
   counters: (campaignId: string | null | undefined, inc: Record<string, number>) => Promise<unknown>,
+  /** An opportunity's last-touch campaign (a lead it came from was created after a person clicked): its won amount counts there too. */
+  lastTouch: string | null = null,
 ): Promise<void> {
   const data = event.data as { fields?: { campaignId?: string; amount?: Money }; changes?: { campaignId?: string | null; amount?: Money } };
   const given = data.fields ?? data.changes;
@@ -182,6 +248,12 @@ async function attributed(
     if (JSON.stringify(wonBefore) !== JSON.stringify(wonAfter)) {
       if (wonBefore) await counters(wonBefore.campaignId, { [`won.${wonBefore.amount.currency}`]: -wonBefore.amount.amount });
       if (wonAfter) await counters(wonAfter.campaignId, { [`won.${wonAfter.amount.currency}`]: wonAfter.amount.amount });
+    }
+    const lastBefore = before.won && before.amount ? before.amount : undefined;
+    const lastAfter = after.won && after.amount ? after.amount : undefined;
+    if (lastTouch && JSON.stringify(lastBefore) !== JSON.stringify(lastAfter)) {
+      if (lastBefore) await counters(lastTouch, { [`lastTouchWon.${lastBefore.currency}`]: -lastBefore.amount });
+      if (lastAfter) await counters(lastTouch, { [`lastTouchWon.${lastAfter.currency}`]: lastAfter.amount });
     }
     return { campaignId: after.campaignId, ...(after.amount ? { amount: after.amount } : {}), won: after.won };
   });

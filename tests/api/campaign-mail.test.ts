@@ -201,13 +201,29 @@ describe('email campaigns: templates, audience, test send, send, tracking, unsub
     await fetch(linksOf('autumn1@example.com').pixel, { headers: { 'User-Agent': 'Mozilla/5.0 (Windows NT 10.0)' } });
     await fetch(linksOf('autumn1@example.com').click, { redirect: 'manual', headers: { 'User-Agent': 'Mozilla/5.0 (Windows NT 10.0)' } });
     // Last touch: autumn1 clicked, then asks for a quote through the web form: a new lead for that address.
-    await post('/api/v1/leads', { company: '秋季客户 1 的询价', person: '客户 1', email: 'autumn1@example.com', source: 'web' }, marketer.token);
+    const webLead = (await post('/api/v1/leads', { company: '秋季客户 1 的询价', person: '客户 1', email: 'autumn1@example.com', source: 'web' }, marketer.token)).body.id as string;
+    // …which becomes a deal, won, quoted and ordered: last touch follows it.
+    const converted = (await post(`/api/v1/leads/${webLead}/convert`, { createOpportunity: { name: '秋季询价成交', amount: CNY(800_000), expectedCloseDate: '2027-04-30' } }, marketer.token)).body;
+    expect((await post(`/api/v1/opportunities/${converted.opportunityId}/win`, {}, marketer.token)).status).toBe(200);
+    const productId = (await post('/api/v1/products', { code: 'AUTUMN-1', name: '秋季新品', unit: '台', standardPrice: CNY(100_000), taxRate: 13 }, marketer.token)).body.id as string;
+    const orderFrom = async (customer: string, opportunityId: string) => {
+      const quoteId = (await post('/api/v1/quotes', { customerId: customer, opportunityId, validUntil: '2027-04-30', lines: [{ productId, quantity: 2 }] }, marketer.token)).body.id as string;
+      expect((await post(`/api/v1/quotes/${quoteId}/send`, {}, marketer.token)).status).toBe(200);
+      const accepted = await post(`/api/v1/quotes/${quoteId}/accept`, { paymentTermsDays: 30 }, marketer.token);
+      expect(accepted.status, JSON.stringify(accepted.body)).toBe(200);
+      return accepted.body.orderId as string;
+    };
+    await orderFrom(converted.customerId, converted.opportunityId);
     // First touch: two leads and a deal cite the campaign; the deal is won. Costs: one entered, one expense claim.
     await post('/api/v1/leads', { company: '回复的客户', person: '赵六', campaignId, source: 'campaign' }, marketer.token);
     await post('/api/v1/leads', { company: '另一个客户', person: '钱七', campaignId, source: 'campaign' }, marketer.token);
     const customerId = (await post('/api/v1/customers', { name: '秋季成交客户' }, marketer.token)).body.id as string;
     const dealId = (await post('/api/v1/opportunities', { name: '秋季大单', customerId, amount: CNY(1_200_000), expectedCloseDate: '2027-04-30', campaignId }, marketer.token)).body.id as string;
     expect((await post(`/api/v1/opportunities/${dealId}/win`, {}, marketer.token)).status).toBe(200);
+    // The deal citing the campaign is ordered twice; one order is cancelled (first touch takes it back).
+    await orderFrom(customerId, dealId);
+    const cancelled = await orderFrom(customerId, dealId);
+    expect((await post(`/api/v1/orders/${cancelled}/cancel`, { reason: '客户取消' }, marketer.token)).status).toBe(200);
     expect((await post(`/api/v1/campaigns/${campaignId}/costs`, { amount: CNY(250_000), description: '邮件服务费', on: '2027-03-01' }, marketer.token)).status).toBe(200);
     expectProblem(await post(`/api/v1/campaigns/${campaignId}/costs`, { amount: CNY(0), description: '零', on: '2027-03-01' }, marketer.token), 409, 'campaign.invalid_cost');
     const claimId = (await post('/api/v1/expenses', { lines: [{ category: 'travel', amount: CNY(15_000), date: '2027-03-02', description: '展会交通' }], campaignId }, marketer.token)).body.id as string;
@@ -239,7 +255,16 @@ describe('email campaigns: templates, audience, test send, send, tracking, unsub
     expect(expected).toMatchObject({ sent: 3, delivered: 3, opened: 1, clicked: 1, leads: 2, opportunities: 1 });
     const report = await get(`/api/v1/reports/campaigns/${campaignId}`, marketer.token);
     expect(report.status, JSON.stringify(report.body)).toBe(200);
-    expect(report.body).toMatchObject({ ...expected, unsubscribed: 0, bounced: 0, openRate: 0.3333, clickRate: 0.3333, lastTouch: { leads: 1 } });
+    // Orders and last touch, recounted from the events: orders from quotes of the campaign's deals; the web lead's deal.
+    const all = await app.services.eventStore.readAll({ maxCount: 1_000_000 });
+    const quotesOf = (opportunityId: string) => new Set(all.filter((e) => e.type === 'QuoteCreated' && (e.data as { opportunityId?: string }).opportunityId === opportunityId).map((e) => (e.data as { quoteId: string }).quoteId));
+    const cancelledIds = new Set(all.filter((e) => e.type === 'OrderCancelled').map((e) => (e.data as { orderId: string }).orderId));
+    const ordersOf = (opportunityId: string) => all.filter((e) => e.type === 'OrderCreated' && quotesOf(opportunityId).has((e.data as { quoteId?: string }).quoteId ?? '') && !cancelledIds.has((e.data as { orderId: string }).orderId));
+    const firstOrders = ordersOf(dealId);
+    expect(firstOrders).toHaveLength(1);
+    const lastTouch = { leads: 1, opportunities: 1, orders: ordersOf(converted.opportunityId).length, wonRevenue: CNY(800_000) };
+    expect(report.body).toMatchObject({ ...expected, unsubscribed: 0, bounced: 0, openRate: 0.3333, clickRate: 0.3333, orders: 1, orderRevenue: CNY((firstOrders[0]!.data as { totals: { total: number } }).totals.total), lastTouch });
+    expect(lastTouch.orders).toBe(1);
     const responded = (await get(`/api/v1/campaigns/${campaignId}/members?status=responded`, marketer.token)).body.items;
     expect(responded.map((m: { email: string }) => m.email)).toEqual(['autumn1@example.com']);
     expect(report.body.automated.opens).toBeGreaterThanOrEqual(4);

@@ -355,7 +355,7 @@ export const campaignMailRoutes: AnyRoute[] = [
     path: '/api/v1/reports/campaigns/:id',
     summary: 'What a campaign brought and cost (营销效果): sent, delivered, opened, clicked, unsubscribed, bounced, leads, opportunities, won revenue, cost, cost per lead, ROI',
     description:
-      'From pre-aggregated counters. Opens and clicks are people\'s: HEAD requests, known scanners\' agents and those sooner after delivery than the rule\'s threshold (settings: campaign-engagement) are left out (`automated`); changing the threshold recomputes the rates from the raw events at once. Leads and opportunities are first touch (their `campaignId`); won revenue is the won opportunities citing it; cost is the costs entered on it plus expense claims naming it (approved or paid). Amounts in one currency (default the company\'s); others are listed apart.',
+      'From pre-aggregated counters. Opens and clicks are people\'s: HEAD requests, known scanners\' agents and those sooner after delivery than the rule\'s threshold (settings: campaign-engagement) are left out (`automated`); changing the threshold recomputes the rates from the raw events at once. Leads and opportunities are first touch (their `campaignId`); `orders` and `orderRevenue` the orders from quotes of those opportunities; `lastTouch` follows the member who clicked: leads created for the address after a person clicked, the opportunities they were converted into, their won amount and orders; won revenue is the won opportunities citing it; cost is the costs entered on it plus expense claims naming it (approved or paid). Amounts in one currency (default the company\'s); others are listed apart.',
     tags: campaignTags,
     permission: ['campaigns', 'view'],
     reads: [CAMPAIGN_RESULTS, 'campaigns', monthly(EXPENSES_BY.campaign)],
@@ -393,7 +393,7 @@ export const campaignMailRoutes: AnyRoute[] = [
         to: query.to,
         currency,
         items,
-        totals: { sent: sum((r) => r.sent), delivered: sum((r) => r.delivered), opened: sum((r) => r.opened), clicked: sum((r) => r.clicked), leads, opportunities: sum((r) => r.opportunities), ...economics(won, cost, leads, currency) },
+        totals: { sent: sum((r) => r.sent), delivered: sum((r) => r.delivered), opened: sum((r) => r.opened), clicked: sum((r) => r.clicked), leads, opportunities: sum((r) => r.opportunities), orders: sum((r) => r.orders), ...economics(won, cost, leads, currency) },
       };
     },
   }),
