@@ -18,7 +18,7 @@ export async function emailSendBench(smtpUrl: string, members: number, ratePerSe
   const config = loadConfig({ LOG_LEVEL: 'error', CRM_ADMIN_PASSWORD: 'bench-password-1', CRM_DATA_DIR: mkdtempSync(join(tmpdir(), 'crm-bench-mail-')), SMTP_URL: smtpUrl, CRM_MAIL_RATE_PER_S: String(ratePerSecond), CRM_MAIL_CONCURRENCY: String(concurrency), CRM_PUBLIC_URL: 'https://crm.example.com' });
   const services = await openServices(config, { logger: silentLogger, startTimers: false });
   const meta = (name: string) => services.requestMeta(name);
-  const { templateId } = await createEmailTemplate(services.deps, { name: 'bench', subject: { 'zh-CN': '{{contact.name}}，春季新品' }, html: { 'zh-CN': '<p>{{contact.name}} 您好，{{customer.name}}</p><p><a href="https://shop.example.com/spring">新品</a> <a href="https://shop.example.com/price">价格</a></p><p><a href="{{unsubscribeUrl}}">退订</a></p>' } }, systemActor, meta('bench'));
+  const { id: templateId } = await createEmailTemplate(services.deps, { name: 'bench', subject: { 'zh-CN': '{{contact.name}}，春季新品' }, html: { 'zh-CN': '<p>{{contact.name}} 您好，{{customer.name}}</p><p><a href="https://shop.example.com/spring">新品</a> <a href="https://shop.example.com/price">价格</a></p><p><a href="{{unsubscribeUrl}}">退订</a></p>' } }, systemActor, meta('bench'));
   await services.runner.waitFor(await services.eventStore.headPosition(), 30_000);
   const admin = (await services.readStore.collection('employees').findOne({ username: 'admin' }))!;
   const { campaignId } = await createCampaign(services.deps, { fields: { name: 'bench', type: 'email', startsOn: '2027-03-01', endsOn: '2027-03-31', budget: { amount: 0, currency: 'CNY' } }, ownerId: admin._id }, systemActor, meta('bench'));

@@ -29,6 +29,7 @@ const views = {
   "bi_targets": { source: "targets", leftOut: ["_search","_phones","_state","_position","_contactBase","_activityDays","custom"] },
   "bi_campaigns": { source: "campaigns", leftOut: ["_search","_phones","_state","_position","_contactBase","_activityDays","custom"] },
   "bi_email-templates": { source: "email-templates", leftOut: ["_search","_phones","_state","_position","_contactBase","_activityDays","custom"] },
+  "bi_sms-templates": { source: "sms-templates", leftOut: ["_search","_phones","_state","_position","_contactBase","_activityDays","custom"] },
 };
 for (const [name, { source, leftOut }] of Object.entries(views)) {
   const pipeline = [{ $project: Object.fromEntries(leftOut.map((field) => [field, 0])) }];

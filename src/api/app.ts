@@ -25,6 +25,7 @@ import { decisionReportRoutes } from './routes/decision-reports.ts';
 import { targetRoutes } from './routes/targets.ts';
 import { campaignRoutes } from './routes/campaigns.ts';
 import { campaignMailRoutes } from './routes/campaign-mail.ts';
+import { campaignSmsRoutes } from './routes/campaign-sms.ts';
 import { memberLevelRoutes } from './routes/member-levels.ts';
 import { dailyDigestRoutes } from './routes/daily-digest.ts';
 import { customerRoutes } from './routes/customers.ts';
@@ -46,7 +47,7 @@ import { analyticsRoutes } from './routes/analytics.ts';
 import { approvalRoutes } from './routes/approvals.ts';
 
 // The pool's /customers/duplicates must come before /customers/:id.
-const moduleRoutes: AnyRoute[] = [...authRoutes, ...orgRoutes, ...adminRoutes, ...customFieldRoutes, ...customizationRoutes, ...companyRoutes, ...poolRoutes, ...customerRoutes, ...contactRoutes, ...salesRoutes, ...competitorRoutes, ...activityRoutes, ...taskRoutes, ...planRoutes, ...agendaRoutes, ...dashboardRoutes, ...decisionReportRoutes, ...targetRoutes, ...campaignRoutes, ...campaignMailRoutes, ...memberLevelRoutes, ...dailyDigestRoutes, ...documentRoutes, ...ticketRoutes, ...approvalRoutes, ...expenseRoutes, ...publicLinkRoutes, ...notificationRoutes, ...attachmentRoutes];
+const moduleRoutes: AnyRoute[] = [...authRoutes, ...orgRoutes, ...adminRoutes, ...customFieldRoutes, ...customizationRoutes, ...companyRoutes, ...poolRoutes, ...customerRoutes, ...contactRoutes, ...salesRoutes, ...competitorRoutes, ...activityRoutes, ...taskRoutes, ...planRoutes, ...agendaRoutes, ...dashboardRoutes, ...decisionReportRoutes, ...targetRoutes, ...campaignRoutes, ...campaignMailRoutes, ...campaignSmsRoutes, ...memberLevelRoutes, ...dailyDigestRoutes, ...documentRoutes, ...ticketRoutes, ...approvalRoutes, ...expenseRoutes, ...publicLinkRoutes, ...notificationRoutes, ...attachmentRoutes];
 /** Every route of the API; the analysts' routes describe the others' record schemas. */
 export const apiRoutes: AnyRoute[] = [...moduleRoutes, ...analyticsRoutes(moduleRoutes), ...operationsRoutes];
 

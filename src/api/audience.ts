@@ -1,7 +1,7 @@
-import { suppressed } from '../commands/campaign-mail.ts';
+import { consentOf, suppressed } from '../commands/campaign-mail.ts';
 import type { Actor } from '../commands/context.ts';
 import type { AudienceFilter } from '../domain/campaign/index.ts';
-import { type CampaignMember, localeOf, memberIdFor } from '../domain/campaign/members.ts';
+import { type CampaignMember, isMobile, localeOf, memberIdFor, normalizeMobile, smsMemberIdFor, smsSuppressionOf } from '../domain/campaign/members.ts';
 import { specOf } from '../domain/customization/resources.ts';
 import { listInBatches } from '../projections/lists.ts';
 import { hiddenFields } from './field-security.ts';
@@ -19,6 +19,7 @@ const EMAIL = /^[^\s@<>",]+@[^\s@<>",]+\.[^\s@<>",]+$/;
 /** A person an audience may take: an address, a name, and the records the merge fields read. */
 interface Candidate {
   email: string;
+  mobile: string;
   name: string;
   resource: AudienceFilter['resource'];
   recordId: string;
@@ -51,7 +52,7 @@ async function* candidates(services: RouteServices, actor: Actor, filter: Audien
     if (filter.resource === 'leads') {
       for (const lead of batch) {
         const fields = mergeable(lead, hidden);
-        yield { email: String(lead.email ?? ''), name: String(lead.person ?? ''), resource: 'leads', recordId: lead._id, ownerId: (lead.ownerId as string | null) ?? null, departmentPath: (lead.departmentPath as string | null) ?? null, locale: localeOf(lead), merge: { lead: fields, contact: { name: lead.person, email: lead.email }, customer: { name: lead.company } } };
+        yield { email: String(lead.email ?? ''), mobile: String(lead.mobile ?? lead.phone ?? ''), name: String(lead.person ?? ''), resource: 'leads', recordId: lead._id, ownerId: (lead.ownerId as string | null) ?? null, departmentPath: (lead.departmentPath as string | null) ?? null, locale: localeOf(lead), merge: { lead: fields, contact: { name: lead.person, email: lead.email }, customer: { name: lead.company } } };
       }
       continue;
     }
@@ -59,42 +60,61 @@ async function* candidates(services: RouteServices, actor: Actor, filter: Audien
     const customers = new Map((await services.readStore.collection('customers').find({ _id: { $in: customerIds } })).map((doc) => [doc._id, doc as Record<string, unknown>]));
     if (filter.resource === 'customers') {
       for (const customer of batch)
-        for (const contact of (customer.contacts as { id: string; name: string; email?: string }[] | undefined) ?? [])
-          yield { email: contact.email ?? '', name: contact.name, resource: 'customers', recordId: customer._id, ownerId: (customer.ownerId as string | null) ?? null, departmentPath: (customer.departmentPath as string | null) ?? null, locale: localeOf(customer), merge: { contact: { ...contact }, customer: mergeable(customer, customerHidden) } };
+        for (const contact of (customer.contacts as { id: string; name: string; email?: string; mobile?: string }[] | undefined) ?? [])
+          yield { email: contact.email ?? '', mobile: contact.mobile ?? '', name: contact.name, resource: 'customers', recordId: customer._id, ownerId: (customer.ownerId as string | null) ?? null, departmentPath: (customer.departmentPath as string | null) ?? null, locale: localeOf(customer), merge: { contact: { ...contact }, customer: mergeable(customer, customerHidden) } };
       continue;
     }
     for (const contact of batch) {
       const customer = customers.get(String(contact.customerId));
-      yield { email: String(contact.email ?? ''), name: String(contact.name ?? ''), resource: 'contacts', recordId: contact._id, ownerId: (contact.ownerId as string | null) ?? null, departmentPath: (contact.departmentPath as string | null) ?? null, locale: localeOf(contact), merge: { contact: mergeable(contact, hidden), customer: customer ? mergeable(customer, customerHidden) : {} } };
+      yield { email: String(contact.email ?? ''), mobile: String(contact.mobile ?? ''), name: String(contact.name ?? ''), resource: 'contacts', recordId: contact._id, ownerId: (contact.ownerId as string | null) ?? null, departmentPath: (contact.departmentPath as string | null) ?? null, locale: localeOf(contact), merge: { contact: mergeable(contact, hidden), customer: customer ? mergeable(customer, customerHidden) : {} } };
     }
   }
 }
 
+/** How a channel reaches people: the address it takes from a candidate, whether it is valid, the member id, whether it is suppressed. */
+const CHANNELS = {
+  email: {
+    addressOf: (person: Candidate) => person.email.trim().toLowerCase(),
+    valid: (address: string) => EMAIL.test(address),
+    memberId: memberIdFor,
+    suppressed: async (services: RouteServices, address: string) => suppressed(services.deps, address),
+    fields: (person: Candidate) => ({ email: person.email.trim() }),
+  },
+  sms: {
+    addressOf: (person: Candidate) => normalizeMobile(person.mobile),
+    valid: isMobile,
+    memberId: smsMemberIdFor,
+    suppressed: async (services: RouteServices, address: string) => smsSuppressionOf(await consentOf(services.deps, address)) !== undefined,
+    fields: (person: Candidate) => ({ email: '', mobile: normalizeMobile(person.mobile) }),
+  },
+} as const;
+
 /**
- * A campaign's member list as of now: the people the filter selects, one member per address (the first record
- * wins), less those the exclusion filters select, the addresses excluded by hand, the suppression list (opted out)
- * and records without a valid address.
+ * A campaign's member list as of now: the people the filter selects, one member per address (an email address, or a
+ * mobile number for an SMS campaign; the first record wins), less those the exclusion filters select, the addresses
+ * excluded by hand, the suppression list (opted out) and records without a valid address.
  */
-export async function buildAudience(services: RouteServices, actor: Actor, input: { filter: AudienceFilter; exclude: AudienceFilter[]; excludeEmails: string[] }): Promise<{ members: CampaignMember[]; excluded: number }> {
-  const excluded = new Set(input.excludeEmails.map((email) => email.trim().toLowerCase()));
-  for (const [i, filter] of input.exclude.entries()) for await (const person of candidates(services, actor, filter, `exclude.${i}`)) if (person.email) excluded.add(person.email.trim().toLowerCase());
+export async function buildAudience(services: RouteServices, actor: Actor, input: { filter: AudienceFilter; exclude: AudienceFilter[]; excludeEmails: string[]; channel: 'email' | 'sms' }): Promise<{ members: CampaignMember[]; excluded: number }> {
+  const channel = CHANNELS[input.channel];
+  const excluded = new Set(input.excludeEmails.map((address) => (input.channel === 'sms' ? normalizeMobile(address) : address.trim().toLowerCase())));
+  for (const [i, filter] of input.exclude.entries()) for await (const person of candidates(services, actor, filter, `exclude.${i}`)) excluded.add(channel.addressOf(person));
   const members = new Map<string, CampaignMember>();
   let left = 0;
   for await (const person of candidates(services, actor, input.filter, 'filter')) {
-    const email = person.email.trim().toLowerCase();
-    if (!EMAIL.test(email) || excluded.has(email)) {
+    const address = channel.addressOf(person);
+    if (!channel.valid(address) || excluded.has(address)) {
       left += 1;
       continue;
     }
-    const memberId = memberIdFor(email);
+    const memberId = channel.memberId(address);
     if (members.has(memberId)) continue;
     if (members.size >= MAX_AUDIENCE)
       throw new HttpProblem(413, 'audience.too_large', 'Audience too large', `An audience takes at most ${MAX_AUDIENCE} members; narrow the filter (a region, an owner, a level) and split the mailing into campaigns`, { maxMembers: MAX_AUDIENCE });
-    members.set(memberId, { memberId, email: person.email.trim(), name: person.name, resource: person.resource, recordId: person.recordId, ownerId: person.ownerId, departmentPath: person.departmentPath, locale: person.locale, merge: person.merge });
+    members.set(memberId, { memberId, ...channel.fields(person), name: person.name, resource: person.resource, recordId: person.recordId, ownerId: person.ownerId, departmentPath: person.departmentPath, locale: person.locale, merge: person.merge });
   }
   const kept: CampaignMember[] = [];
   for (const member of members.values()) {
-    if (await suppressed(services.deps, member.email)) left += 1;
+    if (await channel.suppressed(services, member.mobile ?? member.email)) left += 1;
     else kept.push(member);
   }
   return { members: kept, excluded: left };

@@ -1,4 +1,6 @@
-import { type MailDeps, runSend, type SendSettings } from '../commands/campaign-mail.ts';
+import { campaignState, type MailDeps, runSend, type SendSettings } from '../commands/campaign-mail.ts';
+import { runSmsSend } from '../commands/campaign-sms.ts';
+import type { SmsSender } from '../infra/sms/port.ts';
 import { systemActor } from '../commands/employees.ts';
 import type { Logger } from '../infra/logger.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
@@ -14,7 +16,7 @@ export class CampaignSender {
   private stopping = false;
 
   constructor(
-    private readonly deps: MailDeps,
+    private readonly deps: MailDeps & { sms: SmsSender },
     private readonly readStore: ReadStore,
     private readonly settings: Omit<SendSettings, 'stopping'>,
     private readonly logger: Logger,
@@ -25,7 +27,11 @@ export class CampaignSender {
     const current = this.running.get(campaignId);
     if (current) return current;
     if (this.stopping) return Promise.resolve();
-    const run = runSend({ ...this.deps, logger: this.logger }, campaignId, { ...this.settings, stopping: () => this.stopping }, systemActor)
+    const deps = { ...this.deps, logger: this.logger };
+    const settings = { ...this.settings, stopping: () => this.stopping };
+    // An SMS campaign's send goes through the SMS port, any other's through the mail port.
+    const run = campaignState(deps, campaignId)
+      .then((campaign) => (campaign.fields.type === 'sms' ? runSmsSend(deps, campaignId, settings, systemActor) : runSend(deps, campaignId, settings, systemActor)))
       .then(() => undefined)
       .catch((error: unknown) => this.logger.error('a campaign send stopped; it resumes on the next start or send request', { campaignId, error: (error as Error).message }))
       .finally(() => this.running.delete(campaignId));

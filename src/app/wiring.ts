@@ -217,7 +217,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
   const secret = jwtSecret(config, inMemory, logger);
   const keys = new ServerKeys(secret);
   const campaigns = new CampaignSender(
-    { ...deps, mailer, keys, publicUrl: config.CRM_PUBLIC_URL ?? `http://localhost:${config.PORT}`, mailFrom: config.CRM_MAIL_FROM },
+    { ...deps, mailer, sms, keys, publicUrl: config.CRM_PUBLIC_URL ?? `http://localhost:${config.PORT}`, mailFrom: config.CRM_MAIL_FROM },
     readStore,
     { ratePerSecond: config.CRM_MAIL_RATE_PER_S, concurrency: config.CRM_MAIL_CONCURRENCY },
     logger.child({ component: 'campaigns' }),

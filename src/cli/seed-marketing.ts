@@ -32,7 +32,7 @@ export async function seedMailing(services: Services, marketerId: string): Promi
   const now = deps.clock.now().getTime();
   const day = (instant: number) => new Date(instant).toISOString().slice(0, 10);
   const { campaignId: mailing } = await createCampaign(deps, { fields: { name: '秋季新品邮件推广', type: 'email', startsOn: day(now - 2 * DAY_MS), endsOn: day(now + 28 * DAY_MS), budget: CNY(5_000), expected: { leads: 10, opportunities: 3, revenue: CNY(500_000) } }, ownerId: marketerId }, actor, meta('mailing'));
-  const { templateId } = await createEmailTemplate(
+  const { id: templateId } = await createEmailTemplate(
     deps,
     {
       name: '秋季新品介绍',

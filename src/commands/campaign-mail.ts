@@ -12,12 +12,16 @@ import {
   frozenMembers,
   suppressionOf,
   MEMBERS_PER_EVENT,
+  normalizeMobile,
   memberMailDecider,
   type MemberMailState,
   type CampaignAudienceEvent,
 } from '../domain/campaign/members.ts';
-import { compileMail, localeFor, type MailLocale, renderMail, type TrackingLinks } from '../domain/campaign/render.ts';
-import { type EmailTemplateCommand, emailTemplateDecider, type EmailTemplateFields, type EmailTemplateState } from '../domain/campaign/template.ts';
+import { compileMail, compileSmsParams, localeFor, type MailLocale, renderMail, type TrackingLinks } from '../domain/campaign/render.ts';
+import type { SmsSender } from '../infra/sms/port.ts';
+import type { EmailTemplateFields } from '../domain/campaign/template.ts';
+import type { SmsTemplateFields } from '../domain/campaign/sms-template.ts';
+import { catalogCommands, catalogRecordAt } from './catalog.ts';
 import { DomainError } from '../domain/shared/errors.ts';
 import { type DeliveryStatusReport, isHardBounce, isSoftBounce } from '../domain/campaign/dsn.ts';
 import { recordStream, specOf } from '../domain/customization/resources.ts';
@@ -28,7 +32,6 @@ import type { Logger } from '../infra/logger.ts';
 import { type Mailer, mailDomain } from '../infra/mail/port.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { execute, factEvent, load, onceFactEvent } from './pipeline.ts';
-import { RecordHandler, type RecordRules } from './record-handler.ts';
 
 /** What mailing needs besides the event store: the mail port, the keys that seal its links, where the links point. */
 export interface MailDeps extends CommandDeps {
@@ -38,33 +41,24 @@ export interface MailDeps extends CommandDeps {
   publicUrl: string;
   /** The sender (CRM_MAIL_FROM): its domain is the Message-IDs'. */
   mailFrom: string;
+  /** The SMS port (an SMS campaign's test send). */
+  sms?: SmsSender;
 }
 
 // ── Email templates ───────────────────────────────────────────────────────────────────────────────────────────
 
-const templateRules: RecordRules<EmailTemplateCommand, EmailTemplateState> = { resource: 'email-templates' };
-const templates = (deps: CommandDeps, actor: Actor, meta: RequestMeta) => new RecordHandler(templateRules, deps, actor, meta);
-
-export async function createEmailTemplate(deps: CommandDeps, fields: EmailTemplateFields, actor: Actor, meta: RequestMeta) {
-  const result = await templates(deps, actor, meta).create(fields, (templateId, all) => ({ type: 'CreateEmailTemplate', templateId, fields: all as EmailTemplateFields }));
-  return { ...result, templateId: result.id };
-}
-export const changeEmailTemplate = (deps: CommandDeps, templateId: string, changes: Record<string, unknown>, actor: Actor, meta: RequestMeta) =>
-  templates(deps, actor, meta).change(templateId, changes, (plain) => ({ type: 'ChangeEmailTemplate', templateId, changes: plain }));
-export const archiveEmailTemplate = (deps: CommandDeps, templateId: string, actor: Actor, meta: RequestMeta) => templates(deps, actor, meta).run(templateId, { type: 'ArchiveEmailTemplate', templateId });
-export const restoreEmailTemplate = (deps: CommandDeps, templateId: string, actor: Actor, meta: RequestMeta) => templates(deps, actor, meta).run(templateId, { type: 'RestoreEmailTemplate', templateId });
-
-const templateStream = (templateId: string) => recordStream(specOf('email-templates'), templateId);
+const emailTemplates = catalogCommands<EmailTemplateFields>('email-templates', 'EmailTemplate', 'templateId');
+export const createEmailTemplate = emailTemplates.create;
+export const changeEmailTemplate = emailTemplates.change;
+export const archiveEmailTemplate = emailTemplates.archive;
+export const restoreEmailTemplate = emailTemplates.restore;
+/** SMS templates: the same commands, on their own record type. */
+export const smsTemplates = catalogCommands<SmsTemplateFields>('sms-templates', 'SmsTemplate', 'templateId');
 
 /** A template as it was at `revision` (default: now): what a send renders, however the template changed since. */
-export async function templateAt(deps: CommandDeps, templateId: string, revision?: number): Promise<{ fields: EmailTemplateFields; revision: number }> {
-  const events = await deps.eventStore.readStream(templateStream(templateId));
-  const upTo = revision === undefined ? events : events.filter((event) => event.revision <= BigInt(revision));
-  let state: EmailTemplateState = emailTemplateDecider.initialState;
-  for (const event of upTo) state = emailTemplateDecider.evolve(state, event as never);
-  if (state.status !== 'active') throw new DomainError('email_template.not_found', `Email template ${templateId} does not exist`, { templateId });
-  return { fields: state.fields, revision: Number(upTo.at(-1)!.revision) };
-}
+export const templateAt = (deps: CommandDeps, templateId: string, revision?: number) => catalogRecordAt<EmailTemplateFields>(deps, 'email-templates', 'email_template', templateId, revision);
+/** An SMS template as it was at `revision` (default: now). */
+export const smsTemplateAt = (deps: CommandDeps, templateId: string, revision?: number) => catalogRecordAt<SmsTemplateFields>(deps, 'sms-templates', 'sms_template', templateId, revision);
 
 // ── Audience ─────────────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -137,9 +131,11 @@ export const consentOf = async (deps: CommandDeps, email: string): Promise<Conse
 export const suppression = async (deps: CommandDeps, email: string): Promise<'unsubscribed' | 'bounced' | undefined> => suppressionOf(await consentOf(deps, email));
 export const suppressed = async (deps: CommandDeps, email: string): Promise<boolean> => (await suppression(deps, email)) !== undefined;
 
-export async function recordConsent(deps: CommandDeps, input: { email: string; given: boolean; channel: 'email' | 'sms'; source: 'form' | 'link' | 'import' | 'user'; evidence: Record<string, unknown> }, actor: Actor, meta: RequestMeta) {
-  const fact = { email: input.email.trim().toLowerCase(), channel: input.channel, source: input.source, evidence: input.evidence, at: deps.clock.now().toISOString() };
-  return execute(deps, consentDecider, consentStream(input.email), { type: input.given ? 'GiveConsent' : 'WithdrawConsent', fact }, actor, meta);
+/** Records an opt-in or opt-out of an address, or of a mobile number (`mobile`, its ledger keyed by the number). */
+export async function recordConsent(deps: CommandDeps, input: { email: string; mobile?: string; given: boolean; channel: 'email' | 'sms'; source: 'form' | 'link' | 'import' | 'user'; evidence: Record<string, unknown> }, actor: Actor, meta: RequestMeta) {
+  const mobile = input.mobile ? normalizeMobile(input.mobile) : undefined;
+  const fact = { email: mobile ? '' : input.email.trim().toLowerCase(), ...(mobile ? { mobile } : {}), channel: input.channel, source: input.source, evidence: input.evidence, at: deps.clock.now().toISOString() };
+  return execute(deps, consentDecider, consentStream(mobile ?? input.email), { type: input.given ? 'GiveConsent' : 'WithdrawConsent', fact }, actor, meta);
 }
 
 // ── Tracking links ────────────────────────────────────────────────────────────────────────────────────────────────
@@ -225,7 +221,7 @@ export const memberOfMessageId = (messageId: string): { campaignId: string; memb
   return match ? { campaignId: match[1]!, memberId: match[2]! } : undefined;
 };
 /** Request facts of one step of one member's mail: the same on every attempt, so a step is written once. */
-const stepMeta = (requestId: string, timeMs: number): RequestMeta => ({ correlationId: requestId, requestId, ids: seededIds(requestId, timeMs) });
+export const stepMeta = (requestId: string, timeMs: number): RequestMeta => ({ correlationId: requestId, requestId, ids: seededIds(requestId, timeMs) });
 
 /** The headers of a marketing mail: one-click unsubscribe (RFC 8058) and the campaign it belongs to. */
 const marketingHeaders = (links: TrackingLinks, campaignId: string) => ({
@@ -237,6 +233,7 @@ const marketingHeaders = (links: TrackingLinks, campaignId: string) => ({
 /** Mails a template to chosen addresses, marked as a test (links work but record nothing), and records who tested what. */
 export async function testSend(deps: MailDeps, campaignId: string, input: { templateId: string; to: string[] }, actor: Actor, meta: RequestMeta) {
   const campaign = await campaignState(deps, campaignId);
+  if (campaign.fields.type === 'sms') return testSms(deps, campaign, input, actor, meta);
   const { fields } = await templateAt(deps, input.templateId);
   const sample = (await campaignMembers(deps, campaignId, campaign.audience?.audienceId))[0];
   const locale = localeFor(fields, sample?.locale);
@@ -252,17 +249,35 @@ export async function testSend(deps: MailDeps, campaignId: string, input: { temp
   return { ...result, messageIds };
 }
 
+/** Texts an SMS template to chosen numbers (its parameters filled from the first member, or sample data), and records who tested what. */
+async function testSms(deps: MailDeps, campaign: Extract<CampaignState, { status: 'active' | 'archived' }>, input: { templateId: string; to: string[] }, actor: Actor, meta: RequestMeta) {
+  if (!deps.sms) throw new Error('No SMS port');
+  const { fields } = await smsTemplateAt(deps, input.templateId);
+  const sample = (await campaignMembers(deps, campaign.campaignId, campaign.audience?.audienceId))[0];
+  const params = compileSmsParams(fields.params)({ ...(sample?.merge ?? { contact: { name: '张三 (示例 sample)' }, customer: { name: '示例客户 Sample Co.' } }), campaign: { name: campaign.fields.name } });
+  const messageIds: string[] = [];
+  for (const [i, to] of input.to.entries()) {
+    const sent = await deps.sms.send({ to: normalizeMobile(to), templateCode: fields.templateCode, params, ...(fields.signName ? { signName: fields.signName } : {}), requestId: `sms-test-${meta.requestId}-${i}` });
+    messageIds.push(sent.messageId);
+  }
+  const result = await execute(deps, campaignDecider, campaignStream(campaign.campaignId), { type: 'RecordTestSend', campaignId: campaign.campaignId, templateId: input.templateId, to: input.to.map(normalizeMobile), messageIds, by: actor.userId, at: deps.clock.now().toISOString() }, actor, meta);
+  return { ...result, messageIds };
+}
+
 /**
  * Starts the send of a template to the frozen member list (sending itself is `runSend`'s, in the background). With an
  * A/B test, the test's members get the template or the variant first; the rest wait for the decision.
  */
 export async function startSend(deps: CommandDeps, campaignId: string, templateId: string, abTest: AbTestRequest | undefined, actor: Actor, meta: RequestMeta) {
-  const { revision } = await templateAt(deps, templateId);
-  const variant = abTest ? await templateAt(deps, abTest.variantTemplateId) : undefined;
+  const sms = (await campaignState(deps, campaignId)).fields.type === 'sms';
+  // An SMS campaign sends an SMS template; any other an email template (the decider refuses a kind that sends nothing).
+  const { revision } = sms ? await smsTemplateAt(deps, templateId) : await templateAt(deps, templateId);
+  // (An SMS campaign's test is refused by the decider, with no variant to read.)
+  const variant = abTest && !sms ? await templateAt(deps, abTest.variantTemplateId) : undefined;
   const sendId = meta.ids.newId();
   const now = deps.clock.now();
   const at = now.toISOString();
-  const test = abTest && variant ? { ...abTest, variantTemplateRevision: variant.revision, decideAt: new Date(now.getTime() + abTest.decideAfterHours * 3_600_000).toISOString() } : undefined;
+  const test = abTest ? { ...abTest, variantTemplateRevision: variant?.revision ?? 0, decideAt: new Date(now.getTime() + abTest.decideAfterHours * 3_600_000).toISOString() } : undefined;
   const result = await execute(deps, campaignDecider, campaignStream(campaignId), { type: 'StartSend', campaignId, sendId, templateId, templateRevision: revision, ...(test ? { abTest: test } : {}), by: actor.userId, at }, actor, meta);
   const send = result.state.status === 'none' ? undefined : result.state.send;
   return { ...result, sendId: send?.sendId ?? sendId };
@@ -282,13 +297,13 @@ export interface SendSettings {
 export type MemberOutcome = 'delivered' | 'failed' | 'skipped';
 
 /** A transient SMTP failure (no connection, 4xx): worth another attempt, never a member's failure. */
-const transient = (error: unknown) => {
+export const transient = (error: unknown) => {
   const code = (error as { responseCode?: number }).responseCode;
   return code === undefined || (code >= 400 && code < 500);
 };
 
 /** Hands out send slots at most `perSecond` a second, to any number of workers. */
-function pacer(perSecond: number): () => Promise<void> {
+export function pacer(perSecond: number): () => Promise<void> {
   const gap = 1000 / perSecond;
   let next = performance.now();
   return async () => {
@@ -314,7 +329,6 @@ export async function runSend(deps: MailDeps & { logger: Logger }, campaignId: s
   const everyone = await campaignMembers(deps, campaignId, send.audienceId);
   const plan = await sendPlan(deps, send, everyone);
   const members = everyone.filter((member) => plan.templateOf(member.memberId));
-  const counts: Record<MemberOutcome, number> = { delivered: 0, failed: 0, skipped: 0 };
   const pace = pacer(settings.ratePerSecond);
   const attempts = settings.attempts ?? 3;
   const startedMs = Date.parse(send.startedAt);
@@ -367,6 +381,18 @@ export async function runSend(deps: MailDeps & { logger: Logger }, campaignId: s
     return outcome.delivered ? 'delivered' : 'failed';
   };
 
+  const counted = await sendToMembers(members, settings, sendOne);
+  if (!counted) return undefined;
+  if (send.abTest && !send.abTest.decided) {
+    deps.logger.info('A/B test mailed; the rest of the audience waits for the decision', { campaignId, sendId: send.sendId, decideAt: send.abTest.decideAt, ...counted });
+    return counted;
+  }
+  return completeSend(deps, campaignId, send, counted, actor);
+}
+
+/** Runs `sendOne` for every member, `concurrency` at a time; answers the outcomes, or undefined when stopped between members. */
+export async function sendToMembers(members: readonly CampaignMember[], settings: SendSettings, sendOne: (member: CampaignMember) => Promise<MemberOutcome>): Promise<Record<MemberOutcome, number> | undefined> {
+  const counts: Record<MemberOutcome, number> = { delivered: 0, failed: 0, skipped: 0 };
   let next = 0;
   let stopped = false;
   const worker = async () => {
@@ -380,12 +406,12 @@ export async function runSend(deps: MailDeps & { logger: Logger }, campaignId: s
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(settings.concurrency, members.length)) }, worker));
-  if (stopped) return undefined;
-  if (send.abTest && !send.abTest.decided) {
-    deps.logger.info('A/B test mailed; the rest of the audience waits for the decision', { campaignId, sendId: send.sendId, decideAt: send.abTest.decideAt, ...counts });
-    return counts;
-  }
-  await execute(deps, campaignDecider, campaignStream(campaignId), { type: 'CompleteSend', campaignId, sendId: send.sendId, ...counts, at: deps.clock.now().toISOString() }, actor, stepMeta(`campaign-send:${send.sendId}:complete`, startedMs));
+  return stopped ? undefined : counts;
+}
+
+/** Records a send's totals once every member has an outcome (once: the step's request id is the send's). */
+export async function completeSend(deps: CommandDeps & { logger: Logger }, campaignId: string, send: CampaignSend, counts: Record<MemberOutcome, number>, actor: Actor): Promise<Record<MemberOutcome, number>> {
+  await execute(deps, campaignDecider, campaignStream(campaignId), { type: 'CompleteSend', campaignId, sendId: send.sendId, ...counts, at: deps.clock.now().toISOString() }, actor, stepMeta(`campaign-send:${send.sendId}:complete`, Date.parse(send.startedAt)));
   deps.logger.info('campaign sent', { campaignId, sendId: send.sendId, ...counts });
   return counts;
 }
@@ -406,7 +432,7 @@ async function sendPlan(deps: CommandDeps, send: CampaignSend, members: readonly
 }
 
 /** What became of a member's mail, once it is known (a bounce came after the server took the mail: it was delivered). */
-const outcomeOf = (state: MemberMailState): MemberOutcome | undefined =>
+export const outcomeOf = (state: MemberMailState): MemberOutcome | undefined =>
   state.status === 'bounced' ? 'delivered' : state.status === 'delivered' || state.status === 'failed' || state.status === 'skipped' ? state.status : undefined;
 
 // ── Bounces ──────────────────────────────────────────────────────────────────────────────────────────────────────

@@ -10,6 +10,9 @@ import {
   CampaignMailSkipped,
   campaignMemberCategory,
   CampaignMembersListed,
+  CampaignSmsAccepted,
+  CampaignSmsFailed,
+  CampaignSmsSending,
   consentCategory,
   ConsentWithdrawn,
 } from '../domain/campaign/members.ts';
@@ -32,6 +35,7 @@ export type CampaignMemberDoc = Doc & {
   resource: string;
   recordId: string;
   email: string;
+  mobile?: string;
   name: string;
   ownerId: string | null;
   departmentPath: string | null;
@@ -92,7 +96,7 @@ export const campaignMembersProjection: Projection = {
             updateOne: {
               filter: { _id: idOf(campaignId, member.memberId) },
               update: {
-                $set: { campaignId, memberId: member.memberId, audienceId, resource: member.resource, recordId: member.recordId, email: member.email, name: member.name, ownerId: member.ownerId, departmentPath: member.departmentPath, _position: position },
+                $set: { campaignId, memberId: member.memberId, audienceId, resource: member.resource, recordId: member.recordId, email: member.email, ...(member.mobile ? { mobile: member.mobile } : {}), name: member.name, ownerId: member.ownerId, departmentPath: member.departmentPath, _position: position },
                 $setOnInsert: { status: 'targeted', opens: 0, clicks: 0 },
               },
               upsert: true,
@@ -109,6 +113,18 @@ export const campaignMembersProjection: Projection = {
       case 'CampaignMailSending': {
         const { campaignId, memberId, messageId, at } = CampaignMailSending.parse(event.data);
         return change(store, event, campaignId, memberId, (doc) => ({ status: forward(doc.status, 'sent'), messageId, sentAt: at }));
+      }
+      case 'CampaignSmsSending': {
+        const { campaignId, memberId, requestId, at } = CampaignSmsSending.parse(event.data);
+        return change(store, event, campaignId, memberId, (doc) => ({ status: forward(doc.status, 'sent'), messageId: requestId, sentAt: at }));
+      }
+      case 'CampaignSmsAccepted': {
+        const { campaignId, memberId, messageId, at } = CampaignSmsAccepted.parse(event.data);
+        return change(store, event, campaignId, memberId, (doc) => ({ status: forward(doc.status, 'delivered'), messageId, deliveredAt: at }));
+      }
+      case 'CampaignSmsFailed': {
+        const { campaignId, memberId, reason } = CampaignSmsFailed.parse(event.data);
+        return change(store, event, campaignId, memberId, (doc) => ({ status: forward(doc.status, 'failed'), failure: reason }));
       }
       case 'CampaignMailDelivered': {
         const { campaignId, memberId, at } = CampaignMailDelivered.parse(event.data);

@@ -108,9 +108,20 @@ export const campaignResultsProjection: Projection = {
           await memories.updateOne({ _id: memberKey(String(data.campaignId), String(data.memberId)) }, { $set: { email: String(data.email).toLowerCase() } }, { upsert: true });
           return {};
         });
+      case 'CampaignSmsSending':
+        return once(`sent:${String(data.campaignId)}.${String(data.memberId)}`, async () => {
+          await counters(String(data.campaignId), { sent: 1 });
+          return {};
+        });
+      case 'CampaignSmsAccepted':
+        return once(memberKey(String(data.campaignId), String(data.memberId)), async () => {
+          await counters(String(data.campaignId), { delivered: 1 });
+          return { deliveredAt: String(data.at) };
+        });
+      case 'CampaignSmsFailed':
       case 'CampaignMailFailed':
       case 'CampaignMailSkipped': {
-        const field = event.type === 'CampaignMailFailed' ? 'failed' : 'skipped';
+        const field = event.type === 'CampaignMailSkipped' ? 'skipped' : 'failed';
         return once(`${field}:${String(data.campaignId)}.${String(data.memberId)}`, async () => {
           await counters(String(data.campaignId), { [field]: 1 });
           return {};

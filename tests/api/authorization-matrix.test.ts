@@ -20,7 +20,7 @@ import { openTicket } from '../../src/commands/tickets.ts';
 import { draftExpenseClaim, setBudget } from '../../src/commands/expenses.ts';
 import { setTarget } from '../../src/commands/targets.ts';
 import { createCampaign } from '../../src/commands/campaigns.ts';
-import { createEmailTemplate } from '../../src/commands/campaign-mail.ts';
+import { createEmailTemplate, smsTemplates } from '../../src/commands/campaign-mail.ts';
 import { openApprovalRequest } from '../../src/commands/approvals.ts';
 import { DEFAULT_SLA } from '../../src/domain/service/sla.ts';
 import { DEFAULT_CALENDAR } from '../../src/domain/service/calendar.ts';
@@ -71,6 +71,7 @@ interface Fixture {
   campaignId: string;
   /** An email template (its registry name's singular is email_template). */
   email_templateId: string;
+  sms_templateId: string;
   /** An approval of the owner's claim, waiting on someone else (the caller is never its approver). */
   approvalId: string;
   /** A public link to the (sent) quote, issued for the routes that need one. */
@@ -380,6 +381,10 @@ const matrix: Record<string, Entry> = {
   'PATCH /api/v1/email-templates/:id': { needs: ['campaigns', 'edit'], ok: 200, request: (f) => ({ path: `/api/v1/email-templates/${f.email_templateId}`, body: { name: 'Matrix template renamed' } }) },
   'POST /api/v1/email-templates/:id/archive': { needs: ['campaigns', 'delete'], ok: 200, request: (f) => ({ path: `/api/v1/email-templates/${f.email_templateId}/archive`, body: {} }) },
   'POST /api/v1/email-templates/:id/restore': { needs: ['campaigns', 'delete'], ok: 200, request: (f) => ({ path: `/api/v1/email-templates/${f.email_templateId}/restore`, body: {} }) },
+  'POST /api/v1/sms-templates': { needs: ['campaigns', 'create'], ok: 201, request: () => ({ path: '/api/v1/sms-templates', body: { name: 'Matrix SMS', templateCode: 'SMS_1', params: { name: '{{contact.name}}' } } }) },
+  'PATCH /api/v1/sms-templates/:id': { needs: ['campaigns', 'edit'], ok: 200, request: (f) => ({ path: `/api/v1/sms-templates/${f.sms_templateId}`, body: { name: 'Matrix SMS renamed' } }) },
+  'POST /api/v1/sms-templates/:id/archive': { needs: ['campaigns', 'delete'], ok: 200, request: (f) => ({ path: `/api/v1/sms-templates/${f.sms_templateId}/archive`, body: {} }) },
+  'POST /api/v1/sms-templates/:id/restore': { needs: ['campaigns', 'delete'], ok: 200, request: (f) => ({ path: `/api/v1/sms-templates/${f.sms_templateId}/restore`, body: {} }) },
   'POST /api/v1/campaigns/:id/audience': { needs: ['campaigns', 'edit'], ok: 200, request: (f) => ({ path: `/api/v1/campaigns/${f.campaignId}/audience`, body: { filter: { resource: 'contacts', query: {} } } }) },
   'GET /api/v1/campaigns/:id/members': { needs: ['campaigns', 'view'], ok: 200, request: (f) => ({ path: `/api/v1/campaigns/${f.campaignId}/members` }) },
   'POST /api/v1/campaigns/:id/test-send': { needs: ['campaigns', 'edit'], ok: 200, request: (f) => ({ path: `/api/v1/campaigns/${f.campaignId}/test-send`, body: { templateId: f.email_templateId, to: ['matrix@example.com'] } }) },
@@ -495,11 +500,12 @@ describe('authorization matrix', () => {
     const { id: budgetId } = await setBudget(deps, { employeeId: owner, category: 'travel', month: nextBudgetMonth(), amount: CNY(100_000) }, systemActor, meta());
     const { id: targetId } = await setTarget(deps, { employeeId: owner, metric: 'orderAmount', month: nextBudgetMonth(), value: CNY(100_000) }, systemActor, meta());
     const { campaignId } = await createCampaign(deps, { fields: { name: 'Fixture campaign', type: 'email', startsOn: '2027-03-01', endsOn: '2027-03-31', budget: CNY(100_000) }, ownerId: owner }, systemActor, meta());
-    const { templateId: email_templateId } = await createEmailTemplate(deps, { name: 'Fixture template', subject: { 'zh-CN': '夹具' }, html: { 'zh-CN': '<p>{{contact.name}}</p>' } }, systemActor, meta());
+    const { id: email_templateId } = await createEmailTemplate(deps, { name: 'Fixture template', subject: { 'zh-CN': '夹具' }, html: { 'zh-CN': '<p>{{contact.name}}</p>' } }, systemActor, meta());
+    const { id: sms_templateId } = await smsTemplates.create(deps, { name: 'Fixture SMS', templateCode: 'SMS_0', params: {} }, systemActor, meta());
     const approvalId = meta().ids.newId();
     const request = { approvalId, policyId: uuid, policyVersion: 1, steps: [{ approverId: receiver, rule: 'manager' as const }] };
     await openApprovalRequest(deps, { kind: 'expense', documentId: expenseId, documentVersion: 1, submittedBy: owner, at: new Date().toISOString(), request, supersedes: null }, systemActor, meta());
-    return { ownerId: owner, customerId, contactId, actorId: caller.userId, departmentId, roleId, handoverId, leadId, opportunityId, productId, quoteId, orderId, orderLineId, competitorId, activityId, taskId, planId, ticketId, expenseId, budgetId, targetId, campaignId, email_templateId, approvalId };
+    return { ownerId: owner, customerId, contactId, actorId: caller.userId, departmentId, roleId, handoverId, leadId, opportunityId, productId, quoteId, orderId, orderLineId, competitorId, activityId, taskId, planId, ticketId, expenseId, budgetId, targetId, campaignId, email_templateId, sms_templateId, approvalId };
   }
 
   const cases = Object.entries(matrix).flatMap(([key, entry]) => roles.flatMap((role) => relations.map((relation) => ({ key, entry, role, relation }))));
@@ -556,7 +562,7 @@ describe('authorization matrix', () => {
     const failures: string[] = [];
     for (const [key, entry] of Object.entries(matrix)) {
       const [method] = key.split(' ') as [string];
-      const path = entry.request({ ownerId: uuid, customerId: uuid, contactId: uuid, actorId: uuid, departmentId: uuid, roleId: uuid, handoverId: uuid, leadId: uuid, opportunityId: uuid, productId: uuid, quoteId: uuid, orderId: uuid, orderLineId: uuid, competitorId: uuid, activityId: uuid, taskId: uuid, planId: uuid, ticketId: uuid, expenseId: uuid, budgetId: uuid, targetId: uuid, campaignId: uuid, email_templateId: uuid, approvalId: uuid }).path;
+      const path = entry.request({ ownerId: uuid, customerId: uuid, contactId: uuid, actorId: uuid, departmentId: uuid, roleId: uuid, handoverId: uuid, leadId: uuid, opportunityId: uuid, productId: uuid, quoteId: uuid, orderId: uuid, orderLineId: uuid, competitorId: uuid, activityId: uuid, taskId: uuid, planId: uuid, ticketId: uuid, expenseId: uuid, budgetId: uuid, targetId: uuid, campaignId: uuid, email_templateId: uuid, sms_templateId: uuid, approvalId: uuid }).path;
       const response = await app.request(method, path, { token: null, ...(method === 'GET' ? {} : { body: {} }) });
       const want = entry.anonymous ?? 401;
       if (key !== 'POST /api/v1/auth/login' && response.status !== want) failures.push(`${key}: expected ${want}, got ${response.status}`);

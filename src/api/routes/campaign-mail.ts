@@ -34,7 +34,7 @@ import { companyView } from '../../projections/company.ts';
 import { notFound } from '../history.ts';
 import { reportRoute } from '../report-routes.ts';
 import { settingRoutes } from '../setting-routes.ts';
-import { CONSENT_SOURCES, consentStream } from '../../domain/campaign/members.ts';
+import { CONSENT_SOURCES, consentStream, isMobile, normalizeMobile } from '../../domain/campaign/members.ts';
 import { templateProblems } from '../../domain/campaign/render.ts';
 import { parseDeliveryStatus } from '../../domain/campaign/dsn.ts';
 import { bearerToken, DSN_PATH, sameSecret } from '../middleware.ts';
@@ -52,13 +52,14 @@ import { type AnyRoute, defineRoute, EmptyBody, Id, IdParams, type RouteServices
 import { publicUrl } from './public-links.ts';
 
 const campaignTags = [resourceSpecs.campaigns.tag];
+const Mobile = z.string().trim().max(20).refine(isMobile, 'A mobile number: 11 digits in mainland China (+86 optional), or E.164');
 const publicTags = ['Public links 对外链接'];
 const TrackingToken = z.string().regex(/^[A-Za-z0-9_-]{40,4000}$/, 'Expected a link token');
 const TokenParams = z.object({ token: TrackingToken });
 const Email = z.email().max(320);
 
 /** What mailing takes from the services. */
-export const mailDeps = (services: RouteServices): MailDeps => ({ ...services.deps, mailer: services.mailer, keys: services.keys, publicUrl: publicUrl(services), mailFrom: services.config.CRM_MAIL_FROM });
+export const mailDeps = (services: RouteServices): MailDeps => ({ ...services.deps, mailer: services.mailer, sms: services.sms, keys: services.keys, publicUrl: publicUrl(services), mailFrom: services.config.CRM_MAIL_FROM });
 
 /** A template that does not compile is refused with the part and Handlebars' message. */
 function assertCompiles(fields: Partial<EmailTemplateFields>): void {
@@ -81,7 +82,8 @@ const TemplateInput = EmailTemplateFields.strict().meta({
 const MemberView = z
   .object({
     memberId: z.string(),
-    email: z.string().optional().describe('Absent when hidden for your role'),
+    email: z.string().optional().describe('Absent when hidden for your role (empty for a member of an SMS campaign)'),
+    mobile: z.string().optional().describe('A member of an SMS campaign: the number; absent when hidden for your role'),
     name: z.string().optional().describe('Absent when hidden for your role'),
     resource: z.enum(['contacts', 'customers', 'leads']).describe('The list the member came from'),
     recordId: z.string(),
@@ -143,8 +145,7 @@ export const campaignMailRoutes: AnyRoute[] = [
       body: TemplateInput,
       run: async ({ body, actor, services, meta }) => {
         assertCompiles(body as EmailTemplateFields);
-        const result = await createEmailTemplate(services.deps, body as EmailTemplateFields, actor, meta);
-        return { ...result, id: result.templateId };
+        return createEmailTemplate(services.deps, body as EmailTemplateFields, actor, meta);
       },
     },
     patch: {
@@ -161,18 +162,19 @@ export const campaignMailRoutes: AnyRoute[] = [
       recordAction({ action: 'restore', summary: 'Restore an archived email template', body: EmptyBody, permission: 'delete', done: 'Restored', run: ({ params, actor, services, meta }) => restoreEmailTemplate(services.deps, params.id, actor, meta) }),
     ],
   }),
-  recordCommandRoute<CampaignState, { filter: AudienceFilter; exclude: AudienceFilter[]; excludeEmails: string[] }>(
+  recordCommandRoute<CampaignState, { filter: AudienceFilter; exclude: AudienceFilter[]; excludeEmails: string[]; excludeMobiles: string[] }>(
     { resource: 'campaigns' },
     {
       action: 'audience',
       summary: "Choose the audience (选择客户名单): a list's filter over contacts, customers (their contacts) or leads, in your data scope, frozen into the member list now",
       description:
-        '`filter.query` takes what the list route takes (its filters, `q`, `custom.<key>`, a saved `view`). Exclusion filters and addresses, the suppression list (opted out) and records without an address are left out (`excluded`). One member per address. Frozen again until the campaign is sent (then 409 campaign.already_sent).',
+        '`filter.query` takes what the list route takes (its filters, `q`, `custom.<key>`, a saved `view`). Exclusion filters and addresses, the suppression list (opted out) and records without an address are left out (`excluded`). One member per address: an email address, or for an SMS campaign a mobile number (a contact\'s `mobile`, a lead\'s `mobile` or `phone`; `excludeMobiles` leaves numbers out). Frozen again until the campaign is sent (then 409 campaign.already_sent).',
       body: z
         .object({
           filter: AudienceFilter,
           exclude: z.array(AudienceFilter).max(10).default([]).describe('Lists whose people are left out'),
           excludeEmails: z.array(Email).max(10_000).default([]).describe('Addresses left out'),
+          excludeMobiles: z.array(z.string().trim().min(5).max(20)).max(10_000).default([]).describe('Mobile numbers left out (an SMS campaign)'),
         })
         .strict(),
       writes: ['audience'],
@@ -180,8 +182,10 @@ export const campaignMailRoutes: AnyRoute[] = [
       done: 'Frozen',
       answer: { audienceId: z.string(), count: z.number().int().describe('Members'), excluded: z.number().int().describe('Found but left out') },
       run: async ({ params, body, actor, services, meta }) => {
-        const { members, excluded } = await buildAudience(services, actor, body);
-        const result = await freezeAudience(services.deps, params.id, { filter: body.filter, exclude: body.exclude, excludeEmails: body.excludeEmails.length, members, excluded }, actor, meta);
+        // An SMS campaign's members are mobile numbers; any other's, email addresses.
+        const sms = (await campaignState(services.deps, params.id)).fields.type === 'sms';
+        const { members, excluded } = await buildAudience(services, actor, { ...body, excludeEmails: sms ? body.excludeMobiles : body.excludeEmails, channel: sms ? 'sms' : 'email' });
+        const result = await freezeAudience(services.deps, params.id, { filter: body.filter, exclude: body.exclude, excludeEmails: (sms ? body.excludeMobiles : body.excludeEmails).length, members, excluded }, actor, meta);
         const audience = result.state.status === 'none' ? undefined : result.state.audience;
         return { ...result, audienceId: audience?.audienceId, count: members.length, excluded };
       },
@@ -213,6 +217,8 @@ export const campaignMailRoutes: AnyRoute[] = [
         const resource = member.resource === 'leads' ? 'leads' : 'contacts';
         const shown: Record<string, unknown> = { ...member };
         if (isHidden(actor, resource, 'email')) delete shown.email;
+        // A lead's number may be its `phone` (the audience took `mobile` or `phone`): hidden if either is.
+        if (isHidden(actor, resource, 'mobile') || (resource === 'leads' && isHidden(actor, resource, 'phone'))) delete shown.mobile;
         if (isHidden(actor, resource, resource === 'leads' ? 'person' : 'name')) delete shown.name;
         return shown;
       });
@@ -224,13 +230,18 @@ export const campaignMailRoutes: AnyRoute[] = [
     { resource: 'campaigns' },
     {
       action: 'test-send',
-      summary: 'Send a test (发送测试): the template to chosen addresses, marked [测试 TEST], rendered with the first member (or sample data)',
-      body: z.object({ templateId: Id, to: z.array(Email).min(1).max(20) }).strict(),
+      summary: 'Send a test (发送测试): the template to chosen addresses, marked [测试 TEST], rendered with the first member (or sample data); an SMS campaign texts its SMS template to chosen mobile numbers',
+      body: z.object({ templateId: Id, to: z.array(z.union([Email, Mobile])).min(1).max(20).describe('Email addresses; mobile numbers for an SMS campaign') }).strict(),
       writes: [],
       bodyNamesFields: false,
       done: 'Sent',
       answer: { messageIds: z.array(z.string()).describe('The Message-ID of each mail, in the order of `to`') },
-      run: ({ params, body, actor, services, meta }) => testSend(mailDeps(services), params.id, body, actor, meta),
+      run: async ({ params, body, actor, services, meta }) => {
+        const sms = (await campaignState(services.deps, params.id)).fields.type === 'sms';
+        const wrong = body.to.flatMap((to, i) => ((sms ? isMobile(to) : Email.safeParse(to).success) ? [] : [{ path: `to.${i}`, message: sms ? 'An SMS campaign tests on mobile numbers' : 'An email address' }]));
+        if (wrong.length) throw new HttpProblem(400, 'validation', 'Invalid request', wrong.map((w) => `${w.path}: ${w.message}`).join('; '), { errors: wrong });
+        return testSend(mailDeps(services), params.id, body, actor, meta);
+      },
     },
   ),
   defineRoute({
@@ -453,17 +464,21 @@ export const campaignMailRoutes: AnyRoute[] = [
     permission: ['campaigns', 'edit'],
     body: z
       .object({
-        email: Email,
-        channel: z.enum(['email', 'sms']).default('email'),
+        email: Email.optional(),
+        mobile: Mobile.optional().describe('A mobile number instead of an address (its SMS consent)'),
+        channel: z.enum(['email', 'sms']).optional().describe('Default: email for an address, sms for a number'),
         given: z.boolean().describe('true: opt-in; false: opt-out'),
         source: z.enum(CONSENT_SOURCES),
         evidence: z.record(z.string().max(100), z.union([z.string().max(2000), z.number(), z.boolean()])).refine((value) => Object.keys(value).length <= 20, 'At most 20 entries').describe('What shows it: a form\'s URL and answer, an import\'s file, a note'),
       })
-      .strict(),
-    responses: { 200: { description: 'Recorded', schema: z.object({ email: z.string(), consent: z.enum(['given', 'withdrawn']), changed: z.boolean() }) }, ...commonErrors, ...conflictError },
+      .strict()
+      .refine((body) => (body.email === undefined) !== (body.mobile === undefined), { path: ['email'], message: 'Give an email address or a mobile number' }),
+    responses: { 200: { description: 'Recorded', schema: z.object({ email: z.string().optional(), mobile: z.string().optional(), consent: z.enum(['given', 'withdrawn']), changed: z.boolean() }) }, ...commonErrors, ...conflictError },
     async handler({ body, actor, services, meta }) {
-      const result = await recordConsent(services.deps, { email: body.email, given: body.given, channel: body.channel, source: body.source, evidence: { ...body.evidence, by: actor.userId } }, actor, meta);
-      return { status: 200, body: { email: body.email.toLowerCase(), consent: body.given ? ('given' as const) : ('withdrawn' as const), changed: result.changed }, headers: { 'X-Position': String(result.position) } };
+      const channel = body.channel ?? (body.mobile ? 'sms' : 'email');
+      const result = await recordConsent(services.deps, { email: body.email ?? '', ...(body.mobile ? { mobile: body.mobile } : {}), given: body.given, channel, source: body.source, evidence: { ...body.evidence, by: actor.userId } }, actor, meta);
+      const who = body.mobile ? { mobile: normalizeMobile(body.mobile) } : { email: body.email!.toLowerCase() };
+      return { status: 200, body: { ...who, consent: body.given ? ('given' as const) : ('withdrawn' as const), changed: result.changed }, headers: { 'X-Position': String(result.position) } };
     },
   }),
   defineRoute({
@@ -473,17 +488,25 @@ export const campaignMailRoutes: AnyRoute[] = [
     tags: campaignTags,
     permission: ['campaigns', 'view'],
     reads: [],
-    query: z.object({ email: Email }).strict(),
-    responses: { 200: { description: 'The ledger', schema: z.object({ email: z.string(), emailConsent: z.enum(['given', 'withdrawn', 'unknown']), entries: z.array(z.object({ type: z.string(), channel: z.string(), source: z.string(), evidence: z.record(z.string(), z.unknown()), at: z.string(), by: z.string() })) }) }, ...commonErrors },
+    query: z
+      .object({ email: Email.optional(), mobile: Mobile.optional() })
+      .strict()
+      .refine((query) => (query.email === undefined) !== (query.mobile === undefined), { path: ['email'], message: 'Give an email address or a mobile number' }),
+    responses: { 200: { description: 'The ledger', schema: z.object({ email: z.string().optional(), mobile: z.string().optional(), emailConsent: z.enum(['given', 'withdrawn', 'unknown']), smsConsent: z.enum(['given', 'withdrawn', 'unknown']), entries: z.array(z.object({ type: z.string(), channel: z.string(), source: z.string(), evidence: z.record(z.string(), z.unknown()), at: z.string(), by: z.string() })) }) }, ...commonErrors },
     async handler({ query, actor, services }) {
       authorize(actor, 'campaigns', 'view');
-      const events = await services.deps.eventStore.readStream(consentStream(query.email));
+      const address = query.mobile ? normalizeMobile(query.mobile) : query.email!;
+      const events = await services.deps.eventStore.readStream(consentStream(address));
       const entries = events.map((event) => {
         const data = event.data as { channel: string; source: string; evidence: Record<string, unknown>; at: string };
         return { type: event.type === 'ConsentGiven' ? 'opt_in' : 'opt_out', channel: data.channel, source: data.source, evidence: data.evidence, at: data.at, by: event.metadata.actor };
       });
-      const last = entries.filter((entry) => entry.channel === 'email').at(-1);
-      return { status: 200, body: { email: query.email.toLowerCase(), emailConsent: last ? (last.type === 'opt_in' ? ('given' as const) : ('withdrawn' as const)) : ('unknown' as const), entries } };
+      const word = (channel: string) => {
+        const last = entries.filter((entry) => entry.channel === channel).at(-1);
+        return last ? (last.type === 'opt_in' ? ('given' as const) : ('withdrawn' as const)) : ('unknown' as const);
+      };
+      const who = query.mobile ? { mobile: address } : { email: address.toLowerCase() };
+      return { status: 200, body: { ...who, emailConsent: word('email'), smsConsent: word('sms'), entries } };
     },
   }),
 ];

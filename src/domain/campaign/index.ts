@@ -314,7 +314,8 @@ export function decide(command: CampaignCommand, state: CampaignState): Campaign
       return [{ type: 'CampaignTestSent', data: { campaignId, templateId, to, messageIds, by, at } }];
     }
     case 'StartSend': {
-      if (state.fields.type !== 'email') throw new DomainError('campaign.not_email', `A ${state.fields.type} campaign sends no mail`, { campaignType: state.fields.type });
+      if (state.fields.type !== 'email' && state.fields.type !== 'sms') throw new DomainError('campaign.not_email', `A ${state.fields.type} campaign sends no mail or text message`, { campaignType: state.fields.type });
+      if (state.fields.type === 'sms' && command.abTest) throw new DomainError('campaign.ab_test_email_only', 'A/B tests compare mails; an SMS campaign sends one template', { campaignType: state.fields.type });
       // Asked again while it is being sent (after a crash): nothing new; the sender resumes it.
       if (state.send?.sendId === command.sendId || (state.send?.status === 'sending' && state.send.templateId === command.templateId)) return [];
       if (state.send) throw new DomainError(state.send.status === 'sending' ? 'campaign.already_sending' : 'campaign.already_sent', `This campaign's mail ${state.send.status === 'sending' ? 'is being sent' : `was sent on ${state.send.startedAt}`}; create another campaign for another mailing`, { sendId: state.send.sendId });

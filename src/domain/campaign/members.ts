@@ -15,7 +15,10 @@ export const CampaignMember = z.object({
   memberId: z.string(),
   resource: z.enum(AUDIENCE_RESOURCES),
   recordId: z.string(),
+  /** The address a mail goes to (empty for a member of an SMS campaign). */
   email: z.string(),
+  /** The mobile number a text message goes to (members of an SMS campaign). */
+  mobile: z.string().optional(),
   name: z.string(),
   locale: z.enum(['zh-CN', 'en']),
   ownerId: z.string().nullable(),
@@ -32,6 +35,15 @@ export const localeOf = (doc: Record<string, unknown>): 'zh-CN' | 'en' => {
   const language = doc.language ?? (doc.custom as Record<string, unknown> | undefined)?.language;
   return typeof language === 'string' && /^en\b/i.test(language) ? 'en' : 'zh-CN';
 };
+/** A member's id in an SMS campaign: from the number, so one number is one member. */
+export const smsMemberIdFor = (mobile: string): string => stableUuid(`campaign-member-sms:${normalizeMobile(mobile)}`);
+/** A mainland mobile number without its country code and separators (`+86 139-0000-0000` → `13900000000`); another country's in E.164. */
+export const normalizeMobile = (mobile: string): string => {
+  const digits = mobile.replace(/[\s()-]/g, '');
+  return /^(\+?86)1[3-9]\d{9}$/.test(digits) ? digits.replace(/^\+?86/, '') : digits;
+};
+/** Whether a number can take a text message: a mainland mobile number, or E.164. */
+export const isMobile = (mobile: string): boolean => /^1[3-9]\d{9}$|^\+[1-9]\d{7,14}$/.test(normalizeMobile(mobile));
 /** An address as the consent ledger keys it (its stream id does not show the address). */
 export const addressKey = (email: string): string => stableUuid(`consent:${email.trim().toLowerCase()}`);
 
@@ -77,7 +89,14 @@ export const CampaignMailClicked = z.object({ ...Engagement, url: z.string().max
 /** A delivery status notification about the mail: `hard` (5.x.x, failed) suppresses the address, `soft` (4.x.x) is kept. */
 export const CampaignMailBounced = z.object({ campaignId: z.string(), memberId: z.string(), kind: z.enum(['hard', 'soft']), status: z.string().max(20), diagnostic: z.string().max(1000).optional(), at: z.string() });
 
-export const campaignMemberEventSchemas = { CampaignMailSending, CampaignMailDelivered, CampaignMailFailed, CampaignMailSkipped, CampaignMailOpened, CampaignMailClicked, CampaignMailBounced };
+/** A text message about to be handed to the SMS gateway, with our request id (a retry after a crash sends it again under it: the gateway drops the repeat). */
+export const CampaignSmsSending = z.object({ campaignId: z.string(), memberId: z.string(), sendId: z.string(), requestId: z.string(), mobile: z.string(), templateId: z.string(), at: z.string() });
+/** The gateway took the message (its id, for its delivery receipts): "delivered", as far as the service can know. */
+export const CampaignSmsAccepted = z.object({ campaignId: z.string(), memberId: z.string(), sendId: z.string(), messageId: z.string().max(200), response: z.string().max(500), at: z.string() });
+/** The gateway refused it (a bad number, a template not approved), or it could not be handed over after the retries. */
+export const CampaignSmsFailed = z.object({ campaignId: z.string(), memberId: z.string(), sendId: z.string(), reason: z.string().max(1000), at: z.string() });
+
+export const campaignMemberEventSchemas = { CampaignSmsSending, CampaignSmsAccepted, CampaignSmsFailed, CampaignMailSending, CampaignMailDelivered, CampaignMailFailed, CampaignMailSkipped, CampaignMailOpened, CampaignMailClicked, CampaignMailBounced };
 export type CampaignMemberEvent = EventsOf<typeof campaignMemberEventSchemas>;
 export const campaignMemberCategory = 'campaignMember';
 export const campaignMemberStream = (campaignId: string, memberId: string) => `${campaignMemberCategory}-${campaignId}.${memberId}`;
@@ -90,8 +109,10 @@ export type MemberMailState =
 
 export type MemberMailCommand =
   | { type: 'StartMail'; campaignId: string; memberId: string; sendId: string; messageId: string; email: string; templateId: string; locale: 'zh-CN' | 'en'; at: string }
+  | { type: 'StartSms'; campaignId: string; memberId: string; sendId: string; requestId: string; mobile: string; templateId: string; at: string }
+  | { type: 'RecordSmsAccepted'; campaignId: string; memberId: string; sendId: string; messageId: string; response: string; at: string }
   | { type: 'RecordDelivery'; campaignId: string; memberId: string; sendId: string; response: string; at: string }
-  | { type: 'RecordFailure'; campaignId: string; memberId: string; sendId: string; reason: string; at: string }
+  | { type: 'RecordFailure'; campaignId: string; memberId: string; sendId: string; reason: string; at: string; sms?: boolean }
   | { type: 'SkipMail'; campaignId: string; memberId: string; sendId: string; reason: (typeof SKIP_REASONS)[number]; at: string }
   | { type: 'RecordBounce'; campaignId: string; memberId: string; kind: 'hard' | 'soft'; status: string; diagnostic?: string; at: string }
   | { type: 'RecordOpen' | 'RecordClick'; campaignId: string; memberId: string; at: string; method: 'GET' | 'HEAD' | 'POST'; userAgent: string; addressClass: 'loopback' | 'private' | 'public' | 'unknown'; url?: string };
@@ -106,6 +127,12 @@ export function evolveMember(state: MemberMailState, event: CampaignMemberEvent)
       return { status: 'failed', sendId: event.data.sendId, messageId: event.data.messageId };
     case 'CampaignMailSkipped':
       return { status: 'skipped', sendId: event.data.sendId, reason: event.data.reason };
+    case 'CampaignSmsSending':
+      return { status: 'sending', sendId: event.data.sendId, messageId: event.data.requestId };
+    case 'CampaignSmsAccepted':
+      return { status: 'delivered', sendId: event.data.sendId, messageId: event.data.messageId };
+    case 'CampaignSmsFailed':
+      return state.status === 'sending' ? { status: 'failed', sendId: event.data.sendId, messageId: state.messageId } : state;
     case 'CampaignMailBounced':
       return event.data.kind === 'hard' && (state.status === 'delivered' || state.status === 'sending') ? { status: 'bounced', sendId: state.sendId, messageId: state.messageId } : state;
     default:
@@ -127,10 +154,22 @@ export function decideMember(command: MemberMailCommand, state: MemberMailState)
       const { sendId, messageId, email, templateId, locale, at } = command;
       return [{ type: 'CampaignMailSending', data: { campaignId, memberId, sendId, messageId, email, templateId, locale, at } }];
     }
+    case 'StartSms': {
+      if (state.status !== 'targeted') return [];
+      const { sendId, requestId, mobile, templateId, at } = command;
+      return [{ type: 'CampaignSmsSending', data: { campaignId, memberId, sendId, requestId, mobile, templateId, at } }];
+    }
+    case 'RecordSmsAccepted': {
+      if (state.status !== 'sending' || state.sendId !== command.sendId) return [];
+      const { sendId, messageId, response, at } = command;
+      return [{ type: 'CampaignSmsAccepted', data: { campaignId, memberId, sendId, messageId: messageId.slice(0, 200), response: response.slice(0, 500), at } }];
+    }
     case 'RecordDelivery':
     case 'RecordFailure': {
       if (state.status !== 'sending' || state.sendId !== command.sendId) return [];
       const { sendId, at } = command;
+      // A text message's failure (its start named our request id, not a Message-ID).
+      if (command.type === 'RecordFailure' && command.sms) return [{ type: 'CampaignSmsFailed', data: { campaignId, memberId, sendId, reason: command.reason.slice(0, 1000), at } }];
       return command.type === 'RecordDelivery'
         ? [{ type: 'CampaignMailDelivered', data: { campaignId, memberId, sendId, messageId: state.messageId, response: command.response.slice(0, 500), at } }]
         : [{ type: 'CampaignMailFailed', data: { campaignId, memberId, sendId, messageId: state.messageId, reason: command.reason.slice(0, 1000), at } }];
@@ -160,7 +199,10 @@ export const memberMailDecider = { initialState: { status: 'targeted' } as Membe
 /** Where an opt-in or opt-out came from, so the company can show it (PIPL): a form, a mail's link, an import, a user. */
 export const CONSENT_SOURCES = ['form', 'link', 'import', 'user'] as const;
 export const ConsentFact = z.object({
+  /** The address the word is about (empty for a mobile number's). */
   email: z.string(),
+  /** The mobile number the word is about (its SMS consent). */
+  mobile: z.string().optional(),
   channel: z.enum(['email', 'sms']),
   source: z.enum(CONSENT_SOURCES),
   /** What shows it: the form's URL and answer, the campaign and member of the link, the import's file, the user's note. */
@@ -185,6 +227,8 @@ export const evolveConsent = (state: ConsentState, event: ConsentEvent): Consent
 
 /** Whether no campaign may mail the address: opted out, or it bounced for good. */
 export const suppressionOf = (state: ConsentState): 'unsubscribed' | 'bounced' | undefined => (state.email === 'withdrawn' ? 'unsubscribed' : state.bounced ? 'bounced' : undefined);
+/** Whether no campaign may text the number: its last word on SMS was an opt-out. */
+export const smsSuppressionOf = (state: ConsentState): 'unsubscribed' | undefined => (state.sms === 'withdrawn' ? 'unsubscribed' : undefined);
 
 /** An opt-in or opt-out is recorded when it changes the address's word on the channel (a second unsubscribe adds nothing); a hard bounce once. */
 export function decideConsent(command: ConsentCommand, state: ConsentState): ConsentEvent[] {

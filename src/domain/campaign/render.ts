@@ -37,14 +37,9 @@ const compileOptions = { html: { strict: false }, plain: { strict: false, noEsca
 /** HTML to the plain-text part: wrapped at 100, links kept as `text [url]`, images (the open pixel) left out. */
 const htmlToText = compileHtmlToText({ wordwrap: 100, selectors: [{ selector: 'img', format: 'skip' }] });
 
-/** The template's parts that do not compile, each with Handlebars' message (empty: it renders). */
-export function templateProblems(fields: Pick<EmailTemplateFields, 'subject' | 'html' | 'text'>): { path: string; message: string }[] {
+/** The parts (path → Handlebars source) that do not compile, each with Handlebars' message (empty: they render). */
+function compileProblems(parts: readonly [string, string | undefined][]): { path: string; message: string }[] {
   const problems: { path: string; message: string }[] = [];
-  const parts: [string, string | undefined][] = [
-    ...Object.entries(fields.subject).map(([locale, source]) => [`subject.${locale}`, source] as [string, string | undefined]),
-    ...Object.entries(fields.html).map(([locale, source]) => [`html.${locale}`, source] as [string, string | undefined]),
-    ...Object.entries(fields.text ?? {}).map(([locale, source]) => [`text.${locale}`, source] as [string, string | undefined]),
-  ];
   for (const [path, source] of parts) {
     if (source === undefined) continue;
     try {
@@ -54,6 +49,23 @@ export function templateProblems(fields: Pick<EmailTemplateFields, 'subject' | '
     }
   }
   return problems;
+}
+
+/** The template's parts that do not compile, each with Handlebars' message (empty: it renders). */
+export const templateProblems = (fields: Pick<EmailTemplateFields, 'subject' | 'html' | 'text'>): { path: string; message: string }[] =>
+  compileProblems([
+    ...Object.entries(fields.subject).map(([locale, source]) => [`subject.${locale}`, source] as [string, string | undefined]),
+    ...Object.entries(fields.html).map(([locale, source]) => [`html.${locale}`, source] as [string, string | undefined]),
+    ...Object.entries(fields.text ?? {}).map(([locale, source]) => [`text.${locale}`, source] as [string, string | undefined]),
+  ]);
+
+/** An SMS template's parameters that do not compile (`params.<name>`). */
+export const smsParamProblems = (params: Record<string, string>): { path: string; message: string }[] => compileProblems(Object.entries(params).map(([name, source]) => [`params.${name}`, source]));
+
+/** An SMS template's parameters compiled once, for a send that fills them for every member: plain text on one line. */
+export function compileSmsParams(params: Record<string, string>): (data: MergeData) => Record<string, string> {
+  const compiled = Object.entries(params).map(([name, source]) => [name, handlebars.compile(source, compileOptions.plain)] as const);
+  return (data) => Object.fromEntries(compiled.map(([name, fill]) => [name, fill(data).replace(/\s+/g, ' ').trim()]));
 }
 
 /** The template's language for a member: English when the member reads English and the template has it, else Chinese. */

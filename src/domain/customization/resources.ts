@@ -15,6 +15,7 @@ import { budgetResource, expenseResource } from '../expense/resource.ts';
 import { targetResource } from '../target/resource.ts';
 import { campaignResource } from '../campaign/resource.ts';
 import { emailTemplateResource } from '../campaign/template.ts';
+import { smsTemplateResource } from '../campaign/sms-template.ts';
 import type { Module } from '../role/index.ts';
 import type { Decider, DomainEvent } from '../shared/decider.ts';
 
@@ -295,6 +296,7 @@ export const resourceSpecs = {
   targets: targetResource,
   campaigns: campaignResource,
   'email-templates': emailTemplateResource,
+  'sms-templates': smsTemplateResource,
 } as const satisfies Record<string, ResourceSpec>;
 
 export type ResourceName = keyof typeof resourceSpecs;
