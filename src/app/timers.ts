@@ -1,5 +1,5 @@
 import type { CommandDeps } from '../commands/context.ts';
-import { firingRequestId, type TimerSpec } from '../commands/timers.ts';
+import { firingRequestId, type TimerPorts, type TimerSpec } from '../commands/timers.ts';
 import { seededIds } from '../infra/ids.ts';
 import type { Logger } from '../infra/logger.ts';
 import type { Mailer } from '../infra/mail/port.ts';
@@ -25,7 +25,7 @@ export class TimerWorker {
     private readonly readStore: ReadStore,
     private readonly logger: Logger,
     private readonly mailer: Mailer,
-    private readonly sendCampaign?: (campaignId: string) => void,
+    private readonly extra: Pick<TimerPorts, 'sendCampaign' | 'unsubscribeLink'> = {},
   ) {
     this.byName = new Map(specs.map((spec) => [spec.name, spec]));
   }
@@ -49,7 +49,7 @@ export class TimerWorker {
       stillDue.add(requestId);
       if (this.fired.has(requestId)) continue;
       try {
-        await spec.fire(this.deps, item, { correlationId: requestId, requestId, ids: seededIds(requestId, Date.parse(item.dueAt)) }, { readStore: this.readStore, mailer: this.mailer, ...(this.sendCampaign ? { sendCampaign: this.sendCampaign } : {}) });
+        await spec.fire(this.deps, item, { correlationId: requestId, requestId, ids: seededIds(requestId, Date.parse(item.dueAt)) }, { ...this.extra, readStore: this.readStore, mailer: this.mailer });
         this.fired.add(requestId);
         fired += 1;
       } catch (error) {

@@ -46,6 +46,7 @@ import { CampaignSender } from './campaign-sender.ts';
 import { automationTimer } from '../commands/automation.ts';
 import type { SmsSender } from '../infra/sms/port.ts';
 import { abTestTimer } from '../commands/campaign-ab-test.ts';
+import { automationUnsubscribeLink } from '../commands/campaign-mail.ts';
 import { birthdayCareTimer } from '../commands/birthday-care.ts';
 import { HttpSmsGateway } from '../infra/sms/http.ts';
 import { FileSmsOutbox, MemorySms } from '../infra/sms/outbox.ts';
@@ -222,7 +223,11 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     { ratePerSecond: config.CRM_MAIL_RATE_PER_S, concurrency: config.CRM_MAIL_CONCURRENCY },
     logger.child({ component: 'campaigns' }),
   );
-  const timers = new TimerWorker(timerSpecs, deps, readStore, logger.child({ component: 'timers' }), mailer, (campaignId) => void campaigns.send(campaignId));
+  const links = { keys, publicUrl: config.CRM_PUBLIC_URL ?? `http://localhost:${config.PORT}` };
+  const timers = new TimerWorker(timerSpecs, deps, readStore, logger.child({ component: 'timers' }), mailer, {
+    sendCampaign: (campaignId) => void campaigns.send(campaignId),
+    unsubscribeLink: (email, key) => automationUnsubscribeLink(links, email, key),
+  });
   const ids = randomIds(clock);
   const running = new Set<Promise<unknown>>();
   const services: Services = {

@@ -106,9 +106,18 @@ async function perform(deps: CommandDeps, item: DueItem, meta: RequestMeta, port
   const { fields: template } = await templateAt(deps, action.templateId);
   const messageId = started ? AutomationMailSending.parse(started.data).messageId : `<a.${item.key}@automation.crm>`;
   if (!started) await deps.eventStore.append(stream, [onceFactEvent(deps, { ...meta, requestId: `${meta.requestId}:sending` }, systemActor.userId, stream, { type: 'AutomationMailSending', data: { to: allowed, messageId, at: deps.clock.now().toISOString() } })], events.at(-1)!.revision);
-  const mail = renderMail(template, localeFor(template, undefined), { contact: target.contact ?? { name: target.to[0]?.name ?? '' }, customer: target.customer ?? {} });
-  const sent = await ports.mailer.send({ to: allowed, subject: mail.subject, html: mail.html, text: mail.text, messageId, headers: { 'X-CRM-Automation': scheduled.ruleKey } });
-  return { outcome: 'sent', detail: `To ${sent.accepted.join(', ') || allowed.join(', ')}` };
+  // One mail per address (nobody sees another's address), each with its own unsubscribe link and one-click header.
+  const accepted: string[] = [];
+  for (const [i, email] of allowed.entries()) {
+    const person = target.to.find((p) => p.email.toLowerCase() === email.toLowerCase());
+    const unsubscribe = ports.unsubscribeLink?.(email, item.key);
+    const merge = { contact: target.contact ?? person?.merge.contact ?? { name: person?.name ?? '' }, customer: target.customer ?? {}, ...(unsubscribe ? { unsubscribeUrl: unsubscribe } : {}) };
+    const mail = renderMail(template, localeFor(template, person?.locale), merge);
+    const headers = { 'X-CRM-Automation': scheduled.ruleKey, ...(unsubscribe ? { 'List-Unsubscribe': `<${unsubscribe}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } : {}) };
+    const sent = await ports.mailer.send({ to: [email], subject: mail.subject, html: mail.html, text: mail.text, messageId: i === 0 ? messageId : messageId.replace('@', `.${i}@`), headers });
+    accepted.push(...sent.accepted);
+  }
+  return { outcome: 'sent', detail: `To ${accepted.join(', ') || allowed.join(', ')}` };
 }
 
 /**

@@ -146,6 +146,9 @@ interface TrackedMember {
   c: string;
   m: string;
   u?: string;
+  /** An automation's mail (no campaign member): the address and the automation. */
+  e?: string;
+  a?: string;
 }
 export const trackingPaths: Record<TrackingKind, string> = { 'mail-open': '/api/v1/public/t/open', 'mail-click': '/api/v1/public/t/click', unsubscribe: '/api/v1/public/unsubscribe' };
 
@@ -159,12 +162,15 @@ export const memberLinks = (deps: Pick<MailDeps, 'keys' | 'publicUrl'>, campaign
   unsubscribe: sealLink(deps, 'unsubscribe', { c: campaignId, m: memberId }),
 });
 
-/** The member a token names; an altered, forged or foreign token answers 404 like an unknown one. */
-export function openTrackingToken(keys: ServerKeys, kind: TrackingKind, token: string): { campaignId: string; memberId: string; url?: string } {
+/** The unsubscribe link of an address an automation mails (the marketing mails it sends carry one, as a campaign's do). */
+export const automationUnsubscribeLink = (deps: Pick<MailDeps, 'keys' | 'publicUrl'>, email: string, automationKey: string): string => sealLink(deps, 'unsubscribe', { c: '', m: '', e: email.trim().toLowerCase(), a: automationKey });
+
+/** Whom a token names: a campaign's member, or an address an automation mailed; an altered, forged or foreign token answers 404 like an unknown one. */
+export function openTrackingToken(keys: ServerKeys, kind: TrackingKind, token: string): { campaignId: string; memberId: string; url?: string; email?: string; automation?: string } {
   const plain = keys.open('public-link', kind, token);
   if (!plain) throw new DomainError('public_link.not_found', 'This link is not valid');
-  const { c, m, u } = JSON.parse(plain) as TrackedMember;
-  return { campaignId: c, memberId: m, ...(u ? { url: u } : {}) };
+  const { c, m, u, e, a } = JSON.parse(plain) as TrackedMember;
+  return { campaignId: c, memberId: m, ...(u ? { url: u } : {}), ...(e && a ? { email: e, automation: a } : {}) };
 }
 
 /** The kind of address a request came from (the address itself is not kept). */
@@ -203,9 +209,10 @@ export async function mailedAddress(deps: CommandDeps, campaignId: string, membe
  * Unsubscribes the address a member's link was mailed to: an opt-out in the consent ledger, with the campaign,
  * member and how it was made as evidence. A second one changes nothing.
  */
-export async function unsubscribeMember(deps: CommandDeps, member: { campaignId: string; memberId: string }, request: EngagementRequest & { oneClick: boolean }, actor: Actor, meta: RequestMeta) {
-  const email = await mailedAddress(deps, member.campaignId, member.memberId);
-  const evidence = { campaignId: member.campaignId, memberId: member.memberId, via: request.oneClick ? 'List-Unsubscribe-Post' : 'unsubscribe page', userAgent: request.userAgent.slice(0, 500), addressClass: addressClass(request.ip) };
+export async function unsubscribeMember(deps: CommandDeps, member: { campaignId: string; memberId: string; email?: string; automation?: string }, request: EngagementRequest & { oneClick: boolean }, actor: Actor, meta: RequestMeta) {
+  const email = member.email ?? (await mailedAddress(deps, member.campaignId, member.memberId));
+  const source = member.automation ? { automation: member.automation } : { campaignId: member.campaignId, memberId: member.memberId };
+  const evidence = { ...source, via: request.oneClick ? 'List-Unsubscribe-Post' : 'unsubscribe page', userAgent: request.userAgent.slice(0, 500), addressClass: addressClass(request.ip) };
   const result = await recordConsent(deps, { email, given: false, channel: 'email', source: 'link', evidence }, actor, meta);
   return { ...result, email };
 }

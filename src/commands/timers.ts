@@ -42,6 +42,8 @@ export interface TimerPorts {
   mailer: Mailer;
   /** Starts (or joins) a campaign's send in the background; without it the send resumes at the next start. */
   sendCampaign?: (campaignId: string) => void;
+  /** The signed unsubscribe link of an address an automation (`key`) mails. */
+  unsubscribeLink?: (email: string, key: string) => string;
 }
 
 /** The request id a firing runs under: the same for every attempt at the same item and due time. */

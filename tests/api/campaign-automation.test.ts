@@ -68,7 +68,7 @@ describe('marketing automation: add to a campaign, birthday care', () => {
     const customerId = (await app.request('POST', '/api/v1/customers', { token: seller.token, body: { name: '生日客户' } })).body.id as string;
     await app.request('POST', '/api/v1/contacts', { token: seller.token, body: { customerId, name: '今天生日', mobile: '13900002001', email: 'today@example.com', birthday: '1985-06-15' } });
     await app.request('POST', '/api/v1/contacts', { token: seller.token, body: { customerId, name: '明天生日', mobile: '13900002002', email: 'tomorrow@example.com', birthday: '1990-06-16' } });
-    const templateId = (await app.request('POST', '/api/v1/email-templates', { body: { name: '生日祝福', subject: { 'zh-CN': '{{contact.name}}，生日快乐' }, html: { 'zh-CN': '<p>祝您生日快乐！</p>' } } })).body.id as string;
+    const templateId = (await app.request('POST', '/api/v1/email-templates', { body: { name: '生日祝福', subject: { 'zh-CN': '{{contact.name}}，生日快乐' }, html: { 'zh-CN': '<p>祝您生日快乐！</p><p><a href="{{unsubscribeUrl}}">退订</a></p>' } } })).body.id as string;
     const rules = [
       { key: 'birthday_mail', name: '生日祝福邮件', when: { eventType: 'ContactBirthday' }, do: { action: 'send_template', templateId } },
       { key: 'birthday_call', name: '生日关怀电话', when: { eventType: 'ContactBirthday' }, do: { action: 'create_task', subject: '生日关怀：打个电话', dueInHours: 8 } },
@@ -90,6 +90,15 @@ describe('marketing automation: add to a campaign, birthday care', () => {
     await tick();
     await tick();
     expect(mails().map((m) => m.to[0])).toEqual(['today@example.com', 'tomorrow@example.com']);
+    // A marketing mail, so it carries the one-click unsubscribe (RFC 8058) and a link in its body; it is honoured.
+    const greeting = mails()[0]!;
+    expect(greeting.headers!['List-Unsubscribe-Post']).toBe('List-Unsubscribe=One-Click');
+    expect(greeting.html).toContain('/api/v1/public/unsubscribe/');
+    const link = greeting.headers!['List-Unsubscribe']!.slice(1, -1).replace(/^https?:\/\/[^/]+/, app.baseUrl);
+    const unsubscribed = await fetch(link, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+    expect(unsubscribed.status).toBe(200);
+    const ledger = (await app.request('GET', '/api/v1/consents?email=today@example.com')).body;
+    expect(ledger).toMatchObject({ emailConsent: 'withdrawn', entries: [expect.objectContaining({ source: 'link', evidence: expect.objectContaining({ automation: expect.stringMatching(/^birthday_mail\./) }) })] });
     expect(birthdaysOn('2027-02-28')).toEqual(['02-28', '02-29']);
     expect(birthdaysOn('2028-02-28')).toEqual(['02-28']);
   });
