@@ -17,8 +17,8 @@ import { Id } from '../route.ts';
 
 const MAX_DAYS = 731;
 const MAX_DAY_BUCKETS = 366;
-/** Metrics whose counting is not built yet: asked for by name, they are refused as such, saying what they wait for. */
-const NOT_YET: Record<string, string> = { campaignRoi: "the campaigns' results (sends, attributed leads and revenue, costs)" };
+/** Metrics whose counting is not built yet: asked for by name, they are refused as such, saying what they wait for and where to look meanwhile. */
+const NOT_YET: Record<string, string> = { campaignRoi: "daily counters of the campaigns' won revenue and costs per campaign owner (each campaign's ROI is in GET /api/v1/reports/campaigns)" };
 
 const Metrics = z
   .string()
