@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ResourceSpec } from '../customization/resources.ts';
+import { catalogResource } from '../customization/catalog-resource.ts';
 import { catalogRecord } from '../shared/catalog.ts';
 
 /**
@@ -30,28 +30,15 @@ export type SmsTemplateCommand = typeof catalog.types.command;
 export const smsTemplateDecider = catalog.decider;
 export const smsTemplateCategory = 'smsTemplate';
 
-const optional = (schema: z.ZodType) => schema.optional();
-
 /** SMS templates as a record type: company-wide, guarded by the campaigns permission. */
-export const smsTemplateResource = {
+export const smsTemplateResource = catalogResource({
   name: 'sms-templates',
   singular: 'sms_template',
   tag: 'SMS templates 短信模板',
   module: 'campaigns',
   category: smsTemplateCategory,
   decider: smsTemplateDecider,
-  scope: { by: 'company' },
   referenceField: 'smsTemplateId',
-  personalFields: [],
-  standardFields: ['name', 'templateCode', 'params', 'content', 'signName', 'description', 'status', 'createdAt', 'updatedAt'],
-  relatedPanels: [],
-  list: {
-    filters: { q: optional(z.string().trim().min(1).max(200)), status: optional(z.enum(['active', 'archived'])) },
-    sorts: ['name', 'createdAt', 'updatedAt'],
-    defaultSort: 'name',
-  },
-  search: ['name'],
-  attachments: false,
+  standardFields: ['name', 'templateCode', 'params', 'content', 'signName', 'description'],
   events: smsTemplateEventSchemas,
-  readModel: { version: 1, view: (state: Exclude<SmsTemplateState, { status: 'none' }>) => ({ ...state.fields, status: state.status }) },
-} as const satisfies ResourceSpec;
+});

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ResourceSpec } from '../customization/resources.ts';
+import { catalogResource } from '../customization/catalog-resource.ts';
 import { catalogRecord } from '../shared/catalog.ts';
 
 /** A text in the languages a mail goes out in: Chinese always, English when the template has it. */
@@ -32,28 +32,15 @@ export type EmailTemplateCommand = typeof catalog.types.command;
 export const emailTemplateDecider = catalog.decider;
 export const emailTemplateCategory = 'emailTemplate';
 
-const optional = (schema: z.ZodType) => schema.optional();
-
 /** Email templates as a record type: company-wide, guarded by the campaigns permission. */
-export const emailTemplateResource = {
+export const emailTemplateResource = catalogResource({
   name: 'email-templates',
   singular: 'email_template',
   tag: 'Email templates 邮件模板',
   module: 'campaigns',
   category: emailTemplateCategory,
   decider: emailTemplateDecider,
-  scope: { by: 'company' },
   referenceField: 'templateId',
-  personalFields: [],
-  standardFields: ['name', 'subject', 'html', 'text', 'description', 'status', 'createdAt', 'updatedAt'],
-  relatedPanels: [],
-  list: {
-    filters: { q: optional(z.string().trim().min(1).max(200)), status: optional(z.enum(['active', 'archived'])) },
-    sorts: ['name', 'createdAt', 'updatedAt'],
-    defaultSort: 'name',
-  },
-  search: ['name'],
-  attachments: false,
+  standardFields: ['name', 'subject', 'html', 'text', 'description'],
   events: emailTemplateEventSchemas,
-  readModel: { version: 1, view: (state: Exclude<EmailTemplateState, { status: 'none' }>) => ({ ...state.fields, status: state.status }) },
-} as const satisfies ResourceSpec;
+});
