@@ -53,6 +53,7 @@ const LABELS: Record<KpiMetric, string> = {
   expenses: '费用 Expenses',
   slaMetPercent: 'SLA 达成率 SLA met %',
   satisfaction: '满意度 Satisfaction',
+  campaignRoi: '营销投资回报率 Campaign ROI',
 };
 
 const shown = (value: KpiValue['value']): string => {

@@ -8,9 +8,18 @@ import { quoteCategory } from '../domain/quote/index.ts';
 import { categoryOf, type RecordedEvent } from '../infra/eventstore/port.ts';
 import type { Doc, ReadStore } from '../infra/readstore/port.ts';
 import { alreadyApplied, type Projection } from './projection.ts';
+import { COMPANY, companyZone } from './company.ts';
+import { CounterDeltas, dayOf, monthly } from './counters.ts';
 
 /** Per campaign, its results as counters (what the campaign report reads). */
 export const CAMPAIGN_RESULTS = 'campaign_results';
+/**
+ * Per day (company time), currency and person, what campaigns brought and cost (the KPI `campaignRoi` sums it):
+ * `won` — opportunities citing a campaign won (taken back when reopened), for the opportunity's owner; `cost` — costs
+ * entered on a campaign, on their day, for the campaign's owner. Expense claims naming a campaign are in the
+ * expense counters.
+ */
+export const CAMPAIGN_DAILY = 'report_campaign_daily';
 /** What the counters need to remember per member and per attributed record (never read by a route). */
 const MEMORY = 'campaign_results_memory';
 
@@ -56,6 +65,8 @@ type Memory = Doc & {
   /** An order's last-touch campaign. */
   lastCampaignId?: string | null;
   opportunityId?: string;
+  /** An opportunity's or a campaign's owner. */
+  ownerId?: string;
   amount?: Money;
   won?: boolean;
   cancelled?: boolean;
@@ -76,15 +87,31 @@ const seconds = (from: string | undefined, to: string) => (from ? Math.max(0, (D
  */
 export const campaignResultsProjection: Projection = {
   name: 'campaign-results',
-  // 2: last touch followed to opportunities, won revenue and orders; first-touch orders.
+  // 2: last touch followed to opportunities, won revenue and orders; first-touch orders; the daily counters.
   version: 2,
   categories: [campaignCategory, campaignMemberCategory, consentCategory, leadCategory, opportunityCategory, quoteCategory, orderCategory],
-  collections: [CAMPAIGN_RESULTS, MEMORY],
-  async setup() {},
+  collections: [CAMPAIGN_RESULTS, MEMORY, CAMPAIGN_DAILY, monthly(CAMPAIGN_DAILY)],
+  reads: [COMPANY],
+  async setup(store) {
+    await store.collection(CAMPAIGN_DAILY).createIndex({ day: 1 });
+    await store.collection(monthly(CAMPAIGN_DAILY)).createIndex({ month: 1 });
+  },
   async apply(event, store) {
     const counters = (campaignId: string | null | undefined, inc: Record<string, number>) =>
       campaignId ? store.collection(CAMPAIGN_RESULTS).updateOne({ _id: campaignId }, { $inc: inc }, { upsert: true }) : Promise.resolve();
     const memories = store.collection<Memory>(MEMORY);
+    /** An opportunity's first and last touch; a change of its won amount also moves its owner's daily counter. */
+    const opportunity = async (opportunityId: string) => {
+      const lastTouch = (await memories.findOne({ _id: opportunityLastTouch(opportunityId) }))?.campaignId ?? null;
+      // What leaves and what arrives go in one set of counter changes (applied once for the event).
+      const deltas = new CounterDeltas();
+      const wonMoved = async (won: { campaignId: string; amount: Money } | undefined, sign: number) => {
+        const ownerId = (await memories.findOne({ _id: `owner:${opportunityId}` }))?.ownerId;
+        if (won && ownerId) deltas.add(CAMPAIGN_DAILY, { day: dayOf(event.metadata.at, await companyZone(store)), currency: won.amount.currency, ownerId }, { won: won.amount.amount }, sign);
+      };
+      await attributed(event, `opportunity:${opportunityId}`, 'opportunities', once, counters, lastTouch, wonMoved);
+      await deltas.apply(store, event);
+    };
     /** Applies an event once to a memory document: `change` answers the memory's new fields and the counters to move. */
     const once = async (key: string, change: (memory: Memory | null) => Promise<Partial<Memory> | undefined>) => {
       const memory = await memories.findOne({ _id: key });
@@ -94,10 +121,19 @@ export const campaignResultsProjection: Projection = {
     };
     const data = event.data as Record<string, unknown>;
     switch (event.type) {
+      case 'CampaignCreated':
+      case 'CampaignOwnerChanged':
+        return once(`campaign:${String(data.campaignId)}`, async () => ({ ownerId: String(data.ownerId) }));
+      case 'OpportunityOwnerChanged':
+        return once(`owner:${String(data.opportunityId)}`, async () => ({ ownerId: String(data.ownerId) }));
       case 'CampaignCostRecorded': {
-        const { campaignId, amount } = CampaignCostRecorded.parse(event.data);
+        const { campaignId, amount, on } = CampaignCostRecorded.parse(event.data);
         return once(`cost:${String(data.costId)}`, async () => {
           await counters(campaignId, { [`costs.${amount.currency}`]: amount.amount });
+          const ownerId = (await memories.findOne({ _id: `campaign:${campaignId}` }))?.ownerId;
+          const deltas = new CounterDeltas();
+          if (ownerId) deltas.add(CAMPAIGN_DAILY, { day: on, currency: amount.currency, ownerId }, { cost: amount.amount });
+          await deltas.apply(store, event);
           return {};
         });
       }
@@ -192,13 +228,12 @@ export const campaignResultsProjection: Projection = {
         });
       }
       case 'OpportunityCreated':
+        await once(`owner:${String(data.opportunityId)}`, async () => ({ ownerId: String(data.ownerId) }));
+        return opportunity(String(data.opportunityId));
       case 'OpportunityChanged':
       case 'OpportunityWon':
-      case 'OpportunityReopened': {
-        const opportunityId = String(data.opportunityId);
-        const lastTouch = (await memories.findOne({ _id: opportunityLastTouch(opportunityId) }))?.campaignId ?? null;
-        return attributed(event, `opportunity:${opportunityId}`, 'opportunities', once, counters, lastTouch);
-      }
+      case 'OpportunityReopened':
+        return opportunity(String(data.opportunityId));
       case 'QuoteCreated':
         if (typeof data.opportunityId !== 'string') return;
         return once(`quote:${String(data.quoteId)}`, async () => ({ opportunityId: data.opportunityId as string }));
@@ -238,6 +273,8 @@ async function attributed(
   counters: (campaignId: string | null | undefined, inc: Record<string, number>) => Promise<unknown>,
   /** An opportunity's last-touch campaign (a lead it came from was created after a person clicked): its won amount counts there too. */
   lastTouch: string | null = null,
+  /** Told when the won amount citing a campaign leaves (-1) or arrives (1). */
+  wonMoved: (won: { campaignId: string; amount: Money } | undefined, sign: number) => Promise<unknown> = async () => undefined,
 ): Promise<void> {
   const data = event.data as { fields?: { campaignId?: string; amount?: Money }; changes?: { campaignId?: string | null; amount?: Money } };
   const given = data.fields ?? data.changes;
@@ -259,6 +296,8 @@ async function attributed(
     if (JSON.stringify(wonBefore) !== JSON.stringify(wonAfter)) {
       if (wonBefore) await counters(wonBefore.campaignId, { [`won.${wonBefore.amount.currency}`]: -wonBefore.amount.amount });
       if (wonAfter) await counters(wonAfter.campaignId, { [`won.${wonAfter.amount.currency}`]: wonAfter.amount.amount });
+      await wonMoved(wonBefore, -1);
+      await wonMoved(wonAfter, 1);
     }
     const lastBefore = before.won && before.amount ? before.amount : undefined;
     const lastAfter = after.won && after.amount ? after.amount : undefined;

@@ -9,6 +9,7 @@ import { CLOSES, LOSSES, PIPELINE } from './opportunities.ts';
 import { OVERDUE, RECEIVABLES } from './orders.ts';
 import type { DepartmentDoc, EmployeeDoc, OrgCollections } from './org.ts';
 import { SERVICE_BY_ENGINEER } from './service.ts';
+import { CAMPAIGN_DAILY } from './campaign-results.ts';
 import { TEAM_DAILY } from './team.ts';
 
 /** The KPIs, as clients name them, with the module a caller must be allowed to view to see each. */
@@ -30,6 +31,7 @@ export const KPI_METRICS = {
   expenses: 'expenses',
   slaMetPercent: 'tickets',
   satisfaction: 'tickets',
+  campaignRoi: 'campaigns',
 } as const satisfies Record<string, Module>;
 export type KpiMetric = keyof typeof KPI_METRICS;
 export const KPI_METRIC_KEYS = Object.keys(KPI_METRICS) as KpiMetric[];
@@ -169,6 +171,30 @@ const SOURCES: readonly Source[] = [
       add(raw, 'scoreSum', sums.scoreSum!);
     },
   },
+  {
+    // Campaigns: won revenue of opportunities citing one (their owners') and costs entered on one (its owner's).
+    collection: CAMPAIGN_DAILY,
+    metrics: ['campaignRoi'],
+    person: 'ownerId',
+    inCurrency: true,
+    fields: () => ['won', 'cost'],
+    count(raw, { sums }) {
+      add(raw, 'campaignWon', sums.won!);
+      add(raw, 'campaignCost', sums.cost!);
+    },
+  },
+  {
+    // …and expense claims naming a campaign, approved or paid (the claimant's).
+    collection: EXPENSES_BY.campaign,
+    metrics: ['campaignRoi'],
+    person: 'employeeId',
+    inCurrency: true,
+    keys: ['campaignId'],
+    fields: () => ['approved'],
+    count(raw, { key, sums }) {
+      if (key.campaignId) add(raw, 'campaignCost', sums.approved!);
+    },
+  },
 ];
 
 /** The read models the KPI report reads (X-Min-Position waits for these). */
@@ -190,6 +216,8 @@ function valueOf(metric: KpiMetric, raw: Raw, currency: string): Value {
     case 'avgCycleDays': return ratio(n.wonCycleMs, n.won, 1 / 86_400_000, 2);
     case 'slaMetPercent': return ratio(n.slaMet, n.slaTargets, 100, 1);
     case 'satisfaction': return ratio(n.scoreSum, n.surveys, 1, 2);
+    // (won − cost) ÷ cost: null without a cost.
+    case 'campaignRoi': return ratio((n.campaignWon ?? 0) - (n.campaignCost ?? 0), n.campaignCost, 1, 4);
     case 'pipelineAmount': case 'orderAmount': case 'collections': case 'receivables': case 'overdue': case 'expenses':
       return money(n[metric]);
     default: return n[metric] ?? 0;

@@ -17,9 +17,6 @@ import { Id } from '../route.ts';
 
 const MAX_DAYS = 731;
 const MAX_DAY_BUCKETS = 366;
-/** Metrics whose counting is not built yet: asked for by name, they are refused as such, saying what they wait for and where to look meanwhile. */
-const NOT_YET: Record<string, string> = { campaignRoi: "daily counters of the campaigns' won revenue and costs per campaign owner (each campaign's ROI is in GET /api/v1/reports/campaigns)" };
-
 const Metrics = z
   .string()
   .describe(`Comma-separated metric keys (default: all): ${KPI_METRIC_KEYS.join(', ')}`)
@@ -27,7 +24,7 @@ const Metrics = z
     const keys = [...new Set(list.split(',').map((key) => key.trim()).filter(Boolean))];
     for (const key of keys)
       if (!(key in KPI_METRICS))
-        context.addIssue({ code: 'custom', message: key in NOT_YET ? `${key} needs ${NOT_YET[key]}, which this version does not count yet` : `Unknown metric ${key}; known: ${KPI_METRIC_KEYS.join(', ')}` });
+        context.addIssue({ code: 'custom', message: `Unknown metric ${key}; known: ${KPI_METRIC_KEYS.join(', ')}` });
     if (keys.length === 0) context.addIssue({ code: 'custom', message: 'Name at least one metric' });
     return keys as KpiMetric[];
   });
