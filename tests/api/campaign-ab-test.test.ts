@@ -21,6 +21,8 @@ describe('email campaigns: A/B tests', () => {
   const template = (name: string, subject: string) => ({ name, subject: { 'zh-CN': subject }, html: { 'zh-CN': `<p>{{contact.name}}</p><p><a href="https://shop.example.com/${name}">看看</a></p>` } });
   const campaignWithAudience = async (name: string) => {
     const campaignId = (await post('/api/v1/campaigns', { name, type: 'email', startsOn: '2027-04-01', endsOn: '2027-04-30', budget: CNY(100_000) })).body.id as string;
+    // The audience is read from the contacts' read model: caught up with the contacts created before.
+    await caughtUp();
     const audience = await post(`/api/v1/campaigns/${campaignId}/audience`, { filter: { resource: 'contacts', query: {} } });
     expect(audience.body.count).toBe(20);
     return campaignId;

@@ -52,13 +52,15 @@ describe('marketing automation: add to a campaign, birthday care', () => {
     const campaign = (await app.request('GET', `/api/v1/campaigns/${campaignId}`)).body;
     expect(campaign.audience).toMatchObject({ count: 1, filter: null });
     const members = (await app.request('GET', `/api/v1/campaigns/${campaignId}/members`)).body;
-    expect(members.items).toEqual([expect.objectContaining({ email: 'wu@example.com', resource: 'leads', status: 'targeted' })]);
+    // One member for the address, from whichever of the two leads' firings came first.
+    expect(members.items).toEqual([expect.objectContaining({ resource: 'leads', status: 'targeted' })]);
+    expect(members.items[0].email.toLowerCase()).toBe('wu@example.com');
 
     // Sent: the member gets the mail; a later web lead is not added (the firing says why).
     const templateId = (await app.request('POST', '/api/v1/email-templates', { body: { name: '培育', subject: { 'zh-CN': '{{contact.name}}，欢迎' }, html: { 'zh-CN': '<p>{{customer.name}}</p>' } } })).body.id as string;
     expect((await app.request('POST', `/api/v1/campaigns/${campaignId}/send`, { body: { templateId } })).status).toBe(202);
     await app.services.campaigns.send(campaignId);
-    expect(mailer.sent.filter((m) => m.to[0] === 'wu@example.com' && m.subject === '吴先生，欢迎')).toHaveLength(1);
+    expect(mailer.sent.filter((m) => m.to[0]!.toLowerCase() === 'wu@example.com' && m.subject === '吴先生，欢迎')).toHaveLength(1);
     await app.request('POST', '/api/v1/leads', { token: seller.token, body: { company: '晚来的访客', person: '王先生', source: 'web', email: 'wang@example.com' } });
     await waitUntil(async () => (await done()).length === 3 || (await tick()) < 0, 20_000, () => 'the third firing done');
     expect((await done()).at(-1)).toMatchObject({ outcome: 'skipped', detail: expect.stringContaining('sent') });
