@@ -1,7 +1,7 @@
 import { consentOf, suppressed } from '../commands/campaign-mail.ts';
 import type { Actor } from '../commands/context.ts';
 import type { AudienceFilter } from '../domain/campaign/index.ts';
-import { type CampaignMember, isMobile, localeOf, memberIdFor, normalizeMobile, smsMemberIdFor, smsSuppressionOf } from '../domain/campaign/members.ts';
+import { type CampaignMember, isBookkeeping, isMobile, localeOf, memberIdFor, normalizeMobile, smsMemberIdFor, smsSuppressionOf } from '../domain/campaign/members.ts';
 import { specOf } from '../domain/customization/resources.ts';
 import { listInBatches } from '../projections/lists.ts';
 import { hiddenFields } from './field-security.ts';
@@ -13,7 +13,6 @@ import type { RouteServices } from './route.ts';
 /** The most members one audience takes (a larger one is split into campaigns by region, owner, …). */
 export const MAX_AUDIENCE = 200_000;
 const BATCH = 500;
-const INTERNAL = /^_|^(departmentPath|revision|collaborators)$/;
 const EMAIL = /^[^\s@<>",]+@[^\s@<>",]+\.[^\s@<>",]+$/;
 
 /** A person an audience may take: an address, a name, and the records the merge fields read. */
@@ -32,7 +31,7 @@ interface Candidate {
 /** A record's fields as merge fields see them: no bookkeeping, nothing the sender may not see. */
 function mergeable(doc: Record<string, unknown>, hidden: ReadonlySet<string>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(doc)) if (!INTERNAL.test(key) && !hidden.has(key)) out[key] = value;
+  for (const [key, value] of Object.entries(doc)) if (!isBookkeeping(key) && !hidden.has(key)) out[key] = value;
   if (out.custom && typeof out.custom === 'object') out.custom = Object.fromEntries(Object.entries(out.custom as Record<string, unknown>).filter(([key]) => !hidden.has(`custom.${key}`)));
   return out;
 }

@@ -4,7 +4,7 @@ import type { RecordedEvent } from '../infra/eventstore/port.ts';
 import { WrongExpectedRevisionError } from '../infra/eventstore/port.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
 import { addCampaignMembers, suppressed, templateAt } from './campaign-mail.ts';
-import { type CampaignMember, localeOf, memberIdFor } from '../domain/campaign/members.ts';
+import { type CampaignMember, isBookkeeping, localeOf, memberIdFor } from '../domain/campaign/members.ts';
 import { DomainError } from '../domain/shared/errors.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { systemActor } from './employees.ts';
@@ -49,7 +49,7 @@ type Doc = Record<string, unknown> & { _id: string };
 /** Someone an action reaches: their address and name, the record they come from, and its merge values. */
 type Person = Omit<CampaignMember, 'memberId'>;
 /** A record's fields as merge values (no bookkeeping). */
-const mergeValues = (doc: Doc | undefined): Record<string, unknown> => Object.fromEntries(Object.entries(doc ?? {}).filter(([key]) => !/^_|^(departmentPath|revision|collaborators)$/.test(key)));
+const mergeValues = (doc: Doc | undefined): Record<string, unknown> => Object.fromEntries(Object.entries(doc ?? {}).filter(([key]) => !isBookkeeping(key)));
 const ownerOf = (doc: Doc | undefined) => ({ ownerId: (doc?.ownerId as string | undefined) ?? null, departmentPath: (doc?.departmentPath as string | undefined) ?? null });
 
 /** The people an action reaches for the record an event is about: the contact, the lead, or the customer's contacts (those with an address). */

@@ -237,6 +237,9 @@ const marketingHeaders = (links: TrackingLinks, campaignId: string) => ({
   'X-CRM-Campaign': campaignId,
 });
 
+/** What a test renders when the campaign has no member yet. */
+const SAMPLE_MERGE = { contact: { name: '张三 (示例 sample)' }, customer: { name: '示例客户 Sample Co.' } };
+
 /** Mails a template to chosen addresses, marked as a test (links work but record nothing), and records who tested what. */
 export async function testSend(deps: MailDeps, campaignId: string, input: { templateId: string; to: string[] }, actor: Actor, meta: RequestMeta) {
   const campaign = await campaignState(deps, campaignId);
@@ -244,7 +247,7 @@ export async function testSend(deps: MailDeps, campaignId: string, input: { temp
   const { fields } = await templateAt(deps, input.templateId);
   const sample = (await campaignMembers(deps, campaignId, campaign.audience?.audienceId))[0];
   const locale = localeFor(fields, sample?.locale);
-  const merge = sample?.merge ?? { contact: { name: '张三 (示例 sample)' }, customer: { name: '示例客户 Sample Co.' } };
+  const merge = sample?.merge ?? SAMPLE_MERGE;
   const rendered = renderMail(fields, locale, { ...merge, campaign: { name: campaign.fields.name }, unsubscribeUrl: `${deps.publicUrl.replace(/\/+$/, '')}/api/v1/public/unsubscribe/test` });
   const messageIds: string[] = [];
   for (const to of input.to) {
@@ -261,7 +264,7 @@ async function testSms(deps: MailDeps, campaign: Extract<CampaignState, { status
   if (!deps.sms) throw new Error('No SMS port');
   const { fields } = await smsTemplateAt(deps, input.templateId);
   const sample = (await campaignMembers(deps, campaign.campaignId, campaign.audience?.audienceId))[0];
-  const params = compileSmsParams(fields.params)({ ...(sample?.merge ?? { contact: { name: '张三 (示例 sample)' }, customer: { name: '示例客户 Sample Co.' } }), campaign: { name: campaign.fields.name } });
+  const params = compileSmsParams(fields.params)({ ...(sample?.merge ?? SAMPLE_MERGE), campaign: { name: campaign.fields.name } });
   const messageIds: string[] = [];
   for (const [i, to] of input.to.entries()) {
     const sent = await deps.sms.send({ to: normalizeMobile(to), templateCode: fields.templateCode, params, ...(fields.signName ? { signName: fields.signName } : {}), requestId: `sms-test-${meta.requestId}-${i}` });
@@ -304,7 +307,7 @@ export interface SendSettings {
 export type MemberOutcome = 'delivered' | 'failed' | 'skipped';
 
 /** A transient SMTP failure (no connection, 4xx): worth another attempt, never a member's failure. */
-export const transient = (error: unknown) => {
+const transient = (error: unknown) => {
   const code = (error as { responseCode?: number }).responseCode;
   return code === undefined || (code >= 400 && code < 500);
 };

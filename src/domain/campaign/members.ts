@@ -30,6 +30,8 @@ export type CampaignMember = z.infer<typeof CampaignMember>;
 
 /** A member's id in its campaign: from the address, so one address is one member however many records carry it. */
 export const memberIdFor = (email: string): string => stableUuid(`campaign-member:${email.trim().toLowerCase()}`);
+/** A read-model document's bookkeeping (never a merge value): `_…` fields, the owner's department path, the revision, collaborators. */
+export const isBookkeeping = (field: string): boolean => /^_|^(departmentPath|revision|collaborators)$/.test(field);
 /** English for a record whose `language` (standard or custom) says so; Chinese otherwise. */
 export const localeOf = (doc: Record<string, unknown>): 'zh-CN' | 'en' => {
   const language = doc.language ?? (doc.custom as Record<string, unknown> | undefined)?.language;
