@@ -33,8 +33,15 @@ function coarser(key: Record<string, string>, period: 'month' | 'year'): Record<
   return into;
 }
 
+/** Whether every change of a counter's delta is nought (an event that moved a sum out and back in). */
+function allZero(inc: Record<string, number>): boolean {
+  for (const field in inc) if (inc[field] !== 0) return false;
+  return true;
+}
+
 export class CounterDeltas {
-  private readonly deltas = new Map<string, { collection: string; id: string; key: Record<string, string>; inc: Record<string, number> }>();
+  /** By collection, then by counter id. */
+  private readonly deltas = new Map<string, Map<string, { key: Record<string, string>; inc: Record<string, number> }>>();
 
   add(collection: string, key: Record<string, string>, inc: Record<string, number>, sign = 1): void {
     if (key.day !== undefined) this.count(monthly(collection), coarser(key, 'month'), inc, sign);
@@ -52,28 +59,31 @@ export class CounterDeltas {
   private count(collection: string, key: Record<string, string>, inc: Record<string, number>, sign: number): void {
     let id = '';
     for (const field in key) id = id ? `${id}|${key[field]}` : key[field]!;
-    const entryKey = `${collection}\u0000${id}`;
-    let entry = this.deltas.get(entryKey);
-    if (!entry) this.deltas.set(entryKey, (entry = { collection, id, key, inc: {} }));
+    let ofCollection = this.deltas.get(collection);
+    if (!ofCollection) this.deltas.set(collection, (ofCollection = new Map()));
+    let entry = ofCollection.get(id);
+    if (!entry) ofCollection.set(id, (entry = { key, inc: {} }));
     for (const field in inc) entry.inc[field] = (entry.inc[field] ?? 0) + sign * inc[field]!;
   }
 
   async apply(store: ReadStore, event: RecordedEvent): Promise<void> {
     const position = Number(event.position);
-    for (const { collection, id: _id, key, inc } of this.deltas.values()) {
-      if (Object.values(inc).every((v) => v === 0)) continue;
+    for (const [collection, entries] of this.deltas) {
       const counters = store.collection<Doc & { _position?: number }>(collection);
-      if (counters.incrementCounter) {
-        await counters.incrementCounter(_id, key, inc, position);
-        continue;
-      }
-      try {
-        // One conditional update, atomic on the server: two runners applying the same event (a rolling deploy)
-        // count it once, as does a replay after a crash.
-        await counters.updateOne({ _id, _position: { $lt: position } }, { $inc: inc, $set: { ...key, _position: position } }, { upsert: true });
-      } catch (error) {
-        // The counter exists and has this event already: the upsert would have made a second one.
-        if (!(error instanceof DuplicateKeyError)) throw error;
+      for (const [_id, { key, inc }] of entries) {
+        if (allZero(inc)) continue;
+        if (counters.incrementCounter) {
+          await counters.incrementCounter(_id, key, inc, position);
+          continue;
+        }
+        try {
+          // One conditional update, atomic on the server: two runners applying the same event (a rolling deploy)
+          // count it once, as does a replay after a crash.
+          await counters.updateOne({ _id, _position: { $lt: position } }, { $inc: inc, $set: { ...key, _position: position } }, { upsert: true });
+        } catch (error) {
+          // The counter exists and has this event already: the upsert would have made a second one.
+          if (!(error instanceof DuplicateKeyError)) throw error;
+        }
       }
     }
   }

@@ -384,6 +384,9 @@ export class ProjectionRunner {
     const { head, within, onProgress, batchSize } = options;
     for (const projection of projections) await setUp(projection, store);
     const categories = [...new Set(projections.flatMap((p) => p.categories))];
+    // One unit for the whole replay: nobody reads these projections' documents meanwhile (a rebuild, a staging
+    // store, a read model of a past instant), so each document is written once, at the end.
+    const unit = new WriteBackStore(store);
     let after = 0n;
     let reached = 0n;
     let done = 0;
@@ -395,10 +398,13 @@ export class ProjectionRunner {
       const batch = cut >= 0 ? inRange.slice(0, cut) : inRange;
       const takes = async (projection: Projection, event: RecordedEvent) => !(await this.skippedIn(projection, event));
       try {
-        await applyInUnit(batch, projections, store, takes);
+        await applyEvents(batch, projections, unit, takes);
       } catch (error) {
         if (error instanceof ReadStoreUnavailableError) throw error;
-        // Applied again one event at a time, straight to the store: the failure names its event and projection.
+        // What the unit holds is written (the events before the failure, and what the failing event's appliers
+        // wrote: projections are idempotent), then the batch is applied again one event at a time, straight to
+        // the store: the failure names its event and projection.
+        await unit.commit();
         for (const event of batch) {
           const category = categoryOf(event.streamId);
           for (const projection of projections)
@@ -416,6 +422,7 @@ export class ProjectionRunner {
       // A replay beside live requests (a report as of a past instant) lets them in between its batches.
       if (options.yieldEachBatch) await new Promise((resolve) => setImmediate(resolve));
     }
+    await unit.commit();
     return { done, reached: within ? reached : head };
   }
 
@@ -601,11 +608,16 @@ interface FollowSession {
  */
 async function applyInUnit(events: readonly RecordedEvent[], projections: readonly Projection[], store: ReadStore, takes: (projection: Projection, event: RecordedEvent) => boolean | Promise<boolean>): Promise<void> {
   const unit = new WriteBackStore(store);
+  await applyEvents(events, projections, unit, takes);
+  await unit.commit();
+}
+
+/** Applies events to the projections that take them, in log order. */
+async function applyEvents(events: readonly RecordedEvent[], projections: readonly Projection[], store: ReadStore, takes: (projection: Projection, event: RecordedEvent) => boolean | Promise<boolean>): Promise<void> {
   for (const event of events) {
     const category = categoryOf(event.streamId);
-    for (const projection of projections) if (projection.categories.includes(category) && (await takes(projection, event))) await projection.apply(event, unit);
+    for (const projection of projections) if (projection.categories.includes(category) && (await takes(projection, event))) await projection.apply(event, store);
   }
-  await unit.commit();
 }
 
 /** What a failure keeps of the event it stopped on. */

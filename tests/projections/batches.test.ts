@@ -69,4 +69,23 @@ describe('projections applied in batches', () => {
       await events.close();
     }
   });
+
+  it('a rebuild keeps every document in one unit until its end, yet one poisoned event stops it with the events before it written and both named', async () => {
+    const events = new SqliteEventStore({ path: join(mkdtempSync(join(tmpdir(), 'crm-batches-')), 'events.sqlite') });
+    const store = new EmbeddedReadStore();
+    const poison = eventId(2_500);
+    try {
+      await events.append('tally-0', Array.from({ length: 3_000 }, (_, i) => tally(eventId(i))), 'no_stream');
+      // Without the poison: every event counted once, across batches of 1,000 held in one unit.
+      const clean = new ProjectionRunner(events, store, [counting('healthy')], silentLogger);
+      expect(await clean.rebuild(() => {}, 1_000)).toBe(3_000);
+      expect(await store.collection('healthy').findOne({ _id: 'tally-0' })).toMatchObject({ n: 3_000 });
+      // With it, in the third batch: the rebuild fails naming the projection and the event; what came before is written.
+      const runner = new ProjectionRunner(events, store, [counting('fragile', poison)], silentLogger);
+      await expect(runner.rebuild(() => {}, 1_000)).rejects.toThrow(new RegExp(`fragile cannot apply event ${poison}`));
+      expect(await store.collection('fragile').findOne({ _id: 'tally-0' })).toMatchObject({ n: 2_500 });
+    } finally {
+      await events.close();
+    }
+  });
 });

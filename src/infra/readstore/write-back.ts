@@ -7,6 +7,10 @@ const NOT_MATCHED: UpdateResult = { matchedCount: 0, modifiedCount: 0, upsertedI
 
 /** Adds `by` to the number at a dotted path of a document this unit owns (missing: 0), making the objects on the way. */
 function addAt(doc: Record<string, unknown>, path: string, by: number): void {
+  if (!path.includes('.')) {
+    doc[path] = ((doc[path] as number | undefined) ?? 0) + by;
+    return;
+  }
   const parts = path.split('.');
   let into = doc;
   for (let i = 0; i < parts.length - 1; i++) {
@@ -157,10 +161,16 @@ class WriteBackCollection<T extends Doc> implements Collection<T> {
     if (doc) {
       // Counted already (or not a counter, which the guarded update would not match either).
       if (typeof doc._position !== 'number' || doc._position >= position) return;
-      if (!this.owned.has(id)) doc = structuredClone(doc);
-    } else doc = { _id: id };
-    this.owned.add(id);
-    this.pending.set(id, doc as T);
+      if (!this.owned.has(id)) {
+        doc = structuredClone(doc);
+        this.owned.add(id);
+        this.pending.set(id, doc as T);
+      }
+    } else {
+      doc = { _id: id };
+      this.owned.add(id);
+      this.pending.set(id, doc as T);
+    }
     for (const field in key) doc[field] = key[field];
     for (const path in inc) addAt(doc, path, inc[path]!);
     doc._position = position;
