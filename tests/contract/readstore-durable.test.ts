@@ -1,6 +1,7 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { SqliteBackedStore } from '../../src/infra/readstore/durable.ts';
 import { readStoreContract } from './readstore.contract.ts';
@@ -24,4 +25,29 @@ describe('SQLite-backed store persistence', () => {
     await first.close();
     await second.close();
   });
+
+  it('writes made together share one commit, and each is answered only once it is in SQLite', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'crm-state-')), 'events.sqlite');
+    const store = new SqliteBackedStore(path);
+    const framesBefore = walFrames(path);
+    // 50 consumers' inbox entries, then their checkpoints, written in the same turns: two commits, not a hundred.
+    await Promise.all(
+      Array.from({ length: 50 }, async (_, i) => {
+        await store.collection('_inbox').insertOne({ _id: `c${i}:e1` });
+        await store.collection('_consumers').updateOne({ _id: `c${i}` }, { $set: { position: 1 } }, { upsert: true });
+      }),
+    );
+    // A commit appends at least one page to the write-ahead log: one commit per write would have added 100 or more.
+    expect(walFrames(path) - framesBefore).toBeLessThan(20);
+    const reader = new Database(path, { readonly: true });
+    expect(reader.prepare('SELECT count(*) FROM integration_state').pluck().get()).toBe(100);
+    reader.close();
+    await store.close();
+  });
 });
+
+/** How many pages the database's write-ahead log holds (each commit appends the pages it changed). */
+function walFrames(path: string): number {
+  const size = existsSync(`${path}-wal`) ? statSync(`${path}-wal`).size : 0;
+  return size <= 32 ? 0 : Math.round((size - 32) / (4096 + 24));
+}

@@ -46,13 +46,7 @@ export class SqliteBackedStore implements ReadStore {
   /** The in-memory collection, with each write followed by the same write to SQLite for the documents it touched. */
   private writeThrough(name: string): Collection<Doc> {
     const inner = this.memory.collection(name);
-    const sync = async (ids: readonly string[]) => {
-      const write = this.db.transaction((all: readonly string[], docs: (Doc | null)[]) => {
-        all.forEach((id, i) => (docs[i] ? this.put.run(name, id, serialize(docs[i])) : this.remove.run(name, id)));
-      });
-      const docs = await Promise.all(ids.map((id) => inner.findOne({ _id: id })));
-      write(ids, docs);
-    };
+    const sync = (ids: readonly string[]) => this.persist(name, ids);
     /** The ids a filter can touch: the one it names, or (any other filter) every document matching it. */
     const touched = async (filter: Filter): Promise<string[]> =>
       typeof filter._id === 'string' && Object.keys(filter).length === 1 ? [filter._id] : (await inner.find(filter, { projection: { _id: 1 } })).map((doc) => doc._id);
@@ -97,11 +91,55 @@ export class SqliteBackedStore implements ReadStore {
     };
   }
 
-  async flush(): Promise<void> {}
+  /** Documents written in memory since the last commit, by collection, and the writers waiting for that commit. */
+  private dirty = new Map<string, Set<string>>();
+  private waiting: { resolve: () => void; reject: (error: unknown) => void }[] = [];
+
+  /**
+   * Writes the touched documents as they are in memory now to SQLite, answering after the commit. The writes of
+   * one event-loop turn share a transaction (a consumer's inbox entry and its checkpoint, several consumers'):
+   * one commit instead of one per document.
+   */
+  private persist(name: string, ids: readonly string[]): Promise<void> {
+    let touched = this.dirty.get(name);
+    if (!touched) this.dirty.set(name, (touched = new Set()));
+    for (const id of ids) touched.add(id);
+    return new Promise((resolve, reject) => {
+      if (this.waiting.push({ resolve, reject }) === 1) setImmediate(() => void this.commit());
+    });
+  }
+
+  private async commit(): Promise<void> {
+    const dirty = this.dirty;
+    const waiting = this.waiting;
+    this.dirty = new Map();
+    this.waiting = [];
+    if (waiting.length === 0) return;
+    try {
+      const rows: [string, string, Doc | null][] = [];
+      for (const [name, ids] of dirty) for (const id of ids) rows.push([name, id, await this.memory.collection(name).findOne({ _id: id })]);
+      if (!this.db.open) throw new Error('the integration state store is closed');
+      this.db.transaction(() => {
+        for (const [name, id, doc] of rows) {
+          if (doc) this.put.run(name, id, serialize(doc));
+          else this.remove.run(name, id);
+        }
+      })();
+    } catch (error) {
+      for (const waiter of waiting) waiter.reject(error);
+      return;
+    }
+    for (const waiter of waiting) waiter.resolve();
+  }
+
+  async flush(): Promise<void> {
+    await this.commit();
+  }
 
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {
+    if (this.db.open) await this.commit();
     this.db.close();
   }
 }
