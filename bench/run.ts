@@ -20,6 +20,7 @@ import { emmettAppendsPerSecond } from './peer/emmett.ts';
 import { serviceReportBench } from './service.ts';
 import { kpiReportBench } from './kpi.ts';
 import { asOfFunnelBench } from './as-of.ts';
+import { auditBench } from './audit.ts';
 
 /**
  * `npm run bench [-- --quick | -- --full]`: every metric against a baseline measured in the same run where one
@@ -345,7 +346,31 @@ async function asOfBench(): Promise<void> {
   };
 }
 
+/** The hash chain: verification over 1M events (100k in a quick run) and its cost to an append. */
+async function auditChain(): Promise<void> {
+  const events = quick ? 100_000 : 1_000_000;
+  log(`hash chain over ${events} events`);
+  const result = await auditBench(events, quick ? 5_000 : 20_000);
+  metrics.audit_verify_events_per_s = {
+    value: Math.round(result.verifyPerSecond),
+    unit: 'events/s',
+    target: '≥ 200,000/s',
+    met: result.verifyPerSecond >= 200_000,
+    note: `${result.checked} events (written with the chain in batches of 1,000 in ${round(result.writeSeconds)} s), every payload and link recomputed`,
+  };
+  const ratio = result.withChain / result.withoutChain;
+  metrics.audit_append_chain_ratio = {
+    value: round(ratio, 2),
+    unit: '×',
+    baseline: Math.round(result.withoutChain),
+    target: '(reported: appends with the chain ÷ without)',
+    met: true,
+    note: `single-event appends, each awaited: ${Math.round(result.withChain)}/s with the hash chain, ${Math.round(result.withoutChain)}/s without (two alternated runs each)`,
+  };
+}
+
 await appendRates();
+await auditChain();
 await salesDay();
 await teamViewBench();
 await serviceBench();

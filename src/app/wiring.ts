@@ -18,6 +18,8 @@ import { type Clock, systemClock } from '../infra/clock.ts';
 import type { Config } from '../infra/config.ts';
 import type { EventStore } from '../infra/eventstore/port.ts';
 import { SqliteEventStore } from '../infra/eventstore/sqlite.ts';
+import type { ChainVerifier } from '../infra/eventstore/chain.ts';
+import { auditAnchorTimer, startAuditAnchors } from '../commands/audit-anchor.ts';
 import { CodecEventStore, type EventCodec } from '../infra/eventstore/codec.ts';
 import { checkEventData, upcastData } from '../domain/event-schemas.ts';
 import { randomIds, randomToken, seededIds } from '../infra/ids.ts';
@@ -81,6 +83,8 @@ export interface Services {
   notifications: NotificationFeed;
   /** Fires what the timers read model says is due (started with the projections; tests call tick()). */
   timers: TimerWorker;
+  /** The hash chain over the log (tamper evidence), where the event store keeps one (the embedded store). */
+  chain?: ChainVerifier;
   /** Sends mail: SMTP when SMTP_URL is set, `.eml` files in CRM_DATA_DIR/outbox embedded (kept in memory for in-memory tests). */
   mailer: Mailer;
   /** Sends text messages: an HTTP gateway when SMS_URL is set, JSON lines in CRM_DATA_DIR/sms-outbox embedded (in memory for in-memory tests). */
@@ -117,7 +121,7 @@ export interface OpenOptions {
 const AS_OF_TTL_MS = 15 * 60_000;
 
 /** Every timer the modules declare (reminders, SLA warnings and digests join as their modules land). */
-export const allTimers: readonly TimerSpec[] = [taskReminders, memberLevelsTimer, dailyDigestTimer, reportMailTimer, ticketSlaTimer, complaintAlerts, approvalProcess, automationTimer, abTestTimer, birthdayCareTimer];
+export const allTimers: readonly TimerSpec[] = [taskReminders, memberLevelsTimer, dailyDigestTimer, reportMailTimer, ticketSlaTimer, complaintAlerts, approvalProcess, automationTimer, abTestTimer, birthdayCareTimer, auditAnchorTimer];
 
 function jwtSecret(config: Config, inMemory: boolean, logger: Logger): string {
   if (config.JWT_SECRET) return config.JWT_SECRET;
@@ -166,6 +170,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     : new SqliteEventStore({ path: inMemory ? ':memory:' : join(config.CRM_DATA_DIR, 'events.sqlite'), durability: config.CRM_DURABILITY });
   // Every event is checked against its schema before it is appended, and read in today's shape (upcast).
   const eventStore: EventStore = new CodecEventStore(storedEvents, domainEventCodec);
+  const chain = storedEvents instanceof SqliteEventStore ? storedEvents : undefined;
   const readStore: ReadStore = config.MONGO_URL
     ? await MongoReadStore.connect(config.MONGO_URL).catch(async (error: unknown) => {
         await eventStore.close();
@@ -227,6 +232,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
   const timers = new TimerWorker(timerSpecs, deps, readStore, logger.child({ component: 'timers' }), mailer, {
     sendCampaign: (campaignId) => void campaigns.send(campaignId),
     unsubscribeLink: (email, key) => automationUnsubscribeLink(links, email, key),
+    ...(chain ? { chain } : {}),
   });
   const ids = randomIds(clock);
   const running = new Set<Promise<unknown>>();
@@ -249,6 +255,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     ...(relay ? { relay } : {}),
     deps,
     mailer,
+    ...(chain ? { chain } : {}),
     blobs,
     timers,
     notifications,
@@ -287,6 +294,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
   };
   await bootstrapAdmin(services);
   if (await startActivitiesEra(deps, systemActor, services.requestMeta('migration'))) logger.info('activities are the follow-ups from now on: edits no longer keep a customer out of the pool');
+  if (chain && (await startAuditAnchors(deps, services.requestMeta('migration')))) logger.info('the hash chain over the log is anchored daily (events AuditAnchored, topic crm.audit.anchor)');
   if (await startDailyDigest(deps, services.requestMeta('migration'))) logger.info('the daily digest to managers is scheduled (settings: /api/v1/settings/daily-digest)');
   const competitors = await migrateCompetitorNames(deps, storedEvents, systemActor, () => services.requestMeta('migration'), (name, reason) =>
     logger.warn('an old competitor name was not made a competitor record', { name, reason }),

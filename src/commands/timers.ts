@@ -1,3 +1,4 @@
+import type { ChainVerifier } from '../infra/eventstore/chain.ts';
 import { RunCompleted, RunScheduled, scheduleStream } from '../domain/schedule/index.ts';
 import type { RecordedEvent } from '../infra/eventstore/port.ts';
 import type { Mailer } from '../infra/mail/port.ts';
@@ -44,6 +45,8 @@ export interface TimerPorts {
   sendCampaign?: (campaignId: string) => void;
   /** The signed unsubscribe link of an address an automation (`key`) mails. */
   unsubscribeLink?: (email: string, key: string) => string;
+  /** The event store's hash chain, where it keeps one (the daily anchors). */
+  chain?: ChainVerifier;
 }
 
 /** The request id a firing runs under: the same for every attempt at the same item and due time. */

@@ -8,6 +8,7 @@ import { orderCategory } from './order/index.ts';
 import { productCategory } from './product/index.ts';
 import { quoteCategory } from './quote/index.ts';
 import { reservationCategory } from './reservation/index.ts';
+import { auditAnchorCategory } from './audit/index.ts';
 import { roleCategory } from './role/index.ts';
 import { resourceNames, specOf } from './customization/resources.ts';
 import { approvalCategory } from './approval/index.ts';
@@ -29,6 +30,7 @@ export const customFieldsCategory = 'customfields';
 export { publicLinkCategory } from './public-link/index.ts';
 export { campaignAudienceCategory, campaignMemberCategory, consentCategory };
 export { notificationCategory } from './notification/index.ts';
+export { auditAnchorCategory };
 export { scheduleCategory } from './schedule/index.ts';
 
 /**
@@ -36,6 +38,9 @@ export { scheduleCategory } from './schedule/index.ts';
  * campaign mails' sends and engagement to `crm.campaignMember` (no mail bodies: they are never in an event), opt-ins and opt-outs to `crm.consent`.
  */
 export const recordCategories: readonly string[] = [...resourceNames.map((name) => specOf(name).category), departmentCategory, employeeCategory, approvalCategory, campaignMemberCategory, consentCategory];
+
+/** What Kafka publishes: the business records, and the hash chain's daily anchors (`crm.audit.anchor`) for outside parties to hold. */
+export const publishedCategories: readonly string[] = [...recordCategories, auditAnchorCategory];
 
 /** Who may do what and what they did to the system: the streams the audit log follows. */
 export const auditedCategories = [loginCategory, employeeCategory, roleCategory, handoverCategory, settingsCategory, operationsCategory] as const;

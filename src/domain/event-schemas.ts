@@ -4,6 +4,7 @@ import { competitorReferences } from './competitor/index.ts';
 import { NotificationRead, NotificationSent } from './notification/index.ts';
 import { DigestMailed, RunCompleted, RunScheduled } from './schedule/index.ts';
 import { ReportMailed } from './schedule/report-mail.ts';
+import { AuditAnchored } from './audit/index.ts';
 import { approvalPolicyEventSchemas } from './approval/policies.ts';
 import { approvalEventSchemas } from './approval/index.ts';
 import { GateDecided, GateRequested } from './approval/gate.ts';
@@ -30,6 +31,8 @@ export const eventSchemas: Readonly<Record<string, z.ZodType>> = {
   OrderApprovalDecided: GateDecided,
   DigestMailed,
   ReportMailed,
+  // The hash chain's daily anchors.
+  AuditAnchored,
   // A campaign's frozen members, each member's mail and engagement, and the consent ledger.
   ...campaignAudienceEventSchemas,
   ...campaignMemberEventSchemas,

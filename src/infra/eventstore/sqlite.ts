@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { EventEmitter } from 'node:events';
 import { freezeOwned } from '../frozen.ts';
 import { StreamBloom } from './stream-bloom.ts';
+import { type ChainRow, type ChainVerification, type ChainVerifier, GENESIS, linkHash, payloadHash, verifyChain } from './chain.ts';
 import { type StreamWrite, type AppendResult, type EventFilter, type EventStore, type EventToAppend, EventIdConflictError, type ExpectedRevision, type ReadAllOptions, type ReadStreamOptions, type RecordedEvent, type Subscription, type SubscriptionHandlers, WrongExpectedRevisionError, categoryOf } from './port.ts';
 
 export interface SqliteEventStoreOptions {
@@ -16,6 +17,11 @@ export interface SqliteEventStoreOptions {
   crossProcessPollMs?: number;
   /** How many streams are kept in memory after a read (default 10,000; 0 turns the cache off). */
   cachedStreams?: number;
+  /**
+   * Whether appends extend the hash chain (tamper evidence; default true). Off only to measure what the chain
+   * costs (the benchmark): a log written without it fails verification at its first unchained event.
+   */
+  hashChain?: boolean;
 }
 
 /** A stream longer than this is read from the file every time rather than held in memory. */
@@ -32,6 +38,48 @@ type Row = {
   data: string;
   metadata: string;
 };
+
+/** A link of the chain as SQLite answers it (raw), and an event as the verifier reads it (raw). */
+type ChainLink = [position: number, eventId: string, payloadHash: string, hash: string, expired: number];
+type ChainedEvent = [position: number, id: string, streamId: string, revision: number, type: string, data: string, metadata: string];
+
+/**
+ * The links with their events (merged by position), one object reused for all of them (the verifier reads each
+ * before asking for the next): a million rows make no garbage beyond their strings.
+ */
+function* chainRows(links: readonly ChainLink[], events: readonly ChainedEvent[]): Iterable<ChainRow> {
+  const event = { id: '', streamId: '', revision: 0, type: '', data: '', metadata: '' };
+  const row: ChainRow = { position: 0, eventId: '', payloadHash: '', hash: '', expired: false, event };
+  let e = 0;
+  for (const link of links) {
+    while (e < events.length && events[e]![0] < link[0]) e += 1;
+    row.position = link[0];
+    row.eventId = link[1];
+    row.payloadHash = link[2];
+    row.hash = link[3];
+    row.expired = link[4] === 1;
+    const stored = events[e];
+    if (stored === undefined || stored[0] !== link[0]) row.event = null;
+    else {
+      row.event = event;
+      [, event.id, event.streamId, event.revision, event.type, event.data, event.metadata] = stored;
+    }
+    yield row;
+  }
+}
+
+/** The first event of the range that no link covers (written around the store), if any. */
+function firstUnchained(links: readonly ChainLink[], events: readonly ChainedEvent[]): number | undefined {
+  let l = 0;
+  for (const [position] of events) {
+    while (l < links.length && links[l]![0] < position) l += 1;
+    if (links[l]?.[0] !== position) return position;
+  }
+  return undefined;
+}
+
+/** Positions the verifier reads per query. */
+const VERIFY_SLICE = 20_000;
 
 const BATCH = 512;
 /** Positions a filtered read covers per query (see readAllSync). */
@@ -58,7 +106,7 @@ type PendingAppend = {
 };
 
 /** The embedded event store: one SQLite file, WAL journal, one row per event. */
-export class SqliteEventStore implements EventStore {
+export class SqliteEventStore implements EventStore, ChainVerifier {
   private readonly db: Database.Database;
   private readonly appended = new EventEmitter();
   /** Counts appends made through this instance, so a subscription never misses one between read and wait. */
@@ -82,13 +130,22 @@ export class SqliteEventStore implements EventStore {
   private knownHead = 0;
   /** SQLite's data_version when the head was last compared. */
   private seenDataVersion: unknown;
+  private readonly hashChain: boolean;
 
   constructor(options: SqliteEventStoreOptions) {
     this.db = new Database(options.path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
     this.db.pragma('busy_timeout = 5000');
+    const chainExisted = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'event_chain'").get() !== undefined;
     this.db.exec(`
+      CREATE TABLE IF NOT EXISTS event_chain (
+        position     INTEGER PRIMARY KEY,
+        event_id     TEXT    NOT NULL,
+        payload_hash BLOB    NOT NULL,
+        hash         BLOB    NOT NULL,
+        expired      INTEGER NOT NULL DEFAULT 0
+      );
       CREATE TABLE IF NOT EXISTS events (
         position  INTEGER PRIMARY KEY AUTOINCREMENT,
         id        TEXT    NOT NULL UNIQUE,
@@ -121,7 +178,24 @@ export class SqliteEventStore implements EventStore {
       dataVersion: this.db.prepare('PRAGMA data_version').pluck(),
       streamsAfter: this.db.prepare<[number], { stream_id: string }>('SELECT stream_id FROM events WHERE position > ? ORDER BY position'),
       streamIds: this.db.prepare<[], string>('SELECT DISTINCT stream_id FROM events').pluck(),
+      chainHead: this.db.prepare<[], { position: number; hash: string }>('SELECT position, lower(hex(hash)) AS hash FROM event_chain ORDER BY position DESC LIMIT 1'),
+      chainInsert: this.db.prepare<[number, string, string, string]>('INSERT INTO event_chain (position, event_id, payload_hash, hash) VALUES (?, ?, unhex(?), unhex(?))'),
+      linkBefore: this.db.prepare<[number], string>('SELECT lower(hex(hash)) FROM event_chain WHERE position < ? ORDER BY position DESC LIMIT 1').pluck(),
+      // Hashes as hex text: strings are cheaper to hand to JavaScript than buffers. The links and the events of a
+      // range are read apart (each in position order, through its primary key) and merged: a join is slower.
+      chainLinks: this.db
+        .prepare<[number, number], ChainLink>('SELECT position, event_id, lower(hex(payload_hash)), lower(hex(hash)), expired FROM event_chain WHERE position >= ? AND position <= ? ORDER BY position')
+        .raw(),
+      chainedEvents: this.db
+        .prepare<[number, number], ChainedEvent>('SELECT position, id, stream_id, revision, type, data, metadata FROM events WHERE position >= ? AND position <= ? ORDER BY position')
+        .raw(),
+      chainEnd: this.db.prepare<[], number | null>('SELECT max(position) FROM event_chain').pluck(),
+      unchainedAfter: this.db.prepare<[number, number], Row>('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?'),
     };
+    this.hashChain = options.hashChain ?? true;
+    // A log from before the hash chain: chained once, in log order, by the first open of this version (events
+    // appended later by the service are chained as they are appended; one slipped in otherwise is reported).
+    if (!chainExisted && this.hashChain) this.db.transaction(() => this.chainFrom(0))();
     this.streams = new StreamBloom(() => this.statements.streamIds.iterate());
     this.knownHead = this.statements.head.get()?.position ?? 0;
     const appendAll = (writes: readonly StreamWrite[]) => writes.map((write) => this.appendInTransaction(write.streamId, write.events, write.expected));
@@ -183,18 +257,19 @@ export class SqliteEventStore implements EventStore {
     let revision = current ?? -1;
     let position = 0;
     const category = categoryOf(streamId);
+    // The chain's last link, read inside the transaction (another process may have appended since).
+    let link = this.hashChain && events.length ? (this.statements.chainHead.get()?.hash ?? GENESIS) : GENESIS;
     for (const event of events) {
       revision += 1;
-      const info = this.insertUnique(event, () => this.statements.insert.run(
-        event.id,
-        streamId,
-        revision,
-        category,
-        event.type,
-        JSON.stringify(event.data),
-        JSON.stringify(event.metadata),
-      ));
+      const data = JSON.stringify(event.data);
+      const metadata = JSON.stringify(event.metadata);
+      const info = this.insertUnique(event, () => this.statements.insert.run(event.id, streamId, revision, category, event.type, data, metadata));
       position = Number(info.lastInsertRowid);
+      if (this.hashChain) {
+        const payload = payloadHash({ streamId, revision, type: event.type, data, metadata });
+        link = linkHash(link, event.id, payload);
+        this.statements.chainInsert.run(position, event.id, payload, link);
+      }
     }
     if (events.length === 0) {
       position = this.statements.head.get()?.position ?? 0;
@@ -203,6 +278,55 @@ export class SqliteEventStore implements EventStore {
       this.streams.add(streamId);
     }
     return { nextExpectedRevision: BigInt(revision), position: BigInt(position) };
+  }
+
+  /** Chains the events after `position` that have no link yet, in log order (inside the caller's transaction). */
+  private chainFrom(position: number): number {
+    let link = position > 0 ? (this.statements.linkBefore.get(position + 1) ?? GENESIS) : GENESIS;
+    let chained = 0;
+    for (let after = position; ; ) {
+      const rows = this.statements.unchainedAfter.all(after, VERIFY_SLICE);
+      for (const row of rows) {
+        const payload = payloadHash({ streamId: row.stream_id, revision: row.revision, type: row.type, data: row.data, metadata: row.metadata });
+        link = linkHash(link, row.id, payload);
+        this.statements.chainInsert.run(row.position, row.id, payload, link);
+      }
+      chained += rows.length;
+      if (rows.length < VERIFY_SLICE) return chained;
+      after = rows[rows.length - 1]!.position;
+    }
+  }
+
+  /**
+   * Checks the hash chain from `from` to `to` (positions, both included; default the whole log): every link
+   * follows from the one before, every event still hashes to its payload hash, no event is outside the chain.
+   * Reads in slices of positions, letting other work in between them; stops at the first break.
+   */
+  async verifyChain(range: { from?: bigint; to?: bigint } = {}): Promise<ChainVerification> {
+    const from = Math.max(1, Number(range.from ?? 1n));
+    const end = Math.max(this.statements.chainEnd.get() ?? 0, this.statements.head.get()?.position ?? 0);
+    const to = Math.min(end, Number(range.to ?? BigInt(end)));
+    let previous = this.statements.linkBefore.get(from) ?? GENESIS;
+    const total: ChainVerification = { ok: true, checked: 0, expired: 0 };
+    for (let start = from; start <= to; start += VERIFY_SLICE) {
+      const last = Math.min(to, start + VERIFY_SLICE - 1);
+      const links = this.statements.chainLinks.all(start, last) as unknown as ChainLink[];
+      const events = this.statements.chainedEvents.all(start, last) as unknown as ChainedEvent[];
+      const part = verifyChain(chainRows(links, events), previous, firstUnchained(links, events));
+      total.checked += part.checked;
+      total.expired += part.expired;
+      if (part.head) total.head = part.head;
+      if (!part.ok) return { ...total, ok: false, firstBreak: part.firstBreak! };
+      if (links.length) previous = links[links.length - 1]![3];
+      if (last < to) await new Promise((resolve) => setImmediate(resolve));
+    }
+    return total;
+  }
+
+  /** The chain's last link and its position (null for an empty log). */
+  async chainHead(): Promise<{ position: bigint; hash: string } | null> {
+    const head = this.statements.chainHead.get();
+    return head ? { position: BigInt(head.position), hash: head.hash } : null;
   }
 
   /** Runs an insert, turning a reused event id into EventIdConflictError (the transaction rolls back). */

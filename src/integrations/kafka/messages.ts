@@ -1,4 +1,5 @@
-import { recordCategories } from '../../domain/categories.ts';
+import { auditAnchorCategory, publishedCategories } from '../../domain/categories.ts';
+import { AUDIT_ANCHOR_TOPIC } from '../../domain/audit/index.ts';
 import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
 import { categoryOf, type EventMetadata, type RecordedEvent } from '../../infra/eventstore/port.ts';
 
@@ -6,9 +7,12 @@ import { categoryOf, type EventMetadata, type RecordedEvent } from '../../infra/
  * The categories published to Kafka: business records. Internal streams (logins, idempotency keys,
  * reservations, counters, settings, custom-field definitions, roles) stay inside the service.
  */
-export const PUBLISHED_CATEGORIES = recordCategories;
+export const PUBLISHED_CATEGORIES = publishedCategories;
 
-export const topicFor = (category: string): string => `crm.${category}`;
+/** Topics not named `crm.<category>`. */
+const TOPIC_NAMES: Readonly<Record<string, string>> = { [auditAnchorCategory]: AUDIT_ANCHOR_TOPIC };
+
+export const topicFor = (category: string): string => TOPIC_NAMES[category] ?? `crm.${category}`;
 
 /** Header names every published message carries. */
 export const HEADERS = {

@@ -1,0 +1,61 @@
+import { AuditAnchored, auditAnchorStream } from '../domain/audit/index.ts';
+import { localDate, previousDay } from '../domain/company/index.ts';
+import { nextDailyAt, scheduleCategory, scheduleStream } from '../domain/schedule/index.ts';
+import type { ChainVerifier } from '../infra/eventstore/chain.ts';
+import { WrongExpectedRevisionError } from '../infra/eventstore/port.ts';
+import { companySettings } from './company.ts';
+import type { CommandDeps, RequestMeta } from './context.ts';
+import { systemActor } from './employees.ts';
+import { onceFactEvent } from './pipeline.ts';
+import { plannedRun, scheduleNextRun, type TimerSpec } from './timers.ts';
+
+const TIMER = 'audit-anchor';
+/** When, in the company's time zone, the day that ended is anchored. */
+const ANCHOR_AT = '00:05';
+
+/**
+ * Records the chain's last link as the anchor of `day` (once: the day's stream is written only if it does not
+ * exist). Answers the anchor, or null when the store keeps no chain or the day is anchored already.
+ */
+export async function anchorDay(deps: CommandDeps, chain: ChainVerifier, day: string, meta: RequestMeta): Promise<AuditAnchored | null> {
+  const head = await chain.chainHead();
+  if (!head) return null;
+  const anchor = AuditAnchored.parse({ day, position: head.position.toString(), hash: head.hash });
+  const stream = auditAnchorStream(day);
+  try {
+    await deps.eventStore.append(stream, [onceFactEvent(deps, meta, systemActor.userId, stream, { type: 'AuditAnchored', data: anchor })], 'no_stream');
+  } catch (error) {
+    if (error instanceof WrongExpectedRevisionError) return null;
+    throw error;
+  }
+  return anchor;
+}
+
+/** Starts the daily anchors on the first start of a version that has them (another instance may have started them). */
+export async function startAuditAnchors(deps: CommandDeps, meta: RequestMeta): Promise<boolean> {
+  if ((await deps.eventStore.readStream(scheduleStream(TIMER), { maxCount: 1 })).length > 0) return false;
+  const nextAt = nextDailyAt(ANCHOR_AT, (await companySettings(deps)).settings.timeZone, deps.clock.now());
+  try {
+    await scheduleNextRun(deps, TIMER, nextAt, systemActor, meta, 'no_stream');
+    return true;
+  } catch (error) {
+    if (error instanceof WrongExpectedRevisionError) return false;
+    throw error;
+  }
+}
+
+/**
+ * The daily anchor: at 00:05 company time, the chain's last link is recorded for the day that just ended (a run
+ * late after a restart anchors the day before the one it runs on), then the next run is scheduled.
+ */
+export const auditAnchorTimer: TimerSpec = {
+  name: TIMER,
+  categories: [scheduleCategory],
+  plan: (event) => plannedRun(TIMER, event),
+  async fire(deps, _item, meta, { chain }) {
+    const { timeZone } = (await companySettings(deps)).settings;
+    const now = deps.clock.now();
+    if (chain) await anchorDay(deps, chain, previousDay(localDate(now, timeZone)), meta);
+    await scheduleNextRun(deps, TIMER, nextDailyAt(ANCHOR_AT, timeZone, now), systemActor, { ...meta, requestId: `${meta.requestId}:next` });
+  },
+};
