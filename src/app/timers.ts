@@ -25,7 +25,7 @@ export class TimerWorker {
     private readonly readStore: ReadStore,
     private readonly logger: Logger,
     private readonly mailer: Mailer,
-    private readonly extra: Pick<TimerPorts, 'sendCampaign' | 'unsubscribeLink'> = {},
+    private readonly extra: Omit<TimerPorts, 'readStore' | 'mailer'> = {},
   ) {
     this.byName = new Map(specs.map((spec) => [spec.name, spec]));
   }

@@ -20,6 +20,7 @@ import type { EventStore } from '../infra/eventstore/port.ts';
 import { SqliteEventStore } from '../infra/eventstore/sqlite.ts';
 import type { ChainVerifier } from '../infra/eventstore/chain.ts';
 import { auditAnchorTimer, startAuditAnchors } from '../commands/audit-anchor.ts';
+import { retentionPeriods, retentionTimer, startRetention } from '../commands/retention.ts';
 import { CodecEventStore, type EventCodec } from '../infra/eventstore/codec.ts';
 import { checkEventData, upcastData } from '../domain/event-schemas.ts';
 import { randomIds, randomToken, seededIds } from '../infra/ids.ts';
@@ -121,7 +122,7 @@ export interface OpenOptions {
 const AS_OF_TTL_MS = 15 * 60_000;
 
 /** Every timer the modules declare (reminders, SLA warnings and digests join as their modules land). */
-export const allTimers: readonly TimerSpec[] = [taskReminders, memberLevelsTimer, dailyDigestTimer, reportMailTimer, ticketSlaTimer, complaintAlerts, approvalProcess, automationTimer, abTestTimer, birthdayCareTimer, auditAnchorTimer];
+export const allTimers: readonly TimerSpec[] = [taskReminders, memberLevelsTimer, dailyDigestTimer, reportMailTimer, ticketSlaTimer, complaintAlerts, approvalProcess, automationTimer, abTestTimer, birthdayCareTimer, auditAnchorTimer, retentionTimer];
 
 function jwtSecret(config: Config, inMemory: boolean, logger: Logger): string {
   if (config.JWT_SECRET) return config.JWT_SECRET;
@@ -233,6 +234,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     sendCampaign: (campaignId) => void campaigns.send(campaignId),
     unsubscribeLink: (email, key) => automationUnsubscribeLink(links, email, key),
     ...(chain ? { chain } : {}),
+    retention: retentionPeriods(config),
   });
   const ids = randomIds(clock);
   const running = new Set<Promise<unknown>>();
@@ -294,6 +296,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
   };
   await bootstrapAdmin(services);
   if (await startActivitiesEra(deps, systemActor, services.requestMeta('migration'))) logger.info('activities are the follow-ups from now on: edits no longer keep a customer out of the pool');
+  if (eventStore.expire && (await startRetention(deps, services.requestMeta('migration')))) logger.info('login attempts, idempotency keys and notifications expire after their retention periods (CRM_RETENTION_*_DAYS)');
   if (chain && (await startAuditAnchors(deps, services.requestMeta('migration')))) logger.info('the hash chain over the log is anchored daily (events AuditAnchored, topic crm.audit.anchor)');
   if (await startDailyDigest(deps, services.requestMeta('migration'))) logger.info('the daily digest to managers is scheduled (settings: /api/v1/settings/daily-digest)');
   const competitors = await migrateCompetitorNames(deps, storedEvents, systemActor, () => services.requestMeta('migration'), (name, reason) =>

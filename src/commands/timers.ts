@@ -1,4 +1,5 @@
 import type { ChainVerifier } from '../infra/eventstore/chain.ts';
+import type { RetentionPeriods } from './retention.ts';
 import { RunCompleted, RunScheduled, scheduleStream } from '../domain/schedule/index.ts';
 import type { RecordedEvent } from '../infra/eventstore/port.ts';
 import type { Mailer } from '../infra/mail/port.ts';
@@ -47,6 +48,8 @@ export interface TimerPorts {
   unsubscribeLink?: (email: string, key: string) => string;
   /** The event store's hash chain, where it keeps one (the daily anchors). */
   chain?: ChainVerifier;
+  /** How long short-lived streams are kept (the retention run). */
+  retention?: RetentionPeriods;
 }
 
 /** The request id a firing runs under: the same for every attempt at the same item and due time. */

@@ -4,7 +4,7 @@ import { competitorReferences } from './competitor/index.ts';
 import { NotificationRead, NotificationSent } from './notification/index.ts';
 import { DigestMailed, RunCompleted, RunScheduled } from './schedule/index.ts';
 import { ReportMailed } from './schedule/report-mail.ts';
-import { AuditAnchored } from './audit/index.ts';
+import { AuditAnchored, EventsExpired } from './audit/index.ts';
 import { approvalPolicyEventSchemas } from './approval/policies.ts';
 import { approvalEventSchemas } from './approval/index.ts';
 import { GateDecided, GateRequested } from './approval/gate.ts';
@@ -31,8 +31,9 @@ export const eventSchemas: Readonly<Record<string, z.ZodType>> = {
   OrderApprovalDecided: GateDecided,
   DigestMailed,
   ReportMailed,
-  // The hash chain's daily anchors.
+  // The hash chain's daily anchors, and what retention removed.
   AuditAnchored,
+  EventsExpired,
   // A campaign's frozen members, each member's mail and engagement, and the consent ledger.
   ...campaignAudienceEventSchemas,
   ...campaignMemberEventSchemas,

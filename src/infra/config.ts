@@ -47,6 +47,10 @@ const ConfigSchema = z.object({
   TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 86400).default(8 * 3600),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   CRM_DURABILITY: z.enum(['normal', 'full']).default('normal'),
+  /** Retention (days; 0 keeps them forever): login attempts, idempotency keys (at least 2: past their 24 h replay window) and notifications expire after it. */
+  CRM_RETENTION_LOGIN_DAYS: z.coerce.number().int().min(0).max(36_500).default(180),
+  CRM_RETENTION_IDEMPOTENCY_DAYS: z.coerce.number().int().refine((days) => days === 0 || days >= 2, 'Expected 0 (keep) or at least 2 days').default(7),
+  CRM_RETENTION_NOTIFICATION_DAYS: z.coerce.number().int().min(0).max(36_500).default(365),
   CRM_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(0),
   /** Requests per minute per client address to the public routes (shared quotes, surveys, calendar feeds); 0 turns it off. */
   CRM_PUBLIC_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(120),

@@ -64,4 +64,24 @@ describe('the tamper-evident log over HTTP, and its daily anchors', () => {
     expect(await app.services.eventStore.readStream(auditAnchorStream('2026-12-03'))).toHaveLength(1);
     expect((await app.request('GET', '/api/v1/audit/verify', { token: await app.login('auditor-au', 'auditor-au-password-1') })).body).toMatchObject({ ok: true });
   });
+
+  it('at 03:00 company time, idempotency keys past their retention expire (each stream keeps its last event), recorded as EventsExpired; the chain still verifies', async () => {
+    const created = await app.request('POST', '/api/v1/customers', { body: { name: 'Retained Key Co' }, headers: { 'Idempotency-Key': 'retention-key-1' } });
+    expect(created.status).toBe(201);
+    const keyStream = () => app.services.eventStore.readAll({ filter: { categories: ['idempotency'] } });
+    const before = await keyStream();
+    expect(before.length).toBeGreaterThanOrEqual(2);
+    // Eight days later (the default keeps keys 7 days), at 03:00 in Shanghai.
+    clock.advance(8 * 86_400_000);
+    await caughtUp();
+    await app.services.timers.tick();
+    const expired = (await app.services.eventStore.readAll({ filter: { eventTypes: ['EventsExpired'] } })).map((e) => e.data);
+    expect(expired).toEqual([{ category: 'idempotency', before: expect.any(String), expired: before.length - 1 }]);
+    expect(await keyStream()).toEqual([before.at(-1)]);
+    const verified = await app.request('GET', '/api/v1/audit/verify', { token: await app.login('auditor-au', 'auditor-au-password-1') });
+    expect(verified.body).toMatchObject({ ok: true, expired: before.length - 1 });
+    // The key is forgotten: the same key makes a new customer.
+    const again = await app.request('POST', '/api/v1/customers', { body: { name: 'Retained Key Co 2' }, headers: { 'Idempotency-Key': 'retention-key-1' } });
+    expect(again.status).toBe(201);
+  });
 });

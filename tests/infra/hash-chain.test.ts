@@ -149,4 +149,25 @@ describe('the hash chain over the log', () => {
     expect(JSON.parse(broken!.stdout)).toMatchObject({ ok: false, checked: 40, firstBreak: { position: 41, reason: 'payload_changed' } });
     expect(broken!.stderr).toContain('breaks at position 41');
   });
+
+  it('retention removes a category\'s events appended before an instant but each stream\'s last; revisions go on, the chain still verifies', async () => {
+    const path = logPath();
+    const store = new SqliteEventStore({ path });
+    const at = (iso: string, n: number): EventToAppend => ({ ...event(n), metadata: { ...event(n).metadata, at: iso } });
+    await store.append('login-a', [at('2026-01-01T00:00:00.000Z', 1), at('2026-01-02T00:00:00.000Z', 2), at('2026-12-01T00:00:00.000Z', 3)], 'no_stream');
+    await store.append('login-b', [at('2026-01-01T00:00:00.000Z', 4)], 'no_stream');
+    await store.append('customer-c', [at('2026-01-01T00:00:00.000Z', 5)], 'no_stream');
+    await store.append('login-a', [at('2026-12-02T00:00:00.000Z', 6)], 2n);
+    expect((await store.readStream('login-a')).length).toBe(4); // cached now
+    expect(await store.expire('login', '2026-06-01T00:00:00.000Z')).toEqual({ expired: 2 });
+    // login-a keeps its recent events; login-b its only (last) event; other categories are untouched.
+    expect((await store.readStream('login-a')).map((e) => e.revision)).toEqual([2n, 3n]);
+    expect((await store.readStream('login-b')).map((e) => e.revision)).toEqual([0n]);
+    expect(await store.readStream('customer-c')).toHaveLength(1);
+    await store.append('login-a', [event(7)], 3n);
+    await expect(store.append('login-b', [event(8)], 'no_stream')).rejects.toThrow(/expected revision no_stream/);
+    expect(await store.verifyChain()).toMatchObject({ ok: true, checked: 7, expired: 2 });
+    expect(await store.expire('login', '2026-06-01T00:00:00.000Z')).toEqual({ expired: 0 });
+    await store.close();
+  });
 });

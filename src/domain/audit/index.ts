@@ -20,3 +20,16 @@ export const AuditAnchored = z.object({
   hash: z.string().regex(/^[0-9a-f]{64}$/),
 });
 export type AuditAnchored = z.infer<typeof AuditAnchored>;
+
+/**
+ * Retention: the streams whose events expire after a period (login attempts, idempotency keys, notifications);
+ * each run records what it removed as an event, so the log itself says why an event is gone.
+ */
+export const retentionStream = (day: string): string => `${auditAnchorCategory}-retention-${day}`;
+export const EventsExpired = z.object({
+  category: z.string(),
+  /** Events of the category appended before this instant were removed (each stream's last one kept). */
+  before: z.iso.datetime(),
+  expired: z.number().int().min(0),
+});
+export type EventsExpired = z.infer<typeof EventsExpired>;

@@ -18,6 +18,7 @@ export class CodecEventStore implements EventStore {
     private readonly inner: EventStore,
     private readonly codec: EventCodec,
   ) {
+    if (inner.expire) this.expire = inner.expire.bind(inner);
     const atomically = inner.appendAtomically?.bind(inner);
     if (atomically)
       this.appendAtomically = async (writes) => {
@@ -31,6 +32,7 @@ export class CodecEventStore implements EventStore {
   }
 
   readonly appendAtomically?: (writes: readonly StreamWrite[]) => Promise<AppendResult[]>;
+  readonly expire?: (category: string, before: string) => Promise<{ expired: number }>;
 
   async append(streamId: string, events: readonly EventToAppend[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
     this.check(streamId, events);

@@ -92,6 +92,12 @@ export interface EventStore {
    * SQLite transaction) has it; callers fall back to appending stream by stream.
    */
   appendAtomically?(writes: readonly StreamWrite[]): Promise<AppendResult[]>;
+  /**
+   * Retention: removes the events of a category appended before an instant (ISO-8601), except each stream's last
+   * event, so a stream's revisions go on and it never looks new. Their links stay in the hash chain, marked
+   * expired. Only a store that truncates has it (the embedded one); EventStoreDB keeps `$maxAge` per stream.
+   */
+  expire?(category: string, before: string): Promise<{ expired: number }>;
   /** All events of a stream in revision order; an empty array when the stream does not exist. */
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;

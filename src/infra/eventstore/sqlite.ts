@@ -78,6 +78,9 @@ function firstUnchained(links: readonly ChainLink[], events: readonly ChainedEve
   return undefined;
 }
 
+/** Events retention removes per transaction. */
+const EXPIRE_SLICE = 5_000;
+
 /** Positions the verifier reads per query. */
 const VERIFY_SLICE = 20_000;
 
@@ -189,6 +192,12 @@ export class SqliteEventStore implements EventStore, ChainVerifier {
       chainedEvents: this.db
         .prepare<[number, number], ChainedEvent>('SELECT position, id, stream_id, revision, type, data, metadata FROM events WHERE position >= ? AND position <= ? ORDER BY position')
         .raw(),
+      expiring: this.db
+        .prepare<[string, string, number], { position: number; stream_id: string }>(
+          "SELECT e.position, e.stream_id FROM events e WHERE e.category = ? AND json_extract(e.metadata, '$.at') < ? AND e.revision < (SELECT max(x.revision) FROM events x WHERE x.stream_id = e.stream_id) ORDER BY e.position LIMIT ?",
+        ),
+      markExpired: this.db.prepare<[number]>('UPDATE event_chain SET expired = 1 WHERE position = ?'),
+      deleteEvent: this.db.prepare<[number]>('DELETE FROM events WHERE position = ?'),
       chainEnd: this.db.prepare<[], number | null>('SELECT max(position) FROM event_chain').pluck(),
       unchainedAfter: this.db.prepare<[number, number], Row>('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?'),
     };
@@ -321,6 +330,29 @@ export class SqliteEventStore implements EventStore, ChainVerifier {
       if (last < to) await new Promise((resolve) => setImmediate(resolve));
     }
     return total;
+  }
+
+  /**
+   * Retention: the category's events appended before `before`, except each stream's last, are deleted in slices
+   * of one transaction each; their links stay in the chain, marked expired, so the chain still verifies.
+   */
+  async expire(category: string, before: string): Promise<{ expired: number }> {
+    let expired = 0;
+    const slice = this.db.transaction(() => {
+      const rows = this.statements.expiring.all(category, before, EXPIRE_SLICE);
+      for (const { position, stream_id } of rows) {
+        this.statements.markExpired.run(position);
+        this.statements.deleteEvent.run(position);
+        this.streamCache.delete(stream_id);
+      }
+      return rows.length;
+    });
+    for (;;) {
+      const count = slice();
+      expired += count;
+      if (count < EXPIRE_SLICE) return { expired };
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   /** The chain's last link and its position (null for an empty log). */
