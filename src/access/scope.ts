@@ -99,3 +99,40 @@ export async function ownersCovered(actor: Actor, employeesWhere: (filter: Filte
 
 /** A scope that also covers the records nobody owns (`ownerId: null`, the customer pool), which everyone who may view the module sees. */
 export const orUnowned = (scope: DataScope): DataScope => (Object.keys(scope).length === 0 ? scope : ({ $or: [{ ownerId: null }, scope] } as unknown as DataScope));
+
+/**
+ * Question 4, for forensics: why a record's holder is in the actor's scope, in words (null: it is not). The same
+ * rule as the questions above, through `deps` (a view of the log at a past instant answers as of then).
+ */
+export async function whyInScope(
+  deps: CommandDeps,
+  actor: Actor,
+  holder: { ownerId: string | null; collaborators?: readonly string[] | undefined; parties?: { queueId: string | null; customerOwnerId: string | null } },
+): Promise<string | null> {
+  const rule = ruleOf(actor);
+  const owner = async (ownerId: string, as: string): Promise<string | null> => {
+    if (rule.all) return 'data scope all: every record';
+    if (ownerId === rule.self) return as === 'owner' ? 'owns it' : `is its ${as}`;
+    if (!rule.department) return null;
+    const employee = await getEmployee(deps, ownerId);
+    if (!employee) return null;
+    const path = await departmentPath(deps, employee.fields.departmentId);
+    if (!covers(actor, { ownerId, departmentPath: path })) return null;
+    return rule.department.subtree ? `its ${as} is in ${path}, within their department ${rule.department.path} (data scope department_tree)` : `its ${as} is in their department ${path} (data scope department)`;
+  };
+  if (holder.parties) {
+    const { queueId, customerOwnerId } = holder.parties;
+    for (const [person, as] of [[holder.ownerId, 'assignee'], [customerOwnerId, "customer's owner"]] as const) {
+      const why = person !== null ? await owner(person, as) : null;
+      if (why) return why;
+    }
+    if (queueId === null) return null;
+    if (actor.departmentId === queueId) return 'it is queued in their department';
+    const path = await departmentPath(deps, queueId);
+    return covers(actor, { ownerId: '', departmentPath: path }) ? `it is queued in ${path}, which their data scope covers` : null;
+  }
+  if (holder.ownerId === null) return 'nobody owns it (the customer pool): everyone who may view the module sees it';
+  if (holder.collaborators?.includes(actor.userId)) return 'is on its team (collaborator)';
+  return owner(holder.ownerId, 'owner');
+}
+

@@ -1,7 +1,13 @@
 import { z } from 'zod';
 import { authorize } from '../../commands/authorization.ts';
 import { HttpProblem } from '../problem.ts';
-import { commonErrors } from '../responses.ts';
+import { commonErrors, notFoundError } from '../responses.ts';
+import { ownerInScope } from '../../access/scope.ts';
+import { recordTypeOf, whatCouldSee, whoCouldAccess } from '../../commands/access-forensics.ts';
+import { getEmployee } from '../../commands/employees.ts';
+import { loadRecord, stateInScope } from '../../commands/references.ts';
+import { ORG } from '../../projections/org.ts';
+import { notFound } from '../history.ts';
 import { type AnyRoute, defineRoute } from '../route.ts';
 
 const Position = z.string().regex(/^\d{1,18}$/, 'Expected a position in the log (a whole number)');
@@ -28,6 +34,42 @@ const Verification = z
   })
   .meta({ id: 'ChainVerification' });
 
+const AccessQuery = z
+  .object({
+    recordId: z.string().min(1).max(100).optional().describe('A record of any type: who could read and edit it then, and why'),
+    employeeId: z.string().min(1).max(100).optional().describe('An employee: what they could see then'),
+    at: z.iso.datetime({ offset: true }).describe('The instant asked about'),
+  })
+  .strict()
+  .refine((query) => (query.recordId === undefined) !== (query.employeeId === undefined), { message: 'Give either recordId or employeeId', path: ['recordId'] });
+
+const AccessGrant = z.object({
+  employeeId: z.string(),
+  name: z.string(),
+  departmentPath: z.string(),
+  roles: z.array(z.object({ id: z.string(), name: z.string() })),
+  read: z.boolean(),
+  edit: z.boolean(),
+  why: z.array(z.string()),
+  hiddenFields: z.array(z.string()),
+  readOnlyFields: z.array(z.string()),
+});
+const RecordAccess = z.object({
+  at: z.string(),
+  record: z.object({ resource: z.string(), id: z.string(), exists: z.boolean(), ownerId: z.string().nullable(), ownerDepartmentPath: z.string().nullable(), collaborators: z.array(z.string()) }),
+  access: z.array(AccessGrant),
+});
+const EmployeeAccess = z.object({
+  at: z.string(),
+  employee: z.object({ id: z.string(), exists: z.boolean(), name: z.string().nullable(), status: z.enum(['active', 'disabled']).nullable(), canLogIn: z.boolean(), departmentPath: z.string().nullable() }),
+  roles: z.array(z.object({ id: z.string(), name: z.string(), dataScope: z.string() })),
+  permissions: z.record(z.string(), z.array(z.string())),
+  dataScope: z.string().nullable(),
+  sees: z.string(),
+  fieldRules: z.record(z.string(), z.record(z.string(), z.string())),
+});
+
+
 export const auditRoutes: AnyRoute[] = [
   defineRoute({
     method: 'get',
@@ -45,6 +87,29 @@ export const auditRoutes: AnyRoute[] = [
       if (from !== undefined && to !== undefined && from > to) throw new HttpProblem(400, 'validation', 'Invalid request', 'from must not be after to', { errors: [{ path: 'query.from', message: 'After to' }] });
       const result = await services.chain.verifyChain({ ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) });
       return { status: 200, body: result };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/audit/access',
+    reads: [ORG.employees],
+    summary: 'Access forensics (auditors): who could read and who could edit a record at an instant, and why; or what one employee could see then — from the role, department, employee and ownership events as they stood',
+    tags: ['Audit 审计'],
+    query: AccessQuery,
+    responses: { 200: { description: 'With recordId: the record and everyone who could reach it; with employeeId: their access', schema: z.union([RecordAccess, EmployeeAccess]) }, ...commonErrors, ...notFoundError },
+    async handler({ query, actor, services }) {
+      authorize(actor, 'audit', 'view');
+      const at = new Date(query.at);
+      if (query.employeeId !== undefined) {
+        if (!(await ownerInScope(services.deps, actor, query.employeeId)) || !(await getEmployee(services.deps, query.employeeId))) throw notFound('employee', query.employeeId);
+        return { status: 200, body: await whatCouldSee(services.deps, query.employeeId, at) };
+      }
+      const recordId = query.recordId!;
+      // The record as it is now must be in the caller's scope (404 as for a missing one), whatever it was then.
+      const spec = await recordTypeOf(services.deps, recordId);
+      if (!spec || !(await stateInScope(services.deps, actor, spec, (await loadRecord(services.deps, spec, recordId)).state))) throw notFound('record', recordId);
+      const employeeIds = (await services.readStore.collection(ORG.employees).find({}, { projection: { _id: 1 }, sort: { _id: 1 } })).map((doc) => doc._id);
+      return { status: 200, body: await whoCouldAccess(services.deps, spec, recordId, at, employeeIds) };
     },
   }),
 ];
