@@ -147,6 +147,7 @@ const matrix: Record<string, Entry> = {
   'POST /api/v1/admin/projections/:name/rebuild': { needs: ['security', 'edit'], ok: 202, request: () => ({ path: '/api/v1/admin/projections/products/rebuild', body: {} }) },
   'GET /api/v1/audit': { needs: ['settings', 'view'], ok: 200, request: () => ({ path: '/api/v1/audit' }) },
   'GET /api/v1/audit/verify': { needs: ['audit', 'view'], ok: 200, request: () => ({ path: '/api/v1/audit/verify' }) },
+  'GET /api/v1/customers/:id/dossier': { needs: ['audit', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/customers/${f.customerId}/dossier` }) },
   'GET /api/v1/audit/access': { needs: ['audit', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/audit/access?recordId=${f.customerId}&at=${encodeURIComponent(new Date().toISOString())}` }) },
   'GET /api/v1/customers/duplicates': { needs: ['customers', 'view'], ok: 200, request: () => ({ path: '/api/v1/customers/duplicates?name=Matrix' }) },
   'GET /api/v1/customer-pool': { needs: ['customers', 'view'], ok: 200, request: () => ({ path: '/api/v1/customer-pool' }) },

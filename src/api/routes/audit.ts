@@ -8,7 +8,12 @@ import { getEmployee } from '../../commands/employees.ts';
 import { loadRecord, stateInScope } from '../../commands/references.ts';
 import { ORG } from '../../projections/org.ts';
 import { notFound } from '../history.ts';
-import { type AnyRoute, defineRoute } from '../route.ts';
+import { type AnyRoute, defineRoute, IdParams } from '../route.ts';
+import { isAllowed } from '../../commands/authorization.ts';
+import { dossierEntries, relatedRecords } from '../../commands/dossier.ts';
+import { resourceNames, specOf } from '../../domain/customization/resources.ts';
+import { isHidden } from '../field-security.ts';
+import { recordReadable } from '../records.ts';
 
 const Position = z.string().regex(/^\d{1,18}$/, 'Expected a position in the log (a whole number)');
 
@@ -70,7 +75,79 @@ const EmployeeAccess = z.object({
 });
 
 
+const DossierQuery = z
+  .object({
+    from: z.iso.datetime({ offset: true }).optional().describe('Events at or after this instant'),
+    to: z.iso.datetime({ offset: true }).optional().describe('Events before this instant'),
+    cursor: z.string().regex(/^\d{1,18}$/, 'Expected the nextCursor of the previous page').optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(200),
+  })
+  .strict();
+
+const DossierEntry = z.object({
+  position: z.number().int(),
+  at: z.string(),
+  actor: z.object({ id: z.string(), name: z.string().nullable() }),
+  resource: z.string(),
+  recordId: z.string(),
+  revision: z.number().int(),
+  type: z.string(),
+  changes: z.array(z.object({ field: z.string(), from: z.unknown(), to: z.unknown() })),
+});
+const Dossier = z
+  .object({
+    customerId: z.string(),
+    records: z.record(z.string(), z.number().int()).describe('How many records of each type the dossier covers (those the caller may see)'),
+    items: z.array(DossierEntry),
+    nextCursor: z.string().nullable(),
+  })
+  .meta({ id: 'CustomerDossier' });
+
 export const auditRoutes: AnyRoute[] = [
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/customers/:id/dossier',
+    reads: [...resourceNames, ORG.employees],
+    summary: "The customer's dossier (auditors): everything that happened to the customer and its related records (contacts, activities, opportunities, quotes, orders, tickets…), merged in log order, with actors and field-level changes; paged",
+    tags: ['Audit 审计'],
+    params: IdParams,
+    query: DossierQuery,
+    responses: { 200: { description: 'Oldest first', schema: Dossier }, ...commonErrors, ...notFoundError },
+    async handler({ params, query, actor, services }) {
+      authorize(actor, 'audit', 'view');
+      authorize(actor, 'customers', 'view');
+      await recordReadable(services, actor, 'customers', params.id);
+      const from = query.from ? new Date(query.from).toISOString() : undefined;
+      const to = query.to ? new Date(query.to).toISOString() : undefined;
+      if (from && to && from > to) throw new HttpProblem(400, 'validation', 'Invalid request', 'from must not be after to', { errors: [{ path: 'query.from', message: 'After to' }] });
+      const records = [{ spec: specOf('customers'), id: params.id }];
+      for (const related of await relatedRecords(services.readStore, params.id)) {
+        if (!isAllowed(actor, related.spec.module, 'view')) continue;
+        const { state } = await loadRecord(services.deps, related.spec, related.id);
+        if (state.status !== 'none' && (await stateInScope(services.deps, actor, related.spec, state))) records.push(related);
+      }
+      const after = query.cursor === undefined ? 0 : Number(query.cursor);
+      const entries = (await dossierEntries(services.deps, records)).filter((entry) => entry.position > after && (!from || entry.at >= from) && (!to || entry.at < to));
+      const page = entries.slice(0, query.limit);
+      const names = new Map((await services.readStore.collection(ORG.employees).find({}, { projection: { _id: 1, name: 1 } })).map((doc) => [doc._id, String(doc.name)]));
+      const counts: Record<string, number> = {};
+      for (const { spec } of records) counts[spec.name] = (counts[spec.name] ?? 0) + 1;
+      return {
+        status: 200,
+        body: {
+          customerId: params.id,
+          records: counts,
+          items: page.map((entry) => ({
+            ...entry,
+            actor: { id: entry.actor, name: names.get(entry.actor) ?? null },
+            // A field hidden from the caller's roles is left out of the changes, as from any history.
+            changes: entry.changes.filter((change) => !isHidden(actor, entry.resource, change.field)),
+          })),
+          nextCursor: entries.length > query.limit ? String(page[page.length - 1]!.position) : null,
+        },
+      };
+    },
+  }),
   defineRoute({
     method: 'get',
     path: '/api/v1/audit/verify',

@@ -1,0 +1,99 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/infra/clock.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { expectProblem } from '../support/problem.ts';
+
+const clock = new ManualClock(new Date('2026-11-10T01:00:00.000Z'));
+const MINUTE = 60_000;
+
+type Entry = { position: number; at: string; actor: { id: string; name: string | null }; resource: string; recordId: string; type: string; changes: { field: string; from: unknown; to: unknown }[] };
+
+/**
+ * The customer dossier, against an expectation written from what the test did (in order, by whom, and which
+ * fields each step set), not from the events the service stored.
+ */
+describe("a customer's dossier", () => {
+  let app: TestApp;
+  let auditor: string;
+  let rep: { userId: string; token: string };
+  let other: { userId: string; token: string };
+  let customerId: string;
+  let department: string;
+  const ids: Record<string, string> = {};
+  const dossier = async (query = '', token = auditor) => app.request('GET', `/api/v1/customers/${customerId}/dossier${query}`, { token });
+
+  beforeAll(async () => {
+    app = await startTestApp({}, { clock });
+    department = await app.department('Dossier team');
+    auditor = (await app.userWithToken('dossier-auditor', ['auditor'], null)).token;
+    rep = await app.userWithToken('dossier-rep', ['salesperson'], department);
+    other = await app.userWithToken('dossier-other', ['salesperson'], department);
+    const step = () => clock.advance(MINUTE);
+    customerId = (await app.request('POST', '/api/v1/customers', { token: rep.token, body: { name: 'Dossier Trading Co', phone: '021-5555 0100' } })).body.id as string;
+    step();
+    await app.request('PATCH', `/api/v1/customers/${customerId}`, { token: rep.token, body: { name: '档案贸易有限公司' } });
+    step();
+    ids.contact = (await app.request('POST', '/api/v1/contacts', { token: rep.token, body: { customerId, name: '王经理', mobile: '13900001111' } })).body.id as string;
+    step();
+    await app.request('PATCH', `/api/v1/contacts/${ids.contact}`, { token: rep.token, body: { title: '采购经理' } });
+    step();
+    ids.activity = (await app.request('POST', '/api/v1/activities', { token: rep.token, body: { kind: 'call', customerId, occurredAt: clock.now().toISOString(), summary: 'Called about the order' } })).body.id as string;
+    step();
+    ids.opportunity = (await app.request('POST', '/api/v1/opportunities', { token: rep.token, body: { name: '二期产线', customerId, amount: { amount: 800_000_00, currency: 'CNY' }, expectedCloseDate: '2027-03-31' } })).body.id as string;
+    step();
+    await app.request('POST', `/api/v1/opportunities/${ids.opportunity}/stage`, { token: rep.token, body: { stage: 'proposal' } });
+    step();
+    expect((await app.request('POST', `/api/v1/customers/${customerId}/assign`, { body: { ownerId: other.userId } })).status).toBe(200);
+    // Another customer's events stay out.
+    await app.request('POST', '/api/v1/customers', { token: rep.token, body: { name: 'Unrelated Co' } });
+  });
+  afterAll(async () => app.close());
+
+  it('merges the customer’s and its records’ events in log order, with who did it and the fields each changed', async () => {
+    const response = await dossier();
+    expect(response.status).toBe(200);
+    expect(response.body.records).toEqual({ customers: 1, contacts: 1, activities: 1, opportunities: 1 });
+    const items = response.body.items as Entry[];
+    const positions = items.map((item) => item.position);
+    expect(positions).toEqual([...positions].sort((a, b) => a - b));
+    const story = items.map((item) => [item.resource, item.recordId, item.actor.name]);
+    expect(story).toEqual([
+      ['customers', customerId, 'dossier-rep'],
+      ['customers', customerId, 'dossier-rep'],
+      ['contacts', ids.contact, 'dossier-rep'],
+      ['contacts', ids.contact, 'dossier-rep'],
+      ['activities', ids.activity, 'dossier-rep'],
+      ['opportunities', ids.opportunity, 'dossier-rep'],
+      ['opportunities', ids.opportunity, 'dossier-rep'],
+      ['customers', customerId, 'Administrator 管理员'],
+    ]);
+    const changed = (i: number) => Object.fromEntries(items[i]!.changes.map((change) => [change.field, [change.from, change.to]]));
+    expect(changed(0)).toMatchObject({ name: [null, 'Dossier Trading Co'], phone: [null, '021-5555 0100'], ownerId: [null, rep.userId] });
+    expect(changed(1)).toEqual({ name: ['Dossier Trading Co', '档案贸易有限公司'] });
+    expect(changed(3)).toEqual({ title: [null, '采购经理'] });
+    expect(changed(6)).toMatchObject({ stage: [expect.any(String), 'proposal'] });
+    expect(changed(7)).toMatchObject({ ownerId: [rep.userId, other.userId] });
+  });
+
+  it('pages by cursor and narrows by time', async () => {
+    const first = await dossier('?limit=3');
+    expect(first.body.items).toHaveLength(3);
+    const rest = await dossier(`?cursor=${first.body.nextCursor}`);
+    expect(rest.body.items).toHaveLength(5);
+    expect(rest.body.nextCursor).toBeNull();
+    const window = await dossier(`?from=${encodeURIComponent('2026-11-10T01:02:00.000Z')}&to=${encodeURIComponent('2026-11-10T01:04:00.000Z')}`);
+    expect((window.body.items as Entry[]).map((item) => item.resource)).toEqual(['contacts', 'contacts']);
+  });
+
+  it('leaves out fields the caller’s roles hide; salespeople may not read dossiers; a customer outside scope is not found', async () => {
+    const role = (await app.request('POST', '/api/v1/roles', { body: { name: 'Phone-blind auditor', permissions: { customers: ['view'], contacts: ['view'], activities: ['view'], opportunities: ['view'], audit: ['view'] }, dataScope: 'all', fieldSecurity: { customers: { phone: 'hidden' } } } })).body.id as string;
+    const hire = await app.request('POST', '/api/v1/employees', { body: { name: 'Blind', departmentId: department, roleIds: [role], username: 'blind-auditor', password: 'blind-auditor-password-1' } });
+    expect(hire.status).toBe(201);
+    const blind = await app.firstLogin('blind-auditor', 'blind-auditor-password-1');
+    const items = (await dossier('', blind)).body.items as Entry[];
+    expect(items.flatMap((item) => item.changes.map((change) => change.field))).not.toContain('phone');
+    expect(JSON.stringify(items)).not.toContain('021-5555 0100');
+    expectProblem(await dossier('', rep.token), 403, 'forbidden');
+    expectProblem(await app.request('GET', '/api/v1/customers/00000000-0000-7000-8000-000000000000/dossier', { token: auditor }), 404, 'customer.not_found');
+  });
+});
