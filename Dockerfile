@@ -12,6 +12,8 @@ ENV NODE_ENV=production PORT=3000 HOST=0.0.0.0 CRM_DATA_DIR=/data
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json tsconfig.json ./
 COPY src ./src
+# The font PDFs embed (the customer dossier).
+COPY assets ./assets
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]

@@ -6,6 +6,8 @@ set -euo pipefail
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -d /usr/share/fonts/opentype/noto ] || missing+=(fonts-noto-cjk)
+# And poppler's pdftoppm and pdftotext, which check the PDFs the service renders (the customer dossier).
+command -v pdftoppm > /dev/null || missing+=(poppler-utils)
 if [ ${#missing[@]} -eq 0 ]; then
   echo "[browser] $(/usr/bin/chromium --version 2>/dev/null || echo chromium) with CJK fonts, installed already"
   exit 0

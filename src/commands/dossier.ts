@@ -25,7 +25,7 @@ export interface DossierEntry {
 /** Keys of a folded record that are bookkeeping, not the record's facts. */
 const BOOKKEEPING = new Set(['revision', 'updatedAt']);
 const isPlainObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
-const same = (a: unknown, b: unknown) => a === b || JSON.stringify(a) === JSON.stringify(b);
+const same = (a: unknown, b: unknown) => (a ?? null) === (b ?? null) || JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
 /**
  * The fields that differ between two folded states of a record, as paths: top-level facts, and one level into

@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/infra/clock.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
@@ -95,5 +99,25 @@ describe("a customer's dossier", () => {
     expect(JSON.stringify(items)).not.toContain('021-5555 0100');
     expectProblem(await dossier('', rep.token), 403, 'forbidden');
     expectProblem(await app.request('GET', '/api/v1/customers/00000000-0000-7000-8000-000000000000/dossier', { token: auditor }), 404, 'customer.not_found');
+  });
+
+  it('exports the whole dossier as a PDF with its Chinese text embedded, which poppler renders and reads back', async (context) => {
+    const poppler = spawnSync('pdftoppm', ['-v']).error === undefined;
+    if (!poppler && process.env.CRM_REQUIRE_BROWSER === '1') throw new Error('No pdftoppm: CI installs poppler-utils (.ci/browser.sh)');
+    if (!poppler) return context.skip('pdftoppm is not installed (apt-get install poppler-utils; CI installs it)');
+    const response = await fetch(`${app.baseUrl}/api/v1/customers/${customerId}/dossier`, { headers: { authorization: `Bearer ${auditor}`, accept: 'application/pdf' } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/pdf');
+    const pdf = Buffer.from(await response.arrayBuffer());
+    expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
+    const dir = mkdtempSync(join(tmpdir(), 'crm-dossier-pdf-'));
+    writeFileSync(join(dir, 'dossier.pdf'), pdf);
+    const rendered = spawnSync('pdftoppm', ['-r', '60', '-png', '-f', '1', '-l', '1', join(dir, 'dossier.pdf'), join(dir, 'page')]);
+    expect(rendered.status, rendered.stderr.toString()).toBe(0);
+    expect(statSync(join(dir, 'page-1.png')).size).toBeGreaterThan(5_000);
+    const fonts = spawnSync('pdffonts', [join(dir, 'dossier.pdf')]).stdout.toString();
+    expect(fonts).toMatch(/NotoSansSC.*yes/);
+    const text = spawnSync('pdftotext', ['-layout', join(dir, 'dossier.pdf'), '-']).stdout.toString();
+    for (const expected of ['客户档案 Customer dossier', '档案贸易有限公司', '王经理', '采购经理', 'dossier-rep', `contacts/${ids.contact}`]) expect(text).toContain(expected);
   });
 });

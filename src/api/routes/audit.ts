@@ -13,6 +13,7 @@ import { isAllowed } from '../../commands/authorization.ts';
 import { dossierEntries, relatedRecords } from '../../commands/dossier.ts';
 import { resourceNames, specOf } from '../../domain/customization/resources.ts';
 import { isHidden } from '../field-security.ts';
+import { dossierPdf, PDF_TYPE, wantsPdf } from '../dossier-pdf.ts';
 import { recordReadable } from '../records.ts';
 
 const Position = z.string().regex(/^\d{1,18}$/, 'Expected a position in the log (a whole number)');
@@ -112,11 +113,13 @@ export const auditRoutes: AnyRoute[] = [
     tags: ['Audit 审计'],
     params: IdParams,
     query: DossierQuery,
-    responses: { 200: { description: 'Oldest first', schema: Dossier }, ...commonErrors, ...notFoundError },
-    async handler({ params, query, actor, services }) {
+    description: 'With `Accept: application/pdf`, the whole dossier of the range (no paging, at most CRM_EXPORT_MAX_ROWS events) as a PDF with Chinese fonts embedded.',
+    responses: { 200: { description: 'Oldest first (JSON), or the PDF', schema: Dossier }, ...commonErrors, ...notFoundError },
+    async handler({ params, query, actor, services, koa }) {
       authorize(actor, 'audit', 'view');
       authorize(actor, 'customers', 'view');
-      await recordReadable(services, actor, 'customers', params.id);
+      const customer = await recordReadable(services, actor, 'customers', params.id);
+      const pdf = wantsPdf(koa.get('Accept'));
       const from = query.from ? new Date(query.from).toISOString() : undefined;
       const to = query.to ? new Date(query.to).toISOString() : undefined;
       if (from && to && from > to) throw new HttpProblem(400, 'validation', 'Invalid request', 'from must not be after to', { errors: [{ path: 'query.from', message: 'After to' }] });
@@ -128,24 +131,24 @@ export const auditRoutes: AnyRoute[] = [
       }
       const after = query.cursor === undefined ? 0 : Number(query.cursor);
       const entries = (await dossierEntries(services.deps, records)).filter((entry) => entry.position > after && (!from || entry.at >= from) && (!to || entry.at < to));
-      const page = entries.slice(0, query.limit);
+      if (pdf && entries.length > services.config.CRM_EXPORT_MAX_ROWS)
+        throw new HttpProblem(413, 'export.too_large', 'Export too large', `The dossier holds ${entries.length} events, more than ${services.config.CRM_EXPORT_MAX_ROWS}: narrow it with from and to`);
+      const page = pdf ? entries : entries.slice(0, query.limit);
       const names = new Map((await services.readStore.collection(ORG.employees).find({}, { projection: { _id: 1, name: 1 } })).map((doc) => [doc._id, String(doc.name)]));
       const counts: Record<string, number> = {};
       for (const { spec } of records) counts[spec.name] = (counts[spec.name] ?? 0) + 1;
-      return {
-        status: 200,
-        body: {
-          customerId: params.id,
-          records: counts,
-          items: page.map((entry) => ({
-            ...entry,
-            actor: { id: entry.actor, name: names.get(entry.actor) ?? null },
-            // A field hidden from the caller's roles is left out of the changes, as from any history.
-            changes: entry.changes.filter((change) => !isHidden(actor, entry.resource, change.field)),
-          })),
-          nextCursor: entries.length > query.limit ? String(page[page.length - 1]!.position) : null,
-        },
-      };
+      const items = page.map((entry) => ({
+        ...entry,
+        actor: { id: entry.actor, name: names.get(entry.actor) ?? null },
+        // A field hidden from the caller's roles is left out of the changes, as from any history.
+        changes: entry.changes.filter((change) => !isHidden(actor, entry.resource, change.field)),
+      }));
+      if (pdf) {
+        const name = String((customer.state as { fields?: { name?: unknown } }).fields?.name ?? params.id);
+        const body = await dossierPdf({ customer: { id: params.id, name }, generatedAt: services.clock.now().toISOString(), generatedBy: names.get(actor.userId) ?? actor.username, range: { ...(from ? { from } : {}), ...(to ? { to } : {}) }, records: counts, items });
+        return { status: 200, body, headers: { 'Content-Type': PDF_TYPE, 'Content-Disposition': `attachment; filename="dossier-${params.id}.pdf"` } };
+      }
+      return { status: 200, body: { customerId: params.id, records: counts, items, nextCursor: entries.length > query.limit ? String(page[page.length - 1]!.position) : null } };
     },
   }),
   defineRoute({
