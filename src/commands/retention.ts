@@ -12,7 +12,6 @@ import { plannedRun, scheduleNextRun, type TimerSpec } from './timers.ts';
 const TIMER = 'retention';
 /** When, in the company's time zone, expired events are removed. */
 const RUN_AT = '03:00';
-const DAY_MS = 86_400_000;
 
 /** How long each kind of short-lived stream is kept, in hours (0: forever). */
 export interface RetentionPeriods {
@@ -55,7 +54,7 @@ export async function applyRetention(deps: CommandDeps, periods: RetentionPeriod
 export async function startRetention(deps: CommandDeps, meta: RequestMeta): Promise<boolean> {
   if ((await deps.eventStore.readStream(scheduleStream(TIMER), { maxCount: 1 })).length > 0) return false;
   try {
-    await scheduleNextRun(deps, TIMER, nextDailyAt(RUN_AT, (await companySettings(deps)).settings.timeZone, new Date(deps.clock.now().getTime() - DAY_MS)), systemActor, meta, 'no_stream');
+    await scheduleNextRun(deps, TIMER, nextDailyAt(RUN_AT, (await companySettings(deps)).settings.timeZone, deps.clock.now()), systemActor, meta, 'no_stream');
     return true;
   } catch (error) {
     if (error instanceof WrongExpectedRevisionError) return false;
