@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,8 +29,9 @@ async function appendRate(hashChain: boolean, count: number): Promise<number> {
  * the chain), and what the chain costs an append (single-event appends with it against the same without it,
  * alternated twice so drift on a shared machine hits both).
  */
-export async function auditBench(events: number, appends: number): Promise<{ verifyPerSecond: number; checked: number; writeSeconds: number; withChain: number; withoutChain: number }> {
-  const store = new SqliteEventStore({ path: join(mkdtempSync(join(tmpdir(), 'crm-bench-audit-')), 'events.sqlite'), cachedStreams: 0 });
+export async function auditBench(events: number, appends: number): Promise<{ verifyPerSecond: number; readPerSecond: number; checked: number; writeSeconds: number; withChain: number; withoutChain: number }> {
+  const path = join(mkdtempSync(join(tmpdir(), 'crm-bench-audit-')), 'events.sqlite');
+  const store = new SqliteEventStore({ path, cachedStreams: 0 });
   let started = performance.now();
   for (let written = 0; written < events; written += 1000) {
     const batch = Array.from({ length: Math.min(1000, events - written) }, (_, i) => event(written + i));
@@ -40,6 +42,18 @@ export async function auditBench(events: number, appends: number): Promise<{ ver
   const result = await store.verifyChain();
   const verifyPerSecond = result.checked / ((performance.now() - started) / 1000);
   await store.close();
+  // Baseline: reading the same links and events, in the same slices, as JavaScript values, hashing nothing.
+  const raw = new Database(path, { readonly: true });
+  const links = raw.prepare('SELECT position, event_id, lower(hex(payload_hash)), lower(hex(hash)), expired FROM event_chain WHERE position >= ? AND position <= ? ORDER BY position').raw();
+  const rows = raw.prepare('SELECT position, id, stream_id, revision, type, data, metadata FROM events WHERE position >= ? AND position <= ? ORDER BY position').raw();
+  started = performance.now();
+  let read = 0;
+  for (let from = 1; from <= events; from += 20_000) {
+    read += links.all(from, from + 19_999).length;
+    rows.all(from, from + 19_999);
+  }
+  const readPerSecond = read / ((performance.now() - started) / 1000);
+  raw.close();
   if (!result.ok || result.checked !== events) throw new Error(`the benchmark's log did not verify: ${JSON.stringify(result)}`);
   const withChain: number[] = [];
   const withoutChain: number[] = [];
@@ -48,5 +62,5 @@ export async function auditBench(events: number, appends: number): Promise<{ ver
     withoutChain.push(await appendRate(false, appends));
   }
   const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
-  return { verifyPerSecond, checked: result.checked, writeSeconds, withChain: mean(withChain), withoutChain: mean(withoutChain) };
+  return { verifyPerSecond, readPerSecond, checked: result.checked, writeSeconds, withChain: mean(withChain), withoutChain: mean(withoutChain) };
 }
