@@ -1,13 +1,11 @@
 import { AuditAnchored, auditAnchorStream } from '../domain/audit/index.ts';
 import { localDate, previousDay } from '../domain/company/index.ts';
-import { nextDailyAt, scheduleCategory, scheduleStream } from '../domain/schedule/index.ts';
 import type { ChainVerifier } from '../infra/eventstore/chain.ts';
 import { WrongExpectedRevisionError } from '../infra/eventstore/port.ts';
-import { companySettings } from './company.ts';
 import type { CommandDeps, RequestMeta } from './context.ts';
 import { systemActor } from './employees.ts';
 import { onceFactEvent } from './pipeline.ts';
-import { plannedRun, scheduleNextRun, type TimerSpec } from './timers.ts';
+import { dailyJob } from './daily-job.ts';
 
 const TIMER = 'audit-anchor';
 /** When, in the company's time zone, the day that ended is anchored. */
@@ -31,31 +29,13 @@ export async function anchorDay(deps: CommandDeps, chain: ChainVerifier, day: st
   return anchor;
 }
 
-/** Starts the daily anchors on the first start of a version that has them (another instance may have started them). */
-export async function startAuditAnchors(deps: CommandDeps, meta: RequestMeta): Promise<boolean> {
-  if ((await deps.eventStore.readStream(scheduleStream(TIMER), { maxCount: 1 })).length > 0) return false;
-  const nextAt = nextDailyAt(ANCHOR_AT, (await companySettings(deps)).settings.timeZone, deps.clock.now());
-  try {
-    await scheduleNextRun(deps, TIMER, nextAt, systemActor, meta, 'no_stream');
-    return true;
-  } catch (error) {
-    if (error instanceof WrongExpectedRevisionError) return false;
-    throw error;
-  }
-}
-
 /**
  * The daily anchor: at 00:05 company time, the chain's last link is recorded for the day that just ended (a run
  * late after a restart anchors the day before the one it runs on), then the next run is scheduled.
  */
-export const auditAnchorTimer: TimerSpec = {
-  name: TIMER,
-  categories: [scheduleCategory],
-  plan: (event) => plannedRun(TIMER, event),
-  async fire(deps, _item, meta, { chain }) {
-    const { timeZone } = (await companySettings(deps)).settings;
-    const now = deps.clock.now();
-    if (chain) await anchorDay(deps, chain, previousDay(localDate(now, timeZone)), meta);
-    await scheduleNextRun(deps, TIMER, nextDailyAt(ANCHOR_AT, timeZone, now), systemActor, { ...meta, requestId: `${meta.requestId}:next` });
-  },
-};
+const anchors = dailyJob(TIMER, ANCHOR_AT, async (deps, { meta, ports, now, timeZone }) => {
+  if (ports.chain) await anchorDay(deps, ports.chain, previousDay(localDate(now, timeZone)), meta);
+});
+export const auditAnchorTimer = anchors.timer;
+/** Starts the daily anchors on the first start of a version that has them (another instance may have started them). */
+export const startAuditAnchors = anchors.start;

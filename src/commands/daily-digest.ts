@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { settingsCategory } from '../domain/categories.ts';
 import { localDate, nextDay, previousDay } from '../domain/company/index.ts';
 import { nextDailyAt, scheduleCategory, scheduleStream, TimeOfDay } from '../domain/schedule/index.ts';
-import { WrongExpectedRevisionError } from '../infra/eventstore/port.ts';
 import type { Mailer } from '../infra/mail/port.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
 import { companyView } from '../projections/company.ts';
@@ -16,7 +15,7 @@ import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { systemActor } from './employees.ts';
 import { onceFactEvent } from './pipeline.ts';
 import { readSetting, writeSetting } from './settings.ts';
-import { plannedRun, scheduleNextRun, type TimerSpec } from './timers.ts';
+import { plannedRun, scheduleNextRun, startRecurringRun, type TimerSpec } from './timers.ts';
 
 export const DAILY_DIGEST_SETTING_KEY = 'daily-digest';
 const TIMER = 'daily-digest';
@@ -46,20 +45,17 @@ export const changeDailyDigestSettings = (deps: CommandDeps, settings: DailyDige
  * At start-up: a digest that was never scheduled (a new installation, where the default is on) gets its first
  * run. Once the chain runs, each run schedules the next; a saved setting moves or stops it.
  */
-export async function startDailyDigest(deps: CommandDeps, meta: RequestMeta): Promise<boolean> {
-  if ((await deps.eventStore.readStream(scheduleStream(TIMER), { maxCount: 1 })).length > 0) return false;
-  const { value, revision } = await dailyDigestSettings(deps);
-  if (revision >= 0n || !value.enabled) return false;
-  const nextAt = nextDailyAt(value.time, (await companySettings(deps)).settings.timeZone, deps.clock.now());
-  try {
-    await scheduleNextRun(deps, TIMER, nextAt, systemActor, meta, 'no_stream');
-    return true;
-  } catch (error) {
-    // Another instance started it first.
-    if (error instanceof WrongExpectedRevisionError) return false;
-    throw error;
-  }
-}
+export const startDailyDigest = (deps: CommandDeps, meta: RequestMeta): Promise<boolean> =>
+  startRecurringRun(
+    deps,
+    TIMER,
+    async () => {
+      const { value, revision } = await dailyDigestSettings(deps);
+      return revision >= 0n || !value.enabled ? null : nextDailyAt(value.time, (await companySettings(deps)).settings.timeZone, deps.clock.now());
+    },
+    systemActor,
+    meta,
+  );
 
 /** The managers a digest goes to: enabled employees with an e-mail address who may view reports over more people than themselves. */
 async function managers(deps: CommandDeps, store: ReadStore): Promise<{ employee: EmployeeDoc; actor: Actor; owners: string[] | null }[]> {

@@ -1,13 +1,11 @@
 import { EventsExpired, retentionStream } from '../domain/audit/index.ts';
 import { idempotencyCategory, loginCategory, notificationCategory } from '../domain/categories.ts';
 import { localDate } from '../domain/company/index.ts';
-import { nextDailyAt, scheduleCategory, scheduleStream } from '../domain/schedule/index.ts';
-import { WrongExpectedRevisionError } from '../infra/eventstore/port.ts';
 import { companySettings } from './company.ts';
 import type { CommandDeps, RequestMeta } from './context.ts';
 import { systemActor } from './employees.ts';
 import { onceFactEvent } from './pipeline.ts';
-import { plannedRun, scheduleNextRun, type TimerSpec } from './timers.ts';
+import { dailyJob } from './daily-job.ts';
 
 const TIMER = 'retention';
 /** When, in the company's time zone, expired events are removed. */
@@ -50,26 +48,10 @@ export async function applyRetention(deps: CommandDeps, periods: RetentionPeriod
   return done;
 }
 
+/** Retention's job: at 03:00 company time, the expired events go, then the next run is scheduled. */
+const nightly = dailyJob(TIMER, RUN_AT, async (deps, { meta, ports }) => {
+  if (ports.retention) await applyRetention(deps, ports.retention, meta);
+});
+export const retentionTimer = nightly.timer;
 /** Starts the nightly retention run on the first start of a version that has it. */
-export async function startRetention(deps: CommandDeps, meta: RequestMeta): Promise<boolean> {
-  if ((await deps.eventStore.readStream(scheduleStream(TIMER), { maxCount: 1 })).length > 0) return false;
-  try {
-    await scheduleNextRun(deps, TIMER, nextDailyAt(RUN_AT, (await companySettings(deps)).settings.timeZone, deps.clock.now()), systemActor, meta, 'no_stream');
-    return true;
-  } catch (error) {
-    if (error instanceof WrongExpectedRevisionError) return false;
-    throw error;
-  }
-}
-
-/** Retention's timer: at 03:00 company time, the expired events go, then the next run is scheduled. */
-export const retentionTimer: TimerSpec = {
-  name: TIMER,
-  categories: [scheduleCategory],
-  plan: (event) => plannedRun(TIMER, event),
-  async fire(deps, _item, meta, { retention }) {
-    if (retention) await applyRetention(deps, retention, meta);
-    const { timeZone } = (await companySettings(deps)).settings;
-    await scheduleNextRun(deps, TIMER, nextDailyAt(RUN_AT, timeZone, deps.clock.now()), systemActor, { ...meta, requestId: `${meta.requestId}:next` });
-  },
-};
+export const startRetention = nightly.start;

@@ -1,4 +1,5 @@
 import type { ChainVerifier } from '../infra/eventstore/chain.ts';
+import { WrongExpectedRevisionError } from '../infra/eventstore/port.ts';
 import type { RetentionPeriods } from './retention.ts';
 import { RunCompleted, RunScheduled, scheduleStream } from '../domain/schedule/index.ts';
 import type { RecordedEvent } from '../infra/eventstore/port.ts';
@@ -65,6 +66,23 @@ export const plannedRun = (name: string, event: RecordedEvent): TimerPlan | unde
   const data = RunScheduled.parse(event.data);
   return data.name === name ? { schedule: [{ key: 'run', dueAt: data.nextAt }] } : undefined;
 };
+
+/**
+ * Starts a recurring run's chain on the first start of a version that has it: its first run at what `firstAt`
+ * answers (null: not to be started). False when it was started before (here, or by another instance just now).
+ */
+export async function startRecurringRun(deps: CommandDeps, name: string, firstAt: () => Promise<string | null>, actor: Actor, meta: RequestMeta): Promise<boolean> {
+  if ((await deps.eventStore.readStream(scheduleStream(name), { maxCount: 1 })).length > 0) return false;
+  const nextAt = await firstAt();
+  if (nextAt === null) return false;
+  try {
+    await scheduleNextRun(deps, name, nextAt, actor, meta, 'no_stream');
+    return true;
+  } catch (error) {
+    if (error instanceof WrongExpectedRevisionError) return false;
+    throw error;
+  }
+}
 
 export async function scheduleNextRun(deps: CommandDeps, name: string, nextAt: string, actor: Actor, meta: RequestMeta, expected: 'any' | 'no_stream' = 'any'): Promise<void> {
   const stream = scheduleStream(name);
