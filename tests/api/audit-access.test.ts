@@ -54,10 +54,14 @@ describe('who could see a record at an instant, and why', () => {
     // East moves under West: West's manager now covers East's records.
     expect((await app.request('PATCH', `/api/v1/departments/${east}`, { body: { parentId: west } })).status).toBe(200);
     instants.moved = await step();
+    // A handover finds what the person owns through the read models.
+    await app.services.runner.waitFor(await app.services.eventStore.headPosition(), 20_000);
     const handover = await app.request('POST', `/api/v1/employees/${people.repE}/handover`, { body: { toEmployeeId: people.repW } });
     expect(handover.status).toBe(202);
-    for (let i = 0; i < 100 && (await app.request('GET', handover.headers.get('location')!)).body.status !== 'completed'; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 500 && (await app.request('GET', handover.headers.get('location')!)).body.status !== 'completed'; i++) await new Promise((r) => setTimeout(r, 20));
     instants.handedOver = await step();
+    // The dossier and the forensics find related records and employees through the read models.
+    await app.services.runner.waitFor(await app.services.eventStore.headPosition(), 20_000);
   });
   afterAll(async () => app.close());
 

@@ -50,6 +50,8 @@ describe("a customer's dossier", () => {
     expect((await app.request('POST', `/api/v1/customers/${customerId}/assign`, { body: { ownerId: other.userId } })).status).toBe(200);
     // Another customer's events stay out.
     await app.request('POST', '/api/v1/customers', { token: rep.token, body: { name: 'Unrelated Co' } });
+    // The dossier and the forensics find related records and employees through the read models.
+    await app.services.runner.waitFor(await app.services.eventStore.headPosition(), 20_000);
   });
   afterAll(async () => app.close());
 
