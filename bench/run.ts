@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,11 +70,17 @@ async function appendRates(): Promise<void> {
   const raw = new Database(join(mkdtempSync(join(tmpdir(), 'crm-bench-')), 'raw.sqlite'));
   raw.pragma('journal_mode = WAL');
   raw.pragma('synchronous = NORMAL');
-  // The same table and indexes as our store's.
+  // The same tables and indexes as our store's, and the same rows: each event's, and its link in the hash chain
+  // (two 32-byte hashes, computed here once beforehand: the baseline is SQLite's share of the work).
   raw.exec(`CREATE TABLE events (position INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, stream_id TEXT NOT NULL, revision INTEGER NOT NULL, category TEXT NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL, metadata TEXT NOT NULL, UNIQUE (stream_id, revision));
-    CREATE INDEX events_by_category ON events (category, position); CREATE INDEX events_by_type ON events (type, position);`);
+    CREATE INDEX events_by_category ON events (category, position); CREATE INDEX events_by_type ON events (type, position);
+    CREATE TABLE event_chain (position INTEGER PRIMARY KEY, event_id TEXT NOT NULL, payload_hash BLOB NOT NULL, hash BLOB NOT NULL, expired INTEGER NOT NULL DEFAULT 0);`);
   const insert = raw.prepare('INSERT INTO events (id, stream_id, revision, category, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)');
-  const rows = raw.transaction((events: EventToAppend[], stream: string) => events.forEach((e, i) => insert.run(e.id, stream, i, 'bench', e.type, JSON.stringify(e.data), JSON.stringify(e.metadata))));
+  const link = raw.prepare('INSERT INTO event_chain (position, event_id, payload_hash, hash) VALUES (?, ?, ?, ?)');
+  const hash = randomBytes(32);
+  const rows = raw.transaction((events: EventToAppend[], stream: string) =>
+    events.forEach((e, i) => link.run(insert.run(e.id, stream, i, 'bench', e.type, JSON.stringify(e.data), JSON.stringify(e.metadata)).lastInsertRowid, e.id, hash, hash)),
+  );
   const rawEvents = Array.from({ length: sizes.appends }, () => event());
   let started = performance.now();
   rawEvents.forEach((e, i) => rows([e], `bench-${i}`));
@@ -86,7 +92,7 @@ async function appendRates(): Promise<void> {
   raw.close();
 
   const rate = await ourAppends('normal', sizes.appends);
-  metrics.append_events_per_s = eventsVersus(rate, baseline, '≥ 20,000/s, or ≥ 0.8 of raw SQLite where the machine cannot', rate >= 20_000 || rate / baseline >= 0.8, 'baseline: raw better-sqlite3, the same rows, table and indexes, one transaction per row');
+  metrics.append_events_per_s = eventsVersus(rate, baseline, '≥ 20,000/s, or ≥ 0.8 of raw SQLite where the machine cannot', rate >= 20_000 || rate / baseline >= 0.8, 'baseline: raw better-sqlite3, the same rows (event and chain link), tables and indexes, one transaction per row');
   // Group commit: 32 writers' appends share transactions, against the same raw one-transaction-per-row baseline.
   const concurrent = await ourAppends('normal', sizes.appends, 32);
   metrics.append_32_writers_events_per_s = eventsVersus(concurrent, baseline, 'ratio ≥ 1 (group commit beats a transaction per row)', concurrent >= baseline, '32 writers each awaiting its own single-event appends; baseline: raw better-sqlite3, one transaction per row');
@@ -96,7 +102,7 @@ async function appendRates(): Promise<void> {
   started = performance.now();
   for (let i = 0; i < batches.length; i++) await store.append(`batch-${i}`, batches[i]!, 'no_stream');
   const batchRate = (sizes.batches * 10) / ((performance.now() - started) / 1000);
-  metrics.append_batch10_events_per_s = eventsVersus(batchRate, batchBaseline, '≥ 100,000/s, or ≥ 0.8 of raw SQLite where the machine cannot', batchRate >= 100_000 || batchRate / batchBaseline >= 0.8, 'baseline: raw better-sqlite3, the same rows, table and indexes, one transaction per batch of 10');
+  metrics.append_batch10_events_per_s = eventsVersus(batchRate, batchBaseline, '≥ 100,000/s, or ≥ 0.8 of raw SQLite where the machine cannot', batchRate >= 100_000 || batchRate / batchBaseline >= 0.8, 'baseline: raw better-sqlite3, the same rows (events and chain links), tables and indexes, one transaction per batch of 10');
   await store.close();
 
   log('peer: Emmett SQLite');
