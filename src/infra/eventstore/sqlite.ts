@@ -134,6 +134,11 @@ export class SqliteEventStore implements EventStore, ChainVerifier {
   /** SQLite's data_version when the head was last compared. */
   private seenDataVersion: unknown;
   private readonly hashChain: boolean;
+  /**
+   * The chain's last link as this connection wrote it, while no other connection has committed since (checked
+   * through data_version before each append; forgotten when a group rolls back): an append needs no query for it.
+   */
+  private lastLink: string | undefined;
 
   constructor(options: SqliteEventStoreOptions) {
     this.db = new Database(options.path);
@@ -222,6 +227,7 @@ export class SqliteEventStore implements EventStore, ChainVerifier {
           pending.results = this.appendWrites(pending.writes);
         } catch (error) {
           this.knownHead = knownBefore; // its rows were rolled back: their positions will be used again
+          this.lastLink = undefined;
           pending.error = error;
         }
       }
@@ -267,7 +273,7 @@ export class SqliteEventStore implements EventStore, ChainVerifier {
     let position = 0;
     const category = categoryOf(streamId);
     // The chain's last link, read inside the transaction (another process may have appended since).
-    let link = this.hashChain && events.length ? (this.statements.chainHead.get()?.hash ?? GENESIS) : GENESIS;
+    let link = this.hashChain && events.length ? (this.lastLink ?? this.statements.chainHead.get()?.hash ?? GENESIS) : GENESIS;
     for (const event of events) {
       revision += 1;
       const data = JSON.stringify(event.data);
@@ -280,6 +286,7 @@ export class SqliteEventStore implements EventStore, ChainVerifier {
         this.statements.chainInsert.run(position, event.id, payload, link);
       }
     }
+    if (this.hashChain && events.length) this.lastLink = link;
     if (events.length === 0) {
       position = this.statements.head.get()?.position ?? 0;
     } else {
@@ -420,6 +427,7 @@ export class SqliteEventStore implements EventStore, ChainVerifier {
       this.commitGroup(group);
     } catch (error) {
       this.knownHead = knownBefore;
+      this.lastLink = undefined;
       for (const pending of group) pending.reject(error);
       return;
     }
@@ -444,6 +452,7 @@ export class SqliteEventStore implements EventStore, ChainVerifier {
     const version = this.statements.dataVersion.get();
     if (version === this.seenDataVersion) return;
     this.seenDataVersion = version;
+    this.lastLink = undefined;
     const head = this.statements.head.get()?.position ?? 0;
     if (head === this.knownHead) return;
     if (head - this.knownHead > this.cachedStreams) this.streamCache.clear();
