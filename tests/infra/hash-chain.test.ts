@@ -125,8 +125,12 @@ describe('the hash chain over the log', () => {
     const path = logPath();
     (await writeLog(path)).close();
     tamper(path, 'DROP TABLE event_chain');
+    // Two stores (two processes) open it at once: both find it whole.
     const store = new SqliteEventStore({ path });
+    const other = new SqliteEventStore({ path });
     expect(await store.verifyChain()).toMatchObject({ ok: true, checked: 60 });
+    expect(await other.verifyChain()).toMatchObject({ ok: true, checked: 60 });
+    await other.close();
     await store.append('thing-new', [event(900)], 'no_stream');
     expect(await store.verifyChain()).toMatchObject({ ok: true, checked: 61 });
     await store.close();

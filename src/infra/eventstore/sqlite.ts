@@ -209,7 +209,9 @@ export class SqliteEventStore implements EventStore, ChainVerifier {
     this.hashChain = options.hashChain ?? true;
     // A log from before the hash chain: chained once, in log order, by the first open of this version (events
     // appended later by the service are chained as they are appended; one slipped in otherwise is reported).
-    if (!chainExisted && this.hashChain) this.db.transaction(() => this.chainFrom(0))();
+    // Two processes opening such a log at once: the write lock is taken first (IMMEDIATE), and each chains only
+    // what is not chained yet, so the second finds nothing left to do.
+    if (!chainExisted && this.hashChain) this.db.transaction(() => this.chainFrom(this.statements.chainEnd.get() ?? 0)).immediate();
     this.streams = new StreamBloom(() => this.statements.streamIds.iterate());
     this.knownHead = this.statements.head.get()?.position ?? 0;
     const appendAll = (writes: readonly StreamWrite[]) => writes.map((write) => this.appendInTransaction(write.streamId, write.events, write.expected));
