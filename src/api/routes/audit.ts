@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { authorize } from '../../commands/authorization.ts';
+import { authorize, isAllowed } from '../../commands/authorization.ts';
 import { HttpProblem } from '../problem.ts';
 import { commonErrors, notFoundError } from '../responses.ts';
 import { ownerInScope } from '../../access/scope.ts';
@@ -8,8 +8,8 @@ import { getEmployee } from '../../commands/employees.ts';
 import { loadRecord, stateInScope } from '../../commands/references.ts';
 import { ORG } from '../../projections/org.ts';
 import { notFound } from '../history.ts';
+import { chainBreakReasons } from '../../infra/eventstore/chain.ts';
 import { type AnyRoute, defineRoute, IdParams } from '../route.ts';
-import { isAllowed } from '../../commands/authorization.ts';
 import { dossierEntries, relatedRecords } from '../../commands/dossier.ts';
 import { resourceNames, specOf } from '../../domain/customization/resources.ts';
 import { isHidden } from '../field-security.ts';
@@ -27,7 +27,7 @@ const VerifyQuery = z
 
 const ChainBreak = z.object({
   position: z.number().int(),
-  reason: z.enum(['payload_changed', 'link_broken', 'event_missing', 'event_unchained']),
+  reason: z.enum(chainBreakReasons),
 });
 
 const Verification = z

@@ -72,16 +72,14 @@ export interface ChainRow {
   event: { id: string; streamId: Bytes; revision: number; type: Bytes; data: Bytes; metadata: Bytes } | null;
 }
 
-/** Why the chain does not hold at a position. */
-export type ChainBreakReason =
-  /** The event's stored fields no longer hash to the payload hash recorded when it was appended. */
-  | 'payload_changed'
-  /** The link does not follow from the previous link, the event id and the payload hash: a link was rewritten, or events removed or reordered. */
-  | 'link_broken'
-  /** The event is gone, and retention did not remove it. */
-  | 'event_missing'
-  /** An event the chain does not cover (written around the store). */
-  | 'event_unchained';
+/**
+ * Why the chain does not hold at a position: the event no longer hashes to its payload hash (`payload_changed`);
+ * a link does not follow from the previous link, the event id and the payload hash (`link_broken`: a link
+ * rewritten, or events removed or reordered); the event is gone and retention did not remove it
+ * (`event_missing`); an event the chain does not cover, written around the store (`event_unchained`).
+ */
+export const chainBreakReasons = ['payload_changed', 'link_broken', 'event_missing', 'event_unchained'] as const;
+export type ChainBreakReason = (typeof chainBreakReasons)[number];
 
 export interface ChainBreak {
   position: number;
