@@ -1,7 +1,6 @@
-import { type RecordState, recordStream, type ResourceName, type ResourceSpec, resourceNames, specOf } from '../domain/customization/resources.ts';
+import { type RecordState, type ResourceName, type ResourceSpec, resourceNames, specOf } from '../domain/customization/resources.ts';
 import type { RecordedEvent } from '../infra/eventstore/port.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
-import type { CommandDeps } from './context.ts';
 
 /** One field an event changed: its path in the record (`name`, `custom.level`), the value before and after (null: unset). */
 export interface FieldChange {
@@ -74,10 +73,9 @@ export async function relatedRecords(readStore: ReadStore, customerId: string): 
 
 /**
  * Everything that happened to a customer and the records related to it, merged in log order: the customer's own
- * stream and each related record's (`records`, already limited to what the caller may see).
+ * stream and each related record's (`records`, with the events their loading read, already limited to what the
+ * caller may see).
  */
-export async function dossierEntries(deps: CommandDeps, records: readonly { spec: ResourceSpec; id: string }[]): Promise<DossierEntry[]> {
-  const entries: DossierEntry[] = [];
-  for (const { spec, id } of records) entries.push(...streamEntries(spec, id, await deps.eventStore.readStream(recordStream(spec, id))));
-  return entries.sort((a, b) => a.position - b.position);
+export function dossierEntries(records: readonly { spec: ResourceSpec; id: string; events: readonly RecordedEvent[] }[]): DossierEntry[] {
+  return records.flatMap(({ spec, id, events }) => streamEntries(spec, id, events)).sort((a, b) => a.position - b.position);
 }

@@ -123,14 +123,14 @@ export const auditRoutes: AnyRoute[] = [
       const from = query.from ? new Date(query.from).toISOString() : undefined;
       const to = query.to ? new Date(query.to).toISOString() : undefined;
       if (from && to && from > to) throw new HttpProblem(400, 'validation', 'Invalid request', 'from must not be after to', { errors: [{ path: 'query.from', message: 'After to' }] });
-      const records = [{ spec: specOf('customers'), id: params.id }];
+      const records = [{ spec: specOf('customers'), id: params.id, events: customer.events }];
       for (const related of await relatedRecords(services.readStore, params.id)) {
         if (!isAllowed(actor, related.spec.module, 'view')) continue;
-        const { state } = await loadRecord(services.deps, related.spec, related.id);
-        if (state.status !== 'none' && (await stateInScope(services.deps, actor, related.spec, state))) records.push(related);
+        const { state, events } = await loadRecord(services.deps, related.spec, related.id);
+        if (state.status !== 'none' && (await stateInScope(services.deps, actor, related.spec, state))) records.push({ ...related, events });
       }
       const after = query.cursor === undefined ? 0 : Number(query.cursor);
-      const entries = (await dossierEntries(services.deps, records)).filter((entry) => entry.position > after && (!from || entry.at >= from) && (!to || entry.at < to));
+      const entries = dossierEntries(records).filter((entry) => entry.position > after && (!from || entry.at >= from) && (!to || entry.at < to));
       if (pdf && entries.length > services.config.CRM_EXPORT_MAX_ROWS)
         throw new HttpProblem(413, 'export.too_large', 'Export too large', `The dossier holds ${entries.length} events, more than ${services.config.CRM_EXPORT_MAX_ROWS}: narrow it with from and to`);
       const page = pdf ? entries : entries.slice(0, query.limit);
