@@ -1,4 +1,5 @@
 import { auditRoutes } from './routes/audit.ts';
+import { personalDataRoutes } from './routes/personal-data.ts';
 import Router from '@koa/router';
 import Koa from 'koa';
 import { readFileSync } from 'node:fs';
@@ -48,7 +49,7 @@ import { analyticsRoutes } from './routes/analytics.ts';
 import { approvalRoutes } from './routes/approvals.ts';
 
 // The pool's /customers/duplicates must come before /customers/:id.
-const moduleRoutes: AnyRoute[] = [...authRoutes, ...orgRoutes, ...adminRoutes, ...auditRoutes, ...customFieldRoutes, ...customizationRoutes, ...companyRoutes, ...poolRoutes, ...customerRoutes, ...contactRoutes, ...salesRoutes, ...competitorRoutes, ...activityRoutes, ...taskRoutes, ...planRoutes, ...agendaRoutes, ...dashboardRoutes, ...decisionReportRoutes, ...targetRoutes, ...campaignRoutes, ...campaignMailRoutes, ...campaignSmsRoutes, ...memberLevelRoutes, ...dailyDigestRoutes, ...documentRoutes, ...ticketRoutes, ...approvalRoutes, ...expenseRoutes, ...publicLinkRoutes, ...notificationRoutes, ...attachmentRoutes];
+const moduleRoutes: AnyRoute[] = [...authRoutes, ...orgRoutes, ...adminRoutes, ...auditRoutes, ...customFieldRoutes, ...customizationRoutes, ...companyRoutes, ...poolRoutes, ...customerRoutes, ...personalDataRoutes, ...contactRoutes, ...salesRoutes, ...competitorRoutes, ...activityRoutes, ...taskRoutes, ...planRoutes, ...agendaRoutes, ...dashboardRoutes, ...decisionReportRoutes, ...targetRoutes, ...campaignRoutes, ...campaignMailRoutes, ...campaignSmsRoutes, ...memberLevelRoutes, ...dailyDigestRoutes, ...documentRoutes, ...ticketRoutes, ...approvalRoutes, ...expenseRoutes, ...publicLinkRoutes, ...notificationRoutes, ...attachmentRoutes];
 /** Every route of the API; the analysts' routes describe the others' record schemas. */
 export const apiRoutes: AnyRoute[] = [...moduleRoutes, ...analyticsRoutes(moduleRoutes), ...operationsRoutes];
 

@@ -1,9 +1,10 @@
-import { authorize } from '../commands/authorization.ts';
+import { authorize, isAllowed } from '../commands/authorization.ts';
 import type { Actor } from '../commands/context.ts';
 import { fieldsOf } from '../commands/custom-fields.ts';
 import { getListView, savedViews } from '../commands/customization.ts';
 import { type FieldDefinition, ownValue, queryValue } from '../domain/customization/fields.ts';
 import { readScopeOf, type ResourceName, specOf } from '../domain/customization/resources.ts';
+import { personalFieldPaths } from '../domain/customization/personal-data.ts';
 import type { RouteServices as Services } from './route.ts';
 import { countList, listInBatches, listPage, publicView } from '../projections/lists.ts';
 import { InvalidCursorError } from '../projections/paging.ts';
@@ -128,7 +129,9 @@ export async function listOrExport<T extends { _id: string } & Record<string, un
     const customColumns: CsvColumn<T>[] = Object.values(fields)
       .filter((field) => !field.retired)
       .map((field) => ({ header: `custom.${field.key}`, value: (doc: T) => (doc.custom as Record<string, unknown> | undefined)?.[field.key] }));
-    const hidden = hiddenFields(actor, options.resource);
+    // Personal fields leave the service in an export only with the personalData export grant.
+    const withheld = isAllowed(actor, 'personalData', 'export') ? [] : personalFieldPaths(options.resource, fields);
+    const hidden = new Set([...hiddenFields(actor, options.resource), ...withheld]);
     const all: CsvColumn<T>[] = [...options.columns, ...customColumns].filter((column) => !hidden.has(column.field ?? column.header));
     // With a chosen set of columns (a saved view or the company list view), export those, in that order.
     const chosen = columns ? columns.filter((name) => !hidden.has(name)).map((name) => all.find((c) => c.header === name) ?? { header: name, value: (doc: T) => doc[name] }) : all;

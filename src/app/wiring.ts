@@ -22,6 +22,10 @@ import type { ChainVerifier } from '../infra/eventstore/chain.ts';
 import { auditAnchorTimer, startAuditAnchors } from '../commands/audit-anchor.ts';
 import { retentionPeriods, retentionTimer, startRetention } from '../commands/retention.ts';
 import { CodecEventStore, type EventCodec } from '../infra/eventstore/codec.ts';
+import { PersonalDataEventStore } from '../infra/eventstore/personal-data.ts';
+import { CollectionSubjectKeys, SqliteSubjectKeys, SUBJECT_KEYS, type SubjectKeys } from '../infra/personal-data/keys.ts';
+import { personalDataPolicy } from '../commands/personal-data.ts';
+import { ERASED } from '../domain/shared/personal-data.ts';
 import { checkEventData, upcastData } from '../domain/event-schemas.ts';
 import { randomIds, randomToken, seededIds } from '../infra/ids.ts';
 import { lockDataDir } from '../infra/lock.ts';
@@ -86,6 +90,8 @@ export interface Services {
   timers: TimerWorker;
   /** The hash chain over the log (tamper evidence), where the event store keeps one (the embedded store). */
   chain?: ChainVerifier;
+  /** Crypto-shredding: erases a data subject (destroys its key), and hands keys to consumers of sealed messages. */
+  personalData: Pick<PersonalDataEventStore, 'erase' | 'subjectKey'>;
   /** Sends mail: SMTP when SMTP_URL is set, `.eml` files in CRM_DATA_DIR/outbox embedded (kept in memory for in-memory tests). */
   mailer: Mailer;
   /** Sends text messages: an HTTP gateway when SMS_URL is set, JSON lines in CRM_DATA_DIR/sms-outbox embedded (in memory for in-memory tests). */
@@ -169,12 +175,10 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
   const storedEvents: EventStore = config.EVENTSTORE_URL
     ? KurrentEventStore.connect(config.EVENTSTORE_URL)
     : new SqliteEventStore({ path: inMemory ? ':memory:' : join(config.CRM_DATA_DIR, 'events.sqlite'), durability: config.CRM_DURABILITY });
-  // Every event is checked against its schema before it is appended, and read in today's shape (upcast).
-  const eventStore: EventStore = new CodecEventStore(storedEvents, domainEventCodec);
   const chain = storedEvents instanceof SqliteEventStore ? storedEvents : undefined;
   const readStore: ReadStore = config.MONGO_URL
     ? await MongoReadStore.connect(config.MONGO_URL).catch(async (error: unknown) => {
-        await eventStore.close();
+        await storedEvents.close();
         unlock();
         throw new Error(`cannot reach the read store at MONGO_URL: ${(error as Error).message}`);
       })
@@ -188,6 +192,16 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
               onSnapshotFailed: (error) => logger.error('the read-model snapshot could not be written; the next change tries again', { error: error.message }),
             },
       );
+  // Personal values are sealed under their data subject's key on append and opened on every read (crypto-shredding);
+  // the keys live beside the log embedded, in the shared store otherwise.
+  const subjectKeys: SubjectKeys = embeddedEvents || embeddedReads
+    ? new SqliteSubjectKeys(inMemory ? ':memory:' : join(config.CRM_DATA_DIR, embeddedEvents ? 'events.sqlite' : 'integration.sqlite'))
+    : new CollectionSubjectKeys(readStore.collection(SUBJECT_KEYS));
+  const personalData = new PersonalDataEventStore(storedEvents, personalDataPolicy((streamId) => storedEvents.readStream(streamId)), subjectKeys, ERASED);
+  // Every event is checked against its schema before it is appended, and read in today's shape (upcast).
+  const eventStore: EventStore = new CodecEventStore(personalData, domainEventCodec);
+  // Kafka carries the events as the log holds them: personal values sealed.
+  const sealedEvents: EventStore = new CodecEventStore(storedEvents, domainEventCodec);
   logger.info('adapters', {
     eventStore: embeddedEvents ? `sqlite (${inMemory ? 'memory' : config.CRM_DATA_DIR})` : 'eventstoredb',
     readStore: embeddedReads ? 'embedded' : `mongodb (aggregation ${(readStore as MongoReadStore).aggregation})`,
@@ -207,7 +221,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     ? new KafkaEventSource(kafka, topics, logger.child({ component: 'consumers' }))
     : new EventLogSource(eventStore, integrationStore, logger.child({ component: 'consumers' }));
   const startProjections = options.startProjections ?? true;
-  const relay = kafka && startProjections ? new KafkaRelay(kafka, eventStore, integrationStore, logger.child({ component: 'relay' }), topics) : undefined;
+  const relay = kafka && startProjections ? new KafkaRelay(kafka, sealedEvents, integrationStore, logger.child({ component: 'relay' }), topics) : undefined;
   const deps: CommandDeps = { eventStore, clock };
   const notifications = new NotificationFeed(eventStore, logger.child({ component: 'notifications' }));
   const blobs: Blobs = !embeddedReads ? (readStore as MongoReadStore).blobs() : inMemory ? new MemoryBlobs() : new FileBlobs(join(config.CRM_DATA_DIR, 'blobs'));
@@ -258,6 +272,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     deps,
     mailer,
     ...(chain ? { chain } : {}),
+    personalData,
     blobs,
     timers,
     notifications,

@@ -1,4 +1,5 @@
 import { contactCategory, type ContactEvent } from '../domain/contact/index.ts';
+import { erasedFields } from '../domain/shared/personal-data.ts';
 import { customerCategory, type CustomerEvent } from '../domain/customer/index.ts';
 import { applyChanges, normalizePhone } from '../domain/shared/normalize.ts';
 import type { RecordedEvent } from '../infra/eventstore/port.ts';
@@ -284,6 +285,9 @@ function evolveContactDoc(doc: ContactDoc | null, event: RecordedEvent & Contact
       break;
     case 'ContactRemoved':
       return null;
+    case 'PersonalDataErased':
+      next = doc && { ...erasedFields(doc, event.data.fields), ...meta(event) };
+      break;
   }
   return next && { ...next, _search: contactSearch(next), _phones: phoneKeys(next.mobile, next.officePhone) };
 }

@@ -78,4 +78,18 @@ describe('contact decider: the rest pinned', () => {
     given([added, moved]).when({ type: 'RemoveContact', contactId: id }).then([removed]);
     expect(contactStream(id)).toBe(`contact-${id}`);
   });
+
+  it('erases the personal data once, of a removed contact too; an erased contact takes no more changes', () => {
+    const erase = { type: 'EraseContactPersonalData' as const, contactId: id, subjectId: `contact-${id}`, fields: ['name', 'mobile', 'email', 'custom.hobby'] };
+    const erased: ContactEvent = { type: 'PersonalDataErased', data: { contactId: id, customerId: 'c-1', subjectId: `contact-${id}`, fields: erase.fields } };
+    given([added]).when(erase).then([erased]);
+    given([added, { type: 'ContactRemoved', data: { contactId: id, customerId: 'c-1' } }]).when(erase).then([erased]);
+    given([]).when(erase).thenThrows('contact.not_found');
+    given([added, erased]).when(erase).thenThrows('contact.erased');
+    given([added, erased]).when({ type: 'ChangeContact', contactId: id, changes: { mobile: '13900000000' } }).thenThrows('contact.erased');
+    given([added, erased]).when({ type: 'RemoveContact', contactId: id }).then([{ type: 'ContactRemoved', data: { contactId: id, customerId: 'c-1' } }]);
+    // The fold reads the personal values that were set as erased; the others and the unset ones stay as they were.
+    const withCustom: ContactEvent = { type: 'ContactAdded', data: { contactId: id, customerId: 'c-1', fields: { name: '王伟', title: 'CFO', custom: { hobby: 'golf', colour: 'red' } } } };
+    expect(fold(contactDecider, [withCustom, erased])).toEqual({ status: 'active', contactId: id, customerId: 'c-1', erased: true, fields: { name: '[erased]', title: 'CFO', custom: { hobby: '[erased]', colour: 'red' } } });
+  });
 });

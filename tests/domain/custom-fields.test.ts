@@ -72,7 +72,7 @@ describe('custom field definitions: every decision pinned', () => {
     given([defined(select), retired]).when({ type: 'RetireField', resource: 'customers', key: 'level' }).thenNothing();
     given([]).when({ type: 'RetireField', resource: 'customers', key: 'level' }).thenThrows('field.not_found');
     const changed: FieldEvent = { type: 'CustomFieldChanged', data: { resource: 'customers', key: 'level', changes: { required: true } } };
-    expect(fold(fieldsDecider, [defined(select), changed, retired]).fields.level).toEqual({ ...select, required: true, retired: true });
+    expect(fold(fieldsDecider, [defined(select), changed, retired]).fields.level).toEqual({ ...select, personal: false, required: true, retired: true });
     expect(fold(fieldsDecider, [changed, retired])).toEqual({ fields: {} });
     expect(fieldsStream('customers')).toBe('customfields-customers');
     expect(ownValue({ a: 1 }, 'a')).toBe(1);

@@ -9,9 +9,11 @@ import { loadRecord, stateInScope } from '../../commands/references.ts';
 import { ORG } from '../../projections/org.ts';
 import { notFound } from '../history.ts';
 import { chainBreakReasons } from '../../infra/eventstore/chain.ts';
-import { type AnyRoute, defineRoute, IdParams } from '../route.ts';
-import { dossierEntries, relatedRecords } from '../../commands/dossier.ts';
-import { resourceNames, specOf } from '../../domain/customization/resources.ts';
+import { type AnyRoute, defineRoute, IdParams, type RouteServices } from '../route.ts';
+import { dossierEntries, type FieldChange, relatedRecords } from '../../commands/dossier.ts';
+import { type ResourceName, resourceNames, specOf } from '../../domain/customization/resources.ts';
+import { personalFieldPaths } from '../../domain/customization/personal-data.ts';
+import { fieldsOf } from '../../commands/custom-fields.ts';
 import { isHidden } from '../field-security.ts';
 import { dossierPdf, PDF_TYPE, wantsPdf } from '../dossier-pdf.ts';
 import { recordReadable } from '../records.ts';
@@ -104,6 +106,18 @@ const Dossier = z
   })
   .meta({ id: 'CustomerDossier' });
 
+/** Per resource, its personal fields (`name`, `custom.<key>`). */
+async function personalPathsOf(services: RouteServices, resources: readonly ResourceName[]): Promise<Map<string, Set<string>>> {
+  return new Map(await Promise.all(resources.map(async (resource) => [resource, new Set(personalFieldPaths(resource, await fieldsOf(services.deps, resource)))] as const)));
+}
+
+/** Field changes without the withheld paths; a change of the whole `custom` object loses the withheld keys. */
+function withoutPaths(changes: readonly FieldChange[], withheld: ReadonlySet<string> | undefined): FieldChange[] {
+  if (!withheld?.size) return [...changes];
+  const keep = (value: unknown) => (value && typeof value === 'object' ? Object.fromEntries(Object.entries(value).filter(([key]) => !withheld.has(`custom.${key}`))) : value);
+  return changes.filter((change) => !withheld.has(change.field)).map((change) => (change.field === 'custom' ? { ...change, from: keep(change.from), to: keep(change.to) } : change));
+}
+
 export const auditRoutes: AnyRoute[] = [
   defineRoute({
     method: 'get',
@@ -137,11 +151,16 @@ export const auditRoutes: AnyRoute[] = [
       const names = new Map((await services.readStore.collection(ORG.employees).find({}, { projection: { _id: 1, name: 1 } })).map((doc) => [doc._id, String(doc.name)]));
       const counts: Record<string, number> = {};
       for (const { spec } of records) counts[spec.name] = (counts[spec.name] ?? 0) + 1;
+      // A PDF is an export: without the personalData export grant its personal fields are left out.
+      const withheld = pdf && !isAllowed(actor, 'personalData', 'export') ? await personalPathsOf(services, Object.keys(counts) as ResourceName[]) : undefined;
       const items = page.map((entry) => ({
         ...entry,
         actor: { id: entry.actor, name: names.get(entry.actor) ?? null },
         // A field hidden from the caller's roles is left out of the changes, as from any history.
-        changes: entry.changes.filter((change) => !isHidden(actor, entry.resource, change.field)),
+        changes: withoutPaths(
+          entry.changes.filter((change) => !isHidden(actor, entry.resource, change.field)),
+          withheld?.get(entry.resource),
+        ),
       }));
       if (pdf) {
         const name = String((customer.state as { fields?: { name?: unknown } }).fields?.name ?? params.id);

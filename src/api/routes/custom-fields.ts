@@ -23,15 +23,16 @@ const FieldInput = z
     options: z.array(OptionInput).max(500).optional(),
     unique: z.boolean().default(false),
     referenceTo: Resource.optional(),
+    personal: z.boolean().default(false).describe('Holds personal data (个人信息): encrypted per person on contacts and erased with them, left out of exports without the personalData export grant'),
   })
   .strict()
   .meta({ id: 'CustomFieldInput' });
 const FieldPatch = z
-  .object({ label: Label.optional(), required: z.boolean().optional(), default: z.unknown().optional(), options: z.array(OptionInput).max(500).optional() })
+  .object({ label: Label.optional(), required: z.boolean().optional(), default: z.unknown().optional(), options: z.array(OptionInput).max(500).optional(), personal: z.boolean().optional().describe('Marks the field as personal data from now on; values written before stay as they were written') })
   .strict()
   .meta({ id: 'CustomFieldPatch' });
 const FieldView = z
-  .object({ key: z.string(), label: Label, type: z.enum(fieldTypes), required: z.boolean(), default: z.unknown().optional(), options: z.array(z.object({ value: z.string(), label: Label.partial().optional() })).optional(), unique: z.boolean(), referenceTo: z.string().optional(), retired: z.boolean() })
+  .object({ key: z.string(), label: Label, type: z.enum(fieldTypes), required: z.boolean(), default: z.unknown().optional(), options: z.array(z.object({ value: z.string(), label: Label.partial().optional() })).optional(), unique: z.boolean(), referenceTo: z.string().optional(), personal: z.boolean(), retired: z.boolean() })
   .meta({ id: 'CustomField' });
 
 const BASE = '/api/v1/settings/fields';

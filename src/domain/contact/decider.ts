@@ -1,10 +1,11 @@
 import { DomainError } from '../shared/errors.ts';
 import { diffFields, withChanges } from '../shared/normalize.ts';
+import { erasedFields } from '../shared/personal-data.ts';
 import type { ContactEvent, ContactFields } from './events.ts';
 
 export type ContactState =
   | { status: 'none' }
-  | { status: 'active' | 'removed'; contactId: string; customerId: string; fields: ContactFields };
+  | { status: 'active' | 'removed'; contactId: string; customerId: string; fields: ContactFields; erased?: boolean };
 
 /** What the handler learned about the customer a contact belongs to (or moves to). */
 export type CustomerFacts = { customerId: string; exists: boolean; archived: boolean };
@@ -18,7 +19,9 @@ export type ContactCommand =
       /** Present when the change moves the contact to another customer. */
       moveTo?: CustomerFacts;
     }
-  | { type: 'RemoveContact'; contactId: string };
+  | { type: 'RemoveContact'; contactId: string }
+  /** Erases the contact's personal data: `fields` are its personal fields, `subjectId` the subject whose key was destroyed. */
+  | { type: 'EraseContactPersonalData'; contactId: string; subjectId: string; fields: string[] };
 
 export const initialState: ContactState = { status: 'none' };
 
@@ -32,6 +35,8 @@ export function evolve(state: ContactState, event: ContactEvent): ContactState {
       return state.status === 'none' ? state : { ...state, customerId: event.data.customerId };
     case 'ContactRemoved':
       return state.status === 'none' ? state : { ...state, status: 'removed' };
+    case 'PersonalDataErased':
+      return state.status === 'none' ? state : { ...state, erased: true, fields: erasedFields(state.fields, event.data.fields) };
   }
 }
 
@@ -58,10 +63,17 @@ export function decide(command: ContactCommand, state: ContactState): ContactEve
       },
     ];
   }
+  if (command.type === 'EraseContactPersonalData') {
+    if (state.status === 'none') throw new DomainError('contact.not_found', `Contact ${command.contactId} does not exist`, { contactId: command.contactId });
+    if (state.erased) throw new DomainError('contact.erased', `The personal data of contact ${command.contactId} was erased already`, { contactId: command.contactId });
+    return [{ type: 'PersonalDataErased', data: { contactId: state.contactId, customerId: state.customerId, subjectId: command.subjectId, fields: command.fields } }];
+  }
   if (state.status !== 'active')
     throw new DomainError('contact.not_found', `Contact ${command.contactId} does not exist`, {
       contactId: command.contactId,
     });
+  if (state.erased && command.type === 'ChangeContact')
+    throw new DomainError('contact.erased', `The personal data of contact ${command.contactId} was erased; the contact can no longer be changed`, { contactId: command.contactId });
   switch (command.type) {
     case 'ChangeContact': {
       if (command.changes.name === null) throw new DomainError('contact.name_required', 'A contact name cannot be cleared');

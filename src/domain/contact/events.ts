@@ -27,9 +27,18 @@ export const ContactAdded = z.object({ contactId: z.string(), customerId: z.stri
 export const ContactChanged = z.object({ contactId: z.string(), changes: ChangeSet });
 export const ContactMoved = z.object({ contactId: z.string(), fromCustomerId: z.string(), customerId: z.string() });
 export const ContactRemoved = z.object({ contactId: z.string(), customerId: z.string() });
+/** The contact's personal data was erased (crypto-shredding): its key is gone, its personal values read `[erased]`. */
+export const PersonalDataErased = z.object({
+  contactId: z.string(),
+  customerId: z.string(),
+  /** The data subject whose key was destroyed (`contact-<id>`). */
+  subjectId: z.string(),
+  /** The fields erased: standard by name, custom as `custom.<key>`. */
+  fields: z.array(z.string()),
+});
 
 /** Its events' schemas, by type (checked on every append). */
-export const contactEventSchemas = { ContactAdded, ContactChanged, ContactMoved, ContactRemoved };
+export const contactEventSchemas = { ContactAdded, ContactChanged, ContactMoved, ContactRemoved, PersonalDataErased };
 export type ContactEvent = EventsOf<typeof contactEventSchemas>;
 
 export const contactCategory = 'contact';

@@ -27,19 +27,21 @@ export interface FieldDefinition {
   options?: Option[];
   unique: boolean;
   referenceTo?: string;
+  /** Holds personal data: encrypted per data subject where the record type is one (contacts), left out of exports without `personalData: export`. */
+  personal?: boolean;
   retired: boolean;
 }
 
 export type FieldEvent =
   | { type: 'CustomFieldDefined'; data: { resource: string; field: Omit<FieldDefinition, 'retired'> } }
-  | { type: 'CustomFieldChanged'; data: { resource: string; key: string; changes: Partial<Pick<FieldDefinition, 'label' | 'required' | 'default' | 'options'>> } }
+  | { type: 'CustomFieldChanged'; data: { resource: string; key: string; changes: Partial<Pick<FieldDefinition, 'label' | 'required' | 'default' | 'options' | 'personal'>> } }
   | { type: 'CustomFieldRetired'; data: { resource: string; key: string } };
 
 export type FieldsState = { fields: Record<string, FieldDefinition> };
 
 export type FieldCommand =
   | { type: 'DefineField'; resource: string; field: Omit<FieldDefinition, 'retired'>; referenceable: readonly string[]; standardFields: readonly string[] }
-  | { type: 'ChangeField'; resource: string; key: string; changes: Partial<Pick<FieldDefinition, 'label' | 'required' | 'default' | 'options'>> }
+  | { type: 'ChangeField'; resource: string; key: string; changes: Partial<Pick<FieldDefinition, 'label' | 'required' | 'default' | 'options' | 'personal'>> }
   | { type: 'RetireField'; resource: string; key: string };
 
 export const initialState: FieldsState = { fields: {} };
@@ -47,7 +49,7 @@ export const initialState: FieldsState = { fields: {} };
 export function evolve(state: FieldsState, event: FieldEvent): FieldsState {
   switch (event.type) {
     case 'CustomFieldDefined':
-      return { fields: { ...state.fields, [event.data.field.key]: { ...event.data.field, retired: false } } };
+      return { fields: { ...state.fields, [event.data.field.key]: { personal: false, ...event.data.field, retired: false } } };
     case 'CustomFieldChanged': {
       const field = ownValue(state.fields, event.data.key);
       return field ? { fields: { ...state.fields, [field.key]: { ...field, ...event.data.changes } } } : state;

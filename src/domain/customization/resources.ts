@@ -78,6 +78,8 @@ export interface ResourceSpec {
   referenceField?: string;
   /** Standard fields holding personal data (what erasing a person clears). */
   personalFields: readonly string[];
+  /** Its records are people (data subjects): their personal fields are sealed under a key per record, erased with it. */
+  dataSubject?: boolean;
   /** The field naming the customer a record belongs to (`self` for a customer): merge and the dossier follow it. */
   customerReference?: string;
   /** The permission module guarding it. */
@@ -166,6 +168,7 @@ export const resourceSpecs = {
     scope: { by: 'parent', resource: 'customers', parentId: (state: { customerId: string }) => state.customerId, referable: (state: RecordState) => state.status === 'active' },
     referenceField: 'contactId',
     personalFields: ['name', 'officePhone', 'mobile', 'email', 'birthday'],
+    dataSubject: true,
     customerReference: 'customerId',
     module: 'contacts',
     category: contactCategory,

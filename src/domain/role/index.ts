@@ -15,6 +15,8 @@ const RECORD = ['view', 'create', 'edit', 'delete', 'export', 'assign', 'approve
  * module) and the start-up migration that offers it to existing template roles all follow from this list.
  * `security` is administration proper: roles, other people's passwords and locks, the admin routes. `settings`
  * covers the company's configuration. `analytics` is the analysts' query interface; `audit` the auditors' tools.
+ * `personalData` guards personal data as such: `export` lets a list export (CSV, XLSX), a dossier PDF and the
+ * subject keys carry personal fields (without it they are left out), `delete` erases a person (crypto-shredding).
  */
 export const moduleRegistry = {
   customers: { label: { 'zh-CN': '客户', en: 'Customers' }, actions: RECORD },
@@ -40,6 +42,7 @@ export const moduleRegistry = {
   audit: { label: { 'zh-CN': '审计', en: 'Audit' }, actions: ['view'] },
   imports: { label: { 'zh-CN': '数据导入', en: 'Imports' }, actions: RECORD },
   integrations: { label: { 'zh-CN': '系统集成', en: 'Integrations' }, actions: RECORD },
+  personalData: { label: { 'zh-CN': '个人信息', en: 'Personal data' }, actions: ['export', 'delete'] },
 } as const satisfies Record<string, { label: { 'zh-CN': string; en: string }; actions: readonly Action[] }>;
 export type Module = keyof typeof moduleRegistry;
 export const modules = Object.keys(moduleRegistry) as Module[];
@@ -70,7 +73,8 @@ const grant = (entries: Partial<Record<Module, readonly Action[]>>): Permissions
  * its grant for every module explicitly, so a new module never reaches a template by default: it is added here,
  * and the start-up migration offers it to the template roles that exist.
  * - A salesperson does not hold `approve` (nobody approves their own documents), `delete` or `export`.
- * - An auditor reads and exports everything and holds the audit tools, and changes nothing.
+ * - An auditor reads and exports everything and holds the audit tools, and changes nothing; its exports leave out
+ *   personal fields unless an administrator grants it `personalData: export`.
  */
 export const roleTemplates: readonly { key: string; name: string; permissions: Permissions; dataScope: DataScopeKind }[] = [
   { key: ADMIN_ROLE_KEY, name: '系统管理员 Administrator', permissions: allPermissions(), dataScope: 'all' },
@@ -80,7 +84,7 @@ export const roleTemplates: readonly { key: string; name: string; permissions: P
     permissions: grant({
       customers: RECORD, contacts: RECORD, leads: RECORD, opportunities: RECORD, quotes: RECORD, orders: RECORD, tickets: RECORD, campaigns: RECORD, products: RECORD, reports: RECORD,
       settings: [], security: [],
-      activities: RECORD, tasks: RECORD, plans: RECORD, expenses: RECORD, approvals: RECORD, budgets: RECORD, targets: RECORD, analytics: ['query'], audit: [], imports: ['view', 'create'], integrations: ['view'],
+      activities: RECORD, tasks: RECORD, plans: RECORD, expenses: RECORD, approvals: RECORD, budgets: RECORD, targets: RECORD, analytics: ['query'], audit: [], imports: ['view', 'create'], integrations: ['view'], personalData: ['export'],
     }),
     dataScope: 'department_tree',
   },
@@ -90,7 +94,7 @@ export const roleTemplates: readonly { key: string; name: string; permissions: P
     permissions: grant({
       customers: SELL, contacts: SELL, leads: SELL, opportunities: SELL, quotes: SELL, orders: SELL, tickets: SELL, campaigns: SELL, products: SELL, reports: SELL,
       settings: [], security: [],
-      activities: SELL, tasks: SELL, plans: SELL, expenses: SELL, approvals: ['view'], budgets: [], targets: [], analytics: [], audit: [], imports: [], integrations: [],
+      activities: SELL, tasks: SELL, plans: SELL, expenses: SELL, approvals: ['view'], budgets: [], targets: [], analytics: [], audit: [], imports: [], integrations: [], personalData: [],
     }),
     dataScope: 'own',
   },
@@ -100,7 +104,7 @@ export const roleTemplates: readonly { key: string; name: string; permissions: P
     permissions: grant({
       customers: READ, contacts: READ, leads: READ, opportunities: READ, quotes: READ, orders: READ, tickets: READ, campaigns: READ, products: READ, reports: READ,
       settings: ['view'], security: ['view'],
-      activities: READ, tasks: READ, plans: READ, expenses: READ, approvals: READ, budgets: READ, targets: READ, analytics: ['query'], audit: ['view'], imports: ['view'], integrations: ['view'],
+      activities: READ, tasks: READ, plans: READ, expenses: READ, approvals: READ, budgets: READ, targets: READ, analytics: ['query'], audit: ['view'], imports: ['view'], integrations: ['view'], personalData: [],
     }),
     dataScope: 'all',
   },
@@ -111,7 +115,7 @@ export const roleTemplates: readonly { key: string; name: string; permissions: P
     permissions: grant({
       customers: ['view'], contacts: ['view'], leads: [], opportunities: [], quotes: [], orders: ['view'], tickets: RECORD, campaigns: [], products: ['view'], reports: READ,
       settings: [], security: [],
-      activities: ['view'], tasks: SELL, plans: SELL, expenses: SELL, approvals: ['view'], budgets: [], targets: [], analytics: [], audit: [], imports: [], integrations: [],
+      activities: ['view'], tasks: SELL, plans: SELL, expenses: SELL, approvals: ['view'], budgets: [], targets: [], analytics: [], audit: [], imports: [], integrations: [], personalData: [],
     }),
     dataScope: 'all',
   },
@@ -122,7 +126,7 @@ export const roleTemplates: readonly { key: string; name: string; permissions: P
     permissions: grant({
       customers: ['view'], contacts: ['view'], leads: [], opportunities: [], quotes: [], orders: ['view'], tickets: ['view', 'create', 'edit'], campaigns: [], products: ['view'], reports: [],
       settings: [], security: [],
-      activities: [], tasks: SELL, plans: SELL, expenses: SELL, approvals: ['view'], budgets: [], targets: [], analytics: [], audit: [], imports: [], integrations: [],
+      activities: [], tasks: SELL, plans: SELL, expenses: SELL, approvals: ['view'], budgets: [], targets: [], analytics: [], audit: [], imports: [], integrations: [], personalData: [],
     }),
     dataScope: 'own',
   },

@@ -12,6 +12,11 @@ export interface EventMetadata {
   /** Identifies the request that produced the event; a retried request carries the same id. */
   requestId?: string;
   schemaVersion: number;
+  /**
+   * The personal values the event's data holds, sealed (encrypted) under each data subject's key: JSON pointers
+   * into `data` (see infra/personal-data/sealing.ts). Written by the store on append, never by a decider.
+   */
+  personal?: { subjectId: string; pointers: string[] }[];
 }
 
 export interface EventToAppend {

@@ -1,0 +1,152 @@
+import { freezeOwned } from '../frozen.ts';
+import { openValue, type PersonalValues, sealValue, valueAt, withValueAt } from '../personal-data/sealing.ts';
+import type { SubjectKey, SubjectKeys } from '../personal-data/keys.ts';
+import type { AppendResult, EventFilter, EventStore, EventToAppend, ExpectedRevision, ReadAllOptions, ReadStreamOptions, RecordedEvent, StreamWrite, Subscription, SubscriptionHandlers } from './port.ts';
+
+/** Which values of an event about to be appended are personal data, and whose (the domain's rules). */
+export type PersonalDataPolicy = (streamId: string, event: EventToAppend) => Promise<readonly PersonalValues[]>;
+
+/** A write for a subject whose personal data was erased: a new value could never be read, so it is not taken. */
+export class SubjectErasedError extends Error {
+  constructor(readonly subjectId: string) {
+    super(`The personal data of ${subjectId} was erased; nothing personal can be written for it again`);
+    this.name = 'SubjectErasedError';
+  }
+}
+
+/** Keys kept in memory at most (the least recently fetched go first). */
+const CACHED_KEYS = 20_000;
+
+/**
+ * Crypto-shredding at the store: on append, the personal values an event holds (by the policy) are sealed under
+ * their subject's key, and `metadata.personal` says where; on every read they are opened again, so command
+ * handlers, projections and history see plain values, and a value whose subject was erased reads `[erased]`, in
+ * a rebuild too. The stored events never change: the hash chain over them still verifies after an erasure.
+ * Kafka is fed from the sealed events (the relay reads below this layer), so a message carries what the log holds.
+ */
+export class PersonalDataEventStore implements EventStore {
+  private readonly cache = new Map<string, SubjectKey>();
+  /** Bumped by each erasure: streams opened before it are opened again. */
+  private generation = 0;
+  private readonly opened = new WeakMap<readonly RecordedEvent[], { generation: number; events: readonly RecordedEvent[] }>();
+
+  constructor(
+    private readonly inner: EventStore,
+    private readonly policy: PersonalDataPolicy,
+    private readonly keys: SubjectKeys,
+    /** What an erased subject's values read as (the domain's `[erased]`). */
+    private readonly erased: unknown,
+  ) {
+    if (inner.expire) this.expire = inner.expire.bind(inner);
+    const atomically = inner.appendAtomically?.bind(inner);
+    if (atomically) this.appendAtomically = async (writes) => atomically(await Promise.all(writes.map(async (write) => ({ ...write, events: await this.sealAll(write.streamId, write.events) }))));
+  }
+
+  readonly appendAtomically?: (writes: readonly StreamWrite[]) => Promise<AppendResult[]>;
+  readonly expire?: (category: string, before: string) => Promise<{ expired: number }>;
+
+  private async key(subjectId: string, create: boolean): Promise<SubjectKey | undefined> {
+    const cached = this.cache.get(subjectId);
+    if (cached && !(create && 'erasedAt' in cached)) return cached;
+    const found = await this.keys.get(subjectId, create);
+    if (found) {
+      if (this.cache.size >= CACHED_KEYS) this.cache.delete(this.cache.keys().next().value!);
+      this.cache.set(subjectId, found);
+    }
+    return found;
+  }
+
+  /** Destroys a subject's key: from now on its sealed values read `[erased]`, here and wherever they were sent. */
+  async erase(subjectId: string, at: string): Promise<boolean> {
+    const destroyed = await this.keys.erase(subjectId, at);
+    this.cache.set(subjectId, { erasedAt: at });
+    this.generation++;
+    return destroyed;
+  }
+
+  /** Forgets a cached key (another process erased its subject). */
+  forget(subjectId: string): void {
+    if (this.cache.delete(subjectId)) this.generation++;
+  }
+
+  /** The subject's key, for a consumer of sealed messages; `erased` once it was destroyed. */
+  async subjectKey(subjectId: string): Promise<SubjectKey | undefined> {
+    return this.key(subjectId, false);
+  }
+
+  private async seal(streamId: string, event: EventToAppend): Promise<EventToAppend> {
+    const personal = await this.policy(streamId, event);
+    if (personal.length === 0) return event;
+    let data = event.data;
+    for (const { subjectId, pointers } of personal) {
+      const found = await this.key(subjectId, true);
+      if (!found || 'erasedAt' in found) throw new SubjectErasedError(subjectId);
+      for (const pointer of pointers) data = withValueAt(data, pointer, sealValue(found.key, subjectId, event.id, pointer, valueAt(data, pointer)));
+    }
+    return { ...event, data, metadata: { ...event.metadata, personal: personal.map(({ subjectId, pointers }) => ({ subjectId, pointers: [...pointers] })) } };
+  }
+
+  private sealAll(streamId: string, events: readonly EventToAppend[]): Promise<EventToAppend[]> {
+    return Promise.all(events.map((event) => this.seal(streamId, event)));
+  }
+
+  private async open(event: RecordedEvent): Promise<RecordedEvent> {
+    const personal = event.metadata.personal;
+    if (!personal) return event;
+    let data = event.data;
+    for (const { subjectId, pointers } of personal) {
+      const found = await this.key(subjectId, false);
+      for (const pointer of pointers) {
+        const sealed = valueAt(data, pointer);
+        if (typeof sealed !== 'string') continue;
+        data = withValueAt(data, pointer, found && 'key' in found ? openValue(found.key, subjectId, pointer, sealed) : this.erased);
+      }
+    }
+    return { ...event, data };
+  }
+
+  private openAll(events: readonly RecordedEvent[]): Promise<RecordedEvent[]> | readonly RecordedEvent[] {
+    return events.some((event) => event.metadata.personal) ? Promise.all(events.map((event) => this.open(event))) : events;
+  }
+
+  async append(streamId: string, events: readonly EventToAppend[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
+    return this.inner.append(streamId, await this.sealAll(streamId, events), expectedRevision);
+  }
+
+  async readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
+    const stored = await this.inner.readStream(streamId, options);
+    if (!Object.isFrozen(stored)) return [...(await this.openAll(stored))];
+    // A stream the inner store serves from memory is opened once per erasure generation, and stays frozen.
+    const known = this.opened.get(stored);
+    if (known && known.generation === this.generation) return known.events as RecordedEvent[];
+    const generation = this.generation;
+    const opened = await this.openAll(stored);
+    const events = opened === stored ? stored : freezeOwned([...opened]);
+    this.opened.set(stored, { generation, events });
+    return events as RecordedEvent[];
+  }
+
+  async readAll(options?: ReadAllOptions): Promise<RecordedEvent[]> {
+    return [...(await this.openAll(await this.inner.readAll(options)))];
+  }
+
+  subscribeToAll(options: { after?: bigint; filter?: EventFilter }, handlers: SubscriptionHandlers): Subscription {
+    return this.inner.subscribeToAll(options, {
+      ...handlers,
+      onEvent: (event) => (event.metadata.personal ? this.open(event).then((opened) => handlers.onEvent(opened)) : handlers.onEvent(event)),
+    });
+  }
+
+  headPosition(): Promise<bigint> {
+    return this.inner.headPosition();
+  }
+
+  lastPositionMatching(filter: EventFilter, atOrBefore: bigint): Promise<bigint> {
+    return this.inner.lastPositionMatching(filter, atOrBefore);
+  }
+
+  async close(): Promise<void> {
+    await this.inner.close();
+    await this.keys.close();
+  }
+}

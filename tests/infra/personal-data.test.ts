@@ -1,0 +1,75 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { personalPointers, pointerTo } from '../../src/domain/shared/personal-data.ts';
+import { openValue, SEALED_PREFIX, sealValue, valueAt, withValueAt } from '../../src/infra/personal-data/sealing.ts';
+import { PersonalDataEventStore, SubjectErasedError } from '../../src/infra/eventstore/personal-data.ts';
+import { SqliteEventStore } from '../../src/infra/eventstore/sqlite.ts';
+import { SqliteSubjectKeys } from '../../src/infra/personal-data/keys.ts';
+
+const metadata = { actor: 'a', at: '2026-12-02T00:00:00.000Z', correlationId: 'c', schemaVersion: 1 };
+
+describe('sealing one personal value', () => {
+  const key = randomBytes(32);
+
+  it('opens what it sealed, for the same subject and pointer only, and seals a retry to the same bytes', () => {
+    const sealed = sealValue(key, 'contact-1', 'event-1', '/fields/name', '王伟');
+    expect(sealed.startsWith(SEALED_PREFIX)).toBe(true);
+    expect(sealed).not.toContain('王伟');
+    expect(openValue(key, 'contact-1', '/fields/name', sealed)).toBe('王伟');
+    expect(sealValue(key, 'contact-1', 'event-1', '/fields/name', '王伟')).toBe(sealed);
+    expect(sealValue(key, 'contact-1', 'event-2', '/fields/name', '王伟')).not.toBe(sealed);
+    expect(() => openValue(key, 'contact-2', '/fields/name', sealed)).toThrow();
+    expect(() => openValue(key, 'contact-1', '/fields/mobile', sealed)).toThrow();
+    expect(() => openValue(randomBytes(32), 'contact-1', '/fields/name', sealed)).toThrow();
+    expect(openValue(key, 'c', '/x', sealValue(key, 'c', 'e', '/x', { y: [1, 2] }))).toEqual({ y: [1, 2] });
+  });
+
+  it('finds and replaces values by JSON pointer, keys with / and ~ escaped, sharing what it does not change', () => {
+    const data = { fields: { name: 'A', custom: { 'a/b~c': 1 } }, changes: { 'custom.hobby': 'x' }, other: { deep: true } };
+    expect(pointerTo('fields', 'custom', 'a/b~c')).toBe('/fields/custom/a~1b~0c');
+    expect(valueAt(data, '/fields/custom/a~1b~0c')).toBe(1);
+    expect(valueAt(data, '/changes/custom.hobby')).toBe('x');
+    expect(valueAt(data, '/fields/missing')).toBeUndefined();
+    const next = withValueAt(data, '/fields/name', 'B') as typeof data;
+    expect(next.fields.name).toBe('B');
+    expect(data.fields.name).toBe('A');
+    expect(next.other).toBe(data.other);
+    expect(withValueAt(data, '/fields/missing', 'B')).toEqual(data);
+  });
+
+  it('names the personal values of a record event: standard and custom personal fields, set or changed, never a cleared one', () => {
+    const standard = ['name', 'mobile'];
+    const custom = new Set(['hobby']);
+    expect(personalPointers({ contactId: '1', fields: { name: 'A', title: 'T', mobile: null, custom: { hobby: 'h', colour: 'c' } } }, standard, custom)).toEqual(['/fields/name', '/fields/custom/hobby']);
+    expect(personalPointers({ changes: { mobile: '1', title: 'T', 'custom.hobby': 'h', 'custom.colour': 'c', name: null } }, standard, custom)).toEqual(['/changes/mobile', '/changes/custom.hobby']);
+    expect(personalPointers({ contactId: '1', customerId: '2' }, standard, custom)).toEqual([]);
+  });
+});
+
+describe('the crypto-shredding store', () => {
+  it('seals on append, opens on every read, and reads [erased] once the key is gone; refuses a new value for an erased subject', async () => {
+    const inner = new SqliteEventStore({ path: ':memory:' });
+    const policy = async (streamId: string) => (streamId.startsWith('contact-') ? [{ subjectId: streamId, pointers: ['/name'] }] : []);
+    const store = new PersonalDataEventStore(inner, policy, new SqliteSubjectKeys(':memory:'), '[erased]');
+    await store.append('contact-1', [{ id: '01900000-0000-7000-8000-000000000001', type: 'Added', data: { name: '王伟', title: 'CFO' }, metadata }], 'no_stream');
+    await store.append('other-1', [{ id: '01900000-0000-7000-8000-000000000002', type: 'Added', data: { name: 'plain' }, metadata }], 'no_stream');
+    const stored = await inner.readStream('contact-1');
+    expect(String((stored[0]!.data as { name: string }).name).startsWith(SEALED_PREFIX)).toBe(true);
+    expect(stored[0]!.metadata.personal).toEqual([{ subjectId: 'contact-1', pointers: ['/name'] }]);
+    expect((await store.readStream('contact-1'))[0]!.data).toEqual({ name: '王伟', title: 'CFO' });
+    expect((await store.readAll()).map((event) => event.data)).toEqual([{ name: '王伟', title: 'CFO' }, { name: 'plain' }]);
+    // A retried append (same event id) seals to the same bytes: recognised as the same event, not a conflict.
+    await store.append('contact-1', [{ id: '01900000-0000-7000-8000-000000000001', type: 'Added', data: { name: '王伟', title: 'CFO' }, metadata }], 'any');
+    expect(await inner.readStream('contact-1')).toHaveLength(1);
+    const seen: unknown[] = [];
+    const subscription = store.subscribeToAll({}, { onEvent: (event) => void seen.push(event.data) });
+    await expect.poll(() => seen.length).toBe(2);
+    await subscription.close();
+    expect(seen[0]).toEqual({ name: '王伟', title: 'CFO' });
+    expect(await store.erase('contact-1', '2026-12-02T00:00:00.000Z')).toBe(true);
+    expect((await store.readStream('contact-1'))[0]!.data).toEqual({ name: '[erased]', title: 'CFO' });
+    expect((await store.readAll())[0]!.data).toEqual({ name: '[erased]', title: 'CFO' });
+    await expect(store.append('contact-1', [{ id: '01900000-0000-7000-8000-000000000003', type: 'Changed', data: { name: 'again' }, metadata }], 'any')).rejects.toThrow(SubjectErasedError);
+    await store.close();
+  });
+});
