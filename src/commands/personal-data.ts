@@ -18,6 +18,9 @@ const subjectTypes = new Map<string, ResourceSpec>(
     .map((spec) => [spec.category, spec]),
 );
 
+/** The stream categories of data subjects (`contact`). */
+export const subjectCategories = (): string[] => [...subjectTypes.keys()];
+
 /**
  * The rule of what is sealed: in a data subject's own stream (a contact's), its standard personal fields and
  * the custom fields marked personal, under the subject `<category>-<id>` (its stream id). The custom field
@@ -34,11 +37,14 @@ export function personalDataPolicy(readStream: (streamId: string) => Promise<rea
     }
     return keys;
   };
-  return async (streamId, event) => {
-    const spec = subjectTypes.get(categoryOf(streamId));
-    if (!spec) return [];
-    const pointers = personalPointers(event.data, spec.personalFields, await customKeys(spec));
-    return pointers.length ? [{ subjectId: streamId, pointers }] : [];
+  return {
+    applies: (streamId) => subjectTypes.has(categoryOf(streamId)),
+    async personalValues(streamId, event) {
+      const spec = subjectTypes.get(categoryOf(streamId));
+      if (!spec) return [];
+      const pointers = personalPointers(event.data, spec.personalFields, await customKeys(spec));
+      return pointers.length ? [{ subjectId: streamId, pointers }] : [];
+    },
   };
 }
 
@@ -52,12 +58,16 @@ export interface SubjectEraser {
  * under it can be read again, then `PersonalDataErased` is appended (a retry after a failure in between finds the
  * key gone and appends it). The contact keeps its non-personal fields and its history; it takes no more changes.
  */
-export async function eraseContactPersonalData(deps: CommandDeps, eraser: SubjectEraser, contactId: string, actor: Actor, meta: RequestMeta): Promise<ContactResult> {
+export async function eraseContactPersonalData(deps: CommandDeps, eraser: SubjectEraser, contactId: string, actor: Actor, meta: RequestMeta): Promise<ContactResult & { eventsInClear: number }> {
   const subjectId = contactStream(contactId);
-  const fields = personalFieldPaths('contacts', await fieldsOf(deps, 'contacts'));
+  const definitions = await fieldsOf(deps, 'contacts');
+  const fields = personalFieldPaths('contacts', definitions);
   const handler = new RecordHandler(contactRules, deps, actor, meta);
-  const { state } = await handler.load(contactId);
+  const { state, events } = await handler.load(contactId);
   // Refused before the key goes (a contact unknown, or erased already): the decider says why.
   if (state.status !== 'none' && !state.erased) await eraser.erase(subjectId, deps.clock.now().toISOString());
-  return { ...(await handler.run(contactId, { type: 'EraseContactPersonalData', contactId, subjectId, fields })), contactId };
+  // Events written before personal data was sealed hold it in clear: no key can erase those (see personal-data:seal).
+  const custom = new Set(Object.values(definitions).filter((field) => field.personal).map((field) => field.key));
+  const eventsInClear = events.filter((event) => !event.metadata.personal && personalPointers(event.data, specOf('contacts').personalFields, custom).length > 0).length;
+  return { ...(await handler.run(contactId, { type: 'EraseContactPersonalData', contactId, subjectId, fields })), contactId, eventsInClear };
 }

@@ -121,6 +121,8 @@ describe('personal data: sealed per person, left out of exports without the gran
     for (const token of [auditor, manager, salesperson]) expectProblem(await app.request('POST', `/api/v1/contacts/${contactId}/erase`, { token, body: {} }), 403, 'forbidden');
     const erased = await app.request('POST', `/api/v1/contacts/${contactId}/erase`, { body: {} });
     expect(erased.status).toBe(200);
+    // Every event of this contact was sealed: none holds its data in clear, out of the erasure's reach.
+    expect(erased.body).toMatchObject({ id: contactId, eventsInClear: 0 });
     await caughtUp();
     const expected = { name: ERASED, mobile: ERASED, email: ERASED, birthday: ERASED, title: '采购经理', custom: { hobby: ERASED, colour: 'blue' } };
     expect((await app.request('GET', `/api/v1/contacts/${contactId}`)).body).toMatchObject(expected);
@@ -147,6 +149,20 @@ describe('personal data: sealed per person, left out of exports without the gran
     expect((await app.request('GET', `/api/v1/contacts/${contactId}`)).body).toMatchObject(expected);
     const docs = await app.services.readStore.collection('contacts').find({ _id: contactId });
     for (const value of Object.values(secrets)) expect(JSON.stringify(docs)).not.toContain(value);
+  });
+
+  it('a contact with events from before sealing: erased, it reads [erased] in a rebuild too, and the answer says how many events still hold its data in clear', async () => {
+    const legacyId = '01900000-0000-7000-8000-00000000abcd';
+    await raw.append(contactStream(legacyId), [{ id: '01900000-0000-7000-8000-00000000abce', type: 'ContactAdded', data: { contactId: legacyId, customerId, fields: { name: '旧时联系人', mobile: '13700001111' } }, metadata: { actor: 'system', at: new Date().toISOString(), correlationId: 'legacy', schemaVersion: 1 } }], 'no_stream');
+    await caughtUp();
+    expect((await app.request('GET', `/api/v1/contacts/${legacyId}`)).body.name).toBe('旧时联系人');
+    const erased = await app.request('POST', `/api/v1/contacts/${legacyId}/erase`, { body: {} });
+    expect(erased.body).toMatchObject({ id: legacyId, eventsInClear: 1 });
+    await caughtUp();
+    expect((await app.request('GET', `/api/v1/contacts/${legacyId}`)).body).toMatchObject({ name: ERASED, mobile: ERASED });
+    await app.services.runner.rebuild();
+    expect((await app.request('GET', `/api/v1/contacts/${legacyId}`)).body).toMatchObject({ name: ERASED, mobile: ERASED });
+    expect(JSON.stringify((await app.request('GET', `/api/v1/contacts/${legacyId}/history`)).body)).not.toContain('旧时联系人');
   });
 
   it('a contact outside the caller’s scope is neither erased nor its key handed out (404)', async () => {

@@ -49,7 +49,7 @@ describe('sealing one personal value', () => {
 describe('the crypto-shredding store', () => {
   it('seals on append, opens on every read, and reads [erased] once the key is gone; refuses a new value for an erased subject', async () => {
     const inner = new SqliteEventStore({ path: ':memory:' });
-    const policy = async (streamId: string) => (streamId.startsWith('contact-') ? [{ subjectId: streamId, pointers: ['/name'] }] : []);
+    const policy = { applies: (streamId: string) => streamId.startsWith('contact-'), personalValues: async (streamId: string) => [{ subjectId: streamId, pointers: ['/name'] }] };
     const store = new PersonalDataEventStore(inner, policy, new SqliteSubjectKeys(':memory:'), '[erased]');
     await store.append('contact-1', [{ id: '01900000-0000-7000-8000-000000000001', type: 'Added', data: { name: '王伟', title: 'CFO' }, metadata }], 'no_stream');
     await store.append('other-1', [{ id: '01900000-0000-7000-8000-000000000002', type: 'Added', data: { name: 'plain' }, metadata }], 'no_stream');
@@ -70,6 +70,12 @@ describe('the crypto-shredding store', () => {
     expect((await store.readStream('contact-1'))[0]!.data).toEqual({ name: '[erased]', title: 'CFO' });
     expect((await store.readAll())[0]!.data).toEqual({ name: '[erased]', title: 'CFO' });
     await expect(store.append('contact-1', [{ id: '01900000-0000-7000-8000-000000000003', type: 'Changed', data: { name: 'again' }, metadata }], 'any')).rejects.toThrow(SubjectErasedError);
+    // An event from before sealing holds its values in clear: read as written, and as [erased] once its subject is.
+    await inner.append('contact-2', [{ id: '01900000-0000-7000-8000-000000000004', type: 'Added', data: { name: '旧的', title: 'CTO' }, metadata }], 'no_stream');
+    expect((await store.readStream('contact-2'))[0]!.data).toEqual({ name: '旧的', title: 'CTO' });
+    await store.erase('contact-2', '2026-12-02T00:00:00.000Z');
+    expect((await store.readStream('contact-2'))[0]!.data).toEqual({ name: '[erased]', title: 'CTO' });
+    expect((await store.readAll()).map((event) => event.data)).toContainEqual({ name: '[erased]', title: 'CTO' });
     await store.close();
   });
 });

@@ -33,10 +33,21 @@ export const personalDataRoutes: AnyRoute[] = [
     permission: ['personalData', 'delete'],
     params: IdParams,
     body: z.object({}).strict().optional(),
-    responses: { 200: { description: 'Erased', schema: WriteResult }, ...recordWriteErrors },
+    responses: {
+      200: {
+        description: 'Erased',
+        schema: WriteResult.extend({
+          eventsInClear: z.number().int().describe("The contact's events written before personal data was sealed: they hold its personal values in clear, out of the erasure's reach until the log is migrated (`npm run personal-data:seal`, see the README); 0 for a contact added since"),
+        }),
+      },
+      ...recordWriteErrors,
+    },
     async handler({ params, actor, services, meta }) {
       await recordInScope(services, actor, 'contacts', params.id);
-      return written(await eraseContactPersonalData(services.deps, services.personalData, params.id, actor, meta), params.id);
+      const result = await eraseContactPersonalData(services.deps, services.personalData, params.id, actor, meta);
+      if (result.eventsInClear > 0) services.logger.warn('an erased contact has events from before sealing, holding its personal data in clear: migrate the log (npm run personal-data:seal)', { contactId: params.id, eventsInClear: result.eventsInClear });
+      const answer = written(result, params.id);
+      return { ...answer, body: { ...(answer.body as object), eventsInClear: result.eventsInClear } };
     },
   }),
   defineRoute({

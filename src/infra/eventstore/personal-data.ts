@@ -3,8 +3,12 @@ import { openValue, type PersonalValues, sealValue, valueAt, withValueAt } from 
 import type { SubjectKey, SubjectKeys } from '../personal-data/keys.ts';
 import type { AppendResult, EventFilter, EventStore, EventToAppend, ExpectedRevision, ReadAllOptions, ReadStreamOptions, RecordedEvent, StreamWrite, Subscription, SubscriptionHandlers } from './port.ts';
 
-/** Which values of an event about to be appended are personal data, and whose (the domain's rules). */
-export type PersonalDataPolicy = (streamId: string, event: EventToAppend) => Promise<readonly PersonalValues[]>;
+/** Which values of an event are personal data, and whose (the domain's rules). */
+export interface PersonalDataPolicy {
+  /** Whether events of this stream can hold personal values at all (a data subject's stream). */
+  applies(streamId: string): boolean;
+  personalValues(streamId: string, event: Pick<EventToAppend, 'data'>): Promise<readonly PersonalValues[]>;
+}
 
 /** A write for a subject whose personal data was erased: a new value could never be read, so it is not taken. */
 export class SubjectErasedError extends Error {
@@ -75,7 +79,8 @@ export class PersonalDataEventStore implements EventStore {
   }
 
   private async seal(streamId: string, event: EventToAppend): Promise<EventToAppend> {
-    const personal = await this.policy(streamId, event);
+    if (!this.policy.applies(streamId)) return event;
+    const personal = await this.policy.personalValues(streamId, event);
     if (personal.length === 0) return event;
     let data = event.data;
     for (const { subjectId, pointers } of personal) {
@@ -90,9 +95,14 @@ export class PersonalDataEventStore implements EventStore {
     return Promise.all(events.map((event) => this.seal(streamId, event)));
   }
 
+  /** Whether an event may need opening: it holds sealed values, or it is a subject's event from before sealing. */
+  private needsOpening(event: RecordedEvent): boolean {
+    return event.metadata.personal !== undefined || this.policy.applies(event.streamId);
+  }
+
   private async open(event: RecordedEvent): Promise<RecordedEvent> {
     const personal = event.metadata.personal;
-    if (!personal) return event;
+    if (!personal) return this.openClear(event);
     let data = event.data;
     for (const { subjectId, pointers } of personal) {
       const found = await this.key(subjectId, false);
@@ -105,8 +115,23 @@ export class PersonalDataEventStore implements EventStore {
     return { ...event, data };
   }
 
+  /**
+   * An event written before personal data was sealed holds it in clear: once its subject is erased, it reads
+   * `[erased]` as well (the bytes stay in the log until it is migrated, see `npm run personal-data:seal`).
+   */
+  private async openClear(event: RecordedEvent): Promise<RecordedEvent> {
+    if (!this.policy.applies(event.streamId)) return event;
+    const personal = await this.policy.personalValues(event.streamId, event);
+    let data = event.data;
+    for (const { subjectId, pointers } of personal) {
+      const found = await this.key(subjectId, false);
+      if (found && 'erasedAt' in found) for (const pointer of pointers) data = withValueAt(data, pointer, this.erased);
+    }
+    return data === event.data ? event : { ...event, data };
+  }
+
   private openAll(events: readonly RecordedEvent[]): Promise<RecordedEvent[]> | readonly RecordedEvent[] {
-    return events.some((event) => event.metadata.personal) ? Promise.all(events.map((event) => this.open(event))) : events;
+    return events.some((event) => this.needsOpening(event)) ? Promise.all(events.map((event) => this.open(event))) : events;
   }
 
   async append(streamId: string, events: readonly EventToAppend[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
@@ -133,7 +158,7 @@ export class PersonalDataEventStore implements EventStore {
   subscribeToAll(options: { after?: bigint; filter?: EventFilter }, handlers: SubscriptionHandlers): Subscription {
     return this.inner.subscribeToAll(options, {
       ...handlers,
-      onEvent: (event) => (event.metadata.personal ? this.open(event).then((opened) => handlers.onEvent(opened)) : handlers.onEvent(event)),
+      onEvent: (event) => (this.needsOpening(event) ? this.open(event).then((opened) => handlers.onEvent(opened)) : handlers.onEvent(event)),
     });
   }
 
