@@ -23,7 +23,7 @@ import { auditAnchorTimer, startAuditAnchors } from '../commands/audit-anchor.ts
 import { retentionPeriods, retentionTimer, startRetention } from '../commands/retention.ts';
 import { CodecEventStore, type EventCodec } from '../infra/eventstore/codec.ts';
 import { PersonalDataEventStore } from '../infra/eventstore/personal-data.ts';
-import { CollectionSubjectKeys, SqliteSubjectKeys, SUBJECT_KEYS, type SubjectKeys } from '../infra/personal-data/keys.ts';
+import { CollectionSubjectKeys, RESERVATION_KEY_SUBJECT, SqliteSubjectKeys, SUBJECT_KEYS, type SubjectKeys } from '../infra/personal-data/keys.ts';
 import { personalDataPolicy } from '../commands/personal-data.ts';
 import { ERASED } from '../domain/shared/personal-data.ts';
 import { checkEventData, upcastData } from '../domain/event-schemas.ts';
@@ -222,7 +222,9 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     : new EventLogSource(eventStore, integrationStore, logger.child({ component: 'consumers' }));
   const startProjections = options.startProjections ?? true;
   const relay = kafka && startProjections ? new KafkaRelay(kafka, sealedEvents, integrationStore, logger.child({ component: 'relay' }), topics) : undefined;
-  const deps: CommandDeps = { eventStore, clock };
+  // Reservations name a unique value by its hash under a key of the service's own (kept with the subject keys).
+  const reservationKey = await subjectKeys.get(RESERVATION_KEY_SUBJECT, true);
+  const deps: CommandDeps = { eventStore, clock, ...(reservationKey && 'key' in reservationKey ? { reservationKey: reservationKey.key } : {}) };
   const notifications = new NotificationFeed(eventStore, logger.child({ component: 'notifications' }));
   const blobs: Blobs = !embeddedReads ? (readStore as MongoReadStore).blobs() : inMemory ? new MemoryBlobs() : new FileBlobs(join(config.CRM_DATA_DIR, 'blobs'));
   const mailer: Mailer = config.SMTP_URL

@@ -36,4 +36,9 @@ export interface RequestMeta {
 export interface CommandDeps {
   eventStore: EventStore;
   clock: Clock;
+  /**
+   * Keys the hash that names a reserved unique value (reservations record it, never the value); absent (a bare
+   * test setup), values are named by their plain hash as earlier versions did.
+   */
+  reservationKey?: Buffer;
 }

@@ -39,4 +39,12 @@ describe('normalisation for uniqueness', () => {
   it('normalises tax numbers', () => {
     expect(normalizeTaxNumber('9131-0000 ma1fl0xx1a')).toBe('91310000MA1FL0XX1A');
   });
+
+  it('records the keyed hash instead of the value when given one', () => {
+    const { given } = specFor(reservationDecider);
+    const hashed = { type: 'ReservationClaimed' as const, data: { scope: 's', valueHash: 'h', holderId: 'a' } };
+    given([]).when({ type: 'ClaimReservation', scope: 's', value: 'v', holderId: 'a', valueHash: 'h' }).then([hashed]);
+    given([hashed]).when({ type: 'ReleaseReservation', scope: 's', value: 'v', holderId: 'a', valueHash: 'h' }).then([{ type: 'ReservationReleased', data: { scope: 's', valueHash: 'h', holderId: 'a' } }]);
+    expect(given([hashed]).when({ type: 'ClaimReservation', scope: 's', value: 'v', holderId: 'b', valueHash: 'h' }).thenThrows('reservation.held').message).toBe('s "v" is already taken');
+  });
 });

@@ -20,6 +20,8 @@ export interface SubjectKeys {
 }
 
 export const KEY_BYTES = 32;
+/** The key store's entry for the key that hashes reserved unique values: the service's own, never erased. */
+export const RESERVATION_KEY_SUBJECT = '$reservations';
 /** The collection of subject keys in a shared store (never a read model: a rebuild does not touch it). */
 export const SUBJECT_KEYS = '_subjectKeys';
 
