@@ -11,7 +11,6 @@ import { DomainError, isGone, isNotFound } from '../domain/shared/errors.ts';
 import { AppendTooLargeError, EventStoreOutcomeUnknownError, EventStoreUnavailableError, StreamDeletedError } from '../infra/eventstore/port.ts';
 import { ReadStoreUnavailableError } from '../infra/readstore/port.ts';
 import { InvalidCursorError } from '../projections/paging.ts';
-import { SubjectErasedError } from '../infra/eventstore/personal-data.ts';
 import { MinPositionTimeoutError, ProjectionFailedError, ProjectionStateError } from '../projections/runner.ts';
 
 /** An RFC 9457 problem, answered as application/problem+json. */
@@ -116,8 +115,6 @@ export function toProblem(error: unknown): { problem: HttpProblem; unexpected: b
     };
   if (error instanceof AppendTooLargeError)
     return { problem: new HttpProblem(413, 'event_store.append_too_large', 'Change too large', 'The change is larger than the event store takes in one write; send it in smaller parts'), unexpected: false };
-  if (error instanceof SubjectErasedError)
-    return { problem: new HttpProblem(409, 'personal_data.erased', 'Refused by a business rule', 'The personal data of this person was erased; nothing personal can be written for them again'), unexpected: false };
   if (error instanceof StreamDeletedError)
     return { problem: new HttpProblem(410, 'event_store.stream_deleted', 'Gone', 'The record was deleted in the event store'), unexpected: false };
   if (error instanceof EventStoreUnavailableError)

@@ -33,7 +33,7 @@ function option(name: string): string | undefined {
 /** Files of the data directory not copied: the log (copied by the backup API), the lock, the read-model snapshot. */
 const notCopied = (name: string) => name === 'lock' || name.startsWith('events.sqlite') || name.startsWith('read-models.snapshot');
 
-type Row = { position: number; id: string; stream_id: string; data: string; metadata: string };
+type Row = { position: number; id: string; stream_id: string; type: string; data: string; metadata: string };
 
 async function migrate(): Promise<void> {
   const config = loadConfig();
@@ -66,14 +66,14 @@ async function migrate(): Promise<void> {
     db.pragma('secure_delete = ON');
     const update = db.prepare<[string, string, number]>('UPDATE events SET data = ?, metadata = ? WHERE position = ?');
     const categories = subjectCategories();
-    const rows = db.prepare<[], Row>(`SELECT position, id, stream_id, data, metadata FROM events WHERE category IN (${categories.map((c) => `'${c}'`).join(', ')}) ORDER BY position`).all();
+    const rows = db.prepare<[], Row>(`SELECT position, id, stream_id, type, data, metadata FROM events WHERE category IN (${categories.map((c) => `'${c}'`).join(', ')}) ORDER BY position`).all();
     let sealed = 0;
     let erased = 0;
     const changes: [string, string, number][] = [];
     for (const row of rows) {
       const metadata = JSON.parse(row.metadata) as EventMetadata;
       if (metadata.personal) continue;
-      const event: EventToAppend = { id: row.id, type: '', data: JSON.parse(row.data), metadata };
+      const event: EventToAppend = { id: row.id, type: row.type, data: JSON.parse(row.data), metadata };
       const personal = await policy.personalValues(row.stream_id, event);
       if (personal.length === 0) continue;
       let data = event.data;

@@ -11,6 +11,8 @@ import { systemActor } from './employees.ts';
 import { onceFactEvent } from './pipeline.ts';
 import { settingWithDefault } from './settings.ts';
 import { createTaskOnce } from './tasks.ts';
+import { memberContactId } from '../domain/campaign/personal.ts';
+import { ERASED } from '../domain/shared/personal-data.ts';
 import type { DueItem, TimerPorts, TimerSpec } from './timers.ts';
 
 /** What fires rules: a published event, or a fact the service raises itself (a contact's birthday). */
@@ -101,11 +103,13 @@ async function perform(deps: CommandDeps, item: DueItem, meta: RequestMeta, port
   }
   // A mail: to the addresses that may be mailed, once (a start recorded before a crash is handed over again with its Message-ID).
   const started = events.find((event) => event.type === 'AutomationMailSending');
-  const allowed = started ? (AutomationMailSending.parse(started.data).to) : (await Promise.all(target.to.map(async (r) => ((await suppressed(deps, r.email)) ? undefined : r.email)))).filter((email): email is string => email !== undefined);
+  // A start recorded before a crash names its addresses; one erased since is not mailed.
+  const allowed = started ? AutomationMailSending.parse(started.data).to.filter((email) => email !== ERASED) : (await Promise.all(target.to.map(async (r) => ((await suppressed(deps, r.email)) ? undefined : r.email)))).filter((email): email is string => email !== undefined);
   if (allowed.length === 0) return { outcome: 'skipped', detail: target.to.length ? 'Every address opted out or bounced' : 'No address to mail' };
   const { fields: template } = await templateAt(deps, action.templateId);
   const messageId = started ? AutomationMailSending.parse(started.data).messageId : `<a.${item.key}@automation.crm>`;
-  if (!started) await deps.eventStore.append(stream, [onceFactEvent(deps, { ...meta, requestId: `${meta.requestId}:sending` }, systemActor.userId, stream, { type: 'AutomationMailSending', data: { to: allowed, messageId, at: deps.clock.now().toISOString() } })], events.at(-1)!.revision);
+  const contactIds = allowed.map((email) => memberContactId(target.to.find((p) => p.email.toLowerCase() === email.toLowerCase())) ?? null);
+  if (!started) await deps.eventStore.append(stream, [onceFactEvent(deps, { ...meta, requestId: `${meta.requestId}:sending` }, systemActor.userId, stream, { type: 'AutomationMailSending', data: { to: allowed, messageId, at: deps.clock.now().toISOString(), contactIds } })], events.at(-1)!.revision);
   // One mail per address (nobody sees another's address), each with its own unsubscribe link and one-click header.
   const accepted: string[] = [];
   for (const [i, email] of allowed.entries()) {
@@ -117,7 +121,8 @@ async function perform(deps: CommandDeps, item: DueItem, meta: RequestMeta, port
     const sent = await ports.mailer.send({ to: [email], subject: mail.subject, html: mail.html, text: mail.text, messageId: i === 0 ? messageId : messageId.replace('@', `.${i}@`), headers });
     accepted.push(...sent.accepted);
   }
-  return { outcome: 'sent', detail: `To ${accepted.join(', ') || allowed.join(', ')}` };
+  // The count, not the addresses: the addresses are personal data, kept sealed in the sending record.
+  return { outcome: 'sent', detail: `To ${accepted.length || allowed.length} address${(accepted.length || allowed.length) === 1 ? '' : 'es'}` };
 }
 
 /**

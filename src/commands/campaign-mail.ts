@@ -31,6 +31,8 @@ import type { ServerKeys } from '../infra/keys.ts';
 import type { Logger } from '../infra/logger.ts';
 import { type Mailer, mailDomain } from '../infra/mail/port.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
+import { ERASED } from '../domain/shared/personal-data.ts';
+import { contactOfMember } from '../domain/campaign/personal.ts';
 import { execute, factEvent, load, onceFactEvent } from './pipeline.ts';
 
 /** What mailing needs besides the event store: the mail port, the keys that seal its links, where the links point. */
@@ -201,7 +203,8 @@ export async function recordEngagement(deps: CommandDeps, kind: 'open' | 'click'
 export async function mailedAddress(deps: CommandDeps, campaignId: string, memberId: string): Promise<string> {
   const events = await deps.eventStore.readStream(campaignMemberStream(campaignId, memberId));
   const sending = events.find((event) => event.type === 'CampaignMailSending');
-  if (!sending) throw new DomainError('public_link.not_found', 'This link is not valid');
+  // An erased person's address is gone: there is nothing left to unsubscribe.
+  if (!sending || (sending.data as { email: string }).email === ERASED) throw new DomainError('public_link.not_found', 'This link is not valid');
   return (sending.data as { email: string }).email;
 }
 
@@ -353,7 +356,8 @@ export async function runSend(deps: MailDeps & { logger: Logger }, campaignId: s
     const at = () => deps.clock.now().toISOString();
     // One read of the address's ledger and one command: a suppressed address is skipped, any other started (both
     // decide nothing for a member whose mail has an outcome, or is in doubt).
-    const reason = await suppression(deps, member.email);
+    // A member whose personal data was erased since the list was frozen is not mailed.
+    const reason = member.email === ERASED ? 'erased' : await suppression(deps, member.email);
     const optedOut = reason !== undefined;
     const { state } = await execute(
       deps,
@@ -361,7 +365,7 @@ export async function runSend(deps: MailDeps & { logger: Logger }, campaignId: s
       stream,
       optedOut
         ? { type: 'SkipMail', campaignId, memberId: member.memberId, sendId: send.sendId, reason, at: at() }
-        : { type: 'StartMail', campaignId, memberId: member.memberId, sendId: send.sendId, messageId: messageIdFor(deps, campaignId, member.memberId), email: member.email, templateId, locale: localeFor(template, member.locale), at: at() },
+        : { type: 'StartMail', campaignId, memberId: member.memberId, sendId: send.sendId, messageId: messageIdFor(deps, campaignId, member.memberId), email: member.email, templateId, locale: localeFor(template, member.locale), at: at(), ...contactOfMember(member) },
       actor,
       step(optedOut ? 'skip' : 'start'),
     );

@@ -4,6 +4,8 @@ import type { Logger } from '../infra/logger.ts';
 import { SmsRejectedError, type SmsSender } from '../infra/sms/port.ts';
 import { campaignMembers, campaignState, completeSend, consentOf, type MemberOutcome, outcomeOf, pacer, type SendSettings, sendToMembers, smsTemplateAt, stepMeta } from './campaign-mail.ts';
 import type { Actor, CommandDeps } from './context.ts';
+import { ERASED } from '../domain/shared/personal-data.ts';
+import { contactOfMember } from '../domain/campaign/personal.ts';
 import { execute } from './pipeline.ts';
 
 /**
@@ -30,14 +32,15 @@ export async function runSmsSend(deps: CommandDeps & { sms: SmsSender; logger: L
     const at = () => deps.clock.now().toISOString();
     const mobile = normalizeMobile(member.mobile!);
     const requestId = `sms-${send.sendId}-${member.memberId}`;
-    const optedOut = smsSuppressionOf(await consentOf(deps, mobile));
+    // A member whose personal data was erased since the list was frozen is not messaged.
+    const optedOut = member.mobile === ERASED ? 'erased' : smsSuppressionOf(await consentOf(deps, mobile));
     const { state } = await execute(
       deps,
       memberMailDecider,
       stream,
       optedOut
         ? { type: 'SkipMail', campaignId, memberId: member.memberId, sendId: send.sendId, reason: optedOut, at: at() }
-        : { type: 'StartSms', campaignId, memberId: member.memberId, sendId: send.sendId, requestId, mobile, templateId: send.templateId, at: at() },
+        : { type: 'StartSms', campaignId, memberId: member.memberId, sendId: send.sendId, requestId, mobile, templateId: send.templateId, at: at(), ...contactOfMember(member) },
       actor,
       step(optedOut ? 'skip' : 'start'),
     );

@@ -1,4 +1,7 @@
 import { contactStream } from '../domain/contact/index.ts';
+import { campaignAudienceCategory, campaignMemberCategory } from '../domain/campaign/members.ts';
+import { campaignPersonalValues } from '../domain/campaign/personal.ts';
+import { automationCategory } from '../domain/campaign/automation.ts';
 import { type FieldEvent, fieldsDecider, fieldsStream } from '../domain/customization/fields.ts';
 import { personalFieldPaths } from '../domain/customization/personal-data.ts';
 import { personalPointers } from '../domain/shared/personal-data.ts';
@@ -18,8 +21,11 @@ const subjectTypes = new Map<string, ResourceSpec>(
     .map((spec) => [spec.category, spec]),
 );
 
-/** The stream categories of data subjects (`contact`). */
-export const subjectCategories = (): string[] => [...subjectTypes.keys()];
+/** Streams that copy contacts' personal values out of their own: a campaign's member lists, its members' mail, automations' firings. */
+const copyingCategories = new Set([campaignAudienceCategory, campaignMemberCategory, automationCategory]);
+
+/** The stream categories whose events may hold a data subject's personal values (`contact`, and the campaigns' copies). */
+export const subjectCategories = (): string[] => [...subjectTypes.keys(), ...copyingCategories];
 
 /**
  * The rule of what is sealed: in a data subject's own stream (a contact's), its standard personal fields and
@@ -37,10 +43,16 @@ export function personalDataPolicy(readStream: (streamId: string) => Promise<rea
     }
     return keys;
   };
+  const contacts = specOf('contacts');
   return {
-    applies: (streamId) => subjectTypes.has(categoryOf(streamId)),
+    applies: (streamId) => subjectTypes.has(categoryOf(streamId)) || copyingCategories.has(categoryOf(streamId)),
     async personalValues(streamId, event) {
-      const spec = subjectTypes.get(categoryOf(streamId));
+      const category = categoryOf(streamId);
+      if (copyingCategories.has(category)) {
+        const copies = campaignPersonalValues(event.type, event.data, contacts.personalFields, await customKeys(contacts));
+        return [...copies].map(([contactId, pointers]) => ({ subjectId: contactStream(contactId), pointers }));
+      }
+      const spec = subjectTypes.get(category);
       if (!spec) return [];
       const pointers = personalPointers(event.data, spec.personalFields, await customKeys(spec));
       return pointers.length ? [{ subjectId: streamId, pointers }] : [];

@@ -19,6 +19,9 @@ import {
 import { categoryOf, type RecordedEvent } from '../infra/eventstore/port.ts';
 import { leadCategory } from '../domain/lead/index.ts';
 import type { Doc, ReadStore } from '../infra/readstore/port.ts';
+import { contactCategory, PersonalDataErased } from '../domain/contact/index.ts';
+import { ERASED } from '../domain/shared/personal-data.ts';
+import { contactOfMember } from '../domain/campaign/personal.ts';
 import { alreadyApplied, type Projection } from './projection.ts';
 
 /** A campaign's members as the member list shows them: one document per member of its frozen list. */
@@ -34,6 +37,8 @@ export type CampaignMemberDoc = Doc & {
   audienceId: string;
   resource: string;
   recordId: string;
+  /** The contact the member is (its own membership, or a customer's contact); absent for a lead. */
+  contactId?: string;
   email: string;
   mobile?: string;
   name: string;
@@ -75,14 +80,16 @@ async function change(store: ReadStore, event: RecordedEvent, campaignId: string
  */
 export const campaignMembersProjection: Projection = {
   name: 'campaign-members',
-  version: 2,
-  categories: [campaignCategory, campaignAudienceCategory, campaignMemberCategory, consentCategory, leadCategory],
+  // 3: each member names the contact it is (`contactId`), so an erasure finds its memberships.
+  version: 3,
+  categories: [campaignCategory, campaignAudienceCategory, campaignMemberCategory, consentCategory, leadCategory, contactCategory],
   collections: [CAMPAIGN_MEMBERS],
   async setup(store) {
     const members = store.collection(CAMPAIGN_MEMBERS);
     await members.createIndex({ campaignId: 1, audienceId: 1 });
     await members.createIndex({ campaignId: 1, status: 1 });
     await members.createIndex({ email: 1 });
+    await members.createIndex({ contactId: 1 });
   },
   async apply(event, store) {
     const members = store.collection<CampaignMemberDoc>(CAMPAIGN_MEMBERS);
@@ -96,7 +103,7 @@ export const campaignMembersProjection: Projection = {
             updateOne: {
               filter: { _id: idOf(campaignId, member.memberId) },
               update: {
-                $set: { campaignId, memberId: member.memberId, audienceId, resource: member.resource, recordId: member.recordId, email: member.email, ...(member.mobile ? { mobile: member.mobile } : {}), name: member.name, ownerId: member.ownerId, departmentPath: member.departmentPath, _position: position },
+                $set: { campaignId, memberId: member.memberId, audienceId, resource: member.resource, recordId: member.recordId, ...contactOfMember(member), email: member.email, ...(member.mobile ? { mobile: member.mobile } : {}), name: member.name, ownerId: member.ownerId, departmentPath: member.departmentPath, _position: position },
                 $setOnInsert: { status: 'targeted', opens: 0, clicks: 0 },
               },
               upsert: true,
@@ -136,6 +143,8 @@ export const campaignMembersProjection: Projection = {
       }
       case 'CampaignMailSkipped': {
         const { campaignId, memberId, reason } = CampaignMailSkipped.parse(event.data);
+        // A member erased since the list was frozen was not mailed: a failure, with the reason.
+        if (reason === 'erased') return change(store, event, campaignId, memberId, (doc) => ({ status: forward(doc.status, 'failed'), failure: 'personal data erased' }));
         return change(store, event, campaignId, memberId, (doc) => ({ status: forward(doc.status, reason) }));
       }
       case 'CampaignMailOpened': {
@@ -157,6 +166,14 @@ export const campaignMembersProjection: Projection = {
         if (!email) return;
         for (const doc of await members.find({ email: { $in: [email, email.toLowerCase()] }, status: 'clicked' }))
           await change(store, event, doc.campaignId, doc.memberId, () => ({ status: 'responded', respondedAt: event.metadata.at }));
+        return;
+      }
+      case 'PersonalDataErased': {
+        // A contact erased: its memberships show [erased] at once (a rebuild reads them so from the sealed lists).
+        if (categoryOf(event.streamId) !== contactCategory) return;
+        const { contactId } = PersonalDataErased.parse(event.data);
+        await members.updateMany({ contactId }, { $set: { email: ERASED, name: ERASED } });
+        await members.updateMany({ contactId, mobile: { $exists: true } }, { $set: { mobile: ERASED } });
         return;
       }
       case 'ConsentWithdrawn': {

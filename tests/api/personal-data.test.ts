@@ -165,6 +165,40 @@ describe('personal data: sealed per person, left out of exports without the gran
     expect(JSON.stringify((await app.request('GET', `/api/v1/contacts/${legacyId}/history`)).body)).not.toContain('旧时联系人');
   });
 
+  it("a campaign's copies of a contact (its member list, its mail record) are sealed with the contact's key, and erased with it", async () => {
+    const customer = (await app.request('POST', '/api/v1/customers', { body: { name: '营销保密公司', industry: '隐私行业' } })).body.id;
+    const contact = (await app.request('POST', '/api/v1/contacts', { body: { customerId: customer, name: '营销秘密人', email: 'campaign.secret@example.com', mobile: '13655556666' } })).body.id;
+    const campaignId = (await app.request('POST', '/api/v1/campaigns', { body: { name: '隐私邮件', type: 'email', startsOn: '2027-03-01', endsOn: '2027-03-31', budget: { amount: 100_000, currency: 'CNY' } } })).body.id;
+    const templateId = (await app.request('POST', '/api/v1/email-templates', { body: { name: '隐私模板', subject: { 'zh-CN': '{{contact.name}} 您好' }, html: { 'zh-CN': '<p>{{contact.name}}</p><p><a href="{{unsubscribeUrl}}">退订</a></p>' } } })).body.id;
+    await app.request('POST', `/api/v1/campaigns/${campaignId}/stage`, { body: { stage: 'design' } });
+    await caughtUp();
+    const audience = await app.request('POST', `/api/v1/campaigns/${campaignId}/audience`, { body: { filter: { resource: 'customers', query: { industry: '隐私行业' } } } });
+    expect(audience.body, JSON.stringify(audience.body)).toMatchObject({ count: 1 });
+    expect((await app.request('POST', `/api/v1/campaigns/${campaignId}/send`, { body: { templateId } })).status).toBe(202);
+    await app.services.campaigns.send(campaignId);
+    await caughtUp();
+    // The mail went out (to the opened address); the log holds the copies sealed, under the contact's key.
+    expect((await app.request('GET', `/api/v1/campaigns/${campaignId}/members`)).body.items[0]).toMatchObject({ status: 'delivered' });
+    const copies = (await raw.readAll()).filter((event) => ['CampaignMembersListed', 'CampaignMailSending'].includes(event.type) && event.streamId.includes(campaignId));
+    expect(copies.map((event) => event.type)).toEqual(['CampaignMembersListed', 'CampaignMailSending']);
+    for (const event of copies) expect(event.metadata.personal?.map((p) => p.subjectId), JSON.stringify(event.data).slice(0, 600)).toEqual([contactStream(contact)]);
+    expect(copies[1]!.data).toMatchObject({ contactId: contact, email: expect.stringMatching(new RegExp(`^${SEALED_PREFIX}`)) });
+    for (const value of ['营销秘密人', 'campaign.secret@example.com', '13655556666']) {
+      expect(JSON.stringify(copies.map((event) => event.data)), value).not.toContain(value);
+      expect(foundInStore(value), value).toBe(false);
+    }
+    expect((await app.request('GET', `/api/v1/campaigns/${campaignId}/members`)).body.items[0]).toMatchObject({ email: 'campaign.secret@example.com', name: '营销秘密人' });
+
+    expect((await app.request('POST', `/api/v1/contacts/${contact}/erase`, { body: {} })).status).toBe(200);
+    await caughtUp();
+    const member = (await app.request('GET', `/api/v1/campaigns/${campaignId}/members`)).body.items[0];
+    expect(member).toMatchObject({ email: ERASED, name: ERASED });
+    await app.services.runner.rebuild();
+    expect((await app.request('GET', `/api/v1/campaigns/${campaignId}/members`)).body.items[0]).toMatchObject({ email: ERASED, name: ERASED });
+    const opened = await app.services.eventStore.readStream(copies[1]!.streamId);
+    expect(opened[0]!.data).toMatchObject({ email: ERASED });
+  });
+
   it('a contact outside the caller’s scope is neither erased nor its key handed out (404)', async () => {
     const other = await app.request('POST', '/api/v1/customers', { body: { name: '别人的客户' } });
     const contact = await app.request('POST', '/api/v1/contacts', { body: { customerId: other.body.id, name: '张三' } });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { personalPointers, pointerTo } from '../../src/domain/shared/personal-data.ts';
 import { openValue, SEALED_PREFIX, sealValue, valueAt, withValueAt } from '../../src/infra/personal-data/sealing.ts';
-import { PersonalDataEventStore, SubjectErasedError } from '../../src/infra/eventstore/personal-data.ts';
+import { PersonalDataEventStore } from '../../src/infra/eventstore/personal-data.ts';
 import { SqliteEventStore } from '../../src/infra/eventstore/sqlite.ts';
 import { SqliteSubjectKeys } from '../../src/infra/personal-data/keys.ts';
 
@@ -47,7 +47,7 @@ describe('sealing one personal value', () => {
 });
 
 describe('the crypto-shredding store', () => {
-  it('seals on append, opens on every read, and reads [erased] once the key is gone; refuses a new value for an erased subject', async () => {
+  it('seals on append, opens on every read, and reads [erased] once the key is gone; writes nothing personal for an erased subject', async () => {
     const inner = new SqliteEventStore({ path: ':memory:' });
     const policy = { applies: (streamId: string) => streamId.startsWith('contact-'), personalValues: async (streamId: string) => [{ subjectId: streamId, pointers: ['/name'] }] };
     const store = new PersonalDataEventStore(inner, policy, new SqliteSubjectKeys(':memory:'), '[erased]');
@@ -69,7 +69,11 @@ describe('the crypto-shredding store', () => {
     expect(await store.erase('contact-1', '2026-12-02T00:00:00.000Z')).toBe(true);
     expect((await store.readStream('contact-1'))[0]!.data).toEqual({ name: '[erased]', title: 'CFO' });
     expect((await store.readAll())[0]!.data).toEqual({ name: '[erased]', title: 'CFO' });
-    await expect(store.append('contact-1', [{ id: '01900000-0000-7000-8000-000000000003', type: 'Changed', data: { name: 'again' }, metadata }], 'any')).rejects.toThrow(SubjectErasedError);
+    // Nothing of an erased person is written again: a value for them is stored as [erased], not sealed.
+    await store.append('contact-1', [{ id: '01900000-0000-7000-8000-000000000003', type: 'Changed', data: { name: 'again' }, metadata }], 'any');
+    const rewritten = (await inner.readStream('contact-1'))[1]!;
+    expect(rewritten.data).toEqual({ name: '[erased]' });
+    expect(rewritten.metadata.personal).toBeUndefined();
     // An event from before sealing holds its values in clear: read as written, and as [erased] once its subject is.
     await inner.append('contact-2', [{ id: '01900000-0000-7000-8000-000000000004', type: 'Added', data: { name: '旧的', title: 'CTO' }, metadata }], 'no_stream');
     expect((await store.readStream('contact-2'))[0]!.data).toEqual({ name: '旧的', title: 'CTO' });

@@ -71,7 +71,13 @@ export const AutomationScheduled = z.object({
   do: AutomationAction,
 });
 /** A mail is about to be handed over (with its Message-ID, which a retry after a crash reuses). */
-export const AutomationMailSending = z.object({ to: z.array(z.string()), messageId: z.string(), at: z.string() });
+export const AutomationMailSending = z.object({
+  to: z.array(z.string()),
+  messageId: z.string(),
+  at: z.string(),
+  /** For each address, the contact it belongs to (its key seals the address), or null (a lead's); absent in mail of earlier versions. */
+  contactIds: z.array(z.string().nullable()).optional(),
+});
 export const AutomationDone = z.object({ outcome: z.enum(['sent', 'task_created', 'added', 'skipped']), detail: z.string().max(500), at: z.string() });
 export const automationEventSchemas = { AutomationScheduled, AutomationMailSending, AutomationDone };
 export type AutomationEvent = EventsOf<typeof automationEventSchemas>;

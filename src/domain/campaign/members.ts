@@ -67,10 +67,11 @@ export function frozenMembers(events: readonly CampaignAudienceEvent[], audience
 // ── One member's mail: stream campaignMember-<campaignId>.<memberId> ──────────────────────────────────────────
 
 /** Why a member was not mailed. */
-export const SKIP_REASONS = ['unsubscribed', 'bounced'] as const;
+export const SKIP_REASONS = ['unsubscribed', 'bounced', 'erased'] as const;
 
 /** Recorded before the SMTP transaction, with the Message-ID the mail goes out with (a resumed send reuses it). */
-export const CampaignMailSending = z.object({ campaignId: z.string(), memberId: z.string(), sendId: z.string(), messageId: z.string(), email: z.string(), templateId: z.string(), locale: z.enum(['zh-CN', 'en']), at: z.string() });
+/** `contactId`: the contact the member came from, whose key seals the address (absent for a lead, and in mail of earlier versions). */
+export const CampaignMailSending = z.object({ campaignId: z.string(), memberId: z.string(), sendId: z.string(), messageId: z.string(), email: z.string(), templateId: z.string(), locale: z.enum(['zh-CN', 'en']), at: z.string(), contactId: z.string().optional() });
 /** The SMTP server accepted the message (250): "delivered". */
 export const CampaignMailDelivered = z.object({ campaignId: z.string(), memberId: z.string(), sendId: z.string(), messageId: z.string(), response: z.string().max(500), at: z.string() });
 /** The server refused it, or it could not be handed over after the retries. */
@@ -92,7 +93,7 @@ export const CampaignMailClicked = z.object({ ...Engagement, url: z.string().max
 export const CampaignMailBounced = z.object({ campaignId: z.string(), memberId: z.string(), kind: z.enum(['hard', 'soft']), status: z.string().max(20), diagnostic: z.string().max(1000).optional(), at: z.string() });
 
 /** A text message about to be handed to the SMS gateway, with our request id (a retry after a crash sends it again under it: the gateway drops the repeat). */
-export const CampaignSmsSending = z.object({ campaignId: z.string(), memberId: z.string(), sendId: z.string(), requestId: z.string(), mobile: z.string(), templateId: z.string(), at: z.string() });
+export const CampaignSmsSending = z.object({ campaignId: z.string(), memberId: z.string(), sendId: z.string(), requestId: z.string(), mobile: z.string(), templateId: z.string(), at: z.string(), contactId: z.string().optional() });
 /** The gateway took the message (its id, for its delivery receipts): "delivered", as far as the service can know. */
 export const CampaignSmsAccepted = z.object({ campaignId: z.string(), memberId: z.string(), sendId: z.string(), messageId: z.string().max(200), response: z.string().max(500), at: z.string() });
 /** The gateway refused it (a bad number, a template not approved), or it could not be handed over after the retries. */
@@ -110,8 +111,8 @@ export type MemberMailState =
   | { status: 'skipped'; sendId: string; reason: (typeof SKIP_REASONS)[number] };
 
 export type MemberMailCommand =
-  | { type: 'StartMail'; campaignId: string; memberId: string; sendId: string; messageId: string; email: string; templateId: string; locale: 'zh-CN' | 'en'; at: string }
-  | { type: 'StartSms'; campaignId: string; memberId: string; sendId: string; requestId: string; mobile: string; templateId: string; at: string }
+  | { type: 'StartMail'; campaignId: string; memberId: string; sendId: string; messageId: string; email: string; templateId: string; locale: 'zh-CN' | 'en'; at: string; contactId?: string }
+  | { type: 'StartSms'; campaignId: string; memberId: string; sendId: string; requestId: string; mobile: string; templateId: string; at: string; contactId?: string }
   | { type: 'RecordSmsAccepted'; campaignId: string; memberId: string; sendId: string; messageId: string; response: string; at: string }
   | { type: 'RecordDelivery'; campaignId: string; memberId: string; sendId: string; response: string; at: string }
   | { type: 'RecordFailure'; campaignId: string; memberId: string; sendId: string; reason: string; at: string; sms?: boolean }
@@ -153,13 +154,13 @@ export function decideMember(command: MemberMailCommand, state: MemberMailState)
   switch (command.type) {
     case 'StartMail': {
       if (state.status !== 'targeted') return [];
-      const { sendId, messageId, email, templateId, locale, at } = command;
-      return [{ type: 'CampaignMailSending', data: { campaignId, memberId, sendId, messageId, email, templateId, locale, at } }];
+      const { sendId, messageId, email, templateId, locale, at, contactId } = command;
+      return [{ type: 'CampaignMailSending', data: { campaignId, memberId, sendId, messageId, email, templateId, locale, at, ...(contactId ? { contactId } : {}) } }];
     }
     case 'StartSms': {
       if (state.status !== 'targeted') return [];
-      const { sendId, requestId, mobile, templateId, at } = command;
-      return [{ type: 'CampaignSmsSending', data: { campaignId, memberId, sendId, requestId, mobile, templateId, at } }];
+      const { sendId, requestId, mobile, templateId, at, contactId } = command;
+      return [{ type: 'CampaignSmsSending', data: { campaignId, memberId, sendId, requestId, mobile, templateId, at, ...(contactId ? { contactId } : {}) } }];
     }
     case 'RecordSmsAccepted': {
       if (state.status !== 'sending' || state.sendId !== command.sendId) return [];

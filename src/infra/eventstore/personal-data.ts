@@ -7,15 +7,7 @@ import type { AppendResult, EventFilter, EventStore, EventToAppend, ExpectedRevi
 export interface PersonalDataPolicy {
   /** Whether events of this stream can hold personal values at all (a data subject's stream). */
   applies(streamId: string): boolean;
-  personalValues(streamId: string, event: Pick<EventToAppend, 'data'>): Promise<readonly PersonalValues[]>;
-}
-
-/** A write for a subject whose personal data was erased: a new value could never be read, so it is not taken. */
-export class SubjectErasedError extends Error {
-  constructor(readonly subjectId: string) {
-    super(`The personal data of ${subjectId} was erased; nothing personal can be written for it again`);
-    this.name = 'SubjectErasedError';
-  }
+  personalValues(streamId: string, event: Pick<EventToAppend, 'type' | 'data'>): Promise<readonly PersonalValues[]>;
 }
 
 /** Keys kept in memory at most (the least recently fetched go first). */
@@ -83,12 +75,19 @@ export class PersonalDataEventStore implements EventStore {
     const personal = await this.policy.personalValues(streamId, event);
     if (personal.length === 0) return event;
     let data = event.data;
+    const sealed: PersonalValues[] = [];
     for (const { subjectId, pointers } of personal) {
       const found = await this.key(subjectId, true);
-      if (!found || 'erasedAt' in found) throw new SubjectErasedError(subjectId);
+      // A person erased already: nothing of theirs is written again (a copy made from a read model, a race with
+      // the erasure), their values are written as `[erased]`.
+      if (!found || 'erasedAt' in found) {
+        for (const pointer of pointers) data = withValueAt(data, pointer, this.erased);
+        continue;
+      }
       for (const pointer of pointers) data = withValueAt(data, pointer, sealValue(found.key, subjectId, event.id, pointer, valueAt(data, pointer)));
+      sealed.push({ subjectId, pointers: [...pointers] });
     }
-    return { ...event, data, metadata: { ...event.metadata, personal: personal.map(({ subjectId, pointers }) => ({ subjectId, pointers: [...pointers] })) } };
+    return { ...event, data, metadata: sealed.length ? { ...event.metadata, personal: sealed } : event.metadata };
   }
 
   private sealAll(streamId: string, events: readonly EventToAppend[]): Promise<EventToAppend[]> {
