@@ -20,7 +20,7 @@ import type { EventStore } from '../infra/eventstore/port.ts';
 import { SqliteEventStore } from '../infra/eventstore/sqlite.ts';
 import type { ChainVerifier } from '../infra/eventstore/chain.ts';
 import { auditAnchorTimer, startAuditAnchors } from '../commands/audit-anchor.ts';
-import { retentionPeriods, retentionTimer, startRetention } from '../commands/retention.ts';
+import { maxAgeSeconds, retentionPeriods, retentionTimer, startRetention } from '../commands/retention.ts';
 import { CodecEventStore, type EventCodec } from '../infra/eventstore/codec.ts';
 import { PersonalDataEventStore } from '../infra/eventstore/personal-data.ts';
 import { CollectionSubjectKeys, RESERVATION_KEY_SUBJECT, SqliteSubjectKeys, SUBJECT_KEYS, type SubjectKeys } from '../infra/personal-data/keys.ts';
@@ -173,7 +173,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
   if (usesDataDir) mkdirSync(config.CRM_DATA_DIR, { recursive: true });
   const unlock = usesDataDir ? lockDataDir(join(config.CRM_DATA_DIR, 'lock'), options.purpose ?? 'server') : () => {};
   const storedEvents: EventStore = config.EVENTSTORE_URL
-    ? KurrentEventStore.connect(config.EVENTSTORE_URL)
+    ? KurrentEventStore.connect(config.EVENTSTORE_URL, { maxAgeSeconds: maxAgeSeconds(retentionPeriods(config)) })
     : new SqliteEventStore({ path: inMemory ? ':memory:' : join(config.CRM_DATA_DIR, 'events.sqlite'), durability: config.CRM_DURABILITY });
   const chain = storedEvents instanceof SqliteEventStore ? storedEvents : undefined;
   const readStore: ReadStore = config.MONGO_URL

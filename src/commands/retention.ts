@@ -25,6 +25,17 @@ export const retentionPeriods = (config: { CRM_RETENTION_LOGIN_DAYS: number; CRM
   notificationHours: config.CRM_RETENTION_NOTIFICATION_DAYS * 24,
 });
 
+/** Each category with a retention period, and the period in hours (0: kept for ever). */
+const periodsByCategory = (periods: RetentionPeriods) =>
+  [
+    [loginCategory, periods.loginHours],
+    [idempotencyCategory, periods.idempotencyHours],
+    [notificationCategory, periods.notificationHours],
+  ] as const;
+
+/** The periods in seconds by category, as EventStoreDB's `$maxAge` takes them (categories kept for ever left out). */
+export const maxAgeSeconds = (periods: RetentionPeriods): Record<string, number> => Object.fromEntries(periodsByCategory(periods).filter(([, hours]) => hours > 0).map(([category, hours]) => [category, hours * 3_600]));
+
 /**
  * Removes what the periods say has expired, through the event store's truncation (a store without one keeps
  * everything), and records each category's removal as an `EventsExpired` event of the day. Answers the removals.
@@ -35,7 +46,7 @@ export async function applyRetention(deps: CommandDeps, periods: RetentionPeriod
   const now = deps.clock.now();
   const day = localDate(now, (await companySettings(deps)).settings.timeZone);
   const done: EventsExpired[] = [];
-  for (const [category, hours] of [[loginCategory, periods.loginHours], [idempotencyCategory, periods.idempotencyHours], [notificationCategory, periods.notificationHours]] as const) {
+  for (const [category, hours] of periodsByCategory(periods)) {
     if (hours === 0) continue;
     const before = new Date(now.getTime() - hours * 3_600_000).toISOString();
     const { expired } = await expire.call(deps.eventStore, category, before);

@@ -11,6 +11,8 @@ import { EmbeddedReadStore } from '../../src/infra/readstore/embedded.ts';
 import { ProjectionRunner } from '../../src/projections/runner.ts';
 import type { Projection } from '../../src/projections/projection.ts';
 import { FakeKurrentServer } from '../support/fake-kurrent.ts';
+import { maxAgeSeconds, retentionPeriods } from '../../src/commands/retention.ts';
+import { idempotencyCategory, loginCategory } from '../../src/domain/categories.ts';
 import { waitUntil } from '../support/wait.ts';
 import { eventStoreContract } from '../contract/eventstore.contract.ts';
 
@@ -143,5 +145,41 @@ describe('KurrentDB adapter: what the server answers, translated', () => {
     expect(server.calls.filter((c) => c.method === 'readStream').every((c) => c.options.requiresLeader === true)).toBe(true);
     await store.append('thing-1', [event()], 'any');
     expect(server.calls.filter((c) => c.method === 'appendToStream').map((c) => c.options.streamState)).toEqual(['no_stream', 0n]);
+  });
+});
+
+describe('KurrentDB adapter: retention by $maxAge', () => {
+  it('takes the retention periods of the configuration, in seconds, leaving out what is kept for ever', () => {
+    const periods = retentionPeriods({ CRM_RETENTION_LOGIN_DAYS: 180, CRM_RETENTION_IDEMPOTENCY_DAYS: 7, CRM_RETENTION_NOTIFICATION_DAYS: 0, CRM_IDEMPOTENCY_TTL_HOURS: 24 });
+    expect(maxAgeSeconds(periods)).toEqual({ [loginCategory]: 15_552_000, [idempotencyCategory]: 604_800 });
+  });
+
+  it("gives each new stream of a category with a retention period its $maxAge, once, also when a retry repeats the creating append", async () => {
+    const server = new FakeKurrentServer();
+    const store = KurrentEventStore.over(server.client, { maxAgeSeconds: { login: 180 * 86_400, idempotency: 7 * 86_400 } });
+    const first = event('LoginFailed');
+    await store.append('login-zhang', [first], 'any');
+    expect(server.streamMetadata.get('login-zhang')).toEqual({ maxAge: 15_552_000 });
+    await store.append('login-zhang', [event('LoginFailed')], 'any');
+    await store.append('customer-1', [event('CustomerRegistered')], 'no_stream');
+    expect(server.calls.filter((call) => call.method === 'setStreamMetadata').map((call) => call.options.streamId)).toEqual(['login-zhang']);
+    // Setting it failed: the append is reported failed, and the retry (answered from the stream's tail) sets it.
+    server.failNext.set('setStreamMetadata', new UnavailableError(undefined, 'leader lost'));
+    const created = event('IdempotentRequestStarted');
+    await expect(store.append('idempotency-k1', [created], 'no_stream')).rejects.toBeInstanceOf(EventStoreUnavailableError);
+    expect(server.streamMetadata.has('idempotency-k1')).toBe(false);
+    await store.append('idempotency-k1', [created], 'no_stream');
+    expect(server.streamMetadata.get('idempotency-k1')).toEqual({ maxAge: 604_800 });
+  });
+
+  it('appends to a stream whose every event is past its $maxAge (it reads empty) at the revision the server keeps', async () => {
+    const server = new FakeKurrentServer();
+    const store = KurrentEventStore.over(server.client, { maxAgeSeconds: { login: 60 } });
+    await store.append('login-li', [event('LoginFailed'), event('LoginFailed')], 'any');
+    server.ageOut('login-li');
+    expect(await store.readStream('login-li')).toEqual([]);
+    const next = await store.append('login-li', [event('LoginFailed')], 'any');
+    expect(next.nextExpectedRevision).toBe(2n);
+    expect((await store.readStream('login-li')).map((e) => e.revision)).toEqual([2n]);
   });
 });

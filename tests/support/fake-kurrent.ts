@@ -12,6 +12,8 @@ interface LogRecord {
   type: string;
   data: unknown;
   metadata: unknown;
+  /** Past the stream's `$maxAge`: left out of reads (the stream keeps its revision). */
+  aged?: boolean;
 }
 
 type Filter = { filterOn: 'streamName' | 'eventType'; regex: string; maxSearchWindow?: number; checkpointReached?: (stream: unknown, position: { commit: bigint; prepare: bigint }) => unknown };
@@ -37,10 +39,17 @@ export class FakeKurrentServer {
   readonly calls: { method: string; options: Record<string, unknown> }[] = [];
   /** Errors to throw from the next calls of a method. */
   readonly failNext = new Map<string, Error>();
+  /** Each stream's metadata as last set (`$maxAge`…). */
+  readonly streamMetadata = new Map<string, Record<string, unknown>>();
 
   /** System records between ours, as a real log has them. */
   writeSystemRecord(): void {
     this.record({ id: `sys-${this.end}`, streamId: '$stats', revision: 0n, type: '$statsCollected', data: {}, metadata: {} });
+  }
+
+  /** Every event of a stream past its `$maxAge`: reads leave them out, the stream keeps its revision. */
+  ageOut(streamId: string): void {
+    for (const record of this.log) if (record.streamId === streamId) record.aged = true;
   }
 
   /** A restart: the cache of recent ids is empty, and live subscriptions end with UNAVAILABLE. */
@@ -116,8 +125,9 @@ export class FakeKurrentServer {
       this.calls.push({ method: 'readStream', options: { streamId, ...options } });
       const read = async function* (server: FakeKurrentServer) {
         server.fail('readStream');
-        let records = server.streamRecords(streamId);
-        if (!records.length) throw new StreamNotFoundError(undefined, streamId);
+        const all = server.streamRecords(streamId);
+        if (!all.length) throw new StreamNotFoundError(undefined, streamId);
+        let records = all.filter((r) => !r.aged);
         if (options.direction === 'backwards') {
           records = [...records].reverse();
           if (typeof options.fromRevision === 'bigint') records = records.filter((r) => r.revision <= (options.fromRevision as bigint));
@@ -174,6 +184,12 @@ export class FakeKurrentServer {
       return stream;
     }) as unknown as KurrentClient['subscribeToAll'],
 
+    setStreamMetadata: (async (streamId: string, metadata: Record<string, unknown>) => {
+      this.calls.push({ method: 'setStreamMetadata', options: { streamId, ...metadata } });
+      this.fail('setStreamMetadata');
+      this.streamMetadata.set(streamId, metadata);
+      return { success: true, nextExpectedRevision: 0n };
+    }) as unknown as KurrentClient['setStreamMetadata'],
     dispose: async () => {},
   };
 

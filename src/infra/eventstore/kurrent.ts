@@ -46,7 +46,16 @@ import {
 import { escapeRegex } from '../readstore/regex.ts';
 
 /** What the adapter uses of the client (a test gives a stand-in that answers as the server documents). */
-export type KurrentClient = Pick<KurrentDBClient, 'appendToStream' | 'readStream' | 'readAll' | 'subscribeToAll' | 'dispose'>;
+export type KurrentClient = Pick<KurrentDBClient, 'appendToStream' | 'readStream' | 'readAll' | 'subscribeToAll' | 'setStreamMetadata' | 'dispose'>;
+
+export interface KurrentOptions {
+  /**
+   * Retention: per stream category, how long its events are kept (seconds). Each new stream of such a category
+   * gets `$maxAge` in its metadata as it is created, and the server leaves its older events out of reads and
+   * removes them when it scavenges (EventStoreDB's own retention; the embedded store truncates instead).
+   */
+  maxAgeSeconds?: Readonly<Record<string, number>>;
+}
 
 /**
  * The event store on EventStoreDB / KurrentDB, kept thin so the contract suite covers it.
@@ -74,20 +83,39 @@ export type KurrentClient = Pick<KurrentDBClient, 'appendToStream' | 'readStream
  * UUIDs made per request, so that case means a bug, not a retry.
  */
 export class KurrentEventStore implements EventStore {
-  private constructor(private readonly client: KurrentClient) {}
+  private constructor(
+    private readonly client: KurrentClient,
+    private readonly options: KurrentOptions = {},
+  ) {}
 
-  static connect(url: string): KurrentEventStore {
-    return new KurrentEventStore(KurrentDBClient.connectionString(url));
+  static connect(url: string, options: KurrentOptions = {}): KurrentEventStore {
+    return new KurrentEventStore(KurrentDBClient.connectionString(url), options);
   }
 
   /** Over a given client (the tests' stand-in for a server). */
-  static over(client: KurrentClient): KurrentEventStore {
-    return new KurrentEventStore(client);
+  static over(client: KurrentClient, options: KurrentOptions = {}): KurrentEventStore {
+    return new KurrentEventStore(client, options);
   }
 
   async append(streamId: string, events: readonly EventToAppend[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
-    if (expectedRevision === 'any' || expectedRevision === 'stream_exists') return this.appendAtTail(streamId, events, expectedRevision);
-    return this.appendAt(streamId, events, expectedRevision);
+    const result = expectedRevision === 'any' || expectedRevision === 'stream_exists' ? await this.appendAtTail(streamId, events, expectedRevision) : await this.appendAt(streamId, events, expectedRevision);
+    await this.keepFor(streamId, result, events.length);
+    return result;
+  }
+
+  /**
+   * A stream of a category with a retention period, created by this append (or by the earlier attempt a retry
+   * repeats), gets its `$maxAge`. Should that fail, the append is reported failed, and the caller's retry (answered
+   * from the stream's tail) sets it then.
+   */
+  private async keepFor(streamId: string, result: AppendResult, count: number): Promise<void> {
+    const seconds = this.options.maxAgeSeconds?.[categoryOf(streamId)];
+    if (seconds === undefined || result.nextExpectedRevision + 1n !== BigInt(count)) return;
+    try {
+      await this.client.setStreamMetadata(streamId, { maxAge: seconds });
+    } catch (error) {
+      throw translated(error, streamId);
+    }
   }
 
   /**
@@ -96,6 +124,8 @@ export class KurrentEventStore implements EventStore {
    * got there first. So a retry is recognised after a restart too, where the server's cache of recent ids is empty.
    */
   private async appendAtTail(streamId: string, events: readonly EventToAppend[], expected: 'any' | 'stream_exists'): Promise<AppendResult> {
+    // A stream whose every event is past its `$maxAge` reads empty but keeps its revision: the server names it.
+    let emptiedAt: bigint | undefined;
     for (let attempt = 0; ; attempt++) {
       const tail = await this.tailOf(streamId);
       const first = tail.find((event) => event.id === events[0]?.id);
@@ -103,12 +133,13 @@ export class KurrentEventStore implements EventStore {
         const last = tail.find((event) => event.id === events[events.length - 1]!.id) ?? first;
         return { nextExpectedRevision: last.revision, position: last.position };
       }
-      const revision = tail.length ? tail[tail.length - 1]!.revision : undefined;
+      const revision = tail.length ? tail[tail.length - 1]!.revision : emptiedAt;
       if (revision === undefined && expected === 'stream_exists') throw new WrongExpectedRevisionError(streamId, expected, 'no_stream');
       try {
         return await this.appendAt(streamId, events, revision ?? 'no_stream');
       } catch (error) {
         if (!(error instanceof WrongExpectedRevisionError) || attempt >= 4) throw error;
+        if (tail.length === 0 && typeof error.actual === 'bigint') emptiedAt = error.actual;
       }
     }
   }
