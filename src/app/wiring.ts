@@ -19,6 +19,7 @@ import type { Config } from '../infra/config.ts';
 import type { EventStore } from '../infra/eventstore/port.ts';
 import { SqliteEventStore } from '../infra/eventstore/sqlite.ts';
 import type { ChainVerifier } from '../infra/eventstore/chain.ts';
+import { ChainWitness } from '../infra/eventstore/chain-witness.ts';
 import { auditAnchorTimer, startAuditAnchors } from '../commands/audit-anchor.ts';
 import { maxAgeSeconds, retentionPeriods, retentionTimer, startRetention } from '../commands/retention.ts';
 import { CodecEventStore, type EventCodec } from '../infra/eventstore/codec.ts';
@@ -88,7 +89,7 @@ export interface Services {
   notifications: NotificationFeed;
   /** Fires what the timers read model says is due (started with the projections; tests call tick()). */
   timers: TimerWorker;
-  /** The hash chain over the log (tamper evidence), where the event store keeps one (the embedded store). */
+  /** The hash chain over the log (tamper evidence): the embedded store's own, or the witness beside EventStoreDB. */
   chain?: ChainVerifier;
   /** Crypto-shredding: erases a data subject (destroys its key), and hands keys to consumers of sealed messages. */
   personalData: Pick<PersonalDataEventStore, 'erase' | 'subjectKey'>;
@@ -175,7 +176,9 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
   const storedEvents: EventStore = config.EVENTSTORE_URL
     ? KurrentEventStore.connect(config.EVENTSTORE_URL, { maxAgeSeconds: maxAgeSeconds(retentionPeriods(config)) })
     : new SqliteEventStore({ path: inMemory ? ':memory:' : join(config.CRM_DATA_DIR, 'events.sqlite'), durability: config.CRM_DURABILITY });
-  const chain = storedEvents instanceof SqliteEventStore ? storedEvents : undefined;
+  // The hash chain: the embedded store keeps it in its appends; for EventStoreDB a witness follows the log.
+  const witness = storedEvents instanceof SqliteEventStore ? undefined : new ChainWitness(storedEvents, { expiring: new Set(Object.keys(maxAgeSeconds(retentionPeriods(config)))) });
+  const chain: ChainVerifier | undefined = storedEvents instanceof SqliteEventStore ? storedEvents : witness;
   const readStore: ReadStore = config.MONGO_URL
     ? await MongoReadStore.connect(config.MONGO_URL).catch(async (error: unknown) => {
         await storedEvents.close();
@@ -301,6 +304,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
       await timers.stop();
       await notifications.stop();
       await relay?.stop();
+      await witness?.stop();
       await runner.stop();
       await services.asOf.close();
       await readStore.close();
@@ -326,6 +330,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     if (options.startTimers ?? true) timers.start();
   }
   await relay?.start();
+  if (startProjections) witness?.start();
   return services;
 }
 
