@@ -330,7 +330,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     if (options.startTimers ?? true) timers.start();
   }
   await relay?.start();
-  if (startProjections) witness?.start();
+  if (startProjections) await witness?.start();
   return services;
 }
 

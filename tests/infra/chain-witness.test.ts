@@ -61,8 +61,9 @@ describe('the chain witness: the hash chain kept beside a store that cannot chai
     const server = new FakeKurrentServer();
     const store = KurrentEventStore.over(server.client);
     const witness = new ChainWitness(store, { batchSize: 4, flushMs: 10 });
-    witness.start();
-    await fill(store, 9);
+    await fill(store, 3);
+    await witness.start();
+    await fill(store, 6);
     await waitUntil(async () => (await witness.chainHead())?.position === (await store.readAll()).filter((e) => e.streamId.startsWith('thing-')).at(-1)!.position);
     await witness.stop();
     expect(await witness.verifyChain()).toMatchObject({ ok: true, checked: 9 });

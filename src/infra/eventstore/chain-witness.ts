@@ -76,8 +76,11 @@ export class ChainWitness implements ChainVerifier {
     }
   }
 
-  /** Follows the log: a run is recorded `flushMs` after the first event not witnessed yet. */
-  start(): void {
+  /**
+   * Follows the log from its head (what came before is caught up by a first run): a run is recorded `flushMs` after
+   * the first event not witnessed yet; a run that fails is tried again after the same delay.
+   */
+  async start(): Promise<void> {
     const flushMs = this.options.flushMs ?? 1_000;
     const schedule = () => {
       this.timer ??= setTimeout(() => {
@@ -85,7 +88,9 @@ export class ChainWitness implements ChainVerifier {
         void this.witness().catch(() => schedule());
       }, flushMs);
     };
-    this.subscription = this.store.subscribeToAll({}, { onEvent: (event) => (witnessed(event) ? schedule() : undefined) });
+    const head = await this.store.headPosition();
+    this.subscription = this.store.subscribeToAll({ after: head }, { onEvent: (event) => (witnessed(event) ? schedule() : undefined) });
+    schedule();
   }
 
   async stop(): Promise<void> {
