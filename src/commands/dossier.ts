@@ -1,6 +1,7 @@
 import { type RecordState, type ResourceName, type ResourceSpec, resourceNames, specOf } from '../domain/customization/resources.ts';
 import type { RecordedEvent } from '../infra/eventstore/port.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
+import { CAMPAIGN_MEMBERS } from '../projections/campaign-members.ts';
 
 /** One field an event changed: its path in the record (`name`, `custom.level`), the value before and after (null: unset). */
 export interface FieldChange {
@@ -78,4 +79,42 @@ export async function relatedRecords(readStore: ReadStore, customerId: string): 
  */
 export function dossierEntries(records: readonly { spec: ResourceSpec; id: string; events: readonly RecordedEvent[] }[]): DossierEntry[] {
   return records.flatMap(({ spec, id, events }) => streamEntries(spec, id, events)).sort((a, b) => a.position - b.position);
+}
+
+/** A campaign membership of a customer or of one of its contacts: whose mail stream tells what reached them. */
+export interface Membership {
+  campaignId: string;
+  memberId: string;
+}
+
+/**
+ * The campaign memberships of a customer (a customers audience lists it with one of its contacts) and of its
+ * contacts (a contacts audience, or a customers audience naming the contact): the campaign member read model
+ * names both.
+ */
+export async function campaignMemberships(readStore: ReadStore, customerId: string, contactIds: readonly string[]): Promise<Membership[]> {
+  const docs = await readStore.collection(CAMPAIGN_MEMBERS).find({ $or: [{ resource: 'customers', recordId: customerId }, { contactId: { $in: [...contactIds] } }] }, { projection: { campaignId: 1, memberId: 1 }, sort: { _id: 1 } });
+  return docs.map((doc) => ({ campaignId: String(doc.campaignId), memberId: String(doc.memberId) }));
+}
+
+/** Data of a member's mail events that names no fact of its own (ids and the time) or is the person's (their address). */
+const NOT_SHOWN = new Set(['campaignId', 'memberId', 'sendId', 'at', 'contactId', 'email', 'mobile']);
+
+/**
+ * A membership's mail events (sent, delivered, opened, clicked, bounced, skipped…) as dossier entries of the
+ * campaign, each with the facts it recorded as its changes (the address left out: the contact's own entries hold it).
+ */
+export function membershipEntries(membership: Membership, events: readonly RecordedEvent[]): DossierEntry[] {
+  return events.map((event) => ({
+    position: Number(event.position),
+    at: event.metadata.at,
+    actor: event.metadata.actor,
+    resource: 'campaigns',
+    recordId: membership.campaignId,
+    revision: Number(event.revision),
+    type: event.type,
+    changes: Object.entries((event.data as Record<string, unknown>) ?? {})
+      .filter(([key]) => !NOT_SHOWN.has(key))
+      .map(([field, to]) => ({ field, from: null, to })),
+  }));
 }

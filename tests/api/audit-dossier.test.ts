@@ -103,23 +103,55 @@ describe("a customer's dossier", () => {
     expectProblem(await app.request('GET', '/api/v1/customers/00000000-0000-7000-8000-000000000000/dossier', { token: auditor }), 404, 'customer.not_found');
   });
 
+  it('shows the campaign mail that reached the customer’s contacts, as entries of the campaign, without the address', async () => {
+    const customer = (await app.request('POST', '/api/v1/customers', { body: { name: '营销档案公司', industry: '档案行业' } })).body.id as string;
+    const contact = (await app.request('POST', '/api/v1/contacts', { body: { customerId: customer, name: '收信人', email: 'reader@example.com' } })).body.id as string;
+    const campaignId = (await app.request('POST', '/api/v1/campaigns', { body: { name: '档案邮件', type: 'email', startsOn: '2027-03-01', endsOn: '2027-03-31', budget: { amount: 100_000, currency: 'CNY' } } })).body.id as string;
+    const templateId = (await app.request('POST', '/api/v1/email-templates', { body: { name: '档案模板', subject: { 'zh-CN': '您好' }, html: { 'zh-CN': '<p>您好</p><p><a href="{{unsubscribeUrl}}">退订</a></p>' } } })).body.id as string;
+    await app.request('POST', `/api/v1/campaigns/${campaignId}/stage`, { body: { stage: 'design' } });
+    await app.services.runner.waitFor(await app.services.eventStore.headPosition(), 20_000);
+    expect((await app.request('POST', `/api/v1/campaigns/${campaignId}/audience`, { body: { filter: { resource: 'customers', query: { industry: '档案行业' } } } })).body).toMatchObject({ count: 1 });
+    expect((await app.request('POST', `/api/v1/campaigns/${campaignId}/send`, { body: { templateId } })).status).toBe(202);
+    await app.services.campaigns.send(campaignId);
+    await app.services.runner.waitFor(await app.services.eventStore.headPosition(), 20_000);
+    const response = await app.request('GET', `/api/v1/customers/${customer}/dossier`, { token: auditor });
+    expect(response.body.records).toEqual({ customers: 1, contacts: 1, campaigns: 1 });
+    const mail = (response.body.items as Entry[]).filter((item) => item.resource === 'campaigns');
+    expect(mail.map((item) => [item.recordId, item.type])).toEqual([
+      [campaignId, 'CampaignMailSending'],
+      [campaignId, 'CampaignMailDelivered'],
+    ]);
+    expect(mail[0]!.changes.map((change) => change.field)).toEqual(expect.arrayContaining(['messageId', 'templateId', 'locale']));
+    expect(JSON.stringify(mail)).not.toContain('reader@example.com');
+    expect((response.body.items as Entry[]).some((item) => item.resource === 'contacts' && item.recordId === contact)).toBe(true);
+  });
+
   it('exports the whole dossier as a PDF with its Chinese text embedded, which poppler renders and reads back', async (context) => {
     const poppler = spawnSync('pdftoppm', ['-v']).error === undefined;
     if (!poppler && process.env.CRM_REQUIRE_BROWSER === '1') throw new Error('No pdftoppm: CI installs poppler-utils (.ci/browser.sh)');
     if (!poppler) return context.skip('pdftoppm is not installed (apt-get install poppler-utils; CI installs it)');
-    const response = await fetch(`${app.baseUrl}/api/v1/customers/${customerId}/dossier`, { headers: { authorization: `Bearer ${auditor}`, accept: 'application/pdf' } });
-    expect(response.status).toBe(200);
-    expect(response.headers.get('content-type')).toBe('application/pdf');
-    const pdf = Buffer.from(await response.arrayBuffer());
-    expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
     const dir = mkdtempSync(join(tmpdir(), 'crm-dossier-pdf-'));
-    writeFileSync(join(dir, 'dossier.pdf'), pdf);
-    const rendered = spawnSync('pdftoppm', ['-r', '60', '-png', '-f', '1', '-l', '1', join(dir, 'dossier.pdf'), join(dir, 'page')]);
+    /** The dossier as a PDF for a caller, as the text poppler reads back from it. */
+    const pdfText = async (name: string, token: string | undefined): Promise<string> => {
+      const response = await fetch(`${app.baseUrl}/api/v1/customers/${customerId}/dossier`, { headers: { authorization: `Bearer ${token ?? (await app.login())}`, accept: 'application/pdf' } });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toBe('application/pdf');
+      const pdf = Buffer.from(await response.arrayBuffer());
+      expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
+      writeFileSync(join(dir, `${name}.pdf`), pdf);
+      return spawnSync('pdftotext', ['-layout', join(dir, `${name}.pdf`), '-']).stdout.toString();
+    };
+    // An administrator's PDF holds every field.
+    const full = await pdfText('full', undefined);
+    const rendered = spawnSync('pdftoppm', ['-r', '60', '-png', '-f', '1', '-l', '1', join(dir, 'full.pdf'), join(dir, 'page')]);
     expect(rendered.status, rendered.stderr.toString()).toBe(0);
     expect(statSync(join(dir, 'page-1.png')).size).toBeGreaterThan(5_000);
-    const fonts = spawnSync('pdffonts', [join(dir, 'dossier.pdf')]).stdout.toString();
+    const fonts = spawnSync('pdffonts', [join(dir, 'full.pdf')]).stdout.toString();
     expect(fonts).toMatch(/NotoSansSC.*yes/);
-    const text = spawnSync('pdftotext', ['-layout', join(dir, 'dossier.pdf'), '-']).stdout.toString();
-    for (const expected of ['客户档案 Customer dossier', '档案贸易有限公司', '王经理', '采购经理', 'dossier-rep', `contacts/${ids.contact}`]) expect(text).toContain(expected);
+    for (const expected of ['客户档案 Customer dossier', '档案贸易有限公司', '王经理', '13900001111', '采购经理', 'dossier-rep', `contacts/${ids.contact}`]) expect(full).toContain(expected);
+    // The auditor's is an export without the personal data grant: the contact's name and mobile are left out.
+    const audited = await pdfText('audited', auditor);
+    for (const expected of ['客户档案 Customer dossier', '档案贸易有限公司', '采购经理', `contacts/${ids.contact}`]) expect(audited).toContain(expected);
+    for (const personal of ['王经理', '13900001111']) expect(audited).not.toContain(personal);
   });
 });

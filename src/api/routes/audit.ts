@@ -7,10 +7,12 @@ import { recordTypeOf, whatCouldSee, whoCouldAccess } from '../../commands/acces
 import { getEmployee } from '../../commands/employees.ts';
 import { loadRecord, stateInScope } from '../../commands/references.ts';
 import { ORG } from '../../projections/org.ts';
+import { CAMPAIGN_MEMBERS } from '../../projections/campaign-members.ts';
 import { notFound } from '../history.ts';
 import { chainBreakReasons } from '../../infra/eventstore/chain.ts';
 import { type AnyRoute, defineRoute, IdParams, type RouteServices } from '../route.ts';
-import { dossierEntries, type FieldChange, relatedRecords } from '../../commands/dossier.ts';
+import { campaignMemberships, dossierEntries, type FieldChange, membershipEntries, relatedRecords } from '../../commands/dossier.ts';
+import { campaignMemberStream } from '../../domain/campaign/members.ts';
 import { type ResourceName, resourceNames, specOf } from '../../domain/customization/resources.ts';
 import { personalFieldPaths } from '../../domain/customization/personal-data.ts';
 import { fieldsOf } from '../../commands/custom-fields.ts';
@@ -122,8 +124,8 @@ export const auditRoutes: AnyRoute[] = [
   defineRoute({
     method: 'get',
     path: '/api/v1/customers/:id/dossier',
-    reads: [...resourceNames, ORG.employees],
-    summary: "The customer's dossier (auditors): everything that happened to the customer and its related records (contacts, activities, opportunities, quotes, orders, tickets…), merged in log order, with actors and field-level changes; paged",
+    reads: [...resourceNames, ORG.employees, CAMPAIGN_MEMBERS],
+    summary: "The customer's dossier (auditors): everything that happened to the customer and its related records (contacts, activities, opportunities, quotes, orders, tickets…, and the campaign mail that reached them), merged in log order, with actors and field-level changes; paged",
     tags: ['Audit 审计'],
     params: IdParams,
     query: DossierQuery,
@@ -143,14 +145,18 @@ export const auditRoutes: AnyRoute[] = [
         const { state, events } = await loadRecord(services.deps, related.spec, related.id);
         if (state.status !== 'none' && (await stateInScope(services.deps, actor, related.spec, state))) records.push({ ...related, events });
       }
+      // The campaign mail that reached the customer and its contacts (their members' streams).
+      const memberships = isAllowed(actor, 'campaigns', 'view') ? await campaignMemberships(services.readStore, params.id, records.filter((r) => r.spec.name === 'contacts').map((r) => r.id)) : [];
+      const mailed = (await Promise.all(memberships.map(async (membership) => membershipEntries(membership, await services.deps.eventStore.readStream(campaignMemberStream(membership.campaignId, membership.memberId)))))).flat();
       const after = query.cursor === undefined ? 0 : Number(query.cursor);
-      const entries = dossierEntries(records).filter((entry) => entry.position > after && (!from || entry.at >= from) && (!to || entry.at < to));
+      const entries = [...dossierEntries(records), ...mailed].sort((a, b) => a.position - b.position).filter((entry) => entry.position > after && (!from || entry.at >= from) && (!to || entry.at < to));
       if (pdf && entries.length > services.config.CRM_EXPORT_MAX_ROWS)
         throw new HttpProblem(413, 'export.too_large', 'Export too large', `The dossier holds ${entries.length} events, more than ${services.config.CRM_EXPORT_MAX_ROWS}: narrow it with from and to`);
       const page = pdf ? entries : entries.slice(0, query.limit);
       const names = new Map((await services.readStore.collection(ORG.employees).find({}, { projection: { _id: 1, name: 1 } })).map((doc) => [doc._id, String(doc.name)]));
       const counts: Record<string, number> = {};
       for (const { spec } of records) counts[spec.name] = (counts[spec.name] ?? 0) + 1;
+      if (memberships.length) counts.campaigns = new Set(memberships.map((m) => m.campaignId)).size;
       // A PDF is an export: without the personalData export grant its personal fields are left out.
       const withheld = pdf && !isAllowed(actor, 'personalData', 'export') ? await personalPathsOf(services, Object.keys(counts) as ResourceName[]) : undefined;
       const items = page.map((entry) => ({
