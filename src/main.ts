@@ -37,16 +37,42 @@ async function main(): Promise<void> {
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
   answerClientErrors(server);
+  // Requests in flight, so a stop lets them finish (each answered request's writes are then in the log).
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
   let stopping = false;
+  server.on('request', (_request, response) => {
+    inFlight++;
+    // While stopping, a request on a kept-alive connection is still answered, and that connection closed after it.
+    if (stopping) response.setHeader('Connection', 'close');
+    response.once('close', () => {
+      inFlight--;
+      if (inFlight === 0) drained?.();
+    });
+  });
+  /**
+   * Graceful stop: no new connections, idle ones closed, requests in flight given CRM_SHUTDOWN_GRACE_MS to finish
+   * (then their connections are closed), then the jobs stop and the services close (projections' checkpoints and the
+   * read models flushed, the event store closed).
+   */
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info('stopping', { signal });
+    logger.info('stopping', { signal, inFlight });
     server.close();
+    server.closeIdleConnections();
+    if (inFlight > 0) {
+      const finished = await Promise.race([
+        new Promise<boolean>((resolve) => (drained = () => resolve(true))),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), config.CRM_SHUTDOWN_GRACE_MS).unref()),
+      ]);
+      if (!finished) logger.warn('requests still in flight at the end of the grace period were cut off', { inFlight, graceMs: config.CRM_SHUTDOWN_GRACE_MS });
+    }
     server.closeAllConnections();
     stopJobs();
     await marketing.close();
     await services.close();
+    logger.info('stopped', { signal });
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));

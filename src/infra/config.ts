@@ -56,6 +56,8 @@ const ConfigSchema = z.object({
   CRM_PUBLIC_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(120),
   /** The most rows one CSV export may hold; a larger one is refused (413) and must be narrowed. */
   CRM_EXPORT_MAX_ROWS: z.coerce.number().int().min(1).max(10_000_000).default(100_000),
+  /** On SIGTERM, how long requests in flight may take to finish before their connections are closed. */
+  CRM_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
   /** The most rows an analyst's query answers (POST /api/v1/analytics/query; beyond: the first ones, truncated: true). */
   CRM_ANALYTICS_MAX_ROWS: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
   /** How long an analyst's query may run (ms) before it is stopped with 422 analytics.time_limit. */
