@@ -16,6 +16,7 @@ export const HistoryItem = z.object({
   data: z.record(z.string(), z.unknown()),
   actor: z.string(),
   at: z.string(),
+  traceId: z.string().optional().describe('The W3C trace the request that wrote it belonged to (its traceparent trace-id)'),
 });
 export const HistoryPage = z.object({ items: z.array(HistoryItem), nextFrom: z.number().int().nullable() }).meta({ id: 'HistoryPage' });
 
@@ -34,6 +35,7 @@ export function historyPage(events: RecordedEvent[], from: number, limit: number
       data: e.data as Record<string, unknown>,
       actor: e.metadata.actor,
       at: e.metadata.at,
+      ...(e.metadata.traceId ? { traceId: e.metadata.traceId } : {}),
     })),
     nextFrom: more ? Number(last.revision) + 1 : null,
   };

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import { resolveActor } from '../commands/access.ts';
 import { getEmployee, passwordStamp } from '../commands/employees.ts';
@@ -9,6 +9,14 @@ import { HttpProblem, problemResponse, toProblem } from './problem.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 const CORRELATION = /^[\w.:-]{1,100}$/;
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/** The trace a `traceparent` header names (version 00, ids not all zeros), or a new one, sampled. */
+export function traceOf(header: string | undefined): { traceId: string; flags: string } {
+  const match = header ? TRACEPARENT.exec(header.trim()) : null;
+  if (match && !/^0+$/.test(match[1]!) && !/^0+$/.test(match[2]!)) return { traceId: match[1]!, flags: match[3]! };
+  return { traceId: randomBytes(16).toString('hex'), flags: '01' };
+}
 
 /** Correlation id, a logger bound to it, the access log line and request metrics. */
 export function requestContext(services: Services, metrics: Metrics) {
@@ -17,8 +25,12 @@ export function requestContext(services: Services, metrics: Metrics) {
     const given = ctx.get('X-Correlation-Id');
     const correlationId = CORRELATION.test(given) ? given : services.requestMeta('').requestId;
     ctx.state.correlationId = correlationId;
-    ctx.state.logger = services.logger.child({ correlationId });
+    // W3C Trace Context: the caller's trace goes on (a new one begins without it); this request is a span of it.
+    const trace = traceOf(ctx.get('traceparent'));
+    ctx.state.traceId = trace.traceId;
+    ctx.state.logger = services.logger.child({ correlationId, traceId: trace.traceId });
     ctx.set('X-Correlation-Id', correlationId);
+    ctx.set('traceparent', `00-${trace.traceId}-${randomBytes(8).toString('hex')}-${trace.flags}`);
     try {
       await next();
     } finally {

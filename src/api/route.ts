@@ -163,7 +163,7 @@ export function mount(router: Router, services: Services, spec: AnyRoute): void 
         actor,
         services,
         correlationId,
-        meta: services.requestMeta(correlationId, seed, ifMatch),
+        meta: { ...services.requestMeta(correlationId, seed, ifMatch), traceId: String(ctx.state.traceId) },
         koa: ctx,
       });
       const shape = spec.fields?.shape;

@@ -31,6 +31,8 @@ export interface RequestMeta {
   ids: Ids;
   /** The revision the client based its change on (`If-Match`). */
   ifMatch?: bigint;
+  /** The W3C trace id the request carries (`traceparent`), kept in its events' metadata and Kafka headers. */
+  traceId?: string;
 }
 
 export interface CommandDeps {

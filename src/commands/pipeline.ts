@@ -22,7 +22,7 @@ export function factEvent(
     id: meta.ids.newId(),
     type: event.type,
     data: event.data,
-    metadata: { actor: actorId, at: deps.clock.now().toISOString(), correlationId: meta.correlationId, requestId, schemaVersion: SCHEMA_VERSION },
+    metadata: { actor: actorId, at: deps.clock.now().toISOString(), correlationId: meta.correlationId, requestId, ...(meta.traceId ? { traceId: meta.traceId } : {}), schemaVersion: SCHEMA_VERSION },
   };
 }
 
@@ -130,6 +130,7 @@ export async function execute<C, E extends DomainEvent, S>(
         at,
         correlationId: meta.correlationId,
         requestId: meta.requestId,
+        ...(meta.traceId ? { traceId: meta.traceId } : {}),
         schemaVersion: SCHEMA_VERSION,
       },
     }));

@@ -63,6 +63,7 @@ describe.skipIf(!brokers)(`Kafka relay${brokers ? '' : ` (${skipReason('KAFKA_BR
         expect(headerText(m.message.headers, HEADERS.eventId)).toBe(expected[i]!.id);
         expect(headerText(m.message.headers, HEADERS.position)).toBe(expected[i]!.position.toString());
         expect(headerText(m.message.headers, HEADERS.correlationId)).toBe(expected[i]!.metadata.correlationId);
+        expect(headerText(m.message.headers, HEADERS.traceparent)).toBe(`00-${expected[i]!.metadata.traceId}-${expected[i]!.id.replaceAll('-', '').slice(-16)}-01`);
       }
     }
     expect(fromMessage(messages.find((m) => m.key === streams[1])!.message).metadata.correlationId).toBe('relay-test-1');

@@ -11,6 +11,8 @@ export interface EventMetadata {
   causationId?: string;
   /** Identifies the request that produced the event; a retried request carries the same id. */
   requestId?: string;
+  /** The W3C trace the request belonged to (its `traceparent` trace-id, or one the service began), 32 hex digits. */
+  traceId?: string;
   schemaVersion: number;
   /**
    * The personal values the event's data holds, sealed (encrypted) under each data subject's key: JSON pointers

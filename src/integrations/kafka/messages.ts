@@ -21,6 +21,8 @@ export const HEADERS = {
   position: 'global-position',
   correlationId: 'correlation-id',
   contentType: 'content-type',
+  /** W3C Trace Context: the trace of the request that wrote the event (a span per event, named by its id). */
+  traceparent: 'traceparent',
 } as const;
 
 /** Keys never published, wherever they appear in an event's data (an employee's password hash). */
@@ -63,6 +65,7 @@ export function toMessage(event: RecordedEvent): Message {
       [HEADERS.position]: event.position.toString(),
       [HEADERS.correlationId]: event.metadata.correlationId,
       [HEADERS.contentType]: 'application/json',
+      ...(event.metadata.traceId ? { [HEADERS.traceparent]: `00-${event.metadata.traceId}-${event.id.replaceAll('-', '').slice(-16)}-01` } : {}),
     },
   };
 }

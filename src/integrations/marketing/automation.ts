@@ -22,7 +22,9 @@ export function startMarketingAutomation(services: Pick<Services, 'deps' | 'even
       const rules = (await automationSettings.read(services.deps)).value;
       if (rules.length === 0) return;
       const requestId = `automation:${event.id}`;
-      await scheduleAutomations(services.deps, rules, event, { correlationId: event.metadata.correlationId, requestId, ids: seededIds(requestId, Date.parse(event.metadata.at)) });
+      // The trace of the request that wrote the event goes on into what the automations write.
+      const trace = event.metadata.traceId ? { traceId: event.metadata.traceId } : {};
+      await scheduleAutomations(services.deps, rules, event, { correlationId: event.metadata.correlationId, requestId, ids: seededIds(requestId, Date.parse(event.metadata.at)), ...trace });
     }),
   );
 }
