@@ -35,7 +35,8 @@ describe('trace context', () => {
   });
 
   it('begins a trace for a request without one (or with one that is not valid), and says which', async () => {
-    for (const headers of [{}, { traceparent: `00-${'0'.repeat(32)}-00f067aa0ba902b7-01` }, { traceparent: 'garbage' }]) {
+    const cases: Record<string, string>[] = [{}, { traceparent: `00-${'0'.repeat(32)}-00f067aa0ba902b7-01` }, { traceparent: 'garbage' }];
+    for (const headers of cases) {
       const created = await app.request('POST', '/api/v1/customers', { body: { name: `Untraced ${Math.random()}` }, headers });
       const traceId = /^00-([0-9a-f]{32})-[0-9a-f]{16}-01$/.exec(created.headers.get('traceparent')!)![1]!;
       expect(traceId).not.toBe('0'.repeat(32));
