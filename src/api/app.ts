@@ -79,22 +79,28 @@ export function createApp(services: Services, version = '0.1.0'): Koa {
   // Behind a reverse proxy that sets X-Forwarded-For, ctx.ip is the client's address (CRM_TRUST_PROXY).
   app.proxy = services.config.CRM_TRUST_PROXY;
   const metrics = new Metrics();
-  metrics.gauge('crm_eventstore_head_position', 'Global position of the last event in the log', async () => [
+  metrics.gauge('crm_eventstore_head_position', 'Global position of the last event in the log', [], async () => [
     { labels: {}, value: Number(await services.eventStore.headPosition()) },
   ]);
-  metrics.gauge('crm_projection_position', 'Global position each projection has applied', async () =>
+  metrics.gauge('crm_projection_position', 'Global position each projection has applied', ['projection'], async () =>
     services.runner.status().map((s) => ({ labels: { projection: s.name }, value: Number(s.position) })),
   );
-  metrics.gauge('crm_kafka_relay_position', 'Global position of the last event Kafka acknowledged (0 without Kafka)', async () => [
+  metrics.gauge('crm_projection_lag_events', 'Events in the log each projection has not applied yet', ['projection'], async () => {
+    const head = await services.eventStore.headPosition();
+    return services.runner.status().map((s) => ({ labels: { projection: s.name }, value: Math.max(0, Number(head - s.position)) }));
+  });
+  metrics.gauge('crm_kafka_relay_position', 'Global position of the last event Kafka acknowledged (0 without Kafka)', [], async () => [
     { labels: {}, value: Number(services.relay?.status().position ?? 0n) },
   ]);
-  metrics.gauge('crm_kafka_relay_published', 'Events published to Kafka since the process started', async () => [
+  metrics.gauge('crm_kafka_relay_lag_events', 'Events in the log the Kafka relay has not published yet (0 without Kafka)', [], async () => [
+    { labels: {}, value: services.relay ? Math.max(0, Number((await services.eventStore.headPosition()) - services.relay.status().position)) : 0 },
+  ]);
+  metrics.gauge('crm_kafka_relay_published', 'Events published to Kafka since the process started', [], async () => [
     { labels: {}, value: services.relay?.status().published ?? 0 },
   ]);
-  metrics.gauge('crm_projection_failed', 'Whether a projection has stopped on an event it cannot apply (1) or not (0)', async () =>
+  metrics.gauge('crm_projection_failed', 'Whether a projection has stopped on an event it cannot apply (1) or not (0)', ['projection'], async () =>
     services.runner.status().map((s) => ({ labels: { projection: s.name }, value: s.failed ? 1 : 0 })),
   );
-  metrics.gauge('process_resident_memory_bytes', 'Resident memory', async () => [{ labels: {}, value: process.memoryUsage().rss }]);
 
   // Paths are matched exactly: case-sensitive, no trailing slash, so the router and the authentication check
   // agree on which paths exist (a variant such as /API/v1/… or /api/v1/customers/ is simply not a route).
@@ -112,7 +118,7 @@ export function createApp(services: Services, version = '0.1.0'): Koa {
     const expected = services.config.METRICS_TOKEN;
     if (expected && !sameSecret(bearerToken(ctx) ?? '', expected))
       throw new HttpProblem(401, 'unauthorized', 'Not authenticated', 'Send Authorization: Bearer <METRICS_TOKEN>', {}, { 'WWW-Authenticate': 'Bearer realm="metrics"' });
-    ctx.type = 'text/plain; version=0.0.4; charset=utf-8';
+    ctx.type = metrics.contentType;
     ctx.body = await metrics.text();
   });
   const document = openApiDocument(apiRoutes, { version });

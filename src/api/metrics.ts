@@ -1,62 +1,56 @@
-/** A small Prometheus text-format registry: counters and histograms with labels, plus gauges read on scrape. */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
 type Labels = Record<string, string>;
 
-const key = (labels: Labels) => JSON.stringify(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)));
-const render = (labels: Labels) => {
-  const entries = Object.entries(labels);
-  return entries.length ? `{${entries.map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}` : '';
-};
-
+/** Request durations' buckets (seconds): from a cached read to a slow export. */
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
+/**
+ * The service's Prometheus metrics, through prom-client: its default process metrics (CPU, resident memory, heap,
+ * garbage collection, event-loop lag), counters and histograms made on first use (their label names from the
+ * first labels given), and gauges read on each scrape. One registry per app, so several apps in one process
+ * (the tests) keep theirs apart.
+ */
 export class Metrics {
-  private readonly counters = new Map<string, { help: string; values: Map<string, { labels: Labels; value: number }> }>();
-  private readonly histograms = new Map<string, { help: string; values: Map<string, { labels: Labels; buckets: number[]; sum: number; count: number }> }>();
-  private readonly gauges = new Map<string, { help: string; read: () => Promise<{ labels: Labels; value: number }[]> }>();
+  readonly registry = new Registry();
+  private readonly counters = new Map<string, Counter>();
+  private readonly histograms = new Map<string, Histogram>();
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
 
   inc(name: string, help: string, labels: Labels, by = 1): void {
     let counter = this.counters.get(name);
-    if (!counter) this.counters.set(name, (counter = { help, values: new Map() }));
-    const k = key(labels);
-    const entry = counter.values.get(k) ?? { labels, value: 0 };
-    entry.value += by;
-    counter.values.set(k, entry);
+    if (!counter) this.counters.set(name, (counter = new Counter({ name, help, labelNames: Object.keys(labels), registers: [this.registry] })));
+    counter.inc(labels, by);
   }
 
   observe(name: string, help: string, labels: Labels, seconds: number): void {
     let histogram = this.histograms.get(name);
-    if (!histogram) this.histograms.set(name, (histogram = { help, values: new Map() }));
-    const k = key(labels);
-    const entry = histogram.values.get(k) ?? { labels, buckets: BUCKETS.map(() => 0), sum: 0, count: 0 };
-    BUCKETS.forEach((bound, i) => {
-      if (seconds <= bound) entry.buckets[i]! += 1;
+    if (!histogram) this.histograms.set(name, (histogram = new Histogram({ name, help, labelNames: Object.keys(labels), buckets: BUCKETS, registers: [this.registry] })));
+    histogram.observe(labels, seconds);
+  }
+
+  /** A gauge whose values (one per label set) are read when Prometheus scrapes. */
+  gauge(name: string, help: string, labelNames: readonly string[], read: () => Promise<{ labels: Labels; value: number }[]>): void {
+    new Gauge({
+      name,
+      help,
+      labelNames: [...labelNames],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const { labels, value } of await read()) this.set(labels, value);
+      },
     });
-    entry.sum += seconds;
-    entry.count += 1;
-    histogram.values.set(k, entry);
   }
 
-  gauge(name: string, help: string, read: () => Promise<{ labels: Labels; value: number }[]>): void {
-    this.gauges.set(name, { help, read });
+  get contentType(): string {
+    return this.registry.contentType;
   }
 
-  async text(): Promise<string> {
-    const lines: string[] = [];
-    for (const [name, counter] of this.counters) {
-      lines.push(`# HELP ${name} ${counter.help}`, `# TYPE ${name} counter`);
-      for (const { labels, value } of counter.values.values()) lines.push(`${name}${render(labels)} ${value}`);
-    }
-    for (const [name, histogram] of this.histograms) {
-      lines.push(`# HELP ${name} ${histogram.help}`, `# TYPE ${name} histogram`);
-      for (const { labels, buckets, sum, count } of histogram.values.values()) {
-        BUCKETS.forEach((bound, i) => lines.push(`${name}_bucket${render({ ...labels, le: String(bound) })} ${buckets[i]}`));
-        lines.push(`${name}_bucket${render({ ...labels, le: '+Inf' })} ${count}`, `${name}_sum${render(labels)} ${sum}`, `${name}_count${render(labels)} ${count}`);
-      }
-    }
-    for (const [name, gauge] of this.gauges) {
-      lines.push(`# HELP ${name} ${gauge.help}`, `# TYPE ${name} gauge`);
-      for (const { labels, value } of await gauge.read()) lines.push(`${name}${render(labels)} ${value}`);
-    }
-    return `${lines.join('\n')}\n`;
+  text(): Promise<string> {
+    return this.registry.metrics();
   }
 }

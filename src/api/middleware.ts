@@ -37,7 +37,7 @@ export function requestContext(services: Services, metrics: Metrics) {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = (ctx as Context & { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
       metrics.inc('http_requests_total', 'HTTP requests by method, route and status', { method: ctx.method, route: String(route), status: String(ctx.status) });
-      metrics.observe('http_request_duration_seconds', 'HTTP request duration', { method: ctx.method, route: String(route) }, seconds);
+      metrics.observe('http_request_duration_seconds', 'HTTP request duration by method, route and status', { method: ctx.method, route: String(route), status: String(ctx.status) }, seconds);
       (ctx.state.logger as Logger).info('request', {
         method: ctx.method,
         path: ctx.path,

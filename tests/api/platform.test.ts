@@ -121,6 +121,12 @@ describe('HTTP platform', () => {
       expect(response.text).toMatch(/# TYPE http_requests_total counter/);
       expect(response.text).toMatch(/http_requests_total\{method="GET",route="\/api\/v1\/customers",status="200"\} \d+/);
       expect(response.text).toMatch(/crm_projection_position\{projection="customers"\} \d+/);
+      // prom-client: the request-duration histogram by method, route and status; projection lag; process metrics.
+      expect(response.text).toMatch(/# TYPE http_request_duration_seconds histogram/);
+      expect(response.text).toMatch(/http_request_duration_seconds_bucket\{le="0\.5",method="GET",route="\/api\/v1\/customers",status="200"\} \d+/);
+      expect(response.text).toMatch(/crm_projection_lag_events\{projection="customers"\} \d+/);
+      expect(response.text).toMatch(/crm_kafka_relay_lag_events 0/);
+      for (const name of ['process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes', 'nodejs_gc_duration_seconds']) expect(response.text).toContain(`# TYPE ${name}`);
     });
 
     it('/openapi.json is OpenAPI 3.1 generated from the schemas', async () => {
