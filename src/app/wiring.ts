@@ -164,6 +164,23 @@ const domainEventCodec: EventCodec = {
   },
 };
 
+/**
+ * The key reservations are hashed under: CRM_RESERVATION_KEY, or the one kept with the subject keys (made at the
+ * first start). A log whose reservations were made under a key the store does not hold (a log copied without its
+ * key store) is refused: values it reserved would look free, and duplicates would follow.
+ */
+async function reservationKeyOf(config: Config, keys: SubjectKeys, log: EventStore): Promise<Buffer> {
+  if (config.CRM_RESERVATION_KEY) return Buffer.from(config.CRM_RESERVATION_KEY, 'hex');
+  const kept = await keys.get(RESERVATION_KEY_SUBJECT, false);
+  if (kept && 'key' in kept) return kept.key;
+  const keyed = (await log.readAll({ filter: { eventTypes: ['ReservationClaimed'] } })).some((event) => typeof (event.data as { valueHash?: unknown }).valueHash === 'string');
+  if (keyed)
+    throw new Error('the log holds reservations hashed under a key this service does not have: start it with the key store the log was written with (events.sqlite, or MongoDB _subjectKeys) or set CRM_RESERVATION_KEY');
+  const made = await keys.get(RESERVATION_KEY_SUBJECT, true);
+  if (!made || !('key' in made)) throw new Error('the reservation key could not be made');
+  return made.key;
+}
+
 export async function openServices(config: Config, options: OpenOptions = {}): Promise<Services> {
   const logger = options.logger ?? jsonLogger(config.LOG_LEVEL);
   const clock = options.clock ?? systemClock;
@@ -205,6 +222,13 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
   const eventStore: EventStore = new CodecEventStore(personalData, domainEventCodec);
   // Kafka carries the events as the log holds them: personal values sealed.
   const sealedEvents: EventStore = new CodecEventStore(storedEvents, domainEventCodec);
+  // Reservations name a unique value by its hash under a key of the service's own (configured, or kept with the subject keys).
+  const reservationKey = await reservationKeyOf(config, subjectKeys, storedEvents).catch(async (error: unknown) => {
+    await personalData.close();
+    await readStore.close();
+    unlock();
+    throw error;
+  });
   logger.info('adapters', {
     eventStore: embeddedEvents ? `sqlite (${inMemory ? 'memory' : config.CRM_DATA_DIR})` : 'eventstoredb',
     readStore: embeddedReads ? 'embedded' : `mongodb (aggregation ${(readStore as MongoReadStore).aggregation})`,
@@ -225,9 +249,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     : new EventLogSource(eventStore, integrationStore, logger.child({ component: 'consumers' }));
   const startProjections = options.startProjections ?? true;
   const relay = kafka && startProjections ? new KafkaRelay(kafka, sealedEvents, integrationStore, logger.child({ component: 'relay' }), topics) : undefined;
-  // Reservations name a unique value by its hash under a key of the service's own (kept with the subject keys).
-  const reservationKey = await subjectKeys.get(RESERVATION_KEY_SUBJECT, true);
-  const deps: CommandDeps = { eventStore, clock, ...(reservationKey && 'key' in reservationKey ? { reservationKey: reservationKey.key } : {}) };
+  const deps: CommandDeps = { eventStore, clock, reservationKey };
   const notifications = new NotificationFeed(eventStore, logger.child({ component: 'notifications' }));
   const blobs: Blobs = !embeddedReads ? (readStore as MongoReadStore).blobs() : inMemory ? new MemoryBlobs() : new FileBlobs(join(config.CRM_DATA_DIR, 'blobs'));
   const mailer: Mailer = config.SMTP_URL

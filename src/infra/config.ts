@@ -44,6 +44,11 @@ const ConfigSchema = z.object({
   CRM_MAIL_CONCURRENCY: z.coerce.number().int().min(1).max(50).default(4),
   CRM_ADMIN_PASSWORD: z.string().min(10, 'The admin password needs at least 10 characters').optional(),
   JWT_SECRET: z.string().min(32, 'JWT_SECRET needs at least 32 characters').optional(),
+  /**
+   * The key that hashes reserved unique values (64 hex digits), from a secret store or KMS; unset, the service makes
+   * one and keeps it with the subject keys. Every instance and every copy of the log must use the same one.
+   */
+  CRM_RESERVATION_KEY: z.string().regex(/^[0-9a-f]{64}$/, 'CRM_RESERVATION_KEY must be 64 hex digits (32 bytes)').optional(),
   TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 86400).default(8 * 3600),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   CRM_DURABILITY: z.enum(['normal', 'full']).default('normal'),

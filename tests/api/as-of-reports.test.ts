@@ -85,7 +85,8 @@ describe('reports as of a past instant (?asOf=)', () => {
     for (const event of await app.services.eventStore.readAll())
       if (Date.parse(event.metadata.at) <= Date.parse(cut)) await copy.append(event.streamId, [{ id: event.id, type: event.type, data: event.data, metadata: event.metadata }], 'any');
     await copy.close();
-    then = await startTestApp({ CRM_DATA_DIR: dir }, { clock: new ManualClock(new Date(cut)) });
+    // The copy's reservations were hashed under the first service's key: the second is given the same key.
+    then = await startTestApp({ CRM_DATA_DIR: dir, CRM_RESERVATION_KEY: app.services.deps.reservationKey!.toString('hex') }, { clock: new ManualClock(new Date(cut)) });
     await then.services.runner.waitFor(await then.services.eventStore.headPosition(), 120_000);
   }, 300_000);
   afterAll(async () => {

@@ -1,5 +1,5 @@
 import { freezeOwned } from '../frozen.ts';
-import { openValue, type PersonalValues, sealValue, valueAt, withValueAt } from '../personal-data/sealing.ts';
+import { openValue, type PersonalValues, SEALED_PREFIX, sealValue, valueAt, withValueAt } from '../personal-data/sealing.ts';
 import type { SubjectKey, SubjectKeys } from '../personal-data/keys.ts';
 import type { AppendResult, EventFilter, EventStore, EventToAppend, ExpectedRevision, ReadAllOptions, ReadStreamOptions, RecordedEvent, StreamWrite, Subscription, SubscriptionHandlers } from './port.ts';
 
@@ -107,7 +107,8 @@ export class PersonalDataEventStore implements EventStore {
       const found = await this.key(subjectId, false);
       for (const pointer of pointers) {
         const sealed = valueAt(data, pointer);
-        if (typeof sealed !== 'string') continue;
+        // Only a sealed value is opened (a copy of the log made from opened events holds plain ones).
+        if (typeof sealed !== 'string' || !sealed.startsWith(SEALED_PREFIX)) continue;
         data = withValueAt(data, pointer, found && 'key' in found ? openValue(found.key, subjectId, pointer, sealed) : this.erased);
       }
     }
