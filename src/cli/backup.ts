@@ -1,7 +1,7 @@
 import { existsSync, renameSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { loadConfig } from '../infra/config.ts';
-import { checkStoreFile, copyDatabase } from '../infra/eventstore/backup.ts';
+import { backupFileArgument, checkStoreFile, copyDatabase } from '../infra/eventstore/backup.ts';
 
 /**
  * `npm run backup -- <file>`: an online, consistent copy of the embedded event store (the log, its hash chain, the
@@ -11,10 +11,7 @@ import { checkStoreFile, copyDatabase } from '../infra/eventstore/backup.ts';
  */
 async function backup(): Promise<void> {
   const config = loadConfig();
-  if (config.EVENTSTORE_URL) throw new Error('EVENTSTORE_URL is set: back EventStoreDB up with its own tools (see the README)');
-  const file = process.argv[2];
-  if (!file || file.startsWith('--')) throw new Error('usage: npm run backup -- <file>');
-  const target = resolve(file);
+  const target = backupFileArgument('backup', config);
   if (existsSync(target)) throw new Error(`${target} exists; name a new file`);
   const source = join(config.CRM_DATA_DIR, 'events.sqlite');
   if (!existsSync(source)) throw new Error(`no event log at ${source} (set CRM_DATA_DIR to the service's data directory)`);

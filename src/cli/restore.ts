@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { openServices } from '../app/wiring.ts';
 import { loadConfig } from '../infra/config.ts';
-import { checkStoreFile, copyDatabase } from '../infra/eventstore/backup.ts';
+import { backupFileArgument, checkStoreFile, copyDatabase } from '../infra/eventstore/backup.ts';
 import { jsonLogger } from '../infra/logger.ts';
 
 /**
@@ -12,10 +12,7 @@ import { jsonLogger } from '../infra/logger.ts';
  */
 async function restore(): Promise<void> {
   const config = loadConfig();
-  if (config.EVENTSTORE_URL) throw new Error('EVENTSTORE_URL is set: restore EventStoreDB with its own tools (see the README)');
-  const file = process.argv[2];
-  if (!file || file.startsWith('--')) throw new Error('usage: npm run restore -- <file>');
-  const backup = resolve(file);
+  const backup = backupFileArgument('restore', config);
   if (!existsSync(backup)) throw new Error(`no backup at ${backup}`);
   const dir = resolve(config.CRM_DATA_DIR);
   if (existsSync(dir) && readdirSync(dir).length > 0) throw new Error(`${dir} is not empty: restore into an empty data directory`);

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { existsSync, renameSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { ChainVerification } from './chain.ts';
 import { SqliteEventStore } from './sqlite.ts';
 
@@ -51,4 +52,12 @@ export async function checkStoreFile(path: string): Promise<StoreFileCheck> {
   counted.pragma('journal_mode = DELETE');
   counted.close();
   return { integrity, events, head, chain };
+}
+
+/** The backup file a command was given (its one argument), resolved; refuses the EventStoreDB configuration, which has its own tools. */
+export function backupFileArgument(command: 'backup' | 'restore', config: { EVENTSTORE_URL?: string | undefined }, argv: readonly string[] = process.argv): string {
+  if (config.EVENTSTORE_URL) throw new Error(`EVENTSTORE_URL is set: ${command} EventStoreDB with its own tools (see the README)`);
+  const file = argv[2];
+  if (!file || file.startsWith('--')) throw new Error(`usage: npm run ${command} -- <file>`);
+  return resolve(file);
 }
