@@ -1,8 +1,11 @@
 import Database from 'better-sqlite3';
 import { EventEmitter } from 'node:events';
+import { availableParallelism } from 'node:os';
 import { freezeOwned } from '../frozen.ts';
 import { StreamBloom } from './stream-bloom.ts';
-import { type ChainRow, type ChainVerification, type ChainVerifier, GENESIS, linkHash, payloadHash, verifyChain } from './chain.ts';
+import { type ChainVerification, type ChainVerifier, GENESIS, linkHash, payloadHash } from './chain.ts';
+import { ChainRangeVerifier, joinVerifications, VERIFY_SLICE } from './chain-range.ts';
+import { verifyInWorker } from './chain-verify-worker.ts';
 import { type StreamWrite, type AppendResult, type EventFilter, type EventStore, type EventToAppend, EventIdConflictError, type ExpectedRevision, type ReadAllOptions, type ReadStreamOptions, type RecordedEvent, type Subscription, type SubscriptionHandlers, WrongExpectedRevisionError, categoryOf } from './port.ts';
 
 export interface SqliteEventStoreOptions {
@@ -22,6 +25,10 @@ export interface SqliteEventStoreOptions {
    * costs (the benchmark): a log written without it fails verification at its first unchained event.
    */
   hashChain?: boolean;
+  /** Threads a long verification of the chain may use (default: the cores available, at most 4; 1 keeps it in process). */
+  verifyThreads?: number;
+  /** The fewest positions a part of a verification in a thread of its own gets (default 100,000). */
+  verifyPartMin?: number;
 }
 
 /** A stream longer than this is read from the file every time rather than held in memory. */
@@ -39,50 +46,11 @@ type Row = {
   metadata: string;
 };
 
-/** A link of the chain as SQLite answers it (raw), and an event as the verifier reads it (raw). */
-type ChainLink = [position: number, eventId: string, payloadHash: string, hash: string, expired: number];
-type ChainedEvent = [position: number, id: string, streamId: string, revision: number, type: string, data: string, metadata: string];
-
-/**
- * The links with their events (merged by position), one object reused for all of them (the verifier reads each
- * before asking for the next): a million rows make no garbage beyond their strings.
- */
-function* chainRows(links: readonly ChainLink[], events: readonly ChainedEvent[]): Iterable<ChainRow> {
-  const event = { id: '', streamId: '', revision: 0, type: '', data: '', metadata: '' };
-  const row: ChainRow = { position: 0, eventId: '', payloadHash: '', hash: '', expired: false, event };
-  let e = 0;
-  for (const link of links) {
-    while (e < events.length && events[e]![0] < link[0]) e += 1;
-    row.position = link[0];
-    row.eventId = link[1];
-    row.payloadHash = link[2];
-    row.hash = link[3];
-    row.expired = link[4] === 1;
-    const stored = events[e];
-    if (stored === undefined || stored[0] !== link[0]) row.event = null;
-    else {
-      row.event = event;
-      [, event.id, event.streamId, event.revision, event.type, event.data, event.metadata] = stored;
-    }
-    yield row;
-  }
-}
-
-/** The first event of the range that no link covers (written around the store), if any. */
-function firstUnchained(links: readonly ChainLink[], events: readonly ChainedEvent[]): number | undefined {
-  let l = 0;
-  for (const [position] of events) {
-    while (l < links.length && links[l]![0] < position) l += 1;
-    if (links[l]?.[0] !== position) return position;
-  }
-  return undefined;
-}
-
 /** Events retention removes per transaction. */
 const EXPIRE_SLICE = 5_000;
 
-/** Positions the verifier reads per query. */
-const VERIFY_SLICE = 20_000;
+/** Positions from which a part of a verification goes to a worker thread of its own. */
+const PARALLEL_FROM = 100_000;
 
 const BATCH = 512;
 /** Positions a filtered read covers per query (see readAllSync). */
@@ -140,7 +108,20 @@ export class SqliteEventStore implements EventStore, ChainVerifier {
    */
   private lastLink: string | undefined;
 
+  private readonly path: string;
+  private readonly verifyThreads: number;
+  private readonly verifyPartMin: number;
+  private rangeVerifierOnce?: ChainRangeVerifier;
+
+  /** Verification over this store's own connection (made on first use). */
+  private get rangeVerifier(): ChainRangeVerifier {
+    return (this.rangeVerifierOnce ??= new ChainRangeVerifier(this.db));
+  }
+
   constructor(options: SqliteEventStoreOptions) {
+    this.path = options.path;
+    this.verifyThreads = Math.max(1, options.verifyThreads ?? Math.min(4, availableParallelism()));
+    this.verifyPartMin = Math.max(1, options.verifyPartMin ?? PARALLEL_FROM);
     this.db = new Database(options.path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
@@ -189,14 +170,6 @@ export class SqliteEventStore implements EventStore, ChainVerifier {
       chainHead: this.db.prepare<[], { position: number; hash: string }>('SELECT position, lower(hex(hash)) AS hash FROM event_chain ORDER BY position DESC LIMIT 1'),
       chainInsert: this.db.prepare<[number, string, string, string]>('INSERT INTO event_chain (position, event_id, payload_hash, hash) VALUES (?, ?, unhex(?), unhex(?))'),
       linkBefore: this.db.prepare<[number], string>('SELECT lower(hex(hash)) FROM event_chain WHERE position < ? ORDER BY position DESC LIMIT 1').pluck(),
-      // Hashes as hex text: strings are cheaper to hand to JavaScript than buffers. The links and the events of a
-      // range are read apart (each in position order, through its primary key) and merged: a join is slower.
-      chainLinks: this.db
-        .prepare<[number, number], ChainLink>('SELECT position, event_id, lower(hex(payload_hash)), lower(hex(hash)), expired FROM event_chain WHERE position >= ? AND position <= ? ORDER BY position')
-        .raw(),
-      chainedEvents: this.db
-        .prepare<[number, number], ChainedEvent>('SELECT position, id, stream_id, revision, type, data, metadata FROM events WHERE position >= ? AND position <= ? ORDER BY position')
-        .raw(),
       expiring: this.db
         .prepare<[string, string, number], { position: number; stream_id: string }>(
           "SELECT e.position, e.stream_id FROM events e WHERE e.category = ? AND json_extract(e.metadata, '$.at') < ? AND e.revision < (SELECT max(x.revision) FROM events x WHERE x.stream_id = e.stream_id) ORDER BY e.position LIMIT ?",
@@ -324,21 +297,15 @@ export class SqliteEventStore implements EventStore, ChainVerifier {
     const from = Math.max(1, Number(range.from ?? 1n));
     const end = Math.max(this.statements.chainEnd.get() ?? 0, this.statements.head.get()?.position ?? 0);
     const to = Math.min(end, Number(range.to ?? BigInt(end)));
-    let previous = this.statements.linkBefore.get(from) ?? GENESIS;
-    const total: ChainVerification = { ok: true, checked: 0, expired: 0 };
-    for (let start = from; start <= to; start += VERIFY_SLICE) {
-      const last = Math.min(to, start + VERIFY_SLICE - 1);
-      const links = this.statements.chainLinks.all(start, last) as unknown as ChainLink[];
-      const events = this.statements.chainedEvents.all(start, last) as unknown as ChainedEvent[];
-      const part = verifyChain(chainRows(links, events), previous, firstUnchained(links, events));
-      total.checked += part.checked;
-      total.expired += part.expired;
-      if (part.head) total.head = part.head;
-      if (!part.ok) return { ...total, ok: false, firstBreak: part.firstBreak! };
-      if (links.length) previous = links[links.length - 1]![3];
-      if (last < to) await new Promise((resolve) => setImmediate(resolve));
-    }
-    return total;
+    const yieldToOthers = () => new Promise<void>((resolve) => setImmediate(resolve));
+    const parts = this.path === ':memory:' ? 1 : Math.min(this.verifyThreads, Math.floor((to - from + 1) / this.verifyPartMin));
+    if (parts <= 1) return this.rangeVerifier.range(from, to, yieldToOthers);
+    // A long range is checked in parts at once: each part from the link stored before it (which the part before
+    // checks as its last), the first here, the others in worker threads over connections of their own.
+    const size = Math.ceil((to - from + 1) / parts);
+    const bounds = Array.from({ length: parts }, (_, i) => [from + i * size, Math.min(to, from + (i + 1) * size - 1)] as const);
+    const results = await Promise.all(bounds.map(([start, last], i) => (i === 0 ? this.rangeVerifier.range(start, last, yieldToOthers) : verifyInWorker(this.path, start, last, () => this.rangeVerifier.range(start, last, yieldToOthers)))));
+    return joinVerifications(results);
   }
 
   /**
