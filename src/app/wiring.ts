@@ -190,11 +190,13 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
   const usesDataDir = !inMemory && (embeddedEvents || embeddedReads);
   if (usesDataDir) mkdirSync(config.CRM_DATA_DIR, { recursive: true });
   const unlock = usesDataDir ? lockDataDir(join(config.CRM_DATA_DIR, 'lock'), options.purpose ?? 'server') : () => {};
+  const retention = retentionPeriods(config);
+  const maxAges = maxAgeSeconds(retention);
   const storedEvents: EventStore = config.EVENTSTORE_URL
-    ? KurrentEventStore.connect(config.EVENTSTORE_URL, { maxAgeSeconds: maxAgeSeconds(retentionPeriods(config)) })
+    ? KurrentEventStore.connect(config.EVENTSTORE_URL, { maxAgeSeconds: maxAges })
     : new SqliteEventStore({ path: inMemory ? ':memory:' : join(config.CRM_DATA_DIR, 'events.sqlite'), durability: config.CRM_DURABILITY });
   // The hash chain: the embedded store keeps it in its appends; for EventStoreDB a witness follows the log.
-  const witness = storedEvents instanceof SqliteEventStore ? undefined : new ChainWitness(storedEvents, { expiring: new Set(Object.keys(maxAgeSeconds(retentionPeriods(config)))) });
+  const witness = storedEvents instanceof SqliteEventStore ? undefined : new ChainWitness(storedEvents, { expiring: new Set(Object.keys(maxAges)) });
   const chain: ChainVerifier | undefined = storedEvents instanceof SqliteEventStore ? storedEvents : witness;
   const readStore: ReadStore = config.MONGO_URL
     ? await MongoReadStore.connect(config.MONGO_URL).catch(async (error: unknown) => {
@@ -275,7 +277,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     sendCampaign: (campaignId) => void campaigns.send(campaignId),
     unsubscribeLink: (email, key) => automationUnsubscribeLink(links, email, key),
     ...(chain ? { chain } : {}),
-    retention: retentionPeriods(config),
+    retention,
   });
   const ids = randomIds(clock);
   const running = new Set<Promise<unknown>>();

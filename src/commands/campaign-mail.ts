@@ -202,10 +202,10 @@ export async function recordEngagement(deps: CommandDeps, kind: 'open' | 'click'
 /** The address a member was mailed at (from their mail's record), for an unsubscribe through their link. */
 export async function mailedAddress(deps: CommandDeps, campaignId: string, memberId: string): Promise<string> {
   const events = await deps.eventStore.readStream(campaignMemberStream(campaignId, memberId));
-  const sending = events.find((event) => event.type === 'CampaignMailSending');
+  const email = (events.find((event) => event.type === 'CampaignMailSending')?.data as { email: string } | undefined)?.email;
   // An erased person's address is gone: there is nothing left to unsubscribe.
-  if (!sending || (sending.data as { email: string }).email === ERASED) throw new DomainError('public_link.not_found', 'This link is not valid');
-  return (sending.data as { email: string }).email;
+  if (email === undefined || email === ERASED) throw new DomainError('public_link.not_found', 'This link is not valid');
+  return email;
 }
 
 /**

@@ -76,18 +76,16 @@ export class ChainRangeVerifier {
   /** Checks `from`..`to` (both included) slice by slice, calling `between` after each but the last; stops at the first break. */
   async range(from: number, to: number, between: () => Promise<void> = async () => {}): Promise<ChainVerification> {
     let previous = this.linkBefore(from);
-    const total: ChainVerification = { ok: true, checked: 0, expired: 0 };
+    const parts: ChainVerification[] = [];
     for (let start = from; start <= to; start += VERIFY_SLICE) {
       const last = Math.min(to, start + VERIFY_SLICE - 1);
       const { part, lastLink } = this.slice(start, last, previous);
-      total.checked += part.checked;
-      total.expired += part.expired;
-      if (part.head) total.head = part.head;
-      if (!part.ok) return { ...total, ok: false, firstBreak: part.firstBreak! };
+      parts.push(part);
+      if (!part.ok) break;
       previous = lastLink;
       if (last < to) await between();
     }
-    return total;
+    return joinVerifications(parts);
   }
 }
 
