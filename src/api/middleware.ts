@@ -9,7 +9,8 @@ import { HttpProblem, problemResponse, toProblem } from './problem.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 const CORRELATION = /^[\w.:-]{1,100}$/;
-const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+/** W3C Trace Context, version 00: trace-id, parent-id, flags. */
+export const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
 /** The trace a `traceparent` header names (version 00, ids not all zeros), or a new one, sampled. */
 export function traceOf(header: string | undefined): { traceId: string; flags: string } {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { generatedProblems } from './responses.ts';
+import { TRACEPARENT } from './middleware.ts';
 import { type AnyRoute, IDEMPOTENCY_KEY_PATTERN, IF_MATCH_PATTERN, MIN_POSITION_PATTERN } from './route.ts';
 
 type Json = Record<string, unknown>;
@@ -66,6 +67,8 @@ export function openApiDocument(routes: AnyRoute[], info: { version: string }): 
       parameters.push({ name: 'If-Match', in: 'header', required: false, description: 'Revision the change is based on, e.g. "3" (also W/"3" or 3; * for any); stale → 412', schema: { type: 'string', pattern: IF_MATCH_PATTERN.source } });
     if (route.method === 'post' && route.idempotent !== false && route.auth !== false)
       parameters.push({ name: 'Idempotency-Key', in: 'header', required: false, description: 'A retry with the same key and body returns the first response (kept CRM_IDEMPOTENCY_TTL_HOURS)', schema: { type: 'string', pattern: IDEMPOTENCY_KEY_PATTERN.source } });
+    if (route.path.startsWith('/api/'))
+      parameters.push({ name: 'traceparent', in: 'header', required: false, description: "W3C Trace Context: the request's trace goes on into the events it writes (metadata.traceId), their Kafka messages and the answer's traceparent; without one (or with one not valid) a new trace begins", schema: { type: 'string', pattern: TRACEPARENT.source } });
     if (route.method === 'get' && route.auth !== false)
       parameters.push({ name: 'X-Min-Position', in: 'header', required: false, description: 'Wait (≤ 5 s) until the read models this route reads have applied this position (from X-Position)', schema: { type: 'string', pattern: MIN_POSITION_PATTERN.source } });
     const responses: Json = {};

@@ -150,6 +150,7 @@ describe('HTTP platform', () => {
       const list = response.body.paths['/api/v1/customers'].get;
       expect(Object.keys(list.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '403', '429', '503']));
       expect(list.parameters.find((p: { name: string }) => p.name === 'X-Min-Position').schema.pattern).toBeDefined();
+      expect(list.parameters.find((p: { name: string }) => p.name === 'traceparent').schema.pattern).toBe('^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$');
       expect(list.parameters.find((p: { name: string }) => p.name === 'sort').schema.anyOf[0].enum).toContain('-updatedAt');
     });
 

@@ -4,7 +4,7 @@ import { contactCategory } from '../../domain/contact/index.ts';
 import { SEALED_PREFIX } from '../../infra/personal-data/sealing.ts';
 import { HttpProblem } from '../problem.ts';
 import { recordInScope } from '../records.ts';
-import { commonErrors, goneError, notFoundError, recordWriteErrors } from '../responses.ts';
+import { commonErrors, conflictError, goneError, notFoundError } from '../responses.ts';
 import { type AnyRoute, defineRoute, Id, IdParams, WriteResult, written } from '../route.ts';
 
 const tags = ['Personal data 个人信息'];
@@ -40,7 +40,9 @@ export const personalDataRoutes: AnyRoute[] = [
           eventsInClear: z.number().int().describe("The contact's events written before personal data was sealed: they hold its personal values in clear, out of the erasure's reach until the log is migrated (`npm run personal-data:seal`, see the README); 0 for a contact added since"),
         }),
       },
-      ...recordWriteErrors,
+      ...commonErrors,
+      ...notFoundError,
+      ...conflictError,
     },
     async handler({ params, actor, services, meta }) {
       await recordInScope(services, actor, 'contacts', params.id);
