@@ -3,11 +3,15 @@ import type { Server } from 'node:http';
 import { answerClientErrors, createApp } from './api/app.ts';
 import { ConfigError, loadConfig } from './infra/config.ts';
 import { jsonLogger } from './infra/logger.ts';
-import { resumeCampaignSends, resumeHandovers, startPeriodicJobs } from './app/jobs.ts';
+import { startBackgroundWork } from './app/jobs.ts';
 import { openServices } from './app/wiring.ts';
-import { runMarketingAutomation } from './integrations/marketing/automation.ts';
+import { runWorker, type Worker } from './app/worker.ts';
 
-/** Composition root: configuration → adapters → projections → HTTP. */
+/**
+ * Composition root: configuration → adapters → projections → HTTP. CRM_ROLE says which part runs here: `all`
+ * (everything, one process), `api` (HTTP only) or `worker` (the background work, one worker leading; it serves
+ * /healthz, /readyz and /metrics as well).
+ */
 async function main(): Promise<void> {
   let config;
   try {
@@ -23,14 +27,20 @@ async function main(): Promise<void> {
   const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
   const services = await openServices(config, { logger });
   const app = createApp(services, version);
-  resumeHandovers(services);
-  resumeCampaignSends(services);
-  const marketing = runMarketingAutomation(services);
-  const stopJobs = startPeriodicJobs(services);
+  const role = config.CRM_ROLE;
+  const stopWork = role === 'all' ? startBackgroundWork(services) : async () => {};
+  const worker: Worker | undefined =
+    role === 'worker'
+      ? runWorker(services, () => {
+          // Deposed: exit at once (fenced writes are refused already); a supervisor starts this worker again as a standby.
+          logger.error('this worker lost its lease to another; exiting so that it restarts as a standby');
+          process.exit(3);
+        })
+      : undefined;
   const server: Server = app.listen(config.PORT, config.HOST, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.PORT;
-    logger.info('listening', { url: `http://localhost:${port}`, docs: `http://localhost:${port}/docs`, dataDir: config.CRM_DATA_DIR, version });
+    logger.info('listening', { url: `http://localhost:${port}`, docs: `http://localhost:${port}/docs`, dataDir: config.CRM_DATA_DIR, version, role });
   });
   server.keepAliveTimeout = 65_000;
   // Slow or stuck clients cannot hold the server: headers within 10 s, a whole request within 30 s.
@@ -53,7 +63,8 @@ async function main(): Promise<void> {
   /**
    * Graceful stop: no new connections, idle ones closed, requests in flight given CRM_SHUTDOWN_GRACE_MS to finish
    * (then their connections are closed), then the jobs stop and the services close (projections' checkpoints and the
-   * read models flushed, the event store closed).
+   * read models flushed, the event store closed); a leading worker releases its lease last, so a standby takes over
+   * at its next try.
    */
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -69,9 +80,9 @@ async function main(): Promise<void> {
       if (!finished) logger.warn('requests still in flight at the end of the grace period were cut off', { inFlight, graceMs: config.CRM_SHUTDOWN_GRACE_MS });
     }
     server.closeAllConnections();
-    stopJobs();
-    await marketing.close();
-    await services.close();
+    await stopWork();
+    const lease = await worker?.stop();
+    await services.close(lease ? { beforeStoresClose: () => lease.release() } : {});
     logger.info('stopped', { signal });
     process.exit(0);
   };

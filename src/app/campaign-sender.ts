@@ -48,6 +48,7 @@ export class CampaignSender {
   async resume(): Promise<void> {
     const sending = await this.readStore.collection('campaigns').find({ 'send.status': 'sending' }, { projection: { _id: 1 } });
     for (const { _id } of sending) {
+      if (this.running.has(_id)) continue;
       this.logger.info('resuming an interrupted campaign send', { campaignId: _id });
       void this.send(_id);
     }

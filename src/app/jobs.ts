@@ -3,6 +3,7 @@ import { runHandover, unfinishedHandovers } from '../commands/handover.ts';
 import { returnIdleCustomersToPool } from '../commands/pool.ts';
 import { seededIds } from '../infra/ids.ts';
 import type { Services } from './wiring.ts';
+import { runMarketingAutomation } from '../integrations/marketing/automation.ts';
 
 /** What a handover needs from the services. */
 export const handoverDeps = (services: Pick<Services, 'deps' | 'readStore' | 'runner'>) => ({
@@ -19,12 +20,14 @@ export const stableMeta = (services: Pick<Services, 'clock'>) => (requestId: str
 });
 
 export function resumeHandovers(services: Services): void {
-  services.background('resume handovers', async () => {
-    for (const handoverId of await unfinishedHandovers(services.deps)) {
-      services.logger.info('resuming an interrupted handover', { handoverId });
-      await runHandover(handoverDeps(services), handoverId, systemActor, stableMeta(services));
-    }
-  });
+  services.background('resume handovers', () => runUnfinishedHandovers(services));
+}
+
+async function runUnfinishedHandovers(services: Services, quiet = false): Promise<void> {
+  for (const handoverId of await unfinishedHandovers(services.deps)) {
+    if (!quiet) services.logger.info('resuming an interrupted handover', { handoverId });
+    await runHandover(handoverDeps(services), handoverId, systemActor, stableMeta(services));
+  }
 }
 
 /** Resumes the campaign sends a crash or a restart interrupted, once the read models have caught up with the log. */
@@ -45,4 +48,36 @@ export function startPeriodicJobs(services: Services, everyMs = 3_600_000): () =
   }, everyMs);
   timer.unref();
   return () => clearInterval(timer);
+}
+
+/**
+ * The background work of a process that runs it (CRM_ROLE `all`, or the leading worker): interrupted handovers and
+ * campaign sends resumed, the marketing consumer, the periodic jobs. A worker also picks up, every
+ * `pickupEveryMs`, the handovers and sends that `api` instances started and left to it. Returns a function that
+ * stops it all.
+ */
+export function startBackgroundWork(services: Services, options: { pickupEveryMs?: number } = {}): () => Promise<void> {
+  resumeHandovers(services);
+  resumeCampaignSends(services);
+  const marketing = runMarketingAutomation(services);
+  const stopJobs = startPeriodicJobs(services);
+  let pickup: NodeJS.Timeout | undefined;
+  let picking: Promise<void> | undefined;
+  if (options.pickupEveryMs) {
+    pickup = setInterval(() => {
+      picking ??= (async () => {
+        await runUnfinishedHandovers(services, true);
+        await services.campaigns.resume();
+      })()
+        .catch((error: unknown) => services.logger.error('could not pick up the work API instances left', { error }))
+        .finally(() => (picking = undefined));
+    }, options.pickupEveryMs);
+    pickup.unref();
+  }
+  return async () => {
+    clearInterval(pickup);
+    stopJobs();
+    await picking;
+    await marketing.close();
+  };
 }

@@ -1,6 +1,7 @@
 import type { CommandDeps } from '../commands/context.ts';
 import { firingRequestId, type TimerPorts, type TimerSpec } from '../commands/timers.ts';
 import { seededIds } from '../infra/ids.ts';
+import type { Fence } from '../infra/readstore/fencing.ts';
 import type { Logger } from '../infra/logger.ts';
 import type { Mailer } from '../infra/mail/port.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
@@ -48,8 +49,11 @@ export class TimerWorker {
       const requestId = firingRequestId(item);
       stillDue.add(requestId);
       if (this.fired.has(requestId)) continue;
+      // A leader that cannot trust its lease any more fires nothing (its successor fires what is due).
+      if (this.fence && !this.fence.valid()) break;
       try {
-        await spec.fire(this.deps, item, { correlationId: requestId, requestId, ids: seededIds(requestId, Date.parse(item.dueAt)) }, { ...this.extra, readStore: this.readStore, mailer: this.mailer });
+        const meta = { correlationId: requestId, requestId, ids: seededIds(requestId, Date.parse(item.dueAt)), ...(this.fence ? { fence: this.fence.token } : {}) };
+        await spec.fire(this.deps, item, meta, { ...this.extra, readStore: this.readStore, mailer: this.mailer });
         this.fired.add(requestId);
         fired += 1;
       } catch (error) {
@@ -58,6 +62,12 @@ export class TimerWorker {
     }
     this.fired = new Set([...this.fired].filter((id) => stillDue.has(id)));
     return fired;
+  }
+
+  /** The lease of the leading worker: firings stop the moment it cannot be trusted, and carry its token. */
+  private fence: Fence | undefined;
+  fenceWith(fence: Fence): void {
+    this.fence = fence;
   }
 
   start(everyMs = 1_000): void {

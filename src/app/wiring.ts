@@ -1,6 +1,6 @@
 import { complaintAlerts, ticketSlaTimer } from '../commands/tickets.ts';
 import { approvalProcess } from '../commands/approval-process.ts';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandDeps, RequestMeta } from '../commands/context.ts';
 import { findEmployeeByUsername, hireEmployee, systemActor } from '../commands/employees.ts';
@@ -61,6 +61,7 @@ import { FileSmsOutbox, MemorySms } from '../infra/sms/outbox.ts';
 import { OutboxMailer, SmtpMailer } from '../infra/mail/nodemailer.ts';
 import { FixedWindowLimiter } from '../infra/throttle.ts';
 import { TokenService } from '../infra/tokens.ts';
+import type { Fence } from '../infra/readstore/fencing.ts';
 
 /** Everything the API, the CLIs and the tests need, wired to the adapters the configuration selects. */
 export interface Services {
@@ -105,9 +106,22 @@ export interface Services {
   limits: { credentials: FixedWindowLimiter; requests: FixedWindowLimiter; publicRequests: FixedWindowLimiter };
   /** Runs work after the response (handovers): logged if it fails, awaited by close(). */
   background(name: string, work: () => Promise<unknown>): void;
+  /**
+   * Background work a request starts (a handover, a campaign send): run here, or, on an `api` instance, left to
+   * the leading worker, which picks up unfinished handovers and sends every few seconds.
+   */
+  backgroundOrWorker(name: string, work: () => Promise<unknown>): void;
+  /** What this process does (CRM_ROLE). */
+  role: Config['CRM_ROLE'];
+  /**
+   * A worker's duties once it leads, its writes fenced by the lease: the start-up migrations, then the
+   * projections, timers, relay and witness. Undefined for other roles (they start at open).
+   */
+  lead?(fence: Fence): Promise<void>;
   /** Request facts for a command; pass the seed of an idempotent request to make its ids repeatable. */
   requestMeta(correlationId: string, seed?: { seed: string; timeMs: number }, ifMatch?: bigint): RequestMeta;
-  close(): Promise<void>;
+  /** Stops the work and closes the stores; `beforeStoresClose` runs once everything has flushed (a worker releases its lease then). */
+  close(options?: { beforeStoresClose?: () => Promise<void> }): Promise<void>;
 }
 
 export interface OpenOptions {
@@ -139,8 +153,18 @@ function jwtSecret(config: Config, inMemory: boolean, logger: Logger): string {
   const path = join(config.CRM_DATA_DIR, 'jwt-secret');
   if (!existsSync(path)) {
     mkdirSync(config.CRM_DATA_DIR, { recursive: true });
-    writeFileSync(path, randomToken(48), { mode: 0o600 });
-    chmodSync(path, 0o600);
+    // Written whole under another name, then linked in place (which fails if it exists): of processes sharing the
+    // directory (a scaled deployment) that start at once, each reads the first one's secret, never a half-written one.
+    const draft = `${path}.${process.pid}`;
+    writeFileSync(draft, randomToken(48), { mode: 0o600 });
+    chmodSync(draft, 0o600);
+    try {
+      linkSync(draft, path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    } finally {
+      rmSync(draft, { force: true });
+    }
   }
   return readFileSync(path, 'utf8').trim();
 }
@@ -189,7 +213,10 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
   const embeddedReads = !config.MONGO_URL;
   const usesDataDir = !inMemory && (embeddedEvents || embeddedReads);
   if (usesDataDir) mkdirSync(config.CRM_DATA_DIR, { recursive: true });
-  const unlock = usesDataDir ? lockDataDir(join(config.CRM_DATA_DIR, 'lock'), options.purpose ?? 'server') : () => {};
+  const role = config.CRM_ROLE;
+  // Several processes of a scaled deployment share the SQLite log (WAL serialises their appends); only the
+  // embedded read store, which lives in one process, needs the directory to itself.
+  const unlock = usesDataDir && role === 'all' ? lockDataDir(join(config.CRM_DATA_DIR, 'lock'), options.purpose ?? 'server') : () => {};
   const retention = retentionPeriods(config);
   const maxAges = maxAgeSeconds(retention);
   const storedEvents: EventStore = config.EVENTSTORE_URL
@@ -232,6 +259,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     throw error;
   });
   logger.info('adapters', {
+    role,
     eventStore: embeddedEvents ? `sqlite (${inMemory ? 'memory' : config.CRM_DATA_DIR})` : 'eventstoredb',
     readStore: embeddedReads ? 'embedded' : `mongodb (aggregation ${(readStore as MongoReadStore).aggregation})`,
     bus: config.KAFKA_BROKERS ? 'kafka' : 'event log',
@@ -249,8 +277,8 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
   const eventSource: EventSource = kafka
     ? new KafkaEventSource(kafka, topics, logger.child({ component: 'consumers' }))
     : new EventLogSource(eventStore, integrationStore, logger.child({ component: 'consumers' }));
-  const startProjections = options.startProjections ?? true;
-  const relay = kafka && startProjections ? new KafkaRelay(kafka, sealedEvents, integrationStore, logger.child({ component: 'relay' }), topics) : undefined;
+  const startProjections = role === 'all' && (options.startProjections ?? true);
+  const relay = kafka && (startProjections || role === 'worker') ? new KafkaRelay(kafka, sealedEvents, integrationStore, logger.child({ component: 'relay' }), topics) : undefined;
   const deps: CommandDeps = { eventStore, clock, reservationKey };
   const notifications = new NotificationFeed(eventStore, logger.child({ component: 'notifications' }));
   const blobs: Blobs = !embeddedReads ? (readStore as MongoReadStore).blobs() : inMemory ? new MemoryBlobs() : new FileBlobs(join(config.CRM_DATA_DIR, 'blobs'));
@@ -288,6 +316,11 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
         .finally(() => running.delete(job));
       running.add(job);
     },
+    backgroundOrWorker(name, work) {
+      if (role === 'api') logger.debug('left to the leading worker', { job: name });
+      else services.background(name, work);
+    },
+    role,
     config,
     logger,
     clock,
@@ -322,7 +355,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
         ...(ifMatch !== undefined ? { ifMatch } : {}),
       };
     },
-    async close() {
+    async close(options = {}) {
       await campaigns.stop();
       await Promise.all(running);
       await timers.stop();
@@ -331,6 +364,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
       await witness?.stop();
       await runner.stop();
       await services.asOf.close();
+      await options.beforeStoresClose?.();
       await readStore.close();
       if (integrationStore !== readStore) await integrationStore.close();
       await eventStore.close();
@@ -339,6 +373,39 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
       unlock();
     },
   };
+  const follow = async (fence?: Fence) => {
+    if (fence) {
+      runner.fenceWith(fence);
+      timers.fenceWith(fence);
+      relay?.fenceWith(fence);
+    }
+    await runner.start();
+    if (options.startTimers ?? true) timers.start();
+    await relay?.start();
+    await witness?.start();
+  };
+  if (role === 'api') {
+    // Serves HTTP only: the read models are the workers', their progress read from the shared store.
+    await notifications.start();
+    await runner.observe();
+  } else if (role === 'worker') {
+    // A standby shows the leader's progress (readiness, metrics) until it leads itself.
+    await runner.observe();
+    services.lead = async (fence) => {
+      await migrate(services, storedEvents);
+      await follow(fence);
+    };
+  } else {
+    await migrate(services, storedEvents);
+    await notifications.start();
+    if (startProjections) await follow();
+  }
+  return services;
+}
+
+/** What every start does before the log is followed: the first admin, and the migrations of data written by earlier versions. */
+async function migrate(services: Services, storedEvents: EventStore): Promise<void> {
+  const { deps, logger, chain, eventStore } = services;
   await bootstrapAdmin(services);
   if (await startActivitiesEra(deps, systemActor, services.requestMeta('migration'))) logger.info('activities are the follow-ups from now on: edits no longer keep a customer out of the pool');
   if (eventStore.expire && (await startRetention(deps, services.requestMeta('migration')))) logger.info('login attempts, idempotency keys and notifications expire after their retention periods (CRM_RETENTION_*_DAYS)');
@@ -348,14 +415,6 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     logger.warn('an old competitor name was not made a competitor record', { name, reason }),
   );
   if (competitors > 0) logger.info('made competitor records from the free-text competitors of older opportunities', { competitors });
-  await notifications.start();
-  if (startProjections) {
-    await runner.start();
-    if (options.startTimers ?? true) timers.start();
-  }
-  await relay?.start();
-  if (startProjections) await witness?.start();
-  return services;
 }
 
 /** The collections of integration state (relay and consumer checkpoints, the inbox). */

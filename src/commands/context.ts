@@ -33,6 +33,8 @@ export interface RequestMeta {
   ifMatch?: bigint;
   /** The W3C trace id the request carries (`traceparent`), kept in its events' metadata and Kafka headers. */
   traceId?: string;
+  /** The fencing token of the leading worker whose scheduler wrote the events (their metadata keeps it). */
+  fence?: number;
 }
 
 export interface CommandDeps {

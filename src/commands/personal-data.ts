@@ -57,6 +57,7 @@ export function personalDataPolicy(readStream: (streamId: string) => Promise<rea
       const pointers = personalPointers(event.data, spec.personalFields, await customKeys(spec));
       return pointers.length ? [{ subjectId: streamId, pointers }] : [];
     },
+    erasedSubject: (event) => (event.type === 'PersonalDataErased' ? (event.data as { subjectId?: string }).subjectId : undefined),
   };
 }
 

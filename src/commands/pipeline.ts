@@ -22,7 +22,7 @@ export function factEvent(
     id: meta.ids.newId(),
     type: event.type,
     data: event.data,
-    metadata: { actor: actorId, at: deps.clock.now().toISOString(), correlationId: meta.correlationId, requestId, ...(meta.traceId ? { traceId: meta.traceId } : {}), schemaVersion: SCHEMA_VERSION },
+    metadata: { actor: actorId, at: deps.clock.now().toISOString(), correlationId: meta.correlationId, requestId, ...(meta.traceId ? { traceId: meta.traceId } : {}), ...(meta.fence !== undefined ? { fence: meta.fence } : {}), schemaVersion: SCHEMA_VERSION },
   };
 }
 
@@ -131,6 +131,7 @@ export async function execute<C, E extends DomainEvent, S>(
         correlationId: meta.correlationId,
         requestId: meta.requestId,
         ...(meta.traceId ? { traceId: meta.traceId } : {}),
+        ...(meta.fence !== undefined ? { fence: meta.fence } : {}),
         schemaVersion: SCHEMA_VERSION,
       },
     }));

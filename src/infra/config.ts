@@ -61,6 +61,16 @@ const ConfigSchema = z.object({
   CRM_PUBLIC_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(120),
   /** The most rows one CSV export may hold; a larger one is refused (413) and must be narrowed. */
   CRM_EXPORT_MAX_ROWS: z.coerce.number().int().min(1).max(10_000_000).default(100_000),
+  /**
+   * What this process does: `all` (the default) serves HTTP and runs the background work; `api` serves HTTP only;
+   * `worker` runs the projections, the Kafka relay, the schedulers and the consumers, one worker leading at a time.
+   * `api` and `worker` need a shared read store (MONGO_URL).
+   */
+  CRM_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
+  /** A worker's lease: how long a dead leader's lease lasts (a standby takes over within this plus one renewal). */
+  CRM_LEASE_TTL_MS: z.coerce.number().int().min(1_500).max(120_000).default(10_000),
+  /** How often the leading worker renews its lease and a standby tries to take it. */
+  CRM_LEASE_RENEW_MS: z.coerce.number().int().min(500).max(40_000).default(2_000),
   /** On SIGTERM, how long requests in flight may take to finish before their connections are closed. */
   CRM_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
   /** The most rows an analyst's query answers (POST /api/v1/analytics/query; beyond: the first ones, truncated: true). */
@@ -102,6 +112,10 @@ const CheckedConfigSchema = ConfigSchema.superRefine(
     if (given.length > 0 && given.length < SASL_SETTINGS.length)
       for (const key of SASL_SETTINGS)
         if (!config[key]) context.addIssue({ code: 'custom', path: [key], message: 'Kafka SASL needs KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD together' });
+    if (config.CRM_ROLE !== 'all' && !config.MONGO_URL)
+      context.addIssue({ code: 'custom', path: ['CRM_ROLE'], message: `CRM_ROLE=${config.CRM_ROLE} needs a read store other processes share (MONGO_URL): the embedded one lives in one process, so it serves CRM_ROLE=all only` });
+    if (config.CRM_LEASE_RENEW_MS * 3 > config.CRM_LEASE_TTL_MS)
+      context.addIssue({ code: 'custom', path: ['CRM_LEASE_RENEW_MS'], message: 'CRM_LEASE_RENEW_MS must be at most a third of CRM_LEASE_TTL_MS (a lease is renewed at least three times before it expires)' });
     if (config.SMS_URL) for (const key of ['SMS_KEY_ID', 'SMS_SECRET'] as const) if (!config[key]) context.addIssue({ code: 'custom', path: [key], message: `SMS_URL needs ${key}: the gateway checks each request's signature` });
   },
   { when: () => true },

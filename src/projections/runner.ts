@@ -2,6 +2,7 @@ import { categoryOf, type EventStore, EventStoreUnavailableError, type RecordedE
 import type { Logger } from '../infra/logger.ts';
 import { type Doc, IndexConflictError, type ReadStore, ReadStoreUnavailableError } from '../infra/readstore/port.ts';
 import { WriteBackStore } from '../infra/readstore/write-back.ts';
+import { type Fence, FencedError, fencedFilter, fenceField, fencedWrite } from '../infra/readstore/fencing.ts';
 import type { Projection } from './projection.ts';
 
 /** An event a projection skipped on an administrator's decision, kept with its checkpoint. */
@@ -15,8 +16,22 @@ export interface SkippedEvent {
   skippedAt: string;
 }
 
-type CheckpointDoc = Doc & { version: number; position: number; skipped?: SkippedEvent[] };
+type CheckpointDoc = Doc & { version: number; position: number; skipped?: SkippedEvent[]; fence?: number };
 const CHECKPOINTS = '_projections';
+/** How far the leading runner has got, for the API instances that read its read models (one document). */
+export const PROGRESS = '_projection_progress';
+/** What API instances ask of the leading runner (rebuild a projection, skip an event), done and deleted by it. */
+export const PROJECTION_REQUESTS = '_projection_requests';
+const PROGRESS_ID = 'runner';
+
+type ProgressDoc = Doc & {
+  positions: Record<string, number>;
+  failures: Record<string, Omit<ProjectionFailure, 'event'> & { event?: { id: string; position: number; streamId: string; type: string } }>;
+  catchingUp: string[];
+  fence?: number;
+  at: string;
+};
+type RequestDoc = Doc & ({ kind: 'rebuild'; name: string } | { kind: 'skip'; name: string; eventId: string; by: string });
 
 /** Why a projection stopped: the event it could not apply (when one was the cause) and the error. */
 export interface ProjectionFailure {
@@ -104,17 +119,31 @@ export class ProjectionRunner {
     const skipped = keepSkips ? await this.skipped(projection.name) : [];
     this.skippedCache.delete(projection.name);
     this.positions.set(projection.name, 0n);
-    await this.checkpoints().replaceOne(
-      { _id: projection.name },
-      { _id: projection.name, version: projection.version, position: 0, ...(skipped.length ? { skipped } : {}) },
-      { upsert: true },
+    await this.fencedWrite(`the checkpoint of ${projection.name}`, () =>
+      this.checkpoints().replaceOne(
+        fencedFilter(projection.name, this.fence),
+        { _id: projection.name, version: projection.version, position: 0, ...(skipped.length ? { skipped } : {}), ...fenceField(this.fence) },
+        { upsert: true },
+      ),
     );
   }
 
   private async saveCheckpoint(projection: Projection, position: bigint): Promise<void> {
     this.positions.set(projection.name, position);
-    await this.checkpoints().updateOne({ _id: projection.name }, { $set: { position: Number(position), version: projection.version } }, { upsert: true });
+    await this.fencedWrite(`the checkpoint of ${projection.name}`, () =>
+      this.checkpoints().updateOne(fencedFilter(projection.name, this.fence), { $set: { position: Number(position), version: projection.version, ...fenceField(this.fence) } }, { upsert: true }),
+    );
     this.notify();
+  }
+
+  private fencedWrite<R>(what: string, write: () => Promise<R>): Promise<R> {
+    return fencedWrite(this.fence, what, write);
+  }
+
+  /** The lease this runner's writes are fenced by (a leader-elected worker's); set before start. */
+  private fence: Fence | undefined;
+  fenceWith(fence: Fence): void {
+    this.fence = fence;
   }
 
   /**
@@ -124,6 +153,9 @@ export class ProjectionRunner {
    * on stop: a replay from an older checkpoint is harmless, the documents are idempotent.
    */
   async start(checkpointEveryMs = 1000): Promise<void> {
+    // A standby worker that observed the leader's progress applies the log itself from now on.
+    this.observing = false;
+    clearTimeout(this.observeTimer);
     const stale: Projection[] = [];
     const head = await this.eventStore.headPosition();
     for (const projection of this.projections) {
@@ -175,6 +207,7 @@ export class ProjectionRunner {
       });
     }
     if (this.projections.some((projection) => this.following(projection))) follow();
+    if (this.readStore.shared) this.serveRequests();
   }
 
   /**
@@ -213,6 +246,7 @@ export class ProjectionRunner {
    * event at a time, so only the projection that cannot apply an event stops, on that event.
    */
   private async applyLive(items: readonly (RecordedEvent | bigint)[]): Promise<void> {
+    if (this.fence && !this.fence.valid()) throw new FencedError('applying events');
     const events = items.filter((item): item is RecordedEvent => typeof item !== 'bigint');
     // Items come in log order: the last one (an event, or a checkpoint past the events) is how far the log was read.
     const last = items[items.length - 1]!;
@@ -259,6 +293,12 @@ export class ProjectionRunner {
     const index = this.sessions.indexOf(session);
     if (index >= 0) this.sessions.splice(index, 1);
     void session.subscription?.close().catch(() => {});
+    if (error instanceof FencedError) {
+      // Deposed: another worker applies the log now; this one stops (its leadership ends the process).
+      this.deposed = true;
+      this.logger.warn('projections stop: another worker leads', { error: error.message });
+      return;
+    }
     if (isOutage(error) && !this.stopping) {
       // Nothing is wrong with the events: pause (longer each time in a row, up to MAX_PAUSE_MS), then go on from
       // the last position applied.
@@ -484,6 +524,8 @@ export class ProjectionRunner {
   }
 
   private follow: () => void = () => {};
+  /** Set once a fenced write was refused: nothing more is applied or written. */
+  private deposed = false;
 
   /**
    * An administrator's decision about a projection stopped on an event: skip that event (named by its id, so a
@@ -496,7 +538,12 @@ export class ProjectionRunner {
     if (!failure?.event) throw new ProjectionStateError('projection.not_failed', `Projection ${name} has not stopped on an event`);
     if (failure.event.id !== eventId) throw new ProjectionStateError('projection.other_event', `Projection ${name} stopped on event ${failure.event.id}, not ${eventId}`);
     const skipped: SkippedEvent = { eventId, position: Number(failure.event.position), streamId: failure.event.streamId, type: failure.event.type, error: failure.error, skippedBy: by, skippedAt: new Date().toISOString() };
-    await this.checkpoints().updateOne({ _id: name }, { $push: { skipped } }, { upsert: true });
+    if (this.observing) {
+      // The leading worker does it (it checks the failure again); this instance sees it in the progress it reads.
+      await this.request({ kind: 'skip', name, eventId, by });
+      return skipped;
+    }
+    await this.fencedWrite(`the checkpoint of ${name}`, () => this.checkpoints().updateOne(fencedFilter(name, this.fence), { $push: { skipped } }, { upsert: true }));
     this.skippedCache.delete(name);
     this.failures.delete(name);
     await this.saveCheckpoint(projection, failure.event.position);
@@ -511,6 +558,10 @@ export class ProjectionRunner {
     if (this.catchingUp.has(name)) throw new ProjectionStateError('projection.rebuilding', `Projection ${name} is being rebuilt already`);
     this.failures.delete(name);
     this.catchingUp.add(name);
+    if (this.observing) {
+      await this.request({ kind: 'rebuild', name });
+      return;
+    }
     await this.reset(projection, true);
     this.notify();
     const previous = this.catchUp;
@@ -527,6 +578,7 @@ export class ProjectionRunner {
   }
 
   private notify(): void {
+    this.progressChanged();
     if (this.waiters.length === 0) return;
     const pending = this.waiters;
     this.waiters = [];
@@ -565,16 +617,140 @@ export class ProjectionRunner {
         reject(new MinPositionTimeoutError(position));
       }, timeoutMs);
       this.waiters.push(waiter);
+      if (this.waiters.length === 1) this.pollSoon();
     });
   }
 
-  async stop(): Promise<void> {
+  private stopped: Promise<void> | undefined;
+  /** Stops following the log and saves the checkpoints (once, however often it is called). */
+  stop(): Promise<void> {
+    return (this.stopped ??= this.stopOnce());
+  }
+
+  private async stopOnce(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.retry);
+    clearTimeout(this.progressTimer);
+    clearInterval(this.requestsTimer);
+    clearTimeout(this.observeTimer);
+    await this.serving;
     await this.catchUp;
     await this.closeSessions();
     await this.draining;
+    if (this.observing || this.deposed) return;
     await this.saveAll().catch((error: unknown) => this.logger.error('could not save projection checkpoints', { error }));
+    await this.writeProgress().catch((error: unknown) => this.logger.warn('could not publish the projections\' progress', { error: (error as Error).message }));
+  }
+
+  // ——— Sharing the runner's progress with API instances (a shared read store) ———
+
+  private progressTimer: NodeJS.Timeout | undefined;
+  private progressWritten = 0;
+  private requestsTimer: NodeJS.Timeout | undefined;
+  private serving: Promise<void> | undefined;
+  private observing = false;
+  private observeTimer: NodeJS.Timeout | undefined;
+  /** How often at most the leading runner publishes its progress, and API instances read it while a reader waits. */
+  progressEveryMs = 25;
+
+  /** After positions or failures changed: publishes them (a shared store, a runner that applies), at most every progressEveryMs. */
+  private progressChanged(): void {
+    if (!this.readStore.shared || this.observing || this.deposed || this.progressTimer) return;
+    const wait = Math.max(0, this.progressWritten + this.progressEveryMs - Date.now());
+    this.progressTimer = setTimeout(() => {
+      this.progressTimer = undefined;
+      this.progressWritten = Date.now();
+      if (this.stopping) return;
+      this.writeProgress().catch((error: unknown) => {
+        if (error instanceof FencedError) {
+          this.deposed = true;
+          void this.closeSessions();
+          this.logger.warn('projections stop: another worker leads', { error: error.message });
+        } else this.logger.warn('could not publish the projections\' progress; trying again with the next change', { error: (error as Error).message });
+      });
+    }, wait);
+  }
+
+  private async writeProgress(): Promise<void> {
+    if (!this.readStore.shared) return;
+    const doc: ProgressDoc = {
+      _id: PROGRESS_ID,
+      positions: Object.fromEntries([...this.positions].map(([name, position]) => [name, Number(position)])),
+      failures: Object.fromEntries([...this.failures].map(([name, { event, ...failure }]) => [name, { ...failure, ...(event ? { event: { ...event, position: Number(event.position) } } : {}) }])),
+      catchingUp: [...this.catchingUp],
+      ...fenceField(this.fence),
+      at: new Date().toISOString(),
+    };
+    await this.fencedWrite('the projections\' progress', () => this.readStore.collection<ProgressDoc>(PROGRESS).replaceOne(fencedFilter(PROGRESS_ID, this.fence), doc, { upsert: true }));
+  }
+
+  /**
+   * Serves API instances (role `api`): no projection runs here; their positions, failures and rebuilds are read
+   * from the progress the leading worker publishes (polled every `pollMs`, and every progressEveryMs while a
+   * reader waits for its writes), and administrators' requests are handed to that worker.
+   */
+  async observe(pollMs = 1000): Promise<void> {
+    this.observing = true;
+    for (const projection of this.projections) this.positions.set(projection.name, 0n);
+    await this.readProgress();
+    this.schedulePoll(pollMs);
+  }
+
+  /** The next read of the leader's progress: soon while a reader waits, every `pollMs` otherwise. */
+  private schedulePoll(pollMs: number): void {
+    clearTimeout(this.observeTimer);
+    this.observeTimer = setTimeout(
+      () =>
+        void this.readProgress()
+          .catch((error: unknown) => this.logger.warn('could not read the projections\' progress', { error: (error as Error).message }))
+          .finally(() => {
+            if (!this.stopping && this.observing) this.schedulePoll(pollMs);
+          }),
+      this.waiters.length ? this.progressEveryMs : pollMs,
+    );
+    this.observeTimer.unref();
+    this.pollSoon = () => {
+      if (this.observing && !this.stopping) this.schedulePoll(pollMs);
+    };
+  }
+
+  /** Reads the progress at once (a reader started waiting). */
+  private pollSoon: () => void = () => {};
+
+  private async readProgress(): Promise<void> {
+    const doc = await this.readStore.collection<ProgressDoc>(PROGRESS).findOne({ _id: PROGRESS_ID });
+    if (!doc || !this.observing) return;
+    for (const projection of this.projections) this.positions.set(projection.name, BigInt(doc.positions[projection.name] ?? 0));
+    this.failures.clear();
+    for (const [name, { event, ...failure }] of Object.entries(doc.failures)) this.failures.set(name, { ...failure, ...(event ? { event: { ...event, position: BigInt(event.position) } } : {}) });
+    this.catchingUp.clear();
+    for (const name of doc.catchingUp) this.catchingUp.add(name);
+    this.notify();
+  }
+
+  private async request(request: Omit<RequestDoc, '_id'>): Promise<void> {
+    await this.readStore.collection<RequestDoc>(PROJECTION_REQUESTS).insertOne({ _id: `${request.kind}:${request.name}:${Date.now()}:${Math.random().toString(36).slice(2)}`, ...request } as RequestDoc);
+  }
+
+  /** The leading runner does what API instances asked (polled every `everyMs`), each request once. */
+  private serveRequests(everyMs = 500): void {
+    this.requestsTimer = setInterval(() => {
+      if (this.serving || this.deposed) return;
+      this.serving = (async () => {
+        for (const request of await this.readStore.collection<RequestDoc>(PROJECTION_REQUESTS).find({})) {
+          try {
+            if (request.kind === 'rebuild') await this.rebuildProjection(request.name);
+            else await this.skipEvent(request.name, request.eventId, request.by);
+          } catch (error) {
+            this.logger.warn('an administrator\'s request about a projection could not be done', { request: request.kind, projection: request.name, error: (error as Error).message });
+          }
+          await this.readStore.collection(PROJECTION_REQUESTS).deleteOne({ _id: request._id });
+        }
+      })()
+        .catch((error: unknown) => this.logger.warn('could not read the requests about projections', { error: (error as Error).message }))
+        .finally(() => (this.serving = undefined));
+    }, everyMs);
+    this.requestsTimer.unref();
   }
 }
 

@@ -58,6 +58,14 @@ describe('deployment files', () => {
     );
   });
 
+  it('CRM_ROLE: api and worker need a shared read store, and a lease renewed at least three times per time-to-live', () => {
+    expect(loadConfig({}).CRM_ROLE).toBe('all');
+    expect(loadConfig({ CRM_ROLE: 'worker', MONGO_URL: 'mongodb://db:27017/crm' })).toMatchObject({ CRM_ROLE: 'worker', CRM_LEASE_TTL_MS: 10_000, CRM_LEASE_RENEW_MS: 2_000 });
+    expect(() => loadConfig({ CRM_ROLE: 'api' })).toThrow(/CRM_ROLE: CRM_ROLE=api needs a read store other processes share \(MONGO_URL\)/);
+    expect(() => loadConfig({ CRM_ROLE: 'leader' })).toThrow(/CRM_ROLE/);
+    expect(() => loadConfig({ CRM_ROLE: 'worker', MONGO_URL: 'mongodb://db:27017/crm', CRM_LEASE_TTL_MS: '5000' })).toThrow(/CRM_LEASE_RENEW_MS: CRM_LEASE_RENEW_MS must be at most a third/);
+  });
+
   it('an unreachable MongoDB stops the start with a message naming MONGO_URL', async () => {
     const config = loadConfig({ MONGO_URL: 'mongodb://127.0.0.1:1/crm', LOG_LEVEL: 'error', CRM_ADMIN_PASSWORD: 'admin-password-1' });
     await expect(openServices(config, { logger: silentLogger, inMemory: true })).rejects.toThrow(/cannot reach the read store at MONGO_URL/);

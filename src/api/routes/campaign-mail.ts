@@ -274,7 +274,7 @@ export const campaignMailRoutes: AnyRoute[] = [
       await recordInScope(services, actor, 'campaigns', params.id);
       const result = await startSend(services.deps, params.id, body.templateId, body.abTest, actor, meta);
       const send = result.state.status === 'none' ? undefined : result.state.send;
-      services.background(`campaign send ${params.id}`, () => services.campaigns.send(params.id));
+      services.backgroundOrWorker(`campaign send ${params.id}`, () => services.campaigns.send(params.id));
       const abTest = send?.abTest ? { abTest: { groups: send.abTest.groups, decideAt: send.abTest.decideAt } } : {};
       return { status: 202, body: { id: params.id, sendId: result.sendId, status: 'sending' as const, total: send?.total ?? 0, ...abTest }, headers: { Location: `/api/v1/campaigns/${params.id}`, 'X-Position': String(result.position) } };
     },

@@ -8,6 +8,8 @@ export interface PersonalDataPolicy {
   /** Whether events of this stream can hold personal values at all (a data subject's stream). */
   applies(streamId: string): boolean;
   personalValues(streamId: string, event: Pick<EventToAppend, 'type' | 'data'>): Promise<readonly PersonalValues[]>;
+  /** The subject an event says was erased (its key destroyed), so a process that cached the key forgets it. */
+  erasedSubject?(event: RecordedEvent): string | undefined;
 }
 
 /** Keys kept in memory at most (the least recently fetched go first). */
@@ -100,6 +102,9 @@ export class PersonalDataEventStore implements EventStore {
   }
 
   private async open(event: RecordedEvent): Promise<RecordedEvent> {
+    // Another process may have erased the subject: its erasure event makes this one drop a key it still holds.
+    const erasedSubject = this.policy.erasedSubject?.(event);
+    if (erasedSubject && this.cache.has(erasedSubject) && 'key' in this.cache.get(erasedSubject)!) this.forget(erasedSubject);
     const personal = event.metadata.personal;
     if (!personal) return this.openClear(event);
     let data = event.data;

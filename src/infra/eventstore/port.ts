@@ -13,6 +13,8 @@ export interface EventMetadata {
   requestId?: string;
   /** The W3C trace the request belonged to (its `traceparent` trace-id, or one the service began), 32 hex digits. */
   traceId?: string;
+  /** The fencing token of the leading worker whose scheduler wrote it (a timer's firing), so a deposed leader's writes show. */
+  fence?: number;
   schemaVersion: number;
   /**
    * The personal values the event's data holds, sealed (encrypted) under each data subject's key: JSON pointers

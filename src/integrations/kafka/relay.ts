@@ -1,3 +1,4 @@
+import { type Fence, FencedError, fencedFilter, fenceField, fencedWrite } from '../../infra/readstore/fencing.ts';
 import { type Kafka, type Message, Partitioners, type Producer } from 'kafkajs';
 import { categoryOf, type EventStore, type RecordedEvent, type Subscription } from '../../infra/eventstore/port.ts';
 import type { Logger } from '../../infra/logger.ts';
@@ -28,7 +29,7 @@ export interface RelayStatus {
   halted?: string;
 }
 
-type RelayCheckpoint = Doc & { position: number };
+type RelayCheckpoint = Doc & { position: number; fence?: number };
 const CHECKPOINTS = '_relay';
 const CHECKPOINT_ID = 'kafka';
 
@@ -67,6 +68,12 @@ export class KafkaRelay {
 
   private checkpoints() {
     return this.readStore.collection<RelayCheckpoint>(CHECKPOINTS);
+  }
+
+  /** The lease a leader-elected worker's relay is fenced by: nothing is published or saved past it. */
+  private fence: Fence | undefined;
+  fenceWith(fence: Fence): void {
+    this.fence = fence;
   }
 
   async start(): Promise<void> {
@@ -130,6 +137,7 @@ export class KafkaRelay {
         // A short batch holds every published event up to the head read before it: the checkpoint may move there.
         const reached = events.length < batchSize && head > (events[events.length - 1]?.position ?? 0n) ? head : events[events.length - 1]?.position;
         if (events.length) {
+          if (this.fence && !this.fence.valid()) throw new FencedError('publishing');
           this.sendingSince ??= Date.now();
           await this.send(events);
           this.sendingSince = undefined;
@@ -138,7 +146,9 @@ export class KafkaRelay {
         if (reached !== undefined && reached > this.position) this.position = reached;
         if (this.position > this.saved) {
           const position = this.position;
-          await this.checkpoints().updateOne({ _id: CHECKPOINT_ID }, { $set: { position: Number(position) } }, { upsert: true });
+          await fencedWrite(this.fence, 'the relay checkpoint', () =>
+            this.checkpoints().updateOne(fencedFilter(CHECKPOINT_ID, this.fence), { $set: { position: Number(position), ...fenceField(this.fence) } }, { upsert: true }),
+          );
           this.saved = position;
         }
         if (this.lastError) this.logger.info('relay going on again', { position: this.position });
@@ -147,6 +157,11 @@ export class KafkaRelay {
         if (events.length === 0) await this.idle();
       } catch (error) {
         if (this.stopped) break;
+        if (error instanceof FencedError) {
+          // Deposed: the new leader's relay publishes from the checkpoint it finds (consumers deduplicate by event id).
+          this.logger.warn('kafka relay stops: another worker leads', { error: error.message });
+          break;
+        }
         // The read store holds the checkpoint: when it is away, Kafka is not to blame and the producer is kept.
         const checkpoint = error instanceof ReadStoreUnavailableError;
         if (!this.lastError) this.logger.warn(checkpoint ? 'cannot save the relay checkpoint; retrying' : 'cannot publish to Kafka; retrying the same events', { position: this.position, error });
