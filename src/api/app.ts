@@ -98,6 +98,9 @@ export function createApp(services: Services, version = '0.1.0'): Koa {
   metrics.gauge('crm_kafka_relay_published', 'Events published to Kafka since the process started', [], async () => [
     { labels: {}, value: services.relay?.status().published ?? 0 },
   ]);
+  metrics.gauge('crm_background_leader', 'Whether this process runs the projections, relay and schedulers now (1: CRM_ROLE=all, or the leading worker) or not (0: an API instance, a standby worker)', ['role'], async () => [
+    { labels: { role: services.role }, value: services.leadership.leading ? 1 : 0 },
+  ]);
   metrics.gauge('crm_projection_failed', 'Whether a projection has stopped on an event it cannot apply (1) or not (0)', ['projection'], async () =>
     services.runner.status().map((s) => ({ labels: { projection: s.name }, value: s.failed ? 1 : 0 })),
   );

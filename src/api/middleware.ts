@@ -39,12 +39,14 @@ export function requestContext(services: Services, metrics: Metrics) {
       const route = (ctx as Context & { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
       metrics.inc('http_requests_total', 'HTTP requests by method, route and status', { method: ctx.method, route: String(route), status: String(ctx.status) });
       metrics.observe('http_request_duration_seconds', 'HTTP request duration by method, route and status', { method: ctx.method, route: String(route), status: String(ctx.status) }, seconds);
+      // One line per request: never its body, query string or headers (they may hold secrets or personal data).
       (ctx.state.logger as Logger).info('request', {
         method: ctx.method,
+        route: String(route),
         path: ctx.path,
         status: ctx.status,
         durationMs: Math.round(seconds * 1e6) / 1e3,
-        ...(ctx.state.actor ? { userId: ctx.state.actor.userId } : {}),
+        ...(ctx.state.actor ? { actorId: ctx.state.actor.userId } : {}),
       });
     }
   };

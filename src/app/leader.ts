@@ -108,7 +108,7 @@ export class LeaderLease {
 export interface Leadership {
   /** Called once, when this process becomes the leader, with its fencing token; what it starts is stopped by `onDeposed`. */
   onElected(token: number): Promise<void>;
-  /** Called once, when the lease is lost (not released): stop writing at once. */
+  /** Called once, when the lease is lost (not released), or leading could not start: stop writing at once. */
   onDeposed(): Promise<void>;
 }
 
@@ -135,8 +135,18 @@ export function campaignForLeadership(lease: LeaderLease, settings: Pick<LeaseSe
     if (stopped) return;
     if (!leading && token !== undefined) {
       leading = true;
-      logger.info('elected leader', { token });
-      await leadership.onElected(token);
+      logger.info('elected leader', { fencingToken: token });
+      try {
+        await leadership.onElected(token);
+      } catch (error) {
+        // It could not start leading (a store went away mid-start): give the lease up at once for another to take.
+        logger.error('could not start leading; giving the lease up', { error });
+        leading = false;
+        stopped = true;
+        await lease.release().catch(() => {});
+        await leadership.onDeposed();
+        return;
+      }
     } else if (leading && token === undefined) {
       leading = false;
       stopped = true;

@@ -113,6 +113,8 @@ export interface Services {
   backgroundOrWorker(name: string, work: () => Promise<unknown>): void;
   /** What this process does (CRM_ROLE). */
   role: Config['CRM_ROLE'];
+  /** Whether this process runs the background work now (`all`: always; a worker: while it leads), and under which fencing token. */
+  leadership: { leading: boolean; fencingToken?: number };
   /**
    * A worker's duties once it leads, its writes fenced by the lease: the start-up migrations, then the
    * projections, timers, relay and witness. Undefined for other roles (they start at open).
@@ -321,6 +323,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
       else services.background(name, work);
     },
     role,
+    leadership: { leading: role === 'all' && startProjections },
     config,
     logger,
     clock,
@@ -451,6 +454,6 @@ async function bootstrapAdmin(services: Services): Promise<void> {
     systemActor,
     services.requestMeta('bootstrap'),
   );
-  if (generated) services.logger.warn('created the admin user with a generated password; it is shown only this once', { username: 'admin', password });
+  if (generated) services.logger.warn('created the admin user with a generated password; it is shown only this once', { username: 'admin', generatedPassword: password });
   else services.logger.info('created the admin user with the password from CRM_ADMIN_PASSWORD', { username: 'admin' });
 }

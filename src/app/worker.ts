@@ -44,9 +44,12 @@ export function runWorker(services: Services, onDeposed: () => void): Worker {
         const fence: Fence = { token, valid: () => lease.token === token };
         await services.lead!(fence);
         stopWork = startBackgroundWork(services, { pickupEveryMs: PICKUP_EVERY_MS });
-        logger.info('leading: projections, relay, timers and jobs run here', { token, holder: settings.holder });
+        services.leadership.leading = true;
+        services.leadership.fencingToken = token;
+        logger.info('leading: projections, relay, timers and jobs run here', { fencingToken: token, holder: settings.holder });
       },
       async onDeposed() {
+        services.leadership.leading = false;
         // Its fenced writes are refused already; the rest stops with the process.
         onDeposed();
       },

@@ -1,5 +1,6 @@
+import { pino } from 'pino';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 export interface Logger {
   debug(message: string, fields?: Record<string, unknown>): void;
@@ -9,28 +10,38 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger;
 }
 
-const errorFields = (value: unknown): unknown =>
-  value instanceof Error ? { name: value.name, message: value.message, stack: value.stack } : value;
+/** Fields that may hold a secret, wherever a caller put them: logged as `[redacted]`. */
+const SECRET_FIELDS = ['password', 'newPassword', 'currentPassword', 'token', 'secret', 'authorization', 'cookie', 'apiKey'];
 
-/** Structured JSON logs, one line per entry: `{ time, level, msg, ...fields }`. */
-export function jsonLogger(
-  level: LogLevel = 'info',
-  write: (line: string) => void = (line) => process.stdout.write(line),
-  bound: Record<string, unknown> = {},
-): Logger {
-  const log = (entryLevel: LogLevel) => (message: string, fields: Record<string, unknown> = {}) => {
-    if (order[entryLevel] < order[level]) return;
-    const entry: Record<string, unknown> = { time: new Date().toISOString(), level: entryLevel, msg: message, ...bound };
-    for (const [key, value] of Object.entries(fields)) entry[key] = errorFields(value);
-    write(`${JSON.stringify(entry, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value))}\n`);
-  };
+/** A Logger over a pino instance (fields first, message second, as our call sites write them). */
+function over(base: pino.Logger): Logger {
   return {
-    debug: log('debug'),
-    info: log('info'),
-    warn: log('warn'),
-    error: log('error'),
-    child: (fields) => jsonLogger(level, write, { ...bound, ...fields }),
+    debug: (message, fields) => base.debug(fields ?? {}, message),
+    info: (message, fields) => base.info(fields ?? {}, message),
+    warn: (message, fields) => base.warn(fields ?? {}, message),
+    error: (message, fields) => base.error(fields ?? {}, message),
+    child: (fields) => over(base.child(fields)),
   };
+}
+
+/**
+ * Structured JSON logs through pino, one line per entry: `{ level, time (ISO-8601 UTC), pid, hostname, …fields,
+ * msg }`, the level as its name. Errors in any field are serialised with their name, message and stack; fields
+ * named like secrets are redacted at any depth of one level. `write` takes each line (tests); stdout otherwise.
+ */
+export function jsonLogger(level: LogLevel = 'info', write?: (line: string) => void): Logger {
+  return over(
+    pino(
+      {
+        level,
+        timestamp: pino.stdTimeFunctions.isoTime,
+        formatters: { level: (label) => ({ level: label }) },
+        serializers: { error: pino.stdSerializers.err, err: pino.stdSerializers.err },
+        redact: { paths: [...SECRET_FIELDS, ...SECRET_FIELDS.map((field) => `*.${field}`)], censor: '[redacted]' },
+      },
+      write ? { write } : pino.destination({ dest: 1, sync: true }),
+    ),
+  );
 }
 
 export const silentLogger: Logger = {

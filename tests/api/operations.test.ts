@@ -14,11 +14,20 @@ describe('operations', () => {
     const lines: string[] = [];
     app = await startTestApp({}, { logger: jsonLogger('info', (line) => lines.push(line)) });
     await app.request('GET', '/api/v1/customers', { headers: { 'x-correlation-id': 'corr-42' } });
+    const created = await app.request('GET', `/api/v1/customers/${'0'.repeat(8)}?secret=query-value`, { headers: { 'x-correlation-id': 'corr-43' } });
+    expect(created.status).toBeGreaterThanOrEqual(400);
+    await app.request('POST', '/api/v1/auth/login', { body: { username: 'admin', password: 'a-wrong-password-in-a-body' }, headers: { 'x-correlation-id': 'corr-44' } });
     const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     const entry = entries.find((e) => e.msg === 'request' && e.correlationId === 'corr-42');
-    expect(entry).toMatchObject({ level: 'info', method: 'GET', path: '/api/v1/customers', status: 200, userId: expect.any(String) });
+    // pino's line: one per request, with the route template, the status, the duration and who asked.
+    expect(entry).toMatchObject({ level: 'info', method: 'GET', route: '/api/v1/customers', path: '/api/v1/customers', status: 200, actorId: expect.any(String), durationMs: expect.any(Number), traceId: expect.stringMatching(/^[0-9a-f]{32}$/), pid: process.pid });
     expect(entry!.time).toMatch(/Z$/);
+    expect(entries.find((e) => e.msg === 'request' && e.correlationId === 'corr-43')).toMatchObject({ route: '/api/v1/customers/:id', status: created.status });
+    expect(entries.find((e) => e.msg === 'request' && e.correlationId === 'corr-44')).toMatchObject({ route: '/api/v1/auth/login', status: 401 });
+    // Never a body, a query string or a secret.
     expect(lines.join('')).not.toContain('admin-password-1');
+    expect(lines.join('')).not.toContain('a-wrong-password-in-a-body');
+    expect(lines.join('')).not.toContain('query-value');
   });
 
   it('answers an unexpected failure with a 500 problem that hides internals, and logs it', async () => {

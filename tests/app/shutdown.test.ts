@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { adminSession, startChildServer } from '../support/child.ts';
+import { logEntry } from '../support/logs.ts';
 
 /** A POST whose body is sent in two parts, the second when `finish` is called; answers the response's status and body. */
 function slowPost(baseUrl: string, path: string, token: string, body: unknown): { finish(): void; response: Promise<{ status: number; body: string }>; request: ClientRequest } {
@@ -47,7 +48,7 @@ describe('graceful shutdown', () => {
     expect(await exited).toBe(0);
     const took = Date.now() - signalled;
     expect(took).toBeGreaterThanOrEqual(1_900);
-    expect(server.output.join('')).toMatch(/"msg":"requests still in flight at the end of the grace period were cut off".*"inFlight":1/);
+    expect(logEntry(server.output.join(''), 'requests still in flight at the end of the grace period were cut off')).toMatchObject({ inFlight: 1 });
     // The answered write is in the log: the restarted service has the customer.
     const again = await startChildServer(env);
     try {

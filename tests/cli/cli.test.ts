@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { SqliteEventStore } from '../../src/infra/eventstore/sqlite.ts';
 import { EmbeddedReadStore } from '../../src/infra/readstore/embedded.ts';
+import { logEntry } from '../support/logs.ts';
 
 const run = promisify(execFile);
 const cli = (script: string, args: string[], dataDir: string) =>
@@ -15,7 +16,7 @@ describe('command-line tools', () => {
   it('seed fills a demo company once; rebuild replays it with a progress bar and the same documents', { timeout: 60_000 }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'crm-cli-'));
     const seeded = await cli('src/cli/seed.ts', ['--customers', '25'], dataDir);
-    expect(seeded.stdout).toMatch(/"msg":"seeded".*"customers":25/);
+    expect(logEntry(seeded.stdout, 'seeded')).toMatchObject({ customers: 25 });
     const again = await cli('src/cli/seed.ts', ['--customers', '25'], dataDir);
     expect(again.stdout).toContain('already seeded');
 
@@ -28,7 +29,7 @@ describe('command-line tools', () => {
 
     const rebuilt = await cli('src/cli/rebuild.ts', [], dataDir);
     expect(rebuilt.stderr).toMatch(/rebuilding \[#+\] 100\.0%/);
-    expect(rebuilt.stdout).toMatch(/"msg":"rebuild finished".*"events":\d+/);
+    expect(logEntry(rebuilt.stdout, 'rebuild finished')).toMatchObject({ events: expect.any(Number) });
     const after = new EmbeddedReadStore({ snapshotPath: join(dataDir, 'read-models.snapshot') });
     expect(await after.collection('customers').find({}, { sort: { _id: 1 } })).toEqual(customersBefore);
 

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { logEntry } from './logs.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -22,10 +23,10 @@ export async function startChildServer(env: Record<string, string>, unset: reado
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${output.join('')}`)), 30_000);
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       output.push(chunk);
-      const match = /"msg":"listening","url":"(http:\/\/localhost:\d+)"/.exec(output.join(''));
-      if (match) {
+      const listening = logEntry(output.join(''), 'listening');
+      if (listening) {
         clearTimeout(timer);
-        resolve(match[1]!.replace('localhost', '127.0.0.1'));
+        resolve(String(listening.url).replace('localhost', '127.0.0.1'));
       }
     });
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => output.push(chunk));
