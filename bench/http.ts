@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 
 /** Starts a node script as a child and waits for it to print `listening <url>` (or our JSON log line). */
-async function child(args: string[], env: Record<string, string>): Promise<{ url: string; process: ChildProcess }> {
+export async function child(args: string[], env: Record<string, string>): Promise<{ url: string; process: ChildProcess }> {
   const process_ = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {
@@ -25,7 +25,7 @@ async function child(args: string[], env: Record<string, string>): Promise<{ url
   return { url, process: process_ };
 }
 
-const freePort = () =>
+export const freePort = () =>
   new Promise<number>((resolve) => {
     const probe = createServer().listen(0, '127.0.0.1', () => {
       const { port } = probe.address() as AddressInfo;
@@ -33,13 +33,13 @@ const freePort = () =>
     });
   });
 
-const stop = (p: ChildProcess) => new Promise((resolve) => (p.once('exit', resolve), p.kill('SIGTERM')));
+export const stop = (p: ChildProcess) => new Promise((resolve) => (p.once('exit', resolve), p.kill('SIGTERM')));
 
-function cannon(options: autocannon.Options): Promise<autocannon.Result> {
+export function cannon(options: autocannon.Options): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => autocannon(options, (error, result) => (error ? reject(error) : resolve(result))));
 }
 
-const BARE_KOA = `
+export const BARE_KOA = `
 import Koa from 'koa';
 const app = new Koa();
 app.use(async (ctx) => { ctx.status = 201; ctx.body = { id: 'x', revision: 0 }; });
@@ -153,10 +153,10 @@ export interface BenchServer {
  * The real server in its own process on `dataDir` (embedded default; request logs off, LOG_LEVEL=warn, as a busy
  * installation would run), once /readyz says its read models have caught up with the log; and the admin's token.
  */
-export async function startServer(dataDir: string): Promise<BenchServer> {
+export async function startServer(dataDir: string, env: Record<string, string> = {}): Promise<BenchServer> {
   const port = await freePort();
   const serverProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', CRM_DATA_DIR: dataDir, CRM_ADMIN_PASSWORD: 'bench-password-1', LOG_LEVEL: 'warn' },
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', CRM_DATA_DIR: dataDir, CRM_ADMIN_PASSWORD: 'bench-password-1', LOG_LEVEL: 'warn', ...env },
     stdio: 'ignore',
   });
   const url = `http://127.0.0.1:${port}`;

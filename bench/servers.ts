@@ -2,10 +2,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { seedCompany } from '../src/cli/seed-company.ts';
 import { emailSendBench } from './email.ts';
+import { scaleOutBench } from './scale-out.ts';
 import { loadConfig } from '../src/infra/config.ts';
 import { silentLogger } from '../src/infra/logger.ts';
 import { EmbeddedReadStore } from '../src/infra/readstore/embedded.ts';
 import { MongoReadStore } from '../src/infra/readstore/mongo.ts';
+import { withDatabase } from '../src/infra/readstore/mongo-url.ts';
 import { openServices } from '../src/app/wiring.ts';
 import { kafkaClient } from '../src/integrations/kafka/client.ts';
 import { KafkaRelay } from '../src/integrations/kafka/relay.ts';
@@ -47,6 +49,8 @@ const results: Record<string, unknown> = { machine: { cpus: cpus().length, model
   log(`relay: ${relay.status().published} events into Kafka in ${seconds.toFixed(2)} s`);
 }
 
+/** MONGO_URL naming a database of its own for this run. */
+const MongoUrlFor = (name: string) => withDatabase(mongoUrl, `crm_bench_${name}_${Date.now()}`);
 const fresh = (name: string) => MongoReadStore.connect(mongoUrl, { database: `crm_bench_${name}_${Date.now()}` });
 
 // Rebuild into FerretDB: replay in process, then bulk writes.
@@ -116,6 +120,12 @@ if (smtp) {
   const capped = await emailSendBench(smtp, 500, loadConfig({}).CRM_MAIL_RATE_PER_S, loadConfig({}).CRM_MAIL_CONCURRENCY);
   results.email_send_per_s = { ...uncapped, target: '>= 200/s, bounded by the configured rate', met: uncapped.perSecond >= 200, atDefaultRate: capped };
   log(`campaign send into Mailpit: ${uncapped.perSecond}/s uncapped (${uncapped.members} mails), ${capped.perSecond}/s at the default cap of ${capped.ratePerSecond}/s`);
+}
+// Scale-out: creates through one API process, then two, a worker beside them, against two bare Koa processes.
+{
+  const scaled = await scaleOutBench(MongoUrlFor('scale'), brokers, 10);
+  results.http_create_customer_per_s_scale_out = { ...scaled, target: 'two API processes gain at least 0.8 of what two bare Koa processes gain' };
+  log(`scale-out: ${scaled.crm.oneApi}/s with one API process, ${scaled.crm.twoApis}/s with two (×${scaled.crm.factor}); bare Koa ×${scaled.bareKoa.factor}: ${scaled.ofBaseline} of the baseline's factor`);
 }
 mkdirSync('bench/results', { recursive: true });
 writeFileSync('bench/results/servers.json', `${JSON.stringify(results, null, 2)}\n`);

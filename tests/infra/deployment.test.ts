@@ -16,6 +16,15 @@ const envFile = (text: string) =>
       .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
   );
 
+/** A top-level service of a compose file, up to the next one. */
+function section(compose: string, service: string): string {
+  const from = compose.indexOf(`\n  ${service}:\n`);
+  if (from < 0) throw new Error(`no service ${service}`);
+  const rest = compose.slice(from + 1);
+  const next = rest.slice(1).search(/\n {2}[a-z-]+:\n|\n[a-z]+:\n/);
+  return next < 0 ? rest : rest.slice(0, next + 1);
+}
+
 describe('deployment files', () => {
   it('.env.example selects the three production adapters, and the service refuses its example secrets', () => {
     const env = envFile(file('.env.example'));
@@ -28,10 +37,11 @@ describe('deployment files', () => {
     expect(Object.keys(env).filter((key) => !configVariables.includes(key)).sort()).toEqual(['CRM_PUBLISHED_PORT', 'MONGO_ANALYTICS_PASSWORD', 'MONGO_ANALYTICS_USER', 'MONGO_PASSWORD', 'MONGO_USER']);
   });
 
-  it('compose publishes only the service: the stores stay on the compose network, MongoDB needs a password', () => {
+  it('compose publishes only the proxy: the stores and the CRM instances stay on the compose network, MongoDB needs a password', () => {
     const compose = file('docker-compose.yml');
     const published = [...compose.matchAll(/^\s{4}ports:\s*\n\s+- "([^"]+)"/gm)].map((m) => m[1]);
     expect(published).toEqual(['${CRM_PUBLISHED_PORT:-3000}:3000']);
+    expect(section(compose, 'proxy')).toMatch(/ports:/);
     expect(compose).toMatch(/MONGO_INITDB_ROOT_PASSWORD: \$\{MONGO_PASSWORD:\?/);
     expect(compose).toMatch(/--auth/);
     expect(compose).toMatch(/MONGO_URL: \$\{MONGO_URL:-mongodb:\/\/\$\{MONGO_USER\}:\$\{MONGO_PASSWORD\}@mongo/);
@@ -39,14 +49,26 @@ describe('deployment files', () => {
     for (const line of [...file('docker-compose.dev.yml').matchAll(/- "([^"]+)"/g)].map((m) => m[1]!)) expect(line).toMatch(/^127\.0\.0\.1:/);
   });
 
-  it('docker-compose.yml gives the service only variables it reads, and waits for healthy servers', () => {
+  it('compose scales the CRM out: two API instances behind the proxy and two workers, given only variables they read, after healthy servers', () => {
     const compose = file('docker-compose.yml');
-    const crm = compose.slice(compose.indexOf('\n  crm:'));
-    const environment = crm.slice(crm.indexOf('environment:'), crm.indexOf('ports:'));
+    const api = section(compose, 'api');
+    const worker = section(compose, 'worker');
+    const environment = api.slice(api.indexOf('environment:'), api.indexOf('deploy:'));
     const keys = [...environment.matchAll(/^\s{6}([A-Z_]+):/gm)].map((m) => m[1]!);
     expect(keys.length).toBeGreaterThan(4);
     expect(keys.filter((key) => !configVariables.includes(key))).toEqual([]);
-    for (const server of ['eventstore', 'mongo', 'kafka']) expect(crm).toMatch(new RegExp(`${server}:\\s+condition: service_healthy`));
+    expect(environment).toMatch(/CRM_ROLE: api/);
+    expect(environment).toMatch(/CRM_TRUST_PROXY: "true"/);
+    // The worker shares the API's settings (a YAML merge), its role apart.
+    expect(worker).toMatch(/<<: \*crm-environment\s+CRM_ROLE: worker/);
+    for (const part of [api, worker]) expect(part).toMatch(/replicas: 2/);
+    for (const server of ['eventstore', 'mongo', 'kafka']) expect(api).toMatch(new RegExp(`${server}:\\s+condition: service_healthy`));
+    expect(worker).toMatch(/depends_on: \*crm-depends/);
+    // The proxy sends to every API instance compose's DNS knows, and retries on another when one is away.
+    expect(section(compose, 'proxy')).toMatch(/scripts\/caddy\/Caddyfile:\/etc\/caddy\/Caddyfile/);
+    const caddy = file('scripts/caddy/Caddyfile');
+    expect(caddy).toMatch(/dynamic a api 3000/);
+    expect(caddy).toMatch(/lb_try_duration/);
   });
 
   it('Kafka TLS and SASL settings: checked together, every missing one named', () => {

@@ -169,7 +169,7 @@ describe.skipIf(!mongo || !kafka)('scale-out: two API processes and two leader-e
     expect(exitCode).toBe(3);
 
     // Operators see who leads in each process's metrics.
-    expect((await (await fetch(`${third.baseUrl}/metrics`)).text())).toMatch(/crm_background_leader\{role="worker"\} 1/);
+    await until('the new leader\'s metrics to say it leads', async () => /crm_background_leader\{role="worker"\} 1/.test(await (await fetch(`${third.baseUrl}/metrics`)).text()) || undefined, 15_000, 250);
     expect((await (await fetch(`${api1.baseUrl}/metrics`)).text())).toMatch(/crm_background_leader\{role="api"\} 0/);
 
     // 3. A backup while the APIs write.
