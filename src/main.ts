@@ -69,6 +69,7 @@ async function main(): Promise<void> {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    const stoppingAt = Date.now();
     logger.info('stopping', { signal, inFlight });
     server.close();
     server.closeIdleConnections();
@@ -80,10 +81,13 @@ async function main(): Promise<void> {
       if (!finished) logger.warn('requests still in flight at the end of the grace period were cut off', { inFlight, graceMs: config.CRM_SHUTDOWN_GRACE_MS });
     }
     server.closeAllConnections();
+    const drainedAt = Date.now();
     await stopWork();
     const lease = await worker?.stop();
+    const workStoppedAt = Date.now();
     await services.close(lease ? { beforeStoresClose: () => lease.release() } : {});
-    logger.info('stopped', { signal });
+    // How long each part of the stop took (the drain of requests, the background work, the stores' flush).
+    logger.info('stopped', { signal, drainMs: drainedAt - stoppingAt, workMs: workStoppedAt - drainedAt, closeMs: Date.now() - workStoppedAt });
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));

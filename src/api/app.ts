@@ -98,6 +98,10 @@ export function createApp(services: Services, version = '0.1.0'): Koa {
   metrics.gauge('crm_kafka_relay_published', 'Events published to Kafka since the process started', [], async () => [
     { labels: {}, value: services.relay?.status().published ?? 0 },
   ]);
+  metrics.gauge('crm_consumer_lag_events', 'How far each integration consumer this process runs is behind (Kafka: messages past its committed offsets; embedded: log positions past its checkpoint)', ['group'], async () =>
+    // Kafka away: no sample rather than a failed scrape (the relay's metrics say it is waiting).
+    (await services.eventSource.lag().catch(() => [])).map(({ group, events }) => ({ labels: { group }, value: events })),
+  );
   metrics.gauge('crm_background_leader', 'Whether this process runs the projections, relay and schedulers now (1: CRM_ROLE=all, or the leading worker) or not (0: an API instance, a standby worker)', ['role'], async () => [
     { labels: { role: services.role }, value: services.leadership.leading ? 1 : 0 },
   ]);

@@ -49,8 +49,9 @@ export class TimerWorker {
       const requestId = firingRequestId(item);
       stillDue.add(requestId);
       if (this.fired.has(requestId)) continue;
-      // A leader that cannot trust its lease any more fires nothing (its successor fires what is due).
-      if (this.fence && !this.fence.valid()) break;
+      // A leader that cannot trust its lease any more, or whose token the lease no longer carries, fires nothing
+      // (its successor fires what is due; the firing's ids are the same, so a race across the takeover is one event).
+      if (this.fence && (!this.fence.valid() || (this.fence.confirm && !(await this.fence.confirm())))) break;
       try {
         const meta = { correlationId: requestId, requestId, ids: seededIds(requestId, Date.parse(item.dueAt)), ...(this.fence ? { fence: this.fence.token } : {}) };
         await spec.fire(this.deps, item, meta, { ...this.extra, readStore: this.readStore, mailer: this.mailer });

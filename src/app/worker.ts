@@ -41,7 +41,7 @@ export function runWorker(services: Services, onDeposed: () => void): Worker {
     settings,
     {
       async onElected(token) {
-        const fence: Fence = { token, valid: () => lease.token === token };
+        const fence: Fence = { token, valid: () => lease.token === token, confirm: async () => lease.token === token && (await lease.current())?.token === token };
         await services.lead!(fence);
         stopWork = startBackgroundWork(services, { pickupEveryMs: PICKUP_EVERY_MS });
         services.leadership.leading = true;

@@ -31,8 +31,18 @@ export class EventLogSource implements EventSource {
     private readonly retryMs = 1000,
   ) {}
 
+  /** The consumers this process runs. */
+  private readonly groups = new Set<string>();
+
+  async lag(): Promise<{ group: string; events: number }[]> {
+    const head = Number(await this.eventStore.headPosition());
+    const checkpoints = this.readStore.collection<ConsumerCheckpoint>(CHECKPOINTS);
+    return Promise.all([...this.groups].map(async (group) => ({ group, events: Math.max(0, head - ((await checkpoints.findOne({ _id: group }))?.position ?? 0)) })));
+  }
+
   async consume(group: string, categories: readonly string[], handler: EventHandler): Promise<EventConsumer> {
     const checkpoints = this.readStore.collection<ConsumerCheckpoint>(CHECKPOINTS);
+    this.groups.add(group);
     let subscription: Subscription | undefined;
     let retry: NodeJS.Timeout | undefined;
     let closed = false;
@@ -76,8 +86,9 @@ export class EventLogSource implements EventSource {
     };
     await follow();
     return {
-      async close() {
+      close: async () => {
         closed = true;
+        this.groups.delete(group);
         clearTimeout(retry);
         await subscription?.close();
       },

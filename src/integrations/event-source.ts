@@ -15,4 +15,9 @@ export interface EventConsumer {
 export interface EventSource {
   /** Starts a named consumer (a consumer group in Kafka) for the given event categories. */
   consume(group: string, categories: readonly string[], handler: EventHandler): Promise<EventConsumer>;
+  /**
+   * How far behind each consumer this process runs is (metrics): Kafka, the messages past the group's committed
+   * offsets; the event log, the log positions past its checkpoint.
+   */
+  lag(): Promise<{ group: string; events: number }[]>;
 }

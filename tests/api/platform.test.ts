@@ -129,6 +129,24 @@ describe('HTTP platform', () => {
       for (const name of ['process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes', 'nodejs_gc_duration_seconds']) expect(response.text).toContain(`# TYPE ${name}`);
     });
 
+    it('/metrics shows how far each integration consumer is behind', async () => {
+      let stuck = true;
+      const consumer = await app.services.eventSource.consume('metrics-lag-test', ['customer'], async () => {
+        if (stuck) throw new Error('not yet');
+      });
+      try {
+        await app.request('POST', '/api/v1/customers', { body: { name: 'Lagging consumer customer' } });
+        const behind = await app.request('GET', '/metrics', { token: null });
+        const lag = Number(/crm_consumer_lag_events\{group="metrics-lag-test"\} (\d+)/.exec(behind.text)?.[1]);
+        expect(lag).toBeGreaterThan(0);
+        stuck = false;
+        await expect.poll(async () => /crm_consumer_lag_events\{group="metrics-lag-test"\} (\d+)/.exec((await app.request('GET', '/metrics', { token: null })).text)?.[1], { timeout: 10_000 }).not.toBe(String(lag));
+      } finally {
+        await consumer.close();
+      }
+      expect((await app.request('GET', '/metrics', { token: null })).text).not.toContain('metrics-lag-test');
+    });
+
     it('/openapi.json is OpenAPI 3.1 generated from the schemas', async () => {
       const response = await app.request('GET', '/openapi.json', { token: null });
       expect(response.body.openapi).toBe('3.1.0');

@@ -77,6 +77,24 @@ describe('timers: due items fire once, driven by the injected clock', () => {
     expect(await notes(missed)).toBe(1);
   });
 
+  it('a leader-elected worker fires only while its lease holds its token, and its firings carry the token', async () => {
+    clock.set('2026-12-03T08:00:00.000Z');
+    const quoteId = await sentQuote();
+    clock.set('2027-04-01T00:00:00.000Z');
+    const deposed = new TimerWorker([followUp], app.services.deps, app.services.readStore, silentLogger, app.services.mailer);
+    deposed.fenceWith({ token: 4, valid: () => true, confirm: async () => false });
+    expect(await deposed.tick()).toBe(0);
+    const distrusted = new TimerWorker([followUp], app.services.deps, app.services.readStore, silentLogger, app.services.mailer);
+    distrusted.fenceWith({ token: 4, valid: () => false });
+    expect(await distrusted.tick()).toBe(0);
+    expect(await notes(quoteId)).toBe(0);
+    const leader = new TimerWorker([followUp], app.services.deps, app.services.readStore, silentLogger, app.services.mailer);
+    leader.fenceWith({ token: 5, valid: () => true, confirm: async () => true });
+    expect(await leader.tick()).toBeGreaterThanOrEqual(1);
+    const [note] = await app.services.eventStore.readStream(`quotenote-${quoteId}`);
+    expect(note!.metadata.fence).toBe(5);
+  });
+
   it('the due items are a read model: rebuilt from the log, they come back the same', async () => {
     const before = await app.services.readStore.collection('timers_due').find({}, { sort: { _id: 1 } });
     await app.services.runner.rebuildProjection('timers');

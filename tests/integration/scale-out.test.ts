@@ -182,9 +182,23 @@ describe.skipIf(!mongo || !kafka)('scale-out: two API processes and two leader-e
     live.splice(live.indexOf(api2), 1);
     await stopChild(api2, 'SIGTERM');
     expect(api2.process.exitCode).toBe(0);
+    // 5. The leading worker stops gracefully: it flushes, releases its lease, and a standby takes over at its
+    // next try, well before the lease would have expired.
+    const fourth = await start('worker');
+    await sleep(1_500);
+    const stoppingAt = Date.now();
+    await stopChild(third, 'SIGTERM');
+    expect(third.process.exitCode).toBe(0);
+    const handedOver = await until('the standby to take the released lease', () => logLines(fourth, 'elected leader')[0], 15_000, 50);
+    const handoverMs = Date.now() - stoppingAt;
+    // Taken at the standby's next try after the release (one renewal interval), not when the lease would expire.
+    const releasedAt = Date.parse(String(logLines(third, 'stopped')[0]!.time));
+    expect(Date.parse(String(handedOver.time)) - releasedAt).toBeLessThan(2_000 + 1_000);
     await sleep(2_000);
     writing = false;
     await load;
+    // The consumers' lag is in the leader's metrics (the marketing automation's Kafka group).
+    await until('the leader to report its consumers', async () => /crm_consumer_lag_events\{group="crm-marketing-automation"\} \d+/.test(await (await fetch(`${fourth.baseUrl}/metrics`)).text()) || undefined, 20_000, 500);
 
     // Every reminder due by now has fired, once; the leader has caught up.
     await until('the last reminder to be due', () => Date.now() > now + 8_000 + 11 * 5_000 + 3_000 || undefined, 120_000, 500);
@@ -240,6 +254,6 @@ describe.skipIf(!mongo || !kafka)('scale-out: two API processes and two leader-e
     } finally {
       await reads.close();
     }
-    console.info(JSON.stringify({ waitedForLeader, takeoverMs, pausedTakeoverMs: electedAt - paused.at, acknowledged: acknowledged.size, refused, head: Number(head) }));
+    console.info(JSON.stringify({ waitedForLeader, handoverMs, takeoverMs, pausedTakeoverMs: electedAt - paused.at, acknowledged: acknowledged.size, refused, head: Number(head) }));
   });
 });

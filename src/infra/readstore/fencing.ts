@@ -7,6 +7,11 @@ import { DuplicateKeyError, type Filter } from './port.ts';
 export interface Fence {
   readonly token: number;
   valid(): boolean;
+  /**
+   * Asks the store whether the lease still carries this token (a round trip): checked before a write the store
+   * cannot fence itself (an append to the event log by a scheduler).
+   */
+  confirm?(): Promise<boolean>;
 }
 
 /** A write refused because a leader with a higher fencing token has written since: the writer was deposed. */

@@ -1,4 +1,4 @@
-import type { Consumer, Kafka } from 'kafkajs';
+import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type { Logger } from '../../infra/logger.ts';
 import type { EventConsumer, EventHandler, EventSource } from '../event-source.ts';
 import { fromMessage, topicFor } from './messages.ts';
@@ -19,6 +19,33 @@ export class KafkaEventSource implements EventSource {
     private readonly logger: Logger,
   ) {}
 
+  /** The consumer groups this process runs, with their topics. */
+  private readonly groups = new Map<string, string[]>();
+  private admin: Admin | undefined;
+
+  async lag(): Promise<{ group: string; events: number }[]> {
+    if (this.groups.size === 0) return [];
+    if (!this.admin) {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      this.admin = admin;
+    }
+    const admin = this.admin;
+    const ends = new Map<string, Map<number, bigint>>();
+    const lags: { group: string; events: number }[] = [];
+    for (const [group, topics] of this.groups) {
+      let events = 0n;
+      for (const { topic, partitions } of await admin.fetchOffsets({ groupId: group, topics })) {
+        if (!ends.has(topic)) ends.set(topic, new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)])));
+        const high = ends.get(topic)!;
+        // A partition the group has not committed on (offset -1) owes everything Kafka keeps of it (an estimate: from offset 0).
+        for (const { partition, offset } of partitions) events += (high.get(partition) ?? 0n) - (offset === '-1' ? 0n : BigInt(offset));
+      }
+      lags.push({ group, events: Number(events < 0n ? 0n : events) });
+    }
+    return lags;
+  }
+
   async consume(group: string, categories: readonly string[], handler: EventHandler): Promise<EventConsumer> {
     // Fetches wait at most 1 s for new messages, so closing a consumer takes at most about that long.
     const consumer: Consumer = this.kafka.consumer({
@@ -28,6 +55,8 @@ export class KafkaEventSource implements EventSource {
       retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5000 },
     });
     await ensureTopics(this.kafka, this.topics, this.logger);
+    // Its lag is reported from now on, while it joins the group too (a rebalance may wait for a dead member).
+    this.groups.set(group, categories.map(topicFor));
     await consumer.connect();
     await consumer.subscribe({ topics: categories.map(topicFor), fromBeginning: true });
     await consumer.run({
@@ -43,6 +72,16 @@ export class KafkaEventSource implements EventSource {
         }
       },
     });
-    return { close: () => consumer.disconnect() };
+    return {
+      close: async () => {
+        this.groups.delete(group);
+        await consumer.disconnect();
+        if (this.groups.size === 0) {
+          const admin = this.admin;
+          this.admin = undefined;
+          await admin?.disconnect();
+        }
+      },
+    };
   }
 }
