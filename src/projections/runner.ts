@@ -207,7 +207,7 @@ export class ProjectionRunner {
       });
     }
     if (this.projections.some((projection) => this.following(projection))) follow();
-    if (this.readStore.shared) this.serveRequests();
+    if (this.readStore.shared && this.fence) this.serveRequests();
   }
 
   /**
@@ -653,9 +653,10 @@ export class ProjectionRunner {
   /** How often at most the leading runner publishes its progress, and API instances read it while a reader waits. */
   progressEveryMs = 25;
 
-  /** After positions or failures changed: publishes them (a shared store, a runner that applies), at most every progressEveryMs. */
+  /** After positions or failures changed: publishes them (a leader-elected worker's runner), at most every progressEveryMs. */
   private progressChanged(): void {
-    if (!this.readStore.shared || this.observing || this.deposed || this.progressTimer) return;
+    // Only a leader-elected worker has API instances reading its progress (its runner is fenced).
+    if (!this.readStore.shared || !this.fence || this.observing || this.deposed || this.progressTimer) return;
     const wait = Math.max(0, this.progressWritten + this.progressEveryMs - Date.now());
     this.progressTimer = setTimeout(() => {
       this.progressTimer = undefined;
@@ -672,7 +673,7 @@ export class ProjectionRunner {
   }
 
   private async writeProgress(): Promise<void> {
-    if (!this.readStore.shared) return;
+    if (!this.readStore.shared || !this.fence) return;
     const doc: ProgressDoc = {
       _id: PROGRESS_ID,
       positions: Object.fromEntries([...this.positions].map(([name, position]) => [name, Number(position)])),
