@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHandover } from '../../src/commands/handover.ts';
 import { systemActor } from '../../src/commands/employees.ts';
 import { ManualClock } from '../../src/infra/clock.ts';
-import { resumeHandovers } from '../../src/app/jobs.ts';
+import { resumeHandovers, startBackgroundWork } from '../../src/app/jobs.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { expectProblem } from '../support/problem.ts';
 
@@ -260,6 +260,35 @@ describe('organisation and access control', () => {
     await caughtUp(app);
     expect((await app.request('GET', `/api/v1/customers/${more}`)).body.ownerId).toBe(leaver.userId);
     expectProblem(await app.request('POST', `/api/v1/employees/${leaver.userId}/handover`, { body: { toEmployeeId: leaver.userId } }), 409, 'handover.same_employee');
+  });
+
+  it('a handover started through an API instance (CRM_ROLE=api) is left to the leading worker, which picks it up', async () => {
+    const department = await app.department('Handover via API');
+    const leaver = await app.userWithToken('handover.api.leaver', ['salesperson'], department);
+    const receiver = await app.userWithToken('handover.api.receiver', ['salesperson'], department);
+    for (let i = 0; i < 3; i++) await app.request('POST', '/api/v1/customers', { body: { name: `Picked Up Co ${i}` }, token: leaver.token });
+    await caughtUp(app);
+    // As an API instance does: the route starts it and leaves the run to the worker.
+    const inProcess = app.services.backgroundOrWorker;
+    app.services.backgroundOrWorker = () => {};
+    let started;
+    try {
+      started = await app.request('POST', `/api/v1/employees/${leaver.userId}/handover`, { body: { toEmployeeId: receiver.userId } });
+    } finally {
+      app.services.backgroundOrWorker = inProcess;
+    }
+    expect(started.status).toBe(202);
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await app.request('GET', started.headers.get('location')!)).body.status).not.toBe('completed');
+    // The leading worker's background work looks for unfinished handovers every pickupEveryMs.
+    const stop = startBackgroundWork(app.services, { pickupEveryMs: 50 });
+    try {
+      await expect.poll(async () => (await app.request('GET', started.headers.get('location')!)).body.status, { timeout: 10_000 }).toBe('completed');
+    } finally {
+      await stop();
+    }
+    await caughtUp(app);
+    expect((await app.request('GET', '/api/v1/customers?q=picked%20up%20co', { token: receiver.token })).body.items).toHaveLength(3);
   });
 
   it('keeps a security audit trail readable by admins only', async () => {
