@@ -153,9 +153,12 @@ export class ProjectionRunner {
    * on stop: a replay from an older checkpoint is harmless, the documents are idempotent.
    */
   async start(checkpointEveryMs = 1000): Promise<void> {
-    // A standby worker that observed the leader's progress applies the log itself from now on.
+    // A standby worker that observed the leader's progress applies the log itself from now on: what it saw of the
+    // old leader's failures and catch-ups is its own business to find out again (a failure recurs on its event).
     this.observing = false;
     clearTimeout(this.observeTimer);
+    this.failures.clear();
+    this.catchingUp.clear();
     const stale: Projection[] = [];
     const head = await this.eventStore.headPosition();
     for (const projection of this.projections) {
@@ -662,7 +665,7 @@ export class ProjectionRunner {
       this.progressTimer = undefined;
       this.progressWritten = Date.now();
       if (this.stopping) return;
-      this.writeProgress().catch((error: unknown) => {
+      (this.progressWriting = this.writeProgress()).catch((error: unknown) => {
         if (error instanceof FencedError) {
           this.deposed = true;
           void this.closeSessions();
@@ -672,8 +675,12 @@ export class ProjectionRunner {
     }, wait);
   }
 
+  /** The progress write in flight: the next one waits for it (two at once could collide on a first insert). */
+  private progressWriting: Promise<void> | undefined;
+
   private async writeProgress(): Promise<void> {
     if (!this.readStore.shared || !this.fence) return;
+    await this.progressWriting?.catch(() => {});
     const doc: ProgressDoc = {
       _id: PROGRESS_ID,
       positions: Object.fromEntries([...this.positions].map(([name, position]) => [name, Number(position)])),

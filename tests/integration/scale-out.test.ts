@@ -234,6 +234,18 @@ describe.skipIf(!mongo || !kafka)('scale-out: two API processes and two leader-e
         return [...customerEvents].every((id) => seen.has(id));
       }, 90_000);
 
+      // ...and a consumer (the marketing automation's group, on the leading worker) applied each of them once:
+      // its inbox holds one entry per event id it acted on, however often Kafka delivered it.
+      await until(
+        'the marketing consumer to apply every customer event',
+        async () => {
+          const applied = new Set((await reads.collection<{ _id: string; eventId: string }>('_inbox').find({ consumer: 'crm-marketing-automation' })).map((doc) => doc.eventId));
+          return [...customerEvents].every((id) => applied.has(id)) || undefined;
+        },
+        90_000,
+        1_000,
+      );
+
       // Every event projected once: the live read models equal a rebuild from the log.
       await log.close();
       const rebuilt = await openServices(loadConfig({ CRM_DATA_DIR: dir, JWT_SECRET: env.JWT_SECRET, LOG_LEVEL: 'error' }), { logger: silentLogger, startTimers: false, purpose: 'scale-out check' });

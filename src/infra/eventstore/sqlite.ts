@@ -6,7 +6,7 @@ import { StreamBloom } from './stream-bloom.ts';
 import { type ChainVerification, type ChainVerifier, GENESIS, linkHash, payloadHash } from './chain.ts';
 import { ChainRangeVerifier, joinVerifications, VERIFY_SLICE } from './chain-range.ts';
 import { verifyInWorker } from './chain-verify-worker.ts';
-import { type StreamWrite, type AppendResult, type EventFilter, type EventStore, type EventToAppend, EventIdConflictError, type ExpectedRevision, type ReadAllOptions, type ReadStreamOptions, type RecordedEvent, type Subscription, type SubscriptionHandlers, WrongExpectedRevisionError, categoryOf } from './port.ts';
+import { type StreamWrite, type AppendResult, type EventFilter, type EventStore, type EventToAppend, EventIdConflictError, EventStoreUnavailableError, type ExpectedRevision, type ReadAllOptions, type ReadStreamOptions, type RecordedEvent, type Subscription, type SubscriptionHandlers, WrongExpectedRevisionError, categoryOf } from './port.ts';
 
 export interface SqliteEventStoreOptions {
   /** A file path, or ':memory:' for tests. */
@@ -324,7 +324,7 @@ export class SqliteEventStore implements EventStore, ChainVerifier {
       return rows.length;
     });
     for (;;) {
-      const count = slice();
+      const count = slice.immediate();
       expired += count;
       if (count < EXPIRE_SLICE) return { expired };
       await new Promise((resolve) => setImmediate(resolve));
@@ -386,18 +386,23 @@ export class SqliteEventStore implements EventStore, ChainVerifier {
   }
 
   private pending: PendingAppend[] = [];
-  private readonly commitGroup: (group: PendingAppend[]) => void;
+  private readonly commitGroup: Database.Transaction<(group: PendingAppend[]) => void>;
 
   private readonly flush = (): void => {
     const group = this.pending;
     this.pending = [];
     const knownBefore = this.knownHead;
     try {
-      this.commitGroup(group);
+      // BEGIN IMMEDIATE: the write lock is taken first, waiting (busy_timeout) for another process that holds it;
+      // a deferred transaction that reads and then writes would be refused at once instead.
+      this.commitGroup.immediate(group);
     } catch (error) {
       this.knownHead = knownBefore;
       this.lastLink = undefined;
-      for (const pending of group) pending.reject(error);
+      // Another process held the write lock past busy_timeout (a writer paused, a long checkpoint): nothing was
+      // written, and trying again later will do (503 with Retry-After), not a failure of the request.
+      const busy = String((error as { code?: unknown }).code ?? '').startsWith('SQLITE_BUSY');
+      for (const pending of group) pending.reject(busy ? new EventStoreUnavailableError(error) : error);
       return;
     }
     const wrote = group.some((pending) => pending.results && pending.writes.some((write) => write.events.length > 0));

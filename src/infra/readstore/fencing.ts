@@ -38,7 +38,14 @@ export async function fencedWrite<R>(fence: Fence | undefined, what: string, wri
   try {
     return await write();
   } catch (error) {
-    if (fence && error instanceof DuplicateKeyError) throw new FencedError(what);
+    if (!fence || !(error instanceof DuplicateKeyError)) throw error;
+  }
+  // Two upserts of a document that did not exist yet collide too: tried again, the write now finds the document,
+  // and only a later leader's token refuses it.
+  try {
+    return await write();
+  } catch (error) {
+    if (error instanceof DuplicateKeyError) throw new FencedError(what);
     throw error;
   }
 }
