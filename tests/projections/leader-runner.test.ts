@@ -51,6 +51,27 @@ describe('a leader-elected runner over a shared read store', () => {
     }
   });
 
+  it('a standby promoted to leader forgets what it observed of the old leader (a catch-up it never finished) and follows every projection', async () => {
+    const app = await startTestApp();
+    try {
+      const store = new SharedStore();
+      // The old leader died catching up the customers' read model, and said so in its progress.
+      await store.collection(PROGRESS).insertOne({ _id: 'runner', positions: {}, failures: {}, catchingUp: ['customers'], fence: 1, at: new Date().toISOString() });
+      const standby = new ProjectionRunner(app.services.eventStore, store, allProjections, silentLogger);
+      await standby.observe(60_000);
+      expect(standby.status().find((s) => s.name === 'customers')?.catchingUp).toBe(true);
+      standby.fenceWith(fence(2));
+      await standby.start();
+      const ownerId = (await findEmployeeByUsername(app.services.deps, 'admin'))!.employeeId;
+      const { position } = await registerCustomer(app.services.deps, { fields: { name: 'After the promotion' }, ownerId }, systemActor, app.services.requestMeta('test'));
+      await standby.waitFor(position, 10_000, standby.projectionsReading(['customers']));
+      expect(await store.collection('customers').countDocuments({ name: 'After the promotion' })).toBe(1);
+      await standby.stop();
+    } finally {
+      await app.close();
+    }
+  });
+
   it('is fenced: a deposed leader\'s checkpoint writes are refused, and one that cannot trust its lease applies nothing', async () => {
     const app = await startTestApp();
     try {
