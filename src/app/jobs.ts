@@ -50,6 +50,9 @@ export function startPeriodicJobs(services: Services, everyMs = 3_600_000): () =
   return () => clearInterval(timer);
 }
 
+/** How long a stop waits for the consumers to leave their groups. */
+const CONSUMER_CLOSE_MS = 5_000;
+
 /**
  * The background work of a process that runs it (CRM_ROLE `all`, or the leading worker): interrupted handovers and
  * campaign sends resumed, the marketing consumer, the periodic jobs. A worker also picks up, every
@@ -78,6 +81,11 @@ export function startBackgroundWork(services: Services, options: { pickupEveryMs
     clearInterval(pickup);
     stopJobs();
     await picking;
-    await marketing.close();
+    // A consumer group's leave can hang on a broker that waits for a dead member: the stop goes on after 5 s
+    // (the broker drops this member at its session timeout; its commits cover only what it handled).
+    let timer: NodeJS.Timeout | undefined;
+    const closed = await Promise.race([marketing.close().then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), CONSUMER_CLOSE_MS)))]);
+    clearTimeout(timer);
+    if (!closed) services.logger.warn('the marketing consumer did not leave its group in time; stopping without it', { waitedMs: CONSUMER_CLOSE_MS });
   };
 }

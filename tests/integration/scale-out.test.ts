@@ -236,14 +236,18 @@ describe.skipIf(!mongo || !kafka)('scale-out: two API processes and two leader-e
 
       // ...and a consumer (the marketing automation's group, on the leading worker) applied each of them once:
       // its inbox holds one entry per event id it acted on, however often Kafka delivered it.
+      let missing = customerEvents.size;
+      const consumedFrom = Date.now();
       await until(
-        'the marketing consumer to apply every customer event',
+        `the marketing consumer to apply every customer event (${missing} to go)`,
         async () => {
           const applied = new Set((await reads.collection<{ _id: string; eventId: string }>('_inbox').find({ consumer: 'crm-marketing-automation' })).map((doc) => doc.eventId));
-          return [...customerEvents].every((id) => applied.has(id)) || undefined;
+          missing = [...customerEvents].filter((id) => !applied.has(id)).length;
+          if (missing > 0) process.stderr.write(`marketing consumer: ${missing} customer events to go after ${Date.now() - consumedFrom} ms\n`);
+          return missing === 0 || undefined;
         },
-        90_000,
-        1_000,
+        150_000,
+        5_000,
       );
 
       // Every event projected once: the live read models equal a rebuild from the log.

@@ -52,6 +52,10 @@ export class KafkaEventSource implements EventSource {
       groupId: group,
       allowAutoTopicCreation: false,
       maxWaitTimeInMs: 1000,
+      // A member that dies (a worker killed during a takeover) is dropped after 10 s, not Kafka's default 30 s, so
+      // the group's next leader gets its partitions soon.
+      sessionTimeout: 10_000,
+      rebalanceTimeout: 20_000,
       retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5000 },
     });
     await ensureTopics(this.kafka, this.topics, this.logger);
