@@ -82,4 +82,28 @@ describe('the crypto-shredding store', () => {
     expect((await store.readAll()).map((event) => event.data)).toContainEqual({ name: '[erased]', title: 'CTO' });
     await store.close();
   });
+
+  it('another process that erased a subject: the erasure event it reads makes this one forget the key it cached', async () => {
+    const path = `${(await import('node:fs')).mkdtempSync(`${(await import('node:os')).tmpdir()}/crm-pd-`)}/events.sqlite`;
+    const policy = {
+      applies: (streamId: string) => streamId.startsWith('contact-'),
+      personalValues: async (streamId: string, event: { type: string }) => (event.type === 'Added' ? [{ subjectId: streamId, pointers: ['/name'] }] : []),
+      erasedSubject: (event: { type: string; data: unknown }) => (event.type === 'PersonalDataErased' ? (event.data as { subjectId: string }).subjectId : undefined),
+    };
+    const open = () => new PersonalDataEventStore(new SqliteEventStore({ path }), policy, new SqliteSubjectKeys(path), '[erased]');
+    const api = open();
+    const worker = open();
+    await api.append('contact-9', [{ id: '01900000-0000-7000-8000-000000000009', type: 'Added', data: { name: '李娜' }, metadata }], 'no_stream');
+    // The worker reads (and caches the key).
+    expect((await worker.readAll()).map((event) => event.data)).toEqual([{ name: '李娜' }]);
+    // The API instance erases the subject and records it.
+    await api.erase('contact-9', '2026-12-02T00:00:00.000Z');
+    await api.append('contact-9', [{ id: '01900000-0000-7000-8000-000000000010', type: 'PersonalDataErased', data: { subjectId: 'contact-9' }, metadata }], 'any');
+    // The worker meets the erasure in the log (its projections read it): from then on the values read [erased].
+    await worker.readAll({ after: 1n });
+    expect((await worker.readAll()).map((event) => event.data)).toEqual([{ name: '[erased]' }, { subjectId: 'contact-9' }]);
+    expect((await worker.readStream('contact-9'))[0]!.data).toEqual({ name: '[erased]' });
+    await api.close();
+    await worker.close();
+  });
 });
