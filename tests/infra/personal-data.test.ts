@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { personalPointers, pointerTo } from '../../src/domain/shared/personal-data.ts';
 import { openValue, SEALED_PREFIX, sealValue, valueAt, withValueAt } from '../../src/infra/personal-data/sealing.ts';
@@ -84,7 +87,7 @@ describe('the crypto-shredding store', () => {
   });
 
   it('another process that erased a subject: the erasure event it reads makes this one forget the key it cached', async () => {
-    const path = `${(await import('node:fs')).mkdtempSync(`${(await import('node:os')).tmpdir()}/crm-pd-`)}/events.sqlite`;
+    const path = join(mkdtempSync(join(tmpdir(), 'crm-pd-')), 'events.sqlite');
     const policy = {
       applies: (streamId: string) => streamId.startsWith('contact-'),
       personalValues: async (streamId: string, event: { type: string }) => (event.type === 'Added' ? [{ subjectId: streamId, pointers: ['/name'] }] : []),
