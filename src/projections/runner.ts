@@ -296,12 +296,7 @@ export class ProjectionRunner {
     const index = this.sessions.indexOf(session);
     if (index >= 0) this.sessions.splice(index, 1);
     void session.subscription?.close().catch(() => {});
-    if (error instanceof FencedError) {
-      // Deposed: another worker applies the log now; this one stops (its leadership ends the process).
-      this.deposed = true;
-      this.logger.warn('projections stop: another worker leads', { error: error.message });
-      return;
-    }
+    if (error instanceof FencedError) return this.stepDown(error);
     if (isOutage(error) && !this.stopping) {
       // Nothing is wrong with the events: pause (longer each time in a row, up to MAX_PAUSE_MS), then go on from
       // the last position applied.
@@ -530,6 +525,13 @@ export class ProjectionRunner {
   /** Set once a fenced write was refused: nothing more is applied or written. */
   private deposed = false;
 
+  /** Deposed: another worker applies the log now; this one stops following it (its leadership ends the process). */
+  private stepDown(error: FencedError): void {
+    this.deposed = true;
+    void this.closeSessions();
+    this.logger.warn('projections stop: another worker leads', { error: error.message });
+  }
+
   /**
    * An administrator's decision about a projection stopped on an event: skip that event (named by its id, so a
    * stale decision cannot skip another) and go on after it. The skip is kept with the checkpoint, so a rebuild
@@ -666,11 +668,8 @@ export class ProjectionRunner {
       this.progressWritten = Date.now();
       if (this.stopping) return;
       (this.progressWriting = this.writeProgress()).catch((error: unknown) => {
-        if (error instanceof FencedError) {
-          this.deposed = true;
-          void this.closeSessions();
-          this.logger.warn('projections stop: another worker leads', { error: error.message });
-        } else this.logger.warn('could not publish the projections\' progress; trying again with the next change', { error: (error as Error).message });
+        if (error instanceof FencedError) this.stepDown(error);
+        else this.logger.warn('could not publish the projections\' progress; trying again with the next change', { error: (error as Error).message });
       });
     }, wait);
   }
