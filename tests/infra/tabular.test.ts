@@ -1,0 +1,84 @@
+import ExcelJS from 'exceljs';
+import iconv from 'iconv-lite';
+import { describe, expect, it } from 'vitest';
+import { MalformedCsvError, MalformedWorkbookError, NotTextError, readTable, RowLimitError } from '../../src/infra/tabular/index.ts';
+import { parseCsv } from '../../src/infra/tabular/csv.ts';
+import { normalizeHeader, suggestMapping } from '../../src/domain/import/mapping.ts';
+
+const CSV = '客户名称,统一社会信用代码,联系电话,备注\r\n上海华东机械有限公司,91310000MA1FL0XX1K,021-5555 0101,"老客户, 有""特价"""\r\n杭州西湖纺织厂,,0571-8888 2222,"两行\n备注"\r\n';
+const expected = {
+  header: ['客户名称', '统一社会信用代码', '联系电话', '备注'],
+  rows: [
+    ['上海华东机械有限公司', '91310000MA1FL0XX1K', '021-5555 0101', '老客户, 有"特价"'],
+    ['杭州西湖纺织厂', '', '0571-8888 2222', '两行\n备注'],
+  ],
+};
+
+async function workbook(rows: unknown[][]): Promise<Uint8Array> {
+  const book = new ExcelJS.Workbook();
+  const sheet = book.addWorksheet('客户');
+  for (const row of rows) sheet.addRow(row);
+  book.addWorksheet('Other').addRow(['ignored']);
+  return new Uint8Array(await book.xlsx.writeBuffer());
+}
+
+describe('reading an uploaded table', () => {
+  it('reads CSV in UTF-8, UTF-8 with a BOM and GB18030 (Chinese Excel) alike, by its bytes', async () => {
+    const utf8 = Buffer.from(CSV, 'utf8');
+    const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), utf8]);
+    const gb = iconv.encode(CSV, 'gb18030');
+    expect(gb.equals(utf8)).toBe(false);
+    for (const [bytes, encoding] of [[utf8, 'utf-8'], [bom, 'utf-8-bom'], [gb, 'gb18030']] as const) expect(await readTable(bytes, { maxRows: 10 })).toEqual({ format: 'csv', encoding, ...expected });
+  });
+
+  it('reads the first worksheet of an XLSX workbook: numbers, dates and rich text as text, empty rows skipped', async () => {
+    const bytes = await workbook([expected.header, expected.rows[0]!, [], ['杭州西湖纺织厂', null, 5712222, { richText: [{ text: '两行' }, { text: '\n备注' }] }], [new Date('2026-01-02T00:00:00Z'), 'x']]);
+    const table = await readTable(bytes, { maxRows: 10 });
+    expect(table.format).toBe('xlsx');
+    expect(table.header).toEqual(expected.header);
+    expect(table.rows).toEqual([expected.rows[0], ['杭州西湖纺织厂', '', '5712222', '两行\n备注'], ['2026-01-02T00:00:00.000Z', 'x']]);
+  });
+
+  it('takes semicolons or tabs where the header has more of them than commas', () => {
+    expect(parseCsv('a;b\n1;2,5\n')).toEqual([['a', 'b'], ['1', '2,5']]);
+    expect(parseCsv('a\tb\r\n1\t2')).toEqual([['a', 'b'], ['1', '2']]);
+  });
+
+  it('refuses a file that is not what it claims: binary, UTF-16, an unclosed quote, a stray quote, a broken workbook, no header, too many rows', async () => {
+    const png = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]);
+    await expect(readTable(png, { maxRows: 10 })).rejects.toThrow(NotTextError);
+    await expect(readTable(Buffer.from('\ufeffname\n', 'utf16le'), { maxRows: 10 })).rejects.toThrow(NotTextError);
+    await expect(readTable(Buffer.from('name,notes\nA,"never closed\n'), { maxRows: 10 })).rejects.toThrow(expect.objectContaining({ name: 'MalformedCsvError', line: 2 }));
+    await expect(readTable(Buffer.from('name\nA "quoted" B\n'), { maxRows: 10 })).rejects.toThrow(MalformedCsvError);
+    await expect(readTable(Buffer.from('PK\u0003\u0004this is no workbook at all'), { maxRows: 10 })).rejects.toThrow(MalformedWorkbookError);
+    await expect(readTable(Buffer.from('\n\n'), { maxRows: 10 })).rejects.toThrow(MalformedCsvError);
+    await expect(readTable(Buffer.from('name\n1\n2\n3\n'), { maxRows: 2 })).rejects.toThrow(RowLimitError);
+    await expect(readTable(await workbook([['name'], ['1'], ['2'], ['3']]), { maxRows: 2 })).rejects.toThrow(RowLimitError);
+  });
+});
+
+describe('column mapping suggested from the headers', () => {
+  it('maps Chinese headers (with full-width brackets and notes) to customer fields', () => {
+    expect(suggestMapping('customers', ['客户名称（必填）', '统一社会信用代码', '联系电话', '所属行业', '客户等级', '负责人', '备注', '不认识的列'])).toEqual({
+      '客户名称（必填）': 'name',
+      统一社会信用代码: 'taxNumber',
+      联系电话: 'phone',
+      所属行业: 'industry',
+      客户等级: 'level',
+      负责人: 'ownerUsername',
+      备注: 'notes',
+      不认识的列: null,
+    });
+  });
+  it('maps English headers, whatever their case and spacing, and a column named twice only once', () => {
+    expect(suggestMapping('customers', ['Company Name', 'Tax ID', 'PHONE', 'Owner', 'phone'])).toEqual({ 'Company Name': 'name', 'Tax ID': 'taxNumber', PHONE: 'phone', Owner: 'ownerUsername', phone: null });
+    expect(suggestMapping('contacts', ['Full Name', 'Mobile', 'E-mail', 'Customer'])).toEqual({ 'Full Name': 'name', Mobile: 'mobile', 'E-mail': 'email', Customer: 'customerName' });
+    expect(suggestMapping('products', ['存货编码', '存货名称', '规格型号', '计量单位', '单价', '税率'])).toEqual({ 存货编码: 'code', 存货名称: 'name', 规格型号: 'specification', 计量单位: 'unit', 单价: 'standardPrice', 税率: 'taxRate' });
+    expect(suggestMapping('leads', ['公司名称', '联系人', '手机', '线索来源'])).toEqual({ 公司名称: 'company', 联系人: 'person', 手机: 'phone', 线索来源: 'source' });
+  });
+  it('maps custom fields by key or label, after the standard fields', () => {
+    const custom = [{ key: 'tier', label: { 'zh-CN': '客户层级', en: 'Tier' } }, { key: 'region2', label: { 'zh-CN': '区域', en: 'Region' } }];
+    expect(suggestMapping('customers', ['客户层级', 'TIER', '区域'], custom)).toEqual({ 客户层级: 'custom.tier', TIER: null, 区域: 'region' });
+    expect(normalizeHeader(' Ｅ－ｍａｉｌ（工作） ')).toBe('email');
+  });
+});
