@@ -375,7 +375,23 @@ async function auditChain(): Promise<void> {
   };
 }
 
+/** An undo of a mass update of 10,000 customers (1,000 in a quick run): `undo_batch_10k_s`, reported. */
+async function undoBatchBench(): Promise<void> {
+  const records = quick ? 1_000 : 10_000;
+  log(`undo of a batch of ${records} records`);
+  const { undoBench } = await import('./undo.ts');
+  const result = await undoBench(records);
+  metrics[quick ? 'undo_batch_1k_s' : 'undo_batch_10k_s'] = {
+    value: round(result.undoSeconds, 2),
+    unit: 's',
+    target: '(reported)',
+    met: true,
+    note: `${result.records} customers reverted, from the request until the read models show them as they were (${round(result.records / result.undoSeconds)} records/s); the mass update itself took ${round(result.changeSeconds, 2)} s`,
+  };
+}
+
 await appendRates();
+await undoBatchBench();
 await auditChain();
 await salesDay();
 await teamViewBench();

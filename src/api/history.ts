@@ -17,6 +17,8 @@ export const HistoryItem = z.object({
   actor: z.string(),
   at: z.string(),
   traceId: z.string().optional().describe('The W3C trace the request that wrote it belonged to (its traceparent trace-id)'),
+  batchId: z.string().optional().describe('The bulk operation it belongs to (GET /api/v1/batches/:id): an import, a merge, a handover, a mass update, an undo…'),
+  undoes: z.string().optional().describe('An undo\'s event: the batch it reverts'),
 });
 export const HistoryPage = z.object({ items: z.array(HistoryItem), nextFrom: z.number().int().nullable() }).meta({ id: 'HistoryPage' });
 
@@ -36,6 +38,8 @@ export function historyPage(events: RecordedEvent[], from: number, limit: number
       actor: e.metadata.actor,
       at: e.metadata.at,
       ...(e.metadata.traceId ? { traceId: e.metadata.traceId } : {}),
+      ...(e.metadata.batchId ? { batchId: e.metadata.batchId } : {}),
+      ...(e.metadata.undoes ? { undoes: e.metadata.undoes } : {}),
     })),
     nextFrom: more ? Number(last.revision) + 1 : null,
   };

@@ -1,12 +1,16 @@
 import { systemActor } from '../commands/employees.ts';
 import { runHandover, unfinishedHandovers } from '../commands/handover.ts';
 import { returnIdleCustomersToPool } from '../commands/pool.ts';
+import { actorOf } from '../commands/access.ts';
+import { completeBatch, unfinishedBatches } from '../commands/batches.ts';
+import { runMassChange } from '../commands/mass-change.ts';
+import { runUndo } from '../commands/undo.ts';
 import { seededIds } from '../infra/ids.ts';
 import type { Services } from './wiring.ts';
 import { runMarketingAutomation } from '../integrations/marketing/automation.ts';
 
-/** What a handover needs from the services. */
-export const handoverDeps = (services: Pick<Services, 'deps' | 'readStore' | 'runner'>) => ({
+/** What a bulk operation (a handover, an undo) needs from the services: the read models, and a way to wait for them. */
+export const bulkDeps = (services: Pick<Services, 'deps' | 'readStore' | 'runner'>) => ({
   ...services.deps,
   readStore: services.readStore,
   waitFor: (position: bigint) => services.runner.waitFor(position, 30_000),
@@ -21,12 +25,32 @@ export const stableMeta = (services: Pick<Services, 'clock'>) => (requestId: str
 
 export function resumeHandovers(services: Services): void {
   services.background('resume handovers', () => runUnfinishedHandovers(services));
+  services.background('resume batches', () => runUnfinishedBatches(services));
+}
+
+/** Mass changes and undos a crash or a stop interrupted (or an API instance left to the worker), run to the end as whoever started them. */
+async function runUnfinishedBatches(services: Services, quiet = false): Promise<void> {
+  for (const { batchId, state, actorId } of await unfinishedBatches(services.deps, ['mass-update', 'mass-assign', 'undo', 'pool-return'])) {
+    if (state.status !== 'running') continue;
+    // A pool return run a stop interrupted is not resumed (the rule runs again within the hour): at start, it is
+    // closed with what it did. (A later pick-up leaves it: this process may be running it.)
+    if (state.kind === 'pool-return') {
+      if (quiet) continue;
+      await completeBatch(services.deps, batchId, { records: 0, skipped: 0 }, systemActor, stableMeta(services)(`batch:${batchId}`));
+      continue;
+    }
+    if (!quiet) services.logger.info('resuming an interrupted batch', { batchId, kind: state.kind });
+    const actor = (await actorOf(services.deps, actorId)) ?? systemActor;
+    const meta = stableMeta(services)(`batch:${batchId}`);
+    if (state.kind === 'undo') await runUndo(bulkDeps(services), batchId, actor, meta);
+    else await runMassChange(services.deps, batchId, actor, meta);
+  }
 }
 
 async function runUnfinishedHandovers(services: Services, quiet = false): Promise<void> {
   for (const handoverId of await unfinishedHandovers(services.deps)) {
     if (!quiet) services.logger.info('resuming an interrupted handover', { handoverId });
-    await runHandover(handoverDeps(services), handoverId, systemActor, stableMeta(services));
+    await runHandover(bulkDeps(services), handoverId, systemActor, stableMeta(services));
   }
 }
 
@@ -70,6 +94,7 @@ export function startBackgroundWork(services: Services, options: { pickupEveryMs
     pickup = setInterval(() => {
       picking ??= (async () => {
         await runUnfinishedHandovers(services, true);
+        await runUnfinishedBatches(services, true);
         await services.campaigns.resume();
       })()
         .catch((error: unknown) => services.logger.error('could not pick up the work API instances left', { error }))

@@ -35,6 +35,12 @@ export interface RequestMeta {
   traceId?: string;
   /** The fencing token of the leading worker whose scheduler wrote the events (their metadata keeps it). */
   fence?: number;
+  /** The bulk operation (import, merge, handover, mass update…) the request's events belong to: its batch id, kept in their metadata. */
+  batchId?: string;
+  /** For an undo: the batch whose effects these events revert (the read models put back what that batch changed). */
+  undoes?: string;
+  /** A forced undo of a record changed after the batch: its events overwrite those later changes. */
+  undoForced?: boolean;
 }
 
 export interface CommandDeps {

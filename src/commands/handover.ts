@@ -4,6 +4,7 @@ import { DomainError } from '../domain/shared/errors.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
 import { type CustomerDoc } from '../projections/customers.ts';
 import { notify } from './notifications.ts';
+import { completeBatch, inBatch, startBatch } from './batches.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { factEvent } from './pipeline.ts';
 import { changeCustomerOwner } from './customers.ts';
@@ -36,6 +37,8 @@ const movers: { resource: ResourceName; move: (deps: CommandDeps, id: string, ow
   { resource: 'orders', move: (deps, id, ownerId, actor, meta) => changeDocumentOwner(deps, 'order', id, ownerId, actor, meta) },
 ];
 const BATCH = 200;
+
+const handoverBatch = (fromEmployeeId: string, toEmployeeId: string) => ({ kind: 'handover' as const, resource: 'customers', summary: { fromEmployeeId, toEmployeeId } });
 
 export interface HandoverStatus {
   id: string;
@@ -76,13 +79,17 @@ export async function startHandover(deps: CommandDeps, fromEmployeeId: string, t
     [factEvent(deps, meta, actor.userId, { type: 'HandoverStarted', data: { handoverId, fromEmployeeId, toEmployeeId } })],
     'no_stream',
   );
-  return { handoverId, position: result.position };
+  // A handover is a batch (its moves carry its id, so it can be undone), under the same id.
+  const batch = await startBatch(deps, handoverBatch(fromEmployeeId, toEmployeeId), actor, meta, handoverId);
+  return { handoverId, position: batch.position > result.position ? batch.position : result.position };
 }
 
 /** Moves everything; safe to run again for the same handover (after a crash, or concurrently). */
 export async function runHandover(deps: HandoverDeps, handoverId: string, actor: Actor, meta: (requestId: string) => RequestMeta): Promise<number> {
   const status = await handoverStatus(deps, handoverId);
   if (!status || status.status === 'completed') return status?.moved ?? 0;
+  // (A handover an earlier version started becomes a batch when it resumes.)
+  await startBatch(deps, handoverBatch(status.fromEmployeeId, status.toEmployeeId), actor, meta(`handover:${handoverId}:batch`), handoverId);
   let moved = 0;
   for (const { resource, move } of movers) {
     for (;;) {
@@ -91,7 +98,7 @@ export async function runHandover(deps: HandoverDeps, handoverId: string, actor:
       let last = 0n;
       for (const { _id } of owned) {
         try {
-          const result = await move(deps, _id, status.toEmployeeId, actor, meta(`handover:${handoverId}:${_id}`));
+          const result = await move(deps, _id, status.toEmployeeId, actor, inBatch(meta(`handover:${handoverId}:${_id}`), handoverId));
           if (result.changed) moved += 1;
           last = result.position > last ? result.position : last;
         } catch (error) {
@@ -104,6 +111,7 @@ export async function runHandover(deps: HandoverDeps, handoverId: string, actor:
   }
   const events = await deps.eventStore.readStream(stream(handoverId));
   if (events.some((event) => event.type === 'HandoverCompleted')) return moved;
+  await completeBatch(deps, handoverId, { records: moved, skipped: 0 }, actor, meta(`handover:${handoverId}:batch-completed`));
   // The receiver hears of it once, however often the handover is run.
   await notify(
     deps,

@@ -1,5 +1,5 @@
 import { type Decider, type DomainEvent, fold } from '../domain/shared/decider.ts';
-import { EventStoreOutcomeUnknownError, type EventToAppend, type RecordedEvent, WrongExpectedRevisionError } from '../infra/eventstore/port.ts';
+import { type EventMetadata, EventStoreOutcomeUnknownError, type EventToAppend, type RecordedEvent, WrongExpectedRevisionError } from '../infra/eventstore/port.ts';
 import { freezeOwned } from '../infra/frozen.ts';
 import { derivedEventId } from '../infra/ids.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
@@ -22,9 +22,23 @@ export function factEvent(
     id: meta.ids.newId(),
     type: event.type,
     data: event.data,
-    metadata: { actor: actorId, at: deps.clock.now().toISOString(), correlationId: meta.correlationId, requestId, ...(meta.traceId ? { traceId: meta.traceId } : {}), ...(meta.fence !== undefined ? { fence: meta.fence } : {}), schemaVersion: SCHEMA_VERSION },
+    metadata: eventMetadata(meta, actorId, deps.clock.now().toISOString(), requestId),
   };
 }
+
+/** The metadata every event a request appends carries: who, when, the request and its trace, and the batch it belongs to. */
+export const eventMetadata = (meta: RequestMeta, actorId: string, at: string, requestId: string = meta.requestId): EventMetadata => ({
+  actor: actorId,
+  at,
+  correlationId: meta.correlationId,
+  requestId,
+  ...(meta.traceId ? { traceId: meta.traceId } : {}),
+  ...(meta.fence !== undefined ? { fence: meta.fence } : {}),
+  ...(meta.batchId ? { batchId: meta.batchId } : {}),
+  ...(meta.undoes ? { undoes: meta.undoes } : {}),
+  ...(meta.undoForced ? { undoForced: true } : {}),
+  schemaVersion: SCHEMA_VERSION,
+});
 
 /**
  * A fact written once per request and stream: its id is derived from the two (as a command's events' are), so a
@@ -125,15 +139,7 @@ export async function execute<C, E extends DomainEvent, S>(
       id: derivedEventId(meta.requestId, streamId, index),
       type: event.type,
       data: event.data,
-      metadata: {
-        actor: actor.userId,
-        at,
-        correlationId: meta.correlationId,
-        requestId: meta.requestId,
-        ...(meta.traceId ? { traceId: meta.traceId } : {}),
-        ...(meta.fence !== undefined ? { fence: meta.fence } : {}),
-        schemaVersion: SCHEMA_VERSION,
-      },
+      metadata: eventMetadata(meta, actor.userId, at),
     }));
     try {
       const expected = loaded.revision < 0n ? 'no_stream' : loaded.revision;

@@ -3,6 +3,7 @@ import type { ReadStore } from '../infra/readstore/port.ts';
 import { CUSTOMERS, type CustomerDoc } from '../projections/customers.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { releaseCustomer } from './customers.ts';
+import { completeBatch, inBatch, startBatch } from './batches.ts';
 import { readSetting, writeSetting } from './settings.ts';
 
 /** Settings of the customer pool (公海): customers without follow-up for `autoReturnDays` days go back to it. */
@@ -32,14 +33,18 @@ export async function returnIdleCustomersToPool(deps: CommandDeps, readStore: Re
   if (!autoReturnDays) return 0;
   const cutoff = new Date(deps.clock.now().getTime() - autoReturnDays * 86_400_000).toISOString();
   const idle = await readStore.collection<CustomerDoc>(CUSTOMERS).find({ inPool: false, status: 'active', lastContactedAt: { $lt: cutoff } }, { projection: { _id: 1 } });
+  if (idle.length === 0) return 0;
+  // One run is one batch: an administrator can see what it returned, and undo it.
+  const { batchId } = await startBatch(deps, { kind: 'pool-return', resource: 'customers', summary: { autoReturnDays, idle: idle.length } }, actor, meta());
   let released = 0;
   for (const { _id } of idle) {
     try {
-      const result = await releaseCustomer(deps, _id, `no_follow_up_${autoReturnDays}_days`, actor, meta());
+      const result = await releaseCustomer(deps, _id, `no_follow_up_${autoReturnDays}_days`, actor, inBatch(meta(), batchId));
       if (result.changed) released += 1;
     } catch {
       // Released, archived or changed meanwhile: the rule re-checks it on its next run.
     }
   }
+  await completeBatch(deps, batchId, { records: released, skipped: idle.length - released }, actor, meta());
   return released;
 }

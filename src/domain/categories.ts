@@ -32,6 +32,7 @@ export { campaignAudienceCategory, campaignMemberCategory, consentCategory };
 export { notificationCategory } from './notification/index.ts';
 export { auditAnchorCategory };
 export { scheduleCategory } from './schedule/index.ts';
+export { batchCategory } from './batch/index.ts';
 
 /**
  * The business records: what the Kafka relay publishes (internal streams such as logins and keys stay inside); approvals go to `crm.approval`, expense claims to `crm.expense`,

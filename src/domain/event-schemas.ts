@@ -9,6 +9,7 @@ import { approvalPolicyEventSchemas } from './approval/policies.ts';
 import { approvalEventSchemas } from './approval/index.ts';
 import { GateDecided, GateRequested } from './approval/gate.ts';
 import { automationEventSchemas } from './campaign/automation.ts';
+import { batchEventSchemas } from './batch/index.ts';
 import { campaignAudienceEventSchemas, campaignMemberEventSchemas, consentEventSchemas } from './campaign/members.ts';
 
 /**
@@ -40,6 +41,8 @@ export const eventSchemas: Readonly<Record<string, z.ZodType>> = {
   ...consentEventSchemas,
   // The marketing automations' firings.
   ...automationEventSchemas,
+  // Bulk operations (imports, merges, handovers, mass updates, undos).
+  ...batchEventSchemas,
   // Record types declare their events' schemas in the registry (`events`).
   ...Object.assign({}, ...resourceNames.map((name) => specOf(name).events ?? {})),
 };

@@ -12,6 +12,7 @@ import { declaredProjections } from './declared.ts';
 import { teamProjection } from './team.ts';
 import { serviceProjection } from './service.ts';
 import { delegationsProjection } from './delegations.ts';
+import { batchesProjection } from './batches.ts';
 import { attachmentIndexProjection } from './attachments.ts';
 import { approvalsProjection } from './approvals.ts';
 import { expensesProjection } from './expenses.ts';
@@ -32,6 +33,7 @@ export const allProjections: readonly Projection[] = [
   teamProjection,
   serviceProjection,
   delegationsProjection,
+  batchesProjection,
   attachmentIndexProjection,
   approvalsProjection,
   expensesProjection,

@@ -8,6 +8,7 @@ import { resourceSpecs } from '../domain/customization/resources.ts';
 import { applyOrgEvent, type OrgCollections, orgCategories, ownerPath } from './org.ts';
 import { indexSorts } from './owned.ts';
 import { alreadyApplied, keyed, type Projection } from './projection.ts';
+import { withBatchImages } from './batch-images.ts';
 import { activityCategory, ACTIVITIES_ERA_KEY, type ActivityEvent } from '../domain/activity/index.ts';
 import { settingsCategory } from '../domain/categories.ts';
 import { type ActivityStats, isActivityEvent, mirrorActivity, statsAfter } from './activity-stats.ts';
@@ -106,14 +107,15 @@ const meta = (event: RecordedEvent) => ({ revision: Number(event.revision), upda
 
 /** The customer document after one of the customer's own events (pure); `ownerPath` is the new owner's department path. */
 export function evolveCustomerDoc(doc: CustomerDoc | null, event: RecordedEvent & CustomerEvent, ownerPath: string): CustomerDoc | null {
-  if (event.type === 'CustomerRegistered') {
+  if (event.type === 'CustomerRegistered' || event.type === 'CustomerReinstated') {
     const { customerId, ownerId, erpCode, fields } = event.data;
+    const status = event.type === 'CustomerReinstated' ? event.data.status : 'active';
     const contacts = doc?.contacts ?? [];
     const contactCount = doc?.contactCount ?? 0;
-    const next = { _id: customerId, id: customerId, ...fields, erpCode, ownerId, departmentPath: ownerPath, inPool: false, status: 'active' as const, createdAt: event.metadata.at, contacts, contactCount, ...meta(event) };
+    const next = { _id: customerId, id: customerId, ...fields, erpCode, ownerId, departmentPath: ownerId === null ? null : ownerPath, inPool: ownerId === null, status, createdAt: event.metadata.at, contacts, contactCount, ...meta(event) };
     return { ...next, _search: customerSearch(next, contacts), _phones: phoneKeys(next.phone) };
   }
-  if (!doc) return null;
+  if (!doc || event.type === 'CustomerDiscarded') return null;
   switch (event.type) {
     case 'CustomerChanged': {
       const next = applyChanges(doc as Record<string, unknown>, event.data.changes) as CustomerDoc;
@@ -139,7 +141,7 @@ const contactSearch = (doc: Record<string, unknown>) => searchText(doc.name, doc
  * Customers with their contacts embedded (the related-objects view and contact-name search), and the
  * contact list, which carries its customer's name, owner and department for scoping.
  */
-export const customersProjection: Projection = {
+export const customersProjection: Projection = withBatchImages({
   name: 'customers',
   // 2: _phones (the collision check's exact phone match); 3: at most EMBEDDED_CONTACTS embedded, contactCount;
   // 5: contactCount counted per event (a contact event no longer counts the contacts); 6: lastContactedAt and the
@@ -176,7 +178,7 @@ export const customersProjection: Projection = {
     else if (event.streamId.startsWith(`${settingsCategory}-`)) await noteActivitiesEra(event, store);
     else for (const owner of await applyOrgEvent(event, store, MIRROR)) await followOwner(store, owner.id, owner.departmentPath);
   },
-};
+}, [CUSTOMERS, CONTACTS]);
 
 
 /** Before the era marker (a log written by an older version), any change to a customer or its contacts was a follow-up. */
@@ -235,7 +237,10 @@ async function applyCustomerEvent(event: RecordedEvent & CustomerEvent, store: R
   const applied = alreadyApplied(doc, event);
   const newOwner = 'ownerId' in event.data ? event.data.ownerId : null;
   const evolved = applied ? doc : evolveCustomerDoc(doc, event, newOwner ? await ownerPath(store, MIRROR, newOwner) : '/');
-  if (!evolved) return;
+  if (!evolved) {
+    if (doc && !applied) await customers.deleteOne({ _id: customerId }); // discarded (an undone import)
+    return;
+  }
   const next = applied ? evolved : { ...evolved, ...followUpOf(doc, event, await inActivitiesEra(store)) };
   if (!applied) await customers.replaceOne({ _id: customerId }, next, { upsert: true });
   if (event.type === 'CustomerArchived' || event.type === 'CustomerRestored') return;

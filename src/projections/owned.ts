@@ -4,6 +4,7 @@ import type { Doc, ReadStore } from '../infra/readstore/port.ts';
 import { applyOrgEvent, type DepartmentDoc, type OrgCollections, orgCategories, ownerPath } from './org.ts';
 import { customerCategory } from '../domain/customer/events.ts';
 import { escapeRegex } from '../infra/readstore/regex.ts';
+import { withBatchImages } from './batch-images.ts';
 import { alreadyApplied, type Projection } from './projection.ts';
 import { activityCategory, type ActivityEvent } from '../domain/activity/index.ts';
 import { type ActivityStats, type ActivityTarget, isActivityEvent, mirrorActivity, statsAfter } from './activity-stats.ts';
@@ -64,7 +65,8 @@ export function recordProjection<D extends Doc, E = unknown>(spec: RecordProject
       return { customerOwnerId: ownerId, customerOwnerPath: ownerId === null ? null : await ownerPath(store, mirror, ownerId) };
     },
   });
-  return {
+  // Its records' documents are put back exactly by an undo (see batch-images.ts).
+  return withBatchImages({
     name: spec.name,
     version: spec.version,
     categories: [spec.category, ...(spec.owned ? orgCategories : []), ...(spec.activities ? [activityCategory] : []), ...(spec.parties ? [customerCategory] : [])],
@@ -98,13 +100,13 @@ export function recordProjection<D extends Doc, E = unknown>(spec: RecordProject
       if (next) await records.replaceOne({ _id: id }, { ...next, _position: Number(event.position) }, { upsert: true });
       else if (doc) await records.deleteOne({ _id: id });
     },
-  };
+  }, [spec.collection]);
 }
 
 /** A customer's owner changed: the records about it follow (its owner and the owner's department path). */
 async function followCustomerOwner(store: ReadStore, collection: string, customerOwners: string, mirror: OrgCollections, event: RecordedEvent): Promise<void> {
   const data = event.data as { customerId?: string; ownerId?: string | null };
-  const ownerId = event.type === 'CustomerReleased' ? null : event.type === 'CustomerRegistered' || event.type === 'CustomerOwnerChanged' || event.type === 'CustomerClaimed' ? (data.ownerId ?? null) : undefined;
+  const ownerId = event.type === 'CustomerReleased' ? null : event.type === 'CustomerRegistered' || event.type === 'CustomerReinstated' || event.type === 'CustomerOwnerChanged' || event.type === 'CustomerClaimed' ? (data.ownerId ?? null) : undefined;
   if (ownerId === undefined || !data.customerId) return;
   const owners = store.collection<CustomerOwnerDoc>(customerOwners);
   if (alreadyApplied(await owners.findOne({ _id: data.customerId }), event)) return;

@@ -5,6 +5,7 @@ import { addContact } from '../../src/commands/contacts.ts';
 import { archiveCustomer, registerCustomer, releaseCustomer } from '../../src/commands/customers.ts';
 import { hireEmployee, systemActor, unlockLogins } from '../../src/commands/employees.ts';
 import { startHandover } from '../../src/commands/handover.ts';
+import { runMassChange, startMassChange } from '../../src/commands/mass-change.ts';
 import { createRole } from '../../src/commands/org.ts';
 import { createLead } from '../../src/commands/leads.ts';
 import { createOpportunity, moveOpportunity } from '../../src/commands/opportunities.ts';
@@ -83,6 +84,8 @@ interface Fixture {
   attachmentId?: string;
   /** The caller's report job (a report as of a past instant). */
   jobId?: string;
+  /** A completed mass update the record's owner ran on it. */
+  batchId?: string;
 }
 
 interface Entry {
@@ -139,6 +142,10 @@ const matrix: Record<string, Entry> = {
     ok: (_role, relation) => (relation === 'own' ? 409 : 202),
     request: (f) => ({ path: `/api/v1/employees/${f.ownerId}/handover`, body: { toEmployeeId: f.actorId } }),
   },
+  'GET /api/v1/batches': { ok: 200, request: () => ({ path: '/api/v1/batches' }) },
+  'GET /api/v1/batches/:id': { scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/batches/${f.batchId}` }) },
+  'POST /api/v1/batches/:id/undo': { needs: ['customers', 'edit'], scoped: true, ok: 202, request: (f) => ({ path: `/api/v1/batches/${f.batchId}/undo`, body: {} }) },
+  'POST /api/v1/customers/bulk': { needs: ['customers', 'edit'], ok: 202, request: () => ({ path: '/api/v1/customers/bulk', body: { filter: { industry: 'Nobody has this' }, set: { level: 'B' } } }) },
   'GET /api/v1/handovers/:id': { needs: ['customers', 'assign'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/handovers/${f.handoverId}` }) },
   'GET /api/v1/admin/status': { needs: ['security', 'view'], ok: 200, request: () => ({ path: '/api/v1/admin/status' }) },
   'GET /api/v1/admin/projections': { needs: ['security', 'view'], ok: 200, request: () => ({ path: '/api/v1/admin/projections' }) },
@@ -542,6 +549,11 @@ describe('authorization matrix', () => {
         Object.assign(f, { linkId: link.linkId, linkToken: link.token });
       }
       if (/orders\/:id\/(shipments|payments)/.test(key)) await confirmOrder(app.services.deps, f.orderId, systemActor, app.services.requestMeta('matrix'));
+      if (key.includes('/batches/:id')) {
+        const owner = { ...systemActor, userId: f.ownerId };
+        f.batchId = (await startMassChange(app.services.deps, [f.customerId], { set: { industry: 'Matrix batch' } }, {}, owner, app.services.requestMeta('matrix'))).batchId;
+        await runMassChange(app.services.deps, f.batchId, owner, app.services.requestMeta('matrix'));
+      }
       if (key.includes('/claim')) await releaseCustomer(app.services.deps, f.customerId, 'matrix', systemActor, app.services.requestMeta('matrix'));
       const caller = callers[role]!;
       if (key.includes('/reports/as-of/')) {

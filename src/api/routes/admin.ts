@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { authorize } from '../../commands/authorization.ts';
 import { handoverStatus, runHandover, startHandover } from '../../commands/handover.ts';
-import { handoverDeps, stableMeta } from '../../app/jobs.ts';
+import { bulkDeps, stableMeta } from '../../app/jobs.ts';
 import { AUDIT, type AuditDoc, auditedTypes } from '../../projections/audit.ts';
 import { ownerInScope } from '../../access/scope.ts';
 import { notFound } from '../history.ts';
@@ -39,7 +39,7 @@ export const adminRoutes: AnyRoute[] = [
       if (!(await ownerInScope(services.deps, actor, params.id)) || !(await ownerInScope(services.deps, actor, body.toEmployeeId)))
         throw notFound('employee', params.id);
       const { handoverId, position } = await startHandover(services.deps, params.id, body.toEmployeeId, actor, meta);
-      services.backgroundOrWorker(`handover ${handoverId}`, () => runHandover(handoverDeps(services), handoverId, actor, stableMeta(services)));
+      services.backgroundOrWorker(`handover ${handoverId}`, () => runHandover(bulkDeps(services), handoverId, actor, stableMeta(services)));
       const status = await handoverStatus(services.deps, handoverId);
       return { status: 202, body: status, headers: { Location: `/api/v1/handovers/${handoverId}`, 'X-Position': String(position) } };
     },

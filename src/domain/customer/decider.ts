@@ -33,6 +33,10 @@ export const initialState: CustomerState = { status: 'none' };
 
 export function evolve(state: CustomerState, event: CustomerEvent): CustomerState {
   if (event.type === 'CustomerRegistered') return { status: 'active', ...event.data };
+  if (event.type === 'CustomerReinstated') {
+    const { customerId, ownerId, erpCode, status, fields } = event.data;
+    return { status, customerId, ownerId, erpCode, fields };
+  }
   if (state.status === 'none') return state;
   switch (event.type) {
     case 'CustomerChanged':
@@ -48,6 +52,8 @@ export function evolve(state: CustomerState, event: CustomerEvent): CustomerStat
       return { ...state, status: 'active' };
     case 'CustomerMemberLevelChanged':
       return { ...state, memberLevel: event.data.memberLevel.to, memberLevelChanges: (state.memberLevelChanges ?? 0) + 1 };
+    case 'CustomerDiscarded':
+      return { status: 'none' };
   }
 }
 

@@ -58,8 +58,19 @@ export const CustomerMemberLevelChanged = z.object({
   }),
 });
 
+/** An undo took back its registration (an import undone): the record is gone, as if never registered; its history stays. */
+export const CustomerDiscarded = z.object({ customerId: z.string() });
+/** An undo brought back a discarded customer as it was (an undone import's undo). */
+export const CustomerReinstated = z.object({
+  customerId: z.string(),
+  ownerId: z.string().nullable(),
+  erpCode: z.string().min(1).max(40).nullable(),
+  status: z.enum(['active', 'archived']),
+  fields: CustomerFields,
+});
+
 /** Its events' schemas, by type (checked on every append). */
-export const customerEventSchemas = { CustomerRegistered, CustomerChanged, CustomerOwnerChanged, CustomerReleased, CustomerClaimed, CustomerArchived, CustomerRestored, CustomerMemberLevelChanged };
+export const customerEventSchemas = { CustomerDiscarded, CustomerReinstated, CustomerRegistered, CustomerChanged, CustomerOwnerChanged, CustomerReleased, CustomerClaimed, CustomerArchived, CustomerRestored, CustomerMemberLevelChanged };
 export type CustomerEvent = EventsOf<typeof customerEventSchemas>;
 
 export const customerCategory = 'customer';

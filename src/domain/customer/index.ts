@@ -1,2 +1,3 @@
 export * from './events.ts';
 export * from './decider.ts';
+export * from './revert.ts';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { contactCategory, contactEventSchemas, ContactFields, contactDecider } from '../contact/index.ts';
-import { customerCategory, customerDecider, customerEventSchemas } from '../customer/index.ts';
+import { customerCategory, customerDecider, customerEventSchemas, revertCustomer } from '../customer/index.ts';
 import { leadCategory, leadDecider } from '../lead/index.ts';
 import { opportunityCategory, opportunityDecider } from '../opportunity/index.ts';
 import { orderCategory, orderDecider } from '../order/index.ts';
@@ -18,6 +18,7 @@ import { emailTemplateResource } from '../campaign/template.ts';
 import { smsTemplateResource } from '../campaign/sms-template.ts';
 import type { Module } from '../role/index.ts';
 import type { Decider, DomainEvent } from '../shared/decider.ts';
+import { revertOwner } from '../shared/revert.ts';
 
 /** A record's state as every decider folds it: `none` until the record exists. */
 export type RecordState = { status: string };
@@ -106,6 +107,11 @@ export interface ResourceSpec {
    * records in a body are also checked against the caller's scope (`referenceField`).
    */
   references?: Readonly<Record<string, string>>;
+  /**
+   * The events that take a record from its state `now` back to `before` (pure; see `shared/revert.ts`): what an undo
+   * of a batch appends. A record type without it is reported as not undoable.
+   */
+  revert?(before: never, now: never): DomainEvent[];
   /** The zod schema of each of its events, checked when one is appended (see `event-schemas.ts`). */
   events?: Readonly<Record<string, z.ZodType>>;
   /**
@@ -159,6 +165,7 @@ export const resourceSpecs = {
     search: ['name', 'shortName', 'phone', 'contacts.name', 'contacts.mobile'],
     attachments: true,
     events: customerEventSchemas,
+    revert: revertCustomer,
   },
   contacts: {
     name: 'contacts',
@@ -209,6 +216,7 @@ export const resourceSpecs = {
     tag: 'Leads 线索',
     singular: 'lead',
     decider: leadDecider,
+    revert: revertOwner('LeadOwnerChanged', 'leadId'),
     scope: { by: 'owner' },
     referenceField: 'leadId',
     personalFields: ['person', 'phone', 'email'],
@@ -230,6 +238,7 @@ export const resourceSpecs = {
     tag: 'Opportunities 商机',
     singular: 'opportunity',
     decider: opportunityDecider,
+    revert: revertOwner('OpportunityOwnerChanged', 'opportunityId'),
     scope: { by: 'owner', collaborators: (state: { fields: { collaborators?: string[] } }) => state.fields.collaborators ?? [] },
     referenceField: 'opportunityId',
     personalFields: [],
@@ -252,6 +261,7 @@ export const resourceSpecs = {
     tag: 'Quotes 报价',
     singular: 'quote',
     decider: quoteDecider,
+    revert: revertOwner('QuoteOwnerChanged', 'quoteId'),
     scope: { by: 'owner' },
     referenceField: 'quoteId',
     personalFields: [],
@@ -273,6 +283,7 @@ export const resourceSpecs = {
     tag: 'Orders 订单',
     singular: 'order',
     decider: orderDecider,
+    revert: revertOwner('OrderOwnerChanged', 'orderId'),
     scope: { by: 'owner' },
     referenceField: 'orderId',
     personalFields: [],

@@ -15,6 +15,12 @@ export interface EventMetadata {
   traceId?: string;
   /** The fencing token of the leading worker whose scheduler wrote it (a timer's firing), so a deposed leader's writes show. */
   fence?: number;
+  /** The bulk operation it belongs to (`batch-<id>` tells who started it, what it was, how it ended). */
+  batchId?: string;
+  /** An undo's events: the batch whose effects they revert. */
+  undoes?: string;
+  /** A forced undo over later changes to the record (the read models keep what the undo's events themselves change). */
+  undoForced?: boolean;
   schemaVersion: number;
   /**
    * The personal values the event's data holds, sealed (encrypted) under each data subject's key: JSON pointers

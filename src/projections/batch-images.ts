@@ -1,0 +1,188 @@
+import type { BulkOperation, Collection, Doc, Filter, ReadStore, UpdateOperators } from '../infra/readstore/port.ts';
+import type { Projection } from './projection.ts';
+
+/**
+ * What a batch did to a read-model document, so that its undo puts the document back exactly: the fields the
+ * batch changed, with their values before its first event and after its last (`null` after: it deleted the
+ * document; `existedBefore` false: it created it). Fields every event changes (`revision`, `updatedAt`,
+ * `_position`) are not kept.
+ */
+export interface BatchImage extends Doc {
+  batchId: string;
+  collection: string;
+  docId: string;
+  existedBefore: boolean;
+  /** The changed fields' earlier values (all the fields of a document the batch deleted). */
+  before: Record<string, unknown>;
+  absentBefore: string[];
+  /** The changed fields' values after the batch; null once the batch deleted the document. */
+  after: Record<string, unknown> | null;
+  absentAfter: string[];
+}
+
+const UNTRACKED = new Set(['_id', 'revision', 'updatedAt', '_position']);
+const same = (a: unknown, b: unknown): boolean => a === b || JSON.stringify(a) === JSON.stringify(b);
+const imageId = (batchId: string, collection: string, docId: string) => `${batchId}\u0001${collection}\u0001${docId}`;
+
+/** The image after one more event of the batch took `pre` to `post` (`image`: what the batch's earlier events left). */
+export function imageAfter(image: BatchImage | null, ids: { batchId: string; collection: string; docId: string }, pre: Doc | null, post: Doc | null): BatchImage | null {
+  if (!image && same(pre, post)) return null;
+  const base: BatchImage = image ?? { _id: imageId(ids.batchId, ids.collection, ids.docId), ...ids, existedBefore: pre !== null, before: {}, absentBefore: [], after: {}, absentAfter: [] };
+  if (!base.existedBefore) return { ...base, after: null, absentAfter: [] }; // undone by deleting it: nothing more to know
+  const before = { ...base.before };
+  const absentBefore = new Set(base.absentBefore);
+  const tracked = (key: string) => key in before || absentBefore.has(key);
+  const wasDeleted = base.after === null;
+  // A document the batch deleted keeps every field it had; one it changed, the fields that changed.
+  for (const key of new Set([...Object.keys(pre ?? {}), ...Object.keys(post ?? {})])) {
+    if (UNTRACKED.has(key) || tracked(key) || wasDeleted) continue;
+    if (post !== null && pre !== null && same(pre[key], post[key])) continue;
+    if (pre !== null && key in pre) before[key] = pre[key];
+    else absentBefore.add(key);
+  }
+  if (post === null) return { ...base, before, absentBefore: [...absentBefore], after: null, absentAfter: [] };
+  const after: Record<string, unknown> = {};
+  const absentAfter: string[] = [];
+  for (const key of [...Object.keys(before), ...absentBefore]) {
+    if (key in post) after[key] = post[key];
+    else absentAfter.push(key);
+  }
+  return { ...base, before, absentBefore: [...absentBefore], after, absentAfter };
+}
+
+/**
+ * The document an undo's event leaves (`post`, from `pre`) once the batch's image is put back: each field the
+ * batch changed gets its earlier value unless something else changed it since (then the undo's own effect stays),
+ * and a field the batch did not change keeps its value (an owner change back restarts no follow-up clock), unless
+ * the undo was forced over later changes (`forced`: its events then change what those changes set). A document the
+ * batch created is gone; one it deleted comes back as it was.
+ */
+export function restored(image: BatchImage, pre: Doc | null, post: Doc | null, forced = false): Doc | null {
+  if (!image.existedBefore) return null;
+  const stamp = (doc: Doc | null) => Object.fromEntries([...UNTRACKED].filter((key) => doc && key in doc).map((key) => [key, doc![key]]));
+  if (image.after === null) return pre === null ? ({ _id: image.docId, ...image.before, ...stamp(post) } as Doc) : post;
+  if (post === null || pre === null) return post;
+  const next: Doc = { ...post };
+  const unchangedSince = (key: string) => (image.absentAfter.includes(key) ? !(key in pre) : key in pre && same(pre[key], image.after![key]));
+  for (const key of Object.keys(image.before)) if (unchangedSince(key)) next[key] = image.before[key];
+  for (const key of image.absentBefore) if (unchangedSince(key)) delete next[key];
+  if (forced) return next;
+  const tracked = new Set([...UNTRACKED, ...Object.keys(image.before), ...image.absentBefore]);
+  for (const key of new Set([...Object.keys(pre), ...Object.keys(post)])) {
+    if (tracked.has(key) || same(pre[key], post[key])) continue;
+    if (key in pre) next[key] = pre[key];
+    else delete next[key];
+  }
+  return next;
+}
+
+/**
+ * A projection whose documents in `collections` batches can restore: while it applies an event of a batch, it
+ * notes the documents the event writes as they were before and after (`<name>_batch_images`); while it applies an
+ * undo's event, it then puts back what the undone batch changed (see `restored`), and drops that batch's images.
+ */
+export function withBatchImages(projection: Projection, collections: readonly string[]): Projection {
+  const images = `${projection.name}_batch_images`;
+  return {
+    ...projection,
+    collections: [...projection.collections, images],
+    async setup(store) {
+      await projection.setup(store);
+      await store.collection(images).createIndex({ batchId: 1 });
+    },
+    async apply(event, store) {
+      const { batchId, undoes } = event.metadata;
+      if (!batchId && !undoes) return projection.apply(event, store);
+      const touched = new Map<string, Map<string, Doc | null>>();
+      await projection.apply(event, noting(store, collections, touched));
+      const imageStore = store.collection<BatchImage>(images);
+      for (const [collection, docs] of touched) {
+        const target = store.collection(collection);
+        for (const [docId, pre] of docs) {
+          let post = await target.findOne({ _id: docId });
+          if (undoes) post = await putBack(target, imageStore, imageId(undoes, collection, docId), pre, post, event.metadata.undoForced === true);
+          if (!batchId) continue;
+          const id = imageId(batchId, collection, docId);
+          const image = imageAfter(await imageStore.findOne({ _id: id }), { batchId, collection, docId }, pre, post);
+          if (image) await imageStore.replaceOne({ _id: id }, image, { upsert: true });
+        }
+      }
+    },
+  };
+}
+
+async function putBack(target: Collection, imageStore: Collection<BatchImage>, id: string, pre: Doc | null, post: Doc | null, forced: boolean): Promise<Doc | null> {
+  const image = await imageStore.findOne({ _id: id });
+  if (!image) return post;
+  const next = restored(image, pre, post, forced);
+  if (next === null) {
+    if (post !== null) await target.deleteOne({ _id: image.docId });
+  } else if (!same(next, post)) await target.replaceOne({ _id: image.docId }, next, { upsert: true });
+  await imageStore.deleteOne({ _id: id });
+  return next;
+}
+
+/** The store as an event's apply sees it, noting each document of `collections` before its first write. */
+function noting(store: ReadStore, collections: readonly string[], touched: Map<string, Map<string, Doc | null>>): ReadStore {
+  return {
+    ...store,
+    shared: store.shared,
+    flush: () => store.flush(),
+    ping: () => store.ping(),
+    close: () => store.close(),
+    collection<T extends Doc>(name: string): Collection<T> {
+      const inner = store.collection<T>(name);
+      if (!collections.includes(name)) return inner;
+      let docs = touched.get(name);
+      if (!docs) touched.set(name, (docs = new Map()));
+      return notingCollection(inner, docs as Map<string, Doc | null>);
+    },
+  };
+}
+
+function notingCollection<T extends Doc>(inner: Collection<T>, docs: Map<string, Doc | null>): Collection<T> {
+  const note = async (ids: Iterable<string>) => {
+    for (const id of ids) if (!docs.has(id)) docs.set(id, await inner.findOne({ _id: id }));
+  };
+  const idsOf = async (filter: Filter): Promise<string[]> => {
+    if (typeof filter._id === 'string') return [filter._id];
+    return (await inner.find(filter, { projection: { _id: 1 } })).map((doc) => doc._id);
+  };
+  const writes: Partial<Collection<T>> = {
+    insertOne: async (document: T) => {
+      await note([document._id]);
+      return inner.insertOne(document);
+    },
+    replaceOne: async (filter: Filter, replacement: T, options?: { upsert?: boolean }) => {
+      await note(await idsOf(filter));
+      return inner.replaceOne(filter, replacement, options);
+    },
+    updateOne: async (filter: Filter, update: UpdateOperators, options?: { upsert?: boolean }) => {
+      await note(await idsOf(filter));
+      return inner.updateOne(filter, update, options);
+    },
+    updateMany: async (filter: Filter, update: UpdateOperators) => {
+      await note(await idsOf(filter));
+      return inner.updateMany(filter, update);
+    },
+    deleteOne: async (filter: Filter) => {
+      await note(await idsOf(filter));
+      return inner.deleteOne(filter);
+    },
+    deleteMany: async (filter: Filter) => {
+      await note(await idsOf(filter));
+      return inner.deleteMany(filter);
+    },
+    bulkWrite: async (operations: BulkOperation[]) => {
+      for (const operation of operations) await note(await idsOf('insertOne' in operation ? { _id: operation.insertOne.document._id } : (Object.values(operation)[0] as { filter: Filter }).filter));
+      return inner.bulkWrite(operations);
+    },
+  };
+  return new Proxy(inner, {
+    get(target, property, receiver) {
+      if (property in writes) return writes[property as keyof Collection<T>];
+      const value = Reflect.get(target, property, receiver) as unknown;
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
