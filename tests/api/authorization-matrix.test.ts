@@ -145,6 +145,7 @@ const matrix: Record<string, Entry> = {
   'GET /api/v1/batches': { ok: 200, request: () => ({ path: '/api/v1/batches' }) },
   'GET /api/v1/batches/:id': { scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/batches/${f.batchId}` }) },
   'POST /api/v1/batches/:id/undo': { needs: ['customers', 'edit'], scoped: true, ok: 202, request: (f) => ({ path: `/api/v1/batches/${f.batchId}/undo`, body: {} }) },
+  'GET /api/v1/customers/duplicate-candidates': { needs: ['customers', 'view'], ok: 200, request: () => ({ path: '/api/v1/customers/duplicate-candidates' }) },
   'POST /api/v1/customers/bulk': { needs: ['customers', 'edit'], ok: 202, request: () => ({ path: '/api/v1/customers/bulk', body: { filter: { industry: 'Nobody has this' }, set: { level: 'B' } } }) },
   'GET /api/v1/handovers/:id': { needs: ['customers', 'assign'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/handovers/${f.handoverId}` }) },
   'GET /api/v1/admin/status': { needs: ['security', 'view'], ok: 200, request: () => ({ path: '/api/v1/admin/status' }) },

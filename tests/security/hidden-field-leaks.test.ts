@@ -171,4 +171,19 @@ describe('hidden fields do not leak through lists', () => {
     const byId = await app.request('POST', '/api/v1/analytics/query', { token: analystToken, body: { collection: 'customers', pipeline: [{ $sort: { _id: 1 } }, { $limit: 1 }] } });
     expect(top.body.items[0]._id).toBe(byId.body.items[0]._id);
   });
+
+  it('the duplicates finder neither compares nor shows a hidden field; a mass update cannot set one', async () => {
+    const other = await app.request('POST', '/api/v1/customers', { body: { name: 'Unrelated Widgets', phone: SECRET_PHONE } });
+    await app.services.runner.waitFor(await app.services.eventStore.headPosition(), 5000);
+    const admin = await app.request('GET', '/api/v1/customers/duplicate-candidates');
+    expect(admin.body.items.some((pair: { reasons: string[]; customers: { id: string }[] }) => pair.reasons.includes('phone') && pair.customers.some((c) => c.id === other.body.id))).toBe(true);
+    const hidden = await app.request('GET', '/api/v1/customers/duplicate-candidates', { token });
+    expect(hidden.status).toBe(200);
+    expect(JSON.stringify(hidden.body)).not.toContain(SECRET_PHONE);
+    expect(hidden.body.items.every((pair: { reasons: string[] }) => !pair.reasons.includes('phone'))).toBe(true);
+    const nameless = await app.request('GET', '/api/v1/customers/duplicate-candidates', { token: namelessToken });
+    expect(JSON.stringify(nameless.body)).not.toContain('Leak Co');
+    expectProblem(await app.request('POST', '/api/v1/customers/bulk', { token, body: { set: { phone: '010-1' } } }), 403, 'field.readonly');
+    expectProblem(await app.request('POST', '/api/v1/customers/bulk', { token, body: { filter: { industry: SECRET_INDUSTRY }, set: { level: 'A' } } }), 400, 'validation');
+  });
 });
