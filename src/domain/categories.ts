@@ -33,6 +33,7 @@ export { notificationCategory } from './notification/index.ts';
 export { auditAnchorCategory };
 export { scheduleCategory } from './schedule/index.ts';
 export { batchCategory } from './batch/index.ts';
+export { importCategory } from './import/index.ts';
 
 /**
  * The business records: what the Kafka relay publishes (internal streams such as logins and keys stay inside); approvals go to `crm.approval`, expense claims to `crm.expense`,

@@ -10,6 +10,7 @@ import { approvalEventSchemas } from './approval/index.ts';
 import { GateDecided, GateRequested } from './approval/gate.ts';
 import { automationEventSchemas } from './campaign/automation.ts';
 import { batchEventSchemas } from './batch/index.ts';
+import { importEventSchemas } from './import/index.ts';
 import { campaignAudienceEventSchemas, campaignMemberEventSchemas, consentEventSchemas } from './campaign/members.ts';
 
 /**
@@ -43,6 +44,7 @@ export const eventSchemas: Readonly<Record<string, z.ZodType>> = {
   ...automationEventSchemas,
   // Bulk operations (imports, merges, handovers, mass updates, undos).
   ...batchEventSchemas,
+  ...importEventSchemas,
   // Record types declare their events' schemas in the registry (`events`).
   ...Object.assign({}, ...resourceNames.map((name) => specOf(name).events ?? {})),
 };

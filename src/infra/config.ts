@@ -83,6 +83,9 @@ const ConfigSchema = z.object({
   CRM_ASOF_MAX_MODELS: z.coerce.number().int().min(1).max(100).default(4),
   /** The largest file one attachment may be (bytes); a larger upload answers 413. */
   CRM_ATTACHMENT_MAX_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(20 * 1024 * 1024),
+  /** The largest file (CSV or XLSX) one import may upload, and the most rows it may hold. */
+  CRM_IMPORT_MAX_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(50 * 1024 * 1024),
+  CRM_IMPORT_MAX_ROWS: z.coerce.number().int().min(1).max(10_000_000).default(200_000),
   /** When set, GET /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` (Prometheus: bearer_token). */
   METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN needs at least 16 characters').optional(),
   /** How long an Idempotency-Key's answer is kept for retries; after that the key may be used again. */

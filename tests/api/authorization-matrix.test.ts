@@ -6,6 +6,7 @@ import { archiveCustomer, registerCustomer, releaseCustomer } from '../../src/co
 import { hireEmployee, systemActor, unlockLogins } from '../../src/commands/employees.ts';
 import { startHandover } from '../../src/commands/handover.ts';
 import { runMassChange, startMassChange } from '../../src/commands/mass-change.ts';
+import { recordUpload } from '../../src/commands/imports.ts';
 import { createRole } from '../../src/commands/org.ts';
 import { createLead } from '../../src/commands/leads.ts';
 import { createOpportunity, moveOpportunity } from '../../src/commands/opportunities.ts';
@@ -86,6 +87,8 @@ interface Fixture {
   jobId?: string;
   /** A completed mass update the record's owner ran on it. */
   batchId?: string;
+  /** A file the record's owner uploaded to import. */
+  importId?: string;
 }
 
 interface Entry {
@@ -145,6 +148,8 @@ const matrix: Record<string, Entry> = {
   'GET /api/v1/batches': { ok: 200, request: () => ({ path: '/api/v1/batches' }) },
   'GET /api/v1/batches/:id': { scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/batches/${f.batchId}` }) },
   'POST /api/v1/batches/:id/undo': { needs: ['customers', 'edit'], scoped: true, ok: 202, request: (f) => ({ path: `/api/v1/batches/${f.batchId}/undo`, body: {} }) },
+  'POST /api/v1/imports': { needs: ['imports', 'create'], ok: 201, request: () => ({ path: '/api/v1/imports', ...multipartFile('matrix.csv', '客户名称\nMatrix import\n', 'file', 'text/csv', { resource: 'customers' }) }) },
+  'GET /api/v1/imports/:id': { needs: ['imports', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/imports/${f.importId}` }) },
   'GET /api/v1/customers/duplicate-candidates': { needs: ['customers', 'view'], ok: 200, request: () => ({ path: '/api/v1/customers/duplicate-candidates' }) },
   'POST /api/v1/customers/bulk': { needs: ['customers', 'edit'], ok: 202, request: () => ({ path: '/api/v1/customers/bulk', body: { filter: { industry: 'Nobody has this' }, set: { level: 'B' } } }) },
   'GET /api/v1/handovers/:id': { needs: ['customers', 'assign'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/handovers/${f.handoverId}` }) },
@@ -555,6 +560,8 @@ describe('authorization matrix', () => {
         f.batchId = (await startMassChange(app.services.deps, [f.customerId], { set: { industry: 'Matrix batch' } }, {}, owner, app.services.requestMeta('matrix'))).batchId;
         await runMassChange(app.services.deps, f.batchId, owner, app.services.requestMeta('matrix'));
       }
+      if (key.includes('/imports/:id'))
+        f.importId = (await recordUpload(app.services.deps, { resource: 'customers', fileName: 'm.csv', sha256: '0'.repeat(64), size: 1, format: 'csv', columns: ['name'], rows: 0 }, { ...systemActor, userId: f.ownerId }, app.services.requestMeta('matrix'))).importId;
       if (key.includes('/claim')) await releaseCustomer(app.services.deps, f.customerId, 'matrix', systemActor, app.services.requestMeta('matrix'));
       const caller = callers[role]!;
       if (key.includes('/reports/as-of/')) {

@@ -1,5 +1,3 @@
-import busboy from 'busboy';
-import type { Context } from 'koa';
 import { z } from 'zod';
 import { addAttachment, attachmentsOf, removeAttachment } from '../../commands/attachments.ts';
 import { authorize } from '../../commands/authorization.ts';
@@ -12,6 +10,7 @@ import { isAllowed } from '../../commands/authorization.ts';
 import { commonErrors, notFoundError, recordWriteErrors } from '../responses.ts';
 import { type AnyRoute, defineRoute, Id, type RouteResult, type RouteServices } from '../route.ts';
 import { sniffContentType } from '../sniff.ts';
+import { readUpload } from '../upload.ts';
 
 const AttachmentView = z
   .object({
@@ -34,52 +33,7 @@ const view = (file: { attachmentId: string; name: string; contentType: string; s
   addedBy: file.addedBy,
 });
 
-/** A file name as stored: no directories, no control characters, at most 255 characters. */
-const cleanName = (name: string | undefined) =>
-  [...(name ?? '').replace(/^.*[/\\]/, '')]
-    .filter((c) => c.charCodeAt(0) >= 0x20 && c.charCodeAt(0) !== 0x7f)
-    .join('')
-    .trim()
-    .slice(0, 255) || 'file';
-
-/** Room for the multipart framing (boundaries, part headers, a few small fields) around the file itself. */
-const MULTIPART_OVERHEAD = 64 * 1024;
 const tooLarge = (maxBytes: number) => new HttpProblem(413, 'attachment.too_large', 'Attachment too large', `An attachment may be at most ${maxBytes} bytes`, { maxBytes });
-
-/** Reads the one file of a multipart/form-data upload (field `file`), at most `maxBytes`. */
-function readUpload(ctx: Context, maxBytes: number): Promise<{ name: string; bytes: Buffer }> {
-  if (!ctx.is('multipart/form-data')) throw new HttpProblem(415, 'unsupported_media_type', 'Unsupported media type', 'Upload the file as multipart/form-data in a field named file');
-  // A body declared larger than the file may be (with room for the multipart framing) is refused before it is read.
-  const declared = Number(ctx.get('content-length') || NaN);
-  if (declared > maxBytes + MULTIPART_OVERHEAD) throw tooLarge(maxBytes);
-  return new Promise((resolve, reject) => {
-    let parser: busboy.Busboy;
-    try {
-      parser = busboy({ headers: ctx.req.headers, limits: { files: 1, fileSize: maxBytes, fields: 10, parts: 12 }, defParamCharset: 'utf8' });
-    } catch (error) {
-      reject(new HttpProblem(400, 'validation', 'Invalid request', `Malformed multipart body: ${(error as Error).message}`, { errors: [{ path: 'body', message: 'Malformed multipart body' }] }));
-      return;
-    }
-    let upload: { name: string; bytes: Buffer } | undefined;
-    let failure: HttpProblem | undefined;
-    parser.on('file', (field, stream, info) => {
-      if (field !== 'file') return void stream.resume();
-      const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('limit', () => (failure = tooLarge(maxBytes)));
-      stream.on('close', () => {
-        if (!failure) upload = { name: cleanName(info.filename), bytes: Buffer.concat(chunks) };
-      });
-    });
-    parser.on('error', (error: Error) => reject(new HttpProblem(400, 'validation', 'Invalid request', `Malformed multipart body: ${error.message}`, { errors: [{ path: 'body', message: 'Malformed multipart body' }] })));
-    parser.on('close', () => {
-      if (failure) reject(failure);
-      else if (!upload) reject(new HttpProblem(400, 'validation', 'Invalid request', 'No file: send it in a multipart field named file', { errors: [{ path: 'file', message: 'Required' }] }));
-      else resolve(upload);
-    });
-    ctx.req.pipe(parser);
-  });
-}
 
 /** The answer downloading one attachment of a record: its bytes, typed as sniffed, never to be rendered inline. */
 async function download(services: RouteServices, recordId: string, attachmentId: string): Promise<RouteResult> {
@@ -118,7 +72,7 @@ function attachmentRoutesFor(resource: ResourceName): AnyRoute[] {
       async handler({ params, actor, services, meta, koa }) {
         authorize(actor, module, 'edit');
         await recordInScope(services, actor, resource, params.id);
-        const { name, bytes } = await readUpload(koa, services.config.CRM_ATTACHMENT_MAX_BYTES);
+        const { name, bytes } = await readUpload(koa, services.config.CRM_ATTACHMENT_MAX_BYTES, tooLarge);
         const contentType = sniffContentType(bytes, name);
         if (!contentType) throw new HttpProblem(415, 'attachment.type_not_allowed', 'File type not allowed', 'Attach PDF, images (PNG, JPEG, GIF, WebP), Office documents, plain text or CSV', { name });
         if (allowed && !allowed.includes(contentType)) throw new HttpProblem(415, 'attachment.type_not_allowed', 'File type not allowed', `A ${singular} takes ${allowed.join(', ')} only; this file is ${contentType}`, { name, contentType, allowed });
