@@ -149,6 +149,7 @@ const matrix: Record<string, Entry> = {
   'GET /api/v1/batches/:id': { scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/batches/${f.batchId}` }) },
   'POST /api/v1/batches/:id/undo': { needs: ['customers', 'edit'], scoped: true, ok: 202, request: (f) => ({ path: `/api/v1/batches/${f.batchId}/undo`, body: {} }) },
   'POST /api/v1/imports': { needs: ['imports', 'create'], ok: 201, request: () => ({ path: '/api/v1/imports', ...multipartFile('matrix.csv', '客户名称\nMatrix import\n', 'file', 'text/csv', { resource: 'customers' }) }) },
+  'POST /api/v1/imports/:id/dry-run': { needs: ['imports', 'create'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/imports/${f.importId}/dry-run`, body: { mapping: { 客户名称: 'name' } } }) },
   'GET /api/v1/imports/:id': { needs: ['imports', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/imports/${f.importId}` }) },
   'GET /api/v1/customers/duplicate-candidates': { needs: ['customers', 'view'], ok: 200, request: () => ({ path: '/api/v1/customers/duplicate-candidates' }) },
   'POST /api/v1/customers/bulk': { needs: ['customers', 'edit'], ok: 202, request: () => ({ path: '/api/v1/customers/bulk', body: { filter: { industry: 'Nobody has this' }, set: { level: 'B' } } }) },
@@ -561,7 +562,11 @@ describe('authorization matrix', () => {
         await runMassChange(app.services.deps, f.batchId, owner, app.services.requestMeta('matrix'));
       }
       if (key.includes('/imports/:id'))
-        f.importId = (await recordUpload(app.services.deps, { resource: 'customers', fileName: 'm.csv', sha256: '0'.repeat(64), size: 1, format: 'csv', columns: ['name'], rows: 0 }, { ...systemActor, userId: f.ownerId }, app.services.requestMeta('matrix'))).importId;
+      {
+        const file = Buffer.from('客户名称\nMatrix dry run\n');
+        const sha256 = await app.services.blobs.put(file);
+        f.importId = (await recordUpload(app.services.deps, { resource: 'customers', fileName: 'm.csv', sha256, size: file.length, format: 'csv', columns: ['客户名称'], rows: 1 }, { ...systemActor, userId: f.ownerId }, app.services.requestMeta('matrix'))).importId;
+      }
       if (key.includes('/claim')) await releaseCustomer(app.services.deps, f.customerId, 'matrix', systemActor, app.services.requestMeta('matrix'));
       const caller = callers[role]!;
       if (key.includes('/reports/as-of/')) {

@@ -7,10 +7,13 @@ import { importStatus, recordUpload } from '../../commands/imports.ts';
 import { IMPORT_RESOURCES, type ImportResource, suggestMapping } from '../../domain/import/index.ts';
 import { specOf } from '../../domain/customization/resources.ts';
 import { MalformedCsvError, MalformedWorkbookError, NotTextError, readTable, RowLimitError, type Table } from '../../infra/tabular/index.ts';
-import { isHidden } from '../field-security.ts';
+import { assertFieldsWritable, isHidden } from '../field-security.ts';
+import { checkMapping, ImportRequest, MappingError, planCustomerRows, writtenFields } from '../../commands/import-rows.ts';
+import { companySettings } from '../../commands/company.ts';
+import { CUSTOMERS } from '../../projections/customers.ts';
 import { notFound } from '../history.ts';
 import { HttpProblem } from '../problem.ts';
-import { commonErrors, notFoundError } from '../responses.ts';
+import { commonErrors, conflictError, notFoundError } from '../responses.ts';
 import { type AnyRoute, defineRoute, IdParams, type RouteServices } from '../route.ts';
 import { readUpload } from '../upload.ts';
 
@@ -70,6 +73,29 @@ function authorizeImport(actor: Actor, resource: ImportResource): void {
   authorize(actor, specOf(resource).module, 'edit');
 }
 
+const RowResultView = z.object({
+  row: z.number().int().describe('The line in the file (the header is line 1)'),
+  action: z.enum(['create', 'update', 'skip', 'error']),
+  recordId: z.string().optional().describe('The record an update changes'),
+  changes: z.array(z.string()).optional().describe('The fields an update changes'),
+  errors: z.array(z.object({ field: z.string(), column: z.string().optional(), message: z.string() })).optional(),
+  reason: z.string().optional().describe('Why a row is skipped'),
+});
+const DryRun = z
+  .object({
+    rows: z.number().int(),
+    summary: z.object({ create: z.number().int(), update: z.number().int(), skip: z.number().int(), error: z.number().int() }),
+    results: z.array(RowResultView).describe('The page of rows asked for (offset, limit, action)'),
+  })
+  .meta({ id: 'ImportDryRun' });
+
+/** An import the caller may see (its uploader in their scope), with its table read again from the stored file. */
+async function visibleImport(services: RouteServices, actor: Actor, importId: string) {
+  const status = await importStatus(services.deps, importId);
+  if (!status || !(await ownerInScope(services.deps, actor, status.uploadedBy))) throw notFound('import', importId);
+  return status;
+}
+
 export const importRoutes: AnyRoute[] = [
   defineRoute({
     method: 'post',
@@ -104,6 +130,49 @@ export const importRoutes: AnyRoute[] = [
     },
   }),
   defineRoute({
+    method: 'post',
+    path: '/api/v1/imports/:id/dry-run',
+    reads: [CUSTOMERS],
+    summary: 'Dry run: what each row would do (create, update, skip, or error naming the field, the column and what is wrong), nothing written',
+    description:
+      'Checks each row as the run will write it: its cells read by their fields (amounts as 1234.56 in the company currency, dates, yes/no), the fields against the record type, the owner by login name, the unique name and tax number. With `matchBy`, a row whose key names a record in your scope updates it by `policy` (per field: overwrite, fillIfEmpty — the default — or keep); a row repeating an earlier one is skipped. The summary counts every row; `results` is a page of them (`?offset=&limit=&action=`). Customers are supported now; contacts, products and leads follow.',
+    tags,
+    params: IdParams,
+    query: z
+      .object({
+        offset: z.coerce.number().int().min(0).default(0),
+        limit: z.coerce.number().int().min(1).max(5000).default(1000),
+        action: z.enum(['create', 'update', 'skip', 'error']).optional().describe('Only rows of this outcome'),
+      })
+      .strict(),
+    body: ImportRequest,
+    responses: { 200: { description: 'Per-row results', schema: DryRun }, ...commonErrors, ...notFoundError, ...conflictError },
+    async handler({ params, query, body, actor, services }) {
+      authorize(actor, 'imports', 'create');
+      const status = await visibleImport(services, actor, params.id);
+      authorizeImport(actor, status.resource);
+      if (status.resource !== 'customers')
+        throw new HttpProblem(409, 'import.not_supported_yet', 'Not supported yet', `Dry runs of ${status.resource} imports are not supported yet; customers are`, { resource: status.resource });
+      const custom = await fieldsOf(services.deps, status.resource);
+      try {
+        checkMapping(status.resource, status.columns, body, custom);
+      } catch (error) {
+        if (error instanceof MappingError) throw new HttpProblem(400, 'validation', 'Invalid mapping', error.message, { errors: error.errors });
+        throw error;
+      }
+      assertFieldsWritable(actor, status.resource, writtenFields(body));
+      const bytes = await services.blobs.get(status.sha256);
+      if (!bytes) throw new HttpProblem(410, 'import.file_gone', 'File gone', 'The uploaded file is no longer stored; upload it again');
+      const table = await tableOf(services, bytes);
+      const { settings } = await companySettings(services.deps);
+      const results = await planCustomerRows({ deps: services.deps, readStore: services.readStore, actor, currency: settings.currency, custom }, table, body);
+      const summary = { create: 0, update: 0, skip: 0, error: 0 };
+      for (const result of results) summary[result.action] += 1;
+      const chosen = query.action ? results.filter((result) => result.action === query.action) : results;
+      return { status: 200, body: { rows: results.length, summary, results: chosen.slice(query.offset, query.offset + query.limit) } };
+    },
+  }),
+  defineRoute({
     method: 'get',
     path: '/api/v1/imports/:id',
     reads: [],
@@ -114,9 +183,7 @@ export const importRoutes: AnyRoute[] = [
     params: IdParams,
     responses: { 200: { description: 'The import', schema: ImportView }, ...commonErrors, ...notFoundError },
     async handler({ params, actor, services }) {
-      const status = await importStatus(services.deps, params.id);
-      if (!status || !(await ownerInScope(services.deps, actor, status.uploadedBy))) throw notFound('import', params.id);
-      const { sha256: _sha256, ...view } = status;
+      const { sha256: _sha256, ...view } = await visibleImport(services, actor, params.id);
       return { status: 200, body: view };
     },
   }),

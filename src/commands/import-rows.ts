@@ -1,0 +1,194 @@
+import { z } from 'zod';
+import { CustomerFields } from '../domain/customer/index.ts';
+import type { FieldDefinition } from '../domain/customization/fields.ts';
+import { specOf } from '../domain/customization/resources.ts';
+import { type ImportResource, importTargets } from '../domain/import/mapping.ts';
+import { asFields, type CellKind, changesByPolicy, type Policy, type RowError, rowValues, schemaErrors } from '../domain/import/rows.ts';
+import { DomainError } from '../domain/shared/errors.ts';
+import { normalizeName, normalizePhone, normalizeTaxNumber } from '../domain/shared/normalize.ts';
+import type { ReadStore } from '../infra/readstore/port.ts';
+import type { Table } from '../infra/tabular/index.ts';
+import { CUSTOMERS, type CustomerDoc } from '../projections/customers.ts';
+import type { Actor, CommandDeps } from './context.ts';
+import { findEmployeeByUsername } from './employees.ts';
+import { loadRecord, stateInScope } from './references.ts';
+import { currentHolder } from './reservations.ts';
+
+/** What a dry run or a run is asked: the mapping, the key a row is matched on (none: every row creates), the per-field policy of an update. */
+export const ImportRequest = z
+  .object({
+    mapping: z.record(z.string(), z.string().nullable()).describe('Per column (header), the target it fills (see the upload\'s suggestedMapping); null or absent leaves it out'),
+    matchBy: z.enum(['taxNumber', 'name', 'code', 'email', 'phone', 'erpCode']).optional().describe('Update the record this key matches instead of creating one (customers: taxNumber, name, phone, erpCode)'),
+    policy: z.record(z.string(), z.enum(['overwrite', 'fillIfEmpty', 'keep'])).default({}).describe('Per field (custom.<key> for a custom one; * for the others) on an update: overwrite, fillIfEmpty (the default) or keep'),
+  })
+  .strict();
+export type ImportRequest = z.infer<typeof ImportRequest>;
+
+export type RowAction = 'create' | 'update' | 'skip' | 'error';
+export interface RowResult {
+  /** The row's line in the file (the header is line 1). */
+  row: number;
+  action: RowAction;
+  recordId?: string;
+  /** The fields an update changes. */
+  changes?: string[];
+  errors?: RowError[];
+  reason?: string;
+}
+
+/** A mapping that cannot be used: a column that is not in the file, a target the record type lacks, a target named twice, a key not mapped. */
+export class MappingError extends Error {
+  constructor(readonly errors: { path: string; message: string }[]) {
+    super(errors.map((e) => `${e.path}: ${e.message}`).join('; '));
+    this.name = 'MappingError';
+  }
+}
+
+/** Targets that are no field of the record but say something about it: references by name and match-only keys. */
+const REFERENCE_TARGETS = ['ownerUsername', 'customerName', 'erpCode'];
+const kinds: Record<ImportResource, Record<string, CellKind>> = {
+  customers: { annualRevenue: 'money', creditLimit: 'money' },
+  contacts: { birthday: 'date' },
+  products: { standardPrice: 'money', taxRate: 'number', active: 'boolean' },
+  leads: {},
+};
+const matchKeys: Record<ImportResource, readonly string[]> = { customers: ['taxNumber', 'name', 'phone', 'erpCode'], contacts: ['email', 'phone'], products: ['code', 'name'], leads: ['email', 'phone'] };
+
+/** Checks a mapping against the file's columns, the record type's targets and its custom fields. */
+export function checkMapping(resource: ImportResource, columns: readonly string[], request: ImportRequest, custom: Readonly<Record<string, FieldDefinition>>): void {
+  const errors: { path: string; message: string }[] = [];
+  const seen = new Map<string, string>();
+  for (const [column, target] of Object.entries(request.mapping)) {
+    if (!columns.includes(column)) errors.push({ path: `mapping.${column}`, message: 'No such column in the file' });
+    if (!target) continue;
+    const known = target.startsWith('custom.') ? custom[target.slice(7)] !== undefined && !custom[target.slice(7)]!.retired : target in importTargets[resource];
+    if (!known) errors.push({ path: `mapping.${column}`, message: `${target} is no importable field of ${resource}` });
+    if (seen.has(target)) errors.push({ path: `mapping.${column}`, message: `${target} is mapped from ${seen.get(target)} already` });
+    seen.set(target, column);
+  }
+  if (request.matchBy) {
+    if (!matchKeys[resource].includes(request.matchBy)) errors.push({ path: 'matchBy', message: `${resource} match by ${matchKeys[resource].join(', ')}` });
+    else if (!seen.has(request.matchBy)) errors.push({ path: 'matchBy', message: `No column is mapped to ${request.matchBy}` });
+  }
+  if (errors.length) throw new MappingError(errors);
+}
+
+/** The fields a mapping writes (for the field-level security check). */
+export const writtenFields = (request: ImportRequest): string[] => Object.values(request.mapping).filter((t): t is string => !!t && !REFERENCE_TARGETS.includes(t)).map((t) => t);
+
+export interface RowContext {
+  deps: CommandDeps;
+  readStore: ReadStore;
+  actor: Actor;
+  currency: string;
+  custom: Readonly<Record<string, FieldDefinition>>;
+}
+
+/**
+ * The dry run of a customers import: what each row would do, nothing written. A row is checked as the run will
+ * write it (its cells read, its fields against the schema, its owner found, its unique name and tax number free);
+ * with `matchBy`, a row whose key names a customer in the caller's scope updates it by the policy; a row repeating
+ * an earlier row's key or unique value is skipped.
+ */
+export async function planCustomerRows(context: RowContext, table: Table, request: ImportRequest): Promise<RowResult[]> {
+  const { deps, actor } = context;
+  const spec = specOf('customers');
+  const standard = Object.keys(CustomerFields.shape);
+  const columnOf = (field: string) => Object.entries(request.mapping).find(([, target]) => target === field || (target && field.startsWith(`${target}.`)))?.[0];
+  const owners = new Map<string, string | DomainError>();
+  const claimedInFile = new Map<string, number>();
+  const results: RowResult[] = [];
+  for (const [index, row] of table.rows.entries()) {
+    const line = index + 2;
+    const { values, errors } = rowValues(row, table.header, request.mapping, kinds.customers, context.custom, context.currency);
+    if (Object.keys(values).length === 0 && errors.length === 0) {
+      results.push({ row: line, action: 'skip', reason: 'empty' });
+      continue;
+    }
+    const fields = asFields(values, standard);
+    const key = request.matchBy ? values[request.matchBy] : undefined;
+    let matched: string | undefined;
+    if (request.matchBy && typeof key === 'string') {
+      matched = await matchCustomer(context, request.matchBy, key);
+      if (matched !== undefined) {
+        const { state } = await loadRecord(deps, spec, matched);
+        if (state.status === 'none' || !(await stateInScope(deps, actor, spec, state))) {
+          results.push({ row: line, action: 'error', errors: [{ field: request.matchBy, ...(columnOf(request.matchBy) ? { column: columnOf(request.matchBy)! } : {}), message: `A customer with this ${request.matchBy} exists outside your data scope` }] });
+          continue;
+        }
+      }
+    }
+    const inFile = [...(typeof fields.name === 'string' ? [`name:${normalizeName(fields.name)}`] : []), ...(typeof fields.taxNumber === 'string' ? [`tax:${normalizeTaxNumber(fields.taxNumber)}`] : []), ...(matched ? [`id:${matched}`] : [])];
+    const earlier = inFile.map((k) => claimedInFile.get(k)).find((n) => n !== undefined);
+    if (earlier !== undefined) {
+      results.push({ row: line, action: 'skip', reason: `Same customer as row ${earlier}` });
+      continue;
+    }
+    if (errors.length) {
+      results.push({ row: line, action: 'error', errors });
+      continue;
+    }
+    if (matched) {
+      const { state } = await loadRecord(deps, spec, matched);
+      const current = (state as unknown as { fields: Record<string, unknown> }).fields;
+      const flat = Object.fromEntries(Object.entries(values).filter(([k]) => standard.includes(k) || k.startsWith('custom.')));
+      const changes = changesByPolicy(current, flat, request.policy as Record<string, Policy>);
+      const patch = CustomerFields.partial().safeParse(Object.fromEntries(Object.entries(changes).filter(([k]) => !k.startsWith('custom.'))));
+      if (!patch.success) results.push({ row: line, action: 'error', recordId: matched, errors: schemaErrors(patch.error, columnOf) });
+      else if (Object.keys(changes).length === 0) results.push({ row: line, action: 'skip', recordId: matched, reason: 'unchanged' });
+      else {
+        const taken = await uniqueTaken(deps, changes, matched);
+        if (taken.length) results.push({ row: line, action: 'error', recordId: matched, errors: taken.map((field) => ({ field, ...(columnOf(field) ? { column: columnOf(field)! } : {}), message: `Another customer has this ${field}` })) });
+        else results.push({ row: line, action: 'update', recordId: matched, changes: Object.keys(changes) });
+      }
+      for (const k of inFile) claimedInFile.set(k, line);
+      continue;
+    }
+    const parsed = CustomerFields.safeParse(fields);
+    const rowErrors = parsed.success ? [] : schemaErrors(parsed.error, columnOf);
+    const ownerName = values.ownerUsername;
+    if (typeof ownerName === 'string') {
+      const owner = await ownerOf(deps, owners, ownerName);
+      if (owner instanceof DomainError) rowErrors.push({ field: 'ownerUsername', ...(columnOf('ownerUsername') ? { column: columnOf('ownerUsername')! } : {}), message: owner.message });
+    }
+    if (parsed.success) for (const field of await uniqueTaken(deps, parsed.data, undefined)) rowErrors.push({ field, ...(columnOf(field) ? { column: columnOf(field)! } : {}), message: `A customer with this ${field === 'name' ? 'name' : 'tax number'} exists already${request.matchBy ? '' : ' (match by it to update that one)'}` });
+    if (rowErrors.length) results.push({ row: line, action: 'error', errors: rowErrors });
+    else {
+      results.push({ row: line, action: 'create' });
+      for (const k of inFile) claimedInFile.set(k, line);
+    }
+  }
+  return results;
+}
+
+/** The customer a key names (by its reservation for the unique ones, by the read model for the others). */
+async function matchCustomer(context: RowContext, by: string, value: string): Promise<string | undefined> {
+  if (by === 'name') return currentHolder(context.deps, 'customer.name', normalizeName(value));
+  if (by === 'taxNumber') return currentHolder(context.deps, 'customer.taxNumber', normalizeTaxNumber(value));
+  const customers = context.readStore.collection<CustomerDoc>(CUSTOMERS);
+  if (by === 'erpCode') return (await customers.findOne({ erpCode: value.trim() }, { projection: { _id: 1 } }))?._id;
+  const phone = normalizePhone(value);
+  return phone ? (await customers.findOne({ _phones: phone }, { projection: { _id: 1 } }))?._id : undefined;
+}
+
+/** The unique fields (name, tax number) among `fields` that another customer holds. */
+async function uniqueTaken(deps: CommandDeps, fields: Record<string, unknown>, self: string | undefined): Promise<string[]> {
+  const taken: string[] = [];
+  for (const [field, scope, normalize] of [['name', 'customer.name', normalizeName], ['taxNumber', 'customer.taxNumber', normalizeTaxNumber]] as const) {
+    const value = fields[field];
+    if (typeof value !== 'string' || !value.trim()) continue;
+    const holder = await currentHolder(deps, scope, normalize(value));
+    if (holder !== undefined && holder !== self) taken.push(field);
+  }
+  return taken;
+}
+
+async function ownerOf(deps: CommandDeps, cache: Map<string, string | DomainError>, username: string): Promise<string | DomainError> {
+  const known = cache.get(username);
+  if (known !== undefined) return known;
+  const employee = await findEmployeeByUsername(deps, username);
+  const owner =
+    !employee ? new DomainError('customer.owner_unknown', `No employee has the login name ${username}`) : employee.status === 'disabled' ? new DomainError('customer.owner_disabled', `${username} is disabled and cannot own customers`) : employee.employeeId;
+  cache.set(username, owner);
+  return owner;
+}
