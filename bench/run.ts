@@ -390,7 +390,24 @@ async function undoBatchBench(): Promise<void> {
   };
 }
 
+/** A customers import of 100,000 rows (10,000 in a quick run): `import_rows_per_s`, target ≥ 2,000 rows/s. */
+async function importRowsBench(): Promise<void> {
+  const rows = quick ? 10_000 : 100_000;
+  log(`import of ${rows} rows`);
+  const { importBench } = await import('./import.ts');
+  const result = await importBench(rows);
+  const perSecond = result.rows / result.seconds;
+  metrics.import_rows_per_s = {
+    value: Math.round(perSecond),
+    unit: 'rows/s',
+    target: '≥ 2,000 rows/s',
+    met: perSecond >= 2000 && result.failed === 0,
+    note: `${result.rows} customers from a UTF-8 CSV, created in ${round(result.seconds, 1)} s (the run ${round(result.runSeconds, 1)} s, then the read models caught up); ${result.failed} rows failed`,
+  };
+}
+
 await appendRates();
+await importRowsBench();
 await undoBatchBench();
 await auditChain();
 await salesDay();

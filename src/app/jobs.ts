@@ -5,6 +5,7 @@ import { actorOf } from '../commands/access.ts';
 import { completeBatch, unfinishedBatches } from '../commands/batches.ts';
 import { runMassChange } from '../commands/mass-change.ts';
 import { runUndo } from '../commands/undo.ts';
+import { runImport } from '../commands/import-run.ts';
 import { seededIds } from '../infra/ids.ts';
 import type { Services } from './wiring.ts';
 import { runMarketingAutomation } from '../integrations/marketing/automation.ts';
@@ -16,6 +17,9 @@ export const bulkDeps = (services: Pick<Services, 'deps' | 'readStore' | 'runner
   waitFor: (position: bigint) => services.runner.waitFor(position, 30_000),
 });
 
+/** What an import's run needs: the read models (matching) and the stored files. */
+export const importDeps = (services: Pick<Services, 'deps' | 'readStore' | 'blobs'>) => ({ ...services.deps, readStore: services.readStore, blobs: services.blobs });
+
 /** Request facts with ids derived from a stable request id, so a re-run repeats itself exactly. */
 export const stableMeta = (services: Pick<Services, 'clock'>) => (requestId: string) => ({
   correlationId: requestId,
@@ -23,15 +27,16 @@ export const stableMeta = (services: Pick<Services, 'clock'>) => (requestId: str
   ids: seededIds(requestId, services.clock.now().getTime()),
 });
 
-export function resumeHandovers(services: Services): void {
+export function resumeHandovers(services: Services, running: Set<string> = new Set()): void {
   services.background('resume handovers', () => runUnfinishedHandovers(services));
-  services.background('resume batches', () => runUnfinishedBatches(services));
+  services.background('resume batches', () => runUnfinishedBatches(services, running));
 }
 
 /** Mass changes and undos a crash or a stop interrupted (or an API instance left to the worker), run to the end as whoever started them. */
-async function runUnfinishedBatches(services: Services, quiet = false): Promise<void> {
-  for (const { batchId, state, actorId } of await unfinishedBatches(services.deps, ['mass-update', 'mass-assign', 'undo', 'pool-return'])) {
-    if (state.status !== 'running') continue;
+async function runUnfinishedBatches(services: Services, running: Set<string>, quiet = false): Promise<void> {
+  for (const { batchId, state, actorId } of await unfinishedBatches(services.deps, ['mass-update', 'mass-assign', 'undo', 'pool-return', 'import'])) {
+    // One this process runs already (picked up earlier, still going) is left to that run.
+    if (state.status !== 'running' || running.has(batchId)) continue;
     // A pool return run a stop interrupted is not resumed (the rule runs again within the hour): at start, it is
     // closed with what it did. (A later pick-up leaves it: this process may be running it.)
     if (state.kind === 'pool-return') {
@@ -42,8 +47,14 @@ async function runUnfinishedBatches(services: Services, quiet = false): Promise<
     if (!quiet) services.logger.info('resuming an interrupted batch', { batchId, kind: state.kind });
     const actor = (await actorOf(services.deps, actorId)) ?? systemActor;
     const meta = stableMeta(services)(`batch:${batchId}`);
-    if (state.kind === 'undo') await runUndo(bulkDeps(services), batchId, actor, meta);
-    else await runMassChange(services.deps, batchId, actor, meta);
+    running.add(batchId);
+    try {
+      if (state.kind === 'undo') await runUndo(bulkDeps(services), batchId, actor, meta);
+      else if (state.kind === 'import') await runImport(importDeps(services), String(state.summary.importId), actor, stableMeta(services)(`import:${String(state.summary.importId)}`));
+      else await runMassChange(services.deps, batchId, actor, meta);
+    } finally {
+      running.delete(batchId);
+    }
   }
 }
 
@@ -84,7 +95,8 @@ const CONSUMER_CLOSE_MS = 5_000;
  * stops it all.
  */
 export function startBackgroundWork(services: Services, options: { pickupEveryMs?: number } = {}): () => Promise<void> {
-  resumeHandovers(services);
+  const running = new Set<string>();
+  resumeHandovers(services, running);
   resumeCampaignSends(services);
   const marketing = runMarketingAutomation(services);
   const stopJobs = startPeriodicJobs(services);
@@ -94,7 +106,7 @@ export function startBackgroundWork(services: Services, options: { pickupEveryMs
     pickup = setInterval(() => {
       picking ??= (async () => {
         await runUnfinishedHandovers(services, true);
-        await runUnfinishedBatches(services, true);
+        await runUnfinishedBatches(services, running, true);
         await services.campaigns.resume();
       })()
         .catch((error: unknown) => services.logger.error('could not pick up the work API instances left', { error }))

@@ -36,6 +36,12 @@ export interface RowResult {
   reason?: string;
 }
 
+/** A planned row with what its run writes: a create's fields and owner, an update's changes. */
+export type PlannedRow = RowResult & { write?: { create: Record<string, unknown>; ownerId?: string } | { update: Record<string, unknown> } };
+
+/** A planned row as a dry run answers it (what it would write stays inside). */
+export const rowView = ({ write: _write, ...row }: PlannedRow): RowResult => row;
+
 /** A mapping that cannot be used: a column that is not in the file, a target the record type lacks, a target named twice, a key not mapped. */
 export class MappingError extends Error {
   constructor(readonly errors: { path: string; message: string }[]) {
@@ -90,16 +96,18 @@ export interface RowContext {
  * with `matchBy`, a row whose key names a customer in the caller's scope updates it by the policy; a row repeating
  * an earlier row's key or unique value is skipped.
  */
-export async function planCustomerRows(context: RowContext, table: Table, request: ImportRequest): Promise<RowResult[]> {
+export async function planCustomerRows(context: RowContext, table: Table, request: ImportRequest, rowIdOf?: (line: number) => string): Promise<PlannedRow[]> {
   const { deps, actor } = context;
   const spec = specOf('customers');
   const standard = Object.keys(CustomerFields.shape);
   const columnOf = (field: string) => Object.entries(request.mapping).find(([, target]) => target === field || (target && field.startsWith(`${target}.`)))?.[0];
   const owners = new Map<string, string | DomainError>();
   const claimedInFile = new Map<string, number>();
-  const results: RowResult[] = [];
+  const results: PlannedRow[] = [];
   for (const [index, row] of table.rows.entries()) {
     const line = index + 2;
+    // A resumed run finds the records its own rows created before the stop: they are this row's, not another's.
+    const own = rowIdOf?.(line);
     const { values, errors } = rowValues(row, table.header, request.mapping, kinds.customers, context.custom, context.currency);
     if (Object.keys(values).length === 0 && errors.length === 0) {
       results.push({ row: line, action: 'skip', reason: 'empty' });
@@ -110,6 +118,7 @@ export async function planCustomerRows(context: RowContext, table: Table, reques
     let matched: string | undefined;
     if (request.matchBy && typeof key === 'string') {
       matched = await matchCustomer(context, request.matchBy, key);
+      if (matched !== undefined && matched === own) matched = undefined;
       if (matched !== undefined) {
         const { state } = await loadRecord(deps, spec, matched);
         if (state.status === 'none' || !(await stateInScope(deps, actor, spec, state))) {
@@ -139,7 +148,7 @@ export async function planCustomerRows(context: RowContext, table: Table, reques
       else {
         const taken = await uniqueTaken(deps, changes, matched);
         if (taken.length) results.push({ row: line, action: 'error', recordId: matched, errors: taken.map((field) => ({ field, ...(columnOf(field) ? { column: columnOf(field)! } : {}), message: `Another customer has this ${field}` })) });
-        else results.push({ row: line, action: 'update', recordId: matched, changes: Object.keys(changes) });
+        else results.push({ row: line, action: 'update', recordId: matched, changes: Object.keys(changes), write: { update: nestCustom(changes) } });
       }
       for (const k of inFile) claimedInFile.set(k, line);
       continue;
@@ -147,18 +156,27 @@ export async function planCustomerRows(context: RowContext, table: Table, reques
     const parsed = CustomerFields.safeParse(fields);
     const rowErrors = parsed.success ? [] : schemaErrors(parsed.error, columnOf);
     const ownerName = values.ownerUsername;
+    let ownerId: string | undefined;
     if (typeof ownerName === 'string') {
       const owner = await ownerOf(deps, owners, ownerName);
       if (owner instanceof DomainError) rowErrors.push({ field: 'ownerUsername', ...(columnOf('ownerUsername') ? { column: columnOf('ownerUsername')! } : {}), message: owner.message });
+      else ownerId = owner;
     }
-    if (parsed.success) for (const field of await uniqueTaken(deps, parsed.data, undefined)) rowErrors.push({ field, ...(columnOf(field) ? { column: columnOf(field)! } : {}), message: `A customer with this ${field === 'name' ? 'name' : 'tax number'} exists already${request.matchBy ? '' : ' (match by it to update that one)'}` });
+    if (parsed.success) for (const field of await uniqueTaken(deps, parsed.data, own)) rowErrors.push({ field, ...(columnOf(field) ? { column: columnOf(field)! } : {}), message: `A customer with this ${field === 'name' ? 'name' : 'tax number'} exists already${request.matchBy ? '' : ' (match by it to update that one)'}` });
     if (rowErrors.length) results.push({ row: line, action: 'error', errors: rowErrors });
     else {
-      results.push({ row: line, action: 'create' });
+      results.push({ row: line, action: 'create', write: { create: fields, ...(ownerId ? { ownerId } : {}) } });
       for (const k of inFile) claimedInFile.set(k, line);
     }
   }
   return results;
+}
+
+/** Changes with custom values (`custom.<key>`) nested under `custom`, as a change command takes them. */
+function nestCustom(changes: Record<string, unknown>): Record<string, unknown> {
+  const custom = Object.fromEntries(Object.entries(changes).filter(([key]) => key.startsWith('custom.')).map(([key, value]) => [key.slice('custom.'.length), value]));
+  const plain = Object.fromEntries(Object.entries(changes).filter(([key]) => !key.startsWith('custom.')));
+  return Object.keys(custom).length ? { ...plain, custom } : plain;
 }
 
 /** The customer a key names (by its reservation for the unique ones, by the read model for the others). */

@@ -26,7 +26,8 @@ const imageId = (batchId: string, collection: string, docId: string) => `${batch
 
 /** The image after one more event of the batch took `pre` to `post` (`image`: what the batch's earlier events left). */
 export function imageAfter(image: BatchImage | null, ids: { batchId: string; collection: string; docId: string }, pre: Doc | null, post: Doc | null): BatchImage | null {
-  if (!image && same(pre, post)) return null;
+  // Nothing changed; or the batch created the document (its undo's events delete it, and need nothing kept).
+  if (!image && (same(pre, post) || pre === null)) return null;
   const base: BatchImage = image ?? { _id: imageId(ids.batchId, ids.collection, ids.docId), ...ids, existedBefore: pre !== null, before: {}, absentBefore: [], after: {}, absentAfter: [] };
   if (!base.existedBefore) return { ...base, after: null, absentAfter: [] }; // undone by deleting it: nothing more to know
   const before = { ...base.before };

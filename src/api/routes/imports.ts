@@ -3,12 +3,14 @@ import { ownerInScope } from '../../access/scope.ts';
 import { authorize } from '../../commands/authorization.ts';
 import type { Actor } from '../../commands/context.ts';
 import { fieldsOf } from '../../commands/custom-fields.ts';
-import { importStatus, recordUpload } from '../../commands/imports.ts';
+import { type ImportStatus, importStatus, recordUpload, startImport } from '../../commands/imports.ts';
+import { runImport } from '../../commands/import-run.ts';
+import { importDeps, stableMeta } from '../../app/jobs.ts';
 import { IMPORT_RESOURCES, type ImportResource, suggestMapping } from '../../domain/import/index.ts';
 import { specOf } from '../../domain/customization/resources.ts';
 import { MalformedCsvError, MalformedWorkbookError, NotTextError, readTable, RowLimitError, type Table } from '../../infra/tabular/index.ts';
 import { assertFieldsWritable, isHidden } from '../field-security.ts';
-import { checkMapping, ImportRequest, MappingError, planCustomerRows, writtenFields } from '../../commands/import-rows.ts';
+import { checkMapping, ImportRequest, MappingError, planCustomerRows, rowView, writtenFields } from '../../commands/import-rows.ts';
 import { companySettings } from '../../commands/company.ts';
 import { CUSTOMERS } from '../../projections/customers.ts';
 import { notFound } from '../history.ts';
@@ -35,14 +37,16 @@ const ImportView = z
   .object({
     id: z.string(),
     resource: z.enum(IMPORT_RESOURCES),
-    status: z.enum(['uploaded']).describe('uploaded → running → completed'),
+    status: z.enum(['uploaded', 'running', 'completed']).describe('uploaded → running → completed'),
     fileName: z.string(),
     format: z.enum(['csv', 'xlsx']),
     encoding: z.string().optional(),
     columns: z.array(z.string()),
     rows: z.number().int(),
+    done: z.number().int().describe('Rows written so far'),
     created: z.number().int(),
     updated: z.number().int(),
+    skipped: z.number().int(),
     failed: z.number().int(),
     batchId: z.string().nullable().describe('The batch its run is (GET /api/v1/batches/:id; undo it there)'),
     uploadedBy: z.string(),
@@ -88,6 +92,19 @@ const DryRun = z
     results: z.array(RowResultView).describe('The page of rows asked for (offset, limit, action)'),
   })
   .meta({ id: 'ImportDryRun' });
+
+/** Checks a dry run's or a run's request against the file and the caller's field rights; answers the custom fields. */
+async function checkRequest(services: RouteServices, actor: Actor, status: ImportStatus, body: ImportRequest) {
+  const custom = await fieldsOf(services.deps, status.resource);
+  try {
+    checkMapping(status.resource, status.columns, body, custom);
+  } catch (error) {
+    if (error instanceof MappingError) throw new HttpProblem(400, 'validation', 'Invalid mapping', error.message, { errors: error.errors });
+    throw error;
+  }
+  assertFieldsWritable(actor, status.resource, writtenFields(body));
+  return custom;
+}
 
 /** An import the caller may see (its uploader in their scope), with its table read again from the stored file. */
 async function visibleImport(services: RouteServices, actor: Actor, importId: string) {
@@ -153,14 +170,7 @@ export const importRoutes: AnyRoute[] = [
       authorizeImport(actor, status.resource);
       if (status.resource !== 'customers')
         throw new HttpProblem(409, 'import.not_supported_yet', 'Not supported yet', `Dry runs of ${status.resource} imports are not supported yet; customers are`, { resource: status.resource });
-      const custom = await fieldsOf(services.deps, status.resource);
-      try {
-        checkMapping(status.resource, status.columns, body, custom);
-      } catch (error) {
-        if (error instanceof MappingError) throw new HttpProblem(400, 'validation', 'Invalid mapping', error.message, { errors: error.errors });
-        throw error;
-      }
-      assertFieldsWritable(actor, status.resource, writtenFields(body));
+      const custom = await checkRequest(services, actor, status, body);
       const bytes = await services.blobs.get(status.sha256);
       if (!bytes) throw new HttpProblem(410, 'import.file_gone', 'File gone', 'The uploaded file is no longer stored; upload it again');
       const table = await tableOf(services, bytes);
@@ -169,7 +179,58 @@ export const importRoutes: AnyRoute[] = [
       const summary = { create: 0, update: 0, skip: 0, error: 0 };
       for (const result of results) summary[result.action] += 1;
       const chosen = query.action ? results.filter((result) => result.action === query.action) : results;
-      return { status: 200, body: { rows: results.length, summary, results: chosen.slice(query.offset, query.offset + query.limit) } };
+      return { status: 200, body: { rows: results.length, summary, results: chosen.slice(query.offset, query.offset + query.limit).map(rowView) } };
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/api/v1/imports/:id/run',
+    reads: [CUSTOMERS],
+    summary: 'Run an import (same body as the dry run): in the background, as one batch that can be undone; follow Location for its progress',
+    description: 'Rows are written as the dry run said, part by part; a row refused at write time (a value taken meanwhile) is counted as failed. Resumes after a crash or a restart without writing anything twice. An import runs once (409 import.already_run).',
+    tags,
+    params: IdParams,
+    body: ImportRequest,
+    responses: { 202: { description: 'Started', schema: z.object({ id: z.string(), status: z.literal('running'), batchId: z.string() }) }, ...commonErrors, ...notFoundError, ...conflictError },
+    async handler({ params, body, actor, services, meta }) {
+      authorize(actor, 'imports', 'create');
+      const status = await visibleImport(services, actor, params.id);
+      authorizeImport(actor, status.resource);
+      if (status.resource !== 'customers')
+        throw new HttpProblem(409, 'import.not_supported_yet', 'Not supported yet', `Runs of ${status.resource} imports are not supported yet; customers are`, { resource: status.resource });
+      await checkRequest(services, actor, status, body);
+      const { batchId, position } = await startImport(services.deps, status, body, actor, meta);
+      services.backgroundOrWorker(`import ${params.id}`, () => runImport(importDeps(services), params.id, actor, stableMeta(services)(`import:${params.id}`)));
+      return { status: 202, body: { id: params.id, status: 'running', batchId }, headers: { Location: `/api/v1/imports/${params.id}`, 'X-Position': String(position) } };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/imports/:id/errors',
+    reads: [],
+    summary: 'The error report: the rows that failed, as the file had them, with a column saying why (CSV, UTF-8 with a BOM for Excel)',
+    tags,
+    permission: ['imports', 'view'],
+    params: IdParams,
+    responses: { 200: { description: 'text/csv', contentType: 'text/csv' }, ...commonErrors, ...notFoundError },
+    async handler({ params, actor, services }) {
+      const status = await visibleImport(services, actor, params.id);
+      const bytes = await services.blobs.get(status.sha256);
+      if (!bytes) throw new HttpProblem(410, 'import.file_gone', 'File gone', 'The uploaded file is no longer stored');
+      const table = await tableOf(services, bytes);
+      const why = new Map(status.failures.map((failure) => [failure.row, failure.errors.map((e) => `${e.column ?? e.field}: ${e.message}`).join('; ')]));
+      const escape = (cell: string) => (/[",\r\n]/.test(cell) || /^[=+\-@]/.test(cell) ? `"${(/^[=+\-@]/.test(cell) ? `'${cell}` : cell).replace(/"/g, '""')}"` : cell);
+      const lines = [['行 Row', ...table.header, '错误 Errors'].map(escape).join(',')];
+      table.rows.forEach((row, index) => {
+        const reason = why.get(index + 2);
+        if (reason !== undefined) lines.push([String(index + 2), ...table.header.map((_, i) => row[i] ?? ''), reason].map(escape).join(','));
+      });
+      const ascii = status.fileName.replace(/\.[^.]*$/, '').replace(/[^\x20-\x7e]|["\\]/g, '_');
+      return {
+        status: 200,
+        body: `\ufeff${lines.join('\r\n')}\r\n`,
+        headers: { 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': `attachment; filename="${ascii}-errors.csv"; filename*=UTF-8''${encodeURIComponent(status.fileName.replace(/\.[^.]*$/, ''))}-errors.csv` },
+      };
     },
   }),
   defineRoute({
@@ -183,7 +244,7 @@ export const importRoutes: AnyRoute[] = [
     params: IdParams,
     responses: { 200: { description: 'The import', schema: ImportView }, ...commonErrors, ...notFoundError },
     async handler({ params, actor, services }) {
-      const { sha256: _sha256, ...view } = await visibleImport(services, actor, params.id);
+      const { sha256: _sha256, request: _request, failures: _failures, revision: _revision, ...view } = await visibleImport(services, actor, params.id);
       return { status: 200, body: view };
     },
   }),

@@ -21,7 +21,22 @@ export const ImportUploaded = z.object({
   rows: z.number().int().min(0),
 });
 
-export const importEventSchemas = { ImportUploaded };
+const Counts = { created: z.number().int().min(0), updated: z.number().int().min(0), skipped: z.number().int().min(0), failed: z.number().int().min(0) };
+const RowFailure = z.object({ row: z.number().int(), errors: z.array(z.object({ field: z.string(), column: z.string().optional(), message: z.string() })) });
+
+/** The run began, as a batch, with the mapping, key and policy it was asked (the same the dry run took). */
+export const ImportStarted = z.object({
+  importId: z.string(),
+  batchId: z.string(),
+  mapping: z.record(z.string(), z.string().nullable()),
+  matchBy: z.string().optional(),
+  policy: z.record(z.string(), z.enum(['overwrite', 'fillIfEmpty', 'keep'])),
+});
+/** Rows up to `done` are written (counts so far), with the rows of this part that failed and why. */
+export const ImportProgressed = z.object({ importId: z.string(), done: z.number().int().min(0), ...Counts, failures: z.array(RowFailure) });
+export const ImportCompleted = z.object({ importId: z.string(), ...Counts });
+
+export const importEventSchemas = { ImportUploaded, ImportStarted, ImportProgressed, ImportCompleted };
 export type ImportEvent = EventsOf<typeof importEventSchemas>;
 
 export const importCategory = 'import';
