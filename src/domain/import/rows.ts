@@ -128,7 +128,9 @@ export function schemaErrors(error: z.ZodError, columnOf: (field: string) => str
   return error.issues.map((issue) => {
     const field = issue.path.join('.') || 'row';
     const column = columnOf(field);
-    return { field, ...(column ? { column } : {}), message: issue.message };
+    // A required field whose column is empty says so (zod's own words are about types).
+    const message = issue.code === 'invalid_type' && issue.message.endsWith('received undefined') ? 'Required: the cell is empty' : issue.message;
+    return { field, ...(column ? { column } : {}), message };
   });
 }
 

@@ -1,0 +1,47 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CUSTOMERS } from '../../src/projections/customers.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { multipartFile } from '../support/multipart.ts';
+
+/** The README's walk-through with the sample shipped in examples/: upload, dry run, run, find the duplicates, undo. */
+describe('the sample import in examples/', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startTestApp();
+  });
+  afterAll(async () => app.close());
+  const caughtUp = async () => app.services.runner.waitFor(await app.services.eventStore.headPosition(), 10_000);
+
+  it('reads as GB18030, dry-runs with its errors named, runs, shows its duplicates, and is undone', async () => {
+    const bytes = readFileSync(new URL('../../examples/customers-import-sample.csv', import.meta.url));
+    const uploaded = await app.request('POST', '/api/v1/imports', multipartFile('customers-import-sample.csv', bytes, 'file', 'text/csv', { resource: 'customers' }));
+    expect(uploaded.status).toBe(201);
+    expect(uploaded.body).toMatchObject({ format: 'csv', encoding: 'gb18030', rows: 29 });
+    const mapping = uploaded.body.suggestedMapping;
+    expect(Object.values(mapping).filter(Boolean)).toHaveLength(11);
+    const body = { mapping, matchBy: 'taxNumber' };
+    const dryRun = await app.request('POST', `/api/v1/imports/${uploaded.body.id}/dry-run`, { body });
+    expect(dryRun.body.summary).toEqual({ create: 23, update: 0, skip: 2, error: 4 });
+    const errors = await app.request('POST', `/api/v1/imports/${uploaded.body.id}/dry-run?action=error`, { body });
+    expect(errors.body.results.map((r: { row: number; errors: { field: string }[] }) => [r.row, r.errors.map((e) => e.field)])).toEqual([
+      [9, ['annualRevenue']],
+      [10, ['ownerUsername']],
+      [11, ['phone']],
+      [15, ['name']],
+    ]);
+    expect(errors.body.results[3].errors[0]).toEqual({ field: 'name', column: '客户名称', message: 'Required: the cell is empty' });
+    const run = await app.request('POST', `/api/v1/imports/${uploaded.body.id}/run`, { body });
+    expect(run.status).toBe(202);
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline && (await app.request('GET', `/api/v1/imports/${uploaded.body.id}`)).body.status !== 'completed'; ) await new Promise((r) => setTimeout(r, 20));
+    expect((await app.request('GET', `/api/v1/imports/${uploaded.body.id}`)).body).toMatchObject({ status: 'completed', created: 23, skipped: 2, failed: 4 });
+    await caughtUp();
+    const duplicates = await app.request('GET', '/api/v1/customers/duplicate-candidates');
+    expect(duplicates.body.items[0]).toMatchObject({ reasons: ['name', 'phone'] });
+    expect(duplicates.body.items[0].customers.map((c: { name: string }) => c.name).sort()).toEqual(['上海华东机械有限公司', '华东机械（上海）有限公司']);
+    const undo = await app.request('POST', `/api/v1/batches/${run.body.batchId}/undo`, { body: {} });
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline && (await app.request('GET', `/api/v1/batches/${undo.body.batchId}`)).body.status !== 'completed'; ) await caughtUp();
+    await caughtUp();
+    expect(await app.services.readStore.collection(CUSTOMERS).countDocuments({})).toBe(0);
+  });
+});
