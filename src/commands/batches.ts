@@ -53,10 +53,9 @@ export async function completeBatch(deps: CommandDeps, batchId: string, outcome:
 }
 
 /** A batch as its stream tells it, with the position of its last event. */
-export async function loadBatch(deps: CommandDeps, batchId: string): Promise<{ state: BatchState; position: bigint; startedBy?: string }> {
+export async function loadBatch(deps: CommandDeps, batchId: string): Promise<{ state: BatchState; position: bigint }> {
   const loaded = await load(deps, batchDecider, batchStream(batchId));
-  const last = loaded.events[loaded.events.length - 1];
-  return { state: loaded.state, position: last?.position ?? 0n, ...(loaded.events[0] ? { startedBy: loaded.events[0].metadata.actor } : {}) };
+  return { state: loaded.state, position: loaded.events[loaded.events.length - 1]?.position ?? 0n };
 }
 
 /** The batches of these kinds that were started and never completed (a crash or a stop interrupted them). */

@@ -101,6 +101,11 @@ export async function planCustomerRows(context: RowContext, table: Table, reques
   const spec = specOf('customers');
   const standard = Object.keys(CustomerFields.shape);
   const columnOf = (field: string) => Object.entries(request.mapping).find(([, target]) => target === field || (target && field.startsWith(`${target}.`)))?.[0];
+  /** A problem with a field, naming the column it came from. */
+  const problem = (field: string, message: string): RowError => {
+    const column = columnOf(field);
+    return { field, ...(column ? { column } : {}), message };
+  };
   const owners = new Map<string, string | DomainError>();
   const claimedInFile = new Map<string, number>();
   const results: PlannedRow[] = [];
@@ -122,7 +127,7 @@ export async function planCustomerRows(context: RowContext, table: Table, reques
       if (matched !== undefined) {
         const { state } = await loadRecord(deps, spec, matched);
         if (state.status === 'none' || !(await stateInScope(deps, actor, spec, state))) {
-          results.push({ row: line, action: 'error', errors: [{ field: request.matchBy, ...(columnOf(request.matchBy) ? { column: columnOf(request.matchBy)! } : {}), message: `A customer with this ${request.matchBy} exists outside your data scope` }] });
+          results.push({ row: line, action: 'error', errors: [problem(request.matchBy, `A customer with this ${request.matchBy} exists outside your data scope`)] });
           continue;
         }
       }
@@ -147,7 +152,7 @@ export async function planCustomerRows(context: RowContext, table: Table, reques
       else if (Object.keys(changes).length === 0) results.push({ row: line, action: 'skip', recordId: matched, reason: 'unchanged' });
       else {
         const taken = await uniqueTaken(deps, changes, matched);
-        if (taken.length) results.push({ row: line, action: 'error', recordId: matched, errors: taken.map((field) => ({ field, ...(columnOf(field) ? { column: columnOf(field)! } : {}), message: `Another customer has this ${field}` })) });
+        if (taken.length) results.push({ row: line, action: 'error', recordId: matched, errors: taken.map((field) => problem(field, `Another customer has this ${field}`)) });
         else results.push({ row: line, action: 'update', recordId: matched, changes: Object.keys(changes), write: { update: nestCustom(changes) } });
       }
       for (const k of inFile) claimedInFile.set(k, line);
@@ -159,10 +164,10 @@ export async function planCustomerRows(context: RowContext, table: Table, reques
     let ownerId: string | undefined;
     if (typeof ownerName === 'string') {
       const owner = await ownerOf(deps, owners, ownerName);
-      if (owner instanceof DomainError) rowErrors.push({ field: 'ownerUsername', ...(columnOf('ownerUsername') ? { column: columnOf('ownerUsername')! } : {}), message: owner.message });
+      if (owner instanceof DomainError) rowErrors.push(problem('ownerUsername', owner.message));
       else ownerId = owner;
     }
-    if (parsed.success) for (const field of await uniqueTaken(deps, parsed.data, own)) rowErrors.push({ field, ...(columnOf(field) ? { column: columnOf(field)! } : {}), message: `A customer with this ${field === 'name' ? 'name' : 'tax number'} exists already${request.matchBy ? '' : ' (match by it to update that one)'}` });
+    if (parsed.success) for (const field of await uniqueTaken(deps, parsed.data, own)) rowErrors.push(problem(field, `A customer with this ${field === 'name' ? 'name' : 'tax number'} exists already${request.matchBy ? '' : ' (match by it to update that one)'}`));
     if (rowErrors.length) results.push({ row: line, action: 'error', errors: rowErrors });
     else {
       results.push({ row: line, action: 'create', write: { create: fields, ...(ownerId ? { ownerId } : {}) } });

@@ -49,6 +49,15 @@ export const onceFactEvent = (deps: CommandDeps, meta: RequestMeta, actorId: str
   id: derivedEventId(meta.requestId, streamId, 0),
 });
 
+/**
+ * A request's events for one stream, ready to append: ids derived from the request, the stream and each event's
+ * index (so a retried request appends nothing new), one time and the request's metadata.
+ */
+export function requestEvents(deps: CommandDeps, meta: RequestMeta, actorId: string, streamId: string, events: readonly DomainEvent[]): EventToAppend[] {
+  const at = deps.clock.now().toISOString();
+  return events.map((event, index) => ({ id: derivedEventId(meta.requestId, streamId, index), type: event.type, data: event.data, metadata: eventMetadata(meta, actorId, at) }));
+}
+
 export interface Loaded<State> {
   state: State;
   /** -1n when the stream does not exist. */
@@ -134,13 +143,7 @@ export async function execute<C, E extends DomainEvent, S>(
       const last = loaded.events[loaded.events.length - 1];
       return { ...loaded, position: last?.position ?? 0n, changed: false };
     }
-    const at = deps.clock.now().toISOString();
-    const toAppend = decided.map((event, index) => ({
-      id: derivedEventId(meta.requestId, streamId, index),
-      type: event.type,
-      data: event.data,
-      metadata: eventMetadata(meta, actor.userId, at),
-    }));
+    const toAppend = requestEvents(deps, meta, actor.userId, streamId, decided);
     try {
       const expected = loaded.revision < 0n ? 'no_stream' : loaded.revision;
       const result = await deps.eventStore.append(streamId, toAppend, expected);

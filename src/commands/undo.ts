@@ -5,13 +5,12 @@ import { type DomainEvent, fold } from '../domain/shared/decider.ts';
 import { DomainError } from '../domain/shared/errors.ts';
 import type { RecordedEvent } from '../infra/eventstore/port.ts';
 import { WrongExpectedRevisionError } from '../infra/eventstore/port.ts';
-import { derivedEventId } from '../infra/ids.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
 import { BATCH_RECORDS, type BatchRecordDoc } from '../projections/batches.ts';
 import { completeBatch, loadBatch, startBatch } from './batches.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { customerRules } from './customers.ts';
-import { eventMetadata, execute } from './pipeline.ts';
+import { execute, requestEvents } from './pipeline.ts';
 import { productRules } from './products.ts';
 import type { UniqueField } from './record-handler.ts';
 import { loadRecord, stateInScope } from './references.ts';
@@ -109,10 +108,8 @@ async function revertRecord(deps: UndoDeps, record: BatchRecordDoc, run: UndoRun
     if (isHeld(error)) return conflict('value_taken');
     throw error;
   }
-  const at = deps.clock.now().toISOString();
-  const toAppend = reverted.map((event, index) => ({ id: derivedEventId(step.requestId, record.streamId, index), type: event.type, data: event.data, metadata: eventMetadata(step, actor.userId, at) }));
   try {
-    await deps.eventStore.append(record.streamId, toAppend, events[events.length - 1]!.revision);
+    await deps.eventStore.append(record.streamId, requestEvents(deps, step, actor.userId, record.streamId, reverted), events[events.length - 1]!.revision);
   } catch (error) {
     for (const key of claimed) await releaseQuietly(deps, key.scope, key.value, record.recordId, actor, step);
     if (!(error instanceof WrongExpectedRevisionError)) throw error;
