@@ -81,13 +81,14 @@ export async function listSelection(
   const collection = options.collection ?? options.resource;
   const custom = await customQuery(services, options.resource, collection, filterParams, sortField);
   const standard = Object.fromEntries(Object.entries(filterParams).filter(([key]) => !key.startsWith('custom.')));
+  const unlessAsked = spec.list.unlessAsked && standard[spec.list.unlessAsked.field] === undefined ? { [spec.list.unlessAsked.field]: { $ne: spec.list.unlessAsked.value } } : {};
   const searchable = spec.search.filter((field) => !isHidden(actor, options.resource, field));
   const request = {
     sortField,
     direction: sort.startsWith('-') ? (-1 as const) : (1 as const),
     q,
     ...(searchable.length < spec.search.length ? { searchIn: searchable } : {}),
-    filters: { ...standard, ...custom.filters, ...options.fixed },
+    filters: { ...unlessAsked, ...standard, ...custom.filters, ...options.fixed },
   };
   const scope = options.unowned ? UNRESTRICTED : readFilter(actor, readScopeOf(spec));
   return { spec, collection, request, scope, sort, columns, custom };

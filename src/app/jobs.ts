@@ -4,6 +4,7 @@ import { returnIdleCustomersToPool } from '../commands/pool.ts';
 import { actorOf } from '../commands/access.ts';
 import { completeBatch, unfinishedBatches } from '../commands/batches.ts';
 import { runMassChange } from '../commands/mass-change.ts';
+import { runMerge } from '../commands/merge.ts';
 import { runUndo } from '../commands/undo.ts';
 import { runImport } from '../commands/import-run.ts';
 import { seededIds } from '../infra/ids.ts';
@@ -32,9 +33,9 @@ export function resumeHandovers(services: Services, running: Set<string> = new S
   services.background('resume batches', () => runUnfinishedBatches(services, running));
 }
 
-/** Mass changes and undos a crash or a stop interrupted (or an API instance left to the worker), run to the end as whoever started them. */
+/** Mass changes, merges, imports and undos a crash or a stop interrupted (or an API instance left to the worker), run to the end as whoever started them. */
 async function runUnfinishedBatches(services: Services, running: Set<string>, quiet = false): Promise<void> {
-  for (const { batchId, state, actorId } of await unfinishedBatches(services.deps, ['mass-update', 'mass-assign', 'undo', 'pool-return', 'import'])) {
+  for (const { batchId, state, actorId } of await unfinishedBatches(services.deps, ['mass-update', 'mass-assign', 'undo', 'pool-return', 'import', 'merge'])) {
     // One this process runs already (picked up earlier, still going) is left to that run.
     if (state.status !== 'running' || running.has(batchId)) continue;
     // A pool return run a stop interrupted is not resumed (the rule runs again within the hour): at start, it is
@@ -50,6 +51,7 @@ async function runUnfinishedBatches(services: Services, running: Set<string>, qu
     running.add(batchId);
     try {
       if (state.kind === 'undo') await runUndo(bulkDeps(services), batchId, actor, meta);
+      else if (state.kind === 'merge') await runMerge(bulkDeps(services), batchId, actor, meta);
       else if (state.kind === 'import') await runImport(importDeps(services), String(state.summary.importId), actor, stableMeta(services)(`import:${String(state.summary.importId)}`));
       else await runMassChange(services.deps, batchId, actor, meta);
     } finally {

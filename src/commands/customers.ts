@@ -16,6 +16,8 @@ const duplicate = (field: 'name' | 'taxNumber') => (_given: unknown, existingCus
 /** A customer's company-wide unique keys are its normalised name and its normalised tax number. */
 export const customerRules: RecordRules<CustomerCommand, CustomerState> = {
   resource: 'customers',
+  // A merged customer holds no values: its name and tax number are free for its survivor (or anyone) to take.
+  fieldsOf: (state) => (state.status === 'none' || state.status === 'merged' ? undefined : state.fields),
   uniqueFields: [
     { scope: 'customer.name', field: 'name', normalize: (value) => (typeof value === 'string' && value ? normalizeName(value) : undefined), taken: duplicate('name') },
     { scope: 'customer.taxNumber', field: 'taxNumber', normalize: (value) => (typeof value === 'string' && value ? normalizeTaxNumber(value) : undefined), taken: duplicate('taxNumber') },

@@ -1,4 +1,4 @@
-import { customerStream } from '../domain/customer/index.ts';
+import { recordStream, specOf } from '../domain/customization/resources.ts';
 import { importStream } from '../domain/import/index.ts';
 import { DomainError } from '../domain/shared/errors.ts';
 import { stableUuid } from '../domain/shared/stable-id.ts';
@@ -11,9 +11,9 @@ import { readTable } from '../infra/tabular/index.ts';
 import { completeBatch, inBatch, startBatch } from './batches.ts';
 import { companySettings } from './company.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
-import { changeCustomer, registerCustomer } from './customers.ts';
+import { importKinds, type ImportKind } from './import-kinds.ts';
 import { fieldsOf } from './custom-fields.ts';
-import { type PlannedRow, planCustomerRows } from './import-rows.ts';
+import { type PlannedRow, planRows } from './import-rows.ts';
 import { importStatus } from './imports.ts';
 import { factEvent } from './pipeline.ts';
 
@@ -34,7 +34,7 @@ const rowRecordId = (importId: string, line: number) => stableUuid(`import:${imp
 const rowRequestId = (importId: string, line: number) => `import:${importId}:row:${line}`;
 
 /**
- * Runs an import (customers, for now): plans every row as the dry run does, then writes the creates and updates part
+ * Runs an import: plans every row as the dry run does, then writes the creates and updates part
  * by part, each part's counts and failures noted in the import (`ImportProgressed`), as one batch. Resumable: after
  * a stop it starts after the last part noted; a row's writes carry a request id and a record id derived from the
  * import and the row, so a row written before the stop is recognised, never written twice.
@@ -44,19 +44,19 @@ export async function runImport(deps: ImportDeps, importId: string, actor: Actor
   if (!status || status.status !== 'running' || !status.request || !status.batchId) return;
   const batchId = status.batchId;
   await startBatch(deps, { kind: 'import', resource: status.resource, summary: { importId, fileName: status.fileName, rows: status.rows } }, actor, meta, batchId);
-  if (status.resource !== 'customers') throw new DomainError('import.not_supported_yet', `Runs of ${status.resource} imports are not supported yet`);
   const bytes = await deps.blobs.get(status.sha256);
   if (!bytes) throw new DomainError('import.file_gone', `The file of import ${importId} is no longer stored`);
   const table = await readTable(bytes, { maxRows: Number.MAX_SAFE_INTEGER });
   const { settings } = await companySettings(deps);
   const custom = await fieldsOf(deps, status.resource);
-  const plan = await planCustomerRows({ deps, readStore: deps.readStore, actor, currency: settings.currency, custom }, table, status.request, (line) => rowRecordId(importId, line));
+  const kind = importKinds[status.resource];
+  const plan = await planRows({ deps, readStore: deps.readStore, actor, currency: settings.currency, custom }, kind, table, status.request, (line) => rowRecordId(importId, line));
   const counts = { created: status.created, updated: status.updated, skipped: status.skipped, failed: status.failed };
   let revision = status.revision;
   for (let start = status.done; start < plan.length; start += PART) {
     const part = plan.slice(start, start + PART);
     const failures: { row: number; errors: { field: string; column?: string; message: string }[] }[] = [];
-    const outcomes = await writePart(deps, importId, batchId, part, actor, meta);
+    const outcomes = await writePart(deps, kind, importId, batchId, part, actor, meta);
     for (const [i, outcome] of outcomes.entries()) {
       if (outcome.action === 'error') {
         counts.failed += 1;
@@ -92,9 +92,10 @@ async function appendOrYield(deps: ImportDeps, importId: string, event: EventToA
  * a concurrent writer, is written again row by row (nothing of it was written). Otherwise rows are written
  * `IN_FLIGHT` at a time, sharing the store's group commits.
  */
-async function writePart(deps: ImportDeps, importId: string, batchId: string, part: readonly PlannedRow[], actor: Actor, meta: RequestMeta): Promise<PlannedRow[]> {
+async function writePart(deps: ImportDeps, kind: ImportKind, importId: string, batchId: string, part: readonly PlannedRow[], actor: Actor, meta: RequestMeta): Promise<PlannedRow[]> {
   const store = deps.eventStore;
-  if (!store.appendAtomically) return inParallel(part, IN_FLIGHT, (row) => writeRow(deps, importId, batchId, row, actor, meta));
+  const write = (rowDeps: ImportDeps, row: PlannedRow) => writeRow(rowDeps, kind, importId, batchId, row, actor, meta);
+  if (!store.appendAtomically) return inParallel(part, IN_FLIGHT, (row) => write(deps, row));
   const atomic = store as EventStore & Required<Pick<EventStore, 'appendAtomically'>>;
   const outcomes: PlannedRow[] = [];
   for (let i = 0; i < part.length; i += GROUP) {
@@ -103,7 +104,7 @@ async function writePart(deps: ImportDeps, importId: string, batchId: string, pa
     let written: PlannedRow[] | undefined = [];
     try {
       for (const row of group) {
-        const outcome = await writeRow({ ...deps, eventStore: unit }, importId, batchId, row, actor, meta);
+        const outcome = await write({ ...deps, eventStore: unit }, row);
         if (outcome.action === 'error') throw new NotDeferrableError(`row ${row.row} was refused`);
         written.push(outcome);
       }
@@ -112,17 +113,17 @@ async function writePart(deps: ImportDeps, importId: string, batchId: string, pa
       if (!(error instanceof NotDeferrableError || error instanceof WrongExpectedRevisionError)) throw error;
       written = undefined;
     }
-    outcomes.push(...(written ?? (await inParallel(group, IN_FLIGHT, (row) => writeRow(deps, importId, batchId, row, actor, meta)))));
+    outcomes.push(...(written ?? (await inParallel(group, IN_FLIGHT, (row) => write(deps, row)))));
   }
   return outcomes;
 }
 
 /** Writes one planned row; a refusal at write time (a value taken meanwhile) makes it a failed row. */
-async function writeRow(deps: ImportDeps, importId: string, batchId: string, row: PlannedRow, actor: Actor, meta: RequestMeta): Promise<PlannedRow> {
+async function writeRow(deps: ImportDeps, kind: ImportKind, importId: string, batchId: string, row: PlannedRow, actor: Actor, meta: RequestMeta): Promise<PlannedRow> {
   const requestId = rowRequestId(importId, row.row);
   if (!row.write) {
     // An update written before a stop plans as unchanged when resumed: its events say it was this row's update.
-    if (row.action === 'skip' && row.recordId && (await deps.eventStore.readStream(customerStream(row.recordId))).some((event) => event.metadata.requestId === requestId)) return { ...row, action: 'update' };
+    if (row.action === 'skip' && row.recordId && (await deps.eventStore.readStream(recordStream(specOf(kind.resource), row.recordId))).some((event) => event.metadata.requestId === requestId)) return { ...row, action: 'update' };
     return row;
   }
   const recordId = rowRecordId(importId, row.row);
@@ -132,10 +133,10 @@ async function writeRow(deps: ImportDeps, importId: string, batchId: string, row
   const step: RequestMeta = { ...inBatch(meta, batchId), requestId, ids };
   try {
     if ('create' in row.write) {
-      await registerCustomer(deps, { fields: row.write.create as never, ...(row.write.ownerId ? { ownerId: row.write.ownerId } : {}) }, actor, step);
+      await kind.create(deps, row.write, actor, step);
       return { ...row, recordId };
     }
-    await changeCustomer(deps, row.recordId!, row.write.update, actor, step);
+    await kind.change(deps, row.recordId!, row.write.update, actor, step);
     return row;
   } catch (error) {
     if (!(error instanceof DomainError)) throw error;

@@ -28,7 +28,10 @@ export interface UniqueField {
 export interface RecordRules<C, S extends { status: string }> {
   /** The registered record type, e.g. `leads`: its decider, stream and custom fields. */
   resource: ResourceName;
-  /** The record's current fields (custom values under `custom`); undefined when it does not exist. Default: `state.fields`. */
+  /**
+   * The record's current fields (custom values under `custom`); undefined when it does not exist, or holds no values
+   * any more (a merged customer: its unique values are free). Default: `state.fields`.
+   */
   fieldsOf?(state: S): Record<string, unknown> | undefined;
   uniqueFields?: readonly UniqueField[];
   /** Whether the caller may see the record `id` (for naming the holder of a unique value). Default: its data scope, for a scoped record type; yes otherwise. */
@@ -169,7 +172,7 @@ export class RecordHandler<C, S extends { status: string }> {
         const fields = this.fieldsOf((await this.load(holder)).state);
         return fields !== undefined && unique.normalize(fields[unique.field]) === value;
       },
-      exists: async (holder) => this.fieldsOf((await this.load(holder)).state) !== undefined,
+      exists: async (holder) => (await this.load(holder)).state.status !== 'none',
     };
     try {
       await claim(this.deps, unique.scope, value, id, check, this.actor, this.meta);

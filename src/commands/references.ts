@@ -76,12 +76,21 @@ export const scopedReferenceFields = referenceFieldsWhere((spec) => spec.scope.b
  */
 export const companyReferenceFields = referenceFieldsWhere((spec) => spec.scope.by === 'company');
 
-/** Whether a scoped record exists, may still be referred to, and is the actor's to use (a customer in the pool is not, until claimed). */
+/**
+ * Whether a scoped record exists, may still be referred to, and is the actor's to use (a customer in the pool is not,
+ * until claimed). One merged into another (a duplicate customer) is refused by name to whoever may see it (409
+ * `<singular>.merged` naming where it went), so nothing new is attached to it.
+ */
 export async function referenceVisible(deps: CommandDeps, actor: Actor, spec: ResourceSpec, id: string): Promise<boolean> {
   const { state } = await loadRecord(deps, spec, id);
   if (state.status === 'none' || (spec.scope.by === 'parent' && spec.scope.referable && !spec.scope.referable(state as never))) return false;
   const holder = await holderOf(deps, spec, state);
-  return holder !== undefined && (holder.ownerId !== null || holder.parties !== undefined) && (await holderInScope(deps, actor, holder));
+  const visible = holder !== undefined && (holder.ownerId !== null || holder.parties !== undefined) && (await holderInScope(deps, actor, holder));
+  if (visible && state.status === 'merged') {
+    const mergedInto = (state as { mergedInto?: string }).mergedInto;
+    throw new DomainError(`${spec.singular}.merged`, `${spec.singular} ${id} was merged into ${mergedInto}; refer to that one`, { [spec.referenceField ?? 'id']: id, mergedInto });
+  }
+  return visible;
 }
 
 /** Whether the actor may read a record (one in the pool included): what a conflict answer may name. */

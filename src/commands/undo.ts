@@ -3,6 +3,7 @@ import { batchDecider, batchStream } from '../domain/batch/index.ts';
 import { resourceNames, type ResourceSpec, specOf } from '../domain/customization/resources.ts';
 import { type DomainEvent, fold } from '../domain/shared/decider.ts';
 import { DomainError } from '../domain/shared/errors.ts';
+import { customerIdOf } from '../domain/shared/revert.ts';
 import type { RecordedEvent } from '../infra/eventstore/port.ts';
 import { WrongExpectedRevisionError } from '../infra/eventstore/port.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
@@ -12,8 +13,8 @@ import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { customerRules } from './customers.ts';
 import { execute, requestEvents } from './pipeline.ts';
 import { productRules } from './products.ts';
-import type { UniqueField } from './record-handler.ts';
-import { loadRecord, stateInScope } from './references.ts';
+import type { RecordRules, UniqueField } from './record-handler.ts';
+import { loadRecord, recordVisible, stateInScope } from './references.ts';
 import { claim, isHeld, releaseQuietly, type ReservationHolderCheck } from './reservations.ts';
 
 /** What an undo needs from the services: the read model of the records each batch wrote to. */
@@ -23,8 +24,8 @@ export interface UndoDeps extends CommandDeps {
   waitFor(position: bigint): Promise<void>;
 }
 
-/** The company-wide unique values of a record type (its claims are put back with its values). */
-const uniqueFieldsOf: Partial<Record<string, readonly UniqueField[]>> = { customers: customerRules.uniqueFields ?? [], products: productRules.uniqueFields ?? [] };
+/** The rules of the record types with company-wide unique values (their claims are put back with their values). */
+const rulesOf: Partial<Record<string, RecordRules<never, { status: string }>>> = { customers: customerRules as never, products: productRules as never };
 
 const specsByCategory = new Map<string, ResourceSpec>(resourceNames.map((name) => [specOf(name).category, specOf(name)]));
 
@@ -82,11 +83,11 @@ async function revertRecord(deps: UndoDeps, record: BatchRecordDoc, run: UndoRun
   if (events.some((event) => event.metadata.batchId === run.undoBatchId)) return 'reverted'; // a resumed undo did this one already
   const first = events.findIndex((event) => event.metadata.batchId === run.undone);
   if (first < 0) return 'unchanged';
-  const later = events.slice(first).find((event) => event.metadata.batchId !== run.undone);
+  const later = laterChange(events.slice(first), run.undone);
   if (later && !run.force) return conflict('changed_after_batch', later.metadata.actor);
   const before = foldStates(spec, events.slice(0, first));
   const now = foldStates(spec, events);
-  if (!(await stateInScope(deps, actor, spec, now)) && !(await stateInScope(deps, actor, spec, before))) return conflict('not_in_scope');
+  if (!(await stateInScope(deps, actor, spec, now)) && !(await stateInScope(deps, actor, spec, before)) && !(await movedWithCustomerInScope(deps, actor, spec, before, now))) return conflict('not_in_scope');
   let reverted: DomainEvent[];
   try {
     reverted = spec.revert(before as never, now as never);
@@ -120,13 +121,42 @@ async function revertRecord(deps: UndoDeps, record: BatchRecordDoc, run: UndoRun
   return 'reverted';
 }
 
+/**
+ * A record that moved with its customer (a merge) goes back with it: whoever has that customer in scope moves it back,
+ * as the merge moved it, whoever owns it.
+ */
+async function movedWithCustomerInScope(deps: UndoDeps, actor: Actor, spec: ResourceSpec, before: { status: string }, now: { status: string }): Promise<boolean> {
+  const was = customerIdOf(before);
+  return spec.moveToCustomer !== undefined && was !== undefined && was !== customerIdOf(now) && (await recordVisible(deps, actor, specOf('customers'), was));
+}
+
+/**
+ * The first change to a record after a batch by someone else: a later batch that was undone in turn (its events and
+ * its undo's on this record) changed nothing in the end, and is not one (a merge and its unmerge after an import).
+ */
+function laterChange(since: readonly RecordedEvent[], undone: string): RecordedEvent | undefined {
+  const undoneBy = new Map<string, string>();
+  for (const { metadata } of since) if (metadata.undoes && metadata.batchId && metadata.undoes !== undone) undoneBy.set(metadata.undoes, metadata.batchId);
+  // A batch is cancelled when it was undone and that undo was not undone in turn.
+  const cancelled = (batchId: string | undefined, depth = 0): boolean => {
+    const undo = batchId === undefined ? undefined : undoneBy.get(batchId);
+    return undo !== undefined && depth < 50 && !cancelled(undo, depth + 1);
+  };
+  return since.find(({ metadata }) => metadata.batchId !== undone && !cancelled(metadata.batchId) && !cancelled(metadata.undoes));
+}
+
 const foldStates = (spec: ResourceSpec, events: readonly RecordedEvent[]) => fold(spec.decider, events.map((event) => ({ type: event.type, data: event.data }) as DomainEvent as never));
 
-const fieldsOf = (state: { status: string }) => (state.status === 'none' ? undefined : (state as { fields?: Record<string, unknown> }).fields);
+/** A record's values as its rules read them (a merged customer holds none). */
+const fieldsOf = (spec: ResourceSpec, state: { status: string }) => {
+  const rules = rulesOf[spec.name];
+  if (rules?.fieldsOf) return rules.fieldsOf(state as never);
+  return state.status === 'none' ? undefined : (state as { fields?: Record<string, unknown> }).fields;
+};
 
 /** Whether another record still holds a value (a claim its holder gave up is taken over). */
 const holderCheck = (deps: CommandDeps, spec: ResourceSpec, key: UniqueKey): ReservationHolderCheck => ({
-  holds: async (holder) => key.unique.normalize(fieldsOf((await loadRecord(deps, spec, holder)).state)?.[key.unique.field]) === key.value,
+  holds: async (holder) => key.unique.normalize(fieldsOf(spec, (await loadRecord(deps, spec, holder)).state)?.[key.unique.field]) === key.value,
   exists: async (holder) => (await loadRecord(deps, spec, holder)).state.status !== 'none',
 });
 
@@ -140,9 +170,9 @@ interface UniqueKey {
 function uniqueChanges(spec: ResourceSpec, before: { status: string }, now: { status: string }) {
   const claims: UniqueKey[] = [];
   const releases: UniqueKey[] = [];
-  for (const unique of uniqueFieldsOf[spec.name] ?? []) {
-    const was = unique.normalize(fieldsOf(before)?.[unique.field]);
-    const is = unique.normalize(fieldsOf(now)?.[unique.field]);
+  for (const unique of rulesOf[spec.name]?.uniqueFields ?? []) {
+    const was = unique.normalize(fieldsOf(spec, before)?.[unique.field]);
+    const is = unique.normalize(fieldsOf(spec, now)?.[unique.field]);
     if (was === is) continue;
     if (was !== undefined) claims.push({ unique, scope: unique.scope, value: was });
     if (is !== undefined) releases.push({ unique, scope: unique.scope, value: is });

@@ -8,6 +8,7 @@ import { AuditAnchored, EventsExpired } from './audit/index.ts';
 import { approvalPolicyEventSchemas } from './approval/policies.ts';
 import { approvalEventSchemas } from './approval/index.ts';
 import { GateDecided, GateRequested } from './approval/gate.ts';
+import { RecordDiscarded, RecordMoved, RecordReinstated } from './shared/revert.ts';
 import { automationEventSchemas } from './campaign/automation.ts';
 import { batchEventSchemas } from './batch/index.ts';
 import { importEventSchemas } from './import/index.ts';
@@ -26,7 +27,14 @@ export const eventSchemas: Readonly<Record<string, z.ZodType>> = {
   RunCompleted,
   ...approvalPolicyEventSchemas,
   ...approvalEventSchemas,
-  // Quotes and orders gated by an approval (their other events predate the schemas).
+  // Quotes and orders moved by a merge of their customers, and gated by an approval (their other events predate the schemas).
+  QuoteMoved: RecordMoved('quoteId'),
+  // The creations an undo of an import took back, and brought back.
+  ProductDiscarded: RecordDiscarded('productId'),
+  ProductReinstated: RecordReinstated('productId'),
+  LeadDiscarded: RecordDiscarded('leadId'),
+  LeadReinstated: RecordReinstated('leadId'),
+  OrderMoved: RecordMoved('orderId'),
   QuoteApprovalRequested: GateRequested,
   QuoteApprovalDecided: GateDecided,
   OrderApprovalRequested: GateRequested,

@@ -72,9 +72,10 @@ export async function mirrorActivity(store: ReadStore, collection: string, event
   let after: ActivityMirrorDoc | null = null;
   if (event.type === 'ActivityLogged') after = mirrored(id, event.data.fields, position);
   else if (event.type === 'ActivityChanged' && before) {
-    const changes = event.data.changes as Partial<Record<'contactId' | 'opportunityId' | 'occurredAt', string | null>>;
+    const changes = event.data.changes as Partial<Record<'customerId' | 'contactId' | 'opportunityId' | 'occurredAt', string | null>>;
     const next = { ...before, _position: position };
-    for (const field of ['contactId', 'opportunityId', 'occurredAt'] as const) {
+    // (Its customer changes only when that customer is merged into another one.)
+    for (const field of ['customerId', 'contactId', 'opportunityId', 'occurredAt'] as const) {
       if (!(field in changes)) continue;
       if (changes[field] === null) delete next[field];
       else next[field] = changes[field] as string;

@@ -112,6 +112,11 @@ export function withBatchImages(projection: Projection, collections: readonly st
   };
 }
 
+/**
+ * Puts a document back as the image says, and keeps the image with what it put back as its `after`: an undo may
+ * write several events that touch one document (a merge's records moved back one by one to the survivor), and each
+ * one's effect on it is then undone in turn (a count taken down twice, a time moved on) while nobody else changes it.
+ */
 async function putBack(target: Collection, imageStore: Collection<BatchImage>, id: string, pre: Doc | null, post: Doc | null, forced: boolean): Promise<Doc | null> {
   const image = await imageStore.findOne({ _id: id });
   if (!image) return post;
@@ -119,8 +124,19 @@ async function putBack(target: Collection, imageStore: Collection<BatchImage>, i
   if (next === null) {
     if (post !== null) await target.deleteOne({ _id: image.docId });
   } else if (!same(next, post)) await target.replaceOne({ _id: image.docId }, next, { upsert: true });
-  await imageStore.deleteOne({ _id: id });
+  if (next !== null && image.existedBefore && image.after !== null) await imageStore.replaceOne({ _id: id }, settledImage(image, next));
   return next;
+}
+
+/** The image once the document is put back: what it now holds is what a later event of the same undo starts from. */
+function settledImage(image: BatchImage, doc: Doc): BatchImage {
+  const after: Record<string, unknown> = {};
+  const absentAfter: string[] = [];
+  for (const key of [...Object.keys(image.before), ...image.absentBefore]) {
+    if (key in doc) after[key] = doc[key];
+    else absentAfter.push(key);
+  }
+  return { ...image, after, absentAfter };
 }
 
 /** The store as an event's apply sees it, noting each document of `collections` before its first write. */

@@ -38,7 +38,10 @@ export type CustomerDoc = Doc & {
   revision: number;
   createdAt: string;
   updatedAt: string;
-  status: 'active' | 'archived';
+  /** `merged`: merged into `mergedInto` (a duplicate; lists leave it out unless asked for it). */
+  status: 'active' | 'archived' | 'merged';
+  mergedInto?: string;
+  statusBeforeMerge?: 'active' | 'archived';
   /** null while in the customer pool (公海). */
   ownerId: string | null;
   /** The customer's code in the ERP; null until linked. */
@@ -132,6 +135,14 @@ export function evolveCustomerDoc(doc: CustomerDoc | null, event: RecordedEvent 
       return { ...doc, status: 'active', ...meta(event) };
     case 'CustomerMemberLevelChanged':
       return { ...doc, memberLevel: event.data.memberLevel.to, ...meta(event) };
+    case 'CustomerMerged':
+      return { ...doc, status: 'merged', mergedInto: event.data.survivorId, statusBeforeMerge: doc.status === 'merged' ? doc.statusBeforeMerge : doc.status, ...meta(event) };
+    case 'CustomerUnmerged': {
+      const { mergedInto: _into, statusBeforeMerge: _was, ...rest } = doc;
+      return { ...rest, status: event.data.status, ...meta(event) } as CustomerDoc;
+    }
+    case 'CustomersMergedIn':
+      return { ...doc, ...meta(event) };
   }
 }
 
@@ -208,10 +219,11 @@ const followUpOf = (doc: CustomerDoc | null, event: RecordedEvent & CustomerEven
 async function applyActivityEvent(event: RecordedEvent & ActivityEvent, store: ReadStore): Promise<void> {
   const change = await mirrorActivity(store, ACTIVITIES, event);
   if (change.applied) return;
-  const customerId = (change.after ?? change.before)?.customerId;
   const now = event.metadata.at;
   const position = Number(event.position);
-  if (customerId) {
+  // (An activity moves to another customer only when its customer is merged into that one.)
+  for (const customerId of new Set([change.before?.customerId, change.after?.customerId])) {
+    if (!customerId) continue;
     const customers = store.collection<CustomerDoc>(CUSTOMERS);
     const customer = await customers.findOne({ _id: customerId });
     if (customer && !alreadyApplied(customer, event)) {
@@ -243,7 +255,7 @@ async function applyCustomerEvent(event: RecordedEvent & CustomerEvent, store: R
   }
   const next = applied ? evolved : { ...evolved, ...followUpOf(doc, event, await inActivitiesEra(store)) };
   if (!applied) await customers.replaceOne({ _id: customerId }, next, { upsert: true });
-  if (event.type === 'CustomerArchived' || event.type === 'CustomerRestored') return;
+  if (event.type === 'CustomerArchived' || event.type === 'CustomerRestored' || event.type === 'CustomerMerged' || event.type === 'CustomerUnmerged') return;
   // Nothing the contacts carry changed (most changes): no need to look at them. A replayed event checks them anyway,
   // in case the customer was written and its contacts were not.
   if (!applied && doc && next.name === doc.name && next.ownerId === doc.ownerId && next.departmentPath === doc.departmentPath) return;
@@ -261,6 +273,12 @@ async function followOwner(store: ReadStore, ownerId: string, departmentPath: st
   await store.collection(CONTACTS).updateMany({ ownerId }, { $set: { departmentPath } });
 }
 
+/** The customer and fields a contact is added (or reinstated) with. */
+const addedFacts = (event: ContactEvent): { customerId: string; fields: Record<string, unknown> } =>
+  event.type === 'ContactReinstated'
+    ? { customerId: String((event.data.state as { customerId?: unknown }).customerId), fields: event.data.fields as Record<string, unknown> }
+    : { customerId: String((event.data as { customerId: string }).customerId), fields: (event.data as { fields: Record<string, unknown> }).fields };
+
 /** The contact document after one of its events (null once removed); `customer` is its customer's document. */
 function evolveContactDoc(doc: ContactDoc | null, event: RecordedEvent & ContactEvent, customer: CustomerDoc | null): ContactDoc | null {
   const fromCustomer = (fallback: { ownerId: string | null; departmentPath: string | null }) => ({
@@ -271,17 +289,23 @@ function evolveContactDoc(doc: ContactDoc | null, event: RecordedEvent & Contact
   let next: ContactDoc | null = null;
   switch (event.type) {
     case 'ContactAdded':
+    case 'ContactReinstated': {
+      // (A reinstated contact's creation time comes back with the batch's image of its document.)
+      const { customerId, fields } = addedFacts(event);
       next = {
         ...keyed(event.data.contactId),
-        customerId: event.data.customerId,
+        customerId,
         ...fromCustomer({ ownerId: event.metadata.actor, departmentPath: '/' }),
-        ...event.data.fields,
+        ...(fields as { name: string }),
         createdAt: event.metadata.at,
         ...meta(event),
         _search: '',
         _phones: [],
       };
       break;
+    }
+    case 'ContactDiscarded':
+      return null;
     case 'ContactChanged':
       next = doc && { ...(applyChanges(doc as Record<string, unknown>, event.data.changes) as ContactDoc), ...meta(event) };
       break;
@@ -304,7 +328,7 @@ async function applyContactEvent(event: RecordedEvent & ContactEvent, store: Rea
   const applied = alreadyApplied(doc, event);
   let next = doc;
   if (!applied) {
-    const customerId = event.type === 'ContactAdded' || event.type === 'ContactMoved' ? event.data.customerId : doc?.customerId;
+    const customerId = event.type === 'ContactAdded' || event.type === 'ContactReinstated' ? addedFacts(event).customerId : event.type === 'ContactMoved' ? event.data.customerId : doc?.customerId;
     const customer = customerId ? await store.collection<CustomerDoc>(CUSTOMERS).findOne({ _id: customerId }) : null;
     next = evolveContactDoc(doc, event, customer);
     if (next) await contacts.replaceOne({ _id: contactId }, next, { upsert: true });
@@ -313,7 +337,9 @@ async function applyContactEvent(event: RecordedEvent & ContactEvent, store: Rea
   // Keep the customers' embedded contact summaries in step (idempotent, so it also runs on a replay).
   if (event.type === 'ContactMoved') await embedContact(store, event.data.fromCustomerId, contactId, null, event);
   if (event.type === 'ContactRemoved') await embedContact(store, event.data.customerId, contactId, null, event);
-  else if (next) await embedContact(store, next.customerId, contactId, summaryOf(next), event);
+  else if (event.type === 'ContactDiscarded') {
+    if (doc) await embedContact(store, doc.customerId, contactId, null, event);
+  } else if (next) await embedContact(store, next.customerId, contactId, summaryOf(next), event);
 }
 
 async function embedContact(
@@ -330,7 +356,7 @@ async function embedContact(
   const others = customer.contacts.filter((c) => c.id !== contactId);
   // The most recently changed contacts only: a customer with thousands would otherwise grow with each (O(n²)).
   const contacts = (summary ? [...others, summary] : others).slice(-EMBEDDED_CONTACTS);
-  const counted = event.type === 'ContactAdded' || (event.type === 'ContactMoved' && summary) ? 1 : summary ? 0 : -1;
+  const counted = event.type === 'ContactAdded' || event.type === 'ContactReinstated' || (event.type === 'ContactMoved' && summary) ? 1 : summary ? 0 : -1;
   const contactCount = Math.max(0, customer.contactCount + counted);
   // Before the era, a change to a contact was a follow-up of its customer (the old rule).
   const followUp = (await inActivitiesEra(store)) ? {} : { _contactBase: later(customer._contactBase, event.metadata.at), lastContactedAt: later(customer.lastContactedAt, event.metadata.at) };

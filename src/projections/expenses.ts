@@ -104,6 +104,9 @@ export const expensesProjection: Projection = {
         case 'ExpenseClaimPaid':
           after.stage = 'paid';
           break;
+        case 'ExpenseClaimMoved':
+          after.customerId = e.data.customerId ?? null;
+          break;
       }
     }
     after._position = Number(event.position);

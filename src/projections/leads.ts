@@ -28,6 +28,14 @@ export const leadsProjection = recordProjection<RecordDoc, LeadEvent>({
       case 'LeadCreated':
         next = { ...keyed(event.data.leadId), ...event.data.fields, status: 'new', ...(await ownedStart(event, event.data.ownerId, ownerPath)) };
         break;
+      case 'LeadDiscarded':
+        return null;
+      case 'LeadReinstated': {
+        // (Its creation time and the rest of its document come back with the batch's image of it.)
+        const state = event.data.state as { ownerId: string; status: string };
+        next = { ...keyed(event.data.leadId), ...event.data.fields, status: state.status, ...(await ownedStart(event, state.ownerId, ownerPath)) };
+        break;
+      }
       case 'LeadChanged':
         next = doc && (applyChanges(doc, event.data.changes) as RecordDoc);
         break;
@@ -49,7 +57,14 @@ export const leadsProjection = recordProjection<RecordDoc, LeadEvent>({
     return next && { ...next, ...stamp(event), _search: searchText(next.company, next.person, next.phone, next.email) };
   },
   async beforeWrite(before, after, event, store) {
-    if (!after) return;
+    if (!after) {
+      // Discarded (an undone import): its creation counts no more.
+      if (!before) return;
+      const deltas = new CounterDeltas();
+      deltas.add(LEAD_FLOW, { day: dayOf(String(before.createdAt), await companyZone(store)), ownerId: before.ownerId as string, source: (before.source as string | undefined) ?? '' }, { created: -1 });
+      await deltas.apply(store, event);
+      return;
+    }
     const created = !before;
     const converted = before?.status !== 'converted' && after.status === 'converted';
     if (!created && !converted) return;

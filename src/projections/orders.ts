@@ -121,6 +121,9 @@ export const ordersProjection = recordProjection<OrderDoc, OrderEvent>({
       case 'OrderOwnerChanged':
         next = doc && { ...doc, ownerId: event.data.ownerId, departmentPath: await ownerPath(event.data.ownerId) };
         break;
+      case 'OrderMoved':
+        next = doc && { ...doc, customerId: event.data.customerId };
+        break;
     }
     return next && { ...next, ...stamp(event), _search: searchText(next.number) };
   },
@@ -128,13 +131,23 @@ export const ordersProjection = recordProjection<OrderDoc, OrderEvent>({
     // The ranking credits whoever owned the order when it was confirmed (orders) or paid (collections); the
     // customer's counters the same months.
     const deltas = new CounterDeltas();
+    const zone = await companyZone(store);
     const count = (month: string, doc: OrderDoc, inc: { orders: number; orderAmount: number; collected: number }) => {
       deltas.add(SALES_MONTHLY, { month, ownerId: doc.ownerId, currency: doc.currency }, inc);
       deltas.add(CUSTOMER_SALES_MONTHLY, { month, customerId: doc.customerId as string, currency: doc.currency }, inc);
     };
+    if (event.type === 'OrderMoved' && before && after) {
+      // Moved by a merge of its customers: what it counted for the one it left now counts for the one it joined.
+      const customerCount = (doc: OrderDoc, sign: number) => {
+        if (doc.confirmedOn && doc.status !== 'cancelled') deltas.add(CUSTOMER_SALES_MONTHLY, { month: String(doc.confirmedOn).slice(0, 7), customerId: doc.customerId as string, currency: doc.currency }, { orders: 1, orderAmount: doc.total.amount, collected: 0 }, sign);
+        for (const payment of doc.payments as { amount: { amount: number }; receivedAt: string }[])
+          deltas.add(CUSTOMER_SALES_MONTHLY, { month: monthOf(payment.receivedAt, zone), customerId: doc.customerId as string, currency: doc.currency }, { orders: 0, orderAmount: 0, collected: payment.amount.amount }, sign);
+      };
+      customerCount(before, -1);
+      customerCount(after, 1);
+    }
     if (event.type === 'OrderConfirmed' && after) count(event.data.confirmedOn.slice(0, 7), after, { orders: 1, orderAmount: after.total.amount, collected: 0 });
     if (event.type === 'OrderCancelled' && before?.confirmedOn) count(before.confirmedOn.slice(0, 7), before, { orders: -1, orderAmount: -before.total.amount, collected: 0 });
-    const zone = await companyZone(store);
     if (event.type === 'PaymentReceived' && before) count(monthOf(event.data.receivedAt, zone), before, { orders: 0, orderAmount: 0, collected: event.data.amount });
     const day = dayOf(event.metadata.at, zone);
     receivableContribution(deltas, before, day, -1);

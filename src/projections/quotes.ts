@@ -35,6 +35,9 @@ export const quotesProjection = recordProjection<RecordDoc, QuoteEvent>({
       case 'QuoteRejected':
         next = doc && { ...doc, status: 'rejected', rejectedReason: event.data.reason };
         break;
+      case 'QuoteMoved':
+        next = doc && { ...doc, customerId: event.data.customerId };
+        break;
       case 'QuoteOwnerChanged':
         next = doc && { ...doc, ownerId: event.data.ownerId, departmentPath: await ownerPath(event.data.ownerId) };
         break;

@@ -24,6 +24,8 @@ type TicketMirror = Doc & {
   handledBy: string[];
   firstResponse: Clock;
   resolution: Clock;
+  /** What the ticket counted for its customer, by day: moved with it when its customer is merged into another. */
+  customerDays?: Record<string, Partial<Record<ServiceMeasure, number>>>;
   _position: number;
 };
 
@@ -39,7 +41,8 @@ type TicketMirror = Doc & {
  */
 export const serviceProjection: Projection = {
   name: 'service',
-  version: 1,
+  // 2: each ticket's counts for its customer kept in its mirror (a merge moves them).
+  version: 2,
   categories: [ticketCategory],
   collections: [SERVICE_TICKETS, ...[SERVICE_BY_ENGINEER, SERVICE_BY_CUSTOMER, SERVICE_BY_TYPE].flatMap((c) => [c, monthly(c)])],
   reads: [COMPANY],
@@ -62,6 +65,10 @@ export const serviceProjection: Projection = {
     const count = (engineer: string | null, inc: Partial<Record<ServiceMeasure, number>>, on = day) => {
       if (engineer) deltas.add(SERVICE_BY_ENGINEER, { day: on, employeeId: engineer }, inc);
       deltas.add(SERVICE_BY_CUSTOMER, { day: on, customerId: mirror.customerId }, inc);
+      const days = { ...mirror.customerDays };
+      const counted = { ...days[on] };
+      for (const [measure, value] of Object.entries(inc) as [ServiceMeasure, number][]) counted[measure] = (counted[measure] ?? 0) + value;
+      mirror = { ...mirror, customerDays: { ...days, [on]: counted } };
       deltas.add(SERVICE_BY_TYPE, { day: on, type: mirror.type, employeeId: engineer ?? '' }, inc);
     };
     switch (e.type) {
@@ -71,6 +78,14 @@ export const serviceProjection: Projection = {
         break;
       case 'TicketChanged':
         if (typeof e.data.changes.type === 'string') mirror = { ...mirror, type: e.data.changes.type };
+        if (typeof e.data.changes.customerId === 'string' && e.data.changes.customerId !== mirror.customerId) {
+          // Its customer was merged into another: what it counted for the one it left now counts for the one it joined.
+          for (const [on, inc] of Object.entries(mirror.customerDays ?? {})) {
+            deltas.add(SERVICE_BY_CUSTOMER, { day: on, customerId: mirror.customerId }, inc as Record<string, number>, -1);
+            deltas.add(SERVICE_BY_CUSTOMER, { day: on, customerId: e.data.changes.customerId }, inc as Record<string, number>);
+          }
+          mirror = { ...mirror, customerId: e.data.changes.customerId };
+        }
         break;
       case 'TicketAssigned':
         mirror = { ...mirror, assigneeId: e.data.assigneeId };

@@ -89,6 +89,8 @@ interface Fixture {
   batchId?: string;
   /** A file the record's owner uploaded to import. */
   importId?: string;
+  /** Another customer of the record's owner: a duplicate to merge into the record. */
+  victimId?: string;
 }
 
 interface Entry {
@@ -154,6 +156,7 @@ const matrix: Record<string, Entry> = {
   'GET /api/v1/imports/:id/errors': { needs: ['imports', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/imports/${f.importId}/errors` }) },
   'GET /api/v1/imports/:id': { needs: ['imports', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/imports/${f.importId}` }) },
   'GET /api/v1/customers/duplicate-candidates': { needs: ['customers', 'view'], ok: 200, request: () => ({ path: '/api/v1/customers/duplicate-candidates' }) },
+  'POST /api/v1/customers/:survivorId/merge': { needs: ['customers', 'edit'], scoped: true, ok: 202, request: (f) => ({ path: `/api/v1/customers/${f.customerId}/merge`, body: { victimIds: [f.victimId] } }) },
   'POST /api/v1/customers/bulk': { needs: ['customers', 'edit'], ok: 202, request: () => ({ path: '/api/v1/customers/bulk', body: { filter: { industry: 'Nobody has this' }, set: { level: 'B' } } }) },
   'GET /api/v1/handovers/:id': { needs: ['customers', 'assign'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/handovers/${f.handoverId}` }) },
   'GET /api/v1/admin/status': { needs: ['security', 'view'], ok: 200, request: () => ({ path: '/api/v1/admin/status' }) },
@@ -569,6 +572,8 @@ describe('authorization matrix', () => {
         const sha256 = await app.services.blobs.put(file);
         f.importId = (await recordUpload(app.services.deps, { resource: 'customers', fileName: 'm.csv', sha256, size: file.length, format: 'csv', columns: ['客户名称'], rows: 1 }, { ...systemActor, userId: f.ownerId }, app.services.requestMeta('matrix'))).importId;
       }
+      if (key.includes('/merge'))
+        f.victimId = (await registerCustomer(app.services.deps, { fields: { name: `Matrix duplicate ${Math.random()}` }, ownerId: f.ownerId }, systemActor, app.services.requestMeta('matrix'))).customerId;
       if (key.includes('/claim')) await releaseCustomer(app.services.deps, f.customerId, 'matrix', systemActor, app.services.requestMeta('matrix'));
       const caller = callers[role]!;
       if (key.includes('/reports/as-of/')) {

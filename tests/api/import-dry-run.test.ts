@@ -67,13 +67,15 @@ describe('imports: the dry run', () => {
     expect(none.body.results[0].errors[1].message).toBe('A customer with this tax number exists already (match by it to update that one)');
   });
 
-  it('refuses a mapping it cannot use (400 naming it), and another record type is not supported yet', async () => {
+  it('refuses a mapping it cannot use (400 naming it); a contact row names its customer', async () => {
     expectProblem(await dryRun({ mapping: { 不存在: 'name' } }), 400, 'validation');
     expectProblem(await dryRun({ mapping: { 客户名称: 'name', 备注: 'name' } }), 400, 'validation');
     expectProblem(await dryRun({ mapping: { 客户名称: 'colour' } }), 400, 'validation');
     expectProblem(await dryRun({ mapping: { 客户名称: 'name' }, matchBy: 'taxNumber' }), 400, 'validation');
     expectProblem(await dryRun({ mapping, matchBy: 'email' }), 400, 'validation');
     const contacts = await app.request('POST', '/api/v1/imports', multipartFile('c.csv', '姓名\n李雷\n', 'file', 'text/csv', { resource: 'contacts' }));
-    expectProblem(await app.request('POST', `/api/v1/imports/${contacts.body.id}/dry-run`, { body: { mapping: { 姓名: 'name' } } }), 409, 'import.not_supported_yet');
+    // A contact names its customer: without it, each row says so.
+    const named = await app.request('POST', `/api/v1/imports/${contacts.body.id}/dry-run`, { body: { mapping: { 姓名: 'name' } } });
+    expect(named.body.results).toEqual([{ row: 2, action: 'error', errors: [{ field: 'customerName', message: 'Required: the cell is empty' }] }]);
   });
 });

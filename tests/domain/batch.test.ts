@@ -3,7 +3,7 @@ import { batchDecider, type BatchEvent } from '../../src/domain/batch/index.ts';
 import { customerDecider, type CustomerEvent, revertCustomer } from '../../src/domain/customer/index.ts';
 import { fold } from '../../src/domain/shared/decider.ts';
 import { DomainError } from '../../src/domain/shared/errors.ts';
-import { revertFields, revertOwner } from '../../src/domain/shared/revert.ts';
+import { moveByChange, revertible, revertFields } from '../../src/domain/shared/revert.ts';
 import { imageAfter, restored } from '../../src/projections/batch-images.ts';
 
 const given = (events: CustomerEvent[]) => fold(customerDecider, events);
@@ -41,6 +41,16 @@ describe('revert: the events that take a record back', () => {
     expect(events.map((e) => e.type)).toEqual(['CustomerRestored', 'CustomerChanged', 'CustomerOwnerChanged']);
     expect(events.reduce(customerDecider.evolve, now)).toEqual(before);
   });
+  it('a merged customer is unmerged to the status it had, and merged again when the unmerge is undone', () => {
+    const archived = given([registered, { type: 'CustomerArchived', data: { customerId: 'c1' } }]);
+    const merged = given([registered, { type: 'CustomerArchived', data: { customerId: 'c1' } }, { type: 'CustomerMerged', data: { customerId: 'c1', survivorId: 'c9' } }]);
+    const unmerge = revertCustomer(archived, merged);
+    expect(unmerge).toEqual([{ type: 'CustomerUnmerged', data: { customerId: 'c1', status: 'archived' } }]);
+    expect(unmerge.reduce(customerDecider.evolve, merged)).toEqual(archived);
+    const remerge = revertCustomer(merged, archived);
+    expect(remerge).toEqual([{ type: 'CustomerMerged', data: { customerId: 'c1', survivorId: 'c9' } }]);
+    expect(remerge.reduce(customerDecider.evolve, archived)).toEqual(merged);
+  });
   it('a released customer gets its owner back; one put back into the pool is released again', () => {
     const released = given([registered, { type: 'CustomerReleased', data: { customerId: 'c1', fromOwnerId: 'u1', reason: 'idle' } }]);
     expect(revertCustomer(given([registered]), released)).toEqual([{ type: 'CustomerOwnerChanged', data: { customerId: 'c1', fromOwnerId: null, ownerId: 'u1' } }]);
@@ -55,11 +65,21 @@ describe('revert: the events that take a record back', () => {
     expect(revertCustomer(now, gone).reduce(customerDecider.evolve, gone)).toEqual(now);
     expect(revertCustomer(now, now)).toEqual([]);
   });
-  it('an owner-only revert refuses any other difference rather than half revert it', () => {
-    const revert = revertOwner<{ status: string; leadId: string; ownerId: string; fields: object }>('LeadOwnerChanged', 'leadId');
-    const lead = { status: 'new', leadId: 'l1', ownerId: 'u1', fields: { company: 'A' } };
+  it('a reassignment revert gives a record back and moves it back, and refuses any other difference rather than half revert it', () => {
+    type Lead = { status: string; leadId: string; ownerId: string; fields: Record<string, unknown> };
+    const evolve = (state: Lead, event: { type: string; data: Record<string, unknown> }): Lead =>
+      event.type === 'LeadOwnerChanged' ? { ...state, ownerId: String(event.data.ownerId) } : { ...state, fields: { ...state.fields, ...(event.data.changes as object) } };
+    const { revert, moveToCustomer } = revertible<Lead>({ evolve }, 'leadId', { owner: 'LeadOwnerChanged', move: moveByChange('LeadChanged', 'leadId') });
+    const lead = { status: 'new', leadId: 'l1', ownerId: 'u1', fields: { company: 'A', customerId: 'c1' } };
     expect(revert(lead, { ...lead, ownerId: 'u2' })).toEqual([{ type: 'LeadOwnerChanged', data: { leadId: 'l1', fromOwnerId: 'u2', ownerId: 'u1' } }]);
-    expect(() => revert(lead, { ...lead, ownerId: 'u2', fields: { company: 'B' } })).toThrow(DomainError);
+    expect(moveToCustomer!(lead as never, 'c2')).toEqual([{ type: 'LeadChanged', data: { leadId: 'l1', changes: { customerId: 'c2' } } }]);
+    expect(moveToCustomer!(lead as never, 'c1')).toEqual([]);
+    const moved = { ...lead, ownerId: 'u2', fields: { customerId: 'c2', company: 'A' } };
+    expect(revert(lead, moved)).toEqual([
+      { type: 'LeadChanged', data: { leadId: 'l1', changes: { customerId: 'c1' } } },
+      { type: 'LeadOwnerChanged', data: { leadId: 'l1', fromOwnerId: 'u2', ownerId: 'u1' } },
+    ]);
+    expect(() => revert(lead, { ...lead, ownerId: 'u2', fields: { company: 'B', customerId: 'c1' } })).toThrow(DomainError);
   });
 });
 

@@ -11,6 +11,19 @@ const registered: CustomerEvent = { type: 'CustomerRegistered', data: { customer
 const archived: CustomerEvent = { type: 'CustomerArchived', data: { customerId: id } };
 
 describe('customer decider', () => {
+  it('merges a customer into another, which then takes no writes but the evaluations that skip it', () => {
+    given([registered])
+      .when({ type: 'MergeCustomerInto', customerId: id, survivorId: 'c-2' })
+      .then([{ type: 'CustomerMerged', data: { customerId: id, survivorId: 'c-2' } }]);
+    given([registered]).when({ type: 'MergeCustomerInto', customerId: id, survivorId: id }).thenThrows('customer.merge_self');
+    const merged: CustomerEvent = { type: 'CustomerMerged', data: { customerId: id, survivorId: 'c-2' } };
+    given([registered, merged]).when({ type: 'ChangeCustomer', customerId: id, changes: { industry: 'X' } }).thenThrows('customer.merged');
+    given([registered, merged]).when({ type: 'MergeCustomerInto', customerId: id, survivorId: 'c-3' }).thenThrows('customer.merged');
+    given([registered, merged]).when({ type: 'SetMemberLevel', customerId: id, level: 'gold', amount: { amount: 1, currency: 'CNY' }, basis: 'orders', windowMonths: 12 }).thenNothing();
+    expect(fold(customerDecider, [registered, archived, merged])).toMatchObject({ status: 'merged', mergedInto: 'c-2', statusBeforeMerge: 'archived' });
+    expect(fold(customerDecider, [registered, archived, merged, { type: 'CustomerUnmerged', data: { customerId: id, status: 'archived' } }])).toEqual(fold(customerDecider, [registered, archived]));
+  });
+
   it('registers a new customer', () =>
     given([])
       .when({ type: 'RegisterCustomer', customerId: id, ownerId: 'u-1', fields })

@@ -172,7 +172,7 @@ describe('hidden fields do not leak through lists', () => {
     expect(top.body.items[0]._id).toBe(byId.body.items[0]._id);
   });
 
-  it('the duplicates finder neither compares nor shows a hidden field; a mass update cannot set one', async () => {
+  it('the duplicates finder neither compares nor shows a hidden field; a mass update or a merge cannot set one', async () => {
     const other = await app.request('POST', '/api/v1/customers', { body: { name: 'Unrelated Widgets', phone: SECRET_PHONE } });
     await app.services.runner.waitFor(await app.services.eventStore.headPosition(), 5000);
     const admin = await app.request('GET', '/api/v1/customers/duplicate-candidates');
@@ -185,5 +185,7 @@ describe('hidden fields do not leak through lists', () => {
     expect(JSON.stringify(nameless.body)).not.toContain('Leak Co');
     expectProblem(await app.request('POST', '/api/v1/customers/bulk', { token, body: { set: { phone: '010-1' } } }), 403, 'field.readonly');
     expectProblem(await app.request('POST', '/api/v1/customers/bulk', { token, body: { filter: { industry: SECRET_INDUSTRY }, set: { level: 'A' } } }), 400, 'validation');
+    // Nor can a merge choose whose hidden value the survivor keeps.
+    expectProblem(await app.request('POST', `/api/v1/customers/${customerId}/merge`, { token, body: { victimIds: [other.body.id], fieldChoices: { phone: other.body.id } } }), 403, 'field.readonly');
   });
 });

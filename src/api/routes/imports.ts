@@ -10,9 +10,10 @@ import { IMPORT_RESOURCES, type ImportResource, suggestMapping } from '../../dom
 import { specOf } from '../../domain/customization/resources.ts';
 import { MalformedCsvError, MalformedWorkbookError, NotTextError, readTable, RowLimitError, type Table } from '../../infra/tabular/index.ts';
 import { assertFieldsWritable, isHidden } from '../field-security.ts';
-import { checkMapping, ImportRequest, MappingError, planCustomerRows, rowView, writtenFields } from '../../commands/import-rows.ts';
+import { importKinds } from '../../commands/import-kinds.ts';
+import { checkMapping, ImportRequest, MappingError, planRows, rowView, writtenFields } from '../../commands/import-rows.ts';
 import { companySettings } from '../../commands/company.ts';
-import { CUSTOMERS } from '../../projections/customers.ts';
+import { CONTACTS, CUSTOMERS } from '../../projections/customers.ts';
 import { notFound } from '../history.ts';
 import { HttpProblem } from '../problem.ts';
 import { commonErrors, conflictError, notFoundError } from '../responses.ts';
@@ -149,7 +150,7 @@ export const importRoutes: AnyRoute[] = [
   defineRoute({
     method: 'post',
     path: '/api/v1/imports/:id/dry-run',
-    reads: [CUSTOMERS],
+    reads: [CUSTOMERS, CONTACTS, 'products', 'leads'],
     summary: 'Dry run: what each row would do (create, update, skip, or error naming the field, the column and what is wrong), nothing written',
     description:
       'Checks each row as the run will write it: its cells read by their fields (amounts as 1234.56 in the company currency, dates, yes/no), the fields against the record type, the owner by login name, the unique name and tax number. With `matchBy`, a row whose key names a record in your scope updates it by `policy` (per field: overwrite, fillIfEmpty — the default — or keep); a row repeating an earlier one is skipped. The summary counts every row; `results` is a page of them (`?offset=&limit=&action=`). Customers are supported now; contacts, products and leads follow.',
@@ -168,14 +169,12 @@ export const importRoutes: AnyRoute[] = [
       authorize(actor, 'imports', 'create');
       const status = await visibleImport(services, actor, params.id);
       authorizeImport(actor, status.resource);
-      if (status.resource !== 'customers')
-        throw new HttpProblem(409, 'import.not_supported_yet', 'Not supported yet', `Dry runs of ${status.resource} imports are not supported yet; customers are`, { resource: status.resource });
       const custom = await checkRequest(services, actor, status, body);
       const bytes = await services.blobs.get(status.sha256);
       if (!bytes) throw new HttpProblem(410, 'import.file_gone', 'File gone', 'The uploaded file is no longer stored; upload it again');
       const table = await tableOf(services, bytes);
       const { settings } = await companySettings(services.deps);
-      const results = await planCustomerRows({ deps: services.deps, readStore: services.readStore, actor, currency: settings.currency, custom }, table, body);
+      const results = await planRows({ deps: services.deps, readStore: services.readStore, actor, currency: settings.currency, custom }, importKinds[status.resource], table, body);
       const summary = { create: 0, update: 0, skip: 0, error: 0 };
       for (const result of results) summary[result.action] += 1;
       const chosen = query.action ? results.filter((result) => result.action === query.action) : results;
@@ -185,7 +184,7 @@ export const importRoutes: AnyRoute[] = [
   defineRoute({
     method: 'post',
     path: '/api/v1/imports/:id/run',
-    reads: [CUSTOMERS],
+    reads: [CUSTOMERS, CONTACTS, 'products', 'leads'],
     summary: 'Run an import (same body as the dry run): in the background, as one batch that can be undone; follow Location for its progress',
     description: 'Rows are written as the dry run said, part by part; a row refused at write time (a value taken meanwhile) is counted as failed. Resumes after a crash or a restart without writing anything twice. An import runs once (409 import.already_run).',
     tags,
@@ -196,8 +195,6 @@ export const importRoutes: AnyRoute[] = [
       authorize(actor, 'imports', 'create');
       const status = await visibleImport(services, actor, params.id);
       authorizeImport(actor, status.resource);
-      if (status.resource !== 'customers')
-        throw new HttpProblem(409, 'import.not_supported_yet', 'Not supported yet', `Runs of ${status.resource} imports are not supported yet; customers are`, { resource: status.resource });
       await checkRequest(services, actor, status, body);
       const { batchId, position } = await startImport(services.deps, status, body, actor, meta);
       services.backgroundOrWorker(`import ${params.id}`, () => runImport(importDeps(services), params.id, actor, stableMeta(services)(`import:${params.id}`)));

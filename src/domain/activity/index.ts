@@ -3,6 +3,7 @@ import type { EventsOf } from '../shared/decider.ts';
 import { CustomValues } from '../customization/values.ts';
 import type { ResourceSpec } from '../customization/resources.ts';
 import { DomainError } from '../shared/errors.ts';
+import { moveByChange, revertible } from '../shared/revert.ts';
 import { ChangeSet, diffFields, Instant, withChanges } from '../shared/normalize.ts';
 
 /** The kinds every company has; an administrator adds others as data (`/api/v1/settings/activity-kinds`). */
@@ -147,6 +148,7 @@ export const activityResource = {
   attachments: true,
   references: { customerId: 'customers', contactId: 'contacts', opportunityId: 'opportunities', quoteId: 'quotes', orderId: 'orders' },
   events: activityEventSchemas,
+  ...revertible(activityDecider, 'activityId', { move: moveByChange('ActivityChanged', 'activityId') }),
   readModel: {
     version: 1,
     view: (state: Exclude<ActivityState, { status: 'none' }>) => ({ ...state.fields, ownerId: state.ownerId }),

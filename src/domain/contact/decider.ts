@@ -1,4 +1,5 @@
 import { DomainError } from '../shared/errors.ts';
+import { reinstatedState } from '../shared/revert.ts';
 import { diffFields, withChanges } from '../shared/normalize.ts';
 import { erasedFields } from '../shared/personal-data.ts';
 import type { ContactEvent, ContactFields } from './events.ts';
@@ -37,6 +38,10 @@ export function evolve(state: ContactState, event: ContactEvent): ContactState {
       return state.status === 'none' ? state : { ...state, status: 'removed' };
     case 'PersonalDataErased':
       return state.status === 'none' ? state : { ...state, erased: true, fields: erasedFields(state.fields, event.data.fields) };
+    case 'ContactDiscarded':
+      return initialState;
+    case 'ContactReinstated':
+      return reinstatedState<ContactState>(event.data);
   }
 }
 

@@ -37,8 +37,13 @@ export const PersonalDataErased = z.object({
   fields: z.array(z.string()),
 });
 
+/** An undo took back its creation (an import undone): gone, as if never added; its history stays. */
+export const ContactDiscarded = z.object({ contactId: z.string() });
+/** An undo brought back a discarded contact as it was: its fields (sealed, as when added) and the rest of its state. */
+export const ContactReinstated = z.object({ contactId: z.string(), fields: z.record(z.string(), z.unknown()), state: z.record(z.string(), z.unknown()) });
+
 /** Its events' schemas, by type (checked on every append). */
-export const contactEventSchemas = { ContactAdded, ContactChanged, ContactMoved, ContactRemoved, PersonalDataErased };
+export const contactEventSchemas = { ContactDiscarded, ContactReinstated, ContactAdded, ContactChanged, ContactMoved, ContactRemoved, PersonalDataErased };
 export type ContactEvent = EventsOf<typeof contactEventSchemas>;
 
 export const contactCategory = 'contact';

@@ -6,7 +6,8 @@ import type { CustomerEvent, CustomerFields } from './events.ts';
 export type CustomerState =
   | { status: 'none' }
   | {
-      status: 'active' | 'archived';
+      /** `merged`: merged into another customer (`mergedInto`); it keeps its fields for history, and takes no writes. */
+      status: 'active' | 'archived' | 'merged';
       customerId: string;
       /** null while the customer is in the pool (公海). */
       ownerId: string | null;
@@ -17,6 +18,10 @@ export type CustomerState =
       memberLevel?: string | null;
       /** How often its member level changed (names each change's care task). */
       memberLevelChanges?: number;
+      /** The survivor it was merged into, while merged. */
+      mergedInto?: string;
+      /** Its status when it was merged (what an unmerge returns it to). */
+      statusBeforeMerge?: 'active' | 'archived';
     };
 
 export type CustomerCommand =
@@ -27,6 +32,8 @@ export type CustomerCommand =
   | { type: 'ClaimCustomer'; customerId: string; ownerId: string }
   | { type: 'ArchiveCustomer'; customerId: string; reason?: string }
   | { type: 'RestoreCustomer'; customerId: string }
+  | { type: 'MergeCustomerInto'; customerId: string; survivorId: string }
+  | { type: 'NoteMergedIn'; customerId: string; mergedIds: string[] }
   | { type: 'SetMemberLevel'; customerId: string; level: string | null; amount: Money; basis: 'orders' | 'collections'; windowMonths: number };
 
 export const initialState: CustomerState = { status: 'none' };
@@ -54,12 +61,25 @@ export function evolve(state: CustomerState, event: CustomerEvent): CustomerStat
       return { ...state, memberLevel: event.data.memberLevel.to, memberLevelChanges: (state.memberLevelChanges ?? 0) + 1 };
     case 'CustomerDiscarded':
       return { status: 'none' };
+    case 'CustomerMerged': {
+      const statusBeforeMerge = state.status === 'merged' ? state.statusBeforeMerge : state.status;
+      return { ...state, status: 'merged', mergedInto: event.data.survivorId, ...(statusBeforeMerge ? { statusBeforeMerge } : {}) };
+    }
+    case 'CustomerUnmerged': {
+      const { mergedInto: _into, statusBeforeMerge: _was, ...rest } = state;
+      return { ...rest, status: event.data.status };
+    }
+    case 'CustomersMergedIn':
+      return state;
   }
 }
 
 const notFound = (customerId: string) => new DomainError('customer.not_found', `Customer ${customerId} does not exist`, { customerId });
 const archived = (customerId: string, action: string) =>
   new DomainError('customer.archived', `An archived customer cannot be ${action}; restore it first`, { customerId });
+
+const merged = (customerId: string, survivorId: string | undefined) =>
+  new DomainError('customer.merged', `Customer ${customerId} was merged into ${survivorId}; change that one instead`, { customerId, mergedInto: survivorId });
 
 export function decide(command: CustomerCommand, state: CustomerState): CustomerEvent[] {
   if (command.type === 'RegisterCustomer') {
@@ -70,7 +90,17 @@ export function decide(command: CustomerCommand, state: CustomerState): Customer
   }
   if (state.status === 'none') throw notFound(command.customerId);
   const { customerId } = state;
+  if (state.status === 'merged') {
+    // A merged customer is a pointer to its survivor: nothing changes it but an unmerge (an undo of the merge).
+    if (command.type === 'SetMemberLevel') return [];
+    throw merged(customerId, state.mergedInto);
+  }
   switch (command.type) {
+    case 'MergeCustomerInto':
+      if (command.survivorId === customerId) throw new DomainError('customer.merge_self', 'A customer cannot be merged into itself', { customerId });
+      return [{ type: 'CustomerMerged', data: { customerId, survivorId: command.survivorId } }];
+    case 'NoteMergedIn':
+      return [{ type: 'CustomersMergedIn', data: { customerId, mergedIds: command.mergedIds } }];
     case 'ChangeCustomer': {
       if (state.status === 'archived') throw archived(customerId, 'changed');
       if (command.changes.name === null) throw new DomainError('customer.name_required', 'A customer name cannot be cleared');

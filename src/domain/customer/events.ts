@@ -69,8 +69,18 @@ export const CustomerReinstated = z.object({
   fields: CustomerFields,
 });
 
+/**
+ * Merged into another customer (a merge of duplicates): its records moved to the survivor, and it now only points
+ * there. Written on the duplicate; the survivor notes `CustomersMergedIn`.
+ */
+export const CustomerMerged = z.object({ customerId: z.string(), survivorId: z.string() });
+/** A merge undone: the customer is itself again, with the status it had. */
+export const CustomerUnmerged = z.object({ customerId: z.string(), status: z.enum(['active', 'archived']) });
+/** The survivor of a merge: which duplicates were merged into it (history; its state is unchanged by it). */
+export const CustomersMergedIn = z.object({ customerId: z.string(), mergedIds: z.array(z.string()).min(1) });
+
 /** Its events' schemas, by type (checked on every append). */
-export const customerEventSchemas = { CustomerDiscarded, CustomerReinstated, CustomerRegistered, CustomerChanged, CustomerOwnerChanged, CustomerReleased, CustomerClaimed, CustomerArchived, CustomerRestored, CustomerMemberLevelChanged };
+export const customerEventSchemas = { CustomerMerged, CustomerUnmerged, CustomersMergedIn, CustomerDiscarded, CustomerReinstated, CustomerRegistered, CustomerChanged, CustomerOwnerChanged, CustomerReleased, CustomerClaimed, CustomerArchived, CustomerRestored, CustomerMemberLevelChanged };
 export type CustomerEvent = EventsOf<typeof customerEventSchemas>;
 
 export const customerCategory = 'customer';

@@ -18,7 +18,7 @@ import { emailTemplateResource } from '../campaign/template.ts';
 import { smsTemplateResource } from '../campaign/sms-template.ts';
 import type { Module } from '../role/index.ts';
 import type { Decider, DomainEvent } from '../shared/decider.ts';
-import { revertOwner } from '../shared/revert.ts';
+import { moveByChange, moveByEvent, type MoveToCustomer, revertible } from '../shared/revert.ts';
 
 /** A record's state as every decider folds it: `none` until the record exists. */
 export type RecordState = { status: string };
@@ -55,6 +55,8 @@ export interface ListSpec {
   filters: z.ZodRawShape;
   sorts: readonly string[];
   defaultSort: string;
+  /** Documents the list leaves out unless its filter asks for that value (merged customers: `?status=merged`). */
+  unlessAsked?: { field: string; value: string };
 }
 
 /**
@@ -112,6 +114,8 @@ export interface ResourceSpec {
    * of a batch appends. A record type without it is reported as not undoable.
    */
   revert?(before: never, now: never): DomainEvent[];
+  /** How one of its records moves to another customer when its customer is merged into that one (see `customerReference`). */
+  moveToCustomer?: MoveToCustomer;
   /** The zod schema of each of its events, checked when one is appended (see `event-schemas.ts`). */
   events?: Readonly<Record<string, z.ZodType>>;
   /**
@@ -157,10 +161,11 @@ export const resourceSpecs = {
         memberLevel: text(40).describe('A member level key (see /api/v1/settings/member-levels)'),
         category: text(100),
         source: text(100),
-        status: z.enum(['active', 'archived']).optional(),
+        status: z.enum(['active', 'archived', 'merged']).optional().describe('Merged customers (duplicates merged into another) are listed only with status=merged'),
       },
       sorts: ['name', 'createdAt', 'updatedAt'],
       defaultSort: '-updatedAt',
+      unlessAsked: { field: 'status', value: 'merged' },
     },
     search: ['name', 'shortName', 'phone', 'contacts.name', 'contacts.mobile'],
     attachments: true,
@@ -189,6 +194,7 @@ export const resourceSpecs = {
     search: ['name', 'mobile', 'officePhone', 'email', 'customerName'],
     attachments: false,
     events: contactEventSchemas,
+    ...revertible(contactDecider, 'contactId', { move: moveByEvent('ContactMoved', 'contactId'), changed: 'ContactChanged', created: { discarded: 'ContactDiscarded', reinstated: 'ContactReinstated' } }),
   },
   products: {
     name: 'products',
@@ -208,6 +214,7 @@ export const resourceSpecs = {
     },
     search: ['code', 'name', 'specification', 'category'],
     attachments: false,
+    ...revertible(productDecider, 'productId', { changed: 'ProductChanged', created: { discarded: 'ProductDiscarded', reinstated: 'ProductReinstated' } }),
     // 2: kept by the declared projection (was its own, version 1).
     readModel: { version: 2, view: (state: { fields: Record<string, unknown> }) => state.fields },
   },
@@ -216,7 +223,7 @@ export const resourceSpecs = {
     tag: 'Leads 线索',
     singular: 'lead',
     decider: leadDecider,
-    revert: revertOwner('LeadOwnerChanged', 'leadId'),
+    ...revertible(leadDecider, 'leadId', { owner: 'LeadOwnerChanged', changed: 'LeadChanged', created: { discarded: 'LeadDiscarded', reinstated: 'LeadReinstated' } }),
     scope: { by: 'owner' },
     referenceField: 'leadId',
     personalFields: ['person', 'phone', 'email'],
@@ -238,7 +245,7 @@ export const resourceSpecs = {
     tag: 'Opportunities 商机',
     singular: 'opportunity',
     decider: opportunityDecider,
-    revert: revertOwner('OpportunityOwnerChanged', 'opportunityId'),
+    ...revertible(opportunityDecider, 'opportunityId', { owner: 'OpportunityOwnerChanged', move: moveByChange('OpportunityChanged', 'opportunityId') }),
     scope: { by: 'owner', collaborators: (state: { fields: { collaborators?: string[] } }) => state.fields.collaborators ?? [] },
     referenceField: 'opportunityId',
     personalFields: [],
@@ -261,7 +268,7 @@ export const resourceSpecs = {
     tag: 'Quotes 报价',
     singular: 'quote',
     decider: quoteDecider,
-    revert: revertOwner('QuoteOwnerChanged', 'quoteId'),
+    ...revertible(quoteDecider, 'quoteId', { owner: 'QuoteOwnerChanged', move: moveByEvent('QuoteMoved', 'quoteId') }),
     scope: { by: 'owner' },
     referenceField: 'quoteId',
     personalFields: [],
@@ -283,7 +290,7 @@ export const resourceSpecs = {
     tag: 'Orders 订单',
     singular: 'order',
     decider: orderDecider,
-    revert: revertOwner('OrderOwnerChanged', 'orderId'),
+    ...revertible(orderDecider, 'orderId', { owner: 'OrderOwnerChanged', move: moveByEvent('OrderMoved', 'orderId') }),
     scope: { by: 'owner' },
     referenceField: 'orderId',
     personalFields: [],

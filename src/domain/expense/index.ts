@@ -5,6 +5,7 @@ import { DomainError } from '../shared/errors.ts';
 import { Money } from '../shared/money.ts';
 import { ChangeSet, diffFields, withChanges } from '../shared/normalize.ts';
 import { ApprovalRequest } from '../approval/policy.ts';
+import { RecordMoved } from '../shared/revert.ts';
 
 /** The categories every company has (费用类别); an administrator adds more as data. */
 export const builtInExpenseCategoryLabels = {
@@ -65,7 +66,10 @@ export const ExpenseClaimApproved = z.object({ claimId: z.string(), approvalId: 
 export const ExpenseClaimRejected = z.object({ claimId: z.string(), approvalId: z.string() });
 export const ExpenseClaimPaid = z.object({ claimId: z.string(), reference: z.string().optional(), paidBy: z.string() });
 
-export const expenseEventSchemas = { ExpenseClaimDrafted, ExpenseClaimChanged, ExpenseClaimSubmitted, ExpenseClaimRecalled, ExpenseClaimApproved, ExpenseClaimRejected, ExpenseClaimPaid };
+/** Its customer was merged into another one: the claim moved with it (its version and status stay). */
+export const ExpenseClaimMoved = RecordMoved('claimId');
+
+export const expenseEventSchemas = { ExpenseClaimMoved, ExpenseClaimDrafted, ExpenseClaimChanged, ExpenseClaimSubmitted, ExpenseClaimRecalled, ExpenseClaimApproved, ExpenseClaimRejected, ExpenseClaimPaid };
 export type ExpenseEvent = EventsOf<typeof expenseEventSchemas>;
 
 export const ExpenseStatus = z.enum(['draft', 'submitted', 'approved', 'rejected', 'paid']);
@@ -115,6 +119,8 @@ export function evolve(state: ExpenseState, event: ExpenseEvent): ExpenseState {
       return { ...state, status: 'rejected' };
     case 'ExpenseClaimPaid':
       return { ...state, status: 'paid' };
+    case 'ExpenseClaimMoved':
+      return { ...state, fields: { ...state.fields, customerId: event.data.customerId } };
   }
 }
 

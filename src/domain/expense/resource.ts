@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ResourceSpec } from '../customization/resources.ts';
+import { moveByEvent, revertible } from '../shared/revert.ts';
 import { budgetCategory, budgetDecider, budgetEventSchemas, type BudgetState } from '../budget/index.ts';
 import { claimTotal, expenseCategory, expenseDecider, expenseEventSchemas, ExpenseStatus, type OpenClaim } from './index.ts';
 
@@ -54,6 +55,7 @@ export const expenseResource = {
   attachmentTypes: RECEIPT_TYPES,
   references: { customerId: 'customers', opportunityId: 'opportunities', campaignId: 'campaigns' },
   events: expenseEventSchemas,
+  ...revertible(expenseDecider, 'claimId', { move: moveByEvent('ExpenseClaimMoved', 'claimId') }),
   readModel: { version: 1, view: expenseView },
 } as const satisfies ResourceSpec;
 

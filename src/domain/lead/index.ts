@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { reinstatedState } from '../shared/revert.ts';
 import { CustomValues } from '../customization/values.ts';
 import { DomainError } from '../shared/errors.ts';
 import { diffFields, withChanges } from '../shared/normalize.ts';
@@ -23,7 +24,10 @@ export type LeadEvent =
   | { type: 'LeadStatusChanged'; data: { leadId: string; from: LeadStatus; status: 'working' | 'qualified' } }
   | { type: 'LeadDisqualified'; data: { leadId: string; reason: string } }
   | { type: 'LeadConverted'; data: { leadId: string; customerId: string; contactId: string; opportunityId?: string } }
-  | { type: 'LeadOwnerChanged'; data: { leadId: string; fromOwnerId: string; ownerId: string } };
+  | { type: 'LeadOwnerChanged'; data: { leadId: string; fromOwnerId: string; ownerId: string } }
+  /** An undo took back its creation (an import undone); `LeadReinstated` brings it back as it was. */
+  | { type: 'LeadDiscarded'; data: { leadId: string } }
+  | { type: 'LeadReinstated'; data: { leadId: string; fields: Record<string, unknown>; state: Record<string, unknown> } };
 
 export type LeadState =
   | { status: 'none' }
@@ -41,6 +45,8 @@ export const initialState: LeadState = { status: 'none' };
 
 export function evolve(state: LeadState, event: LeadEvent): LeadState {
   if (event.type === 'LeadCreated') return { status: 'new', ...event.data };
+  if (event.type === 'LeadReinstated') return reinstatedState<LeadState>(event.data);
+  if (event.type === 'LeadDiscarded') return initialState;
   if (state.status === 'none') return state;
   switch (event.type) {
     case 'LeadChanged':

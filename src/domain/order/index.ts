@@ -19,6 +19,8 @@ export type OrderEvent =
   | { type: 'OrderCompleted'; data: { orderId: string } }
   | { type: 'OrderCancelled'; data: { orderId: string; reason: string } }
   | { type: 'OrderOwnerChanged'; data: { orderId: string; fromOwnerId: string; ownerId: string } }
+  /** Its customer was merged into another one: the order moved with it. */
+  | { type: 'OrderMoved'; data: { orderId: string; fromCustomerId: string; customerId: string } }
   /** The number this order had taken went to another order, because this one was never written in time. */
   | { type: 'OrderNumberWithdrawn'; data: { orderId: string; number: string } }
   | { type: 'OrderApprovalRequested'; data: GateRequested }
@@ -98,6 +100,8 @@ export function evolve(state: OrderState, event: OrderEvent): OrderState {
       return { ...state, status: 'cancelled' };
     case 'OrderOwnerChanged':
       return { ...state, ownerId: event.data.ownerId };
+    case 'OrderMoved':
+      return { ...state, customerId: event.data.customerId };
     case 'OrderApprovalRequested':
       return { ...state, approval: gateRequested(event.data) };
     case 'OrderApprovalDecided':

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { reinstatedState } from '../shared/revert.ts';
 import { CustomValues } from '../customization/values.ts';
 import { DomainError } from '../shared/errors.ts';
 import { Money } from '../shared/money.ts';
@@ -23,7 +24,10 @@ export type ProductFields = z.infer<typeof ProductFields>;
 
 export type ProductEvent =
   | { type: 'ProductCreated'; data: { productId: string; fields: ProductFields } }
-  | { type: 'ProductChanged'; data: { productId: string; changes: Record<string, unknown> } };
+  | { type: 'ProductChanged'; data: { productId: string; changes: Record<string, unknown> } }
+  /** An undo took back its creation (an import undone); `ProductReinstated` brings it back as it was. */
+  | { type: 'ProductDiscarded'; data: { productId: string } }
+  | { type: 'ProductReinstated'; data: { productId: string; fields: Record<string, unknown>; state: Record<string, unknown> } };
 export type ProductState = { status: 'none' } | { status: 'active'; productId: string; fields: ProductFields };
 export type ProductCommand =
   | { type: 'CreateProduct'; productId: string; fields: ProductFields }
@@ -32,6 +36,8 @@ export type ProductCommand =
 export const initialState: ProductState = { status: 'none' };
 export function evolve(state: ProductState, event: ProductEvent): ProductState {
   if (event.type === 'ProductCreated') return { status: 'active', ...event.data };
+  if (event.type === 'ProductReinstated') return reinstatedState<ProductState>(event.data);
+  if (event.type === 'ProductDiscarded') return initialState;
   return state.status === 'none' ? state : withChanges(state, event.data.changes);
 }
 export function decide(command: ProductCommand, state: ProductState): ProductEvent[] {

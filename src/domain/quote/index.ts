@@ -22,6 +22,8 @@ export type QuoteEvent =
   | { type: 'QuoteAccepted'; data: { quoteId: string; version: number; orderId: string } }
   | { type: 'QuoteRejected'; data: { quoteId: string; version: number; reason: string } }
   | { type: 'QuoteOwnerChanged'; data: { quoteId: string; fromOwnerId: string; ownerId: string } }
+  /** Its customer was merged into another one: the quote moved with it. */
+  | { type: 'QuoteMoved'; data: { quoteId: string; fromCustomerId: string; customerId: string } }
   | { type: 'QuoteApprovalRequested'; data: GateRequested }
   | { type: 'QuoteApprovalDecided'; data: GateDecided };
 
@@ -64,6 +66,8 @@ export function evolve(state: QuoteState, event: QuoteEvent): QuoteState {
       return { ...state, status: 'rejected' };
     case 'QuoteOwnerChanged':
       return { ...state, ownerId: event.data.ownerId };
+    case 'QuoteMoved':
+      return { ...state, customerId: event.data.customerId };
     case 'QuoteApprovalRequested':
       return { ...state, approval: gateRequested(event.data) };
     case 'QuoteApprovalDecided':

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { DomainEvent } from './decider.ts';
 import { DomainError } from './errors.ts';
 
@@ -30,18 +31,96 @@ export function revertFields(now: Record<string, unknown>, before: Record<string
 /** A record an undo cannot put back: its record type does not revert what the batch changed. */
 export const notUndoable = (id: string) => new DomainError('batch.not_undoable', `Record ${id} was changed in a way an undo cannot revert`, { recordId: id });
 
+/** Two states compared as data (key order aside). */
+const sameState = (a: unknown, b: unknown): boolean => canonical(a) === canonical(b);
+const canonical = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b))) : v));
+
+/** A record type's own way of moving a record to another customer (a merge): the events, [] when it is there already. */
+export type MoveToCustomer = (state: never, customerId: string) => DomainEvent[];
+
+/** The customer a record belongs to: `customerId` on the record (quotes, orders, contacts) or in its fields. */
+export function customerIdOf(state: unknown): string | undefined {
+  const record = state as { customerId?: unknown; fields?: { customerId?: unknown } };
+  const id = record.customerId ?? record.fields?.customerId;
+  return typeof id === 'string' ? id : undefined;
+}
+
+const idOf = (state: unknown, idField: string): string => String((state as Record<string, unknown>)[idField] ?? '');
+
+/** A move written as the record type's field change: `<Type>Changed { <idField>, changes: { customerId } }`. */
+export const moveByChange = (type: string, idField: string): MoveToCustomer => (state, customerId) =>
+  customerIdOf(state) === customerId ? [] : [{ type, data: { [idField]: idOf(state, idField), changes: { customerId } } }];
+
+/** The schema of a move event of its own (`QuoteMoved`): the record, the customer it left and the one it joined. */
+export const RecordMoved = (idField: string) => z.object({ [idField]: z.string(), fromCustomerId: z.string(), customerId: z.string() });
+
+/** A move written as an event of its own: `<Type>Moved { <idField>, fromCustomerId, customerId }`. */
+export const moveByEvent = (type: string, idField: string): MoveToCustomer => (state, customerId) => {
+  const from = customerIdOf(state);
+  return from === customerId ? [] : [{ type, data: { [idField]: idOf(state, idField), fromCustomerId: from, customerId } }];
+};
+
+/** The schema of a creation undone (`ProductDiscarded`): the record is gone, as if never created; its history stays. */
+export const RecordDiscarded = (idField: string) => z.object({ [idField]: z.string() });
 /**
- * The revert of a record type whose batches only change owners (a handover moves leads, opportunities, quotes and
- * orders): its owner-change event back to the earlier owner. Any other difference is refused (`batch.not_undoable`),
- * never half reverted.
+ * The schema of a discarded record brought back as it was (`ProductReinstated`, an undone undo): its fields (where
+ * personal values are sealed, as in a creation) and the rest of its state.
  */
-export function revertOwner<S extends { status: string }>(type: string, idField: string): Revert<S, DomainEvent> {
-  return (before, now) => {
-    const id = String((now as Record<string, unknown>)[idField] ?? (before as Record<string, unknown>)[idField] ?? '');
-    if (before.status === 'none' || now.status === 'none') throw notUndoable(id);
-    const { ownerId: was, ...restBefore } = before as S & { ownerId: string };
-    const { ownerId: is, ...restNow } = now as S & { ownerId: string };
-    if (!same(restBefore, restNow)) throw notUndoable(id);
-    return was === is ? [] : [{ type, data: { [idField]: id, fromOwnerId: is, ownerId: was } }];
+export const RecordReinstated = (idField: string) => z.object({ [idField]: z.string(), fields: z.record(z.string(), z.unknown()), state: z.record(z.string(), z.unknown()) });
+
+/** The state a `<Type>Reinstated` event brings back. */
+export const reinstatedState = <S>(data: { fields: unknown; state: Record<string, unknown> }): S => ({ ...data.state, fields: data.fields }) as S;
+
+/** What a batch may have done to a record type's records, and so what its revert puts back (all optional). */
+export interface RevertHow {
+  /** Its owner-change event type: a handover or a mass assign gave the record to someone. */
+  owner?: string;
+  /** How a merge moves it to another customer: the revert moves it back. */
+  move?: MoveToCustomer;
+  /** Its field-change event type (`ProductChanged { <idField>, changes }`): an import's or a mass update's changes go back with it. */
+  changed?: string;
+  /** Its creation undone and redone (an import's records): `Discarded { <idField> }`, `Reinstated { <idField>, fields, state }`. */
+  created?: { discarded: string; reinstated: string };
+}
+
+/**
+ * The revert of a record type (see `Revert`), built from what its batches may do to it (`how`): the record is
+ * discarded or reinstated, its fields changed back, moved back to its customer, given back to its owner. It must then
+ * be as it was before, or nothing is written and the record is reported (`batch.not_undoable`), never half reverted.
+ * Spread into the record type's registry entry (with the merge's `moveToCustomer` when it moves with its customer).
+ */
+export function revertible<S extends { status: string }>(
+  decider: { evolve(state: S, event: never): S },
+  idField: string,
+  how: RevertHow,
+): { revert: Revert<S, DomainEvent>; moveToCustomer?: MoveToCustomer } {
+  const revert: Revert<S, DomainEvent> = (before, now) => {
+    const id = idOf(now, idField) || idOf(before, idField);
+    if (before.status === 'none' && now.status === 'none') return [];
+    const events: DomainEvent[] = [];
+    if (before.status === 'none') {
+      if (!how.created) throw notUndoable(id);
+      events.push({ type: how.created.discarded, data: { [idField]: id } });
+    } else if (now.status === 'none') {
+      if (!how.created) throw notUndoable(id);
+      const { fields, ...state } = before as S & { fields?: unknown };
+      events.push({ type: how.created.reinstated, data: { [idField]: id, fields: fields ?? {}, state } });
+    } else {
+      const fields = (state: S) => ((state as { fields?: Record<string, unknown> }).fields ?? {});
+      const changes = how.changed ? revertFields(fields(now), fields(before)) : {};
+      // (A merge's move is a change of the customer field for some record types: the move says it, not the changes.)
+      const was = customerIdOf(before);
+      const moved = how.move !== undefined && was !== undefined && was !== customerIdOf(now);
+      if (moved) delete changes.customerId;
+      if (Object.keys(changes).length) events.push({ type: how.changed!, data: { [idField]: id, changes } });
+      if (moved) events.push(...how.move!(now as never, was));
+      const owners = { was: (before as { ownerId?: unknown }).ownerId, is: (now as { ownerId?: unknown }).ownerId };
+      if (how.owner && owners.was !== owners.is) events.push({ type: how.owner, data: { [idField]: id, fromOwnerId: owners.is, ownerId: owners.was } });
+    }
+    const reached = events.reduce((state, event) => decider.evolve(state, event as never), now);
+    if (!sameState(reached, before)) throw notUndoable(id);
+    return events;
   };
+  return how.move ? { revert, moveToCustomer: how.move } : { revert };
 }

@@ -3,6 +3,7 @@ import type { EventsOf } from '../shared/decider.ts';
 import { CustomValues } from '../customization/values.ts';
 import type { ResourceSpec } from '../customization/resources.ts';
 import { DomainError } from '../shared/errors.ts';
+import { moveByChange, revertible } from '../shared/revert.ts';
 import { ChangeSet, diffFields, Instant, withChanges } from '../shared/normalize.ts';
 
 export const Recurrence = z.object({ every: z.enum(['day', 'week', 'month']) }).strict().describe('A recurring task: when one occurrence is done, the next is made (one at a time)');
@@ -161,6 +162,7 @@ export const taskResource = {
   attachments: false,
   references: { customerId: 'customers', contactId: 'contacts', opportunityId: 'opportunities' },
   events: taskEventSchemas,
+  ...revertible(taskDecider, 'taskId', { move: moveByChange('TaskChanged', 'taskId') }),
   readModel: {
     version: 1,
     view: (state: Exclude<TaskState, { status: 'none' }>) => ({ ...state.fields, ownerId: state.ownerId, assigneeId: state.ownerId, createdBy: state.createdBy, status: state.status, occurrence: state.occurrence, ...(state.remindedAt ? { remindedAt: state.remindedAt } : {}) }),

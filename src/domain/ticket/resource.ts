@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ResourceSpec } from '../customization/resources.ts';
 import type { SlaState } from '../service/sla.ts';
+import { moveByChange, revertible } from '../shared/revert.ts';
 import { type OpenTicket, TicketChannel, TicketPriority, TicketStatus, ticketCategory, ticketDecider, ticketEventSchemas } from './index.ts';
 
 /**
@@ -101,5 +102,6 @@ export const ticketResource = {
   attachments: true,
   references: { contactId: 'contacts', productId: 'products', orderId: 'orders' },
   events: ticketEventSchemas,
+  ...revertible(ticketDecider, 'ticketId', { move: moveByChange('TicketChanged', 'ticketId') }),
   readModel: { version: 1, view: ticketView },
 } as const satisfies ResourceSpec;
