@@ -2,6 +2,7 @@ import { FUNNEL } from '../../src/projections/opportunities.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiRoutes } from '../../src/api/app.ts';
 import { addContact } from '../../src/commands/contacts.ts';
+import { saveImportTemplate } from '../../src/commands/import-templates.ts';
 import { archiveCustomer, registerCustomer, releaseCustomer } from '../../src/commands/customers.ts';
 import { hireEmployee, systemActor, unlockLogins } from '../../src/commands/employees.ts';
 import { startHandover } from '../../src/commands/handover.ts';
@@ -156,6 +157,9 @@ const matrix: Record<string, Entry> = {
   'GET /api/v1/imports/:id/errors': { needs: ['imports', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/imports/${f.importId}/errors` }) },
   'GET /api/v1/imports/:id': { needs: ['imports', 'view'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/imports/${f.importId}` }) },
   'GET /api/v1/customers/duplicate-candidates': { needs: ['customers', 'view'], ok: 200, request: () => ({ path: '/api/v1/customers/duplicate-candidates' }) },
+  'GET /api/v1/import-templates': { needs: ['imports', 'view'], ok: 200, request: () => ({ path: '/api/v1/import-templates' }) },
+  'PUT /api/v1/import-templates/:resource/:name': { needs: ['imports', 'create'], ok: 200, request: () => ({ path: '/api/v1/import-templates/customers/matrix', body: { mapping: { 客户名称: 'name' } } }) },
+  'DELETE /api/v1/import-templates/:resource/:name': { needs: ['imports', 'create'], ok: 204, request: () => ({ path: '/api/v1/import-templates/customers/matrix' }) },
   'POST /api/v1/customers/:survivorId/merge': { needs: ['customers', 'edit'], scoped: true, ok: 202, request: (f) => ({ path: `/api/v1/customers/${f.customerId}/merge`, body: { victimIds: [f.victimId] } }) },
   'POST /api/v1/customers/bulk': { needs: ['customers', 'edit'], ok: 202, request: () => ({ path: '/api/v1/customers/bulk', body: { filter: { industry: 'Nobody has this' }, set: { level: 'B' } } }) },
   'GET /api/v1/handovers/:id': { needs: ['customers', 'assign'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/handovers/${f.handoverId}` }) },
@@ -572,6 +576,7 @@ describe('authorization matrix', () => {
         const sha256 = await app.services.blobs.put(file);
         f.importId = (await recordUpload(app.services.deps, { resource: 'customers', fileName: 'm.csv', sha256, size: file.length, format: 'csv', columns: ['客户名称'], rows: 1 }, { ...systemActor, userId: f.ownerId }, app.services.requestMeta('matrix'))).importId;
       }
+      if (key.startsWith('DELETE /api/v1/import-templates')) await saveImportTemplate(app.services.deps, 'customers', 'matrix', { mapping: { 客户名称: 'name' }, policy: {} }, systemActor, app.services.requestMeta('matrix'));
       if (key.includes('/merge'))
         f.victimId = (await registerCustomer(app.services.deps, { fields: { name: `Matrix duplicate ${Math.random()}` }, ownerId: f.ownerId }, systemActor, app.services.requestMeta('matrix'))).customerId;
       if (key.includes('/claim')) await releaseCustomer(app.services.deps, f.customerId, 'matrix', systemActor, app.services.requestMeta('matrix'));

@@ -46,6 +46,29 @@ describe('imports: upload and column mapping', () => {
     expect(custom.body.suggestedMapping).toEqual({ 'Company Name': 'name', Tier: 'custom.tier' });
   });
 
+  it('saves a mapping as a named template: the next file it fits is mapped by it, or by the one named', async () => {
+    const template = { mapping: { 单位: 'name', 税号: 'taxNumber', 旧系统备注: 'notes' }, matchBy: 'taxNumber', policy: { '*': 'overwrite' } };
+    const saved = await app.request('PUT', `/api/v1/import-templates/customers/${encodeURIComponent('金蝶导出')}`, { body: template });
+    expect(saved.status, JSON.stringify(saved.body)).toBe(200);
+    expect(saved.body).toMatchObject({ name: '金蝶导出', resource: 'customers', ...template });
+    await app.request('PUT', '/api/v1/import-templates/customers/narrow', { body: { mapping: { 单位: 'name' } } });
+    const listed = await app.request('GET', '/api/v1/import-templates?resource=customers');
+    expect(listed.body.items.map((t: { name: string }) => t.name)).toEqual(['narrow', '金蝶导出']);
+    // The template mapping the most of the file's columns wins over the header suggestions.
+    const fitted = await upload('kd.csv', '单位,税号,旧系统备注,联系电话\n华北重工,91110000MA0000001X,迁移,010-1\n');
+    expect(fitted.body.suggestedMapping).toEqual({ 单位: 'name', 税号: 'taxNumber', 旧系统备注: 'notes', 联系电话: 'phone' });
+    expect(fitted.body.template).toEqual({ name: '金蝶导出', matchBy: 'taxNumber', policy: { '*': 'overwrite' } });
+    // One whose columns the file lacks does not fit; one named in the upload is used.
+    const narrow = await app.request('POST', '/api/v1/imports', multipartFile('n.csv', '单位,电话\n华北重工,010-1\n', 'file', 'text/csv', { resource: 'customers', template: 'narrow' }));
+    expect(narrow.body.template.name).toBe('narrow');
+    expect((await upload('none.csv', '客户名称\nX\n')).body.template).toBeUndefined();
+    expectProblem(await app.request('POST', '/api/v1/imports', multipartFile('n.csv', '单位\nX\n', 'file', 'text/csv', { resource: 'customers', template: 'missing' })), 404, 'import_template.not_found');
+    expectProblem(await app.request('PUT', '/api/v1/import-templates/customers/bad', { body: { mapping: { 单位: 'colour' } } }), 400, 'validation');
+    expectProblem(await app.request('PUT', '/api/v1/import-templates/customers/bad', { body: { mapping: { 单位: null } } }), 400, 'validation');
+    expect((await app.request('DELETE', '/api/v1/import-templates/customers/narrow')).status).toBe(204);
+    expectProblem(await app.request('DELETE', '/api/v1/import-templates/customers/narrow'), 404, 'import_template.not_found');
+  });
+
   it('answers a clear 4xx for a file that is not what it claims, too large or too long, and for a missing resource', async () => {
     expectProblem(await upload('photo.csv', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13])), 415, 'import.unsupported_file');
     const broken = await upload('broken.csv', 'name,notes\nAcme,"never closed\n');

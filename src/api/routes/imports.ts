@@ -12,6 +12,7 @@ import { MalformedCsvError, MalformedWorkbookError, NotTextError, readTable, Row
 import { assertFieldsWritable, isHidden } from '../field-security.ts';
 import { importKinds } from '../../commands/import-kinds.ts';
 import { checkMapping, ImportRequest, MappingError, planRows, rowView, writtenFields } from '../../commands/import-rows.ts';
+import { deleteImportTemplate, fittingTemplate, ImportTemplate, importTemplates, saveImportTemplate } from '../../commands/import-templates.ts';
 import { companySettings } from '../../commands/company.ts';
 import { CONTACTS, CUSTOMERS } from '../../projections/customers.ts';
 import { notFound } from '../history.ts';
@@ -32,8 +33,15 @@ const Uploaded = z
     rows: z.number().int().describe('Rows under the header'),
     format: z.enum(['csv', 'xlsx']),
     encoding: z.enum(['utf-8', 'utf-8-bom', 'gb18030']).optional().describe('How a CSV file was read'),
+    template: z
+      .object({ name: z.string(), matchBy: z.string().optional(), policy: z.record(z.string(), z.string()) })
+      .optional()
+      .describe('The saved template the mapping came from (named in the upload, or the one that fits the columns best), with its match key and policy'),
   })
   .meta({ id: 'ImportUploaded' });
+const TemplateName = z.string().trim().min(1).max(100);
+const TemplateParams = z.object({ resource: z.enum(IMPORT_RESOURCES), name: TemplateName });
+const SavedTemplateView = ImportTemplate.extend({ name: z.string(), resource: z.enum(IMPORT_RESOURCES), savedBy: z.string(), savedAt: z.string() }).meta({ id: 'SavedImportTemplate' });
 const ImportView = z
   .object({
     id: z.string(),
@@ -116,6 +124,57 @@ async function visibleImport(services: RouteServices, actor: Actor, importId: st
 
 export const importRoutes: AnyRoute[] = [
   defineRoute({
+    method: 'get',
+    path: '/api/v1/import-templates',
+    reads: [],
+    summary: 'Saved import templates (导入模板): column mappings with their match key and policy, by record type',
+    tags,
+    permission: ['imports', 'view'],
+    query: z.object({ resource: z.enum(IMPORT_RESOURCES).optional() }).strict(),
+    responses: { 200: { description: 'The templates', schema: z.object({ items: z.array(SavedTemplateView) }) }, ...commonErrors },
+    async handler({ query, services }) {
+      const items = [];
+      for (const resource of query.resource ? [query.resource] : IMPORT_RESOURCES) items.push(...Object.values(await importTemplates(services.deps, resource)).sort((a, b) => a.name.localeCompare(b.name)));
+      return { status: 200, body: { items } };
+    },
+  }),
+  defineRoute({
+    method: 'put',
+    path: '/api/v1/import-templates/:resource/:name',
+    summary: 'Save an import template under a name (replacing one of that name): the next upload whose columns it fits is mapped by it',
+    description: 'The body is what a dry run takes (mapping, matchBy, policy); the mapping is checked against the record type\'s fields and custom fields (400 naming a target it lacks). Takes imports create and create on the record type.',
+    tags,
+    params: TemplateParams,
+    body: ImportTemplate,
+    responses: { 200: { description: 'Saved', schema: SavedTemplateView }, ...commonErrors },
+    async handler({ params, body, actor, services, meta }) {
+      authorize(actor, 'imports', 'create');
+      authorizeImport(actor, params.resource);
+      const custom = await fieldsOf(services.deps, params.resource);
+      try {
+        checkMapping(params.resource, Object.keys(body.mapping), body, custom);
+      } catch (error) {
+        if (error instanceof MappingError) throw new HttpProblem(400, 'validation', 'Invalid mapping', error.message, { errors: error.errors });
+        throw error;
+      }
+      return { status: 200, body: await saveImportTemplate(services.deps, params.resource, params.name, body, actor, meta) };
+    },
+  }),
+  defineRoute({
+    method: 'delete',
+    path: '/api/v1/import-templates/:resource/:name',
+    summary: 'Delete an import template',
+    tags,
+    params: TemplateParams,
+    responses: { 204: { description: 'Deleted' }, ...commonErrors, ...notFoundError },
+    async handler({ params, actor, services, meta }) {
+      authorize(actor, 'imports', 'create');
+      authorizeImport(actor, params.resource);
+      if (!(await deleteImportTemplate(services.deps, params.resource, params.name, actor, meta))) throw notFound('import_template', params.name);
+      return { status: 204, body: null };
+    },
+  }),
+  defineRoute({
     method: 'post',
     path: '/api/v1/imports',
     upload: true,
@@ -138,11 +197,25 @@ export const importRoutes: AnyRoute[] = [
       const { importId, position } = await recordUpload(services.deps, upload, actor, meta);
       // Custom fields as columns may name them; one hidden for the caller is never suggested.
       const custom = Object.values(await fieldsOf(services.deps, resource.data)).filter((field) => !field.retired && !isHidden(actor, resource.data, `custom.${field.key}`));
-      const suggested = suggestMapping(resource.data, table.header, custom);
+      const templates = await importTemplates(services.deps, resource.data);
+      const named = typeof fields.template === 'string' && fields.template ? templates[fields.template] : undefined;
+      if (typeof fields.template === 'string' && fields.template && !named) throw notFound('import_template', fields.template);
+      const template = named ?? fittingTemplate(templates, table.header);
+      // A saved template's mapping first (for the columns it names), the headers' suggestions for the others.
+      const suggested = { ...suggestMapping(resource.data, table.header, custom), ...(template ? Object.fromEntries(Object.entries(template.mapping).filter(([column]) => table.header.includes(column))) : {}) };
       const suggestedMapping = Object.fromEntries(Object.entries(suggested).map(([column, target]) => [column, target && !isHidden(actor, resource.data, target) ? target : null]));
       return {
         status: 201,
-        body: { id: importId, resource: resource.data, columns: table.header, suggestedMapping, rows: table.rows.length, format: table.format, ...(table.encoding ? { encoding: table.encoding } : {}) },
+        body: {
+          id: importId,
+          resource: resource.data,
+          columns: table.header,
+          suggestedMapping,
+          rows: table.rows.length,
+          format: table.format,
+          ...(table.encoding ? { encoding: table.encoding } : {}),
+          ...(template ? { template: { name: template.name, ...(template.matchBy ? { matchBy: template.matchBy } : {}), policy: template.policy } } : {}),
+        },
         headers: { Location: `/api/v1/imports/${importId}`, 'X-Position': String(position) },
       };
     },
