@@ -101,6 +101,8 @@ export class SqliteEventStore implements EventStore, ChainVerifier {
   private knownHead = 0;
   /** SQLite's data_version when the head was last compared. */
   private seenDataVersion: unknown;
+  /** Whether reads asked for other writers' commits in this turn of the event loop already (see `forgetForeignAppends`). */
+  private checkedThisTurn = false;
   private readonly hashChain: boolean;
   /**
    * The chain's last link as this connection wrote it, while no other connection has committed since (checked
@@ -225,7 +227,7 @@ export class SqliteEventStore implements EventStore, ChainVerifier {
    * common case costs no lookup by id.
    */
   private appendInTransaction(streamId: string, events: readonly EventToAppend[], expected: ExpectedRevision): AppendResult {
-    this.forgetForeignAppends();
+    this.forgetForeignAppends(true);
     this.streamCache.delete(streamId);
     const current = this.streams.mightHold(streamId) ? (this.statements.streamRevision.get(streamId)?.revision ?? null) : null;
     const actual = current === null ? ('no_stream' as const) : BigInt(current);
@@ -418,10 +420,16 @@ export class SqliteEventStore implements EventStore, ChainVerifier {
 
   /**
    * Drops the cached streams that other writers appended to since the head this store knows of. Inside an
-   * append's transaction it is exact (no writer can come between it and the insert); outside, a read that
-   * follows it sees at least what it saw.
+   * append's transaction it is exact (`exact`: no writer can come between it and the insert); outside, a read that
+   * follows it sees at least what it saw. Reads ask once per turn of the event loop: no I/O happens within a turn,
+   * so a read later in it is as if it had been made at the turn's start (an import's row reads a dozen streams).
    */
-  private forgetForeignAppends(): void {
+  private forgetForeignAppends(exact = false): void {
+    if (!exact && this.checkedThisTurn) return;
+    if (!this.checkedThisTurn) {
+      this.checkedThisTurn = true;
+      setImmediate(() => (this.checkedThisTurn = false));
+    }
     // SQLite's data_version changes only when another connection commits (cheaper to ask than the head).
     const version = this.statements.dataVersion.get();
     if (version === this.seenDataVersion) return;
