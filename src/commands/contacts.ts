@@ -18,7 +18,9 @@ export const contactRules: RecordRules<ContactCommand, ContactState> = {
   resource: 'contacts',
 };
 
-const contacts = (deps: CommandDeps, actor: Actor, meta: RequestMeta) => new RecordHandler(contactRules, deps, actor, meta);
+/** The contact command handler (for work beyond the functions below, such as merges). */
+export const contactHandler = (deps: CommandDeps, actor: Actor, meta: RequestMeta) => new RecordHandler(contactRules, deps, actor, meta);
+const contacts = contactHandler;
 
 export async function addContact(deps: CommandDeps, input: { customerId: string; fields: ContactFields }, actor: Actor, meta: RequestMeta): Promise<ContactResult> {
   const handler = contacts(deps, actor, meta);

@@ -83,10 +83,11 @@ export const companyReferenceFields = referenceFieldsWhere((spec) => spec.scope.
  */
 export async function referenceVisible(deps: CommandDeps, actor: Actor, spec: ResourceSpec, id: string): Promise<boolean> {
   const { state } = await loadRecord(deps, spec, id);
-  if (state.status === 'none' || (spec.scope.by === 'parent' && spec.scope.referable && !spec.scope.referable(state as never))) return false;
+  const merged = state.status === 'merged';
+  if (state.status === 'none' || (!merged && spec.scope.by === 'parent' && spec.scope.referable && !spec.scope.referable(state as never))) return false;
   const holder = await holderOf(deps, spec, state);
   const visible = holder !== undefined && (holder.ownerId !== null || holder.parties !== undefined) && (await holderInScope(deps, actor, holder));
-  if (visible && state.status === 'merged') {
+  if (visible && merged) {
     const mergedInto = (state as { mergedInto?: string }).mergedInto;
     throw new DomainError(`${spec.singular}.merged`, `${spec.singular} ${id} was merged into ${mergedInto}; refer to that one`, { [spec.referenceField ?? 'id']: id, mergedInto });
   }

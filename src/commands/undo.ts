@@ -3,7 +3,7 @@ import { batchDecider, batchStream } from '../domain/batch/index.ts';
 import { resourceNames, type ResourceSpec, specOf } from '../domain/customization/resources.ts';
 import { type DomainEvent, fold } from '../domain/shared/decider.ts';
 import { DomainError } from '../domain/shared/errors.ts';
-import { customerIdOf } from '../domain/shared/revert.ts';
+import { referenceOf } from '../domain/shared/revert.ts';
 import type { RecordedEvent } from '../infra/eventstore/port.ts';
 import { WrongExpectedRevisionError } from '../infra/eventstore/port.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
@@ -87,7 +87,7 @@ async function revertRecord(deps: UndoDeps, record: BatchRecordDoc, run: UndoRun
   if (later && !run.force) return conflict('changed_after_batch', later.metadata.actor);
   const before = foldStates(spec, events.slice(0, first));
   const now = foldStates(spec, events);
-  if (!(await stateInScope(deps, actor, spec, now)) && !(await stateInScope(deps, actor, spec, before)) && !(await movedWithCustomerInScope(deps, actor, spec, before, now))) return conflict('not_in_scope');
+  if (!(await stateInScope(deps, actor, spec, now)) && !(await stateInScope(deps, actor, spec, before)) && !(await movedWithParentInScope(deps, actor, spec, before, now))) return conflict('not_in_scope');
   let reverted: DomainEvent[];
   try {
     reverted = spec.revert(before as never, now as never);
@@ -121,13 +121,20 @@ async function revertRecord(deps: UndoDeps, record: BatchRecordDoc, run: UndoRun
   return 'reverted';
 }
 
+/** The record type a reference field of a moved record names. */
+const parents: Readonly<Record<string, ResourceSpec>> = { customerId: specOf('customers'), contactId: specOf('contacts') };
+
 /**
- * A record that moved with its customer (a merge) goes back with it: whoever has that customer in scope moves it back,
- * as the merge moved it, whoever owns it.
+ * A record that moved with its customer or contact (a merge) goes back with it: whoever has that one in scope moves
+ * it back, as the merge moved it, whoever owns it.
  */
-async function movedWithCustomerInScope(deps: UndoDeps, actor: Actor, spec: ResourceSpec, before: { status: string }, now: { status: string }): Promise<boolean> {
-  const was = customerIdOf(before);
-  return spec.moveToCustomer !== undefined && was !== undefined && was !== customerIdOf(now) && (await recordVisible(deps, actor, specOf('customers'), was));
+async function movedWithParentInScope(deps: UndoDeps, actor: Actor, spec: ResourceSpec, before: { status: string }, now: { status: string }): Promise<boolean> {
+  for (const field of Object.keys(spec.moves ?? {})) {
+    const was = referenceOf(before, field);
+    const parent = parents[field];
+    if (parent && was !== undefined && was !== referenceOf(now, field) && (await recordVisible(deps, actor, parent, was))) return true;
+  }
+  return false;
 }
 
 /**

@@ -8,8 +8,11 @@ export async function getCustomer(store: ReadStore, scope: DataScope, customerId
 }
 
 /** A customer's most recently changed contacts (at most `limit`); the rest are paged by /contacts?customerId=. */
+/** A customer's contacts as its page shows them: those merged into another contact are not its any more. */
+export const customerContactsFilter = (customerId: string) => ({ customerId, status: { $ne: 'merged' } });
+
 export async function contactsOfCustomer(store: ReadStore, scope: DataScope, customerId: string, limit = EMBEDDED_CONTACTS): Promise<ContactDoc[]> {
-  return store.collection<ContactDoc>(CONTACTS).find(withinScope(scope, { customerId }), { sort: { updatedAt: -1, _id: -1 }, limit });
+  return store.collection<ContactDoc>(CONTACTS).find(withinScope(scope, customerContactsFilter(customerId)), { sort: { updatedAt: -1, _id: -1 }, limit });
 }
 
 export async function getContact(store: ReadStore, scope: DataScope, contactId: string): Promise<ContactDoc | null> {

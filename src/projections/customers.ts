@@ -306,6 +306,15 @@ function evolveContactDoc(doc: ContactDoc | null, event: RecordedEvent & Contact
     }
     case 'ContactDiscarded':
       return null;
+    case 'ContactMerged':
+      next = doc && { ...doc, status: 'merged', mergedInto: event.data.survivorId, ...meta(event) };
+      break;
+    case 'ContactUnmerged':
+      if (doc) {
+        const { status: _merged, mergedInto: _into, ...rest } = doc;
+        next = { ...(rest as ContactDoc), ...meta(event) };
+      }
+      break;
     case 'ContactChanged':
       next = doc && { ...(applyChanges(doc as Record<string, unknown>, event.data.changes) as ContactDoc), ...meta(event) };
       break;
@@ -337,7 +346,8 @@ async function applyContactEvent(event: RecordedEvent & ContactEvent, store: Rea
   // Keep the customers' embedded contact summaries in step (idempotent, so it also runs on a replay).
   if (event.type === 'ContactMoved') await embedContact(store, event.data.fromCustomerId, contactId, null, event);
   if (event.type === 'ContactRemoved') await embedContact(store, event.data.customerId, contactId, null, event);
-  else if (event.type === 'ContactDiscarded') {
+  else if (event.type === 'ContactDiscarded' || event.type === 'ContactMerged') {
+    // A merged contact leaves its customer's contacts (and count) until it is unmerged.
     if (doc) await embedContact(store, doc.customerId, contactId, null, event);
   } else if (next) await embedContact(store, next.customerId, contactId, summaryOf(next), event);
 }
@@ -356,7 +366,7 @@ async function embedContact(
   const others = customer.contacts.filter((c) => c.id !== contactId);
   // The most recently changed contacts only: a customer with thousands would otherwise grow with each (O(n²)).
   const contacts = (summary ? [...others, summary] : others).slice(-EMBEDDED_CONTACTS);
-  const counted = event.type === 'ContactAdded' || event.type === 'ContactReinstated' || (event.type === 'ContactMoved' && summary) ? 1 : summary ? 0 : -1;
+  const counted = event.type === 'ContactAdded' || event.type === 'ContactReinstated' || event.type === 'ContactUnmerged' || (event.type === 'ContactMoved' && summary) ? 1 : summary ? 0 : -1;
   const contactCount = Math.max(0, customer.contactCount + counted);
   // Before the era, a change to a contact was a follow-up of its customer (the old rule).
   const followUp = (await inActivitiesEra(store)) ? {} : { _contactBase: later(customer._contactBase, event.metadata.at), lastContactedAt: later(customer.lastContactedAt, event.metadata.at) };

@@ -90,7 +90,7 @@ interface Fixture {
   batchId?: string;
   /** A file the record's owner uploaded to import. */
   importId?: string;
-  /** Another customer of the record's owner: a duplicate to merge into the record. */
+  /** Another customer of the record's owner (a contact of its customer): a duplicate to merge into the record. */
   victimId?: string;
 }
 
@@ -160,6 +160,7 @@ const matrix: Record<string, Entry> = {
   'GET /api/v1/import-templates': { needs: ['imports', 'view'], ok: 200, request: () => ({ path: '/api/v1/import-templates' }) },
   'PUT /api/v1/import-templates/:resource/:name': { needs: ['imports', 'create'], ok: 200, request: () => ({ path: '/api/v1/import-templates/customers/matrix', body: { mapping: { 客户名称: 'name' } } }) },
   'DELETE /api/v1/import-templates/:resource/:name': { needs: ['imports', 'create'], ok: 204, request: () => ({ path: '/api/v1/import-templates/customers/matrix' }) },
+  'POST /api/v1/contacts/:survivorId/merge': { needs: ['contacts', 'edit'], scoped: true, ok: 202, request: (f) => ({ path: `/api/v1/contacts/${f.contactId}/merge`, body: { victimIds: [f.victimId] } }) },
   'POST /api/v1/customers/:survivorId/merge': { needs: ['customers', 'edit'], scoped: true, ok: 202, request: (f) => ({ path: `/api/v1/customers/${f.customerId}/merge`, body: { victimIds: [f.victimId] } }) },
   'POST /api/v1/customers/bulk': { needs: ['customers', 'edit'], ok: 202, request: () => ({ path: '/api/v1/customers/bulk', body: { filter: { industry: 'Nobody has this' }, set: { level: 'B' } } }) },
   'GET /api/v1/handovers/:id': { needs: ['customers', 'assign'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/handovers/${f.handoverId}` }) },
@@ -577,7 +578,9 @@ describe('authorization matrix', () => {
         f.importId = (await recordUpload(app.services.deps, { resource: 'customers', fileName: 'm.csv', sha256, size: file.length, format: 'csv', columns: ['客户名称'], rows: 1 }, { ...systemActor, userId: f.ownerId }, app.services.requestMeta('matrix'))).importId;
       }
       if (key.startsWith('DELETE /api/v1/import-templates')) await saveImportTemplate(app.services.deps, 'customers', 'matrix', { mapping: { 客户名称: 'name' }, policy: {} }, systemActor, app.services.requestMeta('matrix'));
-      if (key.includes('/merge'))
+      if (key.includes('/contacts/:survivorId/merge'))
+        f.victimId = (await addContact(app.services.deps, { customerId: f.customerId, fields: { name: 'Matrix duplicate' } }, systemActor, app.services.requestMeta('matrix'))).contactId;
+      else if (key.includes('/merge'))
         f.victimId = (await registerCustomer(app.services.deps, { fields: { name: `Matrix duplicate ${Math.random()}` }, ownerId: f.ownerId }, systemActor, app.services.requestMeta('matrix'))).customerId;
       if (key.includes('/claim')) await releaseCustomer(app.services.deps, f.customerId, 'matrix', systemActor, app.services.requestMeta('matrix'));
       const caller = callers[role]!;

@@ -4,6 +4,7 @@ import { returnIdleCustomersToPool } from '../../src/commands/pool.ts';
 import { systemActor } from '../../src/commands/employees.ts';
 import { CONTACTS, CUSTOMERS } from '../../src/projections/customers.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
+import { completedBatch } from '../support/batches.ts';
 import { digests } from '../support/digests.ts';
 import { expectProblem } from '../support/problem.ts';
 
@@ -18,16 +19,7 @@ describe('batches: mass update, mass assign and undo', () => {
   const ids: string[] = [];
   const contactIds: string[] = [];
 
-  /** Waits for a batch to complete and answers it. */
-  async function completed(batchId: string, token?: string) {
-    for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
-      await caughtUp(app);
-      const batch = await app.request('GET', `/api/v1/batches/${batchId}`, { token });
-      if (batch.body.status === 'completed') return batch.body;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    throw new Error(`batch ${batchId} did not complete`);
-  }
+  const completed = (batchId: string, token?: string) => completedBatch(app, batchId, token);
   const snapshot = async () => ({ ...(await digests(app.services.readStore, CUSTOMERS, ids)), ...(await digests(app.services.readStore, CONTACTS, contactIds)) });
 
   beforeAll(async () => {

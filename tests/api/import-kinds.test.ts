@@ -3,6 +3,7 @@ import type { ReadStore } from '../../src/infra/readstore/port.ts';
 import { CONTACTS, CUSTOMERS } from '../../src/projections/customers.ts';
 import { LEAD_FLOW } from '../../src/projections/leads.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
+import { completedBatch } from '../support/batches.ts';
 import { docDigest } from '../support/digests.ts';
 import { multipartFile } from '../support/multipart.ts';
 
@@ -60,13 +61,7 @@ describe('imports of contacts, products and leads: dry run, run, undo and its un
   async function undo(batchId: string, token?: string) {
     const started = await app.request('POST', `/api/v1/batches/${batchId}/undo`, { body: {}, token });
     expect(started.status, JSON.stringify(started.body)).toBe(202);
-    for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
-      await caughtUp(app);
-      const batch = await app.request('GET', `/api/v1/batches/${started.body.batchId}`, { token });
-      if (batch.body.status === 'completed') return batch.body;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    throw new Error('undo did not complete');
+    return completedBatch(app, started.body.batchId, token);
   }
 
   it('products: codes matched and kept unique, prices in fen, yes/no; the undo discards what it created and puts back what it changed, and its undo brings them back', async () => {

@@ -5,6 +5,7 @@ import { CONTACTS, CUSTOMERS } from '../../src/projections/customers.ts';
 import { CUSTOMER_SALES_MONTHLY } from '../../src/projections/orders.ts';
 import { SERVICE_BY_CUSTOMER } from '../../src/projections/service.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
+import { completedBatch } from '../support/batches.ts';
 import { docDigest, digests } from '../support/digests.ts';
 import { expectProblem } from '../support/problem.ts';
 
@@ -29,15 +30,7 @@ describe('merge duplicate customers, and unmerge (the undo of the merge)', () =>
   let victims: string[];
   const records: Record<string, string[]> = { contacts: [], activities: [], opportunities: [], quotes: [], orders: [], tickets: [], tasks: [], expenses: [] };
 
-  async function completed(batchId: string, token?: string) {
-    for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
-      await caughtUp(app);
-      const batch = await app.request('GET', `/api/v1/batches/${batchId}`, { token });
-      if (batch.body.status === 'completed') return batch.body;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    throw new Error(`batch ${batchId} did not complete`);
-  }
+  const completed = (batchId: string, token?: string) => completedBatch(app, batchId, token);
 
   /** Every read-model document a merge touches, by digest: the customers, their records, and the counters kept per customer. */
   async function snapshot() {
@@ -166,6 +159,42 @@ describe('merge duplicate customers, and unmerge (the undo of the merge)', () =>
     expect(v1).toBeDefined();
   });
 
+  it('contacts: a duplicate contact merged into another takes its activities, tasks and tickets along and leaves its customer; the unmerge restores every document', async () => {
+    const customer = (await post('/api/v1/customers', { name: '联系人合并测试有限公司' }, seller.token)).id;
+    const keep = (await post('/api/v1/contacts', { customerId: customer, name: '王五', email: 'wang5@example.com' }, seller.token)).id;
+    const dup = (await post('/api/v1/contacts', { customerId: customer, name: '王五（重复）', mobile: '13700000001' }, seller.token)).id;
+    const activity = (await post('/api/v1/activities', { kind: 'call', customerId: customer, contactId: dup, occurredAt: clock.now().toISOString(), summary: '约拜访' }, seller.token)).id;
+    const task = (await post('/api/v1/tasks', { subject: '回电', dueAt: '2026-11-30T08:00:00.000Z', customerId: customer, contactId: dup }, seller.token)).id;
+    const ticket = (await post('/api/v1/tickets', { type: 'repair', channel: 'phone', priority: 'normal', customerId: customer, contactId: dup, subject: '报修', description: '不转' }, seller.token)).id;
+    await caughtUp(app);
+    const snap = async () => ({
+      customers: await digests(app.services.readStore, CUSTOMERS, [customer]),
+      contacts: await digests(app.services.readStore, CONTACTS, [keep, dup]),
+      activities: await digests(app.services.readStore, 'activities', [activity]),
+      tasks: await digests(app.services.readStore, 'tasks', [task]),
+      tickets: await digests(app.services.readStore, 'tickets', [ticket]),
+    });
+    const before = await snap();
+    clock.advance(3_600_000);
+    const started = await app.request('POST', `/api/v1/contacts/${keep}/merge`, { body: { victimIds: [dup], fieldChoices: { mobile: dup } }, token: seller.token });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    expect(await completed(started.body.batchId, seller.token)).toMatchObject({ kind: 'merge', resource: 'contacts', records: 1 + 3 + 1, skipped: 0 });
+    expect((await app.request('GET', `/api/v1/contacts/${dup}`, { token: seller.token })).body).toMatchObject({ status: 'merged', mergedInto: keep });
+    expect((await app.request('GET', `/api/v1/contacts/${keep}`, { token: seller.token })).body).toMatchObject({ mobile: '13700000001', email: 'wang5@example.com' });
+    expectProblem(await app.request('PATCH', `/api/v1/contacts/${dup}`, { body: { title: 'x' }, token: seller.token }), 409, 'contact.merged');
+    expectProblem(await app.request('POST', '/api/v1/activities', { body: { kind: 'call', customerId: customer, contactId: dup, occurredAt: clock.now().toISOString(), summary: 'x' }, token: seller.token }), 409, 'contact.merged');
+    const owner = (await app.request('GET', `/api/v1/customers/${customer}`, { token: seller.token })).body;
+    expect(owner.contactCount).toBe(1);
+    expect(owner.contacts.map((c: { id: string }) => c.id)).toEqual([keep]);
+    expect((await app.request('GET', `/api/v1/contacts?customerId=${customer}`, { token: seller.token })).body.items.map((c: { id: string }) => c.id)).toEqual([keep]);
+    expect((await app.request('GET', `/api/v1/contacts?customerId=${customer}&status=merged`, { token: seller.token })).body.items.map((c: { id: string }) => c.id)).toEqual([dup]);
+    for (const [resource, id] of [['activities', activity], ['tasks', task], ['tickets', ticket]] as const) expect((await app.request('GET', `/api/v1/${resource}/${id}`)).body.contactId, resource).toBe(keep);
+    clock.advance(3_600_000);
+    const undo = await app.request('POST', `/api/v1/batches/${started.body.batchId}/undo`, { body: {}, token: seller.token });
+    expect(await completed(undo.body.batchId, seller.token)).toMatchObject({ skipped: 0, conflicts: [] });
+    expect(await snap()).toEqual(before);
+  });
+
   it('refuses what cannot be merged, and nobody merges outside their scope', async () => {
     const [v1, v2] = victims as [string, string];
     const merge = (survivorId: string, body: Record<string, unknown>, token = seller.token) => app.request('POST', `/api/v1/customers/${survivorId}/merge`, { body, token });
@@ -179,6 +208,6 @@ describe('merge duplicate customers, and unmerge (the undo of the merge)', () =>
     expectProblem(await merge(survivor, { victimIds: [v1], fieldChoices: { name: v2 } }), 409, 'merge.choice_unknown');
     expectProblem(await merge(survivor, { victimIds: [v1], fieldChoices: { ownerId: v1 } }), 400, 'validation');
     const nothingStarted = (await app.request('GET', '/api/v1/batches?kind=merge')).body.items.length;
-    expect(nothingStarted).toBe(2);
+    expect(nothingStarted).toBe(3);
   });
 });

@@ -69,11 +69,12 @@ describe('revert: the events that take a record back', () => {
     type Lead = { status: string; leadId: string; ownerId: string; fields: Record<string, unknown> };
     const evolve = (state: Lead, event: { type: string; data: Record<string, unknown> }): Lead =>
       event.type === 'LeadOwnerChanged' ? { ...state, ownerId: String(event.data.ownerId) } : { ...state, fields: { ...state.fields, ...(event.data.changes as object) } };
-    const { revert, moveToCustomer } = revertible<Lead>({ evolve }, 'leadId', { owner: 'LeadOwnerChanged', move: moveByChange('LeadChanged', 'leadId') });
+    const { revert, moves } = revertible<Lead>({ evolve }, 'leadId', { owner: 'LeadOwnerChanged', moves: { customerId: moveByChange('LeadChanged', 'leadId') } });
+    const moveToCustomer = moves!.customerId!;
     const lead = { status: 'new', leadId: 'l1', ownerId: 'u1', fields: { company: 'A', customerId: 'c1' } };
     expect(revert(lead, { ...lead, ownerId: 'u2' })).toEqual([{ type: 'LeadOwnerChanged', data: { leadId: 'l1', fromOwnerId: 'u2', ownerId: 'u1' } }]);
-    expect(moveToCustomer!(lead as never, 'c2')).toEqual([{ type: 'LeadChanged', data: { leadId: 'l1', changes: { customerId: 'c2' } } }]);
-    expect(moveToCustomer!(lead as never, 'c1')).toEqual([]);
+    expect(moveToCustomer(lead as never, 'c2')).toEqual([{ type: 'LeadChanged', data: { leadId: 'l1', changes: { customerId: 'c2' } } }]);
+    expect(moveToCustomer(lead as never, 'c1')).toEqual([]);
     const moved = { ...lead, ownerId: 'u2', fields: { customerId: 'c2', company: 'A' } };
     expect(revert(lead, moved)).toEqual([
       { type: 'LeadChanged', data: { leadId: 'l1', changes: { customerId: 'c1' } } },

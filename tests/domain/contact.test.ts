@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type ContactEvent, contactDecider, contactStream } from '../../src/domain/contact/index.ts';
+import { resourceSpecs } from '../../src/domain/customization/resources.ts';
 import { fold } from '../../src/domain/shared/decider.ts';
 import { specFor } from '../support/spec.ts';
 
@@ -9,6 +10,23 @@ const customer = { customerId: 'c-1', exists: true, archived: false };
 const added: ContactEvent = { type: 'ContactAdded', data: { contactId: id, customerId: 'c-1', fields: { name: '王伟', mobile: '13800000000' } } };
 
 describe('contact decider', () => {
+  it('merges a contact into another, which then takes no changes; an unmerge and a discard are reverted exactly', () => {
+    const merged: ContactEvent = { type: 'ContactMerged', data: { contactId: id, survivorId: 'p-2' } };
+    given([added]).when({ type: 'MergeContactInto', contactId: id, survivorId: 'p-2' }).then([merged]);
+    given([added]).when({ type: 'MergeContactInto', contactId: id, survivorId: id }).thenThrows('contact.merge_self');
+    given([added, merged]).when({ type: 'ChangeContact', contactId: id, changes: { title: 'x' } }).thenThrows('contact.merged');
+    const active = fold(contactDecider, [added]);
+    const now = fold(contactDecider, [added, merged]);
+    const revert = resourceSpecs.contacts.revert as unknown as (before: unknown, now: unknown) => ContactEvent[];
+    expect(revert(active, now)).toEqual([{ type: 'ContactUnmerged', data: { contactId: id } }]);
+    expect(revert(active, now).reduce(contactDecider.evolve, now)).toEqual(active);
+    expect(revert(now, active)).toEqual([merged]);
+    expect(revert(contactDecider.initialState, active)).toEqual([{ type: 'ContactDiscarded', data: { contactId: id } }]);
+    const { fields, ...rest } = active as { fields: unknown };
+    expect(revert(active, contactDecider.initialState)).toEqual([{ type: 'ContactReinstated', data: { contactId: id, fields, state: rest } }]);
+    expect(revert(active, contactDecider.initialState).reduce(contactDecider.evolve, contactDecider.initialState)).toEqual(active);
+  });
+
   it('adds a contact to an existing customer', () =>
     given([]).when({ type: 'AddContact', contactId: id, customer, fields: added.data.fields }).then([added]));
 

@@ -24,6 +24,8 @@ export const ContactView = ContactFields.extend({
   customerName: z.string(),
   ownerId: z.string().nullable(),
   departmentPath: z.string().nullable(),
+  status: z.literal('merged').optional().describe('Present on a contact merged into another (a duplicate): it takes no changes'),
+  mergedInto: z.string().optional().describe('While merged: the contact it was merged into'),
   ...activityStatsShape,
 }).meta({ id: 'Contact' });
 

@@ -5,7 +5,7 @@ import { CustomerFields, type CustomerState } from '../../domain/customer/index.
 import { recordAction, recordRoutes } from '../records.ts';
 import type { Actor } from '../../commands/context.ts';
 import { DomainError } from '../../domain/shared/errors.ts';
-import { contactsOfCustomer, getCustomer } from '../../projections/customer-queries.ts';
+import { contactsOfCustomer, customerContactsFilter, getCustomer } from '../../projections/customer-queries.ts';
 import { publicView } from '../../projections/lists.ts';
 import { CONTACTS, type CustomerDoc } from '../../projections/customers.ts';
 import { OPPORTUNITIES } from '../../projections/opportunities.ts';
@@ -55,7 +55,7 @@ const related = relatedRoute('customers', async (services, actor, id) => (await 
   contacts: async (services, actor, id, limit) => {
     if (!isAllowed(actor, 'contacts', 'view')) return null;
     const collection = services.readStore.collection(CONTACTS);
-    const filter = withinScope(readFilter(actor), { customerId: id });
+    const filter = withinScope(readFilter(actor), customerContactsFilter(id));
     const items = await collection.find(filter, { sort: { name: 1, _id: 1 }, limit });
     return { items: items.map((c) => ContactView.parse(publicView(c))), total: await collection.countDocuments(filter) };
   },

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { readFilter } from '../../access/scope.ts';
 import { bulkDeps, stableMeta } from '../../app/jobs.ts';
 import { authorize, isAllowed } from '../../commands/authorization.ts';
-import { runMerge, startMerge } from '../../commands/merge.ts';
+import { type MergedResource, runMerge, startMerge } from '../../commands/merge.ts';
+import { ContactFields } from '../../domain/contact/index.ts';
 import { CustomerFields } from '../../domain/customer/index.ts';
 import { duplicateCandidates, type DuplicateSubject } from '../../domain/customer/duplicates.ts';
 import { CONTACTS, type ContactDoc, CUSTOMERS, type CustomerDoc } from '../../projections/customers.ts';
@@ -27,46 +28,65 @@ const Candidates = z
   })
   .meta({ id: 'DuplicateCandidates' });
 
-const standardFields = Object.keys(CustomerFields.shape).filter((field) => field !== 'custom');
-const MergeBody = z
-  .object({
-    victimIds: z
-      .array(Id)
-      .min(1)
-      .max(20)
-      .refine((ids) => new Set(ids).size === ids.length, { message: 'Name each duplicate once' })
-      .describe('The duplicates to merge into this customer (at most 20)'),
-    fieldChoices: z
-      .record(
-        z.string().refine((field) => standardFields.includes(field) || /^custom\.[a-z][a-zA-Z0-9]{0,39}$/.test(field), { message: `Expected a customer field (${standardFields.join(', ')}) or custom.<key>` }),
-        Id,
-      )
-      .default({})
-      .describe('For a field, the customer whose value the survivor keeps (this one or a duplicate), e.g. {"phone": "<victimId>"}; fields not named keep the survivor\'s value'),
-  })
-  .strict()
-  .meta({ id: 'MergeRequest' });
+/** A merge's body for a record type: the duplicates, and per field the record whose value the survivor keeps. */
+function mergeBody(singular: string, fields: z.ZodObject<z.ZodRawShape>, schemaId: string) {
+  const standard = Object.keys(fields.shape).filter((field) => field !== 'custom');
+  return z
+    .object({
+      victimIds: z
+        .array(Id)
+        .min(1)
+        .max(20)
+        .refine((ids) => new Set(ids).size === ids.length, { message: 'Name each duplicate once' })
+        .describe(`The duplicates to merge into this ${singular} (at most 20)`),
+      fieldChoices: z
+        .record(
+          z.string().refine((field) => standard.includes(field) || /^custom\.[a-z][a-zA-Z0-9]{0,39}$/.test(field), { message: `Expected a ${singular} field (${standard.join(', ')}) or custom.<key>` }),
+          Id,
+        )
+        .default({})
+        .describe(`For a field, the ${singular} whose value the survivor keeps (this one or a duplicate), e.g. {"phone": "<victimId>"}; fields not named keep the survivor's value`),
+    })
+    .strict()
+    .meta({ id: schemaId });
+}
 
-export const mergeRoutes: AnyRoute[] = [
-  defineRoute({
+/** The merge route of a record type (customers, contacts): a batch, unmerged by its undo. */
+function mergeRoute(resource: MergedResource, fields: z.ZodObject<z.ZodRawShape>, texts: { summary: string; description: string; schemaId: string }): AnyRoute {
+  const singular = resource === 'customers' ? 'customer' : 'contact';
+  return defineRoute({
     method: 'post',
-    path: '/api/v1/customers/:survivorId/merge',
-    reads: [CUSTOMERS],
-    summary: 'Merge duplicate customers (合并重复客户) into this one: their contacts, activities, opportunities, quotes, orders, tickets, tasks and expense claims move here; undo the batch to unmerge',
-    description:
-      'Runs in the background as a batch (follow Location). Each duplicate is then `status: "merged"` with `mergedInto` (GET answers 200; a write to it or naming it → 409 customer.merged), and listed only with ?status=merged. Every customer must be in your data scope (404 otherwise) and not in the pool; the survivor active. Unmerge: POST /api/v1/batches/{batchId}/undo restores the duplicates and moves back exactly the records that were moved. Needs customers edit; a field read-only for your role cannot be chosen (403).',
-    tags: [...tags, 'Batches 批量操作'],
+    path: `/api/v1/${resource}/:survivorId/merge`,
+    reads: [CUSTOMERS, CONTACTS],
+    summary: texts.summary,
+    description: texts.description,
+    tags: [resource === 'customers' ? 'Customers 客户' : 'Contacts 联系人', 'Batches 批量操作'],
     params: z.object({ survivorId: Id }),
-    body: MergeBody,
+    body: mergeBody(singular, fields, texts.schemaId),
     responses: { 202: { description: 'Started; follow Location', schema: z.object({ batchId: z.string(), status: z.literal('running') }) }, ...commonErrors, ...notFoundError, ...conflictError },
     async handler({ params, body, actor, services, meta }) {
-      authorize(actor, 'customers', 'edit');
-      assertFieldsWritable(actor, 'customers', Object.keys(body.fieldChoices));
+      authorize(actor, resource, 'edit');
+      assertFieldsWritable(actor, resource, Object.keys(body.fieldChoices));
       const deps = bulkDeps(services);
-      const { batchId, position } = await startMerge(deps, params.survivorId, body, actor, meta);
+      const { batchId, position } = await startMerge(deps, resource, params.survivorId, body, actor, meta);
       services.backgroundOrWorker(`merge ${batchId}`, () => runMerge(deps, batchId, actor, stableMeta(services)(`batch:${batchId}`)));
       return { status: 202, body: { batchId, status: 'running' as const }, headers: { Location: `/api/v1/batches/${batchId}`, 'X-Position': String(position) } };
     },
+  });
+}
+
+export const mergeRoutes: AnyRoute[] = [
+  mergeRoute('customers', CustomerFields, {
+    summary: 'Merge duplicate customers (合并重复客户) into this one: their contacts, activities, opportunities, quotes, orders, tickets, tasks and expense claims move here; undo the batch to unmerge',
+    description:
+      'Runs in the background as a batch (follow Location). Each duplicate is then `status: "merged"` with `mergedInto` (GET answers 200; a write to it or naming it → 409 customer.merged), and listed only with ?status=merged. Every customer must be in your data scope (404 otherwise) and not in the pool; the survivor active. Unmerge: POST /api/v1/batches/{batchId}/undo restores the duplicates and moves back exactly the records that were moved. Needs customers edit; a field read-only for your role cannot be chosen (403).',
+    schemaId: 'MergeRequest',
+  }),
+  mergeRoute('contacts', ContactFields, {
+    summary: 'Merge duplicate contacts (合并重复联系人) into this one: their activities, tasks and tickets move here; undo the batch to unmerge',
+    description:
+      'Runs in the background as a batch (follow Location). Each duplicate is then `status: "merged"` with `mergedInto` (GET answers 200; a write to it or naming it → 409 contact.merged), leaves its customer\'s contacts, and is listed only with ?status=merged. Every contact must be in your data scope (404 otherwise). Unmerge: POST /api/v1/batches/{batchId}/undo. Needs contacts edit; a field read-only for your role cannot be chosen (403).',
+    schemaId: 'ContactMergeRequest',
   }),
   defineRoute({
     method: 'get',

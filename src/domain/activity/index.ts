@@ -148,7 +148,7 @@ export const activityResource = {
   attachments: true,
   references: { customerId: 'customers', contactId: 'contacts', opportunityId: 'opportunities', quoteId: 'quotes', orderId: 'orders' },
   events: activityEventSchemas,
-  ...revertible(activityDecider, 'activityId', { move: moveByChange('ActivityChanged', 'activityId') }),
+  ...revertible(activityDecider, 'activityId', { moves: { customerId: moveByChange('ActivityChanged', 'activityId'), contactId: moveByChange('ActivityChanged', 'activityId', 'contactId') } }),
   readModel: {
     version: 1,
     view: (state: Exclude<ActivityState, { status: 'none' }>) => ({ ...state.fields, ownerId: state.ownerId }),

@@ -6,7 +6,8 @@ import type { ContactEvent, ContactFields } from './events.ts';
 
 export type ContactState =
   | { status: 'none' }
-  | { status: 'active' | 'removed'; contactId: string; customerId: string; fields: ContactFields; erased?: boolean };
+  /** `merged`: merged into another contact (`mergedInto`, a duplicate); it takes no changes. */
+  | { status: 'active' | 'removed' | 'merged'; contactId: string; customerId: string; fields: ContactFields; erased?: boolean; mergedInto?: string };
 
 /** What the handler learned about the customer a contact belongs to (or moves to). */
 export type CustomerFacts = { customerId: string; exists: boolean; archived: boolean };
@@ -21,6 +22,7 @@ export type ContactCommand =
       moveTo?: CustomerFacts;
     }
   | { type: 'RemoveContact'; contactId: string }
+  | { type: 'MergeContactInto'; contactId: string; survivorId: string }
   /** Erases the contact's personal data: `fields` are its personal fields, `subjectId` the subject whose key was destroyed. */
   | { type: 'EraseContactPersonalData'; contactId: string; subjectId: string; fields: string[] };
 
@@ -42,6 +44,13 @@ export function evolve(state: ContactState, event: ContactEvent): ContactState {
       return initialState;
     case 'ContactReinstated':
       return reinstatedState<ContactState>(event.data);
+    case 'ContactMerged':
+      return state.status === 'none' ? state : { ...state, status: 'merged', mergedInto: event.data.survivorId };
+    case 'ContactUnmerged': {
+      if (state.status === 'none') return state;
+      const { mergedInto: _into, ...rest } = state;
+      return { ...rest, status: 'active' };
+    }
   }
 }
 
@@ -73,6 +82,8 @@ export function decide(command: ContactCommand, state: ContactState): ContactEve
     if (state.erased) throw new DomainError('contact.erased', `The personal data of contact ${command.contactId} was erased already`, { contactId: command.contactId });
     return [{ type: 'PersonalDataErased', data: { contactId: state.contactId, customerId: state.customerId, subjectId: command.subjectId, fields: command.fields } }];
   }
+  if (state.status === 'merged')
+    throw new DomainError('contact.merged', `Contact ${command.contactId} was merged into ${state.mergedInto}; change that one instead`, { contactId: command.contactId, mergedInto: state.mergedInto });
   if (state.status !== 'active')
     throw new DomainError('contact.not_found', `Contact ${command.contactId} does not exist`, {
       contactId: command.contactId,
@@ -97,6 +108,9 @@ export function decide(command: ContactCommand, state: ContactState): ContactEve
     }
     case 'RemoveContact':
       return [{ type: 'ContactRemoved', data: { contactId: state.contactId, customerId: state.customerId } }];
+    case 'MergeContactInto':
+      if (command.survivorId === state.contactId) throw new DomainError('contact.merge_self', 'A contact cannot be merged into itself', { contactId: state.contactId });
+      return [{ type: 'ContactMerged', data: { contactId: state.contactId, survivorId: command.survivorId } }];
   }
 }
 

@@ -42,8 +42,13 @@ export const ContactDiscarded = z.object({ contactId: z.string() });
 /** An undo brought back a discarded contact as it was: its fields (sealed, as when added) and the rest of its state. */
 export const ContactReinstated = z.object({ contactId: z.string(), fields: z.record(z.string(), z.unknown()), state: z.record(z.string(), z.unknown()) });
 
+/** Merged into another contact (a duplicate): its activities, tasks and tickets moved to the survivor. */
+export const ContactMerged = z.object({ contactId: z.string(), survivorId: z.string() });
+/** A merge undone: the contact is itself again. */
+export const ContactUnmerged = z.object({ contactId: z.string() });
+
 /** Its events' schemas, by type (checked on every append). */
-export const contactEventSchemas = { ContactDiscarded, ContactReinstated, ContactAdded, ContactChanged, ContactMoved, ContactRemoved, PersonalDataErased };
+export const contactEventSchemas = { ContactMerged, ContactUnmerged, ContactDiscarded, ContactReinstated, ContactAdded, ContactChanged, ContactMoved, ContactRemoved, PersonalDataErased };
 export type ContactEvent = EventsOf<typeof contactEventSchemas>;
 
 export const contactCategory = 'contact';

@@ -18,7 +18,7 @@ import { emailTemplateResource } from '../campaign/template.ts';
 import { smsTemplateResource } from '../campaign/sms-template.ts';
 import type { Module } from '../role/index.ts';
 import type { Decider, DomainEvent } from '../shared/decider.ts';
-import { moveByChange, moveByEvent, type MoveToCustomer, revertible } from '../shared/revert.ts';
+import { moveByChange, moveByEvent, type MoveTo, revertible } from '../shared/revert.ts';
 
 /** A record's state as every decider folds it: `none` until the record exists. */
 export type RecordState = { status: string };
@@ -114,8 +114,11 @@ export interface ResourceSpec {
    * of a batch appends. A record type without it is reported as not undoable.
    */
   revert?(before: never, now: never): DomainEvent[];
-  /** How one of its records moves to another customer when its customer is merged into that one (see `customerReference`). */
-  moveToCustomer?: MoveToCustomer;
+  /**
+   * How one of its records is pointed at another record it belongs to, by reference field: `customerId` when its
+   * customer is merged into another (see `customerReference`), `contactId` when its contact is.
+   */
+  moves?: Readonly<Record<string, MoveTo>>;
   /** The zod schema of each of its events, checked when one is appended (see `event-schemas.ts`). */
   events?: Readonly<Record<string, z.ZodType>>;
   /**
@@ -187,14 +190,21 @@ export const resourceSpecs = {
     standardFields: ['name', 'title', 'dealRole', 'officePhone', 'mobile', 'email', 'birthday', 'notes', 'customerId', 'customerName', 'ownerId', 'createdAt', 'updatedAt'],
     relatedPanels: ['tickets'],
     list: {
-      filters: { q: q('Searches name, phones, email and customer name'), customerId: id(), ownerId: id(), dealRole: ContactFields.shape.dealRole.unwrap().optional() },
+      filters: {
+        q: q('Searches name, phones, email and customer name'),
+        customerId: id(),
+        ownerId: id(),
+        dealRole: ContactFields.shape.dealRole.unwrap().optional(),
+        status: z.enum(['merged']).optional().describe('Merged contacts (duplicates merged into another) are listed only with status=merged'),
+      },
       sorts: ['name', 'createdAt', 'updatedAt'],
       defaultSort: 'name',
+      unlessAsked: { field: 'status', value: 'merged' },
     },
     search: ['name', 'mobile', 'officePhone', 'email', 'customerName'],
     attachments: false,
     events: contactEventSchemas,
-    ...revertible(contactDecider, 'contactId', { move: moveByEvent('ContactMoved', 'contactId'), changed: 'ContactChanged', created: { discarded: 'ContactDiscarded', reinstated: 'ContactReinstated' } }),
+    ...revertible(contactDecider, 'contactId', { moves: { customerId: moveByEvent('ContactMoved', 'contactId') }, changed: 'ContactChanged', created: { discarded: 'ContactDiscarded', reinstated: 'ContactReinstated' }, merged: { merged: 'ContactMerged', unmerged: 'ContactUnmerged' } }),
   },
   products: {
     name: 'products',
@@ -245,7 +255,7 @@ export const resourceSpecs = {
     tag: 'Opportunities 商机',
     singular: 'opportunity',
     decider: opportunityDecider,
-    ...revertible(opportunityDecider, 'opportunityId', { owner: 'OpportunityOwnerChanged', move: moveByChange('OpportunityChanged', 'opportunityId') }),
+    ...revertible(opportunityDecider, 'opportunityId', { owner: 'OpportunityOwnerChanged', moves: { customerId: moveByChange('OpportunityChanged', 'opportunityId') } }),
     scope: { by: 'owner', collaborators: (state: { fields: { collaborators?: string[] } }) => state.fields.collaborators ?? [] },
     referenceField: 'opportunityId',
     personalFields: [],
@@ -268,7 +278,7 @@ export const resourceSpecs = {
     tag: 'Quotes 报价',
     singular: 'quote',
     decider: quoteDecider,
-    ...revertible(quoteDecider, 'quoteId', { owner: 'QuoteOwnerChanged', move: moveByEvent('QuoteMoved', 'quoteId') }),
+    ...revertible(quoteDecider, 'quoteId', { owner: 'QuoteOwnerChanged', moves: { customerId: moveByEvent('QuoteMoved', 'quoteId') } }),
     scope: { by: 'owner' },
     referenceField: 'quoteId',
     personalFields: [],
@@ -290,7 +300,7 @@ export const resourceSpecs = {
     tag: 'Orders 订单',
     singular: 'order',
     decider: orderDecider,
-    ...revertible(orderDecider, 'orderId', { owner: 'OrderOwnerChanged', move: moveByEvent('OrderMoved', 'orderId') }),
+    ...revertible(orderDecider, 'orderId', { owner: 'OrderOwnerChanged', moves: { customerId: moveByEvent('OrderMoved', 'orderId') } }),
     scope: { by: 'owner' },
     referenceField: 'orderId',
     personalFields: [],

@@ -55,7 +55,7 @@ export const expenseResource = {
   attachmentTypes: RECEIPT_TYPES,
   references: { customerId: 'customers', opportunityId: 'opportunities', campaignId: 'campaigns' },
   events: expenseEventSchemas,
-  ...revertible(expenseDecider, 'claimId', { move: moveByEvent('ExpenseClaimMoved', 'claimId') }),
+  ...revertible(expenseDecider, 'claimId', { moves: { customerId: moveByEvent('ExpenseClaimMoved', 'claimId') } }),
   readModel: { version: 1, view: expenseView },
 } as const satisfies ResourceSpec;
 

@@ -162,7 +162,7 @@ export const taskResource = {
   attachments: false,
   references: { customerId: 'customers', contactId: 'contacts', opportunityId: 'opportunities' },
   events: taskEventSchemas,
-  ...revertible(taskDecider, 'taskId', { move: moveByChange('TaskChanged', 'taskId') }),
+  ...revertible(taskDecider, 'taskId', { moves: { customerId: moveByChange('TaskChanged', 'taskId'), contactId: moveByChange('TaskChanged', 'taskId', 'contactId') } }),
   readModel: {
     version: 1,
     view: (state: Exclude<TaskState, { status: 'none' }>) => ({ ...state.fields, ownerId: state.ownerId, assigneeId: state.ownerId, createdBy: state.createdBy, status: state.status, occurrence: state.occurrence, ...(state.remindedAt ? { remindedAt: state.remindedAt } : {}) }),

@@ -102,6 +102,6 @@ export const ticketResource = {
   attachments: true,
   references: { contactId: 'contacts', productId: 'products', orderId: 'orders' },
   events: ticketEventSchemas,
-  ...revertible(ticketDecider, 'ticketId', { move: moveByChange('TicketChanged', 'ticketId') }),
+  ...revertible(ticketDecider, 'ticketId', { moves: { customerId: moveByChange('TicketChanged', 'ticketId'), contactId: moveByChange('TicketChanged', 'ticketId', 'contactId') } }),
   readModel: { version: 1, view: ticketView },
 } as const satisfies ResourceSpec;
