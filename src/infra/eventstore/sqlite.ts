@@ -421,8 +421,9 @@ export class SqliteEventStore implements EventStore, ChainVerifier {
   /**
    * Drops the cached streams that other writers appended to since the head this store knows of. Inside an
    * append's transaction it is exact (`exact`: no writer can come between it and the insert); outside, a read that
-   * follows it sees at least what it saw. Reads ask once per turn of the event loop: no I/O happens within a turn,
-   * so a read later in it is as if it had been made at the turn's start (an import's row reads a dozen streams).
+   * follows it sees at least what it saw. Reads ask once per turn of the event loop (an import's row reads a dozen
+   * streams): within a turn this process waits on nothing outside it, so a read later in the turn is as if it had
+   * been made at the turn's start; another writer's commit made meanwhile is seen from the next turn on.
    */
   private forgetForeignAppends(exact = false): void {
     if (!exact && this.checkedThisTurn) return;
