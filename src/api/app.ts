@@ -50,9 +50,10 @@ import { approvalRoutes } from './routes/approvals.ts';
 import { batchRoutes } from './routes/batches.ts';
 import { mergeRoutes } from './routes/merge.ts';
 import { importRoutes } from './routes/imports.ts';
+import { erpRoutes } from './routes/erp.ts';
 
 // The pool's /customers/duplicates must come before /customers/:id.
-const moduleRoutes: AnyRoute[] = [...authRoutes, ...orgRoutes, ...adminRoutes, ...auditRoutes, ...customFieldRoutes, ...customizationRoutes, ...companyRoutes, ...poolRoutes, ...batchRoutes, ...mergeRoutes, ...importRoutes, ...customerRoutes, ...personalDataRoutes, ...contactRoutes, ...salesRoutes, ...competitorRoutes, ...activityRoutes, ...taskRoutes, ...planRoutes, ...agendaRoutes, ...dashboardRoutes, ...decisionReportRoutes, ...targetRoutes, ...campaignRoutes, ...campaignMailRoutes, ...campaignSmsRoutes, ...memberLevelRoutes, ...dailyDigestRoutes, ...documentRoutes, ...ticketRoutes, ...approvalRoutes, ...expenseRoutes, ...publicLinkRoutes, ...notificationRoutes, ...attachmentRoutes];
+const moduleRoutes: AnyRoute[] = [...authRoutes, ...orgRoutes, ...adminRoutes, ...auditRoutes, ...customFieldRoutes, ...customizationRoutes, ...companyRoutes, ...poolRoutes, ...batchRoutes, ...mergeRoutes, ...importRoutes, ...customerRoutes, ...personalDataRoutes, ...contactRoutes, ...salesRoutes, ...competitorRoutes, ...activityRoutes, ...taskRoutes, ...planRoutes, ...agendaRoutes, ...dashboardRoutes, ...decisionReportRoutes, ...targetRoutes, ...campaignRoutes, ...campaignMailRoutes, ...campaignSmsRoutes, ...memberLevelRoutes, ...dailyDigestRoutes, ...documentRoutes, ...ticketRoutes, ...approvalRoutes, ...expenseRoutes, ...publicLinkRoutes, ...notificationRoutes, ...attachmentRoutes, ...erpRoutes];
 /** Every route of the API; the analysts' routes describe the others' record schemas. */
 export const apiRoutes: AnyRoute[] = [...moduleRoutes, ...analyticsRoutes(moduleRoutes), ...operationsRoutes];
 

@@ -12,6 +12,7 @@ import { RecordDiscarded, RecordMoved, RecordReinstated } from './shared/revert.
 import { automationEventSchemas } from './campaign/automation.ts';
 import { batchEventSchemas } from './batch/index.ts';
 import { importEventSchemas } from './import/index.ts';
+import { erpLinkEventSchemas, ProductErpLinked } from './erp/link.ts';
 import { campaignAudienceEventSchemas, campaignMemberEventSchemas, consentEventSchemas } from './campaign/members.ts';
 
 /**
@@ -53,6 +54,9 @@ export const eventSchemas: Readonly<Record<string, z.ZodType>> = {
   // Bulk operations (imports, merges, handovers, mass updates, undos).
   ...batchEventSchemas,
   ...importEventSchemas,
+  // The ERP bridge's links and sync conflicts, and the products it links.
+  ...erpLinkEventSchemas,
+  ProductErpLinked,
   // Record types declare their events' schemas in the registry (`events`).
   ...Object.assign({}, ...resourceNames.map((name) => specOf(name).events ?? {})),
 };

@@ -143,6 +143,8 @@ export function evolveCustomerDoc(doc: CustomerDoc | null, event: RecordedEvent 
     }
     case 'CustomersMergedIn':
       return { ...doc, ...meta(event) };
+    case 'CustomerErpLinked':
+      return { ...doc, erpCode: event.data.erpCode, ...meta(event) };
   }
 }
 
@@ -172,6 +174,7 @@ export const customersProjection: Projection = withBatchImages({
     await customers.createIndex({ memberLevel: 1 });
     await customers.createIndex({ inPool: 1 });
     await customers.createIndex({ _phones: 1 });
+    await customers.createIndex({ erpCode: 1 });
     const contacts = store.collection(CONTACTS);
     await contacts.createIndex({ _phones: 1 });
     await contacts.createIndex({ customerId: 1 });

@@ -22,10 +22,10 @@ const envelope = { id: z.string(), revision: z.number().int(), createdAt: z.stri
 const ownedEnvelope = { ...envelope, ownerId: z.string(), departmentPath: z.string() };
 
 // ---- Products (存货档案): the catalogue, not owned ----
-const ProductView = ProductFields.extend(envelope).meta({ id: 'Product' });
+const ProductView = ProductFields.extend({ ...envelope, erpCode: z.string().nullable().optional().describe("The product's code in the ERP (存货编码); null until the ERP bridge links it") }).meta({ id: 'Product' });
 const productRoutes: AnyRoute[] = recordRoutes<ProductState>({
   resource: 'products',
-  asOfView: (state) => (state.status === 'none' ? {} : state.fields),
+  asOfView: (state) => (state.status === 'none' ? {} : { ...state.fields, erpCode: state.erpCode ?? null }),
   columns: [...fieldColumns('id', 'code', 'name', 'specification', 'unit', 'category'), ...moneyColumns('standardPrice'), ...fieldColumns('taxRate', 'active')],
   view: ProductView,
   create: {
