@@ -300,6 +300,7 @@ function evolveContactDoc(doc: ContactDoc | null, event: RecordedEvent & Contact
         customerId,
         ...fromCustomer({ ownerId: event.metadata.actor, departmentPath: '/' }),
         ...(fields as { name: string }),
+        erpCode: (event.type === 'ContactAdded' ? event.data.erpCode : (event.data.state as { erpCode?: string | null }).erpCode) ?? null,
         createdAt: event.metadata.at,
         ...meta(event),
         _search: '',
@@ -326,6 +327,9 @@ function evolveContactDoc(doc: ContactDoc | null, event: RecordedEvent & Contact
       break;
     case 'ContactRemoved':
       return null;
+    case 'ContactErpLinked':
+      next = doc && { ...doc, erpCode: event.data.erpCode, ...meta(event) };
+      break;
     case 'PersonalDataErased':
       next = doc && { ...erasedFields(doc, event.data.fields), ...meta(event) };
       break;

@@ -477,10 +477,10 @@ const inScope = (role: Role, relation: Relation) =>
 /** An open sync conflict about the customer: linked to a new ERP record, edited in the CRM, then changed differently by the ERP. */
 async function erpConflictOn(app: TestApp, customerId: string): Promise<string> {
   const { deps } = app.services;
-  const context = { deps, actor: erpBridgeActor, meta: app.services.requestMeta('matrix'), defaultOwnerId: null };
+  const context = { deps, readStore: app.services.readStore, actor: erpBridgeActor, meta: app.services.requestMeta('matrix'), defaultOwnerId: null };
   const erpCode = `M-${randomUUID().slice(0, 8)}`;
   const { state } = await loadRecord(deps, specOf('customers'), customerId);
-  const name = (state as { fields: { name: string } }).fields.name;
+  const name = (state as unknown as { fields: { name: string } }).fields.name;
   await applyInbound(context, 'erp.customer', { erpCode, erpVersion: 1, name, phone: '010-1111' });
   await changeCustomer(deps, customerId, { phone: '010-2222' }, systemActor, app.services.requestMeta('matrix'));
   const result = await applyInbound(context, 'erp.customer', { erpCode, erpVersion: 2, name, phone: '010-3333' });

@@ -160,6 +160,26 @@ describe('the ERP bridge, inbound (POST /api/v1/integrations/erp/inbound)', () =
     expect(badCode).toMatchObject({ status: 'rejected', reason: expect.stringContaining('cannot be a product code') });
   });
 
+  it("adds contacts under their customer's link, matches one the CRM has by e-mail, and removes a retired one", async () => {
+    const contact = (erpCode: string, erpVersion: number, fields: Record<string, unknown>) => ({ topic: 'erp.contact', value: { erpCode, erpVersion, ...fields } });
+    const [early] = await inbound(contact('K-1', 1, { customerErpCode: 'C-060', name: '周经理' }));
+    expect(early).toMatchObject({ status: 'rejected', reason: expect.stringContaining('C-060 is not synced yet') });
+    const [owner] = await inbound(customer('C-060', 1, { name: '杭州西湖电气' }));
+    const [added] = await inbound(contact('K-1', 2, { customerErpCode: 'C-060', name: '周经理', mobile: '13800000001' }));
+    expect(added).toMatchObject({ status: 'applied' });
+    expect(await get(`/api/v1/contacts/${added!.recordId}`)).toMatchObject({ name: '周经理', customerId: owner!.recordId, erpCode: 'K-1', mobile: '13800000001' });
+    expect((await get('/api/v1/contacts?erpCode=K-1')).items.map((c: { id: string }) => c.id)).toEqual([added!.recordId]);
+    // A contact the CRM already has (same customer, same e-mail) is linked, not added twice.
+    const own = await app.request('POST', '/api/v1/contacts', { body: { customerId: owner!.recordId, name: '吴工', email: 'wu@xihu.example' } });
+    expect(own.status).toBe(201);
+    await app.services.runner.waitFor(BigInt(own.headers.get('x-position')!), 10_000);
+    const [linked] = await inbound(contact('K-2', 1, { customerErpCode: 'C-060', name: '吴工程师', email: 'wu@xihu.example' }));
+    expect(linked).toEqual({ status: 'applied', recordId: own.body.id });
+    expect(await get(`/api/v1/contacts/${own.body.id}`)).toMatchObject({ name: '吴工程师', erpCode: 'K-2' });
+    await inbound(contact('K-1', 3, { customerErpCode: 'C-060', name: '周经理', retired: true }));
+    expect((await app.request('GET', `/api/v1/contacts/${added!.recordId}`)).status).toBe(404);
+  });
+
   it('rejects what breaks the contract, says why, and goes on with the other messages', async () => {
     const results = await inbound(
       { topic: 'erp.customer', value: { erpCode: 'C-040', name: '缺版本' } },

@@ -115,7 +115,7 @@ export const erpRoutes: AnyRoute[] = [
     responses: { 200: { description: 'One result per message, in order', schema: z.object({ results: z.array(InboundResultView) }) }, ...commonErrors },
     async handler({ body, services, meta }) {
       const { value: settings } = await erpSettings(services.deps);
-      const context = { deps: services.deps, actor: erpBridgeActor, meta, defaultOwnerId: settings.defaultOwnerId };
+      const context = { deps: services.deps, readStore: services.readStore, actor: erpBridgeActor, meta, defaultOwnerId: settings.defaultOwnerId };
       const results = [];
       for (const message of body.messages) results.push(await applyInbound(context, message.topic, message.value));
       // (Waiting for the log's head covers every write these messages made.)
@@ -176,7 +176,7 @@ export const erpRoutes: AnyRoute[] = [
       const resource = resourceOfKind[doc.kind as keyof typeof resourceOfKind];
       if (body.take === 'erp' && resource !== 'employees') assertFieldsWritable(actor, resource, doc.fields.map((entry) => entry.field).filter((field) => field !== 'erpCode' && field !== 'retired'));
       const { value: settings } = await erpSettings(services.deps);
-      const context = { deps: services.deps, actor, meta: { ...meta, requestId: `erp-resolve:${params.id}` }, defaultOwnerId: settings.defaultOwnerId };
+      const context = { deps: services.deps, readStore: services.readStore, actor, meta: { ...meta, requestId: `erp-resolve:${params.id}` }, defaultOwnerId: settings.defaultOwnerId };
       const { recordId, position } = await resolveSyncConflict(context, doc.linkId, params.id, body.take);
       return { status: 200, body: { id: params.id, take: body.take, recordId, status: 'resolved' as const }, headers: { 'X-Position': String(position) } };
     },

@@ -197,6 +197,7 @@ export const resourceSpecs = {
         ownerId: id(),
         dealRole: ContactFields.shape.dealRole.unwrap().optional(),
         status: z.enum(['merged']).optional().describe('Merged contacts (duplicates merged into another) are listed only with status=merged'),
+        erpCode: text(40).describe('The contact linked to this ERP record'),
       },
       sorts: ['name', 'createdAt', 'updatedAt'],
       defaultSort: 'name',

@@ -17,7 +17,7 @@ export async function resolveSyncConflict(context: SyncContext, linkId: string, 
   const open = state.open;
   if (!open || open.conflictId !== conflictId || !state.kind || !state.erpCode) throw new DomainError('erp.conflict_closed', `Sync conflict ${conflictId} is not open (settled or replaced by a newer one)`, { conflictId });
   const kind: AnyKind = kindOfLink(state.kind);
-  const current = await kind.current(context.deps, open.recordId);
+  const current = await kind.current(context, open.recordId);
   if (!current || current.mergedInto) throw new DomainError('erp.record_gone', 'The CRM record of this conflict no longer takes writes (removed or merged); the next ERP version links anew', { conflictId, recordId: open.recordId });
   const events = erpLinkDecider.decide({ type: 'ResolveSyncConflict', conflictId, take, current: current.values }, state);
   if (open.reason === 'edited') {

@@ -7,10 +7,17 @@ import { currentHolder } from '../../commands/reservations.ts';
 import { loadRecord } from '../../commands/references.ts';
 import { specOf } from '../../domain/customization/resources.ts';
 import type { CustomerFields, CustomerState } from '../../domain/customer/index.ts';
-import type { ErpKind, Values } from '../../domain/erp/link.ts';
+import { type ErpKind, erpLinkDecider, erpLinkStream, type Values } from '../../domain/erp/link.ts';
+import type { ReadStore } from '../../infra/readstore/port.ts';
 import { DomainError } from '../../domain/shared/errors.ts';
 import type { ProductFields, ProductState } from '../../domain/product/index.ts';
-import type { ErpCustomer, ErpProduct, InboundTopic } from './contract.ts';
+import type { ErpContact, ErpCustomer, ErpProduct, InboundTopic } from './contract.ts';
+import { addContact, changeContact, contactHandler, removeContact } from '../../commands/contacts.ts';
+import { load } from '../../commands/pipeline.ts';
+import type { ContactFields, ContactState } from '../../domain/contact/index.ts';
+import { normalizePhone } from '../../domain/shared/normalize.ts';
+import type { Doc } from '../../infra/readstore/port.ts';
+import { CONTACTS } from '../../projections/customers.ts';
 
 /** What a sync writes with: the deps, who writes (the `erp-bridge` system actor), the message, and the company's ERP settings. */
 export interface SyncContext {
@@ -18,6 +25,8 @@ export interface SyncContext {
   actor: Actor;
   /** The message's: its request id names the message (topic, erpCode, erpVersion), so a redelivery finds the writes it made. */
   meta: RequestMeta;
+  /** The read models (a contact is matched by its customer and e-mail or mobile). */
+  readStore: ReadStore;
   /** Who owns the records the ERP creates (PUT /api/v1/settings/erp); null: not set. */
   defaultOwnerId: string | null;
 }
@@ -49,8 +58,10 @@ export interface InboundRecordKind<V extends { erpCode: string; erpVersion: numb
   values(value: V): Values;
   /** Refused before anything is written (a code the CRM cannot take). */
   check?(value: V): string | undefined;
-  holder(deps: CommandDeps, value: V, values: Values): Promise<Holder | undefined>;
-  current(deps: CommandDeps, recordId: string): Promise<CrmRecord | undefined>;
+  /** Values that name other records, found through their links (a contact's customer), or why the message cannot be taken yet. */
+  references?(context: SyncContext, value: V): Promise<Values | string>;
+  holder(context: SyncContext, value: V, values: Values): Promise<Holder | undefined>;
+  current(context: SyncContext, recordId: string): Promise<CrmRecord | undefined>;
   create(context: SyncContext, value: V, values: Values): Promise<string>;
   /** Writes `changes` (values of the same keys; `retired` archives or restores). */
   write(context: SyncContext, recordId: string, changes: Values): Promise<void>;
@@ -81,29 +92,31 @@ type CustomerValue = z.infer<typeof ErpCustomer>;
 const customerFieldsOf = (state: CustomerState) => (state.status === 'none' || state.status === 'merged' ? undefined : (state.fields as Record<string, unknown>));
 const CUSTOMER_FIELDS = ['name', 'shortName', 'taxNumber', 'address', 'phone'] as const;
 
+async function customerRecord(deps: CommandDeps, recordId: string): Promise<CrmRecord | undefined> {
+  const state = (await loadRecord(deps, specOf('customers'), recordId)).state as CustomerState;
+  if (state.status === 'none') return undefined;
+  const fields = state.fields as Record<string, unknown>;
+  return {
+    values: { ...Object.fromEntries(CUSTOMER_FIELDS.map((field) => [field, fields[field] ?? null])), retired: state.status === 'archived' || (state.status === 'merged' && state.statusBeforeMerge === 'archived') },
+    erpCode: state.erpCode,
+    ...(state.status === 'merged' ? { mergedInto: state.mergedInto } : {}),
+  };
+}
+
 export const erpCustomers: InboundRecordKind<CustomerValue> = {
   topic: 'erp.customer',
   kind: 'customer',
   values: (value) => ({ ...Object.fromEntries(CUSTOMER_FIELDS.map((field) => [field, value[field] ?? null])), retired: value.retired ?? false }),
-  async holder(deps, value) {
+  async holder({ deps }, value) {
     const load = async (id: string) => (await loadRecord(deps, specOf('customers'), id)).state as CustomerState;
     // The tax number first (it names one company); the normalised name only for an ERP customer without one.
     for (const field of value.taxNumber ? (['taxNumber', 'name'] as const) : (['name'] as const)) {
       const recordId = await holderOf(deps, uniqueField(customerRules.uniqueFields, field), value[field], load, customerFieldsOf);
-      if (recordId) return { recordId, field, record: (await erpCustomers.current(deps, recordId))! };
+      if (recordId) return { recordId, field, record: (await customerRecord(deps, recordId))! };
     }
     return undefined;
   },
-  async current(deps, recordId) {
-    const state = (await loadRecord(deps, specOf('customers'), recordId)).state as CustomerState;
-    if (state.status === 'none') return undefined;
-    const fields = state.fields as Record<string, unknown>;
-    return {
-      values: { ...Object.fromEntries(CUSTOMER_FIELDS.map((field) => [field, fields[field] ?? null])), retired: state.status === 'archived' || (state.status === 'merged' && state.statusBeforeMerge === 'archived') },
-      erpCode: state.erpCode,
-      ...(state.status === 'merged' ? { mergedInto: state.mergedInto } : {}),
-    };
-  },
+  current: ({ deps }, recordId) => customerRecord(deps, recordId),
   async create(context, value, values) {
     if (!context.defaultOwnerId) throw new DomainError('erp.default_owner_missing', 'No default owner for customers from the ERP: set one with PUT /api/v1/settings/erp { defaultOwnerId }');
     const fields = present(plain(values)) as CustomerFields;
@@ -127,26 +140,28 @@ type ProductValue = z.infer<typeof ErpProduct>;
 const productFieldsOf = (state: ProductState) => (state.status === 'none' ? undefined : (state.fields as Record<string, unknown>));
 const PRODUCT_CODE = /^[A-Za-z0-9._\-/]{1,40}$/;
 
+async function productRecord(deps: CommandDeps, recordId: string): Promise<CrmRecord | undefined> {
+  const state = (await loadRecord(deps, specOf('products'), recordId)).state as ProductState;
+  if (state.status === 'none') return undefined;
+  const { fields } = state;
+  return {
+    values: { name: fields.name, specification: fields.specification ?? null, unit: fields.unit, category: fields.category ?? null, standardPrice: fields.standardPrice, taxRate: fields.taxRate, retired: fields.active === false },
+    erpCode: state.erpCode ?? null,
+  };
+}
+
 export const erpProducts: InboundRecordKind<ProductValue> = {
   topic: 'erp.product',
   kind: 'product',
   // The ERP's code is the product's code (存货编码); `retired` is the product's `active` turned round.
   values: (value) => ({ name: value.name, specification: value.spec ?? null, unit: value.unit, category: value.category ?? null, standardPrice: value.standardPrice, taxRate: value.taxRate, retired: value.retired ?? false }),
   check: (value) => (PRODUCT_CODE.test(value.erpCode) ? undefined : `The ERP code ${value.erpCode} cannot be a product code (1 to 40 letters, digits or . _ - /)`),
-  async holder(deps, value) {
+  async holder({ deps }, value) {
     const load = async (id: string) => (await loadRecord(deps, specOf('products'), id)).state as ProductState;
     const recordId = await holderOf(deps, uniqueField(productRules.uniqueFields, 'code'), value.erpCode, load, productFieldsOf);
-    return recordId ? { recordId, field: 'code', record: (await erpProducts.current(deps, recordId))! } : undefined;
+    return recordId ? { recordId, field: 'code', record: (await productRecord(deps, recordId))! } : undefined;
   },
-  async current(deps, recordId) {
-    const state = (await loadRecord(deps, specOf('products'), recordId)).state as ProductState;
-    if (state.status === 'none') return undefined;
-    const { fields } = state;
-    return {
-      values: { name: fields.name, specification: fields.specification ?? null, unit: fields.unit, category: fields.category ?? null, standardPrice: fields.standardPrice, taxRate: fields.taxRate, retired: fields.active === false },
-      erpCode: state.erpCode ?? null,
-    };
-  },
+  current: ({ deps }, recordId) => productRecord(deps, recordId),
   async create(context, value, values) {
     const { retired, ...rest } = values;
     const fields = { ...present(rest), code: value.erpCode, active: retired !== true } as ProductFields;
@@ -161,8 +176,68 @@ export const erpProducts: InboundRecordKind<ProductValue> = {
   },
 };
 
+type ContactValue = z.infer<typeof ErpContact>;
+const CONTACT_FIELDS = ['name', 'title', 'mobile', 'email'] as const;
+
+async function contactRecord(deps: CommandDeps, recordId: string): Promise<CrmRecord | undefined> {
+  const state = (await loadRecord(deps, specOf('contacts'), recordId)).state as ContactState;
+  // A removed contact is gone for the ERP too: a later version adds it again.
+  if (state.status === 'none' || state.status === 'removed') return undefined;
+  const fields = state.fields as Record<string, unknown>;
+  return {
+    values: { ...Object.fromEntries(CONTACT_FIELDS.map((field) => [field, fields[field] ?? null])), customerId: state.customerId, retired: false },
+    erpCode: state.erpCode ?? null,
+    ...(state.status === 'merged' ? { mergedInto: state.mergedInto } : {}),
+  };
+}
+
+/** The CRM customer an ERP customer is linked to (through its link stream, exactly). */
+export async function linkedRecordOf(deps: CommandDeps, kind: ErpKind, erpCode: string): Promise<string | undefined> {
+  const { state } = await load(deps, erpLinkDecider, erpLinkStream(kind, erpCode));
+  return state.status === 'linked' ? state.recordId : undefined;
+}
+
+export const erpContacts: InboundRecordKind<ContactValue> = {
+  topic: 'erp.contact',
+  kind: 'contact',
+  values: (value) => ({ ...Object.fromEntries(CONTACT_FIELDS.map((field) => [field, value[field] ?? null])), retired: value.retired ?? false }),
+  async references({ deps }, value) {
+    const customerId = await linkedRecordOf(deps, 'customer', value.customerErpCode);
+    return customerId ? { customerId } : `Its customer ${value.customerErpCode} is not synced yet: send erp.customer ${value.customerErpCode} first, then this again`;
+  },
+  // A contact of the same customer with the same e-mail, or else the same mobile, that no other ERP record holds.
+  async holder({ deps, readStore }, value, values) {
+    for (const [field, filter] of [
+      ['email', value.email ? { email: value.email } : undefined],
+      ['mobile', value.mobile && normalizePhone(value.mobile) ? { _phones: normalizePhone(value.mobile) } : undefined],
+    ] as const) {
+      if (!filter) continue;
+      const found = await readStore.collection<Doc>(CONTACTS).find({ customerId: values.customerId, ...filter, status: { $ne: 'merged' } }, { projection: { _id: 1 }, limit: 1 });
+      const record = found[0] ? await contactRecord(deps, found[0]._id) : undefined;
+      if (record) return { recordId: found[0]!._id, field, record };
+    }
+    return undefined;
+  },
+  current: ({ deps }, recordId) => contactRecord(deps, recordId),
+  async create(context, value, values) {
+    const { retired, customerId, ...rest } = values;
+    const { contactId } = await addContact(context.deps, { customerId: String(customerId), fields: present(rest) as ContactFields, erpCode: value.erpCode }, context.actor, stepMeta(context.meta, 'create'));
+    if (retired === true) await removeContact(context.deps, contactId, context.actor, stepMeta(context.meta, 'remove'));
+    return contactId;
+  },
+  async write(context, recordId, changes) {
+    const { retired, customerId, ...rest } = changes;
+    if (Object.keys(rest).length || customerId !== undefined)
+      await changeContact(context.deps, recordId, { changes: rest as Partial<Record<keyof ContactFields, unknown>>, ...(customerId ? { customerId: String(customerId) } : {}) }, context.actor, stepMeta(context.meta, 'change'));
+    if (retired === true) await removeContact(context.deps, recordId, context.actor, stepMeta(context.meta, 'remove'));
+  },
+  async link(context, recordId, erpCode) {
+    await contactHandler(context.deps, context.actor, stepMeta(context.meta, 'link')).run(recordId, { type: 'LinkContactToErp', contactId: recordId, erpCode });
+  },
+};
+
 /** The `erp-bridge` system actor: every write of the bridge is made, and shown in histories, as it. */
 export const erpBridgeActor: Actor = { userId: 'erp-bridge', username: 'erp-bridge', roleIds: [], permissions: {}, dataScope: 'all', departmentId: null, departmentPath: '/', fieldRules: {} };
 
 /** The master-data topics whose records the bridge keeps linked, by topic. */
-export const inboundRecordKinds = { 'erp.customer': erpCustomers, 'erp.product': erpProducts } as const;
+export const inboundRecordKinds = { 'erp.customer': erpCustomers, 'erp.contact': erpContacts, 'erp.product': erpProducts } as const;

@@ -3,6 +3,7 @@ import { execute, load, requestEvents } from '../../commands/pipeline.ts';
 import { type ErpKind, type ErpLinkCommand, type ErpLinkEvent, erpLinkDecider, erpLinkStream, type Values } from '../../domain/erp/link.ts';
 import { DomainError } from '../../domain/shared/errors.ts';
 import { WrongExpectedRevisionError } from '../../infra/eventstore/port.ts';
+import { derivedIds } from '../../infra/ids.ts';
 import { erpContract, type InboundTopic, inboundTopics } from './contract.ts';
 import { type CrmRecord, type InboundRecordKind, inboundRecordKinds, stepMeta, type SyncContext } from './inbound-kinds.ts';
 
@@ -48,11 +49,15 @@ export async function applyInbound(context: SyncContext, topic: string, value: u
   const message = parsed.data as { erpCode: string; erpVersion: number; retired?: boolean };
   const refused = kind.check?.(message);
   if (refused) return { status: 'rejected', reason: refused };
+  const references = kind.references ? await kind.references(context, message) : {};
+  if (typeof references === 'string') return { status: 'rejected', reason: references };
   // The message names its writes: a redelivery (or the same message posted again) finds what it wrote.
-  const messageContext: SyncContext = { ...context, meta: { ...context.meta, requestId: `erp-in:${topic}:${message.erpCode}:v${message.erpVersion}` } };
+  // Its new records' ids too: a record it created before a crash is created again with the same id (so, not twice).
+  const requestId = `erp-in:${topic}:${message.erpCode}:v${message.erpVersion}`;
+  const messageContext: SyncContext = { ...context, meta: { ...context.meta, requestId, ids: derivedIds(requestId) } };
   for (let attempt = 1; ; attempt++) {
     try {
-      return await syncRecord(messageContext, kind, message);
+      return await syncRecord(messageContext, kind, message, references);
     } catch (error) {
       if (error instanceof DomainError) return { status: 'rejected', reason: `${error.code}: ${error.message}` };
       if (!(error instanceof WrongExpectedRevisionError || error instanceof ConcurrencyConflictError) || attempt >= ATTEMPTS) throw error;
@@ -60,17 +65,17 @@ export async function applyInbound(context: SyncContext, topic: string, value: u
   }
 }
 
-async function syncRecord(context: SyncContext, kind: AnyKind, message: { erpCode: string; erpVersion: number; retired?: boolean }): Promise<InboundResult> {
+async function syncRecord(context: SyncContext, kind: AnyKind, message: { erpCode: string; erpVersion: number; retired?: boolean }, references: Values): Promise<InboundResult> {
   const { erpCode, erpVersion } = message;
   const stream = erpLinkStream(kind.kind, erpCode);
   const loaded = await load(context.deps, erpLinkDecider, stream);
   const { state } = loaded;
-  const values = kind.values(message);
+  const values = { ...kind.values(message), ...references };
   if (state.erpVersion !== undefined && erpVersion <= state.erpVersion) return { status: 'unchanged', ...(state.status === 'linked' ? { recordId: state.recordId } : {}) };
   const decideAndAppend = (command: ErpLinkCommand) => execute(context.deps, erpLinkDecider, stream, command, context.actor, stepMeta(context.meta, 'erplink'));
 
   if (state.status === 'linked') {
-    const current = await kind.current(context.deps, state.recordId);
+    const current = await kind.current(context, state.recordId);
     if (current && !current.mergedInto) {
       const events = erpLinkDecider.decide({ type: 'SyncErpRecord', erpVersion, values, current: current.values, conflictId: context.meta.ids.newId() }, state);
       const changes = synced(events);
@@ -83,7 +88,7 @@ async function syncRecord(context: SyncContext, kind: AnyKind, message: { erpCod
     // Its record is gone (an undone import) or merged away: it is linked again, as if new.
   }
 
-  const holder = await kind.holder(context.deps, message, values);
+  const holder = await kind.holder(context, message, values);
   if (holder && !holder.record.mergedInto) {
     if (holder.record.erpCode !== null && holder.record.erpCode !== erpCode) {
       const conflictId = context.meta.ids.newId();
