@@ -13,6 +13,7 @@ import { automationEventSchemas } from './campaign/automation.ts';
 import { batchEventSchemas } from './batch/index.ts';
 import { importEventSchemas } from './import/index.ts';
 import { erpLinkEventSchemas, ProductErpLinked } from './erp/link.ts';
+import { erpFactEventSchemas } from './erp/facts.ts';
 import { campaignAudienceEventSchemas, campaignMemberEventSchemas, consentEventSchemas } from './campaign/members.ts';
 
 /**
@@ -56,6 +57,7 @@ export const eventSchemas: Readonly<Record<string, z.ZodType>> = {
   ...importEventSchemas,
   // The ERP bridge's links and sync conflicts, and the products it links.
   ...erpLinkEventSchemas,
+  ...erpFactEventSchemas,
   ProductErpLinked,
   // Record types declare their events' schemas in the registry (`events`).
   ...Object.assign({}, ...resourceNames.map((name) => specOf(name).events ?? {})),

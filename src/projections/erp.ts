@@ -1,10 +1,14 @@
 import { erpLinkCategory, type ErpLinkEvent, type FieldConflict } from '../domain/erp/link.ts';
-import type { RecordedEvent } from '../infra/eventstore/port.ts';
-import type { Doc } from '../infra/readstore/port.ts';
+import { erpFactCategory, type ErpFactEvent } from '../domain/erp/facts.ts';
+import type { Money } from '../domain/shared/money.ts';
+import { categoryOf, type RecordedEvent } from '../infra/eventstore/port.ts';
+import type { Doc, ReadStore } from '../infra/readstore/port.ts';
 import { alreadyApplied, type Projection } from './projection.ts';
 
 export const ERP_CONFLICTS = 'erp_conflicts';
 export const ERP_LINKS = 'erp_links';
+export const ERP_INVENTORY = 'erp_inventory';
+export const ERP_RECEIVABLES = 'erp_receivables';
 
 /** A sync conflict of the ERP bridge, open until settled (or replaced by a newer one). */
 export type ErpConflictDoc = Doc & {
@@ -28,18 +32,28 @@ export type ErpConflictDoc = Doc & {
 /** One ERP record's link: the CRM record it feeds and the last ERP version synced. */
 export type ErpLinkDoc = Doc & { kind: string; erpCode: string; recordId: string | null; erpVersion: number | null; syncedAt: string; openConflictId: string | null; _position: number };
 
-/** The ERP bridge's read models: the conflicts to settle, and every link with its last version (the bridge's status). */
+/** A product's stock in one warehouse, as the ERP last reported it (found by the product's erpCode). */
+export type ErpInventoryDoc = Doc & { productErpCode: string; warehouse: string; quantity: number; available?: number; asOf: string; erpVersion: number; _position: number };
+/** A customer's receivables in the ERP (`_id`: the customer's erpCode). */
+export type ErpReceivableDoc = Doc & { balance: Money; overdue?: Money; asOf: string; erpVersion: number; _position: number };
+
+/**
+ * The ERP bridge's read models: the conflicts to settle, every link with its last version (the bridge's status), and
+ * the facts the ERP reports: stock per product and warehouse, receivables per customer.
+ */
 export const erpProjection: Projection = {
   name: 'erp',
-  version: 1,
-  categories: [erpLinkCategory],
-  collections: [ERP_CONFLICTS, ERP_LINKS],
+  version: 2,
+  categories: [erpLinkCategory, erpFactCategory],
+  collections: [ERP_CONFLICTS, ERP_LINKS, ERP_INVENTORY, ERP_RECEIVABLES],
   async setup(store) {
     await store.collection(ERP_CONFLICTS).createIndex({ status: 1, raisedAt: -1 });
     await store.collection(ERP_CONFLICTS).createIndex({ recordId: 1 });
     await store.collection(ERP_LINKS).createIndex({ recordId: 1 });
+    await store.collection(ERP_INVENTORY).createIndex({ productErpCode: 1 });
   },
   async apply(recorded, store) {
+    if (categoryOf(recorded.streamId) === erpFactCategory) return applyFact(recorded as RecordedEvent & ErpFactEvent, store);
     const event = recorded as RecordedEvent & ErpLinkEvent;
     const links = store.collection<ErpLinkDoc>(ERP_LINKS);
     const link = await links.findOne({ _id: event.data.linkId });
@@ -77,3 +91,33 @@ export const erpProjection: Projection = {
     await links.replaceOne({ _id: linkId }, next, { upsert: true });
   },
 };
+
+async function applyFact(event: RecordedEvent & ErpFactEvent, store: ReadStore): Promise<void> {
+  const position = Number(event.position);
+  if (event.type === 'ErpInventoryReported') {
+    const { productErpCode, warehouse, ...rest } = event.data;
+    const id = `${productErpCode}\u0000${warehouse}`;
+    const docs = store.collection<ErpInventoryDoc>(ERP_INVENTORY);
+    if (alreadyApplied(await docs.findOne({ _id: id }), event)) return;
+    await docs.replaceOne({ _id: id }, { _id: id, productErpCode, warehouse, ...rest, _position: position }, { upsert: true });
+  } else {
+    const { customerErpCode, ...rest } = event.data;
+    const docs = store.collection<ErpReceivableDoc>(ERP_RECEIVABLES);
+    if (alreadyApplied(await docs.findOne({ _id: customerErpCode }), event)) return;
+    await docs.replaceOne({ _id: customerErpCode }, { _id: customerErpCode, ...rest, _position: position }, { upsert: true });
+  }
+}
+
+/** A product's stock per warehouse as the ERP reports it (none for a product not linked to the ERP). */
+export async function inventoryOf(store: ReadStore, productErpCode: string | null | undefined) {
+  if (!productErpCode) return [];
+  const rows = await store.collection<ErpInventoryDoc>(ERP_INVENTORY).find({ productErpCode }, { sort: { warehouse: 1 } });
+  return rows.map(({ warehouse, quantity, available, asOf }) => ({ warehouse, quantity, ...(available !== undefined ? { available } : {}), asOf }));
+}
+
+/** A customer's receivables as the ERP reports them; null when the ERP has reported none. */
+export async function receivableOf(store: ReadStore, customerErpCode: string | null | undefined) {
+  if (!customerErpCode) return null;
+  const doc = await store.collection<ErpReceivableDoc>(ERP_RECEIVABLES).findOne({ _id: customerErpCode });
+  return doc ? { balance: doc.balance, ...(doc.overdue ? { overdue: doc.overdue } : {}), asOf: doc.asOf } : null;
+}

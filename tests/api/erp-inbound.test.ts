@@ -180,6 +180,32 @@ describe('the ERP bridge, inbound (POST /api/v1/integrations/erp/inbound)', () =
     expect((await app.request('GET', `/api/v1/contacts/${added!.recordId}`)).status).toBe(404);
   });
 
+  it("shows the ERP's stock on products and its receivables on customers; the credit check counts the ERP's books", async () => {
+    const [product] = await inbound({ topic: 'erp.product', value: { erpCode: 'P-300', erpVersion: 1, name: '液压泵', unit: '台', standardPrice: CNY(1_000_000), taxRate: 13 } });
+    const stock = (warehouse: string, erpVersion: number, quantity: number) => ({ topic: 'erp.inventory', value: { erpCode: 'P-300', erpVersion, warehouse, quantity, available: quantity - 1, asOf: '2026-12-01T07:00:00Z' } });
+    expect((await inbound(stock('WH-SH', 5, 12), stock('WH-SZ', 1, 3.5), stock('WH-SH', 4, 99))).map((r) => r.status)).toEqual(['applied', 'applied', 'unchanged']);
+    expect((await get(`/api/v1/products/${product!.recordId}`)).inventory).toEqual([
+      { warehouse: 'WH-SH', quantity: 12, available: 11, asOf: '2026-12-01T07:00:00Z' },
+      { warehouse: 'WH-SZ', quantity: 3.5, available: 2.5, asOf: '2026-12-01T07:00:00Z' },
+    ]);
+
+    // 10,000.00 limit; the ERP's books say 8,000.00 owed; an order of 3,390.00 (3,000.00 + 13 % VAT) goes over it.
+    const [buyer] = await inbound(customer('C-070', 1, { name: '嘉兴纺机' }));
+    const changed = await app.request('PATCH', `/api/v1/customers/${buyer!.recordId}`, { body: { creditLimit: CNY(1_000_000) } });
+    expect(changed.status).toBe(200);
+    expect((await get(`/api/v1/customers/${buyer!.recordId}`)).receivable).toBeNull();
+    await inbound({ topic: 'erp.receivable', value: { erpCode: 'C-070', erpVersion: 1, balance: CNY(800_000), overdue: CNY(100_000), asOf: '2026-11-30T16:00:00Z' } });
+    expect((await get(`/api/v1/customers/${buyer!.recordId}`)).receivable).toEqual({ balance: CNY(800_000), overdue: CNY(100_000), asOf: '2026-11-30T16:00:00Z' });
+    const order = await app.request('POST', '/api/v1/orders', { body: { customerId: buyer!.recordId, lines: [{ productId: product!.recordId, quantity: 0.3 }] } });
+    expect(order.status, JSON.stringify(order.body)).toBe(201);
+    const refused = await app.request('POST', `/api/v1/orders/${order.body.id}/confirm`, { body: {} });
+    expectProblem(refused, 409, 'order.credit_exceeded');
+    expect(refused.body).toMatchObject({ openReceivables: CNY(800_000), orderAmount: CNY(339_000) });
+    // Paid down in the ERP: the next report lets it through.
+    await inbound({ topic: 'erp.receivable', value: { erpCode: 'C-070', erpVersion: 2, balance: CNY(500_000), asOf: '2026-12-01T16:00:00Z' } });
+    expect((await app.request('POST', `/api/v1/orders/${order.body.id}/confirm`, { body: {} })).status).toBe(200);
+  });
+
   it('rejects what breaks the contract, says why, and goes on with the other messages', async () => {
     const results = await inbound(
       { topic: 'erp.customer', value: { erpCode: 'C-040', name: '缺版本' } },

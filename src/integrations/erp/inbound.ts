@@ -4,7 +4,9 @@ import { type ErpKind, type ErpLinkCommand, type ErpLinkEvent, erpLinkDecider, e
 import { DomainError } from '../../domain/shared/errors.ts';
 import { WrongExpectedRevisionError } from '../../infra/eventstore/port.ts';
 import { derivedIds } from '../../infra/ids.ts';
-import { erpContract, type InboundTopic, inboundTopics } from './contract.ts';
+import type { z } from 'zod';
+import { erpFactDecider, type ErpFactEvent, inventoryStream, receivableStream } from '../../domain/erp/facts.ts';
+import { erpContract, type ErpInventory, type ErpReceivable, type InboundTopic, inboundTopics } from './contract.ts';
 import { type CrmRecord, type InboundRecordKind, inboundRecordKinds, stepMeta, type SyncContext } from './inbound-kinds.ts';
 
 /** What became of one inbound message. */
@@ -26,6 +28,19 @@ export const kindOfLink = (kind: ErpKind): AnyKind => {
   return found;
 };
 
+/** A message that reports a fact (stock, receivables): the stream it goes to and its event. */
+function factOf(topic: InboundTopic, value: unknown): { stream: string; key: string; event: ErpFactEvent } | undefined {
+  if (topic === 'erp.inventory') {
+    const { erpCode, erpVersion, warehouse, quantity, available, asOf } = value as z.infer<typeof ErpInventory>;
+    return { stream: inventoryStream(erpCode, warehouse), key: `${erpCode}:${warehouse}`, event: { type: 'ErpInventoryReported', data: { productErpCode: erpCode, warehouse, erpVersion, quantity, ...(available !== undefined ? { available } : {}), asOf } } };
+  }
+  if (topic === 'erp.receivable') {
+    const { erpCode, erpVersion, balance, overdue, asOf } = value as z.infer<typeof ErpReceivable>;
+    return { stream: receivableStream(erpCode), key: erpCode, event: { type: 'ErpReceivableReported', data: { customerErpCode: erpCode, erpVersion, balance, ...(overdue ? { overdue } : {}), asOf } } };
+  }
+  return undefined;
+}
+
 const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 /** The values of `wanted` that `current` does not hold yet. */
 const differences = (current: Values, wanted: Values): Values => Object.fromEntries(Object.entries(wanted).filter(([field, value]) => !same(current[field], value)));
@@ -44,6 +59,12 @@ export async function applyInbound(context: SyncContext, topic: string, value: u
   if (!(inboundTopics as readonly string[]).includes(topic)) return { status: 'rejected', reason: `Unknown inbound topic ${topic}; expected one of ${inboundTopics.join(', ')}` };
   const parsed = erpContract[topic as InboundTopic].schema.safeParse(value);
   if (!parsed.success) return { status: 'rejected', reason: `Not a valid ${topic} v${erpContract[topic as InboundTopic].version} value: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || '(value)'}: ${issue.message}`).join('; ')}` };
+  const fact = factOf(topic as InboundTopic, parsed.data);
+  if (fact) {
+    const requestId = `erp-in:${topic}:${fact.key}:v${fact.event.data.erpVersion}`;
+    const result = await execute(context.deps, erpFactDecider, fact.stream, { type: 'ReportErpFact', event: fact.event }, context.actor, { ...context.meta, requestId });
+    return { status: result.changed ? 'applied' : 'unchanged' };
+  }
   const kind = kindOf(topic as InboundTopic);
   if (!kind) return { status: 'rejected', reason: `The bridge does not take ${topic} yet` };
   const message = parsed.data as { erpCode: string; erpVersion: number; retired?: boolean };
