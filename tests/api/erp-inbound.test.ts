@@ -206,6 +206,21 @@ describe('the ERP bridge, inbound (POST /api/v1/integrations/erp/inbound)', () =
     expect((await app.request('POST', `/api/v1/orders/${order.body.id}/confirm`, { body: {} })).status).toBe(200);
   });
 
+  it('keeps employees: hired without a login or roles, matched by login name, moved by department name, disabled when retired', async () => {
+    const employee = (erpCode: string, erpVersion: number, fields: Record<string, unknown>) => ({ topic: 'erp.employee', value: { erpCode, erpVersion, ...fields } });
+    const [hired] = await inbound(employee('E-1', 1, { name: '郑会计', email: 'zheng@erp.example', departmentName: 'ERP sales' }));
+    expect(hired).toMatchObject({ status: 'applied' });
+    const doc = await get(`/api/v1/employees/${hired!.recordId}`);
+    expect(doc).toMatchObject({ name: '郑会计', erpCode: 'E-1', username: null, roleIds: [], disabled: false });
+    expect((await get('/api/v1/employees?erpCode=E-1')).items.map((e: { id: string }) => e.id)).toEqual([hired!.recordId]);
+    const [matched] = await inbound(employee('E-2', 1, { name: 'ERP Seller', username: 'erp.seller' }));
+    expect(matched).toEqual({ status: 'applied', recordId: seller.userId });
+    const [nowhere] = await inbound(employee('E-3', 1, { name: '无部门', departmentName: '不存在的部门' }));
+    expect(nowhere).toMatchObject({ status: 'rejected', reason: expect.stringContaining('No department named') });
+    await inbound(employee('E-1', 2, { name: '郑会计', email: 'zheng@erp.example', retired: true }));
+    expect((await get(`/api/v1/employees/${hired!.recordId}`)).disabled).toBe(true);
+  });
+
   it('rejects what breaks the contract, says why, and goes on with the other messages', async () => {
     const results = await inbound(
       { topic: 'erp.customer', value: { erpCode: 'C-040', name: '缺版本' } },

@@ -25,7 +25,7 @@ export const ErpEmployee = z
   .object({
     ...inbound,
     name: text(100),
-    username: z.string().trim().regex(/^[a-z0-9._-]{3,40}$/, 'Expected 3 to 40 lowercase letters, digits or . _ -').optional().describe('Login name; without it the employee gets no login'),
+    username: z.string().trim().regex(/^[a-z0-9._-]{3,40}$/, 'Expected 3 to 40 lowercase letters, digits or . _ -').optional().describe('Its login name in the CRM, to find an employee the CRM has (the bridge opens no logins and gives no roles: an administrator does)'),
     email: z.email().max(200).optional(),
     mobile: z.string().trim().regex(/^[+0-9()\- ]{3,40}$/, 'Expected a phone number').optional(),
     departmentName: text(100).optional().describe('Its department, by name (a CRM department of that name)'),

@@ -11,9 +11,12 @@ import { type ErpKind, erpLinkDecider, erpLinkStream, type Values } from '../../
 import type { ReadStore } from '../../infra/readstore/port.ts';
 import { DomainError } from '../../domain/shared/errors.ts';
 import type { ProductFields, ProductState } from '../../domain/product/index.ts';
-import type { ErpContact, ErpCustomer, ErpProduct, InboundTopic } from './contract.ts';
+import type { ErpContact, ErpCustomer, ErpEmployee, ErpProduct, InboundTopic } from './contract.ts';
+import { changeEmployee, disableEmployee, enableEmployee, findEmployeeByUsername, getEmployee, hireEmployee } from '../../commands/employees.ts';
+import { employeeDecider, type EmployeeFields, employeeStream } from '../../domain/employee/index.ts';
+import { ORG } from '../../projections/org.ts';
 import { addContact, changeContact, contactHandler, removeContact } from '../../commands/contacts.ts';
-import { load } from '../../commands/pipeline.ts';
+import { execute, load } from '../../commands/pipeline.ts';
 import type { ContactFields, ContactState } from '../../domain/contact/index.ts';
 import { normalizePhone } from '../../domain/shared/normalize.ts';
 import type { Doc } from '../../infra/readstore/port.ts';
@@ -236,8 +239,57 @@ export const erpContacts: InboundRecordKind<ContactValue> = {
   },
 };
 
+type EmployeeValue = z.infer<typeof ErpEmployee>;
+const EMPLOYEE_FIELDS = ['name', 'email', 'mobile'] as const;
+
+async function employeeRecord(deps: CommandDeps, recordId: string): Promise<CrmRecord | undefined> {
+  const employee = await getEmployee(deps, recordId);
+  if (!employee) return undefined;
+  const fields = employee.fields as Record<string, unknown>;
+  return { values: { ...Object.fromEntries(EMPLOYEE_FIELDS.map((field) => [field, fields[field] ?? null])), departmentId: employee.fields.departmentId, retired: employee.status === 'disabled' }, erpCode: employee.erpCode ?? null };
+}
+
+export const erpEmployees: InboundRecordKind<EmployeeValue> = {
+  topic: 'erp.employee',
+  kind: 'employee',
+  values: (value) => ({ ...Object.fromEntries(EMPLOYEE_FIELDS.map((field) => [field, value[field] ?? null])), retired: value.retired ?? false }),
+  async references({ readStore }, value) {
+    if (!value.departmentName) return { departmentId: null };
+    const department = await readStore.collection<Doc>(ORG.departments).findOne({ name: value.departmentName }, { projection: { _id: 1 } });
+    return department ? { departmentId: department._id } : `No department named ${value.departmentName}: create it, or send the employee without one`;
+  },
+  // The employee with its login name, or else its e-mail, or else its mobile.
+  async holder({ deps, readStore }, value) {
+    const byUsername = value.username ? await findEmployeeByUsername(deps, value.username) : undefined;
+    if (byUsername) return { recordId: byUsername.employeeId, field: 'username', record: (await employeeRecord(deps, byUsername.employeeId))! };
+    for (const field of ['email', 'mobile'] as const) {
+      if (!value[field]) continue;
+      const found = await readStore.collection<Doc>(ORG.employees).findOne({ [field]: value[field] }, { projection: { _id: 1 } });
+      const record = found ? await employeeRecord(deps, found._id) : undefined;
+      if (record) return { recordId: found!._id, field, record };
+    }
+    return undefined;
+  },
+  current: ({ deps }, recordId) => employeeRecord(deps, recordId),
+  async create(context, value, values) {
+    const { retired, departmentId, ...rest } = values;
+    const hired = await hireEmployee(context.deps, { fields: { ...present(rest), departmentId: (departmentId as string | null) ?? null } as EmployeeFields, roleIds: [], erpCode: value.erpCode }, context.actor, stepMeta(context.meta, 'create'));
+    if (retired === true) await disableEmployee(context.deps, hired.employeeId, 'retired in the ERP', context.actor, stepMeta(context.meta, 'disable'));
+    return hired.employeeId;
+  },
+  async write(context, recordId, changes) {
+    const { retired, ...rest } = changes;
+    if (retired === false) await enableEmployee(context.deps, recordId, context.actor, stepMeta(context.meta, 'enable'));
+    if (Object.keys(rest).length) await changeEmployee(context.deps, recordId, { changes: rest as Partial<Record<keyof EmployeeFields, unknown>> }, context.actor, stepMeta(context.meta, 'change'));
+    if (retired === true) await disableEmployee(context.deps, recordId, 'retired in the ERP', context.actor, stepMeta(context.meta, 'disable'));
+  },
+  async link(context, recordId, erpCode) {
+    await execute(context.deps, employeeDecider, employeeStream(recordId), { type: 'LinkEmployeeToErp', employeeId: recordId, erpCode }, context.actor, stepMeta(context.meta, 'link'));
+  },
+};
+
 /** The `erp-bridge` system actor: every write of the bridge is made, and shown in histories, as it. */
 export const erpBridgeActor: Actor = { userId: 'erp-bridge', username: 'erp-bridge', roleIds: [], permissions: {}, dataScope: 'all', departmentId: null, departmentPath: '/', fieldRules: {} };
 
 /** The master-data topics whose records the bridge keeps linked, by topic. */
-export const inboundRecordKinds = { 'erp.customer': erpCustomers, 'erp.contact': erpContacts, 'erp.product': erpProducts } as const;
+export const inboundRecordKinds = { 'erp.employee': erpEmployees, 'erp.customer': erpCustomers, 'erp.contact': erpContacts, 'erp.product': erpProducts } as const;
