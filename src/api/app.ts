@@ -106,6 +106,19 @@ export function createApp(services: Services, version = '0.1.0'): Koa {
     // Kafka away: no sample rather than a failed scrape (the relay's metrics say it is waiting).
     (await services.eventSource.lag().catch(() => [])).map(({ group, events }) => ({ labels: { group }, value: events })),
   );
+  metrics.gauge('crm_erp_messages', 'ERP bridge messages this process handled since it started, by topic and outcome', ['topic', 'outcome'], async () =>
+    services.erp.snapshot().flatMap((t) => (['applied', 'unchanged', 'conflicts', 'rejected'] as const).map((outcome) => ({ labels: { topic: t.topic, outcome }, value: t[outcome] }))),
+  );
+  metrics.gauge('crm_erp_last_message_timestamp_seconds', 'When the ERP bridge last handled a message of each topic (Unix time)', ['topic'], async () =>
+    services.erp.snapshot().flatMap((t) => (t.lastMessageAt ? [{ labels: { topic: t.topic }, value: Date.parse(t.lastMessageAt) / 1000 }] : [])),
+  );
+  metrics.gauge('crm_erp_last_error_timestamp_seconds', 'When a message of each topic was last rejected or failed (Unix time)', ['topic'], async () =>
+    services.erp.snapshot().flatMap((t) => (t.lastErrorAt ? [{ labels: { topic: t.topic }, value: Date.parse(t.lastErrorAt) / 1000 }] : [])),
+  );
+  metrics.gauge('crm_erp_inbound_lag_messages', 'Messages on the ERP topics the group erp-bridge-in has not committed (only while this process runs it on Kafka)', [], async () => {
+    const lag = await services.erp.lagOf?.().catch(() => undefined);
+    return lag === undefined ? [] : [{ labels: {}, value: lag }];
+  });
   metrics.gauge('crm_background_leader', 'Whether this process runs the projections, relay and schedulers now (1: CRM_ROLE=all, or the leading worker) or not (0: an API instance, a standby worker)', ['role'], async () => [
     { labels: { role: services.role }, value: services.leadership.leading ? 1 : 0 },
   ]);

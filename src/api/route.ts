@@ -23,7 +23,7 @@ export interface RouteResult {
  * and cursor work; config and clock; the projection runner and the relay for the operations routes; background
  * work and request facts. Never the adapters themselves, their lifecycles or the integration state.
  */
-export type RouteServices = Pick<Services, 'config' | 'clock' | 'deps' | 'readStore' | 'asOf' | 'keys' | 'tokens' | 'limits' | 'runner' | 'relay' | 'eventSource' | 'background' | 'backgroundOrWorker' | 'role' | 'leadership' | 'requestMeta' | 'notifications' | 'blobs' | 'mailer' | 'sms' | 'logger' | 'campaigns' | 'chain' | 'personalData'>;
+export type RouteServices = Pick<Services, 'config' | 'clock' | 'deps' | 'readStore' | 'asOf' | 'keys' | 'tokens' | 'limits' | 'runner' | 'relay' | 'eventSource' | 'background' | 'backgroundOrWorker' | 'role' | 'leadership' | 'requestMeta' | 'notifications' | 'blobs' | 'mailer' | 'sms' | 'logger' | 'campaigns' | 'chain' | 'personalData' | 'erp' | 'kafka'>;
 
 export interface RouteContext<P, Q, B> {
   params: P;

@@ -234,6 +234,24 @@ describe('the ERP bridge, inbound (POST /api/v1/integrations/erp/inbound)', () =
     expect(results[3]).toMatchObject({ status: 'applied' });
   });
 
+  it('reports per topic what it took and the last error; a rejection degrades /readyz until a message is taken', async () => {
+    await inbound({ topic: 'erp.receivable', value: { erpCode: 'C-080', erpVersion: 1, balance: CNY(1) } });
+    let ready = await app.request('GET', '/readyz', { token: null });
+    expect(ready.status).toBe(200);
+    expect(ready.body).toMatchObject({ status: 'degraded', checks: { 'erp:erp.receivable': 'retrying' } });
+    const status = await get('/api/v1/integrations/erp/status', manager.token);
+    expect(status).toMatchObject({ transport: 'http', inboundLag: null, openConflicts: expect.any(Number) });
+    expect(status.links.customer).toBeGreaterThan(3);
+    const receivables = status.topics.find((t: { topic: string }) => t.topic === 'erp.receivable');
+    expect(receivables).toMatchObject({ rejected: 1, troubled: true, lastError: expect.stringContaining('asOf'), lastErrorAt: expect.any(String) });
+    await inbound({ topic: 'erp.receivable', value: { erpCode: 'C-080', erpVersion: 1, balance: CNY(1), asOf: '2026-12-01T00:00:00Z' } });
+    ready = await app.request('GET', '/readyz', { token: null });
+    expect(ready.body.checks['erp:erp.receivable']).toBeUndefined();
+    expect((await get('/api/v1/integrations/erp/status')).topics.find((t: { topic: string }) => t.topic === 'erp.receivable')).toMatchObject({ troubled: false, applied: expect.any(Number) });
+    const metrics = await app.request('GET', '/metrics', { token: null });
+    expect(metrics.text).toContain('crm_erp_messages{topic="erp.receivable",outcome="rejected"} 1');
+  });
+
   it('is for administrators: a salesperson or a manager may not feed it', async () => {
     const body = { messages: [customer('C-050', 1, { name: '无权公司' })] };
     expectProblem(await app.request('POST', '/api/v1/integrations/erp/inbound', { body, token: seller.token }), 403, 'forbidden');

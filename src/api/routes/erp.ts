@@ -9,7 +9,7 @@ import { resolveSyncConflict } from '../../integrations/erp/conflicts.ts';
 import { applyInbound } from '../../integrations/erp/inbound.ts';
 import { erpBridgeActor } from '../../integrations/erp/inbound-kinds.ts';
 import { changeErpSettings, ErpSettings, erpSettings } from '../../integrations/erp/settings.ts';
-import { ERP_CONFLICTS, type ErpConflictDoc } from '../../projections/erp.ts';
+import { ERP_CONFLICTS, ERP_LINKS, type ErpConflictDoc } from '../../projections/erp.ts';
 import { publicView } from '../../projections/lists.ts';
 import { pageQuery, toPage } from '../../projections/paging.ts';
 import { assertFieldsWritable, isHidden } from '../field-security.ts';
@@ -117,9 +117,42 @@ export const erpRoutes: AnyRoute[] = [
       const { value: settings } = await erpSettings(services.deps);
       const context = { deps: services.deps, readStore: services.readStore, actor: erpBridgeActor, meta, defaultOwnerId: settings.defaultOwnerId };
       const results = [];
-      for (const message of body.messages) results.push(await applyInbound(context, message.topic, message.value));
+      for (const message of body.messages) {
+        const result = await applyInbound(context, message.topic, message.value);
+        services.erp.handled(message.topic, result);
+        results.push(result);
+      }
       // (Waiting for the log's head covers every write these messages made.)
       return { status: 200, body: { results }, headers: { 'X-Position': String(await services.deps.eventStore.headPosition()) } };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/integrations/erp/status',
+    reads: [ERP_CONFLICTS, ERP_LINKS],
+    summary: "The ERP bridge's state: per topic, the messages this instance handled and how they ended, the last message's time and the last error; the inbound group's lag on Kafka; the links and open conflicts",
+    description: 'A topic with a last error also degrades /readyz (never makes it unready). Counts are since this instance started; the links and conflicts are the whole company\'s.',
+    tags,
+    permission: ['integrations', 'view'],
+    responses: {
+      200: {
+        description: 'The status',
+        schema: z.object({
+          transport: z.enum(['kafka', 'http']).describe('kafka: the consumer group erp-bridge-in reads the ERP topics; http: only POST /api/v1/integrations/erp/inbound feeds it'),
+          inboundLag: z.number().int().nullable().describe('Messages on the ERP topics not yet committed by erp-bridge-in (null: not run here, or Kafka away)'),
+          topics: z.array(z.object({ topic: z.string(), messages: z.number().int(), applied: z.number().int(), unchanged: z.number().int(), conflicts: z.number().int(), rejected: z.number().int(), lastMessageAt: z.string().nullable(), lastError: z.string().nullable(), lastErrorAt: z.string().nullable(), troubled: z.boolean().describe('Its last message was rejected or its last try failed (degrades /readyz until a message is taken)') })),
+          links: z.record(z.string(), z.number().int()).describe('Linked ERP records by kind'),
+          openConflicts: z.number().int(),
+        }),
+      },
+      ...commonErrors,
+    },
+    async handler({ services }) {
+      const lag = (await services.erp.lagOf?.().catch(() => null)) ?? null;
+      const links: Record<string, number> = {};
+      for (const kind of erpKinds) links[kind] = await services.readStore.collection(ERP_LINKS).countDocuments({ kind, recordId: { $ne: null } });
+      const openConflicts = await services.readStore.collection(ERP_CONFLICTS).countDocuments({ status: 'open' });
+      return { status: 200, body: { transport: services.kafka ? ('kafka' as const) : ('http' as const), inboundLag: lag, topics: services.erp.snapshot(), links, openConflicts } };
     },
   }),
   defineRoute({
