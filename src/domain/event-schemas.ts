@@ -14,6 +14,7 @@ import { batchEventSchemas } from './batch/index.ts';
 import { importEventSchemas } from './import/index.ts';
 import { erpLinkEventSchemas, ProductErpLinked } from './erp/link.ts';
 import { erpFactEventSchemas } from './erp/facts.ts';
+import { erpOutboundEventSchemas } from './erp/outbound.ts';
 import { campaignAudienceEventSchemas, campaignMemberEventSchemas, consentEventSchemas } from './campaign/members.ts';
 
 /**
@@ -58,6 +59,7 @@ export const eventSchemas: Readonly<Record<string, z.ZodType>> = {
   // The ERP bridge's links and sync conflicts, and the products it links.
   ...erpLinkEventSchemas,
   ...erpFactEventSchemas,
+  ...erpOutboundEventSchemas,
   ProductErpLinked,
   // Record types declare their events' schemas in the registry (`events`).
   ...Object.assign({}, ...resourceNames.map((name) => specOf(name).events ?? {})),

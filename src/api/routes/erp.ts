@@ -4,6 +4,8 @@ import type { Actor } from '../../commands/context.ts';
 import { recordVisible } from '../../commands/references.ts';
 import { specOf, type ResourceName } from '../../domain/customization/resources.ts';
 import { erpKinds } from '../../domain/erp/link.ts';
+import { erpOutCategory } from '../../domain/erp/outbound.ts';
+import { OUTBOUND_TOPICS } from '../../integrations/erp/outbound.ts';
 import { erpContract, erpTopics, jsonSchemaOf } from '../../integrations/erp/contract.ts';
 import { resolveSyncConflict } from '../../integrations/erp/conflicts.ts';
 import { applyInbound } from '../../integrations/erp/inbound.ts';
@@ -124,6 +126,41 @@ export const erpRoutes: AnyRoute[] = [
       }
       // (Waiting for the log's head covers every write these messages made.)
       return { status: 200, body: { results }, headers: { 'X-Position': String(await services.deps.eventStore.headPosition()) } };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/integrations/erp/outbound',
+    reads: [],
+    summary: 'What the CRM hands the ERP, for an ERP that pulls (no Kafka): the crm.erp.* messages after a position, oldest first',
+    description:
+      'The same messages, in the same shapes, that production sends to the crm.erp.customer, crm.erp.order and crm.erp.payment topics: a customer version before its first order, each confirmed order, each payment. Each has a deterministic messageId (the same on every read). Pass the last `position` you took as `after` to go on; `next` is where this page ended.',
+    tags,
+    permission: ['integrations', 'export'],
+    query: z
+      .object({
+        after: z.string().regex(/^\d{1,19}$/, 'Expected a log position (digits)').default('0'),
+        limit: z.coerce.number().int().min(1).max(1000).default(200),
+        topic: z.enum(OUTBOUND_TOPICS).optional(),
+      })
+      .strict(),
+    responses: {
+      200: {
+        description: 'A page of messages',
+        schema: z.object({
+          messages: z.array(z.object({ position: z.string(), topic: z.string(), key: z.string(), messageId: z.string(), value: z.record(z.string(), z.unknown()) })),
+          next: z.string().describe('The position to pass as `after` for the next page'),
+        }),
+      },
+      ...commonErrors,
+    },
+    async handler({ query, services }) {
+      const events = await services.deps.eventStore.readAll({ after: BigInt(query.after), filter: { categories: [erpOutCategory] }, maxCount: query.limit });
+      const messages = events
+        .map((event) => ({ position: event.position.toString(), ...(event.data as { topic: string; key: string; messageId: string; value: Record<string, unknown> }) }))
+        .filter((message) => !query.topic || message.topic === query.topic);
+      const last = events[events.length - 1];
+      return { status: 200, body: { messages, next: last ? last.position.toString() : query.after } };
     },
   }),
   defineRoute({

@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/infra/clock.ts';
+import { erpContract, type ErpTopic } from '../../src/integrations/erp/contract.ts';
+import { sendToErp, startErpOutbound } from '../../src/integrations/erp/outbound.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { waitUntil } from '../support/wait.ts';
+
+const CNY = (amount: number) => ({ amount, currency: 'CNY' });
+type Out = { position: string; topic: string; key: string; messageId: string; value: Record<string, unknown> };
+
+describe('the ERP bridge, outbound (group erp-bridge-out; pulled at GET /api/v1/integrations/erp/outbound)', () => {
+  let app: TestApp;
+  const clock = new ManualClock(new Date('2026-12-02T08:00:00.000Z'));
+  let productId: string;
+
+  const post = async (path: string, body: unknown) => {
+    clock.advance(1000);
+    const response = await app.request('POST', path, { body });
+    expect(response.status, `${path}: ${JSON.stringify(response.body)}`).toBeLessThan(300);
+    return response.body;
+  };
+  const outbound = async (after = '0'): Promise<{ messages: Out[]; next: string }> => {
+    const response = await app.request('GET', `/api/v1/integrations/erp/outbound?after=${after}&limit=1000`);
+    expect(response.status).toBe(200);
+    return response.body;
+  };
+  const of = (messages: Out[], key: string) => messages.filter((message) => message.key === key || (message.value.customer as { crmId?: string } | undefined)?.crmId === key);
+
+  beforeAll(async () => {
+    app = await startTestApp({}, { clock });
+    productId = (await post('/api/v1/products', { code: 'OUT-1', name: '出库泵', unit: '台', standardPrice: CNY(100_000), taxRate: 13 })).id;
+  });
+  afterAll(() => app.close());
+
+  it("sends each customer version the ERP keeps, each confirmed order with its lines and tax, each payment; every message in its topic's schema", async () => {
+    const consumer = await startErpOutbound(app.services);
+    try {
+      const customerId = (await post('/api/v1/customers', { name: '宁波海天机械', taxNumber: '91330200MA2X0001', phone: '0574-1' })).id;
+      await app.request('POST', `/api/v1/customers/${customerId}/assign`, { body: { ownerId: (await app.userWithToken('out.seller', ['salesperson'])).userId } });
+      await app.request('PATCH', `/api/v1/customers/${customerId}`, { body: { phone: '0574-2' } });
+      const order = await post('/api/v1/orders', { customerId, lines: [{ productId, quantity: 2 }, { productId, quantity: 1, discountPercent: 10 }] });
+      await post(`/api/v1/orders/${order.id}/confirm`, {});
+      await post(`/api/v1/orders/${order.id}/payments`, { amount: CNY(100_000), receivedAt: '2026-12-02T09:00:00Z', method: 'bank_transfer' });
+      await waitUntil(async () => of((await outbound()).messages, customerId).some((m) => m.topic === 'crm.erp.payment'), 10_000, () => 'the payment message');
+
+      const mine = of((await outbound()).messages, customerId);
+      expect(mine.map((m) => m.topic)).toEqual(['crm.erp.customer', 'crm.erp.customer', 'crm.erp.order', 'crm.erp.payment']);
+      for (const message of mine) expect(erpContract[message.topic as ErpTopic].schema.safeParse(message.value).success).toBe(true);
+      // The owner's change is no version for the ERP; the phone's is.
+      expect(mine.slice(0, 2).map((m) => m.value.phone)).toEqual(['0574-1', '0574-2']);
+      expect(mine[0]!.value).toMatchObject({ crmId: customerId, erpCode: null, name: '宁波海天机械', status: 'active', messageId: `crm.erp.customer:${customerId}:v0` });
+      const sent = mine[2]!.value;
+      expect(sent).toMatchObject({ orderId: order.id, number: expect.stringMatching(/^SO-2026-/), customer: { crmId: customerId, erpCode: null, name: '宁波海天机械' }, currency: 'CNY' });
+      expect(sent.lines).toEqual([
+        expect.objectContaining({ lineNo: 1, productCode: 'OUT-1', quantity: 2, unitPrice: 100_000, taxRate: 13, net: 200_000, tax: 26_000, total: 226_000 }),
+        expect.objectContaining({ lineNo: 2, quantity: 1, discountPercent: 10, net: 90_000, tax: 11_700, total: 101_700 }),
+      ]);
+      expect(sent.totals).toEqual({ net: 290_000, tax: 37_700, total: 327_700 });
+      expect(mine[3]!.value).toMatchObject({ orderId: order.id, amount: CNY(100_000), method: 'bank_transfer' });
+
+      // Paging: after the last position there is nothing more.
+      const { next } = await outbound();
+      expect((await outbound(next)).messages).toEqual([]);
+    } finally {
+      await consumer.close();
+    }
+  });
+
+  it('sends a customer the ERP never had before its first order, and a redelivered event sends nothing new', async () => {
+    // No consumer runs: the order's confirmation is handed over alone, as a Kafka partition might deliver it first.
+    const customerId = (await post('/api/v1/customers', { name: '温州正泰配件' })).id;
+    const order = await post('/api/v1/orders', { customerId, lines: [{ productId, quantity: 1 }] });
+    await post(`/api/v1/orders/${order.id}/confirm`, {});
+    const confirmed = (await app.services.eventStore.readStream(`order-${order.id}`)).find((e) => e.type === 'OrderConfirmed')!;
+    expect(await sendToErp(app.services.deps, confirmed)).toBe(1);
+    const mine = of((await outbound()).messages, customerId);
+    expect(mine.map((m) => m.topic)).toEqual(['crm.erp.customer', 'crm.erp.order']);
+    expect(await sendToErp(app.services.deps, confirmed)).toBe(1);
+    expect(of((await outbound()).messages, customerId)).toHaveLength(2);
+  });
+
+  it('is for those who may export integrations', async () => {
+    const seller = await app.userWithToken('out.other', ['manager']);
+    expect((await app.request('GET', '/api/v1/integrations/erp/outbound', { token: seller.token })).status).toBe(403);
+    expect((await app.request('GET', '/api/v1/integrations/erp/outbound?after=x')).status).toBe(400);
+  });
+});
