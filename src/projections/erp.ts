@@ -9,6 +9,7 @@ export const ERP_CONFLICTS = 'erp_conflicts';
 export const ERP_LINKS = 'erp_links';
 export const ERP_INVENTORY = 'erp_inventory';
 export const ERP_RECEIVABLES = 'erp_receivables';
+export const ERP_ACKS = 'erp_acks';
 
 /** A sync conflict of the ERP bridge, open until settled (or replaced by a newer one). */
 export type ErpConflictDoc = Doc & {
@@ -34,6 +35,8 @@ export type ErpLinkDoc = Doc & { kind: string; erpCode: string; recordId: string
 
 /** A product's stock in one warehouse, as the ERP last reported it (found by the product's erpCode). */
 export type ErpInventoryDoc = Doc & { productErpCode: string; warehouse: string; quantity: number; available?: number; asOf: string; erpVersion: number; _position: number };
+/** The ERP's last answer under one of its document numbers (`_id`); `known`: the CRM had the order. */
+export type ErpAckDoc = Doc & { orderId: string; orderVersion: number; status: 'accepted' | 'rejected'; reason?: string; at: string; known: boolean; erpVersion: number; receivedAt: string; _position: number };
 /** A customer's receivables in the ERP (`_id`: the customer's erpCode). */
 export type ErpReceivableDoc = Doc & { balance: Money; overdue?: Money; asOf: string; erpVersion: number; _position: number };
 
@@ -43,14 +46,15 @@ export type ErpReceivableDoc = Doc & { balance: Money; overdue?: Money; asOf: st
  */
 export const erpProjection: Projection = {
   name: 'erp',
-  version: 2,
+  version: 3,
   categories: [erpLinkCategory, erpFactCategory],
-  collections: [ERP_CONFLICTS, ERP_LINKS, ERP_INVENTORY, ERP_RECEIVABLES],
+  collections: [ERP_CONFLICTS, ERP_LINKS, ERP_INVENTORY, ERP_RECEIVABLES, ERP_ACKS],
   async setup(store) {
     await store.collection(ERP_CONFLICTS).createIndex({ status: 1, raisedAt: -1 });
     await store.collection(ERP_CONFLICTS).createIndex({ recordId: 1 });
     await store.collection(ERP_LINKS).createIndex({ recordId: 1 });
     await store.collection(ERP_INVENTORY).createIndex({ productErpCode: 1 });
+    await store.collection(ERP_ACKS).createIndex({ known: 1 });
   },
   async apply(recorded, store) {
     if (categoryOf(recorded.streamId) === erpFactCategory) return applyFact(recorded as RecordedEvent & ErpFactEvent, store);
@@ -100,6 +104,11 @@ async function applyFact(event: RecordedEvent & ErpFactEvent, store: ReadStore):
     const docs = store.collection<ErpInventoryDoc>(ERP_INVENTORY);
     if (alreadyApplied(await docs.findOne({ _id: id }), event)) return;
     await docs.replaceOne({ _id: id }, { _id: id, productErpCode, warehouse, ...rest, _position: position }, { upsert: true });
+  } else if (event.type === 'ErpOrderAckReceived') {
+    const { erpDocumentNumber, ...rest } = event.data;
+    const docs = store.collection<ErpAckDoc>(ERP_ACKS);
+    if (alreadyApplied(await docs.findOne({ _id: erpDocumentNumber }), event)) return;
+    await docs.replaceOne({ _id: erpDocumentNumber }, { _id: erpDocumentNumber, ...rest, receivedAt: event.metadata.at, _position: position }, { upsert: true });
   } else {
     const { customerErpCode, ...rest } = event.data;
     const docs = store.collection<ErpReceivableDoc>(ERP_RECEIVABLES);

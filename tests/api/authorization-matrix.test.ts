@@ -171,6 +171,7 @@ const matrix: Record<string, Entry> = {
   'PUT /api/v1/settings/erp': { needs: ['settings', 'edit'], ok: 200, request: () => ({ path: '/api/v1/settings/erp', body: { defaultOwnerId: null } }) },
   'POST /api/v1/integrations/erp/inbound': { needs: ['integrations', 'create'], ok: 200, request: () => ({ path: '/api/v1/integrations/erp/inbound', body: { messages: [{ topic: 'erp.product', value: { erpCode: 'MATRIX-1', erpVersion: 1, name: 'Matrix', unit: '台', standardPrice: { amount: 1, currency: 'CNY' }, taxRate: 13 } }] } }) },
   'GET /api/v1/integrations/erp/outbound': { needs: ['integrations', 'export'], ok: 200, request: () => ({ path: '/api/v1/integrations/erp/outbound' }) },
+  'GET /api/v1/integrations/erp/reconciliation': { needs: ['integrations', 'view'], ok: 200, request: () => ({ path: '/api/v1/integrations/erp/reconciliation' }) },
   'GET /api/v1/integrations/erp/status': { needs: ['integrations', 'view'], ok: 200, request: () => ({ path: '/api/v1/integrations/erp/status' }) },
   'GET /api/v1/integrations/erp/conflicts': { needs: ['integrations', 'view'], ok: 200, request: () => ({ path: '/api/v1/integrations/erp/conflicts' }) },
   'POST /api/v1/integrations/erp/conflicts/:id/resolve': { needs: ['integrations', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/integrations/erp/conflicts/${f.conflictId}/resolve`, body: { take: 'crm' } }) },

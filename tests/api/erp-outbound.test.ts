@@ -79,6 +79,40 @@ describe('the ERP bridge, outbound (group erp-bridge-out; pulled at GET /api/v1/
     expect(of((await outbound()).messages, customerId)).toHaveLength(2);
   });
 
+  it("records the ERP's acknowledgement on the order once; the reconciliation lists what is unanswered, rejected, or unknown, with its age", async () => {
+    const customerId = (await post('/api/v1/customers', { name: '绍兴轻纺' })).id;
+    const orders: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const order = await post('/api/v1/orders', { customerId, lines: [{ productId, quantity: 1 }] });
+      await post(`/api/v1/orders/${order.id}/confirm`, {});
+      orders.push(order.id);
+    }
+    const reconciliation = await app.request('GET', '/api/v1/integrations/erp/reconciliation');
+    expect(reconciliation.status, JSON.stringify(reconciliation.body)).toBe(200);
+    const before = reconciliation.body as { unacknowledged: { items: { orderId: string }[] } };
+    expect(before.unacknowledged.items.map((item) => item.orderId)).toEqual(expect.arrayContaining(orders));
+    const ack = (erpCode: string, orderId: string, status: string, erpVersion = 1, reason?: string) => ({ topic: 'erp.order-ack', value: { erpCode, erpVersion, orderId, orderVersion: 1, status, ...(reason ? { reason } : {}), at: '2026-12-02T10:00:00Z' } });
+    clock.advance(3_600_000);
+    const answer = await app.request('POST', '/api/v1/integrations/erp/inbound', {
+      body: { messages: [ack('XSDD-0001', orders[0]!, 'accepted'), ack('XSDD-0001', orders[0]!, 'accepted'), ack('XSDD-0002', orders[1]!, 'rejected', 1, '客户信用冻结'), ack('XSDD-9999', '01900000-0000-7000-8000-00000000dead', 'accepted')] },
+    });
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    expect(answer.body.results.map((r: { status: string }) => r.status)).toEqual(['applied', 'unchanged', 'applied', 'rejected']);
+    expect(answer.body.results[3].reason).toContain('reconciliation');
+    await app.services.runner.waitFor(BigInt(answer.headers.get('x-position')!), 10_000);
+    expect((await app.request('GET', `/api/v1/orders/${orders[0]}`)).body.erpAcknowledgement).toMatchObject({ erpDocumentNumber: 'XSDD-0001', status: 'accepted' });
+    expect((await app.services.eventStore.readStream(`order-${orders[0]}`)).filter((e) => e.type === 'OrderErpAcknowledged')).toHaveLength(1);
+
+    const report = (await app.request('GET', '/api/v1/integrations/erp/reconciliation')).body;
+    const waiting = report.unacknowledged.items.map((item: { orderId: string }) => item.orderId);
+    expect(waiting).toContain(orders[2]);
+    expect(waiting).not.toContain(orders[0]);
+    expect(waiting).not.toContain(orders[1]);
+    expect(report.unacknowledged.items.find((item: { orderId: string }) => item.orderId === orders[2]).ageSeconds).toBeGreaterThanOrEqual(3600);
+    expect(report.rejected.items).toEqual([expect.objectContaining({ orderId: orders[1], erpDocumentNumber: 'XSDD-0002', reason: '客户信用冻结' })]);
+    expect(report.unknownAcknowledgements.items).toEqual([expect.objectContaining({ erpDocumentNumber: 'XSDD-9999', status: 'accepted', ageSeconds: 0 })]);
+  });
+
   it('is for those who may export integrations', async () => {
     const seller = await app.userWithToken('out.other', ['manager']);
     expect((await app.request('GET', '/api/v1/integrations/erp/outbound', { token: seller.token })).status).toBe(403);

@@ -11,7 +11,12 @@ import { resolveSyncConflict } from '../../integrations/erp/conflicts.ts';
 import { applyInbound } from '../../integrations/erp/inbound.ts';
 import { erpBridgeActor } from '../../integrations/erp/inbound-kinds.ts';
 import { changeErpSettings, ErpSettings, erpSettings } from '../../integrations/erp/settings.ts';
-import { ERP_CONFLICTS, ERP_LINKS, type ErpConflictDoc } from '../../projections/erp.ts';
+import { ERP_ACKS, ERP_CONFLICTS, ERP_LINKS, type ErpAckDoc, type ErpConflictDoc } from '../../projections/erp.ts';
+import { readFilter, withinScope } from '../../access/scope.ts';
+import type { ErpAcknowledgement } from '../../domain/order/index.ts';
+import type { Doc } from '../../infra/readstore/port.ts';
+
+type OrderDoc = Doc & { number: string; customerId: string; confirmedOn?: string; confirmedAt?: string; erpAcknowledgement?: ErpAcknowledgement };
 import { publicView } from '../../projections/lists.ts';
 import { pageQuery, toPage } from '../../projections/paging.ts';
 import { assertFieldsWritable, isHidden } from '../field-security.ts';
@@ -113,6 +118,7 @@ export const erpRoutes: AnyRoute[] = [
       'A field changed in the CRM since the last sync and changed differently by the ERP is not overwritten: `conflict`, listed at GET /api/v1/integrations/erp/conflicts. A value the CRM refuses is `rejected` with the reason; the other messages go on.',
     tags,
     permission: ['integrations', 'create'],
+    bodyIsData: true,
     body: InboundBody,
     responses: { 200: { description: 'One result per message, in order', schema: z.object({ results: z.array(InboundResultView) }) }, ...commonErrors },
     async handler({ body, services, meta }) {
@@ -161,6 +167,52 @@ export const erpRoutes: AnyRoute[] = [
         .filter((message) => !query.topic || message.topic === query.topic);
       const last = events[events.length - 1];
       return { status: 200, body: { messages, next: last ? last.position.toString() : query.after } };
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/api/v1/integrations/erp/reconciliation',
+    reads: ['orders', ERP_ACKS],
+    summary: 'Reconciliation with the ERP: confirmed orders the ERP has not acknowledged, orders it rejected, and acknowledgements for orders the CRM does not have, each with its age',
+    description: 'Orders are those in your data scope (orders view); oldest first, at most `limit` of each kind, with the totals.',
+    tags,
+    permission: ['integrations', 'view'],
+    query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(200) }).strict(),
+    responses: {
+      200: {
+        description: 'The report',
+        schema: z.object({
+          asOf: z.string(),
+          unacknowledged: z.object({ total: z.number().int(), items: z.array(z.object({ orderId: z.string(), number: z.string(), customerId: z.string(), confirmedAt: z.string(), ageSeconds: z.number().int() })) }),
+          rejected: z.object({ total: z.number().int(), items: z.array(z.object({ orderId: z.string(), number: z.string(), erpDocumentNumber: z.string(), reason: z.string().nullable(), at: z.string(), ageSeconds: z.number().int() })) }),
+          unknownAcknowledgements: z.object({ total: z.number().int(), items: z.array(z.object({ erpDocumentNumber: z.string(), orderId: z.string(), status: z.string(), receivedAt: z.string(), ageSeconds: z.number().int() })) }),
+        }),
+      },
+      ...commonErrors,
+    },
+    async handler({ query, actor, services }) {
+      const now = services.clock.now();
+      const age = (at: string) => Math.max(0, Math.floor((now.getTime() - Date.parse(at)) / 1000));
+      const orders = services.readStore.collection<OrderDoc>('orders');
+      const scope = isAllowed(actor, 'orders', 'view') ? readFilter(actor) : null;
+      const list = async (filter: Record<string, unknown>) => (scope ? { total: await orders.countDocuments(withinScope(scope, filter)), docs: await orders.find(withinScope(scope, filter), { sort: { confirmedOn: 1, _id: 1 }, limit: query.limit }) } : { total: 0, docs: [] });
+      const waiting = await list({ confirmedOn: { $exists: true }, status: { $ne: 'cancelled' }, erpAcknowledgement: { $exists: false } });
+      const refused = await list({ 'erpAcknowledgement.status': 'rejected' });
+      const acks = services.readStore.collection<ErpAckDoc>(ERP_ACKS);
+      const unknown = await acks.find({ known: false }, { sort: { receivedAt: 1, _id: 1 }, limit: query.limit });
+      const confirmedAt = (doc: OrderDoc) => String(doc.confirmedAt ?? `${doc.confirmedOn}T00:00:00.000Z`);
+      return {
+        status: 200,
+        body: {
+          asOf: now.toISOString(),
+          unacknowledged: { total: waiting.total, items: waiting.docs.map((doc) => ({ orderId: doc._id, number: doc.number, customerId: doc.customerId, confirmedAt: confirmedAt(doc), ageSeconds: age(confirmedAt(doc)) })) },
+          rejected: {
+            total: refused.total,
+            items: refused.docs.map((doc) => ({ orderId: doc._id, number: doc.number, erpDocumentNumber: doc.erpAcknowledgement!.erpDocumentNumber, reason: doc.erpAcknowledgement!.reason ?? null, at: doc.erpAcknowledgement!.at, ageSeconds: age(doc.erpAcknowledgement!.at) })),
+          },
+          unknownAcknowledgements: { total: await acks.countDocuments({ known: false }), items: unknown.map((doc) => ({ erpDocumentNumber: doc._id, orderId: doc.orderId, status: doc.status, receivedAt: doc.receivedAt, ageSeconds: age(doc.receivedAt) })) },
+        },
+      };
     },
   }),
   defineRoute({

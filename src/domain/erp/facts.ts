@@ -19,7 +19,19 @@ export const ErpInventoryReported = z.object({
   asOf: z.string(),
 });
 export const ErpReceivableReported = z.object({ customerErpCode: z.string(), erpVersion: z.number().int(), balance: Money, overdue: Money.optional(), asOf: z.string() });
-export const erpFactEventSchemas = { ErpInventoryReported, ErpReceivableReported };
+/** The ERP answered an order (erp.order-ack); `known`: the order exists in the CRM (an unknown one is for the reconciliation). */
+export const ErpOrderAckReceived = z.object({
+  erpDocumentNumber: z.string(),
+  erpVersion: z.number().int(),
+  orderId: z.string(),
+  orderVersion: z.number().int(),
+  status: z.enum(['accepted', 'rejected']),
+  reason: z.string().optional(),
+  at: z.string(),
+  known: z.boolean(),
+});
+export const orderAckStream = (erpDocumentNumber: string): string => `${erpFactCategory}-orderack.${encodeURIComponent(erpDocumentNumber)}`;
+export const erpFactEventSchemas = { ErpInventoryReported, ErpReceivableReported, ErpOrderAckReceived };
 export type ErpFactEvent = EventsOf<typeof erpFactEventSchemas>;
 
 export type ErpFactState = { erpVersion: number | null };

@@ -5,8 +5,9 @@ import { DomainError } from '../../domain/shared/errors.ts';
 import { WrongExpectedRevisionError } from '../../infra/eventstore/port.ts';
 import { derivedIds } from '../../infra/ids.ts';
 import type { z } from 'zod';
-import { erpFactDecider, type ErpFactEvent, inventoryStream, receivableStream } from '../../domain/erp/facts.ts';
-import { erpContract, type ErpInventory, type ErpReceivable, type InboundTopic, inboundTopics } from './contract.ts';
+import { erpFactDecider, type ErpFactEvent, inventoryStream, orderAckStream, receivableStream } from '../../domain/erp/facts.ts';
+import { orderDecider, orderStream } from '../../domain/order/index.ts';
+import { erpContract, type ErpInventory, type ErpOrderAck, type ErpReceivable, type InboundTopic, inboundTopics } from './contract.ts';
 import { type CrmRecord, type InboundRecordKind, inboundRecordKinds, stepMeta, type SyncContext } from './inbound-kinds.ts';
 
 /** What became of one inbound message. */
@@ -27,6 +28,26 @@ export const kindOfLink = (kind: ErpKind): AnyKind => {
   if (!found) throw new Error(`No inbound record kind ${kind}`);
   return found;
 };
+
+/**
+ * The ERP's answer to an order: recorded on the order (its ERP document number, once per ERP version), then as a fact
+ * under the document number. An answer about an order the CRM does not have is kept for the reconciliation report.
+ */
+async function acknowledge(context: SyncContext, ack: z.infer<typeof ErpOrderAck>): Promise<InboundResult> {
+  const { erpCode, erpVersion, orderId, orderVersion, status, reason, at } = ack;
+  const meta = (step: string) => ({ ...context.meta, requestId: `erp-in:erp.order-ack:${erpCode}:v${erpVersion}/${step}` });
+  const order = await load(context.deps, orderDecider, orderStream(orderId));
+  const known = order.state.status !== 'none';
+  let changed = false;
+  if (known) {
+    const acknowledgement = { erpDocumentNumber: erpCode, erpVersion, orderVersion, status, ...(reason ? { reason } : {}), at };
+    changed = (await execute(context.deps, orderDecider, orderStream(orderId), { type: 'RecordErpAcknowledgement', orderId, acknowledgement }, context.actor, meta('order'))).changed;
+  }
+  const fact: ErpFactEvent = { type: 'ErpOrderAckReceived', data: { erpDocumentNumber: erpCode, erpVersion, orderId, orderVersion, status, ...(reason ? { reason } : {}), at, known } };
+  const recorded = (await execute(context.deps, erpFactDecider, orderAckStream(erpCode), { type: 'ReportErpFact', event: fact }, context.actor, meta('fact'))).changed;
+  if (!known) return { status: 'rejected', reason: `No CRM order ${orderId}: the acknowledgement is kept for the reconciliation report` };
+  return { status: changed || recorded ? 'applied' : 'unchanged', recordId: orderId };
+}
 
 /** A message that reports a fact (stock, receivables): the stream it goes to and its event. */
 function factOf(topic: InboundTopic, value: unknown): { stream: string; key: string; event: ErpFactEvent } | undefined {
@@ -59,6 +80,7 @@ export async function applyInbound(context: SyncContext, topic: string, value: u
   if (!(inboundTopics as readonly string[]).includes(topic)) return { status: 'rejected', reason: `Unknown inbound topic ${topic}; expected one of ${inboundTopics.join(', ')}` };
   const parsed = erpContract[topic as InboundTopic].schema.safeParse(value);
   if (!parsed.success) return { status: 'rejected', reason: `Not a valid ${topic} v${erpContract[topic as InboundTopic].version} value: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || '(value)'}: ${issue.message}`).join('; ')}` };
+  if (topic === 'erp.order-ack') return acknowledge(context, parsed.data as z.infer<typeof ErpOrderAck>);
   const fact = factOf(topic as InboundTopic, parsed.data);
   if (fact) {
     const requestId = `erp-in:${topic}:${fact.key}:v${fact.event.data.erpVersion}`;
