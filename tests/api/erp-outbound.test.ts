@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/infra/clock.ts';
 import { erpContract, type ErpTopic } from '../../src/integrations/erp/contract.ts';
-import { sendToErp, startErpOutbound } from '../../src/integrations/erp/outbound.ts';
+import { kafkaMessageOf, sendToErp, startErpOutbound } from '../../src/integrations/erp/outbound.ts';
+import { outboundFrom } from '../../src/cli/erp-replay.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { waitUntil } from '../support/wait.ts';
 
@@ -111,6 +112,25 @@ describe('the ERP bridge, outbound (group erp-bridge-out; pulled at GET /api/v1/
     expect(report.unacknowledged.items.find((item: { orderId: string }) => item.orderId === orders[2]).ageSeconds).toBeGreaterThanOrEqual(3600);
     expect(report.rejected.items).toEqual([expect.objectContaining({ orderId: orders[1], erpDocumentNumber: 'XSDD-0002', reason: '客户信用冻结' })]);
     expect(report.unknownAcknowledgements.items).toEqual([expect.objectContaining({ erpDocumentNumber: 'XSDD-9999', status: 'accepted', ageSeconds: 0 })]);
+  });
+
+  it('replays the outbound log from a position or from a time (npm run erp:replay), each message with its own id', async () => {
+    const all = (await outbound()).messages;
+    expect(all.length).toBeGreaterThan(4);
+    const third = all[2]!;
+    const replayed = [];
+    for await (const event of outboundFrom(app.services.eventStore, third.position)) replayed.push(kafkaMessageOf(event));
+    expect(replayed.map((m) => m.message.headers['message-id'])).toEqual(all.slice(2).map((m) => m.messageId));
+    expect(JSON.parse(replayed[0]!.message.value)).toEqual(third.value);
+    const since = [];
+    for await (const event of outboundFrom(app.services.eventStore, '2999-01-01T00:00:00Z')) since.push(event);
+    expect(since).toEqual([]);
+    const everything = [];
+    for await (const event of outboundFrom(app.services.eventStore, '2000-01-01T00:00:00Z', 2)) everything.push(event.position.toString());
+    expect(everything).toEqual(all.map((m) => m.position));
+    await expect(async () => {
+      for await (const _ of outboundFrom(app.services.eventStore, 'yesterday')) void _;
+    }).rejects.toThrow('--from must be');
   });
 
   it('is for those who may export integrations', async () => {

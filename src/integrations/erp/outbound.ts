@@ -161,11 +161,11 @@ export async function sendToErp(deps: CommandDeps, event: RecordedEvent): Promis
 }
 
 /** The outbound side: the group `erp-bridge-out` on the customers and orders (Kafka topics, or the event log embedded). */
-export function startErpOutbound(services: { deps: CommandDeps; eventSource: EventSource; integrationStore: ReadStore }): Promise<EventConsumer> {
+export function startErpOutbound(services: { deps: CommandDeps; eventSource: EventSource; integrationStore: ReadStore }, group = ERP_OUTBOUND_GROUP): Promise<EventConsumer> {
   return services.eventSource.consume(
-    ERP_OUTBOUND_GROUP,
+    group,
     ['customer', 'order'],
-    onceByEventId(services.integrationStore, ERP_OUTBOUND_GROUP, async (event) => {
+    onceByEventId(services.integrationStore, group, async (event) => {
       await sendToErp(services.deps, event);
     }),
   );

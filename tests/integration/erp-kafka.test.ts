@@ -3,6 +3,8 @@ import type { Message } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inboundTopics } from '../../src/integrations/erp/contract.ts';
 import { ERP_DLQ_TOPIC, startErpInbound } from '../../src/integrations/erp/kafka-inbound.ts';
+import { startErpOutbound, startErpPublisher } from '../../src/integrations/erp/outbound.ts';
+import { kafkaTransport, simulateErp } from '../../src/integrations/erp/simulator.ts';
 import { ensureNamedTopics } from '../../src/integrations/kafka/topics.ts';
 import { CUSTOMERS } from '../../src/projections/customers.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
@@ -20,7 +22,7 @@ const TWICE = 300;
  * master records lands once, redeliveries and out-of-order versions change nothing, and what cannot be taken goes to
  * the dead-letter topic with its reason while the rest goes on.
  */
-describe.skipIf(!brokers)('the ERP bridge on Kafka: inbound (group erp-bridge-in)', () => {
+describe.skipIf(!brokers)('the ERP bridge on Kafka: inbound (group erp-bridge-in), outbound (erp-bridge-out and the publisher), the simulated ERP', () => {
   let app: TestApp;
   const run = randomUUID().slice(0, 8);
   const group = `erp-bridge-in-test-${run}`;
@@ -88,4 +90,32 @@ describe.skipIf(!brokers)('the ERP bridge on Kafka: inbound (group erp-bridge-in
     expect(letters[`${run}-bad-json`]).toMatchObject({ topic: 'erp.customer', value: '{not json', reason: 'The message value is not JSON' });
     expect(letters[`${run}-bad-schema`]).toMatchObject({ topic: 'erp.product', reason: expect.stringContaining('unit') });
   }, 900_000);
+
+  it('round trip with the simulated ERP on Kafka: master data in, a confirmed order out on crm.erp.order, its acknowledgement back on the order', async () => {
+    const kafka = app.services.kafka!;
+    const outbound = await startErpOutbound(app.services, `erp-bridge-out-test-${run}`);
+    const publisher = await startErpPublisher(kafka.client, kafka.topics, app.services);
+    const prefix = `R${run.slice(0, 4)}`.toUpperCase();
+    const simulation = await simulateErp(kafkaTransport(testKafka(brokers!)), { customers: 30, products: 5, inventory: 10, duplicateEvery: 3, outOfOrderEvery: 5, malformed: 2, prefix });
+    try {
+      const customers = app.services.readStore.collection(CUSTOMERS);
+      await waitUntil(async () => (await customers.countDocuments({ erpCode: { $regex: `^${prefix}C` } })) === 30, 60_000, () => 'the simulated customers');
+      await waitUntil(async () => (await app.services.readStore.collection('products').countDocuments({ erpCode: { $regex: `^${prefix}P` } })) === 5, 60_000, () => 'the simulated products');
+      const customer = await customers.findOne({ erpCode: `${prefix}C000005` });
+      expect(customer).toMatchObject({ name: `模拟客户 ${prefix} 5 v2` });
+      const product = await app.services.readStore.collection('products').findOne({ erpCode: `${prefix}P000002` });
+      const order = await app.request('POST', '/api/v1/orders', { body: { customerId: customer!._id, lines: [{ productId: product!._id, quantity: 2 }] } });
+      expect((await app.request('POST', `/api/v1/orders/${order.body.id}/confirm`, { body: {} })).status).toBe(200);
+      await waitUntil(async () => (await app.request('GET', `/api/v1/orders/${order.body.id}`)).body.erpAcknowledgement !== undefined, 120_000, () => 'the acknowledgement of the order');
+      expect((await app.request('GET', `/api/v1/orders/${order.body.id}`)).body.erpAcknowledgement).toMatchObject({ erpDocumentNumber: expect.stringMatching(new RegExp(`^XSDD-${prefix}`)), status: 'accepted' });
+      // The ERP got the customer before its order, on their topics, each message once.
+      const sent = await readTopics(testKafka(brokers!), ['crm.erp.customer', 'crm.erp.order'], (key) => key === customer!._id || key === order.body.id, (messages) => messages.some((m) => m.topic === 'crm.erp.order'), 60_000);
+      expect(sent.some((m) => m.topic === 'crm.erp.customer')).toBe(true);
+      expect(new Set(sent.map((m) => m.message.headers!['message-id']!.toString())).size).toBe(sent.length);
+    } finally {
+      await simulation.stop();
+      await publisher.close();
+      await outbound.close();
+    }
+  }, 300_000);
 });
