@@ -17,6 +17,7 @@ async function main(): Promise<void> {
       'duplicate-every': { type: 'string', default: '0' },
       'out-of-order-every': { type: 'string', default: '0' },
       malformed: { type: 'string', default: '0' },
+      'drop-ack-every': { type: 'string', default: '0' },
       prefix: { type: 'string', default: 'SIM' },
       seconds: { type: 'string', default: '0' },
       url: { type: 'string', default: `http://localhost:${process.env.PORT ?? 3000}` },
@@ -42,6 +43,7 @@ async function main(): Promise<void> {
     outOfOrderEvery: count('out-of-order-every'),
     malformed: count('malformed'),
     prefix: values.prefix!,
+    dropAckEvery: count('drop-ack-every'),
   };
   const run = await simulateErp(transport, options, (line) => console.log(line));
   const seconds = count('seconds');

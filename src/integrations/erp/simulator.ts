@@ -20,6 +20,8 @@ export interface SimulationOptions {
   malformed: number;
   /** Prefix of every ERP code, so runs do not collide. */
   prefix: string;
+  /** Leave every n-th order unacknowledged, as an ERP that lost it would (0: never). */
+  dropAckEvery?: number;
 }
 
 export interface SimulatedMessage {
@@ -76,6 +78,10 @@ export async function simulateErp(transport: ErpTransport, options: SimulationOp
   const stop = await transport.orders(async (order) => {
     if (seen.has(order.messageId)) return;
     seen.add(order.messageId);
+    if (options.dropAckEvery && seen.size % options.dropAckEvery === 0) {
+      log(`dropped the acknowledgement of ${order.number}`);
+      return;
+    }
     acknowledged++;
     const number = erpDocumentNumber(options.prefix, acknowledged);
     await transport.publish([json('erp.order-ack', number, { erpVersion: 1, orderId: order.orderId, orderVersion: order.version, status: 'accepted', at: new Date().toISOString() })]);
