@@ -115,9 +115,9 @@ export function createApp(services: Services, version = '0.1.0'): Koa {
   metrics.gauge('crm_erp_last_error_timestamp_seconds', 'When a message of each topic was last rejected or failed (Unix time)', ['topic'], async () =>
     services.erp.snapshot().flatMap((t) => (t.lastErrorAt ? [{ labels: { topic: t.topic }, value: Date.parse(t.lastErrorAt) / 1000 }] : [])),
   );
-  metrics.gauge('crm_erp_inbound_lag_messages', 'Messages on the ERP topics the group erp-bridge-in has not committed (only while this process runs it on Kafka)', [], async () => {
+  metrics.gauge('crm_erp_inbound_lag_messages', 'Messages on each ERP topic the group erp-bridge-in has not committed (only while this process runs it on Kafka)', ['topic'], async () => {
     const lag = await services.erp.lagOf?.().catch(() => undefined);
-    return lag === undefined ? [] : [{ labels: {}, value: lag }];
+    return Object.entries(lag ?? {}).map(([topic, value]) => ({ labels: { topic }, value }));
   });
   metrics.gauge('crm_background_leader', 'Whether this process runs the projections, relay and schedulers now (1: CRM_ROLE=all, or the leading worker) or not (0: an API instance, a standby worker)', ['role'], async () => [
     { labels: { role: services.role }, value: services.leadership.leading ? 1 : 0 },

@@ -75,6 +75,9 @@ describe.skipIf(!brokers)('the ERP bridge on Kafka: inbound (group erp-bridge-in
     const byTopic = Object.fromEntries(app.services.erp.snapshot().map((t) => [t.topic, t]));
     expect(byTopic['erp.customer']).toMatchObject({ applied: CUSTOMERS_SENT + TWICE, unchanged: 2 * TWICE, rejected: 1 });
     expect(byTopic['erp.product']).toMatchObject({ applied: PRODUCTS_SENT, rejected: 1 });
+    // The status route reports the group's lag per topic: nothing left once its offsets are committed.
+    await waitUntil(async () => (await app.request('GET', '/api/v1/integrations/erp/status')).body.inboundLag?.['erp.customer'] === 0, 30_000, () => 'the committed offsets');
+    expect((await app.request('GET', '/api/v1/integrations/erp/status')).body).toMatchObject({ transport: 'kafka', inboundLag: { 'erp.customer': 0, 'erp.product': 0 } });
 
     await app.services.runner.waitFor(await app.services.eventStore.headPosition(), 60_000);
     const customers = app.services.readStore.collection(CUSTOMERS);

@@ -228,7 +228,7 @@ export const erpRoutes: AnyRoute[] = [
         description: 'The status',
         schema: z.object({
           transport: z.enum(['kafka', 'http']).describe('kafka: the consumer group erp-bridge-in reads the ERP topics; http: only POST /api/v1/integrations/erp/inbound feeds it'),
-          inboundLag: z.number().int().nullable().describe('Messages on the ERP topics not yet committed by erp-bridge-in (null: not run here, or Kafka away)'),
+          inboundLag: z.record(z.string(), z.number().int()).nullable().describe('Per ERP topic, the messages erp-bridge-in has not committed yet (null: not run here, or Kafka away)'),
           topics: z.array(z.object({ topic: z.string(), messages: z.number().int(), applied: z.number().int(), unchanged: z.number().int(), conflicts: z.number().int(), rejected: z.number().int(), lastMessageAt: z.string().nullable(), lastError: z.string().nullable(), lastErrorAt: z.string().nullable(), troubled: z.boolean().describe('Its last message was rejected or its last try failed (degrades /readyz until a message is taken)') })),
           links: z.record(z.string(), z.number().int()).describe('Linked ERP records by kind'),
           openConflicts: z.number().int(),

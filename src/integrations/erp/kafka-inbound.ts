@@ -3,7 +3,7 @@ import type { CommandDeps } from '../../commands/context.ts';
 import { derivedIds } from '../../infra/ids.ts';
 import type { Logger } from '../../infra/logger.ts';
 import type { ReadStore } from '../../infra/readstore/port.ts';
-import { groupLag } from '../kafka/lag.ts';
+import { groupLagByTopic } from '../kafka/lag.ts';
 import { ensureNamedTopics, type TopicSettings } from '../kafka/topics.ts';
 import { inboundTopics } from './contract.ts';
 import { applyInbound, type InboundResult } from './inbound.ts';
@@ -62,7 +62,7 @@ export async function startErpInbound(kafka: Kafka, topicSettings: TopicSettings
     await Promise.allSettled([producer.disconnect(), consumer.disconnect(), admin.disconnect()]);
     throw error;
   }
-  erp.lagOf = async () => groupLag(admin, group, inboundTopics);
+  erp.lagOf = async () => groupLagByTopic(admin, group, inboundTopics);
   await consumer.run({
     // Partitions are independent (one ERP record's messages share a key, so a partition): several at once.
     partitionsConsumedConcurrently: 4,

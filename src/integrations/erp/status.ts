@@ -24,8 +24,8 @@ export class ErpBridgeStatus {
 
   constructor(private readonly now: () => Date) {}
 
-  /** The inbound consumer group's lag (messages not yet committed), while this process runs it on Kafka. */
-  lagOf: (() => Promise<number>) | undefined;
+  /** The inbound consumer group's lag per topic (messages not yet committed), while this process runs it on Kafka. */
+  lagOf: (() => Promise<Record<string, number>>) | undefined;
 
   private of(topic: string): TopicStatus {
     let status = this.topics.get(topic);
