@@ -11,6 +11,9 @@ import { erpBridgeActor } from './inbound-kinds.ts';
 import { erpSettings } from './settings.ts';
 import type { ErpBridgeStatus } from './status.ts';
 
+/** How many keys of one fetched batch are applied at once (their appends share SQLite commits). */
+const KEYS_AT_ONCE = 16;
+
 /** The consumer group that reads the ERP's topics. */
 export const ERP_INBOUND_GROUP = 'erp-bridge-in';
 /** Where a message that fails its schema or its mapping goes, with the reason: the bridge goes on with the next. */
@@ -63,32 +66,56 @@ export async function startErpInbound(kafka: Kafka, topicSettings: TopicSettings
     throw error;
   }
   erp.lagOf = async () => groupLagByTopic(admin, group, inboundTopics);
+  /** One message: applied, its outcome counted; a rejected one's dead letter returned. A store failure is thrown. */
+  const handle = async (topic: string, partition: number, message: KafkaMessage): Promise<Message | undefined> => {
+    const input = parsed(message);
+    let result: InboundResult;
+    if ('reason' in input) result = { status: 'rejected', reason: input.reason };
+    else {
+      try {
+        const { value: settings } = await erpSettings(deps);
+        const correlationId = `erp:${topic}:${partition}:${message.offset}`;
+        result = await applyInbound({ deps, readStore, actor: erpBridgeActor, meta: { correlationId, requestId: correlationId, ids: derivedIds(correlationId) }, defaultOwnerId: settings.defaultOwnerId }, topic, input.value);
+      } catch (error) {
+        erp.failed(topic, error);
+        logger.warn('an ERP message could not be applied; it will be delivered again', { topic, partition, offset: message.offset, error });
+        throw error;
+      }
+    }
+    erp.handled(topic, result);
+    if (result.status !== 'rejected') return undefined;
+    logger.warn('an ERP message was rejected; it goes to the dead-letter topic', { topic, partition, offset: message.offset, reason: result.reason });
+    return deadLetter(topic, partition, message, result.reason ?? 'rejected', deps.clock.now().toISOString());
+  };
   await consumer.run({
-    // Partitions are independent (one ERP record's messages share a key, so a partition): several at once.
+    // Partitions are independent, and so are the keys within one (an ERP record's messages share its key): a
+    // fetched batch is applied key by key in parallel, each key's messages in order. Its offsets are committed
+    // only once all of it is applied and its dead letters are sent; a failure delivers the batch again.
     partitionsConsumedConcurrently: 4,
+    eachBatchAutoResolve: false,
     autoCommit: true,
     autoCommitInterval: 1000,
     autoCommitThreshold: 100,
-    eachMessage: async ({ topic, partition, message }) => {
-      const input = parsed(message);
-      let result: InboundResult;
-      if ('reason' in input) result = { status: 'rejected', reason: input.reason };
-      else {
-        try {
-          const { value: settings } = await erpSettings(deps);
-          const correlationId = `erp:${topic}:${partition}:${message.offset}`;
-          result = await applyInbound({ deps, readStore, actor: erpBridgeActor, meta: { correlationId, requestId: correlationId, ids: derivedIds(correlationId) }, defaultOwnerId: settings.defaultOwnerId }, topic, input.value);
-        } catch (error) {
-          erp.failed(topic, error);
-          logger.warn('an ERP message could not be applied; it will be delivered again', { topic, partition, offset: message.offset, error });
-          throw error;
-        }
+    eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+      const byKey = new Map<string, KafkaMessage[]>();
+      for (const message of batch.messages) {
+        const key = message.key?.toString('utf8') ?? `offset:${message.offset}`;
+        byKey.set(key, [...(byKey.get(key) ?? []), message]);
       }
-      if (result.status === 'rejected') {
-        await producer.send({ topic: ERP_DLQ_TOPIC, messages: [deadLetter(topic, partition, message, result.reason ?? 'rejected', deps.clock.now().toISOString())] });
-        logger.warn('an ERP message was rejected; it is in the dead-letter topic', { topic, partition, offset: message.offset, reason: result.reason });
-      }
-      erp.handled(topic, result);
+      const dead: Message[] = [];
+      const queues = [...byKey.values()];
+      const worker = async () => {
+        for (let queue = queues.shift(); queue; queue = queues.shift())
+          for (const message of queue) {
+            const letter = await handle(batch.topic, batch.partition, message);
+            if (letter) dead.push(letter);
+            await heartbeat();
+          }
+      };
+      await Promise.all(Array.from({ length: Math.min(KEYS_AT_ONCE, queues.length) }, worker));
+      if (dead.length) await producer.send({ topic: ERP_DLQ_TOPIC, messages: dead });
+      if (batch.messages.length) resolveOffset(batch.lastOffset());
+      await heartbeat();
     },
   });
   return {
