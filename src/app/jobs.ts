@@ -104,9 +104,10 @@ export function startBackgroundWork(services: Services, options: { pickupEveryMs
   resumeHandovers(services, running);
   resumeCampaignSends(services);
   const marketing = runMarketingAutomation(services);
-  const kafka = services.kafka;
+  // The ERP bridge's consumers run where the company has an ERP (CRM_ERP_BRIDGE=on).
+  const kafka = services.config.CRM_ERP_BRIDGE ? services.kafka : undefined;
   const erpInbound = kafka ? keepStarting('ERP bridge (inbound)', () => startErpInbound(kafka.client, kafka.topics, services), services.logger) : undefined;
-  const erpOutbound = keepStarting('ERP bridge (outbound)', () => startErpOutbound(services), services.logger);
+  const erpOutbound = services.config.CRM_ERP_BRIDGE ? keepStarting('ERP bridge (outbound)', () => startErpOutbound(services), services.logger) : undefined;
   const erpPublisher = kafka ? keepStarting('ERP bridge (publisher)', () => startErpPublisher(kafka.client, kafka.topics, services), services.logger) : undefined;
   const stopJobs = startPeriodicJobs(services);
   let pickup: NodeJS.Timeout | undefined;
@@ -130,7 +131,7 @@ export function startBackgroundWork(services: Services, options: { pickupEveryMs
     // A consumer group's leave can hang on a broker that waits for a dead member: the stop goes on after 5 s
     // (the broker drops this member at its session timeout; its commits cover only what it handled).
     let timer: NodeJS.Timeout | undefined;
-    const closed = await Promise.race([Promise.all([marketing.close(), erpInbound?.close(), erpOutbound.close(), erpPublisher?.close()]).then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), CONSUMER_CLOSE_MS)))]);
+    const closed = await Promise.race([Promise.all([marketing.close(), erpInbound?.close(), erpOutbound?.close(), erpPublisher?.close()]).then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), CONSUMER_CLOSE_MS)))]);
     clearTimeout(timer);
     if (!closed) services.logger.warn('the consumers did not leave their groups in time; stopping without them', { waitedMs: CONSUMER_CLOSE_MS });
   };
