@@ -49,8 +49,6 @@ function checkPassword(password: string): void {
 export interface NewEmployee {
   fields: EmployeeFields;
   roleIds: string[];
-  /** Hired by the ERP bridge for that ERP record. */
-  erpCode?: string;
   account?: { username: string; password: string; mustChangePassword: boolean };
 }
 
@@ -81,7 +79,7 @@ export async function hireEmployee(deps: CommandDeps, input: NewEmployee, actor:
       deps,
       employeeDecider,
       employeeStream(employeeId),
-      { type: 'HireEmployee', employeeId, fields: input.fields, roleIds: input.roleIds, ...(input.erpCode ? { erpCode: input.erpCode } : {}) },
+      { type: 'HireEmployee', employeeId, fields: input.fields, roleIds: input.roleIds },
       actor,
       meta,
     );

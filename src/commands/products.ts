@@ -17,12 +17,10 @@ export const productRules: RecordRules<ProductCommand, ProductState> = {
   ],
 };
 
-export const productHandler = (deps: CommandDeps, actor: Actor, meta: RequestMeta) => new RecordHandler(productRules, deps, actor, meta);
-const products = productHandler;
+const products = (deps: CommandDeps, actor: Actor, meta: RequestMeta) => new RecordHandler(productRules, deps, actor, meta);
 
-/** `erpCode`: created by the ERP bridge for that ERP record. */
-export async function createProduct(deps: CommandDeps, fields: ProductFields, actor: Actor, meta: RequestMeta, erpCode?: string) {
-  const result = await products(deps, actor, meta).create(fields, (productId, all) => ({ type: 'CreateProduct', productId, fields: all as ProductFields, ...(erpCode ? { erpCode } : {}) }));
+export async function createProduct(deps: CommandDeps, fields: ProductFields, actor: Actor, meta: RequestMeta) {
+  const result = await products(deps, actor, meta).create(fields, (productId, all) => ({ type: 'CreateProduct', productId, fields: all as ProductFields }));
   return { ...result, productId: result.id };
 }
 

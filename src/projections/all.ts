@@ -18,7 +18,6 @@ import { approvalsProjection } from './approvals.ts';
 import { expensesProjection } from './expenses.ts';
 import { campaignMembersProjection } from './campaign-members.ts';
 import { campaignResultsProjection } from './campaign-results.ts';
-import { erpProjection } from './erp.ts';
 
 /** Every read model the service keeps, in the order the runner applies them. */
 export const allProjections: readonly Projection[] = [
@@ -40,6 +39,5 @@ export const allProjections: readonly Projection[] = [
   expensesProjection,
   campaignMembersProjection,
   campaignResultsProjection,
-  erpProjection,
   ...declaredProjections,
 ];

@@ -7,15 +7,13 @@ import type { ContactEvent, ContactFields } from './events.ts';
 export type ContactState =
   | { status: 'none' }
   /** `merged`: merged into another contact (`mergedInto`, a duplicate); it takes no changes. */
-  | { status: 'active' | 'removed' | 'merged'; contactId: string; customerId: string; fields: ContactFields; erased?: boolean; mergedInto?: string; erpCode?: string | null };
+  | { status: 'active' | 'removed' | 'merged'; contactId: string; customerId: string; fields: ContactFields; erased?: boolean; mergedInto?: string };
 
 /** What the handler learned about the customer a contact belongs to (or moves to). */
 export type CustomerFacts = { customerId: string; exists: boolean; archived: boolean };
 
 export type ContactCommand =
-  /** `erpCode`: added by the ERP bridge for that ERP record. */
-  | { type: 'AddContact'; contactId: string; customer: CustomerFacts; fields: ContactFields; erpCode?: string }
-  | { type: 'LinkContactToErp'; contactId: string; erpCode: string | null }
+  | { type: 'AddContact'; contactId: string; customer: CustomerFacts; fields: ContactFields }
   | {
       type: 'ChangeContact';
       contactId: string;
@@ -48,8 +46,6 @@ export function evolve(state: ContactState, event: ContactEvent): ContactState {
       return reinstatedState<ContactState>(event.data);
     case 'ContactMerged':
       return state.status === 'none' ? state : { ...state, status: 'merged', mergedInto: event.data.survivorId };
-    case 'ContactErpLinked':
-      return state.status === 'none' ? state : { ...state, erpCode: event.data.erpCode };
     case 'ContactUnmerged': {
       if (state.status === 'none') return state;
       const { mergedInto: _into, ...rest } = state;
@@ -77,7 +73,7 @@ export function decide(command: ContactCommand, state: ContactState): ContactEve
     return [
       {
         type: 'ContactAdded',
-        data: { contactId: command.contactId, customerId: command.customer.customerId, fields: command.fields, ...(command.erpCode ? { erpCode: command.erpCode } : {}) },
+        data: { contactId: command.contactId, customerId: command.customer.customerId, fields: command.fields },
       },
     ];
   }
@@ -109,10 +105,6 @@ export function decide(command: ContactCommand, state: ContactState): ContactEve
         });
       }
       return events;
-    }
-    case 'LinkContactToErp': {
-      const current = state.erpCode ?? null;
-      return command.erpCode === current ? [] : [{ type: 'ContactErpLinked', data: { contactId: state.contactId, erpCode: command.erpCode, fromErpCode: current } }];
     }
     case 'RemoveContact':
       return [{ type: 'ContactRemoved', data: { contactId: state.contactId, customerId: state.customerId } }];
