@@ -3,6 +3,7 @@ import { cpus } from 'node:os';
 import { seedCompany } from '../src/cli/seed-company.ts';
 import { emailSendBench } from './email.ts';
 import { scaleOutBench } from './scale-out.ts';
+import { erpInboundBench } from './erp.ts';
 import { loadConfig } from '../src/infra/config.ts';
 import { silentLogger } from '../src/infra/logger.ts';
 import { EmbeddedReadStore } from '../src/infra/readstore/embedded.ts';
@@ -18,7 +19,7 @@ import { ProjectionRunner } from '../src/projections/runner.ts';
  * `npm run bench:servers [-- --customers N]`: throughput against the real servers that .ci/servers.sh starts
  * (Kafka, FerretDB, Mailpit): the relay publishing a seeded event log into Kafka, and projections into FerretDB:
  * rebuilt (in process, then bulk-loaded), caught up on a first start, and live (one event at a time); and a
- * campaign's send into Mailpit (`email_send_per_s`).
+ * campaign's send into Mailpit (`email_send_per_s`); the ERP bridge's inbound sync (`erp_inbound_records_per_s`).
  * Written to bench/results/servers.json.
  */
 const argIndex = process.argv.indexOf('--customers');
@@ -47,6 +48,13 @@ const results: Record<string, unknown> = { machine: { cpus: cpus().length, model
   await relay.stop();
   results.relay = { published: relay.status().published, seconds: Math.round(seconds * 100) / 100, eventsPerSecond: round(relay.status().published / seconds) };
   log(`relay: ${relay.status().published} events into Kafka in ${seconds.toFixed(2)} s`);
+}
+
+// The ERP bridge's inbound side: master records on the erp.* topics applied by the group erp-bridge-in.
+{
+  const erp = await erpInboundBench(brokers, 10_000);
+  results.erp_inbound_records_per_s = erp;
+  log(`ERP inbound: ${erp.records} master records in ${erp.seconds} s (${erp.perSecond}/s)`);
 }
 
 /** MONGO_URL naming a database of its own for this run. */

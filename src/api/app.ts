@@ -50,9 +50,10 @@ import { approvalRoutes } from './routes/approvals.ts';
 import { batchRoutes } from './routes/batches.ts';
 import { mergeRoutes } from './routes/merge.ts';
 import { importRoutes } from './routes/imports.ts';
+import { erpRoutes } from './routes/erp.ts';
 
 // The pool's /customers/duplicates must come before /customers/:id.
-const moduleRoutes: AnyRoute[] = [...authRoutes, ...orgRoutes, ...adminRoutes, ...auditRoutes, ...customFieldRoutes, ...customizationRoutes, ...companyRoutes, ...poolRoutes, ...batchRoutes, ...mergeRoutes, ...importRoutes, ...customerRoutes, ...personalDataRoutes, ...contactRoutes, ...salesRoutes, ...competitorRoutes, ...activityRoutes, ...taskRoutes, ...planRoutes, ...agendaRoutes, ...dashboardRoutes, ...decisionReportRoutes, ...targetRoutes, ...campaignRoutes, ...campaignMailRoutes, ...campaignSmsRoutes, ...memberLevelRoutes, ...dailyDigestRoutes, ...documentRoutes, ...ticketRoutes, ...approvalRoutes, ...expenseRoutes, ...publicLinkRoutes, ...notificationRoutes, ...attachmentRoutes];
+const moduleRoutes: AnyRoute[] = [...authRoutes, ...orgRoutes, ...adminRoutes, ...auditRoutes, ...customFieldRoutes, ...customizationRoutes, ...companyRoutes, ...poolRoutes, ...batchRoutes, ...mergeRoutes, ...importRoutes, ...customerRoutes, ...personalDataRoutes, ...contactRoutes, ...salesRoutes, ...competitorRoutes, ...activityRoutes, ...taskRoutes, ...planRoutes, ...agendaRoutes, ...dashboardRoutes, ...decisionReportRoutes, ...targetRoutes, ...campaignRoutes, ...campaignMailRoutes, ...campaignSmsRoutes, ...memberLevelRoutes, ...dailyDigestRoutes, ...documentRoutes, ...ticketRoutes, ...approvalRoutes, ...expenseRoutes, ...publicLinkRoutes, ...notificationRoutes, ...attachmentRoutes, ...erpRoutes];
 /** Every route of the API; the analysts' routes describe the others' record schemas. */
 export const apiRoutes: AnyRoute[] = [...moduleRoutes, ...analyticsRoutes(moduleRoutes), ...operationsRoutes];
 
@@ -105,6 +106,19 @@ export function createApp(services: Services, version = '0.1.0'): Koa {
     // Kafka away: no sample rather than a failed scrape (the relay's metrics say it is waiting).
     (await services.eventSource.lag().catch(() => [])).map(({ group, events }) => ({ labels: { group }, value: events })),
   );
+  metrics.gauge('crm_erp_messages', 'ERP bridge messages this process handled since it started, by topic and outcome', ['topic', 'outcome'], async () =>
+    services.erp.snapshot().flatMap((t) => (['applied', 'unchanged', 'conflicts', 'rejected'] as const).map((outcome) => ({ labels: { topic: t.topic, outcome }, value: t[outcome] }))),
+  );
+  metrics.gauge('crm_erp_last_message_timestamp_seconds', 'When the ERP bridge last handled a message of each topic (Unix time)', ['topic'], async () =>
+    services.erp.snapshot().flatMap((t) => (t.lastMessageAt ? [{ labels: { topic: t.topic }, value: Date.parse(t.lastMessageAt) / 1000 }] : [])),
+  );
+  metrics.gauge('crm_erp_last_error_timestamp_seconds', 'When a message of each topic was last rejected or failed (Unix time)', ['topic'], async () =>
+    services.erp.snapshot().flatMap((t) => (t.lastErrorAt ? [{ labels: { topic: t.topic }, value: Date.parse(t.lastErrorAt) / 1000 }] : [])),
+  );
+  metrics.gauge('crm_erp_inbound_lag_messages', 'Messages on each ERP topic the group erp-bridge-in has not committed (only while this process runs it on Kafka)', ['topic'], async () => {
+    const lag = await services.erp.lagOf?.().catch(() => undefined);
+    return Object.entries(lag ?? {}).map(([topic, value]) => ({ labels: { topic }, value }));
+  });
   metrics.gauge('crm_background_leader', 'Whether this process runs the projections, relay and schedulers now (1: CRM_ROLE=all, or the leading worker) or not (0: an API instance, a standby worker)', ['role'], async () => [
     { labels: { role: services.role }, value: services.leadership.leading ? 1 : 0 },
   ]);

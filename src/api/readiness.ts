@@ -76,6 +76,13 @@ export async function readiness(services: RouteServices): Promise<Readiness> {
     else if (relay.lastError) details.kafka = `retrying from position ${relay.position}: ${relay.lastError}`;
     else if (relay.waitingSince) details.kafka = `waiting for Kafka since ${relay.waitingSince} at position ${relay.position}`;
   }
+  // The ERP bridge: a topic whose last message was rejected, or whose last try failed, degrades (never unreadies) the service.
+  for (const topic of services.erp.snapshot()) {
+    if (!topic.troubled) continue;
+    checks[`erp:${topic.topic}`] = 'retrying';
+    details[`erp:${topic.topic}`] = `last error at ${topic.lastErrorAt}: ${topic.lastError}`;
+  }
+  const erpTroubled = Object.keys(checks).some((key) => key.startsWith('erp:'));
   const ready = checks.eventStore === 'ok' && checks.readStore === 'ok' && checks.projections === 'ok';
-  return { ready, degraded: ready && (failed.length > 0 || (checks.kafka !== undefined && checks.kafka !== 'ok')), checks, details, head };
+  return { ready, degraded: ready && (failed.length > 0 || (checks.kafka !== undefined && checks.kafka !== 'ok') || erpTroubled), checks, details, head };
 }

@@ -23,7 +23,7 @@ export interface RouteResult {
  * and cursor work; config and clock; the projection runner and the relay for the operations routes; background
  * work and request facts. Never the adapters themselves, their lifecycles or the integration state.
  */
-export type RouteServices = Pick<Services, 'config' | 'clock' | 'deps' | 'readStore' | 'asOf' | 'keys' | 'tokens' | 'limits' | 'runner' | 'relay' | 'eventSource' | 'background' | 'backgroundOrWorker' | 'role' | 'leadership' | 'requestMeta' | 'notifications' | 'blobs' | 'mailer' | 'sms' | 'logger' | 'campaigns' | 'chain' | 'personalData'>;
+export type RouteServices = Pick<Services, 'config' | 'clock' | 'deps' | 'readStore' | 'asOf' | 'keys' | 'tokens' | 'limits' | 'runner' | 'relay' | 'eventSource' | 'background' | 'backgroundOrWorker' | 'role' | 'leadership' | 'requestMeta' | 'notifications' | 'blobs' | 'mailer' | 'sms' | 'logger' | 'campaigns' | 'chain' | 'personalData' | 'erp' | 'kafka'>;
 
 export interface RouteContext<P, Q, B> {
   params: P;
@@ -59,6 +59,12 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
   permission?: readonly [Module, Action];
   /** Takes a multipart/form-data upload, which the handler reads from `koa` (every other route refuses one with 415). */
   upload?: boolean;
+  /**
+   * The body is data another system sent (the ERP's messages), judged by the handler message by message, not ids the
+   * caller names: its `orderId`s and `customerId`s are not looked up in the caller's scope first. Only for routes
+   * whose permission is an administrator's.
+   */
+  bodyIsData?: boolean;
   /** Default true: needs a bearer token. */
   auth?: boolean;
   params?: z.ZodType<P>;
@@ -154,7 +160,7 @@ export function mount(router: Router, services: Services, spec: AnyRoute): void 
     if (spec.permission) authorize(actor, ...spec.permission);
     if (spec.fields?.writes) assertWritable(actor, spec.fields.resource, body);
     // Every id a write sends that names a scoped record must be in the caller's scope (404 otherwise).
-    if (spec.method !== 'get' && actor) await assertReferencesInScope(services.deps, actor, body);
+    if (spec.method !== 'get' && actor && !spec.bodyIsData) await assertReferencesInScope(services.deps, actor, body);
     const run = async (seed?: { seed: string; timeMs: number }): Promise<StoredResponse> => {
       const result = await spec.handler({
         params,

@@ -10,6 +10,9 @@ import { runImport } from '../commands/import-run.ts';
 import { seededIds } from '../infra/ids.ts';
 import type { Services } from './wiring.ts';
 import { runMarketingAutomation } from '../integrations/marketing/automation.ts';
+import { startErpInbound } from '../integrations/erp/kafka-inbound.ts';
+import { startErpOutbound, startErpPublisher } from '../integrations/erp/outbound.ts';
+import { keepStarting } from '../integrations/keep-starting.ts';
 
 /** What a bulk operation (a handover, an undo) needs from the services: the read models, and a way to wait for them. */
 export const bulkDeps = (services: Pick<Services, 'deps' | 'readStore' | 'runner'>) => ({
@@ -101,6 +104,11 @@ export function startBackgroundWork(services: Services, options: { pickupEveryMs
   resumeHandovers(services, running);
   resumeCampaignSends(services);
   const marketing = runMarketingAutomation(services);
+  // The ERP bridge's consumers run where the company has an ERP (CRM_ERP_BRIDGE=on).
+  const kafka = services.config.CRM_ERP_BRIDGE ? services.kafka : undefined;
+  const erpInbound = kafka ? keepStarting('ERP bridge (inbound)', () => startErpInbound(kafka.client, kafka.topics, services), services.logger) : undefined;
+  const erpOutbound = services.config.CRM_ERP_BRIDGE ? keepStarting('ERP bridge (outbound)', () => startErpOutbound(services), services.logger) : undefined;
+  const erpPublisher = kafka ? keepStarting('ERP bridge (publisher)', () => startErpPublisher(kafka.client, kafka.topics, services), services.logger) : undefined;
   const stopJobs = startPeriodicJobs(services);
   let pickup: NodeJS.Timeout | undefined;
   let picking: Promise<void> | undefined;
@@ -123,8 +131,8 @@ export function startBackgroundWork(services: Services, options: { pickupEveryMs
     // A consumer group's leave can hang on a broker that waits for a dead member: the stop goes on after 5 s
     // (the broker drops this member at its session timeout; its commits cover only what it handled).
     let timer: NodeJS.Timeout | undefined;
-    const closed = await Promise.race([marketing.close().then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), CONSUMER_CLOSE_MS)))]);
+    const closed = await Promise.race([Promise.all([marketing.close(), erpInbound?.close(), erpOutbound?.close(), erpPublisher?.close()]).then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), CONSUMER_CLOSE_MS)))]);
     clearTimeout(timer);
-    if (!closed) services.logger.warn('the marketing consumer did not leave its group in time; stopping without it', { waitedMs: CONSUMER_CLOSE_MS });
+    if (!closed) services.logger.warn('the consumers did not leave their groups in time; stopping without them', { waitedMs: CONSUMER_CLOSE_MS });
   };
 }

@@ -36,6 +36,9 @@ import type { EventSource } from '../integrations/event-source.ts';
 import { kafkaClient, type KafkaSettings } from '../integrations/kafka/client.ts';
 import { KafkaRelay } from '../integrations/kafka/relay.ts';
 import { KafkaEventSource } from '../integrations/kafka/source.ts';
+import type { TopicSettings } from '../integrations/kafka/topics.ts';
+import { ErpBridgeStatus } from '../integrations/erp/status.ts';
+import type { Kafka } from 'kafkajs';
 import { KurrentEventStore } from '../infra/eventstore/kurrent.ts';
 import { EmbeddedReadStore } from '../infra/readstore/embedded.ts';
 import { MongoReadStore } from '../infra/readstore/mongo.ts';
@@ -80,6 +83,10 @@ export interface Services {
   asOf: AsOfModels;
   /** Where integration consumers read events: Kafka consumer groups, or the event log in the embedded default. */
   eventSource: EventSource;
+  /** The Kafka client and its topics' settings, in production (KAFKA_BROKERS). */
+  kafka?: { client: Kafka; topics: TopicSettings };
+  /** The ERP bridge's running status per topic. */
+  erp: ErpBridgeStatus;
   /** Publishes the event log to Kafka (when KAFKA_BROKERS is set and the server runs). */
   relay?: KafkaRelay;
   deps: CommandDeps;
@@ -333,6 +340,8 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     runner,
     asOf: new AsOfModels(runner, readStore, clock, logger.child({ component: 'as-of' }), { maxModels: config.CRM_ASOF_MAX_MODELS, ttlMs: AS_OF_TTL_MS }),
     eventSource,
+    ...(kafka ? { kafka: { client: kafka, topics } } : {}),
+    erp: new ErpBridgeStatus(() => clock.now()),
     ...(relay ? { relay } : {}),
     deps,
     mailer,

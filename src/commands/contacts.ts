@@ -22,11 +22,12 @@ export const contactRules: RecordRules<ContactCommand, ContactState> = {
 export const contactHandler = (deps: CommandDeps, actor: Actor, meta: RequestMeta) => new RecordHandler(contactRules, deps, actor, meta);
 const contacts = contactHandler;
 
-export async function addContact(deps: CommandDeps, input: { customerId: string; fields: ContactFields }, actor: Actor, meta: RequestMeta): Promise<ContactResult> {
+/** `erpCode`: added by the ERP bridge for that ERP record. */
+export async function addContact(deps: CommandDeps, input: { customerId: string; fields: ContactFields; erpCode?: string }, actor: Actor, meta: RequestMeta): Promise<ContactResult> {
   const handler = contacts(deps, actor, meta);
   const contactId = meta.ids.newId();
   const customer = await customerFacts(deps, input.customerId);
-  const result = await handler.create(input.fields, (id, fields) => ({ type: 'AddContact', contactId: id, customer, fields: fields as ContactFields }), contactId);
+  const result = await handler.create(input.fields, (id, fields) => ({ type: 'AddContact', contactId: id, customer, fields: fields as ContactFields, ...(input.erpCode ? { erpCode: input.erpCode } : {}) }), contactId);
   return { ...result, contactId };
 }
 

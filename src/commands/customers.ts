@@ -41,13 +41,13 @@ export interface CustomerResult extends Executed<CustomerState> {
 
 export async function registerCustomer(
   deps: CommandDeps,
-  input: { fields: CustomerFields; ownerId?: string },
+  input: { fields: CustomerFields; ownerId?: string; erpCode?: string },
   actor: Actor,
   meta: RequestMeta,
 ): Promise<CustomerResult> {
   const ownerId = input.ownerId ?? actor.userId;
   await assertOwner(deps, ownerId);
-  const result = await customers(deps, actor, meta).create(input.fields, (customerId, fields) => ({ type: 'RegisterCustomer', customerId, ownerId, fields: fields as CustomerFields }));
+  const result = await customers(deps, actor, meta).create(input.fields, (customerId, fields) => ({ type: 'RegisterCustomer', customerId, ownerId, fields: fields as CustomerFields, ...(input.erpCode ? { erpCode: input.erpCode } : {}) }));
   return { ...result, customerId: result.id };
 }
 

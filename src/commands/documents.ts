@@ -5,6 +5,7 @@ import { customerDecider, customerStream } from '../domain/customer/index.ts';
 import { type CreditCheck, type OrderCommand, type OrderState, orderStream } from '../domain/order/index.ts';
 import { productDecider, productStream } from '../domain/product/index.ts';
 import { type QuoteCommand, type QuoteState } from '../domain/quote/index.ts';
+import { receivableOf } from '../projections/erp.ts';
 import { DomainError } from '../domain/shared/errors.ts';
 import { type LineInput, type PricedLine, priceLine, sumLines } from '../domain/shared/totals.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
@@ -171,13 +172,26 @@ export async function requestOrderApproval(deps: CommandDeps, readStore: ReadSto
   return { ...result, approvalId: (result.state as { approval?: { approvalId: string } }).approval?.approvalId ?? null };
 }
 
-/** A customer's credit against an order: its limit, its open receivables (confirmed orders not yet paid, this one aside) and the order's amount; null without a limit. */
+/**
+ * A customer's credit against an order: its limit, its open receivables (confirmed orders not yet paid, this one aside;
+ * with the ERP's receivables, those plus the orders confirmed since) and the order's amount; null without a limit.
+ */
 export async function creditCheck(deps: CommandDeps, readStore: ReadStore, order: Extract<OrderState, { orderId: string }>): Promise<CreditCheck | null> {
   const { state: customer } = await load(deps, customerDecider, customerStream(order.customerId));
   const creditLimit = customer.status === 'none' ? undefined : customer.fields.creditLimit;
   if (!creditLimit) return null;
-  const open = await readStore.collection<Doc & { receivable: Money }>('orders').find({ customerId: order.customerId, _id: { $ne: order.orderId }, status: { $in: ['confirmed', 'partially_shipped', 'shipped'] }, 'receivable.currency': creditLimit.currency });
-  const openReceivables = { amount: open.reduce((sum, doc) => sum + doc.receivable.amount, 0), currency: creditLimit.currency };
+  // What the ERP's books say it owes, when the ERP reports it in the limit's currency; then only the orders confirmed
+  // since the ERP's figure (not yet in its books) are added from the CRM, and otherwise all of the CRM's open ones.
+  const erp = await receivableOf(readStore, customer.status === 'none' ? null : customer.erpCode);
+  const booked = erp && erp.balance.currency === creditLimit.currency ? erp : null;
+  const open = await readStore.collection<Doc & { receivable: Money }>('orders').find({
+    customerId: order.customerId,
+    _id: { $ne: order.orderId },
+    status: { $in: ['confirmed', 'partially_shipped', 'shipped'] },
+    'receivable.currency': creditLimit.currency,
+    ...(booked ? { confirmedOn: { $gte: booked.asOf.slice(0, 10) } } : {}),
+  });
+  const openReceivables = { amount: (booked?.balance.amount ?? 0) + open.reduce((sum, doc) => sum + doc.receivable.amount, 0), currency: creditLimit.currency };
   return { creditLimit, openReceivables, orderAmount: { amount: order.totals.total, currency: order.currency } };
 }
 

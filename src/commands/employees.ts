@@ -49,6 +49,8 @@ function checkPassword(password: string): void {
 export interface NewEmployee {
   fields: EmployeeFields;
   roleIds: string[];
+  /** Hired by the ERP bridge for that ERP record. */
+  erpCode?: string;
   account?: { username: string; password: string; mustChangePassword: boolean };
 }
 
@@ -79,7 +81,7 @@ export async function hireEmployee(deps: CommandDeps, input: NewEmployee, actor:
       deps,
       employeeDecider,
       employeeStream(employeeId),
-      { type: 'HireEmployee', employeeId, fields: input.fields, roleIds: input.roleIds },
+      { type: 'HireEmployee', employeeId, fields: input.fields, roleIds: input.roleIds, ...(input.erpCode ? { erpCode: input.erpCode } : {}) },
       actor,
       meta,
     );

@@ -17,10 +17,12 @@ export const productRules: RecordRules<ProductCommand, ProductState> = {
   ],
 };
 
-const products = (deps: CommandDeps, actor: Actor, meta: RequestMeta) => new RecordHandler(productRules, deps, actor, meta);
+export const productHandler = (deps: CommandDeps, actor: Actor, meta: RequestMeta) => new RecordHandler(productRules, deps, actor, meta);
+const products = productHandler;
 
-export async function createProduct(deps: CommandDeps, fields: ProductFields, actor: Actor, meta: RequestMeta) {
-  const result = await products(deps, actor, meta).create(fields, (productId, all) => ({ type: 'CreateProduct', productId, fields: all as ProductFields }));
+/** `erpCode`: created by the ERP bridge for that ERP record. */
+export async function createProduct(deps: CommandDeps, fields: ProductFields, actor: Actor, meta: RequestMeta, erpCode?: string) {
+  const result = await products(deps, actor, meta).create(fields, (productId, all) => ({ type: 'CreateProduct', productId, fields: all as ProductFields, ...(erpCode ? { erpCode } : {}) }));
   return { ...result, productId: result.id };
 }
 

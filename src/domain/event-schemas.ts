@@ -1,4 +1,3 @@
-import type { z } from 'zod';
 import { resourceNames, specOf } from './customization/resources.ts';
 import { competitorReferences } from './competitor/index.ts';
 import { NotificationRead, NotificationSent } from './notification/index.ts';
@@ -12,6 +11,13 @@ import { RecordDiscarded, RecordMoved, RecordReinstated } from './shared/revert.
 import { automationEventSchemas } from './campaign/automation.ts';
 import { batchEventSchemas } from './batch/index.ts';
 import { importEventSchemas } from './import/index.ts';
+import { erpLinkEventSchemas, ProductErpLinked } from './erp/link.ts';
+import { erpFactEventSchemas, ErpOrderAckReceived } from './erp/facts.ts';
+import { erpOutboundEventSchemas } from './erp/outbound.ts';
+import { z } from 'zod';
+
+const { erpDocumentNumber: _n, known: _k, ...ack } = ErpOrderAckReceived.shape;
+const OrderErpAcknowledged = z.object({ ...ack, erpDocumentNumber: z.string() });
 import { campaignAudienceEventSchemas, campaignMemberEventSchemas, consentEventSchemas } from './campaign/members.ts';
 
 /**
@@ -35,6 +41,7 @@ export const eventSchemas: Readonly<Record<string, z.ZodType>> = {
   LeadDiscarded: RecordDiscarded('leadId'),
   LeadReinstated: RecordReinstated('leadId'),
   OrderMoved: RecordMoved('orderId'),
+  OrderErpAcknowledged: OrderErpAcknowledged,
   QuoteApprovalRequested: GateRequested,
   QuoteApprovalDecided: GateDecided,
   OrderApprovalRequested: GateRequested,
@@ -53,6 +60,11 @@ export const eventSchemas: Readonly<Record<string, z.ZodType>> = {
   // Bulk operations (imports, merges, handovers, mass updates, undos).
   ...batchEventSchemas,
   ...importEventSchemas,
+  // The ERP bridge's links and sync conflicts, and the products it links.
+  ...erpLinkEventSchemas,
+  ...erpFactEventSchemas,
+  ...erpOutboundEventSchemas,
+  ProductErpLinked,
   // Record types declare their events' schemas in the registry (`events`).
   ...Object.assign({}, ...resourceNames.map((name) => specOf(name).events ?? {})),
 };

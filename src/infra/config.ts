@@ -22,6 +22,11 @@ const ConfigSchema = z.object({
     .enum(['true', 'false'], { error: 'Expected true or false' })
     .default('false')
     .transform((value) => value === 'true'),
+  /** The ERP bridge's background consumers (outbound log; with Kafka, the inbound group and the publisher): for a company with an ERP. */
+  CRM_ERP_BRIDGE: z
+    .enum(['on', 'off'], { error: 'Expected on or off' })
+    .default('off')
+    .transform((value) => value === 'on'),
   KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
   KAFKA_SASL_USERNAME: z.string().min(1).optional(),
   KAFKA_SASL_PASSWORD: z.string().min(1).optional(),

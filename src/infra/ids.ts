@@ -76,6 +76,23 @@ export function seededIds(seed: string, timeMs: number): Ids {
   };
 }
 
+/**
+ * Name-based ids (UUID version 8, SHA-256 of the seed and a counter): the same seed gives the same ids in the same
+ * order, whenever and wherever it runs. For writes whose input names them once and for all (an ERP message: its
+ * topic, code and version), so a redelivery re-creates exactly what it created before.
+ */
+export function derivedIds(seed: string): Ids {
+  let counter = 0;
+  return {
+    newId() {
+      const bytes = new Uint8Array(digest('id', seed, String(counter++)).subarray(0, 16));
+      bytes[6] = 0x80 | (bytes[6]! & 0x0f);
+      bytes[8] = 0x80 | (bytes[8]! & 0x3f);
+      return format(bytes);
+    },
+  };
+}
+
 /** A name-based UUID (version 8, SHA-256) for an event: the same request, stream and index give the same id. */
 export function derivedEventId(seed: string, streamId: string, index: number): string {
   const bytes = new Uint8Array(digest('event', seed, streamId, String(index)).subarray(0, 16));

@@ -18,6 +18,7 @@ import { approvalsProjection } from './approvals.ts';
 import { expensesProjection } from './expenses.ts';
 import { campaignMembersProjection } from './campaign-members.ts';
 import { campaignResultsProjection } from './campaign-results.ts';
+import { erpProjection } from './erp.ts';
 
 /** Every read model the service keeps, in the order the runner applies them. */
 export const allProjections: readonly Projection[] = [
@@ -39,5 +40,6 @@ export const allProjections: readonly Projection[] = [
   expensesProjection,
   campaignMembersProjection,
   campaignResultsProjection,
+  erpProjection,
   ...declaredProjections,
 ];

@@ -143,6 +143,8 @@ export function evolveCustomerDoc(doc: CustomerDoc | null, event: RecordedEvent 
     }
     case 'CustomersMergedIn':
       return { ...doc, ...meta(event) };
+    case 'CustomerErpLinked':
+      return { ...doc, erpCode: event.data.erpCode, ...meta(event) };
   }
 }
 
@@ -172,6 +174,7 @@ export const customersProjection: Projection = withBatchImages({
     await customers.createIndex({ memberLevel: 1 });
     await customers.createIndex({ inPool: 1 });
     await customers.createIndex({ _phones: 1 });
+    await customers.createIndex({ erpCode: 1 });
     const contacts = store.collection(CONTACTS);
     await contacts.createIndex({ _phones: 1 });
     await contacts.createIndex({ customerId: 1 });
@@ -297,6 +300,7 @@ function evolveContactDoc(doc: ContactDoc | null, event: RecordedEvent & Contact
         customerId,
         ...fromCustomer({ ownerId: event.metadata.actor, departmentPath: '/' }),
         ...(fields as { name: string }),
+        erpCode: (event.type === 'ContactAdded' ? event.data.erpCode : (event.data.state as { erpCode?: string | null }).erpCode) ?? null,
         createdAt: event.metadata.at,
         ...meta(event),
         _search: '',
@@ -323,6 +327,9 @@ function evolveContactDoc(doc: ContactDoc | null, event: RecordedEvent & Contact
       break;
     case 'ContactRemoved':
       return null;
+    case 'ContactErpLinked':
+      next = doc && { ...doc, erpCode: event.data.erpCode, ...meta(event) };
+      break;
     case 'PersonalDataErased':
       next = doc && { ...erasedFields(doc, event.data.fields), ...meta(event) };
       break;

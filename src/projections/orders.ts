@@ -94,7 +94,7 @@ export const ordersProjection = recordProjection<OrderDoc, OrderEvent>({
         };
         break;
       case 'OrderConfirmed':
-        next = doc && { ...doc, status: 'confirmed', confirmedOn: event.data.confirmedOn, dueDate: event.data.dueDate };
+        next = doc && { ...doc, status: 'confirmed', confirmedOn: event.data.confirmedOn, confirmedAt: event.metadata.at, dueDate: event.data.dueDate };
         break;
       case 'OrderShipped':
         if (doc) {
@@ -121,6 +121,11 @@ export const ordersProjection = recordProjection<OrderDoc, OrderEvent>({
       case 'OrderOwnerChanged':
         next = doc && { ...doc, ownerId: event.data.ownerId, departmentPath: await ownerPath(event.data.ownerId) };
         break;
+      case 'OrderErpAcknowledged': {
+        const { orderId: _id, ...acknowledgement } = event.data;
+        next = doc && { ...doc, erpAcknowledgement: acknowledgement };
+        break;
+      }
       case 'OrderMoved':
         next = doc && { ...doc, customerId: event.data.customerId };
         break;

@@ -17,6 +17,8 @@ export type EmployeeDoc = Doc & {
   roleIds: string[];
   disabled: boolean;
   mustChangePassword: boolean;
+  /** Its code in the ERP; null (or absent, before the bridge) until linked. */
+  erpCode?: string | null;
   revision: number;
   createdAt: string;
   updatedAt: string;
@@ -89,6 +91,7 @@ export async function applyOrgEvent(event: RecordedEvent, store: ReadStore, name
         ...e.data.fields,
         departmentPath: await pathOf(e.data.fields.departmentId),
         username: null,
+        erpCode: e.data.erpCode ?? null,
         roleIds: e.data.roleIds,
         disabled: false,
         mustChangePassword: false,
@@ -119,6 +122,9 @@ export async function applyOrgEvent(event: RecordedEvent, store: ReadStore, name
     case 'EmployeeDisabled':
     case 'EmployeeEnabled':
       if (doc) next = { ...doc, disabled: e.type === 'EmployeeDisabled', ...stamp(event) };
+      break;
+    case 'EmployeeErpLinked':
+      if (doc) next = { ...doc, erpCode: e.data.erpCode, ...stamp(event) };
       break;
   }
   if (!next) return [];

@@ -3,7 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiRoutes } from '../../src/api/app.ts';
 import { addContact } from '../../src/commands/contacts.ts';
 import { saveImportTemplate } from '../../src/commands/import-templates.ts';
-import { archiveCustomer, registerCustomer, releaseCustomer } from '../../src/commands/customers.ts';
+import { randomUUID } from 'node:crypto';
+import { archiveCustomer, changeCustomer, registerCustomer, releaseCustomer } from '../../src/commands/customers.ts';
+import { loadRecord } from '../../src/commands/references.ts';
+import { applyInbound } from '../../src/integrations/erp/inbound.ts';
+import { erpBridgeActor } from '../../src/integrations/erp/inbound-kinds.ts';
 import { hireEmployee, systemActor, unlockLogins } from '../../src/commands/employees.ts';
 import { startHandover } from '../../src/commands/handover.ts';
 import { runMassChange, startMassChange } from '../../src/commands/mass-change.ts';
@@ -92,6 +96,7 @@ interface Fixture {
   importId?: string;
   /** Another customer of the record's owner (a contact of its customer): a duplicate to merge into the record. */
   victimId?: string;
+  conflictId?: string;
 }
 
 interface Entry {
@@ -161,6 +166,15 @@ const matrix: Record<string, Entry> = {
   'PUT /api/v1/import-templates/:resource/:name': { needs: ['imports', 'create'], ok: 200, request: () => ({ path: '/api/v1/import-templates/customers/matrix', body: { mapping: { 客户名称: 'name' } } }) },
   'DELETE /api/v1/import-templates/:resource/:name': { needs: ['imports', 'create'], ok: 204, request: () => ({ path: '/api/v1/import-templates/customers/matrix' }) },
   'POST /api/v1/contacts/:survivorId/merge': { needs: ['contacts', 'edit'], scoped: true, ok: 202, request: (f) => ({ path: `/api/v1/contacts/${f.contactId}/merge`, body: { victimIds: [f.victimId] } }) },
+  'GET /api/v1/integrations/erp/schema': { needs: ['integrations', 'view'], ok: 200, request: () => ({ path: '/api/v1/integrations/erp/schema' }) },
+  'GET /api/v1/settings/erp': { needs: ['settings', 'view'], ok: 200, request: () => ({ path: '/api/v1/settings/erp' }) },
+  'PUT /api/v1/settings/erp': { needs: ['settings', 'edit'], ok: 200, request: () => ({ path: '/api/v1/settings/erp', body: { defaultOwnerId: null } }) },
+  'POST /api/v1/integrations/erp/inbound': { needs: ['integrations', 'create'], ok: 200, request: () => ({ path: '/api/v1/integrations/erp/inbound', body: { messages: [{ topic: 'erp.product', value: { erpCode: 'MATRIX-1', erpVersion: 1, name: 'Matrix', unit: '台', standardPrice: { amount: 1, currency: 'CNY' }, taxRate: 13 } }] } }) },
+  'GET /api/v1/integrations/erp/outbound': { needs: ['integrations', 'export'], ok: 200, request: () => ({ path: '/api/v1/integrations/erp/outbound' }) },
+  'GET /api/v1/integrations/erp/reconciliation': { needs: ['integrations', 'view'], ok: 200, request: () => ({ path: '/api/v1/integrations/erp/reconciliation' }) },
+  'GET /api/v1/integrations/erp/status': { needs: ['integrations', 'view'], ok: 200, request: () => ({ path: '/api/v1/integrations/erp/status' }) },
+  'GET /api/v1/integrations/erp/conflicts': { needs: ['integrations', 'view'], ok: 200, request: () => ({ path: '/api/v1/integrations/erp/conflicts' }) },
+  'POST /api/v1/integrations/erp/conflicts/:id/resolve': { needs: ['integrations', 'edit'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/integrations/erp/conflicts/${f.conflictId}/resolve`, body: { take: 'crm' } }) },
   'POST /api/v1/customers/:survivorId/merge': { needs: ['customers', 'edit'], scoped: true, ok: 202, request: (f) => ({ path: `/api/v1/customers/${f.customerId}/merge`, body: { victimIds: [f.victimId] } }) },
   'POST /api/v1/customers/bulk': { needs: ['customers', 'edit'], ok: 202, request: () => ({ path: '/api/v1/customers/bulk', body: { filter: { industry: 'Nobody has this' }, set: { level: 'B' } } }) },
   'GET /api/v1/handovers/:id': { needs: ['customers', 'assign'], scoped: true, ok: 200, request: (f) => ({ path: `/api/v1/handovers/${f.handoverId}` }) },
@@ -463,6 +477,20 @@ const allowed = (role: Role, [module, action]: [Module, Action]) => template(rol
 const inScope = (role: Role, relation: Relation) =>
   relation === 'own' || template(role).dataScope === 'all' || (template(role).dataScope === 'department_tree' && relation !== 'other_department');
 
+/** An open sync conflict about the customer: linked to a new ERP record, edited in the CRM, then changed differently by the ERP. */
+async function erpConflictOn(app: TestApp, customerId: string): Promise<string> {
+  const { deps } = app.services;
+  const context = { deps, readStore: app.services.readStore, actor: erpBridgeActor, meta: app.services.requestMeta('matrix'), defaultOwnerId: null };
+  const erpCode = `M-${randomUUID().slice(0, 8)}`;
+  const { state } = await loadRecord(deps, specOf('customers'), customerId);
+  const name = (state as unknown as { fields: { name: string } }).fields.name;
+  await applyInbound(context, 'erp.customer', { erpCode, erpVersion: 1, name, phone: '010-1111' });
+  await changeCustomer(deps, customerId, { phone: '010-2222' }, systemActor, app.services.requestMeta('matrix'));
+  const result = await applyInbound(context, 'erp.customer', { erpCode, erpVersion: 2, name, phone: '010-3333' });
+  if (!result.conflictId) throw new Error(`expected a conflict: ${JSON.stringify(result)}`);
+  return result.conflictId;
+}
+
 function expected(entry: Entry, role: Role, relation: Relation): number {
   if (entry.needs && !allowed(role, entry.needs)) return 403;
   if (entry.ticketScoped) {
@@ -582,6 +610,7 @@ describe('authorization matrix', () => {
         f.victimId = (await addContact(app.services.deps, { customerId: f.customerId, fields: { name: 'Matrix duplicate' } }, systemActor, app.services.requestMeta('matrix'))).contactId;
       else if (key.includes('/merge'))
         f.victimId = (await registerCustomer(app.services.deps, { fields: { name: `Matrix duplicate ${Math.random()}` }, ownerId: f.ownerId }, systemActor, app.services.requestMeta('matrix'))).customerId;
+      if (key.includes('/erp/conflicts/:id/resolve')) f.conflictId = await erpConflictOn(app, f.customerId);
       if (key.includes('/claim')) await releaseCustomer(app.services.deps, f.customerId, 'matrix', systemActor, app.services.requestMeta('matrix'));
       const caller = callers[role]!;
       if (key.includes('/reports/as-of/')) {

@@ -188,4 +188,32 @@ describe('hidden fields do not leak through lists', () => {
     // Nor can a merge choose whose hidden value the survivor keeps.
     expectProblem(await app.request('POST', `/api/v1/customers/${customerId}/merge`, { token, body: { victimIds: [other.body.id], fieldChoices: { phone: other.body.id } } }), 403, 'field.readonly');
   });
+
+  it("the ERP bridge's sync conflicts leave out a hidden field, and settling one cannot write it", async () => {
+    const integrator = (
+      await app.request('POST', '/api/v1/roles', {
+        body: { name: 'ERP clerk, phone hidden', permissions: { integrations: ['view', 'edit'], customers: ['view'] }, dataScope: 'all', fieldSecurity: { customers: { phone: 'hidden' } } },
+      })
+    ).body.id as string;
+    const employee = await app.request('POST', '/api/v1/employees', { body: { name: 'erp-clerk', departmentId: await app.department('ERP leak'), username: 'erp-clerk', password: 'erp-clerk-pass-1', roleIds: [integrator] } });
+    expect(employee.status).toBe(201);
+    const clerk = await app.firstLogin('erp-clerk', 'erp-clerk-pass-1');
+    const feed = async (erpVersion: number, phone: string) => {
+      const response = await app.request('POST', '/api/v1/integrations/erp/inbound', { body: { messages: [{ topic: 'erp.customer', value: { erpCode: 'LEAK-1', erpVersion, name: 'Leak Co 1', phone } }] } });
+      await app.services.runner.waitFor(BigInt(response.headers.get('x-position')!), 5000);
+      return response.body.results[0] as { status: string; conflictId?: string };
+    };
+    expect((await feed(1, SECRET_PHONE)).status).toBe('applied');
+    await app.request('PATCH', `/api/v1/customers/${customerId}`, { body: { phone: '021-0000-0001', industry: 'Other' } });
+    const conflict = await feed(2, '021-0000-0002');
+    expect(conflict.status).toBe('conflict');
+    const admin = await app.request('GET', '/api/v1/integrations/erp/conflicts');
+    expect(JSON.stringify(admin.body)).toContain(SECRET_PHONE);
+    const hidden = await app.request('GET', '/api/v1/integrations/erp/conflicts', { token: clerk });
+    expect(hidden.status).toBe(200);
+    expect(hidden.body.items.map((c: { id: string }) => c.id)).toContain(conflict.conflictId);
+    expect(JSON.stringify(hidden.body)).not.toContain(SECRET_PHONE);
+    expect(JSON.stringify(hidden.body)).not.toContain('021-0000-000');
+    expectProblem(await app.request('POST', `/api/v1/integrations/erp/conflicts/${conflict.conflictId}/resolve`, { token: clerk, body: { take: 'erp' } }), 403, 'field.readonly');
+  });
 });

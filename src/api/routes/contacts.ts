@@ -26,6 +26,7 @@ export const ContactView = ContactFields.extend({
   departmentPath: z.string().nullable(),
   status: z.literal('merged').optional().describe('Present on a contact merged into another (a duplicate): it takes no changes'),
   mergedInto: z.string().optional().describe('While merged: the contact it was merged into'),
+  erpCode: z.string().nullable().optional().describe("The contact's code in the ERP; null until the ERP bridge links it"),
   ...activityStatsShape,
 }).meta({ id: 'Contact' });
 
@@ -72,7 +73,7 @@ export const contactRoutes: AnyRoute[] = [staleContacts, ...recordRoutes<Contact
     one: 'One contact; ?asOf= for the contact as it stood then',
     history: "A contact's events, oldest first (also after removal)",
   },
-  asOfView: (state) => (state.status === 'none' ? {} : { ...state.fields, customerId: state.customerId, status: state.status }),
+  asOfView: (state) => (state.status === 'none' ? {} : { ...state.fields, customerId: state.customerId, status: state.status, erpCode: state.erpCode ?? null }),
   present: (doc, services) => withActivityCount(doc, services.deps.clock.now()),
   create: {
     summary: 'Add a contact (联系人) to a customer',

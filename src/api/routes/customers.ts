@@ -9,6 +9,8 @@ import { contactsOfCustomer, customerContactsFilter, getCustomer } from '../../p
 import { publicView } from '../../projections/lists.ts';
 import { CONTACTS, type CustomerDoc } from '../../projections/customers.ts';
 import { OPPORTUNITIES } from '../../projections/opportunities.ts';
+import { receivableOf } from '../../projections/erp.ts';
+import { Money } from '../../domain/shared/money.ts';
 import { readFilter, withinScope } from '../../access/scope.ts';
 import { fieldColumns, moneyColumns } from '../csv.ts';
 import { relatedRoute } from '../related.ts';
@@ -42,6 +44,11 @@ export const CustomerView = CustomerFields.extend({
     .optional()
     .describe('Its open complaint tickets you may see (one record only; needs tickets view)'),
   memberLevel: z.string().nullable().optional().describe("Its member level's key, computed from the rules at /api/v1/settings/member-levels (the manual `level` is another field)"),
+  receivable: z
+    .object({ balance: Money, overdue: Money.optional(), asOf: z.string() })
+    .nullable()
+    .optional()
+    .describe('What it owes as the ERP last reported (应收余额; one record only); null: the ERP reported nothing'),
   ...activityStatsShape,
 }).meta({ id: 'Customer' });
 
@@ -88,7 +95,8 @@ export const customerRoutes: AnyRoute[] = [
     async expand(doc, { services, actor }) {
       const contacts = await contactsOfCustomer(services.readStore, readFilter(actor), doc._id);
       const complaints = isAllowed(actor, 'tickets', 'view') ? { openComplaints: await openComplaints(services.readStore, actor, doc._id) } : {};
-      return { contacts: contacts.map((c) => ContactView.parse(publicView(c))), contactCount: (doc as CustomerDoc).contactCount ?? contacts.length, ...complaints };
+      const receivable = await receivableOf(services.readStore, (doc as CustomerDoc).erpCode);
+      return { contacts: contacts.map((c) => ContactView.parse(publicView(c))), contactCount: (doc as CustomerDoc).contactCount ?? contacts.length, ...complaints, receivable };
     },
     assertWritable: assertNotInPool,
     create: {

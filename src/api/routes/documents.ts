@@ -135,6 +135,10 @@ const OrderView = z
     dueDate: z.string().optional(),
     status: z.enum(['draft', 'confirmed', 'partially_shipped', 'shipped', 'completed', 'cancelled']),
     ownerId: z.string(),
+    erpAcknowledgement: z
+      .object({ erpDocumentNumber: z.string(), erpVersion: z.number().int(), orderVersion: z.number().int(), status: z.enum(['accepted', 'rejected']), reason: z.string().optional(), at: z.string() })
+      .optional()
+      .describe("The ERP's answer (erp.order-ack): its sales order number (销售订单号), or why it rejected the order"),
   })
   .meta({ id: 'Order' });
 

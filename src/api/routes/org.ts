@@ -41,7 +41,7 @@ const EmployeeInput = EmployeeFields.extend({
   .meta({ id: 'EmployeeInput' });
 const EmployeePatch = patchSchema(EmployeeFields.extend({ departmentId: Id, roleIds: z.array(Id).max(20) }), 'EmployeePatch');
 const Employee = z
-  .object({ id: z.string(), name: z.string(), departmentId: z.string().nullable(), departmentPath: z.string(), username: z.string().nullable(), roleIds: z.array(z.string()), disabled: z.boolean(), mustChangePassword: z.boolean(), revision: z.number().int() })
+  .object({ id: z.string(), name: z.string(), departmentId: z.string().nullable(), departmentPath: z.string(), username: z.string().nullable(), roleIds: z.array(z.string()), disabled: z.boolean(), mustChangePassword: z.boolean(), erpCode: z.string().nullable().optional().describe("The employee's code in the ERP (职员编码); null until the ERP bridge links it"), revision: z.number().int() })
   .meta({ id: 'Employee' });
 
 const RoleInput = z
@@ -146,11 +146,12 @@ export const orgRoutes: AnyRoute[] = [
     reads: [ORG.employees],
     summary: 'The employee directory (never a password hash)',
     tags: employeeTags,
-    query: z.object({ q: z.string().trim().min(1).max(100).optional(), departmentId: Id.optional(), limit: z.coerce.number().int().min(1).max(500).default(200) }).strict(),
+    query: z.object({ q: z.string().trim().min(1).max(100).optional(), departmentId: Id.optional(), erpCode: z.string().max(40).optional().describe('The employee linked to this ERP record'), limit: z.coerce.number().int().min(1).max(500).default(200) }).strict(),
     responses: { 200: { description: 'Employees', schema: z.object({ items: z.array(Employee) }) }, ...commonErrors },
     async handler({ query, services }) {
       const filter: Record<string, unknown> = {};
       if (query.departmentId) filter.departmentId = query.departmentId;
+      if (query.erpCode) filter.erpCode = query.erpCode;
       if (query.q) filter._search = { $regex: escapeRegex(query.q.toLowerCase()) };
       const docs = await services.readStore.collection<EmployeeDoc>(ORG.employees).find(filter, { sort: { name: 1, _id: 1 }, limit: query.limit });
       return { status: 200, body: { items: docs.map(publicView) } };

@@ -13,6 +13,7 @@ import { funnelReport, timeInStageReport } from '../../projections/reports.ts';
 import { reportRoute, reportScope } from '../report-routes.ts';
 import { fieldColumns, moneyColumns } from '../csv.ts';
 import { recordAction, recordInScope, recordRoutes } from '../records.ts';
+import { inventoryOf } from '../../projections/erp.ts';
 import { resourceSpecs } from '../../domain/customization/resources.ts';
 import { commonErrors, recordWriteErrors, staleError } from '../responses.ts';
 import { assertFieldsWritable } from '../field-security.ts';
@@ -22,12 +23,20 @@ const envelope = { id: z.string(), revision: z.number().int(), createdAt: z.stri
 const ownedEnvelope = { ...envelope, ownerId: z.string(), departmentPath: z.string() };
 
 // ---- Products (存货档案): the catalogue, not owned ----
-const ProductView = ProductFields.extend(envelope).meta({ id: 'Product' });
+const ProductView = ProductFields.extend({
+  ...envelope,
+  erpCode: z.string().nullable().optional().describe("The product's code in the ERP (存货编码); null until the ERP bridge links it"),
+  inventory: z
+    .array(z.object({ warehouse: z.string(), quantity: z.number(), available: z.number().optional(), asOf: z.string() }))
+    .optional()
+    .describe('Its stock per warehouse (现存量) as the ERP last reported it (one product only)'),
+}).meta({ id: 'Product' });
 const productRoutes: AnyRoute[] = recordRoutes<ProductState>({
   resource: 'products',
-  asOfView: (state) => (state.status === 'none' ? {} : state.fields),
+  asOfView: (state) => (state.status === 'none' ? {} : { ...state.fields, erpCode: state.erpCode ?? null }),
   columns: [...fieldColumns('id', 'code', 'name', 'specification', 'unit', 'category'), ...moneyColumns('standardPrice'), ...fieldColumns('taxRate', 'active')],
   view: ProductView,
+  expand: async (doc, { services }) => ({ inventory: await inventoryOf(services.readStore, (doc as { erpCode?: string | null }).erpCode) }),
   create: {
     summary: 'Add a product; codes are unique (409 product.duplicate_code)',
     body: ProductFields.strict().meta({ id: 'ProductInput' }),

@@ -7,13 +7,15 @@ import type { ContactEvent, ContactFields } from './events.ts';
 export type ContactState =
   | { status: 'none' }
   /** `merged`: merged into another contact (`mergedInto`, a duplicate); it takes no changes. */
-  | { status: 'active' | 'removed' | 'merged'; contactId: string; customerId: string; fields: ContactFields; erased?: boolean; mergedInto?: string };
+  | { status: 'active' | 'removed' | 'merged'; contactId: string; customerId: string; fields: ContactFields; erased?: boolean; mergedInto?: string; erpCode?: string | null };
 
 /** What the handler learned about the customer a contact belongs to (or moves to). */
 export type CustomerFacts = { customerId: string; exists: boolean; archived: boolean };
 
 export type ContactCommand =
-  | { type: 'AddContact'; contactId: string; customer: CustomerFacts; fields: ContactFields }
+  /** `erpCode`: added by the ERP bridge for that ERP record. */
+  | { type: 'AddContact'; contactId: string; customer: CustomerFacts; fields: ContactFields; erpCode?: string }
+  | { type: 'LinkContactToErp'; contactId: string; erpCode: string | null }
   | {
       type: 'ChangeContact';
       contactId: string;
@@ -46,6 +48,8 @@ export function evolve(state: ContactState, event: ContactEvent): ContactState {
       return reinstatedState<ContactState>(event.data);
     case 'ContactMerged':
       return state.status === 'none' ? state : { ...state, status: 'merged', mergedInto: event.data.survivorId };
+    case 'ContactErpLinked':
+      return state.status === 'none' ? state : { ...state, erpCode: event.data.erpCode };
     case 'ContactUnmerged': {
       if (state.status === 'none') return state;
       const { mergedInto: _into, ...rest } = state;
@@ -73,7 +77,7 @@ export function decide(command: ContactCommand, state: ContactState): ContactEve
     return [
       {
         type: 'ContactAdded',
-        data: { contactId: command.contactId, customerId: command.customer.customerId, fields: command.fields },
+        data: { contactId: command.contactId, customerId: command.customer.customerId, fields: command.fields, ...(command.erpCode ? { erpCode: command.erpCode } : {}) },
       },
     ];
   }
@@ -105,6 +109,10 @@ export function decide(command: ContactCommand, state: ContactState): ContactEve
         });
       }
       return events;
+    }
+    case 'LinkContactToErp': {
+      const current = state.erpCode ?? null;
+      return command.erpCode === current ? [] : [{ type: 'ContactErpLinked', data: { contactId: state.contactId, erpCode: command.erpCode, fromErpCode: current } }];
     }
     case 'RemoveContact':
       return [{ type: 'ContactRemoved', data: { contactId: state.contactId, customerId: state.customerId } }];

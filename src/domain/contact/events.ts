@@ -23,7 +23,10 @@ export const ContactFields = z.object({
 });
 export type ContactFields = z.infer<typeof ContactFields>;
 
-export const ContactAdded = z.object({ contactId: z.string(), customerId: z.string(), fields: ContactFields });
+/** `erpCode`: added by the ERP bridge for that ERP record. */
+export const ContactAdded = z.object({ contactId: z.string(), customerId: z.string(), fields: ContactFields, erpCode: z.string().min(1).max(40).optional() });
+/** Linked to a record of the ERP (the ERP bridge), or unlinked (null). */
+export const ContactErpLinked = z.object({ contactId: z.string(), erpCode: z.string().min(1).max(40).nullable(), fromErpCode: z.string().nullable() });
 export const ContactChanged = z.object({ contactId: z.string(), changes: ChangeSet });
 export const ContactMoved = z.object({ contactId: z.string(), fromCustomerId: z.string(), customerId: z.string() });
 export const ContactRemoved = z.object({ contactId: z.string(), customerId: z.string() });
@@ -48,7 +51,7 @@ export const ContactMerged = z.object({ contactId: z.string(), survivorId: z.str
 export const ContactUnmerged = z.object({ contactId: z.string() });
 
 /** Its events' schemas, by type (checked on every append). */
-export const contactEventSchemas = { ContactMerged, ContactUnmerged, ContactDiscarded, ContactReinstated, ContactAdded, ContactChanged, ContactMoved, ContactRemoved, PersonalDataErased };
+export const contactEventSchemas = { ContactErpLinked, ContactMerged, ContactUnmerged, ContactDiscarded, ContactReinstated, ContactAdded, ContactChanged, ContactMoved, ContactRemoved, PersonalDataErased };
 export type ContactEvent = EventsOf<typeof contactEventSchemas>;
 
 export const contactCategory = 'contact';

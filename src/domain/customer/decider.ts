@@ -25,7 +25,9 @@ export type CustomerState =
     };
 
 export type CustomerCommand =
-  | { type: 'RegisterCustomer'; customerId: string; ownerId: string; fields: CustomerFields }
+  /** `erpCode`: registered by the ERP bridge for that ERP record. */
+  | { type: 'RegisterCustomer'; customerId: string; ownerId: string; fields: CustomerFields; erpCode?: string }
+  | { type: 'LinkCustomerToErp'; customerId: string; erpCode: string | null }
   | { type: 'ChangeCustomer'; customerId: string; changes: Partial<Record<keyof CustomerFields, unknown>> }
   | { type: 'ChangeCustomerOwner'; customerId: string; ownerId: string }
   | { type: 'ReleaseCustomer'; customerId: string; reason: string }
@@ -71,6 +73,8 @@ export function evolve(state: CustomerState, event: CustomerEvent): CustomerStat
     }
     case 'CustomersMergedIn':
       return state;
+    case 'CustomerErpLinked':
+      return { ...state, erpCode: event.data.erpCode };
   }
 }
 
@@ -86,7 +90,7 @@ export function decide(command: CustomerCommand, state: CustomerState): Customer
     if (state.status !== 'none')
       throw new DomainError('customer.already_exists', `Customer ${command.customerId} already exists`, { customerId: command.customerId });
     const { customerId, ownerId, fields } = command;
-    return [{ type: 'CustomerRegistered', data: { customerId, ownerId, erpCode: null, fields } }];
+    return [{ type: 'CustomerRegistered', data: { customerId, ownerId, erpCode: command.erpCode ?? null, fields } }];
   }
   if (state.status === 'none') throw notFound(command.customerId);
   const { customerId } = state;
@@ -99,6 +103,8 @@ export function decide(command: CustomerCommand, state: CustomerState): Customer
     case 'MergeCustomerInto':
       if (command.survivorId === customerId) throw new DomainError('customer.merge_self', 'A customer cannot be merged into itself', { customerId });
       return [{ type: 'CustomerMerged', data: { customerId, survivorId: command.survivorId } }];
+    case 'LinkCustomerToErp':
+      return command.erpCode === state.erpCode ? [] : [{ type: 'CustomerErpLinked', data: { customerId, erpCode: command.erpCode, fromErpCode: state.erpCode } }];
     case 'NoteMergedIn':
       return [{ type: 'CustomersMergedIn', data: { customerId, mergedIds: command.mergedIds } }];
     case 'ChangeCustomer': {

@@ -79,8 +79,11 @@ export const CustomerUnmerged = z.object({ customerId: z.string(), status: z.enu
 /** The survivor of a merge: which duplicates were merged into it (history; its state is unchanged by it). */
 export const CustomersMergedIn = z.object({ customerId: z.string(), mergedIds: z.array(z.string()).min(1) });
 
+/** Linked to a record of the ERP (the ERP bridge), or to another one when a sync conflict was settled; null: unlinked. */
+export const CustomerErpLinked = z.object({ customerId: z.string(), erpCode: z.string().min(1).max(40).nullable(), fromErpCode: z.string().nullable() });
+
 /** Its events' schemas, by type (checked on every append). */
-export const customerEventSchemas = { CustomerMerged, CustomerUnmerged, CustomersMergedIn, CustomerDiscarded, CustomerReinstated, CustomerRegistered, CustomerChanged, CustomerOwnerChanged, CustomerReleased, CustomerClaimed, CustomerArchived, CustomerRestored, CustomerMemberLevelChanged };
+export const customerEventSchemas = { CustomerMerged, CustomerUnmerged, CustomersMergedIn, CustomerDiscarded, CustomerReinstated, CustomerRegistered, CustomerChanged, CustomerOwnerChanged, CustomerReleased, CustomerClaimed, CustomerArchived, CustomerRestored, CustomerMemberLevelChanged, CustomerErpLinked };
 export type CustomerEvent = EventsOf<typeof customerEventSchemas>;
 
 export const customerCategory = 'customer';

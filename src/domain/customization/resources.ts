@@ -165,6 +165,7 @@ export const resourceSpecs = {
         category: text(100),
         source: text(100),
         status: z.enum(['active', 'archived', 'merged']).optional().describe('Merged customers (duplicates merged into another) are listed only with status=merged'),
+        erpCode: text(40).describe('The customer linked to this ERP record (往来单位编码)'),
       },
       sorts: ['name', 'createdAt', 'updatedAt'],
       defaultSort: '-updatedAt',
@@ -196,6 +197,7 @@ export const resourceSpecs = {
         ownerId: id(),
         dealRole: ContactFields.shape.dealRole.unwrap().optional(),
         status: z.enum(['merged']).optional().describe('Merged contacts (duplicates merged into another) are listed only with status=merged'),
+        erpCode: text(40).describe('The contact linked to this ERP record'),
       },
       sorts: ['name', 'createdAt', 'updatedAt'],
       defaultSort: 'name',
@@ -218,15 +220,15 @@ export const resourceSpecs = {
     standardFields: ['code', 'name', 'specification', 'unit', 'category', 'standardPrice', 'taxRate', 'active', 'createdAt', 'updatedAt'],
     relatedPanels: [],
     list: {
-      filters: { q: q(), category: text(100), active: z.enum(['true', 'false']).transform((v) => v === 'true').optional() },
+      filters: { q: q(), category: text(100), active: z.enum(['true', 'false']).transform((v) => v === 'true').optional(), erpCode: text(40).describe("The product linked to this ERP record (存货编码 in the ERP)") },
       sorts: ['code', 'name', 'createdAt', 'updatedAt'],
       defaultSort: 'code',
     },
     search: ['code', 'name', 'specification', 'category'],
     attachments: false,
     ...revertible(productDecider, 'productId', { changed: 'ProductChanged', created: { discarded: 'ProductDiscarded', reinstated: 'ProductReinstated' } }),
-    // 2: kept by the declared projection (was its own, version 1).
-    readModel: { version: 2, view: (state: { fields: Record<string, unknown> }) => state.fields },
+    // 2: kept by the declared projection (was its own, version 1); 3: with its erpCode.
+    readModel: { version: 3, view: (state: { fields: Record<string, unknown>; erpCode?: string | null }) => ({ ...state.fields, erpCode: state.erpCode ?? null }) },
   },
   leads: {
     name: 'leads',

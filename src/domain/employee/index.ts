@@ -15,7 +15,10 @@ export type EmployeeFields = z.infer<typeof EmployeeFields>;
 export type Account = { username: string; passwordHash: string; mustChangePassword: boolean; passwordChangedAt: string };
 
 export type EmployeeEvent =
-  | { type: 'EmployeeHired'; data: { employeeId: string; fields: EmployeeFields; roleIds: string[] } }
+  /** `erpCode`: hired by the ERP bridge for that ERP record. */
+  | { type: 'EmployeeHired'; data: { employeeId: string; fields: EmployeeFields; roleIds: string[]; erpCode?: string } }
+  /** Linked to a record of the ERP (the ERP bridge), or unlinked (null). */
+  | { type: 'EmployeeErpLinked'; data: { employeeId: string; erpCode: string | null; fromErpCode: string | null } }
   | { type: 'EmployeeChanged'; data: { employeeId: string; changes: Record<string, unknown> } }
   | { type: 'EmployeeRolesAssigned'; data: { employeeId: string; roleIds: string[] } }
   | { type: 'AccountOpened'; data: { employeeId: string; username: string; passwordHash: string; mustChangePassword: boolean; at: string } }
@@ -28,10 +31,11 @@ export type EmployeeEvent =
 
 export type EmployeeState =
   | { status: 'none' }
-  | { status: 'active' | 'disabled'; employeeId: string; fields: EmployeeFields; roleIds: string[]; account?: Account };
+  | { status: 'active' | 'disabled'; employeeId: string; fields: EmployeeFields; roleIds: string[]; account?: Account; erpCode?: string | null };
 
 export type EmployeeCommand =
-  | { type: 'HireEmployee'; employeeId: string; fields: EmployeeFields; roleIds: string[] }
+  | { type: 'HireEmployee'; employeeId: string; fields: EmployeeFields; roleIds: string[]; erpCode?: string }
+  | { type: 'LinkEmployeeToErp'; employeeId: string; erpCode: string | null }
   | { type: 'ChangeEmployee'; employeeId: string; changes: Partial<Record<keyof EmployeeFields, unknown>> }
   | { type: 'AssignRoles'; employeeId: string; roleIds: string[] }
   | { type: 'OpenAccount'; employeeId: string; username: string; passwordHash: string; mustChangePassword: boolean; at: string }
@@ -44,7 +48,7 @@ export type EmployeeCommand =
 export const initialState: EmployeeState = { status: 'none' };
 
 export function evolve(state: EmployeeState, event: EmployeeEvent): EmployeeState {
-  if (event.type === 'EmployeeHired') return { status: 'active', employeeId: event.data.employeeId, fields: event.data.fields, roleIds: event.data.roleIds };
+  if (event.type === 'EmployeeHired') return { status: 'active', employeeId: event.data.employeeId, fields: event.data.fields, roleIds: event.data.roleIds, ...(event.data.erpCode ? { erpCode: event.data.erpCode } : {}) };
   if (state.status === 'none') return state;
   switch (event.type) {
     case 'EmployeeChanged':
@@ -63,6 +67,8 @@ export function evolve(state: EmployeeState, event: EmployeeEvent): EmployeeStat
       return { ...state, status: 'disabled' };
     case 'EmployeeEnabled':
       return { ...state, status: 'active' };
+    case 'EmployeeErpLinked':
+      return { ...state, erpCode: event.data.erpCode };
   }
 }
 
@@ -71,7 +77,7 @@ const sameSet = (a: string[], b: string[]) => a.length === b.length && a.every((
 export function decide(command: EmployeeCommand, state: EmployeeState): EmployeeEvent[] {
   if (command.type === 'HireEmployee') {
     if (state.status !== 'none') throw new DomainError('employee.already_exists', `Employee ${command.employeeId} already exists`);
-    return [{ type: 'EmployeeHired', data: { employeeId: command.employeeId, fields: command.fields, roleIds: [...new Set(command.roleIds)] } }];
+    return [{ type: 'EmployeeHired', data: { employeeId: command.employeeId, fields: command.fields, roleIds: [...new Set(command.roleIds)], ...(command.erpCode ? { erpCode: command.erpCode } : {}) } }];
   }
   if (state.status === 'none') throw new DomainError('employee.not_found', `Employee ${command.employeeId} does not exist`, { employeeId: command.employeeId });
   const employeeId = state.employeeId;
@@ -80,6 +86,10 @@ export function decide(command: EmployeeCommand, state: EmployeeState): Employee
       if (command.changes.name === null) throw new DomainError('employee.name_required', 'An employee name cannot be cleared');
       const changes = diffFields(state.fields, command.changes);
       return Object.keys(changes).length ? [{ type: 'EmployeeChanged', data: { employeeId, changes } }] : [];
+    }
+    case 'LinkEmployeeToErp': {
+      const current = state.erpCode ?? null;
+      return command.erpCode === current ? [] : [{ type: 'EmployeeErpLinked', data: { employeeId, erpCode: command.erpCode, fromErpCode: current } }];
     }
     case 'AssignRoles': {
       const roleIds = [...new Set(command.roleIds)];

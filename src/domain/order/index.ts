@@ -24,7 +24,11 @@ export type OrderEvent =
   /** The number this order had taken went to another order, because this one was never written in time. */
   | { type: 'OrderNumberWithdrawn'; data: { orderId: string; number: string } }
   | { type: 'OrderApprovalRequested'; data: GateRequested }
-  | { type: 'OrderApprovalDecided'; data: GateDecided };
+  | { type: 'OrderApprovalDecided'; data: GateDecided }
+  /** The ERP answered the order it was sent (erp.order-ack): accepted as its document `erpDocumentNumber`, or rejected. */
+  | { type: 'OrderErpAcknowledged'; data: ErpAcknowledgement & { orderId: string } };
+
+export type ErpAcknowledgement = { erpDocumentNumber: string; erpVersion: number; orderVersion: number; status: 'accepted' | 'rejected'; reason?: string; at: string };
 
 export type OrderState =
   /** Not created; `withdrawn` lists numbers it had taken that went to other orders. */
@@ -47,6 +51,8 @@ export type OrderState =
       dueDate?: string;
       /** The approval a confirmation over the customer's credit asked for. */
       approval?: Gate;
+      /** The ERP's last answer to it. */
+      erpAcknowledgement?: ErpAcknowledgement;
     };
 
 /** What confirming an order over its customer's credit limit (信用额度) answers: the figures. */
@@ -67,7 +73,8 @@ export type OrderCommand =
   | { type: 'ReceivePayment'; orderId: string; paymentId: string; amount: number; currency: string; receivedAt: string; method: string }
   | { type: 'CancelOrder'; orderId: string; reason: string }
   | { type: 'ChangeOrderOwner'; orderId: string; ownerId: string }
-  | { type: 'WithdrawOrderNumber'; orderId: string; number: string };
+  | { type: 'WithdrawOrderNumber'; orderId: string; number: string }
+  | { type: 'RecordErpAcknowledgement'; orderId: string; acknowledgement: ErpAcknowledgement };
 
 export const initialState: OrderState = { status: 'none' };
 const thousandths = (quantity: number) => Math.round(quantity * 1000);
@@ -94,6 +101,10 @@ export function evolve(state: OrderState, event: OrderEvent): OrderState {
     }
     case 'PaymentReceived':
       return { ...state, paid: state.paid + event.data.amount };
+    case 'OrderErpAcknowledged': {
+      const { orderId: _id, ...acknowledgement } = event.data;
+      return { ...state, erpAcknowledgement: acknowledgement };
+    }
     case 'OrderCompleted':
       return { ...state, status: 'completed' };
     case 'OrderCancelled':
@@ -181,6 +192,12 @@ export function decide(command: OrderCommand, state: OrderState): OrderEvent[] {
       if (state.status === 'cancelled') throw new DomainError('order.already_cancelled', 'The order is cancelled already', { orderId });
       if (Object.keys(state.shipped).length > 0 || state.paid > 0) throw new DomainError('order.not_cancellable', 'An order with shipments or payments cannot be cancelled', { orderId });
       return [{ type: 'OrderCancelled', data: { orderId, reason: command.reason } }];
+    case 'RecordErpAcknowledgement': {
+      // Once per ERP version of the answer: a repeated or older one changes nothing.
+      const last = state.erpAcknowledgement;
+      if (last && last.erpDocumentNumber === command.acknowledgement.erpDocumentNumber && last.erpVersion >= command.acknowledgement.erpVersion) return [];
+      return [{ type: 'OrderErpAcknowledged', data: { orderId, ...command.acknowledgement } }];
+    }
     case 'ChangeOrderOwner':
       return command.ownerId === state.ownerId ? [] : [{ type: 'OrderOwnerChanged', data: { orderId, fromOwnerId: state.ownerId, ownerId: command.ownerId } }];
   }

@@ -23,29 +23,39 @@ export const ProductFields = z.object({
 export type ProductFields = z.infer<typeof ProductFields>;
 
 export type ProductEvent =
-  | { type: 'ProductCreated'; data: { productId: string; fields: ProductFields } }
+  /** `erpCode`: created by the ERP bridge for that ERP record. */
+  | { type: 'ProductCreated'; data: { productId: string; fields: ProductFields; erpCode?: string } }
+  /** Linked to a record of the ERP (the ERP bridge), or unlinked (null). */
+  | { type: 'ProductErpLinked'; data: { productId: string; erpCode: string | null; fromErpCode: string | null } }
   | { type: 'ProductChanged'; data: { productId: string; changes: Record<string, unknown> } }
   /** An undo took back its creation (an import undone); `ProductReinstated` brings it back as it was. */
   | { type: 'ProductDiscarded'; data: { productId: string } }
   | { type: 'ProductReinstated'; data: { productId: string; fields: Record<string, unknown>; state: Record<string, unknown> } };
-export type ProductState = { status: 'none' } | { status: 'active'; productId: string; fields: ProductFields };
+export type ProductState = { status: 'none' } | { status: 'active'; productId: string; fields: ProductFields; erpCode?: string | null };
 export type ProductCommand =
-  | { type: 'CreateProduct'; productId: string; fields: ProductFields }
-  | { type: 'ChangeProduct'; productId: string; changes: Record<string, unknown> };
+  | { type: 'CreateProduct'; productId: string; fields: ProductFields; erpCode?: string }
+  | { type: 'ChangeProduct'; productId: string; changes: Record<string, unknown> }
+  | { type: 'LinkProductToErp'; productId: string; erpCode: string | null };
 
 export const initialState: ProductState = { status: 'none' };
 export function evolve(state: ProductState, event: ProductEvent): ProductState {
   if (event.type === 'ProductCreated') return { status: 'active', ...event.data };
   if (event.type === 'ProductReinstated') return reinstatedState<ProductState>(event.data);
   if (event.type === 'ProductDiscarded') return initialState;
-  return state.status === 'none' ? state : withChanges(state, event.data.changes);
+  if (state.status === 'none') return state;
+  if (event.type === 'ProductErpLinked') return { ...state, erpCode: event.data.erpCode };
+  return withChanges(state, event.data.changes);
 }
 export function decide(command: ProductCommand, state: ProductState): ProductEvent[] {
   if (command.type === 'CreateProduct') {
     if (state.status !== 'none') throw new DomainError('product.already_exists', `Product ${command.productId} already exists`);
-    return [{ type: 'ProductCreated', data: { productId: command.productId, fields: command.fields } }];
+    return [{ type: 'ProductCreated', data: { productId: command.productId, fields: command.fields, ...(command.erpCode ? { erpCode: command.erpCode } : {}) } }];
   }
   if (state.status === 'none') throw new DomainError('product.not_found', `Product ${command.productId} does not exist`, { productId: command.productId });
+  if (command.type === 'LinkProductToErp') {
+    const current = state.erpCode ?? null;
+    return command.erpCode === current ? [] : [{ type: 'ProductErpLinked', data: { productId: state.productId, erpCode: command.erpCode, fromErpCode: current } }];
+  }
   for (const required of ['code', 'name', 'unit', 'standardPrice', 'taxRate', 'active'])
     if (command.changes[required] === null) throw new DomainError('product.field_required', `${required} cannot be cleared`, { field: required });
   const changes = diffFields(state.fields, command.changes);

@@ -3,6 +3,7 @@ import type { Logger } from '../../infra/logger.ts';
 import type { EventConsumer, EventHandler, EventSource } from '../event-source.ts';
 import { fromMessage, topicFor } from './messages.ts';
 import { ensureTopics, type TopicSettings } from './topics.ts';
+import { groupLag } from './lag.ts';
 
 /**
  * Consumers as Kafka consumer groups on the relay's topics. A message's offset is marked done only after its
@@ -33,16 +34,7 @@ export class KafkaEventSource implements EventSource {
     const admin = this.admin;
     const ends = new Map<string, Map<number, bigint>>();
     const lags: { group: string; events: number }[] = [];
-    for (const [group, topics] of this.groups) {
-      let events = 0n;
-      for (const { topic, partitions } of await admin.fetchOffsets({ groupId: group, topics })) {
-        if (!ends.has(topic)) ends.set(topic, new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, BigInt(p.high)])));
-        const high = ends.get(topic)!;
-        // A partition the group has not committed on (offset -1) owes everything Kafka keeps of it (an estimate: from offset 0).
-        for (const { partition, offset } of partitions) events += (high.get(partition) ?? 0n) - (offset === '-1' ? 0n : BigInt(offset));
-      }
-      lags.push({ group, events: Number(events < 0n ? 0n : events) });
-    }
+    for (const [group, topics] of this.groups) lags.push({ group, events: await groupLag(admin, group, topics, ends) });
     return lags;
   }
 

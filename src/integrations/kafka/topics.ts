@@ -10,12 +10,15 @@ export interface TopicSettings {
 }
 
 /** Creates the `crm.<category>` topics that do not exist yet and waits for their leaders. */
-export async function ensureTopics(kafka: Kafka, settings: TopicSettings, logger: Logger): Promise<void> {
+export const ensureTopics = (kafka: Kafka, settings: TopicSettings, logger: Logger): Promise<void> => ensureNamedTopics(kafka, PUBLISHED_CATEGORIES.map(topicFor), settings, logger);
+
+/** Creates those of `names` that do not exist yet and waits for their leaders. */
+export async function ensureNamedTopics(kafka: Kafka, names: readonly string[], settings: TopicSettings, logger: Logger): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
-    const missing = PUBLISHED_CATEGORIES.map(topicFor).filter((topic) => !existing.has(topic));
+    const missing = names.filter((topic) => !existing.has(topic));
     if (missing.length === 0) return;
     await admin.createTopics({
       waitForLeaders: true,

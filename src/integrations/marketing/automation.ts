@@ -4,6 +4,7 @@ import { seededIds } from '../../infra/ids.ts';
 import type { EventConsumer } from '../event-source.ts';
 import { PUBLISHED_CATEGORIES } from '../kafka/messages.ts';
 import { onceByEventId } from '../once.ts';
+import { keepStarting } from '../keep-starting.ts';
 
 /** The marketing consumer's group (a Kafka consumer group in production, a checkpoint on the event log embedded). */
 export const MARKETING_GROUP = 'crm-marketing-automation';
@@ -29,31 +30,6 @@ export function startMarketingAutomation(services: Pick<Services, 'deps' | 'even
   );
 }
 
-/**
- * The marketing consumer as the server runs it: started in the background, and started again after a pause while
- * its source cannot be reached (Kafka down at start), so the service itself starts regardless. `close` stops it.
- */
-export function runMarketingAutomation(services: Pick<Services, 'deps' | 'eventSource' | 'integrationStore' | 'logger'>, retryMs = 10_000): { close(): Promise<void> } {
-  let consumer: EventConsumer | undefined;
-  let closed = false;
-  let timer: NodeJS.Timeout | undefined;
-  const attempt = () => {
-    startMarketingAutomation(services)
-      .then(async (started) => {
-        if (closed) await started.close();
-        else consumer = started;
-      })
-      .catch((error: unknown) => {
-        services.logger.warn('the marketing consumer could not start; trying again', { error: (error as Error).message, retryInMs: retryMs });
-        if (!closed) timer = setTimeout(attempt, retryMs);
-      });
-  };
-  attempt();
-  return {
-    async close() {
-      closed = true;
-      clearTimeout(timer);
-      await consumer?.close();
-    },
-  };
-}
+/** The marketing consumer as the server runs it: started again after a pause while its source cannot be reached. */
+export const runMarketingAutomation = (services: Pick<Services, 'deps' | 'eventSource' | 'integrationStore' | 'logger'>, retryMs = 10_000): { close(): Promise<void> } =>
+  keepStarting('marketing consumer', () => startMarketingAutomation(services), services.logger, retryMs);
