@@ -9,7 +9,7 @@ import { kafkaTransport, simulateErp } from '../../src/integrations/erp/simulato
 import { ensureNamedTopics } from '../../src/integrations/kafka/topics.ts';
 import { CUSTOMERS } from '../../src/projections/customers.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import { readTopics, testKafka } from '../support/kafka.ts';
+import { readTopics, skipToEnds, testKafka } from '../support/kafka.ts';
 import { serverUrl } from '../support/servers.ts';
 import { waitUntil } from '../support/wait.ts';
 
@@ -29,18 +29,16 @@ describe.skipIf(!brokers)('the ERP bridge on Kafka: inbound (group erp-bridge-in
   const run = randomUUID().slice(0, 8);
   const group = `erp-bridge-in-test-${run}`;
   let stop: (() => Promise<void>) | undefined;
+  let owner: { userId: string };
 
   beforeAll(async () => {
     app = await startTestApp({ KAFKA_BROKERS: brokers!, KAFKA_TOPIC_PARTITIONS: '3' });
-    const owner = await app.userWithToken(`erp.owner.${run}`, ['salesperson'], await app.department(`ERP ${run}`));
+    owner = await app.userWithToken(`erp.owner.${run}`, ['salesperson'], await app.department(`ERP ${run}`));
     expect((await app.request('PUT', '/api/v1/settings/erp', { body: { defaultOwnerId: owner.userId } })).status).toBe(200);
     // Only what this run sends: the group starts at the topics' ends (a shared broker keeps earlier runs' messages).
     const kafka = app.services.kafka!;
     await ensureNamedTopics(kafka.client, [...inboundTopics, ERP_DLQ_TOPIC], kafka.topics, app.services.logger);
-    const admin = kafka.client.admin();
-    await admin.connect();
-    for (const topic of inboundTopics) await admin.setOffsets({ groupId: group, topic, partitions: (await admin.fetchTopicOffsets(topic)).map(({ partition, high }) => ({ partition, offset: high })) });
-    await admin.disconnect();
+    await skipToEnds(kafka.client, [group], inboundTopics);
     const consumer = await startErpInbound(kafka.client, kafka.topics, app.services, group);
     stop = () => consumer.close();
   }, 120_000);
@@ -132,6 +130,25 @@ describe.skipIf(!brokers)('the ERP bridge on Kafka: inbound (group erp-bridge-in
     expect(new Set(ids).size).toBe(count);
     for (const id of ids.slice(0, 50)) expect((await app.services.eventStore.readStream(`customer-${id}`)).map((e) => e.type)).toEqual(['CustomerRegistered']);
   }, 600_000);
+
+  it('waits for a default owner instead of dead-lettering new ERP customers, then takes them', async () => {
+    expect((await app.request('PUT', '/api/v1/settings/erp', { body: { defaultOwnerId: null } })).status).toBe(200);
+    try {
+      await produce(Array.from({ length: 20 }, (_, i) => ({ topic: 'erp.customer', key: `${run}-W${i}`, value: { erpCode: `${run}-W${i}`, erpVersion: 1, name: `待定负责人客户 ${run} ${i}` } })));
+      await waitUntil(async () => (await app.request('GET', '/api/v1/integrations/erp/status')).body.topics?.find((t: { topic: string }) => t.topic === 'erp.customer')?.lastError?.includes('erp.default_owner_missing'), 30_000, () => 'the status to say what the bridge waits for');
+      expect((await app.request('GET', '/readyz', { token: null })).body).toMatchObject({ status: 'degraded' });
+    } finally {
+      expect((await app.request('PUT', '/api/v1/settings/erp', { body: { defaultOwnerId: owner.userId } })).status).toBe(200);
+    }
+    const customers = app.services.readStore.collection(CUSTOMERS);
+    await waitUntil(async () => {
+      await app.services.runner.waitFor(await app.services.eventStore.headPosition(), 30_000);
+      return (await customers.countDocuments({ erpCode: { $regex: `^${run}-W` }, ownerId: owner.userId })) === 20;
+    }, 60_000, () => 'the waiting customers, once the default owner is set');
+    // None of them went to the dead-letter topic.
+    const letters = await readTopics(testKafka(brokers!), [ERP_DLQ_TOPIC], (key) => key.startsWith(`${run}-W`), () => false, 5_000).catch(() => []);
+    expect(letters).toEqual([]);
+  }, 120_000);
 
   it('detects a conflict between a CRM edit and an ERP change sent over Kafka, and settles it', async () => {
     const erpCode = `${run}-K1`;

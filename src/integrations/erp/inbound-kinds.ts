@@ -71,6 +71,9 @@ export interface InboundRecordKind<V extends { erpCode: string; erpVersion: numb
   link(context: SyncContext, recordId: string, erpCode: string | null): Promise<void>;
 }
 
+/** The error code of a record the bridge cannot create before the administrator names a default owner. */
+export const DEFAULT_OWNER_MISSING = 'erp.default_owner_missing';
+
 /** A unique value's holder, if it really holds it (a claim left by a crashed write names a record that does not). */
 async function holderOf<S extends { status: string }>(deps: CommandDeps, unique: UniqueField, given: unknown, load: (id: string) => Promise<S>, fieldsOf: (state: S) => Record<string, unknown> | undefined): Promise<string | undefined> {
   const value = unique.normalize(given);
@@ -121,7 +124,7 @@ export const erpCustomers: InboundRecordKind<CustomerValue> = {
   },
   current: ({ deps }, recordId) => customerRecord(deps, recordId),
   async create(context, value, values) {
-    if (!context.defaultOwnerId) throw new DomainError('erp.default_owner_missing', 'No default owner for customers from the ERP: set one with PUT /api/v1/settings/erp { defaultOwnerId }');
+    if (!context.defaultOwnerId) throw new DomainError(DEFAULT_OWNER_MISSING, 'No default owner for customers from the ERP: set one with PUT /api/v1/settings/erp { defaultOwnerId }');
     const fields = present(plain(values)) as CustomerFields;
     const { customerId } = await registerCustomer(context.deps, { fields, ownerId: context.defaultOwnerId, erpCode: value.erpCode }, context.actor, stepMeta(context.meta, 'create'));
     if (values.retired === true) await archiveCustomer(context.deps, customerId, 'retired in the ERP', context.actor, stepMeta(context.meta, 'archive'));

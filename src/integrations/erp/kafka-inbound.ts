@@ -7,7 +7,7 @@ import { groupLagByTopic } from '../kafka/lag.ts';
 import { ensureNamedTopics, type TopicSettings } from '../kafka/topics.ts';
 import { inboundTopics } from './contract.ts';
 import { applyInbound, type InboundResult } from './inbound.ts';
-import { erpBridgeActor } from './inbound-kinds.ts';
+import { DEFAULT_OWNER_MISSING, erpBridgeActor } from './inbound-kinds.ts';
 import { erpSettings } from './settings.ts';
 import type { ErpBridgeStatus } from './status.ts';
 
@@ -32,6 +32,31 @@ export function deadLetter(topic: string, partition: number, message: KafkaMessa
   const value = { id, topic, partition, offset: message.offset, key: message.key?.toString('utf8') ?? null, value: message.value?.toString('utf8') ?? null, reason, at };
   const headers: IHeaders = { ...(message.headers ?? {}), 'dlq-id': id, 'dlq-reason': reason.slice(0, 1000), 'dlq-original-topic': topic };
   return { key: message.key ?? id, value: JSON.stringify(value), headers };
+}
+
+/** How often the wait for a default owner is logged (the status route and /readyz show it all the time). */
+const WAIT_LOG_EVERY_MS = 60_000;
+
+/** The most a request to the dead-letter topic carries: well under the broker's default limit (1 MiB) per batch. */
+const DLQ_REQUEST_BYTES = 256 * 1024;
+
+/** `messages` in runs of at most about `bytes` each (a larger message alone), in order. */
+export function bySize(messages: readonly Message[], bytes: number): Message[][] {
+  const runs: Message[][] = [];
+  let run: Message[] = [];
+  let size = 0;
+  for (const message of messages) {
+    const length = String(message.value ?? '').length + String(message.key ?? '').length + JSON.stringify(message.headers ?? {}).length;
+    if (run.length && size + length > bytes) {
+      runs.push(run);
+      run = [];
+      size = 0;
+    }
+    run.push(message);
+    size += length;
+  }
+  if (run.length) runs.push(run);
+  return runs;
 }
 
 /** A message's value as JSON, or why it is not. */
@@ -66,6 +91,7 @@ export async function startErpInbound(kafka: Kafka, topicSettings: TopicSettings
     throw error;
   }
   erp.lagOf = async () => groupLagByTopic(admin, group, inboundTopics);
+  let waitLoggedAt = -Infinity;
   /** One message: applied, its outcome counted; a rejected one's dead letter returned. A store failure is thrown. */
   const handle = async (topic: string, partition: number, message: KafkaMessage): Promise<Message | undefined> => {
     const input = parsed(message);
@@ -81,6 +107,17 @@ export async function startErpInbound(kafka: Kafka, topicSettings: TopicSettings
         logger.warn('an ERP message could not be applied; it will be delivered again', { topic, partition, offset: message.offset, error });
         throw error;
       }
+    }
+    if (result.status === 'rejected' && result.reason?.startsWith(`${DEFAULT_OWNER_MISSING}:`)) {
+      // Not the message's fault: the bridge waits for its settings (the message comes again after a pause), so
+      // that a sync started before the administrator set a default owner does not end in the dead-letter topic.
+      const error = new Error(result.reason);
+      erp.failed(topic, error);
+      if (Date.now() - waitLoggedAt >= WAIT_LOG_EVERY_MS) {
+        waitLoggedAt = Date.now();
+        logger.warn('the ERP bridge waits for a default owner (PUT /api/v1/settings/erp); its messages will be delivered again', { topic, partition, offset: message.offset });
+      }
+      throw error;
     }
     erp.handled(topic, result);
     if (result.status !== 'rejected') return undefined;
@@ -110,10 +147,13 @@ export async function startErpInbound(kafka: Kafka, topicSettings: TopicSettings
             const letter = await handle(batch.topic, batch.partition, message);
             if (letter) dead.push(letter);
             await heartbeat();
+            // A message that needs no I/O (a rejection, an unchanged version on the synchronous SQLite log) would
+            // otherwise keep the event loop until the whole batch is done, and the leader's lease is renewed by a timer.
+            await new Promise((resolve) => setImmediate(resolve));
           }
       };
       await Promise.all(Array.from({ length: Math.min(KEYS_AT_ONCE, queues.length) }, worker));
-      if (dead.length) await producer.send({ topic: ERP_DLQ_TOPIC, messages: dead });
+      for (const chunk of bySize(dead, DLQ_REQUEST_BYTES)) await producer.send({ topic: ERP_DLQ_TOPIC, messages: chunk });
       if (batch.messages.length) resolveOffset(batch.lastOffset());
       await heartbeat();
     },
