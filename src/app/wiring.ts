@@ -341,7 +341,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     asOf: new AsOfModels(runner, readStore, clock, logger.child({ component: 'as-of' }), { maxModels: config.CRM_ASOF_MAX_MODELS, ttlMs: AS_OF_TTL_MS }),
     eventSource,
     ...(kafka ? { kafka: { client: kafka, topics } } : {}),
-    erp: new ErpBridgeStatus(() => clock.now()),
+    erp: new ErpBridgeStatus(() => clock.now(), integrationStore),
     ...(relay ? { relay } : {}),
     deps,
     mailer,
@@ -376,6 +376,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
       await witness?.stop();
       await runner.stop();
       await services.asOf.close();
+      await services.erp.flush().catch((error: unknown) => logger.warn('the ERP bridge status could not be written down', { error: (error as Error).message }));
       await options.beforeStoresClose?.();
       await readStore.close();
       if (integrationStore !== readStore) await integrationStore.close();

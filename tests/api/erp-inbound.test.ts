@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/infra/clock.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { expectProblem } from '../support/problem.ts';
+import { ErpBridgeStatus } from '../../src/integrations/erp/status.ts';
 
 const CNY = (amount: number) => ({ amount, currency: 'CNY' });
 
@@ -250,6 +251,16 @@ describe('the ERP bridge, inbound (POST /api/v1/integrations/erp/inbound)', () =
     expect((await get('/api/v1/integrations/erp/status')).topics.find((t: { topic: string }) => t.topic === 'erp.receivable')).toMatchObject({ troubled: false, applied: expect.any(Number) });
     const metrics = await app.request('GET', '/metrics', { token: null });
     expect(metrics.text).toContain('crm_erp_messages{topic="erp.receivable",outcome="rejected"} 1');
+  });
+
+  it('reports the whole bridge from any instance: what another instance (the leading worker) handled counts too', async () => {
+    const before = (await get('/api/v1/integrations/erp/status')).topics.find((t: { topic: string }) => t.topic === 'erp.order-ack');
+    const worker = new ErpBridgeStatus(() => new Date('2030-01-01T00:00:00Z'), app.services.integrationStore, 'worker-elsewhere');
+    worker.handled('erp.order-ack', { status: 'applied' });
+    worker.handled('erp.order-ack', { status: 'unchanged' });
+    await worker.flush();
+    const after = (await get('/api/v1/integrations/erp/status')).topics.find((t: { topic: string }) => t.topic === 'erp.order-ack');
+    expect(after).toMatchObject({ messages: (before?.messages ?? 0) + 2, applied: (before?.applied ?? 0) + 1, lastMessageAt: '2030-01-01T00:00:00.000Z', troubled: false });
   });
 
   it('is for administrators: a salesperson or a manager may not feed it', async () => {

@@ -9,6 +9,7 @@ import { OUTBOUND_TOPICS } from '../../integrations/erp/outbound.ts';
 import { erpContract, erpTopics, jsonSchemaOf } from '../../integrations/erp/contract.ts';
 import { resolveSyncConflict } from '../../integrations/erp/conflicts.ts';
 import { applyInbound } from '../../integrations/erp/inbound.ts';
+import { inboundLagVia } from '../../integrations/erp/kafka-inbound.ts';
 import { erpBridgeActor } from '../../integrations/erp/inbound-kinds.ts';
 import { changeErpSettings, ErpSettings, erpSettings } from '../../integrations/erp/settings.ts';
 import { ERP_ACKS, ERP_CONFLICTS, ERP_LINKS, type ErpAckDoc, type ErpConflictDoc } from '../../projections/erp.ts';
@@ -219,8 +220,8 @@ export const erpRoutes: AnyRoute[] = [
     method: 'get',
     path: '/api/v1/integrations/erp/status',
     reads: [ERP_CONFLICTS, ERP_LINKS],
-    summary: "The ERP bridge's state: per topic, the messages this instance handled and how they ended, the last message's time and the last error; the inbound group's lag on Kafka; the links and open conflicts",
-    description: 'A topic with a last error also degrades /readyz (never makes it unready). Counts are since this instance started; the links and conflicts are the whole company\'s.',
+    summary: "The ERP bridge's state: per topic, the messages it handled and how they ended, the last message's time and the last error; the inbound group's lag on Kafka; the links and open conflicts",
+    description: 'The same from any instance: counts are summed over the instances that ran the bridge (the leading worker\'s consumers, the inbound route on any instance) since each started; the last error and `troubled` come from the instance that heard from the topic last. A topic with a last error also degrades that instance\'s /readyz (never makes it unready). The links and conflicts are the whole company\'s.',
     tags,
     permission: ['integrations', 'view'],
     responses: {
@@ -237,11 +238,11 @@ export const erpRoutes: AnyRoute[] = [
       ...commonErrors,
     },
     async handler({ services }) {
-      const lag = (await services.erp.lagOf?.().catch(() => null)) ?? null;
+      const lag = (await (services.erp.lagOf ?? (services.kafka ? () => inboundLagVia(services.kafka!.client) : undefined))?.().catch(() => null)) ?? null;
       const links: Record<string, number> = {};
       for (const kind of erpKinds) links[kind] = await services.readStore.collection(ERP_LINKS).countDocuments({ kind, recordId: { $ne: null } });
       const openConflicts = await services.readStore.collection(ERP_CONFLICTS).countDocuments({ status: 'open' });
-      return { status: 200, body: { transport: services.kafka ? ('kafka' as const) : ('http' as const), inboundLag: lag, topics: services.erp.snapshot(), links, openConflicts } };
+      return { status: 200, body: { transport: services.kafka ? ('kafka' as const) : ('http' as const), inboundLag: lag, topics: await services.erp.combined(), links, openConflicts } };
     },
   }),
   defineRoute({

@@ -69,6 +69,17 @@ function parsed(message: KafkaMessage): { value: unknown } | { reason: string } 
   }
 }
 
+/** The inbound group's lag per topic, asked of the broker by an instance that does not run the group itself (an API instance). */
+export async function inboundLagVia(kafka: Kafka, group = ERP_INBOUND_GROUP): Promise<Record<string, number>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return await groupLagByTopic(admin, group, inboundTopics);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /**
  * The inbound side over Kafka: the consumer group `erp-bridge-in` on the ERP's topics. Each message is applied as
  * `POST /api/v1/integrations/erp/inbound` applies it (idempotent by erpCode and erpVersion, so a redelivery changes
