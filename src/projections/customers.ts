@@ -258,7 +258,8 @@ async function applyCustomerEvent(event: RecordedEvent & CustomerEvent, store: R
   }
   const next = applied ? evolved : { ...evolved, ...followUpOf(doc, event, await inActivitiesEra(store)) };
   if (!applied) await customers.replaceOne({ _id: customerId }, next, { upsert: true });
-  if (event.type === 'CustomerArchived' || event.type === 'CustomerRestored' || event.type === 'CustomerMerged' || event.type === 'CustomerUnmerged') return;
+  // (A customer just registered has no contacts yet: theirs come later in the log.)
+  if (event.type === 'CustomerRegistered' || event.type === 'CustomerArchived' || event.type === 'CustomerRestored' || event.type === 'CustomerMerged' || event.type === 'CustomerUnmerged') return;
   // Nothing the contacts carry changed (most changes): no need to look at them. A replayed event checks them anyway,
   // in case the customer was written and its contacts were not.
   if (!applied && doc && next.name === doc.name && next.ownerId === doc.ownerId && next.departmentPath === doc.departmentPath) return;

@@ -111,6 +111,8 @@ async function followCustomerOwner(store: ReadStore, collection: string, custome
   const owners = store.collection<CustomerOwnerDoc>(customerOwners);
   if (alreadyApplied(await owners.findOne({ _id: data.customerId }), event)) return;
   await owners.replaceOne({ _id: data.customerId }, { _id: data.customerId, ownerId, _position: Number(event.position) }, { upsert: true });
+  // A customer just registered has no records of this kind yet (theirs come later in the log, and look its owner up then).
+  if (event.type === 'CustomerRegistered') return;
   const customerOwnerPath = ownerId === null ? null : await ownerPath(store, mirror, ownerId);
   await store.collection(collection).updateMany({ customerId: data.customerId }, { $set: { customerOwnerId: ownerId, customerOwnerPath } });
 }
