@@ -88,6 +88,8 @@ describe('the ERP bridge, outbound (group erp-bridge-out; pulled at GET /api/v1/
       await post(`/api/v1/orders/${order.id}/confirm`, {});
       orders.push(order.id);
     }
+    // (The read models follow the log; on MongoDB they may be a moment behind.)
+    await app.services.runner.waitFor(await app.services.eventStore.headPosition(), 10_000);
     const reconciliation = await app.request('GET', '/api/v1/integrations/erp/reconciliation');
     expect(reconciliation.status, JSON.stringify(reconciliation.body)).toBe(200);
     const before = reconciliation.body as { unacknowledged: { items: { orderId: string }[] } };
