@@ -80,6 +80,24 @@ describe('the ERP bridge, outbound (group erp-bridge-out; pulled at GET /api/v1/
     expect(of((await outbound()).messages, customerId)).toHaveLength(2);
   });
 
+  it('sends a confirmed order again, cancelled, when the CRM cancels it; a draft cancelled was never the ERP\'s', async () => {
+    const customerId = (await post('/api/v1/customers', { name: '嘉兴取消测试' })).id;
+    const confirmed = await post('/api/v1/orders', { customerId, lines: [{ productId, quantity: 3 }] });
+    await post(`/api/v1/orders/${confirmed.id}/confirm`, {});
+    await post(`/api/v1/orders/${confirmed.id}/cancel`, { reason: '客户撤单' });
+    const draft = await post('/api/v1/orders', { customerId, lines: [{ productId, quantity: 1 }] });
+    await post(`/api/v1/orders/${draft.id}/cancel`, { reason: '录错' });
+    for (const event of await app.services.eventStore.readAll({ filter: { categories: ['order'] } })) if ([confirmed.id, draft.id].some((id) => event.streamId.endsWith(id))) await sendToErp(app.services.deps, event);
+    const orders = of((await outbound()).messages, customerId).filter((m) => m.topic === 'crm.erp.order');
+    expect(orders.map((m) => [m.key, m.value.status, m.value.cancelReason])).toEqual([
+      [confirmed.id, 'confirmed', undefined],
+      [confirmed.id, 'cancelled', '客户撤单'],
+    ]);
+    expect(Number(orders[1]!.value.version)).toBeGreaterThan(Number(orders[0]!.value.version));
+    expect(orders[1]!.value).toMatchObject({ confirmedOn: orders[0]!.value.confirmedOn, dueDate: orders[0]!.value.dueDate, lines: orders[0]!.value.lines, totals: orders[0]!.value.totals });
+    for (const message of orders) expect(erpContract['crm.erp.order'].schema.safeParse(message.value).success).toBe(true);
+  });
+
   it("records the ERP's acknowledgement on the order once; the reconciliation lists what is unanswered, rejected, or unknown, with its age", async () => {
     const customerId = (await post('/api/v1/customers', { name: '绍兴轻纺' })).id;
     const orders: string[] = [];

@@ -136,6 +136,8 @@ export const CrmErpOrder = z
     number: z.string().describe('The CRM order number, SO-<year>-<6 digits>'),
     customer: customerRef,
     currency: z.string().regex(/^[A-Z]{3}$/),
+    status: z.enum(['confirmed', 'cancelled']).describe('confirmed: the sales order to book; cancelled: the CRM cancelled it after confirming it (v2)'),
+    cancelReason: text(500).optional().describe('Why it was cancelled (with status cancelled)'),
     confirmedOn: z.iso.date(),
     dueDate: z.iso.date(),
     lines: z
@@ -160,7 +162,7 @@ export const CrmErpOrder = z
     totals: z.object({ net: z.number().int(), tax: z.number().int(), total: z.number().int() }).strict().describe('Minor units; the sums of the lines'),
   })
   .strict()
-  .meta({ title: 'crm.erp.order', description: 'A confirmed CRM order as an ERP sales order (销售订单), with lines and tax' });
+  .meta({ title: 'crm.erp.order', description: 'A confirmed CRM order as an ERP sales order (销售订单), with lines and tax; sent again, cancelled, when the CRM cancels it' });
 
 export const CrmErpPayment = z
   .object({
@@ -192,7 +194,8 @@ export const erpContract = {
   'erp.receivable': { direction: 'inbound', version: 1, schema: ErpReceivable },
   'erp.order-ack': { direction: 'inbound', version: 1, schema: ErpOrderAck },
   'crm.erp.customer': { direction: 'outbound', version: 1, schema: CrmErpCustomer },
-  'crm.erp.order': { direction: 'outbound', version: 1, schema: CrmErpOrder },
+  // 2: status (confirmed or cancelled): a confirmed order the CRM cancels is sent again, cancelled.
+  'crm.erp.order': { direction: 'outbound', version: 2, schema: CrmErpOrder },
   'crm.erp.payment': { direction: 'outbound', version: 1, schema: CrmErpPayment },
 } as const satisfies Record<string, TopicContract>;
 

@@ -81,9 +81,12 @@ export async function messagesFor(deps: CommandDeps, delivered: RecordedEvent): 
     return state.status === 'none' ? [] : [customerMessage(state, event.revision, event.metadata.at)];
   }
   const orderEvent = event as RecordedEvent & OrderEvent;
-  if (orderEvent.type !== 'OrderConfirmed' && orderEvent.type !== 'PaymentReceived') return [];
+  if (orderEvent.type !== 'OrderConfirmed' && orderEvent.type !== 'PaymentReceived' && orderEvent.type !== 'OrderCancelled') return [];
   const order = stateAt<OrderState>(orderDecider, events, event.revision);
   if (order.status === 'none') return [];
+  // A cancellation is a version the ERP must have only if it had the order (it was confirmed before).
+  const confirmation = events.find((candidate): candidate is RecordedEvent & Extract<OrderEvent, { type: 'OrderConfirmed' }> => candidate.type === 'OrderConfirmed' && candidate.revision < event.revision) ?? (orderEvent.type === 'OrderConfirmed' ? (orderEvent as RecordedEvent & Extract<OrderEvent, { type: 'OrderConfirmed' }>) : undefined);
+  if (!confirmation && orderEvent.type !== 'PaymentReceived') return [];
   const customer = fold(customerDecider, (await deps.eventStore.readStream(customerStream(order.customerId))) as never) as CustomerState;
   if (orderEvent.type === 'PaymentReceived') {
     const { paymentId, amount, currency, receivedAt, method } = orderEvent.data;
@@ -115,8 +118,10 @@ export async function messagesFor(deps: CommandDeps, delivered: RecordedEvent): 
     number: order.number,
     customer: customerRef(customer, order.customerId),
     currency: order.currency,
-    confirmedOn: orderEvent.data.confirmedOn,
-    dueDate: orderEvent.data.dueDate,
+    status: orderEvent.type === 'OrderCancelled' ? 'cancelled' : 'confirmed',
+    ...(orderEvent.type === 'OrderCancelled' ? { cancelReason: orderEvent.data.reason } : {}),
+    confirmedOn: confirmation!.data.confirmedOn,
+    dueDate: confirmation!.data.dueDate,
     lines,
     totals: order.totals,
   };
