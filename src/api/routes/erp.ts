@@ -238,7 +238,10 @@ export const erpRoutes: AnyRoute[] = [
       ...commonErrors,
     },
     async handler({ services }) {
-      const lag = (await (services.erp.lagOf ?? (services.kafka ? () => inboundLagVia(services.kafka!.client) : undefined))?.().catch(() => null)) ?? null;
+      // The group's lag: from the consumer where it runs here, else asked of the broker (an API instance).
+      const kafka = services.kafka;
+      const lagOf = services.erp.lagOf ?? (kafka ? () => inboundLagVia(kafka.client) : undefined);
+      const lag = (await lagOf?.().catch(() => null)) ?? null;
       const links: Record<string, number> = {};
       for (const kind of erpKinds) links[kind] = await services.readStore.collection(ERP_LINKS).countDocuments({ kind, recordId: { $ne: null } });
       const openConflicts = await services.readStore.collection(ERP_CONFLICTS).countDocuments({ status: 'open' });

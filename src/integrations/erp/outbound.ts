@@ -84,15 +84,17 @@ export async function messagesFor(deps: CommandDeps, delivered: RecordedEvent): 
   if (orderEvent.type !== 'OrderConfirmed' && orderEvent.type !== 'PaymentReceived' && orderEvent.type !== 'OrderCancelled') return [];
   const order = stateAt<OrderState>(orderDecider, events, event.revision);
   if (order.status === 'none') return [];
-  // A cancellation is a version the ERP must have only if it had the order (it was confirmed before).
-  const confirmation = events.find((candidate): candidate is RecordedEvent & Extract<OrderEvent, { type: 'OrderConfirmed' }> => candidate.type === 'OrderConfirmed' && candidate.revision < event.revision) ?? (orderEvent.type === 'OrderConfirmed' ? (orderEvent as RecordedEvent & Extract<OrderEvent, { type: 'OrderConfirmed' }>) : undefined);
-  if (!confirmation && orderEvent.type !== 'PaymentReceived') return [];
-  const customer = fold(customerDecider, (await deps.eventStore.readStream(customerStream(order.customerId))) as never) as CustomerState;
+  const customerOf = async () => fold(customerDecider, (await deps.eventStore.readStream(customerStream(order.customerId))) as never) as CustomerState;
   if (orderEvent.type === 'PaymentReceived') {
+    const customer = await customerOf();
     const { paymentId, amount, currency, receivedAt, method } = orderEvent.data;
     const value = { messageId: `crm.erp.payment:${paymentId}`, version: Number(event.revision), at: event.metadata.at, paymentId, orderId: order.orderId, orderNumber: order.number, customer: customerRef(customer, order.customerId), amount: { amount, currency }, receivedAt, method };
     return [{ topic: 'crm.erp.payment', key: order.orderId, messageId: value.messageId, value: erpContract['crm.erp.payment'].schema.parse(value) as Record<string, unknown> }];
   }
+  // The confirmation (this event, or the one before a cancellation): a draft cancelled was never the ERP's.
+  const confirmation = events.find((candidate): candidate is RecordedEvent & Extract<OrderEvent, { type: 'OrderConfirmed' }> => candidate.type === 'OrderConfirmed' && candidate.revision <= event.revision);
+  if (!confirmation) return [];
+  const customer = await customerOf();
   const lines = [];
   for (const [index, line] of order.lines.entries()) {
     const product = fold(productDecider, (await deps.eventStore.readStream(productStream(line.productId))) as never) as ProductState;
@@ -120,8 +122,8 @@ export async function messagesFor(deps: CommandDeps, delivered: RecordedEvent): 
     currency: order.currency,
     status: orderEvent.type === 'OrderCancelled' ? 'cancelled' : 'confirmed',
     ...(orderEvent.type === 'OrderCancelled' ? { cancelReason: orderEvent.data.reason } : {}),
-    confirmedOn: confirmation!.data.confirmedOn,
-    dueDate: confirmation!.data.dueDate,
+    confirmedOn: confirmation.data.confirmedOn,
+    dueDate: confirmation.data.dueDate,
     lines,
     totals: order.totals,
   };

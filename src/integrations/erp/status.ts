@@ -120,7 +120,10 @@ export class ErpBridgeStatus {
       for (const count of ['messages', 'applied', 'unchanged', 'conflicts', 'rejected'] as const) total[count] += status[count];
       if (status.lastMessageAt && (!total.lastMessageAt || status.lastMessageAt > total.lastMessageAt)) total.lastMessageAt = status.lastMessageAt;
       if (status.lastErrorAt && (!total.lastErrorAt || status.lastErrorAt > total.lastErrorAt)) Object.assign(total, { lastError: status.lastError, lastErrorAt: status.lastErrorAt });
-      if (heard > seen.latest) Object.assign(seen, { latest: heard, total: { ...total, troubled: status.troubled } });
+      if (heard > seen.latest) {
+        seen.latest = heard;
+        total.troubled = status.troubled;
+      }
     }
     return [...byTopic.values()].map(({ total }) => total).sort((a, b) => a.topic.localeCompare(b.topic));
   }
