@@ -5,7 +5,7 @@ import { stableUuid } from '../domain/shared/stable-id.ts';
 import type { Blobs } from '../infra/blobs/port.ts';
 import { type EventStore, type EventToAppend, WrongExpectedRevisionError } from '../infra/eventstore/port.ts';
 import { DeferredAppends, NotDeferrableError } from './deferred-appends.ts';
-import { seededIds } from '../infra/ids.ts';
+import { type Ids, orderedId, seededIds } from '../infra/ids.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
 import { readTable } from '../infra/tabular/index.ts';
 import { completeBatch, inBatch, startBatch } from './batches.ts';
@@ -14,7 +14,7 @@ import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { importKinds, type ImportKind } from './import-kinds.ts';
 import { fieldsOf } from './custom-fields.ts';
 import { type PlannedRow, planRows } from './import-rows.ts';
-import { importStatus } from './imports.ts';
+import { type ImportStatus, importStatus } from './imports.ts';
 import { factEvent } from './pipeline.ts';
 
 export interface ImportDeps extends CommandDeps {
@@ -29,9 +29,23 @@ const IN_FLIGHT = 64;
 /** Rows whose writes one transaction commits (where the store can). */
 const GROUP = 100;
 
-/** The id of the record a row creates, the same on every run: a resumed run re-targets what it may have written. */
-const rowRecordId = (importId: string, line: number) => stableUuid(`import:${importId}:row:${line}`);
 const rowRequestId = (importId: string, line: number) => `import:${importId}:row:${line}`;
+
+/**
+ * The ids a row writes with, the same on every run, so a resumed run re-targets what it may have written: the
+ * record it creates (`recordId`), and its events' ids. In a run that keeps a `rowIdTime` they are ordered by it and
+ * the row (`orderedId`), so the log's indexes take them in order; in a run begun before, the record's id is
+ * name-based and the events' are derived from the request, as then.
+ */
+function rowIds(status: ImportStatus, line: number): { recordId: string; eventId?: Ids['eventId'] } {
+  const requestId = rowRequestId(status.id, line);
+  if (!status.rowIdTime) return { recordId: stableUuid(`import:${status.id}:row:${line}`) };
+  const time = Date.parse(status.rowIdTime);
+  return {
+    recordId: orderedId(time, line, requestId),
+    eventId: (eventRequestId, streamId, index) => orderedId(time, line, `${eventRequestId}\u0000${streamId}\u0000${index}`),
+  };
+}
 
 /**
  * Runs an import: plans every row as the dry run does, then writes the creates and updates part
@@ -50,13 +64,13 @@ export async function runImport(deps: ImportDeps, importId: string, actor: Actor
   const { settings } = await companySettings(deps);
   const custom = await fieldsOf(deps, status.resource);
   const kind = importKinds[status.resource];
-  const plan = await planRows({ deps, readStore: deps.readStore, actor, currency: settings.currency, custom }, kind, table, status.request, (line) => rowRecordId(importId, line));
+  const plan = await planRows({ deps, readStore: deps.readStore, actor, currency: settings.currency, custom }, kind, table, status.request, (line) => rowIds(status, line).recordId);
   const counts = { created: status.created, updated: status.updated, skipped: status.skipped, failed: status.failed };
   let revision = status.revision;
   for (let start = status.done; start < plan.length; start += PART) {
     const part = plan.slice(start, start + PART);
     const failures: { row: number; errors: { field: string; column?: string; message: string }[] }[] = [];
-    const outcomes = await writePart(deps, kind, importId, batchId, part, actor, meta);
+    const outcomes = await writePart(deps, kind, status, batchId, part, actor, meta);
     for (const [i, outcome] of outcomes.entries()) {
       if (outcome.action === 'error') {
         counts.failed += 1;
@@ -92,9 +106,9 @@ async function appendOrYield(deps: ImportDeps, importId: string, event: EventToA
  * a concurrent writer, is written again row by row (nothing of it was written). Otherwise rows are written
  * `IN_FLIGHT` at a time, sharing the store's group commits.
  */
-async function writePart(deps: ImportDeps, kind: ImportKind, importId: string, batchId: string, part: readonly PlannedRow[], actor: Actor, meta: RequestMeta): Promise<PlannedRow[]> {
+async function writePart(deps: ImportDeps, kind: ImportKind, status: ImportStatus, batchId: string, part: readonly PlannedRow[], actor: Actor, meta: RequestMeta): Promise<PlannedRow[]> {
   const store = deps.eventStore;
-  const write = (rowDeps: ImportDeps, row: PlannedRow) => writeRow(rowDeps, kind, importId, batchId, row, actor, meta);
+  const write = (rowDeps: ImportDeps, row: PlannedRow) => writeRow(rowDeps, kind, status, batchId, row, actor, meta);
   if (!store.appendAtomically) return inParallel(part, IN_FLIGHT, (row) => write(deps, row));
   const atomic = store as EventStore & Required<Pick<EventStore, 'appendAtomically'>>;
   const outcomes: PlannedRow[] = [];
@@ -119,17 +133,17 @@ async function writePart(deps: ImportDeps, kind: ImportKind, importId: string, b
 }
 
 /** Writes one planned row; a refusal at write time (a value taken meanwhile) makes it a failed row. */
-async function writeRow(deps: ImportDeps, kind: ImportKind, importId: string, batchId: string, row: PlannedRow, actor: Actor, meta: RequestMeta): Promise<PlannedRow> {
-  const requestId = rowRequestId(importId, row.row);
+async function writeRow(deps: ImportDeps, kind: ImportKind, status: ImportStatus, batchId: string, row: PlannedRow, actor: Actor, meta: RequestMeta): Promise<PlannedRow> {
+  const requestId = rowRequestId(status.id, row.row);
   if (!row.write) {
     // An update written before a stop plans as unchanged when resumed: its events say it was this row's update.
     if (row.action === 'skip' && row.recordId && (await deps.eventStore.readStream(recordStream(specOf(kind.resource), row.recordId))).some((event) => event.metadata.requestId === requestId)) return { ...row, action: 'update' };
     return row;
   }
-  const recordId = rowRecordId(importId, row.row);
+  const { recordId, eventId } = rowIds(status, row.row);
   const seeded = seededIds(requestId, deps.clock.now().getTime());
   let first = true;
-  const ids = { newId: () => (first ? ((first = false), recordId) : seeded.newId()) };
+  const ids: Ids = { newId: () => (first ? ((first = false), recordId) : seeded.newId()), ...(eventId ? { eventId } : {}) };
   const step: RequestMeta = { ...inBatch(meta, batchId), requestId, ids };
   try {
     if ('create' in row.write) {

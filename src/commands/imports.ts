@@ -33,6 +33,8 @@ export interface ImportStatus {
   failures: z.infer<typeof ImportProgressed>['failures'];
   /** The stream's revision (for the next append). */
   revision: bigint;
+  /** The time that leads the ids its rows write (see ImportStarted); absent for a run begun before it was kept. */
+  rowIdTime?: string;
 }
 
 /** Records an uploaded file, read and counted, as a new import. */
@@ -70,8 +72,8 @@ export async function importStatus(deps: CommandDeps, importId: string): Promise
   };
   for (const event of events) {
     if (event.type === 'ImportStarted') {
-      const { batchId, mapping, matchBy, policy } = event.data as z.infer<typeof ImportStarted>;
-      Object.assign(status, { status: 'running', batchId, request: { mapping, policy, ...(matchBy ? { matchBy } : {}) } });
+      const { batchId, mapping, matchBy, policy, rowIdTime } = event.data as z.infer<typeof ImportStarted>;
+      Object.assign(status, { status: 'running', batchId, request: { mapping, policy, ...(matchBy ? { matchBy } : {}) }, ...(rowIdTime ? { rowIdTime } : {}) });
     }
     if (event.type === 'ImportProgressed') {
       const { done, created, updated, skipped, failed, failures } = event.data as z.infer<typeof ImportProgressed>;
@@ -89,7 +91,7 @@ export async function importStatus(deps: CommandDeps, importId: string): Promise
 export async function startImport(deps: CommandDeps, status: ImportStatus, request: ImportRequest, actor: Actor, meta: RequestMeta): Promise<{ batchId: string; position: bigint }> {
   if (status.status !== 'uploaded') throw new DomainError('import.already_run', `Import ${status.id} has been run already (batch ${status.batchId})`, { batchId: status.batchId });
   const batchId = meta.ids.newId();
-  const data = { importId: status.id, batchId, mapping: request.mapping, policy: request.policy, ...(request.matchBy ? { matchBy: request.matchBy } : {}) };
+  const data = { importId: status.id, batchId, mapping: request.mapping, policy: request.policy, ...(request.matchBy ? { matchBy: request.matchBy } : {}), rowIdTime: deps.clock.now().toISOString() };
   try {
     await deps.eventStore.append(importStream(status.id), [factEvent(deps, meta, actor.userId, { type: 'ImportStarted', data })], status.revision);
   } catch (error) {

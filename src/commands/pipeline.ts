@@ -46,7 +46,7 @@ export const eventMetadata = (meta: RequestMeta, actorId: string, at: string, re
  */
 export const onceFactEvent = (deps: CommandDeps, meta: RequestMeta, actorId: string, streamId: string, event: { type: string; data: Record<string, unknown> }): EventToAppend => ({
   ...factEvent(deps, meta, actorId, event),
-  id: derivedEventId(meta.requestId, streamId, 0),
+  id: meta.ids.eventId?.(meta.requestId, streamId, 0) ?? derivedEventId(meta.requestId, streamId, 0),
 });
 
 /**
@@ -55,7 +55,7 @@ export const onceFactEvent = (deps: CommandDeps, meta: RequestMeta, actorId: str
  */
 export function requestEvents(deps: CommandDeps, meta: RequestMeta, actorId: string, streamId: string, events: readonly DomainEvent[]): EventToAppend[] {
   const at = deps.clock.now().toISOString();
-  return events.map((event, index) => ({ id: derivedEventId(meta.requestId, streamId, index), type: event.type, data: event.data, metadata: eventMetadata(meta, actorId, at) }));
+  return events.map((event, index) => ({ id: meta.ids.eventId?.(meta.requestId, streamId, index) ?? derivedEventId(meta.requestId, streamId, index), type: event.type, data: event.data, metadata: eventMetadata(meta, actorId, at) }));
 }
 
 export interface Loaded<State> {

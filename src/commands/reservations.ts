@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac, hash } from 'node:crypto';
 import { reservationCategory, reservationDecider } from '../domain/reservation/index.ts';
 import { DomainError } from '../domain/shared/errors.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
@@ -8,7 +8,7 @@ import { execute, load } from './pipeline.ts';
 export const IN_FLIGHT_GRACE_MS = 30_000;
 
 /** The stream of a value as earlier versions named it: by its plain SHA-256, which a dictionary reverses for short values. */
-const legacyStream = (scope: string, value: string): string => `${reservationCategory}-${scope}.${createHash('sha256').update(value).digest('hex').slice(0, 40)}`;
+const legacyStream = (scope: string, value: string): string => `${reservationCategory}-${scope}.${hash('sha256', value, 'hex').slice(0, 40)}`;
 
 /** The keyed hash (HMAC-SHA-256 under the reservation key) that stands for a value in its stream's name and events. */
 const valueHash = (key: Buffer, scope: string, value: string): string => createHmac('sha256', key).update(`${scope}\u0000${value}`).digest('hex');
@@ -20,8 +20,8 @@ const valueHash = (key: Buffer, scope: string, value: string): string => createH
  */
 function reservationOf(deps: CommandDeps, scope: string, value: string): { streamId: string; valueHash?: string; legacy?: string } {
   if (!deps.reservationKey) return { streamId: legacyStream(scope, value) };
-  const hash = valueHash(deps.reservationKey, scope, value);
-  return { streamId: `${reservationCategory}-${scope}.k${hash.slice(0, 40)}`, valueHash: hash, legacy: legacyStream(scope, value) };
+  const keyed = valueHash(deps.reservationKey, scope, value);
+  return { streamId: `${reservationCategory}-${scope}.k${keyed.slice(0, 40)}`, valueHash: keyed, legacy: legacyStream(scope, value) };
 }
 
 /** The stream a value's reservation lives in (today's naming). */

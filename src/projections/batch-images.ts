@@ -142,7 +142,6 @@ function settledImage(image: BatchImage, doc: Doc): BatchImage {
 /** The store as an event's apply sees it, noting each document of `collections` before its first write. */
 function noting(store: ReadStore, collections: readonly string[], touched: Map<string, Map<string, Doc | null>>): ReadStore {
   return {
-    ...store,
     shared: store.shared,
     flush: () => store.flush(),
     ping: () => store.ping(),
@@ -152,54 +151,84 @@ function noting(store: ReadStore, collections: readonly string[], touched: Map<s
       if (!collections.includes(name)) return inner;
       let docs = touched.get(name);
       if (!docs) touched.set(name, (docs = new Map()));
-      return notingCollection(inner, docs as Map<string, Doc | null>);
+      return new NotingCollection(inner, docs as Map<string, Doc | null>);
     },
   };
 }
 
-function notingCollection<T extends Doc>(inner: Collection<T>, docs: Map<string, Doc | null>): Collection<T> {
-  const note = async (ids: Iterable<string>) => {
-    for (const id of ids) if (!docs.has(id)) docs.set(id, await inner.findOne({ _id: id }));
-  };
-  const idsOf = async (filter: Filter): Promise<string[]> => {
-    if (typeof filter._id === 'string') return [filter._id];
-    return (await inner.find(filter, { projection: { _id: 1 } })).map((doc) => doc._id);
-  };
-  const writes: Partial<Collection<T>> = {
-    insertOne: async (document: T) => {
-      await note([document._id]);
-      return inner.insertOne(document);
-    },
-    replaceOne: async (filter: Filter, replacement: T, options?: { upsert?: boolean }) => {
-      await note(await idsOf(filter));
-      return inner.replaceOne(filter, replacement, options);
-    },
-    updateOne: async (filter: Filter, update: UpdateOperators, options?: { upsert?: boolean }) => {
-      await note(await idsOf(filter));
-      return inner.updateOne(filter, update, options);
-    },
-    updateMany: async (filter: Filter, update: UpdateOperators) => {
-      await note(await idsOf(filter));
-      return inner.updateMany(filter, update);
-    },
-    deleteOne: async (filter: Filter) => {
-      await note(await idsOf(filter));
-      return inner.deleteOne(filter);
-    },
-    deleteMany: async (filter: Filter) => {
-      await note(await idsOf(filter));
-      return inner.deleteMany(filter);
-    },
-    bulkWrite: async (operations: BulkOperation[]) => {
-      for (const operation of operations) await note(await idsOf('insertOne' in operation ? { _id: operation.insertOne.document._id } : (Object.values(operation)[0] as { filter: Filter }).filter));
-      return inner.bulkWrite(operations);
-    },
-  };
-  return new Proxy(inner, {
-    get(target, property, receiver) {
-      if (property in writes) return writes[property as keyof Collection<T>];
-      const value = Reflect.get(target, property, receiver) as unknown;
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
+/**
+ * A collection that notes each document as it was before its first write (reads pass through). A class, not
+ * closures made per event: an import applies one per collection per row.
+ */
+class NotingCollection<T extends Doc> implements Collection<T> {
+  readonly incrementCounter?: Collection<T>['incrementCounter'];
+
+  constructor(
+    private readonly inner: Collection<T>,
+    private readonly docs: Map<string, Doc | null>,
+  ) {
+    if (inner.incrementCounter) this.incrementCounter = inner.incrementCounter.bind(inner);
+  }
+
+  private async note(ids: Iterable<string>): Promise<void> {
+    for (const id of ids) if (!this.docs.has(id)) this.docs.set(id, await this.inner.findOne({ _id: id }));
+  }
+
+  private async noteMatching(filter: Filter): Promise<void> {
+    if (typeof filter._id === 'string') return this.note([filter._id]);
+    return this.note((await this.inner.find(filter, { projection: { _id: 1 } })).map((doc) => doc._id));
+  }
+
+  findOne(...args: Parameters<Collection<T>['findOne']>) {
+    return this.inner.findOne(...args);
+  }
+  find(...args: Parameters<Collection<T>['find']>) {
+    return this.inner.find(...args);
+  }
+  findInBatches(...args: Parameters<Collection<T>['findInBatches']>) {
+    return this.inner.findInBatches(...args);
+  }
+  countDocuments(...args: Parameters<Collection<T>['countDocuments']>) {
+    return this.inner.countDocuments(...args);
+  }
+  aggregate<R = Record<string, unknown>>(...args: Parameters<Collection<T>['aggregate']>) {
+    return this.inner.aggregate<R>(...args);
+  }
+  createIndex(...args: Parameters<Collection<T>['createIndex']>) {
+    return this.inner.createIndex(...args);
+  }
+  listIndexes() {
+    return this.inner.listIndexes();
+  }
+  drop() {
+    return this.inner.drop();
+  }
+  async insertOne(document: T) {
+    await this.note([document._id]);
+    return this.inner.insertOne(document);
+  }
+  async replaceOne(filter: Filter, replacement: T, options?: { upsert?: boolean }) {
+    await this.noteMatching(filter);
+    return this.inner.replaceOne(filter, replacement, options);
+  }
+  async updateOne(filter: Filter, update: UpdateOperators, options?: { upsert?: boolean }) {
+    await this.noteMatching(filter);
+    return this.inner.updateOne(filter, update, options);
+  }
+  async updateMany(filter: Filter, update: UpdateOperators) {
+    await this.noteMatching(filter);
+    return this.inner.updateMany(filter, update);
+  }
+  async deleteOne(filter: Filter) {
+    await this.noteMatching(filter);
+    return this.inner.deleteOne(filter);
+  }
+  async deleteMany(filter: Filter) {
+    await this.noteMatching(filter);
+    return this.inner.deleteMany(filter);
+  }
+  async bulkWrite(operations: BulkOperation[]) {
+    for (const operation of operations) await this.noteMatching('insertOne' in operation ? { _id: operation.insertOne.document._id } : (Object.values(operation)[0] as { filter: Filter }).filter);
+    return this.inner.bulkWrite(operations);
+  }
 }

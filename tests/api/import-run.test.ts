@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importDeps } from '../../src/app/jobs.ts';
+import type { Actor } from '../../src/commands/context.ts';
+import { startBatch } from '../../src/commands/batches.ts';
 import { importStatus, startImport } from '../../src/commands/imports.ts';
+import { factEvent } from '../../src/commands/pipeline.ts';
+import { importStream } from '../../src/domain/import/index.ts';
 import { runImport } from '../../src/commands/import-run.ts';
 import type { EventStore } from '../../src/infra/eventstore/port.ts';
 import { CUSTOMERS } from '../../src/projections/customers.ts';
@@ -75,12 +79,25 @@ describe('imports: the run, its error report, its undo, a crash', () => {
     expect(second.body.summary).toEqual({ create: 2, update: 1, skip: 1, error: 2 });
   });
 
-  it('a crash in the middle of a run, then the resume: every row once, nothing twice', async () => {
-    const rows = Array.from({ length: 600 }, (_, i) => `断点续传客户 ${i},,B,,,`);
+  /** Starts a run as the version before ordered row ids did: its ImportStarted has no rowIdTime. */
+  async function startedAsBefore(importId: string, actor: Actor): Promise<{ batchId: string }> {
+    const status = (await importStatus(app.services.deps, importId))!;
+    const meta = app.services.requestMeta('before');
+    const batchId = meta.ids.newId();
+    await app.services.deps.eventStore.append(importStream(importId), [factEvent(app.services.deps, meta, actor.userId, { type: 'ImportStarted', data: { importId, batchId, mapping, policy: {} } })], status.revision);
+    await startBatch(app.services.deps, { kind: 'import', resource: 'customers', summary: { importId, fileName: status.fileName, rows: status.rows } }, actor, meta, batchId);
+    return { batchId };
+  }
+
+  it.each([
+    ['begun by this version: record and event ids follow the rows', 'ordered'],
+    ['begun by the version before: its name-based ids are kept', 'before'],
+  ] as const)('a crash in the middle of a run, then the resume: every row once, nothing twice (%s)', async (_, begun) => {
+    const rows = Array.from({ length: 600 }, (_, i) => `断点续传客户 ${begun} ${i},,B,,,`);
     const importId = await upload(`${header}\n${rows.join('\n')}\n`);
     const status = (await importStatus(app.services.deps, importId))!;
-    const { actor } = await app.userWithToken('crash.runner', ['admin']);
-    const { batchId } = await startImport(app.services.deps, status, { mapping, policy: {} }, actor, app.services.requestMeta('crash'));
+    const { actor } = await app.userWithToken(`crash.runner.${begun}`, ['admin']);
+    const { batchId } = begun === 'ordered' ? await startImport(app.services.deps, status, { mapping, policy: {} }, actor, app.services.requestMeta('crash')) : await startedAsBefore(importId, actor);
     // The event store fails after 1,050 appends (a claim and a record per row): the first part of 500 rows is noted,
     // the second stops part-way, as a crash would stop it.
     let appends = 0;
@@ -99,5 +116,17 @@ describe('imports: the run, its error report, its undo, a crash', () => {
     const registered = (await app.services.eventStore.readAll({ filter: { categories: ['customer'] } })).filter((event) => event.type === 'CustomerRegistered' && event.metadata.batchId === batchId);
     expect(registered).toHaveLength(600);
     expect(new Set(registered.map((event) => (event.data as { fields: { name: string } }).fields.name)).size).toBe(600);
+    const row = (event: (typeof registered)[number]) => Number((event.data as { fields: { name: string } }).fields.name.split(' ').at(-1));
+    const inRowOrder = [...registered].sort((a, b) => row(a) - row(b));
+    const customerIds = inRowOrder.map((event) => event.streamId.slice('customer-'.length));
+    if (begun === 'ordered') {
+      // UUIDv7s that sort as the rows do, the events' ids as well, so the log's indexes take them in order.
+      expect(customerIds.every((id) => id[14] === '7')).toBe(true);
+      expect([...customerIds].sort()).toEqual(customerIds);
+      expect(inRowOrder.map((event) => event.id).sort()).toEqual(inRowOrder.map((event) => event.id));
+    } else {
+      // Name-based (version 8), as the version that began the run made them.
+      expect(customerIds.every((id) => id[14] === '8')).toBe(true);
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -26,6 +26,50 @@ eventStoreContract(
     },
   },
 );
+
+// The log's checkpoints in a thread of their own from the first append (a store that writes little starts none).
+eventStoreContract(
+  'sqlite file, checkpoints in a thread',
+  async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'crm-es-')), 'events.sqlite');
+    const store = new SqliteEventStore({ path, checkpointThreadAfter: 0 });
+    paths.set(store, path);
+    return store;
+  },
+  {
+    restart: async (store) => {
+      await store.close();
+      const path = paths.get(store)!;
+      const reopened = new SqliteEventStore({ path, checkpointThreadAfter: 0 });
+      paths.set(reopened, path);
+      return reopened;
+    },
+  },
+);
+
+describe('the sqlite store checkpoints its log from a thread of its own', () => {
+  const big = (n: number): EventToAppend => ({ id: randomUUID(), type: 'Happened', data: { n, text: 'x'.repeat(1_000) }, metadata: { actor: 't', at: '2026-11-30T00:00:00.000Z', correlationId: 'c', schemaVersion: 1 } });
+  const appendMegabytes = async (store: SqliteEventStore) => {
+    for (let group = 0; group < 8; group++) await Promise.all(Array.from({ length: 100 }, (_, i) => store.append(`thing-${group}-${i}`, [big(i)], 'no_stream')));
+  };
+
+  it('copies the log into the database file while the writer goes on (the writer alone would wait for 1,000 pages)', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'crm-es-')), 'events.sqlite');
+    const alone = new SqliteEventStore({ path: `${path}.alone`, checkpointThreadAfter: Infinity });
+    const threaded = new SqliteEventStore({ path, checkpointThreadAfter: 0 });
+    const initial = statSync(path).size;
+    expect(statSync(`${path}.alone`).size).toBe(initial);
+    await appendMegabytes(alone);
+    await appendMegabytes(threaded);
+    await vi.waitFor(() => expect(statSync(path).size).toBeGreaterThan(initial + 1_000_000), { timeout: 5_000, interval: 50 });
+    // The same 800 events, about 2 MB of log: below SQLite's own threshold, nothing copied yet.
+    expect(statSync(`${path}.alone`).size).toBe(initial);
+    await Promise.all([alone.close(), threaded.close()]);
+    const reopened = new SqliteEventStore({ path });
+    expect((await reopened.readAll()).length).toBe(800);
+    await reopened.close();
+  });
+});
 
 // Nothing to restart: the log lives as long as the store.
 eventStoreContract('sqlite in memory', async () => new SqliteEventStore({ path: ':memory:' }), { restart: async (store) => store });

@@ -131,7 +131,7 @@ describe('KurrentDB adapter: what the server answers, translated', () => {
     };
     const decider = { initialState: 0, evolve: (n: number) => n + 1, decide: () => [{ type: 'Noted', data: {} }] };
     const deps = { eventStore: store, clock: { now: () => new Date() } } as unknown as CommandDeps;
-    const meta = { requestId: randomUUID(), correlationId: 'c' } as RequestMeta;
+    const meta: RequestMeta = { requestId: randomUUID(), correlationId: 'c', ids: { newId: randomUUID } };
     const result = await execute(deps, decider as never, 'note-1', {}, { userId: 'u' } as never, meta);
     expect(result.changed).toBe(false);
     expect((await store.readStream('note-1')).map((e) => e.type)).toEqual(['Noted']);

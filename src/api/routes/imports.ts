@@ -314,7 +314,7 @@ export const importRoutes: AnyRoute[] = [
     params: IdParams,
     responses: { 200: { description: 'The import', schema: ImportView }, ...commonErrors, ...notFoundError },
     async handler({ params, actor, services }) {
-      const { sha256: _sha256, request: _request, failures: _failures, revision: _revision, ...view } = await visibleImport(services, actor, params.id);
+      const { sha256: _sha256, request: _request, failures: _failures, revision: _revision, rowIdTime: _rowIdTime, ...view } = await visibleImport(services, actor, params.id);
       return { status: 200, body: view };
     },
   }),

@@ -31,6 +31,11 @@ export const ImportStarted = z.object({
   mapping: z.record(z.string(), z.string().nullable()),
   matchBy: z.string().optional(),
   policy: z.record(z.string(), z.enum(['overwrite', 'fillIfEmpty', 'keep'])),
+  /**
+   * The time that leads the ids of the records and events the rows write, which then follow the rows' order
+   * (`orderedId`). Absent in a run begun before 2026-12-03: its rows' ids are name-based, as they were then.
+   */
+  rowIdTime: z.string().datetime().optional(),
 });
 /** Rows up to `done` are written (counts so far), with the rows of this part that failed and why. */
 export const ImportProgressed = z.object({ importId: z.string(), done: z.number().int().min(0), ...Counts, failures: z.array(RowFailure) });

@@ -6,6 +6,7 @@ import { StreamBloom } from './stream-bloom.ts';
 import { type ChainVerification, type ChainVerifier, GENESIS, linkHash, payloadHash } from './chain.ts';
 import { ChainRangeVerifier, joinVerifications, VERIFY_SLICE } from './chain-range.ts';
 import { verifyInWorker } from './chain-verify-worker.ts';
+import { FALLBACK_CHECKPOINT_PAGES, WalCheckpointer } from './wal-checkpointer.ts';
 import { type StreamWrite, type AppendResult, type EventFilter, type EventStore, type EventToAppend, EventIdConflictError, EventStoreUnavailableError, type ExpectedRevision, type ReadAllOptions, type ReadStreamOptions, type RecordedEvent, type Subscription, type SubscriptionHandlers, WrongExpectedRevisionError, categoryOf } from './port.ts';
 
 export interface SqliteEventStoreOptions {
@@ -25,6 +26,11 @@ export interface SqliteEventStoreOptions {
    * costs (the benchmark): a log written without it fails verification at its first unchained event.
    */
   hashChain?: boolean;
+  /**
+   * Events this store appends before it hands the log's checkpoints to a thread of their own (default 2,000; a store
+   * that writes little, as most tests', starts no thread). 0: from the first append; Infinity: never.
+   */
+  checkpointThreadAfter?: number;
   /** Threads a long verification of the chain may use (default: the cores available, at most 4; 1 keeps it in process). */
   verifyThreads?: number;
   /** The fewest positions a part of a verification in a thread of its own gets (default 100,000). */
@@ -111,6 +117,9 @@ export class SqliteEventStore implements EventStore, ChainVerifier {
   private lastLink: string | undefined;
 
   private readonly path: string;
+  /** Events left to append before the log's checkpoints move to a thread of their own. */
+  private eventsBeforeCheckpointThread: number;
+  private checkpointer?: WalCheckpointer;
   private readonly verifyThreads: number;
   private readonly verifyPartMin: number;
   private rangeVerifierOnce?: ChainRangeVerifier;
@@ -122,6 +131,7 @@ export class SqliteEventStore implements EventStore, ChainVerifier {
 
   constructor(options: SqliteEventStoreOptions) {
     this.path = options.path;
+    this.eventsBeforeCheckpointThread = options.path === ':memory:' ? Infinity : (options.checkpointThreadAfter ?? 2_000);
     this.verifyThreads = Math.max(1, options.verifyThreads ?? Math.min(4, availableParallelism()));
     this.verifyPartMin = Math.max(1, options.verifyPartMin ?? PARALLEL_FROM);
     this.db = new Database(options.path);
@@ -409,6 +419,7 @@ export class SqliteEventStore implements EventStore, ChainVerifier {
     }
     const wrote = group.some((pending) => pending.results && pending.writes.some((write) => write.events.length > 0));
     if (wrote) {
+      this.noteEventsWritten(group);
       this.appendGeneration += 1;
       this.appended.emit('appended');
     }
@@ -417,6 +428,16 @@ export class SqliteEventStore implements EventStore, ChainVerifier {
       else pending.reject(pending.error);
     }
   };
+
+  /** Counts the events a group wrote, and moves the log's checkpoints to their own thread once there were enough. */
+  private noteEventsWritten(group: readonly PendingAppend[]): void {
+    if (this.eventsBeforeCheckpointThread === Infinity) return;
+    for (const pending of group) if (pending.results) for (const write of pending.writes) this.eventsBeforeCheckpointThread -= write.events.length;
+    if (this.eventsBeforeCheckpointThread > 0) return;
+    this.eventsBeforeCheckpointThread = Infinity;
+    this.checkpointer = WalCheckpointer.start(this.path);
+    if (this.checkpointer) this.db.pragma(`wal_autocheckpoint = ${FALLBACK_CHECKPOINT_PAGES}`);
+  }
 
   /**
    * Drops the cached streams that other writers appended to since the head this store knows of. Inside an
@@ -606,6 +627,8 @@ export class SqliteEventStore implements EventStore, ChainVerifier {
     if (this.pending.length && this.db.open) this.flush();
     await Promise.all([...this.subscriptions].map((subscription) => subscription.stop()));
     this.subscriptions.clear();
+    // The thread's connection closes first, so the writer's close is the last one and checkpoints what is left.
+    await this.checkpointer?.stop();
     if (this.db.open) this.db.close();
   }
 }

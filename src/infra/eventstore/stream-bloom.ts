@@ -9,6 +9,13 @@ const HASHES = 7;
 const BITS_PER_STREAM = 20;
 const MIN_BITS = 1 << 20;
 
+/** Murmur's finaliser: spreads a hash's bits (a function of its own, not a closure made per call). */
+function mix(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
 /** Two independent 32-bit hashes of a string (FNV-1a with two offsets, then a murmur finaliser). */
 function hashes(text: string): [number, number] {
   let a = 0x811c9dc5;
@@ -18,11 +25,6 @@ function hashes(text: string): [number, number] {
     a = Math.imul(a ^ code, 0x01000193);
     b = Math.imul(b ^ code, 0x5bd1e995);
   }
-  const mix = (h: number) => {
-    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-    return (h ^ (h >>> 16)) >>> 0;
-  };
   return [mix(a), mix(b) | 1];
 }
 

@@ -1,0 +1,74 @@
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+
+/**
+ * Checkpoints a SQLite file's write-ahead log from a thread of its own, over a connection of its own, so that no
+ * commit of the writer waits for one. A checkpoint copies the pages the log holds back into the database file and
+ * syncs it; done by the writer (SQLite's automatic checkpoint, every 1,000 pages), it cost an import about a
+ * third of its commit time, on the thread that serves requests. Passive checkpoints take no lock a writer or a
+ * reader waits for: one that meets readers copies what it can, and the next does the rest. The writer keeps an
+ * automatic checkpoint of its own at `fallbackPages` as a backstop, should this thread fall behind or stop.
+ *
+ * The thread runs plain JavaScript (no TypeScript loader to start), with the same SQLite driver as the writer.
+ */
+export interface WalCheckpointerOptions {
+  /** How often the thread checkpoints (ms; default 250). */
+  everyMs?: number;
+}
+
+/** The log size (pages) at which the writer checkpoints by itself, as a backstop (about 200 MB of 4 KiB pages). */
+export const FALLBACK_CHECKPOINT_PAGES = 50_000;
+
+const THREAD = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.path, { fileMustExist: true });
+db.pragma('busy_timeout = 0');
+db.pragma('wal_autocheckpoint = 0');
+let busy = false;
+const checkpoint = () => {
+  if (busy || !db.open) return;
+  busy = true;
+  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch { /* busy (another checkpointer): the next tick tries again */ }
+  busy = false;
+};
+const timer = setInterval(checkpoint, workerData.everyMs);
+parentPort.on('message', (message) => {
+  if (message !== 'stop') return;
+  clearInterval(timer);
+  db.close();
+  parentPort.close();
+});
+`;
+
+export class WalCheckpointer {
+  private exited = false;
+
+  private constructor(private readonly worker: Worker) {
+    worker.once('exit', () => (this.exited = true));
+  }
+
+  /** Starts checkpointing the log of the database at `path`; undefined where no thread can be started. */
+  static start(path: string, options: WalCheckpointerOptions = {}): WalCheckpointer | undefined {
+    try {
+      const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+      const worker = new Worker(THREAD, { eval: true, workerData: { path, driver, everyMs: options.everyMs ?? 250 } });
+      worker.unref();
+      // A thread that fails leaves checkpoints to the writer's backstop; nothing is lost either way.
+      worker.on('error', () => undefined);
+      return new WalCheckpointer(worker);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Stops the thread and closes its connection (before the writer's own close, which checkpoints what is left). */
+  async stop(): Promise<void> {
+    if (this.exited) return;
+    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+    this.worker.postMessage('stop');
+    const timeout = setTimeout(() => void this.worker.terminate(), 5_000);
+    await exited;
+    clearTimeout(timeout);
+  }
+}
