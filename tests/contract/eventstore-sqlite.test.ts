@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { EventIdConflictError, type EventToAppend, type RecordedEvent, WrongExpectedRevisionError } from '../../src/infra/eventstore/port.ts';
 import { SqliteEventStore } from '../../src/infra/eventstore/sqlite.ts';
+import { WalCheckpointer } from '../../src/infra/eventstore/wal-checkpointer.ts';
 import { eventStoreContract } from './eventstore.contract.ts';
 
 const paths = new WeakMap<object, string>();
@@ -68,6 +69,23 @@ describe('the sqlite store checkpoints its log from a thread of its own', () => 
     const reopened = new SqliteEventStore({ path });
     expect((await reopened.readAll()).length).toBe(800);
     await reopened.close();
+  });
+});
+
+describe('the checkpoint thread', () => {
+  it('says when it ends by itself (the writer then checkpoints as before), and not when it is stopped', async () => {
+    const failed = vi.fn();
+    WalCheckpointer.start(join(mkdtempSync(join(tmpdir(), 'crm-es-')), 'missing.sqlite'), { onStopped: failed });
+    await vi.waitFor(() => expect(failed).toHaveBeenCalledTimes(1), { timeout: 5_000, interval: 20 });
+
+    const path = join(mkdtempSync(join(tmpdir(), 'crm-es-')), 'events.sqlite');
+    const store = new SqliteEventStore({ path });
+    const stopped = vi.fn();
+    const thread = WalCheckpointer.start(path, { onStopped: stopped, everyMs: 10 })!;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await thread.stop();
+    await store.close();
+    expect(stopped).not.toHaveBeenCalled();
   });
 });
 

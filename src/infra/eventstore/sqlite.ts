@@ -435,7 +435,12 @@ export class SqliteEventStore implements EventStore, ChainVerifier {
     for (const pending of group) if (pending.results) for (const write of pending.writes) this.eventsBeforeCheckpointThread -= write.events.length;
     if (this.eventsBeforeCheckpointThread > 0) return;
     this.eventsBeforeCheckpointThread = Infinity;
-    this.checkpointer = WalCheckpointer.start(this.path);
+    const writerCheckpoints = this.db.pragma('wal_autocheckpoint', { simple: true }) as number;
+    this.checkpointer = WalCheckpointer.start(this.path, {
+      onStopped: () => {
+        if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${writerCheckpoints}`);
+      },
+    });
     if (this.checkpointer) this.db.pragma(`wal_autocheckpoint = ${FALLBACK_CHECKPOINT_PAGES}`);
   }
 

@@ -14,6 +14,8 @@ import { Worker } from 'node:worker_threads';
 export interface WalCheckpointerOptions {
   /** How often the thread checkpoints (ms; default 250). */
   everyMs?: number;
+  /** Called once if the thread ends before it is stopped (it failed): the writer then checkpoints as before. */
+  onStopped?: () => void;
 }
 
 /** The log size (pages) at which the writer checkpoints by itself, as a backstop (about 200 MB of 4 KiB pages). */
@@ -43,9 +45,16 @@ parentPort.on('message', (message) => {
 
 export class WalCheckpointer {
   private exited = false;
+  private stopping = false;
 
-  private constructor(private readonly worker: Worker) {
-    worker.once('exit', () => (this.exited = true));
+  private constructor(
+    private readonly worker: Worker,
+    onStopped: (() => void) | undefined,
+  ) {
+    worker.once('exit', () => {
+      this.exited = true;
+      if (!this.stopping) onStopped?.();
+    });
   }
 
   /** Starts checkpointing the log of the database at `path`; undefined where no thread can be started. */
@@ -54,9 +63,9 @@ export class WalCheckpointer {
       const driver = createRequire(import.meta.url).resolve('better-sqlite3');
       const worker = new Worker(THREAD, { eval: true, workerData: { path, driver, everyMs: options.everyMs ?? 250 } });
       worker.unref();
-      // A thread that fails leaves checkpoints to the writer's backstop; nothing is lost either way.
+      // A thread that fails (its exit follows) hands checkpoints back to the writer; nothing is lost either way.
       worker.on('error', () => undefined);
-      return new WalCheckpointer(worker);
+      return new WalCheckpointer(worker, options.onStopped);
     } catch {
       return undefined;
     }
@@ -64,6 +73,7 @@ export class WalCheckpointer {
 
   /** Stops the thread and closes its connection (before the writer's own close, which checkpoints what is left). */
   async stop(): Promise<void> {
+    this.stopping = true;
     if (this.exited) return;
     const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
     this.worker.postMessage('stop');
