@@ -1,16 +1,6 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
-/**
- * Checkpoints a SQLite file's write-ahead log from a thread of its own, over a connection of its own, so that no
- * commit of the writer waits for one. A checkpoint copies the pages the log holds back into the database file and
- * syncs it; done by the writer (SQLite's automatic checkpoint, every 1,000 pages), it cost an import about a
- * third of its commit time, on the thread that serves requests. Passive checkpoints take no lock a writer or a
- * reader waits for: one that meets readers copies what it can, and the next does the rest. The writer keeps an
- * automatic checkpoint of its own at `fallbackPages` as a backstop, should this thread fall behind or stop.
- *
- * The thread runs plain JavaScript (no TypeScript loader to start), with the same SQLite driver as the writer.
- */
 export interface WalCheckpointerOptions {
   /** How often the thread checkpoints (ms; default 250). */
   everyMs?: number;
@@ -27,14 +17,9 @@ const Database = require(workerData.driver);
 const db = new Database(workerData.path, { fileMustExist: true });
 db.pragma('busy_timeout = 0');
 db.pragma('wal_autocheckpoint = 0');
-let busy = false;
-const checkpoint = () => {
-  if (busy || !db.open) return;
-  busy = true;
+const timer = setInterval(() => {
   try { db.pragma('wal_checkpoint(PASSIVE)'); } catch { /* busy (another checkpointer): the next tick tries again */ }
-  busy = false;
-};
-const timer = setInterval(checkpoint, workerData.everyMs);
+}, workerData.everyMs);
 parentPort.on('message', (message) => {
   if (message !== 'stop') return;
   clearInterval(timer);
@@ -43,6 +28,16 @@ parentPort.on('message', (message) => {
 });
 `;
 
+/**
+ * Checkpoints a SQLite file's write-ahead log from a thread of its own, over a connection of its own, so that no
+ * commit of the writer waits for one. A checkpoint copies the pages the log holds back into the database file and
+ * syncs it; done by the writer (SQLite's automatic checkpoint, every 1,000 pages), it cost an import about a
+ * third of its commit time, on the thread that serves requests. Passive checkpoints take no lock a writer or a
+ * reader waits for: one that meets readers copies what it can, and the next does the rest. The writer keeps an
+ * automatic checkpoint of its own at `FALLBACK_CHECKPOINT_PAGES` as a backstop, should this thread fall behind or stop.
+ *
+ * The thread runs plain JavaScript (no TypeScript loader to start), with the same SQLite driver as the writer.
+ */
 export class WalCheckpointer {
   private exited = false;
   private stopping = false;
