@@ -1,5 +1,6 @@
 import { nextDay } from '../domain/company/index.ts';
 import type { OrderEvent } from '../domain/order/index.ts';
+import type { RecordedEvent } from '../infra/eventstore/port.ts';
 import type { Money } from '../domain/shared/money.ts';
 import type { PricedLine } from '../domain/shared/totals.ts';
 import { COMPANY, companyZone } from './company.ts';
@@ -38,7 +39,20 @@ export type OrderDoc = RecordDoc & {
   lines: (PricedLine & { shippedQuantity: number })[];
   confirmedOn?: string;
   dueDate?: string;
+  /** The last version of the order sent to the ERP (its confirmation, or its cancellation after one), and when. */
+  _erpVersion?: number;
+  _erpSentAt?: string;
+  /** The highest order version the ERP has answered (accepted or rejected). */
+  _erpAnsweredVersion?: number;
+  /** The ERP has not answered the last version sent to it (the reconciliation's unacknowledged orders). */
+  _erpAwaiting?: boolean;
 };
+
+/** The order after a version of it was sent to the ERP (`event` is the version): awaiting its answer unless it has one. */
+function sentToErp(doc: OrderDoc, event: Pick<RecordedEvent, 'revision' | 'metadata'>): OrderDoc {
+  const version = Number(event.revision);
+  return { ...doc, _erpVersion: version, _erpSentAt: event.metadata.at, _erpAwaiting: (doc._erpAnsweredVersion ?? -1) < version };
+}
 
 /** What an order adds to the receivable balances while it is as it is, changed on the event's day. */
 function receivableContribution(deltas: CounterDeltas, doc: OrderDoc | null, day: string, sign: number): void {
@@ -53,8 +67,9 @@ function receivableContribution(deltas: CounterDeltas, doc: OrderDoc | null, day
 export const ordersProjection = recordProjection<OrderDoc, OrderEvent>({
   ...registered(resourceSpecs.orders),
   // 2: day and month counters in the company's time zone (was UTC). 3: per-customer monthly counters.
-  // 4: the receivable and overdue balances. 5: their totals twins. 6: their yearly twins.
-  version: 6,
+  // 4: the receivable and overdue balances. 5: their totals twins. 6: their yearly twins. 7: the version sent to
+  // the ERP and whether its answer is awaited (a cancellation is a version too).
+  version: 7,
   reads: [COMPANY],
   collections: [SALES_MONTHLY, CUSTOMER_SALES_MONTHLY, ...[RECEIVABLES, OVERDUE].flatMap(balanceCollections)],
   // The number has a unique index of its own (below), which serves its sort too.
@@ -62,6 +77,7 @@ export const ordersProjection = recordProjection<OrderDoc, OrderEvent>({
   async setup(store) {
     await store.collection(ORDERS).createIndex({ customerId: 1 });
     await store.collection(ORDERS).createIndex({ number: 1 }, { unique: true });
+    await store.collection(ORDERS).createIndex({ _erpAwaiting: 1 });
     await store.collection(CUSTOMER_SALES_MONTHLY).createIndex({ month: 1 });
     await store.collection(CUSTOMER_SALES_MONTHLY).createIndex({ customerId: 1 });
     for (const balance of [RECEIVABLES, OVERDUE]) {
@@ -94,7 +110,7 @@ export const ordersProjection = recordProjection<OrderDoc, OrderEvent>({
         };
         break;
       case 'OrderConfirmed':
-        next = doc && { ...doc, status: 'confirmed', confirmedOn: event.data.confirmedOn, confirmedAt: event.metadata.at, dueDate: event.data.dueDate };
+        next = doc && sentToErp({ ...doc, status: 'confirmed', confirmedOn: event.data.confirmedOn, confirmedAt: event.metadata.at, dueDate: event.data.dueDate }, event);
         break;
       case 'OrderShipped':
         if (doc) {
@@ -117,13 +133,16 @@ export const ordersProjection = recordProjection<OrderDoc, OrderEvent>({
         break;
       case 'OrderCancelled':
         next = doc && { ...doc, status: 'cancelled', cancelledReason: event.data.reason, receivable: money(0, doc.currency) };
+        // A draft cancelled was never the ERP's; a confirmed order's cancellation is a version the ERP must answer.
+        if (next?.confirmedOn) next = sentToErp(next, event);
         break;
       case 'OrderOwnerChanged':
         next = doc && { ...doc, ownerId: event.data.ownerId, departmentPath: await ownerPath(event.data.ownerId) };
         break;
       case 'OrderErpAcknowledged': {
         const { orderId: _id, ...acknowledgement } = event.data;
-        next = doc && { ...doc, erpAcknowledgement: acknowledgement };
+        const answered = Math.max(doc?._erpAnsweredVersion ?? -1, acknowledgement.orderVersion);
+        next = doc && { ...doc, erpAcknowledgement: acknowledgement, _erpAnsweredVersion: answered, _erpAwaiting: doc._erpVersion !== undefined && answered < doc._erpVersion };
         break;
       }
       case 'OrderMoved':

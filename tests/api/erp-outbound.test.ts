@@ -132,6 +132,27 @@ describe('the ERP bridge, outbound (group erp-bridge-out; pulled at GET /api/v1/
     expect(report.unacknowledged.items.find((item: { orderId: string }) => item.orderId === orders[2]).ageSeconds).toBeGreaterThanOrEqual(3600);
     expect(report.rejected.items).toEqual([expect.objectContaining({ orderId: orders[1], erpDocumentNumber: 'XSDD-0002', reason: '客户信用冻结' })]);
     expect(report.unknownAcknowledgements.items).toEqual([expect.objectContaining({ erpDocumentNumber: 'XSDD-9999', status: 'accepted', ageSeconds: 0 })]);
+
+    // The accepted order is cancelled: a version the ERP must answer too (crm.erp.order, status cancelled), and is
+    // awaited again from when it was sent, until an answer to that version (an older one's repeat does not count).
+    await post(`/api/v1/orders/${orders[0]}/cancel`, { reason: '客户取消' });
+    const cancelledAt = clock.now().toISOString();
+    clock.advance(600_000);
+    await app.services.runner.waitFor(await app.services.eventStore.headPosition(), 10_000);
+    const cancelled = (await app.request('GET', '/api/v1/integrations/erp/reconciliation')).body.unacknowledged.items.find((item: { orderId: string }) => item.orderId === orders[0]);
+    // Its versions: created 0, confirmed 1, acknowledged 2, cancelled 3.
+    expect(cancelled).toMatchObject({ status: 'cancelled', version: 3, sentAt: cancelledAt, ageSeconds: 600 });
+    const answerTo = async (orderVersion: number, erpVersion: number) => {
+      const response = await app.request('POST', '/api/v1/integrations/erp/inbound', { body: { messages: [{ topic: 'erp.order-ack', value: { erpCode: 'XSDD-0001', erpVersion, orderId: orders[0], orderVersion, status: 'accepted', at: clock.now().toISOString() } }] } });
+      await app.services.runner.waitFor(BigInt(response.headers.get('x-position')!), 10_000);
+      return (await app.request('GET', '/api/v1/integrations/erp/reconciliation')).body.unacknowledged.items.map((item: { orderId: string }) => item.orderId);
+    };
+    expect(await answerTo(1, 2)).toContain(orders[0]);
+    expect(await answerTo(3, 3)).not.toContain(orders[0]);
+    // The order keeps its last answer; internal fields stay out of the API.
+    const order = (await app.request('GET', `/api/v1/orders/${orders[0]}`)).body;
+    expect(order.erpAcknowledgement).toMatchObject({ orderVersion: 3, status: 'accepted' });
+    expect(Object.keys(order).filter((key) => key.startsWith('_erp'))).toEqual([]);
   });
 
   it('replays the outbound log from a position or from a time (npm run erp:replay), each message with its own id', async () => {

@@ -17,7 +17,7 @@ import { readFilter, withinScope } from '../../access/scope.ts';
 import type { ErpAcknowledgement } from '../../domain/order/index.ts';
 import type { Doc } from '../../infra/readstore/port.ts';
 
-type OrderDoc = Doc & { number: string; customerId: string; confirmedOn?: string; confirmedAt?: string; erpAcknowledgement?: ErpAcknowledgement };
+type OrderDoc = Doc & { number: string; customerId: string; status: string; confirmedOn?: string; confirmedAt?: string; erpAcknowledgement?: ErpAcknowledgement; _erpVersion?: number; _erpSentAt?: string };
 import { publicView } from '../../projections/lists.ts';
 import { pageQuery, toPage } from '../../projections/paging.ts';
 import { assertFieldsWritable, isHidden } from '../field-security.ts';
@@ -174,7 +174,7 @@ export const erpRoutes: AnyRoute[] = [
     method: 'get',
     path: '/api/v1/integrations/erp/reconciliation',
     reads: ['orders', ERP_ACKS],
-    summary: 'Reconciliation with the ERP: confirmed orders the ERP has not acknowledged, orders it rejected, and acknowledgements for orders the CRM does not have, each with its age',
+    summary: 'Reconciliation with the ERP: confirmed orders (and cancellations of confirmed orders) the ERP has not acknowledged, orders it rejected, and acknowledgements for orders the CRM does not have, each with its age',
     description: 'Orders are those in your data scope (orders view); oldest first, at most `limit` of each kind, with the totals.',
     tags,
     permission: ['integrations', 'view'],
@@ -184,7 +184,24 @@ export const erpRoutes: AnyRoute[] = [
         description: 'The report',
         schema: z.object({
           asOf: z.string(),
-          unacknowledged: z.object({ total: z.number().int(), items: z.array(z.object({ orderId: z.string(), number: z.string(), customerId: z.string(), confirmedAt: z.string(), ageSeconds: z.number().int() })) }),
+          unacknowledged: z.object({
+            total: z.number().int(),
+            items: z.array(
+              z.object({
+                orderId: z.string(),
+                number: z.string(),
+                customerId: z.string(),
+                /** `cancelled`: the ERP has not answered the cancellation of an order it had. */
+                status: z.string(),
+                /** The order version the ERP has not answered (as sent in crm.erp.order). */
+                version: z.number().int(),
+                confirmedAt: z.string(),
+                sentAt: z.string(),
+                /** Since that version was sent. */
+                ageSeconds: z.number().int(),
+              }),
+            ),
+          }),
           rejected: z.object({ total: z.number().int(), items: z.array(z.object({ orderId: z.string(), number: z.string(), erpDocumentNumber: z.string(), reason: z.string().nullable(), at: z.string(), ageSeconds: z.number().int() })) }),
           unknownAcknowledgements: z.object({ total: z.number().int(), items: z.array(z.object({ erpDocumentNumber: z.string(), orderId: z.string(), status: z.string(), receivedAt: z.string(), ageSeconds: z.number().int() })) }),
         }),
@@ -197,7 +214,8 @@ export const erpRoutes: AnyRoute[] = [
       const orders = services.readStore.collection<OrderDoc>('orders');
       const scope = isAllowed(actor, 'orders', 'view') ? readFilter(actor) : null;
       const list = async (filter: Record<string, unknown>) => (scope ? { total: await orders.countDocuments(withinScope(scope, filter)), docs: await orders.find(withinScope(scope, filter), { sort: { confirmedOn: 1, _id: 1 }, limit: query.limit }) } : { total: 0, docs: [] });
-      const waiting = await list({ confirmedOn: { $exists: true }, status: { $ne: 'cancelled' }, erpAcknowledgement: { $exists: false } });
+      // The last version sent (a confirmation, or a confirmed order's cancellation) that the ERP has not answered.
+      const waiting = await list({ _erpAwaiting: true });
       const refused = await list({ 'erpAcknowledgement.status': 'rejected' });
       const acks = services.readStore.collection<ErpAckDoc>(ERP_ACKS);
       const unknown = await acks.find({ known: false }, { sort: { receivedAt: 1, _id: 1 }, limit: query.limit });
@@ -206,7 +224,10 @@ export const erpRoutes: AnyRoute[] = [
         status: 200,
         body: {
           asOf: now.toISOString(),
-          unacknowledged: { total: waiting.total, items: waiting.docs.map((doc) => ({ orderId: doc._id, number: doc.number, customerId: doc.customerId, confirmedAt: confirmedAt(doc), ageSeconds: age(confirmedAt(doc)) })) },
+          unacknowledged: {
+            total: waiting.total,
+            items: waiting.docs.map((doc) => ({ orderId: doc._id, number: doc.number, customerId: doc.customerId, status: doc.status, version: doc._erpVersion!, confirmedAt: confirmedAt(doc), sentAt: doc._erpSentAt ?? confirmedAt(doc), ageSeconds: age(doc._erpSentAt ?? confirmedAt(doc)) })),
+          },
           rejected: {
             total: refused.total,
             items: refused.docs.map((doc) => ({ orderId: doc._id, number: doc.number, erpDocumentNumber: doc.erpAcknowledgement!.erpDocumentNumber, reason: doc.erpAcknowledgement!.reason ?? null, at: doc.erpAcknowledgement!.at, ageSeconds: age(doc.erpAcknowledgement!.at) })),
