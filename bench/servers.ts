@@ -3,7 +3,7 @@ import { cpus } from 'node:os';
 import { seedCompany } from '../src/cli/seed-company.ts';
 import { emailSendBench } from './email.ts';
 import { scaleOutBench } from './scale-out.ts';
-import { erpInboundBench } from './erp.ts';
+import { erpApplyBaseline, erpInboundBench } from './erp.ts';
 import { loadConfig } from '../src/infra/config.ts';
 import { silentLogger } from '../src/infra/logger.ts';
 import { EmbeddedReadStore } from '../src/infra/readstore/embedded.ts';
@@ -53,8 +53,9 @@ const results: Record<string, unknown> = { machine: { cpus: cpus().length, model
 // The ERP bridge's inbound side: master records on the erp.* topics applied by the group erp-bridge-in.
 {
   const erp = await erpInboundBench(brokers, 10_000);
-  results.erp_inbound_records_per_s = erp;
-  log(`ERP inbound: ${erp.records} master records in ${erp.seconds} s (${erp.perSecond}/s)`);
+  const baseline = await erpApplyBaseline(10_000);
+  results.erp_inbound_records_per_s = { ...erp, baseline: { ...baseline, what: 'the same records by the command path alone, 16 at once, no Kafka' }, ratio: Math.round((erp.perSecond / baseline.perSecond) * 100) / 100 };
+  log(`ERP inbound: ${erp.records} master records in ${erp.seconds} s (${erp.perSecond}/s); the command path alone ${baseline.perSecond}/s`);
 }
 
 /** MONGO_URL naming a database of its own for this run. */
