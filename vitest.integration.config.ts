@@ -9,6 +9,8 @@ export default defineConfig({
     testTimeout: 180_000,
     hookTimeout: 120_000,
     fileParallelism: false,
+    // Every temporary directory under one for the run, removed at its end.
+    globalSetup: ['tests/support/temp-root.ts'],
     env: { CRM_REQUIRE_SERVERS: '1' },
   },
 });
