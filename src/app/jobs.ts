@@ -106,7 +106,7 @@ export function startBackgroundWork(services: Services, options: { pickupEveryMs
   const marketing = runMarketingAutomation(services);
   // The ERP bridge's consumers run where the company has an ERP (CRM_ERP_BRIDGE=on).
   const kafka = services.config.CRM_ERP_BRIDGE ? services.kafka : undefined;
-  const erpInbound = kafka ? keepStarting('ERP bridge (inbound)', () => startErpInbound(kafka.client, kafka.topics, services), services.logger) : undefined;
+  const erpInbound = kafka ? keepStarting('ERP bridge (inbound)', () => startErpInbound(kafka.client, kafka.topics, services, undefined, { referenceWaitMs: services.config.CRM_ERP_REFERENCE_WAIT_MS }), services.logger) : undefined;
   const erpOutbound = services.config.CRM_ERP_BRIDGE ? keepStarting('ERP bridge (outbound)', () => startErpOutbound(services), services.logger) : undefined;
   const erpPublisher = kafka ? keepStarting('ERP bridge (publisher)', () => startErpPublisher(kafka.client, kafka.topics, services), services.logger) : undefined;
   const stopJobs = startPeriodicJobs(services);

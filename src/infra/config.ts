@@ -27,6 +27,8 @@ const ConfigSchema = z.object({
     .enum(['on', 'off'], { error: 'Expected on or off' })
     .default('off')
     .transform((value) => value === 'on'),
+  /** How long the Kafka bridge waits for a record a message names (a contact's customer) before dead-lettering the message. */
+  CRM_ERP_REFERENCE_WAIT_MS: z.coerce.number().int().min(0).max(7 * 86_400_000).default(600_000),
   KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
   KAFKA_SASL_USERNAME: z.string().min(1).optional(),
   KAFKA_SASL_PASSWORD: z.string().min(1).optional(),

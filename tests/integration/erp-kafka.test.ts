@@ -7,7 +7,7 @@ import { ERP_DLQ_TOPIC, startErpInbound } from '../../src/integrations/erp/kafka
 import { startErpOutbound, startErpPublisher } from '../../src/integrations/erp/outbound.ts';
 import { kafkaTransport, simulateErp } from '../../src/integrations/erp/simulator.ts';
 import { ensureNamedTopics } from '../../src/integrations/kafka/topics.ts';
-import { CUSTOMERS } from '../../src/projections/customers.ts';
+import { CONTACTS, CUSTOMERS } from '../../src/projections/customers.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { readTopics, skipToEnds, testKafka } from '../support/kafka.ts';
 import { serverUrl } from '../support/servers.ts';
@@ -18,6 +18,8 @@ const servers = new URL('../../.ci/servers.sh', import.meta.url).pathname;
 const CUSTOMERS_SENT = 7_000;
 const PRODUCTS_SENT = 3_000;
 const TWICE = 300;
+/** How long this suite's bridge waits for a contact's customer before dead-lettering the contact. */
+const REFERENCE_WAIT_MS = 20_000;
 
 /**
  * The ERP bridge's inbound side on the real broker: the consumer group reads the ERP topics, a full sync of 10,000
@@ -39,7 +41,7 @@ describe.skipIf(!brokers)('the ERP bridge on Kafka: inbound (group erp-bridge-in
     const kafka = app.services.kafka!;
     await ensureNamedTopics(kafka.client, [...inboundTopics, ERP_DLQ_TOPIC], kafka.topics, app.services.logger);
     await skipToEnds(kafka.client, [group], inboundTopics);
-    const consumer = await startErpInbound(kafka.client, kafka.topics, app.services, group);
+    const consumer = await startErpInbound(kafka.client, kafka.topics, app.services, group, { referenceWaitMs: REFERENCE_WAIT_MS });
     stop = () => consumer.close();
   }, 120_000);
   afterAll(async () => {
@@ -149,6 +151,29 @@ describe.skipIf(!brokers)('the ERP bridge on Kafka: inbound (group erp-bridge-in
     const letters = await readTopics(testKafka(brokers!), [ERP_DLQ_TOPIC], (key) => key.startsWith(`${run}-W`), () => false, 5_000).catch(() => []);
     expect(letters).toEqual([]);
   }, 120_000);
+
+  it("takes a contact that came before its customer once the customer is synced; dead-letters one whose customer never comes, after the wait", async () => {
+    const contact = (erpCode: string, customerErpCode: string, name: string) => ({ topic: 'erp.contact', key: erpCode, value: { erpCode, erpVersion: 1, customerErpCode, name } });
+    const customerErpCode = `${run}-E1`;
+    const started = Date.now();
+    await produce([contact(`${run}-EK1`, customerErpCode, '先到的联系人'), contact(`${run}-EK0`, `${run}-nobody`, '无主联系人')]);
+    const contactStatus = async () => (await app.request('GET', '/api/v1/integrations/erp/status')).body.topics?.find((t: { topic: string }) => t.topic === 'erp.contact');
+    await waitUntil(async () => (await contactStatus())?.lastError?.includes('erp.reference_not_synced'), 30_000, () => 'the status to say the contact waits for its customer');
+    await produce([{ topic: 'erp.customer', key: customerErpCode, value: { erpCode: customerErpCode, erpVersion: 1, name: `后到的客户 ${run}` } }]);
+    const contacts = app.services.readStore.collection(CONTACTS);
+    await waitUntil(async () => {
+      await app.services.runner.waitFor(await app.services.eventStore.headPosition(), 30_000);
+      return (await contacts.countDocuments({ erpCode: `${run}-EK1` })) === 1;
+    }, 60_000, () => 'the contact, once its customer came');
+    const customerId = (await app.services.readStore.collection(CUSTOMERS).findOne({ erpCode: customerErpCode }))!._id;
+    expect(await contacts.findOne({ erpCode: `${run}-EK1` })).toMatchObject({ customerId, name: '先到的联系人' });
+    // The other waited its time (from when the bridge first saw it), then went to the dead-letter topic, saying so.
+    const [letter] = await readTopics(testKafka(brokers!), [ERP_DLQ_TOPIC], (key) => key.startsWith(`${run}-EK`), (messages) => messages.length >= 1, REFERENCE_WAIT_MS + 60_000);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(REFERENCE_WAIT_MS);
+    expect(letter!.key).toBe(`${run}-EK0`);
+    expect(JSON.parse(letter!.message.value!.toString())).toMatchObject({ topic: 'erp.contact', reason: expect.stringMatching(/^erp\.reference_not_synced: Its customer .*-nobody is not synced yet.*\(waited \d+ s for it\)$/) });
+    expect(await contacts.countDocuments({ erpCode: `${run}-EK0` })).toBe(0);
+  }, 180_000);
 
   it('detects a conflict between a CRM edit and an ERP change sent over Kafka, and settles it', async () => {
     const erpCode = `${run}-K1`;

@@ -71,6 +71,12 @@ export interface InboundRecordKind<V extends { erpCode: string; erpVersion: numb
   link(context: SyncContext, recordId: string, erpCode: string | null): Promise<void>;
 }
 
+/**
+ * The error code of a record that names another the CRM does not have yet (a contact before its customer): over
+ * Kafka, where the ERP's topics arrive in no order between them, the bridge waits for it (CRM_ERP_REFERENCE_WAIT_MS).
+ */
+export const REFERENCE_NOT_SYNCED = 'erp.reference_not_synced';
+
 /** The error code of a record the bridge cannot create before the administrator names a default owner. */
 export const DEFAULT_OWNER_MISSING = 'erp.default_owner_missing';
 
@@ -209,7 +215,7 @@ export const erpContacts: InboundRecordKind<ContactValue> = {
   values: (value) => ({ ...Object.fromEntries(CONTACT_FIELDS.map((field) => [field, value[field] ?? null])), retired: value.retired ?? false }),
   async references({ deps }, value) {
     const customerId = await linkedRecordOf(deps, 'customer', value.customerErpCode);
-    return customerId ? { customerId } : `Its customer ${value.customerErpCode} is not synced yet: send erp.customer ${value.customerErpCode} first, then this again`;
+    return customerId ? { customerId } : `${REFERENCE_NOT_SYNCED}: Its customer ${value.customerErpCode} is not synced yet: send erp.customer ${value.customerErpCode} first, then this again`;
   },
   // A contact of the same customer with the same e-mail, or else the same mobile, that no other ERP record holds.
   async holder({ deps, readStore }, value, values) {

@@ -7,7 +7,7 @@ import { groupLagByTopic } from '../kafka/lag.ts';
 import { ensureNamedTopics, type TopicSettings } from '../kafka/topics.ts';
 import { inboundTopics } from './contract.ts';
 import { applyInbound, type InboundResult } from './inbound.ts';
-import { DEFAULT_OWNER_MISSING, erpBridgeActor } from './inbound-kinds.ts';
+import { DEFAULT_OWNER_MISSING, erpBridgeActor, REFERENCE_NOT_SYNCED } from './inbound-kinds.ts';
 import { erpSettings } from './settings.ts';
 import type { ErpBridgeStatus } from './status.ts';
 
@@ -34,7 +34,10 @@ export function deadLetter(topic: string, partition: number, message: KafkaMessa
   return { key: message.key ?? id, value: JSON.stringify(value), headers };
 }
 
-/** How often the wait for a default owner is logged (the status route and /readyz show it all the time). */
+/** How long a message waits for a record it names (a contact's customer) by default, before its dead letter. */
+export const REFERENCE_WAIT_MS = 600_000;
+
+/** How often a wait (for a default owner, for a record a message names) is logged (the status route and /readyz show it all the time). */
 const WAIT_LOG_EVERY_MS = 60_000;
 
 /** The most a request to the dead-letter topic carries: well under the broker's default limit (1 MiB) per batch. */
@@ -85,8 +88,19 @@ export async function inboundLagVia(kafka: Kafka, group = ERP_INBOUND_GROUP): Pr
  * `POST /api/v1/integrations/erp/inbound` applies it (idempotent by erpCode and erpVersion, so a redelivery changes
  * nothing); one that is rejected goes to `crm.erp.dlq` before its offset is committed. A failure of the stores is
  * retried (the message is delivered again after a pause), and nothing after it is committed first.
+ *
+ * The ERP's topics come in no order between them, so a contact may come before its customer. Such a message waits
+ * (delivered again after a pause, like a store failure, its partition held) until the record it names is synced,
+ * for at most `referenceWaitMs` from when this bridge first saw it; only then does it go to the dead-letter topic.
  */
-export async function startErpInbound(kafka: Kafka, topicSettings: TopicSettings, services: ErpBridgeServices, group = ERP_INBOUND_GROUP): Promise<{ close(): Promise<void> }> {
+export async function startErpInbound(
+  kafka: Kafka,
+  topicSettings: TopicSettings,
+  services: ErpBridgeServices,
+  group = ERP_INBOUND_GROUP,
+  options: { referenceWaitMs?: number } = {},
+): Promise<{ close(): Promise<void> }> {
+  const referenceWaitMs = options.referenceWaitMs ?? REFERENCE_WAIT_MS;
   const { deps, readStore, logger, erp } = services;
   await ensureNamedTopics(kafka, [...inboundTopics, ERP_DLQ_TOPIC], topicSettings, logger);
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
@@ -103,6 +117,9 @@ export async function startErpInbound(kafka: Kafka, topicSettings: TopicSettings
   }
   erp.lagOf = async () => groupLagByTopic(admin, group, inboundTopics);
   let waitLoggedAt = -Infinity;
+  let referenceLoggedAt = -Infinity;
+  /** When this bridge first found each waiting message's reference missing (by topic, partition and offset). */
+  const waitingSince = new Map<string, number>();
   /** One message: applied, its outcome counted; a rejected one's dead letter returned. A store failure is thrown. */
   const handle = async (topic: string, partition: number, message: KafkaMessage): Promise<Message | undefined> => {
     const input = parsed(message);
@@ -130,6 +147,23 @@ export async function startErpInbound(kafka: Kafka, topicSettings: TopicSettings
       }
       throw error;
     }
+    const id = `${topic}:${partition}:${message.offset}`;
+    if (result.status === 'rejected' && result.reason?.startsWith(`${REFERENCE_NOT_SYNCED}:`)) {
+      const since = waitingSince.get(id) ?? performance.now();
+      waitingSince.set(id, since);
+      const waited = performance.now() - since;
+      if (waited < referenceWaitMs) {
+        const error = new Error(result.reason);
+        erp.failed(topic, error);
+        if (Date.now() - referenceLoggedAt >= WAIT_LOG_EVERY_MS) {
+          referenceLoggedAt = Date.now();
+          logger.warn('an ERP message waits for a record it names; it will be delivered again', { topic, partition, offset: message.offset, reason: result.reason, waitedMs: Math.round(waited) });
+        }
+        throw error;
+      }
+      result = { ...result, reason: `${result.reason} (waited ${Math.round(waited / 1000)} s for it)` };
+    }
+    waitingSince.delete(id);
     erp.handled(topic, result);
     if (result.status !== 'rejected') return undefined;
     logger.warn('an ERP message was rejected; it goes to the dead-letter topic', { topic, partition, offset: message.offset, reason: result.reason });
