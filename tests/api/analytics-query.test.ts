@@ -90,8 +90,16 @@ describe('analytics query', () => {
     expect(countOf((await query(undefined, 'contacts', [{ $match: { mobile: { $exists: true } } }, { $count: 'n' }])).body.items)).toBe(3);
   });
 
-  it('never shows a read model\'s bookkeeping (search text, folded state, positions)', async () => {
-    for (const collection of ['customers', 'contacts', 'competitors']) {
+  it('never shows a read model\'s bookkeeping (search text, folded state, positions, what was sent to the ERP)', async () => {
+    // An order sent to the ERP and cancelled: its read model keeps bookkeeping of both versions.
+    const customerId = (await query(undefined, 'customers', [{ $limit: 1 }])).body.items[0]._id;
+    const productId = (await app.request('POST', '/api/v1/products', { body: { code: 'AQ-1', name: '分析泵', unit: '台', standardPrice: { amount: 100, currency: 'CNY' }, taxRate: 13 } })).body.id;
+    const orderId = (await app.request('POST', '/api/v1/orders', { body: { customerId, lines: [{ productId, quantity: 1 }] } })).body.id;
+    expect((await app.request('POST', `/api/v1/orders/${orderId}/confirm`, { body: {} })).status).toBe(200);
+    const cancelled = await app.request('POST', `/api/v1/orders/${orderId}/cancel`, { body: { reason: '分析' } });
+    expect(cancelled.status).toBe(200);
+    await app.services.runner.waitFor(BigInt(cancelled.headers.get('x-position')!), 5000);
+    for (const collection of ['customers', 'contacts', 'competitors', 'orders']) {
       const rows = await query(undefined, collection, [{ $limit: 3 }]);
       expect(rows.status).toBe(200);
       expect(rows.body.items.length, collection).toBeGreaterThan(0);

@@ -14,9 +14,9 @@ import type { Actor } from '../../commands/context.ts';
 
 /**
  * The read models' own bookkeeping, never shown: search text, phone keys, folded state (which holds every field,
- * hidden ones too), positions, follow-up bases, activity day counts.
+ * hidden ones too), positions, follow-up bases, activity day counts, the versions sent to the ERP and answered.
  */
-export const INTERNAL_FIELDS = ['_search', '_phones', '_state', '_position', '_contactBase', '_activityDays'] as const;
+export const INTERNAL_FIELDS = ['_search', '_phones', '_state', '_position', '_contactBase', '_activityDays', '_erpVersion', '_erpSentAt', '_erpAnsweredVersion', '_erpAwaiting'] as const;
 
 /** The collections an analyst may query: each record type's read model, named like it. */
 export const queryableCollections = (): ResourceSpec[] => Object.values(resourceSpecs);
