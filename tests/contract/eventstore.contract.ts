@@ -232,31 +232,6 @@ export function eventStoreContract(name: string, create: () => Promise<EventStor
       expect((await store.readStream(s)).map((x) => x.type)).toEqual(['Before', 'Noted']);
     });
 
-    it('lets timers run while it catches up, however little its handler waits', async () => {
-      const start = await store.headPosition();
-      const s = stream('busy');
-      for (let i = 0; i < 10; i++) await store.append(s, Array.from({ length: 100 }, (_, j) => event(`Busy${i * 100 + j}`)), 'any');
-      let handled = 0;
-      let handledWhenTimerRan: number | undefined;
-      const category = `busy${run.slice(0, 8)}`;
-      setTimeout(() => (handledWhenTimerRan = handled), 0);
-      // Each event takes 0.2 ms of the thread and no I/O (as a handler deciding nothing new on a synchronous log).
-      const subscription = store.subscribeToAll(
-        { after: start, filter: { categories: [category] } },
-        {
-          onEvent: async () => {
-            for (const until = performance.now() + 0.2; performance.now() < until; );
-            handled++;
-          },
-        },
-      );
-      await waitUntil(() => handled === 1000, 30_000);
-      await subscription.close();
-      // The timer ran long before the catch-up's end (a whole catch-up in one turn of the loop would starve it).
-      expect(handledWhenTimerRan).toBeDefined();
-      expect(handledWhenTimerRan!).toBeLessThan(500);
-    });
-
     it('stops delivering after the subscription is closed', async () => {
       const s = stream('sub');
       const seen: string[] = [];

@@ -7,7 +7,6 @@ import { type ChainVerification, type ChainVerifier, GENESIS, linkHash, payloadH
 import { ChainRangeVerifier, joinVerifications, VERIFY_SLICE } from './chain-range.ts';
 import { verifyInWorker } from './chain-verify-worker.ts';
 import { FALLBACK_CHECKPOINT_PAGES, WalCheckpointer } from './wal-checkpointer.ts';
-import { loopYielder } from '../yield.ts';
 import { type StreamWrite, type AppendResult, type EventFilter, type EventStore, type EventToAppend, EventIdConflictError, EventStoreUnavailableError, type ExpectedRevision, type ReadAllOptions, type ReadStreamOptions, type RecordedEvent, type Subscription, type SubscriptionHandlers, WrongExpectedRevisionError, categoryOf } from './port.ts';
 
 export interface SqliteEventStoreOptions {
@@ -587,8 +586,6 @@ export class SqliteEventStore implements EventStore, ChainVerifier {
         wake = undefined;
       });
 
-    // A catch-up reads batch after batch synchronously: timers and I/O get their turns in between events.
-    const letOthersIn = loopYielder();
     const run = async () => {
       let reported = -1n;
       while (!stopped) {
@@ -599,7 +596,6 @@ export class SqliteEventStore implements EventStore, ChainVerifier {
           if (stopped) return;
           await handlers.onEvent(event);
           after = event.position;
-          await letOthersIn();
         }
         if (events.length < BATCH) {
           if (head > after) after = head;
