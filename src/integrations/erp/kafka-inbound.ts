@@ -2,7 +2,6 @@ import type { IHeaders, Kafka, KafkaMessage, Message } from 'kafkajs';
 import type { CommandDeps } from '../../commands/context.ts';
 import { derivedIds } from '../../infra/ids.ts';
 import type { Logger } from '../../infra/logger.ts';
-import { loopYielder } from '../../infra/yield.ts';
 import type { ReadStore } from '../../infra/readstore/port.ts';
 import { groupLagByTopic } from '../kafka/lag.ts';
 import { ensureNamedTopics, type TopicSettings } from '../kafka/topics.ts';
@@ -170,7 +169,6 @@ export async function startErpInbound(
     logger.warn('an ERP message was rejected; it goes to the dead-letter topic', { topic, partition, offset: message.offset, reason: result.reason });
     return deadLetter(topic, partition, message, result.reason ?? 'rejected', deps.clock.now().toISOString());
   };
-  const letOthersIn = loopYielder();
   await consumer.run({
     // Partitions are independent, and so are the keys within one (an ERP record's messages share its key): a
     // fetched batch is applied key by key in parallel, each key's messages in order. Its offsets are committed
@@ -196,7 +194,7 @@ export async function startErpInbound(
             await heartbeat();
             // A message that needs no I/O (a rejection, an unchanged version on the synchronous SQLite log) would
             // otherwise keep the event loop until the whole batch is done, and the leader's lease is renewed by a timer.
-            await letOthersIn();
+            await new Promise((resolve) => setImmediate(resolve));
           }
       };
       await Promise.all(Array.from({ length: Math.min(KEYS_AT_ONCE, queues.length) }, worker));

@@ -1,6 +1,5 @@
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type { Logger } from '../../infra/logger.ts';
-import { loopYielder } from '../../infra/yield.ts';
 import type { EventConsumer, EventHandler, EventSource } from '../event-source.ts';
 import { fromMessage, topicFor } from './messages.ts';
 import { ensureTopics, type TopicSettings } from './topics.ts';
@@ -59,9 +58,6 @@ export class KafkaEventSource implements EventSource {
     this.groups.set(group, categories.map(topicFor));
     await consumer.connect();
     await consumer.subscribe({ topics: categories.map(topicFor), fromBeginning: true });
-    // A fetched batch's messages are handed over one after another; handlers that need no I/O would keep the event
-    // loop for the whole batch (several partitions' at once): timers and requests get their turns in between.
-    const letOthersIn = loopYielder();
     await consumer.run({
       autoCommit: true,
       autoCommitInterval: 1000,
@@ -72,7 +68,6 @@ export class KafkaEventSource implements EventSource {
       eachMessage: async ({ topic, partition, message }) => {
         try {
           await handler(fromMessage(message));
-          await letOthersIn();
         } catch (error) {
           this.logger.warn('consumer handler failed; the message will be delivered again', { consumer: group, topic, partition, offset: message.offset, error });
           throw error;
