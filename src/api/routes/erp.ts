@@ -226,7 +226,10 @@ export const erpRoutes: AnyRoute[] = [
           asOf: now.toISOString(),
           unacknowledged: {
             total: waiting.total,
-            items: waiting.docs.map((doc) => ({ orderId: doc._id, number: doc.number, customerId: doc.customerId, status: doc.status, version: doc._erpVersion!, confirmedAt: confirmedAt(doc), sentAt: doc._erpSentAt ?? confirmedAt(doc), ageSeconds: age(doc._erpSentAt ?? confirmedAt(doc)) })),
+            items: waiting.docs.map((doc) => {
+              const sentAt = doc._erpSentAt ?? confirmedAt(doc);
+              return { orderId: doc._id, number: doc.number, customerId: doc.customerId, status: doc.status, version: doc._erpVersion!, confirmedAt: confirmedAt(doc), sentAt, ageSeconds: age(sentAt) };
+            }),
           },
           rejected: {
             total: refused.total,

@@ -116,8 +116,18 @@ export async function startErpInbound(
     throw error;
   }
   erp.lagOf = async () => groupLagByTopic(admin, group, inboundTopics);
-  let waitLoggedAt = -Infinity;
-  let referenceLoggedAt = -Infinity;
+  /** When each kind of wait was last logged (by its log message): at most once a minute each. */
+  const waitLoggedAt = new Map<string, number>();
+  /** A message not at fault waits: its topic's status says why, and it is delivered again after a pause. */
+  const waitFor = (topic: string, reason: string, log: string, fields: Record<string, unknown>): never => {
+    const error = new Error(reason);
+    erp.failed(topic, error);
+    if (Date.now() - (waitLoggedAt.get(log) ?? -Infinity) >= WAIT_LOG_EVERY_MS) {
+      waitLoggedAt.set(log, Date.now());
+      logger.warn(log, fields);
+    }
+    throw error;
+  };
   /** When this bridge first found each waiting message's reference missing (by topic, partition and offset). */
   const waitingSince = new Map<string, number>();
   /** One message: applied, its outcome counted; a rejected one's dead letter returned. A store failure is thrown. */
@@ -139,28 +149,14 @@ export async function startErpInbound(
     if (result.status === 'rejected' && result.reason?.startsWith(`${DEFAULT_OWNER_MISSING}:`)) {
       // Not the message's fault: the bridge waits for its settings (the message comes again after a pause), so
       // that a sync started before the administrator set a default owner does not end in the dead-letter topic.
-      const error = new Error(result.reason);
-      erp.failed(topic, error);
-      if (Date.now() - waitLoggedAt >= WAIT_LOG_EVERY_MS) {
-        waitLoggedAt = Date.now();
-        logger.warn('the ERP bridge waits for a default owner (PUT /api/v1/settings/erp); its messages will be delivered again', { topic, partition, offset: message.offset });
-      }
-      throw error;
+      waitFor(topic, result.reason, 'the ERP bridge waits for a default owner (PUT /api/v1/settings/erp); its messages will be delivered again', { topic, partition, offset: message.offset });
     }
     const id = `${topic}:${partition}:${message.offset}`;
     if (result.status === 'rejected' && result.reason?.startsWith(`${REFERENCE_NOT_SYNCED}:`)) {
       const since = waitingSince.get(id) ?? performance.now();
       waitingSince.set(id, since);
       const waited = performance.now() - since;
-      if (waited < referenceWaitMs) {
-        const error = new Error(result.reason);
-        erp.failed(topic, error);
-        if (Date.now() - referenceLoggedAt >= WAIT_LOG_EVERY_MS) {
-          referenceLoggedAt = Date.now();
-          logger.warn('an ERP message waits for a record it names; it will be delivered again', { topic, partition, offset: message.offset, reason: result.reason, waitedMs: Math.round(waited) });
-        }
-        throw error;
-      }
+      if (waited < referenceWaitMs) waitFor(topic, result.reason, 'an ERP message waits for a record it names; it will be delivered again', { topic, partition, offset: message.offset, reason: result.reason, waitedMs: Math.round(waited) });
       result = { ...result, reason: `${result.reason} (waited ${Math.round(waited / 1000)} s for it)` };
     }
     waitingSince.delete(id);
