@@ -86,6 +86,31 @@ describe('the crypto-shredding store', () => {
     await store.close();
   });
 
+  it('keeps at most the keys it is told to: one it forgot is read again from the key store, an erased one stays erased', async () => {
+    const inner = new SqliteEventStore({ path: ':memory:' });
+    const policy = { applies: (streamId: string) => streamId.startsWith('contact-'), personalValues: async (streamId: string) => [{ subjectId: streamId, pointers: ['/name'] }] };
+    const keys = new SqliteSubjectKeys(':memory:');
+    let fetched = 0;
+    const counted = { get: (subjectId: string, create: boolean) => (fetched++, keys.get(subjectId, create)), erase: keys.erase.bind(keys), close: keys.close.bind(keys) };
+    const store = new PersonalDataEventStore(inner, policy, counted, '[erased]', 8);
+    const names = Array.from({ length: 30 }, (_, i) => `联系人 ${i}`);
+    for (const [i, name] of names.entries()) await store.append(`contact-${i}`, [{ id: `01900000-0000-7000-8000-${String(i).padStart(12, '0')}`, type: 'Added', data: { name }, metadata }], 'no_stream');
+    await store.erase('contact-3', '2026-12-02T00:00:00.000Z');
+    const expected = names.map((name, i) => ({ name: i === 3 ? '[erased]' : name }));
+    fetched = 0;
+    // Twice over 30 subjects with room for 8: the second pass fetches again the keys the first one forgot.
+    expect((await store.readAll()).map((event) => event.data)).toEqual(expected);
+    const firstPass = fetched;
+    expect((await store.readAll()).map((event) => event.data)).toEqual(expected);
+    expect(fetched - firstPass).toBeGreaterThanOrEqual(30 - 8);
+    // A subject read again at once comes from the cache.
+    fetched = 0;
+    await store.readStream('contact-29');
+    await store.readStream('contact-29');
+    expect(fetched).toBe(0);
+    await store.close();
+  });
+
   it('another process that erased a subject: the erasure event it reads makes this one forget the key it cached', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'crm-pd-')), 'events.sqlite');
     const policy = {

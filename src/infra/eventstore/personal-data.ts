@@ -12,7 +12,7 @@ export interface PersonalDataPolicy {
   erasedSubject?(event: RecordedEvent): string | undefined;
 }
 
-/** Keys kept in memory at most (the least recently fetched go first). */
+/** Keys kept in memory at most, by default (those fetched longest ago go first). */
 const CACHED_KEYS = 20_000;
 
 /**
@@ -34,6 +34,7 @@ export class PersonalDataEventStore implements EventStore {
     private readonly keys: SubjectKeys,
     /** What an erased subject's values read as (the domain's `[erased]`). */
     private readonly erased: unknown,
+    private readonly cachedKeys = CACHED_KEYS,
   ) {
     if (inner.expire) this.expire = inner.expire.bind(inner);
     const atomically = inner.appendAtomically?.bind(inner);
@@ -48,10 +49,23 @@ export class PersonalDataEventStore implements EventStore {
     if (cached && !(create && 'erasedAt' in cached)) return cached;
     const found = await this.keys.get(subjectId, create);
     if (found) {
-      if (this.cache.size >= CACHED_KEYS) this.cache.delete(this.cache.keys().next().value!);
+      if (this.cache.size >= this.cachedKeys) this.evictOldest();
       this.cache.set(subjectId, found);
     }
     return found;
+  }
+
+  /**
+   * Forgets the quarter of the keys fetched longest ago, in one pass: deleting the oldest one per fetch instead
+   * makes each eviction walk past the slots earlier deletions left at the front of the map (a rebuild reading more
+   * subjects than the cache holds spent 6 % of its time there).
+   */
+  private evictOldest(): void {
+    let left = Math.ceil(this.cachedKeys / 4);
+    for (const subjectId of this.cache.keys()) {
+      if (left-- === 0) break;
+      this.cache.delete(subjectId);
+    }
   }
 
   /** Destroys a subject's key: from now on its sealed values read `[erased]`, here and wherever they were sent. */
