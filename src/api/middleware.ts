@@ -3,6 +3,7 @@ import type { Context, Next } from 'koa';
 import { resolveActor } from '../commands/access.ts';
 import { getEmployee, passwordStamp } from '../commands/employees.ts';
 import type { Logger } from '../infra/logger.ts';
+import { entropyPool } from '../infra/ids.ts';
 import type { Services } from '../app/wiring.ts';
 import type { Metrics } from './metrics.ts';
 import { HttpProblem, problemResponse, toProblem } from './problem.ts';
@@ -13,25 +14,27 @@ const CORRELATION = /^[\w.:-]{1,100}$/;
 export const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
 /** The trace a `traceparent` header names (version 00, ids not all zeros), or a new one, sampled. */
-export function traceOf(header: string | undefined): { traceId: string; flags: string } {
+export function traceOf(header: string | undefined, random: (bytes: number) => Buffer = randomBytes): { traceId: string; flags: string } {
   const match = header ? TRACEPARENT.exec(header.trim()) : null;
   if (match && !/^0+$/.test(match[1]!) && !/^0+$/.test(match[2]!)) return { traceId: match[1]!, flags: match[3]! };
-  return { traceId: randomBytes(16).toString('hex'), flags: '01' };
+  return { traceId: random(16).toString('hex'), flags: '01' };
 }
 
 /** Correlation id, a logger bound to it, the access log line and request metrics. */
 export function requestContext(services: Services, metrics: Metrics) {
+  // Trace and span ids from pooled entropy: two calls to the system per request cost 3 % of a create's time.
+  const random = entropyPool();
   return async (ctx: Context, next: Next) => {
     const started = process.hrtime.bigint();
     const given = ctx.get('X-Correlation-Id');
     const correlationId = CORRELATION.test(given) ? given : services.requestMeta('').requestId;
     ctx.state.correlationId = correlationId;
     // W3C Trace Context: the caller's trace goes on (a new one begins without it); this request is a span of it.
-    const trace = traceOf(ctx.get('traceparent'));
+    const trace = traceOf(ctx.get('traceparent'), random);
     ctx.state.traceId = trace.traceId;
     ctx.state.logger = services.logger.child({ correlationId, traceId: trace.traceId });
     ctx.set('X-Correlation-Id', correlationId);
-    ctx.set('traceparent', `00-${trace.traceId}-${randomBytes(8).toString('hex')}-${trace.flags}`);
+    ctx.set('traceparent', `00-${trace.traceId}-${random(8).toString('hex')}-${trace.flags}`);
     try {
       await next();
     } finally {

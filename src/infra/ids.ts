@@ -32,14 +32,14 @@ export function uuidv7(timeMs: number, sequence: number, entropy: Uint8Array): s
   return format(bytes);
 }
 
-/** Random UUIDv7s, strictly increasing within one process (a 12-bit counter orders ids of the same millisecond). */
-export function randomIds(clock: Clock): Ids {
-  let lastMs = -1;
-  let sequence = 0;
-  // Entropy drawn from the system in blocks, not in a call per id.
+/**
+ * Random bytes drawn from the system in blocks of 4 KiB, not in a call per use (a call for 16 bytes costs about
+ * as much as one for 4,096). Each slice handed out is used once; it is overwritten by a later refill.
+ */
+export function entropyPool(): (bytes: number) => Buffer {
   const pool = Buffer.alloc(4096);
   let used = pool.length;
-  const random = (bytes: number): Buffer => {
+  return (bytes) => {
     if (used + bytes > pool.length) {
       randomFillSync(pool);
       used = 0;
@@ -47,6 +47,13 @@ export function randomIds(clock: Clock): Ids {
     used += bytes;
     return pool.subarray(used - bytes, used);
   };
+}
+
+/** Random UUIDv7s, strictly increasing within one process (a 12-bit counter orders ids of the same millisecond). */
+export function randomIds(clock: Clock): Ids {
+  let lastMs = -1;
+  let sequence = 0;
+  const random = entropyPool();
   return {
     newId() {
       let ms = clock.now().getTime();
