@@ -15,6 +15,7 @@ import { docsAssets, docsInitializer, docsPage, openApiDocument } from './openap
 import { HttpProblem } from './problem.ts';
 import { readiness } from './readiness.ts';
 import { type AnyRoute, mount } from './route.ts';
+import { indexRoutes } from './route-index.ts';
 import { authRoutes } from './routes/auth.ts';
 import { contactRoutes } from './routes/contacts.ts';
 import { competitorRoutes } from './routes/competitors.ts';
@@ -128,7 +129,7 @@ export function createApp(services: Services, version = '0.1.0'): Koa {
 
   // Paths are matched exactly: case-sensitive, no trailing slash, so the router and the authentication check
   // agree on which paths exist (a variant such as /API/v1/… or /api/v1/customers/ is simply not a route).
-  const router = new Router({ sensitive: true, strict: true });
+  const router = indexRoutes(new Router({ sensitive: true, strict: true }));
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok' };
   });
