@@ -222,3 +222,27 @@ describe('the sqlite store commits concurrent appends together', () => {
     await store.close();
   });
 });
+
+describe('the sqlite store rings a doorbell on appends, without reading them', () => {
+  const event = (): EventToAppend => ({ id: randomUUID(), type: 'Happened', data: {}, metadata: { actor: 't', at: '2026-11-30T00:00:00.000Z', correlationId: 'c', schemaVersion: 1 } });
+
+  it("rings at once for its own appends, after a poll for another connection's, and no more once closed", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'crm-es-')), 'events.sqlite');
+    const watched = new SqliteEventStore({ path, crossProcessPollMs: 20 });
+    const other = new SqliteEventStore({ path });
+    let rings = 0;
+    const watch = watched.watchAppends(() => void (rings += 1));
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(rings).toBe(0);
+    await watched.append('thing-1', [event()], 'no_stream');
+    expect(rings).toBe(1);
+    await other.append('thing-2', [event()], 'no_stream');
+    await vi.waitFor(() => expect(rings).toBe(2), { timeout: 2_000, interval: 10 });
+    await watch.close();
+    await watched.append('thing-3', [event()], 'no_stream');
+    await other.append('thing-4', [event()], 'no_stream');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(rings).toBe(2);
+    await Promise.all([watched.close(), other.close()]);
+  });
+});

@@ -19,6 +19,7 @@ export class CodecEventStore implements EventStore {
     private readonly codec: EventCodec,
   ) {
     if (inner.expire) this.expire = inner.expire.bind(inner);
+    if (inner.watchAppends) this.watchAppends = inner.watchAppends.bind(inner);
     const atomically = inner.appendAtomically?.bind(inner);
     if (atomically)
       this.appendAtomically = async (writes) => {
@@ -33,6 +34,7 @@ export class CodecEventStore implements EventStore {
 
   readonly appendAtomically?: (writes: readonly StreamWrite[]) => Promise<AppendResult[]>;
   readonly expire?: (category: string, before: string) => Promise<{ expired: number }>;
+  readonly watchAppends?: (onAppend: () => void) => Subscription;
 
   async append(streamId: string, events: readonly EventToAppend[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
     this.check(streamId, events);

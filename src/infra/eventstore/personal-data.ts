@@ -37,12 +37,14 @@ export class PersonalDataEventStore implements EventStore {
     private readonly cachedKeys = CACHED_KEYS,
   ) {
     if (inner.expire) this.expire = inner.expire.bind(inner);
+    if (inner.watchAppends) this.watchAppends = inner.watchAppends.bind(inner);
     const atomically = inner.appendAtomically?.bind(inner);
     if (atomically) this.appendAtomically = async (writes) => atomically(await Promise.all(writes.map(async (write) => ({ ...write, events: await this.sealAll(write.streamId, write.events) }))));
   }
 
   readonly appendAtomically?: (writes: readonly StreamWrite[]) => Promise<AppendResult[]>;
   readonly expire?: (category: string, before: string) => Promise<{ expired: number }>;
+  readonly watchAppends?: (onAppend: () => void) => Subscription;
 
   private async key(subjectId: string, create: boolean): Promise<SubjectKey | undefined> {
     const cached = this.cache.get(subjectId);

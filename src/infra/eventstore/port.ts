@@ -116,6 +116,13 @@ export interface EventStore {
   /** All events of a stream in revision order; an empty array when the stream does not exist. */
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
+  /**
+   * Calls `onAppend` after events are appended to the log, by this process at once, by others when noticed (a
+   * poll), without reading them: a doorbell for a reader that reads in batches of its own (the Kafka relay). Calls
+   * may be spurious and several appends may ring once. Only a store that can notice cheaply (the embedded one) has
+   * it; others ring through a subscription.
+   */
+  watchAppends?(onAppend: () => void): Subscription;
   /** Catches up from `after`, then delivers new events live, one at a time, in log order. */
   subscribeToAll(options: { after?: bigint; filter?: EventFilter }, handlers: SubscriptionHandlers): Subscription;
   /** Position of the last event in the global log (0n when empty). */

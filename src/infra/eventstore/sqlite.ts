@@ -561,6 +561,34 @@ export class SqliteEventStore implements EventStore, ChainVerifier {
     return BigInt(last);
   }
 
+  watchAppends(onAppend: () => void): Subscription {
+    const dataVersion = this.db.prepare('PRAGMA data_version').pluck();
+    let seen = dataVersion.get();
+    // Other connections' commits change data_version; this connection's own appends emit at once.
+    const poll = setInterval(() => {
+      const now = dataVersion.get();
+      if (now === seen) return;
+      seen = now;
+      onAppend();
+    }, this.pollMs);
+    poll.unref();
+    const ring = () => onAppend();
+    this.appended.on('appended', ring);
+    const watch = {
+      stop: async () => {
+        clearInterval(poll);
+        this.appended.off('appended', ring);
+      },
+    };
+    this.subscriptions.add(watch);
+    return {
+      close: async () => {
+        this.subscriptions.delete(watch);
+        await watch.stop();
+      },
+    };
+  }
+
   subscribeToAll(options: { after?: bigint; filter?: EventFilter }, handlers: SubscriptionHandlers): Subscription {
     let after = options.after ?? 0n;
     let stopped = false;

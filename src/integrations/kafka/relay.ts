@@ -97,6 +97,12 @@ export class KafkaRelay {
    * store drops (a server restart) is put back after a pause; meanwhile the loop polls.
    */
   private async ringOnAppends(): Promise<void> {
+    // A store that rings without reading the events spares each one a second read and decoding (the loop reads
+    // them anyway); it rings for any append, so the loop may find nothing to publish, which costs one query.
+    if (this.eventStore.watchAppends) {
+      this.doorbell = this.eventStore.watchAppends(() => this.ring());
+      return;
+    }
     this.doorbell = this.eventStore.subscribeToAll(
       { after: await this.eventStore.headPosition(), filter: { categories: PUBLISHED_CATEGORIES } },
       {
