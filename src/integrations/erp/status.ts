@@ -3,12 +3,21 @@ import { randomBytes } from 'node:crypto';
 import type { ReadStore } from '../../infra/readstore/port.ts';
 import type { InboundResult } from './inbound.ts';
 
-/** Where each instance keeps its counts, so that any instance reports the whole bridge (an API instance too). */
+/**
+ * Where the instances add up their counts, one document per topic, so that any instance reports the whole bridge
+ * (an API instance too). Earlier versions kept one per instance and topic (`instance` set, never removed); they
+ * are still read and summed.
+ */
 export const ERP_STATUS = '_erp_status';
 /** How soon after a change an instance writes its counts down. */
 const FLUSH_AFTER_MS = 1_000;
 
-type StoredStatus = TopicStatus & { _id: string; instance: string };
+/** A topic's document: the counts of every instance, the latest times, `troubled` as of `heardAt`. */
+type StoredStatus = Partial<TopicStatus> & Counts & { _id: string; topic: string; heardAt?: string; instance?: string };
+
+const COUNTS = ['messages', 'applied', 'unchanged', 'conflicts', 'rejected'] as const;
+type Counts = Record<(typeof COUNTS)[number], number>;
+const countsOf = (status: Counts): Counts => ({ messages: status.messages, applied: status.applied, unchanged: status.unchanged, conflicts: status.conflicts, rejected: status.rejected });
 
 /** What the bridge knows of one topic: how many messages came and how they ended, the last one's time, the last error. */
 export type TopicStatus = {
@@ -32,7 +41,11 @@ export type TopicStatus = {
 export class ErpBridgeStatus {
   private readonly topics = new Map<string, TopicStatus>();
   private readonly changed = new Set<string>();
+  /** Per topic, what this instance has added to the shared document so far (its next write adds the rest). */
+  private readonly written = new Map<string, Counts & { lastErrorAt: string | null }>();
   private flushing: NodeJS.Timeout | undefined;
+  /** Flushes one after another: two at once would add the same counts twice. */
+  private flushed: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly now: () => Date,
@@ -85,39 +98,64 @@ export class ErpBridgeStatus {
     return [...this.topics.values()].map((status) => ({ ...status })).sort((a, b) => a.topic.localeCompare(b.topic));
   }
 
-  /** Writes down what changed since the last time (a best effort: the next change writes it again). */
-  async flush(): Promise<void> {
+  /** Adds what changed since the last time to the shared documents (a best effort: what fails is added next time). */
+  flush(): Promise<void> {
     clearTimeout(this.flushing);
     this.flushing = undefined;
+    const done = this.flushed.then(() => this.flushChanged());
+    this.flushed = done.catch(() => {});
+    return done;
+  }
+
+  private async flushChanged(): Promise<void> {
     if (!this.store || this.changed.size === 0) return;
     const topics = [...this.changed];
     this.changed.clear();
     const collection = this.store.collection<StoredStatus>(ERP_STATUS);
-    for (const topic of topics) {
-      const status = this.topics.get(topic)!;
-      const _id = `${this.instance}|${topic}`;
-      await collection.replaceOne({ _id }, { _id, instance: this.instance, ...status }, { upsert: true });
+    try {
+      for (const [i, topic] of topics.entries()) {
+        const status = this.topics.get(topic)!;
+        const written = this.written.get(topic) ?? { messages: 0, applied: 0, unchanged: 0, conflicts: 0, rejected: 0, lastErrorAt: null };
+        // (The counts as they are now: messages handled while this writes are added next time.)
+        const added = { ...countsOf(status), lastErrorAt: written.lastErrorAt };
+        const inc = Object.fromEntries(COUNTS.map((count) => [count, added[count] - written[count]]));
+        await collection.updateOne({ _id: topic }, { $inc: inc, $setOnInsert: { topic }, ...(status.lastMessageAt ? { $max: { lastMessageAt: status.lastMessageAt } } : {}) }, { upsert: true });
+        this.written.set(topic, added);
+        if (status.lastErrorAt && status.lastErrorAt !== written.lastErrorAt) {
+          const unset = [{ lastErrorAt: { $exists: false } }, { lastErrorAt: null }, { lastErrorAt: { $lte: status.lastErrorAt } }];
+          await collection.updateOne({ _id: topic, $or: unset }, { $set: { lastError: status.lastError, lastErrorAt: status.lastErrorAt } });
+          added.lastErrorAt = status.lastErrorAt;
+        }
+        // Whether the topic is troubled is said by the instance that heard from it last.
+        const heard = [status.lastMessageAt, status.lastErrorAt].filter((at): at is string => at !== null).sort().at(-1);
+        if (heard) await collection.updateOne({ _id: topic, $or: [{ heardAt: { $exists: false } }, { heardAt: { $lte: heard } }] }, { $set: { troubled: status.troubled, heardAt: heard } });
+        topics[i] = '';
+      }
+    } finally {
+      // What was not written is written next time.
+      for (const topic of topics) if (topic) this.changed.add(topic);
     }
   }
 
   /**
    * The whole bridge per topic, over every instance that ran it (the consumers on the leading worker, the inbound
-   * route on any instance), since each started: counts summed; the last message's time, the last error and whether
+   * route on any instance), restarts included: counts summed; the last message's time, the last error and whether
    * it is troubled from the instance that heard from the topic last.
    */
   async combined(): Promise<TopicStatus[]> {
     if (!this.store) return this.snapshot();
     await this.flush();
     const byTopic = new Map<string, { total: TopicStatus; latest: string }>();
-    for (const { _id: _, instance: __, ...status } of await this.store.collection<StoredStatus>(ERP_STATUS).find({})) {
-      const heard = [status.lastMessageAt, status.lastErrorAt].filter((at): at is string => at !== null).sort().at(-1) ?? '';
+    for (const { _id: _, instance: __, heardAt, ...stored } of await this.store.collection<StoredStatus>(ERP_STATUS).find({})) {
+      const status: TopicStatus = { ...stored, lastMessageAt: stored.lastMessageAt ?? null, lastError: stored.lastError ?? null, lastErrorAt: stored.lastErrorAt ?? null, troubled: stored.troubled ?? false };
+      const heard = heardAt ?? [status.lastMessageAt, status.lastErrorAt].filter((at): at is string => at !== null).sort().at(-1) ?? '';
       const seen = byTopic.get(status.topic);
       if (!seen) {
         byTopic.set(status.topic, { total: { ...status }, latest: heard });
         continue;
       }
       const { total } = seen;
-      for (const count of ['messages', 'applied', 'unchanged', 'conflicts', 'rejected'] as const) total[count] += status[count];
+      for (const count of COUNTS) total[count] += status[count];
       if (status.lastMessageAt && (!total.lastMessageAt || status.lastMessageAt > total.lastMessageAt)) total.lastMessageAt = status.lastMessageAt;
       if (status.lastErrorAt && (!total.lastErrorAt || status.lastErrorAt > total.lastErrorAt)) Object.assign(total, { lastError: status.lastError, lastErrorAt: status.lastErrorAt });
       if (heard > seen.latest) {

@@ -35,3 +35,50 @@ describe('the ERP bridge status over instances', () => {
     expect(await alone.combined()).toEqual(alone.snapshot());
   });
 });
+
+describe('the ERP bridge status kept in the shared store', () => {
+  it('keeps one document per topic however often instances start, adding each one\'s counts once', async () => {
+    // A store whose writes take a moment, as a server's do.
+    const store = new EmbeddedReadStore();
+    const collection = store.collection('_erp_status');
+    const updateOne = collection.updateOne.bind(collection);
+    const slow = Object.assign(Object.create(collection) as typeof collection, {
+      updateOne: async (...args: Parameters<typeof updateOne>) => (await new Promise((resolve) => setTimeout(resolve, 5)), updateOne(...args)),
+    });
+    store.collection = (() => slow) as never;
+    const clock = () => new Date('2026-12-03T08:00:00Z');
+    for (let start = 0; start < 5; start++) {
+      const instance = new ErpBridgeStatus(clock, store, `worker-${start}`);
+      instance.handled('erp.customer', { status: 'applied' });
+      instance.handled('erp.product', { status: 'applied' });
+      const writing = instance.flush();
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      // A message handled while a flush writes, and flushes at once (the timer's, a status request's): each
+      // message is added once.
+      instance.handled('erp.customer', { status: 'unchanged' });
+      await Promise.all([writing, instance.flush(), instance.flush(), instance.combined()]);
+      await instance.flush();
+    }
+    expect((await store.collection('_erp_status').find({})).map((doc) => doc._id).sort()).toEqual(['erp.customer', 'erp.product']);
+    const [customers, products] = await new ErpBridgeStatus(clock, store, 'api-1').combined();
+    expect(customers).toMatchObject({ messages: 10, applied: 5, unchanged: 5, troubled: false });
+    expect(products).toMatchObject({ messages: 5, applied: 5 });
+  });
+
+  it('counts what a failed write left out the next time, and still sums the per-instance documents of earlier versions', async () => {
+    const store = new EmbeddedReadStore();
+    await store.collection('_erp_status').insertOne({ _id: 'old-host:1:ab|erp.customer', instance: 'old-host:1:ab', topic: 'erp.customer', messages: 7, applied: 7, unchanged: 0, conflicts: 0, rejected: 0, lastMessageAt: '2026-12-01T00:00:00.000Z', lastError: null, lastErrorAt: null, troubled: false });
+    const instance = new ErpBridgeStatus(() => new Date('2026-12-03T08:00:00Z'), store, 'worker-1');
+    instance.handled('erp.customer', { status: 'rejected', reason: 'Not a valid erp.customer v1 value' });
+    const collection = store.collection('_erp_status');
+    const updateOne = collection.updateOne.bind(collection);
+    let failing = true;
+    const flaky = Object.assign(Object.create(collection) as typeof collection, { updateOne: (...args: Parameters<typeof updateOne>) => (failing ? Promise.reject(new Error('store away')) : updateOne(...args)) });
+    store.collection = (() => flaky) as never;
+    await expect(instance.flush()).rejects.toThrow('store away');
+    failing = false;
+    instance.handled('erp.customer', { status: 'applied' });
+    const [customers] = await instance.combined();
+    expect(customers).toMatchObject({ messages: 9, applied: 8, rejected: 1, lastError: 'Not a valid erp.customer v1 value', lastMessageAt: '2026-12-03T08:00:00.000Z', troubled: false });
+  });
+});
