@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EventToAppend } from '../src/infra/eventstore/port.ts';
 import { SqliteEventStore } from '../src/infra/eventstore/sqlite.ts';
+import { mean } from './stats.ts';
 
 const event = (n: number): EventToAppend => ({
   id: randomUUID(),
@@ -61,6 +62,5 @@ export async function auditBench(events: number, appends: number): Promise<{ ver
     withChain.push(await appendRate(true, appends));
     withoutChain.push(await appendRate(false, appends));
   }
-  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
   return { verifyPerSecond, readPerSecond, checked: result.checked, writeSeconds, withChain: mean(withChain), withoutChain: mean(withoutChain) };
 }

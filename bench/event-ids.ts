@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteEventStore } from '../src/infra/eventstore/sqlite.ts';
+import { mean } from './stats.ts';
 import { derivedEventId, randomIds, requestOrderedEventId } from '../src/infra/ids.ts';
 
 /**
@@ -50,6 +51,5 @@ export async function eventIdOrderBench(prefill: number, creates: number): Promi
     rates[variant].push(creates / ((performance.now() - started) / 1000));
     await store.close();
   }
-  const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
   return { ordered: mean(rates.ordered), random: mean(rates.random) };
 }

@@ -8,6 +8,9 @@ const optionalUrl = (protocols: RegExp, example: string) =>
     .optional()
     .transform((value) => (value === '' ? undefined : value));
 
+/** How long an ERP message waits for a record it names (a contact's customer) before its dead letter, by default. */
+export const DEFAULT_ERP_REFERENCE_WAIT_MS = 600_000;
+
 const ConfigSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default('0.0.0.0'),
@@ -28,7 +31,7 @@ const ConfigSchema = z.object({
     .default('off')
     .transform((value) => value === 'on'),
   /** How long the Kafka bridge waits for a record a message names (a contact's customer) before dead-lettering the message. */
-  CRM_ERP_REFERENCE_WAIT_MS: z.coerce.number().int().min(0).max(7 * 86_400_000).default(600_000),
+  CRM_ERP_REFERENCE_WAIT_MS: z.coerce.number().int().min(0).max(7 * 86_400_000).default(DEFAULT_ERP_REFERENCE_WAIT_MS),
   KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
   KAFKA_SASL_USERNAME: z.string().min(1).optional(),
   KAFKA_SASL_PASSWORD: z.string().min(1).optional(),

@@ -1,5 +1,6 @@
 import type { IHeaders, Kafka, KafkaMessage, Message } from 'kafkajs';
 import type { CommandDeps } from '../../commands/context.ts';
+import { DEFAULT_ERP_REFERENCE_WAIT_MS } from '../../infra/config.ts';
 import { derivedIds } from '../../infra/ids.ts';
 import type { Logger } from '../../infra/logger.ts';
 import type { ReadStore } from '../../infra/readstore/port.ts';
@@ -34,8 +35,6 @@ export function deadLetter(topic: string, partition: number, message: KafkaMessa
   return { key: message.key ?? id, value: JSON.stringify(value), headers };
 }
 
-/** How long a message waits for a record it names (a contact's customer) by default, before its dead letter. */
-export const REFERENCE_WAIT_MS = 600_000;
 
 /** How often a wait (for a default owner, for a record a message names) is logged (the status route and /readyz show it all the time). */
 const WAIT_LOG_EVERY_MS = 60_000;
@@ -100,7 +99,7 @@ export async function startErpInbound(
   group = ERP_INBOUND_GROUP,
   options: { referenceWaitMs?: number } = {},
 ): Promise<{ close(): Promise<void> }> {
-  const referenceWaitMs = options.referenceWaitMs ?? REFERENCE_WAIT_MS;
+  const referenceWaitMs = options.referenceWaitMs ?? DEFAULT_ERP_REFERENCE_WAIT_MS;
   const { deps, readStore, logger, erp } = services;
   await ensureNamedTopics(kafka, [...inboundTopics, ERP_DLQ_TOPIC], topicSettings, logger);
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
