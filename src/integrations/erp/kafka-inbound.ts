@@ -35,7 +35,6 @@ export function deadLetter(topic: string, partition: number, message: KafkaMessa
   return { key: message.key ?? id, value: JSON.stringify(value), headers };
 }
 
-
 /** How often a wait (for a default owner, for a record a message names) is logged (the status route and /readyz show it all the time). */
 const WAIT_LOG_EVERY_MS = 60_000;
 

@@ -18,6 +18,9 @@ type StoredStatus = Partial<TopicStatus> & Counts & { _id: string; topic: string
 const COUNTS = ['messages', 'applied', 'unchanged', 'conflicts', 'rejected'] as const;
 type Counts = Record<(typeof COUNTS)[number], number>;
 const countsOf = (status: Counts): Counts => ({ messages: status.messages, applied: status.applied, unchanged: status.unchanged, conflicts: status.conflicts, rejected: status.rejected });
+/** When a status last heard from its topic: its last message or its last error, whichever came later. */
+const lastHeard = (status: Pick<TopicStatus, 'lastMessageAt' | 'lastErrorAt'>): string | undefined =>
+  [status.lastMessageAt, status.lastErrorAt].filter((at): at is string => at !== null).sort().at(-1);
 
 /** What the bridge knows of one topic: how many messages came and how they ended, the last one's time, the last error. */
 export type TopicStatus = {
@@ -112,8 +115,9 @@ export class ErpBridgeStatus {
     const topics = [...this.changed];
     this.changed.clear();
     const collection = this.store.collection<StoredStatus>(ERP_STATUS);
+    let done = 0;
     try {
-      for (const [i, topic] of topics.entries()) {
+      for (const topic of topics) {
         const status = this.topics.get(topic)!;
         const written = this.written.get(topic) ?? { messages: 0, applied: 0, unchanged: 0, conflicts: 0, rejected: 0, lastErrorAt: null };
         // (The counts as they are now: messages handled while this writes are added next time.)
@@ -127,13 +131,13 @@ export class ErpBridgeStatus {
           added.lastErrorAt = status.lastErrorAt;
         }
         // Whether the topic is troubled is said by the instance that heard from it last.
-        const heard = [status.lastMessageAt, status.lastErrorAt].filter((at): at is string => at !== null).sort().at(-1);
+        const heard = lastHeard(status);
         if (heard) await collection.updateOne({ _id: topic, $or: [{ heardAt: { $exists: false } }, { heardAt: { $lte: heard } }] }, { $set: { troubled: status.troubled, heardAt: heard } });
-        topics[i] = '';
+        done += 1;
       }
     } finally {
       // What was not written is written next time.
-      for (const topic of topics) if (topic) this.changed.add(topic);
+      for (const topic of topics.slice(done)) this.changed.add(topic);
     }
   }
 
@@ -148,7 +152,7 @@ export class ErpBridgeStatus {
     const byTopic = new Map<string, { total: TopicStatus; latest: string }>();
     for (const { _id: _, instance: __, heardAt, ...stored } of await this.store.collection<StoredStatus>(ERP_STATUS).find({})) {
       const status: TopicStatus = { ...stored, lastMessageAt: stored.lastMessageAt ?? null, lastError: stored.lastError ?? null, lastErrorAt: stored.lastErrorAt ?? null, troubled: stored.troubled ?? false };
-      const heard = heardAt ?? [status.lastMessageAt, status.lastErrorAt].filter((at): at is string => at !== null).sort().at(-1) ?? '';
+      const heard = heardAt ?? lastHeard(status) ?? '';
       const seen = byTopic.get(status.topic);
       if (!seen) {
         byTopic.set(status.topic, { total: { ...status }, latest: heard });
