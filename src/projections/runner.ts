@@ -259,7 +259,12 @@ export class ProjectionRunner {
       await applyInUnit(events, following, this.readStore, (projection, event) => event.position > this.positions.get(projection.name)!);
     } catch (error) {
       if (error instanceof ReadStoreUnavailableError) throw error;
-      for (const event of events) await this.applyOne(event);
+      // Again one event at a time, to name the event that fails. A stop cuts this short: the positions stay at
+      // the last event applied, and the next start applies the rest again (projections are idempotent).
+      for (const event of events) {
+        if (this.stopping) return;
+        await this.applyOne(event);
+      }
     }
     for (const projection of this.projections)
       if (this.following(projection) && reached > this.positions.get(projection.name)!) this.positions.set(projection.name, reached);

@@ -88,4 +88,54 @@ describe('projections applied in batches', () => {
       await events.close();
     }
   });
+
+  it('a stop while a failed batch is applied again one event at a time ends it there; the next start applies the rest, each event once', async () => {
+    const events = new SqliteEventStore({ path: join(mkdtempSync(join(tmpdir(), 'crm-batches-')), 'events.sqlite') });
+    const store = new EmbeddedReadStore();
+    const poison = eventId(150);
+    // After the poisoned event fails the batch, the healthy projection's 10th apply asks the runner to stop.
+    let failed = false;
+    let appliedAfterFailure = 0;
+    let stopped: Promise<void> | undefined;
+    const healthy = counting('healthy');
+    const fragile = counting('fragile', poison);
+    const runner: ProjectionRunner = new ProjectionRunner(
+      events,
+      store,
+      [
+        {
+          ...healthy,
+          async apply(event, target) {
+            if (failed && ++appliedAfterFailure === 10) stopped = runner.stop();
+            await healthy.apply(event, target);
+          },
+        },
+        {
+          ...fragile,
+          apply: (event, target) =>
+            fragile.apply(event, target).catch((error: unknown) => {
+              failed = true;
+              throw error;
+            }),
+        },
+      ],
+      silentLogger,
+    );
+    try {
+      await runner.start();
+      await events.appendAtomically!(Array.from({ length: 3 }, (_, s) => ({ streamId: `tally-${s}`, events: Array.from({ length: 100 }, (_, i) => tally(eventId(s * 100 + i))), expected: 'no_stream' as const })));
+      for (const deadline = Date.now() + 5000; !stopped && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 5));
+      await stopped;
+      // Not the 300 events of the batch: the one in hand when the stop came, then no more.
+      expect(appliedAfterFailure).toBe(10);
+      const again = new ProjectionRunner(events, store, [counting('healthy')], silentLogger);
+      await again.start();
+      await again.waitFor(await events.headPosition(), 5000);
+      await again.stop();
+      expect((await store.collection('healthy').find({}, { sort: { _id: 1 } })).map((doc) => doc.n)).toEqual([100, 100, 100]);
+    } finally {
+      await runner.stop();
+      await events.close();
+    }
+  });
 });

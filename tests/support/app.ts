@@ -130,8 +130,10 @@ export async function startTestApp(env: Record<string, string> = {}, options: Op
     async close() {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
-      if (mongo && !env.CRM_DATA_DIR && services.readStore instanceof MongoReadStore) await services.readStore.dropDatabase();
-      await services.close();
+      // The database goes once the projections have stopped writing to it (dropped under them, a batch fails and
+      // is applied again one event at a time against collections that are gone).
+      const { readStore } = services;
+      await services.close(mongo && !env.CRM_DATA_DIR && readStore instanceof MongoReadStore ? { beforeStoresClose: () => readStore.dropDatabase() } : {});
     },
   };
 }
