@@ -73,7 +73,8 @@ export class CounterDeltas {
       for (const [_id, { key, inc }] of entries) {
         if (allZero(inc)) continue;
         if (counters.incrementCounter) {
-          await counters.incrementCounter(_id, key, inc, position);
+          const counting = counters.incrementCounter(_id, key, inc, position);
+          if (counting) await counting;
           continue;
         }
         try {

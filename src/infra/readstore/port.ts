@@ -82,9 +82,9 @@ export interface Collection<T extends Doc = Doc> {
    * `inc` to the document's fields (paths allowed), sets its key fields and `_position`, creating it if missing,
    * unless it has counted an event at or after `position` already. What
    * `updateOne({ _id, _position: { $lt: position } }, { $inc: inc, $set: { ...key, _position } }, { upsert: true })`
-   * does with a duplicate key ignored.
+   * does with a duplicate key ignored. Done already when it returns no promise.
    */
-  incrementCounter?(id: string, key: Record<string, string>, inc: Record<string, number>, position: number): Promise<void>;
+  incrementCounter?(id: string, key: Record<string, string>, inc: Record<string, number>, position: number): Promise<void> | undefined;
   /** The indexes made with createIndex (not the implicit one on `_id`); none for a collection that does not exist. */
   listIndexes(): Promise<IndexDescription[]>;
   drop(): Promise<void>;

@@ -155,9 +155,15 @@ class WriteBackCollection<T extends Doc> implements Collection<T> {
     return { matchedCount: 1, modifiedCount: next ? 1 : 0, upsertedId: null };
   }
 
-  async incrementCounter(id: string, key: Record<string, string>, inc: Record<string, number>, position: number): Promise<void> {
-    let doc: Record<string, unknown> | null | undefined = this.pending.get(id);
-    if (doc === undefined) doc = await this.inner.findOne({ _id: id });
+  /** Synchronous when the unit holds the counter already (most calls of a batch): no promise to make or wait for. */
+  incrementCounter(id: string, key: Record<string, string>, inc: Record<string, number>, position: number): Promise<void> | undefined {
+    const doc = this.pending.get(id);
+    if (doc !== undefined) return this.countInto(id, doc, key, inc, position);
+    return this.inner.findOne({ _id: id }).then((stored) => this.countInto(id, stored, key, inc, position));
+  }
+
+  private countInto(id: string, found: Record<string, unknown> | null, key: Record<string, string>, inc: Record<string, number>, position: number): undefined {
+    let doc = found;
     if (doc) {
       // Counted already (or not a counter, which the guarded update would not match either).
       if (typeof doc._position !== 'number' || doc._position >= position) return;
@@ -174,6 +180,7 @@ class WriteBackCollection<T extends Doc> implements Collection<T> {
     for (const field in key) doc[field] = key[field];
     for (const path in inc) addAt(doc, path, inc[path]!);
     doc._position = position;
+    return undefined;
   }
 
   async updateMany(filter: Filter, update: UpdateOperators): Promise<UpdateResult> {
