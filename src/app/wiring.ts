@@ -129,8 +129,11 @@ export interface Services {
   lead?(fence: Fence): Promise<void>;
   /** Request facts for a command; pass the seed of an idempotent request to make its ids repeatable. */
   requestMeta(correlationId: string, seed?: { seed: string; timeMs: number }, ifMatch?: bigint): RequestMeta;
-  /** Stops the work and closes the stores; `beforeStoresClose` runs once everything has flushed (a worker releases its lease then). */
-  close(options?: { beforeStoresClose?: () => Promise<void> }): Promise<void>;
+  /**
+   * Stops the work and closes the stores; `beforeStoresClose` runs once everything has flushed (a worker releases
+   * its lease then); `onClosed` gets how long the close and each of its steps took (logged past 5 s).
+   */
+  close(options?: { beforeStoresClose?: () => Promise<void>; onClosed?: (timing: { totalMs: number; tookMs: Record<string, number> }) => void }): Promise<void>;
 }
 
 export interface OpenOptions {
@@ -150,6 +153,8 @@ export interface OpenOptions {
 
 /** How long a read model of a past instant, or a report job, is kept unused. */
 const AS_OF_TTL_MS = 15 * 60_000;
+/** A close that takes this long is logged with the time of each step. */
+const SLOW_CLOSE_MS = 5_000;
 
 /** Every timer the modules declare (reminders, SLA warnings and digests join as their modules land). */
 export const allTimers: readonly TimerSpec[] = [taskReminders, memberLevelsTimer, dailyDigestTimer, reportMailTimer, ticketSlaTimer, complaintAlerts, approvalProcess, automationTimer, abTestTimer, birthdayCareTimer, auditAnchorTimer, retentionTimer];
@@ -368,22 +373,33 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
       };
     },
     async close(options = {}) {
-      await campaigns.stop();
-      await Promise.all(running);
-      await timers.stop();
-      await notifications.stop();
-      await relay?.stop();
-      await witness?.stop();
-      await runner.stop();
-      await services.asOf.close();
-      await services.erp.flush().catch((error: unknown) => logger.warn('the ERP bridge status could not be written down', { error: (error as Error).message }));
-      await options.beforeStoresClose?.();
+      // Each step timed: a stop that takes long says which part of the work it waited for.
+      const tookMs: Record<string, number> = {};
+      const began = Date.now();
+      const step = async (name: string, work: () => Promise<unknown> | undefined) => {
+        const started = Date.now();
+        await work();
+        tookMs[name] = Date.now() - started;
+      };
+      await step('campaigns', () => campaigns.stop());
+      await step('running work', () => Promise.all(running));
+      await step('timers', () => timers.stop());
+      await step('notifications', () => notifications.stop());
+      await step('relay', () => relay?.stop());
+      await step('witness', () => witness?.stop());
+      await step('projections', () => runner.stop());
+      await step('reports as of', () => services.asOf.close());
+      await step('ERP status', () => services.erp.flush().catch((error: unknown) => logger.warn('the ERP bridge status could not be written down', { error: (error as Error).message })));
+      await step('before the stores close', () => options.beforeStoresClose?.());
       await readStore.close();
       if (integrationStore !== readStore) await integrationStore.close();
       await eventStore.close();
       await mailer.close();
       await sms.close();
       unlock();
+      const totalMs = Date.now() - began;
+      if (totalMs >= SLOW_CLOSE_MS) logger.warn('closing took long', { totalMs, tookMs });
+      options.onClosed?.({ totalMs, tookMs });
     },
   };
   const follow = async (fence?: Fence) => {

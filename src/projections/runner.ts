@@ -255,9 +255,16 @@ export class ProjectionRunner {
     const last = items[items.length - 1]!;
     const reached = typeof last === 'bigint' ? last : last.position;
     const following = this.projections.filter((projection) => this.following(projection));
+    // A stop ends the batch before its next event: the unit is not committed, the positions stay, and the next
+    // start applies the batch again (a batch against a slow store would otherwise hold the stop for all of it).
+    const takes = (projection: Projection, event: RecordedEvent) => {
+      if (this.stopping) throw new StoppedDuringBatch();
+      return event.position > this.positions.get(projection.name)!;
+    };
     try {
-      await applyInUnit(events, following, this.readStore, (projection, event) => event.position > this.positions.get(projection.name)!);
+      await applyInUnit(events, following, this.readStore, takes);
     } catch (error) {
+      if (error instanceof StoppedDuringBatch) return;
       if (error instanceof ReadStoreUnavailableError) throw error;
       // Again one event at a time, to name the event that fails. A stop cuts this short: the positions stay at
       // the last event applied, and the next start applies the rest again (projections are idempotent).
@@ -807,6 +814,9 @@ async function applyEvents(events: readonly RecordedEvent[], projections: readon
     for (const projection of projections) if (projection.categories.includes(category) && (await takes(projection, event))) await projection.apply(event, store);
   }
 }
+
+/** Thrown into a live batch's unit when the runner stops: the batch is dropped uncommitted. */
+class StoppedDuringBatch extends Error {}
 
 /** What a failure keeps of the event it stopped on. */
 const failedEvent = (event: RecordedEvent): NonNullable<ProjectionFailure['event']> => ({ id: event.id, position: event.position, streamId: event.streamId, type: event.type });

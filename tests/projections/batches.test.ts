@@ -138,4 +138,44 @@ describe('projections applied in batches', () => {
       await events.close();
     }
   });
+
+  it('a stop in the middle of a live batch drops it uncommitted; the next start applies all of it, each event once', async () => {
+    const events = new SqliteEventStore({ path: join(mkdtempSync(join(tmpdir(), 'crm-batches-')), 'events.sqlite') });
+    const store = new EmbeddedReadStore();
+    const healthy = counting('healthy');
+    let applied = 0;
+    let stopped: Promise<void> | undefined;
+    const runner: ProjectionRunner = new ProjectionRunner(
+      events,
+      store,
+      [
+        {
+          ...healthy,
+          async apply(event, target) {
+            if (++applied === 10) stopped = runner.stop();
+            await healthy.apply(event, target);
+          },
+        },
+      ],
+      silentLogger,
+    );
+    try {
+      await runner.start();
+      await events.appendAtomically!(Array.from({ length: 3 }, (_, s) => ({ streamId: `tally-${s}`, events: Array.from({ length: 100 }, (_, i) => tally(eventId(s * 100 + i))), expected: 'no_stream' as const })));
+      for (const deadline = Date.now() + 5000; !stopped && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 5));
+      await stopped;
+      // The event in hand when the stop came, then no more; nothing of the batch written, no position moved.
+      expect(applied).toBe(10);
+      expect(await store.collection('healthy').find({})).toEqual([]);
+      expect(runner.status().find((status) => status.name === 'healthy')!.position).toBe(0n);
+      const again = new ProjectionRunner(events, store, [counting('healthy')], silentLogger);
+      await again.start();
+      await again.waitFor(await events.headPosition(), 5000);
+      await again.stop();
+      expect((await store.collection('healthy').find({}, { sort: { _id: 1 } })).map((doc) => doc.n)).toEqual([100, 100, 100]);
+    } finally {
+      await runner.stop();
+      await events.close();
+    }
+  });
 });
