@@ -29,6 +29,25 @@ const counting = (name: string, poison?: string): Projection => ({
 const tally = (id: string) => ({ id, type: 'Tallied', data: {}, metadata: { actor: 'test', at: '2026-11-30T00:00:00.000Z', correlationId: 'test', schemaVersion: 1 } });
 const eventId = (n: number) => `01900000-0000-7000-8000-${String(n).padStart(12, '0')}`;
 
+/** 300 events in one transaction, 100 in each of three streams: the subscription hands them out as one batch. */
+const appendThreeStreamsAtOnce = (events: SqliteEventStore) =>
+  events.appendAtomically!(Array.from({ length: 3 }, (_, s) => ({ streamId: `tally-${s}`, events: Array.from({ length: 100 }, (_, i) => tally(eventId(s * 100 + i))), expected: 'no_stream' as const })));
+
+/** Waits (up to 5 s) for a promise a projection sets, then for the promise. */
+async function untilSet(promise: () => Promise<void> | undefined): Promise<void> {
+  for (const deadline = Date.now() + 5000; !promise() && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 5));
+  await promise();
+}
+
+/** A new runner of the counting projection `healthy` on the same log and store, caught up: its counts by stream. */
+async function healthyCountsAfterRestart(events: SqliteEventStore, store: EmbeddedReadStore): Promise<number[]> {
+  const again = new ProjectionRunner(events, store, [counting('healthy')], silentLogger);
+  await again.start();
+  await again.waitFor(await events.headPosition(), 5000);
+  await again.stop();
+  return (await store.collection<{ _id: string; n: number }>('healthy').find({}, { sort: { _id: 1 } })).map((doc) => doc.n);
+}
+
 describe('projections applied in batches', () => {
   it('a batch with an event one projection cannot apply: it stops on that event with what came before; the others apply the whole batch', async () => {
     const events = new SqliteEventStore({ path: join(mkdtempSync(join(tmpdir(), 'crm-batches-')), 'events.sqlite') });
@@ -38,7 +57,7 @@ describe('projections applied in batches', () => {
     try {
       await runner.start();
       // 300 events in one transaction: the subscription hands them out in one turn, applied as one batch.
-      await events.appendAtomically!(Array.from({ length: 3 }, (_, s) => ({ streamId: `tally-${s}`, events: Array.from({ length: 100 }, (_, i) => tally(eventId(s * 100 + i))), expected: 'no_stream' as const })));
+      await appendThreeStreamsAtOnce(events);
       const head = await events.headPosition();
       await runner.waitFor(head, 5000, ['healthy']);
       await expect(runner.waitFor(head, 5000, ['fragile'])).rejects.toThrow(/stopped on an event/);
@@ -123,16 +142,11 @@ describe('projections applied in batches', () => {
     );
     try {
       await runner.start();
-      await events.appendAtomically!(Array.from({ length: 3 }, (_, s) => ({ streamId: `tally-${s}`, events: Array.from({ length: 100 }, (_, i) => tally(eventId(s * 100 + i))), expected: 'no_stream' as const })));
-      for (const deadline = Date.now() + 5000; !stopped && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 5));
-      await stopped;
+      await appendThreeStreamsAtOnce(events);
+      await untilSet(() => stopped);
       // Not the 300 events of the batch: the one in hand when the stop came, then no more.
       expect(appliedAfterFailure).toBe(10);
-      const again = new ProjectionRunner(events, store, [counting('healthy')], silentLogger);
-      await again.start();
-      await again.waitFor(await events.headPosition(), 5000);
-      await again.stop();
-      expect((await store.collection('healthy').find({}, { sort: { _id: 1 } })).map((doc) => doc.n)).toEqual([100, 100, 100]);
+      expect(await healthyCountsAfterRestart(events, store)).toEqual([100, 100, 100]);
     } finally {
       await runner.stop();
       await events.close();
@@ -161,18 +175,13 @@ describe('projections applied in batches', () => {
     );
     try {
       await runner.start();
-      await events.appendAtomically!(Array.from({ length: 3 }, (_, s) => ({ streamId: `tally-${s}`, events: Array.from({ length: 100 }, (_, i) => tally(eventId(s * 100 + i))), expected: 'no_stream' as const })));
-      for (const deadline = Date.now() + 5000; !stopped && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 5));
-      await stopped;
+      await appendThreeStreamsAtOnce(events);
+      await untilSet(() => stopped);
       // The event in hand when the stop came, then no more; nothing of the batch written, no position moved.
       expect(applied).toBe(10);
       expect(await store.collection('healthy').find({})).toEqual([]);
       expect(runner.status().find((status) => status.name === 'healthy')!.position).toBe(0n);
-      const again = new ProjectionRunner(events, store, [counting('healthy')], silentLogger);
-      await again.start();
-      await again.waitFor(await events.headPosition(), 5000);
-      await again.stop();
-      expect((await store.collection('healthy').find({}, { sort: { _id: 1 } })).map((doc) => doc.n)).toEqual([100, 100, 100]);
+      expect(await healthyCountsAfterRestart(events, store)).toEqual([100, 100, 100]);
     } finally {
       await runner.stop();
       await events.close();
