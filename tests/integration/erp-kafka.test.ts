@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { Message } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,11 +9,10 @@ import { ensureNamedTopics } from '../../src/integrations/kafka/topics.ts';
 import { CONTACTS, CUSTOMERS } from '../../src/projections/customers.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { readTopics, skipToEnds, testKafka } from '../support/kafka.ts';
-import { serverUrl } from '../support/servers.ts';
+import { serverUrl, serversCommand } from '../support/servers.ts';
 import { waitUntil } from '../support/wait.ts';
 
 const brokers = serverUrl('KAFKA_BROKERS');
-const servers = new URL('../../.ci/servers.sh', import.meta.url).pathname;
 const CUSTOMERS_SENT = 7_000;
 const PRODUCTS_SENT = 3_000;
 const TWICE = 300;
@@ -116,12 +114,12 @@ describe.skipIf(!brokers)('the ERP bridge on Kafka: inbound (group erp-bridge-in
       return customers.countDocuments({ erpCode: { $regex: `^${run}-R` } });
     };
     await waitUntil(async () => (await synced()) > 100, 60_000, () => 'the sync to begin');
-    execFileSync('bash', [servers, 'kafka-stop'], { stdio: 'inherit' });
+    await serversCommand('kafka-stop');
     const during = await synced();
     try {
       await new Promise((resolve) => setTimeout(resolve, 5_000));
     } finally {
-      execFileSync('bash', [servers, 'kafka-start'], { stdio: 'inherit' });
+      await serversCommand('kafka-start');
     }
     await waitUntil(async () => (await synced()) >= count, 240_000, () => 'every customer after the restart');
     console.log(`broker restart: ${during} of ${count} synced when it stopped; all ${count} after`);

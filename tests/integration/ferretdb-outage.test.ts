@@ -1,5 +1,3 @@
-import { execFile, execFileSync } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedCompany } from '../../src/cli/seed-company.ts';
 import { jsonLogger } from '../../src/infra/logger.ts';
@@ -10,12 +8,11 @@ import { allProjections } from '../../src/projections/all.ts';
 import { readModelDigest } from '../../src/projections/digest.ts';
 import { ProjectionRunner } from '../../src/projections/runner.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import { serverUrl, testDatabaseUrl } from '../support/servers.ts';
+import { serverUrl, testDatabaseUrl, serversCommand } from '../support/servers.ts';
 import { withOption } from '../../src/infra/readstore/mongo-url.ts';
 
 const mongo = serverUrl('MONGO_URL');
-const servers = new URL('../../.ci/servers.sh', import.meta.url).pathname;
-const ferretdb = (action: 'stop' | 'start') => promisify(execFile)('bash', [servers, `ferretdb-${action}`]);
+const ferretdb = (action: 'stop' | 'start') => serversCommand(`ferretdb-${action}`);
 
 /** Waits for the runner to reach `position`; on a timeout, says where each projection stands and what was logged. */
 async function caughtUp(runner: ProjectionRunner, position: bigint, log: string[], timeoutMs = 30_000): Promise<void> {
@@ -42,7 +39,7 @@ describe.skipIf(!mongo)('the service while FerretDB is down', () => {
     const token = await app.login();
     const before = await app.request('POST', '/api/v1/customers', { body: { name: `Before the read-store outage ${Date.now()}` }, token });
     expect(before.status).toBe(201);
-    execFileSync('bash', [servers, 'ferretdb-stop'], { stdio: 'inherit' });
+    await serversCommand('ferretdb-stop');
     let during: { status: number; body: { id: string } };
     try {
       const ready = await app.request('GET', '/readyz', { token: null });
@@ -57,7 +54,7 @@ describe.skipIf(!mongo)('the service while FerretDB is down', () => {
       during = await app.request('POST', '/api/v1/customers', { body: { name: `During the read-store outage ${Date.now()}` }, token });
       expect(during.status).toBe(201);
     } finally {
-      execFileSync('bash', [servers, 'ferretdb-start'], { stdio: 'inherit' });
+      await serversCommand('ferretdb-start');
     }
     await caughtUp(app.services.runner, await app.services.eventStore.headPosition(), log);
     expect(app.services.runner.status().filter((s) => s.failed)).toEqual([]);

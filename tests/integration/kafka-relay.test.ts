@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { categoryOf, type RecordedEvent } from '../../src/infra/eventstore/port.ts';
 import { jsonLogger } from '../../src/infra/logger.ts';
@@ -7,12 +6,11 @@ import { fromMessage, HEADERS, headerText, topicFor } from '../../src/integratio
 import { KafkaRelay } from '../../src/integrations/kafka/relay.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { readTopics, testKafka } from '../support/kafka.ts';
-import { serverUrl, skipReason } from '../support/servers.ts';
+import { serverUrl, skipReason, serversCommand } from '../support/servers.ts';
 import { switchable } from '../support/switchable-store.ts';
 import { waitUntil } from '../support/wait.ts';
 
 const brokers = serverUrl('KAFKA_BROKERS');
-const servers = new URL('../../.ci/servers.sh', import.meta.url).pathname;
 
 async function caughtUp(app: TestApp, timeoutMs = 60_000): Promise<void> {
   const head = await app.services.eventStore.headPosition();
@@ -139,12 +137,12 @@ describe.skipIf(!brokers)(`Kafka relay${brokers ? '' : ` (${skipReason('KAFKA_BR
     let duringOutage: { status: number; body: { status: string; checks: Record<string, string> } };
     try {
       await new Promise((r) => setTimeout(r, 1000));
-      execFileSync('bash', [servers, 'kafka-stop'], { stdio: 'inherit' });
+      await serversCommand('kafka-stop');
       try {
         await new Promise((r) => setTimeout(r, 10_000));
         duringOutage = await app.request('GET', '/readyz', { token: null });
       } finally {
-        execFileSync('bash', [servers, 'kafka-start'], { stdio: 'inherit' });
+        await serversCommand('kafka-start');
       }
       await new Promise((r) => setTimeout(r, 2000));
     } finally {
