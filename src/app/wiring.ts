@@ -131,7 +131,7 @@ export interface Services {
   requestMeta(correlationId: string, seed?: { seed: string; timeMs: number }, ifMatch?: bigint): RequestMeta;
   /**
    * Stops the work and closes the stores; `beforeStoresClose` runs once everything has flushed (a worker releases
-   * its lease then); `onClosed` gets how long the close and each of its steps took (logged past 5 s).
+   * its lease then); `onClosed` gets how long the close and each of its steps took (logged past SLOW_CLOSE_MS).
    */
   close(options?: { beforeStoresClose?: () => Promise<void>; onClosed?: (timing: { totalMs: number; tookMs: Record<string, number> }) => void }): Promise<void>;
 }
@@ -154,7 +154,7 @@ export interface OpenOptions {
 /** How long a read model of a past instant, or a report job, is kept unused. */
 const AS_OF_TTL_MS = 15 * 60_000;
 /** A close that takes this long is logged with the time of each step. */
-const SLOW_CLOSE_MS = 5_000;
+export const SLOW_CLOSE_MS = 5_000;
 
 /** Every timer the modules declare (reminders, SLA warnings and digests join as their modules land). */
 export const allTimers: readonly TimerSpec[] = [taskReminders, memberLevelsTimer, dailyDigestTimer, reportMailTimer, ticketSlaTimer, complaintAlerts, approvalProcess, automationTimer, abTestTimer, birthdayCareTimer, auditAnchorTimer, retentionTimer];

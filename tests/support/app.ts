@@ -8,7 +8,7 @@ import { createDepartment, roleIdByKey } from '../../src/commands/org.ts';
 import { loadConfig } from '../../src/infra/config.ts';
 import { silentLogger } from '../../src/infra/logger.ts';
 import { MongoReadStore } from '../../src/infra/readstore/mongo.ts';
-import { type OpenOptions, openServices, type Services } from '../../src/app/wiring.ts';
+import { type OpenOptions, openServices, type Services, SLOW_CLOSE_MS } from '../../src/app/wiring.ts';
 import { testDatabaseUrl } from './servers.ts';
 
 export const ADMIN_PASSWORD = 'admin-password-1';
@@ -135,7 +135,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Op
       const { readStore } = services;
       const drop = mongo && !env.CRM_DATA_DIR && readStore instanceof MongoReadStore ? { beforeStoresClose: () => readStore.dropDatabase() } : {};
       // The services log nothing here: a slow close says on the test's output what it waited for.
-      await services.close({ ...drop, onClosed: ({ totalMs, tookMs }) => totalMs >= 5_000 && process.stderr.write(`test app: closing took ${totalMs} ms: ${JSON.stringify(tookMs)}\n`) });
+      await services.close({ ...drop, onClosed: ({ totalMs, tookMs }) => totalMs >= SLOW_CLOSE_MS && process.stderr.write(`test app: closing took ${totalMs} ms: ${JSON.stringify(tookMs)}\n`) });
     },
   };
 }
