@@ -35,6 +35,7 @@ import { EventLogSource } from '../integrations/event-log-source.ts';
 import type { EventSource } from '../integrations/event-source.ts';
 import { kafkaClient, type KafkaSettings } from '../integrations/kafka/client.ts';
 import { KafkaRelay } from '../integrations/kafka/relay.ts';
+import { relayProducerConfig, ThreadedProducer } from '../integrations/kafka/producer-thread.ts';
 import { KafkaEventSource } from '../integrations/kafka/source.ts';
 import type { TopicSettings } from '../integrations/kafka/topics.ts';
 import { ErpBridgeStatus } from '../integrations/erp/status.ts';
@@ -286,13 +287,17 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
   if (integrationStore !== readStore) await moveIntegrationState(readStore, integrationStore, logger);
   const timerSpecs = options.timers ?? allTimers;
   const runner = new ProjectionRunner(eventStore, readStore, [...allProjections, timersProjection(timerSpecs)], logger.child({ component: 'projections' }), embeddedReads ? undefined : () => new EmbeddedReadStore());
-  const kafka = config.KAFKA_BROKERS ? kafkaClient(kafkaSettings(config, config.KAFKA_BROKERS), logger) : undefined;
+  const kafkaConnection = config.KAFKA_BROKERS ? kafkaSettings(config, config.KAFKA_BROKERS) : undefined;
+  const kafka = kafkaConnection ? kafkaClient(kafkaConnection, logger) : undefined;
   const topics = { partitions: config.KAFKA_TOPIC_PARTITIONS, ...(config.KAFKA_REPLICATION_FACTOR ? { replicationFactor: config.KAFKA_REPLICATION_FACTOR } : {}) };
   const eventSource: EventSource = kafka
     ? new KafkaEventSource(kafka, topics, logger.child({ component: 'consumers' }))
     : new EventLogSource(eventStore, integrationStore, logger.child({ component: 'consumers' }));
   const startProjections = role === 'all' && (options.startProjections ?? true);
-  const relay = kafka && (startProjections || role === 'worker') ? new KafkaRelay(kafka, sealedEvents, integrationStore, logger.child({ component: 'relay' }), topics) : undefined;
+  const relayLogger = logger.child({ component: 'relay' });
+  // The relay publishes from a thread of its own (encoding and sending are most of what publishing costs).
+  const relayProducer = () => new ThreadedProducer(kafkaConnection!, relayLogger, () => kafka!.producer(relayProducerConfig));
+  const relay = kafka && (startProjections || role === 'worker') ? new KafkaRelay(kafka, sealedEvents, integrationStore, relayLogger, { ...topics, createProducer: relayProducer }) : undefined;
   const deps: CommandDeps = { eventStore, clock, reservationKey };
   const notifications = new NotificationFeed(eventStore, logger.child({ component: 'notifications' }));
   const blobs: Blobs = !embeddedReads ? (readStore as MongoReadStore).blobs() : inMemory ? new MemoryBlobs() : new FileBlobs(join(config.CRM_DATA_DIR, 'blobs'));

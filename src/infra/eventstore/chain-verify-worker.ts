@@ -2,29 +2,19 @@ import Database from 'better-sqlite3';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { ChainVerification } from './chain.ts';
 import { ChainRangeVerifier } from './chain-range.ts';
+import { workerBootstrap } from '../threads.ts';
 
 /**
  * A part of a chain verification in a worker thread, over a read-only connection of its own (the hashing is the
  * cost, and one thread per core shares it). Where a worker cannot run this file (a runner that does not load
  * TypeScript in threads), the part is checked in process instead (`fallback`): slower, never skipped.
  */
-/**
- * The code a worker starts with: this module, run as TypeScript through tsx's loader registered in the worker
- * (loaders given to the main thread do not reach worker threads on Node 20), or as it is when already JavaScript.
- */
-function bootstrap(): string {
-  const self = import.meta.url;
-  if (!self.endsWith('.ts')) return `import(${JSON.stringify(self)})`;
-  const tsx = import.meta.resolve('tsx/esm/api');
-  return `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(self)}); })`;
-}
-
 export function verifyInWorker(path: string, from: number, to: number, fallback: () => Promise<ChainVerification>): Promise<ChainVerification> {
   return new Promise((resolve, reject) => {
     let settled = false;
     let worker: Worker;
     try {
-      worker = new Worker(bootstrap(), { eval: true, workerData: { chainVerify: true, path, from, to } });
+      worker = new Worker(workerBootstrap(import.meta.url), { eval: true, workerData: { chainVerify: true, path, from, to } });
     } catch {
       fallback().then(resolve, reject);
       return;

@@ -1,9 +1,10 @@
 import { type Fence, FencedError, fencedFilter, fenceField, fencedWrite } from '../../infra/readstore/fencing.ts';
-import { type Kafka, type Message, Partitioners, type Producer } from 'kafkajs';
+import type { Kafka, Message } from 'kafkajs';
 import { categoryOf, type EventStore, type RecordedEvent, type Subscription } from '../../infra/eventstore/port.ts';
 import type { Logger } from '../../infra/logger.ts';
 import { type Doc, type ReadStore, ReadStoreUnavailableError } from '../../infra/readstore/port.ts';
 import { PUBLISHED_CATEGORIES, toMessage, topicFor } from './messages.ts';
+import { type BatchProducer, relayProducerConfig } from './producer-thread.ts';
 import { ensureTopics, type TopicSettings } from './topics.ts';
 
 export interface RelayOptions extends TopicSettings {
@@ -11,6 +12,11 @@ export interface RelayOptions extends TopicSettings {
   batchSize?: number;
   /** Longest wait for new events when the log is idle (appends in this process wake it at once). */
   idleMs?: number;
+  /**
+   * Makes the producer a batch is sent with (a new one after a failure): by default kafkajs's, in process, with
+   * `relayProducerConfig`; the service's is a `ThreadedProducer` with the same settings.
+   */
+  createProducer?: () => BatchProducer;
 }
 
 export interface RelayStatus {
@@ -51,7 +57,7 @@ export class KafkaRelay {
   private lastError: string | undefined;
   private sendingSince: number | undefined;
   private stopped = false;
-  private producer: Producer | undefined;
+  private producer: BatchProducer | undefined;
   private topicsReady = false;
   private loop: Promise<void> | undefined;
   private halted: string | undefined;
@@ -202,22 +208,19 @@ export class KafkaRelay {
     await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
   }
 
-  private async connectedProducer(): Promise<Producer> {
+  private async connectedProducer(): Promise<BatchProducer> {
     if (!this.topicsReady) {
       await ensureTopics(this.kafka, this.options, this.logger);
       this.topicsReady = true;
     }
     if (!this.producer) {
-      // Java's default partitioner (murmur2 of the key), so consumers in any language agree where a key lives.
-      // Retries are bounded: after a failed batch the relay starts a new producer and sends the batch again.
-      const producer = this.kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        allowAutoTopicCreation: false,
-        createPartitioner: Partitioners.DefaultPartitioner,
-        retry: { retries: 5 },
-      });
-      await producer.connect();
+      const producer = this.options.createProducer?.() ?? this.kafka.producer(relayProducerConfig);
+      try {
+        await producer.connect();
+      } catch (error) {
+        await producer.disconnect().catch(() => {});
+        throw error;
+      }
       this.producer = producer;
     }
     return this.producer;
