@@ -295,9 +295,14 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
     : new EventLogSource(eventStore, integrationStore, logger.child({ component: 'consumers' }));
   const startProjections = role === 'all' && (options.startProjections ?? true);
   const relayLogger = logger.child({ component: 'relay' });
-  // The relay publishes from a thread of its own (encoding and sending are most of what publishing costs).
-  const relayProducer = () => new ThreadedProducer(kafkaConnection!, relayLogger, () => kafka!.producer(relayProducerConfig));
-  const relay = kafka && (startProjections || role === 'worker') ? new KafkaRelay(kafka, sealedEvents, integrationStore, relayLogger, { ...topics, createProducer: relayProducer }) : undefined;
+  const relay =
+    kafka && kafkaConnection && (startProjections || role === 'worker')
+      ? new KafkaRelay(kafka, sealedEvents, integrationStore, relayLogger, {
+          ...topics,
+          // The relay publishes from a thread of its own (encoding and sending are most of what publishing costs).
+          createProducer: () => new ThreadedProducer(kafkaConnection, relayLogger, () => kafka.producer(relayProducerConfig)),
+        })
+      : undefined;
   const deps: CommandDeps = { eventStore, clock, reservationKey };
   const notifications = new NotificationFeed(eventStore, logger.child({ component: 'notifications' }));
   const blobs: Blobs = !embeddedReads ? (readStore as MongoReadStore).blobs() : inMemory ? new MemoryBlobs() : new FileBlobs(join(config.CRM_DATA_DIR, 'blobs'));

@@ -29,6 +29,9 @@ const counting = (name: string, poison?: string): Projection => ({
 const tally = (id: string) => ({ id, type: 'Tallied', data: {}, metadata: { actor: 'test', at: '2026-11-30T00:00:00.000Z', correlationId: 'test', schemaVersion: 1 } });
 const eventId = (n: number) => `01900000-0000-7000-8000-${String(n).padStart(12, '0')}`;
 
+/** An empty event log in a directory of its own. */
+const freshLog = () => new SqliteEventStore({ path: join(mkdtempSync(join(tmpdir(), 'crm-batches-')), 'events.sqlite') });
+
 /** 300 events in one transaction, 100 in each of three streams: the subscription hands them out as one batch. */
 const appendThreeStreamsAtOnce = (events: SqliteEventStore) =>
   events.appendAtomically!(Array.from({ length: 3 }, (_, s) => ({ streamId: `tally-${s}`, events: Array.from({ length: 100 }, (_, i) => tally(eventId(s * 100 + i))), expected: 'no_stream' as const })));
@@ -50,7 +53,7 @@ async function healthyCountsAfterRestart(events: SqliteEventStore, store: Embedd
 
 describe('projections applied in batches', () => {
   it('a batch with an event one projection cannot apply: it stops on that event with what came before; the others apply the whole batch', async () => {
-    const events = new SqliteEventStore({ path: join(mkdtempSync(join(tmpdir(), 'crm-batches-')), 'events.sqlite') });
+    const events = freshLog();
     const store = new EmbeddedReadStore();
     const poison = eventId(150);
     const runner = new ProjectionRunner(events, store, [counting('healthy'), counting('fragile', poison)], silentLogger);
@@ -75,7 +78,7 @@ describe('projections applied in batches', () => {
   });
 
   it('a log larger than a batch is applied in batches with the subscription held back between them; a waiting reader gets all of it', async () => {
-    const events = new SqliteEventStore({ path: join(mkdtempSync(join(tmpdir(), 'crm-batches-')), 'events.sqlite') });
+    const events = freshLog();
     const store = new EmbeddedReadStore();
     const runner = new ProjectionRunner(events, store, [counting('healthy')], silentLogger);
     try {
@@ -90,7 +93,7 @@ describe('projections applied in batches', () => {
   });
 
   it('a rebuild keeps every document in one unit until its end, yet one poisoned event stops it with the events before it written and both named', async () => {
-    const events = new SqliteEventStore({ path: join(mkdtempSync(join(tmpdir(), 'crm-batches-')), 'events.sqlite') });
+    const events = freshLog();
     const store = new EmbeddedReadStore();
     const poison = eventId(2_500);
     try {
@@ -109,7 +112,7 @@ describe('projections applied in batches', () => {
   });
 
   it('a stop while a failed batch is applied again one event at a time ends it there; the next start applies the rest, each event once', async () => {
-    const events = new SqliteEventStore({ path: join(mkdtempSync(join(tmpdir(), 'crm-batches-')), 'events.sqlite') });
+    const events = freshLog();
     const store = new EmbeddedReadStore();
     const poison = eventId(150);
     // After the poisoned event fails the batch, the healthy projection's 10th apply asks the runner to stop.
@@ -154,7 +157,7 @@ describe('projections applied in batches', () => {
   });
 
   it('a stop in the middle of a live batch drops it uncommitted; the next start applies all of it, each event once', async () => {
-    const events = new SqliteEventStore({ path: join(mkdtempSync(join(tmpdir(), 'crm-batches-')), 'events.sqlite') });
+    const events = freshLog();
     const store = new EmbeddedReadStore();
     const healthy = counting('healthy');
     let applied = 0;

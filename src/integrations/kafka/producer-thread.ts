@@ -124,8 +124,10 @@ export class ThreadedProducer implements BatchProducer {
         for (const { reject } of this.waiting.values()) reject(error);
         this.waiting.clear();
       };
-      worker.once('error', ended);
-      worker.once('exit', (code) => ended(`exit code ${code}`));
+      // An uncaught error in the thread is followed by its exit: the exit settles, once, with that error as the reason.
+      let failure: unknown;
+      worker.once('error', (error) => (failure = error));
+      worker.once('exit', (code) => ended(failure ?? `exit code ${code}`));
     });
   }
 
