@@ -32,3 +32,14 @@ export function frozenCopy<T>(value: T): T {
   for (const key in value) copy[key] = frozenCopy(value[key]);
   return Object.freeze(copy) as T;
 }
+
+/**
+ * A writable copy of a caller's document: its own top level, to be changed in place by whoever made it, over
+ * frozen copies of its parts (shared where they are frozen already). Frozen with freezeOwned before anyone
+ * else may hold it.
+ */
+export function ownedCopy<T extends object>(value: T): T {
+  const copy: Record<string, unknown> = {};
+  for (const key in value) copy[key] = frozenCopy(value[key]);
+  return copy as T;
+}

@@ -1,5 +1,6 @@
 import { categoryOf, type EventStore, EventStoreUnavailableError, type RecordedEvent, type Subscription } from '../infra/eventstore/port.ts';
 import type { Logger } from '../infra/logger.ts';
+import { type Compaction, compactHeap } from '../infra/heap.ts';
 import { type Doc, IndexConflictError, type ReadStore, ReadStoreUnavailableError } from '../infra/readstore/port.ts';
 import { WriteBackStore } from '../infra/readstore/write-back.ts';
 import { type Fence, FencedError, fencedFilter, fenceField, fencedWrite } from '../infra/readstore/fencing.ts';
@@ -96,6 +97,15 @@ export class ProjectionRunner {
   retryMs = 1000;
   /** Outages in a row since events were last applied. */
   private outages = 0;
+  /**
+   * A backlog of at least this many events applied in one go (a rebuild, a replay, a start from empty or far
+   * behind read models) is followed by one compaction of the heap; 0: never.
+   */
+  compactAfterEvents = 100_000;
+  /** How the heap is compacted (a test's stand-in counts the calls). */
+  compactHeap: () => Compaction = compactHeap;
+  /** Events the live subscription applied since the runner last caught up with the log. */
+  private backlog = 0;
 
   /**
    * `rebuildStaging`, given for a read store across the network: a rebuild replays into the in-process store it
@@ -226,14 +236,18 @@ export class ProjectionRunner {
 
   private async drain(): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
+    let taken = 0;
+    let applied = 0;
     try {
       while (this.queue.length) {
         // Items of a subscription closed meanwhile are dropped: its successor reads the log again from the positions.
-        const taken = this.queue.splice(0, BATCH).filter(({ session }) => !session.closed);
-        if (taken.length === 0) continue;
-        const session = taken[0]!.session;
+        const items = this.queue.splice(0, BATCH).filter(({ session }) => !session.closed);
+        if (items.length === 0) continue;
+        const session = items[0]!.session;
+        taken += items.length;
+        for (const { item } of items) if (typeof item !== 'bigint') applied += 1;
         try {
-          await this.applyLive(taken.map(({ item }) => item));
+          await this.applyLive(items.map(({ item }) => item));
         } catch (error) {
           this.stopFollowing(session, error);
         }
@@ -241,6 +255,20 @@ export class ProjectionRunner {
     } finally {
       this.draining = undefined;
     }
+    // A catch-up hands out full batches (the subscription waits for each); a shorter one is the log's tail.
+    this.backlog += applied;
+    if (taken < BATCH) {
+      const backlog = this.backlog;
+      this.backlog = 0;
+      this.compactAfter(backlog, 'catching up with the log');
+    }
+  }
+
+  /** Compacts the heap after a backlog large enough to have left it fragmented (see compactHeap). */
+  private compactAfter(events: number, what: string): void {
+    if (this.compactAfterEvents <= 0 || events < this.compactAfterEvents || this.stopping) return;
+    const compaction = this.compactHeap();
+    this.logger.info(`heap compacted after ${what}`, { events, ...compaction });
   }
 
   /**
@@ -384,13 +412,14 @@ export class ProjectionRunner {
     const head = await this.eventStore.headPosition();
     const staging = this.rebuildStaging?.() ?? this.readStore;
     if (staging !== this.readStore) await this.copyReads(projections, staging);
-    await this.applyLog(projections, staging, { head, onProgress, batchSize });
+    const { done: applied } = await this.applyLog(projections, staging, { head, onProgress, batchSize });
     if (staging !== this.readStore) {
       for (const projection of projections) await this.load(projection, staging);
       await staging.close();
     }
     for (const projection of projections) await this.saveCheckpoint(projection, head);
     await this.readStore.flush();
+    this.compactAfter(applied, 'a replay');
     return head;
   }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { prng } from '../../src/cli/seed-data.ts';
 import { EmbeddedReadStore } from '../../src/infra/readstore/embedded.ts';
-import { type Doc, DuplicateKeyError, type ReadStore } from '../../src/infra/readstore/port.ts';
+import { type Doc, DuplicateKeyError, type ReadStore, type UpdateOperators } from '../../src/infra/readstore/port.ts';
 import { WriteBackStore } from '../../src/infra/readstore/write-back.ts';
 import { countAt, twoRunnersCount } from '../support/rolling-deploy.ts';
 
@@ -12,7 +12,7 @@ import { countAt, twoRunnersCount } from '../support/rolling-deploy.ts';
 const random = prng(7);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 const ids = ['a', 'b', 'c', 'd', 'e'];
-const doc = (): Doc => ({ _id: pick(ids), group: pick(['x', 'y']), n: Math.floor(random() * 5), tags: [pick(['t', 'u'])] });
+const doc = (): Doc => ({ _id: pick(ids), group: pick(['x', 'y']), n: Math.floor(random() * 5), tags: [pick(['t', 'u'])], ...(random() < 0.5 ? { deep: { m: 1, k: pick(['p', 'q']) } } : {}) });
 type Operation = (store: ReadStore) => Promise<unknown>;
 const counter = (store: ReadStore) => store.collection('counters');
 const operations: (() => Operation)[] = [
@@ -43,6 +43,14 @@ const operations: (() => Operation)[] = [
   () => {
     const id = pick(ids);
     return (store) => counter(store).updateOne({ _id: id }, { $set: { n: 0 } });
+  },
+  () => {
+    // Nested parts and arrays, which a document the unit changes in place may share with one it handed out.
+    const id = pick(ids);
+    const k = pick(['p', 'q', 'r']);
+    const upsert = random() < 0.3;
+    const change = pick<UpdateOperators>([{ $set: { 'deep.k': k } }, { $inc: { 'deep.m': 2 } }, { $unset: { 'deep.k': '' } }, { $push: { tags: k } }, { $pull: { tags: 't' } }, { $set: { deep: { k } } }]);
+    return (store) => counter(store).updateOne({ _id: id }, change, { upsert });
   },
   () => {
     // A counter's guard: by _id and a condition; an upsert that misses an existing document is a duplicate key.
@@ -84,6 +92,9 @@ const operations: (() => Operation)[] = [
   },
 ];
 
+const isDeeplyFrozen = (value: unknown): boolean =>
+  typeof value !== 'object' || value === null || (Object.isFrozen(value) && Object.values(value).every(isDeeplyFrozen));
+
 describe('write-back unit of work', () => {
   it('answers and ends exactly as writing straight to the store does', async () => {
     for (let round = 0; round < 600; round++) {
@@ -91,12 +102,18 @@ describe('write-back unit of work', () => {
       const underneath = new EmbeddedReadStore();
       for (const store of [direct, underneath]) await counter(store).createIndex({ group: 1 });
       const unit = new WriteBackStore(underneath);
+      // What the unit answered, as it was then: a reader may keep it, and the unit's later writes must not change it.
+      const answered: { value: object; then: string }[] = [];
       for (let step = 0; step < 12; step++) {
         const operation = pick(operations)();
-        expect(await operation(unit), `round ${round} step ${step}`).toEqual(await operation(direct));
+        const answer = await operation(unit);
+        expect(answer, `round ${round} step ${step}`).toEqual(await operation(direct));
+        if (answer && typeof answer === 'object') answered.push({ value: answer, then: JSON.stringify(answer) });
       }
       await unit.commit();
       expect(await counter(underneath).find({}, { sort: { _id: 1 } })).toEqual(await counter(direct).find({}, { sort: { _id: 1 } }));
+      for (const { value, then } of answered) expect(JSON.stringify(value), `round ${round}`).toBe(then);
+      for (const stored of await counter(underneath).find({})) expect(isDeeplyFrozen(stored)).toBe(true);
     }
   });
 
@@ -119,6 +136,35 @@ describe('write-back unit of work', () => {
       { _id: 'day-1', n: 333 },
       { _id: 'day-2', n: 333 },
     ]);
+  });
+
+  it('changes its own documents in place, yet never one it was given or handed out', async () => {
+    const underneath = new EmbeddedReadStore();
+    await underneath.collection('docs').insertOne({ _id: 'stored', deep: { m: 1 }, tags: ['t'], _position: 0 });
+    const storedBefore = await underneath.collection('docs').findOne({ _id: 'stored' });
+    const unit = new WriteBackStore(underneath);
+    const docs = unit.collection('docs');
+    const given = { _id: 'given', deep: { m: 1 }, tags: ['t'], _position: 0 };
+    await docs.insertOne(given);
+    const change = { $inc: { 'deep.m': 1, n: 1 }, $push: { tags: 'u' }, $set: { 'deep.k': 'x' } };
+    for (const id of ['given', 'stored']) await docs.updateOne({ _id: id }, change);
+    const seen = await docs.findOne({ _id: 'given' });
+    expect(isDeeplyFrozen(seen)).toBe(true);
+    for (const id of ['given', 'stored']) {
+      await docs.updateOne({ _id: id }, change);
+      await docs.incrementCounter!(id, {}, { 'deep.m': 10 }, 1);
+    }
+    expect(given).toEqual({ _id: 'given', deep: { m: 1 }, tags: ['t'], _position: 0 });
+    expect(seen).toEqual({ _id: 'given', deep: { m: 2, k: 'x' }, tags: ['t', 'u'], _position: 0, n: 1 });
+    expect(storedBefore).toEqual({ _id: 'stored', deep: { m: 1 }, tags: ['t'], _position: 0 });
+    const expected = { deep: { m: 13, k: 'x' }, tags: ['t', 'u', 'u'], n: 2, _position: 1 };
+    expect(await docs.findOne({ _id: 'given' })).toEqual({ _id: 'given', ...expected });
+    await unit.commit();
+    for (const id of ['given', 'stored']) {
+      const stored = await underneath.collection('docs').findOne({ _id: id });
+      expect(stored).toEqual({ _id: id, ...expected });
+      expect(isDeeplyFrozen(stored)).toBe(true);
+    }
   });
 
   it('in a store other processes write, never replaces a document with an older version of it', async () => {

@@ -191,3 +191,72 @@ describe('projections applied in batches', () => {
     }
   });
 });
+
+describe('the heap compacted after a backlog', () => {
+  /** A runner of the counting projection whose compactions are counted instead of done. */
+  const countingCompactions = (events: SqliteEventStore, store: EmbeddedReadStore, after: number) => {
+    const runner = new ProjectionRunner(events, store, [counting('healthy')], silentLogger);
+    const compactions: number[] = [];
+    runner.compactAfterEvents = after;
+    runner.compactHeap = () => {
+      compactions.push(Date.now());
+      return { heapBeforeMb: 2, heapAfterMb: 1, ms: 0 };
+    };
+    return { runner, compactions };
+  };
+  /** `count` events in streams of 100, appended 500 at a time. */
+  const appendMany = async (events: SqliteEventStore, count: number, from = 0) => {
+    for (let start = from; start < from + count; start += 500)
+      await events.appendAtomically!(Array.from({ length: Math.min(500, from + count - start) / 100 }, (_, s) => ({ streamId: `tally-${start + s * 100}`, events: Array.from({ length: 100 }, (_, i) => tally(eventId(start + s * 100 + i))), expected: 'no_stream' as const })));
+  };
+
+  it('once, when the live subscription has caught up with a log of at least that many events (many full batches), and not for the events after', async () => {
+    const events = freshLog();
+    await appendMany(events, 4500);
+    const { runner, compactions } = countingCompactions(events, new EmbeddedReadStore(), 4500);
+    try {
+      await runner.start();
+      await runner.waitFor(await events.headPosition(), 10_000);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(compactions).toHaveLength(1);
+      await appendMany(events, 100, 4500);
+      await runner.waitFor(await events.headPosition(), 5000);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(compactions).toHaveLength(1);
+    } finally {
+      await runner.stop();
+      await events.close();
+    }
+  });
+
+  it('never after a smaller catch-up, and never when it is turned off', async () => {
+    const events = freshLog();
+    await appendMany(events, 600);
+    try {
+      for (const after of [601, 0]) {
+        const { runner, compactions } = countingCompactions(events, new EmbeddedReadStore(), after);
+        await runner.start();
+        await runner.waitFor(await events.headPosition(), 5000);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        await runner.stop();
+        expect(compactions, `after ${after}`).toHaveLength(0);
+      }
+    } finally {
+      await events.close();
+    }
+  });
+
+  it('after a rebuild of at least that many events', async () => {
+    const events = freshLog();
+    await appendMany(events, 600);
+    try {
+      for (const [after, expected] of [[600, 1], [601, 0]] as const) {
+        const { runner, compactions } = countingCompactions(events, new EmbeddedReadStore(), after);
+        expect(await runner.rebuild()).toBe(600);
+        expect(compactions, `after ${after}`).toHaveLength(expected);
+      }
+    } finally {
+      await events.close();
+    }
+  });
+});

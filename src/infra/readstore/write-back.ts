@@ -1,11 +1,15 @@
-import { frozenCopy } from '../frozen.ts';
+import { freezeOwned, ownedCopy } from '../frozen.ts';
+import { fastUpdate } from './fast-path.ts';
 import { idNamed, matchesFilter, onlyId, updatedDoc, upsertedDoc } from './updates.ts';
 import { type AggregateLimits, type BatchOptions, type BulkOperation, type Collection, type Doc, DuplicateKeyError, type Filter, type FindOptions, type IndexDescription, type IndexOptions, type ReadStore, type UpdateOperators, type UpdateResult } from './port.ts';
 
 const NOT_MATCHED: UpdateResult = { matchedCount: 0, modifiedCount: 0, upsertedId: null };
 
 
-/** Adds `by` to the number at a dotted path of a document this unit owns (missing: 0), making the objects on the way. */
+/**
+ * Adds `by` to the number at a dotted path of a document this unit owns (missing: 0), making the objects on the
+ * way; a frozen one on the way (a part shared with a stored document) is replaced by a copy first.
+ */
 function addAt(doc: Record<string, unknown>, path: string, by: number): void {
   if (!path.includes('.')) {
     doc[path] = ((doc[path] as number | undefined) ?? 0) + by;
@@ -14,12 +18,19 @@ function addAt(doc: Record<string, unknown>, path: string, by: number): void {
   const parts = path.split('.');
   let into = doc;
   for (let i = 0; i < parts.length - 1; i++) {
-    const next = into[parts[i]!];
-    into = (next !== null && typeof next === 'object' ? next : (into[parts[i]!] = {})) as Record<string, unknown>;
+    const key = parts[i]!;
+    const next = into[key];
+    into = (next !== null && typeof next === 'object' ? (Object.isFrozen(next) ? (into[key] = { ...next }) : next) : (into[key] = {})) as Record<string, unknown>;
   }
   const last = parts[parts.length - 1]!;
   into[last] = ((into[last] as number | undefined) ?? 0) + by;
 }
+
+/** Whether update operators name the `_id` (which only mingo's path refuses, as MongoDB does). */
+const changesId = (operators: UpdateOperators): boolean => {
+  for (const operator in operators) if (operators[operator as keyof UpdateOperators] && '_id' in operators[operator as keyof UpdateOperators]!) return true;
+  return false;
+};
 
 /** The filter a unit's write of `doc` replaces: the stored document unless that one has a later `_position`. */
 const notNewerThan = (id: string, doc: Doc): Filter =>
@@ -42,16 +53,31 @@ class WriteBackCollection<T extends Doc> implements Collection<T> {
   ) {}
 
   /**
-   * Counters this unit made its own copy of and changes in place (incrementCounter): a counter a thousand events
-   * change is copied once per unit, not once per event. Any other access to one ends that (its reader may keep it).
+   * The pending documents this unit made (its own copy, or new) and nobody else holds: writable, and changed in
+   * place by the unit's next writes. A document a batch changes a thousand times is copied once per unit, not
+   * once per write, and leaves no earlier versions behind for the garbage collector (a replay's unit lives long
+   * enough for them to reach the old generation and fragment it). One is frozen when it is handed to a reader
+   * (who may keep it) and when it is committed; a write after that works on a copy again.
    */
   private readonly owned = new Set<string>();
 
-  /** The document as this unit sees it. */
+  /** The document as this unit sees it, for the unit's own use (not handed out). */
   private async current(id: string): Promise<T | null> {
-    this.owned.delete(id);
     const pending = this.pending.get(id);
     return pending !== undefined ? pending : this.inner.findOne({ _id: id });
+  }
+
+  /** A pending document as a reader gets it: frozen, and no longer changed in place. */
+  private handedOut(id: string, doc: T | null): T | null {
+    if (doc && this.owned.delete(id)) freezeOwned(doc);
+    return doc;
+  }
+
+  /** Sets a pending document: one of the unit's own (writable), or one that may be shared (frozen, or a deletion). */
+  private keep(id: string, doc: T | null, own: boolean): void {
+    this.pending.set(id, doc);
+    if (own) this.owned.add(id);
+    else this.owned.delete(id);
   }
 
   /**
@@ -64,6 +90,7 @@ class WriteBackCollection<T extends Doc> implements Collection<T> {
     const deletions: BulkOperation[] = [];
     const writes: BulkOperation[] = [];
     for (const [id, doc] of this.pending) {
+      if (doc) freezeOwned(doc);
       if (doc) writes.push({ replaceOne: { filter: this.keepLater ? notNewerThan(id, doc) : { _id: id }, replacement: doc, upsert: true } });
       else deletions.push({ deleteOne: { filter: { _id: id } } });
     }
@@ -103,7 +130,7 @@ class WriteBackCollection<T extends Doc> implements Collection<T> {
 
   async findOne(filter: Filter, options?: Pick<FindOptions, 'projection' | 'sort'>): Promise<T | null> {
     const id = onlyId(filter);
-    if (id !== undefined && !options?.projection) return this.current(id);
+    if (id !== undefined && !options?.projection) return this.handedOut(id, await this.current(id));
     return (await this.written()).findOne(filter, options);
   }
 
@@ -125,7 +152,7 @@ class WriteBackCollection<T extends Doc> implements Collection<T> {
 
   async insertOne(document: T): Promise<void> {
     if ((await this.current(document._id)) !== null) throw new DuplicateKeyError(this.name, '_id_', { _id: document._id });
-    this.pending.set(document._id, frozenCopy(document));
+    this.keep(document._id, ownedCopy(document), true);
   }
 
   async replaceOne(filter: Filter, replacement: T, options: { upsert?: boolean } = {}): Promise<UpdateResult> {
@@ -133,7 +160,9 @@ class WriteBackCollection<T extends Doc> implements Collection<T> {
     if (id === undefined || (replacement._id !== undefined && replacement._id !== id)) return (await this.written()).replaceOne(filter, replacement, options);
     const current = await this.current(id);
     if (!current && !options.upsert) return NOT_MATCHED;
-    this.pending.set(id, frozenCopy({ ...replacement, _id: id }));
+    const next = ownedCopy(replacement);
+    next._id = id;
+    this.keep(id, next, true);
     return current ? { matchedCount: 1, modifiedCount: 1, upsertedId: null } : { ...NOT_MATCHED, upsertedId: id };
   }
 
@@ -147,12 +176,22 @@ class WriteBackCollection<T extends Doc> implements Collection<T> {
       if (!options.upsert) return NOT_MATCHED;
       // As MongoDB: the document the upsert would insert has the id of one the conditions did not match.
       if (found) throw new DuplicateKeyError(this.name, '_id_', { _id: id });
-      this.pending.set(id, upsertedDoc<T>(filter, update));
+      this.keep(id, upsertedDoc<T>(filter, update), false);
       return { ...NOT_MATCHED, upsertedId: id };
     }
-    const next = updatedDoc(current, update);
-    if (next) this.pending.set(id, next);
-    return { matchedCount: 1, modifiedCount: next ? 1 : 0, upsertedId: null };
+    // In place on a document the unit owns, else on a shallow copy (frozen parts are copied before they change).
+    const { $setOnInsert: _ignored, ...operators } = update;
+    const own = this.owned.has(id);
+    const next = own ? current : { ...current };
+    const modified = changesId(operators) ? undefined : fastUpdate(next, operators);
+    if (modified === undefined) {
+      // mingo's operators (or a change of the _id, refused there): on a frozen document, into a frozen new one.
+      const updated = updatedDoc(this.handedOut(id, current)!, update);
+      if (updated) this.keep(id, updated, false);
+      return { matchedCount: 1, modifiedCount: updated ? 1 : 0, upsertedId: null };
+    }
+    if (modified && !own) this.keep(id, next, true);
+    return { matchedCount: 1, modifiedCount: modified ? 1 : 0, upsertedId: null };
   }
 
   /** Synchronous when the unit holds the counter already (most calls of a batch): no promise to make or wait for. */
@@ -168,14 +207,12 @@ class WriteBackCollection<T extends Doc> implements Collection<T> {
       // Counted already (or not a counter, which the guarded update would not match either).
       if (typeof doc._position !== 'number' || doc._position >= position) return;
       if (!this.owned.has(id)) {
-        doc = structuredClone(doc);
-        this.owned.add(id);
-        this.pending.set(id, doc as T);
+        doc = { ...doc };
+        this.keep(id, doc as T, true);
       }
     } else {
       doc = { _id: id };
-      this.owned.add(id);
-      this.pending.set(id, doc as T);
+      this.keep(id, doc as T, true);
     }
     for (const field in key) doc[field] = key[field];
     for (const path in inc) addAt(doc, path, inc[path]!);
@@ -191,7 +228,7 @@ class WriteBackCollection<T extends Doc> implements Collection<T> {
     const id = onlyId(filter);
     if (id === undefined) return (await this.written()).deleteOne(filter);
     const current = await this.current(id);
-    if (current) this.pending.set(id, null);
+    if (current) this.keep(id, null, false);
     return { deletedCount: current ? 1 : 0 };
   }
 
