@@ -28,7 +28,7 @@ function addAt(doc: Record<string, unknown>, path: string, by: number): void {
 
 /** Whether update operators name the `_id` (which only mingo's path refuses, as MongoDB does). */
 const changesId = (operators: UpdateOperators): boolean => {
-  for (const operator in operators) if (operators[operator as keyof UpdateOperators] && '_id' in operators[operator as keyof UpdateOperators]!) return true;
+  for (const fields of Object.values(operators)) if (fields && '_id' in fields) return true;
   return false;
 };
 
@@ -90,8 +90,7 @@ class WriteBackCollection<T extends Doc> implements Collection<T> {
     const deletions: BulkOperation[] = [];
     const writes: BulkOperation[] = [];
     for (const [id, doc] of this.pending) {
-      if (doc) freezeOwned(doc);
-      if (doc) writes.push({ replaceOne: { filter: this.keepLater ? notNewerThan(id, doc) : { _id: id }, replacement: doc, upsert: true } });
+      if (doc) writes.push({ replaceOne: { filter: this.keepLater ? notNewerThan(id, doc) : { _id: id }, replacement: freezeOwned(doc), upsert: true } });
       else deletions.push({ deleteOne: { filter: { _id: id } } });
     }
     this.pending.clear();
