@@ -42,6 +42,7 @@ import { ErpBridgeStatus } from '../integrations/erp/status.ts';
 import type { Kafka } from 'kafkajs';
 import { KurrentEventStore } from '../infra/eventstore/kurrent.ts';
 import { EmbeddedReadStore } from '../infra/readstore/embedded.ts';
+import { compactHeap } from '../infra/heap.ts';
 import { MongoReadStore } from '../infra/readstore/mongo.ts';
 import { SqliteBackedStore } from '../infra/readstore/durable.ts';
 import type { ReadStore } from '../infra/readstore/port.ts';
@@ -152,6 +153,8 @@ export interface OpenOptions {
   startTimers?: boolean;
 }
 
+/** A read-model snapshot of this many documents or more is followed by a compaction of the heap (about 1 s at 1M). */
+const COMPACT_AFTER_LOADING = 100_000;
 /** How long a read model of a past instant, or a report job, is kept unused. */
 const AS_OF_TTL_MS = 15 * 60_000;
 /** A close that takes this long is logged with the time of each step. */
@@ -254,6 +257,11 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
               onUnreadableSnapshot: (error, keptAs) =>
                 logger.error('the read-model snapshot could not be read; starting empty and rebuilding the read models from the event log', { error: error.message, keptAs }),
               onSnapshotFailed: (error) => logger.error('the read-model snapshot could not be written; the next change tries again', { error: error.message }),
+              onSnapshotLoaded: ({ documents, ms }) => {
+                logger.info('read models loaded from their snapshot', { documents, ms });
+                // Reading a large snapshot leaves the heap as fragmented as a long replay does (see compactHeap).
+                if (documents >= COMPACT_AFTER_LOADING) logger.info('heap compacted after loading the read models', { documents, ...compactHeap() });
+              },
             },
       );
   // Personal values are sealed under their data subject's key on append and opened on every read (crypto-shredding);

@@ -2,6 +2,7 @@ import type { EventStore, Subscription } from '../infra/eventstore/port.ts';
 import type { Logger } from '../infra/logger.ts';
 import type { Doc, ReadStore } from '../infra/readstore/port.ts';
 import type { EventConsumer, EventHandler, EventSource } from './event-source.ts';
+import { forgetDelivered } from './once.ts';
 
 type ConsumerCheckpoint = Doc & { position: number };
 
@@ -17,11 +18,14 @@ export class ConsumerCheckpointAheadError extends Error {
   }
 }
 const CHECKPOINTS = '_consumers';
+/** A consumer's inbox entries before its checkpoint are deleted after this many events (so it holds about that many). */
+const FORGET_EVERY = 1_000;
 
 /**
  * The embedded default's event source: each named consumer follows the event log itself from a checkpoint
  * kept in the read store. A failing handler stops the subscription; it resumes from the checkpoint later, and
- * keeps trying while the read store cannot be reached.
+ * keeps trying while the read store cannot be reached. The log never delivers an event at or before a saved
+ * checkpoint again, so the consumer's inbox entries of those (see `onceByEventId`) are deleted as it goes.
  */
 export class EventLogSource implements EventSource {
   constructor(
@@ -29,6 +33,7 @@ export class EventLogSource implements EventSource {
     private readonly readStore: ReadStore,
     private readonly logger: Logger,
     private readonly retryMs = 1000,
+    private readonly forgetEvery = FORGET_EVERY,
   ) {}
 
   /** The consumers this process runs. */
@@ -46,6 +51,7 @@ export class EventLogSource implements EventSource {
     let subscription: Subscription | undefined;
     let retry: NodeJS.Timeout | undefined;
     let closed = false;
+    let sinceForgetting = 0;
     // Until the consumer is closed, a failure (of the handler, or of the read store holding the checkpoint, even
     // while resuming) is followed by another try from the checkpoint.
     const retryLater = () => {
@@ -69,12 +75,18 @@ export class EventLogSource implements EventSource {
         this.logger.error('consumer halted: its checkpoint is ahead of the event log (events were lost); reset it after checking what it acted on', { consumer: group, checkpoint: saved?.position, head });
         throw new ConsumerCheckpointAheadError(group, BigInt(saved!.position), head);
       }
+      // What an earlier run left (an earlier version kept every entry): gone before the consumer goes on.
+      if (saved) await forgetDelivered(this.readStore, group, BigInt(saved.position));
       subscription = this.eventStore.subscribeToAll(
         { after: BigInt(saved?.position ?? 0), filter: { categories } },
         {
           onEvent: async (event) => {
             await handler(event);
             await checkpoints.updateOne({ _id: group }, { $set: { position: Number(event.position) } }, { upsert: true });
+            if (++sinceForgetting >= this.forgetEvery) {
+              sinceForgetting = 0;
+              await forgetDelivered(this.readStore, group, event.position);
+            }
           },
           onError: (error) => {
             this.logger.warn('consumer failed; retrying from its checkpoint', { consumer: group, error });

@@ -4,6 +4,7 @@ import { findEmployeeByUsername, systemActor } from '../../src/commands/employee
 import { silentLogger } from '../../src/infra/logger.ts';
 import { EmbeddedReadStore } from '../../src/infra/readstore/embedded.ts';
 import { EventLogSource } from '../../src/integrations/event-log-source.ts';
+import { onceByEventId } from '../../src/integrations/once.ts';
 import { startTestApp } from '../support/app.ts';
 import { switchable } from '../support/switchable-store.ts';
 import { waitUntil } from '../support/wait.ts';
@@ -32,6 +33,67 @@ describe('the event-log source while the read store is unreachable', () => {
       await waitUntil(() => seen.includes(after), 5000, () => `the event after the outage (seen: ${seen.length})`);
       expect(seen).toContain(during);
       await consumer.close();
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe("an event-log consumer's inbox", () => {
+  type Entry = { _id: string; consumer: string; eventId: string; position: number };
+
+  it('keeps only the entries after its saved checkpoint, and still skips an event delivered again after a crash', async () => {
+    const app = await startTestApp();
+    try {
+      const store = new EmbeddedReadStore();
+      const inbox = store.collection<Entry>('_inbox');
+      const source = new EventLogSource(app.services.eventStore, store, silentLogger, 20, 5);
+      const handled: string[] = [];
+      const handler = onceByEventId(store, 'inbox-test', async (event) => void handled.push(event.id));
+      const consumer = await source.consume('inbox-test', ['customer'], handler);
+      const ownerId = (await findEmployeeByUsername(app.services.deps, 'admin'))!.employeeId;
+      for (let i = 0; i < 13; i++) await registerCustomer(app.services.deps, { fields: { name: `Inbox ${i}` }, ownerId }, systemActor, app.services.requestMeta('test'));
+      const events = await app.services.eventStore.readAll({ filter: { categories: ['customer'] } });
+      await waitUntil(async () => (await store.collection('_consumers').findOne({ _id: 'inbox-test' }))?.position === Number(events.at(-1)!.position), 5000, () => `all ${events.length} events (handled ${handled.length})`);
+      await consumer.close();
+      expect(handled).toEqual(events.map((event) => event.id));
+      // Forgotten after every fifth event: what is left came after the last time, and is fewer than five.
+      const lastForgotten = events[Math.floor(events.length / 5) * 5 - 1]!.position;
+      const left = await inbox.find({ consumer: 'inbox-test' });
+      expect(left.map((entry) => entry.eventId).sort()).toEqual(events.filter((event) => event.position > lastForgotten).map((event) => event.id).sort());
+      expect(left.length).toBeLessThan(5);
+
+      // A crash after the last event's inbox entry was saved and before its checkpoint: the log delivers it again, and it is skipped.
+      await store.collection('_consumers').updateOne({ _id: 'inbox-test' }, { $set: { position: Number(events.at(-2)!.position) } });
+      const delivered: string[] = [];
+      const resumed = await source.consume('inbox-test', ['customer'], async (event) => {
+        delivered.push(event.id);
+        await handler(event);
+      });
+      await waitUntil(() => delivered.length === 1, 5000, () => 'the last event again');
+      await resumed.close();
+      expect(delivered).toEqual([events.at(-1)!.id]);
+      expect(handled).toHaveLength(events.length);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('loses, when the consumer starts, the entries an earlier version kept before its checkpoint; other consumers keep theirs', async () => {
+    const app = await startTestApp();
+    try {
+      const store = new EmbeddedReadStore();
+      const inbox = store.collection<Entry>('_inbox');
+      const entry = (consumer: string, position: number) => ({ insertOne: { document: { _id: `${consumer}:e${position}`, consumer, eventId: `e${position}`, position } } });
+      await inbox.bulkWrite(Array.from({ length: 4500 }, (_, i) => entry('old-consumer', i + 1)));
+      await inbox.bulkWrite([entry('other-consumer', 1), entry('other-consumer', 2)]);
+      const head = Number(await app.services.eventStore.headPosition());
+      await store.collection('_consumers').insertOne({ _id: 'old-consumer', position: head });
+      const consumer = await new EventLogSource(app.services.eventStore, store, silentLogger, 20).consume('old-consumer', ['customer'], async () => {});
+      await consumer.close();
+      expect(await inbox.countDocuments({ consumer: 'old-consumer', position: { $lte: head } })).toBe(0);
+      expect(await inbox.countDocuments({ consumer: 'old-consumer' })).toBe(4500 - head);
+      expect(await inbox.countDocuments({ consumer: 'other-consumer' })).toBe(2);
     } finally {
       await app.close();
     }
