@@ -1,4 +1,5 @@
 import type { EventStore, Subscription } from '../infra/eventstore/port.ts';
+import { type Compaction, compactHeap } from '../infra/heap.ts';
 import type { Logger } from '../infra/logger.ts';
 import type { Doc, ReadStore } from '../infra/readstore/port.ts';
 import type { EventConsumer, EventHandler, EventSource } from './event-source.ts';
@@ -18,6 +19,20 @@ export class ConsumerCheckpointAheadError extends Error {
   }
 }
 const CHECKPOINTS = '_consumers';
+
+export interface EventLogSourceOptions {
+  /** How long a failed consumer waits before it resumes from its checkpoint (ms); default 1000. */
+  retryMs?: number;
+  /** After how many events a consumer's inbox entries before its checkpoint are deleted; default FORGET_EVERY. */
+  forgetEvery?: number;
+  /**
+   * A consumer that has caught up with the head it started behind by at least this many of its events compacts
+   * the heap (its events, read in batches, lived long enough to be promoted and then died: see compactHeap);
+   * default 100,000, 0: never.
+   */
+  compactAfterEvents?: number;
+  compactHeap?: () => Compaction;
+}
 /** A consumer's inbox entries before its checkpoint are deleted after this many events (so it holds about that many). */
 const FORGET_EVERY = 1_000;
 
@@ -28,13 +43,22 @@ const FORGET_EVERY = 1_000;
  * checkpoint again, so the consumer's inbox entries of those (see `onceByEventId`) are deleted as it goes.
  */
 export class EventLogSource implements EventSource {
+  private readonly retryMs: number;
+  private readonly forgetEvery: number;
+  private readonly compactAfterEvents: number;
+  private readonly compactHeap: () => Compaction;
+
   constructor(
     private readonly eventStore: EventStore,
     private readonly readStore: ReadStore,
     private readonly logger: Logger,
-    private readonly retryMs = 1000,
-    private readonly forgetEvery = FORGET_EVERY,
-  ) {}
+    options: EventLogSourceOptions = {},
+  ) {
+    this.retryMs = options.retryMs ?? 1000;
+    this.forgetEvery = options.forgetEvery ?? FORGET_EVERY;
+    this.compactAfterEvents = options.compactAfterEvents ?? 100_000;
+    this.compactHeap = options.compactHeap ?? compactHeap;
+  }
 
   /** The consumers this process runs. */
   private readonly groups = new Set<string>();
@@ -52,6 +76,8 @@ export class EventLogSource implements EventSource {
     let retry: NodeJS.Timeout | undefined;
     let closed = false;
     let sinceForgetting = 0;
+    /** The events handled since the consumer started behind the head it saw then, until it reaches that head. */
+    let backlog: { head: bigint; events: number } | undefined;
     // Until the consumer is closed, a failure (of the handler, or of the read store holding the checkpoint, even
     // while resuming) is followed by another try from the checkpoint.
     const retryLater = () => {
@@ -77,6 +103,12 @@ export class EventLogSource implements EventSource {
       }
       // What an earlier run left (an earlier version kept every entry): gone before the consumer goes on.
       if (saved) await forgetDelivered(this.readStore, group, BigInt(saved.position));
+      backlog = { head, events: 0 };
+      const reached = (position: bigint) => {
+        if (!backlog || position < backlog.head) return;
+        if (this.compactAfterEvents > 0 && backlog.events >= this.compactAfterEvents) this.logger.info('heap compacted after a consumer caught up with the log', { consumer: group, events: backlog.events, ...this.compactHeap() });
+        backlog = undefined;
+      };
       subscription = this.eventStore.subscribeToAll(
         { after: BigInt(saved?.position ?? 0), filter: { categories } },
         {
@@ -87,7 +119,10 @@ export class EventLogSource implements EventSource {
               sinceForgetting = 0;
               await forgetDelivered(this.readStore, group, event.position);
             }
+            if (backlog) backlog.events++;
+            reached(event.position);
           },
+          onCheckpoint: reached,
           onError: (error) => {
             this.logger.warn('consumer failed; retrying from its checkpoint', { consumer: group, error });
             void subscription?.close();

@@ -14,7 +14,7 @@ describe('the event-log source while the read store is unreachable', () => {
     const app = await startTestApp();
     try {
       const store = switchable(new EmbeddedReadStore());
-      const source = new EventLogSource(app.services.eventStore, store, silentLogger, 20);
+      const source = new EventLogSource(app.services.eventStore, store, silentLogger, { retryMs: 20 });
       const seen: string[] = [];
       const consumer = await source.consume('test-consumer', ['customer'], async (event) => void seen.push(event.id));
       const ownerId = (await findEmployeeByUsername(app.services.deps, 'admin'))!.employeeId;
@@ -47,7 +47,7 @@ describe("an event-log consumer's inbox", () => {
     try {
       const store = new EmbeddedReadStore();
       const inbox = store.collection<Entry>('_inbox');
-      const source = new EventLogSource(app.services.eventStore, store, silentLogger, 20, 5);
+      const source = new EventLogSource(app.services.eventStore, store, silentLogger, { retryMs: 20, forgetEvery: 5 });
       const handled: string[] = [];
       const handler = onceByEventId(store, 'inbox-test', async (event) => void handled.push(event.id));
       const consumer = await source.consume('inbox-test', ['customer'], handler);
@@ -89,11 +89,46 @@ describe("an event-log consumer's inbox", () => {
       await inbox.bulkWrite([entry('other-consumer', 1), entry('other-consumer', 2)]);
       const head = Number(await app.services.eventStore.headPosition());
       await store.collection('_consumers').insertOne({ _id: 'old-consumer', position: head });
-      const consumer = await new EventLogSource(app.services.eventStore, store, silentLogger, 20).consume('old-consumer', ['customer'], async () => {});
+      const consumer = await new EventLogSource(app.services.eventStore, store, silentLogger, { retryMs: 20 }).consume('old-consumer', ['customer'], async () => {});
       await consumer.close();
       expect(await inbox.countDocuments({ consumer: 'old-consumer', position: { $lte: head } })).toBe(0);
       expect(await inbox.countDocuments({ consumer: 'old-consumer' })).toBe(4500 - head);
       expect(await inbox.countDocuments({ consumer: 'other-consumer' })).toBe(2);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('an event-log consumer that started far behind the log', () => {
+  it('compacts the heap once, when it has caught up with the head it started behind, and not for what follows', async () => {
+    const app = await startTestApp();
+    try {
+      const ownerId = (await findEmployeeByUsername(app.services.deps, 'admin'))!.employeeId;
+      const register = (name: string) => registerCustomer(app.services.deps, { fields: { name }, ownerId }, systemActor, app.services.requestMeta('test'));
+      for (let i = 0; i < 12; i++) await register(`Behind ${i}`);
+      const behind = (await app.services.eventStore.readAll({ filter: { categories: ['customer'] } })).length;
+      const compactions: number[] = [];
+      const compactHeap = () => (compactions.push(Date.now()), { heapBeforeMb: 2, heapAfterMb: 1, ms: 0 });
+      const store = new EmbeddedReadStore();
+      const seen: string[] = [];
+      const source = new EventLogSource(app.services.eventStore, store, silentLogger, { retryMs: 20, compactAfterEvents: behind, compactHeap });
+      const consumer = await source.consume('far-behind', ['customer'], async (event) => void seen.push(event.id));
+      await waitUntil(() => seen.length === behind, 5000, () => `the ${behind} events (seen ${seen.length})`);
+      await waitUntil(() => compactions.length === 1, 5000, () => 'the compaction');
+      await register('After catching up');
+      await waitUntil(() => seen.length === behind + 1, 5000, () => 'the live event');
+      await consumer.close();
+      expect(compactions).toHaveLength(1);
+
+      // One event short of the threshold behind: no compaction.
+      const short = new EventLogSource(app.services.eventStore, new EmbeddedReadStore(), silentLogger, { retryMs: 20, compactAfterEvents: behind + 2, compactHeap });
+      const count: string[] = [];
+      const shortConsumer = await short.consume('less-behind', ['customer'], async (event) => void count.push(event.id));
+      await waitUntil(() => count.length === behind + 1, 5000, () => 'every event');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await shortConsumer.close();
+      expect(compactions).toHaveLength(1);
     } finally {
       await app.close();
     }
