@@ -5,8 +5,8 @@
  *
  * A field's values are shared while the field has few distinct ones (owners, enums, days); a field that shows
  * many (ids, names, times) is given up after MAX_DISTINCT values, so the cost stays one small-map lookup per
- * string of a repetitive field and one check of the others. A document's `id` equal to its `_id` becomes the
- * same string. Values are never changed, only which copy of an equal string a document holds.
+ * string; the strings of such fields are shared within their document only (its `id` beside its `_id`, equal
+ * times, a phone in two places). Values are never changed, only which copy of an equal string a document holds.
  */
 const MAX_DISTINCT = 2_048;
 /** Longer strings are not looked up: notes and texts rarely repeat, and hashing them costs. */
@@ -41,7 +41,8 @@ export class StringSharer {
   private shareItems(key: string, items: unknown[]): void {
     for (let i = 0; i < items.length; i++) {
       const item = items[i];
-      if (typeof item === 'string') items[i] = this.shared(key, item); else if (item !== null && typeof item === 'object') {
+      if (typeof item === 'string') items[i] = this.shared(key, item);
+      else if (item !== null && typeof item === 'object') {
         if (Array.isArray(item)) this.shareItems(key, item);
         else this.shareIn(item as Record<string, unknown>);
       }
