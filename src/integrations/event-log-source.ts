@@ -3,7 +3,7 @@ import { type Compaction, compactHeap } from '../infra/heap.ts';
 import type { Logger } from '../infra/logger.ts';
 import type { Doc, ReadStore } from '../infra/readstore/port.ts';
 import type { EventConsumer, EventHandler, EventSource } from './event-source.ts';
-import { forgetDelivered } from './once.ts';
+import { forgetDelivered, keepHandledWithin } from './once.ts';
 
 type ConsumerCheckpoint = Doc & { position: number };
 
@@ -39,8 +39,8 @@ const FORGET_EVERY = 1_000;
 /**
  * The embedded default's event source: each named consumer follows the event log itself from a checkpoint
  * kept in the read store. A failing handler stops the subscription; it resumes from the checkpoint later, and
- * keeps trying while the read store cannot be reached. The log never delivers an event at or before a saved
- * checkpoint again, so the consumer's inbox entries of those (see `onceByEventId`) are deleted as it goes.
+ * keeps trying while the read store cannot be reached. The consumer has handled every event of its own at or
+ * before its saved checkpoint, so its inbox keeps a mark of that instead of their entries (see `forgetDelivered`).
  */
 export class EventLogSource implements EventSource {
   private readonly retryMs: number;
@@ -101,7 +101,9 @@ export class EventLogSource implements EventSource {
         this.logger.error('consumer halted: its checkpoint is ahead of the event log (events were lost); reset it after checking what it acted on', { consumer: group, checkpoint: saved?.position, head });
         throw new ConsumerCheckpointAheadError(group, BigInt(saved!.position), head);
       }
-      // What an earlier run left (an earlier version kept every entry): gone before the consumer goes on.
+      // A log that lost its last events gives their positions to new ones; then what an earlier run left (an
+      // earlier version kept every entry) goes before the consumer goes on.
+      await keepHandledWithin(this.readStore, group, head);
       if (saved) await forgetDelivered(this.readStore, group, BigInt(saved.position));
       backlog = { head, events: 0 };
       const reached = (position: bigint) => {

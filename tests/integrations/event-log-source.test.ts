@@ -74,6 +74,18 @@ describe("an event-log consumer's inbox", () => {
       await resumed.close();
       expect(delivered).toEqual([events.at(-1)!.id]);
       expect(handled).toHaveLength(events.length);
+
+      // An operator removes the checkpoint (see "Checkpoints ahead of the log"): the whole history comes again, and
+      // the consumer's handled-through mark stands for the entries it no longer keeps: no second effect.
+      await store.collection('_consumers').deleteOne({ _id: 'inbox-test' });
+      const replayed: string[] = [];
+      const again = await source.consume('inbox-test', ['customer'], async (event) => {
+        replayed.push(event.id);
+        await handler(event);
+      });
+      await waitUntil(() => replayed.length === events.length, 5000, () => `the history again (${replayed.length})`);
+      await again.close();
+      expect(handled).toHaveLength(events.length);
     } finally {
       await app.close();
     }
@@ -129,6 +141,31 @@ describe('an event-log consumer that started far behind the log', () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
       await shortConsumer.close();
       expect(compactions).toHaveLength(1);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe("an event-log consumer's handled-through mark past the log's head", () => {
+  it('is lowered to the head when the consumer starts: events that take lost positions again are handled', async () => {
+    const app = await startTestApp();
+    try {
+      const store = new EmbeddedReadStore();
+      const head = Number(await app.services.eventStore.headPosition());
+      // The log lost its last events after the consumer had handled them (a power cut, a restored backup).
+      await store.collection('_inbox').insertOne({ _id: 'lost-tail:handled-through', through: head + 1_000 });
+      await store.collection('_consumers').insertOne({ _id: 'lost-tail', position: head });
+      const handled: string[] = [];
+      const source = new EventLogSource(app.services.eventStore, store, silentLogger, { retryMs: 20 });
+      const consumer = await source.consume('lost-tail', ['customer'], onceByEventId(store, 'lost-tail', async (event) => void handled.push(event.id)));
+      const ownerId = (await findEmployeeByUsername(app.services.deps, 'admin'))!.employeeId;
+      const { customerId } = await registerCustomer(app.services.deps, { fields: { name: 'After the loss' }, ownerId }, systemActor, app.services.requestMeta('test'));
+      const created = (await app.services.eventStore.readStream(`customer-${customerId}`))[0]!;
+      expect(Number(created.position)).toBeLessThanOrEqual(head + 1_000);
+      await waitUntil(() => handled.includes(created.id), 5000, () => 'the new event');
+      await consumer.close();
+      expect(await store.collection('_inbox').findOne({ _id: 'lost-tail:handled-through' })).toMatchObject({ through: head });
     } finally {
       await app.close();
     }
