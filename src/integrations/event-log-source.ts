@@ -76,8 +76,6 @@ export class EventLogSource implements EventSource {
     let retry: NodeJS.Timeout | undefined;
     let closed = false;
     let sinceForgetting = 0;
-    /** The events handled since the consumer started behind the head it saw then, until it reaches that head. */
-    let backlog: { head: bigint; events: number } | undefined;
     // Until the consumer is closed, a failure (of the handler, or of the read store holding the checkpoint, even
     // while resuming) is followed by another try from the checkpoint.
     const retryLater = () => {
@@ -105,7 +103,8 @@ export class EventLogSource implements EventSource {
       // earlier version kept every entry) goes before the consumer goes on.
       await keepHandledWithin(this.readStore, group, head);
       if (saved) await forgetDelivered(this.readStore, group, BigInt(saved.position));
-      backlog = { head, events: 0 };
+      /** The events handled since this start behind `head`, until the consumer reaches it. */
+      let backlog: { head: bigint; events: number } | undefined = { head, events: 0 };
       const reached = (position: bigint) => {
         if (!backlog || position < backlog.head) return;
         if (this.compactAfterEvents > 0 && backlog.events >= this.compactAfterEvents) this.logger.info('heap compacted after a consumer caught up with the log', { consumer: group, events: backlog.events, ...this.compactHeap() });

@@ -20,33 +20,24 @@ export class StringSharer {
 
   /** Shares the strings of a document (not frozen yet) with those seen before; returns it. */
   share<T extends Record<string, unknown>>(doc: T): T {
-    this.shareIn(doc);
+    this.shareValue('', doc);
     this.local.clear();
     return doc;
   }
 
-  private shareIn(object: Record<string, unknown>): void {
-    for (const key in object) {
-      const value = object[key];
-      // Assigned whatever it is: an equal string compares equal, so `!==` cannot tell the copies apart.
-      if (typeof value === 'string') object[key] = this.shared(key, value);
-      else if (value !== null && typeof value === 'object') {
-        if (Array.isArray(value)) this.shareItems(key, value);
-        else this.shareIn(value as Record<string, unknown>);
-      }
+  /**
+   * A value under `field`, its strings shared: a string itself, an array's items (values of the array's field),
+   * an object's properties (each under its own name). Every value is assigned back, whatever it is: an equal
+   * string compares equal, so `!==` cannot tell the copies apart.
+   */
+  private shareValue(field: string, value: unknown): unknown {
+    if (typeof value === 'string') return this.shared(field, value);
+    if (Array.isArray(value)) for (let i = 0; i < value.length; i++) value[i] = this.shareValue(field, value[i]);
+    else if (value !== null && typeof value === 'object') {
+      const object = value as Record<string, unknown>;
+      for (const key in object) object[key] = this.shareValue(key, object[key]);
     }
-  }
-
-  /** An array's strings are values of the array's field; its objects are walked as documents' parts. */
-  private shareItems(key: string, items: unknown[]): void {
-    for (let i = 0; i < items.length; i++) {
-      const item = items[i];
-      if (typeof item === 'string') items[i] = this.shared(key, item);
-      else if (item !== null && typeof item === 'object') {
-        if (Array.isArray(item)) this.shareItems(key, item);
-        else this.shareIn(item as Record<string, unknown>);
-      }
-    }
+    return value;
   }
 
   private shared(field: string, value: string): string {
