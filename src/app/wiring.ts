@@ -22,12 +22,11 @@ import type { ChainVerifier } from '../infra/eventstore/chain.ts';
 import { ChainWitness } from '../infra/eventstore/chain-witness.ts';
 import { auditAnchorTimer, startAuditAnchors } from '../commands/audit-anchor.ts';
 import { maxAgeSeconds, retentionPeriods, retentionTimer, startRetention } from '../commands/retention.ts';
-import { CodecEventStore, type EventCodec } from '../infra/eventstore/codec.ts';
-import { PersonalDataEventStore } from '../infra/eventstore/personal-data.ts';
+import { CodecEventStore } from '../infra/eventstore/codec.ts';
+import type { PersonalDataEventStore } from '../infra/eventstore/personal-data.ts';
 import { CollectionSubjectKeys, RESERVATION_KEY_SUBJECT, SqliteSubjectKeys, SUBJECT_KEYS, type SubjectKeys } from '../infra/personal-data/keys.ts';
-import { personalDataPolicy } from '../commands/personal-data.ts';
-import { ERASED } from '../domain/shared/personal-data.ts';
-import { checkEventData, upcastData } from '../domain/event-schemas.ts';
+import { domainEventCodec, domainLog } from './event-log.ts';
+import { threadedLogReader } from './log-reader-thread.ts';
 import { randomIds, randomToken, seededIds } from '../infra/ids.ts';
 import { lockDataDir } from '../infra/lock.ts';
 import { jsonLogger, type Logger } from '../infra/logger.ts';
@@ -197,15 +196,6 @@ function kafkaSettings(config: Config, brokers: string): KafkaSettings {
   };
 }
 
-/** The domain's event rules, applied by the event store adapter: schemas on append, upcasters on read. */
-const domainEventCodec: EventCodec = {
-  check: (_streamId, event) => checkEventData(event.type, event.data),
-  upcast: (event) => {
-    const data = upcastData(event.type, event.data);
-    return data === event.data ? event : { ...event, data };
-  },
-};
-
 /**
  * The key reservations are hashed under: CRM_RESERVATION_KEY, or the one kept with the subject keys (made at the
  * first start). A log whose reservations were made under a key the store does not hold (a log copied without its
@@ -269,9 +259,8 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
   const subjectKeys: SubjectKeys = embeddedEvents || embeddedReads
     ? new SqliteSubjectKeys(inMemory ? ':memory:' : join(config.CRM_DATA_DIR, embeddedEvents ? 'events.sqlite' : 'integration.sqlite'))
     : new CollectionSubjectKeys(readStore.collection(SUBJECT_KEYS));
-  const personalData = new PersonalDataEventStore(storedEvents, personalDataPolicy((streamId) => storedEvents.readStream(streamId)), subjectKeys, ERASED);
   // Every event is checked against its schema before it is appended, and read in today's shape (upcast).
-  const eventStore: EventStore = new CodecEventStore(personalData, domainEventCodec);
+  const { eventStore, personalData } = domainLog(storedEvents, subjectKeys);
   // Kafka carries the events as the log holds them: personal values sealed.
   const sealedEvents: EventStore = new CodecEventStore(storedEvents, domainEventCodec);
   // Reservations name a unique value by its hash under a key of the service's own (configured, or kept with the subject keys).
@@ -295,6 +284,13 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
   if (integrationStore !== readStore) await moveIntegrationState(readStore, integrationStore, logger);
   const timerSpecs = options.timers ?? allTimers;
   const runner = new ProjectionRunner(eventStore, readStore, [...allProjections, timersProjection(timerSpecs)], logger.child({ component: 'projections' }), embeddedReads ? undefined : () => new EmbeddedReadStore());
+  // A replay of the embedded log reads it in a thread of its own, beside the applying.
+  if (storedEvents instanceof SqliteEventStore && !inMemory) {
+    const fallback = runner.readLog;
+    runner.readLog = threadedLogReader(join(config.CRM_DATA_DIR, 'events.sqlite'), fallback, {
+      onFallback: (reason) => logger.warn('a replay reads the log in its own thread instead of a reading thread', { reason }),
+    });
+  }
   const kafkaConnection = config.KAFKA_BROKERS ? kafkaSettings(config, config.KAFKA_BROKERS) : undefined;
   const kafka = kafkaConnection ? kafkaClient(kafkaConnection, logger) : undefined;
   const topics = { partitions: config.KAFKA_TOPIC_PARTITIONS, ...(config.KAFKA_REPLICATION_FACTOR ? { replicationFactor: config.KAFKA_REPLICATION_FACTOR } : {}) };

@@ -1,5 +1,6 @@
 import { categoryOf, type EventStore, EventStoreUnavailableError, type RecordedEvent, type Subscription } from '../infra/eventstore/port.ts';
 import type { Logger } from '../infra/logger.ts';
+import { type LogReader, readingAhead } from '../infra/eventstore/log-reader.ts';
 import { type Compaction, compactHeap } from '../infra/heap.ts';
 import { type Doc, IndexConflictError, type ReadStore, ReadStoreUnavailableError } from '../infra/readstore/port.ts';
 import { WriteBackStore } from '../infra/readstore/write-back.ts';
@@ -106,6 +107,11 @@ export class ProjectionRunner {
   compactHeap: () => Compaction = compactHeap;
   /** Events the live subscription applied since the runner last caught up with the log. */
   private backlog = 0;
+  /**
+   * How a replay reads the log: through the event store, a batch ahead, unless the wiring gives a reader that
+   * reads in a thread of its own (the embedded log), so the replay's thread only applies.
+   */
+  readLog: LogReader;
 
   /**
    * `rebuildStaging`, given for a read store across the network: a rebuild replays into the in-process store it
@@ -117,7 +123,9 @@ export class ProjectionRunner {
     readonly projections: readonly Projection[],
     private readonly logger: Logger,
     private readonly rebuildStaging?: () => ReadStore,
-  ) {}
+  ) {
+    this.readLog = readingAhead(eventStore);
+  }
 
   private checkpoints() {
     return this.readStore.collection<CheckpointDoc>(CHECKPOINTS);
@@ -469,9 +477,8 @@ export class ProjectionRunner {
     let after = 0n;
     let reached = 0n;
     let done = 0;
-    for (;;) {
+    for await (const events of this.readLog({ after, filter: { categories }, maxCount: batchSize, until: head })) {
       if (this.stopping) throw new Error('stopped during a replay');
-      const events = await this.eventStore.readAll({ after, filter: { categories }, maxCount: batchSize });
       const inRange = events.filter((event) => event.position <= head);
       const cut = within ? inRange.findIndex((event) => !within(event)) : -1;
       const batch = cut >= 0 ? inRange.slice(0, cut) : inRange;

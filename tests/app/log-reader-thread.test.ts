@@ -1,0 +1,146 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { threadedLogReader } from '../../src/app/log-reader-thread.ts';
+import { ERASED } from '../../src/domain/shared/personal-data.ts';
+import { type LogRead, type LogReader, readingAhead } from '../../src/infra/eventstore/log-reader.ts';
+import type { RecordedEvent } from '../../src/infra/eventstore/port.ts';
+import { EmbeddedReadStore } from '../../src/infra/readstore/embedded.ts';
+import { ProjectionRunner } from '../../src/projections/runner.ts';
+import { silentLogger } from '../../src/infra/logger.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+
+const all = async (reader: LogReader, read: LogRead): Promise<RecordedEvent[][]> => {
+  const batches: RecordedEvent[][] = [];
+  for await (const events of reader(read)) batches.push(events);
+  return batches;
+};
+
+describe('reading the log for a replay', () => {
+  let app: TestApp;
+  let dir: string;
+  let contactIds: string[];
+  const eventsPath = () => join(dir, 'events.sqlite');
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'crm-log-reader-'));
+    app = await startTestApp({ CRM_DATA_DIR: dir });
+    contactIds = [];
+    for (let i = 0; i < 6; i++) {
+      const customerId = (await app.request('POST', '/api/v1/customers', { body: { name: `读取测试公司${i}` } })).body.id as string;
+      const added = await app.request('POST', '/api/v1/contacts', { body: { customerId, name: `联系人${i}`, mobile: `1391234560${i}` } });
+      expect(added.status).toBe(201);
+      contactIds.push(added.body.id);
+    }
+    // One person erased: a thread of its own reads their values as [erased] too.
+    expect(await app.services.personalData.erase(`contact-${contactIds[2]}`, '2026-12-04T00:00:00.000Z')).toBe(true);
+  });
+  afterAll(async () => {
+    await app.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('in a thread of its own: the same batches as the service reads, personal values opened, an erased person [erased]', async () => {
+    const head = await app.services.eventStore.headPosition();
+    const read = { after: 0n, maxCount: 7, until: head };
+    const fallbacks: string[] = [];
+    const threaded = threadedLogReader(eventsPath(), readingAhead(app.services.eventStore), { fromPositions: 0, ahead: 2, onFallback: (reason) => fallbacks.push(reason) });
+    const expected = await all(readingAhead(app.services.eventStore), read);
+    const batches = await all(threaded, read);
+    expect(fallbacks).toEqual([]);
+    expect(batches.map((batch) => batch.length)).toEqual(expected.map((batch) => batch.length));
+    expect(batches.flat()).toEqual(expected.flat());
+    expect(batches.flat().at(-1)!.position).toBe(head);
+    const added = batches.flat().filter((event) => event.type === 'ContactAdded');
+    expect(added.map((event) => (event.data as { fields: { name: string } }).fields.name)).toEqual(['联系人0', '联系人1', ERASED, '联系人3', '联系人4', '联系人5']);
+  });
+
+  it('from a position, with a filter, and stopping at `until`', async () => {
+    const head = await app.services.eventStore.headPosition();
+    const read = { after: 3n, filter: { categories: ['contact'] }, maxCount: 2, until: head - 3n };
+    const threaded = threadedLogReader(eventsPath(), readingAhead(app.services.eventStore), { fromPositions: 0 });
+    const expected = await all(readingAhead(app.services.eventStore), read);
+    expect((await all(threaded, read)).flat()).toEqual(expected.flat());
+    expect(expected.flat().every((event) => event.streamId.startsWith('contact-') && event.position > 3n)).toBe(true);
+  });
+
+  it('a caller that stops early ends the thread, and a read can start again', async () => {
+    const threaded = threadedLogReader(eventsPath(), readingAhead(app.services.eventStore), { fromPositions: 0, ahead: 1 });
+    const head = await app.services.eventStore.headPosition();
+    for await (const events of threaded({ after: 0n, maxCount: 3, until: head })) {
+      expect(events).toHaveLength(3);
+      break;
+    }
+    expect((await all(threaded, { after: 0n, maxCount: 1000, until: head })).flat()).toHaveLength(Number(head));
+  });
+
+  it('where the thread cannot read the log, the rest is read in this thread, and the reason told', async () => {
+    const head = await app.services.eventStore.headPosition();
+    const fallbacks: string[] = [];
+    const broken = threadedLogReader(join(dir, 'missing', 'events.sqlite'), readingAhead(app.services.eventStore), { fromPositions: 0, onFallback: (reason) => fallbacks.push(reason) });
+    const batches = await all(broken, { after: 0n, maxCount: 5, until: head });
+    expect(batches.flat()).toEqual((await all(readingAhead(app.services.eventStore), { after: 0n, maxCount: 5, until: head })).flat());
+    expect(fallbacks).toHaveLength(1);
+    expect(fallbacks[0]).toMatch(/reading thread/);
+  });
+
+  it('a short read is read in this thread (a thread takes a moment to start)', async () => {
+    const head = await app.services.eventStore.headPosition();
+    const fallbacks: string[] = [];
+    const threaded = threadedLogReader(join(dir, 'missing', 'events.sqlite'), readingAhead(app.services.eventStore), { fromPositions: Number(head) + 1, onFallback: (reason) => fallbacks.push(reason) });
+    expect((await all(threaded, { after: 0n, maxCount: 5, until: head })).flat()).toHaveLength(Number(head));
+    expect(fallbacks).toEqual([]);
+  });
+
+  it('a rebuild through the thread makes the same read models as one through the service', async () => {
+    const models = async (reader?: LogReader) => {
+      const store = new EmbeddedReadStore({});
+      const runner = new ProjectionRunner(app.services.eventStore, store, app.services.runner.projections, silentLogger);
+      if (reader) runner.readLog = reader;
+      await runner.rebuild(() => {}, 4);
+      const docs: Record<string, unknown[]> = {};
+      for (const name of app.services.runner.projections.flatMap((p) => p.collections)) docs[name] = await store.collection(name).find({}, { sort: { _id: 1 } });
+      await store.close();
+      return docs;
+    };
+    const threaded = await models(threadedLogReader(eventsPath(), readingAhead(app.services.eventStore), { fromPositions: 0 }));
+    expect((threaded.customers ?? []).length).toBe(6);
+    expect(threaded).toEqual(await models());
+  });
+});
+
+describe('reading a batch ahead', () => {
+  const event = (position: number) => ({ id: `e${position}`, streamId: 'customer-1', revision: BigInt(position - 1), position: BigInt(position), type: 'T', data: {}, metadata: {} }) as unknown as RecordedEvent;
+  const log = (size: number, failAfter = Infinity) => {
+    const asked: bigint[] = [];
+    return {
+      asked,
+      readAll: async ({ after = 0n, maxCount = Infinity }: { after?: bigint; maxCount?: number }) => {
+        asked.push(after);
+        if (Number(after) >= failAfter) throw new Error('the log is gone');
+        return Array.from({ length: Math.max(0, Math.min(maxCount, size - Number(after))) }, (_, i) => event(Number(after) + i + 1));
+      },
+    };
+  };
+
+  it('asks for the next batch before the caller has the one before, and ends with a short batch or at `until`', async () => {
+    const store = log(10);
+    const reader = readingAhead(store as never);
+    const seen: bigint[][] = [];
+    for await (const _batch of reader({ after: 0n, maxCount: 4 })) seen.push([...store.asked]);
+    expect(seen).toEqual([[0n, 4n], [0n, 4n, 8n], [0n, 4n, 8n]]);
+    expect((await all(reader, { after: 0n, maxCount: 4, until: 4n })).flat().map((e) => e.position)).toEqual([1n, 2n, 3n, 4n]);
+    expect((await all(reader, { after: 0n, maxCount: 5 })).map((batch) => batch.length)).toEqual([5, 5, 0]);
+  });
+
+  it('a failed read the caller did not wait for is dropped quietly; one it waits for fails the read', async () => {
+    const reader = readingAhead(log(10, 4) as never);
+    for await (const events of reader({ after: 0n, maxCount: 4 })) {
+      expect(events).toHaveLength(4);
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await expect(all(reader, { after: 0n, maxCount: 4 })).rejects.toThrow('the log is gone');
+  });
+});
