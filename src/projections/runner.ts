@@ -482,7 +482,10 @@ export class ProjectionRunner {
       const inRange = events.filter((event) => event.position <= head);
       const cut = within ? inRange.findIndex((event) => !within(event)) : -1;
       const batch = cut >= 0 ? inRange.slice(0, cut) : inRange;
-      const takes = async (projection: Projection, event: RecordedEvent) => !(await this.skippedIn(projection, event));
+      const takes = (projection: Projection, event: RecordedEvent) => {
+        const skipped = this.skippedIn(projection, event);
+        return typeof skipped === 'boolean' ? !skipped : skipped.then((known) => !known);
+      };
       try {
         await applyEvents(batch, projections, unit, takes);
       } catch (error) {
@@ -542,10 +545,14 @@ export class ProjectionRunner {
 
   private skippedCache = new Map<string, Set<string>>();
   /** Whether an administrator had this projection skip the event (a rebuild skips it again). */
-  private async skippedIn(projection: Projection, event: { id: string }): Promise<boolean> {
-    let ids = this.skippedCache.get(projection.name);
-    if (!ids) this.skippedCache.set(projection.name, (ids = new Set((await this.skipped(projection.name)).map((s) => s.eventId))));
-    return ids.has(event.id);
+  private skippedIn(projection: Projection, event: { id: string }): boolean | Promise<boolean> {
+    const ids = this.skippedCache.get(projection.name);
+    if (ids) return ids.has(event.id);
+    return this.skipped(projection.name).then((skipped) => {
+      const known = new Set(skipped.map((s) => s.eventId));
+      this.skippedCache.set(projection.name, known);
+      return known.has(event.id);
+    });
   }
 
   private fail(name: string, error: unknown, event?: ProjectionFailure['event']): void {
@@ -843,11 +850,18 @@ async function applyInUnit(events: readonly RecordedEvent[], projections: readon
   await unit.commit();
 }
 
-/** Applies events to the projections that take them, in log order. */
+/** Applies events to the projections that take them, in log order (a batch looks up each category's projections once). */
 async function applyEvents(events: readonly RecordedEvent[], projections: readonly Projection[], store: ReadStore, takes: (projection: Projection, event: RecordedEvent) => boolean | Promise<boolean>): Promise<void> {
+  const following = new Map<string, readonly Projection[]>();
   for (const event of events) {
     const category = categoryOf(event.streamId);
-    for (const projection of projections) if (projection.categories.includes(category) && (await takes(projection, event))) await projection.apply(event, store);
+    let ofCategory = following.get(category);
+    if (!ofCategory) following.set(category, (ofCategory = projections.filter((projection) => projection.categories.includes(category))));
+    for (const projection of ofCategory) {
+      // Most answers are known at once: no promise to wait for.
+      const taken = takes(projection, event);
+      if (taken === true || (taken !== false && (await taken))) await projection.apply(event, store);
+    }
   }
 }
 

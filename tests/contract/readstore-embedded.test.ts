@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { serialize } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { EmbeddedReadStore } from '../../src/infra/readstore/embedded.ts';
-import { QueryTimeLimitError } from '../../src/infra/readstore/port.ts';
+import { type BulkOperation, type Doc, DuplicateKeyError, QueryTimeLimitError } from '../../src/infra/readstore/port.ts';
 import { readStoreContract } from './readstore.contract.ts';
 
 readStoreContract('embedded (mingo)', async () => new EmbeddedReadStore());
@@ -147,5 +147,67 @@ describe('embedded read store: a caller-composed aggregation', () => {
     }
     await expect(docs.find({ $where: () => true } as never)).rejects.toThrow(/scriptEnabled/);
     await store.close();
+  });
+});
+
+describe('a bulk write into an empty embedded collection (a replay commit, a staged load)', () => {
+  const documents = (count: number) =>
+    Array.from({ length: count }, (_, i) => ({ _id: `b${String(i).padStart(3, '0')}`, owner: `o${i % 3}`, code: `c${i}`, tags: [`t${i % 4}`, 'all'], pair: { a: i % 2, b: 'x' } }));
+  const indexed = async (store: EmbeddedReadStore, name: string) => {
+    const collection = store.collection<Doc & { owner: string; code: string; tags: string[] }>(name);
+    await collection.createIndex({ owner: 1 });
+    await collection.createIndex({ code: 1 }, { unique: true });
+    await collection.createIndex({ tags: 1 });
+    await collection.createIndex({ owner: 1, code: 1 });
+    return collection;
+  };
+  const answers = async (collection: Awaited<ReturnType<typeof indexed>>) => ({
+    all: await collection.find({}),
+    owner: (await collection.find({ owner: 'o1' })).map((doc) => doc._id).sort(),
+    tag: (await collection.find({ tags: 't2' })).map((doc) => doc._id).sort(),
+    every: await collection.countDocuments({ tags: 'all' }),
+    code: (await collection.findOne({ code: 'c7' }))?._id,
+    compound: (await collection.find({ owner: 'o2', code: 'c5' })).map((doc) => doc._id),
+  });
+
+  it('stores what the same writes one by one store, and every index answers for all of them', async () => {
+    const writes = documents(60).map((document, i): BulkOperation =>
+      i % 2 ? { insertOne: { document } } : { replaceOne: { filter: { _id: document._id }, replacement: { ...document, _id: undefined as unknown as string }, upsert: true } },
+    );
+    const loaded = await indexed(new EmbeddedReadStore(), 'bulk');
+    await loaded.bulkWrite(writes);
+    const oneByOne = await indexed(new EmbeddedReadStore(), 'bulk');
+    for (const write of writes) await oneByOne.bulkWrite([write]);
+    const expected = await answers(oneByOne);
+    expect(expected.owner).toHaveLength(20);
+    expect(expected.every).toBe(60);
+    expect(await answers(loaded)).toEqual(expected);
+    expect(Object.isFrozen((await loaded.findOne({ _id: 'b000' }))!.tags)).toBe(true);
+    // The unique index holds every loaded code.
+    await expect(loaded.insertOne({ _id: 'x', owner: 'o0', code: 'c59', tags: [] })).rejects.toBeInstanceOf(DuplicateKeyError);
+  });
+
+  it('one that breaks a unique index, or names an id twice, stops at that write with the ones before it kept, as one by one', async () => {
+    const clash = documents(10).map((document): BulkOperation => ({ insertOne: { document } }));
+    clash.splice(6, 0, { insertOne: { document: { ...documents(1)[0]!, _id: 'dup', code: 'c2' } } });
+    const twice = documents(10).map((document): BulkOperation => ({ insertOne: { document } }));
+    twice.splice(4, 0, { replaceOne: { filter: { _id: 'b001' }, replacement: { ...documents(2)[1]!, owner: 'again' }, upsert: true } });
+    for (const writes of [clash, twice]) {
+      const collection = await indexed(new EmbeddedReadStore(), 'bulk');
+      const failed = await collection.bulkWrite(writes).catch((error: unknown) => error);
+      expect(failed instanceof DuplicateKeyError || writes === twice).toBe(true);
+      const oneByOne = await indexed(new EmbeddedReadStore(), 'bulk');
+      for (const write of writes) if ((await oneByOne.bulkWrite([write]).catch((error: unknown) => error)) instanceof DuplicateKeyError) break;
+      expect(await answers(collection)).toEqual(await answers(oneByOne));
+    }
+    // Nothing of the writes after a failure is left in an index, not even one built before the index that
+    // failed: their codes are free.
+    const collection = await indexed(new EmbeddedReadStore(), 'bulk');
+    await collection.createIndex({ serial: 1 }, { unique: true });
+    const serials = documents(10).map((document, i): BulkOperation => ({ insertOne: { document: { ...document, serial: i === 7 ? 3 : i } } }));
+    await expect(collection.bulkWrite(serials)).rejects.toBeInstanceOf(DuplicateKeyError);
+    expect(await collection.countDocuments({})).toBe(7);
+    await collection.insertOne({ _id: 'later', owner: 'o9', code: 'c8', tags: [] });
+    expect((await collection.find({ owner: 'o9' })).map((doc) => doc._id)).toEqual(['later']);
   });
 });
