@@ -1,0 +1,16 @@
+import { openServices } from '../src/app/wiring.ts';
+import { loadConfig } from '../src/infra/config.ts';
+import { silentLogger } from '../src/infra/logger.ts';
+import { EmbeddedReadStore } from '../src/infra/readstore/embedded.ts';
+import { ProjectionRunner } from '../src/projections/runner.ts';
+const dir = process.env.DIR ?? '/tmp/ds100k';
+const services = await openServices(loadConfig({ CRM_DATA_DIR: dir, CRM_ADMIN_PASSWORD: 'bench-password-1', LOG_LEVEL: 'error' }), { logger: silentLogger, startProjections: false, purpose: 'bench' });
+const store = new EmbeddedReadStore({});
+const runner = new ProjectionRunner(services.eventStore, store, services.runner.projections, silentLogger);
+runner.compactAfterEvents = 0;
+runner.readLog = services.runner.readLog;
+const t = performance.now(); const c0 = process.cpuUsage();
+const applied = await runner.rebuild();
+const s = (performance.now() - t) / 1000;
+const c = process.cpuUsage(c0); console.log("applied", applied, Math.round(applied / s), "/s", s.toFixed(1), "s cpu", ((c.user + c.system) / 1e6).toFixed(1));
+process.exit(0);
