@@ -1,13 +1,13 @@
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { type LogRead, type LogReader, moreAfter } from '../infra/eventstore/log-reader.ts';
+import { type LogRead, type LogReader, moreAfter, readingAhead } from '../infra/eventstore/log-reader.ts';
 import type { EventStore, RecordedEvent } from '../infra/eventstore/port.ts';
 import { SqliteEventStore } from '../infra/eventstore/sqlite.ts';
 import { SqliteSubjectKeys } from '../infra/personal-data/keys.ts';
 import { workerBootstrap } from '../infra/threads.ts';
 import { domainLog } from './event-log.ts';
 
-/** What the thread sends: a batch, the end of the read, or why it stopped. */
-type FromThread = { events: RecordedEvent[] } | { done: true } | { failed: string };
+/** What the thread sends: a batch, or why it stopped. */
+type FromThread = { events: RecordedEvent[] } | { failed: string };
 
 export interface ThreadedReaderOptions {
   /** Reads of fewer positions than this are read in the caller's thread (a thread takes a moment to start). */
@@ -56,7 +56,6 @@ export function threadedLogReader(eventsPath: string, fallback: LogReader, optio
       for (;;) {
         while (inbox.length === 0) await new Promise<void>((resolve) => (wake = resolve));
         const message = inbox.shift()!;
-        if ('done' in message) return;
         if ('failed' in message) {
           onFallback(message.failed);
           yield* fallback({ ...read, after });
@@ -87,15 +86,12 @@ async function readInThread(eventsPath: string, read: LogRead, ahead: number): P
   let eventStore: EventStore | undefined;
   try {
     eventStore = domainLog(new SqliteEventStore({ path: eventsPath, checkpointThreadAfter: Infinity, cachedStreams: 0 }), new SqliteSubjectKeys(eventsPath)).eventStore;
-    for (let after = read.after; ; ) {
-      const events = await eventStore.readAll({ after, filter: read.filter, maxCount: read.maxCount });
+    // The caller, like this loop, ends with the batch after which none follows (moreAfter).
+    for await (const events of readingAhead(eventStore)(read)) {
       while (credits === 0) await new Promise<void>((resolve) => (resume = resolve));
       credits -= 1;
       port.postMessage({ events } satisfies FromThread);
-      if (!moreAfter(events, read)) break;
-      after = events[events.length - 1]!.position;
     }
-    port.postMessage({ done: true } satisfies FromThread);
   } catch (error) {
     port.postMessage({ failed: `the reading thread failed: ${(error as Error).message}` } satisfies FromThread);
   } finally {

@@ -507,7 +507,8 @@ export class ProjectionRunner {
       if (batch.length) reached = batch[batch.length - 1]!.position;
       after = events.length ? events[events.length - 1]!.position : head;
       onProgress(done, after, head);
-      if (cut >= 0 || events.length < batchSize || after >= head) break;
+      // The reader ends by itself at the head (`until`) or the log's end.
+      if (cut >= 0) break;
       // A replay beside live requests (a report as of a past instant) lets them in between its batches.
       if (options.yieldEachBatch) await new Promise((resolve) => setImmediate(resolve));
     }

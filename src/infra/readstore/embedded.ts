@@ -120,6 +120,13 @@ class EqualityIndex {
   }
 }
 
+/**
+ * The document a replacement stores under `id`: a frozen one already under that id (a write-back unit's commit
+ * hands its own frozen copies) as is, any other as a frozen copy with the id.
+ */
+const storedReplacement = <T extends Doc>(replacement: T, id: string): T =>
+  Object.isFrozen(replacement) && replacement._id === id ? replacement : frozenCopy({ ...replacement, _id: id });
+
 /** A page sorted by one indexed field walks its sorted index when a filter's candidates are more than this many per page row. */
 const walkWhen = (candidates: number, total: number, wanted: number): boolean => candidates * candidates > wanted * total;
 
@@ -364,11 +371,10 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
       if (!options.upsert) return { matchedCount: 0, modifiedCount: 0, upsertedId: null };
       const id = replacement._id ?? (isPlainValue(filter._id) ? String(filter._id) : randomUUID());
       this.refuseExisting(id);
-      this.store(Object.isFrozen(replacement) && replacement._id === id ? replacement : frozenCopy({ ...replacement, _id: id }), undefined);
+      this.store(storedReplacement(replacement, id), undefined);
       return { matchedCount: 0, modifiedCount: 0, upsertedId: id };
     }
-    // A frozen replacement under the same id (a write-back unit's commit hands its own frozen copies) is stored as is.
-    this.store(Object.isFrozen(replacement) && replacement._id === current._id ? replacement : frozenCopy({ ...replacement, _id: current._id }), current);
+    this.store(storedReplacement(replacement, current._id), current);
     return { matchedCount: 1, modifiedCount: 1, upsertedId: null };
   }
 
@@ -443,7 +449,7 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
         const id = onlyId(operation.replaceOne.filter);
         const replacement = operation.replaceOne.replacement as T;
         if (id === undefined || (replacement._id !== undefined && replacement._id !== id)) return false;
-        doc = Object.isFrozen(replacement) && replacement._id === id ? replacement : frozenCopy({ ...replacement, _id: id });
+        doc = storedReplacement(replacement, id);
       } else return false;
       if (docs.has(doc._id)) return false;
       docs.set(doc._id, doc);
