@@ -1,37 +1,13 @@
 import { localDate } from '../domain/company/index.ts';
+import { coarser, counterId, monthly, totals, twinCollections, withoutDay, yearly } from '../infra/readstore/counter-twins.ts';
 import { nextMonth } from '../domain/shared/periods.ts';
 import type { RecordedEvent } from '../infra/eventstore/port.ts';
-import { type Doc, DuplicateKeyError, type ReadStore } from '../infra/readstore/port.ts';
+import { type Collection, type Doc, DuplicateKeyError, type ReadStore, type Twins } from '../infra/readstore/port.ts';
 
-/** The twin of a day-keyed counter collection, keyed by month instead: a report over whole months sums it. */
-export const monthly = (collection: string): string => `${collection}_monthly`;
-/**
- * The twin of a day-keyed balance counter without its day: every change ever made, so the balance now. The
- * balance at the start of a day is this less the changes on or after it (few, for a recent day).
- */
-export const totals = (collection: string): string => `${collection}_total`;
-
-/**
- * The twin of a day-keyed balance counter keyed by year: the changes of whole years, so the balance at a day
- * long ago (the changes since it) reads a document per key and year instead of one per key and month.
- */
-export const yearly = (collection: string): string => `${collection}_yearly`;
+export { monthly, totals, yearly } from '../infra/readstore/counter-twins.ts';
 
 /** A balance counter's collections: its days, months, years and totals. */
-export const balanceCollections = (collection: string): string[] => [collection, monthly(collection), yearly(collection), totals(collection)];
-
-/**
- * Pre-aggregated report counters: documents keyed by their dimensions (day, stage, owner, …) holding sums kept
- * with `$inc`. A projection computes the net change an event makes per counter; each counter remembers the
- * last event position applied, so a replayed event changes nothing twice. A counter keyed by `day` is also
- * counted by month in its `monthly` twin (the projection lists both collections).
- */
-/** A day-keyed counter's key with its day as the month (YYYY-MM) or year (YYYY) it falls in, the fields in the same order. */
-function coarser(key: Record<string, string>, period: 'month' | 'year'): Record<string, string> {
-  const into: Record<string, string> = {};
-  for (const field in key) into[field === 'day' ? period : field] = field === 'day' ? key.day!.slice(0, period === 'month' ? 7 : 4) : key[field]!;
-  return into;
-}
+export const balanceCollections = (collection: string): string[] => [collection, ...twinCollections(collection, 'balance')];
 
 /** Whether every change of a counter's delta is nought (an event that moved a sum out and back in). */
 function allZero(inc: Record<string, number>): boolean {
@@ -39,53 +15,99 @@ function allZero(inc: Record<string, number>): boolean {
   return true;
 }
 
+/** The net change of one counter in one event. */
+interface Delta {
+  readonly collection: string;
+  readonly id: string;
+  readonly key: Record<string, string>;
+  readonly inc: Record<string, number>;
+  /** A day counter's twins. */
+  twins?: Twins;
+  /** A twin's day deltas: it changes when one of them does (so its last position is that of its days). */
+  days?: Delta[];
+}
+
+/** Adds a change into the list's delta of a counter (made when missing), and returns that delta. */
+function addDelta(deltas: Delta[], collection: string, key: Record<string, string>, inc: Record<string, number>, sign: number): Delta {
+  const id = counterId(key);
+  let delta: Delta | undefined;
+  for (const known of deltas)
+    if (known.collection === collection && known.id === id) {
+      delta = known;
+      break;
+    }
+  if (!delta) deltas.push((delta = { collection, id, key, inc: {} }));
+  for (const field in inc) delta.inc[field] = (delta.inc[field] ?? 0) + sign * inc[field]!;
+  return delta;
+}
+
+/** Adds a day delta's change into the deltas of its twins. */
+function countTwins(twins: Delta[], day: Delta & { twins: Twins }): void {
+  const into = (collection: string, key: Record<string, string>) => {
+    const twin = addDelta(twins, collection, key, day.inc, 1);
+    if (!twin.days) twin.days = [day];
+    else if (!twin.days.includes(day)) twin.days.push(day);
+  };
+  into(monthly(day.collection), coarser(day.key, 'month'));
+  if (day.twins === 'balance') {
+    into(totals(day.collection), withoutDay(day.key));
+    into(yearly(day.collection), coarser(day.key, 'year'));
+  }
+}
+
+/** Changes one counter by its delta, unless it has counted this event (or a later one) already. */
+async function increment(counters: Collection<Doc & { _position?: number }>, { id, key, inc }: Delta, position: number): Promise<void> {
+  if (counters.incrementCounter) {
+    const counting = counters.incrementCounter(id, key, inc, position);
+    if (counting) await counting;
+    return;
+  }
+  try {
+    // One conditional update, atomic on the server: two runners applying the same event (a rolling deploy)
+    // count it once, as does a replay after a crash.
+    await counters.updateOne({ _id: id, _position: { $lt: position } }, { $inc: inc, $set: { ...key, _position: position } }, { upsert: true });
+  } catch (error) {
+    // The counter exists and has this event already: the upsert would have made a second one.
+    if (!(error instanceof DuplicateKeyError)) throw error;
+  }
+}
+
+/**
+ * Pre-aggregated report counters: documents keyed by their dimensions (day, stage, owner, …) holding sums kept
+ * with `$inc`. A projection computes the net change an event makes per counter; each counter remembers the
+ * last event position applied, so a replayed event changes nothing twice. A counter keyed by `day` is also
+ * counted by month in its `monthly` twin (the projection lists both collections), and a balance also by year
+ * and in total: with each event, or, in a replay's unit of work, summed from the day counters once at its end
+ * (`Collection.sumsTwins`), with the same documents.
+ */
 export class CounterDeltas {
-  /** By collection, then by counter id. */
-  private readonly deltas = new Map<string, Map<string, { key: Record<string, string>; inc: Record<string, number> }>>();
+  /** In the order counted. Few per event, so a list. */
+  private readonly deltas: Delta[] = [];
 
   add(collection: string, key: Record<string, string>, inc: Record<string, number>, sign = 1): void {
-    if (key.day !== undefined) this.count(monthly(collection), coarser(key, 'month'), inc, sign);
-    this.count(collection, key, inc, sign);
+    const delta = addDelta(this.deltas, collection, key, inc, sign);
+    if (key.day !== undefined) delta.twins ??= 'monthly';
   }
 
-  /** A change to a balance (a day-keyed counter of changes), counted also in its `totals` twin. */
+  /** A change to a balance (a day-keyed counter of changes), counted also in its `totals` and `yearly` twins. */
   addBalance(collection: string, key: Record<string, string> & { day: string }, inc: Record<string, number>, sign = 1): void {
-    this.add(collection, key, inc, sign);
-    const { day: _day, ...rest } = key;
-    this.count(totals(collection), rest, inc, sign);
-    this.count(yearly(collection), coarser(key, 'year'), inc, sign);
-  }
-
-  private count(collection: string, key: Record<string, string>, inc: Record<string, number>, sign: number): void {
-    let id = '';
-    for (const field in key) id = id ? `${id}|${key[field]}` : key[field]!;
-    let ofCollection = this.deltas.get(collection);
-    if (!ofCollection) this.deltas.set(collection, (ofCollection = new Map()));
-    let entry = ofCollection.get(id);
-    if (!entry) ofCollection.set(id, (entry = { key, inc: {} }));
-    for (const field in inc) entry.inc[field] = (entry.inc[field] ?? 0) + sign * inc[field]!;
+    addDelta(this.deltas, collection, key, inc, sign).twins = 'balance';
   }
 
   async apply(store: ReadStore, event: RecordedEvent): Promise<void> {
     const position = Number(event.position);
-    for (const [collection, entries] of this.deltas) {
-      const counters = store.collection<Doc & { _position?: number }>(collection);
-      for (const [_id, { key, inc }] of entries) {
-        if (allZero(inc)) continue;
-        if (counters.incrementCounter) {
-          const counting = counters.incrementCounter(_id, key, inc, position);
-          if (counting) await counting;
-          continue;
-        }
-        try {
-          // One conditional update, atomic on the server: two runners applying the same event (a rolling deploy)
-          // count it once, as does a replay after a crash.
-          await counters.updateOne({ _id, _position: { $lt: position } }, { $inc: inc, $set: { ...key, _position: position } }, { upsert: true });
-        } catch (error) {
-          // The counter exists and has this event already: the upsert would have made a second one.
-          if (!(error instanceof DuplicateKeyError)) throw error;
-        }
-      }
+    let name: string | undefined;
+    let counters: Collection<Doc & { _position?: number }> | undefined;
+    let twins: Delta[] | undefined;
+    for (const delta of this.deltas) {
+      if (delta.collection !== name) counters = store.collection((name = delta.collection));
+      if (delta.twins && counters!.sumsTwins?.(delta.twins) !== true) countTwins((twins ??= []), delta as Delta & { twins: Twins });
+      if (!allZero(delta.inc)) await increment(counters!, delta, position);
+    }
+    for (const twin of twins ?? []) {
+      if (twin.days!.every((day) => allZero(day.inc))) continue;
+      if (twin.collection !== name) counters = store.collection((name = twin.collection));
+      await increment(counters!, twin, position);
     }
   }
 }

@@ -472,8 +472,9 @@ export class ProjectionRunner {
     for (const projection of projections) await setUp(projection, store);
     const categories = [...new Set(projections.flatMap((p) => p.categories))];
     // One unit for the whole replay: nobody reads these projections' documents meanwhile (a rebuild, a staging
-    // store, a read model of a past instant), so each document is written once, at the end.
-    const unit = new WriteBackStore(store);
+    // store, a read model of a past instant), so each document is written once, at the end. Their collections
+    // start empty, so the twins of day counters are summed from them then, not counted with each event.
+    const unit = new WriteBackStore(store, { sumsTwins: true });
     let after = 0n;
     let reached = 0n;
     let done = 0;

@@ -85,10 +85,22 @@ export interface Collection<T extends Doc = Doc> {
    * does with a duplicate key ignored. Done already when it returns no promise.
    */
   incrementCounter?(id: string, key: Record<string, string>, inc: Record<string, number>, position: number): Promise<void> | undefined;
+  /**
+   * Whether this collection of day-keyed counters has its twins (see `Twins`) summed from it by the store, once,
+   * instead of being counted with each event: a replay's unit of work into empty collections says yes, and then
+   * writes each twin document once, when it commits.
+   */
+  sumsTwins?(twins: Twins): boolean;
   /** The indexes made with createIndex (not the implicit one on `_id`); none for a collection that does not exist. */
   listIndexes(): Promise<IndexDescription[]>;
   drop(): Promise<void>;
 }
+
+/**
+ * The twins of a collection of day-keyed counters (`day` among its key fields): `monthly`, the same counters by
+ * month in `<name>_monthly`; `balance`, also by year in `<name>_yearly` and without the day in `<name>_total`.
+ */
+export type Twins = 'monthly' | 'balance';
 
 export interface ReadStore {
   collection<T extends Doc = Doc>(name: string): Collection<T>;

@@ -1,7 +1,13 @@
 import { freezeOwned, ownedCopy } from '../frozen.ts';
+import { summedTwins, twinCollections } from './counter-twins.ts';
 import { fastUpdate } from './fast-path.ts';
 import { idNamed, matchesFilter, onlyId, updatedDoc, upsertedDoc } from './updates.ts';
-import { type AggregateLimits, type BatchOptions, type BulkOperation, type Collection, type Doc, DuplicateKeyError, type Filter, type FindOptions, type IndexDescription, type IndexOptions, type ReadStore, type UpdateOperators, type UpdateResult } from './port.ts';
+import { type AggregateLimits, type BatchOptions, type BulkOperation, type Collection, type Doc, DuplicateKeyError, type Filter, type FindOptions, type IndexDescription, type IndexOptions, type ReadStore, type Twins, type UpdateOperators, type UpdateResult } from './port.ts';
+
+/** A unit's sums of twins: told which day counter collections it sums them for. */
+interface TwinSums {
+  take(day: string, twins: Twins): void;
+}
 
 const NOT_MATCHED: UpdateResult = { matchedCount: 0, modifiedCount: 0, upsertedId: null };
 
@@ -26,6 +32,16 @@ function addAt(doc: Record<string, unknown>, path: string, by: number): void {
   into[last] = ((into[last] as number | undefined) ?? 0) + by;
 }
 
+/**
+ * Whether a pending document is the unit's own (its copy, or new), which nobody else holds: writable, and changed
+ * in place by the unit's next writes. A document a batch changes a thousand times is copied once per unit, not
+ * once per write, and leaves no earlier versions behind for the garbage collector (a replay's unit lives long
+ * enough for them to reach the old generation and fragment it). One is frozen when it is handed to a reader (who
+ * may keep it) and when it is committed, and a pending document that may be shared is always frozen (a stored
+ * one, an upsert's, mingo's result): a write after that works on a copy again.
+ */
+const isOwn = (doc: Doc | null): doc is Doc => doc !== null && !Object.isFrozen(doc);
+
 /** Whether update operators name the `_id` (which only mingo's path refuses, as MongoDB does). */
 const changesId = (operators: UpdateOperators): boolean => {
   for (const fields of Object.values(operators)) if (fields && '_id' in fields) return true;
@@ -45,39 +61,53 @@ class WriteBackCollection<T extends Doc> implements Collection<T> {
   /** The documents written since the last commit, by id, as they are now (null: deleted). */
   private readonly pending = new Map<string, T | null>();
 
+  /** For a collection of day counters whose twins the unit sums: which twins (set by sumsTwins). */
+  private summedTwins: Twins | undefined;
+  /** For a twin collection the unit sums: its sums, written before it is read. */
+  summing: (() => Promise<void>) | undefined;
+
   constructor(
     readonly name: string,
     private readonly inner: Collection<T>,
     /** Whether to keep a later version another process wrote (see ReadStore.shared). */
     private readonly keepLater: boolean,
+    /** The unit's sums of twins, when it makes them (a replay into empty collections). */
+    private readonly twinSums: TwinSums | undefined,
   ) {}
 
-  /**
-   * The pending documents this unit made (its own copy, or new) and nobody else holds: writable, and changed in
-   * place by the unit's next writes. A document a batch changes a thousand times is copied once per unit, not
-   * once per write, and leaves no earlier versions behind for the garbage collector (a replay's unit lives long
-   * enough for them to reach the old generation and fragment it). One is frozen when it is handed to a reader
-   * (who may keep it) and when it is committed; a write after that works on a copy again.
-   */
-  private readonly owned = new Set<string>();
+  /** The unit sums this collection's twins when it makes sums (a field compared per call, after the first). */
+  sumsTwins(twins: Twins): boolean {
+    if (!this.twinSums) return false;
+    if (this.summedTwins !== twins && this.summedTwins !== 'balance') this.twinSums.take(this.name, (this.summedTwins = twins));
+    return true;
+  }
 
-  /** The document as this unit sees it, for the unit's own use (not handed out). */
-  private async current(id: string): Promise<T | null> {
+  /** Replaces documents (whole, by id) and writes them, with what was pending, to the store. */
+  async replaceAll(docs: readonly T[]): Promise<void> {
+    for (const doc of docs) this.pending.set(doc._id, doc);
+    await this.commit();
+  }
+
+  /**
+   * The pending document by id (null: deleted), or the stored one when this unit has not written it; the
+   * pending one without a promise to wait for.
+   */
+  private current(id: string): T | null | Promise<T | null> {
     const pending = this.pending.get(id);
     return pending !== undefined ? pending : this.inner.findOne({ _id: id });
   }
 
-  /** A pending document as a reader gets it: frozen, and no longer changed in place. */
-  private handedOut(id: string, doc: T | null): T | null {
-    if (doc && this.owned.delete(id)) freezeOwned(doc);
-    return doc;
+  /** A pending document as a reader gets it: frozen, and no longer changed in place (a stored one is as it came). */
+  private handedOut(id: string): T | null | Promise<T | null> {
+    const pending = this.pending.get(id);
+    if (pending === undefined) return this.inner.findOne({ _id: id });
+    if (isOwn(pending)) freezeOwned(pending);
+    return pending;
   }
 
   /** Sets a pending document: one of the unit's own (writable), or one that may be shared (frozen, or a deletion). */
-  private keep(id: string, doc: T | null, own: boolean): void {
+  private keep(id: string, doc: T | null): void {
     this.pending.set(id, doc);
-    if (own) this.owned.add(id);
-    else this.owned.delete(id);
   }
 
   /**
@@ -94,7 +124,6 @@ class WriteBackCollection<T extends Doc> implements Collection<T> {
       else deletions.push({ deleteOne: { filter: { _id: id } } });
     }
     this.pending.clear();
-    this.owned.clear();
     const operations = [...deletions, ...writes];
     try {
       await this.inner.bulkWrite(operations);
@@ -123,13 +152,14 @@ class WriteBackCollection<T extends Doc> implements Collection<T> {
 
   /** The store itself, with what is pending written first. */
   private async written(): Promise<Collection<T>> {
+    if (this.summing) await this.summing();
     await this.commit();
     return this.inner;
   }
 
   async findOne(filter: Filter, options?: Pick<FindOptions, 'projection' | 'sort'>): Promise<T | null> {
     const id = onlyId(filter);
-    if (id !== undefined && !options?.projection) return this.handedOut(id, await this.current(id));
+    if (id !== undefined && !options?.projection && !this.summing) return this.handedOut(id);
     return (await this.written()).findOne(filter, options);
   }
 
@@ -151,7 +181,7 @@ class WriteBackCollection<T extends Doc> implements Collection<T> {
 
   async insertOne(document: T): Promise<void> {
     if ((await this.current(document._id)) !== null) throw new DuplicateKeyError(this.name, '_id_', { _id: document._id });
-    this.keep(document._id, ownedCopy(document), true);
+    this.keep(document._id, ownedCopy(document));
   }
 
   async replaceOne(filter: Filter, replacement: T, options: { upsert?: boolean } = {}): Promise<UpdateResult> {
@@ -161,7 +191,7 @@ class WriteBackCollection<T extends Doc> implements Collection<T> {
     if (!current && !options.upsert) return NOT_MATCHED;
     const next = ownedCopy(replacement);
     next._id = id;
-    this.keep(id, next, true);
+    this.keep(id, next);
     return current ? { matchedCount: 1, modifiedCount: 1, upsertedId: null } : { ...NOT_MATCHED, upsertedId: id };
   }
 
@@ -169,49 +199,52 @@ class WriteBackCollection<T extends Doc> implements Collection<T> {
   async updateOne(filter: Filter, update: UpdateOperators, options: { upsert?: boolean } = {}): Promise<UpdateResult> {
     const id = idNamed(filter);
     if (id === undefined) return (await this.written()).updateOne(filter, update, options);
-    const found = await this.current(id);
+    const pending = this.pending.get(id);
+    const found = pending !== undefined ? pending : await this.inner.findOne({ _id: id });
     const current = found && (onlyId(filter) !== undefined || matchesFilter(found, filter)) ? found : null;
     if (!current) {
       if (!options.upsert) return NOT_MATCHED;
       // As MongoDB: the document the upsert would insert has the id of one the conditions did not match.
       if (found) throw new DuplicateKeyError(this.name, '_id_', { _id: id });
-      this.keep(id, upsertedDoc<T>(filter, update), false);
+      this.keep(id, upsertedDoc<T>(filter, update));
       return { ...NOT_MATCHED, upsertedId: id };
     }
     // In place on a document the unit owns, else on a shallow copy (frozen parts are copied before they change).
     const { $setOnInsert: _ignored, ...operators } = update;
-    const own = this.owned.has(id);
+    const own = current === pending && isOwn(current);
     const next = own ? current : { ...current };
     const modified = changesId(operators) ? undefined : fastUpdate(next, operators);
     if (modified === undefined) {
       // mingo's operators (or a change of the _id, refused there): on a frozen document, into a frozen new one.
-      const updated = updatedDoc(this.handedOut(id, current)!, update);
-      if (updated) this.keep(id, updated, false);
+      if (own) freezeOwned(current);
+      const updated = updatedDoc(current, update);
+      if (updated) this.keep(id, updated);
       return { matchedCount: 1, modifiedCount: updated ? 1 : 0, upsertedId: null };
     }
-    if (modified && !own) this.keep(id, next, true);
+    if (modified && !own) this.keep(id, next);
     return { matchedCount: 1, modifiedCount: modified ? 1 : 0, upsertedId: null };
   }
 
   /** Synchronous when the unit holds the counter already (most calls of a batch): no promise to make or wait for. */
   incrementCounter(id: string, key: Record<string, string>, inc: Record<string, number>, position: number): Promise<void> | undefined {
     const doc = this.pending.get(id);
-    if (doc !== undefined) return this.countInto(id, doc, key, inc, position);
-    return this.inner.findOne({ _id: id }).then((stored) => this.countInto(id, stored, key, inc, position));
+    if (doc !== undefined) return this.countInto(id, doc, isOwn(doc), key, inc, position);
+    return this.inner.findOne({ _id: id }).then((stored) => this.countInto(id, stored, false, key, inc, position));
   }
 
-  private countInto(id: string, found: Record<string, unknown> | null, key: Record<string, string>, inc: Record<string, number>, position: number): undefined {
+  /** Counts into the counter as the unit sees it (changed in place when the unit owns it, else on a copy), or a new one. */
+  private countInto(id: string, found: Record<string, unknown> | null, own: boolean, key: Record<string, string>, inc: Record<string, number>, position: number): undefined {
     let doc = found;
     if (doc) {
       // Counted already (or not a counter, which the guarded update would not match either).
       if (typeof doc._position !== 'number' || doc._position >= position) return;
-      if (!this.owned.has(id)) {
+      if (!own) {
         doc = { ...doc };
-        this.keep(id, doc as T, true);
+        this.keep(id, doc as T);
       }
     } else {
       doc = { _id: id };
-      this.keep(id, doc as T, true);
+      this.keep(id, doc as T);
     }
     for (const field in key) doc[field] = key[field];
     for (const path in inc) addAt(doc, path, inc[path]!);
@@ -227,7 +260,7 @@ class WriteBackCollection<T extends Doc> implements Collection<T> {
     const id = onlyId(filter);
     if (id === undefined) return (await this.written()).deleteOne(filter);
     const current = await this.current(id);
-    if (current) this.keep(id, null, false);
+    if (current) this.keep(id, null);
     return { deletedCount: current ? 1 : 0 };
   }
 
@@ -249,7 +282,6 @@ class WriteBackCollection<T extends Doc> implements Collection<T> {
 
   async drop(): Promise<void> {
     this.pending.clear();
-    this.owned.clear();
     await this.inner.drop();
   }
 }
@@ -265,17 +297,50 @@ class WriteBackCollection<T extends Doc> implements Collection<T> {
 export class WriteBackStore implements ReadStore {
   private readonly collections = new Map<string, WriteBackCollection<Doc>>();
 
-  constructor(private readonly inner: ReadStore) {}
+  /** The collections of day counters whose twins this unit sums, with which twins. */
+  private readonly summed = new Map<string, Twins>();
+  private readonly twinSums: TwinSums | undefined;
 
-  collection<T extends Doc = Doc>(name: string): Collection<T> {
-    let collection = this.collections.get(name);
-    if (!collection) this.collections.set(name, (collection = new WriteBackCollection(name, this.inner.collection(name), this.inner.shared === true)));
-    return collection as unknown as Collection<T>;
+  /**
+   * `sumsTwins`: the unit applies a replay into empty collections (nothing else writes them meanwhile), so the
+   * twins of day counters are summed from them when it commits (see `Collection.sumsTwins`), each twin document
+   * written once instead of counted with each event.
+   */
+  constructor(
+    private readonly inner: ReadStore,
+    options: { sumsTwins?: boolean } = {},
+  ) {
+    this.twinSums = options.sumsTwins ? { take: (day, twins) => this.take(day, twins) } : undefined;
   }
 
-  /** Writes every pending document to the store. */
+  collection<T extends Doc = Doc>(name: string): Collection<T> {
+    return this.ofUnit(name) as unknown as Collection<T>;
+  }
+
+  private ofUnit(name: string): WriteBackCollection<Doc> {
+    let collection = this.collections.get(name);
+    if (!collection) this.collections.set(name, (collection = new WriteBackCollection(name, this.inner.collection(name), this.inner.shared === true, this.twinSums)));
+    return collection;
+  }
+
+  /** Sums the twins of a day counter collection from now on: a read of a twin writes their sums first. */
+  private take(day: string, twins: Twins): void {
+    this.summed.set(day, twins);
+    for (const twin of twinCollections(day, twins)) this.ofUnit(twin).summing = () => this.writeTwins(day);
+  }
+
+  /** Writes the twins of a day counter collection, summed from all its counters (those written, and pending). */
+  private async writeTwins(day: string): Promise<void> {
+    const twins = this.summed.get(day)!;
+    await this.ofUnit(day).commit();
+    const sums = summedTwins(day, twins, await this.inner.collection(day).find({}));
+    for (const name of twinCollections(day, twins)) await this.ofUnit(name).replaceAll(sums.get(name)!);
+  }
+
+  /** Writes every pending document to the store, and the twins it sums. */
   async commit(): Promise<void> {
-    for (const collection of this.collections.values()) await collection.commit();
+    for (const collection of [...this.collections.values()]) await collection.commit();
+    for (const day of this.summed.keys()) await this.writeTwins(day);
   }
 
   async flush(): Promise<void> {
