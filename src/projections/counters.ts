@@ -55,21 +55,21 @@ function countTwins(twins: Delta[], day: Delta & { twins: Twins }): void {
   }
 }
 
-/** Changes one counter by its delta, unless it has counted this event (or a later one) already. */
-async function increment(counters: Collection<Doc & { _position?: number }>, { id, key, inc }: Delta, position: number): Promise<void> {
-  if (counters.incrementCounter) {
-    const counting = counters.incrementCounter(id, key, inc, position);
-    if (counting) await counting;
-    return;
-  }
-  try {
-    // One conditional update, atomic on the server: two runners applying the same event (a rolling deploy)
-    // count it once, as does a replay after a crash.
-    await counters.updateOne({ _id: id, _position: { $lt: position } }, { $inc: inc, $set: { ...key, _position: position } }, { upsert: true });
-  } catch (error) {
-    // The counter exists and has this event already: the upsert would have made a second one.
-    if (!(error instanceof DuplicateKeyError)) throw error;
-  }
+/**
+ * Changes one counter by its delta, unless it has counted this event (or a later one) already; no promise when
+ * the store did it at once.
+ */
+function increment(counters: Collection<Doc & { _position?: number }>, { id, key, inc }: Delta, position: number): Promise<void> | undefined {
+  if (counters.incrementCounter) return counters.incrementCounter(id, key, inc, position);
+  // One conditional update, atomic on the server: two runners applying the same event (a rolling deploy) count it
+  // once, as does a replay after a crash.
+  return counters.updateOne({ _id: id, _position: { $lt: position } }, { $inc: inc, $set: { ...key, _position: position } }, { upsert: true }).then(
+    () => undefined,
+    (error: unknown) => {
+      // The counter exists and has this event already: the upsert would have made a second one.
+      if (!(error instanceof DuplicateKeyError)) throw error;
+    },
+  );
 }
 
 /**
@@ -102,12 +102,14 @@ export class CounterDeltas {
     for (const delta of this.deltas) {
       if (delta.collection !== name) counters = store.collection((name = delta.collection));
       if (delta.twins && counters!.sumsTwins?.(delta.twins) !== true) countTwins((twins ??= []), delta as Delta & { twins: Twins });
-      if (!allZero(delta.inc)) await increment(counters!, delta, position);
+      const counting = allZero(delta.inc) ? undefined : increment(counters!, delta, position);
+      if (counting) await counting;
     }
     for (const twin of twins ?? []) {
       if (twin.days!.every((day) => allZero(day.inc))) continue;
       if (twin.collection !== name) counters = store.collection((name = twin.collection));
-      await increment(counters!, twin, position);
+      const counting = increment(counters!, twin, position);
+      if (counting) await counting;
     }
   }
 }

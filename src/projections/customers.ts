@@ -115,8 +115,10 @@ export function evolveCustomerDoc(doc: CustomerDoc | null, event: RecordedEvent 
     const status = event.type === 'CustomerReinstated' ? event.data.status : 'active';
     const contacts = doc?.contacts ?? [];
     const contactCount = doc?.contactCount ?? 0;
-    const next = { _id: customerId, id: customerId, ...fields, erpCode, ownerId, departmentPath: ownerId === null ? null : ownerPath, inPool: ownerId === null, status, createdAt: event.metadata.at, contacts, contactCount, ...meta(event) };
-    return { ...next, _search: customerSearch(next, contacts), _phones: phoneKeys(next.phone) };
+    const next: CustomerDoc = { _id: customerId, id: customerId, ...fields, erpCode, ownerId, departmentPath: ownerId === null ? null : ownerPath, inPool: ownerId === null, status, createdAt: event.metadata.at, contacts, contactCount, ...meta(event), _search: '', _phones: [] };
+    next._search = customerSearch(next, contacts);
+    next._phones = phoneKeys(next.phone);
+    return next;
   }
   if (!doc || event.type === 'CustomerDiscarded') return null;
   switch (event.type) {
@@ -335,7 +337,12 @@ function evolveContactDoc(doc: ContactDoc | null, event: RecordedEvent & Contact
       next = doc && { ...erasedFields(doc, event.data.fields), ...meta(event) };
       break;
   }
-  return next && { ...next, _search: contactSearch(next), _phones: phoneKeys(next.mobile, next.officePhone) };
+  // Every case made `next` afresh: its search keys are set in place.
+  if (next) {
+    next._search = contactSearch(next);
+    next._phones = phoneKeys(next.mobile, next.officePhone);
+  }
+  return next;
 }
 
 async function applyContactEvent(event: RecordedEvent & ContactEvent, store: ReadStore): Promise<void> {

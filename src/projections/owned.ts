@@ -163,12 +163,17 @@ export async function indexSorts(store: ReadStore, collection: string, fields: r
 export const stamp = (event: RecordedEvent) => ({ revision: Number(event.revision), updatedAt: event.metadata.at, _position: Number(event.position) });
 
 /** Lower-cased text a list's `q` searches. */
-export const searchText = (...parts: unknown[]): string =>
-  parts
-    .flat(2)
-    .filter((p): p is string => typeof p === 'string' && p.length > 0)
-    .join('\u0001')
-    .toLowerCase();
+export const searchText = (...parts: unknown[]): string => joinedStrings('', parts, 2).toLowerCase();
+
+/** `text` and the non-empty strings among `parts` (and in their arrays, `depth` deep), joined by U+0001. */
+function joinedStrings(text: string, parts: readonly unknown[], depth: number): string {
+  for (const part of parts) {
+    if (typeof part === 'string') {
+      if (part.length > 0) text = text ? `${text}\u0001${part}` : part;
+    } else if (depth > 0 && Array.isArray(part)) text = joinedStrings(text, part, depth - 1);
+  }
+  return text;
+}
 
 /** The fields every owned record's first document has: owner, the owner's department path, creation time. */
 export const ownedStart = async (event: RecordedEvent, ownerId: string, ownerPath: (ownerId: string) => Promise<string>, custom?: Record<string, unknown>) => ({
