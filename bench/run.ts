@@ -142,7 +142,7 @@ async function readSide(): Promise<string> {
   // Rebuilt into the data directory's snapshot (written once, when closed), so the export bench's server starts
   // with its read models caught up.
   const store = new EmbeddedReadStore({ snapshotPath: join(dir, 'read-models.snapshot'), snapshotDelayMs: 2 ** 30 });
-  const { ProjectionRunner } = await import('../src/projections/runner.ts');
+  const { ProjectionRunner, REPLAY_BATCH } = await import('../src/projections/runner.ts');
   const runner = new ProjectionRunner(services.eventStore, store, services.runner.projections, silentLogger);
   // As the service replays: the log read in a thread of its own.
   runner.readLog = services.runner.readLog;
@@ -151,9 +151,9 @@ async function readSide(): Promise<string> {
   const readStarted = performance.now();
   let read = 0;
   for (let after = 0n; ; ) {
-    const events = await services.eventStore.readAll({ after, filter: { categories }, maxCount: 2000 });
+    const events = await services.eventStore.readAll({ after, filter: { categories }, maxCount: REPLAY_BATCH });
     read += events.length;
-    if (events.length < 2000) break;
+    if (events.length < REPLAY_BATCH) break;
     after = events[events.length - 1]!.position;
   }
   const readRate = read / ((performance.now() - readStarted) / 1000);

@@ -6,7 +6,7 @@ import type { RecordedEvent } from '../infra/eventstore/port.ts';
 import type { Doc, ReadStore } from '../infra/readstore/port.ts';
 import { resourceSpecs } from '../domain/customization/resources.ts';
 import { applyOrgEvent, type OrgCollections, orgCategories, ownerPath } from './org.ts';
-import { indexSorts } from './owned.ts';
+import { indexSorts, searchText } from './owned.ts';
 import { alreadyApplied, keyed, type Projection } from './projection.ts';
 import { withBatchImages } from './batch-images.ts';
 import { activityCategory, ACTIVITIES_ERA_KEY, type ActivityEvent } from '../domain/activity/index.ts';
@@ -89,13 +89,6 @@ export type ContactDoc = Doc & {
 
 /** The distinct normalised phone numbers among these values. */
 const phoneKeys = (...values: unknown[]): string[] => [...new Set(values.filter((v): v is string => typeof v === 'string').map(normalizePhone).filter(Boolean))];
-
-const searchText = (...parts: unknown[]): string =>
-  parts
-    .flat(2)
-    .filter((p): p is string => typeof p === 'string' && p.length > 0)
-    .join('\u0001')
-    .toLowerCase();
 
 const customerSearch = (doc: Record<string, unknown>, contacts: ContactSummary[]) =>
   searchText(doc.name, doc.shortName, doc.phone, contacts.map((c) => [c.name, c.mobile]));

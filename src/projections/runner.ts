@@ -405,7 +405,7 @@ export class ProjectionRunner {
   private saveAll: () => Promise<void> = async () => {};
 
   /** Replays the whole log into every projection from scratch; `onProgress` gets (events applied, position reached, head). */
-  async rebuild(onProgress: (applied: number, position: bigint, head: bigint) => void = () => {}, batchSize = BATCH): Promise<number> {
+  async rebuild(onProgress: (applied: number, position: bigint, head: bigint) => void = () => {}, batchSize = REPLAY_BATCH): Promise<number> {
     for (const projection of this.projections) await this.reset(projection);
     let applied = 0;
     await this.replay(this.projections, (done, position, head) => onProgress((applied = done), position, head), batchSize);
@@ -416,7 +416,7 @@ export class ProjectionRunner {
    * Applies the log up to its current head to the given (empty) projections, in process first when a staging
    * store is configured, and records their checkpoints at that head, which it returns.
    */
-  private async replay(projections: readonly Projection[], onProgress: (applied: number, position: bigint, head: bigint) => void = () => {}, batchSize = BATCH): Promise<bigint> {
+  private async replay(projections: readonly Projection[], onProgress: (applied: number, position: bigint, head: bigint) => void = () => {}, batchSize = REPLAY_BATCH): Promise<bigint> {
     const head = await this.eventStore.headPosition();
     const staging = this.rebuildStaging?.() ?? this.readStore;
     if (staging !== this.readStore) await this.copyReads(projections, staging);
@@ -820,6 +820,12 @@ export class ProjectionRunner {
 
 /** Events applied in one unit of work, each document they change written once. */
 const BATCH = 2000;
+/**
+ * Events read per batch of a replay in the background (a rebuild, a catch-up): fewer batches to hand over from the
+ * reading thread (about 5 % faster on the 100k log than 2,000). A report as of a past instant keeps BATCH: it lets
+ * requests in between its batches.
+ */
+export const REPLAY_BATCH = 5000;
 /** The longest pause before following the log again after an outage. */
 const MAX_PAUSE_MS = 30_000;
 
