@@ -1,5 +1,5 @@
 import { localDate } from '../domain/company/index.ts';
-import { coarser, counterId, monthly, totals, twinCollections, withoutDay, yearly } from '../infra/readstore/counter-twins.ts';
+import { counterId, monthly, totals, twinCollections, twinsOf, yearly } from '../infra/readstore/counter-twins.ts';
 import { nextMonth } from '../domain/shared/periods.ts';
 import type { RecordedEvent } from '../infra/eventstore/port.ts';
 import { type Collection, type Doc, DuplicateKeyError, type ReadStore, type Twins } from '../infra/readstore/port.ts';
@@ -42,16 +42,11 @@ function addDelta(deltas: Delta[], collection: string, key: Record<string, strin
 }
 
 /** Adds a day delta's change into the deltas of its twins. */
-function countTwins(twins: Delta[], day: Delta & { twins: Twins }): void {
-  const into = (collection: string, key: Record<string, string>) => {
-    const twin = addDelta(twins, collection, key, day.inc, 1);
+function countTwins(twins: Delta[], day: Delta, kind: Twins): void {
+  for (const { collection, keyOf } of twinsOf(day.collection, kind)) {
+    const twin = addDelta(twins, collection, keyOf(day.key), day.inc, 1);
     if (!twin.days) twin.days = [day];
     else if (!twin.days.includes(day)) twin.days.push(day);
-  };
-  into(monthly(day.collection), coarser(day.key, 'month'));
-  if (day.twins === 'balance') {
-    into(totals(day.collection), withoutDay(day.key));
-    into(yearly(day.collection), coarser(day.key, 'year'));
   }
 }
 
@@ -101,7 +96,7 @@ export class CounterDeltas {
     let twins: Delta[] | undefined;
     for (const delta of this.deltas) {
       if (delta.collection !== name) counters = store.collection((name = delta.collection));
-      if (delta.twins && counters!.sumsTwins?.(delta.twins) !== true) countTwins((twins ??= []), delta as Delta & { twins: Twins });
+      if (delta.twins && counters!.sumsTwins?.(delta.twins) !== true) countTwins((twins ??= []), delta, delta.twins);
       const counting = allZero(delta.inc) ? undefined : increment(counters!, delta, position);
       if (counting) await counting;
     }

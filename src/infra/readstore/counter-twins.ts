@@ -13,9 +13,24 @@ export const totals = (collection: string): string => `${collection}_total`;
  */
 export const yearly = (collection: string): string => `${collection}_yearly`;
 
+/** A twin collection of day-keyed counters, with how a day counter's key becomes its twin's. */
+export interface Twin {
+  readonly collection: string;
+  readonly keyOf: (key: Record<string, string>) => Record<string, string>;
+}
+
+/** The twins of a collection of day-keyed counters: monthly, and for a balance also yearly and total. */
+export const twinsOf = (collection: string, twins: Twins): Twin[] =>
+  twins === 'monthly'
+    ? [{ collection: monthly(collection), keyOf: byMonth }]
+    : [
+        { collection: monthly(collection), keyOf: byMonth },
+        { collection: yearly(collection), keyOf: byYear },
+        { collection: totals(collection), keyOf: withoutDay },
+      ];
+
 /** The twin collections of a collection of day-keyed counters. */
-export const twinCollections = (collection: string, twins: Twins): string[] =>
-  twins === 'monthly' ? [monthly(collection)] : [monthly(collection), yearly(collection), totals(collection)];
+export const twinCollections = (collection: string, twins: Twins): string[] => twinsOf(collection, twins).map((twin) => twin.collection);
 
 /** The id of a counter: its key's values, in order. */
 export function counterId(key: Record<string, string>): string {
@@ -25,27 +40,33 @@ export function counterId(key: Record<string, string>): string {
 }
 
 /** A day-keyed counter's key with its day as the month (YYYY-MM) or year (YYYY) it falls in, the fields in the same order. */
-export function coarser(key: Record<string, string>, period: 'month' | 'year'): Record<string, string> {
+function coarser(key: Record<string, string>, period: 'month' | 'year'): Record<string, string> {
   const into: Record<string, string> = {};
   for (const field in key) into[field === 'day' ? period : field] = field === 'day' ? key.day!.slice(0, period === 'month' ? 7 : 4) : key[field]!;
   return into;
 }
 
+const byMonth = (key: Record<string, string>) => coarser(key, 'month');
+const byYear = (key: Record<string, string>) => coarser(key, 'year');
+
 /** A balance's key without its day, for its `totals` twin. */
-export function withoutDay(key: Record<string, string>): Record<string, string> {
+function withoutDay(key: Record<string, string>): Record<string, string> {
   const { day: _day, ...rest } = key;
   return rest;
 }
 
-/** Adds a counter's sums (numbers, and objects of them for path fields) into another's, making what it lacks. */
-function addSums(into: Record<string, unknown>, from: Record<string, unknown>, skip: (field: string) => boolean): void {
+/**
+ * Adds a counter's sums (numbers, and objects of them for path fields) into another's, making what it lacks; its
+ * `_position` is not a sum.
+ */
+function addSums(into: Record<string, unknown>, from: Record<string, unknown>): void {
   for (const field in from) {
-    if (skip(field)) continue;
+    if (field === '_position') continue;
     const value = from[field];
     if (typeof value === 'number') into[field] = ((into[field] as number | undefined) ?? 0) + value;
     else if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
       const nested = into[field];
-      addSums((into[field] = nested !== null && typeof nested === 'object' ? nested : {}) as Record<string, unknown>, value as Record<string, unknown>, () => false);
+      addSums((into[field] = nested !== null && typeof nested === 'object' ? nested : {}) as Record<string, unknown>, value as Record<string, unknown>);
     }
   }
 }
@@ -58,23 +79,20 @@ function addSums(into: Record<string, unknown>, from: Record<string, unknown>, s
  * whenever one of its days does.
  */
 export function summedTwins(collection: string, twins: Twins, days: Iterable<Doc>): Map<string, Doc[]> {
-  const periods: [string, (key: Record<string, string>) => Record<string, string>][] = [[monthly(collection), (key) => coarser(key, 'month')]];
-  if (twins === 'balance') periods.push([yearly(collection), (key) => coarser(key, 'year')], [totals(collection), withoutDay]);
-  const byTwin = new Map<string, Map<string, Doc>>(periods.map(([name]) => [name, new Map()]));
+  const ofTwins = twinsOf(collection, twins).map((twin) => ({ ...twin, docs: new Map<string, Doc>() }));
   for (const day of days) {
     const key: Record<string, string> = {};
     for (const field in day) if (field !== '_id' && typeof day[field] === 'string') key[field] = day[field] as string;
     if (key.day === undefined) continue;
-    for (const [name, keyOf] of periods) {
+    const position = day._position;
+    for (const { keyOf, docs } of ofTwins) {
       const twinKey = keyOf(key);
       const id = counterId(twinKey);
-      const docs = byTwin.get(name)!;
       let twin = docs.get(id);
       if (!twin) docs.set(id, (twin = { _id: id, ...twinKey }));
-      addSums(twin, day, (field) => field === '_position' || field === '_id');
-      const position = day._position;
-      if (typeof position === 'number' && !((twin._position as number | undefined)! >= position)) twin._position = position;
+      addSums(twin, day);
+      if (typeof position === 'number' && (typeof twin._position !== 'number' || twin._position < position)) twin._position = position;
     }
   }
-  return new Map([...byTwin].map(([name, docs]) => [name, [...docs.values()]]));
+  return new Map(ofTwins.map(({ collection: name, docs }) => [name, [...docs.values()]]));
 }
