@@ -144,8 +144,9 @@ async function readSide(): Promise<string> {
   const store = new EmbeddedReadStore({ snapshotPath: join(dir, 'read-models.snapshot'), snapshotDelayMs: 2 ** 30 });
   const { ProjectionRunner, REPLAY_BATCH } = await import('../src/projections/runner.ts');
   const runner = new ProjectionRunner(services.eventStore, store, services.runner.projections, silentLogger);
-  // As the service replays: the log read in a thread of its own.
+  // As the service replays: the log read in a thread of its own, which applies some projections beside its reading.
   runner.readLog = services.runner.readLog;
+  runner.replayBeside = services.runner.replayBeside;
   // Baseline: reading and decoding the same events, in the same batches, into no projection at all.
   const categories = [...new Set(services.runner.projections.flatMap((p) => p.categories))];
   const readStarted = performance.now();

@@ -3,11 +3,27 @@ import { type LogRead, type LogReader, moreAfter, readingAhead } from '../infra/
 import type { EventStore, RecordedEvent } from '../infra/eventstore/port.ts';
 import { SqliteEventStore } from '../infra/eventstore/sqlite.ts';
 import { SqliteSubjectKeys } from '../infra/personal-data/keys.ts';
+import type { Doc } from '../infra/readstore/port.ts';
 import { workerBootstrap } from '../infra/threads.ts';
+import { WriteBackStore } from '../infra/readstore/write-back.ts';
+import { applyBatch, type BesideReading, ProjectionApplyError, type ReplayBeside } from '../projections/runner.ts';
+import type { Projection } from '../projections/projection.ts';
 import { domainLog } from './event-log.ts';
 
-/** What the thread sends: a batch, or why it stopped. */
-type FromThread = { events: RecordedEvent[] } | { failed: string };
+/** What the thread applies beside its reading: projections by name, and the events an administrator had each skip. */
+interface Beside {
+  names: string[];
+  skipped: Record<string, string[]>;
+}
+
+/** A projection's failure on an event in the thread, as the caller's ProjectionApplyError is rebuilt from it. */
+type ApplyFailure = { projection: string; event: ProjectionApplyError['event']; message: string };
+
+/**
+ * What the thread sends: a batch, or why it stopped; when it applies projections, then their documents (a
+ * collection's in parts), the end of them, or the event one of them failed on.
+ */
+type FromThread = { events: RecordedEvent[] } | { failed: string } | { documents: { collection: string; docs: Doc[] } } | { applied: true } | { applyFailed: ApplyFailure };
 
 export interface ThreadedReaderOptions {
   /** Reads of fewer positions than this are read in the caller's thread (a thread takes a moment to start). */
@@ -28,54 +44,123 @@ export interface ThreadedReaderOptions {
  * stops, the rest is read by `fallback`, from the last batch delivered: slower, never short.
  */
 export function threadedLogReader(eventsPath: string, fallback: LogReader, options: ThreadedReaderOptions = {}): LogReader {
-  const { fromPositions = 50_000, ahead = 4, onFallback = () => {} } = options;
   return async function* (read: LogRead) {
-    if (read.until !== undefined && read.until - read.after < BigInt(fromPositions)) {
+    const thread = startThread(eventsPath, read, options);
+    if (!thread) {
       yield* fallback(read);
       return;
     }
-    let worker: Worker;
     try {
-      worker = new Worker(workerBootstrap(import.meta.url), { eval: true, workerData: { logReader: true, eventsPath, read, ahead } });
-    } catch (error) {
-      onFallback(`the reading thread could not start: ${(error as Error).message}`);
-      yield* fallback(read);
-      return;
-    }
-    const inbox: FromThread[] = [];
-    let wake: (() => void) | undefined;
-    const receive = (message: FromThread) => {
-      inbox.push(message);
-      wake?.();
-    };
-    worker.on('message', receive);
-    worker.on('error', (error: Error) => receive({ failed: `the reading thread failed: ${error.message}` }));
-    worker.on('exit', (code) => receive({ failed: `the reading thread exited (code ${code})` }));
-    let after = read.after;
-    try {
-      for (;;) {
-        while (inbox.length === 0) await new Promise<void>((resolve) => (wake = resolve));
-        const message = inbox.shift()!;
-        if ('failed' in message) {
-          onFallback(message.failed);
-          yield* fallback({ ...read, after });
-          return;
-        }
-        const { events } = message;
-        worker.postMessage('next');
-        if (events.length) after = events[events.length - 1]!.position;
-        yield events;
-        if (!moreAfter(events, read)) return;
-      }
+      yield* batchesOf(thread, read, fallback, options);
     } finally {
-      worker.removeAllListeners();
-      void worker.terminate();
+      thread.close();
     }
   };
 }
 
+/**
+ * The same reader, which also applies the replay's projections named in `beside` in its thread, between sending a
+ * batch and reading the next. Reading the log keeps that thread busy for a third of a replay of every read model:
+ * the projections chosen take about as long as the rest of its time. Those projections must read no collection
+ * but their own and those their `reads` name; the thread builds these too, by the projections that own them, and
+ * refuses any other (an error, never a silent empty read). A thread that stops before it is done leaves those
+ * projections to the replay; one that fails on an event fails the replay as the replay's own apply would.
+ */
+export function threadedReplay(eventsPath: string, fallback: LogReader, beside: readonly string[], options: ThreadedReaderOptions = {}): ReplayBeside {
+  return (read, projections, skipped) => {
+    const taken = projections.filter((projection) => beside.includes(projection.name));
+    if (taken.length === 0) return undefined;
+    const thread = startThread(eventsPath, read, options, { names: taken.map((projection) => projection.name), skipped });
+    if (!thread) return undefined;
+    let fellBack = false;
+    return {
+      projections: taken,
+      batches: batchesOf(thread, read, fallback, { ...options, onFallback: (reason) => ((fellBack = true), options.onFallback?.(reason)) }),
+      async documents() {
+        if (fellBack) return undefined;
+        const documents = new Map<string, Doc[]>(taken.flatMap((projection) => projection.collections.map((name) => [name, []] as [string, Doc[]])));
+        for (;;) {
+          const message = await thread.next();
+          if ('documents' in message) documents.get(message.documents.collection)!.push(...message.documents.docs);
+          else if ('applied' in message) return documents;
+          else if ('applyFailed' in message) throw applyError(message.applyFailed);
+          else if ('failed' in message) {
+            options.onFallback?.(message.failed);
+            return undefined;
+          } else throw new Error('the reading thread sent a batch after the last');
+        }
+      },
+      close: () => thread.close(),
+    } satisfies BesideReading;
+  };
+}
+
+const applyError = (failure: ApplyFailure) => new ProjectionApplyError(failure.projection, failure.event, new Error(failure.message));
+
+/** A running reading thread: its messages in order, and a credit sent for each batch taken. */
+interface Thread {
+  next(): Promise<FromThread>;
+  /** Tells the thread a batch was taken (it reads at most `ahead` batches beyond those taken). */
+  took(): void;
+  close(): void;
+}
+
+/** Starts the thread for a read, or tells the fallback why it did not (undefined: read in the caller's thread). */
+function startThread(eventsPath: string, read: LogRead, options: ThreadedReaderOptions, beside?: Beside): Thread | undefined {
+  const { fromPositions = 50_000, ahead = 4, onFallback = () => {} } = options;
+  if (read.until !== undefined && read.until - read.after < BigInt(fromPositions)) return undefined;
+  let worker: Worker;
+  try {
+    worker = new Worker(workerBootstrap(import.meta.url), { eval: true, workerData: { logReader: true, eventsPath, read, ahead, beside } });
+  } catch (error) {
+    onFallback(`the reading thread could not start: ${(error as Error).message}`);
+    return undefined;
+  }
+  const inbox: FromThread[] = [];
+  let wake: (() => void) | undefined;
+  const receive = (message: FromThread) => {
+    inbox.push(message);
+    wake?.();
+  };
+  worker.on('message', receive);
+  worker.on('error', (error: Error) => receive({ failed: `the reading thread failed: ${error.message}` }));
+  worker.on('exit', (code) => receive({ failed: `the reading thread exited (code ${code})` }));
+  return {
+    async next() {
+      while (inbox.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+      return inbox.shift()!;
+    },
+    took: () => worker.postMessage('next'),
+    close() {
+      worker.removeAllListeners();
+      void worker.terminate();
+    },
+  };
+}
+
+/** The thread's batches up to the last; where it stops, the rest from `fallback`, from the last batch delivered. */
+async function* batchesOf(thread: Thread, read: LogRead, fallback: LogReader, options: ThreadedReaderOptions): AsyncGenerator<RecordedEvent[]> {
+  let after = read.after;
+  for (;;) {
+    const message = await thread.next();
+    if ('failed' in message) {
+      options.onFallback?.(message.failed);
+      yield* fallback({ ...read, after });
+      return;
+    }
+    // A projection applied in the thread failed on an event: the replay stops there, as for its own.
+    if ('applyFailed' in message) throw applyError(message.applyFailed);
+    if (!('events' in message)) throw new Error('the reading thread sent documents before its last batch');
+    const { events } = message;
+    thread.took();
+    if (events.length) after = events[events.length - 1]!.position;
+    yield events;
+    if (!moreAfter(events, read)) return;
+  }
+}
+
 /** The thread: reads the batches and sends each, waiting while `ahead` are unread by the caller. */
-async function readInThread(eventsPath: string, read: LogRead, ahead: number): Promise<void> {
+async function readInThread(eventsPath: string, read: LogRead, ahead: number, beside: Beside | undefined): Promise<void> {
   const port = parentPort!;
   let credits = ahead;
   let resume: (() => void) | undefined;
@@ -85,21 +170,68 @@ async function readInThread(eventsPath: string, read: LogRead, ahead: number): P
   });
   let eventStore: EventStore | undefined;
   try {
+    const applying = beside ? await besideReading(beside) : undefined;
     eventStore = domainLog(new SqliteEventStore({ path: eventsPath, checkpointThreadAfter: Infinity, cachedStreams: 0 }), new SqliteSubjectKeys(eventsPath)).eventStore;
     // The caller, like this loop, ends with the batch after which none follows (moreAfter).
     for await (const events of readingAhead(eventStore)(read)) {
       while (credits === 0) await new Promise<void>((resolve) => (resume = resolve));
       credits -= 1;
       port.postMessage({ events } satisfies FromThread);
+      await applying?.apply(events);
+    }
+    if (applying) {
+      for (const [collection, docs] of await applying.documents())
+        for (let i = 0; i < docs.length; i += DOCUMENTS_PER_MESSAGE) port.postMessage({ documents: { collection, docs: docs.slice(i, i + DOCUMENTS_PER_MESSAGE) } } satisfies FromThread);
+      port.postMessage({ applied: true } satisfies FromThread);
     }
   } catch (error) {
-    port.postMessage({ failed: `the reading thread failed: ${(error as Error).message}` } satisfies FromThread);
+    port.postMessage((error instanceof ProjectionApplyError ? { applyFailed: { projection: error.projection, event: error.event, message: error.cause instanceof Error ? error.cause.message : String(error.cause) } } : { failed: `the reading thread failed: ${(error as Error).message}` }) satisfies FromThread);
   } finally {
     await eventStore?.close(); // the keys' connection with it
   }
 }
 
+/** Documents sent per message: a message is copied whole before the caller gets it. */
+const DOCUMENTS_PER_MESSAGE = 5000;
+
+/**
+ * The thread's side of `beside`: the named projections and those owning the collections they read, applied as a
+ * replay applies (one write-back unit, summing counters' twins at the end) into a store of the thread's own, which
+ * has only those collections.
+ */
+async function besideReading(beside: Beside) {
+  // (Loaded here: a thread that only reads has no use for them.)
+  const [{ allProjections }, { EmbeddedReadStore }] = await Promise.all([import('../projections/all.ts'), import('../infra/readstore/embedded.ts')]);
+  const named = allProjections.filter((projection) => beside.names.includes(projection.name));
+  if (named.length !== beside.names.length) throw new Error(`no such projections to apply beside the reading: ${beside.names.filter((name) => !named.some((p) => p.name === name)).join(', ')}`);
+  const read = new Set(named.flatMap((projection) => projection.reads ?? []));
+  // In the replay's order: a projection that reads another's collection sees it as the replay's would.
+  const projections = allProjections.filter((projection) => named.includes(projection) || projection.collections.some((name) => read.has(name)));
+  const store = new EmbeddedReadStore({});
+  const allowed = new Set(projections.flatMap((projection) => projection.collections));
+  const own = {
+    collection: <T extends Doc>(name: string) => {
+      if (!allowed.has(name)) throw new Error(`a projection applied beside the reading read ${name}, which its reads do not name`);
+      return store.collection<T>(name);
+    },
+    flush: () => store.flush(),
+    ping: () => store.ping(),
+    close: () => store.close(),
+  };
+  for (const projection of projections) await projection.setup(own);
+  const unit = new WriteBackStore(own, { sumsTwins: true });
+  const skipped = new Map(Object.entries(beside.skipped).map(([name, ids]) => [name, new Set(ids)]));
+  const takes = (projection: Projection, event: RecordedEvent) => !skipped.get(projection.name)?.has(event.id);
+  return {
+    apply: (events: readonly RecordedEvent[]) => applyBatch(events, projections, unit, own, takes),
+    async documents(): Promise<[string, Doc[]][]> {
+      await unit.commit();
+      return Promise.all(named.flatMap((projection) => projection.collections).map(async (name) => [name, await store.collection(name).find({})] as [string, Doc[]]));
+    },
+  };
+}
+
 if (!isMainThread && parentPort && (workerData as { logReader?: unknown } | null)?.logReader === true) {
-  const { eventsPath, read, ahead } = workerData as { eventsPath: string; read: LogRead; ahead: number };
-  void readInThread(eventsPath, read, ahead);
+  const { eventsPath, read, ahead, beside } = workerData as { eventsPath: string; read: LogRead; ahead: number; beside?: Beside };
+  void readInThread(eventsPath, read, ahead, beside);
 }

@@ -1,4 +1,5 @@
 import { campaignCategory, CampaignCostRecorded } from '../domain/campaign/index.ts';
+import { merged } from '../infra/merged.ts';
 import { bucketOf, personLike } from '../domain/campaign/engagement.ts';
 import { CampaignMailBounced, CampaignMailClicked, CampaignMailDelivered, CampaignMailOpened, campaignMemberCategory, consentCategory, ConsentWithdrawn } from '../domain/campaign/members.ts';
 import { leadCategory } from '../domain/lead/index.ts';
@@ -117,7 +118,7 @@ export const campaignResultsProjection: Projection = {
       const memory = await memories.findOne({ _id: key });
       if (alreadyApplied(memory, event)) return;
       const fields = await change(memory);
-      await memories.updateOne({ _id: key }, { $set: { ...fields, _position: Number(event.position) } }, { upsert: true });
+      await memories.updateOne({ _id: key }, { $set: merged(fields ?? {}, { _position: Number(event.position) }) }, { upsert: true });
     };
     const data = event.data as Record<string, unknown>;
     switch (event.type) {

@@ -9,6 +9,7 @@ import { applyOrgEvent, type OrgCollections, orgCategories, ownerPath } from './
 import { indexSorts, searchText } from './owned.ts';
 import { alreadyApplied, keyed, type Projection } from './projection.ts';
 import { withBatchImages } from './batch-images.ts';
+import { merged } from '../infra/merged.ts';
 import { activityCategory, ACTIVITIES_ERA_KEY, type ActivityEvent } from '../domain/activity/index.ts';
 import { settingsCategory } from '../domain/categories.ts';
 import { type ActivityStats, isActivityEvent, mirrorActivity, statsAfter } from './activity-stats.ts';
@@ -108,7 +109,7 @@ export function evolveCustomerDoc(doc: CustomerDoc | null, event: RecordedEvent 
     const status = event.type === 'CustomerReinstated' ? event.data.status : 'active';
     const contacts = doc?.contacts ?? [];
     const contactCount = doc?.contactCount ?? 0;
-    const next: CustomerDoc = { _id: customerId, id: customerId, ...fields, erpCode, ownerId, departmentPath: ownerId === null ? null : ownerPath, inPool: ownerId === null, status, createdAt: event.metadata.at, contacts, contactCount, ...meta(event), _search: '', _phones: [] };
+    const next = merged({ _id: customerId, id: customerId }, fields, { erpCode, ownerId, departmentPath: ownerId === null ? null : ownerPath, inPool: ownerId === null, status, createdAt: event.metadata.at, contacts, contactCount }, meta(event), { _search: '', _phones: [] as string[] }) as CustomerDoc;
     next._search = customerSearch(next, contacts);
     next._phones = phoneKeys(next.phone);
     return next;
@@ -117,29 +118,29 @@ export function evolveCustomerDoc(doc: CustomerDoc | null, event: RecordedEvent 
   switch (event.type) {
     case 'CustomerChanged': {
       const next = applyChanges(doc as Record<string, unknown>, event.data.changes) as CustomerDoc;
-      return { ...next, ...meta(event), _search: customerSearch(next, doc.contacts), _phones: phoneKeys(next.phone) };
+      return merged(next, meta(event), { _search: customerSearch(next, doc.contacts), _phones: phoneKeys(next.phone) });
     }
     case 'CustomerOwnerChanged':
     case 'CustomerClaimed':
-      return { ...doc, ownerId: event.data.ownerId, departmentPath: ownerPath, inPool: false, ...meta(event) };
+      return merged(doc, { ownerId: event.data.ownerId, departmentPath: ownerPath, inPool: false }, meta(event));
     case 'CustomerReleased':
-      return { ...doc, ownerId: null, departmentPath: null, inPool: true, releasedAt: event.metadata.at, ...meta(event) };
+      return merged(doc, { ownerId: null, departmentPath: null, inPool: true, releasedAt: event.metadata.at }, meta(event));
     case 'CustomerArchived':
-      return { ...doc, status: 'archived', ...meta(event) };
+      return merged(doc, { status: 'archived' as const }, meta(event));
     case 'CustomerRestored':
-      return { ...doc, status: 'active', ...meta(event) };
+      return merged(doc, { status: 'active' as const }, meta(event));
     case 'CustomerMemberLevelChanged':
-      return { ...doc, memberLevel: event.data.memberLevel.to, ...meta(event) };
+      return merged(doc, { memberLevel: event.data.memberLevel.to }, meta(event));
     case 'CustomerMerged':
-      return { ...doc, status: 'merged', mergedInto: event.data.survivorId, statusBeforeMerge: doc.status === 'merged' ? doc.statusBeforeMerge : doc.status, ...meta(event) };
+      return merged(doc, { status: 'merged' as const, mergedInto: event.data.survivorId, statusBeforeMerge: doc.status === 'merged' ? doc.statusBeforeMerge : doc.status }, meta(event));
     case 'CustomerUnmerged': {
       const { mergedInto: _into, statusBeforeMerge: _was, ...rest } = doc;
-      return { ...rest, status: event.data.status, ...meta(event) } as CustomerDoc;
+      return merged(rest, { status: event.data.status }, meta(event)) as CustomerDoc;
     }
     case 'CustomersMergedIn':
-      return { ...doc, ...meta(event) };
+      return merged(doc, meta(event));
     case 'CustomerErpLinked':
-      return { ...doc, erpCode: event.data.erpCode, ...meta(event) };
+      return merged(doc, { erpCode: event.data.erpCode }, meta(event));
   }
 }
 
@@ -226,7 +227,7 @@ async function applyActivityEvent(event: RecordedEvent & ActivityEvent, store: R
     const customer = await customers.findOne({ _id: customerId });
     if (customer && !alreadyApplied(customer, event)) {
       const stats = await statsAfter(store, ACTIVITIES, 'customerId', customerId, customer, change, now, customer._contactBase);
-      await customers.replaceOne({ _id: customerId }, { ...customer, ...stats, _position: position });
+      await customers.replaceOne({ _id: customerId }, merged(customer, stats, { _position: position }));
     }
   }
   const contacts = store.collection<ContactDoc>(CONTACTS);
@@ -236,7 +237,7 @@ async function applyActivityEvent(event: RecordedEvent & ActivityEvent, store: R
     if (!contact || alreadyApplied(contact, event)) continue;
     const stats = await statsAfter(store, ACTIVITIES, 'contactId', contactId, contact, change, now);
     const { lastContactedAt: _old, ...rest } = contact;
-    await contacts.replaceOne({ _id: contactId }, { ...rest, ...stats, _position: position });
+    await contacts.replaceOne({ _id: contactId }, merged(rest, stats, { _position: position }));
   }
 }
 
@@ -251,7 +252,7 @@ async function applyCustomerEvent(event: RecordedEvent & CustomerEvent, store: R
     if (doc && !applied) await customers.deleteOne({ _id: customerId }); // discarded (an undone import)
     return;
   }
-  const next = applied ? evolved : { ...evolved, ...followUpOf(doc, event, await inActivitiesEra(store)) };
+  const next = applied ? evolved : merged(evolved, followUpOf(doc, event, await inActivitiesEra(store)));
   if (!applied) await customers.replaceOne({ _id: customerId }, next, { upsert: true });
   // (A customer just registered has no contacts yet: theirs come later in the log.)
   if (event.type === 'CustomerRegistered' || event.type === 'CustomerArchived' || event.type === 'CustomerRestored' || event.type === 'CustomerMerged' || event.type === 'CustomerUnmerged') return;
@@ -261,8 +262,9 @@ async function applyCustomerEvent(event: RecordedEvent & CustomerEvent, store: R
   // Contacts carry their customer's name, owner and department; the _position filter makes this step idempotent.
   const contacts = store.collection<ContactDoc>(CONTACTS);
   for (const contact of await contacts.find({ customerId, _position: { $lt: Number(event.position) } })) {
-    const updated = { ...contact, customerName: next.name, ownerId: next.ownerId, departmentPath: next.departmentPath, _position: Number(event.position) };
-    await contacts.replaceOne({ _id: contact._id }, { ...updated, _search: contactSearch(updated) });
+    const updated = merged(contact, { customerName: next.name, ownerId: next.ownerId, departmentPath: next.departmentPath, _position: Number(event.position) });
+    updated._search = contactSearch(updated);
+    await contacts.replaceOne({ _id: contact._id }, updated);
   }
 }
 
@@ -291,43 +293,43 @@ function evolveContactDoc(doc: ContactDoc | null, event: RecordedEvent & Contact
     case 'ContactReinstated': {
       // (A reinstated contact's creation time comes back with the batch's image of its document.)
       const { customerId, fields } = addedFacts(event);
-      next = {
-        ...keyed(event.data.contactId),
-        customerId,
-        ...fromCustomer({ ownerId: event.metadata.actor, departmentPath: '/' }),
-        ...(fields as { name: string }),
-        erpCode: (event.type === 'ContactAdded' ? event.data.erpCode : (event.data.state as { erpCode?: string | null }).erpCode) ?? null,
-        createdAt: event.metadata.at,
-        ...meta(event),
-        _search: '',
-        _phones: [],
-      };
+      next = merged(
+        keyed(event.data.contactId),
+        { customerId },
+        fromCustomer({ ownerId: event.metadata.actor, departmentPath: '/' }),
+        fields as { name: string },
+        {
+          erpCode: (event.type === 'ContactAdded' ? event.data.erpCode : (event.data.state as { erpCode?: string | null }).erpCode) ?? null,
+          createdAt: event.metadata.at,
+        },
+        merged(meta(event), { _search: '', _phones: [] as string[] }),
+      );
       break;
     }
     case 'ContactDiscarded':
       return null;
     case 'ContactMerged':
-      next = doc && { ...doc, status: 'merged', mergedInto: event.data.survivorId, ...meta(event) };
+      next = doc && merged(doc, { status: 'merged', mergedInto: event.data.survivorId }, meta(event));
       break;
     case 'ContactUnmerged':
       if (doc) {
         const { status: _merged, mergedInto: _into, ...rest } = doc;
-        next = { ...(rest as ContactDoc), ...meta(event) };
+        next = merged(rest as ContactDoc, meta(event));
       }
       break;
     case 'ContactChanged':
-      next = doc && { ...(applyChanges(doc as Record<string, unknown>, event.data.changes) as ContactDoc), ...meta(event) };
+      next = doc && merged(applyChanges(doc as Record<string, unknown>, event.data.changes) as ContactDoc, meta(event));
       break;
     case 'ContactMoved':
-      next = doc && { ...doc, customerId: event.data.customerId, ...fromCustomer(doc), ...meta(event) };
+      next = doc && merged(doc, { customerId: event.data.customerId }, fromCustomer(doc), meta(event));
       break;
     case 'ContactRemoved':
       return null;
     case 'ContactErpLinked':
-      next = doc && { ...doc, erpCode: event.data.erpCode, ...meta(event) };
+      next = doc && merged(doc, { erpCode: event.data.erpCode }, meta(event));
       break;
     case 'PersonalDataErased':
-      next = doc && { ...erasedFields(doc, event.data.fields), ...meta(event) };
+      next = doc && merged(erasedFields(doc, event.data.fields), meta(event));
       break;
   }
   // Every case made `next` afresh: its search keys are set in place.
@@ -378,5 +380,5 @@ async function embedContact(
   const contactCount = Math.max(0, customer.contactCount + counted);
   // Before the era, a change to a contact was a follow-up of its customer (the old rule).
   const followUp = (await inActivitiesEra(store)) ? {} : { _contactBase: later(customer._contactBase, event.metadata.at), lastContactedAt: later(customer.lastContactedAt, event.metadata.at) };
-  await customers.updateOne({ _id: customerId }, { $set: { contacts, contactCount, _search: customerSearch(customer, contacts), lastActivityAt: event.metadata.at, ...followUp, _position: Number(event.position) } });
+  await customers.updateOne({ _id: customerId }, { $set: merged({ contacts, contactCount, _search: customerSearch(customer, contacts), lastActivityAt: event.metadata.at }, followUp, { _position: Number(event.position) }) });
 }

@@ -1,4 +1,5 @@
 import { type OpportunityEvent } from '../domain/opportunity/index.ts';
+import { merged } from '../infra/merged.ts';
 import type { Money } from '../domain/shared/money.ts';
 import { applyChanges } from '../domain/shared/normalize.ts';
 import { COMPANY, companyZone } from './company.ts';
@@ -94,26 +95,23 @@ export const opportunitiesProjection = recordProjection<OpportunityDoc, Opportun
   },
   async evolve(doc, event, ownerPath) {
     const at = event.metadata.at;
-    const moveTo = (current: OpportunityDoc, stage: string, status: OpportunityDoc['status']): OpportunityDoc => ({
-      ...current,
-      stage,
-      status,
-      stageEnteredAt: at,
-      stageHistory: [...current.stageHistory.map((h) => (h.leftAt ? h : { ...h, leftAt: at })), { stage, enteredAt: at }],
-      ...(status === 'open' ? { closedAt: undefined } : { closedAt: at }),
-    });
+    const moveTo = (current: OpportunityDoc, stage: string, status: OpportunityDoc['status']): OpportunityDoc =>
+      merged(current, {
+        stage,
+        status,
+        stageEnteredAt: at,
+        stageHistory: [...current.stageHistory.map((h) => (h.leftAt ? h : merged(h, { leftAt: at }))), { stage, enteredAt: at }],
+        closedAt: status === 'open' ? undefined : at,
+      });
     let next: OpportunityDoc | null = doc;
     switch (event.type) {
       case 'OpportunityCreated':
-        next = {
-          ...keyed(event.data.opportunityId),
-          ...event.data.fields,
-          stage: event.data.stage,
-          status: 'open',
-          stageEnteredAt: at,
-          stageHistory: [{ stage: event.data.stage, enteredAt: at }],
-          ...(await ownedStart(event, event.data.ownerId, ownerPath)),
-        };
+        next = merged(
+          keyed(event.data.opportunityId),
+          event.data.fields,
+          { stage: event.data.stage, status: 'open' as const, stageEnteredAt: at, stageHistory: [{ stage: event.data.stage, enteredAt: at }] },
+          await ownedStart(event, event.data.ownerId, ownerPath),
+        );
         break;
       case 'OpportunityChanged':
         next = doc && (applyChanges(doc, event.data.changes) as OpportunityDoc);
@@ -126,14 +124,14 @@ export const opportunitiesProjection = recordProjection<OpportunityDoc, Opportun
         next = doc && moveTo(doc, event.data.stage, 'won');
         break;
       case 'OpportunityLost':
-        next = doc && { ...moveTo(doc, event.data.stage, 'lost'), lostReason: event.data.reason, ...(event.data.competitor ? { lostTo: event.data.competitor } : {}) };
+        next = doc && merged(moveTo(doc, event.data.stage, 'lost'), { lostReason: event.data.reason }, event.data.competitor ? { lostTo: event.data.competitor } : {});
         break;
       case 'OpportunityOwnerChanged':
-        next = doc && { ...doc, ownerId: event.data.ownerId, departmentPath: await ownerPath(event.data.ownerId) };
+        next = doc && merged(doc, { ownerId: event.data.ownerId, departmentPath: await ownerPath(event.data.ownerId) });
         break;
     }
     if (next && next.closedAt === undefined) delete next.closedAt;
-    return next && { ...next, ...stamp(event), _search: searchText(next.name) };
+    return next && merged(next, stamp(event), { _search: searchText(next.name) });
   },
   async beforeWrite(before, after, event, store) {
     const deltas = new CounterDeltas();

@@ -1,4 +1,5 @@
 import type { ResourceSpec } from '../domain/customization/resources.ts';
+import { merged } from '../infra/merged.ts';
 import type { RecordedEvent } from '../infra/eventstore/port.ts';
 import type { Doc, ReadStore } from '../infra/readstore/port.ts';
 import { applyOrgEvent, type DepartmentDoc, type OrgCollections, orgCategories, ownerPath } from './org.ts';
@@ -97,7 +98,7 @@ export function recordProjection<D extends Doc, E = unknown>(spec: RecordProject
       const next = await spec.evolve(doc, event as RecordedEvent & E, (ownerId) => ownerPath(store, mirror, ownerId), lookup(store));
       // Counters first, guarded by their own positions: a crash between the two writes replays safely.
       await spec.beforeWrite?.(doc, next, event as RecordedEvent & E, store, mirror);
-      if (next) await records.replaceOne({ _id: id }, { ...next, _position: Number(event.position) }, { upsert: true });
+      if (next) await records.replaceOne({ _id: id }, merged(next, { _position: Number(event.position) }), { upsert: true });
       else if (doc) await records.deleteOne({ _id: id });
     },
   }, [spec.collection]);
@@ -136,7 +137,7 @@ async function countActivity(store: ReadStore, collection: string, activities: s
     const doc = await records.findOne({ _id: id });
     if (!doc || alreadyApplied(doc, event)) continue;
     const { lastContactedAt: _old, ...rest } = doc;
-    await records.replaceOne({ _id: id }, { ...rest, ...(await statsAfter(store, activities, field, id, doc, change, event.metadata.at)), _position: Number(event.position) });
+    await records.replaceOne({ _id: id }, merged(rest, await statsAfter(store, activities, field, id, doc, change, event.metadata.at), { _position: Number(event.position) }));
   }
 }
 
@@ -176,14 +177,8 @@ function joinedStrings(text: string, parts: readonly unknown[], depth: number): 
 }
 
 /** The fields every owned record's first document has: owner, the owner's department path, creation time. */
-export const ownedStart = async (event: RecordedEvent, ownerId: string, ownerPath: (ownerId: string) => Promise<string>, custom?: Record<string, unknown>) => ({
-  ownerId,
-  departmentPath: await ownerPath(ownerId),
-  ...(custom ? { custom } : {}),
-  createdAt: event.metadata.at,
-  ...stamp(event),
-  _search: '',
-});
+export const ownedStart = async (event: RecordedEvent, ownerId: string, ownerPath: (ownerId: string) => Promise<string>, custom?: Record<string, unknown>) =>
+  merged({ ownerId, departmentPath: await ownerPath(ownerId) }, custom ? { custom } : {}, { createdAt: event.metadata.at }, stamp(event), { _search: '' });
 
 /** A record's read document: its fields plus the envelope every record projection keeps. */
 export type RecordDoc = Doc & Record<string, unknown> & { revision: number; createdAt: string; updatedAt: string; _search: string };

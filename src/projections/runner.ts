@@ -1,8 +1,8 @@
 import { categoryOf, type EventStore, EventStoreUnavailableError, type RecordedEvent, type Subscription } from '../infra/eventstore/port.ts';
 import type { Logger } from '../infra/logger.ts';
-import { type LogReader, readingAhead } from '../infra/eventstore/log-reader.ts';
+import { type LogRead, type LogReader, readingAhead } from '../infra/eventstore/log-reader.ts';
 import { type Compaction, compactHeap } from '../infra/heap.ts';
-import { type Doc, IndexConflictError, type ReadStore, ReadStoreUnavailableError } from '../infra/readstore/port.ts';
+import { type Collection, type Doc, IndexConflictError, type ReadStore, ReadStoreUnavailableError } from '../infra/readstore/port.ts';
 import { WriteBackStore } from '../infra/readstore/write-back.ts';
 import { type Fence, FencedError, fencedFilter, fenceField, fencedWrite } from '../infra/readstore/fencing.ts';
 import type { Projection } from './projection.ts';
@@ -16,6 +16,32 @@ export interface SkippedEvent {
   error: string;
   skippedBy: string;
   skippedAt: string;
+}
+
+/** Whether a projection takes an event (not one an administrator had it skip); most answers come at once. */
+export type Takes = (projection: Projection, event: RecordedEvent) => boolean | Promise<boolean>;
+
+/**
+ * Some of a replay's projections applied beside its reading, in the thread that reads the log (the embedded log),
+ * on the core the reading leaves idle part of the time. Given the read, the replay's projections and the events an
+ * administrator had each skip, it answers with the projections it takes (undefined: none, the replay applies all),
+ * or nothing at all.
+ */
+export type ReplayBeside = (read: LogRead, projections: readonly Projection[], skipped: Record<string, string[]>) => BesideReading | undefined;
+
+export interface BesideReading {
+  /** The projections applied beside the reading: the replay applies the others. */
+  projections: readonly Projection[];
+  /** The log's batches, as `readLog` would read them. */
+  batches: AsyncIterable<RecordedEvent[]>;
+  /**
+   * Once every batch was read: the documents of the projections' collections, by collection; undefined when the
+   * thread stopped before it was done (the replay then applies them itself). Rejects with a ProjectionApplyError
+   * where one of them failed on an event.
+   */
+  documents(): Promise<Map<string, Doc[]> | undefined>;
+  /** Ends the thread (after the documents, or when the replay stops early). */
+  close(): void;
 }
 
 type CheckpointDoc = Doc & { version: number; position: number; skipped?: SkippedEvent[]; fence?: number };
@@ -112,6 +138,8 @@ export class ProjectionRunner {
    * reads in a thread of its own (the embedded log), so the replay's thread only applies.
    */
   readLog: LogReader;
+  /** Where the wiring gives it (the embedded log): the projections a replay applies in its reading thread. */
+  replayBeside: ReplayBeside | undefined;
 
   /**
    * `rebuildStaging`, given for a read store across the network: a rebuild replays into the in-process store it
@@ -466,7 +494,7 @@ export class ProjectionRunner {
   private async applyLog(
     projections: readonly Projection[],
     store: ReadStore,
-    options: { head: bigint; within?: (event: RecordedEvent) => boolean; onProgress: (applied: number, position: bigint, head: bigint) => void; batchSize: number; yieldEachBatch?: boolean },
+    options: { head: bigint; within?: (event: RecordedEvent) => boolean; onProgress: (applied: number, position: bigint, head: bigint) => void; batchSize: number; yieldEachBatch?: boolean; beside?: false },
   ): Promise<{ done: number; reached: bigint }> {
     const { head, within, onProgress, batchSize } = options;
     for (const projection of projections) await setUp(projection, store);
@@ -475,57 +503,53 @@ export class ProjectionRunner {
     // store, a read model of a past instant), so each document is written once, at the end. Their collections
     // start empty, so the twins of day counters are summed from them then, not counted with each event.
     const unit = new WriteBackStore(store, { sumsTwins: true });
-    let after = 0n;
+    const read = { after: 0n, filter: { categories }, maxCount: batchSize, until: head };
+    // A replay of the whole log may have some projections applied beside its reading, in the reading thread.
+    const beside = !within && options.beside !== false && this.replayBeside ? this.replayBeside(read, projections, await this.skippedOf(projections)) : undefined;
+    const own = beside ? projections.filter((projection) => !beside.projections.includes(projection)) : projections;
+    const takes = (projection: Projection, event: RecordedEvent) => {
+      const skipped = this.skippedIn(projection, event);
+      return typeof skipped === 'boolean' ? !skipped : skipped.then((known) => !known);
+    };
     let reached = 0n;
     let done = 0;
-    for await (const events of this.readLog({ after, filter: { categories }, maxCount: batchSize, until: head })) {
-      if (this.stopping) throw new Error('stopped during a replay');
-      const inRange = events.filter((event) => event.position <= head);
-      const cut = within ? inRange.findIndex((event) => !within(event)) : -1;
-      const batch = cut >= 0 ? inRange.slice(0, cut) : inRange;
-      const takes = (projection: Projection, event: RecordedEvent) => {
-        const skipped = this.skippedIn(projection, event);
-        return typeof skipped === 'boolean' ? !skipped : skipped.then((known) => !known);
-      };
-      try {
-        await applyEvents(batch, projections, unit, takes);
-      } catch (error) {
-        if (error instanceof ReadStoreUnavailableError) throw error;
-        // What the unit holds is written (the events before the failure, and what the failing event's appliers
-        // wrote: projections are idempotent), then the batch is applied again one event at a time, straight to
-        // the store: the failure names its event and projection.
-        await unit.commit();
-        for (const event of batch) {
-          const category = categoryOf(event.streamId);
-          for (const projection of projections)
-            if (projection.categories.includes(category) && (await takes(projection, event)))
-              await projection.apply(event, store).catch((error: unknown) => {
-                throw error instanceof ReadStoreUnavailableError ? error : new ProjectionApplyError(projection.name, failedEvent(event), error);
-              });
-        }
+    try {
+      for await (const events of beside?.batches ?? this.readLog(read)) {
+        if (this.stopping) throw new Error('stopped during a replay');
+        const inRange = events.filter((event) => event.position <= head);
+        const cut = within ? inRange.findIndex((event) => !within(event)) : -1;
+        const batch = cut >= 0 ? inRange.slice(0, cut) : inRange;
+        await applyBatch(batch, own, unit, store, takes);
+        done += batch.length;
+        if (batch.length) reached = batch[batch.length - 1]!.position;
+        onProgress(done, events.length ? events[events.length - 1]!.position : head, head);
+        // The reader ends by itself at the head (`until`) or the log's end.
+        if (cut >= 0) break;
+        // A replay beside live requests (a report as of a past instant) lets them in between its batches.
+        if (options.yieldEachBatch) await new Promise((resolve) => setImmediate(resolve));
       }
-      done += batch.length;
-      if (batch.length) reached = batch[batch.length - 1]!.position;
-      after = events.length ? events[events.length - 1]!.position : head;
-      onProgress(done, after, head);
-      // The reader ends by itself at the head (`until`) or the log's end.
-      if (cut >= 0) break;
-      // A replay beside live requests (a report as of a past instant) lets them in between its batches.
-      if (options.yieldEachBatch) await new Promise((resolve) => setImmediate(resolve));
+      await unit.commit();
+      if (beside) {
+        const documents = await beside.documents();
+        // The thread stopped before it was done (not for an event): those projections are applied here, from the start.
+        if (!documents) await this.applyLog(beside.projections, store, { head, onProgress: () => {}, batchSize, beside: false });
+        else for (const [name, docs] of documents) await insertAll(store.collection(name), docs);
+      }
+    } finally {
+      beside?.close();
     }
-    await unit.commit();
     return { done, reached: within ? reached : head };
   }
 
   /** Copies a projection's collections from the staging store into the read store, in bulk writes. */
-  private async load(projection: Projection, staging: ReadStore, batchSize = 1000): Promise<void> {
+  private async load(projection: Projection, staging: ReadStore): Promise<void> {
     await setUp(projection, this.readStore);
-    for (const name of projection.collections) {
-      const docs = await staging.collection(name).find({});
-      const target = this.readStore.collection(name);
-      for (let i = 0; i < docs.length; i += batchSize)
-        await target.bulkWrite(docs.slice(i, i + batchSize).map((document) => ({ insertOne: { document } })));
-    }
+    for (const name of projection.collections) await insertAll(this.readStore.collection(name), await staging.collection(name).find({}));
+  }
+
+  /** The events an administrator had each of these projections skip, by projection name (a rebuild skips them again). */
+  private async skippedOf(projections: readonly Projection[]): Promise<Record<string, string[]>> {
+    return Object.fromEntries(await Promise.all(projections.map(async (p) => [p.name, (await this.skipped(p.name)).map((s) => s.eventId)] as const)));
   }
 
   status(): ProjectionStatus[] {
@@ -852,14 +876,42 @@ interface FollowSession {
  * Applies events to the projections that take them through one write-back unit, so each document they change is
  * written once; throws what an apply or the commit throws (nothing is committed then but what a query wrote).
  */
-async function applyInUnit(events: readonly RecordedEvent[], projections: readonly Projection[], store: ReadStore, takes: (projection: Projection, event: RecordedEvent) => boolean | Promise<boolean>): Promise<void> {
+async function applyInUnit(events: readonly RecordedEvent[], projections: readonly Projection[], store: ReadStore, takes: Takes): Promise<void> {
   const unit = new WriteBackStore(store);
   await applyEvents(events, projections, unit, takes);
   await unit.commit();
 }
 
+/**
+ * Applies a replay's batch through its unit. Where an apply fails, what the unit holds is written (the events
+ * before the failure, and what the failing event's appliers wrote: projections are idempotent), then the batch is
+ * applied again one event at a time, straight to the store, so that the failure names its event and projection
+ * (a ProjectionApplyError); an unreachable store is thrown as it is.
+ */
+export async function applyBatch(batch: readonly RecordedEvent[], projections: readonly Projection[], unit: WriteBackStore, store: ReadStore, takes: Takes): Promise<void> {
+  try {
+    await applyEvents(batch, projections, unit, takes);
+  } catch (error) {
+    if (error instanceof ReadStoreUnavailableError) throw error;
+    await unit.commit();
+    for (const event of batch) {
+      const category = categoryOf(event.streamId);
+      for (const projection of projections)
+        if (projection.categories.includes(category) && (await takes(projection, event)))
+          await projection.apply(event, store).catch((error: unknown) => {
+            throw error instanceof ReadStoreUnavailableError ? error : new ProjectionApplyError(projection.name, failedEvent(event), error);
+          });
+    }
+  }
+}
+
+/** Writes documents into an empty collection, in bulk writes of `size`. */
+async function insertAll(collection: Collection, docs: readonly Doc[], size = 1000): Promise<void> {
+  for (let i = 0; i < docs.length; i += size) await collection.bulkWrite(docs.slice(i, i + size).map((document) => ({ insertOne: { document } })));
+}
+
 /** Applies events to the projections that take them, in log order (a batch looks up each category's projections once). */
-async function applyEvents(events: readonly RecordedEvent[], projections: readonly Projection[], store: ReadStore, takes: (projection: Projection, event: RecordedEvent) => boolean | Promise<boolean>): Promise<void> {
+async function applyEvents(events: readonly RecordedEvent[], projections: readonly Projection[], store: ReadStore, takes: Takes): Promise<void> {
   const following = new Map<string, readonly Projection[]>();
   for (const event of events) {
     const category = categoryOf(event.streamId);
@@ -880,7 +932,7 @@ class StoppedDuringBatch extends Error {}
 const failedEvent = (event: RecordedEvent): NonNullable<ProjectionFailure['event']> => ({ id: event.id, position: event.position, streamId: event.streamId, type: event.type });
 
 /** An event a projection could not apply during a replay, with the projection and the event named. */
-class ProjectionApplyError extends Error {
+export class ProjectionApplyError extends Error {
   constructor(
     readonly projection: string,
     readonly event: NonNullable<ProjectionFailure['event']>,

@@ -1,4 +1,5 @@
 import { activityCategory } from '../domain/activity/index.ts';
+import { merged } from '../infra/merged.ts';
 import { customerCategory, leadCategory, opportunityCategory, orderCategory, quoteCategory } from '../domain/categories.ts';
 import { planCategory } from '../domain/plan/index.ts';
 import { taskCategory } from '../domain/task/index.ts';
@@ -97,8 +98,8 @@ function evolve(record: TeamRecord | null, event: RecordedEvent, zone: string): 
   const flow = (measure: string, options: { day?: string; count?: number; amount?: number } = {}) => {
     if (record) flows.push({ day: options.day ?? day, ownerId: record.ownerId, measure, count: options.count ?? 1, amount: options.amount ?? 0 });
   };
-  const start = (kind: TeamRecord['kind'], fields: Partial<TeamRecord> = {}): TeamRecord => ({ _id: event.streamId, kind, ownerId: data.ownerId as string, _position: 0, ...fields });
-  const owner = () => record && { ...record, ownerId: data.ownerId as string };
+  const start = (kind: TeamRecord['kind'], fields: Partial<TeamRecord> = {}): TeamRecord => merged({ _id: event.streamId, kind, ownerId: data.ownerId as string, _position: 0 }, fields);
+  const owner = () => record && merged(record, { ownerId: data.ownerId as string });
   let next = record;
   switch (event.type) {
     // Customers: only their registration counts (for whoever owns the new customer).
@@ -243,7 +244,7 @@ export const teamProjection: Projection = {
     await deltas.apply(store, event);
     // Most events leave the record as it was (the very same object): nothing to write.
     if (next === before) return;
-    if (next) await records.replaceOne({ _id: event.streamId }, { ...next, _position: Number(event.position) }, { upsert: true });
+    if (next) await records.replaceOne({ _id: event.streamId }, merged(next, { _position: Number(event.position) }), { upsert: true });
     else if (before) await records.deleteOne({ _id: event.streamId });
   },
 };

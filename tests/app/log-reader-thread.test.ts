@@ -2,12 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { threadedLogReader } from '../../src/app/log-reader-thread.ts';
+import { threadedLogReader, threadedReplay } from '../../src/app/log-reader-thread.ts';
 import { ERASED } from '../../src/domain/shared/personal-data.ts';
 import { type LogRead, type LogReader, readingAhead } from '../../src/infra/eventstore/log-reader.ts';
 import type { RecordedEvent } from '../../src/infra/eventstore/port.ts';
 import { EmbeddedReadStore } from '../../src/infra/readstore/embedded.ts';
-import { ProjectionRunner } from '../../src/projections/runner.ts';
+import { ProjectionRunner, type ReplayBeside } from '../../src/projections/runner.ts';
 import { silentLogger } from '../../src/infra/logger.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 
@@ -32,6 +32,12 @@ describe('reading the log for a replay', () => {
       const added = await app.request('POST', '/api/v1/contacts', { body: { customerId, name: `联系人${i}`, mobile: `1391234560${i}` } });
       expect(added.status).toBe(201);
       contactIds.push(added.body.id);
+    }
+    // Records of the projections a replay may apply beside its reading: deals (the funnel) and tasks (the team's).
+    for (let i = 0; i < 3; i++) {
+      const deal = await app.request('POST', '/api/v1/opportunities', { body: { name: `项目${i}`, customerId: (await app.request('GET', '/api/v1/customers')).body.items[i].id, amount: { amount: 100_000_00 * (i + 1), currency: 'CNY' }, expectedCloseDate: '2026-12-31' } });
+      expect(deal.status).toBe(201);
+      expect((await app.request('POST', '/api/v1/tasks', { body: { subject: `回访${i}`, dueAt: '2026-12-20T08:00:00.000Z' } })).status).toBe(201);
     }
     // One person erased: a thread of its own reads their values as [erased] too.
     expect(await app.services.personalData.erase(`contact-${contactIds[2]}`, '2026-12-04T00:00:00.000Z')).toBe(true);
@@ -107,6 +113,57 @@ describe('reading the log for a replay', () => {
     const threaded = await models(threadedLogReader(eventsPath(), readingAhead(app.services.eventStore), { fromPositions: 0 }));
     expect((threaded.customers ?? []).length).toBe(6);
     expect(threaded).toEqual(await models());
+  });
+
+  describe('with projections applied beside the reading, in its thread', () => {
+    /** Every read model after a rebuild, with `beside` applying the projections it names (none: all in this thread). */
+    const rebuilt = async (beside?: ReplayBeside) => {
+      const store = new EmbeddedReadStore({});
+      const runner = new ProjectionRunner(app.services.eventStore, store, app.services.runner.projections, silentLogger);
+      runner.replayBeside = beside;
+      try {
+        await runner.rebuild(() => {}, 4);
+        const docs: Record<string, unknown[]> = {};
+        for (const name of app.services.runner.projections.flatMap((p) => p.collections)) docs[name] = await store.collection(name).find({}, { sort: { _id: 1 } });
+        return docs;
+      } finally {
+        await store.close();
+      }
+    };
+    // The heaviest projections of a replay, one of which (the funnel's) reads the company's settings, built in the thread too.
+    const names = ['customers', 'opportunities', 'team', 'campaign-results'];
+
+    it('makes the same read models as a rebuild that applies every projection itself', async () => {
+      const fallbacks: string[] = [];
+      let taken: string[] = [];
+      const beside = threadedReplay(eventsPath(), readingAhead(app.services.eventStore), names, { fromPositions: 0, ahead: 2, onFallback: (reason) => fallbacks.push(reason) });
+      const models = await rebuilt((read, projections, skipped) => {
+        const reading = beside(read, projections, skipped);
+        taken = reading?.projections.map((p) => p.name) ?? [];
+        return reading;
+      });
+      expect(fallbacks).toEqual([]);
+      expect(taken.sort()).toEqual([...names].sort());
+      expect(models.customers).toHaveLength(6);
+      expect(models.opportunities).toHaveLength(3);
+      expect(models.report_team_records?.length ?? 0).toBeGreaterThan(0);
+      expect(models).toEqual(await rebuilt());
+    });
+
+    it('where the thread cannot start or read, the replay applies those projections itself, from the start', async () => {
+      const fallbacks: string[] = [];
+      const broken = threadedReplay(join(dir, 'missing', 'events.sqlite'), readingAhead(app.services.eventStore), names, { fromPositions: 0, onFallback: (reason) => fallbacks.push(reason) });
+      expect(await rebuilt(broken)).toEqual(await rebuilt());
+      expect(fallbacks[0]).toMatch(/reading thread/);
+    });
+
+    it('a short replay has none applied beside it (a thread takes a moment to start)', async () => {
+      const head = await app.services.eventStore.headPosition();
+      const beside = threadedReplay(eventsPath(), readingAhead(app.services.eventStore), names, { fromPositions: Number(head) + 1 });
+      expect(beside({ after: 0n, maxCount: 5, until: head }, app.services.runner.projections, {})).toBeUndefined();
+      expect(threadedReplay(eventsPath(), readingAhead(app.services.eventStore), ['no-such'], { fromPositions: 0 })({ after: 0n, maxCount: 5, until: head }, app.services.runner.projections, {})).toBeUndefined();
+    });
+
   });
 });
 

@@ -35,7 +35,8 @@ export function upsertedDoc<T extends Doc>(filter: Filter, update: UpdateOperato
   for (const [key, value] of Object.entries(filter)) {
     if (!key.startsWith('$') && !key.includes('.') && (isPlainValue(value) || Array.isArray(value))) base[key] = value;
   }
-  const doc = { ...base, _id: base._id === undefined ? randomUUID() : String(base._id) } as unknown as T;
+  base._id = base._id === undefined ? randomUUID() : String(base._id);
+  const doc = base as unknown as T;
   const { $setOnInsert, ...operators } = update;
   if ($setOnInsert && fastUpdate(doc, { $set: $setOnInsert }) === undefined) applyUpdate(doc, { $set: $setOnInsert });
   if (fastUpdate(doc, operators) === undefined) applyUpdate(doc, operators as Parameters<typeof applyUpdate>[1]);
