@@ -17,7 +17,7 @@ describe('merged: what a literal with spreads makes, without its cost', () => {
   });
 
   it('copies from frozen parts and makes a writable object', () => {
-    const result = merged(Object.freeze({ a: 1 }), Object.freeze({ b: 2 }));
+    const result: { a: number; b: number } = merged(Object.freeze({ a: 1 }), Object.freeze({ b: 2 }));
     result.a = 3;
     expect(result).toEqual({ a: 3, b: 2 });
   });
