@@ -7,7 +7,7 @@ import type { Doc, ReadStore } from '../infra/readstore/port.ts';
 import { resourceSpecs } from '../domain/customization/resources.ts';
 import { applyOrgEvent, type OrgCollections, orgCategories, ownerPath } from './org.ts';
 import { indexSorts, searchText } from './owned.ts';
-import { alreadyApplied, keyed, type Projection } from './projection.ts';
+import { alreadyApplied, type Projection } from './projection.ts';
 import { withBatchImages } from './batch-images.ts';
 import { merged } from '../infra/merged.ts';
 import { activityCategory, ACTIVITIES_ERA_KEY, type ActivityEvent } from '../domain/activity/index.ts';
@@ -294,15 +294,15 @@ function evolveContactDoc(doc: ContactDoc | null, event: RecordedEvent & Contact
       // (A reinstated contact's creation time comes back with the batch's image of its document.)
       const { customerId, fields } = addedFacts(event);
       next = merged(
-        keyed(event.data.contactId),
-        { customerId },
+        { _id: event.data.contactId, id: event.data.contactId, customerId },
         fromCustomer({ ownerId: event.metadata.actor, departmentPath: '/' }),
         fields as { name: string },
         {
           erpCode: (event.type === 'ContactAdded' ? event.data.erpCode : (event.data.state as { erpCode?: string | null }).erpCode) ?? null,
           createdAt: event.metadata.at,
         },
-        merged(meta(event), { _search: '', _phones: [] as string[] }),
+        meta(event),
+        { _search: '', _phones: [] as string[] },
       );
       break;
     }

@@ -24,8 +24,7 @@ export type Takes = (projection: Projection, event: RecordedEvent) => boolean | 
 /**
  * Some of a replay's projections applied beside its reading, in the thread that reads the log (the embedded log),
  * on the core the reading leaves idle part of the time. Given the read, the replay's projections and the events an
- * administrator had each skip, it answers with the projections it takes (undefined: none, the replay applies all),
- * or nothing at all.
+ * administrator had each skip, it answers with the projections it takes (undefined: none, the replay applies all).
  */
 export type ReplayBeside = (read: LogRead, projections: readonly Projection[], skipped: Record<string, string[]>) => BesideReading | undefined;
 
