@@ -92,6 +92,42 @@ describe('embedded read store fast paths', () => {
   });
 });
 
+describe('embedded read store $set', () => {
+  it('tells a change exactly as comparing the values\' JSON does, part by part', () => {
+    const leaves = [0, 1, -0, NaN, 'a', 'b', '', true, false, null, undefined, new Date(0), new Date(1)];
+    const value = (depth: number): unknown => {
+      const shape = random();
+      if (depth > 2 || shape < 0.4) return pick(leaves);
+      if (shape < 0.7) return Array.from({ length: Math.floor(random() * 3) }, () => value(depth + 1));
+      const object: Record<string, unknown> = {};
+      for (const key of ['x', 'y', 'z']) if (random() < 0.6) object[key] = value(depth + 1);
+      return object;
+    };
+    // A near copy: the same value with one part changed, or reordered, or an undefined part added or dropped.
+    const nearCopy = (of: unknown): unknown => {
+      if (Array.isArray(of)) return of.map((item) => (random() < 0.3 ? nearCopy(item) : item));
+      if (of && typeof of === 'object' && !(of instanceof Date)) {
+        const entries = Object.entries(of).map(([key, item]) => [key, random() < 0.3 ? nearCopy(item) : item] as [string, unknown]);
+        if (random() < 0.2) entries.reverse();
+        if (random() < 0.2) entries.push(['w', undefined]);
+        return Object.fromEntries(entries);
+      }
+      return random() < 0.5 ? of : pick(leaves);
+    };
+    let objects = 0;
+    for (let i = 0; i < 5000; i++) {
+      const before = value(0);
+      const after = random() < 0.7 ? nearCopy(before) : value(0);
+      const changed = fastUpdate({ _id: 'd', v: before }, { $set: { v: after } });
+      if (changed === undefined) continue;
+      const same = before === after || (typeof before === 'object' && typeof after === 'object' && JSON.stringify(before) === JSON.stringify(after));
+      if (typeof before === 'object' && typeof after === 'object') objects += 1;
+      expect(changed, `${String(JSON.stringify(before))} → ${String(JSON.stringify(after))}`).toBe(!same);
+    }
+    expect(objects).toBeGreaterThan(1000);
+  });
+});
+
 describe('embedded read store sorting', () => {
   it('orders pages exactly as mingo does', async () => {
     const { Query } = await import('mingo');

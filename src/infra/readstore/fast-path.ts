@@ -158,7 +158,60 @@ const isPlainPath = (path: string): boolean => {
   if (plain === undefined) plainPaths.set(path, (plain = !path.includes('$') && !split(path).some((key) => /^\d+$/.test(key))));
   return plain;
 };
-const same = (a: unknown, b: unknown) => a === b || (typeof a === 'object' && typeof b === 'object' && JSON.stringify(a) === JSON.stringify(b));
+/** Whether two values are equal as MongoDB's operators here compare them: identical, or two objects that write the same JSON. */
+const same = (a: unknown, b: unknown): boolean => {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object') return false;
+  const known = sameJson(a, b);
+  return known === UNSURE ? JSON.stringify(a) === JSON.stringify(b) : known;
+};
+
+/** What sameJson cannot tell without writing the JSON (a key whose value JSON leaves out, a Date, NaN). */
+const UNSURE = 2;
+
+const isPlainData = (value: object): boolean => {
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null || Array.isArray(value);
+};
+
+/** A value whose JSON is itself and unlike any other type's: a string, a boolean, a finite number, null. */
+const isSimple = (value: unknown): boolean => typeof value === 'string' || typeof value === 'boolean' || value === null || (typeof value === 'number' && Number.isFinite(value));
+
+/**
+ * Whether two values write the same JSON, told part by part (stopping at the first part that differs) instead of
+ * writing both: arrays and plain objects are compared element by element, simple values by value. Where a part
+ * cannot be told without JSON's own rules (an undefined value, which an object's JSON leaves out; a Date; NaN,
+ * which writes as null), it answers UNSURE, unless another part differs for certain.
+ */
+function sameJson(a: unknown, b: unknown): boolean | typeof UNSURE {
+  if (a === b) return true;
+  if (isSimple(a) && isSimple(b)) return false;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || !isPlainData(a) || !isPlainData(b)) return UNSURE;
+  const aList = Array.isArray(a);
+  if (aList !== Array.isArray(b)) return false;
+  let answer: boolean | typeof UNSURE = true;
+  if (aList) {
+    const bList = b as unknown[];
+    if (a.length !== bList.length) return false;
+    for (let i = 0; i < a.length; i++) {
+      const part = sameJson(a[i], bList[i]);
+      if (part === false) return false;
+      if (part === UNSURE) answer = UNSURE;
+    }
+    return answer;
+  }
+  const aKeys = Object.keys(a);
+  const bKeys = Object.keys(b);
+  if (aKeys.length !== bKeys.length) return UNSURE;
+  for (let i = 0; i < aKeys.length; i++) {
+    const key = aKeys[i]!;
+    if (key !== bKeys[i]) return UNSURE;
+    const part = sameJson((a as Obj)[key], (b as Obj)[key]);
+    if (part === false) return false;
+    if (part === UNSURE) answer = UNSURE;
+  }
+  return answer;
+}
 const each = (value: unknown): unknown[] | undefined =>
   isObject(value) ? (Object.keys(value).length === 1 && Array.isArray(value.$each) ? value.$each : undefined) : [value];
 
