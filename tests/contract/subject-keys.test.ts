@@ -22,6 +22,18 @@ function subjectKeysContract(name: string, open: () => SubjectKeys | Promise<Sub
       expect(await keys.get('contact-2', true)).toEqual({ erasedAt: '2026-12-02T00:00:00.000Z' });
       await keys.close();
     });
+
+    it('reads many subjects\' keys and tombstones at once, leaving out those never given a key', async () => {
+      const keys = await open();
+      const one = await keys.get('contact-1', true);
+      const two = await keys.get('contact-2', true);
+      await keys.erase('contact-2', '2026-12-02T00:00:00.000Z');
+      const many = await keys.getMany(['contact-1', 'contact-2', 'contact-3']);
+      expect(many).toEqual(new Map([['contact-1', one], ['contact-2', { erasedAt: '2026-12-02T00:00:00.000Z' }]]));
+      expect(two && 'key' in two).toBe(true);
+      expect(await keys.getMany([])).toEqual(new Map());
+      await keys.close();
+    });
   });
 }
 subjectKeysContract('SQLite', () => new SqliteSubjectKeys(':memory:'));
@@ -33,6 +45,6 @@ if (mongoUrl)
     const collection = store.collection('_subjectKeys');
     await collection.drop();
     const keys = new CollectionSubjectKeys(collection);
-    return { get: keys.get.bind(keys), erase: keys.erase.bind(keys), close: () => store.close() };
+    return { get: keys.get.bind(keys), getMany: keys.getMany.bind(keys), erase: keys.erase.bind(keys), close: () => store.close() };
   });
 else describe('subject keys: MongoDB', () => it.skip(skipReason('MONGO_URL'), () => {}));

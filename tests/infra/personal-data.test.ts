@@ -91,7 +91,7 @@ describe('the crypto-shredding store', () => {
     const policy = { applies: (streamId: string) => streamId.startsWith('contact-'), personalValues: async (streamId: string) => [{ subjectId: streamId, pointers: ['/name'] }] };
     const keys = new SqliteSubjectKeys(':memory:');
     let fetched = 0;
-    const counted = { get: (subjectId: string, create: boolean) => (fetched++, keys.get(subjectId, create)), erase: keys.erase.bind(keys), close: keys.close.bind(keys) };
+    const counted = { get: (subjectId: string, create: boolean) => (fetched++, keys.get(subjectId, create)), getMany: (subjectIds: readonly string[]) => ((fetched += subjectIds.length), keys.getMany(subjectIds)), erase: keys.erase.bind(keys), close: keys.close.bind(keys) };
     const store = new PersonalDataEventStore(inner, policy, counted, '[erased]', 8);
     const names = Array.from({ length: 30 }, (_, i) => `联系人 ${i}`);
     for (const [i, name] of names.entries()) await store.append(`contact-${i}`, [{ id: `01900000-0000-7000-8000-${String(i).padStart(12, '0')}`, type: 'Added', data: { name }, metadata }], 'no_stream');
@@ -109,6 +109,30 @@ describe('the crypto-shredding store', () => {
     await store.readStream('contact-29');
     expect(fetched).toBe(0);
     await store.close();
+  });
+
+  it('fetches the keys a batch lacks in one read, and still opens one erased within the batch as erased', async () => {
+    const inner = new SqliteEventStore({ path: ':memory:' });
+    const policy = {
+      applies: (streamId: string) => streamId.startsWith('contact-'),
+      personalValues: async (streamId: string, event: { type: string }) => (event.type === 'Added' ? [{ subjectId: streamId, pointers: ['/name'] }] : []),
+      erasedSubject: (event: { type: string; data: unknown }) => (event.type === 'PersonalDataErased' ? (event.data as { subjectId: string }).subjectId : undefined),
+    };
+    const keys = new SqliteSubjectKeys(':memory:');
+    const writer = new PersonalDataEventStore(inner, policy, keys, '[erased]');
+    for (let i = 0; i < 20; i++) await writer.append(`contact-${i}`, [{ id: `01900000-0000-7000-8000-${String(i).padStart(12, '0')}`, type: 'Added', data: { name: `联系人 ${i}` }, metadata }], 'no_stream');
+    const calls = { get: 0, getMany: 0 };
+    const counted = { get: (subjectId: string, create: boolean) => (calls.get++, keys.get(subjectId, create)), getMany: (subjectIds: readonly string[]) => (calls.getMany++, keys.getMany(subjectIds)), erase: keys.erase.bind(keys), close: keys.close.bind(keys) };
+    const reader = new PersonalDataEventStore(inner, policy, counted, '[erased]');
+    expect((await reader.readAll()).map((event) => event.data)).toEqual(Array.from({ length: 20 }, (_, i) => ({ name: `联系人 ${i}` })));
+    expect(calls).toEqual({ get: 0, getMany: 1 });
+    // Erased by another process: the batch holding its erasure event opens the values after it as erased.
+    await writer.erase('contact-4', '2026-12-02T00:00:00.000Z');
+    await writer.append('contact-4', [{ id: '01900000-0000-7000-8000-000000000100', type: 'PersonalDataErased', data: { subjectId: 'contact-4' }, metadata }], 'any');
+    await writer.append('contact-4', [{ id: '01900000-0000-7000-8000-000000000101', type: 'Added', data: { name: '又一个' }, metadata }], 'any');
+    const after = await reader.readAll({ after: 20n });
+    expect(after.map((event) => event.data)).toEqual([{ subjectId: 'contact-4' }, { name: '[erased]' }]);
+    await writer.close();
   });
 
   it('another process that erased a subject: the erasure event it reads makes this one forget the key it cached', async () => {

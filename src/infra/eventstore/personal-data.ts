@@ -1,4 +1,5 @@
 import { freezeOwned } from '../frozen.ts';
+import { merged } from '../merged.ts';
 import { openValue, type PersonalValues, SEALED_PREFIX, sealValue, valueAt, withValueAt } from '../personal-data/sealing.ts';
 import type { SubjectKey, SubjectKeys } from '../personal-data/keys.ts';
 import type { AppendResult, EventFilter, EventStore, EventToAppend, ExpectedRevision, ReadAllOptions, ReadStreamOptions, RecordedEvent, StreamWrite, Subscription, SubscriptionHandlers } from './port.ts';
@@ -50,11 +51,28 @@ export class PersonalDataEventStore implements EventStore {
     const cached = this.cache.get(subjectId);
     if (cached && !(create && 'erasedAt' in cached)) return cached;
     const found = await this.keys.get(subjectId, create);
-    if (found) {
-      if (this.cache.size >= this.cachedKeys) this.evictOldest();
-      this.cache.set(subjectId, found);
-    }
+    if (found) this.remember(subjectId, found);
     return found;
+  }
+
+  private remember(subjectId: string, key: SubjectKey): void {
+    if (this.cache.size >= this.cachedKeys) this.evictOldest();
+    this.cache.set(subjectId, key);
+  }
+
+  /**
+   * Fetches in one read the keys that the sealed values of a batch need and the cache lacks: a replay meets most
+   * contacts' keys once, and one read per key cost its reading thread a tenth of its time. An erasure made here
+   * meanwhile leaves them to be fetched one by one (its tombstone must not be overwritten by a key read before it).
+   */
+  private async fetchKeys(events: readonly RecordedEvent[]): Promise<void> {
+    const missing = new Set<string>();
+    for (const event of events) for (const { subjectId } of event.metadata.personal ?? []) if (!this.cache.has(subjectId)) missing.add(subjectId);
+    if (missing.size < 2) return;
+    const generation = this.generation;
+    const found = await this.keys.getMany([...missing].slice(0, Math.floor(this.cachedKeys / 2)));
+    if (generation !== this.generation) return;
+    for (const [subjectId, key] of found) this.remember(subjectId, key);
   }
 
   /**
@@ -133,7 +151,7 @@ export class PersonalDataEventStore implements EventStore {
         data = withValueAt(data, pointer, found && 'key' in found ? openValue(found.key, subjectId, pointer, sealed) : this.erased);
       }
     }
-    return { ...event, data };
+    return merged(event, { data });
   }
 
   /**
@@ -148,11 +166,13 @@ export class PersonalDataEventStore implements EventStore {
       const found = await this.key(subjectId, false);
       if (found && 'erasedAt' in found) for (const pointer of pointers) data = withValueAt(data, pointer, this.erased);
     }
-    return data === event.data ? event : { ...event, data };
+    return data === event.data ? event : merged(event, { data });
   }
 
-  private openAll(events: readonly RecordedEvent[]): Promise<RecordedEvent[]> | readonly RecordedEvent[] {
-    return events.some((event) => this.needsOpening(event)) ? Promise.all(events.map((event) => this.open(event))) : events;
+  private async openAll(events: readonly RecordedEvent[]): Promise<readonly RecordedEvent[]> {
+    if (!events.some((event) => this.needsOpening(event))) return events;
+    await this.fetchKeys(events);
+    return Promise.all(events.map((event) => this.open(event)));
   }
 
   async append(streamId: string, events: readonly EventToAppend[], expectedRevision: ExpectedRevision): Promise<AppendResult> {

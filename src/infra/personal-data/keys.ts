@@ -14,6 +14,8 @@ export type SubjectKey = { key: Buffer } | { erasedAt: string };
 export interface SubjectKeys {
   /** The subject's key (made now when `create` and there is none); undefined for a subject never given one. */
   get(subjectId: string, create: boolean): Promise<SubjectKey | undefined>;
+  /** The keys (and tombstones) of many subjects in one read; a subject never given a key is left out. */
+  getMany(subjectIds: readonly string[]): Promise<Map<string, SubjectKey>>;
   /** Destroys the subject's key (a tombstone stays); true when there was a key to destroy. */
   erase(subjectId: string, at: string): Promise<boolean>;
   close(): Promise<void>;
@@ -25,6 +27,8 @@ export const RESERVATION_KEY_SUBJECT = '$reservations';
 /** The collection of subject keys in a shared store (never a read model: a rebuild does not touch it). */
 export const SUBJECT_KEYS = '_subjectKeys';
 
+const subjectKeyOf = (row: { key: Buffer | null; erased_at: string | null }): SubjectKey => (row.key ? { key: row.key } : { erasedAt: row.erased_at ?? '' });
+
 /**
  * The embedded key store: a table of its own in a SQLite file (the event log's), written through a connection
  * with `secure_delete` on, so a destroyed key's bytes are overwritten in the database pages, and the write-ahead
@@ -33,6 +37,7 @@ export const SUBJECT_KEYS = '_subjectKeys';
 export class SqliteSubjectKeys implements SubjectKeys {
   private readonly db: Database.Database;
   private readonly select: Database.Statement<[string], { key: Buffer | null; erased_at: string | null }>;
+  private readonly selectMany: Database.Statement<[string], { subject_id: string; key: Buffer | null; erased_at: string | null }>;
   private readonly insert: Database.Statement<[string, Buffer]>;
   private readonly tombstone: Database.Statement<[string, string]>;
 
@@ -44,14 +49,20 @@ export class SqliteSubjectKeys implements SubjectKeys {
     this.db.pragma('secure_delete = ON');
     this.db.exec('CREATE TABLE IF NOT EXISTS subject_keys (subject_id TEXT PRIMARY KEY, key BLOB, erased_at TEXT) WITHOUT ROWID');
     this.select = this.db.prepare('SELECT key, erased_at FROM subject_keys WHERE subject_id = ?');
+    this.selectMany = this.db.prepare('SELECT subject_id, key, erased_at FROM subject_keys WHERE subject_id IN (SELECT value FROM json_each(?))');
     this.insert = this.db.prepare('INSERT INTO subject_keys (subject_id, key) VALUES (?, ?) ON CONFLICT (subject_id) DO NOTHING');
     this.tombstone = this.db.prepare('INSERT INTO subject_keys (subject_id, key, erased_at) VALUES (?, NULL, ?) ON CONFLICT (subject_id) DO UPDATE SET key = NULL, erased_at = excluded.erased_at WHERE erased_at IS NULL');
   }
 
   private read(subjectId: string): SubjectKey | undefined {
     const row = this.select.get(subjectId);
-    if (!row) return undefined;
-    return row.key ? { key: row.key } : { erasedAt: row.erased_at ?? '' };
+    return row && subjectKeyOf(row);
+  }
+
+  async getMany(subjectIds: readonly string[]): Promise<Map<string, SubjectKey>> {
+    const found = new Map<string, SubjectKey>();
+    for (const row of this.selectMany.all(JSON.stringify(subjectIds))) found.set(row.subject_id, subjectKeyOf(row));
+    return found;
   }
 
   async get(subjectId: string, create: boolean): Promise<SubjectKey | undefined> {
@@ -96,6 +107,11 @@ export class CollectionSubjectKeys implements SubjectKeys {
     if (found || !create) return found;
     await this.keys.updateOne({ _id: subjectId }, { $setOnInsert: { key: randomBytes(KEY_BYTES).toString('base64') } }, { upsert: true });
     return CollectionSubjectKeys.of(await this.keys.findOne({ _id: subjectId }));
+  }
+
+  async getMany(subjectIds: readonly string[]): Promise<Map<string, SubjectKey>> {
+    const docs = await this.keys.find({ _id: { $in: [...subjectIds] } });
+    return new Map(docs.map((doc) => [doc._id, CollectionSubjectKeys.of(doc)!]));
   }
 
   async erase(subjectId: string, at: string): Promise<boolean> {

@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
+import { merged } from '../merged.ts';
 
 /**
  * How one personal value is encrypted under its data subject's key, in the log and on Kafka alike:
@@ -34,14 +35,27 @@ export function openValue(key: Buffer, subjectId: string, pointer: string, seale
   const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, 12));
   decipher.setAAD(additionalData(subjectId, pointer));
   decipher.setAuthTag(bytes.subarray(12, 28));
-  return JSON.parse(Buffer.concat([decipher.update(bytes.subarray(28)), decipher.final()]).toString('utf8'));
+  // (GCM deciphers as a stream: the text comes from update, and final checks the tag, throwing before it is used.)
+  const text = decipher.update(bytes.subarray(28), undefined, 'utf8');
+  decipher.final();
+  return JSON.parse(text);
 }
 
-const segments = (pointer: string): string[] =>
-  pointer
+/** Pointers parsed so far (a domain has few, each read once per event that holds it); forgotten past a bound. */
+const parsedPointers = new Map<string, readonly string[]>();
+const PARSED_POINTERS = 10_000;
+
+const segments = (pointer: string): readonly string[] => {
+  let parsed = parsedPointers.get(pointer);
+  if (parsed) return parsed;
+  parsed = pointer
     .split('/')
     .slice(1)
     .map((part) => part.replaceAll('~1', '/').replaceAll('~0', '~'));
+  if (parsedPointers.size >= PARSED_POINTERS) parsedPointers.clear();
+  parsedPointers.set(pointer, parsed);
+  return parsed;
+};
 
 export function valueAt(data: unknown, pointer: string): unknown {
   let at = data;
@@ -54,17 +68,18 @@ export function valueAt(data: unknown, pointer: string): unknown {
 
 /** A copy of `data` with the value at `pointer` replaced (the objects on the way copied, the rest shared). */
 export function withValueAt(data: unknown, pointer: string, value: unknown): unknown {
-  const put = (at: unknown, keys: string[]): unknown => {
-    if (keys.length === 0) return value;
+  const keys = segments(pointer);
+  const put = (at: unknown, depth: number): unknown => {
+    if (depth === keys.length) return value;
     if (!at || typeof at !== 'object') return at;
-    const [key, ...rest] = keys as [string, ...string[]];
+    const key = keys[depth]!;
     if (!Object.hasOwn(at, key)) return at;
     if (Array.isArray(at)) {
       const copy = [...at];
-      copy[Number(key)] = put(at[Number(key)], rest);
+      copy[Number(key)] = put(at[Number(key)], depth + 1);
       return copy;
     }
-    return { ...(at as Record<string, unknown>), [key]: put((at as Record<string, unknown>)[key], rest) };
+    return merged(at, { [key]: put((at as Record<string, unknown>)[key], depth + 1) });
   };
-  return put(data, segments(pointer));
+  return put(data, 0);
 }
