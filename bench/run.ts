@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemActor } from '../src/commands/employees.ts';
@@ -162,7 +162,6 @@ async function readSide(): Promise<string> {
   const started = performance.now();
   const applied = await runner.rebuild();
   const rebuildRate = applied / ((performance.now() - started) / 1000);
-  metrics.rebuild_events_per_s = eventsVersus(rebuildRate, readRate, '≥ 100,000/s, or ≥ 0.8 of reading the log alone where the machine cannot', rebuildRate >= 100_000 || rebuildRate / readRate >= 0.8, `${applied} events into ${services.runner.projections.length} projections; baseline: reading and decoding the same events into none`);
   // At rest: collected, and a moment for V8 to give back the pages the rebuild's garbage took.
   global.gc?.();
   await new Promise((resolve) => setTimeout(resolve, 3000));
@@ -176,9 +175,11 @@ async function readSide(): Promise<string> {
     note: `${dataset.customers} customers, ${dataset.contacts} contacts, ${dataset.opportunities} opportunities; ${Math.round(rssBefore / 2 ** 20)} MB before the rebuild`,
   };
 
-  // A second baseline, the rebuild's floor: reading the log and writing the read models' final documents once
-  // (same collections, same indexes) into a fresh store, with no projection logic in between.
-  const floorStore = new EmbeddedReadStore({});
+  // The rebuild's baseline, its floor: the same work without the projections' logic. Reading the log, writing the
+  // read models' final documents once (same collections, same indexes) into a fresh store, and making them durable
+  // as the rebuild does (the store's snapshot written once). Reading alone is shown beside it.
+  const floorDir = mkdtempSync(join(tmpdir(), 'crm-bench-floor-'));
+  const floorStore = new EmbeddedReadStore({ snapshotPath: join(floorDir, 'read-models.snapshot'), snapshotDelayMs: 2 ** 30 });
   for (const projection of services.runner.projections) await projection.setup(floorStore);
   let writeMs = 0;
   let documents = 0;
@@ -189,9 +190,19 @@ async function readSide(): Promise<string> {
     writeMs += performance.now() - t;
     documents += docs.length;
   }
+  const flushStarted = performance.now();
+  await floorStore.flush();
+  const flushMs = performance.now() - flushStarted;
   await floorStore.close();
-  const floorRate = read / (read / readRate + writeMs / 1000);
-  metrics.rebuild_events_per_s.note += `; floor (reading the log, then writing the ${documents} final documents once): ${Math.round(floorRate)}/s, ratio ${round(rebuildRate / floorRate, 2)}`;
+  rmSync(floorDir, { recursive: true, force: true });
+  const floorRate = read / (read / readRate + (writeMs + flushMs) / 1000);
+  metrics.rebuild_events_per_s = eventsVersus(
+    rebuildRate,
+    floorRate,
+    '≥ 100,000/s, or ≥ 0.8 of its floor where the machine cannot',
+    rebuildRate >= 100_000 || rebuildRate / floorRate >= 0.8,
+    `${applied} events into ${services.runner.projections.length} projections; baseline, the floor: reading the log (${round(read / readRate, 1)} s), writing the ${documents} final documents once (${round(writeMs / 1000, 1)} s) and the snapshot (${round(flushMs / 1000, 1)} s); reading alone ${Math.round(readRate)}/s, ratio ${round(rebuildRate / readRate, 2)}`,
+  );
 
   log('lists and reports');
   const scope = readFilter(systemActor);
