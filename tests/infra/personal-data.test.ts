@@ -50,10 +50,18 @@ describe('sealing one personal value', () => {
 });
 
 describe('the crypto-shredding store', () => {
+  /** A contact's name is personal in every event that carries one. */
+  const namePolicy = { applies: (streamId: string) => streamId.startsWith('contact-'), personalValues: async (streamId: string) => [{ subjectId: streamId, pointers: ['/name'] }] };
+  /** A contact's name is personal in its Added event, and PersonalDataErased names the subject erased. */
+  const erasingPolicy = {
+    applies: (streamId: string) => streamId.startsWith('contact-'),
+    personalValues: async (streamId: string, event: { type: string }) => (event.type === 'Added' ? [{ subjectId: streamId, pointers: ['/name'] }] : []),
+    erasedSubject: (event: { type: string; data: unknown }) => (event.type === 'PersonalDataErased' ? (event.data as { subjectId: string }).subjectId : undefined),
+  };
+
   it('seals on append, opens on every read, and reads [erased] once the key is gone; writes nothing personal for an erased subject', async () => {
     const inner = new SqliteEventStore({ path: ':memory:' });
-    const policy = { applies: (streamId: string) => streamId.startsWith('contact-'), personalValues: async (streamId: string) => [{ subjectId: streamId, pointers: ['/name'] }] };
-    const store = new PersonalDataEventStore(inner, policy, new SqliteSubjectKeys(':memory:'), '[erased]');
+    const store = new PersonalDataEventStore(inner, namePolicy, new SqliteSubjectKeys(':memory:'), '[erased]');
     await store.append('contact-1', [{ id: '01900000-0000-7000-8000-000000000001', type: 'Added', data: { name: '王伟', title: 'CFO' }, metadata }], 'no_stream');
     await store.append('other-1', [{ id: '01900000-0000-7000-8000-000000000002', type: 'Added', data: { name: 'plain' }, metadata }], 'no_stream');
     const stored = await inner.readStream('contact-1');
@@ -88,11 +96,10 @@ describe('the crypto-shredding store', () => {
 
   it('keeps at most the keys it is told to: one it forgot is read again from the key store, an erased one stays erased', async () => {
     const inner = new SqliteEventStore({ path: ':memory:' });
-    const policy = { applies: (streamId: string) => streamId.startsWith('contact-'), personalValues: async (streamId: string) => [{ subjectId: streamId, pointers: ['/name'] }] };
     const keys = new SqliteSubjectKeys(':memory:');
     let fetched = 0;
     const counted = { get: (subjectId: string, create: boolean) => (fetched++, keys.get(subjectId, create)), getMany: (subjectIds: readonly string[]) => ((fetched += subjectIds.length), keys.getMany(subjectIds)), erase: keys.erase.bind(keys), close: keys.close.bind(keys) };
-    const store = new PersonalDataEventStore(inner, policy, counted, '[erased]', 8);
+    const store = new PersonalDataEventStore(inner, namePolicy, counted, '[erased]', 8);
     const names = Array.from({ length: 30 }, (_, i) => `联系人 ${i}`);
     for (const [i, name] of names.entries()) await store.append(`contact-${i}`, [{ id: `01900000-0000-7000-8000-${String(i).padStart(12, '0')}`, type: 'Added', data: { name }, metadata }], 'no_stream');
     await store.erase('contact-3', '2026-12-02T00:00:00.000Z');
@@ -113,17 +120,12 @@ describe('the crypto-shredding store', () => {
 
   it('fetches the keys a batch lacks in one read, and still opens one erased within the batch as erased', async () => {
     const inner = new SqliteEventStore({ path: ':memory:' });
-    const policy = {
-      applies: (streamId: string) => streamId.startsWith('contact-'),
-      personalValues: async (streamId: string, event: { type: string }) => (event.type === 'Added' ? [{ subjectId: streamId, pointers: ['/name'] }] : []),
-      erasedSubject: (event: { type: string; data: unknown }) => (event.type === 'PersonalDataErased' ? (event.data as { subjectId: string }).subjectId : undefined),
-    };
     const keys = new SqliteSubjectKeys(':memory:');
-    const writer = new PersonalDataEventStore(inner, policy, keys, '[erased]');
+    const writer = new PersonalDataEventStore(inner, erasingPolicy, keys, '[erased]');
     for (let i = 0; i < 20; i++) await writer.append(`contact-${i}`, [{ id: `01900000-0000-7000-8000-${String(i).padStart(12, '0')}`, type: 'Added', data: { name: `联系人 ${i}` }, metadata }], 'no_stream');
     const calls = { get: 0, getMany: 0 };
     const counted = { get: (subjectId: string, create: boolean) => (calls.get++, keys.get(subjectId, create)), getMany: (subjectIds: readonly string[]) => (calls.getMany++, keys.getMany(subjectIds)), erase: keys.erase.bind(keys), close: keys.close.bind(keys) };
-    const reader = new PersonalDataEventStore(inner, policy, counted, '[erased]');
+    const reader = new PersonalDataEventStore(inner, erasingPolicy, counted, '[erased]');
     expect((await reader.readAll()).map((event) => event.data)).toEqual(Array.from({ length: 20 }, (_, i) => ({ name: `联系人 ${i}` })));
     expect(calls).toEqual({ get: 0, getMany: 1 });
     // Erased by another process: the batch holding its erasure event opens the values after it as erased.
@@ -137,12 +139,7 @@ describe('the crypto-shredding store', () => {
 
   it('another process that erased a subject: the erasure event it reads makes this one forget the key it cached', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'crm-pd-')), 'events.sqlite');
-    const policy = {
-      applies: (streamId: string) => streamId.startsWith('contact-'),
-      personalValues: async (streamId: string, event: { type: string }) => (event.type === 'Added' ? [{ subjectId: streamId, pointers: ['/name'] }] : []),
-      erasedSubject: (event: { type: string; data: unknown }) => (event.type === 'PersonalDataErased' ? (event.data as { subjectId: string }).subjectId : undefined),
-    };
-    const open = () => new PersonalDataEventStore(new SqliteEventStore({ path }), policy, new SqliteSubjectKeys(path), '[erased]');
+    const open = () => new PersonalDataEventStore(new SqliteEventStore({ path }), erasingPolicy, new SqliteSubjectKeys(path), '[erased]');
     const api = open();
     const worker = open();
     await api.append('contact-9', [{ id: '01900000-0000-7000-8000-000000000009', type: 'Added', data: { name: '李娜' }, metadata }], 'no_stream');
