@@ -187,6 +187,46 @@ describe('a bulk write into an empty embedded collection (a replay commit, a sta
     await expect(loaded.insertOne({ _id: 'x', owner: 'o0', code: 'c59', tags: [] })).rejects.toBeInstanceOf(DuplicateKeyError);
   });
 
+  it('keys held by many documents, an element twice in one, empty, missing and object values: the same answers, and later writes keep each index right', async () => {
+    const odd = (i: number) => ({
+      _id: `m${String(i).padStart(3, '0')}`,
+      ...(i % 5 ? { owner: i % 7 ? `o${i % 3}` : null } : {}),
+      code: `c${i}`,
+      tags: i % 6 === 0 ? [] : [`t${i % 4}`, `t${i % 4}`, 'all'],
+      pair: i % 4 ? { a: i % 2, b: 'x' } : [{ a: 1 }, { a: 1 }],
+    });
+    const withPairs = async (store: EmbeddedReadStore) => {
+      const collection = await indexed(store, 'many');
+      await collection.createIndex({ pair: 1 });
+      return collection;
+    };
+    const more = async (collection: Awaited<ReturnType<typeof indexed>>) => ({
+      ...(await answers(collection)),
+      none: (await collection.find({ owner: null } as never)).map((doc) => doc._id).sort(),
+      untagged: (await collection.find({ tags: null } as never)).map((doc) => doc._id).sort(),
+      pair: (await collection.find({ pair: { a: 1, b: 'x' } } as never)).map((doc) => doc._id).sort(),
+      listed: (await collection.find({ pair: { a: 1 } } as never)).map((doc) => doc._id).sort(),
+    });
+    const writes = Array.from({ length: 300 }, (_, i): BulkOperation => ({ insertOne: { document: odd(i) } }));
+    const loaded = await withPairs(new EmbeddedReadStore());
+    await loaded.bulkWrite(writes);
+    const oneByOne = await withPairs(new EmbeddedReadStore());
+    for (const write of writes) await oneByOne.bulkWrite([write]);
+    const expected = await more(oneByOne);
+    expect(expected.tag.length).toBe(50);
+    expect(expected.none.length).toBeGreaterThan(0);
+    expect(expected.listed.length).toBe(75);
+    expect(await more(loaded)).toEqual(expected);
+    // A key's many ids, loaded at once, are changed by later writes as any others.
+    for (const collection of [loaded, oneByOne]) {
+      await collection.updateOne({ _id: 'm001' }, { $set: { owner: 'o9', tags: ['t9'] } });
+      await collection.deleteOne({ _id: 'm004' });
+      await collection.insertOne({ _id: 'n1', owner: 'o1', code: 'n1', tags: ['all', 't0'] });
+    }
+    expect(await more(loaded)).toEqual(await more(oneByOne));
+    expect((await loaded.find({ owner: 'o9' })).map((doc) => doc._id)).toEqual(['m001']);
+  });
+
   it('one that breaks a unique index, or names an id twice, stops at that write with the ones before it kept, as one by one', async () => {
     const clash = documents(10).map((document): BulkOperation => ({ insertOne: { document } }));
     clash.splice(6, 0, { insertOne: { document: { ...documents(1)[0]!, _id: 'dup', code: 'c2' } } });

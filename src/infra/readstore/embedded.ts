@@ -52,6 +52,17 @@ function removeHolder<K>(entries: Map<K, Holders>, key: K, id: string): void {
   else if (holders.size === 0) entries.delete(key);
 }
 
+/**
+ * Adds an id to a key's ids while an index is loaded (see EqualityIndex.addAll): a list, not a set, for a key held by
+ * more than one document; the set made from it at the end drops an id listed twice (an element twice in an array).
+ */
+function gatherHolder(entries: Map<PlainKey, Holders>, key: PlainKey, id: string): void {
+  const holders = (entries as Map<PlainKey, Holders | string[]>).get(key);
+  if (holders === undefined) entries.set(key, id);
+  else if (typeof holders === 'string') (entries as Map<PlainKey, Holders | string[]>).set(key, [holders, id]);
+  else (holders as string[]).push(id);
+}
+
 const othersThan = (holders: Holders | undefined, id: string): boolean =>
   holders !== undefined && (typeof holders === 'string' ? holders !== id : [...holders].some((holder) => holder !== id));
 
@@ -69,14 +80,14 @@ class EqualityIndex {
     this.fields = Object.keys(spec.keys);
   }
 
-  /** Calls `visit` with the map and the key of each entry the document has in this index. */
-  private eachKey(doc: Doc, visit: (entries: Map<PlainKey, Holders> | Map<string, Holders>, key: PlainKey) => void): void {
+  /** Calls `visit` with the map, the key and the document's id for each entry the document has in this index. */
+  private eachKey(doc: Doc, visit: (entries: Map<PlainKey, Holders>, key: PlainKey, id: string) => void): void {
     if (this.fields.length === 1) {
-      for (const item of valuesOf(doc, this.fields[0]!)) {
-        const key = item ?? null;
-        if (isPlainValue(key)) visit(this.plain, key);
-        else visit(this.encoded, JSON.stringify([key]));
-      }
+      // One field: no list of values made for the usual single value.
+      const value = getPath(doc, this.fields[0]!);
+      if (!Array.isArray(value)) this.visitValue(value, doc._id, visit);
+      else if (value.length === 0) this.visitValue(undefined, doc._id, visit);
+      else for (const item of value) this.visitValue(item, doc._id, visit);
       return;
     }
     let keys: unknown[][] = [[]];
@@ -84,20 +95,45 @@ class EqualityIndex {
       const values = valuesOf(doc, field);
       keys = keys.flatMap((prefix) => values.map((v) => [...prefix, v ?? null]));
     }
-    for (const key of keys) visit(this.encoded, JSON.stringify(key));
+    for (const key of keys) visit(this.encoded, JSON.stringify(key), doc._id);
+  }
+
+  /** A single field's value as its entry: the plain value itself, anything else by its JSON. */
+  private visitValue(value: unknown, id: string, visit: (entries: Map<PlainKey, Holders>, key: PlainKey, id: string) => void): void {
+    const key = value ?? null;
+    if (isPlainValue(key)) visit(this.plain, key, id);
+    else visit(this.encoded, JSON.stringify([key]), id);
   }
 
   add(doc: Doc, collection: string): void {
     if (this.spec.unique)
       this.eachKey(doc, (entries, key) => {
-        if (othersThan((entries as Map<PlainKey, Holders>).get(key), doc._id))
-          throw new DuplicateKeyError(collection, this.spec.name, entries === this.plain ? [key] : JSON.parse(key as string));
+        if (othersThan(entries.get(key), doc._id)) throw new DuplicateKeyError(collection, this.spec.name, entries === this.plain ? [key] : JSON.parse(key as string));
       });
-    this.eachKey(doc, (entries, key) => addHolder(entries as Map<PlainKey, Holders>, key, doc._id));
+    this.eachKey(doc, addHolder);
+  }
+
+  /**
+   * Indexes many documents into this empty index (a load into an empty collection): a key's ids are
+   * gathered in a list and made a set once at the end, which costs a tenth of adding them to a set one by one (a
+   * status or an owner has tens of thousands). A unique index, or one that holds entries, adds them one by one.
+   */
+  addAll(docs: Iterable<Doc>, collection: string): void {
+    if (this.spec.unique || this.plain.size !== 0 || this.encoded.size !== 0) {
+      for (const doc of docs) this.add(doc, collection);
+      return;
+    }
+    for (const doc of docs) this.eachKey(doc, gatherHolder);
+    for (const entries of [this.plain, this.encoded] as Map<PlainKey, Holders | string[]>[])
+      for (const [key, holders] of entries) {
+        if (!Array.isArray(holders)) continue;
+        const ids = new Set(holders);
+        entries.set(key, ids.size === 1 ? holders[0]! : ids);
+      }
   }
 
   remove(doc: Doc): void {
-    this.eachKey(doc, (entries, key) => removeHolder(entries as Map<PlainKey, Holders>, key, doc._id));
+    this.eachKey(doc, removeHolder);
   }
 
   clear(): void {
@@ -132,7 +168,7 @@ const walkWhen = (candidates: number, total: number, wanted: number): boolean =>
 
 class EmbeddedCollection<T extends Doc> implements Collection<T> {
   /** Stored documents, deeply frozen: handed to readers as they are, replaced (never changed) by a write. */
-  readonly docs = new Map<string, T>();
+  docs = new Map<string, T>();
   readonly indexes = new Map<string, EqualityIndex>();
   /** The documents in the order of singly indexed fields that queries sort by or ask ranges of. */
   readonly sorted = new Map<string, SortedIndex>();
@@ -458,7 +494,7 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
     try {
       for (const index of this.indexes.values()) {
         built.push(index);
-        for (const doc of docs.values()) index.add(doc, this.name);
+        index.addAll(docs.values(), this.name);
       }
     } catch (error) {
       // The indexes were empty: emptied again, the general path finds the offending write.
@@ -466,7 +502,8 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
       if (error instanceof DuplicateKeyError) return false;
       throw error;
     }
-    for (const [id, doc] of docs) this.docs.set(id, doc);
+    // The collection was empty: the loaded map becomes its documents, not copied entry by entry.
+    this.docs = docs;
     this.changed();
     return true;
   }
@@ -568,7 +605,7 @@ export class EmbeddedReadStore implements ReadStore {
       for (const doc of saved.docs) collection.docs.set(doc._id, freezeOwned(strings.share(doc)));
       for (const spec of saved.indexes) {
         const index = new EqualityIndex(spec);
-        for (const doc of saved.docs) index.add(doc, saved.name);
+        index.addAll(saved.docs, saved.name);
         collection.indexes.set(spec.name, index);
       }
       documents += saved.docs.length;
