@@ -61,6 +61,8 @@ const PARALLEL_FROM = 100_000;
 const BATCH = 512;
 /** Positions a filtered read covers per query (see readAllSync). */
 const READ_WINDOW = 8192;
+/** A filtered read walks the positions rather than use the index where at least one position in this many matches. */
+const DENSE_SHARE = 8;
 
 const toRecorded = (row: Row): RecordedEvent => ({
   id: row.id,
@@ -92,6 +94,8 @@ export class SqliteEventStore implements EventStore, ChainVerifier {
   private readonly pollMs: number;
   private readonly statements;
   private readonly filteredReads = new Map<string, Database.Statement>();
+  /** The filters (their categories and types) whose last read found most positions matching: read by walking them. */
+  private readonly denseFilters = new Set<string>();
   /**
    * Streams read recently (least recently read first), as the frozen events they hold, so a warm command reads
    * no row for the actor's employee record, roles, departments or field definitions. Exact: an append through
@@ -495,15 +499,23 @@ export class SqliteEventStore implements EventStore, ChainVerifier {
     return from === 0 && max >= events.length ? events : events.slice(from, from + max);
   }
 
-  private filteredRead(filter: EventFilter | undefined): Database.Statement {
+  /**
+   * The statement of a filtered read. `scan` walks the positions in order and checks each row's category (or type);
+   * otherwise SQLite goes through the category (or type) index, one range per value, and sorts what it found. The
+   * index wins where few rows match (a projection of a rare category); the walk wins where most do (a rebuild reads
+   * nearly every row: half the time, for no index lookup and no sort).
+   */
+  private filteredRead(filter: EventFilter | undefined, scan: boolean): Database.Statement {
     const categories = filter?.categories?.length ?? 0;
     const types = filter?.eventTypes?.length ?? 0;
-    const key = `${categories}:${types}`;
+    const key = `${categories}:${types}:${scan}`;
     let statement = this.filteredReads.get(key);
     if (!statement) {
+      // A unary + keeps SQLite from using the column's index for that condition.
+      const column = (name: string) => (scan ? `+${name}` : name);
       const where = ['position > ?', 'position <= ?'];
-      if (categories) where.push(`category IN (${Array(categories).fill('?').join(',')})`);
-      if (types) where.push(`type IN (${Array(types).fill('?').join(',')})`);
+      if (categories) where.push(`${column('category')} IN (${Array(categories).fill('?').join(',')})`);
+      if (types) where.push(`${column('type')} IN (${Array(types).fill('?').join(',')})`);
       statement = this.db.prepare(`SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY position LIMIT ?`);
       this.filteredReads.set(key, statement);
     }
@@ -511,20 +523,29 @@ export class SqliteEventStore implements EventStore, ChainVerifier {
   }
 
   /**
-   * Events after a position, filtered, in log order. A filtered read goes through the category (or type) index,
-   * one range per category, which SQLite then sorts: so it reads a window of positions at a time (a sort of a
-   * window, not of the rest of the log, per batch), moving on until it has `maxCount` events or reaches the head.
+   * Events after a position, filtered, in log order. A filtered read goes a window of positions at a time (a sort of
+   * a window, not of the rest of the log, per batch), moving on until it has `maxCount` events or reaches the head.
+   * Each window is read through the index, or by walking its positions when the window before it found that at
+   * least one position in DENSE_SHARE matched (remembered per filter, for the next read).
    */
   private readAllSync(after: bigint, filter: EventFilter | undefined, maxCount: number, head?: number): RecordedEvent[] {
-    const statement = this.filteredRead(filter);
     const filters = [...(filter?.categories ?? []), ...(filter?.eventTypes ?? [])];
-    if (!filters.length) return (statement.all(Number(after), Number.MAX_SAFE_INTEGER, maxCount) as Row[]).map(toRecorded);
+    if (!filters.length) return (this.filteredRead(filter, true).all(Number(after), Number.MAX_SAFE_INTEGER, maxCount) as Row[]).map(toRecorded);
     const end = head ?? this.statements.head.get()?.position ?? 0;
     const window = Math.max(READ_WINDOW, maxCount * 4);
+    const densityKey = filters.join('\u0000');
+    let scan = this.denseFilters.has(densityKey);
     const events: RecordedEvent[] = [];
     for (let from = Number(after); events.length < maxCount && from < end; from += window) {
-      for (const row of statement.all(from, from + window, ...filters, maxCount - events.length) as Row[]) events.push(toRecorded(row));
+      const wanted = maxCount - events.length;
+      const rows = this.filteredRead(filter, scan).all(from, from + window, ...filters, wanted) as Row[];
+      for (const row of rows) events.push(toRecorded(row));
+      // The share of the positions the window covered (all of it, or up to the last row when the limit stopped it).
+      const covered = rows.length === wanted && rows.length > 0 ? rows[rows.length - 1]!.position - from : Math.min(window, end - from);
+      scan = rows.length * DENSE_SHARE >= covered;
     }
+    if (scan) this.denseFilters.add(densityKey);
+    else this.denseFilters.delete(densityKey);
     return events;
   }
 
