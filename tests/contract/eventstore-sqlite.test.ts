@@ -140,7 +140,19 @@ describe('the sqlite store serves streams it read from memory, exactly', () => {
     const reopened = new SqliteEventStore({ path });
     for (const i of [0, 1234, 2999]) expect(types(await reopened.readStream(`many-${i}`))).toEqual([`M${i}`]);
     expect(types(await mine.readStream('many-2999'))).toEqual(['M2999']);
-    await Promise.all([mine.close(), theirs.close(), reopened.close()]);
+    // A store for a batch job (no stream cache) learns the streams only when it first needs them: one that only
+    // reads the log never reads them all; its first append still knows every stream, also those written since.
+    const batch = new SqliteEventStore({ path, cachedStreams: 0 });
+    const known = () => (batch as unknown as { bloom?: unknown }).bloom;
+    expect((await batch.readAll({ maxCount: 10 })).length).toBe(10);
+    expect(known()).toBeUndefined();
+    await theirs.append('many-3000', [event('M', 3000)], 'no_stream');
+    await expect(batch.append('many-3000', [event('B')], 'no_stream')).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+    await expect(batch.append('thing-new', [event('B')], 'no_stream')).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+    expect(known()).toBeDefined();
+    expect((await batch.append('batch-1', [event('B')], 'no_stream')).nextExpectedRevision).toBe(0n);
+    expect(known()).toBeDefined();
+    await Promise.all([mine.close(), theirs.close(), reopened.close(), batch.close()]);
   });
 
   it('answers partial reads from the whole stream, hands out frozen events, and keeps at most the streams it is told', async () => {

@@ -104,8 +104,13 @@ export class SqliteEventStore implements EventStore, ChainVerifier {
    * appended since, the streams they wrote are dropped first.
    */
   private readonly streamCache = new Map<string, RecordedEvent[]>();
-  /** Which streams the log may hold: a stream certainly absent (a record being created) is answered without a query. */
-  private readonly streams: StreamBloom;
+  /**
+   * Which streams the log may hold: a stream certainly absent (a record being created) is answered without a query.
+   * A serving store makes it when it opens, so its first request does not wait for it; a store for a batch job
+   * (`cachedStreams: 0`: the log reader's thread, a backup) makes it on first use, so one that only reads the log
+   * never reads every stream id.
+   */
+  private bloom: StreamBloom | undefined;
   private readonly cachedStreams: number;
   /** The log head up to which the cache knows every append. */
   private knownHead = 0;
@@ -201,8 +206,8 @@ export class SqliteEventStore implements EventStore, ChainVerifier {
     // Two processes opening such a log at once: the write lock is taken first (IMMEDIATE), and each chains only
     // what is not chained yet, so the second finds nothing left to do.
     if (!chainExisted && this.hashChain) this.db.transaction(() => this.chainFrom(this.statements.chainEnd.get() ?? 0)).immediate();
-    this.streams = new StreamBloom(() => this.statements.streamIds.iterate());
     this.knownHead = this.statements.head.get()?.position ?? 0;
+    if (this.cachedStreams > 0) this.bloom = this.streams;
     const appendAll = (writes: readonly StreamWrite[]) => writes.map((write) => this.appendInTransaction(write.streamId, write.events, write.expected));
     this.appendWrites = this.db.transaction(appendAll);
     this.commitGroup = this.db.transaction((group: PendingAppend[]) => {
@@ -471,9 +476,13 @@ export class SqliteEventStore implements EventStore, ChainVerifier {
     if (head - this.knownHead > this.cachedStreams) this.streamCache.clear();
     for (const row of this.statements.streamsAfter.iterate(this.knownHead)) {
       this.streamCache.delete(row.stream_id);
-      this.streams.add(row.stream_id);
+      this.bloom?.add(row.stream_id);
     }
     this.knownHead = head;
+  }
+
+  private get streams(): StreamBloom {
+    return (this.bloom ??= new StreamBloom(() => this.statements.streamIds.iterate()));
   }
 
   /** A stream's events (frozen: many readers share them), from memory when this store read it last. */
