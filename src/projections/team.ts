@@ -68,22 +68,42 @@ export type TeamRecord = Doc & {
 type Data = Record<string, unknown>;
 type Contribution = { day: string; ownerId: string; measure: string; count: number; amount: number };
 
+/*
+ * The helpers of contributions, evolve and apply are functions of their own rather than closures made per event:
+ * under tsx (esbuild keepNames) each closure made also has its name defined, a cost paid per event in a rebuild.
+ */
+
+/** One of a record's contributions, credited to its owner. */
+const ownersOn = (record: TeamRecord, day: string, measure: string, count = 1, amount = 0): Contribution => ({ day, ownerId: record.ownerId, measure, count, amount });
+
+/** A one-off count an event makes for the record's owner (none without a record). */
+function addFlow(flows: Contribution[], record: TeamRecord | null, day: string, measure: string, options: { day?: string; count?: number; amount?: number } = {}): void {
+  if (record) flows.push({ day: options.day ?? day, ownerId: record.ownerId, measure, count: options.count ?? 1, amount: options.amount ?? 0 });
+}
+
+/** The record an event starts, owned by the owner it names. */
+const started = (event: RecordedEvent, kind: TeamRecord['kind'], fields: Partial<TeamRecord> = {}): TeamRecord =>
+  merged({ _id: event.streamId, kind, ownerId: (event.data as Data).ownerId as string, _position: 0 }, fields);
+
+/** A contribution counted into the day counter of its day and owner. */
+const countInto = (deltas: CounterDeltas, c: Contribution, sign: number): void =>
+  deltas.add(TEAM_DAILY, { day: c.day, ownerId: c.ownerId }, c.amount ? { [`count.${c.measure}`]: c.count, [`amount.${c.measure}`]: c.amount } : { [`count.${c.measure}`]: c.count }, sign);
+
 /**
  * What a record adds to the counters while it is as it is (an activity on its day, a plan's items, a confirmed
  * order, a task that is or was overdue): a change removes the old contribution and adds the new one.
  */
 function contributions(record: TeamRecord | null, zone: string): Contribution[] {
   if (!record) return [];
-  const one = (day: string, measure: string, count = 1, amount = 0): Contribution => ({ day, ownerId: record.ownerId, measure, count, amount });
   switch (record.kind) {
     case 'activity':
-      return [one(dayOf(record.occurredAt!, zone), measures.activity(record.activityKind!)), one(dayOf(record.occurredAt!, zone), measures.activities)];
+      return [ownersOn(record, dayOf(record.occurredAt!, zone), measures.activity(record.activityKind!)), ownersOn(record, dayOf(record.occurredAt!, zone), measures.activities)];
     case 'plan':
-      return [one(record.date!, measures.planItemsDone, record.done!), one(record.date!, measures.planItemsOpen, record.open!)];
+      return [ownersOn(record, record.date!, measures.planItemsDone, record.done!), ownersOn(record, record.date!, measures.planItemsOpen, record.open!)];
     case 'order':
       return record.confirmed ? [{ day: record.confirmed.day, ownerId: record.confirmed.ownerId, measure: measures.orders(record.currency!), count: 1, amount: record.total! }] : [];
     case 'task':
-      return record.countsOverdue ? [one(dayOf(record.dueAt!, zone), measures.tasksOverdue)] : [];
+      return record.countsOverdue ? [ownersOn(record, dayOf(record.dueAt!, zone), measures.tasksOverdue)] : [];
     default:
       return [];
   }
@@ -95,11 +115,6 @@ function evolve(record: TeamRecord | null, event: RecordedEvent, zone: string): 
   const at = event.metadata.at;
   const day = dayOf(at, zone);
   const flows: Contribution[] = [];
-  const flow = (measure: string, options: { day?: string; count?: number; amount?: number } = {}) => {
-    if (record) flows.push({ day: options.day ?? day, ownerId: record.ownerId, measure, count: options.count ?? 1, amount: options.amount ?? 0 });
-  };
-  const start = (kind: TeamRecord['kind'], fields: Partial<TeamRecord> = {}): TeamRecord => merged({ _id: event.streamId, kind, ownerId: data.ownerId as string, _position: 0 }, fields);
-  const owner = () => record && merged(record, { ownerId: data.ownerId as string });
   let next = record;
   switch (event.type) {
     // Customers: only their registration counts (for whoever owns the new customer).
@@ -108,38 +123,38 @@ function evolve(record: TeamRecord | null, event: RecordedEvent, zone: string): 
       break;
     // Leads: each step forward is a lead worked.
     case 'LeadCreated':
-      next = start('lead');
+      next = started(event, 'lead');
       break;
     case 'LeadStatusChanged':
     case 'LeadConverted':
     case 'LeadDisqualified':
-      flow(measures.leadsWorked);
+      addFlow(flows, record, day, measures.leadsWorked);
       break;
     // Opportunities: created, moved between stages (a reopening too), won, lost.
     case 'OpportunityCreated':
-      next = start('opportunity');
+      next = started(event, 'opportunity');
       flows.push({ day, ownerId: next.ownerId, measure: measures.opportunitiesCreated, count: 1, amount: 0 });
       break;
     case 'OpportunityStageChanged':
     case 'OpportunityReopened':
-      flow(measures.opportunitiesMoved);
+      addFlow(flows, record, day, measures.opportunitiesMoved);
       break;
     case 'OpportunityWon':
-      flow(measures.opportunitiesWon);
+      addFlow(flows, record, day, measures.opportunitiesWon);
       break;
     case 'OpportunityLost':
-      flow(measures.opportunitiesLost);
+      addFlow(flows, record, day, measures.opportunitiesLost);
       break;
     // Quotes: each sending (a revised quote sent again counts again).
     case 'QuoteCreated':
-      next = start('quote');
+      next = started(event, 'quote');
       break;
     case 'QuoteSent':
-      flow(measures.quotesSent);
+      addFlow(flows, record, day, measures.quotesSent);
       break;
     // Orders: confirmed (by the day confirmed, undone when cancelled), paid, shipped.
     case 'OrderCreated':
-      next = start('order', { currency: data.currency as string, total: (data.totals as { total: number }).total });
+      next = started(event, 'order', { currency: data.currency as string, total: (data.totals as { total: number }).total });
       break;
     case 'OrderConfirmed':
       next = record && { ...record, confirmed: { day: data.confirmedOn as string, ownerId: record.ownerId } };
@@ -151,15 +166,15 @@ function evolve(record: TeamRecord | null, event: RecordedEvent, zone: string): 
       }
       break;
     case 'PaymentReceived':
-      flow(measures.collections(data.currency as string), { day: dayOf(data.receivedAt as string, zone), amount: data.amount as number });
+      addFlow(flows, record, day, measures.collections(data.currency as string), { day: dayOf(data.receivedAt as string, zone), amount: data.amount as number });
       break;
     case 'OrderShipped':
-      flow(measures.shipments, { day: dayOf(data.shippedAt as string, zone) });
+      addFlow(flows, record, day, measures.shipments, { day: dayOf(data.shippedAt as string, zone) });
       break;
     // Activities: by kind, on the day they took place.
     case 'ActivityLogged': {
       const fields = data.fields as { kind: string; occurredAt: string };
-      next = start('activity', { activityKind: fields.kind, occurredAt: fields.occurredAt });
+      next = started(event, 'activity', { activityKind: fields.kind, occurredAt: fields.occurredAt });
       break;
     }
     case 'ActivityChanged': {
@@ -175,12 +190,12 @@ function evolve(record: TeamRecord | null, event: RecordedEvent, zone: string): 
     case 'PlanItemsChanged': {
       const items = data.items as { status: string }[];
       const counts = { done: items.filter((i) => i.status === 'done').length, open: items.filter((i) => i.status === 'planned').length };
-      next = event.type === 'PlanCreated' ? start('plan', { date: data.date as string, ...counts }) : record && { ...record, ...counts };
+      next = event.type === 'PlanCreated' ? started(event, 'plan', { date: data.date as string, ...counts }) : record && { ...record, ...counts };
       break;
     }
     // Tasks: overdue when due and not done by then (an open one, or one done late), on the day it was due.
     case 'TaskCreated':
-      next = start('task', { dueAt: (data.fields as { dueAt: string }).dueAt, countsOverdue: true });
+      next = started(event, 'task', { dueAt: (data.fields as { dueAt: string }).dueAt, countsOverdue: true });
       break;
     case 'TaskChanged': {
       const dueAt = (data.changes as { dueAt?: string }).dueAt;
@@ -198,7 +213,7 @@ function evolve(record: TeamRecord | null, event: RecordedEvent, zone: string): 
     case 'QuoteOwnerChanged':
     case 'OrderOwnerChanged':
     case 'TaskReassigned':
-      next = owner();
+      next = record && merged(record, { ownerId: data.ownerId as string });
       break;
   }
   return { next, flows };
@@ -235,11 +250,9 @@ export const teamProjection: Projection = {
     const zone = await companyZone(store);
     const { next, flows } = evolve(before, event, zone);
     const deltas = new CounterDeltas();
-    const count = (c: Contribution, sign: number) =>
-      deltas.add(TEAM_DAILY, { day: c.day, ownerId: c.ownerId }, { [`count.${c.measure}`]: c.count, ...(c.amount ? { [`amount.${c.measure}`]: c.amount } : {}) }, sign);
-    for (const c of contributions(before, zone)) count(c, -1);
-    for (const c of contributions(next, zone)) count(c, +1);
-    for (const c of flows) count(c, +1);
+    for (const c of contributions(before, zone)) countInto(deltas, c, -1);
+    for (const c of contributions(next, zone)) countInto(deltas, c, +1);
+    for (const c of flows) countInto(deltas, c, +1);
     // Counters first, guarded by their own positions: a crash between the two writes replays safely.
     await deltas.apply(store, event);
     // Most events leave the record as it was (the very same object): nothing to write.
