@@ -36,6 +36,13 @@ export type OpportunityDoc = RecordDoc & {
   closedAt?: string;
 };
 
+/** The fields an opportunity moved to another stage (and status) sets: its history closed and extended, its close time. */
+function movedTo(current: OpportunityDoc, stage: string, status: OpportunityDoc['status'], at: string): Partial<OpportunityDoc> {
+  const stageHistory = current.stageHistory.map((h) => (h.leftAt ? h : merged(h, { leftAt: at })));
+  stageHistory.push({ stage, enteredAt: at });
+  return status === 'open' ? { stage, status, stageEnteredAt: at, stageHistory } : { stage, status, stageEnteredAt: at, stageHistory, closedAt: at };
+}
+
 /** The funnel counter an opportunity contributes to: created day, current stage, owner, currency. */
 function funnelContribution(deltas: CounterDeltas, doc: OpportunityDoc | null, sign: number, zone: string): void {
   if (!doc) return;
@@ -95,18 +102,13 @@ export const opportunitiesProjection = recordProjection<OpportunityDoc, Opportun
   },
   async evolve(doc, event, ownerPath) {
     const at = event.metadata.at;
-    const moveTo = (current: OpportunityDoc, stage: string, status: OpportunityDoc['status']): OpportunityDoc =>
-      merged(current, {
-        stage,
-        status,
-        stageEnteredAt: at,
-        stageHistory: [...current.stageHistory.map((h) => (h.leftAt ? h : merged(h, { leftAt: at }))), { stage, enteredAt: at }],
-        closedAt: status === 'open' ? undefined : at,
-      });
-    let next: OpportunityDoc | null = doc;
+    // The document the event starts from (a new one, or the changed fields applied) and the fields it sets on it:
+    // the result is made in one copy, with the stamp and search keys.
+    let base: OpportunityDoc | null = doc;
+    let changes: Partial<OpportunityDoc> = {};
     switch (event.type) {
       case 'OpportunityCreated':
-        next = merged(
+        base = merged(
           keyed(event.data.opportunityId),
           event.data.fields,
           { stage: event.data.stage, status: 'open' as const, stageEnteredAt: at, stageHistory: [{ stage: event.data.stage, enteredAt: at }] },
@@ -114,24 +116,28 @@ export const opportunitiesProjection = recordProjection<OpportunityDoc, Opportun
         );
         break;
       case 'OpportunityChanged':
-        next = doc && (applyChanges(doc, event.data.changes) as OpportunityDoc);
+        base = doc && (applyChanges(doc, event.data.changes) as OpportunityDoc);
         break;
       case 'OpportunityStageChanged':
       case 'OpportunityReopened':
-        next = doc && moveTo(doc, event.data.stage, 'open');
+        changes = doc ? movedTo(doc, event.data.stage, 'open', at) : {};
         break;
       case 'OpportunityWon':
-        next = doc && moveTo(doc, event.data.stage, 'won');
+        changes = doc ? movedTo(doc, event.data.stage, 'won', at) : {};
         break;
       case 'OpportunityLost':
-        next = doc && merged(moveTo(doc, event.data.stage, 'lost'), { lostReason: event.data.reason }, event.data.competitor ? { lostTo: event.data.competitor } : {});
+        changes = doc ? merged(movedTo(doc, event.data.stage, 'lost', at), { lostReason: event.data.reason }, event.data.competitor ? { lostTo: event.data.competitor } : {}) : {};
         break;
       case 'OpportunityOwnerChanged':
-        next = doc && merged(doc, { ownerId: event.data.ownerId, departmentPath: await ownerPath(event.data.ownerId) });
+        changes = { ownerId: event.data.ownerId, departmentPath: await ownerPath(event.data.ownerId) };
         break;
     }
-    if (next && next.closedAt === undefined) delete next.closedAt;
-    return next && merged(next, stamp(event), { _search: searchText(next.name) });
+    if (!base) return null;
+    const name = changes.name ?? base.name;
+    const next = merged(base, changes, stamp(event), { _search: doc && name === doc.name && typeof doc._search === 'string' ? doc._search : searchText(name) });
+    // Reopened: no longer closed (the only change that takes a field away).
+    if (next.status === 'open' && next.closedAt !== undefined) delete next.closedAt;
+    return next;
   },
   async beforeWrite(before, after, event, store) {
     const deltas = new CounterDeltas();

@@ -98,7 +98,9 @@ export function recordProjection<D extends Doc, E = unknown>(spec: RecordProject
       const next = await spec.evolve(doc, event as RecordedEvent & E, (ownerId) => ownerPath(store, mirror, ownerId), lookup(store));
       // Counters first, guarded by their own positions: a crash between the two writes replays safely.
       await spec.beforeWrite?.(doc, next, event as RecordedEvent & E, store, mirror);
-      if (next) await records.replaceOne({ _id: id }, merged(next, { _position: Number(event.position) }), { upsert: true });
+      // (Most evolves stamp the event's position already: then no copy is made here, as the store copies anyway.)
+      const position = Number(event.position);
+      if (next) await records.replaceOne({ _id: id }, next._position === position ? next : merged(next, { _position: position }), { upsert: true });
       else if (doc) await records.deleteOne({ _id: id });
     },
   }, [spec.collection]);
