@@ -8,6 +8,11 @@ import { SqliteEventStore } from '../../src/infra/eventstore/sqlite.ts';
 import { WalCheckpointer } from '../../src/infra/eventstore/wal-checkpointer.ts';
 import { eventStoreContract } from './eventstore.contract.ts';
 
+/** The metadata of every event these tests append. */
+const metadata = { actor: 't', at: '2026-11-30T00:00:00.000Z', correlationId: 'c', schemaVersion: 1 };
+/** An event to append, of a type and with data. */
+const eventOf = (type: string, data: Record<string, unknown>): EventToAppend => ({ id: randomUUID(), type, data, metadata });
+
 const paths = new WeakMap<object, string>();
 eventStoreContract(
   'sqlite file',
@@ -49,7 +54,7 @@ eventStoreContract(
 );
 
 describe('the sqlite store checkpoints its log from a thread of its own', () => {
-  const big = (n: number): EventToAppend => ({ id: randomUUID(), type: 'Happened', data: { n, text: 'x'.repeat(1_000) }, metadata: { actor: 't', at: '2026-11-30T00:00:00.000Z', correlationId: 'c', schemaVersion: 1 } });
+  const big = (n: number): EventToAppend => eventOf('Happened', { n, text: 'x'.repeat(1_000) });
   const appendMegabytes = async (store: SqliteEventStore) => {
     for (let group = 0; group < 8; group++) await Promise.all(Array.from({ length: 100 }, (_, i) => store.append(`thing-${group}-${i}`, [big(i)], 'no_stream')));
   };
@@ -93,7 +98,7 @@ describe('the checkpoint thread', () => {
 eventStoreContract('sqlite in memory', async () => new SqliteEventStore({ path: ':memory:' }), { restart: async (store) => store });
 
 describe('the sqlite store serves streams it read from memory, exactly', () => {
-  const event = (type = 'Happened', n = 0): EventToAppend => ({ id: randomUUID(), type, data: { n }, metadata: { actor: 't', at: '2026-11-30T00:00:00.000Z', correlationId: 'c', schemaVersion: 1 } });
+  const event = (type = 'Happened', n = 0): EventToAppend => eventOf(type, { n });
   const types = (events: readonly RecordedEvent[]) => events.map((e) => `${e.type}${(e.data as { n: number }).n}`);
 
   it('sees appends made through another store on the same file (another process) on the next read', async () => {
@@ -175,7 +180,7 @@ describe('the sqlite store serves streams it read from memory, exactly', () => {
 });
 
 describe('the sqlite store commits concurrent appends together', () => {
-  const event = (n: number): EventToAppend => ({ id: randomUUID(), type: 'Counted', data: { n }, metadata: { actor: 't', at: '2026-11-30T00:00:00.000Z', correlationId: 'c', schemaVersion: 1 } });
+  const event = (n: number): EventToAppend => eventOf('Counted', { n });
 
   it('32 writers: nothing lost or doubled, each append checked against its own expected revision, fewer commits than appends', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'crm-es-')), 'events.sqlite');
@@ -238,14 +243,13 @@ describe('the sqlite store commits concurrent appends together', () => {
 describe('the sqlite store reads a filter through its index or by walking the positions, with the same answers', () => {
   it('a dense, a rare and a mixed filter, by categories and types, paged at several sizes over many windows of positions', async () => {
     const store = new SqliteEventStore({ path: ':memory:' });
-    const metadata = { actor: 't', at: '2026-12-05T00:00:00.000Z', correlationId: 'c', schemaVersion: 1 };
     // 30,000 events: nine in ten of category dense, one in 600 rare, the rest mid; two types.
     const categoryOf = (n: number) => (n % 600 === 7 ? 'rare' : n % 10 === 3 ? 'mid' : 'dense');
     for (let chunk = 0; chunk < 300; chunk++) {
       const byStream = new Map<string, EventToAppend[]>();
       for (let n = chunk * 100; n < (chunk + 1) * 100; n++) {
         const stream = `${categoryOf(n)}-${n % 7}`;
-        byStream.set(stream, [...(byStream.get(stream) ?? []), { id: randomUUID(), type: n % 3 ? 'Kept' : 'Other', data: { n }, metadata }]);
+        byStream.set(stream, [...(byStream.get(stream) ?? []), eventOf(n % 3 ? 'Kept' : 'Other', { n })]);
       }
       for (const [stream, events] of byStream) await store.append(stream, events, 'any');
     }
@@ -276,7 +280,7 @@ describe('the sqlite store reads a filter through its index or by walking the po
 });
 
 describe('the sqlite store rings a doorbell on appends, without reading them', () => {
-  const event = (): EventToAppend => ({ id: randomUUID(), type: 'Happened', data: {}, metadata: { actor: 't', at: '2026-11-30T00:00:00.000Z', correlationId: 'c', schemaVersion: 1 } });
+  const event = (): EventToAppend => eventOf('Happened', {});
 
   it("rings at once for its own appends, after a poll for another connection's, and no more once closed", async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'crm-es-')), 'events.sqlite');
