@@ -263,7 +263,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
   // Personal values are sealed under their data subject's key on append and opened on every read (crypto-shredding);
   // the keys live beside the log embedded, in the shared store otherwise.
   const subjectKeys: SubjectKeys = embeddedEvents || embeddedReads
-    ? new SqliteSubjectKeys(inMemory ? ':memory:' : join(config.CRM_DATA_DIR, embeddedEvents ? 'events.sqlite' : 'integration.sqlite'))
+    ? new SqliteSubjectKeys(inMemory ? ':memory:' : join(config.CRM_DATA_DIR, embeddedEvents ? 'events.sqlite' : 'integration.sqlite'), { sharesEventLog: embeddedEvents && !inMemory })
     : new CollectionSubjectKeys(readStore.collection(SUBJECT_KEYS));
   // Every event is checked against its schema before it is appended, and read in today's shape (upcast).
   const { eventStore, personalData } = domainLog(storedEvents, subjectKeys);
@@ -286,7 +286,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
   });
   const integrationStore: ReadStore = !embeddedReads
     ? readStore
-    : new SqliteBackedStore(inMemory ? ':memory:' : join(config.CRM_DATA_DIR, embeddedEvents ? 'events.sqlite' : 'integration.sqlite'), config.CRM_DURABILITY);
+    : new SqliteBackedStore(inMemory ? ':memory:' : join(config.CRM_DATA_DIR, embeddedEvents ? 'events.sqlite' : 'integration.sqlite'), config.CRM_DURABILITY, { sharesEventLog: embeddedEvents && !inMemory });
   if (integrationStore !== readStore) await moveIntegrationState(readStore, integrationStore, logger);
   const timerSpecs = options.timers ?? allTimers;
   const runner = new ProjectionRunner(eventStore, readStore, [...allProjections, timersProjection(timerSpecs)], logger.child({ component: 'projections' }), embeddedReads ? undefined : () => new EmbeddedReadStore());

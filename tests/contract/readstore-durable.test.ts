@@ -44,6 +44,23 @@ describe('SQLite-backed store persistence', () => {
     reader.close();
     await store.close();
   });
+
+  it("on the event log's file, a commit leaves the log's checkpoints to the log's store, where alone it checkpoints its own", async () => {
+    // One commit of about 1,500 pages: past SQLite's automatic checkpoint (1,000 pages), under the log's backstop.
+    const write = (store: SqliteBackedStore) => Promise.all(Array.from({ length: 1_200 }, (_, i) => store.collection('_inbox').insertOne({ _id: `e${i}`, payload: `${i}`.padEnd(5_000, 'x') })));
+    const alonePath = join(mkdtempSync(join(tmpdir(), 'crm-state-')), 'integration.sqlite');
+    const alone = new SqliteBackedStore(alonePath);
+    const path = join(mkdtempSync(join(tmpdir(), 'crm-state-')), 'events.sqlite');
+    const sharing = new SqliteBackedStore(path, 'normal', { sharesEventLog: true });
+    await write(alone);
+    await write(sharing);
+    // Checkpointed at the commit: the pages are in the database file. Not: they are still only in the write-ahead log.
+    expect(statSync(alonePath).size).toBeGreaterThan(6_000_000);
+    expect(statSync(path).size).toBeLessThan(100_000);
+    expect(walFrames(path)).toBeGreaterThan(1_400);
+    await alone.close();
+    await sharing.close();
+  });
 });
 
 /** How many pages the database's write-ahead log holds (each commit appends the pages it changed). */

@@ -1,3 +1,7 @@
+import { mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { CollectionSubjectKeys, SqliteSubjectKeys, type SubjectKeys } from '../../src/infra/personal-data/keys.ts';
 import { EmbeddedReadStore } from '../../src/infra/readstore/embedded.ts';
@@ -48,3 +52,28 @@ if (mongoUrl)
     return { get: keys.get.bind(keys), getMany: keys.getMany.bind(keys), erase: keys.erase.bind(keys), close: () => store.close() };
   });
 else describe('subject keys: MongoDB', () => it.skip(skipReason('MONGO_URL'), () => {}));
+
+describe("subject keys in the event log's file", () => {
+  it("make a key without checkpointing the log's pages on their own commit (the log's store checkpoints them)", async () => {
+    const written = async (sharesEventLog: boolean) => {
+      const path = join(mkdtempSync(join(tmpdir(), 'crm-keys-')), 'events.sqlite');
+      const keys = new SqliteSubjectKeys(path, { sharesEventLog });
+      // The log's writer, between two of its thread's checkpoints: about 1,500 pages in the write-ahead log.
+      const log = new Database(path);
+      log.pragma('wal_autocheckpoint = 0');
+      log.exec('CREATE TABLE events (position INTEGER PRIMARY KEY, data TEXT)');
+      log.transaction(() => {
+        for (let i = 0; i < 1_200; i++) log.prepare('INSERT INTO events (data) VALUES (?)').run('x'.repeat(5_000));
+      })();
+      await keys.get('contact-1', true);
+      const size = statSync(path).size;
+      expect(await keys.getMany(['contact-1'])).toHaveProperty('size', 1);
+      await keys.close();
+      log.close();
+      return size;
+    };
+    // SQLite's own automatic checkpoint (1,000 pages) would copy them into the file at the key's commit.
+    expect(await written(false)).toBeGreaterThan(6_000_000);
+    expect(await written(true)).toBeLessThan(100_000);
+  });
+});

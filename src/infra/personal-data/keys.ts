@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
+import { leaveCheckpointsToTheLog } from '../eventstore/wal-checkpointer.ts';
 import type { Collection } from '../readstore/port.ts';
 
 /** A data subject's key (AES-256), or the fact that it was destroyed (the subject's personal data erased). */
@@ -43,11 +44,13 @@ export class SqliteSubjectKeys implements SubjectKeys {
   private readonly insert: Database.Statement<[string, Buffer]>;
   private readonly tombstone: Database.Statement<[string, string]>;
 
-  constructor(path: string) {
+  /** `sharesEventLog`: the file is the embedded event log's (see `leaveCheckpointsToTheLog`). */
+  constructor(path: string, options: { sharesEventLog?: boolean } = {}) {
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
+    if (options.sharesEventLog) leaveCheckpointsToTheLog(this.db);
     this.db.pragma('secure_delete = ON');
     // Up to 32 MB of pages (SQLite's default is 2 MB): a catch-up reads the keys of 300,000 subjects in random order,
     // a fifth faster when their pages stay in memory.

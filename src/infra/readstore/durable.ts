@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { deserialize, serialize } from 'node:v8';
+import { leaveCheckpointsToTheLog } from '../eventstore/wal-checkpointer.ts';
 import { EmbeddedReadStore } from './embedded.ts';
 import type { BulkOperation, Collection, Doc, Filter, FindOptions, IndexOptions, ReadStore, UpdateOperators, UpdateResult } from './port.ts';
 
@@ -18,11 +19,13 @@ export class SqliteBackedStore implements ReadStore {
   private readonly removeAll: Database.Statement<[string]>;
   private readonly wrapped = new Map<string, Collection<Doc>>();
 
-  constructor(path: string, durability: 'normal' | 'full' = 'normal') {
+  /** `sharesEventLog`: the file is the embedded event log's (see `leaveCheckpointsToTheLog`). */
+  constructor(path: string, durability: 'normal' | 'full' = 'normal', options: { sharesEventLog?: boolean } = {}) {
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
     this.db.pragma('busy_timeout = 5000');
+    if (options.sharesEventLog) leaveCheckpointsToTheLog(this.db);
     this.db.exec('CREATE TABLE IF NOT EXISTS integration_state (collection TEXT NOT NULL, id TEXT NOT NULL, doc BLOB NOT NULL, PRIMARY KEY (collection, id)) WITHOUT ROWID');
     this.put = this.db.prepare('INSERT INTO integration_state (collection, id, doc) VALUES (?, ?, ?) ON CONFLICT (collection, id) DO UPDATE SET doc = excluded.doc');
     this.remove = this.db.prepare('DELETE FROM integration_state WHERE collection = ? AND id = ?');
