@@ -1,5 +1,5 @@
 import { loginCategory } from '../domain/categories.ts';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { type EmployeeCommand, employeeDecider, type EmployeeFields, type EmployeeState, employeeStream, normalizeUsername } from '../domain/employee/index.ts';
 import { DomainError } from '../domain/shared/errors.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
@@ -27,7 +27,7 @@ export const systemActor: Actor = {
 };
 
 /** Changes whenever the password does (a new salt every time); tokens carry it, so a new password revokes them. */
-export const passwordStamp = (account: { passwordHash: string }): string => createHash('sha256').update(account.passwordHash).digest('base64url').slice(0, 16);
+export const passwordStamp = (account: { passwordHash: string }): string => hash('sha256', account.passwordHash, 'base64url').slice(0, 16);
 
 export async function getEmployee(deps: CommandDeps, employeeId: string): Promise<KnownEmployee | undefined> {
   const { state } = await load(deps, employeeDecider, employeeStream(employeeId));
@@ -170,7 +170,7 @@ export class LoginThrottledError extends Error {
   }
 }
 
-const loginStream = (username: string) => `${loginCategory}-${createHash('sha256').update(normalizeUsername(username)).digest('hex').slice(0, 40)}`;
+const loginStream = (username: string) => `${loginCategory}-${hash('sha256', normalizeUsername(username), 'hex').slice(0, 40)}`;
 
 /**
  * When the next attempt for a username is allowed, from its recent failures (1 s, 2 s, 4 s … then a lock); a
