@@ -226,6 +226,10 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
   const embeddedEvents = !config.EVENTSTORE_URL;
   const embeddedReads = !config.MONGO_URL;
   const usesDataDir = !inMemory && (embeddedEvents || embeddedReads);
+  // The subject keys and the integration state, where SQLite holds them: in the event log's own file when the log is
+  // embedded (they then leave its checkpoints to the log's store), in a file of their own otherwise.
+  const statePath = inMemory ? ':memory:' : join(config.CRM_DATA_DIR, embeddedEvents ? 'events.sqlite' : 'integration.sqlite');
+  const sharesEventLog = embeddedEvents && !inMemory;
   if (usesDataDir) mkdirSync(config.CRM_DATA_DIR, { recursive: true });
   const role = config.CRM_ROLE;
   // Several processes of a scaled deployment share the SQLite log (WAL serialises their appends); only the
@@ -263,7 +267,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
   // Personal values are sealed under their data subject's key on append and opened on every read (crypto-shredding);
   // the keys live beside the log embedded, in the shared store otherwise.
   const subjectKeys: SubjectKeys = embeddedEvents || embeddedReads
-    ? new SqliteSubjectKeys(inMemory ? ':memory:' : join(config.CRM_DATA_DIR, embeddedEvents ? 'events.sqlite' : 'integration.sqlite'), { sharesEventLog: embeddedEvents && !inMemory })
+    ? new SqliteSubjectKeys(statePath, { sharesEventLog })
     : new CollectionSubjectKeys(readStore.collection(SUBJECT_KEYS));
   // Every event is checked against its schema before it is appended, and read in today's shape (upcast).
   const { eventStore, personalData } = domainLog(storedEvents, subjectKeys);
@@ -286,7 +290,7 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
   });
   const integrationStore: ReadStore = !embeddedReads
     ? readStore
-    : new SqliteBackedStore(inMemory ? ':memory:' : join(config.CRM_DATA_DIR, embeddedEvents ? 'events.sqlite' : 'integration.sqlite'), config.CRM_DURABILITY, { sharesEventLog: embeddedEvents && !inMemory });
+    : new SqliteBackedStore(statePath, config.CRM_DURABILITY, { sharesEventLog });
   if (integrationStore !== readStore) await moveIntegrationState(readStore, integrationStore, logger);
   const timerSpecs = options.timers ?? allTimers;
   const runner = new ProjectionRunner(eventStore, readStore, [...allProjections, timersProjection(timerSpecs)], logger.child({ component: 'projections' }), embeddedReads ? undefined : () => new EmbeddedReadStore());

@@ -20,7 +20,7 @@ function over(base: pino.Logger): Logger {
     info: (message, fields) => base.info(fields ?? {}, message),
     warn: (message, fields) => base.warn(fields ?? {}, message),
     error: (message, fields) => base.error(fields ?? {}, message),
-    child: (bindings) => childOf(base, bindings),
+    child: (bindings) => new LazyChildLogger(base, bindings),
   };
 }
 
@@ -62,8 +62,6 @@ class LazyChildLogger implements Logger {
     return new LazyChildLogger(this.base, { ...this.bindings, ...more });
   }
 }
-
-const childOf = (base: pino.Logger, bindings: Record<string, unknown>): Logger => new LazyChildLogger(base, bindings);
 
 /**
  * Structured JSON logs through pino, one line per entry: `{ level, time (ISO-8601 UTC), pid, hostname, …fields,

@@ -62,8 +62,9 @@ describe("subject keys in the event log's file", () => {
       const log = new Database(path);
       log.pragma('wal_autocheckpoint = 0');
       log.exec('CREATE TABLE events (position INTEGER PRIMARY KEY, data TEXT)');
+      const insert = log.prepare('INSERT INTO events (data) VALUES (?)');
       log.transaction(() => {
-        for (let i = 0; i < 1_200; i++) log.prepare('INSERT INTO events (data) VALUES (?)').run('x'.repeat(5_000));
+        for (let i = 0; i < 1_200; i++) insert.run('x'.repeat(5_000));
       })();
       await keys.get('contact-1', true);
       const size = statSync(path).size;
