@@ -227,9 +227,9 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
   const embeddedReads = !config.MONGO_URL;
   const usesDataDir = !inMemory && (embeddedEvents || embeddedReads);
   // The subject keys and the integration state, where SQLite holds them: in the event log's own file when the log is
-  // embedded (they then leave its checkpoints to the log's store), in a file of their own otherwise.
+  // embedded (they then write when its writer gives them the turn, and leave its checkpoints to it), in a file of
+  // their own otherwise.
   const statePath = inMemory ? ':memory:' : join(config.CRM_DATA_DIR, embeddedEvents ? 'events.sqlite' : 'integration.sqlite');
-  const sharesEventLog = embeddedEvents && !inMemory;
   if (usesDataDir) mkdirSync(config.CRM_DATA_DIR, { recursive: true });
   const role = config.CRM_ROLE;
   // Several processes of a scaled deployment share the SQLite log (WAL serialises their appends); only the
@@ -239,10 +239,11 @@ export async function openServices(config: Config, options: OpenOptions = {}): P
   const maxAges = maxAgeSeconds(retention);
   const storedEvents: EventStore = config.EVENTSTORE_URL
     ? KurrentEventStore.connect(config.EVENTSTORE_URL, { maxAgeSeconds: maxAges })
-    : new SqliteEventStore({ path: inMemory ? ':memory:' : join(config.CRM_DATA_DIR, 'events.sqlite'), durability: config.CRM_DURABILITY });
+    : new SqliteEventStore({ path: inMemory ? ':memory:' : join(config.CRM_DATA_DIR, 'events.sqlite'), durability: config.CRM_DURABILITY, writerThread: !inMemory });
   // The hash chain: the embedded store keeps it in its appends; for EventStoreDB a witness follows the log.
   const witness = storedEvents instanceof SqliteEventStore ? undefined : new ChainWitness(storedEvents, { expiring: new Set(Object.keys(maxAges)) });
   const chain: ChainVerifier | undefined = storedEvents instanceof SqliteEventStore ? storedEvents : witness;
+  const sharesEventLog = storedEvents instanceof SqliteEventStore && !inMemory ? storedEvents : undefined;
   const readStore: ReadStore = config.MONGO_URL
     ? await MongoReadStore.connect(config.MONGO_URL).catch(async (error: unknown) => {
         await storedEvents.close();

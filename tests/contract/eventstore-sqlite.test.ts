@@ -1,10 +1,12 @@
+import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { EventIdConflictError, type EventToAppend, type RecordedEvent, WrongExpectedRevisionError } from '../../src/infra/eventstore/port.ts';
+import { EventIdConflictError, EventStoreOutcomeUnknownError, type EventToAppend, type RecordedEvent, WrongExpectedRevisionError } from '../../src/infra/eventstore/port.ts';
 import { SqliteEventStore } from '../../src/infra/eventstore/sqlite.ts';
+import { SqliteBackedStore } from '../../src/infra/readstore/durable.ts';
 import { WalCheckpointer } from '../../src/infra/eventstore/wal-checkpointer.ts';
 import { eventStoreContract } from './eventstore.contract.ts';
 
@@ -47,6 +49,26 @@ eventStoreContract(
       await store.close();
       const path = paths.get(store)!;
       const reopened = new SqliteEventStore({ path, checkpointThreadAfter: 0 });
+      paths.set(reopened, path);
+      return reopened;
+    },
+  },
+);
+
+// Appends written by a thread of their own over a connection of their own, as the service writes them.
+eventStoreContract(
+  'sqlite file, writes in a thread',
+  async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'crm-es-')), 'events.sqlite');
+    const store = new SqliteEventStore({ path, writerThread: true });
+    paths.set(store, path);
+    return store;
+  },
+  {
+    restart: async (store) => {
+      await store.close();
+      const path = paths.get(store)!;
+      const reopened = new SqliteEventStore({ path, writerThread: true });
       paths.set(reopened, path);
       return reopened;
     },
@@ -97,13 +119,14 @@ describe('the checkpoint thread', () => {
 // Nothing to restart: the log lives as long as the store.
 eventStoreContract('sqlite in memory', async () => new SqliteEventStore({ path: ':memory:' }), { restart: async (store) => store });
 
-describe('the sqlite store serves streams it read from memory, exactly', () => {
+for (const writerThread of [false, true])
+describe(`the sqlite store serves streams it read from memory, exactly${writerThread ? ', its appends written in a thread' : ''}`, () => {
   const event = (type = 'Happened', n = 0): EventToAppend => eventOf(type, { n });
   const types = (events: readonly RecordedEvent[]) => events.map((e) => `${e.type}${(e.data as { n: number }).n}`);
 
   it('sees appends made through another store on the same file (another process) on the next read', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'crm-es-')), 'events.sqlite');
-    const mine = new SqliteEventStore({ path });
+    const mine = new SqliteEventStore({ path, writerThread });
     const theirs = new SqliteEventStore({ path });
     await mine.append('thing-1', [event('A')], 'no_stream');
     await mine.append('thing-2', [event('B')], 'no_stream');
@@ -121,7 +144,7 @@ describe('the sqlite store serves streams it read from memory, exactly', () => {
 
   it('an atomic append that fails leaves the cache exact: positions it rolled back, taken by another writer, are seen', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'crm-es-')), 'events.sqlite');
-    const mine = new SqliteEventStore({ path });
+    const mine = new SqliteEventStore({ path, writerThread });
     const theirs = new SqliteEventStore({ path });
     await mine.append('thing-0', [event('A')], 'no_stream');
     expect(await mine.readStream('thing-1')).toEqual([]);
@@ -135,7 +158,7 @@ describe('the sqlite store serves streams it read from memory, exactly', () => {
 
   it('knows which streams exist without a query, exactly: one created by another store is read in full and refused to no_stream; a reopened store knows every stream of the file', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'crm-es-')), 'events.sqlite');
-    const mine = new SqliteEventStore({ path });
+    const mine = new SqliteEventStore({ path, writerThread });
     const theirs = new SqliteEventStore({ path });
     expect(await mine.readStream('thing-new')).toEqual([]);
     await theirs.append('thing-new', [event('A')], 'no_stream');
@@ -179,13 +202,17 @@ describe('the sqlite store serves streams it read from memory, exactly', () => {
   });
 });
 
-describe('the sqlite store commits concurrent appends together', () => {
+for (const writerThread of [false, true])
+describe(`the sqlite store commits concurrent appends together${writerThread ? ', in its writer thread' : ''}`, () => {
   const event = (n: number): EventToAppend => eventOf('Counted', { n });
+  /** Where a group is committed: the writer thread, or the store's own connection. */
+  const committer = (store: SqliteEventStore) => (store as unknown as Record<'writerThread' | 'appender', { commit(group: unknown[]): unknown }>)[writerThread ? 'writerThread' : 'appender'];
+  const fileStore = () => new SqliteEventStore({ path: join(mkdtempSync(join(tmpdir(), 'crm-es-')), 'events.sqlite'), writerThread });
 
   it('32 writers: nothing lost or doubled, each append checked against its own expected revision, fewer commits than appends', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'crm-es-')), 'events.sqlite');
-    const store = new SqliteEventStore({ path });
-    const commits = vi.spyOn(store as unknown as { commitGroup: (group: unknown[]) => void }, 'commitGroup');
+    const store = new SqliteEventStore({ path, writerThread });
+    const commits = vi.spyOn(committer(store), 'commit');
     let conflicts = 0;
     let sharedWins = 0;
     const writer = async (w: number) => {
@@ -219,11 +246,13 @@ describe('the sqlite store commits concurrent appends together', () => {
     await store.close();
     const reopened = new SqliteEventStore({ path });
     expect((await reopened.readAll()).length).toBe(all.length);
+    expect((await reopened.verifyChain()).ok).toBe(true);
     await reopened.close();
   });
 
   it('an append that fails in a group leaves the others in it', async () => {
-    const store = new SqliteEventStore({ path: ':memory:' });
+    const store = fileStore();
+    const commits = vi.spyOn(committer(store), 'commit');
     const reused = event(0);
     await store.append('first-1', [reused], 'no_stream');
     const results = await Promise.allSettled([
@@ -236,6 +265,29 @@ describe('the sqlite store commits concurrent appends together', () => {
     expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(WrongExpectedRevisionError);
     expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(EventIdConflictError);
     expect((await store.readAll()).map((e) => e.streamId)).toEqual(['first-1', 'a-1', 'd-1', 'd-1']);
+    expect(commits).toHaveBeenCalledTimes(2);
+    expect((await store.verifyChain()).ok).toBe(true);
+    await store.close();
+  });
+});
+
+describe('the sqlite store whose writer thread stops', () => {
+  it('answers the appends it had sent as of unknown outcome, and writes the next ones on its own connection', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'crm-es-')), 'events.sqlite');
+    const store = new SqliteEventStore({ path, writerThread: true });
+    await store.append('before-1', [eventOf('Counted', { n: 0 })], 'no_stream');
+    const thread = (store as unknown as { writerThread: { worker: { terminate(): Promise<number> } } }).writerThread;
+    const lost = store.append('lost-1', [eventOf('Counted', { n: 1 })], 'no_stream');
+    await new Promise((resolve) => setImmediate(resolve)); // the group is sent
+    await thread.worker.terminate();
+    await expect(lost).rejects.toBeInstanceOf(EventStoreOutcomeUnknownError);
+    expect((store as unknown as { writerThread?: unknown }).writerThread).toBeUndefined();
+    // The caller finds out by reading: here the thread had committed it, or not; either way the log is whole.
+    const lostWritten = (await store.readStream('lost-1')).length;
+    const after = await store.append('after-1', [eventOf('Counted', { n: 2 })], 'no_stream');
+    expect(after.nextExpectedRevision).toBe(0n);
+    expect((await store.readAll()).map((e) => e.streamId)).toEqual(['before-1', ...(lostWritten ? ['lost-1'] : []), 'after-1']);
+    expect((await store.verifyChain()).ok).toBe(true);
     await store.close();
   });
 });
@@ -300,5 +352,40 @@ describe('the sqlite store rings a doorbell on appends, without reading them', (
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(rings).toBe(2);
     await Promise.all([watched.close(), other.close()]);
+  });
+});
+
+describe("other connections to the log's file take turns with its writer thread", () => {
+  it('a write of the integration state during a create load never waits for the lock: with its turn it never meets it held; without, it does', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'crm-es-')), 'events.sqlite');
+    const log = new SqliteEventStore({ path, writerThread: true });
+    await log.append('warm-1', [eventOf('Counted', { n: 0 })], 'no_stream'); // the thread is running
+    /** Writes of the integration state between groups of 32 appends, over a connection that waits for no lock. */
+    const refusals = async (sharesEventLog: SqliteEventStore | undefined) => {
+      const state = new SqliteBackedStore(path, 'normal', { sharesEventLog });
+      (state as unknown as { db: Database.Database }).db.pragma('busy_timeout = 0');
+      let refused = 0;
+      let loading = true;
+      const load = (async () => {
+        for (let round = 0; loading && round < 2_000; round++) await Promise.all(Array.from({ length: 32 }, (_, w) => log.append(`load-${randomUUID()}`, [eventOf('Counted', { n: w })], 'no_stream')));
+      })();
+      for (let i = 0; i < 400; i++) {
+        await state
+          .collection('_consumers')
+          .updateOne({ _id: 'erp' }, { $set: { position: i } }, { upsert: true })
+          .catch((error: { code?: string }) => {
+            if (!String(error.code).startsWith('SQLITE_BUSY')) throw error;
+            refused += 1;
+          });
+        if (!sharesEventLog && refused > 0) break;
+      }
+      loading = false;
+      await load;
+      await state.close();
+      return refused;
+    };
+    expect(await refusals(log)).toBe(0);
+    expect(await refusals(undefined)).toBeGreaterThan(0);
+    await log.close();
   });
 });

@@ -51,7 +51,7 @@ describe('SQLite-backed store persistence', () => {
     const alonePath = join(mkdtempSync(join(tmpdir(), 'crm-state-')), 'integration.sqlite');
     const alone = new SqliteBackedStore(alonePath);
     const path = join(mkdtempSync(join(tmpdir(), 'crm-state-')), 'events.sqlite');
-    const sharing = new SqliteBackedStore(path, 'normal', { sharesEventLog: true });
+    const sharing = new SqliteBackedStore(path, 'normal', { sharesEventLog: { writeTurn: async () => {} } });
     await write(alone);
     await write(sharing);
     // Checkpointed at the commit: the pages are in the database file. Not: they are still only in the write-ahead log.

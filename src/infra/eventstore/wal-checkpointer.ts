@@ -12,6 +12,15 @@ export interface WalCheckpointerOptions {
 export const FALLBACK_CHECKPOINT_PAGES = 50_000;
 
 /**
+ * The embedded event log as another connection to its file (the integration state's, the subject keys') sees it:
+ * such a connection makes each write when the log's writer gives it the turn (`SqliteEventStore.writeTurn`), and
+ * leaves the file's checkpoints to the log (`leaveCheckpointsToTheLog`).
+ */
+export interface SharedLogFile {
+  writeTurn(): Promise<void>;
+}
+
+/**
  * For another connection to the event log's file (the integration state's, the subject keys'): SQLite's automatic
  * checkpoint only as the same backstop the log's writer keeps. The log's store checkpoints the shared write-ahead
  * log from its thread (or, until that starts, on its own commits). At the default 1,000 pages, such a connection's

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import { leaveCheckpointsToTheLog } from '../eventstore/wal-checkpointer.ts';
+import { leaveCheckpointsToTheLog, type SharedLogFile } from '../eventstore/wal-checkpointer.ts';
 import type { Collection } from '../readstore/port.ts';
 
 /** A data subject's key (AES-256), or the fact that it was destroyed (the subject's personal data erased). */
@@ -44,8 +44,12 @@ export class SqliteSubjectKeys implements SubjectKeys {
   private readonly insert: Database.Statement<[string, Buffer]>;
   private readonly tombstone: Database.Statement<[string, string]>;
 
-  /** `sharesEventLog`: the file is the embedded event log's (see `leaveCheckpointsToTheLog`). */
-  constructor(path: string, options: { sharesEventLog?: boolean } = {}) {
+  /** The embedded event log whose file this is, if it is (see `SharedLogFile`). */
+  private readonly sharedLog: SharedLogFile | undefined;
+
+  /** `sharesEventLog`: the file is that embedded event log's (see `SharedLogFile`). */
+  constructor(path: string, options: { sharesEventLog?: SharedLogFile } = {}) {
+    this.sharedLog = options.sharesEventLog;
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
@@ -77,12 +81,14 @@ export class SqliteSubjectKeys implements SubjectKeys {
     const found = this.read(subjectId);
     if (found || !create) return found;
     // A second process may make one at the same moment: the first insert wins, and both read it back.
+    await this.sharedLog?.writeTurn();
     this.insert.run(subjectId, randomBytes(KEY_BYTES));
     return this.read(subjectId);
   }
 
   async erase(subjectId: string, at: string): Promise<boolean> {
     const had = this.read(subjectId);
+    await this.sharedLog?.writeTurn();
     this.tombstone.run(subjectId, at);
     // The page that held the key is zeroed in the database; the log's older frames of it go with the truncation.
     // A reader holding a snapshot can keep the checkpoint from finishing: it is tried again on the next erasure.

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { deserialize, serialize } from 'node:v8';
-import { leaveCheckpointsToTheLog } from '../eventstore/wal-checkpointer.ts';
+import { leaveCheckpointsToTheLog, type SharedLogFile } from '../eventstore/wal-checkpointer.ts';
 import { EmbeddedReadStore } from './embedded.ts';
 import type { BulkOperation, Collection, Doc, Filter, FindOptions, IndexOptions, ReadStore, UpdateOperators, UpdateResult } from './port.ts';
 
@@ -19,8 +19,12 @@ export class SqliteBackedStore implements ReadStore {
   private readonly removeAll: Database.Statement<[string]>;
   private readonly wrapped = new Map<string, Collection<Doc>>();
 
-  /** `sharesEventLog`: the file is the embedded event log's (see `leaveCheckpointsToTheLog`). */
-  constructor(path: string, durability: 'normal' | 'full' = 'normal', options: { sharesEventLog?: boolean } = {}) {
+  /** The embedded event log whose file this is, if it is (see `SharedLogFile`). */
+  private readonly sharedLog: SharedLogFile | undefined;
+
+  /** `sharesEventLog`: the file is that embedded event log's (see `SharedLogFile`). */
+  constructor(path: string, durability: 'normal' | 'full' = 'normal', options: { sharesEventLog?: SharedLogFile } = {}) {
+    this.sharedLog = options.sharesEventLog;
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
@@ -121,6 +125,7 @@ export class SqliteBackedStore implements ReadStore {
     try {
       const rows: [string, string, Doc | null][] = [];
       for (const [name, ids] of dirty) for (const id of ids) rows.push([name, id, await this.memory.collection(name).findOne({ _id: id })]);
+      await this.sharedLog?.writeTurn();
       if (!this.db.open) throw new Error('the integration state store is closed');
       this.db.transaction(() => {
         for (const [name, id, doc] of rows) {
