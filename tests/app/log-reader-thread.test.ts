@@ -62,6 +62,19 @@ describe('reading the log for a replay', () => {
     expect(added.map((event) => (event.data as { fields: { name: string } }).fields.name)).toEqual(['联系人0', '联系人1', ERASED, '联系人3', '联系人4', '联系人5']);
   });
 
+  it('a batch larger than a part comes in parts, in log order, and the last part ends the read', async () => {
+    const head = await app.services.eventStore.headPosition();
+    const fallbacks: string[] = [];
+    const threaded = threadedLogReader(eventsPath(), readingAhead(app.services.eventStore), { fromPositions: 0, ahead: 1, partSize: 3, onFallback: (reason) => fallbacks.push(reason) });
+    for (const read of [{ after: 0n, maxCount: 7, until: head }, { after: 2n, maxCount: 9 }, { after: 0n, filter: { categories: ['contact'] }, maxCount: 4 }]) {
+      const batches = await all(threaded, read);
+      expect(batches.flat(), JSON.stringify(read, (_, v) => (typeof v === 'bigint' ? String(v) : v))).toEqual((await all(readingAhead(app.services.eventStore), read)).flat());
+      expect(batches.slice(0, -1).every((batch) => batch.length === 3)).toBe(true);
+      expect(batches.at(-1)!.length).toBeLessThanOrEqual(3);
+    }
+    expect(fallbacks).toEqual([]);
+  });
+
   it('from a position, with a filter, and stopping at `until`', async () => {
     const head = await app.services.eventStore.headPosition();
     const read = { after: 3n, filter: { categories: ['contact'] }, maxCount: 2, until: head - 3n };
@@ -148,6 +161,22 @@ describe('reading the log for a replay', () => {
       expect(models.opportunities).toHaveLength(3);
       expect(models.report_team_records?.length ?? 0).toBeGreaterThan(0);
       expect(models).toEqual(await rebuilt());
+    });
+
+    it('compacts the heap after a replay read in this thread, not after one read in a thread of its own', async () => {
+      const compactions = async (beside?: ReplayBeside) => {
+        const runner = new ProjectionRunner(app.services.eventStore, new EmbeddedReadStore({}), app.services.runner.projections, silentLogger);
+        runner.replayBeside = beside;
+        runner.compactAfterEvents = 1;
+        let compacted = 0;
+        runner.compactHeap = () => ((compacted += 1), { heapBeforeMb: 2, heapAfterMb: 1, ms: 0 });
+        await runner.rebuild(() => {}, 4);
+        return compacted;
+      };
+      expect(await compactions(threadedReplay(eventsPath(), readingAhead(app.services.eventStore), names, { fromPositions: 0 }))).toBe(0);
+      expect(await compactions()).toBe(1);
+      // A thread that could not read leaves the reading to this one.
+      expect(await compactions(threadedReplay(join(dir, 'missing', 'events.sqlite'), readingAhead(app.services.eventStore), names, { fromPositions: 0 }))).toBe(1);
     });
 
     it('where the thread cannot start or read, the replay applies those projections itself, from the start', async () => {
