@@ -133,7 +133,7 @@ function startThread(eventsPath: string, read: LogRead, options: ThreadedReaderO
   // listener gets (and deserializes) every message waiting whenever the caller's thread turns its event loop: the
   // batches read ahead were then objects on its heap for as long as they waited, and the garbage collector copied
   // them twice, into the old generation, where they died. With this and the parts (partSize), a rebuild of the 100k
-  // benchmark log copied 1.6 GB less in the young generations of the two threads (1.9 GB against 3.5 GB), and the
+  // benchmark log copied 1.6 GB less in the young generations of the two threads (1.9 GB against 3.4 GB), and the
   // collector's helper threads worked 3.3 s less.
   const { port1: batches, port2 } = new MessageChannel();
   let worker: Worker;
