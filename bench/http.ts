@@ -182,9 +182,7 @@ export interface HttpResults {
  */
 export async function httpBench(seconds: number, lagSamples: number): Promise<HttpResults> {
   const baseline = await child(['--input-type=module', '-e', BARE_KOA], {});
-  const bareLoad = (duration: number) => cannon({ url: `${baseline.url}/`, method: 'POST', connections: 32, duration, body: '{}', headers: { 'content-type': 'application/json' } });
-  await bareLoad(WARM_UP_SECONDS);
-  const bare = await bareLoad(Math.max(3, Math.round(seconds / 2)));
+  const bare = await afterWarmUp((duration) => cannon({ url: `${baseline.url}/`, method: 'POST', connections: 32, duration, body: '{}', headers: { 'content-type': 'application/json' } }), Math.max(3, Math.round(seconds / 2)));
   await stop(baseline.process);
 
   const server = await startServer(mkdtempSync(join(tmpdir(), 'crm-bench-http-')));
@@ -260,20 +258,27 @@ let created = 0;
  */
 export const WARM_UP_SECONDS = 3;
 
+/** The load of `seconds` measured after WARM_UP_SECONDS of the same load not counted. */
+async function afterWarmUp<T>(load: (seconds: number) => Promise<T>, seconds: number): Promise<T> {
+  await load(WARM_UP_SECONDS);
+  return load(seconds);
+}
+
 /**
  * POST /api/v1/customers at 32 connections for `seconds`, after WARM_UP_SECONDS of the same load not counted:
  * creates per second and the p99 latency.
  */
 export async function createLoad(server: BenchServer, seconds: number): Promise<{ perSecond: number; p99Ms: number }> {
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${server.token}` };
-  const load = (duration: number) =>
-    cannon({
-      url: server.url,
-      connections: 32,
-      duration,
-      requests: [{ method: 'POST', path: '/api/v1/customers', headers, setupRequest: (request) => ({ ...request, body: JSON.stringify({ name: `Bench customer ${created++} ${process.pid} ${Date.now()}`, industry: '机械制造' }) }) }],
-    });
-  await load(WARM_UP_SECONDS);
-  const result = await load(seconds);
+  const result = await afterWarmUp(
+    (duration) =>
+      cannon({
+        url: server.url,
+        connections: 32,
+        duration,
+        requests: [{ method: 'POST', path: '/api/v1/customers', headers, setupRequest: (request) => ({ ...request, body: JSON.stringify({ name: `Bench customer ${created++} ${process.pid} ${Date.now()}`, industry: '机械制造' }) }) }],
+      }),
+    seconds,
+  );
   return { perSecond: Math.round(result.requests.average), p99Ms: result.latency.p99 };
 }

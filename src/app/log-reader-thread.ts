@@ -26,6 +26,9 @@ type ApplyFailure = { projection: string; event: ProjectionApplyError['event']; 
  */
 type FromThread = typeof BATCH_SENT | { failed: string } | { documents: { collection: string; docs: Doc[] } } | { applied: true } | { applyFailed: ApplyFailure };
 
+/** What the thread sends on its port but the notice of a batch. */
+type Notice = Exclude<FromThread, typeof BATCH_SENT>;
+
 /** A batch of the log's events, and whether it is the read's last. */
 type Batch = { events: RecordedEvent[]; last: boolean };
 
@@ -118,8 +121,8 @@ const applyError = (failure: ApplyFailure) => new ProjectionApplyError(failure.p
  */
 interface Thread {
   /** The next batch, or, when none is waiting, the next message that is not one (a failure). */
-  nextBatch(): Promise<Batch | Exclude<FromThread, typeof BATCH_SENT>>;
-  next(): Promise<Exclude<FromThread, typeof BATCH_SENT>>;
+  nextBatch(): Promise<Batch | Notice>;
+  next(): Promise<Notice>;
   /** Tells the thread a batch (a part) was taken: it reads at most `ahead` batches' worth of parts beyond those taken. */
   took(): void;
   close(): void;
@@ -144,8 +147,10 @@ function startThread(eventsPath: string, read: LogRead, options: ThreadedReaderO
     onFallback(`the reading thread could not start: ${(error as Error).message}`);
     return undefined;
   }
-  const inbox: Exclude<FromThread, typeof BATCH_SENT>[] = [];
+  const inbox: Notice[] = [];
   let wake: (() => void) | undefined;
+  /** Until the thread's next message of any kind. */
+  const arrival = () => new Promise<void>((resolve) => (wake = resolve));
   const receive = (message: FromThread) => {
     if (message !== BATCH_SENT) inbox.push(message);
     wake?.();
@@ -159,11 +164,11 @@ function startThread(eventsPath: string, read: LogRead, options: ThreadedReaderO
         const batch = receiveMessageOnPort(batches);
         if (batch) return batch.message as Batch;
         if (inbox.length) return inbox.shift()!;
-        await new Promise<void>((resolve) => (wake = resolve));
+        await arrival();
       }
     },
     async next() {
-      while (inbox.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+      while (inbox.length === 0) await arrival();
       return inbox.shift()!;
     },
     took: () => worker.postMessage('next'),
