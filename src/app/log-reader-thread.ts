@@ -80,12 +80,15 @@ export function threadedLogReader(eventsPath: string, fallback: LogReader, optio
  * batch and reading the next. Reading the log keeps that thread busy for a third of a replay of every read model:
  * the projections chosen take about as long as the rest of its time. Those projections must read no collection
  * but their own and those their `reads` name; the thread builds these too, by the projections that own them, and
- * refuses any other (an error, never a silent empty read). A thread that stops before it is done leaves those
+ * refuses any other (an error, never a silent empty read). One whose collections a projection the replay applies
+ * reads (its `reads`) is left to the replay, which would read them empty meanwhile. A thread that stops before it is done leaves those
  * projections to the replay; one that fails on an event fails the replay as the replay's own apply would.
  */
 export function threadedReplay(eventsPath: string, fallback: LogReader, beside: readonly string[], options: ThreadedReaderOptions = {}): ReplayBeside {
   return (read, projections, skipped) => {
-    const taken = projections.filter((projection) => beside.includes(projection.name));
+    // Not one whose collections a projection the replay applies reads: it would read them empty meanwhile.
+    const readHere = new Set(projections.filter((projection) => !beside.includes(projection.name)).flatMap((projection) => projection.reads ?? []));
+    const taken = projections.filter((projection) => beside.includes(projection.name) && !projection.collections.some((name) => readHere.has(name)));
     if (taken.length === 0) return undefined;
     const thread = startThread(eventsPath, read, options, { names: taken.map((projection) => projection.name), skipped });
     if (!thread) return undefined;

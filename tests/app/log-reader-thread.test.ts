@@ -10,6 +10,8 @@ import { EmbeddedReadStore } from '../../src/infra/readstore/embedded.ts';
 import { ProjectionRunner, type ReplayBeside } from '../../src/projections/runner.ts';
 import { silentLogger } from '../../src/infra/logger.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
+import { completedBatch } from '../support/batches.ts';
+import { APPLIED_BESIDE_READING } from '../../src/app/wiring.ts';
 
 const all = async (reader: LogReader, read: LogRead): Promise<RecordedEvent[][]> => {
   const batches: RecordedEvent[][] = [];
@@ -29,7 +31,7 @@ describe('reading the log for a replay', () => {
     contactIds = [];
     for (let i = 0; i < 6; i++) {
       const customerId = (await app.request('POST', '/api/v1/customers', { body: { name: `读取测试公司${i}` } })).body.id as string;
-      const added = await app.request('POST', '/api/v1/contacts', { body: { customerId, name: `联系人${i}`, mobile: `1391234560${i}` } });
+      const added = await app.request('POST', '/api/v1/contacts', { body: { customerId, name: `联系人${i}`, mobile: `1391234560${i}`, email: `reader${i}@example.com` } });
       expect(added.status).toBe(201);
       contactIds.push(added.body.id);
     }
@@ -39,6 +41,15 @@ describe('reading the log for a replay', () => {
       expect(deal.status).toBe(201);
       expect((await app.request('POST', '/api/v1/tasks', { body: { subject: `回访${i}`, dueAt: '2026-12-20T08:00:00.000Z' } })).status).toBe(201);
     }
+    // Records of the others the service applies beside its reading: a ticket, a mass update (a batch), a campaign's members.
+    const customerId = (await app.request('GET', '/api/v1/customers')).body.items[0].id as string;
+    expect((await app.request('POST', '/api/v1/tickets', { body: { type: 'repair', channel: 'phone', priority: 'normal', customerId, subject: '水泵异响', description: '运行时有异响' } })).status).toBe(201);
+    const bulk = await app.request('POST', '/api/v1/customers/bulk', { body: { filter: {}, set: { level: 'A' } } });
+    expect(bulk.status).toBe(202);
+    expect(await completedBatch(app, bulk.body.batchId)).toMatchObject({ records: 6, skipped: 0 });
+    const campaignId = (await app.request('POST', '/api/v1/campaigns', { body: { name: '读取测试活动', type: 'email', startsOn: '2027-04-01', endsOn: '2027-04-30', budget: { amount: 100_000, currency: 'CNY' } } })).body.id as string;
+    await app.services.runner.waitFor(await app.services.eventStore.headPosition(), 10_000);
+    expect((await app.request('POST', `/api/v1/campaigns/${campaignId}/audience`, { body: { filter: { resource: 'contacts', query: {} } } })).body.count).toBeGreaterThan(0);
     // One person erased: a thread of its own reads their values as [erased] too.
     expect(await app.services.personalData.erase(`contact-${contactIds[2]}`, '2026-12-04T00:00:00.000Z')).toBe(true);
   });
@@ -161,6 +172,34 @@ describe('reading the log for a replay', () => {
       expect(models.opportunities).toHaveLength(3);
       expect(models.report_team_records?.length ?? 0).toBeGreaterThan(0);
       expect(models).toEqual(await rebuilt());
+    });
+
+    it('with the projections the service applies beside its reading: the same read models', async () => {
+      let taken: string[] = [];
+      const beside = threadedReplay(eventsPath(), readingAhead(app.services.eventStore), APPLIED_BESIDE_READING, { fromPositions: 0, ahead: 2 });
+      const models = await rebuilt((read, projections, skipped) => {
+        const reading = beside(read, projections, skipped);
+        taken = reading?.projections.map((p) => p.name) ?? [];
+        return reading;
+      });
+      expect(taken.sort()).toEqual([...APPLIED_BESIDE_READING].sort());
+      expect(models.tickets).toHaveLength(1);
+      expect(models.batches?.length ?? 0).toBeGreaterThan(0);
+      expect(models.campaign_members?.length ?? 0).toBeGreaterThan(0);
+      expect(models).toEqual(await rebuilt());
+    });
+
+    it("leaves to the replay a projection whose collections one it applies reads (it would read them empty)", async () => {
+      const head = await app.services.eventStore.headPosition();
+      const company = app.services.runner.projections.find((p) => p.name === 'company')!;
+      const opportunities = app.services.runner.projections.find((p) => p.name === 'opportunities')!;
+      expect(opportunities.reads).toEqual(expect.arrayContaining([...company.collections]));
+      const reading = threadedReplay(eventsPath(), readingAhead(app.services.eventStore), ['company', 'team'], { fromPositions: 0 })({ after: 0n, maxCount: 5, until: head }, app.services.runner.projections, {});
+      try {
+        expect(reading?.projections.map((p) => p.name)).toEqual(['team']);
+      } finally {
+        reading?.close();
+      }
     });
 
     it('compacts the heap after a replay read in this thread, not after one read in a thread of its own', async () => {
