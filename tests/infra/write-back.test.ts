@@ -167,6 +167,34 @@ describe('write-back unit of work', () => {
     }
   });
 
+  it('takes a document written whole as it is, frozen in place with its parts: its writer cannot change it afterwards', async () => {
+    const underneath = new EmbeddedReadStore();
+    const unit = new WriteBackStore(underneath);
+    const docs = unit.collection('docs');
+    const inserted = { _id: 'inserted', deep: { m: 1 }, tags: ['t'] };
+    const replacement = { _id: 'replaced', deep: { m: 2 }, tags: ['u'] };
+    await docs.insertOne(inserted);
+    await docs.replaceOne({ _id: 'replaced' }, replacement, { upsert: true });
+    for (const written of [inserted, replacement]) {
+      expect(isDeeplyFrozen(written)).toBe(true);
+      expect(await docs.findOne({ _id: written._id })).toBe(written);
+      expect(() => {
+        (written.deep as { m: number }).m = 9;
+      }).toThrow(TypeError);
+    }
+    // A replacement without its id is copied (the id is added to the copy, not to the caller's object).
+    const withoutId = { deep: { m: 3 } } as unknown as Doc;
+    await docs.replaceOne({ _id: 'copied' }, withoutId, { upsert: true });
+    expect(withoutId).toEqual({ deep: { m: 3 } });
+    expect(Object.isFrozen(withoutId)).toBe(false);
+    await unit.commit();
+    expect(await underneath.collection('docs').find({}, { sort: { _id: 1 } })).toEqual([
+      { _id: 'copied', deep: { m: 3 } },
+      { _id: 'inserted', deep: { m: 1 }, tags: ['t'] },
+      { _id: 'replaced', deep: { m: 2 }, tags: ['u'] },
+    ]);
+  });
+
   it('in a store other processes write, never replaces a document with an older version of it', async () => {
     const underneath = new EmbeddedReadStore();
     const shared: ReadStore = Object.assign(Object.create(underneath) as ReadStore, { shared: true });
