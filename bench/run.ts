@@ -36,6 +36,12 @@ const sizes = quick
   : { appends: 50_000, batches: 10_000, peerAppends: 2_000, customers: 100_000, listRuns: 300, httpSeconds: 20, lagSamples: 300, largeLog: 1_000_000, largeLogCreates: 8_000 };
 
 type Metric = { value: number; unit: string; target: string; met: boolean; baseline?: number; ratio?: number; note?: string };
+// Every directory the benchmark makes (data directories, logs, its servers' files) goes under one of its own, removed
+// when it ends: a full run writes tens of gigabytes, which runs used to leave behind in the system's temporary folder.
+const benchTmp = mkdtempSync(join(tmpdir(), 'crm-bench-run-'));
+process.env.TMPDIR = benchTmp;
+process.on('exit', () => rmSync(benchTmp, { recursive: true, force: true }));
+process.once('SIGINT', () => process.exit(130));
 const metrics: Record<string, Metric> = {};
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))]!;

@@ -1,4 +1,5 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { type FileHandle, mkdir, open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import type { Doc } from './port.ts';
@@ -28,31 +29,38 @@ const DOCS_PER_FRAME = 1_000;
 type Frame = { collection: string; indexes: IndexSpec[] } | { docs: Doc[] } | { end: true; collections: number };
 
 export async function writeSnapshotFile(path: string, collections: SavedCollection[], pause: () => Promise<void>): Promise<void> {
-  mkdirSync(dirname(path), { recursive: true });
+  await mkdir(dirname(path), { recursive: true });
   const temporary = `${path}.tmp`;
-  const fd = openSync(temporary, 'w');
+  // Written, synced and renamed through libuv's threads: only the serialising is this thread's work, so a slow or
+  // busy disk (a sync behind gigabytes another program wrote) delays the snapshot, never the requests served here.
+  const file = await open(temporary, 'w');
   try {
-    writeSync(fd, MAGIC);
-    const frame = (value: Frame) => {
+    await writeAll(file, MAGIC);
+    const frame = async (value: Frame) => {
       const bytes = serialize(value);
       const length = Buffer.alloc(4);
       length.writeUInt32BE(bytes.length);
-      writeSync(fd, length);
-      writeSync(fd, bytes);
+      await writeAll(file, length);
+      await writeAll(file, bytes);
     };
     for (const collection of collections) {
-      frame({ collection: collection.name, indexes: collection.indexes });
+      await frame({ collection: collection.name, indexes: collection.indexes });
       for (let start = 0; start < collection.docs.length; start += DOCS_PER_FRAME) {
-        frame({ docs: collection.docs.slice(start, start + DOCS_PER_FRAME) });
+        await frame({ docs: collection.docs.slice(start, start + DOCS_PER_FRAME) });
         await pause();
       }
     }
-    frame({ end: true, collections: collections.length });
-    fsyncSync(fd);
+    await frame({ end: true, collections: collections.length });
+    await file.sync();
   } finally {
-    closeSync(fd);
+    await file.close();
   }
-  renameSync(temporary, path);
+  await rename(temporary, path);
+}
+
+/** Writes all of `bytes` at the file's position (a write may take fewer bytes than it was given). */
+async function writeAll(file: FileHandle, bytes: Uint8Array): Promise<void> {
+  for (let written = 0; written < bytes.length; ) written += (await file.write(bytes, written, bytes.length - written)).bytesWritten;
 }
 
 /** The collections a snapshot file holds; throws when the file is not a whole snapshot. */
