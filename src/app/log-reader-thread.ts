@@ -81,12 +81,12 @@ export function threadedLogReader(eventsPath: string, fallback: LogReader, optio
  * the projections chosen take about as long as the rest of its time. Those projections must read no collection
  * but their own and those their `reads` name; the thread builds these too, by the projections that own them, and
  * refuses any other (an error, never a silent empty read). One whose collections a projection the replay applies
- * reads (its `reads`) is left to the replay, which would read them empty meanwhile. A thread that stops before it is done leaves those
- * projections to the replay; one that fails on an event fails the replay as the replay's own apply would.
+ * reads (its `reads`) is left to the replay, which would read them empty meanwhile. A thread that stops before it
+ * is done leaves those projections to the replay; one that fails on an event fails the replay as the replay's own
+ * apply would.
  */
 export function threadedReplay(eventsPath: string, fallback: LogReader, beside: readonly string[], options: ThreadedReaderOptions = {}): ReplayBeside {
   return (read, projections, skipped) => {
-    // Not one whose collections a projection the replay applies reads: it would read them empty meanwhile.
     const readHere = new Set(projections.filter((projection) => !beside.includes(projection.name)).flatMap((projection) => projection.reads ?? []));
     const taken = projections.filter((projection) => beside.includes(projection.name) && !projection.collections.some((name) => readHere.has(name)));
     if (taken.length === 0) return undefined;

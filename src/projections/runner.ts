@@ -456,8 +456,8 @@ export class ProjectionRunner {
     await this.readStore.flush();
     // A replay whose log a thread of its own read, applying projections beside it (a rebuild of every read model of
     // the embedded log), leaves little to compact: its events die young here (the thread hands them over one part at
-    // a time), and the documents it wrote live on. On the 100k benchmark log a
-    // compaction after it took 0.9 s and gave back 42 MB at rest (1,087 against 1,129 MB).
+    // a time), and the documents it wrote live on. On the 100k benchmark log a compaction after it took 0.9 s and
+    // gave back 42 MB at rest (1,087 against 1,129 MB).
     if (!readInThread) this.compactAfter(applied, 'a replay');
     return head;
   }
