@@ -1,8 +1,9 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serialize } from 'node:v8';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { EmbeddedReadStore } from '../../src/infra/readstore/embedded.ts';
 import { type BulkOperation, type Doc, DuplicateKeyError, QueryTimeLimitError } from '../../src/infra/readstore/port.ts';
 import { readStoreContract } from './readstore.contract.ts';
@@ -108,6 +109,65 @@ describe('embedded read store: the snapshot file', () => {
     await store.flush();
     const later = new EmbeddedReadStore({ snapshotPath: path });
     expect(await later.collection('things').countDocuments({ n: 1 })).toBe(5_000);
+  });
+
+  /** The prototype of node:fs/promises' file handles, whose writes the snapshot makes. */
+  const fileHandlePrototype = async (dir: string) => {
+    const handle = await open(join(dir, 'probe'), 'w');
+    await handle.close();
+    return Object.getPrototypeOf(handle) as { writev(buffers: Uint8Array[], position?: number): Promise<{ bytesWritten: number }> };
+  };
+
+  it('goes on where a write took fewer bytes than it was given', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'crm-rs-'));
+    const prototype = await fileHandlePrototype(dir);
+    const writev = prototype.writev;
+    let shortWrites = 0;
+    // Every write takes at most 1,000 bytes of the first buffer it is given.
+    vi.spyOn(prototype, 'writev').mockImplementation(function (this: unknown, buffers: Uint8Array[]) {
+      if (buffers[0]!.length > 1_000) shortWrites += 1;
+      return writev.call(this, [buffers[0]!.subarray(0, 1_000)]);
+    });
+    const store = new EmbeddedReadStore({ snapshotPath: join(dir, 'read.snapshot'), snapshotDelayMs: 2 ** 30 });
+    await store.collection('things').bulkWrite(Array.from({ length: 2_500 }, (_, i) => ({ insertOne: { document: { _id: `t${i}`, text: `${i} ${'x'.repeat(40)}` } } })));
+    await store.flush();
+    vi.restoreAllMocks();
+    expect(shortWrites).toBeGreaterThan(10);
+    const reader = new EmbeddedReadStore({ snapshotPath: join(dir, 'read.snapshot') });
+    expect(await reader.collection('things').countDocuments()).toBe(2_500);
+    expect(await reader.collection('things').findOne({ _id: 't2499' })).toEqual({ _id: 't2499', text: `2499 ${'x'.repeat(40)}` });
+  });
+
+  it('fails the flush where a write fails while the next frame is made, keeping the snapshot before it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'crm-rs-'));
+    const path = join(dir, 'read.snapshot');
+    const store = new EmbeddedReadStore({ snapshotPath: path, snapshotDelayMs: 2 ** 30 });
+    const things = store.collection('things');
+    await things.insertOne({ _id: 'first' });
+    await store.flush();
+    await things.bulkWrite(Array.from({ length: 5_000 }, (_, i) => ({ insertOne: { document: { _id: `t${i}` } } })));
+    const prototype = await fileHandlePrototype(dir);
+    const writev = prototype.writev;
+    let writes = 0;
+    vi.spyOn(prototype, 'writev').mockImplementation(function (this: unknown, buffers: Uint8Array[]) {
+      writes += 1;
+      return writes === 3 ? Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })) : writev.call(this, buffers);
+    });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      await expect(store.flush()).rejects.toMatchObject({ code: 'ENOSPC' });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      vi.restoreAllMocks();
+    }
+    expect(unhandled).toEqual([]);
+    // The snapshot before it is whole; the next flush writes the changes.
+    expect(await new EmbeddedReadStore({ snapshotPath: path }).collection('things').countDocuments()).toBe(1);
+    await store.flush();
+    expect(await new EmbeddedReadStore({ snapshotPath: path }).collection('things').countDocuments()).toBe(5_001);
   });
 
   it('reads a snapshot written by the previous version (one serialised object)', async () => {

@@ -33,15 +33,21 @@ export async function writeSnapshotFile(path: string, collections: SavedCollecti
   const temporary = `${path}.tmp`;
   // Written, synced and renamed through libuv's threads: only the serialising is this thread's work, so a slow or
   // busy disk (a sync behind gigabytes another program wrote) delays the snapshot, never the requests served here.
+  // A frame is serialised while the one before it is written: one write in flight, one frame waiting at most.
   const file = await open(temporary, 'w');
+  let writing: Promise<void> = Promise.resolve();
   try {
-    await writeAll(file, MAGIC);
+    const write = async (...parts: Uint8Array[]) => {
+      await writing;
+      writing = writeAll(file, parts);
+      writing.catch(() => undefined); // its failure is answered where the next frame, or the end, waits for it
+    };
+    await write(MAGIC);
     const frame = async (value: Frame) => {
       const bytes = serialize(value);
       const length = Buffer.alloc(4);
       length.writeUInt32BE(bytes.length);
-      await writeAll(file, length);
-      await writeAll(file, bytes);
+      await write(length, bytes);
     };
     for (const collection of collections) {
       await frame({ collection: collection.name, indexes: collection.indexes });
@@ -51,16 +57,23 @@ export async function writeSnapshotFile(path: string, collections: SavedCollecti
       }
     }
     await frame({ end: true, collections: collections.length });
+    await writing;
     await file.sync();
   } finally {
+    await writing.catch(() => undefined);
     await file.close();
   }
   await rename(temporary, path);
 }
 
-/** Writes all of `bytes` at the file's position (a write may take fewer bytes than it was given). */
-async function writeAll(file: FileHandle, bytes: Uint8Array): Promise<void> {
-  for (let written = 0; written < bytes.length; ) written += (await file.write(bytes, written, bytes.length - written)).bytesWritten;
+/** Writes all of `parts`, in order, at the file's position (a write may take fewer bytes than it was given). */
+async function writeAll(file: FileHandle, parts: Uint8Array[]): Promise<void> {
+  const rest = parts.filter((part) => part.length > 0);
+  while (rest.length > 0) {
+    let written = (await file.writev(rest)).bytesWritten;
+    while (rest.length > 0 && written >= rest[0]!.length) written -= rest.shift()!.length;
+    if (written > 0) rest[0] = rest[0]!.subarray(written);
+  }
 }
 
 /** The collections a snapshot file holds; throws when the file is not a whole snapshot. */
