@@ -258,6 +258,7 @@ describe('a bulk write into an empty embedded collection (a replay commit, a sta
     const withPairs = async (store: EmbeddedReadStore) => {
       const collection = await indexed(store, 'many');
       await collection.createIndex({ pair: 1 });
+      await collection.createIndex({ 'pair.a': 1 });
       return collection;
     };
     const more = async (collection: Awaited<ReturnType<typeof indexed>>) => ({
@@ -266,6 +267,9 @@ describe('a bulk write into an empty embedded collection (a replay commit, a sta
       untagged: (await collection.find({ tags: null } as never)).map((doc) => doc._id).sort(),
       pair: (await collection.find({ pair: { a: 1, b: 'x' } } as never)).map((doc) => doc._id).sort(),
       listed: (await collection.find({ pair: { a: 1 } } as never)).map((doc) => doc._id).sort(),
+      // A dotted field, numbers for keys.
+      nested: (await collection.find({ 'pair.a': 1 } as never)).map((doc) => doc._id).sort(),
+      nestedNone: (await collection.find({ 'pair.a': null } as never)).map((doc) => doc._id).sort(),
     });
     const writes = Array.from({ length: 300 }, (_, i): BulkOperation => ({ insertOne: { document: odd(i) } }));
     const loaded = await withPairs(new EmbeddedReadStore());
@@ -276,6 +280,7 @@ describe('a bulk write into an empty embedded collection (a replay commit, a sta
     expect(expected.tag.length).toBe(50);
     expect(expected.none.length).toBeGreaterThan(0);
     expect(expected.listed.length).toBe(75);
+    expect(expected.nested.length).toBeGreaterThan(0);
     expect(await more(loaded)).toEqual(expected);
     // A key's many ids, loaded at once, are changed by later writes as any others.
     for (const collection of [loaded, oneByOne]) {

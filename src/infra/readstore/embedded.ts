@@ -123,13 +123,28 @@ class EqualityIndex {
       for (const doc of docs) this.add(doc, collection);
       return;
     }
-    for (const doc of docs) this.eachKey(doc, gatherHolder);
+    if (this.fields.length === 1) this.gatherAll(docs, this.fields[0]!);
+    else for (const doc of docs) this.eachKey(doc, gatherHolder);
     for (const entries of [this.plain, this.encoded] as Map<PlainKey, Holders | string[]>[])
       for (const [key, holders] of entries) {
         if (!Array.isArray(holders)) continue;
         const ids = new Set(holders);
         entries.set(key, ids.size === 1 ? holders[0]! : ids);
       }
+  }
+
+  /**
+   * addAll's gathering for a single field: a document whose value is plain (most) in a loop of its own, with no
+   * callback between it and the map; any other (an array, an object) as eachKey gives it.
+   */
+  private gatherAll(docs: Iterable<Doc>, field: string): void {
+    const dotted = field.includes('.');
+    for (const doc of docs) {
+      const value = dotted ? getPath(doc, field) : doc[field];
+      if (value === undefined) gatherHolder(this.plain, null, doc._id);
+      else if (isPlainValue(value)) gatherHolder(this.plain, value, doc._id);
+      else this.eachKey(doc, gatherHolder);
+    }
   }
 
   remove(doc: Doc): void {

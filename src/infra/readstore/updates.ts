@@ -6,8 +6,11 @@ import { freezeOwned, frozenCopy } from '../frozen.ts';
 import type { Doc, Filter, UpdateOperators } from './port.ts';
 
 /** What a filter or an upsert can take as a field's value as it is. */
-export const isPlainValue = (value: unknown): value is string | number | boolean | null =>
-  value === null || ['string', 'number', 'boolean'].includes(typeof value);
+export function isPlainValue(value: unknown): value is string | number | boolean | null {
+  if (value === null) return true;
+  const type = typeof value;
+  return type === 'string' || type === 'number' || type === 'boolean';
+}
 
 /**
  * A (frozen) document after MongoDB update operators: a new object sharing every part that did not change, or
