@@ -4,6 +4,7 @@ import { type LogRead, type LogReader, readingAhead } from '../infra/eventstore/
 import { type Compaction, compactHeap } from '../infra/heap.ts';
 import { type Collection, type Doc, IndexConflictError, type ReadStore, ReadStoreUnavailableError } from '../infra/readstore/port.ts';
 import { WriteBackStore } from '../infra/readstore/write-back.ts';
+import { freezeOwned } from '../infra/frozen.ts';
 import { type Fence, FencedError, fencedFilter, fenceField, fencedWrite } from '../infra/readstore/fencing.ts';
 import type { Projection } from './projection.ts';
 
@@ -536,7 +537,8 @@ export class ProjectionRunner {
       if (beside) {
         const documents = await beside.documents();
         // The thread stopped before it was done (not for an event): those projections are applied here, from the start.
-        if (documents) for (const [name, docs] of documents) await insertAll(store.collection(name), docs);
+        // Documents that came from the thread are this replay's own: frozen where they are, not copied by the store.
+        if (documents) for (const [name, docs] of documents) await insertAll(store.collection(name), freezeOwned(docs));
         else {
           fellBack = true;
           await this.applyLog(beside.projections, store, { head, onProgress: () => {}, batchSize, beside: false });
@@ -912,9 +914,13 @@ export async function applyBatch(batch: readonly RecordedEvent[], projections: r
   }
 }
 
-/** Writes documents into an empty collection, in bulk writes of `size`. */
-async function insertAll(collection: Collection, docs: readonly Doc[], size = 1000): Promise<void> {
-  for (let i = 0; i < docs.length; i += size) await collection.bulkWrite(docs.slice(i, i + size).map((document) => ({ insertOne: { document } })));
+/**
+ * Writes documents into an empty collection, in one bulk write: the embedded store then takes them all at once and
+ * builds each index over them once (in parts of 1,000, every part after the first was indexed document by
+ * document); MongoDB's driver splits it into batches of its own.
+ */
+async function insertAll(collection: Collection, docs: readonly Doc[]): Promise<void> {
+  if (docs.length > 0) await collection.bulkWrite(docs.map((document) => ({ insertOne: { document } })));
 }
 
 /** Applies events to the projections that take them, in log order (a batch looks up each category's projections once). */
