@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { serialize } from 'node:v8';
 import { describe, expect, it, vi } from 'vitest';
 import { EmbeddedReadStore } from '../../src/infra/readstore/embedded.ts';
-import { type BulkOperation, type Doc, DuplicateKeyError, QueryTimeLimitError } from '../../src/infra/readstore/port.ts';
+import { type BulkOperation, type Collection, type Doc, DuplicateKeyError, QueryTimeLimitError } from '../../src/infra/readstore/port.ts';
 import { readStoreContract } from './readstore.contract.ts';
 
 readStoreContract('embedded (mingo)', async () => new EmbeddedReadStore());
@@ -207,6 +207,58 @@ describe('embedded read store: a caller-composed aggregation', () => {
     }
     await expect(docs.find({ $where: () => true } as never)).rejects.toThrow(/scriptEnabled/);
     await store.close();
+  });
+});
+
+describe('an equality index on a dotted field, where the path passes through a list', () => {
+  const queries = [{ 'pair.a': 1 }, { 'pair.a': 5 }, { 'pair.a': null }, { 'pair.a': 1, kind: 'k' }];
+  /** Each query's ids, from a collection indexed on `pair.a` (and on it with `kind`) and from one with no index. */
+  const answers = async (indexed: Collection<Doc>, plain: Collection<Doc>) => {
+    for (const query of queries) {
+      const ids = async (collection: Collection<Doc>) => (await collection.find(query as never)).map((doc) => doc._id).sort();
+      expect(await ids(indexed), JSON.stringify(query)).toEqual(await ids(plain));
+      expect(await indexed.countDocuments(query as never)).toBe(await plain.countDocuments(query as never));
+    }
+  };
+  const documents = [
+    { _id: 'list', kind: 'k', pair: [{ a: 1 }, { a: 5 }] },
+    { _id: 'object', kind: 'k', pair: { a: 1 } },
+    { _id: 'scalar', kind: 'k', pair: 7 },
+    { _id: 'missing', kind: 'k' },
+    { _id: 'deep', kind: 'k', pair: { a: 5 } },
+  ];
+
+  it('answers as a collection without it does (MongoDB matches each element of the list), loaded or written, as the list comes and goes', async () => {
+    for (const loaded of [true, false]) {
+      const store = new EmbeddedReadStore();
+      const indexed = store.collection('indexed');
+      await indexed.createIndex({ 'pair.a': 1 });
+      await indexed.createIndex({ 'pair.a': 1, kind: 1 });
+      const plain = store.collection('plain');
+      for (const collection of [indexed, plain])
+        if (loaded) await collection.bulkWrite(documents.map((document) => ({ insertOne: { document } })));
+        else for (const document of documents) await collection.insertOne(document);
+      await answers(indexed, plain);
+      // A scalar becomes a list, the list an object; then the lists go.
+      for (const collection of [indexed, plain]) await collection.updateOne({ _id: 'scalar' }, { $set: { pair: [{ a: 1 }] } });
+      await answers(indexed, plain);
+      for (const collection of [indexed, plain]) await collection.updateOne({ _id: 'list' }, { $set: { pair: { a: 5 } } });
+      await answers(indexed, plain);
+      for (const collection of [indexed, plain]) await collection.deleteOne({ _id: 'scalar' });
+      await answers(indexed, plain);
+      expect((await indexed.find({ 'pair.a': 5 } as never)).map((doc) => doc._id).sort()).toEqual(['deep', 'list']);
+    }
+  });
+
+  it('answers so after a restart from the snapshot', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'crm-rs-')), 'read.snapshot');
+    const store = new EmbeddedReadStore({ snapshotPath: path });
+    await store.collection('indexed').createIndex({ 'pair.a': 1 });
+    for (const name of ['indexed', 'plain']) await store.collection(name).bulkWrite(documents.map((document) => ({ insertOne: { document } })));
+    await store.close();
+    const restarted = new EmbeddedReadStore({ snapshotPath: path });
+    await answers(restarted.collection('indexed'), restarted.collection('plain'));
+    expect((await restarted.collection('indexed').find({ 'pair.a': 1 } as never)).map((doc) => doc._id).sort()).toEqual(['list', 'object']);
   });
 });
 

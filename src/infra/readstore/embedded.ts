@@ -28,6 +28,22 @@ const valuesOf = (doc: Doc, field: string): unknown[] => {
   return Array.isArray(value) ? (value.length ? value : [undefined]) : [value];
 };
 
+/**
+ * Whether a dotted path reaches an array before its last step: MongoDB then matches the value of each element
+ * (`{'lines.sku': 'A'}` finds a document whose `lines` is a list holding one), which an equality index keyed by the
+ * path's value alone does not have.
+ */
+function throughArray(doc: Doc, path: string): boolean {
+  const parts = path.split('.');
+  let value: unknown = doc;
+  for (let i = 0; i < parts.length - 1; i++) {
+    if (value === null || typeof value !== 'object') return false;
+    value = (value as Record<string, unknown>)[parts[i]!];
+    if (Array.isArray(value)) return true;
+  }
+  return false;
+}
+
 /** The ids holding one key: most keys (a name, a date) have one, kept as the id itself, not a set of one. */
 type Holders = string | Set<string>;
 type PlainKey = string | number | boolean | null;
@@ -76,8 +92,17 @@ class EqualityIndex {
   readonly fields: string[];
   private readonly plain = new Map<PlainKey, Holders>();
   private readonly encoded = new Map<string, Holders>();
+  /** The dotted fields, and how many documents held reach an array along one (while any do, it answers no filter). */
+  private readonly dotted: string[];
+  private throughArrays = 0;
   constructor(readonly spec: IndexSpec) {
     this.fields = Object.keys(spec.keys);
+    this.dotted = this.fields.filter((field) => field.includes('.'));
+  }
+
+  /** Whether the document reaches an array along one of the dotted fields. */
+  reachesArray(doc: Doc): boolean {
+    return this.dotted.length > 0 && this.dotted.some((field) => throughArray(doc, field));
   }
 
   /** Calls `visit` with the map, the key and the document's id for each entry the document has in this index. */
@@ -111,6 +136,7 @@ class EqualityIndex {
         if (othersThan(entries.get(key), doc._id)) throw new DuplicateKeyError(collection, this.spec.name, entries === this.plain ? [key] : JSON.parse(key as string));
       });
     this.eachKey(doc, addHolder);
+    if (this.reachesArray(doc)) this.throughArrays += 1;
   }
 
   /**
@@ -124,7 +150,11 @@ class EqualityIndex {
       return;
     }
     if (this.fields.length === 1) this.gatherAll(docs, this.fields[0]!);
-    else for (const doc of docs) this.eachKey(doc, gatherHolder);
+    else
+      for (const doc of docs) {
+        this.eachKey(doc, gatherHolder);
+        if (this.reachesArray(doc)) this.throughArrays += 1;
+      }
     for (const entries of [this.plain, this.encoded] as Map<PlainKey, Holders | string[]>[])
       for (const [key, holders] of entries) {
         if (!Array.isArray(holders)) continue;
@@ -140,6 +170,7 @@ class EqualityIndex {
   private gatherAll(docs: Iterable<Doc>, field: string): void {
     const dotted = field.includes('.');
     for (const doc of docs) {
+      if (dotted && throughArray(doc, field)) this.throughArrays += 1;
       const value = dotted ? getPath(doc, field) : doc[field];
       if (value === undefined) gatherHolder(this.plain, null, doc._id);
       else if (isPlainValue(value)) gatherHolder(this.plain, value, doc._id);
@@ -149,15 +180,18 @@ class EqualityIndex {
 
   remove(doc: Doc): void {
     this.eachKey(doc, removeHolder);
+    if (this.reachesArray(doc)) this.throughArrays -= 1;
   }
 
   clear(): void {
     this.plain.clear();
     this.encoded.clear();
+    this.throughArrays = 0;
   }
 
   /** The candidate ids for a filter, or undefined when this index cannot answer it. */
   candidates(filter: Filter): ReadonlySet<string> | undefined {
+    if (this.throughArrays > 0) return undefined;
     const values: PlainKey[] = [];
     for (const field of this.fields) {
       let condition = filter[field];
@@ -377,7 +411,8 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
     // Only the indexes whose fields the write changed are touched (a write sharing a field's value with the
     // document it replaces, as copy on write does, leaves that value where it is).
     const changed: EqualityIndex[] = [];
-    for (const index of this.indexes.values()) if (!previous || index.fields.some((field) => getPath(previous, field) !== getPath(next, field))) changed.push(index);
+    for (const index of this.indexes.values())
+      if (!previous || index.fields.some((field) => getPath(previous, field) !== getPath(next, field)) || index.reachesArray(previous) !== index.reachesArray(next)) changed.push(index);
     if (previous) for (const index of changed) index.remove(previous);
     const added: EqualityIndex[] = [];
     try {
