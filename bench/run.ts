@@ -14,6 +14,7 @@ import { listPage } from '../src/projections/lists.ts';
 import { funnelReport } from '../src/projections/reports.ts';
 import { readFilter } from '../src/access/scope.ts';
 import { benchDataDir } from './dataset.ts';
+import { readAlone, replayingRunner, writeOnce } from './rebuild-measure.ts';
 import { type ScaleRow, scaleRuns, slope } from './scale.ts';
 import { exportBench, httpBench } from './http.ts';
 import { emmettAppendsPerSecond } from './peer/emmett.ts';
@@ -148,22 +149,10 @@ async function readSide(): Promise<string> {
   // Rebuilt into the data directory's snapshot (written once, when closed), so the export bench's server starts
   // with its read models caught up.
   const store = new EmbeddedReadStore({ snapshotPath: join(dir, 'read-models.snapshot'), snapshotDelayMs: 2 ** 30 });
-  const { ProjectionRunner, REPLAY_BATCH } = await import('../src/projections/runner.ts');
-  const runner = new ProjectionRunner(services.eventStore, store, services.runner.projections, silentLogger);
-  // As the service replays: the log read in a thread of its own, which applies some projections beside its reading.
-  runner.readLog = services.runner.readLog;
-  runner.replayBeside = services.runner.replayBeside;
-  // Baseline: reading and decoding the same events, in the same batches, into no projection at all.
-  const categories = [...new Set(services.runner.projections.flatMap((p) => p.categories))];
-  const readStarted = performance.now();
-  let read = 0;
-  for (let after = 0n; ; ) {
-    const events = await services.eventStore.readAll({ after, filter: { categories }, maxCount: REPLAY_BATCH });
-    read += events.length;
-    if (events.length < REPLAY_BATCH) break;
-    after = events[events.length - 1]!.position;
-  }
-  const readRate = read / ((performance.now() - readStarted) / 1000);
+  const runner = replayingRunner(services, store);
+  // The floor's first part: reading and decoding the same events, in the same batches, into no projection at all.
+  const { events: read, seconds: readSeconds } = await readAlone(services.eventStore, services.runner.projections);
+  const readRate = read / readSeconds;
   const rssBefore = process.memoryUsage().rss;
   const started = performance.now();
   const applied = await runner.rebuild();
@@ -181,33 +170,15 @@ async function readSide(): Promise<string> {
     note: `${dataset.customers} customers, ${dataset.contacts} contacts, ${dataset.opportunities} opportunities; ${Math.round(rssBefore / 2 ** 20)} MB before the rebuild`,
   };
 
-  // The rebuild's baseline, its floor: the same work without the projections' logic. Reading the log, writing the
-  // read models' final documents once (same collections, same indexes) into a fresh store, and making them durable
-  // as the rebuild does (the store's snapshot written once). Reading alone is shown beside it.
-  const floorDir = mkdtempSync(join(tmpdir(), 'crm-bench-floor-'));
-  const floorStore = new EmbeddedReadStore({ snapshotPath: join(floorDir, 'read-models.snapshot'), snapshotDelayMs: 2 ** 30 });
-  for (const projection of services.runner.projections) await projection.setup(floorStore);
-  let writeMs = 0;
-  let documents = 0;
-  for (const name of services.runner.projections.flatMap((p) => p.collections)) {
-    const docs = (await store.collection(name).find({})).map((doc) => ({ ...doc }));
-    const t = performance.now();
-    for (let i = 0; i < docs.length; i += 2000) await floorStore.collection(name).bulkWrite(docs.slice(i, i + 2000).map((document) => ({ insertOne: { document } })));
-    writeMs += performance.now() - t;
-    documents += docs.length;
-  }
-  const flushStarted = performance.now();
-  await floorStore.flush();
-  const flushMs = performance.now() - flushStarted;
-  await floorStore.close();
-  rmSync(floorDir, { recursive: true, force: true });
-  const floorRate = read / (read / readRate + (writeMs + flushMs) / 1000);
+  // The floor's second part: the final documents written once into a fresh store, and its snapshot.
+  const { documents, writeSeconds, snapshotSeconds } = await writeOnce(store, services.runner.projections);
+  const floorRate = read / (readSeconds + writeSeconds + snapshotSeconds);
   metrics.rebuild_events_per_s = eventsVersus(
     rebuildRate,
     floorRate,
     '≥ 100,000/s, or ≥ 0.8 of its floor where the machine cannot',
     rebuildRate >= 100_000 || rebuildRate / floorRate >= 0.8,
-    `${applied} events into ${services.runner.projections.length} projections; baseline, the floor: reading the log (${round(read / readRate, 1)} s), writing the ${documents} final documents once (${round(writeMs / 1000, 1)} s) and the snapshot (${round(flushMs / 1000, 1)} s); reading alone ${Math.round(readRate)}/s, ratio ${round(rebuildRate / readRate, 2)}`,
+    `${applied} events into ${services.runner.projections.length} projections; baseline, the floor: reading the log (${round(read / readRate, 1)} s), writing the ${documents} final documents once (${round(writeSeconds, 1)} s) and the snapshot (${round(snapshotSeconds, 1)} s); reading alone ${Math.round(readRate)}/s, ratio ${round(rebuildRate / readRate, 2)}`,
   );
 
   log('lists and reports');
