@@ -178,7 +178,7 @@ async function readSide(): Promise<string> {
     floorRate,
     '≥ 100,000/s, or ≥ 0.8 of its floor where the machine cannot',
     rebuildRate >= 100_000 || rebuildRate / floorRate >= 0.8,
-    `${applied} events into ${services.runner.projections.length} projections; baseline, the floor: reading the log (${round(read / readRate, 1)} s), writing the ${documents} final documents once (${round(writeSeconds, 1)} s) and the snapshot (${round(snapshotSeconds, 1)} s); reading alone ${Math.round(readRate)}/s, ratio ${round(rebuildRate / readRate, 2)}`,
+    `${applied} events into ${services.runner.projections.length} projections; baseline, the floor: reading the log (${round(readSeconds, 1)} s), writing the ${documents} final documents once (${round(writeSeconds, 1)} s) and the snapshot (${round(snapshotSeconds, 1)} s); reading alone ${Math.round(readRate)}/s, ratio ${round(rebuildRate / readRate, 2)}`,
   );
 
   log('lists and reports');
