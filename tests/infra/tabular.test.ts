@@ -1,4 +1,5 @@
 import ExcelJS from 'exceljs';
+import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
 import { MalformedCsvError, MalformedWorkbookError, NotTextError, readTable, RowLimitError } from '../../src/infra/tabular/index.ts';
@@ -22,6 +23,22 @@ async function workbook(rows: unknown[][]): Promise<Uint8Array> {
   return new Uint8Array(await book.xlsx.writeBuffer());
 }
 
+/** The workbook's parts zipped again in the given order (names that match none of the patterns keep their place after). */
+function reordered(bytes: Uint8Array, order: RegExp[]): Uint8Array {
+  const parts = unzipSync(bytes);
+  const rank = (name: string) => { const index = order.findIndex((pattern) => pattern.test(name)); return index === -1 ? order.length : index; };
+  return zipSync(Object.fromEntries(Object.entries(parts).sort(([a], [b]) => rank(a) - rank(b))));
+}
+
+/** Sets the inflated size the central directory declares for one part. */
+function declaringSize(bytes: Uint8Array, part: string, size: number): Uint8Array {
+  const copy = Buffer.from(bytes);
+  for (let at = copy.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02])); at !== -1; at = copy.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]), at + 4)) {
+    if (copy.toString('utf8', at + 46, at + 46 + copy.readUInt16LE(at + 28)) === part) copy.writeUInt32LE(size, at + 24);
+  }
+  return copy;
+}
+
 describe('reading an uploaded table', () => {
   it('reads CSV in UTF-8, UTF-8 with a BOM and GB18030 (Chinese Excel) alike, by its bytes', async () => {
     const utf8 = Buffer.from(CSV, 'utf8');
@@ -37,6 +54,33 @@ describe('reading an uploaded table', () => {
     expect(table.format).toBe('xlsx');
     expect(table.header).toEqual(expected.header);
     expect(table.rows).toEqual([expected.rows[0], ['杭州西湖纺织厂', '', '5712222', '两行\n备注'], ['2026-01-02T00:00:00.000Z', 'x']]);
+  });
+
+  it('reads Chinese text whole however the parts inflate, in chunks that split a character', async () => {
+    const rows = Array.from({ length: 5000 }, (_, index) => [`上海华东机械有限公司第${index}号`, `备注：老客户${index}`]);
+    const table = await readTable(await workbook(rows), { maxRows: 10_000 });
+    expect(table.rows.filter((row, index) => row[0] !== rows[index + 1]![0] || row[1] !== rows[index + 1]![1])).toEqual([]);
+  });
+
+  it('reads the first tab whatever order the parts are zipped in and the worksheets are numbered, skipping a hidden tab', async () => {
+    const book = new ExcelJS.Workbook();
+    book.addWorksheet('说明', { state: 'hidden' }).addRow(['hidden notes']);
+    book.addWorksheet('客户').addRow(['name']).commit();
+    book.getWorksheet('客户')!.addRow(['上海华东机械有限公司']);
+    book.addWorksheet('Other').addRow(['ignored']);
+    const original = new Uint8Array(await book.xlsx.writeBuffer());
+    // the shared strings and relationships first, the worksheets last-tab-first, the workbook part last
+    const late = reordered(original, [/sharedStrings/, /styles/, /_rels/, /sheet3/, /sheet2/, /sheet1/, /workbook\.xml$/]);
+    for (const bytes of [original, late]) expect((await readTable(bytes, { maxRows: 10 })).rows).toEqual([['上海华东机械有限公司']]);
+  });
+
+  it('refuses a workbook whose parts declare a size they do not have, or more than it reads into memory', async () => {
+    const bytes = await workbook([['name'], ['上海华东机械有限公司']]);
+    const sharedStrings = unzipSync(bytes)['xl/sharedStrings.xml']!;
+    expect(strFromU8(sharedStrings)).toContain('上海华东机械有限公司');
+    await expect(readTable(declaringSize(bytes, 'xl/sharedStrings.xml', 4), { maxRows: 10 })).rejects.toThrow(MalformedWorkbookError);
+    await expect(readTable(declaringSize(bytes, 'xl/sharedStrings.xml', 2 ** 31), { maxRows: 10 })).rejects.toThrow(/inflates to 2147483648 bytes/);
+    await expect(readTable(zipSync({ 'xl/workbook.xml': strToU8('<workbook/>') }), { maxRows: 10 })).rejects.toThrow(/no part xl\/_rels\/workbook\.xml\.rels/);
   });
 
   it('takes semicolons or tabs where the header has more of them than commas', () => {

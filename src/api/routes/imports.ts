@@ -181,7 +181,7 @@ export const importRoutes: AnyRoute[] = [
     idempotent: false,
     summary: 'Upload a file to import (multipart/form-data: file, resource): customers, contacts, products or leads from CSV (UTF-8, UTF-8 with BOM, GB18030) or XLSX',
     description:
-      'The file is read by its content, not its name: a zip is read as a workbook (its first worksheet), anything else as CSV text. Answers its columns and a column mapping suggested from the headers in Chinese or English (edit it before the dry run). At most CRM_IMPORT_MAX_BYTES (413 import.too_large) and CRM_IMPORT_MAX_ROWS rows (413 import.too_many_rows); a file that is no CSV or XLSX → 415 import.unsupported_file, an unreadable one → 422 import.malformed_file with the line. Takes imports create, and create and edit on the record type.',
+      'The file is read by its content, not its name: a zip is read as a workbook (its first visible worksheet), anything else as CSV text. Answers its columns and a column mapping suggested from the headers in Chinese or English (edit it before the dry run). At most CRM_IMPORT_MAX_BYTES (413 import.too_large) and CRM_IMPORT_MAX_ROWS rows (413 import.too_many_rows); a file that is no CSV or XLSX → 415 import.unsupported_file, an unreadable one → 422 import.malformed_file with the line. Takes imports create, and create and edit on the record type.',
     tags,
     responses: { 201: { description: 'Uploaded and read', schema: Uploaded }, ...commonErrors, 413: { description: 'Too large' }, 415: { description: 'Not CSV or XLSX' }, 422: { description: 'Malformed' } },
     async handler({ actor, services, meta, koa }) {
