@@ -4,6 +4,8 @@ import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
 import { MalformedCsvError, MalformedWorkbookError, NotTextError, readTable, RowLimitError } from '../../src/infra/tabular/index.ts';
 import { parseCsv } from '../../src/infra/tabular/csv.ts';
+import { SPREADSHEET_MAIN, unprefixed } from '../../src/infra/tabular/unprefixed.ts';
+import { Readable } from 'node:stream';
 import { normalizeHeader, suggestMapping } from '../../src/domain/import/mapping.ts';
 
 const CSV = '客户名称,统一社会信用代码,联系电话,备注\r\n上海华东机械有限公司,91310000MA1FL0XX1K,021-5555 0101,"老客户, 有""特价"""\r\n杭州西湖纺织厂,,0571-8888 2222,"两行\n备注"\r\n';
@@ -72,6 +74,28 @@ describe('reading an uploaded table', () => {
     // the shared strings and relationships first, the worksheets last-tab-first, the workbook part last
     const late = reordered(original, [/sharedStrings/, /styles/, /_rels/, /sheet3/, /sheet2/, /sheet1/, /workbook\.xml$/]);
     for (const bytes of [original, late]) expect((await readTable(bytes, { maxRows: 10 })).rows).toEqual([['上海华东机械有限公司']]);
+  });
+
+  it('reads a workbook whose parts bind their namespace to a prefix (<x:worksheet>, as the Open XML SDK may write)', async () => {
+    const bytes = await workbook([['客户名称', '联系电话'], ['上海华东机械有限公司', 2155550101]]);
+    const parts = unzipSync(bytes);
+    // Each XML part's unprefixed elements moved under the prefix its default namespace is then bound to.
+    const prefixed = (xml: string, prefix: string) => xml.replace(/<(\/?)([A-Za-z][\w.-]*)(?=[\s/>])/g, `<$1${prefix}:$2`).replace(/xmlns="/, `xmlns:${prefix}="`);
+    for (const name of Object.keys(parts)) if (/\.(xml|rels)$/.test(name) && name.startsWith('xl/')) parts[name] = strToU8(prefixed(strFromU8(parts[name]!), name.endsWith('.rels') ? 'rel' : 'x'));
+    expect(strFromU8(parts['xl/worksheets/sheet1.xml']!)).toMatch(/^<\?xml[^>]*>\s*<x:worksheet xmlns:x="/);
+    expect(await readTable(zipSync(parts), { maxRows: 10 })).toMatchObject({ header: ['客户名称', '联系电话'], rows: [['上海华东机械有限公司', '2155550101']] });
+  });
+
+  it('unprefixes a part however its text is cut into chunks, and leaves a part without the prefix as it is', async () => {
+    const xml = `<?xml version="1.0"?>\n<!-- a comment --><x:sst xmlns:x="${SPREADSHEET_MAIN}" xmlns:y="urn:other" count="2"><x:si><x:t>上海 &lt;x:not a tag&gt;</x:t></x:si><y:keep/></x:sst>`;
+    const expected = `<?xml version="1.0"?>\n<!-- a comment --><sst xmlns:x="${SPREADSHEET_MAIN}" xmlns:y="urn:other" count="2"><si><t>上海 &lt;x:not a tag&gt;</t></si><y:keep/></sst>`;
+    const read = async (chunks: string[]) => (await Readable.from(chunks).pipe(unprefixed(SPREADSHEET_MAIN)).toArray()).join('');
+    for (let size = 1; size <= xml.length; size += 1) {
+      const chunks = Array.from({ length: Math.ceil(xml.length / size) }, (_, i) => xml.slice(i * size, (i + 1) * size));
+      expect(await read(chunks)).toBe(expected);
+    }
+    const plain = `<sst xmlns="${SPREADSHEET_MAIN}"><si><t>x:y</t></si></sst>`;
+    expect(await read([plain.slice(0, 7), plain.slice(7)])).toBe(plain);
   });
 
   it('refuses a workbook whose parts declare a size they do not have, or more than it reads into memory', async () => {

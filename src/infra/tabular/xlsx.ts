@@ -1,6 +1,7 @@
 import ExcelJS from 'exceljs';
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { RowLimitError } from './csv.ts';
+import { PACKAGE_RELATIONSHIPS, SPREADSHEET_MAIN, unprefixed } from './unprefixed.ts';
 import { readZipParts, type ZipParts } from './zip.ts';
 
 /** A workbook that cannot be read (not a zip of Office Open XML, or no worksheet). */
@@ -56,22 +57,27 @@ function firstWorksheetPart(reader: WorkbookReaderSteps): string | undefined {
   return target.startsWith('/') ? target.slice(1) : `xl/${target}`;
 }
 
-async function openCachedPart(parts: ZipParts, name: string): Promise<Readable> {
+/** A part as exceljs's parsers read it: its text, the elements of its namespace unprefixed (a failure of the part's inflating ends it). */
+async function openPart(parts: ZipParts, name: string, namespace = SPREADSHEET_MAIN): Promise<Readable> {
+  return pipeline(await parts.openText(name), unprefixed(namespace), () => {});
+}
+
+async function openCachedPart(parts: ZipParts, name: string, namespace?: string): Promise<Readable> {
   const size = parts.sizeOf(name) ?? 0;
   if (size > MAX_CACHED_PART_BYTES) throw new MalformedWorkbookError(`The workbook's part ${name} inflates to ${size} bytes; at most ${MAX_CACHED_PART_BYTES} are read`);
-  return parts.openText(name);
+  return openPart(parts, name, namespace);
 }
 
 /** The rows of the first worksheet, read as a stream: empty rows skipped, each row as wide as its last filled cell. */
 async function readRows(reader: WorkbookReaderSteps, parts: ZipParts, maxRows: number | undefined): Promise<string[][]> {
   for (const name of [WORKBOOK_RELS, WORKBOOK]) if (parts.sizeOf(name) === undefined) throw new MalformedWorkbookError(`The workbook has no part ${name}`);
-  await reader._parseRels(await openCachedPart(parts, WORKBOOK_RELS));
+  await reader._parseRels(await openCachedPart(parts, WORKBOOK_RELS, PACKAGE_RELATIONSHIPS));
   await reader._parseWorkbook(await openCachedPart(parts, WORKBOOK));
   const worksheet = firstWorksheetPart(reader);
   if (worksheet === undefined || parts.sizeOf(worksheet) === undefined) throw new MalformedWorkbookError('The workbook has no worksheet');
   if (parts.sizeOf(STYLES) !== undefined) await reader._parseStyles(await openCachedPart(parts, STYLES));
   if (parts.sizeOf(SHARED_STRINGS) !== undefined) for await (const _ of reader._parseSharedStrings(await openCachedPart(parts, SHARED_STRINGS)));
-  const [opened] = reader._parseWorksheet(await parts.openText(worksheet), /(\d+)\.xml$/.exec(worksheet)?.[1] ?? '1');
+  const [opened] = reader._parseWorksheet(await openPart(parts, worksheet), /(\d+)\.xml$/.exec(worksheet)?.[1] ?? '1');
   const rows: string[][] = [];
   for await (const row of opened!.value as AsyncIterable<ExcelJS.Row>) {
     const values = Array.from((row.values as ExcelJS.CellValue[]).slice(1), (value) => cellText(value));
