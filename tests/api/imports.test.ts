@@ -71,6 +71,10 @@ describe('imports: upload and column mapping', () => {
 
   it('answers a clear 4xx for a file that is not what it claims, too large or too long, and for a missing resource', async () => {
     expectProblem(await upload('photo.csv', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13])), 415, 'import.unsupported_file');
+    // An Excel 97–2003 workbook: the answer says what to save it as.
+    const xls = await upload('customers.xls', Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1, 0, 0, 0, 0]));
+    expectProblem(xls, 415, 'import.unsupported_file');
+    expect(xls.body.detail).toMatch(/Excel 97–2003 workbook \(\.xls.*save it as an Excel workbook \(\.xlsx\) or as CSV/);
     const broken = await upload('broken.csv', 'name,notes\nAcme,"never closed\n');
     expectProblem(broken, 422, 'import.malformed_file');
     expect(broken.body.line).toBe(2);

@@ -2,7 +2,7 @@ import ExcelJS from 'exceljs';
 import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
-import { MalformedCsvError, MalformedWorkbookError, NotTextError, readTable, RowLimitError } from '../../src/infra/tabular/index.ts';
+import { MalformedCsvError, MalformedWorkbookError, NotTextError, readTable, RowLimitError, UnsupportedWorkbookError } from '../../src/infra/tabular/index.ts';
 import { parseCsv } from '../../src/infra/tabular/csv.ts';
 import { SPREADSHEET_MAIN, unprefixed } from '../../src/infra/tabular/unprefixed.ts';
 import { Readable } from 'node:stream';
@@ -96,6 +96,15 @@ describe('reading an uploaded table', () => {
     }
     const plain = `<sst xmlns="${SPREADSHEET_MAIN}"><si><t>x:y</t></si></sst>`;
     expect(await read([plain.slice(0, 7), plain.slice(7)])).toBe(plain);
+  });
+
+  it('names the other spreadsheet formats it does not read, and what to save them as', async () => {
+    const xls = Uint8Array.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1, 0, 0, 0, 0, 0, 0, 0, 0, 0x3e, 0, 3, 0]);
+    await expect(readTable(xls, { maxRows: 10 })).rejects.toThrow(new UnsupportedWorkbookError('an Excel 97–2003 workbook (.xls, or WPS .et) or a password-protected workbook'));
+    const xlsb = zipSync({ '[Content_Types].xml': strToU8('<Types/>'), 'xl/workbook.bin': new Uint8Array([0x83, 0x01, 0x00]) });
+    await expect(readTable(xlsb, { maxRows: 10 })).rejects.toThrow(/Excel binary workbook \(\.xlsb\): save it as an Excel workbook \(\.xlsx\) or as CSV/);
+    const ods = zipSync({ mimetype: strToU8('application/vnd.oasis.opendocument.spreadsheet'), 'content.xml': strToU8('<office:document-content/>') });
+    await expect(readTable(ods, { maxRows: 10 })).rejects.toThrow(/OpenDocument spreadsheet \(\.ods\)/);
   });
 
   it('refuses a workbook whose parts declare a size they do not have, or more than it reads into memory', async () => {

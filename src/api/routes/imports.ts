@@ -8,7 +8,7 @@ import { runImport } from '../../commands/import-run.ts';
 import { importDeps, stableMeta } from '../../app/jobs.ts';
 import { IMPORT_RESOURCES, type ImportResource, suggestMapping } from '../../domain/import/index.ts';
 import { specOf } from '../../domain/customization/resources.ts';
-import { MalformedCsvError, MalformedWorkbookError, NotTextError, readTable, RowLimitError, type Table } from '../../infra/tabular/index.ts';
+import { MalformedCsvError, MalformedWorkbookError, NotTextError, readTable, RowLimitError, type Table, UnsupportedWorkbookError } from '../../infra/tabular/index.ts';
 import { assertFieldsWritable, isHidden } from '../field-security.ts';
 import { importKinds } from '../../commands/import-kinds.ts';
 import { checkMapping, ImportRequest, MappingError, planRows, rowView, writtenFields } from '../../commands/import-rows.ts';
@@ -73,6 +73,7 @@ async function tableOf(services: RouteServices, bytes: Uint8Array): Promise<Tabl
   } catch (error) {
     if (error instanceof RowLimitError) throw new HttpProblem(413, 'import.too_many_rows', 'Too many rows', `An import may hold at most ${maxRows} rows; split the file`, { maxRows });
     if (error instanceof NotTextError) throw new HttpProblem(415, 'import.unsupported_file', 'Not a CSV or XLSX file', `${error.message}. Upload CSV (UTF-8 or GB18030) or an XLSX workbook`);
+    if (error instanceof UnsupportedWorkbookError) throw new HttpProblem(415, 'import.unsupported_file', 'Not a CSV or XLSX file', error.message);
     if (error instanceof MalformedCsvError) throw new HttpProblem(422, 'import.malformed_file', 'Malformed CSV', error.message, { line: error.line });
     if (error instanceof MalformedWorkbookError) throw new HttpProblem(422, 'import.malformed_file', 'Malformed workbook', error.message);
     throw error;

@@ -1,8 +1,8 @@
 import { decodeText, NotTextError, type TextEncoding } from './decode.ts';
 import { MalformedCsvError, parseCsv, RowLimitError } from './csv.ts';
-import { MalformedWorkbookError, readXlsx } from './xlsx.ts';
+import { MalformedWorkbookError, readXlsx, UnsupportedWorkbookError } from './xlsx.ts';
 
-export { MalformedCsvError, MalformedWorkbookError, NotTextError, RowLimitError };
+export { MalformedCsvError, MalformedWorkbookError, NotTextError, RowLimitError, UnsupportedWorkbookError };
 
 /** A table read from an uploaded file: its header row and the rows under it, as text. */
 export interface Table {
@@ -14,13 +14,17 @@ export interface Table {
 }
 
 const ZIP = [0x50, 0x4b, 0x03, 0x04];
+/** An OLE2 compound file: an Excel 97–2003 workbook (.xls; WPS's .et), or an encrypted (password-protected) .xlsx. */
+const COMPOUND_FILE = [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1];
 
 /**
  * Reads a CSV (UTF-8, UTF-8 with BOM, GB18030) or XLSX file, by its content, not its name: a zip is read as a
  * workbook, anything else as CSV text. The first non-empty row is the header. Throws NotTextError,
- * MalformedCsvError, MalformedWorkbookError or RowLimitError for a file that is not what it claims or too long.
+ * UnsupportedWorkbookError, MalformedCsvError, MalformedWorkbookError or RowLimitError for a file that is not what it
+ * claims, in another spreadsheet format, or too long.
  */
 export async function readTable(bytes: Uint8Array, options: { maxRows: number }): Promise<Table> {
+  if (COMPOUND_FILE.every((byte, i) => bytes[i] === byte)) throw new UnsupportedWorkbookError('an Excel 97–2003 workbook (.xls, or WPS .et) or a password-protected workbook');
   const isZip = ZIP.every((byte, i) => bytes[i] === byte);
   let rows: string[][];
   let encoding: TextEncoding | undefined;

@@ -4,6 +4,14 @@ import { RowLimitError } from './csv.ts';
 import { PACKAGE_RELATIONSHIPS, SPREADSHEET_MAIN, unprefixed } from './unprefixed.ts';
 import { readZipParts, type ZipParts } from './zip.ts';
 
+/** A spreadsheet in a format other than XLSX (an Excel 97–2003 or binary workbook, an OpenDocument spreadsheet): what to save it as instead. */
+export class UnsupportedWorkbookError extends Error {
+  constructor(kind: string) {
+    super(`The file is ${kind}: save it as an Excel workbook (.xlsx) or as CSV, and upload that`);
+    this.name = 'UnsupportedWorkbookError';
+  }
+}
+
 /** A workbook that cannot be read (not a zip of Office Open XML, or no worksheet). */
 export class MalformedWorkbookError extends Error {
   constructor(message: string) {
@@ -70,6 +78,8 @@ async function openCachedPart(parts: ZipParts, name: string, namespace?: string)
 
 /** The rows of the first worksheet, read as a stream: empty rows skipped, each row as wide as its last filled cell. */
 async function readRows(reader: WorkbookReaderSteps, parts: ZipParts, maxRows: number | undefined): Promise<string[][]> {
+  if (parts.sizeOf('xl/workbook.bin') !== undefined) throw new UnsupportedWorkbookError('an Excel binary workbook (.xlsb)');
+  if (parts.sizeOf('mimetype') !== undefined && parts.sizeOf('content.xml') !== undefined) throw new UnsupportedWorkbookError('an OpenDocument spreadsheet (.ods)');
   for (const name of [WORKBOOK_RELS, WORKBOOK]) if (parts.sizeOf(name) === undefined) throw new MalformedWorkbookError(`The workbook has no part ${name}`);
   await reader._parseRels(await openCachedPart(parts, WORKBOOK_RELS, PACKAGE_RELATIONSHIPS));
   await reader._parseWorkbook(await openCachedPart(parts, WORKBOOK));
@@ -99,7 +109,7 @@ export async function readXlsx(bytes: Uint8Array, options: { maxRows?: number } 
   try {
     return await readRows(reader, await readZipParts(bytes), options.maxRows);
   } catch (error) {
-    if (error instanceof RowLimitError || error instanceof MalformedWorkbookError) throw error;
+    if (error instanceof RowLimitError || error instanceof MalformedWorkbookError || error instanceof UnsupportedWorkbookError) throw error;
     throw new MalformedWorkbookError(`The workbook cannot be read: ${(error as Error).message}`);
   }
 }
