@@ -277,7 +277,8 @@ async function besideReading(beside: Beside) {
   };
   for (const projection of projections) await projection.setup(own);
   const unit = new WriteBackStore(own, { sumsTwins: true });
-  const skipped = new Map(Object.entries(beside.skipped).map(([name, ids]) => [name, new Set(ids)]));
+  // (Only the projections that skip an event: most skip none, and need no hash of each event's id.)
+  const skipped = new Map(Object.entries(beside.skipped).flatMap(([name, ids]) => (ids.length ? [[name, new Set(ids)] as const] : [])));
   const takes = (projection: Projection, event: RecordedEvent) => !skipped.get(projection.name)?.has(event.id);
   return {
     apply: (events: readonly RecordedEvent[]) => applyBatch(events, projections, unit, own, takes),

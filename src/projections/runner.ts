@@ -582,7 +582,8 @@ export class ProjectionRunner {
   /** Whether an administrator had this projection skip the event (a rebuild skips it again). */
   private skippedIn(projection: Projection, event: { id: string }): boolean | Promise<boolean> {
     const ids = this.skippedCache.get(projection.name);
-    if (ids) return ids.has(event.id);
+    // (Most projections skip nothing: no hash of each event's id to compute for an empty set.)
+    if (ids) return ids.size > 0 && ids.has(event.id);
     return this.skipped(projection.name).then((skipped) => {
       const known = new Set(skipped.map((s) => s.eventId));
       this.skippedCache.set(projection.name, known);
