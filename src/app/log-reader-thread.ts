@@ -1,7 +1,7 @@
 import { isMainThread, MessageChannel, type MessagePort, parentPort, receiveMessageOnPort, Worker, workerData } from 'node:worker_threads';
 import { type LogRead, type LogReader, moreAfter } from '../infra/eventstore/log-reader.ts';
 import type { EventStore, RecordedEvent } from '../infra/eventstore/port.ts';
-import { SqliteEventStore } from '../infra/eventstore/sqlite.ts';
+import { type RowText, SqliteEventStore } from '../infra/eventstore/sqlite.ts';
 import { SqliteSubjectKeys } from '../infra/personal-data/keys.ts';
 import type { Doc } from '../infra/readstore/port.ts';
 import { workerBootstrap } from '../infra/threads.ts';
@@ -29,8 +29,53 @@ type FromThread = typeof BATCH_SENT | { failed: string } | { documents: { collec
 /** What the thread sends on its port but the notice of a batch. */
 type Notice = Exclude<FromThread, typeof BATCH_SENT>;
 
-/** A batch of the log's events, and whether it is the read's last. */
-type Batch = { events: RecordedEvent[]; last: boolean };
+/** A batch of the log's events (as handed over), and whether it is the read's last. */
+type Batch = { events: HandedEvents; last: boolean };
+
+/**
+ * A part of the log as the thread sends it. An event the store read is sent as its stored text, seven values
+ * (position, id, stream, revision, type, the data's JSON, the metadata's JSON), which the caller parses; any
+ * other (upcast, or with its personal values opened: a new object, with no stored text) as the object. The
+ * thread posts strings it holds already instead of serialising the objects it parsed, and the caller's JSON.parse
+ * costs less than deserialising them: on the 100k benchmark log's customer and opportunity events, 1.1 against
+ * 1.2–1.9 µs an event in the thread, 1.6 against 1.9–2.7 µs in the caller.
+ */
+type HandedEvents = (number | string | RecordedEvent)[];
+
+/** The events of a part as the thread hands them over (textOf: an event's stored text, when it is as stored). */
+export function handedOver(events: readonly RecordedEvent[], textOf: (event: RecordedEvent) => RowText | undefined): HandedEvents {
+  const handed: HandedEvents = [];
+  for (const event of events) {
+    const text = textOf(event);
+    if (text) handed.push(Number(event.position), event.id, event.streamId, Number(event.revision), event.type, text.data, text.metadata);
+    else handed.push(event);
+  }
+  return handed;
+}
+
+/** The events a part handed over holds, in order. */
+export function takenOver(handed: HandedEvents): RecordedEvent[] {
+  const events: RecordedEvent[] = [];
+  for (let at = 0; at < handed.length; ) {
+    const first = handed[at]!;
+    if (typeof first !== 'number') {
+      events.push(first as RecordedEvent);
+      at += 1;
+      continue;
+    }
+    events.push({
+      id: handed[at + 1] as string,
+      streamId: handed[at + 2] as string,
+      revision: BigInt(handed[at + 3] as number),
+      position: BigInt(first),
+      type: handed[at + 4] as string,
+      data: JSON.parse(handed[at + 5] as string),
+      metadata: JSON.parse(handed[at + 6] as string),
+    });
+    at += 7;
+  }
+  return events;
+}
 
 /** Tells the caller a batch is on the batches' channel (when it waits for one). */
 const BATCH_SENT = 'batch';
@@ -196,7 +241,8 @@ async function* batchesOf(thread: Thread, read: LogRead, fallback: LogReader, op
     // A projection applied in the thread failed on an event: the replay stops there, as for its own.
     if ('applyFailed' in message) throw applyError(message.applyFailed);
     if (!('events' in message)) throw new Error('the reading thread sent documents before its last batch');
-    const { events, last } = message;
+    const { last } = message;
+    const events = takenOver(message.events);
     thread.took();
     if (events.length) after = events[events.length - 1]!.position;
     yield events;
@@ -218,7 +264,9 @@ async function readInThread(eventsPath: string, read: LogRead, ahead: number, pa
   let eventStore: EventStore | undefined;
   try {
     const applying = beside ? await besideReading(beside) : undefined;
-    eventStore = domainLog(new SqliteEventStore({ path: eventsPath, checkpointThreadAfter: Infinity, cachedStreams: 0 }), new SqliteSubjectKeys(eventsPath)).eventStore;
+    const stored = new SqliteEventStore({ path: eventsPath, checkpointThreadAfter: Infinity, cachedStreams: 0, keepsRowText: true });
+    eventStore = domainLog(stored, new SqliteSubjectKeys(eventsPath)).eventStore;
+    const textOf = (event: RecordedEvent) => stored.rowTextOf(event);
     // Part by part, each read, sent and applied beside before the next is read (the store is this thread's, and
     // reads synchronously: reading ahead here would only keep two parts alive instead of one). The caller, like
     // this loop, ends with the part after which none follows (moreAfter).
@@ -227,7 +275,7 @@ async function readInThread(eventsPath: string, read: LogRead, ahead: number, pa
       const last = !moreAfter(events, part);
       while (credits === 0) await new Promise<void>((resolve) => (resume = resolve));
       credits -= 1;
-      batches.postMessage({ events, last } satisfies Batch);
+      batches.postMessage({ events: handedOver(events, textOf), last } satisfies Batch);
       port.postMessage(BATCH_SENT satisfies FromThread);
       await applying?.apply(events);
       if (last) break;

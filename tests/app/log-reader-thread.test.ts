@@ -2,7 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { threadedLogReader, threadedReplay } from '../../src/app/log-reader-thread.ts';
+import { handedOver, takenOver, threadedLogReader, threadedReplay } from '../../src/app/log-reader-thread.ts';
+import { domainLog } from '../../src/app/event-log.ts';
+import { SqliteEventStore } from '../../src/infra/eventstore/sqlite.ts';
+import { SqliteSubjectKeys } from '../../src/infra/personal-data/keys.ts';
 import { ERASED } from '../../src/domain/shared/personal-data.ts';
 import { type LogRead, type LogReader, readingAhead } from '../../src/infra/eventstore/log-reader.ts';
 import type { RecordedEvent } from '../../src/infra/eventstore/port.ts';
@@ -71,6 +74,31 @@ describe('reading the log for a replay', () => {
     expect(batches.flat().at(-1)!.position).toBe(head);
     const added = batches.flat().filter((event) => event.type === 'ContactAdded');
     expect(added.map((event) => (event.data as { fields: { name: string } }).fields.name)).toEqual(['联系人0', '联系人1', ERASED, '联系人3', '联系人4', '联系人5']);
+  });
+
+  it('hands an event over as its stored text only when it is as stored: an opened or erased one goes whole', async () => {
+    const stored = new SqliteEventStore({ path: eventsPath(), checkpointThreadAfter: Infinity, cachedStreams: 0, keepsRowText: true });
+    const log = domainLog(stored, new SqliteSubjectKeys(eventsPath())).eventStore;
+    try {
+      const events = await log.readAll({ after: 0n });
+      const handed = handedOver(events, (event) => stored.rowTextOf(event));
+      const whole = handed.filter((value) => typeof value === 'object') as RecordedEvent[];
+      // Every contact's values were opened (or read [erased]): none goes as the sealed text the log holds.
+      expect(whole.map((event) => event.type)).toContain('ContactAdded');
+      expect(whole.filter((event) => event.type === 'ContactAdded')).toHaveLength(6);
+      expect(JSON.stringify(handed.filter((value) => typeof value === 'string'))).not.toContain('pd1:');
+      // The rest as text: seven values each.
+      expect(handed.length).toBe(whole.length + 7 * (events.length - whole.length));
+      expect(events.length - whole.length).toBeGreaterThan(20);
+      expect(takenOver(handed)).toEqual(events);
+      // A store that does not keep the text (the service's own) hands every event over whole.
+      const plain = new SqliteEventStore({ path: eventsPath(), checkpointThreadAfter: Infinity, cachedStreams: 0 });
+      const read = await plain.readAll({ after: 0n, maxCount: 5 });
+      expect(read.every((event) => plain.rowTextOf(event) === undefined)).toBe(true);
+      await plain.close();
+    } finally {
+      await log.close();
+    }
   });
 
   it('a batch larger than a part comes in parts, in log order, and the last part ends the read', async () => {

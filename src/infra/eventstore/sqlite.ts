@@ -38,6 +38,11 @@ export interface SqliteEventStoreOptions {
   /** The fewest positions a part of a verification in a thread of its own gets (default 100,000). */
   verifyPartMin?: number;
   /**
+   * Keep the stored JSON text of each event `readAll` returns, for `rowTextOf` (a reader that hands the events on
+   * to another thread: the log reader's).
+   */
+  keepsRowText?: boolean;
+  /**
    * Whether appends are written by a thread of their own over a connection of their own (`LogWriterThread`), so
    * the thread that serves requests only encodes them (default false; a file only). The serving store's choice.
    */
@@ -78,6 +83,12 @@ const READ_WINDOW = 8192;
 /** A filtered read walks the positions rather than use the index where at least one position in this many matches. */
 const DENSE_SHARE = 8;
 
+/** An event's data and metadata as the log stores them (JSON). */
+export interface RowText {
+  data: string;
+  metadata: string;
+}
+
 const toRecorded = (row: Row): RecordedEvent => ({
   id: row.id,
   streamId: row.stream_id,
@@ -106,6 +117,8 @@ export class SqliteEventStore implements EventStore, ChainVerifier {
   private readonly pollMs: number;
   private readonly statements;
   private readonly filteredReads = new Map<string, Database.Statement>();
+  /** The stored text of the events readAll returned, while they live (keepsRowText). */
+  private readonly rowTexts: WeakMap<RecordedEvent, RowText> | undefined;
   /** The filters (their categories and types) whose last read found most positions matching: read by walking them. */
   private readonly denseFilters = new Set<string>();
   /**
@@ -187,6 +200,7 @@ export class SqliteEventStore implements EventStore, ChainVerifier {
     this.appended.setMaxListeners(0);
     this.pollMs = options.crossProcessPollMs ?? 250;
     this.cachedStreams = options.cachedStreams ?? 10_000;
+    this.rowTexts = options.keepsRowText ? new WeakMap() : undefined;
     this.statements = {
       readStream: this.db.prepare<[string, number, number], Row>(
         'SELECT * FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?',
@@ -507,7 +521,7 @@ export class SqliteEventStore implements EventStore, ChainVerifier {
    */
   private readAllSync(after: bigint, filter: EventFilter | undefined, maxCount: number, head?: number): RecordedEvent[] {
     const filters = [...(filter?.categories ?? []), ...(filter?.eventTypes ?? [])];
-    if (!filters.length) return (this.filteredRead(filter, true).all(Number(after), Number.MAX_SAFE_INTEGER, maxCount) as Row[]).map(toRecorded);
+    if (!filters.length) return (this.filteredRead(filter, true).all(Number(after), Number.MAX_SAFE_INTEGER, maxCount) as Row[]).map(this.recorded);
     const end = head ?? this.statements.head.get()?.position ?? 0;
     const window = Math.max(READ_WINDOW, maxCount * 4);
     const densityKey = filters.join('\u0000');
@@ -516,7 +530,7 @@ export class SqliteEventStore implements EventStore, ChainVerifier {
     for (let from = Number(after); events.length < maxCount && from < end; from += window) {
       const wanted = maxCount - events.length;
       const rows = this.filteredRead(filter, scan).all(from, from + window, ...filters, wanted) as Row[];
-      for (const row of rows) events.push(toRecorded(row));
+      for (const row of rows) events.push(this.recorded(row));
       // The share of the positions the window covered (all of it, or up to the last row when the limit stopped it).
       const covered = rows.length === wanted && rows.length > 0 ? rows[rows.length - 1]!.position - from : Math.min(window, end - from);
       scan = rows.length * DENSE_SHARE >= covered;
@@ -524,6 +538,21 @@ export class SqliteEventStore implements EventStore, ChainVerifier {
     if (scan) this.denseFilters.add(densityKey);
     else this.denseFilters.delete(densityKey);
     return events;
+  }
+
+  /** An event read by readAll, its stored text kept beside it when this store keeps it. */
+  private readonly recorded = (row: Row): RecordedEvent => {
+    const event = toRecorded(row);
+    this.rowTexts?.set(event, { data: row.data, metadata: row.metadata });
+    return event;
+  };
+
+  /**
+   * The stored text of an event readAll returned (keepsRowText), while the event is the very object it returned:
+   * an event another layer changed (upcast, opened) is a new object, and has none.
+   */
+  rowTextOf(event: RecordedEvent): RowText | undefined {
+    return this.rowTexts?.get(event);
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
