@@ -126,6 +126,12 @@ describe('write-back unit of work', () => {
       writes += operations.length;
       await bulkWrite(operations);
     };
+    // (Into an empty collection, the unit hands its documents over whole: each counts as one write.)
+    const adoptAll = collection.adoptAll!.bind(collection);
+    collection.adoptAll = (docs) => {
+      writes += docs.size;
+      return adoptAll(docs);
+    };
     const unit = new WriteBackStore(underneath);
     for (let i = 0; i < 1000; i++) await unit.collection('counters').updateOne({ _id: `day-${i % 3}` }, { $inc: { n: 1 } }, { upsert: true });
     expect(await underneath.collection('counters').countDocuments({})).toBe(0);
@@ -136,6 +142,47 @@ describe('write-back unit of work', () => {
       { _id: 'day-1', n: 333 },
       { _id: 'day-2', n: 333 },
     ]);
+  });
+
+  it('hands its documents over whole to an empty collection, indexed and frozen; writes them one by one otherwise', async () => {
+    const underneath = new EmbeddedReadStore();
+    await underneath.collection('people').createIndex({ city: 1 });
+    let adopted = 0;
+    let written = 0;
+    for (const name of ['people', 'others']) {
+      const collection = underneath.collection(name);
+      const adoptAll = collection.adoptAll!.bind(collection);
+      collection.adoptAll = (docs) => {
+        const taken = adoptAll(docs);
+        if (taken) adopted += docs.size;
+        return taken;
+      };
+      const bulkWrite = collection.bulkWrite.bind(collection);
+      collection.bulkWrite = async (operations) => {
+        written += operations.length;
+        await bulkWrite(operations);
+      };
+    }
+    await underneath.collection('others').insertOne({ _id: 'there', n: 1 });
+    const unit = new WriteBackStore(underneath);
+    for (const [id, city] of [['a', 'Wuxi'], ['b', 'Suzhou'], ['c', 'Wuxi']] as const) await unit.collection('people').replaceOne({ _id: id }, { _id: id, city }, { upsert: true });
+    await unit.collection('others').insertOne({ _id: 'new', n: 2 });
+    await unit.commit();
+    expect(adopted).toBe(3);
+    expect(written).toBe(1);
+    expect((await underneath.collection('people').find({ city: 'Wuxi' }, { sort: { _id: 1 } })).map((doc) => doc._id)).toEqual(['a', 'c']);
+    const stored = await underneath.collection('people').findOne({ _id: 'b' });
+    expect(Object.isFrozen(stored)).toBe(true);
+    // The unit's next writes start afresh: the store's documents are not changed through it.
+    await unit.collection('people').updateOne({ _id: 'b' }, { $set: { city: 'Wuxi' } });
+    expect((await underneath.collection('people').findOne({ _id: 'b' }))?.city).toBe('Suzhou');
+    await unit.commit();
+    expect((await underneath.collection('people').find({ city: 'Wuxi' })).length).toBe(3);
+    expect(stored?.city).toBe('Suzhou');
+    // A deletion among the pending documents: written as usual.
+    await unit.collection('people').deleteOne({ _id: 'a' });
+    await unit.commit();
+    expect(await underneath.collection('people').countDocuments({})).toBe(2);
   });
 
   it('changes its own documents in place, yet never one it was given or handed out', async () => {

@@ -540,6 +540,15 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
       if (docs.has(doc._id)) return false;
       docs.set(doc._id, doc);
     }
+    return this.adoptAll(docs);
+  }
+
+  /**
+   * The map becomes this empty collection's documents, not copied entry by entry; each index is built over them in
+   * turn (see loadedIntoEmpty).
+   */
+  adoptAll(docs: Map<string, T>): boolean {
+    if (this.docs.size !== 0 || this.sorted.size !== 0) return false;
     const built: EqualityIndex[] = [];
     try {
       for (const index of this.indexes.values()) {
@@ -552,7 +561,6 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
       if (error instanceof DuplicateKeyError) return false;
       throw error;
     }
-    // The collection was empty: the loaded map becomes its documents, not copied entry by entry.
     this.docs = docs;
     this.changed();
     return true;

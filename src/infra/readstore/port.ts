@@ -91,6 +91,13 @@ export interface Collection<T extends Doc = Doc> {
    * writes each twin document once, when it commits.
    */
   sumsTwins?(twins: Twins): boolean;
+  /**
+   * Takes these documents (by id; each deeply frozen, holding its id) into this collection, which must be empty: the
+   * map becomes the collection's own, and its caller must not touch it again. A replay's unit commits its
+   * documents so, without a write per document. False, with nothing changed, where it cannot (not empty, or a
+   * unique index refuses a document): the caller then writes them as usual.
+   */
+  adoptAll?(docs: Map<string, T>): boolean;
   /** The indexes made with createIndex (not the implicit one on `_id`); none for a collection that does not exist. */
   listIndexes(): Promise<IndexDescription[]>;
   drop(): Promise<void>;

@@ -59,7 +59,7 @@ const notNewerThan = (id: string, doc: Doc): Filter =>
  */
 class WriteBackCollection<T extends Doc> implements Collection<T> {
   /** The documents written since the last commit, by id, as they are now (null: deleted). */
-  private readonly pending = new Map<string, T | null>();
+  private pending = new Map<string, T | null>();
 
   /** For a collection of day counters whose twins the unit sums: which twins (set by sumsTwins). */
   private summedTwins: Twins | undefined;
@@ -79,6 +79,21 @@ class WriteBackCollection<T extends Doc> implements Collection<T> {
   sumsTwins(twins: Twins): boolean {
     if (!this.twinSums) return false;
     if (this.summedTwins !== twins && this.summedTwins !== 'balance') this.twinSums.take(this.name, (this.summedTwins = twins));
+    return true;
+  }
+
+  /**
+   * Hands the pending documents over to an empty collection of a store that takes them whole (adoptAll): the
+   * pending map becomes the collection's, with no write per document (a replay's commit into its empty
+   * collections: 0.4 s less on the 100k benchmark log). Only documents, each holding its id (no deletion), and
+   * never where a later version written by another process must be kept.
+   */
+  private adopted(): boolean {
+    if (this.keepLater || !this.inner.adoptAll) return false;
+    for (const [id, doc] of this.pending) if (doc === null || doc._id !== id) return false;
+    for (const doc of this.pending.values()) freezeOwned(doc!);
+    if (!this.inner.adoptAll(this.pending as Map<string, T>)) return false;
+    this.pending = new Map();
     return true;
   }
 
@@ -117,6 +132,7 @@ class WriteBackCollection<T extends Doc> implements Collection<T> {
    */
   async commit(): Promise<void> {
     if (this.pending.size === 0) return;
+    if (this.adopted()) return;
     const deletions: BulkOperation[] = [];
     const writes: BulkOperation[] = [];
     for (const [id, doc] of this.pending) {
