@@ -24,7 +24,8 @@ export function replayingRunner(services: Awaited<ReturnType<typeof openServices
  * The rebuild's baseline, its floor: the same work without the projections' logic, in two parts measured around
  * the rebuild. `readAlone` reads and decodes the events the replay reads, in the same batches, into no projection
  * at all. `writeOnce` writes the rebuilt read models' final documents once, into a fresh store with the same
- * collections and indexes, and makes them durable as the rebuild does (the store's snapshot written once).
+ * collections and indexes, one bulk write per collection, and makes them durable as the rebuild does (the store's
+ * snapshot written once).
  */
 export async function readAlone(eventStore: EventStore, projections: readonly Projection[]): Promise<{ events: number; seconds: number }> {
   const categories = [...new Set(projections.flatMap((p) => p.categories))];
@@ -48,7 +49,10 @@ export async function writeOnce(rebuilt: ReadStore, projections: readonly Projec
   for (const name of projections.flatMap((p) => p.collections)) {
     const docs = (await rebuilt.collection(name).find({})).map((doc) => ({ ...doc }));
     const started = performance.now();
-    for (let i = 0; i < docs.length; i += 2000) await store.collection(name).bulkWrite(docs.slice(i, i + 2000).map((document) => ({ insertOne: { document } })));
+    // One bulk write per collection, the cheapest way into the store: it takes an empty collection's documents whole
+    // and builds each index once. (In slices of 2,000, as before 2026-12-06, every slice after the first went document
+    // by document: the floor's writing took 3.6–4.7 s instead of 1.9–2.9 s, above the cheapest write it stands for.)
+    await store.collection(name).bulkWrite(docs.map((document) => ({ insertOne: { document } })));
     writeMs += performance.now() - started;
     documents += docs.length;
   }
