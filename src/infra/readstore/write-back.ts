@@ -90,8 +90,11 @@ class WriteBackCollection<T extends Doc> implements Collection<T> {
    */
   private adopted(): boolean {
     if (this.keepLater || !this.inner.adoptAll) return false;
-    for (const [id, doc] of this.pending) if (doc === null || doc._id !== id) return false;
-    for (const doc of this.pending.values()) freezeOwned(doc!);
+    // (One pass: a document frozen before a deletion turns up is frozen by the bulk write all the same.)
+    for (const [id, doc] of this.pending) {
+      if (doc === null || doc._id !== id) return false;
+      freezeOwned(doc);
+    }
     if (!this.inner.adoptAll(this.pending as Map<string, T>)) return false;
     this.pending = new Map();
     return true;
