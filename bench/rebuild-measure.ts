@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EventStore } from '../src/infra/eventstore/port.ts';
 import { EmbeddedReadStore } from '../src/infra/readstore/embedded.ts';
@@ -38,6 +38,22 @@ export async function readAlone(eventStore: EventStore, projections: readonly Pr
     after = batch[batch.length - 1]!.position;
   }
   return { events, seconds: (performance.now() - started) / 1000 };
+}
+
+/**
+ * What `work` cost the whole process in CPU (all its threads: the reading thread, V8's collector helpers) and the
+ * least time that work can take on this machine's cores, however well it is spread over them: the rebuild's own
+ * bound, against which the floor's ratio is read (a ratio above floor ÷ bound cannot be reached by scheduling).
+ */
+export async function withCpu<T>(work: () => Promise<T>): Promise<{ result: T; seconds: number; cpuSeconds: number; cores: number; boundSeconds: number }> {
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const result = await work();
+  const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  const cpuSeconds = (used.user + used.system) / 1e6;
+  const cores = availableParallelism();
+  return { result, seconds, cpuSeconds, cores, boundSeconds: cpuSeconds / cores };
 }
 
 export async function writeOnce(rebuilt: ReadStore, projections: readonly Projection[]): Promise<{ documents: number; writeSeconds: number; snapshotSeconds: number }> {
