@@ -31,6 +31,7 @@ type Run = {
   rebuildSeconds: number;
   /** CPU the rebuild took on all the process's threads, and that divided by the cores: the least time it can take. */
   rebuildCpuSeconds: number;
+  cores: number;
   boundSeconds: number;
   readSeconds: number;
   writeSeconds: number;
@@ -58,6 +59,7 @@ async function measureOnce(dataset: string): Promise<Run> {
       events: rebuild.result,
       rebuildSeconds: rebuild.seconds,
       rebuildCpuSeconds: rebuild.cpuSeconds,
+      cores: rebuild.cores,
       boundSeconds: rebuild.boundSeconds,
       readSeconds: read.seconds,
       writeSeconds,
@@ -107,7 +109,7 @@ if (process.env.CRM_BENCH_REBUILD_DATASET) {
     if (child.status !== 0 || !last.startsWith('{')) throw new Error(`run ${i} failed (exit ${child.status}): ${child.stderr.slice(-2000)}`);
     const run = JSON.parse(last) as Run;
     results.push(run);
-    console.log(`run ${i}: rebuild ${round(run.rebuildSeconds)} s (${Math.round(run.events / run.rebuildSeconds)}/s); floor ${round(run.floorSeconds)} s (reading ${round(run.readSeconds)}, writing ${round(run.writeSeconds)}, snapshot ${round(run.snapshotSeconds)}); ratio ${round(run.ratio, 3)}; CPU ${round(run.rebuildCpuSeconds, 1)} core-s, at best ${round(run.boundSeconds)} s on ${cpus().length} cores (ratio ≤ ${round(run.ratioBound, 3)})`);
+    console.log(`run ${i}: rebuild ${round(run.rebuildSeconds)} s (${Math.round(run.events / run.rebuildSeconds)}/s); floor ${round(run.floorSeconds)} s (reading ${round(run.readSeconds)}, writing ${round(run.writeSeconds)}, snapshot ${round(run.snapshotSeconds)}); ratio ${round(run.ratio, 3)}; CPU ${round(run.rebuildCpuSeconds, 1)} core-s, at best ${round(run.boundSeconds)} s on ${run.cores} cores (ratio ≤ ${round(run.ratioBound, 3)})`);
   }
   const summary = {
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, at: new Date().toISOString() },
