@@ -144,6 +144,36 @@ describe('write-back unit of work', () => {
     ]);
   });
 
+  it('looks up a document it has not written at once where the store can say (storedNow), through findOne where it cannot', async () => {
+    for (const immediate of [true, false]) {
+      const underneath = new EmbeddedReadStore();
+      await underneath.collection('docs').insertOne({ _id: 'stored', n: 1, _position: 1 });
+      const collection = underneath.collection('docs');
+      let promised = 0;
+      const findOne = collection.findOne.bind(collection);
+      collection.findOne = (...args) => {
+        promised += 1;
+        return findOne(...args);
+      };
+      if (!immediate) collection.storedNow = undefined;
+      const unit = new WriteBackStore(underneath);
+      const docs = unit.collection('docs');
+      expect(await docs.findOne({ _id: 'stored' })).toEqual({ _id: 'stored', n: 1, _position: 1 });
+      expect(await docs.findOne({ _id: 'missing' })).toBeNull();
+      expect(await docs.updateOne({ _id: 'stored' }, { $inc: { n: 1 } })).toMatchObject({ matchedCount: 1, modifiedCount: 1 });
+      expect(await docs.replaceOne({ _id: 'other' }, { _id: 'other', n: 5 }, { upsert: true })).toMatchObject({ upsertedId: 'other' });
+      expect(docs.incrementCounter!('stored', { kind: 'k' }, { n: 2 }, 2)).toBeUndefined();
+      expect(await docs.deleteOne({ _id: 'missing' })).toEqual({ deletedCount: 0 });
+      await unit.commit();
+      expect(await underneath.collection('docs').find({}, { sort: { _id: 1 } })).toEqual([
+        { _id: 'other', n: 5 },
+        { _id: 'stored', n: 4, _position: 2, kind: 'k' },
+      ]);
+      // (One lookup per document the unit had not written, each a promise only where the store cannot answer at once.)
+      expect(promised).toBe(immediate ? 0 : 5);
+    }
+  });
+
   it('hands its documents over whole to an empty collection, indexed and frozen; writes them one by one otherwise', async () => {
     const underneath = new EmbeddedReadStore();
     await underneath.collection('people').createIndex({ city: 1 });

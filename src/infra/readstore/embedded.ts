@@ -302,6 +302,10 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
     return result;
   }
 
+  storedNow(id: string): T | null {
+    return this.docs.get(id) ?? null;
+  }
+
   async findOne(filter: Filter, options: Pick<FindOptions, 'projection' | 'sort'> = {}): Promise<T | null> {
     const id = options.projection ? undefined : onlyId(filter);
     if (id !== undefined) return this.docs.get(id) ?? null;

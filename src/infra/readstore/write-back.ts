@@ -112,13 +112,18 @@ class WriteBackCollection<T extends Doc> implements Collection<T> {
    */
   private current(id: string): T | null | Promise<T | null> {
     const pending = this.pending.get(id);
-    return pending !== undefined ? pending : this.inner.findOne({ _id: id });
+    return pending !== undefined ? pending : this.stored(id);
+  }
+
+  /** The stored document (the unit has not written it): at once where the store can say, else its promise. */
+  private stored(id: string): T | null | Promise<T | null> {
+    return this.inner.storedNow ? this.inner.storedNow(id) : this.inner.findOne({ _id: id });
   }
 
   /** A pending document as a reader gets it: frozen, and no longer changed in place (a stored one is as it came). */
   private handedOut(id: string): T | null | Promise<T | null> {
     const pending = this.pending.get(id);
-    if (pending === undefined) return this.inner.findOne({ _id: id });
+    if (pending === undefined) return this.stored(id);
     if (isOwn(pending)) freezeOwned(pending);
     return pending;
   }
@@ -224,7 +229,8 @@ class WriteBackCollection<T extends Doc> implements Collection<T> {
     const id = idNamed(filter);
     if (id === undefined) return (await this.written()).updateOne(filter, update, options);
     const pending = this.pending.get(id);
-    const found = pending !== undefined ? pending : await this.inner.findOne({ _id: id });
+    const known = pending !== undefined ? pending : this.stored(id);
+    const found = known instanceof Promise ? await known : known;
     const current = found && (onlyId(filter) !== undefined || matchesFilter(found, filter)) ? found : null;
     if (!current) {
       if (!options.upsert) return NOT_MATCHED;
@@ -253,7 +259,8 @@ class WriteBackCollection<T extends Doc> implements Collection<T> {
   incrementCounter(id: string, key: Record<string, string>, inc: Record<string, number>, position: number): Promise<void> | undefined {
     const doc = this.pending.get(id);
     if (doc !== undefined) return this.countInto(id, doc, isOwn(doc), key, inc, position);
-    return this.inner.findOne({ _id: id }).then((stored) => this.countInto(id, stored, false, key, inc, position));
+    const stored = this.stored(id);
+    return stored instanceof Promise ? stored.then((found) => this.countInto(id, found, false, key, inc, position)) : this.countInto(id, stored, false, key, inc, position);
   }
 
   /** Counts into the counter as the unit sees it (changed in place when the unit owns it, else on a copy), or a new one. */
