@@ -146,6 +146,11 @@ export function evolveCustomerDoc(doc: CustomerDoc | null, event: RecordedEvent 
 
 const contactSearch = (doc: Record<string, unknown>) => searchText(doc.name, doc.mobile, doc.officePhone, doc.email, doc.customerName);
 
+/** The prefixes of the streams the customers' projection tells apart. */
+const CUSTOMER_STREAM = `${customerCategory}-`;
+const CONTACT_STREAM = `${contactCategory}-`;
+const SETTINGS_STREAM = `${settingsCategory}-`;
+
 /**
  * Customers with their contacts embedded (the related-objects view and contact-name search), and the
  * contact list, which carries its customer's name, owner and department for scoping.
@@ -181,14 +186,21 @@ export const customersProjection: Projection = withBatchImages({
     await store.collection(ACTIVITIES).createIndex({ contactId: 1 });
   },
 
-  async apply(event, store) {
-    if (event.streamId.startsWith(`${customerCategory}-`)) await applyCustomerEvent(event as RecordedEvent & CustomerEvent, store);
-    else if (event.streamId.startsWith(`${contactCategory}-`)) await applyContactEvent(event as RecordedEvent & ContactEvent, store);
-    else if (isActivityEvent(event)) await applyActivityEvent(event, store);
-    else if (event.streamId.startsWith(`${settingsCategory}-`)) await noteActivitiesEra(event, store);
-    else for (const owner of await applyOrgEvent(event, store, MIRROR)) await followOwner(store, owner.id, owner.departmentPath);
+  // (Not an async function: each kind's own promise is answered, not one more around it, for 622,000 events of the
+  // 100k benchmark log's replay.)
+  apply(event, store) {
+    if (event.streamId.startsWith(CUSTOMER_STREAM)) return applyCustomerEvent(event as RecordedEvent & CustomerEvent, store);
+    if (event.streamId.startsWith(CONTACT_STREAM)) return applyContactEvent(event as RecordedEvent & ContactEvent, store);
+    if (isActivityEvent(event)) return applyActivityEvent(event, store);
+    if (event.streamId.startsWith(SETTINGS_STREAM)) return noteActivitiesEra(event, store);
+    return applyOrgEventToOwners(event, store);
   },
 }, [CUSTOMERS, CONTACTS]);
+
+/** An organisation event: the mirror changed, and the customers and contacts of owners who moved follow them. */
+async function applyOrgEventToOwners(event: RecordedEvent, store: ReadStore): Promise<void> {
+  for (const owner of await applyOrgEvent(event, store, MIRROR)) await followOwner(store, owner.id, owner.departmentPath);
+}
 
 
 /** Before the era marker (a log written by an older version), any change to a customer or its contacts was a follow-up. */
