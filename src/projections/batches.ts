@@ -42,6 +42,9 @@ export type BatchRecordDoc = Doc & {
 
 export const batchRecordId = (batchId: string, streamId: string) => `${batchId}\u0001${streamId}`;
 
+/** A record's event written by no batch (most): nothing to count. */
+const ofNoBatch = (event: RecordedEvent): boolean => !event.metadata.batchId && categoryOf(event.streamId) !== batchCategory;
+
 /** Bulk operations: who ran what, when, how it ended, and the records each one wrote to (what its undo reverts). */
 export const batchesProjection: Projection = {
   name: 'batches',
@@ -53,7 +56,9 @@ export const batchesProjection: Projection = {
     await store.collection(BATCHES).createIndex({ actorId: 1 });
     await store.collection(BATCH_RECORDS).createIndex({ batchId: 1 });
   },
+  ignores: ofNoBatch,
   async apply(event, store) {
+    if (ofNoBatch(event)) return;
     const batches = store.collection<BatchDoc>(BATCHES);
     if (categoryOf(event.streamId) === batchCategory) return applyBatchEvent(event as RecordedEvent & BatchEvent, store.collection<BatchDoc>(BATCHES));
     const batchId = event.metadata.batchId;

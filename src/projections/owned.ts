@@ -73,6 +73,8 @@ export function recordProjection<D extends Doc, E = unknown>(spec: RecordProject
     categories: [spec.category, ...(spec.owned ? orgCategories : []), ...(spec.activities ? [activityCategory] : []), ...(spec.parties ? [customerCategory] : [])],
     collections: [spec.collection, ...(spec.owned ? [mirror.departments, mirror.employees] : []), ...(spec.activities ? [activities] : []), ...(spec.parties ? [customerOwners] : []), ...(spec.collections ?? [])],
     ...(spec.reads ? { reads: spec.reads } : {}),
+    // Of a customer's events, only those that give it an owner (or none) move its records.
+    ...(spec.parties ? { ignores: (event: RecordedEvent) => event.streamId.startsWith(CUSTOMER_STREAM) && ownerSetBy(event) === undefined } : {}),
     async setup(store) {
       if (spec.owned) await store.collection(spec.collection).createIndex({ ownerId: 1 });
       if (spec.activities) await store.collection(activities).createIndex({ [spec.activities]: 1 });
@@ -83,7 +85,7 @@ export function recordProjection<D extends Doc, E = unknown>(spec: RecordProject
     async apply(event, store) {
       const records = store.collection<D>(spec.collection);
       if (spec.activities && isActivityEvent(event)) return countActivity(store, spec.collection, activities, spec.activities, event);
-      if (spec.parties && event.streamId.startsWith(`${customerCategory}-`)) return followCustomerOwner(store, spec.collection, customerOwners, mirror, event);
+      if (spec.parties && event.streamId.startsWith(CUSTOMER_STREAM)) return followCustomerOwner(store, spec.collection, customerOwners, mirror, event);
       if (!event.streamId.startsWith(`${spec.category}-`)) {
         for (const owner of await applyOrgEvent(event, store, mirror)) {
           await records.updateMany({ ownerId: owner.id }, { $set: { departmentPath: owner.departmentPath } });
@@ -106,10 +108,22 @@ export function recordProjection<D extends Doc, E = unknown>(spec: RecordProject
   }, [spec.collection]);
 }
 
+const CUSTOMER_STREAM = `${customerCategory}-`;
+
+/**
+ * The owner a customer event gives its customer (null: released to the pool), or undefined for an event that leaves
+ * its owner as it was (most).
+ */
+function ownerSetBy(event: RecordedEvent): string | null | undefined {
+  if (event.type === 'CustomerReleased') return null;
+  if (event.type === 'CustomerRegistered' || event.type === 'CustomerReinstated' || event.type === 'CustomerOwnerChanged' || event.type === 'CustomerClaimed') return (event.data as { ownerId?: string | null }).ownerId ?? null;
+  return undefined;
+}
+
 /** A customer's owner changed: the records about it follow (its owner and the owner's department path). */
 async function followCustomerOwner(store: ReadStore, collection: string, customerOwners: string, mirror: OrgCollections, event: RecordedEvent): Promise<void> {
-  const data = event.data as { customerId?: string; ownerId?: string | null };
-  const ownerId = event.type === 'CustomerReleased' ? null : event.type === 'CustomerRegistered' || event.type === 'CustomerReinstated' || event.type === 'CustomerOwnerChanged' || event.type === 'CustomerClaimed' ? (data.ownerId ?? null) : undefined;
+  const data = event.data as { customerId?: string };
+  const ownerId = ownerSetBy(event);
   if (ownerId === undefined || !data.customerId) return;
   const owners = store.collection<CustomerOwnerDoc>(customerOwners);
   if (alreadyApplied(await owners.findOne({ _id: data.customerId }), event)) return;

@@ -17,6 +17,14 @@ export interface Projection {
   reads?: readonly string[];
   setup(store: ReadStore): Promise<void>;
   apply(event: RecordedEvent, store: ReadStore): Promise<void>;
+  /**
+   * Whether it certainly does nothing with this event of its categories, decided from the event alone (its type,
+   * its metadata) and cheaply: the runner then does not hand it over. Its `apply` must do nothing with such an
+   * event either (both ask the same rule), so handing it over anyway changes nothing. For a projection that follows
+   * a category for a few of its events: a replay of the 100k benchmark log hands the reading thread's projections
+   * about 1.7 million events fewer, each an async call and a turn of the microtask queue.
+   */
+  ignores?(event: RecordedEvent): boolean;
 }
 
 /** Read documents carry `_position`: the global position of the last event applied to them. */

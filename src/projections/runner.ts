@@ -932,6 +932,7 @@ async function applyEvents(events: readonly RecordedEvent[], projections: readon
     let ofCategory = following.get(category);
     if (!ofCategory) following.set(category, (ofCategory = projections.filter((projection) => projection.categories.includes(category))));
     for (const projection of ofCategory) {
+      if (projection.ignores?.(event)) continue;
       // Most answers are known at once: no promise to wait for.
       const taken = takes(projection, event);
       if (taken === true || (taken !== false && (await taken))) await projection.apply(event, store);

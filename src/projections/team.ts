@@ -226,6 +226,9 @@ function evolve(record: TeamRecord | null, event: RecordedEvent, zone: string): 
  * months from the monthly twin), never a scan of the records. Credit goes to the owner at the time of the
  * event (an order's to whoever owned it when it was confirmed).
  */
+/** Of a customer's events only its registration counts; nothing of the customer is remembered. */
+const ignoredByTeam = (event: RecordedEvent): boolean => event.type !== 'CustomerRegistered' && categoryOf(event.streamId) === customerCategory;
+
 export const teamProjection: Projection = {
   name: 'team',
   // 2: all activities counted together too.
@@ -240,10 +243,10 @@ export const teamProjection: Projection = {
     // Today's overdue tasks are counted live (a task falls overdue without an event): by due time (only tasks have one).
     await store.collection(TEAM_RECORDS).createIndex({ dueAt: 1 });
   },
+  ignores: ignoredByTeam,
   async apply(event, store) {
-    // Of a customer's events only its registration counts; nothing of the customer is remembered.
+    if (ignoredByTeam(event)) return;
     const customer = categoryOf(event.streamId) === customerCategory;
-    if (customer && event.type !== 'CustomerRegistered') return;
     const records = store.collection<TeamRecord>(TEAM_RECORDS);
     const before = customer ? null : await records.findOne({ _id: event.streamId });
     if (alreadyApplied(before, event)) return;
