@@ -202,7 +202,6 @@ async function applyOrgEventToOwners(event: RecordedEvent, store: ReadStore): Pr
   for (const owner of await applyOrgEvent(event, store, MIRROR)) await followOwner(store, owner.id, owner.departmentPath);
 }
 
-
 /** Before the era marker (a log written by an older version), any change to a customer or its contacts was a follow-up. */
 const inActivitiesEra = async (store: ReadStore): Promise<boolean> => (await store.collection(META).findOne({ _id: ERA_ID })) !== null;
 

@@ -219,6 +219,9 @@ function evolve(record: TeamRecord | null, event: RecordedEvent, zone: string): 
   return { next, flows };
 }
 
+/** Of a customer's events only its registration counts; nothing of the customer is remembered. */
+const ignoredByTeam = (event: RecordedEvent): boolean => event.type !== 'CustomerRegistered' && categoryOf(event.streamId) === customerCategory;
+
 /**
  * The team view's pre-aggregated counters: per day and salesperson, plan items done and open, activities by
  * kind, new customers, leads worked, opportunities created, moved, won and lost, quotes sent, orders confirmed
@@ -226,9 +229,6 @@ function evolve(record: TeamRecord | null, event: RecordedEvent, zone: string): 
  * months from the monthly twin), never a scan of the records. Credit goes to the owner at the time of the
  * event (an order's to whoever owned it when it was confirmed).
  */
-/** Of a customer's events only its registration counts; nothing of the customer is remembered. */
-const ignoredByTeam = (event: RecordedEvent): boolean => event.type !== 'CustomerRegistered' && categoryOf(event.streamId) === customerCategory;
-
 export const teamProjection: Projection = {
   name: 'team',
   // 2: all activities counted together too.
