@@ -2,7 +2,7 @@ import { personalDataPolicy } from '../commands/personal-data.ts';
 import { checkEventData, upcastData } from '../domain/event-schemas.ts';
 import { ERASED } from '../domain/shared/personal-data.ts';
 import { CodecEventStore, type EventCodec } from '../infra/eventstore/codec.ts';
-import { PersonalDataEventStore } from '../infra/eventstore/personal-data.ts';
+import { PersonalDataEventStore, type PersonalDataOptions } from '../infra/eventstore/personal-data.ts';
 import type { EventStore } from '../infra/eventstore/port.ts';
 import type { SubjectKeys } from '../infra/personal-data/keys.ts';
 
@@ -21,7 +21,7 @@ export const domainEventCodec: EventCodec = {
  * before it is appended and read in today's shape (upcast). The service's threads that read the log (a replay's
  * reader) open it the same way.
  */
-export function domainLog(storedEvents: EventStore, subjectKeys: SubjectKeys): { eventStore: EventStore; personalData: PersonalDataEventStore } {
-  const personalData = new PersonalDataEventStore(storedEvents, personalDataPolicy((streamId) => storedEvents.readStream(streamId)), subjectKeys, ERASED);
+export function domainLog(storedEvents: EventStore, subjectKeys: SubjectKeys, options?: PersonalDataOptions): { eventStore: EventStore; personalData: PersonalDataEventStore } {
+  const personalData = new PersonalDataEventStore(storedEvents, personalDataPolicy((streamId) => storedEvents.readStream(streamId)), subjectKeys, ERASED, options);
   return { eventStore: new CodecEventStore(personalData, domainEventCodec), personalData };
 }

@@ -3,6 +3,7 @@ import { type LogRead, type LogReader, moreAfter } from '../infra/eventstore/log
 import type { EventStore, RecordedEvent } from '../infra/eventstore/port.ts';
 import { type RowText, SqliteEventStore } from '../infra/eventstore/sqlite.ts';
 import { SqliteSubjectKeys } from '../infra/personal-data/keys.ts';
+import { putValueAt, valueAt } from '../infra/personal-data/sealing.ts';
 import type { Doc } from '../infra/readstore/port.ts';
 import { workerBootstrap } from '../infra/threads.ts';
 import { WriteBackStore } from '../infra/readstore/write-back.ts';
@@ -34,23 +35,41 @@ type Batch = { events: HandedEvents; last: boolean };
 
 /**
  * A part of the log as the thread sends it. An event the store read is sent as its stored text, seven values
- * (position, id, stream, revision, type, the data's JSON, the metadata's JSON), which the caller parses; any
- * other (upcast, or with its personal values opened: a new object, with no stored text) as the object. The
- * thread posts strings it holds already instead of serialising the objects it parsed, and the caller's JSON.parse
- * costs less than deserialising them: on the 100k benchmark log's customer and opportunity events, 1.1 against
- * 1.2–1.9 µs an event in the thread, 1.6 against 1.9–2.7 µs in the caller.
+ * (position, id, stream, revision, type, the data's JSON, the metadata's JSON), which the caller parses; one whose
+ * sealed personal values were opened, as the text it was opened from and then an array of the opened values, in
+ * the order of its `metadata.personal` pointers, which the caller puts in place; any other (upcast, or opened
+ * otherwise: a new object, with no stored text) as the object. The thread posts strings it holds already instead of
+ * serialising the objects it parsed, and the caller's JSON.parse costs less than deserialising them: on the 100k
+ * benchmark log's customer and opportunity events, 1.1 against 1.2–1.9 µs an event in the thread, 1.6 against
+ * 1.9–2.7 µs in the caller. An opened contact event cost the thread about 2.5 µs whole.
  */
-type HandedEvents = (number | string | RecordedEvent)[];
+type HandedEvents = (number | string | unknown[] | RecordedEvent)[];
 
-/** The events of a part as the thread hands them over (textOf: an event's stored text, when it is as stored). */
-export function handedOver(events: readonly RecordedEvent[], textOf: (event: RecordedEvent) => RowText | undefined): HandedEvents {
+/**
+ * The events of a part as the thread hands them over. textOf: an event's stored text, when it is as stored;
+ * openedFrom: the stored event one was opened from, when only its personal values were opened.
+ */
+export function handedOver(events: readonly RecordedEvent[], textOf: (event: RecordedEvent) => RowText | undefined, openedFrom: (event: RecordedEvent) => RecordedEvent | undefined = () => undefined): HandedEvents {
   const handed: HandedEvents = [];
   for (const event of events) {
-    const text = textOf(event);
-    if (text) handed.push(Number(event.position), event.id, event.streamId, Number(event.revision), event.type, text.data, text.metadata);
-    else handed.push(event);
+    let text = textOf(event);
+    const from = text ? undefined : openedFrom(event);
+    if (from) text = textOf(from);
+    if (!text) {
+      handed.push(event);
+      continue;
+    }
+    handed.push(Number(event.position), event.id, event.streamId, Number(event.revision), event.type, text.data, text.metadata);
+    if (from) handed.push(openedValues(event));
   }
   return handed;
+}
+
+/** The values at an opened event's personal pointers, in their order. */
+function openedValues(event: RecordedEvent): unknown[] {
+  const values: unknown[] = [];
+  for (const { pointers } of event.metadata.personal!) for (const pointer of pointers) values.push(valueAt(event.data, pointer));
+  return values;
 }
 
 /** The events a part handed over holds, in order. */
@@ -63,16 +82,15 @@ export function takenOver(handed: HandedEvents): RecordedEvent[] {
       at += 1;
       continue;
     }
-    events.push({
-      id: handed[at + 1] as string,
-      streamId: handed[at + 2] as string,
-      revision: BigInt(handed[at + 3] as number),
-      position: BigInt(first),
-      type: handed[at + 4] as string,
-      data: JSON.parse(handed[at + 5] as string),
-      metadata: JSON.parse(handed[at + 6] as string),
-    });
-    at += 7;
+    const metadata = JSON.parse(handed[at + 6] as string) as RecordedEvent['metadata'];
+    let data: unknown = JSON.parse(handed[at + 5] as string);
+    const opened = handed[at + 7];
+    if (Array.isArray(opened)) {
+      let next = 0;
+      for (const { pointers } of metadata.personal!) for (const pointer of pointers) data = putValueAt(data, pointer, opened[next++]);
+    }
+    events.push({ id: handed[at + 1] as string, streamId: handed[at + 2] as string, revision: BigInt(handed[at + 3] as number), position: BigInt(first), type: handed[at + 4] as string, data, metadata });
+    at += Array.isArray(opened) ? 8 : 7;
   }
   return events;
 }
@@ -267,8 +285,10 @@ async function readInThread(eventsPath: string, read: LogRead, ahead: number, pa
     // apply before it, and their modules took the thread about 0.15 s to load.
     let applying: Awaited<ReturnType<typeof besideReading>> | undefined;
     const stored = new SqliteEventStore({ path: eventsPath, checkpointThreadAfter: Infinity, cachedStreams: 0, keepsRowText: true });
-    eventStore = domainLog(stored, new SqliteSubjectKeys(eventsPath)).eventStore;
+    const log = domainLog(stored, new SqliteSubjectKeys(eventsPath), { keepsOpenedFrom: true });
+    eventStore = log.eventStore;
     const textOf = (event: RecordedEvent) => stored.rowTextOf(event);
+    const openedFrom = (event: RecordedEvent) => log.personalData.openedFrom(event);
     // Part by part, each read, sent and applied beside before the next is read (the store is this thread's, and
     // reads synchronously: reading ahead here would only keep two parts alive instead of one). The caller, like
     // this loop, ends with the part after which none follows (moreAfter).
@@ -277,7 +297,7 @@ async function readInThread(eventsPath: string, read: LogRead, ahead: number, pa
       const last = !moreAfter(events, part);
       while (credits === 0) await new Promise<void>((resolve) => (resume = resolve));
       credits -= 1;
-      batches.postMessage({ events: handedOver(events, textOf), last } satisfies Batch);
+      batches.postMessage({ events: handedOver(events, textOf, openedFrom), last } satisfies Batch);
       port.postMessage(BATCH_SENT satisfies FromThread);
       if (beside && !applying) applying = await besideReading(beside);
       await applying?.apply(events);

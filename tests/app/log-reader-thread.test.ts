@@ -76,30 +76,51 @@ describe('reading the log for a replay', () => {
     expect(added.map((event) => (event.data as { fields: { name: string } }).fields.name)).toEqual(['联系人0', '联系人1', ERASED, '联系人3', '联系人4', '联系人5']);
   });
 
-  it('hands an event over as its stored text only when it is as stored: an opened or erased one goes whole', async () => {
+  it('hands an event over as its stored text when it is as stored, and an opened one as the text it was opened from with the opened values', async () => {
     const stored = new SqliteEventStore({ path: eventsPath(), checkpointThreadAfter: Infinity, cachedStreams: 0, keepsRowText: true });
-    const log = domainLog(stored, new SqliteSubjectKeys(eventsPath())).eventStore;
+    const { eventStore: log, personalData } = domainLog(stored, new SqliteSubjectKeys(eventsPath()), { keepsOpenedFrom: true });
+    const textOf = (event: RecordedEvent) => stored.rowTextOf(event);
+    const openedFrom = (event: RecordedEvent) => personalData.openedFrom(event);
+    const isEvent = (value: unknown): value is RecordedEvent => typeof value === 'object' && !Array.isArray(value);
     try {
       const events = await log.readAll({ after: 0n });
-      const handed = handedOver(events, (event) => stored.rowTextOf(event));
-      const whole = handed.filter((value) => typeof value === 'object') as RecordedEvent[];
-      // Every contact's values were opened (or read [erased]): none goes as the sealed text the log holds.
-      expect(whole.map((event) => event.type)).toContain('ContactAdded');
+      const contactsAdded = events.filter((event) => event.type === 'ContactAdded');
+      expect(contactsAdded).toHaveLength(6);
+      // Told nothing of where opened events came from: every contact's values were opened (or read [erased]), so
+      // each goes whole, and none as the sealed text the log holds.
+      const plain = handedOver(events, textOf);
+      const whole = plain.filter(isEvent);
       expect(whole.filter((event) => event.type === 'ContactAdded')).toHaveLength(6);
-      expect(JSON.stringify(handed.filter((value) => typeof value === 'string'))).not.toContain('pd1:');
-      // The rest as text: seven values each.
-      expect(handed.length).toBe(whole.length + 7 * (events.length - whole.length));
+      expect(JSON.stringify(plain.filter((value) => typeof value === 'string'))).not.toContain('pd1:');
+      expect(plain.length).toBe(whole.length + 7 * (events.length - whole.length));
       expect(events.length - whole.length).toBeGreaterThan(20);
+      expect(takenOver(plain)).toEqual(events);
+      // Told: an opened event goes as the text it was opened from, then its opened values, which the caller puts in
+      // place of the sealed ones; the erased person's read [erased].
+      const handed = handedOver(events, textOf, openedFrom);
+      expect(handed.filter(isEvent).filter((event) => event.type === 'ContactAdded')).toEqual([]);
+      const values = handed.filter((value): value is unknown[] => Array.isArray(value));
+      expect(values.length).toBeGreaterThanOrEqual(6);
+      expect(values.flat()).toContain('联系人0');
+      expect(values.flat()).toContain(ERASED);
+      expect(values.flat().some((value) => typeof value === 'string' && value.startsWith('pd1:'))).toBe(false);
+      // A sealed text goes only with the values that replace its sealed ones (its data's text, then the metadata's, then them).
+      const sealedTexts = handed.flatMap((value, at) => (typeof value === 'string' && value.includes('pd1:') ? [at] : []));
+      expect(sealedTexts.length).toBeGreaterThanOrEqual(6);
+      expect(sealedTexts.every((at) => Array.isArray(handed[at + 2]))).toBe(true);
       expect(takenOver(handed)).toEqual(events);
-      // Only the last read's texts are kept: the next read drops them (a weak map kept them in the old generation).
+      // Only the last read's texts and origins are kept: the next read drops them (a weak map kept them in the old generation).
       const asStored = events.find((event) => stored.rowTextOf(event) !== undefined)!;
+      const opened = contactsAdded[0]!;
+      expect(personalData.openedFrom(opened)).toBeDefined();
       await log.readAll({ after: 0n, maxCount: 1 });
       expect(stored.rowTextOf(asStored)).toBeUndefined();
+      expect(personalData.openedFrom(opened)).toBeUndefined();
       // A store that does not keep the text (the service's own) hands every event over whole.
-      const plain = new SqliteEventStore({ path: eventsPath(), checkpointThreadAfter: Infinity, cachedStreams: 0 });
-      const read = await plain.readAll({ after: 0n, maxCount: 5 });
-      expect(read.every((event) => plain.rowTextOf(event) === undefined)).toBe(true);
-      await plain.close();
+      const service = new SqliteEventStore({ path: eventsPath(), checkpointThreadAfter: Infinity, cachedStreams: 0 });
+      const read = await service.readAll({ after: 0n, maxCount: 5 });
+      expect(read.every((event) => service.rowTextOf(event) === undefined)).toBe(true);
+      await service.close();
     } finally {
       await log.close();
     }

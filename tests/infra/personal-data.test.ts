@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { personalPointers, pointerTo } from '../../src/domain/shared/personal-data.ts';
-import { openValue, SEALED_PREFIX, sealValue, valueAt, withValueAt } from '../../src/infra/personal-data/sealing.ts';
+import { openValue, putValueAt, SEALED_PREFIX, sealValue, valueAt, withValueAt } from '../../src/infra/personal-data/sealing.ts';
 import { PersonalDataEventStore } from '../../src/infra/eventstore/personal-data.ts';
 import { SqliteEventStore } from '../../src/infra/eventstore/sqlite.ts';
 import { SqliteSubjectKeys } from '../../src/infra/personal-data/keys.ts';
@@ -38,6 +38,20 @@ describe('sealing one personal value', () => {
     expect(data.fields.name).toBe('A');
     expect(next.other).toBe(data.other);
     expect(withValueAt(data, '/fields/missing', 'B')).toEqual(data);
+  });
+
+  it('puts a value in place where withValueAt would replace it, and nowhere else', () => {
+    const text = '{"fields":{"name":"A","phones":["1","2"],"custom":{"a/b~c":1}},"__proto__":{"x":1},"n":null}';
+    const pointers = ['/fields/name', '/fields/phones/1', '/fields/custom/a~1b~0c', '/__proto__/x', '/fields/missing', '/fields/name/deeper', '/n/x', '/missing/x', '/fields/phones/7'];
+    for (const pointer of pointers) {
+      const data = JSON.parse(text) as unknown;
+      const put = putValueAt(data, pointer, 'B');
+      expect(put).toBe(data);
+      expect(put).toEqual(withValueAt(JSON.parse(text), pointer, 'B'));
+      expect(Object.getPrototypeOf(put)).toBe(Object.prototype);
+    }
+    expect((putValueAt(JSON.parse(text), '/fields/name', 'B') as { fields: { name: string } }).fields.name).toBe('B');
+    expect(putValueAt(JSON.parse(text), '', 'whole')).toBe('whole');
   });
 
   it('names the personal values of a record event: standard and custom personal fields, set or changed, never a cleared one', () => {
@@ -99,7 +113,7 @@ describe('the crypto-shredding store', () => {
     const keys = new SqliteSubjectKeys(':memory:');
     let fetched = 0;
     const counted = { get: (subjectId: string, create: boolean) => (fetched++, keys.get(subjectId, create)), getMany: (subjectIds: readonly string[]) => ((fetched += subjectIds.length), keys.getMany(subjectIds)), erase: keys.erase.bind(keys), close: keys.close.bind(keys) };
-    const store = new PersonalDataEventStore(inner, namePolicy, counted, '[erased]', 8);
+    const store = new PersonalDataEventStore(inner, namePolicy, counted, '[erased]', { cachedKeys: 8 });
     const names = Array.from({ length: 30 }, (_, i) => `联系人 ${i}`);
     for (const [i, name] of names.entries()) await store.append(`contact-${i}`, [{ id: `01900000-0000-7000-8000-${String(i).padStart(12, '0')}`, type: 'Added', data: { name }, metadata }], 'no_stream');
     await store.erase('contact-3', '2026-12-02T00:00:00.000Z');

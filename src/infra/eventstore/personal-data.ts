@@ -16,6 +16,16 @@ export interface PersonalDataPolicy {
 /** Keys kept in memory at most, by default (those fetched longest ago go first). */
 const CACHED_KEYS = 20_000;
 
+export interface PersonalDataOptions {
+  /** Keys kept in memory at most (those fetched longest ago go first). */
+  cachedKeys?: number;
+  /**
+   * Keep, for each event the last `readAll` opened from sealed values, the stored event it was opened from, for
+   * `openedFrom` (a reader that hands the stored text over, with the opened values beside it).
+   */
+  keepsOpenedFrom?: boolean;
+}
+
 /**
  * Crypto-shredding at the store: on append, the personal values an event holds (by the policy) are sealed under
  * their subject's key, and `metadata.personal` says where; on every read they are opened again, so command
@@ -28,6 +38,12 @@ export class PersonalDataEventStore implements EventStore {
   /** Bumped by each erasure: streams opened before it are opened again. */
   private generation = 0;
   private readonly opened = new WeakMap<readonly RecordedEvent[], { generation: number; events: readonly RecordedEvent[] }>();
+  private readonly cachedKeys: number;
+  /**
+   * The events the last readAll opened from sealed values, each with the stored event it came from (keepsOpenedFrom),
+   * dropped with the next read: a new map per read, as the SQLite store keeps its rows' texts.
+   */
+  private openedFromLastRead: Map<RecordedEvent, RecordedEvent> | undefined;
 
   constructor(
     private readonly inner: EventStore,
@@ -35,8 +51,10 @@ export class PersonalDataEventStore implements EventStore {
     private readonly keys: SubjectKeys,
     /** What an erased subject's values read as (the domain's `[erased]`). */
     private readonly erased: unknown,
-    private readonly cachedKeys = CACHED_KEYS,
+    options: PersonalDataOptions = {},
   ) {
+    this.cachedKeys = options.cachedKeys ?? CACHED_KEYS;
+    if (options.keepsOpenedFrom) this.openedFromLastRead = new Map();
     if (inner.expire) this.expire = inner.expire.bind(inner);
     if (inner.watchAppends) this.watchAppends = inner.watchAppends.bind(inner);
     const atomically = inner.appendAtomically?.bind(inner);
@@ -193,7 +211,23 @@ export class PersonalDataEventStore implements EventStore {
   }
 
   async readAll(options?: ReadAllOptions): Promise<RecordedEvent[]> {
-    return [...(await this.openAll(await this.inner.readAll(options)))];
+    const stored = await this.inner.readAll(options);
+    const opened = await this.openAll(stored);
+    if (this.openedFromLastRead) {
+      const from = new Map<RecordedEvent, RecordedEvent>();
+      for (let i = 0; i < opened.length; i++) if (opened[i] !== stored[i] && stored[i]!.metadata.personal) from.set(opened[i]!, stored[i]!);
+      this.openedFromLastRead = from;
+    }
+    return [...opened];
+  }
+
+  /**
+   * The stored event an event the last readAll returned was opened from (keepsOpenedFrom), when its sealed values
+   * were opened: the two differ only in the values at the pointers of its `metadata.personal`, which it shares.
+   * Undefined for any other event, and for one of an earlier read.
+   */
+  openedFrom(event: RecordedEvent): RecordedEvent | undefined {
+    return this.openedFromLastRead?.get(event);
   }
 
   subscribeToAll(options: { after?: bigint; filter?: EventFilter }, handlers: SubscriptionHandlers): Subscription {

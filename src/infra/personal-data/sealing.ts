@@ -72,6 +72,23 @@ export function withValueAt(data: unknown, pointer: string, value: unknown): unk
 }
 
 /**
+ * What withValueAt returns, made by setting the value in `data` itself (where every key on the way is there): for
+ * data of one's own, such as JSON just parsed, where copying the objects on the way would be waste.
+ */
+export function putValueAt(data: unknown, pointer: string, value: unknown): unknown {
+  const keys = segments(pointer);
+  if (keys.length === 0) return value;
+  let at = data;
+  for (let depth = 0; depth < keys.length - 1; depth++) {
+    if (!at || typeof at !== 'object' || !Object.hasOwn(at, keys[depth]!)) return data;
+    at = (at as Record<string, unknown>)[keys[depth]!];
+  }
+  const last = keys[keys.length - 1]!;
+  if (at && typeof at === 'object' && Object.hasOwn(at, last)) (at as Record<string, unknown>)[last] = value;
+  return data;
+}
+
+/**
  * `at` with the value at keys[depth..] replaced. A function of its own rather than a closure made per call: under tsx
  * (esbuild keepNames) each closure made also has its name defined, which cost a tenth of a catch-up's opening of values.
  */
