@@ -1,5 +1,6 @@
 import { personalDataPolicy } from '../commands/personal-data.ts';
-import { checkEventData, upcastData } from '../domain/event-schemas.ts';
+import { checkEventData } from '../domain/event-schemas.ts';
+import { upcastEvent } from '../domain/upcasters.ts';
 import { ERASED } from '../domain/shared/personal-data.ts';
 import { CodecEventStore, type EventCodec } from '../infra/eventstore/codec.ts';
 import { PersonalDataEventStore, type PersonalDataOptions } from '../infra/eventstore/personal-data.ts';
@@ -9,10 +10,7 @@ import type { SubjectKeys } from '../infra/personal-data/keys.ts';
 /** The domain's event rules, applied by the event store adapter: schemas on append, upcasters on read. */
 export const domainEventCodec: EventCodec = {
   check: (_streamId, event) => checkEventData(event.type, event.data),
-  upcast: (event) => {
-    const data = upcastData(event.type, event.data);
-    return data === event.data ? event : { ...event, data };
-  },
+  upcast: upcastEvent,
 };
 
 /**

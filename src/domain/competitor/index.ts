@@ -3,8 +3,7 @@ import type { EventsOf } from '../shared/decider.ts';
 import { CustomValues } from '../customization/values.ts';
 import type { ResourceSpec } from '../customization/resources.ts';
 import { DomainError } from '../shared/errors.ts';
-import { stableUuid } from '../shared/stable-id.ts';
-import { ChangeSet, diffFields, normalizeName, withChanges } from '../shared/normalize.ts';
+import { ChangeSet, diffFields, withChanges } from '../shared/normalize.ts';
 
 /** A competitor (竞争对手) the sales team meets in its deals: company-wide reference data. */
 export const CompetitorFields = z.object({
@@ -71,20 +70,7 @@ export function decide(command: CompetitorCommand, state: CompetitorState): Comp
 export const competitorDecider = { initialState, evolve, decide };
 export const competitorCategory = 'competitor';
 
-/**
- * The id a competitor named `name` gets when it is made from an opportunity's old free-text entry: the same name
- * (as normalised for uniqueness) always gives the same id, so the upcast of old events and the migration that
- * creates the records agree without sharing any state. A UUID of version 8 (custom).
- */
-export function competitorIdFor(name: string): string {
-  return stableUuid(`competitor:${normalizeName(name)}`);
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** Whether an entry of an opportunity's competitors is an old free-text name rather than a competitor's id. */
-export const isCompetitorName = (entry: string): boolean => !UUID.test(entry);
-/** An opportunity's competitors as references: an old free-text name becomes the id of the competitor made from it. */
-export const competitorReferences = (entries: readonly string[]): string[] => [...new Set(entries.map((entry) => (isCompetitorName(entry) ? competitorIdFor(entry) : entry)))];
+export { competitorIdFor, competitorReferences, isCompetitorName } from './references.ts';
 
 const optional = (schema: z.ZodType) => schema.optional();
 
