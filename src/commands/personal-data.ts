@@ -4,7 +4,7 @@ import { campaignPersonalValues } from '../domain/campaign/personal.ts';
 import { automationCategory } from '../domain/campaign/automation.ts';
 import { type FieldEvent, fieldsDecider, fieldsStream } from '../domain/customization/fields.ts';
 import { personalFieldPaths } from '../domain/customization/personal-data.ts';
-import { personalPointers } from '../domain/shared/personal-data.ts';
+import { erasedSubjectOf, type PersonalDataScope, personalPointers } from '../domain/shared/personal-data.ts';
 import { resourceNames, type ResourceSpec, specOf } from '../domain/customization/resources.ts';
 import { categoryOf, type RecordedEvent } from '../infra/eventstore/port.ts';
 import type { PersonalDataPolicy } from '../infra/eventstore/personal-data.ts';
@@ -27,6 +27,9 @@ const copyingCategories = new Set([campaignAudienceCategory, campaignMemberCateg
 /** The stream categories whose events may hold a data subject's personal values (`contact`, and the campaigns' copies). */
 export const subjectCategories = (): string[] => [...subjectTypes.keys(), ...copyingCategories];
 
+/** The same, as the two kinds of stream (see PersonalDataScope). */
+export const personalDataScope = (): PersonalDataScope => ({ subjectCategories: [...subjectTypes.keys()], copyingCategories: [...copyingCategories] });
+
 /**
  * The rule of what is sealed: in a data subject's own stream (a contact's), its standard personal fields and
  * the custom fields marked personal, under the subject `<category>-<id>` (its stream id). The custom field
@@ -46,6 +49,7 @@ export function personalDataPolicy(readStream: (streamId: string) => Promise<rea
   const contacts = specOf('contacts');
   return {
     applies: (streamId) => subjectTypes.has(categoryOf(streamId)) || copyingCategories.has(categoryOf(streamId)),
+    ownSubject: (streamId) => (subjectTypes.has(categoryOf(streamId)) ? streamId : undefined),
     async personalValues(streamId, event) {
       const category = categoryOf(streamId);
       if (copyingCategories.has(category)) {
@@ -57,7 +61,7 @@ export function personalDataPolicy(readStream: (streamId: string) => Promise<rea
       const pointers = personalPointers(event.data, spec.personalFields, await customKeys(spec));
       return pointers.length ? [{ subjectId: streamId, pointers }] : [];
     },
-    erasedSubject: (event) => (event.type === 'PersonalDataErased' ? (event.data as { subjectId?: string }).subjectId : undefined),
+    erasedSubject: erasedSubjectOf,
   };
 }
 

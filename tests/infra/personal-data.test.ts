@@ -151,6 +151,22 @@ describe('the crypto-shredding store', () => {
     await writer.close();
   });
 
+  it('an event in clear of a subject\'s own stream: its values are looked for only once that subject is erased', async () => {
+    const inner = new SqliteEventStore({ path: ':memory:' });
+    let asked = 0;
+    const ownPolicy = { ...erasingPolicy, ownSubject: (streamId: string) => (streamId.startsWith('contact-') ? streamId : undefined), personalValues: async (streamId: string, event: { type: string }) => (asked++, erasingPolicy.personalValues(streamId, event)) };
+    // Written before sealing: in clear, with no metadata.personal.
+    await inner.append('contact-1', [{ id: '01900000-0000-7000-8000-000000000001', type: 'Added', data: { name: '王伟' }, metadata }], 'no_stream');
+    await inner.append('contact-2', [{ id: '01900000-0000-7000-8000-000000000002', type: 'Added', data: { name: '李娜' }, metadata }], 'no_stream');
+    const store = new PersonalDataEventStore(inner, ownPolicy, new SqliteSubjectKeys(':memory:'), '[erased]');
+    expect((await store.readAll()).map((event) => event.data)).toEqual([{ name: '王伟' }, { name: '李娜' }]);
+    expect(asked).toBe(0);
+    await store.erase('contact-2', '2026-12-06T00:00:00.000Z');
+    expect((await store.readAll()).map((event) => event.data)).toEqual([{ name: '王伟' }, { name: '[erased]' }]);
+    expect(asked).toBe(1);
+    await store.close();
+  });
+
   it('another process that erased a subject: the erasure event it reads makes this one forget the key it cached', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'crm-pd-')), 'events.sqlite');
     const open = () => new PersonalDataEventStore(new SqliteEventStore({ path }), erasingPolicy, new SqliteSubjectKeys(path), '[erased]');

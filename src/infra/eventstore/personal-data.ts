@@ -9,6 +9,11 @@ export interface PersonalDataPolicy {
   /** Whether events of this stream can hold personal values at all (a data subject's stream). */
   applies(streamId: string): boolean;
   personalValues(streamId: string, event: Pick<EventToAppend, 'type' | 'data'>): Promise<readonly PersonalValues[]>;
+  /**
+   * The subject whose own stream this is, when its events hold that subject's values only (a contact's): an event of
+   * it in clear needs its values found only once that subject is erased.
+   */
+  ownSubject?(streamId: string): string | undefined;
   /** The subject an event says was erased (its key destroyed), so a process that cached the key forgets it. */
   erasedSubject?(event: RecordedEvent): string | undefined;
 }
@@ -178,6 +183,13 @@ export class PersonalDataEventStore implements EventStore {
    */
   private async openClear(event: RecordedEvent): Promise<RecordedEvent> {
     if (!this.policy.applies(event.streamId)) return event;
+    // Most such events of a subject's own stream hold no personal value at all (a contact's move, a change of its
+    // title): while the subject's key stands there is nothing to hide, and no need to find its values.
+    const own = this.policy.ownSubject?.(event.streamId);
+    if (own !== undefined) {
+      const found = await this.key(own, false);
+      if (!found || !('erasedAt' in found)) return event;
+    }
     const personal = await this.policy.personalValues(event.streamId, event);
     let data = event.data;
     for (const { subjectId, pointers } of personal) {
