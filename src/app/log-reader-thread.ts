@@ -1,102 +1,13 @@
-import { isMainThread, MessageChannel, type MessagePort, parentPort, receiveMessageOnPort, Worker, workerData } from 'node:worker_threads';
-import { type LogRead, type LogReader, moreAfter } from '../infra/eventstore/log-reader.ts';
-import type { EventStore, RecordedEvent } from '../infra/eventstore/port.ts';
-import { type RowText, SqliteEventStore } from '../infra/eventstore/sqlite.ts';
-import { SqliteSubjectKeys } from '../infra/personal-data/keys.ts';
-import { putValueAt, valueAt } from '../infra/personal-data/sealing.ts';
+import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import type { LogRead, LogReader } from '../infra/eventstore/log-reader.ts';
+import type { RecordedEvent } from '../infra/eventstore/port.ts';
 import type { Doc } from '../infra/readstore/port.ts';
 import { workerBootstrap } from '../infra/threads.ts';
-import { WriteBackStore } from '../infra/readstore/write-back.ts';
-import { applyBatch, type BesideReading, ProjectionApplyError, type ReplayBeside } from '../projections/runner.ts';
-import type { Projection } from '../projections/projection.ts';
-import { domainLog } from './event-log.ts';
+import { type BesideReading, ProjectionApplyError, type ReplayBeside } from '../projections/runner.ts';
+import { personalDataScope } from '../commands/personal-data.ts';
+import { type ApplyFailure, BATCH_SENT, type Batch, type Beside, type FromThread, type Notice, takenOver, type ThreadData } from './log-reader-messages.ts';
 
-/** What the thread applies beside its reading: projections by name, and the events an administrator had each skip. */
-interface Beside {
-  names: string[];
-  skipped: Record<string, string[]>;
-}
-
-/** A projection's failure on an event in the thread, as the caller's ProjectionApplyError is rebuilt from it. */
-type ApplyFailure = { projection: string; event: ProjectionApplyError['event']; message: string };
-
-/**
- * What the thread sends on its port, beside the batches (which go on a channel of their own): that a batch is
- * there, or why it stopped; when it applies projections, then their documents (a collection's in parts), the end
- * of them, or the event one of them failed on.
- */
-type FromThread = typeof BATCH_SENT | { failed: string } | { documents: { collection: string; docs: Doc[] } } | { applied: true } | { applyFailed: ApplyFailure };
-
-/** What the thread sends on its port but the notice of a batch. */
-type Notice = Exclude<FromThread, typeof BATCH_SENT>;
-
-/** A batch of the log's events (as handed over), and whether it is the read's last. */
-type Batch = { events: HandedEvents; last: boolean };
-
-/**
- * A part of the log as the thread sends it. An event the store read is sent as its stored text, seven values
- * (position, id, stream, revision, type, the data's JSON, the metadata's JSON), which the caller parses; one whose
- * sealed personal values were opened, as the text it was opened from and then an array of the opened values, in
- * the order of its `metadata.personal` pointers, which the caller puts in place; any other (upcast, or opened
- * otherwise: a new object, with no stored text) as the object. The thread posts strings it holds already instead of
- * serialising the objects it parsed, and the caller's JSON.parse costs less than deserialising them: on the 100k
- * benchmark log's customer and opportunity events, 1.1 against 1.2–1.9 µs an event in the thread, 1.6 against
- * 1.9–2.7 µs in the caller. An opened contact event cost the thread about 2.5 µs whole.
- */
-type HandedEvents = (number | string | unknown[] | RecordedEvent)[];
-
-/**
- * The events of a part as the thread hands them over. textOf: an event's stored text, when it is as stored;
- * openedFrom: the stored event one was opened from, when only its personal values were opened.
- */
-export function handedOver(events: readonly RecordedEvent[], textOf: (event: RecordedEvent) => RowText | undefined, openedFrom: (event: RecordedEvent) => RecordedEvent | undefined = () => undefined): HandedEvents {
-  const handed: HandedEvents = [];
-  for (const event of events) {
-    let text = textOf(event);
-    const from = text ? undefined : openedFrom(event);
-    if (from) text = textOf(from);
-    if (!text) {
-      handed.push(event);
-      continue;
-    }
-    handed.push(Number(event.position), event.id, event.streamId, Number(event.revision), event.type, text.data, text.metadata);
-    if (from) handed.push(openedValues(event));
-  }
-  return handed;
-}
-
-/** The values at an opened event's personal pointers, in their order. */
-function openedValues(event: RecordedEvent): unknown[] {
-  const values: unknown[] = [];
-  for (const { pointers } of event.metadata.personal!) for (const pointer of pointers) values.push(valueAt(event.data, pointer));
-  return values;
-}
-
-/** The events a part handed over holds, in order. */
-export function takenOver(handed: HandedEvents): RecordedEvent[] {
-  const events: RecordedEvent[] = [];
-  for (let at = 0; at < handed.length; ) {
-    const first = handed[at]!;
-    if (typeof first !== 'number') {
-      events.push(first as RecordedEvent);
-      at += 1;
-      continue;
-    }
-    const metadata = JSON.parse(handed[at + 6] as string) as RecordedEvent['metadata'];
-    let data: unknown = JSON.parse(handed[at + 5] as string);
-    const opened = handed[at + 7];
-    if (Array.isArray(opened)) {
-      let next = 0;
-      for (const { pointers } of metadata.personal!) for (const pointer of pointers) data = putValueAt(data, pointer, opened[next++]);
-    }
-    events.push({ id: handed[at + 1] as string, streamId: handed[at + 2] as string, revision: BigInt(handed[at + 3] as number), position: BigInt(first), type: handed[at + 4] as string, data, metadata });
-    at += Array.isArray(opened) ? 8 : 7;
-  }
-  return events;
-}
-
-/** Tells the caller a batch is on the batches' channel (when it waits for one). */
-const BATCH_SENT = 'batch';
+export { handedOver, takenOver } from './log-reader-messages.ts';
 
 export interface ThreadedReaderOptions {
   /** Reads of fewer positions than this are read in the caller's thread (a thread takes a moment to start). */
@@ -118,7 +29,7 @@ export interface ThreadedReaderOptions {
  * A reader of the embedded log (the SQLite file at `eventsPath`) in a worker thread of its own: it reads the
  * rows, opens the personal values and upcasts, up to `ahead` batches ahead of the caller, whose thread only
  * turns each batch back into objects. A replay's reading then costs its thread a tenth of what it did, and runs
- * beside the applying on another core. The thread opens the log as the service does (domainLog), with a
+ * beside the applying on another core. The thread opens the log as the service does (readingLog, the same rules), with a
  * connection of its own; an erasure made meanwhile reaches it as it reaches another process (the keys are read
  * from the file, and the erasure's event makes it forget a key it holds). Where the thread cannot start, or
  * stops, the rest is read by `fallback`, from the last batch delivered: slower, never short.
@@ -207,7 +118,8 @@ function startThread(eventsPath: string, read: LogRead, options: ThreadedReaderO
   const { port1: batches, port2 } = new MessageChannel();
   let worker: Worker;
   try {
-    worker = new Worker(workerBootstrap(import.meta.url), { eval: true, workerData: { logReader: true, eventsPath, read, ahead, partSize, beside, batches: port2 }, transferList: [port2] });
+    const data: ThreadData = { logReader: true, eventsPath, read, ahead, partSize, beside, scope: personalDataScope(), batches: port2 };
+    worker = new Worker(workerBootstrap(new URL('./log-reader-worker.ts', import.meta.url).href), { eval: true, workerData: data, transferList: [port2] });
   } catch (error) {
     batches.close();
     onFallback(`the reading thread could not start: ${(error as Error).message}`);
@@ -268,99 +180,6 @@ async function* batchesOf(thread: Thread, read: LogRead, fallback: LogReader, op
   }
 }
 
-/** The thread: reads the batches and sends each, waiting while `ahead` are unread by the caller. */
-async function readInThread(eventsPath: string, read: LogRead, ahead: number, partSize: number, beside: Beside | undefined, batches: MessagePort): Promise<void> {
-  const port = parentPort!;
-  const part: LogRead = { ...read, maxCount: Math.min(read.maxCount, partSize) };
-  // Credits count parts (`ahead` counts batches of the read's size).
-  let credits = ahead * Math.ceil(read.maxCount / part.maxCount);
-  let resume: (() => void) | undefined;
-  port.on('message', () => {
-    credits += 1;
-    resume?.();
-  });
-  let eventStore: EventStore | undefined;
-  try {
-    // The projections applied beside are loaded once the first part is on its way: the caller has nothing to
-    // apply before it, and their modules took the thread about 0.15 s to load.
-    let applying: Awaited<ReturnType<typeof besideReading>> | undefined;
-    const stored = new SqliteEventStore({ path: eventsPath, checkpointThreadAfter: Infinity, cachedStreams: 0, keepsRowText: true });
-    const log = domainLog(stored, new SqliteSubjectKeys(eventsPath), { keepsOpenedFrom: true });
-    eventStore = log.eventStore;
-    const textOf = (event: RecordedEvent) => stored.rowTextOf(event);
-    const openedFrom = (event: RecordedEvent) => log.personalData.openedFrom(event);
-    // Part by part, each read, sent and applied beside before the next is read (the store is this thread's, and
-    // reads synchronously: reading ahead here would only keep two parts alive instead of one). The caller, like
-    // this loop, ends with the part after which none follows (moreAfter).
-    for (let after = read.after; ; ) {
-      const events = await eventStore.readAll({ after, filter: read.filter, maxCount: part.maxCount });
-      const last = !moreAfter(events, part);
-      while (credits === 0) await new Promise<void>((resolve) => (resume = resolve));
-      credits -= 1;
-      batches.postMessage({ events: handedOver(events, textOf, openedFrom), last } satisfies Batch);
-      port.postMessage(BATCH_SENT satisfies FromThread);
-      if (beside && !applying) applying = await besideReading(beside);
-      await applying?.apply(events);
-      if (last) break;
-      after = events[events.length - 1]!.position;
-    }
-    if (applying) {
-      for (const [collection, docs] of await applying.documents())
-        for (let i = 0; i < docs.length; i += DOCUMENTS_PER_MESSAGE) port.postMessage({ documents: { collection, docs: docs.slice(i, i + DOCUMENTS_PER_MESSAGE) } } satisfies FromThread);
-      port.postMessage({ applied: true } satisfies FromThread);
-    }
-  } catch (error) {
-    port.postMessage((error instanceof ProjectionApplyError ? { applyFailed: { projection: error.projection, event: error.event, message: error.cause instanceof Error ? error.cause.message : String(error.cause) } } : { failed: `the reading thread failed: ${(error as Error).message}` }) satisfies FromThread);
-  } finally {
-    await eventStore?.close(); // the keys' connection with it
-  }
-}
-
 /** Events per part, by default (see ThreadedReaderOptions.partSize). */
 const PART_SIZE = 1000;
 
-/** Documents sent per message: a message is copied whole before the caller gets it. */
-const DOCUMENTS_PER_MESSAGE = 5000;
-
-/**
- * The thread's side of `beside`: the named projections and those owning the collections they read, applied as a
- * replay applies (one write-back unit, summing counters' twins at the end) into a store of the thread's own, which
- * has only those collections.
- */
-async function besideReading(beside: Beside) {
-  // (Loaded here: a thread that only reads has no use for them.)
-  const [{ allProjections }, { EmbeddedReadStore }] = await Promise.all([import('../projections/all.ts'), import('../infra/readstore/embedded.ts')]);
-  const named = allProjections.filter((projection) => beside.names.includes(projection.name));
-  if (named.length !== beside.names.length) throw new Error(`no such projections to apply beside the reading: ${beside.names.filter((name) => !named.some((p) => p.name === name)).join(', ')}`);
-  const read = new Set(named.flatMap((projection) => projection.reads ?? []));
-  // In the replay's order: a projection that reads another's collection sees it as the replay's would.
-  const projections = allProjections.filter((projection) => named.includes(projection) || projection.collections.some((name) => read.has(name)));
-  const store = new EmbeddedReadStore({});
-  const allowed = new Set(projections.flatMap((projection) => projection.collections));
-  const own = {
-    collection: <T extends Doc>(name: string) => {
-      if (!allowed.has(name)) throw new Error(`a projection applied beside the reading read ${name}, which its reads do not name`);
-      return store.collection<T>(name);
-    },
-    flush: () => store.flush(),
-    ping: () => store.ping(),
-    close: () => store.close(),
-  };
-  for (const projection of projections) await projection.setup(own);
-  const unit = new WriteBackStore(own, { sumsTwins: true });
-  // (Only the projections that skip an event: most skip none, and need no hash of each event's id.)
-  const skipped = new Map(Object.entries(beside.skipped).flatMap(([name, ids]) => (ids.length ? [[name, new Set(ids)] as const] : [])));
-  const takes = (projection: Projection, event: RecordedEvent) => !skipped.get(projection.name)?.has(event.id);
-  return {
-    apply: (events: readonly RecordedEvent[]) => applyBatch(events, projections, unit, own, takes),
-    async documents(): Promise<[string, Doc[]][]> {
-      await unit.commit();
-      return Promise.all(named.flatMap((projection) => projection.collections).map(async (name) => [name, await store.collection(name).find({})] as [string, Doc[]]));
-    },
-  };
-}
-
-if (!isMainThread && parentPort && (workerData as { logReader?: unknown } | null)?.logReader === true) {
-  const { eventsPath, read, ahead, partSize, beside, batches } = workerData as { eventsPath: string; read: LogRead; ahead: number; partSize: number; beside?: Beside; batches: MessagePort };
-  void readInThread(eventsPath, read, ahead, partSize, beside, batches);
-}
