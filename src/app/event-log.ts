@@ -3,7 +3,7 @@ import { checkEventData } from '../domain/event-schemas.ts';
 import { upcastEvent } from '../domain/upcasters.ts';
 import { ERASED } from '../domain/shared/personal-data.ts';
 import { CodecEventStore, type EventCodec } from '../infra/eventstore/codec.ts';
-import { PersonalDataEventStore, type PersonalDataOptions } from '../infra/eventstore/personal-data.ts';
+import { PersonalDataEventStore } from '../infra/eventstore/personal-data.ts';
 import type { EventStore } from '../infra/eventstore/port.ts';
 import type { SubjectKeys } from '../infra/personal-data/keys.ts';
 
@@ -16,10 +16,10 @@ export const domainEventCodec: EventCodec = {
 /**
  * The log as the service reads and writes it, over the stored events: personal values sealed under their data
  * subject's key on append and opened on every read (crypto-shredding), every event checked against its schema
- * before it is appended and read in today's shape (upcast). The service's threads that read the log (a replay's
- * reader) open it the same way.
+ * before it is appended and read in today's shape (upcast). A replay's reading thread opens it by the same rules
+ * with lighter modules (readingLog).
  */
-export function domainLog(storedEvents: EventStore, subjectKeys: SubjectKeys, options?: PersonalDataOptions): { eventStore: EventStore; personalData: PersonalDataEventStore } {
-  const personalData = new PersonalDataEventStore(storedEvents, personalDataPolicy((streamId) => storedEvents.readStream(streamId)), subjectKeys, ERASED, options);
+export function domainLog(storedEvents: EventStore, subjectKeys: SubjectKeys): { eventStore: EventStore; personalData: PersonalDataEventStore } {
+  const personalData = new PersonalDataEventStore(storedEvents, personalDataPolicy((streamId) => storedEvents.readStream(streamId)), subjectKeys, ERASED);
   return { eventStore: new CodecEventStore(personalData, domainEventCodec), personalData };
 }

@@ -3,7 +3,7 @@ import type { RowText } from '../infra/eventstore/sqlite.ts';
 import type { LogRead } from '../infra/eventstore/log-reader.ts';
 import type { RecordedEvent } from '../infra/eventstore/port.ts';
 import { putValueAt, valueAt } from '../infra/personal-data/sealing.ts';
-import type { PersonalDataScope } from '../domain/shared/personal-data.ts';
+import type { PersonalDataScope } from '../infra/eventstore/personal-data.ts';
 import type { Doc } from '../infra/readstore/port.ts';
 import type { ProjectionApplyError } from '../projections/runner.ts';
 

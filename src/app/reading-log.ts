@@ -1,8 +1,8 @@
-import { categoryOf, type EventStore } from '../infra/eventstore/port.ts';
+import type { EventStore } from '../infra/eventstore/port.ts';
 import { CodecEventStore } from '../infra/eventstore/codec.ts';
-import { type PersonalDataOptions, type PersonalDataPolicy, PersonalDataEventStore } from '../infra/eventstore/personal-data.ts';
+import { type PersonalDataOptions, type PersonalDataPolicy, PersonalDataEventStore, type PersonalDataScope, streamsOf } from '../infra/eventstore/personal-data.ts';
 import type { SubjectKeys } from '../infra/personal-data/keys.ts';
-import { ERASED, erasedSubjectOf, type PersonalDataScope } from '../domain/shared/personal-data.ts';
+import { ERASED, erasedSubjectOf } from '../domain/shared/personal-data.ts';
 import { upcastEvent } from '../domain/upcasters.ts';
 
 /**
@@ -24,12 +24,9 @@ function refuseAppend(streamId: string): never {
 
 /** The domain's personal data policy, its rules loaded at the first event that needs them. */
 function scopedPolicy(scope: PersonalDataScope, storedEvents: EventStore): PersonalDataPolicy {
-  const subjects = new Set(scope.subjectCategories);
-  const copying = new Set(scope.copyingCategories);
   let rules: Promise<PersonalDataPolicy> | undefined;
   return {
-    applies: (streamId) => subjects.has(categoryOf(streamId)) || copying.has(categoryOf(streamId)),
-    ownSubject: (streamId) => (subjects.has(categoryOf(streamId)) ? streamId : undefined),
+    ...streamsOf(scope),
     async personalValues(streamId, event) {
       rules ??= import('../commands/personal-data.ts').then(({ personalDataPolicy }) => personalDataPolicy((id) => storedEvents.readStream(id)));
       return (await rules).personalValues(streamId, event);

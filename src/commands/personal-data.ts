@@ -4,10 +4,10 @@ import { campaignPersonalValues } from '../domain/campaign/personal.ts';
 import { automationCategory } from '../domain/campaign/automation.ts';
 import { type FieldEvent, fieldsDecider, fieldsStream } from '../domain/customization/fields.ts';
 import { personalFieldPaths } from '../domain/customization/personal-data.ts';
-import { erasedSubjectOf, type PersonalDataScope, personalPointers } from '../domain/shared/personal-data.ts';
+import { erasedSubjectOf, personalPointers } from '../domain/shared/personal-data.ts';
 import { resourceNames, type ResourceSpec, specOf } from '../domain/customization/resources.ts';
 import { categoryOf, type RecordedEvent } from '../infra/eventstore/port.ts';
-import type { PersonalDataPolicy } from '../infra/eventstore/personal-data.ts';
+import { type PersonalDataPolicy, type PersonalDataScope, streamsOf } from '../infra/eventstore/personal-data.ts';
 import type { Actor, CommandDeps, RequestMeta } from './context.ts';
 import { contactRules, type ContactResult } from './contacts.ts';
 import { fieldsOf } from './custom-fields.ts';
@@ -48,8 +48,7 @@ export function personalDataPolicy(readStream: (streamId: string) => Promise<rea
   };
   const contacts = specOf('contacts');
   return {
-    applies: (streamId) => subjectTypes.has(categoryOf(streamId)) || copyingCategories.has(categoryOf(streamId)),
-    ownSubject: (streamId) => (subjectTypes.has(categoryOf(streamId)) ? streamId : undefined),
+    ...streamsOf(personalDataScope()),
     async personalValues(streamId, event) {
       const category = categoryOf(streamId);
       if (copyingCategories.has(category)) {

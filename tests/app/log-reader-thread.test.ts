@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handedOver, takenOver, threadedLogReader, threadedReplay } from '../../src/app/log-reader-thread.ts';
-import { domainLog } from '../../src/app/event-log.ts';
+import { readingLog } from '../../src/app/reading-log.ts';
+import { personalDataScope } from '../../src/commands/personal-data.ts';
 import { SqliteEventStore } from '../../src/infra/eventstore/sqlite.ts';
 import { SqliteSubjectKeys } from '../../src/infra/personal-data/keys.ts';
 import { ERASED } from '../../src/domain/shared/personal-data.ts';
@@ -78,7 +79,7 @@ describe('reading the log for a replay', () => {
 
   it('hands an event over as its stored text when it is as stored, and an opened one as the text it was opened from with the opened values', async () => {
     const stored = new SqliteEventStore({ path: eventsPath(), checkpointThreadAfter: Infinity, cachedStreams: 0, keepsRowText: true });
-    const { eventStore: log, personalData } = domainLog(stored, new SqliteSubjectKeys(eventsPath()), { keepsOpenedFrom: true });
+    const { eventStore: log, personalData } = readingLog(stored, new SqliteSubjectKeys(eventsPath()), personalDataScope(), { keepsOpenedFrom: true });
     const textOf = (event: RecordedEvent) => stored.rowTextOf(event);
     const openedFrom = (event: RecordedEvent) => personalData.openedFrom(event);
     const isEvent = (value: unknown): value is RecordedEvent => typeof value === 'object' && !Array.isArray(value);

@@ -5,16 +5,6 @@ export const ERASED = '[erased]';
 export const erasedSubjectOf = (event: { type: string; data: unknown }): string | undefined =>
   event.type === 'PersonalDataErased' ? (event.data as { subjectId?: string }).subjectId : undefined;
 
-/**
- * Which streams hold personal values, as plain data (a thread that reads the log gets it from the service, and
- * loads the rules that find the values only when an event needs them): the categories of the data subjects' own
- * streams, and of the streams that copy their values.
- */
-export interface PersonalDataScope {
-  subjectCategories: string[];
-  copyingCategories: string[];
-}
-
 /** A JSON pointer (RFC 6901) to a path of keys in an event's data. */
 export const pointerTo = (...keys: readonly string[]): string => keys.map((key) => '/' + key.replaceAll('~', '~0').replaceAll('/', '~1')).join('');
 

@@ -2,7 +2,7 @@ import { freezeOwned } from '../frozen.ts';
 import { merged } from '../merged.ts';
 import { openValue, type PersonalValues, SEALED_PREFIX, sealValue, valueAt, withValueAt } from '../personal-data/sealing.ts';
 import type { SubjectKey, SubjectKeys } from '../personal-data/keys.ts';
-import type { AppendResult, EventFilter, EventStore, EventToAppend, ExpectedRevision, ReadAllOptions, ReadStreamOptions, RecordedEvent, StreamWrite, Subscription, SubscriptionHandlers } from './port.ts';
+import { type AppendResult, categoryOf, type EventFilter, type EventStore, type EventToAppend, type ExpectedRevision, type ReadAllOptions, type ReadStreamOptions, type RecordedEvent, type StreamWrite, type Subscription, type SubscriptionHandlers } from './port.ts';
 
 /** Which values of an event are personal data, and whose (the domain's rules). */
 export interface PersonalDataPolicy {
@@ -20,6 +20,26 @@ export interface PersonalDataPolicy {
 
 /** Keys kept in memory at most, by default (those fetched longest ago go first). */
 const CACHED_KEYS = 20_000;
+
+/**
+ * Which streams hold personal values, as plain data (a thread that reads the log gets it from the service, and
+ * loads the rules that find the values only when an event needs them): the categories of the data subjects' own
+ * streams, and of the streams that copy their values.
+ */
+export interface PersonalDataScope {
+  subjectCategories: string[];
+  copyingCategories: string[];
+}
+
+/** The answers of a policy that depend only on which streams hold personal values (its `applies`, its `ownSubject`). */
+export function streamsOf(scope: PersonalDataScope): Pick<PersonalDataPolicy, 'applies' | 'ownSubject'> {
+  const subjects = new Set(scope.subjectCategories);
+  const copying = new Set(scope.copyingCategories);
+  return {
+    applies: (streamId) => subjects.has(categoryOf(streamId)) || copying.has(categoryOf(streamId)),
+    ownSubject: (streamId) => (subjects.has(categoryOf(streamId)) ? streamId : undefined),
+  };
+}
 
 export interface PersonalDataOptions {
   /** Keys kept in memory at most (those fetched longest ago go first). */
